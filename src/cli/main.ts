@@ -1,0 +1,62 @@
+/** `ufc`: the collector's command line. */
+import { COMMANDS } from './commands.js';
+import { parseArgs, UsageError } from './common.js';
+import { VERSION } from './version.js';
+
+async function help(): Promise<string> {
+  const lines = [`ufc ${VERSION}: unified flow collector (NetFlow v1/v5/v7/v9, IPFIX, sFlow v5) with RiskIQ PassiveTotal threat intelligence`, '', 'Usage:'];
+  for (const name of Object.keys(COMMANDS)) {
+    const c = await COMMANDS[name]!();
+    lines.push(`  ${c.usage.padEnd(52)} ${c.summary}`);
+  }
+  lines.push('  ufc --version'.padEnd(54) + ' Print the version.', '', 'Configuration is read from EF_* environment variables; see docs/configuration.md.');
+  return lines.join('\n') + '\n';
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--version') || argv[0] === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
+    process.stdout.write(await help());
+    return 0;
+  }
+  let name = 'run';
+  let rest = argv;
+  if (argv.length > 0 && !argv[0]!.startsWith('-')) {
+    name = argv[0]!;
+    rest = argv.slice(1);
+    // Two-word commands: `ufc dev passivetotal-emulator`.
+    if (!(name in COMMANDS) && argv.length > 1 && `${name} ${argv[1]}` in COMMANDS) {
+      name = `${name} ${argv[1]}`;
+      rest = argv.slice(2);
+    }
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    process.stderr.write(`ufc: unknown command "${name}"\n\n${await help()}`);
+    return 2;
+  }
+  const cmd = await load();
+  try {
+    return await cmd.run(parseArgs(rest, cmd.boolFlags));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`ufc ${name}: ${err.message}\nusage: ${cmd.usage}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}
+
+process.setSourceMapsEnabled(true);
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`ufc: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

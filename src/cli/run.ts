@@ -1,0 +1,34 @@
+import { Collector } from '../collector.js';
+import { log } from '../log/logger.js';
+import { configOrExit } from './common.js';
+import type { Command } from './commands.js';
+import { VERSION } from './version.js';
+
+export const runCommand: Command = {
+  usage: 'ufc run [--env-file PATH]',
+  summary: 'Start the collector (the default command).',
+  async run(args) {
+    const envFile = args.flags.get('env-file');
+    const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
+    log.info(`ufc ${VERSION} starting`, { data_dir: config.EF_DATA_DIR });
+    const collector = new Collector(config);
+    await collector.start();
+    await collector.listen();
+    await new Promise<void>((resolve) => {
+      const stop = (sig: string) => {
+        log.info(`received ${sig}: stopping input, flushing outputs`);
+        process.off('SIGINT', onInt);
+        process.off('SIGTERM', onTerm);
+        resolve();
+      };
+      const onInt = () => stop('SIGINT');
+      const onTerm = () => stop('SIGTERM');
+      process.on('SIGINT', onInt);
+      process.on('SIGTERM', onTerm);
+    });
+    await collector.stop();
+    const t = collector.pipeline.stats.totals();
+    log.info('stopped', { packets: t.packets, records: t.records, errors: t.errors });
+    return 0;
+  },
+};

@@ -1,0 +1,212 @@
+/**
+ * Builds the effective configuration from the environment (and an optional env file), reporting
+ * every problem at once.
+ */
+import { readFileSync } from 'node:fs';
+import { OPTIONS, OPTION_NAMES, specOf, type Config } from './schema.js';
+import type { OptionSpec } from './spec.js';
+
+export interface ConfigResult {
+  config: Config | null;
+  errors: string[];
+  warnings: string[];
+  /** Names the user set (environment or file). */
+  set: Set<string>;
+}
+
+/**
+ * Parses `KEY=value` lines and systemd drop-in lines `Environment="KEY=value" "K2=v2"`.
+ * `[Service]` headers, comments and blank lines are ignored.
+ */
+export function parseEnvFile(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith(';') || /^\[.*\]$/.test(line)) continue;
+    const env = /^Environment\s*=\s*(.*)$/.exec(line);
+    if (env) {
+      for (const assignment of splitSystemdWords(env[1]!)) addAssignment(out, assignment);
+      continue;
+    }
+    addAssignment(out, line.replace(/^export\s+/, ''));
+  }
+  return out;
+}
+
+function addAssignment(out: Record<string, string>, text: string): void {
+  const eq = text.indexOf('=');
+  if (eq <= 0) return;
+  const key = text.slice(0, eq).trim();
+  let value = text.slice(eq + 1).trim();
+  if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) {
+    value = value.slice(1, -1);
+  }
+  out[key] = value;
+}
+
+/** systemd splits Environment= on whitespace, honouring double and single quotes. */
+function splitSystemdWords(s: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let quote = '';
+  let any = false;
+  for (const ch of s) {
+    if (quote !== '') {
+      if (ch === quote) quote = '';
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      any = true;
+    } else if (/\s/.test(ch)) {
+      if (any || cur !== '') words.push(cur);
+      cur = '';
+      any = false;
+    } else {
+      cur += ch;
+      any = true;
+    }
+  }
+  if (any || cur !== '') words.push(cur);
+  return words;
+}
+
+/** Names before 6.0.0 carried `_FLOW`; map them to today's name (or null when none fits). */
+export function replacementFor(name: string): string | null {
+  const candidates: string[] = [];
+  if (name.startsWith('EF_FLOW_OUTPUT_')) candidates.push('EF_OUTPUT_' + name.slice('EF_FLOW_OUTPUT_'.length));
+  if (name.startsWith('EF_FLOW_DECODER_ENRICH_')) {
+    const rest = name.slice('EF_FLOW_DECODER_ENRICH_'.length);
+    candidates.push('EF_PROCESSOR_ENRICH_' + rest, 'EF_PROCESSOR_ENRICH_IPADDR_' + rest);
+  }
+  if (name.startsWith('EF_FLOW_DECODER_')) candidates.push('EF_PROCESSOR_DECODE_' + name.slice('EF_FLOW_DECODER_'.length));
+  if (name.startsWith('EF_FLOW_LOG_')) candidates.push('EF_LOGGER_' + name.slice('EF_FLOW_LOG_'.length));
+  if (name.startsWith('EF_FLOW_')) candidates.push('EF_' + name.slice('EF_FLOW_'.length));
+  for (const c of candidates) if (specOf(c)) return c;
+  return null;
+}
+
+function isDeprecatedName(name: string): boolean {
+  return /^EF_FLOW_(OUTPUT|DECODER|LOG)_/.test(name) || (name.startsWith('EF_FLOW_') && !name.startsWith('EF_FLOW_SERVER_') && replacementFor(name) !== null);
+}
+
+function distance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = prev[j]!;
+      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = tmp;
+    }
+  }
+  return prev[b.length]!;
+}
+
+export function closestName(name: string): string {
+  let best: string = OPTION_NAMES[0]!;
+  let bestD = Infinity;
+  for (const n of OPTION_NAMES) {
+    const d = distance(name, n);
+    if (d < bestD) {
+      best = n;
+      bestD = d;
+    }
+  }
+  return best;
+}
+
+export interface LoadOptions {
+  env: Record<string, string | undefined>;
+  envFile?: string;
+}
+
+export function loadConfig(opts: LoadOptions): ConfigResult {
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const raw: Record<string, string> = {};
+  if (opts.envFile !== undefined) {
+    try {
+      Object.assign(raw, parseEnvFile(readFileSync(opts.envFile, 'utf8')));
+    } catch (err) {
+      errors.push(`--env-file ${opts.envFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
+  }
+  // Real environment variables win over the file.
+  for (const [k, v] of Object.entries(opts.env)) if (k.startsWith('EF_') && v !== undefined) raw[k] = v;
+
+  const set = new Set<string>();
+  for (const name of Object.keys(raw).sort()) {
+    if (specOf(name)) {
+      set.add(name);
+      continue;
+    }
+    if (isDeprecatedName(name)) {
+      const repl = replacementFor(name);
+      errors.push(repl
+        ? `${name}: this name was removed in 6.0.0; use ${repl} instead`
+        : `${name}: this name was removed in 6.0.0 (names no longer carry _FLOW); see docs/configuration.md for the current name`);
+      continue;
+    }
+    warnings.push(`${name}: unknown option, ignored; did you mean ${closestName(name)}?`);
+  }
+
+  const values: Record<string, unknown> = {};
+  for (const name of OPTION_NAMES) {
+    const spec = OPTIONS[name] as OptionSpec;
+    const text = raw[name] ?? spec.defaultText;
+    const parsed = spec.schema.safeParse(text);
+    if (parsed.success) values[name] = parsed.data;
+    else {
+      const shown = spec.secret ? '***' : JSON.stringify(text);
+      errors.push(`${name}=${shown}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+    }
+  }
+  if (errors.length === 0) crossChecks(values as Config, errors, warnings);
+  return { config: errors.length === 0 ? (values as Config) : null, errors, warnings, set };
+}
+
+/** Rules that span options. */
+function crossChecks(c: Config, errors: string[], warnings: string[]): void {
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) {
+    if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER.trim() === '')
+      errors.push('EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER="": required when EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true; set the PassiveTotal account e-mail');
+    if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY.trim() === '')
+      errors.push('EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY="": required when EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true; set the PassiveTotal API key');
+  }
+  if (c.EF_OUTPUT_RISKIQ_ENABLE) {
+    if (c.EF_OUTPUT_RISKIQ_CUSTOMER_UUID === '')
+      errors.push('EF_OUTPUT_RISKIQ_CUSTOMER_UUID="": required when EF_OUTPUT_RISKIQ_ENABLE=true; a UUID such as 527dd194-a116-11af-8380-034aba1ce438');
+    if (c.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY === '')
+      errors.push('EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY="": required when EF_OUTPUT_RISKIQ_ENABLE=true; base64 of 16, 24 or 32 bytes');
+  }
+  if (c.EF_OUTPUT_RISKIQ_ENABLE !== c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) {
+    warnings.push(c.EF_OUTPUT_RISKIQ_ENABLE
+      ? 'EF_OUTPUT_RISKIQ_ENABLE=true but EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=false: the RiskIQ integration needs both the output and the threat enricher'
+      : 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true but EF_OUTPUT_RISKIQ_ENABLE=false: the RiskIQ integration needs both the output and the threat enricher');
+  }
+}
+
+/** The effective configuration as `NAME=value` lines, secrets shown as ***. */
+export function renderConfig(c: Config): string {
+  const lines: string[] = [];
+  for (const name of OPTION_NAMES) {
+    const spec = OPTIONS[name] as OptionSpec;
+    const v = c[name] as unknown;
+    const text = Array.isArray(v) ? v.join(',') : String(v);
+    lines.push(`${name}=${spec.secret && text !== '' ? '***' : text}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Every secret value set, for the log redactor. */
+export function secretValues(c: Config): string[] {
+  const out: string[] = [];
+  for (const name of OPTION_NAMES) {
+    const spec = OPTIONS[name] as OptionSpec;
+    const v = c[name] as unknown;
+    if (spec.secret && typeof v === 'string' && v.length >= 4) out.push(v);
+  }
+  return out;
+}

@@ -1,0 +1,22 @@
+import { opt } from '../spec.js';
+import { isCidrOrIp } from '../validate.js';
+
+const G = 'Enrichment';
+const GEO = 'Enrichment: GeoIP and ASN';
+const SR = 'Enrichment: sampling rate';
+
+export const ENRICH_OPTIONS = {
+  EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE: opt.bool(G, true, 'Add the Community ID v1 flow hash (flow.community.id).'),
+  EF_PROCESSOR_ENRICH_COMMUNITYID_SEED: opt.int(G, 0, 'Community ID seed.', { min: 0, max: 65535 }),
+  EF_PROCESSOR_EXPAND_CLISRV: opt.bool(G, true, 'Add flow.client.* and flow.server.* by working out which end initiated the flow.'),
+  EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: opt.list(G, '', 'Extra address ranges to treat as private (besides the IANA special-purpose registries).', { test: isCidrOrIp, allowed: 'IP addresses or CIDRs' }),
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: opt.bool(GEO, false, 'Add GeoIP fields from an MMDB file.'),
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: opt.str(GEO, '', 'GeoIP2/GeoLite2 City or Country MMDB. Empty: the DB-IP City Lite database installed with the collector (CC BY 4.0).', 'a file path'),
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_VALUES: opt.list(GEO, 'city,country,country_code,location', 'Which GeoIP values to add.', { test: (s) => ['city', 'country', 'country_code', 'location'].includes(s), allowed: 'city, country, country_code, location' }),
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG: opt.str(GEO, 'en', 'Language of GeoIP names.', 'a language code in the database (en, de, fr, ...)'),
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: opt.bool(GEO, false, 'Add AS number and organisation from an ASN database.'),
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH: opt.str(GEO, '', 'GeoLite2 ASN MMDB. Empty: the ip-location-db ASN ranges installed with the collector.', 'a file path'),
+  EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: opt.bool(SR, false, 'Override sampling rates from a user-defined file.'),
+  EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: opt.str(SR, '', 'YAML file of exporter address (optionally `address/ifindex`) to sampling rate.', 'a file path'),
+  EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_REFRESH_RATE: opt.int(SR, 15, 'Minutes between re-reads of the sampling-rate file.', { min: 1 }),
+};

@@ -1,0 +1,79 @@
+import { opt, outputCommon } from '../spec.js';
+
+const period = ['none', 'hourly', 'daily', 'weekly', 'monthly'] as const;
+
+function searchOutput<N extends string>(name: N, label: string) {
+  const G = `Output: ${label}`;
+  return {
+    ...outputCommon(name, label),
+    [`EF_OUTPUT_${name}_ADDRESSES`]: opt.list(G, '127.0.0.1:9200', 'Nodes as host:port (http unless _TLS_ENABLE).'),
+    [`EF_OUTPUT_${name}_USERNAME`]: opt.str(G, '', 'Basic auth user.', 'a user name'),
+    [`EF_OUTPUT_${name}_PASSWORD`]: opt.secret(G, 'Basic auth password.'),
+    [`EF_OUTPUT_${name}_API_KEY`]: opt.secret(G, 'API key (base64 id:key), used instead of user and password.'),
+    [`EF_OUTPUT_${name}_TLS_ENABLE`]: opt.bool(G, false, 'Use https.'),
+    [`EF_OUTPUT_${name}_TLS_SKIP_VERIFICATION`]: opt.bool(G, false, 'Accept any server certificate (testing only).'),
+    [`EF_OUTPUT_${name}_TLS_CA_CERT_FILEPATH`]: opt.str(G, '', 'CA certificate (PEM) to trust.', 'a file path'),
+    [`EF_OUTPUT_${name}_INDEX_PREFIX`]: opt.str(G, 'elastiflow-flow', 'Index name prefix; the schema (codex or ecs) and period are appended.', 'an index name'),
+    [`EF_OUTPUT_${name}_INDEX_PERIOD`]: opt.oneOf(G, 'daily', period, 'How often a new index starts.'),
+    [`EF_OUTPUT_${name}_INDEX_TEMPLATE_ENABLE`]: opt.bool(G, true, 'Install the index template at start.'),
+    [`EF_OUTPUT_${name}_BATCH_DEADLINE`]: opt.int(G, 2000, 'Milliseconds a partial bulk request waits.', { min: 1 }),
+    [`EF_OUTPUT_${name}_BATCH_MAX_BYTES`]: opt.int(G, 8388608, 'Largest bulk request body in bytes.', { min: 1024 }),
+    [`EF_OUTPUT_${name}_SPILL_MAX_BYTES`]: opt.int(G, 1073741824, 'Disk used to hold records while the cluster is away; beyond it the oldest are dropped and counted.', { min: 0 }),
+  } as ReturnType<typeof outputCommon<N>> & Record<`EF_OUTPUT_${N}_${'ADDRESSES'}`, ReturnType<typeof opt.list>> &
+    Record<`EF_OUTPUT_${N}_${'USERNAME' | 'PASSWORD' | 'API_KEY' | 'TLS_CA_CERT_FILEPATH' | 'INDEX_PREFIX'}`, ReturnType<typeof opt.str>> &
+    Record<`EF_OUTPUT_${N}_${'TLS_ENABLE' | 'TLS_SKIP_VERIFICATION' | 'INDEX_TEMPLATE_ENABLE'}`, ReturnType<typeof opt.bool>> &
+    Record<`EF_OUTPUT_${N}_INDEX_PERIOD`, ReturnType<typeof opt.oneOf<(typeof period)[number]>>> &
+    Record<`EF_OUTPUT_${N}_${'BATCH_DEADLINE' | 'BATCH_MAX_BYTES' | 'SPILL_MAX_BYTES'}`, ReturnType<typeof opt.int>>;
+}
+
+const GS = 'Output: stdout';
+const GF = 'Output: file';
+const GD = 'Output: embedded store (DuckDB)';
+const GC = 'Output: ClickHouse';
+const GK = 'Output: Kafka';
+
+export const OUTPUT_OPTIONS = {
+  ...outputCommon('STDOUT', 'stdout'),
+  EF_OUTPUT_STDOUT_FORMAT: opt.oneOf(GS, 'json', ['json', 'json_pretty'] as const, 'json: one record per line. json_pretty: indented.'),
+
+  ...outputCommon('FILE', 'file'),
+  EF_OUTPUT_FILE_PATH: opt.str(GF, 'data/flows.ndjson', 'NDJSON file to append to; rotated files get a numeric suffix.', 'a file path'),
+  EF_OUTPUT_FILE_MAX_SIZE: opt.int(GF, 100, 'Megabytes before the file is rotated (0: never).', { min: 0 }),
+  EF_OUTPUT_FILE_MAX_FILES: opt.int(GF, 10, 'Rotated files kept.', { min: 1 }),
+
+  ...outputCommon('DUCKDB', 'embedded store (DuckDB)', true),
+  EF_OUTPUT_DUCKDB_PATH: opt.str(GD, '', 'Database file. Empty: flows.duckdb in EF_DATA_DIR.', 'a file path'),
+  EF_OUTPUT_DUCKDB_RETENTION: opt.int(GD, 7, 'Days of flows kept.', { min: 1 }),
+  EF_OUTPUT_DUCKDB_MAX_SIZE: opt.int(GD, 10240, 'Megabytes the database may grow to before the oldest days are removed early.', { min: 16 }),
+  EF_OUTPUT_DUCKDB_BATCH_DEADLINE: opt.int(GD, 1000, 'Milliseconds a partial batch waits before it is appended.', { min: 1 }),
+
+  ...outputCommon('CLICKHOUSE', 'ClickHouse'),
+  EF_OUTPUT_CLICKHOUSE_ADDRESSES: opt.list(GC, 'http://127.0.0.1:8123', 'ClickHouse HTTP endpoints.'),
+  EF_OUTPUT_CLICKHOUSE_DATABASE: opt.str(GC, 'default', 'Database.', 'a database name'),
+  EF_OUTPUT_CLICKHOUSE_TABLE: opt.str(GC, 'flows', 'Table (created when missing).', 'a table name'),
+  EF_OUTPUT_CLICKHOUSE_USERNAME: opt.str(GC, 'default', 'User.', 'a user name'),
+  EF_OUTPUT_CLICKHOUSE_PASSWORD: opt.secret(GC, 'Password.'),
+  EF_OUTPUT_CLICKHOUSE_RETENTION: opt.int(GC, 30, 'Days kept (table TTL).', { min: 1 }),
+  EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: opt.int(GC, 2000, 'Milliseconds a partial batch waits.', { min: 1 }),
+  EF_OUTPUT_CLICKHOUSE_BATCH_MAX_RECORDS: opt.int(GC, 50000, 'Records per insert.', { min: 1 }),
+  EF_OUTPUT_CLICKHOUSE_SPILL_MAX_BYTES: opt.int(GC, 1073741824, 'Disk used to hold records while ClickHouse is away.', { min: 0 }),
+
+  ...searchOutput('ELASTICSEARCH', 'Elasticsearch'),
+  ...searchOutput('OPENSEARCH', 'OpenSearch'),
+
+  ...outputCommon('KAFKA', 'Kafka'),
+  EF_OUTPUT_KAFKA_BROKERS: opt.list(GK, '127.0.0.1:9092', 'Bootstrap brokers as host:port.'),
+  EF_OUTPUT_KAFKA_TOPIC: opt.str(GK, 'elastiflow-flow-codex', 'Topic.', 'a topic name'),
+  EF_OUTPUT_KAFKA_PARTITION_KEY: opt.oneOf(GK, 'exporter', ['exporter', 'none', 'src_ip', 'community_id'] as const, 'Message key, which picks the partition.'),
+  EF_OUTPUT_KAFKA_CLIENT_ID: opt.str(GK, 'ufc', 'Kafka client ID.', 'a client ID'),
+  EF_OUTPUT_KAFKA_SASL_ENABLE: opt.bool(GK, false, 'Authenticate with SASL.'),
+  EF_OUTPUT_KAFKA_SASL_MECHANISM: opt.oneOf(GK, 'plain', ['plain', 'scram-sha-256', 'scram-sha-512'] as const, 'SASL mechanism.'),
+  EF_OUTPUT_KAFKA_SASL_USERNAME: opt.str(GK, '', 'SASL user.', 'a user name'),
+  EF_OUTPUT_KAFKA_SASL_PASSWORD: opt.secret(GK, 'SASL password.'),
+  EF_OUTPUT_KAFKA_TLS_ENABLE: opt.bool(GK, false, 'Use TLS.'),
+  EF_OUTPUT_KAFKA_TLS_SKIP_VERIFICATION: opt.bool(GK, false, 'Accept any broker certificate (testing only).'),
+  EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: opt.str(GK, '', 'CA certificate (PEM) to trust.', 'a file path'),
+  EF_OUTPUT_KAFKA_BATCH_DEADLINE: opt.int(GK, 1000, 'Milliseconds a partial batch waits.', { min: 1 }),
+  EF_OUTPUT_KAFKA_BATCH_MAX_RECORDS: opt.int(GK, 10000, 'Records per produce request.', { min: 1 }),
+  EF_OUTPUT_KAFKA_SPILL_MAX_BYTES: opt.int(GK, 1073741824, 'Disk used to hold records while the brokers are away.', { min: 0 }),
+};

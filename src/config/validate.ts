@@ -1,0 +1,13 @@
+/** Small value checks shared by option specs. */
+import { isIP } from 'node:net';
+
+export function isCidrOrIp(s: string): boolean {
+  const slash = s.indexOf('/');
+  if (slash < 0) return isIP(s) !== 0;
+  const fam = isIP(s.slice(0, slash));
+  const len = s.slice(slash + 1);
+  if (fam === 0 || !/^\d{1,3}$/.test(len)) return false;
+  return Number(len) <= (fam === 4 ? 32 : 128);
+}
+
+export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

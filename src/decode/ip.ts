@@ -1,0 +1,56 @@
+/** Address formatting straight from packet bytes. */
+
+/** Dotted quad from a uint32, via a 256-entry table of octet strings (no per-octet toString). */
+const OCTET: string[] = [];
+for (let i = 0; i < 256; i++) OCTET.push(String(i));
+
+export function ipv4ToString(v: number): string {
+  return OCTET[v >>> 24]! + '.' + OCTET[(v >>> 16) & 0xff]! + '.' + OCTET[(v >>> 8) & 0xff]! + '.' + OCTET[v & 0xff]!;
+}
+
+export function ipv4At(buf: Buffer, off: number): string {
+  return OCTET[buf[off]!]! + '.' + OCTET[buf[off + 1]!]! + '.' + OCTET[buf[off + 2]!]! + '.' + OCTET[buf[off + 3]!]!;
+}
+
+/** RFC 5952 text of 16 bytes at `off`: lower case, longest zero run (of 2 or more groups) as ::, IPv4-mapped as ::ffff:a.b.c.d. */
+export function ipv6At(buf: Buffer | Uint8Array, off: number): string {
+  const g = new Array<number>(8);
+  for (let i = 0; i < 8; i++) g[i] = (buf[off + 2 * i]! << 8) | buf[off + 2 * i + 1]!;
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    return '::ffff:' + OCTET[buf[off + 12]!] + '.' + OCTET[buf[off + 13]!] + '.' + OCTET[buf[off + 14]!] + '.' + OCTET[buf[off + 15]!];
+  }
+  let bestStart = -1, bestLen = 1, curStart = -1, curLen = 0;
+  for (let i = 0; i < 8; i++) {
+    if (g[i] === 0) {
+      if (curStart < 0) { curStart = i; curLen = 0; }
+      curLen++;
+      if (curLen > bestLen) { bestStart = curStart; bestLen = curLen; }
+    } else curStart = -1;
+  }
+  let s = '';
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      s += i === 0 ? '::' : ':';
+      i += bestLen - 1;
+      continue;
+    }
+    s += g[i]!.toString(16);
+    if (i < 7) s += ':';
+  }
+  return s;
+}
+
+/** Any 4- or 16-byte address field. */
+export function ipAt(buf: Buffer, off: number, len: number): string {
+  return len === 4 ? ipv4At(buf, off) : ipv6At(buf, off);
+}
+
+/** Colon-separated lower-case MAC from 6 bytes. */
+export function macAt(buf: Buffer, off: number): string {
+  let s = '';
+  for (let i = 0; i < 6; i++) {
+    const b = buf[off + i]!;
+    s += (b < 16 ? '0' : '') + b.toString(16) + (i < 5 ? ':' : '');
+  }
+  return s;
+}

@@ -1,0 +1,103 @@
+/**
+ * zap-compatible JSON logs on stderr: {"level":"info","ts":1619704514.940934,"caller":"enrich/x.ts:64","msg":"..."}.
+ * pino does the formatting and level filtering; this module adds the zap field names, the caller
+ * (only computed for enabled levels), the console encoding, and secret redaction on the way out.
+ */
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { redact } from './redact.js';
+
+export type Level = 'debug' | 'info' | 'warn' | 'error';
+export type Fields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: Fields): void;
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  isEnabled(level: Level): boolean;
+}
+
+export interface LoggerOptions {
+  level: Level;
+  encoding: 'json' | 'console';
+  /** Where lines go; stderr by default. */
+  sink?: (line: string) => void;
+}
+
+const SRC_MARK = '/src/';
+
+/** file:line of the first stack frame outside this module (only computed for enabled levels). */
+function callerOf(): string {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 8;
+  Error.captureStackTrace(holder, callerOf);
+  Error.stackTraceLimit = limit;
+  for (const frame of (holder.stack ?? '').split('\n').slice(1)) {
+    const m = /\(?((?:file:\/\/)?[^()\s]+):(\d+):\d+\)?$/.exec(frame);
+    if (!m || /log\/logger\.[jt]s$/.test(m[1]!)) continue;
+    let file = m[1]!;
+    const at = file.lastIndexOf(SRC_MARK);
+    file = at >= 0 ? file.slice(at + SRC_MARK.length) : file.slice(file.lastIndexOf('/') + 1);
+    return `${file.replace(/\.js$/, '.ts')}:${m[2]}`;
+  }
+  return 'unknown';
+}
+
+function consoleLine(json: string): string {
+  const o = JSON.parse(json) as Record<string, unknown>;
+  const { level, ts, caller, msg, ...rest } = o;
+  const extra = Object.keys(rest).length > 0 ? '\t' + JSON.stringify(rest) : '';
+  return `${String(ts)}\t${String(level)}\t${String(caller)}\t${String(msg)}${extra}`;
+}
+
+export function createLogger(opts: LoggerOptions): Logger {
+  const sink = opts.sink ?? ((line: string) => process.stderr.write(line + '\n'));
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const json of chunk.toString('utf8').split('\n')) {
+        if (json === '') continue;
+        const clean = redact(json);
+        sink(opts.encoding === 'console' ? consoleLine(clean) : clean);
+      }
+      done();
+    },
+  });
+  const p = pino(
+    {
+      level: opts.level,
+      base: null,
+      messageKey: 'msg',
+      timestamp: () => `,"ts":${((performance.timeOrigin + performance.now()) / 1000).toFixed(6)}`,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    stream,
+  );
+  const emit = (level: Level, msg: string, fields?: Fields): void => {
+    if (!p.isLevelEnabled(level)) return;
+    p[level]({ caller: callerOf(), ...fields }, msg);
+  };
+  return {
+    debug: (msg, fields) => emit('debug', msg, fields),
+    info: (msg, fields) => emit('info', msg, fields),
+    warn: (msg, fields) => emit('warn', msg, fields),
+    error: (msg, fields) => emit('error', msg, fields),
+    isEnabled: (level) => p.isLevelEnabled(level),
+  };
+}
+
+let current: Logger = createLogger({ level: 'info', encoding: 'json' });
+
+/** The process-wide logger; `setLogger` replaces it once the configuration is known. */
+export const log: Logger = {
+  debug: (msg, fields) => current.debug(msg, fields),
+  info: (msg, fields) => current.info(msg, fields),
+  warn: (msg, fields) => current.warn(msg, fields),
+  error: (msg, fields) => current.error(msg, fields),
+  isEnabled: (level) => current.isEnabled(level),
+};
+
+export function setLogger(l: Logger): void {
+  current = l;
+}

@@ -1,0 +1,72 @@
+/**
+ * EF_OUTPUT_FILE_*: NDJSON appended to a file, rotated by size: `flows.ndjson` becomes
+ * `flows.ndjson.1`, older ones shift up, and at most EF_OUTPUT_FILE_MAX_FILES rotated files are kept.
+ */
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { FlowRecord } from '../../record/flow-record.js';
+import type { ViewOptions } from '../../record/fields.js';
+import { toNdjson } from '../../record/json.js';
+import { BatchingOutput } from '../batching.js';
+
+export interface FileOutputOptions {
+  path: string;
+  /** Bytes before rotation; 0 never rotates. */
+  maxBytes: number;
+  maxFiles: number;
+  view: ViewOptions;
+}
+
+export class FileOutput extends BatchingOutput {
+  readonly name = 'file';
+  private fh: FileHandle | null = null;
+  private size = 0;
+
+  constructor(private readonly o: FileOutputOptions) {
+    super({ batchMax: 5000, deadlineMs: 500, queueMax: 500_000 });
+  }
+
+  override async start(): Promise<void> {
+    mkdirSync(dirname(this.o.path), { recursive: true });
+    await this.openFile();
+  }
+
+  private async openFile(): Promise<void> {
+    this.fh = await open(this.o.path, 'a');
+    try {
+      this.size = statSync(this.o.path).size;
+    } catch {
+      this.size = 0;
+    }
+  }
+
+  private async rotate(): Promise<void> {
+    await this.fh?.close();
+    this.fh = null;
+    rmSync(`${this.o.path}.${this.o.maxFiles}`, { force: true });
+    for (let i = this.o.maxFiles - 1; i >= 1; i--) {
+      try {
+        renameSync(`${this.o.path}.${i}`, `${this.o.path}.${i + 1}`);
+      } catch {
+        // that generation does not exist yet
+      }
+    }
+    renameSync(this.o.path, `${this.o.path}.1`);
+    await this.openFile();
+  }
+
+  protected async send(batch: FlowRecord[]): Promise<void> {
+    if (this.fh === null) await this.openFile();
+    const data = Buffer.from(toNdjson(batch, this.o.view));
+    if (this.o.maxBytes > 0 && this.size > 0 && this.size + data.length > this.o.maxBytes) await this.rotate();
+    await this.fh!.write(data);
+    this.size += data.length;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.fh?.close();
+    this.fh = null;
+  }
+}

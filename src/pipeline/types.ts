@@ -1,0 +1,53 @@
+/** The seams between stages: decoders, enrichers and outputs each implement one small interface. */
+import type { FlowRecord } from '../record/flow-record.js';
+
+export type Protocol = 'netflow1' | 'netflow5' | 'netflow7' | 'netflow9' | 'ipfix' | 'sflow5';
+
+/** What a decoder knows about the datagram it is decoding. */
+export interface PacketContext {
+  /** UDP source address of the datagram (the exporter unless the payload names an agent). */
+  exporterIp: string;
+  exporterPort: number;
+  /** Receive time, epoch ms. */
+  receivedAt: number;
+}
+
+/** A malformed datagram: counted per exporter and reason, never thrown past the pipeline. */
+export class DecodeError extends Error {
+  constructor(readonly reason: string, detail?: string) {
+    super(detail === undefined ? reason : `${reason}: ${detail}`);
+  }
+}
+
+export interface Decoder {
+  readonly protocol: Protocol;
+  /** Appends the datagram's records to `out`. Throws DecodeError for malformed input. */
+  decode(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): void;
+  /** Records that were held (data before template) and became decodable; drained by the pipeline. */
+  drainReleased?(out: FlowRecord[]): void;
+  /** Persist state (templates) before exit. */
+  close?(): Promise<void>;
+  /** Anything the decoder wants to show per exporter (template counts, sampling rates). */
+  describe?(): Record<string, unknown>;
+}
+
+export interface Enricher {
+  readonly name: string;
+  /** Loads what it needs (databases, lists). Failing here stops start-up. */
+  start?(): Promise<void>;
+  /** Enriches a batch in place. Must not block or allocate per record where avoidable. */
+  enrich(batch: FlowRecord[]): void;
+  stop?(): Promise<void>;
+}
+
+export interface Output {
+  readonly name: string;
+  start(): Promise<void>;
+  /** Takes a batch; must return at once (queue it). Records are shared and must not be changed. */
+  write(batch: readonly FlowRecord[]): void;
+  /** Sends everything queued. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+  /** Outcome counters for metrics and the UI. */
+  counters(): Record<string, number>;
+}

@@ -1,0 +1,117 @@
+/**
+ * The one record shape every decoder fills and every enricher and output reads.
+ *
+ * A class with every property initialised in the constructor keeps V8's hidden class stable
+ * (monomorphic property access on the hot path). Addresses are kept as strings in their canonical
+ * textual form (dotted quad for IPv4, RFC 5952 for IPv6) because every consumer (JSON, stores,
+ * Community ID, blocklist lookups) needs either the string or cheap bytes from it.
+ *
+ * Field names as users see them (CODEX and ECS) live in `fields.ts`, defined once.
+ */
+export type RecordKind = 'flow' | 'counter';
+export type ExportType = 'netflow' | 'ipfix' | 'sflow' | '';
+export type Locality = 'private' | 'public' | '';
+
+/** Orientation: which end initiated the flow. */
+export const enum Orientation {
+  Unknown = 0,
+  SrcIsClient = 1,
+  DstIsClient = 2,
+}
+
+export class FlowRecord {
+  kind: RecordKind = 'flow';
+
+  // Times, epoch milliseconds (0 = unknown).
+  collectTs = 0;
+  exportTs = 0;
+  startTs = 0;
+  endTs = 0;
+
+  // Exporter.
+  exporterIp = '';
+  exportVersion = 0;
+  exportType: ExportType = '';
+  /** NetFlow v9 source ID, IPFIX observation domain ID, sFlow sub-agent ID. */
+  observationDomain = 0;
+  /** sFlow / IPFIX / v9 sequence number of the carrying packet. */
+  sequence = 0;
+
+  // The tuple as exported.
+  ipVersion = 0;
+  srcIp = '';
+  dstIp = '';
+  srcPort = 0;
+  dstPort = 0;
+  proto = 0;
+  icmpType = 0;
+  icmpCode = 0;
+
+  // Counters after sampling scale-up; samplingRate is the rate applied (0 = none known).
+  bytes = 0;
+  packets = 0;
+  samplingRate = 0;
+
+  tcpFlags = 0;
+  tos = 0;
+  inIf = 0;
+  outIf = 0;
+  srcAs = 0;
+  dstAs = 0;
+  srcMask = 0;
+  dstMask = 0;
+  nextHop = '';
+  srcVlan = 0;
+  dstVlan = 0;
+  srcMac = '';
+  dstMac = '';
+  /** 0 ingress, 1 egress, -1 unknown (IE 61 flowDirection). */
+  direction = -1;
+  /** Application name or ID where the exporter names it (NBAR, App-ID, ...). */
+  application = '';
+  /** Why the flow ended (IE 136), -1 unknown. */
+  endReason = -1;
+
+  // Enrichment: locality.
+  srcLocality: Locality = '';
+  dstLocality: Locality = '';
+
+  // Enrichment: Community ID v1 ('' when disabled or not computable).
+  communityId = '';
+
+  // Enrichment: client/server orientation.
+  orientation: Orientation = Orientation.Unknown;
+
+  // Enrichment: GeoIP / ASN ('' / 0 when unknown).
+  srcCountry = '';
+  srcCountryIso = '';
+  srcCity = '';
+  srcLat = NaN;
+  srcLon = NaN;
+  srcAsOrg = '';
+  dstCountry = '';
+  dstCountryIso = '';
+  dstCity = '';
+  dstLat = NaN;
+  dstLon = NaN;
+  dstAsOrg = '';
+
+  // Enrichment: threat intelligence. Names are joined with ',' when several feeds match one end
+  // (see fields.ts, which exposes them as arrays).
+  srcThreatName = '';
+  srcThreatFeed = '';
+  dstThreatName = '';
+  dstThreatFeed = '';
+
+  /**
+   * Counter-sample values (sFlow counters) and information elements with no mapping to the
+   * fields above, under a stable raw name (e.g. `ipfix.ie.9.1234`, `cisco.nbar.app_id`).
+   * null until something is put there, so the common case allocates nothing.
+   */
+  extra: Record<string, string | number | boolean> | null = null;
+
+  setExtra(key: string, value: string | number | boolean): void {
+    if (this.extra === null) this.extra = {};
+    this.extra[key] = value;
+  }
+}

@@ -1,0 +1,115 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig, parseEnvFile, renderConfig, replacementFor } from '../src/config/load.js';
+
+const SEED_KEY = 'twBovkmV8YIxx0QyulybZg==';
+const SEED_API_KEY = '0ff5abcdefdaf9ef12345675c4c11abcdef61bfe7ad1234568ec395bb288639';
+
+test('defaults match the seed page and the vendor reference', () => {
+  const { config, errors } = loadConfig({ env: {} });
+  assert.deepEqual(errors, []);
+  assert.ok(config);
+  assert.equal(config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_REFRESH_INTERVAL, 1440);
+  assert.equal(config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_TIMEOUT, 30);
+  assert.equal(config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT, 'https://api.passivetotal.org/v2/netflow/blocklist/download');
+  assert.equal(config.EF_OUTPUT_RISKIQ_HOST, 'flow.riskiq.net');
+  assert.equal(config.EF_OUTPUT_RISKIQ_PORT, 20000);
+  assert.deepEqual(config.EF_FLOW_SERVER_UDP_PORT, ['2055', '4739', '6343', '9995']);
+  assert.equal(config.EF_FLOW_SERVER_UDP_IP, '0.0.0.0');
+  assert.equal(config.EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE, true);
+  assert.equal(config.EF_PROCESSOR_ENRICH_COMMUNITYID_SEED, 0);
+});
+
+test('a refresh interval below 60 minutes is a start-up error naming the variable', () => {
+  const { config, errors } = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_REFRESH_INTERVAL: '59' } });
+  assert.equal(config, null);
+  assert.equal(errors.length, 1);
+  assert.match(errors[0]!, /^EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_REFRESH_INTERVAL="59": a whole number of at least 60$/);
+});
+
+test('every bad value is reported at once', () => {
+  const { config, errors } = loadConfig({
+    env: {
+      EF_OUTPUT_RISKIQ_PORT: 'abc',
+      EF_LOGGER_LEVEL: 'loud',
+      EF_FLOW_SERVER_UDP_PORT: '2055,99999',
+      EF_OUTPUT_STDOUT_ENABLE: 'maybe',
+      EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: 'AAAAAAAAAAAAAA==',
+    },
+  });
+  assert.equal(config, null);
+  const names = errors.map((e) => e.split('=')[0]);
+  assert.deepEqual(names.sort(), ['EF_FLOW_SERVER_UDP_PORT', 'EF_LOGGER_LEVEL', 'EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY', 'EF_OUTPUT_RISKIQ_PORT', 'EF_OUTPUT_STDOUT_ENABLE']);
+  const key = errors.find((e) => e.startsWith('EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY'))!;
+  assert.match(key, /decodes to 10 bytes; expected base64 of 16, 24 or 32 bytes/);
+  assert.ok(!key.includes('AAAAAAAAAAAAAA=='), 'the key value itself is never echoed');
+});
+
+test('names from before 6.0.0 are errors naming the replacement', () => {
+  assert.equal(replacementFor('EF_FLOW_OUTPUT_RISKIQ_ENABLE'), 'EF_OUTPUT_RISKIQ_ENABLE');
+  assert.equal(replacementFor('EF_FLOW_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY'), 'EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY');
+  assert.equal(replacementFor('EF_FLOW_DECODER_ENRICH_RISKIQ_THREAT_ENABLE'), 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE');
+  const { errors } = loadConfig({ env: { EF_FLOW_OUTPUT_RISKIQ_HOST: 'flow.riskiq.net', EF_FLOW_DECODER_ENRICH_RISKIQ_API_KEY: 'x' } });
+  assert.deepEqual(errors, [
+    'EF_FLOW_DECODER_ENRICH_RISKIQ_API_KEY: this name was removed in 6.0.0; use EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY instead',
+    'EF_FLOW_OUTPUT_RISKIQ_HOST: this name was removed in 6.0.0; use EF_OUTPUT_RISKIQ_HOST instead',
+  ]);
+});
+
+test('an unknown EF_ name is a warning with the closest known name', () => {
+  const { config, warnings } = loadConfig({ env: { EF_OUTPUT_RISKIQ_HOSTT: 'x', PATH: '/bin' } });
+  assert.ok(config);
+  assert.deepEqual(warnings, ['EF_OUTPUT_RISKIQ_HOSTT: unknown option, ignored; did you mean EF_OUTPUT_RISKIQ_HOST?']);
+});
+
+test('the seed systemd drop-in works verbatim through --env-file, and the environment wins', () => {
+  const dropIn = `[Service]
+Environment="EF_OUTPUT_RISKIQ_ENABLE=true"
+Environment="EF_OUTPUT_RISKIQ_HOST=flow.riskiq.net"
+Environment="EF_OUTPUT_RISKIQ_PORT=20000"
+Environment="EF_OUTPUT_RISKIQ_CUSTOMER_UUID=527dd194-a116-11af-8380-034aba1ce438"
+Environment="EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=${SEED_KEY}"
+`;
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-env-'));
+  const file = join(dir, 'flowcoll.conf');
+  writeFileSync(file, dropIn);
+  const { config, errors } = loadConfig({ env: { EF_OUTPUT_RISKIQ_PORT: '20001' }, envFile: file });
+  assert.deepEqual(errors, []);
+  assert.ok(config);
+  assert.equal(config.EF_OUTPUT_RISKIQ_ENABLE, true);
+  assert.equal(config.EF_OUTPUT_RISKIQ_CUSTOMER_UUID, '527dd194-a116-11af-8380-034aba1ce438');
+  assert.equal(config.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY, SEED_KEY);
+  assert.equal(config.EF_OUTPUT_RISKIQ_PORT, 20001);
+});
+
+test('env file: KEY=value, export, quotes, several assignments on one Environment= line', () => {
+  assert.deepEqual(parseEnvFile(`# comment\nEF_A=1\nexport EF_B="two words"\nEnvironment="EF_C=3" 'EF_D=4 4'\n`), { EF_A: '1', EF_B: 'two words', EF_C: '3', EF_D: '4 4' });
+});
+
+test('the docker-compose snippets of the seed parse, and the enricher needs user and key', () => {
+  const ok = loadConfig({ env: {
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com',
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: SEED_API_KEY,
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_TIMEOUT: '60',
+  } });
+  assert.deepEqual(ok.errors, []);
+  assert.match(ok.warnings.join('\n'), /needs both the output and the threat enricher/);
+  const bad = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true' } });
+  assert.equal(bad.errors.length, 2);
+  assert.match(bad.errors[0]!, /^EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER/);
+  assert.match(bad.errors[1]!, /^EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY/);
+});
+
+test('ufc config shows secrets as ***', () => {
+  const { config } = loadConfig({ env: { EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: SEED_KEY, EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: SEED_API_KEY, EF_OUTPUT_ELASTICSEARCH_PASSWORD: 'hunter2hunter2' } });
+  const text = renderConfig(config!);
+  assert.ok(!text.includes(SEED_KEY));
+  assert.ok(!text.includes(SEED_API_KEY));
+  assert.ok(!text.includes('hunter2hunter2'));
+  assert.match(text, /^EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=\*\*\*$/m);
+  assert.match(text, /^EF_OUTPUT_ELASTICSEARCH_PASSWORD=\*\*\*$/m);
+});

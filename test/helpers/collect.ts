@@ -1,0 +1,30 @@
+/** A test output that keeps every record it is given, and a config builder for tests. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import type { Output } from '../../src/pipeline/types.js';
+import type { FlowRecord } from '../../src/record/flow-record.js';
+
+export class CaptureOutput implements Output {
+  readonly name = 'capture';
+  readonly records: FlowRecord[] = [];
+  async start(): Promise<void> {}
+  write(batch: readonly FlowRecord[]): void {
+    for (const r of batch) this.records.push(r);
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+  counters(): Record<string, number> {
+    return { records: this.records.length };
+  }
+}
+
+/** A valid configuration with a fresh data dir; `env` overrides defaults. Throws on errors. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-test-'));
+  const res = loadConfig({ env: { EF_DATA_DIR: dir, EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false', ...env } });
+  if (res.config === null) throw new Error(res.errors.join('\n'));
+  return res.config;
+}

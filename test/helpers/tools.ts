@@ -1,0 +1,42 @@
+/**
+ * Tests that need a Debian tool or server call `needTool`: when the tool is missing the test is
+ * skipped with the tool's name, unless UFC_REQUIRE_TOOLS=1 (set by .ci/run), which makes it fail.
+ * `scripts/install-dev-tools.sh` installs them all.
+ */
+import { execFileSync } from 'node:child_process';
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const cache = new Map<string, string | null>();
+
+export function toolPath(name: string): string | null {
+  if (!cache.has(name)) {
+    let p: string | null = null;
+    for (const dir of ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']) {
+      try {
+        execFileSync('test', ['-x', join(dir, name)]);
+        p = join(dir, name);
+        break;
+      } catch {
+        // not in this directory
+      }
+    }
+    cache.set(name, p);
+  }
+  return cache.get(name)!;
+}
+
+/** Returns the tool's path, or skips (or, under UFC_REQUIRE_TOOLS=1, fails) the test. */
+export function needTool(t: TestContext, name: string): string | null {
+  const p = toolPath(name);
+  if (p !== null) return p;
+  if (process.env.UFC_REQUIRE_TOOLS === '1') assert.fail(`${name} is required (UFC_REQUIRE_TOOLS=1) but not installed; run scripts/install-dev-tools.sh`);
+  t.skip(`${name} not installed (scripts/install-dev-tools.sh installs it)`);
+  return null;
+}
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The shared captures, read in place (never copied into the repo). */
+export const TESTDATA = join(REPO_ROOT, '..', 'shared', 'testdata');

@@ -48,7 +48,7 @@ export class UdpInput {
       }
       // Linux reports double the usable size (it counts bookkeeping) and caps at net.core.rmem_max.
       const level = granted > 0 && granted < this.opts.readBufferBytes ? 'warn' : 'info';
-      log[level](`listening for flows on udp ${this.opts.ip}:${port}`, {
+      log[level](`listening for flows on udp ${this.opts.ip}:${sock.address().port}`, {
         read_buffer_requested: this.opts.readBufferBytes,
         read_buffer_granted: granted,
         ...(level === 'warn' ? { hint: 'raise net.core.rmem_max to get the requested receive buffer' } : {}),

@@ -14,7 +14,19 @@ const MAX_COUNT = 30; // Cisco: at most 30 records per v5 datagram.
 export class NetflowV5Decoder implements Decoder {
   readonly protocol = 'netflow5' as const;
 
+  /**
+   * Decodes one datagram. Captures made with `nc -k` hold several v5 datagrams back to back; each
+   * following PDU that starts with a v5 header is decoded too (its length follows from its count).
+   */
   decode(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): void {
+    let off = 0;
+    do {
+      off += this.decodeOne(off === 0 ? buf : buf.subarray(off), ctx, out);
+    } while (buf.length - off >= HEADER_LEN + RECORD_LEN && buf.readUInt16BE(off) === 5);
+  }
+
+  /** Returns the bytes the PDU used. */
+  private decodeOne(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): number {
     if (buf.length < HEADER_LEN) throw new DecodeError('short header', `${buf.length} bytes`);
     const count = buf.readUInt16BE(2);
     if (count === 0 || count > MAX_COUNT) throw new DecodeError('bad record count', String(count));
@@ -66,5 +78,6 @@ export class NetflowV5Decoder implements Decoder {
       }
       out.push(r);
     }
+    return HEADER_LEN + count * RECORD_LEN;
   }
 }

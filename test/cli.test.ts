@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
+
+const CLI = [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'src', 'cli', 'main.ts')];
+const SECRETS = {
+  EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: 'twBovkmV8YIxx0QyulybZg==',
+  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: '0ff5abcdefdaf9ef12345675c4c11abcdef61bfe7ad1234568ec395bb288639',
+  EF_OUTPUT_ELASTICSEARCH_PASSWORD: 'correct-horse-battery',
+};
+
+function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
+  return { ...env, EF_DATA_DIR: mkdtempSync(join(tmpdir(), 'ufc-cli-')), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false', ...extra };
+}
+
+test('ufc --version and --help', () => {
+  const v = spawnSync(process.execPath, [...CLI, '--version'], { encoding: 'utf8' });
+  assert.equal(v.status, 0);
+  assert.equal(v.stdout.trim(), JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version);
+  const h = spawnSync(process.execPath, [...CLI, '--help'], { encoding: 'utf8' });
+  assert.equal(h.status, 0);
+  for (const cmd of ['ufc run', 'ufc config', 'ufc replay']) assert.ok(h.stdout.includes(cmd), cmd);
+});
+
+test('bad configuration: every problem listed, exit 2, no socket opened', async () => {
+  const r = spawnSync(process.execPath, [...CLI, 'run'], {
+    encoding: 'utf8',
+    env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_REFRESH_INTERVAL: '30', EF_LOGGER_LEVEL: 'chatty', EF_FLOW_OUTPUT_RISKIQ_ENABLE: 'true' }),
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /configuration has 3 problems/);
+  assert.match(r.stderr, /EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_REFRESH_INTERVAL="30": a whole number of at least 60/);
+  assert.match(r.stderr, /EF_LOGGER_LEVEL="chatty": one of debug, info, warn, error/);
+  assert.match(r.stderr, /EF_FLOW_OUTPUT_RISKIQ_ENABLE: this name was removed in 6.0.0; use EF_OUTPUT_RISKIQ_ENABLE instead/);
+  assert.doesNotMatch(r.stderr, /listening for flows/);
+});
+
+test('secrets never appear in ufc config or in any log line', () => {
+  const env = baseEnv({ ...SECRETS, EF_LOGGER_LEVEL: 'debug', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438', EF_NOT_AN_OPTION: SECRETS.EF_OUTPUT_ELASTICSEARCH_PASSWORD });
+  const c = spawnSync(process.execPath, [...CLI, 'config'], { encoding: 'utf8', env });
+  assert.equal(c.status, 0, c.stderr);
+  const r = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const all = c.stdout + c.stderr + r.stdout + r.stderr;
+  assert.match(c.stdout, /EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=\*\*\*/);
+  assert.match(r.stderr, /replay finished/);
+  for (const s of Object.values(SECRETS)) assert.ok(!all.includes(s), `secret leaked: ${s.slice(0, 6)}...`);
+});
+
+test('logs are zap-style JSON lines with level, ts, caller and msg', () => {
+  const r = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env: baseEnv({}) });
+  const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('{'));
+  assert.ok(lines.length > 0);
+  for (const l of lines) {
+    const o = JSON.parse(l) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(o).slice(0, 3), ['level', 'ts', 'caller']);
+    assert.match(String(o.caller), /^[\w/.-]+\.ts:\d+$/);
+    assert.equal(typeof o.ts, 'number');
+    assert.ok(Math.abs((o.ts as number) - Date.now() / 1000) < 120);
+    assert.equal(typeof o.msg, 'string');
+  }
+  const con = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env: baseEnv({ EF_LOGGER_ENCODING: 'console' }) });
+  assert.match(con.stderr, /^\d+\.\d+\tinfo\tcli\/replay\.ts:\d+\treplay finished/m);
+});
+
+test('ufc run: UDP in, NetFlow v5 to stdout, SIGTERM flushes and exits 0', async () => {
+  const child = spawn(process.execPath, [...CLI, 'run'], {
+    env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0,0', EF_OUTPUT_STDOUT_ENABLE: 'true' }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const ports: number[] = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('collector did not start: ' + stderr)), 30_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const found = [...stderr.matchAll(/listening for flows on udp 127\.0\.0\.1:(\d+)/g)].map((m) => Number(m[1]));
+      if (found.length === 2) {
+        clearTimeout(timer);
+        resolve(found);
+      }
+    });
+  });
+  assert.equal(new Set(ports).size, 2, 'two sockets');
+  const payload = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+  const sock = dgram.createSocket('udp4');
+  for (const port of ports) await new Promise<void>((r) => sock.send(payload, port, '127.0.0.1', () => r()));
+  // A datagram of no known protocol is counted, not fatal.
+  await new Promise<void>((r) => sock.send(Buffer.from('hello world!'), ports[0]!, '127.0.0.1', () => r()));
+  sock.close();
+  await new Promise((r) => setTimeout(r, 500));
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  assert.equal(code, 0, stderr);
+  const recs = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.equal(recs.length, 60, '30 records on each port');
+  assert.equal(recs[29]!['flow.src.ip.addr'], '10.0.8.1');
+  assert.equal(recs[29]!['flow.export.ip.addr'], '127.0.0.1');
+  assert.match(stderr, /"packets":3,"records":60,"errors":1/);
+});

@@ -56,12 +56,25 @@ export class FileOutput extends BatchingOutput {
     await this.openFile();
   }
 
+  /** Writes the batch, rotating between records so no file grows past the size (unless one record alone does). */
   protected async send(batch: FlowRecord[]): Promise<void> {
     if (this.fh === null) await this.openFile();
-    const data = Buffer.from(toNdjson(batch, this.o.view));
-    if (this.o.maxBytes > 0 && this.size > 0 && this.size + data.length > this.o.maxBytes) await this.rotate();
-    await this.fh!.write(data);
-    this.size += data.length;
+    let pending = '';
+    let pendingBytes = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const line = toNdjson([batch[i]!], this.o.view);
+      const n = Buffer.byteLength(line);
+      if (this.o.maxBytes > 0 && this.size + pendingBytes + n > this.o.maxBytes && this.size + pendingBytes > 0) {
+        if (pendingBytes > 0) await this.fh!.write(pending);
+        pending = '';
+        pendingBytes = 0;
+        await this.rotate();
+      }
+      pending += line;
+      pendingBytes += n;
+    }
+    if (pendingBytes > 0) await this.fh!.write(pending);
+    this.size += pendingBytes;
   }
 
   override async close(): Promise<void> {

@@ -1,0 +1,97 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { loadConfig } from '../src/config/load.js';
+import { needTool, REPO_ROOT, TESTDATA } from './helpers/tools.js';
+
+const SEED_OUTPUT = {
+  EF_OUTPUT_RISKIQ_ENABLE: 'true',
+  EF_OUTPUT_RISKIQ_HOST: 'flow.riskiq.net',
+  EF_OUTPUT_RISKIQ_PORT: 20000,
+  EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438',
+  EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: 'twBovkmV8YIxx0QyulybZg==',
+};
+const SEED_ENRICH = {
+  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
+  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com',
+  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: '0ff5abcdefdaf9ef12345675c4c11abcdef61bfe7ad1234568ec395bb288639',
+};
+
+test('docker-compose.yml carries the seed snippets verbatim and its environment is a valid configuration', () => {
+  const doc = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { environment: Record<string, string | number>; build: string }> };
+  const env = doc.services.ufc!.environment;
+  for (const [k, v] of Object.entries({ ...SEED_OUTPUT, ...SEED_ENRICH })) assert.equal(env[k], v, k);
+  const res = loadConfig({ env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])) });
+  assert.deepEqual(res.errors, []);
+  assert.equal(res.config!.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_TIMEOUT, 60);
+});
+
+test('Dockerfile: multi-stage, production dependencies only, non-root', () => {
+  const df = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  assert.equal((df.match(/^FROM /gm) ?? []).length, 2);
+  assert.match(df, /npm ci --omit=dev/);
+  assert.match(df, /^USER ufc$/m);
+  assert.match(df, /ENTRYPOINT \["node", "\/usr\/share\/ufc\/packaging\/docker\/entrypoint\.mjs"\]/);
+  // Everything the image copies exists in the repo.
+  for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const p of m[1]!.split(/\s+/)) assert.ok(existsSync(join(REPO_ROOT, p)), `${p} exists`);
+});
+
+test('the container entrypoint runs under plain Node', () => {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT });
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'packaging', 'docker', 'entrypoint.mjs'), 'config'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, EF_DATA_DIR: mkdtempSync(join(tmpdir(), 'ufc-ep-')) },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^EF_WEBUI_IP=0\.0\.0\.0$/m);
+});
+
+test('Debian package: builds, installs, unit verifies, runs the seed drop-in, removes cleanly keeping the data', { timeout: 600_000 }, (t) => {
+  if (needTool(t, 'dpkg-deb') === null || needTool(t, 'systemd-analyze') === null) return;
+  if (process.getuid?.() !== 0) {
+    if (process.env.UFC_REQUIRE_TOOLS === '1') assert.fail('the package test needs root');
+    t.skip('needs root to dpkg -i');
+    return;
+  }
+  if (existsSync('/usr/share/ufc') && process.env.CI !== 'true' && process.env.UFC_REQUIRE_TOOLS !== '1') {
+    t.skip('ufc is already installed on this machine; not replacing it outside CI');
+    return;
+  }
+  const out = mkdtempSync(join(tmpdir(), 'ufc-deb-'));
+  const deb = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'package-deb.sh'), out, 'none'], { encoding: 'utf8' }).trim().split('\n').pop()!;
+  const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
+  for (const p of ['./usr/bin/ufc', './lib/systemd/system/flowcoll.service', './usr/share/ufc/dist/src/cli/main.js', './usr/share/ufc/node_modules/pino/']) assert.ok(contents.includes(p), p);
+  assert.ok(!contents.includes('./usr/share/ufc/node_modules/typescript/'), 'no dev dependencies');
+  execFileSync('dpkg', ['-i', deb], { stdio: 'pipe' });
+  try {
+    assert.ok(existsSync('/var/lib/ufc'));
+    execFileSync('getent', ['passwd', 'ufc']);
+    const verify = spawnSync('systemd-analyze', ['verify', '/lib/systemd/system/flowcoll.service'], { encoding: 'utf8' });
+    assert.equal(verify.status, 0, verify.stderr);
+    // The seed's drop-in, verbatim, as the environment file.
+    const dropDir = '/etc/systemd/system/flowcoll.service.d';
+    mkdirSync(dropDir, { recursive: true });
+    writeFileSync(join(dropDir, 'flowcoll.conf'), Object.entries(SEED_OUTPUT).map(([k, v]) => `Environment="${k}=${v}"`).join('\n') + '\n');
+    const data = mkdtempSync(join(tmpdir(), 'ufc-deb-data-'));
+    // The real environment wins over the file: the receiver is pointed at loopback so nothing leaves this machine.
+    const run = spawnSync('/usr/bin/ufc', ['replay', '--env-file', join(dropDir, 'flowcoll.conf'), join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH, EF_DATA_DIR: data, EF_OUTPUT_RISKIQ_HOST: '127.0.0.1', EF_OUTPUT_RISKIQ_PORT: '9', EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(data, 'f.ndjson'), EF_WEBUI_ENABLE: 'false' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stderr, /replay finished/);
+    assert.equal(readFileSync(join(data, 'f.ndjson'), 'utf8').trim().split('\n').length, 29);
+    rmSync(dropDir, { recursive: true, force: true });
+    writeFileSync('/var/lib/ufc/keep-me', 'user data');
+  } finally {
+    execFileSync('dpkg', ['-r', 'ufc'], { stdio: 'pipe' });
+  }
+  assert.ok(!existsSync('/usr/bin/ufc'));
+  assert.ok(!existsSync('/usr/share/ufc/dist'));
+  assert.ok(existsSync('/var/lib/ufc/keep-me'), 'data kept');
+  rmSync('/var/lib/ufc/keep-me');
+});

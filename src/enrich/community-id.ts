@@ -1,0 +1,128 @@
+/**
+ * Community ID v1 (https://github.com/corelight/community-id-spec):
+ *
+ *   "1:" + base64(sha1(seed u16 | saddr | daddr | proto u8 | 0 u8 | sport u16 | dport u16))
+ *
+ * all big-endian, endpoints ordered so the smaller address (then port) comes first. TCP, UDP and
+ * SCTP hash their ports; ICMP and ICMPv6 hash the type and the type of the counterpart message
+ * (or the code for messages without one), and those one-way messages keep their direction
+ * (pycommunityid icmp.py / icmp6.py, Zeek ICMP.cc); other protocols hash addresses and protocol
+ * only. The tuple is written into one reused buffer and hashed with `crypto.hash` (Node 20.12+),
+ * falling back to createHash.
+ */
+import * as crypto from 'node:crypto';
+import type { Enricher } from '../pipeline/types.js';
+import type { FlowRecord } from '../record/flow-record.js';
+import { parseIpv4, parseIpv6 } from './ip-parse.js';
+
+const PROTO_ICMP = 1;
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
+const PROTO_ICMPV6 = 58;
+const PROTO_SCTP = 132;
+
+/** ICMPv4 request/response pairs (RFC 792, RFC 950 mask, RFC 1256 router discovery). */
+const ICMP4_COUNTERPART = new Int16Array(256).fill(-1);
+for (const [a, b] of [[8, 0], [13, 14], [15, 16], [10, 9], [17, 18]] as const) {
+  ICMP4_COUNTERPART[a] = b;
+  ICMP4_COUNTERPART[b] = a;
+}
+/** ICMPv6 pairs: echo (RFC 4443), MLD (RFC 2710), ND (RFC 4861), node info (RFC 4620), HAAD (RFC 6275). */
+const ICMP6_COUNTERPART = new Int16Array(256).fill(-1);
+for (const [a, b] of [[128, 129], [130, 131], [133, 134], [135, 136], [139, 140], [144, 145]] as const) {
+  ICMP6_COUNTERPART[a] = b;
+  ICMP6_COUNTERPART[b] = a;
+}
+
+const hashFn = (crypto as { hash?: (alg: string, data: Uint8Array, enc: string) => string }).hash;
+
+// Layout offsets: seed 0-1, then addresses, proto, pad, ports.
+const BUF = Buffer.alloc(40);
+const V4_PORTS = BUF.subarray(0, 16);
+const V4_NOPORTS = BUF.subarray(0, 12);
+const V6_PORTS = BUF.subarray(0, 40);
+const V6_NOPORTS = BUF.subarray(0, 36);
+const gA = new Uint16Array(8);
+const gB = new Uint16Array(8);
+
+function digest(data: Buffer, base64: boolean): string {
+  const enc = base64 ? 'base64' : 'hex';
+  return hashFn !== undefined ? hashFn('sha1', data, enc) : crypto.createHash('sha1').update(data).digest(enc);
+}
+
+/**
+ * The Community ID of a tuple. For ICMP (1) and ICMPv6 (58) pass the type as `srcPort` and the
+ * code as `dstPort` (as pycommunityid does); see `communityIdIcmp`. Returns '' when the
+ * addresses are not both IPv4 or both IPv6.
+ */
+export function communityId(proto: number, srcIp: string, dstIp: string, srcPort: number, dstPort: number, seed = 0, base64 = true): string {
+  let sport = srcPort & 0xffff;
+  let dport = dstPort & 0xffff;
+  const hasPorts = proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP || proto === PROTO_ICMP || proto === PROTO_ICMPV6;
+  let oneWay = false;
+  if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
+    const type = sport & 0xff;
+    const other = (proto === PROTO_ICMP ? ICMP4_COUNTERPART : ICMP6_COUNTERPART)[type]!;
+    sport = type;
+    if (other >= 0) dport = other;
+    else { dport = dport & 0xff; oneWay = true; }
+  }
+  BUF[0] = (seed >>> 8) & 0xff;
+  BUF[1] = seed & 0xff;
+
+  const a4 = parseIpv4(srcIp);
+  if (a4 >= 0) {
+    const b4 = parseIpv4(dstIp);
+    if (b4 < 0) return '';
+    const flip = !oneWay && (a4 > b4 || (a4 === b4 && sport > dport));
+    BUF.writeUInt32BE(flip ? b4 : a4, 2);
+    BUF.writeUInt32BE(flip ? a4 : b4, 6);
+    BUF[10] = proto & 0xff;
+    BUF[11] = 0;
+    if (!hasPorts) return '1:' + digest(V4_NOPORTS, base64);
+    BUF.writeUInt16BE(flip ? dport : sport, 12);
+    BUF.writeUInt16BE(flip ? sport : dport, 14);
+    return '1:' + digest(V4_PORTS, base64);
+  }
+  if (!parseIpv6(srcIp, gA) || !parseIpv6(dstIp, gB)) return '';
+  let cmp = 0;
+  for (let i = 0; i < 8 && cmp === 0; i++) cmp = gA[i]! - gB[i]!;
+  const flip = !oneWay && (cmp > 0 || (cmp === 0 && sport > dport));
+  const first = flip ? gB : gA;
+  const second = flip ? gA : gB;
+  for (let i = 0; i < 8; i++) {
+    BUF.writeUInt16BE(first[i]!, 2 + 2 * i);
+    BUF.writeUInt16BE(second[i]!, 18 + 2 * i);
+  }
+  BUF[34] = proto & 0xff;
+  BUF[35] = 0;
+  if (!hasPorts) return '1:' + digest(V6_NOPORTS, base64);
+  BUF.writeUInt16BE(flip ? dport : sport, 36);
+  BUF.writeUInt16BE(flip ? sport : dport, 38);
+  return '1:' + digest(V6_PORTS, base64);
+}
+
+/** The spec's community_id_icmp: ICMP (v4 addresses) or ICMPv6 (v6 addresses) by type and code. */
+export function communityIdIcmp(srcIp: string, dstIp: string, type: number, code: number, seed = 0, base64 = true): string {
+  const proto = srcIp.includes(':') ? PROTO_ICMPV6 : PROTO_ICMP;
+  return communityId(proto, srcIp, dstIp, type, code, seed, base64);
+}
+
+/** flow.community.id for flow records (EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE, _SEED). */
+export class CommunityIdEnricher implements Enricher {
+  readonly name = 'community-id';
+
+  constructor(private readonly seed = 0) {}
+
+  enrich(batch: FlowRecord[]): void {
+    const seed = this.seed;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.kind !== 'flow' || r.srcIp === '' || r.dstIp === '') continue;
+      // Flow records carry ICMP type/code in their own fields (decoders take them out of the ports).
+      r.communityId = r.proto === PROTO_ICMP || r.proto === PROTO_ICMPV6
+        ? communityId(r.proto, r.srcIp, r.dstIp, r.icmpType, r.icmpCode, seed)
+        : communityId(r.proto, r.srcIp, r.dstIp, r.srcPort, r.dstPort, seed);
+    }
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Community ID v1 against the corelight spec baselines (JSON from combined.pcap.gz, the README
+ * tables) and the Zeek plugin's hashed byte strings.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { TESTDATA } from './helpers/tools.js';
+import { communityId, communityIdIcmp, CommunityIdEnricher } from '../src/enrich/community-id.js';
+import { FlowRecord } from '../src/record/flow-record.js';
+
+const SPEC = join(TESTDATA, 'community-id-spec', 'baseline');
+
+interface Row { proto: number; saddr: string; daddr: string; sport: number | null; dport: number | null; communityid: string }
+
+for (const [file, seed, b64] of [['baseline_deflt.json', 0, true], ['baseline_seed1.json', 1, true], ['baseline_nob64.json', 0, false]] as const) {
+  test(`community-id spec ${file}: every tuple`, () => {
+    const rows = JSON.parse(readFileSync(join(SPEC, file), 'utf8')) as Row[];
+    assert.ok(rows.length >= 20, `${rows.length} rows`);
+    for (const r of rows) {
+      assert.equal(communityId(r.proto, r.saddr, r.daddr, r.sport ?? 0, r.dport ?? 0, seed, b64), r.communityid, JSON.stringify(r));
+    }
+  });
+}
+
+test('community-id spec README tables (raw ICMP type/code, port-less RSVP, upper-case IPv6)', () => {
+  const tables = JSON.parse(readFileSync(join(SPEC, 'readme_tables.json'), 'utf8')) as Record<string, { seed: number; base64: boolean; rows: Row[] }>;
+  let n = 0;
+  for (const t of Object.values(tables)) {
+    for (const r of t.rows) {
+      assert.equal(communityId(r.proto, r.saddr, r.daddr, r.sport ?? 0, r.dport ?? 0, t.seed, t.base64), r.communityid, JSON.stringify(r));
+      n++;
+    }
+  }
+  assert.equal(n, 48);
+});
+
+test('community-id: ports of port-less protocols are ignored', () => {
+  assert.equal(communityId(46, '1.2.3.4', '5.6.7.8', 99, 77), communityId(46, '1.2.3.4', '5.6.7.8', 0, 0));
+  assert.equal(communityId(46, '1.2.3.4', '5.6.7.8', 0, 0), '1:ikv3kmf89luf73WPz1jOs49S768=');
+});
+
+test('community-id: ICMP one-way messages keep direction; pairs are symmetric', () => {
+  // Echo request and reply share an ID; time-exceeded in each direction differs.
+  assert.equal(communityIdIcmp('1.2.3.4', '5.6.7.8', 8, 0), communityIdIcmp('5.6.7.8', '1.2.3.4', 0, 0));
+  assert.notEqual(communityIdIcmp('1.2.3.4', '5.6.7.8', 11, 0), communityIdIcmp('5.6.7.8', '1.2.3.4', 11, 0));
+  assert.equal(communityIdIcmp('fe80::1', 'fe80::2', 135, 0), communityIdIcmp('fe80::2', 'fe80::1', 136, 0));
+  // Equal addresses: the ports decide the order.
+  assert.equal(communityId(6, '10.0.0.1', '10.0.0.1', 80, 1234), communityId(6, '10.0.0.1', '10.0.0.1', 1234, 80));
+  // Mixed families give no ID.
+  assert.equal(communityId(6, '10.0.0.1', '::1', 80, 1234), '');
+});
+
+function hexBytes(s: string): Buffer {
+  return Buffer.from(s.replace(/[: ]/g, ''), 'hex');
+}
+
+test('zeek-community-id baselines: the hashed bytes and IDs', () => {
+  const dir = join(TESTDATA, 'zeek-community-id', 'Baseline');
+  let n = 0;
+  for (const f of readdirSync(dir).filter((x) => x.endsWith('.pcap.out'))) {
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      const m = /^(\S+) (\S+) (\S+) (\S+) (\S+) (\S+) (\S+) \((\d+) bytes\) -> (\S+)$/.exec(line);
+      if (m === null) continue;
+      const [, seedHex, sa, da, protoHex, , spHex, dpHex, , id] = m;
+      // The bytes as Zeek hashed them: check our reading of them, then our ID from the tuple.
+      const raw = hexBytes([seedHex, sa, da, protoHex, '00', spHex, dpHex].join(':'));
+      assert.equal('1:' + createHash('sha1').update(raw).digest('base64'), id);
+      const toIp = (h: string): string => {
+        const b = hexBytes(h);
+        if (b.length === 4) return [...b].join('.');
+        const g: string[] = [];
+        for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i).toString(16));
+        return g.join(':');
+      };
+      const seed = hexBytes(seedHex!).readUInt16BE(0);
+      const proto = parseInt(protoHex!, 16);
+      const sp = hexBytes(spHex!).readUInt16BE(0);
+      const dp = hexBytes(dpHex!).readUInt16BE(0);
+      const ours = communityId(proto, toIp(sa!), toIp(da!), sp, dp, seed);
+      assert.equal(ours, id, line);
+      n++;
+    }
+  }
+  assert.ok(n >= 15, `${n} lines`);
+});
+
+test('CommunityIdEnricher: uses icmpType/icmpCode, seed, skips counters', () => {
+  const mk = (p: Partial<FlowRecord>): FlowRecord => Object.assign(new FlowRecord(), p);
+  const a = mk({ proto: 1, srcIp: '1.2.3.4', dstIp: '5.6.7.8', dstPort: 8 * 256, icmpType: 8, icmpCode: 0 });
+  const b = mk({ proto: 6, srcIp: '1.2.3.4', dstIp: '5.6.7.8', srcPort: 1122, dstPort: 3344 });
+  const c = mk({ kind: 'counter', srcIp: '1.2.3.4', dstIp: '5.6.7.8' });
+  new CommunityIdEnricher(0).enrich([a, b, c]);
+  assert.equal(a.communityId, '1:crodRHL2FEsHjbv3UkRrfbs4bZ0=');
+  assert.equal(b.communityId, '1:wCb3OG7yAFWelaUydu0D+125CLM=');
+  assert.equal(c.communityId, '');
+  const d = mk({ proto: 6, srcIp: '1.2.3.4', dstIp: '5.6.7.8', srcPort: 1122, dstPort: 3344 });
+  new CommunityIdEnricher(1).enrich([d]);
+  assert.equal(d.communityId, '1:HhA1B+6CoLbiKPEs5nhNYN4XWfk=');
+});

@@ -1,7 +1,10 @@
 /** The decoder for each protocol, per EF_PROCESSOR_DECODE_*_ENABLE. */
 import type { Config } from '../config/schema.js';
 import type { Decoder, Protocol } from '../pipeline/types.js';
+import { NetflowV1Decoder } from './netflow-legacy/v1.js';
 import { NetflowV5Decoder } from './netflow-legacy/v5.js';
+import { NetflowV7Decoder } from './netflow-legacy/v7.js';
+import { SflowDecoder } from './sflow/datagram.js';
 
 export interface DecoderContext {
   config: Config;
@@ -12,6 +15,11 @@ export interface DecoderContext {
 export function createDecoders(ctx: DecoderContext): Map<Protocol, Decoder> {
   const c = ctx.config;
   const m = new Map<Protocol, Decoder>();
+  if (c.EF_PROCESSOR_DECODE_NETFLOW1_ENABLE) m.set('netflow1', new NetflowV1Decoder());
   if (c.EF_PROCESSOR_DECODE_NETFLOW5_ENABLE) m.set('netflow5', new NetflowV5Decoder());
+  if (c.EF_PROCESSOR_DECODE_NETFLOW7_ENABLE) m.set('netflow7', new NetflowV7Decoder());
+  if (c.EF_PROCESSOR_DECODE_SFLOW5_ENABLE) {
+    m.set('sflow5', new SflowDecoder({ flows: c.EF_PROCESSOR_DECODE_SFLOW_FLOWS_ENABLE, counters: c.EF_PROCESSOR_DECODE_SFLOW_COUNTERS_ENABLE }));
+  }
   return m;
 }

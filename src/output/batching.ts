@@ -1,25 +1,39 @@
 /**
- * The queue every output sits behind: bounded (records beyond it are dropped and counted, so a slow
- * or absent target can never grow memory or stall decoding), batched by size and deadline, and
- * retried with capped exponential backoff when a send fails.
+ * The queue every output sits behind: bounded, batched by size and deadline, and retried with
+ * capped exponential backoff when a send fails.
+ *
+ * Without `spill`, records beyond the memory queue are dropped and counted, so a slow or absent
+ * target can never grow memory or stall decoding (stdout, file, DuckDB and RiskIQ rely on this).
+ *
+ * With `spill` (the network outputs), nothing is dropped short of the disk cap: batches that do not
+ * fit the memory queue, and every batch while the target is failing, are appended to an on-disk
+ * segment log (spill/segment-log.ts). Order is kept by one rule: memory only ever holds records
+ * older than anything on disk. New records go to memory only while the disk is empty; when a send
+ * from memory fails, that batch and the rest of memory are put *before* the disk's contents; the
+ * pump sends memory first, then the disk oldest first, and only when the disk is drained do new
+ * records go to memory again. Spilled segments survive a restart and are replayed first.
  */
 import type { FlowRecord } from '../record/flow-record.js';
 import type { Output } from '../pipeline/types.js';
 import { log } from '../log/logger.js';
+import { SpillLog } from './spill/segment-log.js';
 
 export interface BatchingOptions {
   /** Records per send. */
   batchMax: number;
   /** Milliseconds a partial batch waits. */
   deadlineMs: number;
-  /** Records held at most. */
+  /** Records held in memory at most. */
   queueMax: number;
-  /** Give up on a batch after this many failed sends (0: retry for ever). */
+  /** Give up on a batch after this many failed sends (0: retry for ever). Ignored with spill. */
   maxRetries?: number;
+  /** Spill to disk instead of dropping: segment directory and disk cap in bytes. */
+  spill?: { dir: string; maxBytes: number };
 }
 
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
+const LOG_EVERY_MS = 10_000;
 
 export abstract class BatchingOutput implements Output {
   abstract readonly name: string;
@@ -31,18 +45,48 @@ export abstract class BatchingOutput implements Output {
   private pumping: Promise<void> | null = null;
   private backoff = 0;
   private closing = false;
+  private flushing = false;
   private lastErrorLog = 0;
+  private lastSpillErrorLog = 0;
+  /** Opened on first use; null without spill or when the directory could not be opened. */
+  private disk: SpillLog | null = null;
+  private diskUnavailable = false;
+  /** The last send failed: new records go straight to disk until one succeeds. */
+  private failing = false;
+  private waiters: (() => void)[] = [];
+  private sleepTimer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
 
-  constructor(protected readonly opts: BatchingOptions) {}
+  constructor(protected readonly opts: BatchingOptions) {
+    if (opts.spill !== undefined) {
+      Object.assign(this.c, { spilled: 0, spill_replayed: 0, spill_dropped: 0, spill_corrupt: 0, spill_recovered: 0, spill_pending: 0, spill_bytes: 0, spill_errors: 0 });
+    }
+  }
 
   /** Sends one batch; throws to have it retried. */
   protected abstract send(batch: FlowRecord[]): Promise<void>;
 
-  async start(): Promise<void> {}
+  /** Subclasses that override start() call this last: it replays what an earlier run spilled. */
+  async start(): Promise<void> {
+    const d = this.spillLog();
+    if (d !== null && d.pendingRecords > 0) this.kick();
+  }
 
   write(batch: readonly FlowRecord[]): void {
     if (batch.length === 0) return;
-    if (this.queued + batch.length > this.opts.queueMax) {
+    const full = this.queued + batch.length > this.opts.queueMax;
+    const d = this.opts.spill === undefined ? null : this.spillLog();
+    if (d !== null && (full || this.failing || d.pendingRecords > 0)) {
+      try {
+        d.append(batch);
+      } catch (err) {
+        this.c.spill_errors! += batch.length;
+        this.logSpillError(err);
+      }
+      this.kick();
+      return;
+    }
+    if (full) {
       this.c.dropped_queue_full! += batch.length;
       return;
     }
@@ -56,12 +100,39 @@ export abstract class BatchingOutput implements Output {
     }
   }
 
+  private spillLog(): SpillLog | null {
+    const s = this.opts.spill;
+    if (s === undefined || this.diskUnavailable) return null;
+    if (this.disk === null) {
+      try {
+        this.disk = new SpillLog({ dir: s.dir, maxBytes: s.maxBytes, entryRecords: Math.min(1000, this.opts.batchMax) });
+      } catch (err) {
+        // Without a usable directory the output still works, with the memory-only policy.
+        this.diskUnavailable = true;
+        log.error(`${this.name} output: cannot open spill directory ${s.dir}, records beyond the memory queue will be dropped: ${(err as Error).message}`);
+        return null;
+      }
+    }
+    return this.disk;
+  }
+
   private kick(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.pumping === null) this.pumping = this.pump().finally(() => (this.pumping = null));
+    if (this.pumping === null && !this.closing) {
+      this.pumping = this.pump().finally(() => {
+        this.pumping = null;
+        this.notify();
+      });
+    }
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
   }
 
   private take(max: number): FlowRecord[] {
@@ -81,32 +152,31 @@ export abstract class BatchingOutput implements Output {
     return out;
   }
 
+  /** Everything still in memory, oldest first, and the memory queue emptied. */
+  private takeAll(): (readonly FlowRecord[])[] {
+    const out = this.chunks;
+    if (out.length > 0 && this.chunkOffset > 0) out[0] = out[0]!.slice(this.chunkOffset);
+    this.chunks = [];
+    this.chunkOffset = 0;
+    this.queued = 0;
+    this.c.queued = 0;
+    return out;
+  }
+
   private async pump(): Promise<void> {
-    while (this.queued > 0) {
-      const batch = this.take(this.opts.batchMax);
-      let attempts = 0;
-      for (;;) {
-        try {
-          await this.send(batch);
-          this.c.sent! += batch.length;
-          this.c.batches!++;
-          this.backoff = 0;
-          break;
-        } catch (err) {
-          attempts++;
-          this.c.failures!++;
-          this.logFailure(err);
-          const max = this.opts.maxRetries ?? 0;
-          if ((max > 0 && attempts >= max) || this.closing) {
-            this.c.dropped_retries! += batch.length;
-            break;
-          }
-          this.backoff = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoff * 2));
-          await new Promise((r) => setTimeout(r, this.backoff));
-        }
-      }
-      // Let a partial batch wait for its deadline unless we are flushing.
-      if (this.queued > 0 && this.queued < this.opts.batchMax && !this.flushing) {
+    for (;;) {
+      const d = this.disk;
+      let batch: FlowRecord[];
+      let fromDisk = false;
+      if (this.queued > 0) batch = this.take(this.opts.batchMax);
+      else if (d !== null && d.pendingRecords > 0 && !this.closing) {
+        batch = d.peek(this.opts.batchMax);
+        if (batch.length === 0) return;
+        fromDisk = true;
+      } else return;
+      if (!(await this.deliver(batch, fromDisk))) return;
+      // Let a partial batch wait for its deadline unless we are flushing or the disk waits behind it.
+      if (this.queued > 0 && this.queued < this.opts.batchMax && !this.flushing && (d === null || d.pendingRecords === 0)) {
         this.timer = setTimeout(() => this.kick(), this.opts.deadlineMs);
         this.timer.unref?.();
         return;
@@ -114,14 +184,85 @@ export abstract class BatchingOutput implements Output {
     }
   }
 
-  private flushing = false;
+  /** Sends one batch, retrying; false when the pump should stop. */
+  private async deliver(batch: FlowRecord[], fromDisk: boolean): Promise<boolean> {
+    let attempts = 0;
+    for (;;) {
+      try {
+        await this.send(batch);
+        if (fromDisk) this.disk!.commit();
+        this.c.sent! += batch.length;
+        this.c.batches!++;
+        this.backoff = 0;
+        this.failing = false;
+        this.notify();
+        return true;
+      } catch (err) {
+        attempts++;
+        this.c.failures!++;
+        this.logFailure(err);
+        if (this.spillLog() !== null && this.toDisk(batch, fromDisk)) {
+          this.failing = true;
+          this.notify();
+          if (this.closing) return false;
+          await this.sleep();
+          // The pump goes on with the oldest records, which are now on disk.
+          return !this.closing;
+        }
+        const max = this.opts.maxRetries ?? 0;
+        if ((max > 0 && attempts >= max) || this.closing) {
+          this.c.dropped_retries! += batch.length;
+          return true;
+        }
+        this.notify();
+        await this.sleep();
+      }
+    }
+  }
 
+  /** After a failed send: makes sure the batch (and all older records) are on disk, first in line. */
+  private toDisk(batch: FlowRecord[], fromDisk: boolean): boolean {
+    const d = this.disk!;
+    if (fromDisk) {
+      d.rewind();
+      return true;
+    }
+    try {
+      d.prepend([batch, ...this.takeAll()]);
+      return true;
+    } catch (err) {
+      this.logSpillError(err);
+      this.c.spill_errors!++;
+      return false;
+    }
+  }
+
+  private sleep(): Promise<void> {
+    this.backoff = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoff * 2));
+    return new Promise<void>((resolve) => {
+      this.wake = resolve;
+      this.sleepTimer = setTimeout(resolve, this.backoff);
+    }).then(() => {
+      this.wake = null;
+      this.sleepTimer = null;
+    });
+  }
+
+  /**
+   * Sends everything queued. With spill, returns once everything is delivered or, while the target
+   * is failing, safely on disk (it is delivered when the target is back).
+   */
   async flush(): Promise<void> {
     this.flushing = true;
     try {
-      while (this.queued > 0 || this.pumping !== null) {
+      for (;;) {
+        const onDisk = this.disk?.pendingRecords ?? 0;
+        if (this.queued === 0 && onDisk === 0 && this.pumping === null) return;
+        if (this.failing && this.queued === 0) return;
+        if (this.closing) return;
+        const progressed = new Promise<void>((r) => this.waiters.push(r));
         this.kick();
-        await this.pumping;
+        await progressed;
       }
     } finally {
       this.flushing = false;
@@ -132,16 +273,43 @@ export abstract class BatchingOutput implements Output {
     await this.flush();
     this.closing = true;
     if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.sleepTimer !== null) clearTimeout(this.sleepTimer);
+    this.wake?.();
+    await this.pumping;
+    this.disk?.close();
+    this.syncSpillCounters();
   }
 
   counters(): Record<string, number> {
+    this.syncSpillCounters();
     return { ...this.c };
+  }
+
+  private syncSpillCounters(): void {
+    const d = this.disk;
+    if (d === null) return;
+    this.c.spilled = d.c.spilled;
+    this.c.spill_replayed = d.c.replayed;
+    this.c.spill_dropped = d.c.dropped;
+    this.c.spill_corrupt = d.c.corrupt;
+    this.c.spill_recovered = d.c.recovered;
+    this.c.spill_pending = d.pendingRecords;
+    this.c.spill_bytes = d.bytes;
   }
 
   private logFailure(err: unknown): void {
     const now = Date.now();
-    if (now - this.lastErrorLog < 10_000) return;
+    if (now - this.lastErrorLog < LOG_EVERY_MS) return;
     this.lastErrorLog = now;
-    log.warn(`${this.name} output: send failed, will retry: ${(err as Error).message}`);
+    const where = this.disk !== null ? 'spilling to disk and retrying' : 'will retry';
+    log.warn(`${this.name} output: send failed, ${where}: ${(err as Error).message}`);
+  }
+
+  private logSpillError(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastSpillErrorLog < LOG_EVERY_MS) return;
+    this.lastSpillErrorLog = now;
+    log.error(`${this.name} output: cannot write to the spill directory, records dropped: ${(err as Error).message}`);
   }
 }

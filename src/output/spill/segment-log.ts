@@ -1,0 +1,405 @@
+/**
+ * The on-disk spill behind a network output: an append-only log of record batches in numbered
+ * segment files, read back oldest first.
+ *
+ * Segment file (`<16-digit id>.seg`), all integers big-endian:
+ *   magic "UFCSPIL1" (8 bytes) | u32 n | n bytes of JSON {"keys": [...]} (the FlowRecord property
+ *   names rows are written with, see record-codec.ts) | entries...
+ * Entry:
+ *   u32 payload length | u32 record count | u32 CRC-32 of the payload | payload (record-codec.ts)
+ *
+ * Only the newest segment this process created is appended to; segments found at start are read
+ * only, so a torn last entry from a crash is simply where that segment ends. The read position of
+ * the oldest segment is kept in `cursor.json` (rewritten, atomically, after each delivered batch)
+ * so a restart resumes after what was already delivered: at most the batch in flight at a crash is
+ * delivered twice. Past `maxBytes` whole segments are dropped oldest first and every record in
+ * them counted; the segment being delivered is never dropped under the sender.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FlowRecord } from '../../record/flow-record.js';
+import { log } from '../../log/logger.js';
+import { crc32 } from './crc32.js';
+import { encodeRecords, RECORD_KEYS, RecordDecoder } from './record-codec.js';
+
+const MAGIC = Buffer.from('UFCSPIL1', 'latin1');
+const ENTRY_HEADER = 12;
+const SEGMENT_RE = /^(\d{16})\.seg$/;
+/** First id in an empty directory; ids below it are left free for prepend(). */
+const FIRST_ID = 1_000_000_000_000;
+
+export interface SpillLogOptions {
+  dir: string;
+  /** Disk the segments may use in total; beyond it the oldest are dropped. */
+  maxBytes: number;
+  /** Size at which a new segment is started (default: maxBytes / 8, between 64 KiB and 64 MiB). */
+  segmentBytes?: number;
+  /** Records per entry at most (entries are the unit read back; default 1000). */
+  entryRecords?: number;
+}
+
+interface Segment {
+  id: number;
+  path: string;
+  /** Bytes of valid data (file header plus complete entries). */
+  size: number;
+  records: number;
+  readOffset: number;
+  readRecords: number;
+  dataStart: number;
+  decoder: RecordDecoder;
+  /** Open for appending: only the newest segment created by this process. */
+  fd: number | null;
+}
+
+interface InFlight {
+  seg: Segment;
+  end: number;
+  records: number;
+}
+
+export interface SpillCounters {
+  /** Records written to disk. */
+  spilled: number;
+  /** Records delivered from disk (committed). */
+  replayed: number;
+  /** Records dropped because the disk cap was reached. */
+  dropped: number;
+  /** Entries whose checksum or framing failed on read (their segment's rest is dropped and counted in dropped). */
+  corrupt: number;
+  /** Records found on disk at start. */
+  recovered: number;
+}
+
+export class SpillLog {
+  private readonly segs: Segment[] = [];
+  private readonly segmentBytes: number;
+  private readonly entryRecords: number;
+  private totalBytes = 0;
+  private pending = 0;
+  private inFlight: InFlight | null = null;
+  private readonly cursorPath: string;
+  readonly c: SpillCounters = { spilled: 0, replayed: 0, dropped: 0, corrupt: 0, recovered: 0 };
+
+  constructor(private readonly o: SpillLogOptions) {
+    this.segmentBytes = o.segmentBytes ?? Math.min(64 << 20, Math.max(64 << 10, Math.floor(o.maxBytes / 8)));
+    this.entryRecords = Math.max(1, o.entryRecords ?? 1000);
+    this.cursorPath = join(o.dir, 'cursor.json');
+    mkdirSync(o.dir, { recursive: true });
+    this.recover();
+  }
+
+  /** Records on disk not yet delivered. */
+  get pendingRecords(): number {
+    return this.pending;
+  }
+
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  /** Appends a batch after everything on disk. */
+  append(batch: readonly FlowRecord[]): void {
+    for (let i = 0; i < batch.length; i += this.entryRecords) {
+      const end = Math.min(batch.length, i + this.entryRecords);
+      const payload = encodeRecords(batch, i, end);
+      if (!this.makeRoom(ENTRY_HEADER + payload.length + this.fileHeader().length)) {
+        this.c.dropped += end - i;
+        continue;
+      }
+      let seg = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
+      if (seg === null || seg.fd === null || seg.size + ENTRY_HEADER + payload.length > this.segmentBytes) {
+        if (seg !== null) this.seal(seg);
+        seg = this.create(seg === null ? FIRST_ID : seg.id + 1);
+        this.segs.push(seg);
+      }
+      this.writeEntry(seg, payload, end - i);
+    }
+  }
+
+  /**
+   * Puts batches before everything on disk: for records that were already in memory (older than
+   * the disk's) when the target failed. Written to a new segment with a lower id.
+   */
+  prepend(batches: readonly (readonly FlowRecord[])[]): void {
+    let n = 0;
+    for (const b of batches) n += b.length;
+    if (n === 0) return;
+    const id = this.segs.length > 0 ? this.segs[0]!.id - 1 : FIRST_ID;
+    const seg = this.create(id);
+    this.segs.unshift(seg);
+    for (const b of batches) {
+      for (let i = 0; i < b.length; i += this.entryRecords) {
+        const end = Math.min(b.length, i + this.entryRecords);
+        this.writeEntry(seg, encodeRecords(b, i, end), end - i);
+      }
+    }
+    this.seal(seg);
+    // The prepended records are now the oldest; the cap applies to them like to any others.
+    this.makeRoom(0);
+  }
+
+  /**
+   * The oldest undelivered records: whole entries from the oldest segment, up to `max` records
+   * (at least one entry). They stay on disk until commit().
+   */
+  peek(max: number): FlowRecord[] {
+    const out: FlowRecord[] = [];
+    this.inFlight = null;
+    while (this.segs.length > 0 && out.length === 0) {
+      const seg = this.segs[0]!;
+      let off = seg.readOffset;
+      let n = 0;
+      let good = out.length;
+      let fd: number | null = null;
+      try {
+        fd = openSync(seg.path, 'r');
+        const head = Buffer.allocUnsafe(ENTRY_HEADER);
+        while (off + ENTRY_HEADER <= seg.size && out.length < max) {
+          readExactly(fd, head, off);
+          const len = head.readUInt32BE(0);
+          const count = head.readUInt32BE(4);
+          const sum = head.readUInt32BE(8);
+          if (off + ENTRY_HEADER + len > seg.size) throw new SpillCorrupt('entry runs past the segment end');
+          const payload = Buffer.allocUnsafe(len);
+          readExactly(fd, payload, off + ENTRY_HEADER);
+          if (crc32(payload) !== sum) throw new SpillCorrupt('checksum mismatch');
+          const before = out.length;
+          seg.decoder.decode(payload, out);
+          if (out.length - before !== count) throw new SpillCorrupt('record count mismatch');
+          off += ENTRY_HEADER + len;
+          n += count;
+          good = out.length;
+        }
+      } catch (err) {
+        // Entries read before the damage are good and delivered; the next peek() starts at the
+        // damaged one and drops the rest of the segment, since its framing can no longer be trusted.
+        out.length = good;
+        if (n === 0) {
+          const lost = seg.records - seg.readRecords;
+          this.c.corrupt++;
+          this.c.dropped += lost;
+          log.warn(`spill ${this.o.dir}: segment ${seg.id} unreadable at offset ${off} (${(err as Error).message}); dropping its remaining ${lost} records`);
+          this.dropSegment(0);
+          continue;
+        }
+      } finally {
+        if (fd !== null) closeSync(fd);
+      }
+      if (n === 0) {
+        // Nothing readable left in a sealed segment: remove it.
+        if (seg.fd === null) this.dropSegment(0);
+        else break;
+        continue;
+      }
+      this.inFlight = { seg, end: off, records: n };
+    }
+    return out;
+  }
+
+  /** The records of the last peek() were delivered: forget them. */
+  commit(): void {
+    const f = this.inFlight;
+    this.inFlight = null;
+    if (f === null) return;
+    const seg = f.seg;
+    seg.readOffset = f.end;
+    seg.readRecords += f.records;
+    this.pending -= f.records;
+    this.c.replayed += f.records;
+    if (seg.readOffset >= seg.size) {
+      // Fully delivered (even the one still appended to: the next append starts a new segment).
+      const i = this.segs.indexOf(seg);
+      if (i >= 0) this.removeSegment(i);
+    }
+    this.writeCursor();
+  }
+
+  /** The records of the last peek() were not delivered: they stay first in line. */
+  rewind(): void {
+    this.inFlight = null;
+  }
+
+  close(): void {
+    for (const s of this.segs) this.seal(s);
+  }
+
+  private fileHeaderBuf: Buffer | null = null;
+
+  private fileHeader(): Buffer {
+    if (this.fileHeaderBuf === null) {
+      const json = Buffer.from(JSON.stringify({ keys: RECORD_KEYS }), 'utf8');
+      const len = Buffer.allocUnsafe(4);
+      len.writeUInt32BE(json.length, 0);
+      this.fileHeaderBuf = Buffer.concat([MAGIC, len, json]);
+    }
+    return this.fileHeaderBuf;
+  }
+
+  private create(id: number): Segment {
+    const path = join(this.o.dir, `${String(id).padStart(16, '0')}.seg`);
+    const fd = openSync(path, 'w');
+    const h = this.fileHeader();
+    writeSync(fd, h, 0, h.length, 0);
+    this.totalBytes += h.length;
+    return { id, path, size: h.length, records: 0, readOffset: h.length, readRecords: 0, dataStart: h.length, decoder: new RecordDecoder(RECORD_KEYS), fd };
+  }
+
+  private writeEntry(seg: Segment, payload: Buffer, count: number): void {
+    const head = Buffer.allocUnsafe(ENTRY_HEADER);
+    head.writeUInt32BE(payload.length, 0);
+    head.writeUInt32BE(count, 4);
+    head.writeUInt32BE(crc32(payload), 8);
+    writeSync(seg.fd!, head, 0, ENTRY_HEADER, seg.size);
+    writeSync(seg.fd!, payload, 0, payload.length, seg.size + ENTRY_HEADER);
+    seg.size += ENTRY_HEADER + payload.length;
+    seg.records += count;
+    this.totalBytes += ENTRY_HEADER + payload.length;
+    this.pending += count;
+    this.c.spilled += count;
+  }
+
+  /** Stops appending to a segment; its data is forced to disk so a power cut keeps it too. */
+  private seal(seg: Segment): void {
+    if (seg.fd === null) return;
+    try {
+      fsyncSync(seg.fd);
+    } finally {
+      closeSync(seg.fd);
+      seg.fd = null;
+    }
+  }
+
+  /** Drops oldest segments until `need` more bytes fit under the cap; false if they cannot. */
+  private makeRoom(need: number): boolean {
+    if (need > this.o.maxBytes) return false;
+    while (this.totalBytes + need > this.o.maxBytes) {
+      const i = this.segs.findIndex((s) => this.inFlight === null || s !== this.inFlight.seg);
+      if (i < 0) return false;
+      const s = this.segs[i]!;
+      const lost = s.records - s.readRecords;
+      this.c.dropped += lost;
+      this.dropSegment(i);
+    }
+    return true;
+  }
+
+  private dropSegment(i: number): void {
+    const s = this.segs[i]!;
+    this.pending -= s.records - s.readRecords;
+    this.removeSegment(i);
+  }
+
+  private removeSegment(i: number): void {
+    const s = this.segs[i]!;
+    this.seal(s);
+    this.segs.splice(i, 1);
+    this.totalBytes -= s.size;
+    rmSync(s.path, { force: true });
+  }
+
+  /** Read positions of every partly delivered segment (usually just the oldest). */
+  private writeCursor(): void {
+    const pos: Record<string, [number, number]> = {};
+    let any = false;
+    for (const s of this.segs) {
+      if (s.readOffset > s.dataStart) {
+        pos[String(s.id)] = [s.readOffset, s.readRecords];
+        any = true;
+      }
+    }
+    if (!any) {
+      rmSync(this.cursorPath, { force: true });
+      return;
+    }
+    const tmp = `${this.cursorPath}.tmp`;
+    writeFileSync(tmp, JSON.stringify(pos));
+    renameSync(tmp, this.cursorPath);
+  }
+
+  /** Loads segments left by an earlier run (oldest first) and where reading had got to. */
+  private recover(): void {
+    const ids: number[] = [];
+    for (const name of readdirSync(this.o.dir)) {
+      const m = SEGMENT_RE.exec(name);
+      if (m !== null) ids.push(Number(m[1]));
+    }
+    ids.sort((a, b) => a - b);
+    let cursor: Record<string, [number, number]> = {};
+    try {
+      cursor = JSON.parse(readFileSync(this.cursorPath, 'utf8')) as Record<string, [number, number]>;
+    } catch {
+      cursor = {};
+    }
+    for (const id of ids) {
+      const path = join(this.o.dir, `${String(id).padStart(16, '0')}.seg`);
+      const seg = scanSegment(id, path);
+      if (seg === null) {
+        this.c.corrupt++;
+        log.warn(`spill ${this.o.dir}: ${path} is not a spill segment or has a damaged header; removed`);
+        rmSync(path, { force: true });
+        continue;
+      }
+      const at = cursor[String(id)];
+      if (Array.isArray(at) && at[0] >= seg.dataStart && at[0] <= seg.size) {
+        seg.readOffset = at[0];
+        seg.readRecords = Math.min(at[1], seg.records);
+      }
+      if (seg.readOffset >= seg.size) {
+        rmSync(path, { force: true });
+        continue;
+      }
+      this.segs.push(seg);
+      this.totalBytes += seg.size;
+      this.pending += seg.records - seg.readRecords;
+    }
+    this.c.recovered = this.pending;
+    if (this.pending > 0) log.info(`spill ${this.o.dir}: ${this.pending} records in ${this.segs.length} segments found from an earlier run; replaying them first`);
+  }
+}
+
+class SpillCorrupt extends Error {}
+
+function readExactly(fd: number, buf: Buffer, pos: number): void {
+  let got = 0;
+  while (got < buf.length) {
+    const n = readSync(fd, buf, got, buf.length - got, pos + got);
+    if (n === 0) throw new SpillCorrupt('unexpected end of file');
+    got += n;
+  }
+}
+
+/** Reads a segment's header and entry headers (not payloads) to find its size and record count. */
+function scanSegment(id: number, path: string): Segment | null {
+  let fd: number | null = null;
+  try {
+    const fileSize = statSync(path).size;
+    fd = openSync(path, 'r');
+    const pre = Buffer.allocUnsafe(MAGIC.length + 4);
+    readExactly(fd, pre, 0);
+    if (!pre.subarray(0, MAGIC.length).equals(MAGIC)) return null;
+    const hlen = pre.readUInt32BE(MAGIC.length);
+    if (MAGIC.length + 4 + hlen > fileSize) return null;
+    const hjson = Buffer.allocUnsafe(hlen);
+    readExactly(fd, hjson, MAGIC.length + 4);
+    const header = JSON.parse(hjson.toString('utf8')) as { keys?: unknown };
+    if (!Array.isArray(header.keys) || !header.keys.every((k) => typeof k === 'string')) return null;
+    const dataStart = MAGIC.length + 4 + hlen;
+    let off = dataStart;
+    let records = 0;
+    const head = Buffer.allocUnsafe(ENTRY_HEADER);
+    // A crash mid-write leaves a short last entry: the segment ends at the last complete one.
+    while (off + ENTRY_HEADER <= fileSize) {
+      readExactly(fd, head, off);
+      const len = head.readUInt32BE(0);
+      if (off + ENTRY_HEADER + len > fileSize) break;
+      records += head.readUInt32BE(4);
+      off += ENTRY_HEADER + len;
+    }
+    return { id, path, size: off, records, readOffset: dataStart, readRecords: 0, dataStart, decoder: new RecordDecoder(header.keys as string[]), fd: null };
+  } catch {
+    return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}

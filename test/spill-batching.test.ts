@@ -1,0 +1,168 @@
+/** BatchingOutput with and without spill: outage, order, exactly once, restart, memory-only policy. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
+
+/** A target that can be taken down; keeps what it accepted. */
+class FakeTarget extends BatchingOutput {
+  readonly name = 'fake';
+  down = false;
+  readonly got: FlowRecord[] = [];
+  sends = 0;
+  constructor(opts: BatchingOptions) {
+    super(opts);
+  }
+  protected async send(batch: FlowRecord[]): Promise<void> {
+    this.sends++;
+    await new Promise((r) => setImmediate(r));
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:1 (test)');
+    for (const r of batch) this.got.push(r);
+  }
+}
+
+const EXPORTERS = ['192.0.2.1', '192.0.2.2', '198.51.100.7'];
+
+function makeBatch(next: Map<string, number>, n: number): FlowRecord[] {
+  const out: FlowRecord[] = [];
+  for (let i = 0; i < n; i++) {
+    const e = EXPORTERS[i % EXPORTERS.length]!;
+    const r = new FlowRecord();
+    r.exporterIp = e;
+    const s = next.get(e) ?? 0;
+    r.sequence = s;
+    next.set(e, s + 1);
+    r.bytes = 1000 + s;
+    out.push(r);
+  }
+  return out;
+}
+
+/** Every record exactly once and, per exporter, in order. */
+function assertExactlyOnceInOrder(got: readonly FlowRecord[], next: Map<string, number>): void {
+  const seen = new Map<string, number>();
+  for (const r of got) {
+    const want = seen.get(r.exporterIp) ?? 0;
+    assert.equal(r.sequence, want, `exporter ${r.exporterIp}: expected sequence ${want}, got ${r.sequence}`);
+    seen.set(r.exporterIp, want + 1);
+  }
+  for (const [e, n] of next) assert.equal(seen.get(e) ?? 0, n, `exporter ${e}: all ${n} records`);
+}
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'ufc-spillq-'));
+
+test('without spill: a full memory queue drops and counts, as before', async () => {
+  const o = new FakeTarget({ batchMax: 10, deadlineMs: 5, queueMax: 50 });
+  o.down = true;
+  const next = new Map<string, number>();
+  for (let i = 0; i < 10; i++) o.write(makeBatch(next, 10));
+  const c = o.counters();
+  assert.equal(c.spilled, undefined, 'no spill counters');
+  // 10 sent to the failing target first, the queue then holds up to 50.
+  assert.ok(c.dropped_queue_full! >= 40, `dropped ${c.dropped_queue_full}`);
+  o.down = false;
+  await o.close();
+  assert.equal(o.got.length + o.counters().dropped_queue_full!, 100);
+});
+
+test('with spill: an outage loses nothing; every record arrives exactly once, in order per exporter', async () => {
+  const dir = tmp();
+  const o = new FakeTarget({ batchMax: 50, deadlineMs: 5, queueMax: 200, spill: { dir, maxBytes: 64 << 20 } });
+  await o.start();
+  const next = new Map<string, number>();
+  // Healthy, then down for a while (writes continue), then back.
+  for (let i = 0; i < 20; i++) o.write(makeBatch(next, 17));
+  await until(() => o.got.length === 340, 5000);
+  o.down = true;
+  for (let i = 0; i < 200; i++) {
+    o.write(makeBatch(next, 17));
+    if (i % 20 === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+  const mid = o.counters();
+  assert.ok(mid.spilled! > 0, 'records went to disk');
+  assert.ok(mid.failures! > 0);
+  assert.equal(mid.dropped_queue_full, 0);
+  assert.ok(readdirSync(dir).some((n) => n.endsWith('.seg')), 'segment files exist');
+  o.down = false;
+  for (let i = 0; i < 30; i++) o.write(makeBatch(next, 17));
+  const total = 250 * 17;
+  await until(() => o.got.length >= total, 30_000);
+  await o.close();
+  assert.equal(o.got.length, total);
+  assertExactlyOnceInOrder(o.got, next);
+  const c = o.counters();
+  assert.equal(c.spill_pending, 0);
+  assert.equal(c.spill_dropped, 0);
+  assert.equal(c.sent, total);
+});
+
+test('with spill: a full memory queue with a slow target goes to disk, not dropped', async () => {
+  const dir = tmp();
+  const o = new FakeTarget({ batchMax: 20, deadlineMs: 5, queueMax: 40, spill: { dir, maxBytes: 64 << 20 } });
+  const next = new Map<string, number>();
+  for (let i = 0; i < 100; i++) o.write(makeBatch(next, 10));
+  assert.ok(o.counters().spilled! > 0);
+  await o.flush();
+  assert.equal(o.got.length, 1000);
+  assertExactlyOnceInOrder(o.got, next);
+  await o.close();
+});
+
+test('with spill: close while the target is down keeps everything on disk; a restarted output replays it first', async () => {
+  const dir = tmp();
+  const a = new FakeTarget({ batchMax: 30, deadlineMs: 5, queueMax: 1000, spill: { dir, maxBytes: 64 << 20 } });
+  await a.start();
+  const next = new Map<string, number>();
+  for (let i = 0; i < 5; i++) a.write(makeBatch(next, 30));
+  await until(() => a.got.length === 150, 5000);
+  a.down = true;
+  for (let i = 0; i < 20; i++) a.write(makeBatch(next, 30)); // some in memory, then on disk after the failure
+  await a.close();
+  const sentBefore = a.got.length;
+  assert.equal(a.counters().spill_pending, 750 - sentBefore, 'the rest is on disk');
+
+  const b = new FakeTarget({ batchMax: 30, deadlineMs: 5, queueMax: 1000, spill: { dir, maxBytes: 64 << 20 } });
+  await b.start();
+  for (let i = 0; i < 3; i++) b.write(makeBatch(next, 30)); // new data must queue behind the replay
+  await until(() => b.got.length === 840 - sentBefore, 10_000);
+  await b.close();
+  assert.equal(b.counters().spill_recovered, 750 - sentBefore);
+  assertExactlyOnceInOrder([...a.got, ...b.got], next);
+});
+
+test('with spill: past the disk cap the oldest are dropped and counted; the rest arrive in order', async () => {
+  const dir = tmp();
+  const o = new FakeTarget({ batchMax: 50, deadlineMs: 5, queueMax: 100, spill: { dir, maxBytes: 96 * 1024 } });
+  o.down = true;
+  const next = new Map<string, number>();
+  const total = 6000;
+  for (let i = 0; i < total / 20; i++) o.write(makeBatch(next, 20));
+  await new Promise((r) => setTimeout(r, 50));
+  const c = o.counters();
+  assert.ok(c.spill_dropped! > 0, 'some dropped');
+  assert.ok(c.spill_bytes! <= 96 * 1024, `disk use ${c.spill_bytes}`);
+  o.down = false;
+  await until(() => o.got.length + o.counters().spill_dropped! === total, 30_000);
+  await o.close();
+  const end = o.counters();
+  assert.equal(o.got.length + end.spill_dropped!, total, 'delivered + dropped = written');
+  // The newest survive; per exporter what arrives is increasing and ends with the last written.
+  const last = new Map<string, number>();
+  for (const r of o.got) {
+    const prev = last.get(r.exporterIp) ?? -1;
+    assert.ok(r.sequence > prev, 'in order');
+    last.set(r.exporterIp, r.sequence);
+  }
+  for (const [e, n] of next) assert.equal(last.get(e), n - 1, `${e}: newest kept`);
+});

@@ -1,0 +1,180 @@
+/** The on-disk spill log: checksums, order, restart, disk cap, damage. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import * as zlib from 'node:zlib';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { crc32, crc32Table } from '../src/output/spill/crc32.js';
+import { encodeRecords, RECORD_KEYS, RecordDecoder } from '../src/output/spill/record-codec.js';
+import { SpillLog } from '../src/output/spill/segment-log.js';
+
+function rec(exporter: string, seq: number): FlowRecord {
+  const r = new FlowRecord();
+  r.exporterIp = exporter;
+  r.sequence = seq;
+  r.srcIp = '10.0.0.1';
+  r.dstIp = '2001:db8::1';
+  r.bytes = seq * 100;
+  r.collectTs = 1_700_000_000_000 + seq;
+  return r;
+}
+
+function batch(from: number, n: number, exporter = '192.0.2.1'): FlowRecord[] {
+  const out: FlowRecord[] = [];
+  for (let i = 0; i < n; i++) out.push(rec(exporter, from + i));
+  return out;
+}
+
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'ufc-spill-'));
+
+function drain(log: SpillLog, max = 50): number[] {
+  const seqs: number[] = [];
+  for (let guard = 0; guard < 100_000 && log.pendingRecords > 0; guard++) {
+    const got = log.peek(max);
+    if (got.length === 0) break;
+    for (const r of got) seqs.push(r.sequence);
+    log.commit();
+  }
+  return seqs;
+}
+
+test('crc32: zlib and the table agree, and match the CRC-32 check value', () => {
+  const check = Buffer.from('123456789');
+  assert.equal(crc32Table(check), 0xcbf43926);
+  assert.equal(crc32(check), 0xcbf43926);
+  for (let i = 0; i < 50; i++) {
+    const b = randomBytes(1 + (i * 37) % 3000);
+    assert.equal(crc32Table(b), crc32(b));
+    if (typeof (zlib as { crc32?: unknown }).crc32 === 'function') assert.equal(crc32(b), zlib.crc32(b) >>> 0);
+  }
+});
+
+test('record codec: round trip gives FlowRecord instances with the same properties (NaN, extra)', () => {
+  const a = rec('192.0.2.9', 7);
+  a.srcLat = 51.5;
+  a.srcLon = -0.12;
+  a.srcThreatName = 'bad,worse';
+  a.setExtra('ipfix.ie.9.1234', 42);
+  a.setExtra('flag', true);
+  const b = rec('192.0.2.9', 8); // lat/lon NaN
+  const out: FlowRecord[] = [];
+  new RecordDecoder(RECORD_KEYS).decode(encodeRecords([a, b]), out);
+  assert.equal(out.length, 2);
+  assert.ok(out[0] instanceof FlowRecord);
+  assert.deepEqual({ ...out[0] }, { ...a });
+  assert.deepEqual({ ...out[1] }, { ...b });
+  assert.ok(Number.isNaN(out[1]!.srcLat));
+  // Rows written by a build with an extra column and without `bytes` still load by name.
+  const keys = [...RECORD_KEYS.filter((k) => k !== 'bytes'), 'someFutureField'];
+  const payload = Buffer.from(JSON.stringify([keys.map((k) => (k === 'someFutureField' ? 'x' : (a as unknown as Record<string, unknown>)[k]))]));
+  const old: FlowRecord[] = [];
+  new RecordDecoder(keys).decode(payload, old);
+  assert.equal(old[0]!.bytes, 0);
+  assert.equal(old[0]!.sequence, 7);
+  assert.equal((old[0] as unknown as Record<string, unknown>).someFutureField, undefined);
+});
+
+test('spill log: records come back oldest first across segments', () => {
+  const dir = tmp();
+  const log = new SpillLog({ dir, maxBytes: 1 << 30, segmentBytes: 4096, entryRecords: 10 });
+  for (let i = 0; i < 20; i++) log.append(batch(i * 25, 25));
+  assert.equal(log.pendingRecords, 500);
+  assert.ok(readdirSync(dir).filter((n) => n.endsWith('.seg')).length > 3, 'several segments');
+  const seqs = drain(log, 37);
+  assert.deepEqual(seqs, Array.from({ length: 500 }, (_, i) => i));
+  assert.equal(log.pendingRecords, 0);
+  assert.equal(log.c.replayed, 500);
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.seg')), [], 'delivered segments are removed');
+  log.close();
+});
+
+test('spill log: peek without commit hands the same records again (rewind)', () => {
+  const log = new SpillLog({ dir: tmp(), maxBytes: 1 << 30 });
+  log.append(batch(0, 5));
+  const a = log.peek(100).map((r) => r.sequence);
+  log.rewind();
+  const b = log.peek(100).map((r) => r.sequence);
+  assert.deepEqual(a, [0, 1, 2, 3, 4]);
+  assert.deepEqual(b, a);
+  log.commit();
+  assert.equal(log.pendingRecords, 0);
+});
+
+test('spill log: prepend puts records before everything on disk', () => {
+  const log = new SpillLog({ dir: tmp(), maxBytes: 1 << 30, entryRecords: 4 });
+  log.append(batch(100, 10));
+  log.prepend([batch(0, 3), batch(3, 7)]);
+  log.append(batch(110, 5));
+  assert.deepEqual(drain(log), Array.from({ length: 115 - 100 + 10 }, (_, i) => (i < 10 ? i : 100 + i - 10)));
+});
+
+test('spill log: survives a restart and resumes after what was delivered', () => {
+  const dir = tmp();
+  const a = new SpillLog({ dir, maxBytes: 1 << 30, segmentBytes: 8192, entryRecords: 10 });
+  a.append(batch(0, 300));
+  // Deliver the first 40 only.
+  for (let i = 0; i < 4; i++) {
+    assert.equal(a.peek(10).length, 10);
+    a.commit();
+  }
+  a.close();
+  const b = new SpillLog({ dir, maxBytes: 1 << 30, entryRecords: 10 });
+  assert.equal(b.pendingRecords, 260);
+  assert.equal(b.c.recovered, 260);
+  b.append(batch(300, 20));
+  assert.deepEqual(drain(b), Array.from({ length: 280 }, (_, i) => 40 + i));
+  b.close();
+  const c = new SpillLog({ dir, maxBytes: 1 << 30 });
+  assert.equal(c.pendingRecords, 0, 'nothing replayed twice');
+});
+
+test('spill log: past the disk cap the oldest are dropped, and every drop is counted', () => {
+  const dir = tmp();
+  const log = new SpillLog({ dir, maxBytes: 64 * 1024, segmentBytes: 8 * 1024, entryRecords: 10 });
+  const written = 2000;
+  for (let i = 0; i < written; i += 20) log.append(batch(i, 20));
+  const size = readdirSync(dir).filter((n) => n.endsWith('.seg')).reduce((s, n) => s + statSync(join(dir, n)).size, 0);
+  assert.ok(size <= 64 * 1024, `disk use ${size} within the cap`);
+  assert.ok(log.c.dropped > 0, 'some dropped');
+  assert.equal(log.c.dropped + log.pendingRecords, written, 'dropped + kept = written');
+  const seqs = drain(log);
+  assert.equal(seqs.length, written - log.c.dropped);
+  // What is left is the newest, contiguous and in order.
+  assert.deepEqual(seqs, Array.from({ length: seqs.length }, (_, i) => written - seqs.length + i));
+});
+
+test('spill log: a damaged entry is detected by its checksum; the rest of its segment is dropped and counted', () => {
+  const dir = tmp();
+  const a = new SpillLog({ dir, maxBytes: 1 << 30, segmentBytes: 1 << 20, entryRecords: 10 });
+  a.append(batch(0, 30)); // segment 1: three entries
+  a.close();
+  const b0 = new SpillLog({ dir, maxBytes: 1 << 30, entryRecords: 10 });
+  b0.append(batch(30, 10)); // segment 2
+  b0.close();
+  const segs = readdirSync(dir).filter((n) => n.endsWith('.seg')).sort();
+  assert.equal(segs.length, 2);
+  const p = join(dir, segs[0]!);
+  const buf = readFileSync(p);
+  buf[buf.length - 5] ^= 0xff; // inside the last entry's payload
+  writeFileSync(p, buf);
+  const b = new SpillLog({ dir, maxBytes: 1 << 30 });
+  const seqs = drain(b);
+  assert.deepEqual(seqs, [...Array.from({ length: 20 }, (_, i) => i), ...Array.from({ length: 10 }, (_, i) => 30 + i)]);
+  assert.equal(b.c.corrupt, 1);
+  assert.equal(b.c.dropped, 10);
+});
+
+test('spill log: a torn last entry (crash mid-write) ends the segment at the last complete entry', () => {
+  const dir = tmp();
+  const a = new SpillLog({ dir, maxBytes: 1 << 30, entryRecords: 10 });
+  a.append(batch(0, 30));
+  a.close();
+  const seg = readdirSync(dir).find((n) => n.endsWith('.seg'))!;
+  truncateSync(join(dir, seg), statSync(join(dir, seg)).size - 3);
+  const b = new SpillLog({ dir, maxBytes: 1 << 30 });
+  assert.equal(b.pendingRecords, 20);
+  assert.deepEqual(drain(b), Array.from({ length: 20 }, (_, i) => i));
+});

@@ -16,99 +16,191 @@ export interface FieldDef {
   type: FieldType;
   unit?: string;
   description: string;
+  /**
+   * The value as a JavaScript expression over the record `r` (undefined when absent). It may use `cs`
+   * (true when the source is the client, false when the destination is, undefined when unknown) and
+   * the helpers in FIELD_HELPERS. One expression serves both `get` and the compiled JSON encoder
+   * (json.ts), so the field's logic is written once.
+   */
+  expr: string;
+}
+
+export interface CompiledFieldDef extends FieldDef {
   /** Returns undefined when the field is absent from this record. */
   get(r: FlowRecord): string | number | string[] | undefined;
 }
 
-const str = (v: string): string | undefined => (v === '' ? undefined : v);
-const pos = (v: number): number | undefined => (v > 0 ? v : undefined);
-const ms = (v: number): number | undefined => (v > 0 ? v : undefined);
-const list = (v: string): string[] | undefined => (v === '' ? undefined : v.split(','));
-const cliIsSrc = (r: FlowRecord): boolean | undefined =>
-  r.orientation === Orientation.SrcIsClient ? true : r.orientation === Orientation.DstIsClient ? false : undefined;
-
-function joinThreat(a: string, b: string): string[] | undefined {
-  if (a === '' && b === '') return undefined;
-  const out: string[] = [];
-  for (const part of (a + ',' + b).split(',')) if (part !== '' && !out.includes(part)) out.push(part);
-  return out;
+/** Orientation as used by `cs` in field expressions. */
+export function clientIsSource(r: FlowRecord): boolean | undefined {
+  return r.orientation === Orientation.SrcIsClient ? true : r.orientation === Orientation.DstIsClient ? false : undefined;
 }
 
-function timestampOf(r: FlowRecord): number {
-  return r.collectTs;
+/** Functions field expressions may call. */
+export const FIELD_HELPERS = {
+  str: (v: string): string | undefined => (v === '' ? undefined : v),
+  pos: (v: number): number | undefined => (v > 0 ? v : undefined),
+  ms: (v: number): number | undefined => (v > 0 ? v : undefined),
+  list: (v: string): string[] | undefined => (v === '' ? undefined : v.split(',')),
+  joinThreat(a: string, b: string): string[] | undefined {
+    if (a === '' && b === '') return undefined;
+    const out: string[] = [];
+    for (const part of (a + ',' + b).split(',')) if (part !== '' && !out.includes(part)) out.push(part);
+    return out;
+  },
+  protoName,
+  tcpFlagTags,
+};
+export const HELPER_NAMES = Object.keys(FIELD_HELPERS);
+const HELPER_VALUES = Object.values(FIELD_HELPERS);
+
+function compileGetters(defs: FieldDef[]): CompiledFieldDef[] {
+  return defs.map((d) => {
+    // Field expressions are our own source text (this file), never user input.
+    const fn = new Function(...HELPER_NAMES, `return function get(r) { const cs = r.orientation === 1 ? true : r.orientation === 2 ? false : undefined; return (${d.expr}); };`)(...HELPER_VALUES) as CompiledFieldDef['get'];
+    return { ...d, get: fn };
+  });
 }
 
-export const FIELDS: readonly FieldDef[] = [
-  { codex: '@timestamp', ecs: '@timestamp', type: 'date', unit: 'ms', description: 'Record time, per the output\'s _TIMESTAMP_SOURCE (collect by default).', get: (r) => ms(timestampOf(r)) },
-  { codex: 'flow.collect.timestamp', ecs: 'event.created', type: 'date', unit: 'ms', description: 'When the collector received the carrying datagram.', get: (r) => ms(r.collectTs) },
-  { codex: 'flow.export.timestamp', ecs: 'event.ingested', type: 'date', unit: 'ms', description: 'Export time from the packet header.', get: (r) => ms(r.exportTs) },
-  { codex: 'flow.start.timestamp', ecs: 'event.start', type: 'date', unit: 'ms', description: 'First packet of the flow.', get: (r) => ms(r.startTs) },
-  { codex: 'flow.end.timestamp', ecs: 'event.end', type: 'date', unit: 'ms', description: 'Last packet of the flow.', get: (r) => ms(r.endTs) },
-  { codex: 'flow.duration', ecs: 'event.duration', type: 'long', unit: 'ms (ECS: ns)', description: 'End minus start.', get: (r) => (r.startTs > 0 && r.endTs >= r.startTs ? r.endTs - r.startTs : undefined) },
-  { codex: 'flow.record.type', ecs: 'event.kind', type: 'keyword', description: '`flow` for flow records, `counter` for sFlow counter samples.', get: (r) => r.kind },
-  { codex: 'flow.export.ip.addr', ecs: 'observer.ip', type: 'ip', description: 'Exporter address (UDP source, or the sFlow agent address).', get: (r) => str(r.exporterIp) },
-  { codex: 'flow.export.version.ver', ecs: 'observer.version', type: 'integer', description: 'Export protocol version: 1, 5, 7, 9, 10 (IPFIX) or 5 (sFlow).', get: (r) => pos(r.exportVersion) },
-  { codex: 'flow.export.type', ecs: 'observer.type', type: 'keyword', description: '`netflow`, `ipfix` or `sflow`.', get: (r) => str(r.exportType) },
-  { codex: 'flow.export.domain.id', ecs: null, type: 'long', description: 'NetFlow v9 source ID, IPFIX observation domain ID or sFlow sub-agent ID.', get: (r) => pos(r.observationDomain) },
-  { codex: 'ip.version', ecs: 'network.type', type: 'integer', description: 'IP version of the flow, 4 or 6.', get: (r) => pos(r.ipVersion) },
-  { codex: 'flow.src.ip.addr', ecs: 'source.ip', type: 'ip', description: 'Source address as exported.', get: (r) => str(r.srcIp) },
-  { codex: 'flow.dst.ip.addr', ecs: 'destination.ip', type: 'ip', description: 'Destination address as exported.', get: (r) => str(r.dstIp) },
-  { codex: 'flow.src.l4.port.id', ecs: 'source.port', type: 'integer', description: 'Source port (0 when the protocol has none).', get: (r) => (r.srcIp === '' ? undefined : r.srcPort) },
-  { codex: 'flow.dst.l4.port.id', ecs: 'destination.port', type: 'integer', description: 'Destination port (0 when the protocol has none).', get: (r) => (r.dstIp === '' ? undefined : r.dstPort) },
-  { codex: 'flow.client.ip.addr', ecs: 'client.ip', type: 'ip', description: 'The end that initiated the flow (EF_PROCESSOR_EXPAND_CLISRV).', get: (r) => { const s = cliIsSrc(r); return s === undefined ? undefined : s ? r.srcIp : r.dstIp; } },
-  { codex: 'flow.client.l4.port.id', ecs: 'client.port', type: 'integer', description: 'Client port.', get: (r) => { const s = cliIsSrc(r); return s === undefined ? undefined : s ? r.srcPort : r.dstPort; } },
-  { codex: 'flow.server.ip.addr', ecs: 'server.ip', type: 'ip', description: 'The end that answered the flow.', get: (r) => { const s = cliIsSrc(r); return s === undefined ? undefined : s ? r.dstIp : r.srcIp; } },
-  { codex: 'flow.server.l4.port.id', ecs: 'server.port', type: 'integer', description: 'Server port.', get: (r) => { const s = cliIsSrc(r); return s === undefined ? undefined : s ? r.dstPort : r.srcPort; } },
-  { codex: 'l4.proto.id', ecs: 'network.iana_number', type: 'integer', description: 'IANA protocol number.', get: (r) => (r.srcIp === '' && r.proto === 0 ? undefined : r.proto) },
-  { codex: 'l4.proto.name', ecs: 'network.transport', type: 'keyword', description: 'IANA protocol keyword, lower case (tcp, udp, icmp, ...).', get: (r) => (r.srcIp === '' && r.proto === 0 ? undefined : protoName(r.proto)) },
-  { codex: 'icmp.type.id', ecs: 'icmp.type', type: 'integer', description: 'ICMP/ICMPv6 type (protocols 1 and 58 only).', get: (r) => (r.proto === 1 || r.proto === 58 ? r.icmpType : undefined) },
-  { codex: 'icmp.code.id', ecs: 'icmp.code', type: 'integer', description: 'ICMP/ICMPv6 code (protocols 1 and 58 only).', get: (r) => (r.proto === 1 || r.proto === 58 ? r.icmpCode : undefined) },
-  { codex: 'flow.bytes', ecs: 'network.bytes', type: 'long', unit: 'bytes', description: 'Octets, scaled up by the sampling rate.', get: (r) => (r.kind === 'flow' ? r.bytes : undefined) },
-  { codex: 'flow.packets', ecs: 'network.packets', type: 'long', unit: 'packets', description: 'Packets, scaled up by the sampling rate.', get: (r) => (r.kind === 'flow' ? r.packets : undefined) },
-  { codex: 'flow.sampling.rate', ecs: null, type: 'long', description: 'Sampling rate applied to bytes and packets (1 in N); absent when unsampled or unknown.', get: (r) => pos(r.samplingRate) },
-  { codex: 'tcp.flags', ecs: 'tcp.flags', type: 'integer', description: 'Cumulative TCP flags as an integer (protocol 6 only).', get: (r) => (r.proto === 6 ? r.tcpFlags : undefined) },
-  { codex: 'tcp.flags.tags', ecs: 'tcp.flags.tags', type: 'keyword[]', description: 'TCP flag names: FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS.', get: (r) => (r.proto === 6 && r.tcpFlags !== 0 ? tcpFlagTags(r.tcpFlags) : undefined) },
-  { codex: 'ip.tos', ecs: null, type: 'integer', description: 'IP type of service byte.', get: (r) => pos(r.tos) },
-  { codex: 'ip.dscp.id', ecs: null, type: 'integer', description: 'DSCP code point (TOS >> 2).', get: (r) => pos(r.tos >> 2) },
-  { codex: 'flow.in.netif.index', ecs: 'observer.ingress.interface.id', type: 'long', description: 'Input interface ifIndex.', get: (r) => pos(r.inIf) },
-  { codex: 'flow.out.netif.index', ecs: 'observer.egress.interface.id', type: 'long', description: 'Output interface ifIndex.', get: (r) => pos(r.outIf) },
-  { codex: 'flow.direction.name', ecs: 'network.direction', type: 'keyword', description: 'ingress or egress, where the exporter says (IE 61).', get: (r) => (r.direction === 0 ? 'ingress' : r.direction === 1 ? 'egress' : undefined) },
-  { codex: 'flow.src.as.asn', ecs: 'source.as.number', type: 'long', description: 'Source AS, as exported or from the ASN database.', get: (r) => pos(r.srcAs) },
-  { codex: 'flow.dst.as.asn', ecs: 'destination.as.number', type: 'long', description: 'Destination AS, as exported or from the ASN database.', get: (r) => pos(r.dstAs) },
-  { codex: 'flow.src.as.org', ecs: 'source.as.organization.name', type: 'keyword', description: 'Source AS organisation (ASN database).', get: (r) => str(r.srcAsOrg) },
-  { codex: 'flow.dst.as.org', ecs: 'destination.as.organization.name', type: 'keyword', description: 'Destination AS organisation (ASN database).', get: (r) => str(r.dstAsOrg) },
-  { codex: 'flow.src.ip.mask', ecs: null, type: 'integer', description: 'Source prefix length.', get: (r) => pos(r.srcMask) },
-  { codex: 'flow.dst.ip.mask', ecs: null, type: 'integer', description: 'Destination prefix length.', get: (r) => pos(r.dstMask) },
-  { codex: 'flow.next_hop.ip.addr', ecs: null, type: 'ip', description: 'Next-hop address.', get: (r) => str(r.nextHop) },
-  { codex: 'flow.src.vlan.id', ecs: 'network.vlan.id', type: 'integer', description: 'Source VLAN.', get: (r) => pos(r.srcVlan) },
-  { codex: 'flow.dst.vlan.id', ecs: null, type: 'integer', description: 'Destination VLAN.', get: (r) => pos(r.dstVlan) },
-  { codex: 'flow.src.mac.addr', ecs: 'source.mac', type: 'keyword', description: 'Source MAC address.', get: (r) => str(r.srcMac) },
-  { codex: 'flow.dst.mac.addr', ecs: 'destination.mac', type: 'keyword', description: 'Destination MAC address.', get: (r) => str(r.dstMac) },
-  { codex: 'app.name', ecs: 'network.application', type: 'keyword', description: 'Application as named by the exporter (NBAR, App-ID, ...).', get: (r) => str(r.application) },
-  { codex: 'flow.end.reason', ecs: null, type: 'integer', description: 'flowEndReason (IPFIX IE 136).', get: (r) => (r.endReason >= 0 ? r.endReason : undefined) },
-  { codex: 'flow.community.id', ecs: 'network.community_id', type: 'keyword', description: 'Community ID v1 (EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE, _SEED).', get: (r) => str(r.communityId) },
-  { codex: 'flow.src.ip.locality', ecs: 'source.locality', type: 'keyword', description: '`private` or `public`, by the IANA special-purpose registries and EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS.', get: (r) => str(r.srcLocality) },
-  { codex: 'flow.dst.ip.locality', ecs: 'destination.locality', type: 'keyword', description: '`private` or `public`.', get: (r) => str(r.dstLocality) },
-  { codex: 'flow.locality', ecs: 'network.locality', type: 'keyword', description: '`public` when either end is public, else `private`.', get: (r) => (r.srcLocality === '' && r.dstLocality === '' ? undefined : r.srcLocality === 'public' || r.dstLocality === 'public' ? 'public' : 'private') },
-  { codex: 'flow.src.geo.country.name', ecs: 'source.geo.country_name', type: 'keyword', description: 'Source country (GeoIP).', get: (r) => str(r.srcCountry) },
-  { codex: 'flow.src.geo.country.iso_code', ecs: 'source.geo.country_iso_code', type: 'keyword', description: 'Source ISO 3166 country code.', get: (r) => str(r.srcCountryIso) },
-  { codex: 'flow.src.geo.city.name', ecs: 'source.geo.city_name', type: 'keyword', description: 'Source city.', get: (r) => str(r.srcCity) },
-  { codex: 'flow.src.geo.loc.coord', ecs: 'source.geo.location', type: 'geo_point', description: 'Source location as "lat,lon".', get: (r) => (Number.isNaN(r.srcLat) ? undefined : `${r.srcLat},${r.srcLon}`) },
-  { codex: 'flow.dst.geo.country.name', ecs: 'destination.geo.country_name', type: 'keyword', description: 'Destination country (GeoIP).', get: (r) => str(r.dstCountry) },
-  { codex: 'flow.dst.geo.country.iso_code', ecs: 'destination.geo.country_iso_code', type: 'keyword', description: 'Destination ISO 3166 country code.', get: (r) => str(r.dstCountryIso) },
-  { codex: 'flow.dst.geo.city.name', ecs: 'destination.geo.city_name', type: 'keyword', description: 'Destination city.', get: (r) => str(r.dstCity) },
-  { codex: 'flow.dst.geo.loc.coord', ecs: 'destination.geo.location', type: 'geo_point', description: 'Destination location as "lat,lon".', get: (r) => (Number.isNaN(r.dstLat) ? undefined : `${r.dstLat},${r.dstLon}`) },
-  { codex: 'flow.src.sec.threat.name', ecs: 'source.threat.name', type: 'keyword[]', description: 'Threat names of the source address (`blocklist` when the list gives none).', get: (r) => list(r.srcThreatName) },
-  { codex: 'flow.src.sec.threat.feed.name', ecs: 'source.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the source address (`riskiq`, ...).', get: (r) => list(r.srcThreatFeed) },
-  { codex: 'flow.dst.sec.threat.name', ecs: 'destination.threat.name', type: 'keyword[]', description: 'Threat names of the destination address.', get: (r) => list(r.dstThreatName) },
-  { codex: 'flow.dst.sec.threat.feed.name', ecs: 'destination.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the destination address.', get: (r) => list(r.dstThreatFeed) },
-  { codex: 'flow.client.sec.threat.name', ecs: 'client.threat.name', type: 'keyword[]', description: 'Threat names of the client end.', get: (r) => { const s = cliIsSrc(r); return s === undefined ? undefined : list(s ? r.srcThreatName : r.dstThreatName); } },
-  { codex: 'flow.client.sec.threat.feed.name', ecs: 'client.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the client end.', get: (r) => { const s = cliIsSrc(r); return s === undefined ? undefined : list(s ? r.srcThreatFeed : r.dstThreatFeed); } },
-  { codex: 'flow.server.sec.threat.name', ecs: 'server.threat.name', type: 'keyword[]', description: 'Threat names of the server end.', get: (r) => { const s = cliIsSrc(r); return s === undefined ? undefined : list(s ? r.dstThreatName : r.srcThreatName); } },
-  { codex: 'flow.server.sec.threat.feed.name', ecs: 'server.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the server end.', get: (r) => { const s = cliIsSrc(r); return s === undefined ? undefined : list(s ? r.dstThreatFeed : r.srcThreatFeed); } },
-  { codex: 'sec.threat.name', ecs: 'threat.indicator.name', type: 'keyword[]', description: 'All threat names on either end.', get: (r) => joinThreat(r.srcThreatName, r.dstThreatName) },
-  { codex: 'sec.threat.feed.name', ecs: 'threat.feed.name', type: 'keyword[]', description: 'All feeds matching either end.', get: (r) => joinThreat(r.srcThreatFeed, r.dstThreatFeed) },
-];
+export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
+  { codex: '@timestamp', ecs: '@timestamp', type: 'date', unit: 'ms', description: 'Record time, per the output\'s _TIMESTAMP_SOURCE (collect by default).',
+    expr: 'ms(r.collectTs)' },
+  { codex: 'flow.collect.timestamp', ecs: 'event.created', type: 'date', unit: 'ms', description: 'When the collector received the carrying datagram.',
+    expr: 'ms(r.collectTs)' },
+  { codex: 'flow.export.timestamp', ecs: 'event.ingested', type: 'date', unit: 'ms', description: 'Export time from the packet header.',
+    expr: 'ms(r.exportTs)' },
+  { codex: 'flow.start.timestamp', ecs: 'event.start', type: 'date', unit: 'ms', description: 'First packet of the flow.',
+    expr: 'ms(r.startTs)' },
+  { codex: 'flow.end.timestamp', ecs: 'event.end', type: 'date', unit: 'ms', description: 'Last packet of the flow.',
+    expr: 'ms(r.endTs)' },
+  { codex: 'flow.duration', ecs: 'event.duration', type: 'long', unit: 'ms (ECS: ns)', description: 'End minus start.',
+    expr: 'r.startTs > 0 && r.endTs >= r.startTs ? r.endTs - r.startTs : undefined' },
+  { codex: 'flow.record.type', ecs: 'event.kind', type: 'keyword', description: '`flow` for flow records, `counter` for sFlow counter samples.',
+    expr: 'r.kind' },
+  { codex: 'flow.export.ip.addr', ecs: 'observer.ip', type: 'ip', description: 'Exporter address (UDP source, or the sFlow agent address).',
+    expr: 'str(r.exporterIp)' },
+  { codex: 'flow.export.version.ver', ecs: 'observer.version', type: 'integer', description: 'Export protocol version: 1, 5, 7, 9, 10 (IPFIX) or 5 (sFlow).',
+    expr: 'pos(r.exportVersion)' },
+  { codex: 'flow.export.type', ecs: 'observer.type', type: 'keyword', description: '`netflow`, `ipfix` or `sflow`.',
+    expr: 'str(r.exportType)' },
+  { codex: 'flow.export.domain.id', ecs: null, type: 'long', description: 'NetFlow v9 source ID, IPFIX observation domain ID or sFlow sub-agent ID.',
+    expr: 'pos(r.observationDomain)' },
+  { codex: 'ip.version', ecs: 'network.type', type: 'integer', description: 'IP version of the flow, 4 or 6.',
+    expr: 'pos(r.ipVersion)' },
+  { codex: 'flow.src.ip.addr', ecs: 'source.ip', type: 'ip', description: 'Source address as exported.',
+    expr: 'str(r.srcIp)' },
+  { codex: 'flow.dst.ip.addr', ecs: 'destination.ip', type: 'ip', description: 'Destination address as exported.',
+    expr: 'str(r.dstIp)' },
+  { codex: 'flow.src.l4.port.id', ecs: 'source.port', type: 'integer', description: 'Source port (0 when the protocol has none).',
+    expr: "r.srcIp === '' ? undefined : r.srcPort" },
+  { codex: 'flow.dst.l4.port.id', ecs: 'destination.port', type: 'integer', description: 'Destination port (0 when the protocol has none).',
+    expr: "r.dstIp === '' ? undefined : r.dstPort" },
+  { codex: 'flow.client.ip.addr', ecs: 'client.ip', type: 'ip', description: 'The end that initiated the flow (EF_PROCESSOR_EXPAND_CLISRV).',
+    expr: 'cs === undefined ? undefined : cs ? r.srcIp : r.dstIp' },
+  { codex: 'flow.client.l4.port.id', ecs: 'client.port', type: 'integer', description: 'Client port.',
+    expr: 'cs === undefined ? undefined : cs ? r.srcPort : r.dstPort' },
+  { codex: 'flow.server.ip.addr', ecs: 'server.ip', type: 'ip', description: 'The end that answered the flow.',
+    expr: 'cs === undefined ? undefined : cs ? r.dstIp : r.srcIp' },
+  { codex: 'flow.server.l4.port.id', ecs: 'server.port', type: 'integer', description: 'Server port.',
+    expr: 'cs === undefined ? undefined : cs ? r.dstPort : r.srcPort' },
+  { codex: 'l4.proto.id', ecs: 'network.iana_number', type: 'integer', description: 'IANA protocol number.',
+    expr: "r.srcIp === '' && r.proto === 0 ? undefined : r.proto" },
+  { codex: 'l4.proto.name', ecs: 'network.transport', type: 'keyword', description: 'IANA protocol keyword, lower case (tcp, udp, icmp, ...).',
+    expr: "r.srcIp === '' && r.proto === 0 ? undefined : protoName(r.proto)" },
+  { codex: 'icmp.type.id', ecs: 'icmp.type', type: 'integer', description: 'ICMP/ICMPv6 type (protocols 1 and 58 only).',
+    expr: 'r.proto === 1 || r.proto === 58 ? r.icmpType : undefined' },
+  { codex: 'icmp.code.id', ecs: 'icmp.code', type: 'integer', description: 'ICMP/ICMPv6 code (protocols 1 and 58 only).',
+    expr: 'r.proto === 1 || r.proto === 58 ? r.icmpCode : undefined' },
+  { codex: 'flow.bytes', ecs: 'network.bytes', type: 'long', unit: 'bytes', description: 'Octets, scaled up by the sampling rate.',
+    expr: "r.kind === 'flow' ? r.bytes : undefined" },
+  { codex: 'flow.packets', ecs: 'network.packets', type: 'long', unit: 'packets', description: 'Packets, scaled up by the sampling rate.',
+    expr: "r.kind === 'flow' ? r.packets : undefined" },
+  { codex: 'flow.sampling.rate', ecs: null, type: 'long', description: 'Sampling rate applied to bytes and packets (1 in N); absent when unsampled or unknown.',
+    expr: 'pos(r.samplingRate)' },
+  { codex: 'tcp.flags', ecs: 'tcp.flags', type: 'integer', description: 'Cumulative TCP flags as an integer (protocol 6 only).',
+    expr: 'r.proto === 6 ? r.tcpFlags : undefined' },
+  { codex: 'tcp.flags.tags', ecs: 'tcp.flags.tags', type: 'keyword[]', description: 'TCP flag names: FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS.',
+    expr: 'r.proto === 6 && r.tcpFlags !== 0 ? tcpFlagTags(r.tcpFlags) : undefined' },
+  { codex: 'ip.tos', ecs: null, type: 'integer', description: 'IP type of service byte.',
+    expr: 'pos(r.tos)' },
+  { codex: 'ip.dscp.id', ecs: null, type: 'integer', description: 'DSCP code point (TOS >> 2).',
+    expr: 'pos(r.tos >> 2)' },
+  { codex: 'flow.in.netif.index', ecs: 'observer.ingress.interface.id', type: 'long', description: 'Input interface ifIndex.',
+    expr: 'pos(r.inIf)' },
+  { codex: 'flow.out.netif.index', ecs: 'observer.egress.interface.id', type: 'long', description: 'Output interface ifIndex.',
+    expr: 'pos(r.outIf)' },
+  { codex: 'flow.direction.name', ecs: 'network.direction', type: 'keyword', description: 'ingress or egress, where the exporter says (IE 61).',
+    expr: "r.direction === 0 ? 'ingress' : r.direction === 1 ? 'egress' : undefined" },
+  { codex: 'flow.src.as.asn', ecs: 'source.as.number', type: 'long', description: 'Source AS, as exported or from the ASN database.',
+    expr: 'pos(r.srcAs)' },
+  { codex: 'flow.dst.as.asn', ecs: 'destination.as.number', type: 'long', description: 'Destination AS, as exported or from the ASN database.',
+    expr: 'pos(r.dstAs)' },
+  { codex: 'flow.src.as.org', ecs: 'source.as.organization.name', type: 'keyword', description: 'Source AS organisation (ASN database).',
+    expr: 'str(r.srcAsOrg)' },
+  { codex: 'flow.dst.as.org', ecs: 'destination.as.organization.name', type: 'keyword', description: 'Destination AS organisation (ASN database).',
+    expr: 'str(r.dstAsOrg)' },
+  { codex: 'flow.src.ip.mask', ecs: null, type: 'integer', description: 'Source prefix length.',
+    expr: 'pos(r.srcMask)' },
+  { codex: 'flow.dst.ip.mask', ecs: null, type: 'integer', description: 'Destination prefix length.',
+    expr: 'pos(r.dstMask)' },
+  { codex: 'flow.next_hop.ip.addr', ecs: null, type: 'ip', description: 'Next-hop address.',
+    expr: 'str(r.nextHop)' },
+  { codex: 'flow.src.vlan.id', ecs: 'network.vlan.id', type: 'integer', description: 'Source VLAN.',
+    expr: 'pos(r.srcVlan)' },
+  { codex: 'flow.dst.vlan.id', ecs: null, type: 'integer', description: 'Destination VLAN.',
+    expr: 'pos(r.dstVlan)' },
+  { codex: 'flow.src.mac.addr', ecs: 'source.mac', type: 'keyword', description: 'Source MAC address.',
+    expr: 'str(r.srcMac)' },
+  { codex: 'flow.dst.mac.addr', ecs: 'destination.mac', type: 'keyword', description: 'Destination MAC address.',
+    expr: 'str(r.dstMac)' },
+  { codex: 'app.name', ecs: 'network.application', type: 'keyword', description: 'Application as named by the exporter (NBAR, App-ID, ...).',
+    expr: 'str(r.application)' },
+  { codex: 'flow.end.reason', ecs: null, type: 'integer', description: 'flowEndReason (IPFIX IE 136).',
+    expr: 'r.endReason >= 0 ? r.endReason : undefined' },
+  { codex: 'flow.community.id', ecs: 'network.community_id', type: 'keyword', description: 'Community ID v1 (EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE, _SEED).',
+    expr: 'str(r.communityId)' },
+  { codex: 'flow.src.ip.locality', ecs: 'source.locality', type: 'keyword', description: '`private` or `public`, by the IANA special-purpose registries and EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS.',
+    expr: 'str(r.srcLocality)' },
+  { codex: 'flow.dst.ip.locality', ecs: 'destination.locality', type: 'keyword', description: '`private` or `public`.',
+    expr: 'str(r.dstLocality)' },
+  { codex: 'flow.locality', ecs: 'network.locality', type: 'keyword', description: '`public` when either end is public, else `private`.',
+    expr: "r.srcLocality === '' && r.dstLocality === '' ? undefined : r.srcLocality === 'public' || r.dstLocality === 'public' ? 'public' : 'private'" },
+  { codex: 'flow.src.geo.country.name', ecs: 'source.geo.country_name', type: 'keyword', description: 'Source country (GeoIP).',
+    expr: 'str(r.srcCountry)' },
+  { codex: 'flow.src.geo.country.iso_code', ecs: 'source.geo.country_iso_code', type: 'keyword', description: 'Source ISO 3166 country code.',
+    expr: 'str(r.srcCountryIso)' },
+  { codex: 'flow.src.geo.city.name', ecs: 'source.geo.city_name', type: 'keyword', description: 'Source city.',
+    expr: 'str(r.srcCity)' },
+  { codex: 'flow.src.geo.loc.coord', ecs: 'source.geo.location', type: 'geo_point', description: 'Source location as "lat,lon".',
+    expr: 'Number.isNaN(r.srcLat) ? undefined : `${r.srcLat},${r.srcLon}`' },
+  { codex: 'flow.dst.geo.country.name', ecs: 'destination.geo.country_name', type: 'keyword', description: 'Destination country (GeoIP).',
+    expr: 'str(r.dstCountry)' },
+  { codex: 'flow.dst.geo.country.iso_code', ecs: 'destination.geo.country_iso_code', type: 'keyword', description: 'Destination ISO 3166 country code.',
+    expr: 'str(r.dstCountryIso)' },
+  { codex: 'flow.dst.geo.city.name', ecs: 'destination.geo.city_name', type: 'keyword', description: 'Destination city.',
+    expr: 'str(r.dstCity)' },
+  { codex: 'flow.dst.geo.loc.coord', ecs: 'destination.geo.location', type: 'geo_point', description: 'Destination location as "lat,lon".',
+    expr: 'Number.isNaN(r.dstLat) ? undefined : `${r.dstLat},${r.dstLon}`' },
+  { codex: 'flow.src.sec.threat.name', ecs: 'source.threat.name', type: 'keyword[]', description: 'Threat names of the source address (`blocklist` when the list gives none).',
+    expr: 'list(r.srcThreatName)' },
+  { codex: 'flow.src.sec.threat.feed.name', ecs: 'source.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the source address (`riskiq`, ...).',
+    expr: 'list(r.srcThreatFeed)' },
+  { codex: 'flow.dst.sec.threat.name', ecs: 'destination.threat.name', type: 'keyword[]', description: 'Threat names of the destination address.',
+    expr: 'list(r.dstThreatName)' },
+  { codex: 'flow.dst.sec.threat.feed.name', ecs: 'destination.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the destination address.',
+    expr: 'list(r.dstThreatFeed)' },
+  { codex: 'flow.client.sec.threat.name', ecs: 'client.threat.name', type: 'keyword[]', description: 'Threat names of the client end.',
+    expr: 'cs === undefined ? undefined : list(cs ? r.srcThreatName : r.dstThreatName)' },
+  { codex: 'flow.client.sec.threat.feed.name', ecs: 'client.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the client end.',
+    expr: 'cs === undefined ? undefined : list(cs ? r.srcThreatFeed : r.dstThreatFeed)' },
+  { codex: 'flow.server.sec.threat.name', ecs: 'server.threat.name', type: 'keyword[]', description: 'Threat names of the server end.',
+    expr: 'cs === undefined ? undefined : list(cs ? r.dstThreatName : r.srcThreatName)' },
+  { codex: 'flow.server.sec.threat.feed.name', ecs: 'server.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the server end.',
+    expr: 'cs === undefined ? undefined : list(cs ? r.dstThreatFeed : r.srcThreatFeed)' },
+  { codex: 'sec.threat.name', ecs: 'threat.indicator.name', type: 'keyword[]', description: 'All threat names on either end.',
+    expr: 'joinThreat(r.srcThreatName, r.dstThreatName)' },
+  { codex: 'sec.threat.feed.name', ecs: 'threat.feed.name', type: 'keyword[]', description: 'All feeds matching either end.',
+    expr: 'joinThreat(r.srcThreatFeed, r.dstThreatFeed)' },
+]);
 
 export type TimestampSource = 'collect' | 'start' | 'end' | 'export';
 

@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { FlowRecord, Orientation } from '../src/record/flow-record.js';
+import { toDocument, type TimestampSource } from '../src/record/fields.js';
+import { encodeRecord, toNdjson } from '../src/record/json.js';
+
+const ip = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constant(''));
+const text = fc.oneof(fc.constant(''), fc.string(), fc.constantFrom('a"b', 'x\\y', 'nl\n', '\u2028', 'évé', '\ud800'));
+const u32 = fc.nat({ max: 0xffffffff });
+
+const record = fc.record({
+  collectTs: fc.nat(), exportTs: fc.nat(), startTs: fc.nat(), endTs: fc.nat(), exporterIp: ip, srcIp: ip, dstIp: ip,
+  srcPort: fc.nat({ max: 65535 }), dstPort: fc.nat({ max: 65535 }), proto: fc.constantFrom(0, 1, 6, 17, 58, 132, 255),
+  bytes: fc.oneof(u32, fc.maxSafeNat()), packets: u32, tcpFlags: fc.nat({ max: 511 }), tos: fc.nat({ max: 255 }),
+  ipVersion: fc.constantFrom(0, 4, 6), orientation: fc.constantFrom(Orientation.Unknown, Orientation.SrcIsClient, Orientation.DstIsClient),
+  application: text, communityId: text, srcThreatName: fc.constantFrom('', 'blocklist', 'c2,spam'), dstThreatFeed: fc.constantFrom('', 'riskiq', 'riskiq,spamhaus'),
+  srcLat: fc.oneof(fc.constant(NaN), fc.double({ min: -90, max: 90, noNaN: true })), kind: fc.constantFrom('flow' as const, 'counter' as const),
+  direction: fc.constantFrom(-1, 0, 1), extra: fc.option(fc.dictionary(fc.string().map((k) => 'raw.' + k), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.double())), { nil: null }),
+});
+
+test('the compiled encoder is byte-identical to JSON.stringify(toDocument(r)), CODEX and ECS, every timestamp source', () => {
+  fc.assert(
+    fc.property(record, fc.boolean(), fc.constantFrom<TimestampSource>('collect', 'start', 'end', 'export'), (fields, ecs, ts) => {
+      const r = Object.assign(new FlowRecord(), fields);
+      r.srcLon = r.srcLat;
+      const view = { ecs, timestampSource: ts };
+      assert.equal(encodeRecord(r, view), JSON.stringify(toDocument(r, view)));
+    }),
+    { numRuns: 3000 },
+  );
+});
+
+test('NDJSON: one line per record', () => {
+  const a = new FlowRecord();
+  a.collectTs = 1;
+  const b = new FlowRecord();
+  b.collectTs = 2;
+  const text = toNdjson([a, b], { ecs: false, timestampSource: 'collect' });
+  assert.equal(text, '{"@timestamp":1,"flow.collect.timestamp":1,"flow.record.type":"flow","flow.bytes":0,"flow.packets":0}\n{"@timestamp":2,"flow.collect.timestamp":2,"flow.record.type":"flow","flow.bytes":0,"flow.packets":0}\n');
+});

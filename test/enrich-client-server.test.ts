@@ -5,7 +5,9 @@ import { ClientServerEnricher, CLIENT_SERVER_RULES, orientationOf, portClass } f
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { toDocument } from '../src/record/fields.js';
 
-const { SrcIsClient: SRC, DstIsClient: DST, Unknown: NONE } = Orientation;
+const SRC = Orientation.SrcIsClient;
+const DST = Orientation.DstIsClient;
+const NONE = Orientation.Unknown;
 
 test('rule 1: TCP SYN without ACK marks the source as client, whatever the ports', () => {
   assert.equal(orientationOf(6, 80, 51000, 0x02, 0), SRC); // a SYN from port 80 still opens

@@ -13,7 +13,7 @@ export type ExportType = 'netflow' | 'ipfix' | 'sflow' | '';
 export type Locality = 'private' | 'public' | '';
 
 /** Orientation: which end initiated the flow. */
-export const enum Orientation {
+export enum Orientation {
   Unknown = 0,
   SrcIsClient = 1,
   DstIsClient = 2,

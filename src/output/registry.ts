@@ -3,6 +3,7 @@ import { isAbsolute, join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Output } from '../pipeline/types.js';
 import { FileOutput } from './file/file.js';
+import { createRiskiqOutput } from './riskiq/output.js';
 import { StdoutOutput } from './stdout/stdout.js';
 
 export interface OutputContext {
@@ -27,6 +28,10 @@ export function createOutputs(ctx: OutputContext): Output[] {
       maxFiles: c.EF_OUTPUT_FILE_MAX_FILES,
       view: { ecs: c.EF_OUTPUT_FILE_ECS_ENABLE, timestampSource: c.EF_OUTPUT_FILE_TIMESTAMP_SOURCE },
     }));
+  }
+  if (c.EF_OUTPUT_RISKIQ_ENABLE) {
+    const audit = c.EF_OUTPUT_RISKIQ_AUDIT_PATH.trim();
+    outs.push(createRiskiqOutput(c, ctx.dataDir, audit === '' ? '' : resolveDataPath(ctx.dataDir, audit)));
   }
   return outs;
 }

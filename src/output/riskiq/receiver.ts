@@ -1,0 +1,129 @@
+/**
+ * The far end of the RiskIQ output: listens on UDP (one frame per datagram) or TCP (u32 length
+ * prefixed frames), checks the customer UUID, verifies and decrypts each frame, and hands every row
+ * to a callback. Refused frames are counted by reason (frame.ts FrameErrorReason, plus
+ * `oversize` for a TCP length beyond any valid frame, which also closes that connection).
+ * `ufc riskiq-sink` wraps it; tests use it as the receiver.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
+import { FRAME_OVERHEAD, FrameError, MAX_ROWS_PER_FRAME, openFrame, decodeRows, ROW_LEN, type RiskiqRow } from './frame.js';
+
+export interface ReceiverOptions {
+  transport: 'udp' | 'tcp';
+  host: string;
+  /** 0 picks a free port (see `port` after start). */
+  port: number;
+  /** Customer UUID (any case) -> AES key. */
+  keys: ReadonlyMap<string, Buffer>;
+  /** One call per row, in frame order. */
+  onRow: (row: RiskiqRow, customer: string) => void;
+}
+
+const MAX_FRAME = FRAME_OVERHEAD + MAX_ROWS_PER_FRAME * ROW_LEN;
+
+export class RiskiqReceiver {
+  private udp: UdpSocket | null = null;
+  private tcp: Server | null = null;
+  private readonly conns = new Set<TcpSocket>();
+  private readonly keys = new Map<string, Buffer>();
+  private readonly c: Record<string, number> = { frames: 0, records: 0, bytes: 0, rejected: 0 };
+  port = 0;
+
+  constructor(private readonly o: ReceiverOptions) {
+    for (const [uuid, key] of o.keys) this.keys.set(uuid.toLowerCase(), key);
+  }
+
+  async start(): Promise<number> {
+    if (this.o.transport === 'udp') {
+      const s = createSocket({ type: isIPv6(this.o.host) ? 'udp6' : 'udp4' });
+      this.udp = s;
+      s.on('message', (msg) => this.frame(msg));
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.bind(this.o.port, this.o.host, () => {
+          s.off('error', reject);
+          resolve();
+        });
+      });
+      this.port = s.address().port;
+    } else {
+      const srv = createServer((sock) => this.connection(sock));
+      this.tcp = srv;
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(this.o.port, this.o.host, () => {
+          srv.off('error', reject);
+          resolve();
+        });
+      });
+      const a = srv.address();
+      this.port = typeof a === 'object' && a !== null ? a.port : 0;
+    }
+    return this.port;
+  }
+
+  /** TCP: reassemble length-prefixed frames across reads. */
+  private connection(sock: TcpSocket): void {
+    this.conns.add(sock);
+    let buf: Buffer = Buffer.alloc(0);
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      let off = 0;
+      while (buf.length - off >= 4) {
+        const len = buf.readUInt32BE(off);
+        if (len > MAX_FRAME) {
+          // Not a frame boundary we can trust any more: drop the connection.
+          this.count('oversize');
+          sock.destroy();
+          return;
+        }
+        if (buf.length - off - 4 < len) break;
+        this.frame(buf.subarray(off + 4, off + 4 + len));
+        off += 4 + len;
+      }
+      buf = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+    });
+    sock.on('error', () => {});
+    sock.on('close', () => this.conns.delete(sock));
+  }
+
+  private frame(frame: Buffer): void {
+    let opened;
+    try {
+      opened = openFrame(frame, (uuid) => this.keys.get(uuid));
+    } catch (err) {
+      if (err instanceof FrameError) this.count(err.reason);
+      else this.count('internal');
+      return;
+    }
+    this.c.frames!++;
+    this.c.bytes! += frame.length;
+    this.c.records! += opened.count;
+    for (const row of decodeRows(opened.rows, opened.count)) this.o.onRow(row, opened.uuid);
+  }
+
+  private count(reason: string): void {
+    this.c.rejected!++;
+    const k = `rejected_${reason}`;
+    this.c[k] = (this.c[k] ?? 0) + 1;
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.c };
+  }
+
+  async stop(): Promise<void> {
+    if (this.udp !== null) {
+      const s = this.udp;
+      this.udp = null;
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+    if (this.tcp !== null) {
+      const srv = this.tcp;
+      this.tcp = null;
+      for (const c of this.conns) c.destroy();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * Where sealed frames go: a UDP socket (one frame per datagram), a TCP connection (each frame after
+ * a u32 big-endian length, docs/riskiq-wire-format.md §6), or the audit file (JSON lines).
+ *
+ * A transport never queues on its own beyond one socket buffer: the output asks `canSend()` and
+ * keeps frames in its bounded queue until the transport can take them, so a slow or absent receiver
+ * costs at most the output's queue. Connections are (re)made with capped exponential backoff.
+ */
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { isIPv6 } from 'node:net';
+import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
+import { dirname } from 'node:path';
+import { log } from '../../log/logger.js';
+
+export interface Transport {
+  /** Starts connecting; resolves once the first attempt succeeded or failed (never rejects). */
+  start(): Promise<void>;
+  /** True when a frame handed over now goes straight to the socket or file. */
+  canSend(): boolean;
+  /** True while disconnected and waiting to retry: frames cannot move for now. */
+  isDown(): boolean;
+  /** Hands one frame over; `done` reports whether it reached the kernel (or the file). */
+  send(data: Buffer, done: (err: Error | null | undefined) => void): void;
+  /** Called when `canSend()` may have turned true. */
+  onReady: () => void;
+  close(): Promise<void>;
+  counters(): Record<string, number>;
+}
+
+export interface BackoffOptions {
+  /** First retry delay, ms. */
+  backoffMinMs?: number;
+  /** Largest retry delay, ms. */
+  backoffMaxMs?: number;
+}
+
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 30_000;
+/** UDP datagrams handed to libuv and not yet confirmed; bounds memory outside our queue. */
+const UDP_MAX_IN_FLIGHT = 64;
+const LOG_EVERY_MS = 10_000;
+
+/** Capped exponential backoff with ±20% jitter, so many collectors do not reconnect in step. */
+class Backoff {
+  private delay = 0;
+  constructor(private readonly min: number, private readonly max: number) {}
+  next(): number {
+    this.delay = this.delay === 0 ? this.min : Math.min(this.max, this.delay * 2);
+    return Math.round(this.delay * (0.8 + 0.4 * Math.random()));
+  }
+  reset(): void {
+    this.delay = 0;
+  }
+}
+
+/** Rate-limited warning: one line per LOG_EVERY_MS at most, never per frame. */
+class Warner {
+  private last = 0;
+  warn(msg: string): void {
+    const now = Date.now();
+    if (now - this.last < LOG_EVERY_MS) return;
+    this.last = now;
+    log.warn(msg);
+  }
+}
+
+export class UdpTransport implements Transport {
+  onReady: () => void = () => {};
+  private sock: UdpSocket | null = null;
+  private connected = false;
+  private down = false;
+  private inFlight = 0;
+  private closed = false;
+  private retry: NodeJS.Timeout | null = null;
+  private readonly backoff: Backoff;
+  private readonly warner = new Warner();
+  private readonly c = { udp_connects: 0, udp_connect_failures: 0, udp_send_errors: 0 };
+
+  constructor(private readonly host: string, private readonly port: number, b: BackoffOptions = {}) {
+    this.backoff = new Backoff(b.backoffMinMs ?? BACKOFF_MIN_MS, b.backoffMaxMs ?? BACKOFF_MAX_MS);
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve) => this.open(resolve));
+  }
+
+  /** A connected socket: the address is resolved once, and ICMP unreachable errors come back to us. */
+  private open(firstAttempt?: () => void): void {
+    if (this.closed) return firstAttempt?.();
+    const sock = createSocket(isIPv6(this.host) ? 'udp6' : 'udp4');
+    this.sock = sock;
+    const failed = (err: Error): void => {
+      if (this.sock !== sock) return;
+      this.c.udp_connect_failures++;
+      this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+      this.scheduleRetry();
+      firstAttempt?.();
+      firstAttempt = undefined;
+    };
+    sock.on('error', (err) => {
+      if (!this.connected) failed(err);
+      else this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}`);
+    });
+    // Node calls this with the error when the lookup or connect fails (else emits 'error').
+    sock.connect(this.port, this.host, (err?: Error) => {
+      if (err) return failed(err);
+      this.connected = true;
+      this.down = false;
+      this.backoff.reset();
+      this.c.udp_connects++;
+      firstAttempt?.();
+      firstAttempt = undefined;
+      this.onReady();
+    });
+  }
+
+  private scheduleRetry(): void {
+    this.connected = false;
+    this.down = true;
+    const sock = this.sock;
+    this.sock = null;
+    try {
+      sock?.close();
+    } catch {
+      // already closed
+    }
+    if (this.closed || this.retry !== null) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      this.open();
+    }, this.backoff.next());
+    this.retry.unref?.();
+  }
+
+  canSend(): boolean {
+    return this.connected && this.inFlight < UDP_MAX_IN_FLIGHT;
+  }
+
+  isDown(): boolean {
+    return this.down;
+  }
+
+  send(data: Buffer, done: (err: Error | null | undefined) => void): void {
+    this.inFlight++;
+    this.sock!.send(data, (err) => {
+      this.inFlight--;
+      if (err) {
+        // ECONNREFUSED (ICMP port unreachable from an absent receiver) or a full socket buffer:
+        // the frame is lost, which is UDP's contract; the output counts it.
+        this.c.udp_send_errors++;
+        this.warner.warn(`RiskIQ output: UDP send to ${this.host}:${this.port}: ${err.message}`);
+      }
+      done(err);
+      this.onReady();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry !== null) clearTimeout(this.retry);
+    const sock = this.sock;
+    this.sock = null;
+    this.connected = false;
+    if (sock !== null) await new Promise<void>((r) => { try { sock.close(() => r()); } catch { r(); } });
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.c };
+  }
+}
+
+export class TcpTransport implements Transport {
+  onReady: () => void = () => {};
+  private sock: TcpSocket | null = null;
+  private connected = false;
+  private down = false;
+  private closed = false;
+  private retry: NodeJS.Timeout | null = null;
+  private readonly backoff: Backoff;
+  private readonly warner = new Warner();
+  private readonly c = { tcp_connects: 0, tcp_connect_failures: 0, tcp_disconnects: 0 };
+
+  constructor(private readonly host: string, private readonly port: number, b: BackoffOptions = {}) {
+    this.backoff = new Backoff(b.backoffMinMs ?? BACKOFF_MIN_MS, b.backoffMaxMs ?? BACKOFF_MAX_MS);
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve) => this.open(resolve));
+  }
+
+  private open(firstAttempt?: () => void): void {
+    if (this.closed) return firstAttempt?.();
+    const sock = tcpConnect({ host: this.host, port: this.port });
+    this.sock = sock;
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, 30_000);
+    let wasConnected = false;
+    sock.on('connect', () => {
+      wasConnected = true;
+      this.connected = true;
+      this.down = false;
+      this.backoff.reset();
+      this.c.tcp_connects++;
+      if (this.c.tcp_connects > 1) log.info(`RiskIQ output: reconnected to ${this.host}:${this.port}`);
+      firstAttempt?.();
+      firstAttempt = undefined;
+      this.onReady();
+    });
+    sock.on('drain', () => this.onReady());
+    // The receiver never talks back; anything it sends is ignored.
+    sock.on('data', () => {});
+    sock.on('error', (err) => {
+      if (wasConnected) this.warner.warn(`RiskIQ output: TCP ${this.host}:${this.port}: ${err.message}`);
+      else {
+        this.c.tcp_connect_failures++;
+        this.warner.warn(`RiskIQ output: cannot connect to ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+      }
+    });
+    sock.on('close', () => {
+      if (wasConnected) this.c.tcp_disconnects++;
+      this.connected = false;
+      this.down = true;
+      if (this.sock === sock) this.sock = null;
+      firstAttempt?.();
+      firstAttempt = undefined;
+      if (this.closed || this.retry !== null) return;
+      this.retry = setTimeout(() => {
+        this.retry = null;
+        this.open();
+      }, this.backoff.next());
+      this.retry.unref?.();
+    });
+  }
+
+  canSend(): boolean {
+    return this.connected && this.sock !== null && !this.sock.writableNeedDrain;
+  }
+
+  isDown(): boolean {
+    return this.down;
+  }
+
+  send(data: Buffer, done: (err: Error | null | undefined) => void): void {
+    const prefix = Buffer.allocUnsafe(4);
+    prefix.writeUInt32BE(data.length, 0);
+    const sock = this.sock!;
+    sock.cork();
+    sock.write(prefix);
+    // The callback fires once the bytes are with the kernel, or with an error when the
+    // connection went away first (the frame is then lost and counted by the output).
+    sock.write(data, (err) => done(err));
+    sock.uncork();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry !== null) clearTimeout(this.retry);
+    const sock = this.sock;
+    this.sock = null;
+    this.connected = false;
+    if (sock !== null && !sock.destroyed) {
+      await new Promise<void>((r) => {
+        const t = setTimeout(() => { sock.destroy(); r(); }, 2000);
+        t.unref?.();
+        sock.end(() => { clearTimeout(t); r(); });
+      });
+    }
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.c };
+  }
+}
+
+/** EF_OUTPUT_RISKIQ_AUDIT_PATH: the rows as JSON lines, appended to a local file. */
+export class AuditTransport implements Transport {
+  onReady: () => void = () => {};
+  private stream: WriteStream | null = null;
+  private failed = false;
+
+  constructor(readonly path: string) {}
+
+  async start(): Promise<void> {
+    mkdirSync(dirname(this.path), { recursive: true });
+    const s = createWriteStream(this.path, { flags: 'a', mode: 0o600 });
+    await new Promise<void>((resolve, reject) => {
+      s.once('open', () => resolve());
+      s.once('error', reject);
+    });
+    s.on('error', (err) => {
+      this.failed = true;
+      log.error(`RiskIQ output: audit file ${this.path}: ${err.message}`);
+    });
+    s.on('drain', () => this.onReady());
+    this.stream = s;
+  }
+
+  canSend(): boolean {
+    return this.stream !== null && !this.failed && !this.stream.writableNeedDrain;
+  }
+
+  isDown(): boolean {
+    return this.failed;
+  }
+
+  send(data: Buffer, done: (err: Error | null | undefined) => void): void {
+    this.stream!.write(data, (err) => done(err));
+  }
+
+  async close(): Promise<void> {
+    const s = this.stream;
+    this.stream = null;
+    if (s !== null) await new Promise<void>((r) => s.end(() => r()));
+  }
+
+  counters(): Record<string, number> {
+    return {};
+  }
+}

@@ -5,6 +5,7 @@
 import { FlowRecord, Orientation } from './flow-record.js';
 import { protoName } from './names.js';
 import { tcpFlagTags } from './names.js';
+import { portName } from './names.js';
 
 export type FieldType = 'date' | 'ip' | 'long' | 'integer' | 'keyword' | 'keyword[]' | 'double' | 'geo_point';
 
@@ -49,6 +50,7 @@ export const FIELD_HELPERS = {
   },
   protoName,
   tcpFlagTags,
+  portName,
 };
 export const HELPER_NAMES = Object.keys(FIELD_HELPERS);
 const HELPER_VALUES = Object.values(FIELD_HELPERS);
@@ -94,6 +96,10 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
     expr: "r.srcIp === '' ? undefined : r.srcPort" },
   { codex: 'flow.dst.l4.port.id', ecs: 'destination.port', type: 'integer', description: 'Destination port (0 when the protocol has none).',
     expr: "r.dstIp === '' ? undefined : r.dstPort" },
+  { codex: 'flow.src.l4.port.name', ecs: null, type: 'keyword', description: 'IANA service name of the source port (TCP, UDP, SCTP, DCCP, UDP-Lite; ports 1-49151).',
+    expr: "r.srcIp === '' ? undefined : str(portName(r.proto, r.srcPort))" },
+  { codex: 'flow.dst.l4.port.name', ecs: null, type: 'keyword', description: 'IANA service name of the destination port.',
+    expr: "r.dstIp === '' ? undefined : str(portName(r.proto, r.dstPort))" },
   { codex: 'flow.client.ip.addr', ecs: 'client.ip', type: 'ip', description: 'The end that initiated the flow (EF_PROCESSOR_EXPAND_CLISRV).',
     expr: 'cs === undefined ? undefined : cs ? r.srcIp : r.dstIp' },
   { codex: 'flow.client.l4.port.id', ecs: 'client.port', type: 'integer', description: 'Client port.',
@@ -102,6 +108,8 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
     expr: 'cs === undefined ? undefined : cs ? r.dstIp : r.srcIp' },
   { codex: 'flow.server.l4.port.id', ecs: 'server.port', type: 'integer', description: 'Server port.',
     expr: 'cs === undefined ? undefined : cs ? r.dstPort : r.srcPort' },
+  { codex: 'flow.server.l4.port.name', ecs: null, type: 'keyword', description: 'IANA service name of the server port.',
+    expr: 'cs === undefined ? undefined : str(portName(r.proto, cs ? r.dstPort : r.srcPort))' },
   { codex: 'l4.proto.id', ecs: 'network.iana_number', type: 'integer', description: 'IANA protocol number.',
     expr: "r.srcIp === '' && r.proto === 0 ? undefined : r.proto" },
   { codex: 'l4.proto.name', ecs: 'network.transport', type: 'keyword', description: 'IANA protocol keyword, lower case (tcp, udp, icmp, ...).',

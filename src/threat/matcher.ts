@@ -1,0 +1,51 @@
+/**
+ * What a feed answers per address, on the hot path: the user's exclude list wins over everything,
+ * then the user's include list (its own names), then the feed's list. Each part is an immutable
+ * PrefixIndex replaced whole by one assignment, so a lookup never sees half a list. The address is
+ * parsed once for all three.
+ */
+import { isV4Mapped, parseIPv4, parseIPv6 } from './ip.js';
+import { PrefixIndex } from './prefix-index.js';
+
+const scratch = new Uint32Array(4);
+
+export class ThreatMatcher {
+  private list = PrefixIndex.empty();
+  private include = PrefixIndex.empty();
+  private exclude = PrefixIndex.empty();
+  private hasInclude = false;
+  private hasExclude = false;
+
+  setList(index: PrefixIndex): void {
+    this.list = index;
+  }
+
+  setInclExcl(include: PrefixIndex, exclude: PrefixIndex): void {
+    this.include = include;
+    this.exclude = exclude;
+    this.hasInclude = include.size > 0;
+    this.hasExclude = exclude.size > 0;
+  }
+
+  get listSize(): number {
+    return this.list.size;
+  }
+
+  /** The threat name for `ip` (text form), or null when it is not flagged. */
+  nameFor(ip: string): string | null {
+    let v4 = parseIPv4(ip);
+    let v6 = false;
+    if (v4 < 0) {
+      if (!parseIPv6(ip, scratch)) return null;
+      if (isV4Mapped(scratch)) v4 = scratch[3]!;
+      else v6 = true;
+    }
+    if (this.hasExclude && (v6 ? this.exclude.lookupV6(scratch) : this.exclude.lookupV4(v4)) >= 0) return null;
+    if (this.hasInclude) {
+      const v = v6 ? this.include.lookupV6(scratch) : this.include.lookupV4(v4);
+      if (v >= 0) return this.include.names[v]!;
+    }
+    const v = v6 ? this.list.lookupV6(scratch) : this.list.lookupV4(v4);
+    return v < 0 ? null : this.list.names[v]!;
+  }
+}

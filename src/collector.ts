@@ -13,6 +13,7 @@ import { log } from './log/logger.js';
 import { createOutputs } from './output/registry.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
+import { WebServer } from './web/server.js';
 
 export interface CollectorParts {
   decoders?: Map<Protocol, Decoder>;
@@ -27,6 +28,8 @@ export class Collector {
   readonly outputs: Output[];
   readonly pipeline: Pipeline;
   private udp: UdpInput | null = null;
+  /** The web UI, API and /metrics server (EF_WEBUI_ENABLE), running from listen() to stop(). */
+  web: WebServer | null = null;
 
   /** `parts` replaces stages built from config (tests inject outputs that capture records). */
   constructor(readonly config: Config, parts: CollectorParts = {}) {
@@ -51,6 +54,12 @@ export class Collector {
       (buf, address, port, receivedAt) => this.pipeline.handle(buf, { exporterIp: address, exporterPort: port, receivedAt }),
     );
     await this.udp.start();
+    // The web server belongs to a running collector, not to `ufc replay` (which starts but never listens).
+    if (c.EF_WEBUI_ENABLE && this.web === null) {
+      this.web = new WebServer(this, { ip: c.EF_WEBUI_IP, port: c.EF_WEBUI_PORT });
+      await this.web.start();
+      this.web.setReady(true);
+    }
     return this.udp.boundPorts();
   }
 
@@ -69,6 +78,8 @@ export class Collector {
   }
 
   async stop(): Promise<void> {
+    await this.web?.stop();
+    this.web = null;
     await this.udp?.stop();
     this.udp = null;
     await Promise.all(this.outputs.map((o) => o.close()));

@@ -1,0 +1,292 @@
+/**
+ * The JSON API under /api/: every number the pages show, from the store's query module (flows,
+ * tops, threats) or from the live stages (exporter counters, integrations). Documented in
+ * docs/api.md; the pages use nothing else.
+ */
+import type { ServerResponse } from 'node:http';
+import { VERSION } from '../cli/version.js';
+import { QueryInputError, TOP_FIELDS, flowQueryFrom, type FlowFilter, type FlowQuery, type TopField, type TopNRow } from '../store/query.js';
+import { integrationsStatus } from './integrations.js';
+import { exportersView } from './exporters-view.js';
+import { toCsvRow, CSV_COLUMNS, flowRow } from './flow-rows.js';
+import type { WebSources } from './sources.js';
+
+/** A request the API refuses, with the status to answer. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export interface Api {
+  handle(path: string, params: URLSearchParams, res: ServerResponse): Promise<void>;
+  storeReady(): Promise<{ ok: boolean; store: string | null; error?: string }>;
+}
+
+const TOP_LIMIT = 10;
+const PAGE_MAX = 1000;
+/** Rows one CSV or NDJSON export may hold (fetched from the store a page at a time). */
+export const EXPORT_MAX_ROWS = 100_000;
+/** Chart resolution: about this many points, on a step from the list below. */
+const SERIES_POINTS = 120;
+const STEPS_MS = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((s) => s * 1000);
+
+export function chooseStep(spanMs: number): number {
+  for (const s of STEPS_MS) if (spanMs / s <= SERIES_POINTS) return s;
+  return Math.ceil(spanMs / SERIES_POINTS / 86_400_000) * 86_400_000;
+}
+
+function intParam(p: URLSearchParams, name: string, min: number, max: number): number | undefined {
+  const v = p.get(name);
+  if (v === null || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ApiError(400, `${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** Filters shared by every flow endpoint: ip (address or CIDR), port, proto, exporter, threat. */
+export function filterFrom(p: URLSearchParams): FlowFilter {
+  const f: FlowFilter = {};
+  const ip = p.get('ip')?.trim();
+  if (ip) f.ip = ip;
+  const port = intParam(p, 'port', 0, 65535);
+  if (port !== undefined) f.port = port;
+  const proto = intParam(p, 'proto', 0, 255);
+  if (proto !== undefined) f.proto = proto;
+  const exporter = p.get('exporter')?.trim();
+  if (exporter) f.exporter = exporter;
+  const threat = p.get('threat');
+  if (threat === '1' || threat === 'true') f.threat = true;
+  return f;
+}
+
+function sendJson(res: ServerResponse, body: unknown, status = 200): void {
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+}
+
+/** Merges two top-N lists by key (traffic of either end), largest bytes first. */
+function mergeTops(a: TopNRow[], b: TopNRow[], limit: number): TopNRow[] {
+  const m = new Map<string | number, TopNRow>();
+  for (const r of [...a, ...b]) {
+    const cur = m.get(r.key);
+    if (cur === undefined) m.set(r.key, { ...r });
+    else {
+      cur.bytes += r.bytes;
+      cur.packets += r.packets;
+      cur.flows += r.flows;
+      cur.label ??= r.label;
+    }
+  }
+  return [...m.values()].sort((x, y) => y.bytes - x.bytes).slice(0, limit);
+}
+
+export function createApi(src: WebSources): Api {
+  const query = (): FlowQuery => {
+    const q = flowQueryFrom(src.outputs);
+    if (q === null) throw new ApiError(503, 'no store to query: enable EF_OUTPUT_DUCKDB_ENABLE or EF_OUTPUT_CLICKHOUSE_ENABLE');
+    return q;
+  };
+
+  /** from/to from the request; `to` defaults to now, `from` to an hour before; from=0 means "since the oldest stored flow". */
+  async function range(p: URLSearchParams): Promise<{ from: number; to: number }> {
+    const now = Date.now();
+    const to = intParam(p, 'to', 1, 8.64e15) ?? now + 1;
+    let from = intParam(p, 'from', 0, 8.64e15) ?? to - 3_600_000;
+    if (from === 0) {
+      const ex = await query().exporters({ from: 0, to });
+      const first = Math.min(...ex.map((e) => e.firstSeen).filter((t) => t > 0));
+      from = Number.isFinite(first) ? first : to - 3_600_000;
+    }
+    if (to <= from) throw new ApiError(400, 'to must be after from');
+    return { from, to };
+  }
+
+  const top = (q: FlowQuery, field: TopField, r: { from: number; to: number }, filter: FlowFilter, limit = TOP_LIMIT) =>
+    q.topN({ ...r, field, metric: 'bytes', limit, filter });
+
+  const routes: Record<string, (p: URLSearchParams, res: ServerResponse) => Promise<void>> = {
+    async '/api/meta'(_p, res) {
+      const q = flowQueryFrom(src.outputs);
+      sendJson(res, { version: VERSION, passiveTotalUrl: src.config.EF_WEBUI_PASSIVETOTAL_URL, store: q?.store ?? null, now: Date.now() });
+    },
+
+    async '/api/overview'(p, res) {
+      const q = query();
+      const r = await range(p);
+      const filter = filterFrom(p);
+      const stepMs = chooseStep(r.to - r.from);
+      const from = Math.floor(r.from / stepMs) * stepMs;
+      const [series, srcIp, dstIp, ports, protocols, srcCountry, dstCountry, srcAs, dstAs, threat] = await Promise.all([
+        q.series({ from, to: r.to, stepMs, filter }),
+        top(q, 'flow.src.ip.addr', r, filter, 50), top(q, 'flow.dst.ip.addr', r, filter, 50),
+        top(q, 'flow.server.l4.port.id', r, filter),
+        top(q, 'l4.proto.id', r, filter),
+        top(q, 'flow.src.geo.country.name', r, filter, 50), top(q, 'flow.dst.geo.country.name', r, filter, 50),
+        top(q, 'flow.src.as.asn', r, filter, 50), top(q, 'flow.dst.as.asn', r, filter, 50),
+        q.search({ ...r, filter: { ...filter, threat: true }, limit: 1 }),
+      ]);
+      const sec = stepMs / 1000;
+      const totals = { flows: 0, bytes: 0, packets: 0, threatFlows: threat.total };
+      for (const s of series) {
+        totals.flows += s.flows;
+        totals.bytes += s.bytes;
+        totals.packets += s.packets;
+      }
+      sendJson(res, {
+        from: r.from, to: r.to, stepMs, totals,
+        // Per-second rates over each bucket.
+        series: series.map((s) => ({ t: s.ts, flows: s.flows / sec, bytes: s.bytes / sec, packets: s.packets / sec })),
+        top: {
+          talkers: mergeTops(srcIp, dstIp, TOP_LIMIT).map((x) => ({ ip: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          ports: ports.map((x) => ({ port: Number(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          protocols: protocols.map((x) => ({ proto: Number(x.key), name: x.label ?? String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          countries: mergeTops(srcCountry, dstCountry, TOP_LIMIT).map((x) => ({ name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          asns: mergeTops(srcAs, dstAs, TOP_LIMIT).map((x) => ({ asn: Number(x.key), org: x.label ?? '', bytes: x.bytes, packets: x.packets, flows: x.flows })),
+        },
+      });
+    },
+
+    async '/api/top'(p, res) {
+      const field = p.get('field') as TopField | null;
+      if (field === null || !(TOP_FIELDS as readonly string[]).includes(field)) throw new ApiError(400, `field: one of ${TOP_FIELDS.join(', ')}`);
+      const metric = p.get('metric') ?? 'bytes';
+      if (metric !== 'bytes' && metric !== 'packets' && metric !== 'flows') throw new ApiError(400, 'metric: one of bytes, packets, flows');
+      const r = await range(p);
+      const rows = await query().topN({ ...r, field, metric, limit: intParam(p, 'limit', 1, 1000) ?? TOP_LIMIT, filter: filterFrom(p) });
+      sendJson(res, { from: r.from, to: r.to, field, metric, rows });
+    },
+
+    async '/api/series'(p, res) {
+      const r = await range(p);
+      const stepMs = intParam(p, 'step', 1000, 86_400_000) ?? chooseStep(r.to - r.from);
+      const from = Math.floor(r.from / stepMs) * stepMs;
+      if ((r.to - from) / stepMs > 10_000) throw new ApiError(400, 'step: too small for this range (at most 10,000 points)');
+      const points = await query().series({ from, to: r.to, stepMs, filter: filterFrom(p) });
+      sendJson(res, { from, to: r.to, stepMs, points });
+    },
+
+    async '/api/threats'(p, res) {
+      const q = query();
+      const r = await range(p);
+      const limit = intParam(p, 'limit', 1, PAGE_MAX) ?? 50;
+      const threat: FlowFilter = { threat: true };
+      const hasFeedField = (TOP_FIELDS as readonly string[]).includes('sec.threat.feed.name');
+      const [recent, byName, servers, clients, all, feedSample] = await Promise.all([
+        q.threatFlows({ ...r, limit }),
+        q.topN({ ...r, field: 'sec.threat.name', metric: 'flows', limit: 20, filter: threat }),
+        q.atRiskServers({ ...r, limit: 20 }),
+        q.highRiskClients({ ...r, limit: 20 }),
+        q.search({ ...r, limit: 1 }),
+        hasFeedField
+          ? q.topN({ ...r, field: 'sec.threat.feed.name' as TopField, metric: 'flows', limit: 20, filter: threat })
+          : q.threatFlows({ ...r, limit: PAGE_MAX }),
+      ]);
+      const rows = recent.rows.map(flowRow);
+      let byFeed: { feed: string; flows: number; bytes: number }[];
+      let byFeedSampled = false;
+      if (Array.isArray(feedSample)) byFeed = feedSample.map((x) => ({ feed: String(x.key), flows: x.flows, bytes: x.bytes }));
+      else {
+        // The query module has no feed dimension: count feeds over the newest threat flows.
+        const m = new Map<string, { feed: string; flows: number; bytes: number }>();
+        for (const row of feedSample.rows.map(flowRow)) {
+          for (const feed of new Set([...row.srcFeed, ...row.dstFeed])) {
+            const e = m.get(feed) ?? { feed, flows: 0, bytes: 0 };
+            e.flows++;
+            e.bytes += row.bytes;
+            m.set(feed, e);
+          }
+        }
+        byFeed = [...m.values()].sort((a, b) => b.flows - a.flows);
+        byFeedSampled = feedSample.total > feedSample.rows.length;
+      }
+      let tBytes = 0;
+      // Bytes of all threat flows: summed by the store over the threat filter.
+      const bytesRows = await q.topN({ ...r, field: 'l4.proto.id', metric: 'bytes', limit: 256, filter: threat });
+      for (const b of bytesRows) tBytes += b.bytes;
+      sendJson(res, {
+        from: r.from, to: r.to,
+        totals: { flows: recent.total, bytes: tBytes, allFlows: all.total },
+        byName: byName.map((x) => ({ name: String(x.key), flows: x.flows, bytes: x.bytes })),
+        byFeed, byFeedSampled,
+        atRiskServers: servers.map((x) => ({ ip: x.ip, peers: x.clients, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),
+        highRiskClients: clients.map((x) => ({ ip: x.ip, peers: x.servers, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),
+        recent: rows,
+      });
+    },
+
+    async '/api/flows'(p, res) {
+      const q = query();
+      const r = await range(p);
+      const filter = filterFrom(p);
+      const format = p.get('format') ?? 'json';
+      if (format === 'json') {
+        const limit = intParam(p, 'limit', 1, PAGE_MAX) ?? 50;
+        const offset = intParam(p, 'offset', 0, 1e9) ?? 0;
+        const result = await q.search({ ...r, filter, limit, offset });
+        sendJson(res, { from: r.from, to: r.to, total: result.total, limit, offset, exportLimit: EXPORT_MAX_ROWS, rows: result.rows.map(flowRow) });
+        return;
+      }
+      if (format !== 'csv' && format !== 'ndjson') throw new ApiError(400, 'format: one of json, csv, ndjson');
+      const max = Math.min(intParam(p, 'limit', 1, EXPORT_MAX_ROWS) ?? EXPORT_MAX_ROWS, EXPORT_MAX_ROWS);
+      // The first page is fetched before the headers go out, so a bad filter still gets a 400.
+      let page = await q.search({ ...r, filter, limit: Math.min(PAGE_MAX, max), offset: 0 });
+      res.writeHead(200, {
+        'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+        'content-disposition': `attachment; filename="flows.${format}"`,
+        'cache-control': 'no-store',
+      });
+      if (format === 'csv') res.write(CSV_COLUMNS.join(',') + '\n');
+      let sent = 0;
+      for (;;) {
+        const lines: string[] = [];
+        for (const doc of page.rows) {
+          if (sent >= max) break;
+          lines.push(format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc));
+          sent++;
+        }
+        if (lines.length > 0 && !res.write(lines.join('\n') + '\n')) await new Promise((ok) => res.once('drain', ok));
+        if (sent >= max || page.rows.length < PAGE_MAX || res.destroyed) break;
+        page = await q.search({ ...r, filter, limit: Math.min(PAGE_MAX, max - sent), offset: sent });
+      }
+      res.end();
+    },
+
+    async '/api/exporters'(_p, res) {
+      sendJson(res, { now: Date.now(), exporters: exportersView(src) });
+    },
+
+    async '/api/integrations'(_p, res) {
+      const s = integrationsStatus(src.enrichers, src.outputs);
+      const c = s.riskiqOutput.counters;
+      const sum = (re: RegExp) => Object.entries(c).filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0);
+      sendJson(res, {
+        now: Date.now(),
+        feeds: s.feeds.map((f) => ({ ...f, details: undefined })),
+        riskiqOutput: { ...s.riskiqOutput, sent: sum(/^sent$|^records_sent$|^sent_records$/), skipped: sum(/^skipped/), dropped: sum(/^dropped/) },
+      });
+    },
+  };
+
+  return {
+    async handle(path, params, res) {
+      const fn = routes[path];
+      if (fn === undefined) throw new ApiError(404, `no such endpoint: ${path}`);
+      try {
+        await fn(params, res);
+      } catch (err) {
+        if (err instanceof QueryInputError) throw new ApiError(400, err.message);
+        throw err;
+      }
+    },
+    async storeReady() {
+      const q = flowQueryFrom(src.outputs);
+      if (q === null) return { ok: !src.config.EF_OUTPUT_DUCKDB_ENABLE && !src.config.EF_OUTPUT_CLICKHOUSE_ENABLE, store: null };
+      try {
+        await q.exporters({ from: Date.now() - 60_000, to: Date.now() + 1 });
+        return { ok: true, store: q.store };
+      } catch (err) {
+        return { ok: false, store: q.store, error: (err as Error).message };
+      }
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * The Exporters page's rows: the pipeline's per-exporter counters joined with what each decoder
+ * tells about the exporter (templates, sampling rates) through Decoder.describe().
+ */
+import type { WebSources } from './sources.js';
+
+export interface ExporterView {
+  exporter: string;
+  protocol: string;
+  packets: number;
+  bytes: number;
+  records: number;
+  errors: Record<string, number>;
+  errorCount: number;
+  firstSeen: number;
+  lastSeen: number;
+  /** Data and options templates known for the exporter (all its domains), null when the protocol has none. */
+  templates: number | null;
+  samplingRates: number[];
+  /** Per observation domain, as the decoder describes it. */
+  domains: Record<string, unknown>[];
+}
+
+interface DomainInfo {
+  exporter: string;
+  [k: string]: unknown;
+}
+
+/** Finds every object with an `exporter` field anywhere in a decoder's description. */
+function collectDomains(v: unknown, out: DomainInfo[], depth = 0): void {
+  if (depth > 4 || v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    for (const x of v) collectDomains(x, out, depth + 1);
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  if (typeof o.exporter === 'string') {
+    out.push(o as DomainInfo);
+    return;
+  }
+  for (const x of Object.values(o)) collectDomains(x, out, depth + 1);
+}
+
+const countOf = (v: unknown): number => (Array.isArray(v) ? v.length : typeof v === 'number' ? v : 0);
+
+export function exportersView(src: WebSources): ExporterView[] {
+  const domains: DomainInfo[] = [];
+  for (const d of src.decoders.values()) {
+    try {
+      collectDomains(d.describe?.(), domains);
+    } catch {
+      // A decoder that cannot describe itself still has its counters shown.
+    }
+  }
+  return src.pipeline.stats.snapshot()
+    .sort((a, b) => b.records - a.records || a.exporter.localeCompare(b.exporter))
+    .map((e) => {
+      const mine = domains.filter((d) => d.exporter === e.exporter);
+      let templates: number | null = null;
+      const rates = new Set<number>();
+      for (const d of mine) {
+        if (d.templates !== undefined || d.optionsTemplates !== undefined) templates = (templates ?? 0) + countOf(d.templates) + countOf(d.optionsTemplates);
+        if (typeof d.samplingRate === 'number' && d.samplingRate > 0) rates.add(d.samplingRate);
+        if (d.samplerRates !== null && typeof d.samplerRates === 'object') {
+          for (const r of Object.values(d.samplerRates as Record<string, unknown>)) if (typeof r === 'number' && r > 0) rates.add(r);
+        }
+      }
+      let errorCount = 0;
+      for (const k in e.errors) errorCount += e.errors[k]!;
+      return {
+        exporter: e.exporter, protocol: e.protocol, packets: e.packets, bytes: e.bytes, records: e.records,
+        errors: e.errors, errorCount, firstSeen: e.firstSeen, lastSeen: e.lastSeen,
+        templates, samplingRates: [...rates].sort((a, b) => a - b), domains: mine,
+      };
+    });
+}

@@ -1,0 +1,77 @@
+/**
+ * The flat flow row the pages and the CSV export use, taken from a stored record's CODEX document
+ * (the NDJSON export writes the documents themselves).
+ */
+export interface FlowRow {
+  ts: number;
+  start: number;
+  end: number;
+  exporter: string;
+  srcIp: string;
+  srcPort: number;
+  dstIp: string;
+  dstPort: number;
+  proto: number;
+  protoName: string;
+  bytes: number;
+  packets: number;
+  tcpFlags: number;
+  srcCountry: string;
+  dstCountry: string;
+  srcThreat: string[];
+  dstThreat: string[];
+  srcFeed: string[];
+  dstFeed: string[];
+  communityId: string;
+}
+
+const n = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
+const s = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? v.split(',') : []);
+
+export function flowRow(d: Record<string, unknown>): FlowRow {
+  return {
+    ts: n(d['@timestamp']),
+    start: n(d['flow.start.timestamp']),
+    end: n(d['flow.end.timestamp']),
+    exporter: s(d['flow.export.ip.addr']),
+    srcIp: s(d['flow.src.ip.addr']),
+    srcPort: n(d['flow.src.l4.port.id']),
+    dstIp: s(d['flow.dst.ip.addr']),
+    dstPort: n(d['flow.dst.l4.port.id']),
+    proto: n(d['l4.proto.id']),
+    protoName: s(d['l4.proto.name']),
+    bytes: n(d['flow.bytes']),
+    packets: n(d['flow.packets']),
+    tcpFlags: n(d['tcp.flags']),
+    srcCountry: s(d['flow.src.geo.country.name']),
+    dstCountry: s(d['flow.dst.geo.country.name']),
+    srcThreat: list(d['flow.src.sec.threat.name']),
+    dstThreat: list(d['flow.dst.sec.threat.name']),
+    srcFeed: list(d['flow.src.sec.threat.feed.name']),
+    dstFeed: list(d['flow.dst.sec.threat.feed.name']),
+    communityId: s(d['flow.community.id']),
+  };
+}
+
+/** CSV header, in CODEX names so a spreadsheet and the NDJSON export agree. */
+export const CSV_COLUMNS = [
+  '@timestamp', 'flow.start.timestamp', 'flow.end.timestamp', 'flow.export.ip.addr', 'flow.src.ip.addr', 'flow.src.l4.port.id',
+  'flow.dst.ip.addr', 'flow.dst.l4.port.id', 'l4.proto.id', 'l4.proto.name', 'flow.bytes', 'flow.packets', 'tcp.flags',
+  'flow.src.geo.country.name', 'flow.dst.geo.country.name', 'flow.src.sec.threat.name', 'flow.dst.sec.threat.name',
+  'flow.src.sec.threat.feed.name', 'flow.dst.sec.threat.feed.name', 'flow.community.id',
+] as const;
+
+/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. */
+function cell(v: string | number): string {
+  let t = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(t)) t = `'${t}`;
+  return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
+}
+
+export function toCsvRow(r: FlowRow): string {
+  return [
+    r.ts, r.start, r.end, r.exporter, r.srcIp, r.srcPort, r.dstIp, r.dstPort, r.proto, r.protoName, r.bytes, r.packets, r.tcpFlags,
+    r.srcCountry, r.dstCountry, r.srcThreat.join(';'), r.dstThreat.join(';'), r.srcFeed.join(';'), r.dstFeed.join(';'), r.communityId,
+  ].map(cell).join(',');
+}

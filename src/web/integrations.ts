@@ -1,0 +1,98 @@
+/**
+ * What the Integrations page, /api/integrations and /metrics know about the RiskIQ pieces: the
+ * threat enricher's blocklist (size, refreshes, last error) and the RiskIQ output's counters.
+ *
+ * Both are read from the collector's live stages at request time; a stage that is not configured
+ * is reported as `enabled: false` rather than guessed at.
+ */
+import type { Enricher, Output } from '../pipeline/types.js';
+
+export interface FeedStatus {
+  /** Feed name as written to `sec.threat.feed.name` (e.g. `riskiq`). */
+  feed: string;
+  enabled: boolean;
+  /** Addresses and CIDRs in the active list (null before the first successful load). */
+  entries: number | null;
+  /** Epoch ms of the last successful load, the next scheduled refresh, and the last failure. */
+  lastRefresh: number | null;
+  nextRefresh: number | null;
+  lastAttempt: number | null;
+  lastError: string | null;
+  /** Where the list comes from (endpoint URL, never credentials). */
+  source: string | null;
+  /** Everything else the enricher reports, shown as is. */
+  details: Record<string, unknown>;
+}
+
+export interface RiskiqOutputStatus {
+  enabled: boolean;
+  counters: Record<string, number>;
+}
+
+export interface IntegrationsStatus {
+  feeds: FeedStatus[];
+  riskiqOutput: RiskiqOutputStatus;
+}
+
+/** Enrichers that can describe their list implement this (duck-typed: any of these names). */
+interface StatusSource {
+  status?: () => unknown;
+  describe?: () => unknown;
+  snapshot?: () => unknown;
+}
+
+function readStatus(x: StatusSource): Record<string, unknown> | null {
+  for (const fn of [x.status, x.describe, x.snapshot]) {
+    if (typeof fn === 'function') {
+      const v = fn.call(x);
+      if (v !== null && typeof v === 'object') return v as Record<string, unknown>;
+    }
+  }
+  return null;
+}
+
+function num(v: unknown): number | null {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (v instanceof Date) return v.getTime();
+  if (typeof v === 'string' && v !== '' && !Number.isNaN(Date.parse(v))) return Date.parse(v);
+  return null;
+}
+
+function pick(o: Record<string, unknown>, names: string[]): unknown {
+  for (const n of names) if (o[n] !== undefined && o[n] !== null) return o[n];
+  return undefined;
+}
+
+function feedOf(e: Enricher, s: Record<string, unknown> | null): FeedStatus[] {
+  if (s === null) {
+    return [{ feed: e.name, enabled: true, entries: null, lastRefresh: null, nextRefresh: null, lastAttempt: null, lastError: null, source: null, details: {} }];
+  }
+  // A chain-of-feeds enricher may report several lists at once.
+  const many = pick(s, ['feeds', 'lists']);
+  if (Array.isArray(many)) return many.flatMap((f) => (f !== null && typeof f === 'object' ? feedOf({ name: e.name, enrich() {} }, f as Record<string, unknown>) : []));
+  const err = pick(s, ['lastError', 'last_error', 'error']);
+  return [{
+    feed: String(pick(s, ['feed', 'feedName', 'name']) ?? e.name),
+    enabled: pick(s, ['enabled']) !== false,
+    entries: num(pick(s, ['entries', 'size', 'count', 'entryCount', 'prefixes'])),
+    lastRefresh: num(pick(s, ['lastRefresh', 'lastSuccess', 'loadedAt', 'last_refresh', 'lastLoaded'])),
+    nextRefresh: num(pick(s, ['nextRefresh', 'next_refresh', 'nextAt'])),
+    lastAttempt: num(pick(s, ['lastAttempt', 'last_attempt', 'lastFetch'])),
+    lastError: err === undefined ? null : err instanceof Error ? err.message : String(err),
+    source: (pick(s, ['source', 'endpoint', 'url']) as string | undefined) ?? null,
+    details: s,
+  }];
+}
+
+const isThreatEnricher = (e: Enricher): boolean => /threat|riskiq|blocklist|feed/i.test(e.name);
+const isRiskiqOutput = (o: Output): boolean => /riskiq/i.test(o.name);
+
+export function integrationsStatus(enrichers: readonly Enricher[], outputs: readonly Output[]): IntegrationsStatus {
+  const feeds: FeedStatus[] = [];
+  for (const e of enrichers) if (isThreatEnricher(e)) feeds.push(...feedOf(e, readStatus(e as StatusSource)));
+  const out = outputs.find(isRiskiqOutput);
+  return {
+    feeds,
+    riskiqOutput: out === undefined ? { enabled: false, counters: {} } : { enabled: true, counters: out.counters() },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * Prometheus metrics at /metrics. Every value is read from the live stages when scraped (the
+ * pipeline's per-exporter counters, each output's counters, the threat feeds' status), so the hot
+ * path pays nothing for metrics.
+ *
+ * The collector's counters only ever grow; they are exposed as Prometheus counters by setting each
+ * series to the current total at scrape time (reset, then inc by the total).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WebSources } from './sources.js';
+import { integrationsStatus } from './integrations.js';
+
+/** Output counter names that are levels (current depth), not running totals. */
+const DEPTH_KEYS = new Set(['queued', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spilled_bytes', 'spill_bytes']);
+
+export function isDepthCounter(key: string): boolean {
+  return DEPTH_KEYS.has(key);
+}
+
+export function createMetrics(src: WebSources): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'ufc_' });
+
+  const exporterLabels = ['exporter', 'protocol'] as const;
+  new Counter({
+    name: 'ufc_exporter_packets_total', help: 'Datagrams received per exporter.', labelNames: exporterLabels, registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of src.pipeline.stats.snapshot()) this.inc({ exporter: e.exporter, protocol: e.protocol }, e.packets);
+    },
+  });
+  new Counter({
+    name: 'ufc_exporter_bytes_total', help: 'UDP payload bytes received per exporter.', labelNames: exporterLabels, registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of src.pipeline.stats.snapshot()) this.inc({ exporter: e.exporter, protocol: e.protocol }, e.bytes);
+    },
+  });
+  new Counter({
+    name: 'ufc_exporter_records_total', help: 'Flow records decoded per exporter.', labelNames: exporterLabels, registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of src.pipeline.stats.snapshot()) this.inc({ exporter: e.exporter, protocol: e.protocol }, e.records);
+    },
+  });
+  new Counter({
+    name: 'ufc_exporter_errors_total', help: 'Malformed, unknown or undecodable datagrams per exporter and reason.', labelNames: ['exporter', 'reason'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of src.pipeline.stats.snapshot()) for (const [reason, n] of Object.entries(e.errors)) this.inc({ exporter: e.exporter, reason }, n);
+    },
+  });
+  new Counter({
+    name: 'ufc_decode_errors_total', help: 'Decode errors by reason, all exporters together.', labelNames: ['reason'], registers: [registry],
+    collect() {
+      this.reset();
+      const byReason = new Map<string, number>();
+      for (const e of src.pipeline.stats.snapshot()) for (const [reason, n] of Object.entries(e.errors)) byReason.set(reason, (byReason.get(reason) ?? 0) + n);
+      for (const [reason, n] of byReason) this.inc({ reason }, n);
+    },
+  });
+  new Gauge({
+    name: 'ufc_exporters', help: 'Exporters seen since start.', registers: [registry],
+    collect() {
+      this.set(src.pipeline.stats.snapshot().length);
+    },
+  });
+
+  new Gauge({
+    name: 'ufc_output_queue_depth', help: 'Records (or bytes, per the counter name) waiting in each output.', labelNames: ['output', 'counter'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const o of src.outputs) for (const [k, v] of Object.entries(o.counters())) if (isDepthCounter(k)) this.set({ output: o.name, counter: k }, v);
+    },
+  });
+  new Counter({
+    name: 'ufc_output_events_total', help: 'Output outcomes (sent, batches, failures, dropped by reason, ...) per output.', labelNames: ['output', 'outcome'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const o of src.outputs) for (const [k, v] of Object.entries(o.counters())) if (!isDepthCounter(k)) this.inc({ output: o.name, outcome: k }, v);
+    },
+  });
+
+  new Gauge({
+    name: 'ufc_threat_blocklist_entries', help: 'Addresses and CIDRs in the active threat list, per feed.', labelNames: ['feed'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of integrationsStatus(src.enrichers, src.outputs).feeds) if (f.entries !== null) this.set({ feed: f.feed }, f.entries);
+    },
+  });
+  new Gauge({
+    name: 'ufc_threat_blocklist_age_seconds', help: 'Seconds since the active threat list was last loaded, per feed.', labelNames: ['feed'], registers: [registry],
+    collect() {
+      this.reset();
+      const now = Date.now();
+      for (const f of integrationsStatus(src.enrichers, src.outputs).feeds) if (f.lastRefresh !== null) this.set({ feed: f.feed }, Math.max(0, (now - f.lastRefresh) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'ufc_threat_blocklist_refresh_failed', help: '1 when the last refresh of the feed failed (the previous list stays active).', labelNames: ['feed'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of integrationsStatus(src.enrichers, src.outputs).feeds) this.set({ feed: f.feed }, f.lastError === null ? 0 : 1);
+    },
+  });
+  new Counter({
+    name: 'ufc_riskiq_output_records_total', help: 'RiskIQ output records by outcome (sent, skipped private, dropped by reason).', labelNames: ['outcome'], registers: [registry],
+    collect() {
+      this.reset();
+      const s = integrationsStatus(src.enrichers, src.outputs).riskiqOutput;
+      for (const [k, v] of Object.entries(s.counters)) if (!isDepthCounter(k)) this.inc({ outcome: k }, v);
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,138 @@
+/**
+ * The collector's HTTP server (node:http): the UI pages, the JSON API under /api/, Prometheus
+ * metrics at /metrics, and /healthz and /readyz for orchestrators.
+ *
+ * It only reads: every handler takes values from the live stages or the store's query module, so
+ * the web server can never slow decoding by more than the event-loop time of a request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+import { log } from '../log/logger.js';
+import { ApiError, createApi, type Api } from './api.js';
+import { createMetrics } from './metrics.js';
+import type { WebSources } from './sources.js';
+import { loadStaticFiles, type StaticFile } from './static-files.js';
+
+/** Paths that serve the page shell; the client script picks the page from the path. */
+export const PAGES = ['/', '/threats', '/flows', '/exporters', '/integrations'] as const;
+
+// The pages load only their own scripts and styles; nothing inline, nothing third-party.
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+export interface WebServerOptions {
+  ip: string;
+  port: number;
+}
+
+export class WebServer {
+  private server: Server | null = null;
+  private readonly files: Map<string, StaticFile>;
+  private readonly metrics: Registry;
+  private readonly api: Api;
+  private ready = false;
+
+  constructor(private readonly src: WebSources, private readonly opts: WebServerOptions) {
+    this.files = loadStaticFiles();
+    this.metrics = createMetrics(src);
+    this.api = createApi(src);
+  }
+
+  /** Marks the collector ready (inputs bound, outputs started); /readyz answers 200 from then on. */
+  setReady(ready: boolean): void {
+    this.ready = ready;
+  }
+
+  async start(): Promise<void> {
+    const server = createServer((req, res) => {
+      this.route(req, res).catch((err: unknown) => this.fail(res, err));
+    });
+    // Slow or idle clients must not hold sockets for ever.
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 10_000;
+    server.keepAliveTimeout = 5_000;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.ip, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.server = server;
+    log.info(`web UI listening on ${this.url()}`);
+  }
+
+  /** The base URL, with the port actually bound (port 0 picks a free one). */
+  url(): string {
+    const a = this.server?.address() as AddressInfo | null | undefined;
+    const host = this.opts.ip.includes(':') ? `[${this.opts.ip}]` : this.opts.ip;
+    return `http://${host}:${a?.port ?? this.opts.port}`;
+  }
+
+  async stop(): Promise<void> {
+    const s = this.server;
+    this.server = null;
+    this.ready = false;
+    if (s === null) return;
+    await new Promise<void>((resolve) => {
+      s.close(() => resolve());
+      s.closeAllConnections();
+    });
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    if (path === '/healthz') return this.text(res, 200, 'ok\n');
+    if (path === '/readyz') {
+      const store = await this.api.storeReady();
+      const ok = this.ready && store.ok;
+      return this.json(res, ok ? 200 : 503, { ready: ok, collector: this.ready, store });
+    }
+    if (path === '/metrics') {
+      const body = await this.metrics.metrics();
+      res.writeHead(200, { 'content-type': this.metrics.contentType, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (path.startsWith('/api/')) {
+      await this.api.handle(path, url.searchParams, res);
+      return;
+    }
+    const pagePath = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+    const file = (PAGES as readonly string[]).includes(pagePath) ? this.files.get('/static/index.html') : this.files.get(path);
+    if (file === undefined) return this.text(res, 404, 'not found\n');
+    if (req.headers['if-none-match'] === file.etag) {
+      res.writeHead(304, { etag: file.etag }).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': file.type, etag: file.etag, 'cache-control': 'no-cache', ...SECURITY_HEADERS });
+    res.end(req.method === 'HEAD' ? undefined : file.body);
+  }
+
+  private text(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end(body);
+  }
+
+  private json(res: ServerResponse, status: number, body: unknown): void {
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  }
+
+  private fail(res: ServerResponse, err: unknown): void {
+    if (err instanceof ApiError) {
+      if (!res.headersSent) this.json(res, err.status, { error: err.message });
+      else res.destroy();
+      return;
+    }
+    log.warn(`web request failed: ${(err as Error).message}`);
+    if (!res.headersSent) this.json(res, 500, { error: 'internal error' });
+    else res.destroy();
+  }
+}

@@ -1,0 +1,49 @@
+// A small SVG line chart for rate series: no library, keyboard-focusable, with a data table
+// alternative for screen readers.
+import { h, s } from './dom.js';
+import * as fmt from './format.js';
+
+const W = 560;
+const H = 180;
+const PAD = { l: 58, r: 12, t: 12, b: 26 };
+
+/** points: [{ t, v }], format: value -> label. */
+export function lineChart(title, points, format, opts = {}) {
+  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${title}: ${points.length} points` });
+  if (points.length === 0) {
+    svg.append(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'chart-empty' }, 'No data in this time range'));
+    return h('figure', { class: 'chart-fig' }, h('figcaption', null, title), svg);
+  }
+  const t0 = points[0].t;
+  const t1 = points[points.length - 1].t;
+  const span = Math.max(1, t1 - t0);
+  const max = Math.max(...points.map((p) => p.v), 1e-9);
+  const top = niceCeil(max);
+  const x = (t) => PAD.l + ((t - t0) / span) * (W - PAD.l - PAD.r);
+  const y = (v) => H - PAD.b - (v / top) * (H - PAD.t - PAD.b);
+  for (let i = 0; i <= 4; i++) {
+    const v = (top * i) / 4;
+    svg.append(s('line', { x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v), class: 'grid' }));
+    svg.append(s('text', { x: PAD.l - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, format(v)));
+  }
+  for (const t of [t0, t0 + span / 2, t1]) {
+    svg.append(s('text', { x: x(t), y: H - 8, 'text-anchor': t === t0 ? 'start' : t === t1 ? 'end' : 'middle', class: 'axis' }, fmt.time(t).slice(11, 16)));
+  }
+  const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join('');
+  const area = `${d}L${x(t1).toFixed(1)},${y(0)}L${x(t0).toFixed(1)},${y(0)}Z`;
+  svg.append(s('path', { d: area, class: `area ${opts.tone ?? ''}` }));
+  svg.append(s('path', { d, class: `line ${opts.tone ?? ''}` }));
+  const last = points[points.length - 1];
+  const peak = Math.max(...points.map((p) => p.v));
+  const avg = points.reduce((a, p) => a + p.v, 0) / points.length;
+  return h('figure', { class: 'chart-fig' },
+    h('figcaption', null, h('span', null, title), h('span', { class: 'chart-now' }, format(last.v))),
+    svg,
+    h('div', { class: 'chart-legend' }, `avg ${format(avg)} · peak ${format(peak)}`));
+}
+
+function niceCeil(v) {
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= v) return m * p;
+  return 10 * p;
+}

@@ -1,0 +1,41 @@
+// Number, size, rate and time formatting shared by every page.
+
+const nf = new Intl.NumberFormat('en-US');
+export const num = (n) => (n === null || n === undefined || Number.isNaN(n) ? '–' : nf.format(Math.round(n)));
+
+function scaled(n, units, base) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  let i = 0;
+  let v = Math.abs(n);
+  while (v >= base && i < units.length - 1) {
+    v /= base;
+    i++;
+  }
+  const digits = v >= 100 || i === 0 ? 0 : v >= 10 ? 1 : 2;
+  return `${n < 0 ? '-' : ''}${v.toFixed(digits)} ${units[i]}`;
+}
+
+export const bytes = (n) => scaled(n, ['B', 'KB', 'MB', 'GB', 'TB', 'PB'], 1000);
+export const bits = (n) => scaled(n, ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'], 1000);
+export const count = (n) => scaled(n, ['', 'k', 'M', 'G', 'T'], 1000).replace(/ $/, '');
+export const rate = (n, unit) => `${count(n)} ${unit}/s`.replace('  ', ' ');
+
+export function time(ms) {
+  if (!ms) return '–';
+  const d = new Date(ms);
+  const pad = (x) => String(x).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+export function ago(ms, now = Date.now()) {
+  if (!ms) return 'never';
+  const s = Math.round((now - ms) / 1000);
+  const future = s < 0;
+  const a = Math.abs(s);
+  const txt = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : a < 172800 ? `${(a / 3600).toFixed(1)} h` : `${Math.round(a / 86400)} days`;
+  return future ? `in ${txt}` : `${txt} ago`;
+}
+
+export function pct(part, whole) {
+  return whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '–';
+}

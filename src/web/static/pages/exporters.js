@@ -1,0 +1,42 @@
+// Exporters: per device the protocol, packets, records, errors by reason, templates, sampling
+// rates and when it was last heard from (the collector's live counters, not the store).
+import { h, fill } from '../lib/dom.js';
+import { getJson } from '../lib/api.js';
+import { card, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
+
+const PROTOCOL_LABEL = { netflow1: 'NetFlow v1', netflow5: 'NetFlow v5', netflow7: 'NetFlow v7', netflow9: 'NetFlow v9', ipfix: 'IPFIX', sflow5: 'sFlow v5', unknown: 'unknown' };
+
+export function mount(root) {
+  const stats = h('div', { class: 'stats' });
+  const list = h('div');
+  root.append(stats, list);
+  return {
+    async refresh() {
+      let d;
+      try {
+        d = await getJson('/api/exporters');
+      } catch (err) {
+        fill(list, errorBox(err));
+        throw err;
+      }
+      const tot = d.exporters.reduce((a, x) => ({ packets: a.packets + x.packets, records: a.records + x.records, errors: a.errors + x.errorCount }), { packets: 0, records: 0, errors: 0 });
+      fill(stats,
+        stat('Exporters', fmt.num(d.exporters.length), null, 'stat-exporters'),
+        stat('Packets', fmt.count(tot.packets), null, 'stat-exporter-packets'),
+        stat('Records', fmt.count(tot.records), null, 'stat-exporter-records'),
+        stat('Errors', fmt.num(tot.errors), tot.packets > 0 ? `${fmt.pct(tot.errors, tot.packets)} of packets` : null, 'stat-exporter-errors'));
+      fill(list, card('Exporters', table([
+        { label: 'Exporter', value: (x) => ipLink(x.exporter) },
+        { label: 'Protocol', value: (x) => PROTOCOL_LABEL[x.protocol] ?? x.protocol },
+        { label: 'Packets', num: true, value: (x) => fmt.num(x.packets) },
+        { label: 'Records', num: true, value: (x) => fmt.num(x.records) },
+        { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
+        { label: 'Errors', value: (x) => (x.errorCount === 0 ? h('span', { class: 'muted' }, 'none')
+          : h('ul', { class: 'reasons' }, Object.entries(x.errors).sort((a, b) => b[1] - a[1]).map(([k, v]) => h('li', null, h('span', { class: 'tag warn' }, fmt.num(v)), ' ', k)))) },
+        { label: 'Templates', num: true, value: (x) => (x.templates === null ? h('span', { class: 'muted' }, '–') : fmt.num(x.templates)) },
+        { label: 'Sampling', value: (x) => (x.samplingRates.length === 0 ? h('span', { class: 'muted' }, 'none known') : x.samplingRates.map((n) => `1:${n}`).join(', ')) },
+        { label: 'Last seen', value: (x) => h('span', { class: 'nowrap', title: fmt.time(x.lastSeen) }, fmt.ago(x.lastSeen, d.now)) },
+      ], d.exporters, { label: 'Exporters', empty: 'No exporter has sent anything yet.' })));
+    },
+  };
+}

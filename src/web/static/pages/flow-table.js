@@ -1,0 +1,19 @@
+// The flow row table shared by Threats and Flow search.
+import { h } from '../lib/dom.js';
+import { fmt, ipLink, table, threatTags } from '../lib/widgets.js';
+
+function end(ip, port, threat) {
+  return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat));
+}
+
+export function flowTable(rows, label, empty) {
+  return table([
+    { label: 'Time', value: (r) => h('span', { class: 'nowrap' }, fmt.time(r.ts)) },
+    { label: 'Exporter', value: (r) => ipLink(r.exporter) },
+    { label: 'Source', value: (r) => end(r.srcIp, r.srcPort, r.srcThreat) },
+    { label: 'Destination', value: (r) => end(r.dstIp, r.dstPort, r.dstThreat) },
+    { label: 'Proto', value: (r) => r.protoName || String(r.proto) },
+    { label: 'Bytes', num: true, value: (r) => fmt.bytes(r.bytes) },
+    { label: 'Packets', num: true, value: (r) => fmt.num(r.packets) },
+  ], rows, { label, empty });
+}

@@ -1,0 +1,45 @@
+// Integrations: the RiskIQ PassiveTotal blocklist (size, last and next refresh, last error) and
+// the RiskIQ output's counters (sent, skipped, dropped). Shows "not enabled" for what is off.
+import { h, fill } from '../lib/dom.js';
+import { getJson } from '../lib/api.js';
+import { card, errorBox, fmt, kv, stat } from '../lib/widgets.js';
+
+function notEnabled(what, how) {
+  return h('div', { class: 'off' }, h('span', { class: 'tag muted' }, 'not enabled'), ' ', what, ' ', h('small', null, how));
+}
+
+export function mount(root, info) {
+  const body = h('div', { class: 'grid two' });
+  root.append(body);
+  return {
+    async refresh() {
+      let d;
+      try {
+        d = await getJson('/api/integrations');
+      } catch (err) {
+        fill(body, errorBox(err));
+        throw err;
+      }
+      const feeds = d.feeds.length === 0
+        ? [card('RiskIQ PassiveTotal blocklist', notEnabled('The threat enricher is off.', 'Set EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true with _API_USER and _API_KEY.'))]
+        : d.feeds.map((f) => card(`Threat feed: ${f.feed}`,
+          h('div', { class: 'stats' },
+            stat('Blocklist entries', f.entries === null ? 'not loaded' : fmt.num(f.entries), null, `feed-${f.feed}-entries`),
+            stat('Last refresh', f.lastRefresh ? fmt.ago(f.lastRefresh, d.now) : 'never', f.lastRefresh ? fmt.time(f.lastRefresh) : null),
+            stat('Next refresh', f.nextRefresh ? fmt.ago(f.nextRefresh, d.now) : '–', f.nextRefresh ? fmt.time(f.nextRefresh) : null)),
+          f.lastError ? h('div', { class: 'error', role: 'alert' }, h('strong', null, 'Last error: '), f.lastError) : h('p', { class: 'ok' }, 'Last refresh succeeded.'),
+          kv([f.source ? ['Source', f.source] : null, f.lastAttempt ? ['Last attempt', fmt.time(f.lastAttempt)] : null,
+            ['Launch in-context', h('code', null, info.passiveTotalUrl + '<ip>')]])));
+      const o = d.riskiqOutput;
+      const out = !o.enabled
+        ? card('RiskIQ output', notEnabled('The RiskIQ output is off.', 'Set EF_OUTPUT_RISKIQ_ENABLE=true with _CUSTOMER_UUID and _CUSTOMER_ENCRYPTION_KEY.'))
+        : card('RiskIQ output',
+          h('div', { class: 'stats' },
+            stat('Sent', fmt.num(o.sent), 'records', 'riskiq-sent'),
+            stat('Skipped', fmt.num(o.skipped), 'private on both ends', 'riskiq-skipped'),
+            stat('Dropped', fmt.num(o.dropped), null, 'riskiq-dropped')),
+          kv(Object.entries(o.counters).map(([k, v]) => [k.replace(/_/g, ' '), fmt.num(v)])));
+      fill(body, ...feeds, out);
+    },
+  };
+}

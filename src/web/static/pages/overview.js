@@ -1,0 +1,65 @@
+/* global location */
+// Overview: traffic rates over time and the top talkers, ports, protocols, countries and ASNs.
+import { h, fill } from '../lib/dom.js';
+import { getJson } from '../lib/api.js';
+import { lineChart } from '../lib/chart.js';
+import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
+
+export function mount(root) {
+  const stats = h('div', { class: 'stats' });
+  const charts = h('div', { class: 'grid charts' });
+  const tops = h('div', { class: 'grid tops' });
+  root.append(stats, charts, tops);
+
+  return {
+    async refresh() {
+      const r = currentRange();
+      let d;
+      try {
+        d = await getJson('/api/overview', { from: r.from || undefined, to: r.to || undefined });
+      } catch (err) {
+        fill(stats, errorBox(err));
+        throw err;
+      }
+      const seconds = Math.max(1, (d.to - d.from) / 1000);
+      fill(stats,
+        stat('Flows', fmt.count(d.totals.flows), `${fmt.rate(d.totals.flows / seconds, 'flows')} average`, 'stat-flows'),
+        stat('Bytes', fmt.bytes(d.totals.bytes), `${fmt.bits((8 * d.totals.bytes) / seconds)} average`, 'stat-bytes'),
+        stat('Packets', fmt.count(d.totals.packets), `${fmt.rate(d.totals.packets / seconds, 'pkts')} average`, 'stat-packets'),
+        stat('Threat flows', fmt.count(d.totals.threatFlows ?? 0), h('a', { href: `/threats${location.search}` }, 'See threats →'), 'stat-threats'));
+      fill(charts,
+        lineChart('Flows per second', d.series.map((p) => ({ t: p.t, v: p.flows })), (v) => fmt.count(v)),
+        lineChart('Bits per second', d.series.map((p) => ({ t: p.t, v: 8 * p.bytes })), (v) => fmt.bits(v), { tone: 'blue' }),
+        lineChart('Packets per second', d.series.map((p) => ({ t: p.t, v: p.packets })), (v) => fmt.count(v), { tone: 'violet' }));
+      const t = d.top;
+      const maxOf = (rows) => Math.max(0, ...rows.map((x) => x.bytes));
+      fill(tops,
+        card('Top talkers', table([
+          { label: 'Address', value: (x) => ipLink(x.ip) },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.talkers), fmt.bytes(x.bytes)) },
+          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+        ], t.talkers, { compact: true, label: 'Top talkers' })),
+        card('Top ports', table([
+          { label: 'Port', value: (x) => `${x.port}/${x.protoName || x.proto}` },
+          { label: 'Service', value: (x) => x.service || '' },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.ports), fmt.bytes(x.bytes)) },
+          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+        ], t.ports, { compact: true, label: 'Top ports' })),
+        card('Protocols', table([
+          { label: 'Protocol', value: (x) => x.name || String(x.proto) },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.protocols), fmt.bytes(x.bytes)) },
+          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+        ], t.protocols, { compact: true, label: 'Protocols' })),
+        card('Countries', table([
+          { label: 'Country', value: (x) => (x.name ? `${x.name}${x.iso ? ` (${x.iso})` : ''}` : h('span', { class: 'muted' }, 'unknown / private')) },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.countries), fmt.bytes(x.bytes)) },
+          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+        ], t.countries, { compact: true, label: 'Countries' })),
+        card('Autonomous systems', table([
+          { label: 'ASN', value: (x) => (x.asn ? `AS${x.asn}` : h('span', { class: 'muted' }, 'unknown')) },
+          { label: 'Organisation', value: (x) => x.org || '' },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.asns), fmt.bytes(x.bytes)) },
+        ], t.asns, { compact: true, label: 'Autonomous systems' })));
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// Threats: flows touching listed addresses, at-risk servers (a listed client reaching one of
+// ours), high-risk clients (ours reaching a listed server), and the breakdown by threat and feed.
+import { h, fill } from '../lib/dom.js';
+import { getJson } from '../lib/api.js';
+import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, threatTags } from '../lib/widgets.js';
+import { flowTable } from './flow-table.js';
+
+export function mount(root) {
+  const stats = h('div', { class: 'stats' });
+  const breakdown = h('div', { class: 'grid two' });
+  const ends = h('div', { class: 'grid two' });
+  const recent = h('div');
+  root.append(stats, breakdown, ends, recent);
+
+  return {
+    async refresh() {
+      const r = currentRange();
+      let d;
+      try {
+        d = await getJson('/api/threats', { from: r.from || undefined, to: r.to || undefined, limit: 50 });
+      } catch (err) {
+        fill(stats, errorBox(err));
+        throw err;
+      }
+      fill(stats,
+        stat('Threat flows', fmt.num(d.totals.flows), `${fmt.pct(d.totals.flows, d.totals.allFlows)} of all flows`, 'stat-threat-flows'),
+        stat('Threat bytes', fmt.bytes(d.totals.bytes), null, 'stat-threat-bytes'),
+        stat('At-risk servers', fmt.num(d.atRiskServers.length), 'reached by listed clients', 'stat-at-risk'),
+        stat('High-risk clients', fmt.num(d.highRiskClients.length), 'reaching listed servers', 'stat-high-risk'));
+      const maxFlows = (rows) => Math.max(0, ...rows.map((x) => x.flows));
+      fill(breakdown,
+        card('By threat name', table([
+          { label: 'Threat', value: (x) => h('span', { class: 'tag threat' }, x.name) },
+          { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byName), fmt.num(x.flows)) },
+          { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
+        ], d.byName, { compact: true, label: 'By threat name', empty: 'No flow touched a listed address in this time range.' })),
+        card('By feed', table([
+          { label: 'Feed', value: (x) => h('span', { class: 'tag feed' }, x.feed) },
+          { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byFeed), fmt.num(x.flows)) },
+          { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
+        ], d.byFeed, { compact: true, label: 'By feed', empty: 'No flow touched a listed address in this time range.' })));
+      const endCols = (peerLabel) => [
+        { label: 'Address', value: (x) => ipLink(x.ip) },
+        { label: peerLabel, num: true, value: (x) => fmt.num(x.peers) },
+        { label: 'Threats', value: (x) => threatTags(x.names) },
+        { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+        { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
+      ];
+      fill(ends,
+        card('At-risk servers', h('p', { class: 'hint' }, 'Our servers that listed clients reached.'),
+          table(endCols('Listed clients'), d.atRiskServers, { compact: true, label: 'At-risk servers', empty: 'None in this time range.' })),
+        card('High-risk clients', h('p', { class: 'hint' }, 'Our clients that reached listed servers.'),
+          table(endCols('Listed servers'), d.highRiskClients, { compact: true, label: 'High-risk clients', empty: 'None in this time range.' })));
+      fill(recent, card('Recent threat flows', flowTable(d.recent, 'Recent threat flows', 'No flow touched a listed address in this time range.')));
+    },
+  };
+}

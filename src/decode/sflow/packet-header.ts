@@ -82,8 +82,8 @@ function parseByEtherType(etherType: number, buf: Buffer, o: number, end: number
 
 /**
  * An MPLS label stack (RFC 3032 section 2.1: label 20 bits, TC 3, S 1, TTL 8), then the payload
- * told by its first nibble: 4 IPv4, 6 IPv6, 0 the pseudowire control word of EoMPLS (RFC 4448
- * section 3) followed by an Ethernet frame. Labels are kept under `mpls.labels`, top first.
+ * told by its first nibble: 4 IPv4, 6 IPv6, 0 an Ethernet frame of EoMPLS, after its optional
+ * pseudowire control word (RFC 4448 section 3, RFC 4385 section 3). Labels are kept under `mpls.labels`, top first.
  */
 function parseMpls(buf: Buffer, o: number, end: number, r: FlowRecord, depth: number): number {
   let labels = '';
@@ -98,7 +98,17 @@ function parseMpls(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
       const nibble = buf[o]! >> 4;
       if (nibble === 4) return parseIPv4(buf, o, end, r, depth);
       if (nibble === 6) return parseIPv6(buf, o, end, r, depth);
-      if (nibble === 0) return parseEthernet(buf, o + 4, end, r, depth);
+      if (nibble === 0) {
+        // EoMPLS: an all-zero control word, else the frame starts at once (no CW; the MAC
+        // starts with a 0 nibble). A CW carrying a sequence number is read as no CW, as
+        // akvorado does. The outer MACs (the sampled port's link) are kept.
+        const srcMac = r.srcMac, dstMac = r.dstMac;
+        const at = o + 4 <= end && buf.readUInt32BE(o) === 0 ? o + 4 : o;
+        const l3 = parseEthernet(buf, at, end, r, depth);
+        r.srcMac = srcMac;
+        r.dstMac = dstMac;
+        return l3;
+      }
       return -1;
     }
   }

@@ -13,4 +13,5 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.js')).runCommand,
   config: async () => (await import('./config.js')).configCommand,
   replay: async () => (await import('./replay.js')).replayCommand,
+  'riskiq-sink': async () => (await import('./riskiq-sink.js')).riskiqSinkCommand,
 };

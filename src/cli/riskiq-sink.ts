@@ -1,0 +1,106 @@
+/**
+ * `ufc riskiq-sink`: a receiver for the RiskIQ output (docs/riskiq-wire-format.md). It verifies and
+ * decrypts frames and prints one JSON row per record on stdout, the same lines the output's audit
+ * file holds; refused frames are counted by reason and the counters printed on stderr at exit.
+ *
+ * Keys: the customer in EF_OUTPUT_RISKIQ_CUSTOMER_UUID / _CUSTOMER_ENCRYPTION_KEY (environment or
+ * --env-file), or --uuid with --key-file, or --customers FILE with one "UUID BASE64KEY" per line for
+ * a collector of many sites. Keys are never taken on the command line (they would show in ps).
+ */
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { checkAesKeyBase64 } from '../config/options/riskiq.js';
+import { UUID_RE } from '../config/validate.js';
+import { log } from '../log/logger.js';
+import { RiskiqReceiver } from '../output/riskiq/receiver.js';
+import { configOrExit, UsageError } from './common.js';
+import type { Command } from './commands.js';
+
+function str(v: string | true | undefined): string | undefined {
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** "HOST:PORT", "[v6]:PORT" or "PORT". */
+function parseListen(s: string): { host: string; port: number } {
+  let host = '0.0.0.0';
+  let port = s;
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
+  if (m) {
+    host = m[1]!;
+    port = m[2]!;
+  }
+  const n = Number(port);
+  if (!/^\d+$/.test(port) || n > 65535 || isIP(host) === 0) throw new UsageError(`--listen ${JSON.stringify(s)}: expected HOST:PORT with an IP address, e.g. 127.0.0.1:20000`);
+  return { host, port: n };
+}
+
+function addCustomer(keys: Map<string, Buffer>, uuid: string, keyB64: string, where: string): void {
+  if (!UUID_RE.test(uuid)) throw new UsageError(`${where}: ${JSON.stringify(uuid)} is not a UUID`);
+  const bad = checkAesKeyBase64(keyB64);
+  if (bad !== null) throw new UsageError(`${where}: key for ${uuid} ${bad}`);
+  keys.set(uuid.toLowerCase(), Buffer.from(keyB64.trim(), 'base64'));
+}
+
+export const riskiqSinkCommand: Command = {
+  usage: 'ufc riskiq-sink [--transport udp|tcp] [--listen HOST:PORT] [--uuid UUID --key-file PATH | --customers FILE] [--count N] [--env-file PATH]',
+  summary: 'Receive RiskIQ output frames, verify and decrypt them, print one JSON row per record.',
+  async run(args) {
+    const config = configOrExit(str(args.flags.get('env-file')));
+    const transport = str(args.flags.get('transport')) ?? config.EF_OUTPUT_RISKIQ_TRANSPORT;
+    if (transport !== 'udp' && transport !== 'tcp') throw new UsageError(`--transport ${JSON.stringify(transport)}: expected udp or tcp`);
+    const { host, port } = parseListen(str(args.flags.get('listen')) ?? `0.0.0.0:${config.EF_OUTPUT_RISKIQ_PORT}`);
+
+    const keys = new Map<string, Buffer>();
+    const customers = str(args.flags.get('customers'));
+    const keyFile = str(args.flags.get('key-file'));
+    if (args.flags.has('key')) throw new UsageError('--key is not accepted (it would show in ps); use --key-file or EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY');
+    if (customers !== undefined) {
+      readFileSync(customers, 'utf8').split('\n').forEach((line, i) => {
+        const t = line.trim();
+        if (t === '' || t.startsWith('#')) return;
+        const [uuid, key, ...rest] = t.split(/\s+/);
+        if (key === undefined || rest.length > 0) throw new UsageError(`${customers}:${i + 1}: expected "UUID BASE64KEY"`);
+        addCustomer(keys, uuid!, key, `${customers}:${i + 1}`);
+      });
+    } else {
+      const uuid = str(args.flags.get('uuid')) ?? config.EF_OUTPUT_RISKIQ_CUSTOMER_UUID.trim();
+      const key = keyFile !== undefined ? readFileSync(keyFile, 'utf8').trim() : config.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY.trim();
+      if (uuid === '' || key === '') throw new UsageError('no customer: set EF_OUTPUT_RISKIQ_CUSTOMER_UUID and EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY, or --uuid with --key-file, or --customers FILE');
+      addCustomer(keys, uuid, key, keyFile ?? 'EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY');
+    }
+    const countFlag = str(args.flags.get('count'));
+    const limit = countFlag === undefined ? Infinity : Number(countFlag);
+    if (!(limit > 0)) throw new UsageError(`--count ${JSON.stringify(countFlag)}: expected a positive number`);
+
+    let rows = 0;
+    let done: (() => void) | null = null;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    const receiver = new RiskiqReceiver({
+      transport,
+      host,
+      port,
+      keys,
+      onRow: (row) => {
+        if (rows >= limit) return;
+        process.stdout.write(JSON.stringify(row) + '\n');
+        if (++rows >= limit) done?.();
+      },
+    });
+    const bound = await receiver.start();
+    log.info(`RiskIQ sink: listening on ${host}:${bound}/${transport} for ${keys.size} customer${keys.size === 1 ? '' : 's'}`);
+    const onSig = (sig: string) => {
+      log.info(`received ${sig}: stopping`);
+      done?.();
+    };
+    const onInt = () => onSig('SIGINT');
+    const onTerm = () => onSig('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    await finished;
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+    await receiver.stop();
+    process.stderr.write(JSON.stringify({ riskiq_sink: receiver.counters() }) + '\n');
+    return 0;
+  },
+};

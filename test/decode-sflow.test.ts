@@ -312,3 +312,16 @@ test('sFlow: a sample length past the datagram and a bad address type are named 
   addr.writeUInt32BE(7, 4);
   assert.throws(() => new SflowDecoder().decode(addr, ctx, []), (e: unknown) => e instanceof DecodeError && e.reason === 'bad address type');
 });
+
+test('akvorado historical data-vlan-interfaces: the side-branch expectations (flows 0 and 1)', () => {
+  const recs = decodeAll(payloads(join(AKV, 'historical/sflow-data-vlan-interfaces.pcap')));
+  assert.equal(recs.length, 7);
+  const [a, b] = recs;
+  assert.deepEqual([a!.srcIp, a!.srcPort, a!.dstIp, a!.dstPort, a!.proto], ['23.62.157.110', 443, '103.167.249.200', 49683, 6]);
+  assert.deepEqual([a!.inIf, a!.outIf, a!.srcVlan, a!.samplingRate, a!.sequence, a!.exporterIp], [13, 50, 131, 1024, 204609, '10.88.11.251']);
+  // That old test counted the 1502-byte frame (IP 1480 + Ethernet 14 + 802.1Q 4 + FCS 4); we count L3 bytes.
+  assert.equal(a!.bytes, (1502 - 14 - 4 - 4) * 1024);
+  assert.deepEqual([b!.srcIp, b!.srcPort, b!.dstIp, b!.dstPort], ['23.45.168.73', 443, '103.167.249.36', 60081]);
+  assert.deepEqual([b!.inIf, b!.outIf, b!.srcVlan], [19, 49, 890]);
+  assert.equal(b!.bytes, (1492 - 22) * 1024);
+});

@@ -5,6 +5,7 @@ import type { Output } from '../pipeline/types.js';
 import { FileOutput } from './file/file.js';
 import { createRiskiqOutput } from './riskiq/output.js';
 import { StdoutOutput } from './stdout/stdout.js';
+import { DuckDbOutput } from '../store/duckdb.js';
 
 export interface OutputContext {
   config: Config;
@@ -27,6 +28,18 @@ export function createOutputs(ctx: OutputContext): Output[] {
       maxBytes: c.EF_OUTPUT_FILE_MAX_SIZE * 1024 * 1024,
       maxFiles: c.EF_OUTPUT_FILE_MAX_FILES,
       view: { ecs: c.EF_OUTPUT_FILE_ECS_ENABLE, timestampSource: c.EF_OUTPUT_FILE_TIMESTAMP_SOURCE },
+    }));
+  }
+  if (c.EF_OUTPUT_DUCKDB_ENABLE) {
+    const p = c.EF_OUTPUT_DUCKDB_PATH.trim();
+    outs.push(new DuckDbOutput({
+      path: p === '' ? join(ctx.dataDir, 'flows.duckdb') : resolveDataPath(ctx.dataDir, p),
+      retentionDays: c.EF_OUTPUT_DUCKDB_RETENTION,
+      maxBytes: c.EF_OUTPUT_DUCKDB_MAX_SIZE * 1024 * 1024,
+      timestampSource: c.EF_OUTPUT_DUCKDB_TIMESTAMP_SOURCE,
+      batchMax: 10_000,
+      deadlineMs: c.EF_OUTPUT_DUCKDB_BATCH_DEADLINE,
+      queueMax: 500_000,
     }));
   }
   if (c.EF_OUTPUT_RISKIQ_ENABLE) {

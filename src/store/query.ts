@@ -1,0 +1,271 @@
+/**
+ * The one query module over the flow store, used by the HTTP API and the web UI. `FlowQuery` is
+ * the typed interface; DuckDB (embedded default, below) and ClickHouse (clickhouse-query.ts) both
+ * implement it with the same SQL from sql.ts, so answers agree across stores.
+ *
+ * Every value from a caller travels as a bound parameter (DuckDB prepared parameters; for
+ * ClickHouse, typed literals escaped by the client, see clickhouse-query.ts). IPs and CIDRs are
+ * validated and normalised before they reach SQL; invalid input throws QueryInputError.
+ *
+ * Times are epoch milliseconds; ranges are half-open [from, to). Field names in answers are the
+ * public CODEX names of src/record/fields.ts.
+ */
+import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import type { Output } from '../pipeline/types.js';
+import { toDocument, type TimestampSource } from '../record/fields.js';
+import { protoName } from '../record/names.js';
+import { flowColumns, rowToRecord, type Column } from './columns.js';
+import { DUCKDB_DIALECT, buildQuery, isNumericTopField, type BuiltQuery } from './sql.js';
+
+export type Metric = 'bytes' | 'packets' | 'flows';
+
+/** Dimensions top-N can group by, named by their CODEX field. */
+export const TOP_FIELDS = [
+  'flow.src.ip.addr', 'flow.dst.ip.addr',
+  'flow.client.ip.addr', 'flow.server.ip.addr',
+  'flow.src.l4.port.id', 'flow.dst.l4.port.id', 'flow.server.l4.port.id',
+  'l4.proto.id',
+  'flow.src.as.asn', 'flow.dst.as.asn',
+  'flow.src.geo.country.name', 'flow.dst.geo.country.name',
+  'sec.threat.name', 'flow.src.sec.threat.name', 'flow.dst.sec.threat.name',
+  'flow.export.ip.addr',
+] as const;
+export type TopField = (typeof TOP_FIELDS)[number];
+
+export interface TimeRange {
+  /** Inclusive, epoch ms. */
+  from: number;
+  /** Exclusive, epoch ms. */
+  to: number;
+}
+
+/** Conditions ANDed together; each absent one matches everything. */
+export interface FlowFilter {
+  /** An address or CIDR (IPv4 or IPv6) matching either end. */
+  ip?: string;
+  srcIp?: string;
+  dstIp?: string;
+  /** A port on either end. */
+  port?: number;
+  srcPort?: number;
+  dstPort?: number;
+  /** IANA protocol number. */
+  proto?: number;
+  /** Exporter address (exact). */
+  exporter?: string;
+  /** Only flows with a threat-listed end. */
+  threat?: boolean;
+}
+
+export interface TopNQuery extends TimeRange {
+  field: TopField;
+  metric: Metric;
+  /** Rows wanted, 1..1000 (default 10). */
+  limit?: number;
+  filter?: FlowFilter;
+}
+
+export interface TopNRow {
+  key: string | number;
+  /** Human name where one exists (protocol keyword, AS organisation). */
+  label?: string;
+  bytes: number;
+  packets: number;
+  flows: number;
+}
+
+export interface SeriesQuery extends TimeRange {
+  /** Bucket width in ms; (to - from) / stepMs must not exceed 10,000 buckets. */
+  stepMs: number;
+  filter?: FlowFilter;
+}
+
+export interface SeriesPoint {
+  /** Bucket start, epoch ms. */
+  ts: number;
+  bytes: number;
+  packets: number;
+  flows: number;
+}
+
+export interface SearchQuery extends TimeRange {
+  filter?: FlowFilter;
+  /** 1..1000 (default 100). */
+  limit?: number;
+  /** Rows skipped, newest first (default 0). */
+  offset?: number;
+}
+
+export interface SearchResult {
+  /** Rows matching, ignoring limit and offset. */
+  total: number;
+  /** Records as CODEX documents (the same shape the NDJSON outputs write), newest first. */
+  rows: Record<string, unknown>[];
+}
+
+export interface ThreatQuery extends TimeRange {
+  limit?: number;
+}
+
+/** A server of ours (not listed; private, or locality unknown) reached by a listed client. */
+export interface AtRiskServer {
+  ip: string;
+  flows: number;
+  bytes: number;
+  packets: number;
+  /** Distinct listed clients that reached it. */
+  clients: number;
+  threatNames: string[];
+}
+
+/** A listed client, with how much it talked and to how many servers. */
+export interface HighRiskClient {
+  ip: string;
+  flows: number;
+  bytes: number;
+  packets: number;
+  servers: number;
+  threatNames: string[];
+}
+
+export interface ExporterSummary {
+  exporter: string;
+  flows: number;
+  bytes: number;
+  packets: number;
+  firstSeen: number;
+  lastSeen: number;
+  exportType: string;
+  exportVersion: number;
+}
+
+export interface FlowQuery {
+  /** Which store answers: 'duckdb' or 'clickhouse'. */
+  readonly store: string;
+  topN(q: TopNQuery): Promise<TopNRow[]>;
+  series(q: SeriesQuery): Promise<SeriesPoint[]>;
+  search(q: SearchQuery): Promise<SearchResult>;
+  /** Flows touching a listed address: search restricted to threat-listed ends. */
+  threatFlows(q: SearchQuery): Promise<SearchResult>;
+  atRiskServers(q: ThreatQuery): Promise<AtRiskServer[]>;
+  highRiskClients(q: ThreatQuery): Promise<HighRiskClient[]>;
+  exporters(q: TimeRange): Promise<ExporterSummary[]>;
+}
+
+/** Bad caller input (a malformed CIDR, a reversed range, a silly step): the API answers 400. */
+export { QueryInputError } from './ip-filter.js';
+
+/** An output that can answer queries over what it stored. */
+export interface QueryableOutput extends Output {
+  flowQuery(): FlowQuery | null;
+}
+
+/** The query module for the first store among the outputs (DuckDB before ClickHouse), or null. */
+export function flowQueryFrom(outputs: readonly Output[]): FlowQuery | null {
+  let best: FlowQuery | null = null;
+  for (const o of outputs) {
+    const f = (o as Partial<QueryableOutput>).flowQuery?.() ?? null;
+    if (f !== null && (best === null || f.store === 'duckdb')) best = f;
+  }
+  return best;
+}
+
+// ---- shared row shaping ----------------------------------------------------------------------
+
+export const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v !== '' ? Number(v) : 0);
+
+export function splitNames(v: unknown): string[] {
+  if (typeof v !== 'string' || v === '') return [];
+  const out = new Set<string>();
+  for (const p of v.split(',')) if (p !== '') out.add(p);
+  return [...out].sort();
+}
+
+/** Runs built queries on some store; the shaping of answers is shared by every store. */
+export abstract class SqlFlowQuery implements FlowQuery {
+  abstract readonly store: string;
+  protected readonly cols: Column[];
+
+  constructor(protected readonly tsSource: TimestampSource, protected readonly build: (kind: Parameters<typeof buildQuery>[1], q: unknown) => BuiltQuery) {
+    this.cols = flowColumns(tsSource);
+  }
+
+  protected abstract rows(q: BuiltQuery): Promise<Record<string, unknown>[]>;
+
+  async topN(q: TopNQuery): Promise<TopNRow[]> {
+    const rows = await this.rows(this.build('topN', q));
+    return rows.map((r) => {
+      const row: TopNRow = { key: isNumericTopField(q.field) ? num(r.k) : String(r.k), bytes: num(r.b), packets: num(r.p), flows: num(r.f) };
+      if (q.field === 'l4.proto.id') row.label = protoName(Number(row.key));
+      else if (typeof r.label === 'string' && r.label !== '') row.label = r.label;
+      return row;
+    });
+  }
+
+  async series(q: SeriesQuery): Promise<SeriesPoint[]> {
+    const rows = await this.rows(this.build('series', q));
+    const byTs = new Map<number, Record<string, unknown>>();
+    for (const r of rows) byTs.set(num(r.t), r);
+    // Every bucket is present (zeros where no flow), so charts need no gap logic.
+    const out: SeriesPoint[] = [];
+    const first = Math.floor(q.from / q.stepMs) * q.stepMs;
+    for (let t = first; t < q.to; t += q.stepMs) {
+      const r = byTs.get(t);
+      out.push({ ts: t, bytes: r ? num(r.b) : 0, packets: r ? num(r.p) : 0, flows: r ? num(r.f) : 0 });
+    }
+    return out;
+  }
+
+  async search(q: SearchQuery): Promise<SearchResult> {
+    const [rows, count] = await Promise.all([this.rows(this.build('search', q)), this.rows(this.build('count', q))]);
+    const view = { ecs: false, timestampSource: this.tsSource };
+    return {
+      total: num(count[0]?.n),
+      rows: rows.map((row) => {
+        const doc = toDocument(rowToRecord(this.cols, row), view);
+        doc['@timestamp'] = num(row.ts);
+        return doc;
+      }),
+    };
+  }
+
+  threatFlows(q: SearchQuery): Promise<SearchResult> {
+    return this.search({ ...q, filter: { ...q.filter, threat: true } });
+  }
+
+  async atRiskServers(q: ThreatQuery): Promise<AtRiskServer[]> {
+    const rows = await this.rows(this.build('atRiskServers', q));
+    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), clients: num(r.peers), threatNames: splitNames(r.names) }));
+  }
+
+  async highRiskClients(q: ThreatQuery): Promise<HighRiskClient[]> {
+    const rows = await this.rows(this.build('highRiskClients', q));
+    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), servers: num(r.peers), threatNames: splitNames(r.names) }));
+  }
+
+  async exporters(q: TimeRange): Promise<ExporterSummary[]> {
+    const rows = await this.rows(this.build('exporters', q));
+    return rows.map((r) => ({
+      exporter: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p),
+      firstSeen: num(r.first), lastSeen: num(r.last), exportType: typeof r.et === 'string' ? r.et : '', exportVersion: num(r.ev),
+    }));
+  }
+}
+
+// ---- DuckDB ----------------------------------------------------------------------------------
+
+/** The query module over the embedded DuckDB store; `conn` is a connection of its own (not the appender's). */
+export class DuckDbFlowQuery extends SqlFlowQuery {
+  readonly store = 'duckdb';
+
+  constructor(private readonly conn: DuckDBConnection, table: string, tsSource: TimestampSource) {
+    super(tsSource, (kind, q) => buildQuery(DUCKDB_DIALECT, kind, q, table));
+  }
+
+  protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {
+    // Whole numbers bind as BIGINT (a JS number would bind as DOUBLE, which LIMIT refuses).
+    const params: DuckDBValue[] = q.params.map((p) => (typeof p === 'number' && Number.isSafeInteger(p) ? BigInt(p) : p));
+    const reader = await this.conn.runAndReadAll(q.sql, params);
+    return reader.getRowObjects() as Record<string, unknown>[];
+  }
+}

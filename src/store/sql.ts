@@ -1,0 +1,278 @@
+/**
+ * The query module's SQL, written once for both stores. A Dialect covers what differs between
+ * DuckDB and ClickHouse (absent strings are NULL in one and '' in the other, list functions, IP
+ * parsing, paging syntax). Every caller value becomes a `?` parameter; only identifiers that come
+ * from our own tables (column names, the configured table name, checked at start) are spliced in.
+ */
+import { QueryInputError, parseIpOrCidr } from './ip-filter.js';
+import type { FlowFilter, SearchQuery, SeriesQuery, ThreatQuery, TimeRange, TopField, TopNQuery } from './query.js';
+
+export type Param = number | string;
+
+export interface BuiltQuery {
+  sql: string;
+  params: Param[];
+}
+
+export interface Dialect {
+  name: 'duckdb' | 'clickhouse';
+  /** True when a string expression holds a value. */
+  present(e: string): string;
+  /** One row per comma-separated name in a string expression (a select-list item). */
+  explodeNames(e: string): string;
+  countDistinct(e: string): string;
+  /** Distinct values of a string expression joined with ','. */
+  joinDistinct(e: string): string;
+  idiv(a: string, b: string): string;
+  /** IPv4 text to its 32-bit number; only applied where `isV4` holds. */
+  ip4(e: string): string;
+  /** IPv6 text to 32 lower-case hex digits; only applied where `isV6` holds. */
+  ip6hex(e: string): string;
+  isV4(e: string): string;
+  isV6(e: string): string;
+  paging(): string;
+  /** Any value of a string expression (used for labels). */
+  anyStr(e: string): string;
+}
+
+export const DUCKDB_DIALECT: Dialect = {
+  name: 'duckdb',
+  present: (e) => `(${e} IS NOT NULL AND ${e} <> '')`,
+  explodeNames: (e) => `unnest(list_distinct(list_filter(string_split(coalesce(${e}, ''), ','), x -> x <> '')))`,
+  countDistinct: (e) => `count(DISTINCT ${e})`,
+  joinDistinct: (e) => `string_agg(DISTINCT ${e}, ',')`,
+  idiv: (a, b) => `(${a} // ${b})`,
+  ip4: (e) => `ufc_ip4(${e})`,
+  ip6hex: (e) => `ufc_ip6hex(${e})`,
+  isV4: (e) => `(${e} IS NOT NULL AND strpos(${e}, '.') > 0 AND strpos(${e}, ':') = 0)`,
+  isV6: (e) => `(${e} IS NOT NULL AND strpos(${e}, ':') > 0)`,
+  paging: () => 'LIMIT ? OFFSET ?',
+  anyStr: (e) => `max(${e})`,
+};
+
+/**
+ * Macros DuckDB needs for IP ranges (temporary: created on each query connection). The IPv6 one
+ * pads a leading or trailing '::', replaces '::' with the missing zero groups (8 minus the colons
+ * present), and left-pads every group to 4 digits.
+ */
+export const DUCKDB_MACROS = [
+  `CREATE OR REPLACE TEMP MACRO ufc_ip4(s) AS (
+     TRY_CAST(split_part(s, '.', 1) AS BIGINT) * 16777216 + TRY_CAST(split_part(s, '.', 2) AS BIGINT) * 65536
+     + TRY_CAST(split_part(s, '.', 3) AS BIGINT) * 256 + TRY_CAST(split_part(s, '.', 4) AS BIGINT))`,
+  `CREATE OR REPLACE TEMP MACRO ufc_ip6pad(s) AS (
+     CASE WHEN right(CASE WHEN left(s, 1) = ':' THEN '0' || s ELSE s END, 1) = ':'
+          THEN (CASE WHEN left(s, 1) = ':' THEN '0' || s ELSE s END) || '0'
+          ELSE (CASE WHEN left(s, 1) = ':' THEN '0' || s ELSE s END) END)`,
+  `CREATE OR REPLACE TEMP MACRO ufc_ip6full(p) AS (
+     replace(p, '::', ':' || repeat('0:', 8 - (length(p) - length(replace(p, ':', ''))))))`,
+  `CREATE OR REPLACE TEMP MACRO ufc_ip6hex(s) AS (
+     array_to_string(list_transform(string_split(ufc_ip6full(ufc_ip6pad(lower(s))), ':'), g -> lpad(g, 4, '0')), ''))`,
+];
+
+export const CLICKHOUSE_DIALECT: Dialect = {
+  name: 'clickhouse',
+  present: (e) => `(${e} != '')`,
+  // arrayReduce('groupUniqArray', ...) rather than arrayDistinct: the latter is newer than 18.16.
+  explodeNames: (e) => `arrayJoin(arrayFilter(x -> x != '', arrayReduce('groupUniqArray', splitByChar(',', ${e}))))`,
+  countDistinct: (e) => `uniqExact(${e})`,
+  joinDistinct: (e) => `arrayStringConcat(groupUniqArray(${e}), ',')`,
+  idiv: (a, b) => `intDiv(${a}, ${b})`,
+  ip4: (e) => `IPv4StringToNum(${e})`,
+  ip6hex: (e) => `lower(hex(IPv6StringToNum(${e})))`,
+  isV4: (e) => `(position(${e}, '.') > 0 AND position(${e}, ':') = 0)`,
+  isV6: (e) => `(position(${e}, ':') > 0)`,
+  // ClickHouse 18.16 predates LIMIT n OFFSET m; "LIMIT offset, n" works on every version.
+  paging: () => 'LIMIT ?, ?',
+  anyStr: (e) => `any(${e})`,
+};
+
+/** Client and server ends from the orientation (1: source is the client, 2: destination is); unknown counts source as client. */
+const CLIENT = (a: string, b: string): string => `CASE WHEN orientation = 2 THEN ${b} ELSE ${a} END`;
+const SERVER = (a: string, b: string): string => `CASE WHEN orientation = 2 THEN ${a} ELSE ${b} END`;
+
+interface KeyDef {
+  expr: (d: Dialect) => string;
+  numeric: boolean;
+  /** Excludes the "unknown" value (AS 0, empty strings). */
+  skipZero?: boolean;
+  explode?: boolean;
+  label?: string;
+}
+
+const KEYS: Record<TopField, KeyDef> = {
+  'flow.src.ip.addr': { expr: () => 'src_ip', numeric: false },
+  'flow.dst.ip.addr': { expr: () => 'dst_ip', numeric: false },
+  'flow.client.ip.addr': { expr: () => CLIENT('src_ip', 'dst_ip'), numeric: false },
+  'flow.server.ip.addr': { expr: () => SERVER('src_ip', 'dst_ip'), numeric: false },
+  'flow.src.l4.port.id': { expr: () => 'src_port', numeric: true },
+  'flow.dst.l4.port.id': { expr: () => 'dst_port', numeric: true },
+  'flow.server.l4.port.id': { expr: () => SERVER('src_port', 'dst_port'), numeric: true },
+  'l4.proto.id': { expr: () => 'proto', numeric: true },
+  'flow.src.as.asn': { expr: () => 'src_as', numeric: true, skipZero: true, label: 'src_as_org' },
+  'flow.dst.as.asn': { expr: () => 'dst_as', numeric: true, skipZero: true, label: 'dst_as_org' },
+  'flow.src.geo.country.name': { expr: () => 'src_country', numeric: false },
+  'flow.dst.geo.country.name': { expr: () => 'dst_country', numeric: false },
+  'sec.threat.name': { expr: (d) => d.explodeNames(d.name === 'duckdb' ? `coalesce(src_threat_name, '') || ',' || coalesce(dst_threat_name, '')` : `concat(src_threat_name, ',', dst_threat_name)`), numeric: false, explode: true },
+  'flow.src.sec.threat.name': { expr: (d) => d.explodeNames('src_threat_name'), numeric: false, explode: true },
+  'flow.dst.sec.threat.name': { expr: (d) => d.explodeNames('dst_threat_name'), numeric: false, explode: true },
+  'flow.export.ip.addr': { expr: () => 'exporter', numeric: false },
+};
+
+export function isNumericTopField(f: TopField): boolean {
+  return KEYS[f].numeric;
+}
+
+// ---- input checks ----------------------------------------------------------------------------
+
+function checkInt(name: string, v: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new QueryInputError(`${name} must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+function checkRange(q: TimeRange): void {
+  checkInt('from', q.from, 0, 8.64e15);
+  checkInt('to', q.to, 0, 8.64e15);
+  if (q.to <= q.from) throw new QueryInputError('to must be after from');
+}
+
+/** Validates an exporter address (exact match). */
+function checkIp(name: string, v: string): string {
+  const m = parseIpOrCidr(v);
+  if (v.includes('/')) throw new QueryInputError(`${name} takes an address, not a CIDR`);
+  void m;
+  return v.trim();
+}
+
+// ---- WHERE -----------------------------------------------------------------------------------
+
+class Where {
+  readonly parts: string[] = [];
+  readonly params: Param[] = [];
+
+  add(sql: string, ...params: Param[]): void {
+    this.parts.push(sql);
+    this.params.push(...params);
+  }
+
+  sql(): string {
+    return this.parts.length === 0 ? '' : `WHERE ${this.parts.join(' AND ')}`;
+  }
+}
+
+function ipCond(d: Dialect, col: string, input: string, w: { params: Param[] }): string {
+  const m = parseIpOrCidr(input);
+  if (m.kind === 'v4') {
+    w.params.push(m.lo, m.hi);
+    return `(${d.isV4(col)} AND ${d.ip4(col)} BETWEEN ? AND ?)`;
+  }
+  w.params.push(m.lo, m.hi);
+  return `(${d.isV6(col)} AND ${d.ip6hex(col)} BETWEEN ? AND ?)`;
+}
+
+function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
+  checkRange(q);
+  const w = new Where();
+  w.add(`ts >= ? AND ts < ?`, q.from, q.to);
+  w.add(`kind = 'flow'`);
+  if (f === undefined) return w;
+  if (f.ip !== undefined) {
+    const p: { params: Param[] } = { params: [] };
+    const a = ipCond(d, 'src_ip', f.ip, p);
+    const b = ipCond(d, 'dst_ip', f.ip, p);
+    w.add(`(${a} OR ${b})`, ...p.params);
+  }
+  if (f.srcIp !== undefined) {
+    const p: { params: Param[] } = { params: [] };
+    w.add(ipCond(d, 'src_ip', f.srcIp, p), ...p.params);
+  }
+  if (f.dstIp !== undefined) {
+    const p: { params: Param[] } = { params: [] };
+    w.add(ipCond(d, 'dst_ip', f.dstIp, p), ...p.params);
+  }
+  if (f.port !== undefined) {
+    const port = checkInt('port', f.port, 0, 65535);
+    w.add('(src_port = ? OR dst_port = ?)', port, port);
+  }
+  if (f.srcPort !== undefined) w.add('src_port = ?', checkInt('srcPort', f.srcPort, 0, 65535));
+  if (f.dstPort !== undefined) w.add('dst_port = ?', checkInt('dstPort', f.dstPort, 0, 65535));
+  if (f.proto !== undefined) w.add('proto = ?', checkInt('proto', f.proto, 0, 255));
+  if (f.exporter !== undefined) w.add('exporter = ?', checkIp('exporter', f.exporter));
+  if (f.threat === true) w.add(`(${d.present('src_threat_name')} OR ${d.present('dst_threat_name')})`);
+  return w;
+}
+
+// ---- queries ---------------------------------------------------------------------------------
+
+export type QueryKind = 'topN' | 'series' | 'search' | 'count' | 'atRiskServers' | 'highRiskClients' | 'exporters';
+
+const MAX_BUCKETS = 10_000;
+
+export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: string): BuiltQuery {
+  switch (kind) {
+    case 'topN': {
+      const t = q as TopNQuery;
+      const key = KEYS[t.field];
+      if (key === undefined) throw new QueryInputError(`unknown field ${JSON.stringify(t.field)}`);
+      if (t.metric !== 'bytes' && t.metric !== 'packets' && t.metric !== 'flows') throw new QueryInputError('metric must be bytes, packets or flows');
+      const limit = checkInt('limit', t.limit ?? 10, 1, 1000);
+      const w = baseWhere(d, t, t.filter);
+      const label = key.label !== undefined ? `, ${key.label} AS lb` : '';
+      const keep = key.numeric ? (key.skipZero ? 'WHERE k <> 0' : '') : `WHERE ${d.present('k')}`;
+      const order = t.metric === 'bytes' ? 'b' : t.metric === 'packets' ? 'p' : 'f';
+      const sql = `SELECT k, sum(bytes) AS b, sum(packets) AS p, count(*) AS f${key.label !== undefined ? `, ${d.anyStr('lb')} AS label` : ''}
+        FROM (SELECT ${key.expr(d)} AS k, bytes, packets${label} FROM ${table} ${w.sql()}) AS t
+        ${keep} GROUP BY k ORDER BY ${order} DESC, k LIMIT ?`;
+      return { sql, params: [...w.params, limit] };
+    }
+    case 'series': {
+      const s = q as SeriesQuery;
+      const step = checkInt('stepMs', s.stepMs, 1, 366 * 86_400_000);
+      const w = baseWhere(d, s, s.filter);
+      if ((s.to - s.from) / step > MAX_BUCKETS) throw new QueryInputError(`stepMs too small: at most ${MAX_BUCKETS} buckets`);
+      const sql = `SELECT ${d.idiv('ts', '?')} * ? AS t, sum(bytes) AS b, sum(packets) AS p, count(*) AS f
+        FROM ${table} ${w.sql()} GROUP BY t ORDER BY t`;
+      return { sql, params: [step, step, ...w.params] };
+    }
+    case 'search': {
+      const s = q as SearchQuery;
+      const limit = checkInt('limit', s.limit ?? 100, 1, 1000);
+      const offset = checkInt('offset', s.offset ?? 0, 0, 1_000_000);
+      const w = baseWhere(d, s, s.filter);
+      const page = d.name === 'clickhouse' ? [offset, limit] : [limit, offset];
+      return { sql: `SELECT * FROM ${table} ${w.sql()} ORDER BY ts DESC ${d.paging()}`, params: [...w.params, ...page] };
+    }
+    case 'count': {
+      const s = q as SearchQuery;
+      const w = baseWhere(d, s, s.filter);
+      return { sql: `SELECT count(*) AS n FROM ${table} ${w.sql()}`, params: w.params };
+    }
+    case 'atRiskServers':
+    case 'highRiskClients': {
+      const t = q as ThreatQuery;
+      const limit = checkInt('limit', t.limit ?? 10, 1, 1000);
+      const w = baseWhere(d, t, undefined);
+      const inner = `SELECT ${CLIENT('src_ip', 'dst_ip')} AS cip, ${SERVER('src_ip', 'dst_ip')} AS sip,
+          ${CLIENT('src_threat_name', 'dst_threat_name')} AS cthreat, ${SERVER('src_threat_name', 'dst_threat_name')} AS sthreat,
+          ${SERVER('src_locality', 'dst_locality')} AS sloc, bytes, packets
+        FROM ${table} ${w.sql()}`;
+      const sql = kind === 'atRiskServers'
+        ? `SELECT sip AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, ${d.countDistinct('cip')} AS peers, ${d.joinDistinct('cthreat')} AS names
+           FROM (${inner}) AS t
+           WHERE ${d.present('cthreat')} AND NOT ${d.present('sthreat')} AND (sloc = 'private' OR NOT ${d.present('sloc')})
+           GROUP BY sip ORDER BY f DESC, k LIMIT ?`
+        : `SELECT cip AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, ${d.countDistinct('sip')} AS peers, ${d.joinDistinct('cthreat')} AS names
+           FROM (${inner}) AS t
+           WHERE ${d.present('cthreat')}
+           GROUP BY cip ORDER BY f DESC, k LIMIT ?`;
+      return { sql, params: [...w.params, limit] };
+    }
+    case 'exporters': {
+      const t = q as TimeRange;
+      const w = baseWhere(d, t, undefined);
+      const sql = `SELECT exporter AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, min(ts) AS first, max(ts) AS last,
+          ${d.anyStr('export_type')} AS et, max(export_version) AS ev
+        FROM ${table} ${w.sql()} GROUP BY exporter ORDER BY f DESC, k`;
+      return { sql, params: w.params };
+    }
+  }
+}

@@ -14,4 +14,5 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   config: async () => (await import('./config.js')).configCommand,
   replay: async () => (await import('./replay.js')).replayCommand,
   'riskiq-sink': async () => (await import('./riskiq-sink.js')).riskiqSinkCommand,
+  'dev passivetotal-emulator': async () => (await import('../dev/passivetotal-emulator-command.js')).passiveTotalEmulatorCommand,
 };

@@ -1,0 +1,60 @@
+/** `ufc dev passivetotal-emulator`: runs the PassiveTotal API emulator until interrupted. */
+import type { Command } from '../cli/commands.js';
+import { UsageError, type ParsedArgs } from '../cli/common.js';
+import { FAULTS, LIST_FORMATS, SEED_RESPONSE_BYTES, startPassiveTotalEmulator, type EmulatorFault, type EmulatorListFormat } from './passivetotal-emulator.js';
+
+function intFlag(args: ParsedArgs, name: string): number | undefined {
+  const v = args.flags.get(name);
+  if (v === undefined) return undefined;
+  if (v === true || !/^\d+$/.test(v)) throw new UsageError(`--${name} wants a whole number, got ${v === true ? 'nothing' : JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function strFlag(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags.get(name);
+  if (v === true) throw new UsageError(`--${name} wants a value`);
+  return v;
+}
+
+export const passiveTotalEmulatorCommand: Command = {
+  usage: 'ufc dev passivetotal-emulator [--port N] [--entries N|--bytes N|--seed-size] [--format F] [--gzip] [--fault F]',
+  summary: 'Serve an emulated PassiveTotal blocklist download (Basic auth, fault modes) for tests and demos.',
+  boolFlags: ['gzip', 'seed-size'],
+  async run(args: ParsedArgs): Promise<number> {
+    const format = strFlag(args, 'format') ?? 'text';
+    if (!(LIST_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${LIST_FORMATS.join(', ')}`);
+    const fault = strFlag(args, 'fault') ?? 'none';
+    if (!(FAULTS as readonly string[]).includes(fault)) throw new UsageError(`--fault must be one of ${FAULTS.join(', ')}`);
+    const bytes = args.flags.has('seed-size') ? SEED_RESPONSE_BYTES : intFlag(args, 'bytes');
+    const user = strFlag(args, 'user') ?? 'user@example.com';
+    const key = strFlag(args, 'key');
+    const emu = await startPassiveTotalEmulator({
+      host: strFlag(args, 'host') ?? '127.0.0.1',
+      port: intFlag(args, 'port') ?? 8787,
+      user,
+      key,
+      entries: intFlag(args, 'entries'),
+      bytes,
+      format: format as EmulatorListFormat,
+      gzip: args.flags.has('gzip'),
+      fault: fault as EmulatorFault,
+      seed: intFlag(args, 'seed'),
+      slowBytesPerSec: intFlag(args, 'slow-rate'),
+    });
+    const out = process.stdout;
+    out.write(`PassiveTotal emulator at ${emu.url}: ${emu.list.entries} entries, ${emu.list.body.length} bytes, ${format}${args.flags.has('gzip') ? '+gzip' : ''}, fault ${fault}\n`);
+    out.write(`Switch faults with: curl -X POST 'http://127.0.0.1:${emu.port}/_emulator/fault?mode=<${FAULTS.join('|')}>'\n`);
+    out.write('Point the collector at it:\n');
+    out.write('  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true\n');
+    out.write(`  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT=${emu.url}\n`);
+    out.write(`  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER=${user}\n`);
+    out.write(`  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY=${key === undefined ? 'emulator-key-0123456789abcdef' : '<the --key given>'}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    out.write(`served ${emu.stats.requests} download requests (${emu.stats.authorized} authorized)\n`);
+    await emu.close();
+    return 0;
+  },
+};

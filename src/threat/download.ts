@@ -77,6 +77,8 @@ function cause(err: unknown, timeout: AbortSignal, deadline: string): string {
   if (c !== undefined && c !== null) {
     // undici reports a body cut short as "terminated" caused by "other side closed".
     if (e.message === 'terminated') return `unexpected EOF (${c.message})`;
+    // A kept-alive connection the server closed, or one closed before any response: Go says EOF.
+    if (c.code === 'UND_ERR_SOCKET') return `EOF (${c.message})`;
     return c.code !== undefined && !c.message.includes(c.code) ? `${c.code}: ${c.message}` : c.message;
   }
   return e.message;

@@ -142,17 +142,19 @@ export class ThreatFeed {
 
   private async attempt(): Promise<boolean> {
     const { hooks } = this.o;
+    const signal = this.abort.signal;
     const fail = (cause: string): false => {
-      hooks.failed(cause, this.active !== null);
+      // Stopping aborts a download in flight; that is no failure worth an error line.
+      if (!signal.aborted) hooks.failed(cause, this.active !== null);
       return false;
     };
     hooks.fetching(displayUrl(this.o.url));
-    const signal = this.abort.signal;
     let body: Buffer;
     try {
       body = await download({ url: this.o.url, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs, signal });
     } catch (err) {
       if (!(err instanceof DownloadError)) return fail((err as Error).message);
+      if (signal.aborted) return false;
       if (err.stage === 'body') hooks.readFailed(err.message);
       else hooks.requestFailed(err);
       return fail(err.message);

@@ -6,6 +6,7 @@ import { FileOutput } from './file/file.js';
 import { createRiskiqOutput } from './riskiq/output.js';
 import { StdoutOutput } from './stdout/stdout.js';
 import { DuckDbOutput } from '../store/duckdb.js';
+import { ClickHouseOutput } from './clickhouse/clickhouse.js';
 
 export interface OutputContext {
   config: Config;
@@ -40,6 +41,20 @@ export function createOutputs(ctx: OutputContext): Output[] {
       batchMax: 10_000,
       deadlineMs: c.EF_OUTPUT_DUCKDB_BATCH_DEADLINE,
       queueMax: 500_000,
+    }));
+  }
+  if (c.EF_OUTPUT_CLICKHOUSE_ENABLE) {
+    const batch = c.EF_OUTPUT_CLICKHOUSE_BATCH_MAX_RECORDS;
+    const spill = c.EF_OUTPUT_CLICKHOUSE_SPILL_MAX_BYTES > 0 ? { dir: join(ctx.dataDir, 'spill', 'clickhouse'), maxBytes: c.EF_OUTPUT_CLICKHOUSE_SPILL_MAX_BYTES } : undefined;
+    outs.push(new ClickHouseOutput({
+      url: c.EF_OUTPUT_CLICKHOUSE_ADDRESSES[0] ?? 'http://127.0.0.1:8123',
+      username: c.EF_OUTPUT_CLICKHOUSE_USERNAME, password: c.EF_OUTPUT_CLICKHOUSE_PASSWORD,
+      database: c.EF_OUTPUT_CLICKHOUSE_DATABASE, table: c.EF_OUTPUT_CLICKHOUSE_TABLE,
+      retentionDays: c.EF_OUTPUT_CLICKHOUSE_RETENTION, timestampSource: c.EF_OUTPUT_CLICKHOUSE_TIMESTAMP_SOURCE,
+      batchMax: batch, deadlineMs: c.EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE,
+      // With a spill, memory holds a couple of batches and the rest waits on disk.
+      queueMax: spill !== undefined ? 2 * batch : 20 * batch,
+      ...(spill !== undefined ? { spill } : {}),
     }));
   }
   if (c.EF_OUTPUT_RISKIQ_ENABLE) {

@@ -214,6 +214,7 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     await this.maintain();
     this.maintenanceTimer = setInterval(() => void this.maintain(), MAINTENANCE_INTERVAL_MS);
     this.maintenanceTimer.unref?.();
+    await super.start();
   }
 
   /** Retention, then the size guard; never overlapping itself. */

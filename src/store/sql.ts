@@ -239,7 +239,7 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       const offset = checkInt('offset', s.offset ?? 0, 0, 1_000_000);
       const w = baseWhere(d, s, s.filter);
       const page = d.name === 'clickhouse' ? [offset, limit] : [limit, offset];
-      return { sql: `SELECT * FROM ${table} ${w.sql()} ORDER BY ts DESC ${d.paging()}`, params: [...w.params, ...page] };
+      return { sql: `SELECT * FROM ${table} ${w.sql()} ORDER BY ts DESC, exporter, src_ip, dst_ip, src_port, dst_port, bytes ${d.paging()}`, params: [...w.params, ...page] };
     }
     case 'count': {
       const s = q as SearchQuery;

@@ -5,6 +5,12 @@
 import type { Config } from '../config/schema.js';
 import type { Enricher } from '../pipeline/types.js';
 import { RiskiqThreatEnricher } from './riskiq-threat.js';
+import { UserSamplingEnricher } from './sampling-userdef.js';
+import { LocalityEnricher } from './locality.js';
+import { CommunityIdEnricher } from './community-id.js';
+import { ClientServerEnricher } from './client-server.js';
+import { GeoIpEnricher } from './geoip.js';
+import { AsnEnricher } from './asn.js';
 
 export interface EnricherContext {
   config: Config;
@@ -13,6 +19,18 @@ export interface EnricherContext {
 
 export function createEnrichers(ctx: EnricherContext): Enricher[] {
   const chain: Enricher[] = [];
+  const c = ctx.config;
+  if (c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE) chain.push(new UserSamplingEnricher(c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH, c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_REFRESH_RATE));
+  // Locality always runs: GeoIP/ASN, the RiskIQ output and flow.locality depend on it.
+  chain.push(new LocalityEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS));
+  if (c.EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE) chain.push(new CommunityIdEnricher(c.EF_PROCESSOR_ENRICH_COMMUNITYID_SEED));
+  if (c.EF_PROCESSOR_EXPAND_CLISRV) chain.push(new ClientServerEnricher());
+  // Names (protocol, ports, TCP flags, IP version) are computed at serialization (fields.ts).
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE) {
+    chain.push(new GeoIpEnricher({ path: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH, values: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_VALUES, lang: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG }));
+  }
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE) chain.push(new AsnEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH));
+  // ---- enrichers of other areas follow here ----
   // Threat intelligence last: it reads the final addresses and orientation.
   if (ctx.config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) chain.push(new RiskiqThreatEnricher({ config: ctx.config, dataDir: ctx.dataDir }));
   return chain;

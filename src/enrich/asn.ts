@@ -1,0 +1,197 @@
+/**
+ * ASN: AS number and organisation of public addresses. EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH
+ * names a GeoLite2-ASN (or compatible) MMDB file read with `maxmind`; with no path, the
+ * ip-location-db ASN ranges installed with the collector (@ip-location-db/asn: `start,end,asn,org`
+ * CSVs built from RouteViews, NRO and DB-IP ASN Lite data; see its licence files) are loaded into a
+ * sorted range index at start.
+ *
+ * An AS number the exporter sent is kept; the database fills it when the exporter sent 0, and the
+ * organisation is added when the database agrees with the number on the record.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import maxmind, { type AsnResponse, type Reader } from 'maxmind';
+import { log } from '../log/logger.js';
+import type { Enricher } from '../pipeline/types.js';
+import type { FlowRecord } from '../record/flow-record.js';
+import { packageDir } from './geoip.js';
+import { parseIpv4, parseIpv6 } from './ip-parse.js';
+import { isPrivateIp } from './locality.js';
+import { LookupCache } from './lookup-cache.js';
+
+export interface AsnAnswer {
+  asn: number;
+  org: string;
+}
+
+const NONE: AsnAnswer = Object.freeze({ asn: 0, org: '' });
+
+/** One CSV line's org column: the rest of the line, CSV-unquoted. */
+function orgOf(line: string, from: number): string {
+  let s = line.slice(from).trimEnd();
+  if (s.startsWith('"') && s.endsWith('"')) s = s.slice(1, -1).replace(/""/g, '"');
+  return s;
+}
+
+/**
+ * Sorted, disjoint address ranges to (ASN, org). IPv4 by uint32; IPv6 by its top 64 bits as two
+ * uint32 (allocations are /64 or shorter, so the low half never decides).
+ */
+export class AsnRangeIndex {
+  private v4Start = new Float64Array(0);
+  private v4End = new Float64Array(0);
+  private v4Asn = new Uint32Array(0);
+  private v4Org = new Uint32Array(0);
+  private v6StartHi = new Uint32Array(0);
+  private v6StartLo = new Uint32Array(0);
+  private v6EndHi = new Uint32Array(0);
+  private v6EndLo = new Uint32Array(0);
+  private v6Asn = new Uint32Array(0);
+  private v6Org = new Uint32Array(0);
+  private readonly orgs: string[] = [];
+  private readonly orgIndex = new Map<string, number>();
+  private readonly g = new Uint16Array(8);
+
+  private org(s: string): number {
+    let i = this.orgIndex.get(s);
+    if (i === undefined) { i = this.orgs.length; this.orgs.push(s); this.orgIndex.set(s, i); }
+    return i;
+  }
+
+  /** `start,end,asn,org` lines with dotted-quad addresses. */
+  loadV4(csv: string): number {
+    const lines = csv.split('\n');
+    const start: number[] = [], end: number[] = [], asn: number[] = [], org: number[] = [];
+    for (const line of lines) {
+      const c1 = line.indexOf(','), c2 = line.indexOf(',', c1 + 1), c3 = line.indexOf(',', c2 + 1);
+      if (c3 < 0) continue;
+      const s = parseIpv4(line.slice(0, c1)), e = parseIpv4(line.slice(c1 + 1, c2));
+      const a = Number(line.slice(c2 + 1, c3));
+      if (s < 0 || e < s || !Number.isInteger(a)) continue;
+      start.push(s); end.push(e); asn.push(a); org.push(this.org(orgOf(line, c3 + 1)));
+    }
+    const order = start.map((_, i) => i).sort((x, y) => start[x]! - start[y]!);
+    this.v4Start = Float64Array.from(order, (i) => start[i]!);
+    this.v4End = Float64Array.from(order, (i) => end[i]!);
+    this.v4Asn = Uint32Array.from(order, (i) => asn[i]!);
+    this.v4Org = Uint32Array.from(order, (i) => org[i]!);
+    return order.length;
+  }
+
+  /** `start,end,asn,org` lines with IPv6 text addresses. */
+  loadV6(csv: string): number {
+    const lines = csv.split('\n');
+    const sh: number[] = [], sl: number[] = [], eh: number[] = [], el: number[] = [], asn: number[] = [], org: number[] = [];
+    const g = this.g;
+    for (const line of lines) {
+      const c1 = line.indexOf(','), c2 = line.indexOf(',', c1 + 1), c3 = line.indexOf(',', c2 + 1);
+      if (c3 < 0) continue;
+      if (!parseIpv6(line.slice(0, c1), g)) continue;
+      const h1 = (g[0]! * 65536 + g[1]!) >>> 0, l1 = (g[2]! * 65536 + g[3]!) >>> 0;
+      if (!parseIpv6(line.slice(c1 + 1, c2), g)) continue;
+      const h2 = (g[0]! * 65536 + g[1]!) >>> 0, l2 = (g[2]! * 65536 + g[3]!) >>> 0;
+      const a = Number(line.slice(c2 + 1, c3));
+      if (!Number.isInteger(a)) continue;
+      sh.push(h1); sl.push(l1); eh.push(h2); el.push(l2); asn.push(a); org.push(this.org(orgOf(line, c3 + 1)));
+    }
+    const order = sh.map((_, i) => i).sort((x, y) => sh[x]! - sh[y]! || sl[x]! - sl[y]!);
+    this.v6StartHi = Uint32Array.from(order, (i) => sh[i]!);
+    this.v6StartLo = Uint32Array.from(order, (i) => sl[i]!);
+    this.v6EndHi = Uint32Array.from(order, (i) => eh[i]!);
+    this.v6EndLo = Uint32Array.from(order, (i) => el[i]!);
+    this.v6Asn = Uint32Array.from(order, (i) => asn[i]!);
+    this.v6Org = Uint32Array.from(order, (i) => org[i]!);
+    return order.length;
+  }
+
+  get size(): number {
+    return this.v4Start.length + this.v6StartHi.length;
+  }
+
+  lookup(ip: string): AsnAnswer {
+    const v4 = parseIpv4(ip);
+    if (v4 >= 0) {
+      // Last range starting at or before the address.
+      let lo = 0, hi = this.v4Start.length - 1, at = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >>> 1;
+        if (this.v4Start[mid]! <= v4) { at = mid; lo = mid + 1; } else hi = mid - 1;
+      }
+      if (at < 0 || this.v4End[at]! < v4) return NONE;
+      return { asn: this.v4Asn[at]!, org: this.orgs[this.v4Org[at]!]! };
+    }
+    const g = this.g;
+    if (!parseIpv6(ip, g)) return NONE;
+    const h = (g[0]! * 65536 + g[1]!) >>> 0, l = (g[2]! * 65536 + g[3]!) >>> 0;
+    let lo = 0, hi = this.v6StartHi.length - 1, at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const sh = this.v6StartHi[mid]!;
+      if (sh < h || (sh === h && this.v6StartLo[mid]! <= l)) { at = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    if (at < 0) return NONE;
+    const eh = this.v6EndHi[at]!;
+    if (eh < h || (eh === h && this.v6EndLo[at]! < l)) return NONE;
+    return { asn: this.v6Asn[at]!, org: this.orgs[this.v6Org[at]!]! };
+  }
+}
+
+export class AsnEnricher implements Enricher {
+  readonly name = 'asn';
+  /** One instance on the main thread: the databases are large, and cached lookups are cheap. */
+  readonly placement = 'main' as const;
+  private index: AsnRangeIndex | null = null;
+  private reader: Reader<AsnResponse> | null = null;
+  private readonly cache = new LookupCache<AsnAnswer>();
+
+  /** `path` '' for the bundled ip-location-db ranges. */
+  constructor(private readonly path: string) {}
+
+  async start(): Promise<void> {
+    if (this.path !== '') {
+      this.reader = await maxmind.open<AsnResponse>(this.path, { watchForUpdates: false });
+      log.info(`ASN: loaded ${this.path} (${this.reader.metadata.databaseType})`);
+      return;
+    }
+    const dir = packageDir('@ip-location-db/asn');
+    const t0 = Date.now();
+    const idx = new AsnRangeIndex();
+    const n4 = idx.loadV4(await readFile(join(dir, 'asn-ipv4.csv'), 'utf8'));
+    const n6 = idx.loadV6(await readFile(join(dir, 'asn-ipv6.csv'), 'utf8'));
+    this.index = idx;
+    log.info(`ASN: indexed ${n4} IPv4 and ${n6} IPv6 ranges from ${dir} in ${Date.now() - t0} ms (ip-location-db ASN: RouteViews, NRO, DB-IP ASN Lite CC BY 4.0)`);
+  }
+
+  lookup(ip: string): AsnAnswer {
+    let a = this.cache.get(ip);
+    if (a !== undefined) return a;
+    if (isPrivateIp(ip)) a = NONE;
+    else if (this.index !== null) a = this.index.lookup(ip);
+    else if (this.reader !== null) {
+      let rec: AsnResponse | null = null;
+      try { rec = this.reader.get(ip); } catch { rec = null; }
+      a = rec ? { asn: rec.autonomous_system_number ?? 0, org: rec.autonomous_system_organization ?? '' } : NONE;
+    } else a = NONE;
+    this.cache.set(ip, a);
+    return a;
+  }
+
+  enrich(batch: FlowRecord[]): void {
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.kind !== 'flow') continue;
+      if (r.srcIp !== '' && r.srcLocality !== 'private') {
+        const a = this.lookup(r.srcIp);
+        if (a.asn !== 0 && (r.srcAs === 0 || r.srcAs === a.asn)) { r.srcAs = a.asn; r.srcAsOrg = a.org; }
+      }
+      if (r.dstIp !== '' && r.dstLocality !== 'private') {
+        const a = this.lookup(r.dstIp);
+        if (a.asn !== 0 && (r.dstAs === 0 || r.dstAs === a.asn)) { r.dstAs = a.asn; r.dstAsOrg = a.org; }
+      }
+    }
+  }
+
+  counters(): Record<string, number> {
+    return { cacheHits: this.cache.hits, cacheMisses: this.cache.misses, cacheSize: this.cache.size };
+  }
+}

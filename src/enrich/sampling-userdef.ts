@@ -1,0 +1,98 @@
+/**
+ * User-defined sampling rates (EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_*): some exporters sample
+ * without saying so (or say it wrongly), so the user names the rate per exporter address, or per
+ * exporter address and input interface. The file is YAML, a map of `address` or `address/ifIndex`
+ * to the rate N (1 in N):
+ *
+ *   192.0.2.1: 1000
+ *   "192.0.2.2/3": 512
+ *
+ * The override replaces whatever rate the record had: bytes and packets already scaled by the
+ * exporter's rate are first unscaled. The file is re-read every _REFRESH_RATE minutes off the hot
+ * path; a bad re-read keeps the previous table.
+ */
+import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { log } from '../log/logger.js';
+import type { Enricher } from '../pipeline/types.js';
+import type { FlowRecord } from '../record/flow-record.js';
+
+interface ExporterRates {
+  /** Rate for every interface, 0 when only per-interface rates are given. */
+  rate: number;
+  byIf: Map<number, number> | null;
+}
+
+export type RateTable = Map<string, ExporterRates>;
+
+/** Parses the YAML text; throws naming the bad entry. */
+export function parseRateTable(text: string, source = 'sampling-rate file'): RateTable {
+  const doc: unknown = parseYaml(text);
+  const table: RateTable = new Map();
+  if (doc === null || doc === undefined) return table;
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${source}: expected a map of exporter address (or address/ifIndex) to sampling rate`);
+  for (const [key, val] of Object.entries(doc as Record<string, unknown>)) {
+    const rate = Number(val);
+    if (!Number.isInteger(rate) || rate < 1) throw new Error(`${source}: ${key}: rate ${JSON.stringify(val)} is not a whole number >= 1`);
+    const slash = key.lastIndexOf('/');
+    const addr = slash < 0 ? key : key.slice(0, slash);
+    if (isIP(addr) === 0) throw new Error(`${source}: ${key}: not an IP address (or address/ifIndex)`);
+    let e = table.get(addr);
+    if (e === undefined) { e = { rate: 0, byIf: null }; table.set(addr, e); }
+    if (slash < 0) e.rate = rate;
+    else {
+      const ifIndex = Number(key.slice(slash + 1));
+      if (!Number.isInteger(ifIndex) || ifIndex < 0) throw new Error(`${source}: ${key}: interface index is not a whole number`);
+      (e.byIf ??= new Map()).set(ifIndex, rate);
+    }
+  }
+  return table;
+}
+
+export class UserSamplingEnricher implements Enricher {
+  readonly name = 'sampling-userdef';
+  private table: RateTable = new Map();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly path: string, private readonly refreshMinutes = 15, initial?: RateTable) {
+    if (initial) this.table = initial;
+  }
+
+  async start(): Promise<void> {
+    this.table = parseRateTable(await readFile(this.path, 'utf8'), this.path);
+    log.info(`sampling rates: ${this.table.size} exporters from ${this.path}`);
+    this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);
+    this.timer.unref();
+  }
+
+  async reload(): Promise<void> {
+    try {
+      this.table = parseRateTable(await readFile(this.path, 'utf8'), this.path);
+    } catch (err) {
+      log.warn(`sampling rates: keeping the previous table: ${(err as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  enrich(batch: FlowRecord[]): void {
+    const table = this.table;
+    if (table.size === 0) return;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.kind !== 'flow') continue;
+      const e = table.get(r.exporterIp);
+      if (e === undefined) continue;
+      const rate = (e.byIf !== null ? e.byIf.get(r.inIf) : undefined) ?? e.rate;
+      if (rate === 0 || rate === r.samplingRate) continue;
+      const prev = r.samplingRate > 1 ? r.samplingRate : 1;
+      r.bytes = Math.round((r.bytes / prev) * rate);
+      r.packets = Math.round((r.packets / prev) * rate);
+      r.samplingRate = rate;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+/** GeoIP (bundled DB-IP City Lite MMDB) and ASN (bundled ip-location-db ranges), and their caches. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GeoIpEnricher } from '../src/enrich/geoip.js';
+import { AsnEnricher, AsnRangeIndex } from '../src/enrich/asn.js';
+import { LocalityEnricher } from '../src/enrich/locality.js';
+import { LookupCache } from '../src/enrich/lookup-cache.js';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { toDocument } from '../src/record/fields.js';
+
+const mk = (src: string, dst: string): FlowRecord => Object.assign(new FlowRecord(), { srcIp: src, dstIp: dst, proto: 6, srcPort: 40000, dstPort: 443 });
+
+test('GeoIP from the bundled DB-IP database: public addresses only, names in the chosen language', async () => {
+  const geo = new GeoIpEnricher({ path: '', values: ['city', 'country', 'country_code', 'location'], lang: 'en' });
+  await geo.start();
+  const recs = [mk('10.0.0.1', '8.8.8.8'), mk('2a00:1450:4001:80b::200e', '192.168.1.1')];
+  new LocalityEnricher().enrich(recs);
+  geo.enrich(recs);
+  const [a, b] = recs as [FlowRecord, FlowRecord];
+  assert.equal(a.srcCountryIso, '');
+  assert.equal(a.dstCountryIso, 'US');
+  assert.equal(a.dstCountry, 'United States');
+  assert.ok(a.dstCity.length > 0);
+  assert.ok(Math.abs(a.dstLat) <= 90 && Math.abs(a.dstLon) <= 180);
+  assert.equal(b.srcCountryIso, 'DE');
+  assert.equal(b.srcCountry, 'Germany');
+  assert.equal(b.dstCountry, '');
+  const doc = toDocument(a, { ecs: true, timestampSource: 'collect' });
+  assert.equal(doc['destination.geo.country_iso_code'], 'US');
+  assert.match(String(doc['destination.geo.location']), /^-?\d+(\.\d+)?,-?\d+(\.\d+)?$/);
+  // Cached: the same addresses again are hits.
+  const before = geo.counters();
+  geo.enrich([mk('10.0.0.1', '8.8.8.8')]);
+  assert.equal(geo.counters().cacheHits, before.cacheHits! + 1);
+
+  const de = new GeoIpEnricher({ path: '', values: ['country'], lang: 'de' });
+  await de.start();
+  assert.equal(de.lookup('8.8.8.8').country, 'Vereinigte Staaten');
+  assert.equal(de.lookup('8.8.8.8').city, '');
+  assert.ok(Number.isNaN(de.lookup('8.8.8.8').lat));
+});
+
+test('ASN from the bundled ranges: number and organisation; exporter AS kept', async () => {
+  const asn = new AsnEnricher('');
+  await asn.start();
+  assert.deepEqual(asn.lookup('1.1.1.1'), { asn: 13335, org: 'Cloudflare, Inc.' });
+  assert.equal(asn.lookup('2001:4860:4860::8888').asn, 15169);
+  assert.equal(asn.lookup('10.0.0.1').asn, 0);
+  const r = mk('9.9.9.9', '1.1.1.1');
+  r.dstAs = 64500; // the exporter's word wins
+  new LocalityEnricher().enrich([r]);
+  asn.enrich([r]);
+  assert.equal(r.srcAs, 19281);
+  assert.equal(r.srcAsOrg, 'Quad9');
+  assert.equal(r.dstAs, 64500);
+  assert.equal(r.dstAsOrg, '');
+  const doc = toDocument(r, { ecs: true, timestampSource: 'collect' });
+  assert.equal(doc['source.as.number'], 19281);
+  assert.equal(doc['source.as.organization.name'], 'Quad9');
+});
+
+test('AsnRangeIndex: boundaries, gaps, quoted orgs', () => {
+  const idx = new AsnRangeIndex();
+  idx.loadV4('1.0.0.0,1.0.0.255,13335,"Cloudflare, Inc."\n1.0.4.0,1.0.7.255,38803,Gtelecom\n');
+  idx.loadV6('2001:db8::,2001:db8:ffff:ffff:ffff:ffff:ffff:ffff,64496,"Doc ""Net"""\n');
+  assert.deepEqual(idx.lookup('1.0.0.0'), { asn: 13335, org: 'Cloudflare, Inc.' });
+  assert.equal(idx.lookup('1.0.0.255').asn, 13335);
+  assert.equal(idx.lookup('1.0.1.0').asn, 0);
+  assert.equal(idx.lookup('1.0.7.255').asn, 38803);
+  assert.equal(idx.lookup('1.0.8.0').asn, 0);
+  assert.equal(idx.lookup('0.255.255.255').asn, 0);
+  assert.deepEqual(idx.lookup('2001:db8:1::1'), { asn: 64496, org: 'Doc "Net"' });
+  assert.equal(idx.lookup('2001:db9::').asn, 0);
+});
+
+test('LookupCache stays bounded and promotes old hits', () => {
+  const c = new LookupCache<number>(4);
+  for (let i = 0; i < 100; i++) c.set(`k${i}`, i);
+  assert.ok(c.size <= 8);
+  assert.equal(c.get('k99'), 99);
+  assert.equal(c.get('k0'), undefined);
+});
+
+test('MaxMind-format files through _PATH (GeoIP2 names by language)', async (t) => {
+  // A GeoLite2 file is not shipped; the DB-IP files stand in for the path option's reader.
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-geo-'));
+  writeFileSync(join(dir, 'not-a-db.mmdb'), 'x');
+  await assert.rejects(new GeoIpEnricher({ path: join(dir, 'not-a-db.mmdb'), values: ['country'], lang: 'en' }).start());
+  t.diagnostic('bad MMDB path fails start-up');
+});

@@ -1,0 +1,44 @@
+/** User-defined sampling rates: per exporter, per exporter and interface, unscaling an exporter's own rate. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseRateTable, UserSamplingEnricher } from '../src/enrich/sampling-userdef.js';
+import { FlowRecord } from '../src/record/flow-record.js';
+
+const rec = (exporter: string, inIf: number, bytes: number, packets: number, rate = 0): FlowRecord =>
+  Object.assign(new FlowRecord(), { exporterIp: exporter, inIf, bytes, packets, samplingRate: rate, srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
+
+test('sampling-userdef: exporter rate, interface rate, unscaled exporter rate, untouched others', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-sr-'));
+  const path = join(dir, 'rates.yml');
+  writeFileSync(path, '192.0.2.1: 100\n"192.0.2.1/7": 10\n"2001:db8::1": 4\n');
+  const e = new UserSamplingEnricher(path, 15);
+  await e.start();
+  const rs = [rec('192.0.2.1', 1, 1000, 2), rec('192.0.2.1', 7, 1000, 2), rec('192.0.2.1', 1, 64000, 64, 64), rec('2001:db8::1', 0, 5, 1), rec('192.0.2.9', 1, 5, 1)];
+  e.enrich(rs);
+  await e.stop();
+  assert.deepEqual(rs.map((r) => [r.bytes, r.packets, r.samplingRate]), [[100000, 200, 100], [10000, 20, 10], [100000, 100, 100], [20, 4, 4], [5, 1, 0]]);
+});
+
+test('sampling-userdef: bad files name the entry', () => {
+  assert.throws(() => parseRateTable('192.0.2.1: zero'), /192\.0\.2\.1: rate "zero"/);
+  assert.throws(() => parseRateTable('host.example: 10'), /not an IP address/);
+  assert.throws(() => parseRateTable('- 1\n- 2'), /expected a map/);
+  assert.equal(parseRateTable('').size, 0);
+});
+
+test('sampling-userdef: a bad re-read keeps the previous table', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-sr-'));
+  const path = join(dir, 'rates.yml');
+  writeFileSync(path, '192.0.2.1: 8\n');
+  const e = new UserSamplingEnricher(path, 15);
+  await e.start();
+  writeFileSync(path, '192.0.2.1: -3\n');
+  await e.reload();
+  await e.stop();
+  const r = rec('192.0.2.1', 0, 1, 1);
+  e.enrich([r]);
+  assert.equal(r.samplingRate, 8);
+});

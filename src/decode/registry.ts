@@ -5,6 +5,8 @@ import { NetflowV1Decoder } from './netflow-legacy/v1.js';
 import { NetflowV5Decoder } from './netflow-legacy/v5.js';
 import { NetflowV7Decoder } from './netflow-legacy/v7.js';
 import { SflowDecoder } from './sflow/datagram.js';
+import { Netflow9Decoder } from './netflow9/decoder.js';
+import { IpfixDecoder } from './ipfix/decoder.js';
 
 export interface DecoderContext {
   config: Config;
@@ -18,6 +20,14 @@ export function createDecoders(ctx: DecoderContext): Map<Protocol, Decoder> {
   if (c.EF_PROCESSOR_DECODE_NETFLOW1_ENABLE) m.set('netflow1', new NetflowV1Decoder());
   if (c.EF_PROCESSOR_DECODE_NETFLOW5_ENABLE) m.set('netflow5', new NetflowV5Decoder());
   if (c.EF_PROCESSOR_DECODE_NETFLOW7_ENABLE) m.set('netflow7', new NetflowV7Decoder());
+  const tpl = {
+    templateLifetimeS: c.EF_PROCESSOR_DECODE_TEMPLATE_LIFETIME,
+    pendingMax: c.EF_PROCESSOR_DECODE_PENDING_MAX,
+    pendingTimeoutS: c.EF_PROCESSOR_DECODE_PENDING_TIMEOUT,
+    stateDir: ctx.stateDir,
+  };
+  if (c.EF_PROCESSOR_DECODE_NETFLOW9_ENABLE) m.set('netflow9', new Netflow9Decoder(tpl));
+  if (c.EF_PROCESSOR_DECODE_IPFIX_ENABLE) m.set('ipfix', new IpfixDecoder(tpl));
   if (c.EF_PROCESSOR_DECODE_SFLOW5_ENABLE) {
     m.set('sflow5', new SflowDecoder({ flows: c.EF_PROCESSOR_DECODE_SFLOW_FLOWS_ENABLE, counters: c.EF_PROCESSOR_DECODE_SFLOW_COUNTERS_ENABLE }));
   }

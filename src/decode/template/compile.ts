@@ -1,0 +1,142 @@
+/**
+ * A template compiled once into a flat array of field operations, so the per-record loop is a
+ * switch over small integers with no lookups (the hot path of NetFlow v9 and IPFIX decoding).
+ */
+import { IANA_IES, type IeDef } from './ie-registry.js';
+import { IeType } from './ie-types.js';
+import { ieKey, PEN, vendorPrefix, VENDOR_IES } from './vendor-ies.js';
+
+/** One field as announced in a template record (RFC 7011 §3.2, RFC 3954 §5.2). */
+export interface TemplateField {
+  id: number;
+  /** Enterprise number; 0 for IANA elements and NetFlow v9. */
+  pen: number;
+  /** Octets, or VARLEN (RFC 7011 §7). */
+  len: number;
+}
+
+/** RFC 7011 §7: a field length of 65535 announces a variable-length encoding. */
+export const VARLEN = 65535;
+
+// Field operations. Each maps one element to a FlowRecord property or a scratch value.
+export const OP = {
+  SKIP: 0, EXTRA: 1,
+  SRC_IP: 2, DST_IP: 3, NEXT_HOP: 4, SRC_PORT: 5, DST_PORT: 6, PROTO: 7, TOS: 8, TCP_FLAGS: 9,
+  IN_IF: 10, OUT_IF: 11, SRC_AS: 12, DST_AS: 13, SRC_MASK: 14, DST_MASK: 15,
+  SRC_VLAN: 16, DST_VLAN: 17, SRC_MAC: 18, DST_MAC: 19, DIRECTION: 20, END_REASON: 21, IP_VERSION: 22,
+  BYTES: 23, PACKETS: 24, BYTES_TOTAL: 25, PACKETS_TOTAL: 26, REV_BYTES: 27, REV_PACKETS: 28,
+  INIT_BYTES: 29, RESP_BYTES: 30, INIT_PACKETS: 31, RESP_PACKETS: 32,
+  START_UPTIME: 33, END_UPTIME: 34, START_SEC: 35, END_SEC: 36, START_MS: 37, END_MS: 38,
+  START_NTP: 39, END_NTP: 40, START_DELTA_US: 41, END_DELTA_US: 42, SYS_INIT_MS: 43,
+  DURATION_MS: 44, DURATION_US: 45, EVENT_MS: 46,
+  ICMP_TYPE_CODE: 47, ICMP_TYPE: 48, ICMP_CODE: 49,
+  APP_ID: 50, APP_NAME: 51, SAMPLER_ID: 52, SAMPLING_INTERVAL: 53,
+  SRC_VLAN_ALT: 54, DST_VLAN_ALT: 55,
+} as const;
+
+/** Mapped IANA elements (enterprise 0; NetFlow v9 uses the same numbers, RFC 3954 §8). */
+const IANA_OPS: Record<number, number> = {
+  1: OP.BYTES, 2: OP.PACKETS, 4: OP.PROTO, 5: OP.TOS, 6: OP.TCP_FLAGS, 7: OP.SRC_PORT, 8: OP.SRC_IP,
+  9: OP.SRC_MASK, 10: OP.IN_IF, 11: OP.DST_PORT, 12: OP.DST_IP, 13: OP.DST_MASK, 14: OP.OUT_IF,
+  15: OP.NEXT_HOP, 16: OP.SRC_AS, 17: OP.DST_AS, 21: OP.END_UPTIME, 22: OP.START_UPTIME,
+  27: OP.SRC_IP, 28: OP.DST_IP, 29: OP.SRC_MASK, 30: OP.DST_MASK, 32: OP.ICMP_TYPE_CODE,
+  34: OP.SAMPLING_INTERVAL, 48: OP.SAMPLER_ID, 50: OP.SAMPLING_INTERVAL,
+  56: OP.SRC_MAC, 58: OP.SRC_VLAN, 59: OP.DST_VLAN, 60: OP.IP_VERSION, 61: OP.DIRECTION, 62: OP.NEXT_HOP,
+  80: OP.DST_MAC, 85: OP.BYTES_TOTAL, 86: OP.PACKETS_TOTAL, 95: OP.APP_ID, 96: OP.APP_NAME,
+  136: OP.END_REASON, 139: OP.ICMP_TYPE_CODE,
+  150: OP.START_SEC, 151: OP.END_SEC, 152: OP.START_MS, 153: OP.END_MS, 154: OP.START_NTP, 155: OP.END_NTP,
+  156: OP.START_NTP, 157: OP.END_NTP, 158: OP.START_DELTA_US, 159: OP.END_DELTA_US, 160: OP.SYS_INIT_MS,
+  161: OP.DURATION_MS, 162: OP.DURATION_US, 176: OP.ICMP_TYPE, 177: OP.ICMP_CODE, 178: OP.ICMP_TYPE, 179: OP.ICMP_CODE,
+  // RFC 5103-style uniflow counters of NSEL (Cisco ASA): initiator -> responder and back.
+  231: OP.INIT_BYTES, 232: OP.RESP_BYTES, 298: OP.INIT_PACKETS, 299: OP.RESP_PACKETS,
+  // paddingOctets (RFC 7011 §3.3.1 alignment) carry nothing.
+  210: OP.SKIP,
+  243: OP.SRC_VLAN_ALT, 254: OP.DST_VLAN_ALT, 302: OP.SAMPLER_ID, 305: OP.SAMPLING_INTERVAL, 323: OP.EVENT_MS,
+};
+
+/** Vendor elements that map to a record field. */
+const VENDOR_OPS = new Map<number, number>([
+  [ieKey(0, 56701), OP.APP_NAME], // Palo Alto App-ID (v9)
+  [ieKey(PEN.PALOALTO, 56), OP.APP_NAME],
+  // RFC 5103 §6.1: reverse counterparts of the IANA counters.
+  [ieKey(PEN.REVERSE, 1), OP.REV_BYTES],
+  [ieKey(PEN.REVERSE, 2), OP.REV_PACKETS],
+  [ieKey(PEN.REVERSE, 85), OP.REV_BYTES],
+  [ieKey(PEN.REVERSE, 86), OP.REV_PACKETS],
+]);
+
+/** Scope field types of NetFlow v9 options templates (RFC 3954 §6.2); they overlap IANA ids 1-5. */
+const V9_SCOPE_NAMES = ['', 'system', 'interface', 'lineCard', 'cache', 'template'];
+
+export interface CompiledTemplate {
+  readonly id: number;
+  readonly fields: TemplateField[];
+  /** Number of leading scope fields (options templates); 0 for data templates. */
+  readonly scopeCount: number;
+  readonly isOptions: boolean;
+  readonly ops: Uint8Array;
+  readonly lens: Uint16Array;
+  readonly types: Uint8Array;
+  /** Raw names for EXTRA ops ('' elsewhere). */
+  readonly names: string[];
+  /** Octets of one record, or -1 when a field is variable-length. */
+  readonly fixedLen: number;
+  /** Least octets one record can take (variable-length fields count 1). */
+  readonly minLen: number;
+  lastSeen: number;
+}
+
+/** The registry entry (IANA or vendor) of an element, if any. */
+export function ieDef(pen: number, id: number): IeDef | undefined {
+  if (pen === 0) return IANA_IES.get(id) ?? VENDOR_IES.get(ieKey(0, id));
+  if (pen === PEN.REVERSE) {
+    const fwd = IANA_IES.get(id);
+    return fwd && { id, name: 'reverse' + fwd.name[0]!.toUpperCase() + fwd.name.slice(1), type: fwd.type };
+  }
+  return VENDOR_IES.get(ieKey(pen, id));
+}
+
+/** The raw name an unmapped element is kept under in `record.extra`. */
+export function rawName(pen: number, id: number, v9Scope: boolean): string {
+  if (v9Scope) return `netflow.scope.${V9_SCOPE_NAMES[id] ?? id}`;
+  const def = ieDef(pen, id);
+  if (def === undefined) return `ie.${pen}.${id}`;
+  if (pen === 0 || pen === PEN.REVERSE) return def.name.includes('.') ? def.name : `ipfix.${def.name}`;
+  return def.name.includes('.') ? def.name : `${vendorPrefix(pen) ?? `ie.${pen}`}.${def.name}`;
+}
+
+export function compileTemplate(id: number, fields: TemplateField[], scopeCount: number, isOptions: boolean, v9: boolean, now: number): CompiledTemplate {
+  const n = fields.length;
+  const ops = new Uint8Array(n), lens = new Uint16Array(n), types = new Uint8Array(n);
+  const names: string[] = new Array<string>(n).fill('');
+  const seen = new Map<number, number>();
+  let fixedLen = 0, minLen = 0;
+  for (let i = 0; i < n; i++) {
+    const f = fields[i]!;
+    lens[i] = f.len;
+    if (f.len === VARLEN) { fixedLen = -1; minLen += 1; } else { if (fixedLen >= 0) fixedLen += f.len; minLen += f.len; }
+    const v9Scope = v9 && i < scopeCount;
+    const key = ieKey(f.pen, f.id);
+    const k = (seen.get(key) ?? 0) + 1;
+    seen.set(key, k);
+    let op: number = v9Scope ? OP.EXTRA : f.pen === 0 ? (IANA_OPS[f.id] ?? OP.EXTRA) : (VENDOR_OPS.get(key) ?? OP.EXTRA);
+    if (op === OP.EXTRA && !v9Scope) op = VENDOR_OPS.get(key) ?? OP.EXTRA;
+    // The same element twice (RFC 7011 §8 allows it): the first occurrence fills the record, later
+    // ones are kept as extras suffixed with their occurrence number, so nothing is lost.
+    const def = v9Scope ? undefined : ieDef(f.pen, f.id);
+    types[i] = def?.type ?? 0;
+    if (op !== OP.EXTRA && op !== OP.SKIP && k > 1) op = OP.EXTRA;
+    ops[i] = f.len === 0 ? OP.SKIP : op;
+    if (op === OP.EXTRA) names[i] = rawName(f.pen, f.id, v9Scope) + (k > 1 ? `.${k}` : '');
+  }
+  return { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, lastSeen: now };
+}
+
+/** Whether two field lists are identical (a re-announced template changes nothing). */
+export function sameFields(a: TemplateField[], b: TemplateField[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.id !== b[i]!.id || a[i]!.pen !== b[i]!.pen || a[i]!.len !== b[i]!.len) return false;
+  return true;
+}
+
+export { IeType };

@@ -1,0 +1,306 @@
+/**
+ * What NetFlow v9 and IPFIX share: the template store, data and options-data sets, data held until
+ * its template arrives, counted reasons, and the template cache on disk. The protocol decoders
+ * parse their own headers and template sets and call in here.
+ */
+import { join } from 'node:path';
+import { FlowRecord } from '../../record/flow-record.js';
+import type { ExportType } from '../../record/flow-record.js';
+import type { PacketContext, Protocol } from '../../pipeline/types.js';
+import { log } from '../../log/logger.js';
+import { rawName, VARLEN, type CompiledTemplate } from './compile.js';
+import { PendingSets, type HeldSet } from './pending.js';
+import { readCache, writeCache, writeCacheSync } from './persist.js';
+import { applicationIdAt, readRecord, RecordScratch, resolveCounters, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
+import { TemplateStore, type DomainState } from './store.js';
+
+export interface TemplateDecoderOptions {
+  /** EF_PROCESSOR_DECODE_TEMPLATE_LIFETIME, seconds. */
+  templateLifetimeS: number;
+  /** EF_PROCESSOR_DECODE_PENDING_MAX: sets held per exporter. */
+  pendingMax: number;
+  /** EF_PROCESSOR_DECODE_PENDING_TIMEOUT, seconds. */
+  pendingTimeoutS: number;
+  /** Directory for the template cache; '' keeps templates in memory only. */
+  stateDir: string;
+  /** Minimum seconds between cache writes while templates change. */
+  saveIntervalS?: number;
+  /**
+   * Sees each options data record with its values under their raw names (tests, diagnostics).
+   * Options records are state (sampling rates, init time, application names), not flows.
+   */
+  onOptionsRecord?: (values: Record<string, string | number | boolean>, templateId: number) => void;
+}
+
+/** Past this many exporters, per-exporter reason counters go to one overflow entry. */
+const MAX_COUNTED_EXPORTERS = 10000;
+
+export abstract class TemplateFlowDecoder {
+  abstract readonly protocol: Protocol;
+  protected readonly store: TemplateStore;
+  private readonly pending: PendingSets;
+  private readonly released: FlowRecord[] = [];
+  private readonly cachePath: string;
+  private readonly saveIntervalMs: number;
+  private lastSave = 0;
+  private saving: Promise<void> | null = null;
+  private lastSweep = 0;
+  private readonly onOptionsRecord: TemplateDecoderOptions['onOptionsRecord'];
+  /** Counted reasons (malformed parts, held/expired data, time adjustments), in total and per exporter. */
+  readonly counters = new Map<string, number>();
+  private readonly byExporter = new Map<string, Map<string, number>>();
+  private readonly scratch = new RecordScratch();
+  /** Templates learnt in the current packet: (domain, id) pairs whose held data can now be replayed. */
+  private learnt = false;
+
+  // Header values of the packet being decoded (fields, not arguments: no per-record allocation).
+  protected exporterIp = '';
+  protected exporterPort = 0;
+  protected receivedAt = 0;
+  protected exportMs = 0;
+  /** v9 header sysUptime; -1 for IPFIX. */
+  protected sysUptime = -1;
+  protected sequence = 0;
+  protected domainId = 0;
+
+  protected constructor(private readonly v9: boolean, private readonly version: number, private readonly exportType: ExportType, opts: TemplateDecoderOptions, cacheName: string) {
+    this.store = new TemplateStore(v9, opts.templateLifetimeS * 1000);
+    this.pending = new PendingSets(opts.pendingMax, opts.pendingTimeoutS * 1000);
+    this.saveIntervalMs = (opts.saveIntervalS ?? 10) * 1000;
+    this.onOptionsRecord = opts.onOptionsRecord;
+    this.cachePath = opts.stateDir === '' ? '' : join(opts.stateDir, cacheName);
+    if (this.cachePath !== '') {
+      const n = this.store.load(readCache(this.cachePath));
+      this.store.dirty = false;
+      if (n > 0) log.info(`loaded ${n} ${cacheName.replace('.json', '')} from ${this.cachePath}`);
+    }
+  }
+
+  count(reason: string, n = 1): void {
+    this.counters.set(reason, (this.counters.get(reason) ?? 0) + n);
+    let m = this.byExporter.get(this.exporterIp);
+    if (m === undefined) {
+      const key = this.byExporter.size < MAX_COUNTED_EXPORTERS ? this.exporterIp : 'other';
+      m = this.byExporter.get(key) ?? new Map<string, number>();
+      this.byExporter.set(key, m);
+    }
+    m.set(reason, (m.get(reason) ?? 0) + n);
+  }
+
+  /** Sets the per-packet header values. */
+  protected begin(ctx: PacketContext, exportMs: number, sysUptime: number, sequence: number, domain: number): void {
+    this.exporterIp = ctx.exporterIp;
+    this.exporterPort = ctx.exporterPort;
+    this.receivedAt = ctx.receivedAt;
+    this.exportMs = exportMs;
+    this.sysUptime = sysUptime;
+    this.sequence = sequence;
+    this.domainId = domain;
+    this.learnt = false;
+    if (this.pending.size > 0) {
+      const n = this.pending.expire(this.exporterIp, this.receivedAt);
+      if (n > 0) this.count('data without template: expired', n);
+    }
+  }
+
+  /** Call after a template record was stored. */
+  protected templateLearnt(): void {
+    this.learnt = true;
+  }
+
+  /** Data set with template `tid` at [off, end). */
+  protected dataSet(d: DomainState | undefined, tid: number, buf: Buffer, off: number, end: number, out: FlowRecord[]): void {
+    const t = d === undefined ? undefined : this.store.get(d, tid, this.receivedAt);
+    if (t === undefined) {
+      this.hold(tid, buf, off, end);
+      return;
+    }
+    if (t.isOptions) this.optionsRecords(d!, t, buf, off, end);
+    else this.dataRecords(d!, t, buf, off, end, out);
+  }
+
+  private hold(tid: number, buf: Buffer, off: number, end: number): void {
+    const set: HeldSet = {
+      domain: this.domainId, templateId: tid, data: Buffer.from(buf.subarray(off, end)), exportMs: this.exportMs,
+      sysUptime: this.sysUptime, sequence: this.sequence, receivedAt: this.receivedAt, exporterPort: this.exporterPort,
+    };
+    const r = this.pending.hold(this.exporterIp, set);
+    if (r < 0) this.count('data without template: dropped (holding disabled or full)');
+    else {
+      this.count('data without template: held');
+      if (r > 0) this.count('data without template: evicted (EF_PROCESSOR_DECODE_PENDING_MAX)', r);
+    }
+  }
+
+  /** Replays held sets whose template this packet brought; call at the end of each packet. */
+  protected finish(): void {
+    if (this.learnt && this.pending.size > 0) {
+      const d = this.store.domain(this.exporterIp, this.domainId, false);
+      if (d !== undefined) {
+        const held = this.pending.take(this.exporterIp, this.domainId, (id) => this.store.get(d, id, this.receivedAt) !== undefined);
+        if (held.length > 0) {
+          const save = [this.exportMs, this.sysUptime, this.sequence, this.receivedAt, this.exporterPort] as const;
+          for (const h of held) {
+            this.exportMs = h.exportMs; this.sysUptime = h.sysUptime; this.sequence = h.sequence;
+            this.receivedAt = h.receivedAt; this.exporterPort = h.exporterPort;
+            const n0 = this.released.length;
+            try {
+              this.dataSet(d, h.templateId, h.data, 0, h.data.length, this.released);
+            } catch {
+              this.count('data without template: malformed on release');
+            }
+            this.count('data without template: released', 1);
+            this.count('records released after template', this.released.length - n0);
+          }
+          [this.exportMs, this.sysUptime, this.sequence, this.receivedAt, this.exporterPort] = save;
+        }
+      }
+    }
+    if (this.receivedAt - this.lastSweep > 1000) {
+      this.lastSweep = this.receivedAt;
+      if (this.pending.size > 0) {
+        const n = this.pending.expireAll(this.receivedAt);
+        if (n > 0) this.count('data without template: expired', n);
+      }
+      if (this.store.dirty && Date.now() - this.lastSave >= this.saveIntervalMs) this.saveSoon();
+    }
+  }
+
+  drainReleased(out: FlowRecord[]): void {
+    if (this.released.length === 0) return;
+    for (let i = 0; i < this.released.length; i++) out.push(this.released[i]!);
+    this.released.length = 0;
+  }
+
+  private dataRecords(d: DomainState, t: CompiledTemplate, buf: Buffer, off: number, end: number, out: FlowRecord[]): void {
+    // A template whose records take no octets would loop forever over a set (RFC 7011 §3.4.3 padding rule).
+    if (t.minLen === 0) { this.count('template with zero-length records'); return; }
+    const s = this.scratch;
+    const tb = { exportMs: this.exportMs, sysUptime: this.sysUptime, sysInitMs: d.sysInitMs };
+    let o = off;
+    while (end - o >= t.minLen) {
+      const r = new FlowRecord();
+      s.reset();
+      const next = readRecord(buf, o, end, t, r, s);
+      if (next < 0) {
+        // Shorter than a record: padding when zero (RFC 7011 §3.3.1), a truncated record otherwise.
+        if (!allZero(buf, o, end)) this.count('truncated data record');
+        break;
+      }
+      o = next;
+      r.collectTs = this.receivedAt;
+      r.exportTs = this.exportMs;
+      r.exporterIp = this.exporterIp;
+      r.exportVersion = this.version;
+      r.exportType = this.exportType;
+      r.observationDomain = this.domainId;
+      r.sequence = this.sequence;
+      resolveCounters(r, s);
+      const why = resolveTimes(r, s, tb);
+      if (why !== '') this.count(why);
+      if (s.appId !== '') {
+        if (r.application === '') r.application = d.appNames.get(s.appId) ?? s.appId;
+        else r.setExtra('ipfix.applicationId', s.appId);
+      }
+      if (r.proto === 1 || r.proto === 58) {
+        // No ICMP fields: exporters put type*256+code in the destination port (Cisco convention).
+        if (r.icmpType === 0 && r.icmpCode === 0 && r.dstPort !== 0) { r.icmpType = r.dstPort >>> 8; r.icmpCode = r.dstPort & 0xff; }
+      }
+      const rate = s.samplingInterval > 0 ? s.samplingInterval : d.sampling.rateFor(s.samplerId);
+      if (rate > 0) {
+        r.samplingRate = rate;
+        if (rate > 1) { r.bytes *= rate; r.packets *= rate; s.revBytes *= rate; s.revPkts *= rate; }
+      }
+      out.push(r);
+      // Biflows (RFC 5103) and NSEL initiator/responder counters: the reverse direction becomes a
+      // record of its own, so byte and packet sums per direction stay right.
+      if (s.revBytes > 0 || s.revPkts > 0) out.push(reverseOf(r, s.revBytes, s.revPkts));
+    }
+  }
+
+  /** Options data: sampling rates, system init time, application names. Not emitted as flows. */
+  private optionsRecords(d: DomainState, t: CompiledTemplate, buf: Buffer, off: number, end: number): void {
+    if (t.minLen === 0) { this.count('template with zero-length records'); return; }
+    const values = new Map<number, number>();
+    let o = off;
+    while (end - o >= t.minLen) {
+      values.clear();
+      let appId = '', appName = '';
+      let ok = true;
+      const named: Record<string, string | number | boolean> | null = this.onOptionsRecord ? {} : null;
+      for (let i = 0; i < t.fields.length; i++) {
+        const f = t.fields[i]!;
+        let len = f.len;
+        if (len === VARLEN) {
+          if (o >= end) { ok = false; break; }
+          len = buf[o++]!;
+          if (len === 255) { if (o + 2 > end) { ok = false; break; } len = buf.readUInt16BE(o); o += 2; }
+        }
+        if (o + len > end) { ok = false; break; }
+        const scope = this.v9 && i < t.scopeCount;
+        if (named !== null && len > 0) named[rawName(f.pen, f.id, scope)] = !scope && f.pen === 0 && f.id === 95 ? applicationIdAt(buf, o, len) : valueAt(buf, o, len, scope ? 0 : t.types[i]!);
+        if (!scope && f.pen === 0 && len > 0) {
+          if (f.id === 95) appId = applicationIdAt(buf, o, len);
+          else if (f.id === 96) appName = String(valueAt(buf, o, len, 14));
+          // samplingProbability (IE 311) is a float64 (RFC 5477 §8.2.4); the others are unsigned.
+          else if (f.id === 311) { if (len === 8 || len === 4) values.set(311, len === 8 ? buf.readDoubleBE(o) : buf.readFloatBE(o)); }
+          else if (len <= 8) values.set(f.id, uintAt(buf, o, len));
+        }
+        o += len;
+      }
+      if (!ok) {
+        if (!allZero(buf, o, end)) this.count('truncated options record');
+        break;
+      }
+      this.count('options records');
+      if (named !== null) this.onOptionsRecord!(named, t.id);
+      if (d.sampling.learn(values)) this.store.dirty = true;
+      const init = values.get(160);
+      if (init !== undefined && init > 0 && init !== d.sysInitMs) { d.sysInitMs = init; this.store.dirty = true; }
+      if (appId !== '' && appName !== '' && d.appNames.get(appId) !== appName && d.appNames.size < 65536) {
+        d.appNames.set(appId, appName);
+        this.store.dirty = true;
+      }
+    }
+  }
+
+  private saveSoon(): void {
+    if (this.cachePath === '' || this.saving !== null) return;
+    this.lastSave = Date.now();
+    this.store.dirty = false;
+    const snapshot = this.store.toJSON();
+    this.saving = writeCache(this.cachePath, snapshot)
+      .catch((err: Error) => {
+        this.store.dirty = true;
+        log.warn(`template cache ${this.cachePath}: write failed: ${err.message}`);
+      })
+      .finally(() => { this.saving = null; });
+  }
+
+  /** Writes the template cache now (close, or tests). */
+  async close(): Promise<void> {
+    if (this.saving !== null) await this.saving;
+    if (this.cachePath === '') return;
+    try {
+      writeCacheSync(this.cachePath, this.store.toJSON());
+      this.store.dirty = false;
+    } catch (err) {
+      log.warn(`template cache ${this.cachePath}: write failed: ${(err as Error).message}`);
+    }
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      ...this.store.counts(),
+      pending: this.pending.size,
+      counters: Object.fromEntries(this.counters),
+      byExporter: Object.fromEntries([...this.byExporter].map(([k, m]) => [k, Object.fromEntries(m)])),
+      scopes: this.store.describe(),
+    };
+  }
+}
+
+function allZero(buf: Buffer, o: number, end: number): boolean {
+  for (let i = o; i < end; i++) if (buf[i] !== 0) return false;
+  return true;
+}

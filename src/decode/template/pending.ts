@@ -1,0 +1,85 @@
+/**
+ * Data sets that arrived before their template (common after a collector or exporter restart, and
+ * when an exporter sends data and templates in separate datagrams): held per exporter, bounded by
+ * count (EF_PROCESSOR_DECODE_PENDING_MAX) and age (EF_PROCESSOR_DECODE_PENDING_TIMEOUT), and replayed
+ * when the template arrives. What is evicted or expires is counted by the caller.
+ */
+
+export interface HeldSet {
+  domain: number;
+  templateId: number;
+  /** A copy of the set's records (the datagram buffer is reused by the input). */
+  data: Buffer;
+  /** Header values of the carrying packet, to decode the set as if it had just arrived. */
+  exportMs: number;
+  sysUptime: number;
+  sequence: number;
+  receivedAt: number;
+  exporterPort: number;
+}
+
+export class PendingSets {
+  private readonly byExporter = new Map<string, HeldSet[]>();
+  private total = 0;
+
+  constructor(private readonly maxPerExporter: number, private readonly timeoutMs: number, private readonly maxExporters = 1000) {}
+
+  get size(): number {
+    return this.total;
+  }
+
+  /** Holds a set; returns how many older sets were evicted to make room (0 or 1), or -1 if refused. */
+  hold(exporter: string, set: HeldSet): number {
+    if (this.maxPerExporter <= 0) return -1;
+    let q = this.byExporter.get(exporter);
+    if (q === undefined) {
+      if (this.byExporter.size >= this.maxExporters) return -1;
+      q = [];
+      this.byExporter.set(exporter, q);
+    }
+    let evicted = 0;
+    if (q.length >= this.maxPerExporter) {
+      q.shift();
+      this.total--;
+      evicted = 1;
+    }
+    q.push(set);
+    this.total++;
+    return evicted;
+  }
+
+  /** Drops sets older than the timeout; returns how many. */
+  expire(exporter: string, now: number): number {
+    const q = this.byExporter.get(exporter);
+    if (q === undefined) return 0;
+    let n = 0;
+    while (n < q.length && now - q[n]!.receivedAt > this.timeoutMs) n++;
+    if (n > 0) {
+      q.splice(0, n);
+      this.total -= n;
+    }
+    if (q.length === 0) this.byExporter.delete(exporter);
+    return n;
+  }
+
+  /** Drops expired sets of every exporter (periodic sweep); returns how many. */
+  expireAll(now: number): number {
+    let n = 0;
+    for (const ex of [...this.byExporter.keys()]) n += this.expire(ex, now);
+    return n;
+  }
+
+  /** Removes and returns the held sets of `exporter`/`domain` whose template is now known. */
+  take(exporter: string, domain: number, known: (templateId: number) => boolean): HeldSet[] {
+    const q = this.byExporter.get(exporter);
+    if (q === undefined) return [];
+    const out: HeldSet[] = [];
+    const keep: HeldSet[] = [];
+    for (const s of q) (s.domain === domain && known(s.templateId) ? out : keep).push(s);
+    if (out.length === 0) return out;
+    this.total -= out.length;
+    if (keep.length === 0) this.byExporter.delete(exporter);
+    else this.byExporter.set(exporter, keep);
+    return out;
+  }
+}

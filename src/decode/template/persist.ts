@@ -1,0 +1,49 @@
+/**
+ * The template cache on disk: written atomically (temp file + rename, so a crash mid-write leaves
+ * the previous file) and read back at start, so the first data packet after a restart decodes.
+ */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rename, writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { log } from '../../log/logger.js';
+
+const FORMAT = 1;
+
+export function readCache(path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`template cache ${path}: ${(err as Error).message}; starting empty`);
+    return null;
+  }
+  try {
+    const j = JSON.parse(text) as { format?: unknown; domains?: unknown };
+    if (j.format !== FORMAT) {
+      log.warn(`template cache ${path}: format ${String(j.format)}, expected ${FORMAT}; starting empty`);
+      return null;
+    }
+    return j.domains;
+  } catch (err) {
+    log.warn(`template cache ${path}: not valid JSON (${(err as Error).message}); starting empty`);
+    return null;
+  }
+}
+
+function body(domains: unknown): string {
+  return JSON.stringify({ format: FORMAT, savedAt: new Date().toISOString(), domains });
+}
+
+export async function writeCache(path: string, domains: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, body(domains));
+  await rename(tmp, path);
+}
+
+export function writeCacheSync(path: string, domains: unknown): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, body(domains));
+  renameSync(tmp, path);
+}

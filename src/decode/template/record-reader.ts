@@ -1,0 +1,290 @@
+/**
+ * Decoding of data records with a compiled template (the hot path), shared by NetFlow v9 and IPFIX:
+ * one switch over field operations per field, values read straight from the Buffer into the record.
+ */
+import { FlowRecord } from '../../record/flow-record.js';
+import { ipAt, ipv4At, ipv6At, macAt } from '../ip.js';
+import { uptimeToEpoch } from '../time.js';
+import { OP, VARLEN, type CompiledTemplate } from './compile.js';
+import { IeType } from './ie-types.js';
+
+/** Seconds between the NTP era 0 epoch (1900) and the Unix epoch (RFC 7011 §6.1.9). */
+const NTP_UNIX_OFFSET = 2208988800;
+
+/** Big-endian unsigned integer of 1-8 octets (longer fields lose precision; they are not counters). */
+export function uintAt(buf: Buffer, o: number, len: number): number {
+  switch (len) {
+    case 1: return buf[o]!;
+    case 2: return (buf[o]! << 8) | buf[o + 1]!;
+    case 4: return buf.readUInt32BE(o);
+    case 8: return buf.readUInt32BE(o) * 4294967296 + buf.readUInt32BE(o + 4);
+    default: {
+      let v = 0;
+      for (let i = 0; i < len; i++) v = v * 256 + buf[o + i]!;
+      return v;
+    }
+  }
+}
+
+/** NTP timestamp (32-bit seconds since 1900, 32-bit fraction) as epoch ms. */
+function ntpAt(buf: Buffer, o: number): number {
+  return (buf.readUInt32BE(o) - NTP_UNIX_OFFSET) * 1000 + Math.floor((buf.readUInt32BE(o + 4) / 4294967296) * 1000);
+}
+
+function hexAt(buf: Buffer, o: number, len: number): string {
+  return buf.toString('hex', o, o + len);
+}
+
+/** Value of an unmapped element for `record.extra`, by its registered type (or a guess from its length). */
+export function valueAt(buf: Buffer, o: number, len: number, type: number): string | number | boolean {
+  switch (type) {
+    case IeType.U8: case IeType.U16: case IeType.U32: case IeType.U64:
+      if (len > 8) return hexAt(buf, o, len);
+      if (len === 8 && buf.readUInt32BE(o) >= 0x200000) return buf.readBigUInt64BE(o).toString();
+      return uintAt(buf, o, len);
+    case IeType.S8: case IeType.S16: case IeType.S32: case IeType.S64:
+      if (len === 1) return buf.readInt8(o);
+      if (len === 2) return buf.readInt16BE(o);
+      if (len === 4) return buf.readInt32BE(o);
+      if (len === 8) return Number(buf.readBigInt64BE(o));
+      return hexAt(buf, o, len);
+    case IeType.F32: return len === 4 ? buf.readFloatBE(o) : hexAt(buf, o, len);
+    case IeType.F64: return len === 8 ? buf.readDoubleBE(o) : len === 4 ? buf.readFloatBE(o) : hexAt(buf, o, len);
+    // RFC 7011 §6.1.5: 1 is true, 2 is false.
+    case IeType.BOOL: return len === 1 ? buf[o] === 1 : hexAt(buf, o, len);
+    case IeType.MAC: return len === 6 ? macAt(buf, o) : hexAt(buf, o, len);
+    case IeType.STR: return stringAt(buf, o, len);
+    case IeType.IP4: case IeType.IP6: return len === 4 || len === 16 ? ipAt(buf, o, len) : hexAt(buf, o, len);
+    case IeType.SEC: case IeType.MS: return len <= 8 ? uintAt(buf, o, len) : hexAt(buf, o, len);
+    case IeType.US: case IeType.NS: return len === 8 ? ntpAt(buf, o) : hexAt(buf, o, len);
+    case IeType.OCT: case IeType.LIST: return hexAt(buf, o, len);
+    default:
+      if (len === 1 || len === 2 || len === 4) return uintAt(buf, o, len);
+      if (len === 8 && buf.readUInt32BE(o) < 0x200000) return uintAt(buf, o, len);
+      if (len > 0 && printable(buf, o, len)) return stringAt(buf, o, len);
+      return hexAt(buf, o, len);
+  }
+}
+
+/** Strings are often NUL-padded to the template's fixed length (Cisco, Palo Alto). */
+function stringAt(buf: Buffer, o: number, len: number): string {
+  let e = o + len;
+  while (e > o && buf[e - 1] === 0) e--;
+  return buf.toString('utf8', o, e);
+}
+
+function printable(buf: Buffer, o: number, len: number): boolean {
+  let e = o + len;
+  while (e > o && buf[e - 1] === 0) e--;
+  if (e === o) return false;
+  for (let i = o; i < e; i++) { const b = buf[i]!; if (b < 0x20 || b > 0x7e) return false; }
+  return true;
+}
+
+/** Application ID (IE 95, RFC 6759 §4): classification engine ID, then a selector. */
+export function applicationIdAt(buf: Buffer, o: number, len: number): string {
+  if (len === 0) return '';
+  const engine = buf[o]!;
+  // Engine 20 (PANA-L7-PEN, RFC 6759 §4.1): a 4-octet enterprise number precedes the selector.
+  if (engine === 20 && len >= 5) return `20:${buf.readUInt32BE(o + 1)}:${len > 5 ? uintAt(buf, o + 5, Math.min(len - 5, 6)) : 0}`;
+  return `${engine}:${len > 1 ? uintAt(buf, o + 1, Math.min(len - 1, 6)) : 0}`;
+}
+
+/** Per-record values that are not record fields themselves (times, counters to combine). Reused. */
+export class RecordScratch {
+  startAbs = 0; endAbs = 0; startUp = -1; endUp = -1; startDeltaUs = -1; endDeltaUs = -1;
+  sysInit = 0; durMs = -1; eventMs = 0;
+  bytesTotal = -1; pktsTotal = -1; revBytes = 0; revPkts = 0;
+  initBytes = -1; respBytes = -1; initPkts = -1; respPkts = -1;
+  samplerId = -1; samplingInterval = 0; appId = '';
+  haveBytes = false; havePkts = false;
+
+  reset(): void {
+    this.startAbs = 0; this.endAbs = 0; this.startUp = -1; this.endUp = -1; this.startDeltaUs = -1; this.endDeltaUs = -1;
+    this.sysInit = 0; this.durMs = -1; this.eventMs = 0;
+    this.bytesTotal = -1; this.pktsTotal = -1; this.revBytes = 0; this.revPkts = 0;
+    this.initBytes = -1; this.respBytes = -1; this.initPkts = -1; this.respPkts = -1;
+    this.samplerId = -1; this.samplingInterval = 0; this.appId = '';
+    this.haveBytes = false; this.havePkts = false;
+  }
+}
+
+export class TruncatedRecord extends Error {}
+
+/**
+ * Reads one record at `o` (at most `end`) into `r`, leaving time/counter inputs in `s`.
+ * Returns the offset after the record, or -1 if the record does not fit (padding or truncation).
+ */
+export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTemplate, r: FlowRecord, s: RecordScratch): number {
+  const ops = t.ops, lens = t.lens, n = ops.length;
+  for (let i = 0; i < n; i++) {
+    let len = lens[i]!;
+    if (len === VARLEN) {
+      // RFC 7011 §7: one length octet, or 255 followed by a 2-octet length.
+      if (o >= end) return -1;
+      len = buf[o++]!;
+      if (len === 255) {
+        if (o + 2 > end) return -1;
+        len = (buf[o]! << 8) | buf[o + 1]!;
+        o += 2;
+      }
+    }
+    if (o + len > end) return -1;
+    switch (ops[i]) {
+      case OP.SKIP: break;
+      case OP.SRC_IP:
+        if (len === 4) { if (r.srcIp === '' || buf.readUInt32BE(o) !== 0) { r.srcIp = ipv4At(buf, o); r.ipVersion = 4; } }
+        else if (len === 16) { if (r.srcIp === '' || !zeros(buf, o, 16)) { r.srcIp = ipv6At(buf, o); r.ipVersion = 6; } }
+        break;
+      case OP.DST_IP:
+        if (len === 4) { if (r.dstIp === '' || buf.readUInt32BE(o) !== 0) { r.dstIp = ipv4At(buf, o); r.ipVersion = 4; } }
+        else if (len === 16) { if (r.dstIp === '' || !zeros(buf, o, 16)) { r.dstIp = ipv6At(buf, o); r.ipVersion = 6; } }
+        break;
+      case OP.NEXT_HOP:
+        if (len === 4) { if (r.nextHop === '' || buf.readUInt32BE(o) !== 0) r.nextHop = ipv4At(buf, o); }
+        else if (len === 16) { if (r.nextHop === '' || !zeros(buf, o, 16)) r.nextHop = ipv6At(buf, o); }
+        break;
+      case OP.SRC_PORT: r.srcPort = uintAt(buf, o, len); break;
+      case OP.DST_PORT: r.dstPort = uintAt(buf, o, len); break;
+      case OP.PROTO: r.proto = buf[o + len - 1]!; break;
+      case OP.TOS: r.tos = buf[o + len - 1]!; break;
+      case OP.TCP_FLAGS: r.tcpFlags = uintAt(buf, o, len); break;
+      case OP.IN_IF: r.inIf = uintAt(buf, o, len); break;
+      case OP.OUT_IF: r.outIf = uintAt(buf, o, len); break;
+      case OP.SRC_AS: r.srcAs = uintAt(buf, o, len); break;
+      case OP.DST_AS: r.dstAs = uintAt(buf, o, len); break;
+      case OP.SRC_MASK: r.srcMask = buf[o + len - 1]!; break;
+      case OP.DST_MASK: r.dstMask = buf[o + len - 1]!; break;
+      case OP.SRC_VLAN: r.srcVlan = uintAt(buf, o, len) & 0xfff; break;
+      case OP.DST_VLAN: r.dstVlan = uintAt(buf, o, len) & 0xfff; break;
+      case OP.SRC_VLAN_ALT: if (r.srcVlan === 0) r.srcVlan = uintAt(buf, o, len) & 0xfff; break;
+      case OP.DST_VLAN_ALT: if (r.dstVlan === 0) r.dstVlan = uintAt(buf, o, len) & 0xfff; break;
+      case OP.SRC_MAC: if (len === 6) r.srcMac = macAt(buf, o); break;
+      case OP.DST_MAC: if (len === 6) r.dstMac = macAt(buf, o); break;
+      case OP.DIRECTION: r.direction = buf[o + len - 1]!; break;
+      case OP.END_REASON: r.endReason = buf[o + len - 1]!; break;
+      case OP.IP_VERSION: if (r.ipVersion === 0) r.ipVersion = buf[o + len - 1]!; break;
+      case OP.BYTES: r.bytes = uintAt(buf, o, len); s.haveBytes = true; break;
+      case OP.PACKETS: r.packets = uintAt(buf, o, len); s.havePkts = true; break;
+      case OP.BYTES_TOTAL: s.bytesTotal = uintAt(buf, o, len); break;
+      case OP.PACKETS_TOTAL: s.pktsTotal = uintAt(buf, o, len); break;
+      case OP.REV_BYTES: s.revBytes = uintAt(buf, o, len); break;
+      case OP.REV_PACKETS: s.revPkts = uintAt(buf, o, len); break;
+      case OP.INIT_BYTES: s.initBytes = uintAt(buf, o, len); break;
+      case OP.RESP_BYTES: s.respBytes = uintAt(buf, o, len); break;
+      case OP.INIT_PACKETS: s.initPkts = uintAt(buf, o, len); break;
+      case OP.RESP_PACKETS: s.respPkts = uintAt(buf, o, len); break;
+      case OP.START_UPTIME: s.startUp = uintAt(buf, o, len); break;
+      case OP.END_UPTIME: s.endUp = uintAt(buf, o, len); break;
+      case OP.START_SEC: s.startAbs = uintAt(buf, o, len) * 1000; break;
+      case OP.END_SEC: s.endAbs = uintAt(buf, o, len) * 1000; break;
+      case OP.START_MS: s.startAbs = uintAt(buf, o, len); break;
+      case OP.END_MS: s.endAbs = uintAt(buf, o, len); break;
+      case OP.START_NTP: if (len === 8) s.startAbs = ntpAt(buf, o); break;
+      case OP.END_NTP: if (len === 8) s.endAbs = ntpAt(buf, o); break;
+      case OP.START_DELTA_US: s.startDeltaUs = uintAt(buf, o, len); break;
+      case OP.END_DELTA_US: s.endDeltaUs = uintAt(buf, o, len); break;
+      case OP.SYS_INIT_MS: s.sysInit = uintAt(buf, o, len); break;
+      case OP.DURATION_MS: s.durMs = uintAt(buf, o, len); break;
+      case OP.DURATION_US: s.durMs = uintAt(buf, o, len) / 1000; break;
+      case OP.EVENT_MS: s.eventMs = uintAt(buf, o, len); break;
+      case OP.ICMP_TYPE_CODE: { const v = uintAt(buf, o, len); r.icmpType = (v >>> 8) & 0xff; r.icmpCode = v & 0xff; break; }
+      case OP.ICMP_TYPE: r.icmpType = buf[o + len - 1]!; break;
+      case OP.ICMP_CODE: r.icmpCode = buf[o + len - 1]!; break;
+      case OP.APP_ID: s.appId = applicationIdAt(buf, o, len); break;
+      case OP.APP_NAME: { const v = stringAt(buf, o, len); if (v !== '') r.application = v; break; }
+      case OP.SAMPLER_ID: s.samplerId = uintAt(buf, o, len); break;
+      case OP.SAMPLING_INTERVAL: s.samplingInterval = uintAt(buf, o, len); break;
+      default: r.setExtra(t.names[i]!, valueAt(buf, o, len, t.types[i]!)); break;
+    }
+    o += len;
+  }
+  return o;
+}
+
+function zeros(buf: Buffer, o: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (buf[o + i] !== 0) return false;
+  return true;
+}
+
+/** Header values a record's times are relative to. */
+export interface TimeBase {
+  exportMs: number;
+  /** NetFlow v9 header sysUptime (ms); -1 for IPFIX. */
+  sysUptime: number;
+  /** IPFIX systemInitTimeMilliseconds known for the domain (0 if none). */
+  sysInitMs: number;
+}
+
+/**
+ * Resolves start/end from whichever form the template used. Returns a counted reason when the
+ * times had to be adjusted or could not be resolved, '' otherwise.
+ */
+export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): string {
+  let reason = '';
+  let start = s.startAbs, end = s.endAbs;
+  if (start === 0 || end === 0) {
+    if (s.startUp >= 0 || s.endUp >= 0) {
+      if (tb.sysUptime >= 0) {
+        if (start === 0 && s.startUp >= 0) start = uptimeToEpoch(s.startUp, tb.sysUptime, tb.exportMs);
+        if (end === 0 && s.endUp >= 0) end = uptimeToEpoch(s.endUp, tb.sysUptime, tb.exportMs);
+      } else {
+        // IPFIX: flowStart/EndSysUpTime count from systemInitTimeMilliseconds (RFC 7011 §6.1.8, IE 160).
+        const init = s.sysInit > 0 ? s.sysInit : tb.sysInitMs;
+        if (init > 0) {
+          if (start === 0 && s.startUp >= 0) start = init + s.startUp;
+          if (end === 0 && s.endUp >= 0) end = init + s.endUp;
+        } else reason = 'time: sysUpTime without systemInitTimeMilliseconds';
+      }
+    }
+    // flowStart/EndDeltaMicroseconds (IE 158/159): microseconds before the export time.
+    if (start === 0 && s.startDeltaUs >= 0) start = tb.exportMs - Math.floor(s.startDeltaUs / 1000);
+    if (end === 0 && s.endDeltaUs >= 0) end = tb.exportMs - Math.floor(s.endDeltaUs / 1000);
+  }
+  if (s.durMs >= 0) {
+    if (start === 0 && end !== 0) start = end - Math.floor(s.durMs);
+    else if (end === 0 && start !== 0) end = start + Math.floor(s.durMs);
+  }
+  if (start === 0 && end === 0 && s.eventMs > 0) start = end = s.eventMs;
+  if (start === 0 && end !== 0) start = end;
+  else if (end === 0 && start !== 0) end = start;
+  if (end < start) {
+    reason = 'time: end before start (end set to start)';
+    end = start;
+  }
+  r.startTs = start;
+  r.endTs = end;
+  return reason;
+}
+
+/** Combines counter forms: delta over total; ASA initiator/responder counters as forward/reverse. */
+export function resolveCounters(r: FlowRecord, s: RecordScratch): void {
+  // A counter form that does not become bytes/packets is still kept (raw, unscaled).
+  if (!s.haveBytes) {
+    if (s.bytesTotal >= 0) r.bytes = s.bytesTotal;
+    else if (s.initBytes >= 0) r.bytes = s.initBytes;
+  } else if (s.bytesTotal >= 0) r.setExtra('ipfix.octetTotalCount', s.bytesTotal);
+  if (!s.havePkts) {
+    if (s.pktsTotal >= 0) r.packets = s.pktsTotal;
+    else if (s.initPkts >= 0) r.packets = s.initPkts;
+  } else if (s.pktsTotal >= 0) r.setExtra('ipfix.packetTotalCount', s.pktsTotal);
+  if (s.respBytes > 0) s.revBytes = s.respBytes;
+  if (s.respPkts > 0) s.revPkts = s.respPkts;
+}
+
+/** The reverse direction of a biflow record (RFC 5103 §5): tuple and interfaces swapped, reverse counters. */
+export function reverseOf(r: FlowRecord, bytes: number, packets: number): FlowRecord {
+  const v = new FlowRecord();
+  v.collectTs = r.collectTs; v.exportTs = r.exportTs; v.startTs = r.startTs; v.endTs = r.endTs;
+  v.exporterIp = r.exporterIp; v.exportVersion = r.exportVersion; v.exportType = r.exportType;
+  v.observationDomain = r.observationDomain; v.sequence = r.sequence;
+  v.ipVersion = r.ipVersion; v.srcIp = r.dstIp; v.dstIp = r.srcIp; v.srcPort = r.dstPort; v.dstPort = r.srcPort;
+  v.proto = r.proto; v.icmpType = r.icmpType; v.icmpCode = r.icmpCode;
+  v.bytes = bytes; v.packets = packets; v.samplingRate = r.samplingRate;
+  v.tos = r.tos; v.inIf = r.outIf; v.outIf = r.inIf; v.srcAs = r.dstAs; v.dstAs = r.srcAs;
+  v.srcMask = r.dstMask; v.dstMask = r.srcMask; v.srcVlan = r.dstVlan; v.dstVlan = r.srcVlan;
+  v.srcMac = r.dstMac; v.dstMac = r.srcMac;
+  v.direction = r.direction; v.application = r.application; v.endReason = r.endReason;
+  v.setExtra('flow.biflow_direction', 'reverse');
+  return v;
+}

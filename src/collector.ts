@@ -12,6 +12,7 @@ import { readUdpDatagrams } from './input/pcap.js';
 import { log } from './log/logger.js';
 import { createOutputs } from './output/registry.js';
 import { Pipeline } from './pipeline/pipeline.js';
+import { WorkerPool } from './pipeline/worker-pool.js';
 import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
 import { WebServer } from './web/server.js';
 
@@ -28,6 +29,8 @@ export class Collector {
   readonly outputs: Output[];
   readonly pipeline: Pipeline;
   private udp: UdpInput | null = null;
+  /** Decode workers (EF_FLOW_SERVER_WORKERS > 0), from listen() to stop(). */
+  pool: WorkerPool | null = null;
   /** The web UI, API and /metrics server (EF_WEBUI_ENABLE), running from listen() to stop(). */
   web: WebServer | null = null;
 
@@ -49,9 +52,20 @@ export class Collector {
 
   async listen(): Promise<number[]> {
     const c = this.config;
+    let onDatagram = (buf: Buffer, address: string, port: number, receivedAt: number): void =>
+      this.pipeline.handle(buf, { exporterIp: address, exporterPort: port, receivedAt });
+    if (c.EF_FLOW_SERVER_WORKERS > 0 && this.pool === null) {
+      // Workers decode and run the worker-placed enrichers; records come back to this thread for the
+      // main-placed enrichers (threat lists) and the outputs.
+      const mainStage = new Pipeline(new Map(), this.enrichers.filter((e) => e.placement === 'main'), this.outputs);
+      this.pool = new WorkerPool(c.EF_FLOW_SERVER_WORKERS, c, this.dataDir, (records) => mainStage.emit(records), this.pipeline.stats);
+      await this.pool.start();
+      const pool = this.pool;
+      onDatagram = (buf, address, port, receivedAt) => pool.dispatch(buf, address, port, receivedAt);
+    }
     this.udp = new UdpInput(
       { ip: c.EF_FLOW_SERVER_UDP_IP, ports: c.EF_FLOW_SERVER_UDP_PORT.map(Number), readBufferBytes: c.EF_FLOW_SERVER_UDP_READ_BUFFER_MAX_SIZE },
-      (buf, address, port, receivedAt) => this.pipeline.handle(buf, { exporterIp: address, exporterPort: port, receivedAt }),
+      onDatagram,
     );
     await this.udp.start();
     // The web server belongs to a running collector, not to `ufc replay` (which starts but never listens).
@@ -74,6 +88,7 @@ export class Collector {
   }
 
   async flush(): Promise<void> {
+    await this.pool?.sync();
     await Promise.all(this.outputs.map((o) => o.flush()));
   }
 
@@ -82,6 +97,9 @@ export class Collector {
     this.web = null;
     await this.udp?.stop();
     this.udp = null;
+    // Workers finish what they were given (and persist their templates) before the outputs close.
+    await this.pool?.close();
+    this.pool = null;
     await Promise.all(this.outputs.map((o) => o.close()));
     for (const d of this.decoders.values()) await d.close?.();
     for (const e of this.enrichers) await e.stop?.();

@@ -18,6 +18,33 @@ const OVERFLOW = 'other';
 
 export class ExporterStats {
   private readonly byExporter = new Map<string, ExporterCounters>();
+  /** Counters kept by decode workers, by worker index (each worker owns its exporters). */
+  private readonly fromWorkers = new Map<number, ExporterCounters[]>();
+
+  /** Takes a worker's latest snapshot; snapshot() and totals() include it. */
+  absorb(worker: number, snapshot: ExporterCounters[]): void {
+    this.fromWorkers.set(worker, snapshot);
+  }
+
+  private all(): ExporterCounters[] {
+    const list = [...this.byExporter.values()];
+    for (const snap of this.fromWorkers.values()) {
+      for (const w of snap) {
+        const mine = this.byExporter.get(w.exporter);
+        if (mine === undefined) list.push(w);
+        else {
+          // Drops counted on the main thread (backlog) merge into the worker's entry for that exporter.
+          const merged = { ...w, errors: { ...w.errors } };
+          merged.packets += mine.packets;
+          merged.bytes += mine.bytes;
+          merged.records += mine.records;
+          for (const k in mine.errors) merged.errors[k] = (merged.errors[k] ?? 0) + mine.errors[k]!;
+          list[list.indexOf(mine)] = merged;
+        }
+      }
+    }
+    return list;
+  }
 
   private entry(exporter: string, now: number): ExporterCounters {
     let e = this.byExporter.get(exporter);
@@ -49,12 +76,12 @@ export class ExporterStats {
   }
 
   snapshot(): ExporterCounters[] {
-    return [...this.byExporter.values()].map((e) => ({ ...e, errors: { ...e.errors } }));
+    return this.all().map((e) => ({ ...e, errors: { ...e.errors } }));
   }
 
   totals(): { packets: number; bytes: number; records: number; errors: number } {
     let packets = 0, bytes = 0, records = 0, errors = 0;
-    for (const e of this.byExporter.values()) {
+    for (const e of this.all()) {
       packets += e.packets;
       bytes += e.bytes;
       records += e.records;

@@ -33,6 +33,13 @@ export interface Decoder {
 
 export interface Enricher {
   readonly name: string;
+  /**
+   * Where it runs when decoding is spread over worker threads (EF_FLOW_SERVER_WORKERS): 'worker'
+   * (the default) gives each worker its own instance, for stateless or cheaply duplicated enrichers;
+   * 'main' keeps one instance on the main thread, for enrichers that own a download or a large
+   * shared index (threat lists), which then run on the records the workers send back.
+   */
+  readonly placement?: 'worker' | 'main';
   /** Loads what it needs (databases, lists). Failing here stops start-up. */
   start?(): Promise<void>;
   /** Enriches a batch in place. Must not block or allocate per record where avoidable. */

@@ -1,0 +1,89 @@
+/**
+ * A decode worker thread: receives batches of datagrams from the main thread, decodes them with its
+ * own exporter state (every datagram of one exporter goes to the same worker, so templates and
+ * sequence stay consistent), runs the worker-placed enrichers, and sends the records back packed.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { join } from 'node:path';
+import type { Config } from '../config/schema.js';
+import { secretValues } from '../config/load.js';
+import { createDecoders } from '../decode/registry.js';
+import { createEnrichers } from '../enrich/chain.js';
+import { createLogger, setLogger } from '../log/logger.js';
+import { registerSecrets } from '../log/redact.js';
+import type { FlowRecord } from '../record/flow-record.js';
+import { Pipeline } from './pipeline.js';
+import { packRecords } from './record-transfer.js';
+import type { Output } from './types.js';
+import type { DatagramBatch, ToMain, ToWorker } from './worker-protocol.js';
+
+const { config, index, dataDir } = workerData as { config: Config; index: number; dataDir: string };
+registerSecrets(secretValues(config));
+setLogger(createLogger({ level: config.EF_LOGGER_LEVEL, encoding: config.EF_LOGGER_ENCODING }));
+
+/** Collects what the pipeline emits while one message is handled. */
+class Collect implements Output {
+  readonly name = 'to-main';
+  pending: FlowRecord[] = [];
+  async start(): Promise<void> {}
+  write(batch: readonly FlowRecord[]): void {
+    for (let i = 0; i < batch.length; i++) this.pending.push(batch[i]!);
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+  counters(): Record<string, number> {
+    return {};
+  }
+}
+
+const port = parentPort!;
+const collect = new Collect();
+// Template caches per worker: exporters are spread by address hash, so each worker persists its own.
+const decoders = createDecoders({ config, stateDir: join(dataDir, `worker-${index}`) });
+const enrichers = createEnrichers({ config, dataDir }).filter((e) => (e.placement ?? 'worker') === 'worker');
+const pipeline = new Pipeline(decoders, enrichers, [collect]);
+
+function post(msg: ToMain, transfer: ArrayBuffer[] = []): void {
+  port.postMessage(msg, transfer);
+}
+
+function handle(b: DatagramBatch): void {
+  const data = Buffer.from(b.data);
+  for (let i = 0; i < b.count; i++) {
+    const off = b.offsets[i]!;
+    pipeline.handle(data.subarray(off, off + b.lengths[i]!), { exporterIp: b.addresses[i]!, exporterPort: b.ports[i]!, receivedAt: b.receivedAt[i]! });
+  }
+  if (collect.pending.length > 0) {
+    const packed = packRecords(collect.pending);
+    collect.pending = [];
+    post({ type: 'records', records: packed, handled: b.count }, [packed.nums.buffer as ArrayBuffer]);
+  } else post({ type: 'records', records: null, handled: b.count });
+}
+
+async function main(): Promise<void> {
+  for (const e of enrichers) await e.start?.();
+  const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot() }), 1000);
+  statsTimer.unref();
+  port.on('message', (msg: ToWorker) => {
+    if (msg.type === 'datagrams') handle(msg.batch);
+    else if (msg.type === 'sync') post({ type: 'synced', id: msg.id, exporters: pipeline.stats.snapshot(), decoders: describe() });
+    else if (msg.type === 'close') {
+      clearInterval(statsTimer);
+      void (async () => {
+        for (const d of decoders.values()) await d.close?.();
+        for (const e of enrichers) await e.stop?.();
+        post({ type: 'closed', exporters: pipeline.stats.snapshot() });
+        port.close();
+      })();
+    }
+  });
+  post({ type: 'ready' });
+}
+
+function describe(): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [p, d] of decoders) if (d.describe) out[p] = d.describe();
+  return out;
+}
+
+void main();

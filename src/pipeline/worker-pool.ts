@@ -1,0 +1,202 @@
+/**
+ * Spreads decoding over worker threads. The main thread keeps the sockets, the main-placed
+ * enrichers and the outputs; each datagram goes to the worker chosen by its exporter address, so
+ * one exporter's datagrams stay in order and its templates live in one place. Datagrams cross in
+ * batches inside one transferred buffer (no copy on the way in), records come back packed.
+ */
+import { Worker } from 'node:worker_threads';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Config } from '../config/schema.js';
+import type { FlowRecord } from '../record/flow-record.js';
+import { log } from '../log/logger.js';
+import type { ExporterStats } from './exporter-stats.js';
+import { unpackRecords } from './record-transfer.js';
+import type { DatagramBatch, ToMain, ToWorker } from './worker-protocol.js';
+
+const STAGING_BYTES = 1 << 20;
+const STAGING_DATAGRAMS = 1024;
+/** Datagrams a worker may have queued before new ones for it are dropped (and counted). */
+const MAX_BACKLOG = 100_000;
+
+class Staging {
+  data = new Uint8Array(STAGING_BYTES);
+  used = 0;
+  count = 0;
+  offsets = new Int32Array(STAGING_DATAGRAMS);
+  lengths = new Int32Array(STAGING_DATAGRAMS);
+  ports = new Uint16Array(STAGING_DATAGRAMS);
+  receivedAt = new Float64Array(STAGING_DATAGRAMS);
+  addresses: string[] = [];
+
+  fits(n: number): boolean {
+    return this.count < STAGING_DATAGRAMS && this.used + n <= STAGING_BYTES;
+  }
+
+  add(buf: Buffer, address: string, port: number, ts: number): void {
+    this.data.set(buf, this.used);
+    this.offsets[this.count] = this.used;
+    this.lengths[this.count] = buf.length;
+    this.ports[this.count] = port;
+    this.receivedAt[this.count] = ts;
+    this.addresses.push(address);
+    this.used += buf.length;
+    this.count++;
+  }
+
+  take(): DatagramBatch {
+    const b: DatagramBatch = {
+      count: this.count, data: this.data.buffer, offsets: this.offsets, lengths: this.lengths,
+      ports: this.ports, receivedAt: this.receivedAt, addresses: this.addresses,
+    };
+    this.data = new Uint8Array(STAGING_BYTES);
+    this.offsets = new Int32Array(STAGING_DATAGRAMS);
+    this.lengths = new Int32Array(STAGING_DATAGRAMS);
+    this.ports = new Uint16Array(STAGING_DATAGRAMS);
+    this.receivedAt = new Float64Array(STAGING_DATAGRAMS);
+    this.addresses = [];
+    this.used = 0;
+    this.count = 0;
+    return b;
+  }
+}
+
+function workerUrl(): URL {
+  // decode-worker.ts under tsx (tests), decode-worker.js once built.
+  return new URL(`./decode-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+}
+
+/** FNV-1a over the address text: cheap, and stable across restarts. */
+function hashAddress(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly staging: Staging[] = [];
+  private readonly backlog: number[] = [];
+  private flushScheduled = false;
+  private syncId = 0;
+  private readonly waiters = new Map<number, { left: number; resolve: () => void }>();
+  private decoderInfo: Record<string, unknown>[] = [];
+
+  constructor(
+    private readonly n: number,
+    private readonly config: Config,
+    private readonly dataDir: string,
+    private readonly onRecords: (records: FlowRecord[]) => void,
+    private readonly stats: ExporterStats,
+  ) {}
+
+  get size(): number {
+    return this.n;
+  }
+
+  async start(): Promise<void> {
+    const ready: Promise<void>[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const entry = workerUrl();
+      const fromSources = entry.pathname.endsWith('.ts');
+      const w = new Worker(fromSources ? new URL('./ts-worker-shim.mjs', import.meta.url) : entry, {
+        workerData: { config: this.config, index: i, dataDir: this.dataDir, __entry: entry.href },
+      });
+      this.workers.push(w);
+      this.staging.push(new Staging());
+      this.backlog.push(0);
+      this.decoderInfo.push({});
+      ready.push(new Promise((resolve, reject) => {
+        w.once('error', reject);
+        w.on('message', (m: ToMain) => {
+          if (m.type === 'ready') resolve();
+          this.onMessage(i, m);
+        });
+      }));
+      w.on('error', (err) => log.error(`decode worker ${i} failed: ${err.message}`));
+    }
+    await Promise.all(ready);
+    log.info(`decoding on ${this.n} worker thread${this.n === 1 ? '' : 's'}`);
+  }
+
+  private onMessage(i: number, m: ToMain): void {
+    switch (m.type) {
+      case 'records':
+        this.backlog[i]! -= m.handled;
+        if (m.records !== null) this.onRecords(unpackRecords(m.records));
+        break;
+      case 'stats':
+        this.stats.absorb(i, m.exporters);
+        break;
+      case 'synced': {
+        this.stats.absorb(i, m.exporters);
+        this.decoderInfo[i] = m.decoders;
+        const w = this.waiters.get(m.id);
+        if (w && --w.left === 0) {
+          this.waiters.delete(m.id);
+          w.resolve();
+        }
+        break;
+      }
+      case 'closed':
+        this.stats.absorb(i, m.exporters);
+        break;
+      default:
+        break;
+    }
+  }
+
+  dispatch(buf: Buffer, address: string, port: number, receivedAt: number): void {
+    const i = this.n === 1 ? 0 : hashAddress(address) % this.n;
+    if (this.backlog[i]! >= MAX_BACKLOG || buf.length > STAGING_BYTES) {
+      this.stats.error(address, buf.length > STAGING_BYTES ? 'datagram too large' : 'dropped: decode backlog full', receivedAt);
+      return;
+    }
+    const s = this.staging[i]!;
+    if (!s.fits(buf.length)) this.send(i);
+    s.add(buf, address, port, receivedAt);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Everything received in this turn of the event loop goes in one message per worker.
+      setImmediate(() => this.flushAll());
+    }
+  }
+
+  private send(i: number): void {
+    const s = this.staging[i]!;
+    if (s.count === 0) return;
+    const batch = s.take();
+    this.backlog[i]! += batch.count;
+    const msg: ToWorker = { type: 'datagrams', batch };
+    this.workers[i]!.postMessage(msg, [batch.data, batch.offsets.buffer, batch.lengths.buffer, batch.ports.buffer, batch.receivedAt.buffer] as ArrayBuffer[]);
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    for (let i = 0; i < this.n; i++) this.send(i);
+  }
+
+  /** Resolves once every datagram dispatched so far has been decoded and its records handed on. */
+  async sync(): Promise<void> {
+    this.flushAll();
+    const id = ++this.syncId;
+    await new Promise<void>((resolve) => {
+      this.waiters.set(id, { left: this.n, resolve });
+      for (const w of this.workers) w.postMessage({ type: 'sync', id } satisfies ToWorker);
+    });
+  }
+
+  /** What each worker's decoders report (templates, sampling), as of the last sync. */
+  decoders(): Record<string, unknown>[] {
+    return this.decoderInfo;
+  }
+
+  async close(): Promise<void> {
+    await this.sync();
+    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
+      w.on('exit', () => resolve());
+      w.postMessage({ type: 'close' } satisfies ToWorker);
+    })));
+    this.workers.length = 0;
+  }
+}

@@ -1,0 +1,26 @@
+/** Messages between the main thread and decode workers. */
+import type { ExporterCounters } from './exporter-stats.js';
+import type { PackedRecords } from './record-transfer.js';
+
+/** Datagrams back to back in one transferable buffer. */
+export interface DatagramBatch {
+  count: number;
+  data: ArrayBuffer;
+  offsets: Int32Array;
+  lengths: Int32Array;
+  ports: Uint16Array;
+  receivedAt: Float64Array;
+  addresses: string[];
+}
+
+export type ToWorker =
+  | { type: 'datagrams'; batch: DatagramBatch }
+  | { type: 'sync'; id: number }
+  | { type: 'close' };
+
+export type ToMain =
+  | { type: 'ready' }
+  | { type: 'records'; records: PackedRecords | null; handled: number }
+  | { type: 'stats'; exporters: ExporterCounters[] }
+  | { type: 'synced'; id: number; exporters: ExporterCounters[]; decoders: Record<string, unknown> }
+  | { type: 'closed'; exporters: ExporterCounters[] };

@@ -1,0 +1,81 @@
+/**
+ * docs/schema.md, generated from the field table (fields.ts), the client/server rules and the
+ * locality tables, so the document cannot drift from the code (test/schema-doc.test.ts).
+ * `npm run docs` (scripts/gen-schema.ts) rewrites it.
+ */
+import { CLIENT_SERVER_RULES } from '../enrich/client-server.js';
+import { IPV4_SPECIAL, IPV6_SPECIAL, type SpecialEntry } from '../enrich/locality.js';
+import { FIELDS, type FieldDef } from './fields.js';
+
+/** The value type in the ECS view, where it differs from CODEX (see toDocument). */
+function ecsType(f: FieldDef): string {
+  if (f.codex === 'ip.version') return 'keyword `ipv4`/`ipv6`';
+  if (f.type === 'date') return 'ISO 8601 string';
+  if (f.codex === 'flow.duration') return 'ns';
+  return f.type;
+}
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function localityTable(entries: readonly SpecialEntry[]): string {
+  let s = '| Range | Registry name | Reference | Locality | Note |\n|---|---|---|---|---|\n';
+  for (const e of entries) {
+    const loc = e.kind === 'embedded-ipv4' ? 'by the embedded IPv4 address' : e.kind;
+    s += `| \`${e.cidr}\` | ${cell(e.name)} | ${e.rfc} | ${loc} | ${cell(e.note ?? '')} |\n`;
+  }
+  return s;
+}
+
+export function schemaMarkdown(): string {
+  const out: string[] = [];
+  out.push(`# Record schema
+
+<!-- Generated from src/record/fields.ts by scripts/gen-schema.ts (\`npm run docs\`); do not edit. -->
+
+Every decoder (NetFlow v1/v5/v7/v9, IPFIX, sFlow v5) fills one record shape; enrichers add to it;
+every output writes the same fields. Field names are **CODEX** names by default. An output with
+\`EF_OUTPUT_<NAME>_ECS_ENABLE=true\` writes **ECS** (Elastic Common Schema) names instead: in the ECS view
+dates are ISO 8601 strings, \`event.duration\` is in nanoseconds, \`network.type\` is \`ipv4\`/\`ipv6\`, and
+a field without an ECS counterpart keeps its CODEX name. A field is left out of a record when it has
+no value (for example ports of port-less protocols are 0, but GeoIP fields of a private address are absent).
+
+sFlow counter samples are records too (\`flow.record.type\` = \`counter\`); their counter values are
+listed in [schema-counters.md](schema-counters.md). Information elements with no field below keep a stable
+raw name (for example \`ipfix.ie.<enterprise>.<id>\`).
+
+Enrichers run in this order: user-defined sampling rate, locality, Community ID, client/server,
+GeoIP/ASN, threat intelligence. Names (protocol, ports, TCP flags) are added when a record is written.
+How each enricher decides is in [enrichment.md](enrichment.md).
+
+## Fields
+
+| CODEX name | ECS name | Type | Unit | Meaning |
+|---|---|---|---|---|`);
+  for (const f of FIELDS) {
+    const ecs = f.ecs === null ? '—' : `\`${f.ecs}\``;
+    const type = f.ecs !== null && ecsType(f) !== f.type ? `${f.type} (ECS: ${ecsType(f)})` : f.type;
+    out.push(`| \`${f.codex}\` | ${ecs} | ${type} | ${cell(f.unit ?? '')} | ${cell(f.description)} |`);
+  }
+  out.push(`
+## Client and server (\`flow.client.*\`, \`flow.server.*\`)
+
+With \`EF_PROCESSOR_EXPAND_CLISRV=true\` (the default) each flow record is oriented by these rules,
+the first that decides wins:
+`);
+  CLIENT_SERVER_RULES.forEach((r, i) => out.push(`${i + 1}. ${r}`));
+  out.push(`
+## Locality (\`flow.src.ip.locality\`, \`flow.dst.ip.locality\`, \`flow.locality\`)
+
+An address is \`private\` when the IANA special-purpose address registries say it is not globally
+reachable, and \`public\` otherwise; the most specific matching entry decides. Ranges listed in
+\`EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS\` are private as well (an IPv4-mapped IPv6 address also
+honours the IPv4 ranges there). \`flow.locality\` is \`public\` when either end is public.
+
+### IPv4
+
+${localityTable(IPV4_SPECIAL)}
+### IPv6
+
+${localityTable(IPV6_SPECIAL)}`);
+  return out.join('\n');
+}

@@ -41,6 +41,8 @@ export interface RiskiqOutputOptions extends BackoffOptions {
   nonceStatePath: string;
   /** How long flush() waits for a connected receiver to take the queue, ms. */
   flushTimeoutMs?: number;
+  /** Replaces the socket or audit file (tests observe frames in memory this way). */
+  customTransport?: Transport;
 }
 
 interface QueuedFrame {
@@ -79,11 +81,10 @@ export class RiskiqOutput implements Output {
     this.rows = Buffer.alloc(this.perFrame * ROW_LEN);
     this.uuid = uuidToBytes(o.customerUuid);
     this.audit = o.auditPath !== '';
-    this.transport = this.audit
-      ? new AuditTransport(o.auditPath)
-      : o.transport === 'tcp'
-        ? new TcpTransport(o.host, o.port, o)
-        : new UdpTransport(o.host, o.port, o);
+    this.transport = o.customTransport
+      ?? (this.audit ? new AuditTransport(o.auditPath)
+        : o.transport === 'tcp' ? new TcpTransport(o.host, o.port, o)
+          : new UdpTransport(o.host, o.port, o));
     this.transport.onReady = () => this.pump();
   }
 

@@ -1,0 +1,141 @@
+/**
+ * The RiskIQ output end to end: fixture captures replayed through the Collector with the output
+ * enabled from EF_OUTPUT_RISKIQ_* into an in-process receiver over loopback (UDP and TCP); the
+ * received rows must be the public-side projection of the records the collector produced,
+ * Community IDs included. Also: the audit file, and the options as the seed names them.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Collector } from '../src/collector.js';
+import { loadConfig } from '../src/config/load.js';
+import { communityId } from '../src/enrich/community-id.js';
+import type { RiskiqRow } from '../src/output/riskiq/frame.js';
+import { RiskiqOutput } from '../src/output/riskiq/output.js';
+import { projectRecord } from '../src/output/riskiq/projection.js';
+import { RiskiqReceiver } from '../src/output/riskiq/receiver.js';
+import { createOutputs } from '../src/output/registry.js';
+import type { FlowRecord } from '../src/record/flow-record.js';
+import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { TESTDATA } from './helpers/tools.js';
+
+const UUID = '527dd194-a116-11af-8380-034aba1ce438';
+const KEY_B64 = 'twBovkmV8YIxx0QyulybZg==';
+const FIXTURES = [
+  join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap'),
+  join(TESTDATA, 'flowbeat', 'pcap', 'ipt_netflow_v5.pcap'),
+];
+
+const byJson = (a: RiskiqRow, b: RiskiqRow) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1);
+
+/** The Community ID of a record's full tuple, computed here from the record (not by the output). */
+function tupleCommunityId(r: FlowRecord): string {
+  return r.proto === 1 || r.proto === 58 ? communityId(r.proto, r.srcIp, r.dstIp, r.icmpType, r.icmpCode) : communityId(r.proto, r.srcIp, r.dstIp, r.srcPort, r.dstPort);
+}
+
+async function untilRows(got: RiskiqRow[], n: number, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (got.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
+for (const transport of ['udp', 'tcp'] as const) {
+  test(`fixtures through the collector into riskiq-sink over ${transport}: rows are the public-side projection, Community IDs included`, async () => {
+    const got: RiskiqRow[] = [];
+    const rx = new RiskiqReceiver({ transport, host: '127.0.0.1', port: 0, keys: new Map([[UUID, Buffer.from(KEY_B64, 'base64')]]), onRow: (r) => got.push(r) });
+    const port = await rx.start();
+    const config = testConfig({
+      EF_OUTPUT_RISKIQ_ENABLE: 'true',
+      EF_OUTPUT_RISKIQ_HOST: '127.0.0.1',
+      EF_OUTPUT_RISKIQ_PORT: String(port),
+      EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID,
+      EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64,
+      EF_OUTPUT_RISKIQ_TRANSPORT: transport,
+    });
+    const capture = new CaptureOutput();
+    const outputs = createOutputs({ config, dataDir: config.EF_DATA_DIR });
+    const riskiq = outputs.find((o) => o.name === 'riskiq');
+    assert.ok(riskiq instanceof RiskiqOutput, 'EF_OUTPUT_RISKIQ_ENABLE=true adds the RiskIQ output');
+    const collector = new Collector(config, { outputs: [capture, ...outputs] });
+    await collector.start();
+    for (const f of FIXTURES) collector.replay(readFileSync(f));
+    await collector.flush();
+
+    const expected = capture.records.map(projectRecord).filter((r): r is RiskiqRow => r !== null);
+    await untilRows(got, expected.length);
+    await collector.stop();
+    await rx.stop();
+
+    assert.ok(capture.records.length >= 80, `records decoded: ${capture.records.length}`);
+    assert.ok(expected.length > 0 && expected.length < capture.records.length, 'some records are sent, some (both ends private) are not');
+    assert.deepEqual([...got].sort(byJson), [...expected].sort(byJson));
+    if (transport === 'tcp') assert.deepEqual(got, expected, 'TCP keeps the order');
+
+    // Community IDs: every row has the one of its record's full tuple.
+    const sent = capture.records.filter((r) => projectRecord(r) !== null);
+    const cids = new Set(got.map((r) => r.community_id));
+    for (const r of sent) {
+      const cid = tupleCommunityId(r);
+      assert.match(cid, /^1:[A-Za-z0-9+/]{27}=$/);
+      assert.ok(cids.has(cid), `community id ${cid} of ${r.srcIp}:${r.srcPort} -> ${r.dstIp}:${r.dstPort} is in the rows`);
+    }
+    assert.ok(got.every((r) => r.community_id !== null));
+
+    const c = riskiq.counters();
+    assert.equal(c.records_sent, expected.length);
+    assert.equal(c.records_skipped_private, capture.records.filter((r) => r.kind === 'flow').length - expected.length);
+    assert.equal(c.frames_sent, rx.counters().frames);
+    assert.equal(c.bytes_sent, rx.counters().bytes);
+    assert.equal(c.dropped_queue_full + c.dropped_send_error + c.dropped_shutdown, 0);
+    // Frames are filled: ceil(rows / 14) frames at most one partial per flush.
+    assert.ok(c.frames_sent! <= Math.ceil(expected.length / 14) + FIXTURES.length + 1, `frames ${c.frames_sent} for ${expected.length} rows`);
+  });
+}
+
+test('audit mode writes exactly the rows it would send, as JSON lines, and sends nothing', async () => {
+  const got: RiskiqRow[] = [];
+  const rx = new RiskiqReceiver({ transport: 'udp', host: '127.0.0.1', port: 0, keys: new Map([[UUID, Buffer.from(KEY_B64, 'base64')]]), onRow: (r) => got.push(r) });
+  const port = await rx.start();
+  const config = testConfig({
+    EF_OUTPUT_RISKIQ_ENABLE: 'true',
+    EF_OUTPUT_RISKIQ_HOST: '127.0.0.1',
+    EF_OUTPUT_RISKIQ_PORT: String(port),
+    EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID,
+    EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64,
+    EF_OUTPUT_RISKIQ_AUDIT_PATH: 'data/riskiq-audit.ndjson',
+  });
+  const capture = new CaptureOutput();
+  const collector = new Collector(config, { outputs: [capture, ...createOutputs({ config, dataDir: config.EF_DATA_DIR })] });
+  await collector.start();
+  for (const f of FIXTURES) collector.replay(readFileSync(f));
+  await collector.stop();
+  await new Promise((r) => setTimeout(r, 100));
+  await rx.stop();
+
+  const path = join(config.EF_DATA_DIR, 'riskiq-audit.ndjson');
+  const text = readFileSync(path, 'utf8');
+  assert.ok(text.endsWith('\n'));
+  const lines = text.trimEnd().split('\n');
+  const expected = capture.records.map(projectRecord).filter((r): r is RiskiqRow => r !== null);
+  assert.deepEqual(lines, expected.map((r) => JSON.stringify(r)));
+  assert.equal(got.length, 0, 'nothing reached the network');
+  assert.equal(rx.counters().frames, 0);
+  // Audit mode needs no nonces.
+  assert.ok(!existsSync(join(config.EF_DATA_DIR, 'riskiq-nonce.state')));
+});
+
+test('options as the seed names them; a bad key is a start-up error naming the variable and the decoded length', () => {
+  const base = { EF_DATA_DIR: '/tmp', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false' };
+  const ok = loadConfig({ env: { ...base, EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID, EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64 } });
+  assert.deepEqual(ok.errors, []);
+  assert.equal(ok.config!.EF_OUTPUT_RISKIQ_HOST, 'flow.riskiq.net');
+  assert.equal(ok.config!.EF_OUTPUT_RISKIQ_PORT, 20000);
+  assert.equal(ok.config!.EF_OUTPUT_RISKIQ_TRANSPORT, 'udp');
+  assert.ok(ok.warnings.some((w) => /EF_OUTPUT_RISKIQ_ENABLE=true but EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=false/.test(w)));
+  const bad = loadConfig({ env: { ...base, EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID, EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: Buffer.alloc(10).toString('base64') } });
+  assert.equal(bad.config, null);
+  assert.ok(bad.errors.some((e) => e.startsWith('EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY') && /decodes to 10 bytes/.test(e)), bad.errors.join('\n'));
+  assert.ok(!bad.errors.join('\n').includes(Buffer.alloc(10).toString('base64')), 'the key is not echoed');
+  const badUuid = loadConfig({ env: { ...base, EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: 'not-a-uuid', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64 } });
+  assert.ok(badUuid.errors.some((e) => e.startsWith('EF_OUTPUT_RISKIQ_CUSTOMER_UUID')));
+});

@@ -31,7 +31,8 @@ export const OP = {
   DURATION_MS: 44, DURATION_US: 45, EVENT_MS: 46,
   ICMP_TYPE_CODE: 47, ICMP_TYPE: 48, ICMP_CODE: 49,
   APP_ID: 50, APP_NAME: 51, SAMPLER_ID: 52, SAMPLING_INTERVAL: 53,
-  SRC_VLAN_ALT: 54, DST_VLAN_ALT: 55,
+  SRC_VLAN_ALT: 54, DST_VLAN_ALT: 55, IN_IF_ALT: 56, OUT_IF_ALT: 57, REV_TCP_FLAGS: 58,
+  DATALINK_SECTION: 59, IP_SECTION: 60,
 } as const;
 
 /** Mapped IANA elements (enterprise 0; NetFlow v9 uses the same numbers, RFC 3954 §8). */
@@ -51,18 +52,24 @@ const IANA_OPS: Record<number, number> = {
   231: OP.INIT_BYTES, 232: OP.RESP_BYTES, 298: OP.INIT_PACKETS, 299: OP.RESP_PACKETS,
   // paddingOctets (RFC 7011 §3.3.1 alignment) carry nothing.
   210: OP.SKIP,
+  // Physical interfaces (Cisco, Juniper): used when the logical ones are absent.
+  252: OP.IN_IF_ALT, 253: OP.OUT_IF_ALT,
+  // Sampled packet sections (RFC 7133 §4.5 dataLinkFrameSection, RFC 5477 ipHeaderPacketSection).
+  313: OP.IP_SECTION, 315: OP.DATALINK_SECTION,
   243: OP.SRC_VLAN_ALT, 254: OP.DST_VLAN_ALT, 302: OP.SAMPLER_ID, 305: OP.SAMPLING_INTERVAL, 323: OP.EVENT_MS,
 };
 
 /** Vendor elements that map to a record field. */
 const VENDOR_OPS = new Map<number, number>([
   [ieKey(0, 56701), OP.APP_NAME], // Palo Alto App-ID (v9)
+  [ieKey(0, 104), OP.DATALINK_SECTION], // NetFlow v9 layer2packetSectionData (Cisco)
   [ieKey(PEN.PALOALTO, 56), OP.APP_NAME],
   // RFC 5103 §6.1: reverse counterparts of the IANA counters.
   [ieKey(PEN.REVERSE, 1), OP.REV_BYTES],
   [ieKey(PEN.REVERSE, 2), OP.REV_PACKETS],
   [ieKey(PEN.REVERSE, 85), OP.REV_BYTES],
   [ieKey(PEN.REVERSE, 86), OP.REV_PACKETS],
+  [ieKey(PEN.REVERSE, 6), OP.REV_TCP_FLAGS],
 ]);
 
 /** Scope field types of NetFlow v9 options templates (RFC 3954 §6.2); they overlap IANA ids 1-5. */

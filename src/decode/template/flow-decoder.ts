@@ -11,7 +11,7 @@ import { log } from '../../log/logger.js';
 import { rawName, VARLEN, type CompiledTemplate } from './compile.js';
 import { PendingSets, type HeldSet } from './pending.js';
 import { readCache, writeCache, writeCacheSync } from './persist.js';
-import { applicationIdAt, readRecord, RecordScratch, resolveCounters, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
+import { applicationIdAt, readRecord, RecordScratch, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
 import { TemplateStore, type DomainState } from './store.js';
 
 export interface TemplateDecoderOptions {
@@ -196,6 +196,7 @@ export abstract class TemplateFlowDecoder {
       r.observationDomain = this.domainId;
       r.sequence = this.sequence;
       resolveCounters(r, s);
+      resolveFallbacks(buf, r, s);
       const why = resolveTimes(r, s, tb);
       if (why !== '') this.count(why);
       if (s.appId !== '') {
@@ -214,7 +215,7 @@ export abstract class TemplateFlowDecoder {
       out.push(r);
       // Biflows (RFC 5103) and NSEL initiator/responder counters: the reverse direction becomes a
       // record of its own, so byte and packet sums per direction stay right.
-      if (s.revBytes > 0 || s.revPkts > 0) out.push(reverseOf(r, s.revBytes, s.revPkts));
+      if (s.revBytes > 0 || s.revPkts > 0) out.push(reverseOf(r, s.revBytes, s.revPkts, s.revTcpFlags));
     }
   }
 

@@ -3,6 +3,7 @@
  * one switch over field operations per field, values read straight from the Buffer into the record.
  */
 import { FlowRecord } from '../../record/flow-record.js';
+import { HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6, parseSampledHeader } from '../sflow/packet-header.js';
 import { ipAt, ipv4At, ipv6At, macAt } from '../ip.js';
 import { uptimeToEpoch } from '../time.js';
 import { OP, VARLEN, type CompiledTemplate } from './compile.js';
@@ -98,8 +99,13 @@ export class RecordScratch {
   initBytes = -1; respBytes = -1; initPkts = -1; respPkts = -1;
   samplerId = -1; samplingInterval = 0; appId = '';
   haveBytes = false; havePkts = false;
+  revTcpFlags = 0; inIfAlt = 0; outIfAlt = 0;
+  /** Sampled frame (1) or IP header (2) section, to fill the tuple when the template has none. */
+  sectionKind = 0; sectionOff = 0; sectionLen = 0;
 
   reset(): void {
+    this.revTcpFlags = 0; this.inIfAlt = 0; this.outIfAlt = 0;
+    this.sectionKind = 0; this.sectionOff = 0; this.sectionLen = 0;
     this.startAbs = 0; this.endAbs = 0; this.startUp = -1; this.endUp = -1; this.startDeltaUs = -1; this.endDeltaUs = -1;
     this.sysInit = 0; this.durMs = -1; this.eventMs = 0;
     this.bytesTotal = -1; this.pktsTotal = -1; this.revBytes = 0; this.revPkts = 0;
@@ -195,6 +201,11 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       case OP.APP_NAME: { const v = stringAt(buf, o, len); if (v !== '') r.application = v; break; }
       case OP.SAMPLER_ID: s.samplerId = uintAt(buf, o, len); break;
       case OP.SAMPLING_INTERVAL: s.samplingInterval = uintAt(buf, o, len); break;
+      case OP.IN_IF_ALT: s.inIfAlt = uintAt(buf, o, len); break;
+      case OP.OUT_IF_ALT: s.outIfAlt = uintAt(buf, o, len); break;
+      case OP.REV_TCP_FLAGS: s.revTcpFlags = uintAt(buf, o, len); break;
+      case OP.DATALINK_SECTION: s.sectionKind = 1; s.sectionOff = o; s.sectionLen = len; break;
+      case OP.IP_SECTION: s.sectionKind = 2; s.sectionOff = o; s.sectionLen = len; break;
       default: r.setExtra(t.names[i]!, valueAt(buf, o, len, t.types[i]!)); break;
     }
     o += len;
@@ -273,7 +284,7 @@ export function resolveCounters(r: FlowRecord, s: RecordScratch): void {
 }
 
 /** The reverse direction of a biflow record (RFC 5103 §5): tuple and interfaces swapped, reverse counters. */
-export function reverseOf(r: FlowRecord, bytes: number, packets: number): FlowRecord {
+export function reverseOf(r: FlowRecord, bytes: number, packets: number, tcpFlags: number): FlowRecord {
   const v = new FlowRecord();
   v.collectTs = r.collectTs; v.exportTs = r.exportTs; v.startTs = r.startTs; v.endTs = r.endTs;
   v.exporterIp = r.exporterIp; v.exportVersion = r.exportVersion; v.exportType = r.exportType;
@@ -281,10 +292,31 @@ export function reverseOf(r: FlowRecord, bytes: number, packets: number): FlowRe
   v.ipVersion = r.ipVersion; v.srcIp = r.dstIp; v.dstIp = r.srcIp; v.srcPort = r.dstPort; v.dstPort = r.srcPort;
   v.proto = r.proto; v.icmpType = r.icmpType; v.icmpCode = r.icmpCode;
   v.bytes = bytes; v.packets = packets; v.samplingRate = r.samplingRate;
-  v.tos = r.tos; v.inIf = r.outIf; v.outIf = r.inIf; v.srcAs = r.dstAs; v.dstAs = r.srcAs;
+  v.tcpFlags = tcpFlags; v.tos = r.tos; v.inIf = r.outIf; v.outIf = r.inIf; v.srcAs = r.dstAs; v.dstAs = r.srcAs;
   v.srcMask = r.dstMask; v.dstMask = r.srcMask; v.srcVlan = r.dstVlan; v.dstVlan = r.srcVlan;
   v.srcMac = r.dstMac; v.dstMac = r.srcMac;
   v.direction = r.direction; v.application = r.application; v.endReason = r.endReason;
   v.setExtra('flow.biflow_direction', 'reverse');
   return v;
+}
+
+/**
+ * Fills what the template did not carry from the record's own bytes: physical interfaces when no
+ * logical ones came, the BGP next hop when no IP next hop came, and the tuple from a sampled frame
+ * or IP header section (PSAMP-style records: Cisco, Juniper), parsed like an sFlow sampled header.
+ */
+export function resolveFallbacks(buf: Buffer, r: FlowRecord, s: RecordScratch): void {
+  if (s.inIfAlt !== 0) { if (r.inIf === 0) r.inIf = s.inIfAlt; else r.setExtra('ipfix.ingressPhysicalInterface', s.inIfAlt); }
+  if (s.outIfAlt !== 0) { if (r.outIf === 0) r.outIf = s.outIfAlt; else r.setExtra('ipfix.egressPhysicalInterface', s.outIfAlt); }
+  if (r.extra !== null && (r.nextHop === '' || r.nextHop === '0.0.0.0' || r.nextHop === '::')) {
+    const bgp = r.extra['ipfix.bgpNextHopIPv4Address'] ?? r.extra['ipfix.bgpNextHopIPv6Address'];
+    if (typeof bgp === 'string' && bgp !== '0.0.0.0' && bgp !== '::') r.nextHop = bgp;
+  }
+  if (s.sectionKind !== 0 && r.srcIp === '' && s.sectionLen > 0) {
+    const proto = s.sectionKind === 1 ? HEADER_PROTOCOL_ETHERNET : buf[s.sectionOff]! >> 4 === 6 ? HEADER_PROTOCOL_IPV6 : HEADER_PROTOCOL_IPV4;
+    const l3 = parseSampledHeader(proto, buf, s.sectionOff, s.sectionLen, r);
+    // Each such record reports one sampled packet (RFC 5476 packet reports).
+    if (r.bytes === 0 && l3 > 0) r.bytes = l3;
+    if (r.packets === 0 && r.srcIp !== '') r.packets = 1;
+  }
 }

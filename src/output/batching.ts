@@ -31,6 +31,16 @@ export interface BatchingOptions {
   spill?: { dir: string; maxBytes: number };
 }
 
+/**
+ * Thrown by send() when part of a batch was accepted: only `remaining` (in their original order) is
+ * retried or spilled, so the accepted part is not sent twice.
+ */
+export class PartialSendError extends Error {
+  constructor(readonly remaining: FlowRecord[], cause: unknown) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+  }
+}
+
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
 const LOG_EVERY_MS = 10_000;
@@ -188,6 +198,7 @@ export abstract class BatchingOutput implements Output {
   private async deliver(batch: FlowRecord[], fromDisk: boolean): Promise<boolean> {
     let attempts = 0;
     for (;;) {
+      if (batch.length === 0) return true;
       try {
         await this.send(batch);
         if (fromDisk) this.disk!.commit();
@@ -198,6 +209,14 @@ export abstract class BatchingOutput implements Output {
         this.notify();
         return true;
       } catch (err) {
+        if (err instanceof PartialSendError && err.remaining.length < batch.length) {
+          // The accepted part is done (and off the disk); what remains is retried like a batch from memory.
+          this.c.sent! += batch.length - err.remaining.length;
+          if (fromDisk) this.disk!.commit();
+          fromDisk = false;
+          batch = err.remaining;
+          if (batch.length === 0) return true;
+        }
         attempts++;
         this.c.failures!++;
         this.logFailure(err);

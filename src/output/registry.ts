@@ -7,6 +7,7 @@ import { createRiskiqOutput } from './riskiq/output.js';
 import { StdoutOutput } from './stdout/stdout.js';
 import { DuckDbOutput } from '../store/duckdb.js';
 import { ClickHouseOutput } from './clickhouse/clickhouse.js';
+import { createSearchOutput } from './elasticsearch/from-config.js';
 
 export interface OutputContext {
   config: Config;
@@ -57,6 +58,8 @@ export function createOutputs(ctx: OutputContext): Output[] {
       ...(spill !== undefined ? { spill } : {}),
     }));
   }
+  if (c.EF_OUTPUT_ELASTICSEARCH_ENABLE) outs.push(createSearchOutput(c, 'elasticsearch', join(ctx.dataDir, 'spill', 'elasticsearch')));
+  if (c.EF_OUTPUT_OPENSEARCH_ENABLE) outs.push(createSearchOutput(c, 'opensearch', join(ctx.dataDir, 'spill', 'opensearch')));
   if (c.EF_OUTPUT_RISKIQ_ENABLE) {
     const audit = c.EF_OUTPUT_RISKIQ_AUDIT_PATH.trim();
     outs.push(createRiskiqOutput(c, ctx.dataDir, audit === '' ? '' : resolveDataPath(ctx.dataDir, audit)));

@@ -1,0 +1,82 @@
+/**
+ * The bulk API body and response (Elasticsearch and OpenSearch share the format): NDJSON of an
+ * action line `{"index":{"_index":...}}` and a document line per record, each ending in "\n", split
+ * into bodies of at most EF_OUTPUT_<NAME>_BATCH_MAX_BYTES; and the per-item outcome of a response,
+ * in the order the items were sent.
+ */
+import type { FlowRecord } from '../../record/flow-record.js';
+
+/** One record's two bulk lines. */
+export interface BulkItem {
+  index: number;
+  text: string;
+  bytes: number;
+}
+
+/** Consecutive items whose text fits one request body. */
+export function splitBodies(items: readonly BulkItem[], maxBytes: number): BulkItem[][] {
+  const out: BulkItem[][] = [];
+  let cur: BulkItem[] = [];
+  let size = 0;
+  for (const it of items) {
+    // An item larger than the limit on its own still goes, alone: the cluster decides.
+    if (cur.length > 0 && size + it.bytes > maxBytes) {
+      out.push(cur);
+      cur = [];
+      size = 0;
+    }
+    cur.push(it);
+    size += it.bytes;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+export function bodyText(items: readonly BulkItem[]): string {
+  let s = '';
+  for (const it of items) s += it.text;
+  return s;
+}
+
+export interface BulkResponseBody {
+  errors?: boolean;
+  items?: Record<string, { status?: number; error?: { type?: string; reason?: string } | string }>[];
+}
+
+export type ItemOutcome = 'ok' | 'retry' | 'reject';
+
+export interface ItemResult {
+  outcome: ItemOutcome;
+  status: number;
+  reason: string;
+}
+
+/**
+ * Per item: 2xx ok; 429 (too many requests) and 5xx retried; any other status (mapping and parse
+ * errors, 400) rejected, since sending the same document again would fail the same way.
+ */
+export function itemResults(body: BulkResponseBody, expected: number): ItemResult[] {
+  const items = body.items;
+  if (!Array.isArray(items) || items.length !== expected) {
+    throw new Error(`bulk response has ${Array.isArray(items) ? items.length : 'no'} items for ${expected} sent`);
+  }
+  const out: ItemResult[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) {
+    const op = items[i]!;
+    const k = Object.keys(op)[0];
+    const r = k === undefined ? undefined : op[k];
+    const status = typeof r?.status === 'number' ? r.status : 0;
+    const err = r?.error;
+    const reason = err === undefined ? '' : typeof err === 'string' ? err : `${err.type ?? 'error'}: ${err.reason ?? ''}`;
+    if (status >= 200 && status < 300) out[i] = { outcome: 'ok', status, reason };
+    else if (status === 429 || status >= 500 || status === 0) out[i] = { outcome: 'retry', status, reason };
+    else out[i] = { outcome: 'reject', status, reason };
+  }
+  return out;
+}
+
+/** The records of the given item indexes, in order. */
+export function recordsOf(batch: readonly FlowRecord[], idx: readonly number[]): FlowRecord[] {
+  const sorted = [...idx].sort((a, b) => a - b);
+  return sorted.map((i) => batch[i]!);
+}

@@ -1,0 +1,128 @@
+/**
+ * The few cluster calls the output makes, over the official client of each product:
+ * `@elastic/elasticsearch` for Elasticsearch and `@opensearch-project/opensearch` for OpenSearch.
+ * Both clients' own retries are off (maxRetries 0): the output retries failed items itself and
+ * spills to disk while the cluster is away, which the clients' in-request retries would only delay.
+ */
+import { readFileSync } from 'node:fs';
+import { Client as EsClient } from '@elastic/elasticsearch';
+import { Client as OsClient } from '@opensearch-project/opensearch';
+import type { BulkResponseBody } from './bulk.js';
+import type { Flavor, IndexTemplate } from './template.js';
+
+export interface ConnectionOptions {
+  flavor: Flavor;
+  /** host:port, or full URLs. */
+  addresses: string[];
+  username: string;
+  password: string;
+  apiKey: string;
+  tls: { enable: boolean; skipVerification: boolean; caCertPath: string };
+  requestTimeoutMs: number;
+}
+
+export interface ClusterInfo {
+  distribution: string;
+  version: string;
+}
+
+export interface SearchConnection {
+  info(): Promise<ClusterInfo>;
+  putIndexTemplate(t: IndexTemplate): Promise<void>;
+  /** POST /_bulk with a ready NDJSON body; throws when the request as a whole fails. */
+  bulk(ndjson: string): Promise<BulkResponseBody>;
+  close(): Promise<void>;
+}
+
+export function nodeUrls(o: Pick<ConnectionOptions, 'addresses' | 'tls'>): string[] {
+  return o.addresses.map((a) => (a.includes('://') ? a : `${o.tls.enable ? 'https' : 'http'}://${a}`));
+}
+
+function tlsOptions(o: ConnectionOptions): { ca?: Buffer; rejectUnauthorized: boolean } | undefined {
+  if (!o.tls.enable && o.tls.caCertPath === '') return undefined;
+  const out: { ca?: Buffer; rejectUnauthorized: boolean } = { rejectUnauthorized: !o.tls.skipVerification };
+  if (o.tls.caCertPath !== '') {
+    try {
+      out.ca = readFileSync(o.tls.caCertPath);
+    } catch (err) {
+      const name = o.flavor === 'opensearch' ? 'OPENSEARCH' : 'ELASTICSEARCH';
+      throw new Error(`EF_OUTPUT_${name}_TLS_CA_CERT_FILEPATH: cannot read ${o.tls.caCertPath}: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+export function openConnection(o: ConnectionOptions): SearchConnection {
+  return o.flavor === 'opensearch' ? new OpenSearchConnection(o) : new ElasticsearchConnection(o);
+}
+
+class ElasticsearchConnection implements SearchConnection {
+  private readonly client: EsClient;
+
+  constructor(o: ConnectionOptions) {
+    const auth = o.apiKey !== '' ? { apiKey: o.apiKey } : o.username !== '' ? { username: o.username, password: o.password } : undefined;
+    const tls = tlsOptions(o);
+    this.client = new EsClient({
+      nodes: nodeUrls(o),
+      maxRetries: 0,
+      requestTimeout: o.requestTimeoutMs,
+      ...(auth !== undefined ? { auth } : {}),
+      ...(tls !== undefined ? { tls } : {}),
+    });
+  }
+
+  async info(): Promise<ClusterInfo> {
+    const r = await this.client.info();
+    return { distribution: 'elasticsearch', version: r.version.number };
+  }
+
+  async putIndexTemplate(t: IndexTemplate): Promise<void> {
+    await this.client.indices.putIndexTemplate({ name: t.name, ...t.body } as Parameters<EsClient['indices']['putIndexTemplate']>[0]);
+  }
+
+  async bulk(ndjson: string): Promise<BulkResponseBody> {
+    return this.client.transport.request<BulkResponseBody>({ method: 'POST', path: '/_bulk', bulkBody: ndjson });
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+class OpenSearchConnection implements SearchConnection {
+  private readonly client: OsClient;
+
+  constructor(o: ConnectionOptions) {
+    const ssl = tlsOptions(o);
+    // OpenSearch's security plugin knows no API keys of its own; a key given is sent as the
+    // Elasticsearch-style `Authorization: ApiKey` header for proxies and managed services that take it.
+    const headers = o.apiKey !== '' ? { authorization: `ApiKey ${o.apiKey}` } : undefined;
+    this.client = new OsClient({
+      nodes: nodeUrls(o),
+      maxRetries: 0,
+      requestTimeout: o.requestTimeoutMs,
+      ...(o.apiKey === '' && o.username !== '' ? { auth: { username: o.username, password: o.password } } : {}),
+      ...(headers !== undefined ? { headers } : {}),
+      ...(ssl !== undefined ? { ssl } : {}),
+    });
+  }
+
+  async info(): Promise<ClusterInfo> {
+    const r = await this.client.info();
+    const v = (r.body as { version?: { number?: string; distribution?: string } }).version;
+    return { distribution: v?.distribution ?? 'opensearch', version: v?.number ?? '' };
+  }
+
+  async putIndexTemplate(t: IndexTemplate): Promise<void> {
+    await this.client.indices.putIndexTemplate({ name: t.name, body: t.body as never });
+  }
+
+  async bulk(ndjson: string): Promise<BulkResponseBody> {
+    const r = await this.client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: ndjson });
+    return r.body as BulkResponseBody;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

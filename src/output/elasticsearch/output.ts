@@ -1,0 +1,162 @@
+/**
+ * EF_OUTPUT_ELASTICSEARCH_* and EF_OUTPUT_OPENSEARCH_*: records indexed with the bulk API into
+ * `<prefix>-<codex|ecs>[-<period>]`, under an index template installed at start.
+ *
+ * A bulk response reports each item: accepted items are done, items answered 429 or 5xx are sent
+ * again on their own (a few times, with backoff, inside one send), and items answered with another
+ * 4xx (a document the mapping refuses) are dropped, counted and logged at most every 10 s. Items
+ * still failing after those tries, and everything not yet accepted when a request fails as a whole,
+ * go back to the batching queue as a PartialSendError, which retries them or spills them to disk.
+ */
+import type { FlowRecord } from '../../record/flow-record.js';
+import type { ViewOptions } from '../../record/fields.js';
+import { encodeRecord } from '../../record/json.js';
+import { log } from '../../log/logger.js';
+import { BatchingOutput, PartialSendError } from '../batching.js';
+import { bodyText, itemResults, recordsOf, splitBodies, type BulkItem } from './bulk.js';
+import { openConnection, type ConnectionOptions, type SearchConnection } from './connection.js';
+import { IndexNamer, type IndexPeriod, type Schema } from './index-name.js';
+import { buildTemplate, leafRenames, type Flavor, type IndexTemplate } from './template.js';
+
+export interface SearchOutputOptions {
+  flavor: Flavor;
+  connection: ConnectionOptions;
+  view: ViewOptions;
+  indexPrefix: string;
+  indexPeriod: IndexPeriod;
+  templateEnable: boolean;
+  /** Milliseconds a partial batch waits (_BATCH_DEADLINE). */
+  deadlineMs: number;
+  /** Largest bulk request body (_BATCH_MAX_BYTES). */
+  maxBytes: number;
+  /** Records taken from the queue per send (split into bodies of at most maxBytes). */
+  batchRecords?: number;
+  /** Disk spill; without it the memory queue drops when full. */
+  spill?: { dir: string; maxBytes: number };
+  /** Sends of a failing (429/5xx) item within one send before it goes back to the queue. */
+  itemAttempts?: number;
+  itemBackoffMs?: number;
+}
+
+const LOG_EVERY_MS = 10_000;
+
+export class SearchOutput extends BatchingOutput {
+  readonly name: string;
+  private readonly conn: SearchConnection;
+  private readonly namer: IndexNamer;
+  private readonly template: IndexTemplate;
+  private readonly renames: [string, string][];
+  private templateReady: boolean;
+  private lastRejectLog = 0;
+  private rejectedSinceLog = 0;
+
+  constructor(private readonly o: SearchOutputOptions) {
+    const batchRecords = o.batchRecords ?? 10_000;
+    super({
+      batchMax: batchRecords,
+      deadlineMs: o.deadlineMs,
+      // With a spill, memory holds a couple of batches and the rest waits on disk, so a crash
+      // loses little; without one, a larger queue rides out short stalls before dropping.
+      queueMax: o.spill !== undefined ? 2 * batchRecords : 20 * batchRecords,
+      ...(o.spill !== undefined ? { spill: o.spill } : {}),
+    });
+    this.name = o.flavor;
+    Object.assign(this.c, { indexed: 0, rejected: 0, item_retries: 0, templates_installed: 0 });
+    const schema: Schema = o.view.ecs ? 'ecs' : 'codex';
+    this.namer = new IndexNamer(o.indexPrefix, schema, o.indexPeriod);
+    this.template = buildTemplate(o.flavor, `${o.indexPrefix}-${schema}`, this.namer.pattern, schema);
+    // Written as `"name":` fragments by the JSON encoder; a name is never a prefix of another inside quotes.
+    this.renames = o.flavor === 'opensearch' ? [...leafRenames(schema)].map(([a, b]) => [`,${JSON.stringify(a)}:`, `,${JSON.stringify(b)}:`]) : [];
+    this.templateReady = !o.templateEnable;
+    this.conn = openConnection(o.connection);
+  }
+
+  override async start(): Promise<void> {
+    try {
+      const info = await this.conn.info();
+      log.info(`${this.name} output: connected to ${info.distribution} ${info.version} at ${this.o.connection.addresses.join(',')}`);
+      await this.installTemplate();
+    } catch (err) {
+      // Not fatal: records queue (and spill) until the cluster answers; the template is retried first.
+      log.warn(`${this.name} output: cluster not reachable at start (${(err as Error).message}); records will be held until it is`);
+    }
+    await super.start();
+  }
+
+  private async installTemplate(): Promise<void> {
+    if (this.templateReady) return;
+    await this.conn.putIndexTemplate(this.template);
+    this.templateReady = true;
+    this.c.templates_installed!++;
+    log.info(`${this.name} output: index template ${this.template.name} installed for ${this.template.body.index_patterns.join(',')}`);
+  }
+
+  /** The two bulk lines of each record. */
+  private items(batch: readonly FlowRecord[]): BulkItem[] {
+    const src = this.o.view.timestampSource;
+    const out: BulkItem[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      // The index period follows @timestamp, chosen as fields.ts chooses it.
+      const t = src === 'start' ? r.startTs : src === 'end' ? r.endTs : src === 'export' ? r.exportTs : r.collectTs;
+      const index = this.namer.nameFor(t > 0 ? t : r.collectTs);
+      let doc = encodeRecord(r, this.o.view);
+      for (let k = 0; k < this.renames.length; k++) doc = doc.replace(this.renames[k]![0], this.renames[k]![1]);
+      const text = `{"index":{"_index":${JSON.stringify(index)}}}\n${doc}\n`;
+      out[i] = { index: i, text, bytes: Buffer.byteLength(text) };
+    }
+    return out;
+  }
+
+  protected async send(batch: FlowRecord[]): Promise<void> {
+    await this.installTemplate();
+    const attempts = Math.max(1, this.o.itemAttempts ?? 5);
+    let pending = this.items(batch);
+    for (let attempt = 1; ; attempt++) {
+      const retry: BulkItem[] = [];
+      let lastFail = '';
+      const bodies = splitBodies(pending, this.o.maxBytes);
+      for (let b = 0; b < bodies.length; b++) {
+        const body = bodies[b]!;
+        let results;
+        try {
+          results = itemResults(await this.conn.bulk(bodyText(body)), body.length);
+        } catch (err) {
+          const left = retry.map((it) => it.index);
+          for (let k = b; k < bodies.length; k++) for (const it of bodies[k]!) left.push(it.index);
+          throw new PartialSendError(recordsOf(batch, left), err);
+        }
+        for (let j = 0; j < results.length; j++) {
+          const res = results[j]!;
+          if (res.outcome === 'ok') this.c.indexed!++;
+          else if (res.outcome === 'retry') {
+            retry.push(body[j]!);
+            lastFail = `${res.status} ${res.reason}`;
+          } else this.reject(res.status, res.reason);
+        }
+      }
+      if (retry.length === 0) return;
+      this.c.item_retries! += retry.length;
+      if (attempt >= attempts) {
+        throw new PartialSendError(recordsOf(batch, retry.map((it) => it.index)), new Error(`${retry.length} bulk items still failing (last: ${lastFail})`));
+      }
+      await new Promise((r) => setTimeout(r, (this.o.itemBackoffMs ?? 200) * 2 ** (attempt - 1)));
+      pending = retry;
+    }
+  }
+
+  private reject(status: number, reason: string): void {
+    this.c.rejected!++;
+    this.rejectedSinceLog++;
+    const now = Date.now();
+    if (now - this.lastRejectLog < LOG_EVERY_MS) return;
+    this.lastRejectLog = now;
+    log.warn(`${this.name} output: ${this.rejectedSinceLog} records rejected by the cluster and dropped (last: ${status} ${reason.slice(0, 300)})`);
+    this.rejectedSinceLog = 0;
+  }
+
+  override async close(): Promise<void> {
+    await super.close();
+    await this.conn.close();
+  }
+}

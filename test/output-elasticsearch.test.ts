@@ -1,0 +1,323 @@
+/**
+ * Elasticsearch output against the ES TEST SERVER (test/servers/es-test-server.ts; no real cluster
+ * can run here): fixture records arrive with the right index names and documents, templates are
+ * installed, credentials are sent, partial bulk failures retry only the failed items, an outage
+ * spills to disk and loses nothing, and the spill survives a restart of the output.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FlowRecord } from '../src/record/flow-record.js';
+import { encodeRecord } from '../src/record/json.js';
+import type { ViewOptions } from '../src/record/fields.js';
+import { IndexNamer } from '../src/output/elasticsearch/index-name.js';
+import { SearchOutput, type SearchOutputOptions } from '../src/output/elasticsearch/output.js';
+import { EsTestServer } from './servers/es-test-server.js';
+import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
+
+const CODEX: ViewOptions = { ecs: false, timestampSource: 'collect' };
+
+function p2(n: number): string {
+  return String(n).padStart(2, '0');
+}
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Multiset of documents as JSON text. */
+function bag(docs: Iterable<string>): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const d of docs) m.set(d, (m.get(d) ?? 0) + 1);
+  return m;
+}
+
+function docText(doc: Record<string, unknown>): string {
+  return JSON.stringify(doc);
+}
+
+function expectedText(r: FlowRecord, view: ViewOptions): string {
+  return JSON.stringify(JSON.parse(encodeRecord(r, view)));
+}
+
+function outputOptions(server: EsTestServer, over: Partial<SearchOutputOptions> = {}): SearchOutputOptions {
+  return {
+    flavor: 'elasticsearch',
+    connection: { flavor: 'elasticsearch', addresses: [server.address], username: '', password: '', apiKey: '', tls: { enable: false, skipVerification: false, caCertPath: '' }, requestTimeoutMs: 5000 },
+    view: CODEX,
+    indexPrefix: 'elastiflow-flow',
+    indexPeriod: 'daily',
+    templateEnable: true,
+    deadlineMs: 20,
+    maxBytes: 256 * 1024,
+    batchRecords: 200,
+    itemBackoffMs: 20,
+    ...over,
+  };
+}
+
+test('index names: period suffixes in UTC, ISO weeks at year ends', () => {
+  const t = Date.UTC(2026, 10, 27, 14, 5, 0);
+  assert.equal(new IndexNamer('p', 'codex', 'none').nameFor(t), 'p-codex');
+  assert.equal(new IndexNamer('p', 'codex', 'hourly').nameFor(t), 'p-codex-2026.11.27.14');
+  assert.equal(new IndexNamer('p', 'ecs', 'daily').nameFor(t), 'p-ecs-2026.11.27');
+  assert.equal(new IndexNamer('p', 'codex', 'monthly').nameFor(t), 'p-codex-2026.11');
+  const w = new IndexNamer('p', 'codex', 'weekly');
+  assert.equal(w.nameFor(t), 'p-codex-2026.w48');
+  assert.equal(w.nameFor(Date.UTC(2026, 0, 1)), 'p-codex-2026.w01'); // a Thursday
+  assert.equal(w.nameFor(Date.UTC(2027, 0, 1)), 'p-codex-2026.w53'); // a Friday: last week of 2026
+  assert.equal(w.nameFor(Date.UTC(2024, 11, 30)), 'p-codex-2025.w01'); // a Monday in ISO 2025
+  // The cache must not leak a name across a boundary.
+  const h = new IndexNamer('p', 'codex', 'hourly');
+  assert.equal(h.nameFor(Date.UTC(2026, 0, 1, 0, 59, 59, 999)), 'p-codex-2026.01.01.00');
+  assert.equal(h.nameFor(Date.UTC(2026, 0, 1, 1)), 'p-codex-2026.01.01.01');
+  assert.equal(h.nameFor(Date.UTC(2025, 11, 31, 23)), 'p-codex-2025.12.31.23');
+});
+
+test('replayed fixture → CODEX documents in daily indices, template installed, basic auth sent', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch', auth: { username: 'elastic', password: 's3cret' } });
+  await server.start();
+  try {
+    const { records, outputs } = await replayFixtures({
+      EF_OUTPUT_ELASTICSEARCH_ENABLE: 'true',
+      EF_OUTPUT_ELASTICSEARCH_ADDRESSES: server.address,
+      EF_OUTPUT_ELASTICSEARCH_USERNAME: 'elastic',
+      EF_OUTPUT_ELASTICSEARCH_PASSWORD: 's3cret',
+      EF_OUTPUT_ELASTICSEARCH_INDEX_PERIOD: 'daily',
+      EF_OUTPUT_ELASTICSEARCH_BATCH_DEADLINE: '50',
+    });
+    assert.ok(records.length > 700, `fixture gave ${records.length} records`);
+    assert.equal(server.authFailures, 0);
+    assert.ok(server.requests.length > 0 && server.requests.every((r) => r.headers.authorization === `Basic ${Buffer.from('elastic:s3cret').toString('base64')}`), 'every request authenticated');
+    assert.ok(server.requests.some((r) => r.method === 'GET' && r.path === '/'), 'cluster info asked');
+    const tpl = server.templates.get('elastiflow-flow-codex') as { index_patterns: string[]; template: { mappings: { properties: Record<string, { type: string }>; subobjects?: boolean } } } | undefined;
+    assert.ok(tpl, 'template installed');
+    assert.deepEqual(tpl.index_patterns, ['elastiflow-flow-codex-*']);
+    assert.equal(tpl.template.mappings.properties['flow.src.ip.addr']!.type, 'ip');
+    assert.equal(tpl.template.mappings.properties['flow.bytes']!.type, 'long');
+    assert.equal(tpl.template.mappings.properties['tcp.flags.tags']!.type, 'keyword');
+    assert.equal(tpl.template.mappings.subobjects, false);
+    assert.equal(server.docs.length, records.length, 'every record indexed once');
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const d = new Date(r.collectTs);
+      const want = `elastiflow-flow-codex-${d.getUTCFullYear()}.${p2(d.getUTCMonth() + 1)}.${p2(d.getUTCDate())}`;
+      assert.equal(server.docs[i]!.index, want);
+      assert.equal(server.docs[i]!.template, 'elastiflow-flow-codex');
+      assert.equal(docText(server.docs[i]!.doc), expectedText(r, CODEX));
+    }
+    assert.ok(server.docs.some((d) => d.doc['tcp.flags'] !== undefined && d.doc['tcp.flags.tags'] !== undefined), 'flat tcp.flags and tcp.flags.tags accepted under subobjects:false');
+    const c = outputs[0]!.counters();
+    assert.equal(c.indexed, records.length);
+    assert.equal(c.rejected, 0);
+    assert.equal(c.templates_installed, 1);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('ECS layout, hourly indices, API key auth', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch', auth: { apiKey: 'aWQ6a2V5' } });
+  await server.start();
+  try {
+    const { records } = await replayFixtures({
+      EF_OUTPUT_ELASTICSEARCH_ENABLE: 'true',
+      EF_OUTPUT_ELASTICSEARCH_ADDRESSES: server.address,
+      EF_OUTPUT_ELASTICSEARCH_API_KEY: 'aWQ6a2V5',
+      EF_OUTPUT_ELASTICSEARCH_ECS_ENABLE: 'true',
+      EF_OUTPUT_ELASTICSEARCH_INDEX_PREFIX: 'flows',
+      EF_OUTPUT_ELASTICSEARCH_INDEX_PERIOD: 'hourly',
+    });
+    assert.equal(server.authFailures, 0);
+    assert.ok(server.requests.every((r) => r.headers.authorization === 'ApiKey aWQ6a2V5'));
+    assert.ok(server.templates.has('flows-ecs'));
+    assert.equal(server.docs.length, records.length);
+    const view: ViewOptions = { ecs: true, timestampSource: 'collect' };
+    for (let i = 0; i < records.length; i++) {
+      const d = new Date(records[i]!.collectTs);
+      assert.equal(server.docs[i]!.index, `flows-ecs-${d.getUTCFullYear()}.${p2(d.getUTCMonth() + 1)}.${p2(d.getUTCDate())}.${p2(d.getUTCHours())}`);
+      assert.equal(docText(server.docs[i]!.doc), expectedText(records[i]!, view));
+    }
+    assert.equal(typeof server.docs[0]!.doc['source.ip'], 'string');
+    assert.match(String(server.docs[0]!.doc['@timestamp']), /^\d{4}-\d{2}-\d{2}T/);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('wrong credentials: nothing indexed, the cluster says 401, records are held on disk', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch', auth: { username: 'elastic', password: 'right' } });
+  await server.start();
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-es-spill-'));
+  const out = new SearchOutput(outputOptions(server, {
+    connection: { ...outputOptions(server).connection, username: 'elastic', password: 'wrong' },
+    spill: { dir, maxBytes: 64 << 20 },
+  }));
+  try {
+    await out.start();
+    const recs = (await fixtureRecords()).slice(0, 100);
+    out.write(recs);
+    await until(() => out.counters().failures! > 0, 5000, 'a failed send');
+    await out.close();
+    assert.equal(server.docs.length, 0);
+    assert.ok(server.authFailures > 0);
+    assert.equal(out.counters().spill_pending, 100);
+  } finally {
+    await server.stop();
+  }
+});
+
+test('partial bulk failure: only the failed items are sent again; 429/503 items arrive exactly once, 400 items are dropped and counted', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  const records = await fixtureRecords();
+  const hash = (s: string): number => {
+    let h = 0;
+    for (let i = 0; i < s.length; i++) h = (h * 31 + s.charCodeAt(i)) >>> 0;
+    return h;
+  };
+  const seen = new Map<string, number>();
+  let injected = 0;
+  server.itemFault = (doc) => {
+    const k = docText(doc);
+    const h = hash(k);
+    if (h % 23 === 0) return 400; // the mapping refuses it: never retried
+    const n = seen.get(k) ?? 0;
+    seen.set(k, n + 1);
+    if (n < 2 && h % 3 === 0) {
+      injected++;
+      return n === 0 ? 429 : 503; // fails twice, then indexed
+    }
+    return 0;
+  };
+  const out = new SearchOutput(outputOptions(server, { batchRecords: 100000, maxBytes: 16 << 20 }));
+  try {
+    await out.start();
+    out.write(records);
+    await out.flush();
+    const expected = records.map((r) => expectedText(r, CODEX));
+    const refused = expected.filter((t) => hash(t) % 23 === 0);
+    assert.ok(refused.length > 0 && injected > 0, `test set-up: ${refused.length} refused, ${injected} transient failures`);
+    const kept = bag(expected.filter((t) => hash(t) % 23 !== 0));
+    assert.deepEqual(bag(server.docs.map((d) => docText(d.doc))), kept, 'every accepted document exactly once');
+    const c = out.counters();
+    assert.equal(c.rejected, refused.length);
+    assert.equal(c.indexed, server.docs.length);
+    assert.ok(c.item_retries! > 0);
+    // Request 1 carried everything; each later request only the items that had failed before.
+    assert.equal(server.bulkSizes[0], records.length);
+    assert.ok(server.bulkSizes.length >= 3);
+    for (const n of server.bulkSizes.slice(1)) assert.ok(n < records.length / 2, `retry request of ${n} items carries only failed items`);
+  } finally {
+    await out.close();
+    await server.stop();
+  }
+});
+
+test('outage: the cluster stops listening for a few seconds; records spill to disk and every one arrives exactly once, in order per exporter', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-es-spill-'));
+  const records = await fixtureRecords();
+  // Four passes over the fixture records, as a longer stream.
+  const stream: FlowRecord[] = [];
+  for (let i = 0; i < 4; i++) stream.push(...records);
+  const out = new SearchOutput(outputOptions(server, { spill: { dir, maxBytes: 64 << 20 } }));
+  try {
+    await out.start();
+    const chunk = 40;
+    const third = Math.floor(stream.length / chunk / 3);
+    let k = 0;
+    const writeChunks = async (n: number): Promise<void> => {
+      for (let i = 0; i < n && k < stream.length; i++, k += chunk) {
+        out.write(stream.slice(k, k + chunk));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await writeChunks(third);
+    await server.stop();
+    const down = Date.now();
+    await writeChunks(third);
+    while (Date.now() - down < 2500) await new Promise((r) => setTimeout(r, 50));
+    const during = out.counters();
+    assert.ok(during.spilled! > 0, 'records went to disk while the cluster was down');
+    assert.ok(during.failures! > 0);
+    // Back, but slow: new records written while the disk is still draining must queue behind it.
+    server.bulkDelayMs = 40;
+    await server.start();
+    await until(() => out.counters().spill_replayed! > 0, 10_000, 'replay to start');
+    assert.ok(out.counters().spill_pending! > 0, 'disk still draining');
+    await writeChunks(Number.MAX_SAFE_INTEGER);
+    await until(() => server.docs.length >= stream.length, 30_000, 'all records indexed');
+    await out.flush();
+    assert.equal(server.docs.length, stream.length, 'no duplicates');
+    // Per exporter, documents arrive in the order they were written.
+    const byExporter = (texts: { exp: string; text: string }[]): Map<string, string[]> => {
+      const m = new Map<string, string[]>();
+      for (const t of texts) m.set(t.exp, [...(m.get(t.exp) ?? []), t.text]);
+      return m;
+    };
+    const want = byExporter(stream.map((r) => ({ exp: r.exporterIp, text: expectedText(r, CODEX) })));
+    const got = byExporter(server.docs.map((d) => ({ exp: String(d.doc['flow.export.ip.addr']), text: docText(d.doc) })));
+    assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
+    for (const [e, list] of want) assert.deepEqual(got.get(e), list, `exporter ${e} in order`);
+    const c = out.counters();
+    assert.equal(c.spill_pending, 0);
+    assert.equal(c.spill_dropped, 0);
+    assert.equal(c.dropped_queue_full, 0);
+  } finally {
+    await out.close();
+    await server.stop();
+  }
+});
+
+test('spill survives a restart of the output: segments written while the cluster was down are replayed by the next instance', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  await server.stop(); // port known, nothing listening
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-es-spill-'));
+  const records = await fixtureRecords();
+  const a = new SearchOutput(outputOptions(server, { spill: { dir, maxBytes: 64 << 20 } }));
+  await a.start();
+  for (let i = 0; i < records.length; i += 50) a.write(records.slice(i, i + 50));
+  await until(() => a.counters().failures! > 0, 5000, 'a failed send');
+  await a.close();
+  assert.equal(a.counters().spill_pending, records.length, 'all on disk at close');
+  await server.start();
+  const b = new SearchOutput(outputOptions(server, { spill: { dir, maxBytes: 64 << 20 } }));
+  try {
+    await b.start();
+    await until(() => server.docs.length >= records.length, 20_000, 'replay');
+    await b.flush();
+    assert.equal(b.counters().spill_recovered, records.length);
+    assert.deepEqual(server.docs.map((d) => docText(d.doc)), records.map((r) => expectedText(r, CODEX)), 'all, once, in order');
+  } finally {
+    await b.close();
+    await server.stop();
+  }
+});
+
+test('BATCH_MAX_BYTES: bulk bodies stay under the limit', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  const records = await fixtureRecords();
+  const out = new SearchOutput(outputOptions(server, { maxBytes: 32 * 1024, batchRecords: 1000 }));
+  try {
+    await out.start();
+    out.write(records);
+    await out.flush();
+    assert.equal(server.docs.length, records.length);
+    const bulks = server.requests.filter((r) => r.path === '/_bulk');
+    assert.ok(bulks.length > 5, `${bulks.length} bulk requests`);
+    for (const r of bulks) assert.ok(Number(r.headers['content-length']) <= 32 * 1024, `body ${r.headers['content-length']} bytes`);
+  } finally {
+    await out.close();
+    await server.stop();
+  }
+});

@@ -2,7 +2,10 @@
  * An independent answer key for the store tests: the query module's questions computed in plain
  * JS straight from FlowRecords (no SQL, no code from src/store; CIDRs via node:net BlockList).
  */
+import assert from 'node:assert/strict';
 import { BlockList, isIPv6 } from 'node:net';
+import { toDocument } from '../src/record/fields.js';
+import { TOP_FIELDS, type FlowQuery } from '../src/store/query.js';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 
 export interface Row { key: string | number; bytes: number; packets: number; flows: number }
@@ -187,4 +190,106 @@ export function threatMix(now: number): FlowRecord[] {
     out.push(r);
   }
   return out;
+}
+
+const view = { ecs: false, timestampSource: 'collect' as const };
+const docKey = (d: Record<string, unknown>): string => JSON.stringify(d);
+
+/** Asks a store every kind of question about `records` (already stored) and checks each answer against the reference. */
+export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord[]): Promise<void> {
+  const ref = { topN, series, search, exporters };
+  const flows = records.filter((r) => r.kind === 'flow');
+  assert.ok(flows.length >= 100, `captures gave ${flows.length} flow records`);
+  assert.ok(records.length > flows.length, 'sFlow counter records are in the mix (and excluded from flow queries)');
+  const from = Math.min(...records.map((r) => r.collectTs));
+  const to = Math.max(...records.map((r) => r.collectTs)) + 1;
+
+  // Top-N for every field and metric, against the reference (limit high enough for ties not to cut).
+  for (const field of TOP_FIELDS) {
+    for (const metric of ['bytes', 'packets', 'flows'] as const) {
+      const got = (await q.topN({ from, to, field, metric, limit: 1000 })).map(({ key, bytes, packets, flows: f }) => ({ key, bytes, packets, flows: f }));
+      assert.deepEqual(got, ref.topN(records, field, metric, from, to, 1000), `topN ${field} by ${metric}`);
+    }
+  }
+  const top3 = await q.topN({ from, to, field: 'flow.dst.l4.port.id', metric: 'bytes', limit: 3 });
+  assert.deepEqual(top3.map((r) => r.key), ref.topN(records, 'flow.dst.l4.port.id', 'bytes', from, to, 3).map((r) => r.key));
+  const protos = await q.topN({ from, to, field: 'l4.proto.id', metric: 'flows' });
+  assert.ok(protos.some((p) => p.label === 'tcp' || p.label === 'udp'), 'protocol rows carry their keyword');
+
+  // Time series over the whole span (captures are years apart) and over two minutes at 1 s.
+  const wide = Math.ceil((to - from) / 500);
+  assert.deepEqual(await q.series({ from, to, stepMs: wide }), ref.series(records, from, to, wide), `series step ${wide}`);
+  const mid = flows[Math.floor(flows.length / 3)]!.collectTs;
+  const narrow = ref.series(records, mid - 60_000, mid + 60_000, 1000);
+  assert.ok(narrow.some((p) => p.flows > 0));
+  assert.deepEqual(await q.series({ from: mid - 60_000, to: mid + 60_000, stepMs: 1000 }), narrow);
+  const busiestProto = protos[0]!.key as number;
+  assert.deepEqual(await q.series({ from, to, stepMs: wide, filter: { proto: busiestProto } }), ref.series(records, from, to, wide, { proto: busiestProto }));
+
+  // Search: filters taken from the data, answers compared document by document.
+  const sample = flows[Math.floor(flows.length / 2)]!;
+  const v4 = flows.find((r) => r.ipVersion === 4)!;
+  const v6 = flows.find((r) => r.ipVersion === 6);
+  const filters: RefFilter[] = [
+    {},
+    { ip: v4.srcIp },
+    { ip: v4.dstIp.split('.').slice(0, 3).join('.') + '.0/24' },
+    { srcIp: v4.srcIp.split('.').slice(0, 2).join('.') + '.0.0/16', proto: v4.proto },
+    { port: sample.dstPort },
+    { srcPort: sample.srcPort, dstPort: sample.dstPort },
+    { exporter: sample.exporterIp },
+    { exporter: sample.exporterIp, proto: sample.proto, ip: '0.0.0.0/0' },
+  ];
+  if (v6 !== undefined) filters.push({ ip: v6.srcIp }, { ip: v6.srcIp + '/64' }, { dstIp: v6.dstIp + '/32' });
+  for (const f of filters) {
+    const want = ref.search(records, from, to, f);
+    assert.ok(want.length > 0, `filter ${JSON.stringify(f)} matches something`);
+    const got = await q.search({ from, to, filter: f, limit: 1000 });
+    assert.equal(got.total, want.length, `total for ${JSON.stringify(f)}`);
+    const page = want.length <= 1000 ? want : null;
+    if (page !== null) {
+      const wantDocs = page.map((r) => docKey(toDocument(r, view))).sort();
+      assert.deepEqual(got.rows.map(docKey).sort(), wantDocs, `documents for ${JSON.stringify(f)}`);
+    }
+    for (let i = 1; i < got.rows.length; i++) assert.ok((got.rows[i - 1]!['@timestamp'] as number) >= (got.rows[i]!['@timestamp'] as number), 'newest first');
+  }
+  // Paging: two pages are the first rows of the full list, in order, without overlap.
+  const all = await q.search({ from, to, limit: 20 });
+  const p1 = await q.search({ from, to, limit: 10, offset: 0 });
+  const p2 = await q.search({ from, to, limit: 10, offset: 10 });
+  assert.deepEqual([...p1.rows, ...p2.rows], all.rows);
+  assert.equal(p1.total, flows.length);
+
+  // Per-exporter summary.
+  const ex = await q.exporters({ from, to });
+  assert.deepEqual(ex.map(({ exporter, flows: f, bytes, packets, firstSeen, lastSeen }) => ({ exporter, flows: f, bytes, packets, firstSeen, lastSeen })), ref.exporters(records, from, to));
+  assert.ok(ex.length >= 3, 'several exporters in the captures');
+  const anyEx = ex.find((e) => e.exportType === 'ipfix');
+  assert.ok(anyEx !== undefined && anyEx.exportVersion === 10);
+
+  // An empty range answers zeros, not an error.
+  assert.equal((await q.search({ from: 1, to: 2 })).total, 0);
+}
+
+/** The threat views over `recs` (from threatMix(now), already stored), against the reference. */
+export async function checkThreatViews(q: FlowQuery, recs: readonly FlowRecord[], now: number): Promise<void> {
+  const ref = { topN, search, atRiskServers, highRiskClients };
+  const from = now - 3_600_000, to = now + 1;
+  const tf = await q.threatFlows({ from, to, limit: 1000 });
+  const want = ref.search(recs, from, to, { threat: true });
+  assert.equal(tf.total, want.length);
+  assert.ok(tf.total > 0 && tf.total < recs.length);
+  assert.deepEqual(tf.rows.map(docKey).sort(), want.map((r) => docKey(toDocument(r, view))).sort());
+  const names = await q.topN({ from, to, field: 'sec.threat.name', metric: 'flows' });
+  assert.deepEqual(names.map(({ key, flows }) => ({ key, flows })), ref.topN(recs, 'sec.threat.name', 'flows', from, to, 10).map(({ key, flows }) => ({ key, flows })));
+  assert.deepEqual(new Set(names.map((n) => n.key)), new Set(['botnet', 'c2', 'scanner']));
+
+  const ars = await q.atRiskServers({ from, to, limit: 100 });
+  assert.deepEqual(ars.map((s) => ({ ip: s.ip, flows: s.flows, bytes: s.bytes, packets: s.packets, peers: s.clients, threatNames: s.threatNames })), ref.atRiskServers(recs, from, to));
+  assert.ok(ars.length > 0 && ars.every((s) => s.ip.startsWith('10.')), 'at-risk servers are ours');
+  const hrc = await q.highRiskClients({ from, to, limit: 100 });
+  assert.deepEqual(hrc.map((c) => ({ ip: c.ip, flows: c.flows, bytes: c.bytes, packets: c.packets, peers: c.servers, threatNames: c.threatNames })), ref.highRiskClients(recs, from, to));
+  assert.ok(hrc.length >= 2);
+  const asn = await q.topN({ from, to, field: 'flow.src.as.asn', metric: 'bytes' });
+  assert.equal(asn[0]!.label, 'Example "Net"', 'AS rows carry the organisation');
 }

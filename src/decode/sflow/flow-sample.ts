@@ -5,8 +5,8 @@
  */
 import { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError } from '../../pipeline/types.js';
-import { ipv4At, ipv6At, macAt } from '../ip.js';
-import { parseSampledHeader } from './packet-header.js';
+import { ipv4At, ipv6At } from '../ip.js';
+import { macAt, parseSampledHeader } from './packet-header.js';
 
 /** What the datagram header says, shared by every sample of one datagram. */
 export interface DatagramInfo {

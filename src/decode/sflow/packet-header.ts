@@ -9,7 +9,16 @@
  * A header that is cut short stops the walk where the bytes end: what was read stays in the record.
  */
 import type { FlowRecord } from '../../record/flow-record.js';
-import { ipv4At, ipv6At, macAt } from '../ip.js';
+import { ipv4At, ipv6At } from '../ip.js';
+
+/** Two lower-case hex digits per byte value: MACs are formatted for every sampled frame. */
+const HEX2: string[] = [];
+for (let i = 0; i < 256; i++) HEX2.push((i < 16 ? '0' : '') + i.toString(16));
+
+/** Colon-separated lower-case MAC of 6 bytes at `off` (table-driven: no per-byte toString). */
+export function macAt(buf: Buffer, off: number): string {
+  return HEX2[buf[off]!]! + ':' + HEX2[buf[off + 1]!]! + ':' + HEX2[buf[off + 2]!]! + ':' + HEX2[buf[off + 3]!]! + ':' + HEX2[buf[off + 4]!]! + ':' + HEX2[buf[off + 5]!]!;
+}
 
 /** sFlow v5 spec, enum header_protocol. */
 export const HEADER_PROTOCOL_ETHERNET = 1;

@@ -58,8 +58,8 @@ export function supportsTtl(v: string): boolean {
 export function createTableSql(db: string, table: string, cols: readonly Column[], retentionDays: number, version: string): string {
   const defs = cols.map((c) => `${c.name} ${CH_TYPE[c.kind]}`);
   // `day` is computed by the server from ts (epoch ms), so inserts never send it; it partitions
-  // the table by day and carries the TTL.
-  defs.splice(1, 0, 'day Date MATERIALIZED toDate(intDiv(ts, 1000))');
+  // the table by UTC day (whatever the server's time zone) and carries the TTL.
+  defs.splice(1, 0, "day Date MATERIALIZED toDate(toDateTime(intDiv(ts, 1000), 'UTC'))");
   const ttl = supportsTtl(version) ? ` TTL day + INTERVAL ${Math.trunc(retentionDays)} DAY` : '';
   return `CREATE TABLE IF NOT EXISTS ${db}.${table} (${defs.join(', ')}) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(day) ORDER BY (ts, exporter)${ttl}`;
 }

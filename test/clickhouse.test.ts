@@ -1,0 +1,142 @@
+/**
+ * The ClickHouse output and query module against a real clickhouse-server (Debian's 18.16 here;
+ * scripts/start-test-servers.sh starts it on 127.0.0.1:8123). Captures replayed through the
+ * collector with EF_OUTPUT_CLICKHOUSE_ENABLE=true land in a fresh database, and every query answers
+ * what the independent reference says, exactly as for DuckDB. Skipped when the server is not
+ * installed or not listening, except under UFC_REQUIRE_TOOLS=1, where that is a failure.
+ */
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createClient } from '@clickhouse/client';
+import { Collector } from '../src/collector.js';
+import { ClickHouseOutput, createTableSql, supportsTtl } from '../src/output/clickhouse/clickhouse.js';
+import { createOutputs } from '../src/output/registry.js';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { bindClickHouse } from '../src/store/clickhouse-query.js';
+import { flowColumns } from '../src/store/columns.js';
+import { flowQueryFrom } from '../src/store/query.js';
+import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { needTool, TESTDATA } from './helpers/tools.js';
+import { checkAllQueries, checkThreatViews, threatMix } from './store-reference.js';
+
+export const CH_URL = 'http://127.0.0.1:8123';
+
+/** True when a ClickHouse server answers /ping; otherwise skips (or fails under UFC_REQUIRE_TOOLS=1). */
+export async function needClickHouse(t: TestContext): Promise<boolean> {
+  if (needTool(t, 'clickhouse-server') === null) return false;
+  try {
+    const res = await fetch(`${CH_URL}/ping`, { signal: AbortSignal.timeout(3000) });
+    if (res.ok) return true;
+  } catch {
+    // not listening
+  }
+  if (process.env.UFC_REQUIRE_TOOLS === '1') assert.fail('clickhouse-server is installed but not listening on 127.0.0.1:8123 (UFC_REQUIRE_TOOLS=1); run scripts/start-test-servers.sh');
+  t.skip('clickhouse-server is not listening on 127.0.0.1:8123 (scripts/start-test-servers.sh starts it)');
+  return false;
+}
+
+const uniqueDb = (): string => `ufc_test_${process.pid}_${Date.now() % 1e8}`;
+
+async function dropDb(db: string): Promise<void> {
+  const c = createClient({ url: CH_URL });
+  try {
+    await c.command({ query: `DROP DATABASE IF EXISTS ${db}` });
+  } finally {
+    await c.close();
+  }
+}
+
+test('table DDL: MergeTree partitioned by day and ordered by time; TTL only from 19.6', () => {
+  const cols = flowColumns('collect');
+  const old = createTableSql('db', 'flows', cols, 30, '18.16.1');
+  assert.match(old, /ENGINE = MergeTree\(\) PARTITION BY toYYYYMMDD\(day\) ORDER BY \(ts, exporter\)$/);
+  assert.doesNotMatch(old, /TTL/);
+  assert.match(createTableSql('db', 'flows', cols, 30, '19.6.2.11'), /TTL day \+ INTERVAL 30 DAY$/);
+  assert.match(createTableSql('db', 'flows', cols, 7, '24.8.4.13'), /TTL day \+ INTERVAL 7 DAY$/);
+  assert.equal(supportsTtl('19.5.4'), false);
+  assert.equal(supportsTtl('20.3.1'), true);
+});
+
+test('values are bound as escaped literals (18.16 has no server-side parameters)', () => {
+  assert.equal(bindClickHouse({ sql: 'SELECT ? AS a, ? AS b', params: ["x' OR '1'='1", 7] }), "SELECT 'x\\' OR \\'1\\'=\\'1' AS a, 7 AS b");
+  assert.equal(bindClickHouse({ sql: 'SELECT ?', params: ['a\\\'b'] }), "SELECT 'a\\\\\\'b'");
+  assert.throws(() => bindClickHouse({ sql: 'SELECT ?', params: [1.5] }));
+  assert.throws(() => bindClickHouse({ sql: 'SELECT ?, ?', params: [1] }));
+});
+
+test('ClickHouse store answers every query as the captured records say (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const config = testConfig({ EF_OUTPUT_CLICKHOUSE_ENABLE: 'true', EF_OUTPUT_CLICKHOUSE_DATABASE: db, EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: '50' });
+  const capture = new CaptureOutput();
+  const outputs = [...createOutputs({ config, dataDir: config.EF_DATA_DIR }), capture];
+  const ch = outputs.find((o) => o instanceof ClickHouseOutput) as ClickHouseOutput | undefined;
+  assert.ok(ch, 'EF_OUTPUT_CLICKHOUSE_ENABLE=true builds the ClickHouse output');
+  const collector = new Collector(config, { outputs });
+  try {
+    await collector.start();
+    for (const c of ['akvorado/netflow/nfv5.pcap', 'flowbeat/pcap/ipt_netflow_v5.pcap', 'flowbeat/pcap/ipt_netflow_v9.pcap', 'flowbeat/pcap/ipfix_cisco.pcap',
+      'pmacct-test-automation/100-IPFIXv10-CISCO/traffic-00.pcap', 'akvorado/sflow/data-1140.pcap', 'akvorado/sflow/data-icmpv6.pcap', 'ndpi/pcap/sflow.pcap']) {
+      collector.replay(readFileSync(join(TESTDATA, c)));
+    }
+    await collector.flush();
+    assert.equal(ch.counters().sent, capture.records.length);
+    const q = flowQueryFrom(collector.outputs);
+    assert.equal(q?.store, 'clickhouse');
+    await checkAllQueries(q!, capture.records);
+
+    // The table as the server holds it: one partition per day of data.
+    const c = createClient({ url: CH_URL });
+    try {
+      const ddl = await (await c.query({ query: `SHOW CREATE TABLE ${db}.flows`, format: 'TabSeparatedRaw' })).text();
+      assert.match(ddl, /MergeTree/);
+      assert.match(ddl, /toYYYYMMDD\(day\)/);
+      const parts = await (await c.query({ query: `SELECT count(DISTINCT partition) AS n FROM system.parts WHERE database = '${db}' AND table = 'flows' AND active`, format: 'JSONEachRow' })).json<{ n: string }>();
+      const days = new Set(capture.records.map((r) => new Date(r.collectTs).toISOString().slice(0, 10)));
+      assert.equal(Number(parts[0]!.n), days.size);
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await collector.stop();
+    await dropDb(db);
+  }
+});
+
+test('ClickHouse threat views and retention by DROP PARTITION (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+  try {
+    await out.start();
+    const now = Date.now();
+    const recs = threatMix(now);
+    out.write(recs);
+    await out.flush();
+    await checkThreatViews(out.flowQuery()!, recs, now);
+
+    const day = 86_400_000;
+    const old: FlowRecord[] = [];
+    for (const age of [45, 31, 29]) {
+      for (let i = 0; i < 100; i++) {
+        const r = new FlowRecord();
+        r.collectTs = now - age * day + i; r.exporterIp = '192.0.2.77'; r.srcIp = '10.0.0.1'; r.dstIp = '10.0.0.2'; r.ipVersion = 4; r.proto = 17; r.bytes = 5; r.packets = 1;
+        old.push(r);
+      }
+    }
+    out.write(old);
+    await out.flush();
+    const q = out.flowQuery()!;
+    const count = async (): Promise<number> => (await q.search({ from: 0, to: now + day, filter: { exporter: '192.0.2.77' } })).total;
+    assert.equal(await count(), 300);
+    const dropped = await out.applyRetention(now);
+    assert.equal(dropped, 2, 'the 45- and 31-day-old partitions');
+    assert.equal(await count(), 100);
+    assert.equal((await q.search({ from: 0, to: now + day })).total, 100 + recs.length, "today's data is untouched");
+  } finally {
+    await out.close();
+    await dropDb(db);
+  }
+});

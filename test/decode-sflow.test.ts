@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TESTDATA } from './helpers/tools.js';
+import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { SflowDecoder } from '../src/decode/sflow/datagram.js';
 import { parseSampledHeader, HEADER_PROTOCOL_ETHERNET } from '../src/decode/sflow/packet-header.js';
@@ -324,4 +324,14 @@ test('akvorado historical data-vlan-interfaces: the side-branch expectations (fl
   assert.deepEqual([b!.srcIp, b!.srcPort, b!.dstIp, b!.dstPort], ['23.45.168.73', 443, '103.167.249.36', 60081]);
   assert.deepEqual([b!.inIf, b!.outIf, b!.srcVlan], [19, 49, 890]);
   assert.equal(b!.bytes, (1492 - 22) * 1024);
+});
+
+test('docs/schema-counters.md lists exactly the counters the decoder emits', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs/schema-counters.md'), 'utf8');
+  const documented = new Set([...doc.matchAll(/`(sflow\.counter\.[a-z0-9_]+)`/g)].map((m) => m[1]!));
+  const emitted = new Set([...COUNTER_NAMES, 'sflow.counter.sample_sequence', 'sflow.counter.source_id_type', 'sflow.counter.source_id_index']);
+  assert.deepEqual([...documented].sort(), [...emitted].sort());
+  // And a real counter record carries every one of them.
+  const [r] = decodeAll([readFileSync(join(MISC, 'cistern-sflow/counter_sample.dump'))]);
+  assert.deepEqual(Object.keys(r!.extra!).sort(), [...emitted].sort());
 });

@@ -22,7 +22,9 @@ export type ListFormat = 'json' | 'csv' | 'text';
 export const ADDRESS_KEYS = ['ip', 'address', 'indicator', 'value', 'cidr', 'network'] as const;
 export const NAME_KEYS = ['name', 'classification', 'category', 'threat', 'tags'] as const;
 
-export class ListFormatError extends Error {}
+export class ListFormatError extends Error {
+  override name = 'ListFormatError';
+}
 
 export interface ParsedList {
   set: EntrySet;
@@ -45,31 +47,63 @@ export async function parseList(body: Buffer, defaultName: string, slicer = new 
       throw new ListFormatError(`gzip: ${(err as Error).message}`);
     }
   }
-  let text = bytes.toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  await slicer.maybePause();
+  // A UTF-8 byte order mark (EF BB BF) is skipped.
+  const from = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   const set = new EntrySet(defaultName);
-  const format = sniffFormat(text);
-  if (format === 'json') await parseJson(text, set, slicer);
-  else if (format === 'csv') await parseCsv(text, set, slicer);
-  else await parseText(text, set, slicer);
+  const format = sniffFormat(bytes.toString('utf8', from, Math.min(bytes.length, from + 65536)));
+  if (format === 'json') await parseJson(bytes, from, set, slicer);
+  else if (format === 'csv') await parseCsv(bytes, from, set, slicer);
+  else await parseText(bytes, from, set, slicer);
   return { set, format, gzip: gz };
 }
 
 /** JSON when the first non-blank character opens an array or object; CSV when a data line has a comma. */
-export function sniffFormat(text: string): ListFormat {
-  const first = /\S/.exec(text.slice(0, 4096));
+export function sniffFormat(head: string): ListFormat {
+  const first = /\S/.exec(head.slice(0, 4096));
   if (first !== null && (first[0] === '[' || first[0] === '{')) return 'json';
   let seen = 0;
-  for (const raw of text.slice(0, 65536).split('\n')) {
+  for (const raw of head.split('\n')) {
     const line = raw.trim();
     if (line === '' || line[0] === '#' || line[0] === ';') continue;
     const semi = line.indexOf(';');
-    const head = semi < 0 ? line : line.slice(0, semi);
-    if (head.includes(',')) return 'csv';
+    const lead = semi < 0 ? line : line.slice(0, semi);
+    if (lead.includes(',')) return 'csv';
     if (++seen >= 20) break;
   }
   return 'text';
+}
+
+const PIECE = 1 << 20;
+
+/**
+ * Calls `fn` for each line, decoding the body a megabyte at a time (cut at a newline): no string of
+ * the whole body is ever made, and each piece is a short step between pauses.
+ */
+async function forEachLine(buf: Buffer, from: number, slicer: Slicer, fn: (line: string) => void): Promise<void> {
+  let at = from;
+  let lines = 0;
+  while (at < buf.length) {
+    let cut = buf.length;
+    if (at + PIECE < buf.length) {
+      const nl = buf.lastIndexOf(10, at + PIECE);
+      if (nl >= at) cut = nl + 1;
+      else {
+        const next = buf.indexOf(10, at + PIECE);
+        cut = next < 0 ? buf.length : next + 1;
+      }
+    }
+    const text = buf.toString('utf8', at, cut);
+    at = cut;
+    let i = 0;
+    while (i < text.length) {
+      let nl = text.indexOf('\n', i);
+      if (nl < 0) nl = text.length;
+      fn(text.slice(i, nl));
+      i = nl + 1;
+      if ((++lines & 1023) === 0 && slicer.due()) await slicer.pause();
+    }
+    await slicer.maybePause();
+  }
 }
 
 function isAddress(s: string): boolean {
@@ -81,16 +115,10 @@ function isAddress(s: string): boolean {
 
 // --- plain text ------------------------------------------------------------------------------
 
-async function parseText(text: string, set: EntrySet, slicer: Slicer): Promise<void> {
-  let at = 0;
-  let lines = 0;
-  while (at < text.length) {
-    let nl = text.indexOf('\n', at);
-    if (nl < 0) nl = text.length;
-    const line = text.slice(at, nl).trim();
-    at = nl + 1;
-    if ((++lines & 4095) === 0) await slicer.maybePause();
-    if (line === '' || line[0] === '#' || line[0] === ';') continue;
+async function parseText(buf: Buffer, from: number, set: EntrySet, slicer: Slicer): Promise<void> {
+  await forEachLine(buf, from, slicer, (raw) => {
+    const line = raw.trim();
+    if (line === '' || line[0] === '#' || line[0] === ';') return;
     let body = line;
     let name = '';
     const semi = body.indexOf(';');
@@ -106,8 +134,8 @@ async function parseText(text: string, set: EntrySet, slicer: Slicer): Promise<v
       if (name === '') name = body.slice(ws + 1).trim();
       body = body.slice(0, ws);
     }
-    if (!set.add(body, name)) continue;
-  }
+    set.add(body, name);
+  });
 }
 
 // --- CSV -------------------------------------------------------------------------------------
@@ -152,40 +180,31 @@ export function splitCsvLine(line: string): string[] {
   }
 }
 
-async function parseCsv(text: string, set: EntrySet, slicer: Slicer): Promise<void> {
-  let at = 0;
-  let lines = 0;
+async function parseCsv(buf: Buffer, from: number, set: EntrySet, slicer: Slicer): Promise<void> {
   let addrCol = -1;
   let nameCol = -1;
   let decided = false;
-  while (at < text.length) {
-    let nl = text.indexOf('\n', at);
-    if (nl < 0) nl = text.length;
-    const line = text.slice(at, nl).trim();
-    at = nl + 1;
-    if ((++lines & 4095) === 0) await slicer.maybePause();
-    if (line === '' || line[0] === '#' || line[0] === ';') continue;
+  await forEachLine(buf, from, slicer, (raw) => {
+    const line = raw.trim();
+    if (line === '' || line[0] === '#' || line[0] === ';') return;
     const fields = splitCsvLine(line);
     if (!decided) {
       decided = true;
-      const lower = fields.map((f) => f.trim().toLowerCase());
       if (!fields.some(isAddress)) {
         // A header: columns by name.
+        const lower = fields.map((f) => f.trim().toLowerCase());
         addrCol = firstKey(lower, ADDRESS_KEYS);
         nameCol = firstKey(lower, NAME_KEYS);
         if (addrCol < 0) throw new ListFormatError(`CSV header "${line.slice(0, 80)}" names no address column (expected one of ${ADDRESS_KEYS.join(', ')})`);
-        continue;
+        return;
       }
       addrCol = fields.findIndex(isAddress);
       nameCol = fields.length > addrCol + 1 ? addrCol + 1 : -1;
     }
     const addr = fields[addrCol];
-    if (addr === undefined) {
-      set.reject(line);
-      continue;
-    }
-    set.add(addr, nameCol >= 0 ? (fields[nameCol] ?? '') : '');
-  }
+    if (addr === undefined) set.reject(line);
+    else set.add(addr, nameCol >= 0 ? (fields[nameCol] ?? '') : '');
+  });
 }
 
 function firstKey(cols: readonly string[], keys: readonly string[]): number {
@@ -201,52 +220,69 @@ function firstKey(cols: readonly string[], keys: readonly string[]): number {
 const PREFERRED_ARRAY_KEYS = ['blocklist', 'data', 'results', 'items', 'entries', 'indicators', 'ips', 'addresses'];
 
 /**
- * JSON without one big JSON.parse (which would stall the loop for a 30 MB body): a scanner finds
- * the array and the extent of each item; each item is parsed on its own, in time slices.
+ * JSON without one big JSON.parse (which would stall the loop for a 30 MB body) and without one big
+ * string: a scanner walks the bytes (every JSON structural character is ASCII, and UTF-8 never
+ * reuses ASCII bytes inside a multi-byte character) to find the array and the extent of each item;
+ * each item is decoded and parsed on its own, in time slices.
  */
-async function parseJson(text: string, set: EntrySet, slicer: Slicer): Promise<void> {
-  let i = skipWs(text, 0);
+async function parseJson(b: Buffer, from: number, set: EntrySet, slicer: Slicer): Promise<void> {
+  let i = skipWs(b, from);
   let arrayAt = -1;
-  if (text[i] === '[') arrayAt = i;
+  if (b[i] === LBRACKET) arrayAt = i;
   else {
     // An object: find its array-valued members, prefer a well-known key, else the first array.
     const candidates: { key: string; at: number }[] = [];
-    i = skipWs(text, i + 1);
-    while (i < text.length && text[i] !== '}') {
-      if (text[i] !== '"') throw jsonError(text, i, 'expected a member name');
-      const keyEnd = skipString(text, i);
-      const key = JSON.parse(text.slice(i, keyEnd)) as string;
-      i = skipWs(text, keyEnd);
-      if (text[i] !== ':') throw jsonError(text, i, "expected ':'");
-      i = skipWs(text, i + 1);
-      if (text[i] === '[') {
-        candidates.push({ key: key.toLowerCase(), at: i });
+    i = skipWs(b, i + 1);
+    while (i < b.length && b[i] !== RBRACE) {
+      if (b[i] !== QUOTE) throw jsonError(b, i, 'expected a member name');
+      const keyEnd = skipString(b, i);
+      const key = (JSON.parse(b.toString('utf8', i, keyEnd)) as string).toLowerCase();
+      i = skipWs(b, keyEnd);
+      if (b[i] !== COLON) throw jsonError(b, i, "expected ':'");
+      i = skipWs(b, i + 1);
+      if (b[i] === LBRACKET) {
+        candidates.push({ key, at: i });
         // A well-known key is taken at once: skipping a 30 MB array here would be one long stall.
-        if (PREFERRED_ARRAY_KEYS.includes(key.toLowerCase())) break;
+        if (PREFERRED_ARRAY_KEYS.includes(key)) break;
       }
-      i = skipWs(text, skipValue(text, i));
-      if (text[i] === ',') i = skipWs(text, i + 1);
-      else if (text[i] !== '}') throw jsonError(text, i, "expected ',' or '}'");
+      i = skipWs(b, skipValue(b, i));
+      if (b[i] === COMMA) i = skipWs(b, i + 1);
+      else if (b[i] !== RBRACE) throw jsonError(b, i, "expected ',' or '}'");
       await slicer.maybePause();
     }
     const pick = candidates.find((c) => PREFERRED_ARRAY_KEYS.includes(c.key)) ?? candidates[0];
     if (pick === undefined) throw new ListFormatError('JSON object holds no array of entries');
     arrayAt = pick.at;
   }
-  i = skipWs(text, arrayAt + 1);
+  i = skipWs(b, arrayAt + 1);
   let items = 0;
-  while (i < text.length && text[i] !== ']') {
-    const end = skipValue(text, i);
-    addJsonItem(text.slice(i, end), set);
-    i = skipWs(text, end);
-    if (text[i] === ',') i = skipWs(text, i + 1);
-    else if (text[i] !== ']') throw jsonError(text, i, "expected ',' or ']'");
-    if ((++items & 4095) === 0) await slicer.maybePause();
+  while (i < b.length && b[i] !== RBRACKET) {
+    const end = skipValue(b, i);
+    addJsonItem(b, i, end, set);
+    i = skipWs(b, end);
+    if (b[i] === COMMA) i = skipWs(b, i + 1);
+    else if (b[i] !== RBRACKET) throw jsonError(b, i, "expected ',' or ']'");
+    if ((++items & 1023) === 0 && slicer.due()) await slicer.pause();
   }
-  if (text[i] !== ']') throw jsonError(text, i, 'unterminated array');
+  if (b[i] !== RBRACKET) throw jsonError(b, i, 'unterminated array');
 }
 
-function addJsonItem(raw: string, set: EntrySet): void {
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const COLON = 58;
+const LBRACKET = 91;
+const RBRACKET = 93;
+const LBRACE = 123;
+const RBRACE = 125;
+
+function addJsonItem(b: Buffer, start: number, end: number, set: EntrySet): void {
+  // The common case, a plain string without escapes, needs no JSON.parse.
+  if (b[start] === QUOTE && !hasByte(b, BACKSLASH, start, end)) {
+    set.add(b.toString('utf8', start + 1, end - 1), '');
+    return;
+  }
+  const raw = b.toString('utf8', start, end);
   let v: unknown;
   try {
     v = JSON.parse(raw);
@@ -278,6 +314,11 @@ function addJsonItem(raw: string, set: EntrySet): void {
   set.reject(raw);
 }
 
+function hasByte(b: Buffer, byte: number, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (b[i] === byte) return true;
+  return false;
+}
+
 function nameText(v: unknown): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
@@ -285,50 +326,50 @@ function nameText(v: unknown): string {
   return '';
 }
 
-function jsonError(text: string, at: number, what: string): ListFormatError {
-  return new ListFormatError(`malformed JSON at offset ${at}: ${at >= text.length ? 'unexpected end of input' : what}`);
+function jsonError(b: Buffer, at: number, what: string): ListFormatError {
+  return new ListFormatError(`malformed JSON at offset ${at}: ${at >= b.length ? 'unexpected end of input' : what}`);
 }
 
-function skipWs(s: string, i: number): number {
-  while (i < s.length) {
-    const c = s.charCodeAt(i);
+function skipWs(b: Buffer, i: number): number {
+  while (i < b.length) {
+    const c = b[i];
     if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
     i++;
   }
   return i;
 }
 
-function skipString(s: string, i: number): number {
-  for (let j = i + 1; j < s.length; j++) {
-    const c = s.charCodeAt(j);
-    if (c === 92) j++;
-    else if (c === 34) return j + 1;
+function skipString(b: Buffer, i: number): number {
+  for (let j = i + 1; j < b.length; j++) {
+    const c = b[j];
+    if (c === BACKSLASH) j++;
+    else if (c === QUOTE) return j + 1;
   }
-  throw jsonError(s, s.length, 'unterminated string');
+  throw jsonError(b, b.length, 'unterminated string');
 }
 
 /** Index just past the JSON value starting at i (its validity is checked when it is parsed). */
-function skipValue(s: string, i: number): number {
-  const c = s[i];
-  if (c === '"') return skipString(s, i);
-  if (c === '[' || c === '{') {
+function skipValue(b: Buffer, i: number): number {
+  const c = b[i];
+  if (c === QUOTE) return skipString(b, i);
+  if (c === LBRACKET || c === LBRACE) {
     let depth = 0;
-    for (let j = i; j < s.length; j++) {
-      const d = s.charCodeAt(j);
-      if (d === 34) j = skipString(s, j) - 1;
-      else if (d === 91 || d === 123) depth++;
-      else if (d === 93 || d === 125) {
+    for (let j = i; j < b.length; j++) {
+      const d = b[j];
+      if (d === QUOTE) j = skipString(b, j) - 1;
+      else if (d === LBRACKET || d === LBRACE) depth++;
+      else if (d === RBRACKET || d === RBRACE) {
         if (--depth === 0) return j + 1;
       }
     }
-    throw jsonError(s, s.length, 'unterminated value');
+    throw jsonError(b, b.length, 'unterminated value');
   }
   let j = i;
-  while (j < s.length) {
-    const d = s.charCodeAt(j);
-    if (d === 44 || d === 93 || d === 125 || d === 32 || d === 10 || d === 13 || d === 9) break;
+  while (j < b.length) {
+    const d = b[j];
+    if (d === COMMA || d === RBRACKET || d === RBRACE || d === 32 || d === 10 || d === 13 || d === 9) break;
     j++;
   }
-  if (j === i) throw jsonError(s, i, 'expected a value');
+  if (j === i) throw jsonError(b, i, 'expected a value');
   return j;
 }

@@ -13,7 +13,10 @@ import { RiskiqThreatEnricher } from '../src/enrich/riskiq-threat.js';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { FIELDS } from '../src/record/fields.js';
 import { startPassiveTotalEmulator, type EmulatorFault, type PassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
-import { testConfig } from './helpers/collect.js';
+import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { REPO_ROOT } from './helpers/tools.js';
+import { Collector } from '../src/collector.js';
+import { execFileSync } from 'node:child_process';
 
 const USER = 'analyst@example.com';
 const KEY = '0ff5abcdefdaf9ef12345675c4c11abcdef61bfe7ad1234568ec395bb288639';
@@ -305,4 +308,38 @@ test('a broken include/exclude file stops start-up with the option name', async 
   const e = enricher('http://127.0.0.1:9/x', { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: file });
   await assert.rejects(e.start(), /EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: .*bad\.yml/);
   await e.stop();
+});
+
+test('wired by the chain: the collector starts at once, downloads in the background, and enriches emitted flows', async () => {
+  const emu = await emulator('none', 200);
+  const config = testConfig({
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: USER,
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: KEY,
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: emu.url,
+  });
+  const capture = new CaptureOutput();
+  const collector = new Collector(config, { outputs: [capture] });
+  const e = collector.enrichers.find((x) => x.name === 'riskiq-threat') as RiskiqThreatEnricher | undefined;
+  assert.ok(e, 'createEnrichers adds the RiskIQ enricher when enabled');
+  assert.equal(collector.enrichers[collector.enrichers.length - 1], e, 'last in the chain');
+  await collector.start();
+  const deadline = Date.now() + 5000;
+  while (e.matcher.listSize === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  const hit = emu.list.sample[2]!;
+  collector.pipeline.emit([flow('192.0.2.77', hit.addr)]);
+  assert.equal(capture.records[0]!.dstThreatName, hit.name);
+  assert.equal(capture.records[0]!.dstThreatFeed, 'riskiq');
+  await collector.stop();
+});
+
+test('`ufc config` shows the key as ***', () => {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'config'], {
+    env: { ...process.env, EF_DATA_DIR: mkdtempSync(join(tmpdir(), 'ufc-riq-')), EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: USER, EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: KEY },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 30_000,
+  });
+  assert.match(out, /^EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY=\*\*\*$/m);
+  assert.ok(!out.includes(KEY));
 });

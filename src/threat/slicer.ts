@@ -8,7 +8,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 
 export class Slicer {
   private t0 = performance.now();
-  constructor(readonly sliceMs = 8) {}
+  constructor(readonly sliceMs = 5) {}
 
   due(): boolean {
     return performance.now() - this.t0 >= this.sliceMs;

@@ -262,7 +262,7 @@ export function createApi(src: WebSources): Api {
       sendJson(res, {
         now: Date.now(),
         feeds: s.feeds.map((f) => ({ ...f, details: undefined })),
-        riskiqOutput: { ...s.riskiqOutput, sent: sum(/^sent$|^records_sent$|^sent_records$/), skipped: sum(/^skipped/), dropped: sum(/^dropped/) },
+        riskiqOutput: { ...s.riskiqOutput, sent: sum(/^(records_)?sent$/), skipped: sum(/^(records_)?skipped/), dropped: sum(/^dropped/) },
       });
     },
   };

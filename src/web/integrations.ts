@@ -5,6 +5,7 @@
  * Both are read from the collector's live stages at request time; a stage that is not configured
  * is reported as `enabled: false` rather than guessed at.
  */
+import { readFileSync, statSync } from 'node:fs';
 import type { Enricher, Output } from '../pipeline/types.js';
 
 export interface FeedStatus {
@@ -84,12 +85,68 @@ function feedOf(e: Enricher, s: Record<string, unknown> | null): FeedStatus[] {
   }];
 }
 
+/**
+ * The threat enricher's feed machinery (src/threat/feed.ts) as far as it is public: the active
+ * index, the refresh schedule, and the meta file the last good download was saved with.
+ */
+interface FeedLike {
+  index: { size: number; v4Entries?: number; v6Entries?: number } | null;
+  storedBodyPath: string;
+  schedule: { nextAt: number; consecutiveFailures: number; policy?: { intervalMs: number } };
+}
+
+const metaCache = new Map<string, { mtimeMs: number; meta: Record<string, unknown> | null }>();
+
+/** The saved list's meta (savedAt, source, ...), re-read only when the file changes. */
+function storedMeta(bodyPath: string): Record<string, unknown> | null {
+  const metaPath = bodyPath.replace(/\.body$/, '.meta.json');
+  try {
+    const st = statSync(metaPath);
+    const hit = metaCache.get(metaPath);
+    if (hit !== undefined && hit.mtimeMs === st.mtimeMs) return hit.meta;
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as Record<string, unknown>;
+    metaCache.set(metaPath, { mtimeMs: st.mtimeMs, meta });
+    return meta;
+  } catch {
+    return null;
+  }
+}
+
+function feedMachineryStatus(name: string, f: FeedLike): Record<string, unknown> {
+  const meta = storedMeta(f.storedBodyPath);
+  const failures = f.schedule.consecutiveFailures;
+  return {
+    // The stored file is named for the feed id (`riskiq.body`), the same id records carry.
+    feed: typeof meta?.feed === 'string' ? meta.feed : (/([^/\\]+)\.body$/.exec(f.storedBodyPath)?.[1] ?? name),
+    entries: f.index?.size ?? null,
+    ipv4: f.index?.v4Entries,
+    ipv6: f.index?.v6Entries,
+    lastRefresh: typeof meta?.savedAt === 'string' ? meta.savedAt : null,
+    nextRefresh: f.schedule.nextAt > 0 ? f.schedule.nextAt : null,
+    lastError: failures > 0 ? `the last ${failures === 1 ? 'refresh' : `${failures} refreshes`} failed (the log says why); ${f.index === null ? 'no list is active' : 'the previous list stays active'}` : null,
+    source: typeof meta?.source === 'string' ? meta.source : null,
+    consecutiveFailures: failures,
+    refreshIntervalMinutes: f.schedule.policy ? f.schedule.policy.intervalMs / 60_000 : undefined,
+  };
+}
+
+function isFeedLike(v: unknown): v is FeedLike {
+  const f = v as Partial<FeedLike> | null;
+  return f !== null && typeof f === 'object' && 'index' in f && typeof f.storedBodyPath === 'string' && typeof f.schedule?.nextAt === 'number';
+}
+
 const isThreatEnricher = (e: Enricher): boolean => /threat|riskiq|blocklist|feed/i.test(e.name);
 const isRiskiqOutput = (o: Output): boolean => /riskiq/i.test(o.name);
 
 export function integrationsStatus(enrichers: readonly Enricher[], outputs: readonly Output[]): IntegrationsStatus {
   const feeds: FeedStatus[] = [];
-  for (const e of enrichers) if (isThreatEnricher(e)) feeds.push(...feedOf(e, readStatus(e as StatusSource)));
+  for (const e of enrichers) {
+    if (!isThreatEnricher(e)) continue;
+    // A status() the enricher offers wins; else what its feed machinery makes public.
+    const own = readStatus(e as StatusSource);
+    const feed = (e as { feed?: unknown }).feed;
+    feeds.push(...feedOf(e, own ?? (isFeedLike(feed) ? feedMachineryStatus(e.name, feed) : null)));
+  }
   const out = outputs.find(isRiskiqOutput);
   return {
     feeds,

@@ -11,7 +11,7 @@ import type { WebSources } from './sources.js';
 import { integrationsStatus } from './integrations.js';
 
 /** Output counter names that are levels (current depth), not running totals. */
-const DEPTH_KEYS = new Set(['queued', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spilled_bytes', 'spill_bytes']);
+const DEPTH_KEYS = new Set(['queued', 'queued_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spilled_bytes', 'spill_bytes']);
 
 export function isDepthCounter(key: string): boolean {
   return DEPTH_KEYS.has(key);
@@ -104,11 +104,11 @@ export function createMetrics(src: WebSources): Registry {
     },
   });
   new Counter({
-    name: 'ufc_riskiq_output_records_total', help: 'RiskIQ output records by outcome (sent, skipped private, dropped by reason).', labelNames: ['outcome'], registers: [registry],
+    name: 'ufc_riskiq_output_events_total', help: 'RiskIQ output counters: records and frames sent, records skipped (private, counter samples), dropped by reason.', labelNames: ['counter'], registers: [registry],
     collect() {
       this.reset();
       const s = integrationsStatus(src.enrichers, src.outputs).riskiqOutput;
-      for (const [k, v] of Object.entries(s.counters)) if (!isDepthCounter(k)) this.inc({ outcome: k }, v);
+      for (const [k, v] of Object.entries(s.counters)) if (!isDepthCounter(k)) this.inc({ counter: k }, v);
     },
   });
   return registry;

@@ -26,7 +26,7 @@ export function mount(root) {
         stat('Threat flows', fmt.num(d.totals.flows), `${fmt.pct(d.totals.flows, d.totals.allFlows)} of all flows`, 'stat-threat-flows'),
         stat('Threat bytes', fmt.bytes(d.totals.bytes), null, 'stat-threat-bytes'),
         stat('At-risk servers', fmt.num(d.atRiskServers.length), 'reached by listed clients', 'stat-at-risk'),
-        stat('High-risk clients', fmt.num(d.highRiskClients.length), 'reaching listed servers', 'stat-high-risk'));
+        stat('High-risk clients', fmt.num(d.highRiskClients.length), 'listed addresses opening flows', 'stat-high-risk'));
       const maxFlows = (rows) => Math.max(0, ...rows.map((x) => x.flows));
       fill(breakdown,
         card('By threat name', table([
@@ -47,10 +47,10 @@ export function mount(root) {
         { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
       ];
       fill(ends,
-        card('At-risk servers', h('p', { class: 'hint' }, 'Our servers that listed clients reached.'),
+        card('At-risk servers', h('p', { class: 'hint' }, 'Our servers (not listed) that a listed client reached.'),
           table(endCols('Listed clients'), d.atRiskServers, { compact: true, label: 'At-risk servers', empty: 'None in this time range.' })),
-        card('High-risk clients', h('p', { class: 'hint' }, 'Our clients that reached listed servers.'),
-          table(endCols('Listed servers'), d.highRiskClients, { compact: true, label: 'High-risk clients', empty: 'None in this time range.' })));
+        card('High-risk clients', h('p', { class: 'hint' }, 'Listed addresses that opened flows, and how many servers each reached.'),
+          table(endCols('Servers reached'), d.highRiskClients, { compact: true, label: 'High-risk clients', empty: 'None in this time range.' })));
       fill(recent, card('Recent threat flows', flowTable(d.recent, 'Recent threat flows', 'No flow touched a listed address in this time range.')));
     },
   };

@@ -8,6 +8,7 @@
  *
  *   npm run fuzz                        # 1,000,000 packets, seed 1
  *   npm run fuzz -- --packets 200000 --seed 7
+ *   npm run fuzz -- --no-flood          # without the template floods (memory of the rest alone)
  *
  * Deterministic for a seed: a failure names the packet number to replay.
  * The suite's short run (test/decode-fuzz.test.ts) imports `runFuzz` from here.
@@ -197,7 +198,7 @@ export function legacyCorpus(): Buffer[] {
 
 export type Mutation = 'none' | 'bitflip' | 'truncate' | 'len16' | 'len32' | 'splice' | 'garbage' | 'append' | 'flood' | 'multi';
 
-function mutate(src: Buffer, corpus: Buffer[], r: () => number): { buf: Buffer; op: Mutation } {
+function mutate(src: Buffer, corpus: Buffer[], r: () => number, floods: boolean): { buf: Buffer; op: Mutation } {
   const x = r();
   const pick = (n: number) => Math.floor(r() * n);
   // Offsets past the version word most of the time, so the packet reaches its decoder.
@@ -244,9 +245,9 @@ function mutate(src: Buffer, corpus: Buffer[], r: () => number): { buf: Buffer; 
     for (let i = 0; i < extra.length; i++) extra[i] = pick(256);
     return { buf: Buffer.concat([src, extra]), op: 'append' };
   }
-  if (x < 0.95) return { buf: floodPacket(r), op: 'flood' };
+  if (x < 0.95) return floods ? { buf: floodPacket(r), op: 'flood' } : { buf: src, op: 'none' };
   let b = Buffer.from(src);
-  for (let i = 0; i < 3; i++) b = Buffer.from(mutate(b, corpus, r).buf);
+  for (let i = 0; i < 3; i++) b = Buffer.from(mutate(b, corpus, r, floods).buf);
   return { buf: b, op: 'multi' };
 }
 
@@ -255,6 +256,8 @@ function mutate(src: Buffer, corpus: Buffer[], r: () => number): { buf: Buffer; 
 export interface FuzzOptions {
   packets: number;
   seed: number;
+  /** Template floods (50 new templates a packet, 3% of packets); default true. */
+  floods?: boolean;
   /** Progress callback every `every` packets. */
   onProgress?: (done: number, rssMb: number) => void;
   every?: number;
@@ -283,6 +286,8 @@ export interface FuzzResult {
   exporters: number;
   escaped: string[];
   decoders: string[];
+  /** Each decoder's numeric state at the end (template and domain counts, held data, skipped samples). */
+  decoderState: Record<string, Record<string, number>>;
 }
 
 const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
@@ -307,6 +312,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const gc = gcFn();
 
   const r = rng(opts.seed);
+  const floods = opts.floods ?? true;
   const corpus = [...captureCorpus(), ...legacyCorpus(), ...templateAttacks()];
   // Exporters: a few addresses, so templates and counters accumulate per exporter as in life.
   const exporters = Array.from({ length: 16 }, (_, i) => (i < 12 ? `10.99.0.${i + 1}` : `2001:db8::${i}`));
@@ -319,7 +325,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   let now = Date.now();
   const every = opts.every ?? 100_000;
   for (let i = 0; i < opts.packets; i++) {
-    const { buf } = mutate(corpus[Math.floor(r() * corpus.length)]!, corpus, r);
+    const { buf } = mutate(corpus[Math.floor(r() * corpus.length)]!, corpus, r, floods);
     const exporterIp = exporters[Math.floor(r() * exporters.length)]!;
     now += 1; // time moves on: held data and templates age as they would
     const s = performance.now();
@@ -356,13 +362,20 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
     }
   }
   const decoders = [...collector.decoders.keys()];
+  const decoderState: Record<string, Record<string, number>> = {};
+  for (const [p, d] of collector.decoders) {
+    const desc = d.describe?.() ?? {};
+    const nums: Record<string, number> = {};
+    for (const k in desc) if (typeof desc[k] === 'number') nums[k] = desc[k] as number;
+    decoderState[p] = nums;
+  }
   await collector.stop();
   rmSync(dataDir, { recursive: true, force: true });
   return {
     packets: opts.packets, records: out.records, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, corpusSize: corpus.length,
     rssStartMb: mb(rssStart), rssPeakMb: mb(rssPeak), rssEndMb: mb(rssEnd), heapStartMb: mb(heapStart), heapEndMb: mb(heapEnd),
     slowestMs: Math.round(slowest * 100) / 100, slowestPacket, countedPackets: counted,
-    errorsByReason, errorsTotal, internalErrors, badRecords: out.bad, badRecordsBy: out.badBy, exporters: snap.length, escaped, decoders,
+    errorsByReason, errorsTotal, internalErrors, badRecords: out.bad, badRecordsBy: out.badBy, exporters: snap.length, escaped, decoders, decoderState,
   };
 }
 
@@ -373,12 +386,14 @@ function arg(name: string, def: number): number {
 
 async function main(): Promise<void> {
   const packets = arg('packets', 1_000_000), seed = arg('seed', 1);
-  console.log(`fuzz: ${packets} packets, seed ${seed}`);
-  const res = await runFuzz({ packets, seed, every: 100_000, onProgress: (n, rss) => console.log(`  ${n} packets, RSS ${rss} MB`) });
+  const floods = !process.argv.includes('--no-flood');
+  console.log(`fuzz: ${packets} packets, seed ${seed}${floods ? '' : ', no template floods'}`);
+  const res = await runFuzz({ packets, seed, floods, every: 100_000, onProgress: (n, rss) => console.log(`  ${n} packets, RSS ${rss} MB`) });
   console.log(`decoders: ${res.decoders.join(', ')}; corpus ${res.corpusSize} seed packets`);
   console.log(`packets ${res.packets} (counted by the pipeline: ${res.countedPackets}), records ${res.records}, ${res.seconds.toFixed(1)} s wall, ${res.cpuSeconds.toFixed(1)} CPU-s`);
   console.log(`RSS start ${res.rssStartMb} MB, peak ${res.rssPeakMb} MB, end ${res.rssEndMb} MB; heap after GC ${res.heapStartMb} -> ${res.heapEndMb} MB`);
   console.log(`slowest packet ${res.slowestMs} ms (#${res.slowestPacket}); exporters ${res.exporters}`);
+  console.log(`decoder state at the end: ${JSON.stringify(res.decoderState)}`);
   console.log(`malformed packets counted: ${res.errorsTotal}, by reason:`);
   for (const [k, v] of Object.entries(res.errorsByReason).sort((a, b) => b[1] - a[1])) console.log(`  ${String(v).padStart(9)}  ${k}`);
   const failures: string[] = [];

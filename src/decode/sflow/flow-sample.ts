@@ -74,9 +74,9 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   if (nRecords > (end - o) / 8) throw new DecodeError('bad flow record count', String(nRecords));
 
   const r = new FlowRecord();
-  // sFlow samples single packets and carries no flow times: the packet was seen at most a
-  // counter-export interval before the datagram left the agent, so receive time stands for
-  // both start and end (the agent's uptime has no absolute reference to convert from).
+  // sFlow samples single packets and carries no flow times: agents send a sample within about a
+  // second of taking it, and their uptime has no absolute reference to convert from, so the
+  // receive time stands for start and end (as sflowtool, goflow2 and akvorado do).
   r.collectTs = dg.receivedAt;
   r.startTs = dg.receivedAt;
   r.endTs = dg.receivedAt;

@@ -276,6 +276,8 @@ export interface FuzzResult {
   heapEndMb: number;
   slowestMs: number;
   slowestPacket: number;
+  /** Version word, length and exporter of the slowest packet. */
+  slowestWhat: string;
   countedPackets: number;
   errorsByReason: Record<string, number>;
   errorsTotal: number;
@@ -319,7 +321,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
 
   gc();
   const rssStart = process.memoryUsage().rss, heapStart = process.memoryUsage().heapUsed;
-  let rssPeak = rssStart, slowest = 0, slowestPacket = -1;
+  let rssPeak = rssStart, slowest = 0, slowestPacket = -1, slowestWhat = '';
   const escaped: string[] = [];
   const t0 = performance.now(), cpu0 = process.cpuUsage();
   let now = Date.now();
@@ -335,7 +337,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
       if (escaped.length < 20) escaped.push(`packet ${i}: ${(err as Error).stack ?? String(err)}`);
     }
     const d = performance.now() - s;
-    if (d > slowest) { slowest = d; slowestPacket = i; }
+    if (d > slowest) { slowest = d; slowestPacket = i; slowestWhat = `${buf.length >= 2 ? 'version ' + buf.readUInt16BE(0) : 'short'}, ${buf.length} bytes, exporter ${exporterIp}`; }
     if ((i + 1) % 10_000 === 0) {
       const rss = process.memoryUsage().rss;
       if (rss > rssPeak) rssPeak = rss;
@@ -374,7 +376,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   return {
     packets: opts.packets, records: out.records, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, corpusSize: corpus.length,
     rssStartMb: mb(rssStart), rssPeakMb: mb(rssPeak), rssEndMb: mb(rssEnd), heapStartMb: mb(heapStart), heapEndMb: mb(heapEnd),
-    slowestMs: Math.round(slowest * 100) / 100, slowestPacket, countedPackets: counted,
+    slowestMs: Math.round(slowest * 100) / 100, slowestPacket, slowestWhat, countedPackets: counted,
     errorsByReason, errorsTotal, internalErrors, badRecords: out.bad, badRecordsBy: out.badBy, exporters: snap.length, escaped, decoders, decoderState,
   };
 }
@@ -392,7 +394,7 @@ async function main(): Promise<void> {
   console.log(`decoders: ${res.decoders.join(', ')}; corpus ${res.corpusSize} seed packets`);
   console.log(`packets ${res.packets} (counted by the pipeline: ${res.countedPackets}), records ${res.records}, ${res.seconds.toFixed(1)} s wall, ${res.cpuSeconds.toFixed(1)} CPU-s`);
   console.log(`RSS start ${res.rssStartMb} MB, peak ${res.rssPeakMb} MB, end ${res.rssEndMb} MB; heap after GC ${res.heapStartMb} -> ${res.heapEndMb} MB`);
-  console.log(`slowest packet ${res.slowestMs} ms (#${res.slowestPacket}); exporters ${res.exporters}`);
+  console.log(`slowest packet ${res.slowestMs} ms (#${res.slowestPacket}: ${res.slowestWhat}); exporters ${res.exporters}`);
   console.log(`decoder state at the end: ${JSON.stringify(res.decoderState)}`);
   console.log(`malformed packets counted: ${res.errorsTotal}, by reason:`);
   for (const [k, v] of Object.entries(res.errorsByReason).sort((a, b) => b[1] - a[1])) console.log(`  ${String(v).padStart(9)}  ${k}`);

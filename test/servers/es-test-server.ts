@@ -5,7 +5,7 @@
  * - `GET /` and `HEAD /`: cluster info with a version (and `version.distribution: opensearch` for
  *   OpenSearch); Elasticsearch answers carry `x-elastic-product: Elasticsearch`, which the
  *   @elastic/elasticsearch client refuses to work without.
- * - `PUT /_index_template/<name>`: checks the body (index_patterns, template.mappings.properties with
+ * - `PUT|POST /_index_template/<name>`: checks the body (index_patterns, template.mappings.properties with
  *   known field types; OpenSearch refuses `subobjects`, which it does not support) and stores it.
  * - `POST /_bulk` (and `/<index>/_bulk`): checks the content type (x-ndjson, and for Elasticsearch
  *   the `compatible-with` version against its own major), parses the NDJSON strictly (every line
@@ -132,7 +132,7 @@ export class EsTestServer {
     try {
       this.checkAuth(req);
       if ((method === 'GET' || method === 'HEAD') && path === '/') answer = this.info();
-      else if (method === 'PUT' && path.startsWith('/_index_template/')) answer = this.putTemplate(decodeURIComponent(path.slice('/_index_template/'.length)), body);
+      else if ((method === 'PUT' || method === 'POST') && path.startsWith('/_index_template/')) answer = this.putTemplate(decodeURIComponent(path.slice('/_index_template/'.length)), body);
       else if ((method === 'POST' || method === 'PUT') && /^\/([^/_][^/]*\/)?_bulk$/.test(path)) answer = this.bulk(req, path, body);
       else throw new BadRequest('no_handler_found_exception', `no handler found for uri [${path}] and method [${method}]`, 404);
     } catch (err) {

@@ -58,7 +58,9 @@ export class SearchOutput extends BatchingOutput {
       // With a spill, memory holds a couple of batches and the rest waits on disk, so a crash
       // loses little; without one, a larger queue rides out short stalls before dropping.
       queueMax: o.spill !== undefined ? 2 * batchRecords : 20 * batchRecords,
-      ...(o.spill !== undefined ? { spill: o.spill } : {}),
+      // Without a spill a batch is given up (and counted) after some minutes of failures, so an
+      // unreachable cluster cannot hold shutdown for ever.
+      ...(o.spill !== undefined ? { spill: o.spill } : { maxRetries: 10 }),
     });
     this.name = o.flavor;
     Object.assign(this.c, { indexed: 0, rejected: 0, item_retries: 0, templates_installed: 0 });
@@ -78,7 +80,7 @@ export class SearchOutput extends BatchingOutput {
       await this.installTemplate();
     } catch (err) {
       // Not fatal: records queue (and spill) until the cluster answers; the template is retried first.
-      log.warn(`${this.name} output: cluster not reachable at start (${(err as Error).message}); records will be held until it is`);
+      log.warn(`${this.name} output: cluster not ready at start (${(err as Error).message}); records are held and the template retried before the first bulk request`);
     }
     await super.start();
   }

@@ -1,0 +1,120 @@
+/**
+ * sFlow v5 cases no capture we hold carries, built here from the spec's XDR layouts
+ * (sflow_version_5.txt): an IPv6 agent, an agent of address type 0, expanded counter samples,
+ * sampled IPv6 records, VLAN data sources, the expanded discard format, an MPLS header protocol,
+ * other enterprises' records, and hostile counts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SflowDecoder } from '../src/decode/sflow/datagram.js';
+import { DecodeError, type PacketContext } from '../src/pipeline/types.js';
+import type { FlowRecord } from '../src/record/flow-record.js';
+
+const ctx: PacketContext = { exporterIp: '192.0.2.50', exporterPort: 6343, receivedAt: 1_700_000_000_000 };
+
+const u32 = (...v: number[]) => { const b = Buffer.alloc(4 * v.length); v.forEach((x, i) => b.writeUInt32BE(x >>> 0, 4 * i)); return b; };
+const pad4 = (b: Buffer) => (b.length % 4 === 0 ? b : Buffer.concat([b, Buffer.alloc(4 - (b.length % 4))]));
+const rec = (format: number, body: Buffer) => Buffer.concat([u32(format, body.length), body]);
+const ipv6 = (s: string) => Buffer.from(s.replace(/:/g, ''), 'hex');
+
+function datagram(agent: Buffer, samples: Buffer[], subAgent = 3, seq = 77): Buffer {
+  return Buffer.concat([u32(5), agent, u32(subAgent, seq, 123456, samples.length), ...samples]);
+}
+const agent4 = (a: number[]) => Buffer.concat([u32(1), Buffer.from(a)]);
+const agent6 = (hex: string) => Buffer.concat([u32(2), ipv6(hex)]);
+
+function flowSampleExpanded(rate: number, srcType: number, srcIndex: number, inFmt: number, inVal: number, outFmt: number, outVal: number, records: Buffer[]): Buffer {
+  const body = Buffer.concat([u32(1, srcType, srcIndex, rate, 1000, 0, inFmt, inVal, outFmt, outVal, records.length), ...records]);
+  return rec(3, body);
+}
+
+function decode(buf: Buffer): FlowRecord[] {
+  const out: FlowRecord[] = [];
+  new SflowDecoder().decode(buf, ctx, out);
+  return out;
+}
+
+const IPV6_SRC = '20010db8000000000000000000000001', IPV6_DST = '20010db8000000000000000000000002';
+
+test('sampled IPv6 record (0:4) in an expanded sample, IPv6 agent, VLAN data source kept as extras', () => {
+  const sampledV6 = rec(4, Buffer.concat([u32(1240, 17), ipv6(IPV6_SRC), ipv6(IPV6_DST), u32(5353, 53, 0, 0x28)]));
+  const buf = datagram(agent6('2001:0db8:00ff:0000:0000:0000:0000:0010'), [flowSampleExpanded(2000, 1, 42, 0, 70000, 0, 80000, [sampledV6])]);
+  const [r] = decode(buf);
+  assert.equal(r!.exporterIp, '2001:db8:ff::10');
+  assert.equal(r!.ipVersion, 6);
+  assert.equal(r!.srcIp, '2001:db8::1');
+  assert.equal(r!.dstIp, '2001:db8::2');
+  assert.deepEqual([r!.proto, r!.srcPort, r!.dstPort, r!.tos], [17, 5353, 53, 0x28]);
+  assert.deepEqual([r!.inIf, r!.outIf, r!.samplingRate, r!.packets, r!.bytes], [70000, 80000, 2000, 2000, 1240 * 2000]);
+  assert.deepEqual([r!.observationDomain, r!.sequence], [3, 77]);
+  assert.equal(r!.direction, -1);
+  assert.equal(r!.extra?.['sflow.source.id.type'], 1);
+  assert.equal(r!.extra?.['sflow.source.id.index'], 42);
+});
+
+test('sampled IPv4 record with ICMP carries type and code in the port fields', () => {
+  const sampledV4 = rec(3, Buffer.concat([u32(84, 1), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(3, 1, 0, 0)]));
+  const [r] = decode(datagram(agent4([10, 1, 1, 1]), [flowSampleExpanded(1, 0, 5, 0, 5, 0, 6, [sampledV4])]));
+  assert.deepEqual([r!.proto, r!.icmpType, r!.icmpCode, r!.srcPort, r!.dstPort], [1, 3, 1, 0, 0]);
+  assert.equal(r!.direction, 0); // data source 5 = input 5: ingress sampling
+});
+
+test('agent address type 0 (unknown): the UDP source is the exporter', () => {
+  const sampledV4 = rec(3, Buffer.concat([u32(60, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1000, 80, 0x12, 0)]));
+  const [r] = decode(datagram(u32(0), [flowSampleExpanded(10, 0, 1, 0, 1, 0, 2, [sampledV4])]));
+  assert.equal(r!.exporterIp, ctx.exporterIp);
+  assert.equal(r!.tcpFlags, 0x12);
+});
+
+test('expanded discard format: output 0 and the reason kept; unknown-enterprise records skipped', () => {
+  const vendor = rec((9 << 12) | 1, Buffer.alloc(12, 0xee)); // enterprise 9, format 1: not ours
+  const sampledV4 = rec(3, Buffer.concat([u32(40, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1, 2, 0x02, 0)]));
+  const [r] = decode(datagram(agent4([10, 1, 1, 1]), [flowSampleExpanded(1, 0, 9, 0, 9, 1, 259, [vendor, sampledV4])]));
+  assert.equal(r!.outIf, 0);
+  assert.equal(r!.extra?.['sflow.out.discard.reason'], 259);
+  assert.equal(r!.srcPort, 1);
+});
+
+test('raw header with header protocol 13 (MPLS) and 11 (IPv4)', () => {
+  const ip4tcp = Buffer.from('450000340000400040060000c0a80001c0a80002' + '1f90c350000000000000000050120000', 'hex');
+  const mpls = Buffer.concat([u32((1000 << 12) | 0x100 | 64), ip4tcp]); // one label, bottom of stack
+  const hdr = (proto: number, h: Buffer) => rec(1, Buffer.concat([u32(proto, h.length + 4, 4, h.length), pad4(h)]));
+  const recs = decode(datagram(agent4([10, 1, 1, 1]), [flowSampleExpanded(1, 0, 1, 0, 1, 0, 2, [hdr(13, mpls)]), flowSampleExpanded(1, 0, 1, 0, 1, 0, 2, [hdr(11, ip4tcp)])]));
+  assert.equal(recs.length, 2);
+  for (const r of recs) {
+    assert.deepEqual([r.srcIp, r.dstIp, r.proto, r.srcPort, r.dstPort, r.tcpFlags, r.bytes], ['192.168.0.1', '192.168.0.2', 6, 8080, 50000, 0x12, 52]);
+  }
+  assert.equal(recs[0]!.extra?.['mpls.labels'], '1000');
+});
+
+test('expanded counter sample (format 4) with generic counters: 64-bit octets, ifIndex beyond 24 bits', () => {
+  const generic = rec(1, Buffer.concat([u32(0x1000001, 6), u32(0, 1_000_000_000), u32(1, 3), u32(1, 5), u32(10, 11, 12, 13, 14, 15), u32(0, 7), u32(20, 21, 22, 23, 24, 1)]));
+  const sample = rec(4, Buffer.concat([u32(9, 0, 0x1000001, 1), generic]));
+  const [r] = decode(datagram(agent4([10, 1, 1, 1]), [sample]));
+  assert.equal(r!.kind, 'counter');
+  assert.equal(r!.inIf, 0x1000001);
+  const c = (n: string) => r!.extra?.['sflow.counter.' + n];
+  assert.equal(c('if_speed'), 1_000_000_000);
+  assert.equal(c('if_in_octets'), 2 ** 32 + 5);
+  assert.equal(c('if_out_octets'), 7);
+  assert.deepEqual([c('if_in_ucast_pkts'), c('if_in_unknown_protos'), c('if_out_ucast_pkts'), c('if_promiscuous_mode')], [10, 15, 20, 1]);
+  assert.equal(c('sample_sequence'), 9);
+});
+
+test('hostile counts and lengths are named errors', () => {
+  const reason = (b: Buffer): string => {
+    try { decode(b); } catch (e) { assert.ok(e instanceof DecodeError, String(e)); return e.reason; }
+    return 'ok';
+  };
+  const a = agent4([10, 1, 1, 1]);
+  assert.equal(reason(Buffer.concat([u32(5), a, u32(0, 1, 1, 0xffffffff)])), 'bad sample count');
+  assert.equal(reason(datagram(a, [rec(1, Buffer.concat([u32(1, 0, 1, 0, 0, 1, 2, 0xffffffff)]))])), 'bad flow record count');
+  assert.equal(reason(datagram(a, [rec(2, u32(1, 1, 0xfffffff))])), 'bad counter record count');
+  // AS path with 2^32-1 segments inside an extended gateway record.
+  const gw = rec(1003, Buffer.concat([u32(1, 0x0a000001, 65000, 65001, 65002, 0xffffffff)]));
+  assert.equal(reason(datagram(a, [flowSampleExpanded(1, 0, 1, 0, 1, 0, 2, [gw])])), 'bad AS path segment count');
+  // A raw header whose stated header length exceeds its record.
+  const hdr = rec(1, u32(1, 100, 0, 9999));
+  assert.equal(reason(datagram(a, [flowSampleExpanded(1, 0, 1, 0, 1, 0, 2, [hdr])])), 'sampled header overruns record');
+  assert.equal(reason(datagram(Buffer.concat([u32(3), Buffer.alloc(4)]), [])), 'bad address type');
+});

@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
+import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { createDecoders } from '../src/decode/registry.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { SflowDecoder } from '../src/decode/sflow/datagram.js';
 import { parseSampledHeader, HEADER_PROTOCOL_ETHERNET } from '../src/decode/sflow/packet-header.js';
@@ -334,4 +337,27 @@ test('docs/schema-counters.md lists exactly the counters the decoder emits', () 
   // And a real counter record carries every one of them.
   const [r] = decodeAll([readFileSync(join(MISC, 'cistern-sflow/counter_sample.dump'))]);
   assert.deepEqual(Object.keys(r!.extra!).sort(), [...emitted].sort());
+});
+
+test('registry: EF_PROCESSOR_DECODE_SFLOW5/_SFLOW_FLOWS/_SFLOW_COUNTERS and NETFLOW1/7 options are honoured', () => {
+  const bufs = payloads(join(TESTDATA, 'ndpi/pcap/sflow.pcap'));
+  const run = (env: Record<string, string>) => {
+    const cap = new CaptureOutput();
+    const config = testConfig(env);
+    const p = new Pipeline(createDecoders({ config, stateDir: config.EF_DATA_DIR }), [], [cap]);
+    for (const b of bufs) p.handle(b, ctx);
+    return { records: cap.records, errors: p.stats.snapshot()[0]!.errors };
+  };
+  const all = run({});
+  assert.equal(all.records.length, 9);
+  assert.equal(run({ EF_PROCESSOR_DECODE_SFLOW_COUNTERS_ENABLE: 'false' }).records.length, 1);
+  assert.equal(run({ EF_PROCESSOR_DECODE_SFLOW_FLOWS_ENABLE: 'false' }).records.length, 8);
+  const off = run({ EF_PROCESSOR_DECODE_SFLOW5_ENABLE: 'false' });
+  assert.equal(off.records.length, 0);
+  assert.deepEqual(off.errors, { 'sflow5 disabled': 9 });
+  const config = testConfig({ EF_PROCESSOR_DECODE_NETFLOW1_ENABLE: 'false' });
+  const decoders = createDecoders({ config, stateDir: config.EF_DATA_DIR });
+  assert.equal(decoders.has('netflow1'), false);
+  assert.equal(decoders.has('netflow7'), true);
+  assert.equal(decoders.has('sflow5'), true);
 });

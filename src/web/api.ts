@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { VERSION } from '../cli/version.js';
 import { QueryInputError, TOP_FIELDS, flowQueryFrom, type FlowFilter, type FlowQuery, type TopField, type TopNRow } from '../store/query.js';
+import { portName } from '../record/names.js';
 import { integrationsStatus } from './integrations.js';
 import { exportersView } from './exporters-view.js';
 import { toCsvRow, CSV_COLUMNS, flowRow } from './flow-rows.js';
@@ -138,7 +139,7 @@ export function createApi(src: WebSources): Api {
         series: series.map((s) => ({ t: s.ts, flows: s.flows / sec, bytes: s.bytes / sec, packets: s.packets / sec })),
         top: {
           talkers: mergeTops(srcIp, dstIp, TOP_LIMIT).map((x) => ({ ip: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
-          ports: ports.map((x) => ({ port: Number(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          ports: ports.map((x) => ({ port: Number(x.key), service: portName(6, Number(x.key)) || portName(17, Number(x.key)), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           protocols: protocols.map((x) => ({ proto: Number(x.key), name: x.label ?? String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           countries: mergeTops(srcCountry, dstCountry, TOP_LIMIT).map((x) => ({ name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           asns: mergeTops(srcAs, dstAs, TOP_LIMIT).map((x) => ({ asn: Number(x.key), org: x.label ?? '', bytes: x.bytes, packets: x.packets, flows: x.flows })),
@@ -252,6 +253,8 @@ export function createApi(src: WebSources): Api {
     },
 
     async '/api/exporters'(_p, res) {
+      // Fresh decoder state from the workers, but never wait long on them.
+      if (src.pool) await Promise.race([src.pool.sync(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
       sendJson(res, { now: Date.now(), exporters: exportersView(src) });
     },
 

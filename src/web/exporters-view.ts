@@ -52,6 +52,8 @@ export function exportersView(src: WebSources): ExporterView[] {
       // A decoder that cannot describe itself still has its counters shown.
     }
   }
+  // With decode workers, the templates live in the workers' decoders.
+  if (src.pool) collectDomains(src.pool.decoders(), domains);
   return src.pipeline.stats.snapshot()
     .sort((a, b) => b.records - a.records || a.exporter.localeCompare(b.exporter))
     .map((e) => {

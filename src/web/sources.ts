@@ -12,4 +12,13 @@ export interface WebSources {
   readonly decoders: ReadonlyMap<Protocol, Decoder>;
   readonly enrichers: readonly Enricher[];
   readonly outputs: readonly Output[];
+  /** Decode workers, when decoding runs off the receiving thread: their decoders hold the templates. */
+  readonly pool?: DecoderPool | null;
+}
+
+export interface DecoderPool {
+  /** Resolves once the workers have reported (their decoder state included). */
+  sync(): Promise<void>;
+  /** Each worker's Decoder.describe() output, by protocol, as of the last sync. */
+  decoders(): Record<string, unknown>[];
 }

@@ -5,7 +5,7 @@ import * as fmt from './format.js';
 
 const W = 560;
 const H = 180;
-const PAD = { l: 58, r: 12, t: 12, b: 26 };
+const PAD = { l: 74, r: 12, t: 12, b: 26 };
 
 /** points: [{ t, v }], format: value -> label. */
 export function lineChart(title, points, format, opts = {}) {

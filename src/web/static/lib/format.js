@@ -11,14 +11,15 @@ function scaled(n, units, base) {
     v /= base;
     i++;
   }
-  const digits = v >= 100 || i === 0 ? 0 : v >= 10 ? 1 : 2;
+  // Whole counts stay whole; fractions (rates) keep 2-3 significant digits.
+  const digits = v >= 100 || (i === 0 && Number.isInteger(v)) ? 0 : v >= 10 ? 1 : 2;
   return `${n < 0 ? '-' : ''}${v.toFixed(digits)} ${units[i]}`;
 }
 
 export const bytes = (n) => scaled(n, ['B', 'KB', 'MB', 'GB', 'TB', 'PB'], 1000);
 export const bits = (n) => scaled(n, ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'], 1000);
-export const count = (n) => scaled(n, ['', 'k', 'M', 'G', 'T'], 1000).replace(/ $/, '');
-export const rate = (n, unit) => `${count(n)} ${unit}/s`.replace('  ', ' ');
+export const count = (n) => scaled(n, ['', 'k', 'M', 'G', 'T'], 1000).replace(' ', '');
+export const rate = (n, unit) => `${count(n)} ${unit}/s`;
 
 export function time(ms) {
   if (!ms) return '–';

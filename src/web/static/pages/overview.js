@@ -40,7 +40,7 @@ export function mount(root) {
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.talkers, { compact: true, label: 'Top talkers' })),
         card('Top ports', table([
-          { label: 'Port', value: (x) => `${x.port}/${x.protoName || x.proto}` },
+          { label: 'Server port', value: (x) => String(x.port) },
           { label: 'Service', value: (x) => x.service || '' },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.ports), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },

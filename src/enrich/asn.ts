@@ -17,14 +17,15 @@ import type { FlowRecord } from '../record/flow-record.js';
 import { packageDir } from './geoip.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
 import { isPrivateIp } from './locality.js';
-import { LookupCache } from './lookup-cache.js';
+import { AddressCache } from './lookup-cache.js';
 
 export interface AsnAnswer {
   asn: number;
   org: string;
 }
 
-const NONE: AsnAnswer = Object.freeze({ asn: 0, org: '' });
+// Not frozen: a frozen object has its own hidden class and would make answer reads polymorphic.
+const NONE: AsnAnswer = { asn: 0, org: '' };
 
 /** One CSV line's org column: the rest of the line, CSV-unquoted. */
 function orgOf(line: string, from: number): string {
@@ -142,7 +143,7 @@ export class AsnEnricher implements Enricher {
   readonly placement = 'main' as const;
   private index: AsnRangeIndex | null = null;
   private reader: Reader<AsnResponse> | null = null;
-  private readonly cache = new LookupCache<AsnAnswer>();
+  private readonly cache = new AddressCache<AsnAnswer>((ip) => this.load(ip));
 
   /** `path` '' for the bundled ip-location-db ranges. */
   constructor(private readonly path: string) {}
@@ -163,17 +164,17 @@ export class AsnEnricher implements Enricher {
   }
 
   lookup(ip: string): AsnAnswer {
-    let a = this.cache.get(ip);
-    if (a !== undefined) return a;
-    if (isPrivateIp(ip)) a = NONE;
-    else if (this.index !== null) a = this.index.lookup(ip);
-    else if (this.reader !== null) {
-      let rec: AsnResponse | null = null;
-      try { rec = this.reader.get(ip); } catch { rec = null; }
-      a = rec ? { asn: rec.autonomous_system_number ?? 0, org: rec.autonomous_system_organization ?? '' } : NONE;
-    } else a = NONE;
-    this.cache.set(ip, a);
-    return a;
+    return this.cache.get(ip);
+  }
+
+  /** Cache miss: the database's answer. */
+  private load(ip: string): AsnAnswer {
+    if (isPrivateIp(ip)) return NONE;
+    if (this.index !== null) return this.index.lookup(ip);
+    if (this.reader === null) return NONE;
+    let rec: AsnResponse | null = null;
+    try { rec = this.reader.get(ip); } catch { rec = null; }
+    return rec ? { asn: rec.autonomous_system_number ?? 0, org: rec.autonomous_system_organization ?? '' } : NONE;
   }
 
   enrich(batch: FlowRecord[]): void {

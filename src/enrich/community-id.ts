@@ -75,13 +75,15 @@ export function communityId(proto: number, srcIp: string, dstIp: string, srcPort
     const b4 = parseIpv4(dstIp);
     if (b4 < 0) return '';
     const flip = !oneWay && (a4 > b4 || (a4 === b4 && sport > dport));
-    BUF.writeUInt32BE(flip ? b4 : a4, 2);
-    BUF.writeUInt32BE(flip ? a4 : b4, 6);
+    const lo = flip ? b4 : a4, hi = flip ? a4 : b4;
+    // Plain byte stores: Buffer.write* validate their arguments on every call.
+    BUF[2] = lo >>> 24; BUF[3] = (lo >>> 16) & 0xff; BUF[4] = (lo >>> 8) & 0xff; BUF[5] = lo & 0xff;
+    BUF[6] = hi >>> 24; BUF[7] = (hi >>> 16) & 0xff; BUF[8] = (hi >>> 8) & 0xff; BUF[9] = hi & 0xff;
     BUF[10] = proto & 0xff;
     BUF[11] = 0;
     if (!hasPorts) return '1:' + digest(V4_NOPORTS, base64);
-    BUF.writeUInt16BE(flip ? dport : sport, 12);
-    BUF.writeUInt16BE(flip ? sport : dport, 14);
+    const p1 = flip ? dport : sport, p2 = flip ? sport : dport;
+    BUF[12] = p1 >>> 8; BUF[13] = p1 & 0xff; BUF[14] = p2 >>> 8; BUF[15] = p2 & 0xff;
     return '1:' + digest(V4_PORTS, base64);
   }
   if (!parseIpv6(srcIp, gA) || !parseIpv6(dstIp, gB)) return '';
@@ -91,14 +93,14 @@ export function communityId(proto: number, srcIp: string, dstIp: string, srcPort
   const first = flip ? gB : gA;
   const second = flip ? gA : gB;
   for (let i = 0; i < 8; i++) {
-    BUF.writeUInt16BE(first[i]!, 2 + 2 * i);
-    BUF.writeUInt16BE(second[i]!, 18 + 2 * i);
+    BUF[2 + 2 * i] = first[i]! >>> 8; BUF[3 + 2 * i] = first[i]! & 0xff;
+    BUF[18 + 2 * i] = second[i]! >>> 8; BUF[19 + 2 * i] = second[i]! & 0xff;
   }
   BUF[34] = proto & 0xff;
   BUF[35] = 0;
   if (!hasPorts) return '1:' + digest(V6_NOPORTS, base64);
-  BUF.writeUInt16BE(flip ? dport : sport, 36);
-  BUF.writeUInt16BE(flip ? sport : dport, 38);
+  const p1 = flip ? dport : sport, p2 = flip ? sport : dport;
+  BUF[36] = p1 >>> 8; BUF[37] = p1 & 0xff; BUF[38] = p2 >>> 8; BUF[39] = p2 & 0xff;
   return '1:' + digest(V6_PORTS, base64);
 }
 

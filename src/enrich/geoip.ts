@@ -15,7 +15,7 @@ import { log } from '../log/logger.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { isPrivateIp } from './locality.js';
-import { LookupCache } from './lookup-cache.js';
+import { AddressCache } from './lookup-cache.js';
 
 export type GeoValue = 'city' | 'country' | 'country_code' | 'location';
 
@@ -27,7 +27,8 @@ export interface GeoAnswer {
   lon: number;
 }
 
-const NONE: GeoAnswer = Object.freeze({ country: '', iso: '', city: '', lat: NaN, lon: NaN });
+// Not frozen: a frozen object has its own hidden class and would make answer reads polymorphic.
+const NONE: GeoAnswer = { country: '', iso: '', city: '', lat: NaN, lon: NaN };
 
 /** The record shapes we read: MaxMind GeoIP2 (names by language) and DB-IP Lite via ip-location-db (flat). */
 interface MmdbGeo {
@@ -61,7 +62,7 @@ export class GeoIpEnricher implements Enricher {
   readonly placement = 'main' as const;
   private v4: Reader<CityResponse> | null = null;
   private v6: Reader<CityResponse> | null = null;
-  private readonly cache = new LookupCache<GeoAnswer>();
+  private readonly cache = new AddressCache<GeoAnswer>((ip) => this.load(ip));
   private readonly want: { city: boolean; country: boolean; iso: boolean; loc: boolean };
   private readonly regionNames: Intl.DisplayNames | null;
 
@@ -92,11 +93,12 @@ export class GeoIpEnricher implements Enricher {
 
   /** The answer for one address ('' fields when unknown or private). */
   lookup(ip: string): GeoAnswer {
-    let a = this.cache.get(ip);
-    if (a !== undefined) return a;
-    a = isPrivateIp(ip) ? NONE : this.read(ip);
-    this.cache.set(ip, a);
-    return a;
+    return this.cache.get(ip);
+  }
+
+  /** Cache miss: the database's answer. */
+  private load(ip: string): GeoAnswer {
+    return isPrivateIp(ip) ? NONE : this.read(ip);
   }
 
   private read(ip: string): GeoAnswer {

@@ -4,8 +4,21 @@
  * reused Uint16Array of 8 groups.
  */
 
+// The enrichers parse the same two addresses of a record one after another (locality, Community
+// ID, GeoIP, ASN); remembering the last two answers turns the repeats into a string comparison.
+let memoS0 = '', memoV0 = -1, memoS1 = '', memoV1 = -1;
+
 /** Dotted quad to uint32, or -1 when `s` is not exactly four decimal octets. */
 export function parseIpv4(s: string): number {
+  if (s === memoS0) return memoV0;
+  if (s === memoS1) return memoV1;
+  const v = parseIpv4Text(s);
+  memoS1 = memoS0; memoV1 = memoV0;
+  memoS0 = s; memoV0 = v;
+  return v;
+}
+
+function parseIpv4Text(s: string): number {
   const n = s.length;
   if (n < 7 || n > 15) return -1;
   let acc = 0;

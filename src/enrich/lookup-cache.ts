@@ -1,17 +1,19 @@
+import { parseIpv4 } from './ip-parse.js';
+
 /**
  * A bounded address-to-answer cache for database lookups on the hot path: a busy exporter sends
  * the same few thousand addresses over and over. Two generations of Map give LRU-like eviction at
  * O(1): hits in the old generation are promoted; when the current one fills, the old one is dropped.
  */
-export class LookupCache<V> {
-  private cur = new Map<string, V>();
-  private old = new Map<string, V>();
+export class LookupCache<V, K = string> {
+  private cur = new Map<K, V>();
+  private old = new Map<K, V>();
   hits = 0;
   misses = 0;
 
   constructor(private readonly maxPerGeneration = 65536) {}
 
-  get(key: string): V | undefined {
+  get(key: K): V | undefined {
     let v = this.cur.get(key);
     if (v !== undefined) { this.hits++; return v; }
     v = this.old.get(key);
@@ -20,7 +22,7 @@ export class LookupCache<V> {
     return undefined;
   }
 
-  set(key: string, v: V): void {
+  set(key: K, v: V): void {
     if (this.cur.size >= this.maxPerGeneration) {
       this.old = this.cur;
       this.cur = new Map();
@@ -30,5 +32,59 @@ export class LookupCache<V> {
 
   get size(): number {
     return this.cur.size + this.old.size;
+  }
+}
+
+
+/**
+ * Address-keyed cache with a loader. IPv4 addresses go to a direct-mapped table keyed by the
+ * uint32 (no string hashing: record addresses are fresh strings, which a Map must hash and often
+ * flatten first), backed by a two-generation Map for addresses whose slot was taken; IPv6
+ * addresses to a LookupCache.
+ */
+export class AddressCache<V> {
+  private static readonly BITS = 16;
+  private readonly keys = new Float64Array(1 << AddressCache.BITS).fill(-1);
+  private readonly vals: (V | undefined)[] = new Array<V | undefined>(1 << AddressCache.BITS).fill(undefined);
+  private readonly v4: LookupCache<V, number>;
+  private readonly v6: LookupCache<V>;
+  hits = 0;
+  misses = 0;
+
+  constructor(private readonly load: (ip: string) => V, perGeneration = 65536) {
+    this.v4 = new LookupCache<V, number>(perGeneration);
+    this.v6 = new LookupCache<V>(perGeneration);
+  }
+
+  get(ip: string): V {
+    const v4 = parseIpv4(ip);
+    if (v4 >= 0) {
+      // Fibonacci hashing of the address into 2^16 slots; a collision replaces the slot.
+      const slot = Math.imul(v4, 0x9e3779b1) >>> (32 - AddressCache.BITS);
+      if (this.keys[slot] === v4) { this.hits++; return this.vals[slot]!; }
+      // Slot taken by another address: the second level keeps everything recently seen.
+      let v = this.v4.get(v4);
+      if (v !== undefined) this.hits++;
+      else {
+        this.misses++;
+        v = this.load(ip);
+        this.v4.set(v4, v);
+      }
+      this.keys[slot] = v4;
+      this.vals[slot] = v;
+      return v;
+    }
+    let v = this.v6.get(ip);
+    if (v !== undefined) { this.hits++; return v; }
+    this.misses++;
+    v = this.load(ip);
+    this.v6.set(ip, v);
+    return v;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (let i = 0; i < this.keys.length; i++) if (this.keys[i]! >= 0) n++;
+    return Math.max(n, this.v4.size) + this.v6.size;
   }
 }

@@ -269,6 +269,8 @@ export interface FuzzResult {
   seconds: number;
   cpuSeconds: number;
   corpusSize: number;
+  /** Seed packets per version word (0 = sFlow). */
+  corpusByVersion: string;
   rssStartMb: number;
   rssPeakMb: number;
   rssEndMb: number;
@@ -316,6 +318,16 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   const r = rng(opts.seed);
   const floods = opts.floods ?? true;
   const corpus = [...captureCorpus(), ...legacyCorpus(), ...templateAttacks()];
+  // Seeds grouped by their version word and picked group first: the captures hold far more
+  // v9/IPFIX than sFlow or v1/v5/v7 datagrams, and each decoder deserves an equal share.
+  const groups = new Map<number, Buffer[]>();
+  for (const b of corpus) {
+    const v = b.readUInt16BE(0);
+    const g = groups.get(v) ?? [];
+    g.push(b);
+    groups.set(v, g);
+  }
+  const byVersion = [...groups.values()];
   // Exporters: a few addresses, so templates and counters accumulate per exporter as in life.
   const exporters = Array.from({ length: 16 }, (_, i) => (i < 12 ? `10.99.0.${i + 1}` : `2001:db8::${i}`));
 
@@ -327,7 +339,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   let now = Date.now();
   const every = opts.every ?? 100_000;
   for (let i = 0; i < opts.packets; i++) {
-    const { buf } = mutate(corpus[Math.floor(r() * corpus.length)]!, corpus, r, floods);
+    const group = byVersion[Math.floor(r() * byVersion.length)]!;
+    const { buf } = mutate(group[Math.floor(r() * group.length)]!, corpus, r, floods);
     const exporterIp = exporters[Math.floor(r() * exporters.length)]!;
     now += 1; // time moves on: held data and templates age as they would
     const s = performance.now();
@@ -374,7 +387,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzResult> {
   await collector.stop();
   rmSync(dataDir, { recursive: true, force: true });
   return {
-    packets: opts.packets, records: out.records, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, corpusSize: corpus.length,
+    packets: opts.packets, records: out.records, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, corpusSize: corpus.length, corpusByVersion: [...groups].map(([v, g]) => `v${v}: ${g.length}`).join(', '),
     rssStartMb: mb(rssStart), rssPeakMb: mb(rssPeak), rssEndMb: mb(rssEnd), heapStartMb: mb(heapStart), heapEndMb: mb(heapEnd),
     slowestMs: Math.round(slowest * 100) / 100, slowestPacket, slowestWhat, countedPackets: counted,
     errorsByReason, errorsTotal, internalErrors, badRecords: out.bad, badRecordsBy: out.badBy, exporters: snap.length, escaped, decoders, decoderState,
@@ -391,7 +404,7 @@ async function main(): Promise<void> {
   const floods = !process.argv.includes('--no-flood');
   console.log(`fuzz: ${packets} packets, seed ${seed}${floods ? '' : ', no template floods'}`);
   const res = await runFuzz({ packets, seed, floods, every: 100_000, onProgress: (n, rss) => console.log(`  ${n} packets, RSS ${rss} MB`) });
-  console.log(`decoders: ${res.decoders.join(', ')}; corpus ${res.corpusSize} seed packets`);
+  console.log(`decoders: ${res.decoders.join(', ')}; corpus ${res.corpusSize} seed packets (${res.corpusByVersion}), picked version first`);
   console.log(`packets ${res.packets} (counted by the pipeline: ${res.countedPackets}), records ${res.records}, ${res.seconds.toFixed(1)} s wall, ${res.cpuSeconds.toFixed(1)} CPU-s`);
   console.log(`RSS start ${res.rssStartMb} MB, peak ${res.rssPeakMb} MB, end ${res.rssEndMb} MB; heap after GC ${res.heapStartMb} -> ${res.heapEndMb} MB`);
   console.log(`slowest packet ${res.slowestMs} ms (#${res.slowestPacket}: ${res.slowestWhat}); exporters ${res.exporters}`);

@@ -5,7 +5,7 @@
  * what the independent reference says, exactly as for DuckDB. Skipped when the server is not
  * installed or not listening, except under UFC_REQUIRE_TOOLS=1, where that is a failure.
  */
-import { test, type TestContext } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,24 +18,9 @@ import { bindClickHouse } from '../src/store/clickhouse-query.js';
 import { flowColumns } from '../src/store/columns.js';
 import { flowQueryFrom } from '../src/store/query.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
-import { needTool, TESTDATA } from './helpers/tools.js';
+import { TESTDATA } from './helpers/tools.js';
+import { CH_URL, needClickHouse } from './clickhouse-helpers.js';
 import { checkAllQueries, checkThreatViews, threatMix } from './store-reference.js';
-
-export const CH_URL = 'http://127.0.0.1:8123';
-
-/** True when a ClickHouse server answers /ping; otherwise skips (or fails under UFC_REQUIRE_TOOLS=1). */
-export async function needClickHouse(t: TestContext): Promise<boolean> {
-  if (needTool(t, 'clickhouse-server') === null) return false;
-  try {
-    const res = await fetch(`${CH_URL}/ping`, { signal: AbortSignal.timeout(3000) });
-    if (res.ok) return true;
-  } catch {
-    // not listening
-  }
-  if (process.env.UFC_REQUIRE_TOOLS === '1') assert.fail('clickhouse-server is installed but not listening on 127.0.0.1:8123 (UFC_REQUIRE_TOOLS=1); run scripts/start-test-servers.sh');
-  t.skip('clickhouse-server is not listening on 127.0.0.1:8123 (scripts/start-test-servers.sh starts it)');
-  return false;
-}
 
 const uniqueDb = (): string => `ufc_test_${process.pid}_${Date.now() % 1e8}`;
 

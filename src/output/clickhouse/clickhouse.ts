@@ -12,7 +12,7 @@
  * server that is down at start costs nothing but a retry.
  */
 import { Readable } from 'node:stream';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { log } from '../../log/logger.js';
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { TimestampSource } from '../../record/fields.js';
@@ -103,6 +103,8 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       request_timeout: o.requestTimeoutMs ?? 30_000,
       // One connection per request: a stale keep-alive socket across a server restart would fail the first insert.
       keep_alive: { enabled: false },
+      // The client would log every failed request to the console; BatchingOutput logs failures at a bounded rate.
+      log: { level: ClickHouseLogLevel.OFF },
     });
     this.c.retention_dropped_partitions = 0;
     this.query = new ClickHouseFlowQuery(this.client, this.fq, o.timestampSource);

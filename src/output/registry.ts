@@ -8,6 +8,7 @@ import { StdoutOutput } from './stdout/stdout.js';
 import { DuckDbOutput } from '../store/duckdb.js';
 import { ClickHouseOutput } from './clickhouse/clickhouse.js';
 import { createSearchOutput } from './elasticsearch/from-config.js';
+import { createKafkaOutput } from './kafka/from-config.js';
 
 export interface OutputContext {
   config: Config;
@@ -60,6 +61,7 @@ export function createOutputs(ctx: OutputContext): Output[] {
   }
   if (c.EF_OUTPUT_ELASTICSEARCH_ENABLE) outs.push(createSearchOutput(c, 'elasticsearch', join(ctx.dataDir, 'spill', 'elasticsearch')));
   if (c.EF_OUTPUT_OPENSEARCH_ENABLE) outs.push(createSearchOutput(c, 'opensearch', join(ctx.dataDir, 'spill', 'opensearch')));
+  if (c.EF_OUTPUT_KAFKA_ENABLE) outs.push(createKafkaOutput(c, join(ctx.dataDir, 'spill', 'kafka')));
   if (c.EF_OUTPUT_RISKIQ_ENABLE) {
     const audit = c.EF_OUTPUT_RISKIQ_AUDIT_PATH.trim();
     outs.push(createRiskiqOutput(c, ctx.dataDir, audit === '' ? '' : resolveDataPath(ctx.dataDir, audit)));

@@ -1,0 +1,251 @@
+/**
+ * Kafka output (kafkajs) against the Kafka TEST BROKER (test/servers/kafka-test-broker.ts; no real
+ * Kafka can run here). kafkajs talks the real protocol over TCP to it: ApiVersions, SASL PLAIN,
+ * Metadata, Produce with record batches v2 whose CRC-32C the broker checks.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer, connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FlowRecord } from '../src/record/flow-record.js';
+import { encodeRecord } from '../src/record/json.js';
+import type { ViewOptions } from '../src/record/fields.js';
+import { KafkaOutput, type KafkaOutputOptions } from '../src/output/kafka/output.js';
+import { crc32c, KafkaTestBroker, type StoredMessage } from './servers/kafka-test-broker.js';
+import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
+
+const CODEX: ViewOptions = { ecs: false, timestampSource: 'collect' };
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function options(broker: KafkaTestBroker, over: Partial<KafkaOutputOptions> = {}): KafkaOutputOptions {
+  return {
+    brokers: [broker.address],
+    topic: 'flows',
+    partitionKey: 'exporter',
+    clientId: 'ufc-test',
+    tls: { enable: false, skipVerification: false, caCertPath: '' },
+    view: CODEX,
+    deadlineMs: 20,
+    batchRecords: 200,
+    requestTimeoutMs: 3000,
+    ...over,
+  };
+}
+
+/** Per key, the values in arrival order (offset order within each partition). */
+function byKey(msgs: readonly StoredMessage[]): Map<string, string[]> {
+  const sorted = [...msgs].sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+  const m = new Map<string, string[]>();
+  for (const x of sorted) {
+    const k = x.key?.toString() ?? '';
+    m.set(k, [...(m.get(k) ?? []), x.value!.toString()]);
+  }
+  return m;
+}
+
+function expectedByExporter(records: readonly FlowRecord[], view: ViewOptions): Map<string, string[]> {
+  const m = new Map<string, string[]>();
+  for (const r of records) m.set(r.exporterIp, [...(m.get(r.exporterIp) ?? []), encodeRecord(r, view)]);
+  return m;
+}
+
+test('CRC-32C: the test broker uses the Castagnoli check value', () => {
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+});
+
+test('replayed fixture → JSON messages keyed by exporter, SASL PLAIN, client ID; batches pass the CRC-32C check', async () => {
+  const broker = new KafkaTestBroker({ topics: { 'elastiflow-flow-codex': 4 }, sasl: { username: 'ufc', password: 'kafka-secret' } });
+  await broker.start();
+  try {
+    const { records, outputs } = await replayFixtures({
+      EF_OUTPUT_KAFKA_ENABLE: 'true',
+      EF_OUTPUT_KAFKA_BROKERS: broker.address,
+      EF_OUTPUT_KAFKA_CLIENT_ID: 'ufc-kafka-test',
+      EF_OUTPUT_KAFKA_SASL_ENABLE: 'true',
+      EF_OUTPUT_KAFKA_SASL_MECHANISM: 'plain',
+      EF_OUTPUT_KAFKA_SASL_USERNAME: 'ufc',
+      EF_OUTPUT_KAFKA_SASL_PASSWORD: 'kafka-secret',
+      EF_OUTPUT_KAFKA_BATCH_DEADLINE: '20',
+    });
+    assert.deepEqual(broker.protocolErrors, []);
+    assert.equal(broker.crcFailures, 0);
+    assert.equal(broker.authFailures, 0);
+    assert.ok(broker.requests.length > 0 && broker.requests.every((r) => r.clientId === 'ufc-kafka-test'));
+    assert.ok(broker.requests.some((r) => r.apiKey === 36), 'SASL authenticated');
+    assert.equal(broker.messages.length, records.length, 'every record produced once');
+    assert.ok(broker.messages.every((m) => m.topic === 'elastiflow-flow-codex' && m.headers.length === 0));
+    // One exporter, one partition: the key picks it.
+    const partitionOf = new Map<string, number>();
+    for (const m of broker.messages) {
+      const k = m.key!.toString();
+      assert.equal(partitionOf.get(k) ?? m.partition, m.partition, `${k} always in one partition`);
+      partitionOf.set(k, m.partition);
+    }
+    assert.deepEqual(byKey(broker.messages), expectedByExporter(records, CODEX), 'per exporter: all records, in order, as JSON');
+    assert.equal(outputs[0]!.counters().produced, records.length);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('ECS messages, keyed by source address', async () => {
+  const broker = new KafkaTestBroker({ topics: { ecs: 3 } });
+  await broker.start();
+  const out = new KafkaOutput(options(broker, { topic: 'ecs', partitionKey: 'src_ip', view: { ecs: true, timestampSource: 'collect' } }));
+  try {
+    await out.start();
+    const records = await fixtureRecords();
+    out.write(records);
+    await out.flush();
+    assert.equal(broker.messages.length, records.length);
+    const got = new Map<string, number>();
+    for (const m of broker.messages) {
+      const doc = JSON.parse(m.value!.toString()) as Record<string, unknown>;
+      assert.equal(m.key!.toString(), doc['source.ip'] ?? '');
+      got.set(m.value!.toString(), (got.get(m.value!.toString()) ?? 0) + 1);
+    }
+    const want = new Map<string, number>();
+    for (const r of records) {
+      const v = encodeRecord(r, { ecs: true, timestampSource: 'collect' });
+      want.set(v, (want.get(v) ?? 0) + 1);
+    }
+    assert.deepEqual(got, want);
+  } finally {
+    await out.close();
+    await broker.stop();
+  }
+});
+
+test('wrong SASL password: nothing produced, the broker counts the failure, records held on disk', async () => {
+  const broker = new KafkaTestBroker({ topics: { flows: 1 }, sasl: { username: 'ufc', password: 'right' } });
+  await broker.start();
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-'));
+  const out = new KafkaOutput(options(broker, { sasl: { mechanism: 'plain', username: 'ufc', password: 'wrong' }, spill: { dir, maxBytes: 1 << 26 } }));
+  try {
+    await out.start();
+    out.write((await fixtureRecords()).slice(0, 30));
+    await until(() => out.counters().failures! > 0, 10_000, 'a failed send');
+    await out.close();
+    assert.equal(broker.messages.length, 0);
+    assert.ok(broker.authFailures > 0);
+    assert.equal(out.counters().spill_pending, 30);
+  } finally {
+    await broker.stop();
+  }
+});
+
+test('a corrupted record batch fails the CRC-32C check and is refused (CORRUPT_MESSAGE)', async () => {
+  const broker = new KafkaTestBroker({ topics: { flows: 1 } });
+  await broker.start();
+  // A proxy that flips the last byte of every Produce request (inside the last record).
+  const socks = new Set<Socket>();
+  const proxy = createServer((client) => {
+    socks.add(client);
+    const upstream = connect(Number(broker.address.split(':')[1]), '127.0.0.1');
+    socks.add(upstream);
+    let buf = Buffer.alloc(0);
+    client.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 4 && buf.length >= 4 + buf.readInt32BE(0)) {
+        const frame = Buffer.from(buf.subarray(0, 4 + buf.readInt32BE(0)));
+        buf = buf.subarray(frame.length);
+        if (frame.readInt16BE(4) === 0) frame[frame.length - 1] ^= 0x01;
+        upstream.write(frame);
+      }
+    });
+    upstream.on('data', (d) => client.write(d));
+    client.on('error', () => undefined);
+    upstream.on('error', () => undefined);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+  const proxyPort = (proxy.address() as { port: number }).port;
+  broker.advertisedPort = proxyPort;
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-'));
+  const out = new KafkaOutput({ ...options(broker, { spill: { dir, maxBytes: 1 << 26 } }), brokers: [`127.0.0.1:${proxyPort}`] });
+  try {
+    await out.start();
+    out.write((await fixtureRecords()).slice(0, 20));
+    await until(() => broker.crcFailures > 0 && out.counters().failures! > 0, 10_000, 'a CRC failure');
+    assert.equal(broker.messages.length, 0, 'nothing stored from a corrupted batch');
+  } finally {
+    await out.close();
+    for (const s of socks) s.destroy();
+    await new Promise<void>((r) => proxy.close(() => r()));
+    await broker.stop();
+  }
+});
+
+test('outage: the broker goes away for a few seconds; records spill and every one arrives exactly once, in order per exporter', async () => {
+  const broker = new KafkaTestBroker({ topics: { flows: 3 } });
+  await broker.start();
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-'));
+  const records = await fixtureRecords();
+  const stream: FlowRecord[] = [];
+  for (let i = 0; i < 3; i++) stream.push(...records);
+  const out = new KafkaOutput(options(broker, { spill: { dir, maxBytes: 1 << 26 } }));
+  try {
+    await out.start();
+    const chunk = 40;
+    let k = 0;
+    const third = Math.floor(stream.length / chunk / 3);
+    const writeChunks = async (n: number): Promise<void> => {
+      for (let i = 0; i < n && k < stream.length; i++, k += chunk) {
+        out.write(stream.slice(k, k + chunk));
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await writeChunks(third);
+    await broker.stop();
+    const down = Date.now();
+    await writeChunks(third);
+    while (Date.now() - down < 2500) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(out.counters().spilled! > 0, 'spilled while the broker was down');
+    await broker.start();
+    await writeChunks(Number.MAX_SAFE_INTEGER);
+    await until(() => broker.messages.length >= stream.length, 30_000, 'all messages');
+    await out.flush();
+    assert.equal(broker.messages.length, stream.length, 'no duplicates');
+    assert.deepEqual(byKey(broker.messages), expectedByExporter(stream, CODEX));
+    assert.equal(out.counters().spill_dropped, 0);
+  } finally {
+    await out.close();
+    await broker.stop();
+  }
+});
+
+test('spill survives a restart of the output', async () => {
+  const broker = new KafkaTestBroker({ topics: { flows: 2 } });
+  await broker.start();
+  await broker.stop();
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-'));
+  const records = await fixtureRecords();
+  const a = new KafkaOutput(options(broker, { spill: { dir, maxBytes: 1 << 26 } }));
+  await a.start();
+  for (let i = 0; i < records.length; i += 64) a.write(records.slice(i, i + 64));
+  await until(() => a.counters().failures! > 0, 10_000, 'a failed send');
+  await a.close();
+  assert.equal(a.counters().spill_pending, records.length);
+  await broker.start();
+  const b = new KafkaOutput(options(broker, { spill: { dir, maxBytes: 1 << 26 } }));
+  try {
+    await b.start();
+    await until(() => broker.messages.length >= records.length, 20_000, 'replay');
+    await b.flush();
+    assert.equal(broker.messages.length, records.length);
+    assert.deepEqual(byKey(broker.messages), expectedByExporter(records, CODEX));
+  } finally {
+    await b.close();
+    await broker.stop();
+  }
+});

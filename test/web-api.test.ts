@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LISTED, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
+import { LISTED, SETTLED_MS, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
 import { WebServer } from '../src/web/server.js';
 
 let f: WebFixture;
@@ -58,7 +58,7 @@ test('pages are served with a strict CSP; unknown paths are 404', async () => {
 
 test('/api/overview totals and top talkers match the replayed records', async () => {
   const recs = flowRecords();
-  const d = await json<{ totals: { flows: number; bytes: number; packets: number; threatFlows: number }; series: { flows: number }[]; stepMs: number; top: { talkers: { ip: string; bytes: number }[]; protocols: { name: string; flows: number }[] } }>('/api/overview');
+  const d = await json<{ totals: { flows: number; bytes: number; packets: number; threatFlows: number }; series: { flows: number }[]; stepMs: number; top: { talkers: { ip: string; bytes: number }[]; protocols: { name: string; flows: number }[] } }>(`/api/overview?from=${f.startedAt - 2 * 3600e3}&to=${f.startedAt - SETTLED_MS + 1}`);
   assert.equal(d.totals.flows, recs.length);
   assert.equal(d.totals.bytes, recs.reduce((a, r) => a + r.bytes, 0));
   assert.equal(d.totals.packets, recs.reduce((a, r) => a + r.packets, 0));

@@ -32,6 +32,9 @@ export const LISTED: Record<string, string> = {
   '45.90.161.46': 'malware-host',
 };
 
+/** The newest replayed record is this old when the fixture returns: queries up to `startedAt - SETTLED_MS + 1` see everything. */
+export const SETTLED_MS = 5000;
+
 export interface WebFixture {
   collector: Collector;
   web: WebServer;
@@ -87,7 +90,7 @@ export async function startWebFixture(opts: { replays?: number; spanMs?: number;
   const datagrams = CAPTURES.map((f) => [...readUdpDatagrams(readFileSync(f))]);
   for (let k = 0; k < replays; k++) {
     // Oldest first, ending just now; each replay a little bigger than a uniform load would be.
-    const at = startedAt - spanMs + Math.round(((k + 1) * spanMs) / replays) - 1;
+    const at = startedAt - SETTLED_MS - spanMs + Math.round(((k + 1) * spanMs) / replays) - 1;
     for (const dgs of datagrams) {
       for (const dg of dgs) collector.pipeline.handle(dg.payload, { exporterIp: dg.srcIp, exporterPort: dg.srcPort, receivedAt: at });
     }

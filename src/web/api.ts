@@ -30,6 +30,8 @@ const PAGE_MAX = 1000;
 export const EXPORT_MAX_ROWS = 100_000;
 /** Chart resolution: about this many points, on a step from the list below. */
 const SERIES_POINTS = 120;
+/** How long after a bucket ends its flows are surely stored (outputs batch for about a second). */
+const SETTLE_MS = 2000;
 const STEPS_MS = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((s) => s * 1000);
 
 export function chooseStep(spanMs: number): number {
@@ -136,7 +138,9 @@ export function createApi(src: WebSources): Api {
       sendJson(res, {
         from: r.from, to: r.to, stepMs, totals,
         // Per-second rates over each bucket.
-        series: series.map((s) => ({ t: s.ts, flows: s.flows / sec, bytes: s.bytes / sec, packets: s.packets / sec })),
+        // The bucket still filling (and the output's batch deadline behind it) would read as a drop: left out.
+        series: series.filter((s) => s.ts + stepMs <= r.to - SETTLE_MS || r.to < Date.now() - SETTLE_MS)
+          .map((s) => ({ t: s.ts, flows: s.flows / sec, bytes: s.bytes / sec, packets: s.packets / sec })),
         top: {
           talkers: mergeTops(srcIp, dstIp, TOP_LIMIT).map((x) => ({ ip: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           ports: ports.map((x) => ({ port: Number(x.key), service: portName(6, Number(x.key)) || portName(17, Number(x.key)), bytes: x.bytes, packets: x.packets, flows: x.flows })),

@@ -33,6 +33,7 @@ export function ago(ms, now = Date.now()) {
   const s = Math.round((now - ms) / 1000);
   const future = s < 0;
   const a = Math.abs(s);
+  if (a < 2) return 'just now';
   const txt = a < 60 ? `${a} s` : a < 3600 ? `${Math.round(a / 60)} min` : a < 172800 ? `${(a / 3600).toFixed(1)} h` : `${Math.round(a / 86400)} days`;
   return future ? `in ${txt}` : `${txt} ago`;
 }

@@ -146,7 +146,7 @@ export class RiskiqThreatEnricher implements Enricher {
       },
       skipped: (bad, samples) => log.warn(`${P} skipped ${bad} entries that did not parse (e.g. ${samples.map((s) => JSON.stringify(s)).join(', ')})`),
       populated: (info, from) => {
-        const fields = { entries: info.entries, ipv4: info.v4, ipv6: info.v6, bytes: info.bytes, format: info.gzip ? `${info.format}+gzip` : info.format, build_ms: info.buildMs };
+        const fields = { entries: info.entries, ipv4: info.v4, ipv6: info.v6, bytes: info.bytes, format: info.gzip ? `${info.format}+gzip` : info.format, build_ms: info.buildMs, longest_step_ms: info.longestStepMs, longest_step_cpu_ms: info.longestStepCpuMs };
         if (from === 'download') log.info(`${P} DB successfully populated.`, fields);
         else log.info(`${P} loaded the last good DB from ${this.feed.storedBodyPath} (downloaded ${info.savedAt ?? 'at an unknown time'})`, fields);
       },

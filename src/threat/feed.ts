@@ -28,6 +28,9 @@ export interface FeedInfo {
   bad: number;
   /** Milliseconds from the body in hand to the index active. */
   buildMs: number;
+  /** The longest step parsing and indexing ran without yielding to the pipeline (ms, wall and CPU). */
+  longestStepMs: number;
+  longestStepCpuMs: number;
   /** For a list loaded from disk: when it was downloaded. */
   savedAt?: string;
 }
@@ -104,12 +107,13 @@ export class ThreatFeed {
     if (stored === null) return false;
     const t0 = performance.now();
     try {
-      const parsed = await parseList(stored.body, this.o.defaultName, new Slicer(this.o.sliceMs));
+      const slicer = new Slicer(this.o.sliceMs);
+      const parsed = await parseList(stored.body, this.o.defaultName, slicer);
       if (parsed.set.count === 0) throw new ListFormatError('no usable entry');
-      const index = await buildPrefixIndex(parsed.set, new Slicer(this.o.sliceMs));
+      const index = await buildPrefixIndex(parsed.set, slicer);
       this.activate(index);
       this.o.hooks.populated(
-        { ...infoOf(index, stored.body.length, parsed.format, parsed.gzip, parsed.set.bad, performance.now() - t0), savedAt: stored.meta?.savedAt },
+        { ...infoOf(index, stored.body.length, parsed.format, parsed.gzip, parsed.set.bad, performance.now() - t0, slicer), savedAt: stored.meta?.savedAt },
         'disk',
       );
       return true;
@@ -174,7 +178,7 @@ export class ThreatFeed {
     const index = await buildPrefixIndex(parsed.set, slicer);
     if (signal.aborted) return false;
     this.activate(index);
-    const info = infoOf(index, body.length, parsed.format, parsed.gzip, parsed.set.bad, performance.now() - t0);
+    const info = infoOf(index, body.length, parsed.format, parsed.gzip, parsed.set.bad, performance.now() - t0, slicer);
     hooks.populated(info, 'download');
     try {
       await this.store.save(body, {
@@ -192,6 +196,7 @@ export class ThreatFeed {
   }
 }
 
-function infoOf(index: PrefixIndex, bytes: number, format: string, gzip: boolean, bad: number, buildMs: number): FeedInfo {
-  return { entries: index.size, v4: index.v4Entries, v6: index.v6Entries, bytes, format, gzip, bad, buildMs: Math.round(buildMs) };
+function infoOf(index: PrefixIndex, bytes: number, format: string, gzip: boolean, bad: number, buildMs: number, slicer: Slicer): FeedInfo {
+  const r = (ms: number): number => Math.round(ms * 10) / 10;
+  return { entries: index.size, v4: index.v4Entries, v6: index.v6Entries, bytes, format, gzip, bad, buildMs: Math.round(buildMs), longestStepMs: r(slicer.longestMs), longestStepCpuMs: r(slicer.longestCpuMs) };
 }

@@ -128,7 +128,12 @@ async function buildV4(set: EntrySet, slicer: Slicer): Promise<{ ranges: Uint32A
   let tmp = new Uint32Array(n);
   const count = new Uint32Array(257);
   count.fill(0);
-  for (let i = 0; i < n; i++) count[prefix[i]! + 1]!++;
+  await slicer.maybePause();
+  for (let i = 0; i < n; ) {
+    const end = Math.min(n, i + CHUNK);
+    for (; i < end; i++) count[prefix[i]! + 1]!++;
+    await slicer.maybePause();
+  }
   for (let b = 1; b < 257; b++) count[b]! += count[b - 1]!;
   for (let i = 0; i < n; ) {
     const end = Math.min(n, i + CHUNK);
@@ -237,14 +242,28 @@ async function buildV6(set: EntrySet, slicer: Slicer): Promise<{ starts: Uint32A
   const n = set.v6Count;
   const w = set.v6Addr;
   const prefix = set.v6Prefix;
-  const order = Array.from({ length: n }, (_, i) => i);
-  order.sort((a, b) => {
-    for (let k = 0; k < 4; k++) {
-      const d = w[a * 4 + k]! - w[b * 4 + k]!;
-      if (d !== 0) return d;
+  // The same stable LSD radix sort as IPv4: prefix length, then the 16 address bytes, last first.
+  let order = new Uint32Array(n);
+  let tmp = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const count = new Uint32Array(257);
+  const pass = async (key: (e: number) => number): Promise<void> => {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[key(order[i]!) + 1]!++;
+    for (let b = 1; b < 257; b++) count[b]! += count[b - 1]!;
+    for (let i = 0; i < n; i++) {
+      const e = order[i]!;
+      tmp[count[key(e)]!++] = e;
     }
-    return prefix[a]! - prefix[b]! || a - b;
-  });
+    const t = order;
+    order = tmp;
+    tmp = t;
+    await slicer.maybePause();
+  };
+  await pass((e) => prefix[e]!);
+  for (let word = 3; word >= 0; word--) {
+    for (let shift = 0; shift < 32; shift += 8) await pass((e) => (w[e * 4 + word]! >>> shift) & 255);
+  }
   const big = (i: number): bigint =>
     (BigInt(w[i * 4]!) << 96n) | (BigInt(w[i * 4 + 1]!) << 64n) | (BigInt(w[i * 4 + 2]!) << 32n) | BigInt(w[i * 4 + 3]!);
   const outStarts: bigint[] = [];
@@ -276,7 +295,7 @@ async function buildV6(set: EntrySet, slicer: Slicer): Promise<{ starts: Uint32A
     if (top !== undefined && top.s === s && top.e === e) continue;
     stack.push({ s, e, v: set.v6Val[i]! });
     entries++;
-    if ((k & 4095) === 0) await slicer.maybePause();
+    if ((k & 1023) === 0) await slicer.maybePause();
   }
   while (stack.length > 0) {
     const top = stack.pop()!;

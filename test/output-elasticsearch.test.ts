@@ -96,6 +96,7 @@ test('replayed fixture → CODEX documents in daily indices, template installed,
     assert.equal(server.authFailures, 0);
     assert.ok(server.requests.length > 0 && server.requests.every((r) => r.headers.authorization === `Basic ${Buffer.from('elastic:s3cret').toString('base64')}`), 'every request authenticated');
     assert.ok(server.requests.some((r) => r.method === 'GET' && r.path === '/'), 'cluster info asked');
+    assert.ok(server.compatSeen.length > 0 && server.compatSeen.every((v) => v === 8), 'REST compatibility with 8 requested');
     const tpl = server.templates.get('elastiflow-flow-codex') as { index_patterns: string[]; template: { mappings: { properties: Record<string, { type: string }>; subobjects?: boolean } } } | undefined;
     assert.ok(tpl, 'template installed');
     assert.deepEqual(tpl.index_patterns, ['elastiflow-flow-codex-*']);
@@ -301,6 +302,40 @@ test('spill survives a restart of the output: segments written while the cluster
     await b.close();
     await server.stop();
   }
+});
+
+test('Elasticsearch 8.x and 9.x both accept what the output sends (compatible-with=8); a refusal (from a 10.x) is seen and the records held', async () => {
+  const records = (await fixtureRecords()).slice(0, 30);
+  for (const version of ['8.15.3', '9.1.0']) {
+    const server = new EsTestServer({ product: 'elasticsearch', version });
+    await server.start();
+    const out = new SearchOutput(outputOptions(server));
+    try {
+      await out.start();
+      out.write(records);
+      await out.flush();
+      assert.equal(server.docs.length, 30, `delivered to ${version}`);
+      assert.ok(server.requests.every((r) => r.status < 300), `no refusals from ${version}`);
+    } finally {
+      await out.close();
+      await server.stop();
+    }
+  }
+  // A 10.x server would refuse compatible-with=8: the output must see the failure, not lose records silently.
+  const future = new EsTestServer({ product: 'elasticsearch', version: '10.0.0' });
+  await future.start();
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-es-spill-'));
+  const out = new SearchOutput(outputOptions(future, { spill: { dir, maxBytes: 1 << 24 } }));
+  try {
+    await out.start();
+    out.write(records);
+    await until(() => out.counters().failures! > 0, 5000, 'a refused request');
+    assert.equal(future.docs.length, 0);
+  } finally {
+    await out.close();
+    await future.stop();
+  }
+  assert.equal(out.counters().spill_pending, 30);
 });
 
 test('BATCH_MAX_BYTES: bulk bodies stay under the limit', async () => {

@@ -7,8 +7,9 @@
  *   @elastic/elasticsearch client refuses to work without.
  * - `PUT|POST /_index_template/<name>`: checks the body (index_patterns, template.mappings.properties with
  *   known field types; OpenSearch refuses `subobjects`, which it does not support) and stores it.
- * - `POST /_bulk` (and `/<index>/_bulk`): checks the content type (x-ndjson, and for Elasticsearch
- *   the `compatible-with` version against its own major), parses the NDJSON strictly (every line
+ * - Elasticsearch REST API compatibility on every request: a `compatible-with=N` in Accept or
+ *   Content-Type must be the server's major or the one before, and the same in both.
+ * - `POST /_bulk` (and `/<index>/_bulk`): checks the content type (x-ndjson), parses the NDJSON strictly (every line
  *   JSON, the body ends in "\n", an action line with exactly one of index/create/update/delete and
  *   known metadata keys, `_index` required on /_bulk, a source object after index/create/update),
  *   and answers per item. Each document is checked against the template matching its index, like a
@@ -131,6 +132,7 @@ export class EsTestServer {
     let answer: unknown;
     try {
       this.checkAuth(req);
+      if (this.o.product === 'elasticsearch') this.checkCompat(req);
       if ((method === 'GET' || method === 'HEAD') && path === '/') answer = this.info();
       else if ((method === 'PUT' || method === 'POST') && path.startsWith('/_index_template/')) answer = this.putTemplate(decodeURIComponent(path.slice('/_index_template/'.length)), body);
       else if ((method === 'POST' || method === 'PUT') && /^\/([^/_][^/]*\/)?_bulk$/.test(path)) answer = this.bulk(req, path, body);
@@ -146,7 +148,8 @@ export class EsTestServer {
     const headers: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
     if (this.o.product === 'elasticsearch') {
       headers['x-elastic-product'] = 'Elasticsearch';
-      if (String(req.headers.accept ?? '').includes('vnd.elasticsearch+json')) headers['content-type'] = `application/vnd.elasticsearch+json;compatible-with=${this.major()}`;
+      const asked = /compatible-with=(\d+)/.exec(String(req.headers.accept ?? ''));
+      if (asked !== null) headers['content-type'] = `application/vnd.elasticsearch+json;compatible-with=${asked[1]}`;
     }
     if (status === 401) headers['www-authenticate'] = 'Basic realm="security" charset="UTF-8", ApiKey';
     res.writeHead(status, headers);
@@ -156,6 +159,26 @@ export class EsTestServer {
   private major(): number {
     return Number((this.o.version ?? (this.o.product === 'elasticsearch' ? '9.1.0' : '2.19.0')).split('.')[0]);
   }
+
+  /**
+   * REST API compatibility (Elasticsearch 8+): a `compatible-with=N` in Accept or Content-Type must
+   * be this major or the one before, and the same in both when both carry one.
+   */
+  private checkCompat(req: IncomingMessage): void {
+    const found: number[] = [];
+    for (const h of [req.headers.accept, req.headers['content-type']]) {
+      const m = /compatible-with=(\d+)/.exec(String(h ?? ''));
+      if (m !== null) found.push(Number(m[1]));
+    }
+    this.compatSeen.push(...found);
+    for (const v of found) {
+      if (v > this.major() || v < this.major() - 1) throw new BadRequest('media_type_header_exception', `Invalid media-type value on headers [Accept, Content-Type]: compatible-with=${v} is not supported by version ${this.major()}`);
+    }
+    if (found.length === 2 && found[0] !== found[1]) throw new BadRequest('media_type_header_exception', 'A compatible version is required on both Content-Type and Accept headers if either one has requested a compatible version and the compatible versions must match.');
+  }
+
+  /** compatible-with versions the client asked for. */
+  readonly compatSeen: number[] = [];
 
   private checkAuth(req: IncomingMessage): void {
     const a = this.o.auth;
@@ -224,11 +247,6 @@ export class EsTestServer {
     const ct = String(req.headers['content-type'] ?? '');
     if (this.o.product === 'elasticsearch') {
       if (!/^application\/(x-ndjson|vnd\.elasticsearch\+x-ndjson)/.test(ct)) throw new BadRequest('media_type_header_exception', `Content-Type [${ct}] is not supported for bulk`, 406);
-      const compat = /compatible-with=(\d+)/.exec(ct);
-      if (compat !== null) {
-        const v = Number(compat[1]);
-        if (v > this.major() || v < this.major() - 1) throw new BadRequest('media_type_header_exception', `A compatible version is required on both Content-Type and Accept headers if either one has requested a compatible version: compatible-with=${v} not supported by ${this.major()}`);
-      }
     } else if (!ct.startsWith('application/x-ndjson') && !ct.startsWith('application/json')) {
       throw new BadRequest('illegal_argument_exception', `Content-Type header [${ct}] is not supported`, 406);
     }

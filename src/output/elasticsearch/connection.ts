@@ -56,6 +56,16 @@ export function openConnection(o: ConnectionOptions): SearchConnection {
   return o.flavor === 'opensearch' ? new OpenSearchConnection(o) : new ElasticsearchConnection(o);
 }
 
+/**
+ * The 9.x client asks for REST API compatibility with 9, which Elasticsearch 8 refuses. Asking for
+ * compatibility with 8 is accepted by 8.x (its own version) and by 9.x (which serves the previous
+ * major), so one build talks to both. The request and response bodies used here are the same in both.
+ */
+const COMPAT_JSON = 'application/vnd.elasticsearch+json; compatible-with=8';
+const COMPAT_NDJSON = 'application/vnd.elasticsearch+x-ndjson; compatible-with=8';
+const JSON_HEADERS = { accept: COMPAT_JSON, 'content-type': COMPAT_JSON };
+const BULK_HEADERS = { accept: COMPAT_JSON, 'content-type': COMPAT_NDJSON };
+
 class ElasticsearchConnection implements SearchConnection {
   private readonly client: EsClient;
 
@@ -72,16 +82,16 @@ class ElasticsearchConnection implements SearchConnection {
   }
 
   async info(): Promise<ClusterInfo> {
-    const r = await this.client.info();
+    const r = await this.client.info(undefined, { headers: JSON_HEADERS });
     return { distribution: 'elasticsearch', version: r.version.number };
   }
 
   async putIndexTemplate(t: IndexTemplate): Promise<void> {
-    await this.client.indices.putIndexTemplate({ name: t.name, ...t.body } as Parameters<EsClient['indices']['putIndexTemplate']>[0]);
+    await this.client.indices.putIndexTemplate({ name: t.name, ...t.body } as Parameters<EsClient['indices']['putIndexTemplate']>[0], { headers: JSON_HEADERS });
   }
 
   async bulk(ndjson: string): Promise<BulkResponseBody> {
-    return this.client.transport.request<BulkResponseBody>({ method: 'POST', path: '/_bulk', bulkBody: ndjson });
+    return this.client.transport.request<BulkResponseBody>({ method: 'POST', path: '/_bulk', bulkBody: ndjson }, { headers: BULK_HEADERS });
   }
 
   async close(): Promise<void> {

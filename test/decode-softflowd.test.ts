@@ -1,0 +1,177 @@
+/**
+ * Differential test with a real exporter: a pcap of mixed traffic built with scapy (explicit MACs,
+ * written to a file, never sent) is exported by softflowd as NetFlow v9 and IPFIX to a UDP socket
+ * on loopback; the export is saved as a pcap and decoded both by us and by tshark, and the flows
+ * must agree on addresses, ports, protocol, bytes, packets and start/end times.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { needTool } from './helpers/tools.js';
+import type { FlowRecord } from '../src/record/flow-record.js';
+import { readUdpDatagrams } from '../src/input/pcap.js';
+import { Netflow9Decoder } from '../src/decode/netflow9/decoder.js';
+import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
+
+const SCAPY = `
+import sys
+from scapy.all import Ether, IP, IPv6, TCP, UDP, ICMP, Raw, wrpcap
+A = '02:00:00:00:00:01'; B = '02:00:00:00:00:02'
+pk = []
+t = [1700000000.0]
+def add(p, dt=0.01):
+    t[0] += dt
+    p.time = t[0]
+    pk.append(p)
+for i in range(6):
+    sp = 40000 + i
+    add(Ether(src=A, dst=B)/IP(src='10.0.0.1', dst='192.0.2.%d' % (10 + i))/TCP(sport=sp, dport=443, flags='S'))
+    add(Ether(src=B, dst=A)/IP(src='192.0.2.%d' % (10 + i), dst='10.0.0.1')/TCP(sport=443, dport=sp, flags='SA'))
+    for j in range(i + 1):
+        add(Ether(src=A, dst=B)/IP(src='10.0.0.1', dst='192.0.2.%d' % (10 + i))/TCP(sport=sp, dport=443, flags='PA')/Raw(b'x' * (100 * j + 10)), 0.2)
+    add(Ether(src=A, dst=B)/IP(src='10.0.0.1', dst='192.0.2.%d' % (10 + i))/TCP(sport=sp, dport=443, flags='FA'))
+for i in range(4):
+    add(Ether(src=A, dst=B)/IP(src='10.0.0.2', dst='198.51.100.53')/UDP(sport=5353 + i, dport=53)/Raw(b'q' * (20 + i)))
+    add(Ether(src=B, dst=A)/IP(src='198.51.100.53', dst='10.0.0.2')/UDP(sport=53, dport=5353 + i)/Raw(b'r' * (60 + i)))
+for i in range(3):
+    add(Ether(src=A, dst=B)/IP(src='10.0.0.3', dst='203.0.113.7')/ICMP(type=8, id=7, seq=i)/Raw(b'p' * 56), 1.0)
+for i in range(3):
+    add(Ether(src=A, dst=B)/IPv6(src='2001:db8::1', dst='2001:db8:1::%x' % (i + 1))/UDP(sport=6000 + i, dport=123)/Raw(b'n' * 48))
+    add(Ether(src=A, dst=B)/IPv6(src='2001:db8::1', dst='2001:db8:1::%x' % (i + 1))/TCP(sport=7000 + i, dport=22, flags='PA')/Raw(b's' * 64), 0.5)
+wrpcap(sys.argv[1], pk)
+`;
+
+/** Runs softflowd on `pcap`, exporting to a loopback socket; resolves with the datagrams and the port. */
+async function exportWithSoftflowd(softflowd: string, pcap: string, version: string, dir: string): Promise<{ port: number; datagrams: Buffer[] }> {
+  const sock = dgram.createSocket('udp4');
+  const datagrams: Buffer[] = [];
+  sock.on('message', (m) => { if (datagrams.length < 10000) datagrams.push(m); });
+  await new Promise<void>((res) => sock.bind(0, '127.0.0.1', res));
+  const port = sock.address().port;
+  try {
+    // -c none: softflowd 1.1.0 blocks in accept() on its control socket when reading a file;
+    // -a: flow times from the capture, so the export's clock matches the traffic's.
+    await new Promise<void>((res, rej) => {
+      execFile(softflowd, ['-r', pcap, '-n', `127.0.0.1:${port}`, '-v', version, '-6', '-d', '-a', '-c', 'none', '-p', join(dir, 'softflowd.pid')], { timeout: 20_000 }, (err) => (err ? rej(err) : res()));
+    });
+    // Datagrams already sent may still sit in the socket buffer.
+    for (let i = 0; i < 20 && datagrams.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    sock.close();
+  }
+  return { port, datagrams };
+}
+
+/** A classic pcap of the datagrams as Ethernet/IPv4/UDP frames from 127.0.0.1:40000 to the port. */
+function toPcap(datagrams: Buffer[], port: number): Buffer {
+  const gh = Buffer.alloc(24);
+  gh.writeUInt32LE(0xa1b2c3d4, 0); gh.writeUInt16LE(2, 4); gh.writeUInt16LE(4, 6); gh.writeUInt32LE(65535, 16); gh.writeUInt32LE(1, 20);
+  const parts = [gh];
+  datagrams.forEach((p, i) => {
+    const f = Buffer.alloc(42 + p.length);
+    Buffer.from([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]).copy(f, 0);
+    f.writeUInt16BE(0x0800, 12);
+    f[14] = 0x45; f.writeUInt16BE(28 + p.length, 16); f[22] = 64; f[23] = 17;
+    Buffer.from([127, 0, 0, 1]).copy(f, 26); Buffer.from([127, 0, 0, 1]).copy(f, 30);
+    f.writeUInt16BE(40000, 34); f.writeUInt16BE(port, 36); f.writeUInt16BE(8 + p.length, 38);
+    p.copy(f, 42);
+    const ph = Buffer.alloc(16);
+    ph.writeUInt32LE(1700000100 + i, 0); ph.writeUInt32LE(f.length, 8); ph.writeUInt32LE(f.length, 12);
+    parts.push(ph, f);
+  });
+  return Buffer.concat(parts);
+}
+
+interface Flow { src: string; dst: string; sport: number; dport: number; proto: number; icmp: number; bytes: number; packets: number; start: number; end: number }
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** tshark's absolute time text, e.g. "Nov 14, 2023 22:13:20.010000000 UTC", as epoch ms. */
+function tsharkTime(s: string): number {
+  const m = /^(\w{3})\s+(\d+), (\d{4}) (\d\d):(\d\d):(\d\d)\.(\d{3})/.exec(s);
+  assert.ok(m, `time ${s}`);
+  return Date.UTC(Number(m[3]), MONTHS.indexOf(m[1]!), Number(m[2]), Number(m[4]), Number(m[5]), Number(m[6]), Number(m[7]));
+}
+
+/** tshark's decode of the export: data flows with absolute times (ms). */
+function tsharkFlows(tshark: string, pcap: string, port: number): Flow[] {
+  const json = JSON.parse(execFileSync(tshark, ['-r', pcap, '-d', `udp.port==${port},cflow`, '-T', 'json'], { maxBuffer: 64 << 20, stdio: ['ignore', 'pipe', 'ignore'] }).toString()) as { _source: { layers: { cflow: Record<string, unknown> } } }[];
+  const flows: Flow[] = [];
+  let sysInit = 0;
+  for (const pkt of json) {
+    const cf = pkt._source.layers.cflow;
+    const unixMs = Number((cf['cflow.timestamp_tree'] as Record<string, string>)['cflow.unix_secs'] ?? (cf['cflow.timestamp_tree'] as Record<string, string>)['cflow.exporttime']) * 1000;
+    const upMs = cf['cflow.sysuptime'] === undefined ? -1 : Math.round(Number(cf['cflow.sysuptime']) * 1000);
+    for (const [k, set] of Object.entries(cf)) {
+      if (!k.includes('flows)')) continue;
+      for (const [fk, f] of Object.entries(set as Record<string, Record<string, unknown>>)) {
+        if (!fk.startsWith('Flow ')) continue;
+        if (typeof f['cflow.sys_init_time'] === 'string') sysInit = tsharkTime(f['cflow.sys_init_time']);
+        const src = (f['cflow.srcaddr'] ?? f['cflow.srcaddrv6']) as string | undefined;
+        if (src === undefined) continue; // options record
+        const tt = f['cflow.timedelta_tree'] as Record<string, string>;
+        // tshark shows an uptime of exactly 0 as an absolute time at the epoch.
+        const rel = (v: string | undefined, abs: string | undefined) => (v !== undefined ? Math.round(Number(v) * 1000) : abs !== undefined && tsharkTime(abs) === 0 ? 0 : NaN);
+        const s = rel(tt['cflow.timestart'], tt['cflow.abstimestart']), e = rel(tt['cflow.timeend'], tt['cflow.abstimeend']);
+        // v9: times are uptime ms, anchored at the header's (unix_secs, sysUptime) (RFC 3954 §5.1);
+        // IPFIX: flowStart/EndSysUpTime count from systemInitTimeMilliseconds (options data).
+        const abs = (t: number) => (upMs >= 0 ? unixMs - (upMs - t) : sysInit + t);
+        flows.push({
+          src, dst: (f['cflow.dstaddr'] ?? f['cflow.dstaddrv6']) as string, sport: Number(f['cflow.srcport'] ?? 0), dport: Number(f['cflow.dstport'] ?? 0),
+          proto: Number(f['cflow.protocol']), icmp: Number(f['cflow.icmp_type_code_ipv4'] ?? f['cflow.icmp_type_code_ipv6'] ?? 0), bytes: Number(f['cflow.octets']), packets: Number(f['cflow.packets']), start: abs(s), end: abs(e),
+        });
+      }
+    }
+  }
+  return flows;
+}
+
+function ourFlows(pcap: string): { flows: Flow[]; records: FlowRecord[] } {
+  const opts = { templateLifetimeS: 86400, pendingMax: 64, pendingTimeoutS: 60, stateDir: '' };
+  const v9 = new Netflow9Decoder(opts), ipfix = new IpfixDecoder(opts);
+  const records: FlowRecord[] = [];
+  for (const dg of readUdpDatagrams(readFileSync(pcap))) {
+    const dec = dg.payload.readUInt16BE(0) === 9 ? v9 : ipfix;
+    dec.decode(dg.payload, { exporterIp: dg.srcIp, exporterPort: dg.srcPort, receivedAt: dg.ts }, records);
+    dec.drainReleased(records);
+  }
+  return {
+    records,
+    flows: records.map((r) => ({ src: r.srcIp, dst: r.dstIp, sport: r.srcPort, dport: r.dstPort, proto: r.proto, icmp: r.icmpType * 256 + r.icmpCode, bytes: r.bytes, packets: r.packets, start: r.startTs, end: r.endTs })),
+  };
+}
+
+const sortFlows = (a: Flow[]) => [...a].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+
+for (const [version, label] of [['9', 'NetFlow v9'], ['10', 'IPFIX']] as const) {
+  test(`softflowd ${label} export: our records equal tshark's decode`, async (t) => {
+    const softflowd = needTool(t, 'softflowd');
+    const tshark = needTool(t, 'tshark');
+    const python = needTool(t, 'python3');
+    if (softflowd === null || tshark === null || python === null) return;
+    const dir = mkdtempSync(join(tmpdir(), 'ufc-softflowd-'));
+    const input = join(dir, 'traffic.pcap');
+    writeFileSync(join(dir, 'gen.py'), SCAPY);
+    execFileSync(python, [join(dir, 'gen.py'), input], { timeout: 60_000, stdio: 'ignore' });
+    const { port, datagrams } = await exportWithSoftflowd(softflowd, input, version, dir);
+    assert.ok(datagrams.length > 0, 'softflowd exported nothing');
+    const exportPcap = join(dir, `export-v${version}.pcap`);
+    writeFileSync(exportPcap, toPcap(datagrams, port));
+
+    const theirs = tsharkFlows(tshark, exportPcap, port);
+    const { flows, records } = ourFlows(exportPcap);
+    // 6 TCP connections (2 directions), 4 DNS exchanges (2 directions), 1 ping, 3+3 IPv6 flows.
+    assert.ok(theirs.length >= 20, `tshark decoded ${theirs.length} flows`);
+    assert.deepEqual(sortFlows(flows), sortFlows(theirs));
+    // Times are in the capture's time frame (2023-11-14), not the export's wall clock; the v9 header
+    // carries whole seconds only, so its anchor can be up to a second early.
+    for (const r of records) {
+      assert.ok(r.startTs >= 1699999999000 && r.endTs >= r.startTs && r.endTs < 1700000100000, `times ${r.startTs}..${r.endTs}`);
+      assert.equal(r.exportVersion, Number(version));
+    }
+  });
+}

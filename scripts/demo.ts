@@ -12,6 +12,8 @@
  * stops by itself after --minutes (default 60). Any EF_* variable in the environment overrides the
  * demo's defaults (e.g. EF_WEBUI_PORT=8081 npm run demo).
  */
+import { createSocket } from 'node:dgram';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Collector } from '../src/collector.js';
@@ -76,17 +78,27 @@ if (res.config === null) {
 const config = res.config;
 setLogger(createLogger({ level: config.EF_LOGGER_LEVEL, encoding: config.EF_LOGGER_ENCODING }));
 
+// A port taken by another collector (or an earlier demo) gets one clear line, not a stack trace.
+const busy = await busyPorts(config.EF_FLOW_SERVER_UDP_IP, config.EF_FLOW_SERVER_UDP_PORT.map(Number), config.EF_WEBUI_ENABLE ? [config.EF_WEBUI_IP, config.EF_WEBUI_PORT] : null);
+if (busy.length > 0) {
+  process.stderr.write(`ufc demo: ${busy.join(', ')} already in use (another collector or demo running?). Free them, or choose others, e.g. EF_WEBUI_PORT=8081 EF_FLOW_SERVER_UDP_PORT=12055,14739,16343 npm run demo\n`);
+  await emulator.close();
+  process.exit(2);
+}
+
 const collector = new Collector(config);
 await collector.start();
-await collector.listen();
+// Ports as bound (0 in EF_FLOW_SERVER_UDP_PORT picks a free one), in the configured order.
+const bound = await collector.listen();
 
 // Wait (bounded) for the first download so the first flows are already enriched.
 const threat = collector.enrichers.find((e) => e.name === 'riskiq-threat') as { feed?: { index: unknown } } | undefined;
 for (let i = 0; i < 300 && threat?.feed !== undefined && threat.feed.index === null; i++) await new Promise((r) => setTimeout(r, 100));
 
-const port = (def: number) => {
-  const ports = config.EF_FLOW_SERVER_UDP_PORT.map(Number);
-  return ports.includes(def) ? def : ports[0]!;
+/** The port for a protocol's usual number, or the first one bound (any protocol is accepted on any port). */
+const port = (usual: number): number => {
+  const i = config.EF_FLOW_SERVER_UDP_PORT.map(Number).indexOf(usual);
+  return bound[i >= 0 ? i : 0]!;
 };
 const target = config.EF_FLOW_SERVER_UDP_IP === '0.0.0.0' || config.EF_FLOW_SERVER_UDP_IP === '::' ? '127.0.0.1' : config.EF_FLOW_SERVER_UDP_IP;
 const traffic = new DemoTraffic(
@@ -124,3 +136,27 @@ process.on('SIGINT', () => void stop('SIGINT'));
 process.on('SIGTERM', () => void stop('SIGTERM'));
 const deadline = setTimeout(() => void stop(`${minutes} minutes passed`), minutes * 60_000 + 1000);
 deadline.unref();
+
+/** Ports among ours that cannot be bound right now ("udp 127.0.0.1:2055", "tcp 127.0.0.1:8080"). */
+async function busyPorts(udpIp: string, udpPorts: number[], web: [string, number] | null): Promise<string[]> {
+  const busy: string[] = [];
+  for (const p of udpPorts) {
+    const s = createSocket(udpIp.includes(':') ? 'udp6' : 'udp4');
+    const ok = await new Promise<boolean>((done) => {
+      s.once('error', () => done(false));
+      s.bind(p, udpIp, () => done(true));
+    });
+    if (ok) await new Promise<void>((done) => s.close(() => done()));
+    else busy.push(`udp ${udpIp}:${p}`);
+  }
+  if (web !== null) {
+    const srv = createServer();
+    const ok = await new Promise<boolean>((done) => {
+      srv.once('error', () => done(false));
+      srv.listen(web[1], web[0], () => done(true));
+    });
+    if (ok) await new Promise<void>((done) => srv.close(() => done()));
+    else busy.push(`tcp ${web[0]}:${web[1]}`);
+  }
+  return busy;
+}

@@ -15,6 +15,8 @@ import type { FlowRecord } from '../src/record/flow-record.js';
 import { isPrivateIp } from '../src/enrich/locality.js';
 import { ipv4ToString } from '../src/decode/ip.js';
 import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -116,16 +118,47 @@ const decoder = new NetflowV5Decoder();
 const POOL = 64;
 const pool: FlowRecord[][] = dgrams.slice(0, POOL).map((d) => { const out: FlowRecord[] = []; decoder.decode(d, ctx, out); return out; });
 
-const rows: [string, number][] = [];
-for (const geo of [false, true]) {
-  const chain = await chainFor(geo);
+/** The rows; each runs in its own process so one row's JIT state and heap never colour another's. */
+type Row = { what: string; geo: boolean; kind: 'chain' | 'decode+chain' | 'decode' | 'alone'; only?: string };
+const ROWS: Row[] = [
+  { what: 'chain only', geo: false, kind: 'chain' },
+  { what: 'decode v5 + chain', geo: false, kind: 'decode+chain' },
+  { what: 'chain only', geo: true, kind: 'chain' },
+  ...['locality', 'community-id', 'client-server', 'geoip', 'asn'].map((only): Row => ({ what: `  ${only} alone`, geo: true, kind: 'alone', only })),
+  { what: 'decode v5 + chain', geo: true, kind: 'decode+chain' },
+  { what: 'decode v5 only', geo: false, kind: 'decode' },
+];
+
+async function runRow(row: Row): Promise<{ what: string; rate: number; cache?: string }> {
+  const chain = await chainFor(row.geo);
   const names = chain.map((e) => e.name).join(' > ');
   const runChain = (batch: FlowRecord[]): void => { for (let k = 0; k < chain.length; k++) chain[k]!.enrich(batch); };
-  rows.push([`chain only: ${names}`, measure((i) => { const b = pool[i % POOL]!; runChain(b); return b.length; })]);
-  rows.push([`decode v5 + chain: ${names}`, measure((i) => { const out: FlowRecord[] = []; decoder.decode(dgrams[i % DGRAMS]!, ctx, out); runChain(out); return out.length; })]);
-  if (geo) for (const e of chain) { const c = (e as { counters?: () => Record<string, number> }).counters?.(); if (c) console.log(`${e.name} cache: ${JSON.stringify(c)}`); }
+  for (const b of pool) runChain(b); // records carry locality, as the later enrichers expect
+  let rate: number;
+  if (row.kind === 'chain') rate = measure((i) => { const b = pool[i % POOL]!; runChain(b); return b.length; });
+  else if (row.kind === 'alone') {
+    const e = chain.find((x) => x.name === row.only)!;
+    rate = measure((i) => { const b = pool[i % POOL]!; e.enrich(b); return b.length; });
+  } else if (row.kind === 'decode+chain') rate = measure((i) => { const out: FlowRecord[] = []; decoder.decode(dgrams[i % DGRAMS]!, ctx, out); runChain(out); return out.length; });
+  else rate = measure((i) => { const out: FlowRecord[] = []; decoder.decode(dgrams[i % DGRAMS]!, ctx, out); return out.length; });
+  const cache = row.geo && row.kind === 'decode+chain'
+    ? chain.map((e) => { const c = (e as { counters?: () => Record<string, number> }).counters?.(); return c ? `${e.name} ${JSON.stringify(c)}` : ''; }).filter(Boolean).join('; ')
+    : undefined;
+  return { what: row.kind === 'alone' || row.kind === 'decode' ? row.what : `${row.what}: ${names}`, rate, cache };
 }
-rows.push(['decode v5 only', measure((i) => { const out: FlowRecord[] = []; decoder.decode(dgrams[i % DGRAMS]!, ctx, out); return out.length; })]);
+
+const rowArg = process.argv.indexOf('--row');
+if (rowArg >= 0) {
+  process.stdout.write(JSON.stringify(await runRow(ROWS[Number(process.argv[rowArg + 1])]!)) + '\n');
+  process.exit(0);
+}
+const rows: [string, number][] = [];
+for (let i = 0; i < ROWS.length; i++) {
+  const out = execFileSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--row', String(i)], { env: process.env, maxBuffer: 1 << 20 }).toString();
+  const res = JSON.parse(out.trim().split('\n').pop()!) as { what: string; rate: number; cache?: string };
+  rows.push([res.what, res.rate]);
+  if (res.cache) console.log(`caches after the run: ${res.cache}`);
+}
 
 console.log(`\nbest of ${ROUNDS} rounds of ${TOTAL.toLocaleString()} records, ${RECORDS_PER_DGRAM}-record v5 datagrams, ${publics.length.toLocaleString()} public addresses, Node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} CPUs\n`);
 console.log('| what | records per CPU-second | CPU ns per record |\n|---|---:|---:|');

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import type { ViewOptions } from '../src/record/fields.js';
 import { KafkaOutput, type KafkaOutputOptions } from '../src/output/kafka/output.js';
 import { crc32c, KafkaTestBroker, type StoredMessage } from './servers/kafka-test-broker.js';
 import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
+import { needTool } from './helpers/tools.js';
 
 const CODEX: ViewOptions = { ecs: false, timestampSource: 'collect' };
 
@@ -246,6 +248,32 @@ test('spill survives a restart of the output', async () => {
     assert.deepEqual(byKey(broker.messages), expectedByExporter(records, CODEX));
   } finally {
     await b.close();
+    await broker.stop();
+  }
+});
+
+test('TLS to the broker: CA file trusted, unknown CA refused', async (t) => {
+  const openssl = needTool(t, 'openssl');
+  if (openssl === null) return;
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-tls-'));
+  execFileSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  const broker = new KafkaTestBroker({ topics: { flows: 1 }, tls: { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) } });
+  await broker.start();
+  const records = (await fixtureRecords()).slice(0, 25);
+  try {
+    const trusted = new KafkaOutput(options(broker, { tls: { enable: true, skipVerification: false, caCertPath: join(dir, 'cert.pem') } }));
+    await trusted.start();
+    trusted.write(records);
+    await trusted.close();
+    assert.equal(broker.messages.length, 25, 'produced over TLS');
+    const untrusted = new KafkaOutput(options(broker, { tls: { enable: true, skipVerification: false, caCertPath: '' }, spill: { dir: join(dir, 'spill'), maxBytes: 1 << 24 } }));
+    await untrusted.start();
+    untrusted.write(records);
+    await until(() => untrusted.counters().failures! > 0, 10_000, 'a refused handshake');
+    await untrusted.close();
+    assert.equal(broker.messages.length, 25, 'nothing more');
+    assert.equal(untrusted.counters().spill_pending, 25);
+  } finally {
     await broker.stop();
   }
 });

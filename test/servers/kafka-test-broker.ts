@@ -18,16 +18,21 @@
  * - SaslHandshake v0-v1 (17) and SaslAuthenticate v0-v1 (36) with PLAIN (RFC 4616) when a user is
  *   configured; until then every other request closes the connection, as a SASL listener does.
  *
+ * TLS: optional (a key and certificate given by the test).
+ *
  * Not implemented: Fetch/consumers, groups, transactions and idempotence (InitProducerId),
- * compression codecs, SCRAM, TLS, replication, flexible versions. A request with an API or version
+ * compression codecs, SCRAM, replication, flexible versions. A request with an API or version
  * not advertised closes the connection and is counted in `protocolErrors`.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 
 export interface KafkaTestBrokerOptions {
   /** Topic → partition count. */
   topics: Record<string, number>;
   sasl?: { username: string; password: string };
+  /** Listen with TLS, with this key and certificate (PEM). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export interface StoredMessage {
@@ -242,7 +247,7 @@ export class KafkaTestBroker {
   }
 
   async start(): Promise<void> {
-    const server = createServer((s) => this.accept(s));
+    const server = this.o.tls ? createTlsServer({ key: this.o.tls.key, cert: this.o.tls.cert }, (s) => this.accept(s)) : createServer((s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.port, '127.0.0.1', () => resolve());

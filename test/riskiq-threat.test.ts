@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, setLogger } from '../src/log/logger.js';
@@ -14,7 +14,8 @@ import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { FIELDS } from '../src/record/fields.js';
 import { startPassiveTotalEmulator, type EmulatorFault, type PassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
-import { REPO_ROOT } from './helpers/tools.js';
+import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
+import { ListStore } from '../src/threat/persist.js';
 import { Collector } from '../src/collector.js';
 import { execFileSync } from 'node:child_process';
 
@@ -323,6 +324,7 @@ test('wired by the chain: the collector starts at once, downloads in the backgro
   const e = collector.enrichers.find((x) => x.name === 'riskiq-threat') as RiskiqThreatEnricher | undefined;
   assert.ok(e, 'createEnrichers adds the RiskIQ enricher when enabled');
   assert.equal(collector.enrichers[collector.enrichers.length - 1], e, 'last in the chain');
+  assert.equal(e.placement, 'main', 'one download and index per process, not one per decode worker');
   await collector.start();
   const deadline = Date.now() + 5000;
   while (e.matcher.listSize === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -342,4 +344,39 @@ test('`ufc config` shows the key as ***', () => {
   });
   assert.match(out, /^EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY=\*\*\*$/m);
   assert.ok(!out.includes(KEY));
+});
+
+test('end to end: a NetFlow v5 capture replayed after a restart without network is enriched from the saved DB', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ufc-riq-e2e-'));
+  // The DB a previous run saved: both ends of the capture's first flow (akvorado nfv5.pcap) listed.
+  await new ListStore(join(dataDir, 'threat'), 'riskiq').save(Buffer.from('# saved\n161.202.192.0/19 ; scanner\n202.152.70.24 ; c2\n'), {
+    feed: 'riskiq',
+    savedAt: '2026-11-26T00:00:00.000Z',
+    bytes: 52,
+    entries: 2,
+    format: 'text',
+    source: 'http://127.0.0.1:9/',
+  });
+  const config = testConfig({
+    EF_DATA_DIR: dataDir,
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: USER,
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: KEY,
+    // Nothing listens on the discard port: the background download fails, the saved DB stays.
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: 'http://127.0.0.1:9/v2/netflow/blocklist/download',
+  });
+  const capture = new CaptureOutput();
+  const collector = new Collector(config, { outputs: [capture] });
+  await collector.start();
+  collector.replay(readFileSync(join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')));
+  await collector.flush();
+  await collector.stop();
+  const first = capture.records.find((r) => r.srcIp === '161.202.212.212' && r.dstIp === '202.152.70.24');
+  assert.ok(first, `the capture's first flow was decoded (${capture.records.length} records)`);
+  assert.deepEqual(field(first, 'flow.src.sec.threat.name'), ['scanner']);
+  assert.deepEqual(field(first, 'flow.dst.sec.threat.name'), ['c2']);
+  assert.deepEqual(field(first, 'sec.threat.name'), ['scanner', 'c2']);
+  assert.deepEqual(field(first, 'sec.threat.feed.name'), ['riskiq']);
+  const others = capture.records.filter((r) => r !== first && r.srcThreatName === '' && r.dstThreatName === '');
+  assert.ok(others.length > 0, 'unlisted flows carry no threat fields');
 });

@@ -37,6 +37,8 @@ export interface RiskiqThreatOptions {
 
 export class RiskiqThreatEnricher implements Enricher {
   readonly name = 'riskiq-threat';
+  /** One download and one index per process, on the main thread, whatever the number of decode workers. */
+  readonly placement = 'main' as const;
   readonly matcher = new ThreatMatcher();
   readonly feed: ThreatFeed;
   private readonly inclExcl: InclExclFile | null;

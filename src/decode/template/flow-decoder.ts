@@ -178,6 +178,7 @@ export abstract class TemplateFlowDecoder {
     const s = this.scratch;
     const tb = { exportMs: this.exportMs, sysUptime: this.sysUptime, sysInitMs: d.sysInitMs };
     let o = off;
+    let timeReason = '', timeReasonN = 0;
     while (end - o >= t.minLen) {
       const r = new FlowRecord();
       s.reset();
@@ -198,7 +199,11 @@ export abstract class TemplateFlowDecoder {
       resolveCounters(r, s);
       resolveFallbacks(buf, r, s);
       const why = resolveTimes(r, s, tb);
-      if (why !== '') this.count(why);
+      if (why !== '') {
+        // Counted once per set and reason, not per record (a whole set usually shares the cause).
+        if (why !== timeReason) { if (timeReasonN > 0) this.count(timeReason, timeReasonN); timeReason = why; timeReasonN = 0; }
+        timeReasonN++;
+      }
       if (s.appId !== '') {
         if (r.application === '') r.application = d.appNames.get(s.appId) ?? s.appId;
         else r.setExtra('ipfix.applicationId', s.appId);
@@ -217,6 +222,7 @@ export abstract class TemplateFlowDecoder {
       // record of its own, so byte and packet sums per direction stay right.
       if (s.revBytes > 0 || s.revPkts > 0) out.push(reverseOf(r, s.revBytes, s.revPkts, s.revTcpFlags));
     }
+    if (timeReasonN > 0) this.count(timeReason, timeReasonN);
   }
 
   /** Options data: sampling rates, system init time, application names. Not emitted as flows. */

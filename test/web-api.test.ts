@@ -5,7 +5,8 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LISTED, SETTLED_MS, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
+import { LISTED, startWebFixture, type WebFixture } from './web-fixture.js';
+import { storeApiTests } from './web-api-suite.js';
 import { WebServer } from '../src/web/server.js';
 
 let f: WebFixture;
@@ -56,120 +57,7 @@ test('pages are served with a strict CSP; unknown paths are 404', async () => {
   assert.equal((await get('/api/nope')).status, 404);
 });
 
-test('/api/overview totals and top talkers match the replayed records', async () => {
-  const recs = flowRecords();
-  const d = await json<{ totals: { flows: number; bytes: number; packets: number; threatFlows: number }; series: { flows: number }[]; stepMs: number; top: { talkers: { ip: string; bytes: number }[]; protocols: { name: string; flows: number }[] } }>(`/api/overview?from=${f.startedAt - 2 * 3600e3}&to=${f.startedAt - SETTLED_MS + 1}`);
-  assert.equal(d.totals.flows, recs.length);
-  assert.equal(d.totals.bytes, recs.reduce((a, r) => a + r.bytes, 0));
-  assert.equal(d.totals.packets, recs.reduce((a, r) => a + r.packets, 0));
-  assert.equal(d.totals.threatFlows, recs.filter(touchesListed).length);
-  // The series is per-second rates: summed back over the step it gives the flow count.
-  const sum = d.series.reduce((a, p) => a + (p.flows * d.stepMs) / 1000, 0);
-  assert.ok(Math.abs(sum - recs.length) < 1e-6, `series sums to ${sum}, expected ${recs.length}`);
-  // Top talker: the address with most bytes on either end.
-  const byIp = new Map<string, number>();
-  for (const r of recs) for (const ip of [r.srcIp, r.dstIp]) byIp.set(ip, (byIp.get(ip) ?? 0) + r.bytes);
-  const best = [...byIp].sort((a, b) => b[1] - a[1])[0]!;
-  assert.deepEqual([d.top.talkers[0]!.ip, d.top.talkers[0]!.bytes], best);
-  const tcp = d.top.protocols.find((p) => p.name === 'tcp');
-  assert.equal(tcp?.flows, recs.filter((r) => r.proto === 6).length);
-});
-
-test('/api/flows filters by address, CIDR, port, protocol and exporter, and pages', async () => {
-  const recs = flowRecords();
-  const ip = '202.160.21.5';
-  const a = await json<{ total: number; rows: { srcIp: string; dstIp: string; dstThreat: string[]; srcThreat: string[] }[] }>(`/api/flows?ip=${ip}&limit=1000`);
-  assert.equal(a.total, recs.filter((r) => r.srcIp === ip || r.dstIp === ip).length);
-  assert.ok(a.total > 0);
-  for (const r of a.rows) {
-    assert.ok(r.srcIp === ip || r.dstIp === ip);
-    assert.deepEqual(r.srcIp === ip ? r.srcThreat : r.dstThreat, [LISTED[ip]]);
-  }
-  const cidr = await json<{ total: number }>('/api/flows?ip=192.168.1.0/24');
-  assert.equal(cidr.total, recs.filter((r) => r.srcIp.startsWith('192.168.1.') || r.dstIp.startsWith('192.168.1.')).length);
-  const port = await json<{ total: number }>('/api/flows?port=443');
-  assert.equal(port.total, recs.filter((r) => r.srcPort === 443 || r.dstPort === 443).length);
-  const udp = await json<{ total: number }>('/api/flows?proto=17');
-  assert.equal(udp.total, recs.filter((r) => r.proto === 17).length);
-  const ex = await json<{ total: number }>('/api/flows?exporter=192.168.1.1');
-  assert.equal(ex.total, recs.filter((r) => r.exporterIp === '192.168.1.1').length);
-  const threat = await json<{ total: number }>('/api/flows?threat=1');
-  assert.equal(threat.total, recs.filter(touchesListed).length);
-  // Paging: two pages of 7 together equal the first 14 (compared on the sort key: rows equal in it may come in any order).
-  type Row = { ts: number; exporter: string; srcIp: string; dstIp: string; srcPort: number; dstPort: number; bytes: number };
-  const key = (r: Row) => [r.ts, r.exporter, r.srcIp, r.dstIp, r.srcPort, r.dstPort, r.bytes].join('|');
-  const p1 = await json<{ rows: Row[] }>('/api/flows?limit=7&offset=0');
-  const p2 = await json<{ rows: Row[] }>('/api/flows?limit=7&offset=7');
-  const both = await json<{ rows: Row[] }>('/api/flows?limit=14&offset=0');
-  assert.equal(p1.rows.length, 7);
-  assert.deepEqual([...p1.rows, ...p2.rows].map(key).sort(), both.rows.map(key).sort());
-  assert.ok(p1.rows[0]!.ts >= p2.rows[6]!.ts, 'newest first');
-  const past = await json<{ rows: Row[]; total: number }>(`/api/flows?limit=7&offset=${recs.length}`);
-  assert.equal(past.rows.length, 0);
-  assert.equal(past.total, recs.length);
-  // A time window before the replay holds nothing.
-  const old = await json<{ total: number }>(`/api/flows?from=${f.startedAt - 48 * 3600e3}&to=${f.startedAt - 47 * 3600e3}`);
-  assert.equal(old.total, 0);
-});
-
-test('/api/flows rejects bad input with 400 and a reason', async () => {
-  for (const q of ['ip=10.0.0.0/33', 'ip=not-an-ip', 'port=70000', 'proto=abc', 'from=5&to=4', 'format=xml']) {
-    const r = await get(`/api/flows?${q}`);
-    assert.equal(r.status, 400, q);
-    assert.ok((JSON.parse(r.body) as { error: string }).error.length > 0);
-  }
-});
-
-test('CSV and NDJSON exports hold every matching row', async () => {
-  const recs = flowRecords();
-  const n = recs.filter((r) => r.proto === 6).length;
-  const csv = await get('/api/flows?proto=6&format=csv');
-  assert.equal(csv.status, 200);
-  assert.match(csv.type, /text\/csv/);
-  const lines = csv.body.trimEnd().split('\n');
-  assert.equal(lines[0]!.split(',')[4], 'flow.src.ip.addr');
-  assert.equal(lines.length, n + 1);
-  const nd = await get('/api/flows?proto=6&format=ndjson');
-  const docs = nd.body.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.equal(docs.length, n);
-  for (const d of docs) assert.equal(d['l4.proto.id'], 6);
-});
-
-test('/api/threats: counts, breakdowns, at-risk servers and high-risk clients', async () => {
-  const recs = flowRecords().filter(touchesListed);
-  const d = await json<{
-    totals: { flows: number; bytes: number };
-    byName: { name: string; flows: number }[];
-    byFeed: { feed: string; flows: number }[];
-    atRiskServers: { ip: string; names: string[] }[];
-    highRiskClients: { ip: string; flows: number; peers: number }[];
-    recent: { srcIp: string; dstIp: string }[];
-  }>('/api/threats');
-  assert.equal(d.totals.flows, recs.length);
-  assert.equal(d.totals.bytes, recs.reduce((a, r) => a + r.bytes, 0));
-  for (const [ip, name] of Object.entries(LISTED)) {
-    const n = recs.filter((r) => r.srcIp === ip || r.dstIp === ip).length;
-    assert.equal(d.byName.find((x) => x.name === name)?.flows, n, name);
-  }
-  assert.deepEqual(d.byFeed.map((x) => [x.feed, x.flows]), [['riskiq', recs.length]]);
-  for (const r of d.recent) assert.ok(touchesListed(r));
-  // Client and server as the orientation says (unknown: the source is the client).
-  const client = (r: (typeof recs)[number]) => (r.orientation === 2 ? r.dstIp : r.srcIp);
-  const server = (r: (typeof recs)[number]) => (r.orientation === 2 ? r.srcIp : r.dstIp);
-  const listedClients = new Set(recs.map(client).filter((ip) => LISTED[ip] !== undefined));
-  assert.ok(listedClients.size > 0);
-  assert.deepEqual(d.highRiskClients.map((c) => c.ip).sort(), [...listedClients].sort());
-  for (const c of d.highRiskClients) {
-    const mine = recs.filter((r) => client(r) === c.ip);
-    assert.equal((c as { flows?: number }).flows, mine.length, c.ip);
-    assert.equal((c as { peers?: number }).peers, new Set(mine.map(server)).size, c.ip);
-  }
-  for (const sv of d.atRiskServers) {
-    const mine = recs.filter((r) => server(r) === sv.ip && LISTED[client(r)] !== undefined);
-    assert.ok(mine.length > 0 && LISTED[sv.ip] === undefined, sv.ip);
-    assert.deepEqual(sv.names, [...new Set(mine.map((r) => LISTED[client(r)]!))].sort());
-  }
-});
+storeApiTests(() => f);
 
 test('/api/exporters shows each exporter with its protocol, counters and templates', async () => {
   const d = await json<{ exporters: { exporter: string; protocol: string; packets: number; records: number; templates: number | null }[] }>('/api/exporters');

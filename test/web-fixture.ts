@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createClient } from '@clickhouse/client';
 import { Collector } from '../src/collector.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { WebServer } from '../src/web/server.js';
@@ -52,13 +53,27 @@ async function listServer(): Promise<Server> {
   return s;
 }
 
-export async function startWebFixture(opts: { replays?: number; spanMs?: number; passiveTotalUrl?: string } = {}): Promise<WebFixture> {
+export interface WebFixtureOptions {
+  replays?: number;
+  spanMs?: number;
+  passiveTotalUrl?: string;
+  /** The store the API reads (default duckdb); clickhouse uses a fresh database on the local server, dropped at stop(). */
+  store?: 'duckdb' | 'clickhouse';
+}
+
+export const CLICKHOUSE_URL = 'http://127.0.0.1:8123';
+
+export async function startWebFixture(opts: WebFixtureOptions = {}): Promise<WebFixture> {
   const replays = opts.replays ?? 30;
   const spanMs = opts.spanMs ?? 20 * 60_000;
   const lists = await listServer();
   const listUrl = `http://127.0.0.1:${(lists.address() as AddressInfo).port}/v2/netflow/blocklist/download`;
+  const chDb = `ufc_web_${process.pid}_${Date.now()}`;
+  const storeEnv: Record<string, string> = opts.store === 'clickhouse'
+    ? { EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_OUTPUT_CLICKHOUSE_ENABLE: 'true', EF_OUTPUT_CLICKHOUSE_ADDRESSES: CLICKHOUSE_URL, EF_OUTPUT_CLICKHOUSE_DATABASE: chDb, EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: '50' }
+    : { EF_OUTPUT_DUCKDB_ENABLE: 'true' };
   const config = testConfig({
-    EF_OUTPUT_DUCKDB_ENABLE: 'true',
+    ...storeEnv,
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'analyst@example.com',
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: 'not-a-real-key-0123456789abcdef',
@@ -102,6 +117,10 @@ export async function startWebFixture(opts: { replays?: number; spanMs?: number;
       await web.stop();
       await collector.stop();
       await new Promise<void>((ok) => lists.close(() => ok()));
+      if (opts.store === 'clickhouse') {
+        const c = createClient({ url: CLICKHOUSE_URL });
+        await c.command({ query: `DROP DATABASE IF EXISTS ${chDb}` }).finally(() => c.close());
+      }
     },
   };
 }

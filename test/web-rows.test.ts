@@ -1,0 +1,64 @@
+/** CSV rows (RFC 4180 quoting, no spreadsheet formulas), chart steps and the metrics' counter split. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CSV_COLUMNS, flowRow, toCsvRow } from '../src/web/flow-rows.js';
+import { chooseStep } from '../src/web/api.js';
+import { isDepthCounter } from '../src/web/metrics.js';
+
+test('CSV cells are quoted per RFC 4180 and never start a formula', () => {
+  const row = flowRow({
+    '@timestamp': 1700000000000, 'flow.export.ip.addr': '192.0.2.1', 'flow.src.ip.addr': '2001:db8::1', 'flow.dst.ip.addr': '198.51.100.7',
+    'flow.src.l4.port.id': 443, 'flow.dst.l4.port.id': 51000, 'l4.proto.id': 6, 'l4.proto.name': 'tcp', 'flow.bytes': 1200, 'flow.packets': 3,
+    'flow.src.geo.country.name': 'Korea, Republic of', 'flow.dst.sec.threat.name': ['=HYPERLINK("x")', 'c2'], 'flow.dst.sec.threat.feed.name': ['riskiq'],
+  });
+  const cells = toCsvRow(row);
+  assert.match(cells, /,"Korea, Republic of",/);
+  // The formula is neutralised with a leading quote, and the embedded quotes are doubled.
+  assert.match(cells, /,"'=HYPERLINK\(""x""\);c2",/);
+  assert.equal(CSV_COLUMNS.length, 20);
+  // Parsed back as RFC 4180: one cell per column, values intact.
+  const parsed = parseCsvLine(cells);
+  assert.equal(parsed.length, CSV_COLUMNS.length);
+  assert.equal(parsed[CSV_COLUMNS.indexOf('flow.src.ip.addr')], '2001:db8::1');
+  assert.equal(parsed[CSV_COLUMNS.indexOf('flow.dst.sec.threat.name')], `'=HYPERLINK("x");c2`);
+});
+
+test('chart steps give at most 120 points on round steps', () => {
+  for (const span of [60e3, 15 * 60e3, 3600e3, 6 * 3600e3, 86400e3, 7 * 86400e3, 400 * 86400e3]) {
+    const step = chooseStep(span);
+    assert.ok(span / step <= 120, `${span}: ${step}`);
+    assert.equal(step % 1000, 0);
+  }
+  assert.equal(chooseStep(3600e3), 30e3);
+});
+
+test('output counters: depths are gauges, the rest are running totals', () => {
+  assert.equal(isDepthCounter('queued'), true);
+  assert.equal(isDepthCounter('queued_records'), true);
+  assert.equal(isDepthCounter('sent'), false);
+  assert.equal(isDepthCounter('dropped_queue_full'), false);
+});
+
+function parseCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  while (i <= line.length) {
+    if (line[i] === '"') {
+      let v = '';
+      i++;
+      for (;;) {
+        if (line[i] === '"' && line[i + 1] === '"') { v += '"'; i += 2; }
+        else if (line[i] === '"') { i++; break; }
+        else v += line[i++];
+      }
+      out.push(v);
+      i++;
+    } else {
+      const j = line.indexOf(',', i);
+      const end = j < 0 ? line.length : j;
+      out.push(line.slice(i, end));
+      i = end + 1;
+    }
+  }
+  return out;
+}

@@ -10,7 +10,8 @@
  *
  * Counters (counters()): frames_sent, records_sent, bytes_sent (frame bytes, without the TCP
  * length prefix); records_skipped_private, records_skipped_counter; dropped_queue_full,
- * dropped_send_error, dropped_shutdown; queued_records; plus the transport's connect counters.
+ * dropped_send_error, dropped_shutdown, dropped_seal_error; queued_records (waiting) and
+ * inflight_records (with the socket, not yet confirmed); plus the transport's connect counters.
  */
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
@@ -64,8 +65,9 @@ export class RiskiqOutput implements Output {
   private queueHead = 0;
   /** Rows in `queue`, not yet handed to the transport. */
   private queuedRows = 0;
-  /** Frames handed to the transport and not yet confirmed. */
+  /** Frames handed to the transport and not yet confirmed, and their rows. */
   private inFlight = 0;
+  private inFlightRows = 0;
   private timer: NodeJS.Timeout | null = null;
   private waiters: (() => void)[] = [];
   private started = false;
@@ -169,8 +171,10 @@ export class RiskiqOutput implements Output {
       this.queue[this.queueHead++] = undefined as unknown as QueuedFrame;
       this.queuedRows -= f.rows;
       this.inFlight++;
+      this.inFlightRows += f.rows;
       this.transport.send(f.data, (err) => {
         this.inFlight--;
+        this.inFlightRows -= f.rows;
         if (err) this.c.dropped_send_error += f.rows;
         else {
           this.c.frames_sent++;
@@ -234,7 +238,7 @@ export class RiskiqOutput implements Output {
   }
 
   counters(): Record<string, number> {
-    return { ...this.c, queued_records: this.queuedRows + this.n, ...this.transport.counters() };
+    return { ...this.c, queued_records: this.queuedRows + this.n, inflight_records: this.inFlightRows, ...this.transport.counters() };
   }
 }
 

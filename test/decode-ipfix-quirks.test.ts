@@ -1,0 +1,282 @@
+/**
+ * NetFlow v9 / IPFIX behaviours, one named test per quirk, on hand-built packets (RFC 7011 and
+ * RFC 3954 layouts). The replayed vendor captures are in decode-netflow9-ipfix-logstash.test.ts
+ * and decode-ipfix-akvorado.test.ts.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FlowRecord } from '../src/record/flow-record.js';
+import { DecodeError } from '../src/pipeline/types.js';
+import { Netflow9Decoder } from '../src/decode/netflow9/decoder.js';
+import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
+import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
+
+const EXPORT_S = 1_700_000_000;
+
+/** [id, len] or [id, len, pen] field specifiers. */
+type Spec = [number, number] | [number, number, number];
+
+function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; }
+function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; }
+function u64(v: number): Buffer { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; }
+function ip(s: string): Buffer { return Buffer.from(s.split('.').map(Number)); }
+
+function set(id: number, body: Buffer): Buffer { return Buffer.concat([u16(id), u16(4 + body.length), body]); }
+function ipfixTemplate(tid: number, fields: Spec[], scope = -1): Buffer {
+  const parts = [u16(tid), u16(fields.length)];
+  if (scope >= 0) parts.push(u16(scope));
+  for (const f of fields) {
+    if (f.length === 3) parts.push(u16(f[0] | 0x8000), u16(f[1]), u32(f[2]));
+    else parts.push(u16(f[0]), u16(f[1]));
+  }
+  return Buffer.concat(parts);
+}
+function ipfixMsg(sets: Buffer[], domain = 1, exportS = EXPORT_S): Buffer {
+  const body = Buffer.concat(sets);
+  return Buffer.concat([u16(10), u16(16 + body.length), u32(exportS), u32(7), u32(domain), body]);
+}
+function v9Msg(sets: Buffer[], sysUptime: number, sourceId = 0, exportS = EXPORT_S): Buffer {
+  return Buffer.concat([u16(9), u16(sets.length), u32(sysUptime), u32(exportS), u32(1), u32(sourceId), ...sets]);
+}
+function v9Template(tid: number, fields: [number, number][]): Buffer {
+  return Buffer.concat([u16(tid), u16(fields.length), ...fields.flatMap(([id, len]) => [u16(id), u16(len)])]);
+}
+function v9OptionsTemplate(tid: number, scope: [number, number][], fields: [number, number][]): Buffer {
+  const s = Buffer.concat(scope.flatMap(([id, len]) => [u16(id), u16(len)]));
+  const f = Buffer.concat(fields.flatMap(([id, len]) => [u16(id), u16(len)]));
+  return Buffer.concat([u16(tid), u16(s.length), u16(f.length), s, f]);
+}
+
+const BASE: TemplateDecoderOptions = { templateLifetimeS: 3600, pendingMax: 16, pendingTimeoutS: 60, stateDir: '' };
+const ctxAt = (ms: number) => ({ exporterIp: '192.0.2.9', exporterPort: 4739, receivedAt: ms });
+const NOW = EXPORT_S * 1000;
+
+function run(dec: IpfixDecoder | Netflow9Decoder, pkt: Buffer, at = NOW): FlowRecord[] {
+  const out: FlowRecord[] = [];
+  dec.decode(pkt, ctxAt(at), out);
+  dec.drainReleased(out);
+  return out;
+}
+
+// A small IPv4 template: src, dst, sport, dport, proto, octets, packets.
+const T4: Spec[] = [[8, 4], [12, 4], [7, 2], [11, 2], [4, 1], [1, 8], [2, 8]];
+function rec4(src: string, dst: string, sp: number, dp: number, proto: number, bytes: number, pkts: number): Buffer {
+  return Buffer.concat([ip(src), ip(dst), u16(sp), u16(dp), Buffer.from([proto]), u64(bytes), u64(pkts)]);
+}
+
+test('template cache: written atomically on close and reloaded, so data after a restart decodes at once', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-tpl-'));
+  const a = new IpfixDecoder({ ...BASE, stateDir: dir });
+  assert.deepEqual(run(a, ipfixMsg([set(2, ipfixTemplate(300, T4))])), []);
+  await a.close();
+  const files = readdirSync(dir);
+  assert.deepEqual(files, ['templates-ipfix.json'], 'no temp file left behind');
+  const saved = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as { format: number; domains: { templates: { id: number }[] }[] };
+  assert.equal(saved.format, 1);
+  assert.equal(saved.domains[0]!.templates[0]!.id, 300);
+
+  const b = new IpfixDecoder({ ...BASE, stateDir: dir });
+  const out = run(b, ipfixMsg([set(300, rec4('10.1.1.1', '10.2.2.2', 1234, 80, 6, 1500, 3))]));
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.srcIp, '10.1.1.1');
+  assert.equal(out[0]!.bytes, 1500);
+});
+
+test('template cache: saved in the background when templates change (not per packet)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-tpl-'));
+  const a = new IpfixDecoder({ ...BASE, stateDir: dir, saveIntervalS: 0 });
+  run(a, ipfixMsg([set(2, ipfixTemplate(300, T4))]), NOW);
+  run(a, ipfixMsg([set(2, ipfixTemplate(301, T4))]), NOW + 2000);
+  for (let i = 0; i < 50 && !existsSync(join(dir, 'templates-ipfix.json')); i++) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(existsSync(join(dir, 'templates-ipfix.json')));
+});
+
+test('template cache: a damaged file is ignored, not fatal', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-tpl-'));
+  writeFileSync(join(dir, 'templates-netflow9.json'), '{not json');
+  const d = new Netflow9Decoder({ ...BASE, stateDir: dir });
+  assert.equal((d.describe() as { templates: number }).templates, 0);
+});
+
+test('templates are scoped by exporter address and observation domain', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, T4))], 1));
+  const data = rec4('10.1.1.1', '10.2.2.2', 1, 2, 17, 10, 1);
+  assert.equal(run(d, ipfixMsg([set(300, data)], 2)).length, 0, 'other domain: held');
+  const other: FlowRecord[] = [];
+  d.decode(ipfixMsg([set(300, data)], 1), { ...ctxAt(NOW), exporterIp: '192.0.2.10' }, other);
+  assert.equal(other.length, 0, 'other exporter: held');
+  assert.equal(run(d, ipfixMsg([set(300, data)], 1)).length, 1);
+});
+
+test('IPFIX template withdrawal: one template, then all data templates of the domain (RFC 7011 §8.1)', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, Buffer.concat([ipfixTemplate(300, T4), ipfixTemplate(301, T4)]))]));
+  const data = (tid: number) => ipfixMsg([set(tid, rec4('10.1.1.1', '10.2.2.2', 1, 2, 17, 10, 1))]);
+  assert.equal(run(d, data(300)).length, 1);
+  run(d, ipfixMsg([set(2, Buffer.concat([u16(300), u16(0)]))]));
+  assert.equal(run(d, data(300)).length, 0);
+  assert.equal(run(d, data(301)).length, 1);
+  run(d, ipfixMsg([set(2, Buffer.concat([u16(2), u16(0)]))]));
+  assert.equal(run(d, data(301)).length, 0);
+  assert.equal(d.counters.get('templates withdrawn'), 2);
+});
+
+test('template lifetime: a template not refreshed within EF_PROCESSOR_DECODE_TEMPLATE_LIFETIME is not used', () => {
+  const d = new IpfixDecoder({ ...BASE, templateLifetimeS: 60 });
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, T4))]), NOW);
+  const data = ipfixMsg([set(300, rec4('10.1.1.1', '10.2.2.2', 1, 2, 17, 10, 1))]);
+  assert.equal(run(d, data, NOW + 59_000).length, 1);
+  assert.equal(run(d, data, NOW + 121_000).length, 0);
+  assert.equal(d.counters.get('data without template: held'), 1);
+});
+
+test('data before template: held, released when the template arrives, bounded by count and age', () => {
+  const d = new IpfixDecoder({ ...BASE, pendingMax: 2, pendingTimeoutS: 10 });
+  const data = (n: number) => ipfixMsg([set(300, rec4('10.1.1.' + n, '10.2.2.2', n, 2, 17, 10, 1))]);
+  for (let n = 1; n <= 3; n++) assert.equal(run(d, data(n), NOW).length, 0);
+  assert.equal(d.counters.get('data without template: evicted (EF_PROCESSOR_DECODE_PENDING_MAX)'), 1);
+  const out = run(d, ipfixMsg([set(2, ipfixTemplate(300, T4))]), NOW + 1000);
+  assert.deepEqual(out.map((r) => r.srcIp), ['10.1.1.2', '10.1.1.3']);
+  assert.equal(out[0]!.collectTs, NOW, 'decoded as of its own arrival');
+  // Age: held data older than the timeout is dropped and counted.
+  assert.equal(run(d, data(4), NOW + 2000).length, 1, 'template known now: decoded at once');
+  const e = new IpfixDecoder({ ...BASE, pendingMax: 8, pendingTimeoutS: 10 });
+  run(e, data(5), NOW);
+  run(e, ipfixMsg([set(2, ipfixTemplate(999, T4))]), NOW + 11_000);
+  assert.equal(e.counters.get('data without template: expired'), 1);
+  assert.equal(run(e, ipfixMsg([set(2, ipfixTemplate(300, T4))]), NOW + 12_000).length, 0);
+});
+
+test('the same IE twice in one template: first fills the record, the second is kept as an extra', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [8, 4], [12, 4]]))]));
+  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), ip('10.0.0.3')]))]));
+  assert.equal(r!.srcIp, '10.0.0.1');
+  assert.equal(r!.extra?.['ipfix.sourceIPv4Address.2'], '10.0.0.2');
+  assert.equal(r!.dstIp, '10.0.0.3');
+});
+
+test('variable-length IEs: 1-octet and 3-octet length prefixes (RFC 7011 §7)', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [96, 65535], [82, 65535]]))]));
+  const long = 'x'.repeat(300);
+  const body = Buffer.concat([ip('10.0.0.1'), Buffer.from([4]), Buffer.from('http'), Buffer.from([255]), u16(long.length), Buffer.from(long)]);
+  const [r] = run(d, ipfixMsg([set(300, body)]));
+  assert.equal(r!.application, 'http');
+  assert.equal(r!.extra?.['ipfix.interfaceName'], long);
+});
+
+test('enterprise IEs: known vendor names, unknown ones kept as ie.<pen>.<id>', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [133, 4, 5951], [77, 4, 99999]]))]));
+  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), u32(42), u32(7)]))]));
+  assert.equal(r!.extra?.['netscaler.connectionId'], 42);
+  assert.equal(r!.extra?.['ie.99999.77'], 7);
+});
+
+test('RFC 5103 biflow: reverse counters become a second, reversed record', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [...T4, [1, 8, 29305], [2, 8, 29305], [6, 1, 29305]]))]));
+  const body = Buffer.concat([rec4('10.0.0.1', '10.0.0.2', 5000, 443, 6, 100, 2), u64(900), u64(3), Buffer.from([0x12])]);
+  const [fwd, rev] = run(d, ipfixMsg([set(300, body)]));
+  assert.deepEqual([fwd!.srcIp, fwd!.dstIp, fwd!.srcPort, fwd!.bytes, fwd!.packets], ['10.0.0.1', '10.0.0.2', 5000, 100, 2]);
+  assert.deepEqual([rev!.srcIp, rev!.dstIp, rev!.srcPort, rev!.dstPort, rev!.bytes, rev!.packets, rev!.tcpFlags], ['10.0.0.2', '10.0.0.1', 443, 5000, 900, 3, 0x12]);
+  assert.equal(rev!.extra?.['flow.biflow_direction'], 'reverse');
+});
+
+test('Cisco ASA NSEL: initiator/responder octets and packets (231/232, 298/299) as two directions', () => {
+  const d = new Netflow9Decoder(BASE);
+  run(d, v9Msg([set(0, v9Template(263, [[8, 4], [12, 4], [231, 4], [232, 4], [298, 4], [299, 4]]))], 1000));
+  const [a, b] = run(d, v9Msg([set(263, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), u32(69), u32(1500), u32(1), u32(2)]))], 1000));
+  assert.deepEqual([a!.bytes, a!.packets, b!.bytes, b!.packets, b!.srcIp], [69, 1, 1500, 2, '10.0.0.2']);
+});
+
+test('Juniper uptime wrap: flow times just before the 32-bit sysUptime wrapped', () => {
+  const d = new Netflow9Decoder(BASE);
+  run(d, v9Msg([set(0, v9Template(256, [[8, 4], [22, 4], [21, 4]]))], 500));
+  // Export at uptime 500 ms; the flow started 1000 ms before the wrap and ended 200 ms after it.
+  const [r] = run(d, v9Msg([set(256, Buffer.concat([ip('10.0.0.1'), u32(2 ** 32 - 1000), u32(200)]))], 500));
+  assert.equal(r!.startTs, NOW - 1500);
+  assert.equal(r!.endTs, NOW - 300);
+});
+
+test('IPFIX times: systemInitTimeMilliseconds + sysUpTime, seconds, NTP microseconds, delta microseconds', () => {
+  const d = new IpfixDecoder(BASE);
+  const init = NOW - 3_600_000;
+  run(d, ipfixMsg([
+    set(3, ipfixTemplate(400, [[149, 4], [160, 8]], 1)),
+    set(2, Buffer.concat([ipfixTemplate(300, [[8, 4], [22, 4], [21, 4]]), ipfixTemplate(301, [[8, 4], [150, 4], [151, 4]]),
+      ipfixTemplate(302, [[8, 4], [154, 8], [155, 8]]), ipfixTemplate(303, [[8, 4], [158, 4], [159, 4]])])),
+    set(400, Buffer.concat([u32(1), u64(init)])),
+  ]));
+  const ntp = (ms: number) => Buffer.concat([u32(Math.floor(ms / 1000) + 2208988800), u32(Math.round(((ms % 1000) / 1000) * 2 ** 32))]);
+  const out = run(d, ipfixMsg([
+    set(300, Buffer.concat([ip('10.0.0.1'), u32(1000), u32(5000)])),
+    set(301, Buffer.concat([ip('10.0.0.2'), u32(EXPORT_S - 10), u32(EXPORT_S - 5)])),
+    set(302, Buffer.concat([ip('10.0.0.3'), ntp(NOW - 2500), ntp(NOW - 1250)])),
+    set(303, Buffer.concat([ip('10.0.0.4'), u32(4_000_000), u32(1_000_000)])),
+  ]));
+  assert.deepEqual(out.map((r) => [r.startTs, r.endTs]), [
+    [init + 1000, init + 5000], [NOW - 10_000, NOW - 5000], [NOW - 2500, NOW - 1250], [NOW - 4000, NOW - 1000],
+  ]);
+});
+
+test('records never end before they start: end set to start, counted', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [152, 8], [153, 8]]))]));
+  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), u64(NOW), u64(NOW - 1000)]))]));
+  assert.equal(r!.endTs, r!.startTs);
+  assert.equal(d.counters.get('time: end before start (end set to start)'), 1);
+});
+
+test('sampling from v9 options data: per sampler ID, bytes and packets scaled', () => {
+  const d = new Netflow9Decoder(BASE);
+  run(d, v9Msg([
+    set(1, Buffer.concat([v9OptionsTemplate(257, [[1, 4]], [[48, 1], [34, 4]]), u16(0)])),
+    set(0, v9Template(256, [[8, 4], [1, 4], [2, 4], [48, 1]])),
+    set(257, Buffer.concat([u32(0), Buffer.from([1]), u32(100), u32(0), Buffer.from([2]), u32(1000), Buffer.alloc(2)])),
+  ], 1000));
+  const out = run(d, v9Msg([set(256, Buffer.concat([ip('10.0.0.1'), u32(60), u32(1), Buffer.from([2]), ip('10.0.0.2'), u32(60), u32(1), Buffer.from([1]), Buffer.alloc(2)]))], 1000));
+  assert.deepEqual(out.map((r) => [r.samplingRate, r.bytes, r.packets]), [[1000, 60_000, 1000], [100, 6000, 100]]);
+  const scopes = (d.describe() as { scopes: { samplerRates: Record<string, number> }[] }).scopes;
+  assert.deepEqual(scopes[0]!.samplerRates, { 1: 100, 2: 1000 });
+});
+
+test('sampling from IPFIX options data: samplingPacketInterval/Space (RFC 5477) for the domain', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(3, ipfixTemplate(400, [[149, 4], [305, 4], [306, 4]], 1)), set(400, Buffer.concat([u32(1), u32(1), u32(511)])), set(2, ipfixTemplate(300, T4))]));
+  const [r] = run(d, ipfixMsg([set(300, rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 100, 1))]));
+  assert.deepEqual([r!.samplingRate, r!.bytes, r!.packets], [512, 51_200, 512]);
+});
+
+test('zero-length fields and set padding are skipped', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [27, 0], [12, 4]]))]));
+  const out = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), Buffer.alloc(3)]))]));
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.dstIp, '10.0.0.2');
+  assert.equal(d.counters.get('truncated data record'), undefined);
+});
+
+test('malformed input throws DecodeError with a reason (counted per exporter by the pipeline)', () => {
+  const d = new IpfixDecoder(BASE);
+  assert.throws(() => run(d, Buffer.alloc(10)), (e: unknown) => e instanceof DecodeError && e.reason === 'short header');
+  const msg = ipfixMsg([set(2, ipfixTemplate(300, T4))]);
+  msg.writeUInt16BE(200, 18); // set length beyond the message
+  assert.throws(() => run(d, msg), (e: unknown) => e instanceof DecodeError && e.reason === 'bad set length');
+  const v9 = new Netflow9Decoder(BASE);
+  const bad = v9Msg([set(0, v9Template(256, [[8, 4]]))], 1);
+  bad.writeUInt16BE(30, 26); // field count beyond the set
+  assert.throws(() => run(v9, bad), (e: unknown) => e instanceof DecodeError && e.reason === 'truncated template');
+});
+
+test('a template whose records take no octets does not loop', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 0]]))]));
+  assert.equal(run(d, ipfixMsg([set(300, Buffer.alloc(64))])).length, 0);
+  assert.equal(d.counters.get('template with zero-length records'), 1);
+});

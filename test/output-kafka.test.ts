@@ -277,3 +277,29 @@ test('TLS to the broker: CA file trusted, unknown CA refused', async (t) => {
     await broker.stop();
   }
 });
+
+test('one partition refusing (retriable NOT_LEADER and non-retriable MESSAGE_TOO_LARGE): only its records are sent again; every record once, in order per exporter', async () => {
+  const records = await fixtureRecords();
+  // More exporters than the fixtures have, so the batch spans partitions.
+  const stream = records.map((r, i) => Object.assign(Object.create(Object.getPrototypeOf(r) as object) as FlowRecord, r, { exporterIp: `192.0.2.${i % 9}` }));
+  for (const code of [6, 10]) {
+    const broker = new KafkaTestBroker({ topics: { flows: 4 } });
+    await broker.start();
+    let refusals = 0;
+    broker.produceFault = (_t, p) => (p === 2 && refusals < 2 ? (refusals++, code) : 0);
+    const out = new KafkaOutput(options(broker, { batchRecords: 5000, spill: { dir: mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-')), maxBytes: 1 << 26 } }));
+    try {
+      await out.start();
+      out.write(stream);
+      await until(() => broker.messages.length >= stream.length, 15_000, 'all messages');
+      await out.flush();
+      assert.equal(refusals, 2, 'the fault was hit');
+      assert.equal(broker.messages.length, stream.length, `code ${code}: no duplicates`);
+      assert.deepEqual(byKey(broker.messages), expectedByExporter(stream, CODEX));
+      assert.ok(new Set(broker.messages.map((m) => m.partition)).size > 1, 'several partitions');
+    } finally {
+      await out.close();
+      await broker.stop();
+    }
+  }
+});

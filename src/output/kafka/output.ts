@@ -4,14 +4,18 @@
  * records share a partition and keep their order), produced with kafkajs and acks from all in-sync
  * replicas.
  *
- * One send produces the batch in requests of at most MAX_REQUEST_BYTES of message values, under
- * Kafka's default message.max.bytes (1048588) for the record batch of one partition. When a request
- * fails after earlier ones of the batch succeeded, only the rest is handed back (PartialSendError)
- * to be retried or spilled. kafkajs's own retries are kept short: the batching queue retries with
- * backoff and spills to disk while the brokers are away.
+ * The output picks each message's partition itself (with kafkajs's default, Java-compatible murmur2
+ * partitioner over the topic's partitions) and produces one partition at a time, in requests of at
+ * most MAX_REQUEST_BYTES of messages (under Kafka's default message.max.bytes, 1048588). kafkajs
+ * retries a failed request whole, partitions that succeeded included, so a batch spanning
+ * partitions in one request would be written twice where one partition failed; one partition per
+ * request keeps a retry to the records that failed. When a request fails, the records not yet
+ * written (that partition's and those of partitions not yet sent) go back to the batching queue
+ * (PartialSendError), in their original order, to be retried or spilled; the others stay written.
+ * kafkajs's own retries are kept short: the queue retries with backoff and spills while brokers are away.
  */
 import { readFileSync } from 'node:fs';
-import { Kafka, logLevel, Partitioners, type LogEntry, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type LogEntry, type PartitionMetadata, type Producer, type SASLOptions } from 'kafkajs';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { ViewOptions } from '../../record/fields.js';
@@ -38,6 +42,8 @@ export interface KafkaOutputOptions {
 }
 
 const MAX_REQUEST_BYTES = 900_000;
+/** How long the topic's partition list is trusted before it is fetched again. */
+const METADATA_MAX_AGE_MS = 60_000;
 const LOG_EVERY_MS = 10_000;
 
 function keyOf(r: FlowRecord, k: PartitionKey): string | null {
@@ -56,6 +62,10 @@ function keyOf(r: FlowRecord, k: PartitionKey): string | null {
 export class KafkaOutput extends BatchingOutput {
   readonly name = 'kafka';
   private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  private partitions: PartitionMetadata[] = [];
+  private partitionsAt = 0;
   private connected = false;
 
   constructor(private readonly o: KafkaOutputOptions) {
@@ -89,6 +99,7 @@ export class KafkaOutput extends BatchingOutput {
       logLevel: logLevel.ERROR,
       logCreator: kafkaLogger,
     });
+    this.admin = kafka.admin();
     this.producer = kafka.producer({
       createPartitioner: Partitioners.DefaultPartitioner,
       allowAutoTopicCreation: false,
@@ -99,8 +110,7 @@ export class KafkaOutput extends BatchingOutput {
 
   override async start(): Promise<void> {
     try {
-      await this.producer.connect();
-      this.connected = true;
+      await this.connect();
       log.info(`kafka output: connected to ${this.o.brokers.join(',')}, topic ${this.o.topic}`);
     } catch (err) {
       log.warn(`kafka output: brokers not reachable at start (${(err as Error).message}); records are held until they are`);
@@ -108,41 +118,79 @@ export class KafkaOutput extends BatchingOutput {
     await super.start();
   }
 
+  private async connect(): Promise<void> {
+    await this.producer.connect();
+    await this.admin.connect();
+    this.connected = true;
+  }
+
+  /** The topic's partitions, from a Metadata request at most every METADATA_MAX_AGE_MS. */
+  private async topicPartitions(): Promise<PartitionMetadata[]> {
+    if (this.partitions.length > 0 && Date.now() - this.partitionsAt < METADATA_MAX_AGE_MS) return this.partitions;
+    const md = await this.admin.fetchTopicMetadata({ topics: [this.o.topic] });
+    const t = md.topics.find((x) => x.name === this.o.topic);
+    if (t === undefined || t.partitions.length === 0) throw new Error(`EF_OUTPUT_KAFKA_TOPIC: topic ${this.o.topic} has no partitions (does it exist?)`);
+    this.partitions = [...t.partitions].sort((a, b) => a.partitionId - b.partitionId);
+    this.partitionsAt = Date.now();
+    return this.partitions;
+  }
+
   protected async send(batch: FlowRecord[]): Promise<void> {
-    if (!this.connected) {
-      await this.producer.connect();
-      this.connected = true;
+    if (!this.connected) await this.connect();
+    const partitionMetadata = await this.topicPartitions();
+    // Messages grouped by partition, each group in batch order.
+    const groups = new Map<number, { idx: number; key: string | null; value: string }[]>();
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      const key = keyOf(r, this.o.partitionKey);
+      const value = encodeRecord(r, this.o.view);
+      const partition = this.partitioner({ topic: this.o.topic, partitionMetadata, message: { key, value } });
+      let g = groups.get(partition);
+      if (g === undefined) groups.set(partition, (g = []));
+      g.push({ idx: i, key, value });
     }
     const max = this.o.maxRequestBytes ?? MAX_REQUEST_BYTES;
-    let i = 0;
-    while (i < batch.length) {
-      const messages: { key: string | null; value: string }[] = [];
-      let bytes = 0;
-      const start = i;
-      for (; i < batch.length && (messages.length === 0 || bytes < max); i++) {
-        const r = batch[i]!;
-        const value = encodeRecord(r, this.o.view);
-        const key = keyOf(r, this.o.partitionKey);
-        bytes += value.length + (key?.length ?? 0) + 20;
-        if (bytes > max && messages.length > 0) break;
-        messages.push({ key, value });
+    const order = [...groups.keys()];
+    for (let gi = 0; gi < order.length; gi++) {
+      const partition = order[gi]!;
+      const g = groups.get(partition)!;
+      let i = 0;
+      while (i < g.length) {
+        const start = i;
+        let bytes = 0;
+        const messages: { key: string | null; value: string; partition: number }[] = [];
+        for (; i < g.length; i++) {
+          const m = g[i]!;
+          const size = m.value.length + (m.key?.length ?? 0) + 20;
+          if (messages.length > 0 && bytes + size > max) break;
+          bytes += size;
+          messages.push({ key: m.key, value: m.value, partition });
+        }
+        try {
+          this.c.produce_requests!++;
+          await this.producer.send({ topic: this.o.topic, acks: -1, timeout: 30_000, messages });
+        } catch (err) {
+          // Reconnect (and re-read the partitions) before the next try; kafkajs keeps no usable
+          // connection after a broker loss.
+          this.connected = false;
+          this.partitions = [];
+          await this.producer.disconnect().catch(() => undefined);
+          await this.admin.disconnect().catch(() => undefined);
+          const left: number[] = [];
+          for (let k = start; k < g.length; k++) left.push(g[k]!.idx);
+          for (let k = gi + 1; k < order.length; k++) for (const m of groups.get(order[k]!)!) left.push(m.idx);
+          left.sort((a, b) => a - b);
+          throw new PartialSendError(left.map((x) => batch[x]!), err);
+        }
+        this.c.produced! += messages.length;
       }
-      try {
-        this.c.produce_requests!++;
-        await this.producer.send({ topic: this.o.topic, acks: -1, timeout: 30_000, messages });
-      } catch (err) {
-        // Reconnect before the next try; kafkajs keeps no usable connection after a broker loss.
-        this.connected = false;
-        await this.producer.disconnect().catch(() => undefined);
-        throw new PartialSendError(batch.slice(start), err);
-      }
-      this.c.produced! += messages.length;
     }
   }
 
   override async close(): Promise<void> {
     await super.close();
     await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
   }
 }
 

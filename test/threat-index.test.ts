@@ -6,6 +6,7 @@ import { formatIPv4, parseIPv4, parseIPv6 } from '../src/threat/ip.js';
 import { EntrySet } from '../src/threat/entries.js';
 import { buildPrefixIndex, PrefixIndex } from '../src/threat/prefix-index.js';
 import { Slicer } from '../src/threat/slicer.js';
+import { ThreatMatcher } from '../src/threat/matcher.js';
 
 test('parseIPv4 accepts dotted quads and rejects everything else', () => {
   assert.equal(parseIPv4('0.0.0.0'), 0);
@@ -125,4 +126,29 @@ test('building 200,000 entries yields to the event loop (time slices)', async ()
   clearInterval(timer);
   assert.ok(ticks > 0, 'timers ran while the index was built');
   assert.equal(index.lookupV4(x), 0);
+});
+
+test('ThreatMatcher: exclude wins, then include, then the list; namesFor agrees with nameFor', async () => {
+  const list = new EntrySet('blocklist');
+  for (const [c, n] of [['10.0.0.0/8', 'ten'], ['192.0.2.0/24', 'doc'], ['2001:db8::/32', 'v6'], ['198.51.100.7', 'host']]) list.add(c!, n!);
+  const inc = new EntrySet('blocklist');
+  inc.add('192.0.2.128/25', 'mine');
+  inc.add('203.0.113.1', '');
+  const exc = new EntrySet('blocklist');
+  exc.add('10.1.0.0/16', '');
+  exc.add('192.0.2.200', '');
+  const m = new ThreatMatcher();
+  m.setList(await buildPrefixIndex(list));
+  const probes = ['10.2.3.4', '10.1.2.3', '192.0.2.1', '192.0.2.129', '192.0.2.200', '203.0.113.1', '2001:db8::9', '::ffff:198.51.100.7', '', 'x', '8.8.8.8'];
+  const before = probes.map((p) => m.nameFor(p));
+  assert.deepEqual(before, ['ten', 'ten', 'doc', 'doc', 'doc', null, 'v6', 'host', null, null, null]);
+  m.setInclExcl(await buildPrefixIndex(inc), await buildPrefixIndex(exc));
+  const expected = ['ten', null, 'doc', 'mine', null, 'blocklist', 'v6', 'host', null, null, null];
+  assert.deepEqual(probes.map((p) => m.nameFor(p)), expected);
+  const out: (string | null)[] = [];
+  m.namesFor(probes, probes.length, out);
+  assert.deepEqual(out, expected);
+  m.setInclExcl(PrefixIndex.empty(), PrefixIndex.empty());
+  m.namesFor(probes, probes.length, out);
+  assert.deepEqual(out, before);
 });

@@ -99,22 +99,38 @@ export class RiskiqThreatEnricher implements Enricher {
 
   enrich(batch: FlowRecord[]): void {
     if (!this.armed) return;
-    const m = this.matcher;
-    for (let i = 0; i < batch.length; i++) {
+    const n = batch.length;
+    const addrs = this.addrs;
+    const names = this.names;
+    for (let i = 0; i < n; i++) {
       const r = batch[i]!;
-      const s = m.nameFor(r.srcIp);
+      addrs[2 * i] = r.srcIp;
+      addrs[2 * i + 1] = r.dstIp;
+    }
+    // Both ends of the whole batch in one call: the lookups' cache misses overlap (see matcher.ts).
+    this.matcher.namesFor(addrs, 2 * n, names);
+    for (let i = 0; i < n; i++) {
+      const s = names[2 * i]!;
+      const d = names[2 * i + 1]!;
+      if (s === null && d === null) continue;
+      const r = batch[i]!;
       if (s !== null) {
         // Another feed may have marked this end already: names and feeds are joined with ','.
         r.srcThreatName = r.srcThreatName === '' ? s : r.srcThreatName + ',' + s;
         r.srcThreatFeed = r.srcThreatFeed === '' ? RISKIQ_FEED : r.srcThreatFeed + ',' + RISKIQ_FEED;
       }
-      const d = m.nameFor(r.dstIp);
       if (d !== null) {
         r.dstThreatName = r.dstThreatName === '' ? d : r.dstThreatName + ',' + d;
         r.dstThreatFeed = r.dstThreatFeed === '' ? RISKIQ_FEED : r.dstThreatFeed + ',' + RISKIQ_FEED;
       }
     }
+    // Drop the references so the batch's strings are not kept alive between batches.
+    addrs.fill('', 0, 2 * n);
   }
+
+  /** Scratch for enrich(): the batch's addresses and their names (grown, never shrunk). */
+  private addrs: string[] = [];
+  private names: (string | null)[] = [];
 
   /** Re-reads the include/exclude file when it changed; at start a problem is fatal, later the previous lists stay. */
   async reloadInclExcl(atStart: boolean): Promise<void> {

@@ -31,6 +31,35 @@ export class ThreatMatcher {
     return this.list.size;
   }
 
+  /**
+   * Names for `n` addresses at once (out[i] for ips[i], null when not flagged). All IPv4 addresses
+   * are parsed first and then looked up in one tight loop: with the parsing out of the way the CPU
+   * overlaps the cache misses of independent lookups, which a per-address loop does not allow.
+   */
+  namesFor(ips: readonly string[], n: number, out: (string | null)[]): void {
+    if (this.keys.length < n) {
+      this.keys = new Float64Array(n * 2);
+      this.vals = new Int32Array(n * 2);
+    }
+    const keys = this.keys;
+    const vals = this.vals;
+    for (let i = 0; i < n; i++) keys[i] = parseIPv4(ips[i]!);
+    const list = this.list;
+    for (let i = 0; i < n; i++) {
+      const k = keys[i]!;
+      vals[i] = k >= 0 ? list.lookupV4(k) : -1;
+    }
+    const names = list.names;
+    for (let i = 0; i < n; i++) {
+      const k = keys[i]!;
+      if (k < 0 || this.hasExclude || this.hasInclude) out[i] = this.nameFor(ips[i]!);
+      else out[i] = vals[i]! >= 0 ? names[vals[i]!]! : null;
+    }
+  }
+
+  private keys = new Float64Array(64);
+  private vals = new Int32Array(64);
+
   /** The threat name for `ip` (text form), or null when it is not flagged. */
   nameFor(ip: string): string | null {
     let v4 = parseIPv4(ip);

@@ -151,13 +151,13 @@ test('data before template: held, released when the template arrives, bounded by
   assert.equal(run(e, ipfixMsg([set(2, ipfixTemplate(300, T4))]), NOW + 12_000).length, 0);
 });
 
-test('the same IE twice in one template: first fills the record, the second is kept as an extra', () => {
+test('the same IE twice in one template: the last (inner) occurrence fills the record, earlier ones are extras', () => {
+  // As Cisco exports an IP-in-IP / SRv6 tunnel: outer protocol and ports first, then the inner packet's.
   const d = new IpfixDecoder(BASE);
-  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [8, 4], [12, 4]]))]));
-  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), ip('10.0.0.3')]))]));
-  assert.equal(r!.srcIp, '10.0.0.1');
-  assert.equal(r!.extra?.['ipfix.sourceIPv4Address.2'], '10.0.0.2');
-  assert.equal(r!.dstIp, '10.0.0.3');
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [12, 4], [4, 1], [7, 2], [11, 2], [4, 1], [7, 2], [11, 2]]))]));
+  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), Buffer.from([4]), u16(0), u16(0), Buffer.from([17]), u16(1111), u16(2222)]))]));
+  assert.deepEqual([r!.srcIp, r!.proto, r!.srcPort, r!.dstPort], ['10.0.0.1', 17, 1111, 2222]);
+  assert.deepEqual([r!.extra?.['ipfix.protocolIdentifier.1'], r!.extra?.['ipfix.sourceTransportPort.1']], [4, 0]);
 });
 
 test('variable-length IEs: 1-octet and 3-octet length prefixes (RFC 7011 §7)', () => {

@@ -63,15 +63,16 @@ export class SamplingTable {
 export function rateOf(v: ReadonlyMap<number, number>): number {
   const interval = v.get(SAMPLING_IE.SAMPLING_INTERVAL) ?? v.get(SAMPLING_IE.SAMPLER_RANDOM_INTERVAL);
   if (interval !== undefined && interval > 0) return interval;
-  const pi = v.get(SAMPLING_IE.SAMPLING_PACKET_INTERVAL);
-  if (pi !== undefined && pi > 0) {
-    // RFC 5477 §8.2.2/8.2.3: systematic count-based sampling selects `interval` packets out of every interval+space.
-    const space = v.get(SAMPLING_IE.SAMPLING_PACKET_SPACE) ?? 0;
-    return space > 0 ? Math.round((pi + space) / pi) : pi;
-  }
+  // RFC 5477 §8.2.5/8.2.6: n-out-of-N random sampling (Cisco IOS XR sends size 1, population N).
   const size = v.get(SAMPLING_IE.SAMPLING_SIZE), pop = v.get(SAMPLING_IE.SAMPLING_POPULATION);
   if (size !== undefined && pop !== undefined && size > 0 && pop >= size) return Math.round(pop / size);
+  const pi = v.get(SAMPLING_IE.SAMPLING_PACKET_INTERVAL);
+  const space = v.get(SAMPLING_IE.SAMPLING_PACKET_SPACE);
+  // RFC 5477 §8.2.2/8.2.3: systematic count-based sampling selects `interval` packets out of every interval+space.
+  if (pi !== undefined && pi > 0 && space !== undefined) return Math.round((pi + space) / pi);
   const p = v.get(SAMPLING_IE.SAMPLING_PROBABILITY);
   if (p !== undefined && p > 0 && p <= 1) return Math.round(1 / p);
+  // An interval alone: exporters that use it as 1-in-N.
+  if (pi !== undefined && pi > 0) return pi;
   return 0;
 }

@@ -117,6 +117,8 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
   const ops = new Uint8Array(n), lens = new Uint16Array(n), types = new Uint8Array(n);
   const names: string[] = new Array<string>(n).fill('');
   const seen = new Map<number, number>();
+  const total = new Map<number, number>();
+  for (const f of fields) { const key = ieKey(f.pen, f.id); total.set(key, (total.get(key) ?? 0) + 1); }
   let fixedLen = 0, minLen = 0;
   for (let i = 0; i < n; i++) {
     const f = fields[i]!;
@@ -128,13 +130,16 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     seen.set(key, k);
     let op: number = v9Scope ? OP.EXTRA : f.pen === 0 ? (IANA_OPS[f.id] ?? OP.EXTRA) : (VENDOR_OPS.get(key) ?? OP.EXTRA);
     if (op === OP.EXTRA && !v9Scope) op = VENDOR_OPS.get(key) ?? OP.EXTRA;
-    // The same element twice (RFC 7011 §8 allows it): the first occurrence fills the record, later
-    // ones are kept as extras suffixed with their occurrence number, so nothing is lost.
+    // The same element more than once: RFC 7011 §8 orders occurrences as the Metering Process
+    // treated them, so the last one is the innermost view (Cisco exports a tunnel's outer header
+    // first, then the inner packet's, for SRv6 and IP-in-IP). The last occurrence fills the record;
+    // earlier ones are kept as extras suffixed with their occurrence number, so nothing is lost.
+    const n = total.get(key)!;
     const def = v9Scope ? undefined : ieDef(f.pen, f.id);
     types[i] = def?.type ?? 0;
-    if (op !== OP.EXTRA && op !== OP.SKIP && k > 1) op = OP.EXTRA;
+    if (op !== OP.EXTRA && op !== OP.SKIP && k < n) op = OP.EXTRA;
     ops[i] = f.len === 0 ? OP.SKIP : op;
-    if (op === OP.EXTRA) names[i] = rawName(f.pen, f.id, v9Scope) + (k > 1 ? `.${k}` : '');
+    if (op === OP.EXTRA) names[i] = rawName(f.pen, f.id, v9Scope) + (n > 1 && k < n ? `.${k}` : '');
   }
   return { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, lastSeen: now };
 }

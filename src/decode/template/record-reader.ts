@@ -245,7 +245,11 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
         if (init > 0) {
           if (start === 0 && s.startUp >= 0) start = init + s.startUp;
           if (end === 0 && s.endUp >= 0) end = init + s.endUp;
-        } else reason = 'time: sysUpTime without systemInitTimeMilliseconds';
+        } else if (start === 0 && end === 0) {
+          // No anchor for the uptimes: the export time is the best bound we have (counted).
+          reason = 'time: sysUpTime without systemInitTimeMilliseconds (export time used)';
+          start = end = tb.exportMs;
+        }
       }
     }
     // flowStart/EndDeltaMicroseconds (IE 158/159): microseconds before the export time.

@@ -14,6 +14,7 @@ import { Collector } from '../src/collector.js';
 import { ClickHouseOutput, createTableSql, supportsTtl } from '../src/output/clickhouse/clickhouse.js';
 import { createOutputs } from '../src/output/registry.js';
 import { FlowRecord } from '../src/record/flow-record.js';
+import { toDocument } from '../src/record/fields.js';
 import { bindClickHouse } from '../src/store/clickhouse-query.js';
 import { flowColumns } from '../src/store/columns.js';
 import { flowQueryFrom } from '../src/store/query.js';
@@ -102,6 +103,17 @@ test('ClickHouse threat views and retention by DROP PARTITION (real server)', as
     await out.flush();
     await checkThreatViews(out.flowQuery()!, recs, now);
 
+    // Long and non-ASCII strings survive RowBinary (multi-byte LEB128 lengths, UTF-8).
+    const odd = new FlowRecord();
+    odd.collectTs = now - 5; odd.exporterIp = '192.0.2.88'; odd.srcIp = '2001:db8::77'; odd.dstIp = '2001:db8::78'; odd.ipVersion = 6; odd.proto = 58;
+    odd.bytes = 2 ** 40 + 3; odd.packets = 9; odd.srcCity = 'Zürich-'.repeat(40); odd.dstAsOrg = '東京 "quoted" \\ back'; odd.dstLat = 35.68; odd.dstLon = 139.76;
+    odd.setExtra('vendor.note', 'x'.repeat(20_000));
+    out.write([odd]);
+    await out.flush();
+    const found = await out.flowQuery()!.search({ from: now - 10, to: now, filter: { exporter: '192.0.2.88' } });
+    assert.equal(found.total, 1);
+    assert.deepEqual(found.rows[0], toDocument(odd, { ecs: false, timestampSource: 'collect' }));
+
     const day = 86_400_000;
     const old: FlowRecord[] = [];
     for (const age of [45, 31, 29]) {
@@ -119,7 +131,7 @@ test('ClickHouse threat views and retention by DROP PARTITION (real server)', as
     const dropped = await out.applyRetention(now);
     assert.equal(dropped, 2, 'the 45- and 31-day-old partitions');
     assert.equal(await count(), 100);
-    assert.equal((await q.search({ from: 0, to: now + day })).total, 100 + recs.length, "today's data is untouched");
+    assert.equal((await q.search({ from: 0, to: now + day })).total, 100 + recs.length + 1, "today's data is untouched");
   } finally {
     await out.close();
     await dropDb(db);

@@ -55,9 +55,10 @@ export class SearchOutput extends BatchingOutput {
     super({
       batchMax: batchRecords,
       deadlineMs: o.deadlineMs,
-      // With a spill, memory holds a couple of batches and the rest waits on disk, so a crash
-      // loses little; without one, a larger queue rides out short stalls before dropping.
-      queueMax: o.spill !== undefined ? 2 * batchRecords : 20 * batchRecords,
+      // With a spill, memory holds the batch being filled (besides the one in flight) and the rest
+      // waits on disk, so a crash loses at most those; without one, a larger queue rides out short
+      // stalls before dropping.
+      queueMax: o.spill !== undefined ? batchRecords : 20 * batchRecords,
       // Without a spill a batch is given up (and counted) after some minutes of failures, so an
       // unreachable cluster cannot hold shutdown for ever.
       ...(o.spill !== undefined ? { spill: o.spill } : { maxRetries: 10 }),

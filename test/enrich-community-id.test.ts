@@ -100,3 +100,23 @@ test('CommunityIdEnricher: uses icmpType/icmpCode, seed, skips counters', () => 
   new CommunityIdEnricher(1).enrich([d]);
   assert.equal(d.communityId, '1:HhA1B+6CoLbiKPEs5nhNYN4XWfk=');
 });
+
+test('CommunityIdEnricher: the recent-tuple cache gives exactly the computed IDs (both directions, collisions, seeds)', () => {
+  let rnd = 7;
+  const next = (): number => (rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0);
+  for (const seed of [0, 4711]) {
+    const e = new CommunityIdEnricher(seed);
+    const recs: FlowRecord[] = [];
+    for (let i = 0; i < 20000; i++) {
+      // Few addresses and ports, so tuples repeat, reverse and collide in the 4096-slot table.
+      const a = `10.0.${next() & 3}.${next() & 7}`, b = `192.0.2.${next() & 7}`;
+      const pa = 1000 + (next() & 3), pb = next() & 1 ? 80 : 1000 + (next() & 3);
+      const proto = [6, 17, 132][next() % 3]!;
+      const rev = (next() & 1) === 1;
+      recs.push(Object.assign(new FlowRecord(), { proto, srcIp: rev ? b : a, dstIp: rev ? a : b, srcPort: rev ? pb : pa, dstPort: rev ? pa : pb }));
+    }
+    for (let i = 0; i < recs.length; i += 30) e.enrich(recs.slice(i, i + 30));
+    for (const r of recs) assert.equal(r.communityId, communityId(r.proto, r.srcIp, r.dstIp, r.srcPort, r.dstPort, seed));
+    assert.ok(e.hits > 10000, `${e.hits} cache hits`);
+  }
+});

@@ -110,9 +110,24 @@ export function communityIdIcmp(srcIp: string, dstIp: string, type: number, code
   return communityId(proto, srcIp, dstIp, type, code, seed, base64);
 }
 
-/** flow.community.id for flow records (EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE, _SEED). */
+/** Slots of the enricher's recent-tuple cache (direct-mapped). */
+const RECENT_BITS = 12;
+
+/**
+ * flow.community.id for flow records (EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE, _SEED).
+ *
+ * Exporters report each direction of a conversation as its own record, and both directions have
+ * the same ID; a small direct-mapped cache of recent IPv4 TCP/UDP/SCTP tuples (ordered as the
+ * spec orders them) hands the second direction, and a long flow's later exports, the ID without
+ * hashing again.
+ */
 export class CommunityIdEnricher implements Enricher {
   readonly name = 'community-id';
+  private readonly kLo = new Float64Array(1 << RECENT_BITS).fill(-1);
+  private readonly kHi = new Float64Array(1 << RECENT_BITS);
+  private readonly kPorts = new Float64Array(1 << RECENT_BITS);
+  private readonly ids: string[] = new Array<string>(1 << RECENT_BITS).fill('');
+  hits = 0;
 
   constructor(private readonly seed = 0) {}
 
@@ -121,10 +136,35 @@ export class CommunityIdEnricher implements Enricher {
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       if (r.kind !== 'flow' || r.srcIp === '' || r.dstIp === '') continue;
+      const proto = r.proto;
+      if (proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP) {
+        const a = parseIpv4(r.srcIp);
+        const b = a < 0 ? -1 : parseIpv4(r.dstIp);
+        if (b >= 0) {
+          const sp = r.srcPort & 0xffff, dp = r.dstPort & 0xffff;
+          const flip = a > b || (a === b && sp > dp);
+          const lo = flip ? b : a, hi = flip ? a : b;
+          // Ports and protocol in one exact double: 16 + 16 + 8 bits.
+          const ports = ((flip ? dp : sp) * 65536 + (flip ? sp : dp)) * 256 + proto;
+          const slot = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1) ^ Math.imul(ports | 0, 0x85ebca6b), 0x27d4eb2f) >>> (32 - RECENT_BITS);
+          if (this.kLo[slot] === lo && this.kHi[slot] === hi && this.kPorts[slot] === ports) {
+            this.hits++;
+            r.communityId = this.ids[slot]!;
+            continue;
+          }
+          const id = communityId(proto, r.srcIp, r.dstIp, sp, dp, seed);
+          this.kLo[slot] = lo;
+          this.kHi[slot] = hi;
+          this.kPorts[slot] = ports;
+          this.ids[slot] = id;
+          r.communityId = id;
+          continue;
+        }
+      }
       // Flow records carry ICMP type/code in their own fields (decoders take them out of the ports).
-      r.communityId = r.proto === PROTO_ICMP || r.proto === PROTO_ICMPV6
-        ? communityId(r.proto, r.srcIp, r.dstIp, r.icmpType, r.icmpCode, seed)
-        : communityId(r.proto, r.srcIp, r.dstIp, r.srcPort, r.dstPort, seed);
+      r.communityId = proto === PROTO_ICMP || proto === PROTO_ICMPV6
+        ? communityId(proto, r.srcIp, r.dstIp, r.icmpType, r.icmpCode, seed)
+        : communityId(proto, r.srcIp, r.dstIp, r.srcPort, r.dstPort, seed);
     }
   }
 }

@@ -13,6 +13,7 @@
  * dropped_send_error, dropped_shutdown, dropped_seal_error; queued_records (waiting) and
  * inflight_records (with the socket, not yet confirmed); plus the transport's connect counters.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { log } from '../../log/logger.js';
@@ -56,6 +57,7 @@ export class RiskiqOutput implements Output {
   private readonly perFrame: number;
   private readonly rows: Buffer;
   private readonly uuid: Buffer;
+  private readonly key: KeyObject;
   private readonly transport: Transport;
   private readonly audit: boolean;
   private nonces: NonceSequence | null = null;
@@ -82,6 +84,7 @@ export class RiskiqOutput implements Output {
     this.perFrame = rowsPerFrame(o.maxFrameBytes);
     this.rows = Buffer.alloc(this.perFrame * ROW_LEN);
     this.uuid = uuidToBytes(o.customerUuid);
+    this.key = createSecretKey(o.key);
     this.audit = o.auditPath !== '';
     this.transport = o.customTransport
       ?? (this.audit ? new AuditTransport(o.auditPath)
@@ -141,7 +144,7 @@ export class RiskiqOutput implements Output {
     this.n = 0;
     let data: Buffer;
     try {
-      data = this.audit ? this.auditLines(n) : sealFrame(this.o.key, this.uuid, this.nonces!.take(), this.rows, n);
+      data = this.audit ? this.auditLines(n) : sealFrame(this.key, this.uuid, this.nonces!.take(), this.rows, n);
     } catch (err) {
       // Only a nonce state that cannot be written gets here; the rows are lost, loudly.
       this.c.dropped_seal_error += n;

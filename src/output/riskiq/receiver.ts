@@ -5,6 +5,7 @@
  * `oversize` for a TCP length beyond any valid frame, which also closes that connection).
  * `ufc riskiq-sink` wraps it; tests use it as the receiver.
  */
+import { createSecretKey, type KeyObject } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server, type Socket as TcpSocket } from 'node:net';
 import { FRAME_OVERHEAD, FrameError, MAX_ROWS_PER_FRAME, openFrame, decodeRows, ROW_LEN, type RiskiqRow } from './frame.js';
@@ -26,12 +27,12 @@ export class RiskiqReceiver {
   private udp: UdpSocket | null = null;
   private tcp: Server | null = null;
   private readonly conns = new Set<TcpSocket>();
-  private readonly keys = new Map<string, Buffer>();
+  private readonly keys = new Map<string, KeyObject>();
   private readonly c: Record<string, number> = { frames: 0, records: 0, bytes: 0, rejected: 0 };
   port = 0;
 
   constructor(private readonly o: ReceiverOptions) {
-    for (const [uuid, key] of o.keys) this.keys.set(uuid.toLowerCase(), key);
+    for (const [uuid, key] of o.keys) this.keys.set(uuid.toLowerCase(), createSecretKey(key));
   }
 
   async start(): Promise<number> {

@@ -31,7 +31,8 @@ export class EntrySet {
   }
 
   nameId(name: string): number {
-    const n = name.trim() === '' ? this.defaultName : name.trim();
+    const t = name.trim();
+    const n = t === '' ? this.defaultName : t;
     let id = this.nameIndex.get(n);
     if (id === undefined) {
       id = this.names.length;

@@ -129,13 +129,22 @@ async function parseText(buf: Buffer, from: number, set: EntrySet, slicer: Slice
     const hash = body.indexOf('#');
     if (hash >= 0) body = body.slice(0, hash).trim();
     // "1.2.3.4 name" or "1.2.3.4<TAB>name": the first word is the address, the rest its name.
-    const ws = body.search(/\s/);
+    const ws = firstBlank(body);
     if (ws > 0) {
       if (name === '') name = body.slice(ws + 1).trim();
       body = body.slice(0, ws);
     }
     set.add(body, name);
   });
+}
+
+/** Index of the first space or tab, or -1 (a hand loop: a RegExp per line costs more than the line). */
+function firstBlank(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32 || c === 9) return i;
+  }
+  return -1;
 }
 
 // --- CSV -------------------------------------------------------------------------------------

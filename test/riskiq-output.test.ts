@@ -5,12 +5,14 @@
  * Community IDs included. Also: the audit file, and the options as the seed names them.
  */
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Collector } from '../src/collector.js';
 import { loadConfig } from '../src/config/load.js';
 import { communityId } from '../src/enrich/community-id.js';
+import { readUdpDatagrams } from '../src/input/pcap.js';
 import type { RiskiqRow } from '../src/output/riskiq/frame.js';
 import { RiskiqOutput } from '../src/output/riskiq/output.js';
 import { projectRecord } from '../src/output/riskiq/projection.js';
@@ -138,4 +140,35 @@ test('options as the seed names them; a bad key is a start-up error naming the v
   assert.ok(!bad.errors.join('\n').includes(Buffer.alloc(10).toString('base64')), 'the key is not echoed');
   const badUuid = loadConfig({ env: { ...base, EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: 'not-a-uuid', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64 } });
   assert.ok(badUuid.errors.some((e) => e.startsWith('EF_OUTPUT_RISKIQ_CUSTOMER_UUID')));
+});
+
+test('live: exporter datagrams over UDP into the collector with decode workers, out to riskiq-sink over TCP', async () => {
+  const got: RiskiqRow[] = [];
+  const rx = new RiskiqReceiver({ transport: 'tcp', host: '127.0.0.1', port: 0, keys: new Map([[UUID, Buffer.from(KEY_B64, 'base64')]]), onRow: (r) => got.push(r) });
+  const port = await rx.start();
+  const config = testConfig({
+    EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '2',
+    EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_HOST: '127.0.0.1', EF_OUTPUT_RISKIQ_PORT: String(port),
+    EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID, EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64, EF_OUTPUT_RISKIQ_TRANSPORT: 'tcp',
+  });
+  const capture = new CaptureOutput();
+  const collector = new Collector(config, { outputs: [capture, ...createOutputs({ config, dataDir: config.EF_DATA_DIR })] });
+  await collector.start();
+  const [listenPort] = await collector.listen();
+  const sock = createSocket('udp4');
+  for (const f of FIXTURES) {
+    for (const dg of readUdpDatagrams(readFileSync(f))) await new Promise<void>((r) => sock.send(dg.payload, listenPort!, '127.0.0.1', () => r()));
+  }
+  sock.close();
+  const end = Date.now() + 5000;
+  while (capture.records.length < 89 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await collector.flush();
+  const expected = capture.records.map(projectRecord).filter((r): r is RiskiqRow => r !== null);
+  await untilRows(got, expected.length);
+  await collector.stop();
+  await rx.stop();
+  assert.equal(capture.records.length, 89, 'every datagram decoded (29 + 60 records)');
+  assert.ok(capture.records.every((r) => r.communityId !== '' && r.srcLocality !== ''), 'the workers enriched the records');
+  assert.deepEqual([...got].sort(byJson), [...expected].sort(byJson));
+  assert.ok(expected.length >= 40);
 });

@@ -138,10 +138,23 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     const def = v9Scope ? undefined : ieDef(f.pen, f.id);
     types[i] = def?.type ?? 0;
     if (op !== OP.EXTRA && op !== OP.SKIP && k < n) op = OP.EXTRA;
+    // A mapped element of a length its type cannot have (e.g. a 20-octet counter) is kept raw.
+    if (op !== OP.EXTRA && op !== OP.SKIP && !fitsOp(op, f.len)) op = OP.EXTRA;
     ops[i] = f.len === 0 ? OP.SKIP : op;
     if (op === OP.EXTRA) names[i] = rawName(f.pen, f.id, v9Scope) + (n > 1 && k < n ? `.${k}` : '');
   }
   return { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, lastSeen: now };
+}
+
+/** Lengths a mapped operation can read: numbers up to 8 octets, addresses 4 or 16, MACs 6. */
+function fitsOp(op: number, len: number): boolean {
+  switch (op) {
+    case OP.SRC_IP: case OP.DST_IP: case OP.NEXT_HOP: return len === 4 || len === 16;
+    case OP.SRC_MAC: case OP.DST_MAC: return len === 6;
+    case OP.APP_ID: case OP.APP_NAME: case OP.DATALINK_SECTION: case OP.IP_SECTION: return true;
+    case OP.START_NTP: case OP.END_NTP: return len === 8;
+    default: return len >= 1 && len <= 8;
+  }
 }
 
 /** Whether two field lists are identical (a re-announced template changes nothing). */

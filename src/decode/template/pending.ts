@@ -21,8 +21,10 @@ export interface HeldSet {
 export class PendingSets {
   private readonly byExporter = new Map<string, HeldSet[]>();
   private total = 0;
+  private bytes = 0;
 
-  constructor(private readonly maxPerExporter: number, private readonly timeoutMs: number, private readonly maxExporters = 1000) {}
+  /** `maxBytes` bounds the copies held over all exporters (a flood of large sets cannot grow memory). */
+  constructor(private readonly maxPerExporter: number, private readonly timeoutMs: number, private readonly maxExporters = 1000, private readonly maxBytes = 32 << 20) {}
 
   get size(): number {
     return this.total;
@@ -30,7 +32,7 @@ export class PendingSets {
 
   /** Holds a set; returns how many older sets were evicted to make room (0 or 1), or -1 if refused. */
   hold(exporter: string, set: HeldSet): number {
-    if (this.maxPerExporter <= 0) return -1;
+    if (this.maxPerExporter <= 0 || this.bytes + set.data.length > this.maxBytes) return -1;
     let q = this.byExporter.get(exporter);
     if (q === undefined) {
       if (this.byExporter.size >= this.maxExporters) return -1;
@@ -39,12 +41,13 @@ export class PendingSets {
     }
     let evicted = 0;
     if (q.length >= this.maxPerExporter) {
-      q.shift();
+      this.bytes -= q.shift()!.data.length;
       this.total--;
       evicted = 1;
     }
     q.push(set);
     this.total++;
+    this.bytes += set.data.length;
     return evicted;
   }
 
@@ -55,7 +58,7 @@ export class PendingSets {
     let n = 0;
     while (n < q.length && now - q[n]!.receivedAt > this.timeoutMs) n++;
     if (n > 0) {
-      q.splice(0, n);
+      for (const s of q.splice(0, n)) this.bytes -= s.data.length;
       this.total -= n;
     }
     if (q.length === 0) this.byExporter.delete(exporter);
@@ -78,6 +81,7 @@ export class PendingSets {
     for (const s of q) (s.domain === domain && known(s.templateId) ? out : keep).push(s);
     if (out.length === 0) return out;
     this.total -= out.length;
+    for (const s of out) this.bytes -= s.data.length;
     if (keep.length === 0) this.byExporter.delete(exporter);
     else this.byExporter.set(exporter, keep);
     return out;

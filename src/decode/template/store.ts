@@ -7,8 +7,12 @@ import { SamplingTable } from '../sampling.js';
 
 /** Past this many scopes new exporters' templates are refused (spoofed sources cannot grow memory). */
 const MAX_DOMAINS = 10000;
+/** Observation domains / source IDs per exporter address (line cards, VRFs: a handful in practice). */
+const MAX_DOMAINS_PER_EXPORTER = 256;
 /** Template IDs 256-65535 exist (RFC 7011 §3.4.1); a domain announcing more than this is broken or hostile. */
 const MAX_TEMPLATES_PER_DOMAIN = 4096;
+/** All templates of one decoder (about 2 KB each compiled): bounds memory whatever the sources do. */
+const MAX_TEMPLATES = 50000;
 
 export class DomainState {
   readonly templates = new Map<number, CompiledTemplate>();
@@ -30,6 +34,8 @@ export type TemplateEvent = 'new' | 'same' | 'changed' | 'refused';
 
 export class TemplateStore {
   private readonly domains = new Map<string, DomainState>();
+  private readonly domainsPerExporter = new Map<string, number>();
+  private templateCount = 0;
   /** Set when a template or options-derived value changed since the last save. */
   dirty = false;
 
@@ -40,6 +46,9 @@ export class TemplateStore {
     const key = exporter + '|' + domain;
     let d = this.domains.get(key);
     if (d === undefined && create && this.domains.size < MAX_DOMAINS) {
+      const n = this.domainsPerExporter.get(exporter) ?? 0;
+      if (n >= MAX_DOMAINS_PER_EXPORTER) return undefined;
+      this.domainsPerExporter.set(exporter, n + 1);
       d = new DomainState(exporter, domain);
       this.domains.set(key, d);
     }
@@ -52,6 +61,7 @@ export class TemplateStore {
     if (t === undefined) return undefined;
     if (now - t.lastSeen > this.lifetimeMs) {
       d.templates.delete(id);
+      this.templateCount--;
       this.dirty = true;
       return undefined;
     }
@@ -64,7 +74,8 @@ export class TemplateStore {
       old.lastSeen = now;
       return 'same';
     }
-    if (old === undefined && d.templates.size >= MAX_TEMPLATES_PER_DOMAIN) return 'refused';
+    if (old === undefined && (d.templates.size >= MAX_TEMPLATES_PER_DOMAIN || this.templateCount >= MAX_TEMPLATES)) return 'refused';
+    if (old === undefined) this.templateCount++;
     d.templates.set(id, compileTemplate(id, fields, scopeCount, isOptions, this.v9, now));
     this.dirty = true;
     return old === undefined ? 'new' : 'changed';
@@ -78,6 +89,7 @@ export class TemplateStore {
     } else {
       for (const [tid, t] of d.templates) if (t.isOptions === (allOfKind === 'options')) { d.templates.delete(tid); n++; }
     }
+    this.templateCount -= n;
     if (n > 0) this.dirty = true;
     return n;
   }
@@ -127,7 +139,9 @@ export class TemplateStore {
         if (typeof t?.id !== 'number' || !Array.isArray(t.fields)) continue;
         const fields = t.fields.filter((f) => Array.isArray(f) && f.length === 3 && f.every((x) => typeof x === 'number')).map(([id, pen, len]) => ({ id, pen, len }));
         if (fields.length !== t.fields.length || fields.length === 0) continue;
+        if (this.templateCount >= MAX_TEMPLATES || d.templates.size >= MAX_TEMPLATES_PER_DOMAIN) break;
         const ct = compileTemplate(t.id, fields, Number(t.scope) || 0, t.options === true, this.v9, Number(t.lastSeen) || 0);
+        if (!d.templates.has(t.id)) this.templateCount++;
         d.templates.set(t.id, ct);
         n++;
       }

@@ -113,7 +113,8 @@ export class RiskiqOutput implements Output {
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       if (this.queuedRows + this.n >= queueSize) {
-        // Still tell private and counter records apart: they would not have been sent anyway.
+        // Nothing is projected past this point (that is what keeps a full queue cheap), so a flow
+        // record counts as dropped even if it would have been skipped as private.
         if (r.kind !== 'flow') this.c.records_skipped_counter++;
         else this.c.dropped_queue_full++;
         continue;
@@ -188,7 +189,10 @@ export class RiskiqOutput implements Output {
       });
     }
     // Compact now and then rather than shift() per frame.
-    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+    if (this.queueHead === this.queue.length) {
+      this.queue.length = 0;
+      this.queueHead = 0;
+    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue.splice(0, this.queueHead);
       this.queueHead = 0;
     }

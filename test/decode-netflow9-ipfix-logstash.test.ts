@@ -219,3 +219,12 @@ test('netscaler data without templates is held, not decoded, and released when t
   assert.equal(out[0]!.srcIp, '192.168.0.1');
   assert.equal(out[0]!.extra?.['netscaler.connectionId'], 14460661);
 });
+
+test('Cisco NBAR: application names from options data (IE 95 -> 96) name the flows\' application IDs', () => {
+  const { events } = replay({ context: 'nbar', version: 9, records: null, files: ['netflow9_test_cisco_nbar_opttpl260.dat', 'netflow9_test_cisco_nbar_tpl262.dat', 'netflow9_test_cisco_nbar_data262.dat'] });
+  const flows = events.filter((e) => !e[OPTIONS]);
+  assert.equal(flows.length, 5);
+  // NBAR's table names 1:1 "icmp"; 5:38 (SNMP, engine 5 = IANA port) is not in the exported table.
+  assert.deepEqual(flows.map((r) => r.application), ['icmp', '5:38', 'icmp', '3:123', '5:38']);
+  assert.equal(flows[0]!.extra?.['ipfix.applicationId'], '1:1');
+});

@@ -205,8 +205,13 @@ export abstract class TemplateFlowDecoder {
         timeReasonN++;
       }
       if (s.appId !== '') {
-        if (r.application === '') r.application = d.appNames.get(s.appId) ?? s.appId;
-        else r.setExtra('ipfix.applicationId', s.appId);
+        // The exporter's name for it (NBAR options data, IE 96) when known; the ID is kept either way.
+        const name = r.application === '' ? d.appNames.get(s.appId) : undefined;
+        if (r.application === '' && name === undefined) r.application = s.appId;
+        else {
+          if (name !== undefined) r.application = name;
+          r.setExtra('ipfix.applicationId', s.appId);
+        }
       }
       if (r.proto === 1 || r.proto === 58) {
         // No ICMP fields: exporters put type*256+code in the destination port (Cisco convention).

@@ -338,6 +338,28 @@ test('Elasticsearch 8.x and 9.x both accept what the output sends (compatible-wi
   assert.equal(out.counters().spill_pending, 30);
 });
 
+test('INDEX_TEMPLATE_ENABLE=false: no template is installed; without one, documents with tcp.flags and tcp.flags.tags are refused (and counted)', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  const out = new SearchOutput(outputOptions(server, { templateEnable: false }));
+  try {
+    await out.start();
+    const records = (await fixtureRecords()).slice(0, 40);
+    const clashing = records.filter((r) => r.proto === 6 && r.tcpFlags !== 0).length;
+    assert.ok(clashing > 0 && clashing < records.length);
+    out.write(records);
+    await out.flush();
+    assert.equal(server.templates.size, 0);
+    assert.ok(server.requests.every((r) => !r.path.startsWith('/_index_template')));
+    assert.equal(server.docs.length, records.length - clashing);
+    assert.equal(out.counters().rejected, clashing);
+    assert.ok(server.docs.every((d) => d.template === null));
+  } finally {
+    await out.close();
+    await server.stop();
+  }
+});
+
 test('BATCH_MAX_BYTES: bulk bodies stay under the limit', async () => {
   const server = new EsTestServer({ product: 'elasticsearch' });
   await server.start();

@@ -83,12 +83,13 @@ function counters(stderr: string): Record<string, number> {
   return (JSON.parse(line) as { riskiq_sink: Record<string, number> }).riskiq_sink;
 }
 
-test('UDP: good frames print one JSON row per record; tampered, wrong-key and unknown-customer frames are refused and counted', async () => {
+test('UDP: good frames print one JSON row per record; tampered, wrong-key, unknown-customer and replayed frames are refused and counted', async () => {
   const sink = await startSink(['--transport', 'udp', '--count', '3']);
   const sock = createSocket('udp4');
   const send = (b: Buffer) => new Promise<void>((r) => sock.send(b, sink.port, '127.0.0.1', () => r()));
   const second: RiskiqRow = { ...ROW, src_ip: null, src_port: null, dst_ip: '2001:4860:4860::8888', dst_port: 53, protocol: 17 };
-  await send(frame([ROW, second]));
+  const first = frame([ROW, second]);
+  await send(first);
   const tampered = frame([ROW]);
   tampered[50] = tampered[50]! ^ 0x80;
   await send(tampered);
@@ -98,6 +99,7 @@ test('UDP: good frames print one JSON row per record; tampered, wrong-key and un
   await send(frame([ROW], Buffer.alloc(16, 7)));
   await send(frame([ROW], KEY, '00000000-0000-4000-8000-000000000000'));
   await send(Buffer.from('not a frame at all, but long enough to have a header and a tag........'));
+  await send(first); // a replay: authentic, but seen before
   await send(frame([{ ...ROW, bytes: 1 }]));
   const r = await sink.done;
   sock.close();
@@ -110,7 +112,8 @@ test('UDP: good frames print one JSON row per record; tampered, wrong-key and un
   assert.equal(c.rejected_auth_failed, 3);
   assert.equal(c.rejected_unknown_customer, 1);
   assert.equal(c.rejected_bad_magic, 1);
-  assert.equal(c.rejected, 5);
+  assert.equal(c.rejected_replayed, 1);
+  assert.equal(c.rejected, 6);
   assert.ok(!r.stderr.includes(KEY_B64), 'the key is never logged');
 });
 

@@ -1,8 +1,9 @@
 /**
  * The far end of the RiskIQ output: listens on UDP (one frame per datagram) or TCP (u32 length
  * prefixed frames), checks the customer UUID, verifies and decrypts each frame, and hands every row
- * to a callback. Refused frames are counted by reason (frame.ts FrameErrorReason, plus
- * `oversize` for a TCP length beyond any valid frame, which also closes that connection).
+ * to a callback. Refused frames are counted by reason (frame.ts FrameErrorReason; `replayed` for
+ * an authenticated frame seen before; `oversize` for a TCP length beyond any valid frame, which
+ * also closes that connection).
  * `ufc riskiq-sink` wraps it; tests use it as the receiver.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
@@ -22,6 +23,11 @@ export interface ReceiverOptions {
 }
 
 const MAX_FRAME = FRAME_OVERHEAD + MAX_ROWS_PER_FRAME * ROW_LEN;
+/**
+ * Authenticated frames remembered to refuse a replay (an attacker cannot forge a frame, but could
+ * send a captured one again to inflate counts): the last 65536 (customer, nonce) pairs, ~5 MB.
+ */
+const REPLAY_WINDOW = 65_536;
 
 export class RiskiqReceiver {
   private udp: UdpSocket | null = null;
@@ -29,6 +35,9 @@ export class RiskiqReceiver {
   private readonly conns = new Set<TcpSocket>();
   private readonly keys = new Map<string, KeyObject>();
   private readonly c: Record<string, number> = { frames: 0, records: 0, bytes: 0, rejected: 0 };
+  private readonly seen = new Set<string>();
+  private readonly seenRing: string[] = [];
+  private seenPos = 0;
   port = 0;
 
   constructor(private readonly o: ReceiverOptions) {
@@ -98,10 +107,27 @@ export class RiskiqReceiver {
       else this.count('internal');
       return;
     }
+    // Only authenticated frames get here, so forged nonces cannot fill the window.
+    const id = opened.uuid + frame.toString('hex', 24, 36);
+    if (this.seen.has(id)) {
+      this.count('replayed');
+      return;
+    }
+    this.remember(id);
     this.c.frames!++;
     this.c.bytes! += frame.length;
     this.c.records! += opened.count;
     for (const row of decodeRows(opened.rows, opened.count)) this.o.onRow(row, opened.uuid);
+  }
+
+  private remember(id: string): void {
+    if (this.seenRing.length < REPLAY_WINDOW) this.seenRing.push(id);
+    else {
+      this.seen.delete(this.seenRing[this.seenPos]!);
+      this.seenRing[this.seenPos] = id;
+      this.seenPos = (this.seenPos + 1) % REPLAY_WINDOW;
+    }
+    this.seen.add(id);
   }
 
   private count(reason: string): void {

@@ -75,16 +75,7 @@ export function communityId(proto: number, srcIp: string, dstIp: string, srcPort
     const b4 = parseIpv4(dstIp);
     if (b4 < 0) return '';
     const flip = !oneWay && (a4 > b4 || (a4 === b4 && sport > dport));
-    const lo = flip ? b4 : a4, hi = flip ? a4 : b4;
-    // Plain byte stores: Buffer.write* validate their arguments on every call.
-    BUF[2] = lo >>> 24; BUF[3] = (lo >>> 16) & 0xff; BUF[4] = (lo >>> 8) & 0xff; BUF[5] = lo & 0xff;
-    BUF[6] = hi >>> 24; BUF[7] = (hi >>> 16) & 0xff; BUF[8] = (hi >>> 8) & 0xff; BUF[9] = hi & 0xff;
-    BUF[10] = proto & 0xff;
-    BUF[11] = 0;
-    if (!hasPorts) return '1:' + digest(V4_NOPORTS, base64);
-    const p1 = flip ? dport : sport, p2 = flip ? sport : dport;
-    BUF[12] = p1 >>> 8; BUF[13] = p1 & 0xff; BUF[14] = p2 >>> 8; BUF[15] = p2 & 0xff;
-    return '1:' + digest(V4_PORTS, base64);
+    return hashV4(flip ? b4 : a4, flip ? a4 : b4, proto, hasPorts, flip ? dport : sport, flip ? sport : dport, base64);
   }
   if (!parseIpv6(srcIp, gA) || !parseIpv6(dstIp, gB)) return '';
   let cmp = 0;
@@ -102,6 +93,18 @@ export function communityId(proto: number, srcIp: string, dstIp: string, srcPort
   const p1 = flip ? dport : sport, p2 = flip ? sport : dport;
   BUF[36] = p1 >>> 8; BUF[37] = p1 & 0xff; BUF[38] = p2 >>> 8; BUF[39] = p2 & 0xff;
   return '1:' + digest(V6_PORTS, base64);
+}
+
+/** IPv4 tuple already ordered (`lo` first); the seed is in BUF[0..1]. */
+function hashV4(lo: number, hi: number, proto: number, hasPorts: boolean, p1: number, p2: number, base64: boolean): string {
+  // Plain byte stores: Buffer.write* validate their arguments on every call.
+  BUF[2] = lo >>> 24; BUF[3] = (lo >>> 16) & 0xff; BUF[4] = (lo >>> 8) & 0xff; BUF[5] = lo & 0xff;
+  BUF[6] = hi >>> 24; BUF[7] = (hi >>> 16) & 0xff; BUF[8] = (hi >>> 8) & 0xff; BUF[9] = hi & 0xff;
+  BUF[10] = proto & 0xff;
+  BUF[11] = 0;
+  if (!hasPorts) return '1:' + digest(V4_NOPORTS, base64);
+  BUF[12] = p1 >>> 8; BUF[13] = p1 & 0xff; BUF[14] = p2 >>> 8; BUF[15] = p2 & 0xff;
+  return '1:' + digest(V4_PORTS, base64);
 }
 
 /** The spec's community_id_icmp: ICMP (v4 addresses) or ICMPv6 (v6 addresses) by type and code. */
@@ -152,7 +155,9 @@ export class CommunityIdEnricher implements Enricher {
             r.communityId = this.ids[slot]!;
             continue;
           }
-          const id = communityId(proto, r.srcIp, r.dstIp, sp, dp, seed);
+          BUF[0] = (seed >>> 8) & 0xff;
+          BUF[1] = seed & 0xff;
+          const id = hashV4(lo, hi, proto, true, flip ? dp : sp, flip ? sp : dp, true);
           this.kLo[slot] = lo;
           this.kHi[slot] = hi;
           this.kPorts[slot] = ports;

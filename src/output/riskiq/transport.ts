@@ -8,8 +8,8 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { isIPv6 } from 'node:net';
-import { connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
+import { lookup } from 'node:dns';
+import { isIP, connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { dirname } from 'node:path';
 import { log } from '../../log/logger.js';
 
@@ -88,7 +88,23 @@ export class UdpTransport implements Transport {
   /** A connected socket: the address is resolved once, and ICMP unreachable errors come back to us. */
   private open(firstAttempt?: () => void): void {
     if (this.closed) return firstAttempt?.();
-    const sock = createSocket(isIPv6(this.host) ? 'udp6' : 'udp4');
+    const family = isIP(this.host);
+    if (family !== 0) return this.openSocket(this.host, family, firstAttempt);
+    // Resolve first: the socket's family must match the address (a name may resolve to IPv6 only).
+    lookup(this.host, (err, address, fam) => {
+      if (this.closed) return firstAttempt?.();
+      if (err) {
+        this.c.udp_connect_failures++;
+        this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+        this.scheduleRetry();
+        return firstAttempt?.();
+      }
+      this.openSocket(address, fam, firstAttempt);
+    });
+  }
+
+  private openSocket(address: string, family: number, firstAttempt?: () => void): void {
+    const sock = createSocket(family === 6 ? 'udp6' : 'udp4');
     this.sock = sock;
     const failed = (err: Error): void => {
       if (this.sock !== sock) return;
@@ -103,7 +119,7 @@ export class UdpTransport implements Transport {
       else this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}`);
     });
     // Node calls this with the error when the lookup or connect fails (else emits 'error').
-    sock.connect(this.port, this.host, (err?: Error) => {
+    sock.connect(this.port, address, (err?: Error) => {
       if (err) return failed(err);
       this.connected = true;
       this.down = false;

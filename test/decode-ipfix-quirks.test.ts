@@ -13,6 +13,7 @@ import { DecodeError } from '../src/pipeline/types.js';
 import { Netflow9Decoder } from '../src/decode/netflow9/decoder.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
+import { OP } from '../src/decode/template/compile.js';
 
 const EXPORT_S = 1_700_000_000;
 
@@ -279,4 +280,13 @@ test('a template whose records take no octets does not loop', () => {
   run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 0]]))]));
   assert.equal(run(d, ipfixMsg([set(300, Buffer.alloc(64))])).length, 0);
   assert.equal(d.counters.get('template with zero-length records'), 1);
+});
+
+test('record reader: every field operation has its literal case label', () => {
+  // The hot switch uses literal labels (a jump table); they must stay equal to OP's numbers.
+  const src = readFileSync(new URL('../src/decode/template/record-reader.ts', import.meta.url), 'utf8');
+  for (const [name, n] of Object.entries(OP)) {
+    if (name === 'EXTRA') continue; // the default branch
+    assert.ok(src.includes(`case ${n} /* ${name} */:`), `case label for OP.${name} (${n})`);
+  }
 });

@@ -4,10 +4,15 @@
  */
 import { FlowRecord } from '../../record/flow-record.js';
 import { HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6, parseSampledHeader } from '../sflow/packet-header.js';
-import { ipAt, ipv4At, ipv6At, macAt } from '../ip.js';
+import { ipAt, ipv4At as ipv4AtImported, ipv6At as ipv6AtImported, macAt as macAtImported } from '../ip.js';
 import { uptimeToEpoch } from '../time.js';
-import { OP, VARLEN, type CompiledTemplate } from './compile.js';
+import { VARLEN, type CompiledTemplate } from './compile.js';
 import { IeType } from './ie-types.js';
+
+// Module-local copies of imported bindings used per field: a local const is a plain load, an
+// imported binding can be an accessor under some loaders (tsx), which showed in profiles.
+const ipv4At = ipv4AtImported, ipv6At = ipv6AtImported, macAt = macAtImported;
+const VAR = VARLEN;
 
 /** Seconds between the NTP era 0 epoch (1900) and the Unix epoch (RFC 7011 §6.1.9). */
 const NTP_UNIX_OFFSET = 2208988800;
@@ -125,7 +130,7 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
   const ops = t.ops, lens = t.lens, n = ops.length;
   for (let i = 0; i < n; i++) {
     let len = lens[i]!;
-    if (len === VARLEN) {
+    if (len === VAR) {
       // RFC 7011 §7: one length octet, or 255 followed by a 2-octet length.
       if (o >= end) return -1;
       len = buf[o++]!;
@@ -136,76 +141,78 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       }
     }
     if (o + len > end) return -1;
+    // Literal case labels (the OP numbers; test/decode-ipfix-quirks checks them): V8 compiles a switch over Smi
+    // literals to a jump table, while `case OP.X:` is a property load and compare per case.
     switch (ops[i]) {
-      case OP.SKIP: break;
-      case OP.SRC_IP:
+      case 0 /* SKIP */: break;
+      case 2 /* SRC_IP */:
         if (len === 4) { if (r.srcIp === '' || buf.readUInt32BE(o) !== 0) { r.srcIp = ipv4At(buf, o); r.ipVersion = 4; } }
         else if (len === 16) { if (r.srcIp === '' || !zeros(buf, o, 16)) { r.srcIp = ipv6At(buf, o); r.ipVersion = 6; } }
         break;
-      case OP.DST_IP:
+      case 3 /* DST_IP */:
         if (len === 4) { if (r.dstIp === '' || buf.readUInt32BE(o) !== 0) { r.dstIp = ipv4At(buf, o); r.ipVersion = 4; } }
         else if (len === 16) { if (r.dstIp === '' || !zeros(buf, o, 16)) { r.dstIp = ipv6At(buf, o); r.ipVersion = 6; } }
         break;
-      case OP.NEXT_HOP:
+      case 4 /* NEXT_HOP */:
         if (len === 4) { if (r.nextHop === '' || buf.readUInt32BE(o) !== 0) r.nextHop = ipv4At(buf, o); }
         else if (len === 16) { if (r.nextHop === '' || !zeros(buf, o, 16)) r.nextHop = ipv6At(buf, o); }
         break;
-      case OP.SRC_PORT: r.srcPort = uintAt(buf, o, len); break;
-      case OP.DST_PORT: r.dstPort = uintAt(buf, o, len); break;
-      case OP.PROTO: r.proto = buf[o + len - 1]!; break;
-      case OP.TOS: r.tos = buf[o + len - 1]!; break;
-      case OP.TCP_FLAGS: r.tcpFlags = uintAt(buf, o, len); break;
-      case OP.IN_IF: r.inIf = uintAt(buf, o, len); break;
-      case OP.OUT_IF: r.outIf = uintAt(buf, o, len); break;
-      case OP.SRC_AS: r.srcAs = uintAt(buf, o, len); break;
-      case OP.DST_AS: r.dstAs = uintAt(buf, o, len); break;
-      case OP.SRC_MASK: r.srcMask = buf[o + len - 1]!; break;
-      case OP.DST_MASK: r.dstMask = buf[o + len - 1]!; break;
-      case OP.SRC_VLAN: r.srcVlan = uintAt(buf, o, len) & 0xfff; break;
-      case OP.DST_VLAN: r.dstVlan = uintAt(buf, o, len) & 0xfff; break;
-      case OP.SRC_VLAN_ALT: if (r.srcVlan === 0) r.srcVlan = uintAt(buf, o, len) & 0xfff; break;
-      case OP.DST_VLAN_ALT: if (r.dstVlan === 0) r.dstVlan = uintAt(buf, o, len) & 0xfff; break;
-      case OP.SRC_MAC: if (len === 6) r.srcMac = macAt(buf, o); break;
-      case OP.DST_MAC: if (len === 6) r.dstMac = macAt(buf, o); break;
-      case OP.DIRECTION: r.direction = buf[o + len - 1]!; break;
-      case OP.END_REASON: r.endReason = buf[o + len - 1]!; break;
-      case OP.IP_VERSION: if (r.ipVersion === 0) r.ipVersion = buf[o + len - 1]!; break;
-      case OP.BYTES: r.bytes = uintAt(buf, o, len); s.haveBytes = true; break;
-      case OP.PACKETS: r.packets = uintAt(buf, o, len); s.havePkts = true; break;
-      case OP.BYTES_TOTAL: s.bytesTotal = uintAt(buf, o, len); break;
-      case OP.PACKETS_TOTAL: s.pktsTotal = uintAt(buf, o, len); break;
-      case OP.REV_BYTES: s.revBytes = uintAt(buf, o, len); break;
-      case OP.REV_PACKETS: s.revPkts = uintAt(buf, o, len); break;
-      case OP.INIT_BYTES: s.initBytes = uintAt(buf, o, len); break;
-      case OP.RESP_BYTES: s.respBytes = uintAt(buf, o, len); break;
-      case OP.INIT_PACKETS: s.initPkts = uintAt(buf, o, len); break;
-      case OP.RESP_PACKETS: s.respPkts = uintAt(buf, o, len); break;
-      case OP.START_UPTIME: s.startUp = uintAt(buf, o, len); break;
-      case OP.END_UPTIME: s.endUp = uintAt(buf, o, len); break;
-      case OP.START_SEC: s.startAbs = uintAt(buf, o, len) * 1000; break;
-      case OP.END_SEC: s.endAbs = uintAt(buf, o, len) * 1000; break;
-      case OP.START_MS: s.startAbs = uintAt(buf, o, len); break;
-      case OP.END_MS: s.endAbs = uintAt(buf, o, len); break;
-      case OP.START_NTP: if (len === 8) s.startAbs = ntpAt(buf, o); break;
-      case OP.END_NTP: if (len === 8) s.endAbs = ntpAt(buf, o); break;
-      case OP.START_DELTA_US: s.startDeltaUs = uintAt(buf, o, len); break;
-      case OP.END_DELTA_US: s.endDeltaUs = uintAt(buf, o, len); break;
-      case OP.SYS_INIT_MS: s.sysInit = uintAt(buf, o, len); break;
-      case OP.DURATION_MS: s.durMs = uintAt(buf, o, len); break;
-      case OP.DURATION_US: s.durMs = uintAt(buf, o, len) / 1000; break;
-      case OP.EVENT_MS: s.eventMs = uintAt(buf, o, len); break;
-      case OP.ICMP_TYPE_CODE: { const v = uintAt(buf, o, len); r.icmpType = (v >>> 8) & 0xff; r.icmpCode = v & 0xff; break; }
-      case OP.ICMP_TYPE: r.icmpType = buf[o + len - 1]!; break;
-      case OP.ICMP_CODE: r.icmpCode = buf[o + len - 1]!; break;
-      case OP.APP_ID: s.appId = applicationIdAt(buf, o, len); break;
-      case OP.APP_NAME: { const v = stringAt(buf, o, len); if (v !== '') r.application = v; break; }
-      case OP.SAMPLER_ID: s.samplerId = uintAt(buf, o, len); break;
-      case OP.SAMPLING_INTERVAL: s.samplingInterval = uintAt(buf, o, len); break;
-      case OP.IN_IF_ALT: s.inIfAlt = uintAt(buf, o, len); break;
-      case OP.OUT_IF_ALT: s.outIfAlt = uintAt(buf, o, len); break;
-      case OP.REV_TCP_FLAGS: s.revTcpFlags = uintAt(buf, o, len); break;
-      case OP.DATALINK_SECTION: s.sectionKind = 1; s.sectionOff = o; s.sectionLen = len; break;
-      case OP.IP_SECTION: s.sectionKind = 2; s.sectionOff = o; s.sectionLen = len; break;
+      case 5 /* SRC_PORT */: r.srcPort = uintAt(buf, o, len); break;
+      case 6 /* DST_PORT */: r.dstPort = uintAt(buf, o, len); break;
+      case 7 /* PROTO */: r.proto = buf[o + len - 1]!; break;
+      case 8 /* TOS */: r.tos = buf[o + len - 1]!; break;
+      case 9 /* TCP_FLAGS */: r.tcpFlags = uintAt(buf, o, len); break;
+      case 10 /* IN_IF */: r.inIf = uintAt(buf, o, len); break;
+      case 11 /* OUT_IF */: r.outIf = uintAt(buf, o, len); break;
+      case 12 /* SRC_AS */: r.srcAs = uintAt(buf, o, len); break;
+      case 13 /* DST_AS */: r.dstAs = uintAt(buf, o, len); break;
+      case 14 /* SRC_MASK */: r.srcMask = buf[o + len - 1]!; break;
+      case 15 /* DST_MASK */: r.dstMask = buf[o + len - 1]!; break;
+      case 16 /* SRC_VLAN */: r.srcVlan = uintAt(buf, o, len) & 0xfff; break;
+      case 17 /* DST_VLAN */: r.dstVlan = uintAt(buf, o, len) & 0xfff; break;
+      case 54 /* SRC_VLAN_ALT */: if (r.srcVlan === 0) r.srcVlan = uintAt(buf, o, len) & 0xfff; break;
+      case 55 /* DST_VLAN_ALT */: if (r.dstVlan === 0) r.dstVlan = uintAt(buf, o, len) & 0xfff; break;
+      case 18 /* SRC_MAC */: if (len === 6) r.srcMac = macAt(buf, o); break;
+      case 19 /* DST_MAC */: if (len === 6) r.dstMac = macAt(buf, o); break;
+      case 20 /* DIRECTION */: r.direction = buf[o + len - 1]!; break;
+      case 21 /* END_REASON */: r.endReason = buf[o + len - 1]!; break;
+      case 22 /* IP_VERSION */: if (r.ipVersion === 0) r.ipVersion = buf[o + len - 1]!; break;
+      case 23 /* BYTES */: r.bytes = uintAt(buf, o, len); s.haveBytes = true; break;
+      case 24 /* PACKETS */: r.packets = uintAt(buf, o, len); s.havePkts = true; break;
+      case 25 /* BYTES_TOTAL */: s.bytesTotal = uintAt(buf, o, len); break;
+      case 26 /* PACKETS_TOTAL */: s.pktsTotal = uintAt(buf, o, len); break;
+      case 27 /* REV_BYTES */: s.revBytes = uintAt(buf, o, len); break;
+      case 28 /* REV_PACKETS */: s.revPkts = uintAt(buf, o, len); break;
+      case 29 /* INIT_BYTES */: s.initBytes = uintAt(buf, o, len); break;
+      case 30 /* RESP_BYTES */: s.respBytes = uintAt(buf, o, len); break;
+      case 31 /* INIT_PACKETS */: s.initPkts = uintAt(buf, o, len); break;
+      case 32 /* RESP_PACKETS */: s.respPkts = uintAt(buf, o, len); break;
+      case 33 /* START_UPTIME */: s.startUp = uintAt(buf, o, len); break;
+      case 34 /* END_UPTIME */: s.endUp = uintAt(buf, o, len); break;
+      case 35 /* START_SEC */: s.startAbs = uintAt(buf, o, len) * 1000; break;
+      case 36 /* END_SEC */: s.endAbs = uintAt(buf, o, len) * 1000; break;
+      case 37 /* START_MS */: s.startAbs = uintAt(buf, o, len); break;
+      case 38 /* END_MS */: s.endAbs = uintAt(buf, o, len); break;
+      case 39 /* START_NTP */: if (len === 8) s.startAbs = ntpAt(buf, o); break;
+      case 40 /* END_NTP */: if (len === 8) s.endAbs = ntpAt(buf, o); break;
+      case 41 /* START_DELTA_US */: s.startDeltaUs = uintAt(buf, o, len); break;
+      case 42 /* END_DELTA_US */: s.endDeltaUs = uintAt(buf, o, len); break;
+      case 43 /* SYS_INIT_MS */: s.sysInit = uintAt(buf, o, len); break;
+      case 44 /* DURATION_MS */: s.durMs = uintAt(buf, o, len); break;
+      case 45 /* DURATION_US */: s.durMs = uintAt(buf, o, len) / 1000; break;
+      case 46 /* EVENT_MS */: s.eventMs = uintAt(buf, o, len); break;
+      case 47 /* ICMP_TYPE_CODE */: { const v = uintAt(buf, o, len); r.icmpType = (v >>> 8) & 0xff; r.icmpCode = v & 0xff; break; }
+      case 48 /* ICMP_TYPE */: r.icmpType = buf[o + len - 1]!; break;
+      case 49 /* ICMP_CODE */: r.icmpCode = buf[o + len - 1]!; break;
+      case 50 /* APP_ID */: s.appId = applicationIdAt(buf, o, len); break;
+      case 51 /* APP_NAME */: { const v = stringAt(buf, o, len); if (v !== '') r.application = v; break; }
+      case 52 /* SAMPLER_ID */: s.samplerId = uintAt(buf, o, len); break;
+      case 53 /* SAMPLING_INTERVAL */: s.samplingInterval = uintAt(buf, o, len); break;
+      case 56 /* IN_IF_ALT */: s.inIfAlt = uintAt(buf, o, len); break;
+      case 57 /* OUT_IF_ALT */: s.outIfAlt = uintAt(buf, o, len); break;
+      case 58 /* REV_TCP_FLAGS */: s.revTcpFlags = uintAt(buf, o, len); break;
+      case 59 /* DATALINK_SECTION */: s.sectionKind = 1; s.sectionOff = o; s.sectionLen = len; break;
+      case 60 /* IP_SECTION */: s.sectionKind = 2; s.sectionOff = o; s.sectionLen = len; break;
       default: r.setExtra(t.names[i]!, valueAt(buf, o, len, t.types[i]!)); break;
     }
     o += len;
@@ -324,3 +331,4 @@ export function resolveFallbacks(buf: Buffer, r: FlowRecord, s: RecordScratch): 
     if (r.packets === 0 && r.srcIp !== '') r.packets = 1;
   }
 }
+

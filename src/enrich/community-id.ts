@@ -131,8 +131,13 @@ export class CommunityIdEnricher implements Enricher {
   private readonly kPorts = new Float64Array(1 << RECENT_BITS);
   private readonly ids: string[] = new Array<string>(1 << RECENT_BITS).fill('');
   hits = 0;
+  computed = 0;
 
   constructor(private readonly seed = 0) {}
+
+  counters(): Record<string, number> {
+    return { cacheHits: this.hits, computed: this.computed };
+  }
 
   enrich(batch: FlowRecord[]): void {
     const seed = this.seed;
@@ -158,6 +163,7 @@ export class CommunityIdEnricher implements Enricher {
           BUF[0] = (seed >>> 8) & 0xff;
           BUF[1] = seed & 0xff;
           const id = hashV4(lo, hi, proto, true, flip ? dp : sp, flip ? sp : dp, true);
+          this.computed++;
           this.kLo[slot] = lo;
           this.kHi[slot] = hi;
           this.kPorts[slot] = ports;
@@ -166,6 +172,7 @@ export class CommunityIdEnricher implements Enricher {
           continue;
         }
       }
+      this.computed++;
       // Flow records carry ICMP type/code in their own fields (decoders take them out of the ports).
       r.communityId = proto === PROTO_ICMP || proto === PROTO_ICMPV6
         ? communityId(proto, r.srcIp, r.dstIp, r.icmpType, r.icmpCode, seed)

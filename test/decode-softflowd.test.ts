@@ -46,7 +46,7 @@ wrpcap(sys.argv[1], pk)
 `;
 
 /** Runs softflowd on `pcap`, exporting to a loopback socket; resolves with the datagrams and the port. */
-async function exportWithSoftflowd(softflowd: string, pcap: string, version: string, dir: string): Promise<{ port: number; datagrams: Buffer[] }> {
+async function exportWithSoftflowd(softflowd: string, pcap: string, version: string, extra: string[], dir: string): Promise<{ port: number; datagrams: Buffer[] }> {
   const sock = dgram.createSocket('udp4');
   const datagrams: Buffer[] = [];
   sock.on('message', (m) => { if (datagrams.length < 10000) datagrams.push(m); });
@@ -56,7 +56,7 @@ async function exportWithSoftflowd(softflowd: string, pcap: string, version: str
     // -c none: softflowd 1.1.0 blocks in accept() on its control socket when reading a file;
     // -a: flow times from the capture, so the export's clock matches the traffic's.
     await new Promise<void>((res, rej) => {
-      execFile(softflowd, ['-r', pcap, '-n', `127.0.0.1:${port}`, '-v', version, '-6', '-d', '-a', '-c', 'none', '-p', join(dir, 'softflowd.pid')], { timeout: 20_000 }, (err) => (err ? rej(err) : res()));
+      execFile(softflowd, ['-r', pcap, '-n', `127.0.0.1:${port}`, '-v', version, '-6', '-d', '-a', '-c', 'none', '-p', join(dir, 'softflowd.pid'), ...extra], { timeout: 20_000 }, (err) => (err ? rej(err) : res()));
     });
     // Datagrams already sent may still sit in the socket buffer.
     for (let i = 0; i < 20 && datagrams.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
@@ -114,15 +114,19 @@ function tsharkFlows(tshark: string, pcap: string, port: number): Flow[] {
         const src = (f['cflow.srcaddr'] ?? f['cflow.srcaddrv6']) as string | undefined;
         if (src === undefined) continue; // options record
         const tt = f['cflow.timedelta_tree'] as Record<string, string>;
+        // Relative (uptime) times: v9 anchors them at the header's (unix_secs, sysUptime) (RFC 3954
+        // §5.1), IPFIX at systemInitTimeMilliseconds from options data. Absolute times (-A) as shown.
         // tshark shows an uptime of exactly 0 as an absolute time at the epoch.
-        const rel = (v: string | undefined, abs: string | undefined) => (v !== undefined ? Math.round(Number(v) * 1000) : abs !== undefined && tsharkTime(abs) === 0 ? 0 : NaN);
-        const s = rel(tt['cflow.timestart'], tt['cflow.abstimestart']), e = rel(tt['cflow.timeend'], tt['cflow.abstimeend']);
-        // v9: times are uptime ms, anchored at the header's (unix_secs, sysUptime) (RFC 3954 §5.1);
-        // IPFIX: flowStart/EndSysUpTime count from systemInitTimeMilliseconds (options data).
-        const abs = (t: number) => (upMs >= 0 ? unixMs - (upMs - t) : sysInit + t);
+        const abs = (rel: string | undefined, absText: string | undefined): number => {
+          const a = absText === undefined ? NaN : tsharkTime(absText);
+          if (a > 0) return a;
+          const t = rel !== undefined ? Math.round(Number(rel) * 1000) : a === 0 ? 0 : NaN;
+          return upMs >= 0 ? unixMs - (upMs - t) : sysInit + t;
+        };
         flows.push({
           src, dst: (f['cflow.dstaddr'] ?? f['cflow.dstaddrv6']) as string, sport: Number(f['cflow.srcport'] ?? 0), dport: Number(f['cflow.dstport'] ?? 0),
-          proto: Number(f['cflow.protocol']), icmp: Number(f['cflow.icmp_type_code_ipv4'] ?? f['cflow.icmp_type_code_ipv6'] ?? 0), bytes: Number(f['cflow.octets']), packets: Number(f['cflow.packets']), start: abs(s), end: abs(e),
+          proto: Number(f['cflow.protocol']), icmp: Number(f['cflow.icmp_type_code_ipv4'] ?? f['cflow.icmp_type_code_ipv6'] ?? 0), bytes: Number(f['cflow.octets']), packets: Number(f['cflow.packets']),
+          start: abs(tt['cflow.timestart'], tt['cflow.abstimestart']), end: abs(tt['cflow.timeend'], tt['cflow.abstimeend']),
         });
       }
     }
@@ -147,7 +151,15 @@ function ourFlows(pcap: string): { flows: Flow[]; records: FlowRecord[] } {
 
 const sortFlows = (a: Flow[]) => [...a].sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
 
-for (const [version, label] of [['9', 'NetFlow v9'], ['10', 'IPFIX']] as const) {
+// Uptime-relative times (v9 FIRST/LAST_SWITCHED, IPFIX flowStart/EndSysUpTime) and softflowd's
+// absolute forms (-A: flowStart/EndMilliseconds 152/153, Microseconds 154/155 and Nanoseconds
+// 156/157 in NTP format).
+const MODES: [string, string[], string][] = [
+  ['9', [], 'NetFlow v9'], ['10', [], 'IPFIX'], ['9', ['-A', 'milli'], 'NetFlow v9 absolute ms'],
+  ['10', ['-A', 'milli'], 'IPFIX absolute ms'], ['10', ['-A', 'micro'], 'IPFIX NTP microseconds'], ['10', ['-A', 'nano'], 'IPFIX NTP nanoseconds'],
+];
+
+for (const [version, extra, label] of MODES) {
   test(`softflowd ${label} export: our records equal tshark's decode`, async (t) => {
     const softflowd = needTool(t, 'softflowd');
     const tshark = needTool(t, 'tshark');
@@ -157,9 +169,9 @@ for (const [version, label] of [['9', 'NetFlow v9'], ['10', 'IPFIX']] as const) 
     const input = join(dir, 'traffic.pcap');
     writeFileSync(join(dir, 'gen.py'), SCAPY);
     execFileSync(python, [join(dir, 'gen.py'), input], { timeout: 60_000, stdio: 'ignore' });
-    const { port, datagrams } = await exportWithSoftflowd(softflowd, input, version, dir);
+    const { port, datagrams } = await exportWithSoftflowd(softflowd, input, version, extra, dir);
     assert.ok(datagrams.length > 0, 'softflowd exported nothing');
-    const exportPcap = join(dir, `export-v${version}.pcap`);
+    const exportPcap = join(dir, `export-v${version}${extra.join('')}.pcap`);
     writeFileSync(exportPcap, toPcap(datagrams, port));
 
     const theirs = tsharkFlows(tshark, exportPcap, port);

@@ -113,14 +113,3 @@ export function parseIpv6(s: string, out: Uint16Array): boolean {
   for (let k = gap; k < 8 - tail; k++) out[k] = 0;
   return true;
 }
-
-/** 4 for dotted quad, 6 for anything with a colon, 0 otherwise (cheap family test on text). */
-export function ipFamily(s: string): 0 | 4 | 6 {
-  const n = s.length;
-  for (let i = 0; i < n && i < 5; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 58) return 6;
-    if (c === 46) return 4;
-  }
-  return n === 0 ? 0 : s.indexOf(':') >= 0 ? 6 : 4;
-}

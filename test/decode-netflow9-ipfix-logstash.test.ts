@@ -228,3 +228,13 @@ test('Cisco NBAR: application names from options data (IE 95 -> 96) name the flo
   assert.deepEqual(flows.map((r) => r.application), ['icmp', '5:38', 'icmp', '3:123', '5:38']);
   assert.equal(flows[0]!.extra?.['ipfix.applicationId'], '1:1');
 });
+
+test('ipfix.dat: three IPFIX messages in one datagram are all decoded', () => {
+  const { events, errors } = replay({ context: 'ipfix.dat whole', version: 10, records: null, files: ['ipfix.dat'] });
+  assert.deepEqual(errors, []);
+  // Logstash decodes the first message only (7 events: 1 options + 6 flows); the other two add 6 flows.
+  assert.equal(events.filter((e) => e[OPTIONS]).length, 1);
+  assert.equal(events.filter((e) => !e[OPTIONS]).length, 12);
+  // softflowd's options record carries systemInitTimeMilliseconds, which anchors the flows' uptimes.
+  assert.ok(events.filter((e) => !e[OPTIONS]).every((r) => r.startTs >= 1431516013506 && r.endTs >= r.startTs && r.endTs <= r.exportTs));
+});

@@ -52,7 +52,7 @@ async function emulator(fault: EmulatorFault = 'none', entries = 500): Promise<P
   return e;
 }
 
-function enricher(url: string, extra: Record<string, string> = {}, dataDir?: string): RiskiqThreatEnricher {
+function enricher(url: string, extra: Record<string, string> = {}, dataDir?: string, offThread = true): RiskiqThreatEnricher {
   const config = testConfig({
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: USER,
@@ -62,13 +62,14 @@ function enricher(url: string, extra: Record<string, string> = {}, dataDir?: str
     ...(dataDir === undefined ? {} : { EF_DATA_DIR: dataDir }),
     ...extra,
   });
-  return new RiskiqThreatEnricher({ config, dataDir: config.EF_DATA_DIR, autoRefresh: false, retry: { retryBaseMs: 50, retryCapMs: 200 } });
+  return new RiskiqThreatEnricher({ config, dataDir: config.EF_DATA_DIR, autoRefresh: false, retry: { retryBaseMs: 50, retryCapMs: 200 }, offThread });
 }
 
+/** A flow between two addresses; a CIDR from the generated list stands for its first address. */
 function flow(src: string, dst: string): FlowRecord {
   const r = new FlowRecord();
-  r.srcIp = src;
-  r.dstIp = dst;
+  r.srcIp = src.split('/')[0]!;
+  r.dstIp = dst.split('/')[0]!;
   r.ipVersion = src.includes(':') ? 6 : 4;
   r.orientation = Orientation.SrcIsClient;
   return r;
@@ -379,4 +380,22 @@ test('end to end: a NetFlow v5 capture replayed after a restart without network 
   assert.deepEqual(field(first, 'sec.threat.feed.name'), ['riskiq']);
   const others = capture.records.filter((r) => r !== first && r.srcThreatName === '' && r.dstThreatName === '');
   assert.ok(others.length > 0, 'unlisted flows carry no threat fields');
+});
+
+test('parsing and indexing run on a worker thread by default, on this thread in time slices when asked', async () => {
+  const emu = await emulator('none', 3000);
+  for (const offThread of [true, false]) {
+    const e = enricher(emu.url, {}, undefined, offThread);
+    await e.start();
+    const mark = raw.length;
+    assert.equal(await e.refresh(), true);
+    const populated = lines().slice(mark).find((l) => l.msg === 'RiskIQ Threats: DB successfully populated.')!;
+    assert.equal(populated.built_on, offThread ? 'worker' : 'main');
+    assert.equal(populated.entries, e.matcher.listSize);
+    const hit = emu.list.sample[7]!;
+    const r = flow(hit.addr.split('/')[0]!, '192.0.2.1');
+    e.enrich([r]);
+    assert.equal(r.srcThreatName, hit.name);
+    await e.stop();
+  }
 });

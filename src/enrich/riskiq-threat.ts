@@ -29,8 +29,10 @@ export interface RiskiqThreatOptions {
   dataDir: string;
   /** Tests shorten the retry schedule; the interval always comes from the configuration. */
   retry?: Partial<Pick<RefreshPolicy, 'retryBaseMs' | 'retryCapMs'>>;
-  /** Time slice for parsing and indexing (ms). */
+  /** Time slice for parsing and indexing when it runs on this thread (ms). */
   sliceMs?: number;
+  /** Parse and index on a worker thread (default true). */
+  offThread?: boolean;
   /** Start downloading in start() (default true); tests drive refreshes themselves. */
   autoRefresh?: boolean;
 }
@@ -66,6 +68,7 @@ export class RiskiqThreatEnricher implements Enricher {
         this.armed = true;
       },
       sliceMs: o.sliceMs,
+      offThread: o.offThread,
     });
     const p = c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH.trim();
     this.inclExcl = p === '' ? null : new InclExclFile(p, RISKIQ_DEFAULT_NAME);
@@ -164,7 +167,7 @@ export class RiskiqThreatEnricher implements Enricher {
       },
       skipped: (bad, samples) => log.warn(`${P} skipped ${bad} entries that did not parse (e.g. ${samples.map((s) => JSON.stringify(s)).join(', ')})`),
       populated: (info, from) => {
-        const fields = { entries: info.entries, ipv4: info.v4, ipv6: info.v6, bytes: info.bytes, format: info.gzip ? `${info.format}+gzip` : info.format, build_ms: info.buildMs, longest_step_ms: info.longestStepMs, longest_step_cpu_ms: info.longestStepCpuMs };
+        const fields = { entries: info.entries, ipv4: info.v4, ipv6: info.v6, bytes: info.bytes, format: info.gzip ? `${info.format}+gzip` : info.format, build_ms: info.buildMs, built_on: info.builtOn, longest_step_ms: info.longestStepMs, longest_step_cpu_ms: info.longestStepCpuMs };
         if (from === 'download') log.info(`${P} DB successfully populated.`, fields);
         else log.info(`${P} loaded the last good DB from ${this.feed.storedBodyPath} (downloaded ${info.savedAt ?? 'at an unknown time'})`, fields);
       },

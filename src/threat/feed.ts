@@ -9,9 +9,10 @@
  */
 import { join } from 'node:path';
 import { download, DownloadError, displayUrl } from './download.js';
-import { ListFormatError, parseList } from './formats.js';
+import { buildHere, buildOnWorker, type BuiltList } from './build.js';
+import { ListFormatError } from './formats.js';
 import { ListStore } from './persist.js';
-import { buildPrefixIndex, type PrefixIndex } from './prefix-index.js';
+import type { PrefixIndex } from './prefix-index.js';
 import { Refresher, type RefreshPolicy } from './refresher.js';
 import { Slicer } from './slicer.js';
 
@@ -31,6 +32,8 @@ export interface FeedInfo {
   /** The longest step parsing and indexing ran without yielding to the pipeline (ms, wall and CPU). */
   longestStepMs: number;
   longestStepCpuMs: number;
+  /** Where parsing and indexing ran: a worker thread (the default) or the pipeline's thread. */
+  builtOn: 'worker' | 'main';
   /** For a list loaded from disk: when it was downloaded. */
   savedAt?: string;
 }
@@ -66,6 +69,8 @@ export interface ThreatFeedOptions {
   /** Called with each new index, at the moment it becomes active. */
   onIndex: (index: PrefixIndex) => void;
   sliceMs?: number;
+  /** Parse and index on a worker thread (default true); false: on this thread, in time slices. */
+  offThread?: boolean;
 }
 
 export class ThreatFeed {
@@ -73,6 +78,7 @@ export class ThreatFeed {
   private readonly refresher: Refresher;
   private readonly store: ListStore;
   private abort = new AbortController();
+  private workerError: string | null = null;
 
   constructor(private readonly o: ThreatFeedOptions) {
     this.refresher = new Refresher(() => this.attempt(), o.policy);
@@ -107,20 +113,32 @@ export class ThreatFeed {
     if (stored === null) return false;
     const t0 = performance.now();
     try {
-      const slicer = new Slicer(this.o.sliceMs);
-      const parsed = await parseList(stored.body, this.o.defaultName, slicer);
-      if (parsed.set.count === 0) throw new ListFormatError('no usable entry');
-      const index = await buildPrefixIndex(parsed.set, slicer);
-      this.activate(index);
-      this.o.hooks.populated(
-        { ...infoOf(index, stored.body.length, parsed.format, parsed.gzip, parsed.set.bad, performance.now() - t0, slicer), savedAt: stored.meta?.savedAt },
-        'disk',
-      );
+      const { built } = await this.build(stored.body);
+      if (built.index.size === 0) throw new ListFormatError('no usable entry');
+      this.activate(built.index);
+      this.o.hooks.populated({ ...infoOf(built, stored.body.length, performance.now() - t0), savedAt: stored.meta?.savedAt }, 'disk');
       return true;
     } catch (err) {
       this.o.hooks.storeFailed(`${this.store.bodyPath}: ${(err as Error).message}`, 'load');
       return false;
     }
+  }
+
+  /**
+   * Parses and indexes off the pipeline's thread. A worker that cannot run (it crashed, or workers
+   * are unavailable) fails this attempt and switches the feed to building here, in time slices.
+   */
+  private async build(body: Buffer): Promise<{ built: BuiltList; body: Buffer }> {
+    if (this.o.offThread !== false && this.workerError === null) {
+      try {
+        return await buildOnWorker(body, this.o.defaultName);
+      } catch (err) {
+        if (err instanceof ListFormatError) throw err;
+        this.workerError = (err as Error).message;
+        throw new Error(`list build worker failed (later builds run on the main thread): ${this.workerError}`);
+      }
+    }
+    return { built: await buildHere(body, this.o.defaultName, new Slicer(this.o.sliceMs)), body };
   }
 
   /** Starts the schedule; the first download begins after `firstDelayMs`, in the background. */
@@ -166,19 +184,17 @@ export class ThreatFeed {
     hooks.received(body.length);
     if (body.length === 0) return fail('empty response (0 bytes)');
     const t0 = performance.now();
-    const slicer = new Slicer(this.o.sliceMs);
-    let parsed;
+    let built: BuiltList;
     try {
-      parsed = await parseList(body, this.o.defaultName, slicer);
+      ({ built, body } = await this.build(body));
     } catch (err) {
       return fail(err instanceof ListFormatError ? `unreadable response: ${err.message}` : (err as Error).message);
     }
-    if (parsed.set.bad > 0) hooks.skipped(parsed.set.bad, parsed.set.badSamples);
-    if (parsed.set.count === 0) return fail(`no usable entry in the response (${parsed.set.bad} entries did not parse)`);
-    const index = await buildPrefixIndex(parsed.set, slicer);
+    if (built.bad > 0) hooks.skipped(built.bad, built.badSamples);
+    if (built.index.size === 0) return fail(`no usable entry in the response (${built.bad} entries did not parse)`);
     if (signal.aborted) return false;
-    this.activate(index);
-    const info = infoOf(index, body.length, parsed.format, parsed.gzip, parsed.set.bad, performance.now() - t0, slicer);
+    this.activate(built.index);
+    const info = infoOf(built, body.length, performance.now() - t0);
     hooks.populated(info, 'download');
     try {
       await this.store.save(body, {
@@ -186,7 +202,7 @@ export class ThreatFeed {
         savedAt: new Date().toISOString(),
         bytes: body.length,
         entries: info.entries,
-        format: parsed.gzip ? `${parsed.format}+gzip` : parsed.format,
+        format: built.gzip ? `${built.format}+gzip` : built.format,
         source: displayUrl(this.o.url),
       });
     } catch (err) {
@@ -196,7 +212,19 @@ export class ThreatFeed {
   }
 }
 
-function infoOf(index: PrefixIndex, bytes: number, format: string, gzip: boolean, bad: number, buildMs: number, slicer: Slicer): FeedInfo {
+function infoOf(b: BuiltList, bytes: number, buildMs: number): FeedInfo {
   const r = (ms: number): number => Math.round(ms * 10) / 10;
-  return { entries: index.size, v4: index.v4Entries, v6: index.v6Entries, bytes, format, gzip, bad, buildMs: Math.round(buildMs), longestStepMs: r(slicer.longestMs), longestStepCpuMs: r(slicer.longestCpuMs) };
+  return {
+    entries: b.index.size,
+    v4: b.index.v4Entries,
+    v6: b.index.v6Entries,
+    bytes,
+    format: b.format,
+    gzip: b.gzip,
+    bad: b.bad,
+    buildMs: Math.round(buildMs),
+    builtOn: b.builtOn,
+    longestStepMs: r(b.longestStepMs),
+    longestStepCpuMs: r(b.longestStepCpuMs),
+  };
 }

@@ -28,6 +28,17 @@ const DIR_SLOTS = 1 << DIR_BITS;
 const NONE = 0xffffffff;
 const scratch = new Uint32Array(4);
 
+/** The arrays of an index, for moving it between threads without copying (see build-worker.ts). */
+export interface PrefixIndexParts {
+  v4Ranges: Uint32Array;
+  v4Dir: Uint32Array;
+  v6Starts: Uint32Array;
+  v6Vals: Int32Array;
+  names: string[];
+  v4Entries: number;
+  v6Entries: number;
+}
+
 export class PrefixIndex {
   constructor(
     /** Interleaved [start, value] pairs so the search and the answer share cache lines; value NONE = no entry. */
@@ -44,6 +55,16 @@ export class PrefixIndex {
   static empty(): PrefixIndex {
     const dir = new Uint32Array(DIR_SLOTS + 1);
     return new PrefixIndex(Uint32Array.of(0, NONE), dir, new Uint32Array(4), Int32Array.of(-1), [], 0, 0);
+  }
+
+  static fromParts(p: PrefixIndexParts): PrefixIndex {
+    return new PrefixIndex(p.v4Ranges, p.v4Dir, p.v6Starts, p.v6Vals, p.names, p.v4Entries, p.v6Entries);
+  }
+
+  /** The parts, and the buffers to transfer with them (each array owns its buffer). */
+  parts(): { parts: PrefixIndexParts; transfer: ArrayBuffer[] } {
+    const parts = { v4Ranges: this.v4Ranges, v4Dir: this.v4Dir, v6Starts: this.v6Starts, v6Vals: this.v6Vals, names: this.names.slice(), v4Entries: this.v4Entries, v6Entries: this.v6Entries };
+    return { parts, transfer: [this.v4Ranges.buffer, this.v4Dir.buffer, this.v6Starts.buffer, this.v6Vals.buffer] as ArrayBuffer[] };
   }
 
   get size(): number {

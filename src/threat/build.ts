@@ -1,0 +1,91 @@
+/**
+ * Body in, index out: the parse-and-index step of a refresh, run either on a worker thread
+ * (build-worker.ts, the default: the pipeline's thread does none of the work) or, when a worker
+ * cannot be started, on the calling thread in time slices.
+ */
+import { Worker } from 'node:worker_threads';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ListFormatError, parseList, type ListFormat } from './formats.js';
+import { buildPrefixIndex, PrefixIndex, type PrefixIndexParts } from './prefix-index.js';
+import { Slicer } from './slicer.js';
+
+export interface BuiltList {
+  index: PrefixIndex;
+  format: ListFormat;
+  gzip: boolean;
+  /** Entries that did not parse, and a few of them. */
+  bad: number;
+  badSamples: string[];
+  /** Where the work ran, and the longest step it took on the pipeline's thread (0 on a worker). */
+  builtOn: 'worker' | 'main';
+  longestStepMs: number;
+  longestStepCpuMs: number;
+}
+
+/** What the worker sends back: the list, or why the body is unreadable. */
+export type WorkerReply =
+  | { ok: true; parts: PrefixIndexParts; format: ListFormat; gzip: boolean; bad: number; badSamples: string[]; body: ArrayBuffer }
+  | { ok: false; formatError: boolean; message: string; body: ArrayBuffer };
+
+export async function buildHere(body: Buffer, defaultName: string, slicer: Slicer): Promise<BuiltList> {
+  const parsed = await parseList(body, defaultName, slicer);
+  const index = parsed.set.count === 0 ? PrefixIndex.empty() : await buildPrefixIndex(parsed.set, slicer);
+  return {
+    index,
+    format: parsed.format,
+    gzip: parsed.gzip,
+    bad: parsed.set.bad,
+    badSamples: parsed.set.badSamples.slice(),
+    builtOn: 'main',
+    longestStepMs: slicer.longestMs,
+    longestStepCpuMs: slicer.longestCpuMs,
+  };
+}
+
+function workerEntry(): URL {
+  // build-worker.ts under tsx (tests), build-worker.js once built.
+  return new URL(`./build-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+}
+
+/**
+ * Parses and indexes on a one-shot worker thread. The body travels there and back by transfer
+ * (no copy); the index comes back as typed arrays, also transferred. Resolves with the body
+ * (usable again, e.g. to be saved) and the list; rejects with ListFormatError for an unreadable
+ * body, or another error when the worker itself failed (the caller may then build here).
+ */
+export function buildOnWorker(body: Buffer, defaultName: string): Promise<{ built: BuiltList; body: Buffer }> {
+  // Transfer needs a buffer of its own; a small body may sit in Node's shared pool.
+  const own = body.byteOffset === 0 && body.buffer.byteLength === body.length ? body.buffer : body.buffer.slice(body.byteOffset, body.byteOffset + body.length);
+  const entry = workerEntry();
+  const fromSources = entry.pathname.endsWith('.ts');
+  return new Promise((resolve, reject) => {
+    let done = false;
+    // Node 20 does not carry tsx's loader into workers: from sources, a shim registers it first.
+    const w = new Worker(fromSources ? new URL('../pipeline/ts-worker-shim.mjs', import.meta.url) : entry, {
+      workerData: { __entry: entry.href, defaultName },
+    });
+    w.once('message', (m: WorkerReply) => {
+      done = true;
+      void w.terminate();
+      const back = Buffer.from(m.body);
+      if (!m.ok) {
+        reject(m.formatError ? new ListFormatError(m.message) : new Error(m.message));
+        return;
+      }
+      resolve({
+        body: back,
+        built: { index: PrefixIndex.fromParts(m.parts), format: m.format, gzip: m.gzip, bad: m.bad, badSamples: m.badSamples, builtOn: 'worker', longestStepMs: 0, longestStepCpuMs: 0 },
+      });
+    });
+    w.once('error', (err) => {
+      if (!done) reject(err);
+      done = true;
+    });
+    w.once('exit', (code) => {
+      if (!done) reject(new Error(`list build worker exited with code ${code}`));
+      done = true;
+    });
+    w.postMessage({ body: own }, [own as ArrayBuffer]);
+  });
+}

@@ -2,6 +2,17 @@
  * What NetFlow v9 and IPFIX share: the template store, data and options-data sets, data held until
  * its template arrives, counted reasons, and the template cache on disk. The protocol decoders
  * parse their own headers and template sets and call in here.
+ *
+ * Choices, for the record:
+ *  - Biflows (RFC 5103 reverse elements, and NSEL/AVC initiator/responder counters 231/232,
+ *    298/299): the forward direction is one record; when the reverse octets or packets are non-zero
+ *    a second record follows with the tuple, interfaces, ASes, masks, VLANs and MACs swapped, the
+ *    reverse counters and `extra['flow.biflow_direction'] = 'reverse'`. Sums per direction stay right.
+ *  - Options data records are state, not flows: sampling rates (per sampler ID and per domain),
+ *    systemInitTimeMilliseconds, NBAR application names. They are counted ('options records').
+ *  - An element with no record field is kept in `record.extra` under `ipfix.<IANA name>`,
+ *    `<vendor>.<name>` or `ie.<enterprise>.<id>`; a repeated element's earlier occurrences as `<name>.<n>`.
+ *  - Every adjustment or loss is counted by reason, in total and per exporter (describe()).
  */
 import { join } from 'node:path';
 import { FlowRecord } from '../../record/flow-record.js';
@@ -156,7 +167,8 @@ export abstract class TemplateFlowDecoder {
         }
       }
     }
-    if (this.receivedAt - this.lastSweep > 1000) {
+    // Either direction: a replayed capture may run behind the last sweep.
+    if (Math.abs(this.receivedAt - this.lastSweep) > 1000) {
       this.lastSweep = this.receivedAt;
       if (this.pending.size > 0) {
         const n = this.pending.expireAll(this.receivedAt);

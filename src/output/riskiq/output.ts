@@ -47,6 +47,8 @@ export interface RiskiqOutputOptions extends BackoffOptions {
   customTransport?: Transport;
 }
 
+const DROP_REPORT_MS = 60_000;
+
 interface QueuedFrame {
   data: Buffer;
   rows: number;
@@ -79,6 +81,8 @@ export class RiskiqOutput implements Output {
     dropped_queue_full: 0, dropped_send_error: 0, dropped_shutdown: 0, dropped_seal_error: 0,
   };
   private lastSealErrorLog = 0;
+  private dropReport: NodeJS.Timeout | null = null;
+  private droppedReported = 0;
 
   constructor(private readonly o: RiskiqOutputOptions) {
     this.perFrame = rowsPerFrame(o.maxFrameBytes);
@@ -104,6 +108,9 @@ export class RiskiqOutput implements Output {
     if (!this.audit) this.nonces = new NonceSequence(this.o.nonceStatePath);
     await this.transport.start();
     this.started = true;
+    // Drops are counted per record but reported at most once a minute, and only when there were any.
+    this.dropReport = setInterval(() => this.reportDrops(), DROP_REPORT_MS);
+    this.dropReport.unref?.();
     if (this.audit) log.info(`RiskIQ output: audit mode, writing the rows that would be sent to ${this.o.auditPath}; nothing is sent`);
     else log.info(`RiskIQ output: sending to ${this.o.host}:${this.o.port} over ${this.o.transport}, ${this.perFrame} records per frame`);
   }
@@ -231,7 +238,19 @@ export class RiskiqOutput implements Output {
     }
   }
 
+  private reportDrops(): void {
+    const c = this.c;
+    const dropped = c.dropped_queue_full + c.dropped_send_error + c.dropped_shutdown + c.dropped_seal_error;
+    if (dropped === this.droppedReported) return;
+    log.warn(`RiskIQ output: ${dropped - this.droppedReported} records dropped in the last minute`, {
+      dropped_queue_full: c.dropped_queue_full, dropped_send_error: c.dropped_send_error, queued_records: this.queuedRows + this.n,
+    });
+    this.droppedReported = dropped;
+  }
+
   async close(): Promise<void> {
+    if (this.dropReport !== null) clearInterval(this.dropReport);
+    this.dropReport = null;
     await this.flush();
     const left = this.queuedRows + this.n;
     if (left > 0) this.c.dropped_shutdown += left;

@@ -14,11 +14,14 @@
 import { FlowRecord, type ExportType, type Locality, type RecordKind } from '../record/flow-record.js';
 import type { TimestampSource } from '../record/fields.js';
 
-export type ColKind = 'u8' | 'u16' | 'u32' | 'i16' | 'i64' | 'f64' | 'str';
+/** `enum`: a string from a short fixed list (DuckDB stores it as ENUM: one byte, no string copy per row). */
+export type ColKind = 'u8' | 'u16' | 'u32' | 'i16' | 'i64' | 'f64' | 'str' | 'enum';
 
 export interface Column {
   name: string;
   kind: ColKind;
+  /** The allowed values of an `enum` column. */
+  values?: readonly string[];
   /** Reads the value from a record; strings return '' when absent, f64 NaN when absent. */
   get(r: FlowRecord): number | string;
   /** Writes a stored value back into a record (for search results). */
@@ -40,12 +43,13 @@ export function flowColumns(tsSource: TimestampSource): Column[] {
   return [
     // ts is also the collect time unless the rest says otherwise (collectTs there when it differs).
     { name: 'ts', kind: 'i64', get: pick, set: (r, v) => (r.collectTs = n(v)) },
+    { name: 'export_ts', kind: 'i64', get: (r) => r.exportTs, set: (r, v) => (r.exportTs = n(v)) },
     { name: 'start_ts', kind: 'i64', get: (r) => r.startTs, set: (r, v) => (r.startTs = n(v)) },
     { name: 'end_ts', kind: 'i64', get: (r) => r.endTs, set: (r, v) => (r.endTs = n(v)) },
-    { name: 'kind', kind: 'str', get: (r) => r.kind, set: (r, v) => (r.kind = (s(v) || 'flow') as RecordKind) },
+    { name: 'kind', kind: 'enum', values: ['flow', 'counter'], get: (r) => r.kind, set: (r, v) => (r.kind = (s(v) || 'flow') as RecordKind) },
     { name: 'exporter', kind: 'str', get: (r) => r.exporterIp, set: (r, v) => (r.exporterIp = s(v)) },
     { name: 'export_version', kind: 'u16', get: (r) => r.exportVersion, set: (r, v) => (r.exportVersion = n(v)) },
-    { name: 'export_type', kind: 'str', get: (r) => r.exportType, set: (r, v) => (r.exportType = s(v) as ExportType) },
+    { name: 'export_type', kind: 'enum', values: ['netflow', 'ipfix', 'sflow'], get: (r) => r.exportType, set: (r, v) => (r.exportType = s(v) as ExportType) },
     { name: 'ip_version', kind: 'u8', get: (r) => r.ipVersion, set: (r, v) => (r.ipVersion = n(v)) },
     { name: 'src_ip', kind: 'str', get: (r) => r.srcIp, set: (r, v) => (r.srcIp = s(v)) },
     { name: 'dst_ip', kind: 'str', get: (r) => r.dstIp, set: (r, v) => (r.dstIp = s(v)) },
@@ -56,13 +60,17 @@ export function flowColumns(tsSource: TimestampSource): Column[] {
     { name: 'packets', kind: 'i64', get: (r) => r.packets, set: (r, v) => (r.packets = n(v)) },
     { name: 'sampling_rate', kind: 'u32', get: (r) => r.samplingRate, set: (r, v) => (r.samplingRate = n(v)) },
     { name: 'tcp_flags', kind: 'u16', get: (r) => r.tcpFlags, set: (r, v) => (r.tcpFlags = n(v)) },
+    { name: 'tos', kind: 'u8', get: (r) => r.tos, set: (r, v) => (r.tos = n(v)) },
+    { name: 'src_mask', kind: 'u8', get: (r) => r.srcMask, set: (r, v) => (r.srcMask = n(v)) },
+    { name: 'dst_mask', kind: 'u8', get: (r) => r.dstMask, set: (r, v) => (r.dstMask = n(v)) },
+    { name: 'next_hop', kind: 'str', get: (r) => r.nextHop, set: (r, v) => (r.nextHop = s(v)) },
     { name: 'in_if', kind: 'u32', get: (r) => r.inIf, set: (r, v) => (r.inIf = n(v)) },
     { name: 'out_if', kind: 'u32', get: (r) => r.outIf, set: (r, v) => (r.outIf = n(v)) },
     { name: 'src_as', kind: 'u32', get: (r) => r.srcAs, set: (r, v) => (r.srcAs = n(v)) },
     { name: 'dst_as', kind: 'u32', get: (r) => r.dstAs, set: (r, v) => (r.dstAs = n(v)) },
     { name: 'community_id', kind: 'str', get: (r) => r.communityId, set: (r, v) => (r.communityId = s(v)) },
-    { name: 'src_locality', kind: 'str', get: (r) => r.srcLocality, set: (r, v) => (r.srcLocality = s(v) as Locality) },
-    { name: 'dst_locality', kind: 'str', get: (r) => r.dstLocality, set: (r, v) => (r.dstLocality = s(v) as Locality) },
+    { name: 'src_locality', kind: 'enum', values: ['private', 'public'], get: (r) => r.srcLocality, set: (r, v) => (r.srcLocality = s(v) as Locality) },
+    { name: 'dst_locality', kind: 'enum', values: ['private', 'public'], get: (r) => r.dstLocality, set: (r, v) => (r.dstLocality = s(v) as Locality) },
     { name: 'orientation', kind: 'u8', get: (r) => r.orientation, set: (r, v) => (r.orientation = n(v)) },
     { name: 'src_country', kind: 'str', get: (r) => r.srcCountry, set: (r, v) => (r.srcCountry = s(v)) },
     { name: 'src_city', kind: 'str', get: (r) => r.srcCity, set: (r, v) => (r.srcCity = s(v)) },
@@ -80,21 +88,16 @@ export function flowColumns(tsSource: TimestampSource): Column[] {
 
 /**
  * The rest of a record as JSON, by FlowRecord property name; only values that differ from the
- * record's defaults (so a bare flow writes '{"exportTs":...}' or nothing). Built by concatenation:
+ * record's defaults (so a plain NetFlow v5 record writes nothing). Built by concatenation:
  * this runs per record.
  */
 export function restJson(r: FlowRecord, ts: number): string {
   let o = '';
   if (r.collectTs !== ts) o += ',"collectTs":' + r.collectTs;
-  if (r.exportTs > 0) o += ',"exportTs":' + r.exportTs;
   if (r.observationDomain !== 0) o += ',"observationDomain":' + r.observationDomain;
   if (r.sequence !== 0) o += ',"sequence":' + r.sequence;
   if (r.icmpType !== 0) o += ',"icmpType":' + r.icmpType;
   if (r.icmpCode !== 0) o += ',"icmpCode":' + r.icmpCode;
-  if (r.tos !== 0) o += ',"tos":' + r.tos;
-  if (r.srcMask !== 0) o += ',"srcMask":' + r.srcMask;
-  if (r.dstMask !== 0) o += ',"dstMask":' + r.dstMask;
-  if (r.nextHop !== '') o += ',"nextHop":' + JSON.stringify(r.nextHop);
   if (r.srcVlan !== 0) o += ',"srcVlan":' + r.srcVlan;
   if (r.dstVlan !== 0) o += ',"dstVlan":' + r.dstVlan;
   if (r.srcMac !== '') o += ',"srcMac":' + JSON.stringify(r.srcMac);
@@ -111,7 +114,7 @@ export function restJson(r: FlowRecord, ts: number): string {
 }
 
 const REST_KEYS = new Set([
-  'collectTs', 'exportTs', 'observationDomain', 'sequence', 'icmpType', 'icmpCode', 'tos', 'srcMask', 'dstMask', 'nextHop',
+  'collectTs', 'observationDomain', 'sequence', 'icmpType', 'icmpCode',
   'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'endReason', 'srcCountryIso', 'dstCountryIso',
   'srcLat', 'srcLon', 'dstLat', 'dstLon',
 ]);

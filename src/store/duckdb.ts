@@ -9,7 +9,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import {
-  BIGINT, DOUBLE, DuckDBDataChunk, DuckDBInstance, SMALLINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
+  BIGINT, DOUBLE, DuckDBDataChunk, ENUM8, DuckDBInstance, SMALLINT, UINTEGER, USMALLINT, UTINYINT, VARCHAR,
   type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBVector,
 } from '@duckdb/node-api';
 import { log } from '../log/logger.js';
@@ -28,8 +28,18 @@ const CHUNK_ROWS = 2048;
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
 const LITTLE_ENDIAN = endianness() === 'LE';
-const SQL_TYPE: Record<ColKind, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
-const CHUNK_TYPE: Record<ColKind, DuckDBType> = { u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, i16: SMALLINT, i64: BIGINT, f64: DOUBLE, str: VARCHAR };
+const SQL_TYPE: Record<Exclude<ColKind, 'enum'>, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
+const CHUNK_TYPE: Record<Exclude<ColKind, 'enum'>, DuckDBType> = { u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, i16: SMALLINT, i64: BIGINT, f64: DOUBLE, str: VARCHAR };
+
+function sqlType(c: Column): string {
+  if (c.name === 'rest') return 'JSON';
+  if (c.kind === 'enum') return `ENUM(${c.values!.map((v) => `'${v}'`).join(', ')})`;
+  return SQL_TYPE[c.kind];
+}
+
+function chunkType(c: Column): DuckDBType {
+  return c.kind === 'enum' ? ENUM8(c.values!) : CHUNK_TYPE[c.kind];
+}
 
 export interface DuckDbOptions {
   path: string;
@@ -56,11 +66,11 @@ export class DuckDbStore {
     this.instance = await DuckDBInstance.create(this.opts.path);
     this.writer = await this.instance.connect();
     this.reader = await this.instance.connect();
-    const defs = this.cols.map((c) => `${c.name} ${c.name === 'rest' ? 'JSON' : SQL_TYPE[c.kind]}`).join(', ');
+    const defs = this.cols.map((c) => `${c.name} ${sqlType(c)}`).join(', ');
     await this.writer.run(`CREATE TABLE IF NOT EXISTS ${DUCKDB_TABLE} (${defs})`);
     // An older file may lack columns added since; add them so appends line up.
     const have = new Set((await (await this.writer.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = '${DUCKDB_TABLE}'`)).getRowObjects()).map((r) => String(r.column_name)));
-    for (const c of this.cols) if (!have.has(c.name)) await this.writer.run(`ALTER TABLE ${DUCKDB_TABLE} ADD COLUMN ${c.name} ${c.name === 'rest' ? 'JSON' : SQL_TYPE[c.kind]}`);
+    for (const c of this.cols) if (!have.has(c.name)) await this.writer.run(`ALTER TABLE ${DUCKDB_TABLE} ADD COLUMN ${c.name} ${sqlType(c)}`);
     for (const m of DUCKDB_MACROS) await this.reader.run(m);
     this.appender = await this.writer.createAppender(DUCKDB_TABLE);
     this.query = new DuckDbFlowQuery(this.reader, DUCKDB_TABLE, this.opts.timestampSource);
@@ -74,7 +84,7 @@ export class DuckDbStore {
   append(records: readonly FlowRecord[]): void {
     const app = this.appender;
     if (app === null) throw new Error('DuckDB store is not open');
-    const types = this.cols.map((c) => CHUNK_TYPE[c.kind]);
+    const types = this.cols.map(chunkType);
     for (let off = 0; off < records.length; off += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, records.length - off);
       const chunk = DuckDBDataChunk.create(types, n);
@@ -172,6 +182,7 @@ function fillVector(vec: { setItem(i: number, v: unknown): void }, col: Column, 
       break;
     }
     case 'str':
+    case 'enum':
       for (let i = 0; i < n; i++) {
         const v = get(records[off + i]!) as string;
         vec.setItem(i, v === '' ? null : v);

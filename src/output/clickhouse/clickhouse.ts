@@ -21,7 +21,7 @@ import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
 
-const CH_TYPE: Record<ColKind, string> = { u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', i16: 'Int16', i64: 'UInt64', f64: 'Float64', str: 'String' };
+const CH_TYPE: Record<ColKind, string> = { u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', i16: 'Int16', i64: 'UInt64', f64: 'Float64', str: 'String', enum: 'String' };
 const DAY_MS = 86_400_000;
 const RETENTION_INTERVAL_MS = 60 * 60_000;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -120,6 +120,7 @@ export class RowBinaryWriter {
             this.off += 8;
             break;
           case 'str':
+          case 'enum':
             this.writeString(v as string);
             break;
         }

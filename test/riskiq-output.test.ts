@@ -172,3 +172,43 @@ test('live: exporter datagrams over UDP into the collector with decode workers, 
   assert.deepEqual([...got].sort(byJson), [...expected].sort(byJson));
   assert.ok(expected.length >= 40);
 });
+
+test('batching: a full frame leaves at once, a partial one after EF_OUTPUT_RISKIQ_BATCH_DEADLINE; frames respect MAX_DATAGRAM_SIZE', async (t) => {
+  const got: RiskiqRow[] = [];
+  const key = Buffer.from(KEY_B64, 'base64');
+  const rx = new RiskiqReceiver({ transport: 'udp', host: '127.0.0.1', port: 0, keys: new Map([[UUID, key]]), onRow: (r) => got.push(r) });
+  const port = await rx.start();
+  const config = testConfig({
+    EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_HOST: '127.0.0.1', EF_OUTPUT_RISKIQ_PORT: String(port),
+    EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID, EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64,
+    EF_OUTPUT_RISKIQ_BATCH_DEADLINE: '300', EF_OUTPUT_RISKIQ_MAX_DATAGRAM_SIZE: '500',
+  });
+  const out = createOutputs({ config, dataDir: config.EF_DATA_DIR })[0] as RiskiqOutput;
+  t.after(async () => {
+    await out.close();
+    await rx.stop();
+  });
+  assert.equal(out.rowsPerFrame, 4, 'floor((500 - 52) / 92)');
+  await out.start();
+  const capture = new CaptureOutput();
+  const c = new Collector(testConfig({}), { outputs: [capture] });
+  await c.start();
+  c.replay(readFileSync(FIXTURES[0]!));
+  await c.stop();
+  const recs = capture.records.slice(0, 10);
+  const t0 = Date.now();
+  out.write(recs);
+  await untilRows(got, 8, 250);
+  const fullFramesMs = Date.now() - t0;
+  assert.equal(got.length, 8, 'two full frames sent without waiting');
+  assert.ok(fullFramesMs < 250);
+  await untilRows(got, 10, 2000);
+  const partialMs = Date.now() - t0;
+  assert.equal(got.length, 10);
+  assert.ok(partialMs >= 280, `the partial frame waited for its deadline (${partialMs} ms)`);
+  const rc = rx.counters();
+  assert.equal(rc.frames, 3);
+  assert.equal(rc.bytes, 2 * (52 + 4 * 92) + (52 + 2 * 92));
+  assert.ok(2 * (52 + 4 * 92) + (52 + 2 * 92) <= 3 * 500);
+  assert.deepEqual(got, recs.map(projectRecord));
+});

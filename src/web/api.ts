@@ -208,6 +208,11 @@ export function createApi(src: WebSources): Api {
       // Bytes of all threat flows: summed by the store over the threat filter.
       const bytesRows = await q.topN({ ...r, field: 'l4.proto.id', metric: 'bytes', limit: 256, filter: threat });
       for (const b of bytesRows) tBytes += b.bytes;
+      // Enrichers set a feed with every threat name, so with one feed in sight it holds every threat flow: exact.
+      if (byFeedSampled && byFeed.length === 1) {
+        byFeed = [{ feed: byFeed[0]!.feed, flows: recent.total, bytes: tBytes }];
+        byFeedSampled = false;
+      }
       sendJson(res, {
         from: r.from, to: r.to,
         totals: { flows: recent.total, bytes: tBytes, allFlows: all.total },

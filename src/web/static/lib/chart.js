@@ -45,6 +45,6 @@ export function lineChart(title, points, format, opts = {}) {
 function niceCeil(v) {
   const p = Math.pow(10, Math.floor(Math.log10(v)));
   // Tops whose quarters are round numbers too (the grid has 4 steps).
-  for (const m of [1, 2, 4, 6, 8, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 2, 3, 4, 6, 8, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }

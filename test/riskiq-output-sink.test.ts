@@ -148,13 +148,13 @@ test('TCP: the RiskIQ output sends to the sink, which prints exactly the project
   assert.equal(counters(r.stderr).rejected, 0);
 });
 
-test('several customers from --customers FILE; a key on the command line is refused', async () => {
+test('several customers from --customers FILE, rows tagged with --with-customer; a key on the command line is refused', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ufc-sink-'));
   const other = '11111111-2222-4333-8444-555555555555';
   const otherKey = Buffer.alloc(32, 9);
   const file = join(dir, 'customers');
   writeFileSync(file, `# uuid key\n${UUID} ${KEY_B64}\n${other} ${otherKey.toString('base64')}\n`);
-  const sink = await startSink(['--transport', 'tcp', '--customers', file, '--count', '2'], env({ EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: '' }));
+  const sink = await startSink(['--transport', 'tcp', '--customers', file, '--with-customer', '--count', '2'], env({ EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: '' }));
   const sock = connect(sink.port, '127.0.0.1');
   await new Promise<void>((r) => sock.on('connect', () => r()));
   for (const f of [frame([ROW]), frame([{ ...ROW, bytes: 2 }], otherKey, other)]) {
@@ -165,7 +165,8 @@ test('several customers from --customers FILE; a key on the command line is refu
   const r = await sink.done;
   sock.destroy();
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(r.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as RiskiqRow).bytes), [10262, 2]);
+  const lines = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as RiskiqRow & { customer: string });
+  assert.deepEqual(lines.map((l) => [l.customer, l.bytes]), [[UUID, 10262], [other, 2]]);
 
   const bad = spawnSync(process.execPath, [...CLI, 'riskiq-sink', '--key', KEY_B64], { env: env(), encoding: 'utf8' });
   assert.equal(bad.status, 2);

@@ -42,8 +42,9 @@ function addCustomer(keys: Map<string, Buffer>, uuid: string, keyB64: string, wh
 }
 
 export const riskiqSinkCommand: Command = {
-  usage: 'ufc riskiq-sink [--transport udp|tcp] [--listen HOST:PORT] [--uuid UUID --key-file PATH | --customers FILE] [--count N] [--env-file PATH]',
+  usage: 'ufc riskiq-sink [--transport udp|tcp] [--listen HOST:PORT] [--uuid UUID --key-file PATH | --customers FILE] [--with-customer] [--count N] [--env-file PATH]',
   summary: 'Receive RiskIQ output frames, verify and decrypt them, print one JSON row per record.',
+  boolFlags: ['with-customer'],
   async run(args) {
     const config = configOrExit(str(args.flags.get('env-file')));
     const transport = str(args.flags.get('transport')) ?? config.EF_OUTPUT_RISKIQ_TRANSPORT;
@@ -72,6 +73,8 @@ export const riskiqSinkCommand: Command = {
     const limit = countFlag === undefined ? Infinity : Number(countFlag);
     if (!(limit > 0)) throw new UsageError(`--count ${JSON.stringify(countFlag)}: expected a positive number`);
 
+    // Off by default so the lines equal the output's audit file; on for a receiver of many sites.
+    const withCustomer = args.flags.get('with-customer') === true;
     let rows = 0;
     let done: (() => void) | null = null;
     const finished = new Promise<void>((resolve) => (done = resolve));
@@ -80,9 +83,9 @@ export const riskiqSinkCommand: Command = {
       host,
       port,
       keys,
-      onRow: (row) => {
+      onRow: (row, customer) => {
         if (rows >= limit) return;
-        process.stdout.write(JSON.stringify(row) + '\n');
+        process.stdout.write(JSON.stringify(withCustomer ? { customer, ...row } : row) + '\n');
         if (++rows >= limit) done?.();
       },
     });

@@ -67,10 +67,15 @@ export class DuckDbStore {
     this.writer = await this.instance.connect();
     this.reader = await this.instance.connect();
     const defs = this.cols.map((c) => `${c.name} ${sqlType(c)}`).join(', ');
+    // The appender writes columns by position, so a table from an older layout (columns added,
+    // moved or retyped since) is set aside under another name rather than appended to.
+    const have = await this.layout(DUCKDB_TABLE);
+    if (have !== '' && have !== (await this.expectedLayout(defs))) {
+      const aside = `${DUCKDB_TABLE}_old_${Date.now()}`;
+      log.warn(`DuckDB table ${DUCKDB_TABLE} has an older layout; renamed to ${aside} and starting a new one`);
+      await this.writer.run(`ALTER TABLE ${DUCKDB_TABLE} RENAME TO ${aside}`);
+    }
     await this.writer.run(`CREATE TABLE IF NOT EXISTS ${DUCKDB_TABLE} (${defs})`);
-    // An older file may lack columns added since; add them so appends line up.
-    const have = new Set((await (await this.writer.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = '${DUCKDB_TABLE}'`)).getRowObjects()).map((r) => String(r.column_name)));
-    for (const c of this.cols) if (!have.has(c.name)) await this.writer.run(`ALTER TABLE ${DUCKDB_TABLE} ADD COLUMN ${c.name} ${sqlType(c)}`);
     for (const m of DUCKDB_MACROS) await this.reader.run(m);
     this.appender = await this.writer.createAppender(DUCKDB_TABLE);
     this.query = new DuckDbFlowQuery(this.reader, DUCKDB_TABLE, this.opts.timestampSource);
@@ -78,6 +83,20 @@ export class DuckDbStore {
 
   flowQuery(): FlowQuery | null {
     return this.query;
+  }
+
+  /** "name type, ..." of a table in column order ('' when it does not exist). */
+  private async layout(table: string): Promise<string> {
+    const rows = await (await this.writer!.runAndReadAll(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`)).getRowObjects();
+    return rows.map((r) => `${String(r.column_name)} ${String(r.data_type)}`).join(', ');
+  }
+
+  /** The layout our definitions give, as DuckDB reports it (from a throw-away temp table). */
+  private async expectedLayout(defs: string): Promise<string> {
+    await this.writer!.run(`CREATE OR REPLACE TEMP TABLE ufc_layout (${defs})`);
+    const l = await this.layout('ufc_layout');
+    await this.writer!.run('DROP TABLE ufc_layout');
+    return l;
   }
 
   /** Appends records in chunks of 2,048 rows and makes them visible to queries. */

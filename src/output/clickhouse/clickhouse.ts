@@ -204,6 +204,12 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     this.version = String((await rs.json<{ v: string }>())[0]?.v ?? '');
     await this.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${this.o.database}` });
     await this.client.command({ query: createTableSql(this.o.database, this.o.table, this.cols, this.o.retentionDays, this.version) });
+    // Inserts name their columns, so a table from an older layout only needs the missing ones added.
+    const rs2 = await this.client.query({ query: `SELECT name FROM system.columns WHERE database = '${this.o.database}' AND table = '${this.o.table}'`, format: 'JSONEachRow' });
+    const have = new Set((await rs2.json<{ name: string }>()).map((r) => r.name));
+    for (const c of this.cols) {
+      if (!have.has(c.name)) await this.client.command({ query: `ALTER TABLE ${this.fq} ADD COLUMN ${c.name} ${CH_TYPE[c.kind]}` });
+    }
     this.tableReady = true;
   }
 

@@ -39,3 +39,16 @@ test('NDJSON: one line per record', () => {
   const text = toNdjson([a, b], { ecs: false, timestampSource: 'collect' });
   assert.equal(text, '{"@timestamp":1,"flow.collect.timestamp":1,"flow.record.type":"flow","flow.bytes":0,"flow.packets":0}\n{"@timestamp":2,"flow.collect.timestamp":2,"flow.record.type":"flow","flow.bytes":0,"flow.packets":0}\n');
 });
+
+test('NDJSON bytes equal the NDJSON text, multi-byte characters included', async () => {
+  const { toNdjsonBuffer } = await import('../src/record/json.js');
+  const batch = ['plain', 'évé ünïcödé', '日本語のアプリ', 'emoji 🚀', 'q"uote'].map((app, i) => {
+    const r = new FlowRecord();
+    r.collectTs = 1000 + i;
+    r.application = app.repeat(50);
+    return r;
+  });
+  const view = { ecs: false, timestampSource: 'collect' as const };
+  assert.equal(toNdjsonBuffer(batch, view).toString('utf8'), toNdjson(batch, view));
+  assert.equal(toNdjsonBuffer(batch, view, 1, 3).toString('utf8'), toNdjson(batch.slice(1, 3), view));
+});

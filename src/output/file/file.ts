@@ -7,7 +7,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { ViewOptions } from '../../record/fields.js';
-import { toNdjson } from '../../record/json.js';
+import { toNdjsonBuffer } from '../../record/json.js';
 import { BatchingOutput } from '../batching.js';
 
 export interface FileOutputOptions {
@@ -59,22 +59,23 @@ export class FileOutput extends BatchingOutput {
   /** Writes the batch, rotating between records so no file grows past the size (unless one record alone does). */
   protected async send(batch: FlowRecord[]): Promise<void> {
     if (this.fh === null) await this.openFile();
-    let pending = '';
-    let pendingBytes = 0;
-    for (let i = 0; i < batch.length; i++) {
-      const line = toNdjson([batch[i]!], this.o.view);
-      const n = Buffer.byteLength(line);
-      if (this.o.maxBytes > 0 && this.size + pendingBytes + n > this.o.maxBytes && this.size + pendingBytes > 0) {
-        if (pendingBytes > 0) await this.fh!.write(pending);
-        pending = '';
-        pendingBytes = 0;
-        await this.rotate();
+    const data = toNdjsonBuffer(batch, this.o.view);
+    let from = 0;
+    while (from < data.length) {
+      let to = data.length;
+      if (this.o.maxBytes > 0 && this.size + (to - from) > this.o.maxBytes) {
+        // Cut at the last line end that fits; a file that is still empty takes at least one line.
+        const room = this.o.maxBytes - this.size;
+        to = room > 0 ? data.lastIndexOf(10, from + room - 1) + 1 : from;
+        if (to <= from) to = this.size === 0 ? data.indexOf(10, from) + 1 : from;
       }
-      pending += line;
-      pendingBytes += n;
+      if (to > from) {
+        await this.fh!.write(data.subarray(from, to));
+        this.size += to - from;
+        from = to;
+      }
+      if (from < data.length) await this.rotate();
     }
-    if (pendingBytes > 0) await this.fh!.write(pending);
-    this.size += pendingBytes;
   }
 
   override async close(): Promise<void> {

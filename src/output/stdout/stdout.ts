@@ -1,7 +1,7 @@
 /** EF_OUTPUT_STDOUT_*: records on standard output, one JSON object per line (or indented). */
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { ViewOptions } from '../../record/fields.js';
-import { toJson, toNdjson } from '../../record/json.js';
+import { toJson, toNdjsonBuffer } from '../../record/json.js';
 import { BatchingOutput } from '../batching.js';
 
 export class StdoutOutput extends BatchingOutput {
@@ -12,7 +12,7 @@ export class StdoutOutput extends BatchingOutput {
   }
 
   protected send(batch: FlowRecord[]): Promise<void> {
-    const text = this.pretty ? batch.map((r) => toJson(r, this.view, true) + '\n').join('') : toNdjson(batch, this.view);
+    const text = this.pretty ? batch.map((r) => toJson(r, this.view, true) + '\n').join('') : toNdjsonBuffer(batch, this.view);
     return new Promise((resolve, reject) => {
       const ok = this.stream.write(text, (err) => (err ? reject(err) : undefined));
       if (ok) resolve();

@@ -55,6 +55,9 @@ const env: Record<string, string> = {
   EF_FLOW_SERVER_UDP_IP: '127.0.0.1',
   EF_FLOW_SERVER_UDP_PORT: '2055,4739,6343',
   EF_OUTPUT_DUCKDB_ENABLE: 'true',
+  // Countries and AS organisations from the bundled offline databases (DB-IP, RouteViews).
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: 'true',
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: 'true',
   EF_WEBUI_ENABLE: 'true',
   EF_WEBUI_IP: '127.0.0.1',
   EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',

@@ -226,6 +226,21 @@ test('time range: a window before the data shows none, and the choice carries ac
   await page.close();
 });
 
+test('"All stored" asks the API for everything from the oldest flow', async (t) => {
+  if (needTool(t, 'chromium') === null) return;
+  const page = await ctx!.newPage();
+  const asked = page.waitForRequest((r) => r.url().includes('/api/overview'));
+  await page.goto(`${f!.url}/?range=all`);
+  const u = new URL((await asked).url());
+  assert.equal(u.searchParams.get('from'), '0');
+  assert.equal(u.searchParams.get('to'), null);
+  await page.waitForSelector('body[data-ready="true"]');
+  const flowsAsked = page.waitForRequest((r) => r.url().includes('/api/flows?'));
+  await page.goto(`${f!.url}/flows?range=all`);
+  assert.equal(new URL((await flowsAsked).url()).searchParams.get('from'), '0');
+  await page.close();
+});
+
 test('no page logged an error or failed a request', (t) => {
   if (toolPath('chromium') === null) return t.skip('chromium not installed');
   assert.deepEqual(problems, []);

@@ -69,7 +69,8 @@ export function currentRange() {
   const key = new URLSearchParams(location.search).get('range') ?? '1h';
   const r = RANGES.find((x) => x[0] === key) ?? RANGES[1];
   const to = Date.now();
-  return { key: r[0], label: r[1], from: r[2] === 0 ? 0 : to - r[2], to: r[2] === 0 ? 0 : to };
+  // "All stored": from=0 asks the API to start at the oldest stored flow; `to` is left to the API (now).
+  return { key: r[0], label: r[1], from: r[2] === 0 ? 0 : to - r[2], to: r[2] === 0 ? undefined : to };
 }
 
 export function rangeControl(onChange) {

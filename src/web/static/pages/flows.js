@@ -62,8 +62,8 @@ export function mount(root) {
       p[k] = k === 'from' || k === 'to' ? String(new Date(v).getTime()) : v;
     }
     const r = currentRange();
-    if (!p.from && r.from) p.from = String(r.from);
-    if (!p.to && r.to) p.to = String(r.to);
+    if (p.from === undefined) p.from = String(r.from);
+    if (p.to === undefined && r.to !== undefined) p.to = String(r.to);
     return p;
   }
 

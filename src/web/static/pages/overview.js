@@ -16,7 +16,7 @@ export function mount(root) {
       const r = currentRange();
       let d;
       try {
-        d = await getJson('/api/overview', { from: r.from || undefined, to: r.to || undefined });
+        d = await getJson('/api/overview', { from: r.from, to: r.to });
       } catch (err) {
         fill(stats, errorBox(err));
         throw err;

@@ -17,7 +17,7 @@ export function mount(root) {
       const r = currentRange();
       let d;
       try {
-        d = await getJson('/api/threats', { from: r.from || undefined, to: r.to || undefined, limit: 50 });
+        d = await getJson('/api/threats', { from: r.from, to: r.to, limit: 50 });
       } catch (err) {
         fill(stats, errorBox(err));
         throw err;

@@ -27,7 +27,7 @@ export function lineChart(title, points, format, opts = {}) {
     svg.append(s('text', { x: PAD.l - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, format(v)));
   }
   for (const t of [t0, t0 + span / 2, t1]) {
-    svg.append(s('text', { x: x(t), y: H - 8, 'text-anchor': t === t0 ? 'start' : t === t1 ? 'end' : 'middle', class: 'axis' }, fmt.time(t).slice(11, 16)));
+    svg.append(s('text', { x: x(t), y: H - 8, 'text-anchor': t === t0 ? 'start' : t === t1 ? 'end' : 'middle', class: 'axis' }, span > 86_400_000 ? fmt.time(t).slice(5, 16) : fmt.time(t).slice(11, 16)));
   }
   const d = points.map((p, i) => `${i === 0 ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`).join('');
   const area = `${d}L${x(t1).toFixed(1)},${y(0)}L${x(t0).toFixed(1)},${y(0)}Z`;

@@ -63,14 +63,16 @@ const iso = (v: unknown) => Math.floor(Date.parse(String(v)));
 
 /** Our value for a Logstash field name; undefined when we have no counterpart. */
 /** Logstash names of elements we keep as extras. */
-const LS_EXTRA: Record<string, string> = {
+const LS_EXTRA: Record<string, string | string[]> = {
   conn_id: 'ipfix.flowId', scope_system: 'netflow.scope.system', total_flows_exp: 'ipfix.exportedFlowRecordTotalCount',
   total_pkts_exp: 'ipfix.exportedPacketTotalCount', total_bytes_exp: 'ipfix.exportedOctetTotalCount',
   sampling_algorithm: 'ipfix.samplingAlgorithm', if_desc: 'ipfix.interfaceDescription',
   application_description: 'ipfix.applicationDescription', src_traffic_index: 'ipfix.srcTrafficIndex',
-  dst_traffic_index: 'ipfix.dstTrafficIndex', xlate_src_addr_ipv4: 'ipfix.postNATSourceIPv4Address',
-  xlate_dst_addr_ipv4: 'ipfix.postNATDestinationIPv4Address', xlate_src_port: 'ipfix.postNAPTSourceTransportPort',
-  xlate_dst_port: 'ipfix.postNAPTDestinationTransportPort', fw_event: 'ipfix.firewallEvent', fw_ext_event: 'cisco.asa.fwExtEvent',
+  // Cisco ASA: older firmware uses its own field types (40001-40005) for what IANA later numbered.
+  dst_traffic_index: 'ipfix.dstTrafficIndex', xlate_src_addr_ipv4: ['ipfix.postNATSourceIPv4Address', 'cisco.asa.xlateSrcAddrIPv4'],
+  xlate_dst_addr_ipv4: ['ipfix.postNATDestinationIPv4Address', 'cisco.asa.xlateDstAddrIPv4'], xlate_src_port: ['ipfix.postNAPTSourceTransportPort', 'cisco.asa.xlateSrcPort'],
+  xlate_dst_port: ['ipfix.postNAPTDestinationTransportPort', 'cisco.asa.xlateDstPort'], fw_event: ['ipfix.firewallEvent', 'cisco.asa.fwEvent'], fw_ext_event: 'cisco.asa.fwExtEvent',
+  event_time_msec: 'ipfix.observationTimeMilliseconds', user_id: 'paloalto.userId',
   username: 'cisco.asa.username', out_bytes: 'ipfix.postOctetDeltaCount', out_pkts: 'ipfix.postPacketDeltaCount',
   out_src_mac: 'ipfix.postSourceMacAddress', out_dst_mac: 'ipfix.postDestinationMacAddress', flows: 'ipfix.deltaFlowCount',
   engine_id: 'ipfix.engineId', ipv4_src_prefix: 'ipfix.sourceIPv4Prefix', tcp_src_port: 'ipfix.tcpSourcePort',
@@ -85,9 +87,10 @@ function ours(r: Ev, name: string, ev: Record<string, unknown>): unknown {
     // Options records: everything is under its raw name.
     if (name === 'version') return r.exportVersion;
     if (name === 'application_id') return r.extra?.['ipfix.applicationId'];
-    return extraOf(r, LS_EXTRA[name] ?? LS_OPTIONS_EXTRA[name] ?? name);
+    return extraOf(r, [LS_EXTRA[name] ?? LS_OPTIONS_EXTRA[name] ?? name].flat()[0]!);
   }
-  if (name in LS_EXTRA) return r.extra?.[LS_EXTRA[name]!];
+  if (name in LS_EXTRA) for (const k of [LS_EXTRA[name]!].flat()) if (r.extra?.[k] !== undefined) return r.extra[k];
+  if (name in LS_EXTRA) return undefined;
   switch (name) {
     case 'version': return r.exportVersion;
     case 'ipv4_src_addr': case 'ipv6_src_addr': case 'sourceIPv4Address': case 'sourceIPv6Address':
@@ -141,6 +144,12 @@ function ours(r: Ev, name: string, ev: Record<string, unknown>): unknown {
 function extraOf(r: Ev, name: string): unknown {
   if (r.extra === null) return undefined;
   if (name in r.extra) return r.extra[name];
+  // Logstash's v9 vendor names are snake_case (`streamcore_id_rule_1`); ours `streamcore.idRule1`.
+  const us = name.indexOf('_');
+  if (us > 0) {
+    const camel = `${name.slice(0, us)}.${name.slice(us + 1).replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase())}`;
+    if (camel in r.extra) return r.extra[camel];
+  }
   // IANA names are kept as `ipfix.<name>`; vendor names as `<vendor>.<name>`.
   if (`ipfix.${name}` in r.extra) return r.extra[`ipfix.${name}`];
   for (const k in r.extra) {

@@ -268,6 +268,8 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
     else if (end === 0 && start !== 0) end = start + Math.floor(s.durMs);
   }
   if (start === 0 && end === 0 && s.eventMs > 0) start = end = s.eventMs;
+  // NSEL event time (IE 323) next to flow times: kept, it says when the firewall event happened.
+  else if (s.eventMs > 0) r.setExtra('ipfix.observationTimeMilliseconds', s.eventMs);
   if (start === 0 && end !== 0) start = end;
   else if (end === 0 && start !== 0) end = start;
   if (end < start) {

@@ -6,16 +6,17 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { buildHere, type WorkerReply } from './build.js';
 import { ListFormatError } from './formats.js';
 import { Slicer } from './slicer.js';
+import type { FeedParseSpec } from './feeds/parse.js';
 
 const port = parentPort!;
-const { defaultName } = workerData as { defaultName: string };
+const { defaultName, spec } = workerData as { defaultName: string; spec?: FeedParseSpec };
 
 port.once('message', (msg: { body: ArrayBuffer }) => {
   const body = Buffer.from(msg.body);
-  buildHere(body, defaultName, new Slicer(Number.POSITIVE_INFINITY)).then(
+  buildHere(body, defaultName, new Slicer(Number.POSITIVE_INFINITY), spec).then(
     (b) => {
       const { parts, transfer } = b.index.parts();
-      const reply: WorkerReply = { ok: true, parts, format: b.format, gzip: b.gzip, bad: b.bad, badSamples: b.badSamples, body: msg.body };
+      const reply: WorkerReply = { ok: true, parts, format: b.format, gzip: b.gzip, bad: b.bad, badSamples: b.badSamples, body: msg.body, dropped: b.dropped, droppedSamples: b.droppedSamples };
       port.postMessage(reply, [...transfer, msg.body]);
     },
     (err: unknown) => {

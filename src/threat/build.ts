@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { ListFormatError, parseList, type ListFormat } from './formats.js';
 import { buildPrefixIndex, PrefixIndex, type PrefixIndexParts } from './prefix-index.js';
 import { Slicer } from './slicer.js';
+import { parseForFeed, type FeedParseSpec } from './feeds/parse.js';
 
 export interface BuiltList {
   index: PrefixIndex;
@@ -21,15 +22,19 @@ export interface BuiltList {
   builtOn: 'worker' | 'main';
   longestStepMs: number;
   longestStepCpuMs: number;
+  /** Entries dropped because they cover private or special-purpose space (named feeds only), and a few of them. */
+  dropped?: number;
+  droppedSamples?: string[];
 }
 
 /** What the worker sends back: the list, or why the body is unreadable. */
 export type WorkerReply =
-  | { ok: true; parts: PrefixIndexParts; format: ListFormat; gzip: boolean; bad: number; badSamples: string[]; body: ArrayBuffer }
+  | { ok: true; parts: PrefixIndexParts; format: ListFormat; gzip: boolean; bad: number; badSamples: string[]; body: ArrayBuffer; dropped?: number; droppedSamples?: string[] }
   | { ok: false; formatError: boolean; message: string; body: ArrayBuffer };
 
-export async function buildHere(body: Buffer, defaultName: string, slicer: Slicer): Promise<BuiltList> {
-  const parsed = await parseList(body, defaultName, slicer);
+export async function buildHere(body: Buffer, defaultName: string, slicer: Slicer, spec?: FeedParseSpec): Promise<BuiltList> {
+  // A named feed (src/threat/feeds/) may say its format and asks for private space to be dropped.
+  const parsed = spec === undefined ? await parseList(body, defaultName, slicer) : await parseForFeed(body, defaultName, slicer, spec);
   const index = parsed.set.count === 0 ? PrefixIndex.empty() : await buildPrefixIndex(parsed.set, slicer);
   return {
     index,
@@ -40,6 +45,8 @@ export async function buildHere(body: Buffer, defaultName: string, slicer: Slice
     builtOn: 'main',
     longestStepMs: slicer.longestMs,
     longestStepCpuMs: slicer.longestCpuMs,
+    dropped: (parsed as { dropped?: number }).dropped,
+    droppedSamples: (parsed as { droppedSamples?: string[] }).droppedSamples,
   };
 }
 
@@ -54,7 +61,7 @@ function workerEntry(): URL {
  * (usable again, e.g. to be saved) and the list; rejects with ListFormatError for an unreadable
  * body, or another error when the worker itself failed (the caller may then build here).
  */
-export function buildOnWorker(body: Buffer, defaultName: string): Promise<{ built: BuiltList; body: Buffer }> {
+export function buildOnWorker(body: Buffer, defaultName: string, spec?: FeedParseSpec): Promise<{ built: BuiltList; body: Buffer }> {
   // Transfer needs a buffer of its own; a small body may sit in Node's shared pool.
   const own = body.byteOffset === 0 && body.buffer.byteLength === body.length ? body.buffer : body.buffer.slice(body.byteOffset, body.byteOffset + body.length);
   const entry = workerEntry();
@@ -63,7 +70,7 @@ export function buildOnWorker(body: Buffer, defaultName: string): Promise<{ buil
     let done = false;
     // Node 20 does not carry tsx's loader into workers: from sources, a shim registers it first.
     const w = new Worker(fromSources ? new URL('../pipeline/ts-worker-shim.mjs', import.meta.url) : entry, {
-      workerData: { __entry: entry.href, defaultName },
+      workerData: { __entry: entry.href, defaultName, spec },
     });
     w.once('message', (m: WorkerReply) => {
       done = true;
@@ -75,7 +82,7 @@ export function buildOnWorker(body: Buffer, defaultName: string): Promise<{ buil
       }
       resolve({
         body: back,
-        built: { index: PrefixIndex.fromParts(m.parts), format: m.format, gzip: m.gzip, bad: m.bad, badSamples: m.badSamples, builtOn: 'worker', longestStepMs: 0, longestStepCpuMs: 0 },
+        built: { index: PrefixIndex.fromParts(m.parts), format: m.format, gzip: m.gzip, bad: m.bad, badSamples: m.badSamples, builtOn: 'worker', longestStepMs: 0, longestStepCpuMs: 0, dropped: m.dropped, droppedSamples: m.droppedSamples },
       });
     });
     w.once('error', (err) => {

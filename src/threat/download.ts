@@ -27,6 +27,8 @@ export interface DownloadOptions {
   timeoutMs: number;
   /** Aborts the download early (collector stopping). */
   signal?: AbortSignal;
+  /** Extra request headers (an API key header such as AbuseIPDB's `Key`); they override the defaults. */
+  headers?: Record<string, string>;
 }
 
 /** The URL without user:password@, fit for logs and error messages. */
@@ -52,6 +54,7 @@ export async function download(opts: DownloadOptions): Promise<Buffer> {
   if (opts.user !== undefined && opts.user !== '') {
     headers.authorization = 'Basic ' + Buffer.from(`${opts.user}:${opts.password ?? ''}`, 'utf8').toString('base64');
   }
+  if (opts.headers !== undefined) for (const [k, v] of Object.entries(opts.headers)) headers[k.toLowerCase()] = v;
   let res: Response;
   try {
     res = await fetch(shown, { headers, signal, redirect: 'follow' });

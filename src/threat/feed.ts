@@ -15,6 +15,7 @@ import { ListStore } from './persist.js';
 import type { PrefixIndex } from './prefix-index.js';
 import { Refresher, type RefreshPolicy } from './refresher.js';
 import { Slicer } from './slicer.js';
+import type { FeedParseSpec } from './feeds/parse.js';
 
 export interface FeedInfo {
   /** Entries in the index (IPv4 + IPv6, identical CIDRs counted once). */
@@ -36,6 +37,9 @@ export interface FeedInfo {
   builtOn: 'worker' | 'main';
   /** For a list loaded from disk: when it was downloaded. */
   savedAt?: string;
+  /** Named feeds: entries dropped for covering private or special-purpose space, and a few of them. */
+  dropped?: number;
+  droppedSamples?: string[];
 }
 
 export interface FeedHooks {
@@ -71,6 +75,10 @@ export interface ThreatFeedOptions {
   sliceMs?: number;
   /** Parse and index on a worker thread (default true); false: on this thread, in time slices. */
   offThread?: boolean;
+  /** Named feeds (src/threat/feeds/): the body's format and the private-space filter. */
+  parse?: FeedParseSpec;
+  /** Extra request headers, e.g. an API key header. */
+  headers?: Record<string, string>;
 }
 
 export class ThreatFeed {
@@ -131,14 +139,14 @@ export class ThreatFeed {
   private async build(body: Buffer): Promise<{ built: BuiltList; body: Buffer }> {
     if (this.o.offThread !== false && this.workerError === null) {
       try {
-        return await buildOnWorker(body, this.o.defaultName);
+        return await buildOnWorker(body, this.o.defaultName, this.o.parse);
       } catch (err) {
         if (err instanceof ListFormatError) throw err;
         this.workerError = (err as Error).message;
         throw new Error(`list build worker failed (later builds run on the main thread): ${this.workerError}`);
       }
     }
-    return { built: await buildHere(body, this.o.defaultName, new Slicer(this.o.sliceMs)), body };
+    return { built: await buildHere(body, this.o.defaultName, new Slicer(this.o.sliceMs), this.o.parse), body };
   }
 
   /** Starts the schedule; the first download begins after `firstDelayMs`, in the background. */
@@ -173,7 +181,7 @@ export class ThreatFeed {
     hooks.fetching(displayUrl(this.o.url));
     let body: Buffer;
     try {
-      body = await download({ url: this.o.url, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs, signal });
+      body = await download({ url: this.o.url, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs, signal, headers: this.o.headers });
     } catch (err) {
       if (!(err instanceof DownloadError)) return fail((err as Error).message);
       if (signal.aborted) return false;
@@ -226,5 +234,7 @@ function infoOf(b: BuiltList, bytes: number, buildMs: number): FeedInfo {
     builtOn: b.builtOn,
     longestStepMs: r(b.longestStepMs),
     longestStepCpuMs: r(b.longestStepCpuMs),
+    dropped: b.dropped,
+    droppedSamples: b.droppedSamples,
   };
 }

@@ -17,7 +17,9 @@ import { Slicer } from './slicer.js';
 
 const gunzip = promisify(gunzipCb);
 
-export type ListFormat = 'json' | 'csv' | 'text';
+export type ListFormat = 'json' | 'csv' | 'text' | FeedFormat;
+/** Formats of named feeds, parsed by src/threat/feeds/parsers.ts when a feed says which it is. */
+export type FeedFormat = 'jsonl' | 'dshield' | 'zeek' | 'iprep' | 'otx';
 
 export const ADDRESS_KEYS = ['ip', 'address', 'indicator', 'value', 'cidr', 'network'] as const;
 export const NAME_KEYS = ['name', 'classification', 'category', 'threat', 'tags'] as const;

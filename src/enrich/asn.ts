@@ -17,7 +17,7 @@ import type { FlowRecord } from '../record/flow-record.js';
 import { packageDir } from './geoip.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
 import { isPrivateIp } from './locality.js';
-import { AddressCache } from './lookup-cache.js';
+import { createFactsCache, type FactsCache } from './address-facts.js';
 
 export interface AsnAnswer {
   asn: number;
@@ -143,10 +143,11 @@ export class AsnEnricher implements Enricher {
   readonly placement = 'main' as const;
   private index: AsnRangeIndex | null = null;
   private reader: Reader<AsnResponse> | null = null;
-  private readonly cache = new AddressCache<AsnAnswer>((ip) => this.load(ip));
+  private loads = 0;
+  private lookups = 0;
 
-  /** `path` '' for the bundled ip-location-db ranges. */
-  constructor(private readonly path: string) {}
+  /** `path` '' for the bundled ip-location-db ranges; `facts` the address cache shared with GeoIP (chain.ts), or a private one. */
+  constructor(private readonly path: string, private readonly facts: FactsCache = createFactsCache()) {}
 
   async start(): Promise<void> {
     if (this.path !== '') {
@@ -164,7 +165,15 @@ export class AsnEnricher implements Enricher {
   }
 
   lookup(ip: string): AsnAnswer {
-    return this.cache.get(ip);
+    this.lookups++;
+    const f = this.facts.get(ip);
+    let a = f.asn as AsnAnswer | null;
+    if (a === null) {
+      this.loads++;
+      a = this.load(ip);
+      f.asn = a;
+    }
+    return a;
   }
 
   /** Cache miss: the database's answer. */
@@ -193,6 +202,6 @@ export class AsnEnricher implements Enricher {
   }
 
   counters(): Record<string, number> {
-    return { cacheHits: this.cache.hits, cacheMisses: this.cache.misses, cacheSize: this.cache.size };
+    return { cacheHits: this.lookups - this.loads, cacheMisses: this.loads, cacheSize: this.facts.size };
   }
 }

@@ -11,6 +11,7 @@ import { CommunityIdEnricher } from './community-id.js';
 import { ClientServerEnricher } from './client-server.js';
 import { GeoIpEnricher } from './geoip.js';
 import { AsnEnricher } from './asn.js';
+import { createFactsCache } from './address-facts.js';
 
 export interface EnricherContext {
   config: Config;
@@ -26,10 +27,11 @@ export function createEnrichers(ctx: EnricherContext): Enricher[] {
   if (c.EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE) chain.push(new CommunityIdEnricher(c.EF_PROCESSOR_ENRICH_COMMUNITYID_SEED));
   if (c.EF_PROCESSOR_EXPAND_CLISRV) chain.push(new ClientServerEnricher());
   // Names (protocol, ports, TCP flags, IP version) are computed at serialization (fields.ts).
+  const facts = createFactsCache(); // one address cache for GeoIP and ASN
   if (c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE) {
-    chain.push(new GeoIpEnricher({ path: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH, values: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_VALUES, lang: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG }));
+    chain.push(new GeoIpEnricher({ path: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH, values: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_VALUES, lang: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG }, facts));
   }
-  if (c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE) chain.push(new AsnEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH));
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE) chain.push(new AsnEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH, facts));
   // ---- enrichers of other areas follow here ----
   // Threat intelligence last: it reads the final addresses and orientation.
   if (ctx.config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) chain.push(new RiskiqThreatEnricher({ config: ctx.config, dataDir: ctx.dataDir }));

@@ -15,7 +15,7 @@ import { log } from '../log/logger.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { isPrivateIp } from './locality.js';
-import { AddressCache } from './lookup-cache.js';
+import { createFactsCache, type FactsCache } from './address-facts.js';
 
 export type GeoValue = 'city' | 'country' | 'country_code' | 'location';
 
@@ -62,11 +62,13 @@ export class GeoIpEnricher implements Enricher {
   readonly placement = 'main' as const;
   private v4: Reader<CityResponse> | null = null;
   private v6: Reader<CityResponse> | null = null;
-  private readonly cache = new AddressCache<GeoAnswer>((ip) => this.load(ip));
+  private loads = 0;
+  private lookups = 0;
   private readonly want: { city: boolean; country: boolean; iso: boolean; loc: boolean };
   private readonly regionNames: Intl.DisplayNames | null;
 
-  constructor(private readonly opts: GeoIpOptions) {
+  /** `facts`: the address cache shared with the ASN enricher (chain.ts), or a private one. */
+  constructor(private readonly opts: GeoIpOptions, private readonly facts: FactsCache = createFactsCache()) {
     const v = new Set(opts.values);
     this.want = { city: v.has('city'), country: v.has('country'), iso: v.has('country_code'), loc: v.has('location') };
     let dn: Intl.DisplayNames | null = null;
@@ -93,7 +95,15 @@ export class GeoIpEnricher implements Enricher {
 
   /** The answer for one address ('' fields when unknown or private). */
   lookup(ip: string): GeoAnswer {
-    return this.cache.get(ip);
+    this.lookups++;
+    const f = this.facts.get(ip);
+    let a = f.geo as GeoAnswer | null;
+    if (a === null) {
+      this.loads++;
+      a = this.load(ip);
+      f.geo = a;
+    }
+    return a;
   }
 
   /** Cache miss: the database's answer. */
@@ -146,6 +156,6 @@ export class GeoIpEnricher implements Enricher {
   }
 
   counters(): Record<string, number> {
-    return { cacheHits: this.cache.hits, cacheMisses: this.cache.misses, cacheSize: this.cache.size };
+    return { cacheHits: this.lookups - this.loads, cacheMisses: this.loads, cacheSize: this.facts.size };
   }
 }

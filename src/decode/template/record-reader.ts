@@ -272,6 +272,11 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
   else if (s.eventMs > 0) r.setExtra('ipfix.observationTimeMilliseconds', s.eventMs);
   if (start === 0 && end !== 0) start = end;
   else if (end === 0 && start !== 0) end = start;
+  else if (start === 0 && end === 0) {
+    // No time element at all (packet reports, some firewalls): the export time bounds the flow.
+    if (reason === '') reason = 'time: none in record (export time used)';
+    start = end = tb.exportMs;
+  }
   if (end < start) {
     reason = 'time: end before start (end set to start)';
     end = start;

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { Collector } from '../src/collector.js';
 import { createOutputs } from '../src/output/registry.js';
 import { FlowRecord } from '../src/record/flow-record.js';
+import { toDocument } from '../src/record/fields.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
 import { flowQueryFrom, QueryInputError, type FlowQuery } from '../src/store/query.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
@@ -67,6 +68,17 @@ test('DuckDB threat views: flows touching listed addresses, at-risk servers, hig
     out.write(recs);
     await out.flush();
     await checkThreatViews(out.flowQuery()!, recs, now);
+
+    // Long and non-ASCII strings, a 64-bit counter and a large `extra` round-trip unchanged.
+    const odd = new FlowRecord();
+    odd.collectTs = now + 5; odd.exporterIp = '192.0.2.88'; odd.srcIp = '2001:db8::77'; odd.dstIp = '2001:db8::78'; odd.ipVersion = 6; odd.proto = 58; odd.icmpType = 128;
+    odd.bytes = 2 ** 40 + 3; odd.packets = 9; odd.srcCity = 'Zürich-'.repeat(40); odd.dstAsOrg = '東京 "quoted" \\ back'; odd.dstLat = 35.68; odd.dstLon = 139.76;
+    odd.direction = 1; odd.srcMac = '00:11:22:33:44:55'; odd.setExtra('vendor.note', 'x'.repeat(20_000)); odd.setExtra('vendor.flag', true);
+    out.write([odd]);
+    await out.flush();
+    const found = await out.flowQuery()!.search({ from: now, to: now + 10, filter: { exporter: '192.0.2.88' } });
+    assert.equal(found.total, 1);
+    assert.deepEqual(found.rows[0], toDocument(odd, { ecs: false, timestampSource: 'collect' }));
   } finally {
     await out.close();
   }

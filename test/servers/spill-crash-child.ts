@@ -10,7 +10,7 @@ import { fixtureRecords } from './fixture-records.js';
 const [dir, port, count, mode] = process.argv.slice(2) as [string, string, string, 'down' | 'slow'];
 const out = new SearchOutput({
   flavor: 'elasticsearch',
-  connection: { flavor: 'elasticsearch', addresses: [`127.0.0.1:${port}`], username: '', password: '', apiKey: '', tls: { enable: false, skipVerification: false, caCertPath: '' }, requestTimeoutMs: 2000 },
+  connection: { flavor: 'elasticsearch', addresses: [`127.0.0.1:${port}`], username: '', password: '', apiKey: '', tls: { enable: false, skipVerification: false, caCertPath: '' }, requestTimeoutMs: 30_000 },
   view: { ecs: false, timestampSource: 'collect' },
   indexPrefix: 'crash',
   indexPeriod: 'none',

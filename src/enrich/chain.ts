@@ -5,6 +5,8 @@
 import type { Config } from '../config/schema.js';
 import type { Enricher } from '../pipeline/types.js';
 import { RiskiqThreatEnricher } from './riskiq-threat.js';
+import { ThreatFeedsEnricher } from './threat-feeds.js';
+import { MsGraphReputationEnricher } from '../threat/reputation/enricher.js';
 import { UserSamplingEnricher } from './sampling-userdef.js';
 import { LocalityEnricher } from './locality.js';
 import { CommunityIdEnricher } from './community-id.js';
@@ -35,5 +37,8 @@ export function createEnrichers(ctx: EnricherContext): Enricher[] {
   // ---- enrichers of other areas follow here ----
   // Threat intelligence last: it reads the final addresses and orientation.
   if (ctx.config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) chain.push(new RiskiqThreatEnricher({ config: ctx.config, dataDir: ctx.dataDir }));
+  // Public threat lists after RiskIQ: they append to the names it set.
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE) chain.push(new ThreatFeedsEnricher({ config: c, dataDir: ctx.dataDir }));
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE) chain.push(new MsGraphReputationEnricher(c));
   return chain;
 }

@@ -1,0 +1,206 @@
+/**
+ * Threat feeds enricher: many public (or the user's) lists on the feed-agnostic machinery in
+ * src/threat/ (download with a deadline, parse and index on a worker, index swapped whole, last
+ * good copy persisted, refresh with backoff), one ThreatFeed per list. Every entry covering private
+ * or special-purpose space is dropped at load (src/threat/feeds/private-space.ts), so no feed can
+ * mark an internal host. Both ends of every flow are looked up in every active list; names and
+ * feed ids are appended to what earlier enrichers (RiskIQ) set, joined with ','.
+ *
+ * Log lines follow the RiskIQ enricher's wording with the feed's name:
+ * `Threat feed spamhaus-drop-v4: Fetching Threat DB from ...`.
+ */
+import type { Config } from '../config/schema.js';
+import { log } from '../log/logger.js';
+import { registerSecrets } from '../log/redact.js';
+import type { Enricher } from '../pipeline/types.js';
+import type { FlowRecord } from '../record/flow-record.js';
+import { displayUrl } from '../threat/download.js';
+import { ThreatFeed, type FeedHooks, type FeedInfo } from '../threat/feed.js';
+import { resolveFeeds, type ResolvedFeed } from '../threat/feeds/resolve.js';
+import type { UserFeed } from '../threat/feeds/userdef.js';
+import { ThreatMatcher } from '../threat/matcher.js';
+import { defaultPolicy, type RefreshPolicy } from '../threat/refresher.js';
+
+export interface ThreatFeedsOptions {
+  config: Config;
+  dataDir: string;
+  /** Tests: feeds instead of reading the YAML file. */
+  userFeeds?: UserFeed[];
+  retry?: Partial<Pick<RefreshPolicy, 'retryBaseMs' | 'retryCapMs'>>;
+  offThread?: boolean;
+  /** Start downloading in start() (default true); tests drive refreshes themselves. */
+  autoRefresh?: boolean;
+}
+
+/** One list and what is known about it, for status(). */
+class FeedSlot {
+  readonly matcher = new ThreatMatcher();
+  armed = false;
+  lastError: string | null = null;
+  lastAttempt: number | null = null;
+  lastRefresh: number | null = null;
+  info: FeedInfo | null = null;
+  feed!: ThreatFeed;
+  constructor(readonly def: ResolvedFeed) {}
+}
+
+export class ThreatFeedsEnricher implements Enricher {
+  readonly name = 'threat-feeds';
+  /** The lists are downloaded and indexed once per process, on the main thread. */
+  readonly placement = 'main' as const;
+  readonly slots: FeedSlot[];
+  private addrs: string[] = [];
+  private names: (string | null)[] = [];
+
+  constructor(private readonly o: ThreatFeedsOptions) {
+    const c = o.config;
+    registerSecrets([c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY, c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY]);
+    const defs = resolveFeeds(c, o.userFeeds);
+    for (const d of defs) registerSecrets(Object.values(d.headers).filter((v) => v.length >= 8));
+    this.slots = defs.map((d) => {
+      const s = new FeedSlot(d);
+      s.feed = new ThreatFeed({
+        feed: d.name,
+        defaultName: d.defaultName,
+        url: d.url,
+        headers: d.headers,
+        timeoutMs: c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_TIMEOUT * 1000,
+        stateDir: ThreatFeed.stateDirOf(o.dataDir),
+        policy: { ...defaultPolicy(d.intervalMin * 60_000), ...o.retry },
+        hooks: this.hooks(s),
+        onIndex: (index) => {
+          s.matcher.setList(index);
+          s.armed = index.size > 0;
+        },
+        offThread: o.offThread,
+        parse: { format: d.format, dropPrivate: true, extraPrivate: c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS },
+      });
+      return s;
+    });
+  }
+
+  /** Loads each feed's last good list from the data directory, then starts the downloads in the background. */
+  async start(): Promise<void> {
+    for (const s of this.slots) {
+      const d = s.def;
+      if (d.raisedFromMin !== undefined) log.warn(`Threat feed ${d.name}: refresh interval ${d.raisedFromMin} min is below the provider's limit; using ${d.intervalMin} min`);
+      log.info(`Threat feed ${d.name}: ${d.origin} feed, ${d.format} format, every ${d.intervalMin} min from ${displayUrl(d.url)}`);
+    }
+    await Promise.all(this.slots.map((s) => s.feed.loadStored()));
+    if (this.o.autoRefresh !== false) for (const s of this.slots) s.feed.start(0);
+  }
+
+  /** Refreshes every feed now; resolves with the names of those that got a new list. */
+  async refreshAll(): Promise<string[]> {
+    const ok = await Promise.all(this.slots.map((s) => s.feed.refresh()));
+    return this.slots.filter((_, i) => ok[i]).map((s) => s.def.name);
+  }
+
+  slot(name: string): FeedSlot | undefined {
+    return this.slots.find((s) => s.def.name === name);
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.slots) s.feed.stop();
+  }
+
+  enrich(batch: FlowRecord[]): void {
+    const n = batch.length;
+    const addrs = this.addrs;
+    let filled = false;
+    for (let f = 0; f < this.slots.length; f++) {
+      const s = this.slots[f]!;
+      if (!s.armed) continue;
+      if (!filled) {
+        for (let i = 0; i < n; i++) {
+          const r = batch[i]!;
+          addrs[2 * i] = r.srcIp;
+          addrs[2 * i + 1] = r.dstIp;
+        }
+        filled = true;
+      }
+      const names = this.names;
+      s.matcher.namesFor(addrs, 2 * n, names);
+      const feed = s.def.name;
+      for (let i = 0; i < n; i++) {
+        const sn = names[2 * i]!;
+        const dn = names[2 * i + 1]!;
+        if (sn === null && dn === null) continue;
+        const r = batch[i]!;
+        // Earlier enrichers (RiskIQ) and earlier feeds may have marked this end: append, never replace.
+        if (sn !== null) {
+          r.srcThreatName = r.srcThreatName === '' ? sn : r.srcThreatName + ',' + sn;
+          r.srcThreatFeed = r.srcThreatFeed === '' ? feed : r.srcThreatFeed + ',' + feed;
+        }
+        if (dn !== null) {
+          r.dstThreatName = r.dstThreatName === '' ? dn : r.dstThreatName + ',' + dn;
+          r.dstThreatFeed = r.dstThreatFeed === '' ? feed : r.dstThreatFeed + ',' + feed;
+        }
+      }
+    }
+    if (filled) addrs.fill('', 0, 2 * n);
+  }
+
+  /** Per-feed status, the shape src/web/integrations.ts reads (`feeds: [...]`). */
+  status(): { feeds: Record<string, unknown>[] } {
+    const now = Date.now();
+    return {
+      feeds: this.slots.map((s) => ({
+        feed: s.def.name,
+        enabled: true,
+        origin: s.def.origin,
+        entries: s.feed.index === null ? null : s.feed.index.size,
+        ipv4: s.info?.v4,
+        ipv6: s.info?.v6,
+        bytes: s.info?.bytes,
+        format: s.def.format,
+        droppedPrivate: s.info?.dropped ?? 0,
+        skipped: s.info?.bad ?? 0,
+        lastRefresh: s.lastRefresh,
+        ageSeconds: s.lastRefresh === null ? null : Math.max(0, Math.round((now - s.lastRefresh) / 1000)),
+        lastAttempt: s.lastAttempt,
+        nextRefresh: s.feed.schedule.nextAt > 0 ? s.feed.schedule.nextAt : null,
+        lastError: s.lastError,
+        consecutiveFailures: s.feed.schedule.consecutiveFailures,
+        refreshIntervalMinutes: s.def.intervalMin,
+        source: displayUrl(s.def.url),
+      })),
+    };
+  }
+
+  private hooks(s: FeedSlot): FeedHooks {
+    const P = `Threat feed ${s.def.name}:`;
+    const retryIn = (): number => Math.round(s.feed.schedule.delayAfter(s.feed.schedule.consecutiveFailures + 1) / 1000);
+    return {
+      fetching: (url) => {
+        s.lastAttempt = Date.now();
+        log.info(`${P} Fetching Threat DB from ${url}`);
+      },
+      received: (bytes) => log.info(`${P} received response: ${bytes} bytes`),
+      readFailed: (cause) => log.error(`${P} failed to read the complete response: ${cause}`),
+      requestFailed: (err) => {
+        const hint = err.status === 401 || err.status === 403 ? '; check the feed\'s API key' : err.status === 429 ? '; the provider limits downloads, raise the interval' : '';
+        log.error(`${P} request failed: ${err.message}${hint}`);
+      },
+      skipped: (bad, samples) => log.warn(`${P} skipped ${bad} entries that did not parse (e.g. ${samples.map((x) => JSON.stringify(x)).join(', ')})`),
+      populated: (info, from) => {
+        s.info = info;
+        s.lastError = null;
+        s.lastRefresh = from === 'download' ? Date.now() : info.savedAt !== undefined ? Date.parse(info.savedAt) : Date.now();
+        if ((info.dropped ?? 0) > 0) {
+          log.info(`${P} dropped ${info.dropped} entries covering private or special-purpose space (e.g. ${(info.droppedSamples ?? []).join(', ')})`, { dropped: info.dropped });
+        }
+        const fields = { entries: info.entries, ipv4: info.v4, ipv6: info.v6, bytes: info.bytes, format: info.gzip ? `${info.format}+gzip` : info.format, dropped_private: info.dropped ?? 0, build_ms: info.buildMs, built_on: info.builtOn };
+        if (from === 'download') log.info(`${P} DB successfully populated.`, fields);
+        else log.info(`${P} loaded the last good DB from ${s.feed.storedBodyPath} (downloaded ${info.savedAt ?? 'at an unknown time'})`, fields);
+      },
+      failed: (cause, active) => {
+        s.lastError = cause;
+        if (active) log.error(`${P} failed to refresh DB, keeping the active DB: ${cause}`, { retry_in_s: retryIn() });
+        else log.error(`${P} failed to initialize DB: ${cause}`, { retry_in_s: retryIn() });
+      },
+      storeFailed: (cause, op) =>
+        log.warn(op === 'save' ? `${P} could not save the DB to the data directory (a restart will wait for a download): ${cause}` : `${P} could not load the saved DB: ${cause}`),
+    };
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * From the options to the list of feeds to run: the built-ins asked for (or the default set), the
+ * keyed ones when their key is set, the user's YAML feeds, and per-feed overrides, each with its
+ * interval raised to the provider's floor.
+ */
+import type { Config } from '../../config/schema.js';
+import { CATALOGUE, catalogueFeed, feedUrl } from './catalogue.js';
+import type { FeedFormatName } from './parse.js';
+import { readUserFeeds, USER_MIN_INTERVAL_MIN, type UserFeed } from './userdef.js';
+
+export interface ResolvedFeed {
+  name: string;
+  url: string;
+  format: FeedFormatName;
+  defaultName: string;
+  intervalMin: number;
+  headers: Record<string, string>;
+  origin: 'built-in' | 'user';
+  /** Set when the asked interval was below the provider's floor and was raised. */
+  raisedFromMin?: number;
+}
+
+export function resolveFeeds(c: Config, userFeeds: UserFeed[] = c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH.trim() === '' ? [] : readUserFeeds(c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH.trim())): ResolvedFeed[] {
+  const abuseKey = c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY;
+  const otxKey = c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY;
+  const asked = c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS;
+  const names = asked.length > 0
+    ? asked
+    : CATALOGUE.filter((f) => f.keyFree || (f.key === 'abuseipdb' && abuseKey !== '') || (f.key === 'otx' && otxKey !== '')).map((f) => f.name);
+  const base = c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL;
+  const out: ResolvedFeed[] = [];
+  for (const name of [...new Set(names)]) {
+    const f = catalogueFeed(name)!;
+    const headers: Record<string, string> = {};
+    let query: Record<string, string> | undefined;
+    if (f.key === 'abuseipdb') {
+      if (abuseKey === '') throw new Error(`threat feed ${name} needs EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY`);
+      headers.Key = abuseKey;
+      headers.Accept = 'text/plain';
+      query = { confidenceMinimum: String(c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_CONFIDENCE_MINIMUM) };
+    }
+    if (f.key === 'otx') {
+      if (otxKey === '') throw new Error(`threat feed ${name} needs EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY`);
+      headers['X-OTX-API-KEY'] = otxKey;
+    }
+    out.push({ name, url: feedUrl(f, base, query), format: f.format, defaultName: f.defaultName, intervalMin: f.intervalMin, headers, origin: 'built-in' });
+  }
+  for (const u of userFeeds) {
+    const b = catalogueFeed(u.name);
+    const have = out.find((r) => r.name === u.name);
+    if (b !== undefined) {
+      // A built-in's entry changes where and how often, not what the list is.
+      const r = have ?? { name: b.name, url: feedUrl(b, base), format: b.format, defaultName: b.defaultName, intervalMin: b.intervalMin, headers: {}, origin: 'built-in' as const };
+      if (u.url !== undefined) r.url = u.url;
+      if (u.intervalMin !== undefined) r.intervalMin = u.intervalMin;
+      if (u.format !== undefined) r.format = u.format;
+      Object.assign(r.headers, u.headers);
+      if (have === undefined) out.push(r);
+      continue;
+    }
+    if (u.url === undefined) throw new Error(`threat feed ${u.name} (user-defined) has no url`);
+    out.push({ name: u.name, url: u.url, format: u.format ?? 'auto', defaultName: u.threatName ?? u.name, intervalMin: u.intervalMin ?? 60, headers: u.headers, origin: 'user' });
+  }
+  for (const r of out) {
+    const floor = catalogueFeed(r.name)?.minIntervalMin ?? USER_MIN_INTERVAL_MIN;
+    if (r.intervalMin < floor) {
+      r.raisedFromMin = r.intervalMin;
+      r.intervalMin = floor;
+    }
+  }
+  return out;
+}

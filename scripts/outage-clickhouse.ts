@@ -6,7 +6,7 @@
  *
  *   node --import tsx scripts/outage-clickhouse.ts [records=1000000] [outage seconds=30]
  *
- * The test suite runs the same drill with 200,000 records (test/clickhouse-outage.test.ts).
+ * The test suite runs the same drill with 200,000 records (the last test in test/clickhouse.test.ts).
  * It stops only the clickhouse-server listening on 127.0.0.1:8123, found by its listening socket.
  */
 import { execFileSync, spawn } from 'node:child_process';

@@ -61,7 +61,7 @@ const PEERS: Peer[] = [
         PATH: process.env.PATH, EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
         EF_LOGGER_LEVEL: 'warn', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
         EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '0',
-        EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true', EF_FLOW_SERVER_WORKERS: process.env.BENCH_WORKERS ?? '1',
+        EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true', EF_FLOW_SERVER_WORKERS: process.env.BENCH_WORKERS ?? '0',
       },
     }),
     count: (dir) => countLines(join(dir, 'flows.ndjson')),
@@ -83,7 +83,7 @@ const PEERS: Peer[] = [
       writeFileSync(conf, [
         `nfacctd_ip: 127.0.0.1`, `nfacctd_port: ${port}`, 'nfacctd_pipe_size: 33554432', 'plugins: print',
         'aggregate: src_host, dst_host, src_port, dst_port, proto, tos', 'print_output: csv',
-        `print_output_file: ${join(dir, 'print-%s.csv')}`, 'print_refresh_time: 1', 'print_cache_entries: 2000003',
+        `print_output_file: ${join(dir, 'print-%s.csv')}`, 'print_refresh_time: 1',
         'plugin_pipe_size: 209715200', 'plugin_buffer_size: 2048000',
       ].join('\n') + '\n');
       return spawn(which('nfacctd')!, ['-f', conf], { detached: true, stdio: 'ignore' });
@@ -222,8 +222,15 @@ async function runPeer(p: Peer, packets: Buffer[], records: number, port: number
   const all = groupPids(child.pid!);
   const cpu = cpuSeconds(all) - cpu0;
   const rssMb = peakRssMb(all);
-  process.kill(-child.pid!, 'SIGTERM');
-  await new Promise((r) => child.once('exit', r));
+  const crashed = child.exitCode !== null || child.signalCode !== null;
+  if (crashed) process.stderr.write(`${p.name}: exited during the run (code ${child.exitCode}, signal ${child.signalCode})\n`);
+  try {
+    process.kill(-child.pid!, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  const exited = crashed || await Promise.race([new Promise((r) => child.once('exit', () => r(true))), new Promise((r) => setTimeout(() => r(false), 15_000))]);
+  if (!exited) killGroup();
   await new Promise((r) => setTimeout(r, 500));
   const received = p.count(dir);
   void records;

@@ -28,7 +28,7 @@ export interface ThreatFeedsOptions {
   userFeeds?: UserFeed[];
   retry?: Partial<Pick<RefreshPolicy, 'retryBaseMs' | 'retryCapMs'>>;
   offThread?: boolean;
-  /** Start downloading in start() (default true); tests drive refreshes themselves. */
+  /** Download at once in start() (default true); false: first download after one interval (tests drive refreshes). */
   autoRefresh?: boolean;
 }
 
@@ -87,7 +87,8 @@ export class ThreatFeedsEnricher implements Enricher {
       log.info(`Threat feed ${d.name}: ${d.origin} feed, ${d.format} format, every ${d.intervalMin} min from ${displayUrl(d.url)}`);
     }
     await Promise.all(this.slots.map((s) => s.feed.loadStored()));
-    if (this.o.autoRefresh !== false) for (const s of this.slots) s.feed.start(0);
+    // Without autoRefresh (tests) the schedule still runs, its first download one interval away.
+    for (const s of this.slots) s.feed.start(this.o.autoRefresh === false ? s.def.intervalMin * 60_000 : 0);
   }
 
   /** Refreshes every feed now; resolves with the names of those that got a new list. */

@@ -2,7 +2,7 @@
  * The parse step of a named feed: its declared format (or the generic sniffer for plain, CSV and
  * auto), names made safe for the ','-joined threat fields, and private space dropped.
  */
-import { parseList, type ParsedList } from '../formats.js';
+import { ListFormatError, parseList, type ParsedList } from '../formats.js';
 import type { Slicer } from '../slicer.js';
 import { FEED_PARSERS, parseFeedFormat, type FeedParserName } from './parsers.js';
 import { dropPrivate, PrivateSpace } from './private-space.js';
@@ -28,5 +28,9 @@ export async function parseForFeed(body: Buffer, defaultName: string, slicer: Sl
   for (let i = 0; i < names.length; i++) if (names[i]!.includes(',')) names[i] = names[i]!.replace(/,\s*/g, ' ');
   if (spec.dropPrivate !== true) return { ...parsed, dropped: 0, droppedSamples: [] };
   const r = dropPrivate(parsed.set, new PrivateSpace(spec.extraPrivate ?? []));
+  if (parsed.set.count === 0 && r.dropped > 0) {
+    // Said here, because an empty list is otherwise reported as "no usable entry" without the reason.
+    throw new ListFormatError(`all ${r.dropped} entries cover private or special-purpose space (e.g. ${r.samples.join(', ')}); nothing to flag`);
+  }
   return { ...parsed, dropped: r.dropped, droppedSamples: r.samples };
 }

@@ -193,6 +193,8 @@ export interface GraphEmulatorOptions {
   tokenTtlSec?: number;
   /** Answer 429 (Retry-After: retryAfterSec) to every reputation request after this many. */
   throttleAfter?: number;
+  /** How many requests get the 429 (default: all after throttleAfter). */
+  throttleCount?: number;
   retryAfterSec?: number;
 }
 
@@ -291,7 +293,7 @@ export async function startFeedEmulator(o: FeedEmulatorOptions = {}): Promise<Fe
         return true;
       }
       graphRequests.push(Date.now());
-      if (graph.throttleAfter !== undefined && graphRequests.length > graph.throttleAfter) {
+      if (graph.throttleAfter !== undefined && graphRequests.length > graph.throttleAfter && graphRequests.length <= graph.throttleAfter + (graph.throttleCount ?? Infinity)) {
         send(res, 429, JSON.stringify({ error: { code: 'TooManyRequests', message: 'Too many requests' } }), 'application/json', { 'retry-after': String(graph.retryAfterSec ?? 1) });
         return true;
       }

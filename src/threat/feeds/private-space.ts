@@ -112,7 +112,7 @@ export class PrivateSpace {
           // 6to4 (RFC 3056): the IPv4 address is bits 16-47.
           const v4 = (((w[0]! & 0xffff) << 16) | (w[1]! >>> 16)) >>> 0;
           const p4 = Math.min(32, prefix - 16);
-          if (this.overlapsV4Cidr(p4 === 0 ? 0 : v4 & ((0xffffffff << (32 - p4)) >>> 0), p4)) return true;
+          if (this.overlapsV4Cidr(p4 === 0 ? 0 : (v4 & ((0xffffffff << (32 - p4)) >>> 0)) >>> 0, p4)) return true;
           continue;
         }
         const p4 = prefix - 96;

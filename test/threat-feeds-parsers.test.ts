@@ -1,0 +1,102 @@
+/**
+ * The feed formats and the private-space filter on their own: each parser on the shapes its
+ * provider documents, the IANA special-purpose edge cases (more specific public entries inside
+ * private blocks, embedded IPv4), and the worker and main-thread builds agreeing.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import { parseForFeed, type FeedParseSpec } from '../src/threat/feeds/parse.js';
+import { PrivateSpace } from '../src/threat/feeds/private-space.js';
+import { buildHere, buildOnWorker } from '../src/threat/build.js';
+import { Slicer } from '../src/threat/slicer.js';
+import { ThreatMatcher } from '../src/threat/matcher.js';
+import { parseIPv4, parseIPv6 } from '../src/threat/ip.js';
+
+async function names(body: string | Buffer, spec: FeedParseSpec, lookups: string[]): Promise<{ found: (string | null)[]; bad: number; dropped: number; count: number }> {
+  const b = typeof body === 'string' ? Buffer.from(body) : body;
+  const p = await parseForFeed(b, 'default', new Slicer(), spec);
+  const built = await buildHere(b, 'default', new Slicer(), spec);
+  const m = new ThreatMatcher();
+  m.setList(built.index);
+  return { found: lookups.map((ip) => m.nameFor(ip)), bad: p.set.bad, dropped: p.dropped, count: p.set.count };
+}
+
+test('Spamhaus JSON lines: cidr named by sblid, the metadata record skipped, gzip accepted', async () => {
+  const body = '{"cidr":"1.10.16.0/20","sblid":"SBL256894","rir":"apnic"}\n{"cidr":"2a06:5280::/29","sblid":"SBL608911","rir":"ripencc"}\n{"type":"metadata","timestamp":1764252000,"size":118,"records":2,"copyright":"(c) 2026 The Spamhaus Project SLU","terms":"https://www.spamhaus.org/drop/terms/"}\n';
+  for (const b of [body, gzipSync(body)]) {
+    const r = await names(b, { format: 'jsonl', dropPrivate: true }, ['1.10.31.255', '1.10.32.0', '2a06:5287:ffff::1']);
+    assert.deepEqual(r.found, ['SBL256894', null, 'SBL608911']);
+    assert.equal(r.bad, 0);
+    assert.equal(r.count, 2);
+  }
+});
+
+test('JSON records: Feodo (ip_address/malware), AbuseIPDB (data[].ipAddress), bad lines counted', async () => {
+  const feodo = JSON.stringify([{ ip_address: '162.243.103.246', port: 8080, malware: 'Emotet' }, { ip_address: '51.75.33.127', malware: 'QakBot' }]);
+  assert.deepEqual((await names(feodo, { format: 'json' }, ['162.243.103.246', '51.75.33.127'])).found, ['Emotet', 'QakBot']);
+  const abuse = JSON.stringify({ meta: { generatedAt: '2026-11-27T14:00:00+00:00' }, data: [{ ipAddress: '118.25.6.39', countryCode: 'CN', abuseConfidenceScore: 100 }] });
+  assert.deepEqual((await names(abuse, { format: 'json' }, ['118.25.6.39'])).found, ['default']);
+  const r = await names('{"ip":"94.232.46.19","name":"bruteforce"}\nnot json\n{"nothing":1}\n', { format: 'jsonl' }, ['94.232.46.19']);
+  assert.deepEqual(r.found, ['bruteforce']);
+  assert.equal(r.bad, 2);
+});
+
+test('DShield block.txt: start plus the Netblock prefix length; header row and comments skipped', async () => {
+  const body = '#   DShield.org Recommended Block List\n#\nStart\tEnd\tNetblock\tAttacks\tName\tCountry\temail\n193.32.162.0\t193.32.162.255\t24\t3861\tEX\tNL\tabuse@example.net\n';
+  const r = await names(body, { format: 'dshield' }, ['193.32.162.200', '193.32.163.1']);
+  assert.deepEqual(r.found, ['default', null]);
+  assert.equal(r.bad, 0);
+});
+
+test('Zeek Intel: ADDR and SUBNET kept (named by meta.desc, else meta.source), other types skipped silently', async () => {
+  const body = '#separator \\x09\n#fields\tindicator\tindicator_type\tmeta.source\tmeta.desc\n141.98.11.0\tIntel::ADDR\tcorp\tphishing, kit\n141.98.10.0/24\tIntel::SUBNET\tcorp\t-\nevil.example.com\tIntel::DOMAIN\tcorp\tC2\n';
+  const r = await names(body, { format: 'zeek' }, ['141.98.11.0', '141.98.10.77']);
+  // The ',' in a name would split the joined threat fields.
+  assert.deepEqual(r.found, ['phishing kit', 'corp']);
+  assert.equal(r.bad, 0);
+  assert.equal(r.count, 2);
+});
+
+test('Suricata iprep: ip or CIDR, category named, score 0 (no data) skipped', async () => {
+  const r = await names('179.43.187.0,1,101\n179.43.188.0/24,6,88\n45.9.148.3,2,0\nbogus\n', { format: 'iprep' }, ['179.43.187.0', '179.43.188.9', '45.9.148.3']);
+  assert.deepEqual(r.found, ['iprep-category-1', 'iprep-category-6', null]);
+  assert.equal(r.bad, 1);
+});
+
+test('OTX pulses: IPv4, IPv6 and CIDR indicators named by the pulse; a body without results is unreadable', async () => {
+  const body = JSON.stringify({ results: [{ name: 'Pulse A', indicators: [{ indicator: '194.26.29.113', type: 'IPv4' }, { indicator: 'x.example', type: 'domain' }, { indicator: '2a0e:1c80::/32', type: 'CIDR' }] }] });
+  assert.deepEqual((await names(body, { format: 'otx' }, ['194.26.29.113', '2a0e:1c80::1'])).found, ['Pulse A', 'Pulse A']);
+  await assert.rejects(parseForFeed(Buffer.from('{"detail":"Authentication required"}'), 'd', new Slicer(), { format: 'otx' }), /no "results" array/);
+});
+
+test('private space: registry blocks, more specific public entries, embedded IPv4, user ranges', () => {
+  const s = new PrivateSpace(['77.90.185.0/24', '2a01:4f8::/32']);
+  const v4 = (c: string): boolean => {
+    const [a, p] = c.split('/');
+    return s.overlapsV4Cidr(parseIPv4(a!), Number(p ?? 32));
+  };
+  const v6 = (c: string): boolean => {
+    const [a, p] = c.split('/');
+    const w = new Uint32Array(4);
+    assert.ok(parseIPv6(a!, w), c);
+    return s.overlapsV6Cidr(w, Number(p ?? 128));
+  };
+  for (const c of ['10.0.0.0/8', '8.0.0.0/6', '0.0.0.0/0', '192.0.0.8/30', '224.0.0.0/3', '100.64.0.1', '203.0.113.9', '77.90.185.60', '255.255.255.255']) assert.ok(v4(c), `${c} private`);
+  for (const c of ['192.0.0.9', '192.0.0.10', '192.88.99.0/24', '1.10.16.0/20', '11.0.0.0/8', '8.8.8.8', '77.90.184.0/24']) assert.ok(!v4(c), `${c} public`);
+  for (const c of ['fd00::1', 'fe80::/10', '::ffff:10.0.0.1', '64:ff9b::192.168.0.1', '2002:c0a8:1::/48', '2001:db8::/32', '2001::/16', '::/0', '2a01:4f8:1::1', 'ff02::1']) assert.ok(v6(c), `${c} private`);
+  for (const c of ['2a06:5280::/29', '2001:20::/28', '2001::/32', '64:ff9b::808:808', '2002:0808:0808::/48', '2620:4f:8000::/48']) assert.ok(!v6(c), `${c} public`);
+});
+
+test('the worker and the main thread build the same filtered list', async () => {
+  const body = Buffer.from('# netset\n10.0.0.0/8\n5.188.10.0/23\n192.168.0.0/16\n2a06:5280::/29\nfd00::/8\n');
+  const spec: FeedParseSpec = { format: 'plain', dropPrivate: true };
+  const here = await buildHere(Buffer.from(body), 'lvl1', new Slicer(1), spec);
+  const { built: there } = await buildOnWorker(Buffer.from(body), 'lvl1', spec);
+  for (const b of [here, there]) {
+    assert.equal(b.dropped, 3);
+    assert.deepEqual(b.droppedSamples, ['10.0.0.0/8', '192.168.0.0/16', 'fd00:0:0:0:0:0:0:0/8']);
+    assert.equal(b.index.size, 2);
+  }
+  assert.equal(there.builtOn, 'worker');
+});

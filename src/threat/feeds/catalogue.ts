@@ -46,7 +46,7 @@ export const CATALOGUE: readonly CatalogueFeed[] = [
     about: 'SANS ISC DShield recommended block list: the top 20 attacking /24 networks.' },
   ...[1, 2, 3, 4].map((n) => ({
     name: `firehol-level${n}`, url: `https://raw.githubusercontent.com/firehol/blocklist-ipsets/master/firehol_level${n}.netset`, format: 'plain' as const,
-    defaultName: `firehol-level${n}`, intervalMin: 360, minIntervalMin: 60, keyFree: n === 1,
+    defaultName: `firehol-level${n}`, intervalMin: 1440, minIntervalMin: 60, keyFree: n === 1,
     about: `FireHOL level ${n} netset${n === 1 ? ' (maximum protection, minimum false positives; includes bogons, which are dropped here)' : n === 4 ? ' (aggressive; more false positives)' : ''}.`,
   })),
   { name: 'abuseipdb', url: 'https://api.abuseipdb.com/api/v2/blacklist?confidenceMinimum=90&plaintext', format: 'plain', defaultName: 'abuseipdb', intervalMin: 1440, minIntervalMin: 360, key: 'abuseipdb', keyFree: false,

@@ -106,3 +106,14 @@ test('ufc run: UDP in, NetFlow v5 to stdout, SIGTERM flushes and exits 0', async
   assert.equal(recs[29]!['flow.export.ip.addr'], '127.0.0.1');
   assert.match(stderr, /"packets":3,"records":60,"errors":1/);
 });
+
+test('a port already in use stops start-up with one clear line and exit 1', async () => {
+  const blocker = dgram.createSocket('udp4');
+  await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', () => r()));
+  const port = blocker.address().port;
+  const r = spawnSync(process.execPath, [...CLI, 'run'], { encoding: 'utf8', env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port) }), timeout: 30_000 });
+  blocker.close();
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`cannot listen on udp 127\\.0\\.0\\.1:${port}: the port is already in use`));
+  assert.doesNotMatch(r.stderr, /at node:dgram/);
+});

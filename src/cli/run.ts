@@ -13,7 +13,13 @@ export const runCommand: Command = {
     log.info(`ufc ${VERSION} starting`, { data_dir: config.EF_DATA_DIR });
     const collector = new Collector(config);
     await collector.start();
-    await collector.listen();
+    try {
+      await collector.listen();
+    } catch (err) {
+      log.error((err as Error).message);
+      await collector.stop();
+      return 1;
+    }
     await new Promise<void>((resolve) => {
       const stop = (sig: string) => {
         log.info(`received ${sig}: stopping input, flushing outputs`);

@@ -28,9 +28,13 @@ export class UdpInput {
         this.onDatagram(msg, addr, rinfo.port, Date.now());
       });
       await new Promise<void>((resolve, reject) => {
-        sock.once('error', reject);
+        const onBindError = (err: NodeJS.ErrnoException): void => {
+          const why = err.code === 'EADDRINUSE' ? 'the port is already in use (another collector?)' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : err.message;
+          reject(new Error(`cannot listen on udp ${this.opts.ip}:${port}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`));
+        };
+        sock.once('error', onBindError);
         sock.bind(port, this.opts.ip, () => {
-          sock.off('error', reject);
+          sock.off('error', onBindError);
           sock.on('error', (err) => log.error(`UDP socket ${this.opts.ip}:${port}: ${err.message}`));
           resolve();
         });

@@ -18,6 +18,8 @@ import { CATALOGUE_NAMES } from '../src/threat/feeds/catalogue.js';
 import { parseUserFeeds, type UserFeed } from '../src/threat/feeds/userdef.js';
 import { integrationsStatus } from '../src/web/integrations.js';
 import { createEnrichers } from '../src/enrich/chain.js';
+import { createMetrics } from '../src/web/metrics.js';
+import type { WebSources } from '../src/web/sources.js';
 import { testConfig } from './helpers/collect.js';
 
 const ABUSE_KEY = 'abuse-key-5f2d8e1c9a7b6d4e3f201918';
@@ -103,6 +105,11 @@ test('every built-in feed and user format loads from the emulator and flags a fl
   assert.equal(st.find((f) => f.feed === 'spamhaus-drop-v4')!.skipped, 0);
   assert.equal(st.find((f) => f.feed === 'spamhaus-drop-v4')!.entries, 3);
   assert.equal(st.find((f) => f.feed === 'otx')!.skipped, 0);
+  // /metrics reads the same status: one series per feed.
+  const metrics = await createMetrics({ config: testConfig({}), pipeline: { stats: { snapshot: () => [] } }, decoders: new Map(), enrichers: [e], outputs: [] } as unknown as WebSources).metrics();
+  assert.match(metrics, /ufc_threat_blocklist_entries\{feed="spamhaus-drop-v4"\} 3\n/);
+  assert.match(metrics, /ufc_threat_blocklist_refresh_failed\{feed="otx"\} 0\n/);
+  for (const name of expected) assert.match(metrics, new RegExp(`ufc_threat_blocklist_age_seconds\\{feed="${name}"\\} \\d`), `${name} age exported`);
   assert.ok(msgs().includes('Threat feed spamhaus-drop-v4: DB successfully populated.'));
   assert.ok(msgs().some((m) => m.startsWith(`Threat feed dshield: Fetching Threat DB from ${emu.url}/dshield`)));
   await e.stop();

@@ -6,7 +6,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, setLogger } from '../src/log/logger.js';
@@ -20,7 +20,8 @@ import { integrationsStatus } from '../src/web/integrations.js';
 import { createEnrichers } from '../src/enrich/chain.js';
 import { createMetrics } from '../src/web/metrics.js';
 import type { WebSources } from '../src/web/sources.js';
-import { testConfig } from './helpers/collect.js';
+import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { Collector } from '../src/collector.js';
 
 const ABUSE_KEY = 'abuse-key-5f2d8e1c9a7b6d4e3f201918';
 const OTX_KEY = 'otx-key-a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6';
@@ -240,4 +241,31 @@ test('off by default; the one switch turns on the key-free set (keyed feeds only
   // Threat enrichers come after RiskIQ in the chain.
   const both = createEnrichers({ config: testConfig({ EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'a@example.com', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: 'k3y-0123456789' }), dataDir }).map((x) => x.name);
   assert.ok(both.indexOf('riskiq-threat') < both.indexOf('threat-feeds'));
+});
+
+test('wired by the chain: the collector starts at once, downloads in the background, enriches emitted flows; YAML user feeds', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ufc-feeds-e2e-'));
+  const yaml = join(dataDir, 'feeds.yaml');
+  writeFileSync(yaml, `feeds:\n  - name: corp-zeek\n    url: ${emu.url}/user/zeek\n    format: zeek\n    interval: 30\n`);
+  const config = testConfig({
+    EF_DATA_DIR: dataDir,
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'tor-exit,spamhaus-drop-v4',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: emu.url,
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH: yaml,
+  });
+  const capture = new CaptureOutput();
+  const collector = new Collector(config, { outputs: [capture] });
+  const e = collector.enrichers.find((x) => x.name === 'threat-feeds') as ThreatFeedsEnricher | undefined;
+  assert.ok(e, 'createEnrichers adds the threat-feeds enricher when enabled');
+  assert.deepEqual(e.slots.map((s) => s.def.name), ['tor-exit', 'spamhaus-drop-v4', 'corp-zeek']);
+  await collector.start();
+  const deadline = Date.now() + 10_000;
+  while (e.slots.some((s) => s.feed.index === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  collector.pipeline.emit([flow(USER_HITS.zeek!.ip, FEED_HITS['tor-exit']!.ip), flow('10.0.0.1', FEED_HITS['spamhaus-drop-v4']!.ip)]);
+  await collector.stop();
+  assert.deepEqual(field(capture.records[0]!, 'flow.src.sec.threat.feed.name'), ['corp-zeek']);
+  assert.deepEqual(field(capture.records[0]!, 'flow.src.sec.threat.name'), ['phishing kit host']);
+  assert.deepEqual(field(capture.records[0]!, 'flow.dst.sec.threat.feed.name'), ['tor-exit']);
+  assert.deepEqual(field(capture.records[1]!, 'sec.threat.name'), ['SBL256894']);
 });

@@ -269,3 +269,15 @@ test('wired by the chain: the collector starts at once, downloads in the backgro
   assert.deepEqual(field(capture.records[0]!, 'flow.dst.sec.threat.feed.name'), ['tor-exit']);
   assert.deepEqual(field(capture.records[1]!, 'sec.threat.name'), ['SBL256894']);
 });
+
+test('a key in a user feed URL query string never reaches the log', async () => {
+  const token = 'q-token-7c9e2b4a1d3f5e6a';
+  const mark = raw.length;
+  const e = enricher(mkdtempSync(join(tmpdir(), 'ufc-feeds-')), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'tor-exit' }, [{ name: 'keyed', url: `${emu.url}/user/plain?apikey=${token}`, format: 'plain', headers: {} }]);
+  await e.start();
+  await e.refreshAll();
+  const logged = raw.slice(mark);
+  assert.ok(logged.some((l) => l.includes('Threat feed keyed: Fetching Threat DB from') && l.includes('apikey=')), 'the URL with its query is logged, redacted');
+  for (const l of logged) assert.ok(!l.includes(token), `token leaked: ${l}`);
+  await e.stop();
+});

@@ -56,7 +56,11 @@ export class ThreatFeedsEnricher implements Enricher {
     const c = o.config;
     registerSecrets([c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY, c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY]);
     const defs = resolveFeeds(c, o.userFeeds);
-    for (const d of defs) registerSecrets(Object.values(d.headers).filter((v) => v.length >= 8));
+    for (const d of defs) {
+      registerSecrets(Object.values(d.headers).filter((v) => v.length >= 8));
+      // A user feed may carry its key in the query string (`?apikey=...`): keep it out of the logs too.
+      for (const [k, v] of new URL(d.url).searchParams) if (/key|token|secret|auth|pass|sig/i.test(k)) registerSecrets([v]);
+    }
     this.slots = defs.map((d) => {
       const s = new FeedSlot(d);
       s.feed = new ThreatFeed({

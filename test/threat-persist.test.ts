@@ -53,7 +53,6 @@ test('Refresher: failures retry with growing delays, runNow joins a run in progr
   const gaps = at.slice(1, 5).map((t, i) => t - at[i]!);
   // Delays 20, 40, 80, 80 ms (+5 ms of task each); timers fire late, never early.
   assert.ok(gaps[0]! >= 20 && gaps[1]! >= 40 && gaps[2]! >= 80 && gaps[3]! >= 80, gaps.join(','));
-  assert.ok(gaps[1]! > gaps[0]!);
   outcome = true;
   const p1 = r.runNow();
   const p2 = r.runNow();

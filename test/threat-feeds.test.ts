@@ -155,6 +155,13 @@ test('several feeds on one end, merged with what RiskIQ set: every name and feed
   assert.deepEqual(field(r, 'flow.dst.sec.threat.feed.name'), ['spamhaus-drop-v4']);
   assert.deepEqual(field(r, 'sec.threat.feed.name'), ['riskiq', 'tor-exit', 'my-tor', 'spamhaus-drop-v4']);
   assert.deepEqual(field(r, 'flow.client.sec.threat.feed.name'), ['riskiq', 'tor-exit', 'my-tor']);
+  // An IPv4-mapped IPv6 end is looked up as its IPv4 address; a batch mixes both families.
+  const batch = [flow(`::ffff:${FEED_HITS['tor-exit']!.ip}`, '::1'), flow('2a06:5280::9', '1.10.16.1'), flow('', 'not an address')];
+  e.enrich(batch);
+  assert.equal(batch[0]!.srcThreatFeed, 'tor-exit,my-tor');
+  assert.equal(batch[1]!.srcThreatFeed, '', 'spamhaus-drop-v6 is not in this enricher');
+  assert.equal(batch[1]!.dstThreatFeed, 'spamhaus-drop-v4');
+  assert.equal(batch[2]!.srcThreatFeed + batch[2]!.dstThreatFeed, '');
   await e.stop();
 });
 

@@ -18,8 +18,13 @@ import { displayUrl } from '../threat/download.js';
 import { ThreatFeed, type FeedHooks, type FeedInfo } from '../threat/feed.js';
 import { resolveFeeds, type ResolvedFeed } from '../threat/feeds/resolve.js';
 import type { UserFeed } from '../threat/feeds/userdef.js';
-import { ThreatMatcher } from '../threat/matcher.js';
+import { isV4Mapped, parseIPv4, parseIPv6 } from '../threat/ip.js';
+import type { PrefixIndex } from '../threat/prefix-index.js';
 import { defaultPolicy, type RefreshPolicy } from '../threat/refresher.js';
+
+/** Keys of enrich()'s scratch that are no IPv4 address. */
+const NONE = -1;
+const V6 = -2;
 
 export interface ThreatFeedsOptions {
   config: Config;
@@ -34,7 +39,8 @@ export interface ThreatFeedsOptions {
 
 /** One list and what is known about it, for status(). */
 class FeedSlot {
-  readonly matcher = new ThreatMatcher();
+  /** The active index (replaced whole by the feed machinery); null before the first list. */
+  index: PrefixIndex | null = null;
   armed = false;
   lastError: string | null = null;
   lastAttempt: number | null = null;
@@ -49,8 +55,6 @@ export class ThreatFeedsEnricher implements Enricher {
   /** The lists are downloaded and indexed once per process, on the main thread. */
   readonly placement = 'main' as const;
   readonly slots: FeedSlot[];
-  private addrs: string[] = [];
-  private names: (string | null)[] = [];
 
   constructor(private readonly o: ThreatFeedsOptions) {
     const c = o.config;
@@ -73,7 +77,7 @@ export class ThreatFeedsEnricher implements Enricher {
         policy: { ...defaultPolicy(d.intervalMin * 60_000), ...o.retry },
         hooks: this.hooks(s),
         onIndex: (index) => {
-          s.matcher.setList(index);
+          s.index = index;
           s.armed = index.size > 0;
         },
         offThread: o.offThread,
@@ -109,41 +113,68 @@ export class ThreatFeedsEnricher implements Enricher {
     for (const s of this.slots) s.feed.stop();
   }
 
+  /**
+   * Both ends of the whole batch are parsed once (IPv4 to a uint32, IPv6 to four words), then each
+   * active list is probed in a tight loop over the parsed keys: with many feeds the parsing, not the
+   * lookups, would otherwise dominate (see docs/threat-intel.md for the measured cost).
+   */
   enrich(batch: FlowRecord[]): void {
+    const slots = this.slots;
+    let any = false;
+    for (let f = 0; f < slots.length; f++) if (slots[f]!.armed) any = true;
+    if (!any) return;
     const n = batch.length;
-    const addrs = this.addrs;
-    let filled = false;
-    for (let f = 0; f < this.slots.length; f++) {
-      const s = this.slots[f]!;
+    const m = 2 * n;
+    if (this.keys.length < m) {
+      this.keys = new Float64Array(m * 2);
+      this.words = new Uint32Array(m * 8);
+    }
+    const keys = this.keys;
+    const words = this.words;
+    let v6Seen = false;
+    for (let i = 0; i < n; i++) {
+      const r = batch[i]!;
+      keys[2 * i] = this.key(r.srcIp, 2 * i);
+      keys[2 * i + 1] = this.key(r.dstIp, 2 * i + 1);
+    }
+    for (let j = 0; j < m; j++) if (keys[j] === V6) v6Seen = true;
+    for (let f = 0; f < slots.length; f++) {
+      const s = slots[f]!;
       if (!s.armed) continue;
-      if (!filled) {
-        for (let i = 0; i < n; i++) {
-          const r = batch[i]!;
-          addrs[2 * i] = r.srcIp;
-          addrs[2 * i + 1] = r.dstIp;
-        }
-        filled = true;
-      }
-      const names = this.names;
-      s.matcher.namesFor(addrs, 2 * n, names);
+      const idx = s.index!;
+      const names = idx.names;
       const feed = s.def.name;
-      for (let i = 0; i < n; i++) {
-        const sn = names[2 * i]!;
-        const dn = names[2 * i + 1]!;
-        if (sn === null && dn === null) continue;
-        const r = batch[i]!;
+      const probeV6 = v6Seen && idx.v6Entries > 0;
+      for (let j = 0; j < m; j++) {
+        const k = keys[j]!;
+        let v = -1;
+        if (k >= 0) v = idx.lookupV4(k);
+        else if (k === V6 && probeV6) v = idx.lookupV6(words, 4 * j);
+        if (v < 0) continue;
+        const r = batch[j >>> 1]!;
+        const name = names[v]!;
         // Earlier enrichers (RiskIQ) and earlier feeds may have marked this end: append, never replace.
-        if (sn !== null) {
-          r.srcThreatName = r.srcThreatName === '' ? sn : r.srcThreatName + ',' + sn;
+        if ((j & 1) === 0) {
+          r.srcThreatName = r.srcThreatName === '' ? name : r.srcThreatName + ',' + name;
           r.srcThreatFeed = r.srcThreatFeed === '' ? feed : r.srcThreatFeed + ',' + feed;
-        }
-        if (dn !== null) {
-          r.dstThreatName = r.dstThreatName === '' ? dn : r.dstThreatName + ',' + dn;
+        } else {
+          r.dstThreatName = r.dstThreatName === '' ? name : r.dstThreatName + ',' + name;
           r.dstThreatFeed = r.dstThreatFeed === '' ? feed : r.dstThreatFeed + ',' + feed;
         }
       }
     }
-    if (filled) addrs.fill('', 0, 2 * n);
+  }
+
+  /** Scratch for enrich(): one key per address (uint32 IPv4, V6, or NONE) and four IPv6 words each. */
+  private keys = new Float64Array(512);
+  private words = new Uint32Array(2048);
+
+  private key(ip: string, j: number): number {
+    const v4 = parseIPv4(ip);
+    if (v4 >= 0) return v4;
+    if (ip.length < 2 || ip.indexOf(':') < 0 || !parseIPv6(ip, this.words, 4 * j)) return NONE;
+    // An IPv4-mapped address is looked up as the IPv4 address it carries.
+    return isV4Mapped(this.words, 4 * j) ? this.words[4 * j + 3]! : V6;
   }
 
   /** Per-feed status, the shape src/web/integrations.ts reads (`feeds: [...]`). */

@@ -15,4 +15,5 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   replay: async () => (await import('./replay.js')).replayCommand,
   'riskiq-sink': async () => (await import('./riskiq-sink.js')).riskiqSinkCommand,
   'dev passivetotal-emulator': async () => (await import('../dev/passivetotal-emulator-command.js')).passiveTotalEmulatorCommand,
+  'dev feed-emulator': async () => (await import('../dev/feed-emulator-command.js')).feedEmulatorCommand,
 };

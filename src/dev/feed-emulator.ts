@@ -316,6 +316,13 @@ export async function startFeedEmulator(o: FeedEmulatorOptions = {}): Promise<Fe
     lastQuery.set(u.pathname, u.search);
     void handleGraph(req, res, u).then((done) => {
       if (done) return;
+      if (req.method === 'POST' && u.pathname === '/_emulator/fault') {
+        // Loopback demo control: POST /_emulator/fault?path=/feodo&mode=500 (path * for every feed).
+        const mode = u.searchParams.get('mode') ?? '';
+        if (!(EMULATOR_FAULTS as readonly string[]).includes(mode)) return send(res, 400, `mode must be one of ${EMULATOR_FAULTS.join(', ')}\n`);
+        emu.setFault(u.searchParams.get('path') ?? '*', mode as FeedFault);
+        return send(res, 200, `fault ${mode} on ${u.searchParams.get('path') ?? '*'}\n`);
+      }
       const name = u.pathname.slice(1);
       if (name.startsWith('user/')) {
         const fmt = name.slice(5);

@@ -1,0 +1,42 @@
+/** `ufc dev feed-emulator`: serves every built-in threat feed (and Graph reputation) on loopback until interrupted. */
+import type { Command } from '../cli/commands.js';
+import { UsageError, type ParsedArgs } from '../cli/common.js';
+import { EMULATOR_FAULTS, FEED_HITS, startFeedEmulator } from './feed-emulator.js';
+
+function strFlag(args: ParsedArgs, name: string): string | undefined {
+  const v = args.flags.get(name);
+  if (v === true) throw new UsageError(`--${name} wants a value`);
+  return v;
+}
+
+export const feedEmulatorCommand: Command = {
+  usage: 'ufc dev feed-emulator [--port N] [--host H]',
+  summary: 'Serve every built-in threat feed in its provider\'s shape, with fault modes and a Graph reputation emulator, for tests and demos.',
+  boolFlags: [],
+  async run(args: ParsedArgs): Promise<number> {
+    const p = strFlag(args, 'port') ?? '8788';
+    if (!/^\d+$/.test(p)) throw new UsageError(`--port wants a whole number, got ${JSON.stringify(p)}`);
+    const abuseipdbKey = 'emulator-abuseipdb-key-0123456789';
+    const otxKey = 'emulator-otx-key-0123456789';
+    const graph = { tenant: 'emulator-tenant', clientId: 'emulator-client', clientSecret: 'emulator-secret-0123456789', reputations: { [FEED_HITS['et-compromised']!.ip]: { classification: 'malicious', score: 92 } } };
+    const emu = await startFeedEmulator({ host: strFlag(args, 'host') ?? '127.0.0.1', port: Number(p), abuseipdbKey, otxKey, graph });
+    const out = process.stdout;
+    out.write(`Threat feed emulator at ${emu.url}: ${Object.keys(FEED_HITS).map((n) => `/${n}`).join(' ')}\n`);
+    out.write(`Switch faults with: curl -X POST '${emu.url}/_emulator/fault?path=/feodo&mode=<${EMULATOR_FAULTS.join('|')}>'\n`);
+    out.write('Point the collector at it:\n');
+    out.write('  EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE=true\n');
+    out.write(`  EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL=${emu.url}\n`);
+    out.write(`  EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY=${abuseipdbKey}\n`);
+    out.write(`  EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY=${otxKey}\n`);
+    out.write('  EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE=true\n');
+    out.write(`  EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_LOGIN_URL=${emu.url} EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_GRAPH_URL=${emu.url}\n`);
+    out.write(`  EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_TENANT_ID=${graph.tenant} EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_ID=${graph.clientId} EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_SECRET=${graph.clientSecret}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    out.write(`served ${[...emu.hits.values()].reduce((a, b) => a + b, 0)} requests\n`);
+    await emu.close();
+    return 0;
+  },
+};

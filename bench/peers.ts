@@ -9,12 +9,12 @@
  * Traffic goes to 127.0.0.1 only; the send loop is bounded by the packet count.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RECORDS_PER_PACKET, stream } from './netflow9-stream.js';
+import { sendStream } from './send-stream.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const args = process.argv.slice(2);
@@ -166,25 +166,6 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
   return false;
 }
 
-async function send(port: number, packets: Buffer[], pps: number): Promise<number> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', () => r()));
-  sock.setSendBufferSize(8 * 1024 * 1024);
-  const start = process.hrtime.bigint();
-  let sent = 0;
-  while (sent < packets.length) {
-    const elapsed = Number(process.hrtime.bigint() - start) / 1e9;
-    const due = Math.min(packets.length, Math.floor(elapsed * pps) + 1);
-    while (sent < due) {
-      sock.send(packets[sent]!, port, '127.0.0.1');
-      sent++;
-    }
-    await new Promise((r) => setImmediate(r));
-  }
-  await new Promise((r) => setTimeout(r, 100));
-  sock.close();
-  return (Number(process.hrtime.bigint() - start) / 1e9);
-}
 
 interface Row { name: string; received: number; drops: number; cpu: number; perCpu: number; rssMb: number; seconds: number }
 
@@ -208,7 +189,7 @@ async function runPeer(p: Peer, packets: Buffer[], records: number, port: number
   const pids = groupPids(child.pid!);
   const cpu0 = cpuSeconds(pids);
   process.stderr.write(`${p.name}: listening, sending\n`);
-  const seconds = await send(port, packets, PPS);
+  const seconds = await sendStream(port, packets, PPS);
   process.stderr.write(`${p.name}: sent in ${seconds.toFixed(2)} s, draining\n`);
   // Let it drain what is queued: stop when its CPU use goes flat.
   let last = -1;

@@ -24,20 +24,11 @@ import { loadConfig } from '../src/config/load.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import type { Output } from '../src/pipeline/types.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
+import { mulberry32 } from '../src/dev/prng.js';
 
 const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'shared', 'testdata');
 
-/** mulberry32: small, fast, seedable (a failing packet number replays exactly). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** An output that checks each record's invariants and keeps nothing. */
 class CheckingOutput implements Output {

@@ -12,6 +12,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { mulberry32 } from './prng.js';
 
 export const LIST_FORMATS = ['text', 'csv', 'csv-noheader', 'json', 'json-object'] as const;
 export type EmulatorListFormat = (typeof LIST_FORMATS)[number];
@@ -66,17 +67,7 @@ export interface PassiveTotalEmulator {
 
 const NAMES = ['malware', 'phishing', 'botnet', 'c2', 'scanner', 'spam', 'bruteforce', 'tor-exit'];
 
-/** mulberry32: a tiny deterministic PRNG, good enough for test data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const prng = mulberry32;
 
 export function generateList(spec: ListSpec = {}): GeneratedList {
   const format = spec.format ?? 'text';

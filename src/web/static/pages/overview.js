@@ -45,20 +45,21 @@ export function mount(root) {
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.ports), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.ports, { compact: true, label: 'Top ports' })),
-        card('Protocols', table([
-          { label: 'Protocol', value: (x) => x.name || String(x.proto) },
-          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.protocols), fmt.bytes(x.bytes)) },
-          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
-        ], t.protocols, { compact: true, label: 'Protocols' })),
         card('Countries', table([
           { label: 'Country', value: (x) => (x.name ? `${x.name}${x.iso ? ` (${x.iso})` : ''}` : h('span', { class: 'muted' }, 'unknown / private')) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.countries), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.countries, { compact: true, label: 'Countries' })),
+        card('Protocols', table([
+          { label: 'Protocol', value: (x) => x.name || String(x.proto) },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.protocols), fmt.bytes(x.bytes)) },
+          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+        ], t.protocols, { compact: true, label: 'Protocols' })),
         card('Autonomous systems', table([
           { label: 'ASN', value: (x) => (x.asn ? `AS${x.asn}` : h('span', { class: 'muted' }, 'unknown')) },
           { label: 'Organisation', value: (x) => x.org || '' },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.asns), fmt.bytes(x.bytes)) },
+          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.asns, { compact: true, label: 'Autonomous systems' })));
     },
   };

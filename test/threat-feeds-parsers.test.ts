@@ -6,6 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fetchOtxPages } from '../src/threat/feeds/otx.js';
 import { parseForFeed, type FeedParseSpec } from '../src/threat/feeds/parse.js';
 import { PrivateSpace } from '../src/threat/feeds/private-space.js';
 import { buildHere, buildOnWorker } from '../src/threat/build.js';
@@ -99,4 +102,27 @@ test('the worker and the main thread build the same filtered list', async () => 
     assert.equal(b.index.size, 2);
   }
   assert.equal(there.builtOn, 'worker');
+});
+
+test('OTX paging: `next` is followed on the same origin only (the key header never leaves it), pages are bounded', async () => {
+  let served = 0;
+  const srv = createServer((req, res) => {
+    served++;
+    const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? '1');
+    const next = req.url?.startsWith('/evil') ? 'http://127.0.0.2:9/steal' : `http://127.0.0.1:${(srv.address() as AddressInfo).port}/otx?page=${page + 1}`;
+    res.end(JSON.stringify({ next, results: [{ name: `p${page}`, indicators: [{ indicator: `45.9.148.${page}`, type: 'IPv4' }] }] }));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  try {
+    const body = await fetchOtxPages({ url: `${base}/otx?limit=1`, timeoutMs: 2000, headers: { 'X-OTX-API-KEY': 'k' } }, 3);
+    const doc = JSON.parse(body.toString()) as { pages: number; results: { name: string }[] };
+    assert.equal(doc.pages, 3, 'stops at the page limit');
+    assert.deepEqual(doc.results.map((r) => r.name), ['p1', 'p2', 'p3']);
+    served = 0;
+    await assert.rejects(fetchOtxPages({ url: `${base}/evil`, timeoutMs: 2000 }), /points to another host \(http:\/\/127\.0\.0\.2:9\); not followed/);
+    assert.equal(served, 1);
+  } finally {
+    srv.close();
+  }
 });

@@ -13,7 +13,7 @@ import { createLogger, setLogger } from '../src/log/logger.js';
 import { ThreatFeedsEnricher } from '../src/enrich/threat-feeds.js';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { FIELDS } from '../src/record/fields.js';
-import { startFeedEmulator, FEED_HITS, USER_HITS, type FeedEmulator, type FeedFault } from '../src/dev/feed-emulator.js';
+import { startFeedEmulator, FEED_HITS, OTX_PAGE2_HIT, USER_HITS, type FeedEmulator, type FeedFault } from '../src/dev/feed-emulator.js';
 import { CATALOGUE_NAMES } from '../src/threat/feeds/catalogue.js';
 import { parseUserFeeds, type UserFeed } from '../src/threat/feeds/userdef.js';
 import { integrationsStatus } from '../src/web/integrations.js';
@@ -106,6 +106,12 @@ test('every built-in feed and user format loads from the emulator and flags a fl
   assert.equal(st.find((f) => f.feed === 'spamhaus-drop-v4')!.skipped, 0);
   assert.equal(st.find((f) => f.feed === 'spamhaus-drop-v4')!.entries, 3);
   assert.equal(st.find((f) => f.feed === 'otx')!.skipped, 0);
+  // OTX: the second page (reached through `next`) is part of the list.
+  const p2 = flow(OTX_PAGE2_HIT.ip, '10.0.0.9');
+  e.enrich([p2]);
+  assert.equal(p2.srcThreatFeed, 'otx');
+  assert.equal(p2.srcThreatName, OTX_PAGE2_HIT.name);
+  assert.equal(emu.hits.get('/otx'), 2, 'two pages fetched');
   // /metrics reads the same status: one series per feed.
   const metrics = await createMetrics({ config: testConfig({}), pipeline: { stats: { snapshot: () => [] } }, decoders: new Map(), enrichers: [e], outputs: [] } as unknown as WebSources).metrics();
   assert.match(metrics, /ufc_threat_blocklist_entries\{feed="spamhaus-drop-v4"\} 3\n/);

@@ -3,7 +3,7 @@
  * tests and demos: each feed at `/<feed name>` in the shape its provider serves (captured
  * structure: Spamhaus's JSON lines with the closing metadata record, abuse.ch's boxed comment
  * header, DShield's tab-separated table with its header row, FireHOL's netset comments, AbuseIPDB's
- * plaintext or JSON by `Accept`, OTX's pulse pages), user formats under `/user/<format>`, fault
+ * plaintext or JSON by `Accept`, OTX's pulse pages with `next`), user formats under `/user/<format>`, fault
  * modes per path, and the Entra ID token and Graph reputation endpoints.
  *
  * The addresses are fixed, public (never documentation or private space, which the enricher would
@@ -167,10 +167,21 @@ function userBody(format: string): string {
   }
 }
 
-function otxBody(): string {
+/** The address on the second OTX page (the feed must follow `next`). */
+export const OTX_PAGE2_HIT = { ip: '91.240.118.172', name: 'Mirai scanners' };
+
+function otxBody(page: number, self: string): string {
+  if (page >= 2) {
+    return JSON.stringify({
+      count: 2,
+      next: null,
+      previous: `${self}&page=1`,
+      results: [{ id: '6571f2c1e3b1a0b2c3d4e5f7', name: OTX_PAGE2_HIT.name, indicators: [{ id: 4, indicator: OTX_PAGE2_HIT.ip, type: 'IPv4' }] }],
+    });
+  }
   return JSON.stringify({
-    count: 1,
-    next: null,
+    count: 2,
+    next: `${self}&page=2`,
     previous: null,
     results: [{
       id: '6571f2c1e3b1a0b2c3d4e5f6', name: 'Cobalt Strike C2 servers, week 48', author_name: 'example', tlp: 'white', modified: '2026-11-26T10:00:00.000000',
@@ -339,7 +350,8 @@ export async function startFeedEmulator(o: FeedEmulatorOptions = {}): Promise<Fe
       }
       if (name === 'otx') {
         if (req.headers['x-otx-api-key'] !== o.otxKey) return send(res, 403, JSON.stringify({ detail: 'Authentication required' }), 'application/json');
-        return serveFeed(u.pathname, req, res, () => ({ text: otxBody(), type: 'application/json' }));
+        const self = `http://${req.headers.host ?? '127.0.0.1'}/otx?limit=${u.searchParams.get('limit') ?? '50'}`;
+        return serveFeed(u.pathname, req, res, () => ({ text: otxBody(Number(u.searchParams.get('page') ?? '1'), self), type: 'application/json' }));
       }
       if (!(name in FEED_HITS)) return send(res, 404, 'not found\n');
       return serveFeed(u.pathname, req, res, () => ({ text: feedBody(name), type: name.includes('json') || name.startsWith('spamhaus') ? 'application/json' : 'text/plain' }));

@@ -16,6 +16,7 @@ import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { displayUrl } from '../threat/download.js';
 import { ThreatFeed, type FeedHooks, type FeedInfo } from '../threat/feed.js';
+import { fetchOtxPages } from '../threat/feeds/otx.js';
 import { resolveFeeds, type ResolvedFeed } from '../threat/feeds/resolve.js';
 import type { UserFeed } from '../threat/feeds/userdef.js';
 import { isV4Mapped, parseIPv4, parseIPv6 } from '../threat/ip.js';
@@ -82,6 +83,8 @@ export class ThreatFeedsEnricher implements Enricher {
         },
         offThread: o.offThread,
         parse: { format: d.format, dropPrivate: true, extraPrivate: c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS },
+        // OTX answers in pages: all of them make the list.
+        fetchBody: d.format === 'otx' ? (req) => fetchOtxPages(req) : undefined,
       });
       return s;
     });

@@ -8,7 +8,7 @@
  * the vendor does), so the steps are reported through `FeedHooks` rather than logged here.
  */
 import { join } from 'node:path';
-import { download, DownloadError, displayUrl } from './download.js';
+import { download, DownloadError, displayUrl, type DownloadOptions } from './download.js';
 import { buildHere, buildOnWorker, type BuiltList } from './build.js';
 import { ListFormatError } from './formats.js';
 import { ListStore } from './persist.js';
@@ -79,6 +79,8 @@ export interface ThreatFeedOptions {
   parse?: FeedParseSpec;
   /** Extra request headers, e.g. an API key header. */
   headers?: Record<string, string>;
+  /** Replaces the single download, e.g. to follow an API's pages; throws DownloadError like download(). */
+  fetchBody?: (req: DownloadOptions) => Promise<Buffer>;
 }
 
 export class ThreatFeed {
@@ -181,7 +183,8 @@ export class ThreatFeed {
     hooks.fetching(displayUrl(this.o.url));
     let body: Buffer;
     try {
-      body = await download({ url: this.o.url, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs, signal, headers: this.o.headers });
+      const req = { url: this.o.url, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs, signal, headers: this.o.headers };
+      body = this.o.fetchBody !== undefined ? await this.o.fetchBody(req) : await download(req);
     } catch (err) {
       if (!(err instanceof DownloadError)) return fail((err as Error).message);
       if (signal.aborted) return false;

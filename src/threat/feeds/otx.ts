@@ -1,0 +1,33 @@
+/**
+ * AlienVault OTX subscribed pulses come in pages (`{count, next, previous, results}`, `next` the
+ * URL of the following page, null on the last). The feed follows `next` up to a page limit and
+ * hands the parser one `{results: [...]}` body, so the list is every subscribed pulse's indicators,
+ * not only the first page's. `next` is followed only on the configured URL's origin: the API key
+ * header must never be sent elsewhere.
+ */
+import { download, DownloadError, type DownloadOptions } from '../download.js';
+
+export const OTX_MAX_PAGES = 20;
+
+export async function fetchOtxPages(req: DownloadOptions, maxPages = OTX_MAX_PAGES): Promise<Buffer> {
+  const origin = new URL(req.url).origin;
+  const results: unknown[] = [];
+  let next: string | null = req.url;
+  let pages = 0;
+  while (next !== null && pages < maxPages) {
+    const body = await download({ ...req, url: next });
+    let doc: { results?: unknown; next?: unknown };
+    try {
+      doc = JSON.parse(body.toString('utf8')) as typeof doc;
+    } catch (err) {
+      throw new DownloadError(`OTX page ${pages + 1} is not JSON: ${(err as Error).message}`, 'body');
+    }
+    if (!Array.isArray(doc.results)) throw new DownloadError(`OTX page ${pages + 1} holds no "results" array`, 'body');
+    for (const r of doc.results) results.push(r);
+    pages++;
+    next = typeof doc.next === 'string' && doc.next !== '' ? doc.next : null;
+    if (next !== null && new URL(next, req.url).origin !== origin) throw new DownloadError(`OTX "next" points to another host (${new URL(next, req.url).origin}); not followed`, 'body');
+    if (next !== null) next = new URL(next, req.url).toString();
+  }
+  return Buffer.from(JSON.stringify({ count: results.length, pages, results }));
+}

@@ -71,6 +71,12 @@ test('/api/exporters shows each exporter with its protocol, counters and templat
   }
   assert.deepEqual(d.exporters.map((e) => e.protocol).sort(), ['netflow5', 'netflow9', 'sflow5']);
   assert.ok((d.exporters.find((e) => e.protocol === 'netflow9')!.templates ?? 0) >= 1);
+  // Sampling rates: what the exporter's stored flows were scaled by.
+  for (const e of d.exporters as { exporter: string; samplingRates: number[] }[]) {
+    const rates = [...new Set(f.records.records.filter((r) => r.exporterIp === e.exporter && r.samplingRate > 0).map((r) => r.samplingRate))].sort((a, b) => a - b);
+    assert.deepEqual(e.samplingRates, rates, e.exporter);
+  }
+  // (The sFlow capture's flows carry its agent address, 172.16.0.3, not the UDP source: the demo test checks a sampled exporter.)
 });
 
 test('/api/integrations reports the blocklist and the RiskIQ output', async () => {

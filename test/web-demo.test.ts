@@ -96,7 +96,10 @@ test('npm run demo: threats show within a minute, from all four exporters', { ti
     }
     assert.ok(threats > 0, `no threat flow within 60 s\n${stderr}`);
     const seconds = (Date.now() - t0) / 1000;
-    const ex = (await (await fetch(`${base}/api/exporters`)).json()) as { exporters: { protocol: string; records: number; errorCount: number }[] };
+    const ex = (await (await fetch(`${base}/api/exporters`)).json()) as { exporters: { protocol: string; records: number; errorCount: number; samplingRates: number[]; templates: number | null }[] };
+    assert.deepEqual(ex.exporters.find((e) => e.protocol === 'sflow5')?.samplingRates, [512]);
+    assert.equal(ex.exporters.find((e) => e.protocol === 'netflow9')?.templates, 2);
+    assert.equal(ex.exporters.find((e) => e.protocol === 'ipfix')?.templates, 2);
     assert.deepEqual(ex.exporters.map((e) => e.protocol).sort(), ['ipfix', 'netflow5', 'netflow9', 'sflow5']);
     for (const e of ex.exporters) {
       assert.ok(e.records > 0);

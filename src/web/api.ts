@@ -30,6 +30,8 @@ const PAGE_MAX = 1000;
 export const EXPORT_MAX_ROWS = 100_000;
 /** Chart resolution: about this many points, on a step from the list below. */
 const SERIES_POINTS = 120;
+/** Exporters whose recent flows are looked at for sampling rates (the busiest first). */
+const SAMPLING_LOOKUP_EXPORTERS = 50;
 /** How long after a bucket ends its flows are surely stored (outputs batch for about a second). */
 const SETTLE_MS = 2000;
 const STEPS_MS = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((s) => s * 1000);
@@ -264,7 +266,23 @@ export function createApi(src: WebSources): Api {
     async '/api/exporters'(_p, res) {
       // Fresh decoder state from the workers, but never wait long on them.
       if (src.pool) await Promise.race([src.pool.sync(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
-      sendJson(res, { now: Date.now(), exporters: exportersView(src) });
+      const exporters = exportersView(src);
+      // Rates applied to recently stored flows complete what decoders describe (sFlow carries its rate per sample).
+      const q = flowQueryFrom(src.outputs);
+      if (q !== null) {
+        const now = Date.now();
+        await Promise.all(exporters.slice(0, SAMPLING_LOOKUP_EXPORTERS).map(async (e) => {
+          try {
+            const recent = await q.search({ from: now - 3_600_000, to: now + 1, filter: { exporter: e.exporter }, limit: 100 });
+            const rates = new Set(e.samplingRates);
+            for (const d of recent.rows) if (typeof d['flow.sampling.rate'] === 'number' && d['flow.sampling.rate'] > 0) rates.add(d['flow.sampling.rate']);
+            e.samplingRates = [...rates].sort((a, b) => a - b);
+          } catch {
+            // The counters alone still make the page.
+          }
+        }));
+      }
+      sendJson(res, { now: Date.now(), exporters });
     },
 
     async '/api/integrations'(_p, res) {

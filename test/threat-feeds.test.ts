@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, setLogger } from '../src/log/logger.js';
-import { ThreatFeedsEnricher } from '../src/enrich/threat-feeds.js';
+import { retryPolicy, ThreatFeedsEnricher } from '../src/enrich/threat-feeds.js';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { FIELDS } from '../src/record/fields.js';
 import { startFeedEmulator, FEED_HITS, OTX_PAGE2_HIT, USER_HITS, type FeedEmulator, type FeedFault } from '../src/dev/feed-emulator.js';
@@ -233,6 +233,10 @@ test('refresh intervals: provider floors are enforced, user YAML parsed and chec
   assert.equal(by('abuseipdb'), 1440);
   assert.equal(by('corp'), 15);
   assert.equal(e.slot('corp')!.def.format, 'zeek');
+  // Retries after a failure respect the provider's floor too: Spamhaus never sooner than an hour.
+  assert.equal(retryPolicy(e.slot('spamhaus-drop-v4')!.def).retryBaseMs, 60 * 60_000);
+  assert.equal(retryPolicy(e.slot('corp')!.def).retryBaseMs, 5 * 60_000);
+  assert.equal(retryPolicy(e.slot('abuseipdb')!.def).retryBaseMs, 6 * 60 * 60_000);
   assert.throws(() => parseUserFeeds('- name: x\n  url: ftp://a\n', 'f.yaml'), /url/);
   assert.throws(() => parseUserFeeds('- name: x\n  url: http://a/\n  interval: 1\n', 'f.yaml'), /interval/);
   assert.throws(() => parseUserFeeds('- name: x\n  url: http://a/\n  format: xml\n', 'f.yaml'), /format/);

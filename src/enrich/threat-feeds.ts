@@ -38,6 +38,16 @@ export interface ThreatFeedsOptions {
   autoRefresh?: boolean;
 }
 
+/**
+ * The refresher's policy for a feed: its interval, and retries that never come sooner than the
+ * provider's floor (Spamhaus counts every request against its one-an-hour limit, failed ones too).
+ */
+export function retryPolicy(d: ResolvedFeed): RefreshPolicy {
+  const p = defaultPolicy(d.intervalMin * 60_000);
+  const base = Math.max(p.retryBaseMs, d.minIntervalMin * 60_000);
+  return { intervalMs: p.intervalMs, retryBaseMs: base, retryCapMs: Math.max(p.retryCapMs, base) };
+}
+
 /** One list and what is known about it, for status(). */
 class FeedSlot {
   /** The active index (replaced whole by the feed machinery); null before the first list. */
@@ -75,7 +85,7 @@ export class ThreatFeedsEnricher implements Enricher {
         headers: d.headers,
         timeoutMs: c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_TIMEOUT * 1000,
         stateDir: ThreatFeed.stateDirOf(o.dataDir),
-        policy: { ...defaultPolicy(d.intervalMin * 60_000), ...o.retry },
+        policy: { ...retryPolicy(d), ...o.retry },
         hooks: this.hooks(s),
         onIndex: (index) => {
           s.index = index;

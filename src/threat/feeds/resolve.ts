@@ -16,6 +16,8 @@ export interface ResolvedFeed {
   intervalMin: number;
   headers: Record<string, string>;
   origin: 'built-in' | 'user';
+  /** The provider's floor between requests (minutes); retries after a failure wait at least this long too. */
+  minIntervalMin: number;
   /** Set when the asked interval was below the provider's floor and was raised. */
   raisedFromMin?: number;
 }
@@ -43,14 +45,14 @@ export function resolveFeeds(c: Config, userFeeds: UserFeed[] = c.EF_PROCESSOR_E
       if (otxKey === '') throw new Error(`threat feed ${name} needs EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY`);
       headers['X-OTX-API-KEY'] = otxKey;
     }
-    out.push({ name, url: feedUrl(f, base, query), format: f.format, defaultName: f.defaultName, intervalMin: f.intervalMin, headers, origin: 'built-in' });
+    out.push({ name, url: feedUrl(f, base, query), format: f.format, defaultName: f.defaultName, intervalMin: f.intervalMin, headers, origin: 'built-in', minIntervalMin: f.minIntervalMin });
   }
   for (const u of userFeeds) {
     const b = catalogueFeed(u.name);
     const have = out.find((r) => r.name === u.name);
     if (b !== undefined) {
       // A built-in's entry changes where and how often, not what the list is.
-      const r = have ?? { name: b.name, url: feedUrl(b, base), format: b.format, defaultName: b.defaultName, intervalMin: b.intervalMin, headers: {}, origin: 'built-in' as const };
+      const r = have ?? { name: b.name, url: feedUrl(b, base), format: b.format, defaultName: b.defaultName, intervalMin: b.intervalMin, headers: {}, origin: 'built-in' as const, minIntervalMin: b.minIntervalMin };
       if (u.url !== undefined) r.url = u.url;
       if (u.intervalMin !== undefined) r.intervalMin = u.intervalMin;
       if (u.format !== undefined) r.format = u.format;
@@ -59,13 +61,12 @@ export function resolveFeeds(c: Config, userFeeds: UserFeed[] = c.EF_PROCESSOR_E
       continue;
     }
     if (u.url === undefined) throw new Error(`threat feed ${u.name} (user-defined) has no url`);
-    out.push({ name: u.name, url: u.url, format: u.format ?? 'auto', defaultName: u.threatName ?? u.name, intervalMin: u.intervalMin ?? 60, headers: u.headers, origin: 'user' });
+    out.push({ name: u.name, url: u.url, format: u.format ?? 'auto', defaultName: u.threatName ?? u.name, intervalMin: u.intervalMin ?? 60, headers: u.headers, origin: 'user', minIntervalMin: USER_MIN_INTERVAL_MIN });
   }
   for (const r of out) {
-    const floor = catalogueFeed(r.name)?.minIntervalMin ?? USER_MIN_INTERVAL_MIN;
-    if (r.intervalMin < floor) {
+    if (r.intervalMin < r.minIntervalMin) {
       r.raisedFromMin = r.intervalMin;
-      r.intervalMin = floor;
+      r.intervalMin = r.minIntervalMin;
     }
   }
   return out;

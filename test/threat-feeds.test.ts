@@ -298,3 +298,30 @@ test('a key in a user feed URL query string never reaches the log', async () => 
   for (const l of logged) assert.ok(!l.includes(token), `token leaked: ${l}`);
   await e.stop();
 });
+
+test('a restart with a fresh stored copy does not download again until it is due', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ufc-feeds-'));
+  const first = enricher(dir, { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4,tor-exit' }, []);
+  await first.start();
+  await first.refreshAll();
+  await first.stop();
+  const before = { s: emu.hits.get('/spamhaus-drop-v4') ?? 0, t: emu.hits.get('/tor-exit') ?? 0 };
+  const config = testConfig({
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4,tor-exit,feodo',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: emu.url,
+  });
+  const fe0 = emu.hits.get('/feodo') ?? 0;
+  const second = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [] });
+  await second.start();
+  const deadline = Date.now() + 5000;
+  while ((emu.hits.get('/feodo') ?? 0) === fe0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(emu.hits.get('/feodo'), fe0 + 1, 'a feed without a stored copy downloads at once');
+  assert.equal(emu.hits.get('/spamhaus-drop-v4') ?? 0, before.s, 'the fresh Spamhaus copy is not fetched again');
+  assert.equal(emu.hits.get('/tor-exit') ?? 0, before.t);
+  const st = second.status().feeds.find((f) => f.feed === 'spamhaus-drop-v4')!;
+  assert.equal(st.entries, 3, 'the stored copy is active');
+  assert.ok((st.nextRefresh as number) > Date.now() + 11 * 3600_000, 'next download when the 12 h interval is up');
+  await second.stop();
+});

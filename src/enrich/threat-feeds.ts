@@ -108,8 +108,15 @@ export class ThreatFeedsEnricher implements Enricher {
       log.info(`Threat feed ${d.name}: ${d.origin} feed, ${d.format} format, every ${d.intervalMin} min from ${displayUrl(d.url)}`);
     }
     await Promise.all(this.slots.map((s) => s.feed.loadStored()));
-    // Without autoRefresh (tests) the schedule still runs, its first download one interval away.
-    for (const s of this.slots) s.feed.start(this.o.autoRefresh === false ? s.def.intervalMin * 60_000 : 0);
+    const now = Date.now();
+    for (const s of this.slots) {
+      const every = s.def.intervalMin * 60_000;
+      // A stored copy younger than the interval is used until it is due: a restart does not fetch
+      // again (Spamhaus would count a restart loop against its one-download-an-hour limit).
+      // Without autoRefresh (tests) the schedule still runs, its first download one interval away.
+      const due = s.lastRefresh === null ? 0 : Math.max(0, s.lastRefresh + every - now);
+      s.feed.start(this.o.autoRefresh === false ? every : due);
+    }
   }
 
   /** Refreshes every feed now; resolves with the names of those that got a new list. */

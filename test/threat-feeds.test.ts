@@ -324,4 +324,12 @@ test('a restart with a fresh stored copy does not download again until it is due
   assert.equal(st.entries, 3, 'the stored copy is active');
   assert.ok((st.nextRefresh as number) > Date.now() + 11 * 3600_000, 'next download when the 12 h interval is up');
   await second.stop();
+  // Moved to another URL: the stored copy serves until the new one arrives, fetched at once.
+  const moved = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [{ name: 'tor-exit', url: `${emu.url}/user/plain`, headers: {} }] });
+  const t0 = emu.hits.get('/user/plain') ?? 0;
+  await moved.start();
+  const d2 = Date.now() + 5000;
+  while ((emu.hits.get('/user/plain') ?? 0) === t0 && Date.now() < d2) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(emu.hits.get('/user/plain'), t0 + 1);
+  await moved.stop();
 });

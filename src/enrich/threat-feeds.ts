@@ -9,6 +9,7 @@
  * Log lines follow the RiskIQ enricher's wording with the feed's name:
  * `Threat feed spamhaus-drop-v4: Fetching Threat DB from ...`.
  */
+import { readFileSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { log } from '../log/logger.js';
 import { registerSecrets } from '../log/redact.js';
@@ -46,6 +47,16 @@ export function retryPolicy(d: ResolvedFeed): RefreshPolicy {
   const p = defaultPolicy(d.intervalMin * 60_000);
   const base = Math.max(p.retryBaseMs, d.minIntervalMin * 60_000);
   return { intervalMs: p.intervalMs, retryBaseMs: base, retryCapMs: Math.max(p.retryCapMs, base) };
+}
+
+/** The URL the stored copy was downloaded from (its meta file), or null. */
+function storedSource(bodyPath: string): string | null {
+  try {
+    const meta = JSON.parse(readFileSync(bodyPath.replace(/\.body$/, '.meta.json'), 'utf8')) as { source?: unknown };
+    return typeof meta.source === 'string' ? meta.source : null;
+  } catch {
+    return null;
+  }
 }
 
 /** One list and what is known about it, for status(). */
@@ -114,7 +125,9 @@ export class ThreatFeedsEnricher implements Enricher {
       // A stored copy younger than the interval is used until it is due: a restart does not fetch
       // again (Spamhaus would count a restart loop against its one-download-an-hour limit).
       // Without autoRefresh (tests) the schedule still runs, its first download one interval away.
-      const due = s.lastRefresh === null ? 0 : Math.max(0, s.lastRefresh + every - now);
+      // A copy from another URL (the user moved the feed) is not "fresh": fetch at once.
+      const sameSource = storedSource(s.feed.storedBodyPath) === displayUrl(s.def.url);
+      const due = s.lastRefresh === null || !sameSource ? 0 : Math.max(0, s.lastRefresh + every - now);
       s.feed.start(this.o.autoRefresh === false ? every : due);
     }
   }

@@ -54,7 +54,7 @@ const PEERS: Peer[] = [
   {
     name: 'ufc',
     available: () => existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')),
-    start: (port, dir) => spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'run'], {
+    start: (port, dir) => spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'run'], {
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore'],
       env: {

@@ -296,6 +296,7 @@ test('a key in a user feed URL query string never reaches the log', async () => 
   const logged = raw.slice(mark);
   assert.ok(logged.some((l) => l.includes('Threat feed keyed: Fetching Threat DB from') && l.includes('apikey=')), 'the URL with its query is logged, redacted');
   for (const l of logged) assert.ok(!l.includes(token), `token leaked: ${l}`);
+  assert.equal(e.status().feeds.find((f) => f.feed === 'keyed')!.source, `${emu.url}/user/plain?apikey=***`, 'nor the status page');
   await e.stop();
 });
 

@@ -49,6 +49,15 @@ export function retryPolicy(d: ResolvedFeed): RefreshPolicy {
   return { intervalMs: p.intervalMs, retryBaseMs: base, retryCapMs: Math.max(p.retryCapMs, base) };
 }
 
+const SECRET_PARAM = /key|token|secret|auth|pass|sig/i;
+
+/** The URL for the status page: no user:password, and key-like query values masked. */
+export function maskedUrl(url: string): string {
+  const u = new URL(displayUrl(url));
+  for (const [k] of u.searchParams) if (SECRET_PARAM.test(k)) u.searchParams.set(k, '***');
+  return u.toString();
+}
+
 /** The URL the stored copy was downloaded from (its meta file), or null. */
 function storedSource(bodyPath: string): string | null {
   try {
@@ -85,7 +94,7 @@ export class ThreatFeedsEnricher implements Enricher {
     for (const d of defs) {
       registerSecrets(Object.values(d.headers).filter((v) => v.length >= 8));
       // A user feed may carry its key in the query string (`?apikey=...`): keep it out of the logs too.
-      for (const [k, v] of new URL(d.url).searchParams) if (/key|token|secret|auth|pass|sig/i.test(k)) registerSecrets([v]);
+      for (const [k, v] of new URL(d.url).searchParams) if (SECRET_PARAM.test(k)) registerSecrets([v]);
     }
     this.slots = defs.map((d) => {
       const s = new FeedSlot(d);
@@ -232,7 +241,7 @@ export class ThreatFeedsEnricher implements Enricher {
         lastError: s.lastError,
         consecutiveFailures: s.feed.schedule.consecutiveFailures,
         refreshIntervalMinutes: s.def.intervalMin,
-        source: displayUrl(s.def.url),
+        source: maskedUrl(s.def.url),
       })),
     };
   }

@@ -52,3 +52,20 @@ test('NDJSON bytes equal the NDJSON text, multi-byte characters included', async
   assert.equal(toNdjsonBuffer(batch, view).toString('utf8'), toNdjson(batch, view));
   assert.equal(toNdjsonBuffer(batch, view, 1, 3).toString('utf8'), toNdjson(batch.slice(1, 3), view));
 });
+
+test('NDJSON bytes equal JSON.stringify of every record, CODEX and ECS, any field values', async () => {
+  const { toNdjsonBuffer } = await import('../src/record/json.js');
+  fc.assert(
+    fc.property(fc.array(record, { maxLength: 8 }), fc.boolean(), fc.constantFrom<TimestampSource>('collect', 'start', 'end', 'export'), (rows, ecs, ts) => {
+      const batch = rows.map((fields) => {
+        const r = Object.assign(new FlowRecord(), fields);
+        r.srcLon = r.srcLat;
+        return r;
+      });
+      const view = { ecs, timestampSource: ts };
+      const want = batch.map((r) => JSON.stringify(toDocument(r, view)) + '\n').join('');
+      assert.equal(toNdjsonBuffer(batch, view).toString('utf8'), want);
+    }),
+    { numRuns: 2000 },
+  );
+});

@@ -16,7 +16,7 @@ import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { packageDir } from './geoip.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
-import { isPrivateIp } from './locality.js';
+import { isPrivateIp, isPrivateIpv4 } from './locality.js';
 import { createFactsCache, type FactsCache } from './address-facts.js';
 
 export interface AsnAnswer {
@@ -109,8 +109,9 @@ export class AsnRangeIndex {
     return this.v4Start.length + this.v6StartHi.length;
   }
 
-  lookup(ip: string): AsnAnswer {
-    const v4 = parseIpv4(ip);
+  /** `known4`: the address as uint32 when the caller has it, else -1. */
+  lookup(ip: string, known4 = -1): AsnAnswer {
+    const v4 = known4 >= 0 ? known4 : parseIpv4(ip);
     if (v4 >= 0) {
       // Last range starting at or before the address.
       let lo = 0, hi = this.v4Start.length - 1, at = -1;
@@ -164,22 +165,23 @@ export class AsnEnricher implements Enricher {
     log.info(`ASN: indexed ${n4} IPv4 and ${n6} IPv6 ranges from ${dir} in ${Date.now() - t0} ms (ip-location-db ASN: RouteViews, NRO, DB-IP ASN Lite CC BY 4.0)`);
   }
 
-  lookup(ip: string): AsnAnswer {
+  /** `known4`: the address as uint32 when the caller has it (flow-record.ts srcIp4), else -1. */
+  lookup(ip: string, known4 = -1): AsnAnswer {
     this.lookups++;
-    const f = this.facts.get(ip);
+    const f = this.facts.get(ip, known4);
     let a = f.asn as AsnAnswer | null;
     if (a === null) {
       this.loads++;
-      a = this.load(ip);
+      a = this.load(ip, known4);
       f.asn = a;
     }
     return a;
   }
 
   /** Cache miss: the database's answer. */
-  private load(ip: string): AsnAnswer {
-    if (isPrivateIp(ip)) return NONE;
-    if (this.index !== null) return this.index.lookup(ip);
+  private load(ip: string, known4: number): AsnAnswer {
+    if (known4 >= 0 ? isPrivateIpv4(known4) : isPrivateIp(ip)) return NONE;
+    if (this.index !== null) return this.index.lookup(ip, known4);
     if (this.reader === null) return NONE;
     let rec: AsnResponse | null = null;
     try { rec = this.reader.get(ip); } catch { rec = null; }
@@ -191,11 +193,11 @@ export class AsnEnricher implements Enricher {
       const r = batch[i]!;
       if (r.kind !== 'flow') continue;
       if (r.srcIp !== '' && r.srcLocality !== 'private') {
-        const a = this.lookup(r.srcIp);
+        const a = this.lookup(r.srcIp, r.srcIp4);
         if (a.asn !== 0 && (r.srcAs === 0 || r.srcAs === a.asn)) { r.srcAs = a.asn; r.srcAsOrg = a.org; }
       }
       if (r.dstIp !== '' && r.dstLocality !== 'private') {
-        const a = this.lookup(r.dstIp);
+        const a = this.lookup(r.dstIp, r.dstIp4);
         if (a.asn !== 0 && (r.dstAs === 0 || r.dstAs === a.asn)) { r.dstAs = a.asn; r.dstAsOrg = a.org; }
       }
     }

@@ -50,37 +50,46 @@ function digest(data: Buffer, base64: boolean): string {
   return hashFn !== undefined ? hashFn('sha1', data, enc) : crypto.createHash('sha1').update(data).digest(enc);
 }
 
+// Ports as the spec hashes them, set by specPorts (module scratch: no allocation per record).
+let specSport = 0, specDport = 0, specOneWay = false;
+
+/** TCP/UDP/SCTP ports as they are; ICMP type and counterpart type (or code, one-way) per the spec. */
+function specPorts(proto: number, srcPort: number, dstPort: number): void {
+  specSport = srcPort & 0xffff;
+  specDport = dstPort & 0xffff;
+  specOneWay = false;
+  if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
+    const type = specSport & 0xff;
+    const other = (proto === PROTO_ICMP ? ICMP4_COUNTERPART : ICMP6_COUNTERPART)[type]!;
+    specSport = type;
+    if (other >= 0) specDport = other;
+    else { specDport = specDport & 0xff; specOneWay = true; }
+  }
+}
+
+function hasPortsOf(proto: number): boolean {
+  return proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP || proto === PROTO_ICMP || proto === PROTO_ICMPV6;
+}
+
 /**
  * The Community ID of a tuple. For ICMP (1) and ICMPv6 (58) pass the type as `srcPort` and the
  * code as `dstPort` (as pycommunityid does); see `communityIdIcmp`. Returns '' when the
  * addresses are not both IPv4 or both IPv6.
  */
 export function communityId(proto: number, srcIp: string, dstIp: string, srcPort: number, dstPort: number, seed = 0, base64 = true): string {
-  let sport = srcPort & 0xffff;
-  let dport = dstPort & 0xffff;
-  const hasPorts = proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP || proto === PROTO_ICMP || proto === PROTO_ICMPV6;
-  let oneWay = false;
-  if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
-    const type = sport & 0xff;
-    const other = (proto === PROTO_ICMP ? ICMP4_COUNTERPART : ICMP6_COUNTERPART)[type]!;
-    sport = type;
-    if (other >= 0) dport = other;
-    else { dport = dport & 0xff; oneWay = true; }
-  }
-  BUF[0] = (seed >>> 8) & 0xff;
-  BUF[1] = seed & 0xff;
-
   const a4 = parseIpv4(srcIp);
   if (a4 >= 0) {
     const b4 = parseIpv4(dstIp);
-    if (b4 < 0) return '';
-    const flip = !oneWay && (a4 > b4 || (a4 === b4 && sport > dport));
-    return hashV4(flip ? b4 : a4, flip ? a4 : b4, proto, hasPorts, flip ? dport : sport, flip ? sport : dport, base64);
+    return b4 < 0 ? '' : communityIdV4(proto, a4, b4, srcPort, dstPort, seed, base64);
   }
   if (!parseIpv6(srcIp, gA) || !parseIpv6(dstIp, gB)) return '';
+  specPorts(proto, srcPort, dstPort);
+  const sport = specSport, dport = specDport;
+  BUF[0] = (seed >>> 8) & 0xff;
+  BUF[1] = seed & 0xff;
   let cmp = 0;
   for (let i = 0; i < 8 && cmp === 0; i++) cmp = gA[i]! - gB[i]!;
-  const flip = !oneWay && (cmp > 0 || (cmp === 0 && sport > dport));
+  const flip = !specOneWay && (cmp > 0 || (cmp === 0 && sport > dport));
   const first = flip ? gB : gA;
   const second = flip ? gA : gB;
   for (let i = 0; i < 8; i++) {
@@ -89,10 +98,20 @@ export function communityId(proto: number, srcIp: string, dstIp: string, srcPort
   }
   BUF[34] = proto & 0xff;
   BUF[35] = 0;
-  if (!hasPorts) return '1:' + digest(V6_NOPORTS, base64);
+  if (!hasPortsOf(proto)) return '1:' + digest(V6_NOPORTS, base64);
   const p1 = flip ? dport : sport, p2 = flip ? sport : dport;
   BUF[36] = p1 >>> 8; BUF[37] = p1 & 0xff; BUF[38] = p2 >>> 8; BUF[39] = p2 & 0xff;
   return '1:' + digest(V6_PORTS, base64);
+}
+
+/** `communityId` for IPv4 addresses already as uint32 (flow-record.ts srcIp4 / dstIp4). */
+export function communityIdV4(proto: number, a4: number, b4: number, srcPort: number, dstPort: number, seed = 0, base64 = true): string {
+  specPorts(proto, srcPort, dstPort);
+  const sport = specSport, dport = specDport;
+  BUF[0] = (seed >>> 8) & 0xff;
+  BUF[1] = seed & 0xff;
+  const flip = !specOneWay && (a4 > b4 || (a4 === b4 && sport > dport));
+  return hashV4(flip ? b4 : a4, flip ? a4 : b4, proto, hasPortsOf(proto), flip ? dport : sport, flip ? sport : dport, base64);
 }
 
 /** IPv4 tuple already ordered (`lo` first); the seed is in BUF[0..1]. */
@@ -146,8 +165,9 @@ export class CommunityIdEnricher implements Enricher {
       if (r.kind !== 'flow' || r.srcIp === '' || r.dstIp === '') continue;
       const proto = r.proto;
       if (proto === PROTO_TCP || proto === PROTO_UDP || proto === PROTO_SCTP) {
-        const a = parseIpv4(r.srcIp);
-        const b = a < 0 ? -1 : parseIpv4(r.dstIp);
+        // The decoder's uint32s when it read IPv4 (flow-record.ts srcIp4), else the text.
+        const a = r.srcIp4 >= 0 ? r.srcIp4 : parseIpv4(r.srcIp);
+        const b = a < 0 ? -1 : r.dstIp4 >= 0 ? r.dstIp4 : parseIpv4(r.dstIp);
         if (b >= 0) {
           const sp = r.srcPort & 0xffff, dp = r.dstPort & 0xffff;
           const flip = a > b || (a === b && sp > dp);
@@ -174,9 +194,11 @@ export class CommunityIdEnricher implements Enricher {
       }
       this.computed++;
       // Flow records carry ICMP type/code in their own fields (decoders take them out of the ports).
-      r.communityId = proto === PROTO_ICMP || proto === PROTO_ICMPV6
-        ? communityId(proto, r.srcIp, r.dstIp, r.icmpType, r.icmpCode, seed)
-        : communityId(proto, r.srcIp, r.dstIp, r.srcPort, r.dstPort, seed);
+      const icmp = proto === PROTO_ICMP || proto === PROTO_ICMPV6;
+      const sp = icmp ? r.icmpType : r.srcPort, dp = icmp ? r.icmpCode : r.dstPort;
+      r.communityId = r.srcIp4 >= 0 && r.dstIp4 >= 0
+        ? communityIdV4(proto, r.srcIp4, r.dstIp4, sp, dp, seed)
+        : communityId(proto, r.srcIp, r.dstIp, sp, dp, seed);
     }
   }
 }

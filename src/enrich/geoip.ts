@@ -94,9 +94,10 @@ export class GeoIpEnricher implements Enricher {
   }
 
   /** The answer for one address ('' fields when unknown or private). */
-  lookup(ip: string): GeoAnswer {
+  /** `known4`: the address as uint32 when the caller has it (flow-record.ts srcIp4), else -1. */
+  lookup(ip: string, known4 = -1): GeoAnswer {
     this.lookups++;
-    const f = this.facts.get(ip);
+    const f = this.facts.get(ip, known4);
     let a = f.geo as GeoAnswer | null;
     if (a === null) {
       this.loads++;
@@ -145,11 +146,11 @@ export class GeoIpEnricher implements Enricher {
       const r = batch[i]!;
       if (r.kind !== 'flow') continue;
       if (r.srcIp !== '' && r.srcLocality !== 'private') {
-        const a = this.lookup(r.srcIp);
+        const a = this.lookup(r.srcIp, r.srcIp4);
         if (a !== NONE) { r.srcCountry = a.country; r.srcCountryIso = a.iso; r.srcCity = a.city; r.srcLat = a.lat; r.srcLon = a.lon; }
       }
       if (r.dstIp !== '' && r.dstLocality !== 'private') {
-        const a = this.lookup(r.dstIp);
+        const a = this.lookup(r.dstIp, r.dstIp4);
         if (a !== NONE) { r.dstCountry = a.country; r.dstCountryIso = a.iso; r.dstCity = a.city; r.dstLat = a.lat; r.dstLon = a.lon; }
       }
     }

@@ -269,12 +269,18 @@ export class LocalityEnricher implements Enricher {
     return g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff && this.extra.hasV4(g[6]! * 65536 + g[7]!);
   }
 
+  /** Private by the registries or the user's ranges, for an IPv4 address as uint32. */
+  isPrivateV4(v4: number): boolean {
+    return isPrivateIpv4(v4) || this.extra.hasV4(v4);
+  }
+
   enrich(batch: FlowRecord[]): void {
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       if (r.kind !== 'flow') continue;
-      if (r.srcIp !== '') r.srcLocality = this.isPrivate(r.srcIp) ? 'private' : 'public';
-      if (r.dstIp !== '') r.dstLocality = this.isPrivate(r.dstIp) ? 'private' : 'public';
+      // The decoder's uint32 when it read IPv4 (flow-record.ts srcIp4), else the text.
+      if (r.srcIp !== '') r.srcLocality = (r.srcIp4 >= 0 ? this.isPrivateV4(r.srcIp4) : this.isPrivate(r.srcIp)) ? 'private' : 'public';
+      if (r.dstIp !== '') r.dstLocality = (r.dstIp4 >= 0 ? this.isPrivateV4(r.dstIp4) : this.isPrivate(r.dstIp)) ? 'private' : 'public';
     }
   }
 }

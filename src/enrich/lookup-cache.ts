@@ -56,8 +56,9 @@ export class AddressCache<V> {
     this.v6 = new LookupCache<V>(perGeneration);
   }
 
-  get(ip: string): V {
-    const v4 = parseIpv4(ip);
+  /** `known4`: the address as uint32 when the caller has it (flow-record.ts srcIp4), else -1. */
+  get(ip: string, known4 = -1): V {
+    const v4 = known4 >= 0 ? known4 : parseIpv4(ip);
     if (v4 >= 0) {
       // Fibonacci hashing of the address into 2^16 slots; a collision replaces the slot.
       const slot = Math.imul(v4, 0x9e3779b1) >>> (32 - AddressCache.BITS);

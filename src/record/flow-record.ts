@@ -110,6 +110,15 @@ export class FlowRecord {
    */
   extra: Record<string, string | number | boolean> | null = null;
 
+  /**
+   * Internal (not in fields.ts, never serialised): srcIp / dstIp as a uint32 when the decoder read
+   * an IPv4 address, else -1. Enrichers use it instead of re-parsing the text the decoder has just
+   * formatted; whoever sets srcIp / dstIp to anything else must set these to -1 (or leave them at
+   * -1 and the text is parsed).
+   */
+  srcIp4 = -1;
+  dstIp4 = -1;
+
   setExtra(key: string, value: string | number | boolean): void {
     if (this.extra === null) this.extra = {};
     this.extra[key] = value;

@@ -52,8 +52,10 @@ export class NetflowV5Decoder implements Decoder {
       r.observationDomain = engine;
       r.sequence = sequence;
       r.ipVersion = 4;
-      r.srcIp = ipv4ToString(buf.readUInt32BE(o));
-      r.dstIp = ipv4ToString(buf.readUInt32BE(o + 4));
+      r.srcIp4 = buf.readUInt32BE(o);
+      r.dstIp4 = buf.readUInt32BE(o + 4);
+      r.srcIp = ipv4ToString(r.srcIp4);
+      r.dstIp = ipv4ToString(r.dstIp4);
       r.nextHop = ipv4ToString(buf.readUInt32BE(o + 8));
       r.inIf = buf.readUInt16BE(o + 12);
       r.outIf = buf.readUInt16BE(o + 14);

@@ -145,6 +145,8 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
           r.proto = buf.readUInt32BE(ro + 4) & 0xff;
           r.srcIp = ipv4At(buf, ro + 8);
           r.dstIp = ipv4At(buf, ro + 12);
+          r.srcIp4 = buf.readUInt32BE(ro + 8);
+          r.dstIp4 = buf.readUInt32BE(ro + 12);
           setPortsAndFlags(r, buf.readUInt32BE(ro + 16), buf.readUInt32BE(ro + 20), buf.readUInt32BE(ro + 24));
           r.tos = buf.readUInt32BE(ro + 28) & 0xff;
         }
@@ -158,6 +160,8 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
           r.proto = buf.readUInt32BE(ro + 4) & 0xff;
           r.srcIp = ipv6At(buf, ro + 8);
           r.dstIp = ipv6At(buf, ro + 24);
+          r.srcIp4 = -1;
+          r.dstIp4 = -1;
           setPortsAndFlags(r, buf.readUInt32BE(ro + 40), buf.readUInt32BE(ro + 44), buf.readUInt32BE(ro + 48));
           r.tos = buf.readUInt32BE(ro + 52) & 0xff;
         }

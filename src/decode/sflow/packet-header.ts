@@ -135,6 +135,8 @@ function parseIPv4(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
   r.proto = buf[o + 9]!;
   r.srcIp = ipv4At(buf, o + 12);
   r.dstIp = ipv4At(buf, o + 16);
+  r.srcIp4 = buf.readUInt32BE(o + 12);
+  r.dstIp4 = buf.readUInt32BE(o + 16);
   r.srcPort = 0;
   r.dstPort = 0;
   r.tcpFlags = 0;
@@ -154,6 +156,8 @@ function parseIPv6(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
   r.tos = (buf.readUInt16BE(o) >> 4) & 0xff; // traffic class
   r.srcIp = ipv6At(buf, o + 8);
   r.dstIp = ipv6At(buf, o + 24);
+  r.srcIp4 = -1;
+  r.dstIp4 = -1;
   r.srcPort = 0;
   r.dstPort = 0;
   r.tcpFlags = 0;
@@ -217,7 +221,7 @@ function parseL4(proto: number, buf: Buffer, o: number, end: number, r: FlowReco
  */
 function decapVxlan(buf: Buffer, o: number, end: number, r: FlowRecord, depth: number): number {
   if (o + 8 + 14 > end) return -1;
-  const outerSrc = r.srcIp, outerDst = r.dstIp, outerSrcPort = r.srcPort, outerSrcMac = r.srcMac, outerDstMac = r.dstMac;
+  const outerSrc = r.srcIp, outerDst = r.dstIp, outerSrc4 = r.srcIp4, outerDst4 = r.dstIp4, outerSrcPort = r.srcPort, outerSrcMac = r.srcMac, outerDstMac = r.dstMac;
   const outerVersion = r.ipVersion, outerProto = r.proto, outerTos = r.tos, outerSrcVlan = r.srcVlan, outerDstVlan = r.dstVlan;
   const inner = parseEthernet(buf, o + 8, end, r, depth + 1);
   if (inner >= 0) {
@@ -227,7 +231,7 @@ function decapVxlan(buf: Buffer, o: number, end: number, r: FlowRecord, depth: n
     r.setExtra('tunnel.src.l4.port.id', outerSrcPort);
     return inner;
   }
-  r.srcIp = outerSrc; r.dstIp = outerDst; r.srcPort = outerSrcPort; r.dstPort = VXLAN_PORT;
+  r.srcIp = outerSrc; r.dstIp = outerDst; r.srcIp4 = outerSrc4; r.dstIp4 = outerDst4; r.srcPort = outerSrcPort; r.dstPort = VXLAN_PORT;
   r.srcMac = outerSrcMac; r.dstMac = outerDstMac; r.ipVersion = outerVersion; r.proto = outerProto; r.tos = outerTos;
   r.srcVlan = outerSrcVlan; r.dstVlan = outerDstVlan;
   r.tcpFlags = 0; r.icmpType = 0; r.icmpCode = 0;

@@ -146,12 +146,12 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
     switch (ops[i]) {
       case 0 /* SKIP */: break;
       case 2 /* SRC_IP */:
-        if (len === 4) { if (r.srcIp === '' || buf.readUInt32BE(o) !== 0) { r.srcIp = ipv4At(buf, o); r.ipVersion = 4; } }
-        else if (len === 16) { if (r.srcIp === '' || !zeros(buf, o, 16)) { r.srcIp = ipv6At(buf, o); r.ipVersion = 6; } }
+        if (len === 4) { if (r.srcIp === '' || buf.readUInt32BE(o) !== 0) { r.srcIp = ipv4At(buf, o); r.srcIp4 = buf.readUInt32BE(o); r.ipVersion = 4; } }
+        else if (len === 16) { if (r.srcIp === '' || !zeros(buf, o, 16)) { r.srcIp = ipv6At(buf, o); r.srcIp4 = -1; r.ipVersion = 6; } }
         break;
       case 3 /* DST_IP */:
-        if (len === 4) { if (r.dstIp === '' || buf.readUInt32BE(o) !== 0) { r.dstIp = ipv4At(buf, o); r.ipVersion = 4; } }
-        else if (len === 16) { if (r.dstIp === '' || !zeros(buf, o, 16)) { r.dstIp = ipv6At(buf, o); r.ipVersion = 6; } }
+        if (len === 4) { if (r.dstIp === '' || buf.readUInt32BE(o) !== 0) { r.dstIp = ipv4At(buf, o); r.dstIp4 = buf.readUInt32BE(o); r.ipVersion = 4; } }
+        else if (len === 16) { if (r.dstIp === '' || !zeros(buf, o, 16)) { r.dstIp = ipv6At(buf, o); r.dstIp4 = -1; r.ipVersion = 6; } }
         break;
       case 4 /* NEXT_HOP */:
         if (len === 4) { if (r.nextHop === '' || buf.readUInt32BE(o) !== 0) r.nextHop = ipv4At(buf, o); }
@@ -307,7 +307,7 @@ export function reverseOf(r: FlowRecord, bytes: number, packets: number, tcpFlag
   v.collectTs = r.collectTs; v.exportTs = r.exportTs; v.startTs = r.startTs; v.endTs = r.endTs;
   v.exporterIp = r.exporterIp; v.exportVersion = r.exportVersion; v.exportType = r.exportType;
   v.observationDomain = r.observationDomain; v.sequence = r.sequence;
-  v.ipVersion = r.ipVersion; v.srcIp = r.dstIp; v.dstIp = r.srcIp; v.srcPort = r.dstPort; v.dstPort = r.srcPort;
+  v.ipVersion = r.ipVersion; v.srcIp = r.dstIp; v.dstIp = r.srcIp; v.srcIp4 = r.dstIp4; v.dstIp4 = r.srcIp4; v.srcPort = r.dstPort; v.dstPort = r.srcPort;
   v.proto = r.proto; v.icmpType = r.icmpType; v.icmpCode = r.icmpCode;
   v.bytes = bytes; v.packets = packets; v.samplingRate = r.samplingRate;
   v.tcpFlags = tcpFlags; v.tos = r.tos; v.inIf = r.outIf; v.outIf = r.inIf; v.srcAs = r.dstAs; v.dstAs = r.srcAs;

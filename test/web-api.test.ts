@@ -60,7 +60,7 @@ test('pages are served with a strict CSP; unknown paths are 404', async () => {
 storeApiTests(() => f);
 
 test('/api/exporters shows each exporter with its protocol, counters and templates', async () => {
-  const d = await json<{ exporters: { exporter: string; protocol: string; packets: number; records: number; templates: number | null }[] }>('/api/exporters');
+  const d = await json<{ exporters: { exporter: string; protocol: string; packets: number; records: number; templates: number | null; samplingRates: number[] }[] }>('/api/exporters');
   const stats = f.collector.pipeline.stats.snapshot();
   assert.equal(d.exporters.length, stats.length);
   for (const s of stats) {
@@ -72,7 +72,7 @@ test('/api/exporters shows each exporter with its protocol, counters and templat
   assert.deepEqual(d.exporters.map((e) => e.protocol).sort(), ['netflow5', 'netflow9', 'sflow5']);
   assert.ok((d.exporters.find((e) => e.protocol === 'netflow9')!.templates ?? 0) >= 1);
   // Sampling rates: what the exporter's stored flows were scaled by.
-  for (const e of d.exporters as { exporter: string; samplingRates: number[] }[]) {
+  for (const e of d.exporters) {
     const rates = [...new Set(f.records.records.filter((r) => r.exporterIp === e.exporter && r.samplingRate > 0).map((r) => r.samplingRate))].sort((a, b) => a - b);
     assert.deepEqual(e.samplingRates, rates, e.exporter);
   }

@@ -5,10 +5,8 @@
 import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { FlowRecord } from '../../record/flow-record.js';
 import type { ViewOptions } from '../../record/fields.js';
-import { toNdjsonBuffer } from '../../record/json.js';
-import { BatchingOutput } from '../batching.js';
+import { NdjsonQueue } from './ndjson-queue.js';
 
 export interface FileOutputOptions {
   path: string;
@@ -18,13 +16,13 @@ export interface FileOutputOptions {
   view: ViewOptions;
 }
 
-export class FileOutput extends BatchingOutput {
+export class FileOutput extends NdjsonQueue {
   readonly name = 'file';
   private fh: FileHandle | null = null;
   private size = 0;
 
   constructor(private readonly o: FileOutputOptions) {
-    super({ batchMax: 5000, deadlineMs: 500, queueMax: 500_000 });
+    super({ view: o.view, slabBytes: 1 << 20, deadlineMs: 500, queueMax: 500_000 });
   }
 
   override async start(): Promise<void> {
@@ -56,10 +54,16 @@ export class FileOutput extends BatchingOutput {
     await this.openFile();
   }
 
-  /** Writes the batch, rotating between records so no file grows past the size (unless one record alone does). */
-  protected async send(batch: FlowRecord[]): Promise<void> {
+  /** Writes whole lines, rotating between records so no file grows past the size (unless one record alone does). */
+  protected async send(chunks: Buffer[], bytes: number): Promise<void> {
     if (this.fh === null) await this.openFile();
-    const data = toNdjsonBuffer(batch, this.o.view);
+    if (this.o.maxBytes === 0 || this.size + bytes <= this.o.maxBytes) {
+      // The common case: no rotation due, one gathered write and no copy.
+      await this.writeAll(chunks);
+      this.size += bytes;
+      return;
+    }
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
     let from = 0;
     while (from < data.length) {
       let to = data.length;
@@ -75,6 +79,18 @@ export class FileOutput extends BatchingOutput {
         from = to;
       }
       if (from < data.length) await this.rotate();
+    }
+  }
+
+  /** writev may write less than asked (a signal, a full disk): the rest is written, not lost. */
+  private async writeAll(chunks: Buffer[]): Promise<void> {
+    let rest = chunks;
+    while (rest.length > 0) {
+      let { bytesWritten } = await this.fh!.writev(rest);
+      let i = 0;
+      while (i < rest.length && bytesWritten >= rest[i]!.length) bytesWritten -= rest[i++]!.length;
+      rest = rest.slice(i);
+      if (rest.length > 0 && bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
     }
   }
 

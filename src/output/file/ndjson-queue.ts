@@ -1,0 +1,191 @@
+/**
+ * The queue behind the byte-oriented outputs (file, stdout): records are encoded to NDJSON the
+ * moment they arrive and only the bytes wait, in large off-heap slabs, for the writer.
+ *
+ * Why not BatchingOutput: that queue holds the record objects until the batch's deadline, so under
+ * load every queued record (~60 properties plus strings) survives young-generation collections and
+ * is copied and then promoted; the collector spent more time in GC than in decoding. Encoding at
+ * write() lets each record die in the scavenge right after its datagram, and a backlog costs its
+ * NDJSON size outside the JS heap instead of several times that inside it.
+ *
+ * Same policy as BatchingOutput without spill: bounded (records beyond `queueMax` are dropped and
+ * counted, so a slow disk never grows memory or stalls decoding), a partial slab waits at most
+ * `deadlineMs`, failed writes are retried with capped exponential backoff, order is kept.
+ */
+import type { FlowRecord } from '../../record/flow-record.js';
+import type { ViewOptions } from '../../record/fields.js';
+import { encoderFor } from '../../record/json.js';
+import type { Output } from '../../pipeline/types.js';
+import { log } from '../../log/logger.js';
+
+export interface NdjsonQueueOptions {
+  view: ViewOptions;
+  /** Bytes in a slab: a full slab is handed to the writer at once. */
+  slabBytes: number;
+  /** Milliseconds a partial slab waits. */
+  deadlineMs: number;
+  /** Records held (encoded) at most. */
+  queueMax: number;
+}
+
+interface Slab {
+  buf: Buffer;
+  /** Bytes used. */
+  len: number;
+  records: number;
+}
+
+const BACKOFF_MIN_MS = 100;
+const BACKOFF_MAX_MS = 30_000;
+const LOG_EVERY_MS = 10_000;
+const FREE_SLABS = 4;
+
+export abstract class NdjsonQueue implements Output {
+  abstract readonly name: string;
+  protected readonly c: Record<string, number> = { queued: 0, sent: 0, batches: 0, failures: 0, dropped_queue_full: 0, dropped_retries: 0 };
+  private readonly encode: (r: FlowRecord) => string;
+  private cur: Slab | null = null;
+  private readonly ready: Slab[] = [];
+  /** Written slabs kept for reuse, so a steady stream allocates no new memory. */
+  private readonly free: Buffer[] = [];
+  private queued = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private pumping: Promise<void> | null = null;
+  private backoff = 0;
+  private closing = false;
+  private lastErrorLog = 0;
+
+  constructor(protected readonly q: NdjsonQueueOptions) {
+    this.encode = encoderFor(q.view);
+  }
+
+  /** Writes the chunks (each whole lines), in order; throws to have them all retried. */
+  protected abstract send(chunks: Buffer[], bytes: number): Promise<void>;
+
+  async start(): Promise<void> {}
+
+  write(batch: readonly FlowRecord[]): void {
+    const n = batch.length;
+    if (n === 0) return;
+    if (this.queued + n > this.q.queueMax) {
+      this.c.dropped_queue_full! += n;
+      return;
+    }
+    const enc = this.encode;
+    let s = this.cur;
+    for (let i = 0; i < n; i++) {
+      const line = enc(batch[i]!);
+      // A UTF-8 byte is at most 3 per UTF-16 unit; start a new slab before anything could be cut.
+      const need = line.length * 3 + 1;
+      if (s === null || s.len + need > s.buf.length) {
+        if (s !== null) this.seal();
+        const reuse = need <= this.q.slabBytes ? this.free.pop() : undefined;
+        s = this.cur = { buf: reuse ?? Buffer.allocUnsafeSlow(Math.max(this.q.slabBytes, need)), len: 0, records: 0 };
+      }
+      s.len += s.buf.write(line, s.len, 'utf8');
+      s.buf[s.len++] = 10;
+      s.records++;
+    }
+    this.queued += n;
+    this.c.queued = this.queued;
+    if (this.ready.length > 0) this.kick();
+    else if (this.timer === null && this.pumping === null) {
+      this.timer = setTimeout(() => this.kick(), this.q.deadlineMs);
+      this.timer.unref?.();
+    }
+  }
+
+  private seal(): void {
+    const s = this.cur;
+    if (s !== null && s.records > 0) this.ready.push(s);
+    this.cur = null;
+  }
+
+  private kick(): void {
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.pumping === null && !this.closing) {
+      // A deadline (or flush) sends what the partial slab holds; later records start a new slab.
+      if (this.ready.length === 0) this.seal();
+      this.pumping = this.pump().finally(() => {
+        this.pumping = null;
+      });
+    }
+  }
+
+  private async pump(): Promise<void> {
+    while (this.ready.length > 0) {
+      // Everything ready goes in one write: fewer syscalls when the writer fell behind.
+      const slabs = this.ready.splice(0, this.ready.length);
+      let records = 0;
+      let bytes = 0;
+      const chunks: Buffer[] = [];
+      for (const s of slabs) {
+        records += s.records;
+        bytes += s.len;
+        chunks.push(s.buf.subarray(0, s.len));
+      }
+      for (;;) {
+        try {
+          await this.send(chunks, bytes);
+          this.backoff = 0;
+          this.c.sent! += records;
+          this.c.batches!++;
+          break;
+        } catch (err) {
+          this.c.failures!++;
+          this.logFailure(err);
+          if (this.closing) {
+            this.c.dropped_retries! += records;
+            break;
+          }
+          await this.sleep();
+        }
+      }
+      this.queued -= records;
+      this.c.queued = this.queued;
+      for (const s of slabs) if (s.buf.length === this.q.slabBytes && this.free.length < FREE_SLABS) this.free.push(s.buf);
+    }
+    // Records that arrived while writing wait for their own deadline.
+    if (this.cur !== null && this.cur.records > 0 && this.timer === null && !this.closing) {
+      this.timer = setTimeout(() => this.kick(), this.q.deadlineMs);
+      this.timer.unref?.();
+    }
+  }
+
+  private sleep(): Promise<void> {
+    this.backoff = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoff * 2));
+    return new Promise<void>((resolve) => setTimeout(resolve, this.backoff));
+  }
+
+  /** Writes everything queued. */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.pumping !== null) await this.pumping;
+      else if (this.ready.length > 0 || (this.cur !== null && this.cur.records > 0)) {
+        this.seal();
+        this.kick();
+      } else return;
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    this.closing = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  counters(): Record<string, number> {
+    return { ...this.c };
+  }
+
+  private logFailure(err: unknown): void {
+    const now = Date.now();
+    if (now - this.lastErrorLog < LOG_EVERY_MS) return;
+    this.lastErrorLog = now;
+    log.warn(`${this.name} output: write failed, will retry: ${(err as Error).message}`);
+  }
+}

@@ -4,12 +4,31 @@
 const OCTET: string[] = [];
 for (let i = 0; i < 256; i++) OCTET.push(String(i));
 
-export function ipv4ToString(v: number): string {
+/**
+ * Recently formatted IPv4 texts, direct-mapped by address: exporters repeat the same addresses
+ * record after record, and handing out the string made last time saves building a new one (for
+ * longer addresses a rope that every later reader — Map keys, JSON — has to flatten first).
+ */
+const INTERN_BITS = 14;
+const internKeys = new Float64Array(1 << INTERN_BITS).fill(-1);
+const internVals: string[] = new Array<string>(1 << INTERN_BITS).fill('');
+
+function formatIpv4(v: number): string {
   return OCTET[v >>> 24]! + '.' + OCTET[(v >>> 16) & 0xff]! + '.' + OCTET[(v >>> 8) & 0xff]! + '.' + OCTET[v & 0xff]!;
 }
 
+/** Dotted quad of a uint32. */
+export function ipv4ToString(v: number): string {
+  const slot = Math.imul(v, 0x9e3779b1) >>> (32 - INTERN_BITS);
+  if (internKeys[slot] === v) return internVals[slot]!;
+  const s = formatIpv4(v);
+  internKeys[slot] = v;
+  internVals[slot] = s;
+  return s;
+}
+
 export function ipv4At(buf: Buffer, off: number): string {
-  return OCTET[buf[off]!]! + '.' + OCTET[buf[off + 1]!]! + '.' + OCTET[buf[off + 2]!]! + '.' + OCTET[buf[off + 3]!]!;
+  return ipv4ToString(((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0);
 }
 
 /** RFC 5952 text of 16 bytes at `off`: lower case, longest zero run (of 2 or more groups) as ::, IPv4-mapped as ::ffff:a.b.c.d. */

@@ -32,6 +32,7 @@ export function keysOf(field: string, r: FlowRecord): (string | number)[] {
     case 'sec.threat.name': return names(r.srcThreatName + ',' + r.dstThreatName);
     case 'flow.src.sec.threat.name': return names(r.srcThreatName);
     case 'flow.dst.sec.threat.name': return names(r.dstThreatName);
+    case 'sec.threat.feed.name': return names(r.srcThreatFeed + ',' + r.dstThreatFeed);
     case 'flow.export.ip.addr': return r.exporterIp === '' ? [] : [r.exporterIp];
     default: throw new Error(`reference has no field ${field}`);
   }

@@ -28,6 +28,7 @@ export const TOP_FIELDS = [
   'flow.src.as.asn', 'flow.dst.as.asn',
   'flow.src.geo.country.name', 'flow.dst.geo.country.name',
   'sec.threat.name', 'flow.src.sec.threat.name', 'flow.dst.sec.threat.name',
+  'sec.threat.feed.name',
   'flow.export.ip.addr',
 ] as const;
 export type TopField = (typeof TOP_FIELDS)[number];

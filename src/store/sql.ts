@@ -115,6 +115,7 @@ const KEYS: Record<TopField, KeyDef> = {
   'sec.threat.name': { expr: (d) => d.explodeNames(d.name === 'duckdb' ? `coalesce(src_threat_name, '') || ',' || coalesce(dst_threat_name, '')` : `concat(src_threat_name, ',', dst_threat_name)`), numeric: false, explode: true },
   'flow.src.sec.threat.name': { expr: (d) => d.explodeNames('src_threat_name'), numeric: false, explode: true },
   'flow.dst.sec.threat.name': { expr: (d) => d.explodeNames('dst_threat_name'), numeric: false, explode: true },
+  'sec.threat.feed.name': { expr: (d) => d.explodeNames(d.name === 'duckdb' ? `coalesce(src_threat_feed, '') || ',' || coalesce(dst_threat_feed, '')` : `concat(src_threat_feed, ',', dst_threat_feed)`), numeric: false, explode: true },
   'flow.export.ip.addr': { expr: () => 'exporter', numeric: false },
 };
 

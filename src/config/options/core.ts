@@ -9,6 +9,7 @@ export const CORE_OPTIONS = {
     (s) => (isIP(s) === 0 ? 'an IPv4 or IPv6 address' : null)),
   EF_FLOW_SERVER_UDP_PORT: opt.list(G, '2055,4739,6343,9995', 'UDP ports to listen on. Any protocol is accepted on any port: each datagram is sniffed.', port),
   EF_FLOW_SERVER_UDP_READ_BUFFER_MAX_SIZE: opt.int(G, 33554432, 'Socket receive buffer requested per port, in bytes. The kernel caps it at net.core.rmem_max; the granted size is logged.', { min: 65536, max: 2147483647 }),
+  EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: opt.int(G, 0, 'Read the UDP sockets on a thread of their own and queue up to this many bytes of datagrams for the pipeline, so bursts and pauses (garbage collection, slow outputs) are absorbed here rather than dropped by the kernel. Beyond it datagrams are dropped and counted. 0 reads the sockets on the main thread.', { min: 0, max: 2147483647 }),
   EF_FLOW_SERVER_WORKERS: opt.int(G, 0, 'Decode worker threads beside the receiving thread, which keeps the sockets, threat matching and outputs. 0 (the default) decodes on the receiving thread, which measures faster today: moving records between threads costs more than it saves (see docs/operations.md). Each exporter is decoded by one worker.', { min: 0, max: 64 }),
   EF_LOGGER_LEVEL: opt.oneOf(G, 'info', ['debug', 'info', 'warn', 'error'] as const, 'Least severe log level written.'),
   EF_LOGGER_ENCODING: opt.oneOf(G, 'json', ['json', 'console'] as const, 'json: one zap-style JSON object per line. console: tab-separated, for people.'),

@@ -1,0 +1,160 @@
+/**
+ * The receive thread (EF_FLOW_SERVER_UDP_RECEIVE_THREAD): owns the UDP sockets and does nothing but
+ * read them, so the kernel's receive buffer is drained while the main thread decodes, encodes or
+ * collects garbage. Datagrams go to the main thread in batches inside one transferred buffer (the
+ * DatagramBatch of the decode workers). What the main thread has not handled yet is bounded by
+ * `maxPendingBytes` (a shared counter the main thread lowers as it goes); past it, datagrams are
+ * dropped here and counted, as the kernel would have dropped them.
+ */
+import dgram from 'node:dgram';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { DatagramBatch } from './worker-protocol.js';
+
+export interface ReceiveWorkerData {
+  ip: string;
+  type: 'udp4' | 'udp6';
+  ports: number[];
+  readBufferBytes: number;
+  maxPendingBytes: number;
+  /** Int32Array over a SharedArrayBuffer: [0] bytes posted and not yet handled by the main thread. */
+  pending: SharedArrayBuffer;
+}
+
+export type FromReceiver =
+  | { type: 'bound'; ports: number[]; granted: number[] }
+  | { type: 'error'; port: number; code: string; message: string }
+  | { type: 'datagrams'; batch: DatagramBatch; bytes: number }
+  | { type: 'dropped'; datagrams: number }
+  | { type: 'closed' };
+
+export type ToReceiver = { type: 'close' };
+
+const STAGING_BYTES = 1 << 20;
+const STAGING_DATAGRAMS = 1024;
+
+class Staging {
+  data = new Uint8Array(STAGING_BYTES);
+  used = 0;
+  count = 0;
+  offsets = new Int32Array(STAGING_DATAGRAMS);
+  lengths = new Int32Array(STAGING_DATAGRAMS);
+  ports = new Uint16Array(STAGING_DATAGRAMS);
+  receivedAt = new Float64Array(STAGING_DATAGRAMS);
+  addresses: string[] = [];
+
+  fits(n: number): boolean {
+    return this.count < STAGING_DATAGRAMS && this.used + n <= STAGING_BYTES;
+  }
+
+  add(buf: Buffer, address: string, port: number, ts: number): void {
+    this.data.set(buf, this.used);
+    this.offsets[this.count] = this.used;
+    this.lengths[this.count] = buf.length;
+    this.ports[this.count] = port;
+    this.receivedAt[this.count] = ts;
+    this.addresses.push(address);
+    this.used += buf.length;
+    this.count++;
+  }
+
+  take(): DatagramBatch {
+    const b: DatagramBatch = {
+      count: this.count, data: this.data.buffer as ArrayBuffer, offsets: this.offsets, lengths: this.lengths,
+      ports: this.ports, receivedAt: this.receivedAt, addresses: this.addresses,
+    };
+    this.data = new Uint8Array(STAGING_BYTES);
+    this.offsets = new Int32Array(STAGING_DATAGRAMS);
+    this.lengths = new Int32Array(STAGING_DATAGRAMS);
+    this.ports = new Uint16Array(STAGING_DATAGRAMS);
+    this.receivedAt = new Float64Array(STAGING_DATAGRAMS);
+    this.addresses = [];
+    this.used = 0;
+    this.count = 0;
+    return b;
+  }
+}
+
+function run(): void {
+  const d = workerData as ReceiveWorkerData;
+  const port = parentPort!;
+  const pending = new Int32Array(d.pending);
+  const post = (m: FromReceiver, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+  const staging = new Staging();
+  let flushScheduled = false;
+  let dropped = 0;
+  let dropTimer: NodeJS.Timeout | null = null;
+
+  const flush = (): void => {
+    flushScheduled = false;
+    if (staging.count === 0) return;
+    const bytes = staging.used;
+    const batch = staging.take();
+    Atomics.add(pending, 0, bytes);
+    post({ type: 'datagrams', batch, bytes }, [batch.data, batch.offsets.buffer, batch.lengths.buffer, batch.ports.buffer, batch.receivedAt.buffer] as ArrayBuffer[]);
+  };
+  const drop = (): void => {
+    dropped++;
+    if (dropTimer === null) {
+      // Counted, reported at most once a second.
+      dropTimer = setTimeout(() => {
+        post({ type: 'dropped', datagrams: dropped });
+        dropped = 0;
+        dropTimer = null;
+      }, 1000);
+    }
+  };
+  const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    if (msg.length > STAGING_BYTES || Atomics.load(pending, 0) + staging.used + msg.length > d.maxPendingBytes) {
+      drop();
+      return;
+    }
+    if (!staging.fits(msg.length)) flush();
+    const addr = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.') ? rinfo.address.slice(7) : rinfo.address;
+    staging.add(msg, addr, rinfo.port, Date.now());
+    if (!flushScheduled) {
+      flushScheduled = true;
+      // Everything read in this turn of the event loop goes in one message.
+      setImmediate(flush);
+    }
+  };
+
+  const sockets: dgram.Socket[] = [];
+  const bound: number[] = [];
+  const granted: number[] = [];
+  let left = d.ports.length;
+  d.ports.forEach((p, i) => {
+    const sock = dgram.createSocket({ type: d.type, reuseAddr: false, recvBufferSize: d.readBufferBytes });
+    sock.on('message', onMessage);
+    sock.on('error', (err: NodeJS.ErrnoException) => post({ type: 'error', port: p, code: err.code ?? '', message: err.message }));
+    sock.bind(p, d.ip, () => {
+      try {
+        sock.setRecvBufferSize(d.readBufferBytes);
+      } catch {
+        // the granted size below tells
+      }
+      let g = 0;
+      try {
+        g = sock.getRecvBufferSize();
+      } catch {
+        g = 0;
+      }
+      sockets.push(sock);
+      bound[i] = sock.address().port;
+      granted[i] = g;
+      if (--left === 0) post({ type: 'bound', ports: bound, granted });
+    });
+  });
+
+  port.on('message', (m: ToReceiver) => {
+    if (m.type !== 'close') return;
+    void Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => {
+      flush();
+      if (dropTimer !== null) clearTimeout(dropTimer);
+      if (dropped > 0) post({ type: 'dropped', datagrams: dropped });
+      post({ type: 'closed' });
+      port.close();
+    });
+  });
+}
+
+run();

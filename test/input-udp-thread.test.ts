@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Collector } from '../src/collector.js';
+import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { TESTDATA } from './helpers/tools.js';
+
+test('receive thread: datagrams read on their own thread reach the pipeline in order, from the right exporter, none lost on stop', async () => {
+  const capture = new CaptureOutput();
+  const config = testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: String(16 << 20) });
+  const c = new Collector(config, { outputs: [capture] });
+  await c.start();
+  const [port] = await c.listen();
+  assert.ok(port! > 0, 'the thread reports the ephemeral port it bound');
+  const payload = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+  const sock = await new Promise<dgram.Socket>((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.2', () => resolve(s));
+  });
+  const n = 50;
+  for (let i = 0; i < n; i++) {
+    const p = Buffer.from(payload);
+    p.writeUInt32BE(i, 16); // sequence number: order check below
+    await new Promise<void>((r) => sock.send(p, port!, '127.0.0.1', () => r()));
+  }
+  sock.close();
+  await new Promise((r) => setTimeout(r, 200));
+  await c.stop();
+  assert.equal(capture.records.length, n * 30);
+  assert.ok(capture.records.every((r) => r.exporterIp === '127.0.0.2'));
+  const seqs = capture.records.map((r) => r.sequence);
+  assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+  assert.equal(c.pipeline.stats.snapshot().find((x) => x.exporter === '127.0.0.2')?.packets, n);
+});
+
+test('receive thread: a port already in use fails start-up with the reason', async () => {
+  const holder = dgram.createSocket('udp4');
+  const taken = await new Promise<number>((resolve) => holder.bind(0, '127.0.0.1', () => resolve(holder.address().port)));
+  const c = new Collector(testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(taken), EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: '1048576' }), { outputs: [new CaptureOutput()] });
+  await c.start();
+  await assert.rejects(c.listen(), /already in use/);
+  holder.close();
+  await c.stop();
+});

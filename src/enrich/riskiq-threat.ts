@@ -105,13 +105,18 @@ export class RiskiqThreatEnricher implements Enricher {
     const n = batch.length;
     const addrs = this.addrs;
     const names = this.names;
+    if (this.v4.length < 2 * n) this.v4 = new Float64Array(4 * n);
+    const v4 = this.v4;
     for (let i = 0; i < n; i++) {
       const r = batch[i]!;
       addrs[2 * i] = r.srcIp;
       addrs[2 * i + 1] = r.dstIp;
+      // The decoder's IPv4 number saves parsing the text again (-1 for IPv6 or records read back).
+      v4[2 * i] = r.srcIp4;
+      v4[2 * i + 1] = r.dstIp4;
     }
     // Both ends of the whole batch in one call: the lookups' cache misses overlap (see matcher.ts).
-    this.matcher.namesFor(addrs, 2 * n, names);
+    this.matcher.namesFor(addrs, 2 * n, names, v4);
     for (let i = 0; i < n; i++) {
       const s = names[2 * i]!;
       const d = names[2 * i + 1]!;
@@ -133,6 +138,7 @@ export class RiskiqThreatEnricher implements Enricher {
 
   /** Scratch for enrich(): the batch's addresses and their names (grown, never shrunk). */
   private addrs: string[] = [];
+  private v4 = new Float64Array(64);
   private names: (string | null)[] = [];
 
   /** Re-reads the include/exclude file when it changed; at start a problem is fatal, later the previous lists stay. */

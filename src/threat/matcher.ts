@@ -35,15 +35,17 @@ export class ThreatMatcher {
    * Names for `n` addresses at once (out[i] for ips[i], null when not flagged). All IPv4 addresses
    * are parsed first and then looked up in one tight loop: with the parsing out of the way the CPU
    * overlaps the cache misses of independent lookups, which a per-address loop does not allow.
+   * `v4`, when given, holds each address as the decoder's IPv4 number (-1: parse the text instead).
    */
-  namesFor(ips: readonly string[], n: number, out: (string | null)[]): void {
+  namesFor(ips: readonly string[], n: number, out: (string | null)[], v4?: Float64Array): void {
     if (this.keys.length < n) {
       this.keys = new Float64Array(n * 2);
       this.vals = new Int32Array(n * 2);
     }
     const keys = this.keys;
     const vals = this.vals;
-    for (let i = 0; i < n; i++) keys[i] = parseIPv4(ips[i]!);
+    if (v4 === undefined) for (let i = 0; i < n; i++) keys[i] = parseIPv4(ips[i]!);
+    else for (let i = 0; i < n; i++) keys[i] = v4[i]! >= 0 ? v4[i]! : parseIPv4(ips[i]!);
     const list = this.list;
     for (let i = 0; i < n; i++) {
       const k = keys[i]!;

@@ -73,7 +73,7 @@ const PEERS: Peer[] = [
         EF_LOGGER_LEVEL: 'warn', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
         EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '0',
         EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true', EF_FLOW_SERVER_WORKERS: process.env.BENCH_WORKERS ?? '0',
-        EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: process.env.BENCH_RECEIVE_QUEUE ?? '0',
+        ...(process.env.BENCH_RECEIVE_QUEUE !== undefined ? { EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: process.env.BENCH_RECEIVE_QUEUE } : {}),
       },
     }),
     count: (dir) => countLines(join(dir, 'flows.ndjson')),

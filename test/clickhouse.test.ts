@@ -7,7 +7,7 @@
  * Skipped when the server is not installed or not listening, except under UFC_REQUIRE_TOOLS=1,
  * where that is a failure.
  */
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,9 +22,16 @@ import { flowColumns } from '../src/store/columns.js';
 import { flowQueryFrom } from '../src/store/query.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
-import { CH_URL, needClickHouse } from './clickhouse-helpers.js';
+import { CH_URL, lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
 import { checkAllQueries, checkThreatViews, threatMix } from './store-reference.js';
 import { runClickHouseOutage } from '../scripts/outage-clickhouse.js';
+
+// One file at a time on the shared server: the outage drill below stops it (see clickhouse-helpers.ts).
+let unlock: (() => void) | null = null;
+before(async () => {
+  unlock = await lockClickHouse();
+});
+after(() => unlock?.());
 
 const uniqueDb = (): string => `ufc_test_${process.pid}_${Date.now() % 1e8}`;
 

@@ -111,6 +111,10 @@ export class UdpInput {
       ? new Worker(new URL('../pipeline/ts-worker-shim.mjs', import.meta.url), { workerData: { ...data, __entry: entry.href } })
       : new Worker(entry, { workerData: data });
     this.worker = w;
+    w.on('error', (err) => log.error(`UDP receive thread failed: ${err.message}`));
+    w.on('exit', (code) => {
+      if (this.worker === w) log.error(`UDP receive thread exited (code ${code}): no more flows are received until a restart`);
+    });
     await new Promise<void>((resolve, reject) => {
       w.once('error', reject);
       w.on('message', (m: FromReceiver) => {
@@ -146,8 +150,8 @@ export class UdpInput {
         }
       });
     }).catch(async (err: unknown) => {
-      await w.terminate();
       this.worker = null;
+      await w.terminate();
       throw err;
     });
   }

@@ -9,6 +9,7 @@
  * probing our servers), so the Threats page has something to show within a minute.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { mulberry32 } from '../src/dev/prng.js';
 
 // ---- traffic model ------------------------------------------------------------------------------
 
@@ -66,16 +67,7 @@ function pickWeighted<T extends { weight: number }>(xs: T[], r: number): T {
 }
 
 /** A small deterministic PRNG (mulberry32): the demo looks the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = mulberry32;
 
 export class TrafficModel {
   private readonly r: () => number;

@@ -8,6 +8,7 @@
  */
 import dgram from 'node:dgram';
 import { parentPort, workerData } from 'node:worker_threads';
+import { DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
 import type { DatagramBatch } from './worker-protocol.js';
 
 export interface ReceiveWorkerData {
@@ -28,52 +29,6 @@ export type FromReceiver =
   | { type: 'closed' };
 
 export type ToReceiver = { type: 'close' };
-
-const STAGING_BYTES = 1 << 20;
-const STAGING_DATAGRAMS = 1024;
-
-class Staging {
-  readonly data = new Uint8Array(STAGING_BYTES);
-  used = 0;
-  count = 0;
-  readonly offsets = new Int32Array(STAGING_DATAGRAMS);
-  readonly lengths = new Int32Array(STAGING_DATAGRAMS);
-  readonly ports = new Uint16Array(STAGING_DATAGRAMS);
-  readonly receivedAt = new Float64Array(STAGING_DATAGRAMS);
-  addresses: string[] = [];
-
-  fits(n: number): boolean {
-    return this.count < STAGING_DATAGRAMS && this.used + n <= STAGING_BYTES;
-  }
-
-  add(buf: Buffer, address: string, port: number, ts: number): void {
-    this.data.set(buf, this.used);
-    this.offsets[this.count] = this.used;
-    this.lengths[this.count] = buf.length;
-    this.ports[this.count] = port;
-    this.receivedAt[this.count] = ts;
-    this.addresses.push(address);
-    this.used += buf.length;
-    this.count++;
-  }
-
-  /**
-   * The batch as exact-size copies, to be transferred; the staging arrays stay for reuse. Handing
-   * over the 1 MB staging buffer itself meant allocating (and zeroing) a new one per message, which
-   * at one message per event-loop turn cost more than everything else the thread did.
-   */
-  take(): DatagramBatch {
-    const n = this.count;
-    const b: DatagramBatch = {
-      count: n, data: this.data.slice(0, this.used).buffer as ArrayBuffer, offsets: this.offsets.slice(0, n), lengths: this.lengths.slice(0, n),
-      ports: this.ports.slice(0, n), receivedAt: this.receivedAt.slice(0, n), addresses: this.addresses,
-    };
-    this.addresses = [];
-    this.used = 0;
-    this.count = 0;
-    return b;
-  }
-}
 
 function run(): void {
   const d = workerData as ReceiveWorkerData;

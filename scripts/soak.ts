@@ -1,0 +1,94 @@
+/**
+ * Opt-in soak (not in CI): `npm run build && node --import tsx scripts/soak.ts [--minutes 60] [--pps 20000] [--exporters 50]`.
+ * Runs the built collector (file output, DuckDB off) and sends the benchmark NetFlow v9 stream from
+ * N simulated exporters (127.0.1.1 ... on loopback only) at a fixed total rate, bounded by time.
+ * Every minute it prints RSS, kernel UDP drops, and the collector's exporter and error counters
+ * (from /metrics); at the end RSS at start and end, so a leak shows as growth.
+ */
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { dataPacket, templatePacket } from '../bench/netflow9-stream.js';
+
+const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
+const arg = (name: string, def: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const MINUTES = arg('minutes', 60);
+const PPS = arg('pps', 20_000);
+const EXPORTERS = arg('exporters', 50);
+const PORT = 39555;
+const WEB = 39556;
+
+function rssMb(pid: number): number {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+function drops(port: number): number {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const line of readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1)) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length > 12 && cols[1]!.endsWith(`:${hex}`)) return Number(cols[cols.length - 1]);
+  }
+  return 0;
+}
+
+async function metric(name: string): Promise<number> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${WEB}/metrics`)).text();
+    let sum = 0;
+    for (const line of text.split('\n')) if (line.startsWith(name) && !line.startsWith('#')) sum += Number(line.split(' ').pop());
+    return sum;
+  } catch {
+    return NaN;
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'ufc-soak-'));
+const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'run'], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+  env: {
+    PATH: process.env.PATH, EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(PORT),
+    EF_LOGGER_LEVEL: 'warn', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_IP: '127.0.0.1', EF_WEBUI_PORT: String(WEB),
+    EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '512', EF_OUTPUT_FILE_MAX_FILES: '2',
+  },
+});
+await new Promise((r) => setTimeout(r, 5000));
+const socks = await Promise.all(Array.from({ length: EXPORTERS }, (_, i) => new Promise<dgram.Socket>((resolve) => {
+  const s = dgram.createSocket('udp4');
+  s.bind(0, `127.0.1.${i + 1}`, () => resolve(s));
+})));
+const rssStart = rssMb(child.pid!);
+process.stdout.write(`soak: ${EXPORTERS} exporters, ${PPS} packets/s, ${MINUTES} min; data in ${dir}; RSS at start ${rssStart.toFixed(0)} MB\n`);
+const end = Date.now() + MINUTES * 60_000;
+const start = process.hrtime.bigint();
+let sent = 0;
+let nextReport = Date.now() + 60_000;
+while (Date.now() < end) {
+  const due = Math.floor((Number(process.hrtime.bigint() - start) / 1e9) * PPS);
+  while (sent < due) {
+    const e = sent % EXPORTERS;
+    const n = Math.floor(sent / EXPORTERS);
+    socks[e]!.send(n % 100 === 0 ? templatePacket(n) : dataPacket(n % 100_000, n), PORT, '127.0.0.1');
+    sent++;
+  }
+  if (Date.now() >= nextReport) {
+    nextReport += 60_000;
+    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} records ${await metric('ufc_exporter_records_total')} decode errors ${await metric('ufc_decode_errors_total')}\n`);
+  }
+  await new Promise((r) => setImmediate(r));
+}
+for (const s of socks) s.close();
+await new Promise((r) => setTimeout(r, 3000));
+const rssEnd = rssMb(child.pid!);
+process.stdout.write(`done: sent ${sent} datagrams; RSS start ${rssStart.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB; kernel drops ${drops(PORT)}\n`);
+child.kill('SIGTERM');
+await new Promise((r) => child.once('exit', r));

@@ -2,10 +2,9 @@
  * NetFlow v5: 24-byte header, then `count` 48-byte records (Cisco NetFlow Export Datagram Format,
  * "NetFlow Version 5 Header Format" and "Flow Record Format").
  */
-import { FlowRecord } from '../../record/flow-record.js';
-import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/types.js';
-import { ipv4ToString } from '../ip.js';
-import { uptimeToEpoch } from '../time.js';
+import type { FlowRecord } from '../../record/flow-record.js';
+import type { Decoder, PacketContext } from '../../pipeline/types.js';
+import { commonRecord, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 24;
 const RECORD_LEN = 48;
@@ -27,44 +26,20 @@ export class NetflowV5Decoder implements Decoder {
 
   /** Returns the bytes the PDU used. */
   private decodeOne(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): number {
-    if (buf.length < HEADER_LEN) throw new DecodeError('short header', `${buf.length} bytes`);
-    const count = buf.readUInt16BE(2);
-    if (count === 0 || count > MAX_COUNT) throw new DecodeError('bad record count', String(count));
-    if (buf.length < HEADER_LEN + count * RECORD_LEN) throw new DecodeError('truncated', `${count} records need ${HEADER_LEN + count * RECORD_LEN} bytes, got ${buf.length}`);
+    const count = recordCount(buf, HEADER_LEN, RECORD_LEN, MAX_COUNT);
     const sysUptime = buf.readUInt32BE(4);
-    const unixSecs = buf.readUInt32BE(8);
-    const unixNsecs = buf.readUInt32BE(12);
     const sequence = buf.readUInt32BE(16);
     const engine = buf.readUInt16BE(20) >>> 0;
     // Sampling interval: top 2 bits mode, low 14 bits interval (v5 header bytes 22-23).
     const sampling = buf.readUInt16BE(22);
     const rate = sampling & 0x3fff;
     const scale = rate > 1 ? rate : 1;
-    const exportMs = unixSecs * 1000 + Math.floor(unixNsecs / 1e6);
+    const exportMs = exportTimeMs(buf);
 
     for (let i = 0, o = HEADER_LEN; i < count; i++, o += RECORD_LEN) {
-      const r = new FlowRecord();
-      r.collectTs = ctx.receivedAt;
-      r.exportTs = exportMs;
-      r.exporterIp = ctx.exporterIp;
-      r.exportVersion = 5;
-      r.exportType = 'netflow';
+      const r = commonRecord(buf, o, ctx, 5, sysUptime, exportMs, scale);
       r.observationDomain = engine;
       r.sequence = sequence;
-      r.ipVersion = 4;
-      r.srcIp4 = buf.readUInt32BE(o);
-      r.dstIp4 = buf.readUInt32BE(o + 4);
-      r.srcIp = ipv4ToString(r.srcIp4);
-      r.dstIp = ipv4ToString(r.dstIp4);
-      r.nextHop = ipv4ToString(buf.readUInt32BE(o + 8));
-      r.inIf = buf.readUInt16BE(o + 12);
-      r.outIf = buf.readUInt16BE(o + 14);
-      r.packets = buf.readUInt32BE(o + 16) * scale;
-      r.bytes = buf.readUInt32BE(o + 20) * scale;
-      r.startTs = uptimeToEpoch(buf.readUInt32BE(o + 24), sysUptime, exportMs);
-      r.endTs = uptimeToEpoch(buf.readUInt32BE(o + 28), sysUptime, exportMs);
-      r.srcPort = buf.readUInt16BE(o + 32);
-      r.dstPort = buf.readUInt16BE(o + 34);
       r.tcpFlags = buf[o + 37]!;
       r.proto = buf[o + 38]!;
       r.tos = buf[o + 39]!;
@@ -73,11 +48,7 @@ export class NetflowV5Decoder implements Decoder {
       r.srcMask = buf[o + 44]!;
       r.dstMask = buf[o + 45]!;
       if (rate > 1) r.samplingRate = rate;
-      if (r.proto === 1) {
-        // ICMP type/code ride in the destination port as type*256+code (Cisco convention).
-        r.icmpType = r.dstPort >>> 8;
-        r.icmpCode = r.dstPort & 0xff;
-      }
+      icmpFromPort(r);
       out.push(r);
     }
     return HEADER_LEN + count * RECORD_LEN;

@@ -7,6 +7,7 @@
  */
 import { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError } from '../../pipeline/types.js';
+import { dataSource, readDataSource } from './data-source.js';
 import type { DatagramInfo } from './flow-sample.js';
 
 const REC_GENERIC_INTERFACE = 1;
@@ -42,18 +43,8 @@ export function decodeCounterSample(buf: Buffer, off: number, len: number, expan
   const fixed = expanded ? 16 : 12;
   if (len < fixed) throw new DecodeError('truncated counter sample', `${len} bytes`);
   const sampleSeq = buf.readUInt32BE(off);
-  let sourceType: number, sourceIndex: number;
-  let o = off + 4;
-  if (expanded) {
-    sourceType = buf.readUInt32BE(o);
-    sourceIndex = buf.readUInt32BE(o + 4);
-    o += 8;
-  } else {
-    const s = buf.readUInt32BE(o);
-    sourceType = s >>> 24;
-    sourceIndex = s & 0xffffff;
-    o += 4;
-  }
+  let o = readDataSource(buf, off + 4, expanded); // after sequence_number of the sample
+  const sourceType = dataSource.type, sourceIndex = dataSource.index;
   const nRecords = buf.readUInt32BE(o);
   o += 4;
   if (nRecords > (end - o) / 8) throw new DecodeError('bad counter record count', String(nRecords));

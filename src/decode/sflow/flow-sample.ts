@@ -5,6 +5,7 @@
  */
 import { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError } from '../../pipeline/types.js';
+import { dataSource, readDataSource } from './data-source.js';
 import { ipv4At, ipv6At } from '../ip.js';
 import { macAt, parseSampledHeader } from './packet-header.js';
 
@@ -39,19 +40,8 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   const end = off + len;
   const fixed = expanded ? 44 : 32;
   if (len < fixed) throw new DecodeError('truncated flow sample', `${len} bytes`);
-  let o = off + 4; // sequence_number of the sample
-  let sourceType: number, sourceIndex: number;
-  if (expanded) {
-    sourceType = buf.readUInt32BE(o);
-    sourceIndex = buf.readUInt32BE(o + 4);
-    o += 8;
-  } else {
-    // sflow_data_source: type in the top 8 bits, index in the low 24.
-    const s = buf.readUInt32BE(o);
-    sourceType = s >>> 24;
-    sourceIndex = s & 0xffffff;
-    o += 4;
-  }
+  let o = readDataSource(buf, off + 4, expanded); // after sequence_number of the sample
+  const sourceType = dataSource.type, sourceIndex = dataSource.index;
   const rate = buf.readUInt32BE(o);
   o += 12; // sampling_rate, sample_pool, drops
   let inFormat: number, inValue: number, outFormat: number, outValue: number;

@@ -14,6 +14,7 @@ import { createOutputs } from './output/registry.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
 import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
+import type { ViewOptions } from './record/fields.js';
 import { WebServer } from './web/server.js';
 
 export interface CollectorParts {
@@ -44,8 +45,14 @@ export class Collector {
     this.pipeline = new Pipeline(this.decoders, this.enrichers, this.outputs);
   }
 
-  async start(): Promise<void> {
-    for (const e of this.enrichers) await e.start?.();
+  /**
+   * Loads enrichers and opens outputs. `mode` 'listen' with decode workers (EF_FLOW_SERVER_WORKERS)
+   * leaves the 'worker' enrichers unloaded here: each worker loads its own, and this thread never
+   * enriches. 'replay' decodes on this thread whatever the setting.
+   */
+  async start(mode: 'listen' | 'replay' = 'listen'): Promise<void> {
+    const onWorkers = mode === 'listen' && this.config.EF_FLOW_SERVER_WORKERS > 0;
+    for (const e of this.enrichers) if (!onWorkers || e.placement === 'replica' || e.placement === 'main') await e.start?.();
     for (const o of this.outputs) await o.start();
     if (this.outputs.length === 0) log.warn('no output is enabled: records are decoded and counted, then discarded');
   }
@@ -55,10 +62,7 @@ export class Collector {
     let onDatagram = (buf: Buffer, address: string, port: number, receivedAt: number): void =>
       this.pipeline.handle(buf, { exporterIp: address, exporterPort: port, receivedAt });
     if (c.EF_FLOW_SERVER_WORKERS > 0 && this.pool === null) {
-      // Workers decode and run the worker-placed enrichers; records come back to this thread for the
-      // main-placed enrichers (threat lists) and the outputs.
-      const mainStage = new Pipeline(new Map(), this.enrichers.filter((e) => e.placement === 'main'), this.outputs);
-      this.pool = new WorkerPool(c.EF_FLOW_SERVER_WORKERS, c, this.dataDir, (records) => mainStage.emit(records), this.pipeline.stats);
+      this.pool = this.createPool();
       await this.pool.start();
       const pool = this.pool;
       onDatagram = (buf, address, port, receivedAt) => pool.dispatch(buf, address, port, receivedAt);
@@ -75,6 +79,43 @@ export class Collector {
       this.web.setReady(true);
     }
     return this.udp.boundPorts();
+  }
+
+  /**
+   * Workers decode, run every enricher but the 'main' ones, and encode NDJSON for the outputs that
+   * only need text (file, ...), so for those no record crosses back. Records come back only for
+   * outputs that need them, after the 'main' enrichers; with a 'main' enricher configured every
+   * output takes records, since the text must include what it adds.
+   */
+  private createPool(): WorkerPool {
+    const mainEnrichers = this.enrichers.filter((e) => e.placement === 'main');
+    const textOutputs = mainEnrichers.length > 0 ? [] : this.outputs.filter((o) => o.encodedView !== undefined && o.writeEncoded !== undefined);
+    const recordOutputs = this.outputs.filter((o) => !textOutputs.includes(o));
+    const views: ViewOptions[] = [];
+    const byView: Output[][] = [];
+    for (const o of textOutputs) {
+      const v = o.encodedView!;
+      let i = views.findIndex((x) => x.ecs === v.ecs && x.timestampSource === v.timestampSource);
+      if (i < 0) {
+        i = views.push({ ecs: v.ecs, timestampSource: v.timestampSource }) - 1;
+        byView.push([]);
+      }
+      byView[i]!.push(o);
+    }
+    const mainStage = new Pipeline(new Map(), mainEnrichers, recordOutputs);
+    return new WorkerPool({
+      workers: this.config.EF_FLOW_SERVER_WORKERS,
+      config: this.config,
+      dataDir: this.dataDir,
+      stats: this.pipeline.stats,
+      views,
+      onEncoded: (view, bytes, records) => {
+        for (const o of byView[view]!) o.writeEncoded!(bytes, records);
+      },
+      needRecords: recordOutputs.length > 0,
+      onRecords: (records) => mainStage.emit(records),
+      replicas: this.enrichers.filter((e) => e.placement === 'replica'),
+    });
   }
 
   /** Feeds every UDP payload of a capture through the pipeline, as if received from its source. */

@@ -91,3 +91,36 @@ test('MaxMind-format files through _PATH (GeoIP2 names by language)', async (t) 
   await assert.rejects(new GeoIpEnricher({ path: join(dir, 'not-a-db.mmdb'), values: ['country'], lang: 'en' }).start());
   t.diagnostic('bad MMDB path fails start-up');
 });
+
+test('GeoIP /24 block cache: every answer equals the database read for that address alone', async () => {
+  const geo = new GeoIpEnricher({ path: '', values: ['city', 'country', 'country_code', 'location'], lang: 'en' });
+  await geo.start();
+  const fresh = new GeoIpEnricher({ path: '', values: ['city', 'country', 'country_code', 'location'], lang: 'en' });
+  await fresh.start();
+  // Many addresses per /24 (block hits) across many networks, including blocks that the database
+  // splits finer than /24 somewhere (seen as answers that differ within one /24).
+  let seed = 7;
+  const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const addrs: string[] = [];
+  for (let b = 0; b < 400; b++) {
+    const hi = rnd();
+    for (let k = 0; k < 8; k++) addrs.push(`${(hi >>> 24) % 223 + 1}.${(hi >>> 16) & 255}.${(hi >>> 8) & 255}.${rnd() & 255}`);
+  }
+  const recs = addrs.map((a) => mk('10.0.0.1', a));
+  new LocalityEnricher().enrich(recs);
+  geo.enrich(recs);
+  let publicOnes = 0;
+  for (const r of recs) {
+    if (r.dstLocality !== 'public') continue;
+    publicOnes++;
+    // A new enricher per address: no block or address cache can answer for it.
+    const alone = mk('10.0.0.1', r.dstIp);
+    new LocalityEnricher().enrich([alone]);
+    const one = new GeoIpEnricher({ path: '', values: ['city', 'country', 'country_code', 'location'], lang: 'en' });
+    (one as unknown as { v4: unknown; v6: unknown }).v4 = (fresh as unknown as { v4: unknown }).v4;
+    (one as unknown as { v4: unknown; v6: unknown }).v6 = (fresh as unknown as { v6: unknown }).v6;
+    one.enrich([alone]);
+    assert.deepEqual([r.dstCountryIso, r.dstCity, r.dstLat, r.dstLon], [alone.dstCountryIso, alone.dstCity, alone.dstLat, alone.dstLon], r.dstIp);
+  }
+  assert.ok(publicOnes > 2000, `${publicOnes} public addresses checked`);
+});

@@ -60,3 +60,81 @@ test('two decode workers: every exporter decoded in order, counters merged, flus
   }
   await c.stop();
 });
+
+test('decode workers encode the file output themselves: same lines as one thread, RiskIQ marks from copies of the list, swaps reach them', async () => {
+  const { startPassiveTotalEmulator } = await import('../src/dev/passivetotal-emulator.js');
+  const { mkdtempSync, readFileSync: read } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const emu = await startPassiveTotalEmulator({ user: 'u@example.com', key: 'k'.repeat(32), entries: 200, format: 'text', ipv6Share: 0, cidrShare: 0 });
+  const template = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+  // NetFlow v5: 24-byte header, 48-byte records, destination address at record offset 4.
+  const withDst = (addrs: string[]): Buffer => {
+    const p = Buffer.from(template);
+    addrs.forEach((a, i) => p.writeUInt32BE(a.split('.').reduce((n, o) => n * 256 + Number(o), 0), 24 + 48 * i + 4));
+    return p;
+  };
+  const exporters = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+  async function run(workers: string, rounds: (() => Promise<Buffer[]>)[]): Promise<Record<string, unknown>[]> {
+    const dir = mkdtempSync(join(tmpdir(), 'ufc-workers-'));
+    const config = testConfig({
+      EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: workers,
+      EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'),
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'u@example.com',
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: 'k'.repeat(32), EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: emu.url,
+    });
+    const c = new Collector(config);
+    current = c;
+    await c.start();
+    const riskiq = c.enrichers.find((e) => e.name === 'riskiq-threat') as unknown as { matcher: { listSize: number } };
+    for (let i = 0; i < 100 && riskiq.matcher.listSize === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    const [port] = await c.listen();
+    assert.equal(c.pool?.size ?? 0, Number(workers));
+    const socks = await Promise.all(exporters.map((addr) => new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.bind(0, addr, () => resolve(s));
+    })));
+    for (const next of rounds) {
+      const round = await next();
+      for (let i = 0; i < round.length; i++) await new Promise<void>((r) => socks[i % socks.length]!.send(round[i]!, port!, '127.0.0.1', () => r()));
+      await new Promise((r) => setTimeout(r, 300));
+      await c.flush();
+    }
+    for (const s of socks) s.close();
+    await c.stop();
+    return read(join(dir, 'flows.ndjson'), 'utf8').trim().split('\n').map((l) => {
+      const doc = JSON.parse(l) as Record<string, unknown>;
+      delete doc['@timestamp'];
+      delete doc['flow.collect.timestamp'];
+      return doc;
+    });
+  }
+  let current: Collector | null = null;
+  const firstList = emu.list.sample.map((s) => s.addr);
+  const secondSpec = { entries: 200, format: 'text' as const, ipv6Share: 0, cidrShare: 0, seed: 99 };
+  const plan = [
+    async (): Promise<Buffer[]> => exporters.map(() => withDst([firstList[0]!, '8.8.8.8', firstList[1]!])),
+    async (): Promise<Buffer[]> => {
+      // A new list: the main thread downloads and swaps it; the workers must see it.
+      const second = emu.setList(secondSpec).sample.map((s) => s.addr);
+      const riskiq = current!.enrichers.find((e) => e.name === 'riskiq-threat') as unknown as { refresh(): Promise<boolean> };
+      assert.equal(await riskiq.refresh(), true);
+      await new Promise((r) => setTimeout(r, 200));
+      return exporters.map(() => withDst([second[0]!, firstList[0]!]));
+    },
+  ];
+  try {
+    const onWorkers = await run('2', plan);
+    emu.setList({ entries: 200, format: 'text', ipv6Share: 0, cidrShare: 0 });
+    const onOne = await run('0', plan);
+    assert.equal(onWorkers.length, exporters.length * 2 * 30);
+    const key = (d: Record<string, unknown>): string => JSON.stringify(d);
+    assert.deepEqual(onWorkers.map(key).sort(), onOne.map(key).sort());
+    const marked = (addr: string) => onWorkers.filter((d) => d['flow.dst.ip.addr'] === addr && JSON.stringify(d['flow.dst.sec.threat.feed.name']) === '["riskiq"]').length;
+    assert.equal(marked(firstList[0]!), exporters.length * 1, 'first list: marked in round one only (the second list replaced it)');
+    assert.equal(marked(firstList[1]!), exporters.length);
+    const second = onWorkers.filter((d) => d['flow.dst.sec.threat.feed.name'] !== undefined && d['flow.dst.ip.addr'] !== firstList[0] && d['flow.dst.ip.addr'] !== firstList[1]);
+    assert.equal(second.length, exporters.length, 'second list: its address marked after the swap');
+  } finally {
+    await emu.close();
+  }
+});

@@ -12,7 +12,7 @@ export const replayCommand: Command = {
     const envFile = args.flags.get('env-file');
     const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
     const collector = new Collector(config);
-    await collector.start();
+    await collector.start('replay');
     let datagrams = 0;
     for (const file of args.positional) {
       try {

@@ -151,8 +151,11 @@ export class AsnRangeIndex {
 
 export class AsnEnricher implements Enricher {
   readonly name = 'asn';
-  /** One instance on the main thread: the databases are large, and cached lookups are cheap. */
-  readonly placement = 'main' as const;
+  /**
+   * Each decode worker opens its own copy (read-only, loaded once at start): a lookup must not wait
+   * on another thread. The main thread loads none when workers decode (collector.ts).
+   */
+  readonly placement = 'worker' as const;
   private index: AsnRangeIndex | null = null;
   private reader: Reader<AsnResponse> | null = null;
   private loads = 0;

@@ -18,6 +18,8 @@ import { createFactsCache } from './address-facts.js';
 export interface EnricherContext {
   config: Config;
   dataDir: string;
+  /** Building a decode worker's chain: threat enrichers are lookup-only copies (placement 'replica'), 'main' ones are left out. */
+  worker?: boolean;
 }
 
 export function createEnrichers(ctx: EnricherContext): Enricher[] {
@@ -36,9 +38,9 @@ export function createEnrichers(ctx: EnricherContext): Enricher[] {
   if (c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE) chain.push(new AsnEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH, facts));
   // ---- enrichers of other areas follow here ----
   // Threat intelligence last: it reads the final addresses and orientation.
-  if (ctx.config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) chain.push(new RiskiqThreatEnricher({ config: ctx.config, dataDir: ctx.dataDir }));
+  if (ctx.config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) chain.push(new RiskiqThreatEnricher({ config: ctx.config, dataDir: ctx.dataDir, replica: ctx.worker }));
   // Public threat lists after RiskIQ: they append to the names it set.
-  if (c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE) chain.push(new ThreatFeedsEnricher({ config: c, dataDir: ctx.dataDir }));
-  if (c.EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE) chain.push(new MsGraphReputationEnricher(c));
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE) chain.push(new ThreatFeedsEnricher({ config: c, dataDir: ctx.dataDir, replica: ctx.worker }));
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE && ctx.worker !== true) chain.push(new MsGraphReputationEnricher(c));
   return chain;
 }

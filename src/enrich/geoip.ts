@@ -14,7 +14,9 @@ import maxmind, { type CityResponse, type Reader } from 'maxmind';
 import { log } from '../log/logger.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
-import { isPrivateIp } from './locality.js';
+import { isPrivateIp, isPrivateIpv4 } from './locality.js';
+import { parseIpv4 } from './ip-parse.js';
+import { LookupCache } from './lookup-cache.js';
 import { createFactsCache, type FactsCache } from './address-facts.js';
 
 export type GeoValue = 'city' | 'country' | 'country_code' | 'location';
@@ -61,8 +63,11 @@ const round4 = (v: number): number => Math.round(v * 1e4) / 1e4;
 
 export class GeoIpEnricher implements Enricher {
   readonly name = 'geoip';
-  /** One instance on the main thread: the databases are large, and cached lookups are cheap. */
-  readonly placement = 'main' as const;
+  /**
+   * Each decode worker opens its own copy (read-only, loaded once at start): a lookup must not wait
+   * on another thread. The main thread loads none when workers decode (collector.ts).
+   */
+  readonly placement = 'worker' as const;
   private v4: Reader<CityResponse> | null = null;
   private v6: Reader<CityResponse> | null = null;
   private loads = 0;
@@ -104,27 +109,49 @@ export class GeoIpEnricher implements Enricher {
     let a = f.geo as GeoAnswer | null;
     if (a === null) {
       this.loads++;
-      a = this.load(ip);
+      a = this.load(ip, known4);
       f.geo = a;
     }
     return a;
   }
 
-  /** Cache miss: the database's answer. */
-  private load(ip: string): GeoAnswer {
-    return isPrivateIp(ip) ? NONE : this.read(ip);
+  /**
+   * IPv4 /24 blocks the database answers as a whole (the matching network is a /24 or shorter, as
+   * nearly all are): the next address of a known block skips the tree walk and the decoding, which
+   * matters when many distinct addresses of few networks pass (a busy service's clients).
+   */
+  private readonly blocks = new LookupCache<GeoAnswer, number>(65536);
+
+  /** Address-cache miss: the database's answer. */
+  private load(ip: string, known4: number): GeoAnswer {
+    const v4 = known4 >= 0 ? known4 : parseIpv4(ip);
+    if (v4 < 0) return isPrivateIp(ip) ? NONE : this.read(ip, this.v6);
+    if (isPrivateIpv4(v4)) return NONE;
+    const block = v4 >>> 8;
+    const known = this.blocks.get(block);
+    if (known !== undefined) return known;
+    return this.read(ip, this.v4, block);
   }
 
-  private read(ip: string): GeoAnswer {
-    const reader = ip.includes(':') ? this.v6 : this.v4;
+  /** `block`: the address's /24, remembered when the database's network covers all of it. */
+  private read(ip: string, reader: Reader<CityResponse> | null, block = -1): GeoAnswer {
     if (reader === null) return NONE;
     let rec: MmdbGeo | null;
+    let prefix: number;
     try {
       // The file's own record shape (GeoIP2 or ip-location-db); read defensively below.
-      rec = reader.get(ip) as unknown as MmdbGeo | null;
+      const [data, len] = reader.getWithPrefixLength(ip);
+      rec = data as unknown as MmdbGeo | null;
+      prefix = len;
     } catch {
       return NONE;
     }
+    const a = this.answerOf(rec);
+    if (block >= 0 && prefix <= 24) this.blocks.set(block, a);
+    return a;
+  }
+
+  private answerOf(rec: MmdbGeo | null): GeoAnswer {
     if (rec === null || rec === undefined) return NONE;
     const lang = this.opts.lang || 'en';
     const c = rec.country ?? rec.registered_country;

@@ -17,7 +17,7 @@ import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { ThreatFeed, type FeedHooks } from '../threat/feed.js';
 import { InclExclFile } from '../threat/inclexcl.js';
-import { ThreatMatcher } from '../threat/matcher.js';
+import { ThreatMatcher, type MatcherState } from '../threat/matcher.js';
 import { defaultPolicy, type RefreshPolicy } from '../threat/refresher.js';
 
 export const RISKIQ_FEED = 'riskiq';
@@ -35,18 +35,24 @@ export interface RiskiqThreatOptions {
   offThread?: boolean;
   /** Start downloading in start() (default true); tests drive refreshes themselves. */
   autoRefresh?: boolean;
+  /** A decode worker's lookup-only copy: no download, no files; lists come from applyReplicaState. */
+  replica?: boolean;
 }
 
 export class RiskiqThreatEnricher implements Enricher {
   readonly name = 'riskiq-threat';
-  /** One download and one index per process, on the main thread, whatever the number of decode workers. */
-  readonly placement = 'main' as const;
+  /**
+   * One download and one index per process, on the main thread; decode workers look up in copies of
+   * the index, sent to them at start and after every swap.
+   */
+  readonly placement = 'replica' as const;
   readonly matcher = new ThreatMatcher();
   readonly feed: ThreatFeed;
   private readonly inclExcl: InclExclFile | null;
   private inclExclTimer: NodeJS.Timeout | null = null;
   /** False until a list or include entries exist: enrich() is then a no-op. */
   private armed = false;
+  private readonly replicaListeners: (() => void)[] = [];
 
   constructor(private readonly o: RiskiqThreatOptions) {
     const c = o.config;
@@ -66,6 +72,7 @@ export class RiskiqThreatEnricher implements Enricher {
       onIndex: (index) => {
         this.matcher.setList(index);
         this.armed = true;
+        this.replicaChanged();
       },
       sliceMs: o.sliceMs,
       offThread: o.offThread,
@@ -79,6 +86,7 @@ export class RiskiqThreatEnricher implements Enricher {
    * data directory, then starts the download in the background: start-up never waits on the network.
    */
   async start(): Promise<void> {
+    if (this.o.replica === true) return;
     if (this.inclExcl !== null) {
       await this.reloadInclExcl(true);
       const every = this.o.config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_REFRESH_RATE * 60_000;
@@ -87,6 +95,24 @@ export class RiskiqThreatEnricher implements Enricher {
     }
     await this.feed.loadStored();
     if (this.o.autoRefresh !== false) this.feed.start(0);
+  }
+
+  replicaState(): { armed: boolean; lists: MatcherState } | null {
+    return this.armed ? { armed: true, lists: this.matcher.state() } : null;
+  }
+
+  onReplicaChange(listener: () => void): void {
+    this.replicaListeners.push(listener);
+  }
+
+  applyReplicaState(state: unknown): void {
+    const s = state as { armed: boolean; lists: MatcherState };
+    this.matcher.applyState(s.lists);
+    this.armed = s.armed;
+  }
+
+  private replicaChanged(): void {
+    for (const l of this.replicaListeners) l();
   }
 
   /** Downloads now; true when a new DB is active. */
@@ -150,6 +176,7 @@ export class RiskiqThreatEnricher implements Enricher {
       if (res.bad > 0) log.warn(`${P} skipped ${res.bad} include/exclude entries that did not parse (e.g. ${res.badSamples.map((s) => JSON.stringify(s)).join(', ')})`);
       this.matcher.setInclExcl(res.include, res.exclude);
       if (res.include.size > 0) this.armed = true;
+      this.replicaChanged();
       log.info(`${P} loaded include/exclude lists from ${this.inclExcl.path}: ${res.include.size} include, ${res.exclude.size} exclude`);
     } catch (err) {
       const msg = (err as Error).message;

@@ -21,7 +21,7 @@ import { fetchOtxPages } from '../threat/feeds/otx.js';
 import { resolveFeeds, type ResolvedFeed } from '../threat/feeds/resolve.js';
 import type { UserFeed } from '../threat/feeds/userdef.js';
 import { isV4Mapped, parseIPv4, parseIPv6 } from '../threat/ip.js';
-import type { PrefixIndex } from '../threat/prefix-index.js';
+import { PrefixIndex, type PrefixIndexParts } from '../threat/prefix-index.js';
 import { defaultPolicy, type RefreshPolicy } from '../threat/refresher.js';
 
 /** Keys of enrich()'s scratch that are no IPv4 address. */
@@ -37,6 +37,8 @@ export interface ThreatFeedsOptions {
   offThread?: boolean;
   /** Download at once in start() (default true); false: first download after one interval (tests drive refreshes). */
   autoRefresh?: boolean;
+  /** A decode worker's lookup-only copy: no download, no files; lists come from applyReplicaState. */
+  replica?: boolean;
 }
 
 /**
@@ -83,8 +85,12 @@ class FeedSlot {
 
 export class ThreatFeedsEnricher implements Enricher {
   readonly name = 'threat-feeds';
-  /** The lists are downloaded and indexed once per process, on the main thread. */
-  readonly placement = 'main' as const;
+  /**
+   * The lists are downloaded and indexed once per process, on the main thread; decode workers look
+   * up in copies, sent at start and after every swap.
+   */
+  readonly placement = 'replica' as const;
+  private readonly replicaListeners: (() => void)[] = [];
   readonly slots: FeedSlot[];
 
   constructor(private readonly o: ThreatFeedsOptions) {
@@ -110,6 +116,7 @@ export class ThreatFeedsEnricher implements Enricher {
         onIndex: (index) => {
           s.index = index;
           s.armed = index.size > 0;
+          for (const l of this.replicaListeners) l();
         },
         offThread: o.offThread,
         parse: { format: d.format, dropPrivate: true, extraPrivate: c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS },
@@ -122,6 +129,7 @@ export class ThreatFeedsEnricher implements Enricher {
 
   /** Loads each feed's last good list from the data directory, then starts the downloads in the background. */
   async start(): Promise<void> {
+    if (this.o.replica === true) return;
     for (const s of this.slots) {
       const d = s.def;
       if (d.raisedFromMin !== undefined) log.warn(`Threat feed ${d.name}: refresh interval ${d.raisedFromMin} min is below the provider's limit; using ${d.intervalMin} min`);
@@ -139,6 +147,24 @@ export class ThreatFeedsEnricher implements Enricher {
       const due = s.lastRefresh === null || !sameSource ? 0 : Math.max(0, s.lastRefresh + every - now);
       s.feed.start(this.o.autoRefresh === false ? every : due);
     }
+  }
+
+  /** Each feed's index as plain arrays (null before its first list), in slot order. */
+  replicaState(): (PrefixIndexParts | null)[] {
+    return this.slots.map((s) => (s.index === null ? null : s.index.parts().parts));
+  }
+
+  onReplicaChange(listener: () => void): void {
+    this.replicaListeners.push(listener);
+  }
+
+  applyReplicaState(state: unknown): void {
+    const parts = state as (PrefixIndexParts | null)[];
+    this.slots.forEach((s, i) => {
+      const p = parts[i] ?? null;
+      s.index = p === null ? null : PrefixIndex.fromParts(p);
+      s.armed = s.index !== null && s.index.size > 0;
+    });
   }
 
   /** Refreshes every feed now; resolves with the names of those that got a new list. */

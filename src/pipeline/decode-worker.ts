@@ -1,7 +1,10 @@
 /**
  * A decode worker thread: receives batches of datagrams from the main thread, decodes them with its
  * own exporter state (every datagram of one exporter goes to the same worker, so templates and
- * sequence stay consistent), runs the worker-placed enrichers, and sends the records back packed.
+ * sequence stay consistent) and runs the enricher chain: its own instances of the 'worker'
+ * enrichers, lookup-only copies of the 'replica' ones (threat lists, kept current by the main
+ * thread). For outputs that only need text it encodes the NDJSON here and sends the bytes; records
+ * go back packed only when an output (or a 'main' enricher) needs them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -14,10 +17,21 @@ import { registerSecrets } from '../log/redact.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { Pipeline } from './pipeline.js';
 import { packRecords } from './record-transfer.js';
+import { toNdjsonBuffer } from '../record/json.js';
+import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
-import type { DatagramBatch, ToMain, ToWorker } from './worker-protocol.js';
+import type { DatagramBatch, EncodedPart, ToMain, ToWorker } from './worker-protocol.js';
 
-const { config, index, dataDir } = workerData as { config: Config; index: number; dataDir: string };
+/** What the main thread needs back: NDJSON in `views` (one per distinct view of its text outputs), and records when `needRecords`. */
+export interface DecodeWorkerData {
+  config: Config;
+  index: number;
+  dataDir: string;
+  views: ViewOptions[];
+  needRecords: boolean;
+}
+
+const { config, index, dataDir, views, needRecords } = workerData as DecodeWorkerData;
 registerSecrets(secretValues(config));
 setLogger(createLogger({ level: config.EF_LOGGER_LEVEL, encoding: config.EF_LOGGER_ENCODING }));
 
@@ -40,7 +54,7 @@ const port = parentPort!;
 const collect = new Collect();
 // Template caches per worker: exporters are spread by address hash, so each worker persists its own.
 const decoders = createDecoders({ config, stateDir: join(dataDir, `worker-${index}`) });
-const enrichers = createEnrichers({ config, dataDir }).filter((e) => (e.placement ?? 'worker') === 'worker');
+const enrichers = createEnrichers({ config, dataDir, worker: true }).filter((e) => e.placement !== 'main');
 const pipeline = new Pipeline(decoders, enrichers, [collect]);
 
 function post(msg: ToMain, transfer: ArrayBuffer[] = []): void {
@@ -53,11 +67,22 @@ function handle(b: DatagramBatch): void {
     const off = b.offsets[i]!;
     pipeline.handle(data.subarray(off, off + b.lengths[i]!), { exporterIp: b.addresses[i]!, exporterPort: b.ports[i]!, receivedAt: b.receivedAt[i]! });
   }
-  if (collect.pending.length > 0) {
-    const packed = packRecords(collect.pending);
-    collect.pending = [];
-    post({ type: 'records', records: packed, handled: b.count }, [packed.nums.buffer as ArrayBuffer]);
-  } else post({ type: 'records', records: null, handled: b.count });
+  const pending = collect.pending;
+  if (pending.length === 0) {
+    post({ type: 'records', records: null, encoded: [], handled: b.count });
+    return;
+  }
+  collect.pending = [];
+  const transfer: ArrayBuffer[] = [];
+  const encoded: EncodedPart[] = [];
+  for (let v = 0; v < views.length; v++) {
+    const bytes = toNdjsonBuffer(pending, views[v]!);
+    encoded.push({ view: v, data: bytes.buffer as ArrayBuffer, length: bytes.length, records: pending.length });
+    transfer.push(bytes.buffer as ArrayBuffer);
+  }
+  const packed = needRecords ? packRecords(pending) : null;
+  if (packed !== null) transfer.push(packed.nums.buffer as ArrayBuffer);
+  post({ type: 'records', records: packed, encoded, handled: b.count }, transfer);
 }
 
 async function main(): Promise<void> {
@@ -66,6 +91,7 @@ async function main(): Promise<void> {
   statsTimer.unref();
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'datagrams') handle(msg.batch);
+    else if (msg.type === 'replica') enrichers.find((e) => e.name === msg.name)?.applyReplicaState?.(msg.state);
     else if (msg.type === 'sync') post({ type: 'synced', id: msg.id, exporters: pipeline.stats.snapshot(), decoders: describe() });
     else if (msg.type === 'close') {
       clearInterval(statsTimer);

@@ -1,5 +1,6 @@
 /** The seams between stages: decoders, enrichers and outputs each implement one small interface. */
 import type { FlowRecord } from '../record/flow-record.js';
+import type { ViewOptions } from '../record/fields.js';
 
 export type Protocol = 'netflow1' | 'netflow5' | 'netflow7' | 'netflow9' | 'ipfix' | 'sflow5';
 
@@ -34,17 +35,27 @@ export interface Decoder {
 export interface Enricher {
   readonly name: string;
   /**
-   * Where it runs when decoding is spread over worker threads (EF_FLOW_SERVER_WORKERS): 'worker'
-   * (the default) gives each worker its own instance, for stateless or cheaply duplicated enrichers;
-   * 'main' keeps one instance on the main thread, for enrichers that own a download or a large
-   * shared index (threat lists), which then run on the records the workers send back.
+   * Where it runs when decoding is spread over worker threads (EF_FLOW_SERVER_WORKERS):
+   * - 'worker' (the default): each worker has its own instance, for stateless enrichers and those
+   *   that load a read-only database of their own (GeoIP, ASN);
+   * - 'replica': one instance on the main thread owns the downloads and the index (threat lists)
+   *   and each worker runs a lookup-only copy fed with `replicaState()` whenever `onReplicaChange`
+   *   fires, so records never have to come back to the main thread for it;
+   * - 'main': one instance on the main thread only (lookups that wait on a remote service); records
+   *   then come back from the workers and are enriched and encoded there.
    */
-  readonly placement?: 'worker' | 'main';
+  readonly placement?: 'worker' | 'replica' | 'main';
   /** Loads what it needs (databases, lists). Failing here stops start-up. */
   start?(): Promise<void>;
   /** Enriches a batch in place. Must not block or allocate per record where avoidable. */
   enrich(batch: FlowRecord[]): void;
   stop?(): Promise<void>;
+  /** 'replica' placement, main-thread instance: the state a worker copy needs (structured-cloneable), null before any. */
+  replicaState?(): unknown;
+  /** 'replica' placement, main-thread instance: `listener` runs after every change of that state. */
+  onReplicaChange?(listener: () => void): void;
+  /** 'replica' placement, worker copy: takes a state from `replicaState()` of the main instance. */
+  applyReplicaState?(state: unknown): void;
 }
 
 export interface Output {
@@ -57,4 +68,11 @@ export interface Output {
   close(): Promise<void>;
   /** Outcome counters for metrics and the UI. */
   counters(): Record<string, number>;
+  /**
+   * Outputs that only need NDJSON text name its view here: decode workers then encode the records
+   * themselves and hand over bytes (`writeEncoded`) instead of records.
+   */
+  readonly encodedView?: ViewOptions;
+  /** `records` records as whole NDJSON lines in `view`'s form; the buffer is the output's to keep. */
+  writeEncoded?(bytes: Buffer, records: number): void;
 }

@@ -1,19 +1,24 @@
 /**
- * Spreads decoding over worker threads. The main thread keeps the sockets, the main-placed
- * enrichers and the outputs; each datagram goes to the worker chosen by its exporter address, so
- * one exporter's datagrams stay in order and its templates live in one place. Datagrams cross in
- * batches inside one transferred buffer (no copy on the way in), records come back packed.
+ * Spreads decoding, enrichment and encoding over worker threads. The main thread keeps the sockets,
+ * the downloads of the threat lists (workers get copies) and the outputs; each datagram goes to the
+ * worker chosen by its exporter address, so one exporter's datagrams stay in order and its templates
+ * live in one place. Datagrams cross in batches inside one transferred buffer (no copy on the way
+ * in); what comes back is NDJSON bytes for text outputs (transferred, no copy) and packed records
+ * only for outputs that need records.
  */
 import { Worker } from 'node:worker_threads';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config/schema.js';
 import type { FlowRecord } from '../record/flow-record.js';
+import type { ViewOptions } from '../record/fields.js';
 import { log } from '../log/logger.js';
 import type { ExporterStats } from './exporter-stats.js';
 import { unpackRecords } from './record-transfer.js';
 import { DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
 import type { ToMain, ToWorker } from './worker-protocol.js';
+import type { DecodeWorkerData } from './decode-worker.js';
+import type { Enricher } from './types.js';
 
 /** Datagrams a worker may have queued before new ones for it are dropped (and counted). */
 const MAX_BACKLOG = 100_000;
@@ -30,6 +35,21 @@ function hashAddress(s: string): number {
   return h >>> 0;
 }
 
+export interface WorkerPoolOptions {
+  workers: number;
+  config: Config;
+  dataDir: string;
+  stats: ExporterStats;
+  /** Views the workers encode NDJSON in; `onEncoded` gets each message's bytes per view. */
+  views: ViewOptions[];
+  onEncoded: (view: number, bytes: Buffer, records: number) => void;
+  /** Whether records come back (packed) at all; `onRecords` gets them. */
+  needRecords: boolean;
+  onRecords: (records: FlowRecord[]) => void;
+  /** Main-thread instances of the 'replica' enrichers: their state is copied to every worker, now and after each change. */
+  replicas: Enricher[];
+}
+
 export class WorkerPool {
   private readonly workers: Worker[] = [];
   private readonly staging: Staging[] = [];
@@ -38,14 +58,13 @@ export class WorkerPool {
   private syncId = 0;
   private readonly waiters = new Map<number, { left: number; resolve: () => void }>();
   private decoderInfo: Record<string, unknown>[] = [];
+  private readonly n: number;
+  private readonly stats: ExporterStats;
 
-  constructor(
-    private readonly n: number,
-    private readonly config: Config,
-    private readonly dataDir: string,
-    private readonly onRecords: (records: FlowRecord[]) => void,
-    private readonly stats: ExporterStats,
-  ) {}
+  constructor(private readonly o: WorkerPoolOptions) {
+    this.n = o.workers;
+    this.stats = o.stats;
+  }
 
   get size(): number {
     return this.n;
@@ -57,7 +76,7 @@ export class WorkerPool {
       const entry = workerUrl();
       const fromSources = entry.pathname.endsWith('.ts');
       const w = new Worker(fromSources ? new URL('./ts-worker-shim.mjs', import.meta.url) : entry, {
-        workerData: { config: this.config, index: i, dataDir: this.dataDir, __entry: entry.href },
+        workerData: { config: this.o.config, index: i, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, __entry: entry.href } satisfies DecodeWorkerData & { __entry: string },
       });
       this.workers.push(w);
       this.staging.push(new Staging());
@@ -73,6 +92,11 @@ export class WorkerPool {
       w.on('error', (err) => log.error(`decode worker ${i} failed: ${err.message}`));
     }
     await Promise.all(ready);
+    // Lists already loaded reach every worker before its first datagram (messages keep their order).
+    for (const e of this.o.replicas) {
+      this.sendReplica(e);
+      e.onReplicaChange?.(() => this.sendReplica(e));
+    }
     log.info(`decoding on ${this.n} worker thread${this.n === 1 ? '' : 's'}`);
   }
 
@@ -80,7 +104,8 @@ export class WorkerPool {
     switch (m.type) {
       case 'records':
         this.backlog[i]! -= m.handled;
-        if (m.records !== null) this.onRecords(unpackRecords(m.records));
+        for (const part of m.encoded) this.o.onEncoded(part.view, Buffer.from(part.data, 0, part.length), part.records);
+        if (m.records !== null) this.o.onRecords(unpackRecords(m.records));
         break;
       case 'stats':
         this.stats.absorb(i, m.exporters);
@@ -101,6 +126,13 @@ export class WorkerPool {
       default:
         break;
     }
+  }
+
+  /** Copies a replica enricher's current state to every worker (structured clone: each gets its own). */
+  private sendReplica(e: Enricher): void {
+    const state = e.replicaState?.() ?? null;
+    if (state === null) return;
+    for (const w of this.workers) w.postMessage({ type: 'replica', name: e.name, state } satisfies ToWorker);
   }
 
   dispatch(buf: Buffer, address: string, port: number, receivedAt: number): void {

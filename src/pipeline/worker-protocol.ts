@@ -13,14 +13,24 @@ export interface DatagramBatch {
   addresses: string[];
 }
 
+/** One message's records as NDJSON in one of the views the main thread asked for (an index into them). */
+export interface EncodedPart {
+  view: number;
+  data: ArrayBuffer;
+  length: number;
+  records: number;
+}
+
 export type ToWorker =
   | { type: 'datagrams'; batch: DatagramBatch }
+  /** A new state for the worker's copy of the 'replica' enricher `name` (Enricher.applyReplicaState). */
+  | { type: 'replica'; name: string; state: unknown }
   | { type: 'sync'; id: number }
   | { type: 'close' };
 
 export type ToMain =
   | { type: 'ready' }
-  | { type: 'records'; records: PackedRecords | null; handled: number }
+  | { type: 'records'; records: PackedRecords | null; encoded: EncodedPart[]; handled: number }
   | { type: 'stats'; exporters: ExporterCounters[] }
   | { type: 'synced'; id: number; exporters: ExporterCounters[]; decoders: Record<string, unknown> }
   | { type: 'closed'; exporters: ExporterCounters[] };

@@ -5,7 +5,14 @@
  * parsed once for all three.
  */
 import { isV4Mapped, parseIPv4, parseIPv6 } from './ip.js';
-import { PrefixIndex } from './prefix-index.js';
+import { PrefixIndex, type PrefixIndexParts } from './prefix-index.js';
+
+/** A matcher's lists as plain arrays: posted to decode workers, which copy it (see Enricher 'replica'). */
+export interface MatcherState {
+  list: PrefixIndexParts;
+  include: PrefixIndexParts;
+  exclude: PrefixIndexParts;
+}
 
 const scratch = new Uint32Array(4);
 
@@ -25,6 +32,15 @@ export class ThreatMatcher {
     this.exclude = exclude;
     this.hasInclude = include.size > 0;
     this.hasExclude = exclude.size > 0;
+  }
+
+  state(): MatcherState {
+    return { list: this.list.parts().parts, include: this.include.parts().parts, exclude: this.exclude.parts().parts };
+  }
+
+  applyState(s: MatcherState): void {
+    this.list = PrefixIndex.fromParts(s.list);
+    this.setInclExcl(PrefixIndex.fromParts(s.include), PrefixIndex.fromParts(s.exclude));
   }
 
   get listSize(): number {

@@ -100,6 +100,25 @@ export abstract class NdjsonQueue implements Output {
     }
   }
 
+  /** The view decode workers encode in for this output (see Output.encodedView). */
+  get encodedView(): ViewOptions {
+    return this.q.view;
+  }
+
+  /** Lines a decode worker encoded: queued as they are, as one slab of their own (no copy). */
+  writeEncoded(bytes: Buffer, records: number): void {
+    if (records === 0) return;
+    if (this.queued + records > this.q.queueMax) {
+      this.c.dropped_queue_full! += records;
+      return;
+    }
+    this.seal();
+    this.ready.push({ buf: bytes, len: bytes.length, records });
+    this.queued += records;
+    this.c.queued = this.queued;
+    this.kick();
+  }
+
   private seal(): void {
     const s = this.cur;
     if (s !== null && s.records > 0) this.ready.push(s);

@@ -109,8 +109,14 @@ export class Collector {
       dataDir: this.dataDir,
       stats: this.pipeline.stats,
       views,
-      onEncoded: (view, bytes, records) => {
-        for (const o of byView[view]!) o.writeEncoded!(bytes, records);
+      onEncoded: (view, bytes, records, release) => {
+        const outputs = byView[view]!;
+        // The buffer goes back to its worker once every output of the view is done with it.
+        let left = outputs.length;
+        const done = (): void => {
+          if (--left === 0) release();
+        };
+        for (const o of outputs) o.writeEncoded!(bytes, records, done);
       },
       needRecords: recordOutputs.length > 0,
       onRecords: (records) => mainStage.emit(records),

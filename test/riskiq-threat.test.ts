@@ -325,7 +325,7 @@ test('wired by the chain: the collector starts at once, downloads in the backgro
   const e = collector.enrichers.find((x) => x.name === 'riskiq-threat') as RiskiqThreatEnricher | undefined;
   assert.ok(e, 'createEnrichers adds the RiskIQ enricher when enabled');
   assert.equal(collector.enrichers[collector.enrichers.length - 1], e, 'last in the chain');
-  assert.equal(e.placement, 'main', 'one download and index per process, not one per decode worker');
+  assert.equal(e.placement, 'replica', 'one download and index per process; decode workers get copies of the index');
   await collector.start();
   const deadline = Date.now() + 5000;
   while (e.matcher.listSize === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

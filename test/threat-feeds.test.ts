@@ -22,6 +22,7 @@ import { createMetrics } from '../src/web/metrics.js';
 import type { WebSources } from '../src/web/sources.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { Collector } from '../src/collector.js';
+import type { Config } from '../src/config/schema.js';
 
 const ABUSE_KEY = 'abuse-key-5f2d8e1c9a7b6d4e3f201918';
 const OTX_KEY = 'otx-key-a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6';
@@ -93,6 +94,17 @@ test('every built-in feed and user format loads from the emulator and flags a fl
     assert.ok(feeds.includes(feed), `${feed} flags ${hit.ip} (got ${JSON.stringify(feeds)})`);
     assert.equal(names[feeds.indexOf(feed)], hit.name, `${feed} names ${hit.ip}`);
     assert.equal(field(r, 'flow.dst.sec.threat.name'), undefined, 'the private end is never flagged');
+  }
+  // A decode worker's copy, fed only with the state the main instance posts, flags the same.
+  const copy = new ThreatFeedsEnricher({ config: (e as unknown as { o: { config: Config } }).o.config, dataDir: mkdtempSync(join(tmpdir(), 'ufc-feeds-')), userFeeds: userFeeds(), replica: true });
+  await copy.start();
+  copy.applyReplicaState(structuredClone(e.replicaState()));
+  for (const hit of Object.values(hits)) {
+    const [a, b] = [flow(hit.ip, '10.0.0.5'), flow(hit.ip, '10.0.0.5')];
+    e.enrich([a]);
+    copy.enrich([b]);
+    assert.deepEqual([b.srcThreatName, b.srcThreatFeed], [a.srcThreatName, a.srcThreatFeed], `copy flags ${hit.ip}`);
+    assert.notEqual(b.srcThreatFeed, '');
   }
   const st = e.status().feeds;
   assert.equal(st.length, expected.length);
@@ -248,7 +260,7 @@ test('off by default; the one switch turns on the key-free set (keyed feeds only
   assert.equal(createEnrichers({ config: testConfig({}), dataDir }).some((x) => x.name === 'threat-feeds'), false);
   const chain = createEnrichers({ config: testConfig({ EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: 'http://127.0.0.1:9' }), dataDir });
   const tf = chain.find((x) => x.name === 'threat-feeds') as ThreatFeedsEnricher;
-  assert.equal(tf.placement, 'main');
+  assert.equal(tf.placement, 'replica');
   const names = tf.slots.map((s) => s.def.name);
   assert.deepEqual(names, ['spamhaus-drop-v4', 'spamhaus-drop-v6', 'feodo', 'et-compromised', 'cins-army', 'blocklist-de', 'tor-exit', 'dshield', 'firehol-level1']);
   const withKey = createEnrichers({ config: testConfig({ EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY: OTX_KEY }), dataDir });

@@ -61,6 +61,13 @@ function post(msg: ToMain, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
 
+/**
+ * Buffers of earlier EncodedParts, handed back once written: reusing them keeps the NDJSON off new
+ * external allocations, which made both threads' garbage collectors run several times as often.
+ */
+const spares: ArrayBuffer[] = [];
+const MAX_SPARES = 64;
+
 function handle(b: DatagramBatch): void {
   const data = Buffer.from(b.data);
   for (let i = 0; i < b.count; i++) {
@@ -76,7 +83,8 @@ function handle(b: DatagramBatch): void {
   const transfer: ArrayBuffer[] = [];
   const encoded: EncodedPart[] = [];
   for (let v = 0; v < views.length; v++) {
-    const bytes = toNdjsonBuffer(pending, views[v]!);
+    const spare = spares.pop();
+    const bytes = toNdjsonBuffer(pending, views[v]!, 0, pending.length, spare === undefined ? null : Buffer.from(spare));
     encoded.push({ view: v, data: bytes.buffer as ArrayBuffer, length: bytes.length, records: pending.length });
     transfer.push(bytes.buffer as ArrayBuffer);
   }
@@ -91,7 +99,9 @@ async function main(): Promise<void> {
   statsTimer.unref();
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'datagrams') handle(msg.batch);
-    else if (msg.type === 'replica') enrichers.find((e) => e.name === msg.name)?.applyReplicaState?.(msg.state);
+    else if (msg.type === 'recycle') {
+      if (spares.length < MAX_SPARES) spares.push(msg.data);
+    } else if (msg.type === 'replica') enrichers.find((e) => e.name === msg.name)?.applyReplicaState?.(msg.state);
     else if (msg.type === 'sync') post({ type: 'synced', id: msg.id, exporters: pipeline.stats.snapshot(), decoders: describe() });
     else if (msg.type === 'close') {
       clearInterval(statsTimer);

@@ -73,6 +73,9 @@ export interface Output {
    * themselves and hand over bytes (`writeEncoded`) instead of records.
    */
   readonly encodedView?: ViewOptions;
-  /** `records` records as whole NDJSON lines in `view`'s form; the buffer is the output's to keep. */
-  writeEncoded?(bytes: Buffer, records: number): void;
+  /**
+   * `records` records as whole NDJSON lines in `encodedView`'s form. The output must call `done`
+   * exactly once, when it no longer needs the bytes (written or dropped): the buffer is then reused.
+   */
+  writeEncoded?(bytes: Buffer, records: number, done: () => void): void;
 }

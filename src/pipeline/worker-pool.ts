@@ -42,7 +42,8 @@ export interface WorkerPoolOptions {
   stats: ExporterStats;
   /** Views the workers encode NDJSON in; `onEncoded` gets each message's bytes per view. */
   views: ViewOptions[];
-  onEncoded: (view: number, bytes: Buffer, records: number) => void;
+  /** `release` hands the buffer back to its worker for reuse: call it once the bytes are written (or dropped). */
+  onEncoded: (view: number, bytes: Buffer, records: number, release: () => void) => void;
   /** Whether records come back (packed) at all; `onRecords` gets them. */
   needRecords: boolean;
   onRecords: (records: FlowRecord[]) => void;
@@ -104,7 +105,10 @@ export class WorkerPool {
     switch (m.type) {
       case 'records':
         this.backlog[i]! -= m.handled;
-        for (const part of m.encoded) this.o.onEncoded(part.view, Buffer.from(part.data, 0, part.length), part.records);
+        for (const part of m.encoded) {
+          const w = this.workers[i]!;
+          this.o.onEncoded(part.view, Buffer.from(part.data, 0, part.length), part.records, () => w.postMessage({ type: 'recycle', data: part.data } satisfies ToWorker, [part.data]));
+        }
         if (m.records !== null) this.o.onRecords(unpackRecords(m.records));
         break;
       case 'stats':

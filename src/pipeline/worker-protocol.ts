@@ -25,6 +25,8 @@ export type ToWorker =
   | { type: 'datagrams'; batch: DatagramBatch }
   /** A new state for the worker's copy of the 'replica' enricher `name` (Enricher.applyReplicaState). */
   | { type: 'replica'; name: string; state: unknown }
+  /** An EncodedPart's buffer, written out by the main thread and handed back for the next batch. */
+  | { type: 'recycle'; data: ArrayBuffer }
   | { type: 'sync'; id: number }
   | { type: 'close' };
 

@@ -33,6 +33,8 @@ interface Slab {
   /** Bytes used. */
   len: number;
   records: number;
+  /** Bytes lent by a decode worker (writeEncoded): handed back once written, never reused here. */
+  done?: () => void;
 }
 
 const BACKOFF_MIN_MS = 100;
@@ -106,14 +108,14 @@ export abstract class NdjsonQueue implements Output {
   }
 
   /** Lines a decode worker encoded: queued as they are, as one slab of their own (no copy). */
-  writeEncoded(bytes: Buffer, records: number): void {
-    if (records === 0) return;
-    if (this.queued + records > this.q.queueMax) {
+  writeEncoded(bytes: Buffer, records: number, done: () => void): void {
+    if (records === 0 || this.queued + records > this.q.queueMax) {
       this.c.dropped_queue_full! += records;
+      done();
       return;
     }
     this.seal();
-    this.ready.push({ buf: bytes, len: bytes.length, records });
+    this.ready.push({ buf: bytes, len: bytes.length, records, done });
     this.queued += records;
     this.c.queued = this.queued;
     this.kick();
@@ -170,7 +172,10 @@ export abstract class NdjsonQueue implements Output {
       }
       this.queued -= records;
       this.c.queued = this.queued;
-      for (const s of slabs) if (s.buf.length === this.q.slabBytes && this.free.length < FREE_SLABS) this.free.push(s.buf);
+      for (const s of slabs) {
+        if (s.done !== undefined) s.done();
+        else if (s.buf.length === this.q.slabBytes && this.free.length < FREE_SLABS) this.free.push(s.buf);
+      }
     }
     // Records that arrived while writing wait for their own deadline.
     if (this.cur !== null && this.cur.records > 0 && this.timer === null && !this.closing) {

@@ -1,19 +1,26 @@
 /**
- * npm run bench:peers — the same deterministic NetFlow v9 stream (25 records per packet), sent at a
- * fixed rate over loopback to each collector in turn: ours (full pipeline: all enrichers, NDJSON
- * file output), nfcapd (nfdump), nfacctd (pmacct, print plugin) and node-netflowv9 (decode only),
- * each when installed. Prints records received (from each one's own output), kernel UDP drops
- * (/proc/net/udp), CPU seconds, records per CPU-second, peak RSS, and our ratio to each.
+ * npm run bench:peers — the same deterministic NetFlow v9 and IPFIX streams (25 records per packet,
+ * bench/netflow9-stream.ts and bench/ipfix-stream.ts), sent at a fixed rate over loopback to each
+ * collector in turn: ours (full pipeline: every enricher, the RiskIQ threat list served by the local
+ * PassiveTotal emulator; NDJSON file output), nfcapd (nfdump), nfacctd (pmacct, print plugin) and
+ * node-netflowv9 (decode only, NetFlow v9 only), each when installed. Every collector gets the
+ * identical byte stream: the v9 stream, then the IPFIX stream. Prints records received (from each
+ * one's own output, per protocol where the output tells), kernel UDP drops (/proc/net/udp), CPU
+ * seconds, records per CPU-second, peak RSS, and our ratio to each.
  *
- * Options: --packets N (default 80000 = 2,000,000 records), --pps N (default 40000), --only name,...
+ * Options: --packets N data packets per protocol (default 80000 = 2,000,000 records), --pps N
+ * (default 40000), --protocol v9|ipfix|both (default both), --only name,...
+ * Environment: BENCH_WORKERS (EF_FLOW_SERVER_WORKERS; unset: the collector's default),
+ * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_NODE_FLAGS, BENCH_KEEP=1 (keep each temp dir).
  * Traffic goes to 127.0.0.1 only; the send loop is bounded by the packet count.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RECORDS_PER_PACKET, stream } from './netflow9-stream.js';
+import { ipfixStream } from './ipfix-stream.js';
+import { RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
 import { sendStream } from './send-stream.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
@@ -28,90 +35,178 @@ const only = (() => {
   const i = args.indexOf('--only');
   return i >= 0 ? args[i + 1]!.split(',') : null;
 })();
+const PROTOCOL = (() => {
+  const i = args.indexOf('--protocol');
+  const v = i >= 0 ? args[i + 1] : 'both';
+  if (v !== 'v9' && v !== 'ipfix' && v !== 'both') throw new Error('--protocol must be v9, ipfix or both');
+  return v;
+})();
+const SEND_V9 = PROTOCOL !== 'ipfix';
+const SEND_IPFIX = PROTOCOL !== 'v9';
+const KEEP = process.env.BENCH_KEEP === '1';
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/** What a collector wrote out; per protocol when its output tells the export version. */
+interface Counts { total: number; v9?: number; ipfix?: number; notes?: string }
 
 interface Peer {
   name: string;
+  /** Export protocols it decodes: records of the others are not expected from it. */
+  decodes: { v9: boolean; ipfix: boolean };
   available(): boolean;
   start(port: number, dir: string): ChildProcess;
+  /** Ready for traffic beyond having bound its port (ufc: the threat list is loaded). */
+  ready?(dir: string): boolean;
   /** Records the collector wrote out, read after it stopped. */
-  count(dir: string): number;
+  count(dir: string): Counts;
+  /** Time after draining for output it writes only periodically (nfacctd's print refresh); its CPU counts. */
+  settleMs?: number;
 }
 
 const which = (bin: string): string | null => {
   for (const d of ['/usr/bin', '/usr/sbin', '/usr/local/bin', '/usr/local/sbin']) if (existsSync(join(d, bin))) return join(d, bin);
   return null;
 };
-const countLines = (file: string, re?: RegExp): number => {
-  if (!existsSync(file)) return 0;
-  if (re === undefined) {
-    // Newlines counted in chunks: a full run's NDJSON is larger than the longest string V8 allows.
-    const fd = openSync(file, 'r');
-    const buf = Buffer.allocUnsafe(1 << 20);
-    let n = 0;
-    for (let got; (got = readSync(fd, buf, 0, buf.length, null)) > 0;) {
-      for (let i = buf.indexOf(10, 0); i >= 0 && i < got; i = buf.indexOf(10, i + 1)) n++;
-    }
-    closeSync(fd);
-    return n;
+
+/**
+ * Occurrences of each needle in a file, read in chunks cut at line ends: a full run's NDJSON is larger
+ * than the longest string V8 allows, and a needle never spans two lines.
+ */
+function countInLines(file: string, needles: Record<string, string>): Record<string, number> & { lines: number } {
+  const out: Record<string, number> & { lines: number } = Object.assign(Object.fromEntries(Object.keys(needles).map((k) => [k, 0])), { lines: 0 });
+  if (!existsSync(file)) return out;
+  const pats = Object.entries(needles).map(([k, v]) => [k, Buffer.from(v)] as const);
+  const fd = openSync(file, 'r');
+  const buf = Buffer.allocUnsafe(4 << 20);
+  let keep = 0;
+  for (let got; (got = readSync(fd, buf, keep, buf.length - keep, null)) > 0 || keep > 0;) {
+    const end = keep + got;
+    let cut = got === 0 ? end : buf.lastIndexOf(10, end - 1) + 1;
+    if (cut === 0) cut = end; // a line longer than the buffer: count what is there
+    const part = buf.subarray(0, cut);
+    for (let i = part.indexOf(10); i >= 0; i = part.indexOf(10, i + 1)) out.lines++;
+    for (const [k, pat] of pats) for (let i = part.indexOf(pat); i >= 0; i = part.indexOf(pat, i + pat.length)) out[k]!++;
+    buf.copy(buf, 0, cut, end);
+    keep = end - cut;
+    if (got === 0) break;
   }
-  const text = readFileSync(file, 'utf8');
+  closeSync(fd);
+  return out;
+}
+
+/** Lines of a small text file matching `re` (nfacctd's CSV), split by the value of column `col` when given. */
+function countCsv(file: string, re: RegExp, col: string): { n: number; by: Map<string, number> } {
+  const by = new Map<string, number>();
   let n = 0;
-  for (const line of text.split('\n')) if (line !== '' && re.test(line)) n++;
-  return n;
-};
+  let idx = -1;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (idx < 0 && line.includes(col)) idx = line.split(',').indexOf(col);
+    if (line === '' || !re.test(line)) continue;
+    n++;
+    if (idx >= 0) {
+      const v = line.split(',')[idx] ?? '';
+      by.set(v, (by.get(v) ?? 0) + 1);
+    }
+  }
+  return { n, by };
+}
+
+/** The local PassiveTotal emulator the ufc run downloads its threat list from (loopback only). */
+const EMULATOR = { port: 39050, user: 'bench@example.com', key: 'bench-emulator-key-0123456789' };
+const EMULATOR_URL = `http://127.0.0.1:${EMULATOR.port}/v2/netflow/blocklist/download`;
+const MAIN_JS = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+const READY_LINE = 'DB successfully populated.';
 
 const PEERS: Peer[] = [
   {
     name: 'ufc',
-    available: () => existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js')),
-    start: (port, dir) => spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'run'], {
-      detached: true,
-      stdio: ['ignore', 'ignore', 'ignore'],
-      env: {
-        PATH: process.env.PATH, EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
-        EF_LOGGER_LEVEL: 'warn', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
-        EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '0',
-        EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true', EF_FLOW_SERVER_WORKERS: process.env.BENCH_WORKERS ?? '0',
-        ...(process.env.BENCH_RECEIVE_QUEUE !== undefined ? { EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: process.env.BENCH_RECEIVE_QUEUE } : {}),
-      },
-    }),
-    count: (dir) => countLines(join(dir, 'flows.ndjson')),
+    decodes: { v9: true, ipfix: true },
+    available: () => existsSync(MAIN_JS),
+    start: (port, dir) => {
+      // Logs go to a file in the temp dir: readiness ("DB successfully populated.") is read from it.
+      const log = openSync(join(dir, 'ufc.log'), 'w');
+      const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), MAIN_JS, 'run'], {
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: {
+          PATH: process.env.PATH, EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
+          EF_LOGGER_LEVEL: 'info', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
+          EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '0',
+          EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true',
+          EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: EMULATOR_URL,
+          EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: EMULATOR.user, EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: EMULATOR.key,
+          // Unset: the collector's own default worker count.
+          ...(process.env.BENCH_WORKERS !== undefined ? { EF_FLOW_SERVER_WORKERS: process.env.BENCH_WORKERS } : {}),
+          ...(process.env.BENCH_RECEIVE_QUEUE !== undefined ? { EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: process.env.BENCH_RECEIVE_QUEUE } : {}),
+        },
+      });
+      closeSync(log);
+      return child;
+    },
+    ready: (dir) => existsSync(join(dir, 'ufc.log')) && readFileSync(join(dir, 'ufc.log'), 'utf8').includes(READY_LINE),
+    count: (dir) => {
+      const c = countInLines(join(dir, 'flows.ndjson'), {
+        v9: '"flow.export.version.ver":9,', ipfix: '"flow.export.version.ver":10,',
+        riskiq: '"flow.dst.sec.threat.feed.name":["riskiq"]', geo: '"flow.dst.geo.country.name":', asn: '"flow.dst.as.org":',
+      });
+      return { total: c.lines, v9: c.v9, ipfix: c.ipfix, notes: `dst threat feed ["riskiq"]: ${c.riskiq}, dst GeoIP country: ${c.geo}, dst ASN org: ${c.asn}` };
+    },
   },
   {
     name: 'nfcapd',
+    decodes: { v9: true, ipfix: true },
     available: () => which('nfcapd') !== null && which('nfdump') !== null,
     start: (port, dir) => spawn(which('nfcapd')!, ['-b', '127.0.0.1', '-p', String(port), '-w', dir, '-t', '3600', '-B', '33554432'], { detached: true, stdio: 'ignore' }),
     count: (dir) => {
       const out = spawnSync(which('nfdump')!, ['-R', dir, '-I'], { encoding: 'utf8' }).stdout;
-      return Number(/^Flows: (\d+)/m.exec(out)?.[1] ?? 0);
+      return { total: Number(/^Flows: (\d+)/m.exec(out)?.[1] ?? 0) };
     },
   },
   {
     name: 'nfacctd',
+    decodes: { v9: true, ipfix: true },
+    // The print plugin writes its cache every print_refresh_time (1 s): give it time for the last write.
+    settleMs: 2500,
     available: () => which('nfacctd') !== null,
     start: (port, dir) => {
       const conf = join(dir, 'nfacctd.conf');
       writeFileSync(conf, [
         `nfacctd_ip: 127.0.0.1`, `nfacctd_port: ${port}`, 'nfacctd_pipe_size: 33554432', 'plugins: print',
-        'aggregate: src_host, dst_host, src_port, dst_port, proto, tos', 'print_output: csv',
+        'aggregate: src_host, dst_host, src_port, dst_port, proto, tos, export_proto_version', 'print_output: csv',
         `print_output_file: ${join(dir, 'print-%s.csv')}`, 'print_refresh_time: 1',
-        'plugin_pipe_size: 209715200', 'plugin_buffer_size: 2048000',
+        // The core hands records to the plugin a full buffer at a time and keeps a partly filled one at
+        // exit: 100 KB (about 60 records) bounds what is lost at the end of the stream.
+        'plugin_pipe_size: 209715200', 'plugin_buffer_size: 102400',
       ].join('\n') + '\n');
       return spawn(which('nfacctd')!, ['-f', conf], { detached: true, stdio: 'ignore' });
     },
-    count: (dir) => readdirSync(dir).filter((f) => f.startsWith('print-')).reduce((n, f) => n + countLines(join(dir, f), /^\d/), 0),
+    count: (dir) => {
+      const c: Counts = { total: 0, v9: 0, ipfix: 0 };
+      for (const f of readdirSync(dir).filter((f) => f.startsWith('print-'))) {
+        const { n, by } = countCsv(join(dir, f), /^\d/, 'EXPORT_PROTO_VERSION');
+        c.total += n;
+        c.v9! += by.get('9') ?? 0;
+        c.ipfix! += by.get('10') ?? 0;
+      }
+      return c;
+    },
   },
   {
     name: 'node-netflowv9',
+    // It decodes NetFlow v9 only: IPFIX messages are sent to it too (same byte stream) but not expected.
+    decodes: { v9: true, ipfix: false },
     available: () => existsSync(join(ROOT, 'node_modules', 'node-netflowv9')),
     start: (port, dir) => spawn(process.execPath, ['-e', `
       const C = require(${JSON.stringify(join(ROOT, 'node_modules', 'node-netflowv9'))});
-      let n = 0;
-      C({ port: ${port}, host: '127.0.0.1' }).on('data', (f) => { n += f.flow.length; });
-      process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(join(dir, 'count'))}, String(n)); process.exit(0); });
+      let n = 0, v9 = 0;
+      C({ port: ${port}, host: '127.0.0.1' }).on('data', (f) => { n += f.flows.length; if (f.header && f.header.version === 9) v9 += f.flows.length; });
+      process.on('SIGTERM', () => { require('fs').writeFileSync(${JSON.stringify(join(dir, 'count'))}, n + ' ' + v9); process.exit(0); });
     `], { detached: true, stdio: 'ignore' }),
-    count: (dir) => (existsSync(join(dir, 'count')) ? Number(readFileSync(join(dir, 'count'), 'utf8')) : 0),
+    count: (dir) => {
+      if (!existsSync(join(dir, 'count'))) return { total: 0 };
+      const [n, v9] = readFileSync(join(dir, 'count'), 'utf8').split(' ').map(Number);
+      return { total: n!, v9: v9!, ipfix: n! - v9! };
+    },
   },
 ];
 
@@ -129,6 +224,15 @@ function groupPids(pid: number): number[] {
     }
   }
   return out;
+}
+
+function readProcStat(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return `${pid} x ${stat.slice(stat.lastIndexOf(')') + 2)}`;
+  } catch {
+    return '';
+  }
 }
 
 function cpuSeconds(pids: number[]): number {
@@ -179,9 +283,15 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 }
 
 
-interface Row { name: string; received: number; drops: number; cpu: number; perCpu: number; rssMb: number; seconds: number }
+interface Row { name: string; counts: Counts; expected: number; drops: number; cpu: number; perCpu: number; rssMb: number; seconds: number }
 
-async function runPeer(p: Peer, packets: Buffer[], records: number, port: number): Promise<Row | null> {
+/** Removes a collector's temp dir (its output can exceed a gigabyte), unless BENCH_KEEP=1. */
+function cleanUp(name: string, dir: string): void {
+  if (KEEP) process.stderr.write(`${name}: output kept in ${dir}\n`);
+  else rmSync(dir, { recursive: true, force: true });
+}
+
+async function runPeer(p: Peer, packets: Buffer[], expected: number, port: number): Promise<Row | null> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${p.name}-`));
   const child = p.start(port, dir);
   const killGroup = () => {
@@ -192,9 +302,13 @@ async function runPeer(p: Peer, packets: Buffer[], records: number, port: number
     }
   };
   process.once('exit', killGroup);
-  if (!(await waitFor(() => udpSocket(port).found, 20_000))) {
-    child.kill('SIGKILL');
-    process.stderr.write(`${p.name}: did not bind port ${port}\n`);
+  const bound = await waitFor(() => udpSocket(port).found, 20_000);
+  const ready = bound && (p.ready === undefined || await waitFor(() => p.ready!(dir), 60_000));
+  if (!ready) {
+    killGroup();
+    process.stderr.write(`${p.name}: ${bound ? 'not ready (see its log)' : `did not bind port ${port}`}\n`);
+    if (existsSync(join(dir, 'ufc.log'))) process.stderr.write(readFileSync(join(dir, 'ufc.log'), 'utf8').slice(-4000));
+    cleanUp(p.name, dir);
     return null;
   }
   await new Promise((r) => setTimeout(r, 1000));
@@ -211,29 +325,49 @@ async function runPeer(p: Peer, packets: Buffer[], records: number, port: number
     if (now - last < 0.01) break;
     last = now;
   }
+  if (p.settleMs !== undefined) await new Promise((r) => setTimeout(r, p.settleMs));
   const drops = udpSocket(port).drops;
   const all = groupPids(child.pid!);
   const cpu = cpuSeconds(all) - cpu0;
   const rssMb = peakRssMb(all);
   const crashed = child.exitCode !== null || child.signalCode !== null;
   if (crashed) process.stderr.write(`${p.name}: exited during the run (code ${child.exitCode}, signal ${child.signalCode})\n`);
-  try {
-    process.kill(-child.pid!, 'SIGTERM');
-  } catch {
-    // already gone
-  }
+  // SIGTERM to the leader only: nfacctd's core then tells its plugins to write their caches out (a
+  // signal to the whole group stops the print plugin before that). Then wait for the group to end.
+  child.kill('SIGTERM');
   const exited = crashed || await Promise.race([new Promise((r) => child.once('exit', () => r(true))), new Promise((r) => setTimeout(() => r(false), 15_000))]);
-  if (!exited) killGroup();
+  const groupDone = await waitFor(() => groupPids(child.pid!).every((pid) => !/^\S+ \S+ [RSD]/.test(readProcStat(pid))), 10_000);
+  if (!exited || !groupDone) killGroup();
   await new Promise((r) => setTimeout(r, 500));
-  const received = p.count(dir);
-  void records;
-  return { name: p.name, received, drops, cpu, perCpu: received / Math.max(cpu, 1e-6), rssMb, seconds };
+  const counts = p.count(dir);
+  cleanUp(p.name, dir);
+  return { name: p.name, counts, expected, drops, cpu, perCpu: counts.total / Math.max(cpu, 1e-6), rssMb, seconds };
+}
+
+/** Starts `ufc dev passivetotal-emulator` serving THREAT_LIST; resolves once it listens. */
+async function startEmulator(): Promise<ChildProcess | null> {
+  const child = spawn(process.execPath, [MAIN_JS, 'dev', 'passivetotal-emulator', '--host', '127.0.0.1', '--port', String(EMULATOR.port),
+    '--seed', String(THREAT_LIST.seed), '--entries', String(THREAT_LIST.entries), '--user', EMULATOR.user, '--key', EMULATOR.key], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  process.once('exit', () => child.kill('SIGKILL'));
+  if (!(await waitFor(() => out.includes('PassiveTotal emulator at'), 20_000))) {
+    child.kill('SIGKILL');
+    return null;
+  }
+  process.stderr.write(out.split('\n')[0] + '\n');
+  return child;
 }
 
 async function main(): Promise<void> {
-  const packets = [...stream(PACKETS)];
-  const records = PACKETS * RECORDS_PER_PACKET;
-  process.stdout.write(`NetFlow v9 stream: ${packets.length} datagrams (${PACKETS} data x ${RECORDS_PER_PACKET} records = ${records} records, templates every 100), ${PPS} packets/s over 127.0.0.1\n\n`);
+  const v9 = SEND_V9 ? [...stream(PACKETS)] : [];
+  const ipfix = SEND_IPFIX ? [...ipfixStream(PACKETS)] : [];
+  const packets = [...v9, ...ipfix];
+  const perProtocol = PACKETS * RECORDS_PER_PACKET;
+  const sentV9 = SEND_V9 ? perProtocol : 0;
+  const sentIpfix = SEND_IPFIX ? perProtocol : 0;
+  const streams = [SEND_V9 ? `NetFlow v9 (${v9.length} datagrams)` : '', SEND_IPFIX ? `then IPFIX (${ipfix.length} messages)` : ''].filter(Boolean).join(' ');
+  process.stdout.write(`${streams}: ${PACKETS} data packets x ${RECORDS_PER_PACKET} records per protocol = ${sentV9 + sentIpfix} records, templates every 100, ${PPS} packets/s over 127.0.0.1\n\n`);
   const rows: Row[] = [];
   let port = 39055;
   for (const p of PEERS) {
@@ -242,16 +376,29 @@ async function main(): Promise<void> {
       process.stdout.write(`${p.name}: not installed, skipped\n`);
       continue;
     }
-    const row = await runPeer(p, packets, records, port++);
+    const emulator = p.name === 'ufc' ? await startEmulator() : null;
+    if (p.name === 'ufc' && emulator === null) {
+      process.stdout.write('ufc: the PassiveTotal emulator did not start, skipped\n');
+      continue;
+    }
+    const expected = (p.decodes.v9 ? sentV9 : 0) + (p.decodes.ipfix ? sentIpfix : 0);
+    const row = await runPeer(p, packets, expected, port++);
+    if (emulator) {
+      emulator.kill('SIGTERM');
+      await new Promise((r) => emulator.once('exit', r));
+    }
     if (row) rows.push(row);
   }
   const ours = rows.find((r) => r.name === 'ufc');
   const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  process.stdout.write(`\n| collector | records out | of sent | kernel drops | CPU s | records/CPU-s | peak RSS MB | ufc ratio (records/CPU-s) |\n|---|---|---|---|---|---|---|---|\n`);
+  const opt = (n: number | undefined) => (n === undefined ? 'n/a' : fmt(n));
+  process.stdout.write(`\n| collector | records out | v9 | IPFIX | of expected | kernel drops | CPU s | records/CPU-s | peak RSS MB | ufc ratio (records/CPU-s) |\n|---|---|---|---|---|---|---|---|---|---|\n`);
   for (const r of rows) {
     const ratio = ours && r !== ours ? `${fmt(ours.perCpu / r.perCpu, 2)}x` : r === ours ? '1.00x' : 'n/a';
-    process.stdout.write(`| ${r.name} | ${fmt(r.received)} | ${fmt((100 * r.received) / records, 1)}% | ${fmt(r.drops)} | ${fmt(r.cpu, 2)} | ${fmt(r.perCpu)} | ${fmt(r.rssMb)} | ${ratio} |\n`);
+    const scope = r.expected === sentV9 + sentIpfix ? '' : ` of ${fmt(r.expected)} (v9 only)`;
+    process.stdout.write(`| ${r.name} | ${fmt(r.counts.total)} | ${opt(r.counts.v9)} | ${opt(r.counts.ipfix)} | ${fmt((100 * r.counts.total) / Math.max(r.expected, 1), 1)}%${scope} | ${fmt(r.drops)} | ${fmt(r.cpu, 2)} | ${fmt(r.perCpu)} | ${fmt(r.rssMb)} | ${ratio} |\n`);
   }
+  for (const r of rows) if (r.counts.notes) process.stdout.write(`\n${r.name}: ${r.counts.notes}\n`);
 }
 
 await main();

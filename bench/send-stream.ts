@@ -1,5 +1,9 @@
-/** Sends the benchmark NetFlow v9 stream to 127.0.0.1:PORT: node --import tsx bench/send-stream.ts PORT PACKETS PPS */
+/**
+ * Sends the benchmark stream to 127.0.0.1:PORT:
+ * node --import tsx bench/send-stream.ts PORT PACKETS PPS [v9|ipfix|both] (default v9; both = v9, then IPFIX).
+ */
 import dgram from 'node:dgram';
+import { ipfixStream } from './ipfix-stream.js';
 import { stream } from './netflow9-stream.js';
 
 export async function sendStream(port: number, packets: Buffer[], pps: number): Promise<number> {
@@ -23,7 +27,9 @@ export async function sendStream(port: number, packets: Buffer[], pps: number): 
 }
 
 if (process.argv[1]?.endsWith('send-stream.ts')) {
-  const [port, n, pps] = process.argv.slice(2).map(Number);
-  const secs = await sendStream(port!, [...stream(n ?? 20000)], pps ?? 20000);
+  const [port, n, pps] = process.argv.slice(2, 5).map(Number);
+  const protocol = process.argv[5] ?? 'v9';
+  const packets = [...(protocol !== 'ipfix' ? stream(n ?? 20000) : []), ...(protocol !== 'v9' ? ipfixStream(n ?? 20000) : [])];
+  const secs = await sendStream(port!, packets, pps ?? 20000);
   console.log(`sent in ${secs.toFixed(2)} s`);
 }

@@ -3,11 +3,12 @@
  * Runs the built collector (file output, DuckDB off) and sends the benchmark NetFlow v9 stream from
  * N simulated exporters (127.0.1.1 ... on loopback only) at a fixed total rate, bounded by time.
  * Every minute it prints RSS, kernel UDP drops, and the collector's exporter and error counters
- * (from /metrics); at the end RSS at start and end, so a leak shows as growth.
+ * (from /metrics); at the end RSS at start and end, so a leak shows as growth. The data directory is
+ * removed at the end unless BENCH_KEEP=1.
  */
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,3 +93,5 @@ const rssEnd = rssMb(child.pid!);
 process.stdout.write(`done: sent ${sent} datagrams; RSS start ${rssStart.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB; kernel drops ${drops(PORT)}\n`);
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
+if (process.env.BENCH_KEEP === '1') process.stdout.write(`data kept in ${dir}\n`);
+else rmSync(dir, { recursive: true, force: true });

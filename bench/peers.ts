@@ -341,7 +341,7 @@ async function runPeer(p: Peer, packets: Buffer[], expected: number, port: numbe
   await new Promise((r) => setTimeout(r, 500));
   const counts = p.count(dir);
   cleanUp(p.name, dir);
-  return { name: p.name, counts, expected, drops, cpu, perCpu: counts.total / Math.max(cpu, 1e-6), rssMb, seconds };
+  return { name: p.name, counts, expected, drops, cpu, perCpu: cpu >= 0.01 ? counts.total / cpu : NaN, rssMb, seconds };
 }
 
 /** Starts `ufc dev passivetotal-emulator` serving THREAT_LIST; resolves once it listens. */
@@ -390,11 +390,12 @@ async function main(): Promise<void> {
     if (row) rows.push(row);
   }
   const ours = rows.find((r) => r.name === 'ufc');
-  const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const fmt = (n: number, d = 0) => Number.isNaN(n) ? 'n/a' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const opt = (n: number | undefined) => (n === undefined ? 'n/a' : fmt(n));
   process.stdout.write(`\n| collector | records out | v9 | IPFIX | of expected | kernel drops | CPU s | records/CPU-s | peak RSS MB | ufc ratio (records/CPU-s) |\n|---|---|---|---|---|---|---|---|---|---|\n`);
   for (const r of rows) {
-    const ratio = ours && r !== ours ? `${fmt(ours.perCpu / r.perCpu, 2)}x` : r === ours ? '1.00x' : 'n/a';
+    const q = ours && r !== ours ? ours.perCpu / r.perCpu : r === ours ? 1 : NaN;
+    const ratio = Number.isFinite(q) ? `${fmt(q, 2)}x` : 'n/a';
     const scope = r.expected === sentV9 + sentIpfix ? '' : ` of ${fmt(r.expected)} (v9 only)`;
     process.stdout.write(`| ${r.name} | ${fmt(r.counts.total)} | ${opt(r.counts.v9)} | ${opt(r.counts.ipfix)} | ${fmt((100 * r.counts.total) / Math.max(r.expected, 1), 1)}%${scope} | ${fmt(r.drops)} | ${fmt(r.cpu, 2)} | ${fmt(r.perCpu)} | ${fmt(r.rssMb)} | ${ratio} |\n`);
   }

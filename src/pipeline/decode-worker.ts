@@ -17,7 +17,8 @@ import { registerSecrets } from '../log/redact.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { Pipeline } from './pipeline.js';
 import { packRecords } from './record-transfer.js';
-import { toNdjsonBuffer } from '../record/json.js';
+import { encoderFor, toNdjsonBuffer } from '../record/json.js';
+import { TextRingWriter, type TextRingShared } from './text-ring.js';
 import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
 import type { DatagramBatch, EncodedPart, ToMain, ToWorker } from './worker-protocol.js';
@@ -29,20 +30,72 @@ export interface DecodeWorkerData {
   dataDir: string;
   views: ViewOptions[];
   needRecords: boolean;
+  /** Shared memory for the first view's NDJSON (text-ring.ts); null when there is no view. */
+  textRing: TextRingShared | null;
 }
 
-const { config, index, dataDir, views, needRecords } = workerData as DecodeWorkerData;
+const { config, index, dataDir, views, needRecords, textRing } = workerData as DecodeWorkerData;
 registerSecrets(secretValues(config));
 setLogger(createLogger({ level: config.EF_LOGGER_LEVEL, encoding: config.EF_LOGGER_ENCODING }));
 
-/** Collects what the pipeline emits while one message is handled. */
-class Collect implements Output {
+/** Lines per buffer write: one write per line costs ~25% more, far longer strings get slower again. */
+const LINES_PER_WRITE = 32;
+
+/**
+ * What the pipeline emits while one message is handled, made ready for the main thread: each
+ * datagram's records are encoded the moment they arrive, into the text ring (text-ring.ts), so they
+ * die young as on a single thread (encoding a whole message's records at its end kept ~1,600 alive
+ * through several scavenges and made the worker ~25% slower). Records are kept only when the main
+ * thread needs them, and a view's records go to a buffer of their own once its ring is full.
+ */
+class ForMain implements Output {
   readonly name = 'to-main';
-  pending: FlowRecord[] = [];
-  async start(): Promise<void> {}
-  write(batch: readonly FlowRecord[]): void {
-    for (let i = 0; i < batch.length; i++) this.pending.push(batch[i]!);
+  /** Records for the main thread (needRecords). */
+  records: FlowRecord[] = [];
+  /** Per view: records to encode at the end into a buffer of their own (views past the first, ring full). */
+  private overflow: FlowRecord[][] = views.map(() => []);
+  private readonly ring: TextRingWriter | null;
+  private readonly encoders = views.map((v) => encoderFor(v));
+
+  constructor(shared: TextRingShared | null) {
+    this.ring = shared === null ? null : new TextRingWriter(shared);
   }
+
+  async start(): Promise<void> {}
+
+  write(batch: readonly FlowRecord[]): void {
+    const n = batch.length;
+    if (needRecords) for (let i = 0; i < n; i++) this.records.push(batch[i]!);
+    for (let v = 0; v < views.length; v++) {
+      let i = 0;
+      const overflow = this.overflow[v]!;
+      if (v === 0 && this.ring !== null && overflow.length === 0) {
+        const enc = this.encoders[0]!;
+        while (i < n) {
+          const end = Math.min(n, i + LINES_PER_WRITE);
+          let text = '';
+          for (let j = i; j < end; j++) text += enc(batch[j]!) + '\n';
+          if (!this.ring.write(text, end - i)) break;
+          i = end;
+        }
+      }
+      for (; i < n; i++) overflow.push(batch[i]!);
+    }
+  }
+
+  /** Everything since the last call, in order: ring ranges, then each view's own buffer. */
+  take(encoded: EncodedPart[], transfer: ArrayBuffer[]): void {
+    if (this.ring !== null) for (const part of this.ring.takeParts()) encoded.push({ view: 0, records: part.records, ring: part, data: null, length: part.length });
+    for (let v = 0; v < views.length; v++) {
+      const rest = this.overflow[v]!;
+      if (rest.length === 0) continue;
+      const bytes = toNdjsonBuffer(rest, views[v]!);
+      encoded.push({ view: v, records: rest.length, ring: null, data: bytes.buffer as ArrayBuffer, length: bytes.length });
+      transfer.push(bytes.buffer as ArrayBuffer);
+      this.overflow[v] = [];
+    }
+  }
+
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
   counters(): Record<string, number> {
@@ -51,22 +104,15 @@ class Collect implements Output {
 }
 
 const port = parentPort!;
-const collect = new Collect();
+const toMain = new ForMain(textRing);
 // Template caches per worker: exporters are spread by address hash, so each worker persists its own.
 const decoders = createDecoders({ config, stateDir: join(dataDir, `worker-${index}`) });
 const enrichers = createEnrichers({ config, dataDir, worker: true }).filter((e) => e.placement !== 'main');
-const pipeline = new Pipeline(decoders, enrichers, [collect]);
+const pipeline = new Pipeline(decoders, enrichers, [toMain]);
 
 function post(msg: ToMain, transfer: ArrayBuffer[] = []): void {
   port.postMessage(msg, transfer);
 }
-
-/**
- * Buffers of earlier EncodedParts, handed back once written: reusing them keeps the NDJSON off new
- * external allocations, which made both threads' garbage collectors run several times as often.
- */
-const spares: ArrayBuffer[] = [];
-const MAX_SPARES = 64;
 
 function handle(b: DatagramBatch): void {
   const data = Buffer.from(b.data);
@@ -74,22 +120,15 @@ function handle(b: DatagramBatch): void {
     const off = b.offsets[i]!;
     pipeline.handle(data.subarray(off, off + b.lengths[i]!), { exporterIp: b.addresses[i]!, exporterPort: b.ports[i]!, receivedAt: b.receivedAt[i]! });
   }
-  const pending = collect.pending;
-  if (pending.length === 0) {
-    post({ type: 'records', records: null, encoded: [], handled: b.count });
-    return;
-  }
-  collect.pending = [];
   const transfer: ArrayBuffer[] = [];
   const encoded: EncodedPart[] = [];
-  for (let v = 0; v < views.length; v++) {
-    const spare = spares.pop();
-    const bytes = toNdjsonBuffer(pending, views[v]!, 0, pending.length, spare === undefined ? null : Buffer.from(spare));
-    encoded.push({ view: v, data: bytes.buffer as ArrayBuffer, length: bytes.length, records: pending.length });
-    transfer.push(bytes.buffer as ArrayBuffer);
+  toMain.take(encoded, transfer);
+  let packed = null;
+  if (toMain.records.length > 0) {
+    packed = packRecords(toMain.records);
+    toMain.records = [];
+    transfer.push(packed.nums.buffer as ArrayBuffer);
   }
-  const packed = needRecords ? packRecords(pending) : null;
-  if (packed !== null) transfer.push(packed.nums.buffer as ArrayBuffer);
   post({ type: 'records', records: packed, encoded, handled: b.count }, transfer);
 }
 
@@ -99,9 +138,7 @@ async function main(): Promise<void> {
   statsTimer.unref();
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'datagrams') handle(msg.batch);
-    else if (msg.type === 'recycle') {
-      if (spares.length < MAX_SPARES) spares.push(msg.data);
-    } else if (msg.type === 'replica') enrichers.find((e) => e.name === msg.name)?.applyReplicaState?.(msg.state);
+    else if (msg.type === 'replica') enrichers.find((e) => e.name === msg.name)?.applyReplicaState?.(msg.state);
     else if (msg.type === 'sync') post({ type: 'synced', id: msg.id, exporters: pipeline.stats.snapshot(), decoders: describe() });
     else if (msg.type === 'close') {
       clearInterval(statsTimer);

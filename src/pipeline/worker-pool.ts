@@ -19,6 +19,7 @@ import { DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js
 import type { ToMain, ToWorker } from './worker-protocol.js';
 import type { DecodeWorkerData } from './decode-worker.js';
 import type { Enricher } from './types.js';
+import { createTextRing, TextRingReader } from './text-ring.js';
 
 /** Datagrams a worker may have queued before new ones for it are dropped (and counted). */
 const MAX_BACKLOG = 100_000;
@@ -42,7 +43,7 @@ export interface WorkerPoolOptions {
   stats: ExporterStats;
   /** Views the workers encode NDJSON in; `onEncoded` gets each message's bytes per view. */
   views: ViewOptions[];
-  /** `release` hands the buffer back to its worker for reuse: call it once the bytes are written (or dropped). */
+  /** `release` lets the worker reuse the bytes' memory: call it once they are written (or dropped). */
   onEncoded: (view: number, bytes: Buffer, records: number, release: () => void) => void;
   /** Whether records come back (packed) at all; `onRecords` gets them. */
   needRecords: boolean;
@@ -61,6 +62,7 @@ export class WorkerPool {
   private decoderInfo: Record<string, unknown>[] = [];
   private readonly n: number;
   private readonly stats: ExporterStats;
+  private readonly rings: (TextRingReader | null)[] = [];
 
   constructor(private readonly o: WorkerPoolOptions) {
     this.n = o.workers;
@@ -76,8 +78,13 @@ export class WorkerPool {
     for (let i = 0; i < this.n; i++) {
       const entry = workerUrl();
       const fromSources = entry.pathname.endsWith('.ts');
+      const textRing = this.o.views.length > 0 ? createTextRing() : null;
+      this.rings.push(textRing === null ? null : new TextRingReader(textRing));
       const w = new Worker(fromSources ? new URL('./ts-worker-shim.mjs', import.meta.url) : entry, {
-        workerData: { config: this.o.config, index: i, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, __entry: entry.href } satisfies DecodeWorkerData & { __entry: string },
+        // A larger young generation than a worker's default: records and their JSON text die young,
+        // and with the default the worker spent ~2x longer in scavenges (measured in bench/pipeline.ts).
+        resourceLimits: { maxYoungGenerationSizeMb: 64 },
+        workerData: { config: this.o.config, index: i, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing, __entry: entry.href } satisfies DecodeWorkerData & { __entry: string },
       });
       this.workers.push(w);
       this.staging.push(new Staging());
@@ -106,8 +113,10 @@ export class WorkerPool {
       case 'records':
         this.backlog[i]! -= m.handled;
         for (const part of m.encoded) {
-          const w = this.workers[i]!;
-          this.o.onEncoded(part.view, Buffer.from(part.data, 0, part.length), part.records, () => w.postMessage({ type: 'recycle', data: part.data } satisfies ToWorker, [part.data]));
+          const ring = this.rings[i]!;
+          const rp = part.ring;
+          if (rp !== null) this.o.onEncoded(part.view, ring.bytes(rp), part.records, () => ring.release(rp));
+          else this.o.onEncoded(part.view, Buffer.from(part.data!, 0, part.length), part.records, () => {});
         }
         if (m.records !== null) this.o.onRecords(unpackRecords(m.records));
         break;

@@ -1,6 +1,7 @@
 /** Messages between the main thread and decode workers. */
 import type { ExporterCounters } from './exporter-stats.js';
 import type { PackedRecords } from './record-transfer.js';
+import type { RingPart } from './text-ring.js';
 
 /** Datagrams back to back in one transferable buffer. */
 export interface DatagramBatch {
@@ -13,20 +14,23 @@ export interface DatagramBatch {
   addresses: string[];
 }
 
-/** One message's records as NDJSON in one of the views the main thread asked for (an index into them). */
+/**
+ * One message's records as NDJSON in one of the views the main thread asked for (an index into
+ * them): either a range of the worker's text ring (`ring`, see text-ring.ts) or, when the ring was
+ * full, a buffer of its own (`data`, transferred).
+ */
 export interface EncodedPart {
   view: number;
-  data: ArrayBuffer;
-  length: number;
   records: number;
+  ring: RingPart | null;
+  data: ArrayBuffer | null;
+  length: number;
 }
 
 export type ToWorker =
   | { type: 'datagrams'; batch: DatagramBatch }
   /** A new state for the worker's copy of the 'replica' enricher `name` (Enricher.applyReplicaState). */
   | { type: 'replica'; name: string; state: unknown }
-  /** An EncodedPart's buffer, written out by the main thread and handed back for the next batch. */
-  | { type: 'recycle'; data: ArrayBuffer }
   | { type: 'sync'; id: number }
   | { type: 'close' };
 

@@ -107,13 +107,12 @@ const LINES_PER_WRITE = 32;
 
 /**
  * A batch as NDJSON bytes, in a buffer of its own (never the shared pool, so it can be transferred
- * to another thread); the result is a view of `reuse` when the text fit in it. A few lines' text goes into the buffer per write: converting one long
+ * to another thread). A few lines' text goes into the buffer per write: converting one long
  * concatenated string instead costs ~10x more (V8 flattens the whole rope first).
  */
-export function toNdjsonBuffer(batch: readonly FlowRecord[], view: ViewOptions, from = 0, to = batch.length, reuse: Buffer | null = null): Buffer {
+export function toNdjsonBuffer(batch: readonly FlowRecord[], view: ViewOptions, from = 0, to = batch.length): Buffer {
   const enc = compile(view);
-  // `reuse`: a buffer whose bytes may be overwritten (a decode worker's returned one), used first.
-  let buf = reuse ?? Buffer.allocUnsafeSlow(Math.max(65536, (to - from) * 1600));
+  let buf = Buffer.allocUnsafeSlow(Math.max(65536, (to - from) * 1600));
   let off = 0;
   for (let i = from; i < to;) {
     const end = Math.min(to, i + LINES_PER_WRITE);

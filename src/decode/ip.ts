@@ -9,7 +9,7 @@ for (let i = 0; i < 256; i++) OCTET.push(String(i));
  * record after record, and handing out the string made last time saves building a new one (for
  * longer addresses a rope that every later reader — Map keys, JSON — has to flatten first).
  */
-const INTERN_BITS = 15;
+const INTERN_BITS = 17;
 const internKeys = new Float64Array(1 << INTERN_BITS).fill(-1);
 const internVals: string[] = new Array<string>(1 << INTERN_BITS).fill('');
 

@@ -48,6 +48,10 @@ function formatter(def: FieldDef, ecs: boolean): string {
       return 'N(v)';
     case 'keyword[]':
       return 'A(v)';
+    case 'ip':
+      // Address text is always formatted by us (decoders, the socket's address): digits, hex,
+      // '.', ':' and at most a '%' zone, none of which JSON escapes.
+      return `'"' + v + '"'`;
     default:
       return 'S(v)';
   }

@@ -45,10 +45,19 @@ export const THREAT_ADDRESSES: readonly number[] = generateList(THREAT_LIST).bod
 /** Public /16s the other destinations spread over (Google, Amazon, Cloudflare, Fastly space). */
 const PUBLIC_16 = [ip4('8.8.0.0'), ip4('13.32.0.0'), ip4('104.16.0.0'), ip4('151.101.0.0')];
 
+/**
+ * Distinct public destinations (BENCH_DISTINCT_DST, default 16,384, at most 262,144): real traffic
+ * returns to the same servers, so the enrichers' caches see repeats; 262,144 makes nearly every
+ * destination of a 1,000,000-record run new (every cache misses), the worst case.
+ */
+export const DISTINCT_DST = Math.min(262_144, Math.max(4, Number(process.env.BENCH_DISTINCT_DST ?? 16_384)));
+const PER_16 = Math.floor(DISTINCT_DST / PUBLIC_16.length);
+
 /** Destination of record `k` of the stream. */
 export function dstAddress(k: number): number {
   if (k % THREAT_EVERY === 0 && THREAT_ADDRESSES.length > 0) return THREAT_ADDRESSES[(k / THREAT_EVERY) % THREAT_ADDRESSES.length]!;
-  return PUBLIC_16[k % PUBLIC_16.length]! + ((k >>> 2) & 0xffff);
+  // An odd multiplier permutes the 16 low bits: the addresses scatter over the /16's /24s.
+  return PUBLIC_16[k % PUBLIC_16.length]! + ((((k >>> 2) % PER_16) * 40503) & 0xffff);
 }
 
 /** Writes the 25 records of data packet `n` at `o` (FIELDS layout); returns the offset after them. */

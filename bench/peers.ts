@@ -9,7 +9,8 @@
  * seconds, records per CPU-second, peak RSS, and our ratio to each.
  *
  * Options: --packets N data packets per protocol (default 80000 = 2,000,000 records), --pps N
- * (default 40000), --protocol v9|ipfix|both (default both), --only name,...
+ * (default 40000), --protocol v9|ipfix|both (default both), --exporters N (loopback source addresses
+ * the packets are spread over, default 1), --only name,...
  * Environment: BENCH_WORKERS (EF_FLOW_SERVER_WORKERS; unset: the collector's default),
  * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_NODE_FLAGS, BENCH_KEEP=1 (keep each temp dir).
  * Traffic goes to 127.0.0.1 only; the send loop is bounded by the packet count.
@@ -20,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipfixStream } from './ipfix-stream.js';
-import { RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
+import { DISTINCT_DST, RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
 import { sendStream } from './send-stream.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
@@ -31,6 +32,8 @@ const flag = (name: string, def: number): number => {
 };
 const PACKETS = flag('packets', 80_000);
 const PPS = flag('pps', 40_000);
+/** Exporters (loopback source addresses) the stream is spread over; decode workers split by exporter. */
+const EXPORTERS = flag('exporters', 1);
 const only = (() => {
   const i = args.indexOf('--only');
   return i >= 0 ? args[i + 1]!.split(',') : null;
@@ -315,7 +318,7 @@ async function runPeer(p: Peer, packets: Buffer[], expected: number, port: numbe
   const pids = groupPids(child.pid!);
   const cpu0 = cpuSeconds(pids);
   process.stderr.write(`${p.name}: listening, sending\n`);
-  const seconds = await sendStream(port, packets, PPS);
+  const seconds = await sendStream(port, packets, PPS, EXPORTERS);
   process.stderr.write(`${p.name}: sent in ${seconds.toFixed(2)} s, draining\n`);
   // Let it drain what is queued: stop when its CPU use goes flat.
   let last = -1;
@@ -367,7 +370,7 @@ async function main(): Promise<void> {
   const sentV9 = SEND_V9 ? perProtocol : 0;
   const sentIpfix = SEND_IPFIX ? perProtocol : 0;
   const streams = [SEND_V9 ? `NetFlow v9 (${v9.length} datagrams)` : '', SEND_IPFIX ? `then IPFIX (${ipfix.length} messages)` : ''].filter(Boolean).join(' ');
-  process.stdout.write(`${streams}: ${PACKETS} data packets x ${RECORDS_PER_PACKET} records per protocol = ${sentV9 + sentIpfix} records, templates every 100, ${PPS} packets/s over 127.0.0.1\n\n`);
+  process.stdout.write(`${streams}: ${PACKETS} data packets x ${RECORDS_PER_PACKET} records per protocol = ${sentV9 + sentIpfix} records, templates every 100, ${PPS} packets/s over 127.0.0.1 from ${EXPORTERS} exporter${EXPORTERS === 1 ? "" : "s"}, ${DISTINCT_DST} distinct destinations\n\n`);
   const rows: Row[] = [];
   let port = 39055;
   for (const p of PEERS) {

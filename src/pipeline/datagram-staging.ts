@@ -7,6 +7,14 @@ import type { DatagramBatch } from './worker-protocol.js';
 
 export const STAGING_BYTES = 1 << 20;
 export const STAGING_DATAGRAMS = 1024;
+/**
+ * For the decode workers: datagrams gathered before a batch is sent at once, and the longest a
+ * smaller batch waits (ms). A message per event-loop turn (as the receive thread sends them) woke
+ * the workers thousands of times a second: at 40,000 packets/s from 8 exporters that lost 40-50%
+ * of the datagrams, against 2-4% with these batches (bench:peers, 2 workers).
+ */
+export const BATCH_DATAGRAMS = 128;
+export const BATCH_WAIT_MS = 1;
 
 export class DatagramStaging {
   readonly data = new Uint8Array(STAGING_BYTES);

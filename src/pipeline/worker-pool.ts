@@ -15,7 +15,7 @@ import type { ViewOptions } from '../record/fields.js';
 import { log } from '../log/logger.js';
 import type { ExporterStats } from './exporter-stats.js';
 import { unpackRecords } from './record-transfer.js';
-import { DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
+import { BATCH_DATAGRAMS, BATCH_WAIT_MS, DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
 import type { ToMain, ToWorker } from './worker-protocol.js';
 import type { DecodeWorkerData } from './decode-worker.js';
 import type { Enricher } from './types.js';
@@ -56,7 +56,7 @@ export class WorkerPool {
   private readonly workers: Worker[] = [];
   private readonly staging: Staging[] = [];
   private readonly backlog: number[] = [];
-  private flushScheduled = false;
+  private flushTimer: NodeJS.Timeout | null = null;
   private syncId = 0;
   private readonly waiters = new Map<number, { left: number; resolve: () => void }>();
   private decoderInfo: Record<string, unknown>[] = [];
@@ -157,11 +157,8 @@ export class WorkerPool {
     const s = this.staging[i]!;
     if (!s.fits(buf.length)) this.send(i);
     s.add(buf, address, port, receivedAt);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      // Everything received in this turn of the event loop goes in one message per worker.
-      setImmediate(() => this.flushAll());
-    }
+    if (s.count >= BATCH_DATAGRAMS) this.send(i);
+    else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flushAll(), BATCH_WAIT_MS);
   }
 
   private send(i: number): void {
@@ -174,7 +171,8 @@ export class WorkerPool {
   }
 
   private flushAll(): void {
-    this.flushScheduled = false;
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     for (let i = 0; i < this.n; i++) this.send(i);
   }
 

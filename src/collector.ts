@@ -124,6 +124,11 @@ export class Collector {
     });
   }
 
+  /** Datagrams dropped after the socket because the pipeline was behind (the receive thread's bounded queue). */
+  receiveDropped(): number {
+    return this.udp?.dropped ?? 0;
+  }
+
   /** Feeds every UDP payload of a capture through the pipeline, as if received from its source. */
   replay(file: Buffer): number {
     let n = 0;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { createMetrics } from '../src/web/metrics.js';
 import { Collector } from '../src/collector.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
@@ -42,5 +44,36 @@ test('receive thread: a port already in use fails start-up with the reason', asy
   await c.start();
   await assert.rejects(c.listen(), /already in use/);
   holder.close();
+  await c.stop();
+});
+
+test('receive thread: past its queue it drops, and the drops are counted for /metrics (every datagram accounted for)', async () => {
+  const capture = new CaptureOutput();
+  // Room for about 4 of the 1,464-byte datagrams below while the main thread is held up.
+  const config = testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: '6000' });
+  const c = new Collector(config, { outputs: [capture] });
+  await c.start();
+  const [port] = await c.listen();
+  const payload = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+  // The sender is another thread, so it keeps sending while this (main) thread is kept busy.
+  const n = 200;
+  const sender = new Worker(`
+    const dgram = require('node:dgram');
+    const { workerData } = require('node:worker_threads');
+    const s = dgram.createSocket('udp4');
+    s.bind(0, '127.0.0.3', async () => {
+      for (let i = 0; i < workerData.n; i++) await new Promise((r) => s.send(Buffer.from(workerData.payload), workerData.port, '127.0.0.1', r));
+      s.close();
+    });`, { eval: true, workerData: { n, payload, port } });
+  const until = Date.now() + 700;
+  while (Date.now() < until) { /* hold the main thread: the receive thread's queue fills */ }
+  await new Promise((r) => sender.once('exit', r));
+  await new Promise((r) => setTimeout(r, 1500));
+  const received = c.pipeline.stats.snapshot().find((x) => x.exporter === '127.0.0.3')?.packets ?? 0;
+  const dropped = c.receiveDropped();
+  assert.ok(dropped > 0, 'some dropped');
+  assert.equal(received + dropped, n, `received ${received} + dropped ${dropped}`);
+  const metrics = await createMetrics(c).metrics();
+  assert.match(metrics, new RegExp(`^ufc_udp_receive_dropped_total ${dropped}$`, 'm'));
   await c.stop();
 });

@@ -32,6 +32,8 @@ export class UdpInput {
   private worker: Worker | null = null;
   private workerPorts: number[] = [];
   private lastDropLog = 0;
+  /** Datagrams the receive thread dropped because the pipeline was behind by more than its queue. */
+  dropped = 0;
 
   async start(): Promise<void> {
     const type = isIP(this.opts.ip) === 6 ? 'udp6' : 'udp4';
@@ -138,6 +140,7 @@ export class UdpInput {
             break;
           }
           case 'dropped': {
+            this.dropped += m.datagrams;
             const now = Date.now();
             if (now - this.lastDropLog > 60_000) {
               this.lastDropLog = now;

@@ -59,6 +59,13 @@ export function createMetrics(src: WebSources): Registry {
       for (const [reason, n] of byReason) this.inc({ reason }, n);
     },
   });
+  new Counter({
+    name: 'ufc_udp_receive_dropped_total', help: 'Datagrams dropped after the socket because the pipeline was behind by more than EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE (kernel drops are in /proc/net/udp).', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.receiveDropped?.() ?? 0);
+    },
+  });
   new Gauge({
     name: 'ufc_exporters', help: 'Exporters seen since start.', registers: [registry],
     collect() {

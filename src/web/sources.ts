@@ -14,6 +14,8 @@ export interface WebSources {
   readonly outputs: readonly Output[];
   /** Decode workers, when decoding runs off the receiving thread: their decoders hold the templates. */
   readonly pool?: DecoderPool | null;
+  /** Datagrams dropped after the socket because the pipeline was behind. */
+  receiveDropped?(): number;
 }
 
 export interface DecoderPool {

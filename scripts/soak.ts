@@ -1,5 +1,7 @@
 /**
- * Opt-in soak (not in CI): `npm run build && node --import tsx scripts/soak.ts [--minutes 60] [--pps 20000] [--exporters 50]`.
+ * Opt-in soak (not in CI): `npm run build && node --import tsx scripts/soak.ts [--minutes 60] [--pps 20000] [--exporters 50]
+ * [--workers N] [--out DIR]` (--workers sets EF_FLOW_SERVER_WORKERS; --out is where the rotated NDJSON goes,
+ * e.g. /dev/shm to keep a disk out of the measurement).
  * Runs the built collector (file output, DuckDB off) and sends the benchmark NetFlow v9 stream from
  * N simulated exporters (127.0.1.1 ... on loopback only) at a fixed total rate, bounded by time.
  * Every minute it prints RSS, kernel UDP drops, and the collector's exporter and error counters
@@ -22,6 +24,11 @@ const arg = (name: string, def: number): number => {
 const MINUTES = arg('minutes', 60);
 const PPS = arg('pps', 20_000);
 const EXPORTERS = arg('exporters', 50);
+const WORKERS = arg('workers', -1);
+const OUT = (() => {
+  const i = process.argv.indexOf('--out');
+  return i >= 0 ? process.argv[i + 1]! : null;
+})();
 const PORT = 39555;
 const WEB = 39556;
 
@@ -54,12 +61,14 @@ async function metric(name: string): Promise<number> {
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ufc-soak-'));
+const outDir = OUT === null ? dir : mkdtempSync(join(OUT, 'ufc-soak-out-'));
 const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'run'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
     PATH: process.env.PATH, EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(PORT),
     EF_LOGGER_LEVEL: 'warn', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_IP: '127.0.0.1', EF_WEBUI_PORT: String(WEB),
-    EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '512', EF_OUTPUT_FILE_MAX_FILES: '2',
+    EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(outDir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '512', EF_OUTPUT_FILE_MAX_FILES: '2',
+    ...(WORKERS >= 0 ? { EF_FLOW_SERVER_WORKERS: String(WORKERS) } : {}),
   },
 });
 await new Promise((r) => setTimeout(r, 5000));
@@ -83,15 +92,19 @@ while (Date.now() < end) {
   }
   if (Date.now() >= nextReport) {
     nextReport += 60_000;
-    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} records ${await metric('ufc_exporter_records_total')} decode errors ${await metric('ufc_decode_errors_total')}\n`);
+    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} receive-queue drops ${await metric('ufc_udp_receive_dropped_total')} records ${await metric('ufc_exporter_records_total')} exporters ${await metric('ufc_exporters')} decode errors ${await metric('ufc_decode_errors_total')}\n`);
   }
   await new Promise((r) => setImmediate(r));
 }
 for (const s of socks) s.close();
 await new Promise((r) => setTimeout(r, 3000));
 const rssEnd = rssMb(child.pid!);
-process.stdout.write(`done: sent ${sent} datagrams; RSS start ${rssStart.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB; kernel drops ${drops(PORT)}\n`);
+const records = await metric('ufc_exporter_records_total');
+process.stdout.write(`done: sent ${sent} datagrams; RSS start ${rssStart.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB; kernel drops ${drops(PORT)}; receive-queue drops ${await metric('ufc_udp_receive_dropped_total')}; records decoded ${records}; exporters ${await metric('ufc_exporters')}; decode errors ${await metric('ufc_decode_errors_total')}\n`);
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 if (process.env.BENCH_KEEP === '1') process.stdout.write(`data kept in ${dir}\n`);
-else rmSync(dir, { recursive: true, force: true });
+else {
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(outDir, { recursive: true, force: true });
+}

@@ -25,6 +25,8 @@ const MINUTES = arg('minutes', 60);
 const PPS = arg('pps', 20_000);
 const EXPORTERS = arg('exporters', 50);
 const WORKERS = arg('workers', -1);
+/** Seconds between report lines. */
+const EVERY = arg('every', 60);
 const OUT = (() => {
   const i = process.argv.indexOf('--out');
   return i >= 0 ? process.argv[i + 1]! : null;
@@ -81,7 +83,7 @@ process.stdout.write(`soak: ${EXPORTERS} exporters, ${PPS} packets/s, ${MINUTES}
 const end = Date.now() + MINUTES * 60_000;
 const start = process.hrtime.bigint();
 let sent = 0;
-let nextReport = Date.now() + 60_000;
+let nextReport = Date.now() + EVERY * 1000;
 while (Date.now() < end) {
   const due = Math.floor((Number(process.hrtime.bigint() - start) / 1e9) * PPS);
   while (sent < due) {
@@ -91,8 +93,8 @@ while (Date.now() < end) {
     sent++;
   }
   if (Date.now() >= nextReport) {
-    nextReport += 60_000;
-    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} receive-queue drops ${await metric('ufc_udp_receive_dropped_total')} records ${await metric('ufc_exporter_records_total')} exporters ${await metric('ufc_exporters')} decode errors ${await metric('ufc_decode_errors_total')}\n`);
+    nextReport += EVERY * 1000;
+    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} receive-queue drops ${await metric('ufc_udp_receive_dropped_total')} records ${await metric('ufc_exporter_records_total')} exporters ${await metric('ufc_exporters')} decode errors ${await metric('ufc_decode_errors_total')} output queued ${await metric('ufc_output_queue_depth')} JS heap ${((await metric('ufc_nodejs_heap_size_used_bytes')) / 1e6).toFixed(0)} MB external ${((await metric('ufc_nodejs_external_memory_bytes')) / 1e6).toFixed(0)} MB\n`);
   }
   await new Promise((r) => setImmediate(r));
 }

@@ -86,7 +86,15 @@ export class UdpInput {
   private inboxHead = 0;
 
   private readonly drainInbox = (counter: Int32Array): void => {
-    const m = this.inbox[this.inboxHead++]!;
+    const m = this.inbox[this.inboxHead]!;
+    // Handled messages are dropped from the queue at once: under sustained overload it never runs
+    // empty, and keeping them until it did held every datagram ever received (RSS grew ~1 GB a
+    // minute at 20,000 packets/s in scripts/soak.ts).
+    this.inbox[this.inboxHead++] = undefined as unknown as (typeof this.inbox)[number];
+    if (this.inboxHead >= 1024 && this.inboxHead * 2 >= this.inbox.length) {
+      this.inbox.splice(0, this.inboxHead);
+      this.inboxHead = 0;
+    }
     const b = m.batch;
     const onDatagram = this.onDatagram;
     for (let i = 0; i < b.count; i++) onDatagram(Buffer.from(b.data, b.offsets[i]!, b.lengths[i]!), b.addresses[i]!, b.ports[i]!, b.receivedAt[i]!);

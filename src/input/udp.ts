@@ -82,7 +82,8 @@ export class UdpInput {
     });
   }
 
-  private readonly inbox: Extract<FromReceiver, { type: 'datagrams' }>[] = [];
+  /** Batches from the receive thread; entries before inboxHead are handled (and cleared). */
+  private readonly inbox: (Extract<FromReceiver, { type: 'datagrams' }> | undefined)[] = [];
   private inboxHead = 0;
 
   private readonly drainInbox = (counter: Int32Array): void => {
@@ -90,7 +91,7 @@ export class UdpInput {
     // Handled messages are dropped from the queue at once: under sustained overload it never runs
     // empty, and keeping them until it did held every datagram ever received (RSS grew ~1 GB a
     // minute at 20,000 packets/s in scripts/soak.ts).
-    this.inbox[this.inboxHead++] = undefined as unknown as (typeof this.inbox)[number];
+    this.inbox[this.inboxHead++] = undefined;
     if (this.inboxHead >= 1024 && this.inboxHead * 2 >= this.inbox.length) {
       this.inbox.splice(0, this.inboxHead);
       this.inboxHead = 0;

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createMetrics } from '../src/web/metrics.js';
 import { Collector } from '../src/collector.js';
+import { UdpInput } from '../src/input/udp.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
@@ -76,4 +77,30 @@ test('receive thread: past its queue it drops, and the drops are counted for /me
   const metrics = await createMetrics(c).metrics();
   assert.match(metrics, new RegExp(`^ufc_udp_receive_dropped_total ${dropped}$`, 'm'));
   await c.stop();
+});
+
+test('receive thread: batches already handed on are released even when the queue never runs empty', async () => {
+  const msg = (): unknown => ({
+    type: 'datagrams', bytes: 0,
+    batch: { count: 1, data: new ArrayBuffer(1464), offsets: Int32Array.of(0), lengths: Int32Array.of(1464), ports: Uint16Array.of(2055), receivedAt: Float64Array.of(0), addresses: ['127.0.0.9'] },
+  });
+  let handled = 0;
+  let snapshot: { kept: number; length: number } | null = null;
+  let done: () => void = () => {};
+  const finished = new Promise<void>((r) => (done = r));
+  // Sustained overload: a new batch arrives for every one handled, so the queue never runs empty.
+  const u = new UdpInput({ ip: '127.0.0.1', ports: [0], readBufferBytes: 0, receiveThreadBytes: 1 << 20 }, () => {
+    handled++;
+    if (handled < 5000) q.inbox.push(msg());
+    if (handled === 4990) snapshot = { kept: q.inbox.filter((m) => m !== undefined).length, length: q.inbox.length };
+    if (handled === 5009) done();
+  });
+  const q = u as unknown as { inbox: unknown[]; drainInbox: (c: Int32Array) => void };
+  for (let i = 0; i < 10; i++) q.inbox.push(msg());
+  q.drainInbox(new Int32Array(new SharedArrayBuffer(4)));
+  await finished;
+  assert.ok(snapshot !== null);
+  const s = snapshot as { kept: number; length: number };
+  assert.ok(s.kept <= 11, `only the batches not yet handled are held (${s.kept})`);
+  assert.ok(s.length < 2100, `queue array compacted (length ${s.length})`);
 });

@@ -6,7 +6,7 @@
  * sequence number counts data records sent before the message (section 3.1). Observation domain 2,
  * so an exporter sending both streams keeps apart its v9 and IPFIX template state.
  */
-import { FIELDS, RECORDS_PER_PACKET, RECORD_LEN, TEMPLATE_ID, writeRecords } from './netflow9-stream.js';
+import { RECORDS_PER_PACKET, RECORD_LEN, TEMPLATE_ID, TEMPLATE_SET_BYTES, writeRecords, writeTemplateSet } from './netflow9-stream.js';
 
 export const IPFIX_DOMAIN_ID = 2;
 
@@ -20,17 +20,10 @@ function header(buf: Buffer, seq: number, exportSecs: number): void {
 
 /** Template message; `seq` = data records sent so far. */
 export function ipfixTemplatePacket(seq: number): Buffer {
-  const buf = Buffer.alloc(16 + 4 + 4 + FIELDS.length * 4);
+  const buf = Buffer.alloc(16 + TEMPLATE_SET_BYTES);
   header(buf, seq, 1_700_000_000);
-  buf.writeUInt16BE(2, 16); // RFC 7011 section 3.3.2: set ID 2 = template set
-  buf.writeUInt16BE(buf.length - 16, 18);
-  buf.writeUInt16BE(TEMPLATE_ID, 20);
-  buf.writeUInt16BE(FIELDS.length, 22);
-  FIELDS.forEach(([ie, l], i) => {
-    // Enterprise bit 0: IANA IEs. 1-byte tcpControlBits and 4-byte counters are reduced-size encodings (section 6.2).
-    buf.writeUInt16BE(ie, 24 + i * 4);
-    buf.writeUInt16BE(l, 26 + i * 4);
-  });
+  // 1-byte tcpControlBits and 4-byte counters are reduced-size encodings (RFC 7011 section 6.2).
+  writeTemplateSet(buf, 16, 2);
   return buf;
 }
 

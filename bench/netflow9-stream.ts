@@ -100,17 +100,28 @@ function header(buf: Buffer, count: number, seq: number, uptime: number, secs: n
   buf.writeUInt32BE(V9_SOURCE_ID, 16);
 }
 
-export function templatePacket(seq: number): Buffer {
-  const buf = Buffer.alloc(20 + 4 + 4 + FIELDS.length * 4);
-  header(buf, 1, seq, 100_000, 1_700_000_000);
-  buf.writeUInt16BE(0, 20);
-  buf.writeUInt16BE(buf.length - 20, 22);
-  buf.writeUInt16BE(TEMPLATE_ID, 24);
-  buf.writeUInt16BE(FIELDS.length, 26);
+/** Bytes of the template set (set header, template header, one type/length pair per field). */
+export const TEMPLATE_SET_BYTES = 4 + 4 + FIELDS.length * 4;
+
+/**
+ * The template set at `at`: the same layout in NetFlow v9 (RFC 3954 section 5.2, FlowSet ID 0) and
+ * IPFIX (RFC 7011 section 3.3.2, set ID 2; enterprise bit 0, so IANA IEs).
+ */
+export function writeTemplateSet(buf: Buffer, at: number, setId: number): void {
+  buf.writeUInt16BE(setId, at);
+  buf.writeUInt16BE(TEMPLATE_SET_BYTES, at + 2);
+  buf.writeUInt16BE(TEMPLATE_ID, at + 4);
+  buf.writeUInt16BE(FIELDS.length, at + 6);
   FIELDS.forEach(([t, l], i) => {
-    buf.writeUInt16BE(t, 28 + i * 4);
-    buf.writeUInt16BE(l, 30 + i * 4);
+    buf.writeUInt16BE(t, at + 8 + i * 4);
+    buf.writeUInt16BE(l, at + 10 + i * 4);
   });
+}
+
+export function templatePacket(seq: number): Buffer {
+  const buf = Buffer.alloc(20 + TEMPLATE_SET_BYTES);
+  header(buf, 1, seq, 100_000, 1_700_000_000);
+  writeTemplateSet(buf, 20, 0);
   return buf;
 }
 

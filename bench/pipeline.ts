@@ -13,6 +13,7 @@ import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { DISTINCT_DST, RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
 import { startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
+import { isTemplate } from './send-stream.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,9 +55,8 @@ const send = workers > 0
   : (buf: Buffer, from: string): void => collector.pipeline.handle(buf, { exporterIp: from, exporterPort: 2055, receivedAt: Date.now() });
 let turn = 0;
 const feed = (buf: Buffer): void => {
-  // NetFlow v9 FlowSet ID 0 / IPFIX set ID 2 first: a template packet, which every exporter sends.
-  const setId = buf.readUInt16BE(buf.readUInt16BE(0) === 10 ? 16 : 20);
-  if (setId === 0 || setId === 2) for (const e of EXPORTERS) send(buf, e);
+  // Every exporter sends the template packets.
+  if (isTemplate(buf)) for (const e of EXPORTERS) send(buf, e);
   else send(buf, EXPORTERS[turn++ % EXPORTERS.length]!);
 };
 const packets = [...stream(PACKETS)];

@@ -7,7 +7,7 @@ import { ipfixStream } from './ipfix-stream.js';
 import { stream } from './netflow9-stream.js';
 
 /** NetFlow v9 FlowSet ID 0 or IPFIX set ID 2 first: a template packet. */
-function isTemplate(p: Buffer): boolean {
+export function isTemplate(p: Buffer): boolean {
   const setId = p.readUInt16BE(p.readUInt16BE(0) === 10 ? 16 : 20);
   return setId === 0 || setId === 2;
 }

@@ -17,7 +17,7 @@ import { registerSecrets } from '../log/redact.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { Pipeline } from './pipeline.js';
 import { packRecords } from './record-transfer.js';
-import { encoderFor, toNdjsonBuffer } from '../record/json.js';
+import { encoderFor, LINES_PER_WRITE, ndjsonLines, toNdjsonBuffer } from '../record/json.js';
 import { TextRingWriter, type TextRingShared } from './text-ring.js';
 import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
@@ -37,9 +37,6 @@ export interface DecodeWorkerData {
 const { config, index, dataDir, views, needRecords, textRing } = workerData as DecodeWorkerData;
 registerSecrets(secretValues(config));
 setLogger(createLogger({ level: config.EF_LOGGER_LEVEL, encoding: config.EF_LOGGER_ENCODING }));
-
-/** Lines per buffer write: one write per line costs ~25% more, far longer strings get slower again. */
-const LINES_PER_WRITE = 32;
 
 /**
  * What the pipeline emits while one message is handled, made ready for the main thread: each
@@ -73,9 +70,7 @@ class ForMain implements Output {
         const enc = this.encoders[0]!;
         while (i < n) {
           const end = Math.min(n, i + LINES_PER_WRITE);
-          let text = '';
-          for (let j = i; j < end; j++) text += enc(batch[j]!) + '\n';
-          if (!this.ring.write(text, end - i)) break;
+          if (!this.ring.write(ndjsonLines(enc, batch, i, end), end - i)) break;
           i = end;
         }
       }

@@ -101,8 +101,10 @@ export class GeoIpEnricher implements Enricher {
     }
   }
 
-  /** The answer for one address ('' fields when unknown or private). */
-  /** `known4`: the address as uint32 when the caller has it (flow-record.ts srcIp4), else -1. */
+  /**
+   * The answer for one address ('' fields when unknown or private). `known4`: the address as uint32
+   * when the caller has it (flow-record.ts srcIp4), else -1.
+   */
   lookup(ip: string, known4 = -1): GeoAnswer {
     this.lookups++;
     const f = this.facts.get(ip, known4);

@@ -12,7 +12,7 @@
  * Options: --packets N data packets per protocol (default 80000 = 2,000,000 records), --pps N
  * (default 40000), --protocol v9|ipfix|both (default both), --exporters N (loopback source addresses
  * the packets are spread over, default 1), --only name,...
- * Environment: BENCH_WORKERS (EF_FLOW_SERVER_WORKERS; unset: the collector's default),
+ * Environment: BENCH_THREADS=1 (CPU seconds of every thread, since start, to stderr), BENCH_WORKERS (EF_FLOW_SERVER_WORKERS; unset: the collector's default),
  * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_NODE_FLAGS, BENCH_KEEP=1 (keep each temp dir).
  * Traffic goes to 127.0.0.1 only; the send loop is bounded by the packet count.
  */
@@ -253,6 +253,32 @@ function cpuSeconds(pids: number[]): number {
   return ticks / CLK_TCK;
 }
 
+/** BENCH_THREADS=1: CPU seconds of each thread with any (user + system), by thread name. */
+function threadCpu(pids: number[]): string {
+  const rows: string[] = [];
+  for (const p of pids) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tids) {
+      try {
+        const stat = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        const user = Number(f[11]) / CLK_TCK;
+        const sys = Number(f[12]) / CLK_TCK;
+        if (user + sys >= 0.05) rows.push(`  thread ${t} ${name}: ${user.toFixed(2)} user + ${sys.toFixed(2)} sys s`);
+      } catch {
+        // exited
+      }
+    }
+  }
+  return rows.join('\n') + '\n';
+}
+
 function peakRssMb(pids: number[]): number {
   let kb = 0;
   for (const p of pids) {
@@ -337,6 +363,7 @@ async function runPeer(p: Peer, packets: Buffer[], expected: number, port: numbe
   if (p.settleMs !== undefined) await new Promise((r) => setTimeout(r, p.settleMs));
   const drops = udpSocket(port).drops;
   const all = groupPids(child.pid!);
+  if (process.env.BENCH_THREADS === '1') process.stderr.write(threadCpu(all));
   const cpu = cpuSeconds(all) - cpu0;
   const rssMb = peakRssMb(all);
   const crashed = child.exitCode !== null || child.signalCode !== null;

@@ -19,6 +19,7 @@ const BENCHES: { name: string; file: string; args?: string[]; node?: string[] }[
   { name: 'enrich', file: 'enrich.ts' },
   { name: 'threat', file: 'threat.ts', node: ['--expose-gc'] },
   { name: 'store', file: 'store.ts' },
+  { name: 'stages', file: 'stages.ts' },
   { name: 'pipeline', file: 'pipeline.ts' },
 ];
 if (args.includes('--peers')) BENCHES.push({ name: 'peers', file: 'peers.ts' });

@@ -69,3 +69,18 @@ test('NDJSON bytes equal JSON.stringify of every record, CODEX and ECS, any fiel
     { numRuns: 2000 },
   );
 });
+
+test('keyword text remembered by value stays right past the memo bound and when values alternate', () => {
+  const view = { ecs: false, timestampSource: 'collect' as const };
+  // More distinct values than one field's map keeps (json.ts MEMO_MAX), each encoded twice, and two
+  // records' values alternating: every line must still be what JSON.stringify gives.
+  for (let i = 0; i < 10_000; i++) {
+    for (const app of [`app-${i}`, `app-${i % 7}`, `app-${i}`]) {
+      const r = new FlowRecord();
+      r.collectTs = 1;
+      r.application = app;
+      r.srcCountry = i % 2 === 0 ? 'Italy' : 'Côte d\u2019Ivoire';
+      assert.equal(encodeRecord(r, view), JSON.stringify(toDocument(r, view)));
+    }
+  }
+});

@@ -36,6 +36,27 @@ function extra(r: FlowRecord, s: string): string {
   return s;
 }
 
+/** Record properties every record of one datagram shares (or nearly always does). */
+const PACKET_PROPS = new Set(['collectTs', 'exportTs', 'kind', 'exporterIp', 'exportVersion', 'exportType', 'observationDomain', 'ipVersion']);
+
+/** Whether a field's value depends on datagram-wide properties only (and not on `cs`). */
+function perPacket(def: FieldDef): boolean {
+  if (/\bcs\b/.test(def.expr)) return false;
+  const props = [...def.expr.matchAll(/\br\.(\w+)/g)].map((m) => m[1]!);
+  return props.length > 0 && props.every((p) => PACKET_PROPS.has(p));
+}
+
+/** Keyword fields whose values rarely repeat: not worth a map entry each. */
+const UNIQUE = new Set(['flow.community.id', 'flow.src.mac.addr', 'flow.dst.mac.addr']);
+/** Values a keyword field's map keeps; past it the map starts again (a bound, not an LRU). */
+const MEMO_MAX = 4096;
+
+function remember(m: Map<string, string>, v: string, text: string): string {
+  if (m.size >= MEMO_MAX) m.clear();
+  m.set(v, text);
+  return text;
+}
+
 function formatter(def: FieldDef, ecs: boolean): string {
   if (ecs && def.codex === 'ip.version') return `(r.ipVersion === 6 ? '"ipv6"' : '"ipv4"')`;
   if (ecs && def.codex === 'flow.duration') return 'N(v * 1000000)';
@@ -67,27 +88,53 @@ function compile(view: ViewOptions): Encoder {
   const tsField = view.timestampSource === 'start' ? 'startTs' : view.timestampSource === 'end' ? 'endTs' : view.timestampSource === 'export' ? 'exportTs' : 'collectTs';
   // @timestamp is always first and always present (collect time at least), so every later field can
   // start with a comma and the text is never sliced (slicing would flatten the string rope).
-  const [first, ...rest] = FIELDS;
+  const first = FIELDS[0];
   if (first!.codex !== '@timestamp') throw new Error('fields.ts: @timestamp must be the first field');
   // Fields whose value repeats from record to record (every timestamp of a datagram's records is the
   // same collect and export time) keep their last value and its JSON text: formatting a large
   // number or an ISO date costs far more than one comparison. Kept in the encoder's closure.
   let state = '';
-  const cached = (i: number, def: FieldDef): string => {
+  // The cached text includes the field's name, so a repeat costs one concatenation.
+  const cached = (i: number, def: FieldDef, name: string): string => {
     state += `let c${i}v = NaN, c${i}s = '';\n`;
-    return `(v === c${i}v ? c${i}s : (c${i}v = v, c${i}s = ${formatter(def, view.ecs)}))`;
+    return `(v === c${i}v ? c${i}s : (c${i}v = v, c${i}s = ${name} + ${formatter(def, view.ecs)}))`;
   };
-  const valueOf = (i: number, def: FieldDef): string => (def.type === 'date' || def.type === 'keyword' || def.type === 'ip' ? cached(i, def) : formatter(def, view.ecs));
+  // Keywords from short lists (protocol and port names, countries, cities, AS names, localities)
+  // are the same string objects record after record: their name-and-value text is kept in a
+  // bounded map by value, which spares the escape check and two concatenations.
+  const memo = (i: number, def: FieldDef, name: string): string => {
+    state += `const m${i} = new Map();\n`;
+    return `(m${i}.get(v) ?? remember(m${i}, v, ${name} + ${formatter(def, view.ecs)}))`;
+  };
+  const textOf = (i: number, def: FieldDef, name: string): string => (def.type === 'keyword' && !UNIQUE.has(def.codex) ? memo(i, def, name) : def.type === 'date' || def.type === 'keyword' || def.type === 'ip' ? cached(i, def, name) : `${name} + ${formatter(def, view.ecs)}`);
   let body = 'const cs = r.orientation === 1 ? true : r.orientation === 2 ? false : undefined;\n';
   body += `let v = r.${tsField} > 0 ? r.${tsField} : r.collectTs;\n`;
-  body += `let s = ${JSON.stringify('{' + JSON.stringify('@timestamp') + ':')} + ${valueOf(0, first!)};\n`;
-  rest.forEach((def, i) => {
-    const name = JSON.stringify(',' + JSON.stringify(view.ecs ? (def.ecs ?? def.codex) : def.codex) + ':');
-    body += `v = (${def.expr});\nif (v !== undefined) s += ${name} + ${valueOf(i + 1, def)};\n`;
-  });
+  body += `let s = ${textOf(0, first!, JSON.stringify('{' + JSON.stringify('@timestamp') + ':'))};\n`;
+  const nameOf = (def: FieldDef): string => JSON.stringify(',' + JSON.stringify(view.ecs ? (def.ecs ?? def.codex) : def.codex) + ':');
+  // Runs of fields that read only what every record of a datagram shares (exporter, versions,
+  // export time) keep their joined text, keyed by the properties they read: one comparison per
+  // property and one concatenation for the run instead of a value, a name and a check per field.
+  for (let i = 1; i < FIELDS.length;) {
+    let end = i;
+    while (end < FIELDS.length && perPacket(FIELDS[end]!)) end++;
+    if (end - i < 2) {
+      const def = FIELDS[i]!;
+      body += `v = (${def.expr});\nif (v !== undefined) s += ${textOf(i, def, nameOf(def))};\n`;
+      i++;
+      continue;
+    }
+    const run = FIELDS.slice(i, end);
+    const props = [...new Set(run.flatMap((d) => [...d.expr.matchAll(/\br\.(\w+)/g)].map((m) => m[1]!)))];
+    const g = `g${i}`;
+    state += `let ${g}s = '';\n` + props.map((p) => `let ${g}_${p} = NaN;\n`).join('');
+    body += `if (${props.map((p) => `r.${p} === ${g}_${p}`).join(' && ')}) s += ${g}s;\nelse {\n${props.map((p) => `${g}_${p} = r.${p};\n`).join('')}let t = '';\n`;
+    for (const def of run) body += `v = (${def.expr});\nif (v !== undefined) t += ${nameOf(def)} + ${formatter(def, view.ecs)};\n`;
+    body += `${g}s = t;\ns += t;\n}\n`;
+    i = end;
+  }
   body += 'if (r.extra !== null) s = extra(r, s);\nreturn s + "}";';
   // Generated from our own field table (fields.ts), never from input.
-  enc = new Function('S', 'A', 'N', 'extra', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, extra, ...Object.values(FIELD_HELPERS)) as Encoder;
+  enc = new Function('S', 'A', 'N', 'extra', 'remember', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, extra, remember, ...Object.values(FIELD_HELPERS)) as Encoder;
   compiled.set(id, enc);
   return enc;
 }

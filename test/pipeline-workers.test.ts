@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Collector } from '../src/collector.js';
@@ -136,5 +137,34 @@ test('decode workers encode the file output themselves: same lines as one thread
     assert.equal(second.length, exporters.length, 'second list: its address marked after the swap');
   } finally {
     await emu.close();
+  }
+});
+
+/** Nice value of every thread of this process (Linux /proc), by kernel thread id. */
+function threadNices(): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const t of readdirSync('/proc/self/task')) {
+    const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+    // Fields after the command name: state is field 3, nice field 19 (proc(5)).
+    out.set(Number(t), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+  }
+  return out;
+}
+
+test('decode workers run below the main thread by EF_FLOW_SERVER_WORKERS_NICE; 0 leaves them level', { skip: !existsSync('/proc/thread-self') && 'no /proc/thread-self (not Linux)' }, async () => {
+  const main = getPriority(process.pid);
+  // Two workers at main + 3 with the option at 3; none with it at 0.
+  for (const [nice, lowered] of [['3', 2], ['0', 0]] as const) {
+    const before = new Set(readdirSync('/proc/self/task').map(Number));
+    const c = new Collector(testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '2', EF_FLOW_SERVER_WORKERS_NICE: nice }), { outputs: [new CaptureOutput()] });
+    await c.start();
+    try {
+      await c.listen();
+      const atNice = [...threadNices()].filter(([tid, n]) => !before.has(tid) && n === Math.min(19, main + 3));
+      assert.equal(atNice.length, lowered, `EF_FLOW_SERVER_WORKERS_NICE=${nice}: new threads at nice ${main + 3}`);
+      assert.equal(getPriority(process.pid), main, 'the main thread keeps its priority');
+    } finally {
+      await c.stop();
+    }
   }
 });

@@ -12,13 +12,14 @@ import type { Config } from '../config/schema.js';
 import { secretValues } from '../config/load.js';
 import { createDecoders } from '../decode/registry.js';
 import { createEnrichers } from '../enrich/chain.js';
-import { createLogger, setLogger } from '../log/logger.js';
+import { createLogger, log, setLogger } from '../log/logger.js';
 import { registerSecrets } from '../log/redact.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { Pipeline } from './pipeline.js';
 import { packRecords } from './record-transfer.js';
 import { encoderFor, LINES_PER_WRITE, ndjsonLines, toNdjsonBuffer } from '../record/json.js';
 import { TextRingWriter, type TextRingShared } from './text-ring.js';
+import { reniceThisThread } from './thread-priority.js';
 import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
 import type { DatagramBatch, EncodedPart, ToMain, ToWorker } from './worker-protocol.js';
@@ -128,6 +129,10 @@ function handle(b: DatagramBatch): void {
 }
 
 async function main(): Promise<void> {
+  // Below the receive and main threads (EF_FLOW_SERVER_WORKERS_NICE, thread-priority.ts says why).
+  if (config.EF_FLOW_SERVER_WORKERS_NICE > 0 && reniceThisThread(config.EF_FLOW_SERVER_WORKERS_NICE) === null) {
+    log.debug(`decode worker ${index}: could not lower its priority (EF_FLOW_SERVER_WORKERS_NICE)`);
+  }
   for (const e of enrichers) await e.start?.();
   const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot() }), 1000);
   statsTimer.unref();

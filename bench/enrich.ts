@@ -15,7 +15,7 @@ import type { Enricher, PacketContext } from '../src/pipeline/types.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { isPrivateIp } from '../src/enrich/locality.js';
 import { ipv4ToString } from '../src/decode/ip.js';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -94,8 +94,10 @@ for (let i = 0; i < DGRAMS; i++) dgrams.push(v5Datagram(i));
 const ctx: PacketContext = { exporterIp: '192.0.2.1', exporterPort: 2055, receivedAt: Date.now() };
 
 async function chainFor(geo: boolean): Promise<Enricher[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'ufc-bench-'));
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   const res = loadConfig({ env: {
-    EF_DATA_DIR: mkdtempSync(join(tmpdir(), 'ufc-bench-')), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
+    EF_DATA_DIR: dataDir, EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
     EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: String(geo), EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: String(geo),
   } });
   if (res.config === null) throw new Error(res.errors.join('\n'));

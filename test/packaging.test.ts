@@ -85,10 +85,13 @@ test('Debian package: builds, installs, unit verifies, runs the seed drop-in, re
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /replay finished/);
     assert.equal(readFileSync(join(data, 'f.ndjson'), 'utf8').trim().split('\n').length, 29);
+    rmSync(data, { recursive: true, force: true });
     rmSync(dropDir, { recursive: true, force: true });
     writeFileSync('/var/lib/ufc/keep-me', 'user data');
   } finally {
     execFileSync('dpkg', ['-r', 'ufc'], { stdio: 'pipe' });
+    // The package's build tree is ~330 MB: not left in /tmp run after run.
+    rmSync(out, { recursive: true, force: true });
   }
   assert.ok(!existsSync('/usr/bin/ufc'));
   assert.ok(!existsSync('/usr/share/ufc/dist'));

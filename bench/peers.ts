@@ -13,7 +13,7 @@
  * (default 40000), --protocol v9|ipfix|both (default both), --exporters N (loopback source addresses
  * the packets are spread over, default 1), --only name,...
  * Environment: BENCH_THREADS=1 (CPU seconds of every thread, since start, to stderr), BENCH_WORKERS (EF_FLOW_SERVER_WORKERS; unset: the collector's default),
- * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_NODE_FLAGS, BENCH_KEEP=1 (keep each temp dir).
+ * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_NODE_FLAGS, BENCH_KEEP=1 (keep each temp dir); EF_* variables reach ufc.
  * Traffic goes to 127.0.0.1 only; the send loop is bounded by the packet count.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -142,6 +142,8 @@ const PEERS: Peer[] = [
           // Unset: the collector's own default worker count.
           ...(process.env.BENCH_WORKERS !== undefined ? { EF_FLOW_SERVER_WORKERS: process.env.BENCH_WORKERS } : {}),
           ...(process.env.BENCH_RECEIVE_QUEUE !== undefined ? { EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: process.env.BENCH_RECEIVE_QUEUE } : {}),
+          // EF_ variables of the benchmark's own environment win (e.g. EF_FLOW_SERVER_WORKERS_NICE=5).
+          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('EF_'))),
         },
       });
       closeSync(log);

@@ -1,7 +1,7 @@
 /**
  * Opt-in soak (not in CI): `npm run build && node --import tsx scripts/soak.ts [--minutes 60] [--pps 20000] [--exporters 50]
  * [--workers N] [--out DIR]` (--workers sets EF_FLOW_SERVER_WORKERS; --out is where the rotated NDJSON goes,
- * e.g. /dev/shm to keep a disk out of the measurement).
+ * e.g. /dev/shm to keep a disk out of the measurement). EF_ variables of its environment reach the collector.
  * Runs the built collector (file output, DuckDB off) and sends the benchmark NetFlow v9 stream from
  * N simulated exporters (127.0.1.1 ... on loopback only) at a fixed total rate, bounded by time.
  * Every minute it prints RSS, kernel UDP drops, and the collector's exporter and error counters
@@ -71,6 +71,8 @@ const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js
     EF_LOGGER_LEVEL: 'warn', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_IP: '127.0.0.1', EF_WEBUI_PORT: String(WEB),
     EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(outDir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '512', EF_OUTPUT_FILE_MAX_FILES: '2',
     ...(WORKERS >= 0 ? { EF_FLOW_SERVER_WORKERS: String(WORKERS) } : {}),
+    // EF_ variables of the soak's own environment win (to compare settings).
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('EF_'))),
   },
 });
 await new Promise((r) => setTimeout(r, 5000));

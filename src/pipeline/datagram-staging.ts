@@ -11,8 +11,8 @@ export const STAGING_DATAGRAMS = 1024;
  * For the decode workers: datagrams gathered before a batch is sent at once, and the longest a
  * smaller batch waits (ms). A message per event-loop turn (as the receive thread sends them) woke
  * the workers thousands of times a second: at 40,000 packets/s from 8 exporters that lost 40-50%
- * of the datagrams. 128 a batch lost 0-5%; 32 lost as few (bench:peers, 2 workers, six runs each)
- * and cost ~15% less CPU per record: a batch's NDJSON (about 1 MB at 32) is still in the caches
+ * of the datagrams. 128 a batch lost 0-5%; 32 lost as few (bench:peers, 2 workers at nice 5, six runs
+ * each) and cost ~15% less CPU per record: a batch's NDJSON (about 1 MB at 32) is still in the caches
  * when the main thread writes it, where at 128 (4 MB) the kernel's copy into the page cache took
  * three times the system time.
  */

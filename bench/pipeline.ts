@@ -43,9 +43,9 @@ await collector.start();
 const riskiq = collector.enrichers.find((e) => e.name === 'riskiq-threat') as unknown as { matcher: { listSize: number } };
 for (let i = 0; i < 200 && riskiq.matcher.listSize === 0; i++) await new Promise((r) => setTimeout(r, 50));
 if (riskiq.matcher.listSize === 0) throw new Error('the RiskIQ list did not load from the emulator');
-// With EF_FLOW_SERVER_WORKERS > 0 the datagrams go to the decode workers (listen() starts them; the
+// With decode workers (EF_FLOW_SERVER_WORKERS, `auto`: one with the file output alone) the datagrams go to the decode workers (listen() starts them; the
 // socket it opens on a free loopback port stays unused), as the UDP input would hand them over.
-const workers = res.config.EF_FLOW_SERVER_WORKERS;
+const workers = collector.workers;
 if (workers > 0) await collector.listen();
 // --exporters N: data packets round-robin over N exporter addresses (templates go to all of them), as
 // when several routers export to one collector; with workers, exporters spread over them.

@@ -3,6 +3,7 @@
  * pcap replay feeding them.
  */
 import { mkdirSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from './config/schema.js';
 import { createDecoders } from './decode/registry.js';
@@ -23,6 +24,19 @@ export interface CollectorParts {
   outputs?: Output[];
 }
 
+/**
+ * EF_FLOW_SERVER_WORKERS as a count. `auto`: one worker when every output takes NDJSON text from the
+ * workers (the file output; no record then crosses a thread) and there is a core to spare, else none
+ * (records would be packed and unpacked between threads, which costs more than it saves: Sizing in
+ * docs/operations.md). A 'main' enricher makes every output take records, so it means none too.
+ */
+export function decodeWorkers(setting: string, outputs: readonly Output[], enrichers: readonly Enricher[], cores: number): number {
+  const s = setting.trim();
+  if (s !== 'auto' && s !== '') return Number(s);
+  const textOnly = outputs.length > 0 && outputs.every((o) => o.encodedView !== undefined && o.writeEncoded !== undefined);
+  return textOnly && cores >= 2 && !enrichers.some((e) => e.placement === 'main') ? 1 : 0;
+}
+
 export class Collector {
   readonly dataDir: string;
   readonly decoders: Map<Protocol, Decoder>;
@@ -30,8 +44,10 @@ export class Collector {
   readonly outputs: Output[];
   readonly pipeline: Pipeline;
   private udp: UdpInput | null = null;
-  /** Decode workers (EF_FLOW_SERVER_WORKERS > 0), from listen() to stop(). */
+  /** Decode workers (workers > 0), from listen() to stop(). */
   pool: WorkerPool | null = null;
+  /** Decode worker threads listen() starts: EF_FLOW_SERVER_WORKERS with `auto` resolved (decodeWorkers). */
+  readonly workers: number;
   /** The web UI, API and /metrics server (EF_WEBUI_ENABLE), running from listen() to stop(). */
   web: WebServer | null = null;
 
@@ -43,6 +59,7 @@ export class Collector {
     this.enrichers = parts.enrichers ?? createEnrichers({ config, dataDir: this.dataDir });
     this.outputs = parts.outputs ?? createOutputs({ config, dataDir: this.dataDir });
     this.pipeline = new Pipeline(this.decoders, this.enrichers, this.outputs);
+    this.workers = decodeWorkers(config.EF_FLOW_SERVER_WORKERS, this.outputs, this.enrichers, availableParallelism());
   }
 
   /**
@@ -51,7 +68,7 @@ export class Collector {
    * enriches. 'replay' decodes on this thread whatever the setting.
    */
   async start(mode: 'listen' | 'replay' = 'listen'): Promise<void> {
-    const onWorkers = mode === 'listen' && this.config.EF_FLOW_SERVER_WORKERS > 0;
+    const onWorkers = mode === 'listen' && this.workers > 0;
     for (const e of this.enrichers) if (!onWorkers || e.placement === 'replica' || e.placement === 'main') await e.start?.();
     for (const o of this.outputs) await o.start();
     if (this.outputs.length === 0) log.warn('no output is enabled: records are decoded and counted, then discarded');
@@ -61,7 +78,7 @@ export class Collector {
     const c = this.config;
     let onDatagram = (buf: Buffer, address: string, port: number, receivedAt: number): void =>
       this.pipeline.handle(buf, { exporterIp: address, exporterPort: port, receivedAt });
-    if (c.EF_FLOW_SERVER_WORKERS > 0 && this.pool === null) {
+    if (this.workers > 0 && this.pool === null) {
       this.pool = this.createPool();
       await this.pool.start();
       const pool = this.pool;
@@ -104,7 +121,7 @@ export class Collector {
     }
     const mainStage = new Pipeline(new Map(), mainEnrichers, recordOutputs);
     return new WorkerPool({
-      workers: this.config.EF_FLOW_SERVER_WORKERS,
+      workers: this.workers,
       config: this.config,
       dataDir: this.dataDir,
       stats: this.pipeline.stats,

@@ -5,7 +5,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { Collector } from '../src/collector.js';
+import { Collector, decodeWorkers } from '../src/collector.js';
+import { loadConfig } from '../src/config/load.js';
 import { packRecords, unpackRecords } from '../src/pipeline/record-transfer.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
@@ -166,5 +167,26 @@ test('decode workers run below the main thread by EF_FLOW_SERVER_WORKERS_NICE; 0
     } finally {
       await c.stop();
     }
+  }
+});
+
+test('EF_FLOW_SERVER_WORKERS=auto: one worker for file outputs alone on 2+ cores, none otherwise; numbers as given', () => {
+  const file = (): Collector => new Collector(testConfig({ EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: 'f.ndjson' }));
+  const c = file();
+  assert.equal(c.config.EF_FLOW_SERVER_WORKERS, 'auto', 'the default');
+  assert.equal(decodeWorkers('auto', c.outputs, c.enrichers, 2), 1);
+  assert.equal(decodeWorkers('auto', c.outputs, c.enrichers, 1), 0, 'one core: nothing to spare');
+  assert.equal(decodeWorkers('auto', [...c.outputs, new CaptureOutput()], c.enrichers, 8), 0, 'an output that needs records');
+  assert.equal(decodeWorkers('auto', [], c.enrichers, 8), 0, 'no output');
+  assert.equal(decodeWorkers('auto', c.outputs, [...c.enrichers, { name: 'graph', placement: 'main', enrich: () => {} }], 8), 0, "a 'main' enricher");
+  assert.equal(decodeWorkers(' 3 ', c.outputs, c.enrichers, 1), 3);
+  assert.equal(decodeWorkers('0', c.outputs, c.enrichers, 8), 0);
+  // The default configuration (DuckDB on) decodes on the main thread.
+  const duck = new Collector(testConfig({ EF_OUTPUT_DUCKDB_ENABLE: 'true' }));
+  assert.equal(duck.workers, 0);
+  for (const bad of ['two', '65', '-1', '1.5']) {
+    const res = loadConfig({ env: { EF_FLOW_SERVER_WORKERS: bad } });
+    assert.equal(res.config, null, bad);
+    assert.ok(res.errors.some((e) => e.includes('EF_FLOW_SERVER_WORKERS') && e.includes('auto or a whole number from 0 to 64')), res.errors.join('\n'));
   }
 });

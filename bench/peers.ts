@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipfixStream } from './ipfix-stream.js';
 import { DISTINCT_DST, RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
-import { sendStream } from './send-stream.js';
+import { envWithPrefix, sendStream } from './send-stream.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const args = process.argv.slice(2);
@@ -133,7 +133,7 @@ const PEERS: Peer[] = [
         detached: true,
         stdio: ['ignore', log, log],
         env: {
-          PATH: process.env.PATH, ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('UFC_'))), EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
+          PATH: process.env.PATH, ...envWithPrefix('UFC_'), EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
           EF_LOGGER_LEVEL: 'info', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
           EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '0',
           EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true',
@@ -143,7 +143,7 @@ const PEERS: Peer[] = [
           ...(process.env.BENCH_WORKERS !== undefined ? { EF_FLOW_SERVER_WORKERS: process.env.BENCH_WORKERS } : {}),
           ...(process.env.BENCH_RECEIVE_QUEUE !== undefined ? { EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: process.env.BENCH_RECEIVE_QUEUE } : {}),
           // EF_ variables of the benchmark's own environment win (e.g. EF_FLOW_SERVER_WORKERS_NICE=5).
-          ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('EF_'))),
+          ...envWithPrefix('EF_'),
         },
       });
       closeSync(log);
@@ -216,41 +216,41 @@ const PEERS: Peer[] = [
   },
 ];
 
+/**
+ * A /proc/.../stat line as the command name and the fields after it (proc(5): fields[0] is the
+ * state, [2] the process group, [11] and [12] user and system ticks); null once the task is gone.
+ */
+function procStat(path: string): { name: string; fields: string[]; rest: string } | null {
+  try {
+    const stat = readFileSync(path, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2);
+    return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), fields: rest.split(' '), rest };
+  } catch {
+    return null;
+  }
+}
+
 /** Every process of the group led by `pid` (nfacctd forks its plugins). */
 function groupPids(pid: number): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pid) out.push(Number(d));
-    } catch {
-      // exited meanwhile
-    }
+    const st = procStat(`/proc/${d}/stat`);
+    if (st !== null && Number(st.fields[2]) === pid) out.push(Number(d));
   }
   return out;
 }
 
 function readProcStat(pid: number): string {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return `${pid} x ${stat.slice(stat.lastIndexOf(')') + 2)}`;
-  } catch {
-    return '';
-  }
+  const st = procStat(`/proc/${pid}/stat`);
+  return st === null ? '' : `${pid} x ${st.rest}`;
 }
 
 function cpuSeconds(pids: number[]): number {
   let ticks = 0;
   for (const p of pids) {
-    try {
-      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // exited
-    }
+    const st = procStat(`/proc/${p}/stat`);
+    if (st !== null) ticks += Number(st.fields[11]) + Number(st.fields[12]);
   }
   return ticks / CLK_TCK;
 }
@@ -266,16 +266,11 @@ function threadCpu(pids: number[]): string {
       continue;
     }
     for (const t of tids) {
-      try {
-        const stat = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        const user = Number(f[11]) / CLK_TCK;
-        const sys = Number(f[12]) / CLK_TCK;
-        if (user + sys >= 0.05) rows.push(`  thread ${t} ${name}: ${user.toFixed(2)} user + ${sys.toFixed(2)} sys s`);
-      } catch {
-        // exited
-      }
+      const st = procStat(`/proc/${p}/task/${t}/stat`);
+      if (st === null) continue;
+      const user = Number(st.fields[11]) / CLK_TCK;
+      const sys = Number(st.fields[12]) / CLK_TCK;
+      if (user + sys >= 0.05) rows.push(`  thread ${t} ${st.name}: ${user.toFixed(2)} user + ${sys.toFixed(2)} sys s`);
     }
   }
   return rows.join('\n') + '\n';

@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { DISTINCT_DST, RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
 import { startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
-import { isTemplate } from './send-stream.js';
+import { envWithPrefix, isTemplate } from './send-stream.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,7 +34,7 @@ const res = loadConfig({
     EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '0',
     EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true',
     // EF_ variables of the environment win, so one stage at a time can be switched off to see its cost.
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('EF_'))),
+    ...envWithPrefix('EF_'),
   },
 });
 if (res.config === null) throw new Error(res.errors.join('\n'));

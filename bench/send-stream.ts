@@ -6,6 +6,11 @@ import dgram from 'node:dgram';
 import { ipfixStream } from './ipfix-stream.js';
 import { stream } from './netflow9-stream.js';
 
+/** This process's environment variables whose names start with `prefix` (EF_ settings handed on to ufc). */
+export function envWithPrefix(prefix: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith(prefix) && e[1] !== undefined));
+}
+
 /** NetFlow v9 FlowSet ID 0 or IPFIX set ID 2 first: a template packet. */
 export function isTemplate(p: Buffer): boolean {
   const setId = p.readUInt16BE(p.readUInt16BE(0) === 10 ? 16 : 20);

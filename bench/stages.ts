@@ -23,6 +23,7 @@ import type { FlowRecord } from '../src/record/flow-record.js';
 import { encoderFor, LINES_PER_WRITE, ndjsonLines } from '../src/record/json.js';
 import { startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
 import { DISTINCT_DST, stream, THREAT_LIST } from './netflow9-stream.js';
+import { envWithPrefix } from './send-stream.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,7 +42,7 @@ const res = loadConfig({
     EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: 'true',
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: emulator.url,
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'bench@example.com', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: KEY,
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('EF_'))),
+    ...envWithPrefix('EF_'),
   },
 });
 if (res.config === null) throw new Error(res.errors.join('\n'));

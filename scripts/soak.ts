@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataPacket, templatePacket } from '../bench/netflow9-stream.js';
+import { envWithPrefix } from '../bench/send-stream.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
 const arg = (name: string, def: number): number => {
@@ -72,7 +73,7 @@ const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js
     EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(outDir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '512', EF_OUTPUT_FILE_MAX_FILES: '2',
     ...(WORKERS >= 0 ? { EF_FLOW_SERVER_WORKERS: String(WORKERS) } : {}),
     // EF_ variables of the soak's own environment win (to compare settings).
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('EF_'))),
+    ...envWithPrefix('EF_'),
   },
 });
 await new Promise((r) => setTimeout(r, 5000));

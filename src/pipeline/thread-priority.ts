@@ -1,15 +1,14 @@
 /**
- * Scheduling priority of the calling thread (Linux: nice values are per thread). The decode workers
- * lower theirs so that, when every core is busy, the threads that must never wait (the UDP receive
- * thread draining the socket, the main thread writing and handing on) are scheduled first: a
- * receive thread kept waiting behind the workers is how the kernel's socket buffer overflows.
- * Elsewhere (no /proc/thread-self) nothing changes.
+ * Scheduling priority of the calling thread (Linux: nice values are per thread). With
+ * EF_FLOW_SERVER_WORKERS_NICE the decode workers lower theirs so that, when every core is busy, the
+ * threads that must never wait (the UDP receive thread draining the socket, the main thread writing
+ * and handing on) are scheduled first. Elsewhere (no /proc/thread-self) nothing changes.
  */
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
 /** The kernel's id of the calling thread, or null where /proc/thread-self does not exist. */
-export function threadId(): number | null {
+function threadId(): number | null {
   try {
     const id = Number(readlinkSync('/proc/thread-self').split('/').pop());
     return Number.isInteger(id) && id > 0 ? id : null;

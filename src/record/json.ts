@@ -39,10 +39,15 @@ function extra(r: FlowRecord, s: string): string {
 /** Record properties every record of one datagram shares (or nearly always does). */
 const PACKET_PROPS = new Set(['collectTs', 'exportTs', 'kind', 'exporterIp', 'exportVersion', 'exportType', 'observationDomain', 'ipVersion']);
 
+/** The record properties a field expression reads (`r.name`). */
+function propsRead(def: FieldDef): string[] {
+  return [...def.expr.matchAll(/\br\.(\w+)/g)].map((m) => m[1]!);
+}
+
 /** Whether a field's value depends on datagram-wide properties only (and not on `cs`). */
 function perPacket(def: FieldDef): boolean {
   if (/\bcs\b/.test(def.expr)) return false;
-  const props = [...def.expr.matchAll(/\br\.(\w+)/g)].map((m) => m[1]!);
+  const props = propsRead(def);
   return props.length > 0 && props.every((p) => PACKET_PROPS.has(p));
 }
 
@@ -124,7 +129,7 @@ function compile(view: ViewOptions): Encoder {
       continue;
     }
     const run = FIELDS.slice(i, end);
-    const props = [...new Set(run.flatMap((d) => [...d.expr.matchAll(/\br\.(\w+)/g)].map((m) => m[1]!)))];
+    const props = [...new Set(run.flatMap(propsRead))];
     const g = `g${i}`;
     state += `let ${g}s = '';\n` + props.map((p) => `let ${g}_${p} = NaN;\n`).join('');
     body += `if (${props.map((p) => `r.${p} === ${g}_${p}`).join(' && ')}) s += ${g}s;\nelse {\n${props.map((p) => `${g}_${p} = r.${p};\n`).join('')}let t = '';\n`;

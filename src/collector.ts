@@ -85,7 +85,8 @@ export class Collector {
       onDatagram = (buf, address, port, receivedAt) => pool.dispatch(buf, address, port, receivedAt);
     }
     this.udp = new UdpInput(
-      { ip: c.EF_FLOW_SERVER_UDP_IP, ports: c.EF_FLOW_SERVER_UDP_PORT.map(Number), readBufferBytes: c.EF_FLOW_SERVER_UDP_READ_BUFFER_MAX_SIZE, receiveThreadBytes: c.EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE },
+      { ip: c.EF_FLOW_SERVER_UDP_IP, ports: c.EF_FLOW_SERVER_UDP_PORT.map(Number), readBufferBytes: c.EF_FLOW_SERVER_UDP_READ_BUFFER_MAX_SIZE, receiveThreadBytes: c.EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE,
+        receivePriority: c.EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY, cores: availableParallelism() },
       onDatagram,
     );
     await this.udp.start();

@@ -104,3 +104,47 @@ test('receive thread: batches already handed on are released even when the queue
   assert.ok(s.kept <= 11, `only the batches not yet handled are held (${s.kept})`);
   assert.ok(s.length < 2100, `queue array compacted (length ${s.length})`);
 });
+
+/** Scheduling policy of one of this process's threads: 0 normal, 1 SCHED_FIFO (from the kernel, not from ufc). */
+const policyOf = (tid: number): number => Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'))![1]);
+
+test('receive thread: real-time scheduling when asked and permitted (this thread only), normal when not asked or on one core', async (t) => {
+  const started: UdpInput[] = [];
+  const start = async (receivePriority: 'auto' | 'realtime' | 'normal', cores: number, onDatagram: (b: Buffer) => void = () => {}): Promise<UdpInput> => {
+    const u = new UdpInput({ ip: '127.0.0.1', ports: [0], readBufferBytes: 1 << 16, receiveThreadBytes: 1 << 20, receivePriority, cores }, onDatagram);
+    started.push(u);
+    await u.start();
+    return u;
+  };
+  // Stopped whatever the outcome: a thread left running would keep the test process alive.
+  t.after(() => Promise.all(started.map((u) => u.stop())));
+  const rt = await start('realtime', 2);
+  const s = rt.receiveScheduling!;
+  assert.ok(s.tid !== null && s.tid !== process.pid, 'the receive thread reports its own kernel thread id');
+  if (process.getuid?.() === 0) {
+    // Root has CAP_SYS_NICE (CI runs as root).
+    assert.equal(s.realtime, true, s.refused);
+    assert.equal(policyOf(s.tid), 1, 'SCHED_FIFO per the kernel');
+    assert.match(readFileSync(`/proc/self/task/${s.tid}/sched`, 'utf8'), /^prio\s*:\s*89$/m, 'priority 10 (the kernel shows 99 - 10)');
+  } else {
+    assert.equal(s.realtime, false);
+    assert.ok((s.refused ?? '').length > 0, 'the refusal says why');
+    assert.equal(policyOf(s.tid!), 0);
+  }
+  assert.equal(policyOf(process.pid), 0, 'the main thread keeps the normal class');
+  // The receive thread still receives.
+  const got: string[] = [];
+  const rx = await start('auto', 2, (b) => got.push(b.toString()));
+  const sock = dgram.createSocket('udp4');
+  await new Promise<void>((r) => sock.send('hello', rx.boundPorts()[0]!, '127.0.0.1', () => r()));
+  sock.close();
+  for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.deepEqual(got, ['hello'], 'a lone datagram is handed over without waiting for a full batch');
+  assert.equal(rx.receiveScheduling!.realtime, process.getuid?.() === 0, '`auto` asks for real-time on 2 cores');
+  for (const [priority, cores] of [['auto', 1], ['normal', 2]] as const) {
+    const u = await start(priority, cores);
+    assert.equal(u.receiveScheduling!.realtime, false, `${priority} on ${cores} core(s)`);
+    assert.equal(u.receiveScheduling!.refused, undefined, 'not asked, so not refused');
+    assert.equal(policyOf(u.receiveScheduling!.tid!), 0);
+  }
+});

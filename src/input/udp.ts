@@ -8,7 +8,8 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { log } from '../log/logger.js';
-import type { FromReceiver, ReceiveWorkerData, ToReceiver } from '../pipeline/receive-worker.js';
+import type { FromReceiver, ReceiveScheduling, ReceiveWorkerData, ToReceiver } from '../pipeline/receive-worker.js';
+import { RECEIVE_REALTIME_PRIORITY } from '../pipeline/thread-priority.js';
 
 export type DatagramHandler = (buf: Buffer, address: string, port: number, receivedAt: number) => void;
 
@@ -22,6 +23,10 @@ export interface UdpInputOptions {
    * the main thread.
    */
   receiveThreadBytes?: number;
+  /** Scheduling of the receive thread (EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY); normal when left out. */
+  receivePriority?: 'auto' | 'realtime' | 'normal';
+  /** Cores for `auto` (os.availableParallelism() in the collector). */
+  cores?: number;
 }
 
 export class UdpInput {
@@ -34,6 +39,8 @@ export class UdpInput {
   private lastDropLog = 0;
   /** Datagrams the receive thread dropped because the pipeline was behind by more than its queue. */
   dropped = 0;
+  /** How the receive thread is scheduled, once it runs. */
+  receiveScheduling: ReceiveScheduling | null = null;
 
   async start(): Promise<void> {
     const type = isIP(this.opts.ip) === 6 ? 'udp6' : 'udp4';
@@ -82,6 +89,16 @@ export class UdpInput {
     });
   }
 
+  private logScheduling(priority: string, s: ReceiveScheduling): void {
+    if (s.realtime) log.info(`UDP receive thread: real-time scheduling (SCHED_FIFO ${RECEIVE_REALTIME_PRIORITY})`, { thread: s.tid });
+    else if (s.refused !== undefined) {
+      // Asked for explicitly: a warning; by `auto`: worth knowing, not wrong.
+      log[priority === 'realtime' ? 'warn' : 'info'](`UDP receive thread: real-time scheduling refused (${s.refused}); it is scheduled as a normal thread, and when every core is busy the kernel may drop datagrams while it waits`, {
+        thread: s.tid, hint: 'grant CAP_SYS_NICE (systemd: AmbientCapabilities=CAP_SYS_NICE) or LimitRTPRIO, or set EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY=normal',
+      });
+    }
+  }
+
   /** Batches from the receive thread; entries before inboxHead are handled (and cleared). */
   private readonly inbox: (Extract<FromReceiver, { type: 'datagrams' }> | undefined)[] = [];
   private inboxHead = 0;
@@ -112,9 +129,12 @@ export class UdpInput {
   private async startThread(type: 'udp4' | 'udp6'): Promise<void> {
     const pending = new SharedArrayBuffer(4);
     const counter = new Int32Array(pending);
+    // On one core a real-time thread would hold the core from the pipeline for as long as datagrams come.
+    const priority = this.opts.receivePriority ?? 'normal';
+    const realtime = priority === 'realtime' || (priority === 'auto' && (this.opts.cores ?? 1) >= 2);
     const data: ReceiveWorkerData = {
       ip: this.opts.ip, type, ports: this.opts.ports, readBufferBytes: this.opts.readBufferBytes,
-      maxPendingBytes: this.opts.receiveThreadBytes!, pending,
+      maxPendingBytes: this.opts.receiveThreadBytes!, pending, realtime,
     };
     // receive-worker.ts under tsx (tests), receive-worker.js once built.
     const entry = new URL(`../pipeline/receive-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
@@ -139,6 +159,8 @@ export class UdpInput {
           case 'bound':
             this.workerPorts = m.ports;
             m.ports.forEach((p, i) => this.logListening(p, m.granted[i]!));
+            this.receiveScheduling = m.scheduling;
+            this.logScheduling(priority, m.scheduling);
             resolve();
             break;
           case 'error': {

@@ -147,6 +147,11 @@ export class Collector {
     return this.udp?.dropped ?? 0;
   }
 
+  /** Whether the UDP receive thread got real-time scheduling; null while there is no receive thread. */
+  receiveRealtime(): boolean | null {
+    return this.udp?.receiveScheduling?.realtime ?? null;
+  }
+
   /** Feeds every UDP payload of a capture through the pipeline, as if received from its source. */
   replay(file: Buffer): number {
     let n = 0;

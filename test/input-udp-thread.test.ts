@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { createMetrics } from '../src/web/metrics.js';
@@ -76,6 +77,9 @@ test('receive thread: past its queue it drops, and the drops are counted for /me
   assert.equal(received + dropped, n, `received ${received} + dropped ${dropped}`);
   const metrics = await createMetrics(c).metrics();
   assert.match(metrics, new RegExp(`^ufc_udp_receive_dropped_total ${dropped}$`, 'm'));
+  // EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY is `auto`: real-time on 2 or more cores where permitted (root).
+  const realtime = process.getuid?.() === 0 && availableParallelism() >= 2 ? 1 : 0;
+  assert.match(metrics, new RegExp(`^ufc_udp_receive_realtime ${realtime}$`, 'm'));
   await c.stop();
 });
 

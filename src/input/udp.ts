@@ -94,7 +94,7 @@ export class UdpInput {
     else if (s.refused !== undefined) {
       // Asked for explicitly: a warning; by `auto`: worth knowing, not wrong.
       log[priority === 'realtime' ? 'warn' : 'info'](`UDP receive thread: real-time scheduling refused (${s.refused}); it is scheduled as a normal thread, and when every core is busy the kernel may drop datagrams while it waits`, {
-        thread: s.tid, hint: 'grant CAP_SYS_NICE (systemd: AmbientCapabilities=CAP_SYS_NICE) or LimitRTPRIO, or set EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY=normal',
+        thread: s.tid, hint: 'allow an RLIMIT_RTPRIO of 10 (systemd: LimitRTPRIO=10; docker: --ulimit rtprio=10) or grant CAP_SYS_NICE; or set EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY=normal',
       });
     }
   }

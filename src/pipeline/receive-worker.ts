@@ -42,11 +42,6 @@ export type FromReceiver =
 export type ToReceiver = { type: 'close' };
 
 /**
- * Real-time scheduling for this thread when asked. Asked for only after binding, so that nothing this
- * thread starts on the way (the socket set-up) runs in the real-time class; chrt's --reset-on-fork
- * keeps later ones out too.
- */
-/**
  * How long the thread sleeps after a turn that emptied its sockets, in ms, before it polls them again.
  * Without it the thread woke for every datagram once it was scheduled the moment one arrived
  * (real-time class): at 20,000-40,000 packets/s that many wake-ups, each switching out a worker
@@ -61,6 +56,11 @@ const NAP_MS = 1;
  */
 const DRAINED_BELOW = 32;
 
+/**
+ * Real-time scheduling for this thread when asked. Asked for only after binding, so that nothing this
+ * thread starts on the way (the socket set-up) runs in the real-time class; chrt's --reset-on-fork
+ * keeps later ones out too.
+ */
 function schedule(realtime: boolean): ReceiveScheduling {
   const tid = threadId();
   if (!realtime) return { tid, realtime: false };

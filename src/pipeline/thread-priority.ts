@@ -50,12 +50,12 @@ export function realtimeThisThread(priority: number): string | null {
   if (tid === null) return 'no /proc/thread-self (not Linux)';
   const r = spawnSync('chrt', ['--fifo', '--reset-on-fork', '--pid', String(priority), String(tid)], { encoding: 'utf8', timeout: 5000 });
   if (r.error !== undefined) return `chrt: ${r.error.message}`;
-  if (r.status !== 0) return (r.stderr.trim().split('\n').pop() ?? `chrt exited with ${r.status}`) || `chrt exited with ${r.status}`;
+  if (r.status !== 0) return r.stderr.trim().split('\n').pop() || `chrt exited with ${r.status}`;
   return schedulingPolicy(tid) === 'realtime' ? null : 'chrt ran but the policy did not change';
 }
 
 /** 'realtime' (SCHED_FIFO or SCHED_RR) or 'normal' for a thread of this process; null when unknown. */
-export function schedulingPolicy(tid: number): 'realtime' | 'normal' | null {
+function schedulingPolicy(tid: number): 'realtime' | 'normal' | null {
   try {
     const m = /^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'));
     if (m === null) return null;

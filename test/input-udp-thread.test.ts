@@ -78,7 +78,7 @@ test('receive thread: past its queue it drops, and the drops are counted for /me
   const metrics = await createMetrics(c).metrics();
   assert.match(metrics, new RegExp(`^ufc_udp_receive_dropped_total ${dropped}$`, 'm'));
   // EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY is `auto`: real-time on 2 or more cores where permitted (root).
-  const realtime = process.getuid?.() === 0 && availableParallelism() >= 2 ? 1 : 0;
+  const realtime = realtimePermitted() && availableParallelism() >= 2 ? 1 : 0;
   assert.match(metrics, new RegExp(`^ufc_udp_receive_realtime ${realtime}$`, 'm'));
   await c.stop();
 });
@@ -109,6 +109,18 @@ test('receive thread: batches already handed on are released even when the queue
   assert.ok(s.length < 2100, `queue array compacted (length ${s.length})`);
 });
 
+/**
+ * Whether this process may put a thread in SCHED_FIFO at priority 10, by the kernel's rules (sched(7)):
+ * CAP_SYS_NICE (bit 23 of CapEff), or a soft RLIMIT_RTPRIO of at least 10. Root in a container may
+ * lack the first; a non-root user may have the second.
+ */
+function realtimePermitted(): boolean {
+  const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  if (capEff !== null && (BigInt(`0x${capEff[1]}`) >> 23n) & 1n) return true;
+  const rtprio = /^Max realtime priority\s+(\S+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+  return rtprio !== null && (rtprio[1] === 'unlimited' || Number(rtprio[1]) >= 10);
+}
+
 /** Scheduling policy of one of this process's threads: 0 normal, 1 SCHED_FIFO (from the kernel, not from ufc). */
 const policyOf = (tid: number): number => Number(/^policy\s*:\s*(\d+)/m.exec(readFileSync(`/proc/self/task/${tid}/sched`, 'utf8'))![1]);
 
@@ -125,8 +137,8 @@ test('receive thread: real-time scheduling when asked and permitted (this thread
   const rt = await start('realtime', 2);
   const s = rt.receiveScheduling!;
   assert.ok(s.tid !== null && s.tid !== process.pid, 'the receive thread reports its own kernel thread id');
-  if (process.getuid?.() === 0) {
-    // Root has CAP_SYS_NICE (CI runs as root).
+  const permitted = realtimePermitted();
+  if (permitted) {
     assert.equal(s.realtime, true, s.refused);
     assert.equal(policyOf(s.tid), 1, 'SCHED_FIFO per the kernel');
     assert.match(readFileSync(`/proc/self/task/${s.tid}/sched`, 'utf8'), /^prio\s*:\s*89$/m, 'priority 10 (the kernel shows 99 - 10)');
@@ -144,7 +156,7 @@ test('receive thread: real-time scheduling when asked and permitted (this thread
   sock.close();
   for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual(got, ['hello'], 'a lone datagram is handed over without waiting for a full batch');
-  assert.equal(rx.receiveScheduling!.realtime, process.getuid?.() === 0, '`auto` asks for real-time on 2 cores');
+  assert.equal(rx.receiveScheduling!.realtime, permitted, '`auto` asks for real-time on 2 cores');
   for (const [priority, cores] of [['auto', 1], ['normal', 2]] as const) {
     const u = await start(priority, cores);
     assert.equal(u.receiveScheduling!.realtime, false, `${priority} on ${cores} core(s)`);

@@ -93,9 +93,10 @@ export class UdpInput {
     if (s.realtime) log.info(`UDP receive thread: real-time scheduling (SCHED_FIFO ${RECEIVE_REALTIME_PRIORITY})`, { thread: s.tid });
     else if (s.refused !== undefined) {
       // Asked for explicitly: a warning; by `auto`: worth knowing, not wrong.
-      log[priority === 'realtime' ? 'warn' : 'info'](`UDP receive thread: real-time scheduling refused (${s.refused}); it is scheduled as a normal thread, and when every core is busy the kernel may drop datagrams while it waits`, {
-        thread: s.tid, hint: 'allow an RLIMIT_RTPRIO of 10 (systemd: LimitRTPRIO=10; docker: --ulimit rtprio=10) or grant CAP_SYS_NICE; or set EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY=normal',
-      });
+      const hint = /ENOENT/.test(s.refused)
+        ? 'install chrt (Debian: util-linux), or set EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY=normal'
+        : 'allow an RLIMIT_RTPRIO of 10 (systemd: LimitRTPRIO=10; docker: --ulimit rtprio=10) or grant CAP_SYS_NICE; or set EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY=normal';
+      log[priority === 'realtime' ? 'warn' : 'info'](`UDP receive thread: real-time scheduling refused (${s.refused}); it is scheduled as a normal thread, and when every core is busy the kernel may drop datagrams while it waits`, { thread: s.tid, hint });
     }
   }
 

@@ -8,13 +8,13 @@ import type { DatagramBatch } from './worker-protocol.js';
 export const STAGING_BYTES = 1 << 20;
 export const STAGING_DATAGRAMS = 1024;
 /**
- * For the decode workers: datagrams gathered before a batch is sent at once, and the longest a
- * smaller batch waits (ms). The receive thread sends a batch at this count too, or when a turn ends. A message per event-loop turn (as the receive thread sends them) woke
- * the workers thousands of times a second: at 40,000 packets/s from 8 exporters that lost 40-50%
- * of the datagrams. 128 a batch lost 0-5%; 32 lost as few (bench:peers, 2 workers at nice 5, six runs
- * each) and cost ~15% less CPU per record: a batch's NDJSON (about 1 MB at 32) is still in the caches
- * when the main thread writes it, where at 128 (4 MB) the kernel's copy into the page cache took
- * three times the system time.
+ * Datagrams gathered before a batch is sent at once, and (decode-worker pool) the longest a smaller
+ * batch waits, in ms; the receive thread also sends what it has when a turn of its event loop ends.
+ * Sending every few datagrams on their own woke the workers thousands of times a second: at 40,000
+ * packets/s from 8 exporters that lost 40-50% of the datagrams. 128 a batch lost 0-5%; 32 lost as
+ * few (bench:peers, 2 workers at nice 5, six runs each) and cost ~15% less CPU per record: a batch's
+ * NDJSON (about 1 MB at 32) is still in the caches when the main thread writes it, where at 128
+ * (4 MB) the kernel's copy into the page cache took three times the system time.
  */
 export const BATCH_DATAGRAMS = 32;
 export const BATCH_WAIT_MS = 1;

@@ -76,14 +76,19 @@ function run(): void {
   const staging = new Staging();
   let turnEnd = false;
   let readThisTurn = 0;
+  let droppedThisTurn = false;
   const napCell = new Int32Array(new SharedArrayBuffer(4));
-  // After a turn that drained the sockets: hand on what it read, then nap (see NAP_MS).
+  // At the end of each turn: hand on what it read; then nap (see NAP_MS) if the turn drained the
+  // sockets, or if it dropped: with the queue full, datagrams read now would only be dropped too, and
+  // left in the socket they cost nothing (the kernel drops them when its buffer is full), so the
+  // thread does not spend a core reading them while the pipeline is behind.
   const endTurn = (): void => {
     turnEnd = false;
     flush();
-    const drained = readThisTurn < DRAINED_BELOW;
+    const nap = readThisTurn < DRAINED_BELOW || droppedThisTurn;
     readThisTurn = 0;
-    if (drained) Atomics.wait(napCell, 0, 0, NAP_MS);
+    droppedThisTurn = false;
+    if (nap) Atomics.wait(napCell, 0, 0, NAP_MS);
   };
   let dropped = 0;
   let dropTimer: NodeJS.Timeout | null = null;
@@ -107,19 +112,20 @@ function run(): void {
     }
   };
   const onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+    readThisTurn++;
+    if (!turnEnd) {
+      turnEnd = true;
+      setImmediate(endTurn);
+    }
     if (msg.length > STAGING_BYTES || Atomics.load(pending, 0) + staging.used + msg.length > d.maxPendingBytes) {
+      droppedThisTurn = true;
       drop();
       return;
     }
     if (!staging.fits(msg.length)) flush();
     const addr = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.') ? rinfo.address.slice(7) : rinfo.address;
     staging.add(msg, addr, rinfo.port, Date.now());
-    readThisTurn++;
     if (staging.count >= BATCH_DATAGRAMS) flush();
-    if (!turnEnd) {
-      turnEnd = true;
-      setImmediate(endTurn);
-    }
   };
 
   const sockets: dgram.Socket[] = [];

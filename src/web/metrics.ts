@@ -67,11 +67,9 @@ export function createMetrics(src: WebSources): Registry {
     },
   });
   new Gauge({
-    name: 'ufc_udp_receive_realtime', help: 'Whether the UDP receive thread runs in the real-time scheduling class (EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY): 1 yes, 0 no; absent without a receive thread.', registers: [registry],
+    name: 'ufc_udp_receive_realtime', help: 'Whether the UDP receive thread runs in the real-time scheduling class (EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY): 1 yes, 0 no (also without a receive thread).', registers: [registry],
     collect() {
-      this.reset();
-      const rt = src.receiveRealtime?.() ?? null;
-      if (rt !== null) this.set(rt ? 1 : 0);
+      this.set(src.receiveRealtime?.() === true ? 1 : 0);
     },
   });
   new Gauge({

@@ -9,7 +9,7 @@ import { Collector, decodeWorkers } from '../src/collector.js';
 import { loadConfig } from '../src/config/load.js';
 import { packRecords, unpackRecords } from '../src/pipeline/record-transfer.js';
 import { FlowRecord } from '../src/record/flow-record.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
 test('records survive packing for another thread unchanged', () => {
@@ -65,8 +65,7 @@ test('two decode workers: every exporter decoded in order, counters merged, flus
 
 test('decode workers encode the file output themselves: same lines as one thread, RiskIQ marks from copies of the list, swaps reach them', async () => {
   const { startPassiveTotalEmulator } = await import('../src/dev/passivetotal-emulator.js');
-  const { mkdtempSync, readFileSync: read } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
+  const { readFileSync: read } = await import('node:fs');
   const emu = await startPassiveTotalEmulator({ user: 'u@example.com', key: 'k'.repeat(32), entries: 200, format: 'text', ipv6Share: 0, cidrShare: 0 });
   const template = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
   // NetFlow v5: 24-byte header, 48-byte records, destination address at record offset 4.
@@ -77,7 +76,7 @@ test('decode workers encode the file output themselves: same lines as one thread
   };
   const exporters = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
   async function run(workers: string, rounds: (() => Promise<Buffer[]>)[]): Promise<Record<string, unknown>[]> {
-    const dir = mkdtempSync(join(tmpdir(), 'ufc-workers-'));
+    const dir = tempDir('ufc-workers-');
     const config = testConfig({
       EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: workers,
       EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'),

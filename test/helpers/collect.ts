@@ -1,5 +1,5 @@
 /** A test output that keeps every record it is given, and a config builder for tests. */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
@@ -21,9 +21,20 @@ export class CaptureOutput implements Output {
   }
 }
 
-/** A valid configuration with a fresh data dir; `env` overrides defaults. Throws on errors. */
+const tempDirs: string[] = [];
+
+/** A fresh directory under the system temp dir, removed when the test process exits. */
+export function tempDir(prefix = 'ufc-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  if (tempDirs.push(dir) === 1) process.once('exit', () => {
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  });
+  return dir;
+}
+
+/** A valid configuration with a fresh data dir (removed at exit); `env` overrides defaults. Throws on errors. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-test-'));
+  const dir = tempDir();
   const res = loadConfig({ env: { EF_DATA_DIR: dir, EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false', ...env } });
   if (res.config === null) throw new Error(res.errors.join('\n'));
   return res.config;

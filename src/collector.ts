@@ -147,9 +147,9 @@ export class Collector {
     return this.udp?.dropped ?? 0;
   }
 
-  /** Whether the UDP receive thread got real-time scheduling; null while there is no receive thread. */
-  receiveRealtime(): boolean | null {
-    return this.udp?.receiveScheduling?.realtime ?? null;
+  /** Whether the UDP receive thread got real-time scheduling (false while there is none). */
+  receiveRealtime(): boolean {
+    return this.udp?.receiveScheduling?.realtime === true;
   }
 
   /** Feeds every UDP payload of a capture through the pipeline, as if received from its source. */

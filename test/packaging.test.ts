@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
+import { RECEIVE_REALTIME_PRIORITY } from '../src/pipeline/thread-priority.js';
 import { needTool, REPO_ROOT, TESTDATA } from './helpers/tools.js';
 
 const SEED_OUTPUT = {
@@ -28,6 +29,13 @@ test('docker-compose.yml carries the seed snippets verbatim and its environment 
   const res = loadConfig({ env: Object.fromEntries(Object.entries(env).map(([k, v]) => [k, String(v)])) });
   assert.deepEqual(res.errors, []);
   assert.equal(res.config!.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_TIMEOUT, 60);
+});
+
+test('the compose file and the systemd unit allow the receive thread its real-time priority, and no more', () => {
+  const doc = parse(readFileSync(join(REPO_ROOT, 'docker-compose.yml'), 'utf8')) as { services: Record<string, { ulimits?: { rtprio?: number } }> };
+  assert.equal(doc.services.ufc!.ulimits?.rtprio, RECEIVE_REALTIME_PRIORITY);
+  const unit = readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'flowcoll.service'), 'utf8');
+  assert.match(unit, new RegExp(`^LimitRTPRIO=${RECEIVE_REALTIME_PRIORITY}$`, 'm'));
 });
 
 test('Dockerfile: multi-stage, production dependencies only, non-root', () => {

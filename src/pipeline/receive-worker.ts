@@ -1,7 +1,8 @@
 /**
- * The receive thread (EF_FLOW_SERVER_UDP_RECEIVE_THREAD): owns the UDP sockets and does nothing but
- * read them, so the kernel's receive buffer is drained while the main thread decodes, encodes or
- * collects garbage. Datagrams go to the main thread in batches inside one transferred buffer (the
+ * The receive thread (EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE above 0): owns the UDP sockets and does
+ * nothing but read them, so the kernel's receive buffer is drained while the main thread decodes,
+ * encodes or collects garbage; on 2 or more cores it runs in the real-time class
+ * (EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY), napping 1 ms between turns that emptied its sockets. Datagrams go to the main thread in batches inside one transferred buffer (the
  * DatagramBatch of the decode workers). What the main thread has not handled yet is bounded by
  * `maxPendingBytes` (a shared counter the main thread lowers as it goes); past it, datagrams are
  * dropped here and counted, as the kernel would have dropped them.

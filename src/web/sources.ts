@@ -16,8 +16,8 @@ export interface WebSources {
   readonly pool?: DecoderPool | null;
   /** Datagrams dropped after the socket because the pipeline was behind. */
   receiveDropped?(): number;
-  /** Whether the UDP receive thread runs in the real-time class; null without a receive thread. */
-  receiveRealtime?(): boolean | null;
+  /** Whether the UDP receive thread runs in the real-time class (false without a receive thread). */
+  receiveRealtime?(): boolean;
 }
 
 export interface DecoderPool {

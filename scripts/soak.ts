@@ -52,15 +52,22 @@ function drops(port: number): number {
   return 0;
 }
 
-async function metric(name: string): Promise<number> {
+/** Sum of the series of `name` in /metrics (those whose labels include `label`, when given). */
+async function metric(name: string, label?: string): Promise<number> {
   try {
     const text = await (await fetch(`http://127.0.0.1:${WEB}/metrics`)).text();
     let sum = 0;
-    for (const line of text.split('\n')) if (line.startsWith(name) && !line.startsWith('#')) sum += Number(line.split(' ').pop());
+    for (const line of text.split('\n')) if (line.startsWith(name) && !line.startsWith('#') && (label === undefined || line.includes(label))) sum += Number(line.split(' ').pop());
     return sum;
   } catch {
     return NaN;
   }
+}
+
+/** The decode workers' V8 heaps together (ufc_worker_heap_bytes): used, total and external, in MB. */
+async function workerHeaps(): Promise<string> {
+  const mb = async (space: string): Promise<string> => ((await metric('ufc_worker_heap_bytes', `space="${space}"`)) / 1e6).toFixed(0);
+  return `used ${await mb('used')} MB total ${await mb('total')} MB external ${await mb('external')} MB`;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ufc-soak-'));
@@ -97,7 +104,7 @@ while (Date.now() < end) {
   }
   if (Date.now() >= nextReport) {
     nextReport += EVERY * 1000;
-    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} receive-queue drops ${await metric('ufc_udp_receive_dropped_total')} records ${await metric('ufc_exporter_records_total')} exporters ${await metric('ufc_exporters')} decode errors ${await metric('ufc_decode_errors_total')} output queued ${await metric('ufc_output_queue_depth')} JS heap ${((await metric('ufc_nodejs_heap_size_used_bytes')) / 1e6).toFixed(0)} MB external ${((await metric('ufc_nodejs_external_memory_bytes')) / 1e6).toFixed(0)} MB\n`);
+    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} receive-queue drops ${await metric('ufc_udp_receive_dropped_total')} records ${await metric('ufc_exporter_records_total')} exporters ${await metric('ufc_exporters')} decode errors ${await metric('ufc_decode_errors_total')} output queued ${await metric('ufc_output_queue_depth')} JS heap ${((await metric('ufc_nodejs_heap_size_used_bytes')) / 1e6).toFixed(0)} MB external ${((await metric('ufc_nodejs_external_memory_bytes')) / 1e6).toFixed(0)} MB; workers' heaps ${await workerHeaps()}\n`);
   }
   await new Promise((r) => setImmediate(r));
 }

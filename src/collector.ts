@@ -14,6 +14,7 @@ import { log } from './log/logger.js';
 import { createOutputs } from './output/registry.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
+import type { ThreadHeap } from './pipeline/worker-protocol.js';
 import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
 import type { ViewOptions } from './record/fields.js';
 import { WebServer } from './web/server.js';
@@ -150,6 +151,11 @@ export class Collector {
   /** Whether the UDP receive thread got real-time scheduling (false while there is none). */
   receiveRealtime(): boolean {
     return this.udp?.receiveScheduling?.realtime === true;
+  }
+
+  /** Each decode worker's V8 heap as of its last report (empty without workers). */
+  workerHeaps(): readonly (ThreadHeap | null)[] {
+    return this.pool?.heaps() ?? [];
   }
 
   /** Feeds every UDP payload of a capture through the pipeline, as if received from its source. */

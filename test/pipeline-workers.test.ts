@@ -9,6 +9,7 @@ import { Collector, decodeWorkers } from '../src/collector.js';
 import { loadConfig } from '../src/config/load.js';
 import { packRecords, unpackRecords } from '../src/pipeline/record-transfer.js';
 import { FlowRecord } from '../src/record/flow-record.js';
+import { createMetrics } from '../src/web/metrics.js';
 import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
@@ -59,6 +60,15 @@ test('two decode workers: every exporter decoded in order, counters merged, flus
     const s = stats.find((x) => x.exporter === e)!;
     assert.equal(s.packets, perExporter);
     assert.equal(s.records, perExporter * 30);
+  }
+  // Each worker reports its heap once a second; /metrics shows it per worker.
+  for (let i = 0; i < 40 && c.workerHeaps().some((h) => h === null); i++) await new Promise((r) => setTimeout(r, 100));
+  const metrics = await createMetrics(c).metrics();
+  for (const worker of ['0', '1']) {
+    const value = (space: string): number => Number(new RegExp(`^ufc_worker_heap_bytes\\{worker="${worker}",space="${space}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+    assert.ok(value('used') > 1e6, `worker ${worker} heap used: ${value('used')}`);
+    assert.ok(value('total') >= value('used'), `worker ${worker} heap total ${value('total')} >= used ${value('used')}`);
+    assert.ok(value('external') >= 0, `worker ${worker} external: ${value('external')}`);
   }
   await c.stop();
 });

@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { join } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { Config } from '../config/schema.js';
 import { secretValues } from '../config/load.js';
 import { createDecoders } from '../decode/registry.js';
@@ -22,7 +23,7 @@ import { TextRingWriter, type TextRingShared } from './text-ring.js';
 import { reniceThisThread } from './thread-priority.js';
 import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
-import type { DatagramBatch, EncodedPart, ToMain, ToWorker } from './worker-protocol.js';
+import type { DatagramBatch, EncodedPart, ThreadHeap, ToMain, ToWorker } from './worker-protocol.js';
 
 /** What the main thread needs back: NDJSON in `views` (one per distinct view of its text outputs), and records when `needRecords`. */
 export interface DecodeWorkerData {
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
     log.debug(`decode worker ${index}: could not lower its priority (EF_FLOW_SERVER_WORKERS_NICE)`);
   }
   for (const e of enrichers) await e.start?.();
-  const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot() }), 1000);
+  const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow() }), 1000);
   statsTimer.unref();
   port.on('message', (msg: ToWorker) => {
     if (msg.type === 'datagrams') handle(msg.batch);
@@ -151,6 +152,11 @@ async function main(): Promise<void> {
     }
   });
   post({ type: 'ready' });
+}
+
+function heapNow(): ThreadHeap {
+  const h = getHeapStatistics();
+  return { used: h.used_heap_size, total: h.total_heap_size, external: h.external_memory };
 }
 
 function describe(): Record<string, unknown> {

@@ -16,7 +16,7 @@ import { log } from '../log/logger.js';
 import type { ExporterStats } from './exporter-stats.js';
 import { unpackRecords } from './record-transfer.js';
 import { BATCH_DATAGRAMS, BATCH_WAIT_MS, DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
-import type { ToMain, ToWorker } from './worker-protocol.js';
+import type { ThreadHeap, ToMain, ToWorker } from './worker-protocol.js';
 import type { DecodeWorkerData } from './decode-worker.js';
 import type { Enricher } from './types.js';
 import { createTextRing, TextRingReader } from './text-ring.js';
@@ -60,6 +60,7 @@ export class WorkerPool {
   private syncId = 0;
   private readonly waiters = new Map<number, { left: number; resolve: () => void }>();
   private decoderInfo: Record<string, unknown>[] = [];
+  private readonly heap: (ThreadHeap | null)[] = [];
   private readonly n: number;
   private readonly stats: ExporterStats;
   private readonly rings: (TextRingReader | null)[] = [];
@@ -90,6 +91,7 @@ export class WorkerPool {
       this.staging.push(new Staging());
       this.backlog.push(0);
       this.decoderInfo.push({});
+      this.heap.push(null);
       ready.push(new Promise((resolve, reject) => {
         w.once('error', reject);
         w.on('message', (m: ToMain) => {
@@ -122,6 +124,7 @@ export class WorkerPool {
         break;
       case 'stats':
         this.stats.absorb(i, m.exporters);
+        this.heap[i] = m.heap;
         break;
       case 'synced': {
         this.stats.absorb(i, m.exporters);
@@ -189,6 +192,11 @@ export class WorkerPool {
   /** What each worker's decoders report (templates, sampling), as of the last sync. */
   decoders(): Record<string, unknown>[] {
     return this.decoderInfo;
+  }
+
+  /** Each worker's heap as of its last report (once a second; null before the first). */
+  heaps(): (ThreadHeap | null)[] {
+    return this.heap;
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,13 @@ export interface EncodedPart {
   length: number;
 }
 
+/** A worker's V8 heap, from v8.getHeapStatistics(): bytes in use, reserved, and outside the heap (buffers). */
+export interface ThreadHeap {
+  used: number;
+  total: number;
+  external: number;
+}
+
 export type ToWorker =
   | { type: 'datagrams'; batch: DatagramBatch }
   /** A new state for the worker's copy of the 'replica' enricher `name` (Enricher.applyReplicaState). */
@@ -37,6 +44,6 @@ export type ToWorker =
 export type ToMain =
   | { type: 'ready' }
   | { type: 'records'; records: PackedRecords | null; encoded: EncodedPart[]; handled: number }
-  | { type: 'stats'; exporters: ExporterCounters[] }
+  | { type: 'stats'; exporters: ExporterCounters[]; heap: ThreadHeap }
   | { type: 'synced'; id: number; exporters: ExporterCounters[]; decoders: Record<string, unknown> }
   | { type: 'closed'; exporters: ExporterCounters[] };

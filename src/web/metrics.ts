@@ -73,6 +73,16 @@ export function createMetrics(src: WebSources): Registry {
     },
   });
   new Gauge({
+    name: 'ufc_worker_heap_bytes', help: "Each decode worker's V8 heap, as the worker last reported it (once a second): used, total (reserved) and external (buffers outside the heap).", labelNames: ['worker', 'space'], registers: [registry],
+    collect() {
+      this.reset();
+      (src.workerHeaps?.() ?? []).forEach((h, worker) => {
+        if (h === null) return;
+        for (const space of ['used', 'total', 'external'] as const) this.set({ worker: String(worker), space }, h[space]);
+      });
+    },
+  });
+  new Gauge({
     name: 'ufc_exporters', help: 'Exporters seen since start.', registers: [registry],
     collect() {
       this.set(src.pipeline.stats.snapshot().length);

@@ -5,6 +5,7 @@
 import type { Config } from '../config/schema.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Decoder, Enricher, Output, Protocol } from '../pipeline/types.js';
+import type { ThreadHeap } from '../pipeline/worker-protocol.js';
 
 export interface WebSources {
   readonly config: Config;
@@ -18,6 +19,8 @@ export interface WebSources {
   receiveDropped?(): number;
   /** Whether the UDP receive thread runs in the real-time class (false without a receive thread). */
   receiveRealtime?(): boolean;
+  /** Each decode worker's V8 heap as of its last report (null before the first; empty without workers). */
+  workerHeaps?(): readonly (ThreadHeap | null)[];
 }
 
 export interface DecoderPool {

@@ -13,7 +13,7 @@
  * (default 40000), --protocol v9|ipfix|both (default both), --exporters N (loopback source addresses
  * the packets are spread over, default 1), --only name,...
  * Environment: BENCH_THREADS=1 (CPU seconds of every thread, since start, to stderr), BENCH_WORKERS (EF_FLOW_SERVER_WORKERS; unset: the collector's default),
- * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_NODE_FLAGS, BENCH_KEEP=1 (keep each temp dir); EF_* variables reach ufc.
+ * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_NODE_FLAGS (node options for ufc, as NODE_OPTIONS), BENCH_KEEP=1 (keep each temp dir); EF_* variables reach ufc.
  * Traffic goes to 127.0.0.1 only; the send loop is bounded by the packet count.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -119,6 +119,8 @@ function countCsv(file: string, re: RegExp, col: string): { n: number; by: Map<s
 const EMULATOR = { port: 39050, user: 'bench@example.com', key: 'bench-emulator-key-0123456789' };
 const EMULATOR_URL = `http://127.0.0.1:${EMULATOR.port}/v2/netflow/blocklist/download`;
 const MAIN_JS = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+/** What users start (it sets glibc's mmap threshold, then runs the built CLI). */
+const LAUNCHER = join(ROOT, 'bin', 'ufc');
 const READY_LINE = 'DB successfully populated.';
 
 const PEERS: Peer[] = [
@@ -129,11 +131,12 @@ const PEERS: Peer[] = [
     start: (port, dir) => {
       // Logs go to a file in the temp dir: readiness ("DB successfully populated.") is read from it.
       const log = openSync(join(dir, 'ufc.log'), 'w');
-      const child = spawn(process.execPath, [...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), MAIN_JS, 'run'], {
+      const child = spawn(LAUNCHER, ['run'], {
         detached: true,
         stdio: ['ignore', log, log],
         env: {
-          PATH: process.env.PATH, ...envWithPrefix('UFC_'), EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
+          PATH: process.env.PATH, UFC_NODE: process.execPath, ...(process.env.BENCH_NODE_FLAGS !== undefined ? { NODE_OPTIONS: process.env.BENCH_NODE_FLAGS } : {}),
+          ...envWithPrefix('UFC_'), EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
           EF_LOGGER_LEVEL: 'info', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
           EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '0',
           EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true',
@@ -143,7 +146,8 @@ const PEERS: Peer[] = [
           ...(process.env.BENCH_WORKERS !== undefined ? { EF_FLOW_SERVER_WORKERS: process.env.BENCH_WORKERS } : {}),
           ...(process.env.BENCH_RECEIVE_QUEUE !== undefined ? { EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: process.env.BENCH_RECEIVE_QUEUE } : {}),
           // EF_ variables of the benchmark's own environment win (e.g. EF_FLOW_SERVER_WORKERS_NICE=5).
-          ...envWithPrefix('EF_'),
+          // MALLOC_ variables too (bin/ufc keeps a threshold already set).
+          ...envWithPrefix('EF_'), ...envWithPrefix('MALLOC_'),
         },
       });
       closeSync(log);

@@ -1,7 +1,8 @@
 /**
  * Opt-in soak (not in CI): `npm run build && node --import tsx scripts/soak.ts [--minutes 60] [--pps 20000] [--exporters 50]
- * [--workers N] [--out DIR]` (--workers sets EF_FLOW_SERVER_WORKERS; --out is where the rotated NDJSON goes,
- * e.g. /dev/shm to keep a disk out of the measurement). EF_ variables of its environment reach the collector.
+ * [--workers N] [--out DIR] [--contend S]` (--workers sets EF_FLOW_SERVER_WORKERS; --out is where the rotated NDJSON goes,
+ * e.g. /dev/shm to keep a disk out of the measurement; --contend runs two busy processes for S seconds a third of
+ * the way in). EF_ variables of its environment reach the collector.
  * Runs the built collector (file output, DuckDB off) and sends the benchmark NetFlow v9 stream from
  * N simulated exporters (127.0.1.1 ... on loopback only) at a fixed total rate, bounded by time.
  * Every minute it prints RSS, kernel UDP drops, and the collector's exporter and error counters
@@ -26,6 +27,12 @@ const MINUTES = arg('minutes', 60);
 const PPS = arg('pps', 20_000);
 const EXPORTERS = arg('exporters', 50);
 const WORKERS = arg('workers', -1);
+/**
+ * Seconds of CPU contention a third of the way in (0: none): two busy processes beside the collector, as
+ * anything else busy on the machine would be. Its queues then fill, and the report shows whether RSS
+ * comes back down once they have drained.
+ */
+const CONTEND = arg('contend', 0);
 /** Seconds between report lines. */
 const EVERY = arg('every', 60);
 const OUT = (() => {
@@ -72,15 +79,16 @@ async function workerHeaps(): Promise<string> {
 
 const dir = mkdtempSync(join(tmpdir(), 'ufc-soak-'));
 const outDir = OUT === null ? dir : mkdtempSync(join(OUT, 'ufc-soak-out-'));
-const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'run'], {
+// Started as users start it: bin/ufc (glibc's mmap threshold) runs the built CLI.
+const child = spawn(join(ROOT, 'bin', 'ufc'), ['run'], {
   stdio: ['ignore', 'ignore', 'inherit'],
   env: {
-    PATH: process.env.PATH, EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(PORT),
+    PATH: process.env.PATH, UFC_NODE: process.execPath, EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(PORT),
     EF_LOGGER_LEVEL: 'warn', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_IP: '127.0.0.1', EF_WEBUI_PORT: String(WEB),
     EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(outDir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '512', EF_OUTPUT_FILE_MAX_FILES: '2',
     ...(WORKERS >= 0 ? { EF_FLOW_SERVER_WORKERS: String(WORKERS) } : {}),
-    // EF_ variables of the soak's own environment win (to compare settings).
-    ...envWithPrefix('EF_'),
+    // EF_ and MALLOC_ variables of the soak's own environment win (to compare settings).
+    ...envWithPrefix('EF_'), ...envWithPrefix('MALLOC_'),
   },
 });
 await new Promise((r) => setTimeout(r, 5000));
@@ -94,6 +102,7 @@ const end = Date.now() + MINUTES * 60_000;
 const start = process.hrtime.bigint();
 let sent = 0;
 let nextReport = Date.now() + EVERY * 1000;
+let contendAt = CONTEND > 0 ? Date.now() + (MINUTES * 60_000) / 3 : Infinity;
 while (Date.now() < end) {
   const due = Math.floor((Number(process.hrtime.bigint() - start) / 1e9) * PPS);
   while (sent < due) {
@@ -101,6 +110,12 @@ while (Date.now() < end) {
     const n = Math.floor(sent / EXPORTERS);
     socks[e]!.send(n % 100 === 0 ? templatePacket(n) : dataPacket(n % 100_000, n), PORT, '127.0.0.1');
     sent++;
+  }
+  if (Date.now() >= contendAt) {
+    contendAt = Infinity;
+    process.stdout.write(`${new Date().toISOString()} contention: two busy processes for ${CONTEND} s; RSS now ${rssMb(child.pid!).toFixed(0)} MB\n`);
+    // Each spins until its own deadline (bounded), then exits.
+    for (let i = 0; i < 2; i++) spawn(process.execPath, ['-e', `const end = Date.now() + ${CONTEND * 1000}; while (Date.now() < end);`], { stdio: 'ignore' });
   }
   if (Date.now() >= nextReport) {
     nextReport += EVERY * 1000;

@@ -2,10 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
 
 const CLI = [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'src', 'cli', 'main.ts')];
 const SECRETS = {
@@ -16,7 +16,7 @@ const SECRETS = {
 
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
-  return { ...env, EF_DATA_DIR: mkdtempSync(join(tmpdir(), 'ufc-cli-')), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false', ...extra };
+  return { ...env, EF_DATA_DIR: tempDir('ufc-cli-'), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false', ...extra };
 }
 
 test('ufc --version and --help', () => {
@@ -116,4 +116,49 @@ test('a port already in use stops start-up with one clear line and exit 1', asyn
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`cannot listen on udp 127\\.0\\.0\\.1:${port}: the port is already in use`));
   assert.doesNotMatch(r.stderr, /at node:dgram/);
+});
+
+/** Starts a collector command and resolves once it listens; its stderr so far comes along. */
+async function started(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ child: ReturnType<typeof spawn>; stderr: () => string }> {
+  const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('collector did not start: ' + stderr)), 30_000);
+    child.stderr!.on('data', () => {
+      if (stderr.includes('listening for flows')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { child, stderr: () => stderr };
+}
+
+async function stopped(child: ReturnType<typeof spawn>): Promise<number | null> {
+  // The run command takes over SIGTERM just after its sockets are bound.
+  await new Promise((r) => setTimeout(r, 300));
+  child.kill('SIGTERM');
+  return await new Promise<number | null>((r) => child.on('exit', r));
+}
+
+test('bin/ufc fixes glibc\'s mmap threshold unless the environment sets one; started without it, the log says so', { skip: process.platform !== 'linux' && 'Linux only (/proc, glibc)' }, async () => {
+  const env = baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', UFC_NODE: process.execPath });
+  const environ = (pid: number): string[] => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  const NOTE = /mmap threshold is not fixed/;
+  for (const [preset, expected] of [[undefined, '131072'], ['65536', '65536']] as const) {
+    const { child, stderr } = await started(join(REPO_ROOT, 'bin', 'ufc'), ['run'], preset === undefined ? env : { ...env, MALLOC_MMAP_THRESHOLD_: preset });
+    // bin/ufc execs node, so the pid is the collector's own.
+    const vars = environ(child.pid!);
+    assert.ok(vars.includes(`MALLOC_MMAP_THRESHOLD_=${expected}`), vars.filter((v) => v.startsWith('MALLOC')).join(' ') || 'no MALLOC_ variable');
+    assert.ok(vars.some((v) => v.endsWith('/bin/ufc.mjs') || v.startsWith('UFC_NODE=')), 'the launcher ran');
+    assert.doesNotMatch(stderr(), NOTE);
+    assert.equal(await stopped(child), 0, stderr());
+  }
+  const glibc = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime !== undefined;
+  const direct = await started(process.execPath, [...CLI, 'run'], env);
+  assert.ok(!environ(direct.child.pid!).some((v) => v.startsWith('MALLOC_MMAP_THRESHOLD_=')));
+  if (glibc) assert.match(direct.stderr(), NOTE);
+  else assert.doesNotMatch(direct.stderr(), NOTE);
+  assert.equal(await stopped(direct.child), 0, direct.stderr());
 });

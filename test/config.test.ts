@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseEnvFile, renderConfig, replacementFor } from '../src/config/load.js';
+import { tempDir } from './helpers/collect.js';
 
 const SEED_KEY = 'twBovkmV8YIxx0QyulybZg==';
 const SEED_API_KEY = '0ff5abcdefdaf9ef12345675c4c11abcdef61bfe7ad1234568ec395bb288639';
@@ -73,7 +73,7 @@ Environment="EF_OUTPUT_RISKIQ_PORT=20000"
 Environment="EF_OUTPUT_RISKIQ_CUSTOMER_UUID=527dd194-a116-11af-8380-034aba1ce438"
 Environment="EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=${SEED_KEY}"
 `;
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-env-'));
+  const dir = tempDir('ufc-env-');
   const file = join(dir, 'flowcoll.conf');
   writeFileSync(file, dropIn);
   const { config, errors } = loadConfig({ env: { EF_OUTPUT_RISKIQ_PORT: '20001' }, envFile: file });

@@ -5,8 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { DecodeError } from '../src/pipeline/types.js';
@@ -14,6 +13,7 @@ import { Netflow9Decoder } from '../src/decode/netflow9/decoder.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
 import { OP } from '../src/decode/template/compile.js';
+import { tempDir } from './helpers/collect.js';
 
 const EXPORT_S = 1_700_000_000;
 
@@ -69,7 +69,7 @@ function rec4(src: string, dst: string, sp: number, dp: number, proto: number, b
 }
 
 test('template cache: written atomically on close and reloaded, so data after a restart decodes at once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-tpl-'));
+  const dir = tempDir('ufc-tpl-');
   const a = new IpfixDecoder({ ...BASE, stateDir: dir });
   assert.deepEqual(run(a, ipfixMsg([set(2, ipfixTemplate(300, T4))])), []);
   await a.close();
@@ -87,7 +87,7 @@ test('template cache: written atomically on close and reloaded, so data after a 
 });
 
 test('template cache: saved in the background when templates change (not per packet)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-tpl-'));
+  const dir = tempDir('ufc-tpl-');
   const a = new IpfixDecoder({ ...BASE, stateDir: dir, saveIntervalS: 0 });
   run(a, ipfixMsg([set(2, ipfixTemplate(300, T4))]), NOW);
   run(a, ipfixMsg([set(2, ipfixTemplate(301, T4))]), NOW + 2000);
@@ -96,7 +96,7 @@ test('template cache: saved in the background when templates change (not per pac
 });
 
 test('template cache: a damaged file is ignored, not fatal', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-tpl-'));
+  const dir = tempDir('ufc-tpl-');
   writeFileSync(join(dir, 'templates-netflow9.json'), '{not json');
   const d = new Netflow9Decoder({ ...BASE, stateDir: dir });
   assert.equal((d.describe() as { templates: number }).templates, 0);

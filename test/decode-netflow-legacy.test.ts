@@ -7,11 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needTool } from './helpers/tools.js';
-import { CaptureOutput } from './helpers/collect.js';
+import { CaptureOutput, tempDir } from './helpers/collect.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { NetflowV1Decoder } from '../src/decode/netflow-legacy/v1.js';
 import { NetflowV7Decoder } from '../src/decode/netflow-legacy/v7.js';
@@ -159,7 +158,7 @@ test('NetFlow v1 and v7 through the pipeline: sniffed by version, malformed coun
 
 /** Writes the payloads as UDP/2055 datagrams to a pcap with scapy (never sends). */
 function writePcap(payloads: Buffer[]): string {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-nf-legacy-'));
+  const dir = tempDir('ufc-nf-legacy-');
   const file = join(dir, 'x.pcap');
   const script = [
     'import sys',

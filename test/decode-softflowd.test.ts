@@ -8,8 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needTool } from './helpers/tools.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
@@ -44,6 +43,7 @@ for i in range(3):
     add(Ether(src=A, dst=B)/IPv6(src='2001:db8::1', dst='2001:db8:1::%x' % (i + 1))/TCP(sport=7000 + i, dport=22, flags='PA')/Raw(b's' * 64), 0.5)
 wrpcap(sys.argv[1], pk)
 `;
+import { tempDir } from './helpers/collect.js';
 
 /** Runs softflowd on `pcap`, exporting to a loopback socket; resolves with the datagrams and the port. */
 async function exportWithSoftflowd(softflowd: string, pcap: string, version: string, extra: string[], dir: string): Promise<{ port: number; datagrams: Buffer[] }> {
@@ -165,7 +165,7 @@ for (const [version, extra, label] of MODES) {
     const tshark = needTool(t, 'tshark');
     const python = needTool(t, 'python3');
     if (softflowd === null || tshark === null || python === null) return;
-    const dir = mkdtempSync(join(tmpdir(), 'ufc-softflowd-'));
+    const dir = tempDir('ufc-softflowd-');
     const input = join(dir, 'traffic.pcap');
     writeFileSync(join(dir, 'gen.py'), SCAPY);
     execFileSync(python, [join(dir, 'gen.py'), input], { timeout: 60_000, stdio: 'ignore' });

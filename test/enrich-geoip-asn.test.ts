@@ -1,8 +1,7 @@
 /** GeoIP (bundled DB-IP City Lite MMDB) and ASN (bundled ip-location-db ranges), and their caches. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GeoIpEnricher } from '../src/enrich/geoip.js';
 import { AsnEnricher, AsnRangeIndex } from '../src/enrich/asn.js';
@@ -10,6 +9,7 @@ import { LocalityEnricher } from '../src/enrich/locality.js';
 import { LookupCache } from '../src/enrich/lookup-cache.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { toDocument } from '../src/record/fields.js';
+import { tempDir } from './helpers/collect.js';
 
 const mk = (src: string, dst: string): FlowRecord => Object.assign(new FlowRecord(), { srcIp: src, dstIp: dst, proto: 6, srcPort: 40000, dstPort: 443 });
 
@@ -86,7 +86,7 @@ test('LookupCache stays bounded and promotes old hits', () => {
 
 test('MaxMind-format files through _PATH (GeoIP2 names by language)', async (t) => {
   // A GeoLite2 file is not shipped; the DB-IP files stand in for the path option's reader.
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-geo-'));
+  const dir = tempDir('ufc-geo-');
   writeFileSync(join(dir, 'not-a-db.mmdb'), 'x');
   await assert.rejects(new GeoIpEnricher({ path: join(dir, 'not-a-db.mmdb'), values: ['country'], lang: 'en' }).start());
   t.diagnostic('bad MMDB path fails start-up');

@@ -1,17 +1,17 @@
 /** User-defined sampling rates: per exporter, per exporter and interface, unscaling an exporter's own rate. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRateTable, UserSamplingEnricher } from '../src/enrich/sampling-userdef.js';
 import { FlowRecord } from '../src/record/flow-record.js';
+import { tempDir } from './helpers/collect.js';
 
 const rec = (exporter: string, inIf: number, bytes: number, packets: number, rate = 0): FlowRecord =>
   Object.assign(new FlowRecord(), { exporterIp: exporter, inIf, bytes, packets, samplingRate: rate, srcIp: '10.0.0.1', dstIp: '10.0.0.2' });
 
 test('sampling-userdef: exporter rate, interface rate, unscaled exporter rate, untouched others', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-sr-'));
+  const dir = tempDir('ufc-sr-');
   const path = join(dir, 'rates.yml');
   writeFileSync(path, '192.0.2.1: 100\n"192.0.2.1/7": 10\n"2001:db8::1": 4\n');
   const e = new UserSamplingEnricher(path, 15);
@@ -30,7 +30,7 @@ test('sampling-userdef: bad files name the entry', () => {
 });
 
 test('sampling-userdef: a bad re-read keeps the previous table', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-sr-'));
+  const dir = tempDir('ufc-sr-');
   const path = join(dir, 'rates.yml');
   writeFileSync(path, '192.0.2.1: 8\n');
   const e = new UserSamplingEnricher(path, 15);

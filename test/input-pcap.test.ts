@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { needTool, TESTDATA } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
 
 const V5 = join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap');
 
@@ -19,7 +19,7 @@ test('classic pcap, Ethernet: payload, addresses and ports', () => {
 test('pcapng and nanosecond pcap (editcap) read the same datagrams', (t) => {
   const editcap = needTool(t, 'editcap') ?? needTool(t, 'tshark');
   if (editcap === null) return;
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-pcap-'));
+  const dir = tempDir('ufc-pcap-');
   const ng = join(dir, 'x.pcapng');
   const ns = join(dir, 'x-ns.pcap');
   execFileSync('/usr/bin/editcap', ['-F', 'pcapng', V5, ng]);
@@ -35,7 +35,7 @@ test('pcapng and nanosecond pcap (editcap) read the same datagrams', (t) => {
 
 test('raw IP, Linux cooked, 802.1Q, IPv6 and IPv4 fragments (scapy-built captures)', (t) => {
   if (needTool(t, 'python3') === null) return;
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-pcap-'));
+  const dir = tempDir('ufc-pcap-');
   // scapy only writes files here: explicit MACs, nothing is sent or resolved.
   const script = `
 from scapy.all import Ether, Dot1Q, IP, IPv6, UDP, TCP, Raw, CookedLinux, wrpcap, fragment

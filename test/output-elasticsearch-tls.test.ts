@@ -6,16 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SearchOutput, type SearchOutputOptions } from '../src/output/elasticsearch/output.js';
 import { EsTestServer } from './servers/es-test-server.js';
 import { fixtureRecords } from './servers/fixture-records.js';
 import { needTool } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
 
 function makeCert(openssl: string): { key: string; cert: string; certPath: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-tls-'));
+  const dir = tempDir('ufc-tls-');
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
   execFileSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyPath, '-out', certPath, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
@@ -50,7 +50,7 @@ test('TLS: CA file trusted, unknown CA refused, skip-verification accepted', asy
     await trusted.close();
     assert.equal(server.docs.length, 50, 'delivered over https with the CA file');
 
-    const untrusted = new SearchOutput({ ...opts(server, { enable: true, skipVerification: false, caCertPath: '' }), spill: { dir: mkdtempSync(join(tmpdir(), 'ufc-tls-spill-')), maxBytes: 1 << 24 } });
+    const untrusted = new SearchOutput({ ...opts(server, { enable: true, skipVerification: false, caCertPath: '' }), spill: { dir: tempDir('ufc-tls-spill-'), maxBytes: 1 << 24 } });
     await untrusted.start();
     untrusted.write(records);
     const end = Date.now() + 5000;

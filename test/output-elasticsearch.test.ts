@@ -6,9 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { encodeRecord } from '../src/record/json.js';
 import type { ViewOptions } from '../src/record/fields.js';
@@ -16,6 +13,7 @@ import { IndexNamer } from '../src/output/elasticsearch/index-name.js';
 import { SearchOutput, type SearchOutputOptions } from '../src/output/elasticsearch/output.js';
 import { EsTestServer } from './servers/es-test-server.js';
 import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
+import { tempDir } from './helpers/collect.js';
 
 const CODEX: ViewOptions = { ecs: false, timestampSource: 'collect' };
 
@@ -155,7 +153,7 @@ test('ECS layout, hourly indices, API key auth', async () => {
 test('wrong credentials: nothing indexed, the cluster says 401, records are held on disk', async () => {
   const server = new EsTestServer({ product: 'elasticsearch', auth: { username: 'elastic', password: 'right' } });
   await server.start();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-es-spill-'));
+  const dir = tempDir('ufc-es-spill-');
   const out = new SearchOutput(outputOptions(server, {
     connection: { ...outputOptions(server).connection, username: 'elastic', password: 'wrong' },
     spill: { dir, maxBytes: 64 << 20 },
@@ -224,7 +222,7 @@ test('partial bulk failure: only the failed items are sent again; 429/503 items 
 test('outage: the cluster stops listening for a few seconds; records spill to disk and every one arrives exactly once, in order per exporter', async () => {
   const server = new EsTestServer({ product: 'elasticsearch' });
   await server.start();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-es-spill-'));
+  const dir = tempDir('ufc-es-spill-');
   const records = await fixtureRecords();
   // Four passes over the fixture records, as a longer stream.
   const stream: FlowRecord[] = [];
@@ -282,7 +280,7 @@ test('spill survives a restart of the output: segments written while the cluster
   const server = new EsTestServer({ product: 'elasticsearch' });
   await server.start();
   await server.stop(); // port known, nothing listening
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-es-spill-'));
+  const dir = tempDir('ufc-es-spill-');
   const records = await fixtureRecords();
   const a = new SearchOutput(outputOptions(server, { spill: { dir, maxBytes: 64 << 20 } }));
   await a.start();
@@ -324,7 +322,7 @@ test('Elasticsearch 8.x and 9.x both accept what the output sends (compatible-wi
   // A 10.x server would refuse compatible-with=8: the output must see the failure, not lose records silently.
   const future = new EsTestServer({ product: 'elasticsearch', version: '10.0.0' });
   await future.start();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-es-spill-'));
+  const dir = tempDir('ufc-es-spill-');
   const out = new SearchOutput(outputOptions(future, { spill: { dir, maxBytes: 1 << 24 } }));
   try {
     await out.start();

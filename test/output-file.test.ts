@@ -1,13 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Collector } from '../src/collector.js';
 import { FileOutput } from '../src/output/file/file.js';
 import { BatchingOutput } from '../src/output/batching.js';
 import { FlowRecord } from '../src/record/flow-record.js';
-import { testConfig } from './helpers/collect.js';
+import { tempDir, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
 const view = { ecs: false, timestampSource: 'collect' as const };
@@ -25,7 +24,7 @@ function rec(i: number): FlowRecord {
 }
 
 test('file output: NDJSON, rotated by size, keeps at most MAX_FILES rotated files, loses no record before rotation', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-file-'));
+  const dir = tempDir('ufc-file-');
   const path = join(dir, 'flows.ndjson');
   const out = new FileOutput({ path, maxBytes: 4000, maxFiles: 2, view });
   await out.start();
@@ -45,7 +44,7 @@ test('file output: NDJSON, rotated by size, keeps at most MAX_FILES rotated file
 });
 
 test('replay through the file output (ECS view)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-file-'));
+  const dir = tempDir('ufc-file-');
   const config = testConfig({ EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'f.ndjson'), EF_OUTPUT_FILE_ECS_ENABLE: 'true' });
   const c = new Collector(config);
   await c.start();

@@ -6,9 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { encodeRecord } from '../src/record/json.js';
@@ -17,6 +16,7 @@ import { KafkaOutput, type KafkaOutputOptions } from '../src/output/kafka/output
 import { crc32c, KafkaTestBroker, type StoredMessage } from './servers/kafka-test-broker.js';
 import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
 import { needTool } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
 
 const CODEX: ViewOptions = { ecs: false, timestampSource: 'collect' };
 
@@ -130,7 +130,7 @@ test('ECS messages, keyed by source address', async () => {
 test('wrong SASL password: nothing produced, the broker counts the failure, records held on disk', async () => {
   const broker = new KafkaTestBroker({ topics: { flows: 1 }, sasl: { username: 'ufc', password: 'right' } });
   await broker.start();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-'));
+  const dir = tempDir('ufc-kafka-spill-');
   const out = new KafkaOutput(options(broker, { sasl: { mechanism: 'plain', username: 'ufc', password: 'wrong' }, spill: { dir, maxBytes: 1 << 26 } }));
   try {
     await out.start();
@@ -173,7 +173,7 @@ test('a corrupted record batch fails the CRC-32C check and is refused (CORRUPT_M
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
   const proxyPort = (proxy.address() as { port: number }).port;
   broker.advertisedPort = proxyPort;
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-'));
+  const dir = tempDir('ufc-kafka-spill-');
   const out = new KafkaOutput({ ...options(broker, { spill: { dir, maxBytes: 1 << 26 } }), brokers: [`127.0.0.1:${proxyPort}`] });
   try {
     await out.start();
@@ -191,7 +191,7 @@ test('a corrupted record batch fails the CRC-32C check and is refused (CORRUPT_M
 test('outage: the broker goes away for a few seconds; records spill and every one arrives exactly once, in order per exporter', async () => {
   const broker = new KafkaTestBroker({ topics: { flows: 3 } });
   await broker.start();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-'));
+  const dir = tempDir('ufc-kafka-spill-');
   const records = await fixtureRecords();
   const stream: FlowRecord[] = [];
   for (let i = 0; i < 3; i++) stream.push(...records);
@@ -230,7 +230,7 @@ test('spill survives a restart of the output', async () => {
   const broker = new KafkaTestBroker({ topics: { flows: 2 } });
   await broker.start();
   await broker.stop();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-'));
+  const dir = tempDir('ufc-kafka-spill-');
   const records = await fixtureRecords();
   const a = new KafkaOutput(options(broker, { spill: { dir, maxBytes: 1 << 26 } }));
   await a.start();
@@ -255,7 +255,7 @@ test('spill survives a restart of the output', async () => {
 test('TLS to the broker: CA file trusted, unknown CA refused', async (t) => {
   const openssl = needTool(t, 'openssl');
   if (openssl === null) return;
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-kafka-tls-'));
+  const dir = tempDir('ufc-kafka-tls-');
   execFileSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
   const broker = new KafkaTestBroker({ topics: { flows: 1 }, tls: { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) } });
   await broker.start();
@@ -287,7 +287,7 @@ test('one partition refusing (retriable NOT_LEADER and non-retriable MESSAGE_TOO
     await broker.start();
     let refusals = 0;
     broker.produceFault = (_t, p) => (p === 2 && refusals < 2 ? (refusals++, code) : 0);
-    const out = new KafkaOutput(options(broker, { batchRecords: 5000, spill: { dir: mkdtempSync(join(tmpdir(), 'ufc-kafka-spill-')), maxBytes: 1 << 26 } }));
+    const out = new KafkaOutput(options(broker, { batchRecords: 5000, spill: { dir: tempDir('ufc-kafka-spill-'), maxBytes: 1 << 26 } }));
     try {
       await out.start();
       out.write(stream);

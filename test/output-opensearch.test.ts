@@ -6,15 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { encodeRecord } from '../src/record/json.js';
 import type { ViewOptions } from '../src/record/fields.js';
 import { SearchOutput } from '../src/output/elasticsearch/output.js';
 import { buildTemplate } from '../src/output/elasticsearch/template.js';
 import { EsTestServer } from './servers/es-test-server.js';
 import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
+import { tempDir } from './helpers/collect.js';
 
 function p2(n: number): string {
   return String(n).padStart(2, '0');
@@ -88,7 +86,7 @@ test('the test server refuses what OpenSearch refuses: subobjects in a template,
 test('OpenSearch: outage spills and replays exactly once', async () => {
   const server = new EsTestServer({ product: 'opensearch' });
   await server.start();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-os-spill-'));
+  const dir = tempDir('ufc-os-spill-');
   const records = await fixtureRecords();
   const out = new SearchOutput({
     flavor: 'opensearch',

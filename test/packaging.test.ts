@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../src/config/load.js';
 import { RECEIVE_REALTIME_PRIORITY } from '../src/pipeline/thread-priority.js';
 import { needTool, REPO_ROOT, TESTDATA } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
 
 const SEED_OUTPUT = {
   EF_OUTPUT_RISKIQ_ENABLE: 'true',
@@ -38,6 +38,15 @@ test('the compose file and the systemd unit allow the receive thread its real-ti
   assert.match(unit, new RegExp(`^LimitRTPRIO=${RECEIVE_REALTIME_PRIORITY}$`, 'm'));
 });
 
+test('the container gets the glibc mmap threshold bin/ufc sets (its entrypoint is plain Node)', () => {
+  const launcher = /^: "\$\{MALLOC_MMAP_THRESHOLD_:=(\d+)\}"$/m.exec(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'));
+  assert.ok(launcher !== null, 'bin/ufc sets a default');
+  const df = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
+  assert.match(df, new RegExp(`^ENV .*\\bMALLOC_MMAP_THRESHOLD_=${launcher[1]}\\b`, 'm'));
+  // The Debian wrapper goes through bin/ufc.
+  assert.match(readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'ufc'), 'utf8'), /exec \/usr\/share\/ufc\/bin\/ufc "\$@"/);
+});
+
 test('Dockerfile: multi-stage, production dependencies only, non-root', () => {
   const df = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
   assert.equal((df.match(/^FROM /gm) ?? []).length, 2);
@@ -52,7 +61,7 @@ test('the container entrypoint runs under plain Node', () => {
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: REPO_ROOT });
   const r = spawnSync(process.execPath, [join(REPO_ROOT, 'packaging', 'docker', 'entrypoint.mjs'), 'config'], {
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, EF_DATA_DIR: mkdtempSync(join(tmpdir(), 'ufc-ep-')) },
+    env: { PATH: process.env.PATH, EF_DATA_DIR: tempDir('ufc-ep-') },
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^EF_WEBUI_IP=0\.0\.0\.0$/m);
@@ -69,7 +78,7 @@ test('Debian package: builds, installs, unit verifies, runs the seed drop-in, re
     t.skip('ufc is already installed on this machine; not replacing it outside CI');
     return;
   }
-  const out = mkdtempSync(join(tmpdir(), 'ufc-deb-'));
+  const out = tempDir('ufc-deb-');
   const deb = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'package-deb.sh'), out, 'none'], { encoding: 'utf8' }).trim().split('\n').pop()!;
   const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
   for (const p of ['./usr/bin/ufc', './lib/systemd/system/flowcoll.service', './usr/share/ufc/dist/src/cli/main.js', './usr/share/ufc/node_modules/pino/']) assert.ok(contents.includes(p), p);
@@ -84,7 +93,7 @@ test('Debian package: builds, installs, unit verifies, runs the seed drop-in, re
     const dropDir = '/etc/systemd/system/flowcoll.service.d';
     mkdirSync(dropDir, { recursive: true });
     writeFileSync(join(dropDir, 'flowcoll.conf'), Object.entries(SEED_OUTPUT).map(([k, v]) => `Environment="${k}=${v}"`).join('\n') + '\n');
-    const data = mkdtempSync(join(tmpdir(), 'ufc-deb-data-'));
+    const data = tempDir('ufc-deb-data-');
     // The real environment wins over the file: the receiver is pointed at loopback so nothing leaves this machine.
     const run = spawnSync('/usr/bin/ufc', ['replay', '--env-file', join(dropDir, 'flowcoll.conf'), join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], {
       encoding: 'utf8',

@@ -4,9 +4,8 @@
  * reconnects with backoff (and then delivers what it held).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Collector } from '../src/collector.js';
@@ -15,7 +14,7 @@ import { RiskiqOutput, type RiskiqOutputOptions } from '../src/output/riskiq/out
 import { RiskiqReceiver } from '../src/output/riskiq/receiver.js';
 import { createOutputs } from '../src/output/registry.js';
 import { FlowRecord } from '../src/record/flow-record.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
 const UUID = '527dd194-a116-11af-8380-034aba1ce438';
@@ -42,7 +41,7 @@ function publicBatch(n: number): FlowRecord[] {
 function output(port: number, over: Partial<RiskiqOutputOptions> = {}): RiskiqOutput {
   return new RiskiqOutput({
     host: '127.0.0.1', port, customerUuid: UUID, key: KEY, transport: 'tcp', maxFrameBytes: 1400, deadlineMs: 50, queueSize: 1000,
-    auditPath: '', nonceStatePath: join(mkdtempSync(join(tmpdir(), 'ufc-riskiq-bp-')), 'nonce'), backoffMinMs: 20, backoffMaxMs: 200, flushTimeoutMs: 2000,
+    auditPath: '', nonceStatePath: join(tempDir('ufc-riskiq-bp-'), 'nonce'), backoffMinMs: 20, backoffMaxMs: 200, flushTimeoutMs: 2000,
     ...over,
   });
 }

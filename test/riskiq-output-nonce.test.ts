@@ -4,14 +4,14 @@
  * damaged or unwritable state stops the output instead of risking a repeat.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { BLOCK, NonceSequence } from '../src/output/riskiq/nonce.js';
 import { RiskiqOutput } from '../src/output/riskiq/output.js';
+import { tempDir } from './helpers/collect.js';
 
-const dir = () => mkdtempSync(join(tmpdir(), 'ufc-riskiq-nonce-'));
+const dir = () => tempDir('ufc-riskiq-nonce-');
 const counterOf = (n: Buffer) => n.readUInt32BE(4) * 2 ** 32 + n.readUInt32BE(8);
 
 test('layout: 4-byte fixed field then a big-endian u64 counter starting at 0', () => {

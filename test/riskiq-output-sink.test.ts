@@ -6,15 +6,15 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodeRow, ROW_LEN, sealFrame, uuidToBytes, type RiskiqRow } from '../src/output/riskiq/frame.js';
 import { RiskiqOutput } from '../src/output/riskiq/output.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { REPO_ROOT } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
 
 const CLI = [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'src', 'cli', 'main.ts')];
 const UUID = '527dd194-a116-11af-8380-034aba1ce438';
@@ -44,7 +44,7 @@ interface Sink {
 function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    EF_DATA_DIR: mkdtempSync(join(tmpdir(), 'ufc-sink-')),
+    EF_DATA_DIR: tempDir('ufc-sink-'),
     EF_OUTPUT_DUCKDB_ENABLE: 'false',
     EF_WEBUI_ENABLE: 'false',
     EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID,
@@ -121,7 +121,7 @@ test('TCP: the RiskIQ output sends to the sink, which prints exactly the project
   const sink = await startSink(['--transport', 'tcp', '--count', '20']);
   const out = new RiskiqOutput({
     host: '127.0.0.1', port: sink.port, customerUuid: UUID, key: KEY, transport: 'tcp', maxFrameBytes: 1400, deadlineMs: 50, queueSize: 1000,
-    auditPath: '', nonceStatePath: join(mkdtempSync(join(tmpdir(), 'ufc-sink-')), 'nonce'),
+    auditPath: '', nonceStatePath: join(tempDir('ufc-sink-'), 'nonce'),
   });
   await out.start();
   const batch: FlowRecord[] = [];
@@ -149,7 +149,7 @@ test('TCP: the RiskIQ output sends to the sink, which prints exactly the project
 });
 
 test('several customers from --customers FILE, rows tagged with --with-customer; a key on the command line is refused', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-sink-'));
+  const dir = tempDir('ufc-sink-');
   const other = '11111111-2222-4333-8444-555555555555';
   const otherKey = Buffer.alloc(32, 9);
   const file = join(dir, 'customers');

@@ -13,8 +13,6 @@
  * Teredo, DETs) are public space and may be sent, as the locality enricher documents.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
@@ -24,6 +22,7 @@ import { FlowRecord } from '../src/record/flow-record.js';
 import { openFrame, ROW_LEN, decodeRow, type RiskiqRow } from '../src/output/riskiq/frame.js';
 import { RiskiqOutput } from '../src/output/riskiq/output.js';
 import type { Transport } from '../src/output/riskiq/transport.js';
+import { tempDir } from './helpers/collect.js';
 
 const UUID = '527dd194-a116-11af-8380-034aba1ce438';
 const KEY = Buffer.from('twBovkmV8YIxx0QyulybZg==', 'base64');
@@ -253,7 +252,7 @@ test('no private or special address, and no port of a private end, ever leaves; 
   const mem = new MemoryTransport();
   const out = new RiskiqOutput({
     host: '127.0.0.1', port: 9, customerUuid: UUID, key: KEY, transport: 'udp', maxFrameBytes: 1400, deadlineMs: 60_000, queueSize: 1_000_000,
-    auditPath: '', nonceStatePath: join(mkdtempSync(join(tmpdir(), 'ufc-riskiq-')), 'nonce'), customTransport: mem,
+    auditPath: '', nonceStatePath: join(tempDir('ufc-riskiq-'), 'nonce'), customTransport: mem,
   });
   await out.start();
   let totalRows = 0;
@@ -314,7 +313,7 @@ test('every pool is what the oracle says it is: a sample of each private CIDR is
   const mem = new MemoryTransport();
   const out = new RiskiqOutput({
     host: '127.0.0.1', port: 9, customerUuid: UUID, key: KEY, transport: 'udp', maxFrameBytes: 1400, deadlineMs: 60_000, queueSize: 1_000_000,
-    auditPath: '', nonceStatePath: join(mkdtempSync(join(tmpdir(), 'ufc-riskiq-')), 'nonce'), customTransport: mem,
+    auditPath: '', nonceStatePath: join(tempDir('ufc-riskiq-'), 'nonce'), customTransport: mem,
   });
   await out.start();
   const pub = v4Addr(0x08080808, false);

@@ -5,15 +5,14 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { RiskiqThreatEnricher } from '../src/enrich/riskiq-threat.js';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { FIELDS } from '../src/record/fields.js';
 import { startPassiveTotalEmulator, type EmulatorFault, type PassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
 import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
 import { ListStore } from '../src/threat/persist.js';
 import { Collector } from '../src/collector.js';
@@ -205,7 +204,7 @@ for (const f of faults) {
 
 test('restart with the emulator down: the persisted DB is loaded before any download and enriches', async () => {
   const emu = await emulator('none', 1000);
-  const dataDir = mkdtempSync(join(tmpdir(), 'ufc-riq-'));
+  const dataDir = tempDir('ufc-riq-');
   const first = enricher(emu.url, {}, dataDir);
   await first.start();
   assert.equal(await first.refresh(), true);
@@ -259,7 +258,7 @@ test('failed refreshes back off (1, 2, 4 ... retry steps, capped) and a success 
   assert.equal(s.delayAfter(0), 1440 * 60_000);
   assert.deepEqual([1, 2, 3, 4, 5].map((k) => s.delayAfter(k)), [50, 100, 200, 200, 200]);
   // The production policy: 1, 2, 4, 8, 16 minutes, capped at 30 (well below the 1440-minute interval).
-  const prod = new RiskiqThreatEnricher({ config: testConfig(), dataDir: mkdtempSync(join(tmpdir(), 'ufc-riq-')) }).feed.schedule;
+  const prod = new RiskiqThreatEnricher({ config: testConfig(), dataDir: tempDir('ufc-riq-') }).feed.schedule;
   assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map((k) => prod.delayAfter(k) / 60_000), [1, 2, 4, 8, 16, 30, 30]);
   // Driven for real: the schedule retries on its own after failures.
   e.feed.start(0);
@@ -275,7 +274,7 @@ test('failed refreshes back off (1, 2, 4 ... retry steps, capped) and a success 
 
 test('include/exclude YAML: include flags with its name, exclude wins over the list and include', async () => {
   const emu = await emulator('none', 300);
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-riq-ie-'));
+  const dir = tempDir('ufc-riq-ie-');
   const listed = emu.list.sample[0]!;
   const listed24 = emu.list.sample[1]!;
   const file = join(dir, 'inclexcl.yml');
@@ -304,7 +303,7 @@ test('include/exclude YAML: include flags with its name, exclude wins over the l
 });
 
 test('a broken include/exclude file stops start-up with the option name', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-riq-ie-'));
+  const dir = tempDir('ufc-riq-ie-');
   const file = join(dir, 'bad.yml');
   writeFileSync(file, 'include: [1.2.3.4\n');
   const e = enricher('http://127.0.0.1:9/x', { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: file });
@@ -338,7 +337,7 @@ test('wired by the chain: the collector starts at once, downloads in the backgro
 
 test('`ufc config` shows the key as ***', () => {
   const out = execFileSync(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'config'], {
-    env: { ...process.env, EF_DATA_DIR: mkdtempSync(join(tmpdir(), 'ufc-riq-')), EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: USER, EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: KEY },
+    env: { ...process.env, EF_DATA_DIR: tempDir('ufc-riq-'), EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: USER, EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: KEY },
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
     timeout: 30_000,
@@ -348,7 +347,7 @@ test('`ufc config` shows the key as ***', () => {
 });
 
 test('end to end: a NetFlow v5 capture replayed after a restart without network is enriched from the saved DB', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ufc-riq-e2e-'));
+  const dataDir = tempDir('ufc-riq-e2e-');
   // The DB a previous run saved: both ends of the capture's first flow (akvorado nfv5.pcap) listed.
   await new ListStore(join(dataDir, 'threat'), 'riskiq').save(Buffer.from('# saved\n161.202.192.0/19 ; scanner\n202.152.70.24 ; c2\n'), {
     feed: 'riskiq',

@@ -1,11 +1,10 @@
 /** BatchingOutput with and without spill: outage, order, exactly once, restart, memory-only policy. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
+import { tempDir } from './helpers/collect.js';
 
 /** A target that can be taken down; keeps what it accepted. */
 class FakeTarget extends BatchingOutput {
@@ -60,7 +59,7 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
   }
 }
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'ufc-spillq-'));
+const tmp = (): string => tempDir('ufc-spillq-');
 
 test('without spill: a full memory queue drops and counts, as before', async () => {
   const o = new FakeTarget({ batchMax: 10, deadlineMs: 5, queueMax: 50 });

@@ -6,14 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeRecord } from '../src/record/json.js';
 import { SearchOutput } from '../src/output/elasticsearch/output.js';
 import { EsTestServer } from './servers/es-test-server.js';
 import { fixtureRecords } from './servers/fixture-records.js';
 import { REPO_ROOT } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
 
 async function runChild(dir: string, port: string, n: number, mode: 'down' | 'slow'): Promise<Record<string, number>> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'servers', 'spill-crash-child.ts'), dir, port, String(n), mode], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -55,7 +54,7 @@ test('SIGKILL while the cluster answers slowly: at most the batch in flight and 
   const server = new EsTestServer({ product: 'elasticsearch' });
   server.bulkDelayMs = 3000;
   await server.start();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-crash-'));
+  const dir = tempDir('ufc-crash-');
   const n = 2000;
   const reported = await runChild(dir, server.address.split(':')[1]!, n, 'slow');
   assert.ok(reported.spilled! > 0, 'the child spilled');
@@ -86,7 +85,7 @@ test('SIGKILL while the cluster is down: the spill holds every record written, a
   await server.start();
   const port = server.address.split(':')[1]!;
   await server.stop();
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-crash-'));
+  const dir = tempDir('ufc-crash-');
   const n = 2000;
   const reported = await runChild(dir, port, n, 'down');
   assert.ok(reported.failures! > 0 && reported.spilled! > 0, 'the child had failed sends and spilled');

@@ -5,12 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { BatchingOutput, PartialSendError, type BatchingOptions } from '../src/output/batching.js';
+import { tempDir } from './helpers/collect.js';
 
 type Mode = 'up' | 'down' | 'partial';
 
@@ -47,7 +45,7 @@ const step = fc.oneof(
 test('spill property: exactly once, in order per exporter, across failures, partial sends and restarts', async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(step, { minLength: 5, maxLength: 25 }), fc.integer({ min: 5, max: 50 }), fc.integer({ min: 10, max: 120 }), async (steps, batchMax, queueMax) => {
-      const dir = mkdtempSync(join(tmpdir(), 'ufc-spillprop-'));
+      const dir = tempDir('ufc-spillprop-');
       const target = new Target();
       const opts: BatchingOptions = { batchMax, deadlineMs: 2, queueMax, spill: { dir, maxBytes: 1 << 26 } };
       let out = new FlakyOutput(opts, target);

@@ -1,8 +1,7 @@
 /** The on-disk spill log: checksums, order, restart, disk cap, damage. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as zlib from 'node:zlib';
@@ -10,6 +9,7 @@ import { FlowRecord } from '../src/record/flow-record.js';
 import { crc32, crc32Table } from '../src/output/spill/crc32.js';
 import { encodeRecords, RECORD_KEYS, RecordDecoder } from '../src/output/spill/record-codec.js';
 import { SpillLog } from '../src/output/spill/segment-log.js';
+import { tempDir } from './helpers/collect.js';
 
 function rec(exporter: string, seq: number): FlowRecord {
   const r = new FlowRecord();
@@ -28,7 +28,7 @@ function batch(from: number, n: number, exporter = '192.0.2.1'): FlowRecord[] {
   return out;
 }
 
-const tmp = (): string => mkdtempSync(join(tmpdir(), 'ufc-spill-'));
+const tmp = (): string => tempDir('ufc-spill-');
 
 function drain(log: SpillLog, max = 50): number[] {
   const seqs: number[] = [];

@@ -6,8 +6,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { retryPolicy, ThreatFeedsEnricher } from '../src/enrich/threat-feeds.js';
@@ -20,7 +19,7 @@ import { integrationsStatus } from '../src/web/integrations.js';
 import { createEnrichers } from '../src/enrich/chain.js';
 import { createMetrics } from '../src/web/metrics.js';
 import type { WebSources } from '../src/web/sources.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
 import { Collector } from '../src/collector.js';
 import type { Config } from '../src/config/schema.js';
 
@@ -75,7 +74,7 @@ function flow(src: string, dst: string): FlowRecord {
 const field = (r: FlowRecord, codex: string): unknown => FIELDS.find((f) => f.codex === codex)!.get(r);
 
 test('every built-in feed and user format loads from the emulator and flags a flow from its own address', async () => {
-  const e = enricher(mkdtempSync(join(tmpdir(), 'ufc-feeds-')));
+  const e = enricher(tempDir('ufc-feeds-'));
   await e.start();
   const loaded = await e.refreshAll();
   const expected = [...CATALOGUE_NAMES, ...Object.keys(USER_HITS).map((f) => `user-${f}`), 'my-tor'];
@@ -96,7 +95,7 @@ test('every built-in feed and user format loads from the emulator and flags a fl
     assert.equal(field(r, 'flow.dst.sec.threat.name'), undefined, 'the private end is never flagged');
   }
   // A decode worker's copy, fed only with the state the main instance posts, flags the same.
-  const copy = new ThreatFeedsEnricher({ config: (e as unknown as { o: { config: Config } }).o.config, dataDir: mkdtempSync(join(tmpdir(), 'ufc-feeds-')), userFeeds: userFeeds(), replica: true });
+  const copy = new ThreatFeedsEnricher({ config: (e as unknown as { o: { config: Config } }).o.config, dataDir: tempDir('ufc-feeds-'), userFeeds: userFeeds(), replica: true });
   await copy.start();
   copy.applyReplicaState(structuredClone(e.replicaState()));
   for (const hit of Object.values(hits)) {
@@ -135,7 +134,7 @@ test('every built-in feed and user format loads from the emulator and flags a fl
 });
 
 test('private, special-purpose and bogon entries are dropped at load, counted and logged', async () => {
-  const e = enricher(mkdtempSync(join(tmpdir(), 'ufc-feeds-')), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'firehol-level1', EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '77.90.185.0/24' });
+  const e = enricher(tempDir('ufc-feeds-'), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'firehol-level1', EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '77.90.185.0/24' });
   const mark = raw.length;
   await e.start();
   await e.refreshAll();
@@ -160,7 +159,7 @@ test('private, special-purpose and bogon entries are dropped at load, counted an
 });
 
 test('several feeds on one end, merged with what RiskIQ set: every name and feed, as arrays', async () => {
-  const e = enricher(mkdtempSync(join(tmpdir(), 'ufc-feeds-')), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'tor-exit,spamhaus-drop-v4' });
+  const e = enricher(tempDir('ufc-feeds-'), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'tor-exit,spamhaus-drop-v4' });
   await e.start();
   await e.refreshAll();
   const r = flow(FEED_HITS['tor-exit']!.ip, FEED_HITS['spamhaus-drop-v4']!.ip);
@@ -186,7 +185,7 @@ test('several feeds on one end, merged with what RiskIQ set: every name and feed
 const FAULTS: FeedFault[] = ['500', '404', '429', '401', 'stall', 'truncate', 'garbage', 'empty'];
 
 test('every fault leaves the active list in use and is reported; the list persists across a restart without network', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-feeds-'));
+  const dir = tempDir('ufc-feeds-');
   const e = enricher(dir, { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'feodo,dshield' }, []);
   await e.start();
   assert.deepEqual((await e.refreshAll()).sort(), ['dshield', 'feodo']);
@@ -239,7 +238,7 @@ test('refresh intervals: provider floors are enforced, user YAML parsed and chec
   );
   assert.equal(feeds.length, 2);
   assert.deepEqual(feeds[1]!.headers, { Authorization: 'Bearer t0ken-abcdef' });
-  const e = enricher(mkdtempSync(join(tmpdir(), 'ufc-feeds-')), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4,abuseipdb' }, feeds);
+  const e = enricher(tempDir('ufc-feeds-'), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4,abuseipdb' }, feeds);
   const by = (n: string): number => e.slot(n)!.def.intervalMin;
   assert.equal(by('spamhaus-drop-v4'), 60, 'Spamhaus: at most one download an hour');
   assert.equal(by('abuseipdb'), 1440);
@@ -256,7 +255,7 @@ test('refresh intervals: provider floors are enforced, user YAML parsed and chec
 });
 
 test('off by default; the one switch turns on the key-free set (keyed feeds only with their key)', () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ufc-feeds-'));
+  const dataDir = tempDir('ufc-feeds-');
   assert.equal(createEnrichers({ config: testConfig({}), dataDir }).some((x) => x.name === 'threat-feeds'), false);
   const chain = createEnrichers({ config: testConfig({ EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: 'http://127.0.0.1:9' }), dataDir });
   const tf = chain.find((x) => x.name === 'threat-feeds') as ThreatFeedsEnricher;
@@ -273,7 +272,7 @@ test('off by default; the one switch turns on the key-free set (keyed feeds only
 });
 
 test('wired by the chain: the collector starts at once, downloads in the background, enriches emitted flows; YAML user feeds', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'ufc-feeds-e2e-'));
+  const dataDir = tempDir('ufc-feeds-e2e-');
   const yaml = join(dataDir, 'feeds.yaml');
   writeFileSync(yaml, `feeds:\n  - name: corp-zeek\n    url: ${emu.url}/user/zeek\n    format: zeek\n    interval: 30\n`);
   const config = testConfig({
@@ -302,7 +301,7 @@ test('wired by the chain: the collector starts at once, downloads in the backgro
 test('a key in a user feed URL query string never reaches the log', async () => {
   const token = 'q-token-7c9e2b4a1d3f5e6a';
   const mark = raw.length;
-  const e = enricher(mkdtempSync(join(tmpdir(), 'ufc-feeds-')), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'tor-exit' }, [{ name: 'keyed', url: `${emu.url}/user/plain?apikey=${token}`, format: 'plain', headers: {} }]);
+  const e = enricher(tempDir('ufc-feeds-'), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'tor-exit' }, [{ name: 'keyed', url: `${emu.url}/user/plain?apikey=${token}`, format: 'plain', headers: {} }]);
   await e.start();
   await e.refreshAll();
   const logged = raw.slice(mark);
@@ -313,7 +312,7 @@ test('a key in a user feed URL query string never reaches the log', async () => 
 });
 
 test('a restart with a fresh stored copy does not download again until it is due', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-feeds-'));
+  const dir = tempDir('ufc-feeds-');
   const first = enricher(dir, { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4,tor-exit' }, []);
   await first.start();
   await first.refreshAll();

@@ -3,16 +3,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ListStore, writeFileAtomic } from '../src/threat/persist.js';
 import { defaultPolicy, Refresher } from '../src/threat/refresher.js';
 import { InclExclFile, parseInclExcl } from '../src/threat/inclexcl.js';
 import { BODY_DEADLINE, HEADER_DEADLINE, displayUrl, download } from '../src/threat/download.js';
+import { tempDir } from './helpers/collect.js';
 
 test('writeFileAtomic replaces the file whole and leaves no temporary file', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-threat-'));
+  const dir = tempDir('ufc-threat-');
   const p = join(dir, 'sub', 'x.body');
   await writeFileAtomic(p, 'first');
   await writeFileAtomic(p, Buffer.from('second'));
@@ -21,7 +21,7 @@ test('writeFileAtomic replaces the file whole and leaves no temporary file', asy
 });
 
 test('ListStore round-trips body and meta; a missing store is null', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-threat-'));
+  const dir = tempDir('ufc-threat-');
   const s = new ListStore(join(dir, 'threat'), 'riskiq');
   assert.equal(s.load(), null);
   await s.save(Buffer.from('192.0.2.1\n'), { feed: 'riskiq', savedAt: '2026-01-01T00:00:00.000Z', bytes: 10, entries: 1, format: 'text', source: 'http://x/' });
@@ -84,7 +84,7 @@ test('include/exclude YAML: lists, mappings, names, bad entries; unknown keys an
 });
 
 test('InclExclFile re-reads only when the file changed', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-threat-'));
+  const dir = tempDir('ufc-threat-');
   const p = join(dir, 'ie.yml');
   writeFileSync(p, 'exclude: [192.0.2.0/24]\n');
   const f = new InclExclFile(p, 'blocklist');

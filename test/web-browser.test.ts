@@ -6,12 +6,12 @@
  */
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { LISTED, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
 import { REPO_ROOT, toolPath, needTool } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
 
 const PT = 'https://pt.example.test/research?query=';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
@@ -27,7 +27,7 @@ let profile = '';
 const problems: string[] = [];
 
 export async function launchChromium(path: string): Promise<{ ctx: BrowserContext; profile: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-chromium-'));
+  const dir = tempDir('ufc-chromium-');
   const c = await chromium.launchPersistentContext(dir, {
     executablePath: path, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 800 }, timeout: 60_000,
   });

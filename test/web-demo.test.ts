@@ -6,12 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Collector } from '../src/collector.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
 import { REPO_ROOT } from './helpers/tools.js';
 import { TrafficModel, encodeIpfix, encodeSflow, encodeV5, encodeV9, type Flow } from '../scripts/demo-exporters.js';
 
@@ -72,7 +70,7 @@ async function freePort(): Promise<number> {
 
 test('npm run demo: threats show within a minute, from all four exporters', { timeout: 120_000 }, async () => {
   const web = await freePort();
-  const data = mkdtempSync(join(tmpdir(), 'ufc-demo-'));
+  const data = tempDir('ufc-demo-');
   const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/demo.ts', '--minutes', '2', '--interval-ms', '100'], {
     cwd: REPO_ROOT,
     env: { ...process.env, EF_DATA_DIR: data, EF_WEBUI_PORT: String(web), EF_FLOW_SERVER_UDP_PORT: '0', EF_LOGGER_LEVEL: 'warn' },

@@ -4,6 +4,13 @@ import { configOrExit } from './common.js';
 import type { Command } from './commands.js';
 import { VERSION } from './version.js';
 
+/** On glibc, whether the environment leaves the mmap threshold to glibc (bin/ufc fixes it; see there). */
+function mmapThresholdFloats(): boolean {
+  if (process.platform !== 'linux' || process.env.MALLOC_MMAP_THRESHOLD_ !== undefined) return false;
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return header?.glibcVersionRuntime !== undefined;
+}
+
 export const runCommand: Command = {
   usage: 'ufc run [--env-file PATH]',
   summary: 'Start the collector (the default command).',
@@ -11,6 +18,9 @@ export const runCommand: Command = {
     const envFile = args.flags.get('env-file');
     const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
     log.info(`ufc ${VERSION} starting`, { data_dir: config.EF_DATA_DIR });
+    if (mmapThresholdFloats()) {
+      log.info('glibc\'s mmap threshold is not fixed: memory freed after a backlog may stay with the process', { hint: 'start with bin/ufc, or set MALLOC_MMAP_THRESHOLD_=131072 in the environment (docs/operations.md, Memory)' });
+    }
     const collector = new Collector(config);
     await collector.start();
     try {

@@ -1,5 +1,5 @@
 /** Records from replayed capture fixtures, for the output tests (ES, OpenSearch, Kafka). */
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Collector } from '../../src/collector.js';
 import { createOutputs } from '../../src/output/registry.js';
@@ -32,9 +32,12 @@ export async function replayFixtures(env: Record<string, string>, extra: Output[
 /** The fixtures' records only (no outputs). */
 export async function fixtureRecords(): Promise<FlowRecord[]> {
   const cap = new CaptureOutput();
-  const c = new Collector(testConfig(), { outputs: [cap] });
+  const config = testConfig();
+  const c = new Collector(config, { outputs: [cap] });
   await c.start();
   for (const f of FIXTURES) c.replay(readFileSync(f));
   await c.stop();
+  // Removed now, not at exit: spill-crash-child.ts calls this and is then killed with SIGKILL.
+  rmSync(config.EF_DATA_DIR, { recursive: true, force: true });
   return cap.records;
 }

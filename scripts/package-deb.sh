@@ -15,6 +15,8 @@ trap 'rm -rf "$stage"' EXIT
 app="$stage/usr/share/ufc"
 mkdir -p "$app" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/etc/ufc" "$stage/DEBIAN"
 cp -r "$root/package.json" "$root/package-lock.json" "$root/bin" "$root/dist" "$root/docs" "$root/README.md" "$app/"
+# bin/ufc is a shell launcher: executable whatever the checkout kept.
+chmod 0755 "$app/bin/ufc"
 # Static assets served at run time live beside their sources.
 if [ -d "$root/src/web/static" ]; then mkdir -p "$app/src/web" && cp -r "$root/src/web/static" "$app/src/web/"; fi
 if [ -d "$root/assets" ]; then cp -r "$root/assets" "$app/"; fi

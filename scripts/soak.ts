@@ -9,7 +9,7 @@
  * (from /metrics); at the end RSS at start and end, so a leak shows as growth. The data directory is
  * removed at the end unless BENCH_KEEP=1.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -102,6 +102,7 @@ const end = Date.now() + MINUTES * 60_000;
 const start = process.hrtime.bigint();
 let sent = 0;
 let nextReport = Date.now() + EVERY * 1000;
+const busy: ChildProcess[] = [];
 let contendAt = CONTEND > 0 ? Date.now() + (MINUTES * 60_000) / 3 : Infinity;
 while (Date.now() < end) {
   const due = Math.floor((Number(process.hrtime.bigint() - start) / 1e9) * PPS);
@@ -115,7 +116,7 @@ while (Date.now() < end) {
     contendAt = Infinity;
     process.stdout.write(`${new Date().toISOString()} contention: two busy processes for ${CONTEND} s; RSS now ${rssMb(child.pid!).toFixed(0)} MB\n`);
     // Each spins until its own deadline (bounded), then exits.
-    for (let i = 0; i < 2; i++) spawn(process.execPath, ['-e', `const end = Date.now() + ${CONTEND * 1000}; while (Date.now() < end);`], { stdio: 'ignore' });
+    for (let i = 0; i < 2; i++) busy.push(spawn(process.execPath, ['-e', `const end = Date.now() + ${CONTEND * 1000}; while (Date.now() < end);`], { stdio: 'ignore' }));
   }
   if (Date.now() >= nextReport) {
     nextReport += EVERY * 1000;
@@ -124,6 +125,7 @@ while (Date.now() < end) {
   await new Promise((r) => setImmediate(r));
 }
 for (const s of socks) s.close();
+for (const b of busy) b.kill();
 await new Promise((r) => setTimeout(r, 3000));
 const rssEnd = rssMb(child.pid!);
 const records = await metric('ufc_exporter_records_total');

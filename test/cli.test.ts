@@ -124,7 +124,14 @@ async function started(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pro
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('collector did not start: ' + stderr)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('collector did not start: ' + stderr));
+    }, 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`collector exited (${code}) before listening: ${stderr}`));
+    });
     child.stderr!.on('data', () => {
       if (stderr.includes('listening for flows')) {
         clearTimeout(timer);
@@ -138,8 +145,10 @@ async function started(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pro
 async function stopped(child: ReturnType<typeof spawn>): Promise<number | null> {
   // The run command takes over SIGTERM just after its sockets are bound.
   await new Promise((r) => setTimeout(r, 300));
+  if (child.exitCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
   child.kill('SIGTERM');
-  return await new Promise<number | null>((r) => child.on('exit', r));
+  return await exited;
 }
 
 test('bin/ufc fixes glibc\'s mmap threshold unless the environment sets one; started without it, the log says so', { skip: process.platform !== 'linux' && 'Linux only (/proc, glibc)' }, async () => {
@@ -151,7 +160,8 @@ test('bin/ufc fixes glibc\'s mmap threshold unless the environment sets one; sta
     // bin/ufc execs node, so the pid is the collector's own.
     const vars = environ(child.pid!);
     assert.ok(vars.includes(`MALLOC_MMAP_THRESHOLD_=${expected}`), vars.filter((v) => v.startsWith('MALLOC')).join(' ') || 'no MALLOC_ variable');
-    assert.ok(vars.some((v) => v.endsWith('/bin/ufc.mjs') || v.startsWith('UFC_NODE=')), 'the launcher ran');
+    const argv = readFileSync(`/proc/${child.pid!}/cmdline`, 'utf8').split('\0');
+    assert.equal(argv[1], join(REPO_ROOT, 'bin', 'ufc.mjs'), `the launcher ran node on bin/ufc.mjs: ${argv.join(' ')}`);
     assert.doesNotMatch(stderr(), NOTE);
     assert.equal(await stopped(child), 0, stderr());
   }

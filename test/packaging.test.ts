@@ -81,7 +81,7 @@ test('Debian package: builds, installs, unit verifies, runs the seed drop-in, re
   const out = tempDir('ufc-deb-');
   const deb = execFileSync('bash', [join(REPO_ROOT, 'scripts', 'package-deb.sh'), out, 'none'], { encoding: 'utf8' }).trim().split('\n').pop()!;
   const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
-  for (const p of ['./usr/bin/ufc', './lib/systemd/system/flowcoll.service', './usr/share/ufc/dist/src/cli/main.js', './usr/share/ufc/node_modules/pino/']) assert.ok(contents.includes(p), p);
+  for (const p of ['./usr/bin/ufc', './usr/share/ufc/bin/ufc', './usr/share/ufc/bin/ufc.mjs', './lib/systemd/system/flowcoll.service', './usr/share/ufc/dist/src/cli/main.js', './usr/share/ufc/node_modules/pino/']) assert.ok(contents.includes(p), p);
   assert.ok(!contents.includes('./usr/share/ufc/node_modules/typescript/'), 'no dev dependencies');
   execFileSync('dpkg', ['-i', deb], { stdio: 'pipe' });
   try {

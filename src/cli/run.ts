@@ -6,7 +6,8 @@ import { VERSION } from './version.js';
 
 /** On glibc, whether the environment leaves the mmap threshold to glibc (bin/ufc fixes it; see there). */
 function mmapThresholdFloats(): boolean {
-  if (process.platform !== 'linux' || process.env.MALLOC_MMAP_THRESHOLD_ !== undefined) return false;
+  if (process.platform !== 'linux' || (process.env.MALLOC_MMAP_THRESHOLD_ ?? '') !== '') return false;
+  if ((process.env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.mmap_threshold=')) return false;
   const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
   return header?.glibcVersionRuntime !== undefined;
 }

@@ -100,6 +100,8 @@ export class WorkerPool {
         });
       }));
       w.on('error', (err) => log.error(`decode worker ${i} failed: ${err.message}`));
+      // A worker that is gone has no heap to report.
+      w.on('exit', () => (this.heap[i] = null));
     }
     await Promise.all(ready);
     // Lists already loaded reach every worker before its first datagram (messages keep their order).
@@ -195,7 +197,7 @@ export class WorkerPool {
   }
 
   /** Each worker's heap as of its last report (once a second; null before the first). */
-  heaps(): (ThreadHeap | null)[] {
+  heaps(): readonly (ThreadHeap | null)[] {
     return this.heap;
   }
 

@@ -39,7 +39,7 @@ test('the compose file and the systemd unit allow the receive thread its real-ti
 });
 
 test('the container gets the glibc mmap threshold bin/ufc sets (its entrypoint is plain Node)', () => {
-  const launcher = /^: "\$\{MALLOC_MMAP_THRESHOLD_:=(\d+)\}"$/m.exec(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'));
+  const launcher = /^\s*: "\$\{MALLOC_MMAP_THRESHOLD_:=(\d+)\}"$/m.exec(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'));
   assert.ok(launcher !== null, 'bin/ufc sets a default');
   const df = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');
   assert.match(df, new RegExp(`^ENV .*\\bMALLOC_MMAP_THRESHOLD_=${launcher[1]}\\b`, 'm'));

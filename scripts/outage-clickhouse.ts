@@ -10,7 +10,7 @@
  * It stops only the clickhouse-server listening on 127.0.0.1:8123, found by its listening socket.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -152,6 +152,7 @@ export async function runClickHouseOutage(records: number, outageMs: number, say
   } finally {
     if (stopped && !restarted) await (restarting ?? startClickHouse()).catch(() => {});
     await collector.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -143,8 +143,7 @@ async function started(cmd: string, args: string[], env: NodeJS.ProcessEnv): Pro
 }
 
 async function stopped(child: ReturnType<typeof spawn>): Promise<number | null> {
-  // The run command takes over SIGTERM just after its sockets are bound.
-  await new Promise((r) => setTimeout(r, 300));
+  // No pause first: SIGTERM the moment it listens must stop it cleanly too (exit 0).
   if (child.exitCode !== null) return child.exitCode;
   const exited = new Promise<number | null>((r) => child.once('exit', r));
   child.kill('SIGTERM');

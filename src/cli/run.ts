@@ -22,6 +22,18 @@ export const runCommand: Command = {
     if (mmapThresholdFloats()) {
       log.info('glibc\'s mmap threshold is not fixed: memory freed after a backlog may stay with the process', { hint: 'start with bin/ufc, or set MALLOC_MMAP_THRESHOLD_=131072 in the environment (docs/operations.md, Memory)' });
     }
+    // Signals are taken over before start-up, so one that arrives while it runs still stops the collector
+    // cleanly (outputs flushed) once start-up is done, instead of killing it.
+    let signalled: (sig: string) => void = () => {};
+    const stopRequested = new Promise<string>((resolve) => (signalled = resolve));
+    const onInt = (): void => signalled('SIGINT');
+    const onTerm = (): void => signalled('SIGTERM');
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+    const release = (): void => {
+      process.off('SIGINT', onInt);
+      process.off('SIGTERM', onTerm);
+    };
     const collector = new Collector(config);
     await collector.start();
     try {
@@ -29,20 +41,12 @@ export const runCommand: Command = {
     } catch (err) {
       log.error((err as Error).message);
       await collector.stop();
+      release();
       return 1;
     }
-    await new Promise<void>((resolve) => {
-      const stop = (sig: string) => {
-        log.info(`received ${sig}: stopping input, flushing outputs`);
-        process.off('SIGINT', onInt);
-        process.off('SIGTERM', onTerm);
-        resolve();
-      };
-      const onInt = () => stop('SIGINT');
-      const onTerm = () => stop('SIGTERM');
-      process.on('SIGINT', onInt);
-      process.on('SIGTERM', onTerm);
-    });
+    const sig = await stopRequested;
+    log.info(`received ${sig}: stopping input, flushing outputs`);
+    release();
     await collector.stop();
     const t = collector.pipeline.stats.totals();
     log.info('stopped', { packets: t.packets, records: t.records, errors: t.errors });

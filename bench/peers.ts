@@ -13,7 +13,8 @@
  * (default 40000), --protocol v9|ipfix|both (default both), --exporters N (loopback source addresses
  * the packets are spread over, default 1), --only name,...
  * Environment: BENCH_THREADS=1 (CPU seconds of every thread, since start, to stderr), BENCH_WORKERS (EF_FLOW_SERVER_WORKERS; unset: the collector's default),
- * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_NODE_FLAGS (node options for ufc, as bin/ufc's UFC_NODE_FLAGS), BENCH_KEEP=1 (keep each temp dir); EF_* variables reach ufc.
+ * BENCH_RECEIVE_QUEUE, BENCH_GEO=false, BENCH_KEEP=1 (keep each temp dir); EF_* variables reach ufc, UFC_* ones
+ * bin/ufc (UFC_NODE_FLAGS: node options for ufc, e.g. --cpu-prof).
  * Traffic goes to 127.0.0.1 only; the send loop is bounded by the packet count.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -135,8 +136,8 @@ const PEERS: Peer[] = [
         detached: true,
         stdio: ['ignore', log, log],
         env: {
-          PATH: process.env.PATH, UFC_NODE: process.execPath, ...(process.env.BENCH_NODE_FLAGS !== undefined ? { UFC_NODE_FLAGS: process.env.BENCH_NODE_FLAGS } : {}),
-          ...envWithPrefix('UFC_'), EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
+          // UFC_ variables of the benchmark's environment reach bin/ufc (UFC_NODE_FLAGS=--cpu-prof).
+          PATH: process.env.PATH, UFC_NODE: process.execPath, ...envWithPrefix('UFC_'), EF_DATA_DIR: dir, EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port),
           EF_LOGGER_LEVEL: 'info', EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
           EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'), EF_OUTPUT_FILE_MAX_SIZE: '0',
           EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: process.env.BENCH_GEO ?? 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: process.env.BENCH_GEO ?? 'true',

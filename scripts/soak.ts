@@ -59,22 +59,29 @@ function drops(port: number): number {
   return 0;
 }
 
-/** Sum of the series of `name` in /metrics (those whose labels include `label`, when given). */
-async function metric(name: string, label?: string): Promise<number> {
+/** Sum of a series in /metrics: `name`, and of its lines those whose labels include `label`, when given. */
+type Metric = (name: string, label?: string) => number;
+
+/** One scrape of /metrics, read as many times as a report needs (every value NaN when it fails). */
+async function scrape(): Promise<Metric> {
+  let lines: string[] | null = null;
   try {
-    const text = await (await fetch(`http://127.0.0.1:${WEB}/metrics`)).text();
-    let sum = 0;
-    for (const line of text.split('\n')) if (line.startsWith(name) && !line.startsWith('#') && (label === undefined || line.includes(label))) sum += Number(line.split(' ').pop());
-    return sum;
+    lines = (await (await fetch(`http://127.0.0.1:${WEB}/metrics`)).text()).split('\n');
   } catch {
-    return NaN;
+    // Reported as NaN below.
   }
+  return (name, label) => {
+    if (lines === null) return NaN;
+    let sum = 0;
+    for (const line of lines) if (line.startsWith(name) && !line.startsWith('#') && (label === undefined || line.includes(label))) sum += Number(line.split(' ').pop());
+    return sum;
+  };
 }
 
 /** The decode workers' V8 heaps together (ufc_worker_heap_bytes): used, total and external, in MB. */
-async function workerHeaps(): Promise<string> {
-  const mb = async (space: string): Promise<string> => ((await metric('ufc_worker_heap_bytes', `space="${space}"`)) / 1e6).toFixed(0);
-  return `used ${await mb('used')} MB total ${await mb('total')} MB external ${await mb('external')} MB`;
+function workerHeaps(metric: Metric): string {
+  const mb = (space: string): string => (metric('ufc_worker_heap_bytes', `space="${space}"`) / 1e6).toFixed(0);
+  return `used ${mb('used')} MB total ${mb('total')} MB external ${mb('external')} MB`;
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ufc-soak-'));
@@ -120,7 +127,8 @@ while (Date.now() < end) {
   }
   if (Date.now() >= nextReport) {
     nextReport += EVERY * 1000;
-    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} receive-queue drops ${await metric('ufc_udp_receive_dropped_total')} records ${await metric('ufc_exporter_records_total')} exporters ${await metric('ufc_exporters')} decode errors ${await metric('ufc_decode_errors_total')} output queued ${await metric('ufc_output_queue_depth')} JS heap ${((await metric('ufc_nodejs_heap_size_used_bytes')) / 1e6).toFixed(0)} MB external ${((await metric('ufc_nodejs_external_memory_bytes')) / 1e6).toFixed(0)} MB; workers' heaps ${await workerHeaps()}\n`);
+    const metric = await scrape();
+    process.stdout.write(`${new Date().toISOString()} sent ${sent} RSS ${rssMb(child.pid!).toFixed(0)} MB kernel drops ${drops(PORT)} receive-queue drops ${metric('ufc_udp_receive_dropped_total')} records ${metric('ufc_exporter_records_total')} exporters ${metric('ufc_exporters')} decode errors ${metric('ufc_decode_errors_total')} output queued ${metric('ufc_output_queue_depth')} JS heap ${(metric('ufc_nodejs_heap_size_used_bytes') / 1e6).toFixed(0)} MB external ${(metric('ufc_nodejs_external_memory_bytes') / 1e6).toFixed(0)} MB; workers' heaps ${workerHeaps(metric)}\n`);
   }
   await new Promise((r) => setImmediate(r));
 }
@@ -128,8 +136,9 @@ for (const s of socks) s.close();
 for (const b of busy) b.kill();
 await new Promise((r) => setTimeout(r, 3000));
 const rssEnd = rssMb(child.pid!);
-const records = await metric('ufc_exporter_records_total');
-process.stdout.write(`done: sent ${sent} datagrams; RSS start ${rssStart.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB; kernel drops ${drops(PORT)}; receive-queue drops ${await metric('ufc_udp_receive_dropped_total')}; records decoded ${records}; exporters ${await metric('ufc_exporters')}; decode errors ${await metric('ufc_decode_errors_total')}\n`);
+const metric = await scrape();
+const records = metric('ufc_exporter_records_total');
+process.stdout.write(`done: sent ${sent} datagrams; RSS start ${rssStart.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB; kernel drops ${drops(PORT)}; receive-queue drops ${metric('ufc_udp_receive_dropped_total')}; records decoded ${records}; exporters ${metric('ufc_exporters')}; decode errors ${metric('ufc_decode_errors_total')}\n`);
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
 if (process.env.BENCH_KEEP === '1') process.stdout.write(`data kept in ${dir}\n`);

@@ -24,6 +24,13 @@ export interface FieldDef {
    * (json.ts), so the field's logic is written once.
    */
   expr: string;
+  /**
+   * For the JSON encoder (json.ts): one or two expressions over `r` whose values (numbers or strings)
+   * together fully determine this field's value, so the field's JSON text can be kept per key instead
+   * of being built record by record. Only where `expr` is costly to evaluate and format (an array,
+   * decimal text of doubles).
+   */
+  memoBy?: [string] | [string, string];
 }
 
 export interface CompiledFieldDef extends FieldDef {
@@ -127,7 +134,7 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
   { codex: 'tcp.flags', ecs: 'tcp.flags', type: 'integer', description: 'Cumulative TCP flags as an integer (protocol 6 only).',
     expr: 'r.proto === 6 ? r.tcpFlags : undefined' },
   { codex: 'tcp.flags.tags', ecs: 'tcp.flags.tags', type: 'keyword[]', description: 'TCP flag names: FIN, SYN, RST, PSH, ACK, URG, ECE, CWR, NS.',
-    expr: 'r.proto === 6 && r.tcpFlags !== 0 ? tcpFlagTags(r.tcpFlags) : undefined' },
+    expr: 'r.proto === 6 && r.tcpFlags !== 0 ? tcpFlagTags(r.tcpFlags) : undefined', memoBy: ['r.proto === 6 ? r.tcpFlags : 0'] },
   { codex: 'ip.tos', ecs: null, type: 'integer', description: 'IP type of service byte.',
     expr: 'pos(r.tos)' },
   { codex: 'ip.dscp.id', ecs: null, type: 'integer', description: 'DSCP code point (TOS >> 2).',
@@ -179,7 +186,7 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
   { codex: 'flow.src.geo.city.name', ecs: 'source.geo.city_name', type: 'keyword', description: 'Source city.',
     expr: 'str(r.srcCity)' },
   { codex: 'flow.src.geo.loc.coord', ecs: 'source.geo.location', type: 'geo_point', description: 'Source location as "lat,lon".',
-    expr: 'Number.isNaN(r.srcLat) ? undefined : `${r.srcLat},${r.srcLon}`' },
+    expr: 'Number.isNaN(r.srcLat) ? undefined : `${r.srcLat},${r.srcLon}`', memoBy: ['r.srcLat', 'r.srcLon'] },
   { codex: 'flow.dst.geo.country.name', ecs: 'destination.geo.country_name', type: 'keyword', description: 'Destination country (GeoIP).',
     expr: 'str(r.dstCountry)' },
   { codex: 'flow.dst.geo.country.iso_code', ecs: 'destination.geo.country_iso_code', type: 'keyword', description: 'Destination ISO 3166 country code.',
@@ -187,7 +194,7 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
   { codex: 'flow.dst.geo.city.name', ecs: 'destination.geo.city_name', type: 'keyword', description: 'Destination city.',
     expr: 'str(r.dstCity)' },
   { codex: 'flow.dst.geo.loc.coord', ecs: 'destination.geo.location', type: 'geo_point', description: 'Destination location as "lat,lon".',
-    expr: 'Number.isNaN(r.dstLat) ? undefined : `${r.dstLat},${r.dstLon}`' },
+    expr: 'Number.isNaN(r.dstLat) ? undefined : `${r.dstLat},${r.dstLon}`', memoBy: ['r.dstLat', 'r.dstLon'] },
   { codex: 'flow.src.sec.threat.name', ecs: 'source.threat.name', type: 'keyword[]', description: 'Threat names of the source address (`blocklist` when the list gives none).',
     expr: 'list(r.srcThreatName)' },
   { codex: 'flow.src.sec.threat.feed.name', ecs: 'source.threat.feed.name', type: 'keyword[]', description: 'Feeds listing the source address (`riskiq`, ...).',

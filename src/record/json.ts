@@ -53,10 +53,12 @@ function perPacket(def: FieldDef): boolean {
 
 /** Keyword fields whose values rarely repeat: not worth a map entry each. */
 const UNIQUE = new Set(['flow.community.id', 'flow.src.mac.addr', 'flow.dst.mac.addr']);
+/** Integer values below this have their field's text kept in a table (see `small` in compile()). */
+const SMALL_INTS = 4096;
 /** Values a keyword field's map keeps; past it the map starts again (a bound, not an LRU). */
 const MEMO_MAX = 4096;
 
-function remember(m: Map<string, string>, v: string, text: string): string {
+function remember<K, T>(m: Map<K, T>, v: K, text: T): T {
   if (m.size >= MEMO_MAX) m.clear();
   m.set(v, text);
   return text;
@@ -111,8 +113,16 @@ function compile(view: ViewOptions): Encoder {
     state += `const m${i} = new Map();\n`;
     return `(m${i}.get(v) ?? remember(m${i}, v, ${name} + ${formatter(def, view.ecs)}))`;
   };
-  const textOf = (i: number, def: FieldDef, name: string): string => (def.type === 'keyword' && !UNIQUE.has(def.codex) ? memo(i, def, name) : def.type === 'date' || def.type === 'keyword' || def.type === 'ip' ? cached(i, def, name) : `${name} + ${formatter(def, view.ecs)}`);
-  let body = 'const cs = r.orientation === 1 ? true : r.orientation === 2 ? false : undefined;\n';
+  // Integer fields (ports, protocol, flags, masks, interface indexes) mostly hold small values: their
+  // name-and-value text is kept in a table by value, up to SMALL_INTS, which spares the number's
+  // conversion to text and a concatenation. The table is filled ('' for "not yet") so that V8
+  // keeps it a flat array rather than a dictionary.
+  const small = (i: number, name: string): string => {
+    state += `const a${i} = new Array(${SMALL_INTS}).fill('');\n`;
+    return `(v >= 0 && v < ${SMALL_INTS} && (v | 0) === v ? (a${i}[v] || (a${i}[v] = ${name} + v)) : ${name} + N(v))`;
+  };
+  const textOf = (i: number, def: FieldDef, name: string): string => (def.type === 'integer' && formatter(def, view.ecs) === 'N(v)' ? small(i, name) : def.type === 'keyword' && !UNIQUE.has(def.codex) ? memo(i, def, name) : def.type === 'date' || def.type === 'keyword' || def.type === 'ip' ? cached(i, def, name) : `${name} + ${formatter(def, view.ecs)}`);
+  let body = 'let mt, mm;\nconst cs = r.orientation === 1 ? true : r.orientation === 2 ? false : undefined;\n';
   body += `let v = r.${tsField} > 0 ? r.${tsField} : r.collectTs;\n`;
   body += `let s = ${textOf(0, first!, JSON.stringify('{' + JSON.stringify('@timestamp') + ':'))};\n`;
   const nameOf = (def: FieldDef): string => JSON.stringify(',' + JSON.stringify(view.ecs ? (def.ecs ?? def.codex) : def.codex) + ':');
@@ -124,6 +134,22 @@ function compile(view: ViewOptions): Encoder {
     while (end < FIELDS.length && perPacket(FIELDS[end]!)) end++;
     if (end - i < 2) {
       const def = FIELDS[i]!;
+      if (def.memoBy !== undefined) {
+        // The field's text (or '' when absent: adding '' leaves s as it is) kept per key, or per
+        // first key and then second key (a map of maps).
+        state += `const m${i} = new Map();\n`;
+        const [k1, k2] = def.memoBy;
+        const text = `v === undefined ? '' : ${nameOf(def)} + ${formatter(def, view.ecs)}`;
+        if (k2 === undefined) {
+          body += `mt = m${i}.get(${k1});\nif (mt === undefined) {\nv = (${def.expr});\nmt = remember(m${i}, ${k1}, ${text});\n}\n`;
+        } else {
+          body += `mm = m${i}.get(${k1});\nif (mm === undefined) mm = remember(m${i}, ${k1}, new Map());\n`;
+          body += `mt = mm.get(${k2});\nif (mt === undefined) {\nv = (${def.expr});\nmt = remember(mm, ${k2}, ${text});\n}\n`;
+        }
+        body += 's += mt;\n';
+        i++;
+        continue;
+      }
       body += `v = (${def.expr});\nif (v !== undefined) s += ${textOf(i, def, nameOf(def))};\n`;
       i++;
       continue;

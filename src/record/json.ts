@@ -60,8 +60,21 @@ const MEMO_MAX = 4096;
 
 function remember<K, T>(m: Map<K, T>, v: K, text: T): T {
   if (m.size >= MEMO_MAX) m.clear();
+  if (typeof text === 'string') flat(text);
   m.set(v, text);
   return text;
+}
+
+/**
+ * Text kept for reuse, flattened once: `name + value` is a V8 rope (a pair of pieces), and every
+ * record that reuses it would otherwise make the buffer write walk that pair again. Reading a
+ * character of a rope makes V8 copy it into one piece in place (String::Flatten). Measured on the
+ * bench stream: ~10% less time for text and bytes. Not for text used once: flattening it is a copy
+ * that the buffer write would have made anyway.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
 }
 
 function formatter(def: FieldDef, ecs: boolean): string {
@@ -119,7 +132,7 @@ function compile(view: ViewOptions): Encoder {
   // keeps it a flat array rather than a dictionary.
   const small = (i: number, name: string): string => {
     state += `const a${i} = new Array(${SMALL_INTS}).fill('');\n`;
-    return `(v >= 0 && v < ${SMALL_INTS} && (v | 0) === v ? (a${i}[v] || (a${i}[v] = ${name} + v)) : ${name} + N(v))`;
+    return `(v >= 0 && v < ${SMALL_INTS} && (v | 0) === v ? (a${i}[v] || (a${i}[v] = flat(${name} + v))) : ${name} + N(v))`;
   };
   const textOf = (i: number, def: FieldDef, name: string): string => (def.type === 'integer' && formatter(def, view.ecs) === 'N(v)' ? small(i, name) : def.type === 'keyword' && !UNIQUE.has(def.codex) ? memo(i, def, name) : def.type === 'date' || def.type === 'keyword' || def.type === 'ip' ? cached(i, def, name) : `${name} + ${formatter(def, view.ecs)}`);
   let body = 'let mt, mm;\nconst cs = r.orientation === 1 ? true : r.orientation === 2 ? false : undefined;\n';
@@ -165,7 +178,7 @@ function compile(view: ViewOptions): Encoder {
   }
   body += 'if (r.extra !== null) s = extra(r, s);\nreturn s + "}";';
   // Generated from our own field table (fields.ts), never from input.
-  enc = new Function('S', 'A', 'N', 'extra', 'remember', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, extra, remember, ...Object.values(FIELD_HELPERS)) as Encoder;
+  enc = new Function('S', 'A', 'N', 'extra', 'remember', 'flat', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, extra, remember, flat, ...Object.values(FIELD_HELPERS)) as Encoder;
   compiled.set(id, enc);
   return enc;
 }

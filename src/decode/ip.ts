@@ -24,6 +24,7 @@ export function ipv4ToString(v: number): string {
   if (internKeys[slot] === v) return internVals[slot]!;
   if (internKeys[slot + 1] === v) return internVals[slot + 1]!;
   const s = formatIpv4(v);
+  s.charCodeAt(0);
   internKeys[slot + 1] = internKeys[slot]!;
   internVals[slot + 1] = internVals[slot]!;
   internKeys[slot] = v;

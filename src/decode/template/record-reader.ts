@@ -4,14 +4,14 @@
  */
 import { FlowRecord } from '../../record/flow-record.js';
 import { HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6, parseSampledHeader } from '../sflow/packet-header.js';
-import { ipAt, ipv4At as ipv4AtImported, ipv6At as ipv6AtImported, macAt as macAtImported } from '../ip.js';
+import { ipAt, ipv4ToString as ipv4ToStringImported, ipv6At as ipv6AtImported, macAt as macAtImported } from '../ip.js';
 import { uptimeToEpoch } from '../time.js';
 import { VARLEN, type CompiledTemplate } from './compile.js';
 import { IeType } from './ie-types.js';
 
 // Module-local copies of imported bindings used per field: a local const is a plain load, an
 // imported binding can be an accessor under some loaders (tsx), which showed in profiles.
-const ipv4At = ipv4AtImported, ipv6At = ipv6AtImported, macAt = macAtImported;
+const ipv4ToString = ipv4ToStringImported, ipv6At = ipv6AtImported, macAt = macAtImported;
 const VAR = VARLEN;
 
 /** Seconds between the NTP era 0 epoch (1900) and the Unix epoch (RFC 7011 §6.1.9). */
@@ -30,6 +30,11 @@ export function uintAt(buf: Buffer, o: number, len: number): number {
       return v;
     }
   }
+}
+
+/** Big-endian uint32 at `o`, read once for an address's test, text and number. */
+function u32At(buf: Buffer, o: number): number {
+  return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
 }
 
 /** NTP timestamp (32-bit seconds since 1900, 32-bit fraction) as epoch ms. */
@@ -146,15 +151,15 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
     switch (ops[i]) {
       case 0 /* SKIP */: break;
       case 2 /* SRC_IP */:
-        if (len === 4) { if (r.srcIp === '' || buf.readUInt32BE(o) !== 0) { r.srcIp = ipv4At(buf, o); r.srcIp4 = buf.readUInt32BE(o); r.ipVersion = 4; } }
+        if (len === 4) { const v = u32At(buf, o); if (r.srcIp === '' || v !== 0) { r.srcIp = ipv4ToString(v); r.srcIp4 = v; r.ipVersion = 4; } }
         else if (len === 16) { if (r.srcIp === '' || !zeros(buf, o, 16)) { r.srcIp = ipv6At(buf, o); r.srcIp4 = -1; r.ipVersion = 6; } }
         break;
       case 3 /* DST_IP */:
-        if (len === 4) { if (r.dstIp === '' || buf.readUInt32BE(o) !== 0) { r.dstIp = ipv4At(buf, o); r.dstIp4 = buf.readUInt32BE(o); r.ipVersion = 4; } }
+        if (len === 4) { const v = u32At(buf, o); if (r.dstIp === '' || v !== 0) { r.dstIp = ipv4ToString(v); r.dstIp4 = v; r.ipVersion = 4; } }
         else if (len === 16) { if (r.dstIp === '' || !zeros(buf, o, 16)) { r.dstIp = ipv6At(buf, o); r.dstIp4 = -1; r.ipVersion = 6; } }
         break;
       case 4 /* NEXT_HOP */:
-        if (len === 4) { if (r.nextHop === '' || buf.readUInt32BE(o) !== 0) r.nextHop = ipv4At(buf, o); }
+        if (len === 4) { const v = u32At(buf, o); if (r.nextHop === '' || v !== 0) r.nextHop = ipv4ToString(v); }
         else if (len === 16) { if (r.nextHop === '' || !zeros(buf, o, 16)) r.nextHop = ipv6At(buf, o); }
         break;
       case 5 /* SRC_PORT */: r.srcPort = uintAt(buf, o, len); break;

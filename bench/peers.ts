@@ -6,7 +6,7 @@
  * node-netflowv9 (decode only, NetFlow v9 only), each when installed. Every collector gets the
  * identical byte stream: the v9 stream, then the IPFIX stream. Prints records received (from each
  * one's own output, per protocol where the output tells), kernel UDP drops (/proc/net/udp), CPU
- * seconds, records per CPU-second, busy seconds (first packet sent to output done, to 200 ms) and
+ * seconds (of a cpuacct cgroup per collector when run as root, else summed from /proc), records per CPU-second, busy seconds (first packet sent to output done, to 200 ms) and
  * records per busy second, peak RSS, and our ratio to each.
  *
  * Options: --packets N data packets per protocol (default 80000 = 2,000,000 records), --pps N

@@ -110,4 +110,14 @@ test('text kept per key: one latitude with other longitudes, TCP flags with othe
   }
   // Every combination is a different line, and each repeat gave the same text as the first time.
   assert.equal(seen.size, 3 * 2 * 4);
+  // One latitude with more longitudes than its inner map keeps (json.ts MEMO_INNER_MAX), twice over.
+  for (let pass = 0; pass < 2; pass++) {
+    for (let k = 0; k < 100; k++) {
+      const r = new FlowRecord();
+      r.collectTs = 1;
+      r.dstLat = 45.25;
+      r.dstLon = k / 8;
+      assert.equal(encodeRecord(r, view), JSON.stringify(toDocument(r, view)));
+    }
+  }
 });

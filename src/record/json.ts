@@ -58,8 +58,14 @@ const SMALL_INTS = 4096;
 /** Values a keyword field's map keeps; past it the map starts again (a bound, not an LRU). */
 const MEMO_MAX = 4096;
 
-function remember<K, T>(m: Map<K, T>, v: K, text: T): T {
-  if (m.size >= MEMO_MAX) m.clear();
+/**
+ * Second keys kept under one first key (memoBy with two keys): a latitude has one or a few
+ * longitudes, and this keeps the map of maps within MEMO_MAX x MEMO_INNER_MAX entries whatever comes.
+ */
+const MEMO_INNER_MAX = 16;
+
+function remember<K, T>(m: Map<K, T>, v: K, text: T, max = MEMO_MAX): T {
+  if (m.size >= max) m.clear();
   if (typeof text === 'string') flat(text);
   m.set(v, text);
   return text;
@@ -157,7 +163,7 @@ function compile(view: ViewOptions): Encoder {
           body += `mt = m${i}.get(${k1});\nif (mt === undefined) {\nv = (${def.expr});\nmt = remember(m${i}, ${k1}, ${text});\n}\n`;
         } else {
           body += `mm = m${i}.get(${k1});\nif (mm === undefined) mm = remember(m${i}, ${k1}, new Map());\n`;
-          body += `mt = mm.get(${k2});\nif (mt === undefined) {\nv = (${def.expr});\nmt = remember(mm, ${k2}, ${text});\n}\n`;
+          body += `mt = mm.get(${k2});\nif (mt === undefined) {\nv = (${def.expr});\nmt = remember(mm, ${k2}, ${text}, ${MEMO_INNER_MAX});\n}\n`;
         }
         body += 's += mt;\n';
         i++;

@@ -6,7 +6,7 @@
  * node-netflowv9 (decode only, NetFlow v9 only), each when installed. Every collector gets the
  * identical byte stream: the v9 stream, then the IPFIX stream. Prints records received (from each
  * one's own output, per protocol where the output tells), kernel UDP drops (/proc/net/udp), CPU
- * seconds (of a cpuacct cgroup per collector when run as root, else summed from /proc), records per CPU-second, busy seconds (first packet sent to output done, to 200 ms) and
+ * seconds (of a cpuacct cgroup per collector when run as root with a cgroup v1 cpuacct hierarchy, else summed from /proc), records per CPU-second, busy seconds (first packet sent to output done, to 200 ms) and
  * records per busy second, peak RSS, and our ratio to each.
  *
  * Options: --packets N data packets per protocol (default 80000 = 2,000,000 records), --pps N
@@ -264,38 +264,89 @@ function cpuSeconds(pids: number[]): number {
 }
 
 /**
- * CPU accounting by cgroup (v1 cpuacct) where this process may make one (root): it also counts
- * processes that have come and gone, which /proc cannot. nfacctd's print plugin forks a process for
- * every cache purge; those exit before we look and are not waited for, so their CPU is in no /proc
- * entry (one run counted 1.26 CPU s from /proc, others 6-10). Null where no cgroup can be made:
- * the collector's processes are summed from /proc then.
+ * CPU accounting by cgroup (v1 cpuacct) where this process may make one (root, and a cpuacct
+ * hierarchy): it also counts processes that have come and gone, which /proc cannot. nfacctd's print
+ * plugin forks a process for every cache purge; those exit before we look and are not waited for,
+ * so their CPU is in no /proc entry (one run counted 1.26 CPU s from /proc, others 6.6-14.6 s).
+ * Null where none can be used: the collector's processes are summed from /proc then. Not used where
+ * cpuacct shares its hierarchy with the cpu controller's real-time budget (cpu.rt_runtime_us): a new
+ * group has none, and ufc's receive thread would be refused real-time scheduling in it.
  */
-function cpuGroup(name: string): { add(pids: number[]): void; seconds(): number; remove(): void } | null {
+interface CpuGroup {
+  /** Moves the processes in; false if one that still exists could not be moved. */
+  add(pids: number[]): boolean;
+  seconds(): number;
+  /** Moves its processes back out and removes it (when it cannot be used after all). */
+  release(): void;
+  /** Removes the group, killing what is still in it (only the collector's processes). */
+  remove(): void;
+}
+
+function cpuGroup(name: string): CpuGroup | null {
   const dir = `/sys/fs/cgroup/cpuacct/ufc-bench-${process.pid}-${name}`;
   try {
     mkdirSync(dir);
   } catch {
     return null;
   }
-  return {
+  const procs = (): number[] => {
+    try {
+      return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter((l) => l !== '').map(Number);
+    } catch {
+      return [];
+    }
+  };
+  let removed = false;
+  const group: CpuGroup = {
     add(pids) {
       for (const p of pids) {
         try {
           writeFileSync(join(dir, 'cgroup.procs'), String(p));
         } catch {
-          // exited meanwhile
+          if (existsSync(`/proc/${p}`)) return false;
         }
       }
+      return true;
     },
     seconds: () => Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9,
-    remove() {
-      try {
-        rmdirSync(dir);
-      } catch {
-        // a process is still in it: left for the system
+    release() {
+      for (const p of procs()) {
+        try {
+          writeFileSync('/sys/fs/cgroup/cpuacct/cgroup.procs', String(p));
+        } catch {
+          // gone
+        }
       }
+      group.remove();
+    },
+    remove() {
+      if (removed) return;
+      removed = true;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        try {
+          rmdirSync(dir);
+          return;
+        } catch {
+          for (const p of procs()) {
+            try {
+              process.kill(p, 'SIGKILL');
+            } catch {
+              // gone
+            }
+          }
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        }
+      }
+      process.stderr.write(`could not remove ${dir}\n`);
     },
   };
+  if (existsSync(join(dir, 'cpu.rt_runtime_us'))) {
+    group.remove();
+    return null;
+  }
+  // Also when the benchmark stops early (an exception, Ctrl-C): a v1 cgroup stays until reboot.
+  process.once('exit', () => group.remove());
+  return group;
 }
 
 /** BENCH_THREADS=1: CPU seconds of each thread with any (user + system), by thread name. */
@@ -364,8 +415,22 @@ function cleanUp(name: string, dir: string): void {
 async function runPeer(p: Peer, packets: Buffer[], expected: number, port: number): Promise<Row | null> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${p.name}-`));
   const child = p.start(port, dir);
-  const group = cpuGroup(p.name);
-  group?.add([child.pid!]);
+  let group = cpuGroup(p.name);
+  if (group !== null && !group.add([child.pid!])) {
+    group.release();
+    group = null;
+  }
+  try {
+    return await measure(p, packets, expected, port, dir, child, () => group, () => {
+      group?.release();
+      group = null;
+    });
+  } finally {
+    group?.remove();
+  }
+}
+
+async function measure(p: Peer, packets: Buffer[], expected: number, port: number, dir: string, child: ChildProcess, cgroup: () => CpuGroup | null, dropGroup: () => void): Promise<Row | null> {
   const killGroup = () => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -381,14 +446,14 @@ async function runPeer(p: Peer, packets: Buffer[], expected: number, port: numbe
     process.stderr.write(`${p.name}: ${bound ? 'not ready (see its log)' : `did not bind port ${port}`}\n`);
     if (existsSync(join(dir, 'ufc.log'))) process.stderr.write(readFileSync(join(dir, 'ufc.log'), 'utf8').slice(-4000));
     await new Promise((r) => setTimeout(r, 500));
-    group?.remove();
     cleanUp(p.name, dir);
     return null;
   }
   await new Promise((r) => setTimeout(r, 1000));
   const pids = groupPids(child.pid!);
   // Every process of the collector so far; the ones it starts later are in the group from birth.
-  group?.add(pids);
+  if (cgroup()?.add(pids) === false) dropGroup();
+  const group = cgroup();
   const cpuNow = (): number => (group !== null ? group.seconds() : cpuSeconds(groupPids(child.pid!)));
   const cpu0 = cpuNow();
   process.stderr.write(`${p.name}: listening, sending (CPU counted by ${group !== null ? 'a cpuacct cgroup' : '/proc, for the processes alive at the end'})\n`);
@@ -423,7 +488,6 @@ async function runPeer(p: Peer, packets: Buffer[], expected: number, port: numbe
   if (!exited || !groupDone) killGroup();
   await new Promise((r) => setTimeout(r, 500));
   const counts = p.count(dir);
-  group?.remove();
   cleanUp(p.name, dir);
   return { name: p.name, counts, expected, drops, cpu, perCpu: cpu >= 0.01 ? counts.total / cpu : NaN, rssMb, seconds, busy };
 }
@@ -444,6 +508,8 @@ async function startEmulator(): Promise<ChildProcess | null> {
 }
 
 async function main(): Promise<void> {
+  // Ctrl-C runs the 'exit' handlers too: collectors killed, cgroups removed.
+  process.once('SIGINT', () => process.exit(130));
   const v9 = SEND_V9 ? [...stream(PACKETS)] : [];
   const ipfix = SEND_IPFIX ? [...ipfixStream(PACKETS)] : [];
   const packets = [...v9, ...ipfix];

@@ -123,3 +123,17 @@ test('nDPI netflow-fritz.pcap: FRITZ!Box IPFIX templates and options templates a
   // One template set (461) and one options template set holding two options templates (466, 467).
   assert.deepEqual([d.templates, d.optionsTemplates, d.scopes[0]!.domain], [1, 2, 262400]);
 });
+
+test('IPv4 addresses as numbers (srcIp4, dstIp4) match their text, 128.0.0.0 and above included', () => {
+  const dirs = pmacctTests.map((t) => join(PMACCT, t));
+  const { records } = replay(dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.pcap')).sort().map((f) => join(d, f))));
+  const asNumber = (ip: string): number => ip.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+  let high = 0;
+  for (const r of records) {
+    if (r.ipVersion !== 4 || r.srcIp === '' || r.dstIp === '') continue;
+    assert.equal(r.srcIp4, asNumber(r.srcIp), r.srcIp);
+    assert.equal(r.dstIp4, asNumber(r.dstIp), r.dstIp);
+    if (r.srcIp4 >= 2 ** 31 || r.dstIp4 >= 2 ** 31) high++;
+  }
+  assert.ok(high > 0, 'the captures hold addresses of 128.0.0.0 and above');
+});

@@ -3,16 +3,19 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { toDocument, type TimestampSource } from '../src/record/fields.js';
-import { encodeRecord, toNdjson } from '../src/record/json.js';
+import { checkMemoBy, encodeRecord, toNdjson } from '../src/record/json.js';
 
 const ip = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constant(''));
 const text = fc.oneof(fc.constant(''), fc.string(), fc.constantFrom('a"b', 'x\\y', 'nl\n', '\u2028', 'évé', '\ud800'));
 const u32 = fc.nat({ max: 0xffffffff });
+const odd = fc.oneof(fc.nat({ max: 5000 }), fc.integer(), fc.double(), fc.constantFrom(-0, NaN, 4095, 4096, 2 ** 31, 2 ** 32 + 5));
 const coord = fc.oneof(fc.constant(NaN), fc.constantFrom(0, -0, 1.5, 45.25), fc.double({ min: -90, max: 90, noNaN: true }));
 
 const record = fc.record({
   collectTs: fc.nat(), exportTs: fc.nat(), startTs: fc.nat(), endTs: fc.nat(), exporterIp: ip, srcIp: ip, dstIp: ip,
-  srcPort: fc.nat({ max: 65535 }), dstPort: fc.nat({ max: 65535 }), proto: fc.constantFrom(0, 1, 6, 17, 58, 132, 255),
+  srcPort: fc.nat({ max: 65535 }), dstPort: fc.nat({ max: 65535 }),
+  // Integer fields past json.ts's table of small values: negatives, fractions, NaN, -0, 2^31 and up.
+  srcMask: odd, dstMask: odd, srcVlan: odd, icmpType: odd, endReason: odd, proto: fc.constantFrom(0, 1, 6, 17, 58, 132, 255),
   bytes: fc.oneof(u32, fc.maxSafeNat()), packets: u32, tcpFlags: fc.nat({ max: 511 }), tos: fc.nat({ max: 255 }),
   ipVersion: fc.constantFrom(0, 4, 6), orientation: fc.constantFrom(Orientation.Unknown, Orientation.SrcIsClient, Orientation.DstIsClient),
   application: text, communityId: text, srcThreatName: fc.constantFrom('', 'blocklist', 'c2,spam'), dstThreatFeed: fc.constantFrom('', 'riskiq', 'riskiq,spamhaus'),
@@ -120,4 +123,11 @@ test('text kept per key: one latitude with other longitudes, TCP flags with othe
       assert.equal(encodeRecord(r, view), JSON.stringify(toDocument(r, view)));
     }
   }
+});
+
+test('a memoBy that does not determine the value is refused', () => {
+  const def = { codex: 'x', ecs: null, type: 'geo_point' as const, description: '', expr: 'Number.isNaN(r.dstLat) ? undefined : `${r.dstLat},${r.dstLon}`' };
+  assert.doesNotThrow(() => checkMemoBy({ ...def, memoBy: ['r.dstLat', 'r.dstLon'] }));
+  assert.throws(() => checkMemoBy({ ...def, memoBy: ['r.dstLat'] }), /reads r\.dstLon/);
+  assert.throws(() => checkMemoBy({ ...def, expr: 'cs ? r.srcPort : r.dstPort', memoBy: ['r.srcPort', 'r.dstPort'] }), /uses cs/);
 });

@@ -264,30 +264,32 @@ function cpuSeconds(pids: number[]): number {
 }
 
 /**
- * CPU accounting by cgroup (v1 cpuacct) where this process may make one (root, and a cpuacct
- * hierarchy): it also counts processes that have come and gone, which /proc cannot. nfacctd's print
- * plugin forks a process for every cache purge; those exit before we look and are not waited for,
- * so their CPU is in no /proc entry (one run counted 1.26 CPU s from /proc, others 6.6-14.6 s).
- * Null where none can be used: the collector's processes are summed from /proc then. Not used where
- * cpuacct shares its hierarchy with the cpu controller's real-time budget (cpu.rt_runtime_us): a new
- * group has none, and ufc's receive thread would be refused real-time scheduling in it.
+ * A collector's CPU seconds. By cgroup (v1 cpuacct) where this process may make one (root, and a
+ * cpuacct hierarchy): it also counts processes that have come and gone, which /proc cannot. nfacctd's
+ * print plugin forks a process for every cache purge; those exit before we look and are not waited
+ * for, so their CPU is in no /proc entry (one run counted 1.26 CPU s from /proc, others 6.6-14.6 s).
+ * Otherwise, and for good once a process cannot be moved in, summed from /proc over `pids()`. No
+ * cgroup where cpuacct shares its hierarchy with the cpu controller's real-time budget
+ * (cpu.rt_runtime_us): a new group has none, and ufc's receive thread would be refused real-time
+ * scheduling in it.
  */
-interface CpuGroup {
-  /** Moves the processes in; false if one that still exists could not be moved. */
-  add(pids: number[]): boolean;
+interface CpuAccount {
+  /** Where the figure comes from, for the log. */
+  readonly source: string;
+  /** Moves the processes into the cgroup (the ones they start later are in it from birth). */
+  add(pids: number[]): void;
   seconds(): number;
-  /** Moves its processes back out and removes it (when it cannot be used after all). */
-  release(): void;
-  /** Removes the group, killing what is still in it (only the collector's processes). */
-  remove(): void;
+  /** Removes the cgroup, killing what is still in it (only the collector's processes). */
+  close(): void;
 }
 
-function cpuGroup(name: string): CpuGroup | null {
+function cpuAccount(name: string, pids: () => number[]): CpuAccount {
   const dir = `/sys/fs/cgroup/cpuacct/ufc-bench-${process.pid}-${name}`;
+  let cgroup = true;
   try {
     mkdirSync(dir);
   } catch {
-    return null;
+    cgroup = false;
   }
   const procs = (): number[] => {
     try {
@@ -296,57 +298,57 @@ function cpuGroup(name: string): CpuGroup | null {
       return [];
     }
   };
-  let removed = false;
-  const group: CpuGroup = {
-    add(pids) {
-      for (const p of pids) {
+  const remove = (): void => {
+    if (!cgroup) return;
+    cgroup = false;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      try {
+        rmdirSync(dir);
+        return;
+      } catch {
+        for (const p of procs()) {
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            // gone
+          }
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
+    }
+    process.stderr.write(`could not remove ${dir}\n`);
+  };
+  /** Back to /proc: the processes moved out again, the cgroup removed. */
+  const fallBack = (): void => {
+    for (const p of procs()) {
+      try {
+        writeFileSync('/sys/fs/cgroup/cpuacct/cgroup.procs', String(p));
+      } catch {
+        // gone
+      }
+    }
+    remove();
+  };
+  if (cgroup && existsSync(join(dir, 'cpu.rt_runtime_us'))) remove();
+  // Also when the benchmark stops early (an exception, Ctrl-C): a v1 cgroup stays until reboot.
+  if (cgroup) process.once('exit', remove);
+  return {
+    get source() {
+      return cgroup ? 'a cpuacct cgroup' : '/proc, for the processes alive at the end';
+    },
+    add(list) {
+      for (const p of list) {
+        if (!cgroup) return;
         try {
           writeFileSync(join(dir, 'cgroup.procs'), String(p));
         } catch {
-          if (existsSync(`/proc/${p}`)) return false;
+          if (existsSync(`/proc/${p}`)) fallBack();
         }
       }
-      return true;
     },
-    seconds: () => Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9,
-    release() {
-      for (const p of procs()) {
-        try {
-          writeFileSync('/sys/fs/cgroup/cpuacct/cgroup.procs', String(p));
-        } catch {
-          // gone
-        }
-      }
-      group.remove();
-    },
-    remove() {
-      if (removed) return;
-      removed = true;
-      for (let attempt = 0; attempt < 20; attempt++) {
-        try {
-          rmdirSync(dir);
-          return;
-        } catch {
-          for (const p of procs()) {
-            try {
-              process.kill(p, 'SIGKILL');
-            } catch {
-              // gone
-            }
-          }
-          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
-        }
-      }
-      process.stderr.write(`could not remove ${dir}\n`);
-    },
+    seconds: () => (cgroup ? Number(readFileSync(join(dir, 'cpuacct.usage'), 'utf8')) / 1e9 : cpuSeconds(pids())),
+    close: remove,
   };
-  if (existsSync(join(dir, 'cpu.rt_runtime_us'))) {
-    group.remove();
-    return null;
-  }
-  // Also when the benchmark stops early (an exception, Ctrl-C): a v1 cgroup stays until reboot.
-  process.once('exit', () => group.remove());
-  return group;
 }
 
 /** BENCH_THREADS=1: CPU seconds of each thread with any (user + system), by thread name. */
@@ -415,22 +417,16 @@ function cleanUp(name: string, dir: string): void {
 async function runPeer(p: Peer, packets: Buffer[], expected: number, port: number): Promise<Row | null> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${p.name}-`));
   const child = p.start(port, dir);
-  let group = cpuGroup(p.name);
-  if (group !== null && !group.add([child.pid!])) {
-    group.release();
-    group = null;
-  }
+  const account = cpuAccount(p.name, () => groupPids(child.pid!));
+  account.add([child.pid!]);
   try {
-    return await measure(p, packets, expected, port, dir, child, () => group, () => {
-      group?.release();
-      group = null;
-    });
+    return await measure(p, packets, expected, port, dir, child, account);
   } finally {
-    group?.remove();
+    account.close();
   }
 }
 
-async function measure(p: Peer, packets: Buffer[], expected: number, port: number, dir: string, child: ChildProcess, cgroup: () => CpuGroup | null, dropGroup: () => void): Promise<Row | null> {
+async function measure(p: Peer, packets: Buffer[], expected: number, port: number, dir: string, child: ChildProcess, account: CpuAccount): Promise<Row | null> {
   const killGroup = () => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -452,11 +448,9 @@ async function measure(p: Peer, packets: Buffer[], expected: number, port: numbe
   await new Promise((r) => setTimeout(r, 1000));
   const pids = groupPids(child.pid!);
   // Every process of the collector so far; the ones it starts later are in the group from birth.
-  if (cgroup()?.add(pids) === false) dropGroup();
-  const group = cgroup();
-  const cpuNow = (): number => (group !== null ? group.seconds() : cpuSeconds(groupPids(child.pid!)));
-  const cpu0 = cpuNow();
-  process.stderr.write(`${p.name}: listening, sending (CPU counted by ${group !== null ? 'a cpuacct cgroup' : '/proc, for the processes alive at the end'})\n`);
+  account.add(pids);
+  const cpu0 = account.seconds();
+  process.stderr.write(`${p.name}: listening, sending (CPU counted by ${account.source})\n`);
   const t0 = performance.now();
   const seconds = await sendStream(port, packets, PPS, EXPORTERS);
   process.stderr.write(`${p.name}: sent in ${seconds.toFixed(2)} s, draining\n`);
@@ -467,7 +461,7 @@ async function measure(p: Peer, packets: Buffer[], expected: number, port: numbe
   let busy = seconds;
   for (let i = 0; i < 100; i++) {
     await new Promise((r) => setTimeout(r, 200));
-    const now = cpuNow();
+    const now = account.seconds();
     if (now - last < 0.01) break;
     busy = (performance.now() - t0) / 1000;
     last = now;
@@ -476,7 +470,7 @@ async function measure(p: Peer, packets: Buffer[], expected: number, port: numbe
   const drops = udpSocket(port).drops;
   const all = groupPids(child.pid!);
   if (process.env.BENCH_THREADS === '1') process.stderr.write(threadCpu(all));
-  const cpu = cpuNow() - cpu0;
+  const cpu = account.seconds() - cpu0;
   const rssMb = peakRssMb(all);
   const crashed = child.exitCode !== null || child.signalCode !== null;
   if (crashed) process.stderr.write(`${p.name}: exited during the run (code ${child.exitCode}, signal ${child.signalCode})\n`);

@@ -158,6 +158,11 @@ export class Collector {
     return this.pool?.heaps() ?? [];
   }
 
+  /** Decode workers started again after a crash, and the datagrams they had queued (lost) then. */
+  workerRestarts(): { restarts: number; lostDatagrams: number } {
+    return { restarts: this.pool?.restarts ?? 0, lostDatagrams: this.pool?.lostDatagrams ?? 0 };
+  }
+
   /** Feeds every UDP payload of a capture through the pipeline, as if received from its source. */
   replay(file: Buffer): number {
     let n = 0;

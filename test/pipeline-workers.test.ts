@@ -199,3 +199,74 @@ test('EF_FLOW_SERVER_WORKERS=auto: one worker for file outputs alone on 2+ cores
     assert.ok(res.errors.some((e) => e.includes('EF_FLOW_SERVER_WORKERS') && e.includes('auto or a whole number from 0 to 64')), res.errors.join('\n'));
   }
 });
+
+test('a decode worker that crashes is replaced: syncs do not hang, lost datagrams are counted, the successor gets the threat list', async () => {
+  const { startPassiveTotalEmulator } = await import('../src/dev/passivetotal-emulator.js');
+  const { createLogger, setLogger } = await import('../src/log/logger.js');
+  const logged: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => logged.push(l) }));
+  const emu = await startPassiveTotalEmulator({ user: 'u@example.com', key: 'k'.repeat(32), entries: 50, format: 'text', ipv6Share: 0, cidrShare: 0 });
+  const dir = tempDir('ufc-crash-');
+  const c = new Collector(testConfig({
+    EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '1',
+    EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'),
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'u@example.com',
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: 'k'.repeat(32), EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: emu.url,
+  }));
+  try {
+    await c.start();
+    const riskiq = c.enrichers.find((e) => e.name === 'riskiq-threat') as unknown as { matcher: { listSize: number } };
+    for (let i = 0; i < 100 && riskiq.matcher.listSize === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await c.listen();
+    const pool = c.pool!;
+    const listed = emu.list.sample[0]!.addr;
+    // NetFlow v5 (30 records a datagram), the first record's destination on the list.
+    const datagram = Buffer.from(readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat')));
+    datagram.writeUInt32BE(listed.split('.').reduce((n, o) => n * 256 + Number(o), 0), 24 + 4);
+    const lines = (exporter: string): Record<string, unknown>[] => readFileSync(join(dir, 'flows.ndjson'), 'utf8').trim().split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>).filter((d) => d['flow.export.ip.addr'] === exporter);
+    const withTimeout = <T>(p: Promise<T>, what: string): Promise<T> => Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what} did not finish in 10 s`)), 10_000))]);
+    const worker = (): { postMessage(m: unknown): void } => (pool as unknown as { workers: { postMessage(m: unknown): void }[] }).workers[0]!;
+    // What a bug in the worker looks like: a message it cannot handle throws there, uncaught.
+    const crash = async (): Promise<void> => {
+      const before = pool.restarts;
+      worker().postMessage({ type: 'datagrams', batch: null });
+      for (let i = 0; i < 100 && pool.restarts === before; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(pool.restarts, before + 1, 'the crash is seen');
+    };
+
+    for (let i = 0; i < 4; i++) pool.dispatch(datagram, '127.0.0.2', 2055, Date.now());
+    await withTimeout(c.flush(), 'flush before the crash');
+    assert.equal(lines('127.0.0.2').length, 4 * 30);
+    for (let i = 0; i < 100 && c.workerHeaps()[0] === null; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.notEqual(c.workerHeaps()[0], null, 'the first worker reported its heap');
+    await crash();
+    assert.equal(c.workerHeaps()[0], null, 'a stopped worker has no heap to report');
+    assert.equal(pool.lostDatagrams, 0, 'nothing was queued when it crashed');
+    // It had started less than 10 s before, so its successor starts after a pause.
+    assert.ok(logged.some((l) => /decode worker 0 stopped \(exit code 1\): 0 datagrams it had queued are lost; starting a new one in 1000 ms/.test(l)), logged.join('\n'));
+
+    // Datagrams that come during the pause are held for the successor, and a flush waits for it:
+    // decoded, encoded through its own text ring, marked from the list copy it was sent.
+    for (let i = 0; i < 4; i++) pool.dispatch(datagram, '127.0.0.3', 2055, Date.now());
+    await withTimeout(c.flush(), 'flush across the restart');
+    assert.ok(logged.some((l) => l.includes('decode worker 0 restarted')));
+    const after = lines('127.0.0.3');
+    assert.equal(after.length, 4 * 30);
+    assert.equal(after.filter((d) => d['flow.dst.ip.addr'] === listed && JSON.stringify(d['flow.dst.sec.threat.feed.name']) === '["riskiq"]').length, 4);
+
+    // A crash with datagrams queued behind the fault: each is either written or counted as lost.
+    worker().postMessage({ type: 'datagrams', batch: null });
+    for (let i = 0; i < 6; i++) pool.dispatch(datagram, '127.0.0.4', 2055, Date.now());
+    await withTimeout(c.flush(), 'flush across the second restart');
+    assert.equal(pool.restarts, 2);
+    const written = lines('127.0.0.4').length / 30;
+    assert.equal(written + pool.lostDatagrams, 6, `written ${written}, lost ${pool.lostDatagrams}`);
+    const metrics = await createMetrics(c).metrics();
+    assert.match(metrics, /^ufc_decode_worker_restarts_total 2$/m);
+    assert.match(metrics, new RegExp(`^ufc_decode_worker_lost_datagrams_total ${pool.lostDatagrams}$`, 'm'));
+  } finally {
+    await c.stop();
+    await emu.close();
+  }
+});

@@ -52,18 +52,28 @@ export interface WorkerPoolOptions {
   replicas: Enricher[];
 }
 
+/** Restarts of one worker closer together than this come after a pause (RESTART_PAUSE_MS), so a worker that fails at once does not spin. */
+const RESTART_QUICK_MS = 10_000;
+const RESTART_PAUSE_MS = 1_000;
+
 export class WorkerPool {
-  private readonly workers: Worker[] = [];
+  private readonly workers: (Worker | null)[] = [];
   private readonly staging: Staging[] = [];
   private readonly backlog: number[] = [];
   private flushTimer: NodeJS.Timeout | null = null;
   private syncId = 0;
-  private readonly waiters = new Map<number, { left: number; resolve: () => void }>();
+  /** Each sync in progress: the workers that have not answered yet. */
+  private readonly waiters = new Map<number, { left: Set<number>; resolve: () => void }>();
   private decoderInfo: Record<string, unknown>[] = [];
   private readonly heap: (ThreadHeap | null)[] = [];
   private readonly n: number;
   private readonly stats: ExporterStats;
   private readonly rings: (TextRingReader | null)[] = [];
+  private readonly startedAt: number[] = [];
+  private closing = false;
+  /** Workers restarted after they stopped on their own (a crash), and the datagrams they had queued then. */
+  restarts = 0;
+  lostDatagrams = 0;
 
   constructor(private readonly o: WorkerPoolOptions) {
     this.n = o.workers;
@@ -77,31 +87,14 @@ export class WorkerPool {
   async start(): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < this.n; i++) {
-      const entry = workerUrl();
-      const fromSources = entry.pathname.endsWith('.ts');
-      const textRing = this.o.views.length > 0 ? createTextRing() : null;
-      this.rings.push(textRing === null ? null : new TextRingReader(textRing));
-      const w = new Worker(fromSources ? new URL('./ts-worker-shim.mjs', import.meta.url) : entry, {
-        // A larger young generation than a worker's default: records and their JSON text die young,
-        // and with the default the worker spent ~2x longer in scavenges (measured in bench/pipeline.ts).
-        resourceLimits: { maxYoungGenerationSizeMb: 64 },
-        workerData: { config: this.o.config, index: i, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing, __entry: entry.href } satisfies DecodeWorkerData & { __entry: string },
-      });
-      this.workers.push(w);
       this.staging.push(new Staging());
       this.backlog.push(0);
       this.decoderInfo.push({});
       this.heap.push(null);
-      ready.push(new Promise((resolve, reject) => {
-        w.once('error', reject);
-        w.on('message', (m: ToMain) => {
-          if (m.type === 'ready') resolve();
-          this.onMessage(i, m);
-        });
-      }));
-      w.on('error', (err) => log.error(`decode worker ${i} failed: ${err.message}`));
-      // A worker that is gone has no heap to report.
-      w.on('exit', () => (this.heap[i] = null));
+      this.workers.push(null);
+      this.rings.push(null);
+      this.startedAt.push(0);
+      ready.push(this.spawn(i));
     }
     await Promise.all(ready);
     // Lists already loaded reach every worker before its first datagram (messages keep their order).
@@ -112,14 +105,83 @@ export class WorkerPool {
     log.info(`decoding on ${this.n} worker thread${this.n === 1 ? '' : 's'}`);
   }
 
-  private onMessage(i: number, m: ToMain): void {
+  /** Starts worker `i` (again, after a crash); resolves once it is ready for datagrams. */
+  private spawn(i: number): Promise<void> {
+    const entry = workerUrl();
+    const fromSources = entry.pathname.endsWith('.ts');
+    const textRing = this.o.views.length > 0 ? createTextRing() : null;
+    // This worker's own reader: bytes still being written when it stops are released to it, not to a successor.
+    const ring = textRing === null ? null : new TextRingReader(textRing);
+    this.rings[i] = ring;
+    const w = new Worker(fromSources ? new URL('./ts-worker-shim.mjs', import.meta.url) : entry, {
+      // A larger young generation than a worker's default: records and their JSON text die young,
+      // and with the default the worker spent ~2x longer in scavenges (measured in bench/pipeline.ts).
+      resourceLimits: { maxYoungGenerationSizeMb: 64 },
+      workerData: { config: this.o.config, index: i, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing, __entry: entry.href } satisfies DecodeWorkerData & { __entry: string },
+    });
+    this.workers[i] = w;
+    this.startedAt[i] = Date.now();
+    const ready = new Promise<void>((resolve, reject) => {
+      w.once('error', reject);
+      w.on('message', (m: ToMain) => {
+        if (m.type === 'ready') resolve();
+        this.onMessage(i, m, ring);
+      });
+    });
+    w.on('error', (err) => log.error(`decode worker ${i} failed: ${err.message}`));
+    w.on('exit', (code) => this.exited(i, w, code));
+    return ready;
+  }
+
+  /**
+   * Worker `i` has stopped. Unless the pool is closing, it crashed: the datagrams it had queued are
+   * lost (counted), and a new worker takes its place (its exporters' templates come back from its
+   * state file, or with their next template packets). Syncs in progress wait for the new worker.
+   */
+  private exited(i: number, w: Worker, code: number): void {
+    if (this.workers[i] !== w) return;
+    // A worker that is gone has no heap to report.
+    this.heap[i] = null;
+    this.workers[i] = null;
+    if (this.closing) {
+      this.forget(i);
+      return;
+    }
+    const lost = this.backlog[i]!;
+    this.backlog[i] = 0;
+    this.lostDatagrams += lost;
+    this.restarts++;
+    const pause = Date.now() - this.startedAt[i]! < RESTART_QUICK_MS ? RESTART_PAUSE_MS : 0;
+    log.error(`decode worker ${i} stopped (exit code ${code}): ${lost} datagram${lost === 1 ? '' : 's'} it had queued are lost; starting a new one${pause > 0 ? ` in ${pause} ms` : ''}`);
+    const restart = (): void => {
+      if (this.closing || this.workers[i] !== null) return;
+      this.spawn(i).then(() => log.info(`decode worker ${i} restarted`), () => undefined);
+      // The copies of the threat lists go first: messages keep their order, datagrams follow.
+      for (const e of this.o.replicas) this.sendReplicaTo(e, i);
+      this.send(i);
+      for (const [id, waiter] of this.waiters) if (waiter.left.has(i)) this.workers[i]!.postMessage({ type: 'sync', id } satisfies ToWorker);
+    };
+    if (pause > 0) setTimeout(restart, pause).unref();
+    else restart();
+  }
+
+  /** Syncs in progress stop waiting for worker `i` (stopped while the pool closes). */
+  private forget(i: number): void {
+    for (const [id, waiter] of this.waiters) {
+      if (waiter.left.delete(i) && waiter.left.size === 0) {
+        this.waiters.delete(id);
+        waiter.resolve();
+      }
+    }
+  }
+
+  private onMessage(i: number, m: ToMain, ring: TextRingReader | null): void {
     switch (m.type) {
       case 'records':
-        this.backlog[i]! -= m.handled;
+        this.backlog[i] = Math.max(0, this.backlog[i]! - m.handled);
         for (const part of m.encoded) {
-          const ring = this.rings[i]!;
           const rp = part.ring;
-          if (rp !== null) this.o.onEncoded(part.view, ring.bytes(rp), part.records, () => ring.release(rp));
+          if (rp !== null) this.o.onEncoded(part.view, ring!.bytes(rp), part.records, () => ring!.release(rp));
           else this.o.onEncoded(part.view, Buffer.from(part.data!, 0, part.length), part.records, () => {});
         }
         if (m.records !== null) this.o.onRecords(unpackRecords(m.records));
@@ -132,7 +194,7 @@ export class WorkerPool {
         this.stats.absorb(i, m.exporters);
         this.decoderInfo[i] = m.decoders;
         const w = this.waiters.get(m.id);
-        if (w && --w.left === 0) {
+        if (w && w.left.delete(i) && w.left.size === 0) {
           this.waiters.delete(m.id);
           w.resolve();
         }
@@ -148,9 +210,13 @@ export class WorkerPool {
 
   /** Copies a replica enricher's current state to every worker (structured clone: each gets its own). */
   private sendReplica(e: Enricher): void {
-    const state = e.replicaState?.() ?? null;
-    if (state === null) return;
-    for (const w of this.workers) w.postMessage({ type: 'replica', name: e.name, state } satisfies ToWorker);
+    for (let i = 0; i < this.n; i++) this.sendReplicaTo(e, i);
+  }
+
+  private sendReplicaTo(e: Enricher, i: number): void {
+    const w = this.workers[i];
+    const state = w === null ? null : e.replicaState?.() ?? null;
+    if (state !== null) w!.postMessage({ type: 'replica', name: e.name, state } satisfies ToWorker);
   }
 
   dispatch(buf: Buffer, address: string, port: number, receivedAt: number): void {
@@ -168,11 +234,19 @@ export class WorkerPool {
 
   private send(i: number): void {
     const s = this.staging[i]!;
+    const w = this.workers[i];
     if (s.count === 0) return;
+    if (w === null) {
+      // Between a crash and its successor: held while another datagram of any size (at most 65,535
+      // bytes) still fits; what would overflow the staging is lost, and counted.
+      if (s.fits(65_535)) return;
+      this.lostDatagrams += s.take().count;
+      return;
+    }
     const batch = s.take();
     this.backlog[i]! += batch.count;
     const msg: ToWorker = { type: 'datagrams', batch };
-    this.workers[i]!.postMessage(msg, [batch.data, batch.offsets.buffer, batch.lengths.buffer, batch.ports.buffer, batch.receivedAt.buffer] as ArrayBuffer[]);
+    w!.postMessage(msg, [batch.data, batch.offsets.buffer, batch.lengths.buffer, batch.ports.buffer, batch.receivedAt.buffer] as ArrayBuffer[]);
   }
 
   private flushAll(): void {
@@ -186,8 +260,15 @@ export class WorkerPool {
     this.flushAll();
     const id = ++this.syncId;
     await new Promise<void>((resolve) => {
-      this.waiters.set(id, { left: this.n, resolve });
-      for (const w of this.workers) w.postMessage({ type: 'sync', id } satisfies ToWorker);
+      // A worker being replaced (null) gets the sync once its successor starts (exited()); while
+      // the pool closes it is not waited for.
+      const left = new Set<number>();
+      this.workers.forEach((w, i) => {
+        if (w !== null) w.postMessage({ type: 'sync', id } satisfies ToWorker);
+        if (w !== null || !this.closing) left.add(i);
+      });
+      if (left.size === 0) resolve();
+      else this.waiters.set(id, { left, resolve });
     });
   }
 
@@ -202,8 +283,15 @@ export class WorkerPool {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    // A worker still being replaced is not started again: nothing is left to wait for from it.
+    this.workers.forEach((w, i) => {
+      if (w !== null) return;
+      this.lostDatagrams += this.staging[i]!.take().count;
+      this.forget(i);
+    });
     await this.sync();
-    await Promise.all(this.workers.map((w) => new Promise<void>((resolve) => {
+    await Promise.all(this.workers.map((w) => w === null ? undefined : new Promise<void>((resolve) => {
       w.on('exit', () => resolve());
       w.postMessage({ type: 'close' } satisfies ToWorker);
     })));

@@ -82,6 +82,20 @@ export function createMetrics(src: WebSources): Registry {
       });
     },
   });
+  new Counter({
+    name: 'ufc_decode_worker_restarts_total', help: 'Decode workers started again after one stopped on its own (a crash; the log says why).', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.workerRestarts?.().restarts ?? 0);
+    },
+  });
+  new Counter({
+    name: 'ufc_decode_worker_lost_datagrams_total', help: 'Datagrams lost with a decode worker that crashed: those it had queued, and those that did not fit while its successor started.', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.workerRestarts?.().lostDatagrams ?? 0);
+    },
+  });
   new Gauge({
     name: 'ufc_exporters', help: 'Exporters seen since start.', registers: [registry],
     collect() {

@@ -21,6 +21,8 @@ export interface WebSources {
   receiveRealtime?(): boolean;
   /** Each decode worker's V8 heap as of its last report (null before the first; empty without workers). */
   workerHeaps?(): readonly (ThreadHeap | null)[];
+  /** Decode workers started again after a crash, and the datagrams they had queued when they stopped (0 without workers). */
+  workerRestarts?(): { restarts: number; lostDatagrams: number };
 }
 
 export interface DecoderPool {

@@ -148,6 +148,11 @@ export class Collector {
     return this.udp?.dropped ?? 0;
   }
 
+  /** Times the UDP receive thread was started again after it stopped on its own. */
+  receiveRestarts(): number {
+    return this.udp?.restarts ?? 0;
+  }
+
   /** Whether the UDP receive thread got real-time scheduling (false while there is none). */
   receiveRealtime(): boolean {
     return this.udp?.receiveScheduling?.realtime === true;

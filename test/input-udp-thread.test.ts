@@ -84,9 +84,13 @@ test('receive thread: past its queue it drops, and the drops are counted for /me
 });
 
 test('receive thread: batches already handed on are released even when the queue never runs empty', async () => {
+  const counter = new Int32Array(new SharedArrayBuffer(4));
   const msg = (): unknown => ({
-    type: 'datagrams', bytes: 0,
-    batch: { count: 1, data: new ArrayBuffer(1464), offsets: Int32Array.of(0), lengths: Int32Array.of(1464), ports: Uint16Array.of(2055), receivedAt: Float64Array.of(0), addresses: ['127.0.0.9'] },
+    m: {
+      type: 'datagrams', bytes: 0,
+      batch: { count: 1, data: new ArrayBuffer(1464), offsets: Int32Array.of(0), lengths: Int32Array.of(1464), ports: Uint16Array.of(2055), receivedAt: Float64Array.of(0), addresses: ['127.0.0.9'] },
+    },
+    counter,
   });
   let handled = 0;
   let snapshot: { kept: number; length: number } | null = null;
@@ -99,9 +103,9 @@ test('receive thread: batches already handed on are released even when the queue
     if (handled === 4990) snapshot = { kept: q.inbox.filter((m) => m !== undefined).length, length: q.inbox.length };
     if (handled === 5009) done();
   });
-  const q = u as unknown as { inbox: unknown[]; drainInbox: (c: Int32Array) => void };
+  const q = u as unknown as { inbox: unknown[]; drainInbox: () => void };
   for (let i = 0; i < 10; i++) q.inbox.push(msg());
-  q.drainInbox(new Int32Array(new SharedArrayBuffer(4)));
+  q.drainInbox();
   await finished;
   assert.ok(snapshot !== null);
   const s = snapshot as { kept: number; length: number };
@@ -162,5 +166,44 @@ test('receive thread: real-time scheduling when asked and permitted (this thread
     assert.equal(u.receiveScheduling!.realtime, false, `${priority} on ${cores} core(s)`);
     assert.equal(u.receiveScheduling!.refused, undefined, 'not asked, so not refused');
     assert.equal(policyOf(u.receiveScheduling!.tid!), 0);
+  }
+});
+
+test('receive thread: one that stops on its own is started again on the same port, counted for /metrics', async () => {
+  const capture = new CaptureOutput();
+  const c = new Collector(testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: '1048576' }), { outputs: [capture] });
+  await c.start();
+  const [port] = await c.listen();
+  const payload = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+  const sock = dgram.createSocket('udp4');
+  const send = (): Promise<void> => new Promise<void>((r) => sock.send(payload, port!, '127.0.0.1', () => r()));
+  try {
+    for (let i = 0; i < 3; i++) await send();
+    await new Promise((r) => setTimeout(r, 200));
+    await c.flush();
+    assert.equal(capture.records.length, 3 * 30);
+    // From the input's side a crash and terminate() look the same: the thread exits, its sockets close.
+    const udp = (c as unknown as { udp: { worker: Worker; boundPorts(): number[] } }).udp;
+    await udp.worker.terminate();
+    for (let i = 0; i < 50 && c.receiveRestarts() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(c.receiveRestarts(), 1);
+    // It ran for less than 10 s, so it comes back after a 1 s pause: probe until a datagram gets through.
+    const before = capture.records.length;
+    for (let i = 0; i < 50 && capture.records.length === before; i++) {
+      await send();
+      await new Promise((r) => setTimeout(r, 100));
+      await c.flush();
+    }
+    assert.ok(capture.records.length > before, 'received again');
+    assert.deepEqual(udp.boundPorts(), [port], 'on the port it had');
+    const after = capture.records.length;
+    for (let i = 0; i < 3; i++) await send();
+    await new Promise((r) => setTimeout(r, 200));
+    await c.flush();
+    assert.equal(capture.records.length - after, 3 * 30);
+    assert.match(await createMetrics(c).metrics(), /^ufc_udp_receive_restarts_total 1$/m);
+  } finally {
+    sock.close();
+    await c.stop();
   }
 });

@@ -100,12 +100,15 @@ export class UdpInput {
     }
   }
 
-  /** Batches from the receive thread; entries before inboxHead are handled (and cleared). */
-  private readonly inbox: (Extract<FromReceiver, { type: 'datagrams' }> | undefined)[] = [];
+  /**
+   * Batches from the receive thread, each with the byte counter of the thread that sent it (a
+   * restarted thread has its own); entries before inboxHead are handled (and cleared).
+   */
+  private readonly inbox: ({ m: Extract<FromReceiver, { type: 'datagrams' }>; counter: Int32Array } | undefined)[] = [];
   private inboxHead = 0;
 
-  private readonly drainInbox = (counter: Int32Array): void => {
-    const m = this.inbox[this.inboxHead]!;
+  private readonly drainInbox = (): void => {
+    const { m, counter } = this.inbox[this.inboxHead]!;
     // Handled messages are dropped from the queue at once: under sustained overload it never runs
     // empty, and keeping them until it did held every datagram ever received (RSS grew ~1 GB a
     // minute at 20,000 packets/s in scripts/soak.ts).
@@ -118,7 +121,7 @@ export class UdpInput {
     const onDatagram = this.onDatagram;
     for (let i = 0; i < b.count; i++) onDatagram(Buffer.from(b.data, b.offsets[i]!, b.lengths[i]!), b.addresses[i]!, b.ports[i]!, b.receivedAt[i]!);
     Atomics.sub(counter, 0, m.bytes);
-    if (this.inboxHead < this.inbox.length) setImmediate(this.drainInbox, counter);
+    if (this.inboxHead < this.inbox.length) setImmediate(this.drainInbox);
     else {
       this.inbox.length = 0;
       this.inboxHead = 0;
@@ -127,14 +130,44 @@ export class UdpInput {
   };
   private readonly inboxWaiters: (() => void)[] = [];
 
-  private async startThread(type: 'udp4' | 'udp6'): Promise<void> {
+  /** Times the receive thread was started again after it stopped on its own. */
+  restarts = 0;
+  private threadStartedAt = 0;
+
+  /**
+   * The receive thread stopped on its own (a crash; the sockets went with it): start it again on the
+   * ports it had, after a pause when it had run for less than 10 s, and keep trying every 5 s while
+   * the ports cannot be bound.
+   */
+  private threadExited(type: 'udp4' | 'udp6', code: number): void {
+    this.worker = null;
+    this.restarts++;
+    const ports = this.workerPorts;
+    const pause = Date.now() - this.threadStartedAt < 10_000 ? 1_000 : 0;
+    log.error(`UDP receive thread exited (code ${code}): datagrams are not received until it is started again on ${ports.join(', ')}${pause > 0 ? ` in ${pause} ms` : ''}`);
+    const again = (): void => {
+      if (this.stopping) return;
+      this.startThread(type, ports).then(
+        () => log.info(`UDP receive thread started again on ${ports.join(', ')}`),
+        (err: Error) => {
+          log.error(`UDP receive thread: could not start again (${err.message}); next try in 5 s`);
+          setTimeout(again, 5_000).unref();
+        },
+      );
+    };
+    setTimeout(again, pause).unref();
+  }
+
+  private stopping = false;
+
+  private async startThread(type: 'udp4' | 'udp6', ports = this.opts.ports): Promise<void> {
     const pending = new SharedArrayBuffer(4);
     const counter = new Int32Array(pending);
     // On one core a real-time thread would hold the core from the pipeline for as long as datagrams come.
     const priority = this.opts.receivePriority ?? 'normal';
     const realtime = priority === 'realtime' || (priority === 'auto' && (this.opts.cores ?? 1) >= 2);
     const data: ReceiveWorkerData = {
-      ip: this.opts.ip, type, ports: this.opts.ports, readBufferBytes: this.opts.readBufferBytes,
+      ip: this.opts.ip, type, ports, readBufferBytes: this.opts.readBufferBytes,
       maxPendingBytes: this.opts.receiveThreadBytes!, pending, realtime,
     };
     // receive-worker.ts under tsx (tests), receive-worker.js once built.
@@ -143,9 +176,12 @@ export class UdpInput {
       ? new Worker(new URL('../pipeline/ts-worker-shim.mjs', import.meta.url), { workerData: { ...data, __entry: entry.href } })
       : new Worker(entry, { workerData: data });
     this.worker = w;
+    this.threadStartedAt = Date.now();
     w.on('error', (err) => log.error(`UDP receive thread failed: ${err.message}`));
+    let bound = false;
     w.on('exit', (code) => {
-      if (this.worker === w) log.error(`UDP receive thread exited (code ${code}): no more flows are received until a restart`);
+      // Before it bound, start-up (or the retry above) reports the failure.
+      if (this.worker === w && bound && !this.stopping) this.threadExited(type, code);
     });
     await new Promise<void>((resolve, reject) => {
       w.once('error', reject);
@@ -154,10 +190,11 @@ export class UdpInput {
           case 'datagrams':
             // Node delivers every queued message in one go: handling them there would starve the
             // outputs' I/O for as long as the backlog lasts. One batch per event-loop turn instead.
-            this.inbox.push(m);
-            if (this.inbox.length === 1) setImmediate(this.drainInbox, counter);
+            this.inbox.push({ m, counter });
+            if (this.inbox.length === 1) setImmediate(this.drainInbox);
             break;
           case 'bound':
+            bound = true;
             this.workerPorts = m.ports;
             m.ports.forEach((p, i) => this.logListening(p, m.granted[i]!));
             this.receiveScheduling = m.scheduling;
@@ -185,7 +222,7 @@ export class UdpInput {
         }
       });
     }).catch(async (err: unknown) => {
-      this.worker = null;
+      if (this.worker === w) this.worker = null;
       await w.terminate();
       throw err;
     });
@@ -193,10 +230,11 @@ export class UdpInput {
 
   /** The ports actually bound (useful when port 0 asked for an ephemeral one). */
   boundPorts(): number[] {
-    return this.worker !== null ? this.workerPorts : this.sockets.map((s) => s.address().port);
+    return (this.opts.receiveThreadBytes ?? 0) > 0 ? this.workerPorts : this.sockets.map((s) => s.address().port);
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     const w = this.worker;
     if (w !== null) {
       this.worker = null;

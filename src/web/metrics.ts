@@ -66,6 +66,13 @@ export function createMetrics(src: WebSources): Registry {
       this.inc(src.receiveDropped?.() ?? 0);
     },
   });
+  new Counter({
+    name: 'ufc_udp_receive_restarts_total', help: 'Times the UDP receive thread was started again after it stopped on its own (a crash; the log says why). Datagrams sent meanwhile were not received.', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(src.receiveRestarts?.() ?? 0);
+    },
+  });
   new Gauge({
     name: 'ufc_udp_receive_realtime', help: 'Whether the UDP receive thread runs in the real-time scheduling class (EF_FLOW_SERVER_UDP_RECEIVE_PRIORITY): 1 yes, 0 no (also without a receive thread).', registers: [registry],
     collect() {

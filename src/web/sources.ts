@@ -17,6 +17,8 @@ export interface WebSources {
   readonly pool?: DecoderPool | null;
   /** Datagrams dropped after the socket because the pipeline was behind. */
   receiveDropped?(): number;
+  /** Times the UDP receive thread was started again after it stopped on its own. */
+  receiveRestarts?(): number;
   /** Whether the UDP receive thread runs in the real-time class (false without a receive thread). */
   receiveRealtime?(): boolean;
   /** Each decode worker's V8 heap as of its last report (null before the first; empty without workers). */

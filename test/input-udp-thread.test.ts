@@ -113,6 +113,29 @@ test('receive thread: batches already handed on are released even when the queue
   assert.ok(s.length < 2100, `queue array compacted (length ${s.length})`);
 });
 
+test('receive thread: batches queued from a thread that crashed and from its successor each release their own thread\'s bytes', async () => {
+  let handled = 0;
+  const u = new UdpInput({ ip: '127.0.0.1', ports: [0], readBufferBytes: 0, receiveThreadBytes: 1 << 20 }, () => handled++);
+  const q = u as unknown as { inbox: unknown[]; drainInbox: () => void; inboxWaiters: (() => void)[] };
+  const batch = (counter: Int32Array, bytes: number): unknown => ({
+    m: { type: 'datagrams', bytes, batch: { count: 1, data: new ArrayBuffer(8), offsets: Int32Array.of(0), lengths: Int32Array.of(8), ports: Uint16Array.of(2055), receivedAt: Float64Array.of(0), addresses: ['127.0.0.9'] } },
+    counter,
+  });
+  // What each thread counts as handed over and not yet handled (receive-worker.ts stops reading past its limit).
+  const crashed = new Int32Array(new SharedArrayBuffer(4));
+  const successor = new Int32Array(new SharedArrayBuffer(4));
+  Atomics.store(crashed, 0, 3 * 100);
+  Atomics.store(successor, 0, 2 * 700);
+  for (let i = 0; i < 3; i++) q.inbox.push(batch(crashed, 100));
+  for (let i = 0; i < 2; i++) q.inbox.push(batch(successor, 700));
+  const drained = new Promise<void>((r) => q.inboxWaiters.push(r));
+  q.drainInbox();
+  await drained;
+  assert.equal(handled, 5);
+  assert.equal(Atomics.load(crashed, 0), 0, 'the crashed thread\'s batches released its bytes');
+  assert.equal(Atomics.load(successor, 0), 0, 'the successor\'s batches released its own');
+});
+
 /**
  * Whether this process may put a thread in SCHED_FIFO at priority 10, by the kernel's rules (sched(7)):
  * CAP_SYS_NICE (bit 23 of CapEff), or a soft RLIMIT_RTPRIO of at least 10. Root in a container may
@@ -183,10 +206,12 @@ test('receive thread: one that stops on its own is started again on the same por
     await c.flush();
     assert.equal(capture.records.length, 3 * 30);
     // From the input's side a crash and terminate() look the same: the thread exits, its sockets close.
-    const udp = (c as unknown as { udp: { worker: Worker; boundPorts(): number[] } }).udp;
+    const udp = (c as unknown as { udp: { worker: Worker; boundPorts(): number[]; restartTimer: NodeJS.Timeout | null } }).udp;
     await udp.worker.terminate();
     for (let i = 0; i < 50 && c.receiveRestarts() === 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.equal(c.receiveRestarts(), 1);
+    // With the sockets gone, the restart's timer is what keeps a process with nothing else from exiting.
+    assert.equal(udp.restartTimer?.hasRef(), true, 'the restart timer holds the process');
     // It ran for less than 10 s, so it comes back after a 1 s pause: probe until a datagram gets through.
     const before = capture.records.length;
     for (let i = 0; i < 50 && capture.records.length === before; i++) {

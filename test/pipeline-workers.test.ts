@@ -240,8 +240,12 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     assert.equal(lines('127.0.0.2').length, 4 * 30);
     for (let i = 0; i < 100 && c.workerHeaps()[0] === null; i++) await new Promise((r) => setTimeout(r, 50));
     assert.notEqual(c.workerHeaps()[0], null, 'the first worker reported its heap');
+    const packetsOf = (exporter: string): number | undefined => c.pipeline.stats.snapshot().find((e) => e.exporter === exporter)?.packets;
+    for (let i = 0; i < 50 && packetsOf('127.0.0.2') !== 4; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(packetsOf('127.0.0.2'), 4);
     await crash();
     assert.equal(c.workerHeaps()[0], null, 'a stopped worker has no heap to report');
+    assert.equal(packetsOf('127.0.0.2'), 4, 'the crashed worker\'s counts stay');
     assert.equal(pool.lostDatagrams, 0, 'nothing was queued when it crashed');
     // It had started less than 10 s before, so its successor starts after a pause.
     assert.ok(logged.some((l) => /decode worker 0 stopped \(exit code 1\): 0 datagrams it had queued are lost; starting a new one in 1000 ms/.test(l)), logged.join('\n'));
@@ -262,8 +266,22 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     assert.equal(pool.restarts, 2);
     const written = lines('127.0.0.4').length / 30;
     assert.equal(written + pool.lostDatagrams, 6, `written ${written}, lost ${pool.lostDatagrams}`);
+    const lostOf = (exporter: string): number => c.pipeline.stats.snapshot().find((e) => e.exporter === exporter)?.errors['lost: decode worker stopped'] ?? 0;
+    assert.equal(lostOf('127.0.0.4'), pool.lostDatagrams, 'the loss is counted against the exporter that sent them');
+    // Counts of the two crashed workers and the running one add up.
+    for (let i = 0; i < 50 && packetsOf('127.0.0.3') !== 4; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(['127.0.0.2', '127.0.0.3'].map(packetsOf), [4, 4]);
+    assert.match(await createMetrics(c).metrics(), /^ufc_exporters 3$/m);
+
+    // A third stop within 10 s of starting: it is still replaced, but flushes stop waiting for it.
+    await crash();
+    assert.ok(logged.some((l) => l.includes('decode worker 0 stopped 3 times within 10 s of starting: flushes no longer wait for it')));
+    const t0 = Date.now();
+    await withTimeout(c.flush(), 'flush while the third successor is pending');
+    assert.ok(Date.now() - t0 < 900, 'the flush did not wait for the 1 s pause');
+    for (let i = 0; i < 100 && !(c.workerHeaps().length > 0 && (pool as unknown as { workers: unknown[] }).workers[0] !== null); i++) await new Promise((r) => setTimeout(r, 50));
     const metrics = await createMetrics(c).metrics();
-    assert.match(metrics, /^ufc_decode_worker_restarts_total 2$/m);
+    assert.match(metrics, /^ufc_decode_worker_restarts_total 3$/m);
     assert.match(metrics, new RegExp(`^ufc_decode_worker_lost_datagrams_total ${pool.lostDatagrams}$`, 'm'));
   } finally {
     await c.stop();

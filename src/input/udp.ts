@@ -130,7 +130,7 @@ export class UdpInput {
   };
   private readonly inboxWaiters: (() => void)[] = [];
 
-  /** Times the receive thread was started again after it stopped on its own. */
+  /** Times the receive thread stopped on its own (a crash; each time it is started again). */
   restarts = 0;
   private threadStartedAt = 0;
 
@@ -145,20 +145,25 @@ export class UdpInput {
     const ports = this.workerPorts;
     const pause = Date.now() - this.threadStartedAt < 10_000 ? 1_000 : 0;
     log.error(`UDP receive thread exited (code ${code}): datagrams are not received until it is started again on ${ports.join(', ')}${pause > 0 ? ` in ${pause} ms` : ''}`);
+    // Not unref'd: with the thread gone, its sockets went too, and this timer may be all that keeps
+    // the process from exiting (with code 0, which a service manager would not restart).
     const again = (): void => {
+      this.restartTimer = null;
       if (this.stopping) return;
       this.startThread(type, ports).then(
         () => log.info(`UDP receive thread started again on ${ports.join(', ')}`),
         (err: Error) => {
+          if (this.stopping) return;
           log.error(`UDP receive thread: could not start again (${err.message}); next try in 5 s`);
-          setTimeout(again, 5_000).unref();
+          this.restartTimer = setTimeout(again, 5_000);
         },
       );
     };
-    setTimeout(again, pause).unref();
+    this.restartTimer = setTimeout(again, pause);
   }
 
   private stopping = false;
+  private restartTimer: NodeJS.Timeout | null = null;
 
   private async startThread(type: 'udp4' | 'udp6', ports = this.opts.ports): Promise<void> {
     const pending = new SharedArrayBuffer(4);
@@ -235,6 +240,7 @@ export class UdpInput {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.restartTimer !== null) clearTimeout(this.restartTimer);
     const w = this.worker;
     if (w !== null) {
       this.worker = null;

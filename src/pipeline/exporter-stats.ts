@@ -16,6 +16,16 @@ export interface ExporterCounters {
 const MAX_EXPORTERS = 10000;
 const OVERFLOW = 'other';
 
+/** Adds `from`'s counts to `to`, and widens `to`'s first and last seen to cover both. */
+function addInto(to: ExporterCounters, from: ExporterCounters): void {
+  to.packets += from.packets;
+  to.bytes += from.bytes;
+  to.records += from.records;
+  for (const k in from.errors) to.errors[k] = (to.errors[k] ?? 0) + from.errors[k]!;
+  to.firstSeen = Math.min(to.firstSeen, from.firstSeen);
+  to.lastSeen = Math.max(to.lastSeen, from.lastSeen);
+}
+
 export class ExporterStats {
   private readonly byExporter = new Map<string, ExporterCounters>();
   /** Counters kept by decode workers, by worker index (each worker owns its exporters). */
@@ -26,21 +36,38 @@ export class ExporterStats {
     this.fromWorkers.set(worker, snapshot);
   }
 
+  /**
+   * A worker that stopped on its own (worker-pool.ts replaces it): what it last reported stays
+   * counted here, and its successor's counts add to it, so no exporter's totals go back.
+   */
+  retire(worker: number): void {
+    const snap = this.fromWorkers.get(worker);
+    if (snap === undefined) return;
+    this.fromWorkers.delete(worker);
+    for (const w of snap) {
+      const e = this.entry(w.exporter, w.firstSeen);
+      addInto(e, w);
+      if (w.protocol !== 'unknown') e.protocol = w.protocol;
+    }
+  }
+
   private all(): ExporterCounters[] {
+    const at = new Map<string, number>();
     const list = [...this.byExporter.values()];
+    list.forEach((e, i) => at.set(e.exporter, i));
     for (const snap of this.fromWorkers.values()) {
       for (const w of snap) {
-        const mine = this.byExporter.get(w.exporter);
-        if (mine === undefined) list.push(w);
-        else {
-          // Drops counted on the main thread (backlog) merge into the worker's entry for that exporter.
-          const merged = { ...w, errors: { ...w.errors } };
-          merged.packets += mine.packets;
-          merged.bytes += mine.bytes;
-          merged.records += mine.records;
-          for (const k in mine.errors) merged.errors[k] = (merged.errors[k] ?? 0) + mine.errors[k]!;
-          list[list.indexOf(mine)] = merged;
+        const i = at.get(w.exporter);
+        if (i === undefined) {
+          at.set(w.exporter, list.push(w) - 1);
+          continue;
         }
+        // Counted on the main thread too (backlog drops, a retired worker's totals): one entry.
+        const merged = { ...w, errors: { ...w.errors } };
+        const mine = list[i]!;
+        addInto(merged, mine);
+        if (merged.protocol === 'unknown') merged.protocol = mine.protocol;
+        list[i] = merged;
       }
     }
     return list;

@@ -55,6 +55,8 @@ export interface WorkerPoolOptions {
 /** Restarts of one worker closer together than this come after a pause (RESTART_PAUSE_MS), so a worker that fails at once does not spin. */
 const RESTART_QUICK_MS = 10_000;
 const RESTART_PAUSE_MS = 1_000;
+/** Quick stops in a row after which syncs (flushes, stop) no longer wait for a worker's successor. */
+const GIVE_UP_WAITING_AFTER = 3;
 
 export class WorkerPool {
   private readonly workers: (Worker | null)[] = [];
@@ -70,8 +72,16 @@ export class WorkerPool {
   private readonly stats: ExporterStats;
   private readonly rings: (TextRingReader | null)[] = [];
   private readonly startedAt: number[] = [];
+  /** Per worker: stops within RESTART_QUICK_MS of starting, in a row. */
+  private readonly quickFails: number[] = [];
+  private readonly restartTimer: (NodeJS.Timeout | null)[] = [];
+  /** Per worker: the exporter of each datagram of each batch sent and not yet answered, oldest first. */
+  private readonly inFlight: string[][][] = [];
   private closing = false;
-  /** Workers restarted after they stopped on their own (a crash), and the datagrams they had queued then. */
+  /**
+   * Workers that stopped on their own (a crash; each is replaced), and the datagrams lost with them:
+   * those they had queued, and those that came for them while no successor ran and did not fit.
+   */
   restarts = 0;
   lostDatagrams = 0;
 
@@ -94,6 +104,9 @@ export class WorkerPool {
       this.workers.push(null);
       this.rings.push(null);
       this.startedAt.push(0);
+      this.quickFails.push(0);
+      this.restartTimer.push(null);
+      this.inFlight.push([]);
       ready.push(this.spawn(i));
     }
     await Promise.all(ready);
@@ -147,22 +160,47 @@ export class WorkerPool {
       this.forget(i);
       return;
     }
-    const lost = this.backlog[i]!;
+    // Its exporters' counters as it last reported them (once a second) stay; the successor adds to them.
+    this.stats.retire(i);
+    // What it had queued is lost, counted against each datagram's exporter.
+    let lost = 0;
+    const now = Date.now();
+    for (const addresses of this.inFlight[i]!) {
+      for (const a of addresses) this.stats.error(a, 'lost: decode worker stopped', now);
+      lost += addresses.length;
+    }
+    this.inFlight[i] = [];
     this.backlog[i] = 0;
     this.lostDatagrams += lost;
     this.restarts++;
-    const pause = Date.now() - this.startedAt[i]! < RESTART_QUICK_MS ? RESTART_PAUSE_MS : 0;
+    const quick = Date.now() - this.startedAt[i]! < RESTART_QUICK_MS;
+    this.quickFails[i] = quick ? this.quickFails[i]! + 1 : 0;
+    const pause = quick ? RESTART_PAUSE_MS : 0;
     log.error(`decode worker ${i} stopped (exit code ${code}): ${lost} datagram${lost === 1 ? '' : 's'} it had queued are lost; starting a new one${pause > 0 ? ` in ${pause} ms` : ''}`);
-    const restart = (): void => {
-      if (this.closing || this.workers[i] !== null) return;
+    if (this.quickFails[i] === GIVE_UP_WAITING_AFTER) {
+      // One that cannot run (a state file it cannot load, a bug on its first datagram) is still
+      // restarted, but flushes, the API and a stop no longer wait for it.
+      log.error(`decode worker ${i} stopped ${GIVE_UP_WAITING_AFTER} times within ${RESTART_QUICK_MS / 1000} s of starting: flushes no longer wait for it until one runs longer`);
+      this.forget(i);
+    }
+    this.restartTimer[i] = setTimeout(() => this.restart(i), pause);
+  }
+
+  /** Starts worker `i`'s successor: the threat lists first, then the held datagrams and the syncs waiting for it. */
+  private restart(i: number): void {
+    this.restartTimer[i] = null;
+    if (this.closing || this.workers[i] !== null) return;
+    try {
       this.spawn(i).then(() => log.info(`decode worker ${i} restarted`), () => undefined);
-      // The copies of the threat lists go first: messages keep their order, datagrams follow.
-      for (const e of this.o.replicas) this.sendReplicaTo(e, i);
-      this.send(i);
-      for (const [id, waiter] of this.waiters) if (waiter.left.has(i)) this.workers[i]!.postMessage({ type: 'sync', id } satisfies ToWorker);
-    };
-    if (pause > 0) setTimeout(restart, pause).unref();
-    else restart();
+    } catch (err) {
+      log.error(`decode worker ${i}: could not start a new one (${(err as Error).message}); next try in ${RESTART_PAUSE_MS} ms`);
+      this.restartTimer[i] = setTimeout(() => this.restart(i), RESTART_PAUSE_MS);
+      return;
+    }
+    // Messages keep their order: the copies of the threat lists reach it before any datagram.
+    for (const e of this.o.replicas) this.sendReplicaTo(e, i);
+    this.send(i);
+    for (const [id, waiter] of this.waiters) if (waiter.left.has(i)) this.workers[i]!.postMessage({ type: 'sync', id } satisfies ToWorker);
   }
 
   /** Syncs in progress stop waiting for worker `i` (stopped while the pool closes). */
@@ -178,6 +216,8 @@ export class WorkerPool {
   private onMessage(i: number, m: ToMain, ring: TextRingReader | null): void {
     switch (m.type) {
       case 'records':
+        // One answer per batch, in order (decode-worker.ts).
+        this.inFlight[i]!.shift();
         this.backlog[i] = Math.max(0, this.backlog[i]! - m.handled);
         for (const part of m.encoded) {
           const rp = part.ring;
@@ -226,7 +266,15 @@ export class WorkerPool {
       return;
     }
     const s = this.staging[i]!;
-    if (!s.fits(buf.length)) this.send(i);
+    if (!s.fits(buf.length)) {
+      if (this.workers[i] === null) {
+        // Held for a crashed worker's successor until the staging is full; past that, lost.
+        this.lostDatagrams++;
+        this.stats.error(address, 'dropped: decode worker restarting', receivedAt);
+        return;
+      }
+      this.send(i);
+    }
     s.add(buf, address, port, receivedAt);
     if (s.count >= BATCH_DATAGRAMS) this.send(i);
     else if (this.flushTimer === null) this.flushTimer = setTimeout(() => this.flushAll(), BATCH_WAIT_MS);
@@ -236,15 +284,11 @@ export class WorkerPool {
     const s = this.staging[i]!;
     const w = this.workers[i];
     if (s.count === 0) return;
-    if (w === null) {
-      // Between a crash and its successor: held while another datagram of any size (at most 65,535
-      // bytes) still fits; what would overflow the staging is lost, and counted.
-      if (s.fits(65_535)) return;
-      this.lostDatagrams += s.take().count;
-      return;
-    }
+    // Between a crash and its successor the datagrams stay staged (dispatch() drops what does not fit).
+    if (w === null) return;
     const batch = s.take();
     this.backlog[i]! += batch.count;
+    this.inFlight[i]!.push(batch.addresses);
     const msg: ToWorker = { type: 'datagrams', batch };
     w!.postMessage(msg, [batch.data, batch.offsets.buffer, batch.lengths.buffer, batch.ports.buffer, batch.receivedAt.buffer] as ArrayBuffer[]);
   }
@@ -265,7 +309,7 @@ export class WorkerPool {
       const left = new Set<number>();
       this.workers.forEach((w, i) => {
         if (w !== null) w.postMessage({ type: 'sync', id } satisfies ToWorker);
-        if (w !== null || !this.closing) left.add(i);
+        if (w !== null || (!this.closing && this.quickFails[i]! < GIVE_UP_WAITING_AFTER)) left.add(i);
       });
       if (left.size === 0) resolve();
       else this.waiters.set(id, { left, resolve });
@@ -286,6 +330,7 @@ export class WorkerPool {
     this.closing = true;
     // A worker still being replaced is not started again: nothing is left to wait for from it.
     this.workers.forEach((w, i) => {
+      if (this.restartTimer[i] !== null) clearTimeout(this.restartTimer[i]!);
       if (w !== null) return;
       this.lostDatagrams += this.staging[i]!.take().count;
       this.forget(i);

@@ -70,7 +70,6 @@ export class WorkerPool {
   private readonly heap: (ThreadHeap | null)[] = [];
   private readonly n: number;
   private readonly stats: ExporterStats;
-  private readonly rings: (TextRingReader | null)[] = [];
   private readonly startedAt: number[] = [];
   /** Per worker: stops within RESTART_QUICK_MS of starting, in a row. */
   private readonly quickFails: number[] = [];
@@ -102,7 +101,6 @@ export class WorkerPool {
       this.decoderInfo.push({});
       this.heap.push(null);
       this.workers.push(null);
-      this.rings.push(null);
       this.startedAt.push(0);
       this.quickFails.push(0);
       this.restartTimer.push(null);
@@ -125,7 +123,6 @@ export class WorkerPool {
     const textRing = this.o.views.length > 0 ? createTextRing() : null;
     // This worker's own reader: bytes still being written when it stops are released to it, not to a successor.
     const ring = textRing === null ? null : new TextRingReader(textRing);
-    this.rings[i] = ring;
     const w = new Worker(fromSources ? new URL('./ts-worker-shim.mjs', import.meta.url) : entry, {
       // A larger young generation than a worker's default: records and their JSON text die young,
       // and with the default the worker spent ~2x longer in scavenges (measured in bench/pipeline.ts).
@@ -250,13 +247,14 @@ export class WorkerPool {
 
   /** Copies a replica enricher's current state to every worker (structured clone: each gets its own). */
   private sendReplica(e: Enricher): void {
-    for (let i = 0; i < this.n; i++) this.sendReplicaTo(e, i);
+    const state = e.replicaState?.() ?? null;
+    for (let i = 0; i < this.n; i++) this.sendReplicaTo(e, i, state);
   }
 
-  private sendReplicaTo(e: Enricher, i: number): void {
+  /** To worker `i` alone (a crashed one's successor); `state` when already taken for all of them. */
+  private sendReplicaTo(e: Enricher, i: number, state = e.replicaState?.() ?? null): void {
     const w = this.workers[i];
-    const state = w === null ? null : e.replicaState?.() ?? null;
-    if (state !== null) w!.postMessage({ type: 'replica', name: e.name, state } satisfies ToWorker);
+    if (w !== null && state !== null) w.postMessage({ type: 'replica', name: e.name, state } satisfies ToWorker);
   }
 
   dispatch(buf: Buffer, address: string, port: number, receivedAt: number): void {

@@ -148,7 +148,7 @@ export class Collector {
     return this.udp?.dropped ?? 0;
   }
 
-  /** Times the UDP receive thread was started again after it stopped on its own. */
+  /** Times the UDP receive thread stopped on its own (each time it is started again). */
   receiveRestarts(): number {
     return this.udp?.restarts ?? 0;
   }
@@ -163,7 +163,7 @@ export class Collector {
     return this.pool?.heaps() ?? [];
   }
 
-  /** Decode workers started again after a crash, and the datagrams they had queued (lost) then. */
+  /** Times a decode worker stopped on its own (each is replaced), and the datagrams lost with them. */
   workerRestarts(): { restarts: number; lostDatagrams: number } {
     return { restarts: this.pool?.restarts ?? 0, lostDatagrams: this.pool?.lostDatagrams ?? 0 };
   }

@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { createMetrics } from '../src/web/metrics.js';
 import { Collector } from '../src/collector.js';
 import { UdpInput } from '../src/input/udp.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { CaptureOutput, testConfig, until } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
 test('receive thread: datagrams read on their own thread reach the pipeline in order, from the right exporter, none lost on stop', async () => {
@@ -208,7 +208,7 @@ test('receive thread: one that stops on its own is started again on the same por
     // From the input's side a crash and terminate() look the same: the thread exits, its sockets close.
     const udp = (c as unknown as { udp: { worker: Worker; boundPorts(): number[]; restartTimer: NodeJS.Timeout | null } }).udp;
     await udp.worker.terminate();
-    for (let i = 0; i < 50 && c.receiveRestarts() === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await until(() => c.receiveRestarts() > 0);
     assert.equal(c.receiveRestarts(), 1);
     // With the sockets gone, the restart's timer is what keeps a process with nothing else from exiting.
     assert.equal(udp.restartTimer?.hasRef(), true, 'the restart timer holds the process');

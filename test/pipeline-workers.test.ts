@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/load.js';
 import { packRecords, unpackRecords } from '../src/pipeline/record-transfer.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { createMetrics } from '../src/web/metrics.js';
-import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig, until } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
 test('records survive packing for another thread unchanged', () => {
@@ -231,17 +231,17 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     const crash = async (): Promise<void> => {
       const before = pool.restarts;
       worker().postMessage({ type: 'datagrams', batch: null });
-      for (let i = 0; i < 100 && pool.restarts === before; i++) await new Promise((r) => setTimeout(r, 20));
+      await until(() => pool.restarts !== before);
       assert.equal(pool.restarts, before + 1, 'the crash is seen');
     };
 
     for (let i = 0; i < 4; i++) pool.dispatch(datagram, '127.0.0.2', 2055, Date.now());
     await withTimeout(c.flush(), 'flush before the crash');
     assert.equal(lines('127.0.0.2').length, 4 * 30);
-    for (let i = 0; i < 100 && c.workerHeaps()[0] === null; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(() => c.workerHeaps()[0] !== null);
     assert.notEqual(c.workerHeaps()[0], null, 'the first worker reported its heap');
     const packetsOf = (exporter: string): number | undefined => c.pipeline.stats.snapshot().find((e) => e.exporter === exporter)?.packets;
-    for (let i = 0; i < 50 && packetsOf('127.0.0.2') !== 4; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(() => packetsOf('127.0.0.2') === 4);
     assert.equal(packetsOf('127.0.0.2'), 4);
     await crash();
     assert.equal(c.workerHeaps()[0], null, 'a stopped worker has no heap to report');
@@ -269,7 +269,7 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     const lostOf = (exporter: string): number => c.pipeline.stats.snapshot().find((e) => e.exporter === exporter)?.errors['lost: decode worker stopped'] ?? 0;
     assert.equal(lostOf('127.0.0.4'), pool.lostDatagrams, 'the loss is counted against the exporter that sent them');
     // Counts of the two crashed workers and the running one add up.
-    for (let i = 0; i < 50 && packetsOf('127.0.0.3') !== 4; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(() => packetsOf('127.0.0.3') === 4);
     assert.deepEqual(['127.0.0.2', '127.0.0.3'].map(packetsOf), [4, 4]);
     assert.match(await createMetrics(c).metrics(), /^ufc_exporters 3$/m);
 
@@ -279,7 +279,6 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     const t0 = Date.now();
     await withTimeout(c.flush(), 'flush while the third successor is pending');
     assert.ok(Date.now() - t0 < 900, 'the flush did not wait for the 1 s pause');
-    for (let i = 0; i < 100 && !(c.workerHeaps().length > 0 && (pool as unknown as { workers: unknown[] }).workers[0] !== null); i++) await new Promise((r) => setTimeout(r, 50));
     const metrics = await createMetrics(c).metrics();
     assert.match(metrics, /^ufc_decode_worker_restarts_total 3$/m);
     assert.match(metrics, new RegExp(`^ufc_decode_worker_lost_datagrams_total ${pool.lostDatagrams}$`, 'm'));

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { log } from '../log/logger.js';
 import type { FromReceiver, ReceiveScheduling, ReceiveWorkerData, ToReceiver } from '../pipeline/receive-worker.js';
 import { RECEIVE_REALTIME_PRIORITY } from '../pipeline/thread-priority.js';
+import { RESTART_PAUSE_MS, stoppedQuickly } from '../pipeline/restart-pause.js';
 
 export type DatagramHandler = (buf: Buffer, address: string, port: number, receivedAt: number) => void;
 
@@ -143,7 +144,7 @@ export class UdpInput {
     this.worker = null;
     this.restarts++;
     const ports = this.workerPorts;
-    const pause = Date.now() - this.threadStartedAt < 10_000 ? 1_000 : 0;
+    const pause = stoppedQuickly(this.threadStartedAt) ? RESTART_PAUSE_MS : 0;
     log.error(`UDP receive thread exited (code ${code}): datagrams are not received until it is started again on ${ports.join(', ')}${pause > 0 ? ` in ${pause} ms` : ''}`);
     // Not unref'd: with the thread gone, its sockets went too, and this timer may be all that keeps
     // the process from exiting (with code 0, which a service manager would not restart).

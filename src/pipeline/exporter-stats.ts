@@ -16,8 +16,9 @@ export interface ExporterCounters {
 const MAX_EXPORTERS = 10000;
 const OVERFLOW = 'other';
 
-/** Adds `from`'s counts to `to`, and widens `to`'s first and last seen to cover both. */
+/** Adds `from`'s counts to `to`, widens `to`'s first and last seen to cover both, and takes `from`'s protocol when `to` has none. */
 function addInto(to: ExporterCounters, from: ExporterCounters): void {
+  if (to.protocol === 'unknown') to.protocol = from.protocol;
   to.packets += from.packets;
   to.bytes += from.bytes;
   to.records += from.records;
@@ -45,9 +46,7 @@ export class ExporterStats {
     if (snap === undefined) return;
     this.fromWorkers.delete(worker);
     for (const w of snap) {
-      const e = this.entry(w.exporter, w.firstSeen);
-      addInto(e, w);
-      if (w.protocol !== 'unknown') e.protocol = w.protocol;
+      addInto(this.entry(w.exporter, w.firstSeen), w);
     }
   }
 
@@ -64,9 +63,7 @@ export class ExporterStats {
         }
         // Counted on the main thread too (backlog drops, a retired worker's totals): one entry.
         const merged = { ...w, errors: { ...w.errors } };
-        const mine = list[i]!;
-        addInto(merged, mine);
-        if (merged.protocol === 'unknown') merged.protocol = mine.protocol;
+        addInto(merged, list[i]!);
         list[i] = merged;
       }
     }

@@ -20,6 +20,7 @@ import type { ThreadHeap, ToMain, ToWorker } from './worker-protocol.js';
 import type { DecodeWorkerData } from './decode-worker.js';
 import type { Enricher } from './types.js';
 import { createTextRing, TextRingReader } from './text-ring.js';
+import { QUICK_STOP_MS, RESTART_PAUSE_MS, stoppedQuickly } from './restart-pause.js';
 
 /** Datagrams a worker may have queued before new ones for it are dropped (and counted). */
 const MAX_BACKLOG = 100_000;
@@ -52,9 +53,6 @@ export interface WorkerPoolOptions {
   replicas: Enricher[];
 }
 
-/** Restarts of one worker closer together than this come after a pause (RESTART_PAUSE_MS), so a worker that fails at once does not spin. */
-const RESTART_QUICK_MS = 10_000;
-const RESTART_PAUSE_MS = 1_000;
 /** Quick stops in a row after which syncs (flushes, stop) no longer wait for a worker's successor. */
 const GIVE_UP_WAITING_AFTER = 3;
 
@@ -71,7 +69,7 @@ export class WorkerPool {
   private readonly n: number;
   private readonly stats: ExporterStats;
   private readonly startedAt: number[] = [];
-  /** Per worker: stops within RESTART_QUICK_MS of starting, in a row. */
+  /** Per worker: quick stops (restart-pause.ts) in a row. */
   private readonly quickFails: number[] = [];
   private readonly restartTimer: (NodeJS.Timeout | null)[] = [];
   /** Per worker: the exporter of each datagram of each batch sent and not yet answered, oldest first. */
@@ -170,14 +168,14 @@ export class WorkerPool {
     this.backlog[i] = 0;
     this.lostDatagrams += lost;
     this.restarts++;
-    const quick = Date.now() - this.startedAt[i]! < RESTART_QUICK_MS;
+    const quick = stoppedQuickly(this.startedAt[i]!);
     this.quickFails[i] = quick ? this.quickFails[i]! + 1 : 0;
     const pause = quick ? RESTART_PAUSE_MS : 0;
     log.error(`decode worker ${i} stopped (exit code ${code}): ${lost} datagram${lost === 1 ? '' : 's'} it had queued are lost; starting a new one${pause > 0 ? ` in ${pause} ms` : ''}`);
     if (this.quickFails[i] === GIVE_UP_WAITING_AFTER) {
       // One that cannot run (a state file it cannot load, a bug on its first datagram) is still
       // restarted, but flushes, the API and a stop no longer wait for it.
-      log.error(`decode worker ${i} stopped ${GIVE_UP_WAITING_AFTER} times within ${RESTART_QUICK_MS / 1000} s of starting: flushes no longer wait for it until one runs longer`);
+      log.error(`decode worker ${i} stopped ${GIVE_UP_WAITING_AFTER} times within ${QUICK_STOP_MS / 1000} s of starting: flushes no longer wait for it until one runs longer`);
       this.forget(i);
     }
     this.restartTimer[i] = setTimeout(() => this.restart(i), pause);

@@ -67,7 +67,7 @@ export function createMetrics(src: WebSources): Registry {
     },
   });
   new Counter({
-    name: 'ufc_udp_receive_restarts_total', help: 'Times the UDP receive thread was started again after it stopped on its own (a crash; the log says why). Datagrams sent meanwhile were not received.', registers: [registry],
+    name: 'ufc_udp_receive_restarts_total', help: 'Times the UDP receive thread stopped on its own (a crash; the log says why); each time it is started again on the ports it had. Datagrams sent meanwhile were not received.', registers: [registry],
     collect() {
       this.reset();
       this.inc(src.receiveRestarts?.() ?? 0);
@@ -90,14 +90,14 @@ export function createMetrics(src: WebSources): Registry {
     },
   });
   new Counter({
-    name: 'ufc_decode_worker_restarts_total', help: 'Decode workers started again after one stopped on its own (a crash; the log says why).', registers: [registry],
+    name: 'ufc_decode_worker_restarts_total', help: 'Times a decode worker stopped on its own (a crash; the log says why); each time a new one is started in its place.', registers: [registry],
     collect() {
       this.reset();
       this.inc(src.workerRestarts?.().restarts ?? 0);
     },
   });
   new Counter({
-    name: 'ufc_decode_worker_lost_datagrams_total', help: 'Datagrams lost with a decode worker that crashed: those it had queued, and those that did not fit while its successor started.', registers: [registry],
+    name: 'ufc_decode_worker_lost_datagrams_total', help: 'Datagrams lost with crashed decode workers: those a worker had queued, those that came for it while no successor ran and did not fit, and those still held for it when the collector stopped.', registers: [registry],
     collect() {
       this.reset();
       this.inc(src.workerRestarts?.().lostDatagrams ?? 0);

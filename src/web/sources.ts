@@ -17,13 +17,13 @@ export interface WebSources {
   readonly pool?: DecoderPool | null;
   /** Datagrams dropped after the socket because the pipeline was behind. */
   receiveDropped?(): number;
-  /** Times the UDP receive thread was started again after it stopped on its own. */
+  /** Times the UDP receive thread stopped on its own (each time it is started again). */
   receiveRestarts?(): number;
   /** Whether the UDP receive thread runs in the real-time class (false without a receive thread). */
   receiveRealtime?(): boolean;
   /** Each decode worker's V8 heap as of its last report (null before the first; empty without workers). */
   workerHeaps?(): readonly (ThreadHeap | null)[];
-  /** Decode workers started again after a crash, and the datagrams they had queued when they stopped (0 without workers). */
+  /** Times a decode worker stopped on its own (each is replaced), and the datagrams lost with them (0 without workers). */
   workerRestarts?(): { restarts: number; lostDatagrams: number };
 }
 

@@ -39,3 +39,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
   if (res.config === null) throw new Error(res.errors.join('\n'));
   return res.config;
 }
+
+/** Polls `done` every 20 ms until it holds or `ms` have passed (the caller then asserts). */
+export async function until(done: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !done() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+}

@@ -13,7 +13,7 @@ import { Netflow9Decoder } from '../src/decode/netflow9/decoder.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
 import { OP } from '../src/decode/template/compile.js';
-import { tempDir } from './helpers/collect.js';
+import { tempDir, until } from './helpers/collect.js';
 
 const EXPORT_S = 1_700_000_000;
 
@@ -93,6 +93,23 @@ test('template cache: saved in the background when templates change (not per pac
   run(a, ipfixMsg([set(2, ipfixTemplate(301, T4))]), NOW + 2000);
   for (let i = 0; i < 50 && !existsSync(join(dir, 'templates-ipfix.json')); i++) await new Promise((r) => setTimeout(r, 20));
   assert.ok(existsSync(join(dir, 'templates-ipfix.json')));
+});
+
+test('template cache: a template learnt in the last packet before the exporter falls silent is saved within the interval', async () => {
+  const dir = tempDir('ufc-tpl-');
+  const a = new IpfixDecoder({ ...BASE, stateDir: dir, saveIntervalS: 0.3 });
+  const file = join(dir, 'templates-ipfix.json');
+  const saved = (): number[] => existsSync(file)
+    ? (JSON.parse(readFileSync(file, 'utf8')) as { domains: { templates: { id: number }[] }[] }).domains.flatMap((d) => d.templates.map((t) => t.id))
+    : [];
+  run(a, ipfixMsg([set(2, ipfixTemplate(300, T4))]), NOW);
+  await until(() => saved().includes(300), 2000);
+  // Within the interval of that save, and within a second of the last packet: no later packet comes.
+  run(a, ipfixMsg([set(2, ipfixTemplate(301, T4))]), NOW + 100);
+  assert.deepEqual(saved(), [300], 'not saved before the interval is over');
+  await until(() => saved().includes(301), 3000);
+  assert.deepEqual(saved().sort(), [300, 301]);
+  await a.close();
 });
 
 test('template cache: a damaged file is ignored, not fatal', () => {

@@ -55,6 +55,9 @@ export abstract class TemplateFlowDecoder {
   private readonly saveIntervalMs: number;
   private lastSave = 0;
   private saving: Promise<void> | null = null;
+  /** Armed while the store has changes not yet saved: they are saved when it fires, traffic or not. */
+  private saveTimer: NodeJS.Timeout | null = null;
+  private closed = false;
   private lastSweep = 0;
   private readonly onOptionsRecord: TemplateDecoderOptions['onOptionsRecord'];
   /** Counted reasons (malformed parts, held/expired data, time adjustments), in total and per exporter. */
@@ -174,8 +177,10 @@ export abstract class TemplateFlowDecoder {
         const n = this.pending.expireAll(this.receivedAt);
         if (n > 0) this.count('data without template: expired', n);
       }
-      if (this.store.dirty && Date.now() - this.lastSave >= this.saveIntervalMs) this.saveSoon();
     }
+    // Changes are saved by a timer, not by a later packet: a template learnt in the last packet before
+    // an exporter falls silent (or a worker stops) is on disk within the interval all the same.
+    if (this.store.dirty && this.saveTimer === null && this.cachePath !== '') this.armSave();
   }
 
   drainReleased(out: FlowRecord[]): void {
@@ -288,8 +293,19 @@ export abstract class TemplateFlowDecoder {
     }
   }
 
+  /** Saves the changes at most once per interval: now if the last save is that old, else when it will be. */
+  private armSave(): void {
+    if (this.closed) return;
+    const wait = Math.max(0, this.lastSave + this.saveIntervalMs - Date.now());
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null;
+      if (this.store.dirty) this.saveSoon();
+    }, wait);
+    this.saveTimer.unref();
+  }
+
   private saveSoon(): void {
-    if (this.cachePath === '' || this.saving !== null) return;
+    if (this.saving !== null) return; // its end arms the timer again if changes came meanwhile
     this.lastSave = Date.now();
     this.store.dirty = false;
     const snapshot = this.store.toJSON();
@@ -298,11 +314,17 @@ export abstract class TemplateFlowDecoder {
         this.store.dirty = true;
         log.warn(`template cache ${this.cachePath}: write failed: ${err.message}`);
       })
-      .finally(() => { this.saving = null; });
+      .finally(() => {
+        this.saving = null;
+        if (this.store.dirty && this.saveTimer === null) this.armSave();
+      });
   }
 
   /** Writes the template cache now (close, or tests). */
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
     if (this.saving !== null) await this.saving;
     if (this.cachePath === '') return;
     try {

@@ -212,6 +212,8 @@ test('receive thread: one that stops on its own is started again on the same por
     assert.equal(c.receiveRestarts(), 1);
     // With the sockets gone, the restart's timer is what keeps a process with nothing else from exiting.
     assert.equal(udp.restartTimer?.hasRef(), true, 'the restart timer holds the process');
+    assert.match(await createMetrics(c).metrics(), /^ufc_udp_receive_realtime 0$/m, 'no thread, so not real-time (not the dead one\'s state)');
+    assert.equal(c.receiveRealtime(), false);
     // It ran for less than 10 s, so it comes back after a 1 s pause: probe until a datagram gets through.
     const before = capture.records.length;
     for (let i = 0; i < 50 && capture.records.length === before; i++) {
@@ -227,6 +229,7 @@ test('receive thread: one that stops on its own is started again on the same por
     await c.flush();
     assert.equal(capture.records.length - after, 3 * 30);
     assert.match(await createMetrics(c).metrics(), /^ufc_udp_receive_restarts_total 1$/m);
+    assert.notEqual((udp as unknown as { receiveScheduling: unknown }).receiveScheduling, null, 'the successor reports its own');
   } finally {
     sock.close();
     await c.stop();

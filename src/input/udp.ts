@@ -142,6 +142,8 @@ export class UdpInput {
    */
   private threadExited(type: 'udp4' | 'udp6', code: number): void {
     this.worker = null;
+    // Its scheduling went with it (ufc_udp_receive_realtime reads 0 until the successor reports).
+    this.receiveScheduling = null;
     this.restarts++;
     const ports = this.workerPorts;
     const pause = stoppedQuickly(this.threadStartedAt) ? RESTART_PAUSE_MS : 0;

@@ -91,7 +91,7 @@ test('template cache: saved in the background when templates change (not per pac
   const a = new IpfixDecoder({ ...BASE, stateDir: dir, saveIntervalS: 0 });
   run(a, ipfixMsg([set(2, ipfixTemplate(300, T4))]), NOW);
   run(a, ipfixMsg([set(2, ipfixTemplate(301, T4))]), NOW + 2000);
-  for (let i = 0; i < 50 && !existsSync(join(dir, 'templates-ipfix.json')); i++) await new Promise((r) => setTimeout(r, 20));
+  await until(() => existsSync(join(dir, 'templates-ipfix.json')), 1000);
   assert.ok(existsSync(join(dir, 'templates-ipfix.json')));
 });
 

@@ -43,7 +43,7 @@ for i in range(3):
     add(Ether(src=A, dst=B)/IPv6(src='2001:db8::1', dst='2001:db8:1::%x' % (i + 1))/TCP(sport=7000 + i, dport=22, flags='PA')/Raw(b's' * 64), 0.5)
 wrpcap(sys.argv[1], pk)
 `;
-import { tempDir } from './helpers/collect.js';
+import { tempDir, until } from './helpers/collect.js';
 
 /** Runs softflowd on `pcap`, exporting to a loopback socket; resolves with the datagrams and the port. */
 async function exportWithSoftflowd(softflowd: string, pcap: string, version: string, extra: string[], dir: string): Promise<{ port: number; datagrams: Buffer[] }> {
@@ -59,7 +59,7 @@ async function exportWithSoftflowd(softflowd: string, pcap: string, version: str
       execFile(softflowd, ['-r', pcap, '-n', `127.0.0.1:${port}`, '-v', version, '-6', '-d', '-a', '-c', 'none', '-p', join(dir, 'softflowd.pid'), ...extra], { timeout: 20_000 }, (err) => (err ? rej(err) : res()));
     });
     // Datagrams already sent may still sit in the socket buffer.
-    for (let i = 0; i < 20 && datagrams.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(() => datagrams.length > 0, 1000);
     await new Promise((r) => setTimeout(r, 100));
   } finally {
     sock.close();

@@ -181,7 +181,7 @@ test('receive thread: real-time scheduling when asked and permitted (this thread
   const sock = dgram.createSocket('udp4');
   await new Promise<void>((r) => sock.send('hello', rx.boundPorts()[0]!, '127.0.0.1', () => r()));
   sock.close();
-  for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await until(() => got.length > 0, 2000);
   assert.deepEqual(got, ['hello'], 'a lone datagram is handed over without waiting for a full batch');
   assert.equal(rx.receiveScheduling!.realtime, permitted, '`auto` asks for real-time on 2 cores');
   for (const [priority, cores] of [['auto', 1], ['normal', 2]] as const) {

@@ -62,7 +62,7 @@ test('two decode workers: every exporter decoded in order, counters merged, flus
     assert.equal(s.records, perExporter * 30);
   }
   // Each worker reports its heap once a second; /metrics shows it per worker.
-  for (let i = 0; i < 40 && c.workerHeaps().some((h) => h === null); i++) await new Promise((r) => setTimeout(r, 100));
+  await until(() => c.workerHeaps().every((h) => h !== null), 4000);
   const metrics = await createMetrics(c).metrics();
   for (const worker of ['0', '1']) {
     const value = (space: string): number => Number(new RegExp(`^ufc_worker_heap_bytes\\{worker="${worker}",space="${space}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
@@ -97,7 +97,7 @@ test('decode workers encode the file output themselves: same lines as one thread
     current = c;
     await c.start();
     const riskiq = c.enrichers.find((e) => e.name === 'riskiq-threat') as unknown as { matcher: { listSize: number } };
-    for (let i = 0; i < 100 && riskiq.matcher.listSize === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(() => riskiq.matcher.listSize > 0);
     const [port] = await c.listen();
     assert.equal(c.pool?.size ?? 0, Number(workers));
     const socks = await Promise.all(exporters.map((addr) => new Promise<dgram.Socket>((resolve) => {
@@ -216,7 +216,7 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
   try {
     await c.start();
     const riskiq = c.enrichers.find((e) => e.name === 'riskiq-threat') as unknown as { matcher: { listSize: number } };
-    for (let i = 0; i < 100 && riskiq.matcher.listSize === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await until(() => riskiq.matcher.listSize > 0);
     await c.listen();
     const pool = c.pool!;
     const listed = emu.list.sample[0]!.addr;

@@ -15,7 +15,7 @@ import { createClient } from '@clickhouse/client';
 import { Collector } from '../src/collector.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { WebServer } from '../src/web/server.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { CaptureOutput, testConfig, until } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import { createOutputs } from '../src/output/registry.js';
 import { createEnrichers } from '../src/enrich/chain.js';
@@ -94,7 +94,7 @@ export async function startWebFixture(opts: WebFixtureOptions = {}): Promise<Web
   // The list downloads in the background at start; wait for it (bounded).
   const threat = collector.enrichers.find((e) => e.name === 'riskiq-threat') as { feed: { index: unknown } } | undefined;
   if (threat === undefined) throw new Error('the RiskIQ threat enricher is not in the chain');
-  for (let i = 0; i < 200 && threat.feed.index === null; i++) await new Promise((r) => setTimeout(r, 25));
+  await until(() => threat.feed.index !== null);
   if (threat.feed.index === null) throw new Error('the blocklist did not load within 5 s');
 
   const web = new WebServer(collector, { ip: '127.0.0.1', port: 0 });

@@ -212,6 +212,7 @@ test('receive thread: one that stops on its own is started again on the same por
     assert.equal(c.receiveRestarts(), 1);
     // With the sockets gone, the restart's timer is what keeps a process with nothing else from exiting.
     assert.equal(udp.restartTimer?.hasRef(), true, 'the restart timer holds the process');
+    assert.equal((udp as unknown as { receiveScheduling: unknown }).receiveScheduling, null, 'the dead thread\'s scheduling went with it');
     assert.match(await createMetrics(c).metrics(), /^ufc_udp_receive_realtime 0$/m, 'no thread, so not real-time (not the dead one\'s state)');
     assert.equal(c.receiveRealtime(), false);
     // It ran for less than 10 s, so it comes back after a 1 s pause: probe until a datagram gets through.

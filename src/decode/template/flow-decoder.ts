@@ -296,7 +296,8 @@ export abstract class TemplateFlowDecoder {
   /** Saves the changes at most once per interval: now if the last save is that old, else when it will be. */
   private armSave(): void {
     if (this.closed) return;
-    const wait = Math.max(0, this.lastSave + this.saveIntervalMs - Date.now());
+    // Never longer than one interval: a clock stepped back must not postpone the save by the step.
+    const wait = Math.min(this.saveIntervalMs, Math.max(0, this.lastSave + this.saveIntervalMs - Date.now()));
     this.saveTimer = setTimeout(() => {
       this.saveTimer = null;
       if (this.store.dirty) this.saveSoon();

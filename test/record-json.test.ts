@@ -3,12 +3,13 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { toDocument, type TimestampSource } from '../src/record/fields.js';
-import { checkMemoBy, encodeRecord, toNdjson } from '../src/record/json.js';
+import { checkMemoBy, encodeRecord, MEMO_MAX, toNdjson } from '../src/record/json.js';
+import { portName } from '../src/record/names.js';
 
 const ip = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constant(''));
 const text = fc.oneof(fc.constant(''), fc.string(), fc.constantFrom('a"b', 'x\\y', 'nl\n', '\u2028', 'évé', '\ud800'));
 const u32 = fc.nat({ max: 0xffffffff });
-const odd = fc.oneof(fc.nat({ max: 5000 }), fc.integer(), fc.double(), fc.constantFrom(-0, NaN, 4095, 4096, 2 ** 31, 2 ** 32 + 5));
+const odd = fc.oneof(fc.nat({ max: 5000 }), fc.integer(), fc.double(), fc.constantFrom(-0, NaN, 4095, 4096, 2 ** 31, 2 ** 32 + 5), fc.constantFrom(999, 1000, 1001, 100_005, 999_999, 1_000_000, 1_000_042, 123_004_005, 999_999_999, 1e9, -1000, 1e9 + 0.5), fc.nat({ max: 2e9 }));
 const coord = fc.oneof(fc.constant(NaN), fc.constantFrom(0, -0, 1.5, 45.25), fc.double({ min: -90, max: 90, noNaN: true }));
 
 const record = fc.record({
@@ -130,4 +131,11 @@ test('a memoBy that does not determine the value is refused', () => {
   assert.doesNotThrow(() => checkMemoBy({ ...def, memoBy: ['r.dstLat', 'r.dstLon'] }));
   assert.throws(() => checkMemoBy({ ...def, memoBy: ['r.dstLat'] }), /reads r\.dstLon/);
   assert.throws(() => checkMemoBy({ ...def, expr: 'cs ? r.srcPort : r.dstPort', memoBy: ['r.srcPort', 'r.dstPort'] }), /uses cs/);
+});
+
+test('every port name fits in a keyword field\'s kept texts, so client ports never make the map start again', () => {
+  const names = new Set<string>();
+  for (const proto of [6, 17]) for (let port = 1; port < 65536; port++) names.add(portName(proto, port));
+  assert.ok(names.size > 5000, `${names.size} names: the registry is loaded`);
+  assert.ok(names.size < MEMO_MAX, `${names.size} port names, MEMO_MAX ${MEMO_MAX}`);
 });

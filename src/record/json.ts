@@ -25,7 +25,26 @@ function A(v: string[]): string {
   return s + ']';
 }
 
+/** '0'..'999', and the same padded to three digits ('000'..'999'). */
+const D3: string[] = [];
+const P3: string[] = [];
+for (let i = 0; i < 1000; i++) {
+  D3.push(String(i));
+  P3.push(String(i).padStart(3, '0'));
+}
+
+/**
+ * A number as JSON. Integers below a billion are put together from three-digit pieces by hand:
+ * V8's own conversion keeps every string it makes in a cache of ~16K entries, so a stream of
+ * distinct values (client ports, byte counts) kept each one alive past a young-generation
+ * collection, to be copied, promoted and later collected with the old generation.
+ */
 function N(v: number): string {
+  if (v >= 0 && v < 1e9 && (v | 0) === v) {
+    if (v < 1000) return D3[v]!;
+    if (v < 1e6) return D3[(v / 1000) | 0]! + P3[v % 1000]!;
+    return D3[(v / 1e6) | 0]! + P3[((v / 1000) | 0) % 1000]! + P3[v % 1000]!;
+  }
   return Number.isFinite(v) ? '' + v : 'null';
 }
 
@@ -56,8 +75,12 @@ function perPacket(def: FieldDef): boolean {
 const UNIQUE = new Set(['flow.community.id', 'flow.src.mac.addr', 'flow.dst.mac.addr']);
 /** Integer values below this have their field's text kept in a table (see `small` in compile()). */
 const SMALL_INTS = 4096;
-/** Values a keyword field's map keeps; past it the map starts again (a bound, not an LRU). */
-const MEMO_MAX = 4096;
+/**
+ * Values a keyword field's map keeps; past it the map starts again (a bound, not an LRU). Above the
+ * 6,146 IANA service names, so the port-name fields never start again: at 4,096 the client ports'
+ * names (ephemeral ports land on registered names) refilled the map every ~40,000 records.
+ */
+export const MEMO_MAX = 8192;
 
 /**
  * Second keys kept under one first key (memoBy with two keys): a latitude has one or a few

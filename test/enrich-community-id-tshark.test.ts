@@ -11,7 +11,7 @@ import { createSocket } from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needTool } from './helpers/tools.js';
-import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig, until } from './helpers/collect.js';
 import { createDecoders } from '../src/decode/registry.js';
 import { createEnrichers } from '../src/enrich/chain.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
@@ -87,8 +87,7 @@ async function exportAndCollect(softflowd: string, pcap: string, version: 5 | 9)
   const port = sock.address().port;
   await new Promise<void>((res, rej) => execFile(softflowd, ['-d', '-r', pcap, '-n', `127.0.0.1:${port}`, '-v', String(version)], { timeout: 20_000 }, (err) => (err ? rej(err) : res())));
   // Drain: stop when nothing has arrived for 300 ms, and never wait more than 5 s.
-  const until = Date.now() + 5000;
-  while ((datagrams === 0 || Date.now() - last < 300) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  await until(() => datagrams > 0 && Date.now() - last >= 300, 5000);
   sock.close();
   for (const e of enrichers) await e.stop?.();
   assert.ok(datagrams > 0, `softflowd sent no datagrams to port ${port}`);

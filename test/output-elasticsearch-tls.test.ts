@@ -12,7 +12,7 @@ import { SearchOutput, type SearchOutputOptions } from '../src/output/elasticsea
 import { EsTestServer } from './servers/es-test-server.js';
 import { fixtureRecords } from './servers/fixture-records.js';
 import { needTool } from './helpers/tools.js';
-import { tempDir } from './helpers/collect.js';
+import { tempDir, until } from './helpers/collect.js';
 
 function makeCert(openssl: string): { key: string; cert: string; certPath: string } {
   const dir = tempDir('ufc-tls-');
@@ -53,8 +53,7 @@ test('TLS: CA file trusted, unknown CA refused, skip-verification accepted', asy
     const untrusted = new SearchOutput({ ...opts(server, { enable: true, skipVerification: false, caCertPath: '' }), spill: { dir: tempDir('ufc-tls-spill-'), maxBytes: 1 << 24 } });
     await untrusted.start();
     untrusted.write(records);
-    const end = Date.now() + 5000;
-    while (untrusted.counters().failures === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await until(() => untrusted.counters().failures! > 0, 5000);
     assert.ok(untrusted.counters().failures! > 0, 'self-signed certificate refused');
     assert.equal(server.docs.length, 50, 'nothing more delivered');
     await untrusted.close();

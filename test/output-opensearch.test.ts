@@ -12,7 +12,7 @@ import { SearchOutput } from '../src/output/elasticsearch/output.js';
 import { buildTemplate } from '../src/output/elasticsearch/template.js';
 import { EsTestServer } from './servers/es-test-server.js';
 import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
-import { tempDir } from './helpers/collect.js';
+import { tempDir, until } from './helpers/collect.js';
 
 function p2(n: number): string {
   return String(n).padStart(2, '0');
@@ -107,12 +107,10 @@ test('OpenSearch: outage spills and replays exactly once', async () => {
     await out.flush();
     await server.stop();
     out.write(records.slice(half));
-    const end = Date.now() + 5000;
-    while (out.counters().spilled === 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await until(() => out.counters().spilled! > 0, 5000);
     assert.ok(out.counters().spilled! > 0);
     await server.start();
-    const end2 = Date.now() + 20_000;
-    while (server.docs.length < records.length && Date.now() < end2) await new Promise((r) => setTimeout(r, 20));
+    await until(() => server.docs.length >= records.length, 20_000);
     await out.flush();
     assert.equal(server.docs.length, records.length);
     assert.ok(server.docs.every((d) => d.index === 'os-ecs' && d.template === 'os-ecs'));

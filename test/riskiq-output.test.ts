@@ -19,7 +19,7 @@ import { projectRecord } from '../src/output/riskiq/projection.js';
 import { RiskiqReceiver } from '../src/output/riskiq/receiver.js';
 import { createOutputs } from '../src/output/registry.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
+import { CaptureOutput, testConfig, until } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
 const UUID = '527dd194-a116-11af-8380-034aba1ce438';
@@ -37,8 +37,7 @@ function tupleCommunityId(r: FlowRecord): string {
 }
 
 async function untilRows(got: RiskiqRow[], n: number, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (got.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  await until(() => got.length >= n, ms);
 }
 
 for (const transport of ['udp', 'tcp'] as const) {
@@ -160,8 +159,7 @@ test('live: exporter datagrams over UDP into the collector with decode workers, 
     for (const dg of readUdpDatagrams(readFileSync(f))) await new Promise<void>((r) => sock.send(dg.payload, listenPort!, '127.0.0.1', () => r()));
   }
   sock.close();
-  const end = Date.now() + 5000;
-  while (capture.records.length < 89 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  await until(() => capture.records.length >= 89, 5000);
   await collector.flush();
   const expected = capture.records.map(projectRecord).filter((r): r is RiskiqRow => r !== null);
   await untilRows(got, expected.length);

@@ -7,6 +7,7 @@ import { gunzipSync } from 'node:zlib';
 import { generateList, LIST_FORMATS, SEED_RESPONSE_BYTES, startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
 import { parseList } from '../src/threat/formats.js';
 import { REPO_ROOT } from './helpers/tools.js';
+import { until } from './helpers/collect.js';
 
 test('lists hit a requested size exactly, in every format, and parse back whole', async () => {
   for (const format of LIST_FORMATS) {
@@ -57,8 +58,7 @@ test('`ufc dev passivetotal-emulator` serves until SIGTERM and prints the EF_ li
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const deadline = Date.now() + 20_000;
-  while (!out.includes('API_KEY=') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await until(() => out.includes('API_KEY='), 20_000);
   const url = /at (http:\S+): 25 entries/.exec(out)?.[1];
   assert.ok(url, out);
   assert.match(out, new RegExp(`EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT=${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));

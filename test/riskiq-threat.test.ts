@@ -12,7 +12,7 @@ import { RiskiqThreatEnricher } from '../src/enrich/riskiq-threat.js';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
 import { FIELDS } from '../src/record/fields.js';
 import { startPassiveTotalEmulator, type EmulatorFault, type PassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
-import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig, until } from './helpers/collect.js';
 import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
 import { ListStore } from '../src/threat/persist.js';
 import { Collector } from '../src/collector.js';
@@ -326,8 +326,7 @@ test('wired by the chain: the collector starts at once, downloads in the backgro
   assert.equal(collector.enrichers[collector.enrichers.length - 1], e, 'last in the chain');
   assert.equal(e.placement, 'replica', 'one download and index per process; decode workers get copies of the index');
   await collector.start();
-  const deadline = Date.now() + 5000;
-  while (e.matcher.listSize === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await until(() => e.matcher.listSize > 0, 5000);
   const hit = emu.list.sample[2]!;
   collector.pipeline.emit([flow('192.0.2.77', hit.addr)]);
   assert.equal(capture.records[0]!.dstThreatName, hit.name);

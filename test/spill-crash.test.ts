@@ -12,7 +12,7 @@ import { SearchOutput } from '../src/output/elasticsearch/output.js';
 import { EsTestServer } from './servers/es-test-server.js';
 import { fixtureRecords } from './servers/fixture-records.js';
 import { REPO_ROOT } from './helpers/tools.js';
-import { tempDir } from './helpers/collect.js';
+import { tempDir, until } from './helpers/collect.js';
 
 async function runChild(dir: string, port: string, n: number, mode: 'down' | 'slow'): Promise<Record<string, number>> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'servers', 'spill-crash-child.ts'), dir, port, String(n), mode], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
@@ -66,8 +66,7 @@ test('SIGKILL while the cluster answers slowly: at most the batch in flight and 
   try {
     await b.start();
     const recovered = b.counters().spill_recovered!;
-    const end = Date.now() + 20_000;
-    while (server.docs.length < before + recovered && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await until(() => server.docs.length >= before + recovered, 20_000);
     await b.flush();
     const lost = n - server.docs.length;
     t.diagnostic(`crash drill: ${before} indexed before the kill (in flight), ${recovered} recovered from disk, ${lost} lost`);
@@ -95,8 +94,7 @@ test('SIGKILL while the cluster is down: the spill holds every record written, a
   const b = nextOutput(server, dir);
   try {
     await b.start();
-    const end = Date.now() + 20_000;
-    while (server.docs.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await until(() => server.docs.length >= n, 20_000);
     await b.flush();
     assert.equal(b.counters().spill_recovered, n, 'all written records were on disk after the crash');
     assert.equal(server.docs.length, n);

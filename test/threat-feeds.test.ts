@@ -19,7 +19,7 @@ import { integrationsStatus } from '../src/web/integrations.js';
 import { createEnrichers } from '../src/enrich/chain.js';
 import { createMetrics } from '../src/web/metrics.js';
 import type { WebSources } from '../src/web/sources.js';
-import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig, until } from './helpers/collect.js';
 import { Collector } from '../src/collector.js';
 import type { Config } from '../src/config/schema.js';
 
@@ -288,8 +288,7 @@ test('wired by the chain: the collector starts at once, downloads in the backgro
   assert.ok(e, 'createEnrichers adds the threat-feeds enricher when enabled');
   assert.deepEqual(e.slots.map((s) => s.def.name), ['tor-exit', 'spamhaus-drop-v4', 'corp-zeek']);
   await collector.start();
-  const deadline = Date.now() + 10_000;
-  while (e.slots.some((s) => s.feed.index === null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until(() => e.slots.every((s) => s.feed.index !== null), 10_000);
   collector.pipeline.emit([flow(USER_HITS.zeek!.ip, FEED_HITS['tor-exit']!.ip), flow('10.0.0.1', FEED_HITS['spamhaus-drop-v4']!.ip)]);
   await collector.stop();
   assert.deepEqual(field(capture.records[0]!, 'flow.src.sec.threat.feed.name'), ['corp-zeek']);
@@ -326,8 +325,7 @@ test('a restart with a fresh stored copy does not download again until it is due
   const fe0 = emu.hits.get('/feodo') ?? 0;
   const second = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [] });
   await second.start();
-  const deadline = Date.now() + 5000;
-  while ((emu.hits.get('/feodo') ?? 0) === fe0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until(() => (emu.hits.get('/feodo') ?? 0) !== fe0, 5000);
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(emu.hits.get('/feodo'), fe0 + 1, 'a feed without a stored copy downloads at once');
   assert.equal(emu.hits.get('/spamhaus-drop-v4') ?? 0, before.s, 'the fresh Spamhaus copy is not fetched again');
@@ -340,8 +338,7 @@ test('a restart with a fresh stored copy does not download again until it is due
   const moved = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [{ name: 'tor-exit', url: `${emu.url}/user/plain`, headers: {} }] });
   const t0 = emu.hits.get('/user/plain') ?? 0;
   await moved.start();
-  const d2 = Date.now() + 5000;
-  while ((emu.hits.get('/user/plain') ?? 0) === t0 && Date.now() < d2) await new Promise((r) => setTimeout(r, 20));
+  await until(() => (emu.hits.get('/user/plain') ?? 0) !== t0, 5000);
   assert.equal(emu.hits.get('/user/plain'), t0 + 1);
   await moved.stop();
 });

@@ -262,11 +262,10 @@ test('failed refreshes back off (1, 2, 4 ... retry steps, capped) and a success 
   assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map((k) => prod.delayAfter(k) / 60_000), [1, 2, 4, 8, 16, 30, 30]);
   // Driven for real: the schedule retries on its own after failures.
   e.feed.start(0);
-  const deadline = Date.now() + 3000;
-  while (emu.stats.requests < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until(() => emu.stats.requests >= 3, 3000);
   assert.ok(emu.stats.requests >= 3, `retried ${emu.stats.requests} times`);
   emu.fault = 'none';
-  while (s.consecutiveFailures > 0 && Date.now() < deadline + 2000) await new Promise((r) => setTimeout(r, 20));
+  await until(() => s.consecutiveFailures === 0, 4000);
   assert.equal(s.consecutiveFailures, 0);
   assert.ok(s.nextAt - Date.now() > 1439 * 60_000, 'after a success the next download is an interval away');
   await e.stop();

@@ -9,7 +9,7 @@ import { ListStore, writeFileAtomic } from '../src/threat/persist.js';
 import { defaultPolicy, Refresher } from '../src/threat/refresher.js';
 import { InclExclFile, parseInclExcl } from '../src/threat/inclexcl.js';
 import { BODY_DEADLINE, HEADER_DEADLINE, displayUrl, download } from '../src/threat/download.js';
-import { tempDir } from './helpers/collect.js';
+import { tempDir, until } from './helpers/collect.js';
 
 test('writeFileAtomic replaces the file whole and leaves no temporary file', async () => {
   const dir = tempDir('ufc-threat-');
@@ -47,8 +47,7 @@ test('Refresher: failures retry with growing delays, runNow joins a run in progr
     return outcome;
   }, { intervalMs: 60_000, retryBaseMs: 20, retryCapMs: 80 });
   r.start(0);
-  const deadline = Date.now() + 3000;
-  while (at.length < 5 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 5));
+  await until(() => at.length >= 5, 3000);
   assert.ok(at.length >= 5);
   const gaps = at.slice(1, 5).map((t, i) => t - at[i]!);
   // Delays 20, 40, 80, 80 ms (+5 ms of task each); timers fire late, never early.

@@ -265,7 +265,7 @@ test('failed refreshes back off (1, 2, 4 ... retry steps, capped) and a success 
   await until(() => emu.stats.requests >= 3, 3000);
   assert.ok(emu.stats.requests >= 3, `retried ${emu.stats.requests} times`);
   emu.fault = 'none';
-  await until(() => s.consecutiveFailures === 0, 4000);
+  await until(() => s.consecutiveFailures === 0, 5000);
   assert.equal(s.consecutiveFailures, 0);
   assert.ok(s.nextAt - Date.now() > 1439 * 60_000, 'after a success the next download is an interval away');
   await e.stop();

@@ -14,11 +14,8 @@
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { numArg as arg } from './send-stream.js';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const MB = arg('mb', 1024);
 const IDLE_S = arg('idle', 4);
 const ROUNDS = arg('rounds', 3);

@@ -13,12 +13,8 @@ import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { DISTINCT_DST, RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
 import { startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
-import { envWithPrefix, isTemplate } from './send-stream.js';
+import { envWithPrefix, isTemplate, numArg as arg } from './send-stream.js';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const PACKETS = arg('packets', 40_000);
 const ROUNDS = arg('rounds', 3);
 

@@ -11,6 +11,12 @@ export function envWithPrefix(prefix: string): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith(prefix) && e[1] !== undefined));
 }
 
+/** The number after `--name` on the command line, or `def` when the option is not given. */
+export function numArg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
 /** NetFlow v9 FlowSet ID 0 or IPFIX set ID 2 first: a template packet. */
 export function isTemplate(p: Buffer): boolean {
   const setId = p.readUInt16BE(p.readUInt16BE(0) === 10 ? 16 : 20);

@@ -28,12 +28,8 @@ import type { FlowRecord } from '../src/record/flow-record.js';
 import { encoderFor, LINES_PER_WRITE, ndjsonLines } from '../src/record/json.js';
 import { startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
 import { DISTINCT_DST, stream, THREAT_LIST } from './netflow9-stream.js';
-import { envWithPrefix } from './send-stream.js';
+import { envWithPrefix, numArg as arg } from './send-stream.js';
 
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const PACKETS = arg('packets', 8000);
 const ROUNDS = arg('rounds', 5);
 

@@ -16,13 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataPacket, templatePacket } from '../bench/netflow9-stream.js';
-import { envWithPrefix } from '../bench/send-stream.js';
+import { envWithPrefix, numArg as arg } from '../bench/send-stream.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
-const arg = (name: string, def: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
 const MINUTES = arg('minutes', 60);
 const PPS = arg('pps', 20_000);
 const EXPORTERS = arg('exporters', 50);

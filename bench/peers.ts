@@ -24,25 +24,20 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ipfixStream } from './ipfix-stream.js';
 import { DISTINCT_DST, RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
-import { envWithPrefix, sendStream } from './send-stream.js';
+import { cli, envWithPrefix, sendStream } from './send-stream.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
-const args = process.argv.slice(2);
-const flag = (name: string, def: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-};
-const PACKETS = flag('packets', 80_000);
-const PPS = flag('pps', 40_000);
+const opts = cli(
+  'usage: npm run bench:peers -- [--packets N (80000)] [--pps N (40000)] [--protocol v9|ipfix|both (both)] [--exporters N (1)] [--only name,...]',
+  ['packets', 'pps', 'protocol', 'exporters', 'only'],
+);
+const PACKETS = opts.num('packets', 80_000);
+const PPS = opts.num('pps', 40_000);
 /** Exporters (loopback source addresses) the stream is spread over; decode workers split by exporter. */
-const EXPORTERS = flag('exporters', 1);
-const only = (() => {
-  const i = args.indexOf('--only');
-  return i >= 0 ? args[i + 1]!.split(',') : null;
-})();
+const EXPORTERS = opts.num('exporters', 1);
+const only = opts.str('only')?.split(',') ?? null;
 const PROTOCOL = (() => {
-  const i = args.indexOf('--protocol');
-  const v = i >= 0 ? args[i + 1] : 'both';
+  const v = opts.str('protocol') ?? 'both';
   if (v !== 'v9' && v !== 'ipfix' && v !== 'both') throw new Error('--protocol must be v9, ipfix or both');
   return v;
 })();
@@ -512,6 +507,8 @@ async function main(): Promise<void> {
   const sentIpfix = SEND_IPFIX ? perProtocol : 0;
   const streams = [SEND_V9 ? `NetFlow v9 (${v9.length} datagrams)` : '', SEND_IPFIX ? `then IPFIX (${ipfix.length} messages)` : ''].filter(Boolean).join(' ');
   process.stdout.write(`${streams}: ${PACKETS} data packets x ${RECORDS_PER_PACKET} records per protocol = ${sentV9 + sentIpfix} records, templates every 100, ${PPS} packets/s over 127.0.0.1 from ${EXPORTERS} exporter${EXPORTERS === 1 ? "" : "s"}, ${DISTINCT_DST} distinct destinations\n\n`);
+  const unknown = (only ?? []).filter((n) => !PEERS.some((p) => p.name === n));
+  if (unknown.length > 0) throw new Error(`--only: no collector named ${unknown.join(', ')} (there are ${PEERS.map((p) => p.name).join(', ')})`);
   const rows: Row[] = [];
   let port = 39055;
   for (const p of PEERS) {

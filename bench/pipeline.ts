@@ -13,10 +13,11 @@ import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { DISTINCT_DST, RECORDS_PER_PACKET, stream, THREAT_LIST } from './netflow9-stream.js';
 import { startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
-import { envWithPrefix, isTemplate, numArg as arg } from './send-stream.js';
+import { envWithPrefix, isTemplate, cli } from './send-stream.js';
 
-const PACKETS = arg('packets', 40_000);
-const ROUNDS = arg('rounds', 3);
+const opts = cli('usage: npm run bench:pipeline -- [--packets N (40000)] [--rounds N (3)] [--exporters N (1)]', ['packets', 'rounds', 'exporters']);
+const PACKETS = opts.num('packets', 40_000);
+const ROUNDS = opts.num('rounds', 3);
 
 const dir = mkdtempSync(join(tmpdir(), 'bench-pipeline-'));
 // The RiskIQ threat enricher downloads the stream's blocklist from the local PassiveTotal emulator
@@ -45,7 +46,7 @@ const workers = collector.workers;
 if (workers > 0) await collector.listen();
 // --exporters N: data packets round-robin over N exporter addresses (templates go to all of them), as
 // when several routers export to one collector; with workers, exporters spread over them.
-const EXPORTERS = Array.from({ length: arg('exporters', 1) }, (_, i) => `127.0.0.${i + 1}`);
+const EXPORTERS = Array.from({ length: opts.num('exporters', 1) }, (_, i) => `127.0.0.${i + 1}`);
 const send = workers > 0
   ? (buf: Buffer, from: string): void => collector.pool!.dispatch(buf, from, 2055, Date.now())
   : (buf: Buffer, from: string): void => collector.pipeline.handle(buf, { exporterIp: from, exporterPort: 2055, receivedAt: Date.now() });

@@ -3,6 +3,7 @@
  * node --import tsx bench/send-stream.ts PORT PACKETS PPS [v9|ipfix|both] (default v9; both = v9, then IPFIX).
  */
 import dgram from 'node:dgram';
+import { parseArgs } from 'node:util';
 import { ipfixStream } from './ipfix-stream.js';
 import { stream } from './netflow9-stream.js';
 
@@ -11,10 +12,48 @@ export function envWithPrefix(prefix: string): Record<string, string> {
   return Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith(prefix) && e[1] !== undefined));
 }
 
-/** The number after `--name` on the command line, or `def` when the option is not given. */
-export function numArg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
+/** A script's `--name value` options, read by `cli()`. */
+export interface Cli {
+  /** The option's value as a number, or `def` when it is not given. */
+  num(name: string, def: number): number;
+  /** The option's text, or undefined when it is not given. */
+  str(name: string): string | undefined;
+}
+
+/**
+ * Reads the command line of a bench or soak script with node:util's parseArgs: every option in `names`
+ * takes a value. `--help` prints `usage` and exits; an unknown option, a missing value or a value that is
+ * not a number where one is wanted prints the problem and `usage` and exits 2 (before, a typo ran the
+ * script with its defaults, and `--help` started an hour-long soak).
+ */
+export function cli(usage: string, names: readonly string[]): Cli {
+  const fail = (problem: string): never => {
+    process.stderr.write(`${problem}\n${usage}\n`);
+    process.exit(2);
+  };
+  let values: Record<string, string | boolean | undefined> = {};
+  try {
+    const options = Object.fromEntries(names.map((n) => [n, { type: 'string' as const }]));
+    values = parseArgs({ options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values;
+  } catch (err) {
+    fail((err as Error).message);
+  }
+  if (values.help === true) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  return {
+    num(name, def) {
+      const v = values[name];
+      if (typeof v !== 'string') return def;
+      const n = Number(v);
+      return v.trim() !== '' && Number.isFinite(n) ? n : fail(`--${name} needs a number, got "${v}"`);
+    },
+    str: (name) => {
+      const v = values[name];
+      return typeof v === 'string' ? v : undefined;
+    },
+  };
 }
 
 /** NetFlow v9 FlowSet ID 0 or IPFIX set ID 2 first: a template packet. */

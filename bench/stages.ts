@@ -28,10 +28,11 @@ import type { FlowRecord } from '../src/record/flow-record.js';
 import { encoderFor, LINES_PER_WRITE, ndjsonLines } from '../src/record/json.js';
 import { startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
 import { DISTINCT_DST, stream, THREAT_LIST } from './netflow9-stream.js';
-import { envWithPrefix, numArg as arg } from './send-stream.js';
+import { envWithPrefix, cli } from './send-stream.js';
 
-const PACKETS = arg('packets', 8000);
-const ROUNDS = arg('rounds', 5);
+const opts = cli('usage: npm run bench:stages -- [--packets N (8000)] [--rounds N (5)]', ['packets', 'rounds']);
+const PACKETS = opts.num('packets', 8000);
+const ROUNDS = opts.num('rounds', 5);
 
 setLogger(createLogger({ level: 'warn', encoding: 'json', sink: () => undefined }));
 const dir = mkdtempSync(join(tmpdir(), 'bench-stages-'));

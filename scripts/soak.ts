@@ -16,25 +16,26 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataPacket, templatePacket } from '../bench/netflow9-stream.js';
-import { envWithPrefix, numArg as arg } from '../bench/send-stream.js';
+import { envWithPrefix, cli } from '../bench/send-stream.js';
 
 const ROOT = join(fileURLToPath(import.meta.url), '..', '..');
-const MINUTES = arg('minutes', 60);
-const PPS = arg('pps', 20_000);
-const EXPORTERS = arg('exporters', 50);
-const WORKERS = arg('workers', -1);
+const opts = cli(
+  'usage: npm run build && node --import tsx scripts/soak.ts [--minutes N (60)] [--pps N (20000)] [--exporters N (50)] [--workers N] [--out DIR] [--contend SECONDS (0)] [--every SECONDS (60)]',
+  ['minutes', 'pps', 'exporters', 'workers', 'out', 'contend', 'every'],
+);
+const MINUTES = opts.num('minutes', 60);
+const PPS = opts.num('pps', 20_000);
+const EXPORTERS = opts.num('exporters', 50);
+const WORKERS = opts.num('workers', -1);
 /**
  * Seconds of CPU contention a third of the way in (0: none): two busy processes beside the collector, as
  * anything else busy on the machine would be. Its queues then fill, and the report shows whether RSS
  * comes back down once they have drained.
  */
-const CONTEND = arg('contend', 0);
+const CONTEND = opts.num('contend', 0);
 /** Seconds between report lines. */
-const EVERY = arg('every', 60);
-const OUT = (() => {
-  const i = process.argv.indexOf('--out');
-  return i >= 0 ? process.argv[i + 1]! : null;
-})();
+const EVERY = opts.num('every', 60);
+const OUT = opts.str('out') ?? null;
 const PORT = 39555;
 const WEB = 39556;
 
@@ -94,6 +95,28 @@ const child = spawn(join(ROOT, 'bin', 'ufc'), ['run'], {
     ...envWithPrefix('EF_'), ...envWithPrefix('MALLOC_'),
   },
 });
+const busy: ChildProcess[] = [];
+const removeData = (): void => {
+  if (process.env.BENCH_KEEP === '1') process.stdout.write(`data kept in ${dir}\n`);
+  else {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(outDir, { recursive: true, force: true });
+  }
+};
+// Ctrl-C or a kill ends the soak early: the collector and the busy processes are stopped with it (the
+// collector would otherwise go on running, an orphan holding the port), then the data is removed.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const b of busy) b.kill();
+    const done = (): never => {
+      removeData();
+      process.exit(130);
+    };
+    if (child.exitCode !== null || child.signalCode !== null) done();
+    child.once('exit', done);
+    child.kill('SIGTERM');
+  });
+}
 await new Promise((r) => setTimeout(r, 5000));
 const socks = await Promise.all(Array.from({ length: EXPORTERS }, (_, i) => new Promise<dgram.Socket>((resolve) => {
   const s = dgram.createSocket('udp4');
@@ -105,7 +128,6 @@ const end = Date.now() + MINUTES * 60_000;
 const start = process.hrtime.bigint();
 let sent = 0;
 let nextReport = Date.now() + EVERY * 1000;
-const busy: ChildProcess[] = [];
 let contendAt = CONTEND > 0 ? Date.now() + (MINUTES * 60_000) / 3 : Infinity;
 while (Date.now() < end) {
   const due = Math.floor((Number(process.hrtime.bigint() - start) / 1e9) * PPS);
@@ -137,8 +159,4 @@ const records = metric('ufc_exporter_records_total');
 process.stdout.write(`done: sent ${sent} datagrams; RSS start ${rssStart.toFixed(0)} MB, end ${rssEnd.toFixed(0)} MB; kernel drops ${drops(PORT)}; receive-queue drops ${metric('ufc_udp_receive_dropped_total')}; records decoded ${records}; exporters ${metric('ufc_exporters')}; decode errors ${metric('ufc_decode_errors_total')}\n`);
 child.kill('SIGTERM');
 await new Promise((r) => child.once('exit', r));
-if (process.env.BENCH_KEEP === '1') process.stdout.write(`data kept in ${dir}\n`);
-else {
-  rmSync(dir, { recursive: true, force: true });
-  rmSync(outDir, { recursive: true, force: true });
-}
+removeData();

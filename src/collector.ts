@@ -70,8 +70,23 @@ export class Collector {
    */
   async start(mode: 'listen' | 'replay' = 'listen'): Promise<void> {
     const onWorkers = mode === 'listen' && this.workers > 0;
-    for (const e of this.enrichers) if (!onWorkers || e.placement === 'replica' || e.placement === 'main') await e.start?.();
-    for (const o of this.outputs) await o.start();
+    const started: Array<() => Promise<void> | void> = [];
+    try {
+      for (const e of this.enrichers) {
+        if (onWorkers && e.placement !== 'replica' && e.placement !== 'main') continue;
+        await e.start?.();
+        if (e.stop !== undefined) started.push(() => e.stop!());
+      }
+      for (const o of this.outputs) {
+        await o.start();
+        started.push(() => o.close());
+      }
+    } catch (err) {
+      // What did start is stopped again (its timers, sockets and files), so that the caller can report
+      // the problem and the process end; a failure while stopping must not hide the first one.
+      for (const stop of started.reverse()) await Promise.resolve().then(stop).catch((e: unknown) => log.warn(`stopping after a failed start-up: ${(e as Error).message}`));
+      throw err;
+    }
     if (this.outputs.length === 0) log.warn('no output is enabled: records are decoded and counted, then discarded');
   }
 

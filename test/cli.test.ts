@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
@@ -116,6 +116,30 @@ test('a port already in use stops start-up with one clear line and exit 1', asyn
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`cannot listen on udp 127\\.0\\.0\\.1:${port}: the port is already in use`));
   assert.doesNotMatch(r.stderr, /at node:dgram/);
+});
+
+test('a configured file that will not load stops start-up with one line, no stack trace, and nothing left running', () => {
+  const dir = tempDir('ufc-cli-start-');
+  const lists = join(dir, 'inclexcl.yml');
+  writeFileSync(lists, 'include: [\n');
+  const r = spawnSync(process.execPath, [...CLI, 'run'], {
+    encoding: 'utf8',
+    env: baseEnv({
+      EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0',
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com',
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: SECRETS.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY,
+      // Nothing listens on the discard port of loopback: the download fails fast, but it is not reached.
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: 'http://127.0.0.1:9/download',
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: lists,
+    }),
+    // Exiting at all shows that what did start (the list's timers) was stopped again.
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 1, r.stderr);
+  const failed = r.stderr.split('\n').filter((l) => l.includes('start-up failed'));
+  assert.equal(failed.length, 1, r.stderr);
+  assert.match(failed[0]!, /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: .*inclexcl\.yml: /);
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
 });
 
 /** Starts a collector command and resolves once it listens; its stderr so far comes along. */

@@ -48,6 +48,71 @@ test('every bad value is reported at once', () => {
   assert.ok(!key.includes('AAAAAAAAAAAAAA=='), 'the key value itself is never echoed');
 });
 
+test('a bad value does not hide a missing required one', () => {
+  const { config, errors } = loadConfig({
+    env: {
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
+      EF_OUTPUT_RISKIQ_ENABLE: 'true',
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_REFRESH_INTERVAL: '59',
+      EF_OUTPUT_RISKIQ_PORT: '0',
+    },
+  });
+  assert.equal(config, null);
+  assert.deepEqual(errors.map((e) => e.split('=')[0]).sort(), [
+    'EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY', 'EF_OUTPUT_RISKIQ_CUSTOMER_UUID', 'EF_OUTPUT_RISKIQ_PORT',
+    'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY', 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER', 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_REFRESH_INTERVAL',
+  ]);
+  // A rule over an option that did not parse is skipped, not guessed: with the switch itself bad,
+  // nothing is said about what it would need.
+  const bad = loadConfig({ env: { EF_OUTPUT_RISKIQ_ENABLE: 'maybe' } });
+  assert.deepEqual(bad.errors.map((e) => e.split('=')[0]), ['EF_OUTPUT_RISKIQ_ENABLE']);
+});
+
+test('the RiskIQ output host is a host name or address only', () => {
+  const riskiq = { EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: SEED_KEY };
+  for (const host of ['flow.riskiq.net', '192.0.2.7', '2001:db8::7', 'localhost', 'collector_1.example.']) {
+    assert.deepEqual(loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: host } }).errors, [], host);
+  }
+  for (const host of ['https://flow.riskiq.net', 'flow.riskiq.net:20000', '[2001:db8::7]', 'flow riskiq', 'flow.riskiq.net/in']) {
+    const { errors } = loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: host } });
+    assert.deepEqual(errors, [`EF_OUTPUT_RISKIQ_HOST=${JSON.stringify(host)}: a host name or address, without brackets, scheme, port or path`], host);
+  }
+  // Empty would make the UDP transport connect to localhost instead.
+  assert.deepEqual(loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: '' } }).errors, [
+    'EF_OUTPUT_RISKIQ_HOST="": required when EF_OUTPUT_RISKIQ_ENABLE=true; the RiskIQ collector\'s host name or address',
+  ]);
+  assert.deepEqual(loadConfig({ env: { EF_OUTPUT_RISKIQ_HOST: '' } }).errors, [], 'empty is fine with the output off');
+});
+
+test('files read at start-up are checked with the configuration, when their feature is on', () => {
+  const dir = tempDir('ufc-cfg-files-');
+  const rates = join(dir, 'rates.yml');
+  writeFileSync(rates, '');
+  const { errors } = loadConfig({
+    env: {
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com',
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: SEED_API_KEY,
+      EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: join(dir, 'missing.yml'),
+      EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: 'true',
+      EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: dir,
+      EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: 'true',
+      EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: rates,
+      // Off: its file is not read, so not checked.
+      EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH: join(dir, 'missing.mmdb'),
+      // Kafka reads its CA only with TLS on.
+      EF_OUTPUT_KAFKA_ENABLE: 'true',
+      EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: join(dir, 'missing-ca.pem'),
+    },
+  });
+  assert.deepEqual(errors.filter((e) => !e.includes('EF_OUTPUT_RISKIQ_ENABLE')), [
+    `EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH=${JSON.stringify(dir)}: not a file (read at start-up because EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE=true)`,
+    `EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH=${JSON.stringify(join(dir, 'missing.yml'))}: no such file (read at start-up because EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true)`,
+  ]);
+  const tls = loadConfig({ env: { EF_OUTPUT_KAFKA_ENABLE: 'true', EF_OUTPUT_KAFKA_TLS_ENABLE: 'true', EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: join(dir, 'missing-ca.pem') } });
+  assert.deepEqual(tls.errors, [`EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH=${JSON.stringify(join(dir, 'missing-ca.pem'))}: no such file (read at start-up because EF_OUTPUT_KAFKA_ENABLE=true and EF_OUTPUT_KAFKA_TLS_ENABLE=true)`]);
+});
+
 test('names from before 6.0.0 are errors naming the replacement', () => {
   assert.equal(replacementFor('EF_FLOW_OUTPUT_RISKIQ_ENABLE'), 'EF_OUTPUT_RISKIQ_ENABLE');
   assert.equal(replacementFor('EF_FLOW_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY'), 'EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY');

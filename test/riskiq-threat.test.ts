@@ -5,7 +5,7 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { RiskiqThreatEnricher } from '../src/enrich/riskiq-threat.js';
@@ -221,6 +221,8 @@ test('restart with the emulator down: the persisted DB is loaded before any down
   await second.start();
   const m = msgsSince(mark);
   assert.match(m[0]!, /^RiskIQ Threats: loaded the last good DB from .*threat\/riskiq\.body \(downloaded \d{4}-/);
+  const loaded = raw.slice(mark).map((l) => JSON.parse(l) as { msg: string; bytes?: number }).find((l) => l.msg.includes('loaded the last good DB'))!;
+  assert.equal(loaded.bytes, statSync(join(dataDir, 'threat', 'riskiq.body')).size, 'the stored body\'s size, not the emptied buffer\'s');
   const hit = emu.list.sample[5]!;
   const r = flow(hit.addr, '192.0.2.1');
   second.enrich([r]);

@@ -34,8 +34,16 @@ export const runCommand: Command = {
       process.off('SIGINT', onInt);
       process.off('SIGTERM', onTerm);
     };
-    const collector = new Collector(config);
-    await collector.start();
+    let collector: Collector;
+    try {
+      collector = new Collector(config);
+      await collector.start();
+    } catch (err) {
+      // A file that is there but will not load, a database that will not open: one line, no stack trace.
+      log.error(`start-up failed: ${(err as Error).message}`);
+      release();
+      return 1;
+    }
     try {
       await collector.listen();
     } catch (err) {

@@ -23,7 +23,10 @@ export function configurationMarkdown(): string {
     '',
     'Start-up stops, listing every problem at once, when a value is invalid, when a name from before 6.0.0',
     '(`EF_FLOW_OUTPUT_RISKIQ_*`, `EF_FLOW_DECODER_ENRICH_*`, ...) is used (the error names its replacement),',
-    'or when a required companion option is missing. An unknown `EF_` name is a warning naming the closest option.',
+    'when a required companion option is missing, or when a file an enabled feature reads at start (GeoIP and ASN',
+    'databases, sampling rates, threat feed definitions, the RiskIQ include/exclude lists, CA certificates) is',
+    'missing or unreadable. A file that is there but does not load stops start-up with one `start-up failed:`',
+    'line. An unknown `EF_` name is a warning naming the closest option.',
     '',
   ];
   for (const [group, names] of groups) {

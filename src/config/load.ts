@@ -2,7 +2,7 @@
  * Builds the effective configuration from the environment (and an optional env file), reporting
  * every problem at once.
  */
-import { readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { OPTIONS, OPTION_NAMES, specOf, type Config } from './schema.js';
 import type { OptionSpec } from './spec.js';
 
@@ -163,25 +163,65 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
       errors.push(`${name}=${shown}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     }
   }
-  if (errors.length === 0) crossChecks(values as Config, errors, warnings);
+  // Run even when some values failed, so that one bad value does not hide a missing required one: a
+  // rule is checked when the options it reads parsed (the others are absent from `values`).
+  crossChecks(values as Partial<Config>, errors, warnings);
   return { config: errors.length === 0 ? (values as Config) : null, errors, warnings, set };
 }
 
-/** Rules that span options. */
-function crossChecks(c: Config, errors: string[], warnings: string[]): void {
-  if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) {
-    if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER.trim() === '')
+/**
+ * Files the collector reads at start-up when a feature is on, each with the options that turn it on.
+ * Checked with the configuration, so a missing file is listed with every other problem (and by
+ * `ufc config`) instead of stopping start-up later, one file at a time. What is in them is checked
+ * when they are read.
+ */
+const READ_AT_START: ReadonlyArray<readonly [keyof Config, ...Array<keyof Config>]> = [
+  ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE'],
+  ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE'],
+  ['EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH', 'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE'],
+  ['EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH', 'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE'],
+  ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH', 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE'],
+  ['EF_OUTPUT_ELASTICSEARCH_TLS_CA_CERT_FILEPATH', 'EF_OUTPUT_ELASTICSEARCH_ENABLE'],
+  ['EF_OUTPUT_OPENSEARCH_TLS_CA_CERT_FILEPATH', 'EF_OUTPUT_OPENSEARCH_ENABLE'],
+  ['EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH', 'EF_OUTPUT_KAFKA_ENABLE', 'EF_OUTPUT_KAFKA_TLS_ENABLE'],
+];
+
+/** Why `path` cannot be read as a file, or null when it can. */
+function unreadableFile(path: string): string | null {
+  try {
+    if (!statSync(path).isFile()) return 'not a file';
+    accessSync(path, constants.R_OK);
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'not readable by this user' : (err as Error).message;
+  }
+}
+
+/** Rules that span options; `c` lacks the options whose values did not parse. */
+function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): void {
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE === true) {
+    if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER?.trim() === '')
       errors.push('EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER="": required when EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true; set the PassiveTotal account e-mail');
-    if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY.trim() === '')
+    if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY?.trim() === '')
       errors.push('EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY="": required when EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true; set the PassiveTotal API key');
   }
-  if (c.EF_OUTPUT_RISKIQ_ENABLE) {
+  if (c.EF_OUTPUT_RISKIQ_ENABLE === true) {
+    if (c.EF_OUTPUT_RISKIQ_HOST?.trim() === '')
+      errors.push('EF_OUTPUT_RISKIQ_HOST="": required when EF_OUTPUT_RISKIQ_ENABLE=true; the RiskIQ collector\'s host name or address');
     if (c.EF_OUTPUT_RISKIQ_CUSTOMER_UUID === '')
       errors.push('EF_OUTPUT_RISKIQ_CUSTOMER_UUID="": required when EF_OUTPUT_RISKIQ_ENABLE=true; a UUID such as 527dd194-a116-11af-8380-034aba1ce438');
     if (c.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY === '')
       errors.push('EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY="": required when EF_OUTPUT_RISKIQ_ENABLE=true; base64 of 16, 24 or 32 bytes');
   }
-  if (c.EF_OUTPUT_RISKIQ_ENABLE !== c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) {
+  for (const [pathName, ...enables] of READ_AT_START) {
+    const path = c[pathName] as string | undefined;
+    if (!enables.every((e) => c[e] === true) || path === undefined || path.trim() === '') continue;
+    // The file is read as given, or trimmed (some readers trim): either way it must be there.
+    const problem = unreadableFile(path) === null ? null : unreadableFile(path.trim());
+    if (problem !== null) errors.push(`${pathName}=${JSON.stringify(path)}: ${problem} (read at start-up because ${enables.map((e) => `${e}=true`).join(' and ')})`);
+  }
+  if (c.EF_OUTPUT_RISKIQ_ENABLE !== undefined && c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE !== undefined && c.EF_OUTPUT_RISKIQ_ENABLE !== c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) {
     warnings.push(c.EF_OUTPUT_RISKIQ_ENABLE
       ? 'EF_OUTPUT_RISKIQ_ENABLE=true but EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=false: the RiskIQ integration needs both the output and the threat enricher'
       : 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true but EF_OUTPUT_RISKIQ_ENABLE=false: the RiskIQ integration needs both the output and the threat enricher');

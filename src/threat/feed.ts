@@ -122,11 +122,13 @@ export class ThreatFeed {
     }
     if (stored === null) return false;
     const t0 = performance.now();
+    // Taken before the build: the body is handed to the build worker, which leaves this copy empty.
+    const bytes = stored.body.length;
     try {
       const { built } = await this.build(stored.body);
       if (built.index.size === 0) throw new ListFormatError('no usable entry');
       this.activate(built.index);
-      this.o.hooks.populated({ ...infoOf(built, stored.body.length, performance.now() - t0), savedAt: stored.meta?.savedAt }, 'disk');
+      this.o.hooks.populated({ ...infoOf(built, bytes, performance.now() - t0), savedAt: stored.meta?.savedAt }, 'disk');
       return true;
     } catch (err) {
       this.o.hooks.storeFailed(`${this.store.bodyPath}: ${(err as Error).message}`, 'load');

@@ -24,7 +24,9 @@ export const RISKIQ_OPTIONS = {
   EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_REFRESH_RATE: opt.int(GT, 15, 'Minutes between re-reads of the include/exclude file.', { min: 1 }),
 
   EF_OUTPUT_RISKIQ_ENABLE: opt.bool(GO, false, 'Send the public side of each flow, encrypted, to the RiskIQ receiver.'),
-  EF_OUTPUT_RISKIQ_HOST: opt.str(GO, 'flow.riskiq.net', 'Receiver host name or address.', 'a host name or address'),
+  EF_OUTPUT_RISKIQ_HOST: opt.checked(GO, 'flow.riskiq.net', 'Receiver host name or address.', 'a host name or address',
+    // Empty is caught with the output enabled (load.ts); a URL or a host:port here would fail only at the first lookup.
+    (s) => (s === '' || /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?|[0-9A-Fa-f:.]+)$/.test(s) && !/^[^:]*:[^:]*$/.test(s) ? null : 'a host name or address, without brackets, scheme, port or path')),
   EF_OUTPUT_RISKIQ_PORT: opt.int(GO, 20000, 'Receiver port.', { min: 1, max: 65535 }),
   EF_OUTPUT_RISKIQ_CUSTOMER_UUID: opt.checked(GO, '', 'Customer UUID from the PassiveTotal ElastiFlow integration; tags every frame.', 'a UUID such as 527dd194-a116-11af-8380-034aba1ce438',
     (s) => (UUID_RE.test(s.trim()) ? null : 'a UUID such as 527dd194-a116-11af-8380-034aba1ce438')),

@@ -96,9 +96,11 @@ test('/metrics: per-exporter counters, outputs, blocklist and process stats', as
   assert.equal(r.status, 200);
   assert.match(r.type, /text\/plain/);
   for (const s of f.collector.pipeline.stats.snapshot()) {
-    const labels = `{exporter="${s.exporter}",protocol="${s.protocol}"}`;
-    assert.ok(r.body.includes(`ufc_exporter_packets_total${labels} ${s.packets}\n`), labels);
-    assert.ok(r.body.includes(`ufc_exporter_records_total${labels} ${s.records}\n`), labels);
+    for (const [protocol, c] of Object.entries(s.byProtocol)) {
+      const labels = `{exporter="${s.exporter}",protocol="${protocol}"}`;
+      assert.ok(r.body.includes(`ufc_exporter_packets_total${labels} ${c.packets}\n`), labels);
+      assert.ok(r.body.includes(`ufc_exporter_records_total${labels} ${c.records}\n`), labels);
+    }
   }
   assert.match(r.body, new RegExp(`ufc_threat_blocklist_entries\\{feed="riskiq"\\} ${Object.keys(LISTED).length}\\n`));
   assert.match(r.body, /ufc_threat_blocklist_age_seconds\{feed="riskiq"\} \d/);
@@ -121,6 +123,36 @@ test('decode errors are counted by exporter and reason in /metrics and /api/expo
   const e = d.exporters.find((x) => x.exporter === '198.51.100.7')!;
   assert.equal(e.errorCount, 2);
   assert.equal(e.errors['unknown protocol'], 1);
+});
+
+test('one address sending several protocols: one series per protocol, each only going up', async () => {
+  const now = Date.now();
+  const at = (p: Buffer): void => f.collector.pipeline.handle(p, { exporterIp: '198.51.100.9', exporterPort: 2055, receivedAt: now });
+  // Headers only: a NetFlow v5 datagram and an IPFIX message, neither with a record.
+  const v5 = Buffer.alloc(24);
+  v5.writeUInt16BE(5, 0);
+  const ipfix = Buffer.alloc(16);
+  ipfix.writeUInt16BE(10, 0);
+  ipfix.writeUInt16BE(16, 2);
+  const series = async (): Promise<Map<string, number>> => {
+    const m = (await get('/metrics')).body;
+    const out = new Map<string, number>();
+    for (const [, protocol, n] of m.matchAll(/^ufc_exporter_packets_total\{exporter="198\.51\.100\.9",protocol="(\w+)"\} (\d+)$/gm)) out.set(protocol!, Number(n));
+    return out;
+  };
+  at(v5);
+  at(v5);
+  at(ipfix);
+  assert.deepEqual(await series(), new Map([['netflow5', 2], ['ipfix', 1]]));
+  // Before, the exporter's one series took the latest protocol's name with all its packets: the
+  // netflow5 series vanished here and an ipfix one counted all four.
+  at(ipfix);
+  assert.deepEqual(await series(), new Map([['netflow5', 2], ['ipfix', 2]]));
+  const d = await json<{ exporters: { exporter: string; protocol: string; protocols: string[]; packets: number }[] }>('/api/exporters');
+  const e = d.exporters.find((x) => x.exporter === '198.51.100.9')!;
+  assert.equal(e.protocol, 'ipfix', 'the latest');
+  assert.deepEqual([...e.protocols].sort(), ['ipfix', 'netflow5']);
+  assert.equal(e.packets, 4);
 });
 
 test('the collector starts the web server on listen() when EF_WEBUI_ENABLE, and stops it', async () => {

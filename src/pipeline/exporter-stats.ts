@@ -1,15 +1,41 @@
 /** Per-exporter counters: packets, bytes, records, and malformed or unknown datagrams by reason. */
 import type { Protocol } from './types.js';
 
+export interface ProtocolCounters {
+  packets: number;
+  bytes: number;
+  records: number;
+}
+
 export interface ExporterCounters {
   exporter: string;
+  /** The protocol of its latest datagram ('unknown' until one is recognised). */
   protocol: Protocol | 'unknown';
   packets: number;
   bytes: number;
   records: number;
+  /**
+   * The same counts by protocol: one address may send several (a router exporting sFlow and NetFlow,
+   * softflowd to two collectors' ports), and each protocol's counts must only ever go up.
+   */
+  byProtocol: Partial<Record<Protocol | 'unknown', ProtocolCounters>>;
   errors: Record<string, number>;
   firstSeen: number;
   lastSeen: number;
+}
+
+/** `to`'s counters for `protocol`, made when missing. */
+function countersOf(to: ExporterCounters, protocol: Protocol | 'unknown'): ProtocolCounters {
+  let c = to.byProtocol[protocol];
+  if (c === undefined) c = to.byProtocol[protocol] = { packets: 0, bytes: 0, records: 0 };
+  return c;
+}
+
+/** A copy that shares nothing with `e`. */
+function copyOf(e: ExporterCounters): ExporterCounters {
+  const byProtocol: ExporterCounters['byProtocol'] = {};
+  for (const k in e.byProtocol) byProtocol[k as Protocol] = { ...e.byProtocol[k as Protocol]! };
+  return { ...e, byProtocol, errors: { ...e.errors } };
 }
 
 /** Past this many exporters, new ones are counted under one overflow entry (spoofed sources cannot grow memory). */
@@ -22,6 +48,12 @@ function addInto(to: ExporterCounters, from: ExporterCounters): void {
   to.packets += from.packets;
   to.bytes += from.bytes;
   to.records += from.records;
+  for (const k in from.byProtocol) {
+    const f = from.byProtocol[k as Protocol]!, t = countersOf(to, k as Protocol);
+    t.packets += f.packets;
+    t.bytes += f.bytes;
+    t.records += f.records;
+  }
   for (const k in from.errors) to.errors[k] = (to.errors[k] ?? 0) + from.errors[k]!;
   to.firstSeen = Math.min(to.firstSeen, from.firstSeen);
   to.lastSeen = Math.max(to.lastSeen, from.lastSeen);
@@ -62,7 +94,7 @@ export class ExporterStats {
           continue;
         }
         // Counted on the main thread too (backlog drops, a retired worker's totals): one entry.
-        const merged = { ...w, errors: { ...w.errors } };
+        const merged = copyOf(w);
         addInto(merged, list[i]!);
         list[i] = merged;
       }
@@ -74,7 +106,7 @@ export class ExporterStats {
     let e = this.byExporter.get(exporter);
     if (e === undefined) {
       if (this.byExporter.size >= MAX_EXPORTERS) return this.entry(OVERFLOW, now);
-      e = { exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, errors: {}, firstSeen: now, lastSeen: now };
+      e = { exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, firstSeen: now, lastSeen: now };
       this.byExporter.set(exporter, e);
     }
     return e;
@@ -87,6 +119,10 @@ export class ExporterStats {
     e.records += records;
     e.lastSeen = now;
     if (protocol !== null) e.protocol = protocol;
+    const c = countersOf(e, protocol ?? 'unknown');
+    c.packets++;
+    c.bytes += bytes;
+    c.records += records;
   }
 
   error(exporter: string, reason: string, now: number): void {
@@ -94,13 +130,8 @@ export class ExporterStats {
     e.errors[reason] = (e.errors[reason] ?? 0) + 1;
   }
 
-  /** Adds records decoded later (held data released when its template arrived). */
-  records(exporter: string, n: number, now: number): void {
-    this.entry(exporter, now).records += n;
-  }
-
   snapshot(): ExporterCounters[] {
-    return this.all().map((e) => ({ ...e, errors: { ...e.errors } }));
+    return this.all().map(copyOf);
   }
 
   totals(): { packets: number; bytes: number; records: number; errors: number } {

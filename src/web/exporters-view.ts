@@ -6,7 +6,10 @@ import type { WebSources } from './sources.js';
 
 export interface ExporterView {
   exporter: string;
+  /** The protocol of its latest datagram. */
   protocol: string;
+  /** Every protocol it has sent, most packets first ('unknown' only when nothing was recognised). */
+  protocols: string[];
   packets: number;
   bytes: number;
   records: number;
@@ -45,15 +48,22 @@ const countOf = (v: unknown): number => (Array.isArray(v) ? v.length : typeof v 
 
 export function exportersView(src: WebSources): ExporterView[] {
   const domains: DomainInfo[] = [];
-  for (const d of src.decoders.values()) {
+  // Each found domain is tagged with its decoder's protocol: one address may send NetFlow v9 and
+  // IPFIX, each with an observation domain 0 of its own.
+  const collectFrom = (protocol: string, description: unknown): void => {
+    const from = domains.length;
+    collectDomains(description, domains);
+    for (let i = from; i < domains.length; i++) domains[i] = { protocol, ...domains[i]! };
+  };
+  for (const [protocol, d] of src.decoders) {
     try {
-      collectDomains(d.describe?.(), domains);
+      collectFrom(protocol, d.describe?.());
     } catch {
       // A decoder that cannot describe itself still has its counters shown.
     }
   }
-  // With decode workers, the templates live in the workers' decoders.
-  if (src.pool) collectDomains(src.pool.decoders(), domains);
+  // With decode workers, the templates live in the workers' decoders (one description per protocol).
+  if (src.pool) for (const worker of src.pool.decoders()) for (const [protocol, description] of Object.entries(worker)) collectFrom(protocol, description);
   return src.pipeline.stats.snapshot()
     .sort((a, b) => b.records - a.records || a.exporter.localeCompare(b.exporter))
     .map((e) => {
@@ -69,8 +79,10 @@ export function exportersView(src: WebSources): ExporterView[] {
       }
       let errorCount = 0;
       for (const k in e.errors) errorCount += e.errors[k]!;
+      const sent = Object.entries(e.byProtocol).sort((a, b) => b[1].packets - a[1].packets).map(([p]) => p);
+      const known = sent.filter((p) => p !== 'unknown');
       return {
-        exporter: e.exporter, protocol: e.protocol, packets: e.packets, bytes: e.bytes, records: e.records,
+        exporter: e.exporter, protocol: e.protocol, protocols: known.length > 0 ? known : sent, packets: e.packets, bytes: e.bytes, records: e.records,
         errors: e.errors, errorCount, firstSeen: e.firstSeen, lastSeen: e.lastSeen,
         templates, samplingRates: [...rates].sort((a, b) => a - b), domains: mine,
       };

@@ -26,21 +26,21 @@ export function createMetrics(src: WebSources): Registry {
     name: 'ufc_exporter_packets_total', help: 'Datagrams received per exporter.', labelNames: exporterLabels, registers: [registry],
     collect() {
       this.reset();
-      for (const e of src.pipeline.stats.snapshot()) this.inc({ exporter: e.exporter, protocol: e.protocol }, e.packets);
+      for (const e of src.pipeline.stats.snapshot()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.packets);
     },
   });
   new Counter({
     name: 'ufc_exporter_bytes_total', help: 'UDP payload bytes received per exporter.', labelNames: exporterLabels, registers: [registry],
     collect() {
       this.reset();
-      for (const e of src.pipeline.stats.snapshot()) this.inc({ exporter: e.exporter, protocol: e.protocol }, e.bytes);
+      for (const e of src.pipeline.stats.snapshot()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.bytes);
     },
   });
   new Counter({
     name: 'ufc_exporter_records_total', help: 'Flow records decoded per exporter.', labelNames: exporterLabels, registers: [registry],
     collect() {
       this.reset();
-      for (const e of src.pipeline.stats.snapshot()) this.inc({ exporter: e.exporter, protocol: e.protocol }, e.records);
+      for (const e of src.pipeline.stats.snapshot()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.records);
     },
   });
   new Counter({

@@ -27,7 +27,7 @@ export function mount(root) {
         stat('Errors', fmt.num(tot.errors), tot.packets > 0 ? `${fmt.pct(tot.errors, tot.packets)} of packets` : null, 'stat-exporter-errors'));
       fill(list, card('Exporters', table([
         { label: 'Exporter', value: (x) => ipLink(x.exporter) },
-        { label: 'Protocol', value: (x) => PROTOCOL_LABEL[x.protocol] ?? x.protocol },
+        { label: 'Protocol', value: (x) => (x.protocols.length > 0 ? x.protocols : [x.protocol]).map((p) => PROTOCOL_LABEL[p] ?? p).join(', ') },
         { label: 'Packets', num: true, value: (x) => fmt.num(x.packets) },
         { label: 'Records', num: true, value: (x) => fmt.num(x.records) },
         { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },

@@ -180,6 +180,19 @@ for (const c of headerCases) {
   });
 }
 
+test('packet header: EoMPLS nested through a crafted header ends, it does not overflow the stack', () => {
+  // Ethernet (MPLS), one label with bottom-of-stack set, then an Ethernet frame (EoMPLS), again and again.
+  const layer = Buffer.from('010203040506' + '0a0b0c0d0e0f' + '8847' + '00001140', 'hex');
+  const ipv4 = Buffer.from('450000140000000040060000c0000201c6336407', 'hex');
+  for (const [depth, decodes] of [[1, true], [2, true], [3, false], [3000, false]] as const) {
+    const r = new FlowRecord();
+    const buf = Buffer.concat([...Array<Buffer>(depth).fill(layer), Buffer.from('0a0b0c0d0e0f010203040506', 'hex'), Buffer.from('0800', 'hex'), ipv4]);
+    const l3 = parseSampledHeader(HEADER_PROTOCOL_ETHERNET, buf, 0, buf.length, r);
+    assert.equal(l3 > 0, decodes, `${depth} deep`);
+    assert.equal(r.srcIp, decodes ? '192.0.2.1' : '', `${depth} deep`);
+  }
+});
+
 test('Cistern counter_sample.dump: generic interface and ethernet counters as one counter record', () => {
   const recs = decodeAll([readFileSync(join(MISC, 'cistern-sflow/counter_sample.dump'))]);
   assert.equal(recs.length, 1);

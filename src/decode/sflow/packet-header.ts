@@ -42,6 +42,8 @@ const MAX_TAGS = 8;
 const MAX_LABELS = 16;
 /** A VXLAN packet inside a VXLAN packet is decapsulated once only. */
 const MAX_DECAP = 1;
+/** EoMPLS frames are followed this deep (counting VXLAN too): one inside a VXLAN packet still decodes. */
+const MAX_EOMPLS_DEPTH = 2;
 
 /**
  * Parses `len` header bytes at `off` of the given sFlow header_protocol into `r`. Returns the IP
@@ -108,12 +110,15 @@ function parseMpls(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
       if (nibble === 4) return parseIPv4(buf, o, end, r, depth);
       if (nibble === 6) return parseIPv6(buf, o, end, r, depth);
       if (nibble === 0) {
+        // An Ethernet frame inside counts as one more encapsulation, as VXLAN does: MPLS, Ethernet,
+        // MPLS, ... repeated through a crafted header must end, not recurse until the stack is full.
+        if (depth >= MAX_EOMPLS_DEPTH) return -1;
         // EoMPLS: an all-zero control word, else the frame starts at once (no CW; the MAC
         // starts with a 0 nibble). A CW carrying a sequence number is read as no CW, as
         // akvorado does. The outer MACs (the sampled port's link) are kept.
         const srcMac = r.srcMac, dstMac = r.dstMac;
         const at = o + 4 <= end && buf.readUInt32BE(o) === 0 ? o + 4 : o;
-        const l3 = parseEthernet(buf, at, end, r, depth);
+        const l3 = parseEthernet(buf, at, end, r, depth + 1);
         r.srcMac = srcMac;
         r.dstMac = dstMac;
         return l3;

@@ -325,3 +325,64 @@ test('record reader: every field operation has its literal case label', () => {
     assert.ok(src.includes(`case ${n} /* ${name} */:`), `case label for OP.${name} (${n})`);
   }
 });
+
+// Bounds of the template store (store.ts) under what a spoofing or broken source can send.
+
+const DATA_FIELDS: Spec[] = [[8, 4], [12, 4]];
+const dataFor = (tid: number): Buffer => set(tid, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2')]));
+const scopesOf = (d: IpfixDecoder | Netflow9Decoder): number => (d.describe() as { domains: number }).domains;
+
+test('headers without a template make no scope: 10,240 of them leave room for a real exporter', () => {
+  for (const proto of ['ipfix', 'v9'] as const) {
+    const d = proto === 'ipfix' ? new IpfixDecoder(BASE) : new Netflow9Decoder(BASE);
+    // 40 addresses x 256 observation domains / source IDs, a bare header each (the store takes 10,000 scopes).
+    for (let a = 0; a < 40; a++) {
+      for (let s = 0; s < 256; s++) {
+        d.decode(proto === 'ipfix' ? ipfixMsg([], s) : v9Msg([], 1000, s), { exporterIp: `198.51.100.${a}`, exporterPort: 2055, receivedAt: NOW }, []);
+      }
+    }
+    assert.equal(scopesOf(d), 0, proto);
+    const tpl = proto === 'ipfix' ? set(2, ipfixTemplate(256, DATA_FIELDS)) : set(0, v9Template(256, DATA_FIELDS as [number, number][]));
+    const recs = run(d, proto === 'ipfix' ? ipfixMsg([tpl, dataFor(256)]) : v9Msg([tpl, dataFor(256)], 1000));
+    assert.equal(recs.length, 1, proto);
+    assert.equal(recs[0]!.dstIp, '10.0.0.2');
+    assert.equal(scopesOf(d), 1, proto);
+  }
+});
+
+test('templates past their lifetime stop counting against the bounds, and their scopes go', () => {
+  for (const proto of ['ipfix', 'v9'] as const) {
+    const d = proto === 'ipfix' ? new IpfixDecoder({ ...BASE, templateLifetimeS: 60 }) : new Netflow9Decoder({ ...BASE, templateLifetimeS: 60 });
+    const tplSet = (ids: number[]): Buffer => (proto === 'ipfix' ? set(2, Buffer.concat(ids.map((i) => ipfixTemplate(i, DATA_FIELDS)))) : set(0, Buffer.concat(ids.map((i) => v9Template(i, DATA_FIELDS as [number, number][])))));
+    const msg = (sets: Buffer[], at: number, domain = 1): Buffer => (proto === 'ipfix' ? ipfixMsg(sets, domain, at / 1000) : v9Msg(sets, 1000, domain, at / 1000));
+    // A scope's 4,096 IDs in use, each announced once and never again.
+    for (let first = 256; first < 256 + 4096; first += 256) run(d, msg([tplSet(Array.from({ length: 256 }, (_, i) => first + i))], NOW), NOW);
+    // Full: a new ID is refused at once.
+    run(d, msg([tplSet([5000])], NOW + 1000), NOW + 1000);
+    assert.equal(d.counters.get('template refused: too many templates'), 1, proto);
+    // An hour on, they are all past the 60 s lifetime: the new ID is taken, and its data decodes.
+    const later = NOW + 3_600_000;
+    const recs = run(d, msg([tplSet([5000]), dataFor(5000)], later), later);
+    assert.equal(recs.length, 1, proto);
+    assert.equal(d.counters.get('template refused: too many templates'), 1, `${proto}: no second refusal`);
+    // A scope whose templates all expired is dropped by the next sweep (a second later), and not saved.
+    run(d, msg([tplSet([300])], later, 2), later);
+    run(d, msg([], later + 3_600_000, 3), later + 3_600_000);
+    assert.equal(scopesOf(d), 0, proto);
+    assert.ok((d.counters.get('templates expired') ?? 0) >= 4096, proto);
+  }
+});
+
+test('template fields are bounded per scope: a datagram-sized template cannot take the heap', () => {
+  const d = new IpfixDecoder(BASE);
+  // 16,370 one-octet fields: a 65,504-octet message.
+  const huge: Spec[] = Array.from({ length: 16370 }, (_, i) => [1000 + (i % 30000), 1]);
+  for (let tid = 256; tid < 256 + 50; tid++) run(d, ipfixMsg([set(2, ipfixTemplate(tid, huge))]));
+  // 65,536 fields a scope: four fit, the other 46 are refused.
+  assert.equal((d.describe() as { templates: number }).templates, 4);
+  assert.equal(d.counters.get('template refused: too many templates'), 46);
+  // A small template in the same scope still fits beside them; in a scope of its own, any does.
+  run(d, ipfixMsg([set(2, ipfixTemplate(400, DATA_FIELDS))]));
+  assert.equal((d.describe() as { templates: number }).templates, 5);
+  assert.equal(run(d, ipfixMsg([set(2, ipfixTemplate(256, DATA_FIELDS)), dataFor(256)], 2)).length, 1);
+});

@@ -39,13 +39,15 @@ export class IpfixDecoder extends TemplateFlowDecoder implements Decoder {
   }
 
   private sets(buf: Buffer, off: number, end: number, out: FlowRecord[]): void {
-    const d = this.store.domain(this.exporterIp, this.domainId, true);
+    // Looked up, not made: a scope is made by the first template set it gets, so messages without
+    // one (a bare header, data only) leave nothing behind.
+    let d = this.store.domain(this.exporterIp, this.domainId, false);
     while (end - off >= 4) {
       const id = buf.readUInt16BE(off);
       const len = buf.readUInt16BE(off + 2);
       if (len < 4 || off + len > end) throw new DecodeError('bad set length', `set ${id} length ${len}, ${end - off} octets left`);
       const body = off + 4, setEnd = off + len;
-      if (id === TEMPLATE_SET || id === OPTIONS_SET) this.templates(d, buf, body, setEnd, id === OPTIONS_SET);
+      if (id === TEMPLATE_SET || id === OPTIONS_SET) this.templates((d ??= this.store.domain(this.exporterIp, this.domainId, true, this.receivedAt)), buf, body, setEnd, id === OPTIONS_SET);
       else if (id >= MIN_DATA_SET_ID) this.dataSet(d, id, buf, body, setEnd, out);
       else this.count('reserved set id');
       off = setEnd;

@@ -33,7 +33,9 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
   }
 
   private flowSets(buf: Buffer, off: number, end: number, out: FlowRecord[]): void {
-    const d = this.store.domain(this.exporterIp, this.domainId, true);
+    // Looked up, not made: a scope is made by the first template it gets (templates() below), so
+    // headers without one (a bare header, data only) leave nothing behind.
+    let d = this.store.domain(this.exporterIp, this.domainId, false);
     while (end - off >= 4) {
       const id = buf.readUInt16BE(off);
       const len = buf.readUInt16BE(off + 2);
@@ -46,14 +48,14 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
       const body = off + 4, setEnd = off + len;
       if (id === TEMPLATE_SET) this.templates(buf, body, setEnd);
       else if (id === OPTIONS_SET) this.optionsTemplates(buf, body, setEnd);
-      else if (id >= MIN_DATA_SET_ID) this.dataSet(d, id, buf, body, setEnd, out);
+      else if (id >= MIN_DATA_SET_ID) this.dataSet((d ??= this.store.domain(this.exporterIp, this.domainId, false)), id, buf, body, setEnd, out);
       else this.count('reserved flowset id');
       off = setEnd;
     }
   }
 
   private templates(buf: Buffer, o: number, end: number): void {
-    const d = this.store.domain(this.exporterIp, this.domainId, true);
+    const d = this.store.domain(this.exporterIp, this.domainId, true, this.receivedAt);
     while (end - o >= 4) {
       const tid = buf.readUInt16BE(o);
       const n = buf.readUInt16BE(o + 2);
@@ -66,7 +68,7 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
   }
 
   private optionsTemplates(buf: Buffer, o: number, end: number): void {
-    const d = this.store.domain(this.exporterIp, this.domainId, true);
+    const d = this.store.domain(this.exporterIp, this.domainId, true, this.receivedAt);
     // RFC 3954 §6.1: template ID, scope length and option length in octets, then the fields, then padding.
     while (end - o >= 6) {
       const tid = buf.readUInt16BE(o);

@@ -177,6 +177,10 @@ export abstract class TemplateFlowDecoder {
         const n = this.pending.expireAll(this.receivedAt);
         if (n > 0) this.count('data without template: expired', n);
       }
+      this.store.reclaim(this.receivedAt);
+      // In the decoder's totals only: they are every exporter's, not this datagram's exporter's.
+      const expired = this.store.takeExpired();
+      if (expired > 0) this.counters.set('templates expired', (this.counters.get('templates expired') ?? 0) + expired);
     }
     // Changes are saved by a timer, not by a later packet: a template learnt in the last packet before
     // an exporter falls silent (or a worker stops) is on disk within the interval all the same.

@@ -11,8 +11,22 @@ const MAX_DOMAINS = 10000;
 const MAX_DOMAINS_PER_EXPORTER = 256;
 /** Template IDs 256-65535 exist (RFC 7011 §3.4.1); a domain announcing more than this is broken or hostile. */
 const MAX_TEMPLATES_PER_DOMAIN = 4096;
-/** All templates of one decoder (about 2 KB each compiled): bounds memory whatever the sources do. */
+/** All templates of one decoder: bounds their count whatever the sources do. */
 const MAX_TEMPLATES = 50000;
+/**
+ * Template fields of one scope, and of one decoder. A compiled template costs about 90 bytes a field,
+ * and one datagram can announce a template of 16,000 fields: counting templates alone let a few hundred
+ * such datagrams take gigabytes. These bound the total near 190 MB (6 MB a scope) while leaving room
+ * for 50,000 templates of 40 fields.
+ */
+const MAX_FIELDS_PER_DOMAIN = 65536;
+const MAX_FIELDS = 2097152;
+/**
+ * Least time between two reclaim passes run because a bound was reached (reclaim() is also run by
+ * the decoder's one-second sweep): a source that keeps the store full cannot make every datagram
+ * walk all of it.
+ */
+const RECLAIM_EVERY_MS = 100;
 
 export class DomainState {
   readonly templates = new Map<number, CompiledTemplate>();
@@ -21,7 +35,14 @@ export class DomainState {
   sysInitMs = 0;
   /** NBAR-style application names from options data (IE 95 -> IE 96). */
   readonly appNames = new Map<string, string>();
+  /** Fields of its templates together (the store's per-scope bound). */
+  fieldCount = 0;
   constructor(readonly exporter: string, readonly domain: number) {}
+
+  /** Holds nothing worth keeping: a header alone makes a scope, and one without state can go. */
+  get empty(): boolean {
+    return this.templates.size === 0 && this.sysInitMs === 0 && this.sampling.domainRate === 0 && this.sampling.bySampler.size === 0 && this.appNames.size === 0;
+  }
 }
 
 export interface StoredTemplate { id: number; scope: number; options: boolean; lastSeen: number; fields: [number, number, number][] }
@@ -36,23 +57,83 @@ export class TemplateStore {
   private readonly domains = new Map<string, DomainState>();
   private readonly domainsPerExporter = new Map<string, number>();
   private templateCount = 0;
+  private fieldTotal = 0;
+  private lastReclaim = -Infinity;
+  /** Templates dropped for their age since takeExpired() last read it. */
+  private expired = 0;
   /** Set when a template or options-derived value changed since the last save. */
   dirty = false;
 
   constructor(private readonly v9: boolean, private readonly lifetimeMs: number) {}
 
-  /** The scope's state; creates it unless `create` is false or the store is full. */
-  domain(exporter: string, domain: number, create: boolean): DomainState | undefined {
+  /**
+   * The scope's state; creates it unless `create` is false or the store is full even after reclaiming
+   * empty scopes and expired templates (at `now`).
+   */
+  domain(exporter: string, domain: number, create: boolean, now = 0): DomainState | undefined {
     const key = exporter + '|' + domain;
     let d = this.domains.get(key);
-    if (d === undefined && create && this.domains.size < MAX_DOMAINS) {
-      const n = this.domainsPerExporter.get(exporter) ?? 0;
-      if (n >= MAX_DOMAINS_PER_EXPORTER) return undefined;
-      this.domainsPerExporter.set(exporter, n + 1);
-      d = new DomainState(exporter, domain);
-      this.domains.set(key, d);
-    }
+    if (d !== undefined || !create) return d;
+    if (!this.roomForDomain(exporter) && !(this.reclaimDue(now) && this.roomForDomain(exporter))) return undefined;
+    this.domainsPerExporter.set(exporter, (this.domainsPerExporter.get(exporter) ?? 0) + 1);
+    d = new DomainState(exporter, domain);
+    this.domains.set(key, d);
     return d;
+  }
+
+  private roomForDomain(exporter: string): boolean {
+    return this.domains.size < MAX_DOMAINS && (this.domainsPerExporter.get(exporter) ?? 0) < MAX_DOMAINS_PER_EXPORTER;
+  }
+
+  /** Runs reclaim() unless one ran less than RECLAIM_EVERY_MS ago; whether it ran. */
+  private reclaimDue(now: number, keep?: DomainState): boolean {
+    // Either direction: a replayed capture's clock may run behind.
+    if (Math.abs(now - this.lastReclaim) < RECLAIM_EVERY_MS) return false;
+    this.reclaim(now, keep);
+    return true;
+  }
+
+  /**
+   * Drops the templates past their lifetime (unusable already: get() refuses them) and then the scopes
+   * left with nothing, all but `keep` (a scope the caller is filling). Without it, scopes made by bare
+   * headers and templates of IDs an exporter stopped using stayed, counted against the bounds, until
+   * new exporters' templates were refused for good (the saved cache brought them back after a restart).
+   */
+  reclaim(now: number, keep?: DomainState): { templates: number; domains: number } {
+    this.lastReclaim = now;
+    let templates = 0, domains = 0;
+    for (const [key, d] of this.domains) {
+      for (const [id, t] of d.templates) {
+        if (now - t.lastSeen > this.lifetimeMs) {
+          this.drop(d, id, t);
+          templates++;
+          this.expired++;
+        }
+      }
+      if (d !== keep && d.empty) {
+        this.domains.delete(key);
+        const n = (this.domainsPerExporter.get(d.exporter) ?? 1) - 1;
+        if (n > 0) this.domainsPerExporter.set(d.exporter, n);
+        else this.domainsPerExporter.delete(d.exporter);
+        domains++;
+      }
+    }
+    if (templates > 0) this.dirty = true;
+    return { templates, domains };
+  }
+
+  /** Templates dropped for their age since the last call. */
+  takeExpired(): number {
+    const n = this.expired;
+    this.expired = 0;
+    return n;
+  }
+
+  private drop(d: DomainState, id: number, t: CompiledTemplate): void {
+    d.templates.delete(id);
+    d.fieldCount -= t.fields.length;
+    this.fieldTotal -= t.fields.length;
+    this.templateCount--;
   }
 
   /** A usable template, or undefined (unknown, or older than the configured lifetime). */
@@ -60,8 +141,8 @@ export class TemplateStore {
     const t = d.templates.get(id);
     if (t === undefined) return undefined;
     if (now - t.lastSeen > this.lifetimeMs) {
-      d.templates.delete(id);
-      this.templateCount--;
+      this.drop(d, id, t);
+      this.expired++;
       this.dirty = true;
       return undefined;
     }
@@ -74,22 +155,38 @@ export class TemplateStore {
       old.lastSeen = now;
       return 'same';
     }
-    if (old === undefined && (d.templates.size >= MAX_TEMPLATES_PER_DOMAIN || this.templateCount >= MAX_TEMPLATES)) return 'refused';
-    if (old === undefined) this.templateCount++;
-    d.templates.set(id, compileTemplate(id, fields, scopeCount, isOptions, this.v9, now));
+    if (!this.roomForTemplate(d, old, fields.length) && !(this.reclaimDue(now, d) && this.roomForTemplate(d, d.templates.get(id), fields.length))) return 'refused';
+    this.put(d, id, compileTemplate(id, fields, scopeCount, isOptions, this.v9, now));
     this.dirty = true;
     return old === undefined ? 'new' : 'changed';
+  }
+
+  /** Whether `d` may hold a template of `fields` fields in place of `old` (undefined: a new ID). */
+  private roomForTemplate(d: DomainState, old: CompiledTemplate | undefined, fields: number): boolean {
+    const more = fields - (old?.fields.length ?? 0);
+    if (old === undefined && (d.templates.size >= MAX_TEMPLATES_PER_DOMAIN || this.templateCount >= MAX_TEMPLATES)) return false;
+    return d.fieldCount + more <= MAX_FIELDS_PER_DOMAIN && this.fieldTotal + more <= MAX_FIELDS;
+  }
+
+  /** Sets `t` under its ID, in place of any template there, keeping the counts. */
+  private put(d: DomainState, id: number, t: CompiledTemplate): void {
+    const old = d.templates.get(id);
+    if (old !== undefined) this.drop(d, id, old);
+    d.templates.set(id, t);
+    d.fieldCount += t.fields.length;
+    this.fieldTotal += t.fields.length;
+    this.templateCount++;
   }
 
   /** IPFIX template withdrawal (RFC 7011 §8.1): one ID, or all of one kind (ID 2 data / 3 options). */
   withdraw(d: DomainState, id: number, allOfKind: 'data' | 'options' | null): number {
     let n = 0;
     if (allOfKind === null) {
-      if (d.templates.delete(id)) n = 1;
+      const t = d.templates.get(id);
+      if (t !== undefined) { this.drop(d, id, t); n = 1; }
     } else {
-      for (const [tid, t] of d.templates) if (t.isOptions === (allOfKind === 'options')) { d.templates.delete(tid); n++; }
+      for (const [tid, t] of d.templates) if (t.isOptions === (allOfKind === 'options')) { this.drop(d, tid, t); n++; }
     }
-    this.templateCount -= n;
     if (n > 0) this.dirty = true;
     return n;
   }
@@ -111,8 +208,9 @@ export class TemplateStore {
     }));
   }
 
+  /** Scopes with nothing in them are not saved. */
   toJSON(): StoredDomain[] {
-    return [...this.domains.values()].map((d) => ({
+    return [...this.domains.values()].filter((d) => !d.empty).map((d) => ({
       exporter: d.exporter, domain: d.domain, sysInitMs: d.sysInitMs, sampling: d.sampling.toJSON(),
       appNames: [...d.appNames].slice(0, 65536),
       templates: [...d.templates.values()].map((t) => ({
@@ -139,10 +237,8 @@ export class TemplateStore {
         if (typeof t?.id !== 'number' || !Array.isArray(t.fields)) continue;
         const fields = t.fields.filter((f) => Array.isArray(f) && f.length === 3 && f.every((x) => typeof x === 'number')).map(([id, pen, len]) => ({ id, pen, len }));
         if (fields.length !== t.fields.length || fields.length === 0) continue;
-        if (this.templateCount >= MAX_TEMPLATES || d.templates.size >= MAX_TEMPLATES_PER_DOMAIN) break;
-        const ct = compileTemplate(t.id, fields, Number(t.scope) || 0, t.options === true, this.v9, Number(t.lastSeen) || 0);
-        if (!d.templates.has(t.id)) this.templateCount++;
-        d.templates.set(t.id, ct);
+        if (!this.roomForTemplate(d, d.templates.get(t.id), fields.length)) break;
+        this.put(d, t.id, compileTemplate(t.id, fields, Number(t.scope) || 0, t.options === true, this.v9, Number(t.lastSeen) || 0));
         n++;
       }
     }

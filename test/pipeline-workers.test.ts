@@ -287,3 +287,25 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     await emu.close();
   }
 });
+
+test('a decode worker\'s queue is bounded in bytes too: 64 KB datagrams are dropped past 256 MB, and counted', async () => {
+  const config = testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '1' });
+  const c = new Collector(config, { outputs: [new CaptureOutput()], enrichers: [] });
+  await c.start();
+  await c.listen();
+  try {
+    // Not a flow protocol: the worker counts them and moves on. Dispatched without yielding, so no
+    // answer from the worker can lower the queue meanwhile: 5,000 datagrams, 320 MB, far below the
+    // 100,000-datagram bound.
+    const jumbo = Buffer.alloc(64000, 0xee);
+    for (let i = 0; i < 5000; i++) c.pool!.dispatch(jumbo, '192.0.2.77', 2055, Date.now());
+    await c.flush();
+    const e = c.pipeline.stats.snapshot().find((x) => x.exporter === '192.0.2.77')!;
+    const dropped = e.errors['dropped: decode backlog full'] ?? 0;
+    // 256 MB of 64,000-byte datagrams is 4,194; staging rounds to 16 a batch.
+    assert.ok(dropped >= 5000 - 4194 - 16 && dropped <= 5000 - 4194 + 16, `dropped ${dropped}`);
+    assert.equal(e.packets + dropped, 5000, 'every datagram either decoded or counted as dropped');
+  } finally {
+    await c.stop();
+  }
+});

@@ -109,6 +109,9 @@ test('files read at start-up are checked with the configuration, when their feat
     `EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH=${JSON.stringify(dir)}: not a file (read at start-up because EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE=true)`,
     `EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH=${JSON.stringify(join(dir, 'missing.yml'))}: no such file (read at start-up because EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true)`,
   ]);
+  assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: 'true' } }).errors, [
+    'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE=true; the file of sampling rates per exporter',
+  ]);
   const tls = loadConfig({ env: { EF_OUTPUT_KAFKA_ENABLE: 'true', EF_OUTPUT_KAFKA_TLS_ENABLE: 'true', EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: join(dir, 'missing-ca.pem') } });
   assert.deepEqual(tls.errors, [`EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH=${JSON.stringify(join(dir, 'missing-ca.pem'))}: no such file (read at start-up because EF_OUTPUT_KAFKA_ENABLE=true and EF_OUTPUT_KAFKA_TLS_ENABLE=true)`]);
 });

@@ -214,6 +214,8 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     if (c.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY === '')
       errors.push('EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY="": required when EF_OUTPUT_RISKIQ_ENABLE=true; base64 of 16, 24 or 32 bytes');
   }
+  if (c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE === true && c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH?.trim() === '')
+    errors.push('EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE=true; the file of sampling rates per exporter');
   for (const [pathName, ...enables] of READ_AT_START) {
     const path = c[pathName] as string | undefined;
     if (!enables.every((e) => c[e] === true) || path === undefined || path.trim() === '') continue;

@@ -38,6 +38,12 @@ export function decodeWorkers(setting: string, outputs: readonly Output[], enric
   return textOnly && cores >= 2 && !enrichers.some((e) => e.placement === 'main') ? 1 : 0;
 }
 
+/** The longest a failed start-up spends stopping what it had started. */
+const STOP_AFTER_FAILED_START_MS = 5000;
+
+/** Start-up failed; the reason is logged already. */
+export class StartupError extends Error {}
+
 export class Collector {
   readonly dataDir: string;
   readonly decoders: Map<Protocol, Decoder>;
@@ -82,10 +88,17 @@ export class Collector {
         started.push(() => o.close());
       }
     } catch (err) {
-      // What did start is stopped again (its timers, sockets and files), so that the caller can report
-      // the problem and the process end; a failure while stopping must not hide the first one.
-      for (const stop of started.reverse()) await Promise.resolve().then(stop).catch((e: unknown) => log.warn(`stopping after a failed start-up: ${(e as Error).message}`));
-      throw err;
+      // Said first: stopping may take a while (an output flushes what it replayed from its spill).
+      log.error(`start-up failed: ${(err as Error).message}`);
+      // What did start is stopped again (its timers, sockets and files) so that the process can end,
+      // for at most STOP_AFTER_FAILED_START_MS in all; a failure while stopping must not hide the first one.
+      const stopping = (async () => {
+        for (const stop of started.reverse()) await Promise.resolve().then(stop).catch((e: unknown) => log.warn(`stopping after a failed start-up: ${(e as Error).message}`));
+      })();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([stopping, new Promise<void>((r) => (timer = setTimeout(r, STOP_AFTER_FAILED_START_MS)))]);
+      clearTimeout(timer);
+      throw new StartupError((err as Error).message, { cause: err });
     }
     if (this.outputs.length === 0) log.warn('no output is enabled: records are decoded and counted, then discarded');
   }

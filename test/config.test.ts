@@ -70,10 +70,10 @@ test('a bad value does not hide a missing required one', () => {
 
 test('the RiskIQ output host is a host name or address only', () => {
   const riskiq = { EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: SEED_KEY };
-  for (const host of ['flow.riskiq.net', '192.0.2.7', '2001:db8::7', 'localhost', 'collector_1.example.']) {
+  for (const host of ['flow.riskiq.net', '192.0.2.7', '2001:db8::7', 'fe80::1%eth0', 'localhost', 'collector_1.example.']) {
     assert.deepEqual(loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: host } }).errors, [], host);
   }
-  for (const host of ['https://flow.riskiq.net', 'flow.riskiq.net:20000', '[2001:db8::7]', 'flow riskiq', 'flow.riskiq.net/in']) {
+  for (const host of ['https://flow.riskiq.net', 'flow.riskiq.net:20000', '[2001:db8::7]', 'flow riskiq', 'flow.riskiq.net/in', ':::::', 'a..b', '1.2.3.4:80:', '192.0.2.7%eth0', '1.2.3', '-flow.example']) {
     const { errors } = loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: host } });
     assert.deepEqual(errors, [`EF_OUTPUT_RISKIQ_HOST=${JSON.stringify(host)}: a host name or address, without brackets, scheme, port or path`], host);
   }

@@ -191,6 +191,13 @@ test('packet header: EoMPLS nested through a crafted header ends, it does not ov
     assert.equal(l3 > 0, decodes, `${depth} deep`);
     assert.equal(r.srcIp, decodes ? '192.0.2.1' : '', `${depth} deep`);
   }
+  // The bound is EoMPLS's own: a VXLAN packet inside an EoMPLS frame is still decapsulated.
+  const outer = '45000000000000004011' + '0000' + '0a000001' + '0a000002' + '1234' + '12b5' + '00000000' + '08000000' + '00006400';
+  const vx = Buffer.from(layer.toString('hex') + '0a0b0c0d0e0f010203040506' + '0800' + outer + '0a0b0c0d0e0f010203040506' + '0800' + ipv4.toString('hex'), 'hex');
+  const r = new FlowRecord();
+  assert.ok(parseSampledHeader(HEADER_PROTOCOL_ETHERNET, vx, 0, vx.length, r) > 0);
+  assert.equal(r.srcIp, '192.0.2.1', 'the inner packet');
+  assert.equal(r.extra?.['tunnel.src.ip.addr'], '10.0.0.1');
 });
 
 test('Cistern counter_sample.dump: generic interface and ethernet counters as one counter record', () => {

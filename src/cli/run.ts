@@ -1,4 +1,4 @@
-import { Collector } from '../collector.js';
+import { Collector, StartupError } from '../collector.js';
 import { log } from '../log/logger.js';
 import { configOrExit } from './common.js';
 import type { Command } from './commands.js';
@@ -39,9 +39,11 @@ export const runCommand: Command = {
       collector = new Collector(config);
       await collector.start();
     } catch (err) {
-      // A file that is there but will not load, a database that will not open: one line, no stack trace.
-      log.error(`start-up failed: ${(err as Error).message}`);
+      // A file that is there but will not load, a database that will not open: one line (logged by
+      // start()), no stack trace. Anything left running after its bounded stop must not hold the exit.
+      if (!(err instanceof StartupError)) log.error(`start-up failed: ${(err as Error).message}`);
       release();
+      setTimeout(() => process.exit(1), 1000).unref();
       return 1;
     }
     try {

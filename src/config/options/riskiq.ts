@@ -1,8 +1,20 @@
+import { isIP } from 'node:net';
 import { opt } from '../spec.js';
 import { UUID_RE } from '../validate.js';
 
 const GT = 'RiskIQ PassiveTotal threat enricher';
 const GO = 'Output: RiskIQ';
+
+/** One label of a DNS name (letters, digits, '-', and '_' as some internal names have). */
+const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/** An IPv4 or IPv6 address (an IPv6 one with or without a %zone), or a DNS name with an optional final dot. */
+export function isHost(s: string): boolean {
+  if (isIP(s.split('%')[0]!) !== 0) return !s.includes('%') || isIP(s.split('%')[0]!) === 6;
+  const name = s.endsWith('.') ? s.slice(0, -1) : s;
+  // All-numeric dotted names are addresses or nothing (1.2.3 is not a host).
+  return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l)) && !/^[0-9.]+$/.test(name);
+}
 
 /** Base64 that decodes to an AES key length; the message names the decoded length. */
 export function checkAesKeyBase64(s: string): string | null {
@@ -26,7 +38,7 @@ export const RISKIQ_OPTIONS = {
   EF_OUTPUT_RISKIQ_ENABLE: opt.bool(GO, false, 'Send the public side of each flow, encrypted, to the RiskIQ receiver.'),
   EF_OUTPUT_RISKIQ_HOST: opt.checked(GO, 'flow.riskiq.net', 'Receiver host name or address.', 'a host name or address',
     // Empty is caught with the output enabled (load.ts); a URL or a host:port here would fail only at the first lookup.
-    (s) => (s === '' || /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?|[0-9A-Fa-f:.]+)$/.test(s) && !/^[^:]*:[^:]*$/.test(s) ? null : 'a host name or address, without brackets, scheme, port or path')),
+    (s) => (s === '' || isHost(s) ? null : 'a host name or address, without brackets, scheme, port or path')),
   EF_OUTPUT_RISKIQ_PORT: opt.int(GO, 20000, 'Receiver port.', { min: 1, max: 65535 }),
   EF_OUTPUT_RISKIQ_CUSTOMER_UUID: opt.checked(GO, '', 'Customer UUID from the PassiveTotal ElastiFlow integration; tags every frame.', 'a UUID such as 527dd194-a116-11af-8380-034aba1ce438',
     (s) => (UUID_RE.test(s.trim()) ? null : 'a UUID such as 527dd194-a116-11af-8380-034aba1ce438')),

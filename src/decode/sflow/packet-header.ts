@@ -42,8 +42,12 @@ const MAX_TAGS = 8;
 const MAX_LABELS = 16;
 /** A VXLAN packet inside a VXLAN packet is decapsulated once only. */
 const MAX_DECAP = 1;
-/** EoMPLS frames are followed this deep (counting VXLAN too): one inside a VXLAN packet still decodes. */
-const MAX_EOMPLS_DEPTH = 2;
+/**
+ * EoMPLS frames followed inside one another. Counted apart from `depth` (VXLAN's), so that VXLAN in
+ * EoMPLS still decapsulates; the parse is synchronous, so one counter for the module is enough.
+ */
+const MAX_EOMPLS = 2;
+let eompls = 0;
 
 /**
  * Parses `len` header bytes at `off` of the given sFlow header_protocol into `r`. Returns the IP
@@ -110,15 +114,21 @@ function parseMpls(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
       if (nibble === 4) return parseIPv4(buf, o, end, r, depth);
       if (nibble === 6) return parseIPv6(buf, o, end, r, depth);
       if (nibble === 0) {
-        // An Ethernet frame inside counts as one more encapsulation, as VXLAN does: MPLS, Ethernet,
-        // MPLS, ... repeated through a crafted header must end, not recurse until the stack is full.
-        if (depth >= MAX_EOMPLS_DEPTH) return -1;
+        // Bounded: MPLS, Ethernet, MPLS, ... repeated through a crafted header must end, not recurse
+        // until the stack is full.
+        if (eompls >= MAX_EOMPLS) return -1;
         // EoMPLS: an all-zero control word, else the frame starts at once (no CW; the MAC
         // starts with a 0 nibble). A CW carrying a sequence number is read as no CW, as
         // akvorado does. The outer MACs (the sampled port's link) are kept.
         const srcMac = r.srcMac, dstMac = r.dstMac;
         const at = o + 4 <= end && buf.readUInt32BE(o) === 0 ? o + 4 : o;
-        const l3 = parseEthernet(buf, at, end, r, depth + 1);
+        let l3: number;
+        eompls++;
+        try {
+          l3 = parseEthernet(buf, at, end, r, depth);
+        } finally {
+          eompls--;
+        }
         r.srcMac = srcMac;
         r.dstMac = dstMac;
         return l3;

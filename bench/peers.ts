@@ -499,6 +499,8 @@ async function startEmulator(): Promise<ChildProcess | null> {
 async function main(): Promise<void> {
   // Ctrl-C runs the 'exit' handlers too: collectors killed, cgroups removed.
   process.once('SIGINT', () => process.exit(130));
+  // A kill too (a timeout's SIGTERM): nfacctd left running would hold its port for the next run.
+  process.once('SIGTERM', () => process.exit(143));
   const v9 = SEND_V9 ? [...stream(PACKETS)] : [];
   const ipfix = SEND_IPFIX ? [...ipfixStream(PACKETS)] : [];
   const packets = [...v9, ...ipfix];

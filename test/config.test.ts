@@ -112,6 +112,14 @@ test('files read at start-up are checked with the configuration, when their feat
   assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: 'true' } }).errors, [
     'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE=true; the file of sampling rates per exporter',
   ]);
+  // Checked as the reader reads it: the include/exclude lists' path is trimmed, the rates file's is not.
+  const spaced = loadConfig({ env: {
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: SEED_API_KEY,
+    EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: SEED_KEY,
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: `${rates} `,
+    EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: 'true', EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: `${rates} `,
+  } });
+  assert.deepEqual(spaced.errors.map((e) => e.split('=')[0]), ['EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH']);
   const tls = loadConfig({ env: { EF_OUTPUT_KAFKA_ENABLE: 'true', EF_OUTPUT_KAFKA_TLS_ENABLE: 'true', EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: join(dir, 'missing-ca.pem') } });
   assert.deepEqual(tls.errors, [`EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH=${JSON.stringify(join(dir, 'missing-ca.pem'))}: no such file (read at start-up because EF_OUTPUT_KAFKA_ENABLE=true and EF_OUTPUT_KAFKA_TLS_ENABLE=true)`]);
 });

@@ -175,15 +175,16 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
  * `ufc config`) instead of stopping start-up later, one file at a time. What is in them is checked
  * when they are read.
  */
-const READ_AT_START: ReadonlyArray<readonly [keyof Config, ...Array<keyof Config>]> = [
-  ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE'],
-  ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE'],
-  ['EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH', 'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE'],
-  ['EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH', 'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE'],
-  ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH', 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE'],
-  ['EF_OUTPUT_ELASTICSEARCH_TLS_CA_CERT_FILEPATH', 'EF_OUTPUT_ELASTICSEARCH_ENABLE'],
-  ['EF_OUTPUT_OPENSEARCH_TLS_CA_CERT_FILEPATH', 'EF_OUTPUT_OPENSEARCH_ENABLE'],
-  ['EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH', 'EF_OUTPUT_KAFKA_ENABLE', 'EF_OUTPUT_KAFKA_TLS_ENABLE'],
+const READ_AT_START: ReadonlyArray<{ path: keyof Config; when: Array<keyof Config>; trimmed: boolean }> = [
+  // `trimmed`: whether the code that reads the file trims the option's value first (else it is read as given).
+  { path: 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE'], trimmed: false },
+  { path: 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE'], trimmed: false },
+  { path: 'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE'], trimmed: false },
+  { path: 'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE'], trimmed: true },
+  { path: 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE'], trimmed: true },
+  { path: 'EF_OUTPUT_ELASTICSEARCH_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_ELASTICSEARCH_ENABLE'], trimmed: false },
+  { path: 'EF_OUTPUT_OPENSEARCH_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_OPENSEARCH_ENABLE'], trimmed: false },
+  { path: 'EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_KAFKA_ENABLE', 'EF_OUTPUT_KAFKA_TLS_ENABLE'], trimmed: false },
 ];
 
 /** Why `path` cannot be read as a file, or null when it can. */
@@ -216,12 +217,11 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
   }
   if (c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE === true && c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH?.trim() === '')
     errors.push('EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE=true; the file of sampling rates per exporter');
-  for (const [pathName, ...enables] of READ_AT_START) {
+  for (const { path: pathName, when, trimmed } of READ_AT_START) {
     const path = c[pathName] as string | undefined;
-    if (!enables.every((e) => c[e] === true) || path === undefined || path.trim() === '') continue;
-    // The file is read as given, or trimmed (some readers trim): either way it must be there.
-    const problem = unreadableFile(path) === null ? null : unreadableFile(path.trim());
-    if (problem !== null) errors.push(`${pathName}=${JSON.stringify(path)}: ${problem} (read at start-up because ${enables.map((e) => `${e}=true`).join(' and ')})`);
+    if (!when.every((e) => c[e] === true) || path === undefined || path.trim() === '') continue;
+    const problem = unreadableFile(trimmed ? path.trim() : path);
+    if (problem !== null) errors.push(`${pathName}=${JSON.stringify(path)}: ${problem} (read at start-up because ${when.map((e) => `${e}=true`).join(' and ')})`);
   }
   if (c.EF_OUTPUT_RISKIQ_ENABLE !== undefined && c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE !== undefined && c.EF_OUTPUT_RISKIQ_ENABLE !== c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) {
     warnings.push(c.EF_OUTPUT_RISKIQ_ENABLE

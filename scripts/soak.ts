@@ -110,7 +110,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     for (const b of busy) b.kill();
     const done = (): never => {
       removeData();
-      process.exit(130);
+      process.exit(signal === 'SIGINT' ? 130 : 143);
     };
     if (child.exitCode !== null || child.signalCode !== null) done();
     child.once('exit', done);

@@ -10,7 +10,9 @@ const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
 
 /** An IPv4 or IPv6 address (an IPv6 one with or without a %zone), or a DNS name with an optional final dot. */
 export function isHost(s: string): boolean {
-  if (isIP(s.split('%')[0]!) !== 0) return !s.includes('%') || isIP(s.split('%')[0]!) === 6;
+  const [address, zone] = s.split('%');
+  const version = isIP(address!);
+  if (version !== 0) return zone === undefined || version === 6;
   const name = s.endsWith('.') ? s.slice(0, -1) : s;
   // All-numeric dotted names are addresses or nothing (1.2.3 is not a host).
   return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l)) && !/^[0-9.]+$/.test(name);

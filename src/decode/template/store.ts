@@ -39,7 +39,7 @@ export class DomainState {
   fieldCount = 0;
   constructor(readonly exporter: string, readonly domain: number) {}
 
-  /** Holds nothing worth keeping: a header alone makes a scope, and one without state can go. */
+  /** Holds nothing worth keeping (its templates expired or were withdrawn, and no options data came): it can go. */
   get empty(): boolean {
     return this.templates.size === 0 && this.sysInitMs === 0 && this.sampling.domainRate === 0 && this.sampling.bySampler.size === 0 && this.appNames.size === 0;
   }
@@ -99,14 +99,13 @@ export class TemplateStore {
    * headers and templates of IDs an exporter stopped using stayed, counted against the bounds, until
    * new exporters' templates were refused for good (the saved cache brought them back after a restart).
    */
-  reclaim(now: number, keep?: DomainState): { templates: number; domains: number } {
+  reclaim(now: number, keep?: DomainState): void {
     this.lastReclaim = now;
-    let templates = 0, domains = 0;
+    const before = this.expired;
     for (const [key, d] of this.domains) {
       for (const [id, t] of d.templates) {
         if (now - t.lastSeen > this.lifetimeMs) {
           this.drop(d, id, t);
-          templates++;
           this.expired++;
         }
       }
@@ -115,11 +114,9 @@ export class TemplateStore {
         const n = (this.domainsPerExporter.get(d.exporter) ?? 1) - 1;
         if (n > 0) this.domainsPerExporter.set(d.exporter, n);
         else this.domainsPerExporter.delete(d.exporter);
-        domains++;
       }
     }
-    if (templates > 0) this.dirty = true;
-    return { templates, domains };
+    if (this.expired > before) this.dirty = true;
   }
 
   /** Templates dropped for their age since the last call. */

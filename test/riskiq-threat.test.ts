@@ -352,7 +352,6 @@ test('end to end: a NetFlow v5 capture replayed after a restart without network 
   await new ListStore(join(dataDir, 'threat'), 'riskiq').save(Buffer.from('# saved\n161.202.192.0/19 ; scanner\n202.152.70.24 ; c2\n'), {
     feed: 'riskiq',
     savedAt: '2026-11-26T00:00:00.000Z',
-    bytes: 52,
     entries: 2,
     format: 'text',
     source: 'http://127.0.0.1:9/',
@@ -396,5 +395,16 @@ test('parsing and indexing run on a worker thread by default, on this thread in 
     e.enrich([r]);
     assert.equal(r.srcThreatName, hit.name);
     await e.stop();
+  }
+});
+
+test('docs/riskiq.md: each sample log line names the source line that logs its message', () => {
+  const doc = readFileSync(join(REPO_ROOT, 'docs', 'riskiq.md'), 'utf8');
+  const src = readFileSync(join(REPO_ROOT, 'src', 'enrich', 'riskiq-threat.ts'), 'utf8').split('\n');
+  const samples = [...doc.matchAll(/"caller":"enrich\/riskiq-threat\.ts:(\d+)".*"msg":"RiskIQ Threats: ([^":]+)/g)];
+  assert.ok(samples.length >= 5, `${samples.length} sample lines`);
+  for (const [, line, msg] of samples) {
+    const words = msg!.replace(/ \d+ bytes$/, '').trim();
+    assert.ok(src[Number(line) - 1]?.includes(words.split(' ').slice(0, 4).join(' ')), `riskiq-threat.ts:${line} logs "${words}"`);
   }
 });

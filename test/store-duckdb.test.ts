@@ -153,6 +153,8 @@ test('IP and CIDR search over IPv4 and IPv6 in every textual form the records ca
   try {
     const now = Date.now();
     const addrs = ['::', '::1', '1::', 'fe80::1:2', '2001:db8::', '2001:db8::ffff', '2001:db8:0:1::5', '2001:db8:1:2:3:4:5:6', 'ff02::fb', '2001:db9::1',
+      // IPv6 with an IPv4 tail, as the decoder writes IPv4-mapped addresses.
+      '::ffff:10.0.0.1', '::ffff:192.0.2.255', '64:ff9b::198.51.100.1',
       '0.0.0.0', '10.0.0.1', '10.0.0.255', '10.0.1.0', '192.168.255.255', '255.255.255.255', '11.0.0.0'];
     const recs: FlowRecord[] = [];
     addrs.forEach((a, i) => {
@@ -165,7 +167,8 @@ test('IP and CIDR search over IPv4 and IPv6 in every textual form the records ca
     await out.flush();
     const q = out.flowQuery()!;
     const cidrs = ['::/0', '::/128', '::1', '1::/16', 'fe80::/10', '2001:db8::/32', '2001:db8::/48', '2001:db8:0:1::/64', '2001:db8::ffff/128', '2001:db8:1:2:3:4:5:6',
-      'ff00::/8', '2001:db8::/31', '0.0.0.0/0', '10.0.0.0/24', '10.0.0.0/8', '10.0.1.0/31', '192.168.0.0/16', '255.255.255.255/32', '10.0.0.1', '11.0.0.0/7'];
+      'ff00::/8', '2001:db8::/31', '0.0.0.0/0', '10.0.0.0/24', '10.0.0.0/8', '10.0.1.0/31', '192.168.0.0/16', '255.255.255.255/32', '10.0.0.1', '11.0.0.0/7',
+      '::ffff:0:0/96', '::ffff:10.0.0.0/104', '::ffff:10.0.0.1', '::ffff:a00:1', '::ffff:192.0.2.0/120', '64:ff9b::/96'];
     for (const c of cidrs) {
       const want = ref.search(recs, now - 1000, now + 1, { srcIp: c });
       const got = await q.search({ from: now - 1000, to: now + 1, filter: { srcIp: c } });

@@ -6,7 +6,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { retryPolicy, ThreatFeedsEnricher } from '../src/enrich/threat-feeds.js';
@@ -341,4 +341,42 @@ test('a restart with a fresh stored copy does not download again until it is due
   await until(() => (emu.hits.get('/user/plain') ?? 0) !== t0, 5000);
   assert.equal(emu.hits.get('/user/plain'), t0 + 1);
   await moved.stop();
+});
+
+test('a stored copy dated in the future (clock was ahead) is due at once, not after the clock catches up', async () => {
+  const dir = tempDir('ufc-feeds-');
+  const first = enricher(dir, { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4' }, []);
+  await first.start();
+  await first.refreshAll();
+  await first.stop();
+  const metaPath = join(dir, 'threat', 'spamhaus-drop-v4.meta.json');
+  const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { savedAt: string };
+  meta.savedAt = new Date(Date.now() + 30 * 86400_000).toISOString();
+  writeFileSync(metaPath, JSON.stringify(meta));
+  const config = testConfig({
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: emu.url,
+  });
+  const hits = emu.hits.get('/spamhaus-drop-v4') ?? 0;
+  const second = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [] });
+  await second.start();
+  try {
+    await until(() => (emu.hits.get('/spamhaus-drop-v4') ?? 0) !== hits, 5000);
+    const st = second.status().feeds.find((f) => f.feed === 'spamhaus-drop-v4')!;
+    assert.ok((st.nextRefresh as number) <= Date.now() + 12 * 3600_000 + 5000, 'the next download is at most one interval away');
+  } finally {
+    await second.stop();
+  }
+});
+
+test('threat names joined with ", " read as trimmed parts in every threat field', () => {
+  const r = flow('198.51.100.7', '10.0.0.1');
+  r.srcThreatName = 'botnet, mirai';
+  r.srcThreatFeed = 'riskiq, my-feed';
+  r.dstThreatName = ' scanner ,';
+  assert.deepEqual(field(r, 'flow.src.sec.threat.name'), ['botnet', 'mirai']);
+  assert.deepEqual(field(r, 'flow.src.sec.threat.feed.name'), ['riskiq', 'my-feed']);
+  assert.deepEqual(field(r, 'flow.client.sec.threat.name'), ['botnet', 'mirai']);
+  assert.deepEqual(field(r, 'sec.threat.name'), ['botnet', 'mirai', 'scanner']);
 });

@@ -52,9 +52,13 @@ test('JSON strings with escapes and non-ASCII names are decoded properly', async
 test('CSV with a header: columns found by name, in any order, quoted fields', async () => {
   const r = await names('first_seen,classification,ip\n2024-01-01,"botnet, mirai",192.0.2.1\n2024-01-02,scanner,198.51.100.0/24\n2024-01-03,x,bogus\n', ['192.0.2.1', '198.51.100.7']);
   assert.equal(r.format, 'csv');
-  assert.deepEqual(r.got, ['botnet, mirai', 'scanner']);
+  assert.deepEqual(r.got, ['botnet,mirai', 'scanner']);
   assert.equal(r.bad, 1);
-  await assert.rejects(parseList(Buffer.from('when,what\n2024,x\n'), 'blocklist'), /CSV header "when,what" names no address column/);
+  // A first row that names no address column is no header: counted as bad, like every row after it here.
+  const none = await parseList(Buffer.from('when,what\n2024,x\n'), 'blocklist');
+  assert.equal(none.set.count, 0);
+  assert.equal(none.set.bad, 2);
+  assert.deepEqual(none.set.badSamples, ['when,what', '2024,x']);
 });
 
 test('CSV without a header: the first address column, the name after it', async () => {
@@ -109,4 +113,41 @@ test('sniffFormat', () => {
   assert.equal(sniffFormat('# c\n1.2.3.4 ; a, b\n'), 'text');
   assert.equal(sniffFormat('ip,name\n'), 'csv');
   assert.equal(sniffFormat('1.2.3.4\n'), 'text');
+  // A comma in a note, or after the blank of a text line's name, does not make a list CSV.
+  assert.equal(sniffFormat('198.51.100.7 # reported by a, b\n203.0.113.9\n'), 'text');
+  assert.equal(sniffFormat('198.51.100.7 botnet,mirai\n'), 'text');
+  assert.equal(sniffFormat('198.51.100.7, c2\n'), 'csv');
+  assert.equal(sniffFormat('"first seen",ip\n'), 'csv');
+});
+
+test('one odd line does not cost the whole list: comma notes in text, a headerless CSV whose first row is no address', async () => {
+  const text = await names('198.51.100.7 # reported by a, b\n203.0.113.9\n198.51.100.8 botnet,mirai\n', ['198.51.100.7', '203.0.113.9', '198.51.100.8']);
+  assert.equal(text.format, 'text');
+  assert.deepEqual(text.got, ['blocklist', 'blocklist', 'botnet,mirai']);
+  const csv = await names('example.com,phishing\n198.51.100.7,c2\n203.0.113.9,scanner\n', ['198.51.100.7', '203.0.113.9']);
+  assert.equal(csv.format, 'csv');
+  assert.deepEqual(csv.got, ['c2', 'scanner']);
+  assert.equal(csv.bad, 1, 'the first row is counted as a bad entry');
+  // A real header still picks its columns by name.
+  const header = await names('name,ip\nc2,198.51.100.7\n', ['198.51.100.7']);
+  assert.deepEqual(header.got, ['c2']);
+});
+
+test('names with commas are several names, each trimmed: "botnet, mirai" is botnet and mirai', async () => {
+  const r = await names('198.51.100.7,"botnet, mirai"\n198.51.100.8,", scanner ,"\n', ['198.51.100.7', '198.51.100.8']);
+  assert.deepEqual(r.got, ['botnet,mirai', 'scanner']);
+});
+
+test('IPv4-mapped IPv6 entries are stored as the IPv4 prefix they name, so mapped and plain flow addresses match', async () => {
+  const r = await names('::ffff:198.51.100.7 ; c2\n::ffff:203.0.113.0/120 ; scan\n::ffff:0:0/80 ; wide\n', ['198.51.100.7', '::ffff:198.51.100.7', '203.0.113.9', '::ffff:203.0.113.9', '203.0.114.1']);
+  assert.deepEqual(r.got, ['c2', 'c2', 'scan', 'scan', null]);
+  assert.equal(r.bad, 0);
+});
+
+test('a gzip body that inflates past the accepted size is refused as a whole, not inflated into memory', async () => {
+  const { MAX_BODY_BYTES } = await import('../src/threat/download.js');
+  const { gzipSync } = await import('node:zlib');
+  // Zeros compress about 1000:1, so this is about 0.5 MB of gzip.
+  const bomb = gzipSync(Buffer.alloc(MAX_BODY_BYTES + 1024));
+  await assert.rejects(parseList(bomb, 'blocklist'), (e: Error) => e instanceof ListFormatError && /inflates to more than the \d+ bytes accepted/.test(e.message));
 });

@@ -24,7 +24,7 @@ test('ListStore round-trips body and meta; a missing store is null', async () =>
   const dir = tempDir('ufc-threat-');
   const s = new ListStore(join(dir, 'threat'), 'riskiq');
   assert.equal(s.load(), null);
-  await s.save(Buffer.from('192.0.2.1\n'), { feed: 'riskiq', savedAt: '2026-01-01T00:00:00.000Z', bytes: 10, entries: 1, format: 'text', source: 'http://x/' });
+  await s.save(Buffer.from('192.0.2.1\n'), { feed: 'riskiq', savedAt: '2026-01-01T00:00:00.000Z', entries: 1, format: 'text', source: 'http://x/' });
   const got = s.load()!;
   assert.equal(got.body.toString(), '192.0.2.1\n');
   assert.equal(got.meta!.entries, 1);
@@ -121,4 +121,118 @@ test('download: Basic auth header, the deadline covers headers and body, credent
     server.close();
   }
   assert.equal(displayUrl('https://user:secret@api.example.com/v2/x?y=1'), 'https://api.example.com/v2/x?y=1');
+});
+
+test('ListStore refuses a saved body that differs from its meta file (cut short, or altered), with the reason', async () => {
+  const dir = tempDir('ufc-threat-');
+  const s = new ListStore(join(dir, 'threat'), 'riskiq');
+  const body = '198.51.100.7 ; c2\n203.0.113.0/24 ; scan\n';
+  await s.save(Buffer.from(body), { feed: 'riskiq', savedAt: '2026-01-01T00:00:00.000Z', entries: 2, format: 'text', source: 'http://x/' });
+  assert.match(JSON.parse(readFileSync(s.metaPath, 'utf8')).sha256, /^[0-9a-f]{64}$/);
+  // Cut short: the last line would read as 192.0.0.0/2.
+  writeFileSync(s.bodyPath, body.slice(0, body.indexOf('/24') + 2));
+  assert.throws(() => s.load(), /riskiq\.body is 31 bytes but .*riskiq\.meta\.json says 40: damaged, not used/);
+  // Same size, other bytes.
+  writeFileSync(s.bodyPath, body.replace('c2', 'x2'));
+  assert.throws(() => s.load(), /does not match the SHA-256/);
+  // A meta file from before the checksum was recorded: the size is still checked, the body used.
+  const meta = JSON.parse(readFileSync(s.metaPath, 'utf8'));
+  delete meta.sha256;
+  writeFileSync(s.metaPath, JSON.stringify(meta));
+  assert.equal(s.load()!.body.toString(), body.replace('c2', 'x2'));
+});
+
+test('download: API key headers and credentials stay with the configured origin across redirects; redirects are bounded', async () => {
+  const seen: { host: string; key: string; auth: string }[] = [];
+  const other = createServer((req, res) => {
+    seen.push({ host: 'other', key: String(req.headers.key ?? '-'), auth: req.headers.authorization ?? '-' });
+    res.end('192.0.2.1\n');
+  });
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', () => r()));
+  const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}/list`;
+  const main = createServer((req, res) => {
+    seen.push({ host: 'main', key: String(req.headers.key ?? '-'), auth: req.headers.authorization ?? '-' });
+    if (req.url === '/same') res.writeHead(302, { location: '/final' }).end();
+    else if (req.url === '/away') res.writeHead(302, { location: otherUrl }).end();
+    else if (req.url === '/loop') res.writeHead(301, { location: '/loop' }).end();
+    else if (req.url === '/file') res.writeHead(302, { location: 'file:///etc/passwd' }).end();
+    else res.end('198.51.100.7\n');
+  });
+  await new Promise<void>((r) => main.listen(0, '127.0.0.1', () => r()));
+  const base = `http://127.0.0.1:${(main.address() as AddressInfo).port}`;
+  const opts = { user: 'u', password: 'p', timeoutMs: 2000, headers: { Key: 'secret-key' } };
+  try {
+    assert.equal((await download({ ...opts, url: `${base}/same` })).toString(), '198.51.100.7\n');
+    assert.deepEqual(seen.splice(0), [{ host: 'main', key: 'secret-key', auth: 'Basic dTpw' }, { host: 'main', key: 'secret-key', auth: 'Basic dTpw' }]);
+    assert.equal((await download({ ...opts, url: `${base}/away` })).toString(), '192.0.2.1\n');
+    assert.deepEqual(seen.splice(0), [{ host: 'main', key: 'secret-key', auth: 'Basic dTpw' }, { host: 'other', key: '-', auth: '-' }]);
+    await assert.rejects(download({ ...opts, url: `${base}/loop` }), /stopped after 5 redirects/);
+    assert.equal(seen.splice(0).length, 6);
+    await assert.rejects(download({ ...opts, url: `${base}/file` }), /redirect to file: refused/);
+  } finally {
+    main.close();
+    other.close();
+  }
+});
+
+test('download: a body over the size bound fails (declared or streamed), and a 429 carries its Retry-After', async () => {
+  let mode = 'declared';
+  const server = createServer((req, res) => {
+    if (mode === 'declared') res.writeHead(200, { 'content-length': '5000' }).end('x'.repeat(5000));
+    else if (mode === 'streamed') {
+      res.writeHead(200);
+      let n = 0;
+      const more = (): void => {
+        // Bounded: at most 100 writes of 100 bytes.
+        if (n++ < 100 && !res.destroyed) res.write('x'.repeat(100), () => setImmediate(more));
+        else res.end();
+      };
+      more();
+    } else if (mode === '429-seconds') res.writeHead(429, { 'retry-after': '3600' }).end();
+    else res.writeHead(503, { 'retry-after': new Date(Date.now() + 120_000).toUTCString() }).end();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/dl`;
+  try {
+    await assert.rejects(download({ url, timeoutMs: 2000, maxBytes: 1000 }), (e: Error & { stage: string }) => e.stage === 'body' && /5000 bytes is larger than the 1000 accepted/.test(e.message));
+    mode = 'streamed';
+    await assert.rejects(download({ url, timeoutMs: 2000, maxBytes: 1000 }), /larger than the 1000 bytes accepted; download stopped/);
+    mode = '429-seconds';
+    await assert.rejects(download({ url, timeoutMs: 2000 }), (e: Error & { status: number; retryAfterMs: number }) => e.status === 429 && e.retryAfterMs === 3_600_000);
+    mode = '503-date';
+    await assert.rejects(download({ url, timeoutMs: 2000 }), (e: Error & { retryAfterMs: number }) => e.retryAfterMs > 100_000 && e.retryAfterMs <= 120_000);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('Refresher: a Retry-After longer than the backoff sets the retry, up to the interval, for that failure only', () => {
+  const r = new Refresher(async () => false, defaultPolicy(1440 * 60_000));
+  r.retryNoSoonerThan(3600_000);
+  assert.equal(r.delayAfter(1), 3600_000);
+  r.retryNoSoonerThan(7 * 86400_000);
+  assert.equal(r.delayAfter(1), 1440 * 60_000, 'never past the refresh interval');
+});
+
+test('OTX pages share one timeout: the option bounds a refresh, not each page', async () => {
+  const { fetchOtxPages } = await import('../src/threat/feeds/otx.js');
+  let served = 0;
+  const server = createServer((req, res) => {
+    served++;
+    const n = Number(new URL(req.url!, 'http://x').searchParams.get('page') ?? '1');
+    // Each page takes 300 ms; ten of them would take 3 s.
+    setTimeout(() => res.end(JSON.stringify({ results: [], next: n < 10 ? `/pulses?page=${n + 1}` : null })), 300);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/pulses?page=1`;
+  const t0 = Date.now();
+  try {
+    await assert.rejects(fetchOtxPages({ url, timeoutMs: 1000 }), /context deadline exceeded/);
+    assert.ok(Date.now() - t0 < 1500, `failed after ${Date.now() - t0} ms`);
+    assert.ok(served <= 4, `${served} pages asked for`);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
 });

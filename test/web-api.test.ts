@@ -8,6 +8,14 @@ import assert from 'node:assert/strict';
 import { LISTED, startWebFixture, type WebFixture } from './web-fixture.js';
 import { storeApiTests } from './web-api-suite.js';
 import { WebServer } from '../src/web/server.js';
+import { createServer } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { createApi } from '../src/web/api.js';
+import type { WebSources } from '../src/web/sources.js';
+import { DuckDbOutput } from '../src/store/duckdb.js';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { testConfig, until } from './helpers/collect.js';
 
 let f: WebFixture;
 
@@ -177,4 +185,52 @@ test('the collector starts the web server on listen() when EF_WEBUI_ENABLE, and 
     await c.stop();
   }
   await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
+});
+
+test('an export whose client stops reading and goes away ends on the server too', async () => {
+  // Enough rows (about 20 MB of NDJSON) to fill the socket buffers of a client that does not read.
+  const config = testConfig();
+  const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'export.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
+  await store.start();
+  const now = Date.now();
+  const recs: FlowRecord[] = [];
+  for (let i = 0; i < 40_000; i++) {
+    const r = new FlowRecord();
+    r.collectTs = now - i; r.exporterIp = '192.0.2.1'; r.srcIp = `10.0.${i >> 8 & 255}.${i & 255}`; r.dstIp = '198.51.100.7'; r.ipVersion = 4;
+    r.proto = 6; r.srcPort = 40000 + (i % 1000); r.dstPort = 443; r.bytes = 1000 + i; r.packets = 3;
+    recs.push(r);
+  }
+  store.write(recs);
+  await store.flush();
+  const api = createApi({ config, outputs: [store] } as unknown as WebSources);
+  let started = 0;
+  let ended = 0;
+  const server = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x');
+    started++;
+    void api.handle(url.pathname, url.searchParams, res).finally(() => ended++);
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as AddressInfo).port;
+  const sockets = [1, 2, 3].map(() => {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    s.write(`GET /api/flows?from=${now - 3_600_000}&format=ndjson HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    // Never reads.
+    s.pause();
+    return s;
+  });
+  try {
+    await until(() => started === 3, 5000);
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(ended, 0, 'the exports are waiting for their clients to read');
+    for (const s of sockets) s.destroy();
+    await until(() => ended === 3, 5000);
+    assert.equal(ended, 3, 'every export handler finished once its client was gone');
+  } finally {
+    for (const s of sockets) s.destroy();
+    server.closeAllConnections();
+    server.close();
+    await store.close();
+  }
 });

@@ -144,7 +144,10 @@ export class ThreatFeedsEnricher implements Enricher {
       // Without autoRefresh (tests) the schedule still runs, its first download one interval away.
       // A copy from another URL (the user moved the feed) is not "fresh": fetch at once.
       const sameSource = storedSource(s.feed.storedBodyPath) === displayUrl(s.def.url);
-      const due = s.lastRefresh === null || !sameSource ? 0 : Math.max(0, s.lastRefresh + every - now);
+      // A copy dated in the future (saved while the clock was ahead, since set right) counts as due:
+      // trusting its date would postpone the next download by the size of the clock's jump.
+      const last = s.lastRefresh;
+      const due = last === null || !sameSource || !Number.isFinite(last) || last > now ? 0 : Math.min(every, Math.max(0, last + every - now));
       s.feed.start(this.o.autoRefresh === false ? every : due);
     }
   }

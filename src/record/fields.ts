@@ -43,16 +43,29 @@ export function clientIsSource(r: FlowRecord): boolean | undefined {
   return r.orientation === Orientation.SrcIsClient ? true : r.orientation === Orientation.DstIsClient ? false : undefined;
 }
 
+/**
+ * A ','-joined list of threat names or feeds as its parts: each trimmed, empty ones left out (a
+ * list's name `botnet, mirai` reads as `botnet` and `mirai`, not ` mirai`).
+ */
+function splitNames(v: string): string[] {
+  const out: string[] = [];
+  for (const part of v.split(',')) {
+    const t = part.trim();
+    if (t !== '') out.push(t);
+  }
+  return out;
+}
+
 /** Functions field expressions may call. */
 export const FIELD_HELPERS = {
   str: (v: string): string | undefined => (v === '' ? undefined : v),
   pos: (v: number): number | undefined => (v > 0 ? v : undefined),
   ms: (v: number): number | undefined => (v > 0 ? v : undefined),
-  list: (v: string): string[] | undefined => (v === '' ? undefined : v.split(',')),
+  list: (v: string): string[] | undefined => (v === '' ? undefined : splitNames(v)),
   joinThreat(a: string, b: string): string[] | undefined {
     if (a === '' && b === '') return undefined;
     const out: string[] = [];
-    for (const part of (a + ',' + b).split(',')) if (part !== '' && !out.includes(part)) out.push(part);
+    for (const part of splitNames(a + ',' + b)) if (!out.includes(part)) out.push(part);
     return out;
   },
   protoName,

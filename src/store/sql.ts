@@ -52,8 +52,9 @@ export const DUCKDB_DIALECT: Dialect = {
 
 /**
  * Macros DuckDB needs for IP ranges (temporary: created on each query connection). The IPv6 one
+ * turns an embedded IPv4 tail (`::ffff:10.0.0.1`, RFC 4291 section 2.2 form 3) into two hex groups,
  * pads a leading or trailing '::', replaces '::' with the missing zero groups (8 minus the colons
- * present), and left-pads every group to 4 digits.
+ * present), and left-pads every group to 4 digits: the same digits as v6ToHex (ip-filter.ts).
  */
 export const DUCKDB_MACROS = [
   `CREATE OR REPLACE TEMP MACRO ufc_ip4(s) AS (
@@ -65,8 +66,13 @@ export const DUCKDB_MACROS = [
           ELSE (CASE WHEN left(s, 1) = ':' THEN '0' || s ELSE s END) END)`,
   `CREATE OR REPLACE TEMP MACRO ufc_ip6full(p) AS (
      replace(p, '::', ':' || repeat('0:', 8 - (length(p) - length(replace(p, ':', ''))))))`,
+  `CREATE OR REPLACE TEMP MACRO ufc_ip6v4tail(s) AS (
+     CASE WHEN strpos(s, '.') = 0 THEN s
+          ELSE left(s, length(s) - strpos(reverse(s), ':') + 1)
+               || lower(hex(ufc_ip4(right(s, strpos(reverse(s), ':') - 1)) // 65536)) || ':'
+               || lower(hex(ufc_ip4(right(s, strpos(reverse(s), ':') - 1)) % 65536)) END)`,
   `CREATE OR REPLACE TEMP MACRO ufc_ip6hex(s) AS (
-     array_to_string(list_transform(string_split(ufc_ip6full(ufc_ip6pad(lower(s))), ':'), g -> lpad(g, 4, '0')), ''))`,
+     array_to_string(list_transform(string_split(ufc_ip6full(ufc_ip6pad(ufc_ip6v4tail(lower(s)))), ':'), g -> lpad(g, 4, '0')), ''))`,
 ];
 
 export const CLICKHOUSE_DIALECT: Dialect = {

@@ -4,6 +4,11 @@
  * every byte of the body, so a stalled or trickling body fails at the deadline instead of hanging
  * the refresh. Failure causes are worded like Go's net/http errors, which the vendor's log lines
  * (and its users' searches) carry.
+ *
+ * Redirects are followed here, not by fetch: fetch drops only `Authorization` when a redirect
+ * leaves the origin, and would send an API key header (AbuseIPDB's `Key`, OTX's
+ * `X-OTX-API-KEY`) to whatever host the redirect names. The body is bounded in bytes as well as in
+ * time: at the deadline alone, a fast link could deliver gigabytes.
  */
 
 export type DownloadStage = 'request' | 'status' | 'body';
@@ -14,6 +19,8 @@ export class DownloadError extends Error {
     /** request: no response headers; status: a non-2xx answer; body: the body did not arrive whole. */
     readonly stage: DownloadStage,
     readonly status = 0,
+    /** A 429 or 503 answer's `Retry-After`, in milliseconds (RFC 9110 section 10.2.3); 0 when none. */
+    readonly retryAfterMs = 0,
   ) {
     super(message);
   }
@@ -29,7 +36,18 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Extra request headers (an API key header such as AbuseIPDB's `Key`); they override the defaults. */
   headers?: Record<string, string>;
+  /** The largest body accepted, in bytes (default MAX_BODY_BYTES). */
+  maxBytes?: number;
 }
+
+/**
+ * The largest list body accepted (and, in formats.ts, the largest a gzip body may inflate to):
+ * the PassiveTotal list is about 29 MB and the largest public feeds a few MB, so this leaves room
+ * for lists ten times their size while a runaway server cannot fill the memory or the disk.
+ */
+export const MAX_BODY_BYTES = 512 * 1024 * 1024;
+/** Redirects followed before the download fails (fetch's own limit is 20). */
+export const MAX_REDIRECTS = 5;
 
 /** The URL without user:password@, fit for logs and error messages. */
 export function displayUrl(url: string): string {
@@ -47,7 +65,7 @@ export const BODY_DEADLINE = 'context deadline exceeded (Client.Timeout or conte
 export const HEADER_DEADLINE = 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)';
 
 export async function download(opts: DownloadOptions): Promise<Buffer> {
-  const shown = displayUrl(opts.url);
+  let shown = displayUrl(opts.url);
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
   const headers: Record<string, string> = { accept: '*/*' };
@@ -55,28 +73,69 @@ export async function download(opts: DownloadOptions): Promise<Buffer> {
     headers.authorization = 'Basic ' + Buffer.from(`${opts.user}:${opts.password ?? ''}`, 'utf8').toString('base64');
   }
   if (opts.headers !== undefined) for (const [k, v] of Object.entries(opts.headers)) headers[k.toLowerCase()] = v;
+  const origin = originOf(shown);
   let res: Response;
-  try {
-    res = await fetch(shown, { headers, signal, redirect: 'follow' });
-  } catch (err) {
-    throw new DownloadError(`Get "${shown}": ${cause(err, timeout, HEADER_DEADLINE)}`, 'request');
+  for (let redirects = 0; ; redirects++) {
+    try {
+      res = await fetch(shown, { headers: originOf(shown) === origin ? headers : { accept: '*/*' }, signal, redirect: 'manual' });
+    } catch (err) {
+      throw new DownloadError(`Get "${shown}": ${cause(err, timeout, HEADER_DEADLINE)}`, 'request');
+    }
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (location === null) break;
+    await res.body?.cancel().catch(() => undefined);
+    if (redirects === MAX_REDIRECTS) throw new DownloadError(`Get "${shown}": stopped after ${MAX_REDIRECTS} redirects`, 'request');
+    let next: URL;
+    try {
+      next = new URL(location, shown);
+    } catch {
+      throw new DownloadError(`Get "${shown}": redirect to an invalid URL ${JSON.stringify(location.slice(0, 200))}`, 'request');
+    }
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new DownloadError(`Get "${shown}": redirect to ${next.protocol} refused`, 'request');
+    // Credentials and API key headers go to the configured origin only (see the top of this file).
+    shown = displayUrl(next.toString());
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
-    throw new DownloadError(`enrichment API answered HTTP ${res.status} ${res.statusText}`.trimEnd(), 'status', res.status);
+    const retryAfterMs = res.status === 429 || res.status === 503 ? retryAfter(res.headers.get('retry-after')) : 0;
+    throw new DownloadError(`enrichment API answered HTTP ${res.status} ${res.statusText}`.trimEnd(), 'status', res.status, retryAfterMs);
+  }
+  const max = opts.maxBytes ?? MAX_BODY_BYTES;
+  const declared = Number(res.headers.get('content-length') ?? '');
+  if (Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new DownloadError(`response of ${declared} bytes is larger than the ${max} accepted`, 'body');
   }
   try {
-    return await readBody(res);
+    return await readBody(res, max);
   } catch (err) {
+    if (err instanceof DownloadError) throw err;
     throw new DownloadError(cause(err, timeout, BODY_DEADLINE), 'body');
   }
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}
+
+/** `Retry-After` as delay-seconds or an HTTP date (RFC 9110 section 10.2.3), in ms; 0 when absent or unreadable. */
+export function retryAfter(value: string | null, now = Date.now()): number {
+  if (value === null) return 0;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v) * 1000;
+  const at = Date.parse(v);
+  return Number.isFinite(at) ? Math.max(0, at - now) : 0;
 }
 
 /**
  * The body as one Buffer: chunks are kept as they arrive and copied once at the end (one memcpy of
  * the whole body, a few milliseconds for 30 MB), which keeps the event loop free while it streams in.
  */
-async function readBody(res: Response): Promise<Buffer> {
+async function readBody(res: Response, max: number): Promise<Buffer> {
   if (res.body === null) return Buffer.alloc(0);
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -86,6 +145,10 @@ async function readBody(res: Response): Promise<Buffer> {
     if (done) break;
     chunks.push(value);
     total += value.length;
+    if (total > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new DownloadError(`response larger than the ${max} bytes accepted; download stopped`, 'body');
+    }
   }
   return Buffer.concat(chunks, total);
 }

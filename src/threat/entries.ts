@@ -31,7 +31,10 @@ export class EntrySet {
   }
 
   nameId(name: string): number {
-    const t = name.trim();
+    let t = name.trim();
+    // Records join several names with ',' (a JSON `tags` array arrives so too): each part is
+    // trimmed and empty parts dropped, so `botnet, mirai` is the names `botnet` and `mirai`.
+    if (t.includes(',')) t = t.split(',').map((p) => p.trim()).filter((p) => p !== '').join(',');
     const n = t === '' ? this.defaultName : t;
     let id = this.nameIndex.get(n);
     if (id === undefined) {
@@ -77,6 +80,14 @@ export class EntrySet {
     if (host.indexOf(':') < 0 || !parseIPv6(host, v6Scratch)) return false;
     if (prefix < 0) prefix = 128;
     if (prefix > 128) return false;
+    if (prefix >= 96 && v6Scratch[0] === 0 && v6Scratch[1] === 0 && v6Scratch[2] === 0xffff) {
+      // IPv4-mapped (::ffff:a.b.c.d, RFC 4291 section 2.5.5.2): lookups take mapped flow addresses
+      // as IPv4 (matcher.ts), so the entry is stored as the IPv4 prefix it names.
+      const p4 = prefix - 96;
+      const mask = p4 === 0 ? 0 : (0xffffffff << (32 - p4)) >>> 0;
+      this.pushV4((v6Scratch[3]! & mask) >>> 0, p4, this.nameId(name));
+      return true;
+    }
     for (let w = 0; w < 4; w++) {
       const bits = prefix - 32 * w;
       const mask = bits >= 32 ? 0xffffffff : bits <= 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;

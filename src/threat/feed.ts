@@ -190,6 +190,7 @@ export class ThreatFeed {
     } catch (err) {
       if (!(err instanceof DownloadError)) return fail((err as Error).message);
       if (signal.aborted) return false;
+      if (err.retryAfterMs > 0) this.refresher.retryNoSoonerThan(err.retryAfterMs);
       if (err.stage === 'body') hooks.readFailed(err.message);
       else hooks.requestFailed(err);
       return fail(err.message);
@@ -213,7 +214,6 @@ export class ThreatFeed {
       await this.store.save(body, {
         feed: this.o.feed,
         savedAt: new Date().toISOString(),
-        bytes: body.length,
         entries: info.entries,
         format: built.gzip ? `${built.format}+gzip` : built.format,
         source: displayUrl(this.o.url),

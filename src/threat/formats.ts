@@ -14,6 +14,7 @@ import { gunzip as gunzipCb } from 'node:zlib';
 import { EntrySet } from './entries.js';
 import { parseIPv4, parseIPv6 } from './ip.js';
 import { Slicer } from './slicer.js';
+import { MAX_BODY_BYTES } from './download.js';
 
 const gunzip = promisify(gunzipCb);
 
@@ -44,9 +45,12 @@ export async function parseList(body: Buffer, defaultName: string, slicer = new 
   const gz = isGzip(body);
   if (gz) {
     try {
-      bytes = await gunzip(body);
+      // Bounded like a download (download.ts): a few MB of gzip can inflate to gigabytes.
+      bytes = await gunzip(body, { maxOutputLength: MAX_BODY_BYTES });
     } catch (err) {
-      throw new ListFormatError(`gzip: ${(err as Error).message}`);
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'ERR_BUFFER_TOO_LARGE') throw new ListFormatError(`gzip: inflates to more than the ${MAX_BODY_BYTES} bytes accepted`);
+      throw new ListFormatError(`gzip: ${e.message}`);
     }
   }
   // A UTF-8 byte order mark (EF BB BF) is skipped.
@@ -59,7 +63,12 @@ export async function parseList(body: Buffer, defaultName: string, slicer = new 
   return { set, format, gzip: gz };
 }
 
-/** JSON when the first non-blank character opens an array or object; CSV when a data line has a comma. */
+/**
+ * JSON when the first non-blank character opens an array or object; CSV when a data line has a
+ * comma before any blank (`192.0.2.1,c2`, `ip, name`) or opens with a quote. Comments (`# ...`) and
+ * `; name` parts are left out first, and a comma after a blank belongs to a text line's name
+ * (`192.0.2.1 botnet,mirai`), so one note with a comma in it does not make a text list CSV.
+ */
 export function sniffFormat(head: string): ListFormat {
   const first = /\S/.exec(head.slice(0, 4096));
   if (first !== null && (first[0] === '[' || first[0] === '{')) return 'json';
@@ -67,9 +76,14 @@ export function sniffFormat(head: string): ListFormat {
   for (const raw of head.split('\n')) {
     const line = raw.trim();
     if (line === '' || line[0] === '#' || line[0] === ';') continue;
-    const semi = line.indexOf(';');
-    const lead = semi < 0 ? line : line.slice(0, semi);
-    if (lead.includes(',')) return 'csv';
+    if (line[0] === '"') return 'csv';
+    let end = line.length;
+    for (const stop of [line.indexOf(';'), line.indexOf('#')]) if (stop >= 0 && stop < end) end = stop;
+    const comma = line.indexOf(',');
+    if (comma >= 0 && comma < end) {
+      const blank = firstBlank(line);
+      if (blank < 0 || comma < blank) return 'csv';
+    }
     if (++seen >= 20) break;
   }
   return 'text';
@@ -200,15 +214,21 @@ async function parseCsv(buf: Buffer, from: number, set: EntrySet, slicer: Slicer
     if (line === '' || line[0] === '#' || line[0] === ';') return;
     const fields = splitCsvLine(line);
     if (!decided) {
-      decided = true;
       if (!fields.some(isAddress)) {
-        // A header: columns by name.
+        // A header names its columns; a first row that names no address column is not one (a
+        // domain, a note): it is counted as a bad entry and the next row decides.
         const lower = fields.map((f) => f.trim().toLowerCase());
-        addrCol = firstKey(lower, ADDRESS_KEYS);
+        const a = firstKey(lower, ADDRESS_KEYS);
+        if (a < 0) {
+          set.reject(line);
+          return;
+        }
+        addrCol = a;
         nameCol = firstKey(lower, NAME_KEYS);
-        if (addrCol < 0) throw new ListFormatError(`CSV header "${line.slice(0, 80)}" names no address column (expected one of ${ADDRESS_KEYS.join(', ')})`);
+        decided = true;
         return;
       }
+      decided = true;
       addrCol = fields.findIndex(isAddress);
       nameCol = fields.length > addrCol + 1 ? addrCol + 1 : -1;
     }

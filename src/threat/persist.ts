@@ -4,6 +4,7 @@
  * `<name>.meta.json` describing it. Writes are atomic (temporary file, fsync, rename), so a crash
  * mid-write leaves the previous good copy in place.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -12,6 +13,8 @@ export interface PersistMeta {
   feed: string;
   savedAt: string;
   bytes: number;
+  /** The body's SHA-256 (hex); absent in meta files written before it was recorded. */
+  sha256?: string;
   entries: number;
   format: string;
   source: string;
@@ -50,7 +53,13 @@ export class ListStore {
     return join(this.dir, `${this.feed}.meta.json`);
   }
 
-  /** The stored body, or null when there is none yet. Read synchronously: it is a local file read at start. */
+  /**
+   * The stored body, or null when there is none yet. Read synchronously: it is a local file read at
+   * start. A body whose size or SHA-256 differs from what its meta file recorded is refused (throws):
+   * cut short, its last line can read as a far wider CIDR (`203.0.113.0/24` as `203.0.113.0/2`).
+   * A crash between the two atomic writes of save() leaves such a pair too; the next download
+   * mends it.
+   */
   load(): { body: Buffer; meta: PersistMeta | null } | null {
     let body: Buffer;
     try {
@@ -63,13 +72,24 @@ export class ListStore {
     try {
       meta = JSON.parse(readFileSync(this.metaPath, 'utf8')) as PersistMeta;
     } catch {
-      // The meta file only describes; the body is what counts.
+      // Without a readable meta file there is nothing to check the body against; it is used as it is.
+    }
+    if (meta !== null && typeof meta.bytes === 'number' && meta.bytes !== body.length) {
+      throw new Error(`${this.bodyPath} is ${body.length} bytes but ${this.metaPath} says ${meta.bytes}: damaged, not used`);
+    }
+    if (meta !== null && typeof meta.sha256 === 'string' && meta.sha256 !== sha256(body)) {
+      throw new Error(`${this.bodyPath} does not match the SHA-256 in ${this.metaPath}: damaged, not used`);
     }
     return { body, meta };
   }
 
-  async save(body: Uint8Array, meta: PersistMeta): Promise<void> {
+  /** Saves `body` and its meta; the size and checksum recorded are the body's own. */
+  async save(body: Uint8Array, meta: Omit<PersistMeta, 'bytes' | 'sha256'>): Promise<void> {
     await writeFileAtomic(this.bodyPath, body);
-    await writeFileAtomic(this.metaPath, JSON.stringify(meta, null, 2) + '\n');
+    await writeFileAtomic(this.metaPath, JSON.stringify({ ...meta, bytes: body.length, sha256: sha256(body) }, null, 2) + '\n');
   }
+}
+
+function sha256(body: Uint8Array): string {
+  return createHash('sha256').update(body).digest('hex');
 }

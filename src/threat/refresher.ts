@@ -24,6 +24,8 @@ export class Refresher {
   private stopped = true;
   /** When the next attempt is due (epoch ms), 0 when none is scheduled. */
   nextAt = 0;
+  /** The server's `Retry-After` for the attempt in progress (ms), honoured up to the interval. */
+  private retryAfterMs = 0;
 
   constructor(
     private readonly task: () => Promise<boolean>,
@@ -33,7 +35,13 @@ export class Refresher {
   /** The delay after `failures` consecutive failures (0 failures: the interval). */
   delayAfter(failures: number): number {
     if (failures === 0) return this.policy.intervalMs;
-    return Math.min(this.policy.retryCapMs, this.policy.retryBaseMs * 2 ** Math.min(30, failures - 1));
+    const backoff = Math.min(this.policy.retryCapMs, this.policy.retryBaseMs * 2 ** Math.min(30, failures - 1));
+    return Math.max(backoff, Math.min(this.retryAfterMs, this.policy.intervalMs));
+  }
+
+  /** The failing attempt's server asked for no retry before `ms` (a 429's or 503's `Retry-After`). */
+  retryNoSoonerThan(ms: number): void {
+    this.retryAfterMs = Math.max(this.retryAfterMs, ms);
   }
 
   start(firstDelayMs = 0): void {
@@ -59,6 +67,7 @@ export class Refresher {
         this.failures = ok ? 0 : this.failures + 1;
         this.running = null;
         if (!this.stopped) this.schedule(this.delayAfter(this.failures));
+        this.retryAfterMs = 0;
         return ok;
       });
     this.running = run;

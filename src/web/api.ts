@@ -36,6 +36,9 @@ const SAMPLING_LOOKUP_EXPORTERS = 50;
 const SETTLE_MS = 2000;
 const STEPS_MS = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((s) => s * 1000);
 
+/** The longest range a query may span (a series over it still has steps of under a year). */
+const MAX_SPAN_MS = 100 * 31_557_600_000;
+
 export function chooseStep(spanMs: number): number {
   for (const s of STEPS_MS) if (spanMs / s <= SERIES_POINTS) return s;
   return Math.ceil(spanMs / SERIES_POINTS / 86_400_000) * 86_400_000;
@@ -63,6 +66,23 @@ export function filterFrom(p: URLSearchParams): FlowFilter {
   const threat = p.get('threat');
   if (threat === '1' || threat === 'true') f.threat = true;
   return f;
+}
+
+/**
+ * Until the response can take more, or is gone: a client that disconnects or stops reading gets
+ * 'close', never 'drain', and waiting for 'drain' alone kept the export's handler for good.
+ */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
+  return new Promise((ok) => {
+    const done = (): void => {
+      res.off('drain', done);
+      res.off('close', done);
+      ok();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
 }
 
 function sendJson(res: ServerResponse, body: unknown, status = 200): void {
@@ -103,6 +123,8 @@ export function createApi(src: WebSources): Api {
       from = Number.isFinite(first) ? first : to - 3_600_000;
     }
     if (to <= from) throw new ApiError(400, 'to must be after from');
+    // Series steps are chosen from the span (at most a year a step), so spans are bounded too.
+    if (to - from > MAX_SPAN_MS) throw new ApiError(400, `from, to: the range may span at most 100 years, got ${Math.round((to - from) / 31_557_600_000)}`);
     return { from, to };
   }
 
@@ -177,49 +199,25 @@ export function createApi(src: WebSources): Api {
       const r = await range(p);
       const limit = intParam(p, 'limit', 1, PAGE_MAX) ?? 50;
       const threat: FlowFilter = { threat: true };
-      const hasFeedField = (TOP_FIELDS as readonly string[]).includes('sec.threat.feed.name');
-      const [recent, byName, servers, clients, all, feedSample] = await Promise.all([
+      const [recent, byName, servers, clients, all, feeds] = await Promise.all([
         q.threatFlows({ ...r, limit }),
         q.topN({ ...r, field: 'sec.threat.name', metric: 'flows', limit: 20, filter: threat }),
         q.atRiskServers({ ...r, limit: 20 }),
         q.highRiskClients({ ...r, limit: 20 }),
         q.search({ ...r, limit: 1 }),
-        hasFeedField
-          ? q.topN({ ...r, field: 'sec.threat.feed.name' as TopField, metric: 'flows', limit: 20, filter: threat })
-          : q.threatFlows({ ...r, limit: PAGE_MAX }),
+        q.topN({ ...r, field: 'sec.threat.feed.name', metric: 'flows', limit: 20, filter: threat }),
       ]);
       const rows = recent.rows.map(flowRow);
-      let byFeed: { feed: string; flows: number; bytes: number }[];
-      let byFeedSampled = false;
-      if (Array.isArray(feedSample)) byFeed = feedSample.map((x) => ({ feed: String(x.key), flows: x.flows, bytes: x.bytes }));
-      else {
-        // The query module has no feed dimension: count feeds over the newest threat flows.
-        const m = new Map<string, { feed: string; flows: number; bytes: number }>();
-        for (const row of feedSample.rows.map(flowRow)) {
-          for (const feed of new Set([...row.srcFeed, ...row.dstFeed])) {
-            const e = m.get(feed) ?? { feed, flows: 0, bytes: 0 };
-            e.flows++;
-            e.bytes += row.bytes;
-            m.set(feed, e);
-          }
-        }
-        byFeed = [...m.values()].sort((a, b) => b.flows - a.flows);
-        byFeedSampled = feedSample.total > feedSample.rows.length;
-      }
+      const byFeed = feeds.map((x) => ({ feed: String(x.key), flows: x.flows, bytes: x.bytes }));
       let tBytes = 0;
       // Bytes of all threat flows: summed by the store over the threat filter.
       const bytesRows = await q.topN({ ...r, field: 'l4.proto.id', metric: 'bytes', limit: 256, filter: threat });
       for (const b of bytesRows) tBytes += b.bytes;
-      // Enrichers set a feed with every threat name, so with one feed in sight it holds every threat flow: exact.
-      if (byFeedSampled && byFeed.length === 1) {
-        byFeed = [{ feed: byFeed[0]!.feed, flows: recent.total, bytes: tBytes }];
-        byFeedSampled = false;
-      }
       sendJson(res, {
         from: r.from, to: r.to,
         totals: { flows: recent.total, bytes: tBytes, allFlows: all.total },
         byName: byName.map((x) => ({ name: String(x.key), flows: x.flows, bytes: x.bytes })),
-        byFeed, byFeedSampled,
+        byFeed,
         atRiskServers: servers.map((x) => ({ ip: x.ip, peers: x.clients, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),
         highRiskClients: clients.map((x) => ({ ip: x.ip, peers: x.servers, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),
         recent: rows,
@@ -233,7 +231,7 @@ export function createApi(src: WebSources): Api {
       const format = p.get('format') ?? 'json';
       if (format === 'json') {
         const limit = intParam(p, 'limit', 1, PAGE_MAX) ?? 50;
-        const offset = intParam(p, 'offset', 0, 1e9) ?? 0;
+        const offset = intParam(p, 'offset', 0, 1_000_000) ?? 0;
         const result = await q.search({ ...r, filter, limit, offset });
         sendJson(res, { from: r.from, to: r.to, total: result.total, limit, offset, exportLimit: EXPORT_MAX_ROWS, rows: result.rows.map(flowRow) });
         return;
@@ -256,7 +254,7 @@ export function createApi(src: WebSources): Api {
           lines.push(format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc));
           sent++;
         }
-        if (lines.length > 0 && !res.write(lines.join('\n') + '\n')) await new Promise((ok) => res.once('drain', ok));
+        if (lines.length > 0 && !res.write(lines.join('\n') + '\n')) await drainOrClose(res);
         if (sent >= max || page.rows.length < PAGE_MAX || res.destroyed) break;
         page = await q.search({ ...r, filter, limit: Math.min(PAGE_MAX, max - sent), offset: sent });
       }

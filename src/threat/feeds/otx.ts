@@ -3,7 +3,8 @@
  * URL of the following page, null on the last). The feed follows `next` up to a page limit and
  * hands the parser one `{results: [...]}` body, so the list is every subscribed pulse's indicators,
  * not only the first page's. `next` is followed only on the configured URL's origin: the API key
- * header must never be sent elsewhere.
+ * header must never be sent elsewhere. The pages share one timeout: the option bounds one refresh,
+ * not each page of it.
  */
 import { download, DownloadError, type DownloadOptions } from '../download.js';
 
@@ -14,8 +15,9 @@ export async function fetchOtxPages(req: DownloadOptions, maxPages = OTX_MAX_PAG
   const results: unknown[] = [];
   let next: string | null = req.url;
   let pages = 0;
+  const deadline = Date.now() + req.timeoutMs;
   while (next !== null && pages < maxPages) {
-    const body = await download({ ...req, url: next });
+    const body = await download({ ...req, url: next, timeoutMs: Math.max(1, deadline - Date.now()) });
     let doc: { results?: unknown; next?: unknown };
     try {
       doc = JSON.parse(body.toString('utf8')) as typeof doc;

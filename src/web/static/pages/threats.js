@@ -38,8 +38,7 @@ export function mount(root) {
           { label: 'Feed', value: (x) => h('span', { class: 'tag feed' }, x.feed) },
           { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byFeed), fmt.num(x.flows)) },
           { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
-        ], d.byFeed, { compact: true, label: 'By feed', empty: 'No flow touched a listed address in this time range.' }),
-        d.byFeedSampled ? h('p', { class: 'hint' }, 'Counted over the newest 1,000 threat flows.') : null));
+        ], d.byFeed, { compact: true, label: 'By feed', empty: 'No flow touched a listed address in this time range.' })));
       const endCols = (peerLabel) => [
         { label: 'Address', value: (x) => ipLink(x.ip) },
         { label: peerLabel, num: true, value: (x) => fmt.num(x.peers) },

@@ -289,6 +289,41 @@ test('sampling from IPFIX options data: samplingPacketInterval/Space (RFC 5477) 
   assert.deepEqual([r!.samplingRate, r!.bytes, r!.packets], [512, 51_200, 512]);
 });
 
+test('sampling in the record itself: samplingPacketInterval with samplingPacketSpace (IE 305/306) is 1 in (interval+space)/interval', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, Buffer.concat([ipfixTemplate(300, [...T4, [305, 4], [306, 4]]), ipfixTemplate(301, [...T4, [305, 4]])]))]));
+  const out = run(d, ipfixMsg([
+    set(300, Buffer.concat([rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 1000, 10), u32(1), u32(99)])),
+    set(301, Buffer.concat([rec4('10.0.0.3', '10.0.0.4', 1, 2, 6, 1000, 10), u32(50)])),
+  ]));
+  // 1 of every 100 packets; an interval alone reads as 1-in-N, as in options data (sampling.ts).
+  assert.deepEqual(out.map((r) => [r.samplingRate, r.bytes, r.packets]), [[100, 100_000, 1000], [50, 50_000, 500]]);
+});
+
+test('sysUpTime times without systemInitTimeMilliseconds: the end is the export time, the duration is kept', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, Buffer.concat([ipfixTemplate(300, [[8, 4], [22, 4], [21, 4], [161, 4]]), ipfixTemplate(301, [[8, 4], [22, 4], [21, 4]])]))]));
+  const out = run(d, ipfixMsg([
+    // The Barracuda shape: uptimes and flowDurationMilliseconds (which wins).
+    set(300, Buffer.concat([ip('10.0.0.1'), u32(2_395_375_053), u32(2_395_395_322), u32(20_269)])),
+    // The uptimes alone: their difference.
+    set(301, Buffer.concat([ip('10.0.0.2'), u32(5_000), u32(12_500)])),
+  ]));
+  assert.deepEqual(out.map((r) => [r.startTs, r.endTs]), [[NOW - 20_269, NOW], [NOW - 7_500, NOW]]);
+  assert.equal(d.counters.get('time: sysUpTime without systemInitTimeMilliseconds (export time used)'), 2);
+});
+
+test('ICMP type and code: a zero icmpTypeCodeIPv6 beside a real icmpTypeCodeIPv4 (or the reverse) does not erase it', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, Buffer.concat([ipfixTemplate(300, [[8, 4], [4, 1], [32, 2], [139, 2]]), ipfixTemplate(301, [[27, 16], [4, 1], [139, 2], [32, 2]])]))]));
+  const v6 = Buffer.from('20010db8000000000000000000000001', 'hex');
+  const out = run(d, ipfixMsg([
+    set(300, Buffer.concat([ip('10.0.0.1'), Buffer.from([1]), u16(0x0800), u16(0)])),
+    set(301, Buffer.concat([v6, Buffer.from([58]), u16(0x8700), u16(0)])),
+  ]));
+  assert.deepEqual(out.map((r) => [r.icmpType, r.icmpCode]), [[8, 0], [135, 0]]);
+});
+
 test('zero-length fields and set padding are skipped', () => {
   const d = new IpfixDecoder(BASE);
   run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [27, 0], [12, 4]]))]));

@@ -75,6 +75,18 @@ test('expanded discard format: output 0 and the reason kept; unknown-enterprise 
   assert.equal(r!.srcPort, 1);
 });
 
+test('expanded "internal" interface is 0xFFFFFFFF (sFlow v5 interface_expanded), read as unknown like the compact 0x3FFFFFFF', () => {
+  const sampledV4 = rec(3, Buffer.concat([u32(40, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1, 2, 0x02, 0)]));
+  const [fromAgent, toAgent, multi] = decode(datagram(agent4([10, 1, 1, 1]), [
+    flowSampleExpanded(1, 0, 9, 0, 0xffffffff, 0, 9, [sampledV4]),
+    flowSampleExpanded(1, 0, 9, 0, 9, 0, 0xffffffff, [sampledV4]),
+    flowSampleExpanded(1, 0, 9, 0, 9, 2, 0xffffffff, [sampledV4]),
+  ]));
+  assert.deepEqual([fromAgent!.inIf, fromAgent!.outIf], [0, 9]);
+  assert.deepEqual([toAgent!.inIf, toAgent!.outIf], [9, 0]);
+  assert.equal(multi!.extra?.['sflow.out.multiple'], -1, 'the multiple format with an unknown count, as in compact samples');
+});
+
 test('raw header with header protocol 13 (MPLS) and 11 (IPv4)', () => {
   const ip4tcp = Buffer.from('450000340000400040060000c0a80001c0a80002' + '1f90c350000000000000000050120000', 'hex');
   const mpls = Buffer.concat([u32((1000 << 12) | 0x100 | 64), ip4tcp]); // one label, bottom of stack

@@ -30,8 +30,10 @@ const REC_EXT_GATEWAY = 1003;
 const IF_FORMAT_SINGLE = 0;
 const IF_FORMAT_DISCARD = 1;
 const IF_FORMAT_MULTIPLE = 2;
-/** Value meaning "internal": the packet came from or went to the agent itself. */
+/** Value meaning "internal": the packet came from or went to the agent itself (compact `interface`). */
 const IF_INTERNAL = 0x3fffffff;
+/** The same in `interface_expanded`, whose erratum says 0xFFFFFFFF, not the compact 0x3FFFFFFF. */
+const IF_INTERNAL_EXPANDED = 0xffffffff;
 /** Bound on AS path length and communities walked (hostile counts cannot cost more than the bytes hold). */
 const MAX_LIST = 1024;
 
@@ -50,6 +52,9 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
     inValue = buf.readUInt32BE(o + 4);
     outFormat = buf.readUInt32BE(o + 8);
     outValue = buf.readUInt32BE(o + 12);
+    // Expanded "internal" is read as the compact one from here on.
+    if (inValue === IF_INTERNAL_EXPANDED) inValue = IF_INTERNAL;
+    if (outValue === IF_INTERNAL_EXPANDED) outValue = IF_INTERNAL;
     o += 16;
   } else {
     const i = buf.readUInt32BE(o), x = buf.readUInt32BE(o + 4);
@@ -78,7 +83,7 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   const scale = rate > 0 ? rate : 1;
   if (rate > 0) r.samplingRate = rate;
   r.packets = scale;
-  // Input is always a single interface; internal (0x3FFFFFFF) reads as unknown (0).
+  // Input is always a single interface; internal (0x3FFFFFFF, expanded 0xFFFFFFFF) reads as unknown (0).
   r.inIf = inFormat === IF_FORMAT_SINGLE && inValue !== IF_INTERNAL ? inValue : 0;
   if (outFormat === IF_FORMAT_SINGLE) r.outIf = outValue !== IF_INTERNAL ? outValue : 0;
   else if (outFormat === IF_FORMAT_DISCARD) r.setExtra('sflow.out.discard.reason', outValue);

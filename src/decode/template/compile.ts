@@ -32,7 +32,7 @@ export const OP = {
   ICMP_TYPE_CODE: 47, ICMP_TYPE: 48, ICMP_CODE: 49,
   APP_ID: 50, APP_NAME: 51, SAMPLER_ID: 52, SAMPLING_INTERVAL: 53,
   SRC_VLAN_ALT: 54, DST_VLAN_ALT: 55, IN_IF_ALT: 56, OUT_IF_ALT: 57, REV_TCP_FLAGS: 58,
-  DATALINK_SECTION: 59, IP_SECTION: 60,
+  DATALINK_SECTION: 59, IP_SECTION: 60, SAMPLING_PACKET_INTERVAL: 61, SAMPLING_PACKET_SPACE: 62,
 } as const;
 
 /** Mapped IANA elements (enterprise 0; NetFlow v9 uses the same numbers, RFC 3954 §8). */
@@ -56,7 +56,9 @@ const IANA_OPS: Record<number, number> = {
   252: OP.IN_IF_ALT, 253: OP.OUT_IF_ALT,
   // Sampled packet sections (RFC 7133 §4.5 dataLinkFrameSection, RFC 5477 ipHeaderPacketSection).
   313: OP.IP_SECTION, 315: OP.DATALINK_SECTION,
-  243: OP.SRC_VLAN_ALT, 254: OP.DST_VLAN_ALT, 302: OP.SAMPLER_ID, 305: OP.SAMPLING_INTERVAL, 323: OP.EVENT_MS,
+  243: OP.SRC_VLAN_ALT, 254: OP.DST_VLAN_ALT, 302: OP.SAMPLER_ID, 323: OP.EVENT_MS,
+  // RFC 5477 §8.2.2/8.2.3 in the record itself: `interval` packets selected out of every interval+space.
+  305: OP.SAMPLING_PACKET_INTERVAL, 306: OP.SAMPLING_PACKET_SPACE,
 };
 
 /** Vendor elements that map to a record field. */

@@ -22,7 +22,7 @@ import { log } from '../../log/logger.js';
 import { rawName, VARLEN, type CompiledTemplate } from './compile.js';
 import { PendingSets, type HeldSet } from './pending.js';
 import { readCache, writeCache, writeCacheSync } from './persist.js';
-import { applicationIdAt, readRecord, RecordScratch, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
+import { applicationIdAt, readRecord, RecordScratch, recordRate, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
 import { TemplateStore, type DomainState } from './store.js';
 
 export interface TemplateDecoderOptions {
@@ -238,7 +238,8 @@ export abstract class TemplateFlowDecoder {
         // No ICMP fields: exporters put type*256+code in the destination port (Cisco convention).
         if (r.icmpType === 0 && r.icmpCode === 0 && r.dstPort !== 0) { r.icmpType = r.dstPort >>> 8; r.icmpCode = r.dstPort & 0xff; }
       }
-      const rate = s.samplingInterval > 0 ? s.samplingInterval : d.sampling.rateFor(s.samplerId);
+      const own = recordRate(s);
+      const rate = own > 0 ? own : d.sampling.rateFor(s.samplerId);
       if (rate > 0) {
         r.samplingRate = rate;
         if (rate > 1) { r.bytes *= rate; r.packets *= rate; s.revBytes *= rate; s.revPkts *= rate; }

@@ -108,6 +108,8 @@ export class RecordScratch {
   bytesTotal = -1; pktsTotal = -1; revBytes = 0; revPkts = 0;
   initBytes = -1; respBytes = -1; initPkts = -1; respPkts = -1;
   samplerId = -1; samplingInterval = 0; appId = '';
+  /** samplingPacketInterval and samplingPacketSpace (IE 305/306) in the record; -1 when absent. */
+  packetInterval = -1; packetSpace = -1;
   haveBytes = false; havePkts = false;
   revTcpFlags = 0; inIfAlt = 0; outIfAlt = 0;
   /** Sampled frame (1) or IP header (2) section, to fill the tuple when the template has none. */
@@ -121,6 +123,7 @@ export class RecordScratch {
     this.bytesTotal = -1; this.pktsTotal = -1; this.revBytes = 0; this.revPkts = 0;
     this.initBytes = -1; this.respBytes = -1; this.initPkts = -1; this.respPkts = -1;
     this.samplerId = -1; this.samplingInterval = 0; this.appId = '';
+    this.packetInterval = -1; this.packetSpace = -1;
     this.haveBytes = false; this.havePkts = false;
   }
 }
@@ -206,13 +209,17 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       case 44 /* DURATION_MS */: s.durMs = uintAt(buf, o, len); break;
       case 45 /* DURATION_US */: s.durMs = uintAt(buf, o, len) / 1000; break;
       case 46 /* EVENT_MS */: s.eventMs = uintAt(buf, o, len); break;
-      case 47 /* ICMP_TYPE_CODE */: { const v = uintAt(buf, o, len); r.icmpType = (v >>> 8) & 0xff; r.icmpCode = v & 0xff; break; }
+      // IE 32 (IPv4) and IE 139 (IPv6) both land here; templates that carry both fill the other
+      // version's with zero, which must not overwrite the real one.
+      case 47 /* ICMP_TYPE_CODE */: { const v = uintAt(buf, o, len); if (v !== 0) { r.icmpType = (v >>> 8) & 0xff; r.icmpCode = v & 0xff; } break; }
       case 48 /* ICMP_TYPE */: r.icmpType = buf[o + len - 1]!; break;
       case 49 /* ICMP_CODE */: r.icmpCode = buf[o + len - 1]!; break;
       case 50 /* APP_ID */: s.appId = applicationIdAt(buf, o, len); break;
       case 51 /* APP_NAME */: { const v = stringAt(buf, o, len); if (v !== '') r.application = v; break; }
       case 52 /* SAMPLER_ID */: s.samplerId = uintAt(buf, o, len); break;
       case 53 /* SAMPLING_INTERVAL */: s.samplingInterval = uintAt(buf, o, len); break;
+      case 61 /* SAMPLING_PACKET_INTERVAL */: s.packetInterval = uintAt(buf, o, len); break;
+      case 62 /* SAMPLING_PACKET_SPACE */: s.packetSpace = uintAt(buf, o, len); break;
       case 56 /* IN_IF_ALT */: s.inIfAlt = uintAt(buf, o, len); break;
       case 57 /* OUT_IF_ALT */: s.outIfAlt = uintAt(buf, o, len); break;
       case 58 /* REV_TCP_FLAGS */: s.revTcpFlags = uintAt(buf, o, len); break;
@@ -258,9 +265,14 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
           if (start === 0 && s.startUp >= 0) start = init + s.startUp;
           if (end === 0 && s.endUp >= 0) end = init + s.endUp;
         } else if (start === 0 && end === 0) {
-          // No anchor for the uptimes: the export time is the best bound we have (counted).
+          // No anchor for the uptimes: the export time is the best bound we have for the end
+          // (counted). The duration still holds: flowDurationMilliseconds (IE 161) when sent, else
+          // the uptimes' difference, which needs no anchor.
           reason = 'time: sysUpTime without systemInitTimeMilliseconds (export time used)';
-          start = end = tb.exportMs;
+          end = tb.exportMs;
+          if (s.durMs >= 0) start = end - Math.floor(s.durMs);
+          else if (s.startUp >= 0 && s.endUp >= s.startUp) start = end - (s.endUp - s.startUp);
+          else start = end;
         }
       }
     }
@@ -289,6 +301,17 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
   r.startTs = start;
   r.endTs = end;
   return reason;
+}
+
+/**
+ * The record's own sampling rate (1 in N), 0 when it carries none: samplingInterval (IE 34/50), else
+ * samplingPacketInterval with samplingPacketSpace (IE 305/306, RFC 5477 §8.2.2/8.2.3; rateOf() in
+ * sampling.ts reads the same from options data), else the interval alone as 1-in-N.
+ */
+export function recordRate(s: RecordScratch): number {
+  if (s.samplingInterval > 0) return s.samplingInterval;
+  if (s.packetInterval > 0) return s.packetSpace >= 0 ? Math.round((s.packetInterval + s.packetSpace) / s.packetInterval) : s.packetInterval;
+  return 0;
 }
 
 /** Combines counter forms: delta over total; ASA initiator/responder counters as forward/reverse. */

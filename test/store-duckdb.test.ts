@@ -17,7 +17,7 @@ import { flowQueryFrom, QueryInputError, type FlowQuery } from '../src/store/que
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import * as ref from './store-reference.js';
-import { checkAllQueries, checkThreatViews } from './store-reference.js';
+import { checkAllQueries, checkThreatViews, wideRecord } from './store-reference.js';
 
 const CAPTURES = [
   'akvorado/netflow/nfv5.pcap',
@@ -175,6 +175,111 @@ test('IP and CIDR search over IPv4 and IPv6 in every textual form the records ca
       assert.equal(got.total, want.length, `srcIp ${c}`);
       assert.deepEqual(got.rows.map((d) => d['flow.src.ip.addr']).sort(), want.map((r) => r.srcIp).sort(), `srcIp ${c}`);
     }
+  } finally {
+    await out.close();
+  }
+});
+
+test('values wider than their column are stored at its bound and counted; they never block the records after them', async () => {
+  const config = testConfig();
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'wide.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000 });
+  await out.start();
+  try {
+    const now = Date.now();
+    const good = new FlowRecord();
+    good.collectTs = now - 2; good.exporterIp = '192.0.2.66'; good.srcIp = '10.0.0.3'; good.dstIp = '10.0.0.4'; good.ipVersion = 4; good.proto = 17; good.bytes = 10; good.packets = 1;
+    out.write([wideRecord(now, '192.0.2.66'), good]);
+    await out.flush();
+    const found = await out.flowQuery()!.search({ from: now - 10, to: now, filter: { exporter: '192.0.2.66' } });
+    assert.equal(found.total, 2);
+    const wide = found.rows.find((d) => (d['flow.bytes'] as number) > 1e18)!;
+    assert.deepEqual([wide['flow.src.l4.port.id'], wide['flow.bytes'], wide['flow.packets'], wide['flow.in.netif.index'], wide['ip.dscp'] ?? wide['ip.tos']], [65535, 9223372036854774784, 9223372036854774784, 4294967295, 255]);
+    assert.equal(out.counters().values_clamped, 5);
+    assert.equal(out.counters().failures, 0);
+  } finally {
+    await out.close();
+  }
+});
+
+test('a failed commit is retried on a clean appender (stored once); an invalidated database is reopened', async () => {
+  const config = testConfig();
+  const path = join(config.EF_DATA_DIR, 'fail.duckdb');
+  const out = new DuckDbOutput({ path, retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
+  await out.start();
+  const now = Date.now();
+  const batch = (tag: number): FlowRecord[] => Array.from({ length: 3000 }, (_, i) => {
+    const r = new FlowRecord();
+    r.collectTs = now - i; r.exporterIp = `192.0.2.${tag}`; r.srcIp = '10.0.0.1'; r.dstIp = '10.0.0.2'; r.ipVersion = 4; r.proto = 17; r.bytes = i; r.packets = 1;
+    return r;
+  });
+  // The next commit fails once, after the appender took the batch's chunks (as a full disk makes it).
+  const failNextFlush = (message: string): void => {
+    const app = (out.store as unknown as { appender: { flushSync(): void } }).appender;
+    const flush = app.flushSync.bind(app);
+    let failed = false;
+    app.flushSync = () => {
+      if (!failed) {
+        failed = true;
+        throw new Error(message);
+      }
+      flush();
+    };
+  };
+  try {
+    const q = (): FlowQuery => out.flowQuery()!;
+    failNextFlush('IO Error: Could not write file "flows.duckdb.wal": File too large');
+    out.write(batch(1));
+    await out.flush();
+    assert.equal((await q().search({ from: 0, to: now + 1, filter: { exporter: '192.0.2.1' } })).total, 3000, 'stored once, not once per attempt');
+    failNextFlush('FATAL Error: Failed: database has been invalidated because of a previous fatal error');
+    out.write(batch(2));
+    await out.flush();
+    assert.equal((await q().search({ from: 0, to: now + 1, filter: { exporter: '192.0.2.2' } })).total, 3000, 'stored after the reopen');
+    assert.equal((await q().search({ from: 0, to: now + 1 })).total, 6000);
+    assert.equal(out.counters().failures, 2);
+  } finally {
+    await out.close();
+  }
+});
+
+test('size guard: a row dated in the future does not make today an old day; tables of older layouts go first', async () => {
+  const config = testConfig();
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'guard.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'start', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
+  await out.start();
+  try {
+    const day = 86_400_000;
+    const now = Date.UTC(2026, 5, 15, 12);
+    const recs: FlowRecord[] = [];
+    for (const age of [3, 0]) {
+      for (let i = 0; i < 500; i++) {
+        const r = new FlowRecord();
+        r.collectTs = r.startTs = r.endTs = now - age * day + i; r.exporterIp = '192.0.2.1'; r.srcIp = '10.0.0.1'; r.dstIp = '10.0.0.2'; r.ipVersion = 4; r.proto = 17; r.bytes = 1; r.packets = 1;
+        recs.push(r);
+      }
+    }
+    const future = new FlowRecord();
+    future.collectTs = now; future.startTs = future.endTs = now + 365 * day; future.exporterIp = '192.0.2.1'; future.srcIp = '10.0.0.9'; future.dstIp = '10.0.0.2'; future.ipVersion = 4; future.proto = 17;
+    recs.push(future);
+    out.write(recs);
+    await out.flush();
+    // A table of an older layout, set aside 2 days before `now`.
+    const aside = `flows_old_${now - 2 * day}`;
+    const reader = (out.store as unknown as { reader: { run(sql: string): Promise<unknown> } }).reader;
+    await reader.run(`CREATE TABLE ${aside} AS SELECT * FROM range(1000) t(x)`);
+    (out.store.opts as { maxBytes: number }).maxBytes = 1;
+    const deleted = await out.store.applySizeGuard(now);
+    assert.equal(deleted, 500, "only the 3-day-old rows: today's stay although a row is dated a year ahead");
+    const q = out.flowQuery()!;
+    assert.equal((await q.search({ from: now - 10 * day, to: now + 400 * day })).total, 501);
+    const tables = async (): Promise<string[]> => (await (await (out.store as unknown as { reader: { runAndReadAll(sql: string): Promise<{ getRowObjects(): Record<string, unknown>[] }> } }).reader
+      .runAndReadAll("SELECT table_name FROM information_schema.tables WHERE starts_with(table_name, 'flows_old_')")).getRowObjects()).map((r) => String(r.table_name));
+    assert.deepEqual(await tables(), [], 'the older layout went first');
+    // Retention: a set-aside table lives for the retention period after it was set aside.
+    (out.store.opts as { maxBytes: number }).maxBytes = 1 << 30;
+    await reader.run(`CREATE TABLE flows_old_${now - 2 * day} AS SELECT * FROM range(10) t(x)`);
+    await reader.run(`CREATE TABLE flows_old_${now - 8 * day} AS SELECT * FROM range(10) t(x)`);
+    await out.store.applyRetention(now);
+    assert.deepEqual(await tables(), [`flows_old_${now - 2 * day}`]);
   } finally {
     await out.close();
   }

@@ -294,3 +294,11 @@ export async function checkThreatViews(q: FlowQuery, recs: readonly FlowRecord[]
   const asn = await q.topN({ from, to, field: 'flow.src.as.asn', metric: 'bytes' });
   assert.equal(asn[0]!.label, 'Example "Net"', 'AS rows carry the organisation');
 }
+
+/** Values wider than their columns: a port read from a long field, a counter at 2^64, an ifIndex past 32 bits. */
+export function wideRecord(now: number, exporter: string): FlowRecord {
+  const r = new FlowRecord();
+  r.collectTs = now - 3; r.exporterIp = exporter; r.srcIp = '10.0.0.1'; r.dstIp = '10.0.0.2'; r.ipVersion = 4; r.proto = 6;
+  r.srcPort = 70_000; r.bytes = 2 ** 64; r.packets = 2 ** 63; r.inIf = 2 ** 32 + 5; r.tos = 300;
+  return r;
+}

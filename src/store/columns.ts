@@ -28,6 +28,31 @@ export interface Column {
   set(r: FlowRecord, v: number | string): void;
 }
 
+/**
+ * The latest time (epoch ms) a row's `ts` may carry: ClickHouse partitions by a DateTime, whose 32
+ * unsigned seconds end in February 2106 (a later `ts` wrapped to 1970 and was dropped by the next
+ * retention pass). Both stores clamp to it, so they hold the same rows.
+ */
+export const MAX_TS_MS = 4_294_967_295_999;
+/** The largest double below 2^63: an int64 column's highest value a number can hold exactly. */
+const MAX_I64 = 9_223_372_036_854_774_784;
+const INT_RANGE: Record<'u8' | 'u16' | 'u32' | 'i16' | 'i64', readonly [number, number]> = {
+  u8: [0, 0xff], u16: [0, 0xffff], u32: [0, 0xffffffff], i16: [-0x8000, 0x7fff], i64: [0, MAX_I64],
+};
+
+/**
+ * `v` as a whole number inside an integer column's range: below it (or NaN) the lowest value, above
+ * it the highest. Both stores encode integers through it, so a value too wide for its column (a
+ * 64-bit counter at 2^64, a port read from an 8-octet field) is stored at the bound in both, alike,
+ * instead of failing the whole batch (and every retry of it) or wrapping around.
+ */
+export function clampInt(kind: 'u8' | 'u16' | 'u32' | 'i16' | 'i64', v: number): number {
+  const range = INT_RANGE[kind];
+  if (!(v > range[0])) return range[0];
+  if (v >= range[1]) return range[1];
+  return Math.trunc(v);
+}
+
 const n = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v !== '' ? Number(v) : 0);
 const s = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v));
 
@@ -38,7 +63,8 @@ const s = (v: unknown): string => (typeof v === 'string' ? v : v === null || v =
 export function flowColumns(tsSource: TimestampSource): Column[] {
   const pick = (r: FlowRecord): number => {
     const t = tsSource === 'start' ? r.startTs : tsSource === 'end' ? r.endTs : tsSource === 'export' ? r.exportTs : r.collectTs;
-    return t > 0 ? t : r.collectTs;
+    const ts = t > 0 ? t : r.collectTs;
+    return ts > MAX_TS_MS ? MAX_TS_MS : ts;
   };
   return [
     // ts is also the collect time unless the rest says otherwise (collectTs there when it differs).

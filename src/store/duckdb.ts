@@ -16,7 +16,7 @@ import { log } from '../log/logger.js';
 import { BatchingOutput } from '../output/batching.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import type { TimestampSource } from '../record/fields.js';
-import { flowColumns, type ColKind, type Column } from './columns.js';
+import { clampInt, flowColumns, type ColKind, type Column } from './columns.js';
 import { DuckDbFlowQuery, type FlowQuery, type QueryableOutput } from './query.js';
 import { DUCKDB_MACROS } from './sql.js';
 
@@ -28,6 +28,8 @@ const CHUNK_ROWS = 2048;
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
 const LITTLE_ENDIAN = endianness() === 'LE';
+/** clampInt's bound for int64 columns (columns.ts): the largest double below 2^63. */
+const MAX_I64 = clampInt('i64', Infinity);
 const SQL_TYPE: Record<Exclude<ColKind, 'enum'>, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
 const CHUNK_TYPE: Record<Exclude<ColKind, 'enum'>, DuckDBType> = { u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, i16: SMALLINT, i64: BIGINT, f64: DOUBLE, str: VARCHAR };
 
@@ -62,6 +64,16 @@ export class DuckDbStore {
   }
 
   async open(): Promise<void> {
+    try {
+      await this.openParts();
+    } catch (err) {
+      // Half open is closed: the next open (or recover) starts from nothing.
+      this.close();
+      throw err;
+    }
+  }
+
+  private async openParts(): Promise<void> {
     mkdirSync(dirname(this.opts.path), { recursive: true });
     this.instance = await DuckDBInstance.create(this.opts.path);
     this.writer = await this.instance.connect();
@@ -99,29 +111,82 @@ export class DuckDbStore {
     return l;
   }
 
-  /** Appends records in chunks of 2,048 rows and makes them visible to queries. */
-  append(records: readonly FlowRecord[]): void {
+  /**
+   * Appends records in chunks of 2,048 rows and makes them visible to queries. Returns how many
+   * integer values were clamped to their column's range.
+   */
+  append(records: readonly FlowRecord[]): number {
     const app = this.appender;
     if (app === null) throw new Error('DuckDB store is not open');
     const types = this.cols.map(chunkType);
+    let clamped = 0;
     for (let off = 0; off < records.length; off += CHUNK_ROWS) {
       const n = Math.min(CHUNK_ROWS, records.length - off);
       const chunk = DuckDBDataChunk.create(types, n);
       for (let ci = 0; ci < this.cols.length; ci++) {
         const col = this.cols[ci]!;
         const vec = chunk.getColumnVector(ci) as DuckDBVector & { setItem(i: number, v: unknown): void; flush(): void };
-        fillVector(vec, col, records, off, n);
+        clamped += fillVector(vec, col, records, off, n);
         vec.flush();
       }
       app.appendDataChunk(chunk);
     }
     app.flushSync();
+    return clamped;
   }
 
-  /** Deletes rows older than the retention; returns rows deleted. */
+  /**
+   * After a failed append: the appender's rows are discarded (a retry on the same appender would
+   * commit the chunks it already held a second time) and a new appender is made. A database that
+   * DuckDB has invalidated (a failed checkpoint or write: disk full) only works again once opened
+   * anew, so it is closed and reopened; while that fails, each retry tries again.
+   */
+  async recover(cause: string): Promise<void> {
+    const app = this.appender;
+    this.appender = null;
+    try {
+      app?.clear();
+      app?.closeSync();
+    } catch {
+      // A broken appender is dropped either way.
+    }
+    if (this.instance === null || /invalidated/i.test(cause)) {
+      if (this.instance !== null) log.warn(`DuckDB store: the database must be reopened (${cause}); reopening ${this.opts.path}`);
+      this.close();
+      await this.open();
+      log.info(`DuckDB store reopened at ${this.opts.path}`);
+      return;
+    }
+    this.appender = await this.writer!.createAppender(DUCKDB_TABLE);
+  }
+
+  /**
+   * Deletes rows older than the retention; returns rows deleted. A table set aside by open() (an
+   * older layout) is kept as it was for the retention period after it was set aside, then dropped.
+   */
   async applyRetention(now = Date.now()): Promise<number> {
     const cutoff = now - this.opts.retentionDays * DAY_MS;
+    for (const t of await this.asideTables()) {
+      if (t.at < cutoff) await this.dropAside(t.name, 'its retention has passed');
+    }
     return this.deleteBefore(cutoff);
+  }
+
+  /** Tables of older layouts (`flows_old_<ms>`), oldest first. */
+  private async asideTables(): Promise<{ name: string; at: number }[]> {
+    const prefix = `${DUCKDB_TABLE}_old_`;
+    const rows = await (await this.reader!.runAndReadAll(`SELECT table_name FROM information_schema.tables WHERE starts_with(table_name, '${prefix}')`)).getRowObjects();
+    return rows
+      .map((r) => String(r.table_name))
+      .filter((name) => /^\d+$/.test(name.slice(prefix.length)))
+      .map((name) => ({ name, at: Number(name.slice(prefix.length)) }))
+      .sort((a, b) => a.at - b.at);
+  }
+
+  private async dropAside(name: string, why: string): Promise<void> {
+    log.info(`DuckDB table ${name} (an older layout) dropped: ${why}`);
+    await this.reader!.run(`DROP TABLE ${name}`);
+    await this.reader!.run('CHECKPOINT').catch(() => {});
   }
 
   private async deleteBefore(cutoff: number): Promise<number> {
@@ -151,10 +216,16 @@ export class DuckDbStore {
   }
 
   /**
-   * Deletes whole oldest days while the store is over its size cap; stops at the newest day
-   * (which is being written). Returns rows deleted.
+   * While the store is over its size cap: drops tables of older layouts first (oldest first), then
+   * deletes whole oldest days; stops at the newest day (which is being written), and never deletes
+   * today's rows: a row dated in the future (an exporter's clock, with _TIMESTAMP_SOURCE start,
+   * end or export) does not make today an old day. Returns rows deleted.
    */
-  async applySizeGuard(): Promise<number> {
+  async applySizeGuard(now = Date.now()): Promise<number> {
+    for (const t of await this.asideTables()) {
+      if ((await this.usedBytes()) <= this.opts.maxBytes) break;
+      await this.dropAside(t.name, 'the store is over EF_OUTPUT_DUCKDB_MAX_SIZE');
+    }
     let deleted = 0;
     for (let i = 0; i < 400 && (await this.usedBytes()) > this.opts.maxBytes; i++) {
       const rows = (await (await this.reader!.runAndReadAll(`SELECT min(ts) AS lo, max(ts) AS hi FROM ${DUCKDB_TABLE}`)).getRowObjects()) as Record<string, unknown>[];
@@ -162,7 +233,7 @@ export class DuckDbStore {
       const hi = rows[0]?.hi;
       if (lo === null || lo === undefined || hi === null || hi === undefined) break;
       const nextDay = (Math.floor(Number(lo) / DAY_MS) + 1) * DAY_MS;
-      if (nextDay > Number(hi)) {
+      if (nextDay > Math.min(Number(hi), now)) {
         log.warn(`DuckDB store is over EF_OUTPUT_DUCKDB_MAX_SIZE with only the newest day left; raise the limit or lower the retention`);
         break;
       }
@@ -172,24 +243,46 @@ export class DuckDbStore {
   }
 
   close(): void {
-    this.appender?.closeSync();
+    try {
+      this.appender?.closeSync();
+    } catch (err) {
+      log.warn(`DuckDB store: rows still held by the appender could not be written at close: ${(err as Error).message}`);
+    }
     this.appender = null;
     this.query = null;
-    this.writer?.closeSync();
-    this.reader?.closeSync();
+    for (const c of [this.writer, this.reader]) {
+      try {
+        c?.closeSync();
+      } catch {
+        // Closing what an invalidated database left behind may fail; it is let go either way.
+      }
+    }
     this.writer = this.reader = null;
-    this.instance?.closeSync();
+    try {
+      this.instance?.closeSync();
+    } catch {
+      // As above.
+    }
     this.instance = null;
   }
 }
 
-/** Writes one column of `n` records into a chunk vector. Absent strings and NaN doubles become NULL. */
-function fillVector(vec: { setItem(i: number, v: unknown): void }, col: Column, records: readonly FlowRecord[], off: number, n: number): void {
+/**
+ * Writes one column of `n` records into a chunk vector. Absent strings and NaN doubles become NULL;
+ * integers are clamped to the column's range (columns.ts, clampInt). Returns how many were clamped.
+ */
+function fillVector(vec: { setItem(i: number, v: unknown): void }, col: Column, records: readonly FlowRecord[], off: number, n: number): number {
   const get = col.get;
+  let clamped = 0;
   switch (col.kind) {
     case 'i64': {
       if (!LITTLE_ENDIAN) {
-        for (let i = 0; i < n; i++) vec.setItem(i, BigInt(Math.max(0, Math.trunc(get(records[off + i]!) as number))));
+        for (let i = 0; i < n; i++) {
+          const v = get(records[off + i]!) as number;
+          const x = clampInt('i64', v);
+          if (x !== Math.trunc(v) && v > 0) clamped++;
+          vec.setItem(i, BigInt(x));
+        }
         break;
       }
       // Written as two 32-bit halves straight into the vector's little-endian int64 buffer: a BigInt
@@ -198,7 +291,11 @@ function fillVector(vec: { setItem(i: number, v: unknown): void }, col: Column, 
       const halves = new Uint32Array(items.buffer, items.byteOffset, n * 2);
       for (let i = 0; i < n; i++) {
         const v = get(records[off + i]!) as number;
-        const x = v > 0 ? Math.trunc(v) : 0;
+        let x = v > 0 ? Math.trunc(v) : 0;
+        if (x > MAX_I64) {
+          x = clampInt('i64', x);
+          clamped++;
+        }
         halves[2 * i] = x >>> 0;
         halves[2 * i + 1] = Math.floor(x / 4294967296);
       }
@@ -217,9 +314,17 @@ function fillVector(vec: { setItem(i: number, v: unknown): void }, col: Column, 
         vec.setItem(i, Number.isNaN(v) ? null : v);
       }
       break;
-    default:
-      for (let i = 0; i < n; i++) vec.setItem(i, get(records[off + i]!));
+    default: {
+      const kind = col.kind;
+      for (let i = 0; i < n; i++) {
+        const v = get(records[off + i]!) as number;
+        const x = clampInt(kind, v);
+        if (x !== v && !Number.isNaN(v)) clamped++;
+        vec.setItem(i, x);
+      }
+    }
   }
+  return clamped;
 }
 
 export interface DuckDbOutputOptions extends DuckDbOptions {
@@ -240,6 +345,7 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     this.store = new DuckDbStore(opts);
     this.c.retention_deleted = 0;
     this.c.size_guard_deleted = 0;
+    this.c.values_clamped = 0;
   }
 
   override async start(): Promise<void> {
@@ -257,7 +363,7 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     this.maintaining = (async () => {
       try {
         this.c.retention_deleted! += await this.store.applyRetention(now);
-        this.c.size_guard_deleted! += await this.store.applySizeGuard();
+        this.c.size_guard_deleted! += await this.store.applySizeGuard(now);
       } catch (err) {
         log.warn(`DuckDB maintenance failed: ${(err as Error).message}`);
       } finally {
@@ -268,7 +374,14 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   }
 
   protected async send(batch: FlowRecord[]): Promise<void> {
-    this.store.append(batch);
+    try {
+      const clamped = this.store.append(batch);
+      if (clamped > 0) this.c.values_clamped! += clamped;
+    } catch (err) {
+      // The batch is retried whole (BatchingOutput) on a clean appender, so it is stored once.
+      await this.store.recover((err as Error).message).catch((e: Error) => log.warn(`DuckDB store: could not recover yet: ${e.message}`));
+      throw err;
+    }
   }
 
   flowQuery(): FlowQuery | null {

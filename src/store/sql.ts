@@ -33,6 +33,8 @@ export interface Dialect {
   paging(): string;
   /** Any value of a string expression (used for labels). */
   anyStr(e: string): string;
+  /** `e` of the group's newest row (largest ts). */
+  newest(e: string): string;
 }
 
 export const DUCKDB_DIALECT: Dialect = {
@@ -48,6 +50,7 @@ export const DUCKDB_DIALECT: Dialect = {
   isV6: (e) => `(${e} IS NOT NULL AND strpos(${e}, ':') > 0)`,
   paging: () => 'LIMIT ? OFFSET ?',
   anyStr: (e) => `max(${e})`,
+  newest: (e) => `arg_max(${e}, ts)`,
 };
 
 /**
@@ -89,7 +92,9 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   isV6: (e) => `(position(${e}, ':') > 0)`,
   // ClickHouse 18.16 predates LIMIT n OFFSET m; "LIMIT offset, n" works on every version.
   paging: () => 'LIMIT ?, ?',
-  anyStr: (e) => `any(${e})`,
+  // max, as in DuckDB: absent strings are '' here (NULL there), and any() could pick one of those.
+  anyStr: (e) => `max(${e})`,
+  newest: (e) => `argMax(${e}, ts)`,
 };
 
 /** Client and server ends from the orientation (1: source is the client, 2: destination is); unknown counts source as client. */
@@ -276,7 +281,7 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       const t = q as TimeRange;
       const w = baseWhere(d, t, undefined);
       const sql = `SELECT exporter AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, min(ts) AS first, max(ts) AS last,
-          ${d.anyStr('export_type')} AS et, max(export_version) AS ev
+          ${d.newest('export_type')} AS et, ${d.newest('export_version')} AS ev
         FROM ${table} ${w.sql()} GROUP BY exporter ORDER BY f DESC, k`;
       return { sql, params: w.params };
     }

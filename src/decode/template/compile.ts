@@ -148,13 +148,26 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
   return { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, lastSeen: now };
 }
 
-/** Lengths a mapped operation can read: numbers up to 8 octets, addresses 4 or 16, MACs 6. */
+/**
+ * Lengths a mapped operation can read: addresses 4 or 16, MACs 6, and numbers from one octet up to
+ * their element's own size (RFC 7011 §6.2 allows reduced-size encoding, never a longer one; NetFlow
+ * v9 fields are the same or shorter). A field longer than that (a port in 4 octets, an interface in
+ * 8) is kept raw as an extra: read into the record it would be a value no port or ifIndex can have.
+ */
 function fitsOp(op: number, len: number): boolean {
   switch (op) {
     case OP.SRC_IP: case OP.DST_IP: case OP.NEXT_HOP: return len === 4 || len === 16;
     case OP.SRC_MAC: case OP.DST_MAC: return len === 6;
     case OP.APP_ID: case OP.APP_NAME: case OP.DATALINK_SECTION: case OP.IP_SECTION: return true;
     case OP.START_NTP: case OP.END_NTP: return len === 8;
+    case OP.PROTO: case OP.TOS: case OP.SRC_MASK: case OP.DST_MASK: case OP.DIRECTION: case OP.END_REASON:
+    case OP.IP_VERSION: case OP.ICMP_TYPE: case OP.ICMP_CODE:
+      return len === 1;
+    case OP.SRC_PORT: case OP.DST_PORT: case OP.TCP_FLAGS: case OP.REV_TCP_FLAGS: case OP.SRC_VLAN: case OP.DST_VLAN:
+    case OP.SRC_VLAN_ALT: case OP.DST_VLAN_ALT: case OP.ICMP_TYPE_CODE:
+      return len >= 1 && len <= 2;
+    case OP.IN_IF: case OP.OUT_IF: case OP.IN_IF_ALT: case OP.OUT_IF_ALT: case OP.SRC_AS: case OP.DST_AS: case OP.SAMPLING_INTERVAL:
+      return len >= 1 && len <= 4;
     default: return len >= 1 && len <= 8;
   }
 }

@@ -16,7 +16,7 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { log } from '../../log/logger.js';
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { TimestampSource } from '../../record/fields.js';
-import { flowColumns, type ColKind, type Column } from '../../store/columns.js';
+import { clampInt, flowColumns, type ColKind, type Column } from '../../store/columns.js';
 import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
@@ -25,6 +25,8 @@ const CH_TYPE: Record<ColKind, string> = { u8: 'UInt8', u16: 'UInt16', u32: 'UIn
 const DAY_MS = 86_400_000;
 const RETENTION_INTERVAL_MS = 60 * 60_000;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** clampInt's int64 bound (the column is UInt64 here, but both stores hold the same values). */
+const MAX_I64 = clampInt('i64', Infinity);
 
 export interface ClickHouseOptions {
   url: string;
@@ -40,6 +42,11 @@ export interface ClickHouseOptions {
   spill?: { dir: string; maxBytes: number };
   /** Per-request timeout in ms (default 30 s). */
   requestTimeoutMs?: number;
+}
+
+/** An existing table whose columns this version cannot write (other types). */
+export class TableLayoutError extends Error {
+  override name = 'TableLayoutError';
 }
 
 /** "major.minor.patch..." to [major, minor]; unknown parts are 0. */
@@ -72,6 +79,8 @@ export function createTableSql(db: string, table: string, cols: readonly Column[
 export class RowBinaryWriter {
   private buf = Buffer.allocUnsafe(1 << 20);
   private off = 0;
+  /** Integers clamped to their column's range so far (columns.ts, clampInt; DuckDB does the same). */
+  clamped = 0;
 
   constructor(private readonly cols: readonly Column[]) {}
 
@@ -93,23 +102,39 @@ export class RowBinaryWriter {
         const v = c.get(r);
         const b = this.buf;
         switch (c.kind) {
-          case 'u8':
-            b[this.off++] = (v as number) & 0xff;
+          case 'u8': {
+            const x = clampInt('u8', v as number);
+            if (x !== v) this.clamped++;
+            b[this.off++] = x;
             break;
-          case 'u16':
-            b.writeUInt16LE((v as number) & 0xffff, this.off);
+          }
+          case 'u16': {
+            const x = clampInt('u16', v as number);
+            if (x !== v) this.clamped++;
+            b.writeUInt16LE(x, this.off);
             this.off += 2;
             break;
-          case 'u32':
-            b.writeUInt32LE((v as number) >>> 0, this.off);
+          }
+          case 'u32': {
+            const x = clampInt('u32', v as number);
+            if (x !== v) this.clamped++;
+            b.writeUInt32LE(x, this.off);
             this.off += 4;
             break;
-          case 'i16':
-            b.writeInt16LE(v as number, this.off);
+          }
+          case 'i16': {
+            const x = clampInt('i16', v as number);
+            if (x !== v) this.clamped++;
+            b.writeInt16LE(x, this.off);
             this.off += 2;
             break;
+          }
           case 'i64': {
-            const x = (v as number) > 0 ? Math.trunc(v as number) : 0;
+            let x = (v as number) > 0 ? Math.trunc(v as number) : 0;
+            if (x > MAX_I64) {
+              x = MAX_I64;
+              this.clamped++;
+            }
             b.writeUInt32LE(x >>> 0, this.off);
             b.writeUInt32LE(Math.floor(x / 4294967296), this.off + 4);
             this.off += 8;
@@ -183,6 +208,7 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       log: { level: ClickHouseLogLevel.OFF },
     });
     this.c.retention_dropped_partitions = 0;
+    this.c.values_clamped = 0;
     this.query = new ClickHouseFlowQuery(this.client, this.fq, o.timestampSource);
   }
 
@@ -191,6 +217,8 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       await this.ensureTable();
       log.info(`ClickHouse output: ${this.o.url} table ${this.fq} (server ${this.version}${supportsTtl(this.version) ? ', TTL' : ', retention by DROP PARTITION'})`);
     } catch (err) {
+      // A table this version cannot write to is a start-up error; a server not up yet is not.
+      if (err instanceof TableLayoutError) throw err;
       log.warn(`ClickHouse output: server not ready at start (${(err as Error).message}); records are queued and retried`);
     }
     this.retentionTimer = setInterval(() => void this.applyRetention().catch((err: Error) => log.warn(`ClickHouse retention failed: ${err.message}`)), RETENTION_INTERVAL_MS);
@@ -205,8 +233,14 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     await this.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${this.o.database}` });
     await this.client.command({ query: createTableSql(this.o.database, this.o.table, this.cols, this.o.retentionDays, this.version) });
     // Inserts name their columns, so a table from an older layout only needs the missing ones added.
-    const rs2 = await this.client.query({ query: `SELECT name FROM system.columns WHERE database = '${this.o.database}' AND table = '${this.o.table}'`, format: 'JSONEachRow' });
-    const have = new Set((await rs2.json<{ name: string }>()).map((r) => r.name));
+    // A column of another type cannot be fixed here: RowBinary would fail every insert, or (same
+    // width, other meaning: Int64 for UInt64) store other values without a word. It stops the output.
+    const rs2 = await this.client.query({ query: `SELECT name, type FROM system.columns WHERE database = '${this.o.database}' AND table = '${this.o.table}'`, format: 'JSONEachRow' });
+    const have = new Map((await rs2.json<{ name: string; type: string }>()).map((r) => [r.name, r.type]));
+    const wrong = this.cols.filter((c) => have.has(c.name) && have.get(c.name) !== CH_TYPE[c.kind]);
+    if (wrong.length > 0) {
+      throw new TableLayoutError(`ClickHouse table ${this.fq} has columns of other types than this version writes: ${wrong.map((c) => `${c.name} is ${have.get(c.name)}, expected ${CH_TYPE[c.kind]}`).join('; ')}. Rename the table (or set EF_OUTPUT_CLICKHOUSE_TABLE to a new one) and start again`);
+    }
     for (const c of this.cols) {
       if (!have.has(c.name)) await this.client.command({ query: `ALTER TABLE ${this.fq} ADD COLUMN ${c.name} ${CH_TYPE[c.kind]}` });
     }
@@ -236,7 +270,9 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
 
   protected async send(batch: FlowRecord[]): Promise<void> {
     await this.ensureTable();
+    const clampedBefore = this.writer.clamped;
     const body = this.writer.encode(batch);
+    this.c.values_clamped! += this.writer.clamped - clampedBefore;
     const res = await this.client.exec({ query: `INSERT INTO ${this.fq} (${this.colList}) FORMAT RowBinary`, values: Readable.from([body]) });
     // Drain the (empty) response so the socket is released.
     res.stream.resume();

@@ -324,6 +324,14 @@ test('ICMP type and code: a zero icmpTypeCodeIPv6 beside a real icmpTypeCodeIPv4
   assert.deepEqual(out.map((r) => [r.icmpType, r.icmpCode]), [[8, 0], [135, 0]]);
 });
 
+test('a field longer than its element (a port in 4 octets, an ifIndex in 8) is kept raw, not read into the typed field', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [12, 4], [7, 4], [11, 2], [10, 8], [4, 1]]))]));
+  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), u32(70_000), u16(443), u64(2 ** 40), Buffer.from([6])]))]));
+  assert.deepEqual([r!.srcPort, r!.dstPort, r!.inIf, r!.proto], [0, 443, 0, 6]);
+  assert.deepEqual(Object.values(r!.extra ?? {}).sort(), [70_000, 2 ** 40].sort());
+});
+
 test('zero-length fields and set padding are skipped', () => {
   const d = new IpfixDecoder(BASE);
   run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [27, 0], [12, 4]]))]));

@@ -2,7 +2,6 @@
  * Wires the stages from configuration: decoders, enricher chain, outputs, and the UDP input or a
  * pcap replay feeding them.
  */
-import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from './config/schema.js';
@@ -18,6 +17,7 @@ import type { ThreadHeap } from './pipeline/worker-protocol.js';
 import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
 import type { ViewOptions } from './record/fields.js';
 import { WebServer } from './web/server.js';
+import { makeDir } from './make-dir.js';
 
 export interface CollectorParts {
   decoders?: Map<Protocol, Decoder>;
@@ -61,7 +61,7 @@ export class Collector {
   /** `parts` replaces stages built from config (tests inject outputs that capture records). */
   constructor(readonly config: Config, parts: CollectorParts = {}) {
     this.dataDir = resolve(config.EF_DATA_DIR);
-    mkdirSync(this.dataDir, { recursive: true });
+    makeDir(this.dataDir);
     this.decoders = parts.decoders ?? createDecoders({ config, stateDir: this.dataDir });
     this.enrichers = parts.enrichers ?? createEnrichers({ config, dataDir: this.dataDir });
     this.outputs = parts.outputs ?? createOutputs({ config, dataDir: this.dataDir });

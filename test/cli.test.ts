@@ -200,3 +200,14 @@ test('bin/ufc fixes glibc\'s mmap threshold unless the environment sets one; sta
   } else assert.doesNotMatch(direct.stderr(), NOTE);
   assert.equal(await stopped(direct.child), 0, direct.stderr());
 });
+
+test('SIGHUP (a closed terminal) stops the collector like SIGTERM: outputs flushed, exit 0', async () => {
+  const env = baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0' });
+  // Node itself with tsx as a loader, not tsx's CLI: that wrapper process would die of the SIGHUP itself.
+  const { child, stderr } = await started(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'run'], env);
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  child.kill('SIGHUP');
+  assert.equal(await exited, 0, stderr());
+  assert.match(stderr(), /received SIGHUP: stopping input, flushing outputs/);
+  assert.match(stderr(), /"msg":"stopped"/);
+});

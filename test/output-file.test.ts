@@ -83,3 +83,58 @@ test('batching: a failing target is retried, the queue is bounded and drops are 
   assert.deepEqual(o.got.map((r) => r.srcPort), o.got.map((r) => r.srcPort).sort((a, b) => a - b), 'order kept');
   await o.close();
 });
+
+/** Makes the output's file handle write only `firstBytes` of the next write, then refuse the one after (a disk filling up). */
+function fillDiskOnce(out: FileOutput, firstBytes: number): void {
+  const fh = (out as unknown as { fh: { writev(b: Buffer[]): Promise<{ bytesWritten: number }>; write(b: Buffer, o: number, l: number): Promise<{ bytesWritten: number }> } }).fh;
+  const writev = fh.writev.bind(fh);
+  const write = fh.write.bind(fh);
+  let step = 0;
+  const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  fh.writev = async (bufs) => {
+    step++;
+    if (step === 1) return writev([Buffer.concat(bufs).subarray(0, firstBytes)]);
+    if (step === 2) throw enospc();
+    return writev(bufs);
+  };
+  fh.write = async (b, o, l) => {
+    step++;
+    if (step === 1) return write(b, o, Math.min(l, firstBytes));
+    if (step === 2) throw enospc();
+    return write(b, o, l);
+  };
+}
+
+test('file output: a write cut short by a full disk is resumed where it stopped: no line twice, none cut', async () => {
+  for (const maxBytes of [0, 3000]) {
+    const dir = tempDir('ufc-file-');
+    const path = join(dir, 'flows.ndjson');
+    const out = new FileOutput({ path, maxBytes, maxFiles: 50, view });
+    await out.start();
+    fillDiskOnce(out, 1234);
+    out.write(Array.from({ length: 100 }, (_, i) => rec(i)));
+    await out.flush();
+    await out.close();
+    const lines = readdirSync(dir).flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n').filter((l) => l !== ''));
+    const ports = lines.map((l) => (JSON.parse(l) as Record<string, number>)['flow.src.l4.port.id']!).sort((a, b) => a - b);
+    assert.deepEqual(ports, Array.from({ length: 100 }, (_, i) => i), `maxBytes ${maxBytes}: every record once, every line whole`);
+    assert.equal(out.counters().sent, 100);
+    assert.equal(out.counters().failures, 1);
+  }
+});
+
+test('file output: a stop while every write fails ends within its deadline, counting and logging what was not written', async () => {
+  const dir = tempDir('ufc-file-');
+  const out = new FileOutput({ path: join(dir, 'flows.ndjson'), maxBytes: 0, maxFiles: 1, view });
+  await out.start();
+  const fh = (out as unknown as { fh: { writev(): Promise<never> } }).fh;
+  fh.writev = async () => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  out.write(Array.from({ length: 50 }, (_, i) => rec(i)));
+  const t0 = Date.now();
+  await out.close(300);
+  assert.ok(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
+  assert.equal(out.counters().dropped_retries, 50);
+  assert.equal(out.counters().queued, 0);
+});

@@ -165,3 +165,18 @@ test('with spill: past the disk cap the oldest are dropped and counted; the rest
   }
   for (const [e, n] of next) assert.equal(last.get(e), n - 1, `${e}: newest kept`);
 });
+
+test('without a spill, a stop while the target keeps failing ends at its deadline: what is left is counted as dropped', async () => {
+  const t = new FakeTarget({ batchMax: 10, deadlineMs: 5, queueMax: 1000 });
+  await t.start();
+  t.down = true;
+  const batch = Array.from({ length: 95 }, () => new FlowRecord());
+  t.write(batch);
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = Date.now();
+  await t.close(300);
+  assert.ok(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
+  assert.equal(t.got.length, 0);
+  assert.equal(t.counters().dropped_retries, 95, 'every record counted: the failing batch and the queue behind it');
+  assert.equal(t.counters().queued, 0);
+});

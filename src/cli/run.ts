@@ -26,13 +26,12 @@ export const runCommand: Command = {
     // cleanly (outputs flushed) once start-up is done, instead of killing it.
     let signalled: (sig: string) => void = () => {};
     const stopRequested = new Promise<string>((resolve) => (signalled = resolve));
-    const onInt = (): void => signalled('SIGINT');
-    const onTerm = (): void => signalled('SIGTERM');
-    process.on('SIGINT', onInt);
-    process.on('SIGTERM', onTerm);
+    // SIGHUP (a closed terminal or SSH session) stops the same way: by default it would kill the
+    // process with its queues unwritten. The file output rotates by itself, so no reopen is needed.
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, (): void => signalled(sig)] as const);
+    for (const [sig, h] of handlers) process.on(sig, h);
     const release = (): void => {
-      process.off('SIGINT', onInt);
-      process.off('SIGTERM', onTerm);
+      for (const [sig, h] of handlers) process.off(sig, h);
     };
     let collector: Collector;
     try {

@@ -17,6 +17,7 @@ import type { FlowRecord } from '../record/flow-record.js';
 import type { Output } from '../pipeline/types.js';
 import { log } from '../log/logger.js';
 import { SpillLog } from './spill/segment-log.js';
+import { CLOSE_FLUSH_MS, within } from './close-deadline.js';
 
 export interface BatchingOptions {
   /** Records per send. */
@@ -288,14 +289,25 @@ export abstract class BatchingOutput implements Output {
     }
   }
 
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Delivers what is queued, for at most `flushMs` (close-deadline.ts); with a spill, what the
+   * target does not take by then stays on disk for the next start. Without one it is counted in
+   * `dropped_retries` and logged.
+   */
+  async close(flushMs = CLOSE_FLUSH_MS): Promise<void> {
+    const droppedBefore = this.c.dropped_retries!;
+    await within(this.flush(), flushMs);
     this.closing = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     if (this.sleepTimer !== null) clearTimeout(this.sleepTimer);
     this.wake?.();
     await this.pumping;
+    let left = 0;
+    for (const chunk of this.takeAll()) left += chunk.length;
+    this.c.dropped_retries! += left;
+    const dropped = this.c.dropped_retries! - droppedBefore;
+    if (dropped > 0) log.error(`${this.name} output: stopped with ${dropped} records not delivered (the target kept failing for ${flushMs / 1000} s)`);
     this.disk?.close();
     this.syncSpillCounters();
   }

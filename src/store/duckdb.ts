@@ -5,7 +5,7 @@
  * appender in one native call per 2,048 rows). Time-based retention and a disk-size guard run
  * periodically on a second connection, which also answers queries (query.ts).
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { dirname } from 'node:path';
 import {
@@ -19,6 +19,7 @@ import type { TimestampSource } from '../record/fields.js';
 import { clampInt, flowColumns, type ColKind, type Column } from './columns.js';
 import { DuckDbFlowQuery, type FlowQuery, type QueryableOutput } from './query.js';
 import { DUCKDB_MACROS } from './sql.js';
+import { makeDir } from '../make-dir.js';
 
 export const DUCKDB_TABLE = 'flows';
 const DAY_MS = 86_400_000;
@@ -74,7 +75,7 @@ export class DuckDbStore {
   }
 
   private async openParts(): Promise<void> {
-    mkdirSync(dirname(this.opts.path), { recursive: true });
+    makeDir(dirname(this.opts.path));
     this.instance = await DuckDBInstance.create(this.opts.path);
     this.writer = await this.instance.connect();
     this.reader = await this.instance.connect();

@@ -5,9 +5,10 @@
  * mid-write leaves the previous good copy in place.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { makeDir } from '../make-dir.js';
 
 export interface PersistMeta {
   feed: string;
@@ -21,7 +22,7 @@ export interface PersistMeta {
 }
 
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDir(dirname(path));
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const fh = await open(tmp, 'w', 0o600);
   try {

@@ -2,11 +2,12 @@
  * The template cache on disk: written atomically (temp file + rename, so a crash mid-write leaves
  * the previous file) and read back at start, so the first data packet after a restart decodes.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { rename, writeFile, mkdir } from 'node:fs/promises';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { log } from '../../log/logger.js';
+import { makeDir } from '../../make-dir.js';
 
 const FORMAT = 1;
 
@@ -36,14 +37,14 @@ function body(domains: unknown): string {
 }
 
 export async function writeCache(path: string, domains: unknown): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  makeDir(dirname(path));
   const tmp = `${path}.${process.pid}-${threadId}.tmp`;
   await writeFile(tmp, body(domains));
   await rename(tmp, path);
 }
 
 export function writeCacheSync(path: string, domains: unknown): void {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDir(dirname(path));
   const tmp = `${path}.${process.pid}-${threadId}.tmp`;
   writeFileSync(tmp, body(domains));
   renameSync(tmp, path);

@@ -2,11 +2,12 @@
  * EF_OUTPUT_FILE_*: NDJSON appended to a file, rotated by size: `flows.ndjson` becomes
  * `flows.ndjson.1`, older ones shift up, and at most EF_OUTPUT_FILE_MAX_FILES rotated files are kept.
  */
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ViewOptions } from '../../record/fields.js';
 import { NdjsonQueue } from './ndjson-queue.js';
+import { makeDir } from '../../make-dir.js';
 
 export interface FileOutputOptions {
   path: string;
@@ -20,13 +21,19 @@ export class FileOutput extends NdjsonQueue {
   readonly name = 'file';
   private fh: FileHandle | null = null;
   private size = 0;
+  /**
+   * The chunks of a send that failed part-way (a full disk writes some and then refuses) and how
+   * many of their bytes are already in the file: the queue retries the same chunks, and the retry
+   * goes on from there, so no line is written twice and the cut line is completed.
+   */
+  private progress: { of: Buffer[]; bytes: number } | null = null;
 
   constructor(private readonly o: FileOutputOptions) {
     super({ view: o.view, slabBytes: 1 << 20, deadlineMs: 500, queueMax: 500_000 });
   }
 
   override async start(): Promise<void> {
-    mkdirSync(dirname(this.o.path), { recursive: true });
+    makeDir(dirname(this.o.path));
     await this.openFile();
   }
 
@@ -57,29 +64,37 @@ export class FileOutput extends NdjsonQueue {
   /** Writes whole lines, rotating between records so no file grows past the size (unless one record alone does). */
   protected async send(chunks: Buffer[], bytes: number): Promise<void> {
     if (this.fh === null) await this.openFile();
-    if (this.o.maxBytes === 0 || this.size + bytes <= this.o.maxBytes) {
+    const done = this.progress?.of === chunks ? this.progress.bytes : 0;
+    this.progress = { of: chunks, bytes: done };
+    if (this.o.maxBytes === 0 || this.size + (bytes - done) <= this.o.maxBytes) {
       // The common case: no rotation due, one gathered write and no copy.
-      await this.writeAll(chunks);
-      this.size += bytes;
-      return;
-    }
-    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
-    let from = 0;
-    while (from < data.length) {
-      let to = data.length;
-      if (this.o.maxBytes > 0 && this.size + (to - from) > this.o.maxBytes) {
-        // Cut at the last line end that fits; a file that is still empty takes at least one line.
-        const room = this.o.maxBytes - this.size;
-        to = room > 0 ? data.lastIndexOf(10, from + room - 1) + 1 : from;
-        if (to <= from) to = this.size === 0 ? data.indexOf(10, from) + 1 : from;
+      await this.writeAll(skip(chunks, done));
+    } else {
+      const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
+      let from = done;
+      while (from < data.length) {
+        let to = data.length;
+        if (this.o.maxBytes > 0 && this.size + (to - from) > this.o.maxBytes) {
+          // Cut at the last line end that fits; a file that is still empty takes at least one line.
+          // (A line cut by an earlier failed write is finished first: it ends at the next newline.)
+          const room = this.o.maxBytes - this.size;
+          to = room > 0 ? data.lastIndexOf(10, from + room - 1) + 1 : from;
+          if (to <= from) to = this.size === 0 || (from > 0 && data[from - 1] !== 10) ? data.indexOf(10, from) + 1 : from;
+        }
+        while (from < to) {
+          const { bytesWritten } = await this.fh!.write(data, from, to - from);
+          this.wrote(bytesWritten);
+          from += bytesWritten;
+        }
+        if (from < data.length) await this.rotate();
       }
-      if (to > from) {
-        await this.fh!.write(data.subarray(from, to));
-        this.size += to - from;
-        from = to;
-      }
-      if (from < data.length) await this.rotate();
     }
+    this.progress = null;
+  }
+
+  private wrote(n: number): void {
+    this.size += n;
+    this.progress!.bytes += n;
   }
 
   /** writev may write less than asked (a signal, a full disk): the rest is written, not lost. */
@@ -87,6 +102,7 @@ export class FileOutput extends NdjsonQueue {
     let rest = chunks;
     while (rest.length > 0) {
       let { bytesWritten } = await this.fh!.writev(rest);
+      this.wrote(bytesWritten);
       let i = 0;
       while (i < rest.length && bytesWritten >= rest[i]!.length) bytesWritten -= rest[i++]!.length;
       rest = rest.slice(i);
@@ -94,9 +110,24 @@ export class FileOutput extends NdjsonQueue {
     }
   }
 
-  override async close(): Promise<void> {
-    await super.close();
+  override async close(flushMs?: number): Promise<void> {
+    await super.close(flushMs);
     await this.fh?.close();
     this.fh = null;
   }
+}
+
+/** `chunks` without their first `n` bytes. */
+function skip(chunks: Buffer[], n: number): Buffer[] {
+  if (n === 0) return chunks;
+  const out: Buffer[] = [];
+  let left = n;
+  for (const c of chunks) {
+    if (left >= c.length) left -= c.length;
+    else {
+      out.push(left > 0 ? c.subarray(left) : c);
+      left = 0;
+    }
+  }
+  return out;
 }

@@ -17,6 +17,7 @@ import type { ViewOptions } from '../../record/fields.js';
 import { encoderFor, LINES_PER_WRITE, ndjsonLines } from '../../record/json.js';
 import type { Output } from '../../pipeline/types.js';
 import { log } from '../../log/logger.js';
+import { CLOSE_FLUSH_MS, within } from '../close-deadline.js';
 
 export interface NdjsonQueueOptions {
   view: ViewOptions;
@@ -56,6 +57,8 @@ export abstract class NdjsonQueue implements Output {
   private backoff = 0;
   private closing = false;
   private lastErrorLog = 0;
+  /** Ends the retry pause early (close). */
+  private wake: (() => void) | null = null;
 
   constructor(protected readonly q: NdjsonQueueOptions) {
     this.encode = encoderFor(q.view);
@@ -184,7 +187,15 @@ export abstract class NdjsonQueue implements Output {
 
   private sleep(): Promise<void> {
     this.backoff = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoff * 2));
-    return new Promise<void>((resolve) => setTimeout(resolve, this.backoff));
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, this.backoff);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    }).then(() => {
+      this.wake = null;
+    });
   }
 
   /** Writes everything queued. */
@@ -198,11 +209,30 @@ export abstract class NdjsonQueue implements Output {
     }
   }
 
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Writes what is queued, for at most `flushMs` (close-deadline.ts); what the writer cannot take
+   * by then (a full disk) is counted in `dropped_retries` and logged, and the stop goes on.
+   */
+  async close(flushMs = CLOSE_FLUSH_MS): Promise<void> {
+    const droppedBefore = this.c.dropped_retries!;
+    await within(this.flush(), flushMs);
     this.closing = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    // A pump in its retry pause tries once more and, failing, counts its slabs as dropped.
+    this.wake?.();
+    await this.pumping;
+    this.seal();
+    let left = 0;
+    for (const s of this.ready.splice(0, this.ready.length)) {
+      left += s.records;
+      s.done?.();
+    }
+    this.queued -= left;
+    this.c.queued = this.queued;
+    this.c.dropped_retries! += left;
+    const dropped = this.c.dropped_retries! - droppedBefore;
+    if (dropped > 0) log.error(`${this.name} output: stopped with ${dropped} records not written (writes kept failing for ${flushMs / 1000} s)`);
   }
 
   counters(): Record<string, number> {

@@ -17,9 +17,10 @@
  * reach the same counter.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NONCE_LEN } from './frame.js';
+import { makeDir } from '../../make-dir.js';
 
 /** Counters reserved per write of the high-water mark. */
 export const BLOCK = 2 ** 20;
@@ -86,7 +87,7 @@ function readMark(path: string): number {
 /** Atomic replace: a crash leaves the old or the new mark, never a torn one. */
 function writeMark(path: string, mark: number): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  makeDir(dir);
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {

@@ -7,11 +7,12 @@
  * costs at most the output's queue. Connections are (re)made with capped exponential backoff.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { lookup } from 'node:dns';
 import { isIP, connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { dirname } from 'node:path';
 import { log } from '../../log/logger.js';
+import { makeDir } from '../../make-dir.js';
 
 export interface Transport {
   /** Starts connecting; resolves once the first attempt succeeded or failed (never rejects). */
@@ -298,7 +299,7 @@ export class AuditTransport implements Transport {
   constructor(readonly path: string) {}
 
   async start(): Promise<void> {
-    mkdirSync(dirname(this.path), { recursive: true });
+    makeDir(dirname(this.path));
     const s = createWriteStream(this.path, { flags: 'a', mode: 0o600 });
     await new Promise<void>((resolve, reject) => {
       s.once('open', () => resolve());

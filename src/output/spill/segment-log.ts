@@ -15,12 +15,13 @@
  * delivered twice. Past `maxBytes` whole segments are dropped oldest first and every record in
  * them counted; the segment being delivered is never dropped under the sender.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowRecord } from '../../record/flow-record.js';
 import { log } from '../../log/logger.js';
 import { crc32 } from './crc32.js';
 import { encodeRecords, RECORD_KEYS, RecordDecoder } from './record-codec.js';
+import { makeDir } from '../../make-dir.js';
 
 const MAGIC = Buffer.from('UFCSPIL1', 'latin1');
 const ENTRY_HEADER = 12;
@@ -85,7 +86,7 @@ export class SpillLog {
     this.segmentBytes = o.segmentBytes ?? Math.min(64 << 20, Math.max(64 << 10, Math.floor(o.maxBytes / 8)));
     this.entryRecords = Math.max(1, o.entryRecords ?? 1000);
     this.cursorPath = join(o.dir, 'cursor.json');
-    mkdirSync(o.dir, { recursive: true });
+    makeDir(o.dir);
     this.recover();
   }
 

@@ -1,0 +1,20 @@
+/**
+ * How long a stopping output keeps trying to deliver what it holds. Past it, what is still queued
+ * is counted as dropped and logged, and the stop goes on: a target that stays down (a full disk, a
+ * database that refuses every write, an outage without a spill) must not keep the process from
+ * exiting until a supervisor kills it, which would lose the same records without a word.
+ */
+export const CLOSE_FLUSH_MS = 10_000;
+
+/** Resolves true when `p` settles within `ms`, false at the deadline (`p` is left running). */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true, () => true), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

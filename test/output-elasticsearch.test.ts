@@ -208,6 +208,8 @@ test('partial bulk failure: only the failed items are sent again; 429/503 items 
     const c = out.counters();
     assert.equal(c.rejected, refused.length);
     assert.equal(c.indexed, server.docs.length);
+    assert.equal(c.sent, server.docs.length, 'refused documents are counted as rejected, not also as sent');
+    assert.equal(c.sent! + c.rejected!, records.length);
     assert.ok(c.item_retries! > 0);
     // Request 1 carried everything; each later request only the items that had failed before.
     assert.equal(server.bulkSizes[0], records.length);

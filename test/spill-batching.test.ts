@@ -180,3 +180,22 @@ test('without a spill, a stop while the target keeps failing ends at its deadlin
   assert.equal(t.counters().dropped_retries, 95, 'every record counted: the failing batch and the queue behind it');
   assert.equal(t.counters().queued, 0);
 });
+
+test('a spill that cannot be written (its directory gone) loses nothing: memory is kept and delivered when the target is back', async () => {
+  const dir = tempDir('ufc-spill-');
+  const t = new FakeTarget({ batchMax: 10, deadlineMs: 5, queueMax: 100, spill: { dir, maxBytes: 1 << 20 } });
+  await t.start();
+  // The disk fails from the start (the directory is gone, as a failed mount would leave it).
+  const { rmSync } = await import('node:fs');
+  rmSync(dir, { recursive: true, force: true });
+  const next = new Map<string, number>();
+  t.down = true;
+  for (let i = 0; i < 10; i++) t.write(makeBatch(next, 5));
+  await until(() => t.counters().failures >= 3, 5000);
+  t.down = false;
+  await until(() => t.got.length >= 50, 10_000);
+  await t.close();
+  assertExactlyOnceInOrder(t.got, next);
+  assert.equal(t.got.length, 50);
+  assert.equal(t.counters().spill_errors, 0, 'nothing was dropped for the disk');
+});

@@ -178,3 +178,26 @@ test('spill log: a torn last entry (crash mid-write) ends the segment at the las
   assert.equal(b.pendingRecords, 20);
   assert.deepEqual(drain(b), Array.from({ length: 20 }, (_, i) => i));
 });
+
+test('spill log: a damaged entry header (length or count) never yields made-up record counts after a restart', () => {
+  for (const damage of ['length-huge', 'count-huge', 'length-small'] as const) {
+    const dir = tmp();
+    const a = new SpillLog({ dir, maxBytes: 1 << 30, segmentBytes: 1 << 20, entryRecords: 10 });
+    a.append(batch(0, 100)); // ten entries of ten records
+    a.close();
+    const p = join(dir, readdirSync(dir).find((n) => n.endsWith('.seg'))!);
+    const buf = readFileSync(p);
+    // The fourth entry's header: walk three entries from the data start (right after the file header).
+    let off = 8 + 4 + buf.readUInt32BE(8);
+    for (let i = 0; i < 3; i++) off += 12 + buf.readUInt32BE(off);
+    if (damage === 'length-huge') buf.writeUInt32BE(0x7fffffff, off);
+    else if (damage === 'count-huge') buf.writeUInt32BE(0xffffffff, off + 4);
+    else buf.writeUInt32BE(buf.readUInt32BE(off) - 7, off);
+    writeFileSync(p, buf);
+    const b = new SpillLog({ dir, maxBytes: 1 << 30 });
+    assert.equal(b.pendingRecords, 30, `${damage}: the three intact entries before the damage`);
+    assert.deepEqual(drain(b), Array.from({ length: 30 }, (_, i) => i), damage);
+    assert.ok(b.c.dropped <= 70, `${damage}: dropped ${b.c.dropped}, never more than the segment held`);
+    assert.equal(b.c.recovered, 30);
+  }
+});

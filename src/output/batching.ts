@@ -77,6 +77,14 @@ export abstract class BatchingOutput implements Output {
   /** Sends one batch; throws to have it retried. */
   protected abstract send(batch: FlowRecord[]): Promise<void>;
 
+  /** Records of the send in progress that the target refused for good (counted by the subclass, not in `sent`). */
+  private refusedInSend = 0;
+
+  /** Called by send() for records the target refused for good: they are done with, but not `sent`. */
+  protected refused(n: number): void {
+    this.refusedInSend += n;
+  }
+
   /** Subclasses that override start() call this last: it replays what an earlier run spilled. */
   async start(): Promise<void> {
     const d = this.spillLog();
@@ -200,10 +208,11 @@ export abstract class BatchingOutput implements Output {
     let attempts = 0;
     for (;;) {
       if (batch.length === 0) return true;
+      this.refusedInSend = 0;
       try {
         await this.send(batch);
         if (fromDisk) this.disk!.commit();
-        this.c.sent! += batch.length;
+        this.c.sent! += batch.length - this.refusedInSend;
         this.c.batches!++;
         this.backoff = 0;
         this.failing = false;
@@ -212,7 +221,7 @@ export abstract class BatchingOutput implements Output {
       } catch (err) {
         if (err instanceof PartialSendError && err.remaining.length < batch.length) {
           // The accepted part is done (and off the disk); what remains is retried like a batch from memory.
-          this.c.sent! += batch.length - err.remaining.length;
+          this.c.sent! += batch.length - err.remaining.length - this.refusedInSend;
           if (fromDisk) this.disk!.commit();
           fromDisk = false;
           batch = err.remaining;
@@ -247,12 +256,17 @@ export abstract class BatchingOutput implements Output {
       d.rewind();
       return true;
     }
+    const memory = this.takeAll();
     try {
-      d.prepend([batch, ...this.takeAll()]);
+      d.prepend([batch, ...memory]);
       return true;
     } catch (err) {
+      // Nothing went to disk (prepend is all or nothing): the rest of memory goes back where it
+      // was, and the batch is retried from memory (or dropped and counted, as without a spill).
+      this.chunks = memory;
+      for (const c of memory) this.queued += c.length;
+      this.c.queued = this.queued;
       this.logSpillError(err);
-      this.c.spill_errors!++;
       return false;
     }
   }

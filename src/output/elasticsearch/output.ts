@@ -150,6 +150,7 @@ export class SearchOutput extends BatchingOutput {
 
   private reject(status: number, reason: string): void {
     this.c.rejected!++;
+    this.refused(1);
     this.rejectedSinceLog++;
     const now = Date.now();
     if (now - this.lastRejectLog < LOG_EVERY_MS) return;

@@ -128,14 +128,30 @@ export class SpillLog {
     if (n === 0) return;
     const id = this.segs.length > 0 ? this.segs[0]!.id - 1 : FIRST_ID;
     const seg = this.create(id);
-    this.segs.unshift(seg);
-    for (const b of batches) {
-      for (let i = 0; i < b.length; i += this.entryRecords) {
-        const end = Math.min(b.length, i + this.entryRecords);
-        this.writeEntry(seg, encodeRecords(b, i, end), end - i);
+    // All or nothing: the caller keeps the records in memory when this throws, so a segment cut
+    // short (a full disk) must not stay to be replayed beside them.
+    const before = { spilled: this.c.spilled, pending: this.pending, totalBytes: this.totalBytes };
+    try {
+      for (const b of batches) {
+        for (let i = 0; i < b.length; i += this.entryRecords) {
+          const end = Math.min(b.length, i + this.entryRecords);
+          this.writeEntry(seg, encodeRecords(b, i, end), end - i);
+        }
       }
+      this.seal(seg);
+    } catch (err) {
+      try {
+        if (seg.fd !== null) closeSync(seg.fd);
+      } catch {
+        // closing is best effort; the file goes next
+      }
+      rmSync(seg.path, { force: true });
+      this.c.spilled = before.spilled;
+      this.pending = before.pending;
+      this.totalBytes = before.totalBytes - seg.dataStart;
+      throw err;
     }
-    this.seal(seg);
+    this.segs.unshift(seg);
     // The prepended records are now the oldest; the cap applies to them like to any others.
     this.makeRoom(0);
   }
@@ -341,6 +357,16 @@ export class SpillLog {
         rmSync(path, { force: true });
         continue;
       }
+      if (seg.trailing > 0 && seg.lost > 0) {
+        // Damaged entries, framed well enough to count: dropped and counted.
+        this.c.corrupt++;
+        this.c.dropped += seg.lost;
+        log.warn(`spill ${this.o.dir}: segment ${id} has a damaged entry; dropping its ${seg.lost} records from there on and replaying the ${seg.records} before`);
+      } else if (seg.trailing > 0) {
+        // Bytes past the last good entry that do not frame as entries: a write cut short by a
+        // crash, or a damaged header. What they held cannot be counted; the entries before replay.
+        log.warn(`spill ${this.o.dir}: segment ${id} ends in ${seg.trailing} bytes that are not a whole, intact entry (a write cut short by a crash, or damage); replaying the ${seg.records} records before them`);
+      }
       const at = cursor[String(id)];
       if (Array.isArray(at) && at[0] >= seg.dataStart && at[0] <= seg.size) {
         seg.readOffset = at[0];
@@ -371,7 +397,26 @@ function readExactly(fd: number, buf: Buffer, pos: number): void {
 }
 
 /** Reads a segment's header and entry headers (not payloads) to find its size and record count. */
-function scanSegment(id: number, path: string): Segment | null {
+/**
+ * Records in the entries from `off` to the end of the file, by their headers, when those headers
+ * frame the rest exactly (each fits, ends where the next begins, the last at the end of the file,
+ * and counts no more records than its bytes could hold); 0 when they do not, since a damaged length
+ * or count would give any number.
+ */
+function lostAfter(fd: number, off: number, fileSize: number, head: Buffer): number {
+  let lost = 0;
+  while (off + ENTRY_HEADER <= fileSize) {
+    readExactly(fd, head, off);
+    const len = head.readUInt32BE(0);
+    const count = head.readUInt32BE(4);
+    if (off + ENTRY_HEADER + len > fileSize || count > len) return 0;
+    lost += count;
+    off += ENTRY_HEADER + len;
+  }
+  return off === fileSize ? lost : 0;
+}
+
+function scanSegment(id: number, path: string): (Segment & { trailing: number; lost: number }) | null {
   let fd: number | null = null;
   try {
     const fileSize = statSync(path).size;
@@ -389,15 +434,21 @@ function scanSegment(id: number, path: string): Segment | null {
     let off = dataStart;
     let records = 0;
     const head = Buffer.allocUnsafe(ENTRY_HEADER);
-    // A crash mid-write leaves a short last entry: the segment ends at the last complete one.
+    // The segment ends at the last entry whose payload matches its checksum: a crash mid-write
+    // leaves a short last entry, and a damaged header (a length, a count) must count for nothing,
+    // since the record counts (pending, recovered, dropped) are summed from these entries.
     while (off + ENTRY_HEADER <= fileSize) {
       readExactly(fd, head, off);
       const len = head.readUInt32BE(0);
       if (off + ENTRY_HEADER + len > fileSize) break;
+      const payload = Buffer.allocUnsafe(len);
+      readExactly(fd, payload, off + ENTRY_HEADER);
+      // The checksum covers the payload only: a count larger than its bytes could hold is damage too.
+      if (crc32(payload) !== head.readUInt32BE(8) || head.readUInt32BE(4) > len) break;
       records += head.readUInt32BE(4);
       off += ENTRY_HEADER + len;
     }
-    return { id, path, size: off, records, readOffset: dataStart, readRecords: 0, dataStart, decoder: new RecordDecoder(header.keys as string[]), fd: null };
+    return { id, path, size: off, records, readOffset: dataStart, readRecords: 0, dataStart, decoder: new RecordDecoder(header.keys as string[]), fd: null, trailing: fileSize - off, lost: lostAfter(fd, off, fileSize, head) };
   } catch {
     return null;
   } finally {

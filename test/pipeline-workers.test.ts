@@ -282,6 +282,16 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     const metrics = await createMetrics(c).metrics();
     assert.match(metrics, /^ufc_decode_worker_restarts_total 3$/m);
     assert.match(metrics, new RegExp(`^ufc_decode_worker_lost_datagrams_total ${pool.lostDatagrams}$`, 'm'));
+
+    // A stop while the successor is still pending: what is held for it is lost, counted per exporter and logged.
+    assert.equal((pool as unknown as { workers: unknown[] }).workers[0], null, 'the successor is still in its pause');
+    const lostBefore = pool.lostDatagrams;
+    for (let i = 0; i < 2; i++) pool.dispatch(datagram, '127.0.0.5', 2055, Date.now());
+    const stats = c.pipeline.stats;
+    await c.stop();
+    assert.equal(pool.lostDatagrams, lostBefore + 2);
+    assert.equal(stats.snapshot().find((e) => e.exporter === '127.0.0.5')?.errors['lost: decode worker restarting at stop'], 2);
+    assert.ok(logged.some((l) => l.includes('decode worker 0 was restarting when the collector stopped: 2 datagrams held for it are lost')));
   } finally {
     await c.stop();
     await emu.close();

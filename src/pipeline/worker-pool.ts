@@ -335,10 +335,15 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closing = true;
     // A worker still being replaced is not started again: nothing is left to wait for from it.
+    const now = Date.now();
     this.workers.forEach((w, i) => {
       if (this.restartTimer[i] !== null) clearTimeout(this.restartTimer[i]!);
       if (w !== null) return;
-      this.lostDatagrams += this.staging[i]!.take().count;
+      // Held for a successor that will not start now: lost, counted per exporter and logged.
+      const held = this.staging[i]!.take();
+      for (const a of held.addresses) this.stats.error(a, 'lost: decode worker restarting at stop', now);
+      this.lostDatagrams += held.count;
+      if (held.count > 0) log.error(`decode worker ${i} was restarting when the collector stopped: ${held.count} datagram${held.count === 1 ? '' : 's'} held for it are lost`);
       this.forget(i);
     });
     await this.sync();

@@ -429,3 +429,15 @@ test('template fields are bounded per scope: a datagram-sized template cannot ta
   assert.equal((d.describe() as { templates: number }).templates, 5);
   assert.equal(run(d, ipfixMsg([set(2, ipfixTemplate(256, DATA_FIELDS)), dataFor(256)], 2)).length, 1);
 });
+
+test('template cache: a save that fails leaves no temporary file behind', async () => {
+  const { writeCache, writeCacheSync } = await import('../src/decode/template/persist.js');
+  const { mkdirSync } = await import('node:fs');
+  const dir = tempDir('ufc-tpl-');
+  // A directory where the cache file should be: the write succeeds, the rename fails.
+  const path = join(dir, 'templates-ipfix.json');
+  mkdirSync(join(path, 'in-the-way'), { recursive: true });
+  assert.throws(() => writeCacheSync(path, []));
+  await assert.rejects(writeCache(path, []));
+  assert.deepEqual(readdirSync(dir), ['templates-ipfix.json']);
+});

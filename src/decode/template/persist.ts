@@ -2,8 +2,8 @@
  * The template cache on disk: written atomically (temp file + rename, so a crash mid-write leaves
  * the previous file) and read back at start, so the first data packet after a restart decodes.
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { log } from '../../log/logger.js';
@@ -39,13 +39,24 @@ function body(domains: unknown): string {
 export async function writeCache(path: string, domains: unknown): Promise<void> {
   makeDir(dirname(path));
   const tmp = `${path}.${process.pid}-${threadId}.tmp`;
-  await writeFile(tmp, body(domains));
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, body(domains));
+    await rename(tmp, path);
+  } catch (err) {
+    // A write cut short (a full disk) leaves no temporary file behind.
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
 }
 
 export function writeCacheSync(path: string, domains: unknown): void {
   makeDir(dirname(path));
   const tmp = `${path}.${process.pid}-${threadId}.tmp`;
-  writeFileSync(tmp, body(domains));
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, body(domains));
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
 }

@@ -196,6 +196,23 @@ test('UDP receiver absent: sends fail with ICMP port unreachable, counted as sen
   assert.equal(c.queued_records, 0);
 });
 
+test('UDP receiver absent at an ordinary pace: the ICMP reports that reach the socket between sends are counted too', async (t) => {
+  const port = await closedPort();
+  const out = output(port, { transport: 'udp' });
+  t.after(() => out.close());
+  await out.start();
+  const batch = publicBatch(10);
+  for (let i = 0; i < 10; i++) {
+    out.write(batch);
+    await out.flush();
+    await sleep(50);
+  }
+  const c = out.counters();
+  // Linux reports most of them to the socket's next read, not to a send: counted as udp_unreachable.
+  assert.ok(c.udp_unreachable! > 0, JSON.stringify(c));
+  assert.equal(c.records_sent! + c.dropped_send_error! + c.dropped_queue_full!, 100);
+});
+
 test('decoding keeps its pace with the receiver refusing: replay throughput with the output on vs off', async () => {
   const pcap = readFileSync(join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap'));
   const port = await closedPort();

@@ -199,3 +199,20 @@ test('a spill that cannot be written (its directory gone) loses nothing: memory 
   assert.equal(t.got.length, 50);
   assert.equal(t.counters().spill_errors, 0, 'nothing was dropped for the disk');
 });
+
+test('a stop does not wait for a send that never ends (a server that accepted and stays silent): its records are counted as dropped', async () => {
+  class Silent extends FakeTarget {
+    protected override async send(): Promise<void> {
+      await new Promise(() => undefined);
+    }
+  }
+  const t = new Silent({ batchMax: 10, deadlineMs: 5, queueMax: 1000 });
+  await t.start();
+  t.write(Array.from({ length: 25 }, () => new FlowRecord()));
+  await new Promise((r) => setTimeout(r, 50));
+  const t0 = Date.now();
+  await t.close(300);
+  const took = Date.now() - t0;
+  assert.ok(took < 5000, `closed after ${took} ms`);
+  assert.equal(t.counters().dropped_retries, 25, 'the batch under way and the rest of the queue');
+});

@@ -17,7 +17,7 @@ import type { FlowRecord } from '../record/flow-record.js';
 import type { Output } from '../pipeline/types.js';
 import { log } from '../log/logger.js';
 import { SpillLog } from './spill/segment-log.js';
-import { CLOSE_FLUSH_MS, within } from './close-deadline.js';
+import { CLOSE_FLUSH_MS, CLOSE_SEND_MS, within } from './close-deadline.js';
 
 export interface BatchingOptions {
   /** Records per send. */
@@ -79,6 +79,10 @@ export abstract class BatchingOutput implements Output {
 
   /** Records of the send in progress that the target refused for good (counted by the subclass, not in `sent`). */
   private refusedInSend = 0;
+  /** Records of the send in progress that came from memory (a batch from the spill stays on disk until committed). */
+  private sendingFromMemory = 0;
+  /** Set when close() stopped waiting for a send: whatever it ends with is no longer this queue's business. */
+  private abandoned = false;
 
   /** Called by send() for records the target refused for good: they are done with, but not `sent`. */
   protected refused(n: number): void {
@@ -209,8 +213,12 @@ export abstract class BatchingOutput implements Output {
     for (;;) {
       if (batch.length === 0) return true;
       this.refusedInSend = 0;
+      this.sendingFromMemory = fromDisk ? 0 : batch.length;
       try {
         await this.send(batch);
+        this.sendingFromMemory = 0;
+        // Given up on by close() (counted there): the spill may be closed already.
+        if (this.abandoned) return false;
         if (fromDisk) this.disk!.commit();
         this.c.sent! += batch.length - this.refusedInSend;
         this.c.batches!++;
@@ -219,6 +227,8 @@ export abstract class BatchingOutput implements Output {
         this.notify();
         return true;
       } catch (err) {
+        this.sendingFromMemory = 0;
+        if (this.abandoned) return false;
         if (err instanceof PartialSendError && err.remaining.length < batch.length) {
           // The accepted part is done (and off the disk); what remains is retried like a batch from memory.
           this.c.sent! += batch.length - err.remaining.length - this.refusedInSend;
@@ -316,7 +326,12 @@ export abstract class BatchingOutput implements Output {
     this.timer = null;
     if (this.sleepTimer !== null) clearTimeout(this.sleepTimer);
     this.wake?.();
-    await this.pumping;
+    if (this.pumping !== null && !(await within(this.pumping, CLOSE_SEND_MS))) {
+      // A send that neither finishes nor fails (a server that accepted and stays silent): its
+      // records may or may not have arrived; they are counted as dropped, and the stop goes on.
+      this.abandoned = true;
+      this.c.dropped_retries! += this.sendingFromMemory;
+    }
     let left = 0;
     for (const chunk of this.takeAll()) left += chunk.length;
     this.c.dropped_retries! += left;

@@ -18,3 +18,13 @@ export async function within(p: Promise<unknown>, ms: number): Promise<boolean> 
     clearTimeout(timer);
   }
 }
+
+/**
+ * After CLOSE_FLUSH_MS, how long a stop still waits for a send already under way (a server that
+ * accepted the connection and stays silent is only given up by the client's own timeout: 30 s for
+ * ClickHouse, three tries of 30 s for Kafka). Past it, that send's records are counted as dropped.
+ */
+export const CLOSE_SEND_MS = 3_000;
+
+/** How long an output's start waits for its server before going on (records queue and retry). */
+export const START_WAIT_MS = 5_000;

@@ -389,8 +389,8 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     return this.store.flowQuery();
   }
 
-  override async close(): Promise<void> {
-    await super.close();
+  override async close(flushMs?: number): Promise<void> {
+    await super.close(flushMs);
     if (this.maintenanceTimer !== null) clearInterval(this.maintenanceTimer);
     this.maintenanceTimer = null;
     await this.maintaining;

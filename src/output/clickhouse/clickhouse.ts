@@ -20,6 +20,7 @@ import { clampInt, flowColumns, type ColKind, type Column } from '../../store/co
 import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
+import { CLOSE_SEND_MS, START_WAIT_MS, within } from '../close-deadline.js';
 
 const CH_TYPE: Record<ColKind, string> = { u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', i16: 'Int16', i64: 'UInt64', f64: 'Float64', str: 'String', enum: 'String' };
 const DAY_MS = 86_400_000;
@@ -214,7 +215,12 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
 
   override async start(): Promise<void> {
     try {
-      await this.ensureTable();
+      // A server that accepts and stays silent must not hold up the collector's start (and its
+      // sockets) for the 30 s request timeout: past START_WAIT_MS the table is made before the
+      // first insert instead, and records queue meanwhile.
+      const ready = this.ensureTable();
+      if (!(await within(ready, START_WAIT_MS))) throw new Error(`no answer within ${START_WAIT_MS / 1000} s`);
+      await ready;
       log.info(`ClickHouse output: ${this.o.url} table ${this.fq} (server ${this.version}${supportsTtl(this.version) ? ', TTL' : ', retention by DROP PARTITION'})`);
     } catch (err) {
       // A table this version cannot write to is a start-up error; a server not up yet is not.
@@ -286,10 +292,11 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     return this.query;
   }
 
-  override async close(): Promise<void> {
-    await super.close();
+  override async close(flushMs?: number): Promise<void> {
+    await super.close(flushMs);
     if (this.retentionTimer !== null) clearInterval(this.retentionTimer);
     this.retentionTimer = null;
-    await this.client.close();
+    // Bounded: closing waits for requests still under way to a silent server.
+    await within(this.client.close(), CLOSE_SEND_MS);
   }
 }

@@ -159,8 +159,8 @@ export class SearchOutput extends BatchingOutput {
     this.rejectedSinceLog = 0;
   }
 
-  override async close(): Promise<void> {
-    await super.close();
+  override async close(flushMs?: number): Promise<void> {
+    await super.close(flushMs);
     await this.conn.close();
   }
 }

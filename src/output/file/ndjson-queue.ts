@@ -17,7 +17,7 @@ import type { ViewOptions } from '../../record/fields.js';
 import { encoderFor, LINES_PER_WRITE, ndjsonLines } from '../../record/json.js';
 import type { Output } from '../../pipeline/types.js';
 import { log } from '../../log/logger.js';
-import { CLOSE_FLUSH_MS, within } from '../close-deadline.js';
+import { CLOSE_FLUSH_MS, CLOSE_SEND_MS, within } from '../close-deadline.js';
 
 export interface NdjsonQueueOptions {
   view: ViewOptions;
@@ -57,6 +57,8 @@ export abstract class NdjsonQueue implements Output {
   private backoff = 0;
   private closing = false;
   private lastErrorLog = 0;
+  /** Set when close() stopped waiting for a write: its outcome no longer counts. */
+  private abandoned = false;
   /** Ends the retry pause early (close). */
   private wake: (() => void) | null = null;
 
@@ -157,11 +159,13 @@ export abstract class NdjsonQueue implements Output {
       for (;;) {
         try {
           await this.send(chunks, bytes);
+          if (this.abandoned) return;
           this.backoff = 0;
           this.c.sent! += records;
           this.c.batches!++;
           break;
         } catch (err) {
+          if (this.abandoned) return;
           this.c.failures!++;
           this.logFailure(err);
           if (this.closing) {
@@ -221,15 +225,15 @@ export abstract class NdjsonQueue implements Output {
     this.timer = null;
     // A pump in its retry pause tries once more and, failing, counts its slabs as dropped.
     this.wake?.();
-    await this.pumping;
+    // A write that never returns (stdout into a pipe nobody reads) does not hold the stop either;
+    // its records stay counted as queued, so they are counted as dropped below.
+    if (this.pumping !== null && !(await within(this.pumping, CLOSE_SEND_MS))) this.abandoned = true;
     this.seal();
-    let left = 0;
-    for (const s of this.ready.splice(0, this.ready.length)) {
-      left += s.records;
-      s.done?.();
-    }
-    this.queued -= left;
-    this.c.queued = this.queued;
+    for (const s of this.ready.splice(0, this.ready.length)) s.done?.();
+    // Everything not written: what was ready, and what a write that never returned held.
+    const left = this.queued;
+    this.queued = 0;
+    this.c.queued = 0;
     this.c.dropped_retries! += left;
     const dropped = this.c.dropped_retries! - droppedBefore;
     if (dropped > 0) log.error(`${this.name} output: stopped with ${dropped} records not written (writes kept failing for ${flushMs / 1000} s)`);

@@ -22,6 +22,7 @@ import type { ViewOptions } from '../../record/fields.js';
 import { encodeRecord } from '../../record/json.js';
 import { log } from '../../log/logger.js';
 import { BatchingOutput, PartialSendError } from '../batching.js';
+import { CLOSE_SEND_MS, START_WAIT_MS, within } from '../close-deadline.js';
 
 export type PartitionKey = 'exporter' | 'none' | 'src_ip' | 'community_id';
 
@@ -67,6 +68,7 @@ export class KafkaOutput extends BatchingOutput {
   private partitions: PartitionMetadata[] = [];
   private partitionsAt = 0;
   private connected = false;
+  private connecting: Promise<void> | null = null;
 
   constructor(private readonly o: KafkaOutputOptions) {
     super({
@@ -111,7 +113,11 @@ export class KafkaOutput extends BatchingOutput {
 
   override async start(): Promise<void> {
     try {
-      await this.connect();
+      // Bounded like ClickHouse's start: a broker that accepts and stays silent must not hold up the
+      // collector's start; the connection goes on in the background and records queue meanwhile.
+      const connecting = this.connect();
+      if (!(await within(connecting, START_WAIT_MS))) throw new Error(`no answer within ${START_WAIT_MS / 1000} s; still trying`);
+      await connecting;
       log.info(`kafka output: connected to ${this.o.brokers.join(',')}, topic ${this.o.topic}`);
     } catch (err) {
       log.warn(`kafka output: brokers not reachable at start (${(err as Error).message}); records are held until they are`);
@@ -119,10 +125,16 @@ export class KafkaOutput extends BatchingOutput {
     await super.start();
   }
 
-  private async connect(): Promise<void> {
-    await this.producer.connect();
-    await this.admin.connect();
-    this.connected = true;
+  /** Connects, or joins the attempt under way (start() may have left one running in the background). */
+  private connect(): Promise<void> {
+    this.connecting ??= (async () => {
+      await this.producer.connect();
+      await this.admin.connect();
+      this.connected = true;
+    })().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
   }
 
   /** The topic's partitions, from a Metadata request at most every METADATA_MAX_AGE_MS. */
@@ -188,10 +200,10 @@ export class KafkaOutput extends BatchingOutput {
     }
   }
 
-  override async close(): Promise<void> {
-    await super.close();
-    await this.producer.disconnect().catch(() => undefined);
-    await this.admin.disconnect().catch(() => undefined);
+  override async close(flushMs?: number): Promise<void> {
+    await super.close(flushMs);
+    // Bounded: a disconnect waits for requests still under way to a silent broker.
+    await within(Promise.all([this.producer.disconnect(), this.admin.disconnect()]), CLOSE_SEND_MS);
   }
 }
 

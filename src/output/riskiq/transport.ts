@@ -76,7 +76,7 @@ export class UdpTransport implements Transport {
   private retry: NodeJS.Timeout | null = null;
   private readonly backoff: Backoff;
   private readonly warner = new Warner();
-  private readonly c = { udp_connects: 0, udp_connect_failures: 0, udp_send_errors: 0 };
+  private readonly c = { udp_connects: 0, udp_connect_failures: 0, udp_send_errors: 0, udp_unreachable: 0 };
 
   constructor(private readonly host: string, private readonly port: number, b: BackoffOptions = {}) {
     this.backoff = new Backoff(b.backoffMinMs ?? BACKOFF_MIN_MS, b.backoffMaxMs ?? BACKOFF_MAX_MS);
@@ -116,8 +116,11 @@ export class UdpTransport implements Transport {
       firstAttempt = undefined;
     };
     sock.on('error', (err) => {
-      if (!this.connected) failed(err);
-      else this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}`);
+      if (!this.connected) return failed(err);
+      // Linux mostly reports an ICMP port unreachable to the socket's next read, not to a send:
+      // the frames before it left as far as the kernel knows, so they count as sent. Counted here.
+      if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.c.udp_unreachable++;
+      this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}`);
     });
     // Node calls this with the error when the lookup or connect fails (else emits 'error').
     sock.connect(this.port, address, (err?: Error) => {

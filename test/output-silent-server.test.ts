@@ -1,0 +1,82 @@
+/**
+ * A server that accepts connections and never answers (a hung process, a black-holing proxy): the
+ * network outputs must neither hold up the collector's start (its UDP sockets open only after the
+ * outputs start) nor its stop. A local TCP server that reads and stays silent stands in for
+ * ClickHouse and a Kafka broker; the production code paths are the same as against real ones.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { ClickHouseOutput } from '../src/output/clickhouse/clickhouse.js';
+import { KafkaOutput } from '../src/output/kafka/output.js';
+import { START_WAIT_MS } from '../src/output/close-deadline.js';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { tempDir } from './helpers/collect.js';
+
+async function silentServer(): Promise<{ port: number; close(): void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.resume();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+function records(n: number): FlowRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const r = new FlowRecord();
+    r.collectTs = Date.now() - i; r.exporterIp = '192.0.2.1'; r.srcIp = '10.0.0.1'; r.dstIp = '10.0.0.2'; r.ipVersion = 4; r.proto = 17; r.bytes = 1; r.packets = 1;
+    return r;
+  });
+}
+
+test('ClickHouse that accepts and never answers: start goes on after the start wait, the stop is bounded, records spilled', async () => {
+  const srv = await silentServer();
+  const dir = tempDir('ufc-silent-');
+  const out = new ClickHouseOutput({ url: `http://127.0.0.1:${srv.port}`, username: 'default', password: '', database: 'd', table: 'flows', retentionDays: 7, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000, spill: { dir: join(dir, 'spill'), maxBytes: 1 << 26 } });
+  try {
+    let t0 = Date.now();
+    await out.start();
+    assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (the client's timeout is 30 s)`);
+    out.write(records(50));
+    await new Promise((r) => setTimeout(r, 200));
+    t0 = Date.now();
+    await out.close(500);
+    assert.ok(Date.now() - t0 < 8000, `stop took ${Date.now() - t0} ms`);
+    const c = out.counters();
+    assert.equal(c.sent, 0);
+    assert.equal((c.dropped_retries ?? 0) + (c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
+  } finally {
+    srv.close();
+  }
+});
+
+test('Kafka broker that accepts and never answers: start goes on after the start wait, the stop is bounded', async () => {
+  const srv = await silentServer();
+  const dir = tempDir('ufc-silent-');
+  const out = new KafkaOutput({ brokers: [`127.0.0.1:${srv.port}`], topic: 'flows', partitionKey: 'exporter', clientId: 'ufc', tls: { enable: false, skipVerification: false, caCertPath: '' }, view: { ecs: false, timestampSource: 'collect' }, deadlineMs: 10, batchRecords: 100, spill: { dir: join(dir, 'spill'), maxBytes: 1 << 26 } });
+  try {
+    let t0 = Date.now();
+    await out.start();
+    assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (kafkajs waits up to 2 x 30 s)`);
+    out.write(records(50));
+    await new Promise((r) => setTimeout(r, 200));
+    t0 = Date.now();
+    await out.close(500);
+    assert.ok(Date.now() - t0 < 12_000, `stop took ${Date.now() - t0} ms`);
+    const c = out.counters();
+    assert.equal(c.sent, 0);
+    assert.equal((c.dropped_retries ?? 0) + (c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
+  } finally {
+    srv.close();
+  }
+});

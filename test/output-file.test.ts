@@ -138,3 +138,47 @@ test('file output: a stop while every write fails ends within its deadline, coun
   assert.equal(out.counters().dropped_retries, 50);
   assert.equal(out.counters().queued, 0);
 });
+
+test('file output: a stop that gives up inside a line (the disk stayed full) leaves the file on a whole line, and the next run appends cleanly', async () => {
+  const dir = tempDir('ufc-file-');
+  const path = join(dir, 'flows.ndjson');
+  const out = new FileOutput({ path, maxBytes: 0, maxFiles: 1, view });
+  await out.start();
+  const fh = (out as unknown as { fh: { writev(b: Buffer[]): Promise<{ bytesWritten: number }> } }).fh;
+  const writev = fh.writev.bind(fh);
+  let first = true;
+  fh.writev = async (bufs) => {
+    if (first) {
+      first = false;
+      return writev([Buffer.concat(bufs).subarray(0, 1234)]);
+    }
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  out.write(Array.from({ length: 100 }, (_, i) => rec(i)));
+  await new Promise((r) => setTimeout(r, 50));
+  await out.close(300);
+  assert.ok(readFileSync(path, 'utf8').endsWith('\n'), 'no cut line left at the end');
+  const next = new FileOutput({ path, maxBytes: 0, maxFiles: 1, view });
+  await next.start();
+  next.write([rec(1000)]);
+  await next.close();
+  const lines = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+  for (const l of lines) JSON.parse(l);
+  assert.equal((JSON.parse(lines.at(-1)!) as Record<string, number>)['flow.src.l4.port.id'], 1000);
+});
+
+test('file output: records that arrive while it closes are counted as dropped, and the close still ends', async () => {
+  const dir = tempDir('ufc-file-');
+  const out = new FileOutput({ path: join(dir, 'flows.ndjson'), maxBytes: 0, maxFiles: 1, view });
+  await out.start();
+  const fh = (out as unknown as { fh: { writev(): Promise<never> } }).fh;
+  fh.writev = async () => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  out.write([rec(1)]);
+  const closing = out.close(200);
+  await new Promise((r) => setTimeout(r, 300));
+  out.write([rec(2), rec(3)]);
+  await closing;
+  assert.equal(out.counters().dropped_retries, 3);
+});

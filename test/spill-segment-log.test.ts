@@ -1,7 +1,7 @@
 /** The on-disk spill log: checksums, order, restart, disk cap, damage. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync, truncateSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync, truncateSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as zlib from 'node:zlib';
@@ -200,4 +200,29 @@ test('spill log: a damaged entry header (length or count) never yields made-up r
     assert.ok(b.c.dropped <= 70, `${damage}: dropped ${b.c.dropped}, never more than the segment held`);
     assert.equal(b.c.recovered, 30);
   }
+});
+
+test('spill log: a prepend that fails on a full disk leaves no file and no open descriptor', { skip: !existsSync('/proc/self/fd') && 'no /proc/self/fd' }, async () => {
+  const fs = (await import('node:fs')).default;
+  const { syncBuiltinESMExports } = await import('node:module');
+  const dir = tmp();
+  const log = new SpillLog({ dir, maxBytes: 1 << 30, entryRecords: 10 });
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  const writeSync = fs.writeSync;
+  fs.writeSync = (() => {
+    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  }) as typeof fs.writeSync;
+  syncBuiltinESMExports();
+  try {
+    for (let i = 0; i < 20; i++) assert.throws(() => log.prepend([batch(0, 5)]), /ENOSPC/);
+  } finally {
+    fs.writeSync = writeSync;
+    syncBuiltinESMExports();
+  }
+  assert.equal(fds(), before, 'no descriptor left open');
+  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.seg')), []);
+  assert.equal(log.pendingRecords, 0);
+  assert.equal(log.bytes, 0);
+  log.close();
 });

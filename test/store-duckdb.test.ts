@@ -284,3 +284,23 @@ test('size guard: a row dated in the future does not make today an old day; tabl
     await out.close();
   }
 });
+
+test('reopening an invalidated database interrupts a query still running on it: the query fails instead of hanging', async () => {
+  const config = testConfig();
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'race.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000 });
+  await out.start();
+  try {
+    const reader = (out.store as unknown as { reader: { runAndReadAll(sql: string): Promise<unknown> } }).reader;
+    // Long enough to still run when the reopen comes (seconds on this machine).
+    const slow = reader.runAndReadAll('SELECT count(*) FROM range(4000000000) a WHERE a.range % 7 = 3');
+    const settled = slow.then(() => 'finished', () => 'failed');
+    await new Promise((r) => setTimeout(r, 200));
+    await out.store.recover('FATAL Error: Failed: database has been invalidated because of a previous fatal error');
+    const outcome = await Promise.race([settled, new Promise((r) => setTimeout(() => r('hanging'), 20_000))]);
+    assert.notEqual(outcome, 'hanging');
+    assert.ok(out.flowQuery() !== null, 'queries work again after the reopen');
+    assert.equal((await out.flowQuery()!.search({ from: 0, to: Date.now() + 1 })).total, 0);
+  } finally {
+    await out.close();
+  }
+});

@@ -118,6 +118,15 @@ test('sniffFormat', () => {
   assert.equal(sniffFormat('198.51.100.7 botnet,mirai\n'), 'text');
   assert.equal(sniffFormat('198.51.100.7, c2\n'), 'csv');
   assert.equal(sniffFormat('"first seen",ip\n'), 'csv');
+  // abuse.ch SSLBL: a blank inside the first field (a timestamp).
+  assert.equal(sniffFormat('# Firstseen,DstIP,DstPort\n2021-01-17 07:44:46,51.75.66.248,443\n'), 'csv');
+});
+
+test('a CSV whose first field holds a blank (abuse.ch SSLBL) parses as CSV', async () => {
+  const r = await names('# Firstseen,DstIP,DstPort\n2021-01-17 07:44:46,51.75.66.248,443\n2021-01-18 08:00:00,198.51.100.9,8443\n', ['51.75.66.248', '198.51.100.9']);
+  assert.equal(r.format, 'csv');
+  assert.deepEqual(r.got, ['443', '8443']);
+  assert.equal(r.bad, 0);
 });
 
 test('one odd line does not cost the whole list: comma notes in text, a headerless CSV whose first row is no address', async () => {

@@ -276,7 +276,7 @@ export abstract class BatchingOutput implements Output {
       this.chunks = memory;
       for (const c of memory) this.queued += c.length;
       this.c.queued = this.queued;
-      this.logSpillError(err);
+      this.logSpillError(err, true);
       return false;
     }
   }
@@ -366,10 +366,10 @@ export abstract class BatchingOutput implements Output {
     log.warn(`${this.name} output: send failed, ${where}: ${(err as Error).message}`);
   }
 
-  private logSpillError(err: unknown): void {
+  private logSpillError(err: unknown, kept = false): void {
     const now = Date.now();
     if (now - this.lastSpillErrorLog < LOG_EVERY_MS) return;
     this.lastSpillErrorLog = now;
-    log.error(`${this.name} output: cannot write to the spill directory, records dropped: ${(err as Error).message}`);
+    log.error(`${this.name} output: cannot write to the spill directory, ${kept ? 'records kept in memory' : 'records dropped'}: ${(err as Error).message}`);
   }
 }

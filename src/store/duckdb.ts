@@ -14,6 +14,7 @@ import {
 } from '@duckdb/node-api';
 import { log } from '../log/logger.js';
 import { BatchingOutput } from '../output/batching.js';
+import { CLOSE_SEND_MS, within } from '../output/close-deadline.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import type { TimestampSource } from '../record/fields.js';
 import { clampInt, flowColumns, type ColKind, type Column } from './columns.js';
@@ -153,6 +154,14 @@ export class DuckDbStore {
     }
     if (this.instance === null || /invalidated/i.test(cause)) {
       if (this.instance !== null) log.warn(`DuckDB store: the database must be reopened (${cause}); reopening ${this.opts.path}`);
+      // Queries and maintenance running on the reader are interrupted (they fail, and are answered
+      // or retried as failures), so none is left waiting on a connection that is about to go.
+      try {
+        this.reader?.interrupt();
+      } catch {
+        // nothing running
+      }
+      await new Promise((r) => setTimeout(r, 50));
       this.close();
       await this.open();
       log.info(`DuckDB store reopened at ${this.opts.path}`);
@@ -393,7 +402,8 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     await super.close(flushMs);
     if (this.maintenanceTimer !== null) clearInterval(this.maintenanceTimer);
     this.maintenanceTimer = null;
-    await this.maintaining;
+    // Bounded: maintenance on a database being reopened may not settle.
+    if (this.maintaining !== null) await within(this.maintaining, CLOSE_SEND_MS);
     this.store.close();
   }
 }

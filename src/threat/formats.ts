@@ -81,8 +81,10 @@ export function sniffFormat(head: string): ListFormat {
     for (const stop of [line.indexOf(';'), line.indexOf('#')]) if (stop >= 0 && stop < end) end = stop;
     const comma = line.indexOf(',');
     if (comma >= 0 && comma < end) {
+      // After a blank, a comma is a text line's name only when the line opens with an address
+      // (`192.0.2.1 botnet,mirai`); a CSV field may hold a blank (SSLBL: `2021-01-17 07:44:46,51.75.66.248,443`).
       const blank = firstBlank(line);
-      if (blank < 0 || comma < blank) return 'csv';
+      if (blank < 0 || comma < blank || !isAddress(line.slice(0, blank))) return 'csv';
     }
     if (++seen >= 20) break;
   }

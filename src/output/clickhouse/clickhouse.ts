@@ -278,7 +278,8 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     await this.ensureTable();
     const clampedBefore = this.writer.clamped;
     const body = this.writer.encode(batch);
-    this.c.values_clamped! += this.writer.clamped - clampedBefore;
+    // Counted once the insert is done: a retried batch is encoded (and clamped) again.
+    const clamped = this.writer.clamped - clampedBefore;
     const res = await this.client.exec({ query: `INSERT INTO ${this.fq} (${this.colList}) FORMAT RowBinary`, values: Readable.from([body]) });
     // Drain the (empty) response so the socket is released.
     res.stream.resume();
@@ -286,6 +287,7 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       res.stream.on('end', resolve);
       res.stream.on('error', reject);
     });
+    this.c.values_clamped! += clamped;
   }
 
   flowQuery(): FlowQuery | null {

@@ -2,7 +2,8 @@
  * EF_OUTPUT_FILE_*: NDJSON appended to a file, rotated by size: `flows.ndjson` becomes
  * `flows.ndjson.1`, older ones shift up, and at most EF_OUTPUT_FILE_MAX_FILES rotated files are kept.
  */
-import { renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { log } from '../../log/logger.js';
 import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ViewOptions } from '../../record/fields.js';
@@ -38,6 +39,8 @@ export class FileOutput extends NdjsonQueue {
   }
 
   private async openFile(): Promise<void> {
+    // Not while a write is being resumed: its cut line is about to be completed.
+    if (this.progress === null) endOnWholeLine(this.o.path);
     this.fh = await open(this.o.path, 'a');
     try {
       this.size = statSync(this.o.path).size;
@@ -114,6 +117,8 @@ export class FileOutput extends NdjsonQueue {
     await super.close(flushMs);
     await this.fh?.close();
     this.fh = null;
+    // A stop that gave up part-way through a write (the disk stayed full) leaves no cut line.
+    if (this.progress !== null) endOnWholeLine(this.o.path);
   }
 }
 
@@ -130,4 +135,35 @@ function skip(chunks: Buffer[], n: number): Buffer[] {
     }
   }
   return out;
+}
+
+/**
+ * Cuts the file back to its last line end, when it ends inside a line: a write a full disk cut
+ * short, with no retry after it (a stop, a crash). The next line appended would be glued to it.
+ */
+function endOnWholeLine(path: string): void {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return;
+  }
+  if (size === 0) return;
+  const fd = openSync(path, 'r');
+  let cut = -1;
+  try {
+    const buf = Buffer.allocUnsafe(65536);
+    for (let end = size; end > 0 && cut < 0; end -= buf.length) {
+      const from = Math.max(0, end - buf.length);
+      const n = readSync(fd, buf, 0, end - from, from);
+      if (end === size && buf[n - 1] === 10) return;
+      const nl = buf.subarray(0, n).lastIndexOf(10);
+      if (nl >= 0) cut = from + nl + 1;
+      else if (from === 0) cut = 0;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  truncateSync(path, cut);
+  log.warn(`file output: ${path} ended inside a line (a write cut short); cut back ${size - cut} bytes to the last whole line`);
 }

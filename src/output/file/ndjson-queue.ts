@@ -74,6 +74,10 @@ export abstract class NdjsonQueue implements Output {
   write(batch: readonly FlowRecord[]): void {
     const n = batch.length;
     if (n === 0) return;
+    if (this.closing) {
+      this.c.dropped_retries! += n;
+      return;
+    }
     if (this.queued + n > this.q.queueMax) {
       this.c.dropped_queue_full! += n;
       return;
@@ -112,6 +116,11 @@ export abstract class NdjsonQueue implements Output {
 
   /** Lines a decode worker encoded: queued as they are, as one slab of their own (no copy). */
   writeEncoded(bytes: Buffer, records: number, done: () => void): void {
+    if (this.closing) {
+      this.c.dropped_retries! += records;
+      done();
+      return;
+    }
     if (records === 0 || this.queued + records > this.q.queueMax) {
       this.c.dropped_queue_full! += records;
       done();
@@ -205,6 +214,8 @@ export abstract class NdjsonQueue implements Output {
   /** Writes everything queued. */
   async flush(): Promise<void> {
     for (;;) {
+      // Once closing, nothing more is written (close() counts what is left).
+      if (this.closing) return;
       if (this.pumping !== null) await this.pumping;
       else if (this.ready.length > 0 || (this.cur !== null && this.cur.records > 0)) {
         this.seal();

@@ -127,11 +127,13 @@ export class SpillLog {
     for (const b of batches) n += b.length;
     if (n === 0) return;
     const id = this.segs.length > 0 ? this.segs[0]!.id - 1 : FIRST_ID;
-    const seg = this.create(id);
     // All or nothing: the caller keeps the records in memory when this throws, so a segment cut
-    // short (a full disk) must not stay to be replayed beside them.
+    // short (a full disk) must not stay to be replayed beside them, nor its descriptor stay open.
     const before = { spilled: this.c.spilled, pending: this.pending, totalBytes: this.totalBytes };
+    const path = join(this.o.dir, `${String(id).padStart(16, '0')}.seg`);
+    let seg: Segment | null = null;
     try {
+      seg = this.create(id);
       for (const b of batches) {
         for (let i = 0; i < b.length; i += this.entryRecords) {
           const end = Math.min(b.length, i + this.entryRecords);
@@ -141,14 +143,14 @@ export class SpillLog {
       this.seal(seg);
     } catch (err) {
       try {
-        if (seg.fd !== null) closeSync(seg.fd);
+        if (seg !== null && seg.fd !== null) closeSync(seg.fd);
       } catch {
         // closing is best effort; the file goes next
       }
-      rmSync(seg.path, { force: true });
+      rmSync(path, { force: true });
       this.c.spilled = before.spilled;
       this.pending = before.pending;
-      this.totalBytes = before.totalBytes - seg.dataStart;
+      this.totalBytes = before.totalBytes;
       throw err;
     }
     this.segs.unshift(seg);
@@ -257,7 +259,14 @@ export class SpillLog {
     const path = join(this.o.dir, `${String(id).padStart(16, '0')}.seg`);
     const fd = openSync(path, 'w');
     const h = this.fileHeader();
-    writeSync(fd, h, 0, h.length, 0);
+    try {
+      writeSync(fd, h, 0, h.length, 0);
+    } catch (err) {
+      // A full disk: no descriptor and no headerless file left behind.
+      closeSync(fd);
+      rmSync(path, { force: true });
+      throw err;
+    }
     this.totalBytes += h.length;
     return { id, path, size: h.length, records: 0, readOffset: h.length, readRecords: 0, dataStart: h.length, decoder: new RecordDecoder(RECORD_KEYS), fd };
   }

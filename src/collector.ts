@@ -18,6 +18,7 @@ import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
 import type { ViewOptions } from './record/fields.js';
 import { WebServer } from './web/server.js';
 import { makeDir } from './make-dir.js';
+import { within } from './within.js';
 
 export interface CollectorParts {
   decoders?: Map<Protocol, Decoder>;
@@ -95,9 +96,7 @@ export class Collector {
       const stopping = (async () => {
         for (const stop of started.reverse()) await Promise.resolve().then(stop).catch((e: unknown) => log.warn(`stopping after a failed start-up: ${(e as Error).message}`));
       })();
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([stopping, new Promise<void>((r) => (timer = setTimeout(r, STOP_AFTER_FAILED_START_MS)))]);
-      clearTimeout(timer);
+      await within(stopping, STOP_AFTER_FAILED_START_MS);
       throw new StartupError((err as Error).message, { cause: err });
     }
     if (this.outputs.length === 0) log.warn('no output is enabled: records are decoded and counted, then discarded');

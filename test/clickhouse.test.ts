@@ -23,7 +23,7 @@ import { flowQueryFrom } from '../src/store/query.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import { CH_URL, lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
-import { checkAllQueries, checkThreatViews, threatMix, wideRecord } from './store-reference.js';
+import { checkAllQueries, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
 import { runClickHouseOutage } from '../scripts/outage-clickhouse.js';
 
 // One file at a time on the shared server: the outage drill below stops it (see clickhouse-helpers.ts).
@@ -154,17 +154,7 @@ test('ClickHouse: values wider than their column are stored at the bound DuckDB 
   const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
   try {
     await out.start();
-    const now = Date.now();
-    const good = new FlowRecord();
-    good.collectTs = now - 2; good.exporterIp = '192.0.2.66'; good.srcIp = '10.0.0.3'; good.dstIp = '10.0.0.4'; good.ipVersion = 4; good.proto = 17; good.bytes = 10; good.packets = 1;
-    out.write([wideRecord(now, '192.0.2.66'), good]);
-    await out.flush();
-    const found = await out.flowQuery()!.search({ from: now - 10, to: now, filter: { exporter: '192.0.2.66' } });
-    assert.equal(found.total, 2);
-    const wide = found.rows.find((d) => (d['flow.bytes'] as number) > 1e18)!;
-    assert.deepEqual([wide['flow.src.l4.port.id'], wide['flow.bytes'], wide['flow.packets'], wide['flow.in.netif.index']], [65535, 9223372036854774784, 9223372036854774784, 4294967295]);
-    assert.equal(out.counters().values_clamped, 5);
-    assert.equal(out.counters().failures, 0);
+    await checkWideValues(out);
   } finally {
     await out.close();
     await dropDb(db);

@@ -84,13 +84,29 @@ test('batching: a failing target is retried, the queue is bounded and drops are 
   await o.close();
 });
 
+const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+
+/**
+ * Makes the output's file handle write `firstBytes` of its next write (none when 0) and refuse every
+ * write after that: a disk that fills up and stays full.
+ */
+function diskStaysFull(out: FileOutput, firstBytes = 0): void {
+  const fh = (out as unknown as { fh: { writev(b: Buffer[]): Promise<{ bytesWritten: number }> } }).fh;
+  const writev = fh.writev.bind(fh);
+  let first = firstBytes > 0;
+  fh.writev = async (bufs) => {
+    if (!first) throw enospc();
+    first = false;
+    return writev([Buffer.concat(bufs).subarray(0, firstBytes)]);
+  };
+}
+
 /** Makes the output's file handle write only `firstBytes` of the next write, then refuse the one after (a disk filling up). */
 function fillDiskOnce(out: FileOutput, firstBytes: number): void {
   const fh = (out as unknown as { fh: { writev(b: Buffer[]): Promise<{ bytesWritten: number }>; write(b: Buffer, o: number, l: number): Promise<{ bytesWritten: number }> } }).fh;
   const writev = fh.writev.bind(fh);
   const write = fh.write.bind(fh);
   let step = 0;
-  const enospc = (): Error => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
   fh.writev = async (bufs) => {
     step++;
     if (step === 1) return writev([Buffer.concat(bufs).subarray(0, firstBytes)]);
@@ -127,10 +143,7 @@ test('file output: a stop while every write fails ends within its deadline, coun
   const dir = tempDir('ufc-file-');
   const out = new FileOutput({ path: join(dir, 'flows.ndjson'), maxBytes: 0, maxFiles: 1, view });
   await out.start();
-  const fh = (out as unknown as { fh: { writev(): Promise<never> } }).fh;
-  fh.writev = async () => {
-    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-  };
+  diskStaysFull(out);
   out.write(Array.from({ length: 50 }, (_, i) => rec(i)));
   const t0 = Date.now();
   await out.close(300);
@@ -144,16 +157,7 @@ test('file output: a stop that gives up inside a line (the disk stayed full) lea
   const path = join(dir, 'flows.ndjson');
   const out = new FileOutput({ path, maxBytes: 0, maxFiles: 1, view });
   await out.start();
-  const fh = (out as unknown as { fh: { writev(b: Buffer[]): Promise<{ bytesWritten: number }> } }).fh;
-  const writev = fh.writev.bind(fh);
-  let first = true;
-  fh.writev = async (bufs) => {
-    if (first) {
-      first = false;
-      return writev([Buffer.concat(bufs).subarray(0, 1234)]);
-    }
-    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-  };
+  diskStaysFull(out, 1234);
   out.write(Array.from({ length: 100 }, (_, i) => rec(i)));
   await new Promise((r) => setTimeout(r, 50));
   await out.close(300);
@@ -171,10 +175,7 @@ test('file output: records that arrive while it closes are counted as dropped, a
   const dir = tempDir('ufc-file-');
   const out = new FileOutput({ path: join(dir, 'flows.ndjson'), maxBytes: 0, maxFiles: 1, view });
   await out.start();
-  const fh = (out as unknown as { fh: { writev(): Promise<never> } }).fh;
-  fh.writev = async () => {
-    throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-  };
+  diskStaysFull(out);
   out.write([rec(1)]);
   const closing = out.close(200);
   await new Promise((r) => setTimeout(r, 300));

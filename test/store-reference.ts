@@ -302,3 +302,21 @@ export function wideRecord(now: number, exporter: string): FlowRecord {
   r.srcPort = 70_000; r.bytes = 2 ** 64; r.packets = 2 ** 63; r.inIf = 2 ** 32 + 5; r.tos = 300;
   return r;
 }
+
+/**
+ * Writes a wide record (wideRecord) and an ordinary one through `out`, then checks both came back,
+ * the wide one at its columns' bounds, with 5 values clamped and no failed send. Both stores use it.
+ */
+export async function checkWideValues(out: { write(r: FlowRecord[]): void; flush(): Promise<void>; flowQuery(): FlowQuery | null; counters(): Record<string, number> }): Promise<void> {
+  const now = Date.now();
+  const good = new FlowRecord();
+  good.collectTs = now - 2; good.exporterIp = '192.0.2.66'; good.srcIp = '10.0.0.3'; good.dstIp = '10.0.0.4'; good.ipVersion = 4; good.proto = 17; good.bytes = 10; good.packets = 1;
+  out.write([wideRecord(now, '192.0.2.66'), good]);
+  await out.flush();
+  const found = await out.flowQuery()!.search({ from: now - 10, to: now, filter: { exporter: '192.0.2.66' } });
+  assert.equal(found.total, 2);
+  const wide = found.rows.find((d) => (d['flow.bytes'] as number) > 1e18)!;
+  assert.deepEqual([wide['flow.src.l4.port.id'], wide['flow.bytes'], wide['flow.packets'], wide['flow.in.netif.index'], wide['ip.tos']], [65535, 9223372036854774784, 9223372036854774784, 4294967295, 255]);
+  assert.equal(out.counters().values_clamped, 5);
+  assert.equal(out.counters().failures, 0);
+}

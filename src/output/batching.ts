@@ -17,7 +17,8 @@ import type { FlowRecord } from '../record/flow-record.js';
 import type { Output } from '../pipeline/types.js';
 import { log } from '../log/logger.js';
 import { SpillLog } from './spill/segment-log.js';
-import { CLOSE_FLUSH_MS, CLOSE_SEND_MS, within } from './close-deadline.js';
+import { CLOSE_FLUSH_MS, CLOSE_SEND_MS } from './close-deadline.js';
+import { within } from '../within.js';
 
 export interface BatchingOptions {
   /** Records per send. */

@@ -6,19 +6,6 @@
  */
 export const CLOSE_FLUSH_MS = 10_000;
 
-/** Resolves true when `p` settles within `ms`, false at the deadline (`p` is left running). */
-export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([p.then(() => true, () => true), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * After CLOSE_FLUSH_MS, how long a stop still waits for a send already under way (a server that
  * accepted the connection and stays silent is only given up by the client's own timeout: 30 s for

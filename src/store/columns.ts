@@ -35,7 +35,7 @@ export interface Column {
  */
 export const MAX_TS_MS = 4_294_967_295_999;
 /** The largest double below 2^63: an int64 column's highest value a number can hold exactly. */
-const MAX_I64 = 9_223_372_036_854_774_784;
+export const MAX_I64 = 9_223_372_036_854_774_784;
 const INT_RANGE: Record<'u8' | 'u16' | 'u32' | 'i16' | 'i64', readonly [number, number]> = {
   u8: [0, 0xff], u16: [0, 0xffff], u32: [0, 0xffffffff], i16: [-0x8000, 0x7fff], i64: [0, MAX_I64],
 };

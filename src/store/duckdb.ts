@@ -14,10 +14,11 @@ import {
 } from '@duckdb/node-api';
 import { log } from '../log/logger.js';
 import { BatchingOutput } from '../output/batching.js';
-import { CLOSE_SEND_MS, within } from '../output/close-deadline.js';
+import { CLOSE_SEND_MS } from '../output/close-deadline.js';
+import { within } from '../within.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import type { TimestampSource } from '../record/fields.js';
-import { clampInt, flowColumns, type ColKind, type Column } from './columns.js';
+import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from './columns.js';
 import { DuckDbFlowQuery, type FlowQuery, type QueryableOutput } from './query.js';
 import { DUCKDB_MACROS } from './sql.js';
 import { makeDir } from '../make-dir.js';
@@ -30,8 +31,6 @@ const CHUNK_ROWS = 2048;
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
 
 const LITTLE_ENDIAN = endianness() === 'LE';
-/** clampInt's bound for int64 columns (columns.ts): the largest double below 2^63. */
-const MAX_I64 = clampInt('i64', Infinity);
 const SQL_TYPE: Record<Exclude<ColKind, 'enum'>, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
 const CHUNK_TYPE: Record<Exclude<ColKind, 'enum'>, DuckDBType> = { u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, i16: SMALLINT, i64: BIGINT, f64: DOUBLE, str: VARCHAR };
 

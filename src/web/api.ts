@@ -5,6 +5,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { VERSION } from '../cli/version.js';
+import { within } from '../within.js';
 import { QueryInputError, TOP_FIELDS, flowQueryFrom, type FlowFilter, type FlowQuery, type TopField, type TopNRow } from '../store/query.js';
 import { portName } from '../record/names.js';
 import { integrationsStatus } from './integrations.js';
@@ -263,7 +264,7 @@ export function createApi(src: WebSources): Api {
 
     async '/api/exporters'(_p, res) {
       // Fresh decoder state from the workers, but never wait long on them.
-      if (src.pool) await Promise.race([src.pool.sync(), new Promise((ok) => setTimeout(ok, 1000).unref())]);
+      if (src.pool) await within(src.pool.sync(), 1000);
       const exporters = exportersView(src);
       // Rates applied to recently stored flows complete what decoders describe (sFlow carries its rate per sample).
       const q = flowQueryFrom(src.outputs);

@@ -16,18 +16,17 @@ import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickh
 import { log } from '../../log/logger.js';
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { TimestampSource } from '../../record/fields.js';
-import { clampInt, flowColumns, type ColKind, type Column } from '../../store/columns.js';
+import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from '../../store/columns.js';
 import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
-import { CLOSE_SEND_MS, START_WAIT_MS, within } from '../close-deadline.js';
+import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
+import { within } from '../../within.js';
 
 const CH_TYPE: Record<ColKind, string> = { u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', i16: 'Int16', i64: 'UInt64', f64: 'Float64', str: 'String', enum: 'String' };
 const DAY_MS = 86_400_000;
 const RETENTION_INTERVAL_MS = 60 * 60_000;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** clampInt's int64 bound (the column is UInt64 here, but both stores hold the same values). */
-const MAX_I64 = clampInt('i64', Infinity);
 
 export interface ClickHouseOptions {
   url: string;
@@ -103,33 +102,21 @@ export class RowBinaryWriter {
         const v = c.get(r);
         const b = this.buf;
         switch (c.kind) {
-          case 'u8': {
-            const x = clampInt('u8', v as number);
-            if (x !== v) this.clamped++;
-            b[this.off++] = x;
+          case 'u8':
+            b[this.off++] = this.int('u8', v as number);
             break;
-          }
-          case 'u16': {
-            const x = clampInt('u16', v as number);
-            if (x !== v) this.clamped++;
-            b.writeUInt16LE(x, this.off);
+          case 'u16':
+            b.writeUInt16LE(this.int('u16', v as number), this.off);
             this.off += 2;
             break;
-          }
-          case 'u32': {
-            const x = clampInt('u32', v as number);
-            if (x !== v) this.clamped++;
-            b.writeUInt32LE(x, this.off);
+          case 'u32':
+            b.writeUInt32LE(this.int('u32', v as number), this.off);
             this.off += 4;
             break;
-          }
-          case 'i16': {
-            const x = clampInt('i16', v as number);
-            if (x !== v) this.clamped++;
-            b.writeInt16LE(x, this.off);
+          case 'i16':
+            b.writeInt16LE(this.int('i16', v as number), this.off);
             this.off += 2;
             break;
-          }
           case 'i64': {
             let x = (v as number) > 0 ? Math.trunc(v as number) : 0;
             if (x > MAX_I64) {
@@ -153,6 +140,13 @@ export class RowBinaryWriter {
       }
     }
     return Buffer.from(this.buf.subarray(0, this.off));
+  }
+
+  /** `v` clamped to its column's range (clampInt), counting the values that had to be. */
+  private int(kind: 'u8' | 'u16' | 'u32' | 'i16', v: number): number {
+    const x = clampInt(kind, v);
+    if (x !== v) this.clamped++;
+    return x;
   }
 
   private writeString(s: string): void {

@@ -17,7 +17,8 @@ import type { ViewOptions } from '../../record/fields.js';
 import { encoderFor, LINES_PER_WRITE, ndjsonLines } from '../../record/json.js';
 import type { Output } from '../../pipeline/types.js';
 import { log } from '../../log/logger.js';
-import { CLOSE_FLUSH_MS, CLOSE_SEND_MS, within } from '../close-deadline.js';
+import { CLOSE_FLUSH_MS, CLOSE_SEND_MS } from '../close-deadline.js';
+import { within } from '../../within.js';
 
 export interface NdjsonQueueOptions {
   view: ViewOptions;

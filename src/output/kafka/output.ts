@@ -22,7 +22,8 @@ import type { ViewOptions } from '../../record/fields.js';
 import { encodeRecord } from '../../record/json.js';
 import { log } from '../../log/logger.js';
 import { BatchingOutput, PartialSendError } from '../batching.js';
-import { CLOSE_SEND_MS, START_WAIT_MS, within } from '../close-deadline.js';
+import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
+import { within } from '../../within.js';
 
 export type PartitionKey = 'exporter' | 'none' | 'src_ip' | 'community_id';
 

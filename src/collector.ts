@@ -2,13 +2,14 @@
  * Wires the stages from configuration: decoders, enricher chain, outputs, and the UDP input or a
  * pcap replay feeding them.
  */
+import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from './config/schema.js';
 import { createDecoders } from './decode/registry.js';
 import { createEnrichers } from './enrich/chain.js';
 import { UdpInput } from './input/udp.js';
-import { readUdpDatagrams } from './input/pcap.js';
+import { CaptureReader, readUdpDatagrams, type CaptureCounts, type UdpDatagram } from './input/pcap.js';
 import { log } from './log/logger.js';
 import { createOutputs } from './output/registry.js';
 import { Pipeline } from './pipeline/pipeline.js';
@@ -41,6 +42,22 @@ export function decodeWorkers(setting: string, outputs: readonly Output[], enric
 
 /** The longest a failed start-up spends stopping what it had started. */
 const STOP_AFTER_FAILED_START_MS = 5000;
+/**
+ * `replayFile` lets the outputs catch up after this many records: well under their default memory
+ * queues (the smallest: ClickHouse with a spill, two batches of 50,000; records past it go to the
+ * spill), so none drops for lack of room. Queues set smaller may still drop; the replay says so.
+ */
+const REPLAY_WAIT_RECORDS = 10_000;
+
+/** What `replayFile` read and fed. */
+export interface ReplayCounts extends CaptureCounts {
+  /** UDP datagrams fed to the pipeline. */
+  datagrams: number;
+  /** UDP datagrams to other ports than those asked for. */
+  otherPorts: number;
+  /** Datagrams fed, by destination port. */
+  byPort: Record<number, number>;
+}
 
 /** Start-up failed; the reason is logged already. */
 export class StartupError extends Error {}
@@ -195,12 +212,70 @@ export class Collector {
     return { restarts: this.pool?.restarts ?? 0, lostDatagrams: this.pool?.lostDatagrams ?? 0 };
   }
 
-  /** Feeds every UDP payload of a capture through the pipeline, as if received from its source. */
+  /** Feeds every UDP payload of a capture held in memory through the pipeline, as if received from its source. */
   replay(file: Buffer): number {
+    const datagrams = readUdpDatagrams(file);
+    for (const dg of datagrams) this.replayDatagram(dg);
+    return datagrams.length;
+  }
+
+  /**
+   * Streams a capture file through the pipeline, in pieces, so its size is not bounded by memory.
+   * Only datagrams to `ports` are used (all with null). Every REPLAY_WAIT_RECORDS records it waits
+   * for the outputs to send what they hold: a capture is read far faster than a store or a server
+   * takes it, and what does not fit in an output's queue would be dropped there.
+   */
+  async replayFile(path: string, ports: ReadonlySet<number> | null): Promise<ReplayCounts> {
+    const held: UdpDatagram[] = [];
+    const reader = new CaptureReader((dg) => held.push(dg));
+    const counts: ReplayCounts = { ...reader.counts, datagrams: 0, otherPorts: 0, byPort: {} };
+    let waitedAt = this.pipeline.stats.totals().records;
+    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+      reader.push(chunk as Buffer);
+      for (let i = 0; i < held.length; i++) {
+        const dg = held[i]!;
+        if (ports !== null && !ports.has(dg.dstPort)) {
+          counts.otherPorts++;
+          continue;
+        }
+        this.replayDatagram(dg);
+        counts.datagrams++;
+        counts.byPort[dg.dstPort] = (counts.byPort[dg.dstPort] ?? 0) + 1;
+        if (counts.datagrams % 64 === 0) {
+          const records = this.pipeline.stats.totals().records;
+          if (records - waitedAt >= REPLAY_WAIT_RECORDS) {
+            await this.flush();
+            waitedAt = records;
+          }
+        }
+      }
+      held.length = 0;
+    }
+    reader.end();
+    return { ...counts, ...reader.counts };
+  }
+
+  private replayDatagram(dg: UdpDatagram): void {
+    this.pipeline.handle(dg.payload, { exporterIp: dg.srcIp, exporterPort: dg.srcPort, receivedAt: Math.floor(dg.ts) });
+  }
+
+  /** Each output's records given up so far (queue full, retries exhausted, ...), for those that gave any up. */
+  outputDrops(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const o of this.outputs) {
+      let n = 0;
+      for (const [k, v] of Object.entries(o.counters())) if (k.startsWith('dropped') || k === 'spill_dropped') n += v;
+      if (n > 0) out[o.name] = n;
+    }
+    return out;
+  }
+
+  /** Data sets the decoders hold for a template that has not arrived (decoded if it does). */
+  heldForTemplates(): number {
     let n = 0;
-    for (const dg of readUdpDatagrams(file)) {
-      this.pipeline.handle(dg.payload, { exporterIp: dg.srcIp, exporterPort: dg.srcPort, receivedAt: Math.floor(dg.ts) });
-      n++;
+    for (const d of this.decoders.values()) {
+      const p = d.describe?.()['pending'];
+      if (typeof p === 'number') n += p;
     }
     return n;
   }

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readUdpDatagrams } from '../src/input/pcap.js';
+import { CaptureReader, readUdpDatagrams, type CaptureCounts, type UdpDatagram } from '../src/input/pcap.js';
 import { needTool, TESTDATA } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
+import { eth, ipv4Udp, pcap, udpBytes } from './helpers/capture.js';
 
 const V5 = join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap');
 
@@ -69,4 +70,135 @@ wrpcap('${dir}/sll.pcap', [CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, src
 
 test('garbage is a clear error', () => {
   assert.throws(() => [...readUdpDatagrams(Buffer.from('this is not a capture file at all'))], /not a pcap file/);
+});
+
+// Captures built byte by byte (helpers/capture.ts), so each case holds exactly the packets it names.
+
+/** An IPv6 packet carrying `body` after a fragment header (RFC 8200 section 4.5). */
+function ipv6Fragment(id: number, off: number, more: boolean, next: number, body: Buffer): Buffer {
+  const ip = Buffer.alloc(40);
+  ip[0] = 0x60;
+  ip.writeUInt16BE(8 + body.length, 4);
+  ip[6] = 44;
+  ip[7] = 64;
+  Buffer.from('20010db8000000000000000000000001', 'hex').copy(ip, 8);
+  Buffer.from('20010db8000000000000000000000002', 'hex').copy(ip, 24);
+  const fh = Buffer.alloc(8);
+  fh[0] = next;
+  fh.writeUInt16BE((off / 8) << 3 | (more ? 1 : 0), 2);
+  fh.writeUInt32BE(id, 4);
+  return Buffer.concat([ip, fh, body]);
+}
+
+function counted(buf: Buffer): { dgs: UdpDatagram[]; counts: CaptureCounts } {
+  let counts: CaptureCounts | undefined;
+  const dgs = readUdpDatagrams(buf, (c) => (counts = c));
+  return { dgs, counts: counts! };
+}
+
+const PAYLOAD = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) & 0xff));
+
+test('fed in pieces of any size, a capture reads the same as whole', () => {
+  const file = pcap([
+    { data: eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('one'))) },
+    { data: eth(ipv4Udp('192.0.2.2', '192.0.2.9', 2055, PAYLOAD.subarray(0, 1400))) },
+    { data: eth(ipv4Udp('192.0.2.3', '192.0.2.9', 4739, Buffer.from('three'))) },
+  ]);
+  const whole = readUdpDatagrams(file).map((d) => [d.srcIp, d.payload.toString('hex'), d.ts]);
+  assert.equal(whole.length, 3);
+  for (const size of [1, 3, 7, 100, 1500]) {
+    const got: UdpDatagram[] = [];
+    const r = new CaptureReader((d) => got.push(d));
+    for (let o = 0; o < file.length; o += size) r.push(file.subarray(o, o + size));
+    r.end();
+    assert.deepEqual(got.map((d) => [d.srcIp, d.payload.toString('hex'), d.ts]), whole, `pieces of ${size}`);
+    assert.equal(r.counts.trailingBytes, 0);
+  }
+});
+
+test('a frame cut inside its IPv4 header is counted and skipped; the packets after it are read', () => {
+  const good = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('after')));
+  for (const keep of [15, 16, 17, 20, 33]) {
+    const { dgs, counts } = counted(pcap([{ data: good.subarray(0, keep), orig: good.length }, { data: good }]));
+    assert.deepEqual(dgs.map((d) => d.payload.toString()), ['after'], `frame of ${keep} bytes`);
+    assert.equal(counts.truncated, 1, `frame of ${keep} bytes`);
+  }
+  const raw = counted(pcap([{ data: Buffer.from([0x45]) }, { data: ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('raw')) }], 101));
+  assert.deepEqual(raw.dgs.map((d) => d.payload.toString()), ['raw']);
+  assert.equal(raw.counts.truncated, 1);
+});
+
+test('IPv4 fragments: a repeated fragment does not complete the datagram early; what never completes is counted', () => {
+  const udp = udpBytes(2055, PAYLOAD);
+  const frag = (off: number, len: number) => eth(ipv4Udp('192.0.2.7', '192.0.2.9', 2055, Buffer.alloc(0), { id: 99, off, more: off + len < udp.length, data: udp.subarray(off, off + len) }));
+  // Last, first, first again, second, third: whole only once the third arrives.
+  const { dgs, counts } = counted(pcap([{ data: frag(2400, udp.length - 2400) }, { data: frag(0, 800) }, { data: frag(0, 800) }, { data: frag(800, 800) }, { data: frag(1600, 800) }]));
+  assert.equal(dgs.length, 1);
+  assert.ok(dgs[0]!.payload.equals(PAYLOAD), 'reassembled payload equals the sent one');
+  assert.equal(counts.fragmentsIncomplete, 0);
+  const lost = counted(pcap([{ data: frag(0, 800) }, { data: frag(1600, 800) }, { data: frag(2400, udp.length - 2400) }]));
+  assert.equal(lost.dgs.length, 0);
+  assert.equal(lost.counts.fragmentsIncomplete, 1);
+});
+
+test('IPv6 fragments are reassembled', () => {
+  const udp = udpBytes(4739, PAYLOAD);
+  const frames = [[1448, udp.length - 1448, false], [0, 1448, true]].map(([off, len, more]) =>
+    ({ data: eth(ipv6Fragment(7, off as number, more as boolean, 17, udp.subarray(off as number, (off as number) + (len as number))), 0x86dd) }));
+  const { dgs, counts } = counted(pcap(frames));
+  assert.equal(dgs.length, 1);
+  assert.deepEqual([dgs[0]!.srcIp, dgs[0]!.dstPort], ['2001:db8::1', 4739]);
+  assert.ok(dgs[0]!.payload.equals(PAYLOAD));
+  assert.equal(counts.fragmentsIncomplete, 0);
+});
+
+test('link type field with the FCS bits set is still Ethernet', () => {
+  const { dgs } = counted(pcap([{ data: Buffer.concat([eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('fcs'))), Buffer.alloc(4)]) }], 0x44000001));
+  assert.deepEqual(dgs.map((d) => d.payload.toString()), ['fcs']);
+});
+
+test('what is not a UDP datagram is counted by kind: not IP, not UDP, cut by the snapshot length, file cut short', () => {
+  const arp = eth(Buffer.alloc(28), 0x0806);
+  const tcp = Buffer.from(eth(ipv4Udp('192.0.2.1', '192.0.2.9', 80, Buffer.from('x'))));
+  tcp[14 + 9] = 6;
+  const big = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, PAYLOAD.subarray(0, 1000)));
+  const file = pcap([{ data: arp }, { data: tcp }, { data: big.subarray(0, 200), orig: big.length }, { data: eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('ok'))) }]);
+  const { dgs, counts } = counted(file.subarray(0, file.length - 5));
+  assert.equal(dgs.length, 0);
+  assert.deepEqual(counts, { frames: 3, notIp: 1, notUdp: 1, truncated: 1, fragmentsIncomplete: 0, trailingBytes: 16 + 14 + 20 + 8 + 2 - 5 });
+});
+
+test('pcapng: Obsolete Packet Blocks are read, and a Simple Packet Block takes the time of the packet before it', () => {
+  const block = (type: number, body: Buffer): Buffer => {
+    const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+    const b = Buffer.alloc(12 + padded.length);
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(b.length, 4);
+    padded.copy(b, 8);
+    b.writeUInt32LE(b.length, b.length - 4);
+    return b;
+  };
+  const shb = block(0x0a0d0d0a, Buffer.from('4d3c2b1a01000000ffffffffffffffff', 'hex'));
+  const idb = block(1, Buffer.from('0100000000000000', 'hex')); // Ethernet, snaplen 0, no options: microseconds
+  const packet = (type: 2 | 6, us: number, data: Buffer): Buffer => {
+    const h = Buffer.alloc(20);
+    if (type === 2) h.writeUInt16LE(0, 0); else h.writeUInt32LE(0, 0);
+    h.writeUInt32LE(Math.floor(us / 2 ** 32), 4);
+    h.writeUInt32LE(us % 2 ** 32, 8);
+    h.writeUInt32LE(data.length, 12);
+    h.writeUInt32LE(data.length, 16);
+    return block(type, Buffer.concat([h, data]));
+  };
+  const spbData = eth(ipv4Udp('192.0.2.3', '192.0.2.9', 2055, Buffer.from('spb')));
+  const spbHead = Buffer.alloc(4);
+  spbHead.writeUInt32LE(spbData.length, 0);
+  const file = Buffer.concat([shb, idb,
+    packet(6, 1_700_000_000_000_000, eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('epb')))),
+    packet(2, 1_700_000_001_000_000, eth(ipv4Udp('192.0.2.2', '192.0.2.9', 2055, Buffer.from('opb')))),
+    block(3, Buffer.concat([spbHead, spbData])),
+  ]);
+  const dgs = readUdpDatagrams(file);
+  assert.deepEqual(dgs.map((d) => [d.payload.toString(), d.srcIp, d.ts]), [
+    ['epb', '192.0.2.1', 1_700_000_000_000], ['opb', '192.0.2.2', 1_700_000_001_000], ['spb', '192.0.2.3', 1_700_000_001_000],
+  ]);
 });

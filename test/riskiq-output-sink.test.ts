@@ -114,7 +114,37 @@ test('UDP: good frames print one JSON row per record; tampered, wrong-key, unkno
   assert.equal(c.rejected_bad_magic, 1);
   assert.equal(c.rejected_replayed, 1);
   assert.equal(c.rejected, 6);
+  // Said while it runs, once per reason (three auth failures, one line).
+  assert.equal(r.stderr.split('\n').filter((l) => l.includes('refused a frame (auth_failed: a wrong key')).length, 1, r.stderr);
+  assert.match(r.stderr, /refused a frame \(unknown_customer: a customer UUID this sink has no key for\)/);
   assert.ok(!r.stderr.includes(KEY_B64), 'the key is never logged');
+});
+
+test('TCP: a connection that closes inside a frame is counted as cut_at_close', async () => {
+  const sink = await startSink(['--transport', 'tcp', '--count', '1']);
+  const good = frame([ROW]);
+  const cut = frame([ROW]);
+  const prefix = (b: Buffer) => {
+    const p = Buffer.alloc(4);
+    p.writeUInt32BE(b.length);
+    return p;
+  };
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(sink.port, '127.0.0.1', () => s.end(Buffer.concat([prefix(cut), cut.subarray(0, 50)])));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+  await new Promise((r) => setTimeout(r, 200));
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(sink.port, '127.0.0.1', () => s.end(Buffer.concat([prefix(good), good])));
+    s.on('close', () => resolve());
+    s.on('error', reject);
+  });
+  const r = await sink.done;
+  assert.equal(r.code, 0, r.stderr);
+  const c = counters(r.stderr);
+  assert.deepEqual([c.frames, c.records, c.rejected, c.rejected_cut_at_close], [1, 1, 1, 1]);
+  assert.match(r.stderr, /refused a frame \(cut_at_close: a TCP connection closed inside a frame\)/);
 });
 
 test('TCP: the RiskIQ output sends to the sink, which prints exactly the projected rows', async () => {

@@ -1,31 +1,64 @@
-import { readFileSync } from 'node:fs';
-import { Collector } from '../collector.js';
+import { Collector, type ReplayCounts } from '../collector.js';
 import { log } from '../log/logger.js';
 import { configOrExit, UsageError } from './common.js';
 import type { Command } from './commands.js';
 
+/** The summary keeps the busiest destination ports, so a capture of many ports stays one line. */
+const SUMMARY_PORTS = 10;
+
 export const replayCommand: Command = {
-  usage: 'ufc replay [--env-file PATH] FILE...',
-  summary: 'Feed every UDP payload of pcap/pcapng files through the pipeline, flush the outputs and exit.',
+  usage: 'ufc replay [--env-file PATH] [--port N[,N...]] FILE...',
+  summary: 'Feed every UDP payload of pcap/pcapng files (or those to --port) through the pipeline, flush the outputs and exit.',
   async run(args) {
     if (args.positional.length === 0) throw new UsageError('replay needs at least one capture file');
     const envFile = args.flags.get('env-file');
+    const ports = parsePorts(args.flags.get('port'));
     const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
     const collector = new Collector(config);
     await collector.start('replay');
-    let datagrams = 0;
+    const sum: Omit<ReplayCounts, 'byPort'> = { datagrams: 0, otherPorts: 0, frames: 0, notIp: 0, notUdp: 0, truncated: 0, fragmentsIncomplete: 0, trailingBytes: 0 };
+    const byPort = new Map<number, number>();
+    const failed: string[] = [];
     for (const file of args.positional) {
       try {
-        datagrams += collector.replay(readFileSync(file));
+        const c = await collector.replayFile(file, ports);
+        for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c[k];
+        for (const [p, n] of Object.entries(c.byPort)) byPort.set(Number(p), (byPort.get(Number(p)) ?? 0) + n);
+        if (c.trailingBytes > 0) log.warn(`replay ${file}: the file ends inside a packet record (${c.trailingBytes} bytes left over): cut short?`);
       } catch (err) {
         log.error(`replay ${file}: ${(err as Error).message}`);
-        await collector.stop();
-        return 1;
+        failed.push(file);
       }
     }
     await collector.stop();
     const t = collector.pipeline.stats.totals();
-    log.info('replay finished', { files: args.positional.length, datagrams, records: t.records, errors: t.errors });
-    return 0;
+    const dropped = collector.outputDrops();
+    const held = collector.heldForTemplates();
+    const ports10 = Object.fromEntries([...byPort].sort((a, b) => b[1] - a[1]).slice(0, SUMMARY_PORTS));
+    const summary = {
+      files: args.positional.length, failedFiles: failed.length, ...sum, ports: ports10,
+      records: t.records, errors: t.errors, heldForTemplates: held, droppedByOutputs: dropped,
+    };
+    const lost = Object.keys(dropped).length > 0;
+    // Said louder when something in the files was not turned into records, so it shows at level warn.
+    const quiet = !lost && failed.length === 0 && held === 0 && sum.truncated + sum.fragmentsIncomplete + sum.trailingBytes + t.errors === 0;
+    if (quiet) log.info('replay finished', summary);
+    else log.warn('replay finished', summary);
+    if (lost) log.error(`replay: outputs dropped records: ${Object.entries(dropped).map(([o, n]) => `${o} ${n}`).join(', ')}`);
+    if (held > 0) log.warn(`replay: ${held} data set(s) still wait for a template the captures did not hold`);
+    return failed.length > 0 || lost ? 1 : 0;
   },
 };
+
+function parsePorts(v: string | true | undefined): Set<number> | null {
+  if (v === undefined) return null;
+  if (v === true) throw new UsageError('--port needs a port number or a comma-separated list');
+  const ports = new Set<number>();
+  for (const p of v.split(',')) {
+    const s = p.trim();
+    const n = Number(s);
+    if (!/^\d+$/.test(s) || n < 1 || n > 65535) throw new UsageError(`--port: "${s}" is not a port number (1-65535)`);
+    ports.add(n);
+  }
+  return ports;
+}

@@ -34,6 +34,24 @@ function parseListen(s: string): { host: string; port: number } {
   return { host, port: n };
 }
 
+/** A file named on the command line, or a usage error naming it. */
+function readArgFile(flag: string, path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+  }
+}
+
+/** What a refused frame most likely means, said once per reason while the sink runs. */
+const REFUSAL_HINT: Record<string, string> = {
+  auth_failed: 'a wrong key, or the frame was changed on the way',
+  unknown_customer: 'a customer UUID this sink has no key for',
+  replayed: 'an authentic frame received before',
+  cut_at_close: 'a TCP connection closed inside a frame',
+  oversize: 'a TCP length beyond any frame: not a RiskIQ output, or out of step; connection closed',
+};
+
 function addCustomer(keys: Map<string, Buffer>, uuid: string, keyB64: string, where: string): void {
   if (!UUID_RE.test(uuid)) throw new UsageError(`${where}: ${JSON.stringify(uuid)} is not a UUID`);
   const bad = checkAesKeyBase64(keyB64);
@@ -56,7 +74,7 @@ export const riskiqSinkCommand: Command = {
     const keyFile = str(args.flags.get('key-file'));
     if (args.flags.has('key')) throw new UsageError('--key is not accepted (it would show in ps); use --key-file or EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY');
     if (customers !== undefined) {
-      readFileSync(customers, 'utf8').split('\n').forEach((line, i) => {
+      readArgFile('customers', customers).split('\n').forEach((line, i) => {
         const t = line.trim();
         if (t === '' || t.startsWith('#')) return;
         const [uuid, key, ...rest] = t.split(/\s+/);
@@ -65,7 +83,7 @@ export const riskiqSinkCommand: Command = {
       });
     } else {
       const uuid = str(args.flags.get('uuid')) ?? config.EF_OUTPUT_RISKIQ_CUSTOMER_UUID.trim();
-      const key = keyFile !== undefined ? readFileSync(keyFile, 'utf8').trim() : config.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY.trim();
+      const key = keyFile !== undefined ? readArgFile('key-file', keyFile).trim() : config.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY.trim();
       if (uuid === '' || key === '') throw new UsageError('no customer: set EF_OUTPUT_RISKIQ_CUSTOMER_UUID and EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY, or --uuid with --key-file, or --customers FILE');
       addCustomer(keys, uuid, key, keyFile ?? 'EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY');
     }
@@ -76,6 +94,7 @@ export const riskiqSinkCommand: Command = {
     // Off by default so the lines equal the output's audit file; on for a receiver of many sites.
     const withCustomer = args.flags.get('with-customer') === true;
     let rows = 0;
+    const warned = new Set<string>();
     let done: (() => void) | null = null;
     const finished = new Promise<void>((resolve) => (done = resolve));
     const receiver = new RiskiqReceiver({
@@ -88,8 +107,19 @@ export const riskiqSinkCommand: Command = {
         process.stdout.write(JSON.stringify(withCustomer ? { customer, ...row } : row) + '\n');
         if (++rows >= limit) done?.();
       },
+      onRefused: (reason) => {
+        if (warned.has(reason)) return;
+        warned.add(reason);
+        log.warn(`RiskIQ sink: refused a frame (${reason}${REFUSAL_HINT[reason] !== undefined ? `: ${REFUSAL_HINT[reason]}` : ''}); further ones are counted, printed at exit`);
+      },
     });
-    const bound = await receiver.start();
+    let bound: number;
+    try {
+      bound = await receiver.start();
+    } catch (err) {
+      log.error(`RiskIQ sink: cannot listen on ${host}:${port}/${transport}: ${(err as Error).message}`);
+      return 1;
+    }
     log.info(`RiskIQ sink: listening on ${host}:${bound}/${transport} for ${keys.size} customer${keys.size === 1 ? '' : 's'}`);
     const onSig = (sig: string) => {
       log.info(`received ${sig}: stopping`);

@@ -1,7 +1,11 @@
 /**
  * Reads UDP datagrams from pcap and pcapng files: Ethernet (with 802.1Q/QinQ tags), raw IP, BSD
- * loopback, Linux cooked v1/v2; IPv4 (fragments reassembled) and IPv6. Everything that is not UDP
- * is skipped. Formats: libpcap (tcpdump.org "pcap" file format) and pcapng (IETF draft-ietf-opsawg-pcapng).
+ * loopback, Linux cooked v1/v2; IPv4 and IPv6, fragments of either reassembled. Everything that is not
+ * UDP is skipped and counted. Formats: libpcap (tcpdump.org "pcap" file format) and pcapng (IETF
+ * draft-ietf-opsawg-pcapng).
+ *
+ * `CaptureReader` takes the file in pieces of any size (`push`), so a capture of any length is read in
+ * bounded memory; `readUdpDatagrams` is the whole-buffer form the tests and benchmarks use.
  */
 import { readFileSync } from 'node:fs';
 import { ipv4At, ipv6At } from '../decode/ip.js';
@@ -18,76 +22,319 @@ export interface UdpDatagram {
 
 export class PcapError extends Error {}
 
+/** What a capture held besides its UDP datagrams. */
+export interface CaptureCounts {
+  /** Packets read from the file. */
+  frames: number;
+  /** Not IPv4/IPv6 (ARP, an unknown link type, ...). */
+  notIp: number;
+  /** IP, but not UDP (TCP, ICMP, ...). */
+  notUdp: number;
+  /** Cut short, by the capture's snapshot length or a damaged header: the datagram is incomplete. */
+  truncated: number;
+  /** Fragmented datagrams whose fragments did not all arrive (or were set aside for newer ones). */
+  fragmentsIncomplete: number;
+  /** Bytes at the end of the file that do not make a whole packet record (a file cut short). */
+  trailingBytes: number;
+}
+
 const LINKTYPE_NULL = 0, LINKTYPE_ETHERNET = 1, LINKTYPE_RAW_12 = 12, LINKTYPE_RAW_14 = 14, LINKTYPE_RAW = 101,
   LINKTYPE_LOOP = 108, LINKTYPE_LINUX_SLL = 113, LINKTYPE_IPV4 = 228, LINKTYPE_IPV6 = 229, LINKTYPE_LINUX_SLL2 = 276;
 
+/** Fragmented datagrams being put together at once; past this the oldest is given up (and counted). */
+const MAX_REASSEMBLIES = 4096;
+/** IPv4 and IPv6 (without jumbograms) datagrams end within 64 KiB. */
+const MAX_DATAGRAM = 65_535;
+
 interface Frame { ts: number; linkType: number; data: Buffer }
 
-function* pcapFrames(buf: Buffer): Generator<Frame> {
-  const magic = buf.readUInt32LE(0);
-  let le: boolean, nano: boolean;
-  if (magic === 0xa1b2c3d4) { le = true; nano = false; }
-  else if (magic === 0xd4c3b2a1) { le = false; nano = false; }
-  else if (magic === 0xa1b23c4d) { le = true; nano = true; }
-  else if (magic === 0x4d3cb2a1) { le = false; nano = true; }
-  else throw new PcapError('not a pcap file');
-  const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-  const linkType = u32(20) & 0x0fffffff;
-  let off = 24;
-  while (off + 16 <= buf.length) {
-    const sec = u32(off), frac = u32(off + 4), incl = u32(off + 8);
-    off += 16;
-    if (off + incl > buf.length) break; // truncated last packet
-    yield { ts: sec * 1000 + (nano ? frac / 1e6 : frac / 1e3), linkType, data: buf.subarray(off, off + incl) };
-    off += incl;
-  }
+interface Reassembly {
+  /** Fragment data by offset; a repeated offset keeps its first copy. */
+  parts: Map<number, Buffer>;
+  /** Length of the whole payload, known once the last fragment is seen. */
+  total: number;
+  /** IPv6: the header that follows the fragment header (taken from the first fragment). */
+  next: number;
 }
 
-function* pcapngFrames(buf: Buffer): Generator<Frame> {
-  let off = 0;
-  let le = true;
-  const ifaces: { linkType: number; tsDiv: number }[] = [];
-  while (off + 12 <= buf.length) {
-    const type = le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-    if (type === 0x0a0d0d0a) {
-      const bom = buf.readUInt32LE(off + 8);
-      le = bom === 0x1a2b3c4d;
-      ifaces.length = 0;
-    }
-    const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
-    const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
-    const len = u32(off + 4);
-    if (len < 12 || off + len > buf.length) break;
-    if (type === 1) {
-      // Interface Description Block: link type, then options (if_tsresol = option 9).
-      let tsDiv = 1000; // default microseconds -> ms
-      let o = off + 16;
-      while (o + 4 <= off + len - 4) {
-        const code = u16(o), olen = u16(o + 2);
-        if (code === 0) break;
-        if (code === 9 && olen >= 1) {
-          const v = buf[o + 4]!;
-          const perSec = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v;
-          tsDiv = perSec / 1000;
-        }
-        o += 4 + ((olen + 3) & ~3);
+/** Takes a capture file in pieces and calls `onDatagram` for each UDP datagram, in file order. */
+export class CaptureReader {
+  readonly counts: CaptureCounts = { frames: 0, notIp: 0, notUdp: 0, truncated: 0, fragmentsIncomplete: 0, trailingBytes: 0 };
+  private rest: Buffer = Buffer.alloc(0);
+  /** File offset of `rest`'s first byte. */
+  private base = 0;
+  private format: 'pcap' | 'pcapng' | null = null;
+  private ended = false;
+  // pcap: from the file header.
+  private le = true;
+  private nano = false;
+  private linkType = 0;
+  // pcapng: the current section's interfaces, and the last packet's time (for Simple Packet Blocks).
+  private readonly ifaces: { linkType: number; tsDiv: number }[] = [];
+  private lastTs = 0;
+  private readonly frags = new Map<string, Reassembly>();
+
+  constructor(private readonly onDatagram: (dg: UdpDatagram) => void) {}
+
+  /** Reads as much of `chunk` (after what was left over) as makes whole packet records. */
+  push(chunk: Buffer): void {
+    if (this.ended) throw new Error('CaptureReader: push after end');
+    const buf = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+    let off = 0;
+    if (this.format === null) {
+      if (buf.length < 24) {
+        this.rest = buf;
+        return;
       }
-      ifaces.push({ linkType: u16(off + 8), tsDiv });
-    } else if (type === 6) {
-      const iface = ifaces[u32(off + 8)];
-      const ts = (u32(off + 12) * 2 ** 32 + u32(off + 16));
-      const caplen = u32(off + 20);
-      if (iface) yield { ts: ts / iface.tsDiv, linkType: iface.linkType, data: buf.subarray(off + 28, off + 28 + caplen) };
-    } else if (type === 3) {
-      const iface = ifaces[0];
-      const caplen = Math.min(u32(off + 8), len - 16);
-      if (iface) yield { ts: 0, linkType: iface.linkType, data: buf.subarray(off + 12, off + 12 + caplen) };
+      off = this.readFileHeader(buf);
     }
-    off += len;
+    off = this.format === 'pcap' ? this.pcapRecords(buf, off) : this.pcapngBlocks(buf, off);
+    // Copied, so a small remainder does not hold on to a whole chunk.
+    this.rest = off >= buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+    this.base += off;
+  }
+
+  /** The file is over: counts what is left (a cut record, fragments that never completed). */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.format === null) throw new PcapError('file too short to be a capture');
+    this.counts.trailingBytes += this.rest.length;
+    this.rest = Buffer.alloc(0);
+    this.counts.fragmentsIncomplete += this.frags.size;
+    this.frags.clear();
+  }
+
+  private readFileHeader(buf: Buffer): number {
+    const magic = buf.readUInt32LE(0);
+    if (magic === 0x0a0d0d0a) {
+      this.format = 'pcapng';
+      return 0;
+    }
+    if (magic === 0xa1b2c3d4) { this.le = true; this.nano = false; }
+    else if (magic === 0xd4c3b2a1) { this.le = false; this.nano = false; }
+    else if (magic === 0xa1b23c4d) { this.le = true; this.nano = true; }
+    else if (magic === 0x4d3cb2a1) { this.le = false; this.nano = true; }
+    else throw new PcapError('not a pcap file');
+    this.format = 'pcap';
+    // The link type is the field's low 16 bits; the bits above may say that frames carry an FCS.
+    this.linkType = (this.le ? buf.readUInt32LE(20) : buf.readUInt32BE(20)) & 0xffff;
+    return 24;
+  }
+
+  private pcapRecords(buf: Buffer, start: number): number {
+    const le = this.le;
+    const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+    let off = start;
+    while (off + 16 <= buf.length) {
+      const incl = u32(off + 8);
+      if (off + 16 + incl > buf.length) break; // the rest of this record is in the next piece
+      const sec = u32(off), frac = u32(off + 4);
+      const data = buf.subarray(off + 16, off + 16 + incl);
+      this.frame({ ts: sec * 1000 + (this.nano ? frac / 1e6 : frac / 1e3), linkType: this.linkType, data });
+      off += 16 + incl;
+    }
+    return off;
+  }
+
+  private pcapngBlocks(buf: Buffer, start: number): number {
+    let off = start;
+    while (off + 12 <= buf.length) {
+      let type = buf.readUInt32LE(off); // a Section Header Block's type reads the same in either order
+      if (type === 0x0a0d0d0a) {
+        this.le = buf.readUInt32LE(off + 8) === 0x1a2b3c4d;
+        this.ifaces.length = 0;
+      } else if (!this.le) {
+        type = buf.readUInt32BE(off);
+      }
+      const le = this.le;
+      const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
+      const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
+      const len = u32(off + 4);
+      if (len < 12 || len % 4 !== 0) throw new PcapError(`pcapng block at byte ${this.base + off} has an impossible length ${len}`);
+      if (off + len > buf.length) break; // the rest of this block is in the next piece
+      if (type === 1 && len >= 20) {
+        this.ifaces.push({ linkType: u16(off + 8), tsDiv: interfaceTsDiv(buf, off, len, u16) });
+      } else if ((type === 6 || type === 2) && len >= 32) {
+        // Enhanced Packet Block; Obsolete Packet Block (type 2) has the same layout with a 16-bit interface.
+        const iface = this.ifaces[type === 6 ? u32(off + 8) : u16(off + 8)];
+        const caplen = Math.min(u32(off + 20), len - 32);
+        if (iface !== undefined) {
+          const ts = (u32(off + 12) * 2 ** 32 + u32(off + 16)) / iface.tsDiv;
+          this.lastTs = ts;
+          this.frame({ ts, linkType: iface.linkType, data: buf.subarray(off + 28, off + 28 + caplen) });
+        }
+      } else if (type === 3 && len >= 16) {
+        // Simple Packet Block: interface 0, no time of its own (the packet before it gives one).
+        const iface = this.ifaces[0];
+        const orig = u32(off + 8);
+        const caplen = Math.min(orig, len - 16);
+        if (iface !== undefined) this.frame({ ts: this.lastTs, linkType: iface.linkType, data: buf.subarray(off + 12, off + 12 + caplen) });
+      }
+      off += len;
+    }
+    return off;
+  }
+
+  private frame(f: Frame): void {
+    this.counts.frames++;
+    const start = ipStart(f);
+    const d = f.data;
+    if (start === null) {
+      this.counts.notIp++;
+      return;
+    }
+    if (start >= d.length) {
+      this.counts.truncated++;
+      return;
+    }
+    const version = d[start]! >> 4;
+    if (version === 4) this.ipv4(f, start);
+    else if (version === 6) this.ipv6(f, start);
+    else this.counts.notIp++;
+  }
+
+  private ipv4(f: Frame, start: number): void {
+    const d = f.data;
+    if (start + 20 > d.length) {
+      this.counts.truncated++;
+      return;
+    }
+    const ihl = (d[start]! & 0x0f) * 4;
+    // 0 in a packet captured on its way out with segmentation offload: the frame says how long it is.
+    const totalLen = d.readUInt16BE(start + 2) || d.length - start;
+    if (ihl < 20 || totalLen < ihl || start + ihl > d.length) {
+      this.counts.truncated++;
+      return;
+    }
+    if (d[start + 9] !== 17) {
+      this.counts.notUdp++;
+      return;
+    }
+    // Shorter than the header says: cut by the snapshot length (an Ethernet pad or FCS after it is fine).
+    if (start + totalLen > d.length) {
+      this.counts.truncated++;
+      return;
+    }
+    const flagsFrag = d.readUInt16BE(start + 6);
+    const more = (flagsFrag & 0x2000) !== 0;
+    const fragOff = (flagsFrag & 0x1fff) * 8;
+    const src = ipv4At(d, start + 12), dst = ipv4At(d, start + 16);
+    let l4: Buffer = d.subarray(start + ihl, start + totalLen);
+    if (more || fragOff > 0) {
+      const whole = this.reassemble(`4|${src}|${dst}|${d.readUInt16BE(start + 4)}`, fragOff, more, l4, 17);
+      if (whole === null) return;
+      l4 = whole.data;
+    }
+    this.udp(l4, src, dst, f.ts);
+  }
+
+  private ipv6(f: Frame, start: number): void {
+    const d = f.data;
+    if (start + 40 > d.length) {
+      this.counts.truncated++;
+      return;
+    }
+    const payloadLen = d.readUInt16BE(start + 4);
+    if (start + 40 + payloadLen > d.length) {
+      this.counts.truncated++;
+      return;
+    }
+    const end = start + 40 + payloadLen;
+    const src = ipv6At(d, start + 8), dst = ipv6At(d, start + 24);
+    let { next, off } = skipExtensions(d, start + 40, end, d[start + 6]!);
+    let body = d.subarray(0, end);
+    if (next === 44) {
+      if (off + 8 > end) {
+        this.counts.truncated++;
+        return;
+      }
+      const field = d.readUInt16BE(off + 2);
+      const whole = this.reassemble(`6|${src}|${dst}|${d.readUInt32BE(off + 4)}`, (field >> 3) * 8, (field & 1) !== 0, d.subarray(off + 8, end), d[off]!);
+      if (whole === null) return;
+      ({ next, off } = skipExtensions(whole.data, 0, whole.data.length, whole.next));
+      body = whole.data;
+    }
+    if (next !== 17) {
+      this.counts.notUdp++;
+      return;
+    }
+    this.udp(body.subarray(off), src, dst, f.ts);
+  }
+
+  /** Adds one fragment; returns the whole payload once every byte of it has arrived. */
+  private reassemble(key: string, offset: number, more: boolean, data: Buffer, next: number): { data: Buffer; next: number } | null {
+    let r = this.frags.get(key);
+    if (r === undefined) {
+      if (this.frags.size >= MAX_REASSEMBLIES) {
+        this.frags.delete(this.frags.keys().next().value!);
+        this.counts.fragmentsIncomplete++;
+      }
+      r = { parts: new Map(), total: -1, next: -1 };
+      this.frags.set(key, r);
+    }
+    if (offset + data.length > MAX_DATAGRAM) {
+      this.frags.delete(key);
+      this.counts.truncated++;
+      return null;
+    }
+    if (!r.parts.has(offset)) r.parts.set(offset, Buffer.from(data));
+    if (offset === 0) r.next = next;
+    if (!more) r.total = offset + data.length;
+    if (r.total < 0 || r.next < 0) return null;
+    // Whole when the fragments, in order, leave no gap before the end.
+    const offsets = [...r.parts.keys()].sort((a, b) => a - b);
+    let covered = 0;
+    for (const o of offsets) {
+      if (o > covered) return null;
+      covered = Math.max(covered, o + r.parts.get(o)!.length);
+    }
+    if (covered < r.total) return null;
+    this.frags.delete(key);
+    const whole = Buffer.alloc(r.total);
+    for (const o of offsets) r.parts.get(o)!.copy(whole, o, 0, Math.max(0, Math.min(r.parts.get(o)!.length, r.total - o)));
+    return { data: whole, next: r.next };
+  }
+
+  private udp(l4: Buffer, srcIp: string, dstIp: string, ts: number): void {
+    const udpLen = l4.length >= 8 ? l4.readUInt16BE(4) : 0;
+    if (l4.length < 8 || udpLen > l4.length) {
+      this.counts.truncated++;
+      return;
+    }
+    // A UDP length of 0 (IPv6 jumbograms) or below 8 leaves the IP length to say where the data ends.
+    const end = udpLen >= 8 ? udpLen : l4.length;
+    this.onDatagram({ ts, srcIp, srcPort: l4.readUInt16BE(0), dstIp, dstPort: l4.readUInt16BE(2), payload: l4.subarray(8, end) });
   }
 }
 
-/** Offset of the IP header in a frame and its version, or null when it is not IP. */
+/** An Interface Description Block's time unit (option if_tsresol, 9), as the divisor that gives ms. */
+function interfaceTsDiv(buf: Buffer, off: number, len: number, u16: (o: number) => number): number {
+  let o = off + 16;
+  while (o + 4 <= off + len - 4) {
+    const code = u16(o), olen = u16(o + 2);
+    if (code === 0) break;
+    if (code === 9 && olen >= 1) {
+      const v = buf[o + 4]!;
+      const perSec = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v;
+      return perSec / 1000;
+    }
+    o += 4 + ((olen + 3) & ~3);
+  }
+  return 1000; // microseconds by default
+}
+
+/** Skips IPv6 hop-by-hop, routing and destination options headers (RFC 8200 section 4). */
+function skipExtensions(d: Buffer, start: number, end: number, first: number): { next: number; off: number } {
+  let next = first, off = start;
+  while ((next === 0 || next === 43 || next === 60) && off + 8 <= end) {
+    next = d[off]!;
+    off += (d[off + 1]! + 1) * 8;
+  }
+  return { next, off };
+}
+
+/** Offset of the IP header in a frame, or null when it is not IP. */
 function ipStart(f: Frame): number | null {
   const d = f.data;
   let etherType: number, off: number;
@@ -119,71 +366,17 @@ function ipStart(f: Frame): number | null {
   }
 }
 
-interface Fragments { parts: { off: number; data: Buffer }[]; total: number; ts: number }
-
-/** Yields every UDP datagram in a capture, in file order. */
-export function* readUdpDatagrams(buf: Buffer): Generator<UdpDatagram> {
+/** Every UDP datagram in a whole capture held in memory, in file order. */
+export function readUdpDatagrams(buf: Buffer, counts?: (c: CaptureCounts) => void): UdpDatagram[] {
   if (buf.length < 24) throw new PcapError('file too short to be a capture');
-  const isNg = buf.readUInt32LE(0) === 0x0a0d0d0a;
-  const frames = isNg ? pcapngFrames(buf) : pcapFrames(buf);
-  const frags = new Map<string, Fragments>();
-  for (const f of frames) {
-    const start = ipStart(f);
-    if (start === null || start >= f.data.length) continue;
-    const d = f.data;
-    const version = d[start]! >> 4;
-    if (version === 4) {
-      const ihl = (d[start]! & 0x0f) * 4;
-      const totalLen = d.readUInt16BE(start + 2);
-      if (d[start + 9] !== 17 || ihl < 20) continue;
-      const end = Math.min(d.length, start + totalLen);
-      const flagsFrag = d.readUInt16BE(start + 6);
-      const more = (flagsFrag & 0x2000) !== 0;
-      const fragOff = (flagsFrag & 0x1fff) * 8;
-      const src = ipv4At(d, start + 12), dst = ipv4At(d, start + 16);
-      let l4: Buffer = d.subarray(start + ihl, end);
-      if (more || fragOff > 0) {
-        const key = `${src}|${dst}|${d.readUInt16BE(start + 4)}`;
-        let entry = frags.get(key);
-        if (!entry) {
-          entry = { parts: [], total: -1, ts: f.ts };
-          frags.set(key, entry);
-        }
-        entry.parts.push({ off: fragOff, data: Buffer.from(l4) });
-        if (!more) entry.total = fragOff + l4.length;
-        const have = entry.parts.reduce((n, p) => n + p.data.length, 0);
-        if (entry.total < 0 || have < entry.total) continue;
-        frags.delete(key);
-        const whole = Buffer.alloc(entry.total);
-        for (const p of entry.parts) p.data.copy(whole, p.off);
-        l4 = whole;
-      }
-      const dg = udpOf(l4, src, dst, f.ts);
-      if (dg) yield dg;
-    } else if (version === 6) {
-      if (start + 40 > d.length) continue;
-      let next = d[start + 6]!;
-      let off = start + 40;
-      // Skip hop-by-hop, routing and destination options headers (RFC 8200 section 4).
-      while ((next === 0 || next === 43 || next === 60) && off + 8 <= d.length) {
-        next = d[off]!;
-        off += (d[off + 1]! + 1) * 8;
-      }
-      if (next !== 17) continue;
-      const payloadLen = d.readUInt16BE(start + 4);
-      const dg = udpOf(d.subarray(off, Math.min(d.length, start + 40 + payloadLen)), ipv6At(d, start + 8), ipv6At(d, start + 24), f.ts);
-      if (dg) yield dg;
-    }
-  }
-}
-
-function udpOf(l4: Buffer, srcIp: string, dstIp: string, ts: number): UdpDatagram | null {
-  if (l4.length < 8) return null;
-  const udpLen = l4.readUInt16BE(4);
-  const end = udpLen >= 8 && udpLen <= l4.length ? udpLen : l4.length;
-  return { ts, srcIp, srcPort: l4.readUInt16BE(0), dstIp, dstPort: l4.readUInt16BE(2), payload: l4.subarray(8, end) };
+  const out: UdpDatagram[] = [];
+  const reader = new CaptureReader((dg) => out.push(dg));
+  reader.push(buf);
+  reader.end();
+  counts?.(reader.counts);
+  return out;
 }
 
 export function readPcapFile(path: string): UdpDatagram[] {
-  return [...readUdpDatagrams(readFileSync(path))];
+  return readUdpDatagrams(readFileSync(path));
 }

@@ -3,7 +3,7 @@
  * prefixed frames), checks the customer UUID, verifies and decrypts each frame, and hands every row
  * to a callback. Refused frames are counted by reason (frame.ts FrameErrorReason; `replayed` for
  * an authenticated frame seen before; `oversize` for a TCP length beyond any valid frame, which
- * also closes that connection).
+ * also closes that connection; `cut_at_close` for a TCP connection that closed inside a frame).
  * `ufc riskiq-sink` wraps it; tests use it as the receiver.
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
@@ -20,6 +20,8 @@ export interface ReceiverOptions {
   keys: ReadonlyMap<string, Buffer>;
   /** One call per row, in frame order. */
   onRow: (row: RiskiqRow, customer: string) => void;
+  /** Called for each refused frame, with the reason it is counted under. */
+  onRefused?: (reason: string) => void;
 }
 
 const MAX_FRAME = FRAME_OVERHEAD + MAX_ROWS_PER_FRAME * ROW_LEN;
@@ -95,7 +97,12 @@ export class RiskiqReceiver {
       buf = off === buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
     });
     sock.on('error', () => {});
-    sock.on('close', () => this.conns.delete(sock));
+    sock.on('close', () => {
+      this.conns.delete(sock);
+      // The connection ended inside a frame (the sender stopped or was cut off mid-write).
+      if (buf.length > 0) this.count('cut_at_close');
+      buf = Buffer.alloc(0);
+    });
   }
 
   private frame(frame: Buffer): void {
@@ -134,6 +141,7 @@ export class RiskiqReceiver {
     this.c.rejected!++;
     const k = `rejected_${reason}`;
     this.c[k] = (this.c[k] ?? 0) + 1;
+    this.o.onRefused?.(reason);
   }
 
   counters(): Record<string, number> {

@@ -1,0 +1,91 @@
+/**
+ * `ufc replay` and Collector.replayFile: a capture larger than the outputs' queues is fed at the pace
+ * the outputs take it (nothing dropped), only the ports asked for are used, and the command's summary
+ * and exit code say what was skipped or lost.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Collector } from '../src/collector.js';
+import { BatchingOutput } from '../src/output/batching.js';
+import type { FlowRecord } from '../src/record/flow-record.js';
+import { v5Datagram } from '../bench/store-traffic.js';
+import { eth, ipv4Udp, pcap } from './helpers/capture.js';
+import { tempDir, testConfig } from './helpers/collect.js';
+
+/** An output that takes a batch every few milliseconds, with room for 20,000 records. */
+class SlowOutput extends BatchingOutput {
+  readonly name = 'slow';
+  received = 0;
+  constructor() {
+    super({ batchMax: 5000, deadlineMs: 50, queueMax: 20_000 });
+  }
+  protected async send(batch: FlowRecord[]): Promise<void> {
+    await new Promise((r) => setTimeout(r, 5));
+    this.received += batch.length;
+  }
+}
+
+/** `count` NetFlow v5 datagrams of 30 records from 192.0.2.1 to `port`. */
+function v5Capture(count: number, port = 2055): Buffer {
+  const frames = [];
+  for (let i = 0; i < count; i++) frames.push({ data: eth(ipv4Udp('192.0.2.1', '192.0.2.9', port, v5Datagram(i * 30, 30, 1_700_000_000_000, i * 30))) });
+  return pcap(frames);
+}
+
+test('a capture far larger than an output queue is replayed whole: the replay waits for the output', async () => {
+  const file = join(tempDir('ufc-replay-'), 'big.pcap');
+  writeFileSync(file, v5Capture(3000)); // 90,000 records against a queue of 20,000
+  const out = new SlowOutput();
+  const c = new Collector(testConfig(), { outputs: [out] });
+  await c.start('replay');
+  const counts = await c.replayFile(file, null);
+  await c.stop();
+  assert.equal(counts.datagrams, 3000);
+  assert.equal(out.received, 90_000);
+  assert.equal(out.counters().dropped_queue_full, 0);
+  assert.deepEqual(c.outputDrops(), {});
+});
+
+test('--port keeps datagrams to those ports only; the others are counted', async () => {
+  const file = join(tempDir('ufc-replay-'), 'mixed.pcap');
+  const dns = Buffer.alloc(40);
+  dns.writeUInt16BE(5, 0); // a DNS answer whose id reads like NetFlow v5
+  writeFileSync(file, pcap([
+    { data: eth(ipv4Udp('192.0.2.53', '192.0.2.9', 53, dns)) },
+    { data: eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, v5Datagram(0, 30, 1_700_000_000_000, 0))) },
+  ]));
+  const out = new SlowOutput();
+  const c = new Collector(testConfig(), { outputs: [out] });
+  await c.start('replay');
+  const counts = await c.replayFile(file, new Set([2055]));
+  await c.stop();
+  assert.deepEqual([counts.datagrams, counts.otherPorts, counts.byPort], [1, 1, { 2055: 1 }]);
+  assert.equal(out.received, 30);
+  assert.deepEqual(c.pipeline.stats.snapshot().map((e) => e.exporter), ['192.0.2.1']);
+});
+
+const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')];
+
+test('ufc replay: a cut file and a missing one are reported, the other files still replayed, exit code 1', () => {
+  const dir = tempDir('ufc-replay-');
+  const whole = v5Capture(2);
+  writeFileSync(join(dir, 'cut.pcap'), whole.subarray(0, whole.length - 100));
+  writeFileSync(join(dir, 'ok.pcap'), v5Capture(1));
+  const env = { PATH: process.env.PATH, EF_DATA_DIR: join(dir, 'data'), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_OUTPUT_FILE_ENABLE: 'true', EF_LOGGER_LEVEL: 'warn' };
+  const r = spawnSync(process.execPath, [...CLI, 'replay', '--port', '2055', join(dir, 'cut.pcap'), join(dir, 'missing.pcap'), join(dir, 'ok.pcap')], { encoding: 'utf8', env });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /cut\.pcap: the file ends inside a packet record/);
+  assert.match(r.stderr, /missing\.pcap: .*no such file/i);
+  const line = r.stderr.split('\n').find((l) => l.includes('replay finished'));
+  assert.ok(line !== undefined, r.stderr);
+  const s = JSON.parse(line) as Record<string, unknown>;
+  assert.equal(s.level, 'warn');
+  assert.deepEqual([s.files, s.failedFiles, s.datagrams, s.records, s.trailingBytes], [3, 1, 2, 60, 16 + 14 + 20 + 8 + 24 + 30 * 48 - 100]);
+  assert.deepEqual(s.ports, { 2055: 2 });
+  const bad = spawnSync(process.execPath, [...CLI, 'replay', '--port', '70000', join(dir, 'ok.pcap')], { encoding: 'utf8', env });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--port: "70000" is not a port number/);
+});

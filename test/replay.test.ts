@@ -14,6 +14,7 @@ import type { FlowRecord } from '../src/record/flow-record.js';
 import { v5Datagram } from '../bench/store-traffic.js';
 import { eth, ipv4Udp, pcap } from './helpers/capture.js';
 import { tempDir, testConfig } from './helpers/collect.js';
+import { TESTDATA } from './helpers/tools.js';
 
 /** An output that takes a batch every few milliseconds, with room for 20,000 records. */
 class SlowOutput extends BatchingOutput {
@@ -88,4 +89,14 @@ test('ufc replay: a cut file and a missing one are reported, the other files sti
   const bad = spawnSync(process.execPath, [...CLI, 'replay', '--port', '70000', join(dir, 'ok.pcap')], { encoding: 'utf8', env });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--port: "70000" is not a port number/);
+});
+
+test('ufc replay: data sets whose template the capture never held are reported', () => {
+  const env = { PATH: process.env.PATH, EF_DATA_DIR: tempDir('ufc-replay-'), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_LOGGER_LEVEL: 'warn' };
+  const r = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'ndpi', 'pcap', 'netflowv9.pcap')], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stderr.split('\n').find((l) => l.includes('replay finished'))!) as Record<string, number>;
+  assert.deepEqual([s.datagrams, s.records], [10, 0]);
+  assert.ok(s.heldForTemplates! > 0, r.stderr);
+  assert.match(r.stderr, /data set\(s\) still wait for a template the captures did not hold/);
 });

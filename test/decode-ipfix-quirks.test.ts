@@ -289,6 +289,75 @@ test('sampling from IPFIX options data: samplingPacketInterval/Space (RFC 5477) 
   assert.deepEqual([r!.samplingRate, r!.bytes, r!.packets], [512, 51_200, 512]);
 });
 
+test('sampling: a rate not announced again within the template lifetime is forgotten, and a restart does not bring it back', async () => {
+  const stateDir = tempDir('ufc-sampling-');
+  const opts = { ...BASE, templateLifetimeS: 60, stateDir };
+  const d = new IpfixDecoder(opts);
+  const optionsAndTemplate = ipfixMsg([set(3, ipfixTemplate(400, [[149, 4], [34, 4]], 1)), set(400, Buffer.concat([u32(1), u32(100)])), set(2, ipfixTemplate(300, T4))]);
+  run(d, optionsAndTemplate);
+  const data = (at: number) => run(d, ipfixMsg([set(2, ipfixTemplate(300, T4)), set(300, rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 100, 1))], 1, at / 1000), at)[0]!;
+  assert.deepEqual([data(NOW + 30_000).samplingRate, data(NOW + 30_000).bytes], [100, 10_000]);
+  // A day on, the exporter sends its data template and data, no more sampling options.
+  const later = data(NOW + 86_400_000);
+  assert.deepEqual([later.samplingRate, later.bytes], [0, 100]);
+  await d.close();
+  const saved = readFileSync(join(stateDir, readdirSync(stateDir).find((f) => f.startsWith('templates'))!), 'utf8');
+  assert.doesNotMatch(saved, /"domain":\[100/, 'the forgotten rate is not saved');
+  const d2 = new IpfixDecoder(opts);
+  const after = run(d2, ipfixMsg([set(2, ipfixTemplate(300, T4)), set(300, rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 100, 1))], 1, (NOW + 86_401_000) / 1000), NOW + 86_401_000)[0]!;
+  assert.deepEqual([after.samplingRate, after.bytes], [0, 100]);
+  await d2.close();
+});
+
+test('sampling: rates scoped to an interface apply to that interface only (IPFIX ingressInterface, v9 scope Interface)', () => {
+  const ipfix = new IpfixDecoder(BASE);
+  run(ipfix, ipfixMsg([
+    set(3, ipfixTemplate(400, [[10, 4], [34, 4]], 1)),
+    set(400, Buffer.concat([u32(1), u32(100), u32(2), u32(1000)])),
+    set(2, ipfixTemplate(301, [...T4, [10, 4]])),
+  ]));
+  const a = run(ipfix, ipfixMsg([set(301, Buffer.concat([rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 10, 1), u32(1), rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 10, 1), u32(2), rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 10, 1), u32(3)]))]));
+  assert.deepEqual(a.map((r) => [r.inIf, r.samplingRate, r.bytes]), [[1, 100, 1000], [2, 1000, 10_000], [3, 0, 10]]);
+  const scopes = (ipfix.describe() as { scopes: { interfaceRates: Record<string, number> }[] }).scopes;
+  assert.deepEqual(scopes[0]!.interfaceRates, { 1: 100, 2: 1000 });
+
+  const v9 = new Netflow9Decoder(BASE);
+  run(v9, v9Msg([
+    set(1, Buffer.concat([v9OptionsTemplate(257, [[2, 4]], [[34, 4]]), u16(0)])),
+    set(257, Buffer.concat([u32(5), u32(64), u32(6), u32(512)])),
+    set(0, v9Template(256, [[8, 4], [1, 4], [2, 4], [10, 4]])),
+  ], 1000));
+  const b = run(v9, v9Msg([set(256, Buffer.concat([ip('10.0.0.1'), u32(10), u32(1), u32(6), ip('10.0.0.1'), u32(10), u32(1), u32(5)]))], 1000));
+  assert.deepEqual(b.map((r) => [r.inIf, r.samplingRate, r.bytes]), [[6, 512, 5120], [5, 64, 640]]);
+});
+
+test('sampling: a record naming a sampler the exporter never described (Cisco 0: not sampled) does not take the only known one', () => {
+  const d = new Netflow9Decoder(BASE);
+  run(d, v9Msg([
+    set(1, Buffer.concat([v9OptionsTemplate(257, [[1, 4]], [[48, 1], [34, 4]]), u16(0)])),
+    set(0, Buffer.concat([v9Template(256, [[8, 4], [1, 4], [2, 4], [48, 1]]), v9Template(258, [[8, 4], [1, 4], [2, 4]])])),
+    set(257, Buffer.concat([u32(0), Buffer.from([1]), u32(100), Buffer.alloc(3)])),
+  ], 1000));
+  const named = run(d, v9Msg([set(256, Buffer.concat([ip('10.0.0.1'), u32(60), u32(1), Buffer.from([0]), ip('10.0.0.1'), u32(60), u32(1), Buffer.from([7]), ip('10.0.0.1'), u32(60), u32(1), Buffer.from([1]), Buffer.alloc(3)]))], 1000));
+  assert.deepEqual(named.map((r) => [r.samplingRate, r.bytes]), [[0, 60], [0, 60], [100, 6000]]);
+  // Naming none: the only sampler there is applies.
+  const unnamed = run(d, v9Msg([set(258, Buffer.concat([ip('10.0.0.1'), u32(60), u32(1)]))], 1000));
+  assert.deepEqual(unnamed.map((r) => [r.samplingRate, r.bytes]), [[100, 6000]]);
+});
+
+test('a 64-bit counter past 2^63 (alone or scaled by the rate) is held at the largest count an int64 holds, and counted', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [...T4, [34, 4]]))]));
+  const rec = (bytes: bigint, rate: number) => {
+    const b = rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 0, 1);
+    b.writeBigUInt64BE(bytes, 13);
+    return Buffer.concat([b, u32(rate)]);
+  };
+  const out = run(d, ipfixMsg([set(300, Buffer.concat([rec(2n ** 64n - 1n, 0), rec(10n ** 16n, 1000), rec(1000n, 1000)]))]));
+  assert.deepEqual(out.map((r) => r.bytes), [9_223_372_036_854_774_784, 9_223_372_036_854_774_784, 1_000_000]);
+  assert.equal((d.describe() as { counters: Record<string, number> }).counters['counter beyond 2^63 clamped'], 2);
+});
+
 test('sampling in the record itself: samplingPacketInterval with samplingPacketSpace (IE 305/306) is 1 in (interval+space)/interval', () => {
   const d = new IpfixDecoder(BASE);
   run(d, ipfixMsg([set(2, Buffer.concat([ipfixTemplate(300, [...T4, [305, 4], [306, 4]]), ipfixTemplate(301, [...T4, [305, 4]])]))]));

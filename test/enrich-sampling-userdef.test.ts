@@ -42,3 +42,17 @@ test('sampling-userdef: a bad re-read keeps the previous table', async () => {
   e.enrich([r]);
   assert.equal(r.samplingRate, 8);
 });
+
+test('sampling-userdef: addresses are matched as records spell them (IPv6 in any spelling, IPv4-mapped); a prefix-like key is warned about', () => {
+  const warnings: string[] = [];
+  const t = parseRateTable('"2001:DB8:0:0:0:0:0:1": 4\n"::ffff:192.0.2.7": 8\n"192.0.2.0/24": 5\n"2001:db8::/3": 6\n"192.0.2.1/3": 7\n', 'rates.yml', warnings);
+  assert.deepEqual([...t.keys()], ['2001:db8::1', '192.0.2.7', '192.0.2.0', '2001:db8::', '192.0.2.1']);
+  assert.deepEqual(warnings, [
+    'rates.yml: 192.0.2.0/24: read as exporter 192.0.2.0, input interface 24; address prefixes are not supported, name each exporter',
+    'rates.yml: 2001:db8::/3: read as exporter 2001:db8::, input interface 3; address prefixes are not supported, name each exporter',
+  ]);
+  const e = new UserSamplingEnricher('unused', 15, t);
+  const rs = [rec('2001:db8::1', 0, 5, 1), rec('192.0.2.7', 0, 5, 1)];
+  e.enrich(rs);
+  assert.deepEqual(rs.map((r) => [r.bytes, r.samplingRate]), [[20, 4], [40, 8]]);
+});

@@ -1,7 +1,8 @@
 /**
  * Sampling rates of NetFlow v9 / IPFIX exporters, learnt from options data (RFC 3954 §6.2 and the
  * v9 field types 34/35/48/49/50; RFC 7270 / RFC 5477 for IPFIX 302-311) and kept per exporter and
- * observation domain, and within that per sampler ID.
+ * observation domain, and within that per sampler ID or interface. A rate is a whole 1-in-N: forms
+ * that give a fraction (n-out-of-N with n above 1, a packet interval with its space) are rounded.
  */
 
 /** Options-data values that carry a sampling rate, by element id (enterprise 0). */
@@ -17,46 +18,131 @@ export const SAMPLING_IE = {
   SAMPLING_PROBABILITY: 311,
 } as const;
 
-export class SamplingTable {
-  /** Rate per sampler ID (v9 FLOW_SAMPLER_ID 48, IPFIX selectorId 302). */
-  readonly bySampler = new Map<number, number>();
-  /** Rate announced without a sampler ID: applies to the whole domain. */
-  domainRate = 0;
+/** IANA ingressInterface (IE 10); a v9 options scope of type Interface (2) is read as it. */
+export const SCOPE_INTERFACE = 10;
 
-  /** Learns a rate from one options record's values (by IANA element id). */
-  learn(values: ReadonlyMap<number, number>): boolean {
+/** A learnt rate and when options data last announced it (epoch ms, the datagram's receive time). */
+interface Learnt { rate: number; seen: number }
+
+type SavedRate = [number, number, number];
+
+/** Bound on samplers and on interfaces remembered per exporter and domain. */
+const MAX_KEYS = 65_536;
+
+/**
+ * One exporter domain's rates, by what their options record was scoped to: a sampler (v9 FLOW_SAMPLER_ID
+ * 48, IPFIX selectorId 302), an interface (IPFIX ingressInterface 10, v9 scope Interface), or nothing
+ * (the whole domain). A rate not announced again within the template lifetime is forgotten (expire()),
+ * like a template: an exporter that stops sampling stops sending it, and its flows must not keep being
+ * multiplied by the old rate.
+ */
+export class SamplingTable {
+  private readonly bySampler = new Map<number, Learnt>();
+  private readonly byInterface = new Map<number, Learnt>();
+  private domain: Learnt | null = null;
+  /** No entry was announced before this (a lower bound): expire() has nothing to do until it is old. */
+  private oldest = Infinity;
+
+  get empty(): boolean {
+    return this.domain === null && this.bySampler.size === 0 && this.byInterface.size === 0;
+  }
+
+  /** Learns a rate from one options record's values (by IANA element id) received at `now`. */
+  learn(values: ReadonlyMap<number, number>, now: number): boolean {
     const rate = rateOf(values);
     if (rate <= 0) return false;
+    const entry = { rate, seen: now };
+    if (now < this.oldest) this.oldest = now;
     const sampler = values.get(SAMPLING_IE.SAMPLER_ID) ?? values.get(SAMPLING_IE.SELECTOR_ID);
-    if (sampler !== undefined) {
-      if (this.bySampler.size < 65536 || this.bySampler.has(sampler)) this.bySampler.set(sampler, rate);
-    } else this.domainRate = rate;
+    const ifIndex = values.get(SCOPE_INTERFACE);
+    if (sampler !== undefined) put(this.bySampler, sampler, entry);
+    else if (ifIndex !== undefined) put(this.byInterface, ifIndex, entry);
+    else this.domain = entry;
     return true;
   }
 
-  /** Rate for a record that named `sampler` (-1 when it named none); 0 when unknown. */
-  rateFor(sampler: number): number {
+  /**
+   * Rate for a record that named `sampler` (-1 when it named none) and came in on `ifIndex`; 0 when
+   * unknown. A named sampler's own rate first, then its interface's, then the domain's; with none of
+   * these, a record that names no sampler takes the rate of the only sampler there is. A record that
+   * names a sampler the exporter never described (Cisco's 0 for flows not sampled) does not.
+   */
+  rateFor(sampler: number, ifIndex: number): number {
     if (sampler >= 0) {
       const r = this.bySampler.get(sampler);
-      if (r !== undefined) return r;
+      if (r !== undefined) return r.rate;
     }
-    if (this.domainRate > 0) return this.domainRate;
-    // One sampler on the box: its rate applies even when data records do not name it.
-    if (this.bySampler.size === 1) for (const r of this.bySampler.values()) return r;
+    if (this.byInterface.size > 0) {
+      const r = this.byInterface.get(ifIndex);
+      if (r !== undefined) return r.rate;
+    }
+    if (this.domain !== null) return this.domain.rate;
+    if (sampler < 0 && this.bySampler.size === 1) for (const r of this.bySampler.values()) return r.rate;
     return 0;
   }
 
-  toJSON(): { domainRate: number; bySampler: [number, number][] } {
-    return { domainRate: this.domainRate, bySampler: [...this.bySampler] };
+  /** Forgets rates not announced for longer than `lifetimeMs` before `now`; whether any went. */
+  expire(now: number, lifetimeMs: number): boolean {
+    if (now - this.oldest <= lifetimeMs) return false;
+    let gone = false;
+    let oldest = Infinity;
+    if (this.domain !== null) {
+      if (now - this.domain.seen > lifetimeMs) {
+        this.domain = null;
+        gone = true;
+      } else oldest = this.domain.seen;
+    }
+    for (const m of [this.bySampler, this.byInterface]) {
+      for (const [k, e] of m) {
+        if (now - e.seen > lifetimeMs) {
+          m.delete(k);
+          gone = true;
+        } else if (e.seen < oldest) oldest = e.seen;
+      }
+    }
+    this.oldest = oldest;
+    return gone;
   }
 
-  static fromJSON(j: unknown): SamplingTable {
+  /** For /api/exporters and the template view. */
+  describe(): { samplingRate?: number; samplerRates?: Record<number, number>; interfaceRates?: Record<number, number> } {
+    const rates = (m: Map<number, Learnt>) => (m.size > 0 ? Object.fromEntries([...m].map(([k, e]) => [k, e.rate])) : undefined);
+    const out: ReturnType<SamplingTable['describe']> = {};
+    if (this.domain !== null) out.samplingRate = this.domain.rate;
+    const s = rates(this.bySampler), i = rates(this.byInterface);
+    if (s !== undefined) out.samplerRates = s;
+    if (i !== undefined) out.interfaceRates = i;
+    return out;
+  }
+
+  toJSON(): { domain: [number, number] | null; bySampler: SavedRate[]; byInterface: SavedRate[] } {
+    const list = (m: Map<number, Learnt>): SavedRate[] => [...m].map(([k, e]) => [k, e.rate, e.seen]);
+    return { domain: this.domain === null ? null : [this.domain.rate, this.domain.seen], bySampler: list(this.bySampler), byInterface: list(this.byInterface) };
+  }
+
+  /**
+   * Restores a saved table. A cache written before rates had times (`domainRate`, pairs) gets `seenAt`,
+   * so those rates last one more lifetime unless announced again.
+   */
+  static fromJSON(j: unknown, seenAt: number): SamplingTable {
     const t = new SamplingTable();
-    const o = j as { domainRate?: unknown; bySampler?: unknown };
-    if (typeof o?.domainRate === 'number') t.domainRate = o.domainRate;
-    if (Array.isArray(o?.bySampler)) for (const e of o.bySampler) if (Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'number') t.bySampler.set(e[0], e[1]);
+    const o = j as { domain?: unknown; domainRate?: unknown; bySampler?: unknown; byInterface?: unknown };
+    const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+    if (Array.isArray(o?.domain) && num(o.domain[0]) && num(o.domain[1]) && o.domain[0] > 0) t.domain = { rate: o.domain[0], seen: o.domain[1] };
+    else if (num(o?.domainRate) && o.domainRate > 0) t.domain = { rate: o.domainRate, seen: seenAt };
+    const read = (list: unknown, m: Map<number, Learnt>) => {
+      if (!Array.isArray(list)) return;
+      for (const e of list) if (Array.isArray(e) && num(e[0]) && num(e[1]) && e[1] > 0) put(m, e[0], { rate: e[1], seen: num(e[2]) ? e[2] : seenAt });
+    };
+    read(o?.bySampler, t.bySampler);
+    read(o?.byInterface, t.byInterface);
+    t.oldest = -Infinity; // the next expire() looks at every entry
     return t;
   }
+}
+
+function put(m: Map<number, Learnt>, key: number, e: Learnt): void {
+  if (m.size < MAX_KEYS || m.has(key)) m.set(key, e);
 }
 
 /** 1-in-N from whichever form the exporter used. */

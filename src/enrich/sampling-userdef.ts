@@ -14,7 +14,9 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { ipv4At, ipv6At } from '../decode/ip.js';
 import { log } from '../log/logger.js';
+import { parseIpv4, parseIpv6 } from './ip-parse.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 
@@ -26,8 +28,29 @@ interface ExporterRates {
 
 export type RateTable = Map<string, ExporterRates>;
 
-/** Parses the YAML text; throws naming the bad entry. */
-export function parseRateTable(text: string, source = 'sampling-rate file'): RateTable {
+/**
+ * An address as records spell their exporter: IPv6 compressed and lower-case (RFC 5952), IPv4-mapped
+ * IPv6 as IPv4 (the UDP input reduces them so); null when it is not an address.
+ */
+export function canonicalIp(s: string): string | null {
+  const v = isIP(s);
+  if (v === 4) return parseIpv4(s) < 0 ? null : s;
+  if (v !== 6) return null;
+  const words = new Uint16Array(8);
+  if (!parseIpv6(s, words)) return null;
+  const bytes = Buffer.alloc(16);
+  for (let i = 0; i < 8; i++) bytes.writeUInt16BE(words[i]!, i * 2);
+  const mapped = words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff;
+  return mapped ? ipv4At(bytes, 12) : ipv6At(bytes, 0);
+}
+
+/** `192.0.2.0/24` or `2001:db8::/32`: meant as a prefix, surely, though it reads as address/ifIndex. */
+function looksLikePrefix(addr: string, n: number): boolean {
+  return addr.includes(':') ? addr.endsWith('::') && n <= 128 : addr.endsWith('.0') && n <= 32;
+}
+
+/** Parses the YAML text; throws naming the bad entry; what parses but is doubtful goes to `warnings`. */
+export function parseRateTable(text: string, source = 'sampling-rate file', warnings?: string[]): RateTable {
   const doc: unknown = parseYaml(text);
   const table: RateTable = new Map();
   if (doc === null || doc === undefined) return table;
@@ -36,14 +59,15 @@ export function parseRateTable(text: string, source = 'sampling-rate file'): Rat
     const rate = Number(val);
     if (!Number.isInteger(rate) || rate < 1) throw new Error(`${source}: ${key}: rate ${JSON.stringify(val)} is not a whole number >= 1`);
     const slash = key.lastIndexOf('/');
-    const addr = slash < 0 ? key : key.slice(0, slash);
-    if (isIP(addr) === 0) throw new Error(`${source}: ${key}: not an IP address (or address/ifIndex)`);
+    const addr = canonicalIp(slash < 0 ? key.trim() : key.slice(0, slash).trim());
+    if (addr === null) throw new Error(`${source}: ${key}: not an IP address (or address/ifIndex)`);
     let e = table.get(addr);
     if (e === undefined) { e = { rate: 0, byIf: null }; table.set(addr, e); }
     if (slash < 0) e.rate = rate;
     else {
       const ifIndex = Number(key.slice(slash + 1));
       if (!Number.isInteger(ifIndex) || ifIndex < 0) throw new Error(`${source}: ${key}: interface index is not a whole number`);
+      if (looksLikePrefix(addr, ifIndex)) warnings?.push(`${source}: ${key}: read as exporter ${addr}, input interface ${ifIndex}; address prefixes are not supported, name each exporter`);
       (e.byIf ??= new Map()).set(ifIndex, rate);
     }
   }
@@ -60,7 +84,9 @@ export class UserSamplingEnricher implements Enricher {
   }
 
   async start(): Promise<void> {
-    this.table = parseRateTable(await readFile(this.path, 'utf8'), this.path);
+    const warnings: string[] = [];
+    this.table = parseRateTable(await readFile(this.path, 'utf8'), this.path, warnings);
+    for (const w of warnings) log.warn(w);
     log.info(`sampling rates: ${this.table.size} exporters from ${this.path}`);
     this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);
     this.timer.unref();

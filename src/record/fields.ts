@@ -142,7 +142,7 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
     expr: "r.kind === 'flow' ? r.bytes : undefined" },
   { codex: 'flow.packets', ecs: 'network.packets', type: 'long', unit: 'packets', description: 'Packets, scaled up by the sampling rate.',
     expr: "r.kind === 'flow' ? r.packets : undefined" },
-  { codex: 'flow.sampling.rate', ecs: null, type: 'long', description: 'Sampling rate applied to bytes and packets (1 in N); absent when unsampled or unknown.',
+  { codex: 'flow.sampling.rate', ecs: null, type: 'long', description: 'Sampling rate (1 in N; 1 is every packet) the exporter stated, or the user-defined one, applied to bytes and packets; absent when none is known.',
     expr: 'pos(r.samplingRate)' },
   { codex: 'tcp.flags', ecs: 'tcp.flags', type: 'integer', description: 'Cumulative TCP flags as an integer (protocol 6 only).',
     expr: 'r.proto === 6 ? r.tcpFlags : undefined' },

@@ -19,6 +19,12 @@ export enum Orientation {
   DstIsClient = 2,
 }
 
+/**
+ * The largest double below 2^63: the highest count a signed 64-bit column or an Elasticsearch long
+ * takes from a number exactly. Decoders hold counters to it; the stores clamp every int64 column to it.
+ */
+export const MAX_I64 = 9_223_372_036_854_774_784;
+
 export class FlowRecord {
   kind: RecordKind = 'flow';
 

@@ -11,7 +11,7 @@
  * strings are NULL in DuckDB (no native call per empty cell) and '' in ClickHouse (its convention:
  * Nullable columns cost an extra file per column).
  */
-import { FlowRecord, type ExportType, type Locality, type RecordKind } from '../record/flow-record.js';
+import { FlowRecord, MAX_I64, type ExportType, type Locality, type RecordKind } from '../record/flow-record.js';
 import type { TimestampSource } from '../record/fields.js';
 
 /** `enum`: a string from a short fixed list (DuckDB stores it as ENUM: one byte, no string copy per row). */
@@ -34,8 +34,8 @@ export interface Column {
  * retention pass). Both stores clamp to it, so they hold the same rows.
  */
 export const MAX_TS_MS = 4_294_967_295_999;
-/** The largest double below 2^63: an int64 column's highest value a number can hold exactly. */
-export const MAX_I64 = 9_223_372_036_854_774_784;
+/** Re-exported for the stores, which clamp int64 columns to it. */
+export { MAX_I64 };
 const INT_RANGE: Record<'u8' | 'u16' | 'u32' | 'i16' | 'i64', readonly [number, number]> = {
   u8: [0, 0xff], u16: [0, 0xffff], u32: [0, 0xffffffff], i16: [-0x8000, 0x7fff], i64: [0, MAX_I64],
 };

@@ -47,7 +47,7 @@ export class NetflowV5Decoder implements Decoder {
       r.dstAs = buf.readUInt16BE(o + 42);
       r.srcMask = buf[o + 44]!;
       r.dstMask = buf[o + 45]!;
-      if (rate > 1) r.samplingRate = rate;
+      if (rate > 0) r.samplingRate = rate;
       icmpFromPort(r);
       out.push(r);
     }

@@ -15,7 +15,7 @@
  *  - Every adjustment or loss is counted by reason, in total and per exporter (describe()).
  */
 import { join } from 'node:path';
-import { FlowRecord } from '../../record/flow-record.js';
+import { FlowRecord, MAX_I64 } from '../../record/flow-record.js';
 import type { ExportType } from '../../record/flow-record.js';
 import type { PacketContext, Protocol } from '../../pipeline/types.js';
 import { log } from '../../log/logger.js';
@@ -24,6 +24,7 @@ import { PendingSets, type HeldSet } from './pending.js';
 import { readCache, writeCache, writeCacheSync } from './persist.js';
 import { applicationIdAt, readRecord, RecordScratch, recordRate, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
 import { TemplateStore, type DomainState } from './store.js';
+import { SCOPE_INTERFACE } from '../sampling.js';
 
 export interface TemplateDecoderOptions {
   /** EF_PROCESSOR_DECODE_TEMPLATE_LIFETIME, seconds. */
@@ -130,7 +131,11 @@ export abstract class TemplateFlowDecoder {
       return;
     }
     if (t.isOptions) this.optionsRecords(d!, t, buf, off, end);
-    else this.dataRecords(d!, t, buf, off, end, out);
+    else {
+      // Before the records use them: a rate not announced within the lifetime no longer applies.
+      if (d!.sampling.expire(this.receivedAt, this.store.lifetimeMs)) this.store.dirty = true;
+      this.dataRecords(d!, t, buf, off, end, out);
+    }
   }
 
   private hold(tid: number, buf: Buffer, off: number, end: number): void {
@@ -239,10 +244,17 @@ export abstract class TemplateFlowDecoder {
         if (r.icmpType === 0 && r.icmpCode === 0 && r.dstPort !== 0) { r.icmpType = r.dstPort >>> 8; r.icmpCode = r.dstPort & 0xff; }
       }
       const own = recordRate(s);
-      const rate = own > 0 ? own : d.sampling.rateFor(s.samplerId);
+      const rate = own > 0 ? own : d.sampling.rateFor(s.samplerId, r.inIf);
       if (rate > 0) {
         r.samplingRate = rate;
         if (rate > 1) { r.bytes *= rate; r.packets *= rate; s.revBytes *= rate; s.revPkts *= rate; }
+      }
+      // Counters past a signed 64-bit integer (a 2^64 counter, or one scaled past it) are garbage no
+      // output can store as a number (an Elasticsearch long refused the document): held at the top.
+      if (r.bytes > MAX_I64 || r.packets > MAX_I64 || s.revBytes > MAX_I64 || s.revPkts > MAX_I64) {
+        this.count('counter beyond 2^63 clamped');
+        r.bytes = Math.min(r.bytes, MAX_I64); r.packets = Math.min(r.packets, MAX_I64);
+        s.revBytes = Math.min(s.revBytes, MAX_I64); s.revPkts = Math.min(s.revPkts, MAX_I64);
       }
       out.push(r);
       // Biflows (RFC 5103) and NSEL initiator/responder counters: the reverse direction becomes a
@@ -272,6 +284,8 @@ export abstract class TemplateFlowDecoder {
         }
         if (o + len > end) { ok = false; break; }
         const scope = this.v9 && i < t.scopeCount;
+        // v9 scope Interface (type 2): the rates in this record are that interface's.
+        if (scope && f.id === 2 && len > 0 && len <= 8) values.set(SCOPE_INTERFACE, uintAt(buf, o, len));
         if (named !== null && len > 0) named[rawName(f.pen, f.id, scope)] = !scope && f.pen === 0 && f.id === 95 ? applicationIdAt(buf, o, len) : valueAt(buf, o, len, scope ? 0 : t.types[i]!);
         if (!scope && f.pen === 0 && len > 0) {
           if (f.id === 95) appId = applicationIdAt(buf, o, len);
@@ -288,7 +302,7 @@ export abstract class TemplateFlowDecoder {
       }
       this.count('options records');
       if (named !== null) this.onOptionsRecord!(named, t.id);
-      if (d.sampling.learn(values)) this.store.dirty = true;
+      if (d.sampling.learn(values, this.receivedAt)) this.store.dirty = true;
       const init = values.get(160);
       if (init !== undefined && init > 0 && init !== d.sysInitMs) { d.sysInitMs = init; this.store.dirty = true; }
       if (appId !== '' && appName !== '' && d.appNames.get(appId) !== appName && d.appNames.size < 65536) {

@@ -30,7 +30,7 @@ const RECLAIM_EVERY_MS = 100;
 
 export class DomainState {
   readonly templates = new Map<number, CompiledTemplate>();
-  readonly sampling = new SamplingTable();
+  sampling = new SamplingTable();
   /** IPFIX systemInitTimeMilliseconds (IE 160) from options data: base of flowStart/EndSysUpTime. */
   sysInitMs = 0;
   /** NBAR-style application names from options data (IE 95 -> IE 96). */
@@ -41,7 +41,7 @@ export class DomainState {
 
   /** Holds nothing worth keeping (its templates expired or were withdrawn, and no options data came): it can go. */
   get empty(): boolean {
-    return this.templates.size === 0 && this.sysInitMs === 0 && this.sampling.domainRate === 0 && this.sampling.bySampler.size === 0 && this.appNames.size === 0;
+    return this.templates.size === 0 && this.sysInitMs === 0 && this.sampling.empty && this.appNames.size === 0;
   }
 }
 
@@ -64,7 +64,7 @@ export class TemplateStore {
   /** Set when a template or options-derived value changed since the last save. */
   dirty = false;
 
-  constructor(private readonly v9: boolean, private readonly lifetimeMs: number) {}
+  constructor(private readonly v9: boolean, readonly lifetimeMs: number) {}
 
   /**
    * The scope's state; creates it unless `create` is false or the store is full even after reclaiming
@@ -103,6 +103,7 @@ export class TemplateStore {
     this.lastReclaim = now;
     const before = this.expired;
     for (const [key, d] of this.domains) {
+      if (d.sampling.expire(now, this.lifetimeMs)) this.dirty = true;
       for (const [id, t] of d.templates) {
         if (now - t.lastSeen > this.lifetimeMs) {
           this.drop(d, id, t);
@@ -200,8 +201,7 @@ export class TemplateStore {
       domain: d.domain,
       templates: [...d.templates.values()].filter((t) => !t.isOptions).map((t) => t.id),
       optionsTemplates: [...d.templates.values()].filter((t) => t.isOptions).map((t) => t.id),
-      samplingRate: d.sampling.domainRate || undefined,
-      samplerRates: d.sampling.bySampler.size > 0 ? Object.fromEntries(d.sampling.bySampler) : undefined,
+      ...d.sampling.describe(),
     }));
   }
 
@@ -217,8 +217,11 @@ export class TemplateStore {
     }));
   }
 
-  /** Restores a saved store; entries that do not parse are skipped (a damaged file must not stop start-up). */
-  load(saved: unknown): number {
+  /**
+   * Restores a saved store; entries that do not parse are skipped (a damaged file must not stop start-up).
+   * `loadedAt` stands for when rates saved without a time were last announced.
+   */
+  load(saved: unknown, loadedAt = Date.now()): number {
     if (!Array.isArray(saved)) return 0;
     let n = 0;
     for (const s of saved as StoredDomain[]) {
@@ -226,9 +229,7 @@ export class TemplateStore {
       const d = this.domain(s.exporter, s.domain, true);
       if (d === undefined) break;
       if (typeof s.sysInitMs === 'number') d.sysInitMs = s.sysInitMs;
-      const st = SamplingTable.fromJSON(s.sampling);
-      d.sampling.domainRate = st.domainRate;
-      for (const [k, v] of st.bySampler) d.sampling.bySampler.set(k, v);
+      d.sampling = SamplingTable.fromJSON(s.sampling, loadedAt);
       if (Array.isArray(s.appNames)) for (const e of s.appNames) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string') d.appNames.set(e[0], e[1]);
       for (const t of s.templates) {
         if (typeof t?.id !== 'number' || !Array.isArray(t.fields)) continue;

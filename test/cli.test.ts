@@ -54,6 +54,24 @@ test('secrets never appear in ufc config or in any log line', () => {
   for (const s of Object.values(SECRETS)) assert.ok(!all.includes(s), `secret leaked: ${s.slice(0, 6)}...`);
 });
 
+test('a password in a URL option is masked in ufc config; a secret that also occurs in numbers leaves every log line valid', () => {
+  const c = spawnSync(process.execPath, [...CLI, 'config'], { encoding: 'utf8', env: baseEnv({ EF_OUTPUT_CLICKHOUSE_ADDRESSES: 'http://chuser:UrlPassw0rdZZ@127.0.0.1:18124' }) });
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stdout, /^EF_OUTPUT_CLICKHOUSE_ADDRESSES=http:\/\/chuser:\*\*\*@127\.0\.0\.1:18124$/m);
+  assert.ok(!c.stdout.includes('UrlPassw0rdZZ'));
+  // The first four digits of the time: in every line's "ts". Replacing it inside the serialized line
+  // broke the JSON, and the console encoding (which parses it) stopped the process at its first line.
+  const inTs = String(Math.floor(Date.now() / 1000)).slice(0, 4);
+  for (const encoding of ['json', 'console']) {
+    const r = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], {
+      encoding: 'utf8', env: baseEnv({ EF_OUTPUT_CLICKHOUSE_PASSWORD: inTs, EF_LOGGER_ENCODING: encoding, EF_OUTPUT_FILE_ENABLE: 'true' }),
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /replay finished/);
+    if (encoding === 'json') for (const l of r.stderr.trim().split('\n')) assert.doesNotThrow(() => JSON.parse(l), l);
+  }
+});
+
 test('logs are zap-style JSON lines with level, ts, caller and msg', () => {
   const r = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env: baseEnv({}) });
   const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('{'));
@@ -210,4 +228,14 @@ test('SIGHUP (a closed terminal) stops the collector like SIGTERM: outputs flush
   assert.equal(await exited, 0, stderr());
   assert.match(stderr(), /received SIGHUP: stopping input, flushing outputs/);
   assert.match(stderr(), /"msg":"stopped"/);
+});
+
+test('bin/ufc: a log line\'s caller names the TypeScript line, also in modules loaded first', () => {
+  const r = spawnSync(join(REPO_ROOT, 'bin', 'ufc'), ['config'], { encoding: 'utf8', env: baseEnv({ EF_NOT_AN_OPTION: '1' }) });
+  assert.equal(r.status, 0, r.stderr);
+  const line = r.stderr.split('\n').find((l) => l.includes('EF_NOT_AN_OPTION'));
+  assert.ok(line !== undefined, r.stderr);
+  const src = readFileSync(join(REPO_ROOT, 'src', 'cli', 'common.ts'), 'utf8').split('\n');
+  const at = src.findIndex((l) => l.includes('for (const w of res.warnings) log.warn(w);')) + 1;
+  assert.equal((JSON.parse(line) as { caller: string }).caller, `cli/common.ts:${at}`);
 });

@@ -100,3 +100,23 @@ test('ufc replay: data sets whose template the capture never held are reported',
   assert.ok(s.heldForTemplates! > 0, r.stderr);
   assert.match(r.stderr, /data set\(s\) still wait for a template the captures did not hold/);
 });
+
+test('data lost waiting for a template is counted with the exporter\'s decoding errors (held sets are not)', async () => {
+  const c = new Collector(testConfig({ EF_PROCESSOR_DECODE_PENDING_MAX: '2', EF_PROCESSOR_DECODE_PENDING_TIMEOUT: '60' }), { outputs: [] });
+  await c.start('replay');
+  // NetFlow v9 datagrams holding only a data set for template 256, which never comes.
+  const v9 = (seq: number) => {
+    const b = Buffer.alloc(20 + 8);
+    b.writeUInt16BE(9, 0); b.writeUInt16BE(1, 2); b.writeUInt32BE(1000, 4); b.writeUInt32BE(1_700_000_000, 8); b.writeUInt32BE(seq, 12);
+    b.writeUInt16BE(256, 20); b.writeUInt16BE(8, 22);
+    return b;
+  };
+  const t0 = 1_700_000_000_000;
+  for (let i = 0; i < 5; i++) c.pipeline.handle(v9(i), { exporterIp: '192.0.2.4', exporterPort: 2055, receivedAt: t0 + i });
+  const errors = () => c.pipeline.stats.snapshot().find((e) => e.exporter === '192.0.2.4')!.errors;
+  assert.deepEqual(errors(), { 'netflow9: data without template: evicted (EF_PROCESSOR_DECODE_PENDING_MAX)': 3 });
+  // 61 s on, another exporter's datagram runs the sweep: the two still held expire, counted on their exporter.
+  c.pipeline.handle(v9(9), { exporterIp: '192.0.2.5', exporterPort: 2055, receivedAt: t0 + 61_000 });
+  assert.deepEqual(errors(), { 'netflow9: data without template: evicted (EF_PROCESSOR_DECODE_PENDING_MAX)': 3, 'netflow9: data without template: expired': 2 });
+  await c.stop();
+});

@@ -35,6 +35,9 @@ test('chart steps give at most 120 points on round steps', () => {
 test('output counters: depths are gauges, the rest are running totals', () => {
   assert.equal(isDepthCounter('queued'), true);
   assert.equal(isDepthCounter('queued_records'), true);
+  // Both go back down (a spill drained; frames confirmed): as counters Prometheus read them as resets.
+  assert.equal(isDepthCounter('spill_pending'), true);
+  assert.equal(isDepthCounter('inflight_records'), true);
   assert.equal(isDepthCounter('sent'), false);
   assert.equal(isDepthCounter('dropped_queue_full'), false);
 });

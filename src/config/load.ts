@@ -237,9 +237,19 @@ export function renderConfig(c: Config): string {
     const spec = OPTIONS[name] as OptionSpec;
     const v = c[name] as unknown;
     const text = Array.isArray(v) ? v.join(',') : String(v);
-    lines.push(`${name}=${spec.secret && text !== '' ? '***' : text}`);
+    lines.push(`${name}=${spec.secret && text !== '' ? '***' : maskUrlCredentials(text)}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** Userinfo in a URL (`scheme://user:password@host`): the password, or a lone token, shown as ***. */
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s,]*)@/gi;
+
+function maskUrlCredentials(text: string): string {
+  return text.replace(URL_USERINFO, (_m, scheme: string, info: string) => {
+    const colon = info.indexOf(':');
+    return `${scheme}${colon < 0 ? '***' : `${info.slice(0, colon)}:***`}@`;
+  });
 }
 
 /** Every secret value set, for the log redactor. */
@@ -249,6 +259,23 @@ export function secretValues(c: Config): string[] {
     const spec = OPTIONS[name] as OptionSpec;
     const v = c[name] as unknown;
     if (spec.secret && typeof v === 'string' && v.length >= 4) out.push(v);
+    // A password written into a URL option (http://user:password@host) is as secret as the option for it.
+    for (const text of Array.isArray(v) ? v : [v]) {
+      if (typeof text !== 'string') continue;
+      for (const m of text.matchAll(URL_USERINFO)) {
+        const info = m[2]!;
+        const secret = info.includes(':') ? info.slice(info.indexOf(':') + 1) : info;
+        if (secret.length >= 4) out.push(secret, safeDecode(secret));
+      }
+    }
   }
   return out;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }

@@ -1,11 +1,12 @@
 /**
  * zap-compatible JSON logs on stderr: {"level":"info","ts":1619704514.940934,"caller":"enrich/x.ts:64","msg":"..."}.
  * pino does the formatting and level filtering; this module adds the zap field names, the caller
- * (only computed for enabled levels), the console encoding, and secret redaction on the way out.
+ * (only computed for enabled levels), the console encoding, and secret redaction of the message and
+ * every field's strings before they are serialized.
  */
 import pino from 'pino';
 import { Writable } from 'node:stream';
-import { redact } from './redact.js';
+import { redact, redactDeep } from './redact.js';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 export type Fields = Record<string, unknown>;
@@ -46,7 +47,12 @@ function callerOf(): string {
 }
 
 function consoleLine(json: string): string {
-  const o = JSON.parse(json) as Record<string, unknown>;
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json; // not expected (values are redacted before pino writes them); a log line must never throw
+  }
   const { level, ts, caller, msg, ...rest } = o;
   const extra = Object.keys(rest).length > 0 ? '\t' + JSON.stringify(rest) : '';
   return `${String(ts)}\t${String(level)}\t${String(caller)}\t${String(msg)}${extra}`;
@@ -58,8 +64,7 @@ export function createLogger(opts: LoggerOptions): Logger {
     write(chunk: Buffer, _enc, done) {
       for (const json of chunk.toString('utf8').split('\n')) {
         if (json === '') continue;
-        const clean = redact(json);
-        sink(opts.encoding === 'console' ? consoleLine(clean) : clean);
+        sink(opts.encoding === 'console' ? consoleLine(json) : json);
       }
       done();
     },
@@ -76,7 +81,7 @@ export function createLogger(opts: LoggerOptions): Logger {
   );
   const emit = (level: Level, msg: string, fields?: Fields): void => {
     if (!p.isLevelEnabled(level)) return;
-    p[level]({ caller: callerOf(), ...fields }, msg);
+    p[level]({ caller: callerOf(), ...(fields === undefined ? undefined : (redactDeep(fields) as Fields)) }, redact(msg));
   };
   return {
     debug: (msg, fields) => emit('debug', msg, fields),

@@ -1,22 +1,44 @@
 /**
- * Secret redaction for everything the process logs: every configured secret (API keys, passwords,
- * the RiskIQ encryption key) is replaced by *** in each line, whatever field or message carries it.
+ * Secret redaction for everything the process logs or shows: every configured secret (API keys,
+ * passwords, the RiskIQ encryption key) is replaced by *** in each string, whatever field or message
+ * carries it, as written and URL-encoded (a key in a query string is logged in its encoded form).
+ * Values are redacted before they are serialized, so a line stays valid JSON whatever the secret is.
  */
 const secrets: string[] = [];
 
 export function registerSecrets(values: readonly string[]): void {
-  for (const v of values) if (v.length >= 4 && !secrets.includes(v)) secrets.push(v);
+  for (const v of values) {
+    if (v.length < 4) continue;
+    for (const form of [v, encodeURIComponent(v)]) if (!secrets.includes(form)) secrets.push(form);
+  }
   // Longest first, so a secret containing another is replaced whole.
   secrets.sort((a, b) => b.length - a.length);
 }
 
 export function redact(text: string): string {
   let out = text;
-  for (const s of secrets) {
-    if (out.includes(s)) out = out.split(s).join('***');
-    // The JSON-escaped form (a secret with / or " inside shows escaped in a log line).
-    const escaped = JSON.stringify(s).slice(1, -1);
-    if (escaped !== s && out.includes(escaped)) out = out.split(escaped).join('***');
+  for (const s of secrets) if (out.includes(s)) out = out.split(s).join('***');
+  return out;
+}
+
+/** Nesting followed by redactDeep; deeper values are left as they are (logs and statuses are shallow). */
+const MAX_DEPTH = 8;
+
+/** `v` with every string in it redacted (plain objects, arrays and errors copied; other objects as they are). */
+export function redactDeep(v: unknown, depth = 0): unknown {
+  if (secrets.length === 0) return v;
+  if (typeof v === 'string') return redact(v);
+  if (v === null || typeof v !== 'object' || depth >= MAX_DEPTH) return v;
+  if (Array.isArray(v)) return v.map((x) => redactDeep(x, depth + 1));
+  if (v instanceof Error) {
+    const e = new Error(redact(v.message));
+    e.name = v.name;
+    e.stack = redact(v.stack ?? '');
+    return e;
   }
+  const proto = Object.getPrototypeOf(v) as unknown;
+  if (proto !== Object.prototype && proto !== null) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = redactDeep(x, depth + 1);
   return out;
 }

@@ -125,9 +125,9 @@ export class ExporterStats {
     c.records += records;
   }
 
-  error(exporter: string, reason: string, now: number): void {
+  error(exporter: string, reason: string, now: number, n = 1): void {
     const e = this.entry(exporter, now);
-    e.errors[reason] = (e.errors[reason] ?? 0) + 1;
+    e.errors[reason] = (e.errors[reason] ?? 0) + n;
   }
 
   snapshot(): ExporterCounters[] {

@@ -41,6 +41,7 @@ export class Pipeline {
     }
     // Data held for a template that this datagram carried is released into the same batch.
     if (decoder.drainReleased) decoder.drainReleased(batch);
+    if (decoder.drainLosses) decoder.drainLosses((exporter, reason, n) => this.stats.error(exporter, `${protocol}: ${reason}`, ctx.receivedAt, n));
     this.stats.packet(ctx.exporterIp, protocol, buf.length, batch.length, ctx.receivedAt);
     if (batch.length > 0) this.emit(batch);
   }

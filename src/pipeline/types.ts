@@ -26,6 +26,12 @@ export interface Decoder {
   decode(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): void;
   /** Records that were held (data before template) and became decodable; drained by the pipeline. */
   drainReleased?(out: FlowRecord[]): void;
+  /**
+   * Hands over, and forgets, what the decoder lost or had to change since the last call (data whose
+   * template never came, templates refused, clamped counters), per exporter: the pipeline counts them
+   * with the exporter's decoding errors, so /metrics and /api/exporters show them.
+   */
+  drainLosses?(sink: (exporter: string, reason: string, n: number) => void): void;
   /** Persist state (templates) before exit. */
   close?(): Promise<void>;
   /** Anything the decoder wants to show per exporter (template counts, sampling rates). */

@@ -5,6 +5,7 @@
  * Both are read from the collector's live stages at request time; a stage that is not configured
  * is reported as `enabled: false` rather than guessed at.
  */
+import { redactDeep } from '../log/redact.js';
 import { readFileSync, statSync } from 'node:fs';
 import type { Enricher, Output } from '../pipeline/types.js';
 
@@ -149,7 +150,8 @@ export function integrationsStatus(enrichers: readonly Enricher[], outputs: read
   }
   const out = outputs.find(isRiskiqOutput);
   return {
-    feeds,
+    // Statuses carry URLs and error texts (a failed request names its URL, query-string key included).
+    feeds: redactDeep(feeds) as FeedStatus[],
     riskiqOutput: out === undefined ? { enabled: false, counters: {} } : { enabled: true, counters: out.counters() },
   };
 }

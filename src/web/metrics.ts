@@ -11,7 +11,7 @@ import type { WebSources } from './sources.js';
 import { integrationsStatus } from './integrations.js';
 
 /** Output counter names that are levels (current depth), not running totals. */
-const DEPTH_KEYS = new Set(['queued', 'queued_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spilled_bytes', 'spill_bytes']);
+const DEPTH_KEYS = new Set(['queued', 'queued_records', 'inflight_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spill_pending', 'spilled_bytes', 'spill_bytes']);
 
 export function isDepthCounter(key: string): boolean {
   return DEPTH_KEYS.has(key);

@@ -46,6 +46,10 @@ export interface TemplateDecoderOptions {
 
 /** Past this many exporters, per-exporter reason counters go to one overflow entry. */
 const MAX_COUNTED_EXPORTERS = 10000;
+/** count() reasons that are the normal course of things; every other one is a loss or a change to the data. */
+const NOT_LOSSES = new Set(['options records', 'data without template: held', 'data without template: released', 'records released after template', 'templates withdrawn']);
+/** Times taken from elsewhere (export time, start for end): said in the decoder's counters only. */
+const TIME_REASON = 'time: ';
 
 export abstract class TemplateFlowDecoder {
   abstract readonly protocol: Protocol;
@@ -64,6 +68,8 @@ export abstract class TemplateFlowDecoder {
   /** Counted reasons (malformed parts, held/expired data, time adjustments), in total and per exporter. */
   readonly counters = new Map<string, number>();
   private readonly byExporter = new Map<string, Map<string, number>>();
+  /** count()s that mean something was lost or changed, per exporter, until drainLosses(). */
+  private readonly losses = new Map<string, Map<string, number>>();
   private readonly scratch = new RecordScratch();
   /** Templates learnt in the current packet: (domain, id) pairs whose held data can now be replayed. */
   private learnt = false;
@@ -91,11 +97,16 @@ export abstract class TemplateFlowDecoder {
     }
   }
 
-  count(reason: string, n = 1): void {
+  count(reason: string, n = 1, exporter = this.exporterIp): void {
     this.counters.set(reason, (this.counters.get(reason) ?? 0) + n);
-    let m = this.byExporter.get(this.exporterIp);
+    if (!NOT_LOSSES.has(reason) && !reason.startsWith(TIME_REASON)) {
+      const m = this.losses.get(exporter);
+      if (m === undefined) this.losses.set(exporter, new Map([[reason, n]]));
+      else m.set(reason, (m.get(reason) ?? 0) + n);
+    }
+    let m = this.byExporter.get(exporter);
     if (m === undefined) {
-      const key = this.byExporter.size < MAX_COUNTED_EXPORTERS ? this.exporterIp : 'other';
+      const key = this.byExporter.size < MAX_COUNTED_EXPORTERS ? exporter : 'other';
       m = this.byExporter.get(key) ?? new Map<string, number>();
       this.byExporter.set(key, m);
     }
@@ -178,10 +189,7 @@ export abstract class TemplateFlowDecoder {
     // Either direction: a replayed capture may run behind the last sweep.
     if (Math.abs(this.receivedAt - this.lastSweep) > 1000) {
       this.lastSweep = this.receivedAt;
-      if (this.pending.size > 0) {
-        const n = this.pending.expireAll(this.receivedAt);
-        if (n > 0) this.count('data without template: expired', n);
-      }
+      if (this.pending.size > 0) this.pending.expireAll(this.receivedAt, (exporter, n) => this.count('data without template: expired', n, exporter));
       this.store.reclaim(this.receivedAt);
       // In the decoder's totals only: they are every exporter's, not this datagram's exporter's.
       const expired = this.store.takeExpired();
@@ -190,6 +198,12 @@ export abstract class TemplateFlowDecoder {
     // Changes are saved by a timer, not by a later packet: a template learnt in the last packet before
     // an exporter falls silent (or a worker stops) is on disk within the interval all the same.
     if (this.store.dirty && this.saveTimer === null && this.cachePath !== '') this.armSave();
+  }
+
+  drainLosses(sink: (exporter: string, reason: string, n: number) => void): void {
+    if (this.losses.size === 0) return;
+    for (const [exporter, m] of this.losses) for (const [reason, n] of m) sink(exporter, reason, n);
+    this.losses.clear();
   }
 
   drainReleased(out: FlowRecord[]): void {

@@ -65,11 +65,12 @@ export class PendingSets {
     return n;
   }
 
-  /** Drops expired sets of every exporter (periodic sweep); returns how many. */
-  expireAll(now: number): number {
-    let n = 0;
-    for (const ex of [...this.byExporter.keys()]) n += this.expire(ex, now);
-    return n;
+  /** Drops expired sets of every exporter (periodic sweep); `each` hears how many per exporter. */
+  expireAll(now: number, each: (exporter: string, n: number) => void): void {
+    for (const ex of [...this.byExporter.keys()]) {
+      const n = this.expire(ex, now);
+      if (n > 0) each(ex, n);
+    }
   }
 
   /** Removes and returns the held sets of `exporter`/`domain` whose template is now known. */

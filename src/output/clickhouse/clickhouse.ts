@@ -175,6 +175,26 @@ export class RowBinaryWriter {
   }
 }
 
+/**
+ * Credentials written into the address (`http://user:password@host:8123`) win over the options, as
+ * the client would have it, but are handed over as options: the client otherwise warns on the
+ * console, past our logger and its level, that the URL overrides them.
+ */
+export function credentialsOutOfUrl(address: string, username: string, password: string): { url: string; username: string; password: string } {
+  let u: URL;
+  try {
+    u = new URL(address);
+  } catch {
+    return { url: address, username, password };
+  }
+  if (u.username === '' && u.password === '') return { url: address, username, password };
+  const out = { url: '', username: u.username !== '' ? decodeURIComponent(u.username) : username, password: u.password !== '' ? decodeURIComponent(u.password) : password };
+  u.username = '';
+  u.password = '';
+  out.url = u.toString();
+  return out;
+}
+
 export class ClickHouseOutput extends BatchingOutput implements QueryableOutput {
   readonly name = 'clickhouse';
   readonly cols: Column[];
@@ -194,8 +214,9 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     this.fq = `${o.database}.${o.table}`;
     this.writer = new RowBinaryWriter(this.cols);
     this.colList = this.cols.map((c) => c.name).join(', ');
+    const { url, username, password } = credentialsOutOfUrl(o.url, o.username, o.password);
     this.client = createClient({
-      url: o.url, username: o.username, password: o.password,
+      url, username, password,
       request_timeout: o.requestTimeoutMs ?? 30_000,
       // One connection per request: a stale keep-alive socket across a server restart would fail the first insert.
       keep_alive: { enabled: false },

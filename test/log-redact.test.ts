@@ -1,0 +1,51 @@
+/** Secret redaction: in values before serialization, as written and URL-encoded, and in what /api/integrations shows. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createLogger } from '../src/log/logger.js';
+import { redactDeep, registerSecrets } from '../src/log/redact.js';
+import { integrationsStatus } from '../src/web/integrations.js';
+import type { Enricher } from '../src/pipeline/types.js';
+import { ClickHouseOutput, credentialsOutOfUrl } from '../src/output/clickhouse/clickhouse.js';
+
+registerSecrets(['Zq+Secret/Key==', 'PlainSecretKey12345']);
+
+test('a secret is masked in messages and fields, also URL-encoded, and the line stays valid JSON', () => {
+  const lines: string[] = [];
+  const log = createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) });
+  log.warn('Fetching from http://h/x?apikey=Zq%2BSecret%2FKey%3D%3D', { url: 'http://h/x?apikey=PlainSecretKey12345', nested: { list: ['Zq+Secret/Key=='] }, err: new Error('bad key Zq+Secret/Key==') });
+  assert.equal(lines.length, 1);
+  const o = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(o.msg, 'Fetching from http://h/x?apikey=***');
+  assert.equal(o.url, 'http://h/x?apikey=***');
+  assert.deepEqual(o.nested, { list: ['***'] });
+  const err = o.err as Record<string, string>;
+  assert.deepEqual([err.type, err.message], ['Error', 'bad key ***']);
+  assert.match(err.stack!, /^Error: bad key \*\*\*\n/);
+  assert.deepEqual(redactDeep({ n: 5, s: 'PlainSecretKey12345!' }), { n: 5, s: '***!' });
+});
+
+test('/api/integrations masks a secret in a feed\'s last error (a failed request names its URL)', () => {
+  const feed = {
+    name: 'threat-feeds', enrich() {},
+    status: () => ({ feed: 'corp-intel', lastError: 'Get "http://127.0.0.1:1/ips.txt?apikey=PlainSecretKey12345": connect ECONNREFUSED', source: 'http://127.0.0.1:1/ips.txt?apikey=***' }),
+  } as Enricher;
+  const s = integrationsStatus([feed], []);
+  assert.equal(s.feeds[0]!.lastError, 'Get "http://127.0.0.1:1/ips.txt?apikey=***": connect ECONNREFUSED');
+  assert.ok(!JSON.stringify(s).includes('PlainSecretKey12345'));
+});
+
+test('credentials in the ClickHouse address are handed to the client as options: it writes no console line of its own', () => {
+  assert.deepEqual(credentialsOutOfUrl('http://chuser:p%40ss@127.0.0.1:8123', 'default', ''), { url: 'http://127.0.0.1:8123/', username: 'chuser', password: 'p@ss' });
+  assert.deepEqual(credentialsOutOfUrl('http://127.0.0.1:8123', 'default', 'x'), { url: 'http://127.0.0.1:8123', username: 'default', password: 'x' });
+  const written: string[] = [];
+  const saved = { warn: console.warn, log: console.log, info: console.info, error: console.error, write: process.stderr.write };
+  console.warn = console.log = console.info = console.error = (...a: unknown[]) => void written.push(a.join(' '));
+  process.stderr.write = ((chunk: string | Uint8Array) => (written.push(String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    new ClickHouseOutput({ url: 'http://chuser:UrlPassw0rdZZ@127.0.0.1:1', username: 'default', password: 'other', database: 'ufc', table: 'flows', retentionDays: 1, timestampSource: 'collect', batchMax: 10, deadlineMs: 10, queueMax: 100 });
+  } finally {
+    Object.assign(console, { warn: saved.warn, log: saved.log, info: saved.info, error: saved.error });
+    process.stderr.write = saved.write;
+  }
+  assert.deepEqual(written, []);
+});

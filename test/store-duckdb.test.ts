@@ -17,7 +17,7 @@ import { flowQueryFrom, QueryInputError, type FlowQuery } from '../src/store/que
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import * as ref from './store-reference.js';
-import { checkAllQueries, checkThreatViews, checkWideValues } from './store-reference.js';
+import { checkAllQueries, checkExportSnapshot, checkThreatViews, checkWideValues } from './store-reference.js';
 
 const CAPTURES = [
   'akvorado/netflow/nfv5.pcap',
@@ -79,6 +79,17 @@ test('DuckDB threat views: flows touching listed addresses, at-risk servers, hig
     const found = await out.flowQuery()!.search({ from: now, to: now + 10, filter: { exporter: '192.0.2.88' } });
     assert.equal(found.total, 1);
     assert.deepEqual(found.rows[0], toDocument(odd, { ecs: false, timestampSource: 'collect' }));
+  } finally {
+    await out.close();
+  }
+});
+
+test('DuckDB export: one consistent view while flows keep arriving', async () => {
+  const config = testConfig();
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'e.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
+  await out.start();
+  try {
+    await checkExportSnapshot(out, '192.0.2.77');
   } finally {
     await out.close();
   }

@@ -45,4 +45,14 @@ export class ClickHouseFlowQuery extends SqlFlowQuery {
     const rs = await this.client.query({ query: bindClickHouse(q), format: 'JSONEachRow' });
     return rs.json<Record<string, unknown>>();
   }
+
+  protected async stream(q: BuiltQuery, each: (rows: Record<string, unknown>[]) => Promise<boolean>): Promise<void> {
+    const rs = await this.client.query({ query: bindClickHouse(q), format: 'JSONEachRow' });
+    const source = rs.stream<Record<string, unknown>>();
+    try {
+      for await (const rows of source) if (!(await each(rows.map((r) => r.json<Record<string, unknown>>())))) break;
+    } finally {
+      source.destroy();
+    }
+  }
 }

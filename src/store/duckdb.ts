@@ -91,7 +91,12 @@ export class DuckDbStore {
     await this.writer.run(`CREATE TABLE IF NOT EXISTS ${DUCKDB_TABLE} (${defs})`);
     for (const m of DUCKDB_MACROS) await this.reader.run(m);
     this.appender = await this.writer.createAppender(DUCKDB_TABLE);
-    this.query = new DuckDbFlowQuery(this.reader, DUCKDB_TABLE, this.opts.timestampSource);
+    const instance = this.instance;
+    this.query = new DuckDbFlowQuery(this.reader, DUCKDB_TABLE, this.opts.timestampSource, async () => {
+      const c = await instance.connect();
+      for (const m of DUCKDB_MACROS) await c.run(m);
+      return c;
+    });
   }
 
   flowQuery(): FlowQuery | null {

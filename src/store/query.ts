@@ -146,6 +146,13 @@ export interface FlowQuery {
   topN(q: TopNQuery): Promise<TopNRow[]>;
   series(q: SeriesQuery): Promise<SeriesPoint[]>;
   search(q: SearchQuery): Promise<SearchResult>;
+  /**
+   * The rows `search` would give for `q` with `limit` up to EXPORT_ROWS_MAX and no offset, from one
+   * query: one consistent view of the store, however long the reading takes (paging by offset
+   * repeated and skipped rows as flows kept arriving). `each` gets them in pieces, newest first,
+   * and returns false to stop early.
+   */
+  exportSearch(q: SearchQuery, each: (docs: Record<string, unknown>[]) => Promise<boolean>): Promise<void>;
   /** Flows touching a listed address: search restricted to threat-listed ends. */
   threatFlows(q: SearchQuery): Promise<SearchResult>;
   atRiskServers(q: ThreatQuery): Promise<AtRiskServer[]>;
@@ -192,6 +199,8 @@ export abstract class SqlFlowQuery implements FlowQuery {
   }
 
   protected abstract rows(q: BuiltQuery): Promise<Record<string, unknown>[]>;
+  /** Runs one query and hands its rows over in pieces as they come; `each` returns false to stop. */
+  protected abstract stream(q: BuiltQuery, each: (rows: Record<string, unknown>[]) => Promise<boolean>): Promise<void>;
 
   async topN(q: TopNQuery): Promise<TopNRow[]> {
     const rows = await this.rows(this.build('topN', q));
@@ -219,15 +228,17 @@ export abstract class SqlFlowQuery implements FlowQuery {
 
   async search(q: SearchQuery): Promise<SearchResult> {
     const [rows, count] = await Promise.all([this.rows(this.build('search', q)), this.rows(this.build('count', q))]);
-    const view = { ecs: false, timestampSource: this.tsSource };
-    return {
-      total: num(count[0]?.n),
-      rows: rows.map((row) => {
-        const doc = toDocument(rowToRecord(this.cols, row), view);
-        doc['@timestamp'] = num(row.ts);
-        return doc;
-      }),
-    };
+    return { total: num(count[0]?.n), rows: rows.map((row) => this.doc(row)) };
+  }
+
+  exportSearch(q: SearchQuery, each: (docs: Record<string, unknown>[]) => Promise<boolean>): Promise<void> {
+    return this.stream(this.build('export', { ...q, offset: 0 }), (rows) => each(rows.map((row) => this.doc(row))));
+  }
+
+  private doc(row: Record<string, unknown>): Record<string, unknown> {
+    const doc = toDocument(rowToRecord(this.cols, row), { ecs: false, timestampSource: this.tsSource });
+    doc['@timestamp'] = num(row.ts);
+    return doc;
   }
 
   threatFlows(q: SearchQuery): Promise<SearchResult> {
@@ -256,17 +267,34 @@ export abstract class SqlFlowQuery implements FlowQuery {
 // ---- DuckDB ----------------------------------------------------------------------------------
 
 /** The query module over the embedded DuckDB store; `conn` is a connection of its own (not the appender's). */
+/** Whole numbers bind as BIGINT (a JS number would bind as DOUBLE, which LIMIT refuses). */
+function duckParams(q: BuiltQuery): DuckDBValue[] {
+  return q.params.map((p) => (typeof p === 'number' && Number.isSafeInteger(p) ? BigInt(p) : p));
+}
+
 export class DuckDbFlowQuery extends SqlFlowQuery {
   readonly store = 'duckdb';
 
-  constructor(private readonly conn: DuckDBConnection, table: string, tsSource: TimestampSource) {
+  /**
+   * `connect` opens a connection of its own for a stream: a connection runs one statement at a time,
+   * and a stream left open on the shared one would end with the next query.
+   */
+  constructor(private readonly conn: DuckDBConnection, table: string, tsSource: TimestampSource, private readonly connect?: () => Promise<DuckDBConnection>) {
     super(tsSource, (kind, q) => buildQuery(DUCKDB_DIALECT, kind, q, table));
   }
 
   protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {
-    // Whole numbers bind as BIGINT (a JS number would bind as DOUBLE, which LIMIT refuses).
-    const params: DuckDBValue[] = q.params.map((p) => (typeof p === 'number' && Number.isSafeInteger(p) ? BigInt(p) : p));
-    const reader = await this.conn.runAndReadAll(q.sql, params);
+    const reader = await this.conn.runAndReadAll(q.sql, duckParams(q));
     return reader.getRowObjects() as Record<string, unknown>[];
+  }
+
+  protected async stream(q: BuiltQuery, each: (rows: Record<string, unknown>[]) => Promise<boolean>): Promise<void> {
+    const conn = this.connect !== undefined ? await this.connect() : this.conn;
+    try {
+      const result = await conn.stream(q.sql, duckParams(q));
+      for await (const rows of result.yieldRowObjects()) if (!(await each(rows as Record<string, unknown>[]))) break;
+    } finally {
+      if (conn !== this.conn) conn.closeSync();
+    }
   }
 }

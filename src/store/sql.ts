@@ -214,9 +214,11 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
 
 // ---- queries ---------------------------------------------------------------------------------
 
-export type QueryKind = 'topN' | 'series' | 'search' | 'count' | 'atRiskServers' | 'highRiskClients' | 'exporters';
+export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'exporters';
 
 const MAX_BUCKETS = 10_000;
+/** Rows one export may hold. */
+export const EXPORT_ROWS_MAX = 100_000;
 
 export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: string): BuiltQuery {
   switch (kind) {
@@ -244,9 +246,11 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
         FROM ${table} ${w.sql()} GROUP BY t ORDER BY t`;
       return { sql, params: [step, step, ...w.params] };
     }
-    case 'search': {
+    case 'search':
+    case 'export': {
+      // An export is one query (one consistent view of the store) read as a stream, so it may be long.
       const s = q as SearchQuery;
-      const limit = checkInt('limit', s.limit ?? 100, 1, 1000);
+      const limit = checkInt('limit', s.limit ?? 100, 1, kind === 'export' ? EXPORT_ROWS_MAX : 1000);
       const offset = checkInt('offset', s.offset ?? 0, 0, 1_000_000);
       const w = baseWhere(d, s, s.filter);
       const page = d.name === 'clickhouse' ? [offset, limit] : [limit, offset];

@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { VERSION } from '../cli/version.js';
 import { within } from '../within.js';
+import { EXPORT_ROWS_MAX } from '../store/sql.js';
 import { QueryInputError, TOP_FIELDS, flowQueryFrom, type FlowFilter, type FlowQuery, type TopField, type TopNRow } from '../store/query.js';
 import { portName } from '../record/names.js';
 import { integrationsStatus } from './integrations.js';
@@ -27,8 +28,8 @@ export interface Api {
 
 const TOP_LIMIT = 10;
 const PAGE_MAX = 1000;
-/** Rows one CSV or NDJSON export may hold (fetched from the store a page at a time). */
-export const EXPORT_MAX_ROWS = 100_000;
+/** Rows one CSV or NDJSON export may hold (read from one query, streamed). */
+export const EXPORT_MAX_ROWS = EXPORT_ROWS_MAX;
 /** Chart resolution: about this many points, on a step from the list below. */
 const SERIES_POINTS = 120;
 /** Exporters whose recent flows are looked at for sampling rates (the busiest first). */
@@ -239,26 +240,23 @@ export function createApi(src: WebSources): Api {
       }
       if (format !== 'csv' && format !== 'ndjson') throw new ApiError(400, 'format: one of json, csv, ndjson');
       const max = Math.min(intParam(p, 'limit', 1, EXPORT_MAX_ROWS) ?? EXPORT_MAX_ROWS, EXPORT_MAX_ROWS);
-      // The first page is fetched before the headers go out, so a bad filter still gets a 400.
-      let page = await q.search({ ...r, filter, limit: Math.min(PAGE_MAX, max), offset: 0 });
-      res.writeHead(200, {
-        'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-        'content-disposition': `attachment; filename="flows.${format}"`,
-        'cache-control': 'no-store',
-      });
-      if (format === 'csv') res.write(CSV_COLUMNS.join(',') + '\n');
-      let sent = 0;
-      for (;;) {
-        const lines: string[] = [];
-        for (const doc of page.rows) {
-          if (sent >= max) break;
-          lines.push(format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc));
-          sent++;
-        }
+      // Headers go out with the first rows, so a bad filter or a failing store still gets its status.
+      const head = () => {
+        if (res.headersSent) return;
+        res.writeHead(200, {
+          'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+          'content-disposition': `attachment; filename="flows.${format}"`,
+          'cache-control': 'no-store',
+        });
+        if (format === 'csv') res.write(CSV_COLUMNS.join(',') + '\n');
+      };
+      await q.exportSearch({ ...r, filter, limit: max }, async (docs) => {
+        head();
+        const lines = docs.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc)));
         if (lines.length > 0 && !res.write(lines.join('\n') + '\n')) await drainOrClose(res);
-        if (sent >= max || page.rows.length < PAGE_MAX || res.destroyed) break;
-        page = await q.search({ ...r, filter, limit: Math.min(PAGE_MAX, max - sent), offset: sent });
-      }
+        return !res.destroyed;
+      });
+      head();
       res.end();
     },
 

@@ -239,3 +239,24 @@ test('bin/ufc: a log line\'s caller names the TypeScript line, also in modules l
   const at = src.findIndex((l) => l.includes('for (const w of res.warnings) log.warn(w);')) + 1;
   assert.equal((JSON.parse(line) as { caller: string }).caller, `cli/common.ts:${at}`);
 });
+
+test('bin/ufc: a missing --env-file is ufc\'s configuration problem (Node 20 took the flag as its own), unknown options and stray arguments are usage errors', () => {
+  const bin = join(REPO_ROOT, 'bin', 'ufc');
+  const missing = spawnSync(bin, ['config', '--env-file', '/nonexistent/ufc.env'], { encoding: 'utf8', env: baseEnv({}) });
+  assert.equal(missing.status, 2, missing.stderr);
+  assert.match(missing.stderr, /--env-file \/nonexistent\/ufc\.env: no such file/);
+  for (const [args, message] of [
+    [['config', '--envfile', 'x'], /ufc config: unknown option --envfile/],
+    [['config', '--env-file'], /ufc config: --env-file needs a value/],
+    [['config', 'extra'], /ufc config: unexpected argument "extra"/],
+    [['--bogus'], /ufc run: unknown option --bogus/],
+  ] as const) {
+    const r = spawnSync(bin, [...args], { encoding: 'utf8', env: baseEnv({}) });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.doesNotMatch(r.stderr, /listening/);
+  }
+  const ports = spawnSync(bin, ['run'], { encoding: 'utf8', env: baseEnv({ EF_FLOW_SERVER_UDP_PORT: ' , ' }), timeout: 20_000 });
+  assert.equal(ports.status, 2, ports.stderr);
+  assert.match(ports.stderr, /EF_FLOW_SERVER_UDP_PORT=" , ": .*not empty/);
+});

@@ -77,11 +77,28 @@ test('the RiskIQ output host is a host name or address only', () => {
     const { errors } = loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: host } });
     assert.deepEqual(errors, [`EF_OUTPUT_RISKIQ_HOST=${JSON.stringify(host)}: a host name or address, without brackets, scheme, port or path`], host);
   }
-  // Empty would make the UDP transport connect to localhost instead.
-  assert.deepEqual(loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: '' } }).errors, [
-    'EF_OUTPUT_RISKIQ_HOST="": required when EF_OUTPUT_RISKIQ_ENABLE=true; the RiskIQ collector\'s host name or address',
+  // Empty would make the UDP transport connect to localhost instead; like every option with a
+  // default, it cannot be emptied (unset it for the default).
+  for (const env of [{ ...riskiq, EF_OUTPUT_RISKIQ_HOST: '' }, { EF_OUTPUT_RISKIQ_HOST: '' }]) {
+    assert.deepEqual(loadConfig({ env }).errors, [
+      'EF_OUTPUT_RISKIQ_HOST="": a host name or address, not empty (unset it for the default flow.riskiq.net)',
+    ]);
+  }
+});
+
+test('an option with a default cannot be emptied (bind addresses, URLs, port and address lists); list items are given once', () => {
+  const { errors } = loadConfig({ env: {
+    EF_WEBUI_IP: '', EF_FLOW_SERVER_UDP_IP: '', EF_FLOW_SERVER_UDP_PORT: ' , ', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: '',
+    EF_OUTPUT_ELASTICSEARCH_ADDRESSES: '', EF_OUTPUT_KAFKA_BROKERS: 'k1:9092,k2:9092,k1:9092', EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '',
+  } });
+  assert.deepEqual(errors, [
+    'EF_FLOW_SERVER_UDP_IP="": an IPv4 or IPv6 address, not empty (unset it for the default 0.0.0.0)',
+    'EF_FLOW_SERVER_UDP_PORT=" , ": a comma-separated list of UDP ports 0-65535 (0: any free port), not empty (unset it for the default 2055,4739,6343,9995)',
+    'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT="": an http or https URL, not empty (unset it for the default https://api.passivetotal.org/v2/netflow/blocklist/download)',
+    'EF_OUTPUT_ELASTICSEARCH_ADDRESSES="": a comma-separated list, not empty (unset it for the default 127.0.0.1:9200)',
+    'EF_OUTPUT_KAFKA_BROKERS="k1:9092,k2:9092,k1:9092": a comma-separated list, each once (twice: k1:9092)',
+    'EF_WEBUI_IP="": an IPv4 or IPv6 address, not empty (unset it for the default 127.0.0.1)',
   ]);
-  assert.deepEqual(loadConfig({ env: { EF_OUTPUT_RISKIQ_HOST: '' } }).errors, [], 'empty is fine with the output off');
 });
 
 test('files read at start-up are checked with the configuration, when their feature is on', () => {
@@ -161,8 +178,49 @@ Environment="EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=${SEED_KEY}"
   assert.equal(config.EF_OUTPUT_RISKIQ_PORT, 20001);
 });
 
+function writeTemp(text: string): string {
+  const p = join(tempDir('ufc-env-'), 'env');
+  writeFileSync(p, text);
+  return p;
+}
+
 test('env file: KEY=value, export, quotes, several assignments on one Environment= line', () => {
   assert.deepEqual(parseEnvFile(`# comment\nEF_A=1\nexport EF_B="two words"\nEnvironment="EF_C=3" 'EF_D=4 4'\n`), { EF_A: '1', EF_B: 'two words', EF_C: '3', EF_D: '4 4' });
+});
+
+test('unit file: only [Service] Environment= lines, unquoted as systemd does; an empty Environment= clears', () => {
+  const unit = [
+    '[Unit]', 'Description=ufc', 'Environment=EF_IGNORED=1', '[Service]', 'ExecStart=/usr/bin/ufc run', 'User=ufc',
+    'Environment="EF_A=x\\"y" "EF_B=p\\\\q"', 'Environment=EF_C=b\\ c EF_D=d', 'Environment="EF_E=50%%"', '[Install]', 'Environment=EF_IGNORED=2',
+  ].join('\n');
+  assert.deepEqual(parseEnvFile(unit), { EF_A: 'x"y', EF_B: 'p\\q', EF_C: 'b c', EF_D: 'd', EF_E: '50%' });
+  assert.deepEqual(parseEnvFile(`[Service]\nEnvironment=EF_A=1\nEnvironment=\nEnvironment=EF_B=2\n`), { EF_B: '2' });
+  const { warnings } = loadConfig({ env: {}, envFile: writeTemp(`PATH=/bin\nEF_WEBUI_PROT=1\n`) });
+  assert.deepEqual(warnings, ['EF_WEBUI_PROT: unknown option, ignored; did you mean EF_WEBUI_PORT?', 'PATH: not an EF_ option, ignored']);
+});
+
+test('companion options are checked with the rest: Microsoft Graph credentials, the file output path, one ClickHouse address', () => {
+  const { errors, warnings } = loadConfig({ env: {
+    EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE: 'true', EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: ' ',
+    EF_OUTPUT_CLICKHOUSE_ENABLE: 'true', EF_OUTPUT_CLICKHOUSE_ADDRESSES: 'http://a:8123,http://u:Secret99@b:8123',
+  } });
+  assert.deepEqual(errors, [
+    'EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_TENANT_ID="": required when EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE=true; the Entra ID tenant ID of the app registration',
+    'EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_ID="": required when EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE=true; the application (client) ID of the app registration',
+    'EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_SECRET="": required when EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE=true; the client secret of the app registration',
+    'EF_OUTPUT_FILE_PATH="": required when EF_OUTPUT_FILE_ENABLE=true; the file to append flows to',
+  ]);
+  assert.ok(warnings.includes('EF_OUTPUT_CLICKHOUSE_ADDRESSES: only the first address (http://a:8123) is used; the store writes to one server'), warnings.join('\n'));
+});
+
+test('a password in a URL is masked in error lines and in ufc config, with or without a scheme', () => {
+  const { errors } = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: 'https://user:PtKey789@api.passive total.org/' } });
+  assert.deepEqual(errors, ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT="https://user:***@api.passive total.org/": an http or https URL']);
+  const { config } = loadConfig({ env: { EF_OUTPUT_KAFKA_BROKERS: 'user:KafkaPw@k:9092,k2:9092', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: 'https://elastic:EsPass123@es:9200' } });
+  const text = renderConfig(config!);
+  assert.match(text, /^EF_OUTPUT_KAFKA_BROKERS=user:\*\*\*@k:9092,k2:9092$/m);
+  assert.match(text, /^EF_OUTPUT_ELASTICSEARCH_ADDRESSES=https:\/\/elastic:\*\*\*@es:9200$/m);
+  assert.ok(!/KafkaPw|EsPass123/.test(text));
 });
 
 test('the docker-compose snippets of the seed parse, and the enricher needs user and key', () => {

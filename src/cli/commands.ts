@@ -4,8 +4,12 @@ import type { ParsedArgs } from './common.js';
 export interface Command {
   usage: string;
   summary: string;
-  /** Flags that take no value. */
+  /** Flags that take no value. Every flag a command takes is named in its usage (main.ts refuses others). */
   boolFlags?: string[];
+  /** Flags not in the usage that the command still reads, to refuse them with a better message. */
+  extraFlags?: string[];
+  /** Whether it takes arguments besides flags (files). */
+  positional?: boolean;
   run(args: ParsedArgs): Promise<number>;
 }
 

@@ -1,6 +1,7 @@
 /** `ufc`: the collector's command line. */
 import { COMMANDS } from './commands.js';
-import { parseArgs, UsageError } from './common.js';
+import { parseArgs, UsageError, type ParsedArgs } from './common.js';
+import type { Command } from './commands.js';
 import { VERSION } from './version.js';
 
 async function help(): Promise<string> {
@@ -13,7 +14,19 @@ async function help(): Promise<string> {
   return lines.join('\n') + '\n';
 }
 
+/** Refuses flags the command does not take, a value flag without its value, and stray arguments. */
+function checkArgs(cmd: Command, args: ParsedArgs): void {
+  const known = new Set([...cmd.usage.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!).concat(cmd.extraFlags ?? []));
+  for (const [k, v] of args.flags) {
+    if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
+    if (v === true && !(cmd.boolFlags ?? []).includes(k) && !(cmd.extraFlags ?? []).includes(k)) throw new UsageError(`--${k} needs a value`);
+  }
+  if (cmd.positional !== true && args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`);
+}
+
 export async function main(argv: string[]): Promise<number> {
+  // bin/ufc puts `--` before the arguments: Node 20 would otherwise take `--env-file` as its own.
+  if (argv[0] === '--') argv = argv.slice(1);
   if (argv.includes('--version') || argv[0] === 'version') {
     process.stdout.write(`${VERSION}\n`);
     return 0;
@@ -40,7 +53,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = await load();
   try {
-    return await cmd.run(parseArgs(rest, cmd.boolFlags));
+    const args = parseArgs(rest, cmd.boolFlags);
+    checkArgs(cmd, args);
+    return await cmd.run(args);
   } catch (err) {
     if (err instanceof UsageError) {
       process.stderr.write(`ufc ${name}: ${err.message}\nusage: ${cmd.usage}\n`);

@@ -8,6 +8,7 @@ const SUMMARY_PORTS = 10;
 
 export const replayCommand: Command = {
   usage: 'ufc replay [--env-file PATH] [--port N[,N...]] FILE...',
+  positional: true,
   summary: 'Feed every UDP payload of pcap/pcapng files (or those to --port) through the pipeline, flush the outputs and exit.',
   async run(args) {
     if (args.positional.length === 0) throw new UsageError('replay needs at least one capture file');

@@ -63,6 +63,7 @@ export const riskiqSinkCommand: Command = {
   usage: 'ufc riskiq-sink [--transport udp|tcp] [--listen HOST:PORT] [--uuid UUID --key-file PATH | --customers FILE] [--with-customer] [--count N] [--env-file PATH]',
   summary: 'Receive RiskIQ output frames, verify and decrypt them, print one JSON row per record.',
   boolFlags: ['with-customer'],
+  extraFlags: ['key'],
   async run(args) {
     const config = configOrExit(str(args.flags.get('env-file')));
     const transport = str(args.flags.get('transport')) ?? config.EF_OUTPUT_RISKIQ_TRANSPORT;

@@ -15,43 +15,81 @@ export interface ConfigResult {
 }
 
 /**
- * Parses `KEY=value` lines and systemd drop-in lines `Environment="KEY=value" "K2=v2"`.
- * `[Service]` headers, comments and blank lines are ignored.
+ * Parses `KEY=value` lines (an env file), or a systemd unit or drop-in: there only the `[Service]`
+ * section's `Environment=` lines count, unquoted as systemd does (`Environment="A=b" "C=d"`, C escapes,
+ * `\ ` for a space, `%%` for `%`; an empty `Environment=` clears what came before), and other keys
+ * (`ExecStart=`, `[Unit]` lines) are not options. Comments and blank lines are ignored.
  */
 export function parseEnvFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const raw of text.split(/\r?\n/)) {
+  let section: string | null = null;
+  let fromUnit: string[] = [];
+  for (const raw of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
     const line = raw.trim();
-    if (line === '' || line.startsWith('#') || line.startsWith(';') || /^\[.*\]$/.test(line)) continue;
-    const env = /^Environment\s*=\s*(.*)$/.exec(line);
-    if (env) {
-      for (const assignment of splitSystemdWords(env[1]!)) addAssignment(out, assignment);
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = /^\[(.*)\]$/.exec(line);
+    if (header) {
+      section = header[1]!.trim();
       continue;
     }
-    addAssignment(out, line.replace(/^export\s+/, ''));
+    if (section !== null && section !== 'Service') continue;
+    const env = /^Environment\s*=\s*(.*)$/.exec(line);
+    if (env) {
+      if (env[1] === '') {
+        for (const k of fromUnit) delete out[k];
+        fromUnit = [];
+        continue;
+      }
+      for (const assignment of splitSystemdWords(env[1]!)) {
+        const key = addAssignment(out, assignment, false);
+        if (key !== null) fromUnit.push(key);
+      }
+      continue;
+    }
+    if (section !== null) continue; // another directive of the unit (ExecStart=, User=, ...)
+    addAssignment(out, line.replace(/^export\s+/, ''), true);
   }
   return out;
 }
 
-function addAssignment(out: Record<string, string>, text: string): void {
+/** Sets KEY=value; an env file's value may be wrapped in quotes (a unit's were removed already). */
+function addAssignment(out: Record<string, string>, text: string, unquote: boolean): string | null {
   const eq = text.indexOf('=');
-  if (eq <= 0) return;
+  if (eq <= 0) return null;
   const key = text.slice(0, eq).trim();
-  let value = text.slice(eq + 1).trim();
-  if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) {
-    value = value.slice(1, -1);
+  let value = text.slice(eq + 1);
+  if (unquote) {
+    value = value.trim();
+    if (value.length >= 2 && ((value.startsWith('"') && value.endsWith('"')) || (value.startsWith("'") && value.endsWith("'")))) value = value.slice(1, -1);
   }
   out[key] = value;
+  return key;
 }
 
-/** systemd splits Environment= on whitespace, honouring double and single quotes. */
+const C_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', a: '\x07', b: '\b', f: '\f', v: '\v', s: ' ' };
+
+/**
+ * systemd's word splitting for Environment=: whitespace separates words; double or single quotes
+ * group; a backslash escapes the next character (C escapes such as \n, \t; anything else stands for
+ * itself, so `\"`, `\\` and `\ ` are a quote, a backslash and a space); `%%` is a `%` (units expand
+ * specifiers, and a literal percent sign must be written twice).
+ */
 function splitSystemdWords(s: string): string[] {
   const words: string[] = [];
   let cur = '';
   let quote = '';
   let any = false;
-  for (const ch of s) {
-    if (quote !== '') {
+  for (let i = 0; i < s.length; i++) {
+    const ch = s[i]!;
+    if (ch === '\\' && i + 1 < s.length) {
+      const next = s[++i]!;
+      cur += C_ESCAPES[next] ?? next;
+      any = true;
+    } else if (ch === '%' && s[i + 1] === '%') {
+      cur += '%';
+      i++;
+      any = true;
+    } else if (quote !== '') {
       if (ch === quote) quote = '';
       else cur += ch;
     } else if (ch === '"' || ch === "'") {
@@ -149,7 +187,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
         : `${name}: this name was removed in 6.0.0 (names no longer carry _FLOW); see docs/configuration.md for the current name`);
       continue;
     }
-    warnings.push(`${name}: unknown option, ignored; did you mean ${closestName(name)}?`);
+    warnings.push(name.startsWith('EF_') ? `${name}: unknown option, ignored; did you mean ${closestName(name)}?` : `${name}: not an EF_ option, ignored`);
   }
 
   const values: Record<string, unknown> = {};
@@ -159,7 +197,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     const parsed = spec.schema.safeParse(text);
     if (parsed.success) values[name] = parsed.data;
     else {
-      const shown = spec.secret ? '***' : JSON.stringify(text);
+      const shown = spec.secret ? '***' : JSON.stringify(maskUrlCredentials(text));
       errors.push(`${name}=${shown}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     }
   }
@@ -215,6 +253,19 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     if (c.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY === '')
       errors.push('EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY="": required when EF_OUTPUT_RISKIQ_ENABLE=true; base64 of 16, 24 or 32 bytes');
   }
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE === true) {
+    for (const [name, what] of [
+      ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_TENANT_ID', 'the Entra ID tenant ID'],
+      ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_ID', 'the application (client) ID'],
+      ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_SECRET', 'the client secret'],
+    ] as const) {
+      if (c[name]?.trim() === '') errors.push(`${name}="": required when EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE=true; ${what} of the app registration`);
+    }
+  }
+  if (c.EF_OUTPUT_FILE_ENABLE === true && c.EF_OUTPUT_FILE_PATH?.trim() === '')
+    errors.push('EF_OUTPUT_FILE_PATH="": required when EF_OUTPUT_FILE_ENABLE=true; the file to append flows to');
+  if (c.EF_OUTPUT_CLICKHOUSE_ENABLE === true && (c.EF_OUTPUT_CLICKHOUSE_ADDRESSES?.length ?? 0) > 1)
+    warnings.push(`EF_OUTPUT_CLICKHOUSE_ADDRESSES: only the first address (${maskUrlCredentials(c.EF_OUTPUT_CLICKHOUSE_ADDRESSES![0]!)}) is used; the store writes to one server`);
   if (c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE === true && c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH?.trim() === '')
     errors.push('EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE=true; the file of sampling rates per exporter');
   for (const { path: pathName, when, trimmed } of READ_AT_START) {
@@ -245,11 +296,16 @@ export function renderConfig(c: Config): string {
 /** Userinfo in a URL (`scheme://user:password@host`): the password, or a lone token, shown as ***. */
 const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s,]*)@/gi;
 
+/** The same without a scheme, at the start of a list item (`user:password@broker:9092`). */
+const BARE_USERINFO = /(^|,)(\s*[^/@\s,:]+):([^/@\s,]*)@/g;
+
 function maskUrlCredentials(text: string): string {
-  return text.replace(URL_USERINFO, (_m, scheme: string, info: string) => {
-    const colon = info.indexOf(':');
-    return `${scheme}${colon < 0 ? '***' : `${info.slice(0, colon)}:***`}@`;
-  });
+  return text
+    .replace(URL_USERINFO, (_m, scheme: string, info: string) => {
+      const colon = info.indexOf(':');
+      return `${scheme}${colon < 0 ? '***' : `${info.slice(0, colon)}:***`}@`;
+    })
+    .replace(BARE_USERINFO, (_m, start: string, user: string) => `${start}${user}:***@`);
 }
 
 /** Every secret value set, for the log redactor. */
@@ -267,6 +323,7 @@ export function secretValues(c: Config): string[] {
         const secret = info.includes(':') ? info.slice(info.indexOf(':') + 1) : info;
         if (secret.length >= 4) out.push(secret, safeDecode(secret));
       }
+      for (const m of text.matchAll(BARE_USERINFO)) if (m[3]!.length >= 4) out.push(m[3]!, safeDecode(m[3]!));
     }
   }
   return out;

@@ -17,7 +17,7 @@ function strFlag(args: ParsedArgs, name: string): string | undefined {
 }
 
 export const passiveTotalEmulatorCommand: Command = {
-  usage: 'ufc dev passivetotal-emulator [--port N] [--entries N|--bytes N|--seed-size] [--format F] [--gzip] [--fault F]',
+  usage: 'ufc dev passivetotal-emulator [--port N] [--entries N|--bytes N|--seed-size] [--format F] [--gzip] [--fault F] [--host H] [--user U] [--key K] [--seed N] [--slow-rate N]',
   summary: 'Serve an emulated PassiveTotal blocklist download (Basic auth, fault modes) for tests and demos.',
   boolFlags: ['gzip', 'seed-size'],
   async run(args: ParsedArgs): Promise<number> {

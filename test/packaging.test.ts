@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,7 +68,7 @@ test('the container entrypoint runs under plain Node', () => {
   assert.match(r.stdout, /^EF_WEBUI_IP=0\.0\.0\.0$/m);
 });
 
-test('Debian package: builds, installs, unit verifies, runs the seed drop-in, removes cleanly keeping the data', { timeout: 600_000 }, (t) => {
+test('Debian package: builds, installs, unit verifies, runs the seed drop-in, removes cleanly keeping the data', { timeout: 600_000 }, async (t) => {
   if (needTool(t, 'dpkg-deb') === null || needTool(t, 'systemd-analyze') === null) return;
   if (process.getuid?.() !== 0) {
     if (process.env.UFC_REQUIRE_TOOLS === '1') assert.fail('the package test needs root');
@@ -94,11 +95,15 @@ test('Debian package: builds, installs, unit verifies, runs the seed drop-in, re
     mkdirSync(dropDir, { recursive: true });
     writeFileSync(join(dropDir, 'flowcoll.conf'), Object.entries(SEED_OUTPUT).map(([k, v]) => `Environment="${k}=${v}"`).join('\n') + '\n');
     const data = tempDir('ufc-deb-data-');
-    // The real environment wins over the file: the receiver is pointed at loopback so nothing leaves this machine.
+    // The real environment wins over the file: the receiver is pointed at a loopback socket so nothing
+    // leaves this machine (the kernel holds its datagrams; replay exits 1 when an output drops records).
+    const receiver = createSocket('udp4');
+    await new Promise<void>((r) => receiver.bind(0, '127.0.0.1', () => r()));
     const run = spawnSync('/usr/bin/ufc', ['replay', '--env-file', join(dropDir, 'flowcoll.conf'), join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], {
       encoding: 'utf8',
-      env: { PATH: process.env.PATH, EF_DATA_DIR: data, EF_OUTPUT_RISKIQ_HOST: '127.0.0.1', EF_OUTPUT_RISKIQ_PORT: '9', EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(data, 'f.ndjson'), EF_WEBUI_ENABLE: 'false' },
+      env: { PATH: process.env.PATH, EF_DATA_DIR: data, EF_OUTPUT_RISKIQ_HOST: '127.0.0.1', EF_OUTPUT_RISKIQ_PORT: String(receiver.address().port), EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(data, 'f.ndjson'), EF_WEBUI_ENABLE: 'false' },
     });
+    receiver.close();
     assert.equal(run.status, 0, run.stderr);
     assert.match(run.stderr, /replay finished/);
     assert.equal(readFileSync(join(data, 'f.ndjson'), 'utf8').trim().split('\n').length, 29);

@@ -10,10 +10,12 @@ version=$(node -p "require('$root/package.json').version")
 arch=$(dpkg --print-architecture)
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
+# The archive's root is /: mktemp's 0700 would be recorded for it (and applied by dpkg-deb -x or tar).
+chmod 0755 "$stage"
 
 (cd "$root" && npm run --silent build)
 app="$stage/usr/share/ufc"
-mkdir -p "$app" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/etc/ufc" "$stage/DEBIAN"
+mkdir -p "$app" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/etc/ufc" "$stage/etc/systemd/system/flowcoll.service.d" "$stage/DEBIAN"
 cp -r "$root/package.json" "$root/package-lock.json" "$root/bin" "$root/dist" "$root/docs" "$root/README.md" "$app/"
 # bin/ufc is a shell launcher: executable whatever the checkout kept.
 chmod 0755 "$app/bin/ufc"
@@ -24,16 +26,18 @@ rm -rf "$app/dist/test" "$app/dist/bench" "$app/dist/scripts"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 install -m 0755 "$root/packaging/deb/ufc" "$stage/usr/bin/ufc"
 install -m 0644 "$root/packaging/deb/flowcoll.service" "$stage/lib/systemd/system/flowcoll.service"
-install -m 0644 "$root/packaging/deb/ufc.env" "$stage/etc/ufc/ufc.env"
+# Both may hold API and encryption keys: not readable by other users (postinst gives ufc.env to group ufc).
+install -m 0640 "$root/packaging/deb/ufc.env" "$stage/etc/ufc/ufc.env"
+install -m 0600 "$root/packaging/deb/flowcoll.conf" "$stage/etc/systemd/system/flowcoll.service.d/flowcoll.conf"
 for s in postinst prerm postrm; do install -m 0755 "$root/packaging/deb/$s" "$stage/DEBIAN/$s"; done
-echo "/etc/ufc/ufc.env" > "$stage/DEBIAN/conffiles"
+printf '%s\n' /etc/ufc/ufc.env /etc/systemd/system/flowcoll.service.d/flowcoll.conf > "$stage/DEBIAN/conffiles"
 size=$(du -sk "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<CONTROL
 Package: ufc
 Version: $version
 Architecture: $arch
 Maintainer: ufc developers <ufc@localhost>
-Depends: nodejs (>= 20), adduser | passwd
+Depends: nodejs (>= 20), adduser | passwd, libc6 (>= 2.25), libstdc++6, libgcc-s1
 Installed-Size: $size
 Section: net
 Priority: optional

@@ -84,10 +84,17 @@ test('Debian package: builds, installs, unit verifies, runs the seed drop-in, re
   const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
   for (const p of ['./usr/bin/ufc', './usr/share/ufc/bin/ufc', './usr/share/ufc/bin/ufc.mjs', './lib/systemd/system/flowcoll.service', './usr/share/ufc/dist/src/cli/main.js', './usr/share/ufc/node_modules/pino/']) assert.ok(contents.includes(p), p);
   assert.ok(!contents.includes('./usr/share/ufc/node_modules/typescript/'), 'no dev dependencies');
+  // The archive's root is recorded 0755 (dpkg-deb -x or tar onto / would apply it); the files with keys are not world-readable.
+  assert.match(contents.split('\n')[0]!, /^drwxr-xr-x root\/root .* \.\/$/);
+  assert.match(contents, /^-rw-r----- root\/root .* \.\/etc\/ufc\/ufc\.env$/m);
+  assert.match(contents, /^-rw------- root\/root .* \.\/etc\/systemd\/system\/flowcoll\.service\.d\/flowcoll\.conf$/m);
+  assert.match(execFileSync('dpkg-deb', ['--field', deb, 'Depends'], { encoding: 'utf8' }), /libc6 \(>= 2\.25\), libstdc\+\+6, libgcc-s1/);
   execFileSync('dpkg', ['-i', deb], { stdio: 'pipe' });
   try {
     assert.ok(existsSync('/var/lib/ufc'));
     execFileSync('getent', ['passwd', 'ufc']);
+    assert.equal(execFileSync('stat', ['-c', '%a %U:%G', '/etc/ufc/ufc.env'], { encoding: 'utf8' }).trim(), '640 root:ufc');
+    assert.match(readFileSync('/lib/systemd/system/flowcoll.service', 'utf8'), /^RestartPreventExitStatus=2$/m);
     const verify = spawnSync('systemd-analyze', ['verify', '/lib/systemd/system/flowcoll.service'], { encoding: 'utf8' });
     assert.equal(verify.status, 0, verify.stderr);
     // The seed's drop-in, verbatim, as the environment file.

@@ -6,6 +6,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LISTED, SETTLED_MS, touchesListed, type WebFixture } from './web-fixture.js';
+import { chooseStep } from '../src/web/api.js';
+import { flowQueryFrom } from '../src/store/query.js';
 
 /** `fixture()` returns null when the store is not available (the tests then skip). */
 export function storeApiTests(fixture: () => WebFixture | null): void {
@@ -48,6 +50,23 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     assert.deepEqual([d.top.talkers[0]!.ip, d.top.talkers[0]!.bytes], best);
     const tcp = d.top.protocols.find((p) => p.name === 'tcp');
     assert.equal(tcp?.flows, recs.filter((r) => r.proto === 6).length);
+  });
+
+  test('/api/overview totals cover exactly [from, to), not the whole first chart step', async (t) => {
+    if (!ready(t)) return;
+    const recs = flowRecords();
+    const to = f.startedAt - SETTLED_MS + 1;
+    // `from` just after a replay: that replay's flows are in the chart's first step, not in the range.
+    const times = [...new Set(recs.map((r) => r.collectTs))].sort((a, b) => a - b);
+    const from = times.map((ts) => ts + 1).find((x) => x > times[0]! && Math.floor(x / chooseStep(to - x)) * chooseStep(to - x) < x)!;
+    const inRange = recs.filter((r) => r.collectTs >= from && r.collectTs < to);
+    assert.ok(inRange.length > 0 && inRange.length < recs.filter((r) => r.collectTs >= from - chooseStep(to - from)).length);
+    const d = await json<{ totals: { flows: number; bytes: number; packets: number } }>(`/api/overview?from=${from}&to=${to}`);
+    const search = await json<{ total: number }>(`/api/flows?from=${from}&to=${to}&limit=1`);
+    assert.equal(d.totals.flows, search.total);
+    assert.equal(d.totals.flows, inRange.length);
+    assert.equal(d.totals.bytes, inRange.reduce((a, r) => a + r.bytes, 0));
+    assert.equal(d.totals.packets, inRange.reduce((a, r) => a + r.packets, 0));
   });
 
   test('/api/flows filters by address, CIDR, port, protocol and exporter, and pages', async (t) => {
@@ -117,7 +136,7 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     if (!ready(t)) return;
     const recs = flowRecords().filter(touchesListed);
     const d = await json<{
-      totals: { flows: number; bytes: number };
+      totals: { flows: number; bytes: number; atRiskServers: number; highRiskClients: number };
       byName: { name: string; flows: number }[];
       byFeed: { feed: string; flows: number }[];
       atRiskServers: { ip: string; names: string[] }[];
@@ -138,6 +157,14 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     const listedClients = new Set(recs.map(client).filter((ip) => LISTED[ip] !== undefined));
     assert.ok(listedClients.size > 0);
     assert.deepEqual(d.highRiskClients.map((c) => c.ip).sort(), [...listedClients].sort());
+    // The counts are of every one, not of the 20 listed.
+    assert.equal(d.totals.highRiskClients, listedClients.size);
+    assert.equal(d.totals.atRiskServers, d.atRiskServers.length);
+    // Past the list's limit, the store still counts them all.
+    const q = flowQueryFrom(f.collector.outputs)!;
+    const r = { from: 0, to: f.startedAt };
+    assert.equal((await q.highRiskClients({ ...r, limit: 1 })).length, 1);
+    assert.deepEqual(await q.threatEndCounts(r), { atRiskServers: d.atRiskServers.length, highRiskClients: listedClients.size });
     for (const c of d.highRiskClients) {
       const mine = recs.filter((r) => client(r) === c.ip);
       assert.equal((c as { flows?: number }).flows, mine.length, c.ip);

@@ -55,7 +55,10 @@ async function open(t: TestContext, path: string): Promise<Page | null> {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`${path}: console ${m.type()}: ${m.text()}`);
   });
   page.on('pageerror', (e) => problems.push(`${path}: ${e.message}`));
-  page.on('requestfailed', (r) => problems.push(`${path}: request failed ${r.url()}`));
+  // A search replaced by a newer one is abandoned on purpose (net::ERR_ABORTED); other failures are problems.
+  page.on('requestfailed', (r) => {
+    if (r.failure()?.errorText !== 'net::ERR_ABORTED') problems.push(`${path}: request failed ${r.url()}`);
+  });
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`${path}: HTTP ${r.status()} ${r.url()}`);
   });
@@ -238,6 +241,215 @@ test('"All stored" asks the API for everything from the oldest flow', async (t) 
   const flowsAsked = page.waitForRequest((r) => r.url().includes('/api/flows?'));
   await page.goto(`${f!.url}/flows?range=all`);
   assert.equal(new URL((await flowsAsked).url()).searchParams.get('from'), '0');
+  await page.close();
+});
+
+/** A page with no navigation yet, its uncaught errors collected (for tests that make requests fail on purpose). */
+async function blankPage(t: TestContext): Promise<{ page: Page; errors: string[] } | null> {
+  if (needTool(t, 'chromium') === null) return null;
+  const page = await ctx!.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors };
+}
+
+const flowsAsked = (page: Page) => page.waitForRequest((r) => r.url().includes('/api/flows?'), { timeout: 10_000 }).then((r) => new URL(r.url()).searchParams);
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+test('flow search pins its times: "Older" walks the same flows; a new search or range re-pins, from page 1', async (t) => {
+  if (needTool(t, 'chromium') === null) return;
+  const page = await ctx!.newPage();
+  const first = flowsAsked(page);
+  await page.goto(`${f!.url}/flows`);
+  const p1 = await first;
+  await page.waitForSelector('body[data-ready="true"]');
+  const url = new URL(page.url()).searchParams;
+  assert.equal(url.get('from'), p1.get('from'));
+  assert.equal(url.get('to'), p1.get('to'));
+  assert.ok(flows().length > 50);
+  await sleep(50);
+  const older = flowsAsked(page);
+  await page.click('nav.pager button:has-text("Older")');
+  const p2 = await older;
+  assert.deepEqual([p2.get('from'), p2.get('to'), p2.get('offset')], [p1.get('from'), p1.get('to'), '50']);
+  await page.locator('p.summary').filter({ hasText: 'Flows 51–' }).waitFor({ timeout: 10_000 });
+  // A new range: page 1, times pinned again.
+  const ranged = flowsAsked(page);
+  await page.selectOption('#range', '24h');
+  const p3 = await ranged;
+  assert.equal(p3.get('offset'), '0');
+  assert.ok(Number(p3.get('to')) > Number(p1.get('to')));
+  assert.equal(Number(p3.get('to')) - Number(p3.get('from')), 24 * 3600e3);
+  await page.locator('p.summary').filter({ hasText: 'Flows 1–' }).waitFor({ timeout: 10_000 });
+  assert.equal(new URL(page.url()).searchParams.get('offset'), null);
+  await sleep(50);
+  const again = flowsAsked(page);
+  await page.click('form.filters button[type="submit"]');
+  assert.ok(Number((await again).get('to')) > Number(p3.get('to')));
+  await page.close();
+});
+
+test('a range chosen while the overview loads wins, and the older answer is dropped', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  let n = 0;
+  await page.route('**/api/overview?*', async (route) => {
+    // The first answer (15 minutes) comes late, after the one for the range chosen meanwhile.
+    if (n++ === 0) await sleep(1500);
+    await route.continue().catch(() => {});
+  });
+  const asked = page.waitForRequest((r) => r.url().includes('/api/overview?'));
+  await page.goto(`${f!.url}/?range=15m`);
+  await asked;
+  await page.selectOption('#range', '24h');
+  await page.waitForSelector('body[data-ready="true"]');
+  const all = flows().length;
+  const expected = all >= 1000 ? `${(all / 1000).toFixed(all >= 10_000 ? 1 : 2)}k` : String(all);
+  assert.equal(await page.textContent('#stat-flows .stat-value'), expected);
+  await sleep(1700);
+  assert.equal(await page.textContent('#stat-flows .stat-value'), expected);
+  assert.match((await page.textContent('#foot-status'))!, /updated/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('flow search: an older search answering last does not replace the newer one', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  await page.goto(`${f!.url}/flows`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.route('**/api/flows?*', async (route) => {
+    if (new URL(route.request().url()).searchParams.get('ip') === '202.160.21.5') await sleep(1500);
+    await route.continue().catch(() => {});
+  });
+  await page.fill('#ip', '202.160.21.5');
+  await page.keyboard.press('Enter');
+  await page.fill('#ip', '192.168.1.0/24');
+  await page.keyboard.press('Enter');
+  const inNet = flows().filter((r) => r.srcIp.startsWith('192.168.1.') || r.dstIp.startsWith('192.168.1.')).length;
+  const summary = page.locator('p.summary');
+  await summary.filter({ hasText: `of ${fmtInt(inNet)},` }).waitFor({ timeout: 10_000 });
+  await sleep(1700);
+  assert.match((await summary.textContent())!, new RegExp(` of ${fmtInt(inNet)},`));
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('flow search with only "To": From is an hour before it; a failing search says so in the footer', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  const to = f!.startedAt - 5 * 60_000;
+  const asked = flowsAsked(page);
+  const answered = page.waitForResponse((r) => r.url().includes('/api/flows?'));
+  await page.goto(`${f!.url}/flows?to=${to}`);
+  const p = await asked;
+  assert.equal(Number(p.get('from')), to - 3600e3);
+  assert.equal((await answered).status(), 200);
+  const n = flows().filter((r) => r.collectTs >= to - 3600e3 && r.collectTs < to).length;
+  await page.locator('p.summary').filter({ hasText: `of ${fmtInt(n)},` }).waitFor({ timeout: 10_000 });
+  await page.route('**/api/flows?*', (route) => route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":"store on fire"}' }));
+  await page.click('form.filters button[type="submit"]');
+  await page.locator('#foot-status').filter({ hasText: 'update failed: store on fire' }).waitFor({ timeout: 10_000 });
+  assert.match((await page.textContent('.results'))!, /store on fire/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('a shared search link is searched to the millisecond, across a DST fall-back too', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setTimezoneOverride', { timezoneId: 'America/New_York' });
+  // 2026-11-01 01:30:15.123 EST; an hour before is 01:30:15.123 EDT, the same wall time.
+  const to = Date.UTC(2026, 10, 1, 6, 30, 15, 123);
+  const from = to - 3600e3;
+  const asked = flowsAsked(page);
+  await page.goto(`${f!.url}/flows?from=${from}&to=${to}`);
+  const p1 = await asked;
+  assert.deepEqual([p1.get('from'), p1.get('to')], [String(from), String(to)]);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.inputValue('#from'), '2026-11-01T01:30:15');
+  assert.equal(await page.inputValue('#to'), '2026-11-01T01:30:15');
+  assert.match((await page.textContent('#foot-status'))!, /updated \d\d:\d\d:\d\d · times in America\/New_York/);
+  const again = flowsAsked(page);
+  await page.click('form.filters button[type="submit"]');
+  const p2 = await again;
+  assert.deepEqual([p2.get('from'), p2.get('to')], [String(from), String(to)]);
+  // Edited, the input is read as the wall time it shows.
+  await page.fill('#to', '2026-11-01T03:00:00');
+  const edited = flowsAsked(page);
+  await page.click('form.filters button[type="submit"]');
+  const p3 = await edited;
+  assert.deepEqual([p3.get('from'), p3.get('to')], [String(from), String(Date.UTC(2026, 10, 1, 8, 0, 0))]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('flow search ignores a time it cannot use, says so, and sends to=1 as 1', async (t) => {
+  const page = await open(t, '/flows?from=99999999999999999');
+  if (page === null) return;
+  assert.match((await page.textContent('.notice'))!, /from=99999999999999999 is ignored/);
+  assert.match((await page.textContent('p.summary'))!, /^Flows 1–|No flows match/);
+  const asked = flowsAsked(page);
+  await page.goto(`${f!.url}/flows?to=1`);
+  const p = await asked;
+  assert.deepEqual([p.get('from'), p.get('to')], ['0', '1']);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.match((await page.textContent('p.summary'))!, /No flows match/);
+  await page.close();
+});
+
+test('threats page counts every at-risk server and high-risk client, not the 20 listed', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  await page.route('**/api/threats?*', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json() as { totals: Record<string, number> };
+    body.totals.atRiskServers = 57;
+    body.totals.highRiskClients = 1234;
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.goto(`${f!.url}/threats`);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.textContent('#stat-at-risk .stat-value'), '57');
+  assert.equal(await page.textContent('#stat-high-risk .stat-value'), '1,234');
+  assert.match((await page.textContent('section[aria-label="High-risk clients"]'))!, /of 1,234/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('charts: no data says so, small rates keep their digits, values are in a table for screen readers', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  let rate = 0;
+  await page.route('**/api/overview?*', async (route) => {
+    const res = await route.fetch();
+    const body = await res.json() as { series: { flows: number; bytes: number; packets: number }[] };
+    for (const p of body.series) Object.assign(p, { flows: rate, bytes: rate, packets: rate });
+    await route.fulfill({ response: res, json: body });
+  });
+  await page.goto(`${f!.url}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.locator('figure.chart-fig .chart-empty').count(), 3);
+  assert.equal(await page.locator('figure.chart-fig text.axis').count(), 0);
+  rate = 0.0005;
+  await page.selectOption('#range', '6h');
+  await page.locator('figure.chart-fig path.line').first().waitFor({ state: 'attached', timeout: 10_000 });
+  assert.equal(await page.textContent('figure.chart-fig .chart-now'), '0.0005');
+  const rows = await page.$$eval('figure.chart-fig table.visually-hidden', (ts) => ts.map((x) => x.querySelectorAll('tbody tr').length));
+  assert.equal(rows.length, 3);
+  assert.ok(rows[0]! > 50, `${rows[0]} rows`);
+  // A string, so the test's transpiler leaves the browser's import() alone.
+  const shown = await page.evaluate(`import('/static/lib/format.js').then((f) =>
+    [f.bytes(999999), f.count(999.5), f.count(0.0005), f.bits(0.25), f.count(1234), f.count(42)])`) as string[];
+  assert.deepEqual(shown, ['1.00 MB', '1.00k', '0.0005', '0.25 bit/s', '1.23k', '42']);
+  assert.deepEqual(errors, []);
   await page.close();
 });
 

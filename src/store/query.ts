@@ -157,6 +157,8 @@ export interface FlowQuery {
   threatFlows(q: SearchQuery): Promise<SearchResult>;
   atRiskServers(q: ThreatQuery): Promise<AtRiskServer[]>;
   highRiskClients(q: ThreatQuery): Promise<HighRiskClient[]>;
+  /** How many at-risk servers and high-risk clients there are (the lists above stop at their limit). */
+  threatEndCounts(q: TimeRange): Promise<{ atRiskServers: number; highRiskClients: number }>;
   exporters(q: TimeRange): Promise<ExporterSummary[]>;
 }
 
@@ -253,6 +255,11 @@ export abstract class SqlFlowQuery implements FlowQuery {
   async highRiskClients(q: ThreatQuery): Promise<HighRiskClient[]> {
     const rows = await this.rows(this.build('highRiskClients', q));
     return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), servers: num(r.peers), threatNames: splitNames(r.names) }));
+  }
+
+  async threatEndCounts(q: TimeRange): Promise<{ atRiskServers: number; highRiskClients: number }> {
+    const rows = await this.rows(this.build('threatEndCounts', q));
+    return { atRiskServers: num(rows[0]?.servers), highRiskClients: num(rows[0]?.clients) };
   }
 
   async exporters(q: TimeRange): Promise<ExporterSummary[]> {

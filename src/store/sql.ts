@@ -214,11 +214,30 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
 
 // ---- queries ---------------------------------------------------------------------------------
 
-export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'exporters';
+export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters';
 
 const MAX_BUCKETS = 10_000;
 /** Rows one export may hold. */
 export const EXPORT_ROWS_MAX = 100_000;
+
+/** At-risk servers or high-risk clients, one row per address, in no order and not limited. */
+function threatEnds(d: Dialect, kind: 'atRiskServers' | 'highRiskClients', t: TimeRange, table: string): BuiltQuery {
+  const w = baseWhere(d, t, undefined);
+  const inner = `SELECT ${CLIENT('src_ip', 'dst_ip')} AS cip, ${SERVER('src_ip', 'dst_ip')} AS sip,
+      ${CLIENT('src_threat_name', 'dst_threat_name')} AS cthreat, ${SERVER('src_threat_name', 'dst_threat_name')} AS sthreat,
+      ${SERVER('src_locality', 'dst_locality')} AS sloc, bytes, packets
+    FROM ${table} ${w.sql()}`;
+  const sql = kind === 'atRiskServers'
+    ? `SELECT sip AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, ${d.countDistinct('cip')} AS peers, ${d.joinDistinct('cthreat')} AS names
+       FROM (${inner}) AS t
+       WHERE ${d.present('cthreat')} AND NOT ${d.present('sthreat')} AND (sloc = 'private' OR NOT ${d.present('sloc')})
+       GROUP BY sip`
+    : `SELECT cip AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, ${d.countDistinct('sip')} AS peers, ${d.joinDistinct('cthreat')} AS names
+       FROM (${inner}) AS t
+       WHERE ${d.present('cthreat')}
+       GROUP BY cip`;
+  return { sql, params: w.params };
+}
 
 export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: string): BuiltQuery {
   switch (kind) {
@@ -265,21 +284,18 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
     case 'highRiskClients': {
       const t = q as ThreatQuery;
       const limit = checkInt('limit', t.limit ?? 10, 1, 1000);
-      const w = baseWhere(d, t, undefined);
-      const inner = `SELECT ${CLIENT('src_ip', 'dst_ip')} AS cip, ${SERVER('src_ip', 'dst_ip')} AS sip,
-          ${CLIENT('src_threat_name', 'dst_threat_name')} AS cthreat, ${SERVER('src_threat_name', 'dst_threat_name')} AS sthreat,
-          ${SERVER('src_locality', 'dst_locality')} AS sloc, bytes, packets
-        FROM ${table} ${w.sql()}`;
-      const sql = kind === 'atRiskServers'
-        ? `SELECT sip AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, ${d.countDistinct('cip')} AS peers, ${d.joinDistinct('cthreat')} AS names
-           FROM (${inner}) AS t
-           WHERE ${d.present('cthreat')} AND NOT ${d.present('sthreat')} AND (sloc = 'private' OR NOT ${d.present('sloc')})
-           GROUP BY sip ORDER BY f DESC, k LIMIT ?`
-        : `SELECT cip AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, ${d.countDistinct('sip')} AS peers, ${d.joinDistinct('cthreat')} AS names
-           FROM (${inner}) AS t
-           WHERE ${d.present('cthreat')}
-           GROUP BY cip ORDER BY f DESC, k LIMIT ?`;
-      return { sql, params: [...w.params, limit] };
+      const ends = threatEnds(d, kind, t, table);
+      return { sql: `${ends.sql} ORDER BY f DESC, k LIMIT ?`, params: [...ends.params, limit] };
+    }
+    case 'threatEndCounts': {
+      // How many rows each list has without its limit (the page shows the busiest few).
+      const t = q as TimeRange;
+      const servers = threatEnds(d, 'atRiskServers', t, table);
+      const clients = threatEnds(d, 'highRiskClients', t, table);
+      return {
+        sql: `SELECT (SELECT count(*) FROM (${servers.sql}) AS s) AS servers, (SELECT count(*) FROM (${clients.sql}) AS c) AS clients`,
+        params: [...servers.params, ...clients.params],
+      };
     }
     case 'exporters': {
       const t = q as TimeRange;

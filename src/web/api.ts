@@ -27,6 +27,8 @@ export interface Api {
 }
 
 const TOP_LIMIT = 10;
+/** At-risk servers and high-risk clients listed by /api/threats (their counts are not limited). */
+const THREAT_ENDS_SHOWN = 20;
 const PAGE_MAX = 1000;
 /** Rows one CSV or NDJSON export may hold (read from one query, streamed). */
 export const EXPORT_MAX_ROWS = EXPORT_ROWS_MAX;
@@ -118,11 +120,13 @@ export function createApi(src: WebSources): Api {
   async function range(p: URLSearchParams): Promise<{ from: number; to: number }> {
     const now = Date.now();
     const to = intParam(p, 'to', 1, 8.64e15) ?? now + 1;
-    let from = intParam(p, 'from', 0, 8.64e15) ?? to - 3_600_000;
-    if (from === 0) {
+    // Never before the epoch: the stores refuse negative times (to=1 asked for from=-3599999).
+    const hourBefore = Math.max(0, to - 3_600_000);
+    let from = intParam(p, 'from', 0, 8.64e15) ?? hourBefore;
+    if (from === 0 && hourBefore > 0) {
       const ex = await query().exporters({ from: 0, to });
       const first = Math.min(...ex.map((e) => e.firstSeen).filter((t) => t > 0));
-      from = Number.isFinite(first) ? first : to - 3_600_000;
+      from = Number.isFinite(first) ? first : hourBefore;
     }
     if (to <= from) throw new ApiError(400, 'to must be after from');
     // Series steps are chosen from the span (at most a year a step), so spans are bounded too.
@@ -149,17 +153,19 @@ export function createApi(src: WebSources): Api {
         q.series({ from, to: r.to, stepMs, filter }),
         top(q, 'flow.src.ip.addr', r, filter, 50), top(q, 'flow.dst.ip.addr', r, filter, 50),
         top(q, 'flow.server.l4.port.id', r, filter),
-        top(q, 'l4.proto.id', r, filter),
+        // Every protocol (256 at most): their sums are the totals over exactly [from, to).
+        top(q, 'l4.proto.id', r, filter, 256),
         top(q, 'flow.src.geo.country.name', r, filter, 50), top(q, 'flow.dst.geo.country.name', r, filter, 50),
         top(q, 'flow.src.as.asn', r, filter, 50), top(q, 'flow.dst.as.asn', r, filter, 50),
         q.search({ ...r, filter: { ...filter, threat: true }, limit: 1 }),
       ]);
       const sec = stepMs / 1000;
+      // Not from the series: its first step starts at or before `from`, and holds flows from before it.
       const totals = { flows: 0, bytes: 0, packets: 0, threatFlows: threat.total };
-      for (const s of series) {
-        totals.flows += s.flows;
-        totals.bytes += s.bytes;
-        totals.packets += s.packets;
+      for (const x of protocols) {
+        totals.flows += x.flows;
+        totals.bytes += x.bytes;
+        totals.packets += x.packets;
       }
       sendJson(res, {
         from: r.from, to: r.to, stepMs, totals,
@@ -170,7 +176,7 @@ export function createApi(src: WebSources): Api {
         top: {
           talkers: mergeTops(srcIp, dstIp, TOP_LIMIT).map((x) => ({ ip: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           ports: ports.map((x) => ({ port: Number(x.key), service: portName(6, Number(x.key)) || portName(17, Number(x.key)), bytes: x.bytes, packets: x.packets, flows: x.flows })),
-          protocols: protocols.map((x) => ({ proto: Number(x.key), name: x.label ?? String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          protocols: protocols.slice(0, TOP_LIMIT).map((x) => ({ proto: Number(x.key), name: x.label ?? String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           countries: mergeTops(srcCountry, dstCountry, TOP_LIMIT).map((x) => ({ name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           asns: mergeTops(srcAs, dstAs, TOP_LIMIT).map((x) => ({ asn: Number(x.key), org: x.label ?? '', bytes: x.bytes, packets: x.packets, flows: x.flows })),
         },
@@ -201,11 +207,12 @@ export function createApi(src: WebSources): Api {
       const r = await range(p);
       const limit = intParam(p, 'limit', 1, PAGE_MAX) ?? 50;
       const threat: FlowFilter = { threat: true };
-      const [recent, byName, servers, clients, all, feeds] = await Promise.all([
+      const [recent, byName, servers, clients, endCounts, all, feeds] = await Promise.all([
         q.threatFlows({ ...r, limit }),
         q.topN({ ...r, field: 'sec.threat.name', metric: 'flows', limit: 20, filter: threat }),
-        q.atRiskServers({ ...r, limit: 20 }),
-        q.highRiskClients({ ...r, limit: 20 }),
+        q.atRiskServers({ ...r, limit: THREAT_ENDS_SHOWN }),
+        q.highRiskClients({ ...r, limit: THREAT_ENDS_SHOWN }),
+        q.threatEndCounts(r),
         q.search({ ...r, limit: 1 }),
         q.topN({ ...r, field: 'sec.threat.feed.name', metric: 'flows', limit: 20, filter: threat }),
       ]);
@@ -217,7 +224,7 @@ export function createApi(src: WebSources): Api {
       for (const b of bytesRows) tBytes += b.bytes;
       sendJson(res, {
         from: r.from, to: r.to,
-        totals: { flows: recent.total, bytes: tBytes, allFlows: all.total },
+        totals: { flows: recent.total, bytes: tBytes, allFlows: all.total, atRiskServers: endCounts.atRiskServers, highRiskClients: endCounts.highRiskClients },
         byName: byName.map((x) => ({ name: String(x.key), flows: x.flows, bytes: x.bytes })),
         byFeed,
         atRiskServers: servers.map((x) => ({ ip: x.ip, peers: x.clients, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),

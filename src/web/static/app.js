@@ -1,9 +1,10 @@
 /* global document, location */
 // The page shell: marks the current page in the navigation, loads the page's module, mounts the
 // time range control and refreshes live pages on a timer (paused while the tab is hidden).
+// Pages get `shell.refresh` for their own actions (a search), so those fail and finish alike.
 import { fill, h } from './lib/dom.js';
 import { meta } from './lib/api.js';
-import { errorBox, keepRange, rangeControl, setPassiveTotalUrl, setStatus } from './lib/widgets.js';
+import { errorBox, fmt, keepRange, rangeControl, setPassiveTotalUrl, setStatus } from './lib/widgets.js';
 
 const PAGES = {
   '/': { title: 'Overview', module: './pages/overview.js', live: true, range: true },
@@ -13,6 +14,8 @@ const PAGES = {
   '/integrations': { title: 'Integrations', module: './pages/integrations.js', live: true, range: false },
 };
 const REFRESH_MS = 10_000;
+/** Every time on the pages is local to the browser; the footer says which zone that is. */
+const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 async function main() {
   const path = location.pathname.replace(/\/$/, '') || '/';
@@ -34,26 +37,39 @@ async function main() {
   const mod = await import(page.module);
   const root = h('div', { class: 'page' });
   fill(main, h('h1', { class: 'page-title' }, page.title), root);
-  const view = mod.mount(root, info);
-  let busy = false;
-  const refresh = async () => {
-    if (busy) return;
-    busy = true;
+  // The last user action wins: a refresh abandons the one still loading (its answer is dropped,
+  // so an older search never draws over a newer one); a timed refresh is skipped meanwhile.
+  let current = null;
+  const refresh = async ({ timed = false } = {}) => {
+    if (timed && current !== null) return;
+    current?.abort();
+    const ac = new AbortController();
+    current = ac;
     try {
-      await view.refresh();
-      setStatus(`${info.store ? `store: ${info.store}` : 'no store'} · ufc ${info.version} · updated ${new Date().toLocaleTimeString()}`);
+      await view.refresh(ac.signal);
+      if (ac.signal.aborted) return;
+      setStatus(`${info.store ? `store: ${info.store}` : 'no store'} · ufc ${info.version} · updated ${fmt.time(Date.now()).slice(11)} · times in ${TIME_ZONE}`);
     } catch (err) {
+      if (ac.signal.aborted) return;
       setStatus(`update failed: ${err.message}`);
     } finally {
-      busy = false;
-      document.body.dataset.ready = 'true';
+      if (current === ac) {
+        current = null;
+        document.body.dataset.ready = 'true';
+      }
     }
   };
-  if (page.range) fill(document.getElementById('range-slot'), rangeControl(refresh));
+  const view = mod.mount(root, info, { refresh });
+  if (page.range) {
+    fill(document.getElementById('range-slot'), rangeControl(() => {
+      view.rangeChanged?.();
+      refresh();
+    }));
+  }
   await refresh();
   if (page.live) {
     setInterval(() => {
-      if (document.visibilityState === 'visible') refresh();
+      if (document.visibilityState === 'visible') refresh({ timed: true });
     }, REFRESH_MS);
   }
 }

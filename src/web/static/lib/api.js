@@ -1,11 +1,16 @@
 /* global URLSearchParams */
 // Fetches from the collector's JSON API (/api/...). Errors carry the server's message.
 
-export async function getJson(path, params) {
+/**
+ * `signal` abandons the request: an answer that comes after the abort is never returned (it
+ * rejects with the abort reason), so a page cannot draw an older request over a newer one.
+ */
+export async function getJson(path, params, signal) {
   const q = params ? new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== '')) : null;
   const url = q && [...q].length > 0 ? `${path}?${q}` : path;
-  const res = await fetch(url, { headers: { accept: 'application/json' } });
+  const res = await fetch(url, { headers: { accept: 'application/json' }, signal });
   const body = await res.json().catch(() => ({}));
+  signal?.throwIfAborted();
   if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
   return body;
 }

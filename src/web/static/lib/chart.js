@@ -1,5 +1,5 @@
-// A small SVG line chart for rate series: no library, keyboard-focusable, with a data table
-// alternative for screen readers.
+// A small SVG line chart for rate series: no library. The SVG is an image with a summary for
+// screen readers, and the values are in a visually hidden table after it.
 import { h, s } from './dom.js';
 import * as fmt from './format.js';
 
@@ -9,16 +9,23 @@ const PAD = { l: 74, r: 12, t: 12, b: 26 };
 
 /** points: [{ t, v }], format: value -> label. */
 export function lineChart(title, points, format, opts = {}) {
-  const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${title}: ${points.length} points` });
-  if (points.length === 0) {
+  // A range with no flow still has every step (zeros): that is no data, not a flat line at 0.
+  if (points.every((p) => p.v === 0)) {
+    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${title}: no data in this time range` });
     svg.append(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'chart-empty' }, 'No data in this time range'));
     return h('figure', { class: 'chart-fig' }, h('figcaption', null, title), svg);
   }
   const t0 = points[0].t;
   const t1 = points[points.length - 1].t;
   const span = Math.max(1, t1 - t0);
-  const max = Math.max(...points.map((p) => p.v), 1e-9);
-  const top = niceCeil(max);
+  const last = points[points.length - 1];
+  const peak = Math.max(...points.map((p) => p.v));
+  const avg = points.reduce((a, p) => a + p.v, 0) / points.length;
+  const svg = s('svg', {
+    viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img',
+    'aria-label': `${title}: ${points.length} points, latest ${format(last.v)}, average ${format(avg)}, peak ${format(peak)}`,
+  });
+  const top = niceCeil(peak);
   const x = (t) => PAD.l + ((t - t0) / span) * (W - PAD.l - PAD.r);
   const y = (v) => H - PAD.b - (v / top) * (H - PAD.t - PAD.b);
   for (let i = 0; i <= 4; i++) {
@@ -33,13 +40,19 @@ export function lineChart(title, points, format, opts = {}) {
   const area = `${d}L${x(t1).toFixed(1)},${y(0)}L${x(t0).toFixed(1)},${y(0)}Z`;
   svg.append(s('path', { d: area, class: `area ${opts.tone ?? ''}` }));
   svg.append(s('path', { d, class: `line ${opts.tone ?? ''}` }));
-  const last = points[points.length - 1];
-  const peak = Math.max(...points.map((p) => p.v));
-  const avg = points.reduce((a, p) => a + p.v, 0) / points.length;
   return h('figure', { class: 'chart-fig' },
     h('figcaption', null, h('span', null, title), h('span', { class: 'chart-now' }, format(last.v))),
     svg,
-    h('div', { class: 'chart-legend' }, `avg ${format(avg)} · peak ${format(peak)}`));
+    h('div', { class: 'chart-legend' }, `avg ${format(avg)} · peak ${format(peak)}`),
+    dataTable(title, points, format));
+}
+
+/** The chart's values for screen readers (the SVG alone says nothing about them). */
+function dataTable(title, points, format) {
+  return h('table', { class: 'visually-hidden' },
+    h('caption', null, `${title}, by time`),
+    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Time'), h('th', { scope: 'col' }, title))),
+    h('tbody', null, points.map((p) => h('tr', null, h('th', { scope: 'row' }, fmt.time(p.t)), h('td', null, format(p.v))))));
 }
 
 function niceCeil(v) {

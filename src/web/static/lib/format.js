@@ -3,17 +3,28 @@
 const nf = new Intl.NumberFormat('en-US');
 export const num = (n) => (n === null || n === undefined || Number.isNaN(n) ? '–' : nf.format(Math.round(n)));
 
+const small = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3 });
+/** Three significant digits: 999.5 rounds to 1000, and so moves up a unit. */
+const round3 = (v) => Number(v.toPrecision(3));
+
 function scaled(n, units, base) {
   if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  const sign = n < 0 ? '-' : '';
   let i = 0;
   let v = Math.abs(n);
   while (v >= base && i < units.length - 1) {
     v /= base;
     i++;
   }
-  // Whole counts stay whole; fractions (rates) keep 2-3 significant digits.
-  const digits = v >= 100 || (i === 0 && Number.isInteger(v)) ? 0 : v >= 10 ? 1 : 2;
-  return `${n < 0 ? '-' : ''}${v.toFixed(digits)} ${units[i]}`;
+  // Whole counts stay whole; fractions (rates) keep 3 significant digits, also below 1 (0.0005 flows/s).
+  if (i === 0 && Number.isInteger(v)) return `${sign}${v} ${units[0]}`;
+  if (v > 0 && v < 1) return `${sign}${small.format(v)} ${units[i]}`;
+  if (round3(v) >= base && i < units.length - 1) {
+    v /= base;
+    i++;
+  }
+  const r = round3(v);
+  return `${sign}${r.toFixed(r >= 100 ? 0 : r >= 10 ? 1 : 2)} ${units[i]}`;
 }
 
 export const bytes = (n) => scaled(n, ['B', 'KB', 'MB', 'GB', 'TB', 'PB'], 1000);

@@ -73,12 +73,15 @@ export function currentRange() {
   return { key: r[0], label: r[1], from: r[2] === 0 ? 0 : to - r[2], to: r[2] === 0 ? undefined : to };
 }
 
+/** A range choice updates the URL, then calls onChange (the page drops what the old range pinned). */
 export function rangeControl(onChange) {
   const cur = currentRange().key;
   const sel = h('select', { id: 'range', 'aria-label': 'Time range' }, RANGES.map(([k, label]) => h('option', { value: k, selected: k === cur }, label)));
   sel.addEventListener('change', () => {
     const u = new URL(location.href);
     u.searchParams.set('range', sel.value);
+    // Another range is another result set: page 1 of it.
+    u.searchParams.delete('offset');
     history.replaceState(null, '', u);
     for (const a of document.querySelectorAll('header nav a')) keepRange(a);
     onChange();

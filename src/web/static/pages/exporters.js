@@ -11,12 +11,12 @@ export function mount(root) {
   const list = h('div');
   root.append(stats, list);
   return {
-    async refresh() {
+    async refresh(signal) {
       let d;
       try {
-        d = await getJson('/api/exporters');
+        d = await getJson('/api/exporters', undefined, signal);
       } catch (err) {
-        fill(list, errorBox(err));
+        if (!signal?.aborted) fill(list, errorBox(err));
         throw err;
       }
       const tot = d.exporters.reduce((a, x) => ({ packets: a.packets + x.packets, records: a.records + x.records, errors: a.errors + x.errorCount }), { packets: 0, records: 0, errors: 0 });

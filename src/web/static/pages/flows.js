@@ -1,22 +1,54 @@
 /* global location, history, URLSearchParams, FormData */
 // Flow search: address or CIDR, port, protocol, exporter and time filters, paging, and export of
-// the same query as CSV or NDJSON. The filters live in the URL, so a search can be linked.
+// the same query as CSV or NDJSON. The filters live in the URL, so a search can be linked; so do
+// its times, pinned in epoch milliseconds when it runs: paging walks one fixed set of flows (with
+// `to` recomputed as now, "Older" showed newer flows and skipped some), and a link finds the same.
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { currentRange, errorBox, fmt } from '../lib/widgets.js';
 import { flowTable } from './flow-table.js';
 
 const PAGE_SIZE = 50;
-const FIELDS = ['ip', 'port', 'proto', 'exporter', 'from', 'to', 'threat'];
+const FILTERS = ['ip', 'port', 'proto', 'exporter', 'threat'];
+const HOUR_MS = 3_600_000;
+/** The API's offset bound. */
+const OFFSET_MAX = 1_000_000;
+/** 9999-12-31T00:00Z: later times do not fit a datetime-local input (nor toISOString in every zone). */
+const TIME_MAX = 253_402_214_400_000;
 
+/** A time from the URL in epoch ms, or undefined when absent or not one the page can use (said in `notes`). */
+function urlTime(q, name, min, notes) {
+  const v = q.get(name);
+  if (v === null || v.trim() === '') return undefined;
+  const n = Number(v);
+  if (Number.isSafeInteger(n) && n >= min && n <= TIME_MAX) return n;
+  notes?.push(`${name}=${v} is ignored: expected epoch milliseconds from ${min} to ${TIME_MAX} (year 9999).`);
+  return undefined;
+}
+
+function urlOffset(q) {
+  const n = Number(q.get('offset') ?? 0);
+  return Number.isSafeInteger(n) && n >= 0 && n <= OFFSET_MAX ? n : 0;
+}
+
+/** Local wall time to the second, as a datetime-local input takes it; 0 ("since the oldest flow") shows empty. */
 function toLocalInput(ms) {
   if (!ms) return '';
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60e3);
-  return d.toISOString().slice(0, 16);
+  return d.toISOString().slice(0, 19);
 }
 
-export function mount(root) {
+export function mount(root, _info, shell) {
   const q = new URLSearchParams(location.search);
+  const notes = [];
+  const fromMs = urlTime(q, 'from', 0, notes);
+  const toMs = urlTime(q, 'to', 1, notes);
+  if (notes.length > 0) {
+    const u = new URL(location.href);
+    if (fromMs === undefined) u.searchParams.delete('from');
+    if (toMs === undefined) u.searchParams.delete('to');
+    history.replaceState(null, '', u);
+  }
   const field = (id, label, attrs, hint) => h('div', { class: 'field' },
     h('label', { for: id }, label), h('input', { id, name: id, value: q.get(id) ?? '', ...attrs }), hint ? h('small', null, hint) : null);
   const exporterList = h('datalist', { id: 'exporter-list' });
@@ -29,18 +61,34 @@ export function mount(root) {
     field('port', 'Port', { inputmode: 'numeric', placeholder: '443', pattern: '[0-9]{1,5}' }),
     h('div', { class: 'field' }, h('label', { for: 'proto' }, 'Protocol'), proto),
     field('exporter', 'Exporter', { list: 'exporter-list', placeholder: 'any', autocomplete: 'off' }),
-    field('from', 'From', { type: 'datetime-local', value: q.get('from') ? toLocalInput(Number(q.get('from'))) : '' }, 'empty: the time range above'),
-    field('to', 'To', { type: 'datetime-local', value: q.get('to') ? toLocalInput(Number(q.get('to'))) : '' }),
+    field('from', 'From', { type: 'datetime-local', step: 1, value: fromMs === undefined ? '' : toLocalInput(fromMs) }, 'empty: the time range above'),
+    field('to', 'To', { type: 'datetime-local', step: 1, value: toMs === undefined ? '' : toLocalInput(toMs) }, 'empty: now, or an hour after From'),
     h('div', { class: 'field check' }, threat, h('label', { for: 'threat' }, 'Only flows touching listed addresses')),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Search'),
       h('button', { type: 'reset', onclick: (e) => { e.preventDefault(); clearForm(); } }, 'Clear')),
     exporterList);
+  const input = (name) => form.elements.namedItem(name);
+  // What each time input stands for while it shows what it was filled with: read back from its
+  // local minutes and seconds, a link's milliseconds were lost, and across a DST fall-back its hour.
+  const exact = {};
+  const remember = (name, ms) => {
+    exact[name] = { text: input(name).value, ms };
+  };
+  remember('from', fromMs);
+  remember('to', toMs);
+  const inputTime = (name) => {
+    const v = input(name).value.trim();
+    if (v === exact[name].text) return exact[name].ms;
+    const ms = v === '' ? NaN : new Date(v).getTime();
+    return Number.isFinite(ms) ? ms : undefined;
+  };
   const summary = h('p', { class: 'summary', role: 'status', 'aria-live': 'polite' });
   const exportLinks = h('div', { class: 'export' });
   const results = h('div', { class: 'results' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Result pages' });
-  root.append(form, h('div', { class: 'result-bar' }, summary, exportLinks), results, pager);
+  root.append(form, notes.length > 0 ? h('div', { class: 'notice', role: 'alert' }, notes.join(' ')) : null,
+    h('div', { class: 'result-bar' }, summary, exportLinks), results, pager);
 
   function clearForm() {
     for (const el of form.elements) {
@@ -48,62 +96,92 @@ export function mount(root) {
       if (el.type === 'checkbox') el.checked = false;
       else el.value = '';
     }
-    submit(0);
+    remember('from', undefined);
+    remember('to', undefined);
+    search();
   }
 
-  let offset = Number(q.get('offset') ?? 0) || 0;
-
-  function params() {
-    const p = {};
-    const fd = new FormData(form);
-    for (const k of FIELDS) {
-      const v = String(fd.get(k) ?? '').trim();
-      if (v === '') continue;
-      p[k] = k === 'from' || k === 'to' ? String(new Date(v).getTime()) : v;
-    }
-    const r = currentRange();
-    if (p.from === undefined) p.from = String(r.from);
-    if (p.to === undefined && r.to !== undefined) p.to = String(r.to);
-    return p;
-  }
-
-  function submit(newOffset) {
-    offset = newOffset;
+  /** A new search: the form's filters and times, page 1; times left empty are pinned anew by refresh(). */
+  function search() {
     const u = new URL(location.href);
-    for (const k of [...FIELDS, 'offset']) u.searchParams.delete(k);
     const fd = new FormData(form);
-    for (const k of FIELDS) {
+    for (const k of FILTERS) {
       const v = String(fd.get(k) ?? '').trim();
-      if (v !== '') u.searchParams.set(k, k === 'from' || k === 'to' ? String(new Date(v).getTime()) : v);
+      if (v === '') u.searchParams.delete(k);
+      else u.searchParams.set(k, v);
     }
-    if (offset > 0) u.searchParams.set('offset', String(offset));
+    for (const k of ['from', 'to']) {
+      const ms = inputTime(k);
+      remember(k, ms);
+      if (ms === undefined) u.searchParams.delete(k);
+      else u.searchParams.set(k, String(ms));
+    }
+    u.searchParams.delete('offset');
     history.replaceState(null, '', u);
-    return view.refresh();
+    return shell.refresh();
+  }
+
+  /** Another page of the same search: same filters, same pinned times. */
+  function turnTo(offset) {
+    const u = new URL(location.href);
+    if (offset > 0) u.searchParams.set('offset', String(offset));
+    else u.searchParams.delete('offset');
+    history.replaceState(null, '', u);
+    return shell.refresh();
   }
 
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    submit(0);
+    search();
   });
 
   getJson('/api/exporters').then((d) => fill(exporterList, d.exporters.map((x) => h('option', { value: x.exporter })))).catch(() => {});
 
-  const view = {
-    async refresh() {
-      const p = params();
+  /** The search in the URL, with its times pinned there first when missing. */
+  function pinned() {
+    const u = new URL(location.href);
+    const sp = u.searchParams;
+    let from = urlTime(sp, 'from', 0);
+    let to = urlTime(sp, 'to', 1);
+    if (from === undefined && to === undefined) {
+      const r = currentRange();
+      from = r.from;
+      to = r.to ?? Date.now();
+    } else if (from === undefined) {
+      from = Math.max(0, to - HOUR_MS);
+    } else if (to === undefined) {
+      to = Date.now();
+    }
+    sp.set('from', String(from));
+    sp.set('to', String(to));
+    history.replaceState(null, '', u);
+    const p = {};
+    for (const k of FILTERS) {
+      const v = sp.get(k)?.trim();
+      if (v) p[k] = v;
+    }
+    return { p: { ...p, from: String(from), to: String(to) }, offset: urlOffset(sp) };
+  }
+
+  return {
+    async refresh(signal) {
+      const { p, offset } = pinned();
       let d;
       try {
-        d = await getJson('/api/flows', { ...p, limit: PAGE_SIZE, offset });
+        d = await getJson('/api/flows', { ...p, limit: PAGE_SIZE, offset }, signal);
       } catch (err) {
-        fill(results, errorBox(err));
-        fill(summary);
-        fill(pager);
-        fill(exportLinks);
+        if (!signal?.aborted) {
+          fill(results, errorBox(err));
+          fill(summary);
+          fill(pager);
+          fill(exportLinks);
+        }
         throw err;
       }
       const first = d.rows.length === 0 ? 0 : offset + 1;
       const last = offset + d.rows.length;
-      fill(summary, d.rows.length === 0 ? 'No flows match.' : `Flows ${fmt.num(first)}–${fmt.num(last)} of ${fmt.num(d.total)}`);
+      const span = `${fmt.time(d.from)} to ${fmt.time(d.to)}`;
+      fill(summary, d.rows.length === 0 ? `No flows match. Searched ${span}.` : `Flows ${fmt.num(first)}–${fmt.num(last)} of ${fmt.num(d.total)}, ${span}`);
       const qs = new URLSearchParams(p);
       fill(exportLinks, 'Export: ',
         h('a', { href: `/api/flows?${qs}&format=csv`, download: 'flows.csv', id: 'export-csv' }, 'CSV'), ' · ',
@@ -111,10 +189,20 @@ export function mount(root) {
         h('small', { class: 'muted' }, ` (up to ${fmt.num(d.exportLimit)} rows)`));
       fill(results, flowTable(d.rows, 'Flows', 'No flows match these filters.'));
       fill(pager,
-        h('button', { type: 'button', disabled: offset === 0, onclick: () => submit(Math.max(0, offset - PAGE_SIZE)) }, '← Newer'),
+        h('button', { type: 'button', disabled: offset === 0, onclick: () => turnTo(Math.max(0, offset - PAGE_SIZE)) }, '← Newer'),
         h('span', null, `Page ${fmt.num(Math.floor(offset / PAGE_SIZE) + 1)} of ${fmt.num(Math.max(1, Math.ceil(d.total / PAGE_SIZE)))}`),
-        h('button', { type: 'button', disabled: last >= d.total, onclick: () => submit(offset + PAGE_SIZE) }, 'Older →'));
+        h('button', { type: 'button', disabled: last >= d.total || last >= OFFSET_MAX, onclick: () => turnTo(offset + PAGE_SIZE) }, 'Older →'));
+    },
+
+    /** A new time range replaces the search's times and goes back to page 1. */
+    rangeChanged() {
+      input('from').value = '';
+      input('to').value = '';
+      remember('from', undefined);
+      remember('to', undefined);
+      const u = new URL(location.href);
+      for (const k of ['from', 'to', 'offset']) u.searchParams.delete(k);
+      history.replaceState(null, '', u);
     },
   };
-  return view;
 }

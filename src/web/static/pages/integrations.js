@@ -12,12 +12,12 @@ export function mount(root, info) {
   const body = h('div', { class: 'grid two' });
   root.append(body);
   return {
-    async refresh() {
+    async refresh(signal) {
       let d;
       try {
-        d = await getJson('/api/integrations');
+        d = await getJson('/api/integrations', undefined, signal);
       } catch (err) {
-        fill(body, errorBox(err));
+        if (!signal?.aborted) fill(body, errorBox(err));
         throw err;
       }
       const feeds = d.feeds.length === 0

@@ -12,13 +12,13 @@ export function mount(root) {
   root.append(stats, charts, tops);
 
   return {
-    async refresh() {
+    async refresh(signal) {
       const r = currentRange();
       let d;
       try {
-        d = await getJson('/api/overview', { from: r.from, to: r.to });
+        d = await getJson('/api/overview', { from: r.from, to: r.to }, signal);
       } catch (err) {
-        fill(stats, errorBox(err));
+        if (!signal?.aborted) fill(stats, errorBox(err));
         throw err;
       }
       const seconds = Math.max(1, (d.to - d.from) / 1000);

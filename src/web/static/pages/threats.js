@@ -5,6 +5,11 @@ import { getJson } from '../lib/api.js';
 import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, threatTags } from '../lib/widgets.js';
 import { flowTable } from './flow-table.js';
 
+/** The tables hold the busiest few; says so when there are more. */
+function shownOf(shown, total) {
+  return total > shown ? h('p', { class: 'hint' }, `The ${fmt.num(shown)} with most flows of ${fmt.num(total)}.`) : null;
+}
+
 export function mount(root) {
   const stats = h('div', { class: 'stats' });
   const breakdown = h('div', { class: 'grid two' });
@@ -13,20 +18,20 @@ export function mount(root) {
   root.append(stats, breakdown, ends, recent);
 
   return {
-    async refresh() {
+    async refresh(signal) {
       const r = currentRange();
       let d;
       try {
-        d = await getJson('/api/threats', { from: r.from, to: r.to, limit: 50 });
+        d = await getJson('/api/threats', { from: r.from, to: r.to, limit: 50 }, signal);
       } catch (err) {
-        fill(stats, errorBox(err));
+        if (!signal?.aborted) fill(stats, errorBox(err));
         throw err;
       }
       fill(stats,
         stat('Threat flows', fmt.num(d.totals.flows), `${fmt.pct(d.totals.flows, d.totals.allFlows)} of all flows`, 'stat-threat-flows'),
         stat('Threat bytes', fmt.bytes(d.totals.bytes), null, 'stat-threat-bytes'),
-        stat('At-risk servers', fmt.num(d.atRiskServers.length), 'reached by listed clients', 'stat-at-risk'),
-        stat('High-risk clients', fmt.num(d.highRiskClients.length), 'listed addresses opening flows', 'stat-high-risk'));
+        stat('At-risk servers', fmt.num(d.totals.atRiskServers), 'reached by listed clients', 'stat-at-risk'),
+        stat('High-risk clients', fmt.num(d.totals.highRiskClients), 'listed addresses opening flows', 'stat-high-risk'));
       const maxFlows = (rows) => Math.max(0, ...rows.map((x) => x.flows));
       fill(breakdown,
         card('By threat name', table([
@@ -48,8 +53,10 @@ export function mount(root) {
       ];
       fill(ends,
         card('At-risk servers', h('p', { class: 'hint' }, 'Our servers (not listed) that a listed client reached.'),
+          shownOf(d.atRiskServers.length, d.totals.atRiskServers),
           table(endCols('Listed clients'), d.atRiskServers, { compact: true, label: 'At-risk servers', empty: 'None in this time range.' })),
         card('High-risk clients', h('p', { class: 'hint' }, 'Listed addresses that opened flows, and how many servers each reached.'),
+          shownOf(d.highRiskClients.length, d.totals.highRiskClients),
           table(endCols('Servers reached'), d.highRiskClients, { compact: true, label: 'High-risk clients', empty: 'None in this time range.' })));
       fill(recent, card('Recent threat flows', flowTable(d.recent, 'Recent threat flows', 'No flow touched a listed address in this time range.')));
     },

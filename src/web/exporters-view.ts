@@ -73,8 +73,10 @@ export function exportersView(src: WebSources): ExporterView[] {
       for (const d of mine) {
         if (d.templates !== undefined || d.optionsTemplates !== undefined) templates = (templates ?? 0) + countOf(d.templates) + countOf(d.optionsTemplates);
         if (typeof d.samplingRate === 'number' && d.samplingRate > 0) rates.add(d.samplingRate);
-        if (d.samplerRates !== null && typeof d.samplerRates === 'object') {
-          for (const r of Object.values(d.samplerRates as Record<string, unknown>)) if (typeof r === 'number' && r > 0) rates.add(r);
+        // Per sampler and per interface (sampling.ts) as well as for the whole domain.
+        for (const byKey of [d.samplerRates, d.interfaceRates]) {
+          if (byKey === null || typeof byKey !== 'object') continue;
+          for (const r of Object.values(byKey as Record<string, unknown>)) if (typeof r === 'number' && r > 0) rates.add(r);
         }
       }
       let errorCount = 0;

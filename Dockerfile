@@ -25,5 +25,6 @@ USER ufc
 VOLUME ["/var/lib/ufc"]
 # NetFlow/IPFIX/sFlow (UDP) and the web UI (TCP).
 EXPOSE 2055/udp 4739/udp 6343/udp 9995/udp 8080/tcp
-ENTRYPOINT ["node", "/usr/share/ufc/packaging/docker/entrypoint.mjs"]
+# `--`: Node 20 would take an --env-file among the arguments as its own option.
+ENTRYPOINT ["node", "/usr/share/ufc/packaging/docker/entrypoint.mjs", "--"]
 CMD ["run"]

@@ -77,28 +77,27 @@ test('the RiskIQ output host is a host name or address only', () => {
     const { errors } = loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: host } });
     assert.deepEqual(errors, [`EF_OUTPUT_RISKIQ_HOST=${JSON.stringify(host)}: a host name or address, without brackets, scheme, port or path`], host);
   }
-  // Empty would make the UDP transport connect to localhost instead; like every option with a
-  // default, it cannot be emptied (unset it for the default).
-  for (const env of [{ ...riskiq, EF_OUTPUT_RISKIQ_HOST: '' }, { EF_OUTPUT_RISKIQ_HOST: '' }]) {
-    assert.deepEqual(loadConfig({ env }).errors, [
-      'EF_OUTPUT_RISKIQ_HOST="": a host name or address, not empty (unset it for the default flow.riskiq.net)',
-    ]);
-  }
+  // Empty would make the UDP transport connect to localhost instead.
+  assert.deepEqual(loadConfig({ env: { ...riskiq, EF_OUTPUT_RISKIQ_HOST: '' } }).errors, [
+    'EF_OUTPUT_RISKIQ_HOST="": required when EF_OUTPUT_RISKIQ_ENABLE=true; the RiskIQ collector\'s host name or address',
+  ]);
+  assert.deepEqual(loadConfig({ env: { EF_OUTPUT_RISKIQ_HOST: '' } }).errors, [], 'empty is fine with the output off');
 });
 
-test('an option with a default cannot be emptied (bind addresses, URLs, port and address lists); list items are given once', () => {
+test('options that must not be empty: bind addresses and ports always, addresses and URLs while their feature is on; list items are given once', () => {
   const { errors } = loadConfig({ env: {
     EF_WEBUI_IP: '', EF_FLOW_SERVER_UDP_IP: '', EF_FLOW_SERVER_UDP_PORT: ' , ', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: '',
-    EF_OUTPUT_ELASTICSEARCH_ADDRESSES: '', EF_OUTPUT_KAFKA_BROKERS: 'k1:9092,k2:9092,k1:9092', EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '',
+    EF_OUTPUT_ELASTICSEARCH_ENABLE: 'true', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: '', EF_OUTPUT_KAFKA_BROKERS: 'k1:9092,k2:9092,k1:9092', EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '',
   } });
   assert.deepEqual(errors, [
-    'EF_FLOW_SERVER_UDP_IP="": an IPv4 or IPv6 address, not empty (unset it for the default 0.0.0.0)',
-    'EF_FLOW_SERVER_UDP_PORT=" , ": a comma-separated list of UDP ports 0-65535 (0: any free port), not empty (unset it for the default 2055,4739,6343,9995)',
-    'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT="": an http or https URL, not empty (unset it for the default https://api.passivetotal.org/v2/netflow/blocklist/download)',
-    'EF_OUTPUT_ELASTICSEARCH_ADDRESSES="": a comma-separated list, not empty (unset it for the default 127.0.0.1:9200)',
     'EF_OUTPUT_KAFKA_BROKERS="k1:9092,k2:9092,k1:9092": a comma-separated list, each once (twice: k1:9092)',
-    'EF_WEBUI_IP="": an IPv4 or IPv6 address, not empty (unset it for the default 127.0.0.1)',
+    'EF_FLOW_SERVER_UDP_IP="": cannot be empty; an IPv4 or IPv6 address (unset it for the default 0.0.0.0)',
+    'EF_FLOW_SERVER_UDP_PORT="": cannot be empty; a comma-separated list of UDP ports 0-65535 (0: any free port) (unset it for the default 2055,4739,6343,9995)',
+    'EF_WEBUI_IP="": required when EF_WEBUI_ENABLE=true; an IPv4 or IPv6 address (unset it for the default 127.0.0.1)',
+    'EF_OUTPUT_ELASTICSEARCH_ADDRESSES="": required when EF_OUTPUT_ELASTICSEARCH_ENABLE=true; a comma-separated list (unset it for the default 127.0.0.1:9200)',
   ]);
+  // Templates listing every option blank still load while those features are off.
+  assert.deepEqual(loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_ADDRESSES: '', EF_OUTPUT_KAFKA_BROKERS: '', EF_OUTPUT_RISKIQ_HOST: '', EF_WEBUI_ENABLE: 'false', EF_WEBUI_IP: '' } }).errors, []);
 });
 
 test('files read at start-up are checked with the configuration, when their feature is on', () => {

@@ -136,6 +136,9 @@ test('IPv4 fragments: a repeated fragment does not complete the datagram early; 
   assert.equal(dgs.length, 1);
   assert.ok(dgs[0]!.payload.equals(PAYLOAD), 'reassembled payload equals the sent one');
   assert.equal(counts.fragmentsIncomplete, 0);
+  // A fragment repeated after its datagram was whole is a repeat, not the start of another datagram.
+  const again = counted(pcap([{ data: frag(0, 800) }, { data: frag(800, 800) }, { data: frag(1600, 800) }, { data: frag(2400, udp.length - 2400) }, { data: frag(800, 800) }]));
+  assert.deepEqual([again.dgs.length, again.counts.fragmentsIncomplete], [1, 0]);
   const lost = counted(pcap([{ data: frag(0, 800) }, { data: frag(1600, 800) }, { data: frag(2400, udp.length - 2400) }]));
   assert.equal(lost.dgs.length, 0);
   assert.equal(lost.counts.fragmentsIncomplete, 1);
@@ -201,4 +204,37 @@ test('pcapng: Obsolete Packet Blocks are read, and a Simple Packet Block takes t
   assert.deepEqual(dgs.map((d) => [d.payload.toString(), d.srcIp, d.ts]), [
     ['epb', '192.0.2.1', 1_700_000_000_000], ['opb', '192.0.2.2', 1_700_000_001_000], ['spb', '192.0.2.3', 1_700_000_001_000],
   ]);
+});
+
+test('a damaged record length is an error naming its offset, not a wait for the rest of the file', () => {
+  const good = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('x')));
+  const file = pcap([{ data: good }, { data: good }]);
+  file.writeUInt32LE(0x7fff0000, 24 + 16 + good.length + 8); // the second record's captured length
+  const r = new CaptureReader(() => {});
+  assert.throws(() => {
+    for (let o = 0; o < file.length; o += 7) r.push(file.subarray(o, o + 7));
+  }, new RegExp(`packet record at byte ${24 + 16 + good.length} has an impossible length 2147418112: the file is damaged`));
+});
+
+test('a record longer than a piece is joined once, not copied again for every piece', () => {
+  const big = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.alloc(60_000, 7)));
+  const file = pcap([{ data: big }]);
+  const got: UdpDatagram[] = [];
+  const r = new CaptureReader((d) => got.push(d));
+  const concat = Buffer.concat;
+  let copied = 0;
+  Buffer.concat = ((list: readonly Uint8Array[], n?: number) => {
+    const b = concat(list, n);
+    copied += b.length;
+    return b;
+  }) as typeof Buffer.concat;
+  try {
+    for (let o = 0; o < file.length; o += 100) r.push(file.subarray(o, o + 100));
+  } finally {
+    Buffer.concat = concat;
+  }
+  r.end();
+  assert.equal(got.length, 1);
+  assert.equal(got[0]!.payload.length, 60_000);
+  assert.ok(copied < 2 * file.length, `copied ${copied} bytes for a ${file.length}-byte file`);
 });

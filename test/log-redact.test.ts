@@ -49,3 +49,18 @@ test('credentials in the ClickHouse address are handed to the client as options:
   }
   assert.deepEqual(written, []);
 });
+
+test('redaction reaches URLs, class instances and error properties, as the line would show them', () => {
+  class Holder {
+    key = 'PlainSecretKey12345';
+  }
+  const err = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', errno: -111, url: 'http://h/?k=PlainSecretKey12345' });
+  const lines: string[] = [];
+  const log = createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) });
+  log.warn('x', { url: new URL('http://user:PlainSecretKey12345@h/'), holder: new Holder(), err });
+  const o = JSON.parse(lines[0]!) as { url: string; holder: { key: string }; err: Record<string, unknown> };
+  assert.equal(o.url, 'http://user:***@h/');
+  assert.deepEqual(o.holder, { key: '***' });
+  assert.deepEqual([o.err.code, o.err.errno, o.err.url], ['ECONNREFUSED', -111, 'http://h/?k=***']);
+  assert.ok(!lines[0]!.includes('PlainSecretKey12345'));
+});

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodeRow, ROW_LEN, sealFrame, uuidToBytes, type RiskiqRow } from '../src/output/riskiq/frame.js';
 import { RiskiqOutput } from '../src/output/riskiq/output.js';
+import { RiskiqReceiver } from '../src/output/riskiq/receiver.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { REPO_ROOT } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
@@ -204,4 +205,20 @@ test('several customers from --customers FILE, rows tagged with --with-customer;
   const badKey = spawnSync(process.execPath, [...CLI, 'riskiq-sink'], { env: env({ EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: Buffer.alloc(10).toString('base64') }), encoding: 'utf8' });
   assert.equal(badKey.status, 2);
   assert.match(badKey.stderr, /EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY.*decodes to 10 bytes/);
+});
+
+test('TCP: a length beyond any frame is refused once (oversize), not also as a frame cut at close', async () => {
+  const refused: string[] = [];
+  const rx = new RiskiqReceiver({ transport: 'tcp', host: '127.0.0.1', port: 0, keys: new Map([[UUID, KEY]]), onRow: () => {}, onRefused: (r) => refused.push(r) });
+  const port = await rx.start();
+  await new Promise<void>((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => s.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 1, 2, 3])));
+    s.on('close', () => resolve());
+    s.on('error', () => resolve());
+    setTimeout(() => reject(new Error('the receiver kept the connection')), 5000).unref();
+  });
+  await new Promise((r) => setTimeout(r, 100));
+  await rx.stop();
+  assert.deepEqual(refused, ['oversize']);
+  assert.deepEqual([rx.counters().rejected, rx.counters().rejected_oversize, rx.counters().rejected_cut_at_close], [1, 1, undefined]);
 });

@@ -8,7 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 if (process.env.EF_WEBUI_IP === undefined) process.env.EF_WEBUI_IP = '0.0.0.0';
-const args = process.argv.slice(2);
+// The Dockerfile passes `--` first, so that Node leaves an --env-file among the arguments alone.
+const args = process.argv.slice(process.argv[2] === '--' ? 3 : 2);
 process.argv = [process.argv[0], join(root, 'bin', 'ufc'), ...(args.length > 0 ? args : ['run'])];
 const cli = join(root, 'dist', 'src', 'cli', 'main.js');
 if (!existsSync(cli)) {

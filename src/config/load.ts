@@ -237,8 +237,33 @@ function unreadableFile(path: string): string | null {
   }
 }
 
+/**
+ * Options that have a default and cannot be empty: always (an empty bind address would mean every
+ * interface, an empty port list no socket at all), or while the feature that uses them is on (an
+ * empty address list left nothing to send to). Empty while the feature is off is fine.
+ */
+const NOT_EMPTY: ReadonlyArray<readonly [keyof Config, keyof Config | null]> = [
+  ['EF_FLOW_SERVER_UDP_IP', null],
+  ['EF_FLOW_SERVER_UDP_PORT', null],
+  ['EF_WEBUI_IP', 'EF_WEBUI_ENABLE'],
+  ['EF_OUTPUT_ELASTICSEARCH_ADDRESSES', 'EF_OUTPUT_ELASTICSEARCH_ENABLE'],
+  ['EF_OUTPUT_OPENSEARCH_ADDRESSES', 'EF_OUTPUT_OPENSEARCH_ENABLE'],
+  ['EF_OUTPUT_CLICKHOUSE_ADDRESSES', 'EF_OUTPUT_CLICKHOUSE_ENABLE'],
+  ['EF_OUTPUT_KAFKA_BROKERS', 'EF_OUTPUT_KAFKA_ENABLE'],
+  ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT', 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE'],
+  ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_LOGIN_URL', 'EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE'],
+  ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_GRAPH_URL', 'EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE'],
+];
+
 /** Rules that span options; `c` lacks the options whose values did not parse. */
 function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): void {
+  for (const [name, when] of NOT_EMPTY) {
+    const v = c[name];
+    if (v === undefined || (when !== null && c[when] !== true)) continue;
+    if (Array.isArray(v) ? v.length > 0 : String(v).trim() !== '') continue;
+    const spec = OPTIONS[name] as OptionSpec;
+    errors.push(`${name}="": ${when === null ? 'cannot be empty' : `required when ${when}=true`}; ${spec.allowed} (unset it for the default ${spec.defaultText})`);
+  }
   if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE === true) {
     if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER?.trim() === '')
       errors.push('EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER="": required when EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true; set the PassiveTotal account e-mail');
@@ -294,10 +319,10 @@ export function renderConfig(c: Config): string {
 }
 
 /** Userinfo in a URL (`scheme://user:password@host`): the password, or a lone token, shown as ***. */
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/@\s,]*)@/gi;
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s,]*)@/gi;
 
-/** The same without a scheme, at the start of a list item (`user:password@broker:9092`). */
-const BARE_USERINFO = /(^|,)(\s*[^/@\s,:]+):([^/@\s,]*)@/g;
+/** The same without a scheme: a list item `user:password@broker:9092` (no `/`: not a path). */
+const BARE_USERINFO = /(^|,)(\s*[^/?#@\s,:]+):([^/?#@\s,]*)@(?=[^/,]*(?:,|$))/g;
 
 function maskUrlCredentials(text: string): string {
   return text

@@ -86,11 +86,6 @@ export const opt = {
           ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${allowed} (bad: ${bad.join(', ')})` });
           return z.NEVER;
         }
-        // A list that has a default cannot be emptied: what would the collector listen on, send to?
-        if (parts.length === 0 && def !== '') {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${allowed}, not empty (unset it for the default ${def})` });
-          return z.NEVER;
-        }
         // Port 0 (any free port, for tests) is the one item that may repeat.
         const twice = parts.filter((p, i) => p !== '0' && parts.indexOf(p) !== i);
         if (twice.length > 0) {
@@ -106,12 +101,7 @@ export const opt = {
     return {
       group, description, defaultText: def, allowed, secret,
       schema: z.string().transform((s, ctx) => {
-        if (s === '') {
-          if (def === '') return s;
-          // An option with a default cannot be emptied (an empty bind address means every interface).
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: `${allowed}, not empty (unset it for the default ${def})` });
-          return z.NEVER;
-        }
+        if (s === '') return s;
         const problem = test(s);
         if (problem !== null) {
           ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });

@@ -43,6 +43,15 @@ const LINKTYPE_NULL = 0, LINKTYPE_ETHERNET = 1, LINKTYPE_RAW_12 = 12, LINKTYPE_R
 
 /** Fragmented datagrams being put together at once; past this the oldest is given up (and counted). */
 const MAX_REASSEMBLIES = 4096;
+/**
+ * Longest packet record read (pcap): libpcap's and Wireshark's largest snapshot length. A longer one
+ * is a damaged file, not a packet to wait for.
+ */
+const MAX_RECORD = 262_144;
+/** Longest pcapng block read: a packet's, or a name resolution or secrets block's, with room to spare. */
+const MAX_BLOCK = 16 * 1024 * 1024;
+/** Completed datagrams remembered to skip repeats of their fragments (IDs are reused much later). */
+const RECENTLY_DONE = 1024;
 /** IPv4 and IPv6 (without jumbograms) datagrams end within 64 KiB. */
 const MAX_DATAGRAM = 65_535;
 
@@ -60,8 +69,12 @@ interface Reassembly {
 /** Takes a capture file in pieces and calls `onDatagram` for each UDP datagram, in file order. */
 export class CaptureReader {
   readonly counts: CaptureCounts = { frames: 0, notIp: 0, notUdp: 0, truncated: 0, fragmentsIncomplete: 0, trailingBytes: 0 };
-  private rest: Buffer = Buffer.alloc(0);
-  /** File offset of `rest`'s first byte. */
+  /** Bytes read but not yet made into records, and how many of them there are. */
+  private pieces: Buffer[] = [];
+  private held = 0;
+  /** Bytes the next record needs before it can be read (0: any piece may complete it). */
+  private need = 0;
+  /** File offset of the first held byte. */
   private base = 0;
   private format: 'pcap' | 'pcapng' | null = null;
   private ended = false;
@@ -73,25 +86,39 @@ export class CaptureReader {
   private readonly ifaces: { linkType: number; tsDiv: number }[] = [];
   private lastTs = 0;
   private readonly frags = new Map<string, Reassembly>();
+  /** Datagrams put together lately: a repeated fragment of one (captures repeat packets) is not a new datagram. */
+  private readonly done = new Set<string>();
 
   constructor(private readonly onDatagram: (dg: UdpDatagram) => void) {}
 
   /** Reads as much of `chunk` (after what was left over) as makes whole packet records. */
   push(chunk: Buffer): void {
     if (this.ended) throw new Error('CaptureReader: push after end');
-    const buf = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+    // Pieces are only joined once the record waiting for them is whole: joining on every piece
+    // copied a long record's bytes again for each 1 MiB read.
+    this.pieces.push(chunk);
+    this.held += chunk.length;
+    if (this.held < this.need) return;
+    const buf = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.held);
+    this.pieces = [];
     let off = 0;
     if (this.format === null) {
       if (buf.length < 24) {
-        this.rest = buf;
+        this.keep(buf, 0, 24);
         return;
       }
       off = this.readFileHeader(buf);
     }
     off = this.format === 'pcap' ? this.pcapRecords(buf, off) : this.pcapngBlocks(buf, off);
-    // Copied, so a small remainder does not hold on to a whole chunk.
-    this.rest = off >= buf.length ? Buffer.alloc(0) : Buffer.from(buf.subarray(off));
+    this.keep(buf, off, this.need);
+  }
+
+  /** Holds `buf` from `off` until `need` bytes of it are there (copied: a small rest must not pin a piece). */
+  private keep(buf: Buffer, off: number, need: number): void {
     this.base += off;
+    this.held = buf.length - off;
+    this.need = need;
+    if (this.held > 0) this.pieces = [Buffer.from(buf.subarray(off))];
   }
 
   /** The file is over: counts what is left (a cut record, fragments that never completed). */
@@ -99,8 +126,9 @@ export class CaptureReader {
     if (this.ended) return;
     this.ended = true;
     if (this.format === null) throw new PcapError('file too short to be a capture');
-    this.counts.trailingBytes += this.rest.length;
-    this.rest = Buffer.alloc(0);
+    this.counts.trailingBytes += this.held;
+    this.pieces = [];
+    this.held = 0;
     this.counts.fragmentsIncomplete += this.frags.size;
     this.frags.clear();
   }
@@ -126,9 +154,14 @@ export class CaptureReader {
     const le = this.le;
     const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
     let off = start;
+    this.need = 16;
     while (off + 16 <= buf.length) {
       const incl = u32(off + 8);
-      if (off + 16 + incl > buf.length) break; // the rest of this record is in the next piece
+      if (incl > MAX_RECORD) throw new PcapError(`packet record at byte ${this.base + off} has an impossible length ${incl}: the file is damaged`);
+      if (off + 16 + incl > buf.length) {
+        this.need = 16 + incl; // the rest of this record is in the next piece
+        break;
+      }
       const sec = u32(off), frac = u32(off + 4);
       const data = buf.subarray(off + 16, off + 16 + incl);
       this.frame({ ts: sec * 1000 + (this.nano ? frac / 1e6 : frac / 1e3), linkType: this.linkType, data });
@@ -139,6 +172,7 @@ export class CaptureReader {
 
   private pcapngBlocks(buf: Buffer, start: number): number {
     let off = start;
+    this.need = 12;
     while (off + 12 <= buf.length) {
       let type = buf.readUInt32LE(off); // a Section Header Block's type reads the same in either order
       if (type === 0x0a0d0d0a) {
@@ -151,8 +185,11 @@ export class CaptureReader {
       const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
       const u16 = (o: number) => (le ? buf.readUInt16LE(o) : buf.readUInt16BE(o));
       const len = u32(off + 4);
-      if (len < 12 || len % 4 !== 0) throw new PcapError(`pcapng block at byte ${this.base + off} has an impossible length ${len}`);
-      if (off + len > buf.length) break; // the rest of this block is in the next piece
+      if (len < 12 || len % 4 !== 0 || len > MAX_BLOCK) throw new PcapError(`pcapng block at byte ${this.base + off} has an impossible length ${len}: the file is damaged`);
+      if (off + len > buf.length) {
+        this.need = len; // the rest of this block is in the next piece
+        break;
+      }
       if (type === 1 && len >= 20) {
         this.ifaces.push({ linkType: u16(off + 8), tsDiv: interfaceTsDiv(buf, off, len, u16) });
       } else if ((type === 6 || type === 2) && len >= 32) {
@@ -264,6 +301,7 @@ export class CaptureReader {
 
   /** Adds one fragment; returns the whole payload once every byte of it has arrived. */
   private reassemble(key: string, offset: number, more: boolean, data: Buffer, next: number): { data: Buffer; next: number } | null {
+    if (this.done.has(key)) return null;
     let r = this.frags.get(key);
     if (r === undefined) {
       if (this.frags.size >= MAX_REASSEMBLIES) {
@@ -291,6 +329,8 @@ export class CaptureReader {
     }
     if (covered < r.total) return null;
     this.frags.delete(key);
+    this.done.add(key);
+    if (this.done.size > RECENTLY_DONE) this.done.delete(this.done.values().next().value!);
     const whole = Buffer.alloc(r.total);
     for (const o of offsets) r.parts.get(o)!.copy(whole, o, 0, Math.max(0, Math.min(r.parts.get(o)!.length, r.total - o)));
     return { data: whole, next: r.next };

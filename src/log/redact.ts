@@ -21,23 +21,30 @@ export function redact(text: string): string {
   return out;
 }
 
-/** Nesting followed by redactDeep; deeper values are left as they are (logs and statuses are shallow). */
+/** Nesting followed by redactDeep; deeper values are replaced by a marker (logs and statuses are shallow). */
 const MAX_DEPTH = 8;
 
-/** `v` with every string in it redacted (plain objects, arrays and errors copied; other objects as they are). */
+/**
+ * `v` with every string in it redacted, as JSON.stringify would write it: a value with toJSON (URL,
+ * Date) by what that gives, other objects by their own enumerable properties; errors stay errors
+ * (pino writes their type, message and stack) with their other properties (code, errno, cause).
+ */
 export function redactDeep(v: unknown, depth = 0): unknown {
   if (secrets.length === 0) return v;
   if (typeof v === 'string') return redact(v);
-  if (v === null || typeof v !== 'object' || depth >= MAX_DEPTH) return v;
+  if (v === null || typeof v !== 'object') return v;
+  if (depth >= MAX_DEPTH) return '[nested too deep]';
   if (Array.isArray(v)) return v.map((x) => redactDeep(x, depth + 1));
   if (v instanceof Error) {
     const e = new Error(redact(v.message));
     e.name = v.name;
     e.stack = redact(v.stack ?? '');
+    for (const [k, x] of Object.entries(v)) (e as unknown as Record<string, unknown>)[k] = redactDeep(x, depth + 1);
+    if (v.cause !== undefined) e.cause = redactDeep(v.cause, depth + 1);
     return e;
   }
-  const proto = Object.getPrototypeOf(v) as unknown;
-  if (proto !== Object.prototype && proto !== null) return v;
+  const toJSON = (v as { toJSON?: unknown }).toJSON;
+  if (typeof toJSON === 'function') return redactDeep(toJSON.call(v), depth + 1);
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = redactDeep(x, depth + 1);
   return out;

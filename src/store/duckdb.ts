@@ -94,7 +94,12 @@ export class DuckDbStore {
     const instance = this.instance;
     this.query = new DuckDbFlowQuery(this.reader, DUCKDB_TABLE, this.opts.timestampSource, async () => {
       const c = await instance.connect();
-      for (const m of DUCKDB_MACROS) await c.run(m);
+      try {
+        for (const m of DUCKDB_MACROS) await c.run(m);
+      } catch (err) {
+        c.closeSync();
+        throw err;
+      }
       return c;
     });
   }

@@ -87,6 +87,7 @@ export class RiskiqReceiver {
         if (len > MAX_FRAME) {
           // Not a frame boundary we can trust any more: drop the connection.
           this.count('oversize');
+          buf = Buffer.alloc(0); // counted once: not also as a frame cut at close
           sock.destroy();
           return;
         }

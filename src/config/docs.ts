@@ -27,9 +27,10 @@ export function configurationMarkdown(): string {
     'when a required companion option is missing, or when a file an enabled feature reads at start (GeoIP and ASN',
     'databases, sampling rates, threat feed definitions, the RiskIQ include/exclude lists, CA certificates) is',
     'missing or unreadable. A file that is there but does not load stops start-up with one `start-up failed:`',
-    'line. An option that has a default cannot be set to empty (unset it instead: an empty bind address would',
-    'mean every interface, an empty port list no socket at all), and a list names each item once. An unknown',
-    '`EF_` name is a warning naming the closest option.',
+    'line. The bind addresses and the port list cannot be empty (an empty bind address would mean every',
+    'interface, an empty port list no socket at all), nor can an enabled output\'s addresses or an enabled',
+    'enricher\'s URLs; unset an option for its default. A list names each item once. An unknown `EF_` name is a',
+    'warning naming the closest option.',
     '',
   ];
   for (const [group, names] of groups) {

@@ -53,7 +53,7 @@ test('Dockerfile: multi-stage, production dependencies only, non-root', () => {
   assert.equal((df.match(/^FROM /gm) ?? []).length, 2);
   assert.match(df, /npm ci --omit=dev/);
   assert.match(df, /^USER ufc$/m);
-  assert.match(df, /ENTRYPOINT \["node", "\/usr\/share\/ufc\/packaging\/docker\/entrypoint\.mjs"\]/);
+  assert.match(df, /ENTRYPOINT \["node", "\/usr\/share\/ufc\/packaging\/docker\/entrypoint\.mjs", "--"\]/);
   // Everything the image copies exists in the repo.
   for (const m of df.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) for (const p of m[1]!.split(/\s+/)) assert.ok(existsSync(join(REPO_ROOT, p)), `${p} exists`);
 });
@@ -66,6 +66,13 @@ test('the container entrypoint runs under plain Node', () => {
   });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^EF_WEBUI_IP=0\.0\.0\.0$/m);
+  // As the Dockerfile runs it, with `--`: a missing --env-file is ufc's configuration problem, not Node's.
+  const missing = spawnSync(process.execPath, [join(REPO_ROOT, 'packaging', 'docker', 'entrypoint.mjs'), '--', 'config', '--env-file', '/nonexistent/ufc.env'], {
+    encoding: 'utf8',
+    env: { PATH: process.env.PATH, EF_DATA_DIR: tempDir('ufc-ep-') },
+  });
+  assert.equal(missing.status, 2, missing.stderr);
+  assert.match(missing.stderr, /--env-file \/nonexistent\/ufc\.env: no such file/);
 });
 
 test('Debian package: builds, installs, unit verifies, runs the seed drop-in, removes cleanly keeping the data', { timeout: 600_000 }, async (t) => {

@@ -84,6 +84,12 @@ test('the RiskIQ output host is a host name or address only', () => {
   assert.deepEqual(loadConfig({ env: { EF_OUTPUT_RISKIQ_HOST: '' } }).errors, [], 'empty is fine with the output off');
 });
 
+test('a zoned IPv6 address is no private range (it crashed start-up after passing validation)', () => {
+  assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: 'fe80::1%eth0,10.9.0.0/16' } }).errors, [
+    'EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS="fe80::1%eth0,10.9.0.0/16": a comma-separated list of IP addresses or CIDRs (bad: fe80::1%eth0)',
+  ]);
+});
+
 test('options that must not be empty: bind addresses and ports always, addresses and URLs while their feature is on; list items are given once', () => {
   const { errors } = loadConfig({ env: {
     EF_WEBUI_IP: '', EF_FLOW_SERVER_UDP_IP: '', EF_FLOW_SERVER_UDP_PORT: ' , ', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: '',

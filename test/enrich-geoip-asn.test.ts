@@ -124,3 +124,22 @@ test('GeoIP /24 block cache: every answer equals the database read for that addr
   }
   assert.ok(publicOnes > 2000, `${publicOnes} public addresses checked`);
 });
+
+test('an IPv6 address carrying an IPv4 one (mapped, NAT64, 6to4) gets that address\'s place and AS (the IPv6 data has none for it)', async () => {
+  const geo = new GeoIpEnricher({ path: '', values: ['city', 'country', 'country_code', 'location'], lang: 'en' });
+  const asn = new AsnEnricher('');
+  await geo.start();
+  await asn.start();
+  const want = [geo.lookup('8.8.8.8'), asn.lookup('8.8.8.8')];
+  assert.equal((want[1] as { asn: number }).asn, 15169);
+  for (const ip of ['::ffff:8.8.8.8', '::ffff:808:808', '64:ff9b::8.8.8.8', '2002:808:808::1']) {
+    assert.deepEqual([geo.lookup(ip), asn.lookup(ip)], want, ip);
+  }
+  assert.equal(asn.lookup('::ffff:10.0.0.1').asn, 0);
+});
+
+test('a language that is no tag (en_US) gives English country names, not none', async () => {
+  const geo = new GeoIpEnricher({ path: '', values: ['country'], lang: 'en_US' });
+  await geo.start();
+  assert.equal(geo.lookup('8.8.8.8').country, 'United States');
+});

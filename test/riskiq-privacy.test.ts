@@ -338,3 +338,28 @@ test('every pool is what the oracle says it is: a sample of each private CIDR is
   }
   await out.close();
 });
+
+test('IPv6 forms that carry a private IPv4 address, and IPv6 space outside global unicast, never leave', async () => {
+  const mem = new MemoryTransport();
+  const out = new RiskiqOutput({
+    host: '127.0.0.1', port: 9, customerUuid: UUID, key: KEY, transport: 'udp', maxFrameBytes: 1400, deadlineMs: 60_000, queueSize: 1_000_000,
+    auditPath: '', nonceStatePath: join(tempDir('ufc-riskiq-'), 'nonce'), customTransport: mem,
+  });
+  await out.start();
+  const cases: [string, boolean][] = [
+    ['::10.0.0.1', true], ['::192.168.1.1', true], ['::ffff:0:10.0.0.1', true], ['4000::1', true], ['1234::5', true], ['e000::1', true], ['fe00::1', true],
+    ['::8.8.8.8', false], ['::ffff:0:8.8.8.8', false], ['2a00:1450::1', false],
+  ];
+  for (const [ip, priv] of cases) {
+    mem.frames = [];
+    const r = new FlowRecord();
+    r.srcIp = ip;
+    r.dstIp = '2001:4860::8888';
+    r.proto = 6;
+    out.write([r]);
+    await out.flush();
+    const row = decodeRow(openFrame(mem.frames[0]!, () => KEY).rows, 0);
+    assert.equal(row.src_ip === null, priv, `${ip}: ${row.src_ip}`);
+  }
+  await out.close();
+});

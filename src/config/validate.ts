@@ -2,6 +2,8 @@
 import { isIP } from 'node:net';
 
 export function isCidrOrIp(s: string): boolean {
+  // A zone (`fe80::1%eth0`) names an interface of this host, not a range of addresses.
+  if (s.includes('%')) return false;
   const slash = s.indexOf('/');
   if (slash < 0) return isIP(s) !== 0;
   const fam = isIP(s.slice(0, slash));

@@ -16,7 +16,8 @@ import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { packageDir } from './geoip.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
-import { isPrivateIp, isPrivateIpv4 } from './locality.js';
+import { ipv4ToString } from '../decode/ip.js';
+import { embeddedIpv4, isPrivateIp, isPrivateIpv4 } from './locality.js';
 import { createFactsCache, type FactsCache } from './address-facts.js';
 
 export interface AsnAnswer {
@@ -194,6 +195,11 @@ export class AsnEnricher implements Enricher {
 
   /** Cache miss: the database's answer. */
   private load(ip: string, known4: number): AsnAnswer {
+    if (known4 < 0) {
+      // An IPv6 address carrying an IPv4 one belongs to that address's AS (6to4: not the relay's).
+      const inner = embeddedIpv4(ip);
+      if (inner >= 0) return this.load(ipv4ToString(inner), inner);
+    }
     if (known4 >= 0 ? isPrivateIpv4(known4) : isPrivateIp(ip)) return NONE;
     if (this.index !== null) return this.index.lookup(ip, known4);
     if (this.reader === null) return NONE;

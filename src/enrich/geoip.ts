@@ -14,7 +14,8 @@ import maxmind, { type CityResponse, type Reader } from 'maxmind';
 import { log } from '../log/logger.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
-import { isPrivateIp, isPrivateIpv4 } from './locality.js';
+import { ipv4ToString } from '../decode/ip.js';
+import { embeddedIpv4, isPrivateIp, isPrivateIpv4 } from './locality.js';
 import { parseIpv4 } from './ip-parse.js';
 import { LookupCache } from './lookup-cache.js';
 import { createFactsCache, type FactsCache } from './address-facts.js';
@@ -83,7 +84,9 @@ export class GeoIpEnricher implements Enricher {
     try {
       dn = new Intl.DisplayNames([opts.lang || 'en'], { type: 'region', fallback: 'none' });
     } catch {
-      dn = null;
+      // Not a language tag (en_US for en-US): English names rather than none at all.
+      log.warn(`EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG=${JSON.stringify(opts.lang)}: not a language tag (such as en, de, pt-BR); country names in English`);
+      dn = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' });
     }
     this.regionNames = dn;
   }
@@ -127,7 +130,12 @@ export class GeoIpEnricher implements Enricher {
   /** Address-cache miss: the database's answer. */
   private load(ip: string, known4: number): GeoAnswer {
     const v4 = known4 >= 0 ? known4 : parseIpv4(ip);
-    if (v4 < 0) return isPrivateIp(ip) ? NONE : this.read(ip, this.v6);
+    if (v4 < 0) {
+      // An IPv6 address carrying an IPv4 one is where that IPv4 address is (the IPv6 file has no ::ffff:0:0/96).
+      const inner = embeddedIpv4(ip);
+      if (inner >= 0) return this.load(ipv4ToString(inner), inner);
+      return isPrivateIp(ip) ? NONE : this.read(ip, this.v6);
+    }
     if (isPrivateIpv4(v4)) return NONE;
     const block = v4 >>> 8;
     const known = this.blocks.get(block);

@@ -63,6 +63,8 @@ export const IPV6_SPECIAL: readonly SpecialEntry[] = [
   { cidr: '::1/128', name: 'Loopback Address', rfc: 'RFC 4291', kind: 'private' },
   { cidr: '::/128', name: 'Unspecified Address', rfc: 'RFC 4291', kind: 'private' },
   { cidr: '::ffff:0:0/96', name: 'IPv4-mapped Address', rfc: 'RFC 4291', kind: 'embedded-ipv4', note: 'Judged by the IPv4 address in its last 32 bits.' },
+  { cidr: '::/96', name: 'IPv4-compatible Address (deprecated)', rfc: 'RFC 4291 section 2.5.5.1', kind: 'embedded-ipv4', note: 'Not in the special-purpose registry; judged by the IPv4 address in its last 32 bits, as the mapped form is.' },
+  { cidr: '::ffff:0:0:0/96', name: 'IPv4-translated Address', rfc: 'RFC 2765', kind: 'embedded-ipv4', note: 'Not in the special-purpose registry; judged by the IPv4 address in its last 32 bits.' },
   { cidr: '64:ff9b::/96', name: 'IPv4-IPv6 Translat.', rfc: 'RFC 6052', kind: 'embedded-ipv4', note: 'Registry: globally reachable; judged by the embedded IPv4 address (RFC 6052 section 3.1 forbids non-global ones there), so the same answer for real traffic.' },
   { cidr: '64:ff9b:1::/48', name: 'IPv4-IPv6 Translat. (local use)', rfc: 'RFC 8215', kind: 'private' },
   { cidr: '100::/64', name: 'Discard-Only Address Block', rfc: 'RFC 6666', kind: 'private' },
@@ -87,6 +89,21 @@ export const IPV6_SPECIAL: readonly SpecialEntry[] = [
   { cidr: 'fe80::/10', name: 'Link-Local Unicast', rfc: 'RFC 4291', kind: 'private' },
   { cidr: 'fec0::/10', name: 'Site-Local (deprecated)', rfc: 'RFC 3879', kind: 'private', note: 'Not in the special-purpose registry; deprecated site-local space is never globally routed, so private.' },
   { cidr: 'ff00::/8', name: 'Multicast', rfc: 'RFC 4291 section 2.7', kind: 'private', note: 'Not in the special-purpose registry; a group address is no globally reachable host, so private.' },
+  { cidr: '::/8', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: '100::/8', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: '200::/7', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: '400::/6', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: '800::/5', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: '1000::/4', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: '4000::/3', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: '6000::/3', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: '8000::/3', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: 'a000::/3', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: 'c000::/3', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: 'e000::/4', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: 'f000::/5', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: 'f800::/6', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
+  { cidr: 'fe00::/9', name: 'Reserved by IETF', rfc: 'RFC 4291', kind: 'private', note: 'IANA IPv6 Address Space registry: outside global unicast (2000::/3), not routed on the Internet.' },
 ];
 
 // ---- IPv4: elementary intervals, most specific entry wins ----
@@ -204,6 +221,25 @@ export function isPrivateIpv6Groups(g: Uint16Array): boolean {
 }
 
 /**
+ * The IPv4 address an IPv6 address carries (IPv4-mapped, -compatible and -translated, NAT64
+ * 64:ff9b::/96, 6to4 2002::/16), as uint32; -1 when it carries none. `::` and `::1` carry none.
+ */
+export function embeddedIpv4Groups(g: Uint16Array): number {
+  if (g[0] === 0x2002) return g[1]! * 65536 + g[2]!;
+  const last = g[6]! * 65536 + g[7]!;
+  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0) return last;
+  if (g[0] !== 0 || g[1] !== 0 || g[2] !== 0) return -1;
+  if (g[3] === 0 && g[4] === 0 && (g[5] === 0xffff || (g[5] === 0 && last > 1))) return last;
+  if (g[3] === 0 && g[4] === 0xffff && g[5] === 0) return last;
+  return -1;
+}
+
+/** embeddedIpv4Groups for address text; -1 for IPv4 text, other IPv6 addresses and non-addresses. */
+export function embeddedIpv4(ip: string): number {
+  return ip.includes(':') && parseIpv6(ip, scratch) ? embeddedIpv4Groups(scratch) : -1;
+}
+
+/**
  * True when the address is not globally reachable by the tables above. Not an address (or empty):
  * false.
  */
@@ -264,9 +300,9 @@ export class LocalityEnricher implements Enricher {
     if (!parseIpv6(ip, this.g)) return false;
     if (isPrivateIpv6Groups(this.g)) return true;
     if (this.extra.hasV6(this.g)) return true;
-    // An IPv4-mapped address also honours the user's IPv4 ranges.
-    const g = this.g;
-    return g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff && this.extra.hasV4(g[6]! * 65536 + g[7]!);
+    // An address that carries an IPv4 address (mapped, NAT64, 6to4, ...) also honours the user's IPv4 ranges.
+    const inner = embeddedIpv4Groups(this.g);
+    return inner >= 0 && this.extra.hasV4(inner);
   }
 
   /** Private by the registries or the user's ranges, for an IPv4 address as uint32. */

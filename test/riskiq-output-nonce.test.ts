@@ -4,10 +4,11 @@
  * damaged or unwritable state stops the output instead of risking a repeat.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BLOCK, NonceSequence } from '../src/output/riskiq/nonce.js';
+import { BLOCK, NonceSequence, STATE_FILE } from '../src/output/riskiq/nonce.js';
 import { RiskiqOutput } from '../src/output/riskiq/output.js';
 import { tempDir } from './helpers/collect.js';
 
@@ -78,4 +79,19 @@ test('two processes that lose their state still differ by the random fixed field
   const nb = b.take();
   assert.equal(counterOf(na), counterOf(nb));
   assert.notDeepEqual(na.subarray(0, 4), nb.subarray(0, 4));
+});
+
+test('one process per state file: a live holder of the lock refuses a second, a dead one is taken over', async () => {
+  const path = join(tempDir('ufc-nonce-'), STATE_FILE);
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  try {
+    writeFileSync(`${path}.lock`, `${other.pid}\n`);
+    assert.throws(() => new NonceSequence(path), new RegExp(`is in use by process ${other.pid}: two collectors on one data directory would repeat nonces`));
+  } finally {
+    other.kill('SIGKILL');
+    await new Promise((r) => other.once('exit', r));
+  }
+  const seq = new NonceSequence(path);
+  assert.equal(seq.counter, 0);
+  assert.equal(readFileSync(`${path}.lock`, 'utf8').trim(), String(process.pid));
 });

@@ -4,7 +4,8 @@
  * The 96-bit nonce is the deterministic construction of NIST SP 800-38D §8.2.1: a 32-bit fixed
  * field (4 random bytes drawn once per process) followed by a 64-bit invocation field (a counter).
  *
- * The counter alone guarantees uniqueness for one data dir: before a block of BLOCK counters is
+ * The counter alone guarantees uniqueness for one data dir (one process holds it: `<state>.lock`,
+ * see lockState): before a block of BLOCK counters is
  * used, the end of the block (the high-water mark) is written to `<data dir>/riskiq-nonce.state`
  * atomically (temp file, fsync, rename, fsync of the directory). After a restart, or a crash at any
  * point, counting resumes at the stored mark, so a counter value is never handed out twice; at
@@ -17,7 +18,7 @@
  * reach the same counter.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NONCE_LEN } from './frame.js';
 import { makeDir } from '../../make-dir.js';
@@ -38,6 +39,7 @@ export class NonceSequence {
   constructor(readonly statePath: string, fixed: Buffer = randomBytes(4)) {
     if (fixed.length !== 4) throw new Error('nonce fixed field must be 4 bytes');
     this.fixed = Buffer.from(fixed);
+    lockState(statePath);
     this.next = readMark(statePath);
     this.reserve();
   }
@@ -84,11 +86,60 @@ function readMark(path: string): number {
   return Number(t);
 }
 
+/**
+ * Claims the state file for this process (`<state>.lock` holding its pid): two collectors counting
+ * from one file would reserve the same blocks, and their shared temporary file could leave it empty.
+ * A lock whose process is gone (a crash) is taken over; this process may claim it again (a restarted
+ * output).
+ */
+function lockState(path: string): void {
+  makeDir(dirname(path));
+  const lock = `${path}.lock`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      try {
+        writeSync(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`RiskIQ nonce state ${path}: cannot lock it: ${(err as Error).message}`);
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number(readFileSync(lock, 'utf8').trim());
+    } catch {
+      // Gone meanwhile, or unreadable: try again.
+    }
+    if (holder === process.pid) return;
+    if (Number.isSafeInteger(holder) && holder > 0 && alive(holder)) {
+      throw new Error(`RiskIQ nonce state ${path} is in use by process ${holder}: two collectors on one data directory would repeat nonces; give each its own EF_DATA_DIR`);
+    }
+    try {
+      unlinkSync(lock);
+    } catch {
+      // Another process took it over first: the next attempt says who holds it.
+    }
+  }
+  throw new Error(`RiskIQ nonce state ${path}: cannot lock it (${lock} keeps changing hands)`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Atomic replace: a crash leaves the old or the new mark, never a torn one. */
 function writeMark(path: string, mark: number): void {
   const dir = dirname(path);
   makeDir(dir);
-  const tmp = `${path}.tmp`;
+  const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, `${mark}\n`);

@@ -143,3 +143,15 @@ test('a language that is no tag (en_US) gives English country names, not none', 
   await geo.start();
   assert.equal(geo.lookup('8.8.8.8').country, 'United States');
 });
+
+test('the bundled IPv6 ASN ranges are told apart by all 128 bits (ranges that share a /64)', async () => {
+  const asn = new AsnEnricher('');
+  await asn.start();
+  // VeriSign anycast hosts inside another of its ASes' /64 (asn-ipv6.csv: ::2f 396585, ::30 396552, ::31 396585).
+  assert.equal(asn.lookup('2001:500:30ff::30').asn, 396552);
+  assert.equal(asn.lookup('2001:500:30ff::2f').asn, 396585);
+  assert.equal(asn.lookup('2001:500:30ff::31').asn, 396585);
+  const idx = new AsnRangeIndex();
+  idx.loadV6('2001:db8::,2001:db8::ff,64500,A\n2001:db8::100,2001:db8::100,64501,B\n2001:db8::101,2001:db8:0:0:ffff:ffff:ffff:ffff,64500,A\n');
+  assert.deepEqual(['2001:db8::5', '2001:db8::100', '2001:db8::1:0', '2001:db8:0:1::'].map((ip) => idx.lookup(ip).asn), [64500, 64501, 64500, 0]);
+});

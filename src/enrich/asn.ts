@@ -28,6 +28,20 @@ export interface AsnAnswer {
 // Not frozen: a frozen object has its own hidden class and would make answer reads polymorphic.
 const NONE: AsnAnswer = { asn: 0, org: '' };
 
+/** An IPv6 address's 8 groups as four uint32, most significant first. */
+function words(g: Uint16Array): number[] {
+  return [(g[0]! * 65536 + g[1]!) >>> 0, (g[2]! * 65536 + g[3]!) >>> 0, (g[4]! * 65536 + g[5]!) >>> 0, (g[6]! * 65536 + g[7]!) >>> 0];
+}
+
+/** The address at `a[at..at+4)` against `b`: negative, 0 or positive. */
+function compareWords(a: ArrayLike<number>, at: number, b: ArrayLike<number>): number {
+  for (let i = 0; i < 4; i++) {
+    const d = a[at + i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
 /** One CSV line's org column: the rest of the line, CSV-unquoted. */
 function orgOf(line: string, from: number): string {
   let s = line.slice(from).trimEnd();
@@ -36,18 +50,17 @@ function orgOf(line: string, from: number): string {
 }
 
 /**
- * Sorted, disjoint address ranges to (ASN, org). IPv4 by uint32; IPv6 by its top 64 bits as two
- * uint32 (allocations are /64 or shorter, so the low half never decides).
+ * Sorted, disjoint address ranges to (ASN, org). IPv4 by uint32; IPv6 by all 128 bits as four uint32
+ * (the bundled data has ranges that share a /64: anycast hosts of another AS inside one).
  */
 export class AsnRangeIndex {
   private v4Start = new Float64Array(0);
   private v4End = new Float64Array(0);
   private v4Asn = new Uint32Array(0);
   private v4Org = new Uint32Array(0);
-  private v6StartHi = new Uint32Array(0);
-  private v6StartLo = new Uint32Array(0);
-  private v6EndHi = new Uint32Array(0);
-  private v6EndLo = new Uint32Array(0);
+  /** Four words per range, most significant first. */
+  private v6Start = new Uint32Array(0);
+  private v6End = new Uint32Array(0);
   private v6Asn = new Uint32Array(0);
   private v6Org = new Uint32Array(0);
   private readonly orgs: string[] = [];
@@ -83,31 +96,29 @@ export class AsnRangeIndex {
   /** `start,end,asn,org` lines with IPv6 text addresses. */
   loadV6(csv: string): number {
     const lines = csv.split('\n');
-    const sh: number[] = [], sl: number[] = [], eh: number[] = [], el: number[] = [], asn: number[] = [], org: number[] = [];
+    const st: number[][] = [], en: number[][] = [], asn: number[] = [], org: number[] = [];
     const g = this.g;
     for (const line of lines) {
       const c1 = line.indexOf(','), c2 = line.indexOf(',', c1 + 1), c3 = line.indexOf(',', c2 + 1);
       if (c3 < 0) continue;
       if (!parseIpv6(line.slice(0, c1), g)) continue;
-      const h1 = (g[0]! * 65536 + g[1]!) >>> 0, l1 = (g[2]! * 65536 + g[3]!) >>> 0;
+      const a1 = words(g);
       if (!parseIpv6(line.slice(c1 + 1, c2), g)) continue;
-      const h2 = (g[0]! * 65536 + g[1]!) >>> 0, l2 = (g[2]! * 65536 + g[3]!) >>> 0;
+      const a2 = words(g);
       const a = Number(line.slice(c2 + 1, c3));
       if (!Number.isInteger(a)) continue;
-      sh.push(h1); sl.push(l1); eh.push(h2); el.push(l2); asn.push(a); org.push(this.org(orgOf(line, c3 + 1)));
+      st.push(a1); en.push(a2); asn.push(a); org.push(this.org(orgOf(line, c3 + 1)));
     }
-    const order = sh.map((_, i) => i).sort((x, y) => sh[x]! - sh[y]! || sl[x]! - sl[y]!);
-    this.v6StartHi = Uint32Array.from(order, (i) => sh[i]!);
-    this.v6StartLo = Uint32Array.from(order, (i) => sl[i]!);
-    this.v6EndHi = Uint32Array.from(order, (i) => eh[i]!);
-    this.v6EndLo = Uint32Array.from(order, (i) => el[i]!);
+    const order = st.map((_, i) => i).sort((x, y) => compareWords(st[x]!, 0, st[y]!));
+    this.v6Start = Uint32Array.from(order.flatMap((i) => st[i]!));
+    this.v6End = Uint32Array.from(order.flatMap((i) => en[i]!));
     this.v6Asn = Uint32Array.from(order, (i) => asn[i]!);
     this.v6Org = Uint32Array.from(order, (i) => org[i]!);
     return order.length;
   }
 
   get size(): number {
-    return this.v4Start.length + this.v6StartHi.length;
+    return this.v4Start.length + this.v6Asn.length;
   }
 
   /** One answer object per organisation (nearly always one AS each): few, shared objects for the hot path to read. */
@@ -136,16 +147,13 @@ export class AsnRangeIndex {
     }
     const g = this.g;
     if (!parseIpv6(ip, g)) return NONE;
-    const h = (g[0]! * 65536 + g[1]!) >>> 0, l = (g[2]! * 65536 + g[3]!) >>> 0;
-    let lo = 0, hi = this.v6StartHi.length - 1, at = -1;
+    const w = words(g);
+    let lo = 0, hi = this.v6Asn.length - 1, at = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
-      const sh = this.v6StartHi[mid]!;
-      if (sh < h || (sh === h && this.v6StartLo[mid]! <= l)) { at = mid; lo = mid + 1; } else hi = mid - 1;
+      if (compareWords(this.v6Start, mid * 4, w) <= 0) { at = mid; lo = mid + 1; } else hi = mid - 1;
     }
-    if (at < 0) return NONE;
-    const eh = this.v6EndHi[at]!;
-    if (eh < h || (eh === h && this.v6EndLo[at]! < l)) return NONE;
+    if (at < 0 || compareWords(this.v6End, at * 4, w) < 0) return NONE;
     return this.answerOf(this.v6Asn[at]!, this.v6Org[at]!);
   }
 }

@@ -84,6 +84,16 @@ test('the RiskIQ output host is a host name or address only', () => {
   assert.deepEqual(loadConfig({ env: { EF_OUTPUT_RISKIQ_HOST: '' } }).errors, [], 'empty is fine with the output off');
 });
 
+test('an index prefix Elasticsearch would refuse is a configuration error, not an output that never indexes', () => {
+  const rule = 'lower-case, without spaces or \\ / * ? " < > | , # :, not starting with - _ +';
+  assert.deepEqual(loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_INDEX_PREFIX: 'Flows', EF_OUTPUT_OPENSEARCH_INDEX_PREFIX: '_x' } }).errors, [
+    `EF_OUTPUT_ELASTICSEARCH_INDEX_PREFIX="Flows": ${rule}`,
+    `EF_OUTPUT_OPENSEARCH_INDEX_PREFIX="_x": ${rule}`,
+  ]);
+  assert.deepEqual(loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_INDEX_PREFIX: 'my.flows-v2' } }).errors, []);
+  assert.equal(loadConfig({ env: { EF_OUTPUT_OPENSEARCH_ENABLE: 'true', EF_OUTPUT_OPENSEARCH_INDEX_PREFIX: '' } }).errors.length, 1);
+});
+
 test('a zoned IPv6 address is no private range (it crashed start-up after passing validation)', () => {
   assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: 'fe80::1%eth0,10.9.0.0/16' } }).errors, [
     'EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS="fe80::1%eth0,10.9.0.0/16": a comma-separated list of IP addresses or CIDRs (bad: fe80::1%eth0)',

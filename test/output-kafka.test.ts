@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import type { FlowRecord } from '../src/record/flow-record.js';
+import { FlowRecord } from '../src/record/flow-record.js';
 import { encodeRecord } from '../src/record/json.js';
 import type { ViewOptions } from '../src/record/fields.js';
 import { KafkaOutput, type KafkaOutputOptions } from '../src/output/kafka/output.js';
@@ -301,5 +301,27 @@ test('one partition refusing (retriable NOT_LEADER and non-retriable MESSAGE_TOO
       await out.close();
       await broker.stop();
     }
+  }
+});
+
+test('request size is counted in bytes (non-ASCII text is 2-3 bytes a character); a record no request can carry is dropped and counted', async () => {
+  const broker = new KafkaTestBroker({ topics: { flows: 1 } });
+  await broker.start();
+  const out = new KafkaOutput(options(broker));
+  try {
+    await out.start();
+    const city = '東京都千代田区'.repeat(72); // 504 characters, 1,512 bytes
+    const records = Array.from({ length: 600 }, (_, i) => Object.assign(new FlowRecord(), {
+      collectTs: 1_700_000_000_000 + i, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '8.8.8.8', proto: 6, bytes: i, packets: 1, dstCity: city,
+    }));
+    const huge = Object.assign(new FlowRecord(), { collectTs: 1_700_000_001_000, exporterIp: '192.0.2.1', srcIp: '10.0.0.2', dstIp: '8.8.8.8', proto: 6, dstCity: 'x'.repeat(1_000_000) });
+    out.write([...records.slice(0, 300), huge, ...records.slice(300)]);
+    await out.flush();
+    assert.equal(broker.messages.length, 600);
+    const c = out.counters();
+    assert.deepEqual([c.sent, c.dropped_too_large, c.failures], [600, 1, 0]);
+  } finally {
+    await out.close();
+    await broker.stop();
   }
 });

@@ -2,6 +2,14 @@ import { opt, outputCommon } from '../spec.js';
 
 const period = ['none', 'hourly', 'daily', 'weekly', 'monthly'] as const;
 
+/** Elasticsearch and OpenSearch refuse other index names (and every bulk request into them, for ever). */
+const INDEX_PREFIX_RULE = 'lower-case, without spaces or \\ / * ? " < > | , # :, not starting with - _ +';
+
+function indexPrefixProblem(s: string): string | null {
+  if (s !== s.toLowerCase() || /[\\/*?"<>|,# :]/.test(s) || /^[-_+]/.test(s) || s === '.' || s === '..' || Buffer.byteLength(s) > 200) return INDEX_PREFIX_RULE;
+  return null;
+}
+
 function searchOutput<N extends string>(name: N, label: string) {
   const G = `Output: ${label}`;
   return {
@@ -13,7 +21,7 @@ function searchOutput<N extends string>(name: N, label: string) {
     [`EF_OUTPUT_${name}_TLS_ENABLE`]: opt.bool(G, false, 'Use https.'),
     [`EF_OUTPUT_${name}_TLS_SKIP_VERIFICATION`]: opt.bool(G, false, 'Accept any server certificate (testing only).'),
     [`EF_OUTPUT_${name}_TLS_CA_CERT_FILEPATH`]: opt.str(G, '', 'CA certificate (PEM) to trust.', 'a file path'),
-    [`EF_OUTPUT_${name}_INDEX_PREFIX`]: opt.str(G, 'elastiflow-flow', 'Index name prefix; the schema (codex or ecs) and period are appended.', 'an index name'),
+    [`EF_OUTPUT_${name}_INDEX_PREFIX`]: opt.checked(G, 'elastiflow-flow', 'Index name prefix; the schema (codex or ecs) and period are appended.', INDEX_PREFIX_RULE, indexPrefixProblem),
     [`EF_OUTPUT_${name}_INDEX_PERIOD`]: opt.oneOf(G, 'daily', period, 'How often a new index starts.'),
     [`EF_OUTPUT_${name}_INDEX_TEMPLATE_ENABLE`]: opt.bool(G, true, 'Install the index template at start.'),
     [`EF_OUTPUT_${name}_BATCH_DEADLINE`]: opt.int(G, 2000, 'Milliseconds a partial bulk request waits.', { min: 1 }),

@@ -44,6 +44,8 @@ export interface KafkaOutputOptions {
 }
 
 const MAX_REQUEST_BYTES = 900_000;
+/** Overhead of a record in a Kafka record batch, above its key and value (lengths, offsets, headers). */
+const RECORD_OVERHEAD = 20;
 /** How long the topic's partition list is trusted before it is fetched again. */
 const METADATA_MAX_AGE_MS = 60_000;
 const LOG_EVERY_MS = 10_000;
@@ -80,7 +82,7 @@ export class KafkaOutput extends BatchingOutput {
       // Without a spill a batch is given up (and counted) after some minutes of failures.
       ...(o.spill !== undefined ? { spill: o.spill } : { maxRetries: 10 }),
     });
-    Object.assign(this.c, { produced: 0, produce_requests: 0 });
+    Object.assign(this.c, { produced: 0, produce_requests: 0, dropped_too_large: 0 });
     let ssl: TlsOptions | boolean | undefined;
     if (o.tls.enable) {
       ssl = { rejectUnauthorized: !o.tls.skipVerification };
@@ -149,6 +151,14 @@ export class KafkaOutput extends BatchingOutput {
     return this.partitions;
   }
 
+  private lastTooLargeWarn = 0;
+
+  private warnTooLarge(bytes: number): void {
+    if (Date.now() - this.lastTooLargeWarn < 10_000) return;
+    this.lastTooLargeWarn = Date.now();
+    log.warn(`Kafka output: a record of ${bytes} bytes is larger than any request may be (${this.o.maxRequestBytes ?? MAX_REQUEST_BYTES} bytes); dropped (dropped_too_large)`);
+  }
+
   protected async send(batch: FlowRecord[]): Promise<void> {
     if (!this.connected) await this.connect();
     const partitionMetadata = await this.topicPartitions();
@@ -158,6 +168,13 @@ export class KafkaOutput extends BatchingOutput {
       const r = batch[i]!;
       const key = keyOf(r, this.o.partitionKey);
       const value = encodeRecord(r, this.o.view);
+      // A record no request can carry would be refused for ever, holding up every record behind it.
+      if (Buffer.byteLength(value) + (key === null ? 0 : Buffer.byteLength(key)) + RECORD_OVERHEAD > (this.o.maxRequestBytes ?? MAX_REQUEST_BYTES)) {
+        this.c.dropped_too_large!++;
+        this.refused(1);
+        this.warnTooLarge(Buffer.byteLength(value));
+        continue;
+      }
       const partition = this.partitioner({ topic: this.o.topic, partitionMetadata, message: { key, value } });
       let g = groups.get(partition);
       if (g === undefined) groups.set(partition, (g = []));
@@ -175,7 +192,8 @@ export class KafkaOutput extends BatchingOutput {
         const messages: { key: string | null; value: string; partition: number }[] = [];
         for (; i < g.length; i++) {
           const m = g[i]!;
-          const size = m.value.length + (m.key?.length ?? 0) + 20;
+          // Bytes, not characters: the broker's limit is in bytes (a CJK city name is 3 a character).
+          const size = Buffer.byteLength(m.value) + (m.key === null ? 0 : Buffer.byteLength(m.key)) + RECORD_OVERHEAD;
           if (messages.length > 0 && bytes + size > max) break;
           bytes += size;
           messages.push({ key: m.key, value: m.value, partition });

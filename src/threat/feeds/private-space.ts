@@ -119,8 +119,10 @@ export class PrivateSpace {
         if (this.overlapsV4Cidr(p4 === 0 ? 0 : (w[3]! & ((0xffffffff << (32 - p4)) >>> 0)) >>> 0, p4)) return true;
         continue;
       }
-      // A more specific public entry holding the whole CIDR overrides (2001:20::/28 inside 2001::/23).
-      const carved = prefix >= q.prefix && this.v6.some((r) => r.kind === 'public' && r.prefix > q.prefix && r.prefix <= prefix && samePrefix(w, r.words, r.prefix));
+      // A more specific entry that is not private outright, holding the whole CIDR, overrides: a public
+      // one (2001:20::/28 inside 2001::/23), or one judged by its embedded IPv4 (64:ff9b::/96 inside
+      // the reserved ::/8), which its own turn of this loop decides.
+      const carved = prefix >= q.prefix && this.v6.some((r) => r.kind !== 'private' && r.prefix > q.prefix && r.prefix <= prefix && samePrefix(w, r.words, r.prefix));
       if (!carved) return true;
     }
     return false;

@@ -248,13 +248,19 @@ class MemoryTransport implements Transport {
   }
 }
 
-test('no private or special address, and no port of a private end, ever leaves; both-private records are never sent', async () => {
+/** A started output whose frames stay in memory (`mem.frames`), flushed only on demand. */
+async function startOutput(): Promise<{ mem: MemoryTransport; out: RiskiqOutput }> {
   const mem = new MemoryTransport();
   const out = new RiskiqOutput({
     host: '127.0.0.1', port: 9, customerUuid: UUID, key: KEY, transport: 'udp', maxFrameBytes: 1400, deadlineMs: 60_000, queueSize: 1_000_000,
     auditPath: '', nonceStatePath: join(tempDir('ufc-riskiq-'), 'nonce'), customTransport: mem,
   });
   await out.start();
+  return { mem, out };
+}
+
+test('no private or special address, and no port of a private end, ever leaves; both-private records are never sent', async () => {
+  const { mem, out } = await startOutput();
   let totalRows = 0;
   let totalSkipped = 0;
   await fc.assert(fc.asyncProperty(fc.array(record, { minLength: 1, maxLength: 80 }), async (gens) => {
@@ -310,12 +316,7 @@ test('no private or special address, and no port of a private end, ever leaves; 
 });
 
 test('every pool is what the oracle says it is: a sample of each private CIDR is skipped, of each public one is sent', async () => {
-  const mem = new MemoryTransport();
-  const out = new RiskiqOutput({
-    host: '127.0.0.1', port: 9, customerUuid: UUID, key: KEY, transport: 'udp', maxFrameBytes: 1400, deadlineMs: 60_000, queueSize: 1_000_000,
-    auditPath: '', nonceStatePath: join(tempDir('ufc-riskiq-'), 'nonce'), customTransport: mem,
-  });
-  await out.start();
+  const { mem, out } = await startOutput();
   const pub = v4Addr(0x08080808, false);
   const cases: { a: Addr; cidr: string }[] = [];
   for (const c of V4_PRIVATE) cases.push({ a: v4Addr(v4From(c, c === '192.0.0.0/24' ? 200 : 1), true), cidr: c });
@@ -340,12 +341,7 @@ test('every pool is what the oracle says it is: a sample of each private CIDR is
 });
 
 test('IPv6 forms that carry a private IPv4 address, and IPv6 space outside global unicast, never leave', async () => {
-  const mem = new MemoryTransport();
-  const out = new RiskiqOutput({
-    host: '127.0.0.1', port: 9, customerUuid: UUID, key: KEY, transport: 'udp', maxFrameBytes: 1400, deadlineMs: 60_000, queueSize: 1_000_000,
-    auditPath: '', nonceStatePath: join(tempDir('ufc-riskiq-'), 'nonce'), customTransport: mem,
-  });
-  await out.start();
+  const { mem, out } = await startOutput();
   const cases: [string, boolean][] = [
     ['::10.0.0.1', true], ['::192.168.1.1', true], ['::ffff:0:10.0.0.1', true], ['4000::1', true], ['1234::5', true], ['e000::1', true], ['fe00::1', true],
     ['::8.8.8.8', false], ['::ffff:0:8.8.8.8', false], ['2a00:1450::1', false],

@@ -214,8 +214,8 @@ export function isPrivateIpv6Groups(g: Uint16Array): boolean {
     const p = bucket[i]!;
     if (!v6Matches(g, p)) continue;
     if (p.kind !== 'embedded-ipv4') return p.kind === 'private';
-    // 6to4 carries its IPv4 in groups 1-2; the /96 forms in groups 6-7.
-    return p.prefix === 16 ? isPrivateIpv4(g[1]! * 65536 + g[2]!) : isPrivateIpv4(g[6]! * 65536 + g[7]!);
+    const v4 = embeddedIpv4Groups(g);
+    return v4 < 0 || isPrivateIpv4(v4);
   }
   return false;
 }

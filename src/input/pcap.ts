@@ -104,20 +104,20 @@ export class CaptureReader {
     let off = 0;
     if (this.format === null) {
       if (buf.length < 24) {
-        this.keep(buf, 0, 24);
+        this.need = 24;
+        this.keep(buf, 0);
         return;
       }
       off = this.readFileHeader(buf);
     }
     off = this.format === 'pcap' ? this.pcapRecords(buf, off) : this.pcapngBlocks(buf, off);
-    this.keep(buf, off, this.need);
+    this.keep(buf, off);
   }
 
-  /** Holds `buf` from `off` until `need` bytes of it are there (copied: a small rest must not pin a piece). */
-  private keep(buf: Buffer, off: number, need: number): void {
+  /** Holds `buf` from `off` until `this.need` bytes of it are there (copied: a small rest must not pin a piece). */
+  private keep(buf: Buffer, off: number): void {
     this.base += off;
     this.held = buf.length - off;
-    this.need = need;
     if (this.held > 0) this.pieces = [Buffer.from(buf.subarray(off))];
   }
 

@@ -41,7 +41,8 @@ export class Pipeline {
     }
     // Data held for a template that this datagram carried is released into the same batch.
     if (decoder.drainReleased) decoder.drainReleased(batch);
-    if (decoder.drainLosses) decoder.drainLosses((exporter, reason, n) => this.stats.error(exporter, `${protocol}: ${reason}`, ctx.receivedAt, n));
+    const losses = decoder.takeLosses?.() ?? null;
+    if (losses !== null) for (const [exporter, m] of losses) for (const [reason, n] of m) this.stats.error(exporter, `${protocol}: ${reason}`, ctx.receivedAt, n);
     this.stats.packet(ctx.exporterIp, protocol, buf.length, batch.length, ctx.receivedAt);
     if (batch.length > 0) this.emit(batch);
   }

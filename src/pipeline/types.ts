@@ -28,10 +28,11 @@ export interface Decoder {
   drainReleased?(out: FlowRecord[]): void;
   /**
    * Hands over, and forgets, what the decoder lost or had to change since the last call (data whose
-   * template never came, templates refused, clamped counters), per exporter: the pipeline counts them
-   * with the exporter's decoding errors, so /metrics and /api/exporters show them.
+   * template never came, templates refused, clamped counters) as exporter -> reason -> count, or null
+   * when nothing (the common case, asked after every datagram): the pipeline counts them with the
+   * exporter's decoding errors, so /metrics and /api/exporters show them.
    */
-  drainLosses?(sink: (exporter: string, reason: string, n: number) => void): void;
+  takeLosses?(): ReadonlyMap<string, ReadonlyMap<string, number>> | null;
   /** Persist state (templates) before exit. */
   close?(): Promise<void>;
   /** Anything the decoder wants to show per exporter (template counts, sampling rates). */

@@ -68,8 +68,8 @@ export abstract class TemplateFlowDecoder {
   /** Counted reasons (malformed parts, held/expired data, time adjustments), in total and per exporter. */
   readonly counters = new Map<string, number>();
   private readonly byExporter = new Map<string, Map<string, number>>();
-  /** count()s that mean something was lost or changed, per exporter, until drainLosses(). */
-  private readonly losses = new Map<string, Map<string, number>>();
+  /** count()s that mean something was lost or changed, per exporter, until takeLosses(). */
+  private losses = new Map<string, Map<string, number>>();
   private readonly scratch = new RecordScratch();
   /** Templates learnt in the current packet: (domain, id) pairs whose held data can now be replayed. */
   private learnt = false;
@@ -200,10 +200,11 @@ export abstract class TemplateFlowDecoder {
     if (this.store.dirty && this.saveTimer === null && this.cachePath !== '') this.armSave();
   }
 
-  drainLosses(sink: (exporter: string, reason: string, n: number) => void): void {
-    if (this.losses.size === 0) return;
-    for (const [exporter, m] of this.losses) for (const [reason, n] of m) sink(exporter, reason, n);
-    this.losses.clear();
+  takeLosses(): ReadonlyMap<string, ReadonlyMap<string, number>> | null {
+    if (this.losses.size === 0) return null;
+    const taken = this.losses;
+    this.losses = new Map();
+    return taken;
   }
 
   drainReleased(out: FlowRecord[]): void {

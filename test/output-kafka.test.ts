@@ -304,6 +304,32 @@ test('one partition refusing (retriable NOT_LEADER and non-retriable MESSAGE_TOO
   }
 });
 
+test('a record the broker refuses for what it holds (INVALID_RECORD, INVALID_TIMESTAMP) is found by halving the request, dropped and counted; the rest are written once, in order, also from the spill', async () => {
+  for (const [code, spill] of [[87, false], [32, true]] as const) {
+    const broker = new KafkaTestBroker({ topics: { flows: 1 } });
+    await broker.start();
+    broker.recordFault = (v) => (v?.includes('poison.example') ? code : 0);
+    const out = new KafkaOutput(options(broker, { batchRecords: 1000, ...(spill ? { spill: { dir: tempDir('ufc-kafka-spill-'), maxBytes: 1 << 26 } } : {}) }));
+    try {
+      await out.start();
+      const records = Array.from({ length: 700 }, (_, i) => Object.assign(new FlowRecord(), {
+        collectTs: 1_700_000_000_000 + i, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '8.8.8.8', proto: 6, bytes: i, packets: 1,
+        dstCity: i === 123 || i === 601 ? 'poison.example' : 'Paris',
+      }));
+      out.write(records);
+      await out.flush();
+      const expected = records.filter((_, i) => i !== 123 && i !== 601);
+      assert.deepEqual(broker.messages.map((m) => m.value!.toString()), expected.map((r) => encodeRecord(r, CODEX)), `code ${code}: every other record once, in order`);
+      const c = out.counters();
+      assert.deepEqual([c.sent, c.dropped_refused, c.failures], [698, 2, 0], `code ${code}`);
+      assert.ok(c.produce_requests! < 60, `code ${code}: halving, not one request a record (${c.produce_requests})`);
+    } finally {
+      await out.close();
+      await broker.stop();
+    }
+  }
+});
+
 test('request size is counted in bytes (non-ASCII text is 2-3 bytes a character); a record no request can carry is dropped and counted', async () => {
   const broker = new KafkaTestBroker({ topics: { flows: 1 } });
   await broker.start();

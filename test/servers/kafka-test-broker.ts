@@ -233,6 +233,8 @@ export class KafkaTestBroker {
   produceRequests = 0;
   /** Per produced partition: return a Kafka error code to refuse it with, or 0. */
   produceFault: ((topic: string, partition: number) => number) | null = null;
+  /** Per message of a produced set: a Kafka error code to refuse the whole set with (as a broker's record validation does), or 0. */
+  recordFault: ((value: Buffer | null) => number) | null = null;
   /** Port named in Metadata as the leader's (null: the listening port), to route clients through a proxy. */
   advertisedPort: number | null = null;
   private server: Server | null = null;
@@ -421,6 +423,11 @@ export class KafkaTestBroker {
         const decoded = this.decodeRecordSet(t.topic, p.partition, p.records ?? Buffer.alloc(0));
         if (typeof decoded === 'number') {
           res.push({ partition: p.partition, error: decoded, base: -1n });
+          continue;
+        }
+        const refusal = this.recordFault === null ? 0 : decoded.reduce((code, m) => code || this.recordFault!(m.value), 0);
+        if (refusal !== 0) {
+          res.push({ partition: p.partition, error: refusal, base: -1n });
           continue;
         }
         const key = `${t.topic}/${p.partition}`;

@@ -49,6 +49,38 @@ const RECORD_OVERHEAD = 20;
 /** How long the topic's partition list is trusted before it is fetched again. */
 const METADATA_MAX_AGE_MS = 60_000;
 const LOG_EVERY_MS = 10_000;
+/**
+ * Kafka errors that refuse a request for what one of its records holds (its size, its timestamp, the
+ * broker's record validation): sending the same request again fails again for ever. The request is
+ * split in halves down to the record refused, which is dropped and counted; the others are written.
+ */
+const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
+
+/** The Kafka error type (kafkajs's `type`, e.g. INVALID_RECORD) behind an error kafkajs may have wrapped. */
+export function kafkaErrorType(err: unknown): string | undefined {
+  for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
+    const x = e as { type?: unknown; cause?: unknown; originalError?: unknown };
+    if (typeof x.type === 'string' && x.type !== '') return x.type;
+    e = x.cause ?? x.originalError;
+  }
+  return undefined;
+}
+
+/** A request failed for another reason than its records: `at` is the first message of the group not written. */
+class StoppedAt extends Error {
+  constructor(
+    readonly at: number,
+    readonly reason: unknown,
+  ) {
+    super('produce stopped');
+  }
+}
+
+interface Message {
+  idx: number;
+  key: string | null;
+  value: string;
+}
 
 function keyOf(r: FlowRecord, k: PartitionKey): string | null {
   switch (k) {
@@ -82,7 +114,7 @@ export class KafkaOutput extends BatchingOutput {
       // Without a spill a batch is given up (and counted) after some minutes of failures.
       ...(o.spill !== undefined ? { spill: o.spill } : { maxRetries: 10 }),
     });
-    Object.assign(this.c, { produced: 0, produce_requests: 0, dropped_too_large: 0 });
+    Object.assign(this.c, { produced: 0, produce_requests: 0, dropped_too_large: 0, dropped_refused: 0 });
     let ssl: TlsOptions | boolean | undefined;
     if (o.tls.enable) {
       ssl = { rejectUnauthorized: !o.tls.skipVerification };
@@ -159,11 +191,45 @@ export class KafkaOutput extends BatchingOutput {
     log.warn(`Kafka output: a record of ${bytes} bytes is larger than any request may be (${this.o.maxRequestBytes ?? MAX_REQUEST_BYTES} bytes); dropped (dropped_too_large)`);
   }
 
+  private lastRefusedWarn = 0;
+
+  /**
+   * Writes g[from, to) to the partition as one request. A refusal for what a record holds (RECORD_REFUSALS)
+   * splits it in halves, in order, down to the record refused, which is dropped and counted; any other
+   * failure throws StoppedAt, naming the first message not written.
+   */
+  private async produce(partition: number, g: readonly Message[], from: number, to: number): Promise<void> {
+    try {
+      this.c.produce_requests!++;
+      const messages = [];
+      for (let k = from; k < to; k++) messages.push({ key: g[k]!.key, value: g[k]!.value, partition });
+      await this.producer.send({ topic: this.o.topic, acks: -1, timeout: 30_000, messages });
+    } catch (err) {
+      if (err instanceof StoppedAt) throw err;
+      const type = kafkaErrorType(err);
+      if (type === undefined || !RECORD_REFUSALS.has(type)) throw new StoppedAt(from, err);
+      if (to - from > 1) {
+        const mid = from + ((to - from) >>> 1);
+        await this.produce(partition, g, from, mid);
+        await this.produce(partition, g, mid, to);
+        return;
+      }
+      this.c.dropped_refused!++;
+      this.refused(1);
+      if (Date.now() - this.lastRefusedWarn >= LOG_EVERY_MS) {
+        this.lastRefusedWarn = Date.now();
+        log.warn(`Kafka output: the broker refused a record (${type}) of ${Buffer.byteLength(g[from]!.value)} bytes; dropped (dropped_refused)`);
+      }
+      return;
+    }
+    this.c.produced! += to - from;
+  }
+
   protected async send(batch: FlowRecord[]): Promise<void> {
     if (!this.connected) await this.connect();
     const partitionMetadata = await this.topicPartitions();
     // Messages grouped by partition, each group in batch order.
-    const groups = new Map<number, { idx: number; key: string | null; value: string }[]>();
+    const groups = new Map<number, Message[]>();
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       const key = keyOf(r, this.o.partitionKey);
@@ -189,19 +255,17 @@ export class KafkaOutput extends BatchingOutput {
       while (i < g.length) {
         const start = i;
         let bytes = 0;
-        const messages: { key: string | null; value: string; partition: number }[] = [];
         for (; i < g.length; i++) {
           const m = g[i]!;
           // Bytes, not characters: the broker's limit is in bytes (a CJK city name is 3 a character).
           const size = Buffer.byteLength(m.value) + (m.key === null ? 0 : Buffer.byteLength(m.key)) + RECORD_OVERHEAD;
-          if (messages.length > 0 && bytes + size > max) break;
+          if (i > start && bytes + size > max) break;
           bytes += size;
-          messages.push({ key: m.key, value: m.value, partition });
         }
         try {
-          this.c.produce_requests!++;
-          await this.producer.send({ topic: this.o.topic, acks: -1, timeout: 30_000, messages });
+          await this.produce(partition, g, start, i);
         } catch (err) {
+          const at = err instanceof StoppedAt ? err.at : start;
           // Reconnect (and re-read the partitions) before the next try; kafkajs keeps no usable
           // connection after a broker loss.
           this.connected = false;
@@ -209,12 +273,11 @@ export class KafkaOutput extends BatchingOutput {
           await this.producer.disconnect().catch(() => undefined);
           await this.admin.disconnect().catch(() => undefined);
           const left: number[] = [];
-          for (let k = start; k < g.length; k++) left.push(g[k]!.idx);
+          for (let k = at; k < g.length; k++) left.push(g[k]!.idx);
           for (let k = gi + 1; k < order.length; k++) for (const m of groups.get(order[k]!)!) left.push(m.idx);
           left.sort((a, b) => a - b);
-          throw new PartialSendError(left.map((x) => batch[x]!), err);
+          throw new PartialSendError(left.map((x) => batch[x]!), err instanceof StoppedAt ? err.reason : err);
         }
-        this.c.produced! += messages.length;
       }
     }
   }

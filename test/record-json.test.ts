@@ -23,7 +23,8 @@ const record = fc.record({
   // Few distinct coordinates, so the same latitude comes back with another longitude (json.ts keeps
   // the coordinate's text per latitude and longitude).
   srcLat: coord, srcLon: coord, dstLat: coord, dstLon: coord, kind: fc.constantFrom('flow' as const, 'counter' as const),
-  direction: fc.constantFrom(-1, 0, 1), extra: fc.option(fc.dictionary(fc.string().map((k) => 'raw.' + k), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.double())), { nil: null }),
+  direction: fc.constantFrom(-1, 0, 1), inIf: fc.oneof(u32, odd), outIf: u32,
+  srcMac: fc.constantFrom('', '00:1b:21:0a:bc:de', 'f4:8e:38:00:00:01'), dstMac: fc.constantFrom('', 'aa:bb:cc:dd:ee:ff'), extra: fc.option(fc.dictionary(fc.string().map((k) => 'raw.' + k), fc.oneof(fc.string(), fc.integer(), fc.boolean(), fc.double())), { nil: null }),
 });
 
 test('the compiled encoder is byte-identical to JSON.stringify(toDocument(r)), CODEX and ECS, every timestamp source', () => {

@@ -44,14 +44,20 @@ test('ECS view: names and value types of a fully enriched record', async () => {
     exporterIp: '192.0.2.1', exportVersion: 5, exportType: 'netflow' as const, ipVersion: 4, srcIp: '10.0.0.1', dstIp: '8.8.8.8',
     srcPort: 51000, dstPort: 53, proto: 17, bytes: 120, packets: 2, samplingRate: 10, srcLocality: 'private' as const,
     dstLocality: 'public' as const, communityId: '1:abc=', orientation: Orientation.SrcIsClient, dstCountryIso: 'US',
-    dstLat: 37.5, dstLon: -122.1, dstAs: 15169, dstAsOrg: 'Google LLC',
+    dstLat: 37.5, dstLon: -122.1, dstAs: 15169, dstAsOrg: 'Google LLC', inIf: 3, outIf: 70000, srcVlan: 12,
+    srcMac: '00:1b:21:0a:bc:de', dstMac: 'f4:8e:38:00:00:01',
   });
   const ecs = toDocument(r, { ecs: true, timestampSource: 'collect' });
   const want: Record<string, unknown> = {
     '@timestamp': '2023-11-14T22:13:20.500Z', 'event.created': '2023-11-14T22:13:20.500Z', 'event.start': '2023-11-14T22:13:10.000Z',
     'event.duration': 9_250_000_000, 'observer.ip': '192.0.2.1', 'network.type': 'ipv4', 'source.ip': '10.0.0.1',
     'destination.ip': '8.8.8.8', 'source.port': 51000, 'destination.port': 53, 'client.ip': '10.0.0.1', 'server.port': 53,
-    'network.transport': 'udp', 'network.iana_number': 17, 'network.bytes': 120, 'network.packets': 2,
+    'network.transport': 'udp', 'network.iana_number': '17', 'network.bytes': 120, 'network.packets': 2,
+    // ECS: event.kind from its allowed values; ids ECS types as keywords are text; MACs upper case with hyphens.
+    'event.kind': 'event', 'observer.ingress.interface.id': '3', 'observer.egress.interface.id': '70000', 'network.vlan.id': '12',
+    'source.mac': '00-1B-21-0A-BC-DE', 'destination.mac': 'F4-8E-38-00-00-01',
+    // Not ECS's event.ingested (arrival in the store) nor observer.version (the observer's software).
+    'flow.export.timestamp': '2023-11-14T22:13:20.000Z', 'flow.export.version.ver': 5, 'event.ingested': undefined, 'observer.version': undefined,
     'network.community_id': '1:abc=', 'source.locality': 'private', 'destination.locality': 'public', 'network.locality': 'public',
     'destination.geo.country_iso_code': 'US', 'destination.geo.location': '37.5,-122.1', 'destination.as.number': 15169,
     'destination.as.organization.name': 'Google LLC', 'flow.sampling.rate': 10, 'flow.dst.l4.port.name': 'domain',
@@ -62,5 +68,7 @@ test('ECS view: names and value types of a fully enriched record', async () => {
   const codex = toDocument(r, { ecs: false, timestampSource: 'collect' });
   assert.equal(codex['flow.duration'], 9250);
   assert.equal(codex['ip.version'], 4);
+  assert.deepEqual([codex['flow.record.type'], codex['l4.proto.id'], codex['flow.src.mac.addr'], codex['flow.in.netif.index']], ['flow', 17, '00:1b:21:0a:bc:de', 3]);
+  assert.equal(toDocument(Object.assign(new FlowRecord(), { kind: 'counter', collectTs: 1 }), { ecs: true, timestampSource: 'collect' })['event.kind'], 'metric');
   assert.equal(codex['flow.start.timestamp'], 1_699_999_990_000);
 });

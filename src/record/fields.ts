@@ -31,12 +31,25 @@ export interface FieldDef {
    * decimal text of doubles).
    */
   memoBy?: [string] | [string, string];
+  /**
+   * Where the ECS view holds another value than CODEX (beyond dates, which are ISO 8601 strings
+   * there): `expr` over the CODEX value `v` gives the ECS one, of type `type`; `doc` says so in
+   * docs/schema.md. ECS types some ids as keywords and writes MACs its own way.
+   */
+  ecsValue?: { type: FieldType; expr: string; doc: string };
 }
 
 export interface CompiledFieldDef extends FieldDef {
   /** Returns undefined when the field is absent from this record. */
   get(r: FlowRecord): string | number | string[] | undefined;
+  /** The ECS value from the CODEX one (ecsValue.expr); the identity where the field has none. */
+  toEcs(v: string | number | string[]): string | number | string[];
 }
+
+/** ECS types these ids as keywords: the number's decimal text. */
+const ECS_KEYWORD_ID = { type: 'keyword', expr: "'' + v", doc: 'keyword (decimal text)' } as const;
+/** ECS writes a MAC as six upper-case hexadecimal pairs joined by hyphens. */
+const ECS_MAC = { type: 'keyword', expr: "v.toUpperCase().replace(/:/g, '-')", doc: 'keyword, `AA-BB-CC-DD-EE-FF`' } as const;
 
 /** Orientation as used by `cs` in field expressions. */
 export function clientIsSource(r: FlowRecord): boolean | undefined {
@@ -79,7 +92,8 @@ function compileGetters(defs: FieldDef[]): CompiledFieldDef[] {
   return defs.map((d) => {
     // Field expressions are our own source text (this file), never user input.
     const fn = new Function(...HELPER_NAMES, `return function get(r) { const cs = r.orientation === 1 ? true : r.orientation === 2 ? false : undefined; return (${d.expr}); };`)(...HELPER_VALUES) as CompiledFieldDef['get'];
-    return { ...d, get: fn };
+    const toEcs = d.ecsValue === undefined ? (v: string | number | string[]) => v : (new Function(`return function toEcs(v) { return (${d.ecsValue.expr}); };`)() as CompiledFieldDef['toEcs']);
+    return { ...d, get: fn, toEcs };
   });
 }
 
@@ -88,26 +102,26 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
     expr: 'ms(r.collectTs)' },
   { codex: 'flow.collect.timestamp', ecs: 'event.created', type: 'date', unit: 'ms', description: 'When the collector received the carrying datagram.',
     expr: 'ms(r.collectTs)' },
-  { codex: 'flow.export.timestamp', ecs: 'event.ingested', type: 'date', unit: 'ms', description: 'Export time from the packet header.',
+  { codex: 'flow.export.timestamp', ecs: null, type: 'date', unit: 'ms', description: 'Export time from the packet header.',
     expr: 'ms(r.exportTs)' },
   { codex: 'flow.start.timestamp', ecs: 'event.start', type: 'date', unit: 'ms', description: 'First packet of the flow.',
     expr: 'ms(r.startTs)' },
   { codex: 'flow.end.timestamp', ecs: 'event.end', type: 'date', unit: 'ms', description: 'Last packet of the flow.',
     expr: 'ms(r.endTs)' },
   { codex: 'flow.duration', ecs: 'event.duration', type: 'long', unit: 'ms (ECS: ns)', description: 'End minus start.',
-    expr: 'r.startTs > 0 && r.endTs >= r.startTs ? r.endTs - r.startTs : undefined' },
+    expr: 'r.startTs > 0 && r.endTs >= r.startTs ? r.endTs - r.startTs : undefined', ecsValue: { type: 'long', expr: 'v * 1000000', doc: 'ns' } },
   { codex: 'flow.record.type', ecs: 'event.kind', type: 'keyword', description: '`flow` for flow records, `counter` for sFlow counter samples.',
-    expr: 'r.kind' },
+    expr: 'r.kind', ecsValue: { type: 'keyword', expr: "v === 'counter' ? 'metric' : 'event'", doc: 'keyword `event` (flows) or `metric` (counter samples)' } },
   { codex: 'flow.export.ip.addr', ecs: 'observer.ip', type: 'ip', description: 'Exporter address (UDP source, or the sFlow agent address).',
     expr: 'str(r.exporterIp)' },
-  { codex: 'flow.export.version.ver', ecs: 'observer.version', type: 'integer', description: 'Export protocol version: 1, 5, 7, 9, 10 (IPFIX) or 5 (sFlow).',
+  { codex: 'flow.export.version.ver', ecs: null, type: 'integer', description: 'Export protocol version: 1, 5, 7, 9, 10 (IPFIX) or 5 (sFlow).',
     expr: 'pos(r.exportVersion)' },
   { codex: 'flow.export.type', ecs: 'observer.type', type: 'keyword', description: '`netflow`, `ipfix` or `sflow`.',
     expr: 'str(r.exportType)' },
   { codex: 'flow.export.domain.id', ecs: null, type: 'long', description: 'NetFlow v9 source ID, IPFIX observation domain ID or sFlow sub-agent ID.',
     expr: 'pos(r.observationDomain)' },
   { codex: 'ip.version', ecs: 'network.type', type: 'integer', description: 'IP version of the flow, 4 or 6.',
-    expr: 'pos(r.ipVersion)' },
+    expr: 'pos(r.ipVersion)', ecsValue: { type: 'keyword', expr: "v === 6 ? 'ipv6' : 'ipv4'", doc: 'keyword `ipv4`/`ipv6`' } },
   { codex: 'flow.src.ip.addr', ecs: 'source.ip', type: 'ip', description: 'Source address as exported.',
     expr: 'str(r.srcIp)' },
   { codex: 'flow.dst.ip.addr', ecs: 'destination.ip', type: 'ip', description: 'Destination address as exported.',
@@ -131,7 +145,7 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
   { codex: 'flow.server.l4.port.name', ecs: null, type: 'keyword', description: 'IANA service name of the server port.',
     expr: 'cs === undefined ? undefined : str(portName(r.proto, cs ? r.dstPort : r.srcPort))' },
   { codex: 'l4.proto.id', ecs: 'network.iana_number', type: 'integer', description: 'IANA protocol number.',
-    expr: "r.srcIp === '' && r.proto === 0 ? undefined : r.proto" },
+    expr: "r.srcIp === '' && r.proto === 0 ? undefined : r.proto", ecsValue: ECS_KEYWORD_ID },
   { codex: 'l4.proto.name', ecs: 'network.transport', type: 'keyword', description: 'IANA protocol keyword, lower case (tcp, udp, icmp, ...).',
     expr: "r.srcIp === '' && r.proto === 0 ? undefined : protoName(r.proto)" },
   { codex: 'icmp.type.id', ecs: 'icmp.type', type: 'integer', description: 'ICMP/ICMPv6 type (protocols 1 and 58 only).',
@@ -153,9 +167,9 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
   { codex: 'ip.dscp.id', ecs: null, type: 'integer', description: 'DSCP code point (TOS >> 2).',
     expr: 'pos(r.tos >> 2)' },
   { codex: 'flow.in.netif.index', ecs: 'observer.ingress.interface.id', type: 'long', description: 'Input interface ifIndex.',
-    expr: 'pos(r.inIf)' },
+    expr: 'pos(r.inIf)', ecsValue: ECS_KEYWORD_ID },
   { codex: 'flow.out.netif.index', ecs: 'observer.egress.interface.id', type: 'long', description: 'Output interface ifIndex.',
-    expr: 'pos(r.outIf)' },
+    expr: 'pos(r.outIf)', ecsValue: ECS_KEYWORD_ID },
   { codex: 'flow.direction.name', ecs: 'network.direction', type: 'keyword', description: 'ingress or egress, where the exporter says (IE 61).',
     expr: "r.direction === 0 ? 'ingress' : r.direction === 1 ? 'egress' : undefined" },
   { codex: 'flow.src.as.asn', ecs: 'source.as.number', type: 'long', description: 'Source AS, as exported or from the ASN database.',
@@ -173,13 +187,13 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
   { codex: 'flow.next_hop.ip.addr', ecs: null, type: 'ip', description: 'Next-hop address.',
     expr: 'str(r.nextHop)' },
   { codex: 'flow.src.vlan.id', ecs: 'network.vlan.id', type: 'integer', description: 'Source VLAN.',
-    expr: 'pos(r.srcVlan)' },
+    expr: 'pos(r.srcVlan)', ecsValue: ECS_KEYWORD_ID },
   { codex: 'flow.dst.vlan.id', ecs: null, type: 'integer', description: 'Destination VLAN.',
     expr: 'pos(r.dstVlan)' },
   { codex: 'flow.src.mac.addr', ecs: 'source.mac', type: 'keyword', description: 'Source MAC address.',
-    expr: 'str(r.srcMac)' },
+    expr: 'str(r.srcMac)', ecsValue: ECS_MAC },
   { codex: 'flow.dst.mac.addr', ecs: 'destination.mac', type: 'keyword', description: 'Destination MAC address.',
-    expr: 'str(r.dstMac)' },
+    expr: 'str(r.dstMac)', ecsValue: ECS_MAC },
   { codex: 'app.name', ecs: 'network.application', type: 'keyword', description: 'Application as named by the exporter (NBAR, App-ID, ...).',
     expr: 'str(r.application)' },
   { codex: 'flow.end.reason', ecs: null, type: 'integer', description: 'flowEndReason (IPFIX IE 136).',
@@ -254,8 +268,7 @@ export function toDocument(r: FlowRecord, opts: ViewOptions): Record<string, unk
     if (v === undefined) continue;
     if (opts.ecs) {
       if (f.type === 'date' && typeof v === 'number') v = new Date(v).toISOString();
-      else if (f.codex === 'flow.duration' && typeof v === 'number') v = v * 1_000_000;
-      else if (f.codex === 'ip.version') v = r.ipVersion === 6 ? 'ipv6' : 'ipv4';
+      else v = f.toEcs(v);
       out[f.ecs ?? f.codex] = v;
     } else {
       out[f.codex] = v;

@@ -109,10 +109,15 @@ export function checkMemoBy(def: FieldDef): void {
 }
 
 function formatter(def: FieldDef, ecs: boolean): string {
-  if (ecs && def.codex === 'ip.version') return `(r.ipVersion === 6 ? '"ipv6"' : '"ipv4"')`;
-  if (ecs && def.codex === 'flow.duration') return 'N(v * 1000000)';
   if (ecs && def.type === 'date') return `'"' + new Date(v).toISOString() + '"'`;
-  switch (def.type) {
+  // The ECS value replaces v (its CODEX value, already used as a cache key where there is one) and is
+  // formatted by its ECS type.
+  if (ecs && def.ecsValue !== undefined) return `(v = (${def.ecsValue.expr}), ${typeFormatter(def.ecsValue.type)})`;
+  return typeFormatter(def.type);
+}
+
+function typeFormatter(type: FieldDef['type']): string {
+  switch (type) {
     case 'date':
     case 'long':
     case 'integer':

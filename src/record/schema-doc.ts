@@ -9,10 +9,8 @@ import { FIELDS, type FieldDef } from './fields.js';
 
 /** The value type in the ECS view, where it differs from CODEX (see toDocument). */
 function ecsType(f: FieldDef): string {
-  if (f.codex === 'ip.version') return 'keyword `ipv4`/`ipv6`';
   if (f.type === 'date') return 'ISO 8601 string';
-  if (f.codex === 'flow.duration') return 'ns';
-  return f.type;
+  return f.ecsValue?.doc ?? f.type;
 }
 
 const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -35,8 +33,11 @@ export function schemaMarkdown(): string {
 Every decoder (NetFlow v1/v5/v7/v9, IPFIX, sFlow v5) fills one record shape; enrichers add to it;
 every output writes the same fields. Field names are **CODEX** names by default. An output with
 \`EF_OUTPUT_<NAME>_ECS_ENABLE=true\` writes **ECS** (Elastic Common Schema) names instead: in the ECS view
-dates are ISO 8601 strings, \`event.duration\` is in nanoseconds, \`network.type\` is \`ipv4\`/\`ipv6\`, and
-a field without an ECS counterpart keeps its CODEX name. A field is left out of a record when it has
+dates are ISO 8601 strings, \`event.duration\` is in nanoseconds, \`network.type\` is \`ipv4\`/\`ipv6\`,
+\`event.kind\` is \`event\` or \`metric\`, the ids ECS types as keywords (\`network.iana_number\`,
+\`network.vlan.id\`, the interface ids) are their decimal text, MACs are written \`AA-BB-CC-DD-EE-FF\`, and
+a field without an ECS counterpart keeps its CODEX name (so do the export time and protocol version,
+whose nearest ECS names, \`event.ingested\` and \`observer.version\`, mean something else). A field is left out of a record when it has
 no value (for example ports of port-less protocols are 0, but GeoIP fields of a private address are absent).
 
 sFlow counter samples are records too (\`flow.record.type\` = \`counter\`); their counter values are

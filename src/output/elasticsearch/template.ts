@@ -37,9 +37,8 @@ export function leafRenames(schema: Schema): Map<string, string> {
 }
 
 function mappingFor(f: FieldDef, schema: Schema): Record<string, unknown> {
-  // The ECS view writes ip.version as network.type "ipv4"/"ipv6" (see toDocument in fields.ts).
-  if (schema === 'ecs' && f.codex === 'ip.version') return { type: 'keyword' };
-  const type = ES_TYPE[f.type];
+  // Where the ECS view holds another value (network.type "ipv4"/"ipv6", ids as keywords; fields.ts), its type.
+  const type = ES_TYPE[schema === 'ecs' && f.ecsValue !== undefined ? f.ecsValue.type : f.type];
   if (type === 'date') {
     // CODEX dates are epoch milliseconds, ECS dates ISO 8601 strings.
     return { type, format: schema === 'ecs' ? 'strict_date_optional_time||epoch_millis' : 'epoch_millis||strict_date_optional_time' };

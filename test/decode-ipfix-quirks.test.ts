@@ -261,6 +261,15 @@ test('IPFIX times: systemInitTimeMilliseconds + sysUpTime, seconds, NTP microsec
   ]);
 });
 
+test('IPFIX sysUpTime times of an exporter up more than 49.7 days (the unsigned32 wrapped) are read against its uptime at export', () => {
+  const d = new IpfixDecoder(BASE);
+  const init = NOW - 60 * 86_400_000;
+  run(d, ipfixMsg([set(3, ipfixTemplate(400, [[149, 4], [160, 8]], 1)), set(400, Buffer.concat([u32(1), u64(init)])), set(2, ipfixTemplate(300, [[8, 4], [22, 4], [21, 4]]))]));
+  const up = (ms: number) => u32((ms - init) % 2 ** 32);
+  const out = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), up(NOW - 5000), up(NOW - 1000)]))]));
+  assert.deepEqual(out.map((r) => [r.startTs - NOW, r.endTs - NOW]), [[-5000, -1000]]);
+});
+
 test('records never end before they start: end set to start, counted', () => {
   const d = new IpfixDecoder(BASE);
   run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [152, 8], [153, 8]]))]));
@@ -408,6 +417,25 @@ test('zero-length fields and set padding are skipped', () => {
   assert.equal(out.length, 1);
   assert.equal(out[0]!.dstIp, '10.0.0.2');
   assert.equal(d.counters.get('truncated data record'), undefined);
+});
+
+test('a record cut short (fewer octets than the template\'s records take, not zero padding) is counted and is a loss, IPFIX and v9, data and options', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, T4)), set(3, ipfixTemplate(400, [[149, 4], [160, 8]], 1))]));
+  const out = run(d, ipfixMsg([set(300, Buffer.concat([rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 100, 1), Buffer.alloc(20, 7)]))]));
+  assert.equal(out.length, 1);
+  // A set shorter than one record (data sent under a longer template that replaced the one it was made for).
+  assert.equal(run(d, ipfixMsg([set(300, Buffer.alloc(12, 1))])).length, 0);
+  run(d, ipfixMsg([set(400, Buffer.concat([u32(1), Buffer.alloc(5, 1)]))]));
+  assert.deepEqual([d.counters.get('truncated data record'), d.counters.get('truncated options record')], [2, 1]);
+  const losses = d.takeLosses();
+  assert.equal(losses?.get('192.0.2.9')?.get('truncated data record'), 2);
+  const v9 = new Netflow9Decoder(BASE);
+  // Zero padding after the template is not a template (nor a loss).
+  run(v9, v9Msg([set(0, Buffer.concat([v9Template(256, [[8, 4], [12, 4], [1, 8], [2, 8]]), Buffer.alloc(4)]))], 1000));
+  assert.equal(v9.counters.get('bad template id'), undefined);
+  run(v9, v9Msg([set(256, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), u64(1), u64(1), Buffer.alloc(20, 9)]))], 1000));
+  assert.equal(v9.counters.get('truncated data record'), 1);
 });
 
 test('malformed input throws DecodeError with a reason (counted per exporter by the pipeline)', () => {

@@ -59,6 +59,7 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
     while (end - o >= 4) {
       const tid = buf.readUInt16BE(o);
       const n = buf.readUInt16BE(o + 2);
+      if (tid === 0 && n === 0) return; // padding to a 4-octet boundary (some exporters send it)
       o += 4;
       if (o + n * 4 > end) throw new DecodeError('truncated template', `template ${tid} with ${n} fields`);
       const fields: TemplateField[] = new Array(n);

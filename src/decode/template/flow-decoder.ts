@@ -276,6 +276,9 @@ export abstract class TemplateFlowDecoder {
       // record of its own, so byte and packet sums per direction stay right.
       if (s.revBytes > 0 || s.revPkts > 0) out.push(reverseOf(r, s.revBytes, s.revPkts, s.revTcpFlags));
     }
+    // Fewer octets left than any record takes (the loop stopped without reading them): padding when
+    // zero, else a record cut short (or data sent under a longer, since replaced template).
+    if (end - o < t.minLen && o < end && !allZero(buf, o, end)) this.count('truncated data record');
     if (timeReasonN > 0) this.count(timeReason, timeReasonN);
   }
 
@@ -325,6 +328,7 @@ export abstract class TemplateFlowDecoder {
         this.store.dirty = true;
       }
     }
+    if (end - o < t.minLen && o < end && !allZero(buf, o, end)) this.count('truncated options record');
   }
 
   /** Saves the changes at most once per interval: now if the last save is that old, else when it will be. */

@@ -262,8 +262,11 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
         // IPFIX: flowStart/EndSysUpTime count from systemInitTimeMilliseconds (RFC 7011 §6.1.8, IE 160).
         const init = s.sysInit > 0 ? s.sysInit : tb.sysInitMs;
         if (init > 0) {
-          if (start === 0 && s.startUp >= 0) start = init + s.startUp;
-          if (end === 0 && s.endUp >= 0) end = init + s.endUp;
+          // The uptimes are unsigned32 and wrap every 49.7 days: read them against the exporter's
+          // uptime at export time, as NetFlow v9's are, not added to the init time as they are.
+          const upNow = ((tb.exportMs - init) % 0x100000000 + 0x100000000) % 0x100000000;
+          if (start === 0 && s.startUp >= 0) start = uptimeToEpoch(s.startUp, upNow, tb.exportMs);
+          if (end === 0 && s.endUp >= 0) end = uptimeToEpoch(s.endUp, upNow, tb.exportMs);
         } else if (start === 0 && end === 0) {
           // No anchor for the uptimes: the export time is the best bound we have for the end
           // (counted). The duration still holds: flowDurationMilliseconds (IE 161) when sent, else

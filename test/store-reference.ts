@@ -319,6 +319,35 @@ export async function checkWideValues(out: { write(r: FlowRecord[]): void; flush
   assert.deepEqual([wide['flow.src.l4.port.id'], wide['flow.bytes'], wide['flow.packets'], wide['flow.in.netif.index'], wide['ip.tos']], [65535, 9223372036854774784, 9223372036854774784, 4294967295, 255]);
   assert.equal(out.counters().values_clamped, 5);
   assert.equal(out.counters().failures, 0);
+  await checkEdgesAlike(out, now);
+}
+
+/**
+ * Where the two stores could part (each answer worked out by hand): sums of counters near 2^63 (a
+ * ClickHouse sum of UInt64 wraps past 2^64), a flow with no source address among rows of the same
+ * time and exporter (NULL sorts last in DuckDB, '' first in ClickHouse), and a peer with no address
+ * (not a peer). Both stores use it.
+ */
+async function checkEdgesAlike(out: { write(r: FlowRecord[]): void; flush(): Promise<void>; flowQuery(): FlowQuery | null }, now: number): Promise<void> {
+  const at = now - 5;
+  const make = (o: Partial<FlowRecord>): FlowRecord => Object.assign(new FlowRecord(), { collectTs: at, exporterIp: '192.0.2.67', ipVersion: 4, proto: 47, bytes: 2 ** 63 - 1024, packets: 1, ...o });
+  out.write([
+    make({ srcIp: '10.9.0.1', dstIp: '10.9.0.9' }),
+    make({ srcIp: '', dstIp: '10.9.0.9' }),
+    make({ srcIp: '198.51.100.66', dstIp: '10.9.0.2', srcThreatName: 'c2', orientation: Orientation.SrcIsClient }),
+    make({ srcIp: '198.51.100.66', dstIp: '', srcThreatName: 'c2', orientation: Orientation.SrcIsClient, proto: 46, bytes: 1 }),
+  ]);
+  await out.flush();
+  const q = out.flowQuery()!;
+  const range = { from: at, to: at + 1 };
+  const [top] = await q.topN({ ...range, field: 'l4.proto.id', metric: 'bytes', filter: { proto: 47 } });
+  assert.equal(top!.bytes, 3 * (2 ** 63 - 1024), 'three counters near 2^63 sum past 2^64 without wrapping');
+  const [point] = (await q.series({ ...range, stepMs: 1000, filter: { proto: 47 } })).filter((x) => x.flows > 0);
+  assert.equal(point!.bytes, 3 * (2 ** 63 - 1024));
+  const page = await q.search({ ...range, filter: { exporter: '192.0.2.67', proto: 47 }, limit: 3 });
+  assert.deepEqual(page.rows.map((d) => d['flow.src.ip.addr'] ?? ''), ['', '10.9.0.1', '198.51.100.66'], 'no source address first, in both stores');
+  const clients = await q.highRiskClients({ ...range, limit: 10 });
+  assert.deepEqual(clients.map((c) => [c.ip, c.flows, c.servers]), [['198.51.100.66', 2, 1]], 'a flow with no destination address adds no peer');
 }
 
 /**

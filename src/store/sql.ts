@@ -20,7 +20,12 @@ export interface Dialect {
   present(e: string): string;
   /** One row per comma-separated name in a string expression (a select-list item). */
   explodeNames(e: string): string;
+  /** Distinct values present (an absent string is NULL in DuckDB, '' in ClickHouse). */
   countDistinct(e: string): string;
+  /** Sum of a 64-bit counter that cannot wrap (ClickHouse's sum of UInt64 wraps past 2^64). */
+  sum(e: string): string;
+  /** A text column in an ascending ORDER BY, absent values first in both stores. */
+  ascText(e: string): string;
   /** Distinct values of a string expression joined with ','. */
   joinDistinct(e: string): string;
   idiv(a: string, b: string): string;
@@ -42,6 +47,9 @@ export const DUCKDB_DIALECT: Dialect = {
   present: (e) => `(${e} IS NOT NULL AND ${e} <> '')`,
   explodeNames: (e) => `unnest(list_distinct(list_filter(string_split(coalesce(${e}, ''), ','), x -> x <> '')))`,
   countDistinct: (e) => `count(DISTINCT ${e})`,
+  // A BIGINT sum is a HUGEINT: exact.
+  sum: (e) => `sum(${e})`,
+  ascText: (e) => `${e} ASC NULLS FIRST`,
   joinDistinct: (e) => `string_agg(DISTINCT ${e}, ',')`,
   idiv: (a, b) => `(${a} // ${b})`,
   ip4: (e) => `ufc_ip4(${e})`,
@@ -83,7 +91,10 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   present: (e) => `(${e} != '')`,
   // arrayReduce('groupUniqArray', ...) rather than arrayDistinct: the latter is newer than 18.16.
   explodeNames: (e) => `arrayJoin(arrayFilter(x -> x != '', arrayReduce('groupUniqArray', splitByChar(',', ${e}))))`,
-  countDistinct: (e) => `uniqExact(${e})`,
+  countDistinct: (e) => `uniqExactIf(${e}, ${e} != '')`,
+  // Decimal128 holds any sum of UInt64 counters exactly (checked on 18.16); plain sum() wraps past 2^64.
+  sum: (e) => `sum(toDecimal128(${e}, 0))`,
+  ascText: (e) => e,
   joinDistinct: (e) => `arrayStringConcat(groupUniqArray(${e}), ',')`,
   idiv: (a, b) => `intDiv(${a}, ${b})`,
   ip4: (e) => `IPv4StringToNum(${e})`,
@@ -228,11 +239,11 @@ function threatEnds(d: Dialect, kind: 'atRiskServers' | 'highRiskClients', t: Ti
       ${SERVER('src_locality', 'dst_locality')} AS sloc, bytes, packets
     FROM ${table} ${w.sql()}`;
   const sql = kind === 'atRiskServers'
-    ? `SELECT sip AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, ${d.countDistinct('cip')} AS peers, ${d.joinDistinct('cthreat')} AS names
+    ? `SELECT sip AS k, count(*) AS f, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, ${d.countDistinct('cip')} AS peers, ${d.joinDistinct('cthreat')} AS names
        FROM (${inner}) AS t
        WHERE ${d.present('cthreat')} AND NOT ${d.present('sthreat')} AND (sloc = 'private' OR NOT ${d.present('sloc')})
        GROUP BY sip`
-    : `SELECT cip AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, ${d.countDistinct('sip')} AS peers, ${d.joinDistinct('cthreat')} AS names
+    : `SELECT cip AS k, count(*) AS f, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, ${d.countDistinct('sip')} AS peers, ${d.joinDistinct('cthreat')} AS names
        FROM (${inner}) AS t
        WHERE ${d.present('cthreat')}
        GROUP BY cip`;
@@ -251,7 +262,7 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       const label = key.label !== undefined ? `, ${key.label} AS lb` : '';
       const keep = key.numeric ? (key.skipZero ? 'WHERE k <> 0' : '') : `WHERE ${d.present('k')}`;
       const order = t.metric === 'bytes' ? 'b' : t.metric === 'packets' ? 'p' : 'f';
-      const sql = `SELECT k, sum(bytes) AS b, sum(packets) AS p, count(*) AS f${key.label !== undefined ? `, ${d.anyStr('lb')} AS label` : ''}
+      const sql = `SELECT k, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f${key.label !== undefined ? `, ${d.anyStr('lb')} AS label` : ''}
         FROM (SELECT ${key.expr(d)} AS k, bytes, packets${label} FROM ${table} ${w.sql()}) AS t
         ${keep} GROUP BY k ORDER BY ${order} DESC, k LIMIT ?`;
       return { sql, params: [...w.params, limit] };
@@ -261,7 +272,7 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       const step = checkInt('stepMs', s.stepMs, 1, 366 * 86_400_000);
       const w = baseWhere(d, s, s.filter);
       if ((s.to - s.from) / step > MAX_BUCKETS) throw new QueryInputError(`stepMs too small: at most ${MAX_BUCKETS} buckets`);
-      const sql = `SELECT ${d.idiv('ts', '?')} * ? AS t, sum(bytes) AS b, sum(packets) AS p, count(*) AS f
+      const sql = `SELECT ${d.idiv('ts', '?')} * ? AS t, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f
         FROM ${table} ${w.sql()} GROUP BY t ORDER BY t`;
       return { sql, params: [step, step, ...w.params] };
     }
@@ -273,7 +284,7 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       const offset = checkInt('offset', s.offset ?? 0, 0, 1_000_000);
       const w = baseWhere(d, s, s.filter);
       const page = d.name === 'clickhouse' ? [offset, limit] : [limit, offset];
-      return { sql: `SELECT * FROM ${table} ${w.sql()} ORDER BY ts DESC, exporter, src_ip, dst_ip, src_port, dst_port, bytes ${d.paging()}`, params: [...w.params, ...page] };
+      return { sql: `SELECT * FROM ${table} ${w.sql()} ORDER BY ts DESC, exporter, ${d.ascText('src_ip')}, ${d.ascText('dst_ip')}, src_port, dst_port, bytes ${d.paging()}`, params: [...w.params, ...page] };
     }
     case 'count': {
       const s = q as SearchQuery;
@@ -300,7 +311,7 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
     case 'exporters': {
       const t = q as TimeRange;
       const w = baseWhere(d, t, undefined);
-      const sql = `SELECT exporter AS k, count(*) AS f, sum(bytes) AS b, sum(packets) AS p, min(ts) AS first, max(ts) AS last,
+      const sql = `SELECT exporter AS k, count(*) AS f, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, min(ts) AS first, max(ts) AS last,
           ${d.newest('export_type')} AS et, ${d.newest('export_version')} AS ev
         FROM ${table} ${w.sql()} GROUP BY exporter ORDER BY f DESC, k`;
       return { sql, params: w.params };

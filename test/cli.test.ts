@@ -136,28 +136,32 @@ test('a port already in use stops start-up with one clear line and exit 1', asyn
   assert.doesNotMatch(r.stderr, /at node:dgram/);
 });
 
-test('a configured file that will not load stops start-up with one line, no stack trace, and nothing left running', () => {
+test('a configured file that will not load (YAML, an MMDB database) stops start-up with one line naming its option, exit 2 (not restarted), no stack trace, and nothing left running', () => {
   const dir = tempDir('ufc-cli-start-');
   const lists = join(dir, 'inclexcl.yml');
   writeFileSync(lists, 'include: [\n');
-  const r = spawnSync(process.execPath, [...CLI, 'run'], {
-    encoding: 'utf8',
-    env: baseEnv({
-      EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0',
+  const mmdb = join(dir, 'city.mmdb');
+  writeFileSync(mmdb, 'garbage');
+  const cases: [Record<string, string>, RegExp][] = [
+    [{
       EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com',
       EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: SECRETS.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY,
       // Nothing listens on the discard port of loopback: the download fails fast, but it is not reached.
       EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: 'http://127.0.0.1:9/download',
       EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: lists,
-    }),
+    }, /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: .*inclexcl\.yml: /],
+    [{ EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: mmdb },
+      /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: .*city\.mmdb is not a readable MaxMind \(MMDB\) database/],
+  ];
+  for (const [env, line] of cases) {
     // Exiting at all shows that what did start (the list's timers) was stopped again.
-    timeout: 30_000,
-  });
-  assert.equal(r.status, 1, r.stderr);
-  const failed = r.stderr.split('\n').filter((l) => l.includes('start-up failed'));
-  assert.equal(failed.length, 1, r.stderr);
-  assert.match(failed[0]!, /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: .*inclexcl\.yml: /);
-  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    const r = spawnSync(process.execPath, [...CLI, 'run'], { encoding: 'utf8', env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', ...env }), timeout: 30_000 });
+    assert.equal(r.status, 2, r.stderr);
+    const failed = r.stderr.split('\n').filter((l) => l.includes('start-up failed'));
+    assert.equal(failed.length, 1, r.stderr);
+    assert.match(failed[0]!, line);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  }
 });
 
 /** Starts a collector command and resolves once it listens; its stderr so far comes along. */

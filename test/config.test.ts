@@ -210,6 +210,16 @@ test('unit file: only [Service] Environment= lines, unquoted as systemd does; an
   ].join('\n');
   assert.deepEqual(parseEnvFile(unit), { EF_A: 'x"y', EF_B: 'p\\q', EF_C: 'b c', EF_D: 'd', EF_E: '50%' });
   assert.deepEqual(parseEnvFile(`[Service]\nEnvironment=EF_A=1\nEnvironment=\nEnvironment=EF_B=2\n`), { EF_B: '2' });
+  // Lines above a unit's first header are not read by systemd: not by us either, and said so.
+  const ignored: string[] = [];
+  assert.deepEqual(parseEnvFile(`Environment="EF_LOGGER_LEVEL=debug"\nEF_X=1\n[Service]\nEnvironment="EF_WEBUI_PORT=9999"\n`, ignored), { EF_WEBUI_PORT: '9999' });
+  assert.deepEqual(ignored, [
+    'line 1 is above the first section header: systemd reads Environment= only in [Service]; ignored',
+    'line 2 is above the first section header: systemd reads Environment= only in [Service]; ignored',
+  ]);
+  const shown = loadConfig({ env: {}, envFile: writeTemp(`Environment="EF_LOGGER_LEVEL=debug"\n[Service]\n`) });
+  assert.equal(shown.config?.EF_LOGGER_LEVEL, 'info');
+  assert.match(shown.warnings.join('\n'), /--env-file .*: line 1 is above the first section header/);
   const { warnings } = loadConfig({ env: {}, envFile: writeTemp(`PATH=/bin\nEF_WEBUI_PROT=1\n`) });
   assert.deepEqual(warnings, ['EF_WEBUI_PROT: unknown option, ignored; did you mean EF_WEBUI_PORT?', 'PATH: not an EF_ option, ignored']);
 });

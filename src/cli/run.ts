@@ -1,4 +1,5 @@
 import { Collector, StartupError } from '../collector.js';
+import { isConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
 import { configOrExit } from './common.js';
 import type { Command } from './commands.js';
@@ -42,8 +43,11 @@ export const runCommand: Command = {
       // start()), no stack trace. Anything left running after its bounded stop must not hold the exit.
       if (!(err instanceof StartupError)) log.error(`start-up failed: ${(err as Error).message}`);
       release();
-      setTimeout(() => process.exit(1), 1000).unref();
-      return 1;
+      // A file the configuration names that will not load is a configuration problem (exit 2, which the
+      // shipped unit does not restart); anything else may mend on a restart (exit 1).
+      const code = isConfigFileError(err) ? 2 : 1;
+      setTimeout(() => process.exit(code), 1000).unref();
+      return code;
     }
     try {
       await collector.listen();

@@ -20,19 +20,27 @@ export interface ConfigResult {
  * `\ ` for a space, `%%` for `%`; an empty `Environment=` clears what came before), and other keys
  * (`ExecStart=`, `[Unit]` lines) are not options. Comments and blank lines are ignored.
  */
-export function parseEnvFile(text: string): Record<string, string> {
+export function parseEnvFile(text: string, ignored: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  // A file with a section header is a unit or drop-in: systemd reads nothing above its first header.
+  const unit = lines.some((l) => /^\[.*\]$/.test(l.trim()));
   let section: string | null = null;
   let fromUnit: string[] = [];
-  for (const raw of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
-    const line = raw.trim();
+  for (let n = 0; n < lines.length; n++) {
+    const line = lines[n]!.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     const header = /^\[(.*)\]$/.exec(line);
     if (header) {
       section = header[1]!.trim();
       continue;
     }
-    if (section !== null && section !== 'Service') continue;
+    if (unit && section !== 'Service') {
+      if (/^Environment\s*=/.test(line) || (section === null && /^\w+=/.test(line))) {
+        ignored.push(`line ${n + 1} ${section === null ? 'is above the first section header' : `is in [${section}]`}: systemd reads Environment= only in [Service]; ignored`);
+      }
+      continue;
+    }
     const env = /^Environment\s*=\s*(.*)$/.exec(line);
     if (env) {
       if (env[1] === '') {
@@ -166,7 +174,9 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   const raw: Record<string, string> = {};
   if (opts.envFile !== undefined) {
     try {
-      Object.assign(raw, parseEnvFile(readFileSync(opts.envFile, 'utf8')));
+      const ignored: string[] = [];
+      Object.assign(raw, parseEnvFile(readFileSync(opts.envFile, 'utf8'), ignored));
+      for (const why of ignored) warnings.push(`--env-file ${opts.envFile}: ${why}`);
     } catch (err) {
       errors.push(`--env-file ${opts.envFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }

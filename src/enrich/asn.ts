@@ -10,11 +10,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import maxmind, { type AsnResponse, type Reader } from 'maxmind';
+import type { AsnResponse, Reader } from 'maxmind';
 import { log } from '../log/logger.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
-import { packageDir } from './geoip.js';
+import { openMmdb, packageDir } from './geoip.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
 import { ipv4ToString } from '../decode/ip.js';
 import { embeddedIpv4, isPrivateIp, isPrivateIpv4 } from './locality.js';
@@ -175,7 +175,7 @@ export class AsnEnricher implements Enricher {
 
   async start(): Promise<void> {
     if (this.path !== '') {
-      this.reader = await maxmind.open<AsnResponse>(this.path, { watchForUpdates: false });
+      this.reader = await openMmdb<AsnResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', this.path);
       log.info(`ASN: loaded ${this.path} (${this.reader.metadata.databaseType})`);
       return;
     }

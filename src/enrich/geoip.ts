@@ -10,7 +10,8 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import maxmind, { type CityResponse, type Reader } from 'maxmind';
+import maxmind, { type CityResponse, type Reader, type Response } from 'maxmind';
+import { ConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
@@ -52,6 +53,15 @@ export interface GeoIpOptions {
 }
 
 /** Directory of an installed package, found the way Node resolves it (works from src/ and dist/). */
+/** Opens the MMDB file an option names; a file that is there but is no MMDB database is a configuration error naming the option. */
+export async function openMmdb<T extends Response>(option: string, path: string): Promise<Reader<T>> {
+  try {
+    return await maxmind.open<T>(path, { watchForUpdates: false });
+  } catch (err) {
+    throw new ConfigFileError(`${option}: ${path} is not a readable MaxMind (MMDB) database: ${(err as Error).message}`, { cause: err });
+  }
+}
+
 export function packageDir(name: string): string {
   return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
 }
@@ -93,7 +103,7 @@ export class GeoIpEnricher implements Enricher {
 
   async start(): Promise<void> {
     if (this.opts.path !== '') {
-      this.v4 = await maxmind.open<CityResponse>(this.opts.path, { watchForUpdates: false });
+      this.v4 = await openMmdb<CityResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', this.opts.path);
       this.v6 = this.v4;
       log.info(`GeoIP: loaded ${this.opts.path} (${this.v4.metadata.databaseType})`);
     } else {

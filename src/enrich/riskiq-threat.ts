@@ -19,6 +19,7 @@ import { ThreatFeed, type FeedHooks } from '../threat/feed.js';
 import { InclExclFile } from '../threat/inclexcl.js';
 import { ThreatMatcher, type MatcherState } from '../threat/matcher.js';
 import { defaultPolicy, type RefreshPolicy } from '../threat/refresher.js';
+import { ConfigFileError } from '../config/file-error.js';
 
 export const RISKIQ_FEED = 'riskiq';
 export const RISKIQ_DEFAULT_NAME = 'blocklist';
@@ -180,7 +181,7 @@ export class RiskiqThreatEnricher implements Enricher {
       log.info(`${P} loaded include/exclude lists from ${this.inclExcl.path}: ${res.include.size} include, ${res.exclude.size} exclude`);
     } catch (err) {
       const msg = (err as Error).message;
-      if (atStart) throw new Error(`EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: ${msg}`);
+      if (atStart) throw new ConfigFileError(`EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: ${msg}`, { cause: err });
       log.error(`${P} failed to read the include/exclude lists, keeping the previous ones: ${msg}`);
     }
   }

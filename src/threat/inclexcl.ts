@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { EntrySet } from './entries.js';
 import { ADDRESS_KEYS, NAME_KEYS } from './formats.js';
 import { buildPrefixIndex, PrefixIndex } from './prefix-index.js';
+import { ConfigFileError } from '../config/file-error.js';
 
 export interface InclExcl {
   include: PrefixIndex;
@@ -29,7 +30,7 @@ export function emptyInclExcl(): InclExcl {
   return { include: PrefixIndex.empty(), exclude: PrefixIndex.empty(), bad: 0, badSamples: [] };
 }
 
-export class InclExclError extends Error {}
+export class InclExclError extends ConfigFileError {}
 
 /** Parses the YAML text; `defaultName` names include entries that give no name. */
 export async function parseInclExcl(text: string, defaultName: string, where = 'include/exclude file'): Promise<InclExcl> {

@@ -22,6 +22,7 @@ import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
 import { within } from '../../within.js';
+import { ConfigFileError } from '../../config/file-error.js';
 
 const CH_TYPE: Record<ColKind, string> = { u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', i16: 'Int16', i64: 'UInt64', f64: 'Float64', str: 'String', enum: 'String' };
 const DAY_MS = 86_400_000;
@@ -45,7 +46,7 @@ export interface ClickHouseOptions {
 }
 
 /** An existing table whose columns this version cannot write (other types). */
-export class TableLayoutError extends Error {
+export class TableLayoutError extends ConfigFileError {
   override name = 'TableLayoutError';
 }
 

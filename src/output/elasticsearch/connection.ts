@@ -9,6 +9,7 @@ import { Client as EsClient } from '@elastic/elasticsearch';
 import { Client as OsClient } from '@opensearch-project/opensearch';
 import type { BulkResponseBody } from './bulk.js';
 import type { Flavor, IndexTemplate } from './template.js';
+import { ConfigFileError } from '../../config/file-error.js';
 
 export interface ConnectionOptions {
   flavor: Flavor;
@@ -46,7 +47,7 @@ function tlsOptions(o: ConnectionOptions): { ca?: Buffer; rejectUnauthorized: bo
       out.ca = readFileSync(o.tls.caCertPath);
     } catch (err) {
       const name = o.flavor === 'opensearch' ? 'OPENSEARCH' : 'ELASTICSEARCH';
-      throw new Error(`EF_OUTPUT_${name}_TLS_CA_CERT_FILEPATH: cannot read ${o.tls.caCertPath}: ${(err as Error).message}`);
+      throw new ConfigFileError(`EF_OUTPUT_${name}_TLS_CA_CERT_FILEPATH: cannot read ${o.tls.caCertPath}: ${(err as Error).message}`);
     }
   }
   return out;

@@ -24,6 +24,7 @@ import { log } from '../../log/logger.js';
 import { BatchingOutput, PartialSendError } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
 import { within } from '../../within.js';
+import { ConfigFileError } from '../../config/file-error.js';
 
 export type PartitionKey = 'exporter' | 'none' | 'src_ip' | 'community_id';
 
@@ -122,7 +123,7 @@ export class KafkaOutput extends BatchingOutput {
         try {
           ssl.ca = [readFileSync(o.tls.caCertPath)];
         } catch (err) {
-          throw new Error(`EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: cannot read ${o.tls.caCertPath}: ${(err as Error).message}`);
+          throw new ConfigFileError(`EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: cannot read ${o.tls.caCertPath}: ${(err as Error).message}`);
         }
       }
     }

@@ -16,6 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { FEED_FORMATS, type FeedFormatName } from './parse.js';
+import { ConfigFileError } from '../../config/file-error.js';
 
 export const USER_MIN_INTERVAL_MIN = 5;
 
@@ -28,7 +29,7 @@ export interface UserFeed {
   threatName?: string;
 }
 
-export class UserFeedError extends Error {}
+export class UserFeedError extends ConfigFileError {}
 
 const KEYS = new Set(['name', 'url', 'format', 'header', 'headers', 'interval', 'threat_name']);
 

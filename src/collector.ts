@@ -137,7 +137,7 @@ export class Collector {
     await this.udp.start();
     // The web server belongs to a running collector, not to `ufc replay` (which starts but never listens).
     if (c.EF_WEBUI_ENABLE && this.web === null) {
-      this.web = new WebServer(this, { ip: c.EF_WEBUI_IP, port: c.EF_WEBUI_PORT });
+      this.web = new WebServer(this, { ip: c.EF_WEBUI_IP, port: c.EF_WEBUI_PORT, allowedHosts: c.EF_WEBUI_ALLOWED_HOSTS });
       await this.web.start();
       this.web.setReady(true);
     }

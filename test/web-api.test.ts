@@ -234,3 +234,31 @@ test('an export whose client stops reading and goes away ends on the server too'
     await store.close();
   }
 });
+
+/** One raw HTTP/1.1 request (Host and target exactly as given); the status line's code. */
+function rawStatus(url: string, target: string, host: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const s = connect(Number(port), hostname.replace(/^\[|\]$/g, ''), () => s.write(`GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    let got = '';
+    s.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    s.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(got)?.[1] ?? 0)));
+    s.on('error', reject);
+  });
+}
+
+test('DNS rebinding: only IP literals, localhost, this machine\'s name and EF_WEBUI_ALLOWED_HOSTS are answered (421 otherwise); a malformed target is 400', async () => {
+  const port = new URL(f.url).port;
+  for (const host of [`127.0.0.1:${port}`, `[::1]:${port}`, `localhost:${port}`, `LOCALHOST.:${port}`, `ui.localhost:${port}`]) {
+    assert.equal(await rawStatus(f.url, '/api/meta', host), 200, host);
+  }
+  for (const host of [`attacker.example:${port}`, 'attacker.example', `localhost.attacker.example:${port}`]) {
+    assert.equal(await rawStatus(f.url, '/api/flows?limit=1', host), 421, host);
+    assert.equal(await rawStatus(f.url, '/', host), 421, host);
+  }
+  assert.equal(await rawStatus(f.url, 'http://[', `127.0.0.1:${port}`), 400);
+  const { hostCheck } = await import('../src/web/host-check.js');
+  const check = hostCheck(['flows.example.com', '*.corp.example'], 'collector01.lan');
+  assert.deepEqual(['flows.example.com:443', 'ui.corp.example', 'corp.example', 'collector01', 'collector01.lan:8080', 'other.example', '10.1.2.3:8080'].map((h) => check(h)), [true, true, false, true, true, false, true]);
+  assert.equal(hostCheck(['*'])('anything.example'), true);
+});

@@ -13,6 +13,7 @@ import { ApiError, createApi, type Api } from './api.js';
 import { createMetrics } from './metrics.js';
 import type { WebSources } from './sources.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
+import { hostCheck, hostName, type HostCheck } from './host-check.js';
 
 /** Paths that serve the page shell; the client script picks the page from the path. */
 export const PAGES = ['/', '/threats', '/flows', '/exporters', '/integrations'] as const;
@@ -27,6 +28,8 @@ const SECURITY_HEADERS = {
 export interface WebServerOptions {
   ip: string;
   port: number;
+  /** EF_WEBUI_ALLOWED_HOSTS (see host-check.ts). */
+  allowedHosts?: readonly string[];
 }
 
 export class WebServer {
@@ -35,11 +38,13 @@ export class WebServer {
   private readonly metrics: Registry;
   private readonly api: Api;
   private ready = false;
+  private readonly hostAllowed: HostCheck;
 
   constructor(private readonly src: WebSources, private readonly opts: WebServerOptions) {
     this.files = loadStaticFiles();
     this.metrics = createMetrics(src);
     this.api = createApi(src);
+    this.hostAllowed = hostCheck(opts.allowedHosts ?? []);
   }
 
   /** Marks the collector ready (inputs bound, outputs started); /readyz answers 200 from then on. */
@@ -85,7 +90,15 @@ export class WebServer {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!this.hostAllowed(req.headers.host)) {
+      return this.text(res, 421, `host ${JSON.stringify(hostName(req.headers.host ?? ''))} is not one this server answers to; add it to EF_WEBUI_ALLOWED_HOSTS\n`);
+    }
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return this.text(res, 400, 'bad request target\n');
+    }
     const path = url.pathname;
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');

@@ -97,7 +97,10 @@ export class Collector {
     const started: Array<() => Promise<void> | void> = [];
     try {
       for (const e of this.enrichers) {
-        if (onWorkers && e.placement !== 'replica' && e.placement !== 'main') continue;
+        if (onWorkers && e.placement !== 'replica' && e.placement !== 'main') {
+          await e.check?.();
+          continue;
+        }
         await e.start?.();
         if (e.stop !== undefined) started.push(() => e.stop!());
       }

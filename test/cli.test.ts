@@ -152,6 +152,9 @@ test('a configured file that will not load (YAML, an MMDB database) stops start-
     }, /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: .*inclexcl\.yml: /],
     [{ EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: mmdb },
       /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: .*city\.mmdb is not a readable MaxMind \(MMDB\) database/],
+    // With decode workers the database is the workers' to open: the main thread checks it first.
+    [{ EF_FLOW_SERVER_WORKERS: '1', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH: mmdb },
+      /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH: .*city\.mmdb is not a readable MaxMind \(MMDB\) database/],
   ];
   for (const [env, line] of cases) {
     // Exiting at all shows that what did start (the list's timers) was stopped again.

@@ -428,6 +428,10 @@ test('a record cut short (fewer octets than the template\'s records take, not ze
   assert.equal(run(d, ipfixMsg([set(300, Buffer.alloc(12, 1))])).length, 0);
   run(d, ipfixMsg([set(400, Buffer.concat([u32(1), Buffer.alloc(5, 1)]))]));
   assert.deepEqual([d.counters.get('truncated data record'), d.counters.get('truncated options record')], [2, 1]);
+  // Cut inside a variable-length field: counted once.
+  run(d, ipfixMsg([set(3, ipfixTemplate(401, [[149, 4], [96, 0xffff]], 1))]));
+  run(d, ipfixMsg([set(401, Buffer.concat([u32(1), Buffer.from([20]), Buffer.alloc(2, 1)]))]));
+  assert.equal(d.counters.get('truncated options record'), 2);
   const losses = d.takeLosses();
   assert.equal(losses?.get('192.0.2.9')?.get('truncated data record'), 2);
   const v9 = new Netflow9Decoder(BASE);

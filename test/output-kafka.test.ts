@@ -304,8 +304,8 @@ test('one partition refusing (retriable NOT_LEADER and non-retriable MESSAGE_TOO
   }
 });
 
-test('a record the broker refuses for what it holds (INVALID_RECORD, INVALID_TIMESTAMP) is found by halving the request, dropped and counted; the rest are written once, in order, also from the spill', async () => {
-  for (const [code, spill] of [[87, false], [32, true]] as const) {
+test('a record the broker refuses for what it holds (INVALID_RECORD, MESSAGE_TOO_LARGE) is found by halving the request, dropped and counted; the rest are written once, in order, also from the spill', async () => {
+  for (const [code, spill] of [[87, false], [10, true]] as const) {
     const broker = new KafkaTestBroker({ topics: { flows: 1 } });
     await broker.start();
     broker.recordFault = (v) => (v?.includes('poison.example') ? code : 0);
@@ -328,6 +328,23 @@ test('a record the broker refuses for what it holds (INVALID_RECORD, INVALID_TIM
       await broker.stop();
     }
   }
+});
+
+test('INVALID_TIMESTAMP (the collector\'s clock against the broker\'s: kafkajs stamps the send time) drops nothing: the records wait in the spill', async () => {
+  const broker = new KafkaTestBroker({ topics: { flows: 1 } });
+  await broker.start();
+  broker.produceFault = () => 32;
+  const out = new KafkaOutput(options(broker, { spill: { dir: tempDir('ufc-kafka-spill-'), maxBytes: 1 << 26 } }));
+  try {
+    await out.start();
+    out.write(Array.from({ length: 50 }, (_, i) => Object.assign(new FlowRecord(), { collectTs: 1_700_000_000_000 + i, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '8.8.8.8', proto: 6, bytes: i })));
+    await until(() => out.counters().failures! > 0, 10_000, 'a refused request');
+  } finally {
+    await out.close();
+    await broker.stop();
+  }
+  const c = out.counters();
+  assert.deepEqual([broker.messages.length, c.dropped_refused, c.spill_pending], [0, 0, 50]);
 });
 
 test('request size is counted in bytes (non-ASCII text is 2-3 bytes a character); a record no request can carry is dropped and counted', async () => {

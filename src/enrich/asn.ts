@@ -173,6 +173,10 @@ export class AsnEnricher implements Enricher {
   /** `path` '' for the bundled ip-location-db ranges; `facts` the address cache shared with GeoIP (chain.ts), or a private one. */
   constructor(private readonly path: string, private readonly facts: FactsCache = createFactsCache()) {}
 
+  async check(): Promise<void> {
+    if (this.path !== '') await openMmdb<AsnResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', this.path);
+  }
+
   async start(): Promise<void> {
     if (this.path !== '') {
       this.reader = await openMmdb<AsnResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', this.path);

@@ -101,6 +101,10 @@ export class GeoIpEnricher implements Enricher {
     this.regionNames = dn;
   }
 
+  async check(): Promise<void> {
+    if (this.opts.path !== '') await openMmdb<CityResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', this.opts.path);
+  }
+
   async start(): Promise<void> {
     if (this.opts.path !== '') {
       this.v4 = await openMmdb<CityResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', this.opts.path);

@@ -54,6 +54,12 @@ export interface Enricher {
   readonly placement?: 'worker' | 'replica' | 'main';
   /** Loads what it needs (databases, lists). Failing here stops start-up. */
   start?(): Promise<void>;
+  /**
+   * 'worker' placement, when workers run it: checks on the main thread what each worker's start()
+   * will load (a configured file), so that a file that will not load stops start-up as a
+   * configuration problem (exit code 2) instead of failing the workers.
+   */
+  check?(): Promise<void>;
   /** Enriches a batch in place. Must not block or allocate per record where avoidable. */
   enrich(batch: FlowRecord[]): void;
   stop?(): Promise<void>;

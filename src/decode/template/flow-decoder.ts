@@ -316,7 +316,7 @@ export abstract class TemplateFlowDecoder {
       }
       if (!ok) {
         if (!allZero(buf, o, end)) this.count('truncated options record');
-        break;
+        return; // counted: o is inside the record, not at its start
       }
       this.count('options records');
       if (named !== null) this.onOptionsRecord!(named, t.id);

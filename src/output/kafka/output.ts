@@ -51,11 +51,13 @@ const RECORD_OVERHEAD = 20;
 const METADATA_MAX_AGE_MS = 60_000;
 const LOG_EVERY_MS = 10_000;
 /**
- * Kafka errors that refuse a request for what one of its records holds (its size, its timestamp, the
- * broker's record validation): sending the same request again fails again for ever. The request is
- * split in halves down to the record refused, which is dropped and counted; the others are written.
+ * Kafka errors that refuse a request for what one of its records holds (its size, the broker's record
+ * validation): sending the same request again fails again for ever. The request is split in halves
+ * down to the record refused, which is dropped and counted; the others are written. Not
+ * INVALID_TIMESTAMP: kafkajs stamps every message with the time it is sent, so that one is about the
+ * collector's clock against the broker's, true of every record alike, and the records wait instead.
  */
-const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'INVALID_TIMESTAMP']);
+const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 
 /** The Kafka error type (kafkajs's `type`, e.g. INVALID_RECORD) behind an error kafkajs may have wrapped. */
 export function kafkaErrorType(err: unknown): string | undefined {

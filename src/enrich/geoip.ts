@@ -52,7 +52,6 @@ export interface GeoIpOptions {
   lang: string;
 }
 
-/** Directory of an installed package, found the way Node resolves it (works from src/ and dist/). */
 /** Opens the MMDB file an option names; a file that is there but is no MMDB database is a configuration error naming the option. */
 export async function openMmdb<T extends Response>(option: string, path: string): Promise<Reader<T>> {
   try {
@@ -62,6 +61,7 @@ export async function openMmdb<T extends Response>(option: string, path: string)
   }
 }
 
+/** Directory of an installed package, found the way Node resolves it (works from src/ and dist/). */
 export function packageDir(name: string): string {
   return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
 }

@@ -60,7 +60,7 @@ const LOG_EVERY_MS = 10_000;
 const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
 
 /** The Kafka error type (kafkajs's `type`, e.g. INVALID_RECORD) behind an error kafkajs may have wrapped. */
-export function kafkaErrorType(err: unknown): string | undefined {
+function kafkaErrorType(err: unknown): string | undefined {
   for (let e = err, depth = 0; e !== null && typeof e === 'object' && depth < 5; depth++) {
     const x = e as { type?: unknown; cause?: unknown; originalError?: unknown };
     if (typeof x.type === 'string' && x.type !== '') return x.type;
@@ -186,15 +186,15 @@ export class KafkaOutput extends BatchingOutput {
     return this.partitions;
   }
 
-  private lastTooLargeWarn = 0;
+  /** When each kind of dropped record was last logged: at most one line per kind every LOG_EVERY_MS. */
+  private readonly lastDropWarn = new Map<string, number>();
 
-  private warnTooLarge(bytes: number): void {
-    if (Date.now() - this.lastTooLargeWarn < 10_000) return;
-    this.lastTooLargeWarn = Date.now();
-    log.warn(`Kafka output: a record of ${bytes} bytes is larger than any request may be (${this.o.maxRequestBytes ?? MAX_REQUEST_BYTES} bytes); dropped (dropped_too_large)`);
+  private warnDropped(kind: string, text: string): void {
+    const now = Date.now();
+    if (now - (this.lastDropWarn.get(kind) ?? 0) < LOG_EVERY_MS) return;
+    this.lastDropWarn.set(kind, now);
+    log.warn(text);
   }
-
-  private lastRefusedWarn = 0;
 
   /**
    * Writes g[from, to) to the partition as one request. A refusal for what a record holds (RECORD_REFUSALS)
@@ -208,7 +208,6 @@ export class KafkaOutput extends BatchingOutput {
       for (let k = from; k < to; k++) messages.push({ key: g[k]!.key, value: g[k]!.value, partition });
       await this.producer.send({ topic: this.o.topic, acks: -1, timeout: 30_000, messages });
     } catch (err) {
-      if (err instanceof StoppedAt) throw err;
       const type = kafkaErrorType(err);
       if (type === undefined || !RECORD_REFUSALS.has(type)) throw new StoppedAt(from, err);
       if (to - from > 1) {
@@ -219,10 +218,7 @@ export class KafkaOutput extends BatchingOutput {
       }
       this.c.dropped_refused!++;
       this.refused(1);
-      if (Date.now() - this.lastRefusedWarn >= LOG_EVERY_MS) {
-        this.lastRefusedWarn = Date.now();
-        log.warn(`Kafka output: the broker refused a record (${type}) of ${Buffer.byteLength(g[from]!.value)} bytes; dropped (dropped_refused)`);
-      }
+      this.warnDropped('refused', `Kafka output: the broker refused a record (${type}) of ${Buffer.byteLength(g[from]!.value)} bytes; dropped (dropped_refused)`);
       return;
     }
     this.c.produced! += to - from;
@@ -241,7 +237,7 @@ export class KafkaOutput extends BatchingOutput {
       if (Buffer.byteLength(value) + (key === null ? 0 : Buffer.byteLength(key)) + RECORD_OVERHEAD > (this.o.maxRequestBytes ?? MAX_REQUEST_BYTES)) {
         this.c.dropped_too_large!++;
         this.refused(1);
-        this.warnTooLarge(Buffer.byteLength(value));
+        this.warnDropped('too large', `Kafka output: a record of ${Buffer.byteLength(value)} bytes is larger than any request may be (${this.o.maxRequestBytes ?? MAX_REQUEST_BYTES} bytes); dropped (dropped_too_large)`);
         continue;
       }
       const partition = this.partitioner({ topic: this.o.topic, partitionMetadata, message: { key, value } });

@@ -75,16 +75,26 @@ test('expanded discard format: output 0 and the reason kept; unknown-enterprise 
   assert.equal(r!.srcPort, 1);
 });
 
-test('expanded "internal" interface is 0xFFFFFFFF (sFlow v5 interface_expanded), read as unknown like the compact 0x3FFFFFFF', () => {
+test('expanded "internal" interface is 0xFFFFFFFF (sFlow v5 interface_expanded), read as unknown; 0x3FFFFFFF is an ordinary ifIndex there', () => {
   const sampledV4 = rec(3, Buffer.concat([u32(40, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1, 2, 0x02, 0)]));
-  const [fromAgent, toAgent, multi] = decode(datagram(agent4([10, 1, 1, 1]), [
+  const [fromAgent, toAgent, big] = decode(datagram(agent4([10, 1, 1, 1]), [
     flowSampleExpanded(1, 0, 9, 0, 0xffffffff, 0, 9, [sampledV4]),
     flowSampleExpanded(1, 0, 9, 0, 9, 0, 0xffffffff, [sampledV4]),
-    flowSampleExpanded(1, 0, 9, 0, 9, 2, 0xffffffff, [sampledV4]),
+    flowSampleExpanded(1, 0, 0x3fffffff, 0, 0x3fffffff, 0, 9, [sampledV4]),
   ]));
   assert.deepEqual([fromAgent!.inIf, fromAgent!.outIf], [0, 9]);
   assert.deepEqual([toAgent!.inIf, toAgent!.outIf], [9, 0]);
-  assert.equal(multi!.extra?.['sflow.out.multiple'], -1, 'the multiple format with an unknown count, as in compact samples');
+  assert.deepEqual([big!.inIf, big!.direction], [0x3fffffff, 0], 'a 30-bit-all-ones ifIndex is the sampled input in the expanded form');
+});
+
+test('multiple-output format: the value is the count of outputs, 0 meaning "more than one, how many unknown" (-1), compact and expanded', () => {
+  const sampledV4 = rec(3, Buffer.concat([u32(40, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1, 2, 0x02, 0)]));
+  const compact = (out: number) => rec(1, Buffer.concat([u32(1, 9, 1, 1000, 0, 9, out >>> 0, 1), sampledV4]));
+  const recs = decode(datagram(agent4([10, 1, 1, 1]), [
+    compact(0x80000000), compact(0x80000007), compact(0xbfffffff),
+    flowSampleExpanded(1, 0, 9, 0, 9, 2, 0, [sampledV4]), flowSampleExpanded(1, 0, 9, 0, 9, 2, 3, [sampledV4]),
+  ]));
+  assert.deepEqual(recs.map((r) => [r.outIf, r.extra?.['sflow.out.multiple']]), [[0, -1], [0, 7], [0, 0x3fffffff], [0, -1], [0, 3]]);
 });
 
 test('raw header with header protocol 13 (MPLS) and 11 (IPv4)', () => {
@@ -129,4 +139,20 @@ test('hostile counts and lengths are named errors', () => {
   const hdr = rec(1, u32(1, 100, 0, 9999));
   assert.equal(reason(datagram(a, [flowSampleExpanded(1, 0, 1, 0, 1, 0, 2, [hdr])])), 'sampled header overruns record');
   assert.equal(reason(datagram(Buffer.concat([u32(3), Buffer.alloc(4)]), [])), 'bad address type');
+});
+
+test('a sample count that understates: the counted samples are kept and the rest is counted as a loss; zero padding is not', () => {
+  const sampledV4 = rec(3, Buffer.concat([u32(40, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1, 2, 0x02, 0)]));
+  const sample = flowSampleExpanded(1, 0, 9, 0, 9, 0, 2, [sampledV4]);
+  const three = datagram(agent4([10, 1, 1, 1]), [sample, sample, sample]);
+  three.writeUInt32BE(1, 24); // num_samples: the IPv4 agent's header is 28 bytes, the count its last word
+  const d = new SflowDecoder();
+  const out: FlowRecord[] = [];
+  d.decode(three, ctx, out);
+  assert.equal(out.length, 1);
+  assert.deepEqual(d.takeLosses(), new Map([[ctx.exporterIp, new Map([['bytes after the last sample', 1]])]]));
+  assert.equal(d.takeLosses(), null, 'handed over once');
+  d.decode(Buffer.concat([datagram(agent4([10, 1, 1, 1]), [sample]), Buffer.alloc(8)]), ctx, out);
+  assert.equal(out.length, 2);
+  assert.equal(d.takeLosses(), null);
 });

@@ -25,6 +25,8 @@ export class SflowDecoder implements Decoder {
   readonly protocol = 'sflow5' as const;
   /** Samples skipped: unknown format or turned off by option (shown by describe()). */
   private skipped = 0;
+  /** What the decoder lost without failing the datagram, per exporter, until takeLosses(). */
+  private losses: Map<string, Map<string, number>> | null = null;
 
   constructor(private readonly opts: SflowOptions = { flows: true, counters: true }) {}
 
@@ -66,6 +68,23 @@ export class SflowDecoder implements Decoder {
       }
       o += len;
     }
+    // More after the samples the header counted (not zero padding): a count that understates would
+    // otherwise lose the rest without a trace. Like tshark and sflowtool, the count is believed; the
+    // datagram's records are kept and the leftover is counted as a loss of the exporter.
+    if (o < buf.length && buf.subarray(o).some((b) => b !== 0)) this.lose(ctx.exporterIp, 'bytes after the last sample');
+  }
+
+  private lose(exporter: string, reason: string): void {
+    this.losses ??= new Map();
+    const m = this.losses.get(exporter) ?? new Map<string, number>();
+    m.set(reason, (m.get(reason) ?? 0) + 1);
+    this.losses.set(exporter, m);
+  }
+
+  takeLosses(): ReadonlyMap<string, ReadonlyMap<string, number>> | null {
+    const taken = this.losses;
+    this.losses = null;
+    return taken;
   }
 
   describe(): Record<string, unknown> {

@@ -52,9 +52,6 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
     inValue = buf.readUInt32BE(o + 4);
     outFormat = buf.readUInt32BE(o + 8);
     outValue = buf.readUInt32BE(o + 12);
-    // Expanded "internal" is read as the compact one from here on.
-    if (inValue === IF_INTERNAL_EXPANDED) inValue = IF_INTERNAL;
-    if (outValue === IF_INTERNAL_EXPANDED) outValue = IF_INTERNAL;
     o += 16;
   } else {
     const i = buf.readUInt32BE(o), x = buf.readUInt32BE(o + 4);
@@ -83,11 +80,14 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   const scale = rate > 0 ? rate : 1;
   if (rate > 0) r.samplingRate = rate;
   r.packets = scale;
-  // Input is always a single interface; internal (0x3FFFFFFF, expanded 0xFFFFFFFF) reads as unknown (0).
-  r.inIf = inFormat === IF_FORMAT_SINGLE && inValue !== IF_INTERNAL ? inValue : 0;
-  if (outFormat === IF_FORMAT_SINGLE) r.outIf = outValue !== IF_INTERNAL ? outValue : 0;
+  // Input is always a single interface; internal (0x3FFFFFFF compact, 0xFFFFFFFF expanded, where
+  // 0x3FFFFFFF is an ordinary ifIndex) reads as unknown (0).
+  const internal = expanded ? IF_INTERNAL_EXPANDED : IF_INTERNAL;
+  r.inIf = inFormat === IF_FORMAT_SINGLE && inValue !== internal ? inValue : 0;
+  if (outFormat === IF_FORMAT_SINGLE) r.outIf = outValue !== internal ? outValue : 0;
   else if (outFormat === IF_FORMAT_DISCARD) r.setExtra('sflow.out.discard.reason', outValue);
-  else if (outFormat === IF_FORMAT_MULTIPLE) r.setExtra('sflow.out.multiple', outValue === IF_INTERNAL ? -1 : outValue);
+  // The multiple format's value is the number of outputs; 0 means more than one, how many unknown.
+  else if (outFormat === IF_FORMAT_MULTIPLE) r.setExtra('sflow.out.multiple', outValue === 0 ? -1 : outValue);
   // The data source is the interface whose traffic is sampled: the input for ingress sampling,
   // the output for egress. Anything else (VLAN or entity sources) is kept as extras.
   if (sourceType === 0 && sourceIndex === r.inIf && r.inIf !== 0) r.direction = 0;

@@ -5,10 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Collector } from '../src/collector.js';
+import { createLogger, setLogger } from '../src/log/logger.js';
 import type { RiskiqRow } from '../src/output/riskiq/frame.js';
 import { RiskiqOutput, type RiskiqOutputOptions } from '../src/output/riskiq/output.js';
 import { RiskiqReceiver } from '../src/output/riskiq/receiver.js';
@@ -16,6 +18,9 @@ import { createOutputs } from '../src/output/registry.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
+
+const raw: string[] = [];
+setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => raw.push(l) }));
 
 const UUID = '527dd194-a116-11af-8380-034aba1ce438';
 const KEY = Buffer.from('twBovkmV8YIxx0QyulybZg==', 'base64');
@@ -61,6 +66,48 @@ async function until(cond: () => boolean, ms: number): Promise<void> {
   const end = Date.now() + ms;
   while (!cond() && Date.now() < end) await sleep(10);
 }
+
+test('TCP receiver that accepts and closes at once (a proxy without backend): reconnects keep backing off, one log line per 10 s', async (t) => {
+  const srv: Server = createServer((s) => s.destroy());
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const out = output((srv.address() as { port: number }).port, { backoffMinMs: 20, backoffMaxMs: 5000 });
+  const mark = raw.length;
+  t.after(async () => {
+    await out.close();
+    await new Promise<void>((r) => srv.close(() => r()));
+  });
+  await out.start();
+  await sleep(1500);
+  // 20, 40, 80, 160, 320, 640 ms (±20%) between attempts: about 6 in 1.5 s. A backoff reset at every
+  // connect made one attempt every ~20 ms (dozens).
+  const connects = out.counters().tcp_connects!;
+  assert.ok(connects >= 3 && connects <= 10, `connects in 1.5 s: ${connects}`);
+  const reconnected = raw.slice(mark).filter((l) => l.includes('RiskIQ output: reconnected to')).length;
+  assert.equal(reconnected, 1, 'the reconnect line is rate-limited');
+});
+
+test('TCP receiver that drops connection attempts (a firewall): start() does not wait for the kernel, the attempt times out and is retried', async (t) => {
+  // A listener that never accepts, its accept queue filled: the kernel drops our SYNs.
+  const py = spawn('python3', ['-c', 'import socket,sys\ns=socket.socket()\ns.bind(("127.0.0.1",0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((r) => py.stdout.once('data', (d) => r(Number(String(d).trim()))));
+  const fill: Socket[] = [];
+  for (let i = 0; i < 3; i++) fill.push(connect(port, '127.0.0.1').on('error', () => {}));
+  await sleep(200);
+  const out = output(port, { connectTimeoutMs: 300, backoffMinMs: 20, backoffMaxMs: 50 });
+  t.after(async () => {
+    await out.close();
+    for (const s of fill) s.destroy();
+    py.kill();
+  });
+  const t0 = performance.now();
+  await out.start();
+  const startMs = performance.now() - t0;
+  assert.ok(startMs < 1500, `start() returned after ${startMs.toFixed(0)} ms`);
+  await until(() => out.counters().tcp_connect_failures! >= 2, 3000);
+  const c = out.counters();
+  assert.ok(c.tcp_connect_failures! >= 2, `connect attempts given up: ${c.tcp_connect_failures}`);
+  assert.equal(c.tcp_connects, 0);
+});
 
 test('TCP receiver refusing: queue bounded, drops counted, reconnect attempts back off, held frames delivered once it is up', async (t) => {
   const port = await closedPort();

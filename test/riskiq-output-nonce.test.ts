@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { BLOCK, NonceSequence, STATE_FILE } from '../src/output/riskiq/nonce.js';
+import { BLOCK, NonceSequence, processIdentity, STATE_FILE } from '../src/output/riskiq/nonce.js';
 import { RiskiqOutput } from '../src/output/riskiq/output.js';
 import { tempDir } from './helpers/collect.js';
 
@@ -85,13 +85,47 @@ test('one process per state file: a live holder of the lock refuses a second, a 
   const path = join(tempDir('ufc-nonce-'), STATE_FILE);
   const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
   try {
+    const refused = new RegExp(`is in use by process ${other.pid}: two collectors on one data directory would repeat nonces`);
+    writeFileSync(`${path}.lock`, `${other.pid} ${processIdentity(other.pid!)}\n`);
+    assert.throws(() => new NonceSequence(path), refused);
     writeFileSync(`${path}.lock`, `${other.pid}\n`);
-    assert.throws(() => new NonceSequence(path), new RegExp(`is in use by process ${other.pid}: two collectors on one data directory would repeat nonces`));
+    assert.throws(() => new NonceSequence(path), refused, 'a lock of an older version, pid only, is judged by the pid');
   } finally {
     other.kill('SIGKILL');
     await new Promise((r) => other.once('exit', r));
   }
   const seq = new NonceSequence(path);
   assert.equal(seq.counter, 0);
-  assert.equal(readFileSync(`${path}.lock`, 'utf8').trim(), String(process.pid));
+  assert.equal(readFileSync(`${path}.lock`, 'utf8').trim(), `${process.pid} ${processIdentity(process.pid)}`);
+  seq.release();
+  assert.equal(existsSync(`${path}.lock`), false, 'released on close');
+});
+
+test('a lock whose pid now names another process (after a reboot, or a reused pid) is taken over', { skip: processIdentity(process.pid) === '' ? 'no /proc here to tell processes apart' : false }, async () => {
+  const path = join(tempDir('ufc-nonce-'), STATE_FILE);
+  const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+  try {
+    const [boot, start] = processIdentity(other.pid!).split('/');
+    for (const stale of [`${boot}/${Number(start) + 1}`, `00000000-0000-0000-0000-000000000000/${start}`]) {
+      writeFileSync(`${path}.lock`, `${other.pid} ${stale}\n`);
+      const seq = new NonceSequence(path);
+      assert.equal(readFileSync(`${path}.lock`, 'utf8').trim(), `${process.pid} ${processIdentity(process.pid)}`);
+      seq.release();
+    }
+  } finally {
+    other.kill('SIGKILL');
+    await new Promise((r) => other.once('exit', r));
+  }
+});
+
+test('the output gives up the state file lock when it closes, so a later process given its pid can start', async () => {
+  const path = join(dir(), STATE_FILE);
+  const out = new RiskiqOutput({
+    host: '127.0.0.1', port: 9, customerUuid: '527dd194-a116-11af-8380-034aba1ce438', key: Buffer.alloc(16), transport: 'udp',
+    maxFrameBytes: 1400, deadlineMs: 100, queueSize: 1000, auditPath: '', nonceStatePath: path,
+  });
+  await out.start();
+  assert.equal(existsSync(`${path}.lock`), true, 'held while running');
+  await out.close();
+  assert.equal(existsSync(`${path}.lock`), false);
 });

@@ -59,6 +59,19 @@ export class NonceSequence {
     return n;
   }
 
+  /**
+   * Gives up the state file's lock (the output stopped and takes no more nonces), so that a later
+   * process given this pid is not taken for this one. Only our own lock is removed.
+   */
+  release(): void {
+    const lock = `${this.statePath}.lock`;
+    try {
+      if (readFileSync(lock, 'utf8').trim().split(' ')[0] === String(process.pid)) unlinkSync(lock);
+    } catch {
+      // Already gone: nothing to give up.
+    }
+  }
+
   /** Next counter to be used (for tests and the docs' figures). */
   get counter(): number {
     return this.next;
@@ -87,19 +100,39 @@ function readMark(path: string): number {
 }
 
 /**
- * Claims the state file for this process (`<state>.lock` holding its pid): two collectors counting
- * from one file would reserve the same blocks, and their shared temporary file could leave it empty.
- * A lock whose process is gone (a crash) is taken over; this process may claim it again (a restarted
- * output).
+ * What tells a process apart from a later one given the same pid (pids are reused, and a data dir
+ * outlives reboots): the boot it runs in and its start time in clock ticks since boot, from Linux's
+ * /proc; '' where /proc does not say (the pid alone is then trusted).
+ */
+export function processIdentity(pid: number): string {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // starttime is field 22; the fields are counted after the command name's closing parenthesis
+    // (the name may hold spaces and parentheses), which is followed by field 3.
+    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return start === undefined ? '' : `${boot}/${start}`;
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Claims the state file for this process (`<state>.lock` holding its pid and processIdentity): two
+ * collectors counting from one file would reserve the same blocks, and their shared temporary file
+ * could leave it empty. A lock is taken over when its process is gone (a crash), or its pid now
+ * names another process (a reboot, a reused pid); this process may claim it again (a restarted
+ * output). A lock holding only a pid (older versions) is judged by the pid alone.
  */
 function lockState(path: string): void {
   makeDir(dirname(path));
   const lock = `${path}.lock`;
+  const mine = processIdentity(process.pid);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const fd = openSync(lock, 'wx', 0o600);
       try {
-        writeSync(fd, `${process.pid}\n`);
+        writeSync(fd, `${process.pid} ${mine}\n`);
       } finally {
         closeSync(fd);
       }
@@ -108,13 +141,16 @@ function lockState(path: string): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`RiskIQ nonce state ${path}: cannot lock it: ${(err as Error).message}`);
     }
     let holder = Number.NaN;
+    let ident = '';
     try {
-      holder = Number(readFileSync(lock, 'utf8').trim());
+      const [p, i] = readFileSync(lock, 'utf8').trim().split(' ');
+      holder = Number(p);
+      ident = i ?? '';
     } catch {
       // Gone meanwhile, or unreadable: try again.
     }
-    if (holder === process.pid) return;
-    if (Number.isSafeInteger(holder) && holder > 0 && alive(holder)) {
+    if (holder === process.pid && (ident === '' || ident === mine)) return;
+    if (holder !== process.pid && Number.isSafeInteger(holder) && holder > 0 && alive(holder) && (ident === '' || ident === processIdentity(holder))) {
       throw new Error(`RiskIQ nonce state ${path} is in use by process ${holder}: two collectors on one data directory would repeat nonces; give each its own EF_DATA_DIR`);
     }
     try {

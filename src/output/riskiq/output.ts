@@ -261,6 +261,7 @@ export class RiskiqOutput implements Output {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     await this.transport.close();
+    this.nonces?.release();
   }
 
   counters(): Record<string, number> {

@@ -15,7 +15,11 @@ import { log } from '../../log/logger.js';
 import { makeDir } from '../../make-dir.js';
 
 export interface Transport {
-  /** Starts connecting; resolves once the first attempt succeeded or failed (never rejects). */
+  /**
+   * Starts connecting; resolves once the first attempt succeeded or failed, or after START_WAIT_MS
+   * while it goes on (never rejects): an unreachable receiver must not hold up the collector's
+   * start-up, whose flow ports open after the outputs started.
+   */
   start(): Promise<void>;
   /** True when a frame handed over now goes straight to the socket or file. */
   canSend(): boolean;
@@ -34,6 +38,10 @@ export interface BackoffOptions {
   backoffMinMs?: number;
   /** Largest retry delay, ms. */
   backoffMaxMs?: number;
+  /** TCP: a connect not answered by then is given up, ms. */
+  connectTimeoutMs?: number;
+  /** TCP: a connection that lasted this long resets the backoff when it ends, ms. */
+  stableMs?: number;
 }
 
 const BACKOFF_MIN_MS = 100;
@@ -41,6 +49,28 @@ const BACKOFF_MAX_MS = 30_000;
 /** UDP datagrams handed to libuv and not yet confirmed; bounds memory outside our queue. */
 const UDP_MAX_IN_FLIGHT = 64;
 const LOG_EVERY_MS = 10_000;
+/** How long start() waits for the first attempt before the collector goes on without it. */
+const START_WAIT_MS = 1000;
+/** A TCP connect not answered by then is given up and retried (the kernel's own limit is ~2 min). */
+const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * A connection that lasted less is not taken as the receiver's recovery: the backoff keeps growing,
+ * so a receiver (or a proxy without backend) that accepts and at once closes is not hit 10 times
+ * a second.
+ */
+const STABLE_MS = 5000;
+
+/** Runs `open` with a callback for its first attempt; resolves at that callback or after START_WAIT_MS. */
+function firstAttempt(open: (done: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(resolve, START_WAIT_MS);
+    t.unref?.();
+    open(() => {
+      clearTimeout(t);
+      resolve();
+    });
+  });
+}
 
 /** Capped exponential backoff with ±20% jitter, so many collectors do not reconnect in step. */
 class Backoff {
@@ -55,14 +85,15 @@ class Backoff {
   }
 }
 
-/** Rate-limited warning: one line per LOG_EVERY_MS at most, never per frame. */
+/** Rate-limited log line: one per LOG_EVERY_MS at most, never per frame. */
 class Warner {
   private last = 0;
+  constructor(private readonly level: 'warn' | 'info' = 'warn') {}
   warn(msg: string): void {
     const now = Date.now();
     if (now - this.last < LOG_EVERY_MS) return;
     this.last = now;
-    log.warn(msg);
+    log[this.level](msg);
   }
 }
 
@@ -83,7 +114,7 @@ export class UdpTransport implements Transport {
   }
 
   start(): Promise<void> {
-    return new Promise((resolve) => this.open(resolve));
+    return firstAttempt((done) => this.open(done));
   }
 
   /** A connected socket: the address is resolved once, and ICMP unreachable errors come back to us. */
@@ -199,14 +230,19 @@ export class TcpTransport implements Transport {
   private retry: NodeJS.Timeout | null = null;
   private readonly backoff: Backoff;
   private readonly warner = new Warner();
+  private readonly reconnects = new Warner('info');
   private readonly c = { tcp_connects: 0, tcp_connect_failures: 0, tcp_disconnects: 0 };
+  private readonly connectTimeoutMs: number;
+  private readonly stableMs: number;
 
   constructor(private readonly host: string, private readonly port: number, b: BackoffOptions = {}) {
     this.backoff = new Backoff(b.backoffMinMs ?? BACKOFF_MIN_MS, b.backoffMaxMs ?? BACKOFF_MAX_MS);
+    this.connectTimeoutMs = b.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+    this.stableMs = b.stableMs ?? STABLE_MS;
   }
 
   start(): Promise<void> {
-    return new Promise((resolve) => this.open(resolve));
+    return firstAttempt((done) => this.open(done));
   }
 
   private open(firstAttempt?: () => void): void {
@@ -216,13 +252,19 @@ export class TcpTransport implements Transport {
     sock.setNoDelay(true);
     sock.setKeepAlive(true, 30_000);
     let wasConnected = false;
+    let connectedAt = 0;
+    // A receiver whose packets are silently dropped (a firewall, a dead host) is given up after
+    // connectTimeoutMs and counted as a failed connect, not after the kernel's SYN retries.
+    const connectTimer = setTimeout(() => sock.destroy(new Error(`connect timed out after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+    connectTimer.unref?.();
     sock.on('connect', () => {
+      clearTimeout(connectTimer);
       wasConnected = true;
+      connectedAt = Date.now();
       this.connected = true;
       this.down = false;
-      this.backoff.reset();
       this.c.tcp_connects++;
-      if (this.c.tcp_connects > 1) log.info(`RiskIQ output: reconnected to ${this.host}:${this.port}`);
+      if (this.c.tcp_connects > 1) this.reconnects.warn(`RiskIQ output: reconnected to ${this.host}:${this.port}`);
       firstAttempt?.();
       firstAttempt = undefined;
       this.onReady();
@@ -238,7 +280,9 @@ export class TcpTransport implements Transport {
       }
     });
     sock.on('close', () => {
+      clearTimeout(connectTimer);
       if (wasConnected) this.c.tcp_disconnects++;
+      if (wasConnected && Date.now() - connectedAt >= this.stableMs) this.backoff.reset();
       this.connected = false;
       this.down = true;
       if (this.sock === sock) this.sock = null;

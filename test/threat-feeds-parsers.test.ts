@@ -12,6 +12,7 @@ import { fetchOtxPages } from '../src/threat/feeds/otx.js';
 import { parseForFeed, type FeedParseSpec } from '../src/threat/feeds/parse.js';
 import { PrivateSpace } from '../src/threat/feeds/private-space.js';
 import { buildHere, buildOnWorker } from '../src/threat/build.js';
+import { ListFormatError } from '../src/threat/formats.js';
 import { Slicer } from '../src/threat/slicer.js';
 import { ThreatMatcher } from '../src/threat/matcher.js';
 import { parseIPv4, parseIPv6 } from '../src/threat/ip.js';
@@ -125,4 +126,34 @@ test('OTX paging: `next` is followed on the same origin only (the key header nev
   } finally {
     srv.close();
   }
+});
+
+test('gzip in the named formats is bounded like a plain body: a bomb is refused as unreadable, not inflated into memory', async () => {
+  const { MAX_BODY_BYTES } = await import('../src/threat/download.js');
+  // About 0.5 MB of gzip inflating past the limit; the parsers once inflated it whole and made one string of it.
+  const bomb = gzipSync(Buffer.alloc(MAX_BODY_BYTES + 1024, 0x20));
+  for (const format of ['jsonl', 'json', 'dshield', 'zeek', 'iprep'] as const) {
+    await assert.rejects(parseForFeed(bomb, 'default', new Slicer(), { format }), (e: Error) => e instanceof ListFormatError && /inflates to more than the \d+ bytes accepted/.test(e.message), format);
+  }
+});
+
+test('a body whose parse throws fails as unreadable on the build worker (a ListFormatError), not as the worker\'s failure', async () => {
+  // A control character inside a JSON member name: JSON.parse of the name threw a SyntaxError, which
+  // came back as the worker's own failure and moved every later build of the feed to the main thread.
+  const bad = Buffer.from('{"a\tb":[]}');
+  await assert.rejects(buildOnWorker(bad, 'default'), (e: Error) => e instanceof ListFormatError && /malformed JSON at offset 1: bad member name/.test(e.message));
+  await assert.rejects(buildHere(bad, 'default', new Slicer()), (e: Error) => e instanceof ListFormatError);
+});
+
+test('lone CR line ends (old Mac files) split lines in every line format', async () => {
+  assert.deepEqual((await names('8.8.8.8\r1.1.1.1 ; dns\r\r9.9.9.9\r', { format: 'plain' }, ['8.8.8.8', '1.1.1.1', '9.9.9.9'])).found, ['default', 'dns', 'default']);
+  assert.deepEqual((await names('{"ip":"8.8.8.8","name":"a"}\r{"ip":"1.1.1.1","name":"b"}\r\n{"ip":"9.9.9.9","name":"c"}', { format: 'jsonl' }, ['8.8.8.8', '1.1.1.1', '9.9.9.9'])).found, ['a', 'b', 'c']);
+  assert.deepEqual((await names('8.8.8.8,1,50\r1.1.1.1,2,50\r', { format: 'iprep' }, ['8.8.8.8', '1.1.1.1'])).found, ['iprep-category-1', 'iprep-category-2']);
+});
+
+test('Zeek: the #fields line is split on the #separator the file declares', async () => {
+  const body = '#separator \\x2c\n#fields,indicator,indicator_type,meta.source\n8.8.8.8,Intel::ADDR,src-a\n203.0.113.0/24,Intel::SUBNET,src-b\n';
+  const r = await names(body, { format: 'zeek' }, ['8.8.8.8', '203.0.113.9']);
+  assert.deepEqual(r.found, ['src-a', 'src-b']);
+  assert.equal(r.bad, 0);
 });

@@ -20,7 +20,11 @@ port.once('message', (msg: { body: ArrayBuffer }) => {
       port.postMessage(reply, [...transfer, msg.body]);
     },
     (err: unknown) => {
-      const reply: WorkerReply = { ok: false, formatError: err instanceof ListFormatError, message: (err as Error).message, body: msg.body };
+      // Whatever the parse threw is about this body (its content, or its size past what a string or
+      // buffer can hold): the attempt fails as unreadable. Only a worker that crashed or could not
+      // run (build.ts) is the worker's failure, which moves later builds to the main thread.
+      const message = err instanceof ListFormatError ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
+      const reply: WorkerReply = { ok: false, message, body: msg.body };
       port.postMessage(reply, [msg.body]);
     },
   );

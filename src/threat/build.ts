@@ -30,7 +30,7 @@ export interface BuiltList {
 /** What the worker sends back: the list, or why the body is unreadable. */
 export type WorkerReply =
   | { ok: true; parts: PrefixIndexParts; format: ListFormat; gzip: boolean; bad: number; badSamples: string[]; body: ArrayBuffer; dropped?: number; droppedSamples?: string[] }
-  | { ok: false; formatError: boolean; message: string; body: ArrayBuffer };
+  | { ok: false; message: string; body: ArrayBuffer };
 
 export async function buildHere(body: Buffer, defaultName: string, slicer: Slicer, spec?: FeedParseSpec): Promise<BuiltList> {
   // A named feed (src/threat/feeds/) may say its format and asks for private space to be dropped.
@@ -77,7 +77,7 @@ export function buildOnWorker(body: Buffer, defaultName: string, spec?: FeedPars
       void w.terminate();
       const back = Buffer.from(m.body);
       if (!m.ok) {
-        reject(m.formatError ? new ListFormatError(m.message) : new Error(m.message));
+        reject(new ListFormatError(m.message));
         return;
       }
       resolve({

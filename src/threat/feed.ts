@@ -150,7 +150,12 @@ export class ThreatFeed {
         throw new Error(`list build worker failed (later builds run on the main thread): ${this.workerError}`);
       }
     }
-    return { built: await buildHere(body, this.o.defaultName, new Slicer(this.o.sliceMs), this.o.parse), body };
+    try {
+      return { built: await buildHere(body, this.o.defaultName, new Slicer(this.o.sliceMs), this.o.parse), body };
+    } catch (err) {
+      // As on the worker (build-worker.ts): whatever the parse threw is the body's fault.
+      throw err instanceof ListFormatError ? err : new ListFormatError(`${(err as Error).name}: ${(err as Error).message}`);
+    }
   }
 
   /** Starts the schedule; the first download begins after `firstDelayMs`, in the background. */

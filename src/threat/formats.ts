@@ -39,20 +39,24 @@ export function isGzip(body: Uint8Array): boolean {
   return body.length >= 2 && body[0] === 0x1f && body[1] === 0x8b;
 }
 
+/**
+ * The body's bytes, inflated when it is gzip. Bounded like a download (download.ts): a few MB of
+ * gzip can inflate to gigabytes. Every parser reads its body through this.
+ */
+export async function inflated(body: Buffer): Promise<{ bytes: Buffer; gzip: boolean }> {
+  if (!isGzip(body)) return { bytes: body, gzip: false };
+  try {
+    return { bytes: await gunzip(body, { maxOutputLength: MAX_BODY_BYTES }), gzip: true };
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE') throw new ListFormatError(`gzip: inflates to more than the ${MAX_BODY_BYTES} bytes accepted`);
+    throw new ListFormatError(`gzip: ${e.message}`);
+  }
+}
+
 /** Parses a whole response body. Throws ListFormatError only when the body as a whole is unreadable. */
 export async function parseList(body: Buffer, defaultName: string, slicer = new Slicer()): Promise<ParsedList> {
-  let bytes = body;
-  const gz = isGzip(body);
-  if (gz) {
-    try {
-      // Bounded like a download (download.ts): a few MB of gzip can inflate to gigabytes.
-      bytes = await gunzip(body, { maxOutputLength: MAX_BODY_BYTES });
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'ERR_BUFFER_TOO_LARGE') throw new ListFormatError(`gzip: inflates to more than the ${MAX_BODY_BYTES} bytes accepted`);
-      throw new ListFormatError(`gzip: ${e.message}`);
-    }
-  }
+  const { bytes, gzip: gz } = await inflated(body);
   // A UTF-8 byte order mark (EF BB BF) is skipped.
   const from = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   const set = new EntrySet(defaultName);
@@ -73,7 +77,7 @@ export function sniffFormat(head: string): ListFormat {
   const first = /\S/.exec(head.slice(0, 4096));
   if (first !== null && (first[0] === '[' || first[0] === '{')) return 'json';
   let seen = 0;
-  for (const raw of head.split('\n')) {
+  for (const raw of head.split(/\r\n?|\n/)) {
     const line = raw.trim();
     if (line === '' || line[0] === '#' || line[0] === ';') continue;
     if (line[0] === '"') return 'csv';
@@ -112,16 +116,33 @@ async function forEachLine(buf: Buffer, from: number, slicer: Slicer, fn: (line:
     }
     const text = buf.toString('utf8', at, cut);
     at = cut;
-    let i = 0;
-    while (i < text.length) {
-      let nl = text.indexOf('\n', i);
-      if (nl < 0) nl = text.length;
-      fn(text.slice(i, nl));
-      i = nl + 1;
-      if ((++lines & 1023) === 0 && slicer.due()) await slicer.pause();
-    }
+    lines = await eachLineOf(text, slicer, lines, fn);
     await slicer.maybePause();
   }
+}
+
+/**
+ * Calls `fn` for each line of `text`, ended by LF, CRLF or a lone CR (old Mac files); pauses every
+ * 1024 lines when the slicer says so. `lines` carries the count across calls; returns it.
+ */
+export async function eachLineOf(text: string, slicer: Slicer, lines: number, fn: (line: string) => void): Promise<number> {
+  let i = 0;
+  // The next CR, looked up again only once passed: a file without any costs one scan.
+  let cr = text.indexOf('\r');
+  while (i < text.length) {
+    let nl = text.indexOf('\n', i);
+    if (nl < 0) nl = text.length;
+    if (cr >= 0 && cr < i) cr = text.indexOf('\r', i);
+    if (cr >= 0 && cr < nl) {
+      fn(text.slice(i, cr));
+      i = cr + 1 === nl ? nl + 1 : cr + 1;
+    } else {
+      fn(text.slice(i, nl));
+      i = nl + 1;
+    }
+    if ((++lines & 1023) === 0 && slicer.due()) await slicer.pause();
+  }
+  return lines;
 }
 
 function isAddress(s: string): boolean {
@@ -269,7 +290,12 @@ async function parseJson(b: Buffer, from: number, set: EntrySet, slicer: Slicer)
     while (i < b.length && b[i] !== RBRACE) {
       if (b[i] !== QUOTE) throw jsonError(b, i, 'expected a member name');
       const keyEnd = skipString(b, i);
-      const key = (JSON.parse(b.toString('utf8', i, keyEnd)) as string).toLowerCase();
+      let key: string;
+      try {
+        key = (JSON.parse(b.toString('utf8', i, keyEnd)) as string).toLowerCase();
+      } catch {
+        throw jsonError(b, i, 'bad member name');
+      }
       i = skipWs(b, keyEnd);
       if (b[i] !== COLON) throw jsonError(b, i, "expected ':'");
       i = skipWs(b, i + 1);

@@ -14,13 +14,9 @@
  * - otx: AlienVault OTX `/api/v1/pulses/subscribed` pages: `results[].indicators[]` of type IPv4,
  *   IPv6 or CIDR, named by the pulse.
  */
-import { promisify } from 'node:util';
-import { gunzip as gunzipCb } from 'node:zlib';
 import { EntrySet } from '../entries.js';
-import { isGzip, ListFormatError, type ListFormat, type ParsedList } from '../formats.js';
+import { eachLineOf, inflated, ListFormatError, type ListFormat, type ParsedList } from '../formats.js';
 import type { Slicer } from '../slicer.js';
-
-const gunzip = promisify(gunzipCb);
 
 export const FEED_PARSERS = ['json', 'jsonl', 'dshield', 'zeek', 'iprep', 'otx'] as const;
 export type FeedParserName = (typeof FEED_PARSERS)[number];
@@ -30,30 +26,16 @@ const NAME_KEYS = ['name', 'malware', 'sblid', 'classification', 'category', 'th
 const ARRAY_KEYS = ['data', 'results', 'blocklist', 'items', 'entries', 'indicators', 'ips', 'addresses'];
 
 async function text(body: Buffer): Promise<{ s: string; gzip: boolean }> {
-  let bytes = body;
-  const gz = isGzip(body);
-  if (gz) {
-    try {
-      bytes = await gunzip(body);
-    } catch (err) {
-      throw new ListFormatError(`gzip: ${(err as Error).message}`);
-    }
+  const { bytes, gzip } = await inflated(body);
+  let s: string;
+  try {
+    s = bytes.toString('utf8');
+  } catch (err) {
+    // Within the byte limit but past V8's longest string (about 2^29 characters).
+    throw new ListFormatError(`body of ${bytes.length} bytes: ${(err as Error).message}`);
   }
-  let s = bytes.toString('utf8');
   if (s.charCodeAt(0) === 0xfeff) s = s.slice(1);
-  return { s, gzip: gz };
-}
-
-async function eachLine(s: string, slicer: Slicer, fn: (line: string) => void): Promise<void> {
-  let i = 0;
-  let n = 0;
-  while (i < s.length) {
-    let nl = s.indexOf('\n', i);
-    if (nl < 0) nl = s.length;
-    fn(s.slice(i, nl).replace(/\r$/, ''));
-    i = nl + 1;
-    if ((++n & 1023) === 0 && slicer.due()) await slicer.pause();
-  }
+  return { s, gzip };
 }
 
 function nameText(v: unknown): string {
@@ -107,7 +89,7 @@ async function parseJsonRecords(s: string, set: EntrySet, slicer: Slicer): Promi
     }
     return;
   }
-  await eachLine(s, slicer, (line) => {
+  await eachLineOf(s, slicer, 0, (line) => {
     const l = line.trim();
     if (l === '' || l[0] === '#') return;
     let v: unknown;
@@ -122,7 +104,7 @@ async function parseJsonRecords(s: string, set: EntrySet, slicer: Slicer): Promi
 }
 
 async function parseDshield(s: string, set: EntrySet, slicer: Slicer): Promise<void> {
-  await eachLine(s, slicer, (line) => {
+  await eachLineOf(s, slicer, 0, (line) => {
     const l = line.trim();
     if (l === '' || l[0] === '#' || /^start\b/i.test(l)) return;
     const f = l.split(/\t+|\s+/);
@@ -136,14 +118,16 @@ async function parseDshield(s: string, set: EntrySet, slicer: Slicer): Promise<v
 async function parseZeek(s: string, set: EntrySet, slicer: Slicer): Promise<void> {
   let cols: string[] = ['indicator', 'indicator_type', 'meta.source'];
   let sep = '\t';
-  await eachLine(s, slicer, (line) => {
+  await eachLineOf(s, slicer, 0, (line) => {
     if (line.startsWith('#separator')) {
       const v = line.slice('#separator'.length).trim();
       sep = v === '\\x09' || v === '' ? '\t' : v.replace(/\\x([0-9a-f]{2})/gi, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
       return;
     }
     if (line.startsWith('#fields')) {
-      cols = line.slice('#fields'.length).trim().split(/\s+/);
+      // Zeek writes the header with the file's own separator; hand-written files often use blanks.
+      const rest = line.slice('#fields'.length);
+      cols = (rest.startsWith(sep) ? rest.slice(sep.length).split(sep) : rest.trim().split(/\s+/)).map((c) => c.trim());
       return;
     }
     if (line.trim() === '' || line[0] === '#') return;
@@ -160,7 +144,7 @@ async function parseZeek(s: string, set: EntrySet, slicer: Slicer): Promise<void
 }
 
 async function parseIprep(s: string, set: EntrySet, slicer: Slicer): Promise<void> {
-  await eachLine(s, slicer, (line) => {
+  await eachLineOf(s, slicer, 0, (line) => {
     const l = line.trim();
     if (l === '' || l[0] === '#') return;
     const [ip, cat, score] = l.split(',').map((x) => x.trim());

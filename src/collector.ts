@@ -80,7 +80,7 @@ export class Collector {
   constructor(readonly config: Config, parts: CollectorParts = {}) {
     this.dataDir = resolve(config.EF_DATA_DIR);
     makeDir(this.dataDir);
-    this.decoders = parts.decoders ?? createDecoders({ config, stateDir: this.dataDir });
+    this.decoders = parts.decoders ?? createDecoders({ config, stateDir: this.dataDir, dataDir: this.dataDir });
     this.enrichers = parts.enrichers ?? createEnrichers({ config, dataDir: this.dataDir });
     this.outputs = parts.outputs ?? createOutputs({ config, dataDir: this.dataDir });
     this.pipeline = new Pipeline(this.decoders, this.enrichers, this.outputs);

@@ -193,6 +193,38 @@ test('ClickHouse: an existing table with a column of another type stops start-up
   }
 });
 
+test('ClickHouse: a table of the layout before export time, TOS, masks and next hop had columns: old rows show them from `rest` (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const c = createClient({ url: CH_URL });
+  try {
+    await c.command({ query: `CREATE DATABASE ${db}` });
+    const moved = ['export_ts', 'tos', 'src_mask', 'dst_mask', 'next_hop'];
+    await c.command({ query: createTableSql(db, 'flows', flowColumns('collect').filter((col) => !moved.includes(col.name)), 30, '18.16.1') });
+    // A row as versions before f480417 wrote it: those five values inside the rest JSON.
+    const rest = JSON.stringify({ exportTs: 1_700_000_000_000, tos: 184, srcMask: 16, dstMask: 24, nextHop: '192.168.1.1', sequence: 7 });
+    await c.command({ query: `INSERT INTO ${db}.flows (ts, src_ip, dst_ip, rest) VALUES (1700000000500, '10.0.0.1', '10.0.0.2', '${rest}')` });
+    const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+    await out.start();
+    const r = new FlowRecord();
+    r.collectTs = 1_700_000_001_000;
+    r.exportTs = 1_700_000_000_900;
+    r.srcMask = 8;
+    r.nextHop = '192.0.2.254';
+    out.write([r]);
+    await out.flush();
+    await out.close();
+    const rs = await c.query({ query: `SELECT export_ts, tos, src_mask, dst_mask, next_hop FROM ${db}.flows ORDER BY ts`, format: 'JSONEachRow' });
+    assert.deepEqual(await rs.json(), [
+      { export_ts: '1700000000000', tos: 184, src_mask: 16, dst_mask: 24, next_hop: '192.168.1.1' },
+      { export_ts: '1700000000900', tos: 0, src_mask: 8, dst_mask: 0, next_hop: '192.0.2.254' },
+    ]);
+  } finally {
+    await c.close();
+    await dropDb(db);
+  }
+});
+
 // Last in this file (tests in a file run one after another): it stops the server the others use.
 // The full 1,000,000-record drill is the opt-in `node --import tsx scripts/outage-clickhouse.ts`.
 test('ClickHouse stopped for 30 s during a 200,000-record replay: every record arrives exactly once', { timeout: 600_000 }, async (t) => {

@@ -12,6 +12,10 @@ export interface DecoderContext {
   config: Config;
   /** Directory for decoder state that survives restarts (template cache). */
   stateDir: string;
+  /** The data dir: at start, templates are read from each of its caches (see TemplateDecoderOptions). */
+  dataDir?: string;
+  /** The exporters these decoders decode (a worker's share); default all. */
+  owns?: (exporter: string) => boolean;
 }
 
 export function createDecoders(ctx: DecoderContext): Map<Protocol, Decoder> {
@@ -25,6 +29,8 @@ export function createDecoders(ctx: DecoderContext): Map<Protocol, Decoder> {
     pendingMax: c.EF_PROCESSOR_DECODE_PENDING_MAX,
     pendingTimeoutS: c.EF_PROCESSOR_DECODE_PENDING_TIMEOUT,
     stateDir: ctx.stateDir,
+    dataDir: ctx.dataDir,
+    owns: ctx.owns,
   };
   if (c.EF_PROCESSOR_DECODE_NETFLOW9_ENABLE) m.set('netflow9', new Netflow9Decoder(tpl));
   if (c.EF_PROCESSOR_DECODE_IPFIX_ENABLE) m.set('ipfix', new IpfixDecoder(tpl));

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { getHeapStatistics } from 'node:v8';
 import type { Config } from '../config/schema.js';
 import { secretValues } from '../config/load.js';
+import { workerOf } from './exporter-shard.js';
 import { createDecoders } from '../decode/registry.js';
 import { createEnrichers } from '../enrich/chain.js';
 import { createLogger, log, setLogger } from '../log/logger.js';
@@ -29,6 +30,8 @@ import type { DatagramBatch, EncodedPart, ThreadHeap, ToMain, ToWorker } from '.
 export interface DecodeWorkerData {
   config: Config;
   index: number;
+  /** Decode workers in the pool. */
+  workers: number;
   dataDir: string;
   views: ViewOptions[];
   needRecords: boolean;
@@ -36,7 +39,7 @@ export interface DecodeWorkerData {
   textRing: TextRingShared | null;
 }
 
-const { config, index, dataDir, views, needRecords, textRing } = workerData as DecodeWorkerData;
+const { config, index, workers, dataDir, views, needRecords, textRing } = workerData as DecodeWorkerData;
 registerSecrets(secretValues(config));
 setLogger(createLogger({ level: config.EF_LOGGER_LEVEL, encoding: config.EF_LOGGER_ENCODING }));
 
@@ -102,8 +105,10 @@ class ForMain implements Output {
 
 const port = parentPort!;
 const toMain = new ForMain(textRing);
-// Template caches per worker: exporters are spread by address hash, so each worker persists its own.
-const decoders = createDecoders({ config, stateDir: join(dataDir, `worker-${index}`) });
+// Template caches per worker: exporters are spread by address hash, so each worker persists its own,
+// and at start takes its exporters' templates from every cache in the data dir (the number of
+// workers may have changed since they were saved).
+const decoders = createDecoders({ config, stateDir: join(dataDir, `worker-${index}`), dataDir, owns: (exporter) => workerOf(exporter, workers) === index });
 const enrichers = createEnrichers({ config, dataDir, worker: true }).filter((e) => e.placement !== 'main');
 const pipeline = new Pipeline(decoders, enrichers, [toMain]);
 

@@ -6,6 +6,7 @@
  * in); what comes back is NDJSON bytes for text outputs (transferred, no copy) and packed records
  * only for outputs that need records.
  */
+import { workerOf } from './exporter-shard.js';
 import { Worker } from 'node:worker_threads';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,13 +34,6 @@ const MAX_BACKLOG_BYTES = 256 * 1024 * 1024;
 function workerUrl(): URL {
   // decode-worker.ts under tsx (tests), decode-worker.js once built.
   return new URL(`./decode-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-}
-
-/** FNV-1a over the address text: cheap, and stable across restarts. */
-function hashAddress(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 export interface WorkerPoolOptions {
@@ -133,7 +127,7 @@ export class WorkerPool {
       // A larger young generation than a worker's default: records and their JSON text die young,
       // and with the default the worker spent ~2x longer in scavenges (measured in bench/pipeline.ts).
       resourceLimits: { maxYoungGenerationSizeMb: 64 },
-      workerData: { config: this.o.config, index: i, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing, __entry: entry.href } satisfies DecodeWorkerData & { __entry: string },
+      workerData: { config: this.o.config, index: i, workers: this.n, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing, __entry: entry.href } satisfies DecodeWorkerData & { __entry: string },
     });
     this.workers[i] = w;
     this.startedAt[i] = Date.now();
@@ -265,7 +259,7 @@ export class WorkerPool {
   }
 
   dispatch(buf: Buffer, address: string, port: number, receivedAt: number): void {
-    const i = this.n === 1 ? 0 : hashAddress(address) % this.n;
+    const i = workerOf(address, this.n);
     if (this.backlog[i]! >= MAX_BACKLOG || this.backlogBytes[i]! >= MAX_BACKLOG_BYTES || buf.length > STAGING_BYTES) {
       this.stats.error(address, buf.length > STAGING_BYTES ? 'datagram too large' : 'dropped: decode backlog full', receivedAt);
       return;

@@ -21,7 +21,7 @@ import type { PacketContext, Protocol } from '../../pipeline/types.js';
 import { log } from '../../log/logger.js';
 import { rawName, VARLEN, type CompiledTemplate } from './compile.js';
 import { PendingSets, type HeldSet } from './pending.js';
-import { readCache, writeCache, writeCacheSync } from './persist.js';
+import { cacheFilesIn, readCache, writeCache, writeCacheSync } from './persist.js';
 import { applicationIdAt, readRecord, RecordScratch, recordRate, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
 import { TemplateStore, type DomainState } from './store.js';
 import { SCOPE_INTERFACE } from '../sampling.js';
@@ -35,6 +35,14 @@ export interface TemplateDecoderOptions {
   pendingTimeoutS: number;
   /** Directory for the template cache; '' keeps templates in memory only. */
   stateDir: string;
+  /**
+   * The data dir, when stateDir is in it: at start the templates of the exporters `owns` accepts are
+   * read from every cache there (cacheFilesIn), not only stateDir's. Where an exporter's templates
+   * are saved depends on the number of decode workers, which may differ from the last run's
+   * (EF_FLOW_SERVER_WORKERS, or `auto` after outputs changed).
+   */
+  dataDir?: string;
+  owns?: (exporter: string) => boolean;
   /** Minimum seconds between cache writes while templates change. */
   saveIntervalS?: number;
   /**
@@ -91,9 +99,13 @@ export abstract class TemplateFlowDecoder {
     this.onOptionsRecord = opts.onOptionsRecord;
     this.cachePath = opts.stateDir === '' ? '' : join(opts.stateDir, cacheName);
     if (this.cachePath !== '') {
-      const n = this.store.load(readCache(this.cachePath));
-      this.store.dirty = false;
-      if (n > 0) log.info(`loaded ${n} ${cacheName.replace('.json', '')} from ${this.cachePath}`);
+      const paths = opts.dataDir === undefined ? [this.cachePath] : cacheFilesIn(opts.dataDir, cacheName);
+      const from: string[] = [];
+      for (const path of paths) if (this.store.load(readCache(path), Date.now(), opts.owns) > 0) from.push(path);
+      // Taken from another cache: saved to this one soon, so it holds them on its own.
+      this.store.dirty = from.some((p) => p !== this.cachePath);
+      const c = this.store.counts();
+      if (from.length > 0) log.info(`loaded ${c.templates + c.optionsTemplates} ${cacheName.replace('.json', '')} from ${from.join(', ')}`);
     }
   }
 

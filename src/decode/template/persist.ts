@@ -2,14 +2,37 @@
  * The template cache on disk: written atomically (temp file + rename, so a crash mid-write leaves
  * the previous file) and read back at start, so the first data packet after a restart decodes.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { log } from '../../log/logger.js';
 import { makeDir } from '../../make-dir.js';
 
 const FORMAT = 1;
+
+/**
+ * Every cache file `name` in the data dir, oldest first: the main thread's (top level) and each decode
+ * worker's (`worker-N/`). Read in this order, the latest save of a template wins.
+ */
+export function cacheFilesIn(dataDir: string, name: string): string[] {
+  const dirs = [dataDir];
+  try {
+    for (const e of readdirSync(dataDir, { withFileTypes: true })) if (e.isDirectory() && /^worker-\d+$/.test(e.name)) dirs.push(join(dataDir, e.name));
+  } catch {
+    // No data dir yet: nothing saved.
+  }
+  const found: { path: string; mtime: number }[] = [];
+  for (const d of dirs) {
+    const path = join(d, name);
+    try {
+      found.push({ path, mtime: statSync(path).mtimeMs });
+    } catch {
+      // None saved there.
+    }
+  }
+  return found.sort((a, b) => a.mtime - b.mtime).map((f) => f.path);
+}
 
 export function readCache(path: string): unknown {
   let text: string;

@@ -221,11 +221,12 @@ export class TemplateStore {
    * Restores a saved store; entries that do not parse are skipped (a damaged file must not stop start-up).
    * `loadedAt` stands for when rates saved without a time were last announced.
    */
-  load(saved: unknown, loadedAt = Date.now()): number {
+  load(saved: unknown, loadedAt = Date.now(), owns?: (exporter: string) => boolean): number {
     if (!Array.isArray(saved)) return 0;
     let n = 0;
     for (const s of saved as StoredDomain[]) {
       if (typeof s?.exporter !== 'string' || typeof s.domain !== 'number' || !Array.isArray(s.templates)) continue;
+      if (owns !== undefined && !owns(s.exporter)) continue;
       const d = this.domain(s.exporter, s.domain, true);
       if (d === undefined) break;
       if (typeof s.sysInitMs === 'number') d.sysInitMs = s.sysInitMs;
@@ -235,8 +236,12 @@ export class TemplateStore {
         if (typeof t?.id !== 'number' || !Array.isArray(t.fields)) continue;
         const fields = t.fields.filter((f) => Array.isArray(f) && f.length === 3 && f.every((x) => typeof x === 'number')).map(([id, pen, len]) => ({ id, pen, len }));
         if (fields.length !== t.fields.length || fields.length === 0) continue;
-        if (!this.roomForTemplate(d, d.templates.get(t.id), fields.length)) break;
-        this.put(d, t.id, compileTemplate(t.id, fields, Number(t.scope) || 0, t.options === true, this.v9, Number(t.lastSeen) || 0));
+        const lastSeen = Number(t.lastSeen) || 0;
+        // Loaded from several caches (one per decode worker): the template seen last wins.
+        const cur = d.templates.get(t.id);
+        if (cur !== undefined && cur.lastSeen > lastSeen) continue;
+        if (!this.roomForTemplate(d, cur, fields.length)) break;
+        this.put(d, t.id, compileTemplate(t.id, fields, Number(t.scope) || 0, t.options === true, this.v9, lastSeen));
         n++;
       }
     }

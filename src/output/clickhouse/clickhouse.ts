@@ -26,6 +26,18 @@ import { ConfigFileError } from '../../config/file-error.js';
 
 const CH_TYPE: Record<ColKind, string> = { u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', i16: 'Int16', i64: 'UInt64', f64: 'Float64', str: 'String', enum: 'String' };
 const DAY_MS = 86_400_000;
+/**
+ * Columns that older versions (before f480417) kept inside the `rest` JSON, with the expression that
+ * reads them from there: added to such a table with it as DEFAULT, old rows show their values in
+ * searches, filters and exports (ClickHouse computes a DEFAULT for parts written without the column).
+ */
+const REST_BEFORE_COLUMN: Record<string, string> = {
+  export_ts: "visitParamExtractUInt(rest, 'exportTs')",
+  tos: "toUInt8(visitParamExtractUInt(rest, 'tos'))",
+  src_mask: "toUInt8(visitParamExtractUInt(rest, 'srcMask'))",
+  dst_mask: "toUInt8(visitParamExtractUInt(rest, 'dstMask'))",
+  next_hop: "visitParamExtractString(rest, 'nextHop')",
+};
 const RETENTION_INTERVAL_MS = 60 * 60_000;
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -264,7 +276,11 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       throw new TableLayoutError(`ClickHouse table ${this.fq} has columns of other types than this version writes: ${wrong.map((c) => `${c.name} is ${have.get(c.name)}, expected ${CH_TYPE[c.kind]}`).join('; ')}. Rename the table (or set EF_OUTPUT_CLICKHOUSE_TABLE to a new one) and start again`);
     }
     for (const c of this.cols) {
-      if (!have.has(c.name)) await this.client.command({ query: `ALTER TABLE ${this.fq} ADD COLUMN ${c.name} ${CH_TYPE[c.kind]}` });
+      if (have.has(c.name)) continue;
+      // Rows written before a value got its own column keep it in `rest`: read from there for them.
+      const legacy = REST_BEFORE_COLUMN[c.name];
+      const def = legacy === undefined ? '' : ` DEFAULT ${legacy}`;
+      await this.client.command({ query: `ALTER TABLE ${this.fq} ADD COLUMN ${c.name} ${CH_TYPE[c.kind]}${def}` });
     }
     this.tableReady = true;
   }

@@ -82,10 +82,12 @@ export class UdpInput {
   }
 
   private logListening(port: number, granted: number): void {
-    const level = granted > 0 && granted < this.opts.readBufferBytes ? 'warn' : 'info';
+    // Linux reports twice what it grants (the bookkeeping share), so the usable size is half of it.
+    const usable = process.platform === 'linux' ? Math.floor(granted / 2) : granted;
+    const level = granted > 0 && usable < this.opts.readBufferBytes ? 'warn' : 'info';
     log[level](`listening for flows on udp ${this.opts.ip}:${port}`, {
       read_buffer_requested: this.opts.readBufferBytes,
-      read_buffer_granted: granted,
+      read_buffer_granted: usable,
       ...(level === 'warn' ? { hint: 'raise net.core.rmem_max to get the requested receive buffer' } : {}),
     });
   }
@@ -211,9 +213,8 @@ export class UdpInput {
             break;
           case 'error': {
             const why = m.code === 'EADDRINUSE' ? 'the port is already in use (another collector?)' : m.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : m.message;
-            const err = new Error(`cannot listen on udp ${this.opts.ip}:${m.port}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`);
-            log.error(err.message);
-            reject(err);
+            // Logged by the caller, as a bind failure on the main thread is.
+            reject(new Error(`cannot listen on udp ${this.opts.ip}:${m.port}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`));
             break;
           }
           case 'dropped': {

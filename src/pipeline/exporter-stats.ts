@@ -105,7 +105,8 @@ export class ExporterStats {
   private entry(exporter: string, now: number): ExporterCounters {
     let e = this.byExporter.get(exporter);
     if (e === undefined) {
-      if (this.byExporter.size >= MAX_EXPORTERS) return this.entry(OVERFLOW, now);
+      // Past the bound, one shared entry; it may take the map one over the bound itself.
+      if (this.byExporter.size >= MAX_EXPORTERS && exporter !== OVERFLOW) return this.entry(OVERFLOW, now);
       e = { exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, firstSeen: now, lastSeen: now };
       this.byExporter.set(exporter, e);
     }

@@ -6,10 +6,10 @@
  * in); what comes back is NDJSON bytes for text outputs (transferred, no copy) and packed records
  * only for outputs that need records.
  */
-import { workerOf } from './exporter-shard.js';
 import { Worker } from 'node:worker_threads';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { workerOf } from './exporter-shard.js';
 import type { Config } from '../config/schema.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import type { ViewOptions } from '../record/fields.js';

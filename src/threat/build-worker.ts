@@ -4,7 +4,6 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { buildHere, type WorkerReply } from './build.js';
-import { ListFormatError } from './formats.js';
 import { Slicer } from './slicer.js';
 import type { FeedParseSpec } from './feeds/parse.js';
 
@@ -20,11 +19,8 @@ port.once('message', (msg: { body: ArrayBuffer }) => {
       port.postMessage(reply, [...transfer, msg.body]);
     },
     (err: unknown) => {
-      // Whatever the parse threw is about this body (its content, or its size past what a string or
-      // buffer can hold): the attempt fails as unreadable. Only a worker that crashed or could not
-      // run (build.ts) is the worker's failure, which moves later builds to the main thread.
-      const message = err instanceof ListFormatError ? err.message : `${(err as Error).name}: ${(err as Error).message}`;
-      const reply: WorkerReply = { ok: false, message, body: msg.body };
+      // buildHere fails only with ListFormatError (the body is unreadable).
+      const reply: WorkerReply = { ok: false, message: (err as Error).message, body: msg.body };
       port.postMessage(reply, [msg.body]);
     },
   );

@@ -34,7 +34,15 @@ export type WorkerReply =
 
 export async function buildHere(body: Buffer, defaultName: string, slicer: Slicer, spec?: FeedParseSpec): Promise<BuiltList> {
   // A named feed (src/threat/feeds/) may say its format and asks for private space to be dropped.
-  const parsed = spec === undefined ? await parseList(body, defaultName, slicer) : await parseForFeed(body, defaultName, slicer, spec);
+  let parsed: Awaited<ReturnType<typeof parseList>> | Awaited<ReturnType<typeof parseForFeed>>;
+  try {
+    parsed = spec === undefined ? await parseList(body, defaultName, slicer) : await parseForFeed(body, defaultName, slicer, spec);
+  } catch (err) {
+    // Whatever a parser throws is about this body (its content, or a size past what a string can
+    // hold): the attempt fails as unreadable, on the worker as here. Only a worker that crashed or
+    // could not run is the worker's failure, which moves later builds to the main thread (feed.ts).
+    throw err instanceof ListFormatError ? err : new ListFormatError(`${(err as Error).name}: ${(err as Error).message}`);
+  }
   const index = parsed.set.count === 0 ? PrefixIndex.empty() : await buildPrefixIndex(parsed.set, slicer);
   return {
     index,

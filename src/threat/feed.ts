@@ -150,12 +150,7 @@ export class ThreatFeed {
         throw new Error(`list build worker failed (later builds run on the main thread): ${this.workerError}`);
       }
     }
-    try {
-      return { built: await buildHere(body, this.o.defaultName, new Slicer(this.o.sliceMs), this.o.parse), body };
-    } catch (err) {
-      // As on the worker (build-worker.ts): whatever the parse threw is the body's fault.
-      throw err instanceof ListFormatError ? err : new ListFormatError(`${(err as Error).name}: ${(err as Error).message}`);
-    }
+    return { built: await buildHere(body, this.o.defaultName, new Slicer(this.o.sliceMs), this.o.parse), body };
   }
 
   /** Starts the schedule; the first download begins after `firstDelayMs`, in the background. */

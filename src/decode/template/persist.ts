@@ -13,7 +13,8 @@ const FORMAT = 1;
 
 /**
  * Every cache file `name` in the data dir, oldest first: the main thread's (top level) and each decode
- * worker's (`worker-N/`). Read in this order, the latest save of a template wins.
+ * worker's (`worker-N/`). TemplateStore.load keeps the latest-seen copy of a template; between copies
+ * seen at the same time, the file saved last wins.
  */
 export function cacheFilesIn(dataDir: string, name: string): string[] {
   const dirs = [dataDir];

@@ -86,10 +86,10 @@ class Backoff {
 }
 
 /** Rate-limited log line: one per LOG_EVERY_MS at most, never per frame. */
-class Warner {
+class RateLimitedLog {
   private last = 0;
   constructor(private readonly level: 'warn' | 'info' = 'warn') {}
-  warn(msg: string): void {
+  say(msg: string): void {
     const now = Date.now();
     if (now - this.last < LOG_EVERY_MS) return;
     this.last = now;
@@ -106,7 +106,7 @@ export class UdpTransport implements Transport {
   private closed = false;
   private retry: NodeJS.Timeout | null = null;
   private readonly backoff: Backoff;
-  private readonly warner = new Warner();
+  private readonly warner = new RateLimitedLog();
   private readonly c = { udp_connects: 0, udp_connect_failures: 0, udp_send_errors: 0, udp_unreachable: 0 };
 
   constructor(private readonly host: string, private readonly port: number, b: BackoffOptions = {}) {
@@ -127,7 +127,7 @@ export class UdpTransport implements Transport {
       if (this.closed) return firstAttempt?.();
       if (err) {
         this.c.udp_connect_failures++;
-        this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+        this.warner.say(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
         this.scheduleRetry();
         return firstAttempt?.();
       }
@@ -141,7 +141,7 @@ export class UdpTransport implements Transport {
     const failed = (err: Error): void => {
       if (this.sock !== sock) return;
       this.c.udp_connect_failures++;
-      this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+      this.warner.say(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
       this.scheduleRetry();
       firstAttempt?.();
       firstAttempt = undefined;
@@ -151,7 +151,7 @@ export class UdpTransport implements Transport {
       // Linux mostly reports an ICMP port unreachable to the socket's next read, not to a send:
       // the frames before it left as far as the kernel knows, so they count as sent. Counted here.
       if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.c.udp_unreachable++;
-      this.warner.warn(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}`);
+      this.warner.say(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}`);
     });
     // Node calls this with the error when the lookup or connect fails (else emits 'error').
     sock.connect(this.port, address, (err?: Error) => {
@@ -200,7 +200,7 @@ export class UdpTransport implements Transport {
         // ECONNREFUSED (ICMP port unreachable from an absent receiver) or a full socket buffer:
         // the frame is lost, which is UDP's contract; the output counts it.
         this.c.udp_send_errors++;
-        this.warner.warn(`RiskIQ output: UDP send to ${this.host}:${this.port}: ${err.message}`);
+        this.warner.say(`RiskIQ output: UDP send to ${this.host}:${this.port}: ${err.message}`);
       }
       done(err);
       this.onReady();
@@ -229,8 +229,8 @@ export class TcpTransport implements Transport {
   private closed = false;
   private retry: NodeJS.Timeout | null = null;
   private readonly backoff: Backoff;
-  private readonly warner = new Warner();
-  private readonly reconnects = new Warner('info');
+  private readonly warner = new RateLimitedLog();
+  private readonly reconnects = new RateLimitedLog('info');
   private readonly c = { tcp_connects: 0, tcp_connect_failures: 0, tcp_disconnects: 0 };
   private readonly connectTimeoutMs: number;
   private readonly stableMs: number;
@@ -264,7 +264,7 @@ export class TcpTransport implements Transport {
       this.connected = true;
       this.down = false;
       this.c.tcp_connects++;
-      if (this.c.tcp_connects > 1) this.reconnects.warn(`RiskIQ output: reconnected to ${this.host}:${this.port}`);
+      if (this.c.tcp_connects > 1) this.reconnects.say(`RiskIQ output: reconnected to ${this.host}:${this.port}`);
       firstAttempt?.();
       firstAttempt = undefined;
       this.onReady();
@@ -273,10 +273,10 @@ export class TcpTransport implements Transport {
     // The receiver never talks back; anything it sends is ignored.
     sock.on('data', () => {});
     sock.on('error', (err) => {
-      if (wasConnected) this.warner.warn(`RiskIQ output: TCP ${this.host}:${this.port}: ${err.message}`);
+      if (wasConnected) this.warner.say(`RiskIQ output: TCP ${this.host}:${this.port}: ${err.message}`);
       else {
         this.c.tcp_connect_failures++;
-        this.warner.warn(`RiskIQ output: cannot connect to ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+        this.warner.say(`RiskIQ output: cannot connect to ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
       }
     });
     sock.on('close', () => {

@@ -161,6 +161,31 @@ test('ClickHouse: values wider than their column are stored at the bound DuckDB 
   }
 });
 
+test('ClickHouse: a @timestamp in 2106 past what its dates hold is clamped, so retention keeps the row (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'start', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+  try {
+    await out.start();
+    const now = Date.now();
+    // 2106-02-07 00:00:01 and 06:28:15 UTC: ClickHouse's dates wrap to 1970 from 2106-02-07 00:00.
+    const recs = [now - 5000, 4_294_944_001_000, 4_294_967_295_000].map((start, i) => {
+      const r = new FlowRecord();
+      r.collectTs = now; r.startTs = r.endTs = start; r.exporterIp = '192.0.2.66'; r.srcIp = `10.0.0.${i + 1}`; r.dstIp = '10.0.0.9'; r.ipVersion = 4; r.proto = 17; r.bytes = 5; r.packets = 1;
+      return r;
+    });
+    out.write(recs);
+    await out.flush();
+    const q = out.flowQuery()!;
+    await out.applyRetention(now);
+    const found = await q.search({ from: 0, to: 8.64e15, filter: { exporter: '192.0.2.66' } });
+    assert.deepEqual(found.rows.map((row) => row['flow.src.ip.addr']).sort(), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  } finally {
+    await out.close();
+    await dropDb(db);
+  }
+});
+
 test('ClickHouse export: one query, so rows arriving while it is read neither repeat nor push others out (real server)', async (t) => {
   if (!(await needClickHouse(t))) return;
   const db = uniqueDb();

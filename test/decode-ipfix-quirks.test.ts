@@ -278,6 +278,44 @@ test('records never end before they start: end set to start, counted', () => {
   assert.equal(d.counters.get('time: end before start (end set to start)'), 1);
 });
 
+test('an absolute time no record can carry (all-ones, past 2106) is taken as absent, counted; the record keeps its other times', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [152, 8], [153, 8], [161, 4]]))]));
+  const ones = Buffer.alloc(8, 0xff);
+  const out = run(d, ipfixMsg([
+    set(300, Buffer.concat([ip('10.0.0.1'), u64(NOW - 3000), u64(NOW - 1000), u32(2000)])),
+    set(300, Buffer.concat([ip('10.0.0.2'), u64(NOW - 3000), ones, u32(2000)])),
+    set(300, Buffer.concat([ip('10.0.0.3'), ones, ones, u32(2000)])),
+    set(300, Buffer.concat([ip('10.0.0.4'), u64(NOW * 1_000_000), u64(NOW - 1000), u32(0)])),
+  ]));
+  assert.deepEqual(out.map((r) => [r.startTs - NOW, r.endTs - NOW]), [[-3000, -1000], [-3000, -1000], [0, 0], [-1000, -1000]]);
+  assert.equal(d.counters.get('time: out of range (another time used)'), 3);
+  // Seconds past 2106 (a 64-bit seconds element) and a delta of 2^64 µs: the export time stands in.
+  run(d, ipfixMsg([set(2, ipfixTemplate(301, [[8, 4], [150, 8], [159, 8]]))]));
+  const [far] = run(d, ipfixMsg([set(301, Buffer.concat([ip('10.0.0.5'), u64(2 ** 40), ones]))]));
+  assert.deepEqual([far!.startTs, far!.endTs], [NOW, NOW]);
+});
+
+test('NTP times: 0 is "not set" and does not replace another element\'s time; seconds below 1970 are NTP era 1 (from 2036)', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [152, 8], [153, 8], [156, 8], [157, 8]]))]));
+  const zero = Buffer.alloc(8);
+  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), u64(NOW - 3000), u64(NOW - 1000), zero, zero]))]));
+  assert.deepEqual([r!.startTs - NOW, r!.endTs - NOW], [-3000, -1000]);
+  // Only NTP elements, all zero: no time in the record, so the export time bounds it.
+  run(d, ipfixMsg([set(2, ipfixTemplate(301, [[8, 4], [156, 8], [157, 8]]))]));
+  const [z] = run(d, ipfixMsg([set(301, Buffer.concat([ip('10.0.0.2'), zero, zero]))]));
+  assert.deepEqual([z!.startTs, z!.endTs], [NOW, NOW]);
+  // In 2038 the NTP seconds have wrapped (era 1): the 32-bit value is below the Unix epoch's.
+  const at = 2_150_000_000 * 1000;
+  const later = new IpfixDecoder(BASE);
+  run(later, ipfixMsg([set(2, ipfixTemplate(301, [[8, 4], [156, 8], [157, 8]]))], 1, 2_150_000_000), at);
+  const ntpSecs = (ms: number) => Buffer.concat([u32((ms / 1000 + 2_208_988_800) % 2 ** 32), u32(0)]);
+  const [e1] = run(later, ipfixMsg([set(301, Buffer.concat([ip('10.0.0.3'), ntpSecs(at - 10_000), ntpSecs(at - 5000)]))], 1, 2_150_000_000), at);
+  assert.deepEqual([e1!.startTs - at, e1!.endTs - at], [-10_000, -5000]);
+  assert.equal(new Date(e1!.startTs).toISOString(), '2038-02-17T06:13:10.000Z');
+});
+
 test('sampling from v9 options data: per sampler ID, bytes and packets scaled', () => {
   const d = new Netflow9Decoder(BASE);
   run(d, v9Msg([

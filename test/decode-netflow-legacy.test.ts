@@ -156,6 +156,16 @@ test('NetFlow v1 and v7 through the pipeline: sniffed by version, malformed coun
   assert.deepEqual(e!.errors, { 'netflow7: truncated': 1 });
 });
 
+test('an output that throws on a batch is an internal error: the process, the batch and the other outputs carry on', () => {
+  const before = new CaptureOutput(), after = new CaptureOutput();
+  const broken = Object.assign(new CaptureOutput(), { name: 'broken', write(): void { throw new RangeError('Invalid time value'); } });
+  const p = new Pipeline(new Map<Protocol, Decoder>([['netflow1', new NetflowV1Decoder()]]), [], [before, broken, after]);
+  p.handle(buildV1(flows(3)), ctx);
+  p.handle(buildV1(flows(2)), ctx);
+  assert.deepEqual([before.records.length, after.records.length], [5, 5]);
+  assert.equal(p.stats.snapshot()[0]!.records, 5);
+});
+
 /** Writes the payloads as UDP/2055 datagrams to a pcap with scapy (never sends). */
 function writePcap(payloads: Buffer[]): string {
   const dir = tempDir('ufc-nf-legacy-');

@@ -93,6 +93,27 @@ test('akvorado nfv5.pcap: 29 records, first matches akvorado', () => {
   assert.equal(r.startTs, 1680626679000 - 15000);
 });
 
+/** A v5 datagram of one record with the given header uptime and export time and the record's First/Last. */
+function v5(sysUptime: number, exportS: number, first: number, last: number): Buffer {
+  const b = Buffer.alloc(24 + 48);
+  b.writeUInt16BE(5, 0); b.writeUInt16BE(1, 2); b.writeUInt32BE(sysUptime, 4); b.writeUInt32BE(exportS, 8);
+  b.writeUInt32BE(0x0a000001, 24); b.writeUInt32BE(0x0a000002, 28); b.writeUInt32BE(1, 40); b.writeUInt32BE(64, 44);
+  b.writeUInt32BE(first, 48); b.writeUInt32BE(last, 52); b[62] = 17;
+  return b;
+}
+
+test('times as for v9: an end before the start is set to the start, a time before 1970 takes the export time; both counted', () => {
+  const d = new NetflowV5Decoder();
+  const out: FlowRecord[] = [];
+  d.decode(v5(100_000, 1_700_000_000, 99_000, 90_000), ctx, out);
+  assert.deepEqual([out[0]!.startTs, out[0]!.endTs], [1_700_000_000_000 - 1000, 1_700_000_000_000 - 1000]);
+  // An exporter without a clock (export time 0): its uptime-relative times would be before 1970.
+  d.decode(v5(100_000, 0, 90_000, 99_000), ctx, out);
+  assert.deepEqual([out[1]!.startTs, out[1]!.endTs], [0, 0]);
+  const changed = { 'time: end before start (end set to start)': 1, 'time: out of range (another time used)': 1 };
+  assert.deepEqual(d.describe(), { counters: changed, byExporter: { '192.0.2.1': changed } });
+});
+
 test('truncated and short datagrams are DecodeErrors', () => {
   const buf = readFileSync(join(LS, 'dat', 'netflow5_test_microtik.dat'));
   const d = new NetflowV5Decoder();

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { FlowRecord, Orientation } from '../src/record/flow-record.js';
+import { FlowRecord, MAX_TIME_MS, Orientation } from '../src/record/flow-record.js';
 import { toDocument, type TimestampSource } from '../src/record/fields.js';
 import { checkMemoBy, encodeRecord, MEMO_MAX, toNdjson } from '../src/record/json.js';
 import { portName } from '../src/record/names.js';
@@ -12,8 +12,10 @@ const u32 = fc.nat({ max: 0xffffffff });
 const odd = fc.oneof(fc.nat({ max: 5000 }), fc.integer(), fc.double(), fc.constantFrom(-0, NaN, 4095, 4096, 2 ** 31, 2 ** 32 + 5), fc.constantFrom(999, 1000, 1001, 100_005, 999_999, 1_000_000, 1_000_042, 123_004_005, 999_999_999, 1e9, -1000, 1e9 + 0.5), fc.nat({ max: 2e9 }));
 const coord = fc.oneof(fc.constant(NaN), fc.constantFrom(0, -0, 1.5, 45.25), fc.double({ min: -90, max: 90, noNaN: true }));
 
+// Times past what a record carries too (decoders keep them out; the encoder must not throw on one).
+const time = fc.oneof(fc.nat(), fc.nat(), fc.constantFrom(MAX_TIME_MS, MAX_TIME_MS + 1, 8.64e15, 8.64e15 + 1, 2 ** 64, -5, NaN));
 const record = fc.record({
-  collectTs: fc.nat(), exportTs: fc.nat(), startTs: fc.nat(), endTs: fc.nat(), exporterIp: ip, srcIp: ip, dstIp: ip,
+  collectTs: fc.nat(), exportTs: time, startTs: time, endTs: time, exporterIp: ip, srcIp: ip, dstIp: ip,
   srcPort: fc.nat({ max: 65535 }), dstPort: fc.nat({ max: 65535 }),
   // Integer fields past json.ts's table of small values: negatives, fractions, NaN, -0, 2^31 and up.
   srcMask: odd, dstMask: odd, srcVlan: odd, icmpType: odd, endReason: odd, proto: fc.constantFrom(0, 1, 6, 17, 58, 132, 255),
@@ -36,6 +38,18 @@ test('the compiled encoder is byte-identical to JSON.stringify(toDocument(r)), C
     }),
     { numRuns: 3000 },
   );
+});
+
+test('a time past what a record carries is left out of the document, ECS included (toISOString would throw), and @timestamp falls back to collect', () => {
+  const r = Object.assign(new FlowRecord(), { collectTs: 1_700_000_000_000, exportTs: 2 ** 64, startTs: 2 ** 64, endTs: MAX_TIME_MS + 1, srcIp: '10.0.0.1' });
+  for (const ts of ['collect', 'start', 'end', 'export'] as const) {
+    const doc = JSON.parse(encodeRecord(r, { ecs: true, timestampSource: ts })) as Record<string, unknown>;
+    assert.equal(doc['@timestamp'], '2023-11-14T22:13:20.000Z', ts);
+    assert.equal(doc['event.start'], undefined);
+    assert.equal(doc['event.end'], undefined);
+  }
+  r.endTs = MAX_TIME_MS;
+  assert.equal((JSON.parse(encodeRecord(r, { ecs: true, timestampSource: 'end' })) as Record<string, unknown>)['@timestamp'], '2106-02-06T23:59:59.999Z');
 });
 
 test('NDJSON: one line per record', () => {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { generateList, LIST_FORMATS, SEED_RESPONSE_BYTES, startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
+import { generateList, LIST_FORMATS, minListBytes, SEED_RESPONSE_BYTES, startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
 import { parseList } from '../src/threat/formats.js';
 import { REPO_ROOT } from './helpers/tools.js';
 import { until } from './helpers/collect.js';
@@ -16,6 +16,13 @@ test('lists hit a requested size exactly, in every format, and parse back whole'
     const p = await parseList(l.body, 'blocklist');
     assert.equal(p.set.count, l.entries, format);
     assert.equal(p.set.bad, 0, format);
+  }
+  // Down to the smallest body of each format, its start and end; below it a size is refused.
+  for (const format of LIST_FORMATS) {
+    const min = minListBytes(format);
+    assert.equal(generateList({ bytes: min, format }).body.length, min, format);
+    assert.equal(generateList({ bytes: min + 1, format }).body.length, min + 1, format);
+    assert.throws(() => generateList({ bytes: min - 1, format }), /takes at least/);
   }
   const seed = generateList({ bytes: SEED_RESPONSE_BYTES, format: 'text' });
   assert.equal(seed.body.length, 28_762_468);

@@ -133,6 +133,21 @@ test('decode errors are counted by exporter and reason in /metrics and /api/expo
   assert.equal(e.errors['unknown protocol'], 1);
 });
 
+test('/api/exporters counts the records whose times the decoder changed, per exporter and reason', async () => {
+  const now = Date.now();
+  // One NetFlow v5 record whose Last is before its First (uptime 100 s, first 99 s, last 90 s).
+  const v5 = Buffer.alloc(24 + 48);
+  v5.writeUInt16BE(5, 0); v5.writeUInt16BE(1, 2); v5.writeUInt32BE(100_000, 4); v5.writeUInt32BE(Math.floor(now / 1000), 8);
+  v5.writeUInt32BE(0x0a000001, 24); v5.writeUInt32BE(0x0a000002, 28); v5.writeUInt32BE(1, 40); v5.writeUInt32BE(64, 44);
+  v5.writeUInt32BE(99_000, 48); v5.writeUInt32BE(90_000, 52); v5[62] = 17;
+  for (let i = 0; i < 3; i++) f.collector.pipeline.handle(v5, { exporterIp: '198.51.100.11', exporterPort: 2055, receivedAt: now });
+  const d = await json<{ exporters: { exporter: string; errorCount: number; timesChanged: Record<string, number> }[] }>('/api/exporters');
+  const e = d.exporters.find((x) => x.exporter === '198.51.100.11')!;
+  assert.deepEqual(e.timesChanged, { 'time: end before start (end set to start)': 3 });
+  assert.equal(e.errorCount, 0, 'the records were kept: no error');
+  assert.ok(d.exporters.every((x) => typeof x.timesChanged === 'object'));
+});
+
 test('one address sending several protocols: one series per protocol, each only going up', async () => {
   const now = Date.now();
   const at = (p: Buffer): void => f.collector.pipeline.handle(p, { exporterIp: '198.51.100.9', exporterPort: 2055, receivedAt: now });

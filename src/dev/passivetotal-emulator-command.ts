@@ -1,7 +1,7 @@
 /** `ufc dev passivetotal-emulator`: runs the PassiveTotal API emulator until interrupted. */
 import type { Command } from '../cli/commands.js';
 import { UsageError, type ParsedArgs } from '../cli/common.js';
-import { FAULTS, LIST_FORMATS, SEED_RESPONSE_BYTES, startPassiveTotalEmulator, type EmulatorFault, type EmulatorListFormat } from './passivetotal-emulator.js';
+import { FAULTS, LIST_FORMATS, minListBytes, SEED_RESPONSE_BYTES, startPassiveTotalEmulator, type EmulatorFault, type EmulatorListFormat } from './passivetotal-emulator.js';
 
 function intFlag(args: ParsedArgs, name: string): number | undefined {
   const v = args.flags.get(name);
@@ -26,6 +26,8 @@ export const passiveTotalEmulatorCommand: Command = {
     const fault = strFlag(args, 'fault') ?? 'none';
     if (!(FAULTS as readonly string[]).includes(fault)) throw new UsageError(`--fault must be one of ${FAULTS.join(', ')}`);
     const bytes = args.flags.has('seed-size') ? SEED_RESPONSE_BYTES : intFlag(args, 'bytes');
+    const min = minListBytes(format as EmulatorListFormat);
+    if (bytes !== undefined && bytes < min) throw new UsageError(`--bytes: a ${format} list takes at least ${min} bytes`);
     const user = strFlag(args, 'user') ?? 'user@example.com';
     const key = strFlag(args, 'key');
     const emu = await startPassiveTotalEmulator({

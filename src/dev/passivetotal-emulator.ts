@@ -69,6 +69,19 @@ const NAMES = ['malware', 'phishing', 'botnet', 'c2', 'scanner', 'spam', 'brutef
 
 const prng = mulberry32;
 
+/** What a list of the format starts and ends with, whatever its entries. */
+function frameOf(format: EmulatorListFormat): { head: string; tail: string } {
+  const head = format === 'json' ? '[\n' : format === 'json-object' ? '{"count":0,"blocklist":[\n' : format === 'csv' ? 'ip,name\n' : '# PassiveTotal blocklist (emulated)\n';
+  const tail = format === 'json' ? '\n]\n' : format === 'json-object' ? '\n]}\n' : '';
+  return { head, tail };
+}
+
+/** The smallest body of the format: its start and end, no entry (`bytes` cannot go below it). */
+export function minListBytes(format: EmulatorListFormat): number {
+  const { head, tail } = frameOf(format);
+  return head.length + tail.length;
+}
+
 export function generateList(spec: ListSpec = {}): GeneratedList {
   const format = spec.format ?? 'text';
   const rnd = prng(spec.seed ?? 1);
@@ -77,10 +90,10 @@ export function generateList(spec: ListSpec = {}): GeneratedList {
   const target = spec.bytes;
   const maxEntries = spec.entries ?? (target === undefined ? 1000 : Number.MAX_SAFE_INTEGER);
   const json = format === 'json' || format === 'json-object';
-  const head = format === 'json' ? '[\n' : format === 'json-object' ? '{"count":0,"blocklist":[\n' : format === 'csv' ? 'ip,name\n' : '# PassiveTotal blocklist (emulated)\n';
-  const tail = json ? (format === 'json' ? '\n]\n' : '\n]}\n') : '';
+  const { head, tail } = frameOf(format);
   const parts: string[] = [head];
   let size = head.length + tail.length;
+  if (target !== undefined && target < size) throw new RangeError(`bytes: a ${format} list takes at least ${size}`);
   const sample: { addr: string; name: string }[] = [];
   let n = 0;
   const hex = (): string => Math.floor(rnd() * 65536).toString(16);

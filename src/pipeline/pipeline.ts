@@ -56,7 +56,14 @@ export class Pipeline {
         this.internalError(null, this.enrichers[i]!.name, err);
       }
     }
-    for (let i = 0; i < this.outputs.length; i++) this.outputs[i]!.write(batch);
+    // An output that throws on a batch (a bug) must not take the process or the other outputs with it.
+    for (let i = 0; i < this.outputs.length; i++) {
+      try {
+        this.outputs[i]!.write(batch);
+      } catch (err) {
+        this.internalError(null, `output ${this.outputs[i]!.name}`, err);
+      }
+    }
   }
 
   private internalError(ctx: PacketContext | null, where: string, err: unknown): void {

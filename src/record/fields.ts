@@ -2,7 +2,7 @@
  * The record's public field names, defined once. Outputs, the schema doc (docs/schema.md) and the
  * ECS view are all derived from this table.
  */
-import { FlowRecord, Orientation } from './flow-record.js';
+import { FlowRecord, MAX_TIME_MS, Orientation, timeInRange } from './flow-record.js';
 import { protoName } from './names.js';
 import { tcpFlagTags } from './names.js';
 import { portName } from './names.js';
@@ -73,7 +73,10 @@ function splitNames(v: string): string[] {
 export const FIELD_HELPERS = {
   str: (v: string): string | undefined => (v === '' ? undefined : v),
   pos: (v: number): number | undefined => (v > 0 ? v : undefined),
-  ms: (v: number): number | undefined => (v > 0 ? v : undefined),
+  // A time outside the records' range is omitted (as an ECS date it would not even format).
+  ms: (v: number): number | undefined => (timeInRange(v) ? v : undefined),
+  /** An ECS date: ISO 8601, held to the records' range (toISOString throws past year 275760). */
+  iso: (v: number): string => new Date(v > 0 ? (v < MAX_TIME_MS ? v : MAX_TIME_MS) : 0).toISOString(),
   list: (v: string): string[] | undefined => (v === '' ? undefined : splitNames(v)),
   joinThreat(a: string, b: string): string[] | undefined {
     if (a === '' && b === '') return undefined;
@@ -251,9 +254,10 @@ export interface ViewOptions {
   timestampSource: TimestampSource;
 }
 
-function pickTimestamp(r: FlowRecord, src: TimestampSource): number {
+/** @timestamp per the output's _TIMESTAMP_SOURCE: the chosen time when a record has it, else the collect time. */
+export function pickTimestamp(r: FlowRecord, src: TimestampSource): number {
   const t = src === 'start' ? r.startTs : src === 'end' ? r.endTs : src === 'export' ? r.exportTs : r.collectTs;
-  return t > 0 ? t : r.collectTs;
+  return timeInRange(t) ? t : r.collectTs;
 }
 
 /**
@@ -267,7 +271,7 @@ export function toDocument(r: FlowRecord, opts: ViewOptions): Record<string, unk
     let v = f.codex === '@timestamp' ? pickTimestamp(r, opts.timestampSource) : f.get(r);
     if (v === undefined) continue;
     if (opts.ecs) {
-      if (f.type === 'date' && typeof v === 'number') v = new Date(v).toISOString();
+      if (f.type === 'date' && typeof v === 'number') v = FIELD_HELPERS.iso(v);
       else v = f.toEcs(v);
       out[f.ecs ?? f.codex] = v;
     } else {

@@ -25,6 +25,19 @@ export enum Orientation {
  */
 export const MAX_I64 = 9_223_372_036_854_774_784;
 
+/**
+ * The latest time (epoch ms) a record carries: 2106-02-06T23:59:59.999Z. ClickHouse's DateTime ends
+ * near there (its dates already wrap from 2106-02-07 00:00 UTC), and every time an exporter can send
+ * in 32 unsigned seconds is below it. Decoders take a later time (an all-ones "unset" value,
+ * nanoseconds sent as milliseconds) as absent, the encoders omit one, the stores clamp to it.
+ */
+export const MAX_TIME_MS = 4_294_943_999_999;
+
+/** Whether `t` is a time a record can carry: after 1970 and not after MAX_TIME_MS (NaN is not). */
+export function timeInRange(t: number): boolean {
+  return t > 0 && t <= MAX_TIME_MS;
+}
+
 export class FlowRecord {
   kind: RecordKind = 'flow';
 

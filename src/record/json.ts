@@ -109,7 +109,7 @@ export function checkMemoBy(def: FieldDef): void {
 }
 
 function formatter(def: FieldDef, ecs: boolean): string {
-  if (ecs && def.type === 'date') return `'"' + new Date(v).toISOString() + '"'`;
+  if (ecs && def.type === 'date') return `'"' + iso(v) + '"'`;
   // The ECS value replaces v (its CODEX value, already used as a cache key where there is one) and is
   // formatted by its ECS type.
   if (ecs && def.ecsValue !== undefined) return `(v = (${def.ecsValue.expr}), ${typeFormatter(def.ecsValue.type)})`;
@@ -172,7 +172,7 @@ function compile(view: ViewOptions): Encoder {
   };
   const textOf = (i: number, def: FieldDef, name: string): string => (def.type === 'integer' && formatter(def, view.ecs) === 'N(v)' ? small(i, name) : def.type === 'keyword' && !UNIQUE.has(def.codex) ? memo(i, def, name) : def.type === 'date' || def.type === 'keyword' || def.type === 'ip' ? cached(i, def, name) : `${name} + ${formatter(def, view.ecs)}`);
   let body = 'let mt, mm;\nconst cs = r.orientation === 1 ? true : r.orientation === 2 ? false : undefined;\n';
-  body += `let v = r.${tsField} > 0 ? r.${tsField} : r.collectTs;\n`;
+  body += `let v = ms(r.${tsField}) ?? r.collectTs;\n`;
   body += `let s = ${textOf(0, first!, JSON.stringify('{' + JSON.stringify('@timestamp') + ':'))};\n`;
   const nameOf = (def: FieldDef): string => JSON.stringify(',' + JSON.stringify(view.ecs ? (def.ecs ?? def.codex) : def.codex) + ':');
   // Runs of fields that read only what every record of a datagram shares (exporter, versions,

@@ -48,6 +48,16 @@ Enrichers run in this order: user-defined sampling rate, locality, Community ID,
 GeoIP/ASN, threat intelligence. Names (protocol, ports, TCP flags) are added when a record is written.
 How each enricher decides is in [enrichment.md](enrichment.md).
 
+Start and end times come from whichever form the exporter sends: router uptime (NetFlow v1/v5/v7/v9,
+IPFIX \`flowStart/EndSysUpTime\`; read across the 32-bit uptime's wrap every 49.7 days), absolute
+seconds, milliseconds or NTP time (IPFIX; NTP seconds below 1970's are era 1, from 2036 on),
+microseconds before the export (IPFIX deltas) or a duration with one end. An absolute element that is 0
+is "not set". A time no record can carry (before 1970, or after 2106-02-06T23:59:59.999Z, such as an
+all-ones "unset" value or nanoseconds sent as milliseconds) is replaced by the record's other end, else
+by the export time; a record with no time takes the export time, and an end before its start is set to
+the start. Each such change is counted by its \`time: ...\` reason in the decoder's counters.
+@timestamp is the time the output's \`_TIMESTAMP_SOURCE\` names when the record has it, else the collect time.
+
 ## Fields
 
 | CODEX name | ECS name | Type | Unit | Meaning |

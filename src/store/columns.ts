@@ -11,8 +11,8 @@
  * strings are NULL in DuckDB (no native call per empty cell) and '' in ClickHouse (its convention:
  * Nullable columns cost an extra file per column).
  */
-import { FlowRecord, MAX_I64, type ExportType, type Locality, type RecordKind } from '../record/flow-record.js';
-import type { TimestampSource } from '../record/fields.js';
+import { FlowRecord, MAX_I64, MAX_TIME_MS, type ExportType, type Locality, type RecordKind } from '../record/flow-record.js';
+import { pickTimestamp, type TimestampSource } from '../record/fields.js';
 
 /** `enum`: a string from a short fixed list (DuckDB stores it as ENUM: one byte, no string copy per row). */
 export type ColKind = 'u8' | 'u16' | 'u32' | 'i16' | 'i64' | 'f64' | 'str' | 'enum';
@@ -29,11 +29,11 @@ export interface Column {
 }
 
 /**
- * The latest time (epoch ms) a row's `ts` may carry: ClickHouse partitions by a DateTime, whose 32
- * unsigned seconds end in February 2106 (a later `ts` wrapped to 1970 and was dropped by the next
- * retention pass). Both stores clamp to it, so they hold the same rows.
+ * The latest time (epoch ms) a row's `ts` may carry: ClickHouse partitions by day, and its dates wrap
+ * to 1970 from 2106-02-07 00:00 UTC (such a row was dropped by the next retention pass). Both stores
+ * clamp to it, so they hold the same rows.
  */
-export const MAX_TS_MS = 4_294_967_295_999;
+export const MAX_TS_MS = MAX_TIME_MS;
 /** Re-exported for the stores, which clamp int64 columns to it. */
 export { MAX_I64 };
 const INT_RANGE: Record<'u8' | 'u16' | 'u32' | 'i16' | 'i64', readonly [number, number]> = {
@@ -62,8 +62,7 @@ const s = (v: unknown): string => (typeof v === 'string' ? v : v === null || v =
  */
 export function flowColumns(tsSource: TimestampSource): Column[] {
   const pick = (r: FlowRecord): number => {
-    const t = tsSource === 'start' ? r.startTs : tsSource === 'end' ? r.endTs : tsSource === 'export' ? r.exportTs : r.collectTs;
-    const ts = t > 0 ? t : r.collectTs;
+    const ts = pickTimestamp(r, tsSource);
     return ts > MAX_TS_MS ? MAX_TS_MS : ts;
   };
   return [

@@ -22,6 +22,24 @@ export interface ExporterView {
   samplingRates: number[];
   /** Per observation domain, as the decoder describes it. */
   domains: Record<string, unknown>[];
+  /** Records whose times the decoders had to change, by `time: ...` reason (the records were kept). */
+  timesChanged: Record<string, number>;
+}
+
+/** Adds a description's per-exporter `time: ...` counts (`byExporter`, flow-decoder.ts and record-layout.ts) to `out`. */
+function collectTimeCounts(description: unknown, out: Map<string, Record<string, number>>): void {
+  if (description === null || typeof description !== 'object') return;
+  const by = (description as { byExporter?: unknown }).byExporter;
+  if (by === null || typeof by !== 'object') return;
+  for (const [exporter, reasons] of Object.entries(by as Record<string, unknown>)) {
+    if (reasons === null || typeof reasons !== 'object') continue;
+    for (const [reason, n] of Object.entries(reasons as Record<string, unknown>)) {
+      if (!reason.startsWith('time: ') || typeof n !== 'number') continue;
+      let row = out.get(exporter);
+      if (row === undefined) out.set(exporter, (row = {}));
+      row[reason] = (row[reason] ?? 0) + n;
+    }
+  }
 }
 
 interface DomainInfo {
@@ -50,7 +68,9 @@ export function exportersView(src: WebSources): ExporterView[] {
   const domains: DomainInfo[] = [];
   // Each found domain is tagged with its decoder's protocol: one address may send NetFlow v9 and
   // IPFIX, each with an observation domain 0 of its own.
+  const times = new Map<string, Record<string, number>>();
   const collectFrom = (protocol: string, description: unknown): void => {
+    collectTimeCounts(description, times);
     const from = domains.length;
     collectDomains(description, domains);
     for (let i = from; i < domains.length; i++) domains[i] = { protocol, ...domains[i]! };
@@ -86,7 +106,7 @@ export function exportersView(src: WebSources): ExporterView[] {
       return {
         exporter: e.exporter, protocol: e.protocol, protocols: known.length > 0 ? known : sent, packets: e.packets, bytes: e.bytes, records: e.records,
         errors: e.errors, errorCount, firstSeen: e.firstSeen, lastSeen: e.lastSeen,
-        templates, samplingRates: [...rates].sort((a, b) => a - b), domains: mine,
+        templates, samplingRates: [...rates].sort((a, b) => a - b), domains: mine, timesChanged: times.get(e.exporter) ?? {},
       };
     });
 }

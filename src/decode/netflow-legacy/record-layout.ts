@@ -3,10 +3,41 @@
  * the first 36 bytes of every flow record, laid out alike in all three versions:
  * srcaddr, dstaddr, nexthop, input, output, dPkts, dOctets, First, Last, srcport, dstport.
  */
-import { FlowRecord } from '../../record/flow-record.js';
+import { FlowRecord, timeInRange } from '../../record/flow-record.js';
 import { DecodeError, type PacketContext } from '../../pipeline/types.js';
 import { ipv4ToString } from '../ip.js';
 import { uptimeToEpoch } from '../time.js';
+
+/** Past this many exporters, per-exporter reason counts go to one overflow entry (as flow-decoder.ts). */
+const MAX_COUNTED_EXPORTERS = 10000;
+
+/**
+ * Times a decoder had to change, by reason, in total and per exporter: shown in its describe() as
+ * NetFlow v9's are (the Exporters API reads `byExporter`), not as exporter errors, since the record
+ * is kept.
+ */
+export class ReasonCounts {
+  private readonly total = new Map<string, number>();
+  private readonly byExporter = new Map<string, Map<string, number>>();
+
+  add(exporter: string, reason: string): void {
+    this.total.set(reason, (this.total.get(reason) ?? 0) + 1);
+    let m = this.byExporter.get(exporter);
+    if (m === undefined) {
+      const key = this.byExporter.size < MAX_COUNTED_EXPORTERS ? exporter : 'other';
+      m = this.byExporter.get(key) ?? new Map<string, number>();
+      this.byExporter.set(key, m);
+    }
+    m.set(reason, (m.get(reason) ?? 0) + 1);
+  }
+
+  describe(): Record<string, unknown> {
+    return {
+      counters: Object.fromEntries(this.total),
+      byExporter: Object.fromEntries([...this.byExporter].map(([k, m]) => [k, Object.fromEntries(m)])),
+    };
+  }
+}
 
 /** The record count from the header, after checking it against the version's limits and the datagram's length. */
 export function recordCount(buf: Buffer, headerLen: number, recordLen: number, maxCount: number): number {
@@ -24,9 +55,10 @@ export function exportTimeMs(buf: Buffer): number {
 
 /**
  * A record with the fields common to v1, v5 and v7 read from `o`; counters multiplied by `scale`
- * (the v5 sampling interval, else 1). Times are uptime-relative, converted with the header's uptime.
+ * (the v5 sampling interval, else 1). Times are uptime-relative, converted with the header's uptime;
+ * what had to be changed in them is counted in `timeCounts`.
  */
-export function commonRecord(buf: Buffer, o: number, ctx: PacketContext, version: number, sysUptime: number, exportMs: number, scale: number): FlowRecord {
+export function commonRecord(buf: Buffer, o: number, ctx: PacketContext, version: number, sysUptime: number, exportMs: number, scale: number, timeCounts: ReasonCounts): FlowRecord {
   const r = new FlowRecord();
   r.collectTs = ctx.receivedAt;
   r.exportTs = exportMs;
@@ -43,8 +75,22 @@ export function commonRecord(buf: Buffer, o: number, ctx: PacketContext, version
   r.outIf = buf.readUInt16BE(o + 14);
   r.packets = buf.readUInt32BE(o + 16) * scale;
   r.bytes = buf.readUInt32BE(o + 20) * scale;
-  r.startTs = uptimeToEpoch(buf.readUInt32BE(o + 24), sysUptime, exportMs);
-  r.endTs = uptimeToEpoch(buf.readUInt32BE(o + 28), sysUptime, exportMs);
+  let start = uptimeToEpoch(buf.readUInt32BE(o + 24), sysUptime, exportMs);
+  let end = uptimeToEpoch(buf.readUInt32BE(o + 28), sysUptime, exportMs);
+  // As for NetFlow v9 and IPFIX (resolveTimes): a time no record can carry (an export time of 0)
+  // takes the other one, else the export time; an end before the start is set to the start.
+  if (!timeInRange(start) || !timeInRange(end)) {
+    timeCounts.add(ctx.exporterIp, 'time: out of range (another time used)');
+    if (timeInRange(end)) start = end;
+    else if (timeInRange(start)) end = start;
+    else start = end = exportMs;
+  }
+  if (end < start) {
+    timeCounts.add(ctx.exporterIp, 'time: end before start (end set to start)');
+    end = start;
+  }
+  r.startTs = start;
+  r.endTs = end;
   r.srcPort = buf.readUInt16BE(o + 32);
   r.dstPort = buf.readUInt16BE(o + 34);
   return r;

@@ -4,7 +4,7 @@
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
-import { commonRecord, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
+import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 16;
 const RECORD_LEN = 48;
@@ -12,13 +12,15 @@ const MAX_COUNT = 24; // Cisco: at most 24 records per v1 datagram.
 
 export class NetflowV1Decoder implements Decoder {
   readonly protocol = 'netflow1' as const;
+  /** Times changed while decoding, by reason (describe()). */
+  private readonly times = new ReasonCounts();
 
   decode(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): void {
     const count = recordCount(buf, HEADER_LEN, RECORD_LEN, MAX_COUNT);
     const sysUptime = buf.readUInt32BE(4);
     const exportMs = exportTimeMs(buf);
     for (let i = 0, o = HEADER_LEN; i < count; i++, o += RECORD_LEN) {
-      const r = commonRecord(buf, o, ctx, 1, sysUptime, exportMs, 1);
+      const r = commonRecord(buf, o, ctx, 1, sysUptime, exportMs, 1, this.times);
       // o + 36: 2 bytes pad.
       r.proto = buf[o + 38]!;
       r.tos = buf[o + 39]!;
@@ -27,5 +29,9 @@ export class NetflowV1Decoder implements Decoder {
       icmpFromPort(r);
       out.push(r);
     }
+  }
+
+  describe(): Record<string, unknown> {
+    return this.times.describe();
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
-import { commonRecord, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
+import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 24;
 const RECORD_LEN = 48;
@@ -12,6 +12,8 @@ const MAX_COUNT = 30; // Cisco: at most 30 records per v5 datagram.
 
 export class NetflowV5Decoder implements Decoder {
   readonly protocol = 'netflow5' as const;
+  /** Times changed while decoding, by reason (describe()). */
+  private readonly times = new ReasonCounts();
 
   /**
    * Decodes one datagram. Captures made with `nc -k` hold several v5 datagrams back to back; each
@@ -37,7 +39,7 @@ export class NetflowV5Decoder implements Decoder {
     const exportMs = exportTimeMs(buf);
 
     for (let i = 0, o = HEADER_LEN; i < count; i++, o += RECORD_LEN) {
-      const r = commonRecord(buf, o, ctx, 5, sysUptime, exportMs, scale);
+      const r = commonRecord(buf, o, ctx, 5, sysUptime, exportMs, scale, this.times);
       r.observationDomain = engine;
       r.sequence = sequence;
       r.tcpFlags = buf[o + 37]!;
@@ -52,5 +54,9 @@ export class NetflowV5Decoder implements Decoder {
       out.push(r);
     }
     return HEADER_LEN + count * RECORD_LEN;
+  }
+
+  describe(): Record<string, unknown> {
+    return this.times.describe();
   }
 }

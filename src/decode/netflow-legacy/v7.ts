@@ -7,7 +7,7 @@
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
 import { ipv4ToString } from '../ip.js';
-import { commonRecord, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
+import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 24;
 const RECORD_LEN = 52;
@@ -15,6 +15,8 @@ const MAX_COUNT = 28; // Cisco: at most 28 records per v7 datagram.
 
 export class NetflowV7Decoder implements Decoder {
   readonly protocol = 'netflow7' as const;
+  /** Times changed while decoding, by reason (describe()). */
+  private readonly times = new ReasonCounts();
 
   decode(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): void {
     const count = recordCount(buf, HEADER_LEN, RECORD_LEN, MAX_COUNT);
@@ -24,7 +26,7 @@ export class NetflowV7Decoder implements Decoder {
     const exportMs = exportTimeMs(buf);
 
     for (let i = 0, o = HEADER_LEN; i < count; i++, o += RECORD_LEN) {
-      const r = commonRecord(buf, o, ctx, 7, sysUptime, exportMs, 1);
+      const r = commonRecord(buf, o, ctx, 7, sysUptime, exportMs, 1, this.times);
       r.sequence = sequence;
       // o + 36: flags1, which of the fields below are invalid (shortcut mode dependent); kept raw.
       const flags1 = buf[o + 36]!;
@@ -42,5 +44,9 @@ export class NetflowV7Decoder implements Decoder {
       icmpFromPort(r);
       out.push(r);
     }
+  }
+
+  describe(): Record<string, unknown> {
+    return this.times.describe();
   }
 }

@@ -2,7 +2,7 @@
  * Decoding of data records with a compiled template (the hot path), shared by NetFlow v9 and IPFIX:
  * one switch over field operations per field, values read straight from the Buffer into the record.
  */
-import { FlowRecord } from '../../record/flow-record.js';
+import { FlowRecord, timeInRange } from '../../record/flow-record.js';
 import { HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6, parseSampledHeader } from '../sflow/packet-header.js';
 import { ipAt, ipv4ToString as ipv4ToStringImported, ipv6At as ipv6AtImported, macAt as macAtImported } from '../ip.js';
 import { uptimeToEpoch } from '../time.js';
@@ -37,9 +37,16 @@ function u32At(buf: Buffer, o: number): number {
   return ((buf[o]! << 24) | (buf[o + 1]! << 16) | (buf[o + 2]! << 8) | buf[o + 3]!) >>> 0;
 }
 
-/** NTP timestamp (32-bit seconds since 1900, 32-bit fraction) as epoch ms. */
+/**
+ * NTP timestamp (32-bit seconds, 32-bit fraction) as epoch ms; 0 for the all-zero value, which
+ * means "not set" (RFC 5905 §6). Seconds below the Unix epoch's are taken as NTP era 1, which began
+ * 2036-02-07T06:28:16Z (RFC 5905 §6): a flow before 1970 is no reading an exporter can mean.
+ */
 function ntpAt(buf: Buffer, o: number): number {
-  return (buf.readUInt32BE(o) - NTP_UNIX_OFFSET) * 1000 + Math.floor((buf.readUInt32BE(o + 4) / 4294967296) * 1000);
+  const secs = buf.readUInt32BE(o), frac = buf.readUInt32BE(o + 4);
+  if (secs === 0 && frac === 0) return 0;
+  const era = secs < NTP_UNIX_OFFSET ? 4294967296 : 0;
+  return (secs + era - NTP_UNIX_OFFSET) * 1000 + Math.floor((frac / 4294967296) * 1000);
 }
 
 function hexAt(buf: Buffer, o: number, len: number): string {
@@ -197,12 +204,13 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       case 32 /* RESP_PACKETS */: s.respPkts = uintAt(buf, o, len); break;
       case 33 /* START_UPTIME */: s.startUp = uintAt(buf, o, len); break;
       case 34 /* END_UPTIME */: s.endUp = uintAt(buf, o, len); break;
-      case 35 /* START_SEC */: s.startAbs = uintAt(buf, o, len) * 1000; break;
-      case 36 /* END_SEC */: s.endAbs = uintAt(buf, o, len) * 1000; break;
-      case 37 /* START_MS */: s.startAbs = uintAt(buf, o, len); break;
-      case 38 /* END_MS */: s.endAbs = uintAt(buf, o, len); break;
-      case 39 /* START_NTP */: if (len === 8) s.startAbs = ntpAt(buf, o); break;
-      case 40 /* END_NTP */: if (len === 8) s.endAbs = ntpAt(buf, o); break;
+      // Absolute times: 0 is "not set", and must not replace a time another element of the record gave.
+      case 35 /* START_SEC */: { const v = uintAt(buf, o, len) * 1000; if (v !== 0) s.startAbs = v; break; }
+      case 36 /* END_SEC */: { const v = uintAt(buf, o, len) * 1000; if (v !== 0) s.endAbs = v; break; }
+      case 37 /* START_MS */: { const v = uintAt(buf, o, len); if (v !== 0) s.startAbs = v; break; }
+      case 38 /* END_MS */: { const v = uintAt(buf, o, len); if (v !== 0) s.endAbs = v; break; }
+      case 39 /* START_NTP */: if (len === 8) { const v = ntpAt(buf, o); if (v !== 0) s.startAbs = v; } break;
+      case 40 /* END_NTP */: if (len === 8) { const v = ntpAt(buf, o); if (v !== 0) s.endAbs = v; } break;
       case 41 /* START_DELTA_US */: s.startDeltaUs = uintAt(buf, o, len); break;
       case 42 /* END_DELTA_US */: s.endDeltaUs = uintAt(buf, o, len); break;
       case 43 /* SYS_INIT_MS */: s.sysInit = uintAt(buf, o, len); break;
@@ -246,6 +254,8 @@ export interface TimeBase {
   sysInitMs: number;
 }
 
+const OUT_OF_RANGE = 'time: out of range (another time used)';
+
 /**
  * Resolves start/end from whichever form the template used. Returns a counted reason when the
  * times had to be adjusted or could not be resolved, '' otherwise.
@@ -253,6 +263,11 @@ export interface TimeBase {
 export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): string {
   let reason = '';
   let start = s.startAbs, end = s.endAbs;
+  // An absolute time no record can carry (an all-ones "unset" value, nanoseconds sent in a
+  // milliseconds element) is taken as absent, so the record's other time forms or the export time
+  // stand in for it.
+  if (start !== 0 && !timeInRange(start)) { start = 0; reason = OUT_OF_RANGE; }
+  if (end !== 0 && !timeInRange(end)) { end = 0; reason = OUT_OF_RANGE; }
   if (start === 0 || end === 0) {
     if (s.startUp >= 0 || s.endUp >= 0) {
       if (tb.sysUptime >= 0) {
@@ -296,6 +311,14 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
     // No time element at all (packet reports, some firewalls): the export time bounds the flow.
     if (reason === '') reason = 'time: none in record (export time used)';
     start = end = tb.exportMs;
+  }
+  // Times worked out from uptimes, deltas or a duration can still land outside (an export time of
+  // 0, a delta of 2^64 µs): the one that is in range stands for both, else the export time.
+  if (!timeInRange(start) || !timeInRange(end)) {
+    reason = OUT_OF_RANGE;
+    if (timeInRange(end)) start = end;
+    else if (timeInRange(start)) end = start;
+    else start = end = tb.exportMs;
   }
   if (end < start) {
     reason = 'time: end before start (end set to start)';

@@ -9,7 +9,7 @@
  * go back to the batching queue as a PartialSendError, which retries them or spills them to disk.
  */
 import type { FlowRecord } from '../../record/flow-record.js';
-import type { ViewOptions } from '../../record/fields.js';
+import { pickTimestamp, type ViewOptions } from '../../record/fields.js';
 import { encodeRecord } from '../../record/json.js';
 import { log } from '../../log/logger.js';
 import { BatchingOutput, PartialSendError } from '../batching.js';
@@ -101,8 +101,7 @@ export class SearchOutput extends BatchingOutput {
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       // The index period follows @timestamp, chosen as fields.ts chooses it.
-      const t = src === 'start' ? r.startTs : src === 'end' ? r.endTs : src === 'export' ? r.exportTs : r.collectTs;
-      const index = this.namer.nameFor(t > 0 ? t : r.collectTs);
+      const index = this.namer.nameFor(pickTimestamp(r, src));
       let doc = encodeRecord(r, this.o.view);
       for (let k = 0; k < this.renames.length; k++) doc = doc.replace(this.renames[k]![0], this.renames[k]![1]);
       const text = `{"index":{"_index":${JSON.stringify(index)}}}\n${doc}\n`;

@@ -167,6 +167,16 @@ test('flow search: filters change the results, paging, exports', async (t) => {
 test('exporters page shows each exporter with protocol, counters and templates', async (t) => {
   const page = await open(t, '/exporters');
   if (page === null) return;
+  // One NetFlow v5 record whose Last is before its First: kept, its end set to its start.
+  const now = Date.now();
+  const v5 = Buffer.alloc(24 + 48);
+  v5.writeUInt16BE(5, 0); v5.writeUInt16BE(1, 2); v5.writeUInt32BE(100_000, 4); v5.writeUInt32BE(Math.floor(now / 1000), 8);
+  // Public ends (45.33.32.156 to 93.184.216.34), so every test counting what the RiskIQ output sent sees it too.
+  v5.writeUInt32BE(0x2d21209c, 24); v5.writeUInt32BE(0x5db8d822, 28); v5.writeUInt32BE(1, 40); v5.writeUInt32BE(64, 44);
+  v5.writeUInt32BE(99_000, 48); v5.writeUInt32BE(90_000, 52); v5[62] = 17;
+  f!.collector.pipeline.handle(v5, { exporterIp: '198.51.100.21', exporterPort: 2055, receivedAt: now });
+  await page.reload();
+  await page.waitForSelector('section[aria-label="Exporters"] tbody tr');
   const rows = await page.$$eval('section[aria-label="Exporters"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
   const stats = f!.collector.pipeline.stats.snapshot();
   assert.equal(rows.length, stats.length);
@@ -179,12 +189,24 @@ test('exporters page shows each exporter with protocol, counters and templates',
     assert.equal(row[3], fmtInt(s.records));
   }
   assert.equal(rows.find((r) => r[1] === 'NetFlow v9')![6], '1');
+  // Each error reason, then each reason the decoders changed a record's times for, with its count.
+  const api = (await (await page.request.get(f!.url + '/api/exporters')).json()) as { exporters: { exporter: string; errors: Record<string, number>; timesChanged: Record<string, number> }[] };
+  for (const e of api.exporters) {
+    const cell = rows.find((r) => r[0] === e.exporter)![5]!;
+    const reasons = { ...e.errors, ...e.timesChanged };
+    if (Object.keys(reasons).length === 0) assert.equal(cell, 'none', e.exporter);
+    for (const [k, n] of Object.entries(reasons)) assert.ok(cell.includes(`${fmtInt(n)} ${k}`), `${e.exporter}: ${cell} lacks ${n} ${k}`);
+  }
+  assert.ok(api.exporters.some((e) => Object.keys(e.timesChanged).length > 0), 'a fixture exporter had times changed');
   await checkIpLinks(page);
   await shot(page, 'exporters');
   await page.close();
 });
 
 test('integrations page shows the blocklist and the RiskIQ output', async (t) => {
+  // The exporters test's datagram goes out with the RiskIQ output's next batch.
+  const sent = async (): Promise<number> => ((await (await fetch(f!.url + '/api/integrations')).json()) as { riskiqOutput: { sent: number } }).riskiqOutput.sent;
+  for (const end = Date.now() + 10_000; (await sent()) !== flows().length && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
   const page = await open(t, '/integrations');
   if (page === null) return;
   assert.equal(await page.textContent('#feed-riskiq-entries .stat-value'), String(Object.keys(LISTED).length));

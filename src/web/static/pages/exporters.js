@@ -31,8 +31,15 @@ export function mount(root) {
         { label: 'Packets', num: true, value: (x) => fmt.num(x.packets) },
         { label: 'Records', num: true, value: (x) => fmt.num(x.records) },
         { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
-        { label: 'Errors', value: (x) => (x.errorCount === 0 ? h('span', { class: 'muted' }, 'none')
-          : h('ul', { class: 'reasons' }, Object.entries(x.errors).sort((a, b) => b[1] - a[1]).map(([k, v]) => h('li', null, h('span', { class: 'tag warn' }, fmt.num(v)), ' ', k)))) },
+        // Errors (datagrams lost), then the records kept with their times changed (a clock far off).
+        { label: 'Errors', value: (x) => {
+          const changed = Object.entries(x.timesChanged ?? {});
+          if (x.errorCount === 0 && changed.length === 0) return h('span', { class: 'muted' }, 'none');
+          const byCount = (a, b) => b[1] - a[1];
+          return h('ul', { class: 'reasons' },
+            Object.entries(x.errors).sort(byCount).map(([k, v]) => h('li', null, h('span', { class: 'tag warn' }, fmt.num(v)), ' ', k)),
+            changed.sort(byCount).map(([k, v]) => h('li', { title: 'records kept, their times changed' }, h('span', { class: 'tag muted' }, fmt.num(v)), ' ', k)));
+        } },
         { label: 'Templates', num: true, value: (x) => (x.templates === null ? h('span', { class: 'muted' }, '–') : fmt.num(x.templates)) },
         { label: 'Sampling', value: (x) => (x.samplingRates.length === 0 ? h('span', { class: 'muted' }, 'none known') : x.samplingRates.map((n) => `1:${n}`).join(', ')) },
         { label: 'Last seen', value: (x) => h('span', { class: 'nowrap', title: fmt.time(x.lastSeen) }, fmt.ago(x.lastSeen, d.now)) },

@@ -1,4 +1,32 @@
 /** Time conversions shared by the decoders. */
+import { timeInRange, type FlowRecord } from '../record/flow-record.js';
+
+/** Reasons settleTimes() gives; counted by the decoders, shown per exporter as `timesChanged`. */
+export const TIME_OUT_OF_RANGE = 'time: out of range (another time used)';
+export const TIME_END_BEFORE_START = 'time: end before start (end set to start)';
+
+/**
+ * Sets the record's start and end from the times the decoder worked out. A time no record can carry
+ * (before 1970 from an export time of 0, past 2106 from a delta of 2^64 µs) takes the other one,
+ * else the export time; an end before its start is set to the start. Returns the reason of the last
+ * change made, '' when none.
+ */
+export function settleTimes(r: FlowRecord, start: number, end: number, exportMs: number): string {
+  let reason = '';
+  if (!timeInRange(start) || !timeInRange(end)) {
+    reason = TIME_OUT_OF_RANGE;
+    if (timeInRange(end)) start = end;
+    else if (timeInRange(start)) end = start;
+    else start = end = exportMs;
+  }
+  if (end < start) {
+    reason = TIME_END_BEFORE_START;
+    end = start;
+  }
+  r.startTs = start;
+  r.endTs = end;
+  return reason;
+}
 
 /**
  * Epoch ms of a flow time given as router uptime (ms), from the packet's own uptime and export time.

@@ -3,10 +3,10 @@
  * the first 36 bytes of every flow record, laid out alike in all three versions:
  * srcaddr, dstaddr, nexthop, input, output, dPkts, dOctets, First, Last, srcport, dstport.
  */
-import { FlowRecord, timeInRange } from '../../record/flow-record.js';
+import { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type PacketContext } from '../../pipeline/types.js';
 import { ipv4ToString } from '../ip.js';
-import { uptimeToEpoch } from '../time.js';
+import { settleTimes, uptimeToEpoch } from '../time.js';
 
 /** Past this many exporters, per-exporter reason counts go to one overflow entry (as flow-decoder.ts). */
 const MAX_COUNTED_EXPORTERS = 10000;
@@ -75,22 +75,8 @@ export function commonRecord(buf: Buffer, o: number, ctx: PacketContext, version
   r.outIf = buf.readUInt16BE(o + 14);
   r.packets = buf.readUInt32BE(o + 16) * scale;
   r.bytes = buf.readUInt32BE(o + 20) * scale;
-  let start = uptimeToEpoch(buf.readUInt32BE(o + 24), sysUptime, exportMs);
-  let end = uptimeToEpoch(buf.readUInt32BE(o + 28), sysUptime, exportMs);
-  // As for NetFlow v9 and IPFIX (resolveTimes): a time no record can carry (an export time of 0)
-  // takes the other one, else the export time; an end before the start is set to the start.
-  if (!timeInRange(start) || !timeInRange(end)) {
-    timeCounts.add(ctx.exporterIp, 'time: out of range (another time used)');
-    if (timeInRange(end)) start = end;
-    else if (timeInRange(start)) end = start;
-    else start = end = exportMs;
-  }
-  if (end < start) {
-    timeCounts.add(ctx.exporterIp, 'time: end before start (end set to start)');
-    end = start;
-  }
-  r.startTs = start;
-  r.endTs = end;
+  const why = settleTimes(r, uptimeToEpoch(buf.readUInt32BE(o + 24), sysUptime, exportMs), uptimeToEpoch(buf.readUInt32BE(o + 28), sysUptime, exportMs), exportMs);
+  if (why !== '') timeCounts.add(ctx.exporterIp, why);
   r.srcPort = buf.readUInt16BE(o + 32);
   r.dstPort = buf.readUInt16BE(o + 34);
   return r;

@@ -5,7 +5,7 @@
 import { FlowRecord, timeInRange } from '../../record/flow-record.js';
 import { HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6, parseSampledHeader } from '../sflow/packet-header.js';
 import { ipAt, ipv4ToString as ipv4ToStringImported, ipv6At as ipv6AtImported, macAt as macAtImported } from '../ip.js';
-import { uptimeToEpoch } from '../time.js';
+import { settleTimes, TIME_OUT_OF_RANGE, uptimeToEpoch } from '../time.js';
 import { VARLEN, type CompiledTemplate } from './compile.js';
 import { IeType } from './ie-types.js';
 
@@ -254,8 +254,6 @@ export interface TimeBase {
   sysInitMs: number;
 }
 
-const OUT_OF_RANGE = 'time: out of range (another time used)';
-
 /**
  * Resolves start/end from whichever form the template used. Returns a counted reason when the
  * times had to be adjusted or could not be resolved, '' otherwise.
@@ -266,8 +264,8 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
   // An absolute time no record can carry (an all-ones "unset" value, nanoseconds sent in a
   // milliseconds element) is taken as absent, so the record's other time forms or the export time
   // stand in for it.
-  if (start !== 0 && !timeInRange(start)) { start = 0; reason = OUT_OF_RANGE; }
-  if (end !== 0 && !timeInRange(end)) { end = 0; reason = OUT_OF_RANGE; }
+  if (start !== 0 && !timeInRange(start)) { start = 0; reason = TIME_OUT_OF_RANGE; }
+  if (end !== 0 && !timeInRange(end)) { end = 0; reason = TIME_OUT_OF_RANGE; }
   if (start === 0 || end === 0) {
     if (s.startUp >= 0 || s.endUp >= 0) {
       if (tb.sysUptime >= 0) {
@@ -312,21 +310,10 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
     if (reason === '') reason = 'time: none in record (export time used)';
     start = end = tb.exportMs;
   }
-  // Times worked out from uptimes, deltas or a duration can still land outside (an export time of
-  // 0, a delta of 2^64 µs): the one that is in range stands for both, else the export time.
-  if (!timeInRange(start) || !timeInRange(end)) {
-    reason = OUT_OF_RANGE;
-    if (timeInRange(end)) start = end;
-    else if (timeInRange(start)) end = start;
-    else start = end = tb.exportMs;
-  }
-  if (end < start) {
-    reason = 'time: end before start (end set to start)';
-    end = start;
-  }
-  r.startTs = start;
-  r.endTs = end;
-  return reason;
+  // Times worked out from uptimes, deltas or a duration can still land outside the range, or end
+  // before they start: settled as the legacy versions' are.
+  const why = settleTimes(r, start, end, tb.exportMs);
+  return why !== '' ? why : reason;
 }
 
 /**

@@ -13,6 +13,7 @@ import { Netflow9Decoder } from '../src/decode/netflow9/decoder.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
 import { OP } from '../src/decode/template/compile.js';
+import { SAMPLING_IE, SamplingTable } from '../src/decode/sampling.js';
 import { tempDir, until } from './helpers/collect.js';
 
 const EXPORT_S = 1_700_000_000;
@@ -553,6 +554,45 @@ test('templates past their lifetime stop counting against the bounds, and their 
     assert.equal(scopesOf(d), 0, proto);
     assert.ok((d.counters.get('templates expired') ?? 0) >= 4096, proto);
   }
+});
+
+test('application names from options data are bounded across scopes, and a scope whose templates expired goes with its options data', () => {
+  const d = new IpfixDecoder({ ...BASE, templateLifetimeS: 60 });
+  const names = (): number => ((d as unknown as { store: { toJSON(): { appNames: unknown[] }[] } }).store.toJSON()).reduce((n, x) => n + x.appNames.length, 0);
+  // 6 observation domains of one exporter, each naming 65,536 application IDs (IE 95 -> IE 96).
+  for (let domain = 1; domain <= 6; domain++) {
+    run(d, ipfixMsg([set(3, ipfixTemplate(401, [[149, 4], [95, 4], [96, 8]], 1))], domain));
+    for (let first = 0; first < 65_536; first += 1000) {
+      const recs: Buffer[] = [];
+      for (let i = first; i < Math.min(first + 1000, 65_536); i++) recs.push(Buffer.concat([u32(domain), Buffer.from([1]), Buffer.from([i >> 16, (i >> 8) & 0xff, i & 0xff]), Buffer.from(`app${i}`.padEnd(8, ' '))]));
+      run(d, ipfixMsg([set(401, Buffer.concat(recs))], domain));
+    }
+  }
+  assert.equal(names(), 262_144, 'all scopes together');
+  // A scope that only ever had an options template and options data (system init time, names):
+  // once the template is past its lifetime, the next sweep drops the scope and its names.
+  run(d, ipfixMsg([set(3, ipfixTemplate(402, [[149, 4], [160, 8]], 1)), set(402, Buffer.concat([u32(7), u64(NOW - 86_400_000)]))], 7));
+  const later = NOW + 3_600_000;
+  run(d, ipfixMsg([], 8, later / 1000), later);
+  run(d, ipfixMsg([], 8, later / 1000 + 2), later + 2000);
+  assert.equal(scopesOf(d), 0);
+  assert.equal(names(), 0);
+});
+
+test('sampler and interface rates share one budget across scopes; rates that expire give their entries back', () => {
+  const budget = { left: 3 };
+  const a = new SamplingTable(budget), b = new SamplingTable(budget);
+  const rate = (sampler: number) => new Map([[SAMPLING_IE.SAMPLER_ID, sampler], [SAMPLING_IE.SAMPLING_INTERVAL, 100]]);
+  for (let i = 1; i <= 2; i++) a.learn(rate(i), NOW);
+  for (let i = 1; i <= 2; i++) b.learn(rate(i), NOW + 10_000);
+  assert.deepEqual([a.rateFor(2, 0), b.rateFor(1, 0), b.rateFor(2, 0), budget.left], [100, 100, 0, 0]);
+  a.learn(rate(1), NOW + 20_000); // a known key is renewed without a new entry
+  a.expire(NOW + 65_000, 60_000); // sampler 2 of a goes
+  assert.equal(budget.left, 1);
+  b.learn(rate(2), NOW + 65_000);
+  assert.deepEqual([b.rateFor(2, 0), budget.left], [100, 0]);
+  b.release();
+  assert.equal(budget.left, 2);
 });
 
 test('template fields are bounded per scope: a datagram-sized template cannot take the heap', () => {

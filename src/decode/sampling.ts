@@ -30,6 +30,12 @@ type SavedRate = [number, number, number];
 const MAX_KEYS = 65_536;
 
 /**
+ * Entries left for all the tables of one decoder (shared by its exporters' domains): a bound per
+ * domain alone multiplied by 10,000 domains would let spoofed sources take tens of gigabytes.
+ */
+export interface KeyBudget { left: number }
+
+/**
  * One exporter domain's rates, by what their options record was scoped to: a sampler (v9 FLOW_SAMPLER_ID
  * 48, IPFIX selectorId 302), an interface (IPFIX ingressInterface 10, v9 scope Interface), or nothing
  * (the whole domain). A rate not announced again within the template lifetime is forgotten (expire()),
@@ -43,6 +49,16 @@ export class SamplingTable {
   /** No entry was announced before this (a lower bound): expire() has nothing to do until it is old. */
   private oldest = Infinity;
 
+  constructor(private readonly budget: KeyBudget = { left: Infinity }) {}
+
+  /** Gives its sampler and interface entries back to the budget and forgets them. */
+  release(): void {
+    this.budget.left += this.bySampler.size + this.byInterface.size;
+    this.bySampler.clear();
+    this.byInterface.clear();
+    this.domain = null;
+  }
+
   get empty(): boolean {
     return this.domain === null && this.bySampler.size === 0 && this.byInterface.size === 0;
   }
@@ -55,8 +71,8 @@ export class SamplingTable {
     if (now < this.oldest) this.oldest = now;
     const sampler = values.get(SAMPLING_IE.SAMPLER_ID) ?? values.get(SAMPLING_IE.SELECTOR_ID);
     const ifIndex = values.get(SCOPE_INTERFACE);
-    if (sampler !== undefined) put(this.bySampler, sampler, entry);
-    else if (ifIndex !== undefined) put(this.byInterface, ifIndex, entry);
+    if (sampler !== undefined) this.put(this.bySampler, sampler, entry);
+    else if (ifIndex !== undefined) this.put(this.byInterface, ifIndex, entry);
     else this.domain = entry;
     return true;
   }
@@ -96,6 +112,7 @@ export class SamplingTable {
       for (const [k, e] of m) {
         if (now - e.seen > lifetimeMs) {
           m.delete(k);
+          this.budget.left++;
           gone = true;
         } else if (e.seen < oldest) oldest = e.seen;
       }
@@ -124,25 +141,29 @@ export class SamplingTable {
    * Restores a saved table. A cache written before rates had times (`domainRate`, pairs) gets `seenAt`,
    * so those rates last one more lifetime unless announced again.
    */
-  static fromJSON(j: unknown, seenAt: number): SamplingTable {
-    const t = new SamplingTable();
+  static fromJSON(j: unknown, seenAt: number, budget?: KeyBudget): SamplingTable {
+    const t = new SamplingTable(budget);
     const o = j as { domain?: unknown; domainRate?: unknown; bySampler?: unknown; byInterface?: unknown };
     const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
     if (Array.isArray(o?.domain) && num(o.domain[0]) && num(o.domain[1]) && o.domain[0] > 0) t.domain = { rate: o.domain[0], seen: o.domain[1] };
     else if (num(o?.domainRate) && o.domainRate > 0) t.domain = { rate: o.domainRate, seen: seenAt };
     const read = (list: unknown, m: Map<number, Learnt>) => {
       if (!Array.isArray(list)) return;
-      for (const e of list) if (Array.isArray(e) && num(e[0]) && num(e[1]) && e[1] > 0) put(m, e[0], { rate: e[1], seen: num(e[2]) ? e[2] : seenAt });
+      for (const e of list) if (Array.isArray(e) && num(e[0]) && num(e[1]) && e[1] > 0) t.put(m, e[0], { rate: e[1], seen: num(e[2]) ? e[2] : seenAt });
     };
     read(o?.bySampler, t.bySampler);
     read(o?.byInterface, t.byInterface);
     t.oldest = -Infinity; // the next expire() looks at every entry
     return t;
   }
-}
 
-function put(m: Map<number, Learnt>, key: number, e: Learnt): void {
-  if (m.size < MAX_KEYS || m.has(key)) m.set(key, e);
+  private put(m: Map<number, Learnt>, key: number, e: Learnt): void {
+    if (m.has(key)) m.set(key, e);
+    else if (m.size < MAX_KEYS && this.budget.left > 0) {
+      m.set(key, e);
+      this.budget.left--;
+    }
+  }
 }
 
 /** 1-in-N from whichever form the exporter used. */

@@ -335,10 +335,7 @@ export abstract class TemplateFlowDecoder {
       if (d.sampling.learn(values, this.receivedAt)) this.store.dirty = true;
       const init = values.get(160);
       if (init !== undefined && init > 0 && init !== d.sysInitMs) { d.sysInitMs = init; this.store.dirty = true; }
-      if (appId !== '' && appName !== '' && d.appNames.get(appId) !== appName && d.appNames.size < 65536) {
-        d.appNames.set(appId, appName);
-        this.store.dirty = true;
-      }
+      if (appId !== '' && appName !== '') this.store.learnAppName(d, appId, appName);
     }
     if (end - o < t.minLen && o < end && !allZero(buf, o, end)) this.count('truncated options record');
   }

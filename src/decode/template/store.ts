@@ -3,7 +3,7 @@
  * (NetFlow v9), RFC 7011 §8 and RFC 3954 §5.1: a template ID means something only within that scope.
  */
 import { compileTemplate, sameFields, type CompiledTemplate, type TemplateField } from './compile.js';
-import { SamplingTable } from '../sampling.js';
+import { SamplingTable, type KeyBudget } from '../sampling.js';
 
 /** Past this many scopes new exporters' templates are refused (spoofed sources cannot grow memory). */
 const MAX_DOMAINS = 10000;
@@ -27,21 +27,36 @@ const MAX_FIELDS = 2097152;
  * walk all of it.
  */
 const RECLAIM_EVERY_MS = 100;
+/** Application names (options data) per scope: NBAR knows about 1,500. */
+const MAX_APP_NAMES_PER_DOMAIN = 65536;
+/**
+ * Application names, and sampler and interface rates, of all scopes together: per-scope bounds alone,
+ * times 10,000 scopes, would let spoofed sources take tens of gigabytes.
+ */
+const MAX_APP_NAMES = 262144;
+const MAX_SAMPLING_KEYS = 1048576;
 
 export class DomainState {
   readonly templates = new Map<number, CompiledTemplate>();
-  sampling = new SamplingTable();
+  sampling: SamplingTable;
   /** IPFIX systemInitTimeMilliseconds (IE 160) from options data: base of flowStart/EndSysUpTime. */
   sysInitMs = 0;
   /** NBAR-style application names from options data (IE 95 -> IE 96). */
   readonly appNames = new Map<string, string>();
   /** Fields of its templates together (the store's per-scope bound). */
   fieldCount = 0;
-  constructor(readonly exporter: string, readonly domain: number) {}
+  constructor(readonly exporter: string, readonly domain: number, samplingBudget?: KeyBudget) {
+    this.sampling = new SamplingTable(samplingBudget);
+  }
 
-  /** Holds nothing worth keeping (its templates expired or were withdrawn, and no options data came): it can go. */
+  /**
+   * Holds nothing worth keeping: its templates expired or were withdrawn and its sampling rates with
+   * them, so it can go. Its system init time and application names go too: they came with options
+   * data, which needs an options template, and come again with it (otherwise a source that sent one
+   * options record held its scope, and a slot of the store's bound, for good).
+   */
   get empty(): boolean {
-    return this.templates.size === 0 && this.sysInitMs === 0 && this.sampling.empty && this.appNames.size === 0;
+    return this.templates.size === 0 && this.sampling.empty;
   }
 }
 
@@ -56,6 +71,8 @@ export type TemplateEvent = 'new' | 'same' | 'changed' | 'refused';
 export class TemplateStore {
   private readonly domains = new Map<string, DomainState>();
   private readonly domainsPerExporter = new Map<string, number>();
+  private readonly samplingBudget: KeyBudget = { left: MAX_SAMPLING_KEYS };
+  private appNameCount = 0;
   private templateCount = 0;
   private fieldTotal = 0;
   private lastReclaim = -Infinity;
@@ -76,7 +93,7 @@ export class TemplateStore {
     if (d !== undefined || !create) return d;
     if (!this.roomForDomain(exporter) && !(this.reclaimDue(now) && this.roomForDomain(exporter))) return undefined;
     this.domainsPerExporter.set(exporter, (this.domainsPerExporter.get(exporter) ?? 0) + 1);
-    d = new DomainState(exporter, domain);
+    d = new DomainState(exporter, domain, this.samplingBudget);
     this.domains.set(key, d);
     return d;
   }
@@ -112,12 +129,27 @@ export class TemplateStore {
       }
       if (d !== keep && d.empty) {
         this.domains.delete(key);
+        this.appNameCount -= d.appNames.size;
+        d.sampling.release();
         const n = (this.domainsPerExporter.get(d.exporter) ?? 1) - 1;
         if (n > 0) this.domainsPerExporter.set(d.exporter, n);
         else this.domainsPerExporter.delete(d.exporter);
       }
     }
     if (this.expired > before) this.dirty = true;
+  }
+
+  /** Remembers an application's name from options data, within the bounds; whether it changed. */
+  learnAppName(d: DomainState, id: string, name: string): boolean {
+    const cur = d.appNames.get(id);
+    if (cur === name) return false;
+    if (cur === undefined) {
+      if (d.appNames.size >= MAX_APP_NAMES_PER_DOMAIN || this.appNameCount >= MAX_APP_NAMES) return false;
+      this.appNameCount++;
+    }
+    d.appNames.set(id, name);
+    this.dirty = true;
+    return true;
   }
 
   /** Templates dropped for their age since the last call. */
@@ -209,7 +241,7 @@ export class TemplateStore {
   toJSON(): StoredDomain[] {
     return [...this.domains.values()].filter((d) => !d.empty).map((d) => ({
       exporter: d.exporter, domain: d.domain, sysInitMs: d.sysInitMs, sampling: d.sampling.toJSON(),
-      appNames: [...d.appNames].slice(0, 65536),
+      appNames: [...d.appNames],
       templates: [...d.templates.values()].map((t) => ({
         id: t.id, scope: t.scopeCount, options: t.isOptions, lastSeen: t.lastSeen,
         fields: t.fields.map((f): [number, number, number] => [f.id, f.pen, f.len]),
@@ -230,8 +262,9 @@ export class TemplateStore {
       const d = this.domain(s.exporter, s.domain, true);
       if (d === undefined) break;
       if (typeof s.sysInitMs === 'number') d.sysInitMs = s.sysInitMs;
-      d.sampling = SamplingTable.fromJSON(s.sampling, loadedAt);
-      if (Array.isArray(s.appNames)) for (const e of s.appNames) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string') d.appNames.set(e[0], e[1]);
+      d.sampling.release();
+      d.sampling = SamplingTable.fromJSON(s.sampling, loadedAt, this.samplingBudget);
+      if (Array.isArray(s.appNames)) for (const e of s.appNames) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string') this.learnAppName(d, e[0], e[1]);
       for (const t of s.templates) {
         if (typeof t?.id !== 'number' || !Array.isArray(t.fields)) continue;
         const fields = t.fields.filter((f) => Array.isArray(f) && f.length === 3 && f.every((x) => typeof x === 'number')).map(([id, pen, len]) => ({ id, pen, len }));

@@ -14,6 +14,7 @@ import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
 import { OP } from '../src/decode/template/compile.js';
 import { SAMPLING_IE, SamplingTable } from '../src/decode/sampling.js';
+import { PendingSets, type HeldSet } from '../src/decode/template/pending.js';
 import { tempDir, until } from './helpers/collect.js';
 
 const EXPORT_S = 1_700_000_000;
@@ -269,6 +270,17 @@ test('IPFIX sysUpTime times of an exporter up more than 49.7 days (the unsigned3
   const up = (ms: number) => u32((ms - init) % 2 ** 32);
   const out = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), up(NOW - 5000), up(NOW - 1000)]))]));
   assert.deepEqual(out.map((r) => [r.startTs - NOW, r.endTs - NOW]), [[-5000, -1000]]);
+});
+
+test('egress counters (OUT_BYTES/OUT_PKTS, IE 23/24) are the record\'s bytes and packets when it has no ingress ones; kept raw beside them otherwise', () => {
+  const d = new Netflow9Decoder(BASE);
+  run(d, v9Msg([set(0, Buffer.concat([v9Template(256, [[8, 4], [12, 4], [23, 4], [24, 4]]), v9Template(257, [[8, 4], [12, 4], [1, 4], [2, 4], [23, 4], [24, 4]])]))], 1000));
+  const [egress, both] = run(d, v9Msg([
+    set(256, Buffer.concat([ip('8.8.8.8'), ip('10.1.1.1'), u32(7777), u32(77)])),
+    set(257, Buffer.concat([ip('8.8.8.8'), ip('10.1.1.1'), u32(500), u32(5), u32(7777), u32(77)])),
+  ], 1000));
+  assert.deepEqual([egress!.bytes, egress!.packets, egress!.extra], [7777, 77, null]);
+  assert.deepEqual([both!.bytes, both!.packets, both!.extra], [500, 5, { 'ipfix.postOctetDeltaCount': 7777, 'ipfix.postPacketDeltaCount': 77 }]);
 });
 
 test('records never end before they start: end set to start, counted', () => {
@@ -569,6 +581,12 @@ test('application names from options data are bounded across scopes, and a scope
     }
   }
   assert.equal(names(), 262_144, 'all scopes together');
+  // A name is kept to 256 characters (IE 96 may be 65,535 octets long).
+  const d2 = new IpfixDecoder(BASE);
+  run(d2, ipfixMsg([set(3, ipfixTemplate(401, [[149, 4], [95, 4], [96, 0xffff]], 1))]));
+  run(d2, ipfixMsg([set(401, Buffer.concat([u32(1), Buffer.from([1, 0, 0, 9]), Buffer.from([255]), u16(60_000), Buffer.alloc(60_000, 0x61)]))]));
+  const saved = (d2 as unknown as { store: { toJSON(): { appNames: [string, string][] }[] } }).store.toJSON();
+  assert.deepEqual(saved.flatMap((x) => x.appNames).map(([id, name]) => [id, name.length]), [['1:9', 256]]);
   // A scope that only ever had an options template and options data (system init time, names):
   // once the template is past its lifetime, the next sweep drops the scope and its names.
   run(d, ipfixMsg([set(3, ipfixTemplate(402, [[149, 4], [160, 8]], 1)), set(402, Buffer.concat([u32(7), u64(NOW - 86_400_000)]))], 7));
@@ -577,6 +595,14 @@ test('application names from options data are bounded across scopes, and a scope
   run(d, ipfixMsg([], 8, later / 1000 + 2), later + 2000);
   assert.equal(scopesOf(d), 0);
   assert.equal(names(), 0);
+});
+
+test('held data sets are bounded in bytes with their overhead: a flood of empty sets meets the bound too', () => {
+  const p = new PendingSets(1 << 20, 60_000, 1000, 300_000);
+  let held = 0;
+  for (let i = 0; i < 10_000; i++) if (p.hold(`198.51.100.${i % 200}`, { domain: 1, templateId: 256 + i, data: Buffer.alloc(0), exportMs: NOW, sysUptime: -1, sequence: 0, receivedAt: NOW, exporterPort: 4739 } satisfies HeldSet) >= 0) held++;
+  assert.equal(held, 1000, '300,000 bytes at 300 a set');
+  assert.equal(p.size, 1000);
 });
 
 test('sampler and interface rates share one budget across scopes; rates that expire give their entries back', () => {

@@ -7,7 +7,7 @@ import { checkMemoBy, encodeRecord, MEMO_MAX, toNdjson } from '../src/record/jso
 import { portName } from '../src/record/names.js';
 
 const ip = fc.oneof(fc.ipV4(), fc.ipV6(), fc.constant(''));
-const text = fc.oneof(fc.constant(''), fc.string(), fc.constantFrom('a"b', 'x\\y', 'nl\n', '\u2028', 'évé', '\ud800'));
+const text = fc.oneof(fc.constant(''), fc.string(), fc.constantFrom('a"b', 'x\\y', 'nl\n', '\u2028', 'évé', '\ud800', 'é"'.repeat(100)));
 const u32 = fc.nat({ max: 0xffffffff });
 const odd = fc.oneof(fc.nat({ max: 5000 }), fc.integer(), fc.double(), fc.constantFrom(-0, NaN, 4095, 4096, 2 ** 31, 2 ** 32 + 5), fc.constantFrom(999, 1000, 1001, 100_005, 999_999, 1_000_000, 1_000_042, 123_004_005, 999_999_999, 1e9, -1000, 1e9 + 0.5), fc.nat({ max: 2e9 }));
 const coord = fc.oneof(fc.constant(NaN), fc.constantFrom(0, -0, 1.5, 45.25), fc.double({ min: -90, max: 90, noNaN: true }));

@@ -82,6 +82,9 @@ const SMALL_INTS = 4096;
  */
 export const MEMO_MAX = 8192;
 
+/** Longest keyword value kept in a memo map (names from short lists are far shorter). */
+export const MEMO_VALUE_MAX = 128;
+
 /**
  * Second keys kept under one first key (memoBy with two keys): a latitude has one or a few
  * longitudes, and this keeps the map of maps within MEMO_MAX x MEMO_INNER_MAX entries whatever comes.
@@ -158,9 +161,11 @@ function compile(view: ViewOptions): Encoder {
   // Keywords from short lists (protocol and port names, countries, cities, AS names, localities)
   // are the same string objects record after record: their name-and-value text is kept in a
   // bounded map by value, which spares the escape check and two concatenations.
+  // A long value (an application name an exporter sent, up to 65,535 octets) is formatted, not kept:
+  // the map bounds entries, not their size.
   const memo = (i: number, def: FieldDef, name: string): string => {
     state += `const m${i} = new Map();\n`;
-    return `(m${i}.get(v) ?? remember(m${i}, v, flat(${name} + ${formatter(def, view.ecs)})))`;
+    return `(v.length > ${MEMO_VALUE_MAX} ? ${name} + ${formatter(def, view.ecs)} : m${i}.get(v) ?? remember(m${i}, v, flat(${name} + ${formatter(def, view.ecs)})))`;
   };
   // Integer fields (ports, protocol, TCP flags, ToS, masks, VLANs) mostly hold small values: their
   // name-and-value text is kept in a table by value, up to SMALL_INTS, which spares the number's

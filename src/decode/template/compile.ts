@@ -33,6 +33,7 @@ export const OP = {
   APP_ID: 50, APP_NAME: 51, SAMPLER_ID: 52, SAMPLING_INTERVAL: 53,
   SRC_VLAN_ALT: 54, DST_VLAN_ALT: 55, IN_IF_ALT: 56, OUT_IF_ALT: 57, REV_TCP_FLAGS: 58,
   DATALINK_SECTION: 59, IP_SECTION: 60, SAMPLING_PACKET_INTERVAL: 61, SAMPLING_PACKET_SPACE: 62,
+  OUT_BYTES: 63, OUT_PACKETS: 64,
 } as const;
 
 /** Mapped IANA elements (enterprise 0; NetFlow v9 uses the same numbers, RFC 3954 §8). */
@@ -50,6 +51,9 @@ const IANA_OPS: Record<number, number> = {
   161: OP.DURATION_MS, 162: OP.DURATION_US, 176: OP.ICMP_TYPE, 177: OP.ICMP_CODE, 178: OP.ICMP_TYPE, 179: OP.ICMP_CODE,
   // RFC 5103-style uniflow counters of NSEL (Cisco ASA): initiator -> responder and back.
   231: OP.INIT_BYTES, 232: OP.RESP_BYTES, 298: OP.INIT_PACKETS, 299: OP.RESP_PACKETS,
+  // postOctet/PacketDeltaCount (NetFlow v9 OUT_BYTES/OUT_PKTS): the counters of an exporter that
+  // counts on egress; bytes and packets when the record has no ingress counter, kept raw otherwise.
+  23: OP.OUT_BYTES, 24: OP.OUT_PACKETS,
   // paddingOctets (RFC 7011 §3.3.1 alignment) carry nothing.
   210: OP.SKIP,
   // Physical interfaces (Cisco, Juniper): used when the logical ones are absent.

@@ -18,12 +18,23 @@ export interface HeldSet {
   exporterPort: number;
 }
 
+/**
+ * What holding a set costs beyond its bytes (the HeldSet and its Buffer objects, the queue's slot),
+ * measured at about 300 bytes: counted so that a flood of empty sets meets the byte bound too.
+ */
+const SET_OVERHEAD = 300;
+
+const costOf = (set: HeldSet): number => set.data.length + SET_OVERHEAD;
+
 export class PendingSets {
   private readonly byExporter = new Map<string, HeldSet[]>();
   private total = 0;
   private bytes = 0;
 
-  /** `maxBytes` bounds the copies held over all exporters (a flood of large sets cannot grow memory). */
+  /**
+   * `maxBytes` bounds what the held sets cost over all exporters, a set's copy plus SET_OVERHEAD (a
+   * flood of large sets, or of empty ones, cannot grow memory).
+   */
   constructor(private readonly maxPerExporter: number, private readonly timeoutMs: number, private readonly maxExporters = 1000, private readonly maxBytes = 32 << 20) {}
 
   get size(): number {
@@ -32,7 +43,7 @@ export class PendingSets {
 
   /** Holds a set; returns how many older sets were evicted to make room (0 or 1), or -1 if refused. */
   hold(exporter: string, set: HeldSet): number {
-    if (this.maxPerExporter <= 0 || this.bytes + set.data.length > this.maxBytes) return -1;
+    if (this.maxPerExporter <= 0 || this.bytes + costOf(set) > this.maxBytes) return -1;
     let q = this.byExporter.get(exporter);
     if (q === undefined) {
       if (this.byExporter.size >= this.maxExporters) return -1;
@@ -41,13 +52,13 @@ export class PendingSets {
     }
     let evicted = 0;
     if (q.length >= this.maxPerExporter) {
-      this.bytes -= q.shift()!.data.length;
+      this.bytes -= costOf(q.shift()!);
       this.total--;
       evicted = 1;
     }
     q.push(set);
     this.total++;
-    this.bytes += set.data.length;
+    this.bytes += costOf(set);
     return evicted;
   }
 
@@ -58,7 +69,7 @@ export class PendingSets {
     let n = 0;
     while (n < q.length && now - q[n]!.receivedAt > this.timeoutMs) n++;
     if (n > 0) {
-      for (const s of q.splice(0, n)) this.bytes -= s.data.length;
+      for (const s of q.splice(0, n)) this.bytes -= costOf(s);
       this.total -= n;
     }
     if (q.length === 0) this.byExporter.delete(exporter);
@@ -82,7 +93,7 @@ export class PendingSets {
     for (const s of q) (s.domain === domain && known(s.templateId) ? out : keep).push(s);
     if (out.length === 0) return out;
     this.total -= out.length;
-    for (const s of out) this.bytes -= s.data.length;
+    for (const s of out) this.bytes -= costOf(s);
     if (keep.length === 0) this.byExporter.delete(exporter);
     else this.byExporter.set(exporter, keep);
     return out;

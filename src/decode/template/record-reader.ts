@@ -113,7 +113,7 @@ export class RecordScratch {
   startAbs = 0; endAbs = 0; startUp = -1; endUp = -1; startDeltaUs = -1; endDeltaUs = -1;
   sysInit = 0; durMs = -1; eventMs = 0;
   bytesTotal = -1; pktsTotal = -1; revBytes = 0; revPkts = 0;
-  initBytes = -1; respBytes = -1; initPkts = -1; respPkts = -1;
+  initBytes = -1; respBytes = -1; initPkts = -1; respPkts = -1; outBytes = -1; outPkts = -1;
   samplerId = -1; samplingInterval = 0; appId = '';
   /** samplingPacketInterval and samplingPacketSpace (IE 305/306) in the record; -1 when absent. */
   packetInterval = -1; packetSpace = -1;
@@ -128,7 +128,7 @@ export class RecordScratch {
     this.startAbs = 0; this.endAbs = 0; this.startUp = -1; this.endUp = -1; this.startDeltaUs = -1; this.endDeltaUs = -1;
     this.sysInit = 0; this.durMs = -1; this.eventMs = 0;
     this.bytesTotal = -1; this.pktsTotal = -1; this.revBytes = 0; this.revPkts = 0;
-    this.initBytes = -1; this.respBytes = -1; this.initPkts = -1; this.respPkts = -1;
+    this.initBytes = -1; this.respBytes = -1; this.initPkts = -1; this.respPkts = -1; this.outBytes = -1; this.outPkts = -1;
     this.samplerId = -1; this.samplingInterval = 0; this.appId = '';
     this.packetInterval = -1; this.packetSpace = -1;
     this.haveBytes = false; this.havePkts = false;
@@ -228,6 +228,8 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       case 53 /* SAMPLING_INTERVAL */: s.samplingInterval = uintAt(buf, o, len); break;
       case 61 /* SAMPLING_PACKET_INTERVAL */: s.packetInterval = uintAt(buf, o, len); break;
       case 62 /* SAMPLING_PACKET_SPACE */: s.packetSpace = uintAt(buf, o, len); break;
+      case 63 /* OUT_BYTES */: s.outBytes = uintAt(buf, o, len); break;
+      case 64 /* OUT_PACKETS */: s.outPkts = uintAt(buf, o, len); break;
       case 56 /* IN_IF_ALT */: s.inIfAlt = uintAt(buf, o, len); break;
       case 57 /* OUT_IF_ALT */: s.outIfAlt = uintAt(buf, o, len); break;
       case 58 /* REV_TCP_FLAGS */: s.revTcpFlags = uintAt(buf, o, len); break;
@@ -327,17 +329,25 @@ export function recordRate(s: RecordScratch): number {
   return 0;
 }
 
-/** Combines counter forms: delta over total; ASA initiator/responder counters as forward/reverse. */
+/**
+ * Combines counter forms: delta over total; ASA initiator/responder counters as forward/reverse;
+ * egress counters (IE 23/24) when the record has no other.
+ */
 export function resolveCounters(r: FlowRecord, s: RecordScratch): void {
   // A counter form that does not become bytes/packets is still kept (raw, unscaled).
+  let outBytesUsed = false, outPktsUsed = false;
   if (!s.haveBytes) {
     if (s.bytesTotal >= 0) r.bytes = s.bytesTotal;
     else if (s.initBytes >= 0) r.bytes = s.initBytes;
+    else if (s.outBytes >= 0) { r.bytes = s.outBytes; outBytesUsed = true; }
   } else if (s.bytesTotal >= 0) r.setExtra('ipfix.octetTotalCount', s.bytesTotal);
   if (!s.havePkts) {
     if (s.pktsTotal >= 0) r.packets = s.pktsTotal;
     else if (s.initPkts >= 0) r.packets = s.initPkts;
+    else if (s.outPkts >= 0) { r.packets = s.outPkts; outPktsUsed = true; }
   } else if (s.pktsTotal >= 0) r.setExtra('ipfix.packetTotalCount', s.pktsTotal);
+  if (s.outBytes >= 0 && !outBytesUsed) r.setExtra('ipfix.postOctetDeltaCount', s.outBytes);
+  if (s.outPkts >= 0 && !outPktsUsed) r.setExtra('ipfix.postPacketDeltaCount', s.outPkts);
   if (s.respBytes > 0) s.revBytes = s.respBytes;
   if (s.respPkts > 0) s.revPkts = s.respPkts;
 }

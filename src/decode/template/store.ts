@@ -34,6 +34,8 @@ const MAX_APP_NAMES_PER_DOMAIN = 65536;
  * times 10,000 scopes, would let spoofed sources take tens of gigabytes.
  */
 const MAX_APP_NAMES = 262144;
+/** Characters kept of an application name (NBAR's are under 100; IE 96 may be 65,535 octets long). */
+const MAX_APP_NAME_LENGTH = 256;
 const MAX_SAMPLING_KEYS = 1048576;
 
 export class DomainState {
@@ -141,6 +143,7 @@ export class TemplateStore {
 
   /** Remembers an application's name from options data, within the bounds; whether it changed. */
   learnAppName(d: DomainState, id: string, name: string): boolean {
+    if (name.length > MAX_APP_NAME_LENGTH) name = name.slice(0, MAX_APP_NAME_LENGTH);
     const cur = d.appNames.get(id);
     if (cur === name) return false;
     if (cur === undefined) {

@@ -110,7 +110,10 @@ test('times as for v9: an end before the start is set to the start, a time befor
   // An exporter without a clock (export time 0): its uptime-relative times would be before 1970.
   d.decode(v5(100_000, 0, 90_000, 99_000), ctx, out);
   assert.deepEqual([out[1]!.startTs, out[1]!.endTs], [0, 0]);
-  const changed = { 'time: end before start (end set to start)': 1, 'time: out of range (another time used)': 1 };
+  // An export time past 2106-02-06T23:59:59.999Z (unix_secs all ones): no time is known.
+  d.decode(v5(1000, 0xffffffff, 900, 950), ctx, out);
+  assert.deepEqual([out[2]!.startTs, out[2]!.endTs], [0, 0]);
+  const changed = { 'time: end before start (end set to start)': 1, 'time: out of range (another time used)': 2 };
   assert.deepEqual(d.describe(), { counters: changed, byExporter: { '192.0.2.1': changed } });
 });
 

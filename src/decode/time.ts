@@ -8,16 +8,18 @@ export const TIME_END_BEFORE_START = 'time: end before start (end set to start)'
 /**
  * Sets the record's start and end from the times the decoder worked out. A time no record can carry
  * (before 1970 from an export time of 0, past 2106 from a delta of 2^64 µs) takes the other one,
- * else the export time; an end before its start is set to the start. Returns the reason of the last
- * change made, '' when none.
+ * else the export time, else 0 (unknown); an end before its start is set to the start. Returns the
+ * reason of the last change made, '' when none. A time after the export is kept: FortiOS sends flow
+ * uptimes days ahead of its header's, and the reference decoders keep them too.
  */
 export function settleTimes(r: FlowRecord, start: number, end: number, exportMs: number): string {
   let reason = '';
-  if (!timeInRange(start) || !timeInRange(end)) {
+  const okStart = timeInRange(start), okEnd = timeInRange(end);
+  if (!okStart || !okEnd) {
     reason = TIME_OUT_OF_RANGE;
-    if (timeInRange(end)) start = end;
-    else if (timeInRange(start)) end = start;
-    else start = end = exportMs;
+    if (okEnd) start = end;
+    else if (okStart) end = start;
+    else start = end = timeInRange(exportMs) ? exportMs : 0;
   }
   if (end < start) {
     reason = TIME_END_BEFORE_START;

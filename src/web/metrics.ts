@@ -21,33 +21,46 @@ export function createMetrics(src: WebSources): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'ufc_' });
 
+  // One snapshot of the exporter counters serves every metric of a scrape (prom-client collects them
+  // all in one turn of the event loop): with thousands of exporters, and each decode worker's share
+  // merged in, taking it once per metric cost seconds. The next turn takes a fresh one.
+  let snap: ReturnType<typeof src.pipeline.stats.snapshot> | null = null;
+  const exporters = (): ReturnType<typeof src.pipeline.stats.snapshot> => {
+    if (snap === null) {
+      snap = src.pipeline.stats.snapshot();
+      setImmediate(() => {
+        snap = null;
+      });
+    }
+    return snap;
+  };
   const exporterLabels = ['exporter', 'protocol'] as const;
   new Counter({
     name: 'ufc_exporter_packets_total', help: 'Datagrams received per exporter.', labelNames: exporterLabels, registers: [registry],
     collect() {
       this.reset();
-      for (const e of src.pipeline.stats.snapshot()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.packets);
+      for (const e of exporters()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.packets);
     },
   });
   new Counter({
     name: 'ufc_exporter_bytes_total', help: 'UDP payload bytes received per exporter.', labelNames: exporterLabels, registers: [registry],
     collect() {
       this.reset();
-      for (const e of src.pipeline.stats.snapshot()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.bytes);
+      for (const e of exporters()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.bytes);
     },
   });
   new Counter({
     name: 'ufc_exporter_records_total', help: 'Flow records decoded per exporter.', labelNames: exporterLabels, registers: [registry],
     collect() {
       this.reset();
-      for (const e of src.pipeline.stats.snapshot()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.records);
+      for (const e of exporters()) for (const [protocol, c] of Object.entries(e.byProtocol)) this.inc({ exporter: e.exporter, protocol }, c.records);
     },
   });
   new Counter({
     name: 'ufc_exporter_errors_total', help: 'Malformed, unknown or undecodable datagrams per exporter and reason.', labelNames: ['exporter', 'reason'], registers: [registry],
     collect() {
       this.reset();
-      for (const e of src.pipeline.stats.snapshot()) for (const [reason, n] of Object.entries(e.errors)) this.inc({ exporter: e.exporter, reason }, n);
+      for (const e of exporters()) for (const [reason, n] of Object.entries(e.errors)) this.inc({ exporter: e.exporter, reason }, n);
     },
   });
   new Counter({
@@ -55,7 +68,7 @@ export function createMetrics(src: WebSources): Registry {
     collect() {
       this.reset();
       const byReason = new Map<string, number>();
-      for (const e of src.pipeline.stats.snapshot()) for (const [reason, n] of Object.entries(e.errors)) byReason.set(reason, (byReason.get(reason) ?? 0) + n);
+      for (const e of exporters()) for (const [reason, n] of Object.entries(e.errors)) byReason.set(reason, (byReason.get(reason) ?? 0) + n);
       for (const [reason, n] of byReason) this.inc({ reason }, n);
     },
   });
@@ -106,7 +119,7 @@ export function createMetrics(src: WebSources): Registry {
   new Gauge({
     name: 'ufc_exporters', help: 'Exporters seen since start.', registers: [registry],
     collect() {
-      this.set(src.pipeline.stats.snapshot().length);
+      this.set(exporters().length);
     },
   });
 

@@ -18,6 +18,7 @@
  * Traffic goes to 127.0.0.1 only; the send loop is bounded by the packet count.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { memoryReadNs } from './machine.js';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -543,6 +544,7 @@ async function main(): Promise<void> {
     process.stdout.write(`| ${r.name} | ${fmt(r.counts.total)} | ${opt(r.counts.v9)} | ${opt(r.counts.ipfix)} | ${fmt((100 * r.counts.total) / Math.max(r.expected, 1), 1)}%${scope} | ${fmt(r.drops)} | ${fmt(r.busy, 1)} | ${fmt(r.counts.total / r.busy)} | ${fmt(r.cpu, 2)} | ${fmt(r.perCpu)} | ${fmt(r.rssMb)} | ${ratio} |\n`);
   }
   for (const r of rows) if (r.counts.notes) process.stdout.write(`\n${r.name}: ${r.counts.notes}\n`);
+  process.stdout.write(`\nmachine: one random read from memory costs ${Math.round(memoryReadNs())} CPU ns (a 64 MB pointer chase; bench/machine.ts)\n`);
 }
 
 await main();

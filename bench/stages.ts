@@ -29,6 +29,7 @@ import { encoderFor, LINES_PER_WRITE, ndjsonLines } from '../src/record/json.js'
 import { startPassiveTotalEmulator } from '../src/dev/passivetotal-emulator.js';
 import { DISTINCT_DST, stream, THREAT_LIST } from './netflow9-stream.js';
 import { envWithPrefix, cli } from './send-stream.js';
+import { memoryReadNs } from './machine.js';
 
 const opts = cli('usage: npm run bench:stages -- [--packets N (8000)] [--rounds N (5)]', ['packets', 'rounds']);
 const PACKETS = opts.num('packets', 8000);
@@ -226,4 +227,5 @@ process.stdout.write(`| floor of the NDJSON stage: every field's text made in ad
 process.stdout.write(`| floor of the NDJSON stage: every field's bytes made in advance, copied (Buffer.set) | ${Math.round(floor.copy).toLocaleString('en-US')} | ${Math.round(1e9 / floor.copy).toLocaleString('en-US')} | |\n`);
 process.stdout.write(`| sum (before queues and threads) | ${Math.round(total).toLocaleString('en-US')} | ${Math.round(1e9 / total).toLocaleString('en-US')} | |\n`);
 process.stdout.write(`| decode + enrich + write, no NDJSON cost at all | ${Math.round(upToEnrich + write).toLocaleString('en-US')} | ${Math.round(1e9 / (upToEnrich + write)).toLocaleString('en-US')} | |\n`);
-process.stdout.write(`\ntarget 1,200,000 records per CPU-second = ${Math.round(1e9 / 1_200_000)} ns a record, all stages together\n`);
+process.stdout.write(`\nmachine: one random read from memory costs ${Math.round(memoryReadNs())} CPU ns (a 64 MB pointer chase; bench/machine.ts)\n`);
+process.stdout.write(`target 1,200,000 records per CPU-second = ${Math.round(1e9 / 1_200_000)} ns a record, all stages together\n`);

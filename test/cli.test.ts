@@ -137,6 +137,16 @@ test('a port already in use stops start-up with one clear line and exit 1', asyn
   assert.doesNotMatch(r.stderr, /at node:dgram/);
 });
 
+test('IPv6 listen addresses are written [addr]:port in the log, so the port reads apart from the address', async () => {
+  const blocker = dgram.createSocket('udp6');
+  await new Promise<void>((r) => blocker.bind(0, '::1', () => r()));
+  const port = blocker.address().port;
+  const r = spawnSync(process.execPath, [...CLI, 'run'], { encoding: 'utf8', env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '::1', EF_FLOW_SERVER_UDP_PORT: String(port) }), timeout: 30_000 });
+  blocker.close();
+  assert.equal(r.status, 1);
+  assert.match(`${r.stdout}${r.stderr}`, new RegExp(`cannot listen on udp \\[::1\\]:${port}: the port is already in use`));
+});
+
 test('a configured file that will not load (YAML, an MMDB database) stops start-up with one line naming its option, exit 2 (not restarted), no stack trace, and nothing left running', () => {
   const dir = tempDir('ufc-cli-start-');
   const lists = join(dir, 'inclexcl.yml');

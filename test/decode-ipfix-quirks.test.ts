@@ -646,3 +646,45 @@ test('template cache: a save that fails leaves no temporary file behind', async 
   await assert.rejects(writeCache(path, []));
   assert.deepEqual(readdirSync(dir), ['templates-ipfix.json']);
 });
+
+/** 16 bytes of an IPv6 address written in full or with `::`. */
+function ip6(s: string): Buffer {
+  const [head, tail] = s.includes('::') ? s.split('::') as [string, string] : [s, ''];
+  const h = head === '' ? [] : head.split(':'), t = tail === '' ? [] : tail.split(':');
+  const words = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return Buffer.concat(words.map((w) => u16(parseInt(w, 16))));
+}
+
+// One template for both families, as routers send (akvorado's mpls.pcap carries IE 62, 63, 15 and 18 together):
+// src/dst v4 (8, 12), src/dst v6 (27, 28), masks v4 (9, 13) and v6 (29, 30), next hops v4 (15), v6 (62),
+// BGP next hops v4 (18), v6 (63), proto (4), octets (1). The other family's fields are zeros.
+const TDUAL: Spec[] = [[8, 4], [12, 4], [27, 16], [28, 16], [9, 1], [13, 1], [29, 1], [30, 1], [15, 4], [62, 16], [18, 4], [63, 16], [4, 1], [1, 8]];
+function recDual(o: { src4?: string; dst4?: string; src6?: string; dst6?: string; masks4?: [number, number]; masks6?: [number, number]; bgp4?: string; bgp6?: string }): Buffer {
+  const m4 = o.masks4 ?? [0, 0], m6 = o.masks6 ?? [0, 0];
+  return Buffer.concat([ip(o.src4 ?? '0.0.0.0'), ip(o.dst4 ?? '0.0.0.0'), ip6(o.src6 ?? '::'), ip6(o.dst6 ?? '::'),
+    Buffer.from([m4[0], m4[1], m6[0], m6[1]]), ip('0.0.0.0'), ip6('::'), ip(o.bgp4 ?? '0.0.0.0'), ip6(o.bgp6 ?? '::'), Buffer.from([6]), u64(100)]);
+}
+
+test('a template of both families: each record keeps its own family\'s prefix lengths and BGP next hop', () => {
+  const dec = new IpfixDecoder(BASE);
+  const out = run(dec, ipfixMsg([set(2, ipfixTemplate(310, TDUAL)), set(310, Buffer.concat([
+    recDual({ src4: '198.51.100.1', dst4: '203.0.113.7', masks4: [24, 16], bgp4: '192.0.2.254' }),
+    recDual({ src6: '2001:db8::1', dst6: '2001:db8:1::2', masks6: [64, 48], bgp6: '2001:db8::b9' }),
+    // An IPv6 flow over an IPv4 core (6PE): its only BGP next hop is IPv4.
+    recDual({ src6: '2001:db8::3', dst6: '2001:db8:1::4', masks6: [56, 40], bgp4: '192.0.2.253' }),
+  ]))]));
+  assert.deepEqual(out.map((r) => [r.ipVersion, r.srcIp, r.dstIp, r.srcMask, r.dstMask, r.nextHop]), [
+    [4, '198.51.100.1', '203.0.113.7', 24, 16, '192.0.2.254'],
+    [6, '2001:db8::1', '2001:db8:1::2', 64, 48, '2001:db8::b9'],
+    [6, '2001:db8::3', '2001:db8:1::4', 56, 40, '192.0.2.253'],
+  ]);
+});
+
+test('an IPv6 record with both BGP next hops set takes the IPv6 one, an IPv4 record the IPv4 one', () => {
+  const dec = new IpfixDecoder(BASE);
+  const out = run(dec, ipfixMsg([set(2, ipfixTemplate(311, TDUAL)), set(311, Buffer.concat([
+    recDual({ src6: '2001:db8::1', dst6: '2001:db8::2', bgp4: '192.0.2.1', bgp6: '2001:db8::ff' }),
+    recDual({ src4: '198.51.100.1', dst4: '198.51.100.2', bgp4: '192.0.2.1', bgp6: '2001:db8::ff' }),
+  ]))]));
+  assert.deepEqual(out.map((r) => r.nextHop), ['2001:db8::ff', '192.0.2.1']);
+});

@@ -66,6 +66,18 @@ test('agent address type 0 (unknown): the UDP source is the exporter', () => {
   assert.equal(r!.tcpFlags, 0x12);
 });
 
+test('an IPv4 agent written as IPv4-mapped IPv6 is named by its IPv4 address, as the UDP input names such a source', () => {
+  const sampledV4 = rec(3, Buffer.concat([u32(84, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1234, 80, 0, 0)]));
+  const sample = flowSampleExpanded(1, 0, 5, 0, 5, 0, 6, [sampledV4]);
+  const [mapped] = decode(datagram(agent6('0000:0000:0000:0000:0000:ffff:c000:0233'), [sample]));
+  const [plain] = decode(datagram(agent4([192, 0, 2, 51]), [sample]));
+  assert.equal(mapped!.exporterIp, '192.0.2.51');
+  assert.equal(plain!.exporterIp, '192.0.2.51');
+  // Only the mapped form: an IPv6 agent whose low 32 bits look like an address stays IPv6.
+  const [compat] = decode(datagram(agent6('0000:0000:0000:0000:0000:0000:c000:0233'), [sample]));
+  assert.equal(compat!.exporterIp, '::c000:233');
+});
+
 test('expanded discard format: output 0 and the reason kept; unknown-enterprise records skipped', () => {
   const vendor = rec((9 << 12) | 1, Buffer.alloc(12, 0xee)); // enterprise 9, format 1: not ours
   const sampledV4 = rec(3, Buffer.concat([u32(40, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1, 2, 0x02, 0)]));

@@ -125,6 +125,8 @@ test('flow search: filters change the results, paging, exports', async (t) => {
   const recs = flows();
   const summary = page.locator('p.summary');
   await assert.doesNotReject(summary.filter({ hasText: `of ${fmtInt(recs.length)}` }).waitFor({ timeout: 10_000 }));
+  // No notice to show: nothing stands in its place (a null child once printed "null" above the results).
+  assert.deepEqual(await page.$eval('main .page', (el) => [...el.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent)), []);
   // Keyboard only: type an address, Enter submits.
   const ip = '202.160.21.5';
   await page.focus('#ip');

@@ -15,6 +15,7 @@ import { log } from '../log/logger.js';
 import { RiskiqReceiver } from '../output/riskiq/receiver.js';
 import { configOrExit, UsageError } from './common.js';
 import type { Command } from './commands.js';
+import { hostPort } from '../host-port.js';
 
 function str(v: string | true | undefined): string | undefined {
   return typeof v === 'string' ? v : undefined;
@@ -118,10 +119,10 @@ export const riskiqSinkCommand: Command = {
     try {
       bound = await receiver.start();
     } catch (err) {
-      log.error(`RiskIQ sink: cannot listen on ${host}:${port}/${transport}: ${(err as Error).message}`);
+      log.error(`RiskIQ sink: cannot listen on ${hostPort(host, port)}/${transport}: ${(err as Error).message}`);
       return 1;
     }
-    log.info(`RiskIQ sink: listening on ${host}:${bound}/${transport} for ${keys.size} customer${keys.size === 1 ? '' : 's'}`);
+    log.info(`RiskIQ sink: listening on ${hostPort(host, bound)}/${transport} for ${keys.size} customer${keys.size === 1 ? '' : 's'}`);
     const onSig = (sig: string) => {
       log.info(`received ${sig}: stopping`);
       done?.();

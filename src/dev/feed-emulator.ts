@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostPort } from '../host-port.js';
 
 export const EMULATOR_FAULTS = ['none', '401', '404', '429', '500', 'stall', 'truncate', 'garbage', 'empty'] as const;
 export type FeedFault = (typeof EMULATOR_FAULTS)[number];
@@ -360,7 +361,7 @@ export async function startFeedEmulator(o: FeedEmulatorOptions = {}): Promise<Fe
   await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
   const addr = server.address() as AddressInfo;
   const emu: FeedEmulator = {
-    url: `http://${o.host ?? '127.0.0.1'}:${addr.port}`,
+    url: `http://${hostPort(o.host ?? '127.0.0.1', addr.port)}`,
     hits,
     lastHeaders,
     lastQuery,

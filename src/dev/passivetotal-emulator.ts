@@ -13,6 +13,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { mulberry32 } from './prng.js';
+import { hostPort } from '../host-port.js';
 
 export const LIST_FORMATS = ['text', 'csv', 'csv-noheader', 'json', 'json-object'] as const;
 export type EmulatorListFormat = (typeof LIST_FORMATS)[number];
@@ -243,8 +244,7 @@ export async function startPassiveTotalEmulator(opts: EmulatorOptions = {}): Pro
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
   });
   const addr = server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   emu.port = addr.port;
-  emu.url = `http://${host}:${addr.port}${path}`;
+  emu.url = `http://${hostPort(addr.address, addr.port)}${path}`;
   return emu;
 }

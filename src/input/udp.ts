@@ -11,6 +11,7 @@ import { log } from '../log/logger.js';
 import type { FromReceiver, ReceiveScheduling, ReceiveWorkerData, ToReceiver } from '../pipeline/receive-worker.js';
 import { RECEIVE_REALTIME_PRIORITY } from '../pipeline/thread-priority.js';
 import { RESTART_PAUSE_MS, stoppedQuickly } from '../pipeline/restart-pause.js';
+import { hostPort } from '../host-port.js';
 
 export type DatagramHandler = (buf: Buffer, address: string, port: number, receivedAt: number) => void;
 
@@ -55,12 +56,12 @@ export class UdpInput {
       await new Promise<void>((resolve, reject) => {
         const onBindError = (err: NodeJS.ErrnoException): void => {
           const why = err.code === 'EADDRINUSE' ? 'the port is already in use (another collector?)' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : err.message;
-          reject(new Error(`cannot listen on udp ${this.opts.ip}:${port}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`));
+          reject(new Error(`cannot listen on udp ${hostPort(this.opts.ip, port)}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`));
         };
         sock.once('error', onBindError);
         sock.bind(port, this.opts.ip, () => {
           sock.off('error', onBindError);
-          sock.on('error', (err) => log.error(`UDP socket ${this.opts.ip}:${port}: ${err.message}`));
+          sock.on('error', (err) => log.error(`UDP socket ${hostPort(this.opts.ip, port)}: ${err.message}`));
           resolve();
         });
       });
@@ -68,7 +69,7 @@ export class UdpInput {
       try {
         sock.setRecvBufferSize(this.opts.readBufferBytes);
       } catch (err) {
-        log.warn(`UDP ${this.opts.ip}:${port}: could not set receive buffer: ${(err as Error).message}`);
+        log.warn(`UDP ${hostPort(this.opts.ip, port)}: could not set receive buffer: ${(err as Error).message}`);
       }
       try {
         granted = sock.getRecvBufferSize();
@@ -85,7 +86,7 @@ export class UdpInput {
     // Linux reports twice what it grants (the bookkeeping share), so the usable size is half of it.
     const usable = process.platform === 'linux' ? Math.floor(granted / 2) : granted;
     const level = granted > 0 && usable < this.opts.readBufferBytes ? 'warn' : 'info';
-    log[level](`listening for flows on udp ${this.opts.ip}:${port}`, {
+    log[level](`listening for flows on udp ${hostPort(this.opts.ip, port)}`, {
       read_buffer_requested: this.opts.readBufferBytes,
       read_buffer_granted: usable,
       ...(level === 'warn' ? { hint: 'raise net.core.rmem_max to get the requested receive buffer' } : {}),
@@ -214,7 +215,7 @@ export class UdpInput {
           case 'error': {
             const why = m.code === 'EADDRINUSE' ? 'the port is already in use (another collector?)' : m.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : m.message;
             // Logged by the caller, as a bind failure on the main thread is.
-            reject(new Error(`cannot listen on udp ${this.opts.ip}:${m.port}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`));
+            reject(new Error(`cannot listen on udp ${hostPort(this.opts.ip, m.port)}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`));
             break;
           }
           case 'dropped': {

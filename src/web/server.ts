@@ -14,6 +14,7 @@ import { createMetrics } from './metrics.js';
 import type { WebSources } from './sources.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { hostCheck, hostName, type HostCheck } from './host-check.js';
+import { hostPort } from '../host-port.js';
 
 /** Paths that serve the page shell; the client script picks the page from the path. */
 export const PAGES = ['/', '/threats', '/flows', '/exporters', '/integrations'] as const;
@@ -74,8 +75,7 @@ export class WebServer {
   /** The base URL, with the port actually bound (port 0 picks a free one). */
   url(): string {
     const a = this.server?.address() as AddressInfo | null | undefined;
-    const host = this.opts.ip.includes(':') ? `[${this.opts.ip}]` : this.opts.ip;
-    return `http://${host}:${a?.port ?? this.opts.port}`;
+    return `http://${hostPort(this.opts.ip, a?.port ?? this.opts.port)}`;
   }
 
   async stop(): Promise<void> {

@@ -37,7 +37,9 @@ export class SflowDecoder implements Decoder {
     let o = a.end;
     if (o + 16 > buf.length) throw new DecodeError('short header', `${buf.length} bytes`);
     const dg: DatagramInfo = {
-      agent: a.ip !== '' ? a.ip : ctx.exporterIp,
+      // An IPv4 agent written as IPv4-mapped IPv6 is the IPv4 address, as the UDP input names such a
+      // source: one exporter, one name, in the flows, /api/exporters and the sampling-rate table.
+      agent: a.ip === '' ? ctx.exporterIp : a.ip.startsWith('::ffff:') && a.ip.includes('.') ? a.ip.slice(7) : a.ip,
       subAgent: buf.readUInt32BE(o),
       sequence: buf.readUInt32BE(o + 4),
       receivedAt: ctx.receivedAt,

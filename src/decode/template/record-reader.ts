@@ -181,8 +181,10 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       case 11 /* OUT_IF */: r.outIf = uintAt(buf, o, len); break;
       case 12 /* SRC_AS */: r.srcAs = uintAt(buf, o, len); break;
       case 13 /* DST_AS */: r.dstAs = uintAt(buf, o, len); break;
-      case 14 /* SRC_MASK */: r.srcMask = buf[o + len - 1]!; break;
-      case 15 /* DST_MASK */: r.dstMask = buf[o + len - 1]!; break;
+      // A template may carry both families' prefix lengths (IE 9/29, 13/30): the other family's is 0 and must not
+      // overwrite this record's, as with the addresses above.
+      case 14 /* SRC_MASK */: { const v = buf[o + len - 1]!; if (v !== 0) r.srcMask = v; break; }
+      case 15 /* DST_MASK */: { const v = buf[o + len - 1]!; if (v !== 0) r.dstMask = v; break; }
       case 16 /* SRC_VLAN */: r.srcVlan = uintAt(buf, o, len) & 0xfff; break;
       case 17 /* DST_VLAN */: r.dstVlan = uintAt(buf, o, len) & 0xfff; break;
       case 54 /* SRC_VLAN_ALT */: if (r.srcVlan === 0) r.srcVlan = uintAt(buf, o, len) & 0xfff; break;
@@ -369,6 +371,11 @@ export function reverseOf(r: FlowRecord, bytes: number, packets: number, tcpFlag
   return v;
 }
 
+/** A next hop worth keeping: an address, and not all zeros. */
+function usableHop(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '0.0.0.0' && v !== '::' ? v : undefined;
+}
+
 /**
  * Fills what the template did not carry from the record's own bytes: physical interfaces when no
  * logical ones came, the BGP next hop when no IP next hop came, and the tuple from a sampled frame
@@ -378,8 +385,11 @@ export function resolveFallbacks(buf: Buffer, r: FlowRecord, s: RecordScratch): 
   if (s.inIfAlt !== 0) { if (r.inIf === 0) r.inIf = s.inIfAlt; else r.setExtra('ipfix.ingressPhysicalInterface', s.inIfAlt); }
   if (s.outIfAlt !== 0) { if (r.outIf === 0) r.outIf = s.outIfAlt; else r.setExtra('ipfix.egressPhysicalInterface', s.outIfAlt); }
   if (r.extra !== null && (r.nextHop === '' || r.nextHop === '0.0.0.0' || r.nextHop === '::')) {
-    const bgp = r.extra['ipfix.bgpNextHopIPv4Address'] ?? r.extra['ipfix.bgpNextHopIPv6Address'];
-    if (typeof bgp === 'string' && bgp !== '0.0.0.0' && bgp !== '::') r.nextHop = bgp;
+    // A template may carry both families' BGP next hops, the other family's as zeros: the record's own
+    // family first, then the other (an IPv6 flow over an IPv4 core, 6PE, has an IPv4 next hop).
+    const v4 = r.extra['ipfix.bgpNextHopIPv4Address'], v6 = r.extra['ipfix.bgpNextHopIPv6Address'];
+    const bgp = r.ipVersion === 6 ? usableHop(v6) ?? usableHop(v4) : usableHop(v4) ?? usableHop(v6);
+    if (bgp !== undefined) r.nextHop = bgp;
   }
   if (s.sectionKind !== 0 && r.srcIp === '' && s.sectionLen > 0) {
     const proto = s.sectionKind === 1 ? HEADER_PROTOCOL_ETHERNET : buf[s.sectionOff]! >> 4 === 6 ? HEADER_PROTOCOL_IPV6 : HEADER_PROTOCOL_IPV4;

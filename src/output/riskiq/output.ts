@@ -23,6 +23,7 @@ import { decodeRow, ROW_LEN, rowsPerFrame, sealFrame, uuidToBytes } from './fram
 import { NonceSequence, STATE_FILE } from './nonce.js';
 import { Projected, projectInto } from './projection.js';
 import { AuditTransport, TcpTransport, type BackoffOptions, type Transport, UdpTransport } from './transport.js';
+import { hostPort } from '../../host-port.js';
 
 export interface RiskiqOutputOptions extends BackoffOptions {
   host: string;
@@ -112,7 +113,7 @@ export class RiskiqOutput implements Output {
     this.dropReport = setInterval(() => this.reportDrops(), DROP_REPORT_MS);
     this.dropReport.unref?.();
     if (this.audit) log.info(`RiskIQ output: audit mode, writing the rows that would be sent to ${this.o.auditPath}; nothing is sent`);
-    else log.info(`RiskIQ output: sending to ${this.o.host}:${this.o.port} over ${this.o.transport}, ${this.perFrame} records per frame`);
+    else log.info(`RiskIQ output: sending to ${hostPort(this.o.host, this.o.port)} over ${this.o.transport}, ${this.perFrame} records per frame`);
   }
 
   write(batch: readonly FlowRecord[]): void {

@@ -13,6 +13,7 @@ import { isIP, connect as tcpConnect, type Socket as TcpSocket } from 'node:net'
 import { dirname } from 'node:path';
 import { log } from '../../log/logger.js';
 import { makeDir } from '../../make-dir.js';
+import { hostPort } from '../../host-port.js';
 
 export interface Transport {
   /**
@@ -127,7 +128,7 @@ export class UdpTransport implements Transport {
       if (this.closed) return firstAttempt?.();
       if (err) {
         this.c.udp_connect_failures++;
-        this.warner.say(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+        this.warner.say(`RiskIQ output: UDP ${hostPort(this.host, this.port)}: ${err.message}; retrying with backoff`);
         this.scheduleRetry();
         return firstAttempt?.();
       }
@@ -141,7 +142,7 @@ export class UdpTransport implements Transport {
     const failed = (err: Error): void => {
       if (this.sock !== sock) return;
       this.c.udp_connect_failures++;
-      this.warner.say(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+      this.warner.say(`RiskIQ output: UDP ${hostPort(this.host, this.port)}: ${err.message}; retrying with backoff`);
       this.scheduleRetry();
       firstAttempt?.();
       firstAttempt = undefined;
@@ -151,7 +152,7 @@ export class UdpTransport implements Transport {
       // Linux mostly reports an ICMP port unreachable to the socket's next read, not to a send:
       // the frames before it left as far as the kernel knows, so they count as sent. Counted here.
       if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') this.c.udp_unreachable++;
-      this.warner.say(`RiskIQ output: UDP ${this.host}:${this.port}: ${err.message}`);
+      this.warner.say(`RiskIQ output: UDP ${hostPort(this.host, this.port)}: ${err.message}`);
     });
     // Node calls this with the error when the lookup or connect fails (else emits 'error').
     sock.connect(this.port, address, (err?: Error) => {
@@ -200,7 +201,7 @@ export class UdpTransport implements Transport {
         // ECONNREFUSED (ICMP port unreachable from an absent receiver) or a full socket buffer:
         // the frame is lost, which is UDP's contract; the output counts it.
         this.c.udp_send_errors++;
-        this.warner.say(`RiskIQ output: UDP send to ${this.host}:${this.port}: ${err.message}`);
+        this.warner.say(`RiskIQ output: UDP send to ${hostPort(this.host, this.port)}: ${err.message}`);
       }
       done(err);
       this.onReady();
@@ -264,7 +265,7 @@ export class TcpTransport implements Transport {
       this.connected = true;
       this.down = false;
       this.c.tcp_connects++;
-      if (this.c.tcp_connects > 1) this.reconnects.say(`RiskIQ output: reconnected to ${this.host}:${this.port}`);
+      if (this.c.tcp_connects > 1) this.reconnects.say(`RiskIQ output: reconnected to ${hostPort(this.host, this.port)}`);
       firstAttempt?.();
       firstAttempt = undefined;
       this.onReady();
@@ -273,10 +274,10 @@ export class TcpTransport implements Transport {
     // The receiver never talks back; anything it sends is ignored.
     sock.on('data', () => {});
     sock.on('error', (err) => {
-      if (wasConnected) this.warner.say(`RiskIQ output: TCP ${this.host}:${this.port}: ${err.message}`);
+      if (wasConnected) this.warner.say(`RiskIQ output: TCP ${hostPort(this.host, this.port)}: ${err.message}`);
       else {
         this.c.tcp_connect_failures++;
-        this.warner.say(`RiskIQ output: cannot connect to ${this.host}:${this.port}: ${err.message}; retrying with backoff`);
+        this.warner.say(`RiskIQ output: cannot connect to ${hostPort(this.host, this.port)}: ${err.message}; retrying with backoff`);
       }
     });
     sock.on('close', () => {

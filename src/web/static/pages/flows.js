@@ -87,8 +87,9 @@ export function mount(root, _info, shell) {
   const exportLinks = h('div', { class: 'export' });
   const results = h('div', { class: 'results' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Result pages' });
-  root.append(form, notes.length > 0 ? h('div', { class: 'notice', role: 'alert' }, notes.join(' ')) : null,
-    h('div', { class: 'result-bar' }, summary, exportLinks), results, pager);
+  // append() writes a null child as the text "null": only the notice that exists goes in.
+  root.append(...[form, notes.length > 0 ? h('div', { class: 'notice', role: 'alert' }, notes.join(' ')) : null,
+    h('div', { class: 'result-bar' }, summary, exportLinks), results, pager].filter((el) => el !== null));
 
   function clearForm() {
     for (const el of form.elements) {

@@ -10,6 +10,7 @@ import { Collector } from '../src/collector.js';
 import { UdpInput } from '../src/input/udp.js';
 import { CaptureOutput, testConfig, until } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
+import { TurnQueue } from '../src/pipeline/turn-queue.js';
 
 test('receive thread: datagrams read on their own thread reach the pipeline in order, from the right exporter, none lost on stop', async () => {
   const capture = new CaptureOutput();
@@ -83,40 +84,45 @@ test('receive thread: past its queue it drops, and the drops are counted for /me
   await c.stop();
 });
 
-test('receive thread: batches already handed on are released even when the queue never runs empty', async () => {
-  const counter = new Int32Array(new SharedArrayBuffer(4));
-  const msg = (): unknown => ({
-    m: {
-      type: 'datagrams', bytes: 0,
-      batch: { count: 1, data: new ArrayBuffer(1464), offsets: Int32Array.of(0), lengths: Int32Array.of(1464), ports: Uint16Array.of(2055), receivedAt: Float64Array.of(0), addresses: ['127.0.0.9'] },
-    },
-    counter,
-  });
+test('thread messages (turn-queue.ts, the receive and decode threads\' inboxes): handled ones are released even when the queue never runs empty, one a turn, in order', async () => {
   let handled = 0;
   let snapshot: { kept: number; length: number } | null = null;
   let done: () => void = () => {};
   const finished = new Promise<void>((r) => (done = r));
-  // Sustained overload: a new batch arrives for every one handled, so the queue never runs empty.
-  const u = new UdpInput({ ip: '127.0.0.1', ports: [0], readBufferBytes: 0, receiveThreadBytes: 1 << 20 }, () => {
+  const order: number[] = [];
+  let turns = 0;
+  const ticker = (): void => {
+    turns++;
+    if (handled < 5009) setImmediate(ticker);
+  };
+  // Sustained overload: a new message arrives for every one handled, so the queue never runs empty.
+  const q = new TurnQueue<number>((n) => {
+    order.push(n);
     handled++;
-    if (handled < 5000) q.inbox.push(msg());
-    if (handled === 4990) snapshot = { kept: q.inbox.filter((m) => m !== undefined).length, length: q.inbox.length };
+    if (handled < 5000) q.push(handled + 9);
+    if (handled === 4990) {
+      const items = (q as unknown as { items: unknown[] }).items;
+      snapshot = { kept: items.filter((m) => m !== undefined).length, length: items.length };
+    }
     if (handled === 5009) done();
   });
-  const q = u as unknown as { inbox: unknown[]; drainInbox: () => void };
-  for (let i = 0; i < 10; i++) q.inbox.push(msg());
-  q.drainInbox();
+  for (let i = 0; i < 10; i++) q.push(i);
+  setImmediate(ticker);
   await finished;
   assert.ok(snapshot !== null);
   const s = snapshot as { kept: number; length: number };
-  assert.ok(s.kept <= 11, `only the batches not yet handled are held (${s.kept})`);
+  assert.ok(s.kept <= 11, `only the messages not yet handled are held (${s.kept})`);
   assert.ok(s.length < 2100, `queue array compacted (length ${s.length})`);
+  assert.deepEqual(order, Array.from({ length: 5009 }, (_, i) => i), 'in the order they came');
+  assert.ok(turns >= 5000, `other work ran between messages (${turns} turns)`);
+  await q.idle();
+  assert.equal(q.size, 0);
 });
 
 test('receive thread: batches queued from a thread that crashed and from its successor each release their own thread\'s bytes', async () => {
   let handled = 0;
   const u = new UdpInput({ ip: '127.0.0.1', ports: [0], readBufferBytes: 0, receiveThreadBytes: 1 << 20 }, () => handled++);
-  const q = u as unknown as { inbox: unknown[]; drainInbox: () => void; inboxWaiters: (() => void)[] };
+  const q = u as unknown as { inbox: TurnQueue<unknown> };
   const batch = (counter: Int32Array, bytes: number): unknown => ({
     m: { type: 'datagrams', bytes, batch: { count: 1, data: new ArrayBuffer(8), offsets: Int32Array.of(0), lengths: Int32Array.of(8), ports: Uint16Array.of(2055), receivedAt: Float64Array.of(0), addresses: ['127.0.0.9'] } },
     counter,
@@ -128,9 +134,7 @@ test('receive thread: batches queued from a thread that crashed and from its suc
   Atomics.store(successor, 0, 2 * 700);
   for (let i = 0; i < 3; i++) q.inbox.push(batch(crashed, 100));
   for (let i = 0; i < 2; i++) q.inbox.push(batch(successor, 700));
-  const drained = new Promise<void>((r) => q.inboxWaiters.push(r));
-  q.drainInbox();
-  await drained;
+  await q.inbox.idle();
   assert.equal(handled, 5);
   assert.equal(Atomics.load(crashed, 0), 0, 'the crashed thread\'s batches released its bytes');
   assert.equal(Atomics.load(successor, 0), 0, 'the successor\'s batches released its own');

@@ -283,6 +283,15 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     assert.match(metrics, /^ufc_decode_worker_restarts_total 3$/m);
     assert.match(metrics, new RegExp(`^ufc_decode_worker_lost_datagrams_total ${pool.lostDatagrams}$`, 'm'));
 
+    // A fourth, with a sync already waiting for the successor that is about to stop: it is released at that
+    // stop, not kept for the next successor (which may stop too: such a sync never resolved).
+    await until(() => (pool as unknown as { workers: unknown[] }).workers[0] !== null);
+    worker().postMessage({ type: 'datagrams', batch: null });
+    const t1 = Date.now();
+    await withTimeout(pool.sync(), 'a sync made as the fourth quick stop came');
+    assert.ok(Date.now() - t1 < 900, `the sync waited ${Date.now() - t1} ms, for the next successor`);
+    assert.equal(pool.restarts, 4);
+
     // A stop while the successor is still pending: what is held for it is lost, counted per exporter and logged.
     assert.equal((pool as unknown as { workers: unknown[] }).workers[0], null, 'the successor is still in its pause');
     const lostBefore = pool.lostDatagrams;
@@ -315,6 +324,40 @@ test('a decode worker\'s queue is bounded in bytes too: 64 KB datagrams are drop
     // 256 MB of 64,000-byte datagrams is 4,194; staging rounds to 16 a batch.
     assert.ok(dropped >= 5000 - 4194 - 16 && dropped <= 5000 - 4194 + 16, `dropped ${dropped}`);
     assert.equal(e.packets + dropped, 5000, 'every datagram either decoded or counted as dropped');
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a decode worker working through a backlog still reports its counters every second (they froze until it ran dry)', async () => {
+  // Enough for several seconds of decoding on a fast machine; dispatched at once, as a burst arrives.
+  const N = 30_000;
+  // The file output (the worker encodes, the main thread only writes) to /dev/null: a gigabyte of text otherwise.
+  const c = new Collector(testConfig({
+    EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '1',
+    EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: '/dev/null',
+  }));
+  try {
+    await c.start();
+    await c.listen();
+    const pool = c.pool!;
+    const datagram = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+    const backlog = (): number => (pool as unknown as { backlog: number[] }).backlog[0]!;
+    const packets = (): number => c.pipeline.stats.snapshot().find((e) => e.exporter === '127.0.0.2')?.packets ?? 0;
+    for (let i = 0; i < N; i++) pool.dispatch(datagram, '127.0.0.2', 2055, Date.now());
+    let seenDuringBacklog = 0;
+    const end = Date.now() + 120_000;
+    while (backlog() > 0 && Date.now() < end) {
+      const p = packets();
+      if (p > 0 && backlog() > 0) seenDuringBacklog = Math.max(seenDuringBacklog, p);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(backlog(), 0, 'the backlog drained within 120 s');
+    assert.ok(seenDuringBacklog > 0 && seenDuringBacklog < N, `counters reported while the backlog lasted: ${seenDuringBacklog} of ${N}`);
+    await c.flush();
+    assert.equal(packets(), N);
+    const written = c.outputs.find((o) => o.name === 'file')?.counters();
+    assert.equal(written?.sent, N * 30, JSON.stringify(written));
   } finally {
     await c.stop();
   }

@@ -12,6 +12,7 @@ import type { FromReceiver, ReceiveScheduling, ReceiveWorkerData, ToReceiver } f
 import { RECEIVE_REALTIME_PRIORITY } from '../pipeline/thread-priority.js';
 import { RESTART_PAUSE_MS, stoppedQuickly } from '../pipeline/restart-pause.js';
 import { hostPort } from '../host-port.js';
+import { TurnQueue } from '../pipeline/turn-queue.js';
 
 export type DatagramHandler = (buf: Buffer, address: string, port: number, receivedAt: number) => void;
 
@@ -104,35 +105,13 @@ export class UdpInput {
     }
   }
 
-  /**
-   * Batches from the receive thread, each with the byte counter of the thread that sent it (a
-   * restarted thread has its own); entries before inboxHead are handled (and cleared).
-   */
-  private readonly inbox: ({ m: Extract<FromReceiver, { type: 'datagrams' }>; counter: Int32Array } | undefined)[] = [];
-  private inboxHead = 0;
-
-  private readonly drainInbox = (): void => {
-    const { m, counter } = this.inbox[this.inboxHead]!;
-    // Handled messages are dropped from the queue at once: under sustained overload it never runs
-    // empty, and keeping them until it did held every datagram ever received (RSS grew ~1 GB a
-    // minute at 20,000 packets/s in scripts/soak.ts).
-    this.inbox[this.inboxHead++] = undefined;
-    if (this.inboxHead >= 1024 && this.inboxHead * 2 >= this.inbox.length) {
-      this.inbox.splice(0, this.inboxHead);
-      this.inboxHead = 0;
-    }
+  /** Batches from the receive thread, each with the byte counter of the thread that sent it (a restarted thread has its own). */
+  private readonly inbox = new TurnQueue<{ m: Extract<FromReceiver, { type: 'datagrams' }>; counter: Int32Array }>(({ m, counter }) => {
     const b = m.batch;
     const onDatagram = this.onDatagram;
     for (let i = 0; i < b.count; i++) onDatagram(Buffer.from(b.data, b.offsets[i]!, b.lengths[i]!), b.addresses[i]!, b.ports[i]!, b.receivedAt[i]!);
     Atomics.sub(counter, 0, m.bytes);
-    if (this.inboxHead < this.inbox.length) setImmediate(this.drainInbox);
-    else {
-      this.inbox.length = 0;
-      this.inboxHead = 0;
-      for (const w of this.inboxWaiters.splice(0)) w();
-    }
-  };
-  private readonly inboxWaiters: (() => void)[] = [];
+  });
 
   /** Times the receive thread stopped on its own (a crash; each time it is started again). */
   restarts = 0;
@@ -202,7 +181,6 @@ export class UdpInput {
             // Node delivers every queued message in one go: handling them there would starve the
             // outputs' I/O for as long as the backlog lasts. One batch per event-loop turn instead.
             this.inbox.push({ m, counter });
-            if (this.inbox.length === 1) setImmediate(this.drainInbox);
             break;
           case 'bound':
             bound = true;
@@ -256,7 +234,7 @@ export class UdpInput {
         w.postMessage({ type: 'close' } satisfies ToReceiver);
       });
       await w.terminate();
-      if (this.inbox.length > 0) await new Promise<void>((r) => this.inboxWaiters.push(r));
+      await this.inbox.idle();
     }
     await Promise.all(this.sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.sockets.length = 0;

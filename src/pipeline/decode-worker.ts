@@ -22,6 +22,7 @@ import { packRecords } from './record-transfer.js';
 import { encoderFor, LINES_PER_WRITE, ndjsonLines, toNdjsonBuffer } from '../record/json.js';
 import { TextRingWriter, type TextRingShared } from './text-ring.js';
 import { reniceThisThread } from './thread-priority.js';
+import { TurnQueue } from './turn-queue.js';
 import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
 import type { DatagramBatch, EncodedPart, ThreadHeap, ToMain, ToWorker } from './worker-protocol.js';
@@ -142,7 +143,8 @@ async function main(): Promise<void> {
   for (const e of enrichers) await e.start?.();
   const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow() }), 1000);
   statsTimer.unref();
-  port.on('message', (msg: ToWorker) => {
+  // One message a turn (turn-queue.ts): the stats report and the template saves go on under a backlog.
+  const inbox = new TurnQueue<ToWorker>((msg) => {
     if (msg.type === 'datagrams') handle(msg.batch);
     else if (msg.type === 'replica') enrichers.find((e) => e.name === msg.name)?.applyReplicaState?.(msg.state);
     else if (msg.type === 'sync') post({ type: 'synced', id: msg.id, exporters: pipeline.stats.snapshot(), decoders: describe() });
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
       })();
     }
   });
+  port.on('message', (msg: ToWorker) => inbox.push(msg));
   post({ type: 'ready' });
 }
 

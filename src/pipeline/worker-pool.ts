@@ -175,10 +175,11 @@ export class WorkerPool {
     this.quickFails[i] = quick ? this.quickFails[i]! + 1 : 0;
     const pause = quick ? RESTART_PAUSE_MS : 0;
     log.error(`decode worker ${i} stopped (exit code ${code}): ${lost} datagram${lost === 1 ? '' : 's'} it had queued are lost; starting a new one${pause > 0 ? ` in ${pause} ms` : ''}`);
-    if (this.quickFails[i] === GIVE_UP_WAITING_AFTER) {
+    if (this.quickFails[i]! >= GIVE_UP_WAITING_AFTER) {
       // One that cannot run (a state file it cannot load, a bug on its first datagram) is still
-      // restarted, but flushes, the API and a stop no longer wait for it.
-      log.error(`decode worker ${i} stopped ${GIVE_UP_WAITING_AFTER} times within ${QUICK_STOP_MS / 1000} s of starting: flushes no longer wait for it until one runs longer`);
+      // restarted, but flushes, the API and a stop no longer wait for it. Every such stop releases
+      // them: a sync made while a successor was starting waits for that successor, which may die too.
+      if (this.quickFails[i] === GIVE_UP_WAITING_AFTER) log.error(`decode worker ${i} stopped ${GIVE_UP_WAITING_AFTER} times within ${QUICK_STOP_MS / 1000} s of starting: flushes no longer wait for it until one runs longer`);
       this.forget(i);
     }
     this.restartTimer[i] = setTimeout(() => this.restart(i), pause);

@@ -287,9 +287,8 @@ test('a decode worker that crashes is replaced: syncs do not hang, lost datagram
     // stop, not kept for the next successor (which may stop too: such a sync never resolved).
     await until(() => (pool as unknown as { workers: unknown[] }).workers[0] !== null);
     worker().postMessage({ type: 'datagrams', batch: null });
-    const t1 = Date.now();
     await withTimeout(pool.sync(), 'a sync made as the fourth quick stop came');
-    assert.ok(Date.now() - t1 < 900, `the sync waited ${Date.now() - t1} ms, for the next successor`);
+    assert.equal((pool as unknown as { workers: unknown[] }).workers[0], null, 'released at the stop, not by the next successor');
     assert.equal(pool.restarts, 4);
 
     // A stop while the successor is still pending: what is held for it is lost, counted per exporter and logged.

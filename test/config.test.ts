@@ -224,6 +224,29 @@ test('unit file: only [Service] Environment= lines, unquoted as systemd does; an
   assert.deepEqual(warnings, ['EF_WEBUI_PROT: unknown option, ignored; did you mean EF_WEBUI_PORT?', 'PATH: not an EF_ option, ignored']);
 });
 
+test('env file: a line that is no NAME=value is an error naming its line only (a YAML line of a compose file put the RiskIQ key in the log)', () => {
+  const yaml = [
+    '# pasted from docker-compose',
+    "EF_OUTPUT_RISKIQ_ENABLE: 'true'",
+    "EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: 'twBovkmV8YIxx0QyulybZg=='",
+    'EF_WEBUI_PORT 9999',
+    'EF_LOGGER_LEVEL=debug',
+  ].join('\n');
+  const { config, errors, warnings } = loadConfig({ env: {}, envFile: writeTemp(yaml) });
+  assert.equal(config, null, 'start-up stops');
+  const file = /--env-file (\S+):/.exec(errors[0] ?? '')?.[1];
+  assert.deepEqual(errors, [
+    `--env-file ${file}: line 2: not NAME=value (a YAML line? write EF_NAME=value, one a line)`,
+    `--env-file ${file}: line 3: not NAME=value (a YAML line? write EF_NAME=value, one a line)`,
+    `--env-file ${file}: line 4: not NAME=value`,
+  ]);
+  assert.deepEqual(warnings, []);
+  assert.doesNotMatch([...errors, ...warnings].join('\n'), /twBovkmV8YIxx0QyulybZg/);
+  const unitWords: string[] = [];
+  assert.deepEqual(parseEnvFile('[Service]\nEnvironment=EF_A=1 stray\n', [], unitWords), { EF_A: '1' });
+  assert.deepEqual(unitWords, ['line 2: an Environment= word is not NAME=value']);
+});
+
 test('companion options are checked with the rest: Microsoft Graph credentials, the file output path, one ClickHouse address', () => {
   const { errors, warnings } = loadConfig({ env: {
     EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE: 'true', EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: ' ',

@@ -20,7 +20,7 @@ export interface ConfigResult {
  * `\ ` for a space, `%%` for `%`; an empty `Environment=` clears what came before), and other keys
  * (`ExecStart=`, `[Unit]` lines) are not options. Comments and blank lines are ignored.
  */
-export function parseEnvFile(text: string, ignored: string[] = []): Record<string, string> {
+export function parseEnvFile(text: string, ignored: string[] = [], bad: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   // A file with a section header is a unit or drop-in: systemd reads nothing above its first header.
@@ -51,20 +51,29 @@ export function parseEnvFile(text: string, ignored: string[] = []): Record<strin
       for (const assignment of splitSystemdWords(env[1]!)) {
         const key = addAssignment(out, assignment, false);
         if (key !== null) fromUnit.push(key);
+        else bad.push(`line ${n + 1}: an Environment= word is not NAME=value`);
       }
       continue;
     }
     if (section !== null) continue; // another directive of the unit (ExecStart=, User=, ...)
-    addAssignment(out, line.replace(/^export\s+/, ''), true);
+    // Only the line number: a line that is no assignment may still hold a secret (a YAML
+    // `EF_..._KEY: 'value=='` line from a compose file split at its '=' named the key's text).
+    if (addAssignment(out, line.replace(/^export\s+/, ''), true) === null) {
+      bad.push(`line ${n + 1}: not NAME=value${/^[\s-]*\w+\s*:/.test(line) ? ' (a YAML line? write EF_NAME=value, one a line)' : ''}`);
+    }
   }
   return out;
 }
 
-/** Sets KEY=value; an env file's value may be wrapped in quotes (a unit's were removed already). */
+/**
+ * Sets NAME=value, or returns null when `text` is none (no '=', or what comes before it is no
+ * variable name); an env file's value may be wrapped in quotes (a unit's were removed already).
+ */
 function addAssignment(out: Record<string, string>, text: string, unquote: boolean): string | null {
   const eq = text.indexOf('=');
   if (eq <= 0) return null;
   const key = text.slice(0, eq).trim();
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return null;
   let value = text.slice(eq + 1);
   if (unquote) {
     value = value.trim();
@@ -175,8 +184,10 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   if (opts.envFile !== undefined) {
     try {
       const ignored: string[] = [];
-      Object.assign(raw, parseEnvFile(readFileSync(opts.envFile, 'utf8'), ignored));
+      const bad: string[] = [];
+      Object.assign(raw, parseEnvFile(readFileSync(opts.envFile, 'utf8'), ignored, bad));
       for (const why of ignored) warnings.push(`--env-file ${opts.envFile}: ${why}`);
+      for (const why of bad) errors.push(`--env-file ${opts.envFile}: ${why}`);
     } catch (err) {
       errors.push(`--env-file ${opts.envFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }

@@ -48,6 +48,15 @@ test('every bad value is reported at once', () => {
   assert.ok(!key.includes('AAAAAAAAAAAAAA=='), 'the key value itself is never echoed');
 });
 
+test('the RiskIQ key may come without its base64 padding (a copy that lost the ==), not with broken padding', () => {
+  const keyOf = (k: string) => loadConfig({ env: { EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: k } });
+  assert.equal(keyOf('twBovkmV8YIxx0QyulybZg').config?.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY, 'twBovkmV8YIxx0QyulybZg');
+  assert.equal(Buffer.from('twBovkmV8YIxx0QyulybZg', 'base64').equals(Buffer.from('twBovkmV8YIxx0QyulybZg==', 'base64')), true);
+  for (const bad of ['twBovkmV8YIxx0QyulybZg=', 'twBovkmV8YIxx0QyulybZ', 'twBovkmV8YIxx0Qyuly=bZg==']) {
+    assert.match(keyOf(bad).errors.join('\n'), /ENCRYPTION_KEY=\*\*\*: not base64/, bad);
+  }
+});
+
 test('a bad value does not hide a missing required one', () => {
   const { config, errors } = loadConfig({
     env: {

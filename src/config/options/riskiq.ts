@@ -18,10 +18,14 @@ export function isHost(s: string): boolean {
   return name.length > 0 && name.length <= 253 && name.split('.').every((l) => LABEL.test(l)) && !/^[0-9.]+$/.test(name);
 }
 
-/** Base64 that decodes to an AES key length; the message names the decoded length. */
+/**
+ * Base64 that decodes to an AES key length; the message names the decoded length. The '=' padding
+ * may be left out (a copy that lost it is the same key), but when present it must be whole.
+ */
 export function checkAesKeyBase64(s: string): string | null {
   const t = s.trim();
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t) || t.length % 4 !== 0) return 'not base64; expected base64 of 16, 24 or 32 bytes';
+  const padded = t.includes('=');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t) || (padded ? t.length % 4 !== 0 : t.length % 4 === 1)) return 'not base64; expected base64 of 16, 24 or 32 bytes';
   const n = Buffer.from(t, 'base64').length;
   return n === 16 || n === 24 || n === 32 ? null : `decodes to ${n} bytes; expected base64 of 16, 24 or 32 bytes`;
 }
@@ -44,7 +48,7 @@ export const RISKIQ_OPTIONS = {
   EF_OUTPUT_RISKIQ_PORT: opt.int(GO, 20000, 'Receiver port.', { min: 1, max: 65535 }),
   EF_OUTPUT_RISKIQ_CUSTOMER_UUID: opt.checked(GO, '', 'Customer UUID from the PassiveTotal ElastiFlow integration; tags every frame.', 'a UUID such as 527dd194-a116-11af-8380-034aba1ce438',
     (s) => (UUID_RE.test(s.trim()) ? null : 'a UUID such as 527dd194-a116-11af-8380-034aba1ce438')),
-  EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: opt.checked(GO, '', 'Customer AES key, base64 of 16, 24 or 32 bytes. Never logged.', 'base64 of 16, 24 or 32 bytes', checkAesKeyBase64, true),
+  EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: opt.checked(GO, '', 'Customer AES key, base64 of 16, 24 or 32 bytes (the `=` padding may be left out). Never logged.', 'base64 of 16, 24 or 32 bytes', checkAesKeyBase64, true),
   EF_OUTPUT_RISKIQ_TRANSPORT: opt.oneOf(GO, 'udp', ['udp', 'tcp'] as const, 'udp: one frame per datagram. tcp: frames with a 4-byte length prefix.'),
   EF_OUTPUT_RISKIQ_MAX_DATAGRAM_SIZE: opt.int(GO, 1400, 'Largest frame in bytes (UDP datagram size); records per frame follow from it.', { min: 200, max: 65507 }),
   EF_OUTPUT_RISKIQ_BATCH_DEADLINE: opt.int(GO, 1000, 'Milliseconds a partly filled frame waits before it is sent.', { min: 1, max: 60000 }),

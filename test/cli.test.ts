@@ -28,6 +28,23 @@ test('ufc --version and --help', () => {
   for (const cmd of ['ufc run', 'ufc config', 'ufc replay']) assert.ok(h.stdout.includes(cmd), cmd);
 });
 
+test('ufc COMMAND --help: the command\'s usage and what each of its flags means, every flag of the usage listed', async () => {
+  const { COMMANDS } = await import('../src/cli/commands.js');
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    const c = await load();
+    const inUsage = [...c.usage.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!);
+    const described = (c.flags ?? []).map(([f]) => /^--([a-z][a-z-]*)/.exec(f)![1]!);
+    assert.deepEqual([...new Set(inUsage)].sort(), [...new Set(described)].sort(), `${name}: the flags of its usage and of its help`);
+  }
+  const h = spawnSync(process.execPath, [...CLI, 'dev', 'passivetotal-emulator', '--help'], { encoding: 'utf8' });
+  assert.equal(h.status, 0);
+  assert.match(h.stdout, /^usage: ufc dev passivetotal-emulator /);
+  assert.match(h.stdout, /--fault F +Fault to start with: none, 401, 500, stall, slow, truncate, garbage, empty/);
+  const sink = spawnSync(process.execPath, [...CLI, 'help', 'riskiq-sink'], { encoding: 'utf8' });
+  assert.match(sink.stdout, /^usage: ufc riskiq-sink /);
+  assert.match(sink.stdout, /--count N +Exit after N rows\./);
+});
+
 test('bad configuration: every problem listed, exit 2, no socket opened', async () => {
   const r = spawnSync(process.execPath, [...CLI, 'run'], {
     encoding: 'utf8',
@@ -135,6 +152,21 @@ test('a port already in use stops start-up with one clear line and exit 1', asyn
   const said = `${r.stdout}${r.stderr}`.match(new RegExp(`cannot listen on udp 127\\.0\\.0\\.1:${port}: the port is already in use`, 'g')) ?? [];
   assert.equal(said.length, 1, 'said once (the receive thread logged it as well as the caller)');
   assert.doesNotMatch(r.stderr, /at node:dgram/);
+});
+
+test('a web UI port in use stops start-up with one line saying so and naming its options, exit 1', async () => {
+  const { createServer } = await import('node:net');
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+  const port = (blocker.address() as { port: number }).port;
+  const r = spawnSync(process.execPath, [...CLI, 'run'], {
+    encoding: 'utf8', timeout: 30_000,
+    env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_WEBUI_ENABLE: 'true', EF_WEBUI_IP: '127.0.0.1', EF_WEBUI_PORT: String(port) }),
+  });
+  blocker.close();
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`web UI: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use \\(another collector\\?\\); see EF_WEBUI_IP and EF_WEBUI_PORT, or EF_WEBUI_ENABLE=false`));
+  assert.doesNotMatch(r.stderr, /EADDRINUSE/);
 });
 
 test('IPv6 listen addresses are written [addr]:port in the log, so the port reads apart from the address', async () => {

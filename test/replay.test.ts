@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Collector } from '../src/collector.js';
@@ -119,4 +120,32 @@ test('data lost waiting for a template is counted with the exporter\'s decoding 
   c.pipeline.handle(v9(9), { exporterIp: '192.0.2.5', exporterPort: 2055, receivedAt: t0 + 61_000 });
   assert.deepEqual(errors(), { 'netflow9: data without template: evicted (EF_PROCESSOR_DECODE_PENDING_MAX)': 3, 'netflow9: data without template: expired': 2 });
   await c.stop();
+});
+
+test('ufc replay: a capture of the traffic itself (no UDP datagram) is a warning with a hint; one store held by a running collector is one line, no stack trace', async () => {
+  const dir = tempDir('ufc-replay-');
+  const env = { PATH: process.env.PATH, EF_DATA_DIR: join(dir, 'data'), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_LOGGER_LEVEL: 'warn' };
+  const r = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'community-id-spec', 'pcaps', 'tcp.pcap')], { encoding: 'utf8', env });
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stderr.split('\n').find((l) => l.includes('replay finished'))!) as Record<string, unknown>;
+  assert.equal(s.level, 'warn');
+  assert.deepEqual([s.datagrams, s.notUdp], [0, 12]);
+  assert.match(r.stderr, /the captures held no UDP datagram: are they captures of flow export/);
+
+  // The store is held (DuckDB's file lock) by another process, as by `ufc run` on the same data dir.
+  const shared = { ...env, EF_OUTPUT_DUCKDB_ENABLE: 'true' };
+  const first = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env: shared });
+  assert.equal(first.status, 0, first.stderr);
+  const holder = spawn(process.execPath, ['-e', `
+    const { DuckDBInstance } = require(${JSON.stringify(createRequire(import.meta.url).resolve('@duckdb/node-api'))});
+    DuckDBInstance.create(${JSON.stringify(join(dir, 'data', 'flows.duckdb'))}).then(() => { console.log('held'); setTimeout(() => {}, 60000); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    await new Promise<void>((resolve) => holder.stdout.on('data', () => resolve()));
+    const busy = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env: shared, timeout: 30_000 });
+    assert.equal(busy.status, 1);
+    assert.match(busy.stderr, new RegExp(`the store .*flows\\.duckdb is in use by process ${holder.pid} .*stop it, or give this one its own EF_DATA_DIR`));
+    assert.doesNotMatch(busy.stderr, /\n\s+at /, 'no stack trace');
+  } finally {
+    holder.kill();
+  }
 });

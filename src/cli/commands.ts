@@ -10,6 +10,8 @@ export interface Command {
   extraFlags?: string[];
   /** Whether it takes arguments besides flags (files). */
   positional?: boolean;
+  /** What each flag of the usage means, with its default: `ufc COMMAND --help` lists them. */
+  flags?: [flag: string, meaning: string][];
   run(args: ParsedArgs): Promise<number>;
 }
 

@@ -14,6 +14,16 @@ async function help(): Promise<string> {
   return lines.join('\n') + '\n';
 }
 
+function commandHelp(c: Command): string {
+  const lines = [`usage: ${c.usage}`, '', c.summary];
+  if (c.flags !== undefined && c.flags.length > 0) {
+    lines.push('', 'Options:');
+    const width = Math.max(...c.flags.map(([f]) => f.length));
+    for (const [flag, meaning] of c.flags) lines.push(`  ${flag.padEnd(width)}  ${meaning}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 /** Refuses flags the command does not take, a value flag without its value, and stray arguments. */
 function checkArgs(cmd: Command, args: ParsedArgs): void {
   const known = new Set([...cmd.usage.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!).concat(cmd.extraFlags ?? []));
@@ -32,7 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv.includes('--help') || argv.includes('-h') || argv[0] === 'help') {
-    process.stdout.write(await help());
+    // `ufc COMMAND --help` (or `ufc help COMMAND`): that command's usage and flags.
+    const words = (argv[0] === 'help' ? argv.slice(1) : argv).filter((a) => !a.startsWith('-'));
+    const named = COMMANDS[`${words[0]} ${words[1]}`] ?? COMMANDS[words[0] ?? ''];
+    process.stdout.write(named === undefined ? await help() : commandHelp(await named()));
     return 0;
   }
   let name = 'run';

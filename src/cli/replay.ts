@@ -1,4 +1,5 @@
-import { Collector, type ReplayCounts } from '../collector.js';
+import { Collector, StartupError, type ReplayCounts } from '../collector.js';
+import { isConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
 import { configOrExit, UsageError } from './common.js';
 import type { Command } from './commands.js';
@@ -9,6 +10,10 @@ const SUMMARY_PORTS = 10;
 export const replayCommand: Command = {
   usage: 'ufc replay [--env-file PATH] [--port N[,N...]] FILE...',
   positional: true,
+  flags: [
+    ['--port N[,N...]', 'Only UDP datagrams to these destination ports (default: every UDP datagram in the files).'],
+    ['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). The environment wins over the file.'],
+  ],
   summary: 'Feed every UDP payload of pcap/pcapng files (or those to --port) through the pipeline, flush the outputs and exit.',
   async run(args) {
     if (args.positional.length === 0) throw new UsageError('replay needs at least one capture file');
@@ -16,7 +21,16 @@ export const replayCommand: Command = {
     const ports = parsePorts(args.flags.get('port'));
     const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
     const collector = new Collector(config);
-    await collector.start('replay');
+    try {
+      await collector.start('replay');
+    } catch (err) {
+      // start() logged it in one line ('start-up failed: ...'); no stack trace after it.
+      if (!(err instanceof StartupError)) log.error(`start-up failed: ${(err as Error).message}`);
+      const code = isConfigFileError(err) ? 2 : 1;
+      // As in run: what is left running after its bounded stop must not hold the exit.
+      setTimeout(() => process.exit(code), 1000).unref();
+      return code;
+    }
     const sum: Omit<ReplayCounts, 'byPort'> = { datagrams: 0, otherPorts: 0, frames: 0, notIp: 0, notUdp: 0, truncated: 0, fragmentsIncomplete: 0, trailingBytes: 0 };
     const byPort = new Map<number, number>();
     const failed: string[] = [];
@@ -43,8 +57,11 @@ export const replayCommand: Command = {
     const lost = Object.keys(dropped).length > 0;
     // Said louder when something in the files was not turned into records, so it shows at level warn.
     const quiet = !lost && failed.length === 0 && held === 0 && sum.truncated + sum.fragmentsIncomplete + sum.trailingBytes + t.errors === 0;
-    if (quiet) log.info('replay finished', summary);
+    // Other traffic beside the flow export (notIp, notUdp, otherPorts) is ordinary in a capture; none at all is not.
+    const none = failed.length < args.positional.length && sum.datagrams === 0;
+    if (quiet && !none) log.info('replay finished', summary);
     else log.warn('replay finished', summary);
+    if (none) log.warn(`replay: the captures held no UDP datagram${ports === null ? '' : ` to port ${[...ports].join(', ')}`}: are they captures of flow export (NetFlow, IPFIX, sFlow to a collector), not of the traffic itself?`);
     if (lost) log.error(`replay: outputs dropped records: ${Object.entries(dropped).map(([o, n]) => `${o} ${n}`).join(', ')}`);
     if (held > 0) log.warn(`replay: ${held} data set(s) still wait for a template the captures did not hold`);
     return failed.length > 0 || lost ? 1 : 0;

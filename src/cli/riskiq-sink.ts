@@ -64,6 +64,16 @@ export const riskiqSinkCommand: Command = {
   usage: 'ufc riskiq-sink [--transport udp|tcp] [--listen HOST:PORT] [--uuid UUID --key-file PATH | --customers FILE] [--with-customer] [--count N] [--env-file PATH]',
   summary: 'Receive RiskIQ output frames, verify and decrypt them, print one JSON row per record.',
   boolFlags: ['with-customer'],
+  flags: [
+    ['--transport udp|tcp', 'How the frames come (default: EF_OUTPUT_RISKIQ_TRANSPORT, udp).'],
+    ['--listen HOST:PORT', 'Address to receive on, IPv6 in brackets (default: 0.0.0.0 and EF_OUTPUT_RISKIQ_PORT, 20000).'],
+    ['--uuid UUID', 'The customer whose frames to accept (default: EF_OUTPUT_RISKIQ_CUSTOMER_UUID).'],
+    ['--key-file PATH', 'File holding that customer\'s base64 key (default: EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY; never on the command line, where ps shows it).'],
+    ['--customers FILE', 'Several customers instead: one "UUID BASE64KEY" line each (# comments).'],
+    ['--with-customer', 'Add the customer UUID to each row (without it the rows equal the output\'s audit file).'],
+    ['--count N', 'Exit after N rows.'],
+    ['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). The environment wins over the file.'],
+  ],
   extraFlags: ['key'],
   async run(args) {
     const config = configOrExit(str(args.flags.get('env-file')));

@@ -16,6 +16,7 @@ function mmapThresholdFloats(): boolean {
 export const runCommand: Command = {
   usage: 'ufc run [--env-file PATH]',
   summary: 'Start the collector (the default command).',
+  flags: [['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). The environment wins over the file.']],
   async run(args) {
     const envFile = args.flags.get('env-file');
     const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);

@@ -13,6 +13,10 @@ export const feedEmulatorCommand: Command = {
   usage: 'ufc dev feed-emulator [--port N] [--host H]',
   summary: 'Serve every built-in threat feed in its provider\'s shape, with fault modes and a Graph reputation emulator, for tests and demos.',
   boolFlags: [],
+  flags: [
+    ['--port N', 'Port to serve on (default 8788).'],
+    ['--host H', 'Address to serve on (default 127.0.0.1).'],
+  ],
   async run(args: ParsedArgs): Promise<number> {
     const p = strFlag(args, 'port') ?? '8788';
     if (!/^\d+$/.test(p)) throw new UsageError(`--port wants a whole number, got ${JSON.stringify(p)}`);

@@ -20,6 +20,20 @@ export const passiveTotalEmulatorCommand: Command = {
   usage: 'ufc dev passivetotal-emulator [--port N] [--entries N|--bytes N|--seed-size] [--format F] [--gzip] [--fault F] [--host H] [--user U] [--key K] [--seed N] [--slow-rate N]',
   summary: 'Serve an emulated PassiveTotal blocklist download (Basic auth, fault modes) for tests and demos.',
   boolFlags: ['gzip', 'seed-size'],
+  flags: [
+    ['--port N', 'Port to serve on (default 8787; 0 picks a free one).'],
+    ['--host H', 'Address to serve on (default 127.0.0.1).'],
+    ['--entries N', 'Entries in the list (default 1000).'],
+    ['--bytes N', 'Make the list exactly N bytes (before gzip) instead.'],
+    ['--seed-size', `Make it the size the vendor page shows (${SEED_RESPONSE_BYTES.toLocaleString('en-US')} bytes).`],
+    ['--format F', `List format: ${LIST_FORMATS.join(', ')} (default text).`],
+    ['--gzip', 'Send the list gzip-compressed.'],
+    ['--fault F', `Fault to start with: ${FAULTS.join(', ')} (default none); switch it later over HTTP.`],
+    ['--user U', 'API user the download must carry (default user@example.com).'],
+    ['--key K', 'API key the download must carry (default emulator-key-0123456789abcdef).'],
+    ['--seed N', 'Seed of the generated list (default 1): the same seed, the same list.'],
+    ['--slow-rate N', 'Bytes per second of the slow fault (default 16384).'],
+  ],
   async run(args: ParsedArgs): Promise<number> {
     const format = strFlag(args, 'format') ?? 'text';
     if (!(LIST_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${LIST_FORMATS.join(', ')}`);

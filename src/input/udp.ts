@@ -11,7 +11,7 @@ import { log } from '../log/logger.js';
 import type { FromReceiver, ReceiveScheduling, ReceiveWorkerData, ToReceiver } from '../pipeline/receive-worker.js';
 import { RECEIVE_REALTIME_PRIORITY } from '../pipeline/thread-priority.js';
 import { RESTART_PAUSE_MS, stoppedQuickly } from '../pipeline/restart-pause.js';
-import { hostPort } from '../host-port.js';
+import { hostPort, listenFailure } from '../host-port.js';
 import { TurnQueue } from '../pipeline/turn-queue.js';
 
 export type DatagramHandler = (buf: Buffer, address: string, port: number, receivedAt: number) => void;
@@ -56,7 +56,7 @@ export class UdpInput {
       });
       await new Promise<void>((resolve, reject) => {
         const onBindError = (err: NodeJS.ErrnoException): void => {
-          const why = err.code === 'EADDRINUSE' ? 'the port is already in use (another collector?)' : err.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : err.message;
+          const why = listenFailure(err.code, err.message);
           reject(new Error(`cannot listen on udp ${hostPort(this.opts.ip, port)}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`));
         };
         sock.once('error', onBindError);
@@ -191,7 +191,7 @@ export class UdpInput {
             resolve();
             break;
           case 'error': {
-            const why = m.code === 'EADDRINUSE' ? 'the port is already in use (another collector?)' : m.code === 'EACCES' ? 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)' : m.message;
+            const why = listenFailure(m.code, m.message);
             // Logged by the caller, as a bind failure on the main thread is.
             reject(new Error(`cannot listen on udp ${hostPort(this.opts.ip, m.port)}: ${why}; see EF_FLOW_SERVER_UDP_IP and EF_FLOW_SERVER_UDP_PORT`));
             break;

@@ -76,7 +76,14 @@ export class DuckDbStore {
 
   private async openParts(): Promise<void> {
     makeDir(dirname(this.opts.path));
-    this.instance = await DuckDBInstance.create(this.opts.path);
+    try {
+      this.instance = await DuckDBInstance.create(this.opts.path);
+    } catch (err) {
+      // DuckDB's own words name the lock but not what to do: another collector (or a replay) has this store.
+      const held = /Could not set lock on file .*Conflicting lock is held in (.*) \(PID (\d+)\)/s.exec((err as Error).message);
+      if (held === null) throw err;
+      throw new Error(`the store ${this.opts.path} is in use by process ${held[2]} (${held[1]}), a running collector or replay: stop it, or give this one its own EF_DATA_DIR (a replay may also run with EF_OUTPUT_DUCKDB_ENABLE=false and another output)`, { cause: err });
+    }
     this.writer = await this.instance.connect();
     this.reader = await this.instance.connect();
     const defs = this.cols.map((c) => `${c.name} ${sqlType(c)}`).join(', ');

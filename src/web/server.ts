@@ -14,7 +14,7 @@ import { createMetrics } from './metrics.js';
 import type { WebSources } from './sources.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { hostCheck, hostName, type HostCheck } from './host-check.js';
-import { hostPort } from '../host-port.js';
+import { hostPort, listenFailure } from '../host-port.js';
 
 /** Paths that serve the page shell; the client script picks the page from the path. */
 export const PAGES = ['/', '/threats', '/flows', '/exporters', '/integrations'] as const;
@@ -62,9 +62,11 @@ export class WebServer {
     server.headersTimeout = 10_000;
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err: NodeJS.ErrnoException) => {
+        reject(new Error(`web UI: cannot listen on ${hostPort(this.opts.ip, this.opts.port)}: ${listenFailure(err.code, err.message)}; see EF_WEBUI_IP and EF_WEBUI_PORT, or EF_WEBUI_ENABLE=false`));
+      });
       server.listen(this.opts.port, this.opts.ip, () => {
-        server.off('error', reject);
+        server.removeAllListeners('error');
         resolve();
       });
     });

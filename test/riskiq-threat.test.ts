@@ -17,6 +17,7 @@ import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
 import { ListStore } from '../src/threat/persist.js';
 import { Collector } from '../src/collector.js';
 import { execFileSync } from 'node:child_process';
+import { integrationsStatus } from '../src/web/integrations.js';
 
 const USER = 'analyst@example.com';
 const KEY = '0ff5abcdefdaf9ef12345675c4c11abcdef61bfe7ad1234568ec395bb288639';
@@ -183,17 +184,25 @@ for (const f of faults) {
     };
     expectInit(m, 'RiskIQ Threats: failed to initialize DB: ');
     if (f.read) assert.equal(lines().slice(mark).find((l) => l.msg.includes('failed to read the complete'))!.level, 'error');
+    // The web UI's Integrations page says why, and when it last tried (it said only 'the log says why').
+    const shown = (): { lastError: string | null; lastAttempt: number | null } => integrationsStatus([e], []).feeds[0]!;
+    const [cause, state] = String(shown().lastError).split(/ (?=\(the last refresh failed)/);
+    assert.match(cause!, f.cause);
+    assert.equal(state, '(the last refresh failed; no list is active)');
+    assert.ok(shown().lastAttempt! >= t0 && shown().lastAttempt! <= Date.now(), String(shown().lastAttempt));
 
     // 2. A good download, then the fault again: the active DB stays.
     const fault = emu.fault;
     emu.fault = 'none';
     assert.equal(await e.refresh(), true);
+    assert.equal(shown().lastError, null);
     const hit = emu.list.sample[3]!;
     emu.fault = fault;
     mark = raw.length;
     assert.equal(await e.refresh(), false);
     m = msgsSince(mark);
     expectInit(m, 'RiskIQ Threats: failed to refresh DB, keeping the active DB: ');
+    assert.match(String(shown().lastError), /\(the last refresh failed; the previous list stays active\)$/);
     const r = flow('192.0.2.9', hit.addr);
     e.enrich([r]);
     assert.equal(r.dstThreatName, hit.name, 'still enriched from the previous DB');

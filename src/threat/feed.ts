@@ -85,6 +85,10 @@ export interface ThreatFeedOptions {
 
 export class ThreatFeed {
   private active: PrefixIndex | null = null;
+  /** When the last download began (ms since the epoch; 0 before the first), for the web UI. */
+  lastAttemptAt = 0;
+  /** Why the last download failed, as the error line says it (null after a success); credentials never appear in it. */
+  lastFailure: string | null = null;
   private readonly refresher: Refresher;
   private readonly store: ListStore;
   private abort = new AbortController();
@@ -179,9 +183,13 @@ export class ThreatFeed {
     const signal = this.abort.signal;
     const fail = (cause: string): false => {
       // Stopping aborts a download in flight; that is no failure worth an error line.
-      if (!signal.aborted) hooks.failed(cause, this.active !== null);
+      if (!signal.aborted) {
+        this.lastFailure = cause;
+        hooks.failed(cause, this.active !== null);
+      }
       return false;
     };
+    this.lastAttemptAt = Date.now();
     hooks.fetching(displayUrl(this.o.url));
     let body: Buffer;
     try {
@@ -208,6 +216,7 @@ export class ThreatFeed {
     if (built.index.size === 0) return fail(`no usable entry in the response (${built.bad} entries did not parse)`);
     if (signal.aborted) return false;
     this.activate(built.index);
+    this.lastFailure = null;
     const info = infoOf(built, body.length, performance.now() - t0);
     hooks.populated(info, 'download');
     try {

@@ -94,6 +94,8 @@ interface FeedLike {
   index: { size: number; v4Entries?: number; v6Entries?: number } | null;
   storedBodyPath: string;
   schedule: { nextAt: number; consecutiveFailures: number; policy?: { intervalMs: number } };
+  lastAttemptAt?: number;
+  lastFailure?: string | null;
 }
 
 const metaCache = new Map<string, { mtimeMs: number; meta: Record<string, unknown> | null }>();
@@ -124,7 +126,8 @@ function feedMachineryStatus(name: string, f: FeedLike): Record<string, unknown>
     ipv6: f.index?.v6Entries,
     lastRefresh: typeof meta?.savedAt === 'string' ? meta.savedAt : null,
     nextRefresh: f.schedule.nextAt > 0 ? f.schedule.nextAt : null,
-    lastError: failures > 0 ? `the last ${failures === 1 ? 'refresh' : `${failures} refreshes`} failed (the log says why); ${f.index === null ? 'no list is active' : 'the previous list stays active'}` : null,
+    lastAttempt: f.lastAttemptAt !== undefined && f.lastAttemptAt > 0 ? f.lastAttemptAt : null,
+    lastError: failures > 0 ? `${f.lastFailure ?? 'the refresh failed'} (${failures === 1 ? 'the last refresh' : `the last ${failures} refreshes`} failed; ${f.index === null ? 'no list is active' : 'the previous list stays active'})` : null,
     source: typeof meta?.source === 'string' ? meta.source : null,
     consecutiveFailures: failures,
     refreshIntervalMinutes: f.schedule.policy ? f.schedule.policy.intervalMs / 60_000 : undefined,

@@ -22,6 +22,7 @@ import type { DecodeWorkerData } from './decode-worker.js';
 import type { Enricher } from './types.js';
 import { createTextRing, TextRingReader } from './text-ring.js';
 import { QUICK_STOP_MS, RESTART_PAUSE_MS, stoppedQuickly } from './restart-pause.js';
+import { TurnQueue } from './turn-queue.js';
 
 /** Datagrams a worker may have queued before new ones for it are dropped (and counted). */
 const MAX_BACKLOG = 100_000;
@@ -135,11 +136,12 @@ export class WorkerPool {
       w.once('error', reject);
       w.on('message', (m: ToMain) => {
         if (m.type === 'ready') resolve();
-        this.onMessage(i, m, ring);
+        this.inbox.push({ i, w, ring, m, code: 0 });
       });
     });
     w.on('error', (err) => log.error(`decode worker ${i} failed: ${err.message}`));
-    w.on('exit', (code) => this.exited(i, w, code));
+    // Through the same queue as its messages: its last reports are taken before it is retired.
+    w.on('exit', (code) => this.inbox.push({ i, w, ring, m: null, code }));
     return ready;
   }
 
@@ -211,6 +213,16 @@ export class WorkerPool {
       }
     }
   }
+
+  /**
+   * The workers' messages and exits, one a turn (turn-queue.ts): a burst of results (records to
+   * unpack for the stores) no longer holds the main thread's web API, metrics and output timers
+   * until it is all handled.
+   */
+  private readonly inbox = new TurnQueue<{ i: number; w: Worker; ring: TextRingReader | null; m: ToMain | null; code: number }>((x) => {
+    if (x.m === null) this.exited(x.i, x.w, x.code);
+    else this.onMessage(x.i, x.m, x.ring);
+  });
 
   private onMessage(i: number, m: ToMain, ring: TextRingReader | null): void {
     switch (m.type) {
@@ -346,6 +358,8 @@ export class WorkerPool {
       w.on('exit', () => resolve());
       w.postMessage({ type: 'close' } satisfies ToWorker);
     })));
+    // Their last messages ('closed' with the final counts) are handled before the pool is closed.
+    await this.inbox.idle();
     this.workers.length = 0;
   }
 }

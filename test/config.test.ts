@@ -251,6 +251,14 @@ test('env file: a line that is no NAME=value is an error naming its line only (a
   ]);
   assert.deepEqual(warnings, []);
   assert.doesNotMatch([...errors, ...warnings].join('\n'), /twBovkmV8YIxx0QyulybZg/);
+  // What systemd and Docker accept is not refused: a unit line continued with a backslash (comments inside
+  // the run skipped), and Docker's bare NAME ("from the environment", which wins anyway).
+  const continued: string[] = [];
+  assert.deepEqual(parseEnvFile('[Service]\nEnvironment="EF_LOGGER_LEVEL=debug" \\\n# between\n    "EF_WEBUI_PORT=8081"\nUser=ufc\n', [], continued), { EF_LOGGER_LEVEL: 'debug', EF_WEBUI_PORT: '8081' });
+  assert.deepEqual(continued, []);
+  const docker: string[] = [];
+  assert.deepEqual(parseEnvFile('EF_LOGGER_LEVEL=debug\nEF_OUTPUT_RISKIQ_CUSTOMER_UUID\n', [], docker), { EF_LOGGER_LEVEL: 'debug' });
+  assert.deepEqual(docker, []);
   const unitWords: string[] = [];
   assert.deepEqual(parseEnvFile('[Service]\nEnvironment=EF_A=1 stray\n', [], unitWords), { EF_A: '1' });
   assert.deepEqual(unitWords, ['line 2: an Environment= word is not NAME=value']);

@@ -131,6 +131,16 @@ test('ufc replay: a capture of the traffic itself (no UDP datagram) is a warning
   assert.equal(s.level, 'warn');
   assert.deepEqual([s.datagrams, s.notUdp], [0, 12]);
   assert.match(r.stderr, /the captures held no UDP datagram: are they captures of flow export/);
+  // Flow export to another port than --port names: the hint says so instead.
+  const other = spawnSync(process.execPath, [...CLI, 'replay', '--port', '9999', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env });
+  assert.match(other.stderr, /no UDP datagram went to port 9999; 1 went to other ports: check --port/);
+  assert.doesNotMatch(other.stderr, /not of the traffic itself/);
+  // A collector that cannot be made (its data dir under a file) is one line too.
+  writeFileSync(join(dir, 'plain'), '');
+  const noDir = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env: { ...env, EF_DATA_DIR: join(dir, 'plain', 'sub') } });
+  assert.equal(noDir.status, 1);
+  assert.match(noDir.stderr, /start-up failed: .*ENOTDIR/);
+  assert.doesNotMatch(noDir.stderr, /\n\s+at /, 'no stack trace');
 
   // The store is held (DuckDB's file lock) by another process, as by `ufc run` on the same data dir.
   const shared = { ...env, EF_OUTPUT_DUCKDB_ENABLE: 'true' };

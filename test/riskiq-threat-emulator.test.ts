@@ -60,7 +60,7 @@ test('Basic auth is checked, other paths are 404, faults switch at run time', as
 });
 
 test('`ufc dev passivetotal-emulator` serves until SIGTERM and prints the EF_ lines', async () => {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', 'passivetotal-emulator', '--port', '0', '--entries', '25', '--format', 'json'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'dev', 'passivetotal-emulator', '--host', '::1', '--port', '0', '--entries', '25', '--format', 'json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -69,6 +69,10 @@ test('`ufc dev passivetotal-emulator` serves until SIGTERM and prints the EF_ li
   const url = /at (http:\S+): 25 entries/.exec(out)?.[1];
   assert.ok(url, out);
   assert.match(out, new RegExp(`EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT=${url.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+  // The fault switch it prints reaches it, on the address it serves (IPv6 here).
+  const curl = /curl -X POST '(http:\S+)\?mode=</.exec(out)?.[1];
+  assert.equal(curl, `${new URL(url).origin}/_emulator/fault`);
+  assert.equal((await fetch(`${curl}?mode=none`, { method: 'POST' })).status, 200);
   const res = await fetch(url, { headers: { authorization: 'Basic ' + Buffer.from('user@example.com:emulator-key-0123456789abcdef').toString('base64') } });
   const items = JSON.parse(await res.text()) as { indicator: string; classification: string }[];
   assert.equal(items.length, 25);

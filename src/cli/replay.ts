@@ -20,8 +20,9 @@ export const replayCommand: Command = {
     const envFile = args.flags.get('env-file');
     const ports = parsePorts(args.flags.get('port'));
     const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
-    const collector = new Collector(config);
+    let collector: Collector;
     try {
+      collector = new Collector(config);
       await collector.start('replay');
     } catch (err) {
       // start() logged it in one line ('start-up failed: ...'); no stack trace after it.
@@ -61,7 +62,8 @@ export const replayCommand: Command = {
     const none = failed.length < args.positional.length && sum.datagrams === 0;
     if (quiet && !none) log.info('replay finished', summary);
     else log.warn('replay finished', summary);
-    if (none) log.warn(`replay: the captures held no UDP datagram${ports === null ? '' : ` to port ${[...ports].join(', ')}`}: are they captures of flow export (NetFlow, IPFIX, sFlow to a collector), not of the traffic itself?`);
+    if (none && sum.otherPorts > 0) log.warn(`replay: no UDP datagram went to port ${[...(ports ?? [])].join(', ')}; ${sum.otherPorts} went to other ports: check --port`);
+    else if (none) log.warn('replay: the captures held no UDP datagram: are they captures of flow export (NetFlow, IPFIX, sFlow to a collector), not of the traffic itself?');
     if (lost) log.error(`replay: outputs dropped records: ${Object.entries(dropped).map(([o, n]) => `${o} ${n}`).join(', ')}`);
     if (held > 0) log.warn(`replay: ${held} data set(s) still wait for a template the captures did not hold`);
     return failed.length > 0 || lost ? 1 : 0;

@@ -25,6 +25,21 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   // A file with a section header is a unit or drop-in: systemd reads nothing above its first header.
   const unit = lines.some((l) => /^\[.*\]$/.test(l.trim()));
+  // systemd joins a line that ends in a backslash with the next, the backslash read as a space, and
+  // skips comment lines inside such a run (systemd.syntax(7)); the joined line keeps the first one's
+  // number, and the lines taken into it are left empty.
+  if (unit) {
+    for (let n = 0; n < lines.length; n++) {
+      if (/^\s*[#;]/.test(lines[n]!)) continue;
+      let k = n + 1;
+      while (/\\\s*$/.test(lines[n]!) && k < lines.length) {
+        const next = lines[k]!;
+        lines[k++] = '';
+        if (/^\s*[#;]/.test(next)) continue;
+        lines[n] = `${lines[n]!.replace(/\\\s*$/, '')} ${next.trim()}`;
+      }
+    }
+  }
   let section: string | null = null;
   let fromUnit: string[] = [];
   for (let n = 0; n < lines.length; n++) {
@@ -58,6 +73,8 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
     if (section !== null) continue; // another directive of the unit (ExecStart=, User=, ...)
     // Only the line number: a line that is no assignment may still hold a secret (a YAML
     // `EF_..._KEY: 'value=='` line from a compose file split at its '=' named the key's text).
+    // A bare NAME (Docker's env files): "take it from the environment", which wins over the file anyway.
+    if (/^(export\s+)?[A-Za-z_][A-Za-z0-9_]*$/.test(line)) continue;
     if (addAssignment(out, line.replace(/^export\s+/, ''), true) === null) {
       bad.push(`line ${n + 1}: not NAME=value${/^[\s-]*\w+\s*:/.test(line) ? ' (a YAML line? write EF_NAME=value, one a line)' : ''}`);
     }

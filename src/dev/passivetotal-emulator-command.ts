@@ -59,7 +59,7 @@ export const passiveTotalEmulatorCommand: Command = {
     });
     const out = process.stdout;
     out.write(`PassiveTotal emulator at ${emu.url}: ${emu.list.entries} entries, ${emu.list.body.length} bytes, ${format}${args.flags.has('gzip') ? '+gzip' : ''}, fault ${fault}\n`);
-    out.write(`Switch faults with: curl -X POST 'http://127.0.0.1:${emu.port}/_emulator/fault?mode=<${FAULTS.join('|')}>'\n`);
+    out.write(`Switch faults with: curl -X POST '${new URL(emu.url).origin}/_emulator/fault?mode=<${FAULTS.join('|')}>'\n`);
     out.write('Point the collector at it:\n');
     out.write('  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true\n');
     out.write(`  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT=${emu.url}\n`);

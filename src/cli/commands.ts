@@ -15,6 +15,9 @@ export interface Command {
   run(args: ParsedArgs): Promise<number>;
 }
 
+/** The --env-file flag as every command that reads the configuration describes it. */
+export const ENV_FILE_FLAG: [string, string] = ['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). The environment wins over the file.'];
+
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.js')).runCommand,
   config: async () => (await import('./config.js')).configCommand,

@@ -2,7 +2,7 @@ import { Collector, StartupError, type ReplayCounts } from '../collector.js';
 import { isConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
 import { configOrExit, UsageError } from './common.js';
-import type { Command } from './commands.js';
+import { ENV_FILE_FLAG, type Command } from './commands.js';
 
 /** The summary keeps the busiest destination ports, so a capture of many ports stays one line. */
 const SUMMARY_PORTS = 10;
@@ -12,7 +12,7 @@ export const replayCommand: Command = {
   positional: true,
   flags: [
     ['--port N[,N...]', 'Only UDP datagrams to these destination ports (default: every UDP datagram in the files).'],
-    ['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). The environment wins over the file.'],
+    ENV_FILE_FLAG,
   ],
   summary: 'Feed every UDP payload of pcap/pcapng files (or those to --port) through the pipeline, flush the outputs and exit.',
   async run(args) {

@@ -14,7 +14,7 @@ import { UUID_RE } from '../config/validate.js';
 import { log } from '../log/logger.js';
 import { RiskiqReceiver } from '../output/riskiq/receiver.js';
 import { configOrExit, UsageError } from './common.js';
-import type { Command } from './commands.js';
+import { ENV_FILE_FLAG, type Command } from './commands.js';
 import { hostPort } from '../host-port.js';
 
 function str(v: string | true | undefined): string | undefined {
@@ -72,7 +72,7 @@ export const riskiqSinkCommand: Command = {
     ['--customers FILE', 'Several customers instead: one "UUID BASE64KEY" line each (# comments).'],
     ['--with-customer', 'Add the customer UUID to each row (without it the rows equal the output\'s audit file).'],
     ['--count N', 'Exit after N rows.'],
-    ['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). The environment wins over the file.'],
+    ENV_FILE_FLAG,
   ],
   extraFlags: ['key'],
   async run(args) {

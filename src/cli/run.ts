@@ -2,7 +2,7 @@ import { Collector, StartupError } from '../collector.js';
 import { isConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
 import { configOrExit } from './common.js';
-import type { Command } from './commands.js';
+import { ENV_FILE_FLAG, type Command } from './commands.js';
 import { VERSION } from './version.js';
 
 /** On glibc, whether the environment leaves the mmap threshold to glibc (bin/ufc fixes it; see there). */
@@ -16,7 +16,7 @@ function mmapThresholdFloats(): boolean {
 export const runCommand: Command = {
   usage: 'ufc run [--env-file PATH]',
   summary: 'Start the collector (the default command).',
-  flags: [['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). The environment wins over the file.']],
+  flags: [ENV_FILE_FLAG],
   async run(args) {
     const envFile = args.flags.get('env-file');
     const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);

@@ -74,13 +74,15 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
     // Only the line number: a line that is no assignment may still hold a secret (a YAML
     // `EF_..._KEY: 'value=='` line from a compose file split at its '=' named the key's text).
     // A bare NAME (Docker's env files): "take it from the environment", which wins over the file anyway.
-    if (/^(export\s+)?[A-Za-z_][A-Za-z0-9_]*$/.test(line)) continue;
+    if (VARIABLE_NAME.test(line.replace(/^export\s+/, ''))) continue;
     if (addAssignment(out, line.replace(/^export\s+/, ''), true) === null) {
       bad.push(`line ${n + 1}: not NAME=value${/^[\s-]*\w+\s*:/.test(line) ? ' (a YAML line? write EF_NAME=value, one a line)' : ''}`);
     }
   }
   return out;
 }
+
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Sets NAME=value, or returns null when `text` is none (no '=', or what comes before it is no
@@ -90,7 +92,7 @@ function addAssignment(out: Record<string, string>, text: string, unquote: boole
   const eq = text.indexOf('=');
   if (eq <= 0) return null;
   const key = text.slice(0, eq).trim();
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) return null;
+  if (!VARIABLE_NAME.test(key)) return null;
   let value = text.slice(eq + 1);
   if (unquote) {
     value = value.trim();

@@ -11,7 +11,7 @@ import { log } from '../log/logger.js';
 import type { FromReceiver, ReceiveScheduling, ReceiveWorkerData, ToReceiver } from '../pipeline/receive-worker.js';
 import { RECEIVE_REALTIME_PRIORITY } from '../pipeline/thread-priority.js';
 import { RESTART_PAUSE_MS, stoppedQuickly } from '../pipeline/restart-pause.js';
-import { hostPort, listenFailure } from '../host-port.js';
+import { hostPort, listenFailure, unmapIPv4 } from '../host-port.js';
 import { TurnQueue } from '../pipeline/turn-queue.js';
 
 export type DatagramHandler = (buf: Buffer, address: string, port: number, receivedAt: number) => void;
@@ -51,7 +51,7 @@ export class UdpInput {
     for (const port of this.opts.ports) {
       const sock = dgram.createSocket({ type, reuseAddr: false, recvBufferSize: this.opts.readBufferBytes });
       sock.on('message', (msg, rinfo) => {
-        const addr = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.') ? rinfo.address.slice(7) : rinfo.address;
+        const addr = unmapIPv4(rinfo.address);
         this.onDatagram(msg, addr, rinfo.port, Date.now());
       });
       await new Promise<void>((resolve, reject) => {

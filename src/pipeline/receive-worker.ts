@@ -12,6 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BATCH_DATAGRAMS, DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
 import type { DatagramBatch } from './worker-protocol.js';
 import { realtimeThisThread, RECEIVE_REALTIME_PRIORITY, threadId } from './thread-priority.js';
+import { unmapIPv4 } from '../host-port.js';
 
 export interface ReceiveWorkerData {
   ip: string;
@@ -124,7 +125,7 @@ function run(): void {
       return;
     }
     if (!staging.fits(msg.length)) flush();
-    const addr = rinfo.address.startsWith('::ffff:') && rinfo.address.includes('.') ? rinfo.address.slice(7) : rinfo.address;
+    const addr = unmapIPv4(rinfo.address);
     staging.add(msg, addr, rinfo.port, Date.now());
     if (staging.count >= BATCH_DATAGRAMS) flush();
   };

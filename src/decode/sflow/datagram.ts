@@ -9,6 +9,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/types.js';
 import { decodeCounterSample } from './counter-sample.js';
 import { decodeFlowSample, readAddress, type DatagramInfo } from './flow-sample.js';
+import { unmapIPv4 } from '../../host-port.js';
 
 // Sample formats, enterprise 0.
 const SAMPLE_FLOW = 1;
@@ -37,9 +38,9 @@ export class SflowDecoder implements Decoder {
     let o = a.end;
     if (o + 16 > buf.length) throw new DecodeError('short header', `${buf.length} bytes`);
     const dg: DatagramInfo = {
-      // An IPv4 agent written as IPv4-mapped IPv6 is the IPv4 address, as the UDP input names such a
-      // source: one exporter, one name, in the flows, /api/exporters and the sampling-rate table.
-      agent: a.ip === '' ? ctx.exporterIp : a.ip.startsWith('::ffff:') && a.ip.includes('.') ? a.ip.slice(7) : a.ip,
+      // An IPv4 agent written IPv4-mapped is named as the UDP input names such a source: one exporter,
+      // one name, in the flows, /api/exporters and the sampling-rate table.
+      agent: a.ip === '' ? ctx.exporterIp : unmapIPv4(a.ip),
       subAgent: buf.readUInt32BE(o),
       sequence: buf.readUInt32BE(o + 4),
       receivedAt: ctx.receivedAt,

@@ -373,7 +373,7 @@ export function reverseOf(r: FlowRecord, bytes: number, packets: number, tcpFlag
 
 /** A next hop worth keeping: an address, and not all zeros. */
 function usableHop(v: unknown): string | undefined {
-  return typeof v === 'string' && v !== '0.0.0.0' && v !== '::' ? v : undefined;
+  return typeof v === 'string' && v !== '' && v !== '0.0.0.0' && v !== '::' ? v : undefined;
 }
 
 /**
@@ -384,7 +384,7 @@ function usableHop(v: unknown): string | undefined {
 export function resolveFallbacks(buf: Buffer, r: FlowRecord, s: RecordScratch): void {
   if (s.inIfAlt !== 0) { if (r.inIf === 0) r.inIf = s.inIfAlt; else r.setExtra('ipfix.ingressPhysicalInterface', s.inIfAlt); }
   if (s.outIfAlt !== 0) { if (r.outIf === 0) r.outIf = s.outIfAlt; else r.setExtra('ipfix.egressPhysicalInterface', s.outIfAlt); }
-  if (r.extra !== null && (r.nextHop === '' || r.nextHop === '0.0.0.0' || r.nextHop === '::')) {
+  if (r.extra !== null && usableHop(r.nextHop) === undefined) {
     // A template may carry both families' BGP next hops, the other family's as zeros: the record's own
     // family first, then the other (an IPv6 flow over an IPv4 core, 6PE, has an IPv4 next hop).
     const v4 = r.extra['ipfix.bgpNextHopIPv4Address'], v6 = r.extra['ipfix.bgpNextHopIPv6Address'];

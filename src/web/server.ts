@@ -62,11 +62,12 @@ export class WebServer {
     server.headersTimeout = 10_000;
     server.keepAliveTimeout = 5_000;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) => {
+      const onListenError = (err: NodeJS.ErrnoException): void => {
         reject(new Error(`web UI: cannot listen on ${hostPort(this.opts.ip, this.opts.port)}: ${listenFailure(err.code, err.message)}; see EF_WEBUI_IP and EF_WEBUI_PORT, or EF_WEBUI_ENABLE=false`));
-      });
+      };
+      server.once('error', onListenError);
       server.listen(this.opts.port, this.opts.ip, () => {
-        server.removeAllListeners('error');
+        server.off('error', onListenError);
         resolve();
       });
     });

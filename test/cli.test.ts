@@ -142,16 +142,18 @@ test('ufc run: UDP in, NetFlow v5 to stdout, SIGTERM flushes and exits 0', async
   assert.match(stderr, /"packets":3,"records":60,"errors":1/);
 });
 
-test('a port already in use stops start-up with one clear line and exit 1', async () => {
-  const blocker = dgram.createSocket('udp4');
-  await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', () => r()));
-  const port = blocker.address().port;
-  const r = spawnSync(process.execPath, [...CLI, 'run'], { encoding: 'utf8', env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: String(port) }), timeout: 30_000 });
-  blocker.close();
-  assert.equal(r.status, 1);
-  const said = `${r.stdout}${r.stderr}`.match(new RegExp(`cannot listen on udp 127\\.0\\.0\\.1:${port}: the port is already in use`, 'g')) ?? [];
-  assert.equal(said.length, 1, 'said once (the receive thread logged it as well as the caller)');
-  assert.doesNotMatch(r.stderr, /at node:dgram/);
+test('a port already in use stops start-up with one clear line and exit 1; an IPv6 address is written [addr]:port there', async () => {
+  for (const [type, ip, shown] of [['udp4', '127.0.0.1', '127\\.0\\.0\\.1'], ['udp6', '::1', '\\[::1\\]']] as const) {
+    const blocker = dgram.createSocket(type);
+    await new Promise<void>((r) => blocker.bind(0, ip, () => r()));
+    const port = blocker.address().port;
+    const r = spawnSync(process.execPath, [...CLI, 'run'], { encoding: 'utf8', env: baseEnv({ EF_FLOW_SERVER_UDP_IP: ip, EF_FLOW_SERVER_UDP_PORT: String(port) }), timeout: 30_000 });
+    blocker.close();
+    assert.equal(r.status, 1);
+    const said = `${r.stdout}${r.stderr}`.match(new RegExp(`cannot listen on udp ${shown}:${port}: the port is already in use`, 'g')) ?? [];
+    assert.equal(said.length, 1, `${ip}: said once (the receive thread logged it as well as the caller)`);
+    assert.doesNotMatch(r.stderr, /at node:dgram/);
+  }
 });
 
 test('a web UI port in use stops start-up with one line saying so and naming its options, exit 1', async () => {
@@ -167,16 +169,6 @@ test('a web UI port in use stops start-up with one line saying so and naming its
   assert.equal(r.status, 1);
   assert.match(r.stderr, new RegExp(`web UI: cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use \\(another collector\\?\\); see EF_WEBUI_IP and EF_WEBUI_PORT, or EF_WEBUI_ENABLE=false`));
   assert.doesNotMatch(r.stderr, /EADDRINUSE/);
-});
-
-test('IPv6 listen addresses are written [addr]:port in the log, so the port reads apart from the address', async () => {
-  const blocker = dgram.createSocket('udp6');
-  await new Promise<void>((r) => blocker.bind(0, '::1', () => r()));
-  const port = blocker.address().port;
-  const r = spawnSync(process.execPath, [...CLI, 'run'], { encoding: 'utf8', env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '::1', EF_FLOW_SERVER_UDP_PORT: String(port) }), timeout: 30_000 });
-  blocker.close();
-  assert.equal(r.status, 1);
-  assert.match(`${r.stdout}${r.stderr}`, new RegExp(`cannot listen on udp \\[::1\\]:${port}: the port is already in use`));
 });
 
 test('a configured file that will not load (YAML, an MMDB database) stops start-up with one line naming its option, exit 2 (not restarted), no stack trace, and nothing left running', () => {

@@ -42,11 +42,12 @@ test('two decode workers: every exporter decoded in order, counters merged, flus
   for (let i = 0; i < perExporter; i++) {
     for (const s of socks) {
       const p = Buffer.from(payload);
-      p.writeUInt32BE(i, 16); // sequence number: order check below
+      p.writeUInt32BE(i * 30, 16); // v5 sequence: the records sent before (30 a datagram); order check below
       await new Promise<void>((r) => s.send(p, port!, '127.0.0.1', () => r()));
     }
   }
-  for (const s of socks) s.close();
+  // The first stays open: its later datagram must come from the same port (a new port is a new stream).
+  for (const s of socks.slice(1)) s.close();
   await new Promise((r) => setTimeout(r, 300));
   await c.flush();
   assert.equal(capture.records.length, exporters.length * perExporter * 30);
@@ -60,10 +61,20 @@ test('two decode workers: every exporter decoded in order, counters merged, flus
     const s = stats.find((x) => x.exporter === e)!;
     assert.equal(s.packets, perExporter);
     assert.equal(s.records, perExporter * 30);
+    assert.deepEqual(s.sequence, { missingDatagrams: 0, missingRecords: 0, late: 0, resets: 0 }, `${e}: nothing missing`);
   }
+  // Two datagrams' worth of records skipped: counted in the worker, reported with its counters.
+  const gap = Buffer.from(payload);
+  gap.writeUInt32BE((perExporter + 2) * 30, 16);
+  await new Promise<void>((r) => socks[0]!.send(gap, port!, '127.0.0.1', () => r()));
+  socks[0]!.close();
+  await until(() => c.pipeline.stats.snapshot().find((x) => x.exporter === exporters[0])!.sequence.missingRecords === 60, 4000);
+  assert.equal(c.pipeline.stats.snapshot().find((x) => x.exporter === exporters[0])!.sequence.missingRecords, 60);
   // Each worker reports its heap once a second; /metrics shows it per worker.
   await until(() => c.workerHeaps().every((h) => h !== null), 4000);
   const metrics = await createMetrics(c).metrics();
+  assert.match(metrics, new RegExp(`^ufc_exporter_sequence_missing_total\\{exporter="${exporters[0]}",unit="records"\\} 60$`, 'm'));
+  assert.doesNotMatch(metrics, new RegExp(`^ufc_exporter_sequence_missing_total\\{exporter="${exporters[1]}"`, 'm'), 'no series for exporters that missed nothing');
   for (const worker of ['0', '1']) {
     const value = (space: string): number => Number(new RegExp(`^ufc_worker_heap_bytes\\{worker="${worker}",space="${space}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? NaN);
     assert.ok(value('used') > 1e6, `worker ${worker} heap used: ${value('used')}`);

@@ -102,6 +102,18 @@ test('ufc replay: data sets whose template the capture never held are reported',
   assert.match(r.stderr, /data set\(s\) still wait for a template the captures did not hold/);
 });
 
+test('ufc replay: what the exporters numbered and the captures lack is reported; a whole capture says nothing of it', () => {
+  const env = { PATH: process.env.PATH, EF_DATA_DIR: tempDir('ufc-replay-'), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_LOGGER_LEVEL: 'warn' };
+  // An IPFIX capture from a router (pmacct's tests) with messages cut out: 63 then 76 (12 records
+  // missing after the one record of the message numbered 63), then 86 after 76 and its one record (9).
+  const cut = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'pmacct-test-automation', '104-IPFIXv10-IPv6-CISCO-sampling_option', 'traffic-00.pcap')], { encoding: 'utf8', env });
+  assert.equal(cut.status, 0, cut.stderr);
+  assert.match(cut.stderr, /the exporters' sequence numbers say 21 record\(s\) were sent and are not in the captures/);
+  const whole = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env });
+  assert.equal(whole.status, 0, whole.stderr);
+  assert.doesNotMatch(whole.stderr, /sequence numbers/);
+});
+
 test('data lost waiting for a template is counted with the exporter\'s decoding errors (held sets are not)', async () => {
   const c = new Collector(testConfig({ EF_PROCESSOR_DECODE_PENDING_MAX: '2', EF_PROCESSOR_DECODE_PENDING_TIMEOUT: '60' }), { outputs: [] });
   await c.start('replay');

@@ -177,6 +177,10 @@ test('exporters page shows each exporter with protocol, counters and templates',
   v5.writeUInt32BE(0x2d21209c, 24); v5.writeUInt32BE(0x5db8d822, 28); v5.writeUInt32BE(1, 40); v5.writeUInt32BE(64, 44);
   v5.writeUInt32BE(99_000, 48); v5.writeUInt32BE(90_000, 52); v5[62] = 17;
   f!.collector.pipeline.handle(v5, { exporterIp: '198.51.100.21', exporterPort: 2055, receivedAt: now });
+  // The same again numbered 5: records 1 to 4 never came (v5 numbers the records sent before).
+  const next = Buffer.from(v5);
+  next.writeUInt32BE(5, 16);
+  f!.collector.pipeline.handle(next, { exporterIp: '198.51.100.21', exporterPort: 2055, receivedAt: now });
   await page.reload();
   await page.waitForSelector('section[aria-label="Exporters"] tbody tr');
   const rows = await page.$$eval('section[aria-label="Exporters"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
@@ -190,16 +194,22 @@ test('exporters page shows each exporter with protocol, counters and templates',
     assert.equal(row[2], fmtInt(s.packets));
     assert.equal(row[3], fmtInt(s.records));
   }
-  assert.equal(rows.find((r) => r[1] === 'NetFlow v9')![6], '1');
+  assert.equal(rows.find((r) => r[1] === 'NetFlow v9')![7], '1');
   // Each error reason, then each reason the decoders changed a record's times for, with its count.
-  const api = (await (await page.request.get(f!.url + '/api/exporters')).json()) as { exporters: { exporter: string; errors: Record<string, number>; timesChanged: Record<string, number> }[] };
+  const api = (await (await page.request.get(f!.url + '/api/exporters')).json()) as { exporters: { exporter: string; errors: Record<string, number>; timesChanged: Record<string, number>; sequence: Record<string, number> }[] };
   for (const e of api.exporters) {
-    const cell = rows.find((r) => r[0] === e.exporter)![5]!;
+    // What the sequence numbers told, by kind.
+    const q = e.sequence, told = [[q.missingDatagrams, 'datagrams'], [q.missingRecords, 'records'], [q.late, 'late'], [q.resets, 'restarts']] as const;
+    const missing = rows.find((r) => r[0] === e.exporter)![5]!;
+    if (told.every(([n]) => n === 0)) assert.equal(missing, 'none', e.exporter);
+    for (const [n, what] of told) if (n > 0) assert.ok(missing.includes(`${fmtInt(n!)} ${what}`), `${e.exporter}: ${missing} lacks ${n} ${what}`);
+    const cell = rows.find((r) => r[0] === e.exporter)![6]!;
     const reasons = { ...e.errors, ...e.timesChanged };
     if (Object.keys(reasons).length === 0) assert.equal(cell, 'none', e.exporter);
     for (const [k, n] of Object.entries(reasons)) assert.ok(cell.includes(`${fmtInt(n)} ${k}`), `${e.exporter}: ${cell} lacks ${n} ${k}`);
   }
   assert.ok(api.exporters.some((e) => Object.keys(e.timesChanged).length > 0), 'a fixture exporter had times changed');
+  assert.equal(rows.find((r) => r[0] === '198.51.100.21')![5], '4 records');
   await checkIpLinks(page);
   await shot(page, 'exporters');
   await page.close();

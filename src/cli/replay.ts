@@ -66,6 +66,11 @@ export const replayCommand: Command = {
     else if (none) log.warn('replay: the captures held no UDP datagram: are they captures of flow export (NetFlow, IPFIX, sFlow to a collector), not of the traffic itself?');
     if (lost) log.error(`replay: outputs dropped records: ${Object.entries(dropped).map(([o, n]) => `${o} ${n}`).join(', ')}`);
     if (held > 0) log.warn(`replay: ${held} data set(s) still wait for a template the captures did not hold`);
+    const q = t.sequence;
+    if (q.missingDatagrams + q.missingRecords > 0) {
+      const what = [q.missingDatagrams > 0 ? `${q.missingDatagrams} datagram(s)` : '', q.missingRecords > 0 ? `${q.missingRecords} record(s)` : ''].filter((x) => x !== '').join(' and ');
+      log.warn(`replay: the exporters' sequence numbers say ${what} were sent and are not in the captures (lost before the capture point, or a capture that dropped packets; /api/exporters has them per exporter)`);
+    }
     return failed.length > 0 || lost ? 1 : 0;
   },
 };

@@ -1,5 +1,6 @@
 /** Per-exporter counters: packets, bytes, records, and malformed or unknown datagrams by reason. */
 import type { Protocol } from './types.js';
+import { addSequenceCounts, noSequenceCounts, type SequenceCounts } from '../decode/sequence-gaps.js';
 
 export interface ProtocolCounters {
   packets: number;
@@ -20,6 +21,8 @@ export interface ExporterCounters {
    */
   byProtocol: Partial<Record<Protocol | 'unknown', ProtocolCounters>>;
   errors: Record<string, number>;
+  /** Loss before the collector, late datagrams and restarts, from the exporter's sequence numbers. */
+  sequence: SequenceCounts;
   firstSeen: number;
   lastSeen: number;
 }
@@ -35,7 +38,7 @@ function countersOf(to: ExporterCounters, protocol: Protocol | 'unknown'): Proto
 function copyOf(e: ExporterCounters): ExporterCounters {
   const byProtocol: ExporterCounters['byProtocol'] = {};
   for (const k in e.byProtocol) byProtocol[k as Protocol] = { ...e.byProtocol[k as Protocol]! };
-  return { ...e, byProtocol, errors: { ...e.errors } };
+  return { ...e, byProtocol, errors: { ...e.errors }, sequence: { ...e.sequence } };
 }
 
 /** Past this many exporters, new ones are counted under one overflow entry (spoofed sources cannot grow memory). */
@@ -55,6 +58,7 @@ function addInto(to: ExporterCounters, from: ExporterCounters): void {
     t.records += f.records;
   }
   for (const k in from.errors) to.errors[k] = (to.errors[k] ?? 0) + from.errors[k]!;
+  addSequenceCounts(to.sequence, from.sequence);
   to.firstSeen = Math.min(to.firstSeen, from.firstSeen);
   to.lastSeen = Math.max(to.lastSeen, from.lastSeen);
 }
@@ -107,7 +111,7 @@ export class ExporterStats {
     if (e === undefined) {
       // Past the bound, one shared entry; it may take the map one over the bound itself.
       if (this.byExporter.size >= MAX_EXPORTERS && exporter !== OVERFLOW) return this.entry(OVERFLOW, now);
-      e = { exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, firstSeen: now, lastSeen: now };
+      e = { exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, sequence: noSequenceCounts(), firstSeen: now, lastSeen: now };
       this.byExporter.set(exporter, e);
     }
     return e;
@@ -131,18 +135,24 @@ export class ExporterStats {
     e.errors[reason] = (e.errors[reason] ?? 0) + n;
   }
 
+  sequence(exporter: string, c: SequenceCounts, now: number): void {
+    addSequenceCounts(this.entry(exporter, now).sequence, c);
+  }
+
   snapshot(): ExporterCounters[] {
     return this.all().map(copyOf);
   }
 
-  totals(): { packets: number; bytes: number; records: number; errors: number } {
+  totals(): { packets: number; bytes: number; records: number; errors: number; sequence: SequenceCounts } {
     let packets = 0, bytes = 0, records = 0, errors = 0;
+    const sequence = noSequenceCounts();
     for (const e of this.all()) {
       packets += e.packets;
       bytes += e.bytes;
       records += e.records;
       for (const k in e.errors) errors += e.errors[k]!;
+      addSequenceCounts(sequence, e.sequence);
     }
-    return { packets, bytes, records, errors };
+    return { packets, bytes, records, errors, sequence };
   }
 }

@@ -43,6 +43,8 @@ export class Pipeline {
     if (decoder.drainReleased) decoder.drainReleased(batch);
     const losses = decoder.takeLosses?.() ?? null;
     if (losses !== null) for (const [exporter, m] of losses) for (const [reason, n] of m) this.stats.error(exporter, `${protocol}: ${reason}`, ctx.receivedAt, n);
+    const gaps = decoder.takeSequenceGaps?.() ?? null;
+    if (gaps !== null) for (const [exporter, c] of gaps) this.stats.sequence(exporter, c, ctx.receivedAt);
     this.stats.packet(ctx.exporterIp, protocol, buf.length, batch.length, ctx.receivedAt);
     if (batch.length > 0) this.emit(batch);
   }

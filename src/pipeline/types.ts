@@ -1,6 +1,7 @@
 /** The seams between stages: decoders, enrichers and outputs each implement one small interface. */
 import type { FlowRecord } from '../record/flow-record.js';
 import type { ViewOptions } from '../record/fields.js';
+import type { SequenceCounts } from '../decode/sequence-gaps.js';
 
 export type Protocol = 'netflow1' | 'netflow5' | 'netflow7' | 'netflow9' | 'ipfix' | 'sflow5';
 
@@ -33,6 +34,11 @@ export interface Decoder {
    * exporter's decoding errors, so /metrics and /api/exporters show them.
    */
   takeLosses?(): ReadonlyMap<string, ReadonlyMap<string, number>> | null;
+  /**
+   * Hands over, and forgets, what the exporters' sequence numbers told since the last call (loss before
+   * the collector, late datagrams, restarts; sequence-gaps.ts) per exporter, or null when nothing.
+   */
+  takeSequenceGaps?(): ReadonlyMap<string, SequenceCounts> | null;
   /** Persist state (templates) before exit. */
   close?(): Promise<void>;
   /** Anything the decoder wants to show per exporter (template counts, sampling rates). */

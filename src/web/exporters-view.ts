@@ -3,6 +3,7 @@
  * tells about the exporter (templates, sampling rates) through Decoder.describe().
  */
 import type { WebSources } from './sources.js';
+import type { SequenceCounts } from '../decode/sequence-gaps.js';
 
 export interface ExporterView {
   exporter: string;
@@ -15,6 +16,8 @@ export interface ExporterView {
   records: number;
   errors: Record<string, number>;
   errorCount: number;
+  /** What its sequence numbers told: loss before the collector, late datagrams, restarts. */
+  sequence: SequenceCounts;
   firstSeen: number;
   lastSeen: number;
   /** Data and options templates known for the exporter (all its domains), null when the protocol has none. */
@@ -105,7 +108,7 @@ export function exportersView(src: WebSources): ExporterView[] {
       const known = sent.filter((p) => p !== 'unknown');
       return {
         exporter: e.exporter, protocol: e.protocol, protocols: known.length > 0 ? known : sent, packets: e.packets, bytes: e.bytes, records: e.records,
-        errors: e.errors, errorCount, firstSeen: e.firstSeen, lastSeen: e.lastSeen,
+        errors: e.errors, errorCount, sequence: e.sequence, firstSeen: e.firstSeen, lastSeen: e.lastSeen,
         templates, samplingRates: [...rates].sort((a, b) => a - b), domains: mine, timesChanged: times.get(e.exporter) ?? {},
       };
     });

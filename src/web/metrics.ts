@@ -63,6 +63,31 @@ export function createMetrics(src: WebSources): Registry {
       for (const e of exporters()) for (const [reason, n] of Object.entries(e.errors)) this.inc({ exporter: e.exporter, reason }, n);
     },
   });
+  // Only exporters whose numbers told something get series: most never miss anything.
+  new Counter({
+    name: 'ufc_exporter_sequence_missing_total', help: 'Datagrams or records an exporter numbered and the collector never decoded (lost on the network, in the socket buffer or a full decode queue), from its sequence numbers.', labelNames: ['exporter', 'unit'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of exporters()) {
+        if (e.sequence.missingDatagrams > 0) this.inc({ exporter: e.exporter, unit: 'datagrams' }, e.sequence.missingDatagrams);
+        if (e.sequence.missingRecords > 0) this.inc({ exporter: e.exporter, unit: 'records' }, e.sequence.missingRecords);
+      }
+    },
+  });
+  new Counter({
+    name: 'ufc_exporter_sequence_late_total', help: 'Datagrams that came after ones the exporter numbered later (reordered or repeated).', labelNames: ['exporter'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of exporters()) if (e.sequence.late > 0) this.inc({ exporter: e.exporter }, e.sequence.late);
+    },
+  });
+  new Counter({
+    name: 'ufc_exporter_sequence_resets_total', help: 'Sequence numbers that were neither loss nor lateness: exporter restarts, or numbers that mean nothing.', labelNames: ['exporter'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of exporters()) if (e.sequence.resets > 0) this.inc({ exporter: e.exporter }, e.sequence.resets);
+    },
+  });
   new Counter({
     name: 'ufc_decode_errors_total', help: 'Decode errors by reason, all exporters together.', labelNames: ['reason'], registers: [registry],
     collect() {

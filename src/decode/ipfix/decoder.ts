@@ -8,6 +8,7 @@ import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/ty
 import { TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/flow-decoder.js';
 import type { TemplateField } from '../template/compile.js';
 import type { DomainState } from '../template/store.js';
+import { SequenceGaps } from '../sequence-gaps.js';
 
 const HEADER_LEN = 16; // RFC 7011 §3.1
 const TEMPLATE_SET = 2, OPTIONS_SET = 3; // RFC 7011 §3.3.2
@@ -16,6 +17,8 @@ const ENTERPRISE_BIT = 0x8000; // RFC 7011 §3.2
 
 export class IpfixDecoder extends TemplateFlowDecoder implements Decoder {
   readonly protocol = 'ipfix' as const;
+  /** RFC 7011 §3.1: the sequence number counts data records (options data included) sent before the message. */
+  protected readonly gaps = new SequenceGaps(['before', 'after']);
 
   constructor(opts: TemplateDecoderOptions) {
     super(false, 10, 'ipfix', opts, 'templates-ipfix.json');
@@ -28,10 +31,19 @@ export class IpfixDecoder extends TemplateFlowDecoder implements Decoder {
       if (buf.readUInt16BE(off) !== 10) throw new DecodeError('bad version', String(buf.readUInt16BE(off)));
       const len = buf.readUInt16BE(off + 2);
       if (len < HEADER_LEN || off + len > buf.length) throw new DecodeError('bad message length', `${len}, datagram has ${buf.length - off}`);
-      this.begin(ctx, buf.readUInt32BE(off + 4) * 1000, -1, buf.readUInt32BE(off + 8), buf.readUInt32BE(off + 12));
+      const sequence = buf.readUInt32BE(off + 8), domain = buf.readUInt32BE(off + 12);
+      this.begin(ctx, buf.readUInt32BE(off + 4) * 1000, -1, sequence, domain);
+      const records0 = this.wireRecords, options0 = this.wireOptionsRecords, held0 = this.setsHeld;
+      let whole = false;
       try {
         this.sets(buf, off + HEADER_LEN, off + len, out);
+        whole = true;
       } finally {
+        // How far the message moves the sequence is known only when every data set was read: not for
+        // a malformed one, nor for data held for its template (its records are not counted yet).
+        const s = this.gaps.stream(ctx.exporterIp, ctx.exporterPort, domain, ctx.receivedAt);
+        const records = whole && this.setsHeld === held0 ? this.wireRecords - records0 : -1;
+        if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, records, records < 0 ? -1 : records - (this.wireOptionsRecords - options0));
         this.finish();
       }
       off += len;

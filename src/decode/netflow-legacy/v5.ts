@@ -4,6 +4,7 @@
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
+import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
 import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 24;
@@ -14,6 +15,8 @@ export class NetflowV5Decoder implements Decoder {
   readonly protocol = 'netflow5' as const;
   /** Times changed while decoding, by reason (describe()). */
   private readonly times = new ReasonCounts();
+  /** flow_sequence counts records ("total flows seen"), per engine type and ID. */
+  private readonly gaps = new SequenceGaps(['before', 'after']);
 
   /**
    * Decodes one datagram. Captures made with `nc -k` hold several v5 datagrams back to back; each
@@ -32,6 +35,8 @@ export class NetflowV5Decoder implements Decoder {
     const sysUptime = buf.readUInt32BE(4);
     const sequence = buf.readUInt32BE(16);
     const engine = buf.readUInt16BE(20) >>> 0;
+    const s = this.gaps.stream(ctx.exporterIp, ctx.exporterPort, engine, ctx.receivedAt);
+    if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, count);
     // Sampling interval: top 2 bits mode, low 14 bits interval (v5 header bytes 22-23).
     const sampling = buf.readUInt16BE(22);
     const rate = sampling & 0x3fff;
@@ -54,6 +59,10 @@ export class NetflowV5Decoder implements Decoder {
       out.push(r);
     }
     return HEADER_LEN + count * RECORD_LEN;
+  }
+
+  takeSequenceGaps(): ReadonlyMap<string, SequenceCounts> | null {
+    return this.gaps.take();
   }
 
   describe(): Record<string, unknown> {

@@ -7,6 +7,7 @@
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
 import { ipv4ToString } from '../ip.js';
+import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
 import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 24;
@@ -17,11 +18,15 @@ export class NetflowV7Decoder implements Decoder {
   readonly protocol = 'netflow7' as const;
   /** Times changed while decoding, by reason (describe()). */
   private readonly times = new ReasonCounts();
+  /** flow_sequence counts records ("total flows seen"); v7 has no engine fields, so one stream per address and port. */
+  private readonly gaps = new SequenceGaps(['before', 'after']);
 
   decode(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): void {
     const count = recordCount(buf, HEADER_LEN, RECORD_LEN, MAX_COUNT);
     const sysUptime = buf.readUInt32BE(4);
     const sequence = buf.readUInt32BE(16);
+    const s = this.gaps.stream(ctx.exporterIp, ctx.exporterPort, 0, ctx.receivedAt);
+    if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, count);
     // 20-23: reserved.
     const exportMs = exportTimeMs(buf);
 
@@ -44,6 +49,10 @@ export class NetflowV7Decoder implements Decoder {
       icmpFromPort(r);
       out.push(r);
     }
+  }
+
+  takeSequenceGaps(): ReadonlyMap<string, SequenceCounts> | null {
+    return this.gaps.take();
   }
 
   describe(): Record<string, unknown> {

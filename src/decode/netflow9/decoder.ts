@@ -6,6 +6,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/types.js';
 import { TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/flow-decoder.js';
 import type { TemplateField } from '../template/compile.js';
+import { SequenceGaps } from '../sequence-gaps.js';
 
 const HEADER_LEN = 20; // RFC 3954 §5.1
 const TEMPLATE_SET = 0, OPTIONS_SET = 1; // RFC 3954 §5.2, §6.1
@@ -13,6 +14,8 @@ const MIN_DATA_SET_ID = 256;
 
 export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
   readonly protocol = 'netflow9' as const;
+  /** RFC 3954 numbers export packets; some exporters number records instead (sequence-gaps.ts). */
+  protected readonly gaps = new SequenceGaps(['datagrams', 'before']);
 
   constructor(opts: TemplateDecoderOptions) {
     super(true, 9, 'netflow', opts, 'templates-netflow9.json');
@@ -24,6 +27,8 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
     const unixSecs = buf.readUInt32BE(8);
     const sequence = buf.readUInt32BE(12);
     const sourceId = buf.readUInt32BE(16);
+    const s = this.gaps.stream(ctx.exporterIp, ctx.exporterPort, sourceId, ctx.receivedAt);
+    if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, buf.readUInt16BE(2));
     this.begin(ctx, unixSecs * 1000, sysUptime, sequence, sourceId);
     try {
       this.flowSets(buf, HEADER_LEN, buf.length, out);

@@ -10,6 +10,7 @@ import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/ty
 import { decodeCounterSample } from './counter-sample.js';
 import { decodeFlowSample, readAddress, type DatagramInfo } from './flow-sample.js';
 import { unmapIPv4 } from '../../host-port.js';
+import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
 
 // Sample formats, enterprise 0.
 const SAMPLE_FLOW = 1;
@@ -28,6 +29,8 @@ export class SflowDecoder implements Decoder {
   private skipped = 0;
   /** What the decoder lost without failing the datagram, per exporter, until takeLosses(). */
   private losses: Map<string, Map<string, number>> | null = null;
+  /** The datagram sequence number counts datagrams, per agent and sub-agent. */
+  private readonly gaps = new SequenceGaps(['datagrams']);
 
   constructor(private readonly opts: SflowOptions = { flows: true, counters: true }) {}
 
@@ -45,6 +48,9 @@ export class SflowDecoder implements Decoder {
       sequence: buf.readUInt32BE(o + 4),
       receivedAt: ctx.receivedAt,
     };
+    // Keyed by the agent (a relay may forward several), counted under the UDP source like every other count.
+    const s = this.gaps.stream(dg.agent, ctx.exporterPort, dg.subAgent, ctx.receivedAt);
+    if (s !== null) this.gaps.check(s, ctx.exporterIp, dg.sequence, 1);
     // o + 8: uptime (ms since the agent booted): no absolute time to anchor it, not used.
     const nSamples = buf.readUInt32BE(o + 12);
     o += 16;
@@ -88,6 +94,10 @@ export class SflowDecoder implements Decoder {
     const taken = this.losses;
     this.losses = null;
     return taken;
+  }
+
+  takeSequenceGaps(): ReadonlyMap<string, SequenceCounts> | null {
+    return this.gaps.take();
   }
 
   describe(): Record<string, unknown> {

@@ -25,6 +25,7 @@ import { cacheFilesIn, readCache, writeCache, writeCacheSync } from './persist.j
 import { applicationIdAt, readRecord, RecordScratch, recordRate, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
 import { TemplateStore, type DomainState } from './store.js';
 import { SCOPE_INTERFACE } from '../sampling.js';
+import type { SequenceCounts, SequenceGaps } from '../sequence-gaps.js';
 
 export interface TemplateDecoderOptions {
   /** EF_PROCESSOR_DECODE_TEMPLATE_LIFETIME, seconds. */
@@ -91,6 +92,12 @@ export abstract class TemplateFlowDecoder {
   protected sysUptime = -1;
   protected sequence = 0;
   protected domainId = 0;
+  /** Data and options data records read off the wire, the options ones, and data sets held for their template, ever (IPFIX sequence advance). */
+  protected wireRecords = 0;
+  protected wireOptionsRecords = 0;
+  protected setsHeld = 0;
+  /** Upstream loss from the header's sequence numbers, in each subclass's unit. */
+  protected abstract readonly gaps: SequenceGaps;
 
   protected constructor(private readonly v9: boolean, private readonly version: number, private readonly exportType: ExportType, opts: TemplateDecoderOptions, cacheName: string) {
     this.store = new TemplateStore(v9, opts.templateLifetimeS * 1000);
@@ -166,6 +173,7 @@ export abstract class TemplateFlowDecoder {
       domain: this.domainId, templateId: tid, data: Buffer.from(buf.subarray(off, end)), exportMs: this.exportMs,
       sysUptime: this.sysUptime, sequence: this.sequence, receivedAt: this.receivedAt, exporterPort: this.exporterPort,
     };
+    this.setsHeld++;
     const r = this.pending.hold(this.exporterIp, set);
     if (r < 0) this.count('data without template: dropped (holding disabled or full)');
     else {
@@ -219,6 +227,10 @@ export abstract class TemplateFlowDecoder {
     return taken;
   }
 
+  takeSequenceGaps(): ReadonlyMap<string, SequenceCounts> | null {
+    return this.gaps.take();
+  }
+
   drainReleased(out: FlowRecord[]): void {
     if (this.released.length === 0) return;
     for (let i = 0; i < this.released.length; i++) out.push(this.released[i]!);
@@ -242,6 +254,7 @@ export abstract class TemplateFlowDecoder {
         break;
       }
       o = next;
+      this.wireRecords++;
       r.collectTs = this.receivedAt;
       r.exportTs = this.exportMs;
       r.exporterIp = this.exporterIp;
@@ -331,6 +344,8 @@ export abstract class TemplateFlowDecoder {
         return; // counted: o is inside the record, not at its start
       }
       this.count('options records');
+      this.wireRecords++;
+      this.wireOptionsRecords++;
       if (named !== null) this.onOptionsRecord!(named, t.id);
       if (d.sampling.learn(values, this.receivedAt)) this.store.dirty = true;
       const init = values.get(160);

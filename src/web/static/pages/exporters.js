@@ -1,5 +1,6 @@
-// Exporters: per device the protocol, packets, records, errors by reason, templates, sampling
-// rates and when it was last heard from (the collector's live counters, not the store).
+// Exporters: per device the protocol, packets, records, what its sequence numbers say went missing,
+// errors by reason, templates, sampling rates and when it was last heard from (the collector's live
+// counters, not the store).
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { card, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
@@ -31,6 +32,13 @@ export function mount(root) {
         { label: 'Packets', num: true, value: (x) => fmt.num(x.packets) },
         { label: 'Records', num: true, value: (x) => fmt.num(x.records) },
         { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
+        // Sent by the exporter and never decoded here, by its own numbering (sequence-gaps.ts).
+        { label: 'Missing', value: (x) => {
+          const q = x.sequence ?? {};
+          const parts = [[q.missingDatagrams, 'datagrams'], [q.missingRecords, 'records'], [q.late, 'late'], [q.resets, 'restarts']].filter(([n]) => n > 0);
+          if (parts.length === 0) return h('span', { class: 'muted', title: 'no gap in its sequence numbers' }, 'none');
+          return h('ul', { class: 'reasons' }, parts.map(([n, what]) => h('li', null, h('span', { class: what === 'late' || what === 'restarts' ? 'tag muted' : 'tag warn' }, fmt.num(n)), ' ', what)));
+        } },
         // Errors (datagrams lost), then the records kept with their times changed (a clock far off).
         { label: 'Errors', value: (x) => {
           const changed = Object.entries(x.timesChanged ?? {});

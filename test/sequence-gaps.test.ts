@@ -1,0 +1,124 @@
+/**
+ * Loss before the collector from the exporters' sequence numbers (src/decode/sequence-gaps.ts): the
+ * rules on made-up numbers, then a real exporter (softflowd) whose export, with datagrams taken out,
+ * must count exactly what tshark decodes in the datagrams taken out, and nothing when none are.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { noSequenceCounts, SequenceGaps, type SequenceCounts, type SequenceMode } from '../src/decode/sequence-gaps.js';
+import { createDecoders } from '../src/decode/registry.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import { tempDir, testConfig } from './helpers/collect.js';
+import { exportWithSoftflowd, toPcap } from './helpers/softflowd.js';
+import { needTool } from './helpers/tools.js';
+
+/** Runs datagrams [number, records, flows?] of one stream through a tracker; returns what it counted. */
+function counted(modes: SequenceMode[], datagrams: [number, number, number?][]): SequenceCounts {
+  const gaps = new SequenceGaps(modes);
+  const total = noSequenceCounts();
+  for (const [seq, records, flows] of datagrams) {
+    gaps.check(gaps.stream('192.0.2.1', 2055, 0, 0)!, '192.0.2.1', seq, records, flows ?? records);
+    const c = gaps.take()?.get('192.0.2.1');
+    if (c) for (const k of Object.keys(total) as (keyof SequenceCounts)[]) total[k] += c[k];
+  }
+  return total;
+}
+
+const counts = (c: Partial<SequenceCounts>): SequenceCounts => ({ ...noSequenceCounts(), ...c });
+const DATAGRAMS: SequenceMode[] = ['datagrams'];
+const RECORDS: SequenceMode[] = ['before', 'after'];
+const V9: SequenceMode[] = ['datagrams', 'before'];
+
+const CASES: [string, SequenceMode[], [number, number, number?][], Partial<SequenceCounts>][] = [
+  ['in order, across the 2^32 wrap', DATAGRAMS, [[2 ** 32 - 2, 1], [2 ** 32 - 1, 1], [0, 1], [1, 1]], {}],
+  ['a gap is that many datagrams missing', DATAGRAMS, [[100, 1], [103, 1], [104, 1]], { missingDatagrams: 2 }],
+  ['a late datagram is late, and the stream goes on from the later one', DATAGRAMS, [[100, 1], [103, 1], [101, 1], [104, 1]], { missingDatagrams: 2, late: 1 }],
+  ['the same number again tells nothing', DATAGRAMS, [[100, 1], [100, 1], [100, 1], [101, 1]], {}],
+  ['a step far back is a restart', DATAGRAMS, [[5000, 1], [1, 1], [2, 1]], { resets: 1 }],
+  ['a jump past a million datagrams is a restart, not loss', DATAGRAMS, [[100, 1], [2_000_100, 1], [2_000_101, 1]], { resets: 1 }],
+  ['v5: the number counts records sent before', RECORDS, [[0, 30], [30, 30], [60, 29], [119, 30]], { missingRecords: 30 }],
+  // softflowd 1.1.0's IPFIX: the number includes the message's own flows, and not its options record.
+  ['IPFIX numbered after the message, options records not counted', RECORDS, [[24, 25, 24], [56, 32], [88, 32], [112, 25, 24], [144, 32], [208, 32]], { missingRecords: 32 }],
+  ['IPFIX numbered before the message (RFC 7011)', RECORDS, [[0, 25], [25, 32], [57, 32], [89, 7], [128, 32]], { missingRecords: 32 }],
+  // Held data (records not known): no way may be taken for the exporter's on that step.
+  ['a step whose record count is not known settles nothing', RECORDS, [[2050, -1], [2054, 4], [2058, 3], [2061, 5], [2066, 2]], {}],
+  ['v9 numbering datagrams, told apart after a datagram of several records', V9, [[10, 5], [11, 5], [17, 5]], { missingDatagrams: 5 }],
+  ['v9 numbering records', V9, [[10, 5], [15, 5], [20, 5], [30, 5]], { missingRecords: 5 }],
+];
+
+for (const [name, modes, datagrams, want] of CASES) {
+  test(`sequence numbers: ${name}`, () => {
+    assert.deepEqual(counted(modes, datagrams), counts(want));
+  });
+}
+
+test('sequence numbers: streams of one exporter are told apart by port and domain', () => {
+  const gaps = new SequenceGaps(DATAGRAMS);
+  for (let seq = 0; seq < 5; seq++) {
+    for (const [port, domain] of [[2055, 0], [2055, 1], [2056, 0]] as const) gaps.check(gaps.stream('192.0.2.1', port, domain, 0)!, '192.0.2.1', seq * (port - 2054) + domain * 1000, 1);
+  }
+  assert.equal(gaps.take()?.get('192.0.2.1')?.missingDatagrams, 4 * 1, 'port 2056 steps by 2: one missing each step');
+});
+
+test('sequence numbers: streams are bounded, and silent ones make room', () => {
+  const gaps = new SequenceGaps(DATAGRAMS);
+  for (let i = 0; i < 20_000; i++) assert.ok(gaps.stream(`10.0.${i >> 8}.${i & 255}`, 2055, 0, 0));
+  assert.equal(gaps.stream('192.0.2.1', 2055, 0, 1000), null, 'past the bound, a new stream is not tracked');
+  assert.ok(gaps.stream('10.0.0.0', 2055, 0, 1000), 'a known stream still is');
+  assert.ok(gaps.stream('192.0.2.1', 2055, 0, 700_000), 'after ten silent minutes the others are forgotten');
+});
+
+/** Counts of each exporter's sequence numbers after `datagrams` went through a pipeline of real decoders. */
+function pipelineCounts(datagrams: Buffer[], port: number): SequenceCounts {
+  const p = new Pipeline(createDecoders({ config: testConfig(), stateDir: '' }), [], []);
+  datagrams.forEach((d, i) => p.handle(d, { exporterIp: '127.0.0.1', exporterPort: 40000, receivedAt: 1_700_000_000_000 + i }));
+  const e = p.stats.snapshot().find((x) => x.exporter === '127.0.0.1');
+  assert.ok(e, `exporter seen (port ${port})`);
+  return e.sequence;
+}
+
+const TRAFFIC = `
+import sys
+from scapy.all import Ether, IP, UDP, Raw, wrpcap
+A = '02:00:00:00:00:01'; B = '02:00:00:00:00:02'
+pk = []
+for i in range(1500):
+    p = Ether(src=A, dst=B)/IP(src='10.0.%d.%d' % (i // 250, i % 250 + 1), dst='192.0.2.1')/UDP(sport=1024 + i, dport=53)/Raw(b'q' * 20)
+    p.time = 1700000000.0 + i * 0.01
+    pk.append(p)
+wrpcap(sys.argv[1], pk)
+`;
+
+// softflowd numbers v5 by records before, v9 by datagrams, IPFIX by records after (see CASES).
+for (const version of ['5', '9', '10']) {
+  test(`sequence numbers: softflowd NetFlow v${version} export, nothing missing, then exactly what tshark finds in the datagrams taken out`, async (t) => {
+    const softflowd = needTool(t, 'softflowd');
+    const tshark = needTool(t, 'tshark');
+    const python = needTool(t, 'python3');
+    if (softflowd === null || tshark === null || python === null) return;
+    const dir = tempDir('ufc-seq-');
+    writeFileSync(join(dir, 'gen.py'), TRAFFIC);
+    execFileSync(python, [join(dir, 'gen.py'), join(dir, 'traffic.pcap')], { timeout: 60_000, stdio: 'ignore' });
+    const { port, datagrams } = await exportWithSoftflowd(softflowd, join(dir, 'traffic.pcap'), version, [], dir);
+    assert.ok(datagrams.length >= 40, `softflowd sent ${datagrams.length} datagrams`);
+    assert.deepEqual(pipelineCounts(datagrams, port), noSequenceCounts(), 'the whole export: nothing missing');
+
+    // tshark's flows (data records with a source address) in each datagram of the export.
+    const pcapPath = join(dir, 'export.pcap');
+    writeFileSync(pcapPath, toPcap(datagrams, port));
+    const perFrame = execFileSync(tshark, ['-r', pcapPath, '-d', `udp.port==${port},cflow`, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=,', '-e', 'cflow.srcaddr'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString().split('\n').slice(0, datagrams.length).map((l) => (l === '' ? 0 : l.split(',').length));
+    // Take out datagrams that hold no template (those would also take the records after them), none adjacent, never the last.
+    const plain = (i: number): boolean => version === '5' || (datagrams[i]!.readUInt16BE(version === '9' ? 20 : 16) >= 256);
+    const out = new Set<number>();
+    for (let i = 3; i < datagrams.length - 1 && out.size < 4; i += 7) if (plain(i) && plain(i + 1)) out.add(i);
+    assert.equal(out.size, 4);
+    const kept = datagrams.filter((_, i) => !out.has(i));
+    const missing = [...out].reduce((a, i) => a + perFrame[i]!, 0);
+    assert.ok(missing > 4, `tshark found ${missing} flows in the datagrams taken out`);
+    assert.deepEqual(pipelineCounts(kept, port), version === '9' ? counts({ missingDatagrams: out.size }) : counts({ missingRecords: missing }));
+  });
+}

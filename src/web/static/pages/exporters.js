@@ -25,7 +25,9 @@ export function mount(root) {
         stat('Exporters', fmt.num(d.exporters.length), null, 'stat-exporters'),
         stat('Packets', fmt.count(tot.packets), null, 'stat-exporter-packets'),
         stat('Records', fmt.count(tot.records), null, 'stat-exporter-records'),
-        stat('Errors', fmt.num(tot.errors), tot.packets > 0 ? `${fmt.pct(tot.errors, tot.packets)} of packets` : null, 'stat-exporter-errors'));
+        // No share of packets: errors count datagrams, data sets or records, by reason (a datagram's
+        // several data sets that never got their template are several errors).
+        stat('Errors', fmt.num(tot.errors), null, 'stat-exporter-errors'));
       fill(list, card('Exporters', table([
         { label: 'Exporter', value: (x) => ipLink(x.exporter) },
         { label: 'Protocol', value: (x) => (x.protocols.length > 0 ? x.protocols : [x.protocol]).map((p) => PROTOCOL_LABEL[p] ?? p).join(', ') },

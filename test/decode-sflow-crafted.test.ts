@@ -168,3 +168,27 @@ test('a sample count that understates: the counted samples are kept and the rest
   assert.equal(out.length, 2);
   assert.equal(d.takeLosses(), null);
 });
+
+test('an agent\'s drops counters: their growth is counted per data source, from the second sample on; a counter that went back starts over', () => {
+  const sampledV4 = rec(3, u32(60, 17, 0xc0000201, 0xc0000202, 1000, 53, 0, 0));
+  // Compact flow sample: sequence, source (type << 24 | index), rate, pool, drops, input, output, records.
+  const compact = (index: number, drops: number) => rec(1, Buffer.concat([u32(1, index, 100, 1000, drops, 1, 2, 1), sampledV4]));
+  const expanded = (index: number, drops: number) => {
+    const s = flowSampleExpanded(100, 0, index, 0, 1, 0, 2, [sampledV4]);
+    s.writeUInt32BE(drops, 8 + 20); // after the record header: sequence, type, index, rate, pool, then drops
+    return s;
+  };
+  const d = new SflowDecoder();
+  const drops: number[] = [];
+  const feed = (seq: number, samples: Buffer[]) => {
+    const out: FlowRecord[] = [];
+    d.decode(datagram(agent4([192, 0, 2, 60]), samples, 0, seq), ctx, out);
+    assert.equal(out.length, samples.length);
+    drops.push(d.takeSequenceGaps()?.get(ctx.exporterIp)?.agentDrops ?? 0);
+  };
+  feed(1, [compact(5, 100), expanded(6, 7)]); // first sight: where the counters are
+  feed(2, [compact(5, 130), expanded(6, 7)]); // 30 more dropped on source 5
+  feed(3, [compact(5, 20)]); // the agent restarted
+  feed(4, [compact(5, 25), expanded(6, 9)]);
+  assert.deepEqual(drops, [0, 30, 0, 7]);
+});

@@ -199,7 +199,7 @@ test('exporters page shows each exporter with protocol, counters and templates',
   const api = (await (await page.request.get(f!.url + '/api/exporters')).json()) as { exporters: { exporter: string; errors: Record<string, number>; timesChanged: Record<string, number>; sequence: Record<string, number> }[] };
   for (const e of api.exporters) {
     // What the sequence numbers told, by kind.
-    const q = e.sequence, told = [[q.missingDatagrams, 'datagrams'], [q.missingRecords, 'records'], [q.late, 'late'], [q.resets, 'restarts']] as const;
+    const q = e.sequence, told = [[q.missingDatagrams, 'datagrams'], [q.missingRecords, 'records'], [q.agentDrops, 'samples dropped by the agent'], [q.late, 'late'], [q.resets, 'restarts']] as const;
     const missing = rows.find((r) => r[0] === e.exporter)![5]!;
     if (told.every(([n]) => n === 0)) assert.equal(missing, 'none', e.exporter);
     for (const [n, what] of told) if (n > 0) assert.ok(missing.includes(`${fmtInt(n!)} ${what}`), `${e.exporter}: ${missing} lacks ${n} ${what}`);

@@ -41,10 +41,12 @@ export interface SequenceCounts {
   late: number;
   /** Steps that were neither loss nor lateness: exporter restarts, garbage numbers. */
   resets: number;
+  /** sFlow: samples the agent dropped for lack of resources (the growth of its flow samples' `drops` counters). */
+  agentDrops: number;
 }
 
 export function noSequenceCounts(): SequenceCounts {
-  return { missingDatagrams: 0, missingRecords: 0, late: 0, resets: 0 };
+  return { missingDatagrams: 0, missingRecords: 0, late: 0, resets: 0, agentDrops: 0 };
 }
 
 /** Adds `from` into `to`. */
@@ -53,6 +55,7 @@ export function addSequenceCounts(to: SequenceCounts, from: SequenceCounts): voi
   to.missingRecords += from.missingRecords;
   to.late += from.late;
   to.resets += from.resets;
+  to.agentDrops += from.agentDrops;
 }
 
 /** How a stream numbers what it sends (see the file comment). */
@@ -106,6 +109,9 @@ export class SequenceGaps {
   /** exporter -> port * 2^32 + domain -> stream. */
   private readonly streams = new Map<string, Map<number, SequenceStream>>();
   private size = 0;
+  /** sFlow agent -> data source -> its last `drops` value (agentDrops()). */
+  private readonly dropsSeen = new Map<string, Map<number, number>>();
+  private dropsSources = 0;
   private counts: Map<string, SequenceCounts> | null = null;
 
   /** `modes`: the ways this protocol's exporters number, the standard one first. */
@@ -181,6 +187,28 @@ export class SequenceGaps {
     let c = this.counts.get(exporter);
     if (c === undefined) this.counts.set(exporter, (c = noSequenceCounts()));
     return c;
+  }
+
+  /**
+   * sFlow: an agent's `drops` counter for one data source (cumulative since the agent started). Its growth
+   * since the source's last sample is counted; the first sample only sets where it is, and a counter
+   * that went back (the agent restarted) starts over. Sources past the bound are not followed.
+   */
+  agentDrops(exporter: string, agent: string, subAgent: number, sourceType: number, sourceIndex: number, drops: number): void {
+    // One number for the source within its agent (sub-agent and type are small in practice).
+    if (subAgent >= 2 ** 16 || sourceType >= 16) return;
+    const key = (subAgent * 16 + sourceType) * TWO_32 + sourceIndex;
+    let bySource = this.dropsSeen.get(agent);
+    const last = bySource?.get(key);
+    if (last === undefined) {
+      if (this.dropsSources >= MAX_STREAMS) return;
+      if (bySource === undefined) this.dropsSeen.set(agent, (bySource = new Map()));
+      this.dropsSources++;
+    } else {
+      const grew = (drops - last + TWO_32) % TWO_32;
+      if (grew > 0 && grew < HALF) this.countsOf(exporter).agentDrops += grew;
+    }
+    bySource!.set(key, drops);
   }
 
   private forgetIdle(now: number): number {

@@ -89,6 +89,13 @@ export function createMetrics(src: WebSources): Registry {
     },
   });
   new Counter({
+    name: 'ufc_exporter_sflow_agent_drops_total', help: 'Samples an sFlow agent dropped for lack of resources, from the growth of its flow samples\' drops counters.', labelNames: ['exporter'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of exporters()) if (e.sequence.agentDrops > 0) this.inc({ exporter: e.exporter }, e.sequence.agentDrops);
+    },
+  });
+  new Counter({
     name: 'ufc_decode_errors_total', help: 'Decode errors by reason, all exporters together.', labelNames: ['reason'], registers: [registry],
     collect() {
       this.reset();

@@ -37,7 +37,7 @@ export function mount(root) {
         // Sent by the exporter and never decoded here, by its own numbering (sequence-gaps.ts).
         { label: 'Missing', value: (x) => {
           const q = x.sequence ?? {};
-          const parts = [[q.missingDatagrams, 'datagrams'], [q.missingRecords, 'records'], [q.late, 'late'], [q.resets, 'restarts']].filter(([n]) => n > 0);
+          const parts = [[q.missingDatagrams, 'datagrams'], [q.missingRecords, 'records'], [q.agentDrops, 'samples dropped by the agent'], [q.late, 'late'], [q.resets, 'restarts']].filter(([n]) => n > 0);
           if (parts.length === 0) return h('span', { class: 'muted', title: 'no gap in its sequence numbers' }, 'none');
           return h('ul', { class: 'reasons' }, parts.map(([n, what]) => h('li', null, h('span', { class: what === 'late' || what === 'restarts' ? 'tag muted' : 'tag warn' }, fmt.num(n)), ' ', what)));
         } },

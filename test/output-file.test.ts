@@ -8,6 +8,7 @@ import { BatchingOutput } from '../src/output/batching.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { tempDir, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
+import { createLogger, setLogger } from '../src/log/logger.js';
 
 const view = { ecs: false, timestampSource: 'collect' as const };
 
@@ -144,10 +145,18 @@ test('file output: a stop while every write fails ends within its deadline, coun
   const out = new FileOutput({ path: join(dir, 'flows.ndjson'), maxBytes: 0, maxFiles: 1, view });
   await out.start();
   diskStaysFull(out);
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
   out.write(Array.from({ length: 50 }, (_, i) => rec(i)));
   const t0 = Date.now();
-  await out.close(300);
+  try {
+    await out.close(300);
+  } finally {
+    setLogger(createLogger({ level: 'info', encoding: 'json' }));
+  }
   assert.ok(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
+  // The failure names the file and the option that sets it (Node's ENOSPC message names neither).
+  assert.ok(lines.some((l) => l.includes(`file output: write to ${join(dir, 'flows.ndjson')} (EF_OUTPUT_FILE_PATH) failed, will retry`)), lines.join('\n'));
   assert.equal(out.counters().dropped_retries, 50);
   assert.equal(out.counters().queued, 0);
 });

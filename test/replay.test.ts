@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Collector } from '../src/collector.js';
 import { BatchingOutput } from '../src/output/batching.js';
@@ -112,6 +112,22 @@ test('ufc replay: what the exporters numbered and the captures lack is reported;
   const whole = spawnSync(process.execPath, [...CLI, 'replay', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env });
   assert.equal(whole.status, 0, whole.stderr);
   assert.doesNotMatch(whole.stderr, /sequence numbers/);
+});
+
+test('a full disk under the log or the stdout output (/dev/full) does not end the process: log lines are lost, stdout records are retried, then counted as dropped', () => {
+  const env = { PATH: process.env.PATH, EF_DATA_DIR: tempDir('ufc-replay-'), EF_OUTPUT_DUCKDB_ENABLE: 'false' };
+  const capture = join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap');
+  const full = openSync('/dev/full', 'w');
+  try {
+    const log = spawnSync(process.execPath, [...CLI, 'replay', capture], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', full], timeout: 60_000 });
+    assert.equal(log.status, 0, 'every log line failed with ENOSPC, the replay did not');
+    const out = spawnSync(process.execPath, [...CLI, 'replay', capture], { encoding: 'utf8', env: { ...env, EF_OUTPUT_STDOUT_ENABLE: 'true' }, stdio: ['ignore', full, 'pipe'], timeout: 60_000 });
+    assert.equal(out.status, 1, out.stderr);
+    assert.match(out.stderr, /stdout output: stopped with 29 records not delivered/);
+    assert.match(out.stderr, /replay: outputs dropped records: stdout 29/);
+  } finally {
+    closeSync(full);
+  }
 });
 
 test('data lost waiting for a template is counted with the exporter\'s decoding errors (held sets are not)', async () => {

@@ -1,7 +1,8 @@
 /** BatchingOutput with and without spill: outage, order, exactly once, restart, memory-only policy. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
 import { tempDir } from './helpers/collect.js';
@@ -215,4 +216,80 @@ test('a stop does not wait for a send that never ends (a server that accepted an
   const took = Date.now() - t0;
   assert.ok(took < 5000, `closed after ${took} ms`);
   assert.equal(t.counters().dropped_retries, 25, 'the batch under way and the rest of the queue');
+});
+
+test('with a spill, a stop while the target is slow keeps what memory holds, and the batch it gave up on, on disk: the next start delivers all of it in order', async () => {
+  const dir = tempDir('ufc-spill-');
+  class Slow extends FakeTarget {
+    slow = true;
+    protected override async send(batch: FlowRecord[]): Promise<void> {
+      // Accepts nothing while slow: the request is still under way when the stop gives up on it.
+      if (this.slow) await new Promise(() => undefined);
+      return super.send(batch);
+    }
+  }
+  const opts = { batchMax: 10, deadlineMs: 5, queueMax: 10, spill: { dir, maxBytes: 1 << 20 } };
+  const t = new Slow(opts);
+  await t.start();
+  const next = new Map<string, number>();
+  t.write(makeBatch(next, 10)); // in flight, never answered
+  await new Promise((r) => setTimeout(r, 20));
+  t.write(makeBatch(next, 6)); // held in memory
+  t.write(makeBatch(next, 9)); // past the memory queue: to disk
+  await t.close(200);
+  const c = t.counters();
+  assert.equal(c.dropped_retries, 0, 'nothing counted as lost');
+  assert.equal(c.spill_pending, 25, 'the batch in flight, memory and the disk, all kept');
+  const again = new FakeTarget(opts);
+  await again.start();
+  await until(() => again.got.length === 25, 5000);
+  await again.close();
+  assertExactlyOnceInOrder(again.got, next);
+});
+
+test('a delivered batch whose spill cursor cannot be saved is still a delivery: counted as sent, not as a failure', async () => {
+  const dir = tempDir('ufc-spill-');
+  const t = new FakeTarget({ batchMax: 10, deadlineMs: 5, queueMax: 10, spill: { dir, maxBytes: 1 << 20 } });
+  await t.start();
+  const next = new Map<string, number>();
+  t.down = true;
+  for (let i = 0; i < 3; i++) t.write(makeBatch(next, 10));
+  await until(() => t.counters().spill_pending === 30, 5000);
+  // The cursor is saved through cursor.json.tmp: a directory there makes every save fail.
+  mkdirSync(join(dir, 'cursor.json.tmp'));
+  const failures = t.counters().failures;
+  t.down = false;
+  await until(() => t.got.length === 30, 10_000);
+  await t.close();
+  const c = t.counters();
+  assert.equal(c.sent, 30);
+  assert.equal(c.failures, failures, 'no send failed');
+  assert.ok(c.spill_cursor_errors! >= 1, JSON.stringify(c));
+  assertExactlyOnceInOrder(t.got, next);
+});
+
+test('a spill directory that cannot be opened is tried again, and used once it can be; meanwhile memory holds the larger queue', async () => {
+  const parent = tempDir('ufc-spill-');
+  const dir = join(parent, 'spill');
+  writeFileSync(dir, 'a file where the directory should be');
+  const t = new FakeTarget({ batchMax: 10, deadlineMs: 5, queueMax: 10, queueMaxWithoutSpill: 50, spill: { dir, maxBytes: 1 << 20 } });
+  await t.start();
+  t.down = true;
+  const next = new Map<string, number>();
+  for (let i = 0; i < 4; i++) t.write(makeBatch(next, 10));
+  assert.equal(t.counters().dropped_queue_full, 0, 'the memory-only queue takes 40');
+  rmSync(dir);
+  // The next try is due 30 s after the failure: move the clock on rather than wait.
+  const now = Date.now;
+  Date.now = () => now() + 31_000;
+  try {
+    t.write(makeBatch(next, 10));
+    assert.ok(readdirSync(dir).length > 0, 'the spill directory is in use');
+  } finally {
+    Date.now = now;
+  }
+  t.down = false;
+  await until(() => t.got.length === 50, 10_000);
+  await t.close();
+  assertExactlyOnceInOrder(t.got, next);
 });

@@ -5,6 +5,7 @@
  * every field's strings before they are serialized.
  */
 import pino from 'pino';
+import { writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { redact, redactDeep } from './redact.js';
 
@@ -58,8 +59,31 @@ function consoleLine(json: string): string {
   return `${String(ts)}\t${String(level)}\t${String(caller)}\t${String(msg)}${extra}`;
 }
 
+let linesLost = 0;
+
+/** Log lines that could not be written (stderr a file on a full disk, a closed pipe), since start. */
+export function logLinesLost(): number {
+  return linesLost;
+}
+
+/**
+ * One line to stderr, written to the descriptor directly. Through process.stderr, a failed write (a
+ * log file on a full disk) is an 'error' event that ends the process, and the stream is dead after it;
+ * here the line is counted as lost and the next one tries again.
+ */
+function toStderr(line: string): void {
+  const bytes = Buffer.from(line + '\n');
+  try {
+    for (let off = 0; off < bytes.length;) off += writeSync(2, bytes, off);
+  } catch {
+    linesLost++;
+  }
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
-  const sink = opts.sink ?? ((line: string) => process.stderr.write(line + '\n'));
+  // Made once so that Node sets a pipe or terminal on stderr blocking, as it does for its own writes.
+  if (opts.sink === undefined) void process.stderr;
+  const sink = opts.sink ?? toStderr;
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const json of chunk.toString('utf8').split('\n')) {

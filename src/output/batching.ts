@@ -27,6 +27,8 @@ export interface BatchingOptions {
   deadlineMs: number;
   /** Records held in memory at most. */
   queueMax: number;
+  /** With `spill`: records held in memory at most while the spill directory cannot be used (default queueMax). */
+  queueMaxWithoutSpill?: number;
   /** Give up on a batch after this many failed sends (0: retry for ever). Ignored with spill. */
   maxRetries?: number;
   /** Spill to disk instead of dropping: segment directory and disk cap in bytes. */
@@ -46,6 +48,8 @@ export class PartialSendError extends Error {
 const BACKOFF_MIN_MS = 100;
 const BACKOFF_MAX_MS = 30_000;
 const LOG_EVERY_MS = 10_000;
+/** How often a spill directory that could not be opened is tried again. */
+const SPILL_RETRY_MS = 30_000;
 
 export abstract class BatchingOutput implements Output {
   abstract readonly name: string;
@@ -60,9 +64,10 @@ export abstract class BatchingOutput implements Output {
   private flushing = false;
   private lastErrorLog = 0;
   private lastSpillErrorLog = 0;
-  /** Opened on first use; null without spill or when the directory could not be opened. */
+  /** Opened on first use; null without spill or while the directory cannot be opened. */
   private disk: SpillLog | null = null;
-  private diskUnavailable = false;
+  /** While the spill directory cannot be opened: when to try again (0: not failing). */
+  private diskRetryAt = 0;
   /** The last send failed: new records go straight to disk until one succeeds. */
   private failing = false;
   private waiters: (() => void)[] = [];
@@ -80,8 +85,8 @@ export abstract class BatchingOutput implements Output {
 
   /** Records of the send in progress that the target refused for good (counted by the subclass, not in `sent`). */
   private refusedInSend = 0;
-  /** Records of the send in progress that came from memory (a batch from the spill stays on disk until committed). */
-  private sendingFromMemory = 0;
+  /** The send in progress when its batch came from memory (a batch from the spill stays on disk until committed). */
+  private sendingFromMemory: FlowRecord[] | null = null;
   /** Set when close() stopped waiting for a send: whatever it ends with is no longer this queue's business. */
   private abandoned = false;
 
@@ -98,14 +103,15 @@ export abstract class BatchingOutput implements Output {
 
   write(batch: readonly FlowRecord[]): void {
     if (batch.length === 0) return;
-    const full = this.queued + batch.length > this.opts.queueMax;
     const d = this.opts.spill === undefined ? null : this.spillLog();
+    const max = d === null && this.opts.spill !== undefined ? (this.opts.queueMaxWithoutSpill ?? this.opts.queueMax) : this.opts.queueMax;
+    const full = this.queued + batch.length > max;
     if (d !== null && (full || this.failing || d.pendingRecords > 0)) {
       try {
         d.append(batch);
       } catch (err) {
         this.c.spill_errors! += batch.length;
-        this.logSpillError(err);
+        this.logSpillError(err, 'records dropped');
       }
       this.kick();
       return;
@@ -126,16 +132,21 @@ export abstract class BatchingOutput implements Output {
 
   private spillLog(): SpillLog | null {
     const s = this.opts.spill;
-    if (s === undefined || this.diskUnavailable) return null;
+    if (s === undefined) return null;
     if (this.disk === null) {
+      const now = Date.now();
+      if (now < this.diskRetryAt) return null;
       try {
         this.disk = new SpillLog({ dir: s.dir, maxBytes: s.maxBytes, entryRecords: Math.min(1000, this.opts.batchMax) });
       } catch (err) {
-        // Without a usable directory the output still works, with the memory-only policy.
-        this.diskUnavailable = true;
-        log.error(`${this.name} output: cannot open spill directory ${s.dir}, records beyond the memory queue will be dropped: ${(err as Error).message}`);
+        // Without a usable directory the output still works, with the memory-only policy, and the
+        // directory is tried again (its permissions or its disk may be put right meanwhile).
+        if (this.diskRetryAt === 0) log.error(`${this.name} output: cannot open spill directory ${s.dir}, records beyond the memory queue will be dropped until it can be (tried again every ${SPILL_RETRY_MS / 1000} s; EF_DATA_DIR sets where it is): ${(err as Error).message}`);
+        this.diskRetryAt = now + SPILL_RETRY_MS;
         return null;
       }
+      if (this.diskRetryAt !== 0) log.info(`${this.name} output: spill directory ${s.dir} can be used again`);
+      this.diskRetryAt = 0;
     }
     return this.disk;
   }
@@ -214,49 +225,65 @@ export abstract class BatchingOutput implements Output {
     for (;;) {
       if (batch.length === 0) return true;
       this.refusedInSend = 0;
-      this.sendingFromMemory = fromDisk ? 0 : batch.length;
+      this.sendingFromMemory = fromDisk ? null : batch;
+      let failure: unknown = null;
       try {
         await this.send(batch);
-        this.sendingFromMemory = 0;
-        // Given up on by close() (counted there): the spill may be closed already.
-        if (this.abandoned) return false;
-        if (fromDisk) this.disk!.commit();
+      } catch (err) {
+        failure = err;
+      }
+      this.sendingFromMemory = null;
+      // Given up on by close() (kept or counted there): the spill may be closed already.
+      if (this.abandoned) return false;
+      if (failure === null) {
+        if (fromDisk) this.commitDisk();
         this.c.sent! += batch.length - this.refusedInSend;
         this.c.batches!++;
         this.backoff = 0;
         this.failing = false;
         this.notify();
         return true;
-      } catch (err) {
-        this.sendingFromMemory = 0;
-        if (this.abandoned) return false;
-        if (err instanceof PartialSendError && err.remaining.length < batch.length) {
-          // The accepted part is done (and off the disk); what remains is retried like a batch from memory.
-          this.c.sent! += batch.length - err.remaining.length - this.refusedInSend;
-          if (fromDisk) this.disk!.commit();
-          fromDisk = false;
-          batch = err.remaining;
-          if (batch.length === 0) return true;
-        }
-        attempts++;
-        this.c.failures!++;
-        this.logFailure(err);
-        if (this.spillLog() !== null && this.toDisk(batch, fromDisk)) {
-          this.failing = true;
-          this.notify();
-          if (this.closing) return false;
-          await this.sleep();
-          // The pump goes on with the oldest records, which are now on disk.
-          return !this.closing;
-        }
-        const max = this.opts.maxRetries ?? 0;
-        if ((max > 0 && attempts >= max) || this.closing) {
-          this.c.dropped_retries! += batch.length;
-          return true;
-        }
-        this.notify();
-        await this.sleep();
       }
+      if (failure instanceof PartialSendError && failure.remaining.length < batch.length) {
+        // The accepted part is done (and off the disk); what remains is retried like a batch from memory.
+        this.c.sent! += batch.length - failure.remaining.length - this.refusedInSend;
+        if (fromDisk) this.commitDisk();
+        fromDisk = false;
+        batch = failure.remaining;
+        if (batch.length === 0) return true;
+      }
+      attempts++;
+      this.c.failures!++;
+      this.logFailure(failure);
+      if (this.spillLog() !== null && this.toDisk(batch, fromDisk)) {
+        this.failing = true;
+        this.notify();
+        if (this.closing) return false;
+        await this.sleep();
+        // The pump goes on with the oldest records, which are now on disk.
+        return !this.closing;
+      }
+      const max = this.opts.maxRetries ?? 0;
+      if ((max > 0 && attempts >= max) || this.closing) {
+        this.c.dropped_retries! += batch.length;
+        return true;
+      }
+      this.notify();
+      await this.sleep();
+    }
+  }
+
+  /**
+   * Marks the batch read from the spill as delivered. Its cursor failing to save (a full disk) does not
+   * make the delivery a failure: the batch is off the read position either way, and only a restart
+   * before the next successful save would send it again.
+   */
+  private commitDisk(): void {
+    try {
+      this.disk!.commit();
+    } catch (err) {
+      this.c.spill_cursor_errors = (this.c.spill_cursor_errors ?? 0) + 1;
+      this.logSpillError(err, 'delivered records may be sent again after a restart');
     }
   }
 
@@ -277,7 +304,7 @@ export abstract class BatchingOutput implements Output {
       this.chunks = memory;
       for (const c of memory) this.queued += c.length;
       this.c.queued = this.queued;
-      this.logSpillError(err, true);
+      this.logSpillError(err, 'records kept in memory');
       return false;
     }
   }
@@ -327,17 +354,32 @@ export abstract class BatchingOutput implements Output {
     this.timer = null;
     if (this.sleepTimer !== null) clearTimeout(this.sleepTimer);
     this.wake?.();
+    // A send that neither finishes nor fails in time (a slow server, or one that accepted and stays
+    // silent): its records may or may not arrive.
+    let inFlight: FlowRecord[] | null = null;
     if (this.pumping !== null && !(await within(this.pumping, CLOSE_SEND_MS))) {
-      // A send that neither finishes nor fails (a server that accepted and stays silent): its
-      // records may or may not have arrived; they are counted as dropped, and the stop goes on.
       this.abandoned = true;
-      this.c.dropped_retries! += this.sendingFromMemory;
+      inFlight = this.sendingFromMemory;
     }
-    let left = 0;
-    for (const chunk of this.takeAll()) left += chunk.length;
-    this.c.dropped_retries! += left;
+    const left = [...(inFlight === null ? [] : [inFlight]), ...this.takeAll()];
+    let n = 0;
+    for (const chunk of left) n += chunk.length;
+    // With a spill, what memory still holds goes to disk, before what is there (it is older), for
+    // the next start; the batch given up in flight too, so it arrives at least once.
+    let kept = 0;
+    const d = n > 0 && this.opts.spill !== undefined ? this.spillLog() : null;
+    if (d !== null) {
+      try {
+        d.prepend(left);
+        kept = n;
+      } catch (err) {
+        this.logSpillError(err, 'records dropped at stop');
+      }
+    }
+    this.c.dropped_retries! += n - kept;
+    if (kept > 0) log.warn(`${this.name} output: stopped with ${kept} records the target did not take within ${flushMs / 1000} s (slow or failing) kept in the spill directory ${this.opts.spill!.dir} for the next start`);
     const dropped = this.c.dropped_retries! - droppedBefore;
-    if (dropped > 0) log.error(`${this.name} output: stopped with ${dropped} records not delivered (the target kept failing for ${flushMs / 1000} s)`);
+    if (dropped > 0) log.error(`${this.name} output: stopped with ${dropped} records not delivered (the target did not take them within ${flushMs / 1000} s: slow or failing)`);
     this.disk?.close();
     this.syncSpillCounters();
   }
@@ -367,10 +409,10 @@ export abstract class BatchingOutput implements Output {
     log.warn(`${this.name} output: send failed, ${where}: ${(err as Error).message}`);
   }
 
-  private logSpillError(err: unknown, kept = false): void {
+  private logSpillError(err: unknown, outcome: string): void {
     const now = Date.now();
     if (now - this.lastSpillErrorLog < LOG_EVERY_MS) return;
     this.lastSpillErrorLog = now;
-    log.error(`${this.name} output: cannot write to the spill directory, ${kept ? 'records kept in memory' : 'records dropped'}: ${(err as Error).message}`);
+    log.error(`${this.name} output: cannot write to the spill directory ${this.opts.spill!.dir} (EF_DATA_DIR; its size is capped by the output's _SPILL_MAX_BYTES), ${outcome}: ${(err as Error).message}`);
   }
 }

@@ -228,7 +228,7 @@ export class ThreatFeed {
         source: displayUrl(this.o.url),
       });
     } catch (err) {
-      hooks.storeFailed((err as Error).message, 'save');
+      hooks.storeFailed(`${this.store.bodyPath} (EF_DATA_DIR): ${(err as Error).message}`, 'save');
     }
     return true;
   }

@@ -9,6 +9,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WebSources } from './sources.js';
 import { integrationsStatus } from './integrations.js';
+import { logLinesLost } from '../log/logger.js';
 
 /** Output counter names that are levels (current depth), not running totals. */
 const DEPTH_KEYS = new Set(['queued', 'queued_records', 'inflight_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spill_pending', 'spilled_bytes', 'spill_bytes']);
@@ -116,6 +117,13 @@ export function createMetrics(src: WebSources): Registry {
     collect() {
       this.reset();
       this.inc(src.receiveRestarts?.() ?? 0);
+    },
+  });
+  new Counter({
+    name: 'ufc_log_lines_lost_total', help: 'Log lines that could not be written (stderr a file on a full disk, or a closed pipe).', registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(logLinesLost());
     },
   });
   new Gauge({

@@ -221,7 +221,7 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
   private readonly colList: string;
 
   constructor(private readonly o: ClickHouseOptions) {
-    super({ batchMax: o.batchMax, deadlineMs: o.deadlineMs, queueMax: o.queueMax, ...(o.spill ? { spill: o.spill } : {}) });
+    super({ batchMax: o.batchMax, deadlineMs: o.deadlineMs, queueMax: o.queueMax, queueMaxWithoutSpill: 20 * o.batchMax, ...(o.spill ? { spill: o.spill } : {}) });
     if (!IDENT.test(o.database) || !IDENT.test(o.table)) throw new Error('EF_OUTPUT_CLICKHOUSE_DATABASE and _TABLE must be plain identifiers (letters, digits, _)');
     this.cols = flowColumns(o.timestampSource);
     this.fq = `${o.database}.${o.table}`;

@@ -13,6 +13,8 @@ import { pickTimestamp, type ViewOptions } from '../../record/fields.js';
 import { encodeRecord } from '../../record/json.js';
 import { log } from '../../log/logger.js';
 import { BatchingOutput, PartialSendError } from '../batching.js';
+import { CLOSE_SEND_MS } from '../close-deadline.js';
+import { within } from '../../within.js';
 import { bodyText, itemResults, recordsOf, splitBodies, type BulkItem } from './bulk.js';
 import { openConnection, type ConnectionOptions, type SearchConnection } from './connection.js';
 import { IndexNamer, type IndexPeriod, type Schema } from './index-name.js';
@@ -59,6 +61,7 @@ export class SearchOutput extends BatchingOutput {
       // waits on disk, so a crash loses at most those; without one, a larger queue rides out short
       // stalls before dropping.
       queueMax: o.spill !== undefined ? batchRecords : 20 * batchRecords,
+      queueMaxWithoutSpill: 20 * batchRecords,
       // Without a spill a batch is given up (and counted) after some minutes of failures, so an
       // unreachable cluster cannot hold shutdown for ever.
       ...(o.spill !== undefined ? { spill: o.spill } : { maxRetries: 10 }),
@@ -160,6 +163,7 @@ export class SearchOutput extends BatchingOutput {
 
   override async close(flushMs?: number): Promise<void> {
     await super.close(flushMs);
-    await this.conn.close();
+    // Bounded like Kafka's and ClickHouse's: closing waits for a request close() gave up on.
+    await within(this.conn.close(), CLOSE_SEND_MS);
   }
 }

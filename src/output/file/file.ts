@@ -33,6 +33,10 @@ export class FileOutput extends NdjsonQueue {
     super({ view: o.view, slabBytes: 1 << 20, deadlineMs: 500, queueMax: 500_000 });
   }
 
+  protected override target(): string {
+    return ` to ${this.o.path} (EF_OUTPUT_FILE_PATH)`;
+  }
+
   override async start(): Promise<void> {
     makeDir(dirname(this.o.path));
     await this.openFile();

@@ -255,10 +255,15 @@ export abstract class NdjsonQueue implements Output {
     return { ...this.c };
   }
 
+  /** Where the writes go, for the failure line (e.g. ` to /var/lib/ufc/flows.ndjson (EF_OUTPUT_FILE_PATH)`). */
+  protected target(): string {
+    return '';
+  }
+
   private logFailure(err: unknown): void {
     const now = Date.now();
     if (now - this.lastErrorLog < LOG_EVERY_MS) return;
     this.lastErrorLog = now;
-    log.warn(`${this.name} output: write failed, will retry: ${(err as Error).message}`);
+    log.warn(`${this.name} output: write${this.target()} failed, will retry: ${(err as Error).message}`);
   }
 }

@@ -114,6 +114,7 @@ export class KafkaOutput extends BatchingOutput {
       deadlineMs: o.deadlineMs,
       // With a spill, memory holds the batch being filled (besides the one in flight); see elasticsearch/output.ts.
       queueMax: o.spill !== undefined ? o.batchRecords : 20 * o.batchRecords,
+      queueMaxWithoutSpill: 20 * o.batchRecords,
       // Without a spill a batch is given up (and counted) after some minutes of failures.
       ...(o.spill !== undefined ? { spill: o.spill } : { maxRetries: 10 }),
     });

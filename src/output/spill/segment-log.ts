@@ -15,7 +15,7 @@
  * delivered twice. Past `maxBytes` whole segments are dropped oldest first and every record in
  * them counted; the segment being delivered is never dropped under the sender.
  */
-import { closeSync, fsyncSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowRecord } from '../../record/flow-record.js';
 import { log } from '../../log/logger.js';
@@ -260,7 +260,7 @@ export class SpillLog {
     const fd = openSync(path, 'w');
     const h = this.fileHeader();
     try {
-      writeSync(fd, h, 0, h.length, 0);
+      writeAllAt(fd, h, 0);
     } catch (err) {
       // A full disk: no descriptor and no headerless file left behind.
       closeSync(fd);
@@ -276,8 +276,19 @@ export class SpillLog {
     head.writeUInt32BE(payload.length, 0);
     head.writeUInt32BE(count, 4);
     head.writeUInt32BE(crc32(payload), 8);
-    writeSync(seg.fd!, head, 0, ENTRY_HEADER, seg.size);
-    writeSync(seg.fd!, payload, 0, payload.length, seg.size + ENTRY_HEADER);
+    try {
+      writeAllAt(seg.fd!, head, seg.size);
+      writeAllAt(seg.fd!, payload, seg.size + ENTRY_HEADER);
+    } catch (err) {
+      // A full disk can take part of an entry: cut it off, so the segment ends where its last whole
+      // entry does and the next append (once there is room) follows it with no hole.
+      try {
+        ftruncateSync(seg.fd!, seg.size);
+      } catch {
+        // the cut entry then fails its checksum on replay, and the rest of the segment with it
+      }
+      throw err;
+    }
     seg.size += ENTRY_HEADER + payload.length;
     seg.records += count;
     this.totalBytes += ENTRY_HEADER + payload.length;
@@ -462,5 +473,14 @@ function scanSegment(id: number, path: string): (Segment & { trailing: number; l
     return null;
   } finally {
     if (fd !== null) closeSync(fd);
+  }
+}
+
+/** Writes all of `buf` at `pos`: a write may take only part of it (a nearly full disk); the rest is retried, and a failure throws. */
+function writeAllAt(fd: number, buf: Buffer, pos: number): void {
+  for (let off = 0; off < buf.length;) {
+    const n = writeSync(fd, buf, off, buf.length - off, pos + off);
+    if (n <= 0) throw new Error(`write took ${n} of ${buf.length - off} bytes`);
+    off += n;
   }
 }

@@ -16,6 +16,8 @@ import { DuckDbOutput } from '../src/store/duckdb.js';
 import { flowQueryFrom, QueryInputError, type FlowQuery } from '../src/store/query.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
+import { createLogger, setLogger } from '../src/log/logger.js';
+import { within } from '../src/within.js';
 import * as ref from './store-reference.js';
 import { checkAllQueries, checkExportSnapshot, checkThreatViews, checkWideValues } from './store-reference.js';
 
@@ -329,5 +331,83 @@ test('DuckDB IP macros: every IPv6 form gives v6ToHex\'s digits, and an IPv6 fil
     assert.ok(plan !== undefined && String(plan[1]).length < 50_000, `logical plan of ${String(plan?.[1]).length} characters`);
   } finally {
     c.closeSync();
+  }
+});
+
+test('DuckDB: the WAL is checkpointed on a DuckDB thread with appends held back, never inside an append on the main thread', async () => {
+  const config = testConfig();
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'c.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 10_000, deadlineMs: 10, queueMax: 400_000 });
+  await out.start();
+  try {
+    // DuckDB's own checkpoint (inside a commit, so inside flushSync) is only a backstop.
+    const setting = await (await (out.store as unknown as { reader: { runAndReadAll(sql: string): Promise<{ getRowObjects(): Record<string, unknown>[] }> } }).reader.runAndReadAll("SELECT current_setting('checkpoint_threshold') AS t")).getRowObjects();
+    assert.match(String(setting[0]!.t), /^(1GB|1\.0 ?GiB|953\.[0-9]+ ?MiB)$/i);
+    let checkpoints = 0, inCheckpoint = false, appendsDuring = 0;
+    const store = out.store;
+    const checkpoint = store.checkpoint.bind(store), append = store.append.bind(store);
+    store.checkpoint = async () => {
+      checkpoints++;
+      inCheckpoint = true;
+      try {
+        await checkpoint();
+      } finally {
+        inCheckpoint = false;
+      }
+    };
+    store.append = (records) => {
+      if (inCheckpoint) appendsDuring++;
+      return append(records);
+    };
+    const now = Date.now();
+    for (let b = 0; b < 30; b++) {
+      out.write(Array.from({ length: 10_000 }, (_, i) => {
+        const r = new FlowRecord();
+        r.collectTs = now + b * 10_000 + i; r.exporterIp = '192.0.2.1'; r.srcIp = `10.0.${b}.${i & 255}`; r.dstIp = '198.51.100.7'; r.ipVersion = 4; r.proto = 6; r.srcPort = i; r.bytes = i; r.packets = 1;
+        return r;
+      }));
+      await new Promise((r) => setImmediate(r));
+    }
+    await out.flush();
+    assert.ok(checkpoints >= 1, `the WAL passed 16 MB and was checkpointed (${checkpoints})`);
+    assert.equal(appendsDuring, 0, 'no append while a checkpoint ran');
+    assert.ok(store.walBytes() <= 16 << 20, `WAL ${store.walBytes()} bytes`);
+    assert.equal((await out.flowQuery()!.search({ from: 0, to: now + 1e9 })).total, 300_000);
+  } finally {
+    await out.close();
+  }
+});
+
+test('DuckDB: retention at start runs in the background (the collector does not wait for it to listen) and says what it deleted', async () => {
+  const config = testConfig();
+  const path = join(config.EF_DATA_DIR, 's.duckdb');
+  const opts = { path, retentionDays: 1, maxBytes: 1 << 30, timestampSource: 'collect' as const, batchMax: 1000, deadlineMs: 10, queueMax: 100_000 };
+  const first = new DuckDbOutput(opts);
+  await first.start();
+  const old = Date.now() - 3 * 86_400_000;
+  first.write(Array.from({ length: 700 }, (_, i) => Object.assign(new FlowRecord(), { collectTs: old + i, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '10.0.0.2', ipVersion: 4, proto: 17 })));
+  await first.flush();
+  await first.close();
+
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
+  const again = new DuckDbOutput(opts);
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const applyRetention = again.store.applyRetention.bind(again.store);
+  again.store.applyRetention = async (now) => {
+    await gate;
+    return applyRetention(now);
+  };
+  try {
+    assert.ok(await within(again.start(), 5000), 'start() did not wait for the retention');
+    assert.equal(again.counters().retention_deleted, 0, 'start() returned with the retention still to run');
+    release();
+    await again.maintain();
+    assert.equal(again.counters().retention_deleted, 700);
+    assert.ok(lines.some((l) => l.includes('DuckDB retention: deleted 700 rows older than 1 days')), lines.join('\n'));
+  } finally {
+    release();
+    setLogger(createLogger({ level: 'info', encoding: 'json' }));
+    await again.close();
   }
 });

@@ -29,6 +29,10 @@ const DAY_MS = 86_400_000;
 const CHUNK_ROWS = 2048;
 /** How often retention and the size guard run. */
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+/** WAL size past which the output checkpoints (DuckDB's own default threshold). */
+const CHECKPOINT_WAL_BYTES = 16 << 20;
+/** DuckDB's own threshold, raised: it checkpoints by itself only if ours keep failing. */
+const AUTO_CHECKPOINT_BACKSTOP = '1GB';
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 const SQL_TYPE: Record<Exclude<ColKind, 'enum'>, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
@@ -96,6 +100,10 @@ export class DuckDbStore {
       await this.writer.run(`ALTER TABLE ${DUCKDB_TABLE} RENAME TO ${aside}`);
     }
     await this.writer.run(`CREATE TABLE IF NOT EXISTS ${DUCKDB_TABLE} (${defs})`);
+    // DuckDB checkpoints by itself inside the commit that takes the WAL past 16 MB: in the appender's
+    // flushSync, on the main thread, for a second or two on a busy store. The output checkpoints on a
+    // DuckDB thread instead (checkpoint(), between appends); this is only the backstop.
+    await this.writer.run(`SET checkpoint_threshold = '${AUTO_CHECKPOINT_BACKSTOP}'`);
     for (const m of DUCKDB_MACROS) await this.reader.run(m);
     this.appender = await this.writer.createAppender(DUCKDB_TABLE);
     const instance = this.instance;
@@ -225,6 +233,20 @@ export class DuckDbStore {
       await r.run('CHECKPOINT').catch(() => {});
     }
     return n;
+  }
+
+  /** The WAL's size now (0 when there is none). */
+  walBytes(): number {
+    try {
+      return statSync(this.opts.path + '.wal').size;
+    } catch {
+      return 0;
+    }
+  }
+
+  /** Writes the WAL into the database file, on a DuckDB thread (the caller keeps appends away meanwhile). */
+  async checkpoint(): Promise<void> {
+    await this.reader!.run('CHECKPOINT');
   }
 
   /** Bytes the data takes: DuckDB's used blocks (deleted rows free blocks; the file itself does not shrink) plus the WAL. */
@@ -365,6 +387,11 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   readonly store: DuckDbStore;
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private maintaining: Promise<void> | null = null;
+  /**
+   * Work on a DuckDB thread that appends must wait for (a checkpoint, retention's delete): an
+   * append's commit would otherwise wait for it inside flushSync, holding the main thread.
+   */
+  private exclusive: Promise<void> | null = null;
 
   constructor(opts: DuckDbOutputOptions) {
     super({ batchMax: opts.batchMax, deadlineMs: opts.deadlineMs, queueMax: opts.queueMax });
@@ -377,7 +404,9 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   override async start(): Promise<void> {
     await this.store.open();
     log.info(`DuckDB store at ${this.store.opts.path} (retention ${this.store.opts.retentionDays} days)`);
-    await this.maintain();
+    // In the background: a start after a long stop may have millions of rows to delete, and the
+    // sockets open only once the outputs have started.
+    void this.maintain();
     this.maintenanceTimer = setInterval(() => void this.maintain(), MAINTENANCE_INTERVAL_MS);
     this.maintenanceTimer.unref?.();
     await super.start();
@@ -386,23 +415,49 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   /** Retention, then the size guard; never overlapping itself. */
   maintain(now = Date.now()): Promise<void> {
     if (this.maintaining !== null) return this.maintaining;
-    this.maintaining = (async () => {
+    this.maintaining = this.alone(async () => {
       try {
-        this.c.retention_deleted! += await this.store.applyRetention(now);
-        this.c.size_guard_deleted! += await this.store.applySizeGuard(now);
+        const old = await this.store.applyRetention(now);
+        this.c.retention_deleted! += old;
+        if (old > 0) log.info(`DuckDB retention: deleted ${old} rows older than ${this.store.opts.retentionDays} days (EF_OUTPUT_DUCKDB_RETENTION)`);
+        const over = await this.store.applySizeGuard(now);
+        this.c.size_guard_deleted! += over;
+        if (over > 0) log.info(`DuckDB size guard: deleted ${over} rows of the oldest days (EF_OUTPUT_DUCKDB_MAX_SIZE)`);
       } catch (err) {
         log.warn(`DuckDB maintenance failed: ${(err as Error).message}`);
       } finally {
         this.maintaining = null;
       }
-    })();
+    });
     return this.maintaining;
   }
 
+  /** Runs `work` with appends held back (they wait in send()); one at a time. */
+  private alone(work: () => Promise<void>): Promise<void> {
+    const before = this.exclusive;
+    const run = (async () => {
+      if (before !== null) await before;
+      await work();
+    })();
+    const mine = run.finally(() => {
+      if (this.exclusive === mine) this.exclusive = null;
+    });
+    this.exclusive = mine;
+    return mine;
+  }
+
   protected async send(batch: FlowRecord[]): Promise<void> {
+    while (this.exclusive !== null) await this.exclusive;
+    // One append per event-loop turn: batches queued behind a checkpoint would otherwise be
+    // appended back to back (each takes tens of milliseconds) while nothing else runs.
+    await new Promise((r) => setImmediate(r));
+    while (this.exclusive !== null) await this.exclusive;
     try {
       const clamped = this.store.append(batch);
       if (clamped > 0) this.c.values_clamped! += clamped;
+      if (this.store.walBytes() > CHECKPOINT_WAL_BYTES) {
+        void this.alone(() => this.store.checkpoint().catch((err: Error) => log.warn(`DuckDB checkpoint failed (DuckDB does it itself past ${AUTO_CHECKPOINT_BACKSTOP} of WAL): ${err.message}`)));
+      }
     } catch (err) {
       // The batch is retried whole (BatchingOutput) on a clean appender, so it is stored once.
       await this.store.recover((err as Error).message).catch((e: Error) => log.warn(`DuckDB store: could not recover yet: ${e.message}`));
@@ -420,6 +475,7 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     this.maintenanceTimer = null;
     // Bounded: maintenance on a database being reopened may not settle.
     if (this.maintaining !== null) await within(this.maintaining, CLOSE_SEND_MS);
+    if (this.exclusive !== null) await within(this.exclusive, CLOSE_SEND_MS);
     this.store.close();
   }
 }

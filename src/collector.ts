@@ -210,6 +210,11 @@ export class Collector {
     return this.pool?.heaps() ?? [];
   }
 
+  /** Messages from the decode workers waiting for the main thread (0 without workers). */
+  workerResultsWaiting(): number {
+    return this.pool?.resultsWaiting ?? 0;
+  }
+
   /** Times a decode worker stopped on its own (each is replaced), and the datagrams lost with them. */
   workerRestarts(): { restarts: number; lostDatagrams: number } {
     return { restarts: this.pool?.restarts ?? 0, lostDatagrams: this.pool?.lostDatagrams ?? 0 };

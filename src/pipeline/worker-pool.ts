@@ -93,6 +93,11 @@ export class WorkerPool {
     return this.n;
   }
 
+  /** Messages from the workers (mostly decoded batches) the main thread has yet to take. */
+  get resultsWaiting(): number {
+    return this.inbox.size;
+  }
+
   async start(): Promise<void> {
     const ready: Promise<void>[] = [];
     for (let i = 0; i < this.n; i++) {

@@ -142,6 +142,12 @@ export function createMetrics(src: WebSources): Registry {
       });
     },
   });
+  new Gauge({
+    name: 'ufc_decode_results_waiting', help: 'Messages from the decode workers (mostly decoded batches) waiting for the main thread, which hands records to the outputs: a number that keeps growing means the main thread is behind.', registers: [registry],
+    collect() {
+      this.set(src.workerResultsWaiting?.() ?? 0);
+    },
+  });
   new Counter({
     name: 'ufc_decode_worker_restarts_total', help: 'Times a decode worker stopped on its own (a crash; the log says why); each time a new one is started in its place.', registers: [registry],
     collect() {

@@ -23,6 +23,8 @@ export interface WebSources {
   receiveRealtime?(): boolean;
   /** Each decode worker's V8 heap as of its last report (null before the first; empty without workers). */
   workerHeaps?(): readonly (ThreadHeap | null)[];
+  /** Messages from the decode workers waiting for the main thread (0 without workers). */
+  workerResultsWaiting?(): number;
   /** Times a decode worker stopped on its own (each is replaced), and the datagrams lost with them (0 without workers). */
   workerRestarts?(): { restarts: number; lostDatagrams: number };
 }

@@ -6,6 +6,11 @@ import { redactDeep, registerSecrets } from '../src/log/redact.js';
 import { integrationsStatus } from '../src/web/integrations.js';
 import type { Enricher } from '../src/pipeline/types.js';
 import { ClickHouseOutput, credentialsOutOfUrl } from '../src/output/clickhouse/clickhouse.js';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './helpers/collect.js';
+import { REPO_ROOT } from './helpers/tools.js';
 
 registerSecrets(['Zq+Secret/Key==', 'PlainSecretKey12345']);
 
@@ -63,4 +68,31 @@ test('redaction reaches URLs, class instances and error properties, as the line 
   assert.deepEqual(o.holder, { key: '***' });
   assert.deepEqual([o.err.code, o.err.errno, o.err.url], ['ECONNREFUSED', -111, 'http://h/?k=***']);
   assert.ok(!lines[0]!.includes('PlainSecretKey12345'));
+});
+
+test('logger: a stderr pipe whose reader is slow loses no line (they wait in memory), and none is counted lost', async () => {
+  const dir = tempDir('ufc-log-');
+  const script = join(dir, 'log.mts');
+  // The descriptor made non-blocking first, as plain node (bin/ufc) leaves a stderr pipe.
+  writeFileSync(script, `import net from 'node:net';
+new net.Socket({ fd: 2, readable: false, writable: true });
+const { createLogger, logLinesLost } = await import(${JSON.stringify(join(REPO_ROOT, 'src', 'log', 'logger.ts'))});
+const log = createLogger({ level: 'info', encoding: 'json' });
+for (let i = 0; i < 2000; i++) log.warn('x'.repeat(200) + ' line ' + i);
+process.on('exit', () => process.stdout.write(String(logLinesLost())));
+`);
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Nobody reads stderr for a while: the pipe's 64 KiB fill up long before the 2,000 lines are logged.
+  child.stderr.pause();
+  let out = '', err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await new Promise((r) => setTimeout(r, 1500));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.resume();
+  const code = await new Promise<number | null>((r) => child.on('close', r));
+  assert.equal(code, 0);
+  const lines = err.split('\n').filter((l) => l.includes(' line '));
+  assert.equal(lines.length, 2000);
+  assert.ok(lines.every((l, i) => (JSON.parse(l) as { msg: string }).msg.endsWith(` line ${i}`)), 'every line whole, in order');
+  assert.equal(out, '0');
 });

@@ -11,7 +11,8 @@
  * - forward by up to MAX_GAP: that many missing;
  * - the last number again: no information (some exporters never fill the field), not counted;
  * - back by up to LATE_WINDOW: a datagram that arrived late (reordered or repeated); the one it
- *   follows had already counted it missing, so that count is one too high for each late one;
+ *   follows had already counted it missing, so that count is too high by what the late one carried
+ *   (one datagram, or its records), and the stream goes on expecting what follows the newest number;
  * - any other step: the exporter restarted (or the field is garbage): counted as a reset, and the
  *   stream starts over from the new number.
  *

@@ -5,7 +5,7 @@
  * every field's strings before they are serialized.
  */
 import pino from 'pino';
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { redact, redactDeep } from './redact.js';
 
@@ -67,11 +67,11 @@ export function logLinesLost(): number {
 }
 
 /**
- * One line to stderr, written to the descriptor directly. Through process.stderr, a failed write (a
- * log file on a full disk) is an 'error' event that ends the process, and the stream is dead after it;
- * here the line is counted as lost and the next one tries again.
+ * One line to stderr redirected to a file, written to the descriptor directly: through process.stderr,
+ * a failed write (a full disk) is an 'error' event that ends the process, and the stream is dead after
+ * it; here the line is counted as lost and the next one tries again.
  */
-function toStderr(line: string): void {
+function toStderrFile(line: string): void {
   const bytes = Buffer.from(line + '\n');
   try {
     for (let off = 0; off < bytes.length;) off += writeSync(2, bytes, off);
@@ -80,10 +80,35 @@ function toStderr(line: string): void {
   }
 }
 
+/**
+ * A pipe or terminal goes through process.stderr, which queues what a slow reader has not taken (Node
+ * makes a pipe's descriptor non-blocking, so a direct write would fail as soon as its buffer is full).
+ * A reader that is gone (EPIPE) fails the write, counted, never the process.
+ */
+function toStderrStream(line: string): void {
+  process.stderr.write(line + '\n', (err) => {
+    if (err) linesLost++;
+  });
+}
+
+let stderrSink: ((line: string) => void) | null = null;
+
+function defaultSink(): (line: string) => void {
+  if (stderrSink === null) {
+    let file = false;
+    try {
+      file = fstatSync(2).isFile();
+    } catch {
+      // no stderr at all: the stream's own handling
+    }
+    if (!file) process.stderr.on('error', () => undefined); // counted in the write's callback
+    stderrSink = file ? toStderrFile : toStderrStream;
+  }
+  return stderrSink;
+}
+
 export function createLogger(opts: LoggerOptions): Logger {
-  // Made once so that Node sets a pipe or terminal on stderr blocking, as it does for its own writes.
-  if (opts.sink === undefined) void process.stderr;
-  const sink = opts.sink ?? toStderr;
+  const sink = opts.sink ?? defaultSink();
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
       for (const json of chunk.toString('utf8').split('\n')) {

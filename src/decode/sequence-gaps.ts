@@ -59,6 +59,9 @@ export function addSequenceCounts(to: SequenceCounts, from: SequenceCounts): voi
   to.agentDrops += from.agentDrops;
 }
 
+const TWO_32 = 2 ** 32;
+const HALF = 2 ** 31;
+
 /** How a stream numbers what it sends (see the file comment). */
 export type SequenceMode = 'before' | 'after' | 'datagrams';
 
@@ -93,8 +96,6 @@ function explains(mode: SequenceMode, s: SequenceStream, seq: number, records: n
 
 const unitOf = (m: SequenceMode): SequenceUnit => (m === 'datagrams' ? 'datagrams' : 'records');
 
-const TWO_32 = 2 ** 32;
-const HALF = 2 ** 31;
 /**
  * Forward jumps longer than this are an exporter restart, not loss. A million datagrams is about 25
  * seconds of a busy exporter at 40,000 a second; the record limit is that at 30 records a datagram.

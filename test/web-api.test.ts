@@ -133,6 +133,23 @@ test('decode errors are counted by exporter and reason in /metrics and /api/expo
   assert.equal(e.errors['unknown protocol'], 1);
 });
 
+test('/metrics: what an exporter\'s sequence numbers told, one series per exporter that has something to tell', async () => {
+  const now = Date.now();
+  const v5 = (seq: number): Buffer => {
+    const b = Buffer.alloc(24 + 48);
+    b.writeUInt16BE(5, 0); b.writeUInt16BE(1, 2); b.writeUInt32BE(100_000, 4); b.writeUInt32BE(Math.floor(now / 1000), 8); b.writeUInt32BE(seq, 16);
+    b.writeUInt32BE(99_000, 48); b.writeUInt32BE(99_500, 52); b[62] = 17;
+    return b;
+  };
+  // 1 record numbered 0; then 100 (99 missing); 50 (late); 40,000,000 (too far ahead: a restart).
+  for (const seq of [0, 100, 50, 40_000_000]) f.collector.pipeline.handle(v5(seq), { exporterIp: '198.51.100.8', exporterPort: 2055, receivedAt: now });
+  const m = (await get('/metrics')).body;
+  assert.match(m, /^ufc_exporter_sequence_missing_total\{exporter="198\.51\.100\.8",unit="records"\} 99$/m);
+  assert.match(m, /^ufc_exporter_sequence_late_total\{exporter="198\.51\.100\.8"\} 1$/m);
+  assert.match(m, /^ufc_exporter_sequence_resets_total\{exporter="198\.51\.100\.8"\} 1$/m);
+  assert.doesNotMatch(m, /^ufc_exporter_sflow_agent_drops_total\{exporter="198\.51\.100\.8"/m);
+});
+
 test('/api/exporters counts the records whose times the decoder changed, per exporter and reason', async () => {
   const now = Date.now();
   // One NetFlow v5 record whose Last is before its First (uptime 100 s, first 99 s, last 90 s).

@@ -10,6 +10,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { WebSources } from './sources.js';
 import { integrationsStatus } from './integrations.js';
 import { logLinesLost } from '../log/logger.js';
+import type { ExporterCounters } from '../pipeline/exporter-stats.js';
 
 /** Output counter names that are levels (current depth), not running totals. */
 const DEPTH_KEYS = new Set(['queued', 'queued_records', 'inflight_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spill_pending', 'spilled_bytes', 'spill_bytes']);
@@ -75,27 +76,19 @@ export function createMetrics(src: WebSources): Registry {
       }
     },
   });
-  new Counter({
-    name: 'ufc_exporter_sequence_late_total', help: 'Datagrams that came after ones the exporter numbered later (reordered or repeated).', labelNames: ['exporter'], registers: [registry],
-    collect() {
-      this.reset();
-      for (const e of exporters()) if (e.sequence.late > 0) this.inc({ exporter: e.exporter }, e.sequence.late);
-    },
-  });
-  new Counter({
-    name: 'ufc_exporter_sequence_resets_total', help: 'Sequence numbers that were neither loss nor lateness: exporter restarts, or numbers that mean nothing.', labelNames: ['exporter'], registers: [registry],
-    collect() {
-      this.reset();
-      for (const e of exporters()) if (e.sequence.resets > 0) this.inc({ exporter: e.exporter }, e.sequence.resets);
-    },
-  });
-  new Counter({
-    name: 'ufc_exporter_sflow_agent_drops_total', help: 'Samples an sFlow agent dropped for lack of resources, from the growth of its flow samples\' drops counters.', labelNames: ['exporter'], registers: [registry],
-    collect() {
-      this.reset();
-      for (const e of exporters()) if (e.sequence.agentDrops > 0) this.inc({ exporter: e.exporter }, e.sequence.agentDrops);
-    },
-  });
+  // One series per exporter whose count is not zero.
+  const perExporter = (name: string, help: string, value: (e: ExporterCounters) => number): void => {
+    new Counter({
+      name, help, labelNames: ['exporter'], registers: [registry],
+      collect() {
+        this.reset();
+        for (const e of exporters()) if (value(e) > 0) this.inc({ exporter: e.exporter }, value(e));
+      },
+    });
+  };
+  perExporter('ufc_exporter_sequence_late_total', 'Datagrams that came after ones the exporter numbered later (reordered or repeated).', (e) => e.sequence.late);
+  perExporter('ufc_exporter_sequence_resets_total', 'Sequence numbers that were neither loss nor lateness: exporter restarts, or numbers that mean nothing.', (e) => e.sequence.resets);
+  perExporter('ufc_exporter_sflow_agent_drops_total', 'Samples an sFlow agent dropped for lack of resources, from the growth of its flow samples\' drops counters.', (e) => e.sequence.agentDrops);
   new Counter({
     name: 'ufc_decode_errors_total', help: 'Decode errors by reason, all exporters together.', labelNames: ['reason'], registers: [registry],
     collect() {

@@ -411,3 +411,20 @@ test('DuckDB: retention at start runs in the background (the collector does not 
     await again.close();
   }
 });
+
+test('DuckDB: EF_OUTPUT_DUCKDB_MEMORY_LIMIT caps what DuckDB may use; 0 leaves its own default', async () => {
+  const limitOf = async (env: Record<string, string>): Promise<string> => {
+    const config = testConfig({ EF_OUTPUT_DUCKDB_ENABLE: 'true', ...env });
+    const out = createOutputs({ config, dataDir: config.EF_DATA_DIR }).find((o) => o instanceof DuckDbOutput) as DuckDbOutput;
+    await out.start();
+    try {
+      const reader = (out.store as unknown as { reader: { runAndReadAll(sql: string): Promise<{ getRowObjects(): Record<string, unknown>[] }> } }).reader;
+      return String((await (await reader.runAndReadAll("SELECT current_setting('memory_limit') AS m")).getRowObjects())[0]!.m);
+    } finally {
+      await out.close();
+    }
+  };
+  // 256 MB (DuckDB counts 1000^2) is 244.1 MiB as DuckDB shows it.
+  assert.equal(await limitOf({ EF_OUTPUT_DUCKDB_MEMORY_LIMIT: '256' }), '244.1 MiB');
+  assert.notEqual(await limitOf({}), '244.1 MiB');
+});

@@ -39,6 +39,7 @@ export function createOutputs(ctx: OutputContext): Output[] {
       path: p === '' ? join(ctx.dataDir, 'flows.duckdb') : resolveDataPath(ctx.dataDir, p),
       retentionDays: c.EF_OUTPUT_DUCKDB_RETENTION,
       maxBytes: c.EF_OUTPUT_DUCKDB_MAX_SIZE * 1024 * 1024,
+      memoryLimitMb: c.EF_OUTPUT_DUCKDB_MEMORY_LIMIT,
       timestampSource: c.EF_OUTPUT_DUCKDB_TIMESTAMP_SOURCE,
       batchMax: 10_000,
       deadlineMs: c.EF_OUTPUT_DUCKDB_BATCH_DEADLINE,

@@ -53,6 +53,8 @@ export interface DuckDbOptions {
   retentionDays: number;
   maxBytes: number;
   timestampSource: TimestampSource;
+  /** EF_OUTPUT_DUCKDB_MEMORY_LIMIT in MB; 0 or absent: DuckDB's default (80% of the machine's memory). */
+  memoryLimitMb?: number;
 }
 
 /** The database file, its table, and the two connections (appender, queries and maintenance). */
@@ -89,6 +91,8 @@ export class DuckDbStore {
       throw new Error(`the store ${this.opts.path} is in use by process ${held[2]} (${held[1]}), a running collector or replay: stop it, or give this one its own EF_DATA_DIR (a replay may also run with EF_OUTPUT_DUCKDB_ENABLE=false and another output)`, { cause: err });
     }
     this.writer = await this.instance.connect();
+    // A global setting: buffers, appends and every query's connection together.
+    if ((this.opts.memoryLimitMb ?? 0) > 0) await this.writer.run(`SET memory_limit = '${Math.floor(this.opts.memoryLimitMb!)}MB'`);
     this.reader = await this.instance.connect();
     const defs = this.cols.map((c) => `${c.name} ${sqlType(c)}`).join(', ');
     // The appender writes columns by position, so a table from an older layout (columns added,

@@ -54,6 +54,7 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_DUCKDB_RETENTION: opt.int(GD, 7, 'Days of flows kept.', { min: 1 }),
   EF_OUTPUT_DUCKDB_MAX_SIZE: opt.int(GD, 10240, 'Megabytes the database may grow to before the oldest days are removed early.', { min: 16 }),
   EF_OUTPUT_DUCKDB_BATCH_DEADLINE: opt.int(GD, 1000, 'Milliseconds a partial batch waits before it is appended.', { min: 1 }),
+  EF_OUTPUT_DUCKDB_MEMORY_LIMIT: opt.int(GD, 0, "Megabytes of memory DuckDB may use for its buffers and queries (larger queries spill to disk beside the database). 0: DuckDB's own default, 80% of the machine's memory.", { min: 0 }),
 
   ...outputCommon('CLICKHOUSE', 'ClickHouse'),
   EF_OUTPUT_CLICKHOUSE_ADDRESSES: opt.list(GC, 'http://127.0.0.1:8123', 'ClickHouse HTTP endpoints.'),

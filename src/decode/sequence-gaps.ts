@@ -76,10 +76,13 @@ export interface SequenceStream {
   lastSeen: number;
 }
 
-/** The number `mode` expects after `s`'s last datagram, for a datagram of `records` records; -1 when it cannot tell. */
-function expectedBy(mode: SequenceMode, s: SequenceStream, records: number): number {
+/**
+ * The number `mode` expects after `s`'s last datagram, given that datagram's record count (`before`)
+ * and this one's (`now`), counted one way or the other; -1 when it cannot tell.
+ */
+function expectedBy(mode: SequenceMode, s: SequenceStream, before: number, now: number): number {
   if (mode === 'datagrams') return (s.last + 1) % TWO_32;
-  const n = mode === 'before' ? s.lastRecords : records;
+  const n = mode === 'before' ? before : now;
   return n < 0 ? -1 : (s.last + n) % TWO_32;
 }
 
@@ -88,10 +91,9 @@ function expectedBy(mode: SequenceMode, s: SequenceStream, records: number): num
  * not; null when it cannot tell (the record count it needs is not known).
  */
 function explains(mode: SequenceMode, s: SequenceStream, seq: number, records: number, flows: number): boolean | null {
-  if (mode === 'datagrams') return seq === (s.last + 1) % TWO_32;
-  const a = mode === 'before' ? s.lastRecords : records, b = mode === 'before' ? s.lastFlows : flows;
-  if (a < 0) return null;
-  return seq === (s.last + a) % TWO_32 || seq === (s.last + b) % TWO_32;
+  const withOptions = expectedBy(mode, s, s.lastRecords, records);
+  if (withOptions < 0) return null;
+  return seq === withOptions || seq === expectedBy(mode, s, s.lastFlows, flows);
 }
 
 const unitOf = (m: SequenceMode): SequenceUnit => (m === 'datagrams' ? 'datagrams' : 'records');
@@ -154,7 +156,7 @@ export class SequenceGaps {
         if (n === 1 && !unknown) { s.mode = which; s.open = []; }
         if (n > 0 || unknown) { this.step(s, seq, records, flows); return; }
       } else if (explains(s.mode, s, seq, records, flows) !== false) { this.step(s, seq, records, flows); return; }
-      const expected = expectedBy(s.mode, s, records);
+      const expected = expectedBy(s.mode, s, s.lastRecords, records);
       if (expected >= 0 && seq !== expected) {
         const unit = unitOf(s.mode);
         const ahead = (seq - expected + TWO_32) % TWO_32;

@@ -5,7 +5,7 @@
  * every field's strings before they are serialized.
  */
 import pino from 'pino';
-import { fstatSync, writeSync } from 'node:fs';
+import { isRegularFile, writeAll } from '../fd-write.js';
 import { Writable } from 'node:stream';
 import { redact, redactDeep } from './redact.js';
 
@@ -72,9 +72,8 @@ export function logLinesLost(): number {
  * it; here the line is counted as lost and the next one tries again.
  */
 function toStderrFile(line: string): void {
-  const bytes = Buffer.from(line + '\n');
   try {
-    for (let off = 0; off < bytes.length;) off += writeSync(2, bytes, off);
+    writeAll(2, Buffer.from(line + '\n'));
   } catch {
     linesLost++;
   }
@@ -95,12 +94,7 @@ let stderrSink: ((line: string) => void) | null = null;
 
 function defaultSink(): (line: string) => void {
   if (stderrSink === null) {
-    let file = false;
-    try {
-      file = fstatSync(2).isFile();
-    } catch {
-      // no stderr at all: the stream's own handling
-    }
+    const file = isRegularFile(2);
     if (!file) process.stderr.on('error', () => undefined); // counted in the write's callback
     stderrSink = file ? toStderrFile : toStderrStream;
   }

@@ -257,14 +257,7 @@ export class DuckDbStore {
   async usedBytes(): Promise<number> {
     const rows = (await (await this.reader!.runAndReadAll('PRAGMA database_size')).getRowObjects()) as Record<string, unknown>[];
     const row = rows[0] ?? {};
-    const used = Number(row.used_blocks ?? 0) * Number(row.block_size ?? 0);
-    let wal = 0;
-    try {
-      wal = statSync(this.opts.path + '.wal').size;
-    } catch {
-      // no WAL right now
-    }
-    return used + wal;
+    return Number(row.used_blocks ?? 0) * Number(row.block_size ?? 0) + this.walBytes();
   }
 
   /**
@@ -451,7 +444,6 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   }
 
   protected async send(batch: FlowRecord[]): Promise<void> {
-    while (this.exclusive !== null) await this.exclusive;
     // One append per event-loop turn: batches queued behind a checkpoint would otherwise be
     // appended back to back (each takes tens of milliseconds) while nothing else runs.
     await new Promise((r) => setImmediate(r));

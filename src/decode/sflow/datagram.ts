@@ -9,6 +9,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/types.js';
 import { decodeCounterSample } from './counter-sample.js';
 import { decodeFlowSample, readAddress, type DatagramInfo } from './flow-sample.js';
+import { dataSource } from './data-source.js';
 import { unmapIPv4 } from '../../host-port.js';
 import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
 
@@ -65,8 +66,8 @@ export class SflowDecoder implements Decoder {
         case SAMPLE_FLOW:
         case SAMPLE_FLOW_EXPANDED:
           if (this.opts.flows) {
-            decodeFlowSample(buf, o, len, format === SAMPLE_FLOW_EXPANDED, dg, out);
-            this.agentDrops(buf, o, format === SAMPLE_FLOW_EXPANDED, ctx.exporterIp, dg);
+            const drops = decodeFlowSample(buf, o, len, format === SAMPLE_FLOW_EXPANDED, dg, out);
+            this.gaps.agentDrops(ctx.exporterIp, dg.agent, dg.subAgent, dataSource.type, dataSource.index, drops);
           } else this.skipped++;
           break;
         case SAMPLE_COUNTERS:
@@ -83,14 +84,6 @@ export class SflowDecoder implements Decoder {
     // otherwise lose the rest without a trace. Like tshark and sflowtool, the count is believed; the
     // datagram's records are kept and the leftover is counted as a loss of the exporter.
     if (o < buf.length && buf.subarray(o).some((b) => b !== 0)) this.lose(ctx.exporterIp, 'bytes after the last sample');
-  }
-
-  /** The flow sample at `o` (already decoded, so long enough): its source's `drops` counter. */
-  private agentDrops(buf: Buffer, o: number, expanded: boolean, exporter: string, dg: DatagramInfo): void {
-    // sequence_number, source ID (one word compact, two expanded), sampling_rate, sample_pool, drops.
-    const type = expanded ? buf.readUInt32BE(o + 4) : buf[o + 4]!;
-    const index = expanded ? buf.readUInt32BE(o + 8) : buf.readUInt32BE(o + 4) & 0xffffff;
-    this.gaps.agentDrops(exporter, dg.agent, dg.subAgent, type, index, buf.readUInt32BE(o + (expanded ? 20 : 16)));
   }
 
   private lose(exporter: string, reason: string): void {

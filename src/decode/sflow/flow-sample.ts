@@ -37,14 +37,18 @@ const IF_INTERNAL_EXPANDED = 0xffffffff;
 /** Bound on AS path length and communities walked (hostile counts cannot cost more than the bytes hold). */
 const MAX_LIST = 1024;
 
-/** Decodes the flow sample at `off` (its body, `len` bytes). `expanded` selects format 3. */
-export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded: boolean, dg: DatagramInfo, out: FlowRecord[]): void {
+/**
+ * Decodes the flow sample at `off` (its body, `len` bytes). `expanded` selects format 3. Returns the
+ * sample's `drops` counter (its data source is left in `dataSource`).
+ */
+export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded: boolean, dg: DatagramInfo, out: FlowRecord[]): number {
   const end = off + len;
   const fixed = expanded ? 44 : 32;
   if (len < fixed) throw new DecodeError('truncated flow sample', `${len} bytes`);
   let o = readDataSource(buf, off + 4, expanded); // after sequence_number of the sample
   const sourceType = dataSource.type, sourceIndex = dataSource.index;
   const rate = buf.readUInt32BE(o);
+  const drops = buf.readUInt32BE(o + 8);
   o += 12; // sampling_rate, sample_pool, drops
   let inFormat: number, inValue: number, outFormat: number, outValue: number;
   if (expanded) {
@@ -189,6 +193,7 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   const sampledBytes = headerL3 > 0 ? headerL3 : ipLength >= 0 ? ipLength : frameLength >= 0 ? frameLength : 0;
   r.bytes = sampledBytes * scale;
   out.push(r);
+  return drops;
 }
 
 function vlanOf(v: number): number {

@@ -15,13 +15,14 @@
  * delivered twice. Past `maxBytes` whole segments are dropped oldest first and every record in
  * them counted; the segment being delivered is never dropped under the sender.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowRecord } from '../../record/flow-record.js';
 import { log } from '../../log/logger.js';
 import { crc32 } from './crc32.js';
 import { encodeRecords, RECORD_KEYS, RecordDecoder } from './record-codec.js';
 import { makeDir } from '../../make-dir.js';
+import { writeAll } from '../../fd-write.js';
 
 const MAGIC = Buffer.from('UFCSPIL1', 'latin1');
 const ENTRY_HEADER = 12;
@@ -260,7 +261,7 @@ export class SpillLog {
     const fd = openSync(path, 'w');
     const h = this.fileHeader();
     try {
-      writeAllAt(fd, h, 0);
+      writeAll(fd, h, 0, 0);
     } catch (err) {
       // A full disk: no descriptor and no headerless file left behind.
       closeSync(fd);
@@ -277,8 +278,8 @@ export class SpillLog {
     head.writeUInt32BE(count, 4);
     head.writeUInt32BE(crc32(payload), 8);
     try {
-      writeAllAt(seg.fd!, head, seg.size);
-      writeAllAt(seg.fd!, payload, seg.size + ENTRY_HEADER);
+      writeAll(seg.fd!, head, 0, seg.size);
+      writeAll(seg.fd!, payload, 0, seg.size + ENTRY_HEADER);
     } catch (err) {
       // A full disk can take part of an entry: cut it off, so the segment ends where its last whole
       // entry does and the next append (once there is room) follows it with no hole.
@@ -473,14 +474,5 @@ function scanSegment(id: number, path: string): (Segment & { trailing: number; l
     return null;
   } finally {
     if (fd !== null) closeSync(fd);
-  }
-}
-
-/** Writes all of `buf` at `pos`: a write may take only part of it (a nearly full disk); the rest is retried, and a failure throws. */
-function writeAllAt(fd: number, buf: Buffer, pos: number): void {
-  for (let off = 0; off < buf.length;) {
-    const n = writeSync(fd, buf, off, buf.length - off, pos + off);
-    if (n <= 0) throw new Error(`write took ${n} of ${buf.length - off} bytes`);
-    off += n;
   }
 }

@@ -1,5 +1,5 @@
 /** EF_OUTPUT_STDOUT_*: records on standard output, one JSON object per line (or indented). */
-import { fstatSync, writeSync } from 'node:fs';
+import { isRegularFile, writeAll } from '../../fd-write.js';
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { ViewOptions } from '../../record/fields.js';
 import { toJson, toNdjsonBuffer } from '../../record/json.js';
@@ -18,7 +18,7 @@ export class StdoutOutput extends BatchingOutput {
 
   constructor(private readonly view: ViewOptions, private readonly pretty: boolean, private readonly stream: NodeJS.WritableStream = process.stdout) {
     super({ batchMax: 1000, deadlineMs: 100, queueMax: 200_000 });
-    this.fd = stream === process.stdout && isFile(1) ? 1 : -1;
+    this.fd = stream === process.stdout && isRegularFile(1) ? 1 : -1;
     // A pipe whose reader went away (EPIPE) fails the sends (counted, then dropped), never the process.
     stream.on('error', () => undefined);
   }
@@ -31,7 +31,7 @@ export class StdoutOutput extends BatchingOutput {
       }
       const p = this.partial;
       try {
-        while (p.written < p.bytes.length) p.written += writeSync(this.fd, p.bytes, p.written);
+        writeAll(this.fd, p.bytes, p.written, null, (n) => (p.written += n));
       } catch (err) {
         return Promise.reject(err as Error);
       }
@@ -47,13 +47,5 @@ export class StdoutOutput extends BatchingOutput {
 
   private text(batch: FlowRecord[]): string | Buffer {
     return this.pretty ? batch.map((r) => toJson(r, this.view, true) + '\n').join('') : toNdjsonBuffer(batch, this.view);
-  }
-}
-
-function isFile(fd: number): boolean {
-  try {
-    return fstatSync(fd).isFile();
-  } catch {
-    return false;
   }
 }

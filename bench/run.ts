@@ -1,6 +1,6 @@
 /**
  * npm run bench — every benchmark in turn, each in its own process so one's heap and JIT state do
- * not colour the next: decoders, enrichers, threat index, stores. `--peers` adds the side-by-side
+ * not colour the next: decoders, enrichers, threat index, stores, queries. `--peers` adds the side-by-side
  * run against nfcapd, nfacctd and node-netflowv9 (a few minutes); `--only name,...` picks.
  * Figures are CPU-seconds based; on a busy machine wall-clock rows vary, see each bench's notes.
  */
@@ -19,6 +19,7 @@ const BENCHES: { name: string; file: string; args?: string[]; node?: string[] }[
   { name: 'enrich', file: 'enrich.ts' },
   { name: 'threat', file: 'threat.ts', node: ['--expose-gc'] },
   { name: 'store', file: 'store.ts' },
+  { name: 'queries', file: 'queries.ts' },
   { name: 'stages', file: 'stages.ts' },
   { name: 'pipeline', file: 'pipeline.ts' },
 ];

@@ -23,7 +23,7 @@ import { flowQueryFrom } from '../src/store/query.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import { CH_URL, lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
-import { checkAllQueries, checkExportSnapshot, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
+import { checkAllQueries, checkExportSnapshot, checkIpSearch, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
 import { runClickHouseOutage } from '../scripts/outage-clickhouse.js';
 
 // One file at a time on the shared server: the outage drill below stops it (see clickhouse-helpers.ts).
@@ -155,6 +155,19 @@ test('ClickHouse: values wider than their column are stored at the bound DuckDB 
   try {
     await out.start();
     await checkWideValues(out);
+  } finally {
+    await out.close();
+    await dropDb(db);
+  }
+});
+
+test('ClickHouse: IP and CIDR search over IPv4 and IPv6 in every textual form the records carry (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+  try {
+    await out.start();
+    await checkIpSearch(out);
   } finally {
     await out.close();
     await dropDb(db);

@@ -10,7 +10,7 @@
  * Times are epoch milliseconds; ranges are half-open [from, to). Field names in answers are the
  * public CODEX names of src/record/fields.ts.
  */
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import { BIGINT, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import type { Output } from '../pipeline/types.js';
 import { toDocument, type TimestampSource } from '../record/fields.js';
 import { protoName } from '../record/names.js';
@@ -273,12 +273,27 @@ export abstract class SqlFlowQuery implements FlowQuery {
 
 // ---- DuckDB ----------------------------------------------------------------------------------
 
-/** The query module over the embedded DuckDB store; `conn` is a connection of its own (not the appender's). */
-/** Whole numbers bind as BIGINT (a JS number would bind as DOUBLE, which LIMIT refuses). */
-function duckParams(q: BuiltQuery): DuckDBValue[] {
-  return q.params.map((p) => (typeof p === 'number' && Number.isSafeInteger(p) ? BigInt(p) : p));
+/**
+ * Parameters with their DuckDB types: whole numbers as BIGINT, text as VARCHAR. Left to the client,
+ * a BigInt binds as HUGEINT, and `ts // ?` then divides every row in 128 bits: the overview's series
+ * took 0.8-1.1 s over 3M rows against 45-65 ms with BIGINT.
+ */
+function duckParams(q: BuiltQuery): { values: DuckDBValue[]; types: DuckDBType[] } {
+  const values: DuckDBValue[] = [];
+  const types: DuckDBType[] = [];
+  for (const p of q.params) {
+    if (typeof p === 'number' && Number.isSafeInteger(p)) {
+      values.push(BigInt(p));
+      types.push(BIGINT);
+    } else {
+      values.push(p);
+      types.push(typeof p === 'number' ? DOUBLE : VARCHAR);
+    }
+  }
+  return { values, types };
 }
 
+/** The query module over the embedded DuckDB store; `conn` is a connection of its own (not the appender's). */
 export class DuckDbFlowQuery extends SqlFlowQuery {
   readonly store = 'duckdb';
 
@@ -291,14 +306,16 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
   }
 
   protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {
-    const reader = await this.conn.runAndReadAll(q.sql, duckParams(q));
+    const p = duckParams(q);
+    const reader = await this.conn.runAndReadAll(q.sql, p.values, p.types);
     return reader.getRowObjects() as Record<string, unknown>[];
   }
 
   protected async stream(q: BuiltQuery, each: (rows: Record<string, unknown>[]) => Promise<boolean>): Promise<void> {
     const conn = this.connect !== undefined ? await this.connect() : this.conn;
     try {
-      const result = await conn.stream(q.sql, duckParams(q));
+      const p = duckParams(q);
+      const result = await conn.stream(q.sql, p.values, p.types);
       for await (const rows of result.yieldRowObjects()) if (!(await each(rows as Record<string, unknown>[]))) break;
     } finally {
       if (conn !== this.conn) conn.closeSync();

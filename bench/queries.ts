@@ -1,11 +1,14 @@
 /**
- * Query benchmark: `npm run bench:queries`. How long the web UI's API takes over a store holding
- * an hour of flows: the collector (full pipeline, default enrichers) stores BENCH_RECORDS NetFlow v5
- * records spread over the last hour into DuckDB, and into ClickHouse when its server listens on
- * 127.0.0.1:8123, then each endpoint is asked BENCH_ROUNDS times over HTTP; the table shows the
- * first answer's time and the best. ClickHouse is the peer: the same questions, the same SQL.
+ * Query benchmark: `npm run bench:queries`. How long the web UI's API takes over a store holding a
+ * day of flows: the collector (full pipeline, default enrichers) stores BENCH_RECORDS NetFlow v5
+ * records spread over the last BENCH_HOURS hours, then each endpoint is asked BENCH_ROUNDS times
+ * over HTTP, for the last hour and for the whole span; the table shows the first answer's time and
+ * the best. DuckDB is asked twice: from its flows alone, then with its hourly summaries built
+ * (src/store/rollup.ts; the collector builds them within a minute of each hour's end). ClickHouse,
+ * when its server listens on 127.0.0.1:8123, is the peer: the same questions, the same SQL.
  *
  *   BENCH_RECORDS=3000000 npm run bench:queries      (default 1,000,000)
+ *   BENCH_HOURS=24                                     (default 24)
  *   BENCH_TARGETS=duckdb,clickhouse                    (default both; ClickHouse skipped when not listening)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,18 +18,20 @@ import { createClient } from '@clickhouse/client';
 import { Collector } from '../src/collector.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger, setLogger } from '../src/log/logger.js';
+import { DuckDbOutput } from '../src/store/duckdb.js';
 import { WebServer } from '../src/web/server.js';
 import { v5Stream } from './store-traffic.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
+const HOURS = Number(process.env.BENCH_HOURS ?? 24);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGETS = (process.env.BENCH_TARGETS ?? 'duckdb,clickhouse').split(',').map((s) => s.trim());
 const CH_URL = 'http://127.0.0.1:8123';
 const HOUR_MS = 3_600_000;
 
-/** The endpoints the UI's pages call, with filters a user would type (v5Stream's clients are 10.0.x.y). */
+/** The endpoints the UI's pages call, with filters a user would type (v5Stream's clients are 10.0.x.y); each over the last hour and the whole span. */
 const ASKS: [string, string][] = [
-  ['overview (last hour)', '/api/overview'],
+  ['overview', '/api/overview'],
   ['overview, one address', '/api/overview?ip=10.0.3.7'],
   ['overview, a /20', '/api/overview?ip=10.0.0.0/20'],
   ['flows, newest 50', '/api/flows'],
@@ -50,8 +55,30 @@ async function chListening(): Promise<boolean> {
 }
 
 interface Timing { first: number; best: number }
+type Times = Map<string, Timing>;
 
-async function run(target: string): Promise<Map<string, Timing>> {
+async function ask(base: string, end: number): Promise<Times> {
+  const times: Times = new Map();
+  for (const [span, from] of [['last hour', end - HOUR_MS], [`last ${HOURS} hours`, end - HOURS * HOUR_MS]] as const) {
+    for (const [name, path] of ASKS) {
+      const t: Timing = { first: Infinity, best: Infinity };
+      const url = `${base}${path}${path.includes('?') ? '&' : '?'}from=${from}&to=${end}`;
+      for (let r = 0; r < ROUNDS; r++) {
+        const t0 = performance.now();
+        const resp = await fetch(url);
+        await resp.arrayBuffer();
+        if (!resp.ok) throw new Error(`${path}: HTTP ${resp.status}`);
+        const ms = performance.now() - t0;
+        if (r === 0) t.first = ms;
+        t.best = Math.min(t.best, ms);
+      }
+      times.set(`${name} (${span})`, t);
+    }
+  }
+  return times;
+}
+
+async function run(target: string): Promise<Map<string, Times>> {
   const dir = mkdtempSync(join(tmpdir(), 'ufc-bench-queries-'));
   const db = `ufc_bench_q_${process.pid}`;
   const res = loadConfig({
@@ -62,44 +89,49 @@ async function run(target: string): Promise<Map<string, Timing>> {
     },
   });
   if (res.config === null) throw new Error(res.errors.join('\n'));
-  const collector = new Collector(res.config);
+  const c = res.config;
+  // DuckDB as the registry makes it, but summarising only when told: first the flows alone are asked.
+  const collector = new Collector(c, target === 'duckdb' ? {
+    outputs: [new DuckDbOutput({
+      path: join(dir, 'flows.duckdb'), retentionDays: c.EF_OUTPUT_DUCKDB_RETENTION, maxBytes: c.EF_OUTPUT_DUCKDB_MAX_SIZE * 1024 * 1024,
+      timestampSource: c.EF_OUTPUT_DUCKDB_TIMESTAMP_SOURCE, batchMax: 10_000, deadlineMs: c.EF_OUTPUT_DUCKDB_BATCH_DEADLINE, queueMax: 500_000, summariseEveryMs: 0,
+    })],
+  } : {});
   await collector.start();
   const web = new WebServer(collector, { ip: '127.0.0.1', port: 0 });
   try {
     const out = collector.outputs[0]!;
     const now = Date.now();
+    const end = Math.floor(now / 60_000) * 60_000;
     let i = 0;
     const datagrams = Math.ceil(N / 30);
     for (const d of v5Stream(N, { exportMs: now })) {
-      // Spread over the last hour: the export time moves, so the flows' times move with it.
-      const at = now - HOUR_MS + Math.floor((i / datagrams) * (HOUR_MS - 60_000));
+      // Spread over the span: the export time moves, so the flows' times move with it.
+      const at = end - HOURS * HOUR_MS + Math.floor((i / datagrams) * HOURS * HOUR_MS);
       d.writeUInt32BE(Math.floor(at / 1000), 8);
       collector.pipeline.handle(d, { exporterIp: '192.0.2.10', exporterPort: 2055, receivedAt: at });
       i++;
       if (i % 500 === 0) {
         await new Promise((r) => setImmediate(r));
-        const c = out.counters();
-        if ((c.queued ?? 0) + (c.spill_pending ?? 0) > 40_000) await out.flush();
+        const n = out.counters();
+        if ((n.queued ?? 0) + (n.spill_pending ?? 0) > 40_000) await out.flush();
       }
     }
     await collector.flush();
     await web.start();
     web.setReady(true);
-    const times = new Map<string, Timing>();
-    for (const [name, path] of ASKS) {
-      const t: Timing = { first: Infinity, best: Infinity };
-      for (let r = 0; r < ROUNDS; r++) {
-        const t0 = performance.now();
-        const resp = await fetch(web.url() + path);
-        await resp.arrayBuffer();
-        if (!resp.ok) throw new Error(`${path}: HTTP ${resp.status}`);
-        const ms = performance.now() - t0;
-        if (r === 0) t.first = ms;
-        t.best = Math.min(t.best, ms);
-      }
-      times.set(name, t);
+    const phases = new Map<string, Times>();
+    if (out instanceof DuckDbOutput) {
+      // The summaries the collector builds by itself within a minute of an hour's end, left out first.
+      phases.set('duckdb, flows only', await ask(web.url(), end));
+      const t0 = performance.now();
+      const built = await out.summarise(now, Infinity);
+      console.log(`duckdb: ${built} hours summarised in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      phases.set('duckdb', await ask(web.url(), end));
+    } else {
+      phases.set(target, await ask(web.url(), end));
     }
-    return times;
+    return phases;
   } finally {
     await web.stop();
     await collector.stop();
@@ -111,25 +143,26 @@ async function run(target: string): Promise<Map<string, Timing>> {
   }
 }
 
-const results = new Map<string, Map<string, Timing>>();
+const phases = new Map<string, Times>();
 for (const t of TARGETS) {
   if (t === 'clickhouse' && !(await chListening())) {
     console.log('clickhouse: skipped (not listening on 127.0.0.1:8123; scripts/start-test-servers.sh starts it)');
     continue;
   }
-  results.set(t, await run(t));
+  for (const [name, times] of await run(t)) phases.set(name, times);
 }
 
-const stores = [...results.keys()];
-console.log(`\nQuery benchmark: ${N.toLocaleString()} flows over the last hour, each endpoint asked ${ROUNDS} times over HTTP (ms: first / best); ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`);
-const ratio = results.has('duckdb') && results.has('clickhouse');
-console.log(`| endpoint | ${stores.join(' | ')} |${ratio ? ' DuckDB best / ClickHouse best |' : ''}`);
-console.log(`|---|${stores.map(() => '---|').join('')}${ratio ? '---|' : ''}`);
-for (const [name] of ASKS) {
-  const cells = stores.map((s) => {
-    const t = results.get(s)!.get(name)!;
+const names = [...phases.keys()];
+const rows = [...(phases.values().next().value ?? new Map<string, Timing>()).keys()];
+const ratio = phases.has('duckdb') && phases.has('clickhouse');
+console.log(`\nQuery benchmark: ${N.toLocaleString()} flows over the last ${HOURS} hours, each endpoint asked ${ROUNDS} times over HTTP (ms: first / best); ${cpus().length} cores (${cpus()[0]?.model ?? '?'})`);
+console.log(`| endpoint (range) | ${names.join(' | ')} |${ratio ? ' DuckDB best / ClickHouse best |' : ''}`);
+console.log(`|---|${names.map(() => '---|').join('')}${ratio ? '---|' : ''}`);
+for (const row of rows) {
+  const cells = names.map((n) => {
+    const t = phases.get(n)!.get(row)!;
     return `${t.first.toFixed(0)} / ${t.best.toFixed(0)}`;
   });
-  const r = ratio ? ` ${(results.get('duckdb')!.get(name)!.best / results.get('clickhouse')!.get(name)!.best).toFixed(2)}x |` : '';
-  console.log(`| ${name} | ${cells.join(' | ')} |${r}`);
+  const r = ratio ? ` ${(phases.get('duckdb')!.get(row)!.best / phases.get('clickhouse')!.get(row)!.best).toFixed(2)}x |` : '';
+  console.log(`| ${row} | ${cells.join(' | ')} |${r}`);
 }

@@ -21,6 +21,7 @@ import type { TimestampSource } from '../record/fields.js';
 import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from './columns.js';
 import { DuckDbFlowQuery, type FlowQuery, type QueryableOutput } from './query.js';
 import { DUCKDB_MACROS } from './sql.js';
+import { ROLLUP_TABLES_SQL, Rollups } from './rollup.js';
 import { makeDir } from '../make-dir.js';
 
 export const DUCKDB_TABLE = 'flows';
@@ -29,6 +30,9 @@ const DAY_MS = 86_400_000;
 const CHUNK_ROWS = 2048;
 /** How often retention and the size guard run. */
 const MAINTENANCE_INTERVAL_MS = 10 * 60_000;
+/** How often hours past their settling time are summarised (rollup.ts), and how many at most each time. */
+const ROLLUP_INTERVAL_MS = 60_000;
+const ROLLUP_HOURS_PER_ROUND = 24;
 /** WAL size past which the output checkpoints (DuckDB's own default threshold). */
 const CHECKPOINT_WAL_BYTES = 16 << 20;
 /** DuckDB's own threshold, raised: it checkpoints by itself only if ours keep failing. */
@@ -65,9 +69,13 @@ export class DuckDbStore {
   private reader: DuckDBConnection | null = null;
   private appender: DuckDBAppender | null = null;
   private query: DuckDbFlowQuery | null = null;
+  /** Builds hourly summaries (rollup.ts) in transactions of its own. */
+  private builder: DuckDBConnection | null = null;
+  readonly rollups: Rollups;
 
   constructor(readonly opts: DuckDbOptions) {
     this.cols = flowColumns(opts.timestampSource);
+    this.rollups = new Rollups(DUCKDB_TABLE, this.cols.find((c) => c.name === 'ts')!);
   }
 
   async open(): Promise<void> {
@@ -98,12 +106,19 @@ export class DuckDbStore {
     // The appender writes columns by position, so a table from an older layout (columns added,
     // moved or retyped since) is set aside under another name rather than appended to.
     const have = await this.layout(DUCKDB_TABLE);
+    let fresh = have === '';
     if (have !== '' && have !== (await this.expectedLayout(defs))) {
+      fresh = true;
       const aside = `${DUCKDB_TABLE}_old_${Date.now()}`;
       log.warn(`DuckDB table ${DUCKDB_TABLE} has an older layout; renamed to ${aside} and starting a new one`);
       await this.writer.run(`ALTER TABLE ${DUCKDB_TABLE} RENAME TO ${aside}`);
     }
     await this.writer.run(`CREATE TABLE IF NOT EXISTS ${DUCKDB_TABLE} (${defs})`);
+    for (const t of ROLLUP_TABLES_SQL) await this.writer.run(t);
+    // A new flows table: summaries of the old one's hours would be counted on top of nothing.
+    if (fresh) await Rollups.clear(this.writer);
+    await this.rollups.loadBuilt(this.writer);
+    this.builder = await this.instance.connect();
     // DuckDB checkpoints by itself inside the commit that takes the WAL past 16 MB: in the appender's
     // flushSync, on the main thread, for a second or two on a busy store. The output checkpoints on a
     // DuckDB thread instead (checkpoint(), between appends); this is only the backstop.
@@ -111,7 +126,7 @@ export class DuckDbStore {
     for (const m of DUCKDB_MACROS) await this.reader.run(m);
     this.appender = await this.writer.createAppender(DUCKDB_TABLE);
     const instance = this.instance;
-    this.query = new DuckDbFlowQuery(this.reader, DUCKDB_TABLE, this.opts.timestampSource, async () => {
+    this.query = new DuckDbFlowQuery(this.reader, DUCKDB_TABLE, this.opts.timestampSource, this.rollups, async () => {
       const c = await instance.connect();
       try {
         for (const m of DUCKDB_MACROS) await c.run(m);
@@ -162,6 +177,10 @@ export class DuckDbStore {
       app.appendDataChunk(chunk);
     }
     app.flushSync();
+    const reader = this.reader!;
+    this.rollups.noteAppended(records, (hour) => {
+      reader.run(Rollups.unbuildSql(hour)).catch((err: Error) => log.warn(`DuckDB summaries: could not mark hour ${new Date(hour).toISOString()} for rebuilding: ${err.message}`));
+    });
     return clamped;
   }
 
@@ -231,12 +250,23 @@ export class DuckDbStore {
     const r = this.reader!;
     const res = await r.run(`DELETE FROM ${DUCKDB_TABLE} WHERE ts < $1`, [BigInt(Math.floor(cutoff))]);
     const n = Number(res.rowsChanged);
+    await this.rollups.deletedBefore(r, cutoff);
     if (n > 0) {
       // Frees the deleted rows' blocks now; if a concurrent transaction blocks it, DuckDB's own
       // automatic checkpoint does it later.
       await r.run('CHECKPOINT').catch(() => {});
     }
     return n;
+  }
+
+  /** Finds hours with flows and no summary (after open; one pass over `ts`). */
+  findPendingRollups(): Promise<void> {
+    return this.rollups.findPending(this.reader!);
+  }
+
+  /** Summarises one hour of flows (the caller holds appends back). */
+  buildRollup(hour: number): Promise<void> {
+    return this.rollups.build(this.builder!, hour);
   }
 
   /** The WAL's size now (0 when there is none). */
@@ -295,14 +325,14 @@ export class DuckDbStore {
     }
     this.appender = null;
     this.query = null;
-    for (const c of [this.writer, this.reader]) {
+    for (const c of [this.writer, this.reader, this.builder]) {
       try {
         c?.closeSync();
       } catch {
         // Closing what an invalidated database left behind may fail; it is let go either way.
       }
     }
-    this.writer = this.reader = null;
+    this.writer = this.reader = this.builder = null;
     try {
       this.instance?.closeSync();
     } catch {
@@ -376,6 +406,8 @@ export interface DuckDbOutputOptions extends DuckDbOptions {
   batchMax: number;
   deadlineMs: number;
   queueMax: number;
+  /** How often hours are summarised (default a minute); 0: only when summarise() is called (benchmarks). */
+  summariseEveryMs?: number;
 }
 
 /** The DuckDB output: BatchingOutput's queue and deadline in front of the store. */
@@ -384,6 +416,9 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   readonly store: DuckDbStore;
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private maintaining: Promise<void> | null = null;
+  private rollupTimer: NodeJS.Timeout | null = null;
+  private readonly summariseEveryMs: number;
+  private summarising: Promise<number> | null = null;
   /**
    * Work on a DuckDB thread that appends must wait for (a checkpoint, retention's delete): an
    * append's commit would otherwise wait for it inside flushSync, holding the main thread.
@@ -393,9 +428,11 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   constructor(opts: DuckDbOutputOptions) {
     super({ batchMax: opts.batchMax, deadlineMs: opts.deadlineMs, queueMax: opts.queueMax });
     this.store = new DuckDbStore(opts);
+    this.summariseEveryMs = opts.summariseEveryMs ?? ROLLUP_INTERVAL_MS;
     this.c.retention_deleted = 0;
     this.c.size_guard_deleted = 0;
     this.c.values_clamped = 0;
+    this.c.rollup_hours_built = 0;
   }
 
   override async start(): Promise<void> {
@@ -406,7 +443,38 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     void this.maintain();
     this.maintenanceTimer = setInterval(() => void this.maintain(), MAINTENANCE_INTERVAL_MS);
     this.maintenanceTimer.unref?.();
+    const every = this.summariseEveryMs;
+    if (every > 0) {
+      void this.summarise();
+      this.rollupTimer = setInterval(() => void this.summarise(), every);
+      this.rollupTimer.unref?.();
+    }
     await super.start();
+  }
+
+  /**
+   * Summarises hours past their settling time (rollup.ts), oldest first, at most `max` of them,
+   * each with appends held back; never overlapping itself. Returns how many were built.
+   */
+  summarise(now = Date.now(), max = ROLLUP_HOURS_PER_ROUND): Promise<number> {
+    if (this.summarising !== null) return this.summarising;
+    this.summarising = (async () => {
+      let built = 0;
+      try {
+        await this.store.findPendingRollups();
+        for (const hour of this.store.rollups.due(now).slice(0, max)) {
+          await this.alone(() => this.store.buildRollup(hour));
+          built++;
+        }
+      } catch (err) {
+        log.warn(`DuckDB summaries for long ranges could not be built (tried again in a minute; queries read the flows meanwhile): ${(err as Error).message}`);
+      } finally {
+        this.summarising = null;
+      }
+      this.c.rollup_hours_built! += built;
+      return built;
+    })();
+    return this.summarising;
   }
 
   /** Retention, then the size guard; never overlapping itself. */
@@ -468,7 +536,9 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   override async close(flushMs?: number): Promise<void> {
     await super.close(flushMs);
     if (this.maintenanceTimer !== null) clearInterval(this.maintenanceTimer);
-    this.maintenanceTimer = null;
+    if (this.rollupTimer !== null) clearInterval(this.rollupTimer);
+    this.maintenanceTimer = this.rollupTimer = null;
+    if (this.summarising !== null) await within(this.summarising, CLOSE_SEND_MS);
     // Bounded: maintenance on a database being reopened may not settle.
     if (this.maintaining !== null) await within(this.maintaining, CLOSE_SEND_MS);
     if (this.exclusive !== null) await within(this.exclusive, CLOSE_SEND_MS);

@@ -15,6 +15,7 @@ import type { Output } from '../pipeline/types.js';
 import { toDocument, type TimestampSource } from '../record/fields.js';
 import { protoName } from '../record/names.js';
 import { flowColumns, rowToRecord, type Column } from './columns.js';
+import { Rollups } from './rollup.js';
 import { DUCKDB_DIALECT, buildQuery, isNumericTopField, type BuiltQuery } from './sql.js';
 
 export type Metric = 'bytes' | 'packets' | 'flows';
@@ -204,8 +205,18 @@ export abstract class SqlFlowQuery implements FlowQuery {
   /** Runs one query and hands its rows over in pieces as they come; `each` returns false to stop. */
   protected abstract stream(q: BuiltQuery, each: (rows: Record<string, unknown>[]) => Promise<boolean>): Promise<void>;
 
+  /** The SQL for a top-N (a store may answer from summaries). */
+  protected topNQuery(q: TopNQuery): BuiltQuery {
+    return this.build('topN', q);
+  }
+
+  /** The SQL for a series (a store may answer from summaries). */
+  protected seriesQuery(q: SeriesQuery): BuiltQuery {
+    return this.build('series', q);
+  }
+
   async topN(q: TopNQuery): Promise<TopNRow[]> {
-    const rows = await this.rows(this.build('topN', q));
+    const rows = await this.rows(this.topNQuery(q));
     return rows.map((r) => {
       const row: TopNRow = { key: isNumericTopField(q.field) ? num(r.k) : String(r.k), bytes: num(r.b), packets: num(r.p), flows: num(r.f) };
       if (q.field === 'l4.proto.id') row.label = protoName(Number(row.key));
@@ -215,7 +226,7 @@ export abstract class SqlFlowQuery implements FlowQuery {
   }
 
   async series(q: SeriesQuery): Promise<SeriesPoint[]> {
-    const rows = await this.rows(this.build('series', q));
+    const rows = await this.rows(this.seriesQuery(q));
     const byTs = new Map<number, Record<string, unknown>>();
     for (const r of rows) byTs.set(num(r.t), r);
     // Every bucket is present (zeros where no flow), so charts need no gap logic.
@@ -273,6 +284,8 @@ export abstract class SqlFlowQuery implements FlowQuery {
 
 // ---- DuckDB ----------------------------------------------------------------------------------
 
+const isEmptyFilter = (f: FlowFilter | undefined): boolean => f === undefined || Object.values(f).every((v) => v === undefined);
+
 /**
  * Parameters with their DuckDB types: whole numbers as BIGINT, text as VARCHAR. Left to the client,
  * a BigInt binds as HUGEINT, and `ts // ?` then divides every row in 128 bits: the overview's series
@@ -301,8 +314,27 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
    * `connect` opens a connection of its own for a stream: a connection runs one statement at a time,
    * and a stream left open on the shared one would end with the next query.
    */
-  constructor(private readonly conn: DuckDBConnection, table: string, tsSource: TimestampSource, private readonly connect?: () => Promise<DuckDBConnection>) {
+  constructor(
+    private readonly conn: DuckDBConnection,
+    private readonly table: string,
+    tsSource: TimestampSource,
+    private readonly rollups: Rollups | null = null,
+    private readonly connect?: () => Promise<DuckDBConnection>,
+  ) {
     super(tsSource, (kind, q) => buildQuery(DUCKDB_DIALECT, kind, q, table));
+  }
+
+  /** Unfiltered top lists over long ranges from the hourly summaries (rollup.ts): the same answer. */
+  protected override topNQuery(q: TopNQuery): BuiltQuery {
+    const built = super.topNQuery(q);
+    const plan = isEmptyFilter(q.filter) ? this.rollups?.plan(q.from, q.to) ?? null : null;
+    return (plan !== null ? Rollups.topN(q, Number(built.params[built.params.length - 1]), this.table, plan) : null) ?? built;
+  }
+
+  protected override seriesQuery(q: SeriesQuery): BuiltQuery {
+    const built = super.seriesQuery(q);
+    const plan = isEmptyFilter(q.filter) ? this.rollups?.plan(q.from, q.to) ?? null : null;
+    return (plan !== null ? Rollups.series(q, this.table, plan) : null) ?? built;
   }
 
   protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {

@@ -166,6 +166,27 @@ export function isNumericTopField(f: TopField): boolean {
   return KEYS[f].numeric;
 }
 
+/** A top-N field's key: its SQL over a flows row, and the column naming its label (AS organisations). */
+export function topKey(d: Dialect, f: TopField): { expr: string; numeric: boolean; label?: string } {
+  const key = KEYS[f];
+  if (key === undefined) throw new QueryInputError(`unknown field ${JSON.stringify(f)}`);
+  return { expr: key.expr(d), numeric: key.numeric, ...(key.label !== undefined ? { label: key.label } : {}) };
+}
+
+/**
+ * The end of a top-N query over rows `k, b, p, f[, lb]` (`from`): absent keys left out, summed per
+ * key, the busiest first by `metric`, ties by key. Its one `?` is the limit.
+ */
+export function topNOver(d: Dialect, f: TopField, metric: TopNQuery['metric'], from: string, sums: { b: string; p: string; f: string }): string {
+  const key = KEYS[f];
+  if (metric !== 'bytes' && metric !== 'packets' && metric !== 'flows') throw new QueryInputError('metric must be bytes, packets or flows');
+  const keep = key.numeric ? (key.skipZero ? 'WHERE k <> 0' : '') : `WHERE ${d.present('k')}`;
+  const order = metric === 'bytes' ? 'b' : metric === 'packets' ? 'p' : 'f';
+  return `SELECT k, ${sums.b} AS b, ${sums.p} AS p, ${sums.f} AS f${key.label !== undefined ? `, ${d.anyStr('lb')} AS label` : ''}
+        FROM (${from}) AS t
+        ${keep} GROUP BY k ORDER BY ${order} DESC, k LIMIT ?`;
+}
+
 // ---- input checks ----------------------------------------------------------------------------
 
 function checkInt(name: string, v: number, min: number, max: number): number {
@@ -301,17 +322,11 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
   switch (kind) {
     case 'topN': {
       const t = q as TopNQuery;
-      const key = KEYS[t.field];
-      if (key === undefined) throw new QueryInputError(`unknown field ${JSON.stringify(t.field)}`);
-      if (t.metric !== 'bytes' && t.metric !== 'packets' && t.metric !== 'flows') throw new QueryInputError('metric must be bytes, packets or flows');
+      const key = topKey(d, t.field);
       const limit = checkInt('limit', t.limit ?? 10, 1, 1000);
       const w = baseWhere(d, t, t.filter);
       const label = key.label !== undefined ? `, ${key.label} AS lb` : '';
-      const keep = key.numeric ? (key.skipZero ? 'WHERE k <> 0' : '') : `WHERE ${d.present('k')}`;
-      const order = t.metric === 'bytes' ? 'b' : t.metric === 'packets' ? 'p' : 'f';
-      const sql = `SELECT k, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f${key.label !== undefined ? `, ${d.anyStr('lb')} AS label` : ''}
-        FROM (SELECT ${key.expr(d)} AS k, bytes, packets${label} FROM ${table} ${w.sql()}) AS t
-        ${keep} GROUP BY k ORDER BY ${order} DESC, k LIMIT ?`;
+      const sql = topNOver(d, t.field, t.metric, `SELECT ${key.expr} AS k, bytes, packets${label} FROM ${table} ${w.sql()}`, { b: d.sum('bytes'), p: d.sum('packets'), f: 'count(*)' });
       return { sql, params: [...w.params, limit] };
     }
     case 'series': {

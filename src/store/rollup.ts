@@ -1,0 +1,224 @@
+/**
+ * Hourly summaries of the DuckDB store, so that the overview over days does not read every flow.
+ * Every query reads the range it is asked about, and a day of a busy network is tens of millions of
+ * rows: the overview over 7 days took minutes. For each whole hour of stored flows the store keeps
+ * (built on a DuckDB thread once the hour is past, src/store/duckdb.ts):
+ *
+ * - per field of the overview's top lists (ROLLUP_FIELDS), each value's bytes, packets and flows;
+ * - per minute, the bytes, packets and flows (the series, whose steps from a minute up are whole
+ *   minutes).
+ *
+ * A query without filters (the overview's) over a range holding at least two such hours reads the
+ * summaries for those hours and the flows themselves for the rest of the range (its ragged ends,
+ * and hours not summarised yet): the same answer as from the flows alone. Flows stored later for a
+ * summarised hour (a late exporter, a flow's start as its time) take the hour off the summarised
+ * list until it is built again, so answers stay exact; retention takes summaries away with their
+ * hours. Filtered queries read the flows, as before.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Column } from './columns.js';
+import type { SeriesQuery, TopField, TopNQuery } from './query.js';
+import { DUCKDB_DIALECT, topKey, topNOver, type BuiltQuery, type Param } from './sql.js';
+
+export const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
+/** An hour is summarised this long after it ends (outputs batch for a second or so; exporters lag). */
+export const ROLLUP_SETTLE_MS = 5 * MINUTE_MS;
+/** Fewer whole summarised hours than this in a range: reading the flows is as quick. */
+const MIN_HOURS = 2;
+
+/** The overview's top lists; their position is the `dim` stored. */
+export const ROLLUP_FIELDS: readonly TopField[] = [
+  'flow.src.ip.addr', 'flow.dst.ip.addr', 'flow.server.l4.port.id', 'l4.proto.id',
+  'flow.src.geo.country.name', 'flow.dst.geo.country.name', 'flow.src.as.asn', 'flow.dst.as.asn',
+];
+
+const TOP = 'flows_top_hour_v1';
+const MINUTES = 'flows_minute_v1';
+/** The hours whose summaries are complete. */
+const HOURS = 'flows_rollup_hours_v1';
+
+export const ROLLUP_TABLES_SQL = [
+  `CREATE TABLE IF NOT EXISTS ${TOP} (hour BIGINT, dim UTINYINT, kn BIGINT, kt VARCHAR, label VARCHAR, b HUGEINT, p HUGEINT, f BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS ${MINUTES} (minute BIGINT, b HUGEINT, p HUGEINT, f BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS ${HOURS} (hour BIGINT)`,
+];
+
+/** Half-open [lo, hi) spans, in order, not touching. */
+type Span = [number, number];
+
+/** Which parts of a range come from summaries (whole hours) and which from the flows. */
+export interface RollupPlan {
+  hours: Span[];
+  flows: Span[];
+}
+
+const spansSql = (col: string, spans: Span[], params: Param[]): string => {
+  for (const [lo, hi] of spans) params.push(lo, hi);
+  return `(${spans.map(() => `(${col} >= ? AND ${col} < ?)`).join(' OR ')})`;
+};
+
+/**
+ * What the store knows of its summaries: the hours built (usable), and the hours with flows not
+ * summarised yet (pending). Both live in memory; the built list is also in the database.
+ */
+export class Rollups {
+  private readonly built = new Set<number>();
+  private readonly pending = new Set<number>();
+  /** Built hours in order, for planning (rebuilt when the set changes). */
+  private sorted: number[] | null = null;
+  /** Whether the flows were looked over for hours without summaries since the store opened. */
+  private scanned = false;
+
+  constructor(private readonly table: string, private readonly tsCol: Column) {}
+
+  /** Loads the list of built hours (at open, before any append). */
+  async loadBuilt(conn: DuckDBConnection): Promise<void> {
+    this.built.clear();
+    this.pending.clear();
+    this.sorted = null;
+    this.scanned = false;
+    for (const r of (await conn.runAndReadAll(`SELECT DISTINCT hour FROM ${HOURS}`)).getRows()) this.built.add(Number(r[0]));
+  }
+
+  /** Finds the hours with flows and no summary, once after open: one pass over the `ts` column. */
+  async findPending(conn: DuckDBConnection): Promise<void> {
+    if (this.scanned) return;
+    this.scanned = true;
+    const have = (await conn.runAndReadAll(`SELECT DISTINCT (ts // ${HOUR_MS}) * ${HOUR_MS} FROM ${this.table} WHERE kind = 'flow'`)).getRows();
+    for (const r of have) if (!this.built.has(Number(r[0]))) this.pending.add(Number(r[0]));
+  }
+
+  /** Empties the summaries (the flows table is new: its rows are gone). */
+  static async clear(conn: DuckDBConnection): Promise<void> {
+    for (const t of [TOP, MINUTES, HOURS]) await conn.run(`DELETE FROM ${t}`);
+  }
+
+  /**
+   * After an append: the hours its rows fall in are pending, and a built one among them is taken
+   * off the built list (in the database too, by `unbuild`) until it is built again.
+   */
+  noteAppended(records: readonly unknown[], unbuild: (hour: number) => void): void {
+    const get = this.tsCol.get as (r: unknown) => number;
+    let last = NaN;
+    for (const r of records) {
+      const h = Math.floor(get(r) / HOUR_MS) * HOUR_MS;
+      if (h === last) continue;
+      last = h;
+      if (this.pending.has(h)) continue;
+      this.pending.add(h);
+      if (this.built.delete(h)) {
+        this.sorted = null;
+        unbuild(h);
+      }
+    }
+  }
+
+  /** Pending hours past their settling time, oldest first. */
+  due(now: number): number[] {
+    return [...this.pending].filter((h) => h + HOUR_MS + ROLLUP_SETTLE_MS <= now).sort((a, b) => a - b);
+  }
+
+  /**
+   * Summarises one hour, replacing what was there, in one transaction on `conn` (a connection of its
+   * own). The caller holds appends back meanwhile, so no flow of the hour arrives unseen.
+   */
+  async build(conn: DuckDBConnection, hour: number): Promise<void> {
+    const end = hour + HOUR_MS;
+    const inHour = `ts >= ${hour} AND ts < ${end} AND kind = 'flow'`;
+    const parts = ROLLUP_FIELDS.map((f, dim) => {
+      const key = topKey(DUCKDB_DIALECT, f);
+      const label = key.label !== undefined ? `max(${key.label})` : 'NULL';
+      return `SELECT ${dim} AS dim, ${key.numeric ? 'k' : 'NULL'} AS kn, ${key.numeric ? 'NULL' : 'k'} AS kt, ${label} AS label, sum(bytes) AS b, sum(packets) AS p, count(*) AS f
+        FROM (SELECT ${key.expr} AS k, bytes, packets${key.label !== undefined ? `, ${key.label}` : ''} FROM ${this.table} WHERE ${inHour}) AS t GROUP BY k`;
+    });
+    await conn.run('BEGIN TRANSACTION');
+    try {
+      await conn.run(`DELETE FROM ${TOP} WHERE hour = ${hour}`);
+      await conn.run(`DELETE FROM ${MINUTES} WHERE minute >= ${hour} AND minute < ${end}`);
+      await conn.run(`DELETE FROM ${HOURS} WHERE hour = ${hour}`);
+      await conn.run(`INSERT INTO ${TOP} SELECT ${hour}, dim, kn, kt, label, b, p, f FROM (${parts.join(' UNION ALL ')})`);
+      await conn.run(`INSERT INTO ${MINUTES} SELECT (ts // ${MINUTE_MS}) * ${MINUTE_MS}, sum(bytes), sum(packets), count(*) FROM ${this.table} WHERE ${inHour} GROUP BY 1`);
+      await conn.run(`INSERT INTO ${HOURS} VALUES (${hour})`);
+      await conn.run('COMMIT');
+    } catch (err) {
+      await conn.run('ROLLBACK').catch(() => {});
+      throw err;
+    }
+    this.pending.delete(hour);
+    this.built.add(hour);
+    this.sorted = null;
+  }
+
+  /**
+   * After flows before `cutoff` were deleted: their hours' summaries go; the hour the cutoff falls
+   * inside keeps flows and is summarised again.
+   */
+  async deletedBefore(conn: DuckDBConnection, cutoff: number): Promise<void> {
+    await conn.run(`DELETE FROM ${HOURS} WHERE hour < ${cutoff}`);
+    await conn.run(`DELETE FROM ${TOP} WHERE hour < ${cutoff}`);
+    await conn.run(`DELETE FROM ${MINUTES} WHERE minute < ${Math.floor(cutoff / HOUR_MS) * HOUR_MS + HOUR_MS}`);
+    const partial = Math.floor(cutoff / HOUR_MS) * HOUR_MS;
+    const hadPartial = partial < cutoff && (this.built.has(partial) || this.pending.has(partial));
+    for (const h of [...this.built, ...this.pending]) {
+      if (h >= cutoff) continue;
+      this.built.delete(h);
+      this.pending.delete(h);
+    }
+    if (hadPartial) this.pending.add(partial);
+    this.sorted = null;
+  }
+
+  /** Takes an hour off the built list in the database (after `noteAppended` took it off in memory). */
+  static unbuildSql(hour: number): string {
+    return `DELETE FROM ${HOURS} WHERE hour = ${hour}`;
+  }
+
+  /** How [from, to) splits into summarised hours and flows; null when summaries would not help. */
+  plan(from: number, to: number): RollupPlan | null {
+    if (this.sorted === null) this.sorted = [...this.built].sort((a, b) => a - b);
+    const hours: Span[] = [];
+    let count = 0;
+    for (const h of this.sorted) {
+      if (h < from || h + HOUR_MS > to) continue;
+      count++;
+      const last = hours[hours.length - 1];
+      if (last !== undefined && last[1] === h) last[1] = h + HOUR_MS;
+      else hours.push([h, h + HOUR_MS]);
+    }
+    if (count < MIN_HOURS) return null;
+    const flows: Span[] = [];
+    let at = from;
+    for (const [lo, hi] of hours) {
+      if (lo > at) flows.push([at, lo]);
+      at = hi;
+    }
+    if (at < to) flows.push([at, to]);
+    return { hours, flows };
+  }
+
+  /** `topN` (no filter) over a plan: the summaries' rows and the flows' rows, summed per key. */
+  static topN(q: TopNQuery, limit: number, table: string, plan: RollupPlan): BuiltQuery | null {
+    const dim = ROLLUP_FIELDS.indexOf(q.field);
+    if (dim < 0) return null;
+    const d = DUCKDB_DIALECT;
+    const key = topKey(d, q.field);
+    const params: Param[] = [dim];
+    const lb = key.label !== undefined ? ', label AS lb' : '';
+    let from = `SELECT ${key.numeric ? 'kn' : 'kt'} AS k, b, p, f${lb} FROM ${TOP} WHERE dim = ? AND ${spansSql('hour', plan.hours, params)}`;
+    if (plan.flows.length > 0) {
+      const rawLb = key.label !== undefined ? `, ${key.label} AS lb` : '';
+      from += ` UNION ALL SELECT ${key.expr} AS k, bytes AS b, packets AS p, 1 AS f${rawLb} FROM ${table} WHERE kind = 'flow' AND ${spansSql('ts', plan.flows, params)}`;
+    }
+    return { sql: topNOver(d, q.field, q.metric, from, { b: 'sum(b)', p: 'sum(p)', f: 'sum(f)' }), params: [...params, limit] };
+  }
+
+  /** `series` (no filter, a step of whole minutes) over a plan. */
+  static series(q: SeriesQuery, table: string, plan: RollupPlan): BuiltQuery | null {
+    if (q.stepMs % MINUTE_MS !== 0) return null;
+    const params: Param[] = [q.stepMs, q.stepMs];
+    let from = `SELECT minute AS t, b, p, f FROM ${MINUTES} WHERE ${spansSql('minute', plan.hours, params)}`;
+    if (plan.flows.length > 0) from += ` UNION ALL SELECT ts AS t, bytes AS b, packets AS p, 1 AS f FROM ${table} WHERE kind = 'flow' AND ${spansSql('ts', plan.flows, params)}`;
+    return { sql: `SELECT (t // ?) * ? AS t, sum(b) AS b, sum(p) AS p, sum(f) AS f FROM (${from}) AS r GROUP BY 1 ORDER BY 1`, params };
+  }
+}

@@ -157,6 +157,22 @@ export class DuckDbStore {
   }
 
   /**
+   * Before an append: summarised hours its rows fall in are taken off the summarised list, in the
+   * database before the rows are written, so that no stop in between leaves a summary short of them.
+   */
+  async beforeAppend(records: readonly FlowRecord[]): Promise<void> {
+    for (const hour of this.rollups.noteAppended(records)) await this.unbuild(hour);
+  }
+
+  private async unbuild(hour: number): Promise<void> {
+    try {
+      await this.reader!.run(Rollups.unbuildSql(hour));
+    } catch (err) {
+      log.warn(`DuckDB summaries: could not mark the hour from ${new Date(hour).toISOString()} for summarising again: ${(err as Error).message}`);
+    }
+  }
+
+  /**
    * Appends records in chunks of 2,048 rows and makes them visible to queries. Returns how many
    * integer values were clamped to their column's range.
    */
@@ -177,10 +193,8 @@ export class DuckDbStore {
       app.appendDataChunk(chunk);
     }
     app.flushSync();
-    const reader = this.reader!;
-    this.rollups.noteAppended(records, (hour) => {
-      reader.run(Rollups.unbuildSql(hour)).catch((err: Error) => log.warn(`DuckDB summaries: could not mark hour ${new Date(hour).toISOString()} for rebuilding: ${err.message}`));
-    });
+    // Only when an hour was summarised between beforeAppend() and now.
+    for (const hour of this.rollups.noteAppended(records)) void this.unbuild(hour);
     return clamped;
   }
 
@@ -517,6 +531,9 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     await new Promise((r) => setImmediate(r));
     while (this.exclusive !== null) await this.exclusive;
     try {
+      await this.store.beforeAppend(batch);
+      // Again: summarising holds appends back too, and may have begun meanwhile.
+      while (this.exclusive !== null) await this.exclusive;
       const clamped = this.store.append(batch);
       if (clamped > 0) this.c.values_clamped! += clamped;
       if (this.store.walBytes() > CHECKPOINT_WAL_BYTES) {

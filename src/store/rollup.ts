@@ -95,11 +95,13 @@ export class Rollups {
   }
 
   /**
-   * After an append: the hours its rows fall in are pending, and a built one among them is taken
-   * off the built list (in the database too, by `unbuild`) until it is built again.
+   * For rows about to be appended (and again once they are): the hours they fall in are pending,
+   * and a built one among them is taken off the built list. Returns the hours taken off, which the
+   * caller takes off the list in the database too (`unbuildSql`).
    */
-  noteAppended(records: readonly unknown[], unbuild: (hour: number) => void): void {
+  noteAppended(records: readonly unknown[]): number[] {
     const get = this.tsCol.get as (r: unknown) => number;
+    const unbuilt: number[] = [];
     let last = NaN;
     for (const r of records) {
       const h = Math.floor(get(r) / HOUR_MS) * HOUR_MS;
@@ -109,9 +111,10 @@ export class Rollups {
       this.pending.add(h);
       if (this.built.delete(h)) {
         this.sorted = null;
-        unbuild(h);
+        unbuilt.push(h);
       }
     }
+    return unbuilt;
   }
 
   /** Pending hours past their settling time, oldest first. */

@@ -23,7 +23,7 @@ import { flowQueryFrom } from '../src/store/query.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import { CH_URL, lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
-import { checkAllQueries, checkExportSnapshot, checkIpSearch, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
+import { checkAllQueries, checkExportSnapshot, checkIpSearch, checkSearchPages, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
 import { runClickHouseOutage } from '../scripts/outage-clickhouse.js';
 
 // One file at a time on the shared server: the outage drill below stops it (see clickhouse-helpers.ts).
@@ -168,6 +168,19 @@ test('ClickHouse: IP and CIDR search over IPv4 and IPv6 in every textual form th
   try {
     await out.start();
     await checkIpSearch(out);
+  } finally {
+    await out.close();
+    await dropDb(db);
+  }
+});
+
+test('ClickHouse: search pages read from the newest part of the range when it holds them, and equal the whole list\'s slices (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+  try {
+    await out.start();
+    await checkSearchPages(out);
   } finally {
     await out.close();
     await dropDb(db);

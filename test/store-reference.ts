@@ -247,6 +247,7 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
     assert.ok(want.length > 0, `filter ${JSON.stringify(f)} matches something`);
     const got = await q.search({ from, to, filter: f, limit: 1000 });
     assert.equal(got.total, want.length, `total for ${JSON.stringify(f)}`);
+    assert.equal(await q.count({ from, to, filter: f }), want.length, `count for ${JSON.stringify(f)}`);
     const page = want.length <= 1000 ? want : null;
     if (page !== null) {
       const wantDocs = page.map((r) => docKey(toDocument(r, view))).sort();

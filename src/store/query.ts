@@ -147,6 +147,8 @@ export interface FlowQuery {
   topN(q: TopNQuery): Promise<TopNRow[]>;
   series(q: SeriesQuery): Promise<SeriesPoint[]>;
   search(q: SearchQuery): Promise<SearchResult>;
+  /** Flows matching, as `search`'s total, without reading any of them. */
+  count(q: TimeRange & { filter?: FlowFilter }): Promise<number>;
   /**
    * The rows `search` would give for `q` with `limit` up to EXPORT_ROWS_MAX and no offset, from one
    * query: one consistent view of the store, however long the reading takes (paging by offset
@@ -242,6 +244,10 @@ export abstract class SqlFlowQuery implements FlowQuery {
     return out;
   }
 
+  async count(q: TimeRange & { filter?: FlowFilter }): Promise<number> {
+    return num((await this.rows(this.build('count', q)))[0]?.n);
+  }
+
   /**
    * The count first, then the page. Pages are newest first, so when the newest part of the range
    * holds every row up to the page's end, only that part is read: a window sized from the count
@@ -251,7 +257,7 @@ export abstract class SqlFlowQuery implements FlowQuery {
    */
   async search(q: SearchQuery): Promise<SearchResult> {
     const page = this.build('search', q);
-    const total = num((await this.rows(this.build('count', q)))[0]?.n);
+    const total = await this.count(q);
     const offset = q.offset ?? 0;
     const need = Math.min(total, offset + (q.limit ?? 100));
     if (need <= offset) return { total, rows: [] };

@@ -157,11 +157,11 @@ export function createApi(src: WebSources): Api {
         top(q, 'l4.proto.id', r, filter, 256),
         top(q, 'flow.src.geo.country.name', r, filter, 50), top(q, 'flow.dst.geo.country.name', r, filter, 50),
         top(q, 'flow.src.as.asn', r, filter, 50), top(q, 'flow.dst.as.asn', r, filter, 50),
-        q.search({ ...r, filter: { ...filter, threat: true }, limit: 1 }),
+        q.count({ ...r, filter: { ...filter, threat: true } }),
       ]);
       const sec = stepMs / 1000;
       // Not from the series: its first step starts at or before `from`, and holds flows from before it.
-      const totals = { flows: 0, bytes: 0, packets: 0, threatFlows: threat.total };
+      const totals = { flows: 0, bytes: 0, packets: 0, threatFlows: threat };
       for (const x of protocols) {
         totals.flows += x.flows;
         totals.bytes += x.bytes;
@@ -213,7 +213,7 @@ export function createApi(src: WebSources): Api {
         q.atRiskServers({ ...r, limit: THREAT_ENDS_SHOWN }),
         q.highRiskClients({ ...r, limit: THREAT_ENDS_SHOWN }),
         q.threatEndCounts(r),
-        q.search({ ...r, limit: 1 }),
+        q.count(r),
         q.topN({ ...r, field: 'sec.threat.feed.name', metric: 'flows', limit: 20, filter: threat }),
       ]);
       const rows = recent.rows.map(flowRow);
@@ -224,7 +224,7 @@ export function createApi(src: WebSources): Api {
       for (const b of bytesRows) tBytes += b.bytes;
       sendJson(res, {
         from: r.from, to: r.to,
-        totals: { flows: recent.total, bytes: tBytes, allFlows: all.total, atRiskServers: endCounts.atRiskServers, highRiskClients: endCounts.highRiskClients },
+        totals: { flows: recent.total, bytes: tBytes, allFlows: all, atRiskServers: endCounts.atRiskServers, highRiskClients: endCounts.highRiskClients },
         byName: byName.map((x) => ({ name: String(x.key), flows: x.flows, bytes: x.bytes })),
         byFeed,
         atRiskServers: servers.map((x) => ({ ip: x.ip, peers: x.clients, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),

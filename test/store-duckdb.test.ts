@@ -467,9 +467,13 @@ test('hourly summaries answer unfiltered top lists and series over long ranges a
     out.write(recs);
     await out.flush();
     await check('flows only', ranges);
-    const built = await out.summarise(now);
-    assert.equal(built, 20, 'every whole hour past its settling time is summarised');
-    assert.equal(out.counters().rollup_hours_built, 20);
+    // An hour is summarised five minutes after it ends and after its last flow came: ten minutes on.
+    const later = now + 10 * 60_000;
+    const due = 20 + (later >= top + H + 5 * 60_000 ? 1 : 0);
+    assert.equal(await out.summarise(now), 0, 'hours whose flows just came wait');
+    const built = await out.summarise(later);
+    assert.equal(built, due, 'every whole hour past its settling time is summarised');
+    assert.equal(out.counters().rollup_hours_built, due);
     for (const [from, to] of ranges) assert.ok(out.store.rollups.plan(from, to) !== null, 'the ranges are answered from the summaries');
     await check('summaries', ranges);
 
@@ -481,9 +485,79 @@ test('hourly summaries answer unfiltered top lists and series over long ranges a
     await out.flush();
     assert.ok(!out.store.rollups.plan(top - 20 * H, now)!.hours.some(([lo, hi]) => lo <= lateHour && lateHour < hi), 'the late hour is off the summarised list');
     await check('late flows', ranges);
-    assert.equal(await out.summarise(now), 1, 'the late hour is summarised again');
+    assert.equal(await out.summarise(later), 1, 'the late hour is summarised again');
     assert.ok(out.store.rollups.plan(top - 20 * H, now)!.hours.some(([lo, hi]) => lo <= lateHour && lateHour < hi));
     await check('late flows summarised', ranges);
+
+    // A round of summaries while a batch waits to be written (the timer fires during its wait): the
+    // batch is written only once none of its hours is on the summarised list, in memory or on disk.
+    const store = out.store;
+    const raceHour = top - 8 * H;
+    const race = make(raceHour + 30, raceHour + H - 30, 60);
+    recs = [...recs, ...race];
+    const unbuild = store.unbuild.bind(store);
+    const append = store.append.bind(store);
+    let fired = false;
+    const onListAtAppend: number[] = [];
+    store.unbuild = async (hour: number): Promise<void> => {
+      await unbuild(hour);
+      if (!fired) {
+        fired = true;
+        await out.summarise(later);
+      }
+    };
+    store.append = (records: readonly FlowRecord[]): number => {
+      onListAtAppend.push(...(store.rollups.plan(top - 20 * H, now)?.hours ?? []).filter(([lo, hi]) => lo <= raceHour && raceHour < hi).map(([lo]) => lo));
+      return append(records);
+    };
+    try {
+      out.write(race);
+      await out.flush();
+    } finally {
+      store.unbuild = unbuild;
+      store.append = append;
+    }
+    assert.ok(fired, 'a round of summaries ran while the batch waited');
+    assert.deepEqual(onListAtAppend, [], 'no hour of the batch was on the summarised list when it was written');
+    await check('a round of summaries during the wait', ranges);
+    assert.equal(await out.summarise(later), 1, 'that hour is summarised again, with the batch');
+
+    // A summary that fails (a write conflict, a full disk) is logged and tried again; appends and retention go on.
+    const build = store.buildRollup.bind(store);
+    store.buildRollup = (): Promise<boolean> => Promise.reject(new Error('simulated failure'));
+    const failing = make(top - 7 * H + 1, top - 6 * H - 1, 30);
+    recs = [...recs, ...failing];
+    try {
+      out.write(failing);
+      await out.flush();
+      assert.equal(await out.summarise(later), 0);
+      const sent = out.counters().sent!;
+      await within(out.maintain(now), 10_000);
+      const more = make(top - 7 * H + 2, top - 6 * H - 2, 30);
+      recs = [...recs, ...more];
+      out.write(more);
+      await out.flush();
+      assert.equal(out.counters().sent, sent + 30);
+    } finally {
+      store.buildRollup = build;
+    }
+    assert.equal(await out.summarise(later), 1);
+    await check('after a failed summary', ranges);
+
+    // Flows appended while their hour is being summarised: that summary is not kept, and the next round makes it.
+    const busyHour = top - 12 * H;
+    const first = make(busyHour + 10, busyHour + H - 10, 40);
+    const during = make(busyHour + 20, busyHour + H - 20, 40);
+    recs = [...recs, ...first, ...during];
+    out.write(first);
+    await out.flush();
+    const building = out.store.buildRollup(busyHour);
+    out.store.append(during);
+    assert.equal(await building, false, 'a summary that may have missed flows is not kept');
+    assert.ok(!out.store.rollups.plan(top - 20 * H, now)!.hours.some(([lo, hi]) => lo <= busyHour && busyHour < hi));
+    await check('flows during a summary', ranges);
+    assert.equal(await out.summarise(later), 1);
+    await check('flows during a summary, summarised', ranges);
 
     // Retention cutting inside an hour: the hours before it lose their summaries, that hour is read from its flows.
     const cutoff = now + 10 * H - 86_400_000;
@@ -491,7 +565,7 @@ test('hourly summaries answer unfiltered top lists and series over long ranges a
     recs = recs.filter((r) => r.collectTs >= cutoff);
     assert.ok(out.counters().retention_deleted! > 0);
     await check('after retention', ranges);
-    await out.summarise(now);
+    await out.summarise(later);
     await check('after retention, summarised', ranges);
   } finally {
     await out.close();

@@ -106,17 +106,17 @@ export class DuckDbStore {
     // The appender writes columns by position, so a table from an older layout (columns added,
     // moved or retyped since) is set aside under another name rather than appended to.
     const have = await this.layout(DUCKDB_TABLE);
-    let fresh = have === '';
-    if (have !== '' && have !== (await this.expectedLayout(defs))) {
-      fresh = true;
+    const older = have !== '' && have !== (await this.expectedLayout(defs));
+    for (const t of ROLLUP_TABLES_SQL) await this.writer.run(t);
+    // A new flows table: summaries of the old one's hours would be counted on top of nothing.
+    // Cleared first, so that no stop between leaves them beside the new table.
+    if (have === '' || older) await Rollups.clear(this.writer);
+    if (older) {
       const aside = `${DUCKDB_TABLE}_old_${Date.now()}`;
       log.warn(`DuckDB table ${DUCKDB_TABLE} has an older layout; renamed to ${aside} and starting a new one`);
       await this.writer.run(`ALTER TABLE ${DUCKDB_TABLE} RENAME TO ${aside}`);
     }
     await this.writer.run(`CREATE TABLE IF NOT EXISTS ${DUCKDB_TABLE} (${defs})`);
-    for (const t of ROLLUP_TABLES_SQL) await this.writer.run(t);
-    // A new flows table: summaries of the old one's hours would be counted on top of nothing.
-    if (fresh) await Rollups.clear(this.writer);
     await this.rollups.loadBuilt(this.writer);
     this.builder = await this.instance.connect();
     // DuckDB checkpoints by itself inside the commit that takes the WAL past 16 MB: in the appender's
@@ -156,15 +156,8 @@ export class DuckDbStore {
     return l;
   }
 
-  /**
-   * Before an append: summarised hours its rows fall in are taken off the summarised list, in the
-   * database before the rows are written, so that no stop in between leaves a summary short of them.
-   */
-  async beforeAppend(records: readonly FlowRecord[]): Promise<void> {
-    for (const hour of this.rollups.noteAppended(records)) await this.unbuild(hour);
-  }
-
-  private async unbuild(hour: number): Promise<void> {
+  /** Takes a summarised hour off the list in the database (rollup.ts: flows of it are about to be written). */
+  async unbuild(hour: number): Promise<void> {
     try {
       await this.reader!.run(Rollups.unbuildSql(hour));
     } catch (err) {
@@ -193,7 +186,7 @@ export class DuckDbStore {
       app.appendDataChunk(chunk);
     }
     app.flushSync();
-    // Only when an hour was summarised between beforeAppend() and now.
+    // The output takes the hours off before (DuckDbOutput.send); this marks one being summarised right now.
     for (const hour of this.rollups.noteAppended(records)) void this.unbuild(hour);
     return clamped;
   }
@@ -262,9 +255,9 @@ export class DuckDbStore {
 
   private async deleteBefore(cutoff: number): Promise<number> {
     const r = this.reader!;
+    await this.rollups.deletedBefore(r, cutoff);
     const res = await r.run(`DELETE FROM ${DUCKDB_TABLE} WHERE ts < $1`, [BigInt(Math.floor(cutoff))]);
     const n = Number(res.rowsChanged);
-    await this.rollups.deletedBefore(r, cutoff);
     if (n > 0) {
       // Frees the deleted rows' blocks now; if a concurrent transaction blocks it, DuckDB's own
       // automatic checkpoint does it later.
@@ -278,8 +271,8 @@ export class DuckDbStore {
     return this.rollups.findPending(this.reader!);
   }
 
-  /** Summarises one hour of flows (the caller holds appends back). */
-  buildRollup(hour: number): Promise<void> {
+  /** Summarises one hour of flows while appends go on; false when flows of it came meanwhile (rollup.ts). */
+  buildRollup(hour: number): Promise<boolean> {
     return this.rollups.build(this.builder!, hour);
   }
 
@@ -431,6 +424,8 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private maintaining: Promise<void> | null = null;
   private rollupTimer: NodeJS.Timeout | null = null;
+  /** The hour being summarised; checkpoints and retention wait for it (a checkpoint would fail beside its transaction). */
+  private building: Promise<boolean> | null = null;
   private readonly summariseEveryMs: number;
   private summarising: Promise<number> | null = null;
   /**
@@ -467,8 +462,9 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   }
 
   /**
-   * Summarises hours past their settling time (rollup.ts), oldest first, at most `max` of them,
-   * each with appends held back; never overlapping itself. Returns how many were built.
+   * Summarises hours past their settling time (rollup.ts), oldest first, at most `max` of them, one
+   * at a time beside the appends (an hour of a busy store takes seconds), never beside a checkpoint
+   * or retention; never overlapping itself. Returns how many were built.
    */
   summarise(now = Date.now(), max = ROLLUP_HOURS_PER_ROUND): Promise<number> {
     if (this.summarising !== null) return this.summarising;
@@ -477,8 +473,13 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
       try {
         await this.store.findPendingRollups();
         for (const hour of this.store.rollups.due(now).slice(0, max)) {
-          await this.alone(() => this.store.buildRollup(hour));
-          built++;
+          while (this.exclusive !== null) await this.exclusive.catch(() => {});
+          this.building = this.store.buildRollup(hour);
+          try {
+            if (await this.building) built++;
+          } finally {
+            this.building = null;
+          }
         }
       } catch (err) {
         log.warn(`DuckDB summaries for long ranges could not be built (tried again in a minute; queries read the flows meanwhile): ${(err as Error).message}`);
@@ -515,7 +516,8 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   private alone(work: () => Promise<void>): Promise<void> {
     const before = this.exclusive;
     const run = (async () => {
-      if (before !== null) await before;
+      if (before !== null) await before.catch(() => {});
+      if (this.building !== null) await this.building.catch(() => false);
       await work();
     })();
     const mine = run.finally(() => {
@@ -529,11 +531,17 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     // One append per event-loop turn: batches queued behind a checkpoint would otherwise be
     // appended back to back (each takes tens of milliseconds) while nothing else runs.
     await new Promise((r) => setImmediate(r));
-    while (this.exclusive !== null) await this.exclusive;
     try {
-      await this.store.beforeAppend(batch);
-      // Again: summarising holds appends back too, and may have begun meanwhile.
-      while (this.exclusive !== null) await this.exclusive;
+      // Summarised hours the batch falls in are taken off the list in the database before it is
+      // written, so that no stop in between leaves a summary short of its flows. The last check
+      // finds nothing to take off and is followed by the append with no wait between: an hour
+      // summarised during a wait is found by the next check.
+      for (;;) {
+        while (this.exclusive !== null) await this.exclusive.catch(() => {});
+        const unbuilt = this.store.rollups.noteAppended(batch);
+        if (unbuilt.length === 0) break;
+        for (const hour of unbuilt) await this.store.unbuild(hour);
+      }
       const clamped = this.store.append(batch);
       if (clamped > 0) this.c.values_clamped! += clamped;
       if (this.store.walBytes() > CHECKPOINT_WAL_BYTES) {

@@ -64,11 +64,15 @@ const spansSql = (col: string, spans: Span[], params: Param[]): string => {
  */
 export class Rollups {
   private readonly built = new Set<number>();
-  private readonly pending = new Set<number>();
+  /** Hours with flows not summarised, each with when flows of it last came (epoch ms; 0: before this start). */
+  private readonly pending = new Map<number, number>();
   /** Built hours in order, for planning (rebuilt when the set changes). */
   private sorted: number[] | null = null;
   /** Whether the flows were looked over for hours without summaries since the store opened. */
   private scanned = false;
+  /** The hour being summarised, and whether flows of it were appended meanwhile. */
+  private building: number | null = null;
+  private touched = false;
 
   constructor(private readonly table: string, private readonly tsCol: Column) {}
 
@@ -84,9 +88,9 @@ export class Rollups {
   /** Finds the hours with flows and no summary, once after open: one pass over the `ts` column. */
   async findPending(conn: DuckDBConnection): Promise<void> {
     if (this.scanned) return;
-    this.scanned = true;
     const have = (await conn.runAndReadAll(`SELECT DISTINCT (ts // ${HOUR_MS}) * ${HOUR_MS} FROM ${this.table} WHERE kind = 'flow'`)).getRows();
-    for (const r of have) if (!this.built.has(Number(r[0]))) this.pending.add(Number(r[0]));
+    this.scanned = true;
+    for (const r of have) if (!this.built.has(Number(r[0])) && !this.pending.has(Number(r[0]))) this.pending.set(Number(r[0]), 0);
   }
 
   /** Empties the summaries (the flows table is new: its rows are gone). */
@@ -99,7 +103,7 @@ export class Rollups {
    * and a built one among them is taken off the built list. Returns the hours taken off, which the
    * caller takes off the list in the database too (`unbuildSql`).
    */
-  noteAppended(records: readonly unknown[]): number[] {
+  noteAppended(records: readonly unknown[], now = Date.now()): number[] {
     const get = this.tsCol.get as (r: unknown) => number;
     const unbuilt: number[] = [];
     let last = NaN;
@@ -107,8 +111,10 @@ export class Rollups {
       const h = Math.floor(get(r) / HOUR_MS) * HOUR_MS;
       if (h === last) continue;
       last = h;
-      if (this.pending.has(h)) continue;
-      this.pending.add(h);
+      if (h === this.building) this.touched = true;
+      const was = this.pending.get(h);
+      this.pending.set(h, now);
+      if (was !== undefined) continue;
       if (this.built.delete(h)) {
         this.sorted = null;
         unbuilt.push(h);
@@ -117,16 +123,25 @@ export class Rollups {
     return unbuilt;
   }
 
-  /** Pending hours past their settling time, oldest first. */
+  /**
+   * Pending hours past their settling time, oldest first: ended that long ago, and no flows of them
+   * come that long (with flows' start times as `ts`, long flows keep reaching back into past hours;
+   * each would otherwise be summarised again every round).
+   */
   due(now: number): number[] {
-    return [...this.pending].filter((h) => h + HOUR_MS + ROLLUP_SETTLE_MS <= now).sort((a, b) => a - b);
+    return [...this.pending]
+      .filter(([h, came]) => h + HOUR_MS + ROLLUP_SETTLE_MS <= now && came + ROLLUP_SETTLE_MS <= now)
+      .map(([h]) => h)
+      .sort((a, b) => a - b);
   }
 
   /**
    * Summarises one hour, replacing what was there, in one transaction on `conn` (a connection of its
-   * own). The caller holds appends back meanwhile, so no flow of the hour arrives unseen.
+   * own), while appends go on. Flows of the hour appended meanwhile may be missing from what the
+   * transaction read, so then nothing is kept: the hour stays pending, for the next round. Returns
+   * whether the hour is summarised.
    */
-  async build(conn: DuckDBConnection, hour: number): Promise<void> {
+  async build(conn: DuckDBConnection, hour: number): Promise<boolean> {
     const end = hour + HOUR_MS;
     const inHour = `ts >= ${hour} AND ts < ${end} AND kind = 'flow'`;
     const parts = ROLLUP_FIELDS.map((f, dim) => {
@@ -135,27 +150,44 @@ export class Rollups {
       return `SELECT ${dim} AS dim, ${key.numeric ? 'k' : 'NULL'} AS kn, ${key.numeric ? 'NULL' : 'k'} AS kt, ${label} AS label, sum(bytes) AS b, sum(packets) AS p, count(*) AS f
         FROM (SELECT ${key.expr} AS k, bytes, packets${key.label !== undefined ? `, ${key.label}` : ''} FROM ${this.table} WHERE ${inHour}) AS t GROUP BY k`;
     });
-    await conn.run('BEGIN TRANSACTION');
+    this.building = hour;
+    this.touched = false;
     try {
-      await conn.run(`DELETE FROM ${TOP} WHERE hour = ${hour}`);
-      await conn.run(`DELETE FROM ${MINUTES} WHERE minute >= ${hour} AND minute < ${end}`);
-      await conn.run(`DELETE FROM ${HOURS} WHERE hour = ${hour}`);
-      await conn.run(`INSERT INTO ${TOP} SELECT ${hour}, dim, kn, kt, label, b, p, f FROM (${parts.join(' UNION ALL ')})`);
-      await conn.run(`INSERT INTO ${MINUTES} SELECT (ts // ${MINUTE_MS}) * ${MINUTE_MS}, sum(bytes), sum(packets), count(*) FROM ${this.table} WHERE ${inHour} GROUP BY 1`);
-      await conn.run(`INSERT INTO ${HOURS} VALUES (${hour})`);
+      await conn.run('BEGIN TRANSACTION');
+      try {
+        await conn.run(`DELETE FROM ${TOP} WHERE hour = ${hour}`);
+        await conn.run(`DELETE FROM ${MINUTES} WHERE minute >= ${hour} AND minute < ${end}`);
+        await conn.run(`DELETE FROM ${HOURS} WHERE hour = ${hour}`);
+        await conn.run(`INSERT INTO ${TOP} SELECT ${hour}, dim, kn, kt, label, b, p, f FROM (${parts.join(' UNION ALL ')})`);
+        await conn.run(`INSERT INTO ${MINUTES} SELECT (ts // ${MINUTE_MS}) * ${MINUTE_MS}, sum(bytes), sum(packets), count(*) FROM ${this.table} WHERE ${inHour} GROUP BY 1`);
+        await conn.run(`INSERT INTO ${HOURS} VALUES (${hour})`);
+      } catch (err) {
+        await conn.run('ROLLBACK').catch(() => {});
+        throw err;
+      }
+      if (this.touched) {
+        await conn.run('ROLLBACK');
+        return false;
+      }
       await conn.run('COMMIT');
-    } catch (err) {
-      await conn.run('ROLLBACK').catch(() => {});
-      throw err;
+      if (this.touched) {
+        // Flows came during the commit: the hour is not summarised after all.
+        await conn.run(Rollups.unbuildSql(hour));
+        return false;
+      }
+    } finally {
+      this.building = null;
     }
     this.pending.delete(hour);
     this.built.add(hour);
     this.sorted = null;
+    return true;
   }
 
   /**
-   * After flows before `cutoff` were deleted: their hours' summaries go; the hour the cutoff falls
-   * inside keeps flows and is summarised again.
+   * Before flows before `cutoff` are deleted: their hours' summaries go (first, so that no stop in
+   * between leaves summaries of deleted flows); the hour the cutoff falls inside keeps flows and is
+   * summarised again.
    */
   async deletedBefore(conn: DuckDBConnection, cutoff: number): Promise<void> {
     await conn.run(`DELETE FROM ${HOURS} WHERE hour < ${cutoff}`);
@@ -163,12 +195,12 @@ export class Rollups {
     await conn.run(`DELETE FROM ${MINUTES} WHERE minute < ${Math.floor(cutoff / HOUR_MS) * HOUR_MS + HOUR_MS}`);
     const partial = Math.floor(cutoff / HOUR_MS) * HOUR_MS;
     const hadPartial = partial < cutoff && (this.built.has(partial) || this.pending.has(partial));
-    for (const h of [...this.built, ...this.pending]) {
+    for (const h of [...this.built, ...this.pending.keys()]) {
       if (h >= cutoff) continue;
       this.built.delete(h);
       this.pending.delete(h);
     }
-    if (hadPartial) this.pending.add(partial);
+    if (hadPartial) this.pending.set(partial, 0);
     this.sorted = null;
   }
 

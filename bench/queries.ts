@@ -19,6 +19,7 @@ import { Collector } from '../src/collector.js';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
+import { ROLLUP_SETTLE_MS } from '../src/store/rollup.js';
 import { WebServer } from '../src/web/server.js';
 import { v5Stream } from './store-traffic.js';
 
@@ -125,7 +126,8 @@ async function run(target: string): Promise<Map<string, Times>> {
       // The summaries the collector builds by itself within a minute of an hour's end, left out first.
       phases.set('duckdb, flows only', await ask(web.url(), end));
       const t0 = performance.now();
-      const built = await out.summarise(now, Infinity);
+      // As the collector would five minutes on, with no more flows coming.
+      const built = await out.summarise(Date.now() + ROLLUP_SETTLE_MS, Infinity);
       console.log(`duckdb: ${built} hours summarised in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       phases.set('duckdb', await ask(web.url(), end));
     } else {

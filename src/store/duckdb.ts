@@ -430,7 +430,8 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   private summarising: Promise<number> | null = null;
   /**
    * Work on a DuckDB thread that appends must wait for (a checkpoint, retention's delete): an
-   * append's commit would otherwise wait for it inside flushSync, holding the main thread.
+   * append's commit would otherwise wait for it inside flushSync, holding the main thread. A summary
+   * being built is waited for first, and the next one waits for this.
    */
   private exclusive: Promise<void> | null = null;
 

@@ -11,23 +11,21 @@
  *   BENCH_HOURS=24                                     (default 24)
  *   BENCH_TARGETS=duckdb,clickhouse                    (default both; ClickHouse skipped when not listening)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createClient } from '@clickhouse/client';
 import { Collector } from '../src/collector.js';
-import { loadConfig } from '../src/config/load.js';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
 import { ROLLUP_SETTLE_MS } from '../src/store/rollup.js';
 import { WebServer } from '../src/web/server.js';
+import { chListening, dropChDatabase, storeTarget } from './store-target.js';
 import { v5Stream } from './store-traffic.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const HOURS = Number(process.env.BENCH_HOURS ?? 24);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGETS = (process.env.BENCH_TARGETS ?? 'duckdb,clickhouse').split(',').map((s) => s.trim());
-const CH_URL = 'http://127.0.0.1:8123';
 const HOUR_MS = 3_600_000;
 
 /** The endpoints the UI's pages call, with filters a user would type (v5Stream's clients are 10.0.x.y); each over the last hour and the whole span. */
@@ -46,14 +44,6 @@ const ASKS: [string, string][] = [
 ];
 
 setLogger(createLogger({ level: 'warn', encoding: 'json' }));
-
-async function chListening(): Promise<boolean> {
-  try {
-    return (await fetch(`${CH_URL}/ping`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
 
 interface Timing { first: number; best: number }
 type Times = Map<string, Timing>;
@@ -80,17 +70,7 @@ async function ask(base: string, end: number): Promise<Times> {
 }
 
 async function run(target: string): Promise<Map<string, Times>> {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-bench-queries-'));
-  const db = `ufc_bench_q_${process.pid}`;
-  const res = loadConfig({
-    env: {
-      EF_DATA_DIR: dir, EF_WEBUI_ENABLE: 'false',
-      EF_OUTPUT_DUCKDB_ENABLE: String(target === 'duckdb'),
-      EF_OUTPUT_CLICKHOUSE_ENABLE: String(target === 'clickhouse'), EF_OUTPUT_CLICKHOUSE_DATABASE: db,
-    },
-  });
-  if (res.config === null) throw new Error(res.errors.join('\n'));
-  const c = res.config;
+  const { dir, db, config: c } = storeTarget(target, 'queries');
   // DuckDB as the registry makes it, but summarising only when told: first the flows alone are asked.
   const collector = new Collector(c, target === 'duckdb' ? {
     outputs: [new DuckDbOutput({
@@ -138,10 +118,7 @@ async function run(target: string): Promise<Map<string, Times>> {
     await web.stop();
     await collector.stop();
     rmSync(dir, { recursive: true, force: true });
-    if (target === 'clickhouse') {
-      const c = createClient({ url: CH_URL });
-      await c.command({ query: `DROP DATABASE IF EXISTS ${db}` }).finally(() => c.close());
-    }
+    if (target === 'clickhouse') await dropChDatabase(db);
   }
 }
 

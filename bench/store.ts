@@ -9,18 +9,15 @@
  *   BENCH_TARGETS=duckdb,clickhouse,none              (default all; ClickHouse skipped when not listening)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createClient } from '@clickhouse/client';
+import { readFileSync, rmSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { Collector } from '../src/collector.js';
-import { loadConfig } from '../src/config/load.js';
 import { createLogger, setLogger } from '../src/log/logger.js';
+import { chListening, dropChDatabase, storeTarget } from './store-target.js';
 import { v5Stream } from './store-traffic.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
 const TARGETS = (process.env.BENCH_TARGETS ?? 'none,duckdb,clickhouse').split(',').map((s) => s.trim());
-const CH_URL = 'http://127.0.0.1:8123';
 
 setLogger(createLogger({ level: 'warn', encoding: 'json' }));
 
@@ -37,28 +34,11 @@ function serverCpuMs(): number | null {
   }
 }
 
-async function chListening(): Promise<boolean> {
-  try {
-    return (await fetch(`${CH_URL}/ping`, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
 interface Result { target: string; records: number; cpuS: number; wallS: number; stored: number; serverCpuS: number | null }
 
 async function run(target: string): Promise<Result> {
-  const dir = mkdtempSync(join(tmpdir(), 'ufc-bench-store-'));
-  const db = `ufc_bench_${process.pid}`;
-  const res = loadConfig({
-    env: {
-      EF_DATA_DIR: dir, EF_WEBUI_ENABLE: 'false',
-      EF_OUTPUT_DUCKDB_ENABLE: String(target === 'duckdb'),
-      EF_OUTPUT_CLICKHOUSE_ENABLE: String(target === 'clickhouse'), EF_OUTPUT_CLICKHOUSE_DATABASE: db,
-    },
-  });
-  if (res.config === null) throw new Error(res.errors.join('\n'));
-  const collector = new Collector(res.config);
+  const { dir, db, config } = storeTarget(target, 'store');
+  const collector = new Collector(config);
   await collector.start();
   const out = collector.outputs[0];
   const datagrams = [...v5Stream(N, { exportMs: Date.now() })];
@@ -85,11 +65,7 @@ async function run(target: string): Promise<Result> {
   const q = flowQuery?.flowQuery?.() ?? null;
   if (q !== null) stored = (await q.search({ from: 0, to: now + 86_400_000, limit: 1 })).total;
   await collector.stop();
-  if (target === 'clickhouse') {
-    const c = createClient({ url: CH_URL });
-    await c.command({ query: `DROP DATABASE IF EXISTS ${db}` });
-    await c.close();
-  }
+  if (target === 'clickhouse') await dropChDatabase(db);
   rmSync(dir, { recursive: true, force: true });
   return {
     target, records: N, cpuS: (cpu.user + cpu.system) / 1e6, wallS, stored,

@@ -7,7 +7,7 @@
  * Skipped when the server is not installed or not listening, except under UFC_REQUIRE_TOOLS=1,
  * where that is a failure.
  */
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -41,6 +41,20 @@ async function dropDb(db: string): Promise<void> {
     await c.command({ query: `DROP DATABASE IF EXISTS ${db}` });
   } finally {
     await c.close();
+  }
+}
+
+/** A ClickHouse output on a fresh database of the local server, given to `check`, then closed and dropped. */
+async function withOutput(t: TestContext, check: (out: ClickHouseOutput) => Promise<void>, timestampSource: 'collect' | 'start' = 'collect'): Promise<void> {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource, batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+  try {
+    await out.start();
+    await check(out);
+  } finally {
+    await out.close();
+    await dropDb(db);
   }
 }
 
@@ -148,82 +162,29 @@ test('ClickHouse threat views and retention by DROP PARTITION (real server)', as
   }
 });
 
-test('ClickHouse: values wider than their column are stored at the bound DuckDB uses, and counted; the records after them arrive (real server)', async (t) => {
-  if (!(await needClickHouse(t))) return;
-  const db = uniqueDb();
-  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
-  try {
-    await out.start();
-    await checkWideValues(out);
-  } finally {
-    await out.close();
-    await dropDb(db);
-  }
-});
+test('ClickHouse: values wider than their column are stored at the bound DuckDB uses, and counted; the records after them arrive (real server)', (t) => withOutput(t, checkWideValues));
 
-test('ClickHouse: IP and CIDR search over IPv4 and IPv6 in every textual form the records carry (real server)', async (t) => {
-  if (!(await needClickHouse(t))) return;
-  const db = uniqueDb();
-  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
-  try {
-    await out.start();
-    await checkIpSearch(out);
-  } finally {
-    await out.close();
-    await dropDb(db);
-  }
-});
+test('ClickHouse: IP and CIDR search over IPv4 and IPv6 in every textual form the records carry (real server)', (t) => withOutput(t, checkIpSearch));
 
-test('ClickHouse: search pages read from the newest part of the range when it holds them, and equal the whole list\'s slices (real server)', async (t) => {
-  if (!(await needClickHouse(t))) return;
-  const db = uniqueDb();
-  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
-  try {
-    await out.start();
-    await checkSearchPages(out);
-  } finally {
-    await out.close();
-    await dropDb(db);
-  }
-});
+test('ClickHouse: search pages read from the newest part of the range when it holds them, and equal the whole list\'s slices (real server)', (t) => withOutput(t, checkSearchPages));
 
-test('ClickHouse: a @timestamp in 2106 past what its dates hold is clamped, so retention keeps the row (real server)', async (t) => {
-  if (!(await needClickHouse(t))) return;
-  const db = uniqueDb();
-  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'start', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
-  try {
-    await out.start();
-    const now = Date.now();
-    // 2106-02-07 00:00:01 and 06:28:15 UTC: ClickHouse's dates wrap to 1970 from 2106-02-07 00:00.
-    const recs = [now - 5000, 4_294_944_001_000, 4_294_967_295_000].map((start, i) => {
-      const r = new FlowRecord();
-      r.collectTs = now; r.startTs = r.endTs = start; r.exporterIp = '192.0.2.66'; r.srcIp = `10.0.0.${i + 1}`; r.dstIp = '10.0.0.9'; r.ipVersion = 4; r.proto = 17; r.bytes = 5; r.packets = 1;
-      return r;
-    });
-    out.write(recs);
-    await out.flush();
-    const q = out.flowQuery()!;
-    await out.applyRetention(now);
-    const found = await q.search({ from: 0, to: 8.64e15, filter: { exporter: '192.0.2.66' } });
-    assert.deepEqual(found.rows.map((row) => row['flow.src.ip.addr']).sort(), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
-  } finally {
-    await out.close();
-    await dropDb(db);
-  }
-});
+test('ClickHouse: a @timestamp in 2106 past what its dates hold is clamped, so retention keeps the row (real server)', (t) => withOutput(t, async (out) => {
+  const now = Date.now();
+  // 2106-02-07 00:00:01 and 06:28:15 UTC: ClickHouse's dates wrap to 1970 from 2106-02-07 00:00.
+  const recs = [now - 5000, 4_294_944_001_000, 4_294_967_295_000].map((start, i) => {
+    const r = new FlowRecord();
+    r.collectTs = now; r.startTs = r.endTs = start; r.exporterIp = '192.0.2.66'; r.srcIp = `10.0.0.${i + 1}`; r.dstIp = '10.0.0.9'; r.ipVersion = 4; r.proto = 17; r.bytes = 5; r.packets = 1;
+    return r;
+  });
+  out.write(recs);
+  await out.flush();
+  const q = out.flowQuery()!;
+  await out.applyRetention(now);
+  const found = await q.search({ from: 0, to: 8.64e15, filter: { exporter: '192.0.2.66' } });
+  assert.deepEqual(found.rows.map((row) => row['flow.src.ip.addr']).sort(), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+}, 'start'));
 
-test('ClickHouse export: one query, so rows arriving while it is read neither repeat nor push others out (real server)', async (t) => {
-  if (!(await needClickHouse(t))) return;
-  const db = uniqueDb();
-  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 20, queueMax: 100_000 });
-  try {
-    await out.start();
-    await checkExportSnapshot(out, '192.0.2.78');
-  } finally {
-    await out.close();
-    await dropDb(db);
-  }
-});
+test('ClickHouse export: one query, so rows arriving while it is read neither repeat nor push others out (real server)', (t) => withOutput(t, (out) => checkExportSnapshot(out, '192.0.2.78')));
 
 test('ClickHouse: an existing table with a column of another type stops start-up, naming the column (real server)', async (t) => {
   if (!(await needClickHouse(t))) return;

@@ -159,38 +159,23 @@ test('query input is validated: bad CIDRs, ports, ranges and fields are refused'
   }
 });
 
-test('IP and CIDR search over IPv4 and IPv6 in every textual form the records carry', async () => {
+/** A DuckDB output on a fresh file, given to `check`, then closed. */
+async function withOutput(name: string, check: (out: DuckDbOutput) => Promise<void>): Promise<void> {
   const config = testConfig();
-  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'ip.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000 });
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, `${name}.duckdb`), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000 });
   await out.start();
   try {
-    await checkIpSearch(out);
+    await check(out);
   } finally {
     await out.close();
   }
-});
+}
 
-test('search pages read from the newest part of the range when it holds them, and equal the whole list\'s slices', async () => {
-  const config = testConfig();
-  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'pages.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 500, deadlineMs: 10, queueMax: 10_000 });
-  await out.start();
-  try {
-    await checkSearchPages(out);
-  } finally {
-    await out.close();
-  }
-});
+test('IP and CIDR search over IPv4 and IPv6 in every textual form the records carry', () => withOutput('ip', checkIpSearch));
 
-test('values wider than their column are stored at its bound and counted; they never block the records after them', async () => {
-  const config = testConfig();
-  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'wide.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000 });
-  await out.start();
-  try {
-    await checkWideValues(out);
-  } finally {
-    await out.close();
-  }
-});
+test('search pages read from the newest part of the range when it holds them, and equal the whole list\'s slices', () => withOutput('pages', checkSearchPages));
+
+test('values wider than their column are stored at its bound and counted; they never block the records after them', () => withOutput('wide', checkWideValues));
 
 test('a failed commit is retried on a clean appender (stored once); an invalidated database is reopened', async () => {
   const config = testConfig();

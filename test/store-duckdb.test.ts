@@ -552,6 +552,11 @@ test('hourly summaries answer unfiltered top lists and series over long ranges a
     await check('after retention', ranges);
     await out.summarise(later);
     await check('after retention, summarised', ranges);
+    // A cutoff on the hour (the size guard's is on the day): the hour it starts keeps its summary whole.
+    const onTheHour = top - 13 * H;
+    await out.maintain(onTheHour + 86_400_000);
+    recs = recs.filter((r) => r.collectTs >= onTheHour);
+    await check('after retention on the hour', ranges);
   } finally {
     await out.close();
   }
@@ -575,5 +580,36 @@ test('hourly summaries answer unfiltered top lists and series over long ranges a
     await check('reopened after late flows', ranges);
   } finally {
     await out.close();
+  }
+});
+
+test('a summary still being built when the store is reopened (an invalidated database) or closed is ended, and nothing waits on it for good', async () => {
+  const config = testConfig();
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'busy.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000, summariseEveryMs: 0 });
+  await out.start();
+  const now = Date.now();
+  const flows = (n: number, at: number): FlowRecord[] => Array.from({ length: n }, (_, i) => Object.assign(new FlowRecord(), { collectTs: at + i, exporterIp: '192.0.2.44', srcIp: '10.0.0.1', dstIp: '10.0.0.2', ipVersion: 4, proto: 17, bytes: 1, packets: 1 }));
+  let closed = false;
+  try {
+    out.write(flows(10, now - 3 * 3_600_000));
+    await out.flush();
+    // A build that runs for minutes unless interrupted.
+    out.store.rollups.build = (conn) => conn.run('SELECT count(*) FROM range(100000000000)').then(() => true);
+    const round = out.summarise(now + 10 * 60_000);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(await within(out.store.recover('database has been invalidated because of a previous fatal error (simulated)'), 10_000), 'the reopen ends');
+    assert.equal(await within(round, 10_000), true, 'the round ends (its build failed)');
+    out.write(flows(10, now - 1000));
+    assert.ok(await within(out.flush(), 10_000), 'appends go on');
+    assert.equal(out.counters().sent, 20);
+    await within(out.maintain(now), 10_000);
+    // And a close during such a build.
+    const again = out.summarise(now + 10 * 60_000);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(await within(out.close(), 10_000), 'the close ends');
+    closed = true;
+    await within(again, 1000);
+  } finally {
+    if (!closed) await within(out.close(), 5000);
   }
 });

@@ -71,6 +71,7 @@ export class DuckDbStore {
   private query: DuckDbFlowQuery | null = null;
   /** Builds hourly summaries (rollup.ts) in transactions of its own. */
   private builder: DuckDBConnection | null = null;
+  private building: Promise<boolean> | null = null;
   readonly rollups: Rollups;
 
   constructor(readonly opts: DuckDbOptions) {
@@ -215,6 +216,7 @@ export class DuckDbStore {
       } catch {
         // nothing running
       }
+      await this.stopBuild();
       await new Promise((r) => setTimeout(r, 50));
       this.close();
       await this.open();
@@ -273,7 +275,28 @@ export class DuckDbStore {
 
   /** Summarises one hour of flows while appends go on; false when flows of it came meanwhile (rollup.ts). */
   buildRollup(hour: number): Promise<boolean> {
-    return this.rollups.build(this.builder!, hour);
+    const run = this.rollups.build(this.builder!, hour);
+    this.building = run;
+    const clear = (): void => {
+      if (this.building === run) this.building = null;
+    };
+    run.then(clear, clear);
+    return run;
+  }
+
+  /**
+   * Ends a summary being built (it fails and is tried again later) and waits for it, bounded: a
+   * connection closed under a running statement leaves that statement's promise unsettled for good.
+   */
+  async stopBuild(): Promise<void> {
+    const run = this.building;
+    if (run === null) return;
+    try {
+      this.builder?.interrupt();
+    } catch {
+      // nothing running
+    }
+    await within(run.catch(() => false), 2000);
   }
 
   /** The WAL's size now (0 when there is none). */
@@ -428,6 +451,8 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
   private building: Promise<boolean> | null = null;
   private readonly summariseEveryMs: number;
   private summarising: Promise<number> | null = null;
+  /** Exclusive work waiting for a summary to end: no new summary starts meanwhile. */
+  private waiting = 0;
   /**
    * Work on a DuckDB thread that appends must wait for (a checkpoint, retention's delete): an
    * append's commit would otherwise wait for it inside flushSync, holding the main thread. A summary
@@ -474,7 +499,7 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
       try {
         await this.store.findPendingRollups();
         for (const hour of this.store.rollups.due(now).slice(0, max)) {
-          while (this.exclusive !== null) await this.exclusive.catch(() => {});
+          while (this.exclusive !== null || this.waiting > 0) await (this.exclusive?.catch(() => {}) ?? new Promise((r) => setImmediate(r)));
           this.building = this.store.buildRollup(hour);
           try {
             if (await this.building) built++;
@@ -513,19 +538,32 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     return this.maintaining;
   }
 
-  /** Runs `work` with appends held back (they wait in send()); one at a time. */
+  /**
+   * Runs `work` with appends held back (they wait in send()); one at a time. A summary being built
+   * is waited for first, with appends going on meanwhile; no new one starts while work waits.
+   */
   private alone(work: () => Promise<void>): Promise<void> {
-    const before = this.exclusive;
-    const run = (async () => {
-      if (before !== null) await before.catch(() => {});
-      if (this.building !== null) await this.building.catch(() => false);
-      await work();
+    this.waiting++;
+    let counted = true;
+    const started = (): void => {
+      if (counted) this.waiting--;
+      counted = false;
+    };
+    return (async () => {
+      try {
+        while (this.building !== null) await this.building.catch(() => false);
+        while (this.exclusive !== null) await this.exclusive.catch(() => {});
+        // Taken with no wait since the checks above.
+        const mine: Promise<void> = work().finally(() => {
+          if (this.exclusive === mine) this.exclusive = null;
+        });
+        this.exclusive = mine;
+        started();
+        await mine;
+      } finally {
+        started();
+      }
     })();
-    const mine = run.finally(() => {
-      if (this.exclusive === mine) this.exclusive = null;
-    });
-    this.exclusive = mine;
-    return mine;
   }
 
   protected async send(batch: FlowRecord[]): Promise<void> {
@@ -539,6 +577,12 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
       // summarised during a wait is found by the next check.
       for (;;) {
         while (this.exclusive !== null) await this.exclusive.catch(() => {});
+        // A summary being made of an hour the batch falls in is let finish first: flows written
+        // during its commit would be missing from it until the separate statement that undoes it.
+        if (this.building !== null && this.store.rollups.buildingIn(batch)) {
+          await this.building.catch(() => false);
+          continue;
+        }
         const unbuilt = this.store.rollups.noteAppended(batch);
         if (unbuilt.length === 0) break;
         for (const hour of unbuilt) await this.store.unbuild(hour);
@@ -564,6 +608,7 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
     if (this.maintenanceTimer !== null) clearInterval(this.maintenanceTimer);
     if (this.rollupTimer !== null) clearInterval(this.rollupTimer);
     this.maintenanceTimer = this.rollupTimer = null;
+    await this.store.stopBuild();
     if (this.summarising !== null) await within(this.summarising, CLOSE_SEND_MS);
     // Bounded: maintenance on a database being reopened may not settle.
     if (this.maintaining !== null) await within(this.maintaining, CLOSE_SEND_MS);

@@ -123,6 +123,14 @@ export class Rollups {
     return unbuilt;
   }
 
+  /** Whether any of `records` falls in the hour being summarised. */
+  buildingIn(records: readonly unknown[]): boolean {
+    if (this.building === null) return false;
+    const get = this.tsCol.get as (r: unknown) => number;
+    for (const r of records) if (Math.floor(get(r) / HOUR_MS) * HOUR_MS === this.building) return true;
+    return false;
+  }
+
   /**
    * Pending hours past their settling time, oldest first: ended that long ago, and no flows of them
    * come that long (with flows' start times as `ts`, long flows keep reaching back into past hours;
@@ -192,7 +200,8 @@ export class Rollups {
   async deletedBefore(conn: DuckDBConnection, cutoff: number): Promise<void> {
     await conn.run(`DELETE FROM ${HOURS} WHERE hour < ${cutoff}`);
     await conn.run(`DELETE FROM ${TOP} WHERE hour < ${cutoff}`);
-    await conn.run(`DELETE FROM ${MINUTES} WHERE minute < ${Math.floor(cutoff / HOUR_MS) * HOUR_MS + HOUR_MS}`);
+    // Through the end of the hour the cutoff falls inside (summarised again), none of the hour it starts.
+    await conn.run(`DELETE FROM ${MINUTES} WHERE minute < ${Math.ceil(cutoff / HOUR_MS) * HOUR_MS}`);
     const partial = Math.floor(cutoff / HOUR_MS) * HOUR_MS;
     const hadPartial = partial < cutoff && (this.built.has(partial) || this.pending.has(partial));
     for (const h of [...this.built, ...this.pending.keys()]) {

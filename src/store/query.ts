@@ -262,7 +262,8 @@ export abstract class SqlFlowQuery implements FlowQuery {
     const need = Math.min(total, offset + (q.limit ?? 100));
     if (need <= offset) return { total, rows: [] };
     // Windows eight times wider each time the last came up short: rows bunched away from the range's
-    // end cost at most about an eighth more reading than the whole range alone.
+    // end cost at most about 1.6 times the reading of the whole range alone (the widest window is
+    // under half of it), and the count.
     for (let span = Math.ceil(((q.to - q.from) * need * WINDOW_ROWS) / total); span <= (q.to - q.from) / 2; span *= 8) {
       const near = await this.rows(this.build('search', { ...q, from: q.to - span }));
       // A full page from the window: it holds every row up to the page's end, all newer than those outside it.

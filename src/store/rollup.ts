@@ -96,7 +96,7 @@ export class Rollups {
 
   /** Empties the summaries (the flows table is new: its rows are gone). */
   static async clear(conn: DuckDBConnection): Promise<void> {
-    for (const t of [TOP, MINUTES, HOURS]) await conn.run(`DELETE FROM ${t}`);
+    for (const t of [HOURS, TOP, MINUTES]) await conn.run(`DELETE FROM ${t}`);
   }
 
   /**

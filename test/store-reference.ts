@@ -269,6 +269,13 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
   const anyEx = ex.find((e) => e.exportType === 'ipfix');
   assert.ok(anyEx !== undefined && anyEx.exportVersion === 10);
 
+  // The oldest flow, over everything and from inside the data (counter records are not flows).
+  const flowTimes = flows.map((r) => r.collectTs).sort((a, b) => a - b);
+  assert.equal(await q.oldest({ from: 1, to }), flowTimes[0]);
+  const later = flowTimes[Math.floor(flowTimes.length / 2)]!;
+  assert.equal(await q.oldest({ from: later, to }), later);
+  assert.equal(await q.oldest({ from: 1, to: flowTimes[0]! }), null, 'none before the first');
+
   // An empty range answers zeros, not an error.
   assert.equal((await q.search({ from: 1, to: 2 })).total, 0);
 }

@@ -69,6 +69,15 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     assert.equal(d.totals.packets, inRange.reduce((a, r) => a + r.packets, 0));
   });
 
+  test('/api/overview with from=0 starts at the oldest stored flow', async (t) => {
+    if (!ready(t)) return;
+    const recs = flowRecords();
+    const to = f.startedAt - SETTLED_MS + 1;
+    const d = await json<{ from: number; totals: { flows: number } }>(`/api/overview?from=0&to=${to}`);
+    assert.equal(d.from, Math.min(...recs.map((r) => r.collectTs)));
+    assert.equal(d.totals.flows, recs.length);
+  });
+
   test('/api/flows filters by address, CIDR, port, protocol and exporter, and pages', async (t) => {
     if (!ready(t)) return;
     const recs = flowRecords();

@@ -163,6 +163,8 @@ export interface FlowQuery {
   /** How many at-risk servers and high-risk clients there are (the lists above stop at their limit). */
   threatEndCounts(q: TimeRange): Promise<{ atRiskServers: number; highRiskClients: number }>;
   exporters(q: TimeRange): Promise<ExporterSummary[]>;
+  /** The time of the oldest flow in the range, or null when it holds none. */
+  oldest(q: TimeRange): Promise<number | null>;
 }
 
 /** Bad caller input (a malformed CIDR, a reversed range, a silly step): the API answers 400. */
@@ -299,6 +301,13 @@ export abstract class SqlFlowQuery implements FlowQuery {
   async threatEndCounts(q: TimeRange): Promise<{ atRiskServers: number; highRiskClients: number }> {
     const rows = await this.rows(this.build('threatEndCounts', q));
     return { atRiskServers: num(rows[0]?.servers), highRiskClients: num(rows[0]?.clients) };
+  }
+
+  async oldest(q: TimeRange): Promise<number | null> {
+    const rows = await this.rows(this.build('oldest', q));
+    // An empty range gives NULL in DuckDB and the type's zero in ClickHouse 18.16; the range starts above 0.
+    const t = num(rows[0]?.first);
+    return t >= q.from && t > 0 ? t : null;
   }
 
   async exporters(q: TimeRange): Promise<ExporterSummary[]> {

@@ -301,7 +301,7 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
 
 // ---- queries ---------------------------------------------------------------------------------
 
-export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters';
+export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest';
 
 const MAX_BUCKETS = 10_000;
 /** Rows one export may hold. */
@@ -379,6 +379,10 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
         sql: `SELECT (SELECT count(*) FROM (${servers.sql}) AS s) AS servers, (SELECT count(*) FROM (${clients.sql}) AS c) AS clients`,
         params: [...servers.params, ...clients.params],
       };
+    }
+    case 'oldest': {
+      const w = baseWhere(d, q as TimeRange, undefined);
+      return { sql: `SELECT min(ts) AS first FROM ${table} ${w.sql()}`, params: w.params };
     }
     case 'exporters': {
       const t = q as TimeRange;

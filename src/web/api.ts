@@ -124,9 +124,8 @@ export function createApi(src: WebSources): Api {
     const hourBefore = Math.max(0, to - 3_600_000);
     let from = intParam(p, 'from', 0, 8.64e15) ?? hourBefore;
     if (from === 0 && hourBefore > 0) {
-      const ex = await query().exporters({ from: 0, to });
-      const first = Math.min(...ex.map((e) => e.firstSeen).filter((t) => t > 0));
-      from = Number.isFinite(first) ? first : hourBefore;
+      // From 1: a flow stamped 0 (an exporter without a clock) would stretch the range to 1970.
+      from = (await query().oldest({ from: 1, to })) ?? hourBefore;
     }
     if (to <= from) throw new ApiError(400, 'to must be after from');
     // Series steps are chosen from the span (at most a year a step), so spans are bounded too.

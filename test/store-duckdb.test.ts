@@ -613,3 +613,23 @@ test('a summary still being built when the store is reopened (an invalidated dat
     if (!closed) await within(out.close(), 5000);
   }
 });
+
+test('hours waiting for summaries are tracked up to a day ahead; a summarised hour is still taken off', async () => {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const { Rollups, ROLLUP_TABLES_SQL, PENDING_AHEAD_MS, HOUR_MS } = await import('../src/store/rollup.js');
+  const conn = await (await DuckDBInstance.create(':memory:')).connect();
+  for (const sql of ROLLUP_TABLES_SQL) await conn.run(sql);
+  const summarised = 10 * HOUR_MS;
+  await conn.run(`INSERT INTO flows_rollup_hours_v1 VALUES (${summarised})`);
+  const rollups = new Rollups('flows', { get: (r: { ts: number }) => r.ts } as never);
+  await rollups.loadBuilt(conn);
+  // A broken clock: flows stamped in each of the next 10,000 hours, this hour's among them.
+  const now = Date.now();
+  const future = Array.from({ length: 10_000 }, (_, i) => ({ ts: now + i * HOUR_MS }));
+  assert.deepEqual(rollups.noteAppended(future, now), []);
+  assert.equal(rollups.pendingHours, future.filter((r) => r.ts - (r.ts % HOUR_MS) <= now + PENDING_AHEAD_MS).length);
+  assert.ok(rollups.pendingHours >= 24 && rollups.pendingHours <= 26);
+  assert.deepEqual(rollups.noteAppended([{ ts: summarised + 5 }], now), [summarised], 'a summarised hour with flows is taken off the list');
+  assert.equal(rollups.plan(0, 20 * HOUR_MS), null);
+  conn.closeSync();
+});

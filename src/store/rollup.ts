@@ -25,6 +25,13 @@ export const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
 /** An hour is summarised this long after it ends (outputs batch for a second or so; exporters lag). */
 export const ROLLUP_SETTLE_MS = 5 * MINUTE_MS;
+/**
+ * Hours starting more than this after now are not tracked as pending: they are not due before they
+ * come, so an exporter whose broken clock stamps flows in many hours to come would otherwise add an
+ * entry for each, for good. Their flows are read as flows (a reopen finds them, once they are past).
+ * Only flows stamped with an exporter's clock (a start or end time as `ts`) get there.
+ */
+export const PENDING_AHEAD_MS = 24 * HOUR_MS;
 /** Fewer whole summarised hours than this in a range: reading the flows is as quick. */
 const MIN_HOURS = 2;
 
@@ -91,7 +98,11 @@ export class Rollups {
     if (this.scanned) return;
     const have = (await conn.runAndReadAll(`SELECT DISTINCT (ts // ${HOUR_MS}) * ${HOUR_MS} FROM ${this.table} WHERE kind = 'flow'`)).getRows();
     this.scanned = true;
-    for (const r of have) if (!this.built.has(Number(r[0])) && !this.pending.has(Number(r[0]))) this.pending.set(Number(r[0]), 0);
+    const ahead = Date.now() + PENDING_AHEAD_MS;
+    for (const r of have) {
+      const h = Number(r[0]);
+      if (h <= ahead && !this.built.has(h) && !this.pending.has(h)) this.pending.set(h, 0);
+    }
   }
 
   /** Empties the summaries (the flows table is new: its rows are gone). */
@@ -114,7 +125,7 @@ export class Rollups {
       last = h;
       if (h === this.building) this.touched = true;
       const was = this.pending.get(h);
-      this.pending.set(h, now);
+      if (was !== undefined || h <= now + PENDING_AHEAD_MS) this.pending.set(h, now);
       if (was !== undefined) continue;
       if (this.built.delete(h)) {
         this.sorted = null;
@@ -122,6 +133,11 @@ export class Rollups {
       }
     }
     return unbuilt;
+  }
+
+  /** How many hours are waiting to be summarised. */
+  get pendingHours(): number {
+    return this.pending.size;
   }
 
   /** Whether any of `records` falls in the hour being summarised. */

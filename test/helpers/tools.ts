@@ -37,6 +37,17 @@ export function needTool(t: TestContext, name: string): string | null {
   return null;
 }
 
+/**
+ * For what is not a command (a Python module, a system file): true when `present`, else skips the
+ * test naming `what` (or fails it under UFC_REQUIRE_TOOLS=1).
+ */
+export function needPresent(t: TestContext, present: boolean, what: string): boolean {
+  if (present) return true;
+  if (process.env.UFC_REQUIRE_TOOLS === '1') assert.fail(`${what} is required (UFC_REQUIRE_TOOLS=1) but missing; run scripts/install-dev-tools.sh`);
+  t.skip(`${what} missing (scripts/install-dev-tools.sh installs it)`);
+  return false;
+}
+
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The shared captures, read in place (never copied into the repo). */
 export const TESTDATA = join(REPO_ROOT, '..', 'shared', 'testdata');

@@ -74,9 +74,18 @@ test('v5 sampling interval scales bytes and packets (Juniper MX80, 1 in 1000)', 
   assert.equal(r.startTs, 1469109172000 - (190649064 - 190631000));
 });
 
-test('uptime wrap: a flow time read after the export is treated as just before it (netflow5.dat)', () => {
-  const recs = decodeDat('netflow5.dat');
-  for (const r of recs) assert.ok(r.startTs <= r.exportTs + 1000 && r.endTs <= r.exportTs + 1000, 'no flow ends far after its export');
+test('uptime wrap: a flow time taken before the counter wrapped is just before the export; one a little after the export stays after it', () => {
+  const d = new NetflowV5Decoder();
+  const out: FlowRecord[] = [];
+  const exportMs = 1_700_000_000_000;
+  // Header uptime 100 ms, just past the wrap; the flow started 1,000 ms before the wrap (2^32 - 1000) and ended at 50.
+  d.decode(v5(100, exportMs / 1000, 2 ** 32 - 1000, 50), ctx, out);
+  assert.deepEqual([out[0]!.startTs, out[0]!.endTs], [exportMs - 1100, exportMs - 50]);
+  // Last switched 5 ms after the header's uptime (the exporter stamped the flow after the header).
+  d.decode(v5(100_000, exportMs / 1000, 99_000, 100_005), ctx, out);
+  assert.deepEqual([out[1]!.startTs, out[1]!.endTs], [exportMs - 1000, exportMs + 5]);
+  // The real captures: no flow ends far after its export.
+  for (const r of decodeDat('netflow5.dat')) assert.ok(r.startTs <= r.exportTs + 1000 && r.endTs <= r.exportTs + 1000, 'no flow ends far after its export');
 });
 
 test('akvorado nfv5.pcap: 29 records, first matches akvorado', () => {

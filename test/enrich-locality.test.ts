@@ -95,3 +95,25 @@ test('LocalityEnricher: user ranges (IPv4, IPv6, bare address, IPv4-mapped) and 
   ]);
   assert.throws(() => new LocalityEnricher(['300.1.1.1/8']));
 });
+
+test('the tables hold every entry of the IANA special-purpose registries, decided by its "Globally Reachable" column', () => {
+  // Written from the registries (ipv4- and ipv6-special-registry), not from the code: true is
+  // globally reachable (public), false is not (private). N/A entries are left to the table's notes.
+  const reachable: Record<string, boolean> = {
+    '0.0.0.0/8': false, '0.0.0.0/32': false, '10.0.0.0/8': false, '100.64.0.0/10': false, '127.0.0.0/8': false,
+    '169.254.0.0/16': false, '172.16.0.0/12': false, '192.0.0.0/29': false, '192.0.0.8/32': false, '192.0.0.9/32': true,
+    '192.0.0.10/32': true, '192.0.0.170/31': false, '192.0.2.0/24': false, '192.31.196.0/24': true, '192.52.193.0/24': true,
+    '192.168.0.0/16': false, '192.175.48.0/24': true, '198.18.0.0/15': false, '198.51.100.0/24': false, '203.0.113.0/24': false,
+    '240.0.0.0/4': false, '255.255.255.255/32': false,
+    '::1/128': false, '::/128': false, '64:ff9b:1::/48': false, '100::/64': false, '100:0:0:1::/64': false, '2001:1::1/128': true,
+    '2001:1::2/128': true, '2001:1::3/128': true, '2001:2::/48': false, '2001:3::/32': true, '2001:4:112::/48': true,
+    '2001:10::/28': false, '2001:20::/28': true, '2001:30::/28': true, '2001:db8::/32': false, '2620:4f:8000::/48': true,
+    '3fff::/20': false, '5f00::/16': false, 'fc00::/7': false, 'fe80::/10': false,
+  };
+  const kinds = new Map([...IPV4_SPECIAL, ...IPV6_SPECIAL].map((e) => [e.cidr, e.kind]));
+  for (const [cidr, global] of Object.entries(reachable)) {
+    assert.equal(kinds.get(cidr), global ? 'public' : 'private', cidr);
+    const first = cidr.split('/')[0]!;
+    assert.equal(isPrivateIp(first), !global, first);
+  }
+});

@@ -6,7 +6,7 @@
  *     the emulator, the RiskIQ output in audit mode (rows go to a local file, nothing leaves the
  *     machine) and the web UI;
  *  3. four synthetic exporters (NetFlow v5, NetFlow v9, IPFIX, sFlow v5) send an office's traffic,
- *     a few percent of it to or from listed addresses, at about 300 flows per second.
+ *     a few percent of it to or from listed addresses, at about 200 flows per second.
  *
  * Threats show on http://127.0.0.1:8080/threats within seconds. Stop with Ctrl-C; the demo also
  * stops by itself after --minutes (default 60). Any EF_* variable in the environment overrides the

@@ -171,12 +171,14 @@ test('a web UI port in use stops start-up with one line saying so and naming its
   assert.doesNotMatch(r.stderr, /EADDRINUSE/);
 });
 
-test('a configured file that will not load (YAML, an MMDB database) stops start-up with one line naming its option, exit 2 (not restarted), no stack trace, and nothing left running', () => {
+test('a configured file that will not load (YAML, an MMDB database, a sampling-rate or feed file) stops start-up with one line naming its option, exit 2 (not restarted), no stack trace, and nothing left running', () => {
   const dir = tempDir('ufc-cli-start-');
   const lists = join(dir, 'inclexcl.yml');
   writeFileSync(lists, 'include: [\n');
   const mmdb = join(dir, 'city.mmdb');
   writeFileSync(mmdb, 'garbage');
+  const rates = join(dir, 'rates.yml');
+  writeFileSync(rates, 'foo: [1,2]\n');
   const cases: [Record<string, string>, RegExp][] = [
     [{
       EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com',
@@ -190,6 +192,14 @@ test('a configured file that will not load (YAML, an MMDB database) stops start-
     // With decode workers the database is the workers' to open: the main thread checks it first.
     [{ EF_FLOW_SERVER_WORKERS: '1', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH: mmdb },
       /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH: .*city\.mmdb is not a readable MaxMind \(MMDB\) database/],
+    [{ EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: 'true', EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: lists },
+      /start-up failed: EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: .*inclexcl\.yml: /],
+    [{ EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: 'true', EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: rates },
+      /start-up failed: EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: .*rates\.yml: foo: rate \[1,2\] is not a whole number >= 1"/],
+    [{
+      EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: 'http://127.0.0.1:9',
+      EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH: lists,
+    }, /start-up failed: EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH: .*inclexcl\.yml: /],
   ];
   for (const [env, line] of cases) {
     // Exiting at all shows that what did start (the list's timers) was stopped again.

@@ -165,6 +165,17 @@ test('files read at start-up are checked with the configuration, when their feat
   assert.deepEqual(tls.errors, [`EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH=${JSON.stringify(join(dir, 'missing-ca.pem'))}: no such file (read at start-up because EF_OUTPUT_KAFKA_ENABLE=true and EF_OUTPUT_KAFKA_TLS_ENABLE=true)`]);
 });
 
+test('a keyed threat feed named in _FEEDS without its key is a configuration error; the default set leaves it out', () => {
+  const on = { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true' };
+  assert.deepEqual(loadConfig({ env: { ...on, EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'feodo,abuseipdb,otx' } }).errors, [
+    'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY="": required when EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS names abuseipdb; the feed\'s API key',
+    'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY="": required when EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS names otx; the feed\'s API key',
+  ]);
+  assert.deepEqual(loadConfig({ env: { ...on, EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'abuseipdb', EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY: 'k' } }).errors, []);
+  assert.deepEqual(loadConfig({ env: on }).errors, [], 'the default set needs no key');
+  assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'abuseipdb' } }).errors, [], 'feeds off: not checked');
+});
+
 test('names from before 6.0.0 are errors naming the replacement', () => {
   assert.equal(replacementFor('EF_FLOW_OUTPUT_RISKIQ_ENABLE'), 'EF_OUTPUT_RISKIQ_ENABLE');
   assert.equal(replacementFor('EF_FLOW_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY'), 'EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY');

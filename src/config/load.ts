@@ -5,6 +5,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { OPTIONS, OPTION_NAMES, specOf, type Config } from './schema.js';
 import type { OptionSpec } from './spec.js';
+import { catalogueFeed } from '../threat/feeds/catalogue.js';
 
 export interface ConfigResult {
   config: Config | null;
@@ -327,6 +328,16 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
       ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_SECRET', 'the client secret'],
     ] as const) {
       if (c[name]?.trim() === '') errors.push(`${name}="": required when EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE=true; ${what} of the app registration`);
+    }
+  }
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE === true) {
+    // A keyed feed named in _FEEDS needs its key (left out of the default set when it has none).
+    const keys = { abuseipdb: 'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY', otx: 'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY' } as const;
+    for (const name of c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS ?? []) {
+      const key = catalogueFeed(name)?.key;
+      if (key === undefined) continue;
+      const option = keys[key];
+      if (c[option]?.trim() === '') errors.push(`${option}="": required when EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS names ${name}; the feed's API key`);
     }
   }
   if (c.EF_OUTPUT_FILE_ENABLE === true && c.EF_OUTPUT_FILE_PATH?.trim() === '')

@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
+import { ConfigFileError } from '../config/file-error.js';
 import { ipv4At, ipv6At } from '../decode/ip.js';
 import { log } from '../log/logger.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
@@ -85,7 +86,13 @@ export class UserSamplingEnricher implements Enricher {
 
   async start(): Promise<void> {
     const warnings: string[] = [];
-    this.table = parseRateTable(await readFile(this.path, 'utf8'), this.path, warnings);
+    try {
+      this.table = parseRateTable(await readFile(this.path, 'utf8'), this.path, warnings);
+    } catch (err) {
+      // A file a restart cannot mend: a configuration error (exit code 2), naming the option.
+      const msg = (err as Error).message.split('\n')[0]!;
+      throw new ConfigFileError(`EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: ${msg.startsWith(this.path) ? msg : `${this.path}: ${msg}`}`, { cause: err });
+    }
     for (const w of warnings) log.warn(w);
     log.info(`sampling rates: ${this.table.size} exporters from ${this.path}`);
     this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);

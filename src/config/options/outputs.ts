@@ -45,7 +45,7 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_STDOUT_FORMAT: opt.oneOf(GS, 'json', ['json', 'json_pretty'] as const, 'json: one record per line. json_pretty: indented.'),
 
   ...outputCommon('FILE', 'file'),
-  EF_OUTPUT_FILE_PATH: opt.str(GF, 'data/flows.ndjson', 'NDJSON file to append to; rotated files get a numeric suffix.', 'a file path'),
+  EF_OUTPUT_FILE_PATH: opt.str(GF, 'data/flows.ndjson', 'NDJSON file to append to; rotated files get a numeric suffix. A relative path starting with `data/` is in EF_DATA_DIR (the default: flows.ndjson there); another relative path is from the working directory.', 'a file path'),
   EF_OUTPUT_FILE_MAX_SIZE: opt.int(GF, 100, 'Megabytes before the file is rotated (0: never).', { min: 0 }),
   EF_OUTPUT_FILE_MAX_FILES: opt.int(GF, 10, 'Rotated files kept.', { min: 1 }),
 

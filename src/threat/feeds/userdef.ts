@@ -84,11 +84,13 @@ export function parseUserFeeds(text: string, where: string): UserFeed[] {
 }
 
 export function readUserFeeds(path: string): UserFeed[] {
+  // Errors name the option as well as the file: the start-up line says what to change.
+  const where = `EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH: ${path}`;
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UserFeedError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    throw new UserFeedError(`${where}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
   }
-  return parseUserFeeds(text, path);
+  return parseUserFeeds(text, where);
 }

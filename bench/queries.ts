@@ -41,6 +41,7 @@ const ASKS: [string, string][] = [
   ['flows, a port', '/api/flows?port=53'],
   ['threats', '/api/threats'],
   ['top destination ports', '/api/top?field=flow.dst.l4.port.id'],
+  ['interfaces', '/api/interfaces?limit=10'],
 ];
 
 setLogger(createLogger({ level: 'warn', encoding: 'json' }));

@@ -154,6 +154,26 @@ export function exporters(recs: readonly FlowRecord[], from: number, to: number)
   return [...m.values()].sort((a, b) => b.flows - a.flows || (a.exporter < b.exporter ? -1 : 1));
 }
 
+export interface IfRow { exporter: string; ifIndex: number; inBytes: number; inPackets: number; inFlows: number; outBytes: number; outPackets: number; outFlows: number }
+
+/** Per exporter interface: a flow counts in on its input interface and out on its output one. */
+export function interfaces(recs: readonly FlowRecord[], from: number, to: number, f?: RefFilter): IfRow[] {
+  const m = new Map<string, IfRow>();
+  const at = (exporter: string, ifIndex: number): IfRow => {
+    let x = m.get(`${exporter}|${ifIndex}`);
+    if (x === undefined) m.set(`${exporter}|${ifIndex}`, (x = { exporter, ifIndex, inBytes: 0, inPackets: 0, inFlows: 0, outBytes: 0, outPackets: 0, outFlows: 0 }));
+    return x;
+  };
+  for (const r of recs) {
+    if (!matches(r, from, to, f)) continue;
+    const i = at(r.exporterIp, r.inIf), o = at(r.exporterIp, r.outIf);
+    i.inBytes += r.bytes; i.inPackets += r.packets; i.inFlows++;
+    o.outBytes += r.bytes; o.outPackets += r.packets; o.outFlows++;
+  }
+  const total = (x: IfRow): number => x.inBytes + x.outBytes;
+  return [...m.values()].sort((a, b) => total(b) - total(a) || (a.exporter !== b.exporter ? (a.exporter < b.exporter ? -1 : 1) : a.ifIndex - b.ifIndex));
+}
+
 /** Synthetic enriched records for the threat views (the captures carry no threat names). */
 export function threatMix(now: number): FlowRecord[] {
   const out: FlowRecord[] = [];
@@ -198,7 +218,7 @@ const docKey = (d: Record<string, unknown>): string => JSON.stringify(d);
 
 /** Asks a store every kind of question about `records` (already stored) and checks each answer against the reference. */
 export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord[]): Promise<void> {
-  const ref = { topN, series, search, exporters };
+  const ref = { topN, series, search, exporters, interfaces };
   const flows = records.filter((r) => r.kind === 'flow');
   assert.ok(flows.length >= 100, `captures gave ${flows.length} flow records`);
   assert.ok(records.length > flows.length, 'sFlow counter records are in the mix (and excluded from flow queries)');
@@ -268,6 +288,14 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
   assert.ok(ex.length >= 3, 'several exporters in the captures');
   const anyEx = ex.find((e) => e.exportType === 'ipfix');
   assert.ok(anyEx !== undefined && anyEx.exportVersion === 10);
+
+  // Per exporter interface, whole and filtered, and cut at a limit.
+  const ifs = ref.interfaces(records, from, to);
+  assert.ok(ifs.length >= 4 && ifs.some((x) => x.ifIndex > 0 && x.inFlows > 0 && x.outFlows > 0), 'interfaces with traffic both ways');
+  assert.deepEqual(await q.interfaces({ from, to, limit: 10_000 }), ifs);
+  assert.deepEqual(await q.interfaces({ from, to, limit: 3 }), ifs.slice(0, 3));
+  assert.deepEqual(await q.interfaces({ from, to, filter: { exporter: sample.exporterIp }, limit: 10_000 }), ref.interfaces(records, from, to, { exporter: sample.exporterIp }));
+  assert.deepEqual(await q.interfaces({ from, to, filter: { proto: 17 }, limit: 10_000 }), ref.interfaces(records, from, to, { proto: 17 }));
 
   // The oldest flow, over everything and from inside the data (counter records are not flows).
   const flowTimes = flows.map((r) => r.collectTs).sort((a, b) => a - b);

@@ -78,6 +78,26 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     assert.equal(d.totals.flows, recs.length);
   });
 
+  test('/api/interfaces: each flow in on its input interface and out on its output one, per exporter; filters and limit', async (t) => {
+    if (!ready(t)) return;
+    const recs = flowRecords();
+    const from = f.startedAt - 2 * 3600e3, to = f.startedAt - SETTLED_MS + 1;
+    const d = await json<{ interfaces: { exporter: string; ifIndex: number; inBytes: number; outBytes: number; inFlows: number; outFlows: number }[] }>(`/api/interfaces?from=${from}&to=${to}&limit=10000`);
+    const sum = (side: 'in' | 'out', key: 'bytes' | 'flows') => d.interfaces.reduce((a, x) => a + (side === 'in' ? (key === 'bytes' ? x.inBytes : x.inFlows) : (key === 'bytes' ? x.outBytes : x.outFlows)), 0);
+    for (const side of ['in', 'out'] as const) {
+      assert.equal(sum(side, 'bytes'), recs.reduce((a, r) => a + r.bytes, 0), `${side}: every byte once`);
+      assert.equal(sum(side, 'flows'), recs.length, `${side}: every flow once`);
+    }
+    const r0 = recs.find((r) => r.inIf > 0)!;
+    const one = d.interfaces.find((x) => x.exporter === r0.exporterIp && x.ifIndex === r0.inIf)!;
+    const want = recs.filter((r) => r.exporterIp === r0.exporterIp && r.inIf === r0.inIf);
+    assert.deepEqual([one.inFlows, one.inBytes], [want.length, want.reduce((a, r) => a + r.bytes, 0)]);
+    const filtered = await json<{ interfaces: { exporter: string }[] }>(`/api/interfaces?from=${from}&to=${to}&exporter=${r0.exporterIp}`);
+    assert.ok(filtered.interfaces.length > 0 && filtered.interfaces.every((x) => x.exporter === r0.exporterIp));
+    assert.equal((await json<{ interfaces: unknown[] }>(`/api/interfaces?from=${from}&to=${to}&limit=2`)).interfaces.length, 2);
+    assert.equal((await get(`/api/interfaces?from=${from}&to=${to}&limit=0`)).status, 400);
+  });
+
   test('/api/flows filters by address, CIDR, port, protocol and exporter, and pages', async (t) => {
     if (!ready(t)) return;
     const recs = flowRecords();

@@ -98,7 +98,19 @@ test('overview renders rates and top lists from the store', async (t) => {
   assert.ok((await talkers.count()) >= 5);
   assert.ok((await checkIpLinks(page)) >= 5);
   assert.equal(await page.textContent('#stat-threats .stat-value'), fmtInt(recs.filter(touchesListed).length));
+  // Interfaces: the busiest first (bytes in plus out), its exporter a link to that exporter's flows.
+  const byIf = new Map<string, number>();
+  for (const r of recs) for (const k of [`${r.exporterIp} ${r.inIf}`, `${r.exporterIp} ${r.outIf}`]) byIf.set(k, (byIf.get(k) ?? 0) + r.bytes);
+  const [busiest] = [...byIf].sort((a, b) => b[1] - a[1])[0]!;
+  const ifRows = page.locator('section[aria-label="Interfaces"] tbody tr');
+  assert.ok((await ifRows.count()) >= 2);
+  const cells = await ifRows.first().locator('td').allTextContents();
+  assert.equal(`${cells[0]} ${cells[1] === 'unknown' ? 0 : cells[1]}`, busiest);
   await shot(page, 'overview');
+  await ifRows.first().locator('td a').click();
+  await page.waitForURL(/\/flows\?/);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.inputValue('input[name="exporter"]'), busiest.split(' ')[0]);
   await page.close();
 });
 

@@ -16,7 +16,7 @@ import { toDocument, type TimestampSource } from '../record/fields.js';
 import { protoName } from '../record/names.js';
 import { flowColumns, rowToRecord, type Column } from './columns.js';
 import { Rollups } from './rollup.js';
-import { DUCKDB_DIALECT, buildQuery, isNumericTopField, type BuiltQuery } from './sql.js';
+import { DUCKDB_DIALECT, buildQuery, checkInt, isNumericTopField, type BuiltQuery } from './sql.js';
 
 export type Metric = 'bytes' | 'packets' | 'flows';
 
@@ -141,6 +141,24 @@ export interface ExporterSummary {
   exportVersion: number;
 }
 
+/** One interface of one exporter (its ifIndex): what flows came in and went out through it. */
+export interface InterfaceSummary {
+  exporter: string;
+  ifIndex: number;
+  inBytes: number;
+  inPackets: number;
+  inFlows: number;
+  outBytes: number;
+  outPackets: number;
+  outFlows: number;
+}
+
+export interface InterfaceQuery extends TimeRange {
+  filter?: FlowFilter;
+  /** At most this many, busiest (bytes in and out) first; default 50. */
+  limit?: number;
+}
+
 export interface FlowQuery {
   /** Which store answers: 'duckdb' or 'clickhouse'. */
   readonly store: string;
@@ -165,6 +183,8 @@ export interface FlowQuery {
   exporters(q: TimeRange): Promise<ExporterSummary[]>;
   /** The time of the oldest flow in the range, or null when it holds none. */
   oldest(q: TimeRange): Promise<number | null>;
+  /** Traffic per exporter interface, input and output (ifIndex 0: the exporter did not say). */
+  interfaces(q: InterfaceQuery): Promise<InterfaceSummary[]>;
 }
 
 /** Bad caller input (a malformed CIDR, a reversed range, a silly step): the API answers 400. */
@@ -308,6 +328,26 @@ export abstract class SqlFlowQuery implements FlowQuery {
     // An empty range gives NULL in DuckDB and the type's zero in ClickHouse 18.16; the range starts above 0.
     const t = num(rows[0]?.first);
     return t >= q.from && t > 0 ? t : null;
+  }
+
+  async interfaces(q: InterfaceQuery): Promise<InterfaceSummary[]> {
+    const limit = checkInt('limit', q.limit ?? 50, 1, 10_000);
+    // Two groupings (by input, by output interface) joined here: an exporter has tens to thousands
+    // of interfaces, and one query would need a UNION whose column types ClickHouse 18.16 matches strictly.
+    const [ins, outs] = await Promise.all((['in', 'out'] as const).map((side) => this.rows(this.build('interfaces', { ...q, side }))));
+    const m = new Map<string, InterfaceSummary>();
+    const at = (r: Record<string, unknown>): InterfaceSummary => {
+      const exporter = String(r.e), ifIndex = num(r.k), key = `${exporter}/${ifIndex}`;
+      let x = m.get(key);
+      if (x === undefined) m.set(key, (x = { exporter, ifIndex, inBytes: 0, inPackets: 0, inFlows: 0, outBytes: 0, outPackets: 0, outFlows: 0 }));
+      return x;
+    };
+    for (const r of ins!) Object.assign(at(r), { inBytes: num(r.b), inPackets: num(r.p), inFlows: num(r.f) });
+    for (const r of outs!) Object.assign(at(r), { outBytes: num(r.b), outPackets: num(r.p), outFlows: num(r.f) });
+    const busy = (x: InterfaceSummary): number => x.inBytes + x.outBytes;
+    return [...m.values()]
+      .sort((a, b) => busy(b) - busy(a) || (a.exporter < b.exporter ? -1 : a.exporter > b.exporter ? 1 : a.ifIndex - b.ifIndex))
+      .slice(0, limit);
   }
 
   async exporters(q: TimeRange): Promise<ExporterSummary[]> {

@@ -197,7 +197,7 @@ export function topNOver(d: Dialect, f: TopField, metric: TopNQuery['metric'], f
 
 // ---- input checks ----------------------------------------------------------------------------
 
-function checkInt(name: string, v: number, min: number, max: number): number {
+export function checkInt(name: string, v: number, min: number, max: number): number {
   if (!Number.isSafeInteger(v) || v < min || v > max) throw new QueryInputError(`${name} must be a whole number from ${min} to ${max}`);
   return v;
 }
@@ -301,7 +301,7 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
 
 // ---- queries ---------------------------------------------------------------------------------
 
-export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest';
+export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest' | 'interfaces';
 
 const MAX_BUCKETS = 10_000;
 /** Rows one export may hold. */
@@ -382,6 +382,12 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
         sql: `SELECT (SELECT count(*) FROM (${servers.sql}) AS s) AS servers, (SELECT count(*) FROM (${clients.sql}) AS c) AS clients`,
         params: [...servers.params, ...clients.params],
       };
+    }
+    case 'interfaces': {
+      const t = q as TimeRange & { filter?: FlowFilter; side: 'in' | 'out' };
+      const w = baseWhere(d, t, t.filter);
+      const col = t.side === 'in' ? 'in_if' : 'out_if';
+      return { sql: `SELECT exporter AS e, ${col} AS k, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f FROM ${table} ${w.sql()} GROUP BY exporter, ${col}`, params: w.params };
     }
     case 'oldest': {
       const w = baseWhere(d, q as TimeRange, undefined);

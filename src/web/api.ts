@@ -192,6 +192,12 @@ export function createApi(src: WebSources): Api {
       sendJson(res, { from: r.from, to: r.to, field, metric, rows });
     },
 
+    async '/api/interfaces'(p, res) {
+      const r = await range(p);
+      const interfaces = await query().interfaces({ ...r, filter: filterFrom(p), limit: intParam(p, 'limit', 1, 10_000) ?? 50 });
+      sendJson(res, { from: r.from, to: r.to, interfaces });
+    },
+
     async '/api/series'(p, res) {
       const r = await range(p);
       const stepMs = intParam(p, 'step', 1000, 86_400_000) ?? chooseStep(r.to - r.from);

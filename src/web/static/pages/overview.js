@@ -1,5 +1,6 @@
-/* global location */
-// Overview: traffic rates over time and the top talkers, ports, protocols, countries and ASNs.
+/* global location, URLSearchParams */
+// Overview: traffic rates over time and the top talkers, ports, protocols, countries and ASNs, and
+// the busiest exporter interfaces.
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { lineChart } from '../lib/chart.js';
@@ -14,6 +15,10 @@ export function mount(root) {
   return {
     async refresh(signal) {
       const r = currentRange();
+      // Asked beside the overview and shown when it comes: over long ranges it reads every flow
+      // (the overview's lists come from hourly summaries there), so the page does not wait for it.
+      const ifs = getJson('/api/interfaces', { from: r.from, to: r.to, limit: 10 }, signal);
+      ifs.catch(() => {});
       let d;
       try {
         d = await getJson('/api/overview', { from: r.from, to: r.to }, signal);
@@ -61,6 +66,27 @@ export function mount(root) {
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.asns), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.asns, { compact: true, label: 'Autonomous systems' })));
+      const ifCard = card('Interfaces', h('p', { class: 'muted' }, 'Loading…'));
+      tops.append(ifCard);
+      let list;
+      try {
+        list = (await ifs).interfaces;
+      } catch (err) {
+        if (!signal?.aborted) ifCard.replaceWith(card('Interfaces', errorBox(err)));
+        return;
+      }
+      const busiest = Math.max(0, ...list.map((x) => Math.max(x.inBytes, x.outBytes)));
+      const flowsOf = (exporter) => {
+        const q = new URLSearchParams(location.search);
+        q.set('exporter', exporter);
+        return `/flows?${q}`;
+      };
+      ifCard.replaceWith(card('Interfaces', table([
+        { label: 'Exporter', value: (x) => h('a', { href: flowsOf(x.exporter), title: `Flows from ${x.exporter}` }, x.exporter) },
+        { label: 'Interface', value: (x) => (x.ifIndex > 0 ? String(x.ifIndex) : h('span', { class: 'muted', title: 'the exporter sent no interface index' }, 'unknown')) },
+        { label: 'In', num: true, value: (x) => bar(x.inBytes, busiest, fmt.bits((8 * x.inBytes) / seconds)) },
+        { label: 'Out', num: true, value: (x) => bar(x.outBytes, busiest, fmt.bits((8 * x.outBytes) / seconds)) },
+      ], list, { compact: true, label: 'Interfaces', empty: 'No flows in this range.' })));
     },
   };
 }

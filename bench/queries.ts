@@ -5,7 +5,9 @@
  * over HTTP, for the last hour and for the whole span; the table shows the first answer's time and
  * the best. DuckDB is asked twice: from its flows alone, then with its hourly summaries built
  * (src/store/rollup.ts; the collector builds them within a minute of each hour's end). ClickHouse,
- * when its server listens on 127.0.0.1:8123, is the peer: the same questions, the same SQL.
+ * when its server listens on 127.0.0.1:8123, is the peer: the same questions, the same SQL, asked
+ * three times: from the flows alone, with the summaries its views made as the flows were inserted
+ * (src/store/clickhouse-rollup.ts), and once the server has merged those (OPTIMIZE FINAL).
  *
  *   BENCH_RECORDS=3000000 npm run bench:queries      (default 1,000,000)
  *   BENCH_HOURS=24                                     (default 24)
@@ -19,7 +21,11 @@ import { createLogger, setLogger } from '../src/log/logger.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
 import { ROLLUP_SETTLE_MS } from '../src/store/rollup.js';
 import { WebServer } from '../src/web/server.js';
-import { chListening, dropChDatabase, storeTarget } from './store-target.js';
+import { createClient } from '@clickhouse/client';
+import { ClickHouseOutput } from '../src/output/clickhouse/clickhouse.js';
+import type { ClickHouseFlowQuery } from '../src/store/clickhouse-query.js';
+import { chSummaryNames } from '../src/store/clickhouse-rollup.js';
+import { CH_URL, chListening, dropChDatabase, storeTarget } from './store-target.js';
 import { v5Stream } from './store-traffic.js';
 
 const N = Number(process.env.BENCH_RECORDS ?? 1_000_000);
@@ -111,6 +117,25 @@ async function run(target: string): Promise<Map<string, Times>> {
       const built = await out.summarise(Date.now() + ROLLUP_SETTLE_MS, Infinity);
       console.log(`duckdb: ${built} hours summarised in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       phases.set('duckdb', await ask(web.url(), end));
+    } else if (out instanceof ClickHouseOutput) {
+      // The server summarises as flows are inserted (clickhouse-rollup.ts): asked without them,
+      // then with them as inserted, then once the server has merged their rows.
+      const q = out.flowQuery() as ClickHouseFlowQuery;
+      const summaries = q.summaries;
+      q.summaries = null;
+      phases.set('clickhouse, flows only', await ask(web.url(), end));
+      q.summaries = summaries;
+      phases.set('clickhouse', await ask(web.url(), end));
+      const n = chSummaryNames(db, c.EF_OUTPUT_CLICKHOUSE_TABLE);
+      const client = createClient({ url: CH_URL, request_timeout: 600_000 });
+      try {
+        const t0 = performance.now();
+        for (const t of [n.top, n.minutes]) await client.command({ query: `OPTIMIZE TABLE ${t} FINAL` });
+        console.log(`clickhouse: summaries merged (OPTIMIZE FINAL) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      } finally {
+        await client.close();
+      }
+      phases.set('clickhouse, merged', await ask(web.url(), end));
     } else {
       phases.set(target, await ask(web.url(), end));
     }

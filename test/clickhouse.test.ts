@@ -20,9 +20,12 @@ import { toDocument } from '../src/record/fields.js';
 import { bindClickHouse } from '../src/store/clickhouse-query.js';
 import { flowColumns } from '../src/store/columns.js';
 import { flowQueryFrom } from '../src/store/query.js';
+import type { ClickHouseFlowQuery } from '../src/store/clickhouse-query.js';
+import { planFrom } from '../src/store/rollup.js';
 import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import { CH_URL, lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
+import * as ref from './store-reference.js';
 import { checkAllQueries, checkExportSnapshot, checkIpSearch, checkSearchPages, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
 import { runClickHouseOutage } from '../scripts/outage-clickhouse.js';
 
@@ -158,6 +161,100 @@ test('ClickHouse threat views and retention by DROP PARTITION (real server)', as
     assert.equal((await q.search({ from: 0, to: now + day })).total, 100 + recs.length + 1, "today's data is untouched");
   } finally {
     await out.close();
+    await dropDb(db);
+  }
+});
+
+test('ClickHouse hourly summaries: kept by the server as flows are inserted, read for whole hours by unfiltered top lists and series with the same answers; a table from before them; retention drops their days (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const H = 3_600_000;
+  const opts = { url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect' as const, batchMax: 1000, deadlineMs: 20, queueMax: 100_000 };
+  const make = ref.rollupMaker(11);
+  const next = Math.floor(Date.now() / H) * H + H;
+  // Hours both side of the start's: flows stamped ahead too, as an exporter's clock may stamp them.
+  const c = createClient({ url: CH_URL });
+  const outs: ClickHouseOutput[] = [];
+  const started = async (): Promise<ClickHouseFlowQuery> => {
+    const o = new ClickHouseOutput(opts);
+    outs.push(o);
+    await o.start();
+    return o.flowQuery() as ClickHouseFlowQuery;
+  };
+  const store = async (recs: FlowRecord[]): Promise<void> => {
+    const o = outs[outs.length - 1]!;
+    o.write(recs);
+    await o.flush();
+  };
+  const forgetSummaries = async (): Promise<void> => {
+    for (const x of ['flows_top_hour_mv_v1', 'flows_minute_mv_v1', 'flows_rollup_from_v1']) await c.command({ query: `DROP TABLE ${db}.${x}` });
+  };
+  try {
+    // A new table: the views come with it, so they hold every hour.
+    const q1 = await started();
+    assert.equal(q1.summaries?.validFrom, 1);
+    // Thirty hours of flows, ten before the next hour and twenty after.
+    let recs = make(next - 10 * H + 17 * 60_000, next + 20 * H - 5 * 60_000, 6000);
+    await store(recs);
+    const ranges: [number, number][] = [[next - 10 * H, next + 20 * H], [next - 3 * H + 123_457, next + 15 * H - 77_000], [next + 2 * H, next + 6 * H]];
+    for (const [from, to] of ranges) assert.ok(planFrom(1, from, to) !== null, 'each range reads summaries');
+    await ref.checkOverviewLists(q1, recs, ranges, 'summaries', next);
+    // Flows arriving late for an hour already summarised are added to it.
+    const late = make(next + 4 * H + 5, next + 5 * H - 1, 300);
+    await store(late);
+    recs = [...recs, ...late];
+    await ref.checkOverviewLists(q1, recs, ranges, 'late flows', next);
+    // The server adds rows of one key together as it merges: the answers stay the same.
+    for (const x of ['flows_top_hour_v1', 'flows_minute_v1']) await c.command({ query: `OPTIMIZE TABLE ${db}.${x} FINAL` });
+    await ref.checkOverviewLists(q1, recs, ranges, 'after merges', next);
+
+    // A table from before the summaries (an older version wrote it, without the views): its flows
+    // are in no summary, so a start holds them only from the hour after its newest flow.
+    await started();
+    await forgetSummaries();
+    const unsummarised = make(next + 20 * H + 60_000, next + 24 * H - 60_000, 800);
+    await store(unsummarised);
+    recs = [...recs, ...unsummarised];
+    const q3 = await started();
+    const from3 = next + 24 * H;
+    assert.equal(q3.summaries?.validFrom, from3);
+    const after = make(from3 + 17 * 60_000, from3 + 5 * H, 1000);
+    await store(after);
+    recs = [...recs, ...after];
+    const ranges3: [number, number][] = [[next - 10 * H, from3 + 6 * H], [next + 18 * H, from3 + 4 * H + 1], [from3, from3 + 5 * H]];
+    assert.ok(planFrom(from3, next + 18 * H, from3 + 4 * H + 1) !== null);
+    await ref.checkOverviewLists(q3, recs, ranges3, 'a table from before the summaries', next);
+
+    // Retention drops a day from the summaries as from the flows.
+    const dayOf = (ms: number): number => Math.floor(ms / 86_400_000);
+    const keptFrom = dayOf(next - 10 * H) + 1;
+    const dropped = await outs[outs.length - 1]!.applyRetention(keptFrom * 86_400_000 + 30 * 86_400_000 + 1);
+    assert.equal(dropped, 1, 'one day of flows');
+    const days = await (await c.query({ query: `SELECT table, min(partition) AS p FROM system.parts WHERE database = '${db}' AND active GROUP BY table`, format: 'JSONEachRow' })).json<{ table: string; p: string }>();
+    const ymd = (day: number): string => new Date(day * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
+    for (const x of days) assert.ok(x.p >= ymd(keptFrom), `${x.table} keeps no day before ${ymd(keptFrom)}`);
+    assert.deepEqual(days.map((x) => x.table).sort(), ['flows', 'flows_minute_v1', 'flows_top_hour_v1']);
+    recs = recs.filter((r) => dayOf(r.collectTs) >= keptFrom);
+    await ref.checkOverviewLists(q3, recs, ranges3, 'after retention', next);
+
+    // Turned off (EF_OUTPUT_CLICKHOUSE_SUMMARIES_ENABLE=false) the views go and queries read the
+    // flows; turned on again, the hours of flows stored meanwhile are not read from the summaries.
+    const views = async (): Promise<number> => Number((await (await c.query({ query: `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND engine = 'MaterializedView'`, format: 'JSONEachRow' })).json<{ n: string }>())[0]!.n);
+    const off = new ClickHouseOutput({ ...opts, summaries: false });
+    outs.push(off);
+    await off.start();
+    assert.equal((off.flowQuery() as ClickHouseFlowQuery).summaries, null);
+    assert.equal(await views(), 0);
+    const whileOff = make(from3 + 6 * H + 60_000, from3 + 8 * H - 60_000, 400);
+    await store(whileOff);
+    recs = [...recs, ...whileOff];
+    const q5 = await started();
+    assert.equal(await views(), 2);
+    assert.equal(q5.summaries?.validFrom, from3 + 8 * H);
+    await ref.checkOverviewLists(q5, recs, [[next, from3 + 10 * H]], 'summaries off, then on again', next);
+  } finally {
+    for (const o of outs) await o.close();
+    await c.close();
     await dropDb(db);
   }
 });

@@ -409,44 +409,12 @@ test('hourly summaries answer unfiltered top lists and series over long ranges a
   const H = 3_600_000;
   const now = Date.now();
   const top = Math.floor(now / H) * H;
-  let seed = 7;
-  const rnd = (n: number): number => {
-    seed = (seed * 1103515245 + 12345) % 2147483648;
-    return seed % n;
-  };
-  const make = (from: number, to: number, n: number): FlowRecord[] => Array.from({ length: n }, (_, i) => {
-    const r = new FlowRecord();
-    r.collectTs = from + Math.floor(((to - from) * i) / n);
-    r.exporterIp = '192.0.2.8'; r.ipVersion = 4;
-    r.srcIp = `10.0.${rnd(4)}.${rnd(40)}`; r.dstIp = rnd(9) === 0 ? '' : `198.51.100.${rnd(30)}`;
-    r.proto = [6, 17, 1][rnd(3)]!; r.srcPort = 1024 + rnd(5); r.dstPort = [53, 80, 443][rnd(3)]!;
-    r.orientation = rnd(2) + 1;
-    r.bytes = 40 + rnd(100_000); r.packets = 1 + rnd(90);
-    r.srcCountry = ['', 'France', 'Japan'][rnd(3)]!; r.dstCountry = ['Chile', 'Kenya', ''][rnd(3)]!;
-    r.srcAs = [0, 64500, 64501][rnd(3)]!; r.srcAsOrg = r.srcAs === 0 ? '' : `Org ${r.srcAs}`;
-    r.dstAs = [64510, 0][rnd(2)]!; r.dstAsOrg = r.dstAs === 0 ? '' : `Net ${r.dstAs}`;
-    return r;
-  });
+  const make = ref.rollupMaker(7);
   // Twenty hours, starting and ending off the hour.
   let recs = make(top - 20 * H + 17 * 60_000, now, 6000);
   let out = new DuckDbOutput(opts);
   await out.start();
-  const check = async (what: string, ranges: [number, number][]): Promise<void> => {
-    const q = out.flowQuery()!;
-    for (const [from, to] of ranges) {
-      for (const field of ['flow.src.ip.addr', 'flow.dst.ip.addr', 'flow.server.l4.port.id', 'l4.proto.id', 'flow.src.geo.country.name', 'flow.dst.geo.country.name', 'flow.src.as.asn', 'flow.dst.as.asn'] as const) {
-        for (const metric of ['bytes', 'packets', 'flows'] as const) {
-          const got = await q.topN({ from, to, field, metric, limit: 1000 });
-          assert.deepEqual(got.map(({ key, bytes, packets, flows }) => ({ key, bytes, packets, flows })), ref.topN(recs, field, metric, from, to, 1000), `${what}: topN ${field} by ${metric} over [${from - top}, ${to - top})`);
-          if (field === 'flow.src.as.asn') assert.deepEqual(got.map((r) => r.label), got.map((r) => `Org ${r.key}`), `${what}: AS labels`);
-        }
-      }
-      for (const step of [60_000, 900_000, H]) {
-        const aligned = Math.floor(from / step) * step;
-        assert.deepEqual(await q.series({ from: aligned, to, stepMs: step }), ref.series(recs, aligned, to, step), `${what}: series step ${step} over [${aligned - top}, ${to - top})`);
-      }
-    }
-  };
+  const check = (what: string, ranges: [number, number][]): Promise<void> => ref.checkOverviewLists(out.flowQuery()!, recs, ranges, what, top);
   const ranges: [number, number][] = [[top - 20 * H, now + 1], [top - 15 * H + 123_457, top - 3 * H - 77_000], [top - 6 * H, top - 2 * H]];
   try {
     out.write(recs);

@@ -174,6 +174,48 @@ export function interfaces(recs: readonly FlowRecord[], from: number, to: number
   return [...m.values()].sort((a, b) => total(b) - total(a) || (a.exporter !== b.exporter ? (a.exporter < b.exporter ? -1 : 1) : a.ifIndex - b.ifIndex));
 }
 
+/**
+ * Synthetic flows for the hourly summaries, spread evenly over [from, to): every overview field
+ * with a few repeating values (empty and zero ones too), from one exporter. The generator's state
+ * carries over between calls of one maker.
+ */
+export function rollupMaker(seed: number): (from: number, to: number, n: number) => FlowRecord[] {
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  return (from, to, n) => Array.from({ length: n }, (_, i) => {
+    const r = new FlowRecord();
+    r.collectTs = from + Math.floor(((to - from) * i) / n);
+    r.exporterIp = '192.0.2.8'; r.ipVersion = 4;
+    r.srcIp = `10.0.${rnd(4)}.${rnd(40)}`; r.dstIp = rnd(9) === 0 ? '' : `198.51.100.${rnd(30)}`;
+    r.proto = [6, 17, 1][rnd(3)]!; r.srcPort = 1024 + rnd(5); r.dstPort = [53, 80, 443][rnd(3)]!;
+    r.orientation = rnd(2) + 1;
+    r.bytes = 40 + rnd(100_000); r.packets = 1 + rnd(90);
+    r.srcCountry = ['', 'France', 'Japan'][rnd(3)]!; r.dstCountry = ['Chile', 'Kenya', ''][rnd(3)]!;
+    r.srcAs = [0, 64500, 64501][rnd(3)]!; r.srcAsOrg = r.srcAs === 0 ? '' : `Org ${r.srcAs}`;
+    r.dstAs = [64510, 0][rnd(2)]!; r.dstAsOrg = r.dstAs === 0 ? '' : `Net ${r.dstAs}`;
+    return r;
+  });
+}
+
+/** The overview's top lists (every field and metric) and its series at three steps over `ranges`, against the reference. */
+export async function checkOverviewLists(q: FlowQuery, recs: readonly FlowRecord[], ranges: [number, number][], what: string, origin: number): Promise<void> {
+  for (const [from, to] of ranges) {
+    for (const field of ['flow.src.ip.addr', 'flow.dst.ip.addr', 'flow.server.l4.port.id', 'l4.proto.id', 'flow.src.geo.country.name', 'flow.dst.geo.country.name', 'flow.src.as.asn', 'flow.dst.as.asn'] as const) {
+      for (const metric of ['bytes', 'packets', 'flows'] as const) {
+        const got = await q.topN({ from, to, field, metric, limit: 1000 });
+        assert.deepEqual(got.map(({ key, bytes, packets, flows }) => ({ key, bytes, packets, flows })), topN(recs, field, metric, from, to, 1000), `${what}: topN ${field} by ${metric} over [${from - origin}, ${to - origin})`);
+        if (field === 'flow.src.as.asn') assert.deepEqual(got.map((r) => r.label), got.map((r) => `Org ${r.key}`), `${what}: AS labels`);
+      }
+    }
+    for (const step of [60_000, 900_000, 3_600_000]) {
+      const aligned = Math.floor(from / step) * step;
+      assert.deepEqual(await q.series({ from: aligned, to, stepMs: step }), series(recs, aligned, to, step), `${what}: series step ${step} over [${aligned - origin}, ${to - origin})`);
+    }
+  }
+}
+
 /** Synthetic enriched records for the threat views (the captures carry no threat names). */
 export function threatMix(now: number): FlowRecord[] {
   const out: FlowRecord[] = [];

@@ -54,6 +54,7 @@ export function createOutputs(ctx: OutputContext): Output[] {
       username: c.EF_OUTPUT_CLICKHOUSE_USERNAME, password: c.EF_OUTPUT_CLICKHOUSE_PASSWORD,
       database: c.EF_OUTPUT_CLICKHOUSE_DATABASE, table: c.EF_OUTPUT_CLICKHOUSE_TABLE,
       retentionDays: c.EF_OUTPUT_CLICKHOUSE_RETENTION, timestampSource: c.EF_OUTPUT_CLICKHOUSE_TIMESTAMP_SOURCE,
+      summaries: c.EF_OUTPUT_CLICKHOUSE_SUMMARIES_ENABLE,
       batchMax: batch, deadlineMs: c.EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE,
       // With a spill, memory holds a couple of batches and the rest waits on disk.
       queueMax: spill !== undefined ? 2 * batch : 20 * batch,

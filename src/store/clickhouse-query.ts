@@ -8,7 +8,8 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TimestampSource } from '../record/fields.js';
-import { SqlFlowQuery } from './query.js';
+import { isEmptyFilter, SqlFlowQuery, type SeriesQuery, type TopNQuery } from './query.js';
+import { planFrom, Rollups, type SummaryTables } from './rollup.js';
 import { CLICKHOUSE_DIALECT, buildQuery, type BuiltQuery, type Param } from './sql.js';
 
 /** A ClickHouse string literal (single quotes; backslash escapes per the SQL syntax reference). */
@@ -36,9 +37,29 @@ export function bindClickHouse(q: BuiltQuery): string {
 export class ClickHouseFlowQuery extends SqlFlowQuery {
   readonly store = 'clickhouse';
 
+  /**
+   * The server's hourly summaries (clickhouse-rollup.ts), once the output has made them: unfiltered
+   * top lists and series over ranges holding whole hours from `validFrom` on read them.
+   */
+  summaries: (SummaryTables & { validFrom: number }) | null = null;
+
   /** `table` is "database.table", both checked identifiers. */
-  constructor(private readonly client: ClickHouseClient, table: string, tsSource: TimestampSource) {
+  constructor(private readonly client: ClickHouseClient, private readonly table: string, tsSource: TimestampSource) {
     super(tsSource, (kind, q) => buildQuery(CLICKHOUSE_DIALECT, kind, q, table));
+  }
+
+  protected override topNQuery(q: TopNQuery): BuiltQuery {
+    const built = super.topNQuery(q);
+    const s = this.summaries;
+    const plan = s !== null && isEmptyFilter(q.filter) ? planFrom(s.validFrom, q.from, q.to) : null;
+    return (plan !== null ? Rollups.topN(q, Number(built.params[built.params.length - 1]), this.table, plan, s!) : null) ?? built;
+  }
+
+  protected override seriesQuery(q: SeriesQuery): BuiltQuery {
+    const built = super.seriesQuery(q);
+    const s = this.summaries;
+    const plan = s !== null && isEmptyFilter(q.filter) ? planFrom(s.validFrom, q.from, q.to) : null;
+    return (plan !== null ? Rollups.series(q, this.table, plan, s!) : null) ?? built;
   }
 
   protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {

@@ -361,7 +361,7 @@ export abstract class SqlFlowQuery implements FlowQuery {
 
 // ---- DuckDB ----------------------------------------------------------------------------------
 
-const isEmptyFilter = (f: FlowFilter | undefined): boolean => f === undefined || Object.values(f).every((v) => v === undefined);
+export const isEmptyFilter = (f: FlowFilter | undefined): boolean => f === undefined || Object.values(f).every((v) => v === undefined);
 
 /**
  * Parameters with their DuckDB types: whole numbers as BIGINT, text as VARCHAR. Left to the client,

@@ -19,7 +19,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Column } from './columns.js';
 import type { SeriesQuery, TopField, TopNQuery } from './query.js';
-import { DUCKDB_DIALECT, topKey, topNOver, type BuiltQuery, type Param } from './sql.js';
+import { DUCKDB_DIALECT, topKey, topNOver, type BuiltQuery, type Dialect, type Param } from './sql.js';
 
 export const HOUR_MS = 3_600_000;
 const MINUTE_MS = 60_000;
@@ -238,48 +238,78 @@ export class Rollups {
   /** How [from, to) splits into summarised hours and flows; null when summaries would not help. */
   plan(from: number, to: number): RollupPlan | null {
     if (this.sorted === null) this.sorted = [...this.built].sort((a, b) => a - b);
-    const hours: Span[] = [];
-    let count = 0;
-    for (const h of this.sorted) {
-      if (h < from || h + HOUR_MS > to) continue;
-      count++;
-      const last = hours[hours.length - 1];
-      if (last !== undefined && last[1] === h) last[1] = h + HOUR_MS;
-      else hours.push([h, h + HOUR_MS]);
-    }
-    if (count < MIN_HOURS) return null;
-    const flows: Span[] = [];
-    let at = from;
-    for (const [lo, hi] of hours) {
-      if (lo > at) flows.push([at, lo]);
-      at = hi;
-    }
-    if (at < to) flows.push([at, to]);
-    return { hours, flows };
+    return planOver(this.sorted, from, to);
   }
 
   /** `topN` (no filter) over a plan: the summaries' rows and the flows' rows, summed per key. */
-  static topN(q: TopNQuery, limit: number, table: string, plan: RollupPlan): BuiltQuery | null {
+  static topN(q: TopNQuery, limit: number, table: string, plan: RollupPlan, at: SummaryTables = DUCKDB_SUMMARIES): BuiltQuery | null {
     const dim = ROLLUP_FIELDS.indexOf(q.field);
     if (dim < 0) return null;
-    const d = DUCKDB_DIALECT;
+    const d = at.dialect;
+    const ch = d.name === 'clickhouse';
     const key = topKey(d, q.field);
     const params: Param[] = [dim];
     const lb = key.label !== undefined ? ', label AS lb' : '';
-    let from = `SELECT ${key.numeric ? 'kn' : 'kt'} AS k, b, p, f${lb} FROM ${TOP} WHERE dim = ? AND ${spansSql('hour', plan.hours, params)}`;
+    let from = `SELECT ${key.numeric ? 'kn' : 'kt'} AS k, b, p, f${lb} FROM ${at.top} WHERE dim = ? AND ${spansSql('hour', plan.hours, params)}`;
     if (plan.flows.length > 0) {
       const rawLb = key.label !== undefined ? `, ${key.label} AS lb` : '';
-      from += ` UNION ALL SELECT ${key.expr} AS k, bytes AS b, packets AS p, 1 AS f${rawLb} FROM ${table} WHERE kind = 'flow' AND ${spansSql('ts', plan.flows, params)}`;
+      // ClickHouse 18.16 wants the same types on both sides of a UNION ALL.
+      const k = ch && key.numeric ? `toInt64(${key.expr})` : key.expr;
+      from += ` UNION ALL SELECT ${k} AS k, bytes AS b, packets AS p, ${ch ? 'toUInt64(1)' : '1'} AS f${rawLb} FROM ${table} WHERE kind = 'flow' AND ${spansSql('ts', plan.flows, params)}`;
     }
-    return { sql: topNOver(d, q.field, q.metric, from, { b: 'sum(b)', p: 'sum(p)', f: 'sum(f)' }), params: [...params, limit] };
+    return { sql: topNOver(d, q.field, q.metric, from, { b: d.sum('b'), p: d.sum('p'), f: 'sum(f)' }), params: [...params, limit] };
   }
 
   /** `series` (no filter, a step of whole minutes) over a plan. */
-  static series(q: SeriesQuery, table: string, plan: RollupPlan): BuiltQuery | null {
+  static series(q: SeriesQuery, table: string, plan: RollupPlan, at: SummaryTables = DUCKDB_SUMMARIES): BuiltQuery | null {
     if (q.stepMs % MINUTE_MS !== 0) return null;
+    const d = at.dialect;
     const params: Param[] = [q.stepMs, q.stepMs];
-    let from = `SELECT minute AS t, b, p, f FROM ${MINUTES} WHERE ${spansSql('minute', plan.hours, params)}`;
-    if (plan.flows.length > 0) from += ` UNION ALL SELECT ts AS t, bytes AS b, packets AS p, 1 AS f FROM ${table} WHERE kind = 'flow' AND ${spansSql('ts', plan.flows, params)}`;
-    return { sql: `SELECT (t // ?) * ? AS t, sum(b) AS b, sum(p) AS p, sum(f) AS f FROM (${from}) AS r GROUP BY 1 ORDER BY 1`, params };
+    let from = `SELECT minute AS tt, b, p, f FROM ${at.minutes} WHERE ${spansSql('minute', plan.hours, params)}`;
+    if (plan.flows.length > 0) from += ` UNION ALL SELECT ts AS tt, bytes AS b, packets AS p, ${d.name === 'clickhouse' ? 'toUInt64(1)' : '1'} AS f FROM ${table} WHERE kind = 'flow' AND ${spansSql('ts', plan.flows, params)}`;
+    return { sql: `SELECT ${d.idiv('tt', '?')} * ? AS t, ${d.sum('b')} AS b, ${d.sum('p')} AS p, sum(f) AS f FROM (${from}) AS r GROUP BY t ORDER BY t`, params };
   }
+}
+
+/** Where a store keeps its summaries, and its SQL dialect. */
+export interface SummaryTables {
+  dialect: Dialect;
+  top: string;
+  minutes: string;
+}
+
+const DUCKDB_SUMMARIES: SummaryTables = { dialect: DUCKDB_DIALECT, top: TOP, minutes: MINUTES };
+
+/**
+ * How [from, to) splits into the summarised hours in `sorted` (hour starts, ascending) that lie
+ * wholly inside it, and the flows of the rest; null when fewer than MIN_HOURS would be summaries.
+ */
+export function planOver(sorted: Iterable<number>, from: number, to: number): RollupPlan | null {
+  const hours: Span[] = [];
+  let count = 0;
+  for (const h of sorted) {
+    if (h < from || h + HOUR_MS > to) continue;
+    count++;
+    const last = hours[hours.length - 1];
+    if (last !== undefined && last[1] === h) last[1] = h + HOUR_MS;
+    else hours.push([h, h + HOUR_MS]);
+  }
+  if (count < MIN_HOURS) return null;
+  const flows: Span[] = [];
+  let at = from;
+  for (const [lo, hi] of hours) {
+    if (lo > at) flows.push([at, lo]);
+    at = hi;
+  }
+  if (at < to) flows.push([at, to]);
+  return { hours, flows };
+}
+
+/** Every whole hour from `validFrom` on is summarised (ClickHouse: a materialized view fills them as flows are inserted). */
+export function planFrom(validFrom: number, from: number, to: number): RollupPlan | null {
+  const first = Math.max(validFrom, Math.ceil(from / HOUR_MS) * HOUR_MS);
+  const hours = function* (): Generator<number> {
+    for (let h = first; h + HOUR_MS <= to; h += HOUR_MS) yield h;
+  };
+  return planOver(hours(), from, to);
 }

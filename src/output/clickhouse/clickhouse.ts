@@ -18,6 +18,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import type { TimestampSource } from '../../record/fields.js';
 import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from '../../store/columns.js';
 import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
+import { chSummaryNames, dropChSummaryViews, ensureChSummaries } from '../../store/clickhouse-rollup.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
@@ -53,6 +54,8 @@ export interface ClickHouseOptions {
   deadlineMs: number;
   queueMax: number;
   spill?: { dir: string; maxBytes: number };
+  /** EF_OUTPUT_CLICKHOUSE_SUMMARIES_ENABLE (default true): the server's hourly summaries (clickhouse-rollup.ts). */
+  summaries?: boolean;
   /** Per-request timeout in ms (default 30 s). */
   requestTimeoutMs?: number;
 }
@@ -282,6 +285,13 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       const def = legacy === undefined ? '' : ` DEFAULT ${legacy}`;
       await this.client.command({ query: `ALTER TABLE ${this.fq} ADD COLUMN ${c.name} ${CH_TYPE[c.kind]}${def}` });
     }
+    try {
+      if (this.o.summaries === false) await dropChSummaryViews(this.client, this.o.database, this.o.table);
+      else this.query.summaries = await ensureChSummaries(this.client, this.o.database, this.o.table, supportsTtl(this.version) ? this.o.retentionDays : null);
+    } catch (err) {
+      // Without them (a user without the right to create views, say) queries read the flows.
+      log.warn(`ClickHouse output: no hourly summaries (${(err as Error).message}); the overview reads every flow in its range`);
+    }
     this.tableReady = true;
   }
 
@@ -290,16 +300,20 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     await this.ensureTable();
     const cutoff = new Date(now - this.o.retentionDays * DAY_MS);
     const cut = cutoff.getUTCFullYear() * 10000 + (cutoff.getUTCMonth() + 1) * 100 + cutoff.getUTCDate();
+    // The summaries' days first (clickhouse-rollup.ts), so that none outlives its flows.
+    const n = chSummaryNames(this.o.database, this.o.table);
+    const tables = [n.top, n.minutes].map((t) => t.slice(this.o.database.length + 1)).concat(this.o.table);
     const rs = await this.client.query({
-      query: `SELECT DISTINCT partition FROM system.parts WHERE database = '${this.o.database}' AND table = '${this.o.table}' AND active`,
+      query: `SELECT DISTINCT table, partition FROM system.parts WHERE database = '${this.o.database}' AND table IN (${tables.map((t) => `'${t}'`).join(', ')}) AND active`,
       format: 'JSONEachRow',
     });
+    const rows = (await rs.json<{ table: string; partition: string }>()).sort((a, b) => (a.table === this.o.table ? 1 : 0) - (b.table === this.o.table ? 1 : 0));
     let dropped = 0;
-    for (const row of await rs.json<{ partition: string }>()) {
+    for (const row of rows) {
       const p = Number(row.partition);
       if (Number.isSafeInteger(p) && p < cut) {
-        await this.client.command({ query: `ALTER TABLE ${this.fq} DROP PARTITION ${p}` });
-        dropped++;
+        await this.client.command({ query: `ALTER TABLE ${this.o.database}.${row.table} DROP PARTITION ${p}` });
+        if (row.table === this.o.table) dropped++;
       }
     }
     this.c.retention_dropped_partitions! += dropped;

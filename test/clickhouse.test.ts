@@ -72,6 +72,18 @@ test('table DDL: MergeTree partitioned by day and ordered by time; TTL only from
   assert.equal(supportsTtl('20.3.1'), true);
 });
 
+test('ClickHouse summary plans: whole hours from valid_from on, always on the hour; the rest from the flows', () => {
+  const H = 3_600_000;
+  // valid_from 1 (a table the views saw from empty): every whole hour.
+  assert.deepEqual(planFrom(1, 0, 5 * H + 7), { hours: [[H, 5 * H]], flows: [[0, H], [5 * H, 5 * H + 7]] });
+  assert.deepEqual(planFrom(1, 1, 3 * H), { hours: [[H, 3 * H]], flows: [[1, H]] });
+  // Hours before valid_from come from the flows.
+  assert.deepEqual(planFrom(4 * H, H + 5, 9 * H), { hours: [[4 * H, 9 * H]], flows: [[H + 5, 4 * H]] });
+  // Fewer than two whole hours: the flows alone.
+  assert.equal(planFrom(1, H + 1, 3 * H), null);
+  assert.equal(planFrom(8 * H, 0, 9 * H), null);
+});
+
 test('values are bound as escaped literals (18.16 has no server-side parameters)', () => {
   assert.equal(bindClickHouse({ sql: 'SELECT ? AS a, ? AS b', params: ["x' OR '1'='1", 7] }), "SELECT 'x\\' OR \\'1\\'=\\'1' AS a, 7 AS b");
   assert.equal(bindClickHouse({ sql: 'SELECT ?', params: ['a\\\'b'] }), "SELECT 'a\\\\\\'b'");

@@ -307,7 +307,8 @@ export function planOver(sorted: Iterable<number>, from: number, to: number): Ro
 
 /** Every whole hour from `validFrom` on is summarised (ClickHouse: a materialized view fills them as flows are inserted). */
 export function planFrom(validFrom: number, from: number, to: number): RollupPlan | null {
-  const first = Math.max(validFrom, Math.ceil(from / HOUR_MS) * HOUR_MS);
+  // Both on the hour: `validFrom` may be 1 (every hour), and an hour is whole only from its start.
+  const first = Math.ceil(Math.max(validFrom, from) / HOUR_MS) * HOUR_MS;
   const hours = function* (): Generator<number> {
     for (let h = first; h + HOUR_MS <= to; h += HOUR_MS) yield h;
   };

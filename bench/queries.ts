@@ -121,10 +121,9 @@ async function run(target: string): Promise<Map<string, Times>> {
       // The server summarises as flows are inserted (clickhouse-rollup.ts): asked without them,
       // then with them as inserted, then once the server has merged their rows.
       const q = out.flowQuery() as ClickHouseFlowQuery;
-      const summaries = q.summaries;
-      q.summaries = null;
+      q.readSummaries = false;
       phases.set('clickhouse, flows only', await ask(web.url(), end));
-      q.summaries = summaries;
+      q.readSummaries = true;
       phases.set('clickhouse', await ask(web.url(), end));
       const n = chSummaryNames(db, c.EF_OUTPUT_CLICKHOUSE_TABLE);
       const client = createClient({ url: CH_URL, request_timeout: 600_000 });

@@ -18,7 +18,7 @@ import { createOutputs } from '../src/output/registry.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { toDocument } from '../src/record/fields.js';
 import { bindClickHouse } from '../src/store/clickhouse-query.js';
-import { flowColumns } from '../src/store/columns.js';
+import { flowColumns, MAX_I64 } from '../src/store/columns.js';
 import { flowQueryFrom } from '../src/store/query.js';
 import type { ClickHouseFlowQuery } from '../src/store/clickhouse-query.js';
 import { planFrom } from '../src/store/rollup.js';
@@ -199,18 +199,26 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
     await o.flush();
   };
   const forgetSummaries = async (): Promise<void> => {
-    for (const x of ['flows_top_hour_mv_v1', 'flows_minute_mv_v1', 'flows_rollup_from_v1']) await c.command({ query: `DROP TABLE ${db}.${x}` });
+    for (const x of ['flows_top_hour_mv_v1', 'flows_minute_mv_v1', 'flows_rollup_state_v1']) await c.command({ query: `DROP TABLE ${db}.${x}` });
   };
   try {
     // A new table: the views come with it, so they hold every hour.
     const q1 = await started();
-    assert.equal(q1.summaries?.validFrom, 1);
+    assert.equal(q1.summariesFrom, 1);
     // Thirty hours of flows, ten before the next hour and twenty after.
     let recs = make(next - 10 * H + 17 * 60_000, next + 20 * H - 5 * 60_000, 6000);
     await store(recs);
     const ranges: [number, number][] = [[next - 10 * H, next + 20 * H], [next - 3 * H + 123_457, next + 15 * H - 77_000], [next + 2 * H, next + 6 * H]];
     for (const [from, to] of ranges) assert.ok(planFrom(1, from, to) !== null, 'each range reads summaries');
     await ref.checkOverviewLists(q1, recs, ranges, 'summaries', next);
+    // An AS seen without its organisation name in some flows: the name shown is the one there is.
+    const unnamed = make(next + 3 * H + 5, next + 4 * H - 1, 60).map((r) => {
+      r.srcAs = 64500;
+      r.srcAsOrg = '';
+      return r;
+    });
+    await store(unnamed);
+    recs = [...recs, ...unnamed];
     // Flows arriving late for an hour already summarised are added to it.
     const late = make(next + 4 * H + 5, next + 5 * H - 1, 300);
     await store(late);
@@ -229,7 +237,7 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
     recs = [...recs, ...unsummarised];
     const q3 = await started();
     const from3 = next + 24 * H;
-    assert.equal(q3.summaries?.validFrom, from3);
+    assert.equal(q3.summariesFrom, from3);
     const after = make(from3 + 17 * 60_000, from3 + 5 * H, 1000);
     await store(after);
     recs = [...recs, ...after];
@@ -242,7 +250,7 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
     const keptFrom = dayOf(next - 10 * H) + 1;
     const dropped = await outs[outs.length - 1]!.applyRetention(keptFrom * 86_400_000 + 30 * 86_400_000 + 1);
     assert.equal(dropped, 1, 'one day of flows');
-    const days = await (await c.query({ query: `SELECT table, min(partition) AS p FROM system.parts WHERE database = '${db}' AND active GROUP BY table`, format: 'JSONEachRow' })).json<{ table: string; p: string }>();
+    const days = await (await c.query({ query: `SELECT table, min(partition) AS p FROM system.parts WHERE database = '${db}' AND active AND table != 'flows_rollup_state_v1' GROUP BY table`, format: 'JSONEachRow' })).json<{ table: string; p: string }>();
     const ymd = (day: number): string => new Date(day * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
     for (const x of days) assert.ok(x.p >= ymd(keptFrom), `${x.table} keeps no day before ${ymd(keptFrom)}`);
     assert.deepEqual(days.map((x) => x.table).sort(), ['flows', 'flows_minute_v1', 'flows_top_hour_v1']);
@@ -255,15 +263,114 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
     const off = new ClickHouseOutput({ ...opts, summaries: false });
     outs.push(off);
     await off.start();
-    assert.equal((off.flowQuery() as ClickHouseFlowQuery).summaries, null);
+    assert.equal((off.flowQuery() as ClickHouseFlowQuery).summariesFrom, null);
     assert.equal(await views(), 0);
     const whileOff = make(from3 + 6 * H + 60_000, from3 + 8 * H - 60_000, 400);
     await store(whileOff);
     recs = [...recs, ...whileOff];
     const q5 = await started();
     assert.equal(await views(), 2);
-    assert.equal(q5.summaries?.validFrom, from3 + 8 * H);
+    assert.equal(q5.summariesFrom, from3 + 8 * H);
     await ref.checkOverviewLists(q5, recs, [[next, from3 + 10 * H]], 'summaries off, then on again', next);
+  } finally {
+    for (const o of outs) await o.close();
+    await c.close();
+    await dropDb(db);
+  }
+});
+
+test('ClickHouse hourly summaries under several collectors on one table: starts at once, one turning them off, a renamed table, a start cut short, a failing view, and sums past 2^64 (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const H = 3_600_000;
+  const opts = { url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect' as const, batchMax: 1000, deadlineMs: 20, queueMax: 100_000 };
+  const base = Math.floor(Date.now() / H) * H + 2 * H;
+  const make = ref.rollupMaker(5);
+  const c = createClient({ url: CH_URL });
+  const outs: ClickHouseOutput[] = [];
+  const start = async (o: Partial<typeof opts & { summaries: boolean }> = {}): Promise<{ out: ClickHouseOutput; q: ClickHouseFlowQuery }> => {
+    const out = new ClickHouseOutput({ ...opts, ...o });
+    outs.push(out);
+    await out.start();
+    const q = out.flowQuery() as ClickHouseFlowQuery;
+    q.recheckMs = 0;
+    return { out, q };
+  };
+  const store = async (out: ClickHouseOutput, recs: FlowRecord[]): Promise<void> => {
+    out.write(recs);
+    await out.flush();
+  };
+  /** Summaries against the flows alone, same store: every overview list and series over [from, to). */
+  const same = async (q: ClickHouseFlowQuery, from: number, to: number, what: string): Promise<void> => {
+    const ask = async (): Promise<unknown[]> => [
+      ...await Promise.all((['flow.src.ip.addr', 'flow.src.as.asn', 'l4.proto.id'] as const).map((field) => q.topN({ from, to, field, metric: 'bytes', limit: 1000 }))),
+      await q.series({ from, to, stepMs: 900_000 }),
+    ];
+    q.readSummaries = false;
+    const flows = await ask();
+    q.readSummaries = true;
+    assert.deepEqual(await ask(), flows, what);
+  };
+  try {
+    // Four collectors starting at once on a new table: each gets the summaries.
+    const four = await Promise.all([0, 1, 2, 3].map(() => start()));
+    for (const { q } of four) assert.equal(q.summariesFrom, 1);
+    const a = four[0]!;
+    let recs = make(base + 60_000, base + 6 * H, 2000);
+    // Sums past 2^64 (the clamp bound, three times in an hour) are kept whole, as the flows' are.
+    const wide = make(base + H + 60_000, base + H + 120_000, 3).map((r) => {
+      r.bytes = MAX_I64;
+      return r;
+    });
+    await store(a.out, [...recs, ...wide]);
+    recs = [...recs, ...wide];
+    assert.ok(planFrom(1, base, base + 6 * H) !== null);
+    await same(a.q, base, base + 6 * H, 'four collectors, wide sums');
+
+    // Another collector turns them off: the views go, and the first one notices and reads the flows.
+    const off = await start({ summaries: false });
+    await store(off.out, make(base + 2 * H + 60_000, base + 3 * H, 200));
+    assert.equal((await a.q.topN({ from: base, to: base + 6 * H, field: 'l4.proto.id', metric: 'flows' })).length > 0, true);
+    assert.equal(a.q.summariesFrom, 0);
+    await same(a.q, base, base + 6 * H, 'after another collector turned them off');
+    // Turned on again elsewhere: from the hour after the newest flow on, for the first one too.
+    const on = await start();
+    const from2 = base + 6 * H;
+    assert.equal(on.q.summariesFrom, from2);
+    await store(on.out, make(from2 + 60_000, from2 + 3 * H, 300));
+    await a.q.series({ from: base, to: from2 + 3 * H, stepMs: H });
+    assert.equal(a.q.summariesFrom, from2);
+    await same(a.q, base, from2 + 3 * H, 'turned on again');
+
+    // A start cut short after making the views, before saying from when: the next one finishes.
+    await c.command({ query: `INSERT INTO ${db}.flows_rollup_state_v1 (valid_from, at) SELECT 0, (SELECT max(at) FROM ${db}.flows_rollup_state_v1) + 1` });
+    const resumed = await start();
+    assert.equal(resumed.q.summariesFrom, from2 + 3 * H);
+
+    // A view that fails during an insert (here a stand-in that refuses one value): the flows are
+    // written before it fails, so the batch is stored once, not again on every retry, and the
+    // summaries are declared unusable for every collector.
+    await c.command({ query: `CREATE TABLE ${db}.refuse (x UInt8) ENGINE = Log` });
+    await c.command({ query: `CREATE MATERIALIZED VIEW ${db}.refuse_mv TO ${db}.refuse AS SELECT throwIf(bytes = 999) AS x FROM ${db}.flows` });
+    const bad = make(from2 + 4 * H, from2 + 4 * H + 1, 1)[0]!;
+    bad.bytes = 999; bad.exporterIp = '192.0.2.99';
+    await store(resumed.out, [bad]);
+    assert.equal((await resumed.q.search({ from: 0, to: 8.64e15, filter: { exporter: '192.0.2.99' } })).total, 1, 'stored once');
+    assert.equal(resumed.out.counters().summary_view_failures, 1);
+    assert.equal(resumed.q.summariesFrom, null);
+    await a.q.series({ from: base, to: from2 + 3 * H, stepMs: H });
+    assert.equal(a.q.summariesFrom, 0, 'the others stop reading them');
+    await c.command({ query: `DROP TABLE ${db}.refuse_mv` });
+    for (const o of outs.splice(0)) await o.close();
+
+    // The table renamed (as a layout error advises) and a new one made under the name: the old
+    // table's summaries are not the new one's.
+    await c.command({ query: `RENAME TABLE ${db}.flows TO ${db}.flows_old` });
+    const fresh = await start();
+    assert.equal(fresh.q.summariesFrom, 1);
+    const newRecs = make(base + 60_000, base + 5 * H, 500);
+    await store(fresh.out, newRecs);
+    await ref.checkOverviewLists(fresh.q, newRecs, [[base, base + 5 * H]], 'a new table under the old name', base);
   } finally {
     for (const o of outs) await o.close();
     await c.close();

@@ -8,8 +8,8 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { TimestampSource } from '../record/fields.js';
-import { isEmptyFilter, SqlFlowQuery, type SeriesQuery, type TopNQuery } from './query.js';
-import { planFrom, Rollups, type SummaryTables } from './rollup.js';
+import { isEmptyFilter, SqlFlowQuery, type FlowFilter, type SeriesPoint, type SeriesQuery, type TopNQuery, type TopNRow } from './query.js';
+import { planFrom, Rollups, type RollupPlan, type SummaryTables } from './rollup.js';
 import { CLICKHOUSE_DIALECT, buildQuery, type BuiltQuery, type Param } from './sql.js';
 
 /** A ClickHouse string literal (single quotes; backslash escapes per the SQL syntax reference). */
@@ -39,27 +39,75 @@ export class ClickHouseFlowQuery extends SqlFlowQuery {
 
   /**
    * The server's hourly summaries (clickhouse-rollup.ts), once the output has made them: unfiltered
-   * top lists and series over ranges holding whole hours from `validFrom` on read them.
+   * top lists and series over ranges holding whole hours from `validFrom` on read them (none while
+   * it is 0). `validFrom` is asked again every `recheckMs` by the next such query, so this collector
+   * follows another one on the same table turning them off or making them anew.
    */
-  summaries: (SummaryTables & { validFrom: number }) | null = null;
+  private summaries: (SummaryTables & { validFrom: number }) | null = null;
+  /** False: the flows alone answer (bench:queries compares the two). */
+  readSummaries = true;
+  /** How often a query asks again from when the summaries may be read. */
+  recheckMs = 30_000;
+  private recheck: (() => Promise<number>) | null = null;
+  private checkedAt = 0;
+  private checking: Promise<void> | null = null;
 
   /** `table` is "database.table", both checked identifiers. */
   constructor(private readonly client: ClickHouseClient, private readonly table: string, tsSource: TimestampSource) {
     super(tsSource, (kind, q) => buildQuery(CLICKHOUSE_DIALECT, kind, q, table));
   }
 
+  /** The summaries to read (null: none), and how to ask from when they may be read. */
+  useSummaries(s: (SummaryTables & { validFrom: number }) | null, recheck: (() => Promise<number>) | null = null, now = Date.now()): void {
+    this.summaries = s;
+    this.recheck = recheck;
+    this.checkedAt = now;
+  }
+
+  /** From when the summaries are read now; null without summaries. */
+  get summariesFrom(): number | null {
+    return this.summaries?.validFrom ?? null;
+  }
+
+  private async fresh(): Promise<void> {
+    if (this.summaries === null || this.recheck === null || Date.now() - this.checkedAt < this.recheckMs) return;
+    // One question for the overview's ten queries at once. A failed one keeps the last answer.
+    this.checking ??= this.recheck()
+      .then((v) => {
+        if (this.summaries !== null) this.summaries.validFrom = v;
+        this.checkedAt = Date.now();
+      }, () => {})
+      .finally(() => {
+        this.checking = null;
+      });
+    await this.checking;
+  }
+
+  override async topN(q: TopNQuery): Promise<TopNRow[]> {
+    await this.fresh();
+    return super.topN(q);
+  }
+
+  override async series(q: SeriesQuery): Promise<SeriesPoint[]> {
+    await this.fresh();
+    return super.series(q);
+  }
+
+  private plan(q: { from: number; to: number; filter?: FlowFilter }): RollupPlan | null {
+    const s = this.summaries;
+    return s !== null && this.readSummaries && s.validFrom > 0 && isEmptyFilter(q.filter) ? planFrom(s.validFrom, q.from, q.to) : null;
+  }
+
   protected override topNQuery(q: TopNQuery): BuiltQuery {
     const built = super.topNQuery(q);
-    const s = this.summaries;
-    const plan = s !== null && isEmptyFilter(q.filter) ? planFrom(s.validFrom, q.from, q.to) : null;
-    return (plan !== null ? Rollups.topN(q, Number(built.params[built.params.length - 1]), this.table, plan, s!) : null) ?? built;
+    const plan = this.plan(q);
+    return (plan !== null ? Rollups.topN(q, Number(built.params[built.params.length - 1]), this.table, plan, this.summaries!) : null) ?? built;
   }
 
   protected override seriesQuery(q: SeriesQuery): BuiltQuery {
     const built = super.seriesQuery(q);
-    const s = this.summaries;
-    const plan = s !== null && isEmptyFilter(q.filter) ? planFrom(s.validFrom, q.from, q.to) : null;
-    return (plan !== null ? Rollups.series(q, this.table, plan, s!) : null) ?? built;
+    const plan = this.plan(q);
+    return (plan !== null ? Rollups.series(q, this.table, plan, this.summaries!) : null) ?? built;
   }
 
   protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {

@@ -18,7 +18,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import type { TimestampSource } from '../../record/fields.js';
 import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from '../../store/columns.js';
 import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
-import { chSummaryNames, dropChSummaryViews, ensureChSummaries } from '../../store/clickhouse-rollup.js';
+import { chSummariesValidFrom, chSummaryNames, declareChSummariesUnusable, dropChSummaryViews, ensureChSummaries } from '../../store/clickhouse-rollup.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
@@ -268,6 +268,8 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     const rs = await this.client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
     this.version = String((await rs.json<{ v: string }>())[0]?.v ?? '');
     await this.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${this.o.database}` });
+    const existed = await this.client.query({ query: `SELECT count() AS n FROM system.tables WHERE database = '${this.o.database}' AND name = '${this.o.table}'`, format: 'JSONEachRow' });
+    const tableIsNew = Number((await existed.json<{ n: string }>())[0]?.n ?? 0) === 0;
     await this.client.command({ query: createTableSql(this.o.database, this.o.table, this.cols, this.o.retentionDays, this.version) });
     // Inserts name their columns, so a table from an older layout only needs the missing ones added.
     // A column of another type cannot be fixed here: RowBinary would fail every insert, or (same
@@ -286,8 +288,9 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       await this.client.command({ query: `ALTER TABLE ${this.fq} ADD COLUMN ${c.name} ${CH_TYPE[c.kind]}${def}` });
     }
     try {
-      if (this.o.summaries === false) await dropChSummaryViews(this.client, this.o.database, this.o.table);
-      else this.query.summaries = await ensureChSummaries(this.client, this.o.database, this.o.table, supportsTtl(this.version) ? this.o.retentionDays : null);
+      const { database: db, table } = this.o;
+      if (this.o.summaries === false) await dropChSummaryViews(this.client, db, table);
+      else this.query.useSummaries(await ensureChSummaries(this.client, db, table, supportsTtl(this.version) ? this.o.retentionDays : null, tableIsNew), () => chSummariesValidFrom(this.client, db, table));
     } catch (err) {
       // Without them (a user without the right to create views, say) queries read the flows.
       log.warn(`ClickHouse output: no hourly summaries (${(err as Error).message}); the overview reads every flow in its range`);
@@ -326,13 +329,24 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     const body = this.writer.encode(batch);
     // Counted once the insert is done: a retried batch is encoded (and clamped) again.
     const clamped = this.writer.clamped - clampedBefore;
-    const res = await this.client.exec({ query: `INSERT INTO ${this.fq} (${this.colList}) FORMAT RowBinary`, values: Readable.from([body]) });
-    // Drain the (empty) response so the socket is released.
-    res.stream.resume();
-    await new Promise<void>((resolve, reject) => {
-      res.stream.on('end', resolve);
-      res.stream.on('error', reject);
-    });
+    try {
+      const res = await this.client.exec({ query: `INSERT INTO ${this.fq} (${this.colList}) FORMAT RowBinary`, values: Readable.from([body]) });
+      // Drain the (empty) response so the socket is released.
+      res.stream.resume();
+      await new Promise<void>((resolve, reject) => {
+        res.stream.on('end', resolve);
+        res.stream.on('error', reject);
+      });
+    } catch (err) {
+      // A summary view that fails does so after the flows are written (18.16): sending the batch
+      // again would store it twice. It is stored; the summaries are short of it, so they are
+      // declared unusable (for every collector on the table) until a start makes them anew.
+      if (!/while pushing to view/i.test((err as Error).message)) throw err;
+      this.c.summary_view_failures = (this.c.summary_view_failures ?? 0) + 1;
+      log.warn(`ClickHouse output: a summary view failed after the flows were stored (${(err as Error).message.split('\n')[0]}); the overview reads the flows until the next start`);
+      this.query.useSummaries(null);
+      await declareChSummariesUnusable(this.client, this.o.database, this.o.table).catch(() => {});
+    }
     this.c.values_clamped! += clamped;
   }
 

@@ -279,7 +279,7 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
   }
 });
 
-test('ClickHouse hourly summaries under several collectors on one table: starts at once, one turning them off, a renamed table, a start cut short, a failing view, and sums past 2^64 (real server)', async (t) => {
+test('ClickHouse hourly summaries under several collectors on one table: starts at once, one turning them off, a start cut short, a failing view, a dropped summary table, a renamed table, and sums past 2^64 (real server)', async (t) => {
   if (!(await needClickHouse(t))) return;
   const db = uniqueDb();
   const H = 3_600_000;
@@ -343,7 +343,7 @@ test('ClickHouse hourly summaries under several collectors on one table: starts 
     await same(a.q, base, from2 + 3 * H, 'turned on again');
 
     // A start cut short after making the views, before saying from when: the next one finishes.
-    await c.command({ query: `INSERT INTO ${db}.flows_rollup_state_v1 (valid_from, at) SELECT 0, (SELECT max(at) FROM ${db}.flows_rollup_state_v1) + 1` });
+    await c.command({ query: `INSERT INTO ${db}.flows_rollup_state_v1 (valid_from, at, rnd) SELECT 0, (SELECT max(at) FROM ${db}.flows_rollup_state_v1) + 1, 0` });
     const resumed = await start();
     assert.equal(resumed.q.summariesFrom, from2 + 3 * H);
 
@@ -357,15 +357,36 @@ test('ClickHouse hourly summaries under several collectors on one table: starts 
     await store(resumed.out, [bad]);
     assert.equal((await resumed.q.search({ from: 0, to: 8.64e15, filter: { exporter: '192.0.2.99' } })).total, 1, 'stored once');
     assert.equal(resumed.out.counters().summary_view_failures, 1);
-    assert.equal(resumed.q.summariesFrom, null);
+    assert.equal(resumed.q.summariesFrom, 0);
     await a.q.series({ from: base, to: from2 + 3 * H, stepMs: H });
     assert.equal(a.q.summariesFrom, 0, 'the others stop reading them');
+    // Once inserts go through again, they are read again from the next hour on.
     await c.command({ query: `DROP TABLE ${db}.refuse_mv` });
+    await store(resumed.out, make(from2 + 5 * H, from2 + 5 * H + 1, 1));
+    const from3 = from2 + 6 * H;
+    assert.equal(resumed.q.summariesFrom, from3);
+    await a.q.series({ from: base, to: from2 + 3 * H, stepMs: H });
+    assert.equal(a.q.summariesFrom, from3);
+    await store(resumed.out, make(from3 + 60_000, from3 + 3 * H, 300));
+    await same(a.q, base, from3 + 3 * H, 'after a failing view');
+
+    // A summary table dropped by hand: inserts fail (storing nothing) until the next try makes it
+    // again, and the summaries start anew from the hour after the newest flow stored before; the
+    // batch retried after that is in them.
+    await c.command({ query: `DROP TABLE ${db}.flows_minute_v1` });
+    await store(resumed.out, make(from3 + 3 * H + 60_000, from3 + 4 * H, 50));
+    const from4 = from3 + 3 * H;
+    await a.q.series({ from: base, to: from4, stepMs: H });
+    assert.equal(a.q.summariesFrom, from4);
+    await store(resumed.out, make(from4 + 60_000, from4 + 3 * H, 300));
+    await same(a.q, base, from4 + 3 * H, 'after a summary table was dropped');
     for (const o of outs.splice(0)) await o.close();
 
     // The table renamed (as a layout error advises) and a new one made under the name: the old
-    // table's summaries are not the new one's.
+    // table's summaries are not the new one's, also when the first start on it has them off.
     await c.command({ query: `RENAME TABLE ${db}.flows TO ${db}.flows_old` });
+    await start({ summaries: false });
+    for (const o of outs.splice(0)) await o.close();
     const fresh = await start();
     assert.equal(fresh.q.summariesFrom, 1);
     const newRecs = make(base + 60_000, base + 5 * H, 500);

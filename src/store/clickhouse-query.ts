@@ -64,6 +64,11 @@ export class ClickHouseFlowQuery extends SqlFlowQuery {
     this.checkedAt = now;
   }
 
+  /** Not to be read until the state says otherwise (a view failed: they are short of a batch). */
+  summariesUnusable(): void {
+    if (this.summaries !== null) this.summaries.validFrom = 0;
+  }
+
   /** From when the summaries are read now; null without summaries. */
   get summariesFrom(): number | null {
     return this.summaries?.validFrom ?? null;

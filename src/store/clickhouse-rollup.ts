@@ -16,8 +16,11 @@
  * from all of them.
  *
  * The views run inside each insert. On 18.16 a view that fails does so after the flows are written:
- * the output then takes the batch as stored (a retry would store it twice) and declares the
- * summaries unusable until a start makes them anew (clickhouse.ts).
+ * the output then takes the batch as stored (a retry would store it twice), declares the summaries
+ * unusable, and once an insert goes through again declares them usable from the next hour on
+ * (clickhouse.ts). A collector may go on reading what another one declared unusable (or a new
+ * table's summaries being emptied) until its next look at the state, 30 s at most; its overview can
+ * miss flows meanwhile.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import { HOUR_MS, ROLLUP_FIELDS, type SummaryTables } from './rollup.js';
@@ -48,7 +51,7 @@ export function chSummaryTablesSql(db: string, table: string, ttlDays: number | 
       ENGINE = SummingMergeTree((b, p, f)) PARTITION BY toYYYYMMDD(day) ORDER BY (hour, dim, kn, kt, label)${ttl}`,
     `CREATE TABLE IF NOT EXISTS ${n.minutes} (day Date, minute UInt64, b Decimal128(0), p Decimal128(0), f UInt64)
       ENGINE = SummingMergeTree((b, p, f)) PARTITION BY toYYYYMMDD(day) ORDER BY minute${ttl}`,
-    `CREATE TABLE IF NOT EXISTS ${n.state} (at UInt64, valid_from UInt64) ENGINE = MergeTree() ORDER BY at`,
+    `CREATE TABLE IF NOT EXISTS ${n.state} (at UInt64, rnd UInt64, valid_from UInt64) ENGINE = MergeTree() ORDER BY at`,
   ];
 }
 
@@ -85,7 +88,8 @@ async function one(client: ClickHouseClient, query: string): Promise<Record<stri
  * appended with an `at` one past the largest so far.
  */
 async function declare(client: ClickHouseClient, n: ReturnType<typeof chSummaryNames>, validFrom: number): Promise<void> {
-  await client.command({ query: `INSERT INTO ${n.state} (valid_from, at) SELECT ${validFrom}, (SELECT max(at) FROM ${n.state}) + 1` });
+  // Two statements at once may get the same `at`; `rnd` then picks one, the same for every reader.
+  await client.command({ query: `INSERT INTO ${n.state} (valid_from, at, rnd) SELECT ${validFrom}, (SELECT max(at) FROM ${n.state}) + 1, rand64()` });
 }
 
 async function viewsPresent(client: ClickHouseClient, db: string, n: ReturnType<typeof chSummaryNames>): Promise<boolean> {
@@ -101,22 +105,36 @@ async function viewsPresent(client: ClickHouseClient, db: string, n: ReturnType<
 export async function chSummariesValidFrom(client: ClickHouseClient, db: string, table: string): Promise<number> {
   const n = chSummaryNames(db, table);
   if (!(await viewsPresent(client, db, n))) return 0;
-  return Number((await one(client, `SELECT argMax(valid_from, at) AS v FROM ${n.state}`))?.v ?? 0);
+  return Number((await one(client, `SELECT argMax(valid_from, (at, rnd)) AS v FROM ${n.state}`))?.v ?? 0);
+}
+
+/**
+ * Before a flows table is made under a name that has none: summaries already there were another
+ * table's under the same name (one renamed or dropped, as a layout error advises), so they are
+ * declared unusable, their views dropped and their tables emptied. Done before the table is made,
+ * so that a start cut short in between does it again.
+ */
+export async function resetChSummaries(client: ClickHouseClient, db: string, table: string): Promise<void> {
+  const n = chSummaryNames(db, table);
+  for (const query of chSummaryTablesSql(db, table, null)) await client.command({ query });
+  await declare(client, n, 0);
+  for (const v of [n.topView, n.minuteView]) await client.command({ query: `DROP TABLE IF EXISTS ${v}` });
+  for (const t of [n.top, n.minutes]) await client.command({ query: `TRUNCATE TABLE ${t}` });
 }
 
 /**
  * Makes the summary tables and views (once the flows table exists) and returns where queries find
- * them, with the first hour they hold in full (0: none yet). `tableIsNew`: the flows table was made
- * by this start, so summaries already there were another table's under the same name (one renamed
- * or dropped, as a layout error advises) and are emptied.
+ * them, with the first hour they hold in full (0: none yet).
  */
-export async function ensureChSummaries(client: ClickHouseClient, db: string, table: string, ttlDays: number | null, tableIsNew: boolean, now = Date.now()): Promise<SummaryTables & { validFrom: number }> {
+export async function ensureChSummaries(client: ClickHouseClient, db: string, table: string, ttlDays: number | null, now = Date.now()): Promise<SummaryTables & { validFrom: number }> {
   const n = chSummaryNames(db, table);
+  const names = [n.top, n.minutes].map((t) => `'${t.slice(db.length + 1)}'`);
+  const tables = Number((await one(client, `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name IN (${names.join(', ')})`))?.n ?? 0);
   for (const query of chSummaryTablesSql(db, table, ttlDays)) await client.command({ query });
-  if (tableIsNew) {
+  if (tables < names.length) {
+    // A summary table made now (dropped by hand, say) lacks what was inserted: made anew below.
     await declare(client, n, 0);
     for (const v of [n.topView, n.minuteView]) await client.command({ query: `DROP TABLE IF EXISTS ${v}` });
-    for (const t of [n.top, n.minutes]) await client.command({ query: `TRUNCATE TABLE ${t}` });
   }
   if (!(await viewsPresent(client, db, n))) {
     // Not to be read until the views exist and the flows before them are known (a stop in between
@@ -148,7 +166,7 @@ export async function declareChSummariesUnusable(client: ClickHouseClient, db: s
  */
 export async function dropChSummaryViews(client: ClickHouseClient, db: string, table: string): Promise<void> {
   const n = chSummaryNames(db, table);
-  await client.command({ query: chSummaryTablesSql(db, table, null)[2]! });
+  for (const query of chSummaryTablesSql(db, table, null)) await client.command({ query });
   await declare(client, n, 0);
   for (const v of [n.topView, n.minuteView]) await client.command({ query: `DROP TABLE IF EXISTS ${v}` });
 }

@@ -18,7 +18,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import type { TimestampSource } from '../../record/fields.js';
 import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from '../../store/columns.js';
 import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
-import { chSummariesValidFrom, chSummaryNames, declareChSummariesUnusable, dropChSummaryViews, ensureChSummaries } from '../../store/clickhouse-rollup.js';
+import { chSummariesValidFrom, chSummaryNames, declareChSummariesUnusable, dropChSummaryViews, ensureChSummaries, resetChSummaries } from '../../store/clickhouse-rollup.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
@@ -217,6 +217,8 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
   private readonly client: ClickHouseClient;
   private readonly fq: string;
   private tableReady = false;
+  /** A summary view failed in the last insert (see send()). */
+  private viewFailed = false;
   private version = '';
   private retentionTimer: NodeJS.Timeout | null = null;
   private readonly query: ClickHouseFlowQuery;
@@ -240,6 +242,7 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       log: { level: ClickHouseLogLevel.OFF },
     });
     this.c.retention_dropped_partitions = 0;
+    this.c.summary_view_failures = 0;
     this.c.values_clamped = 0;
     this.query = new ClickHouseFlowQuery(this.client, this.fq, o.timestampSource);
   }
@@ -269,7 +272,8 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     this.version = String((await rs.json<{ v: string }>())[0]?.v ?? '');
     await this.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${this.o.database}` });
     const existed = await this.client.query({ query: `SELECT count() AS n FROM system.tables WHERE database = '${this.o.database}' AND name = '${this.o.table}'`, format: 'JSONEachRow' });
-    const tableIsNew = Number((await existed.json<{ n: string }>())[0]?.n ?? 0) === 0;
+    // No table under this name: summaries found under it were another table's (clickhouse-rollup.ts).
+    if (Number((await existed.json<{ n: string }>())[0]?.n ?? 0) === 0) await resetChSummaries(this.client, this.o.database, this.o.table);
     await this.client.command({ query: createTableSql(this.o.database, this.o.table, this.cols, this.o.retentionDays, this.version) });
     // Inserts name their columns, so a table from an older layout only needs the missing ones added.
     // A column of another type cannot be fixed here: RowBinary would fail every insert, or (same
@@ -290,7 +294,7 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     try {
       const { database: db, table } = this.o;
       if (this.o.summaries === false) await dropChSummaryViews(this.client, db, table);
-      else this.query.useSummaries(await ensureChSummaries(this.client, db, table, supportsTtl(this.version) ? this.o.retentionDays : null, tableIsNew), () => chSummariesValidFrom(this.client, db, table));
+      else this.query.useSummaries(await ensureChSummaries(this.client, db, table, supportsTtl(this.version) ? this.o.retentionDays : null), () => chSummariesValidFrom(this.client, db, table));
     } catch (err) {
       // Without them (a user without the right to create views, say) queries read the flows.
       log.warn(`ClickHouse output: no hourly summaries (${(err as Error).message}); the overview reads every flow in its range`);
@@ -338,16 +342,29 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
         res.stream.on('error', reject);
       });
     } catch (err) {
+      if (!/while pushing to view/i.test((err as Error).message)) {
+        // The table or a summary table may be gone (dropped by hand): the next try makes them again.
+        this.tableReady = false;
+        throw err;
+      }
       // A summary view that fails does so after the flows are written (18.16): sending the batch
       // again would store it twice. It is stored; the summaries are short of it, so they are
-      // declared unusable (for every collector on the table) until a start makes them anew.
-      if (!/while pushing to view/i.test((err as Error).message)) throw err;
-      this.c.summary_view_failures = (this.c.summary_view_failures ?? 0) + 1;
-      log.warn(`ClickHouse output: a summary view failed after the flows were stored (${(err as Error).message.split('\n')[0]}); the overview reads the flows until the next start`);
-      this.query.useSummaries(null);
+      // declared unusable (for every collector on the table) until an insert goes through again.
+      this.c.summary_view_failures! += 1;
+      if (!this.viewFailed) log.warn(`ClickHouse output: a summary view failed after the flows were stored (${(err as Error).message.split('\n')[0]}); the overview reads the flows until inserts go through again`);
+      this.viewFailed = true;
+      this.query.summariesUnusable();
       await declareChSummariesUnusable(this.client, this.o.database, this.o.table).catch(() => {});
+      this.c.values_clamped! += clamped;
+      return;
     }
     this.c.values_clamped! += clamped;
+    if (this.viewFailed) {
+      // Inserts go through again: summaries from the next hour on (the state is 0, so it is worked out anew).
+      this.viewFailed = false;
+      this.tableReady = false;
+      await this.ensureTable().catch(() => {});
+    }
   }
 
   flowQuery(): FlowQuery | null {

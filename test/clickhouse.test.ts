@@ -47,11 +47,14 @@ async function dropDb(db: string): Promise<void> {
   }
 }
 
+/** The output's options for a test database of the local server. */
+const outputOptions = (db: string) => ({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect' as const, batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+
 /** A ClickHouse output on a fresh database of the local server, given to `check`, then closed and dropped. */
 async function withOutput(t: TestContext, check: (out: ClickHouseOutput) => Promise<void>, timestampSource: 'collect' | 'start' = 'collect'): Promise<void> {
   if (!(await needClickHouse(t))) return;
   const db = uniqueDb();
-  const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource, batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+  const out = new ClickHouseOutput({ ...outputOptions(db), timestampSource });
   try {
     await out.start();
     await check(out);
@@ -181,7 +184,7 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
   if (!(await needClickHouse(t))) return;
   const db = uniqueDb();
   const H = 3_600_000;
-  const opts = { url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect' as const, batchMax: 1000, deadlineMs: 20, queueMax: 100_000 };
+  const opts = outputOptions(db);
   const make = ref.rollupMaker(11);
   const next = Math.floor(Date.now() / H) * H + H;
   // Hours both side of the start's: flows stamped ahead too, as an exporter's clock may stamp them.
@@ -283,7 +286,7 @@ test('ClickHouse hourly summaries under several collectors on one table: starts 
   if (!(await needClickHouse(t))) return;
   const db = uniqueDb();
   const H = 3_600_000;
-  const opts = { url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect' as const, batchMax: 1000, deadlineMs: 20, queueMax: 100_000 };
+  const opts = outputOptions(db);
   const base = Math.floor(Date.now() / H) * H + 2 * H;
   const make = ref.rollupMaker(5);
   const c = createClient({ url: CH_URL });

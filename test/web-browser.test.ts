@@ -101,7 +101,9 @@ test('overview renders rates and top lists from the store', async (t) => {
   // Interfaces: the busiest first (bytes in plus out), its exporter a link to that exporter's flows.
   const byIf = new Map<string, number>();
   for (const r of recs) for (const k of [`${r.exporterIp} ${r.inIf}`, `${r.exporterIp} ${r.outIf}`]) byIf.set(k, (byIf.get(k) ?? 0) + r.bytes);
-  const [busiest] = [...byIf].sort((a, b) => b[1] - a[1])[0]!;
+  // Ties as the API breaks them: by exporter, then by index.
+  const tie = (k: string): [string, number] => [k.split(' ')[0]!, Number(k.split(' ')[1])];
+  const [busiest] = [...byIf].sort((a, b) => b[1] - a[1] || (tie(a[0])[0] < tie(b[0])[0] ? -1 : tie(a[0])[0] > tie(b[0])[0] ? 1 : tie(a[0])[1] - tie(b[0])[1]))[0]!;
   const ifRows = page.locator('section[aria-label="Interfaces"] tbody tr');
   assert.ok((await ifRows.count()) >= 2);
   const cells = await ifRows.first().locator('td').allTextContents();

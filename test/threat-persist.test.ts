@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { ListStore, writeFileAtomic } from '../src/threat/persist.js';
+import { ThreatFeed, type ThreatFeedOptions } from '../src/threat/feed.js';
 import { defaultPolicy, Refresher } from '../src/threat/refresher.js';
 import { InclExclFile, parseInclExcl } from '../src/threat/inclexcl.js';
 import { BODY_DEADLINE, HEADER_DEADLINE, displayUrl, download } from '../src/threat/download.js';
@@ -235,4 +237,43 @@ test('OTX pages share one timeout: the option bounds a refresh, not each page', 
     server.closeAllConnections();
     server.close();
   }
+});
+
+test('a downloaded list whose save fails is saved on a later try, and the tries stop with the feed', async () => {
+  const dir = tempDir('ufc-save-');
+  const stateDir = join(dir, 'threat');
+  // A file where the directory should be: the save cannot make it.
+  writeFileSync(stateDir, 'in the way');
+  const calls: string[] = [];
+  const opts: ThreatFeedOptions = {
+    feed: 'retry', defaultName: 'listed', url: 'http://127.0.0.1:9/list', timeoutMs: 1000, stateDir, policy: defaultPolicy(3_600_000),
+    offThread: false, saveRetryMs: 50, onIndex: () => {},
+    fetchBody: async () => Buffer.from('198.51.100.7\n203.0.113.0/24\n'),
+    hooks: {
+      fetching: () => {}, received: () => {}, requestFailed: () => {}, readFailed: () => {}, skipped: () => {}, populated: () => {}, failed: () => {},
+      storeFailed: (_cause, op) => calls.push(`failed ${op}`),
+      storedLater: (path) => calls.push(`saved ${path}`),
+    },
+  };
+  const feed = new ThreatFeed(opts);
+  assert.equal(await feed.refresh(), true, 'the list is active though not saved');
+  assert.deepEqual(calls, ['failed save']);
+  await sleep(200);
+  assert.deepEqual(calls, ['failed save'], 'tried again, quietly, while it still fails');
+  rmSync(stateDir);
+  await until(() => calls.length === 2, 2000);
+  assert.deepEqual(calls, ['failed save', `saved ${new ListStore(stateDir, 'retry').bodyPath}`]);
+  assert.equal(new ListStore(stateDir, 'retry').load()?.body.toString(), '198.51.100.7\n203.0.113.0/24\n');
+  feed.stop();
+
+  // Stopped, a feed tries no more.
+  const other = join(dir, 'threat2');
+  writeFileSync(other, 'in the way');
+  const stopped = new ThreatFeed({ ...opts, stateDir: other });
+  assert.equal(await stopped.refresh(), true);
+  stopped.stop();
+  rmSync(other);
+  await sleep(200);
+  assert.equal(existsSync(other), false);
+  assert.equal(calls.length, 3);
 });

@@ -308,7 +308,8 @@ export class ThreatFeedsEnricher implements Enricher {
         else log.error(`${P} failed to initialize DB: ${cause}`, { retry_in_s: retryIn() });
       },
       storeFailed: (cause, op) =>
-        log.warn(op === 'save' ? `${P} could not save the DB to the data directory (a restart will wait for a download): ${cause}` : `${P} could not load the saved DB: ${cause}`),
+        log.warn(op === 'save' ? `${P} could not save the DB to the data directory (tried again every 5 minutes; a restart meanwhile loads the last one saved, or waits for a download): ${cause}` : `${P} could not load the saved DB: ${cause}`),
+      storedLater: (path) => log.info(`${P} saved the DB to ${path} on a later try`),
     };
   }
 }

@@ -55,6 +55,8 @@ export interface FeedHooks {
   /** The attempt failed; `active` tells whether an earlier index stays in use. */
   failed(cause: string, active: boolean): void;
   storeFailed(cause: string, op: 'load' | 'save'): void;
+  /** A list whose save had failed was saved on a later try. */
+  storedLater?(path: string): void;
 }
 
 export interface ThreatFeedOptions {
@@ -79,6 +81,8 @@ export interface ThreatFeedOptions {
   parse?: FeedParseSpec;
   /** Extra request headers, e.g. an API key header. */
   headers?: Record<string, string>;
+  /** A failed save of a downloaded list is tried again after this long, until it is saved or a newer list replaces it (default 5 minutes). */
+  saveRetryMs?: number;
   /** Replaces the single download, e.g. to follow an API's pages; throws DownloadError like download(). */
   fetchBody?: (req: DownloadOptions) => Promise<Buffer>;
 }
@@ -93,6 +97,8 @@ export class ThreatFeed {
   private readonly store: ListStore;
   private abort = new AbortController();
   private workerError: string | null = null;
+  /** The next try at saving a downloaded list whose save failed (a full disk may have room again). */
+  private saveRetry: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: ThreatFeedOptions) {
     this.refresher = new Refresher(() => this.attempt(), o.policy);
@@ -171,6 +177,8 @@ export class ThreatFeed {
   stop(): void {
     this.refresher.stop();
     this.abort.abort();
+    if (this.saveRetry !== null) clearTimeout(this.saveRetry);
+    this.saveRetry = null;
   }
 
   private activate(index: PrefixIndex): void {
@@ -219,18 +227,33 @@ export class ThreatFeed {
     this.lastFailure = null;
     const info = infoOf(built, body.length, performance.now() - t0);
     hooks.populated(info, 'download');
-    try {
-      await this.store.save(body, {
-        feed: this.o.feed,
-        savedAt: new Date().toISOString(),
-        entries: info.entries,
-        format: built.gzip ? `${built.format}+gzip` : built.format,
-        source: displayUrl(this.o.url),
-      });
-    } catch (err) {
-      hooks.storeFailed(`${this.store.bodyPath} (EF_DATA_DIR): ${(err as Error).message}`, 'save');
-    }
+    await this.save(body, {
+      feed: this.o.feed,
+      savedAt: new Date().toISOString(),
+      entries: info.entries,
+      format: built.gzip ? `${built.format}+gzip` : built.format,
+      source: displayUrl(this.o.url),
+    }, false);
     return true;
+  }
+
+  /**
+   * Keeps the list for a restart. A failed save is tried again after `saveRetryMs` (the list in
+   * memory until then), until it is saved or a newer download's save replaces it: without it a
+   * restart loads an older list, or waits for a download.
+   */
+  private async save(body: Buffer, meta: Parameters<ListStore['save']>[1], retry: boolean): Promise<void> {
+    if (this.saveRetry !== null) clearTimeout(this.saveRetry);
+    this.saveRetry = null;
+    try {
+      await this.store.save(body, meta);
+      if (retry) this.o.hooks.storedLater?.(this.store.bodyPath);
+    } catch (err) {
+      if (!retry) this.o.hooks.storeFailed(`${this.store.bodyPath} (EF_DATA_DIR): ${(err as Error).message}`, 'save');
+      if (this.abort.signal.aborted) return;
+      this.saveRetry = setTimeout(() => void this.save(body, meta, true), this.o.saveRetryMs ?? 5 * 60_000);
+      this.saveRetry.unref();
+    }
   }
 }
 

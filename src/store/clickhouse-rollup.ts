@@ -92,9 +92,16 @@ async function declare(client: ClickHouseClient, n: ReturnType<typeof chSummaryN
   await client.command({ query: `INSERT INTO ${n.state} (valid_from, at, rnd) SELECT ${validFrom}, (SELECT max(at) FROM ${n.state}) + 1, rand64()` });
 }
 
-async function viewsPresent(client: ClickHouseClient, db: string, n: ReturnType<typeof chSummaryNames>): Promise<boolean> {
-  const views = [n.topView, n.minuteView].map((v) => `'${v.slice(db.length + 1)}'`);
-  return Number((await one(client, `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name IN (${views.join(', ')})`))?.n ?? 0) === views.length;
+/** Whether every one of `names` ("db.name", db checked identifiers) exists in `db`. */
+export async function chTablesPresent(client: ClickHouseClient, db: string, names: readonly string[]): Promise<boolean> {
+  const local = names.map((t) => `'${t.slice(db.length + 1)}'`);
+  return Number((await one(client, `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name IN (${local.join(', ')})`))?.n ?? 0) === local.length;
+}
+
+const viewsPresent = (client: ClickHouseClient, db: string, n: ReturnType<typeof chSummaryNames>): Promise<boolean> => chTablesPresent(client, db, [n.topView, n.minuteView]);
+
+async function dropViews(client: ClickHouseClient, n: ReturnType<typeof chSummaryNames>): Promise<void> {
+  await dropViews(client, n);
 }
 
 /**
@@ -118,7 +125,7 @@ export async function resetChSummaries(client: ClickHouseClient, db: string, tab
   const n = chSummaryNames(db, table);
   for (const query of chSummaryTablesSql(db, table, null)) await client.command({ query });
   await declare(client, n, 0);
-  for (const v of [n.topView, n.minuteView]) await client.command({ query: `DROP TABLE IF EXISTS ${v}` });
+  await dropViews(client, n);
   for (const t of [n.top, n.minutes]) await client.command({ query: `TRUNCATE TABLE ${t}` });
 }
 
@@ -128,13 +135,12 @@ export async function resetChSummaries(client: ClickHouseClient, db: string, tab
  */
 export async function ensureChSummaries(client: ClickHouseClient, db: string, table: string, ttlDays: number | null, now = Date.now()): Promise<SummaryTables & { validFrom: number }> {
   const n = chSummaryNames(db, table);
-  const names = [n.top, n.minutes].map((t) => `'${t.slice(db.length + 1)}'`);
-  const tables = Number((await one(client, `SELECT count() AS n FROM system.tables WHERE database = '${db}' AND name IN (${names.join(', ')})`))?.n ?? 0);
+  const tablesWere = await chTablesPresent(client, db, [n.top, n.minutes]);
   for (const query of chSummaryTablesSql(db, table, ttlDays)) await client.command({ query });
-  if (tables < names.length) {
+  if (!tablesWere) {
     // A summary table made now (dropped by hand, say) lacks what was inserted: made anew below.
     await declare(client, n, 0);
-    for (const v of [n.topView, n.minuteView]) await client.command({ query: `DROP TABLE IF EXISTS ${v}` });
+    await dropViews(client, n);
   }
   if (!(await viewsPresent(client, db, n))) {
     // Not to be read until the views exist and the flows before them are known (a stop in between
@@ -168,5 +174,5 @@ export async function dropChSummaryViews(client: ClickHouseClient, db: string, t
   const n = chSummaryNames(db, table);
   for (const query of chSummaryTablesSql(db, table, null)) await client.command({ query });
   await declare(client, n, 0);
-  for (const v of [n.topView, n.minuteView]) await client.command({ query: `DROP TABLE IF EXISTS ${v}` });
+  await dropViews(client, n);
 }

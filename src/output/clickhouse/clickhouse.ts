@@ -18,7 +18,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import type { TimestampSource } from '../../record/fields.js';
 import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from '../../store/columns.js';
 import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
-import { chSummariesValidFrom, chSummaryNames, declareChSummariesUnusable, dropChSummaryViews, ensureChSummaries, resetChSummaries } from '../../store/clickhouse-rollup.js';
+import { chSummariesValidFrom, chSummaryNames, chTablesPresent, declareChSummariesUnusable, dropChSummaryViews, ensureChSummaries, resetChSummaries } from '../../store/clickhouse-rollup.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
@@ -271,9 +271,8 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     const rs = await this.client.query({ query: 'SELECT version() AS v', format: 'JSONEachRow' });
     this.version = String((await rs.json<{ v: string }>())[0]?.v ?? '');
     await this.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${this.o.database}` });
-    const existed = await this.client.query({ query: `SELECT count() AS n FROM system.tables WHERE database = '${this.o.database}' AND name = '${this.o.table}'`, format: 'JSONEachRow' });
     // No table under this name: summaries found under it were another table's (clickhouse-rollup.ts).
-    if (Number((await existed.json<{ n: string }>())[0]?.n ?? 0) === 0) await resetChSummaries(this.client, this.o.database, this.o.table);
+    if (!(await chTablesPresent(this.client, this.o.database, [this.fq]))) await resetChSummaries(this.client, this.o.database, this.o.table);
     await this.client.command({ query: createTableSql(this.o.database, this.o.table, this.cols, this.o.retentionDays, this.version) });
     // Inserts name their columns, so a table from an older layout only needs the missing ones added.
     // A column of another type cannot be fixed here: RowBinary would fail every insert, or (same

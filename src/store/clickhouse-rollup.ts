@@ -101,7 +101,7 @@ export async function chTablesPresent(client: ClickHouseClient, db: string, name
 const viewsPresent = (client: ClickHouseClient, db: string, n: ReturnType<typeof chSummaryNames>): Promise<boolean> => chTablesPresent(client, db, [n.topView, n.minuteView]);
 
 async function dropViews(client: ClickHouseClient, n: ReturnType<typeof chSummaryNames>): Promise<void> {
-  await dropViews(client, n);
+  for (const v of [n.topView, n.minuteView]) await client.command({ query: `DROP TABLE IF EXISTS ${v}` });
 }
 
 /**

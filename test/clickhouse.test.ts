@@ -26,7 +26,7 @@ import { CaptureOutput, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import { CH_URL, lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
 import * as ref from './store-reference.js';
-import { checkAllQueries, checkExportSnapshot, checkIpSearch, checkSearchPages, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
+import { checkAllQueries, checkExportSnapshot, checkInterfaceNames, checkIpSearch, checkSearchPages, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
 import { runClickHouseOutage } from '../scripts/outage-clickhouse.js';
 
 // One file at a time on the shared server: the outage drill below stops it (see clickhouse-helpers.ts).
@@ -405,6 +405,7 @@ test('ClickHouse hourly summaries under several collectors on one table: starts 
 test('ClickHouse: values wider than their column are stored at the bound DuckDB uses, and counted; the records after them arrive (real server)', (t) => withOutput(t, checkWideValues));
 
 test('ClickHouse: IP and CIDR search over IPv4 and IPv6 in every textual form the records carry (real server)', (t) => withOutput(t, checkIpSearch));
+test('ClickHouse: interface names from options data: the newest per interface, input side first, and back in search (real server)', (t) => withOutput(t, checkInterfaceNames));
 
 test('ClickHouse: search pages read from the newest part of the range when it holds them, and equal the whole list\'s slices (real server)', (t) => withOutput(t, checkSearchPages));
 

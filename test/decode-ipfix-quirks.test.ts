@@ -16,6 +16,9 @@ import { OP } from '../src/decode/template/compile.js';
 import { SAMPLING_IE, SamplingTable } from '../src/decode/sampling.js';
 import { PendingSets, type HeldSet } from '../src/decode/template/pending.js';
 import { tempDir, until } from './helpers/collect.js';
+import { eth, ipv4Udp, pcap } from './helpers/capture.js';
+import { needTool } from './helpers/tools.js';
+import { execFileSync } from 'node:child_process';
 
 const EXPORT_S = 1_700_000_000;
 
@@ -687,4 +690,105 @@ test('an IPv6 record with both BGP next hops set takes the IPv6 one, an IPv4 rec
     recDual({ src4: '198.51.100.1', dst4: '198.51.100.2', bgp4: '192.0.2.1', bgp6: '2001:db8::ff' }),
   ]))]));
   assert.deepEqual(out.map((r) => r.nextHop), ['2001:db8::ff', '192.0.2.1']);
+});
+
+/** An IPFIX variable-length value (RFC 7011 §7): one length octet, or 255 and two. */
+function varlen(text: string | Buffer): Buffer {
+  const b = typeof text === 'string' ? Buffer.from(text) : text;
+  return Buffer.concat([b.length < 255 ? Buffer.from([b.length]) : Buffer.concat([Buffer.from([255]), u16(b.length)]), b]);
+}
+/** A NUL-padded fixed-length string, as v9 exporters send IF_NAME / IF_DESC. */
+function padded(text: string, len: number): Buffer { const b = Buffer.alloc(len); b.write(text); return b; }
+
+// Data: T4 with ingressInterface (10) and egressInterface (14), 4 octets each.
+const T4IF: Spec[] = [...T4, [10, 4], [14, 4]];
+const rec4if = (inIf: number, outIf: number): Buffer => Buffer.concat([rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 100, 1), u32(inIf), u32(outIf)]);
+const names = (out: FlowRecord[]): [number, string, number, string][] => out.map((r) => [r.inIf, r.inIfName, r.outIf, r.outIfName]);
+
+test('interface names from IPFIX options data (scope ingressInterface, IE 82 else IE 83) name both ends of later flows, biflow reverse swapped; a rename wins; a restart keeps them', async () => {
+  const dir = tempDir('ufc-ifnames-');
+  const d = new IpfixDecoder({ ...BASE, stateDir: dir });
+  const table = (rows: [number, string, string][]): Buffer => ipfixMsg([set(411, Buffer.concat(rows.map(([i, n, desc]) => Buffer.concat([u32(i), varlen(n), varlen(desc)]))))]);
+  run(d, ipfixMsg([
+    set(3, ipfixTemplate(411, [[10, 4], [82, 0xffff], [83, 0xffff]], 1)),
+    set(2, ipfixTemplate(300, T4IF)),
+    set(2, ipfixTemplate(301, [...T4IF, [1, 8, 29305], [2, 8, 29305]])),
+  ]));
+  // Before any options data: no names.
+  assert.deepEqual(names(run(d, ipfixMsg([set(300, rec4if(1, 2))]))), [[1, '', 2, '']]);
+  // ifIndex 2 has only a description; 7 has neither (nothing learnt); 0 is no interface.
+  assert.deepEqual(run(d, table([[1, 'Gi0/0', 'GigabitEthernet0/0'], [2, '', ' Uplink to "ISP" \u00e9 '], [7, '', ''], [0, 'none', '']])), []);
+  assert.deepEqual(names(run(d, ipfixMsg([set(300, Buffer.concat([rec4if(1, 2), rec4if(3, 7), rec4if(0, 1)]))]))),
+    [[1, 'Gi0/0', 2, 'Uplink to "ISP" \u00e9'], [3, '', 7, ''], [0, '', 1, 'Gi0/0']]);
+  const bi = run(d, ipfixMsg([set(301, Buffer.concat([rec4if(1, 2), u64(500), u64(5)]))]));
+  assert.deepEqual(names(bi), [[1, 'Gi0/0', 2, 'Uplink to "ISP" \u00e9'], [2, 'Uplink to "ISP" \u00e9', 1, 'Gi0/0']]);
+  // A renamed interface: the newest name from then on.
+  run(d, table([[1, 'Gi0/0.100', '']]));
+  assert.deepEqual(names(run(d, ipfixMsg([set(300, rec4if(1, 3))]))), [[1, 'Gi0/0.100', 3, '']]);
+  // Another observation domain of the same exporter has its own interfaces.
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, T4IF))], 2));
+  assert.deepEqual(names(run(d, ipfixMsg([set(300, rec4if(1, 2))], 2))), [[1, '', 2, '']]);
+  // Saved with the templates: a restarted collector names flows before the exporter resends its table.
+  await d.close();
+  const again = new IpfixDecoder({ ...BASE, stateDir: dir });
+  assert.deepEqual(names(run(again, ipfixMsg([set(300, rec4if(2, 1))]))), [[2, 'Uplink to "ISP" \u00e9', 1, 'Gi0/0.100']]);
+  await again.close();
+});
+
+test('interface names from v9 options data: scope Interface or INPUT_SNMP with fixed-length, NUL-padded IF_NAME / IF_DESC; bounded in number and length', () => {
+  const d = new Netflow9Decoder(BASE);
+  run(d, v9Msg([
+    // Scope Interface (type 2) as Cisco's interface table sends it, and a System-scoped one keyed by INPUT_SNMP (10).
+    set(1, Buffer.concat([v9OptionsTemplate(260, [[2, 4]], [[82, 16], [83, 32]]), v9OptionsTemplate(261, [[1, 4]], [[10, 2], [82, 16]])])),
+    set(0, v9Template(256, [[8, 4], [12, 4], [10, 2], [14, 2], [1, 4], [2, 4]])),
+    set(260, Buffer.concat([u32(5), padded('Te0/1', 16), padded('TenGigabitEthernet0/1', 32), u32(6), padded('', 16), padded('Loopback0', 32)])),
+    set(261, Buffer.concat([u32(0), u16(9), padded('Vlan9', 16), Buffer.alloc(2)])),
+  ], 1000));
+  const flow = (inIf: number, outIf: number): Buffer => Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), u16(inIf), u16(outIf), u32(60), u32(1)]);
+  const out = run(d, v9Msg([set(256, Buffer.concat([flow(5, 6), flow(9, 5), flow(6, 4)]))], 1000));
+  assert.deepEqual(names(out), [[5, 'Te0/1', 6, 'Loopback0'], [9, 'Vlan9', 5, 'Te0/1'], [6, 'Loopback0', 4, '']]);
+  const scopes = (d.describe() as { scopes: { interfaceNames: number }[] }).scopes;
+  assert.equal(scopes[0]!.interfaceNames, 3);
+
+  // Bounds: a name keeps 255 characters; 65,536 interfaces per scope, 262,144 over all scopes.
+  const x = new IpfixDecoder(BASE);
+  run(x, ipfixMsg([set(3, ipfixTemplate(412, [[10, 4], [82, 0xffff]], 1)), set(2, ipfixTemplate(300, T4IF))]));
+  run(x, ipfixMsg([set(412, Buffer.concat([u32(1), varlen(Buffer.alloc(1000, 0x61))]))]));
+  assert.equal(run(x, ipfixMsg([set(300, rec4if(1, 0))]))[0]!.inIfName, 'a'.repeat(255));
+  const learnt = (): number => ((x as unknown as { store: { toJSON(): { ifNames?: unknown[] }[] } }).store.toJSON()).reduce((n, s) => n + (s.ifNames?.length ?? 0), 0);
+  for (let domain = 1; domain <= 5; domain++) {
+    run(x, ipfixMsg([set(3, ipfixTemplate(412, [[10, 4], [82, 0xffff]], 1))], domain));
+    for (let first = 1; first <= 70_000; first += 1000) {
+      const recs: Buffer[] = [];
+      for (let i = first; i < first + 1000; i++) recs.push(Buffer.concat([u32(i), varlen(`if${i}`)]));
+      run(x, ipfixMsg([set(412, Buffer.concat(recs))], domain));
+    }
+  }
+  assert.equal(learnt(), 262_144);
+  const perScope = ((x as unknown as { store: { toJSON(): { domain: number; ifNames?: unknown[] }[] } }).store.toJSON()).map((s) => [s.domain, s.ifNames?.length]);
+  assert.deepEqual(perScope.slice(0, 4), [[1, 65_536], [2, 65_536], [3, 65_536], [4, 65_536]]);
+});
+
+test('interface names: the decoder learns what tshark reads in the same v9 options records (pcap of crafted packets)', (t) => {
+  const tshark = needTool(t, 'tshark');
+  if (tshark === null) return;
+  const table: [number, string, string][] = [[1, 'Gi0/0', 'GigabitEthernet0/0'], [2, 'Gi0/1', 'GigabitEthernet0/1'], [10, 'Po1', 'Port-channel1'], [33, 'Vl33', 'Vlan33']];
+  const pkts = [
+    v9Msg([set(1, Buffer.concat([v9OptionsTemplate(260, [[2, 4]], [[82, 16], [83, 32]]), u16(0)]))], 1000),
+    v9Msg([set(260, Buffer.concat(table.map(([i, n, desc]) => Buffer.concat([u32(i), padded(n, 16), padded(desc, 32)]))))], 1000),
+  ];
+  const dir = tempDir('ufc-ifnames-pcap-');
+  const file = join(dir, 'iftable.pcap');
+  writeFileSync(file, pcap(pkts.map((p) => ({ data: eth(ipv4Udp('192.0.2.9', '192.0.2.1', 2055, p)) }))));
+  const text = execFileSync(tshark, ['-n', '-r', file, '-d', 'udp.port==2055,cflow', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', '-e', 'cflow.scope_interface', '-e', 'cflow.if_name', '-e', 'cflow.if_descr'], { encoding: 'utf8' });
+  const rows = text.trim().split('\n').map((l) => l.split('\t')).filter((c) => c[1] !== '');
+  assert.equal(rows.length, 1, text);
+  const [ifs, ns, descs] = rows[0]!.map((c) => c.split('|'));
+  const theirs = ifs!.map((i, k) => [Number(i), ns![k], descs![k]]);
+  assert.deepEqual(theirs, table, 'tshark reads the crafted table');
+  const d = new Netflow9Decoder(BASE);
+  for (const p of pkts) run(d, p);
+  run(d, v9Msg([set(0, v9Template(256, [[10, 2], [14, 2], [1, 4], [2, 4]]))], 1000));
+  const out = run(d, v9Msg([set(256, Buffer.concat(theirs.map(([i]) => Buffer.concat([u16(i as number), u16(0), u32(1), u32(1)]))))], 1000));
+  assert.deepEqual(out.map((r) => [r.inIf, r.inIfName]), theirs.map(([i, n]) => [i, n]));
 });

@@ -19,7 +19,7 @@ import { TESTDATA } from './helpers/tools.js';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { within } from '../src/within.js';
 import * as ref from './store-reference.js';
-import { checkAllQueries, checkExportSnapshot, checkIpSearch, checkSearchPages, checkThreatViews, checkWideValues } from './store-reference.js';
+import { checkAllQueries, checkExportSnapshot, checkInterfaceNames, checkIpSearch, checkSearchPages, checkThreatViews, checkWideValues } from './store-reference.js';
 
 const CAPTURES = [
   'akvorado/netflow/nfv5.pcap',
@@ -172,6 +172,7 @@ async function withOutput(name: string, check: (out: DuckDbOutput) => Promise<vo
 }
 
 test('IP and CIDR search over IPv4 and IPv6 in every textual form the records carry', () => withOutput('ip', checkIpSearch));
+test('interface names from options data: the newest per interface, input side first, and back in search', () => withOutput('ifnames', checkInterfaceNames));
 
 test('search pages read from the newest part of the range when it holds them, and equal the whole list\'s slices', () => withOutput('pages', checkSearchPages));
 

@@ -154,14 +154,18 @@ export function exporters(recs: readonly FlowRecord[], from: number, to: number)
   return [...m.values()].sort((a, b) => b.flows - a.flows || (a.exporter < b.exporter ? -1 : 1));
 }
 
-export interface IfRow { exporter: string; ifIndex: number; inBytes: number; inPackets: number; inFlows: number; outBytes: number; outPackets: number; outFlows: number }
+export interface IfRow { exporter: string; ifIndex: number; name: string; inBytes: number; inPackets: number; inFlows: number; outBytes: number; outPackets: number; outFlows: number }
 
-/** Per exporter interface: a flow counts in on its input interface and out on its output one. */
+/**
+ * Per exporter interface: a flow counts in on its input interface and out on its output one. Its
+ * name is the newest non-empty one flows in range gave it as their input interface, else as their
+ * output interface.
+ */
 export function interfaces(recs: readonly FlowRecord[], from: number, to: number, f?: RefFilter): IfRow[] {
-  const m = new Map<string, IfRow>();
-  const at = (exporter: string, ifIndex: number): IfRow => {
+  const m = new Map<string, IfRow & { inAt: number; outAt: number; outName: string }>();
+  const at = (exporter: string, ifIndex: number): IfRow & { inAt: number; outAt: number; outName: string } => {
     let x = m.get(`${exporter}|${ifIndex}`);
-    if (x === undefined) m.set(`${exporter}|${ifIndex}`, (x = { exporter, ifIndex, inBytes: 0, inPackets: 0, inFlows: 0, outBytes: 0, outPackets: 0, outFlows: 0 }));
+    if (x === undefined) m.set(`${exporter}|${ifIndex}`, (x = { exporter, ifIndex, name: '', inBytes: 0, inPackets: 0, inFlows: 0, outBytes: 0, outPackets: 0, outFlows: 0, inAt: -Infinity, outAt: -Infinity, outName: '' }));
     return x;
   };
   for (const r of recs) {
@@ -169,9 +173,48 @@ export function interfaces(recs: readonly FlowRecord[], from: number, to: number
     const i = at(r.exporterIp, r.inIf), o = at(r.exporterIp, r.outIf);
     i.inBytes += r.bytes; i.inPackets += r.packets; i.inFlows++;
     o.outBytes += r.bytes; o.outPackets += r.packets; o.outFlows++;
+    if (r.inIfName !== '' && r.collectTs > i.inAt) { i.inAt = r.collectTs; i.name = r.inIfName; }
+    if (r.outIfName !== '' && r.collectTs > o.outAt) { o.outAt = r.collectTs; o.outName = r.outIfName; }
   }
   const total = (x: IfRow): number => x.inBytes + x.outBytes;
-  return [...m.values()].sort((a, b) => total(b) - total(a) || (a.exporter !== b.exporter ? (a.exporter < b.exporter ? -1 : 1) : a.ifIndex - b.ifIndex));
+  return [...m.values()]
+    .map(({ inAt: _i, outAt: _o, outName, ...x }) => ({ ...x, name: x.name !== '' ? x.name : outName }))
+    .sort((a, b) => total(b) - total(a) || (a.exporter !== b.exporter ? (a.exporter < b.exporter ? -1 : 1) : a.ifIndex - b.ifIndex));
+}
+
+/**
+ * Interface names (from options data) through a store: flows naming their interfaces, one renamed
+ * later, one named only as an output interface, one never named, a name with quotes and non-ASCII
+ * text, and a look-alike key inside another value. The Interfaces summary names each by its newest
+ * name, and search gives the names back. Both stores use it.
+ */
+export async function checkInterfaceNames(out: { write(r: FlowRecord[]): void; flush(): Promise<void>; flowQuery(): FlowQuery | null }): Promise<void> {
+  const now = Date.now();
+  const exporter = '192.0.2.78';
+  const flow = (ago: number, inIf: number, inName: string, outIf: number, outName: string): FlowRecord => {
+    const r = new FlowRecord();
+    r.collectTs = now - ago; r.exporterIp = exporter; r.exportType = 'ipfix'; r.exportVersion = 10;
+    r.srcIp = '10.1.0.1'; r.dstIp = '10.1.0.2'; r.ipVersion = 4; r.proto = 6; r.bytes = 1000 - ago; r.packets = 1;
+    r.inIf = inIf; r.inIfName = inName; r.outIf = outIf; r.outIfName = outName;
+    return r;
+  };
+  const recs = [
+    flow(50, 1, 'Gi0/0', 2, 'Gi0/1'),
+    flow(40, 1, 'Gi0/0 "uplink" \u00fc', 2, ''),
+    flow(30, 3, '', 1, 'Gi0/0 (old name, as output)'),
+    flow(20, 5, '', 3, ''),
+    flow(10, 4, '', 5, 'Te1/1'),
+  ];
+  recs[3]!.setExtra('vendor.note', '"inIfName":"not a name"');
+  out.write(recs);
+  await out.flush();
+  const q = out.flowQuery()!;
+  const got = await q.interfaces({ from: now - 100, to: now, filter: { exporter }, limit: 100 });
+  assert.deepEqual(got, interfaces(recs, now - 100, now, { exporter }));
+  assert.deepEqual(Object.fromEntries(got.map((x) => [x.ifIndex, x.name])), { 1: 'Gi0/0 "uplink" \u00fc', 2: 'Gi0/1', 3: '', 4: '', 5: 'Te1/1' });
+  const docs = (await q.search({ from: now - 100, to: now, filter: { exporter }, limit: 10 })).rows;
+  const newest = docs.find((d) => d['flow.in.netif.index'] === 4)!;
+  assert.deepEqual([newest['flow.in.netif.name'], newest['flow.out.netif.name']], [undefined, 'Te1/1']);
 }
 
 /**

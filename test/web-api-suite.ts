@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LISTED, SETTLED_MS, touchesListed, type WebFixture } from './web-fixture.js';
+import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, SETTLED_MS, touchesListed, type WebFixture } from './web-fixture.js';
 import { chooseStep } from '../src/web/api.js';
 import { flowQueryFrom } from '../src/store/query.js';
 
@@ -82,7 +82,10 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     if (!ready(t)) return;
     const recs = flowRecords();
     const from = f.startedAt - 2 * 3600e3, to = f.startedAt - SETTLED_MS + 1;
-    const d = await json<{ interfaces: { exporter: string; ifIndex: number; inBytes: number; outBytes: number; inFlows: number; outFlows: number }[] }>(`/api/interfaces?from=${from}&to=${to}&limit=10000`);
+    const d = await json<{ interfaces: { exporter: string; ifIndex: number; name: string; inBytes: number; outBytes: number; inFlows: number; outFlows: number }[] }>(`/api/interfaces?from=${from}&to=${to}&limit=10000`);
+    // Names where the exporter gave them (options data), none elsewhere.
+    assert.deepEqual(d.interfaces.filter((x) => x.name !== '').map((x) => [x.exporter, x.ifIndex, x.name]).sort(),
+      Object.entries(NAMED_INTERFACES).map(([i, n]) => [NAMED_EXPORTER, Number(i), n]).sort());
     const sum = (side: 'in' | 'out', key: 'bytes' | 'flows') => d.interfaces.reduce((a, x) => a + (side === 'in' ? (key === 'bytes' ? x.inBytes : x.inFlows) : (key === 'bytes' ? x.outBytes : x.outFlows)), 0);
     for (const side of ['in', 'out'] as const) {
       assert.equal(sum(side, 'bytes'), recs.reduce((a, r) => a + r.bytes, 0), `${side}: every byte once`);

@@ -77,7 +77,7 @@ test('/api/exporters shows each exporter with its protocol, counters and templat
     assert.equal(e.packets, s.packets);
     assert.equal(e.records, s.records);
   }
-  assert.deepEqual(d.exporters.map((e) => e.protocol).sort(), ['netflow5', 'netflow9', 'sflow5']);
+  assert.deepEqual(d.exporters.map((e) => e.protocol).sort(), ['ipfix', 'netflow5', 'netflow9', 'sflow5']);
   assert.ok((d.exporters.find((e) => e.protocol === 'netflow9')!.templates ?? 0) >= 1);
   // Sampling rates: what the exporter's stored flows were scaled by.
   for (const e of d.exporters) {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { LISTED, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
+import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
 import { REPO_ROOT, toolPath, needTool } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
 
@@ -107,7 +107,11 @@ test('overview renders rates and top lists from the store', async (t) => {
   const ifRows = page.locator('section[aria-label="Interfaces"] tbody tr');
   assert.ok((await ifRows.count()) >= 2);
   const cells = await ifRows.first().locator('td').allTextContents();
-  assert.equal(`${cells[0]} ${cells[1] === 'unknown' ? 0 : cells[1]}`, busiest);
+  // An interface the exporter named shows its name, then its index.
+  const [exporter, index] = [busiest.split(' ')[0]!, Number(busiest.split(' ')[1])];
+  const name = recs.find((r) => r.exporterIp === exporter && r.inIf === index && r.inIfName !== '')?.inIfName ?? '';
+  assert.equal(name, exporter === NAMED_EXPORTER ? NAMED_INTERFACES[index] : '', 'the busiest interface is a named one');
+  assert.equal(`${cells[0]} ${cells[1]}`, `${exporter} ${name !== '' ? `${name} (${index})` : index === 0 ? 'unknown' : index}`);
   await shot(page, 'overview');
   await ifRows.first().locator('td a').click();
   await page.waitForURL(/\/flows\?/);
@@ -200,7 +204,7 @@ test('exporters page shows each exporter with protocol, counters and templates',
   const rows = await page.$$eval('section[aria-label="Exporters"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
   const stats = f!.collector.pipeline.stats.snapshot();
   assert.equal(rows.length, stats.length);
-  const label: Record<string, string> = { netflow5: 'NetFlow v5', netflow9: 'NetFlow v9', sflow5: 'sFlow v5' };
+  const label: Record<string, string> = { ipfix: 'IPFIX', netflow5: 'NetFlow v5', netflow9: 'NetFlow v9', sflow5: 'sFlow v5' };
   for (const s of stats) {
     const row = rows.find((r) => r[0] === s.exporter);
     assert.ok(row, s.exporter);

@@ -2,7 +2,8 @@
  * A running collector for the web tests: the embedded DuckDB store, the RiskIQ threat enricher
  * downloading a small list from a loopback HTTP server, the RiskIQ output writing its audit file,
  * and the web server on a free port. Real captures (NetFlow v5, NetFlow v9, sFlow v5) are replayed
- * through the pipeline many times, spread over the last `spanMs`, as if received live.
+ * through the pipeline many times, spread over the last `spanMs`, as if received live, with a
+ * crafted IPFIX exporter that names its interfaces.
  *
  * Expected values are computed here from the replayed records themselves (a capture output beside
  * the store), never from the API under test.
@@ -32,6 +33,37 @@ export const LISTED: Record<string, string> = {
   '145.239.234.88': 'scanner',
   '45.90.161.46': 'malware-host',
 };
+
+/**
+ * A crafted IPFIX exporter beside the captures (none of them carries interface names): an options
+ * template and interface table (ingressInterface -> interfaceName), then flows between its named
+ * interfaces, the busiest of the fixture, so the Overview's Interfaces card leads with named ones.
+ */
+export const NAMED_EXPORTER = '192.0.2.250';
+export const NAMED_INTERFACES: Record<number, string> = { 1: 'Gi0/0 uplink', 2: 'Gi0/1' };
+
+function namedExporterMessages(): Buffer[] {
+  const u16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
+  const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; };
+  const set = (id: number, body: Buffer): Buffer => Buffer.concat([u16(id), u16(4 + body.length), body]);
+  const msg = (sets: Buffer[]): Buffer => {
+    const body = Buffer.concat(sets);
+    return Buffer.concat([u16(10), u16(16 + body.length), u32(Math.floor(Date.now() / 1000)), u32(0), u32(1), body]);
+  };
+  const ip = (s: string): Buffer => Buffer.from(s.split('.').map(Number));
+  const table = Object.entries(NAMED_INTERFACES).map(([i, n]) => Buffer.concat([u32(Number(i)), Buffer.from([Buffer.byteLength(n)]), Buffer.from(n)]));
+  // src, dst, sport, dport, proto, octets (4), packets (4), ingressInterface, egressInterface.
+  const flow = (src: string, dst: string, inIf: number, outIf: number, bytes: number): Buffer =>
+    Buffer.concat([ip(src), ip(dst), u16(50_000), u16(443), Buffer.from([6]), u32(bytes), u32(Math.ceil(bytes / 1500)), u32(inIf), u32(outIf)]);
+  return [
+    msg([
+      set(3, Buffer.concat([u16(400), u16(2), u16(1), u16(10), u16(4), u16(82), u16(0xffff)])),
+      set(400, Buffer.concat(table)),
+      set(2, Buffer.concat([u16(300), u16(9), ...[[8, 4], [12, 4], [7, 2], [11, 2], [4, 1], [1, 4], [2, 4], [10, 4], [14, 4]].flatMap(([id, len]) => [u16(id!), u16(len!)])])),
+    ]),
+    msg([set(300, Buffer.concat([flow('93.184.216.34', '10.9.0.1', 1, 2, 400_000_000), flow('10.9.0.1', '93.184.216.34', 2, 1, 40_000_000)]))]),
+  ];
+}
 
 /** The newest replayed record is this old when the fixture returns: queries up to `startedAt - SETTLED_MS + 1` see everything. */
 export const SETTLED_MS = 5000;
@@ -103,12 +135,14 @@ export async function startWebFixture(opts: WebFixtureOptions = {}): Promise<Web
 
   const startedAt = Date.now();
   const datagrams = CAPTURES.map((f) => [...readUdpDatagrams(readFileSync(f))]);
+  const named = namedExporterMessages();
   for (let k = 0; k < replays; k++) {
     // Oldest first, ending just now; each replay a little bigger than a uniform load would be.
     const at = startedAt - SETTLED_MS - spanMs + Math.round(((k + 1) * spanMs) / replays) - 1;
     for (const dgs of datagrams) {
       for (const dg of dgs) collector.pipeline.handle(dg.payload, { exporterIp: dg.srcIp, exporterPort: dg.srcPort, receivedAt: at });
     }
+    for (const m of named) collector.pipeline.handle(m, { exporterIp: NAMED_EXPORTER, exporterPort: 4739, receivedAt: at });
   }
   await collector.flush();
   return {

@@ -75,6 +75,9 @@ export class FlowRecord {
   tos = 0;
   inIf = 0;
   outIf = 0;
+  /** The exporter's names for inIf / outIf, from its options data (IE 82, else 83); '' unknown. */
+  inIfName = '';
+  outIfName = '';
   srcAs = 0;
   dstAs = 0;
   srcMask = 0;

@@ -129,6 +129,8 @@ export function restJson(r: FlowRecord, ts: number): string {
   if (r.dstMac !== '') o += ',"dstMac":' + JSON.stringify(r.dstMac);
   if (r.direction !== -1) o += ',"direction":' + r.direction;
   if (r.application !== '') o += ',"application":' + JSON.stringify(r.application);
+  if (r.inIfName !== '') o += ',"inIfName":' + JSON.stringify(r.inIfName);
+  if (r.outIfName !== '') o += ',"outIfName":' + JSON.stringify(r.outIfName);
   if (r.endReason !== -1) o += ',"endReason":' + r.endReason;
   if (r.srcCountryIso !== '') o += ',"srcCountryIso":' + JSON.stringify(r.srcCountryIso);
   if (r.dstCountryIso !== '') o += ',"dstCountryIso":' + JSON.stringify(r.dstCountryIso);
@@ -140,7 +142,7 @@ export function restJson(r: FlowRecord, ts: number): string {
 
 const REST_KEYS = new Set([
   'collectTs', 'observationDomain', 'sequence', 'icmpType', 'icmpCode',
-  'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'endReason', 'srcCountryIso', 'dstCountryIso',
+  'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'inIfName', 'outIfName', 'endReason', 'srcCountryIso', 'dstCountryIso',
   'srcLat', 'srcLon', 'dstLat', 'dstLon',
 ]);
 

@@ -145,6 +145,8 @@ export interface ExporterSummary {
 export interface InterfaceSummary {
   exporter: string;
   ifIndex: number;
+  /** The exporter's name for it (options data), the newest one its flows in range carry; '' unknown. */
+  name: string;
   inBytes: number;
   inPackets: number;
   inFlows: number;
@@ -339,7 +341,9 @@ export abstract class SqlFlowQuery implements FlowQuery {
     const at = (r: Record<string, unknown>): InterfaceSummary => {
       const exporter = String(r.e), ifIndex = num(r.k), key = `${exporter}/${ifIndex}`;
       let x = m.get(key);
-      if (x === undefined) m.set(key, (x = { exporter, ifIndex, inBytes: 0, inPackets: 0, inFlows: 0, outBytes: 0, outPackets: 0, outFlows: 0 }));
+      if (x === undefined) m.set(key, (x = { exporter, ifIndex, name: '', inBytes: 0, inPackets: 0, inFlows: 0, outBytes: 0, outPackets: 0, outFlows: 0 }));
+      // Input side first; the output side's name only where the input side had none.
+      if (x.name === '' && typeof r.n === 'string') x.name = r.n;
       return x;
     };
     for (const r of ins!) Object.assign(at(r), { inBytes: num(r.b), inPackets: num(r.p), inFlows: num(r.f) });

@@ -52,6 +52,11 @@ export interface Dialect {
   anyStr(e: string): string;
   /** `e` of the group's newest row (largest ts). */
   newest(e: string): string;
+  /**
+   * The group's newest value of string `key` at the top of the `rest` JSON, among the rows that have
+   * it (NULL in DuckDB, '' in ClickHouse when none does). `key` is a FlowRecord property name.
+   */
+  newestRest(key: string): string;
 }
 
 export const DUCKDB_DIALECT: Dialect = {
@@ -81,6 +86,9 @@ export const DUCKDB_DIALECT: Dialect = {
   page: (table, where, order) => `SELECT * FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ${where} ORDER BY ${order} LIMIT ? OFFSET ?) ORDER BY ${order}`,
   anyStr: (e) => `max(${e})`,
   newest: (e) => `arg_max(${e}, ts)`,
+  // The substring test first: most rows' rest has no such key (or no rest at all), and it is far
+  // cheaper than parsing the JSON.
+  newestRest: (key) => `arg_max(json_extract_string(rest, '$.${key}'), ts) FILTER (WHERE contains(rest, '"${key}":'))`,
 };
 
 /**
@@ -135,6 +143,9 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   // max, as in DuckDB: absent strings are '' here (NULL there), and any() could pick one of those.
   anyStr: (e) => `max(${e})`,
   newest: (e) => `argMax(${e}, ts)`,
+  // visitParamExtractString takes the first `"key":` anywhere in the text: restJson writes the
+  // record's own keys before `extra`, whose keys are dotted raw names.
+  newestRest: (key) => `argMaxIf(visitParamExtractString(rest, '${key}'), ts, position(rest, '"${key}":') > 0)`,
 };
 
 /** Client and server ends from the orientation (1: source is the client, 2: destination is); unknown counts source as client. */
@@ -387,7 +398,8 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       const t = q as TimeRange & { filter?: FlowFilter; side: 'in' | 'out' };
       const w = baseWhere(d, t, t.filter);
       const col = t.side === 'in' ? 'in_if' : 'out_if';
-      return { sql: `SELECT exporter AS e, ${col} AS k, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f FROM ${table} ${w.sql()} GROUP BY exporter, ${col}`, params: w.params };
+      const name = d.newestRest(t.side === 'in' ? 'inIfName' : 'outIfName');
+      return { sql: `SELECT exporter AS e, ${col} AS k, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f, ${name} AS n FROM ${table} ${w.sql()} GROUP BY exporter, ${col}`, params: w.params };
     }
     case 'oldest': {
       const w = baseWhere(d, q as TimeRange, undefined);

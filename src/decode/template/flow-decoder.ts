@@ -9,7 +9,7 @@
  *    a second record follows with the tuple, interfaces, ASes, masks, VLANs and MACs swapped, the
  *    reverse counters and `extra['flow.biflow_direction'] = 'reverse'`. Sums per direction stay right.
  *  - Options data records are state, not flows: sampling rates (per sampler ID and per domain),
- *    systemInitTimeMilliseconds, NBAR application names. They are counted ('options records').
+ *    systemInitTimeMilliseconds, NBAR application names, interface names. They are counted ('options records').
  *  - An element with no record field is kept in `record.extra` under `ipfix.<IANA name>`,
  *    `<vendor>.<name>` or `ie.<enterprise>.<id>`; a repeated element's earlier occurrences as `<name>.<n>`.
  *  - Every adjustment or loss is counted by reason, in total and per exporter (describe()).
@@ -296,6 +296,10 @@ export abstract class TemplateFlowDecoder {
         r.bytes = Math.min(r.bytes, MAX_I64); r.packets = Math.min(r.packets, MAX_I64);
         s.revBytes = Math.min(s.revBytes, MAX_I64); s.revPkts = Math.min(s.revPkts, MAX_I64);
       }
+      if (d.ifNames.size > 0) {
+        if (r.inIf !== 0) r.inIfName = d.ifNames.get(r.inIf) ?? '';
+        if (r.outIf !== 0) r.outIfName = d.ifNames.get(r.outIf) ?? '';
+      }
       out.push(r);
       // Biflows (RFC 5103) and NSEL initiator/responder counters: the reverse direction becomes a
       // record of its own, so byte and packet sums per direction stay right.
@@ -307,14 +311,14 @@ export abstract class TemplateFlowDecoder {
     if (timeReasonN > 0) this.count(timeReason, timeReasonN);
   }
 
-  /** Options data: sampling rates, system init time, application names. Not emitted as flows. */
+  /** Options data: sampling rates, system init time, application and interface names. Not emitted as flows. */
   private optionsRecords(d: DomainState, t: CompiledTemplate, buf: Buffer, off: number, end: number): void {
     if (t.minLen === 0) { this.count('template with zero-length records'); return; }
     const values = new Map<number, number>();
     let o = off;
     while (end - o >= t.minLen) {
       values.clear();
-      let appId = '', appName = '';
+      let appId = '', appName = '', ifName = '', ifDescr = '';
       let ok = true;
       const named: Record<string, string | number | boolean> | null = this.onOptionsRecord ? {} : null;
       for (let i = 0; i < t.fields.length; i++) {
@@ -333,6 +337,9 @@ export abstract class TemplateFlowDecoder {
         if (!scope && f.pen === 0 && len > 0) {
           if (f.id === 95) appId = applicationIdAt(buf, o, len);
           else if (f.id === 96) appName = String(valueAt(buf, o, len, 14));
+          // Interface table (Cisco's 'option interface-table', IPFIX scoped by ingressInterface).
+          else if (f.id === 82) ifName = String(valueAt(buf, o, len, 14)).trim();
+          else if (f.id === 83) ifDescr = String(valueAt(buf, o, len, 14)).trim();
           // samplingProbability (IE 311) is a float64 (RFC 5477 §8.2.4); the others are unsigned.
           else if (f.id === 311) { if (len === 8 || len === 4) values.set(311, len === 8 ? buf.readDoubleBE(o) : buf.readFloatBE(o)); }
           else if (len <= 8) values.set(f.id, uintAt(buf, o, len));
@@ -351,6 +358,11 @@ export abstract class TemplateFlowDecoder {
       const init = values.get(160);
       if (init !== undefined && init > 0 && init !== d.sysInitMs) { d.sysInitMs = init; this.store.dirty = true; }
       if (appId !== '' && appName !== '') this.store.learnAppName(d, appId, appName);
+      if (ifName !== '' || ifDescr !== '') {
+        // Keyed by the interface the record is scoped to (v9 scope Interface, or IE 10; IE 14 else).
+        const ifIndex = values.get(SCOPE_INTERFACE) ?? values.get(14);
+        if (ifIndex !== undefined && ifIndex > 0) this.store.learnIfName(d, ifIndex, ifName !== '' ? ifName : ifDescr);
+      }
     }
     if (end - o < t.minLen && o < end && !allZero(buf, o, end)) this.count('truncated options record');
   }

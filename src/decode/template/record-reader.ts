@@ -363,7 +363,7 @@ export function reverseOf(r: FlowRecord, bytes: number, packets: number, tcpFlag
   v.ipVersion = r.ipVersion; v.srcIp = r.dstIp; v.dstIp = r.srcIp; v.srcIp4 = r.dstIp4; v.dstIp4 = r.srcIp4; v.srcPort = r.dstPort; v.dstPort = r.srcPort;
   v.proto = r.proto; v.icmpType = r.icmpType; v.icmpCode = r.icmpCode;
   v.bytes = bytes; v.packets = packets; v.samplingRate = r.samplingRate;
-  v.tcpFlags = tcpFlags; v.tos = r.tos; v.inIf = r.outIf; v.outIf = r.inIf; v.srcAs = r.dstAs; v.dstAs = r.srcAs;
+  v.tcpFlags = tcpFlags; v.tos = r.tos; v.inIf = r.outIf; v.outIf = r.inIf; v.inIfName = r.outIfName; v.outIfName = r.inIfName; v.srcAs = r.dstAs; v.dstAs = r.srcAs;
   v.srcMask = r.dstMask; v.dstMask = r.srcMask; v.srcVlan = r.dstVlan; v.dstVlan = r.srcVlan;
   v.srcMac = r.dstMac; v.dstMac = r.srcMac;
   v.direction = r.direction; v.application = r.application; v.endReason = r.endReason;

@@ -38,6 +38,12 @@ const MAX_APP_NAMES = 262144;
 /** Characters kept of an application name (NBAR's are under 100; IE 96 may be 65,535 octets long). */
 const MAX_APP_NAME_LENGTH = 256;
 const MAX_SAMPLING_KEYS = 1048576;
+/** Interface names (options data) per scope: a large chassis has a few thousand interfaces. */
+const MAX_IF_NAMES_PER_DOMAIN = 65536;
+/** Interface names of all scopes together, for the same reason as MAX_APP_NAMES. */
+const MAX_IF_NAMES = 262144;
+/** Characters kept of an interface name (IE 82/83 may be 65,535 octets long; ifDescr is at most 255). */
+const MAX_IF_NAME_LENGTH = 255;
 
 export class DomainState {
   readonly templates = new Map<number, CompiledTemplate>();
@@ -46,6 +52,8 @@ export class DomainState {
   sysInitMs = 0;
   /** NBAR-style application names from options data (IE 95 -> IE 96). */
   readonly appNames = new Map<string, string>();
+  /** Interface names from options data (ifIndex -> IE 82 interfaceName, else IE 83 interfaceDescription). */
+  readonly ifNames = new Map<number, string>();
   /** Fields of its templates together (the store's per-scope bound). */
   fieldCount = 0;
   constructor(readonly exporter: string, readonly domain: number, samplingBudget?: KeyBudget) {
@@ -54,7 +62,7 @@ export class DomainState {
 
   /**
    * Holds nothing worth keeping: its templates expired or were withdrawn and its sampling rates with
-   * them, so it can go. Its system init time and application names go too: they came with options
+   * them, so it can go. Its system init time, application and interface names go too: they came with options
    * data, which needs an options template, and come again with it (otherwise a source that sent one
    * options record held its scope, and a slot of the store's bound, for good).
    */
@@ -67,6 +75,8 @@ export interface StoredTemplate { id: number; scope: number; options: boolean; l
 export interface StoredDomain {
   exporter: string; domain: number; sysInitMs: number;
   sampling: ReturnType<SamplingTable['toJSON']>; appNames: [string, string][]; templates: StoredTemplate[];
+  /** Absent from caches written before interface names were learnt. */
+  ifNames?: [number, string][];
 }
 
 export type TemplateEvent = 'new' | 'same' | 'changed' | 'refused';
@@ -76,6 +86,7 @@ export class TemplateStore {
   private readonly domainsPerExporter = new Map<string, number>();
   private readonly samplingBudget: KeyBudget = { left: MAX_SAMPLING_KEYS };
   private appNameCount = 0;
+  private ifNameCount = 0;
   private templateCount = 0;
   private fieldTotal = 0;
   private lastReclaim = -Infinity;
@@ -133,6 +144,7 @@ export class TemplateStore {
       if (d !== keep && d.empty) {
         this.domains.delete(key);
         this.appNameCount -= d.appNames.size;
+        this.ifNameCount -= d.ifNames.size;
         d.sampling.release();
         const n = (this.domainsPerExporter.get(d.exporter) ?? 1) - 1;
         if (n > 0) this.domainsPerExporter.set(d.exporter, n);
@@ -152,6 +164,20 @@ export class TemplateStore {
       this.appNameCount++;
     }
     d.appNames.set(id, name);
+    this.dirty = true;
+    return true;
+  }
+
+  /** Remembers an interface's name from options data, within the bounds; whether it changed. */
+  learnIfName(d: DomainState, ifIndex: number, name: string): boolean {
+    if (name.length > MAX_IF_NAME_LENGTH) name = name.slice(0, MAX_IF_NAME_LENGTH);
+    const cur = d.ifNames.get(ifIndex);
+    if (cur === name) return false;
+    if (cur === undefined) {
+      if (d.ifNames.size >= MAX_IF_NAMES_PER_DOMAIN || this.ifNameCount >= MAX_IF_NAMES) return false;
+      this.ifNameCount++;
+    }
+    d.ifNames.set(ifIndex, name);
     this.dirty = true;
     return true;
   }
@@ -237,6 +263,7 @@ export class TemplateStore {
       domain: d.domain,
       templates: [...d.templates.values()].filter((t) => !t.isOptions).map((t) => t.id),
       optionsTemplates: [...d.templates.values()].filter((t) => t.isOptions).map((t) => t.id),
+      interfaceNames: d.ifNames.size,
       ...d.sampling.describe(),
     }));
   }
@@ -246,6 +273,7 @@ export class TemplateStore {
     return [...this.domains.values()].filter((d) => !d.empty).map((d) => ({
       exporter: d.exporter, domain: d.domain, sysInitMs: d.sysInitMs, sampling: d.sampling.toJSON(),
       appNames: [...d.appNames],
+      ifNames: [...d.ifNames],
       templates: [...d.templates.values()].map((t) => ({
         id: t.id, scope: t.scopeCount, options: t.isOptions, lastSeen: t.lastSeen,
         fields: t.fields.map((f): [number, number, number] => [f.id, f.pen, f.len]),
@@ -269,6 +297,7 @@ export class TemplateStore {
       d.sampling.release();
       d.sampling = SamplingTable.fromJSON(s.sampling, loadedAt, this.samplingBudget);
       if (Array.isArray(s.appNames)) for (const e of s.appNames) if (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'string') this.learnAppName(d, e[0], e[1]);
+      if (Array.isArray(s.ifNames)) for (const e of s.ifNames) if (Array.isArray(e) && Number.isInteger(e[0]) && e[0] >= 0 && typeof e[1] === 'string' && e[1] !== '') this.learnIfName(d, e[0], e[1]);
       for (const t of s.templates) {
         if (typeof t?.id !== 'number' || !Array.isArray(t.fields)) continue;
         const fields = t.fields.filter((f) => Array.isArray(f) && f.length === 3 && f.every((x) => typeof x === 'number')).map(([id, pen, len]) => ({ id, pen, len }));

@@ -83,7 +83,8 @@ export function mount(root) {
       };
       ifCard.replaceWith(card('Interfaces', table([
         { label: 'Exporter', value: (x) => h('a', { href: flowsOf(x.exporter), title: `Flows from ${x.exporter}` }, x.exporter) },
-        { label: 'Interface', value: (x) => (x.ifIndex > 0 ? String(x.ifIndex) : h('span', { class: 'muted', title: 'the exporter sent no interface index' }, 'unknown')) },
+        { label: 'Interface', value: (x) => (x.ifIndex <= 0 ? h('span', { class: 'muted', title: 'the exporter sent no interface index' }, 'unknown')
+          : x.name ? h('span', { title: `ifIndex ${x.ifIndex}` }, x.name, ' ', h('span', { class: 'muted' }, `(${x.ifIndex})`)) : String(x.ifIndex)) },
         { label: 'In', num: true, value: (x) => bar(x.inBytes, busiest, fmt.bits((8 * x.inBytes) / seconds)) },
         { label: 'Out', num: true, value: (x) => bar(x.outBytes, busiest, fmt.bits((8 * x.outBytes) / seconds)) },
       ], list, { compact: true, label: 'Interfaces', empty: 'No flows in this range.' })));

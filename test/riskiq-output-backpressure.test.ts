@@ -202,7 +202,9 @@ test('TCP receiver slow (accepts, never reads): write() stays fast, memory bound
   const c = out.counters();
   assert.ok(c.dropped_queue_full! > 0, 'records were dropped once the queue was full');
   assert.ok(maxQueued <= 5000, `queued ${maxQueued}`);
-  assert.ok(slowest < 250, `slowest write of 1000 records: ${slowest.toFixed(1)} ms`);
+  // A write that waited for the socket would wait for good (the receiver reads nothing); the bound
+  // leaves room for a garbage collection on a busy machine.
+  assert.ok(slowest < 1000, `slowest write of 1000 records: ${slowest.toFixed(1)} ms`);
   assert.equal(c.records_sent! + c.dropped_queue_full! + c.queued_records! + c.inflight_records!, 400_000);
 
   // Now read: everything handed to the socket, and everything still queued, arrives.

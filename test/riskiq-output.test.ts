@@ -197,7 +197,7 @@ test('batching: a full frame leaves at once, a partial one after EF_OUTPUT_RISKI
   const config = testConfig({
     EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_HOST: '127.0.0.1', EF_OUTPUT_RISKIQ_PORT: String(port),
     EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID, EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64,
-    EF_OUTPUT_RISKIQ_BATCH_DEADLINE: '300', EF_OUTPUT_RISKIQ_MAX_DATAGRAM_SIZE: '500',
+    EF_OUTPUT_RISKIQ_BATCH_DEADLINE: '1500', EF_OUTPUT_RISKIQ_MAX_DATAGRAM_SIZE: '500',
   });
   const out = createOutputs({ config, dataDir: config.EF_DATA_DIR })[0] as RiskiqOutput;
   t.after(async () => {
@@ -214,14 +214,15 @@ test('batching: a full frame leaves at once, a partial one after EF_OUTPUT_RISKI
   const recs = capture.records.slice(0, 10);
   const t0 = Date.now();
   out.write(recs);
-  await untilRows(got, 8, 250);
+  // A deadline long enough that a busy machine (tests run two at a time) cannot blur the two cases.
+  await untilRows(got, 8, 1000);
   const fullFramesMs = Date.now() - t0;
   assert.equal(got.length, 8, 'two full frames sent without waiting');
-  assert.ok(fullFramesMs < 250);
-  await untilRows(got, 10, 2000);
+  assert.ok(fullFramesMs < 1000, `full frames after ${fullFramesMs} ms`);
+  await untilRows(got, 10, 4000);
   const partialMs = Date.now() - t0;
   assert.equal(got.length, 10);
-  assert.ok(partialMs >= 280, `the partial frame waited for its deadline (${partialMs} ms)`);
+  assert.ok(partialMs >= 1450, `the partial frame waited for its deadline (${partialMs} ms)`);
   const rc = rx.counters();
   assert.equal(rc.frames, 3);
   assert.equal(rc.bytes, 2 * (52 + 4 * 92) + (52 + 2 * 92));

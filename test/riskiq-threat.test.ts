@@ -258,7 +258,8 @@ test('start() does not wait for the network: a stalled API leaves start-up insta
   const e = new RiskiqThreatEnricher({ config, dataDir: config.EF_DATA_DIR });
   const t0 = performance.now();
   await e.start();
-  assert.ok(performance.now() - t0 < 500, `start() took ${performance.now() - t0} ms`);
+  // A start that waited would wait for the 30 s timeout.
+  assert.ok(performance.now() - t0 < 5000, `start() took ${performance.now() - t0} ms`);
   await e.stop(); // aborts the stalled download
 });
 

@@ -336,18 +336,24 @@ export abstract class SqlFlowQuery implements FlowQuery {
     const limit = checkInt('limit', q.limit ?? 50, 1, 10_000);
     // Two groupings (by input, by output interface) joined here: an exporter has tens to thousands
     // of interfaces, and one query would need a UNION whose column types ClickHouse 18.16 matches strictly.
-    const [ins, outs] = await Promise.all((['in', 'out'] as const).map((side) => this.rows(this.build('interfaces', { ...q, side }))));
+    const [ins, outs, inNames, outNames] = await Promise.all([
+      ...(['in', 'out'] as const).map((side) => this.rows(this.build('interfaces', { ...q, side }))),
+      ...(['in', 'out'] as const).map((side) => this.rows(this.build('interfaceNames', { ...q, side }))),
+    ]);
     const m = new Map<string, InterfaceSummary>();
     const at = (r: Record<string, unknown>): InterfaceSummary => {
       const exporter = String(r.e), ifIndex = num(r.k), key = `${exporter}/${ifIndex}`;
       let x = m.get(key);
       if (x === undefined) m.set(key, (x = { exporter, ifIndex, name: '', inBytes: 0, inPackets: 0, inFlows: 0, outBytes: 0, outPackets: 0, outFlows: 0 }));
-      // Input side first; the output side's name only where the input side had none.
-      if (x.name === '' && typeof r.n === 'string') x.name = r.n;
       return x;
     };
     for (const r of ins!) Object.assign(at(r), { inBytes: num(r.b), inPackets: num(r.p), inFlows: num(r.f) });
     for (const r of outs!) Object.assign(at(r), { outBytes: num(r.b), outPackets: num(r.p), outFlows: num(r.f) });
+    // The input side's name first; the output side's only where the input side had none.
+    for (const r of [...inNames!, ...outNames!]) {
+      const x = m.get(`${String(r.e)}/${num(r.k)}`);
+      if (x !== undefined && x.name === '' && typeof r.n === 'string') x.name = r.n;
+    }
     const busy = (x: InterfaceSummary): number => x.inBytes + x.outBytes;
     return [...m.values()]
       .sort((a, b) => busy(b) - busy(a) || (a.exporter < b.exporter ? -1 : a.exporter > b.exporter ? 1 : a.ifIndex - b.ifIndex))

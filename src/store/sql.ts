@@ -52,11 +52,13 @@ export interface Dialect {
   anyStr(e: string): string;
   /** `e` of the group's newest row (largest ts). */
   newest(e: string): string;
+  /** The string `key` at the top of the `rest` JSON (a FlowRecord property name); only where hasRest(key) holds. */
+  restText(key: string): string;
   /**
-   * The group's newest value of string `key` at the top of the `rest` JSON, among the rows that have
-   * it (NULL in DuckDB, '' in ClickHouse when none does). `key` is a FlowRecord property name.
+   * True where `rest` holds `key`: a substring test, far cheaper than parsing the JSON, that most rows
+   * fail. In a WHERE, not in an aggregate's FILTER: DuckDB took 80 ms more over 1M rows for the latter.
    */
-  newestRest(key: string): string;
+  hasRest(key: string): string;
 }
 
 export const DUCKDB_DIALECT: Dialect = {
@@ -86,9 +88,8 @@ export const DUCKDB_DIALECT: Dialect = {
   page: (table, where, order) => `SELECT * FROM ${table} WHERE rowid IN (SELECT rowid FROM ${table} ${where} ORDER BY ${order} LIMIT ? OFFSET ?) ORDER BY ${order}`,
   anyStr: (e) => `max(${e})`,
   newest: (e) => `arg_max(${e}, ts)`,
-  // The substring test first: most rows' rest has no such key (or no rest at all), and it is far
-  // cheaper than parsing the JSON.
-  newestRest: (key) => `arg_max(json_extract_string(rest, '$.${key}'), ts) FILTER (WHERE contains(rest, '"${key}":'))`,
+  restText: (key) => `json_extract_string(rest, '$.${key}')`,
+  hasRest: (key) => `contains(rest, '"${key}":')`,
 };
 
 /**
@@ -145,7 +146,8 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   newest: (e) => `argMax(${e}, ts)`,
   // visitParamExtractString takes the first `"key":` anywhere in the text: restJson writes the
   // record's own keys before `extra`, whose keys are dotted raw names.
-  newestRest: (key) => `argMaxIf(visitParamExtractString(rest, '${key}'), ts, position(rest, '"${key}":') > 0)`,
+  restText: (key) => `visitParamExtractString(rest, '${key}')`,
+  hasRest: (key) => `position(rest, '"${key}":') > 0`,
 };
 
 /** Client and server ends from the orientation (1: source is the client, 2: destination is); unknown counts source as client. */
@@ -312,7 +314,7 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
 
 // ---- queries ---------------------------------------------------------------------------------
 
-export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest' | 'interfaces';
+export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest' | 'interfaces' | 'interfaceNames';
 
 const MAX_BUCKETS = 10_000;
 /** Rows one export may hold. */
@@ -398,8 +400,16 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       const t = q as TimeRange & { filter?: FlowFilter; side: 'in' | 'out' };
       const w = baseWhere(d, t, t.filter);
       const col = t.side === 'in' ? 'in_if' : 'out_if';
-      const name = d.newestRest(t.side === 'in' ? 'inIfName' : 'outIfName');
-      return { sql: `SELECT exporter AS e, ${col} AS k, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f, ${name} AS n FROM ${table} ${w.sql()} GROUP BY exporter, ${col}`, params: w.params };
+      return { sql: `SELECT exporter AS e, ${col} AS k, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f FROM ${table} ${w.sql()} GROUP BY exporter, ${col}`, params: w.params };
+    }
+    case 'interfaceNames': {
+      // The newest name each interface has on that side, from the few rows that carry one.
+      const t = q as TimeRange & { filter?: FlowFilter; side: 'in' | 'out' };
+      const key = t.side === 'in' ? 'inIfName' : 'outIfName';
+      const w = baseWhere(d, t, t.filter);
+      w.add(d.hasRest(key));
+      const col = t.side === 'in' ? 'in_if' : 'out_if';
+      return { sql: `SELECT exporter AS e, ${col} AS k, ${d.newest(d.restText(key))} AS n FROM ${table} ${w.sql()} GROUP BY exporter, ${col}`, params: w.params };
     }
     case 'oldest': {
       const w = baseWhere(d, q as TimeRange, undefined);

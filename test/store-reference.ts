@@ -38,7 +38,7 @@ export function keysOf(field: string, r: FlowRecord): (string | number)[] {
   }
 }
 
-export interface RefFilter { ip?: string; srcIp?: string; dstIp?: string; port?: number; srcPort?: number; dstPort?: number; proto?: number; exporter?: string; threat?: boolean }
+export interface RefFilter { ip?: string; srcIp?: string; dstIp?: string; port?: number; srcPort?: number; dstPort?: number; proto?: number; exporter?: string; ifIndex?: number; threat?: boolean }
 
 interface Cidr { bl: BlockList; v6: boolean }
 
@@ -67,6 +67,7 @@ export function matches(r: FlowRecord, from: number, to: number, f: RefFilter = 
   if (f.dstPort !== undefined && r.dstPort !== f.dstPort) return false;
   if (f.proto !== undefined && r.proto !== f.proto) return false;
   if (f.exporter !== undefined && r.exporterIp !== f.exporter) return false;
+  if (f.ifIndex !== undefined && r.inIf !== f.ifIndex && r.outIf !== f.ifIndex) return false;
   if (f.threat === true && r.srcThreatName === '' && r.dstThreatName === '') return false;
   return true;
 }
@@ -344,6 +345,8 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
     { port: sample.dstPort },
     { srcPort: sample.srcPort, dstPort: sample.dstPort },
     { exporter: sample.exporterIp },
+    { exporter: sample.exporterIp, ifIndex: sample.outIf },
+    { ifIndex: sample.inIf },
     { exporter: sample.exporterIp, proto: sample.proto, ip: '0.0.0.0/0' },
   ];
   if (v6 !== undefined) filters.push({ ip: v6.srcIp }, { ip: v6.srcIp + '/64' }, { dstIp: v6.dstIp + '/32' });
@@ -380,6 +383,9 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
   assert.deepEqual(await q.interfaces({ from, to, limit: 10_000 }), ifs);
   assert.deepEqual(await q.interfaces({ from, to, limit: 3 }), ifs.slice(0, 3));
   assert.deepEqual(await q.interfaces({ from, to, filter: { exporter: sample.exporterIp }, limit: 10_000 }), ref.interfaces(records, from, to, { exporter: sample.exporterIp }));
+  // One interface's flows: itself first, and the interfaces its flows came in on or went out by.
+  const ifFilter = { exporter: sample.exporterIp, ifIndex: sample.inIf };
+  assert.deepEqual(await q.interfaces({ from, to, filter: ifFilter, limit: 10_000 }), ref.interfaces(records, from, to, ifFilter));
   assert.deepEqual(await q.interfaces({ from, to, filter: { proto: 17 }, limit: 10_000 }), ref.interfaces(records, from, to, { proto: 17 }));
 
   // The oldest flow, over everything and from inside the data (counter records are not flows).

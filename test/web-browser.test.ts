@@ -113,10 +113,20 @@ test('overview renders rates and top lists from the store', async (t) => {
   assert.equal(name, exporter === NAMED_EXPORTER ? NAMED_INTERFACES[index] : '', 'the busiest interface is a named one');
   assert.equal(`${cells[0]} ${cells[1]}`, `${exporter} ${name !== '' ? `${name} (${index})` : index === 0 ? 'unknown' : index}`);
   await shot(page, 'overview');
-  await ifRows.first().locator('td a').click();
+  // The interface's link: that exporter's flows in or out of it.
+  await ifRows.first().locator('td').nth(1).locator('a').click();
   await page.waitForURL(/\/flows\?/);
   await page.waitForSelector('body[data-ready="true"]');
-  assert.equal(await page.inputValue('input[name="exporter"]'), busiest.split(' ')[0]);
+  assert.deepEqual([await page.inputValue('input[name="exporter"]'), await page.inputValue('input[name="ifIndex"]')], [exporter, String(index)]);
+  const through = recs.filter((r) => r.exporterIp === exporter && (r.inIf === index || r.outIf === index)).length;
+  await assert.doesNotReject(page.locator('p.summary').filter({ hasText: `of ${fmtInt(through)}` }).waitFor({ timeout: 10_000 }));
+  await page.goBack();
+  await page.waitForSelector('section[aria-label="Interfaces"] tbody tr td a');
+  // The exporter's link: all of its flows.
+  await page.locator('section[aria-label="Interfaces"] tbody tr').first().locator('td').first().locator('a').click();
+  await page.waitForURL(/\/flows\?/);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.deepEqual([await page.inputValue('input[name="exporter"]'), await page.inputValue('input[name="ifIndex"]')], [exporter, '']);
   await page.close();
 });
 

@@ -54,7 +54,7 @@ export class ClickHouseFlowQuery extends SqlFlowQuery {
 
   /** `table` is "database.table", both checked identifiers. */
   constructor(private readonly client: ClickHouseClient, private readonly table: string, tsSource: TimestampSource) {
-    super(tsSource, (kind, q) => buildQuery(CLICKHOUSE_DIALECT, kind, q, table));
+    super(tsSource, (kind, q) => buildQuery(CLICKHOUSE_DIALECT, kind, q, table), true);
   }
 
   /** The summaries to read (null: none), and how to ask from when they may be read. */

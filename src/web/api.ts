@@ -56,7 +56,7 @@ function intParam(p: URLSearchParams, name: string, min: number, max: number): n
   return n;
 }
 
-/** Filters shared by every flow endpoint: ip (address or CIDR), port, proto, exporter, threat. */
+/** Filters shared by every flow endpoint: ip (address or CIDR), port, proto, exporter, ifIndex, threat. */
 export function filterFrom(p: URLSearchParams): FlowFilter {
   const f: FlowFilter = {};
   const ip = p.get('ip')?.trim();
@@ -67,6 +67,8 @@ export function filterFrom(p: URLSearchParams): FlowFilter {
   if (proto !== undefined) f.proto = proto;
   const exporter = p.get('exporter')?.trim();
   if (exporter) f.exporter = exporter;
+  const ifIndex = intParam(p, 'ifIndex', 0, 0xffffffff);
+  if (ifIndex !== undefined) f.ifIndex = ifIndex;
   const threat = p.get('threat');
   if (threat === '1' || threat === 'true') f.threat = true;
   return f;

@@ -1,5 +1,5 @@
 /* global location, history, URLSearchParams, FormData */
-// Flow search: address or CIDR, port, protocol, exporter and time filters, paging, and export of
+// Flow search: address or CIDR, port, protocol, exporter, interface and time filters, paging, and export of
 // the same query as CSV or NDJSON. The filters live in the URL, so a search can be linked; so do
 // its times, pinned in epoch milliseconds when it runs: paging walks one fixed set of flows (with
 // `to` recomputed as now, "Older" showed newer flows and skipped some), and a link finds the same.
@@ -9,7 +9,7 @@ import { currentRange, errorBox, fmt } from '../lib/widgets.js';
 import { flowTable } from './flow-table.js';
 
 const PAGE_SIZE = 50;
-const FILTERS = ['ip', 'port', 'proto', 'exporter', 'threat'];
+const FILTERS = ['ip', 'port', 'proto', 'exporter', 'ifIndex', 'threat'];
 const HOUR_MS = 3_600_000;
 /** The API's offset bound. */
 const OFFSET_MAX = 1_000_000;
@@ -61,6 +61,7 @@ export function mount(root, _info, shell) {
     field('port', 'Port', { inputmode: 'numeric', placeholder: '443', pattern: '[0-9]{1,5}' }),
     h('div', { class: 'field' }, h('label', { for: 'proto' }, 'Protocol'), proto),
     field('exporter', 'Exporter', { list: 'exporter-list', placeholder: 'any', autocomplete: 'off' }),
+    field('ifIndex', 'Interface (ifIndex)', { inputmode: 'numeric', placeholder: 'any', pattern: '[0-9]{1,10}', autocomplete: 'off' }, 'in or out'),
     field('from', 'From', { type: 'datetime-local', step: 1, value: fromMs === undefined ? '' : toLocalInput(fromMs) }, 'empty: the time range above'),
     field('to', 'To', { type: 'datetime-local', step: 1, value: toMs === undefined ? '' : toLocalInput(toMs) }, 'empty: now, or an hour after From'),
     h('div', { class: 'field check' }, threat, h('label', { for: 'threat' }, 'Only flows touching listed addresses')),

@@ -76,15 +76,18 @@ export function mount(root) {
         return;
       }
       const busiest = Math.max(0, ...list.map((x) => Math.max(x.inBytes, x.outBytes)));
-      const flowsOf = (exporter) => {
+      const flowsOf = (exporter, ifIndex) => {
         const q = new URLSearchParams(location.search);
         q.set('exporter', exporter);
+        if (ifIndex !== undefined) q.set('ifIndex', String(ifIndex));
+        else q.delete('ifIndex');
         return `/flows?${q}`;
       };
       ifCard.replaceWith(card('Interfaces', table([
         { label: 'Exporter', value: (x) => h('a', { href: flowsOf(x.exporter), title: `Flows from ${x.exporter}` }, x.exporter) },
         { label: 'Interface', value: (x) => (x.ifIndex <= 0 ? h('span', { class: 'muted', title: 'the exporter sent no interface index' }, 'unknown')
-          : x.name ? h('span', { title: `ifIndex ${x.ifIndex}` }, x.name, ' ', h('span', { class: 'muted' }, `(${x.ifIndex})`)) : String(x.ifIndex)) },
+          : h('a', { href: flowsOf(x.exporter, x.ifIndex), title: `Flows in or out of ifIndex ${x.ifIndex} of ${x.exporter}` },
+            ...(x.name ? [x.name, ' ', h('span', { class: 'muted' }, `(${x.ifIndex})`)] : [String(x.ifIndex)]))) },
         { label: 'In', num: true, value: (x) => bar(x.inBytes, busiest, fmt.bits((8 * x.inBytes) / seconds)) },
         { label: 'Out', num: true, value: (x) => bar(x.outBytes, busiest, fmt.bits((8 * x.outBytes) / seconds)) },
       ], list, { compact: true, label: 'Interfaces', empty: 'No flows in this range.' })));

@@ -231,8 +231,8 @@ export abstract class SqlFlowQuery implements FlowQuery {
   /**
    * @param namesInline Interface names within the traffic query (an aggregate over the rows that carry
    *   one) rather than from a query of their own, which scans `rest` again. Over a day of 1M flows
-   *   (bench:queries) ClickHouse took 150-210 ms inline against 205-250 in two queries, DuckDB 160-190
-   *   inline (its aggregate FILTER is slow) against 70-85.
+   *   (bench:queries) ClickHouse took 177-211 ms inline against 205-250 in two more queries, DuckDB
+   *   160-190 inline (its aggregate FILTER is slow) against 68-79.
    */
   constructor(protected readonly tsSource: TimestampSource, protected readonly build: (kind: Parameters<typeof buildQuery>[1], q: unknown) => BuiltQuery, private readonly namesInline = false) {
     this.cols = flowColumns(tsSource);

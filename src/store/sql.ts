@@ -144,9 +144,9 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   // max, as in DuckDB: absent strings are '' here (NULL there), and any() could pick one of those.
   anyStr: (e) => `max(${e})`,
   newest: (e) => `argMax(${e}, ts)`,
+  newestWhere: (e, c) => `argMaxIf(${e}, ts, ${c})`,
   // visitParamExtractString takes the first `"key":` anywhere in the text: restJson writes the
   // record's own keys before `extra`, whose keys are dotted raw names.
-  newestWhere: (e, c) => `argMaxIf(${e}, ts, ${c})`,
   restText: (key) => `visitParamExtractString(rest, '${key}')`,
   hasRest: (key) => `position(rest, '"${key}":') > 0`,
 };

@@ -120,6 +120,12 @@ test('overview renders rates and top lists from the store', async (t) => {
   assert.deepEqual([await page.inputValue('input[name="exporter"]'), await page.inputValue('input[name="ifIndex"]')], [exporter, String(index)]);
   const through = recs.filter((r) => r.exporterIp === exporter && (r.inIf === index || r.outIf === index)).length;
   await assert.doesNotReject(page.locator('p.summary').filter({ hasText: `of ${fmtInt(through)}` }).waitFor({ timeout: 10_000 }));
+  // Each row names both of its interfaces as the exporter does.
+  const headers = await page.locator('.results thead th').allTextContents();
+  const ifCells = await page.locator('.results tbody tr').evaluateAll((trs, i) => trs.map((tr) => tr.querySelectorAll('td')[i]!.textContent), headers.indexOf('In → out'));
+  const pairs = new Set(recs.filter((r) => r.exporterIp === exporter && (r.inIf === index || r.outIf === index)).map((r) => `${r.inIfName || r.inIf} → ${r.outIfName || r.outIf}`));
+  assert.ok(ifCells.length > 0 && ifCells.every((c) => pairs.has(c!)), `${[...new Set(ifCells)].join(' | ')} within ${[...pairs].join(' | ')}`);
+  assert.ok(ifCells.some((c) => c!.includes(name)), 'the interface name is shown');
   await page.goBack();
   await page.waitForSelector('section[aria-label="Interfaces"] tbody tr td a');
   // The exporter's link: all of its flows.

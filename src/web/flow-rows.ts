@@ -23,6 +23,11 @@ export interface FlowRow {
   srcFeed: string[];
   dstFeed: string[];
   communityId: string;
+  /** Input and output interface (ifIndex, 0 unknown) and the exporter's names for them ('' unknown). */
+  inIf: number;
+  outIf: number;
+  inIfName: string;
+  outIfName: string;
 }
 
 const n = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
@@ -51,6 +56,10 @@ export function flowRow(d: Record<string, unknown>): FlowRow {
     srcFeed: list(d['flow.src.sec.threat.feed.name']),
     dstFeed: list(d['flow.dst.sec.threat.feed.name']),
     communityId: s(d['flow.community.id']),
+    inIf: n(d['flow.in.netif.index']),
+    outIf: n(d['flow.out.netif.index']),
+    inIfName: s(d['flow.in.netif.name']),
+    outIfName: s(d['flow.out.netif.name']),
   };
 }
 
@@ -60,6 +69,8 @@ export const CSV_COLUMNS = [
   'flow.dst.ip.addr', 'flow.dst.l4.port.id', 'l4.proto.id', 'l4.proto.name', 'flow.bytes', 'flow.packets', 'tcp.flags',
   'flow.src.geo.country.name', 'flow.dst.geo.country.name', 'flow.src.sec.threat.name', 'flow.dst.sec.threat.name',
   'flow.src.sec.threat.feed.name', 'flow.dst.sec.threat.feed.name', 'flow.community.id',
+  // Added later: at the end, so scripts reading the earlier columns by position keep working.
+  'flow.in.netif.index', 'flow.out.netif.index', 'flow.in.netif.name', 'flow.out.netif.name',
 ] as const;
 
 /** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. */
@@ -73,5 +84,6 @@ export function toCsvRow(r: FlowRow): string {
   return [
     r.ts, r.start, r.end, r.exporter, r.srcIp, r.srcPort, r.dstIp, r.dstPort, r.proto, r.protoName, r.bytes, r.packets, r.tcpFlags,
     r.srcCountry, r.dstCountry, r.srcThreat.join(';'), r.dstThreat.join(';'), r.srcFeed.join(';'), r.dstFeed.join(';'), r.communityId,
+    r.inIf, r.outIf, r.inIfName, r.outIfName,
   ].map(cell).join(',');
 }

@@ -6,6 +6,12 @@ function end(ip, port, threat) {
   return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat));
 }
 
+/** One interface: the exporter's name for it when known (its index on hover), else its index. */
+function iface(index, name) {
+  if (name) return h('span', { title: `ifIndex ${index}` }, name);
+  return index ? String(index) : h('span', { class: 'muted', title: 'unknown' }, '–');
+}
+
 export function flowTable(rows, label, empty) {
   return table([
     { label: 'Time', value: (r) => h('span', { class: 'nowrap' }, fmt.time(r.ts)) },
@@ -13,6 +19,8 @@ export function flowTable(rows, label, empty) {
     { label: 'Source', value: (r) => end(r.srcIp, r.srcPort, r.srcThreat) },
     { label: 'Destination', value: (r) => end(r.dstIp, r.dstPort, r.dstThreat) },
     { label: 'Proto', value: (r) => r.protoName || String(r.proto) },
+    { label: 'In → out', value: (r) => (r.inIf || r.outIf || r.inIfName || r.outIfName
+      ? h('span', { class: 'nowrap' }, iface(r.inIf, r.inIfName), ' → ', iface(r.outIf, r.outIfName)) : '') },
     { label: 'Bytes', num: true, value: (r) => fmt.bytes(r.bytes) },
     { label: 'Packets', num: true, value: (r) => fmt.num(r.packets) },
   ], rows, { label, empty });

@@ -750,11 +750,16 @@ test('interface names from v9 options data: scope Interface or INPUT_SNMP with f
   const scopes = (d.describe() as { scopes: { interfaceNames: number }[] }).scopes;
   assert.equal(scopes[0]!.interfaceNames, 3);
 
-  // Bounds: a name keeps 255 characters; 65,536 interfaces per scope, 262,144 over all scopes.
+  // The interface the record is scoped to wins over an INPUT_SNMP among its fields (v9 scope Interface).
+  run(d, v9Msg([set(1, Buffer.concat([v9OptionsTemplate(262, [[2, 4]], [[10, 4], [82, 16]]), u16(0)])), set(262, Buffer.concat([u32(11), u32(12), padded('Gi11', 16)]))], 1000));
+  assert.deepEqual(names(run(d, v9Msg([set(256, flow(11, 12))], 1000))), [[11, 'Gi11', 12, '']]);
+
+  // Bounds: a name keeps 255 UTF-16 units, never half a surrogate pair; 65,536 interfaces per scope, 262,144 over all scopes.
   const x = new IpfixDecoder(BASE);
   run(x, ipfixMsg([set(3, ipfixTemplate(412, [[10, 4], [82, 0xffff]], 1)), set(2, ipfixTemplate(300, T4IF))]));
-  run(x, ipfixMsg([set(412, Buffer.concat([u32(1), varlen(Buffer.alloc(1000, 0x61))]))]));
-  assert.equal(run(x, ipfixMsg([set(300, rec4if(1, 0))]))[0]!.inIfName, 'a'.repeat(255));
+  run(x, ipfixMsg([set(412, Buffer.concat([u32(1), varlen(Buffer.alloc(1000, 0x61)), u32(2), varlen('b'.repeat(254) + '\u{1F600}tail'), u32(3), varlen('c'.repeat(253) + '\u{1F600}tail')]))]));
+  assert.deepEqual(names(run(x, ipfixMsg([set(300, Buffer.concat([rec4if(1, 2), rec4if(3, 0)]))]))),
+    [[1, 'a'.repeat(255), 2, 'b'.repeat(254)], [3, 'c'.repeat(253) + '\u{1F600}', 0, '']]);
   const learnt = (): number => ((x as unknown as { store: { toJSON(): { ifNames?: unknown[] }[] } }).store.toJSON()).reduce((n, s) => n + (s.ifNames?.length ?? 0), 0);
   for (let domain = 1; domain <= 5; domain++) {
     run(x, ipfixMsg([set(3, ipfixTemplate(412, [[10, 4], [82, 0xffff]], 1))], domain));
@@ -767,6 +772,22 @@ test('interface names from v9 options data: scope Interface or INPUT_SNMP with f
   assert.equal(learnt(), 262_144);
   const perScope = ((x as unknown as { store: { toJSON(): { domain: number; ifNames?: unknown[] }[] } }).store.toJSON()).map((s) => [s.domain, s.ifNames?.length]);
   assert.deepEqual(perScope.slice(0, 4), [[1, 65_536], [2, 65_536], [3, 65_536], [4, 65_536]]);
+  // A scope whose templates expired goes with its names, and gives their room back to the others.
+  const later = NOW + 2 * 3600_000;
+  run(x, ipfixMsg([], 9, later / 1000), later);
+  run(x, ipfixMsg([set(3, ipfixTemplate(412, [[10, 4], [82, 0xffff]], 1)), set(412, Buffer.concat([u32(5), varlen('Gi5')]))], 6, later / 1000 + 2), later + 2000);
+  assert.equal(learnt(), 1);
+});
+
+test('interface names: IE 14 keys a record without IE 10, and IE 82 is trimmed like IE 83', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([
+    set(3, Buffer.concat([ipfixTemplate(413, [[14, 4], [82, 0xffff]], 1), ipfixTemplate(414, [[149, 4], [10, 4], [14, 4], [82, 0xffff]], 1)])),
+    set(2, ipfixTemplate(300, T4IF)),
+  ]));
+  // Observation-domain scoped with both: IE 10 names it.
+  run(d, ipfixMsg([set(413, Buffer.concat([u32(8), varlen('  Te0/8\t')])), set(414, Buffer.concat([u32(1), u32(9), u32(10), varlen('Po9 ')]))]));
+  assert.deepEqual(names(run(d, ipfixMsg([set(300, Buffer.concat([rec4if(8, 9), rec4if(10, 0)]))]))), [[8, 'Te0/8', 9, 'Po9'], [10, '', 0, '']]);
 });
 
 test('interface names: the decoder learns what tshark reads in the same v9 options records (pcap of crafted packets)', (t) => {

@@ -204,7 +204,7 @@ export async function checkInterfaceNames(out: { write(r: FlowRecord[]): void; f
     flow(40, 1, 'Gi0/0 "uplink" \u00fc', 2, ''),
     flow(30, 3, '', 1, 'Gi0/0 (old name, as output)'),
     flow(20, 5, '', 3, ''),
-    flow(10, 4, '', 5, 'Te1/1'),
+    flow(10, 4, '', 5, 'Te1/1 \u{1F600}'),
   ];
   recs[3]!.setExtra('vendor.note', '"inIfName":"not a name"');
   out.write(recs);
@@ -212,10 +212,10 @@ export async function checkInterfaceNames(out: { write(r: FlowRecord[]): void; f
   const q = out.flowQuery()!;
   const got = await q.interfaces({ from: now - 100, to: now, filter: { exporter }, limit: 100 });
   assert.deepEqual(got, interfaces(recs, now - 100, now, { exporter }));
-  assert.deepEqual(Object.fromEntries(got.map((x) => [x.ifIndex, x.name])), { 1: 'Gi0/0 "uplink" \u00fc', 2: 'Gi0/1', 3: '', 4: '', 5: 'Te1/1' });
+  assert.deepEqual(Object.fromEntries(got.map((x) => [x.ifIndex, x.name])), { 1: 'Gi0/0 "uplink" \u00fc', 2: 'Gi0/1', 3: '', 4: '', 5: 'Te1/1 \u{1F600}' });
   const docs = (await q.search({ from: now - 100, to: now, filter: { exporter }, limit: 10 })).rows;
   const newest = docs.find((d) => d['flow.in.netif.index'] === 4)!;
-  assert.deepEqual([newest['flow.in.netif.name'], newest['flow.out.netif.name']], [undefined, 'Te1/1']);
+  assert.deepEqual([newest['flow.in.netif.name'], newest['flow.out.netif.name']], [undefined, 'Te1/1 \u{1F600}']);
 }
 
 /**

@@ -319,6 +319,8 @@ export abstract class TemplateFlowDecoder {
     while (end - o >= t.minLen) {
       values.clear();
       let appId = '', appName = '', ifName = '', ifDescr = '';
+      // The interface the record is scoped to: it wins over an IE 10 among the record's other fields.
+      let scopeIf = -1;
       let ok = true;
       const named: Record<string, string | number | boolean> | null = this.onOptionsRecord ? {} : null;
       for (let i = 0; i < t.fields.length; i++) {
@@ -331,8 +333,9 @@ export abstract class TemplateFlowDecoder {
         }
         if (o + len > end) { ok = false; break; }
         const scope = this.v9 && i < t.scopeCount;
-        // v9 scope Interface (type 2): the rates in this record are that interface's.
-        if (scope && f.id === 2 && len > 0 && len <= 8) values.set(SCOPE_INTERFACE, uintAt(buf, o, len));
+        // v9 scope Interface (type 2), IPFIX ingressInterface as a scope field: the rates and names in
+        // this record are that interface's.
+        if (i < t.scopeCount && len > 0 && len <= 8 && (scope ? f.id === 2 : f.pen === 0 && f.id === SCOPE_INTERFACE)) scopeIf = uintAt(buf, o, len);
         if (named !== null && len > 0) named[rawName(f.pen, f.id, scope)] = !scope && f.pen === 0 && f.id === 95 ? applicationIdAt(buf, o, len) : valueAt(buf, o, len, scope ? 0 : t.types[i]!);
         if (!scope && f.pen === 0 && len > 0) {
           if (f.id === 95) appId = applicationIdAt(buf, o, len);
@@ -350,6 +353,7 @@ export abstract class TemplateFlowDecoder {
         if (!allZero(buf, o, end)) this.count('truncated options record');
         return; // counted: o is inside the record, not at its start
       }
+      if (scopeIf >= 0) values.set(SCOPE_INTERFACE, scopeIf);
       this.count('options records');
       this.wireRecords++;
       this.wireOptionsRecords++;

@@ -35,15 +35,25 @@ const MAX_APP_NAMES_PER_DOMAIN = 65536;
  * times 10,000 scopes, would let spoofed sources take tens of gigabytes.
  */
 const MAX_APP_NAMES = 262144;
-/** Characters kept of an application name (NBAR's are under 100; IE 96 may be 65,535 octets long). */
+/** UTF-16 units kept of an application name (NBAR's are under 100; IE 96 may be 65,535 octets long). */
 const MAX_APP_NAME_LENGTH = 256;
 const MAX_SAMPLING_KEYS = 1048576;
 /** Interface names (options data) per scope: a large chassis has a few thousand interfaces. */
 const MAX_IF_NAMES_PER_DOMAIN = 65536;
 /** Interface names of all scopes together, for the same reason as MAX_APP_NAMES. */
 const MAX_IF_NAMES = 262144;
-/** Characters kept of an interface name (IE 82/83 may be 65,535 octets long; ifDescr is at most 255). */
+/** UTF-16 units kept of an interface name (IE 82/83 may be 65,535 octets long; ifDescr is at most 255). */
 const MAX_IF_NAME_LENGTH = 255;
+
+/**
+ * `text` cut to at most `max` UTF-16 units, never inside a surrogate pair: half of one is written to
+ * JSON as a lone `\ud83d`, which DuckDB's JSON functions refuse (a query over it failed whole).
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const code = text.charCodeAt(max - 1);
+  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
+}
 
 export class DomainState {
   readonly templates = new Map<number, CompiledTemplate>();
@@ -156,7 +166,7 @@ export class TemplateStore {
 
   /** Remembers an application's name from options data, within the bounds; whether it changed. */
   learnAppName(d: DomainState, id: string, name: string): boolean {
-    if (name.length > MAX_APP_NAME_LENGTH) name = name.slice(0, MAX_APP_NAME_LENGTH);
+    name = cutText(name, MAX_APP_NAME_LENGTH);
     const cur = d.appNames.get(id);
     if (cur === name) return false;
     if (cur === undefined) {
@@ -170,7 +180,7 @@ export class TemplateStore {
 
   /** Remembers an interface's name from options data, within the bounds; whether it changed. */
   learnIfName(d: DomainState, ifIndex: number, name: string): boolean {
-    if (name.length > MAX_IF_NAME_LENGTH) name = name.slice(0, MAX_IF_NAME_LENGTH);
+    name = cutText(name, MAX_IF_NAME_LENGTH);
     const cur = d.ifNames.get(ifIndex);
     if (cur === name) return false;
     if (cur === undefined) {

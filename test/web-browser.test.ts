@@ -113,12 +113,25 @@ test('overview renders rates and top lists from the store', async (t) => {
   assert.equal(name, exporter === NAMED_EXPORTER ? NAMED_INTERFACES[index] : '', 'the busiest interface is a named one');
   assert.equal(`${cells[0]} ${cells[1]}`, `${exporter} ${name !== '' ? `${name} (${index})` : index === 0 ? 'unknown' : index}`);
   await shot(page, 'overview');
-  // The interface's link: that exporter's flows in or out of it.
+  // The interface's link: the Overview of that exporter's flows in or out of it.
+  const throughIt = recs.filter((r) => r.exporterIp === exporter && (r.inIf === index || r.outIf === index));
+  const through = throughIt.length;
   await ifRows.first().locator('td').nth(1).locator('a').click();
+  await page.waitForURL((u) => u.pathname === '/' && u.searchParams.get('exporter') === exporter && u.searchParams.get('ifIndex') === String(index));
+  await page.waitForSelector('#stat-flows .stat-value');
+  // The interface by its name once the Interfaces card has it.
+  await page.locator('p.filter-bar').filter({ hasText: `Only flows of exporter ${exporter}, interface ${name} (${index}). These flows → · All traffic` }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.textContent('#stat-flows .stat-value'), through >= 1000 ? `${(through / 1000).toFixed(through >= 10_000 ? 1 : 2)}k` : String(through));
+  assert.equal(await page.textContent('#stat-threats .stat-value'), fmtInt(throughIt.filter(touchesListed).length));
+  // Its Interfaces card: only interfaces of that exporter its flows used, itself first.
+  const narrowed = await page.locator('section[aria-label="Interfaces"] tbody tr').evaluateAll((trs) => trs.map((tr) => tr.querySelector('td')!.textContent));
+  assert.ok(narrowed.length > 0 && narrowed.every((e) => e === exporter), narrowed.join(' '));
+  await shot(page, 'overview-interface');
+  // From there, those flows.
+  await page.locator('p.filter-bar a', { hasText: 'These flows' }).click();
   await page.waitForURL(/\/flows\?/);
   await page.waitForSelector('body[data-ready="true"]');
   assert.deepEqual([await page.inputValue('input[name="exporter"]'), await page.inputValue('input[name="ifIndex"]')], [exporter, String(index)]);
-  const through = recs.filter((r) => r.exporterIp === exporter && (r.inIf === index || r.outIf === index)).length;
   await assert.doesNotReject(page.locator('p.summary').filter({ hasText: `of ${fmtInt(through)}` }).waitFor({ timeout: 10_000 }));
   // Each row names both of its interfaces as the exporter does.
   const headers = await page.locator('.results thead th').allTextContents();
@@ -127,6 +140,8 @@ test('overview renders rates and top lists from the store', async (t) => {
   assert.ok(ifCells.length > 0 && ifCells.every((c) => pairs.has(c!)), `${[...new Set(ifCells)].join(' | ')} within ${[...pairs].join(' | ')}`);
   assert.ok(ifCells.some((c) => c!.includes(name)), 'the interface name is shown');
   await page.goBack();
+  await page.goBack();
+  await page.waitForURL((u) => u.pathname === '/' && u.search === '');
   await page.waitForSelector('section[aria-label="Interfaces"] tbody tr td a');
   // The exporter's link: all of its flows.
   await page.locator('section[aria-label="Interfaces"] tbody tr').first().locator('td').first().locator('a').click();

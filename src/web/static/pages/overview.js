@@ -1,27 +1,63 @@
 /* global location, URLSearchParams */
 // Overview: traffic rates over time and the top talkers, ports, protocols, countries and ASNs, and
-// the busiest exporter interfaces.
+// the busiest exporter interfaces; of all flows, or of those the URL's filters keep (one interface's).
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { lineChart } from '../lib/chart.js';
 import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
 
+/** Filters the Overview takes from its URL, named as flow search names them (one exporter's interface, say). */
+const FILTERS = [['exporter', 'exporter'], ['ifIndex', 'interface'], ['ip', 'address'], ['port', 'port'], ['proto', 'protocol'], ['threat', 'listed addresses only']];
+
+function urlFilters() {
+  const q = new URLSearchParams(location.search);
+  const f = {};
+  for (const [k] of FILTERS) {
+    const v = q.get(k)?.trim();
+    if (v) f[k] = v;
+  }
+  return f;
+}
+
+/** `path` with `params` and the page's time range. */
+function withRange(path, params) {
+  const q = new URLSearchParams(params);
+  const range = new URLSearchParams(location.search).get('range');
+  if (range) q.set('range', range);
+  return `${path}${[...q].length > 0 ? `?${q}` : ''}`;
+}
+
+const flowsLink = (params) => withRange('/flows', params);
+
+/**
+ * What a filtered Overview shows, with links to those flows and back to all traffic (same range).
+ * `ifLabel` holds the interface's index, and its name once the Interfaces card knows it.
+ */
+function filterBar(f, ifLabel) {
+  const parts = FILTERS.filter(([k]) => f[k] !== undefined).map(([k, label]) => (k === 'threat' ? [label] : k === 'ifIndex' ? [`${label} `, ifLabel] : [`${label} ${f[k]}`]));
+  return h('p', { class: 'filter-bar', role: 'status' }, 'Only flows of ', ...parts.flatMap((p, i) => (i > 0 ? [', ', ...p] : p)), '. ',
+    h('a', { href: flowsLink(f) }, 'These flows →'), ' · ', h('a', { href: withRange('/', {}) }, 'All traffic'));
+}
+
 export function mount(root) {
+  const filters = urlFilters();
+  const filtered = Object.keys(filters).length > 0;
   const stats = h('div', { class: 'stats' });
   const charts = h('div', { class: 'grid charts' });
   const tops = h('div', { class: 'grid tops' });
-  root.append(stats, charts, tops);
+  const ifLabel = h('span', null, filters.ifIndex ?? '');
+  root.append(...(filtered ? [filterBar(filters, ifLabel)] : []), stats, charts, tops);
 
   return {
     async refresh(signal) {
       const r = currentRange();
       // Asked beside the overview and shown when it comes: over long ranges it reads every flow
       // (the overview's lists come from hourly summaries there), so the page does not wait for it.
-      const ifs = getJson('/api/interfaces', { from: r.from, to: r.to, limit: 10 }, signal);
+      const ifs = getJson('/api/interfaces', { from: r.from, to: r.to, limit: 10, ...filters }, signal);
       ifs.catch(() => {});
       let d;
       try {
-        d = await getJson('/api/overview', { from: r.from, to: r.to }, signal);
+        d = await getJson('/api/overview', { from: r.from, to: r.to, ...filters }, signal);
       } catch (err) {
         if (!signal?.aborted) fill(stats, errorBox(err));
         throw err;
@@ -31,7 +67,9 @@ export function mount(root) {
         stat('Flows', fmt.count(d.totals.flows), `${fmt.rate(d.totals.flows / seconds, 'flows')} average`, 'stat-flows'),
         stat('Bytes', fmt.bytes(d.totals.bytes), `${fmt.bits((8 * d.totals.bytes) / seconds)} average`, 'stat-bytes'),
         stat('Packets', fmt.count(d.totals.packets), `${fmt.rate(d.totals.packets / seconds, 'pkts')} average`, 'stat-packets'),
-        stat('Threat flows', fmt.count(d.totals.threatFlows ?? 0), h('a', { href: `/threats${location.search}` }, 'See threats →'), 'stat-threats'));
+        stat('Threat flows', fmt.count(d.totals.threatFlows ?? 0), filtered
+          ? h('a', { href: flowsLink({ ...filters, threat: '1' }) }, 'See these flows →')
+          : h('a', { href: `/threats${location.search}` }, 'See threats →'), 'stat-threats'));
       fill(charts,
         lineChart('Flows per second', d.series.map((p) => ({ t: p.t, v: p.flows })), (v) => fmt.count(v)),
         lineChart('Bits per second', d.series.map((p) => ({ t: p.t, v: 8 * p.bytes })), (v) => fmt.bits(v), { tone: 'blue' }),
@@ -76,17 +114,21 @@ export function mount(root) {
         return;
       }
       const busiest = Math.max(0, ...list.map((x) => Math.max(x.inBytes, x.outBytes)));
-      const flowsOf = (exporter, ifIndex) => {
+      // The filtered interface by its name, when its exporter is known and named it.
+      const named = filters.exporter !== undefined && list.find((x) => x.exporter === filters.exporter && String(x.ifIndex) === filters.ifIndex && x.name);
+      if (named) fill(ifLabel, `${named.name} (${named.ifIndex})`);
+      // An exporter's flows; an interface's own Overview (its traffic over time, its talkers...).
+      const linkTo = (path, exporter, ifIndex) => {
         const q = new URLSearchParams(location.search);
+        for (const [k] of FILTERS) q.delete(k);
         q.set('exporter', exporter);
         if (ifIndex !== undefined) q.set('ifIndex', String(ifIndex));
-        else q.delete('ifIndex');
-        return `/flows?${q}`;
+        return `${path}?${q}`;
       };
       ifCard.replaceWith(card('Interfaces', table([
-        { label: 'Exporter', value: (x) => h('a', { href: flowsOf(x.exporter), title: `Flows from ${x.exporter}` }, x.exporter) },
+        { label: 'Exporter', value: (x) => h('a', { href: linkTo('/flows', x.exporter), title: `Flows from ${x.exporter}` }, x.exporter) },
         { label: 'Interface', value: (x) => (x.ifIndex <= 0 ? h('span', { class: 'muted', title: 'the exporter sent no interface index' }, 'unknown')
-          : h('a', { href: flowsOf(x.exporter, x.ifIndex), title: `Flows in or out of ifIndex ${x.ifIndex} of ${x.exporter}` },
+          : h('a', { href: linkTo('/', x.exporter, x.ifIndex), title: `Traffic in or out of ifIndex ${x.ifIndex} of ${x.exporter}` },
             ...(x.name ? [x.name, ' ', h('span', { class: 'muted' }, `(${x.ifIndex})`)] : [String(x.ifIndex)]))) },
         { label: 'In', num: true, value: (x) => bar(x.inBytes, busiest, fmt.bits((8 * x.inBytes) / seconds)) },
         { label: 'Out', num: true, value: (x) => bar(x.outBytes, busiest, fmt.bits((8 * x.outBytes) / seconds)) },

@@ -120,7 +120,11 @@ test('overview renders rates and top lists from the store', async (t) => {
   await page.waitForURL((u) => u.pathname === '/' && u.searchParams.get('exporter') === exporter && u.searchParams.get('ifIndex') === String(index));
   await page.waitForSelector('#stat-flows .stat-value');
   // The interface by its name once the Interfaces card has it.
-  await page.locator('p.filter-bar').filter({ hasText: `Only flows of exporter ${exporter}, interface ${name} (${index}). These flows → · All traffic` }).waitFor({ timeout: 10_000 });
+  await page.locator('p.filter-bar').filter({ hasText: `Only flows from exporter ${exporter}, through interface ${name} (${index}). These flows → · All traffic` }).waitFor({ timeout: 10_000 });
+  // Another time range: the bar's links follow it.
+  await page.selectOption('#range', '6h');
+  await page.locator('p.filter-bar a[href*="range=6h"]').nth(1).waitFor({ timeout: 10_000 });
+  assert.deepEqual(await page.locator('p.filter-bar a').evaluateAll((as) => as.map((a) => a.getAttribute('href'))), [`/flows?exporter=${exporter}&ifIndex=${index}&range=6h`, '/?range=6h']);
   assert.equal(await page.textContent('#stat-flows .stat-value'), through >= 1000 ? `${(through / 1000).toFixed(through >= 10_000 ? 1 : 2)}k` : String(through));
   assert.equal(await page.textContent('#stat-threats .stat-value'), fmtInt(throughIt.filter(touchesListed).length));
   // Its Interfaces card: only interfaces of that exporter its flows used, itself first.
@@ -142,12 +146,21 @@ test('overview renders rates and top lists from the store', async (t) => {
   await page.goBack();
   await page.goBack();
   await page.waitForURL((u) => u.pathname === '/' && u.search === '');
+  await page.reload();
   await page.waitForSelector('section[aria-label="Interfaces"] tbody tr td a');
   // The exporter's link: all of its flows.
   await page.locator('section[aria-label="Interfaces"] tbody tr').first().locator('td').first().locator('a').click();
   await page.waitForURL(/\/flows\?/);
   await page.waitForSelector('body[data-ready="true"]');
   assert.deepEqual([await page.inputValue('input[name="exporter"]'), await page.inputValue('input[name="ifIndex"]')], [exporter, '']);
+  // The threat filter as the API reads it: threat=1 filters (and says so), threat=0 does not.
+  for (const [q, bar, count] of [['threat=1', 'Only flows touching listed addresses.', recs.filter(touchesListed).length], ['threat=0', null, recs.length]] as const) {
+    await page.goto(`${f!.url}/?${q}`);
+    await page.waitForSelector('#stat-flows .stat-value');
+    assert.equal(await page.locator('p.filter-bar').count(), bar === null ? 0 : 1, q);
+    if (bar !== null) assert.ok((await page.textContent('p.filter-bar'))!.startsWith(bar), q);
+    assert.equal(await page.textContent('#stat-flows .stat-value'), count >= 1000 ? `${(count / 1000).toFixed(count >= 10_000 ? 1 : 2)}k` : String(count), q);
+  }
   await page.close();
 });
 
@@ -212,6 +225,15 @@ test('flow search: filters change the results, paging, exports', async (t) => {
   assert.equal((await csv.text()).trimEnd().split('\n').length, inNet.length + 1);
   const nd = await page.request.get(f!.url + (await page.getAttribute('#export-ndjson', 'href'))!);
   assert.equal((await nd.text()).trimEnd().split('\n').length, inNet.length);
+  // An exporter and one of its interfaces, in or out: one that only some of the exporter's flows use.
+  const through = (r: { exporterIp: string; inIf: number; outIf: number }, e: string, i: number): boolean => r.exporterIp === e && (r.inIf === i || r.outIf === i);
+  const pick = recs.find((r) => r.inIf > 0 && recs.some((o) => through(o, r.exporterIp, r.inIf) && o.inIf !== r.inIf) && recs.some((o) => o.exporterIp === r.exporterIp && !through(o, r.exporterIp, r.inIf)))!;
+  assert.ok(pick !== undefined, 'an interface some flows leave by and some do not use');
+  await page.fill('#ip', '');
+  await page.fill('#exporter', pick.exporterIp);
+  await page.fill('#ifIndex', String(pick.inIf));
+  await page.click('form.filters button[type="submit"]');
+  await summary.filter({ hasText: `of ${fmtInt(recs.filter((r) => through(r, pick.exporterIp, pick.inIf)).length)}` }).waitFor({ timeout: 10_000 });
   await page.close();
 });
 

@@ -60,8 +60,10 @@ export function mount(root, _info, shell) {
     field('ip', 'IP address or CIDR', { placeholder: '10.0.0.0/8 or 2001:db8::1', autocomplete: 'off', spellcheck: 'false' }),
     field('port', 'Port', { inputmode: 'numeric', placeholder: '443', pattern: '[0-9]{1,5}' }),
     h('div', { class: 'field' }, h('label', { for: 'proto' }, 'Protocol'), proto),
-    field('exporter', 'Exporter', { list: 'exporter-list', placeholder: 'any', autocomplete: 'off' }),
-    field('ifIndex', 'Interface (ifIndex)', { inputmode: 'numeric', placeholder: 'any', pattern: '[0-9]{1,10}', autocomplete: 'off' }, 'in or out'),
+    // One grid cell for both: an interface is an exporter's, and the form keeps its two rows.
+    h('div', { class: 'pair' },
+      field('exporter', 'Exporter', { list: 'exporter-list', placeholder: 'any', autocomplete: 'off' }),
+      field('ifIndex', 'Interface', { inputmode: 'numeric', placeholder: 'ifIndex', pattern: '[0-9]{1,10}', autocomplete: 'off', title: 'an interface index, in or out' })),
     field('from', 'From', { type: 'datetime-local', step: 1, value: fromMs === undefined ? '' : toLocalInput(fromMs) }, 'empty: the time range above'),
     field('to', 'To', { type: 'datetime-local', step: 1, value: toMs === undefined ? '' : toLocalInput(toMs) }, 'empty: now, or an hour after From'),
     h('div', { class: 'field check' }, threat, h('label', { for: 'threat' }, 'Only flows touching listed addresses')),

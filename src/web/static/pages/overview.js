@@ -6,15 +6,16 @@ import { getJson } from '../lib/api.js';
 import { lineChart } from '../lib/chart.js';
 import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
 
-/** Filters the Overview takes from its URL, named as flow search names them (one exporter's interface, say). */
-const FILTERS = [['exporter', 'exporter'], ['ifIndex', 'interface'], ['ip', 'address'], ['port', 'port'], ['proto', 'protocol'], ['threat', 'listed addresses only']];
+/** Filters the Overview takes from its URL, named as flow search names them, and how the bar says each. */
+const FILTERS = [['exporter', 'from exporter'], ['ifIndex', 'through interface'], ['ip', 'of address'], ['port', 'on port'], ['proto', 'of protocol'], ['threat', 'touching listed addresses']];
 
 function urlFilters() {
   const q = new URLSearchParams(location.search);
   const f = {};
   for (const [k] of FILTERS) {
     const v = q.get(k)?.trim();
-    if (v) f[k] = v;
+    // threat as the API reads it: only 1 or true filter.
+    if (k === 'threat') { if (v === '1' || v === 'true') f[k] = '1'; } else if (v) f[k] = v;
   }
   return f;
 }
@@ -30,13 +31,21 @@ function withRange(path, params) {
 const flowsLink = (params) => withRange('/flows', params);
 
 /**
- * What a filtered Overview shows, with links to those flows and back to all traffic (same range).
- * `ifLabel` holds the interface's index, and its name once the Interfaces card knows it.
+ * What a filtered Overview shows, with links to those flows and back to all traffic. `ifLabel` holds
+ * the interface's index, and its name once the Interfaces card knows it. update() sets the links'
+ * time range anew (the range control changes the URL, not the page).
  */
 function filterBar(f, ifLabel) {
   const parts = FILTERS.filter(([k]) => f[k] !== undefined).map(([k, label]) => (k === 'threat' ? [label] : k === 'ifIndex' ? [`${label} `, ifLabel] : [`${label} ${f[k]}`]));
-  return h('p', { class: 'filter-bar', role: 'status' }, 'Only flows of ', ...parts.flatMap((p, i) => (i > 0 ? [', ', ...p] : p)), '. ',
-    h('a', { href: flowsLink(f) }, 'These flows →'), ' · ', h('a', { href: withRange('/', {}) }, 'All traffic'));
+  const flows = h('a', null, 'These flows →');
+  const all = h('a', null, 'All traffic');
+  const bar = h('p', { class: 'filter-bar', role: 'status' }, 'Only flows ', ...parts.flatMap((p, i) => (i > 0 ? [', ', ...p] : p)), '. ', flows, ' · ', all);
+  const update = () => {
+    flows.setAttribute('href', flowsLink(f));
+    all.setAttribute('href', withRange('/', {}));
+  };
+  update();
+  return { bar, update };
 }
 
 export function mount(root) {
@@ -46,10 +55,12 @@ export function mount(root) {
   const charts = h('div', { class: 'grid charts' });
   const tops = h('div', { class: 'grid tops' });
   const ifLabel = h('span', null, filters.ifIndex ?? '');
-  root.append(...(filtered ? [filterBar(filters, ifLabel)] : []), stats, charts, tops);
+  const note = filtered ? filterBar(filters, ifLabel) : null;
+  root.append(...(note !== null ? [note.bar] : []), stats, charts, tops);
 
   return {
     async refresh(signal) {
+      note?.update();
       const r = currentRange();
       // Asked beside the overview and shown when it comes: over long ranges it reads every flow
       // (the overview's lists come from hourly summaries there), so the page does not wait for it.
@@ -115,7 +126,9 @@ export function mount(root) {
       }
       const busiest = Math.max(0, ...list.map((x) => Math.max(x.inBytes, x.outBytes)));
       // The filtered interface by its name, when its exporter is known and named it.
-      const named = filters.exporter !== undefined && list.find((x) => x.exporter === filters.exporter && String(x.ifIndex) === filters.ifIndex && x.name);
+      // Compared as the API reads them (ifIndex=01 is 1); one exporter in the answer is the filtered one.
+      const exporters = new Set(list.map((x) => x.exporter));
+      const named = filters.exporter !== undefined && exporters.size === 1 && list.find((x) => x.ifIndex === Number(filters.ifIndex) && x.name);
       if (named) fill(ifLabel, `${named.name} (${named.ifIndex})`);
       // An exporter's flows; an interface's own Overview (its traffic over time, its talkers...).
       const linkTo = (path, exporter, ifIndex) => {

@@ -95,8 +95,9 @@ export class TemplateStore {
   private readonly domains = new Map<string, DomainState>();
   private readonly domainsPerExporter = new Map<string, number>();
   private readonly samplingBudget: KeyBudget = { left: MAX_SAMPLING_KEYS };
-  private appNameCount = 0;
-  private ifNameCount = 0;
+  /** Application and interface names held by all scopes together. */
+  private readonly appNames = { n: 0 };
+  private readonly ifNames = { n: 0 };
   private templateCount = 0;
   private fieldTotal = 0;
   private lastReclaim = -Infinity;
@@ -153,8 +154,8 @@ export class TemplateStore {
       }
       if (d !== keep && d.empty) {
         this.domains.delete(key);
-        this.appNameCount -= d.appNames.size;
-        this.ifNameCount -= d.ifNames.size;
+        this.appNames.n -= d.appNames.size;
+        this.ifNames.n -= d.ifNames.size;
         d.sampling.release();
         const n = (this.domainsPerExporter.get(d.exporter) ?? 1) - 1;
         if (n > 0) this.domainsPerExporter.set(d.exporter, n);
@@ -166,28 +167,23 @@ export class TemplateStore {
 
   /** Remembers an application's name from options data, within the bounds; whether it changed. */
   learnAppName(d: DomainState, id: string, name: string): boolean {
-    name = cutText(name, MAX_APP_NAME_LENGTH);
-    const cur = d.appNames.get(id);
-    if (cur === name) return false;
-    if (cur === undefined) {
-      if (d.appNames.size >= MAX_APP_NAMES_PER_DOMAIN || this.appNameCount >= MAX_APP_NAMES) return false;
-      this.appNameCount++;
-    }
-    d.appNames.set(id, name);
-    this.dirty = true;
-    return true;
+    return this.learnName(d.appNames, id, cutText(name, MAX_APP_NAME_LENGTH), MAX_APP_NAMES_PER_DOMAIN, this.appNames, MAX_APP_NAMES);
   }
 
   /** Remembers an interface's name from options data, within the bounds; whether it changed. */
   learnIfName(d: DomainState, ifIndex: number, name: string): boolean {
-    name = cutText(name, MAX_IF_NAME_LENGTH);
-    const cur = d.ifNames.get(ifIndex);
+    return this.learnName(d.ifNames, ifIndex, cutText(name, MAX_IF_NAME_LENGTH), MAX_IF_NAMES_PER_DOMAIN, this.ifNames, MAX_IF_NAMES);
+  }
+
+  /** Sets `names[key]` unless the scope (`perScope`) or all scopes together (`all.n`, `max`) are full; whether it changed. */
+  private learnName<K>(names: Map<K, string>, key: K, name: string, perScope: number, all: { n: number }, max: number): boolean {
+    const cur = names.get(key);
     if (cur === name) return false;
     if (cur === undefined) {
-      if (d.ifNames.size >= MAX_IF_NAMES_PER_DOMAIN || this.ifNameCount >= MAX_IF_NAMES) return false;
-      this.ifNameCount++;
+      if (names.size >= perScope || all.n >= max) return false;
+      all.n++;
     }
-    d.ifNames.set(ifIndex, name);
+    names.set(key, name);
     this.dirty = true;
     return true;
   }

@@ -39,13 +39,13 @@ function filterBar(f, ifLabel) {
   const parts = FILTERS.filter(([k]) => f[k] !== undefined).map(([k, label]) => (k === 'threat' ? [label] : k === 'ifIndex' ? [`${label} `, ifLabel] : [`${label} ${f[k]}`]));
   const flows = h('a', null, 'These flows →');
   const all = h('a', null, 'All traffic');
-  const bar = h('p', { class: 'filter-bar', role: 'status' }, 'Only flows ', ...parts.flatMap((p, i) => (i > 0 ? [', ', ...p] : p)), '. ', flows, ' · ', all);
+  const el = h('p', { class: 'filter-bar', role: 'status' }, 'Only flows ', ...parts.flatMap((p, i) => (i > 0 ? [', ', ...p] : p)), '. ', flows, ' · ', all);
   const update = () => {
     flows.setAttribute('href', flowsLink(f));
     all.setAttribute('href', withRange('/', {}));
   };
   update();
-  return { bar, update };
+  return { el, update };
 }
 
 export function mount(root) {
@@ -56,7 +56,7 @@ export function mount(root) {
   const tops = h('div', { class: 'grid tops' });
   const ifLabel = h('span', null, filters.ifIndex ?? '');
   const note = filtered ? filterBar(filters, ifLabel) : null;
-  root.append(...(note !== null ? [note.bar] : []), stats, charts, tops);
+  root.append(...(note !== null ? [note.el] : []), stats, charts, tops);
 
   return {
     async refresh(signal) {

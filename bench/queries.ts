@@ -34,11 +34,13 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TARGETS = (process.env.BENCH_TARGETS ?? 'duckdb,clickhouse').split(',').map((s) => s.trim());
 const HOUR_MS = 3_600_000;
 
-/** The endpoints the UI's pages call, with filters a user would type (v5Stream's clients are 10.0.x.y); each over the last hour and the whole span. */
+/** The endpoints the UI's pages call, with filters a user would type or follow (v5Stream's clients are 10.0.x.y); each over the last hour and the whole span. */
 const ASKS: [string, string][] = [
   ['overview', '/api/overview'],
   ['overview, one address', '/api/overview?ip=10.0.3.7'],
   ['overview, a /20', '/api/overview?ip=10.0.0.0/20'],
+  // An interface's own Overview, as the Interfaces card links to it (v5Stream's output interfaces are 10-12).
+  ['overview, one interface', '/api/overview?exporter=192.0.2.10&ifIndex=11'],
   ['flows, newest 50', '/api/flows'],
   ['flows, one address', '/api/flows?ip=10.0.3.7'],
   ['flows, a /16', '/api/flows?ip=10.0.0.0/16'],

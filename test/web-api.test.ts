@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LISTED, startWebFixture, type WebFixture } from './web-fixture.js';
+import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, startWebFixture, type WebFixture } from './web-fixture.js';
 import { storeApiTests } from './web-api-suite.js';
 import { WebServer } from '../src/web/server.js';
 import { createServer } from 'node:http';
@@ -68,7 +68,7 @@ test('pages are served with a strict CSP; unknown paths are 404', async () => {
 storeApiTests(() => f);
 
 test('/api/exporters shows each exporter with its protocol, counters and templates', async () => {
-  const d = await json<{ exporters: { exporter: string; protocol: string; packets: number; records: number; templates: number | null; samplingRates: number[] }[] }>('/api/exporters');
+  const d = await json<{ exporters: { exporter: string; protocol: string; packets: number; records: number; templates: number | null; interfaceNames: number; samplingRates: number[] }[] }>('/api/exporters');
   const stats = f.collector.pipeline.stats.snapshot();
   assert.equal(d.exporters.length, stats.length);
   for (const s of stats) {
@@ -79,6 +79,8 @@ test('/api/exporters shows each exporter with its protocol, counters and templat
   }
   assert.deepEqual(d.exporters.map((e) => e.protocol).sort(), ['ipfix', 'netflow5', 'netflow9', 'sflow5']);
   assert.ok((d.exporters.find((e) => e.protocol === 'netflow9')!.templates ?? 0) >= 1);
+  // Interfaces named by options data: the crafted IPFIX exporter's two, no one else's.
+  assert.deepEqual(d.exporters.filter((e) => e.interfaceNames > 0).map((e) => [e.exporter, e.interfaceNames]), [[NAMED_EXPORTER, Object.keys(NAMED_INTERFACES).length]]);
   // Sampling rates: what the exporter's stored flows were scaled by.
   for (const e of d.exporters) {
     const rates = [...new Set(f.records.records.filter((r) => r.exporterIp === e.exporter && r.samplingRate > 0).map((r) => r.samplingRate))].sort((a, b) => a - b);

@@ -266,6 +266,8 @@ test('exporters page shows each exporter with protocol, counters and templates',
     assert.equal(row[3], fmtInt(s.records));
   }
   assert.equal(rows.find((r) => r[1] === 'NetFlow v9')![7], '1');
+  // The crafted IPFIX exporter's options data named two interfaces: said under its templates.
+  assert.equal(rows.find((r) => r[0] === NAMED_EXPORTER)![7], `2${Object.keys(NAMED_INTERFACES).length} interfaces named`);
   // Each error reason, then each reason the decoders changed a record's times for, with its count.
   const api = (await (await page.request.get(f!.url + '/api/exporters')).json()) as { exporters: { exporter: string; errors: Record<string, number>; timesChanged: Record<string, number>; sequence: Record<string, number> }[] };
   for (const e of api.exporters) {

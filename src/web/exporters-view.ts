@@ -22,6 +22,8 @@ export interface ExporterView {
   lastSeen: number;
   /** Data and options templates known for the exporter (all its domains), null when the protocol has none. */
   templates: number | null;
+  /** Interfaces its options data named (all its domains; flow.in/out.netif.name). */
+  interfaceNames: number;
   samplingRates: number[];
   /** Per observation domain, as the decoder describes it. */
   domains: Record<string, unknown>[];
@@ -92,8 +94,10 @@ export function exportersView(src: WebSources): ExporterView[] {
     .map((e) => {
       const mine = domains.filter((d) => d.exporter === e.exporter);
       let templates: number | null = null;
+      let interfaceNames = 0;
       const rates = new Set<number>();
       for (const d of mine) {
+        if (typeof d.interfaceNames === 'number') interfaceNames += d.interfaceNames;
         if (d.templates !== undefined || d.optionsTemplates !== undefined) templates = (templates ?? 0) + countOf(d.templates) + countOf(d.optionsTemplates);
         if (typeof d.samplingRate === 'number' && d.samplingRate > 0) rates.add(d.samplingRate);
         // Per sampler and per interface (sampling.ts) as well as for the whole domain.
@@ -109,7 +113,7 @@ export function exportersView(src: WebSources): ExporterView[] {
       return {
         exporter: e.exporter, protocol: e.protocol, protocols: known.length > 0 ? known : sent, packets: e.packets, bytes: e.bytes, records: e.records,
         errors: e.errors, errorCount, sequence: e.sequence, firstSeen: e.firstSeen, lastSeen: e.lastSeen,
-        templates, samplingRates: [...rates].sort((a, b) => a - b), domains: mine, timesChanged: times.get(e.exporter) ?? {},
+        templates, interfaceNames, samplingRates: [...rates].sort((a, b) => a - b), domains: mine, timesChanged: times.get(e.exporter) ?? {},
       };
     });
 }

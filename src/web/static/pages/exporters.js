@@ -50,7 +50,9 @@ export function mount(root) {
             Object.entries(x.errors).sort(byCount).map(([k, v]) => h('li', null, h('span', { class: 'tag warn' }, fmt.num(v)), ' ', k)),
             changed.sort(byCount).map(([k, v]) => h('li', { title: 'records kept, their times changed' }, h('span', { class: 'tag muted' }, fmt.num(v)), ' ', k)));
         } },
-        { label: 'Templates', num: true, value: (x) => (x.templates === null ? h('span', { class: 'muted' }, '–') : fmt.num(x.templates)) },
+        { label: 'Templates', num: true, value: (x) => (x.templates === null ? h('span', { class: 'muted' }, '–') : x.interfaceNames > 0
+          ? h('span', null, fmt.num(x.templates), h('small', { class: 'muted block' }, `${fmt.num(x.interfaceNames)} interface${x.interfaceNames === 1 ? '' : 's'} named`))
+          : fmt.num(x.templates)) },
         { label: 'Sampling', value: (x) => (x.samplingRates.length === 0 ? h('span', { class: 'muted' }, 'none known') : x.samplingRates.map((n) => `1:${n}`).join(', ')) },
         { label: 'Last seen', value: (x) => h('span', { class: 'nowrap', title: fmt.time(x.lastSeen) }, fmt.ago(x.lastSeen, d.now)) },
       ], d.exporters, { label: 'Exporters', empty: 'No exporter has sent anything yet.' })));

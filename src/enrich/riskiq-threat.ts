@@ -15,7 +15,7 @@ import { log } from '../log/logger.js';
 import { registerSecrets } from '../log/redact.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
-import { ThreatFeed, type FeedHooks } from '../threat/feed.js';
+import { storeLogHooks, ThreatFeed, type FeedHooks } from '../threat/feed.js';
 import { InclExclFile } from '../threat/inclexcl.js';
 import { ThreatMatcher, type MatcherState } from '../threat/matcher.js';
 import { defaultPolicy, type RefreshPolicy } from '../threat/refresher.js';
@@ -209,9 +209,7 @@ export class RiskiqThreatEnricher implements Enricher {
         if (active) log.error(`${P} failed to refresh DB, keeping the active DB: ${cause}`, { retry_in_s: retryIn() });
         else log.error(`${P} failed to initialize DB: ${cause}`, { retry_in_s: retryIn() });
       },
-      storeFailed: (cause, op) =>
-        log.warn(op === 'save' ? `${P} could not save the DB to the data directory (tried again every 5 minutes; a restart meanwhile loads the last one saved, or waits for a download): ${cause}` : `${P} could not load the saved DB: ${cause}`),
-      storedLater: (path) => log.info(`${P} saved the DB to ${path} on a later try`),
+      ...storeLogHooks(P),
     };
   }
 }

@@ -16,7 +16,7 @@ import { registerSecrets } from '../log/redact.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { displayUrl } from '../threat/download.js';
-import { ThreatFeed, type FeedHooks, type FeedInfo } from '../threat/feed.js';
+import { storeLogHooks, ThreatFeed, type FeedHooks, type FeedInfo } from '../threat/feed.js';
 import { fetchOtxPages } from '../threat/feeds/otx.js';
 import { resolveFeeds, type ResolvedFeed } from '../threat/feeds/resolve.js';
 import type { UserFeed } from '../threat/feeds/userdef.js';
@@ -307,9 +307,7 @@ export class ThreatFeedsEnricher implements Enricher {
         if (active) log.error(`${P} failed to refresh DB, keeping the active DB: ${cause}`, { retry_in_s: retryIn() });
         else log.error(`${P} failed to initialize DB: ${cause}`, { retry_in_s: retryIn() });
       },
-      storeFailed: (cause, op) =>
-        log.warn(op === 'save' ? `${P} could not save the DB to the data directory (tried again every 5 minutes; a restart meanwhile loads the last one saved, or waits for a download): ${cause}` : `${P} could not load the saved DB: ${cause}`),
-      storedLater: (path) => log.info(`${P} saved the DB to ${path} on a later try`),
+      ...storeLogHooks(P),
     };
   }
 }

@@ -8,6 +8,7 @@
  * the vendor does), so the steps are reported through `FeedHooks` rather than logged here.
  */
 import { join } from 'node:path';
+import { log } from '../log/logger.js';
 import { download, DownloadError, displayUrl, type DownloadOptions } from './download.js';
 import { buildHere, buildOnWorker, type BuiltList } from './build.js';
 import { ListFormatError } from './formats.js';
@@ -57,6 +58,20 @@ export interface FeedHooks {
   storeFailed(cause: string, op: 'load' | 'save'): void;
   /** A list whose save had failed was saved on a later try. */
   storedLater?(path: string): void;
+}
+
+/** How long after a failed save of a downloaded list the next try comes (ThreatFeedOptions.saveRetryMs). */
+export const SAVE_RETRY_MS = 5 * 60_000;
+
+/** The save and load hooks every feed logs alike, its lines starting with `prefix`. */
+export function storeLogHooks(prefix: string): Pick<FeedHooks, 'storeFailed' | 'storedLater'> {
+  return {
+    storeFailed: (cause, op) =>
+      log.warn(op === 'save'
+        ? `${prefix} could not save the DB to the data directory (tried again every ${SAVE_RETRY_MS / 60_000} minutes; a restart meanwhile loads the last one saved, or waits for a download): ${cause}`
+        : `${prefix} could not load the saved DB: ${cause}`),
+    storedLater: (path) => log.info(`${prefix} saved the DB to ${path} on a later try`),
+  };
 }
 
 export interface ThreatFeedOptions {
@@ -251,7 +266,7 @@ export class ThreatFeed {
     } catch (err) {
       if (!retry) this.o.hooks.storeFailed(`${this.store.bodyPath} (EF_DATA_DIR): ${(err as Error).message}`, 'save');
       if (this.abort.signal.aborted) return;
-      this.saveRetry = setTimeout(() => void this.save(body, meta, true), this.o.saveRetryMs ?? 5 * 60_000);
+      this.saveRetry = setTimeout(() => void this.save(body, meta, true), this.o.saveRetryMs ?? SAVE_RETRY_MS);
       this.saveRetry.unref();
     }
   }

@@ -61,7 +61,7 @@ const decoder = new Netflow9Decoder({
   templateLifetimeS: c.EF_PROCESSOR_DECODE_TEMPLATE_LIFETIME, pendingMax: c.EF_PROCESSOR_DECODE_PENDING_MAX,
   pendingTimeoutS: c.EF_PROCESSOR_DECODE_PENDING_TIMEOUT, stateDir: '',
 });
-const enc = encoderFor({ ecs: c.EF_OUTPUT_FILE_ECS_ENABLE, timestampSource: c.EF_OUTPUT_FILE_TIMESTAMP_SOURCE });
+const enc = encoderFor({ ecs: c.EF_OUTPUT_FILE_ECS_ENABLE, timestampSource: c.EF_OUTPUT_FILE_TIMESTAMP_SOURCE, drop: c.EF_OUTPUT_FILE_DROP_FIELDS });
 const slab = Buffer.allocUnsafeSlow(1 << 22);
 const WRITE_BYTES = 1 << 20;
 let records = 0;

@@ -16,7 +16,7 @@ import { Pipeline } from './pipeline/pipeline.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
 import type { ThreadHeap } from './pipeline/worker-protocol.js';
 import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
-import type { ViewOptions } from './record/fields.js';
+import { sameView, type ViewOptions } from './record/fields.js';
 import { WebServer } from './web/server.js';
 import { makeDir } from './make-dir.js';
 import { within } from './within.js';
@@ -161,9 +161,9 @@ export class Collector {
     const byView: Output[][] = [];
     for (const o of textOutputs) {
       const v = o.encodedView!;
-      let i = views.findIndex((x) => x.ecs === v.ecs && x.timestampSource === v.timestampSource);
+      let i = views.findIndex((x) => sameView(x, v));
       if (i < 0) {
-        i = views.push({ ecs: v.ecs, timestampSource: v.timestampSource }) - 1;
+        i = views.push({ ecs: v.ecs, timestampSource: v.timestampSource, ...(v.drop !== undefined ? { drop: [...v.drop] } : {}) }) - 1;
         byView.push([]);
       }
       byView[i]!.push(o);

@@ -6,6 +6,8 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { OPTIONS, OPTION_NAMES, specOf, type Config } from './schema.js';
 import type { OptionSpec } from './spec.js';
 import { catalogueFeed } from '../threat/feeds/catalogue.js';
+import { FIELDS } from '../record/fields.js';
+import { mayNameExtra } from '../decode/extra-names.js';
 
 export interface ConfigResult {
   config: Config | null;
@@ -298,6 +300,16 @@ const NOT_EMPTY: ReadonlyArray<readonly [keyof Config, keyof Config | null]> = [
   ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_GRAPH_URL', 'EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE'],
 ];
 
+const DROP_FIELDS_OPTIONS = ['EF_OUTPUT_STDOUT_DROP_FIELDS', 'EF_OUTPUT_FILE_DROP_FIELDS', 'EF_OUTPUT_KAFKA_DROP_FIELDS', 'EF_OUTPUT_ELASTICSEARCH_DROP_FIELDS', 'EF_OUTPUT_OPENSEARCH_DROP_FIELDS'] as const;
+
+/** Whether a DROP_FIELDS entry can match anything: a schema field (CODEX or ECS name) or an extra. */
+function namesSomething(entry: string): boolean {
+  const prefix = entry.endsWith('*');
+  const stem = prefix ? entry.slice(0, -1) : entry;
+  const hit = (n: string | null): boolean => n !== null && n !== '@timestamp' && (prefix ? n.startsWith(stem) : n === stem);
+  return FIELDS.some((f) => hit(f.codex) || hit(f.ecs)) || mayNameExtra(stem, prefix);
+}
+
 /** Rules that span options; `c` lacks the options whose values did not parse. */
 function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): void {
   for (const [name, when] of NOT_EMPTY) {
@@ -351,6 +363,10 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     if (!when.every((e) => c[e] === true) || path === undefined || path.trim() === '') continue;
     const problem = unreadableFile(trimmed ? path.trim() : path);
     if (problem !== null) errors.push(`${pathName}=${JSON.stringify(path)}: ${problem} (read at start-up because ${when.map((e) => `${e}=true`).join(' and ')})`);
+  }
+  for (const name of DROP_FIELDS_OPTIONS) {
+    const unknown = (c[name] ?? []).filter((e) => !namesSomething(e));
+    if (unknown.length > 0) warnings.push(`${name}: ${unknown.join(', ')} ${unknown.length === 1 ? 'names' : 'name'} no field of the schema (docs/schema.md) and no extra a decoder keeps; nothing is dropped for ${unknown.length === 1 ? 'it' : 'them'}`);
   }
   if (c.EF_OUTPUT_RISKIQ_ENABLE !== undefined && c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE !== undefined && c.EF_OUTPUT_RISKIQ_ENABLE !== c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) {
     warnings.push(c.EF_OUTPUT_RISKIQ_ENABLE

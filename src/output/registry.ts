@@ -23,14 +23,14 @@ export function createOutputs(ctx: OutputContext): Output[] {
   const c = ctx.config;
   const outs: Output[] = [];
   if (c.EF_OUTPUT_STDOUT_ENABLE) {
-    outs.push(new StdoutOutput({ ecs: c.EF_OUTPUT_STDOUT_ECS_ENABLE, timestampSource: c.EF_OUTPUT_STDOUT_TIMESTAMP_SOURCE }, c.EF_OUTPUT_STDOUT_FORMAT === 'json_pretty'));
+    outs.push(new StdoutOutput({ ecs: c.EF_OUTPUT_STDOUT_ECS_ENABLE, timestampSource: c.EF_OUTPUT_STDOUT_TIMESTAMP_SOURCE, drop: c.EF_OUTPUT_STDOUT_DROP_FIELDS }, c.EF_OUTPUT_STDOUT_FORMAT === 'json_pretty'));
   }
   if (c.EF_OUTPUT_FILE_ENABLE) {
     outs.push(new FileOutput({
       path: resolveDataPath(ctx.dataDir, c.EF_OUTPUT_FILE_PATH),
       maxBytes: c.EF_OUTPUT_FILE_MAX_SIZE * 1024 * 1024,
       maxFiles: c.EF_OUTPUT_FILE_MAX_FILES,
-      view: { ecs: c.EF_OUTPUT_FILE_ECS_ENABLE, timestampSource: c.EF_OUTPUT_FILE_TIMESTAMP_SOURCE },
+      view: { ecs: c.EF_OUTPUT_FILE_ECS_ENABLE, timestampSource: c.EF_OUTPUT_FILE_TIMESTAMP_SOURCE, drop: c.EF_OUTPUT_FILE_DROP_FIELDS },
     }));
   }
   if (c.EF_OUTPUT_DUCKDB_ENABLE) {

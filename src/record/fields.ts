@@ -6,6 +6,7 @@ import { FlowRecord, MAX_TIME_MS, Orientation, timeInRange } from './flow-record
 import { protoName } from './names.js';
 import { tcpFlagTags } from './names.js';
 import { portName } from './names.js';
+import { dropMatcher, fieldDropped } from './drop-fields.js';
 
 export type FieldType = 'date' | 'ip' | 'long' | 'integer' | 'keyword' | 'keyword[]' | 'double' | 'geo_point';
 
@@ -256,6 +257,13 @@ export type TimestampSource = 'collect' | 'start' | 'end' | 'export';
 export interface ViewOptions {
   ecs: boolean;
   timestampSource: TimestampSource;
+  /** EF_OUTPUT_*_DROP_FIELDS: names and `prefix*` left out (see drop-fields.ts); none when absent. */
+  drop?: readonly string[];
+}
+
+/** Whether two outputs write the same text for a record (so one encoding serves both). */
+export function sameView(a: ViewOptions, b: ViewOptions): boolean {
+  return a.ecs === b.ecs && a.timestampSource === b.timestampSource && (a.drop ?? []).join(',') === (b.drop ?? []).join(',');
 }
 
 /** @timestamp per the output's _TIMESTAMP_SOURCE: the chosen time when a record has it, else the collect time. */
@@ -270,8 +278,10 @@ export function pickTimestamp(r: FlowRecord, src: TimestampSource): number {
  */
 export function toDocument(r: FlowRecord, opts: ViewOptions): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  const drop = dropMatcher(opts.drop);
   for (let i = 0; i < FIELDS.length; i++) {
     const f = FIELDS[i]!;
+    if (drop !== null && fieldDropped(f, drop)) continue;
     let v = f.codex === '@timestamp' ? pickTimestamp(r, opts.timestampSource) : f.get(r);
     if (v === undefined) continue;
     if (opts.ecs) {
@@ -282,6 +292,6 @@ export function toDocument(r: FlowRecord, opts: ViewOptions): Record<string, unk
       out[f.codex] = v;
     }
   }
-  if (r.extra !== null) for (const k in r.extra) out[k] = r.extra[k];
+  if (r.extra !== null) for (const k in r.extra) if (drop === null || !drop(k)) out[k] = r.extra[k];
   return out;
 }

@@ -9,6 +9,7 @@
  */
 import type { FlowRecord } from './flow-record.js';
 import { flat } from './flat.js';
+import { dropMatcher, fieldDropped, type DropMatch } from './drop-fields.js';
 import { FIELDS, FIELD_HELPERS, HELPER_NAMES, toDocument, type FieldDef, type ViewOptions } from './fields.js';
 
 // eslint-disable-next-line no-control-regex -- JSON must escape control characters
@@ -54,6 +55,18 @@ function extra(r: FlowRecord, s: string): string {
     s += ',' + S(k) + ':' + (typeof v === 'number' ? N(v) : typeof v === 'boolean' ? String(v) : S(v));
   }
   return s;
+}
+
+/** `extra` for an output that drops some of them (a check per extra only where one is configured). */
+function extraExcept(drop: DropMatch): (r: FlowRecord, s: string) => string {
+  return (r, s) => {
+    for (const k in r.extra!) {
+      if (drop(k)) continue;
+      const v = r.extra![k]!;
+      s += ',' + S(k) + ':' + (typeof v === 'number' ? N(v) : typeof v === 'boolean' ? String(v) : S(v));
+    }
+    return s;
+  };
 }
 
 /** Record properties every record of one datagram shares (or nearly always does). */
@@ -141,13 +154,16 @@ type Encoder = (r: FlowRecord) => string;
 const compiled = new Map<string, Encoder>();
 
 function compile(view: ViewOptions): Encoder {
-  const id = `${view.ecs}|${view.timestampSource}`;
+  const id = `${view.ecs}|${view.timestampSource}|${(view.drop ?? []).join(',')}`;
   let enc = compiled.get(id);
   if (enc !== undefined) return enc;
+  // A dropped field is left out of the generated code, so it costs nothing per record.
+  const drop = dropMatcher(view.drop);
+  const fields = drop === null ? FIELDS : FIELDS.filter((def) => !fieldDropped(def, drop));
   const tsField = view.timestampSource === 'start' ? 'startTs' : view.timestampSource === 'end' ? 'endTs' : view.timestampSource === 'export' ? 'exportTs' : 'collectTs';
   // @timestamp is always first and always present (collect time at least), so every later field can
   // start with a comma and the text is never sliced (slicing would flatten the string rope).
-  const first = FIELDS[0];
+  const first = fields[0];
   if (first!.codex !== '@timestamp') throw new Error('fields.ts: @timestamp must be the first field');
   // Fields whose value repeats from record to record (every timestamp of a datagram's records is the
   // same collect and export time) keep their last value and its JSON text: formatting a large
@@ -183,11 +199,11 @@ function compile(view: ViewOptions): Encoder {
   // Runs of fields that read only what every record of a datagram shares (exporter, versions,
   // export time) keep their joined text, keyed by the properties they read: one comparison per
   // property and one concatenation for the run instead of a value, a name and a check per field.
-  for (let i = 1; i < FIELDS.length;) {
+  for (let i = 1; i < fields.length;) {
     let end = i;
-    while (end < FIELDS.length && perPacket(FIELDS[end]!)) end++;
+    while (end < fields.length && perPacket(fields[end]!)) end++;
     if (end - i < 2) {
-      const def = FIELDS[i]!;
+      const def = fields[i]!;
       if (def.memoBy !== undefined) {
         checkMemoBy(def);
         // The field's text (or '' when absent: adding '' leaves s as it is) kept per key, or per
@@ -209,7 +225,7 @@ function compile(view: ViewOptions): Encoder {
       i++;
       continue;
     }
-    const run = FIELDS.slice(i, end);
+    const run = fields.slice(i, end);
     const props = [...new Set(run.flatMap(propsRead))];
     const g = `g${i}`;
     state += `let ${g}s = '';\n` + props.map((p) => `let ${g}_${p} = NaN;\n`).join('');
@@ -220,7 +236,7 @@ function compile(view: ViewOptions): Encoder {
   }
   body += 'if (r.extra !== null) s = extra(r, s);\nreturn s + "}";';
   // Generated from our own field table (fields.ts), never from input.
-  enc = new Function('S', 'A', 'N', 'extra', 'remember', 'flat', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, extra, remember, flat, ...Object.values(FIELD_HELPERS)) as Encoder;
+  enc = new Function('S', 'A', 'N', 'extra', 'remember', 'flat', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, drop === null ? extra : extraExcept(drop), remember, flat, ...Object.values(FIELD_HELPERS)) as Encoder;
   compiled.set(id, enc);
   return enc;
 }

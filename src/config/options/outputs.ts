@@ -1,4 +1,5 @@
 import { opt, outputCommon } from '../spec.js';
+import { dropEntryAllowed } from '../../record/drop-fields.js';
 
 const period = ['none', 'hourly', 'daily', 'weekly', 'monthly'] as const;
 
@@ -10,10 +11,21 @@ function indexPrefixProblem(s: string): string | null {
   return null;
 }
 
+/** EF_OUTPUT_<N>_DROP_FIELDS, for the outputs that write records as JSON. */
+function dropFields<N extends string>(name: N, label: string): Record<`EF_OUTPUT_${N}_DROP_FIELDS`, ReturnType<typeof opt.list>> {
+  return {
+    [`EF_OUTPUT_${name}_DROP_FIELDS`]: opt.list(`Output: ${label}`, '', 'Fields left out of every record this output writes: CODEX or ECS names (either, whichever view it writes), or a prefix ending in * (`flow.src.geo.*`), extras (`ipfix.*`) included. @timestamp always stays. Empty: every field.', {
+      test: dropEntryAllowed,
+      allowed: 'field names or prefixes ending in * (letters, digits, _ . @ -), not @timestamp',
+    }),
+  } as Record<`EF_OUTPUT_${N}_DROP_FIELDS`, ReturnType<typeof opt.list>>;
+}
+
 function searchOutput<N extends string>(name: N, label: string) {
   const G = `Output: ${label}`;
   return {
     ...outputCommon(name, label),
+    ...dropFields(name, label),
     [`EF_OUTPUT_${name}_ADDRESSES`]: opt.list(G, '127.0.0.1:9200', 'Nodes as host:port (http unless _TLS_ENABLE).'),
     [`EF_OUTPUT_${name}_USERNAME`]: opt.str(G, '', 'Basic auth user.', 'a user name'),
     [`EF_OUTPUT_${name}_PASSWORD`]: opt.secret(G, 'Basic auth password.'),
@@ -27,7 +39,7 @@ function searchOutput<N extends string>(name: N, label: string) {
     [`EF_OUTPUT_${name}_BATCH_DEADLINE`]: opt.int(G, 2000, 'Milliseconds a partial bulk request waits.', { min: 1 }),
     [`EF_OUTPUT_${name}_BATCH_MAX_BYTES`]: opt.int(G, 8388608, 'Largest bulk request body in bytes.', { min: 1024 }),
     [`EF_OUTPUT_${name}_SPILL_MAX_BYTES`]: opt.int(G, 1073741824, 'Disk used to hold records while the cluster is away; beyond it the oldest are dropped and counted.', { min: 0 }),
-  } as ReturnType<typeof outputCommon<N>> & Record<`EF_OUTPUT_${N}_${'ADDRESSES'}`, ReturnType<typeof opt.list>> &
+  } as ReturnType<typeof outputCommon<N>> & ReturnType<typeof dropFields<N>> & Record<`EF_OUTPUT_${N}_${'ADDRESSES'}`, ReturnType<typeof opt.list>> &
     Record<`EF_OUTPUT_${N}_${'USERNAME' | 'PASSWORD' | 'API_KEY' | 'TLS_CA_CERT_FILEPATH' | 'INDEX_PREFIX'}`, ReturnType<typeof opt.str>> &
     Record<`EF_OUTPUT_${N}_${'TLS_ENABLE' | 'TLS_SKIP_VERIFICATION' | 'INDEX_TEMPLATE_ENABLE'}`, ReturnType<typeof opt.bool>> &
     Record<`EF_OUTPUT_${N}_INDEX_PERIOD`, ReturnType<typeof opt.oneOf<(typeof period)[number]>>> &
@@ -42,9 +54,11 @@ const GK = 'Output: Kafka';
 
 export const OUTPUT_OPTIONS = {
   ...outputCommon('STDOUT', 'stdout'),
+  ...dropFields('STDOUT', 'stdout'),
   EF_OUTPUT_STDOUT_FORMAT: opt.oneOf(GS, 'json', ['json', 'json_pretty'] as const, 'json: one record per line. json_pretty: indented.'),
 
   ...outputCommon('FILE', 'file'),
+  ...dropFields('FILE', 'file'),
   EF_OUTPUT_FILE_PATH: opt.str(GF, 'data/flows.ndjson', 'NDJSON file to append to; rotated files get a numeric suffix. A relative path starting with `data/` is in EF_DATA_DIR (the default: flows.ndjson there); another relative path is from the working directory.', 'a file path'),
   EF_OUTPUT_FILE_MAX_SIZE: opt.int(GF, 100, 'Megabytes before the file is rotated (0: never).', { min: 0 }),
   EF_OUTPUT_FILE_MAX_FILES: opt.int(GF, 10, 'Rotated files kept.', { min: 1 }),
@@ -72,6 +86,7 @@ export const OUTPUT_OPTIONS = {
   ...searchOutput('OPENSEARCH', 'OpenSearch'),
 
   ...outputCommon('KAFKA', 'Kafka'),
+  ...dropFields('KAFKA', 'Kafka'),
   EF_OUTPUT_KAFKA_BROKERS: opt.list(GK, '127.0.0.1:9092', 'Bootstrap brokers as host:port.'),
   EF_OUTPUT_KAFKA_TOPIC: opt.str(GK, 'elastiflow-flow-codex', 'Topic.', 'a topic name'),
   EF_OUTPUT_KAFKA_PARTITION_KEY: opt.oneOf(GK, 'exporter', ['exporter', 'none', 'src_ip', 'community_id'] as const, 'Message key, which picks the partition.'),

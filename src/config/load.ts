@@ -261,6 +261,7 @@ const READ_AT_START: ReadonlyArray<{ path: keyof Config; when: Array<keyof Confi
   { path: 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE'], trimmed: false },
   { path: 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE'], trimmed: false },
   { path: 'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE'], trimmed: false },
+  { path: 'EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE'], trimmed: false },
   { path: 'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE'], trimmed: true },
   { path: 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE'], trimmed: true },
   { path: 'EF_OUTPUT_ELASTICSEARCH_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_ELASTICSEARCH_ENABLE'], trimmed: false },
@@ -358,6 +359,8 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     warnings.push(`EF_OUTPUT_CLICKHOUSE_ADDRESSES: only the first address (${maskUrlCredentials(c.EF_OUTPUT_CLICKHOUSE_ADDRESSES![0]!)}) is used; the store writes to one server`);
   if (c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE === true && c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH?.trim() === '')
     errors.push('EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE=true; the file of sampling rates per exporter');
+  if (c.EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE === true && c.EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH?.trim() === '')
+    errors.push('EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE=true; the file of interface names per exporter');
   for (const { path: pathName, when, trimmed } of READ_AT_START) {
     const path = c[pathName] as string | undefined;
     if (!when.every((e) => c[e] === true) || path === undefined || path.trim() === '') continue;

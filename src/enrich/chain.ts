@@ -1,5 +1,5 @@
 /**
- * The enricher chain, in the order ARCHITECTURE.md fixes: sampling, locality, Community ID,
+ * The enricher chain, in the order ARCHITECTURE.md fixes: sampling (and interface names), locality, Community ID,
  * client/server, names, GeoIP/ASN, threat intelligence. Each is added when configured.
  */
 import type { Config } from '../config/schema.js';
@@ -8,6 +8,7 @@ import { RiskiqThreatEnricher } from './riskiq-threat.js';
 import { ThreatFeedsEnricher } from './threat-feeds.js';
 import { MsGraphReputationEnricher } from '../threat/reputation/enricher.js';
 import { UserSamplingEnricher } from './sampling-userdef.js';
+import { NetifNamesEnricher } from './netif-userdef.js';
 import { LocalityEnricher } from './locality.js';
 import { CommunityIdEnricher } from './community-id.js';
 import { ClientServerEnricher } from './client-server.js';
@@ -26,6 +27,7 @@ export function createEnrichers(ctx: EnricherContext): Enricher[] {
   const chain: Enricher[] = [];
   const c = ctx.config;
   if (c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE) chain.push(new UserSamplingEnricher(c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH, c.EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_REFRESH_RATE));
+  if (c.EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE) chain.push(new NetifNamesEnricher(c.EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH, c.EF_PROCESSOR_ENRICH_NETIF_METADATA_REFRESH_RATE));
   // Locality always runs: GeoIP/ASN, the RiskIQ output and flow.locality depend on it.
   chain.push(new LocalityEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS));
   if (c.EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE) chain.push(new CommunityIdEnricher(c.EF_PROCESSOR_ENRICH_COMMUNITYID_SEED));

@@ -75,7 +75,7 @@ export class FlowRecord {
   tos = 0;
   inIf = 0;
   outIf = 0;
-  /** The exporter's names for inIf / outIf, from its options data (IE 82, else 83); '' unknown. */
+  /** Names of inIf / outIf: the exporter's options data (IE 82, else 83), or the user's interface file; '' unknown. */
   inIfName = '';
   outIfName = '';
   srcAs = 0;

@@ -147,7 +147,7 @@ export interface ExporterSummary {
 export interface InterfaceSummary {
   exporter: string;
   ifIndex: number;
-  /** The exporter's name for it (options data), the newest one its flows in range carry; '' unknown. */
+  /** Its name (options data, or the user's interface file), the newest one its flows in range carry; '' unknown. */
   name: string;
   inBytes: number;
   inPackets: number;

@@ -4,6 +4,7 @@ import { isCidrOrIp } from '../validate.js';
 const G = 'Enrichment';
 const GEO = 'Enrichment: GeoIP and ASN';
 const SR = 'Enrichment: sampling rate';
+const NI = 'Enrichment: interface names';
 
 export const ENRICH_OPTIONS = {
   EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE: opt.bool(G, true, 'Add the Community ID v1 flow hash (flow.community.id).'),
@@ -19,4 +20,7 @@ export const ENRICH_OPTIONS = {
   EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: opt.bool(SR, false, 'Override sampling rates from a user-defined file.'),
   EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: opt.str(SR, '', 'YAML file of exporter address (optionally `address/ifindex`) to sampling rate.', 'a file path'),
   EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_REFRESH_RATE: opt.int(SR, 15, 'Minutes between re-reads of the sampling-rate file.', { min: 1 }),
+  EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: opt.bool(NI, false, 'Name interfaces from a user-defined file (flow.in.netif.name, flow.out.netif.name); a name there wins over one from options data.'),
+  EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: opt.str(NI, '', 'YAML file of exporter address, then interface index, to `ifName` (else `ifDescr`); see docs/enrichment.md.', 'a file path'),
+  EF_PROCESSOR_ENRICH_NETIF_METADATA_REFRESH_RATE: opt.int(NI, 15, 'Minutes between re-reads of the interface file.', { min: 1 }),
 };

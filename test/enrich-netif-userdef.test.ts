@@ -86,7 +86,7 @@ test('netif-userdef: a bad re-read keeps the previous table; a good one replaces
   assert.deepEqual([a.inIfName, b.inIfName], ['first', 'second']);
 });
 
-test('netif-userdef: the path is required when enabled and checked at start-up; a bad file fails start-up naming the option', async () => {
+test('netif-userdef: the path is required when enabled and checked at start-up; a bad file (this one or the sampling-rate file) fails start-up naming the option, with decode workers too', async () => {
   assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: 'true' } }).errors, [
     'EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE=true; the file of interface names per exporter',
   ]);
@@ -94,9 +94,17 @@ test('netif-userdef: the path is required when enabled and checked at start-up; 
   assert.ok(missing.errors.some((e) => e.startsWith('EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH="/nonexistent/netifs.yml"')), missing.errors.join('\n'));
   const path = join(tempDir('ufc-netif-'), 'netifs.yml');
   writeFileSync(path, '192.0.2.1:\n  1: { ifName: [x] }\n');
-  const c = new Collector(testConfig({ EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: path }));
-  await assert.rejects(c.start(), /EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: .*netifs\.yml: 192\.0\.2\.1: 1: ifName and ifDescr are text/);
-  await c.stop();
+  const rates = join(tempDir('ufc-netif-'), 'rates.yml');
+  writeFileSync(rates, '192.0.2.1: none\n');
+  // On the main thread, and with decode workers (each loads its own copy; the main thread checks the file first).
+  for (const workers of ['0', '1']) {
+    const c = new Collector(testConfig({ EF_FLOW_SERVER_WORKERS: workers, EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: path }));
+    await assert.rejects(c.start(), /EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: .*netifs\.yml: 192\.0\.2\.1: 1: ifName and ifDescr are text/, `${workers} workers`);
+    await c.stop();
+    const s = new Collector(testConfig({ EF_FLOW_SERVER_WORKERS: workers, EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: 'true', EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: rates }));
+    await assert.rejects(s.start(), /EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: .*rates\.yml: 192\.0\.2\.1: rate "none"/, `${workers} workers`);
+    await s.stop();
+  }
 });
 
 test('a running collector names a NetFlow v5 exporter\'s interfaces from the file: decode worker and main thread alike, and the embedded store shows them', async () => {

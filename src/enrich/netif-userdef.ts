@@ -76,15 +76,24 @@ export class NetifNamesEnricher implements Enricher {
 
   constructor(private readonly path: string, private readonly refreshMinutes = 15) {}
 
-  async start(): Promise<void> {
-    const notes: NetifParseNotes = { unused: new Set(), unnamed: 0 };
+  /** The file's table; a file a restart cannot mend is a configuration error (exit code 2), naming the option. */
+  private async load(notes?: NetifParseNotes): Promise<NetifTable> {
     try {
-      this.table = parseNetifTable(await readFile(this.path, 'utf8'), this.path, notes);
+      return parseNetifTable(await readFile(this.path, 'utf8'), this.path, notes);
     } catch (err) {
-      // A file a restart cannot mend: a configuration error (exit code 2), naming the option.
       const msg = (err as Error).message.split('\n')[0]!;
       throw new ConfigFileError(`EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: ${msg.startsWith(this.path) ? msg : `${this.path}: ${msg}`}`, { cause: err });
     }
+  }
+
+  /** With decode workers, each loads its own copy: the main thread checks the file first. */
+  async check(): Promise<void> {
+    await this.load();
+  }
+
+  async start(): Promise<void> {
+    const notes: NetifParseNotes = { unused: new Set(), unnamed: 0 };
+    this.table = await this.load(notes);
     let named = 0;
     for (const m of this.table.values()) named += m.size;
     log.info(`interface names: ${named} interfaces of ${this.table.size} exporters from ${this.path}`);

@@ -84,15 +84,24 @@ export class UserSamplingEnricher implements Enricher {
     if (initial) this.table = initial;
   }
 
-  async start(): Promise<void> {
-    const warnings: string[] = [];
+  /** The file's table; a file a restart cannot mend is a configuration error (exit code 2), naming the option. */
+  private async load(warnings?: string[]): Promise<RateTable> {
     try {
-      this.table = parseRateTable(await readFile(this.path, 'utf8'), this.path, warnings);
+      return parseRateTable(await readFile(this.path, 'utf8'), this.path, warnings);
     } catch (err) {
-      // A file a restart cannot mend: a configuration error (exit code 2), naming the option.
       const msg = (err as Error).message.split('\n')[0]!;
       throw new ConfigFileError(`EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: ${msg.startsWith(this.path) ? msg : `${this.path}: ${msg}`}`, { cause: err });
     }
+  }
+
+  /** With decode workers, each loads its own copy: the main thread checks the file first. */
+  async check(): Promise<void> {
+    await this.load();
+  }
+
+  async start(): Promise<void> {
+    const warnings: string[] = [];
+    this.table = await this.load(warnings);
     for (const w of warnings) log.warn(w);
     log.info(`sampling rates: ${this.table.size} exporters from ${this.path}`);
     this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);

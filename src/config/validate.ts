@@ -12,4 +12,12 @@ export function isCidrOrIp(s: string): boolean {
   return Number(len) <= (fam === 4 ? 32 : 128);
 }
 
+/** A name server as `ip`, `ip:port` (IPv4) or `[ipv6]:port`, as Node's resolver takes it. */
+export function isNameServer(s: string): boolean {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(s) ?? /^([\d.]+):(\d{1,5})$/.exec(s);
+  if (m === null) return isIP(s) !== 0 && !s.includes('%');
+  const port = Number(m[2]);
+  return isIP(m[1]!) !== 0 && !m[1]!.includes('%') && port >= 1 && port <= 65535;
+}
+
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

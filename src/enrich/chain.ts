@@ -9,6 +9,7 @@ import { ThreatFeedsEnricher } from './threat-feeds.js';
 import { MsGraphReputationEnricher } from '../threat/reputation/enricher.js';
 import { UserSamplingEnricher } from './sampling-userdef.js';
 import { NetifNamesEnricher } from './netif-userdef.js';
+import { DnsEnricher } from './dns.js';
 import { LocalityEnricher } from './locality.js';
 import { CommunityIdEnricher } from './community-id.js';
 import { ClientServerEnricher } from './client-server.js';
@@ -38,6 +39,13 @@ export function createEnrichers(ctx: EnricherContext): Enricher[] {
     chain.push(new GeoIpEnricher({ path: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH, values: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_VALUES, lang: c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG }, facts));
   }
   if (c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE) chain.push(new AsnEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH, facts));
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_DNS_ENABLE) {
+    chain.push(new DnsEnricher({
+      servers: c.EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_IP, timeoutMs: c.EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_TIMEOUT,
+      resolvePrivate: c.EF_PROCESSOR_ENRICH_IPADDR_DNS_RESOLVE_PRIVATE, resolvePublic: c.EF_PROCESSOR_ENRICH_IPADDR_DNS_RESOLVE_PUBLIC,
+      cacheSize: c.EF_PROCESSOR_ENRICH_IPADDR_DNS_CACHE_SIZE, ttlS: c.EF_PROCESSOR_ENRICH_IPADDR_DNS_CACHE_TTL,
+    }));
+  }
   // ---- enrichers of other areas follow here ----
   // Threat intelligence last: it reads the final addresses and orientation.
   if (ctx.config.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) chain.push(new RiskiqThreatEnricher({ config: ctx.config, dataDir: ctx.dataDir, replica: ctx.worker }));

@@ -12,8 +12,8 @@
  * `ifName` names the interface, else `ifDescr` (as in options data: interfaceName, else
  * interfaceDescription). A name from the file wins over one the exporter sent. The other attributes
  * such a file may hold (ifAlias, ifSpeed, tags, metadata, ...) are accepted and not used; the start-up
- * log names them. The file is re-read every _REFRESH_RATE minutes off the hot path; a bad re-read keeps
- * the previous table.
+ * log names them. Counter records (sFlow) are named too: each is about one interface. The file is
+ * re-read every _REFRESH_RATE minutes off the hot path; a bad re-read keeps the previous table.
  */
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';

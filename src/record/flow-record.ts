@@ -101,6 +101,10 @@ export class FlowRecord {
   // Enrichment: Community ID v1 ('' when disabled or not computable).
   communityId = '';
 
+  // Enrichment: reverse DNS ('' when off, not yet answered, or no name).
+  srcHost = '';
+  dstHost = '';
+
   // Enrichment: client/server orientation.
   orientation: Orientation = Orientation.Unknown;
 

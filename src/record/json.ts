@@ -85,7 +85,7 @@ function perPacket(def: FieldDef): boolean {
 }
 
 /** Keyword fields whose values rarely repeat: not worth a map entry each. */
-const UNIQUE = new Set(['flow.community.id', 'flow.src.mac.addr', 'flow.dst.mac.addr']);
+const UNIQUE = new Set(['flow.community.id', 'flow.src.mac.addr', 'flow.dst.mac.addr', 'flow.src.host.name', 'flow.dst.host.name', 'flow.client.host.name', 'flow.server.host.name']);
 /** Integer values below this have their field's text kept in a table (see `small` in compile()). */
 const SMALL_INTS = 4096;
 /**

@@ -131,6 +131,8 @@ export function restJson(r: FlowRecord, ts: number): string {
   if (r.application !== '') o += ',"application":' + JSON.stringify(r.application);
   if (r.inIfName !== '') o += ',"inIfName":' + JSON.stringify(r.inIfName);
   if (r.outIfName !== '') o += ',"outIfName":' + JSON.stringify(r.outIfName);
+  if (r.srcHost !== '') o += ',"srcHost":' + JSON.stringify(r.srcHost);
+  if (r.dstHost !== '') o += ',"dstHost":' + JSON.stringify(r.dstHost);
   if (r.endReason !== -1) o += ',"endReason":' + r.endReason;
   if (r.srcCountryIso !== '') o += ',"srcCountryIso":' + JSON.stringify(r.srcCountryIso);
   if (r.dstCountryIso !== '') o += ',"dstCountryIso":' + JSON.stringify(r.dstCountryIso);
@@ -142,7 +144,7 @@ export function restJson(r: FlowRecord, ts: number): string {
 
 const REST_KEYS = new Set([
   'collectTs', 'observationDomain', 'sequence', 'icmpType', 'icmpCode',
-  'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'inIfName', 'outIfName', 'endReason', 'srcCountryIso', 'dstCountryIso',
+  'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'inIfName', 'outIfName', 'srcHost', 'dstHost', 'endReason', 'srcCountryIso', 'dstCountryIso',
   'srcLat', 'srcLon', 'dstLat', 'dstLon',
 ]);
 

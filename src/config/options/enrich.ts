@@ -1,10 +1,11 @@
 import { opt } from '../spec.js';
-import { isCidrOrIp } from '../validate.js';
+import { isCidrOrIp, isNameServer } from '../validate.js';
 
 const G = 'Enrichment';
 const GEO = 'Enrichment: GeoIP and ASN';
 const SR = 'Enrichment: sampling rate';
 const NI = 'Enrichment: interface names';
+const DNS = 'Enrichment: DNS names';
 
 export const ENRICH_OPTIONS = {
   EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE: opt.bool(G, true, 'Add the Community ID v1 flow hash (flow.community.id).'),
@@ -20,6 +21,13 @@ export const ENRICH_OPTIONS = {
   EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: opt.bool(SR, false, 'Override sampling rates from a user-defined file.'),
   EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: opt.str(SR, '', 'YAML file of exporter address (optionally `address/ifindex`) to sampling rate.', 'a file path'),
   EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_REFRESH_RATE: opt.int(SR, 15, 'Minutes between re-reads of the sampling-rate file.', { min: 1 }),
+  EF_PROCESSOR_ENRICH_IPADDR_DNS_ENABLE: opt.bool(DNS, false, 'Add host names of flow addresses by reverse DNS (flow.src.host.name, flow.dst.host.name). Lookups never hold a record back: an address\'s first flows go out before its answer.'),
+  EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_IP: opt.list(DNS, '', 'Name servers to ask, as ip or ip:port ([ipv6]:port). Empty: the system\'s (/etc/resolv.conf).', { test: isNameServer, allowed: 'IP addresses, optionally with :port' }),
+  EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_TIMEOUT: opt.int(DNS, 3000, 'Milliseconds a lookup may take before it counts as failed (tried again after a minute).', { min: 1, max: 60000 }),
+  EF_PROCESSOR_ENRICH_IPADDR_DNS_RESOLVE_PRIVATE: opt.bool(DNS, true, 'Look up private addresses (flow.*.ip.locality private).'),
+  EF_PROCESSOR_ENRICH_IPADDR_DNS_RESOLVE_PUBLIC: opt.bool(DNS, true, 'Look up public addresses.'),
+  EF_PROCESSOR_ENRICH_IPADDR_DNS_CACHE_SIZE: opt.int(DNS, 262144, 'Answers kept (per decode worker); past it the oldest go.', { min: 1, max: 16777216 }),
+  EF_PROCESSOR_ENRICH_IPADDR_DNS_CACHE_TTL: opt.int(DNS, 3600, 'Seconds an answer (a name, or none) is kept before the address is asked again.', { min: 1 }),
   EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: opt.bool(NI, false, 'Name interfaces from a user-defined file (flow.in.netif.name, flow.out.netif.name); a name there wins over one from options data.'),
   EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: opt.str(NI, '', 'YAML file of exporter address, then interface index, to `ifName` (else `ifDescr`); see docs/enrichment.md.', 'a file path'),
   EF_PROCESSOR_ENRICH_NETIF_METADATA_REFRESH_RATE: opt.int(NI, 15, 'Minutes between re-reads of the interface file.', { min: 1 }),

@@ -1,0 +1,170 @@
+/**
+ * Host names of flow addresses by reverse DNS (EF_PROCESSOR_ENRICH_IPADDR_DNS_*): flow.src.host.name
+ * and flow.dst.host.name (and their client/server views).
+ *
+ * A lookup takes milliseconds to seconds and a batch must not wait for it, so enrich() never waits:
+ * it takes what the cache holds and, for an address it has not asked about (or whose answer has
+ * expired), starts a lookup whose answer names the address's later flows. The first flows of a new
+ * address therefore go out without a name. The cache holds answers for _CACHE_TTL seconds, "no name"
+ * included; a failed lookup (timeout, refused, server failure) is asked again after a minute. Lookups
+ * in flight are bounded; past the bound an address waits for a later flow. Each decode worker has its
+ * own cache and lookups.
+ *
+ * The resolver is Node's c-ares one (`dns.promises.Resolver`), so a slow name server holds no thread;
+ * with no _NAMESERVER_IP it asks the system's name servers (/etc/resolv.conf).
+ */
+import { promises as dnsPromises } from 'node:dns';
+import { log } from '../log/logger.js';
+import { parseIpv4, parseIpv6 } from './ip-parse.js';
+import type { Enricher } from '../pipeline/types.js';
+import type { FlowRecord, Locality } from '../record/flow-record.js';
+
+/** Lookups in flight at once, per enricher (each decode worker has its own). */
+export const DNS_PENDING_MAX = 1000;
+/** Seconds before a lookup that failed (no answer, not "no name") is tried again. */
+export const DNS_RETRY_S = 60;
+/** A DNS name is at most 253 characters written out (RFC 1035 §2.3.4, less the final dot). */
+const MAX_NAME = 253;
+
+interface Answer {
+  /** '' when the address has no name (or the lookup failed). */
+  name: string;
+  expiresAt: number;
+}
+
+export interface DnsOptions {
+  /** Name servers as `ip` or `ip:port` (`[v6]:port`); empty for the system's. */
+  servers: readonly string[];
+  timeoutMs: number;
+  resolvePrivate: boolean;
+  resolvePublic: boolean;
+  cacheSize: number;
+  ttlS: number;
+}
+
+export interface DnsStats {
+  /** Lookups started, and how they ended. */
+  lookups: number;
+  named: number;
+  unnamed: number;
+  failed: number;
+  /** Addresses not looked up because DNS_PENDING_MAX lookups were in flight. */
+  deferred: number;
+}
+
+const words = new Uint16Array(8);
+
+/**
+ * The name whose PTR record names `ip` (RFC 1035 §3.5, RFC 3596 §2.5), or null when it is no address.
+ * Asked with resolvePtr rather than reverse(): reverse() reports a timeout or a server failure as
+ * "not found", and those must be asked again soon, not kept as "no name" for the TTL.
+ */
+export function ptrNameOf(ip: string): string | null {
+  const v4 = parseIpv4(ip);
+  if (v4 >= 0) return `${v4 & 255}.${(v4 >>> 8) & 255}.${(v4 >>> 16) & 255}.${v4 >>> 24}.in-addr.arpa`;
+  if (!parseIpv6(ip, words)) return null;
+  let s = '';
+  for (let i = 7; i >= 0; i--) {
+    const w = words[i]!;
+    s += `${(w & 15).toString(16)}.${((w >> 4) & 15).toString(16)}.${((w >> 8) & 15).toString(16)}.${(w >> 12).toString(16)}.`;
+  }
+  return s + 'ip6.arpa';
+}
+
+/** The name a PTR answer gives: the first, without its final dot, within 253 characters; '' for none. */
+export function hostNameOf(names: readonly string[]): string {
+  const n = names[0];
+  if (n === undefined) return '';
+  const bare = n.endsWith('.') ? n.slice(0, -1) : n;
+  return bare.length > MAX_NAME ? '' : bare;
+}
+
+export class DnsEnricher implements Enricher {
+  readonly name = 'dns';
+  private readonly resolver: dnsPromises.Resolver;
+  private readonly cache = new Map<string, Answer>();
+  private readonly pending = new Set<string>();
+  private stopped = false;
+  readonly stats: DnsStats = { lookups: 0, named: 0, unnamed: 0, failed: 0, deferred: 0 };
+
+  constructor(private readonly o: DnsOptions) {
+    // One try: a lost answer is asked again by a later flow, after DNS_RETRY_S.
+    this.resolver = new dnsPromises.Resolver({ timeout: o.timeoutMs, tries: 1 });
+    if (o.servers.length > 0) this.resolver.setServers([...o.servers]);
+  }
+
+  async start(): Promise<void> {
+    const servers = this.resolver.getServers();
+    log.info(`DNS names: reverse lookups through ${servers.length > 0 ? servers.join(', ') : 'no name server'} (${[this.o.resolvePrivate ? 'private' : '', this.o.resolvePublic ? 'public' : ''].filter(Boolean).join(' and ') || 'no'} addresses), answers kept ${this.o.ttlS} s`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.resolver.cancel();
+  }
+
+  private wanted(l: Locality): boolean {
+    return l === 'private' ? this.o.resolvePrivate : this.o.resolvePublic;
+  }
+
+  enrich(batch: FlowRecord[]): void {
+    const now = Date.now();
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.srcIp !== '' && this.wanted(r.srcLocality)) r.srcHost = this.nameOf(r.srcIp, now);
+      if (r.dstIp !== '' && this.wanted(r.dstLocality)) r.dstHost = this.nameOf(r.dstIp, now);
+    }
+  }
+
+  /** The cached name ('' none yet); starts a lookup when there is no answer or it has expired (the old one serves meanwhile). */
+  private nameOf(ip: string, now: number): string {
+    const a = this.cache.get(ip);
+    if (a !== undefined && a.expiresAt > now) return a.name;
+    if (!this.pending.has(ip)) {
+      if (this.pending.size >= DNS_PENDING_MAX || this.stopped) this.stats.deferred++;
+      else this.lookup(ip);
+    }
+    return a?.name ?? '';
+  }
+
+  private lookup(ip: string): void {
+    const ptr = ptrNameOf(ip);
+    if (ptr === null) {
+      this.remember(ip, '', this.o.ttlS);
+      return;
+    }
+    this.pending.add(ip);
+    this.stats.lookups++;
+    this.resolver.resolvePtr(ptr).then(
+      (names) => {
+        const name = hostNameOf(names);
+        if (name === '') this.stats.unnamed++;
+        else this.stats.named++;
+        this.remember(ip, name, this.o.ttlS);
+      },
+      (err: NodeJS.ErrnoException) => {
+        // "No such name" is an answer, kept as long as a name; anything else is tried again soon.
+        if (err.code === dnsPromises.NOTFOUND || err.code === dnsPromises.NODATA) {
+          this.stats.unnamed++;
+          this.remember(ip, '', this.o.ttlS);
+        } else {
+          this.stats.failed++;
+          this.remember(ip, this.cache.get(ip)?.name ?? '', Math.min(DNS_RETRY_S, this.o.ttlS));
+        }
+      },
+    ).finally(() => this.pending.delete(ip));
+  }
+
+  /** Keeps an answer; past _CACHE_SIZE the oldest answer goes (a re-answered address moves to the back). */
+  private remember(ip: string, name: string, ttlS: number): void {
+    if (this.stopped) return;
+    this.cache.delete(ip);
+    if (this.cache.size >= this.o.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(ip, { name, expiresAt: Date.now() + ttlS * 1000 });
+  }
+
+  /** Answers held (for tests and /metrics). */
+  get cached(): number {
+    return this.cache.size;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Reverse-DNS host names (EF_PROCESSOR_ENRICH_IPADDR_DNS_*) against the DNS TEST SERVER
+ * (test/servers/dns-test-server.ts; no real name server may be asked from here), through Node's own
+ * resolver: names for IPv4 and IPv6 ends, "no name" and failures kept and asked again when they
+ * expire, private/public switches, the bounds on the cache and on lookups in flight, a batch that
+ * never waits for an answer, and a running collector whose file output and embedded store carry the
+ * names (decode worker and main thread).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DnsEnricher, DNS_PENDING_MAX, hostNameOf, type DnsOptions } from '../src/enrich/dns.js';
+import { FlowRecord, Orientation, type Locality } from '../src/record/flow-record.js';
+import { encodeRecord } from '../src/record/json.js';
+import { loadConfig } from '../src/config/load.js';
+import { Collector } from '../src/collector.js';
+import { flowQueryFrom } from '../src/store/query.js';
+import { DnsTestServer, ptrName } from './servers/dns-test-server.js';
+import { tempDir, testConfig, until } from './helpers/collect.js';
+
+const TESTDATA = join(import.meta.dirname, '..', '..', 'shared', 'testdata');
+
+const rec = (src: string, dst: string, srcLocality: Locality = 'public', dstLocality: Locality = 'public'): FlowRecord =>
+  Object.assign(new FlowRecord(), { collectTs: 1_700_000_000_000, srcIp: src, dstIp: dst, srcLocality, dstLocality });
+
+async function withServer(fn: (s: DnsTestServer, opts: DnsOptions) => Promise<void>, over: Partial<DnsOptions> = {}): Promise<void> {
+  const s = new DnsTestServer();
+  await s.start();
+  try {
+    await fn(s, { servers: [s.address], timeoutMs: 300, resolvePrivate: true, resolvePublic: true, cacheSize: 1000, ttlS: 3600, ...over });
+  } finally {
+    await s.stop();
+  }
+}
+
+test('PTR names for IPv4 and IPv6 ends; none for an unknown address; the first batch goes on unnamed, later ones are named from the cache without asking again', async () => {
+  await withServer(async (s, opts) => {
+    s.set('198.51.100.7', { name: 'www.example.net.' });
+    s.set('2001:db8::1:5', { name: 'v6.example.org' });
+    const e = new DnsEnricher(opts);
+    await e.start();
+    const first = [rec('198.51.100.7', '2001:db8::1:5'), rec('203.0.113.9', '198.51.100.7')];
+    e.enrich(first);
+    assert.deepEqual(first.map((r) => [r.srcHost, r.dstHost]), [['', ''], ['', '']], 'nothing waits for an answer');
+    assert.equal(e.stats.lookups, 3, 'one lookup per address, however many flows ask');
+    await until(() => e.stats.named + e.stats.unnamed === 3);
+    const second = [rec('198.51.100.7', '2001:db8::1:5'), rec('203.0.113.9', '198.51.100.7')];
+    e.enrich(second);
+    assert.deepEqual(second.map((r) => [r.srcHost, r.dstHost]), [['www.example.net', 'v6.example.org'], ['', 'www.example.net']]);
+    assert.deepEqual({ named: e.stats.named, unnamed: e.stats.unnamed, failed: e.stats.failed }, { named: 2, unnamed: 1, failed: 0 });
+    assert.equal(s.total(), 3, 'answers, "no name" included, came from the cache');
+    assert.equal(s.asked.get(ptrName('2001:db8::1:5')), 1);
+    assert.equal(ptrName('2001:db8::1:5'), '5.0.0.0.1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa');
+    // Client and server views follow the orientation.
+    second[0]!.orientation = Orientation.DstIsClient;
+    const doc = JSON.parse(encodeRecord(second[0]!, { ecs: false, timestampSource: 'collect' })) as Record<string, unknown>;
+    assert.deepEqual([doc['flow.src.host.name'], doc['flow.dst.host.name'], doc['flow.client.host.name'], doc['flow.server.host.name']], ['www.example.net', 'v6.example.org', 'v6.example.org', 'www.example.net']);
+    const ecs = JSON.parse(encodeRecord(second[0]!, { ecs: true, timestampSource: 'collect' })) as Record<string, unknown>;
+    assert.deepEqual([ecs['source.domain'], ecs['destination.domain'], ecs['client.domain']], ['www.example.net', 'v6.example.org', 'v6.example.org']);
+    await e.stop();
+  });
+});
+
+test('a failed lookup (server failure, no answer) is asked again after the retry time; an answer is kept for the TTL, then asked again while the old name serves', async () => {
+  await withServer(async (s, opts) => {
+    s.set('198.51.100.1', 'servfail');
+    s.set('198.51.100.2', 'silent');
+    s.set('198.51.100.3', { name: 'old.example' });
+    const e = new DnsEnricher(opts);
+    e.enrich([rec('198.51.100.1', '198.51.100.2'), rec('198.51.100.3', '')]);
+    await until(() => e.stats.failed === 2 && e.stats.named === 1, 3000);
+    assert.deepEqual({ failed: e.stats.failed, named: e.stats.named }, { failed: 2, named: 1 });
+    e.enrich([rec('198.51.100.1', '198.51.100.2')]);
+    assert.equal(e.stats.lookups, 3, 'failures are not asked again at once');
+    await new Promise((r) => setTimeout(r, 1100));
+    s.set('198.51.100.3', { name: 'new.example' });
+    const r = rec('198.51.100.1', '198.51.100.3');
+    e.enrich([r]);
+    assert.equal(r.dstHost, 'old.example', 'the expired answer serves while it is asked again');
+    assert.equal(e.stats.lookups, 5, 'both expired (TTL 1 s): asked again');
+    await until(() => e.stats.named === 2, 3000);
+    const later = rec('', '198.51.100.3');
+    e.enrich([later]);
+    assert.equal(later.dstHost, 'new.example');
+    await e.stop();
+  }, { ttlS: 1 });
+});
+
+test('private and public addresses are looked up as configured', async () => {
+  for (const [resolvePrivate, resolvePublic] of [[false, true], [true, false]] as const) {
+    await withServer(async (s, opts) => {
+      s.set('10.1.2.3', { name: 'inside.lan' });
+      s.set('198.51.100.7', { name: 'outside.example' });
+      const e = new DnsEnricher(opts);
+      e.enrich([rec('10.1.2.3', '198.51.100.7', 'private', 'public')]);
+      await until(() => e.stats.named === 1);
+      const r = rec('10.1.2.3', '198.51.100.7', 'private', 'public');
+      e.enrich([r]);
+      assert.deepEqual([r.srcHost, r.dstHost], [resolvePrivate ? 'inside.lan' : '', resolvePublic ? 'outside.example' : '']);
+      assert.equal(s.total(), 1);
+      await e.stop();
+    }, { resolvePrivate, resolvePublic });
+  }
+});
+
+test('bounds: the cache keeps the newest answers; lookups in flight stop at DNS_PENDING_MAX and the rest wait for a later flow (counted)', async () => {
+  await withServer(async (s, opts) => {
+    for (let i = 1; i <= 3; i++) s.set(`198.51.100.${i}`, { name: `h${i}.example` });
+    const e = new DnsEnricher(opts);
+    e.enrich([rec('198.51.100.1', '198.51.100.2')]);
+    await until(() => e.stats.named === 2);
+    e.enrich([rec('198.51.100.3', '')]);
+    await until(() => e.stats.named === 3);
+    assert.equal(e.cached, 2);
+    const r = rec('198.51.100.1', '198.51.100.3');
+    e.enrich([r]);
+    assert.deepEqual([r.srcHost, r.dstHost], ['', 'h3.example'], 'the oldest answer went');
+    await e.stop();
+  }, { cacheSize: 2 });
+  await withServer(async (s, opts) => {
+    const e = new DnsEnricher(opts);
+    const batch: FlowRecord[] = [];
+    for (let i = 0; i < DNS_PENDING_MAX + 5; i++) batch.push(rec(`10.9.${i >> 8}.${i & 255}`, '', 'private'));
+    for (let i = 0; i < DNS_PENDING_MAX + 5; i++) s.set(batch[i]!.srcIp, 'silent');
+    const t0 = process.hrtime.bigint();
+    e.enrich(batch);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    assert.equal(e.stats.lookups, DNS_PENDING_MAX);
+    assert.equal(e.stats.deferred, 5);
+    assert.ok(ms < 250, `${ms} ms: the batch did not wait for the ${DNS_PENDING_MAX} unanswered lookups (each times out after 300 ms)`);
+    await until(() => e.stats.failed === DNS_PENDING_MAX, 5000);
+    assert.equal(e.stats.failed, DNS_PENDING_MAX);
+    await e.stop();
+  });
+});
+
+test('PTR answers: the final dot goes, names past 253 characters are refused, no answer is no name; name servers are checked with the configuration', () => {
+  assert.equal(hostNameOf(['a.example.', 'b.example']), 'a.example');
+  assert.equal(hostNameOf([]), '');
+  assert.equal(hostNameOf(['x'.repeat(254)]), '');
+  assert.equal(hostNameOf(['x'.repeat(253)]), 'x'.repeat(253));
+  const bad = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_IP: '127.0.0.1:53,[::1]:5353,::1,dns.example,127.0.0.1:0,10.0.0.1:99999,fe80::1%eth0' } });
+  assert.ok(bad.errors.some((e) => e.startsWith('EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_IP') && e.includes('bad: dns.example, 127.0.0.1:0, 10.0.0.1:99999, fe80::1%eth0')), bad.errors.join('\n'));
+  const good = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_IP: '127.0.0.1:53,[::1]:5353,::1' } });
+  assert.deepEqual(good.config?.EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_IP, ['127.0.0.1:53', '[::1]:5353', '::1']);
+});
+
+test('a running collector names flow ends from the name server: file output from a decode worker and from the main thread, and the embedded store', async () => {
+  const packet = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+  await withServer(async (s) => {
+    async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[] }> {
+      const dir = tempDir('ufc-dns-');
+      const c = new Collector(testConfig({
+        EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: workers,
+        EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'f.ndjson'), EF_OUTPUT_DUCKDB_ENABLE: String(store),
+        EF_PROCESSOR_ENRICH_IPADDR_DNS_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_IP: s.address, EF_PROCESSOR_ENRICH_IPADDR_DNS_NAMESERVER_TIMEOUT: '500',
+      }));
+      await c.start();
+      const [port] = await c.listen();
+      assert.equal(c.pool?.size ?? 0, Number(workers));
+      const sock = dgram.createSocket('udp4');
+      // The first datagram's flows start the lookups; the second's, after the answers, carry the names.
+      await new Promise<void>((r) => sock.send(packet, port!, '127.0.0.1', () => r()));
+      await until(() => c.pipeline.stats.totals().records >= 30);
+      await new Promise((r) => setTimeout(r, 700));
+      await new Promise<void>((r) => sock.send(packet, port!, '127.0.0.1', () => r()));
+      sock.close();
+      await until(() => c.pipeline.stats.totals().records >= 60);
+      await c.flush();
+      const now = Date.now();
+      const stored = store ? (await flowQueryFrom(c.outputs)!.search({ from: now - 3_600_000, to: now + 60_000, limit: 100 })).rows : [];
+      await c.stop();
+      return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored };
+    }
+    const plain = await run('0', false);
+    const addrs = [...new Set(plain.docs.flatMap((d) => [d['flow.src.ip.addr'], d['flow.dst.ip.addr']]) as string[])];
+    assert.ok(addrs.length >= 4, addrs.join(', '));
+    assert.ok(plain.docs.every((d) => d['flow.src.host.name'] === undefined), 'nothing answered: no names');
+    const listed = addrs.filter((_, i) => i % 2 === 0);
+    for (const a of listed) s.set(a, { name: `host-${a.replace(/[.:]/g, '-')}.example.` });
+    const nameOf = (a: unknown): string | undefined => (listed.includes(a as string) ? `host-${(a as string).replace(/[.:]/g, '-')}.example` : undefined);
+    for (const workers of ['1', '0']) {
+      const { docs, stored } = await run(workers, workers === '0');
+      assert.equal(docs.length, 60);
+      for (const d of docs.slice(30)) {
+        assert.equal(d['flow.src.host.name'], nameOf(d['flow.src.ip.addr']), `${workers} workers: ${JSON.stringify(d)}`);
+        assert.equal(d['flow.dst.host.name'], nameOf(d['flow.dst.ip.addr']), `${workers} workers: ${JSON.stringify(d)}`);
+      }
+      if (workers === '0') {
+        const named = (ds: Record<string, unknown>[]): Record<string, unknown>[] => ds.filter((d) => d['flow.src.host.name'] !== undefined || d['flow.dst.host.name'] !== undefined);
+        assert.ok(named(docs).length > 0);
+        assert.equal(named(stored).length, named(docs).length, 'the store keeps the names the file got');
+        for (const d of named(stored)) {
+          assert.equal(d['flow.src.host.name'], nameOf(d['flow.src.ip.addr']));
+          assert.equal(d['flow.dst.host.name'], nameOf(d['flow.dst.ip.addr']));
+        }
+      }
+    }
+  });
+});

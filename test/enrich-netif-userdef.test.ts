@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetifNamesEnricher, parseNetifTable, type NetifParseNotes } from '../src/enrich/netif-userdef.js';
 import { FlowRecord } from '../src/record/flow-record.js';
@@ -55,18 +55,43 @@ test('netif-userdef: bad files name the entry; attributes it does not use and un
   assert.throws(() => parseNetifTable('router1:\n  1: { ifName: a }'), /router1: not an IP address/);
   assert.throws(() => parseNetifTable('192.0.2.1:\n  eth0: { ifName: a }'), /192\.0\.2\.1: eth0: not an interface index/);
   assert.throws(() => parseNetifTable('192.0.2.1:\n  4294967296: { ifName: a }'), /4294967296: not an interface index/);
+  assert.throws(() => parseNetifTable('192.0.2.1:\n  0x10: { ifName: a }'), /0x10: not an interface index/);
+  assert.throws(() => parseNetifTable('192.0.2.1:\n  0: { ifName: a }'), /0: not an interface index .*0 is what flows without one carry/);
+  assert.throws(() => parseNetifTable('192.0.2.1:\n  1: { ifName: [], ifDescr: uplink }'), /1: ifName and ifDescr are text, not a list/);
   assert.throws(() => parseNetifTable('192.0.2.1:\n  1: Gi0/0'), /192\.0\.2\.1: 1: expected attributes such as ifName/);
   assert.throws(() => parseNetifTable('192.0.2.1:\n  1: { ifName: [a, b] }'), /ifName and ifDescr are text, not a list/);
   assert.throws(() => parseNetifTable('- 192.0.2.1'), /expected a map of exporter address/);
   assert.equal(parseNetifTable('').size, 0);
   const notes: NetifParseNotes = { unused: new Set(), unnamed: 0 };
-  const t = parseNetifTable(`192.0.2.1:\n  1: { ifAlias: wan, cirIn: 5 }\n  2: { ifName: "${'🚀'.repeat(200)}" }\n  3: { ifName: 42 }\n192.0.2.2:\n`, 'f.yml', notes);
+  const t = parseNetifTable(`192.0.2.1:\n  1: { ifAlias: wan, cirIn: 5 }\n  2: { ifName: "${'🚀'.repeat(200)}" }\n  3: { ifName: 42 }\n  04: { ifName: 1.10 }\n  5: { ifName: 007 }\n192.0.2.2:\n`, 'f.yml', notes);
   assert.deepEqual([...notes.unused].sort(), ['cirIn', 'ifAlias']);
   assert.equal(notes.unnamed, 1);
   assert.equal(t.get('192.0.2.1')!.get(2), '🚀'.repeat(127), '255 UTF-16 units at most, no half character');
   assert.equal(t.get('192.0.2.1')!.get(3), '42');
+  assert.deepEqual([t.get('192.0.2.1')!.get(4), t.get('192.0.2.1')!.get(5)], ['1.10', '007'], 'names keep their spelling (YAML would read numbers)');
   assert.equal(t.get('192.0.2.1')!.has(1), false);
   assert.equal(t.has('192.0.2.2'), false);
+});
+
+test('netif-userdef: an unchanged file (same time and size) is not parsed again; a changed one is', async () => {
+  const path = join(tempDir('ufc-netif-'), 'netifs.yml');
+  writeFileSync(path, '192.0.2.1:\n  1: { ifName: aaaa }\n');
+  const when = new Date('2026-01-01T00:00:00Z');
+  utimesSync(path, when, when);
+  const e = new NetifNamesEnricher(path, 15);
+  await e.start();
+  writeFileSync(path, '192.0.2.1:\n  1: { ifName: bbbb }\n');
+  utimesSync(path, when, when);
+  await e.reload();
+  const a = rec('192.0.2.1', 1, 0);
+  e.enrich([a]);
+  utimesSync(path, new Date(when.getTime() + 1000), new Date(when.getTime() + 1000));
+  await e.reload();
+  await e.stop();
+  const b = rec('192.0.2.1', 1, 0);
+  e.enrich([b]);
+  assert.deepEqual([a.inIfName, b.inIfName], ['aaaa', 'bbbb']);
+  assert.ok(loadConfig({ env: { EF_PROCESSOR_ENRICH_NETIF_METADATA_REFRESH_RATE: '50000' } }).errors.some((x) => x.includes('EF_PROCESSOR_ENRICH_NETIF_METADATA_REFRESH_RATE') && x.includes('from 1 to 10080')), 'past what a timer can wait');
 });
 
 test('netif-userdef: a bad re-read keeps the previous table; a good one replaces it', async () => {

@@ -15,7 +15,7 @@
  * log names them. Counter records (sFlow) are named too: each is about one interface. The file is
  * re-read every _REFRESH_RATE minutes off the hot path; a bad re-read keeps the previous table.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ConfigFileError } from '../config/file-error.js';
 import { cutText } from '../decode/template/store.js';
@@ -38,47 +38,61 @@ export interface NetifParseNotes {
   unnamed: number;
 }
 
-/** Parses the YAML text; throws naming the bad entry. */
+/**
+ * Parses the YAML text; throws naming the bad entry. Every scalar is read as text (YAML's failsafe
+ * schema): a name such as `1.10` or `007` keeps its spelling, and an index is digits only.
+ */
 export function parseNetifTable(text: string, source = 'interface file', notes?: NetifParseNotes): NetifTable {
-  const doc: unknown = parseYaml(text);
+  const doc: unknown = parseYaml(text, { schema: 'failsafe' });
   const table: NetifTable = new Map();
-  if (doc === null || doc === undefined) return table;
+  if (doc === null || doc === undefined || doc === '') return table;
   const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (!isMap(doc)) throw new Error(`${source}: expected a map of exporter address to a map of interface index to attributes (ifName, ifDescr)`);
   for (const [key, ifs] of Object.entries(doc)) {
     const addr = canonicalIp(key.trim());
     if (addr === null) throw new Error(`${source}: ${key}: not an IP address`);
-    if (ifs === null) continue;
+    if (ifs === null || ifs === '') continue;
     if (!isMap(ifs)) throw new Error(`${source}: ${key}: expected a map of interface index to attributes`);
     let names = table.get(addr);
     for (const [ifKey, attrs] of Object.entries(ifs)) {
       const ifIndex = /^\s*\d+\s*$/.test(ifKey) ? Number(ifKey) : NaN;
-      if (!(ifIndex <= MAX_IF_INDEX)) throw new Error(`${source}: ${key}: ${ifKey}: not an interface index (a whole number from 0 to ${MAX_IF_INDEX})`);
+      if (!(ifIndex >= 1 && ifIndex <= MAX_IF_INDEX)) throw new Error(`${source}: ${key}: ${ifKey}: not an interface index (a whole number from 1 to ${MAX_IF_INDEX}; 0 is what flows without one carry)`);
       if (!isMap(attrs)) throw new Error(`${source}: ${key}: ${ifKey}: expected attributes such as ifName: Gi0/0`);
       for (const a of Object.keys(attrs)) if (a !== 'ifName' && a !== 'ifDescr') notes?.unused.add(a);
-      const name = [attrs['ifName'], attrs['ifDescr']].find((v) => v !== undefined && v !== null && String(v).trim() !== '');
+      for (const v of [attrs['ifName'], attrs['ifDescr']]) {
+        if (typeof v === 'object' && v !== null) throw new Error(`${source}: ${key}: ${ifKey}: ifName and ifDescr are text, not ${Array.isArray(v) ? 'a list' : 'a map'}`);
+      }
+      const name = [attrs['ifName'], attrs['ifDescr']].find((v): v is string => typeof v === 'string' && v.trim() !== '');
       if (name === undefined) {
         if (notes) notes.unnamed++;
         continue;
       }
-      if (typeof name === 'object') throw new Error(`${source}: ${key}: ${ifKey}: ifName and ifDescr are text, not ${Array.isArray(name) ? 'a list' : 'a map'}`);
       if (names === undefined) table.set(addr, (names = new Map()));
-      names.set(ifIndex, cutText(String(name).trim(), MAX_NAME));
+      names.set(ifIndex, cutText(name.trim(), MAX_NAME));
     }
   }
   return table;
+}
+
+/** A file's modification time and size, to tell whether it changed. */
+async function fileStamp(path: string): Promise<string> {
+  const st = await stat(path);
+  return `${st.mtimeMs}:${st.size}`;
 }
 
 export class NetifNamesEnricher implements Enricher {
   readonly name = 'netif-userdef';
   private table: NetifTable = new Map();
   private timer: NodeJS.Timeout | null = null;
+  /** The loaded file's modification time and size: a re-read of an unchanged file is skipped. */
+  private stamp = '';
 
   constructor(private readonly path: string, private readonly refreshMinutes = 15) {}
 
   /** The file's table; a file a restart cannot mend is a configuration error (exit code 2), naming the option. */
   private async load(notes?: NetifParseNotes): Promise<NetifTable> {
     try {
+      this.stamp = await fileStamp(this.path);
       return parseNetifTable(await readFile(this.path, 'utf8'), this.path, notes);
     } catch (err) {
       const msg = (err as Error).message.split('\n')[0]!;
@@ -103,9 +117,16 @@ export class NetifNamesEnricher implements Enricher {
     this.timer.unref();
   }
 
+  /**
+   * Reads the file again if it changed. Parsing runs on the thread that decodes (about 70 µs an
+   * interface: 0.8 s for 10,000), so an unchanged file is not parsed again.
+   */
   async reload(): Promise<void> {
     try {
+      const stamp = await fileStamp(this.path);
+      if (stamp === this.stamp) return;
       this.table = parseNetifTable(await readFile(this.path, 'utf8'), this.path);
+      this.stamp = stamp;
     } catch (err) {
       log.warn(`interface names: keeping the previous table: ${(err as Error).message}`);
     }

@@ -28,6 +28,9 @@ export interface FlowRow {
   outIf: number;
   inIfName: string;
   outIfName: string;
+  /** Host names by reverse DNS ('' none). */
+  srcHost: string;
+  dstHost: string;
 }
 
 const n = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
@@ -60,6 +63,8 @@ export function flowRow(d: Record<string, unknown>): FlowRow {
     outIf: n(d['flow.out.netif.index']),
     inIfName: s(d['flow.in.netif.name']),
     outIfName: s(d['flow.out.netif.name']),
+    srcHost: s(d['flow.src.host.name']),
+    dstHost: s(d['flow.dst.host.name']),
   };
 }
 
@@ -71,6 +76,7 @@ export const CSV_COLUMNS = [
   'flow.src.sec.threat.feed.name', 'flow.dst.sec.threat.feed.name', 'flow.community.id',
   // Added later: at the end, so scripts reading the earlier columns by position keep working.
   'flow.in.netif.index', 'flow.out.netif.index', 'flow.in.netif.name', 'flow.out.netif.name',
+  'flow.src.host.name', 'flow.dst.host.name',
 ] as const;
 
 /** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. */
@@ -84,6 +90,6 @@ export function toCsvRow(r: FlowRow): string {
   return [
     r.ts, r.start, r.end, r.exporter, r.srcIp, r.srcPort, r.dstIp, r.dstPort, r.proto, r.protoName, r.bytes, r.packets, r.tcpFlags,
     r.srcCountry, r.dstCountry, r.srcThreat.join(';'), r.dstThreat.join(';'), r.srcFeed.join(';'), r.dstFeed.join(';'), r.communityId,
-    r.inIf, r.outIf, r.inIfName, r.outIfName,
+    r.inIf, r.outIf, r.inIfName, r.outIfName, r.srcHost, r.dstHost,
   ].map(cell).join(',');
 }

@@ -2,8 +2,10 @@
 import { h } from '../lib/dom.js';
 import { fmt, ipLink, table, threatTags } from '../lib/widgets.js';
 
-function end(ip, port, threat) {
-  return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat));
+/** A flow end: its address (and port), its threat tags, and its host name by reverse DNS on a line below when known. */
+function end(ip, port, threat, host) {
+  return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat),
+    host ? h('span', { class: 'host muted', title: host }, host) : null);
 }
 
 /** One interface: the exporter's name for it when known (its index on hover), else its index. */
@@ -16,8 +18,8 @@ export function flowTable(rows, label, empty) {
   return table([
     { label: 'Time', value: (r) => h('span', { class: 'nowrap' }, fmt.time(r.ts)) },
     { label: 'Exporter', value: (r) => ipLink(r.exporter) },
-    { label: 'Source', value: (r) => end(r.srcIp, r.srcPort, r.srcThreat) },
-    { label: 'Destination', value: (r) => end(r.dstIp, r.dstPort, r.dstThreat) },
+    { label: 'Source', value: (r) => end(r.srcIp, r.srcPort, r.srcThreat, r.srcHost) },
+    { label: 'Destination', value: (r) => end(r.dstIp, r.dstPort, r.dstThreat, r.dstHost) },
     { label: 'Proto', value: (r) => r.protoName || String(r.proto) },
     { label: 'In → out', value: (r) => (r.inIf || r.outIf || r.inIfName || r.outIfName
       ? h('span', { class: 'nowrap' }, iface(r.inIf, r.inIfName), ' → ', iface(r.outIf, r.outIfName)) : '') },

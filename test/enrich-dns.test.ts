@@ -63,11 +63,52 @@ test('PTR names for IPv4 and IPv6 ends; none for an unknown address; the first b
   });
 });
 
-test('a failed lookup (server failure, no answer) is asked again after the retry time; an answer is kept for the TTL, then asked again while the old name serves', async () => {
+test('a failed lookup (server failure, no answer) is asked again after the retry time, not the TTL; an answer is kept for the TTL', async () => {
+  await withServer(async (s, opts) => {
+    s.set('198.51.100.1', 'servfail');
+    s.set('198.51.100.3', { name: 'kept.example' });
+    const e = new DnsEnricher(opts);
+    e.enrich([rec('198.51.100.1', '198.51.100.3')]);
+    await until(() => e.stats.failed === 1 && e.stats.named === 1, 3000);
+    e.enrich([rec('198.51.100.1', '198.51.100.3')]);
+    assert.equal(e.stats.lookups, 2, 'neither asked again at once');
+    await new Promise((r) => setTimeout(r, 1100));
+    e.enrich([rec('198.51.100.1', '198.51.100.3')]);
+    assert.equal(e.stats.lookups, 3, 'the failure asked again after the retry time (1 s here); the answer kept (TTL 3,600 s)');
+    await e.stop();
+  }, { retryS: 1 });
+});
+
+test('while lookups fail, the last name serves at most one TTL past its expiry, then the address goes unnamed', async () => {
+  await withServer(async (s, opts) => {
+    s.set('198.51.100.4', { name: 'was.example' });
+    const e = new DnsEnricher(opts);
+    e.enrich([rec('198.51.100.4', '')]);
+    await until(() => e.stats.named === 1);
+    const answeredAt = Date.now();
+    s.set('198.51.100.4', 'servfail');
+    const seen: [number, string][] = [];
+    while (Date.now() - answeredAt < 5000) {
+      const r = rec('198.51.100.4', '');
+      e.enrich([r]);
+      seen.push([Date.now() - answeredAt, r.srcHost]);
+      if (r.srcHost === '') break;
+      await new Promise((ok) => setTimeout(ok, 200));
+    }
+    const last = seen[seen.length - 1]!;
+    assert.equal(last[1], '', `still named after 5 s: ${JSON.stringify(seen)}`);
+    assert.ok(seen.some(([t, n]) => t > 1100 && n === 'was.example'), `served past its TTL while the server failed: ${JSON.stringify(seen)}`);
+    assert.ok(e.stats.failed >= 2);
+    await e.stop();
+  }, { ttlS: 1, retryS: 1 });
+});
+
+test('an answer expires after the TTL and is asked again while the old name serves', async () => {
   await withServer(async (s, opts) => {
     s.set('198.51.100.1', 'servfail');
     s.set('198.51.100.2', 'silent');
     s.set('198.51.100.3', { name: 'old.example' });
+    // ttlS 1, no retryS: failures are asked again after min(DNS_RETRY_S, TTL) = 1 s.
     const e = new DnsEnricher(opts);
     e.enrich([rec('198.51.100.1', '198.51.100.2'), rec('198.51.100.3', '')]);
     await until(() => e.stats.failed === 2 && e.stats.named === 1, 3000);
@@ -105,20 +146,22 @@ test('private and public addresses are looked up as configured', async () => {
   }
 });
 
-test('bounds: the cache keeps the newest answers; lookups in flight stop at DNS_PENDING_MAX and the rest wait for a later flow (counted)', async () => {
+test('bounds: the cache keeps at most _CACHE_SIZE answers, the newest; lookups in flight stop at DNS_PENDING_MAX and the rest wait for a later flow (counted)', async () => {
   await withServer(async (s, opts) => {
-    for (let i = 1; i <= 3; i++) s.set(`198.51.100.${i}`, { name: `h${i}.example` });
     const e = new DnsEnricher(opts);
-    e.enrich([rec('198.51.100.1', '198.51.100.2')]);
-    await until(() => e.stats.named === 2);
-    e.enrich([rec('198.51.100.3', '')]);
-    await until(() => e.stats.named === 3);
-    assert.equal(e.cached, 2);
-    const r = rec('198.51.100.1', '198.51.100.3');
-    e.enrich([r]);
-    assert.deepEqual([r.srcHost, r.dstHost], ['', 'h3.example'], 'the oldest answer went');
+    for (let i = 1; i <= 9; i++) {
+      s.set(`198.51.100.${i}`, { name: `h${i}.example` });
+      e.enrich([rec(`198.51.100.${i}`, '')]);
+      await until(() => e.stats.named === i);
+      assert.ok(e.cached <= 4, `${e.cached} answers held after ${i}`);
+    }
+    assert.ok(e.cached >= 2);
+    const newest = rec('198.51.100.9', '');
+    const oldest = rec('198.51.100.1', '');
+    e.enrich([newest, oldest]);
+    assert.deepEqual([newest.srcHost, oldest.srcHost], ['h9.example', ''], 'the oldest answers went');
     await e.stop();
-  }, { cacheSize: 2 });
+  }, { cacheSize: 4 });
   await withServer(async (s, opts) => {
     const e = new DnsEnricher(opts);
     const batch: FlowRecord[] = [];

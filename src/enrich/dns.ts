@@ -6,7 +6,8 @@
  * it takes what the cache holds and, for an address it has not asked about (or whose answer has
  * expired), starts a lookup whose answer names the address's later flows. The first flows of a new
  * address therefore go out without a name. The cache holds answers for _CACHE_TTL seconds, "no name"
- * included; a failed lookup (timeout, refused, server failure) is asked again after a minute. Lookups
+ * included; a failed lookup (timeout, refused, server failure) is asked again after a minute, and while
+ * lookups fail a name serves at most one TTL past its own expiry. Lookups
  * in flight are bounded; past the bound an address waits for a later flow. Each decode worker has its
  * own cache and lookups.
  *
@@ -29,7 +30,10 @@ const MAX_NAME = 253;
 interface Answer {
   /** '' when the address has no name (or the lookup failed). */
   name: string;
+  /** When the address is asked again. */
   expiresAt: number;
+  /** When the name was last answered: past it plus two TTLs, failed lookups no longer keep it. */
+  answeredAt: number;
 }
 
 export interface DnsOptions {
@@ -40,6 +44,8 @@ export interface DnsOptions {
   resolvePublic: boolean;
   cacheSize: number;
   ttlS: number;
+  /** Seconds before a failed lookup is tried again (DNS_RETRY_S; shorter in tests). */
+  retryS?: number;
 }
 
 export interface DnsStats {
@@ -82,7 +88,15 @@ export function hostNameOf(names: readonly string[]): string {
 export class DnsEnricher implements Enricher {
   readonly name = 'dns';
   private readonly resolver: dnsPromises.Resolver;
-  private readonly cache = new Map<string, Answer>();
+  /**
+   * Answers in two generations of at most half of _CACHE_SIZE each: new answers go into `young`; when
+   * it is full it becomes `old` and the previous `old` goes whole. Evicting one entry at a time from a
+   * Map cost time in proportion to the entries deleted before it (V8 keeps their slots until it
+   * rebuilds the table) and, near 2^24 entries, threw.
+   */
+  private young = new Map<string, Answer>();
+  private old = new Map<string, Answer>();
+  private readonly half: number;
   private readonly pending = new Set<string>();
   private stopped = false;
   readonly stats: DnsStats = { lookups: 0, named: 0, unnamed: 0, failed: 0, deferred: 0 };
@@ -90,6 +104,7 @@ export class DnsEnricher implements Enricher {
   constructor(private readonly o: DnsOptions) {
     // One try: a lost answer is asked again by a later flow, after DNS_RETRY_S.
     this.resolver = new dnsPromises.Resolver({ timeout: o.timeoutMs, tries: 1 });
+    this.half = Math.max(1, Math.floor(o.cacheSize / 2));
     if (o.servers.length > 0) this.resolver.setServers([...o.servers]);
   }
 
@@ -118,7 +133,7 @@ export class DnsEnricher implements Enricher {
 
   /** The cached name ('' none yet); starts a lookup when there is no answer or it has expired (the old one serves meanwhile). */
   private nameOf(ip: string, now: number): string {
-    const a = this.cache.get(ip);
+    const a = this.young.get(ip) ?? this.old.get(ip);
     if (a !== undefined && a.expiresAt > now) return a.name;
     if (!this.pending.has(ip)) {
       if (this.pending.size >= DNS_PENDING_MAX || this.stopped) this.stats.deferred++;
@@ -130,7 +145,7 @@ export class DnsEnricher implements Enricher {
   private lookup(ip: string): void {
     const ptr = ptrNameOf(ip);
     if (ptr === null) {
-      this.remember(ip, '', this.o.ttlS);
+      this.remember(ip, '', this.o.ttlS, Date.now());
       return;
     }
     this.pending.add(ip);
@@ -140,31 +155,36 @@ export class DnsEnricher implements Enricher {
         const name = hostNameOf(names);
         if (name === '') this.stats.unnamed++;
         else this.stats.named++;
-        this.remember(ip, name, this.o.ttlS);
+        this.remember(ip, name, this.o.ttlS, Date.now());
       },
       (err: NodeJS.ErrnoException) => {
         // "No such name" is an answer, kept as long as a name; anything else is tried again soon.
         if (err.code === dnsPromises.NOTFOUND || err.code === dnsPromises.NODATA) {
           this.stats.unnamed++;
-          this.remember(ip, '', this.o.ttlS);
+          this.remember(ip, '', this.o.ttlS, Date.now());
         } else {
+          // The old name serves on while the server fails, but not for ever: up to one TTL past its expiry.
           this.stats.failed++;
-          this.remember(ip, this.cache.get(ip)?.name ?? '', Math.min(DNS_RETRY_S, this.o.ttlS));
+          const a = this.young.get(ip) ?? this.old.get(ip);
+          const keep = a !== undefined && a.name !== '' && Date.now() < a.answeredAt + 2 * this.o.ttlS * 1000;
+          this.remember(ip, keep ? a.name : '', Math.min(this.o.retryS ?? DNS_RETRY_S, this.o.ttlS), keep ? a.answeredAt : Date.now());
         }
       },
     ).finally(() => this.pending.delete(ip));
   }
 
-  /** Keeps an answer; past _CACHE_SIZE the oldest answer goes (a re-answered address moves to the back). */
-  private remember(ip: string, name: string, ttlS: number): void {
+  /** Keeps an answer, in the young generation (which becomes the old one when full: see `young`). */
+  private remember(ip: string, name: string, ttlS: number, answeredAt: number): void {
     if (this.stopped) return;
-    this.cache.delete(ip);
-    if (this.cache.size >= this.o.cacheSize) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(ip, { name, expiresAt: Date.now() + ttlS * 1000 });
+    this.young.set(ip, { name, expiresAt: Date.now() + ttlS * 1000, answeredAt });
+    if (this.young.size >= this.half) {
+      this.old = this.young;
+      this.young = new Map();
+    }
   }
 
-  /** Answers held (for tests and /metrics). */
+  /** Answers held (an address answered again may be in both generations: counted twice). */
   get cached(): number {
-    return this.cache.size;
+    return this.young.size + this.old.size;
   }
 }

@@ -170,7 +170,10 @@ export class DnsEnricher implements Enricher {
           this.remember(ip, keep ? a.name : '', Math.min(this.o.retryS ?? DNS_RETRY_S, this.o.ttlS), keep ? a.answeredAt : Date.now());
         }
       },
-    ).finally(() => this.pending.delete(ip));
+    )
+      // Nothing above throws; should it ever, a lookup must not end the process (an unhandled rejection would).
+      .catch((err: unknown) => log.warn(`DNS names: ${ip}: ${(err as Error).message}`))
+      .finally(() => this.pending.delete(ip));
   }
 
   /** Keeps an answer, in the young generation (which becomes the old one when full: see `young`). */

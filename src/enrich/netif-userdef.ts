@@ -12,15 +12,15 @@
  * `ifName` names the interface, else `ifDescr` (as in options data: interfaceName, else
  * interfaceDescription). A name from the file wins over one the exporter sent. The other attributes
  * such a file may hold (ifAlias, ifSpeed, tags, metadata, ...) are accepted and not used; the start-up
- * log names them. Counter records (sFlow) are named too: each is about one interface. The file is
- * re-read every _REFRESH_RATE minutes off the hot path; a bad re-read keeps the previous table.
+ * log names them. Counter records (sFlow) are named too: each is about one interface. Reading and
+ * re-reading the file: see user-file.ts (parsing costs about 70 µs an interface, 0.8 s for 10,000,
+ * on the thread that decodes: an unchanged file is not parsed again).
  */
-import { readFile, stat } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { ConfigFileError } from '../config/file-error.js';
 import { cutText } from '../decode/template/store.js';
 import { log } from '../log/logger.js';
 import { canonicalIp } from './sampling-userdef.js';
+import { UserFileEnricher } from './user-file.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 
@@ -74,67 +74,27 @@ export function parseNetifTable(text: string, source = 'interface file', notes?:
   return table;
 }
 
-/** A file's modification time and size, to tell whether it changed. */
-async function fileStamp(path: string): Promise<string> {
-  const st = await stat(path);
-  return `${st.mtimeMs}:${st.size}`;
-}
-
-export class NetifNamesEnricher implements Enricher {
+export class NetifNamesEnricher extends UserFileEnricher<NetifTable, NetifParseNotes> implements Enricher {
   readonly name = 'netif-userdef';
-  private table: NetifTable = new Map();
-  private timer: NodeJS.Timeout | null = null;
-  /** The loaded file's modification time and size: a re-read of an unchanged file is skipped. */
-  private stamp = '';
 
-  constructor(private readonly path: string, private readonly refreshMinutes = 15) {}
-
-  /** The file's table; a file a restart cannot mend is a configuration error (exit code 2), naming the option. */
-  private async load(notes?: NetifParseNotes): Promise<NetifTable> {
-    try {
-      this.stamp = await fileStamp(this.path);
-      return parseNetifTable(await readFile(this.path, 'utf8'), this.path, notes);
-    } catch (err) {
-      const msg = (err as Error).message.split('\n')[0]!;
-      throw new ConfigFileError(`EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: ${msg.startsWith(this.path) ? msg : `${this.path}: ${msg}`}`, { cause: err });
-    }
+  constructor(path: string, refreshMinutes = 15) {
+    super(path, 'EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH', 'interface names', refreshMinutes, new Map());
   }
 
-  /** With decode workers, each loads its own copy: the main thread checks the file first. */
-  async check(): Promise<void> {
-    await this.load();
+  protected parse(text: string, notes?: NetifParseNotes): NetifTable {
+    return parseNetifTable(text, this.path, notes);
   }
 
-  async start(): Promise<void> {
-    const notes: NetifParseNotes = { unused: new Set(), unnamed: 0 };
-    this.table = await this.load(notes);
+  protected newNotes(): NetifParseNotes {
+    return { unused: new Set(), unnamed: 0 };
+  }
+
+  protected report(notes: NetifParseNotes): void {
     let named = 0;
     for (const m of this.table.values()) named += m.size;
     log.info(`interface names: ${named} interfaces of ${this.table.size} exporters from ${this.path}`);
     if (notes.unused.size > 0) log.info(`interface names: ${this.path}: ${[...notes.unused].sort().join(', ')} not used (only ifName, else ifDescr, names an interface)`);
     if (notes.unnamed > 0) log.warn(`interface names: ${this.path}: ${notes.unnamed} interfaces have neither ifName nor ifDescr and stay unnamed`);
-    this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);
-    this.timer.unref();
-  }
-
-  /**
-   * Reads the file again if it changed. Parsing runs on the thread that decodes (about 70 µs an
-   * interface: 0.8 s for 10,000), so an unchanged file is not parsed again.
-   */
-  async reload(): Promise<void> {
-    try {
-      const stamp = await fileStamp(this.path);
-      if (stamp === this.stamp) return;
-      this.table = parseNetifTable(await readFile(this.path, 'utf8'), this.path);
-      this.stamp = stamp;
-    } catch (err) {
-      log.warn(`interface names: keeping the previous table: ${(err as Error).message}`);
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
   }
 
   enrich(batch: FlowRecord[]): void {

@@ -8,17 +8,15 @@
  *   "192.0.2.2/3": 512
  *
  * The override replaces whatever rate the record had: bytes and packets already scaled by the
- * exporter's rate are first unscaled. The file is re-read every _REFRESH_RATE minutes off the hot
- * path; a bad re-read keeps the previous table.
+ * exporter's rate are first unscaled. Reading and re-reading the file: see user-file.ts.
  */
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { ConfigFileError } from '../config/file-error.js';
 import { ipv4At, ipv6At } from '../decode/ip.js';
 import { log } from '../log/logger.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
 import type { Enricher } from '../pipeline/types.js';
+import { UserFileEnricher } from './user-file.js';
 import type { FlowRecord } from '../record/flow-record.js';
 
 interface ExporterRates {
@@ -75,50 +73,24 @@ export function parseRateTable(text: string, source = 'sampling-rate file', warn
   return table;
 }
 
-export class UserSamplingEnricher implements Enricher {
+export class UserSamplingEnricher extends UserFileEnricher<RateTable, string[]> implements Enricher {
   readonly name = 'sampling-userdef';
-  private table: RateTable = new Map();
-  private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly path: string, private readonly refreshMinutes = 15, initial?: RateTable) {
-    if (initial) this.table = initial;
+  constructor(path: string, refreshMinutes = 15, initial?: RateTable) {
+    super(path, 'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH', 'sampling rates', refreshMinutes, initial ?? new Map());
   }
 
-  /** The file's table; a file a restart cannot mend is a configuration error (exit code 2), naming the option. */
-  private async load(warnings?: string[]): Promise<RateTable> {
-    try {
-      return parseRateTable(await readFile(this.path, 'utf8'), this.path, warnings);
-    } catch (err) {
-      const msg = (err as Error).message.split('\n')[0]!;
-      throw new ConfigFileError(`EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH: ${msg.startsWith(this.path) ? msg : `${this.path}: ${msg}`}`, { cause: err });
-    }
+  protected parse(text: string, warnings?: string[]): RateTable {
+    return parseRateTable(text, this.path, warnings);
   }
 
-  /** With decode workers, each loads its own copy: the main thread checks the file first. */
-  async check(): Promise<void> {
-    await this.load();
+  protected newNotes(): string[] {
+    return [];
   }
 
-  async start(): Promise<void> {
-    const warnings: string[] = [];
-    this.table = await this.load(warnings);
+  protected report(warnings: string[]): void {
     for (const w of warnings) log.warn(w);
     log.info(`sampling rates: ${this.table.size} exporters from ${this.path}`);
-    this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);
-    this.timer.unref();
-  }
-
-  async reload(): Promise<void> {
-    try {
-      this.table = parseRateTable(await readFile(this.path, 'utf8'), this.path);
-    } catch (err) {
-      log.warn(`sampling rates: keeping the previous table: ${(err as Error).message}`);
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer !== null) clearInterval(this.timer);
-    this.timer = null;
   }
 
   enrich(batch: FlowRecord[]): void {

@@ -1,0 +1,76 @@
+/**
+ * What the enrichers fed by a user's file share (sampling rates, interface names): the file is read at
+ * start, where a file a restart cannot mend is a configuration error (exit code 2) naming the option;
+ * with decode workers the main thread checks it first (each worker loads its own copy); it is read
+ * again every refresh interval when it changed (its modification time or size), off the hot path, and
+ * a bad re-read keeps the previous table.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { ConfigFileError } from '../config/file-error.js';
+import { log } from '../log/logger.js';
+
+/** A file's modification time and size, to tell whether it changed. */
+async function fileStamp(path: string): Promise<string> {
+  const st = await stat(path);
+  return `${st.mtimeMs}:${st.size}`;
+}
+
+export abstract class UserFileEnricher<T, Notes> {
+  private timer: NodeJS.Timeout | null = null;
+  /** The loaded file's stamp: a re-read of an unchanged file is skipped (parsing is not free). */
+  private stamp = '';
+
+  /**
+   * `option`: the path's option name, for errors; `what`: the table's name in log lines.
+   * `table`: what enrich() reads until the file is loaded.
+   */
+  constructor(protected readonly path: string, private readonly option: string, private readonly what: string, private readonly refreshMinutes: number, protected table: T) {}
+
+  /** Parses the file's text; throws naming the bad entry; adds to `notes` what start-up should report. */
+  protected abstract parse(text: string, notes?: Notes): T;
+  protected abstract newNotes(): Notes;
+  /** Logs what start-up loaded. */
+  protected abstract report(notes: Notes): void;
+
+  private async load(notes?: Notes): Promise<T> {
+    try {
+      const stamp = await fileStamp(this.path);
+      const table = this.parse(await readFile(this.path, 'utf8'), notes);
+      this.stamp = stamp;
+      return table;
+    } catch (err) {
+      const msg = (err as Error).message.split('\n')[0]!;
+      throw new ConfigFileError(`${this.option}: ${msg.startsWith(this.path) ? msg : `${this.path}: ${msg}`}`, { cause: err });
+    }
+  }
+
+  /** With decode workers, each loads its own copy: the main thread checks the file first. */
+  async check(): Promise<void> {
+    await this.load();
+  }
+
+  async start(): Promise<void> {
+    const notes = this.newNotes();
+    this.table = await this.load(notes);
+    this.report(notes);
+    this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);
+    this.timer.unref();
+  }
+
+  /** Reads the file again if it changed; a bad re-read keeps the previous table (and is tried again next time). */
+  async reload(): Promise<void> {
+    try {
+      const stamp = await fileStamp(this.path);
+      if (stamp === this.stamp) return;
+      this.table = this.parse(await readFile(this.path, 'utf8'));
+      this.stamp = stamp;
+    } catch (err) {
+      log.warn(`${this.what}: keeping the previous table: ${(err as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

@@ -14,7 +14,7 @@ import { log } from './log/logger.js';
 import { createOutputs } from './output/registry.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
-import type { ThreadHeap } from './pipeline/worker-protocol.js';
+import { addEnricherCounters, enricherCounters, type EnricherCounters, type ThreadHeap } from './pipeline/worker-protocol.js';
 import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
 import { sameView, type ViewOptions } from './record/fields.js';
 import { WebServer } from './web/server.js';
@@ -206,6 +206,13 @@ export class Collector {
   }
 
   /** Each decode worker's V8 heap as of its last report (empty without workers). */
+  /** Each enricher's counters (counters()), summed over this thread and the decode workers. */
+  enricherCounters(): EnricherCounters {
+    const sum = enricherCounters(this.enrichers);
+    if (this.pool) addEnricherCounters(sum, this.pool.enricherCounters());
+    return sum;
+  }
+
   workerHeaps(): readonly (ThreadHeap | null)[] {
     return this.pool?.heaps() ?? [];
   }

@@ -17,6 +17,7 @@ import { encodeRecord } from '../src/record/json.js';
 import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { flowQueryFrom } from '../src/store/query.js';
+import { createMetrics } from '../src/web/metrics.js';
 import { DnsTestServer, ptrName } from './servers/dns-test-server.js';
 import { tempDir, testConfig, until } from './helpers/collect.js';
 
@@ -193,7 +194,7 @@ test('PTR answers: the final dot goes, names past 253 characters are refused, no
 test('a running collector names flow ends from the name server: file output from a decode worker and from the main thread, and the embedded store', async () => {
   const packet = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
   await withServer(async (s) => {
-    async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[] }> {
+    async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[]; metrics: Map<string, number> }> {
       const dir = tempDir('ufc-dns-');
       const c = new Collector(testConfig({
         EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: workers,
@@ -214,8 +215,12 @@ test('a running collector names flow ends from the name server: file output from
       await c.flush();
       const now = Date.now();
       const stored = store ? (await flowQueryFrom(c.outputs)!.search({ from: now - 3_600_000, to: now + 60_000, limit: 100 })).rows : [];
+      // A worker reports its counters once a second.
+      if (workers !== '0') await until(() => (c.enricherCounters()['dns']?.['lookups'] ?? 0) > 0, 3000);
+      const text = await createMetrics(c).metrics();
+      const metrics = new Map([...text.matchAll(/^ufc_enricher_events_total\{enricher="dns",counter="(\w+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
       await c.stop();
-      return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored };
+      return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored, metrics };
     }
     const plain = await run('0', false);
     const addrs = [...new Set(plain.docs.flatMap((d) => [d['flow.src.ip.addr'], d['flow.dst.ip.addr']]) as string[])];
@@ -224,8 +229,11 @@ test('a running collector names flow ends from the name server: file output from
     const listed = addrs.filter((_, i) => i % 2 === 0);
     for (const a of listed) s.set(a, { name: `host-${a.replace(/[.:]/g, '-')}.example.` });
     const nameOf = (a: unknown): string | undefined => (listed.includes(a as string) ? `host-${(a as string).replace(/[.:]/g, '-')}.example` : undefined);
+    assert.equal(plain.metrics.get('lookups'), addrs.length, 'one lookup an address; /metrics counts them');
+    assert.equal(plain.metrics.get('unnamed'), addrs.length);
     for (const workers of ['1', '0']) {
-      const { docs, stored } = await run(workers, workers === '0');
+      const { docs, stored, metrics } = await run(workers, workers === '0');
+      assert.deepEqual([metrics.get('lookups'), metrics.get('named'), metrics.get('unnamed'), metrics.get('failed'), metrics.get('deferred')], [addrs.length, listed.length, addrs.length - listed.length, 0, 0], `${workers} workers: /metrics`);
       assert.equal(docs.length, 60);
       for (const d of docs.slice(30)) {
         assert.equal(d['flow.src.host.name'], nameOf(d['flow.src.ip.addr']), `${workers} workers: ${JSON.stringify(d)}`);

@@ -186,6 +186,10 @@ export class DnsEnricher implements Enricher {
     }
   }
 
+  counters(): Record<string, number> {
+    return { ...this.stats };
+  }
+
   /** Answers held (an address answered again may be in both generations: counted twice). */
   get cached(): number {
     return this.young.size + this.old.size;

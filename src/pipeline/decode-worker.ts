@@ -25,7 +25,7 @@ import { reniceThisThread } from './thread-priority.js';
 import { TurnQueue } from './turn-queue.js';
 import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
-import type { DatagramBatch, EncodedPart, ThreadHeap, ToMain, ToWorker } from './worker-protocol.js';
+import { enricherCounters, type DatagramBatch, type EncodedPart, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
 
 /** What the main thread needs back: NDJSON in `views` (one per distinct view of its text outputs), and records when `needRecords`. */
 export interface DecodeWorkerData {
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     log.debug(`decode worker ${index}: could not lower its priority (EF_FLOW_SERVER_WORKERS_NICE)`);
   }
   for (const e of enrichers) await e.start?.();
-  const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow() }), 1000);
+  const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow(), enrichers: enricherCounters(enrichers) }), 1000);
   statsTimer.unref();
   // One message a turn (turn-queue.ts): the stats report and the template saves go on under a backlog.
   const inbox = new TurnQueue<ToWorker>((msg) => {

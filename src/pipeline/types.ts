@@ -68,6 +68,8 @@ export interface Enricher {
   check?(): Promise<void>;
   /** Enriches a batch in place. Must not block or allocate per record where avoidable. */
   enrich(batch: FlowRecord[]): void;
+  /** Running totals since start (lookups, answers, ...), for /metrics (ufc_enricher_events_total). */
+  counters?(): Record<string, number>;
   stop?(): Promise<void>;
   /** 'replica' placement, main-thread instance: the state a worker copy needs (structured-cloneable), null before any. */
   replicaState?(): unknown;

@@ -17,7 +17,7 @@ import { log } from '../log/logger.js';
 import type { ExporterStats } from './exporter-stats.js';
 import { unpackRecords } from './record-transfer.js';
 import { BATCH_DATAGRAMS, BATCH_WAIT_MS, DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
-import type { ThreadHeap, ToMain, ToWorker } from './worker-protocol.js';
+import { addEnricherCounters, type EnricherCounters, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
 import type { DecodeWorkerData } from './decode-worker.js';
 import type { Enricher } from './types.js';
 import { createTextRing, TextRingReader } from './text-ring.js';
@@ -66,6 +66,9 @@ export class WorkerPool {
   private readonly waiters = new Map<number, { left: Set<number>; resolve: () => void }>();
   private decoderInfo: Record<string, unknown>[] = [];
   private readonly heap: (ThreadHeap | null)[] = [];
+  /** Each worker's enricher counters as it last reported them, and the sum of those of workers that are gone. */
+  private readonly enricherTotals: (EnricherCounters | null)[] = [];
+  private readonly retiredEnricherTotals: EnricherCounters = {};
   private readonly n: number;
   private readonly stats: ExporterStats;
   private readonly startedAt: number[] = [];
@@ -106,6 +109,7 @@ export class WorkerPool {
       this.backlogBytes.push(0);
       this.decoderInfo.push({});
       this.heap.push(null);
+      this.enricherTotals.push(null);
       this.workers.push(null);
       this.startedAt.push(0);
       this.quickFails.push(0);
@@ -157,8 +161,10 @@ export class WorkerPool {
    */
   private exited(i: number, w: Worker, code: number): void {
     if (this.workers[i] !== w) return;
-    // A worker that is gone has no heap to report.
+    // A worker that is gone has no heap to report; its counters so far stay (its successor starts at 0).
     this.heap[i] = null;
+    if (this.enricherTotals[i] !== null) addEnricherCounters(this.retiredEnricherTotals, this.enricherTotals[i]!);
+    this.enricherTotals[i] = null;
     this.workers[i] = null;
     if (this.closing) {
       this.forget(i);
@@ -245,6 +251,7 @@ export class WorkerPool {
       case 'stats':
         this.stats.absorb(i, m.exporters);
         this.heap[i] = m.heap;
+        this.enricherTotals[i] = m.enrichers;
         break;
       case 'synced': {
         this.stats.absorb(i, m.exporters);
@@ -337,6 +344,14 @@ export class WorkerPool {
   /** What each worker's decoders report (templates, sampling), as of the last sync. */
   decoders(): Record<string, unknown>[] {
     return this.decoderInfo;
+  }
+
+  /** The workers' enricher counters, summed (as of their last reports, once a second), those of replaced workers included. */
+  enricherCounters(): EnricherCounters {
+    const sum: EnricherCounters = {};
+    addEnricherCounters(sum, this.retiredEnricherTotals);
+    for (const t of this.enricherTotals) if (t !== null) addEnricherCounters(sum, t);
+    return sum;
   }
 
   /** Each worker's heap as of its last report (once a second; null before the first). */

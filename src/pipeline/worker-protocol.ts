@@ -34,6 +34,24 @@ export interface ThreadHeap {
   external: number;
 }
 
+/** Enricher name → counter name → running total. */
+export type EnricherCounters = Record<string, Record<string, number>>;
+
+/** Adds `b`'s totals into `a`. */
+export function addEnricherCounters(a: EnricherCounters, b: EnricherCounters): void {
+  for (const [name, counters] of Object.entries(b)) {
+    const into = (a[name] ??= {});
+    for (const [k, v] of Object.entries(counters)) into[k] = (into[k] ?? 0) + v;
+  }
+}
+
+/** The counters of the enrichers that have any. */
+export function enricherCounters(enrichers: readonly { name: string; counters?(): Record<string, number> }[]): EnricherCounters {
+  const out: EnricherCounters = {};
+  for (const e of enrichers) if (e.counters !== undefined) out[e.name] = e.counters();
+  return out;
+}
+
 export type ToWorker =
   | { type: 'datagrams'; batch: DatagramBatch }
   /** A new state for the worker's copy of the 'replica' enricher `name` (Enricher.applyReplicaState). */
@@ -44,6 +62,7 @@ export type ToWorker =
 export type ToMain =
   | { type: 'ready' }
   | { type: 'records'; records: PackedRecords | null; encoded: EncodedPart[]; handled: number }
-  | { type: 'stats'; exporters: ExporterCounters[]; heap: ThreadHeap }
+  /** `enrichers`: each enricher's counters() by name, running totals since the worker started. */
+  | { type: 'stats'; exporters: ExporterCounters[]; heap: ThreadHeap; enrichers: EnricherCounters }
   | { type: 'synced'; id: number; exporters: ExporterCounters[]; decoders: Record<string, unknown> }
   | { type: 'closed'; exporters: ExporterCounters[] };

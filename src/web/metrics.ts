@@ -125,6 +125,15 @@ export function createMetrics(src: WebSources): Registry {
       this.set(src.receiveRealtime?.() === true ? 1 : 0);
     },
   });
+  new Counter({
+    name: 'ufc_enricher_events_total', help: 'Enricher counters, running totals over this thread and the decode workers (as they last reported, once a second). dns: lookups started, and named / unnamed (no such name) / failed; deferred: addresses not looked up because 1,000 lookups were in flight.', labelNames: ['enricher', 'counter'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [enricher, counters] of Object.entries(src.enricherCounters?.() ?? {})) {
+        for (const [counter, v] of Object.entries(counters)) this.inc({ enricher, counter }, v);
+      }
+    },
+  });
   new Gauge({
     name: 'ufc_worker_heap_bytes', help: "Each decode worker's V8 heap, as the worker last reported it (once a second): used, total (reserved) and external (buffers outside the heap).", labelNames: ['worker', 'space'], registers: [registry],
     collect() {

@@ -5,7 +5,7 @@
 import type { Config } from '../config/schema.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import type { Decoder, Enricher, Output, Protocol } from '../pipeline/types.js';
-import type { ThreadHeap } from '../pipeline/worker-protocol.js';
+import type { EnricherCounters, ThreadHeap } from '../pipeline/worker-protocol.js';
 
 export interface WebSources {
   readonly config: Config;
@@ -21,6 +21,8 @@ export interface WebSources {
   receiveRestarts?(): number;
   /** Whether the UDP receive thread runs in the real-time class (false without a receive thread). */
   receiveRealtime?(): boolean;
+  /** Each enricher's running totals (counters()), this thread's and the decode workers' summed. */
+  enricherCounters?(): EnricherCounters;
   /** Each decode worker's V8 heap as of its last report (null before the first; empty without workers). */
   workerHeaps?(): readonly (ThreadHeap | null)[];
   /** Messages from the decode workers waiting for the main thread (0 without workers). */

@@ -18,13 +18,13 @@ export function dropEntryAllowed(entry: string): boolean {
   return ENTRY.test(entry) && entry !== '@timestamp';
 }
 
-const matchers = new Map<string, DropMatch>();
+/** Matchers by list object (an output's view holds one list for good), so toDocument may ask per record. */
+const matchers = new WeakMap<readonly string[], DropMatch>();
 
-/** The matcher for a list of entries; null when nothing is dropped. Kept per list, so records may ask per call. */
+/** The matcher for a list of entries; null when nothing is dropped. */
 export function dropMatcher(entries: readonly string[] | undefined): DropMatch | null {
   if (entries === undefined || entries.length === 0) return null;
-  const key = entries.join(',');
-  let m = matchers.get(key);
+  let m = matchers.get(entries);
   if (m === undefined) {
     const exact = new Set<string>();
     const prefixes: string[] = [];
@@ -33,7 +33,7 @@ export function dropMatcher(entries: readonly string[] | undefined): DropMatch |
       else exact.add(e);
     }
     m = (name) => name !== '@timestamp' && (exact.has(name) || prefixes.some((p) => name.startsWith(p)));
-    matchers.set(key, m);
+    matchers.set(entries, m);
   }
   return m;
 }

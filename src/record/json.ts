@@ -49,22 +49,20 @@ function N(v: number): string {
   return Number.isFinite(v) ? '' + v : 'null';
 }
 
+/** One extra field's `,"name":value` text. */
+function extraText(k: string, v: string | number | boolean): string {
+  return ',' + S(k) + ':' + (typeof v === 'number' ? N(v) : typeof v === 'boolean' ? String(v) : S(v));
+}
+
 function extra(r: FlowRecord, s: string): string {
-  for (const k in r.extra!) {
-    const v = r.extra![k]!;
-    s += ',' + S(k) + ':' + (typeof v === 'number' ? N(v) : typeof v === 'boolean' ? String(v) : S(v));
-  }
+  for (const k in r.extra!) s += extraText(k, r.extra![k]!);
   return s;
 }
 
 /** `extra` for an output that drops some of them (a check per extra only where one is configured). */
 function extraExcept(drop: DropMatch): (r: FlowRecord, s: string) => string {
   return (r, s) => {
-    for (const k in r.extra!) {
-      if (drop(k)) continue;
-      const v = r.extra![k]!;
-      s += ',' + S(k) + ':' + (typeof v === 'number' ? N(v) : typeof v === 'boolean' ? String(v) : S(v));
-    }
+    for (const k in r.extra!) if (!drop(k)) s += extraText(k, r.extra![k]!);
     return s;
   };
 }
@@ -152,11 +150,21 @@ function typeFormatter(type: FieldDef['type']): string {
 
 type Encoder = (r: FlowRecord) => string;
 const compiled = new Map<string, Encoder>();
+/**
+ * The encoder of each view object: encodeRecord() is called per record (Elasticsearch, Kafka), and
+ * an output's view is one long-lived object, so this spares building the id string every time.
+ */
+const byView = new WeakMap<ViewOptions, Encoder>();
 
 function compile(view: ViewOptions): Encoder {
-  const id = `${view.ecs}|${view.timestampSource}|${(view.drop ?? []).join(',')}`;
-  let enc = compiled.get(id);
+  let enc = byView.get(view);
   if (enc !== undefined) return enc;
+  const id = `${view.ecs}|${view.timestampSource}|${(view.drop ?? []).join(',')}`;
+  enc = compiled.get(id);
+  if (enc !== undefined) {
+    byView.set(view, enc);
+    return enc;
+  }
   // A dropped field is left out of the generated code, so it costs nothing per record.
   const drop = dropMatcher(view.drop);
   const fields = drop === null ? FIELDS : FIELDS.filter((def) => !fieldDropped(def, drop));
@@ -238,6 +246,7 @@ function compile(view: ViewOptions): Encoder {
   // Generated from our own field table (fields.ts), never from input.
   enc = new Function('S', 'A', 'N', 'extra', 'remember', 'flat', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, drop === null ? extra : extraExcept(drop), remember, flat, ...Object.values(FIELD_HELPERS)) as Encoder;
   compiled.set(id, enc);
+  byView.set(view, enc);
   return enc;
 }
 

@@ -262,6 +262,7 @@ const READ_AT_START: ReadonlyArray<{ path: keyof Config; when: Array<keyof Confi
   { path: 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE'], trimmed: false },
   { path: 'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE'], trimmed: false },
   { path: 'EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE'], trimmed: false },
+  { path: 'EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE'], trimmed: false },
   { path: 'EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE'], trimmed: true },
   { path: 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH', when: ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE'], trimmed: true },
   { path: 'EF_OUTPUT_ELASTICSEARCH_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_ELASTICSEARCH_ENABLE'], trimmed: false },
@@ -361,6 +362,8 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     errors.push('EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE=true; the file of sampling rates per exporter');
   if (c.EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE === true && c.EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH?.trim() === '')
     errors.push('EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE=true; the file of interface names per exporter');
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE === true && c.EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH?.trim() === '')
+    errors.push('EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE=true; the file of what you know about your addresses');
   for (const { path: pathName, when, trimmed } of READ_AT_START) {
     const path = c[pathName] as string | undefined;
     if (!when.every((e) => c[e] === true) || path === undefined || path.trim() === '') continue;
@@ -369,7 +372,10 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
   }
   for (const name of DROP_FIELDS_OPTIONS) {
     const unknown = (c[name] ?? []).filter((e) => !namesSomething(e));
-    if (unknown.length > 0) warnings.push(`${name}: ${unknown.join(', ')} ${unknown.length === 1 ? 'names' : 'name'} no field of the schema (docs/schema.md) and no extra a decoder keeps; nothing is dropped for ${unknown.length === 1 ? 'it' : 'them'}`);
+    const them = unknown.length === 1 ? 'it' : 'them';
+    // The address metadata file's fields are the user's own: known only once the file is read.
+    const unless = c.EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE === true ? `unless the address metadata file adds ${them}, ` : '';
+    if (unknown.length > 0) warnings.push(`${name}: ${unknown.join(', ')} ${unknown.length === 1 ? 'names' : 'name'} no field of the schema (docs/schema.md) and no extra a decoder keeps; ${unless}nothing is dropped for ${them}`);
   }
   if (c.EF_OUTPUT_RISKIQ_ENABLE !== undefined && c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE !== undefined && c.EF_OUTPUT_RISKIQ_ENABLE !== c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE) {
     warnings.push(c.EF_OUTPUT_RISKIQ_ENABLE

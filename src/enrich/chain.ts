@@ -1,5 +1,6 @@
 /**
- * The enricher chain, in the order ARCHITECTURE.md fixes: sampling (and interface names), locality, Community ID,
+ * The enricher chain, in the order ARCHITECTURE.md fixes: sampling (and interface names), locality (and the
+ * user's address metadata), Community ID,
  * client/server, names, GeoIP/ASN, threat intelligence. Each is added when configured.
  */
 import type { Config } from '../config/schema.js';
@@ -10,6 +11,7 @@ import { MsGraphReputationEnricher } from '../threat/reputation/enricher.js';
 import { UserSamplingEnricher } from './sampling-userdef.js';
 import { NetifNamesEnricher } from './netif-userdef.js';
 import { DnsEnricher } from './dns.js';
+import { AddressMetadataEnricher } from './ipaddr-metadata.js';
 import { LocalityEnricher } from './locality.js';
 import { CommunityIdEnricher } from './community-id.js';
 import { ClientServerEnricher } from './client-server.js';
@@ -31,6 +33,8 @@ export function createEnrichers(ctx: EnricherContext): Enricher[] {
   if (c.EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE) chain.push(new NetifNamesEnricher(c.EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH, c.EF_PROCESSOR_ENRICH_NETIF_METADATA_REFRESH_RATE));
   // Locality always runs: GeoIP/ASN, the RiskIQ output and flow.locality depend on it.
   chain.push(new LocalityEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS));
+  // The user's address metadata right after: its `internal` overrides the locality everything later reads.
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE) chain.push(new AddressMetadataEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH, c.EF_PROCESSOR_ENRICH_IPADDR_METADATA_REFRESH_RATE));
   if (c.EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE) chain.push(new CommunityIdEnricher(c.EF_PROCESSOR_ENRICH_COMMUNITYID_SEED));
   if (c.EF_PROCESSOR_EXPAND_CLISRV) chain.push(new ClientServerEnricher());
   // Names (protocol, ports, TCP flags, IP version) are computed at serialization (fields.ts).

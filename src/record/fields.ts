@@ -7,6 +7,7 @@ import { protoName } from './names.js';
 import { tcpFlagTags } from './names.js';
 import { portName } from './names.js';
 import { dropMatcher, fieldDropped } from './drop-fields.js';
+import { FIXED_EXTRA_NAMES } from '../decode/extra-names.js';
 
 export type FieldType = 'date' | 'ip' | 'long' | 'integer' | 'keyword' | 'keyword[]' | 'double' | 'geo_point';
 
@@ -202,9 +203,9 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
     expr: 'pos(r.dstMask)' },
   { codex: 'flow.next_hop.ip.addr', ecs: null, type: 'ip', description: 'Next-hop address: the IP next hop, else the BGP next hop (the record\'s own address family first).',
     expr: 'str(r.nextHop)' },
-  { codex: 'flow.src.vlan.id', ecs: 'network.vlan.id', type: 'integer', description: 'Source VLAN.',
+  { codex: 'flow.src.vlan.id', ecs: 'network.vlan.id', type: 'integer', description: 'Source VLAN, as exported, else the source address\'s `vlan` in the address metadata file.',
     expr: 'pos(r.srcVlan)', ecsValue: ECS_KEYWORD_ID },
-  { codex: 'flow.dst.vlan.id', ecs: null, type: 'integer', description: 'Destination VLAN.',
+  { codex: 'flow.dst.vlan.id', ecs: null, type: 'integer', description: 'Destination VLAN, as exported, else the destination address\'s `vlan` in the address metadata file.',
     expr: 'pos(r.dstVlan)' },
   { codex: 'flow.src.mac.addr', ecs: 'source.mac', type: 'keyword', description: 'Source MAC address.',
     expr: 'str(r.srcMac)', ecsValue: ECS_MAC },
@@ -216,12 +217,20 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
     expr: 'r.endReason >= 0 ? r.endReason : undefined' },
   { codex: 'flow.community.id', ecs: 'network.community_id', type: 'keyword', description: 'Community ID v1 (EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE, _SEED).',
     expr: 'str(r.communityId)' },
-  { codex: 'flow.src.ip.locality', ecs: 'source.locality', type: 'keyword', description: '`private` or `public`, by the IANA special-purpose registries and EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS.',
+  { codex: 'flow.src.ip.locality', ecs: 'source.locality', type: 'keyword', description: '`private` or `public`, by the IANA special-purpose registries and EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS, unless the address metadata file says `internal` (true: private, false: public).',
     expr: 'str(r.srcLocality)' },
   { codex: 'flow.dst.ip.locality', ecs: 'destination.locality', type: 'keyword', description: '`private` or `public`.',
     expr: 'str(r.dstLocality)' },
   { codex: 'flow.locality', ecs: 'network.locality', type: 'keyword', description: '`public` when either end is public, else `private`.',
     expr: "r.srcLocality === '' && r.dstLocality === '' ? undefined : r.srcLocality === 'public' || r.dstLocality === 'public' ? 'public' : 'private'" },
+  { codex: 'flow.src.ip.subnet.name', ecs: 'source.subnet.name', type: 'keyword', description: 'Name of the source address\'s network, from the user\'s address metadata file (EF_PROCESSOR_ENRICH_IPADDR_METADATA_*).',
+    expr: 'str(r.srcSubnetName)' },
+  { codex: 'flow.src.ip.subnet.tags', ecs: 'source.subnet.tags', type: 'keyword[]', description: 'Tags of the source address\'s network, from the address metadata file.',
+    expr: 'list(r.srcSubnetTags)', memoBy: ['r.srcSubnetTags'] },
+  { codex: 'flow.dst.ip.subnet.name', ecs: 'destination.subnet.name', type: 'keyword', description: 'Name of the destination address\'s network, from the address metadata file.',
+    expr: 'str(r.dstSubnetName)' },
+  { codex: 'flow.dst.ip.subnet.tags', ecs: 'destination.subnet.tags', type: 'keyword[]', description: 'Tags of the destination address\'s network, from the address metadata file.',
+    expr: 'list(r.dstSubnetTags)', memoBy: ['r.dstSubnetTags'] },
   { codex: 'flow.src.geo.country.name', ecs: 'source.geo.country_name', type: 'keyword', description: 'Source country (GeoIP).',
     expr: 'str(r.srcCountry)' },
   { codex: 'flow.src.geo.country.iso_code', ecs: 'source.geo.country_iso_code', type: 'keyword', description: 'Source ISO 3166 country code.',
@@ -300,6 +309,26 @@ export function toDocument(r: FlowRecord, opts: ViewOptions): Record<string, unk
       out[f.codex] = v;
     }
   }
-  if (r.extra !== null) for (const k in r.extra) if (drop === null || !drop(k)) out[k] = r.extra[k];
+  if (r.extra !== null) {
+    for (const k in r.extra) {
+      const name = opts.ecs ? ecsExtraName(k) : k;
+      if (drop === null || !drop(name)) out[name] = r.extra[k];
+    }
+  }
   return out;
+}
+
+/** Extras a decoder fills under `flow.src.` / `flow.dst.` keep that name in both views. */
+const DECODER_END_EXTRAS: ReadonlySet<string> = new Set(FIXED_EXTRA_NAMES.filter((n) => n.startsWith('flow.src.') || n.startsWith('flow.dst.')));
+
+/**
+ * An extra's name in the ECS view: the fields the address metadata file puts under a flow end
+ * (`flow.src.site.id`, see enrich/ipaddr-metadata.ts) go under that end's ECS object
+ * (`source.site.id`), as the end's other fields do. Every other extra keeps its name.
+ */
+export function ecsExtraName(k: string): string {
+  if (k.charCodeAt(0) !== 102 /* f */ || !k.startsWith('flow.') || DECODER_END_EXTRAS.has(k)) return k;
+  if (k.startsWith('flow.src.')) return 'source.' + k.slice(9);
+  if (k.startsWith('flow.dst.')) return 'destination.' + k.slice(9);
+  return k;
 }

@@ -105,6 +105,13 @@ export class FlowRecord {
   srcHost = '';
   dstHost = '';
 
+  // Enrichment: the user's address metadata (EF_PROCESSOR_ENRICH_IPADDR_METADATA_*): subnet names,
+  // and tags joined by ',' ('' when none).
+  srcSubnetName = '';
+  dstSubnetName = '';
+  srcSubnetTags = '';
+  dstSubnetTags = '';
+
   // Enrichment: client/server orientation.
   orientation: Orientation = Orientation.Unknown;
 

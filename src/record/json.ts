@@ -10,7 +10,7 @@
 import type { FlowRecord } from './flow-record.js';
 import { flat } from './flat.js';
 import { dropMatcher, fieldDropped, type DropMatch } from './drop-fields.js';
-import { FIELDS, FIELD_HELPERS, HELPER_NAMES, toDocument, type FieldDef, type ViewOptions } from './fields.js';
+import { FIELDS, FIELD_HELPERS, HELPER_NAMES, ecsExtraName, toDocument, type FieldDef, type ViewOptions } from './fields.js';
 
 // eslint-disable-next-line no-control-regex -- JSON must escape control characters
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
@@ -59,10 +59,19 @@ function extra(r: FlowRecord, s: string): string {
   return s;
 }
 
+/** `extra` for the ECS view (see ecsExtraName in fields.ts). */
+function extraEcs(r: FlowRecord, s: string): string {
+  for (const k in r.extra!) s += extraText(ecsExtraName(k), r.extra![k]!);
+  return s;
+}
+
 /** `extra` for an output that drops some of them (a check per extra only where one is configured). */
-function extraExcept(drop: DropMatch): (r: FlowRecord, s: string) => string {
+function extraExcept(drop: DropMatch, ecs: boolean): (r: FlowRecord, s: string) => string {
   return (r, s) => {
-    for (const k in r.extra!) if (!drop(k)) s += extraText(k, r.extra![k]!);
+    for (const k in r.extra!) {
+      const name = ecs ? ecsExtraName(k) : k;
+      if (!drop(name)) s += extraText(name, r.extra![k]!);
+    }
     return s;
   };
 }
@@ -244,7 +253,7 @@ function compile(view: ViewOptions): Encoder {
   }
   body += 'if (r.extra !== null) s = extra(r, s);\nreturn s + "}";';
   // Generated from our own field table (fields.ts), never from input.
-  enc = new Function('S', 'A', 'N', 'extra', 'remember', 'flat', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, drop === null ? extra : extraExcept(drop), remember, flat, ...Object.values(FIELD_HELPERS)) as Encoder;
+  enc = new Function('S', 'A', 'N', 'extra', 'remember', 'flat', ...HELPER_NAMES, `${state}return function encode(r) {\n${body}\n};`)(S, A, N, drop !== null ? extraExcept(drop, view.ecs) : view.ecs ? extraEcs : extra, remember, flat, ...Object.values(FIELD_HELPERS)) as Encoder;
   compiled.set(id, enc);
   byView.set(view, enc);
   return enc;

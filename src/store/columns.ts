@@ -133,6 +133,10 @@ export function restJson(r: FlowRecord, ts: number): string {
   if (r.outIfName !== '') o += ',"outIfName":' + JSON.stringify(r.outIfName);
   if (r.srcHost !== '') o += ',"srcHost":' + JSON.stringify(r.srcHost);
   if (r.dstHost !== '') o += ',"dstHost":' + JSON.stringify(r.dstHost);
+  if (r.srcSubnetName !== '') o += ',"srcSubnetName":' + JSON.stringify(r.srcSubnetName);
+  if (r.dstSubnetName !== '') o += ',"dstSubnetName":' + JSON.stringify(r.dstSubnetName);
+  if (r.srcSubnetTags !== '') o += ',"srcSubnetTags":' + JSON.stringify(r.srcSubnetTags);
+  if (r.dstSubnetTags !== '') o += ',"dstSubnetTags":' + JSON.stringify(r.dstSubnetTags);
   if (r.endReason !== -1) o += ',"endReason":' + r.endReason;
   if (r.srcCountryIso !== '') o += ',"srcCountryIso":' + JSON.stringify(r.srcCountryIso);
   if (r.dstCountryIso !== '') o += ',"dstCountryIso":' + JSON.stringify(r.dstCountryIso);
@@ -145,6 +149,7 @@ export function restJson(r: FlowRecord, ts: number): string {
 const REST_KEYS = new Set([
   'collectTs', 'observationDomain', 'sequence', 'icmpType', 'icmpCode',
   'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'inIfName', 'outIfName', 'srcHost', 'dstHost', 'endReason', 'srcCountryIso', 'dstCountryIso',
+  'srcSubnetName', 'dstSubnetName', 'srcSubnetTags', 'dstSubnetTags',
   'srcLat', 'srcLon', 'dstLat', 'dstLon',
 ]);
 

@@ -6,6 +6,7 @@ const GEO = 'Enrichment: GeoIP and ASN';
 const SR = 'Enrichment: sampling rate';
 const NI = 'Enrichment: interface names';
 const DNS = 'Enrichment: DNS names';
+const AM = 'Enrichment: address metadata';
 
 export const ENRICH_OPTIONS = {
   EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE: opt.bool(G, true, 'Add the Community ID v1 flow hash (flow.community.id).'),
@@ -28,6 +29,9 @@ export const ENRICH_OPTIONS = {
   EF_PROCESSOR_ENRICH_IPADDR_DNS_RESOLVE_PUBLIC: opt.bool(DNS, true, 'Look up public addresses.'),
   EF_PROCESSOR_ENRICH_IPADDR_DNS_CACHE_SIZE: opt.int(DNS, 262144, 'Answers kept (per decode worker), in two halves: when the newer half is full, the older half goes.', { min: 1, max: 8388608 }),
   EF_PROCESSOR_ENRICH_IPADDR_DNS_CACHE_TTL: opt.int(DNS, 3600, 'Seconds an answer (a name, or none) is kept before the address is asked again.', { min: 1, max: 2592000 }),
+  EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: opt.bool(AM, false, 'Add what a user-defined file says about addresses, CIDRs and ranges: internal or not (flow.*.ip.locality), subnet name and tags (flow.*.ip.subnet.*), VLAN, and fields of your own.'),
+  EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: opt.str(AM, '', 'YAML file of address, CIDR or range `first-last` to `internal`, `name`, `vlan`, `tags` and `metadata`; see docs/enrichment.md.', 'a file path'),
+  EF_PROCESSOR_ENRICH_IPADDR_METADATA_REFRESH_RATE: opt.int(AM, 15, 'Minutes between re-reads of the address metadata file (an unchanged file is not parsed again).', { min: 1, max: 10080 }),
   EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: opt.bool(NI, false, 'Name interfaces from a user-defined file (flow.in.netif.name, flow.out.netif.name); a name there wins over one from options data.'),
   EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: opt.str(NI, '', 'YAML file of exporter address, then interface index, to `ifName` (else `ifDescr`); see docs/enrichment.md.', 'a file path'),
   EF_PROCESSOR_ENRICH_NETIF_METADATA_REFRESH_RATE: opt.int(NI, 15, 'Minutes between re-reads of the interface file (an unchanged file is not parsed again).', { min: 1, max: 10080 }),

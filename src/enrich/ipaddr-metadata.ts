@@ -1,0 +1,426 @@
+/**
+ * User-defined address metadata (EF_PROCESSOR_ENRICH_IPADDR_METADATA_*): what an operator knows about
+ * their own address space and no database does: which networks are internal, what a subnet is called,
+ * its tags and VLAN, and any labels of their own. A YAML file, in the layout of ElastiFlow's address
+ * metadata file, keyed by an address, a CIDR or a range `first-last`:
+ *
+ *   10.0.0.0/8:
+ *     internal: true
+ *   10.1.2.0/24:
+ *     name: atlanta_guest_wifi
+ *     vlan: 1001
+ *     tags: [wifi, dhcp]
+ *     metadata:
+ *       dhcp.pool.name: atlanta_guest_wifi   # a field of the record
+ *       .site.id: atlanta                    # a field of the end that has the address
+ *
+ * For each flow end: `internal` decides its locality (true private, false public; this runs right
+ * after the locality enricher, so GeoIP, ASN, DNS and the RiskIQ output see the answer, and the RiskIQ
+ * output still never sends an address the registries call private), `name` and `tags` fill
+ * flow.{src,dst}.ip.subnet.{name,tags}, `vlan` fills the end's VLAN when the exporter sent none,
+ * `metadata` keys become fields: `.key` under the end (flow.src.key, ECS source.key), other keys at
+ * the record's top level (where both ends set one, the source's value is kept).
+ *
+ * Where entries overlap, each attribute comes from the most specific entry that sets it (the smallest
+ * range; of equal ones, the later in the file), metadata key by key. The file is flattened at load
+ * into disjoint intervals, each with its merged answer, so a lookup is one binary search and applying
+ * it allocates nothing beyond the record's extra fields. Every scalar is read as text (YAML's failsafe
+ * schema), so `007` keeps its spelling; metadata values are text fields.
+ */
+import { isIP } from 'node:net';
+import { parse as parseYaml } from 'yaml';
+import { cutText } from '../decode/template/store.js';
+import { FIXED_EXTRA_NAMES, mayNameExtra } from '../decode/extra-names.js';
+import { log } from '../log/logger.js';
+import { FIELDS } from '../record/fields.js';
+import { parseIpv4, parseIpv6 } from './ip-parse.js';
+import { UserFileEnricher } from './user-file.js';
+import type { Enricher } from '../pipeline/types.js';
+import type { FlowRecord } from '../record/flow-record.js';
+
+/** UTF-16 units kept of a name, a tag or a metadata value. */
+const MAX_TEXT = 255;
+/** The merged answer for every address of one interval. */
+export interface AddressMeta {
+  /** 1 internal (private), 0 not (public), -1 not said. */
+  internal: number;
+  name: string;
+  /** Tags joined by ',' (a tag may not hold one), as the record keeps lists. */
+  tags: string;
+  /** 0 when not said. */
+  vlan: number;
+  /** Metadata as [field, value] for a source end, a destination end, and the record. */
+  src: ReadonlyArray<readonly [string, string]>;
+  dst: ReadonlyArray<readonly [string, string]>;
+  top: ReadonlyArray<readonly [string, string]>;
+}
+
+/** One entry of the file, as written. */
+interface Entry {
+  lo: bigint;
+  hi: bigint;
+  v6: boolean;
+  order: number;
+  internal?: boolean;
+  name?: string;
+  tags?: string;
+  vlan?: number;
+  /** Metadata by key as written (`.key` for the end's). */
+  metadata: Map<string, string>;
+}
+
+/** Sorted disjoint intervals of one address family, with their answers. */
+interface Intervals {
+  /** IPv4: the bounds as numbers; IPv6: 8 groups per bound. */
+  starts: Float64Array | Uint16Array;
+  ends: Float64Array | Uint16Array;
+  metas: AddressMeta[];
+}
+
+export interface MetadataTable {
+  v4: Intervals;
+  v6: Intervals;
+  entries: number;
+}
+
+export interface MetadataParseNotes {
+  unused: Set<string>;
+  /** Entries whose `contexts` leave out `endpoint` (this collector enriches flow ends only). */
+  otherContexts: number;
+}
+
+const EMPTY: MetadataTable = { v4: { starts: new Float64Array(0), ends: new Float64Array(0), metas: [] }, v6: { starts: new Uint16Array(0), ends: new Uint16Array(0), metas: [] }, entries: 0 };
+
+const V4_MAX = (1n << 32n) - 1n;
+const V6_MAX = (1n << 128n) - 1n;
+
+function addressValue(text: string): { v: bigint; v6: boolean } | null {
+  const s = text.trim();
+  const fam = isIP(s);
+  if (fam === 4) {
+    const n = parseIpv4(s);
+    return n < 0 ? null : { v: BigInt(n), v6: false };
+  }
+  if (fam !== 6) return null;
+  const g = new Uint16Array(8);
+  if (!parseIpv6(s, g)) return null;
+  let v = 0n;
+  for (let i = 0; i < 8; i++) v = (v << 16n) | BigInt(g[i]!);
+  // An IPv4-mapped address is the IPv4 address (records write those as IPv4).
+  if (v >> 32n === 0xffffn) return { v: v & V4_MAX, v6: false };
+  return { v, v6: true };
+}
+
+/** An address, `address/prefix` or `first-last` as an inclusive range; null when it is none of them. */
+export function parseRangeKey(key: string): { lo: bigint; hi: bigint; v6: boolean } | null {
+  const dash = key.indexOf('-');
+  if (dash >= 0) {
+    const a = addressValue(key.slice(0, dash));
+    const b = addressValue(key.slice(dash + 1));
+    if (a === null || b === null || a.v6 !== b.v6 || a.v > b.v) return null;
+    return { lo: a.v, hi: b.v, v6: a.v6 };
+  }
+  const slash = key.indexOf('/');
+  const a = addressValue(slash < 0 ? key : key.slice(0, slash));
+  if (a === null) return null;
+  if (slash < 0) return { lo: a.v, hi: a.v, v6: a.v6 };
+  const p = key.slice(slash + 1).trim();
+  const bits = a.v6 ? 128 : 32;
+  // An IPv4-mapped prefix (::ffff:10.0.0.0/104) counts its length over 128 bits.
+  const mappedV4 = !a.v6 && key.includes(':');
+  const prefix = /^\d{1,3}$/.test(p) ? Number(p) - (mappedV4 ? 96 : 0) : NaN;
+  if (!(prefix >= 0 && prefix <= bits)) return null;
+  const host = (1n << BigInt(bits - prefix)) - 1n;
+  const lo = a.v & ~host & (a.v6 ? V6_MAX : V4_MAX);
+  return { lo, hi: lo | host, v6: a.v6 };
+}
+
+/** Schema names (either view) a metadata field may not take, be under, or hold. */
+const SCHEMA_NAMES: readonly string[] = FIELDS.flatMap((f) => (f.ecs === null || f.ecs === f.codex ? [f.codex] : [f.codex, f.ecs]));
+
+/** Letters, digits, `_`, `-`, dot-separated: what a field name holds everywhere downstream. */
+const KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+
+/** Why `field` (a full name) cannot be a metadata field, or null when it can. */
+function fieldConflict(field: string): string | null {
+  for (const s of SCHEMA_NAMES) {
+    if (s === field) return `is the record's field ${s}`;
+    if (field.startsWith(s + '.')) return `is under the record's field ${s}`;
+    if (s.startsWith(field + '.')) return `holds the record's field ${s}`;
+  }
+  for (const n of FIXED_EXTRA_NAMES) if (n === field || n.startsWith(field + '.') || field.startsWith(n + '.')) return `collides with ${n}, which decoders fill`;
+  if (mayNameExtra(field, false)) return 'is in a namespace decoders fill (ipfix., sflow., vendors\')';
+  return null;
+}
+
+type Attrs = Record<string, unknown>;
+const isMap = (v: unknown): v is Attrs => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function text(v: unknown, where: string, what: string): string {
+  if (typeof v !== 'string') throw new Error(`${where}: ${what} is text, not ${Array.isArray(v) ? 'a list' : v === null ? 'empty' : 'a map'}`);
+  return cutText(v.trim(), MAX_TEXT);
+}
+
+function parseEntry(key: string, attrs: Attrs, order: number, where: string, notes?: MetadataParseNotes): Entry | null {
+  const range = parseRangeKey(key);
+  if (range === null) throw new Error(`${where}: not an address, CIDR (192.0.2.0/24) or range (192.0.2.10-192.0.2.20) of one family, first not above last`);
+  const e: Entry = { ...range, order, metadata: new Map() };
+  for (const [a, v] of Object.entries(attrs)) {
+    switch (a) {
+      case 'internal':
+        if (v !== 'true' && v !== 'false') throw new Error(`${where}: internal is true or false, not ${JSON.stringify(v)}`);
+        e.internal = v === 'true';
+        break;
+      case 'name':
+        e.name = text(v, where, 'name');
+        break;
+      case 'vlan': {
+        const n = typeof v === 'string' && /^\s*\d{1,4}\s*$/.test(v) ? Number(v) : NaN;
+        if (!(n >= 0 && n <= 4094)) throw new Error(`${where}: vlan is a VLAN ID from 0 to 4094, not ${JSON.stringify(v)}`);
+        e.vlan = n;
+        break;
+      }
+      case 'tags': {
+        if (!Array.isArray(v)) throw new Error(`${where}: tags is a list of text (tags: [wifi, dhcp])`);
+        const tags: string[] = [];
+        for (const t of v) {
+          const s = text(t, where, 'a tag');
+          if (s.includes(',')) throw new Error(`${where}: tag ${JSON.stringify(s)}: a tag may not hold a comma`);
+          if (s !== '' && !tags.includes(s)) tags.push(s);
+        }
+        e.tags = tags.join(',');
+        break;
+      }
+      case 'metadata': {
+        if (v === '' || v === null) break;
+        if (!isMap(v)) throw new Error(`${where}: metadata is a map of field name to text`);
+        for (const [k, mv] of Object.entries(v)) {
+          const name = k.trim();
+          const end = name.startsWith('.');
+          const bare = end ? name.slice(1) : name;
+          if (!KEY.test(bare)) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a field name is letters, digits, '_' and '-', in parts joined by '.' (a leading '.' puts it under the flow end)`);
+          const problem = end
+            ? (fieldConflict(`flow.src.${bare}`) ?? fieldConflict(`source.${bare}`) ?? fieldConflict(`flow.dst.${bare}`) ?? fieldConflict(`destination.${bare}`))
+            : fieldConflict(bare);
+          if (problem !== null) throw new Error(`${where}: metadata ${JSON.stringify(k)}: ${end ? `as flow.src.${bare} (source.${bare}) ` : ''}${problem}`);
+          e.metadata.set(name, text(mv, where, `metadata ${JSON.stringify(k)}`));
+        }
+        break;
+      }
+      case 'contexts': {
+        const list = Array.isArray(v) ? v : [v];
+        if (!list.includes('endpoint')) {
+          if (notes) notes.otherContexts++;
+          return null;
+        }
+        break;
+      }
+      default:
+        notes?.unused.add(a);
+    }
+  }
+  return e;
+}
+
+/** Each attribute from the most specific entry that sets it: `covering` is least specific first. */
+function merge(covering: readonly Entry[]): AddressMeta {
+  let internal = -1, name = '', tags = '', vlan = 0;
+  const md = new Map<string, string>();
+  for (const e of covering) {
+    if (e.internal !== undefined) internal = e.internal ? 1 : 0;
+    if (e.name !== undefined) name = e.name;
+    if (e.tags !== undefined) tags = e.tags;
+    if (e.vlan !== undefined) vlan = e.vlan;
+    for (const [k, v] of e.metadata) md.set(k, v);
+  }
+  const src: [string, string][] = [], dst: [string, string][] = [], top: [string, string][] = [];
+  for (const [k, v] of md) {
+    if (k.startsWith('.')) {
+      src.push([`flow.src${k}`, v]);
+      dst.push([`flow.dst${k}`, v]);
+    } else {
+      top.push([k, v]);
+    }
+  }
+  return { internal, name, tags, vlan, src, dst, top };
+}
+
+/** Less specific first: the larger range, then the earlier entry. */
+function bySpecificity(a: Entry, b: Entry): number {
+  const sa = a.hi - a.lo, sb = b.hi - b.lo;
+  return sa > sb ? -1 : sa < sb ? 1 : a.order - b.order;
+}
+
+/** Cuts one family's entries into disjoint intervals, each with the merge of the entries covering it. */
+function flatten(entries: readonly Entry[], v6: boolean): Intervals {
+  const cuts = new Set<bigint>();
+  for (const e of entries) {
+    cuts.add(e.lo);
+    cuts.add(e.hi + 1n);
+  }
+  const points = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const byLo = [...entries].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+  const lows: bigint[] = [], highs: bigint[] = [], metas: AddressMeta[] = [];
+  // Intervals covered by the same entries share one answer.
+  const shared = new Map<string, AddressMeta>();
+  let active: Entry[] = [];
+  let next = 0;
+  for (let i = 0; i + 1 < points.length; i++) {
+    const lo = points[i]!, hi = points[i + 1]! - 1n;
+    active = active.filter((e) => e.hi >= lo);
+    while (next < byLo.length && byLo[next]!.lo <= lo) active.push(byLo[next++]!);
+    if (active.length === 0) continue;
+    const covering = [...active].sort(bySpecificity);
+    const sig = covering.map((e) => e.order).join(',');
+    let meta = shared.get(sig);
+    if (meta === undefined) shared.set(sig, (meta = merge(covering)));
+    if (metas.length > 0 && metas[metas.length - 1] === meta && highs[highs.length - 1] === lo - 1n) {
+      highs[highs.length - 1] = hi;
+      continue;
+    }
+    lows.push(lo);
+    highs.push(hi);
+    metas.push(meta);
+  }
+  if (!v6) return { starts: Float64Array.from(lows, Number), ends: Float64Array.from(highs, Number), metas };
+  const groups = (vals: bigint[]): Uint16Array => {
+    const out = new Uint16Array(vals.length * 8);
+    vals.forEach((v, i) => {
+      for (let k = 7; k >= 0; k--, v >>= 16n) out[i * 8 + k] = Number(v & 0xffffn);
+    });
+    return out;
+  };
+  return { starts: groups(lows), ends: groups(highs), metas };
+}
+
+/** Parses the YAML text into the lookup table; throws naming the bad entry. */
+export function parseMetadataTable(textIn: string, source = 'address metadata file', notes?: MetadataParseNotes): MetadataTable {
+  const doc: unknown = parseYaml(textIn, { schema: 'failsafe' });
+  if (doc === null || doc === undefined || doc === '') return EMPTY;
+  if (!isMap(doc)) throw new Error(`${source}: expected a map of address, CIDR or range to attributes (internal, name, vlan, tags, metadata)`);
+  const v4: Entry[] = [], v6: Entry[] = [];
+  let order = 0;
+  for (const [key, attrs] of Object.entries(doc)) {
+    const where = `${source}: ${key}`;
+    if (attrs === null || attrs === '') continue;
+    if (!isMap(attrs)) throw new Error(`${where}: expected attributes such as name: office`);
+    const e = parseEntry(key, attrs, order++, where, notes);
+    if (e !== null) (e.v6 ? v6 : v4).push(e);
+  }
+  checkNesting([...v4, ...v6], source);
+  return { v4: flatten(v4, false), v6: flatten(v6, true), entries: v4.length + v6.length };
+}
+
+/**
+ * A field may not be both a value and an object across the file (`site` and `site.id`): a document
+ * store maps each name once, as one or the other, and would refuse every record after the first.
+ */
+function checkNesting(entries: readonly Entry[], source: string): void {
+  const names = new Set<string>();
+  for (const e of entries) for (const k of e.metadata.keys()) names.add(k);
+  for (const n of names) {
+    for (let dot = n.indexOf('.', 1); dot > 0; dot = n.indexOf('.', dot + 1)) {
+      const head = n.slice(0, dot);
+      if (names.has(head)) throw new Error(`${source}: metadata ${JSON.stringify(head)} and ${JSON.stringify(n)}: a field cannot also hold fields`);
+    }
+  }
+}
+
+/** The answer for an IPv4 address as uint32, or null. */
+function lookupV4(t: Intervals, v: number): AddressMeta | null {
+  const starts = t.starts as Float64Array, ends = t.ends as Float64Array;
+  let lo = 0, hi = starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (v < starts[mid]!) hi = mid - 1;
+    else if (v > ends[mid]!) lo = mid + 1;
+    else return t.metas[mid]!;
+  }
+  return null;
+}
+
+/** Compares 8 groups with the bound at index i: negative, 0 or positive. */
+function cmpGroups(g: Uint16Array, bounds: Uint16Array, i: number): number {
+  const o = i * 8;
+  for (let k = 0; k < 8; k++) {
+    const d = g[k]! - bounds[o + k]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function lookupV6(t: Intervals, g: Uint16Array): AddressMeta | null {
+  const starts = t.starts as Uint16Array, ends = t.ends as Uint16Array;
+  let lo = 0, hi = t.metas.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmpGroups(g, starts, mid) < 0) hi = mid - 1;
+    else if (cmpGroups(g, ends, mid) > 0) lo = mid + 1;
+    else return t.metas[mid]!;
+  }
+  return null;
+}
+
+export class AddressMetadataEnricher extends UserFileEnricher<MetadataTable, MetadataParseNotes> implements Enricher {
+  readonly name = 'ipaddr-metadata';
+  private readonly g = new Uint16Array(8);
+
+  constructor(path: string, refreshMinutes = 15) {
+    super(path, 'EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH', 'address metadata', refreshMinutes, EMPTY);
+  }
+
+  protected parse(textIn: string, notes?: MetadataParseNotes): MetadataTable {
+    return parseMetadataTable(textIn, this.path, notes);
+  }
+
+  protected newNotes(): MetadataParseNotes {
+    return { unused: new Set(), otherContexts: 0 };
+  }
+
+  protected report(notes: MetadataParseNotes): void {
+    log.info(`address metadata: ${this.table.entries} entries from ${this.path}`);
+    if (notes.unused.size > 0) log.info(`address metadata: ${this.path}: ${[...notes.unused].sort().join(', ')} not used (internal, name, vlan, tags, metadata and contexts are)`);
+    if (notes.otherContexts > 0) log.info(`address metadata: ${this.path}: ${notes.otherContexts} entries skipped: their contexts leave out endpoint (only flow ends are enriched)`);
+  }
+
+  /** The answer for an address (text, and its uint32 when the decoder has it), or null. */
+  lookup(ip: string, ip4 = -1): AddressMeta | null {
+    const t = this.table;
+    if (ip4 >= 0) return t.v4.metas.length === 0 ? null : lookupV4(t.v4, ip4);
+    const v4 = parseIpv4(ip);
+    if (v4 >= 0) return t.v4.metas.length === 0 ? null : lookupV4(t.v4, v4);
+    const g = this.g;
+    if (!parseIpv6(ip, g)) return null;
+    if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+      return t.v4.metas.length === 0 ? null : lookupV4(t.v4, g[6]! * 65536 + g[7]!);
+    }
+    return t.v6.metas.length === 0 ? null : lookupV6(t.v6, g);
+  }
+
+  enrich(batch: FlowRecord[]): void {
+    if (this.table.entries === 0) return;
+    for (let i = 0; i < batch.length; i++) {
+      const r = batch[i]!;
+      if (r.kind !== 'flow') continue;
+      const s = r.srcIp === '' ? null : this.lookup(r.srcIp, r.srcIp4);
+      const d = r.dstIp === '' ? null : this.lookup(r.dstIp, r.dstIp4);
+      if (s !== null) {
+        if (s.internal >= 0) r.srcLocality = s.internal === 1 ? 'private' : 'public';
+        if (s.name !== '') r.srcSubnetName = s.name;
+        if (s.tags !== '') r.srcSubnetTags = s.tags;
+        if (s.vlan > 0 && r.srcVlan === 0) r.srcVlan = s.vlan;
+        for (let k = 0; k < s.src.length; k++) r.setExtra(s.src[k]![0], s.src[k]![1]);
+      }
+      if (d !== null) {
+        if (d.internal >= 0) r.dstLocality = d.internal === 1 ? 'private' : 'public';
+        if (d.name !== '') r.dstSubnetName = d.name;
+        if (d.tags !== '') r.dstSubnetTags = d.tags;
+        if (d.vlan > 0 && r.dstVlan === 0) r.dstVlan = d.vlan;
+        for (let k = 0; k < d.dst.length; k++) r.setExtra(d.dst[k]![0], d.dst[k]![1]);
+        for (let k = 0; k < d.top.length; k++) r.setExtra(d.top[k]![0], d.top[k]![1]);
+      }
+      // The source's record-level fields last: where both ends set one, the source's value is kept.
+      if (s !== null) for (let k = 0; k < s.top.length; k++) r.setExtra(s.top[k]![0], s.top[k]![1]);
+    }
+  }
+}

@@ -1,0 +1,323 @@
+/**
+ * User-defined address metadata (EF_PROCESSOR_ENRICH_IPADDR_METADATA_*): addresses, CIDRs and ranges
+ * to internal / name / tags / vlan / metadata; the most specific entry wins per attribute (checked
+ * against a brute force over random overlapping entries); bad files stop start-up naming the entry;
+ * both views name the fields; the locality it sets keeps an internal end out of the RiskIQ output; a
+ * running collector applies it in its decode worker as on the main thread, and the embedded store keeps it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AddressMetadataEnricher, parseMetadataTable, parseRangeKey, type AddressMeta, type MetadataParseNotes } from '../src/enrich/ipaddr-metadata.js';
+import { LocalityEnricher } from '../src/enrich/locality.js';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { encodeRecord } from '../src/record/json.js';
+import { toDocument } from '../src/record/fields.js';
+import { restApply, restJson } from '../src/store/columns.js';
+import { projectRecord } from '../src/output/riskiq/projection.js';
+import { loadConfig } from '../src/config/load.js';
+import { Collector } from '../src/collector.js';
+import { flowQueryFrom } from '../src/store/query.js';
+import { mulberry32 } from '../src/dev/prng.js';
+import { tempDir, testConfig, until } from './helpers/collect.js';
+
+const TESTDATA = join(import.meta.dirname, '..', '..', 'shared', 'testdata');
+
+const EXAMPLE = `
+10.0.0.0/8:
+  internal: true
+198.51.100.0/24:
+  internal: true
+  name: lab
+10.1.2.0/24:
+  name: atlanta_guest_wifi
+  vlan: 1001
+  tags: [wifi, dhcp, wifi]
+  metadata:
+    dhcp.pool.name: atlanta_guest_wifi
+    .site.id: atlanta
+10.1.2.10-10.1.2.20:
+  metadata:
+    .rack.id: r7
+    .site.id: "007"
+"2001:db8:1::/48":
+  name: lab-v6
+  internal: false
+"::ffff:192.0.2.0/120":
+  name: mapped-key
+`;
+
+/** An enricher holding `text` as its table (without a file). */
+function enricherOf(text: string): AddressMetadataEnricher {
+  const e = new AddressMetadataEnricher('/nonexistent/ipaddrs.yml');
+  (e as unknown as { table: unknown }).table = parseMetadataTable(text);
+  return e;
+}
+
+function flow(src: string, dst: string, extra: Partial<FlowRecord> = {}): FlowRecord {
+  const r = Object.assign(new FlowRecord(), { srcIp: src, dstIp: dst, collectTs: 1_700_000_000_000, proto: 6, srcPort: 40000, dstPort: 443 }, extra);
+  new LocalityEnricher().enrich([r]);
+  return r;
+}
+
+test('ipaddr-metadata: keys are addresses, CIDRs (host bits ignored) and ranges of one family; anything else is no key', () => {
+  assert.deepEqual(parseRangeKey('192.0.2.77/24'), { lo: 0xc0000200n, hi: 0xc00002ffn, v6: false });
+  assert.deepEqual(parseRangeKey('192.0.2.7'), { lo: 0xc0000207n, hi: 0xc0000207n, v6: false });
+  assert.deepEqual(parseRangeKey('192.0.2.7 - 192.0.2.9'), { lo: 0xc0000207n, hi: 0xc0000209n, v6: false });
+  assert.deepEqual(parseRangeKey('::ffff:192.0.2.0/120'), { lo: 0xc0000200n, hi: 0xc00002ffn, v6: false });
+  assert.deepEqual(parseRangeKey('0.0.0.0/0'), { lo: 0n, hi: 0xffffffffn, v6: false });
+  assert.deepEqual(parseRangeKey('2001:db8::/32'), { lo: 0x20010db8n << 96n, hi: (0x20010db8n << 96n) | ((1n << 96n) - 1n), v6: true });
+  for (const bad of ['192.0.2.9-192.0.2.7', '192.0.2.1-2001:db8::1', '192.0.2.0/33', '2001:db8::/129', '192.0.2.0/', 'host.example', '300.1.1.1', '192.0.2.0/24/1', '']) {
+    assert.equal(parseRangeKey(bad), null, bad);
+  }
+});
+
+test('ipaddr-metadata: each attribute from the most specific entry that sets it, metadata key by key; IPv6 and IPv4-mapped addresses', () => {
+  const e = enricherOf(EXAMPLE);
+  const at = (ip: string): AddressMeta | null => e.lookup(ip);
+  const m15 = at('10.1.2.15')!;
+  assert.deepEqual({ ...m15 }, {
+    internal: 1, name: 'atlanta_guest_wifi', tags: 'wifi,dhcp', vlan: 1001,
+    src: [['flow.src.site.id', '007'], ['flow.src.rack.id', 'r7']], dst: [['flow.dst.site.id', '007'], ['flow.dst.rack.id', 'r7']],
+    top: [['dhcp.pool.name', 'atlanta_guest_wifi']],
+  });
+  assert.deepEqual(at('10.1.2.9')!.src, [['flow.src.site.id', 'atlanta']]);
+  assert.deepEqual(at('10.1.2.21')!.src, [['flow.src.site.id', 'atlanta']]);
+  assert.deepEqual({ ...at('10.200.0.1')! }, { internal: 1, name: '', tags: '', vlan: 0, src: [], dst: [], top: [] });
+  assert.equal(at('198.51.100.7')!.name, 'lab');
+  assert.equal(at('::ffff:10.1.2.15'), m15, 'an IPv4-mapped address is its IPv4 address');
+  assert.equal(e.lookup('10.1.2.15', 0x0a01020f), m15, 'the decoder\'s uint32');
+  assert.equal(at('192.0.2.200')!.name, 'mapped-key');
+  assert.deepEqual([at('2001:db8:1:ffff::1')?.name, at('2001:db8:1::')?.internal], ['lab-v6', 0]);
+  for (const none of ['2001:db8:2::1', '2001:db8:0:ffff:ffff:ffff:ffff:ffff', '11.0.0.0', '9.255.255.255', '203.0.113.1', 'not an address', '']) assert.equal(at(none), null, none);
+  // Equal ranges: the later entry wins.
+  const eq = enricherOf('192.0.2.0/24: { name: first, vlan: "5" }\n192.0.2.0-192.0.2.255: { name: second }\n');
+  assert.deepEqual([eq.lookup('192.0.2.1')!.name, eq.lookup('192.0.2.1')!.vlan], ['second', 5]);
+});
+
+test('ipaddr-metadata: the flattened table answers as a brute force over random overlapping entries does', () => {
+  const rng = mulberry32(20261129);
+  const int = (n: number): number => Math.floor(rng() * n);
+  for (let round = 0; round < 20; round++) {
+    const entries: { lo: number; hi: number; yaml: string; attrs: { internal?: number; name?: string; vlan?: number; md: Record<string, string> } }[] = [];
+    let yaml = '';
+    for (let i = 0; i < 60; i++) {
+      // Addresses in 10.0.0.0/22, so that entries overlap often.
+      const base = 0x0a000000;
+      let lo: number, hi: number, key: string;
+      const ip = (v: number): string => [v >>> 24, (v >>> 16) & 255, (v >>> 8) & 255, v & 255].join('.');
+      if (rng() < 0.5) {
+        const prefix = 22 + int(11);
+        const size = 2 ** (32 - prefix);
+        lo = base + Math.floor(int(1024) / size) * size;
+        hi = lo + size - 1;
+        key = `${ip(lo)}/${prefix}`;
+      } else {
+        lo = base + int(1024);
+        hi = Math.min(base + 1023, lo + int(200));
+        key = hi === lo && rng() < 0.5 ? ip(lo) : `${ip(lo)}-${ip(hi)}`;
+      }
+      const attrs: (typeof entries)[number]['attrs'] = { md: {} };
+      let body = '';
+      if (rng() < 0.4) { attrs.internal = int(2); body += `  internal: ${attrs.internal === 1}\n`; }
+      if (rng() < 0.5) { attrs.name = `n${i}`; body += `  name: n${i}\n`; }
+      if (rng() < 0.3) { attrs.vlan = 1 + int(4094); body += `  vlan: ${attrs.vlan}\n`; }
+      if (rng() < 0.5) {
+        body += '  metadata:\n';
+        for (const k of ['.a', '.b', 'c', 'd'].filter(() => rng() < 0.5)) { attrs.md[k] = `v${i}${k}`; body += `    ${k}: v${i}${k}\n`; }
+        if (Object.keys(attrs.md).length === 0) body = body.replace('  metadata:\n', '');
+      }
+      if (body === '') {
+        body = '  name: only\n';
+        attrs.name = 'only';
+      }
+      if (yaml.includes(`\n${key}:\n`) || yaml.startsWith(`${key}:\n`)) continue; // a YAML map key once
+      entries.push({ lo, hi, yaml: key, attrs });
+      yaml += `${key}:\n${body}`;
+    }
+    const e = enricherOf(yaml);
+    for (let a = 0x0a000000 - 2; a < 0x0a000000 + 1026; a++) {
+      const covering = entries.map((en, order) => ({ ...en, order })).filter((en) => en.lo <= a && a <= en.hi)
+        .sort((x, y) => (y.hi - y.lo) - (x.hi - x.lo) || x.order - y.order);
+      const got = e.lookup(`${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`);
+      if (covering.length === 0) {
+        assert.equal(got, null, `round ${round}, address ${a}`);
+        continue;
+      }
+      let internal = -1, name = '', vlan = 0;
+      const md = new Map<string, string>();
+      for (const c of covering) {
+        if (c.attrs.internal !== undefined) internal = c.attrs.internal;
+        if (c.attrs.name !== undefined) name = c.attrs.name;
+        if (c.attrs.vlan !== undefined) vlan = c.attrs.vlan;
+        for (const [k, v] of Object.entries(c.attrs.md)) md.set(k, v);
+      }
+      assert.ok(got !== null, `round ${round}, address ${a}`);
+      assert.deepEqual([got.internal, got.name, got.vlan], [internal, name, vlan], `round ${round}, address ${a}`);
+      const want = [...md].filter(([k]) => !k.startsWith('.')).sort();
+      const wantEnd = [...md].filter(([k]) => k.startsWith('.')).map(([k, v]) => [`flow.src${k}`, v]).sort();
+      assert.deepEqual([...got.top].sort(), want, `round ${round}, address ${a}`);
+      assert.deepEqual([...got.src].sort(), wantEnd, `round ${round}, address ${a}`);
+    }
+  }
+});
+
+test('ipaddr-metadata: bad files name the entry; attributes it does not use and entries for other contexts are noted', () => {
+  const bad: [string, RegExp][] = [
+    ['host.example: { name: x }\n', /host\.example: not an address, CIDR/],
+    ['192.0.2.9-192.0.2.1: { name: x }\n', /192\.0\.2\.9-192\.0\.2\.1: not an address/],
+    ['192.0.2.0/24: { internal: yes }\n', /192\.0\.2\.0\/24: internal is true or false, not "yes"/],
+    ['192.0.2.0/24: { vlan: 4095 }\n', /vlan is a VLAN ID from 0 to 4094, not "4095"/],
+    ['192.0.2.0/24: { vlan: "-1" }\n', /vlan is a VLAN ID/],
+    ['192.0.2.0/24: { tags: wifi }\n', /tags is a list of text/],
+    ['192.0.2.0/24: { tags: ["a,b"] }\n', /tag "a,b": a tag may not hold a comma/],
+    ['192.0.2.0/24: { name: [a] }\n', /name is text, not a list/],
+    ['192.0.2.0/24: { metadata: [a] }\n', /metadata is a map of field name to text/],
+    ['192.0.2.0/24: { metadata: { site: { id: 1 } } }\n', /metadata "site" is text, not a map/],
+    ['192.0.2.0/24: { metadata: { "a..b": x } }\n', /metadata "a\.\.b": a field name is letters/],
+    ['192.0.2.0/24: { metadata: { "a b": x } }\n', /metadata "a b": a field name is letters/],
+    ['192.0.2.0/24: { metadata: { flow.bytes: x } }\n', /metadata "flow\.bytes": is the record's field flow\.bytes/],
+    ['192.0.2.0/24: { metadata: { network.vlan.id: x } }\n', /is the record's field network\.vlan\.id/],
+    ['192.0.2.0/24: { metadata: { flow: x } }\n', /metadata "flow": holds the record's field/],
+    ['192.0.2.0/24: { metadata: { .ip: x } }\n', /metadata "\.ip": as flow\.src\.ip \(source\.ip\) holds the record's field flow\.src\.ip\.addr/],
+    ['192.0.2.0/24: { metadata: { .geo.city_name: x } }\n', /as flow\.src\.geo\.city_name \(source\.geo\.city_name\) is the record's field source\.geo\.city_name/],
+    ['192.0.2.0/24: { metadata: { .as.path: x } }\n', /collides with flow\.dst\.as\.path, which decoders fill/],
+    ['192.0.2.0/24: { metadata: { ipfix.foo: x } }\n', /metadata "ipfix\.foo": is in a namespace decoders fill/],
+    ['192.0.2.0/24: { metadata: { site: x } }\n192.0.2.1: { metadata: { site.id: y } }\n', /metadata "site" and "site\.id": a field cannot also hold fields/],
+    ['192.0.2.0/24: [name]\n', /192\.0\.2\.0\/24: expected attributes/],
+    ['- 192.0.2.0/24\n', /expected a map of address, CIDR or range/],
+  ];
+  for (const [text, want] of bad) assert.throws(() => parseMetadataTable(text, 'ipaddrs.yml'), want, text);
+  const notes: MetadataParseNotes = { unused: new Set(), otherContexts: 0 };
+  const t = parseMetadataTable('192.0.2.0/24: { name: a, owner: x, comment: y }\n10.0.0.0/16: { contexts: [exporter], name: e }\n10.1.0.0/16: { contexts: [endpoint, exporter], name: f }\n192.0.2.9:\n', 'f', notes);
+  assert.deepEqual([[...notes.unused].sort(), notes.otherContexts, t.entries], [['comment', 'owner'], 1, 2]);
+  assert.equal(parseMetadataTable('').entries, 0);
+  assert.equal(parseMetadataTable('# nothing yet\n').entries, 0);
+});
+
+test('ipaddr-metadata: a record gets locality, subnet names and tags, the VLAN the exporter did not send, and fields in both views; the source keeps its top-level value', () => {
+  const e = enricherOf(EXAMPLE);
+  const r = flow('10.1.2.15', '2001:db8:1::5', { dstVlan: 42 });
+  const other = flow('10.200.0.1', '198.51.100.7');
+  const counter = Object.assign(new FlowRecord(), { kind: 'counter' as const, srcIp: '', exporterIp: '10.1.2.15' });
+  assert.deepEqual([r.srcLocality, r.dstLocality], ['private', 'private'], 'by the registries (2001:db8::/32 is documentation space)');
+  e.enrich([r, other, counter]);
+  assert.deepEqual([r.srcLocality, r.dstLocality, r.srcSubnetName, r.dstSubnetName, r.srcSubnetTags, r.srcVlan, r.dstVlan], ['private', 'public', 'atlanta_guest_wifi', 'lab-v6', 'wifi,dhcp', 1001, 42]);
+  assert.deepEqual(r.extra, { 'flow.src.site.id': '007', 'flow.src.rack.id': 'r7', 'dhcp.pool.name': 'atlanta_guest_wifi' });
+  assert.deepEqual([other.srcLocality, other.dstLocality, other.dstSubnetName], ['private', 'private', 'lab']);
+  assert.deepEqual([counter.extra, counter.srcSubnetName], [null, '']);
+  const codex = JSON.parse(encodeRecord(r, { ecs: false, timestampSource: 'collect' })) as Record<string, unknown>;
+  assert.deepEqual([codex['flow.src.ip.subnet.name'], codex['flow.src.ip.subnet.tags'], codex['flow.dst.ip.subnet.name'], codex['flow.dst.ip.subnet.tags'], codex['flow.src.vlan.id'], codex['flow.src.site.id'], codex['dhcp.pool.name']],
+    ['atlanta_guest_wifi', ['wifi', 'dhcp'], 'lab-v6', undefined, 1001, '007', 'atlanta_guest_wifi']);
+  const ecsView = { ecs: true, timestampSource: 'collect' as const };
+  const ecs = JSON.parse(encodeRecord(r, ecsView)) as Record<string, unknown>;
+  assert.deepEqual([ecs['source.subnet.name'], ecs['source.subnet.tags'], ecs['destination.subnet.name'], ecs['source.site.id'], ecs['source.rack.id'], ecs['dhcp.pool.name'], ecs['flow.src.site.id']],
+    ['atlanta_guest_wifi', ['wifi', 'dhcp'], 'lab-v6', '007', 'r7', 'atlanta_guest_wifi', undefined]);
+  assert.deepEqual(ecs, toDocument(r, ecsView));
+  // Dropping by the name each view writes.
+  const dropped = JSON.parse(encodeRecord(r, { ...ecsView, drop: ['source.site.*', 'source.subnet.tags'] })) as Record<string, unknown>;
+  assert.deepEqual([dropped['source.site.id'], dropped['source.subnet.tags'], dropped['source.rack.id'], dropped['source.subnet.name']], [undefined, undefined, 'r7', 'atlanta_guest_wifi']);
+  // A decoder's own flow.dst.* extra keeps its name in ECS.
+  const path = Object.assign(new FlowRecord(), { srcIp: '192.0.2.1', dstIp: '192.0.2.2' });
+  path.setExtra('flow.dst.as.path', '65001 65002');
+  assert.equal((JSON.parse(encodeRecord(path, ecsView)) as Record<string, unknown>)['flow.dst.as.path'], '65001 65002');
+  // Both ends set one top-level field: the source's value is kept.
+  const both = enricherOf('192.0.2.1: { metadata: { owner: src } }\n192.0.2.2: { metadata: { owner: dst } }\n');
+  const b = flow('192.0.2.1', '192.0.2.2');
+  const rev = flow('192.0.2.2', '192.0.2.1');
+  both.enrich([b, rev]);
+  assert.deepEqual([b.extra, rev.extra], [{ owner: 'src' }, { owner: 'dst' }]);
+  // The stores' rest column keeps what the file added.
+  const back = new FlowRecord();
+  restApply(back, restJson(r, r.collectTs));
+  assert.deepEqual([back.srcSubnetName, back.dstSubnetName, back.srcSubnetTags, back.dstSubnetTags, back.srcVlan, back.extra], [r.srcSubnetName, r.dstSubnetName, r.srcSubnetTags, r.dstSubnetTags, 1001, r.extra]);
+});
+
+test('ipaddr-metadata: an end made internal stays out of the RiskIQ output; a registry-private end stays out whatever the file says', () => {
+  const e = enricherOf('8.8.8.0/24: { internal: true }\n10.0.0.0/8: { internal: false }\n');
+  const a = flow('8.8.8.8', '1.1.1.1');
+  const b = flow('10.0.0.1', '1.1.1.1');
+  assert.equal(projectRecord(a)!.src_ip, '8.8.8.8', 'public before the file says otherwise');
+  e.enrich([a, b]);
+  assert.deepEqual([a.srcLocality, b.srcLocality], ['private', 'public']);
+  const pa = projectRecord(a)!;
+  const pb = projectRecord(b)!;
+  assert.deepEqual([pa.src_ip, pa.dst_ip, pb.src_ip, pb.dst_ip], [null, '1.1.1.1', null, '1.1.1.1']);
+});
+
+test('ipaddr-metadata: the path is required when enabled and checked at start-up; a bad file fails start-up naming the option and entry, with decode workers too', async () => {
+  assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true' } }).errors, [
+    'EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH="": required when EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE=true; the file of what you know about your addresses',
+  ]);
+  const missing = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: '/nonexistent/ipaddrs.yml' } });
+  assert.ok(missing.errors.some((e) => e.startsWith('EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH="/nonexistent/ipaddrs.yml"')), missing.errors.join('\n'));
+  const drop = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: '/nonexistent/ipaddrs.yml', EF_OUTPUT_FILE_DROP_FIELDS: 'site.id' } });
+  assert.ok(drop.warnings.some((w) => w.includes('site.id names no field') && w.includes('unless the address metadata file adds it')), drop.warnings.join('\n'));
+  const path = join(tempDir('ufc-ipmeta-'), 'ipaddrs.yml');
+  writeFileSync(path, '192.0.2.0/24:\n  vlan: 5000\n');
+  for (const workers of ['0', '1']) {
+    const c = new Collector(testConfig({ EF_FLOW_SERVER_WORKERS: workers, EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: path }));
+    await assert.rejects(c.start(), /EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: .*ipaddrs\.yml: 192\.0\.2\.0\/24: vlan is a VLAN ID/, `${workers} workers`);
+    await c.stop();
+  }
+});
+
+test('a running collector applies the address metadata file to a NetFlow v5 exporter\'s flows: decode worker and main thread alike, and the embedded store keeps it', async () => {
+  const packet = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+  const path = join(tempDir('ufc-ipmeta-'), 'ipaddrs.yml');
+  async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[] }> {
+    const dir = tempDir('ufc-ipmeta-run-');
+    const c = new Collector(testConfig({
+      EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: workers,
+      EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'f.ndjson'), EF_OUTPUT_DUCKDB_ENABLE: String(store),
+      EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: path,
+    }));
+    await c.start();
+    const [port] = await c.listen();
+    assert.equal(c.pool?.size ?? 0, Number(workers));
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => s.send(packet, port!, '127.0.0.1', () => r()));
+    s.close();
+    await until(() => c.pipeline.stats.totals().records >= 30);
+    await c.flush();
+    const now = Date.now();
+    const stored = store ? (await flowQueryFrom(c.outputs)!.search({ from: now - 3_600_000, to: now + 60_000, limit: 100 })).rows : [];
+    await c.stop();
+    return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored };
+  }
+  writeFileSync(path, '');
+  const plain = await run('0', false);
+  assert.equal(plain.docs.length, 30);
+  const sources = [...new Set(plain.docs.map((d) => d['flow.src.ip.addr'] as string))].sort();
+  assert.ok(sources.length >= 2, sources.join(', '));
+  const named = sources[0]!;
+  // One source named, internal and tagged; every other address of its /16 gets a site.
+  const net16 = named.split('.').slice(0, 2).join('.') + '.0.0/16';
+  writeFileSync(path, `${net16}:\n  metadata:\n    .site.id: hq\n${named}:\n  name: "named host"\n  internal: false\n  tags: [a, b]\n  metadata:\n    owner: ops\n`);
+  const in16 = (ip: unknown): boolean => typeof ip === 'string' && ip.startsWith(net16.split('.').slice(0, 2).join('.') + '.');
+  for (const workers of ['1', '0']) {
+    const { docs, stored } = await run(workers, workers === '0');
+    assert.equal(docs.length, 30);
+    let seen = 0;
+    for (const d of docs) {
+      const src = d['flow.src.ip.addr'];
+      assert.equal(d['flow.src.ip.subnet.name'], src === named ? 'named host' : undefined, `${workers} workers: ${String(src)}`);
+      assert.deepEqual(d['flow.src.ip.subnet.tags'], src === named ? ['a', 'b'] : undefined);
+      if (src === named) assert.equal(d['flow.src.ip.locality'], 'public');
+      assert.equal(d['flow.src.site.id'], in16(src) ? 'hq' : undefined);
+      assert.equal(d['flow.dst.site.id'], in16(d['flow.dst.ip.addr']) ? 'hq' : undefined);
+      assert.equal(d['owner'], src === named || d['flow.dst.ip.addr'] === named ? 'ops' : undefined);
+      if (src === named) seen++;
+    }
+    assert.ok(seen > 0);
+    if (workers === '0') {
+      assert.equal(stored.length, 30);
+      const fromStore = stored.filter((d) => d['flow.src.ip.addr'] === named);
+      assert.equal(fromStore.length, seen);
+      for (const d of fromStore) assert.deepEqual([d['flow.src.ip.subnet.name'], d['flow.src.ip.subnet.tags'], d['owner']], ['named host', ['a', 'b'], 'ops']);
+    }
+  }
+});

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
+import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
 import { REPO_ROOT, toolPath, needTool } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
 
@@ -212,6 +212,14 @@ test('flow search: filters change the results, paging, exports', async (t) => {
   await page.click('form.filters button[type="submit"]');
   const inNet = recs.filter((r) => r.srcIp.startsWith('192.168.1.') || r.dstIp.startsWith('192.168.1.'));
   await summary.filter({ hasText: `of ${fmtInt(inNet.length)}` }).waitFor({ timeout: 10_000 });
+  // The address metadata file names 192.168.1.0/24: each end in it shows the name, its tags on hover.
+  const ends = await page.$$eval('.results tbody tr td .end', (els) => els.map((el) => ({ ip: el.querySelector('a.ip')?.textContent ?? '', net: el.querySelector('.net')?.textContent ?? null, title: el.querySelector('.net')?.getAttribute('title') ?? null })));
+  assert.ok(ends.length >= 2);
+  for (const e of ends) {
+    const inside = e.ip.startsWith('192.168.1.');
+    assert.deepEqual([e.net, e.title], inside ? [OFFICE_NAME, `network ${OFFICE_NAME}; tags: office, wired`] : [null, null], e.ip);
+  }
+  assert.ok(ends.some((e) => e.net !== null));
   await shot(page, 'flows');
   // Paging: the next page starts at 51.
   if (inNet.length > 50) {

@@ -8,7 +8,7 @@
  * Expected values are computed here from the replayed records themselves (a capture output beside
  * the store), never from the API under test.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import { createClient } from '@clickhouse/client';
 import { Collector } from '../src/collector.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { WebServer } from '../src/web/server.js';
-import { CaptureOutput, testConfig, until } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig, until } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 import { createOutputs } from '../src/output/registry.js';
 import { createEnrichers } from '../src/enrich/chain.js';
@@ -95,6 +95,10 @@ export interface WebFixtureOptions {
 
 export const CLICKHOUSE_URL = 'http://127.0.0.1:8123';
 
+/** The network the fixture's address metadata file names. */
+export const OFFICE_NET = '192.168.1.0/24';
+export const OFFICE_NAME = 'office lan';
+
 export async function startWebFixture(opts: WebFixtureOptions = {}): Promise<WebFixture> {
   const replays = opts.replays ?? 30;
   const spanMs = opts.spanMs ?? 20 * 60_000;
@@ -104,8 +108,13 @@ export async function startWebFixture(opts: WebFixtureOptions = {}): Promise<Web
   const storeEnv: Record<string, string> = opts.store === 'clickhouse'
     ? { EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_OUTPUT_CLICKHOUSE_ENABLE: 'true', EF_OUTPUT_CLICKHOUSE_ADDRESSES: CLICKHOUSE_URL, EF_OUTPUT_CLICKHOUSE_DATABASE: chDb, EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: '50' }
     : { EF_OUTPUT_DUCKDB_ENABLE: 'true' };
+  // The address metadata file names one network, which the flow table shows under its addresses.
+  const metaPath = join(tempDir('ufc-web-meta-'), 'ipaddrs.yml');
+  writeFileSync(metaPath, `${OFFICE_NET}:\n  name: ${OFFICE_NAME}\n  tags: [office, wired]\n`);
   const config = testConfig({
     ...storeEnv,
+    EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: metaPath,
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true',
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'analyst@example.com',
     EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: 'not-a-real-key-0123456789abcdef',

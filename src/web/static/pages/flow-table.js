@@ -2,10 +2,15 @@
 import { h } from '../lib/dom.js';
 import { fmt, ipLink, table, threatTags } from '../lib/widgets.js';
 
-/** A flow end: its address (and port), its threat tags, and its host name by reverse DNS on a line below when known. */
-function end(ip, port, threat, host) {
+/**
+ * A flow end: its address (and port), its threat tags, and on a line below its host name by reverse DNS
+ * and its network's name from the address metadata file (tags on hover), when known.
+ */
+function end(ip, port, threat, host, net, netTags) {
+  const netTitle = netTags && netTags.length > 0 ? `network ${net}; tags: ${netTags.join(', ')}` : `network ${net}`;
   return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat),
-    host ? h('span', { class: 'host muted', title: host }, host) : null);
+    host ? h('span', { class: 'host muted', title: host }, host) : null,
+    net ? h('span', { class: 'host muted net', title: netTitle }, net) : null);
 }
 
 /** One interface: the exporter's name for it when known (its index on hover), else its index. */
@@ -18,8 +23,8 @@ export function flowTable(rows, label, empty) {
   return table([
     { label: 'Time', value: (r) => h('span', { class: 'nowrap' }, fmt.time(r.ts)) },
     { label: 'Exporter', value: (r) => ipLink(r.exporter) },
-    { label: 'Source', value: (r) => end(r.srcIp, r.srcPort, r.srcThreat, r.srcHost) },
-    { label: 'Destination', value: (r) => end(r.dstIp, r.dstPort, r.dstThreat, r.dstHost) },
+    { label: 'Source', value: (r) => end(r.srcIp, r.srcPort, r.srcThreat, r.srcHost, r.srcNet, r.srcNetTags) },
+    { label: 'Destination', value: (r) => end(r.dstIp, r.dstPort, r.dstThreat, r.dstHost, r.dstNet, r.dstNetTags) },
     { label: 'Proto', value: (r) => r.protoName || String(r.proto) },
     { label: 'In → out', value: (r) => (r.inIf || r.outIf || r.inIfName || r.outIfName
       ? h('span', { class: 'nowrap' }, iface(r.inIf, r.inIfName), ' → ', iface(r.outIf, r.outIfName)) : '') },

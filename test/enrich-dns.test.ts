@@ -64,6 +64,35 @@ test('PTR names for IPv4 and IPv6 ends; none for an unknown address; the first b
   });
 });
 
+test('exporter names: one lookup an exporter, flow and counter records alike, by the registries\' locality; ECS observer.hostname', async () => {
+  for (const resolvePublic of [true, false]) {
+    await withServer(async (s, opts) => {
+      s.set('10.0.0.1', { name: 'core-1.example.' });
+      s.set('1.1.1.1', { name: 'edge-1.example.' });
+      // 1.1.1.1 is public; its PTR name is asked of the local test server only (opts.servers).
+      const e = new DnsEnricher({ ...opts, resolvePublic });
+      const batch = (): FlowRecord[] => {
+        const out: FlowRecord[] = [];
+        for (const exporterIp of ['10.0.0.1', '10.0.0.1', '1.1.1.1', '10.0.0.1']) out.push(Object.assign(rec('', ''), { exporterIp }));
+        out.push(Object.assign(new FlowRecord(), { kind: 'counter' as const, exporterIp: '1.1.1.1' }));
+        return out;
+      };
+      e.enrich(batch());
+      assert.equal(e.stats.lookups, resolvePublic ? 2 : 1, 'one lookup an exporter; a public one only when public addresses are looked up');
+      await until(() => e.stats.named === e.stats.lookups);
+      const named = batch();
+      e.enrich(named);
+      const pub = resolvePublic ? 'edge-1.example' : '';
+      assert.deepEqual(named.map((r) => r.exporterHost), ['core-1.example', 'core-1.example', pub, 'core-1.example', pub]);
+      assert.deepEqual([s.asked.get(ptrName('10.0.0.1')), s.asked.get(ptrName('1.1.1.1'))], [1, resolvePublic ? 1 : undefined]);
+      const ecs = JSON.parse(encodeRecord(named[0]!, { ecs: true, timestampSource: 'collect' })) as Record<string, unknown>;
+      const codex = JSON.parse(encodeRecord(named[0]!, { ecs: false, timestampSource: 'collect' })) as Record<string, unknown>;
+      assert.deepEqual([ecs['observer.hostname'], codex['flow.export.host.name']], ['core-1.example', 'core-1.example']);
+      await e.stop();
+    });
+  }
+});
+
 test('a failed lookup (server failure, no answer) is asked again after the retry time, not the TTL; an answer is kept for the TTL', async () => {
   await withServer(async (s, opts) => {
     s.set('198.51.100.1', 'servfail');
@@ -224,20 +253,23 @@ test('a running collector names flow ends from the name server: file output from
     }
     const plain = await run('0', false);
     const addrs = [...new Set(plain.docs.flatMap((d) => [d['flow.src.ip.addr'], d['flow.dst.ip.addr']]) as string[])];
-    assert.ok(addrs.length >= 4, addrs.join(', '));
-    assert.ok(plain.docs.every((d) => d['flow.src.host.name'] === undefined), 'nothing answered: no names');
+    assert.ok(addrs.length >= 4 && !addrs.includes('127.0.0.1'), addrs.join(', '));
+    assert.ok(plain.docs.every((d) => d['flow.src.host.name'] === undefined && d['flow.export.host.name'] === undefined), 'nothing answered: no names');
     const listed = addrs.filter((_, i) => i % 2 === 0);
     for (const a of listed) s.set(a, { name: `host-${a.replace(/[.:]/g, '-')}.example.` });
     const nameOf = (a: unknown): string | undefined => (listed.includes(a as string) ? `host-${(a as string).replace(/[.:]/g, '-')}.example` : undefined);
-    assert.equal(plain.metrics.get('lookups'), addrs.length, 'one lookup an address; /metrics counts them');
-    assert.equal(plain.metrics.get('unnamed'), addrs.length);
+    // The flow ends' addresses and the exporter's (the datagrams come from 127.0.0.1).
+    assert.equal(plain.metrics.get('lookups'), addrs.length + 1, 'one lookup an address; /metrics counts them');
+    assert.equal(plain.metrics.get('unnamed'), addrs.length + 1);
+    s.set('127.0.0.1', { name: 'exporter.example.' });
     for (const workers of ['1', '0']) {
       const { docs, stored, metrics } = await run(workers, workers === '0');
-      assert.deepEqual([metrics.get('lookups'), metrics.get('named'), metrics.get('unnamed'), metrics.get('failed'), metrics.get('deferred')], [addrs.length, listed.length, addrs.length - listed.length, 0, 0], `${workers} workers: /metrics`);
+      assert.deepEqual([metrics.get('lookups'), metrics.get('named'), metrics.get('unnamed'), metrics.get('failed'), metrics.get('deferred')], [addrs.length + 1, listed.length + 1, addrs.length - listed.length, 0, 0], `${workers} workers: /metrics`);
       assert.equal(docs.length, 60);
       for (const d of docs.slice(30)) {
         assert.equal(d['flow.src.host.name'], nameOf(d['flow.src.ip.addr']), `${workers} workers: ${JSON.stringify(d)}`);
         assert.equal(d['flow.dst.host.name'], nameOf(d['flow.dst.ip.addr']), `${workers} workers: ${JSON.stringify(d)}`);
+        assert.equal(d['flow.export.host.name'], 'exporter.example');
       }
       if (workers === '0') {
         const named = (ds: Record<string, unknown>[]): Record<string, unknown>[] => ds.filter((d) => d['flow.src.host.name'] !== undefined || d['flow.dst.host.name'] !== undefined);
@@ -246,6 +278,7 @@ test('a running collector names flow ends from the name server: file output from
         for (const d of named(stored)) {
           assert.equal(d['flow.src.host.name'], nameOf(d['flow.src.ip.addr']));
           assert.equal(d['flow.dst.host.name'], nameOf(d['flow.dst.ip.addr']));
+          assert.equal(d['flow.export.host.name'], 'exporter.example');
         }
       }
     }

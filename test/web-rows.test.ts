@@ -12,22 +12,22 @@ test('CSV cells are quoted per RFC 4180 and never start a formula', () => {
     'flow.src.geo.country.name': 'Korea, Republic of', 'flow.dst.sec.threat.name': ['=HYPERLINK("x")', 'c2'], 'flow.dst.sec.threat.feed.name': ['riskiq'],
     'flow.in.netif.index': 3, 'flow.out.netif.index': 4, 'flow.in.netif.name': '-Gi0/3, "core"', 'flow.out.netif.name': 'Te1/4',
     'flow.src.host.name': 'www.example.net', 'flow.dst.host.name': '+evil.example',
-    'flow.src.ip.subnet.name': 'guest wifi, floor 2', 'flow.src.ip.subnet.tags': ['wifi', 'dhcp'],
+    'flow.src.ip.subnet.name': 'guest wifi, floor 2', 'flow.src.ip.subnet.tags': ['wifi', 'dhcp'], 'flow.export.host.name': 'core-1.example',
   });
   assert.deepEqual([row.srcNet, row.srcNetTags, row.dstNet, row.dstNetTags], ['guest wifi, floor 2', ['wifi', 'dhcp'], '', []]);
   const cells = toCsvRow(row);
   assert.match(cells, /,"Korea, Republic of",/);
   // The formula is neutralised with a leading quote, and the embedded quotes are doubled.
   assert.match(cells, /,"'=HYPERLINK\(""x""\);c2",/);
-  assert.equal(CSV_COLUMNS.length, 28);
+  assert.equal(CSV_COLUMNS.length, 29);
   // The interface columns came last, after the 20 earlier ones, then the host names, then the network names.
-  assert.deepEqual(CSV_COLUMNS.slice(19), ['flow.community.id', 'flow.in.netif.index', 'flow.out.netif.index', 'flow.in.netif.name', 'flow.out.netif.name', 'flow.src.host.name', 'flow.dst.host.name', 'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name']);
+  assert.deepEqual(CSV_COLUMNS.slice(19), ['flow.community.id', 'flow.in.netif.index', 'flow.out.netif.index', 'flow.in.netif.name', 'flow.out.netif.name', 'flow.src.host.name', 'flow.dst.host.name', 'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name', 'flow.export.host.name']);
   // Parsed back as RFC 4180: one cell per column, values intact.
   const parsed = parseCsvLine(cells);
   assert.equal(parsed.length, CSV_COLUMNS.length);
   assert.equal(parsed[CSV_COLUMNS.indexOf('flow.src.ip.addr')], '2001:db8::1');
   assert.equal(parsed[CSV_COLUMNS.indexOf('flow.dst.sec.threat.name')], `'=HYPERLINK("x");c2`);
-  assert.deepEqual(parsed.slice(20), ['3', '4', `'-Gi0/3, "core"`, 'Te1/4', 'www.example.net', `'+evil.example`, 'guest wifi, floor 2', '']);
+  assert.deepEqual(parsed.slice(20), ['3', '4', `'-Gi0/3, "core"`, 'Te1/4', 'www.example.net', `'+evil.example`, 'guest wifi, floor 2', '', 'core-1.example']);
 });
 
 test('chart steps give at most 120 points on round steps', () => {

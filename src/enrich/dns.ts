@@ -17,6 +17,7 @@
 import { promises as dnsPromises } from 'node:dns';
 import { log } from '../log/logger.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
+import { isPrivateIp } from './locality.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord, Locality } from '../record/flow-record.js';
 
@@ -124,10 +125,19 @@ export class DnsEnricher implements Enricher {
 
   enrich(batch: FlowRecord[]): void {
     const now = Date.now();
+    // A batch's records mostly come from one exporter: its name is looked up once per run of them.
+    let exporter = '', exporterName = '';
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       if (r.srcIp !== '' && this.wanted(r.srcLocality)) r.srcHost = this.nameOf(r.srcIp, now);
       if (r.dstIp !== '' && this.wanted(r.dstLocality)) r.dstHost = this.nameOf(r.dstIp, now);
+      if (r.exporterIp !== '') {
+        if (r.exporterIp !== exporter) {
+          exporter = r.exporterIp;
+          exporterName = this.wanted(isPrivateIp(exporter) ? 'private' : 'public') ? this.nameOf(exporter, now) : '';
+        }
+        r.exporterHost = exporterName;
+      }
     }
   }
 

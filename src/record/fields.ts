@@ -123,6 +123,8 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
     expr: 'pos(r.exportVersion)' },
   { codex: 'flow.export.type', ecs: 'observer.type', type: 'keyword', description: '`netflow`, `ipfix` or `sflow`.',
     expr: 'str(r.exportType)' },
+  { codex: 'flow.export.host.name', ecs: 'observer.hostname', type: 'keyword', description: 'Exporter host name by reverse DNS (EF_PROCESSOR_ENRICH_IPADDR_DNS_ENABLE; as flow.src.host.name).',
+    expr: 'str(r.exporterHost)' },
   { codex: 'flow.export.domain.id', ecs: null, type: 'long', description: 'NetFlow v9 source ID, IPFIX observation domain ID or sFlow sub-agent ID.',
     expr: 'pos(r.observationDomain)' },
   { codex: 'ip.version', ecs: 'network.type', type: 'integer', description: 'IP version of the flow, 4 or 6.',

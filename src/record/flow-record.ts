@@ -104,6 +104,7 @@ export class FlowRecord {
   // Enrichment: reverse DNS ('' when off, not yet answered, or no name).
   srcHost = '';
   dstHost = '';
+  exporterHost = '';
 
   // Enrichment: the user's address metadata (EF_PROCESSOR_ENRICH_IPADDR_METADATA_*): subnet names,
   // and tags joined by ',' ('' when none).

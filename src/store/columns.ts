@@ -133,6 +133,7 @@ export function restJson(r: FlowRecord, ts: number): string {
   if (r.outIfName !== '') o += ',"outIfName":' + JSON.stringify(r.outIfName);
   if (r.srcHost !== '') o += ',"srcHost":' + JSON.stringify(r.srcHost);
   if (r.dstHost !== '') o += ',"dstHost":' + JSON.stringify(r.dstHost);
+  if (r.exporterHost !== '') o += ',"exporterHost":' + JSON.stringify(r.exporterHost);
   if (r.srcSubnetName !== '') o += ',"srcSubnetName":' + JSON.stringify(r.srcSubnetName);
   if (r.dstSubnetName !== '') o += ',"dstSubnetName":' + JSON.stringify(r.dstSubnetName);
   if (r.srcSubnetTags !== '') o += ',"srcSubnetTags":' + JSON.stringify(r.srcSubnetTags);
@@ -148,7 +149,7 @@ export function restJson(r: FlowRecord, ts: number): string {
 
 const REST_KEYS = new Set([
   'collectTs', 'observationDomain', 'sequence', 'icmpType', 'icmpCode',
-  'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'inIfName', 'outIfName', 'srcHost', 'dstHost', 'endReason', 'srcCountryIso', 'dstCountryIso',
+  'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'inIfName', 'outIfName', 'srcHost', 'dstHost', 'exporterHost', 'endReason', 'srcCountryIso', 'dstCountryIso',
   'srcSubnetName', 'dstSubnetName', 'srcSubnetTags', 'dstSubnetTags',
   'srcLat', 'srcLon', 'dstLat', 'dstLon',
 ]);

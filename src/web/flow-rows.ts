@@ -31,6 +31,8 @@ export interface FlowRow {
   /** Host names by reverse DNS ('' none). */
   srcHost: string;
   dstHost: string;
+  /** The exporter's host name by reverse DNS ('' none). */
+  exporterHost: string;
   /** Network names and tags from the user's address metadata file ('' / none). */
   srcNet: string;
   dstNet: string;
@@ -70,6 +72,7 @@ export function flowRow(d: Record<string, unknown>): FlowRow {
     outIfName: s(d['flow.out.netif.name']),
     srcHost: s(d['flow.src.host.name']),
     dstHost: s(d['flow.dst.host.name']),
+    exporterHost: s(d['flow.export.host.name']),
     srcNet: s(d['flow.src.ip.subnet.name']),
     dstNet: s(d['flow.dst.ip.subnet.name']),
     srcNetTags: list(d['flow.src.ip.subnet.tags']),
@@ -86,7 +89,7 @@ export const CSV_COLUMNS = [
   // Added later: at the end, so scripts reading the earlier columns by position keep working.
   'flow.in.netif.index', 'flow.out.netif.index', 'flow.in.netif.name', 'flow.out.netif.name',
   'flow.src.host.name', 'flow.dst.host.name',
-  'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name',
+  'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name', 'flow.export.host.name',
 ] as const;
 
 /** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. */
@@ -100,6 +103,6 @@ export function toCsvRow(r: FlowRow): string {
   return [
     r.ts, r.start, r.end, r.exporter, r.srcIp, r.srcPort, r.dstIp, r.dstPort, r.proto, r.protoName, r.bytes, r.packets, r.tcpFlags,
     r.srcCountry, r.dstCountry, r.srcThreat.join(';'), r.dstThreat.join(';'), r.srcFeed.join(';'), r.dstFeed.join(';'), r.communityId,
-    r.inIf, r.outIf, r.inIfName, r.outIfName, r.srcHost, r.dstHost, r.srcNet, r.dstNet,
+    r.inIf, r.outIf, r.inIfName, r.outIfName, r.srcHost, r.dstHost, r.srcNet, r.dstNet, r.exporterHost,
   ].map(cell).join(',');
 }

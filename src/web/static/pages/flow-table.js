@@ -22,7 +22,9 @@ function iface(index, name) {
 export function flowTable(rows, label, empty) {
   return table([
     { label: 'Time', value: (r) => h('span', { class: 'nowrap' }, fmt.time(r.ts)) },
-    { label: 'Exporter', value: (r) => ipLink(r.exporter) },
+    { label: 'Exporter', value: (r) => (r.exporterHost
+      ? h('span', { class: 'end' }, ipLink(r.exporter), h('span', { class: 'host muted', title: r.exporterHost }, r.exporterHost))
+      : ipLink(r.exporter)) },
     { label: 'Source', value: (r) => end(r.srcIp, r.srcPort, r.srcThreat, r.srcHost, r.srcNet, r.srcNetTags) },
     { label: 'Destination', value: (r) => end(r.dstIp, r.dstPort, r.dstThreat, r.dstHost, r.dstNet, r.dstNetTags) },
     { label: 'Proto', value: (r) => r.protoName || String(r.proto) },

@@ -17,6 +17,7 @@ import { encodeRecord } from '../src/record/json.js';
 import { toDocument } from '../src/record/fields.js';
 import { restApply, restJson } from '../src/store/columns.js';
 import { projectRecord } from '../src/output/riskiq/projection.js';
+import { buildTemplate } from '../src/output/elasticsearch/template.js';
 import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { flowQueryFrom } from '../src/store/query.js';
@@ -101,7 +102,7 @@ test('ipaddr-metadata: the flattened table answers as a brute force over random 
   const rng = mulberry32(20261129);
   const int = (n: number): number => Math.floor(rng() * n);
   for (let round = 0; round < 20; round++) {
-    const entries: { lo: number; hi: number; yaml: string; attrs: { internal?: number; name?: string; vlan?: number; md: Record<string, string> } }[] = [];
+    const entries: { lo: number; hi: number; yaml: string; attrs: { internal?: number; name?: string; vlan?: number; tags?: string; md: Record<string, string> } }[] = [];
     let yaml = '';
     for (let i = 0; i < 60; i++) {
       // Addresses in 10.0.0.0/22, so that entries overlap often.
@@ -124,6 +125,7 @@ test('ipaddr-metadata: the flattened table answers as a brute force over random 
       if (rng() < 0.4) { attrs.internal = int(2); body += `  internal: ${attrs.internal === 1}\n`; }
       if (rng() < 0.5) { attrs.name = `n${i}`; body += `  name: n${i}\n`; }
       if (rng() < 0.3) { attrs.vlan = 1 + int(4094); body += `  vlan: ${attrs.vlan}\n`; }
+      if (rng() < 0.3) { attrs.tags = `t${i},u`; body += `  tags: [t${i}, u]\n`; }
       if (rng() < 0.5) {
         body += '  metadata:\n';
         for (const k of ['.a', '.b', 'c', 'd'].filter(() => rng() < 0.5)) { attrs.md[k] = `v${i}${k}`; body += `    ${k}: v${i}${k}\n`; }
@@ -146,16 +148,17 @@ test('ipaddr-metadata: the flattened table answers as a brute force over random 
         assert.equal(got, null, `round ${round}, address ${a}`);
         continue;
       }
-      let internal = -1, name = '', vlan = 0;
+      let internal = -1, name = '', vlan = 0, tags = '';
       const md = new Map<string, string>();
       for (const c of covering) {
         if (c.attrs.internal !== undefined) internal = c.attrs.internal;
         if (c.attrs.name !== undefined) name = c.attrs.name;
         if (c.attrs.vlan !== undefined) vlan = c.attrs.vlan;
+        if (c.attrs.tags !== undefined) tags = c.attrs.tags;
         for (const [k, v] of Object.entries(c.attrs.md)) md.set(k, v);
       }
       assert.ok(got !== null, `round ${round}, address ${a}`);
-      assert.deepEqual([got.internal, got.name, got.vlan], [internal, name, vlan], `round ${round}, address ${a}`);
+      assert.deepEqual([got.internal, got.name, got.vlan, got.tags], [internal, name, vlan, tags], `round ${round}, address ${a}`);
       const want = [...md].filter(([k]) => !k.startsWith('.')).sort();
       const wantEnd = [...md].filter(([k]) => k.startsWith('.')).map(([k, v]) => [`flow.src${k}`, v]).sort();
       assert.deepEqual([...got.top].sort(), want, `round ${round}, address ${a}`);
@@ -186,6 +189,15 @@ test('ipaddr-metadata: bad files name the entry; attributes it does not use and 
     ['192.0.2.0/24: { metadata: { .as.path: x } }\n', /collides with flow\.dst\.as\.path, which decoders fill/],
     ['192.0.2.0/24: { metadata: { ipfix.foo: x } }\n', /metadata "ipfix\.foo": is in a namespace decoders fill/],
     ['192.0.2.0/24: { metadata: { site: x } }\n192.0.2.1: { metadata: { site.id: y } }\n', /metadata "site" and "site\.id": a field cannot also hold fields/],
+    ['192.0.2.0/24: { metadata: { .site: x } }\n192.0.2.1: { metadata: { .site.id: y } }\n', /metadata "\.site" and "\.site\.id": a field cannot also hold fields/],
+    // A top-level name under an end's object would collide with the end's own fields in one view or label the wrong end.
+    ['192.0.2.0/24: { metadata: { destination.site.id: x, .site.id: y } }\n', /metadata "destination\.site\.id": a field under destination is written with a leading '\.' \(\.site\.id\)/],
+    ['192.0.2.0/24: { metadata: { flow.src.site.id: x } }\n', /a field under flow\.src is written with a leading '\.'/],
+    ['192.0.2.0/24: { metadata: { source.site: x } }\n', /a field under source is written with a leading '\.'/],
+    ['192.0.2.0/24: { metadata: { ipfix: x } }\n', /metadata "ipfix": holds the fields decoders fill under ipfix\./],
+    ['192.0.2.0/24: { metadata: { cisco: x } }\n', /holds the fields decoders fill under cisco\./],
+    ['192.0.2.0/24: { metadata: { _id: x } }\n', /metadata "_id": a top-level field name starts with a letter or digit/],
+    ['192.0.2.0/24: { metadata: { __proto__: x } }\n', /metadata "__proto__": a top-level field name starts with a letter or digit/],
     ['192.0.2.0/24: [name]\n', /192\.0\.2\.0\/24: expected attributes/],
     ['- 192.0.2.0/24\n', /expected a map of address, CIDR or range/],
   ];
@@ -216,9 +228,18 @@ test('ipaddr-metadata: a record gets locality, subnet names and tags, the VLAN t
   assert.deepEqual([ecs['source.subnet.name'], ecs['source.subnet.tags'], ecs['destination.subnet.name'], ecs['source.site.id'], ecs['source.rack.id'], ecs['dhcp.pool.name'], ecs['flow.src.site.id']],
     ['atlanta_guest_wifi', ['wifi', 'dhcp'], 'lab-v6', '007', 'r7', 'atlanta_guest_wifi', undefined]);
   assert.deepEqual(ecs, toDocument(r, ecsView));
-  // Dropping by the name each view writes.
+  // Dropping by either view's name, as for schema fields.
   const dropped = JSON.parse(encodeRecord(r, { ...ecsView, drop: ['source.site.*', 'source.subnet.tags'] })) as Record<string, unknown>;
   assert.deepEqual([dropped['source.site.id'], dropped['source.subnet.tags'], dropped['source.rack.id'], dropped['source.subnet.name']], [undefined, undefined, 'r7', 'atlanta_guest_wifi']);
+  for (const [view, drop, gone, kept] of [
+    [ecsView, ['flow.src.rack.id', 'flow.src.ip.subnet.name'], ['source.rack.id', 'source.subnet.name'], ['source.site.id', 'source.subnet.tags']],
+    [{ ecs: false, timestampSource: 'collect' as const }, ['source.rack.*', 'source.subnet.tags'], ['flow.src.rack.id', 'flow.src.ip.subnet.tags'], ['flow.src.site.id', 'flow.src.ip.subnet.name']],
+  ] as const) {
+    const v = { ...view, drop: [...drop] };
+    const doc = JSON.parse(encodeRecord(r, v)) as Record<string, unknown>;
+    assert.deepEqual([gone.map((n) => doc[n]), kept.map((n) => doc[n] !== undefined)], [[undefined, undefined], [true, true]], JSON.stringify(drop));
+    assert.deepEqual(doc, toDocument(r, v));
+  }
   // A decoder's own flow.dst.* extra keeps its name in ECS.
   const path = Object.assign(new FlowRecord(), { srcIp: '192.0.2.1', dstIp: '192.0.2.2' });
   path.setExtra('flow.dst.as.path', '65001 65002');
@@ -233,6 +254,13 @@ test('ipaddr-metadata: a record gets locality, subnet names and tags, the VLAN t
   const back = new FlowRecord();
   restApply(back, restJson(r, r.collectTs));
   assert.deepEqual([back.srcSubnetName, back.dstSubnetName, back.srcSubnetTags, back.dstSubnetTags, back.srcVlan, back.extra], [r.srcSubnetName, r.dstSubnetName, r.srcSubnetTags, r.dstSubnetTags, 1001, r.extra]);
+});
+
+test('ipaddr-metadata: the Elasticsearch/OpenSearch template maps no text field as a date by its look (a value `2024-01-01` stays keyword)', () => {
+  for (const flavor of ['elasticsearch', 'opensearch'] as const) {
+    const t = buildTemplate(flavor, 'ufc-codex', 'ufc-codex*', 'codex');
+    assert.equal((t.body.template.mappings as Record<string, unknown>)['date_detection'], false, flavor);
+  }
 });
 
 test('ipaddr-metadata: an end made internal stays out of the RiskIQ output; a registry-private end stays out whatever the file says', () => {

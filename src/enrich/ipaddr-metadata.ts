@@ -33,7 +33,7 @@ import { isIP } from 'node:net';
 // against js-yaml's 0.18 s on this machine).
 import jsYaml from 'js-yaml';
 import { cutText } from '../decode/template/store.js';
-import { FIXED_EXTRA_NAMES, mayNameExtra } from '../decode/extra-names.js';
+import { EXTRA_NAMESPACES, FIXED_EXTRA_NAMES, mayNameExtra } from '../decode/extra-names.js';
 import { log } from '../log/logger.js';
 import { FIELDS } from '../record/fields.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
@@ -143,6 +143,8 @@ const SCHEMA_NAMES: readonly string[] = FIELDS.flatMap((f) => (f.ecs === null ||
 
 /** Letters, digits, `_`, `-`, dot-separated: what a field name holds everywhere downstream. */
 const KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
+/** Where the end fields go, in either view: a top-level name there would stand for one end whichever matched. */
+const END_OBJECTS = ['flow.src.', 'flow.dst.', 'source.', 'destination.'];
 
 /** Answers of fieldConflict: a file repeats the same few names over thousands of entries. */
 const conflicts = new Map<string, string | null>();
@@ -165,6 +167,7 @@ function findConflict(field: string): string | null {
   }
   for (const n of FIXED_EXTRA_NAMES) if (n === field || n.startsWith(field + '.') || field.startsWith(n + '.')) return `collides with ${n}, which decoders fill`;
   if (mayNameExtra(field, false)) return 'is in a namespace decoders fill (ipfix., sflow., vendors\')';
+  for (const ns of EXTRA_NAMESPACES) if (ns.startsWith(field + '.')) return `holds the fields decoders fill under ${ns}`;
   return null;
 }
 
@@ -214,6 +217,10 @@ function parseEntry(key: string, attrs: Attrs, order: number, where: string, not
           const end = name.startsWith('.');
           const bare = end ? name.slice(1) : name;
           if (!KEY.test(bare)) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a field name is letters, digits, '_' and '-', in parts joined by '.' (a leading '.' puts it under the flow end)`);
+          // Document stores reserve top-level names starting with '_' (_id, _source, _index, ...).
+          if (!end && bare.startsWith('_')) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a top-level field name starts with a letter or digit (document stores reserve _id, _source, ...)`);
+          const under = end ? undefined : END_OBJECTS.find((o) => bare.startsWith(o));
+          if (under !== undefined) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a field under ${under.slice(0, -1)} is written with a leading '.' (.${bare.slice(under.length)}), and goes under the end the address is`);
           const problem = end
             ? (fieldConflict(`flow.src.${bare}`) ?? fieldConflict(`source.${bare}`) ?? fieldConflict(`flow.dst.${bare}`) ?? fieldConflict(`destination.${bare}`))
             : fieldConflict(bare);
@@ -237,36 +244,89 @@ function parseEntry(key: string, attrs: Attrs, order: number, where: string, not
   return e;
 }
 
-/** Each attribute from the most specific entry that sets it: `covering` is least specific first. */
-function merge(covering: readonly Entry[]): AddressMeta {
-  let internal = -1, name = '', tags = '', vlan = 0;
-  const md = new Map<string, string>();
-  for (const e of covering) {
-    if (e.internal !== undefined) internal = e.internal ? 1 : 0;
-    if (e.name !== undefined) name = e.name;
-    if (e.tags !== undefined) tags = e.tags;
-    if (e.vlan !== undefined) vlan = e.vlan;
-    for (const [k, v] of e.metadata) md.set(k, v);
-  }
-  const src: [string, string][] = [], dst: [string, string][] = [], top: [string, string][] = [];
-  for (const [k, v] of md) {
-    if (k.startsWith('.')) {
-      src.push([`flow.src${k}`, v]);
-      dst.push([`flow.dst${k}`, v]);
-    } else {
-      top.push([k, v]);
+/** Whether `a` is more specific than `b`: the smaller range, and of equal ones the later entry. */
+function moreSpecific(a: Entry, b: Entry): boolean {
+  const sa = a.hi - a.lo, sb = b.hi - b.lo;
+  return sa < sb || (sa === sb && a.order > b.order);
+}
+
+/**
+ * The entries covering the sweep's current point that set one attribute, most specific on top; an entry
+ * whose range has ended leaves when it reaches the top (nothing under it can be read before then).
+ */
+class EntryHeap {
+  private readonly items: Entry[] = [];
+
+  push(e: Entry): void {
+    const h = this.items;
+    let i = h.push(e) - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!moreSpecific(h[i]!, h[parent]!)) break;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
     }
   }
-  return { internal, name, tags, vlan, src, dst, top };
+
+  /** The most specific entry still covering `at`, or undefined. */
+  top(at: bigint): Entry | undefined {
+    const h = this.items;
+    while (h.length > 0 && h[0]!.hi < at) {
+      const last = h.pop()!;
+      if (h.length === 0) break;
+      h[0] = last;
+      for (let i = 0; ;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && moreSpecific(h[l]!, h[m]!)) m = l;
+        if (r < h.length && moreSpecific(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return h[0];
+  }
 }
 
-/** Less specific first: the larger range, then the earlier entry. */
-function bySpecificity(a: Entry, b: Entry): number {
-  const sa = a.hi - a.lo, sb = b.hi - b.lo;
-  return sa > sb ? -1 : sa < sb ? 1 : a.order - b.order;
+/** What an entry sets, by attribute: the four of its own, and `m:` + each metadata name. */
+function attributesOf(e: Entry): string[] {
+  const out: string[] = [];
+  if (e.internal !== undefined) out.push('internal');
+  if (e.name !== undefined) out.push('name');
+  if (e.tags !== undefined) out.push('tags');
+  if (e.vlan !== undefined) out.push('vlan');
+  for (const k of e.metadata.keys()) out.push('m:' + k);
+  return out;
 }
 
-/** Cuts one family's entries into disjoint intervals, each with the merge of the entries covering it. */
+/** The answer from the winning entry of each attribute. */
+function answerOf(winners: ReadonlyArray<readonly [string, Entry]>): AddressMeta {
+  const meta = { internal: -1, name: '', tags: '', vlan: 0, src: [] as [string, string][], dst: [] as [string, string][], top: [] as [string, string][] };
+  for (const [attr, e] of winners) {
+    if (attr === 'internal') meta.internal = e.internal ? 1 : 0;
+    else if (attr === 'name') meta.name = e.name!;
+    else if (attr === 'tags') meta.tags = e.tags!;
+    else if (attr === 'vlan') meta.vlan = e.vlan!;
+    else {
+      const k = attr.slice(2), v = e.metadata.get(k)!;
+      if (k.startsWith('.')) {
+        meta.src.push([`flow.src${k}`, v]);
+        meta.dst.push([`flow.dst${k}`, v]);
+      } else {
+        meta.top.push([k, v]);
+      }
+    }
+  }
+  return meta;
+}
+
+/**
+ * Cuts one family's entries into disjoint intervals, each with the answer of the entries covering it:
+ * a sweep over the range bounds with, per attribute, a heap of the covering entries that set it, so an
+ * interval's answer costs one look per attribute in play whatever the overlap (a file of thousands of
+ * overlapping ranges loads in well under a second).
+ */
 function flatten(entries: readonly Entry[], v6: boolean): Intervals {
   const cuts = new Set<bigint>();
   for (const e of entries) {
@@ -276,19 +336,40 @@ function flatten(entries: readonly Entry[], v6: boolean): Intervals {
   const points = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   const byLo = [...entries].sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
   const lows: bigint[] = [], highs: bigint[] = [], metas: AddressMeta[] = [];
-  // Intervals covered by the same entries share one answer.
+  // Heaps by attribute, in the order attributes first appear (the answer's field order); `live` holds
+  // the ones that may still have a covering entry.
+  const heaps = new Map<string, EntryHeap>();
+  const rank = new Map<string, number>();
+  const live = new Set<string>();
+  // Intervals with the same winners share one answer.
   const shared = new Map<string, AddressMeta>();
-  let active: Entry[] = [];
   let next = 0;
   for (let i = 0; i + 1 < points.length; i++) {
     const lo = points[i]!, hi = points[i + 1]! - 1n;
-    active = active.filter((e) => e.hi >= lo);
-    while (next < byLo.length && byLo[next]!.lo <= lo) active.push(byLo[next++]!);
-    if (active.length === 0) continue;
-    const covering = [...active].sort(bySpecificity);
-    const sig = covering.map((e) => e.order).join(',');
+    for (; next < byLo.length && byLo[next]!.lo <= lo; next++) {
+      const e = byLo[next]!;
+      for (const attr of attributesOf(e)) {
+        let h = heaps.get(attr);
+        if (h === undefined) {
+          heaps.set(attr, (h = new EntryHeap()));
+          rank.set(attr, rank.size);
+        }
+        h.push(e);
+        live.add(attr);
+      }
+    }
+    const winners: [string, Entry][] = [];
+    for (const attr of live) {
+      const e = heaps.get(attr)!.top(lo);
+      if (e === undefined) live.delete(attr);
+      else winners.push([attr, e]);
+    }
+    if (winners.length === 0) continue;
+    // Attributes in first-appearance order, whatever order they came live in.
+    winners.sort((x, y) => rank.get(x[0])! - rank.get(y[0])!);
+    const sig = winners.map(([attr, e]) => `${attr}=${e.order}`).join('\n');
     let meta = shared.get(sig);
-    if (meta === undefined) shared.set(sig, (meta = merge(covering)));
+    if (meta === undefined) shared.set(sig, (meta = answerOf(winners)));
     if (metas.length > 0 && metas[metas.length - 1] === meta && highs[highs.length - 1] === lo - 1n) {
       highs[highs.length - 1] = hi;
       continue;
@@ -331,12 +412,18 @@ export function parseMetadataTable(textIn: string, source = 'address metadata fi
  * store maps each name once, as one or the other, and would refuse every record after the first.
  */
 function checkNesting(entries: readonly Entry[], source: string): void {
-  const names = new Set<string>();
-  for (const e of entries) for (const k of e.metadata.keys()) names.add(k);
-  for (const n of names) {
-    for (let dot = n.indexOf('.', 1); dot > 0; dot = n.indexOf('.', dot + 1)) {
-      const head = n.slice(0, dot);
-      if (names.has(head)) throw new Error(`${source}: metadata ${JSON.stringify(head)} and ${JSON.stringify(n)}: a field cannot also hold fields`);
+  const written = new Set<string>();
+  for (const e of entries) for (const k of e.metadata.keys()) written.add(k);
+  // Every name a record may get, in either view, with the name as written that gives it.
+  const names = new Map<string, string>();
+  for (const k of written) {
+    if (k.startsWith('.')) for (const o of END_OBJECTS) names.set(o + k.slice(1), k);
+    else names.set(k, k);
+  }
+  for (const [n, k] of names) {
+    for (let dot = n.indexOf('.'); dot > 0; dot = n.indexOf('.', dot + 1)) {
+      const head = names.get(n.slice(0, dot));
+      if (head !== undefined) throw new Error(`${source}: metadata ${JSON.stringify(head)} and ${JSON.stringify(k)}: a field cannot also hold fields`);
     }
   }
 }

@@ -314,7 +314,7 @@ export function toDocument(r: FlowRecord, opts: ViewOptions): Record<string, unk
   if (r.extra !== null) {
     for (const k in r.extra) {
       const name = opts.ecs ? ecsExtraName(k) : k;
-      if (drop === null || !drop(name)) out[name] = r.extra[k];
+      if (drop === null || !extraDropped(k, name, drop)) out[name] = r.extra[k];
     }
   }
   return out;
@@ -328,6 +328,16 @@ const DECODER_END_EXTRAS: ReadonlySet<string> = new Set(FIXED_EXTRA_NAMES.filter
  * (`flow.src.site.id`, see enrich/ipaddr-metadata.ts) go under that end's ECS object
  * (`source.site.id`), as the end's other fields do. Every other extra keeps its name.
  */
+/**
+ * Whether an output's drop list leaves an extra out: by the name the view writes or, for a field under a
+ * flow end, by its name in the other view too (as schema fields are matched by either name).
+ */
+export function extraDropped(k: string, written: string, drop: (name: string) => boolean): boolean {
+  if (drop(written)) return true;
+  const other = written === k ? ecsExtraName(k) : k;
+  return other !== written && drop(other);
+}
+
 export function ecsExtraName(k: string): string {
   if (k.charCodeAt(0) !== 102 /* f */ || !k.startsWith('flow.') || DECODER_END_EXTRAS.has(k)) return k;
   if (k.startsWith('flow.src.')) return 'source.' + k.slice(9);

@@ -10,7 +10,7 @@
 import type { FlowRecord } from './flow-record.js';
 import { flat } from './flat.js';
 import { dropMatcher, fieldDropped, type DropMatch } from './drop-fields.js';
-import { FIELDS, FIELD_HELPERS, HELPER_NAMES, ecsExtraName, toDocument, type FieldDef, type ViewOptions } from './fields.js';
+import { FIELDS, FIELD_HELPERS, HELPER_NAMES, ecsExtraName, extraDropped, toDocument, type FieldDef, type ViewOptions } from './fields.js';
 
 // eslint-disable-next-line no-control-regex -- JSON must escape control characters
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
@@ -70,7 +70,7 @@ function extraExcept(drop: DropMatch, ecs: boolean): (r: FlowRecord, s: string) 
   return (r, s) => {
     for (const k in r.extra!) {
       const name = ecs ? ecsExtraName(k) : k;
-      if (!drop(name)) s += extraText(name, r.extra![k]!);
+      if (!extraDropped(k, name, drop)) s += extraText(name, r.extra![k]!);
     }
     return s;
   };

@@ -65,6 +65,9 @@ export function buildTemplate(flavor: Flavor, name: string, pattern: string, sch
   }
   const mappings: Record<string, unknown> = {
     dynamic: true,
+    // A text extra that happens to read as a date (an address metadata value `2024-01-01`) must not
+    // make its field a date: the next record's text would then be refused.
+    date_detection: false,
     // Information elements without a named field (record `extra`) arrive under raw names; strings
     // among them are identifiers, not prose.
     dynamic_templates: [{ strings_as_keyword: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } }],

@@ -71,6 +71,25 @@ test('secrets never appear in ufc config or in any log line', () => {
   for (const s of Object.values(SECRETS)) assert.ok(!all.includes(s), `secret leaked: ${s.slice(0, 6)}...`);
 });
 
+test('ufc config reads the files the enrichers load as start-up does and lists every one that does not load (exit 2); good files pass', () => {
+  const dir = tempDir('ufc-cli-files-');
+  writeFileSync(join(dir, 'ipaddrs.yml'), '192.0.2.0/24:\n  vlan: 9999\n');
+  writeFileSync(join(dir, 'netifs.yml'), '192.0.2.1:\n  x: { ifName: ge-0/0/1 }\n');
+  const env = {
+    EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: join(dir, 'ipaddrs.yml'),
+    EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: join(dir, 'netifs.yml'),
+  };
+  const bad = spawnSync(process.execPath, [...CLI, 'config'], { encoding: 'utf8', env: baseEnv(env) });
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.equal(bad.stdout, '', 'no configuration printed when a file does not load');
+  assert.match(bad.stderr, /configuration has 2 problems:\n {2}EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: .*netifs\.yml: 192\.0\.2\.1: x: not an interface index.*\n {2}EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: .*ipaddrs\.yml: 192\.0\.2\.0\/24: vlan is a VLAN ID/);
+  writeFileSync(join(dir, 'ipaddrs.yml'), '192.0.2.0/24:\n  vlan: 99\n');
+  writeFileSync(join(dir, 'netifs.yml'), '192.0.2.1:\n  1: { ifName: ge-0/0/1 }\n');
+  const good = spawnSync(process.execPath, [...CLI, 'config'], { encoding: 'utf8', env: baseEnv(env) });
+  assert.equal(good.status, 0, good.stderr);
+  assert.match(good.stdout, /^EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE=true$/m);
+});
+
 test('a password in a URL option is masked in ufc config; a secret that also occurs in numbers leaves every log line valid', () => {
   const c = spawnSync(process.execPath, [...CLI, 'config'], { encoding: 'utf8', env: baseEnv({ EF_OUTPUT_CLICKHOUSE_ADDRESSES: 'http://chuser:UrlPassw0rdZZ@127.0.0.1:18124' }) });
   assert.equal(c.status, 0, c.stderr);

@@ -1,14 +1,30 @@
 import { renderConfig } from '../config/load.js';
+import { createEnrichers } from '../enrich/chain.js';
 import { configOrExit } from './common.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
 
 export const configCommand: Command = {
   usage: 'ufc config [--env-file PATH]',
-  summary: 'Print the effective configuration (secrets as ***) and exit; non-zero when it is invalid.',
+  summary: 'Print the effective configuration (secrets as ***) and exit; non-zero when it is invalid, or when a file it names (sampling rates, interface names, address metadata, GeoIP, ASN) does not load.',
   flags: [ENV_FILE_FLAG],
   async run(args) {
     const envFile = args.flags.get('env-file');
     const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
+    // The files the enrichers read are checked as start-up checks them (a decode worker's own copy, so
+    // nothing is downloaded): an edited file can be tried before the collector is restarted with it.
+    const problems: string[] = [];
+    for (const e of createEnrichers({ config, dataDir: config.EF_DATA_DIR, worker: true })) {
+      try {
+        await e.check?.();
+      } catch (err) {
+        problems.push((err as Error).message.split('\n')[0]!);
+      }
+    }
+    if (problems.length > 0) {
+      process.stderr.write(`configuration has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n`);
+      for (const p of problems) process.stderr.write(`  ${p}\n`);
+      return 2;
+    }
     process.stdout.write(renderConfig(config));
     return 0;
   },

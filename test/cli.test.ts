@@ -88,6 +88,17 @@ test('ufc config reads the files the enrichers load as start-up does and lists e
   const good = spawnSync(process.execPath, [...CLI, 'config'], { encoding: 'utf8', env: baseEnv(env) });
   assert.equal(good.status, 0, good.stderr);
   assert.match(good.stdout, /^EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE=true$/m);
+  // The threat feeds file (read as the chain is built) and the RiskIQ include/exclude file: both listed.
+  writeFileSync(join(dir, 'feeds.yml'), 'feeds:\n  - nonsense: 1\n');
+  writeFileSync(join(dir, 'inclexcl.yml'), 'include: [\n');
+  const threat = spawnSync(process.execPath, [...CLI, 'config'], { encoding: 'utf8', env: baseEnv({
+    ...env,
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH: join(dir, 'feeds.yml'),
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'analyst@example.com', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: 'not-a-real-key-0123456789',
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: join(dir, 'inclexcl.yml'), EF_OUTPUT_RISKIQ_ENABLE: 'false',
+  }) });
+  assert.equal(threat.status, 2, threat.stderr);
+  assert.match(threat.stderr, /configuration has 2 problems:\n {2}EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH: .*feeds\.yml: feed 1: unknown key "nonsense".*\n {2}EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: .*inclexcl\.yml: /);
 });
 
 test('a password in a URL option is masked in ufc config; a secret that also occurs in numbers leaves every log line valid', () => {

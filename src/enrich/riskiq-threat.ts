@@ -212,4 +212,14 @@ export class RiskiqThreatEnricher implements Enricher {
       ...storeLogHooks(P),
     };
   }
+
+  /** Parses the include/exclude file as start() would, without using it (`ufc config`). */
+  async check(): Promise<void> {
+    if (this.inclExcl === null) return;
+    try {
+      await new InclExclFile(this.inclExcl.path, RISKIQ_DEFAULT_NAME).loadIfChanged();
+    } catch (err) {
+      throw new ConfigFileError(`EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: ${(err as Error).message}`, { cause: err });
+    }
+  }
 }

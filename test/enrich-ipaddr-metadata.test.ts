@@ -81,12 +81,12 @@ test('ipaddr-metadata: each attribute from the most specific entry that sets it,
   const m15 = at('10.1.2.15')!;
   assert.deepEqual({ ...m15 }, {
     internal: 1, name: 'atlanta_guest_wifi', tags: 'wifi,dhcp', vlan: 1001,
-    src: [['flow.src.site.id', '007'], ['flow.src.rack.id', 'r7']], dst: [['flow.dst.site.id', '007'], ['flow.dst.rack.id', 'r7']],
+    src: [['flow.src.site.id', '007'], ['flow.src.rack.id', 'r7']], dst: [['flow.dst.site.id', '007'], ['flow.dst.rack.id', 'r7']], exp: [],
     top: [['dhcp.pool.name', 'atlanta_guest_wifi']],
   });
   assert.deepEqual(at('10.1.2.9')!.src, [['flow.src.site.id', 'atlanta']]);
   assert.deepEqual(at('10.1.2.21')!.src, [['flow.src.site.id', 'atlanta']]);
-  assert.deepEqual({ ...at('10.200.0.1')! }, { internal: 1, name: '', tags: '', vlan: 0, src: [], dst: [], top: [] });
+  assert.deepEqual({ ...at('10.200.0.1')! }, { internal: 1, name: '', tags: '', vlan: 0, src: [], dst: [], exp: [], top: [] });
   assert.equal(at('198.51.100.7')!.name, 'lab');
   assert.equal(at('::ffff:10.1.2.15'), m15, 'an IPv4-mapped address is its IPv4 address');
   assert.equal(e.lookup('10.1.2.15', 0x0a01020f), m15, 'the decoder\'s uint32');
@@ -184,8 +184,8 @@ test('ipaddr-metadata: bad files name the entry; attributes it does not use and 
     ['192.0.2.0/24: { metadata: { flow.bytes: x } }\n', /metadata "flow\.bytes": is the record's field flow\.bytes/],
     ['192.0.2.0/24: { metadata: { network.vlan.id: x } }\n', /is the record's field network\.vlan\.id/],
     ['192.0.2.0/24: { metadata: { flow: x } }\n', /metadata "flow": holds the record's field/],
-    ['192.0.2.0/24: { metadata: { .ip: x } }\n', /metadata "\.ip": as flow\.src\.ip \(source\.ip\) holds the record's field flow\.src\.ip\.addr/],
-    ['192.0.2.0/24: { metadata: { .geo.city_name: x } }\n', /as flow\.src\.geo\.city_name \(source\.geo\.city_name\) is the record's field source\.geo\.city_name/],
+    ['192.0.2.0/24: { metadata: { .ip: x } }\n', /metadata "\.ip": as flow\.src\.ip holds the record's field flow\.src\.ip\.addr/],
+    ['192.0.2.0/24: { metadata: { .geo.city_name: x } }\n', /as source\.geo\.city_name is the record's field source\.geo\.city_name/],
     ['192.0.2.0/24: { metadata: { .as.path: x } }\n', /collides with flow\.dst\.as\.path, which decoders fill/],
     ['192.0.2.0/24: { metadata: { ipfix.foo: x } }\n', /metadata "ipfix\.foo": is in a namespace decoders fill/],
     ['192.0.2.0/24: { metadata: { site: x } }\n192.0.2.1: { metadata: { site.id: y } }\n', /metadata "site" and "site\.id": a field cannot also hold fields/],
@@ -199,12 +199,17 @@ test('ipaddr-metadata: bad files name the entry; attributes it does not use and 
     ['192.0.2.0/24: { metadata: { _id: x } }\n', /metadata "_id": a top-level field name starts with a letter or digit/],
     ['192.0.2.0/24: { metadata: { __proto__: x } }\n', /metadata "__proto__": a top-level field name starts with a letter or digit/],
     ['192.0.2.0/24: [name]\n', /192\.0\.2\.0\/24: expected attributes/],
+    ['192.0.2.0/24: { contexts: [router], name: x }\n', /contexts is a list of endpoint \(flow ends\) and exporter, not "router"/],
+    // An exporter's fields go under flow.export / observer: a name taken there is refused for exporter entries only.
+    ['192.0.2.0/24: { contexts: [exporter], metadata: { .type: x } }\n', /metadata "\.type": as flow\.export\.type is the record's field flow\.export\.type/],
+    ['192.0.2.0/24: { metadata: { observer.site: x } }\n', /a field under observer is written with a leading '\.'/],
     ['- 192.0.2.0/24\n', /expected a map of address, CIDR or range/],
   ];
   for (const [text, want] of bad) assert.throws(() => parseMetadataTable(text, 'ipaddrs.yml'), want, text);
-  const notes: MetadataParseNotes = { unused: new Set(), otherContexts: 0 };
-  const t = parseMetadataTable('192.0.2.0/24: { name: a, owner: x, comment: y }\n10.0.0.0/16: { contexts: [exporter], name: e }\n10.1.0.0/16: { contexts: [endpoint, exporter], name: f }\n192.0.2.9:\n', 'f', notes);
-  assert.deepEqual([[...notes.unused].sort(), notes.otherContexts, t.entries], [['comment', 'owner'], 1, 2]);
+  const notes: MetadataParseNotes = { unused: new Set(), noContexts: 0 };
+  const t = parseMetadataTable('192.0.2.0/24: { name: a, owner: x, comment: y }\n10.0.0.0/16: { contexts: [exporter], name: e }\n10.1.0.0/16: { contexts: [endpoint, exporter], name: f }\n10.2.0.0/16: { contexts: [], name: g }\n192.0.2.9:\n', 'f', notes);
+  assert.deepEqual([[...notes.unused].sort(), notes.noContexts, t.entries], [['comment', 'owner'], 1, 3]);
+  assert.deepEqual([t.v4.metas.length, t.exporterV4.metas.length], [2, 2], 'ends: 192.0.2.0/24 and 10.1/16; exporters: 10.0/16 and 10.1/16');
   assert.equal(parseMetadataTable('').entries, 0);
   assert.equal(parseMetadataTable('# nothing yet\n').entries, 0);
 });
@@ -254,6 +259,44 @@ test('ipaddr-metadata: a record gets locality, subnet names and tags, the VLAN t
   const back = new FlowRecord();
   restApply(back, restJson(r, r.collectTs));
   assert.deepEqual([back.srcSubnetName, back.dstSubnetName, back.srcSubnetTags, back.dstSubnetTags, back.srcVlan, back.extra], [r.srcSubnetName, r.dstSubnetName, r.srcSubnetTags, r.dstSubnetTags, 1001, r.extra]);
+});
+
+test('ipaddr-metadata: entries for exporters (contexts) name the exporter of flow and counter records; an end\'s record-level field wins over the exporter\'s', () => {
+  const e = enricherOf(`
+192.0.2.0/24:
+  contexts: [exporter]
+  name: edge routers
+  tags: [edge]
+  metadata:
+    .site.id: fra1
+    owner: netops
+192.0.2.7:
+  contexts: [exporter, endpoint]
+  name: edge-7
+  metadata:
+    .type: x
+10.0.0.0/8:
+  metadata:
+    owner: desktop
+`.replace('    .type: x\n', '    .rack: r1\n'));
+  const a = Object.assign(flow('10.1.1.1', '8.8.8.8'), { exporterIp: '192.0.2.1' });
+  const b = Object.assign(flow('8.8.8.8', '9.9.9.9'), { exporterIp: '192.0.2.1' });
+  const c = Object.assign(new FlowRecord(), { kind: 'counter' as const, exporterIp: '192.0.2.7' });
+  const d = Object.assign(flow('192.0.2.7', '8.8.8.8'), { exporterIp: '198.51.100.1' });
+  e.enrich([a, b, c, d]);
+  assert.deepEqual([a.exporterSubnetName, a.exporterSubnetTags, a.extra], ['edge routers', 'edge', { 'flow.export.site.id': 'fra1', owner: 'desktop' }]);
+  assert.deepEqual([b.exporterSubnetName, b.extra], ['edge routers', { 'flow.export.site.id': 'fra1', owner: 'netops' }]);
+  assert.deepEqual([c.exporterSubnetName, c.exporterSubnetTags, c.extra], ['edge-7', 'edge', { 'flow.export.site.id': 'fra1', 'flow.export.rack': 'r1', owner: 'netops' }]);
+  assert.deepEqual([d.exporterSubnetName, d.srcSubnetName, d.extra], ['', 'edge-7', { 'flow.src.rack': 'r1' }], 'an exporter entry names no flow end: only the entry for both does');
+  const view = { ecs: true, timestampSource: 'collect' as const };
+  const ecs = JSON.parse(encodeRecord(c, view)) as Record<string, unknown>;
+  assert.deepEqual([ecs['observer.subnet.name'], ecs['observer.subnet.tags'], ecs['observer.site.id'], ecs['observer.rack'], ecs['owner']], ['edge-7', ['edge'], 'fra1', 'r1', 'netops']);
+  assert.deepEqual(ecs, toDocument(c, view));
+  const codex = JSON.parse(encodeRecord(a, { ecs: false, timestampSource: 'collect' })) as Record<string, unknown>;
+  assert.deepEqual([codex['flow.export.ip.subnet.name'], codex['flow.export.ip.subnet.tags'], codex['flow.export.site.id']], ['edge routers', ['edge'], 'fra1']);
+  const back = new FlowRecord();
+  restApply(back, restJson(c, 0));
+  assert.deepEqual([back.exporterSubnetName, back.exporterSubnetTags], ['edge-7', 'edge']);
 });
 
 test('ipaddr-metadata: the Elasticsearch/OpenSearch template maps no text field as a date by its look (a value `2024-01-01` stays keyword)', () => {
@@ -324,7 +367,8 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
   const named = sources[0]!;
   // One source named, internal and tagged; every other address of its /16 gets a site.
   const net16 = named.split('.').slice(0, 2).join('.') + '.0.0/16';
-  writeFileSync(path, `${net16}:\n  metadata:\n    .site.id: hq\n${named}:\n  name: "named host"\n  internal: false\n  tags: [a, b]\n  metadata:\n    owner: ops\n`);
+  // The datagrams come from 127.0.0.1: an entry for exporters names it.
+  writeFileSync(path, `${net16}:\n  metadata:\n    .site.id: hq\n${named}:\n  name: "named host"\n  internal: false\n  tags: [a, b]\n  metadata:\n    owner: ops\n127.0.0.0/8:\n  contexts: [exporter]\n  name: lab router\n  metadata:\n    .region: lab\n`);
   const in16 = (ip: unknown): boolean => typeof ip === 'string' && ip.startsWith(net16.split('.').slice(0, 2).join('.') + '.');
   for (const workers of ['1', '0']) {
     const { docs, stored } = await run(workers, workers === '0');
@@ -338,6 +382,7 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
       assert.equal(d['flow.src.site.id'], in16(src) ? 'hq' : undefined);
       assert.equal(d['flow.dst.site.id'], in16(d['flow.dst.ip.addr']) ? 'hq' : undefined);
       assert.equal(d['owner'], src === named || d['flow.dst.ip.addr'] === named ? 'ops' : undefined);
+      assert.deepEqual([d['flow.export.ip.subnet.name'], d['flow.export.region']], ['lab router', 'lab']);
       if (src === named) seen++;
     }
     assert.ok(seen > 0);
@@ -345,7 +390,7 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
       assert.equal(stored.length, 30);
       const fromStore = stored.filter((d) => d['flow.src.ip.addr'] === named);
       assert.equal(fromStore.length, seen);
-      for (const d of fromStore) assert.deepEqual([d['flow.src.ip.subnet.name'], d['flow.src.ip.subnet.tags'], d['owner']], ['named host', ['a', 'b'], 'ops']);
+      for (const d of fromStore) assert.deepEqual([d['flow.src.ip.subnet.name'], d['flow.src.ip.subnet.tags'], d['owner'], d['flow.export.ip.subnet.name']], ['named host', ['a', 'b'], 'ops', 'lab router']);
     }
   }
 });

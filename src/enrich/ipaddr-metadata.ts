@@ -21,6 +21,11 @@
  * `metadata` keys become fields: `.key` under the end (flow.src.key, ECS source.key), other keys at
  * the record's top level (where both ends set one, the source's value is kept).
  *
+ * An entry with `contexts: [exporter]` applies to the exporter's address instead (`[endpoint, exporter]`
+ * to both): `name` and `tags` fill flow.export.ip.subnet.{name,tags}, `.key` goes under flow.export
+ * (ECS observer), other keys at the top level unless an end sets them too. Ends and exporters have a
+ * table each.
+ *
  * Where entries overlap, each attribute comes from the most specific entry that sets it (the smallest
  * range; of equal ones, the later in the file), metadata key by key. The file is flattened at load
  * into disjoint intervals, each with its merged answer, so a lookup is one binary search and applying
@@ -52,9 +57,10 @@ export interface AddressMeta {
   tags: string;
   /** 0 when not said. */
   vlan: number;
-  /** Metadata as [field, value] for a source end, a destination end, and the record. */
+  /** Metadata as [field, value] for a source end, a destination end, an exporter, and the record. */
   src: ReadonlyArray<readonly [string, string]>;
   dst: ReadonlyArray<readonly [string, string]>;
+  exp: ReadonlyArray<readonly [string, string]>;
   top: ReadonlyArray<readonly [string, string]>;
 }
 
@@ -64,6 +70,9 @@ interface Entry {
   hi: bigint;
   v6: boolean;
   order: number;
+  /** Whether it applies to flow ends, to exporters (`contexts`; flow ends only when absent). */
+  endpoint: boolean;
+  exporter: boolean;
   internal?: boolean;
   name?: string;
   tags?: string;
@@ -81,18 +90,24 @@ interface Intervals {
 }
 
 export interface MetadataTable {
+  /** For flow ends. */
   v4: Intervals;
   v6: Intervals;
+  /** For exporters (entries with `contexts: [exporter]`). */
+  exporterV4: Intervals;
+  exporterV6: Intervals;
   entries: number;
 }
 
 export interface MetadataParseNotes {
   unused: Set<string>;
-  /** Entries whose `contexts` leave out `endpoint` (this collector enriches flow ends only). */
-  otherContexts: number;
+  /** Entries with an empty `contexts` list: they apply nowhere. */
+  noContexts: number;
 }
 
-const EMPTY: MetadataTable = { v4: { starts: new Float64Array(0), ends: new Float64Array(0), metas: [] }, v6: { starts: new Uint16Array(0), ends: new Uint16Array(0), metas: [] }, entries: 0 };
+const NO_V4: Intervals = { starts: new Float64Array(0), ends: new Float64Array(0), metas: [] };
+const NO_V6: Intervals = { starts: new Uint16Array(0), ends: new Uint16Array(0), metas: [] };
+const EMPTY: MetadataTable = { v4: NO_V4, v6: NO_V6, exporterV4: NO_V4, exporterV6: NO_V6, entries: 0 };
 
 const V4_MAX = (1n << 32n) - 1n;
 const V6_MAX = (1n << 128n) - 1n;
@@ -145,6 +160,8 @@ const SCHEMA_NAMES: readonly string[] = FIELDS.flatMap((f) => (f.ecs === null ||
 const KEY = /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/;
 /** Where the end fields go, in either view: a top-level name there would stand for one end whichever matched. */
 const END_OBJECTS = ['flow.src.', 'flow.dst.', 'source.', 'destination.'];
+/** Where an exporter's fields go, in either view. */
+const EXPORTER_OBJECTS = ['flow.export.', 'observer.'];
 
 /** Answers of fieldConflict: a file repeats the same few names over thousands of entries. */
 const conflicts = new Map<string, string | null>();
@@ -182,7 +199,19 @@ function text(v: unknown, where: string, what: string): string {
 function parseEntry(key: string, attrs: Attrs, order: number, where: string, notes?: MetadataParseNotes): Entry | null {
   const range = parseRangeKey(key);
   if (range === null) throw new Error(`${where}: not an address, CIDR (192.0.2.0/24) or range (192.0.2.10-192.0.2.20) of one family, first not above last`);
-  const e: Entry = { ...range, order, metadata: new Map() };
+  const e: Entry = { ...range, order, endpoint: true, exporter: false, metadata: new Map() };
+  if ('contexts' in attrs) {
+    const v = attrs['contexts'];
+    const list = Array.isArray(v) ? v : v === null || v === '' ? [] : [v];
+    for (const c of list) if (c !== 'endpoint' && c !== 'exporter') throw new Error(`${where}: contexts is a list of endpoint (flow ends) and exporter, not ${JSON.stringify(c)}`);
+    e.endpoint = list.includes('endpoint');
+    e.exporter = list.includes('exporter');
+    if (!e.endpoint && !e.exporter) {
+      if (notes) notes.noContexts++;
+      return null;
+    }
+  }
+  const objects = [...(e.endpoint ? END_OBJECTS : []), ...(e.exporter ? EXPORTER_OBJECTS : [])];
   for (const [a, v] of Object.entries(attrs)) {
     switch (a) {
       case 'internal':
@@ -219,24 +248,22 @@ function parseEntry(key: string, attrs: Attrs, order: number, where: string, not
           if (!KEY.test(bare)) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a field name is letters, digits, '_' and '-', in parts joined by '.' (a leading '.' puts it under the flow end)`);
           // Document stores reserve top-level names starting with '_' (_id, _source, _index, ...).
           if (!end && bare.startsWith('_')) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a top-level field name starts with a letter or digit (document stores reserve _id, _source, ...)`);
-          const under = end ? undefined : END_OBJECTS.find((o) => bare.startsWith(o));
-          if (under !== undefined) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a field under ${under.slice(0, -1)} is written with a leading '.' (.${bare.slice(under.length)}), and goes under the end the address is`);
-          const problem = end
-            ? (fieldConflict(`flow.src.${bare}`) ?? fieldConflict(`source.${bare}`) ?? fieldConflict(`flow.dst.${bare}`) ?? fieldConflict(`destination.${bare}`))
-            : fieldConflict(bare);
-          if (problem !== null) throw new Error(`${where}: metadata ${JSON.stringify(k)}: ${end ? `as flow.src.${bare} (source.${bare}) ` : ''}${problem}`);
+          const under = end ? undefined : [...END_OBJECTS, ...EXPORTER_OBJECTS].find((o) => bare.startsWith(o));
+          if (under !== undefined) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a field under ${under.slice(0, -1)} is written with a leading '.' (.${bare.slice(under.length)}), and goes under the end or exporter the address is`);
+          let problem: string | null = null;
+          let as = '';
+          if (!end) problem = fieldConflict(bare);
+          for (let i = 0; end && problem === null && i < objects.length; i++) {
+            problem = fieldConflict(objects[i] + bare);
+            as = `as ${objects[i]}${bare} `;
+          }
+          if (problem !== null) throw new Error(`${where}: metadata ${JSON.stringify(k)}: ${as}${problem}`);
           e.metadata.set(name, text(mv, where, `metadata ${JSON.stringify(k)}`));
         }
         break;
       }
-      case 'contexts': {
-        const list = Array.isArray(v) ? v : [v];
-        if (!list.includes('endpoint')) {
-          if (notes) notes.otherContexts++;
-          return null;
-        }
+      case 'contexts':
         break;
-      }
       default:
         notes?.unused.add(a);
     }
@@ -301,8 +328,8 @@ function attributesOf(e: Entry): string[] {
 }
 
 /** The answer from the winning entry of each attribute. */
-function answerOf(winners: ReadonlyArray<readonly [string, Entry]>): AddressMeta {
-  const meta = { internal: -1, name: '', tags: '', vlan: 0, src: [] as [string, string][], dst: [] as [string, string][], top: [] as [string, string][] };
+function answerOf(winners: ReadonlyArray<readonly [string, Entry]>, forExporters: boolean): AddressMeta {
+  const meta = { internal: -1, name: '', tags: '', vlan: 0, src: [] as [string, string][], dst: [] as [string, string][], exp: [] as [string, string][], top: [] as [string, string][] };
   for (const [attr, e] of winners) {
     if (attr === 'internal') meta.internal = e.internal ? 1 : 0;
     else if (attr === 'name') meta.name = e.name!;
@@ -311,8 +338,12 @@ function answerOf(winners: ReadonlyArray<readonly [string, Entry]>): AddressMeta
     else {
       const k = attr.slice(2), v = e.metadata.get(k)!;
       if (k.startsWith('.')) {
-        meta.src.push([`flow.src${k}`, v]);
-        meta.dst.push([`flow.dst${k}`, v]);
+        if (forExporters) {
+          meta.exp.push([`flow.export${k}`, v]);
+        } else {
+          meta.src.push([`flow.src${k}`, v]);
+          meta.dst.push([`flow.dst${k}`, v]);
+        }
       } else {
         meta.top.push([k, v]);
       }
@@ -327,7 +358,7 @@ function answerOf(winners: ReadonlyArray<readonly [string, Entry]>): AddressMeta
  * interval's answer costs one look per attribute in play whatever the overlap (a file of thousands of
  * overlapping ranges loads in well under a second).
  */
-function flatten(entries: readonly Entry[], v6: boolean): Intervals {
+function flatten(entries: readonly Entry[], v6: boolean, forExporters = false): Intervals {
   const cuts = new Set<bigint>();
   for (const e of entries) {
     cuts.add(e.lo);
@@ -369,7 +400,7 @@ function flatten(entries: readonly Entry[], v6: boolean): Intervals {
     winners.sort((x, y) => rank.get(x[0])! - rank.get(y[0])!);
     const sig = winners.map(([attr, e]) => `${attr}=${e.order}`).join('\n');
     let meta = shared.get(sig);
-    if (meta === undefined) shared.set(sig, (meta = answerOf(winners)));
+    if (meta === undefined) shared.set(sig, (meta = answerOf(winners, forExporters)));
     if (metas.length > 0 && metas[metas.length - 1] === meta && highs[highs.length - 1] === lo - 1n) {
       highs[highs.length - 1] = hi;
       continue;
@@ -394,17 +425,20 @@ export function parseMetadataTable(textIn: string, source = 'address metadata fi
   const doc: unknown = jsYaml.load(textIn, { schema: jsYaml.FAILSAFE_SCHEMA });
   if (doc === null || doc === undefined || doc === '') return EMPTY;
   if (!isMap(doc)) throw new Error(`${source}: expected a map of address, CIDR or range to attributes (internal, name, vlan, tags, metadata)`);
-  const v4: Entry[] = [], v6: Entry[] = [];
-  let order = 0;
+  const v4: Entry[] = [], v6: Entry[] = [], exporterV4: Entry[] = [], exporterV6: Entry[] = [];
+  let order = 0, entries = 0;
   for (const [key, attrs] of Object.entries(doc)) {
     const where = `${source}: ${key}`;
     if (attrs === null || attrs === '') continue;
     if (!isMap(attrs)) throw new Error(`${where}: expected attributes such as name: office`);
     const e = parseEntry(key, attrs, order++, where, notes);
-    if (e !== null) (e.v6 ? v6 : v4).push(e);
+    if (e === null) continue;
+    if (e.endpoint) (e.v6 ? v6 : v4).push(e);
+    if (e.exporter) (e.v6 ? exporterV6 : exporterV4).push(e);
+    entries++;
   }
-  checkNesting([...v4, ...v6], source);
-  return { v4: flatten(v4, false), v6: flatten(v6, true), entries: v4.length + v6.length };
+  checkNesting([...v4, ...v6, ...exporterV4, ...exporterV6], source);
+  return { v4: flatten(v4, false), v6: flatten(v6, true), exporterV4: flatten(exporterV4, false, true), exporterV6: flatten(exporterV6, true, true), entries };
 }
 
 /**
@@ -417,7 +451,7 @@ function checkNesting(entries: readonly Entry[], source: string): void {
   // Every name a record may get, in either view, with the name as written that gives it.
   const names = new Map<string, string>();
   for (const k of written) {
-    if (k.startsWith('.')) for (const o of END_OBJECTS) names.set(o + k.slice(1), k);
+    if (k.startsWith('.')) for (const o of [...END_OBJECTS, ...EXPORTER_OBJECTS]) names.set(o + k.slice(1), k);
     else names.set(k, k);
   }
   for (const [n, k] of names) {
@@ -476,33 +510,58 @@ export class AddressMetadataEnricher extends UserFileEnricher<MetadataTable, Met
   }
 
   protected newNotes(): MetadataParseNotes {
-    return { unused: new Set(), otherContexts: 0 };
+    return { unused: new Set(), noContexts: 0 };
   }
 
   protected report(notes: MetadataParseNotes): void {
     log.info(`address metadata: ${this.table.entries} entries from ${this.path}`);
     if (notes.unused.size > 0) log.info(`address metadata: ${this.path}: ${[...notes.unused].sort().join(', ')} not used (internal, name, vlan, tags, metadata and contexts are)`);
-    if (notes.otherContexts > 0) log.info(`address metadata: ${this.path}: ${notes.otherContexts} entries skipped: their contexts leave out endpoint (only flow ends are enriched)`);
+    if (notes.noContexts > 0) log.info(`address metadata: ${this.path}: ${notes.noContexts} entries skipped: their contexts list is empty`);
   }
 
-  /** The answer for an address (text, and its uint32 when the decoder has it), or null. */
+  /** The answer for a flow end's address (text, and its uint32 when the decoder has it), or null. */
   lookup(ip: string, ip4 = -1): AddressMeta | null {
-    const t = this.table;
-    if (ip4 >= 0) return t.v4.metas.length === 0 ? null : lookupV4(t.v4, ip4);
+    return this.find(this.table.v4, this.table.v6, ip, ip4);
+  }
+
+  /** The answer for an exporter's address, from the entries whose contexts name exporter, or null. */
+  lookupExporter(ip: string): AddressMeta | null {
+    return this.find(this.table.exporterV4, this.table.exporterV6, ip, -1);
+  }
+
+  private find(v4t: Intervals, v6t: Intervals, ip: string, ip4: number): AddressMeta | null {
+    if (ip4 >= 0) return v4t.metas.length === 0 ? null : lookupV4(v4t, ip4);
     const v4 = parseIpv4(ip);
-    if (v4 >= 0) return t.v4.metas.length === 0 ? null : lookupV4(t.v4, v4);
+    if (v4 >= 0) return v4t.metas.length === 0 ? null : lookupV4(v4t, v4);
     const g = this.g;
     if (!parseIpv6(ip, g)) return null;
     if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-      return t.v4.metas.length === 0 ? null : lookupV4(t.v4, g[6]! * 65536 + g[7]!);
+      return v4t.metas.length === 0 ? null : lookupV4(v4t, g[6]! * 65536 + g[7]!);
     }
-    return t.v6.metas.length === 0 ? null : lookupV6(t.v6, g);
+    return v6t.metas.length === 0 ? null : lookupV6(v6t, g);
   }
 
   enrich(batch: FlowRecord[]): void {
-    if (this.table.entries === 0) return;
+    const t = this.table;
+    if (t.entries === 0) return;
+    const exporters = t.exporterV4.metas.length + t.exporterV6.metas.length > 0;
+    // A batch's records mostly come from one exporter: its answer is looked up once per run of them.
+    let exporter = '', em: AddressMeta | null = null;
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
+      if (exporters && r.exporterIp !== '') {
+        if (r.exporterIp !== exporter) {
+          exporter = r.exporterIp;
+          em = this.lookupExporter(exporter);
+        }
+        if (em !== null) {
+          if (em.name !== '') r.exporterSubnetName = em.name;
+          if (em.tags !== '') r.exporterSubnetTags = em.tags;
+          for (let k = 0; k < em.exp.length; k++) r.setExtra(em.exp[k]![0], em.exp[k]![1]);
+          // First: where an end sets the same record-level field, the end's value is kept.
+          for (let k = 0; k < em.top.length; k++) r.setExtra(em.top[k]![0], em.top[k]![1]);
+        }
+      }
       if (r.kind !== 'flow') continue;
       const s = r.srcIp === '' ? null : this.lookup(r.srcIp, r.srcIp4);
       const d = r.dstIp === '' ? null : this.lookup(r.dstIp, r.dstIp4);

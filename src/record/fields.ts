@@ -125,6 +125,10 @@ export const FIELDS: readonly CompiledFieldDef[] = compileGetters([
     expr: 'str(r.exportType)' },
   { codex: 'flow.export.host.name', ecs: 'observer.hostname', type: 'keyword', description: 'Exporter host name by reverse DNS (EF_PROCESSOR_ENRICH_IPADDR_DNS_ENABLE; as flow.src.host.name).',
     expr: 'str(r.exporterHost)' },
+  { codex: 'flow.export.ip.subnet.name', ecs: 'observer.subnet.name', type: 'keyword', description: 'Name of the exporter\'s network, from the address metadata file\'s entries for exporters (`contexts: [exporter]`).',
+    expr: 'str(r.exporterSubnetName)' },
+  { codex: 'flow.export.ip.subnet.tags', ecs: 'observer.subnet.tags', type: 'keyword[]', description: 'Tags of the exporter\'s network, from the address metadata file (as flow.export.ip.subnet.name).',
+    expr: 'list(r.exporterSubnetTags)' },
   { codex: 'flow.export.domain.id', ecs: null, type: 'long', description: 'NetFlow v9 source ID, IPFIX observation domain ID or sFlow sub-agent ID.',
     expr: 'pos(r.observationDomain)' },
   { codex: 'ip.version', ecs: 'network.type', type: 'integer', description: 'IP version of the flow, 4 or 6.',
@@ -320,13 +324,14 @@ export function toDocument(r: FlowRecord, opts: ViewOptions): Record<string, unk
   return out;
 }
 
-/** Extras a decoder fills under `flow.src.` / `flow.dst.` keep that name in both views. */
-const DECODER_END_EXTRAS: ReadonlySet<string> = new Set(FIXED_EXTRA_NAMES.filter((n) => n.startsWith('flow.src.') || n.startsWith('flow.dst.')));
+/** Extras a decoder fills under `flow.src.` / `flow.dst.` / `flow.export.` keep that name in both views. */
+const DECODER_END_EXTRAS: ReadonlySet<string> = new Set(FIXED_EXTRA_NAMES.filter((n) => n.startsWith('flow.src.') || n.startsWith('flow.dst.') || n.startsWith('flow.export.')));
 
 /**
- * An extra's name in the ECS view: the fields the address metadata file puts under a flow end
- * (`flow.src.site.id`, see enrich/ipaddr-metadata.ts) go under that end's ECS object
- * (`source.site.id`), as the end's other fields do. Every other extra keeps its name.
+ * An extra's name in the ECS view: the fields the address metadata file puts under a flow end or the
+ * exporter (`flow.src.site.id`, `flow.export.site.id`, see enrich/ipaddr-metadata.ts) go under that
+ * end's or the exporter's ECS object (`source.site.id`, `observer.site.id`), as their other fields do.
+ * Every other extra keeps its name.
  */
 /**
  * Whether an output's drop list leaves an extra out: by the name the view writes or, for a field under a
@@ -342,5 +347,6 @@ export function ecsExtraName(k: string): string {
   if (k.charCodeAt(0) !== 102 /* f */ || !k.startsWith('flow.') || DECODER_END_EXTRAS.has(k)) return k;
   if (k.startsWith('flow.src.')) return 'source.' + k.slice(9);
   if (k.startsWith('flow.dst.')) return 'destination.' + k.slice(9);
+  if (k.startsWith('flow.export.')) return 'observer.' + k.slice(12);
   return k;
 }

@@ -112,6 +112,8 @@ export class FlowRecord {
   dstSubnetName = '';
   srcSubnetTags = '';
   dstSubnetTags = '';
+  exporterSubnetName = '';
+  exporterSubnetTags = '';
 
   // Enrichment: client/server orientation.
   orientation: Orientation = Orientation.Unknown;

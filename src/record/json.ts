@@ -77,7 +77,7 @@ function extraExcept(drop: DropMatch, ecs: boolean): (r: FlowRecord, s: string) 
 }
 
 /** Record properties every record of one datagram shares (or nearly always does). */
-const PACKET_PROPS = new Set(['collectTs', 'exportTs', 'kind', 'exporterIp', 'exporterHost', 'exportVersion', 'exportType', 'observationDomain', 'ipVersion']);
+const PACKET_PROPS = new Set(['collectTs', 'exportTs', 'kind', 'exporterIp', 'exporterHost', 'exporterSubnetName', 'exporterSubnetTags', 'exportVersion', 'exportType', 'observationDomain', 'ipVersion']);
 
 /** The record properties a field expression reads (`r.name`). */
 function propsRead(def: FieldDef): string[] {

@@ -138,6 +138,8 @@ export function restJson(r: FlowRecord, ts: number): string {
   if (r.dstSubnetName !== '') o += ',"dstSubnetName":' + JSON.stringify(r.dstSubnetName);
   if (r.srcSubnetTags !== '') o += ',"srcSubnetTags":' + JSON.stringify(r.srcSubnetTags);
   if (r.dstSubnetTags !== '') o += ',"dstSubnetTags":' + JSON.stringify(r.dstSubnetTags);
+  if (r.exporterSubnetName !== '') o += ',"exporterSubnetName":' + JSON.stringify(r.exporterSubnetName);
+  if (r.exporterSubnetTags !== '') o += ',"exporterSubnetTags":' + JSON.stringify(r.exporterSubnetTags);
   if (r.endReason !== -1) o += ',"endReason":' + r.endReason;
   if (r.srcCountryIso !== '') o += ',"srcCountryIso":' + JSON.stringify(r.srcCountryIso);
   if (r.dstCountryIso !== '') o += ',"dstCountryIso":' + JSON.stringify(r.dstCountryIso);
@@ -150,7 +152,7 @@ export function restJson(r: FlowRecord, ts: number): string {
 const REST_KEYS = new Set([
   'collectTs', 'observationDomain', 'sequence', 'icmpType', 'icmpCode',
   'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'inIfName', 'outIfName', 'srcHost', 'dstHost', 'exporterHost', 'endReason', 'srcCountryIso', 'dstCountryIso',
-  'srcSubnetName', 'dstSubnetName', 'srcSubnetTags', 'dstSubnetTags',
+  'srcSubnetName', 'dstSubnetName', 'srcSubnetTags', 'dstSubnetTags', 'exporterSubnetName', 'exporterSubnetTags',
   'srcLat', 'srcLon', 'dstLat', 'dstLon',
 ]);
 

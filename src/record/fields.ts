@@ -333,20 +333,20 @@ const DECODER_END_EXTRAS: ReadonlySet<string> = new Set(FIXED_EXTRA_NAMES.filter
  * end's or the exporter's ECS object (`source.site.id`, `observer.site.id`), as their other fields do.
  * Every other extra keeps its name.
  */
-/**
- * Whether an output's drop list leaves an extra out: by the name the view writes or, for a field under a
- * flow end, by its name in the other view too (as schema fields are matched by either name).
- */
-export function extraDropped(k: string, written: string, drop: (name: string) => boolean): boolean {
-  if (drop(written)) return true;
-  const other = written === k ? ecsExtraName(k) : k;
-  return other !== written && drop(other);
-}
-
 export function ecsExtraName(k: string): string {
   if (k.charCodeAt(0) !== 102 /* f */ || !k.startsWith('flow.') || DECODER_END_EXTRAS.has(k)) return k;
   if (k.startsWith('flow.src.')) return 'source.' + k.slice(9);
   if (k.startsWith('flow.dst.')) return 'destination.' + k.slice(9);
   if (k.startsWith('flow.export.')) return 'observer.' + k.slice(12);
   return k;
+}
+
+/**
+ * Whether an output's drop list leaves an extra out: by the name the view writes or, for a field under a
+ * flow end or the exporter, by its name in the other view too (as schema fields are matched by either name).
+ */
+export function extraDropped(k: string, written: string, drop: (name: string) => boolean): boolean {
+  if (drop(written)) return true;
+  const other = written === k ? ecsExtraName(k) : k;
+  return other !== written && drop(other);
 }

@@ -202,7 +202,8 @@ test('ipaddr-metadata: bad files name the entry; attributes it does not use and 
     ['192.0.2.0/24: { contexts: [router], name: x }\n', /contexts is a list of endpoint \(flow ends\) and exporter, not "router"/],
     // An exporter's fields go under flow.export / observer: a name taken there is refused for exporter entries only.
     ['192.0.2.0/24: { contexts: [exporter], metadata: { .type: x } }\n', /metadata "\.type": as flow\.export\.type is the record's field flow\.export\.type/],
-    ['192.0.2.0/24: { metadata: { observer.site: x } }\n', /a field under observer is written with a leading '\.'/],
+    ['192.0.2.0/24: { metadata: { observer.site: x } }\n', /a field under observer is written with a leading '\.' \(\.site\): in an entry with contexts: \[exporter\] it goes under the exporter/],
+    ['192.0.2.0/24: { metadata: { .site: x } }\n10.0.0.0/8: { contexts: [exporter, endpoint], metadata: { .site.id: y } }\n', /metadata "\.site" and "\.site\.id": a field cannot also hold fields/],
     ['- 192.0.2.0/24\n', /expected a map of address, CIDR or range/],
   ];
   for (const [text, want] of bad) assert.throws(() => parseMetadataTable(text, 'ipaddrs.yml'), want, text);
@@ -211,6 +212,8 @@ test('ipaddr-metadata: bad files name the entry; attributes it does not use and 
   assert.deepEqual([[...notes.unused].sort(), notes.noContexts, t.entries], [['comment', 'owner'], 1, 3]);
   assert.deepEqual([t.v4.metas.length, t.exporterV4.metas.length], [2, 2], 'ends: 192.0.2.0/24 and 10.1/16; exporters: 10.0/16 and 10.1/16');
   assert.equal(parseMetadataTable('').entries, 0);
+  // An end's `.site` and an exporter's `.site.id` never meet in one object: both load.
+  assert.equal(parseMetadataTable('10.0.0.0/8: { metadata: { .site: hq } }\n192.0.2.0/28: { contexts: [exporter], metadata: { .site.id: fra1 } }\n').entries, 2);
   assert.equal(parseMetadataTable('# nothing yet\n').entries, 0);
 });
 

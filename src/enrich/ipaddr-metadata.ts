@@ -249,7 +249,10 @@ function parseEntry(key: string, attrs: Attrs, order: number, where: string, not
           // Document stores reserve top-level names starting with '_' (_id, _source, _index, ...).
           if (!end && bare.startsWith('_')) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a top-level field name starts with a letter or digit (document stores reserve _id, _source, ...)`);
           const under = end ? undefined : [...END_OBJECTS, ...EXPORTER_OBJECTS].find((o) => bare.startsWith(o));
-          if (under !== undefined) throw new Error(`${where}: metadata ${JSON.stringify(k)}: a field under ${under.slice(0, -1)} is written with a leading '.' (.${bare.slice(under.length)}), and goes under the end or exporter the address is`);
+          if (under !== undefined) {
+            const how = END_OBJECTS.includes(under) ? 'it goes under the flow end that has the address' : 'in an entry with contexts: [exporter] it goes under the exporter';
+            throw new Error(`${where}: metadata ${JSON.stringify(k)}: a field under ${under.slice(0, -1)} is written with a leading '.' (.${bare.slice(under.length)}): ${how}`);
+          }
           let problem: string | null = null;
           let as = '';
           if (!end) problem = fieldConflict(bare);
@@ -446,13 +449,15 @@ export function parseMetadataTable(textIn: string, source = 'address metadata fi
  * store maps each name once, as one or the other, and would refuse every record after the first.
  */
 function checkNesting(entries: readonly Entry[], source: string): void {
-  const written = new Set<string>();
-  for (const e of entries) for (const k of e.metadata.keys()) written.add(k);
-  // Every name a record may get, in either view, with the name as written that gives it.
+  // Every name a record may get, in either view, with the name as written that gives it: an entry's
+  // `.key` under the objects of its contexts.
   const names = new Map<string, string>();
-  for (const k of written) {
-    if (k.startsWith('.')) for (const o of [...END_OBJECTS, ...EXPORTER_OBJECTS]) names.set(o + k.slice(1), k);
-    else names.set(k, k);
+  for (const e of entries) {
+    const objects = [...(e.endpoint ? END_OBJECTS : []), ...(e.exporter ? EXPORTER_OBJECTS : [])];
+    for (const k of e.metadata.keys()) {
+      if (k.startsWith('.')) for (const o of objects) names.set(o + k.slice(1), k);
+      else names.set(k, k);
+    }
   }
   for (const [n, k] of names) {
     for (let dot = n.indexOf('.'); dot > 0; dot = n.indexOf('.', dot + 1)) {

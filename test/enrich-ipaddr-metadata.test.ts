@@ -17,6 +17,7 @@ import { encodeRecord } from '../src/record/json.js';
 import { toDocument } from '../src/record/fields.js';
 import { restApply, restJson } from '../src/store/columns.js';
 import { projectRecord } from '../src/output/riskiq/projection.js';
+import { createRiskiqOutput } from '../src/output/riskiq/output.js';
 import { buildTemplate } from '../src/output/elasticsearch/template.js';
 import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
@@ -319,6 +320,29 @@ test('ipaddr-metadata: an end made internal stays out of the RiskIQ output; a re
   const pa = projectRecord(a)!;
   const pb = projectRecord(b)!;
   assert.deepEqual([pa.src_ip, pa.dst_ip, pb.src_ip, pb.dst_ip], [null, '1.1.1.1', null, '1.1.1.1']);
+});
+
+test('ipaddr-metadata: `internal: false` does not make an address of EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS sendable: the RiskIQ output checks those ranges itself', async () => {
+  const dir = tempDir('ufc-ipmeta-riq-');
+  const config = testConfig({
+    EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '5.5.5.0/24',
+    EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: 'twBovkmV8YIxx0QyulybZg==',
+  });
+  const locality = new LocalityEnricher(config.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS);
+  const e = enricherOf('5.5.5.0/24: { internal: false }\n6.6.6.0/24: { internal: false }\n');
+  const recs = [['5.5.5.5', '1.1.1.1'], ['6.6.6.6', '1.1.1.1']].map(([src, dst]) => Object.assign(new FlowRecord(), { srcIp: src!, dstIp: dst!, proto: 6, srcPort: 40000, dstPort: 443, startTs: 1, endTs: 2 }));
+  locality.enrich(recs);
+  assert.deepEqual(recs.map((r) => r.srcLocality), ['private', 'public']);
+  e.enrich(recs);
+  assert.deepEqual(recs.map((r) => r.srcLocality), ['public', 'public'], 'the file wins for flow.locality');
+  const audit = join(dir, 'audit.ndjson');
+  const out = createRiskiqOutput(config, dir, audit);
+  await out.start();
+  out.write(recs);
+  await out.flush();
+  await out.close();
+  const rows = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { src_ip: string | null; dst_ip: string | null });
+  assert.deepEqual(rows.map((r) => [r.src_ip, r.dst_ip]), [[null, '1.1.1.1'], ['6.6.6.6', '1.1.1.1']]);
 });
 
 test('ipaddr-metadata: the path is required when enabled and checked at start-up; a bad file fails start-up naming the option and entry, with decode workers too', async () => {

@@ -22,6 +22,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import { decodeRow, ROW_LEN, rowsPerFrame, sealFrame, uuidToBytes } from './frame.js';
 import { NonceSequence, STATE_FILE } from './nonce.js';
 import { Projected, projectInto } from './projection.js';
+import { LocalityEnricher } from '../../enrich/locality.js';
 import { AuditTransport, TcpTransport, type BackoffOptions, type Transport, UdpTransport } from './transport.js';
 import { hostPort } from '../../host-port.js';
 
@@ -46,6 +47,8 @@ export interface RiskiqOutputOptions extends BackoffOptions {
   flushTimeoutMs?: number;
   /** Replaces the socket or audit file (tests observe frames in memory this way). */
   customTransport?: Transport;
+  /** EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: never sent, whatever a record's locality says (projection.ts). */
+  privateCidrs?: readonly string[];
 }
 
 const DROP_REPORT_MS = 60_000;
@@ -82,10 +85,13 @@ export class RiskiqOutput implements Output {
     dropped_queue_full: 0, dropped_send_error: 0, dropped_shutdown: 0, dropped_seal_error: 0,
   };
   private lastSealErrorLog = 0;
+  /** The registries and the user's private ranges: an end either calls private is never sent. */
+  private readonly privateRanges: LocalityEnricher;
   private dropReport: NodeJS.Timeout | null = null;
   private droppedReported = 0;
 
   constructor(private readonly o: RiskiqOutputOptions) {
+    this.privateRanges = new LocalityEnricher(o.privateCidrs ?? []);
     this.perFrame = rowsPerFrame(o.maxFrameBytes);
     this.rows = Buffer.alloc(this.perFrame * ROW_LEN);
     this.uuid = uuidToBytes(o.customerUuid);
@@ -127,7 +133,7 @@ export class RiskiqOutput implements Output {
         else this.c.dropped_queue_full++;
         continue;
       }
-      const res = projectInto(r, this.rows, this.n * ROW_LEN);
+      const res = projectInto(r, this.rows, this.n * ROW_LEN, this.privateRanges);
       if (res === Projected.Row) {
         if (++this.n === this.perFrame) this.seal();
       } else if (res === Projected.SkippedPrivate) this.c.records_skipped_private++;
@@ -284,5 +290,6 @@ export function createRiskiqOutput(c: Config, dataDir: string, auditPath: string
     queueSize: c.EF_OUTPUT_RISKIQ_QUEUE_SIZE,
     auditPath,
     nonceStatePath: join(dataDir, STATE_FILE),
+    privateCidrs: c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS,
   });
 }

@@ -5,8 +5,10 @@
  * when it is public, and a private end is sent empty (zero address, zero port, presence bit
  * clear). An end is private when any of these says so, so the strictest answer wins:
  *  - the locality enricher marked it private (that honours the user's
- *    EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS);
- *  - `isPrivateIp` (the IANA special-purpose registries, enrich/locality.ts) on its text;
+ *    EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS, and the address metadata file's `internal`);
+ *  - the IANA special-purpose registries (enrich/locality.ts) on its text, and the user's
+ *    EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS again (the output's `privateRanges`): an address
+ *    metadata file that says `internal: false` for one of those does not make it sendable;
  *  - the same registries on the exact 16 bytes about to be written (so no parser difference
  *    between the decision and the encoding can let an address through).
  * An end with no address, or text that is no address, is empty too. A record with no public end
@@ -16,7 +18,7 @@
  * case of records whose Community ID the enricher already set.
  */
 import { communityId } from '../../enrich/community-id.js';
-import { isPrivateIp, isPrivateIpv6Groups } from '../../enrich/locality.js';
+import { isPrivateIpv6Groups, LocalityEnricher } from '../../enrich/locality.js';
 import type { FlowRecord } from '../../record/flow-record.js';
 import { putIp16 } from './address.js';
 import {
@@ -39,9 +41,12 @@ const PROTO_ICMPV6 = 58;
 
 const g = new Uint16Array(8);
 
+/** The registries alone: for callers that hold no user ranges. */
+const REGISTRIES = new LocalityEnricher();
+
 /** Writes the end at `ipOff` when public; returns whether it did. The field stays zero otherwise. */
-function putPublicEnd(ip: string, privateByLocality: boolean, port: number, buf: Buffer, ipOff: number, portOff: number): boolean {
-  if (ip === '' || privateByLocality || isPrivateIp(ip)) return false;
+function putPublicEnd(ip: string, privateByLocality: boolean, ranges: LocalityEnricher, port: number, buf: Buffer, ipOff: number, portOff: number): boolean {
+  if (ip === '' || privateByLocality || ranges.isPrivate(ip)) return false;
   if (!putIp16(ip, buf, ipOff, g)) return false;
   if (isPrivateIpv6Groups(g)) {
     // The text said public but the bytes say private: never send them.
@@ -67,12 +72,12 @@ function putRecordCommunityId(r: FlowRecord, buf: Buffer, off: number): void {
  * Writes the record's row at `buf[off..off+92)` when it has a public end. When it returns
  * anything but `Projected.Row` the bytes at `off` are garbage and must not be sent.
  */
-export function projectInto(r: FlowRecord, buf: Buffer, off: number): Projected {
+export function projectInto(r: FlowRecord, buf: Buffer, off: number, privateRanges: LocalityEnricher = REGISTRIES): Projected {
   if (r.kind !== 'flow') return Projected.SkippedCounter;
   buf.fill(0, off, off + ROW_LEN);
   let presence = 0;
-  if (putPublicEnd(r.srcIp, r.srcLocality === 'private', r.srcPort, buf, off + R_SRC_IP, off + R_SRC_PORT)) presence |= PRESENT_SRC;
-  if (putPublicEnd(r.dstIp, r.dstLocality === 'private', r.dstPort, buf, off + R_DST_IP, off + R_DST_PORT)) presence |= PRESENT_DST;
+  if (putPublicEnd(r.srcIp, r.srcLocality === 'private', privateRanges, r.srcPort, buf, off + R_SRC_IP, off + R_SRC_PORT)) presence |= PRESENT_SRC;
+  if (putPublicEnd(r.dstIp, r.dstLocality === 'private', privateRanges, r.dstPort, buf, off + R_DST_IP, off + R_DST_PORT)) presence |= PRESENT_DST;
   if (presence === 0) return Projected.SkippedPrivate;
   buf[off + R_PRESENCE] = presence;
   putU64(buf, off + R_START, r.startTs);
@@ -88,6 +93,6 @@ export function projectInto(r: FlowRecord, buf: Buffer, off: number): Projected 
 const scratch = Buffer.alloc(ROW_LEN);
 
 /** The row a record becomes, as the receiver will print it; null when it is not sent. */
-export function projectRecord(r: FlowRecord): RiskiqRow | null {
-  return projectInto(r, scratch, 0) === Projected.Row ? decodeRow(scratch, 0) : null;
+export function projectRecord(r: FlowRecord, privateRanges: LocalityEnricher = REGISTRIES): RiskiqRow | null {
+  return projectInto(r, scratch, 0, privateRanges) === Projected.Row ? decodeRow(scratch, 0) : null;
 }

@@ -18,6 +18,7 @@ import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { flowQueryFrom } from '../src/store/query.js';
 import { createMetrics } from '../src/web/metrics.js';
+import { exportersView } from '../src/web/exporters-view.js';
 import { DnsTestServer, ptrName } from './servers/dns-test-server.js';
 import { tempDir, testConfig, until } from './helpers/collect.js';
 
@@ -223,7 +224,7 @@ test('PTR answers: the final dot goes, names past 253 characters are refused, no
 test('a running collector names flow ends from the name server: file output from a decode worker and from the main thread, and the embedded store', async () => {
   const packet = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
   await withServer(async (s) => {
-    async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[]; metrics: Map<string, number> }> {
+    async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[]; metrics: Map<string, number>; exporterHost: string | undefined }> {
       const dir = tempDir('ufc-dns-');
       const c = new Collector(testConfig({
         EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: workers,
@@ -247,9 +248,11 @@ test('a running collector names flow ends from the name server: file output from
       // A worker reports its counters once a second.
       if (workers !== '0') await until(() => (c.enricherCounters()['dns']?.['lookups'] ?? 0) > 0, 3000);
       const text = await createMetrics(c).metrics();
+      await c.pool?.sync();
+      const exporterHost = exportersView(c).find((e) => e.exporter === '127.0.0.1')?.host;
       const metrics = new Map([...text.matchAll(/^ufc_enricher_events_total\{enricher="dns",counter="(\w+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
       await c.stop();
-      return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored, metrics };
+      return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored, metrics, exporterHost };
     }
     const plain = await run('0', false);
     const addrs = [...new Set(plain.docs.flatMap((d) => [d['flow.src.ip.addr'], d['flow.dst.ip.addr']]) as string[])];
@@ -263,7 +266,8 @@ test('a running collector names flow ends from the name server: file output from
     assert.equal(plain.metrics.get('unnamed'), addrs.length + 1);
     s.set('127.0.0.1', { name: 'exporter.example.' });
     for (const workers of ['1', '0']) {
-      const { docs, stored, metrics } = await run(workers, workers === '0');
+      const { docs, stored, metrics, exporterHost } = await run(workers, workers === '0');
+      assert.equal(exporterHost, 'exporter.example', `${workers} workers: the Exporters page names the exporter`);
       assert.deepEqual([metrics.get('lookups'), metrics.get('named'), metrics.get('unnamed'), metrics.get('failed'), metrics.get('deferred')], [addrs.length + 1, listed.length + 1, addrs.length - listed.length, 0, 0], `${workers} workers: /metrics`);
       assert.equal(docs.length, 60);
       for (const d of docs.slice(30)) {

@@ -22,6 +22,7 @@ import { buildTemplate } from '../src/output/elasticsearch/template.js';
 import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { flowQueryFrom } from '../src/store/query.js';
+import { exportersView, type ExporterView } from '../src/web/exporters-view.js';
 import { mulberry32 } from '../src/dev/prng.js';
 import { tempDir, testConfig, until } from './helpers/collect.js';
 
@@ -365,7 +366,7 @@ test('ipaddr-metadata: the path is required when enabled and checked at start-up
 test('a running collector applies the address metadata file to a NetFlow v5 exporter\'s flows: decode worker and main thread alike, and the embedded store keeps it', async () => {
   const packet = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
   const path = join(tempDir('ufc-ipmeta-'), 'ipaddrs.yml');
-  async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[] }> {
+  async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[]; exporters: ExporterView[] }> {
     const dir = tempDir('ufc-ipmeta-run-');
     const c = new Collector(testConfig({
       EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: workers,
@@ -383,8 +384,11 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
     await c.flush();
     const now = Date.now();
     const stored = store ? (await flowQueryFrom(c.outputs)!.search({ from: now - 3_600_000, to: now + 60_000, limit: 100 })).rows : [];
+    // The Exporters page: the workers answer when synced, as /api/exporters does.
+    await c.pool?.sync();
+    const exporters = exportersView(c);
     await c.stop();
-    return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored };
+    return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored, exporters };
   }
   writeFileSync(path, '');
   const plain = await run('0', false);
@@ -398,8 +402,9 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
   writeFileSync(path, `${net16}:\n  metadata:\n    .site.id: hq\n${named}:\n  name: "named host"\n  internal: false\n  tags: [a, b]\n  metadata:\n    owner: ops\n127.0.0.0/8:\n  contexts: [exporter]\n  name: lab router\n  metadata:\n    .region: lab\n`);
   const in16 = (ip: unknown): boolean => typeof ip === 'string' && ip.startsWith(net16.split('.').slice(0, 2).join('.') + '.');
   for (const workers of ['1', '0']) {
-    const { docs, stored } = await run(workers, workers === '0');
+    const { docs, stored, exporters } = await run(workers, workers === '0');
     assert.equal(docs.length, 30);
+    assert.deepEqual(exporters.map((e) => [e.exporter, e.network, e.host]), [['127.0.0.1', 'lab router', '']], `${workers} workers: the Exporters page`);
     let seen = 0;
     for (const d of docs) {
       const src = d['flow.src.ip.addr'];

@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, startWebFixture, type WebFixture } from './web-fixture.js';
+import { EXPORTER_NETWORK, LISTED, NAMED_EXPORTER, NAMED_INTERFACES, startWebFixture, type WebFixture } from './web-fixture.js';
 import { storeApiTests } from './web-api-suite.js';
 import { WebServer } from '../src/web/server.js';
 import { createServer } from 'node:http';
@@ -68,7 +68,9 @@ test('pages are served with a strict CSP; unknown paths are 404', async () => {
 storeApiTests(() => f);
 
 test('/api/exporters shows each exporter with its protocol, counters and templates', async () => {
-  const d = await json<{ exporters: { exporter: string; protocol: string; packets: number; records: number; templates: number | null; interfaceNames: number; samplingRates: number[] }[] }>('/api/exporters');
+  const d = await json<{ exporters: { exporter: string; host: string; network: string; protocol: string; packets: number; records: number; templates: number | null; interfaceNames: number; samplingRates: number[] }[] }>('/api/exporters');
+  // The address metadata file's entry for exporters names the crafted IPFIX exporter's network; DNS names are off.
+  assert.deepEqual(d.exporters.map((e) => [e.exporter, e.host, e.network]).filter(([, h, n]) => h !== '' || n !== ''), [[NAMED_EXPORTER, '', EXPORTER_NETWORK]]);
   const stats = f.collector.pipeline.stats.snapshot();
   assert.equal(d.exporters.length, stats.length);
   for (const s of stats) {

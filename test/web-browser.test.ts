@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
+import { EXPORTER_NETWORK, LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
 import { REPO_ROOT, toolPath, needTool } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
 
@@ -262,7 +262,10 @@ test('exporters page shows each exporter with protocol, counters and templates',
   f!.collector.pipeline.handle(next, { exporterIp: '198.51.100.21', exporterPort: 2055, receivedAt: now });
   await page.reload();
   await page.waitForSelector('section[aria-label="Exporters"] tbody tr');
-  const rows = await page.$$eval('section[aria-label="Exporters"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  // The first cell: the address (its link), and below it the network the address metadata file names.
+  const rows = await page.$$eval('section[aria-label="Exporters"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td, i) => (i === 0 ? td.querySelector('a.ip')?.textContent ?? '' : td.textContent))));
+  const nets = await page.$$eval('section[aria-label="Exporters"] tbody tr', (trs) => trs.map((tr) => [tr.querySelector('td a.ip')?.textContent ?? '', tr.querySelector('td .net')?.textContent ?? null]));
+  assert.deepEqual(nets.filter(([, n]) => n !== null), [[NAMED_EXPORTER, EXPORTER_NETWORK]]);
   const stats = f!.collector.pipeline.stats.snapshot();
   assert.equal(rows.length, stats.length);
   const label: Record<string, string> = { ipfix: 'IPFIX', netflow5: 'NetFlow v5', netflow9: 'NetFlow v9', sflow5: 'sFlow v5' };

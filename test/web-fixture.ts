@@ -98,6 +98,8 @@ export const CLICKHOUSE_URL = 'http://127.0.0.1:8123';
 /** The network the fixture's address metadata file names. */
 export const OFFICE_NET = '192.168.1.0/24';
 export const OFFICE_NAME = 'office lan';
+/** The network the file names the crafted IPFIX exporter's address in (an entry for exporters). */
+export const EXPORTER_NETWORK = 'lab exporters';
 
 export async function startWebFixture(opts: WebFixtureOptions = {}): Promise<WebFixture> {
   const replays = opts.replays ?? 30;
@@ -110,7 +112,7 @@ export async function startWebFixture(opts: WebFixtureOptions = {}): Promise<Web
     : { EF_OUTPUT_DUCKDB_ENABLE: 'true' };
   // The address metadata file names one network, which the flow table shows under its addresses.
   const metaPath = join(tempDir('ufc-web-meta-'), 'ipaddrs.yml');
-  writeFileSync(metaPath, `${OFFICE_NET}:\n  name: ${OFFICE_NAME}\n  tags: [office, wired]\n`);
+  writeFileSync(metaPath, `${OFFICE_NET}:\n  name: ${OFFICE_NAME}\n  tags: [office, wired]\n${NAMED_EXPORTER}:\n  contexts: [exporter]\n  name: ${EXPORTER_NETWORK}\n`);
   const config = testConfig({
     ...storeEnv,
     EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true',

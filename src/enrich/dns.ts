@@ -18,7 +18,7 @@ import { promises as dnsPromises } from 'node:dns';
 import { log } from '../log/logger.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
 import { isPrivateIp } from './locality.js';
-import type { Enricher } from '../pipeline/types.js';
+import type { Enricher, ExporterLabel } from '../pipeline/types.js';
 import type { FlowRecord, Locality } from '../record/flow-record.js';
 
 /** Lookups in flight at once, per enricher (each decode worker has its own). */
@@ -198,6 +198,12 @@ export class DnsEnricher implements Enricher {
 
   counters(): Record<string, number> {
     return { ...this.stats };
+  }
+
+  /** The exporter's name as last answered (expired or not); no lookup is started. */
+  exporterLabel(exporter: string): ExporterLabel | null {
+    const a = this.young.get(exporter) ?? this.old.get(exporter);
+    return a === undefined || a.name === '' ? null : { host: a.name };
   }
 
   /** Answers held (an address answered again may be in both generations: counted twice). */

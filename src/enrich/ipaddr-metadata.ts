@@ -43,7 +43,7 @@ import { log } from '../log/logger.js';
 import { FIELDS } from '../record/fields.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
 import { UserFileEnricher } from './user-file.js';
-import type { Enricher } from '../pipeline/types.js';
+import type { Enricher, ExporterLabel } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 
 /** UTF-16 units kept of a name, a tag or a metadata value. */
@@ -527,6 +527,12 @@ export class AddressMetadataEnricher extends UserFileEnricher<MetadataTable, Met
   /** The answer for a flow end's address (text, and its uint32 when the decoder has it), or null. */
   lookup(ip: string, ip4 = -1): AddressMeta | null {
     return this.find(this.table.v4, this.table.v6, ip, ip4);
+  }
+
+  /** The exporter's network name from the entries for exporters, for the Exporters page. */
+  exporterLabel(exporter: string): ExporterLabel | null {
+    const name = this.lookupExporter(exporter)?.name ?? '';
+    return name === '' ? null : { network: name };
   }
 
   /** The answer for an exporter's address, from the entries whose contexts name exporter, or null. */

@@ -23,6 +23,7 @@ import { encoderFor, LINES_PER_WRITE, ndjsonLines, toNdjsonBuffer } from '../rec
 import { TextRingWriter, type TextRingShared } from './text-ring.js';
 import { reniceThisThread } from './thread-priority.js';
 import { TurnQueue } from './turn-queue.js';
+import { exporterLabels } from './exporter-labels.js';
 import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
 import { enricherCounters, type DatagramBatch, type EncodedPart, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
@@ -147,7 +148,10 @@ async function main(): Promise<void> {
   const inbox = new TurnQueue<ToWorker>((msg) => {
     if (msg.type === 'datagrams') handle(msg.batch);
     else if (msg.type === 'replica') enrichers.find((e) => e.name === msg.name)?.applyReplicaState?.(msg.state);
-    else if (msg.type === 'sync') post({ type: 'synced', id: msg.id, exporters: pipeline.stats.snapshot(), decoders: describe() });
+    else if (msg.type === 'sync') {
+      const exporters = pipeline.stats.snapshot();
+      post({ type: 'synced', id: msg.id, exporters, decoders: describe(), labels: exporterLabels(enrichers, exporters.map((e) => e.exporter)) });
+    }
     else if (msg.type === 'close') {
       clearInterval(statsTimer);
       void (async () => {

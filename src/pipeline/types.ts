@@ -45,6 +45,12 @@ export interface Decoder {
   describe?(): Record<string, unknown>;
 }
 
+/** What enrichers know to call an exporter by: its DNS name, its network's name in the address metadata file. */
+export interface ExporterLabel {
+  host?: string;
+  network?: string;
+}
+
 export interface Enricher {
   readonly name: string;
   /**
@@ -70,6 +76,8 @@ export interface Enricher {
   enrich(batch: FlowRecord[]): void;
   /** Running totals since start (lookups, answers, ...), for /metrics (ufc_enricher_events_total). */
   counters?(): Record<string, number>;
+  /** What it already knows to call an exporter (no lookup is started), for the Exporters page; null: nothing. */
+  exporterLabel?(exporter: string): ExporterLabel | null;
   stop?(): Promise<void>;
   /** 'replica' placement, main-thread instance: the state a worker copy needs (structured-cloneable), null before any. */
   replicaState?(): unknown;

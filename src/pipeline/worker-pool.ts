@@ -16,6 +16,8 @@ import type { ViewOptions } from '../record/fields.js';
 import { log } from '../log/logger.js';
 import type { ExporterStats } from './exporter-stats.js';
 import { unpackRecords } from './record-transfer.js';
+import { mergeExporterLabels } from './exporter-labels.js';
+import type { ExporterLabel } from './types.js';
 import { BATCH_DATAGRAMS, BATCH_WAIT_MS, DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
 import { addEnricherCounters, type EnricherCounters, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
 import type { DecodeWorkerData } from './decode-worker.js';
@@ -65,6 +67,8 @@ export class WorkerPool {
   /** Each sync in progress: the workers that have not answered yet. */
   private readonly waiters = new Map<number, { left: Set<number>; resolve: () => void }>();
   private decoderInfo: Record<string, unknown>[] = [];
+  /** Each worker's exporter labels (exporter-labels.ts), as of the last sync. */
+  private labelInfo: Record<string, ExporterLabel>[] = [];
   private readonly heap: (ThreadHeap | null)[] = [];
   /** Each worker's enricher counters as it last reported them, and the sum of those of workers that are gone. */
   private readonly enricherTotals: (EnricherCounters | null)[] = [];
@@ -108,6 +112,7 @@ export class WorkerPool {
       this.backlog.push(0);
       this.backlogBytes.push(0);
       this.decoderInfo.push({});
+      this.labelInfo.push({});
       this.heap.push(null);
       this.enricherTotals.push(null);
       this.workers.push(null);
@@ -256,6 +261,7 @@ export class WorkerPool {
       case 'synced': {
         this.stats.absorb(i, m.exporters);
         this.decoderInfo[i] = m.decoders;
+        this.labelInfo[i] = m.labels;
         const w = this.waiters.get(m.id);
         if (w && w.left.delete(i) && w.left.size === 0) {
           this.waiters.delete(m.id);
@@ -344,6 +350,13 @@ export class WorkerPool {
   /** What each worker's decoders report (templates, sampling), as of the last sync. */
   decoders(): Record<string, unknown>[] {
     return this.decoderInfo;
+  }
+
+  /** What the workers' enrichers call their exporters, as of the last sync. */
+  exporterLabels(): Record<string, ExporterLabel> {
+    const out: Record<string, ExporterLabel> = {};
+    for (const l of this.labelInfo) mergeExporterLabels(out, l);
+    return out;
   }
 
   /** The workers' enricher counters, summed (as of their last reports, once a second), those of replaced workers included. */

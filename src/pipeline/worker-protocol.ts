@@ -2,6 +2,7 @@
 import type { ExporterCounters } from './exporter-stats.js';
 import type { PackedRecords } from './record-transfer.js';
 import type { RingPart } from './text-ring.js';
+import type { ExporterLabel } from './types.js';
 
 /** Datagrams back to back in one transferable buffer. */
 export interface DatagramBatch {
@@ -64,5 +65,5 @@ export type ToMain =
   | { type: 'records'; records: PackedRecords | null; encoded: EncodedPart[]; handled: number }
   /** `enrichers`: each enricher's counters() by name, running totals since the worker started. */
   | { type: 'stats'; exporters: ExporterCounters[]; heap: ThreadHeap; enrichers: EnricherCounters }
-  | { type: 'synced'; id: number; exporters: ExporterCounters[]; decoders: Record<string, unknown> }
+  | { type: 'synced'; id: number; exporters: ExporterCounters[]; decoders: Record<string, unknown>; labels: Record<string, ExporterLabel> }
   | { type: 'closed'; exporters: ExporterCounters[] };

@@ -4,9 +4,14 @@
  */
 import type { WebSources } from './sources.js';
 import type { SequenceCounts } from '../decode/sequence-gaps.js';
+import { exporterLabels, mergeExporterLabels } from '../pipeline/exporter-labels.js';
 
 export interface ExporterView {
   exporter: string;
+  /** Its host name by reverse DNS ('' unknown: DNS names off, or no answer yet). */
+  host: string;
+  /** Its network's name in the address metadata file's entries for exporters ('' none). */
+  network: string;
   /** The protocol of its latest datagram. */
   protocol: string;
   /** Every protocol it has sent, most packets first ('unknown' only when nothing was recognised). */
@@ -89,7 +94,11 @@ export function exportersView(src: WebSources): ExporterView[] {
   }
   // With decode workers, the templates live in the workers' decoders (one description per protocol).
   if (src.pool) for (const worker of src.pool.decoders()) for (const [protocol, description] of Object.entries(worker)) collectFrom(protocol, description);
-  return src.pipeline.stats.snapshot()
+  const snapshot = src.pipeline.stats.snapshot();
+  // The main thread's enrichers (no decode workers) and the workers' (as of the sync before this).
+  const labels = exporterLabels(src.enrichers, snapshot.map((e) => e.exporter));
+  if (src.pool?.exporterLabels) mergeExporterLabels(labels, src.pool.exporterLabels());
+  return snapshot
     .sort((a, b) => b.records - a.records || a.exporter.localeCompare(b.exporter))
     .map((e) => {
       const mine = domains.filter((d) => d.exporter === e.exporter);
@@ -111,7 +120,7 @@ export function exportersView(src: WebSources): ExporterView[] {
       const sent = Object.entries(e.byProtocol).sort((a, b) => b[1].packets - a[1].packets).map(([p]) => p);
       const known = sent.filter((p) => p !== 'unknown');
       return {
-        exporter: e.exporter, protocol: e.protocol, protocols: known.length > 0 ? known : sent, packets: e.packets, bytes: e.bytes, records: e.records,
+        exporter: e.exporter, host: labels[e.exporter]?.host ?? '', network: labels[e.exporter]?.network ?? '', protocol: e.protocol, protocols: known.length > 0 ? known : sent, packets: e.packets, bytes: e.bytes, records: e.records,
         errors: e.errors, errorCount, sequence: e.sequence, firstSeen: e.firstSeen, lastSeen: e.lastSeen,
         templates, interfaceNames, samplingRates: [...rates].sort((a, b) => a - b), domains: mine, timesChanged: times.get(e.exporter) ?? {},
       };

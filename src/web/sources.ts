@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import type { Decoder, Enricher, Output, Protocol } from '../pipeline/types.js';
+import type { Decoder, Enricher, ExporterLabel, Output, Protocol } from '../pipeline/types.js';
 import type { EnricherCounters, ThreadHeap } from '../pipeline/worker-protocol.js';
 
 export interface WebSources {
@@ -36,4 +36,6 @@ export interface DecoderPool {
   sync(): Promise<void>;
   /** Each worker's Decoder.describe() output, by protocol, as of the last sync. */
   decoders(): Record<string, unknown>[];
+  /** What the workers' enrichers call their exporters (DNS name, network name), as of the last sync. */
+  exporterLabels?(): Record<string, ExporterLabel>;
 }

@@ -29,7 +29,12 @@ export function mount(root) {
         // several data sets that never got their template are several errors).
         stat('Errors', fmt.num(tot.errors), null, 'stat-exporter-errors'));
       fill(list, card('Exporters', table([
-        { label: 'Exporter', value: (x) => ipLink(x.exporter) },
+        // Its DNS name and its network's name from the address metadata file, each on a line below, when known.
+        { label: 'Exporter', value: (x) => (x.host || x.network
+          ? h('span', { class: 'end' }, ipLink(x.exporter),
+            x.host ? h('span', { class: 'host muted', title: x.host }, x.host) : null,
+            x.network ? h('span', { class: 'host muted net', title: `network ${x.network}` }, x.network) : null)
+          : ipLink(x.exporter)) },
         { label: 'Protocol', value: (x) => (x.protocols.length > 0 ? x.protocols : [x.protocol]).map((p) => PROTOCOL_LABEL[p] ?? p).join(', ') },
         { label: 'Packets', num: true, value: (x) => fmt.num(x.packets) },
         { label: 'Records', num: true, value: (x) => fmt.num(x.records) },

@@ -1,6 +1,9 @@
 /**
  * Enricher-chain benchmark: `npm run bench:enrich` (BENCH_RECORDS, BENCH_ROUNDS to change the run).
  * - the whole chain alone (sampling rates off, locality, Community ID, client/server; GeoIP+ASN off and on);
+ * - each enricher alone, and the address metadata enricher (off by default) with a file of 1,024 entries:
+ *   10.0.0.0/8 internal, the clients' 16 /24s named and tagged with a field of their own, and 1,007 of
+ *   the servers' /24s named;
  * - NetFlow v5 decode + the chain, in records per CPU-second (user + system time of this process).
  * Traffic: 30-record v5 datagrams; private clients (4,096 hosts) talking to 20,000 public addresses,
  * 70% TCP, 25% UDP, 5% ICMP (echo), every conversation exported in both directions, the reply
@@ -15,7 +18,7 @@ import type { Enricher, PacketContext } from '../src/pipeline/types.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { isPrivateIp } from '../src/enrich/locality.js';
 import { ipv4ToString } from '../src/decode/ip.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -93,12 +96,28 @@ const dgrams: Buffer[] = [];
 for (let i = 0; i < DGRAMS; i++) dgrams.push(v5Datagram(i));
 const ctx: PacketContext = { exporterIp: '192.0.2.1', exporterPort: 2055, receivedAt: Date.now() };
 
-async function chainFor(geo: boolean): Promise<Enricher[]> {
+/** The address metadata file of the ipaddr-metadata row (see the header). */
+function metadataFile(): string {
+  let y = '10.0.0.0/8:\n  internal: true\n';
+  for (let i = 0; i < 16; i++) y += `10.0.${i}.0/24:\n  name: office-${i}\n  tags: [office, floor-${i % 4}]\n  metadata:\n    .site.id: hq\n`;
+  const nets = new Set<number>();
+  for (const v of publics) {
+    if (nets.size >= 1007) break;
+    nets.add(v >>> 8);
+  }
+  for (const n of nets) y += `${ipv4ToString(n << 8 >>> 0)}/24:\n  name: net-${n.toString(16)}\n`;
+  return y;
+}
+
+async function chainFor(geo: boolean, meta = false): Promise<Enricher[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'ufc-bench-'));
   process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+  const metaPath = join(dataDir, 'ipaddrs.yml');
+  if (meta) writeFileSync(metaPath, metadataFile());
   const res = loadConfig({ env: {
     EF_DATA_DIR: dataDir, EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
     EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: String(geo), EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: String(geo),
+    ...(meta ? { EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: metaPath } : {}),
   } });
   if (res.config === null) throw new Error(res.errors.join('\n'));
   const chain = createEnrichers({ config: res.config, dataDir: res.config.EF_DATA_DIR });
@@ -137,17 +156,18 @@ const POOL = 64;
 const pool: FlowRecord[][] = dgrams.slice(0, POOL).map((d) => { const out: FlowRecord[] = []; decoder.decode(d, ctx, out); return out; });
 
 /** The rows; each runs in its own process so one row's JIT state and heap never colour another's. */
-type Row = { what: string; geo: boolean; kind: 'chain' | 'decode+chain' | 'decode' | 'alone'; only?: string };
+type Row = { what: string; geo: boolean; kind: 'chain' | 'decode+chain' | 'decode' | 'alone'; only?: string; meta?: boolean };
 const ROWS: Row[] = [
   { what: 'decode v5 only', geo: false, kind: 'decode' },
   { what: 'decode v5 + chain', geo: false, kind: 'decode+chain' },
   { what: 'decode v5 + chain', geo: true, kind: 'decode+chain' },
   { what: 'warm: chain', geo: true, kind: 'chain' },
   ...['locality', 'community-id', 'client-server', 'geoip', 'asn'].map((only): Row => ({ what: `warm: ${only} alone`, geo: true, kind: 'alone', only })),
+  { what: 'warm: ipaddr-metadata alone (1,024 entries; off by default)', geo: false, kind: 'alone', only: 'ipaddr-metadata', meta: true },
 ];
 
 async function runRow(row: Row): Promise<{ what: string; rate: number; cache?: string }> {
-  const chain = await chainFor(row.geo);
+  const chain = await chainFor(row.geo, row.meta);
   const names = chain.map((e) => e.name).join(' > ');
   const runChain = (batch: FlowRecord[]): void => { for (let k = 0; k < chain.length; k++) chain[k]!.enrich(batch); };
   for (const b of pool) runChain(b); // records carry locality, as the later enrichers expect

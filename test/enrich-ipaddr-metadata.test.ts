@@ -47,6 +47,7 @@ const EXAMPLE = `
     .site.id: "007"
 "2001:db8:1::/48":
   name: lab-v6
+  tags: [lab]
   internal: false
 "::ffff:192.0.2.0/120":
   name: mapped-key
@@ -232,7 +233,7 @@ test('ipaddr-metadata: a record gets locality, subnet names and tags, the VLAN t
   assert.deepEqual([counter.extra, counter.srcSubnetName], [null, '']);
   const codex = JSON.parse(encodeRecord(r, { ecs: false, timestampSource: 'collect' })) as Record<string, unknown>;
   assert.deepEqual([codex['flow.src.ip.subnet.name'], codex['flow.src.ip.subnet.tags'], codex['flow.dst.ip.subnet.name'], codex['flow.dst.ip.subnet.tags'], codex['flow.src.vlan.id'], codex['flow.src.site.id'], codex['dhcp.pool.name']],
-    ['atlanta_guest_wifi', ['wifi', 'dhcp'], 'lab-v6', undefined, 1001, '007', 'atlanta_guest_wifi']);
+    ['atlanta_guest_wifi', ['wifi', 'dhcp'], 'lab-v6', ['lab'], 1001, '007', 'atlanta_guest_wifi']);
   const ecsView = { ecs: true, timestampSource: 'collect' as const };
   const ecs = JSON.parse(encodeRecord(r, ecsView)) as Record<string, unknown>;
   assert.deepEqual([ecs['source.subnet.name'], ecs['source.subnet.tags'], ecs['destination.subnet.name'], ecs['source.site.id'], ecs['source.rack.id'], ecs['dhcp.pool.name'], ecs['flow.src.site.id']],
@@ -263,7 +264,7 @@ test('ipaddr-metadata: a record gets locality, subnet names and tags, the VLAN t
   // The stores' rest column keeps what the file added.
   const back = new FlowRecord();
   restApply(back, restJson(r, r.collectTs));
-  assert.deepEqual([back.srcSubnetName, back.dstSubnetName, back.srcSubnetTags, back.dstSubnetTags, back.srcVlan, back.extra], [r.srcSubnetName, r.dstSubnetName, r.srcSubnetTags, r.dstSubnetTags, 1001, r.extra]);
+  assert.deepEqual([back.srcSubnetName, back.dstSubnetName, back.srcSubnetTags, back.dstSubnetTags, back.srcVlan, back.extra], ['atlanta_guest_wifi', 'lab-v6', 'wifi,dhcp', 'lab', 1001, r.extra]);
 });
 
 test('ipaddr-metadata: entries for exporters (contexts) name the exporter of flow and counter records; an end\'s record-level field wins over the exporter\'s', () => {

@@ -84,6 +84,25 @@ test('records are marked only once the answer is cached; misses are queued, priv
   await e.stop();
 });
 
+test('an end that the registries or EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS call private is never looked up, whatever its locality says (an address metadata file\'s internal: false)', async () => {
+  const c = testConfig({
+    EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_TENANT_ID: TENANT,
+    EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_ID: CLIENT, EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_SECRET: SECRET,
+    EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_LOGIN_URL: emu.url, EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_GRAPH_URL: emu.url, EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_RATE_LIMIT: '6000',
+    // The mapped form names the same IPv4 range.
+    EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '5.5.5.0/24,::ffff:6.6.6.0/120',
+  });
+  const e = new MsGraphReputationEnricher(c);
+  const before = emu.graphRequests.length;
+  const recs = [flow('10.0.0.1', '1.1.1.1'), flow('5.5.5.5', '6.6.6.6'), flow('::ffff:5.5.5.9', '7.7.7.7')];
+  for (const r of recs) r.srcLocality = r.dstLocality = 'public';
+  e.enrich(recs);
+  await e.rep.idle();
+  assert.equal(emu.graphRequests.length - before, 2, 'only 1.1.1.1 and 7.7.7.7');
+  assert.equal(e.rep.cacheSize, 2);
+  await e.stop();
+});
+
 test('one token is fetched and reused; a rejected token is renewed once', async () => {
   const g = rep();
   const t0 = emu.tokensIssued;

@@ -13,8 +13,9 @@ test('CSV cells are quoted per RFC 4180 and never start a formula', () => {
     'flow.in.netif.index': 3, 'flow.out.netif.index': 4, 'flow.in.netif.name': '-Gi0/3, "core"', 'flow.out.netif.name': 'Te1/4',
     'flow.src.host.name': 'www.example.net', 'flow.dst.host.name': '+evil.example',
     'flow.src.ip.subnet.name': 'guest wifi, floor 2', 'flow.src.ip.subnet.tags': ['wifi', 'dhcp'], 'flow.export.host.name': 'core-1.example',
+    'flow.dst.ip.subnet.name': '@dmz', 'flow.dst.ip.subnet.tags': ['web'],
   });
-  assert.deepEqual([row.srcNet, row.srcNetTags, row.dstNet, row.dstNetTags], ['guest wifi, floor 2', ['wifi', 'dhcp'], '', []]);
+  assert.deepEqual([row.srcNet, row.srcNetTags, row.dstNet, row.dstNetTags], ['guest wifi, floor 2', ['wifi', 'dhcp'], '@dmz', ['web']]);
   const cells = toCsvRow(row);
   assert.match(cells, /,"Korea, Republic of",/);
   // The formula is neutralised with a leading quote, and the embedded quotes are doubled.
@@ -27,7 +28,7 @@ test('CSV cells are quoted per RFC 4180 and never start a formula', () => {
   assert.equal(parsed.length, CSV_COLUMNS.length);
   assert.equal(parsed[CSV_COLUMNS.indexOf('flow.src.ip.addr')], '2001:db8::1');
   assert.equal(parsed[CSV_COLUMNS.indexOf('flow.dst.sec.threat.name')], `'=HYPERLINK("x");c2`);
-  assert.deepEqual(parsed.slice(20), ['3', '4', `'-Gi0/3, "core"`, 'Te1/4', 'www.example.net', `'+evil.example`, 'guest wifi, floor 2', '', 'core-1.example']);
+  assert.deepEqual(parsed.slice(20), ['3', '4', `'-Gi0/3, "core"`, 'Te1/4', 'www.example.net', `'+evil.example`, 'guest wifi, floor 2', `'@dmz`, 'core-1.example']);
 });
 
 test('chart steps give at most 120 points on round steps', () => {

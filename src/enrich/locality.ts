@@ -262,8 +262,19 @@ export class ExtraPrivateRanges {
     for (const c of cidrs) {
       const s = c.trim();
       if (s === '') continue;
-      if (s.includes(':')) v6.push(v6Prefix(s, 'private'));
-      else v4.push({ ...v4Range(s), priv: true });
+      if (!s.includes(':')) {
+        v4.push({ ...v4Range(s), priv: true });
+        continue;
+      }
+      const p = v6Prefix(s, 'private');
+      const g = p.groups;
+      if (p.prefix >= 96 && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+        // An IPv4-mapped range (::ffff:192.0.2.0/120) is the IPv4 range: records write IPv4 ends as IPv4.
+        const base = g[6]! * 65536 + g[7]!;
+        v4.push({ ...v4Range(`${base >>> 24}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${base & 255}/${p.prefix - 96}`), priv: true });
+      } else {
+        v6.push(p);
+      }
     }
     this.v4 = flattenV4(v4);
     this.v6 = v6;

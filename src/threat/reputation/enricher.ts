@@ -2,11 +2,13 @@
  * Marks flow ends with their Microsoft Graph host reputation when the answer is already cached
  * (see msgraph.ts): `sec.threat.name` gets `<classification>:<score>` (e.g. `malicious:92`) and
  * `sec.threat.feed.name` gets `msgraph`, appended to what other feeds set. Only public addresses
- * are looked up (locality from the locality enricher, the registries when it has not run); only
+ * are looked up: an end the locality enricher, the registries or EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS
+ * call private is never asked about (the strictest answer wins, as for the RiskIQ output: the address
+ * metadata file's `internal: false` does not make such an address one to send to Graph); only
  * `suspicious` and `malicious` answers at or above the minimum score mark a flow.
  */
 import type { Config } from '../../config/schema.js';
-import { isPrivateIp } from '../../enrich/locality.js';
+import { LocalityEnricher } from '../../enrich/locality.js';
 import { registerSecrets } from '../../log/redact.js';
 import type { Enricher } from '../../pipeline/types.js';
 import type { FlowRecord } from '../../record/flow-record.js';
@@ -20,8 +22,11 @@ export class MsGraphReputationEnricher implements Enricher {
   readonly placement = 'main' as const;
   readonly rep: GraphReputation;
   private readonly minScore: number;
+  /** The registries and the user's private ranges. */
+  private readonly privateRanges: LocalityEnricher;
 
   constructor(c: Config) {
+    this.privateRanges = new LocalityEnricher(c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS);
     registerSecrets([c.EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_SECRET]);
     for (const k of ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_TENANT_ID', 'EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_ID', 'EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_CLIENT_SECRET'] as const) {
       if (c[k].trim() === '') throw new Error(`EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE needs ${k}`);
@@ -53,7 +58,7 @@ export class MsGraphReputationEnricher implements Enricher {
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       if (r.kind !== 'flow') continue;
-      if (r.srcIp !== '' && (r.srcLocality === '' ? !isPrivateIp(r.srcIp) : r.srcLocality === 'public')) {
+      if (r.srcIp !== '' && r.srcLocality !== 'private' && !this.privateRanges.isPrivate(r.srcIp)) {
         const a = this.rep.peek(r.srcIp, now);
         if (this.marks(a)) {
           const n = `${a!.classification}:${a!.score}`;
@@ -61,7 +66,7 @@ export class MsGraphReputationEnricher implements Enricher {
           r.srcThreatFeed = r.srcThreatFeed === '' ? MSGRAPH_FEED : r.srcThreatFeed + ',' + MSGRAPH_FEED;
         }
       }
-      if (r.dstIp !== '' && (r.dstLocality === '' ? !isPrivateIp(r.dstIp) : r.dstLocality === 'public')) {
+      if (r.dstIp !== '' && r.dstLocality !== 'private' && !this.privateRanges.isPrivate(r.dstIp)) {
         const a = this.rep.peek(r.dstIp, now);
         if (this.marks(a)) {
           const n = `${a!.classification}:${a!.score}`;

@@ -42,6 +42,7 @@ import { EXTRA_NAMESPACES, FIXED_EXTRA_NAMES, mayNameExtra } from '../decode/ext
 import { log } from '../log/logger.js';
 import { FIELDS } from '../record/fields.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
+import { intervalIndex } from './locality.js';
 import { UserFileEnricher } from './user-file.js';
 import type { Enricher, ExporterLabel } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
@@ -469,15 +470,8 @@ function checkNesting(entries: readonly Entry[], source: string): void {
 
 /** The answer for an IPv4 address as uint32, or null. */
 function lookupV4(t: Intervals, v: number): AddressMeta | null {
-  const starts = t.starts as Float64Array, ends = t.ends as Float64Array;
-  let lo = 0, hi = starts.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    if (v < starts[mid]!) hi = mid - 1;
-    else if (v > ends[mid]!) lo = mid + 1;
-    else return t.metas[mid]!;
-  }
-  return null;
+  const i = intervalIndex(v, t.starts as Float64Array, t.ends as Float64Array);
+  return i < 0 ? null : t.metas[i]!;
 }
 
 /** Compares 8 groups with the bound at index i: negative, 0 or positive. */

@@ -152,15 +152,20 @@ for (let o = 0; o < 256; o++) {
   V4_BY_OCTET[o] = cls;
 }
 
-function inIntervals(v: number, starts: Float64Array, ends: Float64Array): boolean {
+/** The index of the sorted, disjoint [starts[i], ends[i]] holding `v`, or -1 (a binary search). */
+export function intervalIndex(v: number, starts: Float64Array, ends: Float64Array): number {
   let lo = 0, hi = starts.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     if (v < starts[mid]!) hi = mid - 1;
     else if (v > ends[mid]!) lo = mid + 1;
-    else return true;
+    else return mid;
   }
-  return false;
+  return -1;
+}
+
+function inIntervals(v: number, starts: Float64Array, ends: Float64Array): boolean {
+  return intervalIndex(v, starts, ends) >= 0;
 }
 
 /** Built-in answer for an IPv4 address as uint32. */
@@ -270,8 +275,9 @@ export class ExtraPrivateRanges {
       const g = p.groups;
       if (p.prefix >= 96 && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
         // An IPv4-mapped range (::ffff:192.0.2.0/120) is the IPv4 range: records write IPv4 ends as IPv4.
-        const base = g[6]! * 65536 + g[7]!;
-        v4.push({ ...v4Range(`${base >>> 24}.${(base >>> 16) & 255}.${(base >>> 8) & 255}.${base & 255}/${p.prefix - 96}`), priv: true });
+        const size = 2 ** (128 - p.prefix);
+        const lo = g[6]! * 65536 + g[7]! - ((g[6]! * 65536 + g[7]!) % size);
+        v4.push({ lo, hi: lo + size - 1, prefix: p.prefix - 96, priv: true });
       } else {
         v6.push(p);
       }

@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AddressMetadataEnricher, parseMetadataTable, parseRangeKey, type AddressMeta, type MetadataParseNotes } from '../src/enrich/ipaddr-metadata.js';
@@ -24,7 +23,7 @@ import { Collector } from '../src/collector.js';
 import { flowQueryFrom } from '../src/store/query.js';
 import { exportersView, type ExporterView } from '../src/web/exporters-view.js';
 import { mulberry32 } from '../src/dev/prng.js';
-import { tempDir, testConfig, until } from './helpers/collect.js';
+import { sendFrom, tempDir, testConfig, until } from './helpers/collect.js';
 
 const TESTDATA = join(import.meta.dirname, '..', '..', 'shared', 'testdata');
 
@@ -377,10 +376,7 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
     await c.start();
     const [port] = await c.listen();
     assert.equal(c.pool?.size ?? 0, Number(workers));
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    await new Promise<void>((r) => s.send(packet, port!, '127.0.0.1', () => r()));
-    s.close();
+    await sendFrom('127.0.0.1', port!, packet);
     await until(() => c.pipeline.stats.totals().records >= 30);
     await c.flush();
     const now = Date.now();

@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NetifNamesEnricher, parseNetifTable, type NetifParseNotes } from '../src/enrich/netif-userdef.js';
@@ -14,7 +13,7 @@ import { FlowRecord } from '../src/record/flow-record.js';
 import { loadConfig } from '../src/config/load.js';
 import { Collector } from '../src/collector.js';
 import { flowQueryFrom, type InterfaceSummary } from '../src/store/query.js';
-import { tempDir, testConfig, until } from './helpers/collect.js';
+import { sendFrom, tempDir, testConfig, until } from './helpers/collect.js';
 
 const TESTDATA = join(import.meta.dirname, '..', '..', 'shared', 'testdata');
 
@@ -145,10 +144,7 @@ test('a running collector names a NetFlow v5 exporter\'s interfaces from the fil
     await c.start();
     const [port] = await c.listen();
     assert.equal(c.pool?.size ?? 0, Number(workers));
-    const s = dgram.createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.9', () => r()));
-    await new Promise<void>((r) => s.send(packet, port!, '127.0.0.1', () => r()));
-    s.close();
+    await sendFrom('127.0.0.9', port!, packet);
     await until(() => c.pipeline.stats.totals().records >= 30);
     await c.flush();
     const now = Date.now();

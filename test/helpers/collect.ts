@@ -1,4 +1,5 @@
 /** A test output that keeps every record it is given, and a config builder for tests. */
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,4 +44,12 @@ export function testConfig(env: Record<string, string> = {}): Config {
 /** Polls `done` every 20 ms until it holds or `ms` have passed (the caller then asserts). */
 export async function until(done: () => boolean, ms = 5000): Promise<void> {
   for (const end = Date.now() + ms; !done() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+}
+
+/** Sends one datagram to 127.0.0.1:`port` from the loopback address `from` (the exporter address the collector sees). */
+export async function sendFrom(from: string, port: number, packet: Buffer): Promise<void> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, from, () => r()));
+  await new Promise<void>((r) => s.send(packet, port, '127.0.0.1', () => r()));
+  s.close();
 }

@@ -97,7 +97,7 @@ test('values are bound as escaped literals (18.16 has no server-side parameters)
 test('ClickHouse store answers every query as the captured records say (real server)', async (t) => {
   if (!(await needClickHouse(t))) return;
   const db = uniqueDb();
-  const config = testConfig({ EF_OUTPUT_CLICKHOUSE_ENABLE: 'true', EF_OUTPUT_CLICKHOUSE_DATABASE: db, EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: '50' });
+  const config = testConfig({ EF_OUTPUT_CLICKHOUSE_ENABLE: 'true', EF_OUTPUT_CLICKHOUSE_DATABASE: db, EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: '50', ...ref.netMetadataEnv() });
   const capture = new CaptureOutput();
   const outputs = [...createOutputs({ config, dataDir: config.EF_DATA_DIR }), capture];
   const ch = outputs.find((o) => o instanceof ClickHouseOutput) as ClickHouseOutput | undefined;
@@ -202,7 +202,7 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
     await o.flush();
   };
   const forgetSummaries = async (): Promise<void> => {
-    for (const x of ['flows_top_hour_mv_v1', 'flows_minute_mv_v1', 'flows_rollup_state_v1']) await c.command({ query: `DROP TABLE ${db}.${x}` });
+    for (const x of ['flows_top_hour_mv_v2', 'flows_minute_mv_v1', 'flows_rollup_state_v1']) await c.command({ query: `DROP TABLE ${db}.${x}` });
   };
   try {
     // A new table: the views come with it, so they hold every hour.
@@ -228,7 +228,7 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
     recs = [...recs, ...late];
     await ref.checkOverviewLists(q1, recs, ranges, 'late flows', next);
     // The server adds rows of one key together as it merges: the answers stay the same.
-    for (const x of ['flows_top_hour_v1', 'flows_minute_v1']) await c.command({ query: `OPTIMIZE TABLE ${db}.${x} FINAL` });
+    for (const x of ['flows_top_hour_v2', 'flows_minute_v1']) await c.command({ query: `OPTIMIZE TABLE ${db}.${x} FINAL` });
     await ref.checkOverviewLists(q1, recs, ranges, 'after merges', next);
 
     // A table from before the summaries (an older version wrote it, without the views): its flows
@@ -256,7 +256,7 @@ test('ClickHouse hourly summaries: kept by the server as flows are inserted, rea
     const days = await (await c.query({ query: `SELECT table, min(partition) AS p FROM system.parts WHERE database = '${db}' AND active AND table != 'flows_rollup_state_v1' GROUP BY table`, format: 'JSONEachRow' })).json<{ table: string; p: string }>();
     const ymd = (day: number): string => new Date(day * 86_400_000).toISOString().slice(0, 10).replace(/-/g, '');
     for (const x of days) assert.ok(x.p >= ymd(keptFrom), `${x.table} keeps no day before ${ymd(keptFrom)}`);
-    assert.deepEqual(days.map((x) => x.table).sort(), ['flows', 'flows_minute_v1', 'flows_top_hour_v1']);
+    assert.deepEqual(days.map((x) => x.table).sort(), ['flows', 'flows_minute_v1', 'flows_top_hour_v2']);
     recs = recs.filter((r) => dayOf(r.collectTs) >= keptFrom);
     await ref.checkOverviewLists(q3, recs, ranges3, 'after retention', next);
 
@@ -472,6 +472,61 @@ test('ClickHouse: a table of the layout before export time, TOS, masks and next 
       { export_ts: '1700000000000', tos: 184, src_mask: 16, dst_mask: 24, next_hop: '192.168.1.1' },
       { export_ts: '1700000000900', tos: 0, src_mask: 8, dst_mask: 0, next_hop: '192.0.2.254' },
     ]);
+  } finally {
+    await c.close();
+    await dropDb(db);
+  }
+});
+
+test('ClickHouse: a table of the layout before the network columns: old rows show their names from `rest`, the filter finds them; the v1 top-list summaries give way to v2 (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const c = createClient({ url: CH_URL });
+  const H = 3_600_000;
+  try {
+    await c.command({ query: `CREATE DATABASE ${db}` });
+    await c.command({ query: createTableSql(db, 'flows', flowColumns('collect').filter((col) => col.name !== 'src_net' && col.name !== 'dst_net'), 30, '18.16.1') });
+    // What the version before made beside it: the v1 top-list view and table (the view fed on every insert).
+    await c.command({ query: `CREATE TABLE ${db}.flows_top_hour_v1 (day Date, hour UInt64, dim UInt8, kn Int64, kt String, label String, b Decimal128(0), p Decimal128(0), f UInt64) ENGINE = SummingMergeTree((b, p, f)) PARTITION BY toYYYYMMDD(day) ORDER BY (hour, dim, kn, kt, label)` });
+    await c.command({ query: `CREATE MATERIALIZED VIEW ${db}.flows_top_hour_mv_v1 TO ${db}.flows_top_hour_v1 AS SELECT day, intDiv(ts, ${H}) * ${H} AS hour, toUInt8(0) AS dim, toInt64(0) AS kn, src_ip AS kt, '' AS label, sum(toDecimal128(bytes, 0)) AS b, sum(toDecimal128(packets, 0)) AS p, count() AS f FROM ${db}.flows GROUP BY day, hour, kt` });
+    // Rows as the version before wrote them: the names inside the rest JSON (one with escapes).
+    const old = [
+      { ts: 1_700_000_000_500, src: '10.0.0.1', rest: { srcSubnetName: 'office', dstSubnetName: 'Büro "B"', sequence: 7 } },
+      { ts: 1_700_000_000_600, src: '10.0.0.2', rest: { dstSubnetName: 'office' } },
+      { ts: 1_700_000_000_700, src: '10.0.0.3', rest: { sequence: 8 } },
+    ];
+    const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+    await c.command({ query: `INSERT INTO ${db}.flows (ts, kind, src_ip, bytes, rest) VALUES ${old.map((o) => `(${o.ts}, 'flow', '${o.src}', 100, ${lit(JSON.stringify(o.rest))})`).join(', ')}` });
+    const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+    await out.start();
+    try {
+      const r = new FlowRecord();
+      r.collectTs = 1_700_000_001_000;
+      r.srcIp = '10.0.0.4';
+      r.bytes = 100;
+      r.srcSubnetName = 'lab';
+      out.write([r]);
+      await out.flush();
+      const rs = await c.query({ query: `SELECT src_ip, src_net, dst_net, position(rest, 'SubnetName') > 0 AS in_rest FROM ${db}.flows ORDER BY ts`, format: 'JSONEachRow' });
+      assert.deepEqual(await rs.json(), [
+        { src_ip: '10.0.0.1', src_net: 'office', dst_net: 'Büro "B"', in_rest: 1 },
+        { src_ip: '10.0.0.2', src_net: '', dst_net: 'office', in_rest: 1 },
+        { src_ip: '10.0.0.3', src_net: '', dst_net: '', in_rest: 0 },
+        { src_ip: '10.0.0.4', src_net: 'lab', dst_net: '', in_rest: 0 },
+      ]);
+      const q = out.flowQuery()!;
+      const range = { from: 1_700_000_000_000, to: 1_700_000_002_000 };
+      const found = await q.search({ ...range, filter: { net: 'office' } });
+      assert.deepEqual(found.rows.map((d) => d['flow.src.ip.addr']).sort(), ['10.0.0.1', '10.0.0.2']);
+      assert.equal(found.rows.find((d) => d['flow.src.ip.addr'] === '10.0.0.1')!['flow.dst.ip.subnet.name'], 'Büro "B"');
+      assert.equal(await q.count({ ...range, filter: { net: 'Büro "B"' } }), 1);
+      const tables = await (await c.query({ query: `SELECT name FROM system.tables WHERE database = '${db}' AND name LIKE 'flows_top_hour%' ORDER BY name`, format: 'JSONEachRow' })).json<{ name: string }>();
+      assert.deepEqual(tables.map((x) => x.name), ['flows_top_hour_mv_v2', 'flows_top_hour_v2'], 'the v1 view and table are gone');
+      // The new summaries hold only hours after the start (the flows before are in none of them).
+      assert.ok((q as ClickHouseFlowQuery).summariesFrom! > Date.now() - H);
+    } finally {
+      await out.close();
+    }
   } finally {
     await c.close();
     await dropDb(db);

@@ -14,7 +14,7 @@ import { LocalityEnricher } from '../src/enrich/locality.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { encodeRecord } from '../src/record/json.js';
 import { toDocument } from '../src/record/fields.js';
-import { restApply, restJson } from '../src/store/columns.js';
+import { flowColumns, restApply, restJson, rowToRecord } from '../src/store/columns.js';
 import { projectRecord } from '../src/output/riskiq/projection.js';
 import { createRiskiqOutput } from '../src/output/riskiq/output.js';
 import { buildTemplate } from '../src/output/elasticsearch/template.js';
@@ -260,9 +260,9 @@ test('ipaddr-metadata: a record gets locality, subnet names and tags, the VLAN t
   const rev = flow('192.0.2.2', '192.0.2.1');
   both.enrich([b, rev]);
   assert.deepEqual([b.extra, rev.extra], [{ owner: 'src' }, { owner: 'dst' }]);
-  // The stores' rest column keeps what the file added.
-  const back = new FlowRecord();
-  restApply(back, restJson(r, r.collectTs));
+  // The stores keep what the file added: the names in columns of their own, the rest in `rest`.
+  const cols = flowColumns('collect');
+  const back = rowToRecord(cols, Object.fromEntries(cols.map((c) => [c.name, c.get(r)])));
   assert.deepEqual([back.srcSubnetName, back.dstSubnetName, back.srcSubnetTags, back.dstSubnetTags, back.srcVlan, back.extra], ['atlanta_guest_wifi', 'lab-v6', 'wifi,dhcp', 'lab', 1001, r.extra]);
 });
 

@@ -34,7 +34,7 @@ const CAPTURES = [
 
 
 async function replayIntoDuckDb(): Promise<{ collector: Collector; records: FlowRecord[]; q: FlowQuery; out: DuckDbOutput }> {
-  const config = testConfig({ EF_OUTPUT_DUCKDB_ENABLE: 'true' });
+  const config = testConfig({ EF_OUTPUT_DUCKDB_ENABLE: 'true', ...ref.netMetadataEnv() });
   const capture = new CaptureOutput();
   const dataDir = config.EF_DATA_DIR;
   const outputs = [...createOutputs({ config, dataDir }), capture];
@@ -585,11 +585,11 @@ test('a summary still being built when the store is reopened (an invalidated dat
 
 test('hours waiting for summaries are tracked up to a day ahead; a summarised hour is still taken off', async () => {
   const { DuckDBInstance } = await import('@duckdb/node-api');
-  const { Rollups, ROLLUP_TABLES_SQL, PENDING_AHEAD_MS, HOUR_MS } = await import('../src/store/rollup.js');
+  const { Rollups, ROLLUP_TABLES_SQL, HOURS, PENDING_AHEAD_MS, HOUR_MS } = await import('../src/store/rollup.js');
   const conn = await (await DuckDBInstance.create(':memory:')).connect();
   for (const sql of ROLLUP_TABLES_SQL) await conn.run(sql);
   const summarised = 10 * HOUR_MS;
-  await conn.run(`INSERT INTO flows_rollup_hours_v1 VALUES (${summarised})`);
+  await conn.run(`INSERT INTO ${HOURS} VALUES (${summarised})`);
   const rollups = new Rollups('flows', { get: (r: { ts: number }) => r.ts } as never);
   await rollups.loadBuilt(conn);
   // A broken clock: flows stamped in each of the next 10,000 hours, this hour's among them.
@@ -601,4 +601,66 @@ test('hours waiting for summaries are tracked up to a day ahead; a summarised ho
   assert.deepEqual(rollups.noteAppended([{ ts: summarised + 5 }], now), [summarised], 'a summarised hour with flows is taken off the list');
   assert.equal(rollups.plan(0, 20 * HOUR_MS), null);
   conn.closeSync();
+});
+
+test('a flows table of the layout before the network columns gains them and keeps its rows, names read from rest; its summaries are made anew', async () => {
+  const { DuckDBInstance } = await import('@duckdb/node-api');
+  const config = testConfig();
+  const path = join(config.EF_DATA_DIR, 'upgrade.duckdb');
+  const opts = { path, retentionDays: 30, maxBytes: 1 << 30, timestampSource: 'collect' as const, batchMax: 500, deadlineMs: 10, queueMax: 100_000 };
+  const H = 3_600_000;
+  const now = Date.now();
+  const top = Math.floor(now / H) * H;
+  const recs = ref.rollupMaker(11)(top - 6 * H + 1000, now, 3000);
+  let out = new DuckDbOutput(opts);
+  await out.start();
+  out.write(recs);
+  await out.flush();
+  await out.close();
+  // Made into what the version before wrote: no network columns, the names in `rest` (the only
+  // keys there for these records), and summaries in the v1 tables.
+  {
+    const inst = await DuckDBInstance.create(path);
+    const c = await inst.connect();
+    await c.run(`UPDATE flows SET rest = '{' || concat_ws(',', CASE WHEN src_net IS NOT NULL THEN '"srcSubnetName":' || to_json(src_net) END,
+      CASE WHEN dst_net IS NOT NULL THEN '"dstSubnetName":' || to_json(dst_net) END) || '}' WHERE src_net IS NOT NULL OR dst_net IS NOT NULL`);
+    await c.run('ALTER TABLE flows DROP COLUMN dst_net');
+    await c.run('ALTER TABLE flows DROP COLUMN src_net');
+    await c.run('CREATE TABLE flows_top_hour_v1 (hour BIGINT, dim UTINYINT, kn BIGINT, kt VARCHAR, label VARCHAR, b HUGEINT, p HUGEINT, f BIGINT)');
+    await c.run(`CREATE TABLE flows_rollup_hours_v1 (hour BIGINT); INSERT INTO flows_rollup_hours_v1 VALUES (${top - 3 * H})`);
+    c.closeSync();
+    inst.closeSync();
+  }
+  out = new DuckDbOutput(opts);
+  await out.start();
+  try {
+    const reader = (out.store as unknown as { reader: { runAndReadAll(sql: string): Promise<{ getRows(): unknown[][] }> } }).reader;
+    const tables = (await reader.runAndReadAll("SELECT table_name FROM information_schema.tables WHERE starts_with(table_name, 'flows') ORDER BY 1")).getRows().map((r) => String(r[0]));
+    assert.deepEqual(tables, ['flows', 'flows_minute_v1', 'flows_rollup_hours_v2', 'flows_top_hour_v2'], 'no table set aside; the v1 summaries are gone');
+    const q = out.flowQuery()!;
+    const from = top - 6 * H;
+    assert.equal(await q.count({ from, to: now + 1 }), recs.length, 'every row kept');
+    for (const net of ['office', 'lab', 'dmz']) {
+      const want = ref.search(recs, from, now + 1, { net });
+      assert.ok(want.length > 0);
+      assert.equal(await q.count({ from, to: now + 1, filter: { net } }), want.length, `flows of ${net}, filled from rest`);
+    }
+    const docs = (await q.search({ from, to: now + 1, filter: { net: 'lab' }, limit: 1000 })).rows;
+    assert.ok(docs.length > 0 && docs.every((d) => d['flow.src.ip.subnet.name'] === 'lab'), 'documents carry the name');
+    // Every hour is summarised again, with the networks: the lists equal the reference.
+    await out.summarise(now + 10 * 60_000);
+    assert.ok(out.store.rollups.plan(from, now + 1) !== null, 'the hours are summarised again');
+    await ref.checkOverviewLists(q, recs, [[from, now + 1]], 'after the upgrade', top);
+    // Written by this version: the names are in the columns, not in rest.
+    const rest = (await reader.runAndReadAll(`SELECT count(*) FROM flows WHERE contains(rest, 'SubnetName') AND ts <= ${now}`)).getRows();
+    assert.ok(Number(rest[0]![0]) > 0, 'the older rows keep their rest');
+    out.write(ref.rollupMaker(12)(now + 1, now + 2, 50));
+    await out.flush();
+    const fresh = (await reader.runAndReadAll(`SELECT count(*), count(src_net), count(*) FILTER (WHERE contains(rest, 'SubnetName')) FROM flows WHERE ts > ${now}`)).getRows()[0]!;
+    assert.deepEqual(fresh.map(Number).slice(0, 1), [50]);
+    assert.ok(Number(fresh[1]) > 0, 'names in the column');
+    assert.equal(Number(fresh[2]), 0, 'and not in rest');
+  } finally {
+    await out.close();
+  }
 });

@@ -3,10 +3,13 @@
  * JS straight from FlowRecords (no SQL, no code from src/store; CIDRs via node:net BlockList).
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { BlockList, isIPv6 } from 'node:net';
+import { join } from 'node:path';
 import { toDocument } from '../src/record/fields.js';
 import { TOP_FIELDS, type FlowQuery } from '../src/store/query.js';
 import { FlowRecord, Orientation } from '../src/record/flow-record.js';
+import { tempDir } from './helpers/collect.js';
 
 export interface Row { key: string | number; bytes: number; packets: number; flows: number }
 
@@ -34,11 +37,13 @@ export function keysOf(field: string, r: FlowRecord): (string | number)[] {
     case 'flow.dst.sec.threat.name': return names(r.dstThreatName);
     case 'sec.threat.feed.name': return names(r.srcThreatFeed + ',' + r.dstThreatFeed);
     case 'flow.export.ip.addr': return r.exporterIp === '' ? [] : [r.exporterIp];
+    case 'flow.src.ip.subnet.name': return r.srcSubnetName === '' ? [] : [r.srcSubnetName];
+    case 'flow.dst.ip.subnet.name': return r.dstSubnetName === '' ? [] : [r.dstSubnetName];
     default: throw new Error(`reference has no field ${field}`);
   }
 }
 
-export interface RefFilter { ip?: string; srcIp?: string; dstIp?: string; port?: number; srcPort?: number; dstPort?: number; proto?: number; exporter?: string; ifIndex?: number; threat?: boolean }
+export interface RefFilter { ip?: string; srcIp?: string; dstIp?: string; port?: number; srcPort?: number; dstPort?: number; proto?: number; exporter?: string; ifIndex?: number; threat?: boolean; net?: string }
 
 interface Cidr { bl: BlockList; v6: boolean }
 
@@ -69,6 +74,7 @@ export function matches(r: FlowRecord, from: number, to: number, f: RefFilter = 
   if (f.exporter !== undefined && r.exporterIp !== f.exporter) return false;
   if (f.ifIndex !== undefined && r.inIf !== f.ifIndex && r.outIf !== f.ifIndex) return false;
   if (f.threat === true && r.srcThreatName === '' && r.dstThreatName === '') return false;
+  if (f.net !== undefined && r.srcSubnetName !== f.net && r.dstSubnetName !== f.net) return false;
   return true;
 }
 
@@ -239,6 +245,7 @@ export function rollupMaker(seed: number): (from: number, to: number, n: number)
     r.srcCountry = ['', 'France', 'Japan'][rnd(3)]!; r.dstCountry = ['Chile', 'Kenya', ''][rnd(3)]!;
     r.srcAs = [0, 64500, 64501][rnd(3)]!; r.srcAsOrg = r.srcAs === 0 ? '' : `Org ${r.srcAs}`;
     r.dstAs = [64510, 0][rnd(2)]!; r.dstAsOrg = r.dstAs === 0 ? '' : `Net ${r.dstAs}`;
+    r.srcSubnetName = ['', 'office', 'lab'][rnd(3)]!; r.dstSubnetName = ['dmz', '', 'office'][rnd(3)]!;
     return r;
   });
 }
@@ -246,7 +253,7 @@ export function rollupMaker(seed: number): (from: number, to: number, n: number)
 /** The overview's top lists (every field and metric) and its series at three steps over `ranges`, against the reference. */
 export async function checkOverviewLists(q: FlowQuery, recs: readonly FlowRecord[], ranges: [number, number][], what: string, origin: number): Promise<void> {
   for (const [from, to] of ranges) {
-    for (const field of ['flow.src.ip.addr', 'flow.dst.ip.addr', 'flow.server.l4.port.id', 'l4.proto.id', 'flow.src.geo.country.name', 'flow.dst.geo.country.name', 'flow.src.as.asn', 'flow.dst.as.asn'] as const) {
+    for (const field of ['flow.src.ip.addr', 'flow.dst.ip.addr', 'flow.server.l4.port.id', 'l4.proto.id', 'flow.src.geo.country.name', 'flow.dst.geo.country.name', 'flow.src.as.asn', 'flow.dst.as.asn', 'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name'] as const) {
       for (const metric of ['bytes', 'packets', 'flows'] as const) {
         const got = await q.topN({ from, to, field, metric, limit: 1000 });
         assert.deepEqual(got.map(({ key, bytes, packets, flows }) => ({ key, bytes, packets, flows })), topN(recs, field, metric, from, to, 1000), `${what}: topN ${field} by ${metric} over [${from - origin}, ${to - origin})`);
@@ -297,6 +304,24 @@ export function threatMix(now: number): FlowRecord[] {
     out.push(r);
   }
   return out;
+}
+
+/**
+ * Names for the replayed captures' ends, by an address metadata file (netMetadataEnv): the halves
+ * of the IPv4 space and of the IPv6 one, one with a quote and a non-ASCII letter (JSON escapes).
+ * 192.0.0.0/2 is left unnamed, so some ends carry no name.
+ */
+export const NET_METADATA: Record<string, string> = {
+  '0.0.0.0-127.255.255.255': 'low half',
+  '128.0.0.0/2': 'Büro "B"',
+  '::/1': 'six',
+};
+
+/** Environment entries that turn the address metadata enricher on with NET_METADATA (its file in a temp dir). */
+export function netMetadataEnv(): Record<string, string> {
+  const path = join(tempDir(), 'net-metadata.yml');
+  writeFileSync(path, Object.entries(NET_METADATA).map(([k, name]) => `'${k}':\n  name: ${JSON.stringify(name)}\n`).join(''));
+  return { EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: path };
 }
 
 const view = { ecs: false, timestampSource: 'collect' as const };
@@ -350,6 +375,10 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
     { exporter: sample.exporterIp, proto: sample.proto, ip: '0.0.0.0/0' },
   ];
   if (v6 !== undefined) filters.push({ ip: v6.srcIp }, { ip: v6.srcIp + '/64' }, { dstIp: v6.dstIp + '/32' });
+  // Networks named by NET_METADATA (the replay's address metadata file), each on either end.
+  const nets = [...new Set(flows.flatMap((r) => [r.srcSubnetName, r.dstSubnetName]))].filter((n) => n !== '').sort();
+  assert.deepEqual(nets, Object.values(NET_METADATA).sort(), 'the address metadata file named ends of every network');
+  for (const net of nets) filters.push({ net }, { net, proto: sample.proto });
   for (const f of filters) {
     const want = ref.search(records, from, to, f);
     assert.ok(want.length > 0, `filter ${JSON.stringify(f)} matches something`);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, SETTLED_MS, touchesListed, type WebFixture } from './web-fixture.js';
+import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, SETTLED_MS, touchesListed, type WebFixture } from './web-fixture.js';
 import { chooseStep } from '../src/web/api.js';
 import { flowQueryFrom } from '../src/store/query.js';
 
@@ -50,6 +50,34 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     assert.deepEqual([d.top.talkers[0]!.ip, d.top.talkers[0]!.bytes], best);
     const tcp = d.top.protocols.find((p) => p.name === 'tcp');
     assert.equal(tcp?.flows, recs.filter((r) => r.proto === 6).length);
+  });
+
+  test('/api/overview networks: each named network\'s traffic sent, received and in all; the net filter keeps its flows', async (t) => {
+    if (!ready(t)) return;
+    const recs = flowRecords();
+    const range = `from=${f.startedAt - 2 * 3600e3}&to=${f.startedAt - SETTLED_MS + 1}`;
+    const d = await json<{ top: { networks: { name: string; bytes: number; packets: number; flows: number; outBytes: number; inBytes: number }[] } }>(`/api/overview?${range}`);
+    const sum = (rs: typeof recs, v: (r: (typeof recs)[number]) => number): number => rs.reduce((a, r) => a + v(r), 0);
+    const out = recs.filter((r) => r.srcSubnetName === OFFICE_NAME);
+    const inb = recs.filter((r) => r.dstSubnetName === OFFICE_NAME);
+    assert.ok(out.length > 0 && inb.length > 0, 'the fixture\'s network sends and receives');
+    assert.deepEqual(d.top.networks, [{
+      name: OFFICE_NAME, outBytes: sum(out, (r) => r.bytes), inBytes: sum(inb, (r) => r.bytes),
+      bytes: sum(out, (r) => r.bytes) + sum(inb, (r) => r.bytes), packets: sum(out, (r) => r.packets) + sum(inb, (r) => r.packets), flows: out.length + inb.length,
+    }]);
+    const mine = recs.filter((r) => r.srcSubnetName === OFFICE_NAME || r.dstSubnetName === OFFICE_NAME);
+    const filtered = await json<{ totals: { flows: number; bytes: number } }>(`/api/overview?${range}&net=${encodeURIComponent(OFFICE_NAME)}`);
+    assert.deepEqual(filtered.totals.flows, mine.length);
+    assert.deepEqual(filtered.totals.bytes, sum(mine, (r) => r.bytes));
+    const search = await json<{ total: number; rows: { srcNet: string; dstNet: string }[] }>(`/api/flows?${range}&net=${encodeURIComponent(` ${OFFICE_NAME} `)}&limit=1000`);
+    assert.equal(search.total, mine.length);
+    assert.equal(search.rows.filter((r) => r.srcNet === OFFICE_NAME || r.dstNet === OFFICE_NAME).length, mine.length);
+    const top = await json<{ rows: { key: string; flows: number }[] }>(`/api/top?${range}&field=flow.dst.ip.subnet.name&metric=flows`);
+    assert.deepEqual(top.rows.map((r) => [r.key, r.flows]), [[OFFICE_NAME, inb.length]]);
+    assert.equal((await json<{ total: number }>(`/api/flows?${range}&net=nowhere`)).total, 0);
+    const long = await get(`/api/flows?${range}&net=${'x'.repeat(257)}`);
+    assert.equal(long.status, 400);
+    assert.match(long.body, /net must be a name of 1 to 256 characters/);
   });
 
   test('/api/overview totals cover exactly [from, to), not the whole first chart step', async (t) => {

@@ -245,6 +245,37 @@ test('flow search: filters change the results, paging, exports', async (t) => {
   await page.close();
 });
 
+test('networks: the Overview lists the named networks; a network links to its own Overview and on to its flows, and a flow\'s network name to its flows', async (t) => {
+  const page = await open(t, '/');
+  if (page === null) return;
+  const recs = flows();
+  const mine = recs.filter((r) => r.srcSubnetName === OFFICE_NAME || r.dstSubnetName === OFFICE_NAME);
+  const rows = page.locator('section[aria-label="Networks"] tbody tr');
+  await rows.first().waitFor({ timeout: 10_000 });
+  assert.equal(await rows.count(), 1);
+  const cells = await rows.first().locator('td').allTextContents();
+  assert.equal(cells[0], OFFICE_NAME);
+  assert.equal(cells[4], fmtInt(mine.length + recs.filter((r) => r.srcSubnetName === OFFICE_NAME && r.dstSubnetName === OFFICE_NAME).length));
+  await rows.first().locator('a').click();
+  await page.waitForURL((u) => u.pathname === '/' && u.searchParams.get('net') === OFFICE_NAME);
+  await page.locator('p.filter-bar').filter({ hasText: `Only flows of network ${OFFICE_NAME}.` }).waitFor({ timeout: 10_000 });
+  await page.locator('#stat-flows .stat-value').filter({ hasText: new RegExp(`^${fmtInt(mine.length)}$`) }).waitFor({ timeout: 10_000 });
+  await page.locator('p.filter-bar a', { hasText: 'These flows' }).click();
+  await page.waitForURL((u) => u.pathname === '/flows' && u.searchParams.get('net') === OFFICE_NAME);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.inputValue('input[name="net"]'), OFFICE_NAME);
+  await page.locator('p.summary').filter({ hasText: `of ${fmtInt(mine.length)}` }).waitFor({ timeout: 10_000 });
+  await shot(page, 'flows-network');
+  // Every row has an end in the network, whose name links to the network's flows.
+  const hrefs = await page.$$eval('.results tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('a.net')].map((a) => a.getAttribute('href'))));
+  assert.ok(hrefs.length > 0 && hrefs.every((h) => h.length > 0 && h.every((x) => x === `/flows?net=${encodeURIComponent(OFFICE_NAME).replace(/%20/g, '+')}`)), JSON.stringify(hrefs.slice(0, 3)));
+  // Cleared, the form searches everything again.
+  await page.fill('#net', '');
+  await page.click('form.filters button[type="submit"]');
+  await page.locator('p.summary').filter({ hasText: `of ${fmtInt(recs.length)}` }).waitFor({ timeout: 10_000 });
+  await page.close();
+});
+
 test('exporters page shows each exporter with protocol, counters and templates', async (t) => {
   const page = await open(t, '/exporters');
   if (page === null) return;

@@ -26,15 +26,28 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { HOUR_MS, ROLLUP_FIELDS, type SummaryTables } from './rollup.js';
 import { CLICKHOUSE_DIALECT, topKey } from './sql.js';
 
-/** The summaries' objects beside `db.table`; `_v1` names a layout, so a new one can live beside it. */
+/**
+ * The summaries' objects beside `db.table`; `_vN` names a layout, so a new one can live beside it.
+ * The top lists are `_v2` since the networks' fields joined ROLLUP_FIELDS: a start that makes the
+ * v2 table finds it new, so the summaries start anew from the next hour (ensureChSummaries).
+ */
 export function chSummaryNames(db: string, table: string): { top: string; minutes: string; state: string; topView: string; minuteView: string } {
   return {
-    top: `${db}.${table}_top_hour_v1`,
+    top: `${db}.${table}_top_hour_v2`,
     minutes: `${db}.${table}_minute_v1`,
     state: `${db}.${table}_rollup_state_v1`,
-    topView: `${db}.${table}_top_hour_mv_v1`,
+    topView: `${db}.${table}_top_hour_mv_v2`,
     minuteView: `${db}.${table}_minute_mv_v1`,
   };
+}
+
+/** Objects of older layouts: dropped when the summaries are made or turned off (the view first: it feeds the table). */
+function retiredNames(db: string, table: string): string[] {
+  return [`${db}.${table}_top_hour_mv_v1`, `${db}.${table}_top_hour_v1`];
+}
+
+async function dropRetired(client: ClickHouseClient, db: string, table: string): Promise<void> {
+  for (const t of retiredNames(db, table)) await client.command({ query: `DROP TABLE IF EXISTS ${t}` });
 }
 
 /**
@@ -135,6 +148,7 @@ export async function resetChSummaries(client: ClickHouseClient, db: string, tab
  */
 export async function ensureChSummaries(client: ClickHouseClient, db: string, table: string, ttlDays: number | null, now = Date.now()): Promise<SummaryTables & { validFrom: number }> {
   const n = chSummaryNames(db, table);
+  await dropRetired(client, db, table);
   const tablesWere = await chTablesPresent(client, db, [n.top, n.minutes]);
   for (const query of chSummaryTablesSql(db, table, ttlDays)) await client.command({ query });
   if (!tablesWere) {
@@ -175,4 +189,5 @@ export async function dropChSummaryViews(client: ClickHouseClient, db: string, t
   for (const query of chSummaryTablesSql(db, table, null)) await client.command({ query });
   await declare(client, n, 0);
   await dropViews(client, n);
+  await dropRetired(client, db, table);
 }

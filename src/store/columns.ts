@@ -26,6 +26,11 @@ export interface Column {
   get(r: FlowRecord): number | string;
   /** Writes a stored value back into a record (for search results). */
   set(r: FlowRecord, v: number | string): void;
+  /**
+   * The `rest` JSON key (a FlowRecord property) under which versions before this column kept its
+   * value: a store that adds the column to an older table fills it from there for the rows before.
+   */
+  fromRest?: string;
 }
 
 /**
@@ -108,7 +113,16 @@ export function flowColumns(tsSource: TimestampSource): Column[] {
     { name: 'dst_threat_name', kind: 'str', get: (r) => r.dstThreatName, set: (r, v) => (r.dstThreatName = s(v)) },
     { name: 'dst_threat_feed', kind: 'str', get: (r) => r.dstThreatFeed, set: (r, v) => (r.dstThreatFeed = s(v)) },
     { name: 'rest', kind: 'str', get: (r) => restJson(r, pick(r)), set: (r, v) => restApply(r, s(v)) },
+    // Added after `rest` (so older tables only gain columns at the end), and set back only when
+    // present: rows written before them carry the names in `rest`, applied just above.
+    { name: 'src_net', kind: 'str', get: (r) => r.srcSubnetName, set: (r, v) => setIfPresent(r, 'srcSubnetName', v), fromRest: 'srcSubnetName' },
+    { name: 'dst_net', kind: 'str', get: (r) => r.dstSubnetName, set: (r, v) => setIfPresent(r, 'dstSubnetName', v), fromRest: 'dstSubnetName' },
   ];
+}
+
+function setIfPresent(r: FlowRecord, key: 'srcSubnetName' | 'dstSubnetName', v: number | string): void {
+  const text = s(v);
+  if (text !== '') r[key] = text;
 }
 
 /**
@@ -134,8 +148,6 @@ export function restJson(r: FlowRecord, ts: number): string {
   if (r.srcHost !== '') o += ',"srcHost":' + JSON.stringify(r.srcHost);
   if (r.dstHost !== '') o += ',"dstHost":' + JSON.stringify(r.dstHost);
   if (r.exporterHost !== '') o += ',"exporterHost":' + JSON.stringify(r.exporterHost);
-  if (r.srcSubnetName !== '') o += ',"srcSubnetName":' + JSON.stringify(r.srcSubnetName);
-  if (r.dstSubnetName !== '') o += ',"dstSubnetName":' + JSON.stringify(r.dstSubnetName);
   if (r.srcSubnetTags !== '') o += ',"srcSubnetTags":' + JSON.stringify(r.srcSubnetTags);
   if (r.dstSubnetTags !== '') o += ',"dstSubnetTags":' + JSON.stringify(r.dstSubnetTags);
   if (r.exporterSubnetName !== '') o += ',"exporterSubnetName":' + JSON.stringify(r.exporterSubnetName);
@@ -152,6 +164,7 @@ export function restJson(r: FlowRecord, ts: number): string {
 const REST_KEYS = new Set([
   'collectTs', 'observationDomain', 'sequence', 'icmpType', 'icmpCode',
   'srcVlan', 'dstVlan', 'srcMac', 'dstMac', 'direction', 'application', 'inIfName', 'outIfName', 'srcHost', 'dstHost', 'exporterHost', 'endReason', 'srcCountryIso', 'dstCountryIso',
+  // The subnet names have columns of their own now; rows from before keep them here.
   'srcSubnetName', 'dstSubnetName', 'srcSubnetTags', 'dstSubnetTags', 'exporterSubnetName', 'exporterSubnetTags',
   'srcLat', 'srcLon', 'dstLat', 'dstLon',
 ]);

@@ -20,7 +20,7 @@ import type { FlowRecord } from '../record/flow-record.js';
 import type { TimestampSource } from '../record/fields.js';
 import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from './columns.js';
 import { DuckDbFlowQuery, type FlowQuery, type QueryableOutput } from './query.js';
-import { DUCKDB_MACROS } from './sql.js';
+import { DUCKDB_DIALECT, DUCKDB_MACROS } from './sql.js';
 import { ROLLUP_TABLES_SQL, Rollups } from './rollup.js';
 import { makeDir } from '../make-dir.js';
 
@@ -104,10 +104,16 @@ export class DuckDbStore {
     if ((this.opts.memoryLimitMb ?? 0) > 0) await this.writer.run(`SET memory_limit = '${Math.floor(this.opts.memoryLimitMb!)}MB'`);
     this.reader = await this.instance.connect();
     const defs = this.cols.map((c) => `${c.name} ${sqlType(c)}`).join(', ');
-    // The appender writes columns by position, so a table from an older layout (columns added,
-    // moved or retyped since) is set aside under another name rather than appended to.
+    // The appender writes columns by position, so a table from an older layout (columns moved,
+    // retyped or removed since) is set aside under another name rather than appended to.
     const have = await this.layout(DUCKDB_TABLE);
-    const older = have !== '' && have !== (await this.expectedLayout(defs));
+    const expected = have === '' ? '' : await this.expectedLayout(defs);
+    let older = have !== '' && have !== expected;
+    // Only columns added at the end since (the subnet names): added to the table, whose rows stay.
+    if (older && expected.startsWith(`${have}, `)) {
+      await this.addColumns();
+      older = false;
+    }
     for (const t of ROLLUP_TABLES_SQL) await this.writer.run(t);
     // A new flows table: summaries of the old one's hours would be counted on top of nothing.
     // Cleared first, so that no stop between leaves them beside the new table.
@@ -147,6 +153,33 @@ export class DuckDbStore {
   private async layout(table: string): Promise<string> {
     const rows = await (await this.writer!.runAndReadAll(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`)).getRowObjects();
     return rows.map((r) => `${String(r.column_name)} ${String(r.data_type)}`).join(', ');
+  }
+
+  /**
+   * Adds the columns an older `flows` table lacks (all at its end: checked by the caller), in one
+   * transaction, filling each from where versions before it kept its value (Column.fromRest).
+   */
+  private async addColumns(): Promise<void> {
+    const w = this.writer!;
+    const rows = await (await w.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = '${DUCKDB_TABLE}'`)).getRows();
+    const have = new Set(rows.map((r) => String(r[0])));
+    const added = this.cols.filter((c) => !have.has(c.name));
+    let filled = 0;
+    await w.run('BEGIN TRANSACTION');
+    try {
+      // Every ALTER before any UPDATE: DuckDB (1.x) fails the commit of an ALTER that follows an UPDATE of the table.
+      for (const c of added) await w.run(`ALTER TABLE ${DUCKDB_TABLE} ADD COLUMN ${c.name} ${sqlType(c)}`);
+      for (const c of added) {
+        if (c.fromRest === undefined) continue;
+        const r = await w.runAndReadAll(`UPDATE ${DUCKDB_TABLE} SET ${c.name} = ${DUCKDB_DIALECT.restText(c.fromRest)} WHERE ${DUCKDB_DIALECT.hasRest(c.fromRest)}`);
+        filled += Number(r.getRows()[0]?.[0] ?? 0);
+      }
+      await w.run('COMMIT');
+    } catch (err) {
+      await w.run('ROLLBACK').catch(() => {});
+      throw err;
+    }
+    log.info(`DuckDB table ${DUCKDB_TABLE}: added column(s) ${added.map((c) => c.name).join(', ')} of this version (${filled} value(s) filled from older rows)`);
   }
 
   /** The layout our definitions give, as DuckDB reports it (from a throw-away temp table). */

@@ -31,6 +31,7 @@ export const TOP_FIELDS = [
   'sec.threat.name', 'flow.src.sec.threat.name', 'flow.dst.sec.threat.name',
   'sec.threat.feed.name',
   'flow.export.ip.addr',
+  'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name',
 ] as const;
 export type TopField = (typeof TOP_FIELDS)[number];
 
@@ -59,6 +60,8 @@ export interface FlowFilter {
   ifIndex?: number;
   /** Only flows with a threat-listed end. */
   threat?: boolean;
+  /** A network's name from the address metadata file (exact) on either end. */
+  net?: string;
 }
 
 export interface TopNQuery extends TimeRange {

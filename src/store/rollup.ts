@@ -39,14 +39,20 @@ const MIN_HOURS = 2;
 export const ROLLUP_FIELDS: readonly TopField[] = [
   'flow.src.ip.addr', 'flow.dst.ip.addr', 'flow.server.l4.port.id', 'l4.proto.id',
   'flow.src.geo.country.name', 'flow.dst.geo.country.name', 'flow.src.as.asn', 'flow.dst.as.asn',
+  'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name',
 ];
 
-const TOP = 'flows_top_hour_v1';
+/** `_v2`: the networks' dims were added; the v1 tables had the fields before them. */
+const TOP = 'flows_top_hour_v2';
+/** The minutes did not change: an hour's build replaces its minutes. */
 const MINUTES = 'flows_minute_v1';
-/** The hours whose summaries are complete. */
-const HOURS = 'flows_rollup_hours_v1';
+/** The hours whose summaries are complete (`_v2`: with every field of ROLLUP_FIELDS). */
+export const HOURS = 'flows_rollup_hours_v2';
 
 export const ROLLUP_TABLES_SQL = [
+  // Summaries of an older layout: their hours are summarised again, from the flows.
+  'DROP TABLE IF EXISTS flows_top_hour_v1',
+  'DROP TABLE IF EXISTS flows_rollup_hours_v1',
   `CREATE TABLE IF NOT EXISTS ${TOP} (hour BIGINT, dim UTINYINT, kn BIGINT, kt VARCHAR, label VARCHAR, b HUGEINT, p HUGEINT, f BIGINT)`,
   `CREATE TABLE IF NOT EXISTS ${MINUTES} (minute BIGINT, b HUGEINT, p HUGEINT, f BIGINT)`,
   `CREATE TABLE IF NOT EXISTS ${HOURS} (hour BIGINT)`,

@@ -182,6 +182,8 @@ const KEYS: Record<TopField, KeyDef> = {
   'flow.dst.sec.threat.name': { expr: (d) => d.explodeNames('dst_threat_name'), numeric: false, explode: true },
   'sec.threat.feed.name': { expr: (d) => d.explodeNames(d.name === 'duckdb' ? `coalesce(src_threat_feed, '') || ',' || coalesce(dst_threat_feed, '')` : `concat(src_threat_feed, ',', dst_threat_feed)`), numeric: false, explode: true },
   'flow.export.ip.addr': { expr: () => 'exporter', numeric: false },
+  'flow.src.ip.subnet.name': { expr: () => 'src_net', numeric: false },
+  'flow.dst.ip.subnet.name': { expr: () => 'dst_net', numeric: false },
 };
 
 export function isNumericTopField(f: TopField): boolean {
@@ -227,6 +229,12 @@ function checkIp(name: string, v: string): string {
   if (v.includes('/')) throw new QueryInputError(`${name} takes an address, not a CIDR`);
   parseIpOrCidr(v);
   return v.trim();
+}
+
+/** A name to match exactly (a network's): not empty, no longer than any name worth typing. */
+function checkName(name: string, v: string): string {
+  if (v === '' || v.length > 256) throw new QueryInputError(`${name} must be a name of 1 to 256 characters`);
+  return v;
 }
 
 // ---- WHERE -----------------------------------------------------------------------------------
@@ -314,6 +322,10 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
     w.add('(in_if = ? OR out_if = ?)', i, i);
   }
   if (f.threat === true) w.add(`(${d.present('src_threat_name')} OR ${d.present('dst_threat_name')})`);
+  if (f.net !== undefined) {
+    const net = checkName('net', f.net);
+    w.add('(src_net = ? OR dst_net = ?)', net, net);
+  }
   return w;
 }
 

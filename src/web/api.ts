@@ -71,6 +71,8 @@ export function filterFrom(p: URLSearchParams): FlowFilter {
   if (ifIndex !== undefined) f.ifIndex = ifIndex;
   const threat = p.get('threat');
   if (threat === '1' || threat === 'true') f.threat = true;
+  const net = p.get('net')?.trim();
+  if (net) f.net = net;
   return f;
 }
 
@@ -150,7 +152,7 @@ export function createApi(src: WebSources): Api {
       const filter = filterFrom(p);
       const stepMs = chooseStep(r.to - r.from);
       const from = Math.floor(r.from / stepMs) * stepMs;
-      const [series, srcIp, dstIp, ports, protocols, srcCountry, dstCountry, srcAs, dstAs, threat] = await Promise.all([
+      const [series, srcIp, dstIp, ports, protocols, srcCountry, dstCountry, srcAs, dstAs, srcNet, dstNet, threat] = await Promise.all([
         q.series({ from, to: r.to, stepMs, filter }),
         top(q, 'flow.src.ip.addr', r, filter, 50), top(q, 'flow.dst.ip.addr', r, filter, 50),
         top(q, 'flow.server.l4.port.id', r, filter),
@@ -158,6 +160,7 @@ export function createApi(src: WebSources): Api {
         top(q, 'l4.proto.id', r, filter, 256),
         top(q, 'flow.src.geo.country.name', r, filter, 50), top(q, 'flow.dst.geo.country.name', r, filter, 50),
         top(q, 'flow.src.as.asn', r, filter, 50), top(q, 'flow.dst.as.asn', r, filter, 50),
+        top(q, 'flow.src.ip.subnet.name', r, filter, 50), top(q, 'flow.dst.ip.subnet.name', r, filter, 50),
         q.count({ ...r, filter: { ...filter, threat: true } }),
       ]);
       const sec = stepMs / 1000;
@@ -180,6 +183,11 @@ export function createApi(src: WebSources): Api {
           protocols: protocols.slice(0, TOP_LIMIT).map((x) => ({ proto: Number(x.key), name: x.label ?? String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           countries: mergeTops(srcCountry, dstCountry, TOP_LIMIT).map((x) => ({ name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           asns: mergeTops(srcAs, dstAs, TOP_LIMIT).map((x) => ({ asn: Number(x.key), org: x.label ?? '', bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          // Named in the address metadata file; bytes it sent (as the source) and received too.
+          networks: mergeTops(srcNet, dstNet, TOP_LIMIT).map((x) => ({
+            name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows,
+            outBytes: srcNet.find((y) => y.key === x.key)?.bytes ?? 0, inBytes: dstNet.find((y) => y.key === x.key)?.bytes ?? 0,
+          })),
         },
       });
     },

@@ -18,6 +18,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import type { TimestampSource } from '../../record/fields.js';
 import { clampInt, flowColumns, MAX_I64, type ColKind, type Column } from '../../store/columns.js';
 import { ClickHouseFlowQuery } from '../../store/clickhouse-query.js';
+import { CLICKHOUSE_DIALECT } from '../../store/sql.js';
 import { chSummariesValidFrom, chSummaryNames, chTablesPresent, declareChSummariesUnusable, dropChSummaryViews, ensureChSummaries, resetChSummaries } from '../../store/clickhouse-rollup.js';
 import type { FlowQuery, QueryableOutput } from '../../store/query.js';
 import { BatchingOutput } from '../batching.js';
@@ -31,6 +32,7 @@ const DAY_MS = 86_400_000;
  * Columns that older versions (before f480417) kept inside the `rest` JSON, with the expression that
  * reads them from there: added to such a table with it as DEFAULT, old rows show their values in
  * searches, filters and exports (ClickHouse computes a DEFAULT for parts written without the column).
+ * Later such columns say so themselves (Column.fromRest).
  */
 const REST_BEFORE_COLUMN: Record<string, string> = {
   export_ts: "visitParamExtractUInt(rest, 'exportTs')",
@@ -286,7 +288,7 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     for (const c of this.cols) {
       if (have.has(c.name)) continue;
       // Rows written before a value got its own column keep it in `rest`: read from there for them.
-      const legacy = REST_BEFORE_COLUMN[c.name];
+      const legacy = REST_BEFORE_COLUMN[c.name] ?? (c.fromRest !== undefined ? CLICKHOUSE_DIALECT.restText(c.fromRest) : undefined);
       const def = legacy === undefined ? '' : ` DEFAULT ${legacy}`;
       await this.client.command({ query: `ALTER TABLE ${this.fq} ADD COLUMN ${c.name} ${CH_TYPE[c.kind]}${def}` });
     }

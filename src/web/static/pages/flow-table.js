@@ -1,3 +1,4 @@
+/* global location, URLSearchParams */
 // The flow row table shared by Threats and Flow search.
 import { h } from '../lib/dom.js';
 import { fmt, ipLink, table, threatTags } from '../lib/widgets.js';
@@ -10,7 +11,15 @@ function end(ip, port, threat, host, net, netTags) {
   const netTitle = netTags && netTags.length > 0 ? `network ${net}; tags: ${netTags.join(', ')}` : `network ${net}`;
   return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat),
     host ? h('span', { class: 'host muted', title: host }, host) : null,
-    net ? h('span', { class: 'host muted net', title: netTitle }, net) : null);
+    net ? h('a', { class: 'host muted net', title: netTitle, href: netFlows(net) }, net) : null);
+}
+
+/** Flow search for one network's flows, in the page's time range. */
+function netFlows(net) {
+  const q = new URLSearchParams({ net });
+  const range = new URLSearchParams(location.search).get('range');
+  if (range) q.set('range', range);
+  return `/flows?${q}`;
 }
 
 /** One interface: the exporter's name for it when known (its index on hover), else its index. */

@@ -1,5 +1,5 @@
 /* global location, history, URLSearchParams, FormData */
-// Flow search: address or CIDR, port, protocol, exporter, interface and time filters, paging, and export of
+// Flow search: address or CIDR, network name, port, protocol, exporter, interface and time filters, paging, and export of
 // the same query as CSV or NDJSON. The filters live in the URL, so a search can be linked; so do
 // its times, pinned in epoch milliseconds when it runs: paging walks one fixed set of flows (with
 // `to` recomputed as now, "Older" showed newer flows and skipped some), and a link finds the same.
@@ -9,7 +9,7 @@ import { currentRange, errorBox, fmt } from '../lib/widgets.js';
 import { flowTable } from './flow-table.js';
 
 const PAGE_SIZE = 50;
-const FILTERS = ['ip', 'port', 'proto', 'exporter', 'ifIndex', 'threat'];
+const FILTERS = ['ip', 'net', 'port', 'proto', 'exporter', 'ifIndex', 'threat'];
 const HOUR_MS = 3_600_000;
 /** The API's offset bound. */
 const OFFSET_MAX = 1_000_000;
@@ -57,7 +57,9 @@ export function mount(root, _info, shell) {
       .map(([v, l]) => h('option', { value: v, selected: (q.get('proto') ?? '') === v }, l)));
   const threat = h('input', { type: 'checkbox', id: 'threat', name: 'threat', value: '1', checked: q.get('threat') === '1' });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Flow filters' },
-    field('ip', 'IP address or CIDR', { placeholder: '10.0.0.0/8 or 2001:db8::1', autocomplete: 'off', spellcheck: 'false' }),
+    h('div', { class: 'pair even' },
+      field('ip', 'IP address or CIDR', { placeholder: '10.0.0.0/8 or 2001:db8::1', autocomplete: 'off', spellcheck: 'false' }),
+      field('net', 'Network', { placeholder: 'any', autocomplete: 'off', maxlength: 256, title: 'a network named in the address metadata file, on either end' })),
     field('port', 'Port', { inputmode: 'numeric', placeholder: '443', pattern: '[0-9]{1,5}' }),
     h('div', { class: 'field' }, h('label', { for: 'proto' }, 'Protocol'), proto),
     // One grid cell for both: an interface is an exporter's, and the form keeps its two rows.

@@ -1,13 +1,13 @@
 /* global location, URLSearchParams */
-// Overview: traffic rates over time and the top talkers, ports, protocols, countries and ASNs, and
-// the busiest exporter interfaces; of all flows, or of those the URL's filters keep (one interface's).
+// Overview: traffic rates over time and the top talkers, ports, protocols, countries, ASNs and named
+// networks, and the busiest exporter interfaces; of all flows, or of those the URL's filters keep (one interface's).
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { lineChart } from '../lib/chart.js';
 import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
 
 /** Filters the Overview takes from its URL, named as flow search names them, and how the bar says each. */
-const FILTERS = [['exporter', 'from exporter'], ['ifIndex', 'through interface'], ['ip', 'of address'], ['port', 'on port'], ['proto', 'of protocol'], ['threat', 'touching listed addresses']];
+const FILTERS = [['exporter', 'from exporter'], ['ifIndex', 'through interface'], ['ip', 'of address'], ['net', 'of network'], ['port', 'on port'], ['proto', 'of protocol'], ['threat', 'touching listed addresses']];
 
 function urlFilters() {
   const q = new URLSearchParams(location.search);
@@ -29,6 +29,8 @@ function withRange(path, params) {
 }
 
 const flowsLink = (params) => withRange('/flows', params);
+/** The Overview of one network's flows (the address metadata file's name), in the same time range. */
+const overviewOf = (net) => withRange('/', { net });
 
 /**
  * What a filtered Overview shows, with links to those flows and back to all traffic. `ifLabel` holds
@@ -115,6 +117,16 @@ export function mount(root) {
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.asns), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.asns, { compact: true, label: 'Autonomous systems' })));
+      // Networks named in the address metadata file: shown once flows carry a name (or one is filtered).
+      if (t.networks.length > 0 || filters.net !== undefined) {
+        tops.append(card('Networks', table([
+          { label: 'Network', value: (x) => h('a', { href: overviewOf(x.name), title: `the traffic of network ${x.name}` }, x.name) },
+          { label: 'Sent', num: true, value: (x) => fmt.bytes(x.outBytes) },
+          { label: 'Received', num: true, value: (x) => fmt.bytes(x.inBytes) },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.networks), fmt.bytes(x.bytes)) },
+          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+        ], t.networks, { compact: true, label: 'Networks' })));
+      }
       const ifCard = card('Interfaces', h('p', { class: 'muted' }, 'Loading…'));
       tops.append(ifCard);
       let list;

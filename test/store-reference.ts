@@ -115,37 +115,42 @@ export function search(recs: readonly FlowRecord[], from: number, to: number, f?
   return recs.filter((r) => matches(r, from, to, f)).sort((a, b) => b.collectTs - a.collectTs);
 }
 
-export interface PeerRow { ip: string; flows: number; bytes: number; packets: number; peers: number; threatNames: string[] }
+export interface PeerRow { ip: string; flows: number; bytes: number; packets: number; peers: number; threatNames: string[]; network: string }
+
+/** The greatest non-empty network name among an end's flows ('' when none), as the stores pick one. */
+const greatest = (names: Set<string>): string => [...names].filter((n) => n !== '').sort().pop() ?? '';
 
 export function atRiskServers(recs: readonly FlowRecord[], from: number, to: number): PeerRow[] {
-  const m = new Map<string, PeerRow & { set: Set<string>; names: Set<string> }>();
+  const m = new Map<string, PeerRow & { set: Set<string>; names: Set<string>; nets: Set<string> }>();
   for (const r of recs) {
     if (!matches(r, from, to)) continue;
     const [cip, , cthreat] = client(r);
     const [sip, , sthreat, sloc] = server(r);
     if (cthreat === '' || sthreat !== '' || (sloc !== 'private' && sloc !== '')) continue;
     let row = m.get(sip);
-    if (row === undefined) m.set(sip, (row = { ip: sip, flows: 0, bytes: 0, packets: 0, peers: 0, threatNames: [], set: new Set(), names: new Set() }));
+    if (row === undefined) m.set(sip, (row = { ip: sip, flows: 0, bytes: 0, packets: 0, peers: 0, threatNames: [], network: '', set: new Set(), names: new Set(), nets: new Set() }));
     row.flows++; row.bytes += r.bytes; row.packets += r.packets; row.set.add(cip);
+    row.nets.add(r.orientation === Orientation.DstIsClient ? r.srcSubnetName : r.dstSubnetName);
     for (const n of names(cthreat)) row.names.add(n);
   }
-  return [...m.values()].map((x) => ({ ip: x.ip, flows: x.flows, bytes: x.bytes, packets: x.packets, peers: x.set.size, threatNames: [...x.names].sort() }))
+  return [...m.values()].map((x) => ({ ip: x.ip, flows: x.flows, bytes: x.bytes, packets: x.packets, peers: x.set.size, threatNames: [...x.names].sort(), network: greatest(x.nets) }))
     .sort((a, b) => b.flows - a.flows || (a.ip < b.ip ? -1 : 1));
 }
 
 export function highRiskClients(recs: readonly FlowRecord[], from: number, to: number): PeerRow[] {
-  const m = new Map<string, PeerRow & { set: Set<string>; names: Set<string> }>();
+  const m = new Map<string, PeerRow & { set: Set<string>; names: Set<string>; nets: Set<string> }>();
   for (const r of recs) {
     if (!matches(r, from, to)) continue;
     const [cip, , cthreat] = client(r);
     const [sip] = server(r);
     if (cthreat === '') continue;
     let row = m.get(cip);
-    if (row === undefined) m.set(cip, (row = { ip: cip, flows: 0, bytes: 0, packets: 0, peers: 0, threatNames: [], set: new Set(), names: new Set() }));
+    if (row === undefined) m.set(cip, (row = { ip: cip, flows: 0, bytes: 0, packets: 0, peers: 0, threatNames: [], network: '', set: new Set(), names: new Set(), nets: new Set() }));
     row.flows++; row.bytes += r.bytes; row.packets += r.packets; row.set.add(sip);
+    row.nets.add(r.orientation === Orientation.DstIsClient ? r.dstSubnetName : r.srcSubnetName);
     for (const n of names(cthreat)) row.names.add(n);
   }
-  return [...m.values()].map((x) => ({ ip: x.ip, flows: x.flows, bytes: x.bytes, packets: x.packets, peers: x.set.size, threatNames: [...x.names].sort() }))
+  return [...m.values()].map((x) => ({ ip: x.ip, flows: x.flows, bytes: x.bytes, packets: x.packets, peers: x.set.size, threatNames: [...x.names].sort(), network: greatest(x.nets) }))
     .sort((a, b) => b.flows - a.flows || (a.ip < b.ip ? -1 : 1));
 }
 
@@ -300,6 +305,9 @@ export function threatMix(now: number): FlowRecord[] {
     r.srcCountry = r.srcLocality === 'public' ? 'Netherlands' : '';
     r.dstCountry = r.dstLocality === 'public' ? 'Netherlands' : '';
     r.srcAs = r.srcLocality === 'public' ? 64496 : 0; r.srcAsOrg = r.srcAs ? 'Example "Net"' : '';
+    // Networks as an address metadata file names them: two of ours, one left out, and one listed address.
+    const net = (ip: string): string => ({ '10.1.0.5': 'servers', '10.1.0.6': 'servers', '10.1.0.7': 'desktops', '203.0.113.9': 'scanners' } as Record<string, string>)[ip] ?? '';
+    r.srcSubnetName = net(r.srcIp); r.dstSubnetName = net(r.dstIp);
     if (i % 50 === 0) r.setExtra('vendor.tag', `t${i}`);
     out.push(r);
   }
@@ -442,10 +450,11 @@ export async function checkThreatViews(q: FlowQuery, recs: readonly FlowRecord[]
   assert.deepEqual(new Set(names.map((n) => n.key)), new Set(['botnet', 'c2', 'scanner']));
 
   const ars = await q.atRiskServers({ from, to, limit: 100 });
-  assert.deepEqual(ars.map((s) => ({ ip: s.ip, flows: s.flows, bytes: s.bytes, packets: s.packets, peers: s.clients, threatNames: s.threatNames })), ref.atRiskServers(recs, from, to));
+  assert.deepEqual(ars.map((s) => ({ ip: s.ip, flows: s.flows, bytes: s.bytes, packets: s.packets, peers: s.clients, threatNames: s.threatNames, network: s.network })), ref.atRiskServers(recs, from, to));
   assert.ok(ars.length > 0 && ars.every((s) => s.ip.startsWith('10.')), 'at-risk servers are ours');
+  assert.deepEqual(new Set(ars.map((s) => s.network)), new Set(['servers', 'desktops', '']), 'with their networks');
   const hrc = await q.highRiskClients({ from, to, limit: 100 });
-  assert.deepEqual(hrc.map((c) => ({ ip: c.ip, flows: c.flows, bytes: c.bytes, packets: c.packets, peers: c.servers, threatNames: c.threatNames })), ref.highRiskClients(recs, from, to));
+  assert.deepEqual(hrc.map((c) => ({ ip: c.ip, flows: c.flows, bytes: c.bytes, packets: c.packets, peers: c.servers, threatNames: c.threatNames, network: c.network })), ref.highRiskClients(recs, from, to));
   assert.ok(hrc.length >= 2);
   const asn = await q.topN({ from, to, field: 'flow.src.as.asn', metric: 'bytes' });
   assert.equal(asn[0]!.label, 'Example "Net"', 'AS rows carry the organisation');

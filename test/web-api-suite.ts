@@ -208,8 +208,9 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
       totals: { flows: number; bytes: number; atRiskServers: number; highRiskClients: number };
       byName: { name: string; flows: number }[];
       byFeed: { feed: string; flows: number }[];
-      atRiskServers: { ip: string; names: string[] }[];
-      highRiskClients: { ip: string; flows: number; peers: number }[];
+      byNetwork: { network: string; flows: number; bytes: number }[];
+      atRiskServers: { ip: string; names: string[]; network: string }[];
+      highRiskClients: { ip: string; flows: number; peers: number; network: string }[];
       recent: { srcIp: string; dstIp: string }[];
     }>('/api/threats');
     assert.equal(d.totals.flows, recs.length);
@@ -243,6 +244,13 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
       const mine = recs.filter((r) => server(r) === sv.ip && LISTED[client(r)] !== undefined);
       assert.ok(mine.length > 0 && LISTED[sv.ip] === undefined, sv.ip);
       assert.deepEqual(sv.names, [...new Set(mine.map((r) => LISTED[client(r)]!))].sort());
+      assert.equal(sv.network, sv.ip.startsWith('192.168.1.') ? OFFICE_NAME : '', sv.ip);
     }
+    // The named network's threat flows: either end in it (each flow once per end in it).
+    const inNet = recs.filter((r) => r.srcSubnetName === OFFICE_NAME).length + recs.filter((r) => r.dstSubnetName === OFFICE_NAME).length;
+    const netBytes = recs.reduce((a, r) => a + (r.srcSubnetName === OFFICE_NAME ? r.bytes : 0) + (r.dstSubnetName === OFFICE_NAME ? r.bytes : 0), 0);
+    assert.ok(inNet > 0);
+    assert.deepEqual(d.byNetwork, [{ network: OFFICE_NAME, flows: inNet, bytes: netBytes }]);
+    assert.ok(d.highRiskClients.every((c) => c.network === ''), 'listed addresses are in no named network');
   });
 }

@@ -172,6 +172,10 @@ test('threats page lists listed addresses by name and feed; links carry the righ
   const names = await page.$$eval('section[aria-label="By threat name"] tbody tr', (rows) => rows.map((r) => r.querySelector('td')!.textContent));
   assert.deepEqual([...names].sort(), Object.values(LISTED).sort());
   assert.equal(await page.textContent('section[aria-label="By feed"] tbody tr td'), 'riskiq');
+  // The named network's threat flows, linked to Flow search for them.
+  const byNet = await page.$$eval('section[aria-label="By network"] tbody tr', (rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent).concat(r.querySelector('a')!.getAttribute('href')!)));
+  const netFlows = recs.filter((r) => r.srcSubnetName === OFFICE_NAME).length + recs.filter((r) => r.dstSubnetName === OFFICE_NAME).length;
+  assert.deepEqual(byNet.map((c) => [c[0], c[1], c[3]]), [[OFFICE_NAME, fmtInt(netFlows), '/flows?net=office+lan&threat=1']]);
   // A listed address in the recent flows links to PassiveTotal with that address.
   const ip = '202.160.21.5';
   const link = page.locator(`section[aria-label="Recent threat flows"] a.ip:text-is("${ip}")`).first();

@@ -123,6 +123,8 @@ export interface AtRiskServer {
   /** Distinct listed clients that reached it. */
   clients: number;
   threatNames: string[];
+  /** Its network's name from the address metadata file ('' when none; the greatest, should flows disagree). */
+  network: string;
 }
 
 /** A listed client, with how much it talked and to how many servers. */
@@ -133,6 +135,8 @@ export interface HighRiskClient {
   packets: number;
   servers: number;
   threatNames: string[];
+  /** As AtRiskServer's (a listed address is seldom in a network of the file). */
+  network: string;
 }
 
 export interface ExporterSummary {
@@ -215,6 +219,9 @@ export function flowQueryFrom(outputs: readonly Output[]): FlowQuery | null {
 // ---- shared row shaping ----------------------------------------------------------------------
 
 export const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v !== '' ? Number(v) : 0);
+
+/** A text value as the drivers return it; NULL (DuckDB's absent string) is ''. */
+export const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
 
 export function splitNames(v: unknown): string[] {
   if (typeof v !== 'string' || v === '') return [];
@@ -323,12 +330,12 @@ export abstract class SqlFlowQuery implements FlowQuery {
 
   async atRiskServers(q: ThreatQuery): Promise<AtRiskServer[]> {
     const rows = await this.rows(this.build('atRiskServers', q));
-    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), clients: num(r.peers), threatNames: splitNames(r.names) }));
+    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), clients: num(r.peers), threatNames: splitNames(r.names), network: str(r.net) }));
   }
 
   async highRiskClients(q: ThreatQuery): Promise<HighRiskClient[]> {
     const rows = await this.rows(this.build('highRiskClients', q));
-    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), servers: num(r.peers), threatNames: splitNames(r.names) }));
+    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), servers: num(r.peers), threatNames: splitNames(r.names), network: str(r.net) }));
   }
 
   async threatEndCounts(q: TimeRange): Promise<{ atRiskServers: number; highRiskClients: number }> {

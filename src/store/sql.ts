@@ -345,14 +345,14 @@ function threatEnds(d: Dialect, kind: 'atRiskServers' | 'highRiskClients', t: Ti
   const w = baseWhere(d, t, { threat: true });
   const inner = `SELECT ${CLIENT('src_ip', 'dst_ip')} AS cip, ${SERVER('src_ip', 'dst_ip')} AS sip,
       ${CLIENT('src_threat_name', 'dst_threat_name')} AS cthreat, ${SERVER('src_threat_name', 'dst_threat_name')} AS sthreat,
-      ${SERVER('src_locality', 'dst_locality')} AS sloc, bytes, packets
+      ${SERVER('src_locality', 'dst_locality')} AS sloc, ${CLIENT('src_net', 'dst_net')} AS cnet, ${SERVER('src_net', 'dst_net')} AS snet, bytes, packets
     FROM ${table} ${w.sql()}`;
   const sql = kind === 'atRiskServers'
-    ? `SELECT sip AS k, count(*) AS f, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, ${d.countDistinct('cip')} AS peers, ${d.joinDistinct('cthreat')} AS names
+    ? `SELECT sip AS k, count(*) AS f, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, ${d.countDistinct('cip')} AS peers, ${d.joinDistinct('cthreat')} AS names, ${d.anyStr('snet')} AS net
        FROM (${inner}) AS t
        WHERE ${d.present('cthreat')} AND NOT ${d.present('sthreat')} AND (sloc = 'private' OR NOT ${d.present('sloc')})
        GROUP BY sip`
-    : `SELECT cip AS k, count(*) AS f, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, ${d.countDistinct('sip')} AS peers, ${d.joinDistinct('cthreat')} AS names
+    : `SELECT cip AS k, count(*) AS f, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, ${d.countDistinct('sip')} AS peers, ${d.joinDistinct('cthreat')} AS names, ${d.anyStr('cnet')} AS net
        FROM (${inner}) AS t
        WHERE ${d.present('cthreat')}
        GROUP BY cip`;

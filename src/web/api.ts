@@ -97,8 +97,8 @@ function sendJson(res: ServerResponse, body: unknown, status = 200): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
-/** Merges two top-N lists by key (traffic of either end), largest bytes first. */
-function mergeTops(a: TopNRow[], b: TopNRow[], limit: number): TopNRow[] {
+/** Merges two top-N lists by key (traffic of either end), largest `metric` first. */
+function mergeTops(a: TopNRow[], b: TopNRow[], limit: number, metric: 'bytes' | 'flows' = 'bytes'): TopNRow[] {
   const m = new Map<string | number, TopNRow>();
   for (const r of [...a, ...b]) {
     const cur = m.get(r.key);
@@ -110,7 +110,7 @@ function mergeTops(a: TopNRow[], b: TopNRow[], limit: number): TopNRow[] {
       cur.label ??= r.label;
     }
   }
-  return [...m.values()].sort((x, y) => y.bytes - x.bytes).slice(0, limit);
+  return [...m.values()].sort((x, y) => y[metric] - x[metric]).slice(0, limit);
 }
 
 export function createApi(src: WebSources): Api {
@@ -222,7 +222,7 @@ export function createApi(src: WebSources): Api {
       const r = await range(p);
       const limit = intParam(p, 'limit', 1, PAGE_MAX) ?? 50;
       const threat: FlowFilter = { threat: true };
-      const [recent, byName, servers, clients, endCounts, all, feeds] = await Promise.all([
+      const [recent, byName, servers, clients, endCounts, all, feeds, srcNets, dstNets] = await Promise.all([
         q.threatFlows({ ...r, limit }),
         q.topN({ ...r, field: 'sec.threat.name', metric: 'flows', limit: 20, filter: threat }),
         q.atRiskServers({ ...r, limit: THREAT_ENDS_SHOWN }),
@@ -230,6 +230,8 @@ export function createApi(src: WebSources): Api {
         q.threatEndCounts(r),
         q.count(r),
         q.topN({ ...r, field: 'sec.threat.feed.name', metric: 'flows', limit: 20, filter: threat }),
+        q.topN({ ...r, field: 'flow.src.ip.subnet.name', metric: 'flows', limit: 50, filter: threat }),
+        q.topN({ ...r, field: 'flow.dst.ip.subnet.name', metric: 'flows', limit: 50, filter: threat }),
       ]);
       const rows = recent.rows.map(flowRow);
       const byFeed = feeds.map((x) => ({ feed: String(x.key), flows: x.flows, bytes: x.bytes }));
@@ -242,8 +244,10 @@ export function createApi(src: WebSources): Api {
         totals: { flows: recent.total, bytes: tBytes, allFlows: all, atRiskServers: endCounts.atRiskServers, highRiskClients: endCounts.highRiskClients },
         byName: byName.map((x) => ({ name: String(x.key), flows: x.flows, bytes: x.bytes })),
         byFeed,
-        atRiskServers: servers.map((x) => ({ ip: x.ip, peers: x.clients, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),
-        highRiskClients: clients.map((x) => ({ ip: x.ip, peers: x.servers, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),
+        // The address metadata file's networks with an end in threat flows (ours, mostly).
+        byNetwork: mergeTops(srcNets, dstNets, 20, 'flows').map((x) => ({ network: String(x.key), flows: x.flows, bytes: x.bytes })),
+        atRiskServers: servers.map((x) => ({ ip: x.ip, network: x.network, peers: x.clients, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),
+        highRiskClients: clients.map((x) => ({ ip: x.ip, network: x.network, peers: x.servers, flows: x.flows, bytes: x.bytes, packets: x.packets, names: x.threatNames })),
         recent: rows,
       });
     },

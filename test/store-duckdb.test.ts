@@ -664,3 +664,29 @@ test('a flows table of the layout before the network columns gains them and keep
     await out.close();
   }
 });
+
+test('DuckDB: absent strings are stored as NULL and present ones as themselves, in chunks of any mix (the appender\'s own validity masks)', async () => {
+  const config = testConfig();
+  const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'nulls.duckdb'), retentionDays: 30, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 10_000, deadlineMs: 10, queueMax: 100_000 });
+  await store.start();
+  try {
+    const now = Date.now();
+    // 5,000 records: more than two chunks of 2,048 rows; countries on some rows, none on one whole chunk's worth.
+    const recs = Array.from({ length: 5000 }, (_, i) => Object.assign(new FlowRecord(), {
+      collectTs: now + i, exporterIp: '192.0.2.1', srcIp: `10.0.0.${i % 250}`, dstIp: i % 7 === 0 ? '' : '198.51.100.1', proto: 6,
+      srcCountry: i >= 2048 && i < 4096 ? '' : i % 3 === 0 ? `C${i % 5}` : '', dstCountry: i % 64 === 63 ? 'Last' : '', srcLocality: i % 2 === 0 ? 'private' : '',
+    }));
+    store.write(recs);
+    await store.flush();
+    const reader = (store.store as unknown as { reader: { runAndReadAll(sql: string): Promise<{ getRows(): unknown[][] }> } }).reader;
+    const rows = (await reader.runAndReadAll(`SELECT ts, src_country, dst_country, dst_ip, src_locality FROM flows ORDER BY ts`)).getRows();
+    assert.equal(rows.length, recs.length);
+    for (let i = 0; i < recs.length; i++) {
+      const r = recs[i]!;
+      const none = (v: string): string | null => (v === '' ? null : v);
+      assert.deepEqual(rows[i]!.slice(1), [none(r.srcCountry), none(r.dstCountry), none(r.dstIp), none(r.srcLocality)], `row ${i}`);
+    }
+  } finally {
+    await store.close();
+  }
+});

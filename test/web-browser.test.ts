@@ -268,6 +268,9 @@ test('networks: the Overview lists the named networks; a network links to its ow
   await page.waitForURL((u) => u.pathname === '/flows' && u.searchParams.get('net') === OFFICE_NAME);
   await page.waitForSelector('body[data-ready="true"]');
   assert.equal(await page.inputValue('input[name="net"]'), OFFICE_NAME);
+  // The field suggests the networks of the time range's flows.
+  await page.locator('#net-list option').first().waitFor({ state: 'attached', timeout: 10_000 });
+  assert.deepEqual(await page.locator('#net-list option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))), [OFFICE_NAME]);
   await page.locator('p.summary').filter({ hasText: `of ${fmtInt(mine.length)}` }).waitFor({ timeout: 10_000 });
   await shot(page, 'flows-network');
   // Every row has an end in the network, whose name links to the network's flows.

@@ -52,6 +52,7 @@ export function mount(root, _info, shell) {
   const field = (id, label, attrs, hint) => h('div', { class: 'field' },
     h('label', { for: id }, label), h('input', { id, name: id, value: q.get(id) ?? '', ...attrs }), hint ? h('small', null, hint) : null);
   const exporterList = h('datalist', { id: 'exporter-list' });
+  const netList = h('datalist', { id: 'net-list' });
   const proto = h('select', { id: 'proto', name: 'proto' },
     [['', 'Any'], ['6', 'TCP (6)'], ['17', 'UDP (17)'], ['1', 'ICMP (1)'], ['58', 'IPv6-ICMP (58)'], ['47', 'GRE (47)'], ['50', 'ESP (50)'], ['132', 'SCTP (132)']]
       .map(([v, l]) => h('option', { value: v, selected: (q.get('proto') ?? '') === v }, l)));
@@ -59,7 +60,7 @@ export function mount(root, _info, shell) {
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Flow filters' },
     h('div', { class: 'pair even' },
       field('ip', 'IP address or CIDR', { placeholder: '10.0.0.0/8 or 2001:db8::1', autocomplete: 'off', spellcheck: 'false' }),
-      field('net', 'Network', { placeholder: 'any', autocomplete: 'off', maxlength: 256, title: 'a network named in the address metadata file, on either end' })),
+      field('net', 'Network', { list: 'net-list', placeholder: 'any', autocomplete: 'off', maxlength: 256, title: 'a network named in the address metadata file, on either end' })),
     field('port', 'Port', { inputmode: 'numeric', placeholder: '443', pattern: '[0-9]{1,5}' }),
     h('div', { class: 'field' }, h('label', { for: 'proto' }, 'Protocol'), proto),
     // One grid cell for both: an interface is an exporter's, and the form keeps its two rows.
@@ -72,7 +73,7 @@ export function mount(root, _info, shell) {
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Search'),
       h('button', { type: 'reset', onclick: (e) => { e.preventDefault(); clearForm(); } }, 'Clear')),
-    exporterList);
+    exporterList, netList);
   const input = (name) => form.elements.namedItem(name);
   // What each time input stands for while it shows what it was filled with: read back from its
   // local minutes and seconds, a link's milliseconds were lost, and across a DST fall-back its hour.
@@ -142,6 +143,11 @@ export function mount(root, _info, shell) {
   });
 
   getJson('/api/exporters').then((d) => fill(exporterList, d.exporters.map((x) => h('option', { value: x.exporter })))).catch(() => {});
+  // The networks flows of the time range above were in, as suggestions (either end; the busiest 200 of each).
+  const range = currentRange();
+  Promise.all(['flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name'].map((field) => getJson('/api/top', { from: range.from, to: range.to, field, limit: 200 })))
+    .then((tops) => fill(netList, [...new Set(tops.flatMap((t) => t.rows.map((x) => String(x.key))))].sort().map((name) => h('option', { value: name }))))
+    .catch(() => {});
 
   /** The search in the URL, with its times pinned there first when missing. */
   function pinned() {

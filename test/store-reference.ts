@@ -115,6 +115,24 @@ export function search(recs: readonly FlowRecord[], from: number, to: number, f?
   return recs.filter((r) => matches(r, from, to, f)).sort((a, b) => b.collectTs - a.collectTs);
 }
 
+export interface ConversationRow { client: string; server: string; port: number; proto: number; bytes: number; packets: number; flows: number }
+
+/** Client, server, server port and protocol of each flow with both addresses, summed; the busiest first by `metric`, ties by key. */
+export function conversations(recs: readonly FlowRecord[], from: number, to: number, metric: 'bytes' | 'packets' | 'flows', limit: number, f?: RefFilter): ConversationRow[] {
+  const m = new Map<string, ConversationRow>();
+  for (const r of recs) {
+    if (!matches(r, from, to, f) || r.srcIp === '' || r.dstIp === '') continue;
+    const [c] = client(r);
+    const [s, port] = server(r);
+    const key = JSON.stringify([c, s, port, r.proto]);
+    let row = m.get(key);
+    if (row === undefined) m.set(key, (row = { client: c, server: s, port, proto: r.proto, bytes: 0, packets: 0, flows: 0 }));
+    row.bytes += r.bytes; row.packets += r.packets; row.flows++;
+  }
+  const cmp = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
+  return [...m.values()].sort((a, b) => b[metric] - a[metric] || cmp(a.client, b.client) || cmp(a.server, b.server) || a.port - b.port || a.proto - b.proto).slice(0, limit);
+}
+
 export interface PeerRow { ip: string; flows: number; bytes: number; packets: number; peers: number; threatNames: string[]; network: string }
 
 /** The greatest non-empty network name among an end's flows ('' when none), as the stores pick one. */
@@ -406,6 +424,17 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
   const p2 = await q.search({ from, to, limit: 10, offset: 10 });
   assert.deepEqual([...p1.rows, ...p2.rows], all.rows);
   assert.equal(p1.total, flows.length);
+
+  // Conversations, busiest first by each metric, whole and filtered, and cut at a limit.
+  for (const metric of ['bytes', 'packets', 'flows'] as const) {
+    assert.deepEqual(await q.conversations({ from, to, metric, limit: 1000 }), conversations(records, from, to, metric, 1000), `conversations by ${metric}`);
+  }
+  const convs = conversations(records, from, to, 'bytes', 1000);
+  assert.ok(convs.length > 20 && convs.some((c) => c.client.includes(':')), 'conversations over IPv4 and IPv6');
+  assert.deepEqual(await q.conversations({ from, to, limit: 5 }), convs.slice(0, 5));
+  for (const f of [{ proto: 17 }, { exporter: sample.exporterIp }, { ip: v4.srcIp }]) {
+    assert.deepEqual(await q.conversations({ from, to, filter: f, limit: 1000 }), conversations(records, from, to, 'bytes', 1000, f), `conversations of ${JSON.stringify(f)}`);
+  }
 
   // Per-exporter summary.
   const ex = await q.exporters({ from, to });

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, SETTLED_MS, touchesListed, type WebFixture } from './web-fixture.js';
 import { chooseStep } from '../src/web/api.js';
+import { conversations, type ConversationRow } from './store-reference.js';
 import { flowQueryFrom } from '../src/store/query.js';
 
 /** `fixture()` returns null when the store is not available (the tests then skip). */
@@ -78,6 +79,22 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     const long = await get(`/api/flows?${range}&net=${'x'.repeat(257)}`);
     assert.equal(long.status, 400);
     assert.match(long.body, /net must be a name of 1 to 256 characters/);
+  });
+
+  test('/api/conversations: the busiest client-server pairs per port, as the records say, with service names; filters, metric and limit', async (t) => {
+    if (!ready(t)) return;
+    const recs = f.records.records;
+    const from = f.startedAt - 2 * 3600e3, to = f.startedAt - SETTLED_MS + 1;
+    type Row = ConversationRow & { protoName: string; service: string };
+    const d = await json<{ metric: string; conversations: Row[] }>(`/api/conversations?from=${from}&to=${to}&limit=1000`);
+    assert.equal(d.metric, 'bytes');
+    assert.deepEqual(d.conversations.map(({ protoName: _n, service: _s, ...c }) => c), conversations(recs, from, to, 'bytes', 1000));
+    const https = d.conversations.find((c) => c.proto === 6 && c.port === 443);
+    assert.deepEqual([https?.protoName, https?.service], ['tcp', 'https']);
+    const byFlows = await json<{ conversations: Row[] }>(`/api/conversations?from=${from}&to=${to}&metric=flows&limit=3&proto=17`);
+    assert.deepEqual(byFlows.conversations.map(({ protoName: _n, service: _s, ...c }) => c), conversations(recs, from, to, 'flows', 3, { proto: 17 }));
+    assert.equal((await get(`/api/conversations?metric=octets`)).status, 400);
+    assert.equal((await get(`/api/conversations?limit=0`)).status, 400);
   });
 
   test('/api/overview totals cover exactly [from, to), not the whole first chart step', async (t) => {

@@ -12,6 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { EXPORTER_NETWORK, LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
 import { REPO_ROOT, toolPath, needTool } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
+import { conversations } from './store-reference.js';
 
 const PT = 'https://pt.example.test/research?query=';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
@@ -280,6 +281,17 @@ test('networks: the Overview lists the named networks; a network links to its ow
   await page.fill('#net', '');
   await page.click('form.filters button[type="submit"]');
   await page.locator('p.summary').filter({ hasText: `of ${fmtInt(recs.length)}` }).waitFor({ timeout: 10_000 });
+  await page.close();
+});
+
+test('overview: the top conversations, client and server:port, busiest first', async (t) => {
+  const page = await open(t, '/');
+  if (page === null) return;
+  const want = conversations(f!.records.records, 0, Date.now() + 1, 'bytes', 10);
+  const rows = page.locator('section[aria-label="Top conversations"] tbody tr');
+  await rows.first().waitFor({ timeout: 10_000 });
+  const got = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 2).map((td) => td.textContent)));
+  assert.deepEqual(got, want.map((c) => [c.client, `${c.server}:${c.port}`]));
   await page.close();
 });
 

@@ -170,6 +170,29 @@ export interface InterfaceQuery extends TimeRange {
   limit?: number;
 }
 
+export interface ConversationQuery extends TimeRange {
+  filter?: FlowFilter;
+  /** Ordered by this, largest first (default bytes). */
+  metric?: Metric;
+  /** 1..1000 (default 10). */
+  limit?: number;
+}
+
+/**
+ * A client talking to a server on one port and protocol (client and server from the flow's
+ * orientation; unknown orientation counts the source as the client), summed over its flows.
+ */
+export interface Conversation {
+  client: string;
+  server: string;
+  /** The server's port. */
+  port: number;
+  proto: number;
+  bytes: number;
+  packets: number;
+  flows: number;
+}
+
 export interface FlowQuery {
   /** Which store answers: 'duckdb' or 'clickhouse'. */
   readonly store: string;
@@ -196,6 +219,8 @@ export interface FlowQuery {
   oldest(q: TimeRange): Promise<number | null>;
   /** Traffic per exporter interface, input and output (ifIndex 0: the exporter did not say). */
   interfaces(q: InterfaceQuery): Promise<InterfaceSummary[]>;
+  /** The busiest conversations (client, server, server port, protocol). */
+  conversations(q: ConversationQuery): Promise<Conversation[]>;
 }
 
 /** Bad caller input (a malformed CIDR, a reversed range, a silly step): the API answers 400. */
@@ -348,6 +373,11 @@ export abstract class SqlFlowQuery implements FlowQuery {
     // An empty range gives NULL in DuckDB and the type's zero in ClickHouse 18.16; the range starts above 0.
     const t = num(rows[0]?.first);
     return t >= q.from && t > 0 ? t : null;
+  }
+
+  async conversations(q: ConversationQuery): Promise<Conversation[]> {
+    const rows = await this.rows(this.build('conversations', q));
+    return rows.map((r) => ({ client: str(r.c), server: str(r.s), port: num(r.sp), proto: num(r.pr), bytes: num(r.b), packets: num(r.p), flows: num(r.f) }));
   }
 
   async interfaces(q: InterfaceQuery): Promise<InterfaceSummary[]> {

@@ -5,7 +5,7 @@
  * from our own tables (column names, the configured table name, checked at start) are spliced in.
  */
 import { QueryInputError, parseIpOrCidr } from './ip-filter.js';
-import type { FlowFilter, SearchQuery, SeriesQuery, ThreatQuery, TimeRange, TopField, TopNQuery } from './query.js';
+import type { ConversationQuery, FlowFilter, SearchQuery, SeriesQuery, ThreatQuery, TimeRange, TopField, TopNQuery } from './query.js';
 
 export type Param = number | string;
 
@@ -331,7 +331,7 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
 
 // ---- queries ---------------------------------------------------------------------------------
 
-export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest' | 'interfaces' | 'interfaceNames';
+export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest' | 'interfaces' | 'interfaceNames' | 'conversations';
 
 const MAX_BUCKETS = 10_000;
 /** Rows one export may hold. */
@@ -430,6 +430,20 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       w.add(d.hasRest(key));
       const col = t.side === 'in' ? 'in_if' : 'out_if';
       return { sql: `SELECT exporter AS e, ${col} AS k, ${d.newest(d.restText(key))} AS n FROM ${table} ${w.sql()} GROUP BY exporter, ${col}`, params: w.params };
+    }
+    case 'conversations': {
+      const t = q as ConversationQuery;
+      const limit = checkInt('limit', t.limit ?? 10, 1, 1000);
+      const metric = t.metric ?? 'bytes';
+      if (metric !== 'bytes' && metric !== 'packets' && metric !== 'flows') throw new QueryInputError('metric must be bytes, packets or flows');
+      const w = baseWhere(d, t, t.filter);
+      // Flows with both addresses (an sFlow sample of a non-IP frame has none).
+      w.add(`${d.present('src_ip')} AND ${d.present('dst_ip')}`);
+      const order = metric === 'bytes' ? 'b' : metric === 'packets' ? 'p' : 'f';
+      const sql = `SELECT c, s, sp, pr, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f
+        FROM (SELECT ${CLIENT('src_ip', 'dst_ip')} AS c, ${SERVER('src_ip', 'dst_ip')} AS s, ${SERVER('src_port', 'dst_port')} AS sp, proto AS pr, bytes, packets FROM ${table} ${w.sql()}) AS t
+        GROUP BY c, s, sp, pr ORDER BY ${order} DESC, c, s, sp, pr LIMIT ?`;
+      return { sql, params: [...w.params, limit] };
     }
     case 'oldest': {
       const w = baseWhere(d, q as TimeRange, undefined);

@@ -8,7 +8,7 @@ import { VERSION } from '../cli/version.js';
 import { within } from '../within.js';
 import { EXPORT_ROWS_MAX } from '../store/sql.js';
 import { QueryInputError, TOP_FIELDS, flowQueryFrom, type FlowFilter, type FlowQuery, type TopField, type TopNRow } from '../store/query.js';
-import { portName } from '../record/names.js';
+import { portName, protoName } from '../record/names.js';
 import { integrationsStatus } from './integrations.js';
 import { exportersView } from './exporters-view.js';
 import { toCsvRow, CSV_COLUMNS, flowRow } from './flow-rows.js';
@@ -200,6 +200,14 @@ export function createApi(src: WebSources): Api {
       const r = await range(p);
       const rows = await query().topN({ ...r, field, metric, limit: intParam(p, 'limit', 1, 1000) ?? TOP_LIMIT, filter: filterFrom(p) });
       sendJson(res, { from: r.from, to: r.to, field, metric, rows });
+    },
+
+    async '/api/conversations'(p, res) {
+      const metric = p.get('metric') ?? 'bytes';
+      if (metric !== 'bytes' && metric !== 'packets' && metric !== 'flows') throw new ApiError(400, 'metric: one of bytes, packets, flows');
+      const r = await range(p);
+      const rows = await query().conversations({ ...r, metric, limit: intParam(p, 'limit', 1, 1000) ?? TOP_LIMIT, filter: filterFrom(p) });
+      sendJson(res, { from: r.from, to: r.to, metric, conversations: rows.map((c) => ({ ...c, protoName: protoName(c.proto), service: portName(c.proto, c.port) })) });
     },
 
     async '/api/interfaces'(p, res) {

@@ -68,6 +68,8 @@ export function mount(root) {
       // (the overview's lists come from hourly summaries there), so the page does not wait for it.
       const ifs = getJson('/api/interfaces', { from: r.from, to: r.to, limit: 10, ...filters }, signal);
       ifs.catch(() => {});
+      const convs = getJson('/api/conversations', { from: r.from, to: r.to, limit: 10, ...filters }, signal);
+      convs.catch(() => {});
       let d;
       try {
         d = await getJson('/api/overview', { from: r.from, to: r.to, ...filters }, signal);
@@ -128,7 +130,20 @@ export function mount(root) {
         ], t.networks, { compact: true, label: 'Networks' })));
       }
       const ifCard = card('Interfaces', h('p', { class: 'muted' }, 'Loading…'));
-      tops.append(ifCard);
+      const convCard = card('Top conversations', h('p', { class: 'muted' }, 'Loading…'));
+      tops.append(ifCard, convCard);
+      void convs.then((c) => {
+        const busiest = Math.max(0, ...c.conversations.map((x) => x.bytes));
+        convCard.replaceWith(card('Top conversations', table([
+          { label: 'Client', value: (x) => ipLink(x.client) },
+          { label: 'Server', value: (x) => h('span', { class: 'end' }, ipLink(x.server), h('span', { class: 'port' }, `:${x.port}`)) },
+          { label: 'Service', value: (x) => x.service || x.protoName || String(x.proto) },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, busiest, fmt.bytes(x.bytes)) },
+          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+        ], c.conversations, { compact: true, label: 'Top conversations', empty: 'No flows in this range.' })));
+      }, (err) => {
+        if (!signal?.aborted) convCard.replaceWith(card('Top conversations', errorBox(err)));
+      });
       let list;
       try {
         list = (await ifs).interfaces;

@@ -14,8 +14,8 @@ import { log } from './log/logger.js';
 import { createOutputs } from './output/registry.js';
 import { Pipeline } from './pipeline/pipeline.js';
 import { WorkerPool } from './pipeline/worker-pool.js';
-import { addEnricherCounters, enricherCounters, type EnricherCounters, type ThreadHeap } from './pipeline/worker-protocol.js';
-import type { Decoder, Enricher, Output, Protocol } from './pipeline/types.js';
+import { addEnricherCounters, enricherCounters, fileStatuses, type EnricherCounters, type ThreadHeap } from './pipeline/worker-protocol.js';
+import type { Decoder, Enricher, Output, Protocol, UserFileStatus } from './pipeline/types.js';
 import { sameView, type ViewOptions } from './record/fields.js';
 import { WebServer } from './web/server.js';
 import { makeDir } from './make-dir.js';
@@ -205,7 +205,6 @@ export class Collector {
     return this.udp?.receiveScheduling?.realtime === true;
   }
 
-  /** Each decode worker's V8 heap as of its last report (empty without workers). */
   /** Each enricher's counters (counters()), summed over this thread and the decode workers. */
   enricherCounters(): EnricherCounters {
     const sum = enricherCounters(this.enrichers);
@@ -213,6 +212,12 @@ export class Collector {
     return sum;
   }
 
+  /** How the enrichers' files of the user's last loaded: the decode workers' copies when they run them. */
+  fileStatuses(): UserFileStatus[] {
+    return this.pool ? this.pool.fileStatuses() : fileStatuses(this.enrichers);
+  }
+
+  /** Each decode worker's V8 heap as of its last report (empty without workers). */
   workerHeaps(): readonly (ThreadHeap | null)[] {
     return this.pool?.heaps() ?? [];
   }

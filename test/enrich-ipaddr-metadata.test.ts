@@ -14,6 +14,7 @@ import { LocalityEnricher } from '../src/enrich/locality.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { encodeRecord } from '../src/record/json.js';
 import { toDocument } from '../src/record/fields.js';
+import type { UserFileStatus } from '../src/pipeline/types.js';
 import { flowColumns, restApply, restJson, rowToRecord } from '../src/store/columns.js';
 import { projectRecord } from '../src/output/riskiq/projection.js';
 import { createRiskiqOutput } from '../src/output/riskiq/output.js';
@@ -366,7 +367,7 @@ test('ipaddr-metadata: the path is required when enabled and checked at start-up
 test('a running collector applies the address metadata file to a NetFlow v5 exporter\'s flows: decode worker and main thread alike, and the embedded store keeps it', async () => {
   const packet = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
   const path = join(tempDir('ufc-ipmeta-'), 'ipaddrs.yml');
-  async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[]; exporters: ExporterView[] }> {
+  async function run(workers: string, store: boolean): Promise<{ docs: Record<string, unknown>[]; stored: Record<string, unknown>[]; exporters: ExporterView[]; files: UserFileStatus[] }> {
     const dir = tempDir('ufc-ipmeta-run-');
     const c = new Collector(testConfig({
       EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: workers,
@@ -384,8 +385,11 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
     // The Exporters page: the workers answer when synced, as /api/exporters does.
     await c.pool?.sync();
     const exporters = exportersView(c);
+    // The Integrations page: the file's status, from the workers' reports (once a second) when they load it.
+    await until(() => c.fileStatuses().length > 0);
+    const files = c.fileStatuses();
     await c.stop();
-    return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored, exporters };
+    return { docs: readFileSync(join(dir, 'f.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>), stored, exporters, files };
   }
   writeFileSync(path, '');
   const plain = await run('0', false);
@@ -399,8 +403,9 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
   writeFileSync(path, `${net16}:\n  metadata:\n    .site.id: hq\n${named}:\n  name: "named host"\n  internal: false\n  tags: [a, b]\n  metadata:\n    owner: ops\n127.0.0.0/8:\n  contexts: [exporter]\n  name: lab router\n  metadata:\n    .region: lab\n`);
   const in16 = (ip: unknown): boolean => typeof ip === 'string' && ip.startsWith(net16.split('.').slice(0, 2).join('.') + '.');
   for (const workers of ['1', '0']) {
-    const { docs, stored, exporters } = await run(workers, workers === '0');
+    const { docs, stored, exporters, files } = await run(workers, workers === '0');
     assert.equal(docs.length, 30);
+    assert.deepEqual(files.map((f) => [f.what, f.option, f.path, f.entries, f.error, typeof f.loadedAt]), [['address metadata', 'EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH', path, 3, null, 'number']], `${workers} workers: the file's status`);
     assert.deepEqual(exporters.map((e) => [e.exporter, e.network, e.host]), [['127.0.0.1', 'lab router', '']], `${workers} workers: the Exporters page`);
     let seen = 0;
     for (const d of docs) {

@@ -98,12 +98,22 @@ test('netif-userdef: a bad re-read keeps the previous table; a good one replaces
   writeFileSync(path, '192.0.2.1:\n  1: { ifName: first }\n');
   const e = new NetifNamesEnricher(path, 15);
   await e.start();
-  writeFileSync(path, '192.0.2.1:\n  x: { ifName: broken }\n');
+  const loaded = e.fileStatus();
+  assert.deepEqual([loaded.what, loaded.option, loaded.entries, loaded.error], ['interface names', 'EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH', 1, null]);
+  writeFileSync(path, '192.0.2.1:\n  x: { ifName: broken }\n  2: { ifName: two }\n');
   await e.reload();
+  // The status says the read failed, and what is still in use.
+  const failed = e.fileStatus();
+  assert.match(failed.error ?? '', /192\.0\.2\.1: x: /);
+  assert.deepEqual([failed.entries, failed.loadedAt], [1, loaded.loadedAt]);
+  assert.ok(failed.checkedAt! >= loaded.checkedAt!);
   const a = rec('192.0.2.1', 1, 0);
   e.enrich([a]);
-  writeFileSync(path, '192.0.2.1:\n  1: { ifName: second }\n');
+  writeFileSync(path, '192.0.2.1:\n  1: { ifName: second }\n  2: { ifName: two }\n');
   await e.reload();
+  const again = e.fileStatus();
+  assert.deepEqual([again.entries, again.error], [2, null]);
+  assert.ok(again.loadedAt! >= loaded.loadedAt!);
   await e.stop();
   const b = rec('192.0.2.1', 1, 0);
   e.enrich([b]);

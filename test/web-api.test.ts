@@ -101,6 +101,10 @@ test('/api/integrations reports the blocklist and the RiskIQ output', async () =
   assert.ok(d.feeds[0]!.nextRefresh > Date.now());
   assert.equal(d.riskiqOutput.enabled, true);
   assert.equal(d.riskiqOutput.sent, flowRecords().length);
+  // The files of the user's the enrichers read: the fixture's address metadata file, two entries.
+  const files = (d as unknown as { files: { what: string; option: string; path: string; entries: number; loadedAt: number; error: string | null }[] }).files;
+  assert.deepEqual(files.map((x) => [x.what, x.option, x.entries, x.error]), [['address metadata', 'EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH', 2, null]]);
+  assert.ok(files[0]!.path.endsWith('ipaddrs.yml') && files[0]!.loadedAt <= Date.now() && files[0]!.loadedAt > f.startedAt - 120_000);
 });
 
 test('/metrics: per-exporter counters, outputs, blocklist and process stats', async () => {
@@ -115,6 +119,8 @@ test('/metrics: per-exporter counters, outputs, blocklist and process stats', as
     }
   }
   assert.match(r.body, new RegExp(`ufc_threat_blocklist_entries\\{feed="riskiq"\\} ${Object.keys(LISTED).length}\\n`));
+  assert.match(r.body, /ufc_enrich_file_entries\{option="EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH"\} 2\n/);
+  assert.match(r.body, /ufc_enrich_file_read_failed\{option="EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH"\} 0\n/);
   assert.match(r.body, /ufc_threat_blocklist_age_seconds\{feed="riskiq"\} \d/);
   assert.match(r.body, new RegExp(`ufc_output_events_total\\{output="duckdb",outcome="sent"\\} ${f.records.records.length}\\n`));
   assert.match(r.body, /ufc_output_queue_depth\{output="duckdb",counter="queued"\} 0\n/);

@@ -358,6 +358,9 @@ test('integrations page shows the blocklist and the RiskIQ output', async (t) =>
   assert.equal(await page.textContent('#feed-riskiq-entries .stat-value'), String(Object.keys(LISTED).length));
   assert.equal(await page.textContent('#riskiq-sent .stat-value'), fmtInt(flows().length));
   assert.match((await page.textContent('main'))!, /Last refresh succeeded/);
+  // The address metadata file: its entries, loaded.
+  const file = page.locator('section', { hasText: 'File: address metadata' });
+  assert.match((await file.textContent())!, /Entries\s*2.*The last read succeeded; the file is looked at again every 15 minutes/s);
   await shot(page, 'integrations');
   await page.close();
 });

@@ -508,6 +508,10 @@ export class AddressMetadataEnricher extends UserFileEnricher<MetadataTable, Met
     return parseMetadataTable(textIn, this.path, notes);
   }
 
+  protected entriesOf(table: MetadataTable): number {
+    return table.entries;
+  }
+
   protected newNotes(): MetadataParseNotes {
     return { unused: new Set(), noContexts: 0 };
   }

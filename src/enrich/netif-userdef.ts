@@ -85,6 +85,12 @@ export class NetifNamesEnricher extends UserFileEnricher<NetifTable, NetifParseN
     return parseNetifTable(text, this.path, notes);
   }
 
+  protected entriesOf(table: NetifTable): number {
+    let n = 0;
+    for (const m of table.values()) n += m.size;
+    return n;
+  }
+
   protected newNotes(): NetifParseNotes {
     return { unused: new Set(), unnamed: 0 };
   }

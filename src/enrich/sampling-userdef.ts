@@ -84,6 +84,12 @@ export class UserSamplingEnricher extends UserFileEnricher<RateTable, string[]> 
     return parseRateTable(text, this.path, warnings);
   }
 
+  protected entriesOf(table: RateTable): number {
+    let n = 0;
+    for (const e of table.values()) n += (e.rate > 0 ? 1 : 0) + (e.byIf?.size ?? 0);
+    return n;
+  }
+
   protected newNotes(): string[] {
     return [];
   }

@@ -8,6 +8,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
+import type { UserFileStatus } from '../pipeline/types.js';
 
 /** A file's modification time and size, to tell whether it changed. */
 async function fileStamp(path: string): Promise<string> {
@@ -19,6 +20,9 @@ export abstract class UserFileEnricher<T, Notes> {
   private timer: NodeJS.Timeout | null = null;
   /** The loaded file's stamp: a re-read of an unchanged file is skipped (parsing is not free). */
   private stamp = '';
+  private loadedAt: number | null = null;
+  private checkedAt: number | null = null;
+  private error: string | null = null;
 
   /**
    * `option`: the path's option name, for errors; `what`: the table's name in log lines.
@@ -28,6 +32,8 @@ export abstract class UserFileEnricher<T, Notes> {
 
   /** Parses the file's text; throws naming the bad entry; adds to `notes` what start-up should report. */
   protected abstract parse(text: string, notes?: Notes): T;
+  /** Entries of a table, for its status. */
+  protected abstract entriesOf(table: T): number;
   protected abstract newNotes(): Notes;
   /** Logs what start-up loaded. */
   protected abstract report(notes: Notes): void;
@@ -52,6 +58,7 @@ export abstract class UserFileEnricher<T, Notes> {
   async start(): Promise<void> {
     const notes = this.newNotes();
     this.table = await this.load(notes);
+    this.loadedAt = this.checkedAt = Date.now();
     this.report(notes);
     this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);
     this.timer.unref();
@@ -59,14 +66,22 @@ export abstract class UserFileEnricher<T, Notes> {
 
   /** Reads the file again if it changed; a bad re-read keeps the previous table (and is tried again next time). */
   async reload(): Promise<void> {
+    this.checkedAt = Date.now();
     try {
       const stamp = await fileStamp(this.path);
       if (stamp === this.stamp) return;
       this.table = this.parse(await readFile(this.path, 'utf8'));
       this.stamp = stamp;
+      this.loadedAt = Date.now();
+      this.error = null;
     } catch (err) {
+      this.error = (err as Error).message.split('\n')[0]!;
       log.warn(`${this.what}: keeping the previous table: ${(err as Error).message}`);
     }
+  }
+
+  fileStatus(): UserFileStatus {
+    return { what: this.what, option: this.option, path: this.path, entries: this.entriesOf(this.table), loadedAt: this.loadedAt, checkedAt: this.checkedAt, refreshMinutes: this.refreshMinutes, error: this.error };
   }
 
   async stop(): Promise<void> {

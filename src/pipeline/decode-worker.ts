@@ -26,7 +26,7 @@ import { TurnQueue } from './turn-queue.js';
 import { exporterLabels } from './exporter-labels.js';
 import type { ViewOptions } from '../record/fields.js';
 import type { Output } from './types.js';
-import { enricherCounters, type DatagramBatch, type EncodedPart, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
+import { enricherCounters, fileStatuses, type DatagramBatch, type EncodedPart, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
 
 /** What the main thread needs back: NDJSON in `views` (one per distinct view of its text outputs), and records when `needRecords`. */
 export interface DecodeWorkerData {
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
     log.debug(`decode worker ${index}: could not lower its priority (EF_FLOW_SERVER_WORKERS_NICE)`);
   }
   for (const e of enrichers) await e.start?.();
-  const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow(), enrichers: enricherCounters(enrichers) }), 1000);
+  const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow(), enrichers: enricherCounters(enrichers), files: fileStatuses(enrichers) }), 1000);
   statsTimer.unref();
   // One message a turn (turn-queue.ts): the stats report and the template saves go on under a backlog.
   const inbox = new TurnQueue<ToWorker>((msg) => {

@@ -51,6 +51,25 @@ export interface ExporterLabel {
   network?: string;
 }
 
+/** How an enricher's file of the user's last loaded (user-file.ts). */
+export interface UserFileStatus {
+  /** What the file holds, as log lines say it (`address metadata`). */
+  what: string;
+  /** The option naming it. */
+  option: string;
+  path: string;
+  /** Entries of the table in use (0 before the first load). */
+  entries: number;
+  /** Epoch ms the table in use was read; null before the first load. */
+  loadedAt: number | null;
+  /** Epoch ms the file was last looked at (for a change). */
+  checkedAt: number | null;
+  /** Minutes between looks (the option's _REFRESH_RATE). */
+  refreshMinutes: number;
+  /** Why the last look failed (the previous table stays in use), or null. */
+  error: string | null;
+}
+
 export interface Enricher {
   readonly name: string;
   /**
@@ -78,6 +97,8 @@ export interface Enricher {
   counters?(): Record<string, number>;
   /** What it already knows to call an exporter (no lookup is started), for the Exporters page; null: nothing. */
   exporterLabel?(exporter: string): ExporterLabel | null;
+  /** An enricher fed by a file of the user's: how its last read went (Integrations page, /metrics). */
+  fileStatus?(): UserFileStatus;
   stop?(): Promise<void>;
   /** 'replica' placement, main-thread instance: the state a worker copy needs (structured-cloneable), null before any. */
   replicaState?(): unknown;

@@ -17,9 +17,9 @@ import { log } from '../log/logger.js';
 import type { ExporterStats } from './exporter-stats.js';
 import { unpackRecords } from './record-transfer.js';
 import { mergeExporterLabels } from './exporter-labels.js';
-import type { ExporterLabel } from './types.js';
+import type { ExporterLabel, UserFileStatus } from './types.js';
 import { BATCH_DATAGRAMS, BATCH_WAIT_MS, DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
-import { addEnricherCounters, type EnricherCounters, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
+import { addEnricherCounters, mergeFileStatuses, type EnricherCounters, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
 import type { DecodeWorkerData } from './decode-worker.js';
 import type { Enricher } from './types.js';
 import { createTextRing, TextRingReader } from './text-ring.js';
@@ -72,6 +72,8 @@ export class WorkerPool {
   private readonly heap: (ThreadHeap | null)[] = [];
   /** Each worker's enricher counters as it last reported them, and the sum of those of workers that are gone. */
   private readonly enricherTotals: (EnricherCounters | null)[] = [];
+  /** Each worker's user files, as of its last report. */
+  private readonly files: UserFileStatus[][] = [];
   private readonly retiredEnricherTotals: EnricherCounters = {};
   private readonly n: number;
   private readonly stats: ExporterStats;
@@ -115,6 +117,7 @@ export class WorkerPool {
       this.labelInfo.push({});
       this.heap.push(null);
       this.enricherTotals.push(null);
+      this.files.push([]);
       this.workers.push(null);
       this.startedAt.push(0);
       this.quickFails.push(0);
@@ -257,6 +260,7 @@ export class WorkerPool {
         this.stats.absorb(i, m.exporters);
         this.heap[i] = m.heap;
         this.enricherTotals[i] = m.enrichers;
+        this.files[i] = m.files;
         break;
       case 'synced': {
         this.stats.absorb(i, m.exporters);
@@ -357,6 +361,11 @@ export class WorkerPool {
     const out: Record<string, ExporterLabel> = {};
     for (const l of this.labelInfo) mergeExporterLabels(out, l);
     return out;
+  }
+
+  /** How the workers' user files last loaded, one status per file (mergeFileStatuses). */
+  fileStatuses(): UserFileStatus[] {
+    return mergeFileStatuses(this.files);
   }
 
   /** The workers' enricher counters, summed (as of their last reports, once a second), those of replaced workers included. */

@@ -2,7 +2,7 @@
 import type { ExporterCounters } from './exporter-stats.js';
 import type { PackedRecords } from './record-transfer.js';
 import type { RingPart } from './text-ring.js';
-import type { ExporterLabel } from './types.js';
+import type { ExporterLabel, UserFileStatus } from './types.js';
 
 /** Datagrams back to back in one transferable buffer. */
 export interface DatagramBatch {
@@ -53,6 +53,30 @@ export function enricherCounters(enrichers: readonly { name: string; counters?()
   return out;
 }
 
+/** The statuses of the enrichers fed by a user's file. */
+export function fileStatuses(enrichers: readonly { fileStatus?(): UserFileStatus }[]): UserFileStatus[] {
+  const out: UserFileStatus[] = [];
+  for (const e of enrichers) if (e.fileStatus !== undefined) out.push(e.fileStatus());
+  return out;
+}
+
+/**
+ * One status per file from several threads' (each decode worker reads its own copy): a failed read
+ * wins, else the copy read longest ago, as that is what some records are still enriched with.
+ */
+export function mergeFileStatuses(lists: readonly (readonly UserFileStatus[])[]): UserFileStatus[] {
+  const worse = (than: UserFileStatus, s: UserFileStatus): boolean =>
+    (s.error === null) !== (than.error === null) ? s.error !== null : (s.loadedAt ?? 0) < (than.loadedAt ?? 0);
+  const by = new Map<string, UserFileStatus>();
+  for (const list of lists) {
+    for (const s of list) {
+      const had = by.get(s.option);
+      if (had === undefined || worse(had, s)) by.set(s.option, s);
+    }
+  }
+  return [...by.values()];
+}
+
 export type ToWorker =
   | { type: 'datagrams'; batch: DatagramBatch }
   /** A new state for the worker's copy of the 'replica' enricher `name` (Enricher.applyReplicaState). */
@@ -64,6 +88,6 @@ export type ToMain =
   | { type: 'ready' }
   | { type: 'records'; records: PackedRecords | null; encoded: EncodedPart[]; handled: number }
   /** `enrichers`: each enricher's counters() by name, running totals since the worker started. */
-  | { type: 'stats'; exporters: ExporterCounters[]; heap: ThreadHeap; enrichers: EnricherCounters }
+  | { type: 'stats'; exporters: ExporterCounters[]; heap: ThreadHeap; enrichers: EnricherCounters; files: UserFileStatus[] }
   | { type: 'synced'; id: number; exporters: ExporterCounters[]; decoders: Record<string, unknown>; labels: Record<string, ExporterLabel> }
   | { type: 'closed'; exporters: ExporterCounters[] };

@@ -323,6 +323,7 @@ export function createApi(src: WebSources): Api {
       sendJson(res, {
         now: Date.now(),
         feeds: s.feeds.map((f) => ({ ...f, details: undefined })),
+        files: src.fileStatuses?.() ?? [],
         riskiqOutput: { ...s.riskiqOutput, sent: sum(/^(records_)?sent$/), skipped: sum(/^(records_)?skipped/), dropped: sum(/^dropped/) },
       });
     },

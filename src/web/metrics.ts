@@ -208,6 +208,20 @@ export function createMetrics(src: WebSources): Registry {
       for (const f of integrationsStatus(src.enrichers, src.outputs).feeds) this.set({ feed: f.feed }, f.lastError === null ? 0 : 1);
     },
   });
+  new Gauge({
+    name: 'ufc_enrich_file_entries', help: 'Entries of the table each enricher fed by a file of yours (sampling rates, interface names, address metadata) is using, by the option naming the file.', labelNames: ['option'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of src.fileStatuses?.() ?? []) this.set({ option: f.option }, f.entries);
+    },
+  });
+  new Gauge({
+    name: 'ufc_enrich_file_read_failed', help: '1 when the last read of such a file failed (the previous table stays in use; the log says why), else 0.', labelNames: ['option'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const f of src.fileStatuses?.() ?? []) this.set({ option: f.option }, f.error === null ? 0 : 1);
+    },
+  });
   new Counter({
     name: 'ufc_riskiq_output_events_total', help: 'RiskIQ output counters: records and frames sent, records skipped (private, counter samples), dropped by reason.', labelNames: ['counter'], registers: [registry],
     collect() {

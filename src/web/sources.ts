@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
-import type { Decoder, Enricher, ExporterLabel, Output, Protocol } from '../pipeline/types.js';
+import type { Decoder, Enricher, ExporterLabel, Output, Protocol, UserFileStatus } from '../pipeline/types.js';
 import type { EnricherCounters, ThreadHeap } from '../pipeline/worker-protocol.js';
 
 export interface WebSources {
@@ -23,6 +23,8 @@ export interface WebSources {
   receiveRealtime?(): boolean;
   /** Each enricher's running totals (counters()), this thread's and the decode workers' summed. */
   enricherCounters?(): EnricherCounters;
+  /** How the enrichers' files of the user's (sampling rates, interface names, address metadata) last loaded. */
+  fileStatuses?(): UserFileStatus[];
   /** Each decode worker's V8 heap as of its last report (null before the first; empty without workers). */
   workerHeaps?(): readonly (ThreadHeap | null)[];
   /** Messages from the decode workers waiting for the main thread (0 without workers). */

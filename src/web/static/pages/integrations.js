@@ -1,5 +1,6 @@
-// Integrations: the RiskIQ PassiveTotal blocklist (size, last and next refresh, last error) and
-// the RiskIQ output's counters (sent, skipped, dropped). Shows "not enabled" for what is off.
+// Integrations: the RiskIQ PassiveTotal blocklist (size, last and next refresh, last error), the
+// RiskIQ output's counters (sent, skipped, dropped), and the files of yours the enrichers read
+// (entries, when loaded, a failed read). Shows "not enabled" for what is off.
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { card, errorBox, fmt, kv, stat } from '../lib/widgets.js';
@@ -39,7 +40,15 @@ export function mount(root, info) {
             stat('Skipped', fmt.num(o.skipped), 'private on both ends', 'riskiq-skipped'),
             stat('Dropped', fmt.num(o.dropped), null, 'riskiq-dropped')),
           kv(Object.entries(o.counters).map(([k, v]) => [k.replace(/_/g, ' '), fmt.num(v)])));
-      fill(body, ...feeds, out);
+      // Files of yours the enrichers read (only those whose enricher is on): did the last edit load?
+      const files = d.files.map((x) => card(`File: ${x.what}`,
+        h('div', { class: 'stats' },
+          stat('Entries', fmt.num(x.entries), null),
+          stat('Loaded', x.loadedAt ? fmt.ago(x.loadedAt, d.now) : 'not yet', x.loadedAt ? fmt.time(x.loadedAt) : null)),
+        x.error ? h('div', { class: 'error', role: 'alert' }, h('strong', null, 'Last read failed, the previous table stays in use: '), x.error)
+          : h('p', { class: 'ok' }, `The last read succeeded; the file is looked at again every ${fmt.num(x.refreshMinutes)} minutes, and read when it changed.`),
+        kv([['File', h('code', null, x.path)], ['Option', h('code', null, x.option)], x.checkedAt ? ['Last looked at', fmt.time(x.checkedAt)] : null])));
+      fill(body, ...feeds, out, ...files);
     },
   };
 }

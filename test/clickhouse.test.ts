@@ -494,6 +494,8 @@ test('ClickHouse: a table of the layout before the network columns: old rows sho
       { ts: 1_700_000_000_500, src: '10.0.0.1', rest: { srcSubnetName: 'office', dstSubnetName: 'Büro "B"', sequence: 7 } },
       { ts: 1_700_000_000_600, src: '10.0.0.2', rest: { dstSubnetName: 'office' } },
       { ts: 1_700_000_000_700, src: '10.0.0.3', rest: { sequence: 8 } },
+      // A key of `extra` named like the record's own: not the row's network.
+      { ts: 1_700_000_000_800, src: '10.0.0.5', rest: { sequence: 9, extra: { dstSubnetName: 'in extra' } } },
     ];
     const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
     await c.command({ query: `INSERT INTO ${db}.flows (ts, kind, src_ip, bytes, rest) VALUES ${old.map((o) => `(${o.ts}, 'flow', '${o.src}', 100, ${lit(JSON.stringify(o.rest))})`).join(', ')}` });
@@ -512,6 +514,7 @@ test('ClickHouse: a table of the layout before the network columns: old rows sho
         { src_ip: '10.0.0.1', src_net: 'office', dst_net: 'Büro "B"', in_rest: 1 },
         { src_ip: '10.0.0.2', src_net: '', dst_net: 'office', in_rest: 1 },
         { src_ip: '10.0.0.3', src_net: '', dst_net: '', in_rest: 0 },
+        { src_ip: '10.0.0.5', src_net: '', dst_net: '', in_rest: 1 },
         { src_ip: '10.0.0.4', src_net: 'lab', dst_net: '', in_rest: 0 },
       ]);
       const q = out.flowQuery()!;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { EXPORTER_NETWORK, LISTED, NAMED_EXPORTER, NAMED_INTERFACES, startWebFixture, type WebFixture } from './web-fixture.js';
 import { storeApiTests } from './web-api-suite.js';
 import { WebServer } from '../src/web/server.js';
-import { createServer } from 'node:http';
+import { createServer, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createApi } from '../src/web/api.js';
@@ -303,4 +303,38 @@ test('DNS rebinding: only IP literals, localhost, this machine\'s name and EF_WE
   const check = hostCheck(['flows.example.com', '*.corp.example'], 'collector01.lan');
   assert.deepEqual(['flows.example.com:443', 'ui.corp.example', 'corp.example', 'collector01', 'collector01.lan:8080', 'other.example', '10.1.2.3:8080'].map((h) => check(h)), [true, true, false, true, true, false, true]);
   assert.equal(hostCheck(['*'])('anything.example'), true);
+});
+
+test('/api/overview networks and /api/threats byNetwork stay exact with more than the 10 networks shown: a network\'s sent and received bytes come from every network of each side', async () => {
+  const config = testConfig();
+  const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'nets.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
+  await store.start();
+  const now = Date.now();
+  const flow = (src: string, dst: string, bytes: number, threat = ''): FlowRecord => Object.assign(new FlowRecord(), {
+    collectTs: now - 1000, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '10.0.0.2', ipVersion: 4, proto: 6, bytes, packets: 1,
+    srcSubnetName: src, dstSubnetName: dst, dstThreatName: threat,
+  });
+  // `big` sends a lot and receives one small flow; 59 others each send and receive more than that.
+  const recs = [flow('big', '', 1e9), flow('', 'big', 100, 'botnet')];
+  for (let i = 1; i < 60; i++) recs.push(flow(`n${i}`, '', 1e6), flow('', `n${i}`, 1e6, 'botnet'), flow(`n${i}`, '', 1e6, 'botnet'));
+  store.write(recs);
+  await store.flush();
+  const api = createApi({ config, outputs: [store] } as unknown as WebSources);
+  const ask = async (path: string, params: Record<string, string>): Promise<Record<string, unknown>> => {
+    let body = '';
+    const res = { writeHead: () => res, end: (b: string) => { body = b; } } as unknown as ServerResponse;
+    await api.handle(path, new URLSearchParams(params), res);
+    return JSON.parse(body) as Record<string, unknown>;
+  };
+  try {
+    const range = { from: String(now - 3_600_000), to: String(now + 1) };
+    const o = await ask('/api/overview', range) as { top: { networks: { name: string; bytes: number; flows: number; outBytes: number; inBytes: number }[] } };
+    assert.deepEqual(o.top.networks[0], { name: 'big', bytes: 1e9 + 100, packets: 2, flows: 2, outBytes: 1e9, inBytes: 100 });
+    assert.equal(o.top.networks.length, 10);
+    const t = await ask('/api/threats', range) as { byNetwork: { network: string; flows: number; bytes: number }[] };
+    assert.equal(t.byNetwork.length, 20);
+    assert.ok(t.byNetwork.every((x) => x.flows === 2 && x.bytes === 2e6), JSON.stringify(t.byNetwork.slice(0, 2)));
+  } finally {
+    await store.close();
+  }
 });

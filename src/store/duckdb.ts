@@ -39,6 +39,10 @@ const CHECKPOINT_WAL_BYTES = 16 << 20;
 const AUTO_CHECKPOINT_BACKSTOP = '1GB';
 
 const LITTLE_ENDIAN = endianness() === 'LE';
+/** Columns added to an older table and still to be filled from `rest` (DuckDbStore.fillColumns). */
+const FILLS_TABLE = 'ufc_column_fills';
+/** Rows an UPDATE of fillColumns covers (by rowid): bounded memory whatever the table's size. */
+const FILL_ROWS = 200_000;
 const SQL_TYPE: Record<Exclude<ColKind, 'enum'>, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
 const CHUNK_TYPE: Record<Exclude<ColKind, 'enum'>, DuckDBType> = { u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, i16: SMALLINT, i64: BIGINT, f64: DOUBLE, str: VARCHAR };
 
@@ -114,6 +118,7 @@ export class DuckDbStore {
       await this.addColumns();
       older = false;
     }
+    await this.fillColumns();
     for (const t of ROLLUP_TABLES_SQL) await this.writer.run(t);
     // A new flows table: summaries of the old one's hours would be counted on top of nothing.
     // Cleared first, so that no stop between leaves them beside the new table.
@@ -156,30 +161,55 @@ export class DuckDbStore {
   }
 
   /**
-   * Adds the columns an older `flows` table lacks (all at its end: checked by the caller), in one
-   * transaction, filling each from where versions before it kept its value (Column.fromRest).
+   * Adds the columns an older `flows` table lacks (all at its end: checked by the caller), and notes
+   * in the same transaction those to fill from where versions before kept their value
+   * (Column.fromRest): fillColumns() does that, and a stop before it is done leaves the note.
    */
   private async addColumns(): Promise<void> {
     const w = this.writer!;
     const rows = await (await w.runAndReadAll(`SELECT column_name FROM information_schema.columns WHERE table_name = '${DUCKDB_TABLE}'`)).getRows();
     const have = new Set(rows.map((r) => String(r[0])));
     const added = this.cols.filter((c) => !have.has(c.name));
-    let filled = 0;
     await w.run('BEGIN TRANSACTION');
     try {
-      // Every ALTER before any UPDATE: DuckDB (1.x) fails the commit of an ALTER that follows an UPDATE of the table.
       for (const c of added) await w.run(`ALTER TABLE ${DUCKDB_TABLE} ADD COLUMN ${c.name} ${sqlType(c)}`);
-      for (const c of added) {
-        if (c.fromRest === undefined) continue;
-        const r = await w.runAndReadAll(`UPDATE ${DUCKDB_TABLE} SET ${c.name} = ${DUCKDB_DIALECT.restText(c.fromRest)} WHERE ${DUCKDB_DIALECT.hasRest(c.fromRest)}`);
-        filled += Number(r.getRows()[0]?.[0] ?? 0);
-      }
+      await w.run(`CREATE TABLE IF NOT EXISTS ${FILLS_TABLE} (col VARCHAR, rest_key VARCHAR)`);
+      for (const c of added) if (c.fromRest !== undefined) await w.run(`INSERT INTO ${FILLS_TABLE} VALUES ('${c.name}', '${c.fromRest}')`);
       await w.run('COMMIT');
     } catch (err) {
       await w.run('ROLLBACK').catch(() => {});
       throw err;
     }
-    log.info(`DuckDB table ${DUCKDB_TABLE}: added column(s) ${added.map((c) => c.name).join(', ')} of this version (${filled} value(s) filled from older rows)`);
+    log.info(`DuckDB table ${DUCKDB_TABLE}: added column(s) ${added.map((c) => c.name).join(', ')} of this version`);
+  }
+
+  /**
+   * Fills the columns addColumns() noted from the older rows' `rest`, FILL_ROWS rows (by rowid) an
+   * UPDATE, each committed: an UPDATE holds its changes in memory until it commits (done in the
+   * transaction of the ALTER, 6.1M rows took about 870 MB, and ran out of memory under a limit of
+   * 400 MB). Each batch only sets rows still NULL, so a start cut short goes on where it stopped;
+   * a value that does not parse (a lone surrogate in the JSON) stays NULL.
+   */
+  private async fillColumns(): Promise<void> {
+    const w = this.writer!;
+    const exists = await (await w.runAndReadAll(`SELECT count(*) FROM information_schema.tables WHERE table_name = '${FILLS_TABLE}'`)).getRows();
+    if (Number(exists[0]?.[0] ?? 0) === 0) return;
+    const todo = (await (await w.runAndReadAll(`SELECT col, rest_key FROM ${FILLS_TABLE}`)).getRows()).map((r) => ({ col: String(r[0]), key: String(r[1]) }));
+    const last = Number((await (await w.runAndReadAll(`SELECT coalesce(max(rowid), -1) FROM ${DUCKDB_TABLE}`)).getRows())[0]?.[0] ?? -1);
+    for (const { col, key } of todo) {
+      if (!this.cols.some((c) => c.name === col && c.fromRest === key)) throw new Error(`DuckDB table ${FILLS_TABLE} names a column this version does not fill: ${col}`);
+      const started = Date.now();
+      let filled = 0;
+      const value = DUCKDB_DIALECT.restText(key);
+      for (let lo = 0; lo <= last; lo += FILL_ROWS) {
+        const r = await w.runAndReadAll(`UPDATE ${DUCKDB_TABLE} SET ${col} = ${value}
+          WHERE rowid >= ${lo} AND rowid < ${lo + FILL_ROWS} AND ${col} IS NULL AND ${DUCKDB_DIALECT.hasRest(key)} AND ${value} IS NOT NULL`);
+        filled += Number(r.getRows()[0]?.[0] ?? 0);
+      }
+      await w.run(`DELETE FROM ${FILLS_TABLE} WHERE col = '${col}'`);
+      log.info(`DuckDB table ${DUCKDB_TABLE}: ${col} filled from the older rows' rest: ${filled} value(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    }
+    await w.run(`DROP TABLE ${FILLS_TABLE}`);
   }
 
   /** The layout our definitions give, as DuckDB reports it (from a throw-away temp table). */

@@ -88,7 +88,8 @@ export const DUCKDB_DIALECT: Dialect = {
   anyStr: (e) => `max(${e})`,
   newest: (e) => `arg_max(${e}, ts)`,
   newestWhere: (e, c) => `arg_max(${e}, ts) FILTER (WHERE ${c})`,
-  restText: (key) => `json_extract_string(rest, '$.${key}')`,
+  // TRY: a `rest` DuckDB's JSON parser refuses (a lone surrogate, which JSON.stringify writes) is NULL, not a failed query.
+  restText: (key) => `TRY(json_extract_string(rest, '$.${key}'))`,
   hasRest: (key) => `contains(rest, '"${key}":')`,
 };
 
@@ -145,9 +146,11 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   anyStr: (e) => `max(${e})`,
   newest: (e) => `argMax(${e}, ts)`,
   newestWhere: (e, c) => `argMaxIf(${e}, ts, ${c})`,
-  // visitParamExtractString takes the first `"key":` anywhere in the text: restJson writes the
-  // record's own keys before `extra`, whose keys are dotted raw names.
-  restText: (key) => `visitParamExtractString(rest, '${key}')`,
+  // visitParamExtractString takes the first `"key":` anywhere in the text, so it reads only the text
+  // before `"extra":`: restJson writes the record's own keys first and `extra` last, and a key of
+  // `extra` (raw elements, the address metadata's fields) may be named like one of them. (A value's
+  // own `"extra":` is escaped, `\"extra\":`, and does not match.)
+  restText: (key) => `visitParamExtractString(substring(rest, 1, position(concat(rest, '"extra":'), '"extra":') - 1), '${key}')`,
   hasRest: (key) => `position(rest, '"${key}":') > 0`,
 };
 

@@ -97,6 +97,12 @@ function sendJson(res: ServerResponse, body: unknown, status = 200): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
 }
 
+/**
+ * Networks asked for on each side (the most the store answers): a network's sums and its sent and
+ * received bytes are exact while no side has more networks than this in the range.
+ */
+const NETWORKS_MAX = 1000;
+
 /** Merges two top-N lists by key (traffic of either end), largest `metric` first. */
 function mergeTops(a: TopNRow[], b: TopNRow[], limit: number, metric: 'bytes' | 'flows' = 'bytes'): TopNRow[] {
   const m = new Map<string | number, TopNRow>();
@@ -112,6 +118,8 @@ function mergeTops(a: TopNRow[], b: TopNRow[], limit: number, metric: 'bytes' | 
   }
   return [...m.values()].sort((x, y) => y[metric] - x[metric]).slice(0, limit);
 }
+
+const bytesOf = (rows: TopNRow[], key: string | number): number => rows.find((y) => y.key === key)?.bytes ?? 0;
 
 export function createApi(src: WebSources): Api {
   const query = (): FlowQuery => {
@@ -160,7 +168,8 @@ export function createApi(src: WebSources): Api {
         top(q, 'l4.proto.id', r, filter, 256),
         top(q, 'flow.src.geo.country.name', r, filter, 50), top(q, 'flow.dst.geo.country.name', r, filter, 50),
         top(q, 'flow.src.as.asn', r, filter, 50), top(q, 'flow.dst.as.asn', r, filter, 50),
-        top(q, 'flow.src.ip.subnet.name', r, filter, 50), top(q, 'flow.dst.ip.subnet.name', r, filter, 50),
+        // Up to NETWORKS_MAX each: a network's sent and received bytes are read from both lists.
+        top(q, 'flow.src.ip.subnet.name', r, filter, NETWORKS_MAX), top(q, 'flow.dst.ip.subnet.name', r, filter, NETWORKS_MAX),
         q.count({ ...r, filter: { ...filter, threat: true } }),
       ]);
       const sec = stepMs / 1000;
@@ -186,7 +195,7 @@ export function createApi(src: WebSources): Api {
           // Named in the address metadata file; bytes it sent (as the source) and received too.
           networks: mergeTops(srcNet, dstNet, TOP_LIMIT).map((x) => ({
             name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows,
-            outBytes: srcNet.find((y) => y.key === x.key)?.bytes ?? 0, inBytes: dstNet.find((y) => y.key === x.key)?.bytes ?? 0,
+            outBytes: bytesOf(srcNet, x.key), inBytes: bytesOf(dstNet, x.key),
           })),
         },
       });
@@ -238,8 +247,8 @@ export function createApi(src: WebSources): Api {
         q.threatEndCounts(r),
         q.count(r),
         q.topN({ ...r, field: 'sec.threat.feed.name', metric: 'flows', limit: 20, filter: threat }),
-        q.topN({ ...r, field: 'flow.src.ip.subnet.name', metric: 'flows', limit: 50, filter: threat }),
-        q.topN({ ...r, field: 'flow.dst.ip.subnet.name', metric: 'flows', limit: 50, filter: threat }),
+        q.topN({ ...r, field: 'flow.src.ip.subnet.name', metric: 'flows', limit: NETWORKS_MAX, filter: threat }),
+        q.topN({ ...r, field: 'flow.dst.ip.subnet.name', metric: 'flows', limit: NETWORKS_MAX, filter: threat }),
       ]);
       const rows = recent.rows.map(flowRow);
       const byFeed = feeds.map((x) => ({ feed: String(x.key), flows: x.flows, bytes: x.bytes }));

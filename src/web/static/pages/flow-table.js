@@ -14,11 +14,14 @@ function end(ip, port, threat, host, net, netTags) {
     net ? h('a', { class: 'host muted net', title: netTitle, href: netFlows(net) }, net) : null);
 }
 
-/** Flow search for one network's flows, in the page's time range. */
+/** Flow search for one network's flows, in the page's time range (a search's pinned times too). */
 function netFlows(net) {
   const q = new URLSearchParams({ net });
-  const range = new URLSearchParams(location.search).get('range');
-  if (range) q.set('range', range);
+  const here = new URLSearchParams(location.search);
+  for (const k of ['range', 'from', 'to']) {
+    const v = here.get(k);
+    if (v) q.set(k, v);
+  }
   return `/flows?${q}`;
 }
 

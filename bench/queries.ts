@@ -50,6 +50,7 @@ const ASKS: [string, string][] = [
   ['threats', '/api/threats'],
   ['top destination ports', '/api/top?field=flow.dst.l4.port.id'],
   ['interfaces', '/api/interfaces?limit=10'],
+  ['conversations', '/api/conversations?limit=10'],
 ];
 
 setLogger(createLogger({ level: 'warn', encoding: 'json' }));

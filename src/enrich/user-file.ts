@@ -11,7 +11,7 @@ import { log } from '../log/logger.js';
 import type { UserFileStatus } from '../pipeline/types.js';
 
 /** A file's modification time and size, to tell whether it changed. */
-async function fileStamp(path: string): Promise<string> {
+export async function fileStamp(path: string): Promise<string> {
   const st = await stat(path);
   return `${st.mtimeMs}:${st.size}`;
 }

@@ -58,8 +58,10 @@ export interface UserFileStatus {
   /** The option naming it. */
   option: string;
   path: string;
-  /** Entries of the table in use (0 before the first load). */
-  entries: number;
+  /** Entries of the table in use (0 before the first load); null where a count means nothing (a MaxMind database). */
+  entries: number | null;
+  /** What the loaded file is, where it says (a database's type and build date). */
+  description?: string;
   /** Epoch ms the table in use was read; null before the first load. */
   loadedAt: number | null;
   /** Epoch ms the file was last looked at (for a change). */
@@ -97,8 +99,8 @@ export interface Enricher {
   counters?(): Record<string, number>;
   /** What it already knows to call an exporter (no lookup is started), for the Exporters page; null: nothing. */
   exporterLabel?(exporter: string): ExporterLabel | null;
-  /** An enricher fed by a file of the user's: how its last read went (Integrations page, /metrics). */
-  fileStatus?(): UserFileStatus;
+  /** An enricher fed by a file of the user's: how its last read went (Integrations page, /metrics); undefined when it reads none (a bundled database). */
+  fileStatus?(): UserFileStatus | undefined;
   stop?(): Promise<void>;
   /** 'replica' placement, main-thread instance: the state a worker copy needs (structured-cloneable), null before any. */
   replicaState?(): unknown;

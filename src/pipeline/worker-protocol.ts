@@ -54,9 +54,12 @@ export function enricherCounters(enrichers: readonly { name: string; counters?()
 }
 
 /** The statuses of the enrichers fed by a user's file. */
-export function fileStatuses(enrichers: readonly { fileStatus?(): UserFileStatus }[]): UserFileStatus[] {
+export function fileStatuses(enrichers: readonly { fileStatus?(): UserFileStatus | undefined }[]): UserFileStatus[] {
   const out: UserFileStatus[] = [];
-  for (const e of enrichers) if (e.fileStatus !== undefined) out.push(e.fileStatus());
+  for (const e of enrichers) {
+    const s = e.fileStatus?.();
+    if (s !== undefined) out.push(s);
+  }
   return out;
 }
 

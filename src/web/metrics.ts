@@ -212,11 +212,11 @@ export function createMetrics(src: WebSources): Registry {
     name: 'ufc_enrich_file_entries', help: 'Entries of the table each enricher fed by a file of yours (sampling rates, interface names, address metadata) is using, by the option naming the file.', labelNames: ['option'], registers: [registry],
     collect() {
       this.reset();
-      for (const f of src.fileStatuses?.() ?? []) this.set({ option: f.option }, f.entries);
+      for (const f of src.fileStatuses?.() ?? []) if (f.entries !== null) this.set({ option: f.option }, f.entries);
     },
   });
   new Gauge({
-    name: 'ufc_enrich_file_read_failed', help: '1 when the last read of such a file failed (the previous table stays in use; the log says why), else 0.', labelNames: ['option'], registers: [registry],
+    name: 'ufc_enrich_file_read_failed', help: '1 when the last read of a file of yours an enricher reads (those above, and MaxMind databases) failed: the previous table or database stays in use, the log says why; else 0.', labelNames: ['option'], registers: [registry],
     collect() {
       this.reset();
       for (const f of src.fileStatuses?.() ?? []) this.set({ option: f.option }, f.error === null ? 0 : 1);

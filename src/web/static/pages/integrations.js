@@ -43,7 +43,7 @@ export function mount(root, info) {
       // Files of yours the enrichers read (only those whose enricher is on): did the last edit load?
       const files = d.files.map((x) => card(`File: ${x.what}`,
         h('div', { class: 'stats' },
-          stat('Entries', fmt.num(x.entries), null),
+          x.entries === null ? stat('Database', x.description || '–', null) : stat('Entries', fmt.num(x.entries), null),
           stat('Loaded', x.loadedAt ? fmt.ago(x.loadedAt, d.now) : 'not yet', x.loadedAt ? fmt.time(x.loadedAt) : null)),
         x.error ? h('div', { class: 'error', role: 'alert' }, h('strong', null, 'Last read failed, the previous table stays in use: '), x.error)
           : h('p', { class: 'ok' }, `The last read succeeded; the file is looked at again every ${fmt.num(x.refreshMinutes)} minutes, and read when it changed.`),

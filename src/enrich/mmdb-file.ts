@@ -1,0 +1,86 @@
+/**
+ * A MaxMind database file of the user's (GeoIP, ASN), opened at start and opened again when it
+ * changes: `geoipupdate` replaces the file every week or so, and a collector that runs for months
+ * should answer from the new one without a restart. The file is looked at every
+ * MMDB_REFRESH_MINUTES (its modification time and size); a changed one is opened whole before it
+ * replaces the one in use, so a file that does not open (cut short, another format) leaves the
+ * previous database answering, and is tried again at the next look.
+ */
+import maxmind, { type Reader, type Response } from 'maxmind';
+import { ConfigFileError } from '../config/file-error.js';
+import { log } from '../log/logger.js';
+import type { UserFileStatus } from '../pipeline/types.js';
+import { fileStamp } from './user-file.js';
+
+/** Opens the MMDB file an option names; a file that is there but is no MMDB database is a configuration error naming the option. */
+export async function openMmdb<T extends Response>(option: string, path: string): Promise<Reader<T>> {
+  try {
+    return await maxmind.open<T>(path, { watchForUpdates: false });
+  } catch (err) {
+    throw new ConfigFileError(`${option}: ${path} is not a readable MaxMind (MMDB) database: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Minutes between looks at a database file. */
+export const MMDB_REFRESH_MINUTES = 15;
+
+export class MmdbFile<T extends Response> {
+  reader: Reader<T> | null = null;
+  private stamp = '';
+  private loadedAt: number | null = null;
+  private checkedAt: number | null = null;
+  private error: string | null = null;
+  private timer: NodeJS.Timeout | null = null;
+
+  /** `onChange` runs after a changed file replaced the reader (answers cached from the old one must go). */
+  constructor(private readonly option: string, private readonly what: string, readonly path: string, private readonly onChange: () => void) {}
+
+  /** Opens the file (throws a ConfigFileError naming the option), then looks at it every MMDB_REFRESH_MINUTES. */
+  async start(): Promise<Reader<T>> {
+    const stamp = await fileStamp(this.path).catch(() => '');
+    this.reader = await openMmdb<T>(this.option, this.path);
+    this.stamp = stamp;
+    this.loadedAt = this.checkedAt = Date.now();
+    this.timer = setInterval(() => void this.reload(), MMDB_REFRESH_MINUTES * 60_000);
+    this.timer.unref();
+    return this.reader;
+  }
+
+  /** Opens the file again if it changed; one that does not open keeps the previous database. */
+  async reload(): Promise<void> {
+    this.checkedAt = Date.now();
+    try {
+      const stamp = await fileStamp(this.path);
+      if (stamp === this.stamp) return;
+      this.reader = await openMmdb<T>(this.option, this.path);
+      this.stamp = stamp;
+      this.loadedAt = Date.now();
+      this.error = null;
+      this.onChange();
+      log.info(`${this.what}: reloaded ${this.path} (${this.describe()})`);
+    } catch (err) {
+      this.error = (err as Error).message.split('\n')[0]!;
+      log.warn(`${this.what}: keeping the database loaded before: ${this.error}`);
+    }
+  }
+
+  stop(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** The database's type and build date, as its metadata says. */
+  describe(): string {
+    const m = this.reader?.metadata;
+    if (m === undefined) return '';
+    const built = m.buildEpoch instanceof Date && !Number.isNaN(m.buildEpoch.getTime()) ? `, built ${m.buildEpoch.toISOString().slice(0, 10)}` : '';
+    return `${m.databaseType}${built}`;
+  }
+
+  status(): UserFileStatus {
+    return {
+      what: this.what, option: this.option, path: this.path, entries: null, description: this.describe(),
+      loadedAt: this.loadedAt, checkedAt: this.checkedAt, refreshMinutes: MMDB_REFRESH_MINUTES, error: this.error,
+    };
+  }
+}

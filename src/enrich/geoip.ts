@@ -10,8 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import maxmind, { type CityResponse, type Reader, type Response } from 'maxmind';
-import { ConfigFileError } from '../config/file-error.js';
+import maxmind, { type CityResponse, type Reader } from 'maxmind';
 import { log } from '../log/logger.js';
 import type { Enricher, UserFileStatus } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';

@@ -6,7 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import type { UserFileStatus } from '../src/pipeline/types.js';
+import { mergeFileStatuses } from '../src/pipeline/worker-protocol.js';
 import { join } from 'node:path';
 import { NetifNamesEnricher, parseNetifTable, type NetifParseNotes } from '../src/enrich/netif-userdef.js';
 import { FlowRecord } from '../src/record/flow-record.js';
@@ -182,5 +184,53 @@ test('a running collector names a NetFlow v5 exporter\'s interfaces from the fil
     if (workers === '0') {
       for (const i of named) assert.equal(interfaces.find((r) => r.ifIndex === i)?.name, `port ${i}`, JSON.stringify(interfaces));
     }
+  }
+});
+
+test('netif-userdef: a failed look at the file is cleared once the file in use is there again as it was read (moved back)', async () => {
+  const dir = tempDir('ufc-netif-');
+  const path = join(dir, 'netifs.yml');
+  writeFileSync(path, '192.0.2.1:\n  1: { ifName: first }\n');
+  const e = new NetifNamesEnricher(path, 15);
+  await e.start();
+  try {
+    renameSync(path, join(dir, 'aside.yml'));
+    await e.reload();
+    assert.match(e.fileStatus().error ?? '', /ENOENT/);
+    renameSync(join(dir, 'aside.yml'), path);
+    await e.reload();
+    assert.deepEqual([e.fileStatus().error, e.fileStatus().entries], [null, 1]);
+  } finally {
+    await e.stop();
+  }
+});
+
+test('file statuses from several decode workers: a failed read wins, else the copy read longest ago; a worker that stops marks its files until its successor reports, and one that cannot load the file keeps saying so', async () => {
+  const s = (loadedAt: number, error: string | null, option = 'EF_X_PATH'): UserFileStatus => ({ what: 'x', option, path: '/x', entries: 1, loadedAt, checkedAt: loadedAt, refreshMinutes: 15, error });
+  assert.deepEqual(mergeFileStatuses([[s(20, null)], [s(10, null)], [s(30, null)]]), [s(10, null)]);
+  assert.deepEqual(mergeFileStatuses([[s(20, null)], [s(30, 'bad')], [s(10, null)]]), [s(30, 'bad')]);
+  assert.deepEqual(mergeFileStatuses([[s(20, 'bad')], [s(10, 'worse')]]), [s(10, 'worse')]);
+  assert.deepEqual(mergeFileStatuses([[s(20, null, 'EF_A_PATH')], [s(10, null, 'EF_B_PATH')]]).map((x) => x.option), ['EF_A_PATH', 'EF_B_PATH']);
+
+  const path = join(tempDir('ufc-netif-'), 'netifs.yml');
+  writeFileSync(path, '192.0.2.1:\n  1: { ifName: first }\n');
+  const c = new Collector(testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '1', EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: path }));
+  await c.start();
+  try {
+    await c.listen();
+    await until(() => c.fileStatuses().length === 1);
+    assert.deepEqual(c.fileStatuses().map((x) => [x.option, x.entries, x.error]), [['EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH', 1, null]]);
+    // The file edited into a state that does not load, then the worker stops: its successors cannot start.
+    writeFileSync(path, '192.0.2.1:\n  x: { ifName: broken }\n');
+    const worker = (c.pool as unknown as { workers: (import('node:worker_threads').Worker | null)[] }).workers[0]!;
+    await worker.terminate();
+    await until(() => /x: not an interface index/.test(c.fileStatuses()[0]?.error ?? ''), 10_000);
+    assert.match(c.fileStatuses()[0]!.error!, /^the decode worker reading it stopped \(.*EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: .*x: not an interface index/);
+    // Mended: a successor loads it and says so.
+    writeFileSync(path, '192.0.2.1:\n  1: { ifName: first }\n  2: { ifName: second }\n');
+    await until(() => c.fileStatuses()[0]?.error === null, 15_000);
+    assert.deepEqual(c.fileStatuses().map((x) => [x.entries, x.error]), [[2, null]]);
+  } finally {
+    await c.stop();
   }
 });

@@ -51,7 +51,10 @@ export class MmdbFile<T extends Response> {
     this.checkedAt = Date.now();
     try {
       const stamp = await fileStamp(this.path);
-      if (stamp === this.stamp) return;
+      if (stamp === this.stamp) {
+        this.error = null;
+        return;
+      }
       this.reader = await openMmdb<T>(this.option, this.path);
       this.stamp = stamp;
       this.loadedAt = Date.now();

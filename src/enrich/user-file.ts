@@ -69,7 +69,11 @@ export abstract class UserFileEnricher<T, Notes> {
     this.checkedAt = Date.now();
     try {
       const stamp = await fileStamp(this.path);
-      if (stamp === this.stamp) return;
+      if (stamp === this.stamp) {
+        // The file in use is there again as it was read (moved back, restored with its times).
+        this.error = null;
+        return;
+      }
       this.table = this.parse(await readFile(this.path, 'utf8'));
       this.stamp = stamp;
       this.loadedAt = Date.now();

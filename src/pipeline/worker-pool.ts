@@ -74,6 +74,8 @@ export class WorkerPool {
   private readonly enricherTotals: (EnricherCounters | null)[] = [];
   /** Each worker's user files, as of its last report. */
   private readonly files: UserFileStatus[][] = [];
+  /** Why each worker last failed (its 'error' event), until its exit is handled. */
+  private readonly lastFailure: (string | null)[] = [];
   private readonly retiredEnricherTotals: EnricherCounters = {};
   private readonly n: number;
   private readonly stats: ExporterStats;
@@ -118,6 +120,7 @@ export class WorkerPool {
       this.heap.push(null);
       this.enricherTotals.push(null);
       this.files.push([]);
+      this.lastFailure.push(null);
       this.workers.push(null);
       this.startedAt.push(0);
       this.quickFails.push(0);
@@ -156,7 +159,10 @@ export class WorkerPool {
         this.inbox.push({ i, w, ring, m, code: 0 });
       });
     });
-    w.on('error', (err) => log.error(`decode worker ${i} failed: ${err.message}`));
+    w.on('error', (err) => {
+      this.lastFailure[i] = err.message.split('\n')[0]!;
+      log.error(`decode worker ${i} failed: ${err.message}`);
+    });
     // Through the same queue as its messages: its last reports are taken before it is retired.
     w.on('exit', (code) => this.inbox.push({ i, w, ring, m: null, code }));
     return ready;
@@ -173,6 +179,11 @@ export class WorkerPool {
     this.heap[i] = null;
     if (this.enricherTotals[i] !== null) addEnricherCounters(this.retiredEnricherTotals, this.enricherTotals[i]!);
     this.enricherTotals[i] = null;
+    // Its files' statuses say it stopped, until a successor reports its own: one that cannot load a
+    // file (edited into a bad state, then the worker restarted) never does, and must not read as fine.
+    const why = this.lastFailure[i] ?? `exit code ${code}`;
+    this.lastFailure[i] = null;
+    this.files[i] = this.files[i]!.map((s) => ({ ...s, error: `the decode worker reading it stopped (${why}); a new one reads it again` }));
     this.workers[i] = null;
     if (this.closing) {
       this.forget(i);

@@ -43,6 +43,8 @@ const LITTLE_ENDIAN = endianness() === 'LE';
 const FILLS_TABLE = 'ufc_column_fills';
 /** Rows an UPDATE of fillColumns covers (by rowid): bounded memory whatever the table's size. */
 const FILL_ROWS = 200_000;
+/** Passes of fillColumns over the table at most (the second normally fills nothing and ends it). */
+const FILL_PASSES_MAX = 4;
 const SQL_TYPE: Record<Exclude<ColKind, 'enum'>, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
 const CHUNK_TYPE: Record<Exclude<ColKind, 'enum'>, DuckDBType> = { u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, i16: SMALLINT, i64: BIGINT, f64: DOUBLE, str: VARCHAR };
 
@@ -118,7 +120,9 @@ export class DuckDbStore {
       await this.addColumns();
       older = false;
     }
-    await this.fillColumns();
+    // A note of columns to fill is about the table it was made for: one set aside below takes it along.
+    if (older) await this.writer.run(`DROP TABLE IF EXISTS ${FILLS_TABLE}`);
+    else await this.fillColumns();
     for (const t of ROLLUP_TABLES_SQL) await this.writer.run(t);
     // A new flows table: summaries of the old one's hours would be counted on top of nothing.
     // Cleared first, so that no stop between leaves them beside the new table.
@@ -188,23 +192,36 @@ export class DuckDbStore {
    * UPDATE, each committed: an UPDATE holds its changes in memory until it commits (done in the
    * transaction of the ALTER, 6.1M rows took about 870 MB, and ran out of memory under a limit of
    * 400 MB). Each batch only sets rows still NULL, so a start cut short goes on where it stopped;
-   * a value that does not parse (a lone surrogate in the JSON) stays NULL.
+   * a value that does not parse (a lone surrogate in the JSON) stays NULL. A checkpoint renumbers
+   * rowids when it drops deleted rows (a retention delete a killed process left in the WAL), so one
+   * is made first, and passes repeat until one fills nothing.
    */
   private async fillColumns(): Promise<void> {
     const w = this.writer!;
     const exists = await (await w.runAndReadAll(`SELECT count(*) FROM information_schema.tables WHERE table_name = '${FILLS_TABLE}'`)).getRows();
     if (Number(exists[0]?.[0] ?? 0) === 0) return;
     const todo = (await (await w.runAndReadAll(`SELECT col, rest_key FROM ${FILLS_TABLE}`)).getRows()).map((r) => ({ col: String(r[0]), key: String(r[1]) }));
-    const last = Number((await (await w.runAndReadAll(`SELECT coalesce(max(rowid), -1) FROM ${DUCKDB_TABLE}`)).getRows())[0]?.[0] ?? -1);
+    await w.run('CHECKPOINT');
     for (const { col, key } of todo) {
-      if (!this.cols.some((c) => c.name === col && c.fromRest === key)) throw new Error(`DuckDB table ${FILLS_TABLE} names a column this version does not fill: ${col}`);
+      if (!this.cols.some((c) => c.name === col && c.fromRest === key)) {
+        // Noted by another version (a newer one, cut short, then this one started): not this one's to fill.
+        log.warn(`DuckDB table ${DUCKDB_TABLE}: ${col} was to be filled from rest by another version of ufc; this one leaves it as it is`);
+        await w.run(`DELETE FROM ${FILLS_TABLE} WHERE col = '${col.replace(/'/g, "''")}'`);
+        continue;
+      }
       const started = Date.now();
       let filled = 0;
       const value = DUCKDB_DIALECT.restText(key);
-      for (let lo = 0; lo <= last; lo += FILL_ROWS) {
-        const r = await w.runAndReadAll(`UPDATE ${DUCKDB_TABLE} SET ${col} = ${value}
-          WHERE rowid >= ${lo} AND rowid < ${lo + FILL_ROWS} AND ${col} IS NULL AND ${DUCKDB_DIALECT.hasRest(key)} AND ${value} IS NOT NULL`);
-        filled += Number(r.getRows()[0]?.[0] ?? 0);
+      for (let pass = 0; pass < FILL_PASSES_MAX; pass++) {
+        const last = Number((await (await w.runAndReadAll(`SELECT coalesce(max(rowid), -1) FROM ${DUCKDB_TABLE}`)).getRows())[0]?.[0] ?? -1);
+        let now = 0;
+        for (let lo = 0; lo <= last; lo += FILL_ROWS) {
+          const r = await w.runAndReadAll(`UPDATE ${DUCKDB_TABLE} SET ${col} = ${value}
+            WHERE rowid >= ${lo} AND rowid < ${lo + FILL_ROWS} AND ${col} IS NULL AND ${DUCKDB_DIALECT.hasRest(key)} AND ${value} IS NOT NULL`);
+          now += Number(r.getRows()[0]?.[0] ?? 0);
+        }
+        filled += now;
+        if (now === 0) break;
       }
       await w.run(`DELETE FROM ${FILLS_TABLE} WHERE col = '${col}'`);
       log.info(`DuckDB table ${DUCKDB_TABLE}: ${col} filled from the older rows' rest: ${filled} value(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -136,7 +136,9 @@ export function mount(root) {
         const busiest = Math.max(0, ...c.conversations.map((x) => x.bytes));
         convCard.replaceWith(card('Top conversations', table([
           { label: 'Client', value: (x) => ipLink(x.client) },
-          { label: 'Server', value: (x) => h('span', { class: 'end' }, ipLink(x.server), h('span', { class: 'port' }, `:${x.port}`)) },
+          { label: 'Server', value: (x) => ipLink(x.server) },
+          // ICMP has no ports: exporters put the type and code there.
+          { label: 'Port', num: true, value: (x) => (x.proto === 1 || x.proto === 58 ? '' : String(x.port)) },
           { label: 'Service', value: (x) => x.service || x.protoName || String(x.proto) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, busiest, fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },

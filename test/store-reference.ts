@@ -123,7 +123,8 @@ export function conversations(recs: readonly FlowRecord[], from: number, to: num
   for (const r of recs) {
     if (!matches(r, from, to, f) || r.srcIp === '' || r.dstIp === '') continue;
     const [c] = client(r);
-    const [s, port] = server(r);
+    const [s, serverPort] = server(r);
+    const port = r.proto === 1 || r.proto === 58 ? 0 : serverPort;
     const key = JSON.stringify([c, s, port, r.proto]);
     let row = m.get(key);
     if (row === undefined) m.set(key, (row = { client: c, server: s, port, proto: r.proto, bytes: 0, packets: 0, flows: 0 }));

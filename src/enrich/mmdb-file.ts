@@ -12,10 +12,15 @@ import { log } from '../log/logger.js';
 import type { UserFileStatus } from '../pipeline/types.js';
 import { fileStamp } from './user-file.js';
 
+/** Addresses a database is read at once it opens: one written over in place keeps its old metadata and opens, but its tree does not read. */
+const PROBES = ['1.1.1.1', '8.8.8.8', '81.2.69.160', '203.0.113.1'];
+
 /** Opens the MMDB file an option names; a file that is there but is no MMDB database is a configuration error naming the option. */
 export async function openMmdb<T extends Response>(option: string, path: string): Promise<Reader<T>> {
   try {
-    return await maxmind.open<T>(path, { watchForUpdates: false });
+    const reader = await maxmind.open<T>(path, { watchForUpdates: false });
+    for (const ip of PROBES) reader.get(ip);
+    return reader;
   } catch (err) {
     throw new ConfigFileError(`${option}: ${path} is not a readable MaxMind (MMDB) database: ${(err as Error).message}`, { cause: err });
   }

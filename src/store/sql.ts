@@ -154,6 +154,9 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   hasRest: (key) => `position(rest, '"${key}":') > 0`,
 };
 
+/** A port, or 0 for ICMP and ICMPv6, whose exporters put the type and code there (a ping's request and reply are one conversation). */
+const ICMP_NO_PORT = (port: string): string => `CASE WHEN proto = 1 OR proto = 58 THEN 0 ELSE ${port} END`;
+
 /** Client and server ends from the orientation (1: source is the client, 2: destination is); unknown counts source as client. */
 const CLIENT = (a: string, b: string): string => `CASE WHEN orientation = 2 THEN ${b} ELSE ${a} END`;
 const SERVER = (a: string, b: string): string => `CASE WHEN orientation = 2 THEN ${a} ELSE ${b} END`;
@@ -444,7 +447,7 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       w.add(`${d.present('src_ip')} AND ${d.present('dst_ip')}`);
       const order = metric === 'bytes' ? 'b' : metric === 'packets' ? 'p' : 'f';
       const sql = `SELECT c, s, sp, pr, ${d.sum('bytes')} AS b, ${d.sum('packets')} AS p, count(*) AS f
-        FROM (SELECT ${CLIENT('src_ip', 'dst_ip')} AS c, ${SERVER('src_ip', 'dst_ip')} AS s, ${SERVER('src_port', 'dst_port')} AS sp, proto AS pr, bytes, packets FROM ${table} ${w.sql()}) AS t
+        FROM (SELECT ${CLIENT('src_ip', 'dst_ip')} AS c, ${SERVER('src_ip', 'dst_ip')} AS s, ${ICMP_NO_PORT(SERVER('src_port', 'dst_port'))} AS sp, proto AS pr, bytes, packets FROM ${table} ${w.sql()}) AS t
         GROUP BY c, s, sp, pr ORDER BY ${order} DESC, c, s, sp, pr LIMIT ?`;
       return { sql, params: [...w.params, limit] };
     }

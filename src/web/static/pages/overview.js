@@ -137,7 +137,7 @@ export function mount(root) {
         convCard.replaceWith(card('Top conversations', table([
           { label: 'Client', value: (x) => ipLink(x.client) },
           { label: 'Server', value: (x) => ipLink(x.server) },
-          // ICMP has no ports: exporters put the type and code there.
+          // ICMP has no ports (the API answers 0).
           { label: 'Port', num: true, value: (x) => (x.proto === 1 || x.proto === 58 ? '' : String(x.port)) },
           { label: 'Service', value: (x) => x.service || x.protoName || String(x.proto) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, busiest, fmt.bytes(x.bytes)) },

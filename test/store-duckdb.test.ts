@@ -160,9 +160,9 @@ test('query input is validated: bad CIDRs, ports, ranges and fields are refused'
 });
 
 /** A DuckDB output on a fresh file, given to `check`, then closed. */
-async function withOutput(name: string, check: (out: DuckDbOutput) => Promise<void>): Promise<void> {
+async function withOutput(name: string, check: (out: DuckDbOutput) => Promise<void>, opts: { batchMax?: number } = {}): Promise<void> {
   const config = testConfig();
-  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, `${name}.duckdb`), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000 });
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, `${name}.duckdb`), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000, ...opts });
   await out.start();
   try {
     await check(out);
@@ -665,31 +665,24 @@ test('a flows table of the layout before the network columns gains them and keep
   }
 });
 
-test('DuckDB: absent strings are stored as NULL and present ones as themselves, in chunks of any mix (the appender\'s own validity masks)', async () => {
-  const config = testConfig();
-  const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'nulls.duckdb'), retentionDays: 30, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 10_000, deadlineMs: 10, queueMax: 100_000 });
-  await store.start();
-  try {
-    const now = Date.now();
-    // 5,000 records: more than two chunks of 2,048 rows; countries on some rows, none on one whole chunk's worth.
-    const recs = Array.from({ length: 5000 }, (_, i) => Object.assign(new FlowRecord(), {
-      collectTs: now + i, exporterIp: '192.0.2.1', srcIp: `10.0.0.${i % 250}`, dstIp: i % 7 === 0 ? '' : '198.51.100.1', proto: 6,
-      srcCountry: i >= 2048 && i < 4096 ? '' : i % 3 === 0 ? `C${i % 5}` : '', dstCountry: i % 64 === 63 ? 'Last' : '', srcLocality: i % 2 === 0 ? 'private' : '',
-    }));
-    store.write(recs);
-    await store.flush();
-    const reader = (store.store as unknown as { reader: { runAndReadAll(sql: string): Promise<{ getRows(): unknown[][] }> } }).reader;
-    const rows = (await reader.runAndReadAll(`SELECT ts, src_country, dst_country, dst_ip, src_locality FROM flows ORDER BY ts`)).getRows();
-    assert.equal(rows.length, recs.length);
-    for (let i = 0; i < recs.length; i++) {
-      const r = recs[i]!;
-      const none = (v: string): string | null => (v === '' ? null : v);
-      assert.deepEqual(rows[i]!.slice(1), [none(r.srcCountry), none(r.dstCountry), none(r.dstIp), none(r.srcLocality)], `row ${i}`);
-    }
-  } finally {
-    await store.close();
+test('DuckDB: absent strings are stored as NULL and present ones as themselves, in chunks of any mix (the appender\'s own validity masks)', () => withOutput('nulls', async (store) => {
+  const now = Date.now();
+  // 5,000 records: more than two chunks of 2,048 rows; countries on some rows, none on one whole chunk's worth.
+  const recs = Array.from({ length: 5000 }, (_, i) => Object.assign(new FlowRecord(), {
+    collectTs: now + i, exporterIp: '192.0.2.1', srcIp: `10.0.0.${i % 250}`, dstIp: i % 7 === 0 ? '' : '198.51.100.1', proto: 6,
+    srcCountry: i >= 2048 && i < 4096 ? '' : i % 3 === 0 ? `C${i % 5}` : '', dstCountry: i % 64 === 63 ? 'Last' : '', srcLocality: i % 2 === 0 ? 'private' : '',
+  }));
+  store.write(recs);
+  await store.flush();
+  const reader = (store.store as unknown as { reader: { runAndReadAll(sql: string): Promise<{ getRows(): unknown[][] }> } }).reader;
+  const rows = (await reader.runAndReadAll(`SELECT ts, src_country, dst_country, dst_ip, src_locality FROM flows ORDER BY ts`)).getRows();
+  assert.equal(rows.length, recs.length);
+  for (let i = 0; i < recs.length; i++) {
+    const r = recs[i]!;
+    const none = (v: string): string | null => (v === '' ? null : v);
+    assert.deepEqual(rows[i]!.slice(1), [none(r.srcCountry), none(r.dstCountry), none(r.dstIp), none(r.srcLocality)], `row ${i}`);
   }
-});
+}, { batchMax: 10_000 }));
 
 /** Turns the store at `path` (written by this version) into the layout before the network columns: names in `rest`, no columns. */
 async function asBeforeNetworkColumns(path: string, extraSql: string[] = []): Promise<void> {
@@ -819,21 +812,14 @@ test('a note of columns to fill left by another version does not stop the store:
   assert.deepEqual(await tables(), ['flows', 'flows_minute_v1', 'flows_old', 'flows_rollup_hours_v2', 'flows_top_hour_v2']);
 });
 
-test('conversations: a ping\'s request and reply are one conversation (ICMP has port 0, not the type and code the exporter put there)', async () => {
-  const config = testConfig();
-  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'ping.duckdb'), retentionDays: 30, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 500, deadlineMs: 10, queueMax: 100_000 });
-  await out.start();
-  try {
-    const now = Date.now();
-    const rec = (src: string, dst: string, dstPort: number, orientation: number, proto = 1): FlowRecord => Object.assign(new FlowRecord(), {
-      collectTs: now, kind: 'flow', exporterIp: '192.0.2.1', ipVersion: 4, srcIp: src, dstIp: dst, proto, dstPort, orientation, bytes: 84, packets: 1,
-    });
-    // Echo request (type 8: 2048) and reply (type 0), and a TCP flow for contrast.
-    out.write([rec('10.0.0.5', '8.8.8.8', 2048, 1), rec('8.8.8.8', '10.0.0.5', 0, 2), rec('10.0.0.5', '8.8.8.8', 443, 1, 6)]);
-    await out.flush();
-    const got = await out.flowQuery()!.conversations({ from: now - 1000, to: now + 1 });
-    assert.deepEqual(got.map((c) => [c.client, c.server, c.port, c.proto, c.flows, c.bytes]), [['10.0.0.5', '8.8.8.8', 0, 1, 2, 168], ['10.0.0.5', '8.8.8.8', 443, 6, 1, 84]]);
-  } finally {
-    await out.close();
-  }
-});
+test('conversations: a ping\'s request and reply are one conversation (ICMP has port 0, not the type and code the exporter put there)', () => withOutput('ping', async (out) => {
+  const now = Date.now();
+  const rec = (src: string, dst: string, dstPort: number, orientation: number, proto = 1): FlowRecord => Object.assign(new FlowRecord(), {
+    collectTs: now, kind: 'flow', exporterIp: '192.0.2.1', ipVersion: 4, srcIp: src, dstIp: dst, proto, dstPort, orientation, bytes: 84, packets: 1,
+  });
+  // Echo request (type 8: 2048) and reply (type 0), and a TCP flow for contrast.
+  out.write([rec('10.0.0.5', '8.8.8.8', 2048, 1), rec('8.8.8.8', '10.0.0.5', 0, 2), rec('10.0.0.5', '8.8.8.8', 443, 1, 6)]);
+  await out.flush();
+  const got = await out.flowQuery()!.conversations({ from: now - 1000, to: now + 1 });
+  assert.deepEqual(got.map((c) => [c.client, c.server, c.port, c.proto, c.flows, c.bytes]), [['10.0.0.5', '8.8.8.8', 0, 1, 2, 168], ['10.0.0.5', '8.8.8.8', 443, 6, 1, 84]]);
+}));

@@ -10,7 +10,7 @@ import maxmind, { type Reader, type Response } from 'maxmind';
 import { ConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
 import type { UserFileStatus } from '../pipeline/types.js';
-import { fileStamp } from './user-file.js';
+import { FileReads, fileStamp } from './user-file.js';
 
 /** Addresses a database is read at once it opens: one written over in place keeps its old metadata and opens, but its tree does not read. */
 const PROBES = ['1.1.1.1', '8.8.8.8', '81.2.69.160', '203.0.113.1'];
@@ -31,10 +31,7 @@ export const MMDB_REFRESH_MINUTES = 15;
 
 export class MmdbFile<T extends Response> {
   reader: Reader<T> | null = null;
-  private stamp = '';
-  private loadedAt: number | null = null;
-  private checkedAt: number | null = null;
-  private error: string | null = null;
+  private readonly reads = new FileReads();
   private timer: NodeJS.Timeout | null = null;
 
   /** `onChange` runs after a changed file replaced the reader (answers cached from the old one must go). */
@@ -44,8 +41,7 @@ export class MmdbFile<T extends Response> {
   async start(): Promise<Reader<T>> {
     const stamp = await fileStamp(this.path).catch(() => '');
     this.reader = await openMmdb<T>(this.option, this.path);
-    this.stamp = stamp;
-    this.loadedAt = this.checkedAt = Date.now();
+    this.reads.loaded(stamp);
     this.timer = setInterval(() => void this.reload(), MMDB_REFRESH_MINUTES * 60_000);
     this.timer.unref();
     return this.reader;
@@ -53,23 +49,11 @@ export class MmdbFile<T extends Response> {
 
   /** Opens the file again if it changed; one that does not open keeps the previous database. */
   async reload(): Promise<void> {
-    this.checkedAt = Date.now();
-    try {
-      const stamp = await fileStamp(this.path);
-      if (stamp === this.stamp) {
-        this.error = null;
-        return;
-      }
-      this.reader = await openMmdb<T>(this.option, this.path);
-      this.stamp = stamp;
-      this.loadedAt = Date.now();
-      this.error = null;
-      this.onChange();
-      log.info(`${this.what}: reloaded ${this.path} (${this.describe()})`);
-    } catch (err) {
-      this.error = (err as Error).message.split('\n')[0]!;
-      log.warn(`${this.what}: keeping the database loaded before: ${this.error}`);
-    }
+    const reader = await this.reads.again(this.path, this.what, 'database', () => openMmdb<T>(this.option, this.path));
+    if (reader === undefined) return;
+    this.reader = reader;
+    this.onChange();
+    log.info(`${this.what}: reloaded ${this.path} (${this.describe()})`);
   }
 
   stop(): void {
@@ -86,9 +70,10 @@ export class MmdbFile<T extends Response> {
   }
 
   status(): UserFileStatus {
+    const r = this.reads;
     return {
       what: this.what, option: this.option, path: this.path, entries: null, description: this.describe(),
-      loadedAt: this.loadedAt, checkedAt: this.checkedAt, refreshMinutes: MMDB_REFRESH_MINUTES, error: this.error,
+      loadedAt: r.loadedAt, checkedAt: r.checkedAt, refreshMinutes: MMDB_REFRESH_MINUTES, error: r.error,
     };
   }
 }

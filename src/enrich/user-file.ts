@@ -16,13 +16,53 @@ export async function fileStamp(path: string): Promise<string> {
   return `${st.mtimeMs}:${st.size}`;
 }
 
+/**
+ * What a file read at start and looked at again on a timer knows of its reads: the stamp of the
+ * copy in use (a look at an unchanged file reads nothing), when it was read and looked at, and why
+ * the last look failed. Shared by the user files below and the MaxMind databases (mmdb-file.ts).
+ */
+export class FileReads {
+  /** The stamp of the copy in use. */
+  stamp = '';
+  loadedAt: number | null = null;
+  checkedAt: number | null = null;
+  error: string | null = null;
+
+  /** The copy in use was read now, from a file of `stamp`. */
+  loaded(stamp: string): void {
+    this.stamp = stamp;
+    this.loadedAt = this.checkedAt = Date.now();
+    this.error = null;
+  }
+
+  /**
+   * Reads the file again (`read`) if it changed since the copy in use: the new value, or undefined
+   * when it did not change or did not read (then `error` says why, the log too, naming `kept`, what
+   * stays in use; the next look tries again).
+   */
+  async again<T>(path: string, what: string, kept: string, read: () => Promise<T>): Promise<T | undefined> {
+    this.checkedAt = Date.now();
+    try {
+      const stamp = await fileStamp(path);
+      if (stamp === this.stamp) {
+        // The file in use is there again as it was read (moved back, restored with its times).
+        this.error = null;
+        return undefined;
+      }
+      const value = await read();
+      this.loaded(stamp);
+      return value;
+    } catch (err) {
+      this.error = (err as Error).message.split('\n')[0]!;
+      log.warn(`${what}: keeping the previous ${kept}: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+}
+
 export abstract class UserFileEnricher<T, Notes> {
   private timer: NodeJS.Timeout | null = null;
-  /** The loaded file's stamp: a re-read of an unchanged file is skipped (parsing is not free). */
-  private stamp = '';
-  private loadedAt: number | null = null;
-  private checkedAt: number | null = null;
-  private error: string | null = null;
+  private readonly reads = new FileReads();
 
   /**
    * `option`: the path's option name, for errors; `what`: the table's name in log lines.
@@ -42,7 +82,7 @@ export abstract class UserFileEnricher<T, Notes> {
     try {
       const stamp = await fileStamp(this.path);
       const table = this.parse(await readFile(this.path, 'utf8'), notes);
-      this.stamp = stamp;
+      this.reads.loaded(stamp);
       return table;
     } catch (err) {
       const msg = (err as Error).message.split('\n')[0]!;
@@ -58,7 +98,6 @@ export abstract class UserFileEnricher<T, Notes> {
   async start(): Promise<void> {
     const notes = this.newNotes();
     this.table = await this.load(notes);
-    this.loadedAt = this.checkedAt = Date.now();
     this.report(notes);
     this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);
     this.timer.unref();
@@ -66,26 +105,13 @@ export abstract class UserFileEnricher<T, Notes> {
 
   /** Reads the file again if it changed; a bad re-read keeps the previous table (and is tried again next time). */
   async reload(): Promise<void> {
-    this.checkedAt = Date.now();
-    try {
-      const stamp = await fileStamp(this.path);
-      if (stamp === this.stamp) {
-        // The file in use is there again as it was read (moved back, restored with its times).
-        this.error = null;
-        return;
-      }
-      this.table = this.parse(await readFile(this.path, 'utf8'));
-      this.stamp = stamp;
-      this.loadedAt = Date.now();
-      this.error = null;
-    } catch (err) {
-      this.error = (err as Error).message.split('\n')[0]!;
-      log.warn(`${this.what}: keeping the previous table: ${(err as Error).message}`);
-    }
+    const table = await this.reads.again(this.path, this.what, 'table', async () => this.parse(await readFile(this.path, 'utf8')));
+    if (table !== undefined) this.table = table;
   }
 
   fileStatus(): UserFileStatus {
-    return { what: this.what, option: this.option, path: this.path, entries: this.entriesOf(this.table), loadedAt: this.loadedAt, checkedAt: this.checkedAt, refreshMinutes: this.refreshMinutes, error: this.error };
+    const r = this.reads;
+    return { what: this.what, option: this.option, path: this.path, entries: this.entriesOf(this.table), loadedAt: r.loadedAt, checkedAt: r.checkedAt, refreshMinutes: this.refreshMinutes, error: r.error };
   }
 
   async stop(): Promise<void> {

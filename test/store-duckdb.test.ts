@@ -604,7 +604,6 @@ test('hours waiting for summaries are tracked up to a day ahead; a summarised ho
 });
 
 test('a flows table of the layout before the network columns gains them and keeps its rows, names read from rest; its summaries are made anew', async () => {
-  const { DuckDBInstance } = await import('@duckdb/node-api');
   const config = testConfig();
   const path = join(config.EF_DATA_DIR, 'upgrade.duckdb');
   const opts = { path, retentionDays: 30, maxBytes: 1 << 30, timestampSource: 'collect' as const, batchMax: 500, deadlineMs: 10, queueMax: 100_000 };
@@ -619,18 +618,10 @@ test('a flows table of the layout before the network columns gains them and keep
   await out.close();
   // Made into what the version before wrote: no network columns, the names in `rest` (the only
   // keys there for these records), and summaries in the v1 tables.
-  {
-    const inst = await DuckDBInstance.create(path);
-    const c = await inst.connect();
-    await c.run(`UPDATE flows SET rest = '{' || concat_ws(',', CASE WHEN src_net IS NOT NULL THEN '"srcSubnetName":' || to_json(src_net) END,
-      CASE WHEN dst_net IS NOT NULL THEN '"dstSubnetName":' || to_json(dst_net) END) || '}' WHERE src_net IS NOT NULL OR dst_net IS NOT NULL`);
-    await c.run('ALTER TABLE flows DROP COLUMN dst_net');
-    await c.run('ALTER TABLE flows DROP COLUMN src_net');
-    await c.run('CREATE TABLE flows_top_hour_v1 (hour BIGINT, dim UTINYINT, kn BIGINT, kt VARCHAR, label VARCHAR, b HUGEINT, p HUGEINT, f BIGINT)');
-    await c.run(`CREATE TABLE flows_rollup_hours_v1 (hour BIGINT); INSERT INTO flows_rollup_hours_v1 VALUES (${top - 3 * H})`);
-    c.closeSync();
-    inst.closeSync();
-  }
+  await asBeforeNetworkColumns(path, [
+    'CREATE TABLE flows_top_hour_v1 (hour BIGINT, dim UTINYINT, kn BIGINT, kt VARCHAR, label VARCHAR, b HUGEINT, p HUGEINT, f BIGINT)',
+    `CREATE TABLE flows_rollup_hours_v1 (hour BIGINT); INSERT INTO flows_rollup_hours_v1 VALUES (${top - 3 * H})`,
+  ]);
   out = new DuckDbOutput(opts);
   await out.start();
   try {

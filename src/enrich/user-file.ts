@@ -1,5 +1,5 @@
 /**
- * What the enrichers fed by a user's file share (sampling rates, interface names): the file is read at
+ * What the enrichers fed by a user's file share (sampling rates, interface names, address metadata): the file is read at
  * start, where a file a restart cannot mend is a configuration error (exit code 2) naming the option;
  * with decode workers the main thread checks it first (each worker loads its own copy); it is read
  * again every refresh interval when it changed (its modification time or size), off the hot path, and

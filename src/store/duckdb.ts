@@ -189,9 +189,9 @@ export class DuckDbStore {
 
   /**
    * Fills the columns addColumns() noted from the older rows' `rest`, FILL_ROWS rows (by rowid) an
-   * UPDATE, each committed: an UPDATE holds its changes in memory until it commits (done in the
-   * transaction of the ALTER, 6.1M rows took about 870 MB, and ran out of memory under a limit of
-   * 400 MB). Each batch only sets rows still NULL, so a start cut short goes on where it stopped;
+   * UPDATE, each committed: an UPDATE holds its changes in memory until it commits (one in the
+   * ALTER's transaction took about 870 MB for 6.1M rows in a review, and ran out of memory under a
+   * limit of 400 MB). Each batch only sets rows still NULL, so a start cut short goes on where it stopped;
    * a value that does not parse (a lone surrogate in the JSON) stays NULL. A checkpoint renumbers
    * rowids when it drops deleted rows (a retention delete a killed process left in the WAL), so one
    * is made first, and passes repeat until one fills nothing.
@@ -214,14 +214,14 @@ export class DuckDbStore {
       const value = DUCKDB_DIALECT.restText(key);
       for (let pass = 0; pass < FILL_PASSES_MAX; pass++) {
         const last = Number((await (await w.runAndReadAll(`SELECT coalesce(max(rowid), -1) FROM ${DUCKDB_TABLE}`)).getRows())[0]?.[0] ?? -1);
-        let now = 0;
+        let got = 0;
         for (let lo = 0; lo <= last; lo += FILL_ROWS) {
           const r = await w.runAndReadAll(`UPDATE ${DUCKDB_TABLE} SET ${col} = ${value}
             WHERE rowid >= ${lo} AND rowid < ${lo + FILL_ROWS} AND ${col} IS NULL AND ${DUCKDB_DIALECT.hasRest(key)} AND ${value} IS NOT NULL`);
-          now += Number(r.getRows()[0]?.[0] ?? 0);
+          got += Number(r.getRows()[0]?.[0] ?? 0);
         }
-        filled += now;
-        if (now === 0) break;
+        filled += got;
+        if (got === 0) break;
       }
       await w.run(`DELETE FROM ${FILLS_TABLE} WHERE col = '${col}'`);
       log.info(`DuckDB table ${DUCKDB_TABLE}: ${col} filled from the older rows' rest: ${filled} value(s) in ${((Date.now() - started) / 1000).toFixed(1)} s`);

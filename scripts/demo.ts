@@ -90,7 +90,13 @@ if (busy.length > 0) {
 }
 
 const collector = new Collector(config);
-await collector.start();
+try {
+  await collector.start();
+} catch {
+  // Said already, in one line naming the option (start-up failed: ...), as `ufc run` says it.
+  await emulator.close();
+  process.exit(2);
+}
 // Ports as bound (0 in EF_FLOW_SERVER_UDP_PORT picks a free one), in the configured order.
 const bound = await collector.listen();
 

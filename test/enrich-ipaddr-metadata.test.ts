@@ -180,6 +180,9 @@ test('ipaddr-metadata: bad files name the entry; attributes it does not use and 
     ['192.0.2.0/24: { tags: wifi }\n', /tags is a list of text/],
     ['192.0.2.0/24: { tags: ["a,b"] }\n', /tag "a,b": a tag may not hold a comma/],
     ['192.0.2.0/24: { name: [a] }\n', /name is text, not a list/],
+    // A line break (a YAML block scalar) or another control character: a search field could never hold the name.
+    ['192.0.2.0/24:\n  name: |\n    a\n    b\n', /name "a\\nb" holds a control character \(a line break\?\): names and tags are one line of text/],
+    ['192.0.2.0/24: { tags: ["ok", "x\\u0000y"] }\n', /a tag "x\\u0000y" holds a control character/],
     ['192.0.2.0/24: { metadata: [a] }\n', /metadata is a map of field name to text/],
     ['192.0.2.0/24: { metadata: { site: { id: 1 } } }\n', /metadata "site" is text, not a map/],
     ['192.0.2.0/24: { metadata: { "a..b": x } }\n', /metadata "a\.\.b": a field name is letters/],

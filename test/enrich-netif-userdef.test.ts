@@ -200,6 +200,10 @@ test('netif-userdef: a failed look at the file is cleared once the file in use i
     renameSync(join(dir, 'aside.yml'), path);
     await e.reload();
     assert.deepEqual([e.fileStatus().error, e.fileStatus().entries], [null, 1]);
+    // A YAML syntax error says which file, as at start-up.
+    writeFileSync(path, '192.0.2.1: [\n');
+    await e.reload();
+    assert.ok(e.fileStatus().error!.startsWith(`${path}: `), e.fileStatus().error!);
   } finally {
     await e.stop();
   }

@@ -260,7 +260,12 @@ test('networks: the Overview lists the named networks; a network links to its ow
   assert.equal(await rows.count(), 1);
   const cells = await rows.first().locator('td').allTextContents();
   assert.equal(cells[0], OFFICE_NAME);
-  assert.equal(cells[4], fmtInt(mine.length + recs.filter((r) => r.srcSubnetName === OFFICE_NAME && r.dstSubnetName === OFFICE_NAME).length));
+  assert.equal(cells.length, 4, 'network, bytes, sent, received');
+  const flowCount = mine.length + recs.filter((r) => r.srcSubnetName === OFFICE_NAME && r.dstSubnetName === OFFICE_NAME).length;
+  assert.match((await rows.first().locator('a').getAttribute('title'))!, new RegExp(`: ${fmtInt(flowCount)} flows$`));
+  // The card shows all its columns: its table is no wider than the card.
+  const fits = await page.locator('section[aria-label="Networks"]').evaluate((card) => card.querySelector('table')!.scrollWidth <= card.clientWidth);
+  assert.ok(fits, 'the Networks table fits its card');
   await rows.first().locator('a').click();
   await page.waitForURL((u) => u.pathname === '/' && u.searchParams.get('net') === OFFICE_NAME);
   await page.locator('p.filter-bar').filter({ hasText: `Only flows of network ${OFFICE_NAME}.` }).waitFor({ timeout: 10_000 });

@@ -197,6 +197,25 @@ function text(v: unknown, where: string, what: string): string {
   return cutText(v.trim(), MAX_TEXT);
 }
 
+/** Whether text holds a C0 or C1 control character (a line break among them). */
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c < 0xa0)) return true;
+  }
+  return false;
+}
+
+/**
+ * A network's name or tag: text without control characters, which no search field can hold (a line
+ * break from a YAML block scalar, say), so such a network could be listed but never searched for.
+ */
+function label(v: unknown, where: string, what: string): string {
+  const s = text(v, where, what);
+  if (hasControl(s)) throw new Error(`${where}: ${what} ${JSON.stringify(s)} holds a control character (a line break?): names and tags are one line of text`);
+  return s;
+}
+
 function parseEntry(key: string, attrs: Attrs, order: number, where: string, notes?: MetadataParseNotes): Entry | null {
   const range = parseRangeKey(key);
   if (range === null) throw new Error(`${where}: not an address, CIDR (192.0.2.0/24) or range (192.0.2.10-192.0.2.20) of one family, first not above last`);
@@ -220,7 +239,7 @@ function parseEntry(key: string, attrs: Attrs, order: number, where: string, not
         e.internal = v === 'true';
         break;
       case 'name':
-        e.name = text(v, where, 'name');
+        e.name = label(v, where, 'name');
         break;
       case 'vlan': {
         const n = typeof v === 'string' && /^\s*\d{1,4}\s*$/.test(v) ? Number(v) : NaN;
@@ -232,7 +251,7 @@ function parseEntry(key: string, attrs: Attrs, order: number, where: string, not
         if (!Array.isArray(v)) throw new Error(`${where}: tags is a list of text (tags: [wifi, dhcp])`);
         const tags: string[] = [];
         for (const t of v) {
-          const s = text(t, where, 'a tag');
+          const s = label(t, where, 'a tag');
           if (s.includes(',')) throw new Error(`${where}: tag ${JSON.stringify(s)}: a tag may not hold a comma`);
           if (s !== '' && !tags.includes(s)) tags.push(s);
         }

@@ -53,8 +53,11 @@ export class FileReads {
       this.loaded(stamp);
       return value;
     } catch (err) {
-      this.error = (err as Error).message.split('\n')[0]!;
-      log.warn(`${what}: keeping the previous ${kept}: ${(err as Error).message}`);
+      // Named as at start-up: a YAML syntax error, say, does not say which file.
+      const msg = (err as Error).message;
+      const named = msg.includes(path) ? msg : `${path}: ${msg}`;
+      this.error = named.split('\n')[0]!;
+      log.warn(`${what}: keeping the previous ${kept}: ${named}`);
       return undefined;
     }
   }

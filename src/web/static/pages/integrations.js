@@ -46,7 +46,7 @@ export function mount(root, info) {
           x.entries === null ? stat('Database', x.description || '–', null) : stat('Entries', fmt.num(x.entries), null),
           stat('Loaded', x.loadedAt ? fmt.ago(x.loadedAt, d.now) : 'not yet', x.loadedAt ? fmt.time(x.loadedAt) : null)),
         x.error ? h('div', { class: 'error', role: 'alert' }, h('strong', null, `Last read failed, the previous ${x.entries === null ? 'database' : 'table'} stays in use: `), x.error)
-          : h('p', { class: 'ok' }, `The last read succeeded; the file is looked at again every ${fmt.num(x.refreshMinutes)} minutes, and read when it changed.`),
+          : h('p', { class: 'ok' }, `The last read succeeded; the file is looked at again every ${x.refreshMinutes === 1 ? 'minute' : `${fmt.num(x.refreshMinutes)} minutes`}, and read when it changed.`),
         kv([['File', h('code', null, x.path)], ['Option', h('code', null, x.option)], x.checkedAt ? ['Last looked at', fmt.time(x.checkedAt)] : null])));
       fill(body, ...feeds, out, ...files);
     },

@@ -122,11 +122,11 @@ export function mount(root) {
       // Networks named in the address metadata file: shown once flows carry a name (or one is filtered).
       if (t.networks.length > 0 || filters.net !== undefined) {
         tops.append(card('Networks', table([
-          { label: 'Network', value: (x) => h('a', { href: overviewOf(x.name), title: `the traffic of network ${x.name}` }, x.name) },
+          // Four columns in a third of the page: the flows are a click away (the network's own Overview).
+          { label: 'Network', value: (x) => h('a', { class: 'wrap', href: overviewOf(x.name), title: `the traffic of network ${x.name}: ${fmt.num(x.flows)} flows` }, x.name) },
+          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.networks), fmt.bytes(x.bytes)) },
           { label: 'Sent', num: true, value: (x) => fmt.bytes(x.outBytes) },
           { label: 'Received', num: true, value: (x) => fmt.bytes(x.inBytes) },
-          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.networks), fmt.bytes(x.bytes)) },
-          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.networks, { compact: true, label: 'Networks' })));
       }
       const ifCard = card('Interfaces', h('p', { class: 'muted' }, 'Loading…'));

@@ -431,3 +431,47 @@ test('a running collector applies the address metadata file to a NetFlow v5 expo
     }
   }
 });
+
+test('ipaddr-metadata: a changed file is parsed on a thread of its own and answers as the same file parsed here; a bad one keeps the table in use, naming the entry; the thread that enriches goes on meanwhile', async () => {
+  const dir = tempDir('ufc-ipmeta-reload-');
+  const path = join(dir, 'ipaddrs.yml');
+  writeFileSync(path, '10.0.0.0/8: { name: first }\n');
+  const e = new AddressMetadataEnricher(path, 15);
+  await e.start();
+  try {
+    // 5,000 entries with names, tags, VLANs, fields and overlaps, for both families and exporters.
+    const rnd = mulberry32(5);
+    let text = '';
+    for (let i = 0; i < 5000; i++) {
+      const a = `10.${(i >> 8) & 255}.${i & 255}.0/${24 + (i % 5)}`;
+      text += `'${a}': { name: "n${i % 97}", tags: [t${i % 7}], vlan: ${1 + (i % 4000)}, metadata: { .site: s${i % 13} }${i % 11 === 0 ? ', contexts: [endpoint, exporter]' : ''} }\n`;
+      if (i % 50 === 0) text += `'2001:db8:${i.toString(16)}::/48': { name: "six${i}", internal: true }\n`;
+    }
+    text += "'10.0.0.0/12': { name: wide, tags: [big] }\n";
+    writeFileSync(path, text);
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 5);
+    const t0 = Date.now();
+    await e.reload();
+    const took = Date.now() - t0;
+    clearInterval(ticker);
+    assert.equal(e.fileStatus().error, null);
+    assert.equal(e.fileStatus().entries, 5101);
+    assert.ok(ticks >= Math.min(10, took / 20), `this thread ran ${ticks} timer ticks in ${took} ms of parsing`);
+    // The same answers as the file parsed on this thread.
+    const here = enricherOf(text);
+    for (let i = 0; i < 3000; i++) {
+      const ip = i % 5 === 0 ? `2001:db8:${Math.floor(rnd() * 5000).toString(16)}::${i}` : `10.${Math.floor(rnd() * 24)}.${Math.floor(rnd() * 256)}.${Math.floor(rnd() * 256)}`;
+      assert.deepEqual(e.lookup(ip), here.lookup(ip), ip);
+      assert.deepEqual(e.lookupExporter(ip), here.lookupExporter(ip), ip);
+    }
+    // A bad file: the table stays, the status names the entry.
+    writeFileSync(path, text + "'10.9.9.9': { vlan: lots }\n");
+    await e.reload();
+    assert.match(e.fileStatus().error ?? '', /10\.9\.9\.9: vlan is a VLAN ID/);
+    assert.equal(e.fileStatus().entries, 5101);
+    assert.equal(e.lookup('10.0.1.1')?.name, here.lookup('10.0.1.1')?.name);
+  } finally {
+    await e.stop();
+  }
+});

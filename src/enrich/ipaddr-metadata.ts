@@ -32,6 +32,9 @@
  * it allocates nothing beyond the record's extra fields. Every scalar is read as text (YAML's failsafe
  * schema), so `007` keeps its spelling; metadata values are text fields.
  */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { isIP } from 'node:net';
 // js-yaml, not the `yaml` package the smaller files use: this file is one map that may hold tens of
 // thousands of keys, and `yaml` checks a map's keys for duplicates pair by pair (10,000 entries: 3.7 s
@@ -515,6 +518,23 @@ function lookupV6(t: Intervals, g: Uint16Array): AddressMeta | null {
   return null;
 }
 
+/** parseMetadataTable on a worker thread of its own, which ends once it has answered. */
+function parseOffThread(path: string): Promise<MetadataTable> {
+  // metadata-parse-worker.ts under tsx (tests), .js once built; from sources through the shim that registers tsx.
+  const entry = new URL(`./metadata-parse-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
+  const fromSources = entry.pathname.endsWith('.ts');
+  const w = new Worker(fromSources ? new URL('../pipeline/ts-worker-shim.mjs', import.meta.url) : entry, { workerData: { path, __entry: entry.href } });
+  return new Promise<MetadataTable>((resolve, reject) => {
+    w.once('message', (m: { table?: MetadataTable; error?: string }) => {
+      if (m.table !== undefined) resolve(m.table);
+      else reject(new Error(m.error ?? 'the parse thread gave no answer'));
+      void w.terminate();
+    });
+    w.once('error', reject);
+    w.once('exit', (code) => reject(new Error(`the parse thread stopped (exit code ${code})`)));
+  });
+}
+
 export class AddressMetadataEnricher extends UserFileEnricher<MetadataTable, MetadataParseNotes> implements Enricher {
   readonly name = 'ipaddr-metadata';
   private readonly g = new Uint16Array(8);
@@ -529,6 +549,11 @@ export class AddressMetadataEnricher extends UserFileEnricher<MetadataTable, Met
 
   protected entriesOf(table: MetadataTable): number {
     return table.entries;
+  }
+
+  /** A re-read parses on a thread of its own (metadata-parse-worker.ts): this one decodes meanwhile. */
+  protected override readAgain(): Promise<MetadataTable> {
+    return parseOffThread(this.path);
   }
 
   protected newNotes(): MetadataParseNotes {

@@ -108,8 +108,13 @@ export abstract class UserFileEnricher<T, Notes> {
 
   /** Reads the file again if it changed; a bad re-read keeps the previous table (and is tried again next time). */
   async reload(): Promise<void> {
-    const table = await this.reads.again(this.path, this.what, 'table', async () => this.parse(await readFile(this.path, 'utf8')));
+    const table = await this.reads.again(this.path, this.what, 'table', () => this.readAgain());
     if (table !== undefined) this.table = table;
+  }
+
+  /** The file read and parsed for a re-read while running (an enricher with large files parses off this thread). */
+  protected async readAgain(): Promise<T> {
+    return this.parse(await readFile(this.path, 'utf8'));
   }
 
   fileStatus(): UserFileStatus {

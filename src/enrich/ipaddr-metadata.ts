@@ -32,9 +32,7 @@
  * it allocates nothing beyond the record's extra fields. Every scalar is read as text (YAML's failsafe
  * schema), so `007` keeps its spelling; metadata values are text fields.
  */
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { moduleWorker } from '../pipeline/module-worker.js';
 import { isIP } from 'node:net';
 // js-yaml, not the `yaml` package the smaller files use: this file is one map that may hold tens of
 // thousands of keys, and `yaml` checks a map's keys for duplicates pair by pair (10,000 entries: 3.7 s
@@ -520,10 +518,7 @@ function lookupV6(t: Intervals, g: Uint16Array): AddressMeta | null {
 
 /** parseMetadataTable on a worker thread of its own, which ends once it has answered. */
 function parseOffThread(path: string): Promise<MetadataTable> {
-  // metadata-parse-worker.ts under tsx (tests), .js once built; from sources through the shim that registers tsx.
-  const entry = new URL(`./metadata-parse-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-  const fromSources = entry.pathname.endsWith('.ts');
-  const w = new Worker(fromSources ? new URL('../pipeline/ts-worker-shim.mjs', import.meta.url) : entry, { workerData: { path, __entry: entry.href } });
+  const w = moduleWorker(import.meta.url, './metadata-parse-worker', { workerData: { path } });
   return new Promise<MetadataTable>((resolve, reject) => {
     w.once('message', (m: { table?: MetadataTable; error?: string }) => {
       if (m.table !== undefined) resolve(m.table);

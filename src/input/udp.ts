@@ -4,9 +4,8 @@
  */
 import dgram from 'node:dgram';
 import { isIP } from 'node:net';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { moduleWorker } from '../pipeline/module-worker.js';
 import { log } from '../log/logger.js';
 import type { FromReceiver, ReceiveScheduling, ReceiveWorkerData, ToReceiver } from '../pipeline/receive-worker.js';
 import { RECEIVE_REALTIME_PRIORITY } from '../pipeline/thread-priority.js';
@@ -160,11 +159,7 @@ export class UdpInput {
       ip: this.opts.ip, type, ports, readBufferBytes: this.opts.readBufferBytes,
       maxPendingBytes: this.opts.receiveThreadBytes!, pending, realtime,
     };
-    // receive-worker.ts under tsx (tests), receive-worker.js once built.
-    const entry = new URL(`../pipeline/receive-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-    const w = entry.pathname.endsWith('.ts')
-      ? new Worker(new URL('../pipeline/ts-worker-shim.mjs', import.meta.url), { workerData: { ...data, __entry: entry.href } })
-      : new Worker(entry, { workerData: data });
+    const w = moduleWorker(import.meta.url, '../pipeline/receive-worker', { workerData: data });
     this.worker = w;
     this.threadStartedAt = Date.now();
     w.on('error', (err) => log.error(`UDP receive thread failed: ${err.message}`));

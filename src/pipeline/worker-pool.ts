@@ -6,9 +6,7 @@
  * in); what comes back is NDJSON bytes for text outputs (transferred, no copy) and packed records
  * only for outputs that need records.
  */
-import { Worker } from 'node:worker_threads';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
 import { workerOf } from './exporter-shard.js';
 import type { Config } from '../config/schema.js';
 import type { FlowRecord } from '../record/flow-record.js';
@@ -18,6 +16,7 @@ import type { ExporterStats } from './exporter-stats.js';
 import { unpackRecords } from './record-transfer.js';
 import { mergeExporterLabels } from './exporter-labels.js';
 import type { ExporterLabel, UserFileStatus } from './types.js';
+import { moduleWorker } from './module-worker.js';
 import { BATCH_DATAGRAMS, BATCH_WAIT_MS, DatagramStaging as Staging, STAGING_BYTES } from './datagram-staging.js';
 import { addEnricherCounters, mergeFileStatuses, type EnricherCounters, type ThreadHeap, type ToMain, type ToWorker } from './worker-protocol.js';
 import type { DecodeWorkerData } from './decode-worker.js';
@@ -34,10 +33,6 @@ const MAX_BACKLOG = 100_000;
  */
 const MAX_BACKLOG_BYTES = 256 * 1024 * 1024;
 
-function workerUrl(): URL {
-  // decode-worker.ts under tsx (tests), decode-worker.js once built.
-  return new URL(`./decode-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-}
 
 export interface WorkerPoolOptions {
   workers: number;
@@ -139,16 +134,15 @@ export class WorkerPool {
 
   /** Starts worker `i` (again, after a crash); resolves once it is ready for datagrams. */
   private spawn(i: number): Promise<void> {
-    const entry = workerUrl();
-    const fromSources = entry.pathname.endsWith('.ts');
     const textRing = this.o.views.length > 0 ? createTextRing() : null;
     // This worker's own reader: bytes still being written when it stops are released to it, not to a successor.
     const ring = textRing === null ? null : new TextRingReader(textRing);
-    const w = new Worker(fromSources ? new URL('./ts-worker-shim.mjs', import.meta.url) : entry, {
+    // decode-worker.ts under tsx (tests), decode-worker.js once built.
+    const w = moduleWorker(import.meta.url, './decode-worker', {
       // A larger young generation than a worker's default: records and their JSON text die young,
       // and with the default the worker spent ~2x longer in scavenges (measured in bench/pipeline.ts).
       resourceLimits: { maxYoungGenerationSizeMb: 64 },
-      workerData: { config: this.o.config, index: i, workers: this.n, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing, __entry: entry.href } satisfies DecodeWorkerData & { __entry: string },
+      workerData: { config: this.o.config, index: i, workers: this.n, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing } satisfies DecodeWorkerData,
     });
     this.workers[i] = w;
     this.startedAt[i] = Date.now();

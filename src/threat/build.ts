@@ -3,9 +3,7 @@
  * (build-worker.ts, the default: the pipeline's thread does none of the work) or, when a worker
  * cannot be started, on the calling thread in time slices.
  */
-import { Worker } from 'node:worker_threads';
-import { extname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { moduleWorker } from '../pipeline/module-worker.js';
 import { ListFormatError, parseList, type ListFormat } from './formats.js';
 import { buildPrefixIndex, PrefixIndex, type PrefixIndexParts } from './prefix-index.js';
 import { Slicer } from './slicer.js';
@@ -58,11 +56,6 @@ export async function buildHere(body: Buffer, defaultName: string, slicer: Slice
   };
 }
 
-function workerEntry(): URL {
-  // build-worker.ts under tsx (tests), build-worker.js once built.
-  return new URL(`./build-worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url);
-}
-
 /**
  * Parses and indexes on a one-shot worker thread. The body travels there and back by transfer
  * (no copy); the index comes back as typed arrays, also transferred. Resolves with the body
@@ -72,14 +65,9 @@ function workerEntry(): URL {
 export function buildOnWorker(body: Buffer, defaultName: string, spec?: FeedParseSpec): Promise<{ built: BuiltList; body: Buffer }> {
   // Transfer needs a buffer of its own; a small body may sit in Node's shared pool.
   const own = body.byteOffset === 0 && body.buffer.byteLength === body.length ? body.buffer : body.buffer.slice(body.byteOffset, body.byteOffset + body.length);
-  const entry = workerEntry();
-  const fromSources = entry.pathname.endsWith('.ts');
   return new Promise((resolve, reject) => {
     let done = false;
-    // Node 20 does not carry tsx's loader into workers: from sources, a shim registers it first.
-    const w = new Worker(fromSources ? new URL('../pipeline/ts-worker-shim.mjs', import.meta.url) : entry, {
-      workerData: { __entry: entry.href, defaultName, spec },
-    });
+    const w = moduleWorker(import.meta.url, './build-worker', { workerData: { defaultName, spec } });
     w.once('message', (m: WorkerReply) => {
       done = true;
       void w.terminate();

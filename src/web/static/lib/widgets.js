@@ -89,6 +89,20 @@ export function rangeControl(onChange) {
   return h('label', { class: 'range-label' }, h('span', null, 'Time range'), sel);
 }
 
+/**
+ * `path` with `params` and what of the page's own URL `keep` names (its time range; a flow search's
+ * pinned times too, for links that should show the same flows).
+ */
+export function withRange(path, params, keep = ['range']) {
+  const q = new URLSearchParams(params);
+  const here = new URLSearchParams(location.search);
+  for (const k of keep) {
+    const v = here.get(k);
+    if (v) q.set(k, v);
+  }
+  return `${path}${[...q].length > 0 ? `?${q}` : ''}`;
+}
+
 /** Carries the range across page links. */
 export function keepRange(a) {
   const r = new URLSearchParams(location.search).get('range');

@@ -1,7 +1,6 @@
-/* global location, URLSearchParams */
 // The flow row table shared by Threats and Flow search.
 import { h } from '../lib/dom.js';
-import { fmt, ipLink, table, threatTags } from '../lib/widgets.js';
+import { fmt, ipLink, table, threatTags, withRange } from '../lib/widgets.js';
 
 /**
  * A flow end: its address (and port), its threat tags, and on a line below its host name by reverse DNS
@@ -11,18 +10,8 @@ function end(ip, port, threat, host, net, netTags) {
   const netTitle = netTags && netTags.length > 0 ? `network ${net}; tags: ${netTags.join(', ')}` : `network ${net}`;
   return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat),
     host ? h('span', { class: 'host muted', title: host }, host) : null,
-    net ? h('a', { class: 'host muted net', title: netTitle, href: netFlows(net) }, net) : null);
-}
-
-/** Flow search for one network's flows, in the page's time range (a search's pinned times too). */
-function netFlows(net) {
-  const q = new URLSearchParams({ net });
-  const here = new URLSearchParams(location.search);
-  for (const k of ['range', 'from', 'to']) {
-    const v = here.get(k);
-    if (v) q.set(k, v);
-  }
-  return `/flows?${q}`;
+    // Flow search for that network's flows: in a search, the same pinned times.
+    net ? h('a', { class: 'host muted net', title: netTitle, href: withRange('/flows', { net }, ['range', 'from', 'to']) }, net) : null);
 }
 
 /** One interface: the exporter's name for it when known (its index on hover), else its index. */

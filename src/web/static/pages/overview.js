@@ -4,7 +4,7 @@
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { lineChart } from '../lib/chart.js';
-import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
+import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, withRange } from '../lib/widgets.js';
 
 /** Filters the Overview takes from its URL, named as flow search names them, and how the bar says each. */
 const FILTERS = [['exporter', 'from exporter'], ['ifIndex', 'through interface'], ['ip', 'of address'], ['net', 'of network'], ['port', 'on port'], ['proto', 'of protocol'], ['threat', 'touching listed addresses']];
@@ -18,14 +18,6 @@ function urlFilters() {
     if (k === 'threat') { if (v === '1' || v === 'true') f[k] = '1'; } else if (v) f[k] = v;
   }
   return f;
-}
-
-/** `path` with `params` and the page's time range. */
-function withRange(path, params) {
-  const q = new URLSearchParams(params);
-  const range = new URLSearchParams(location.search).get('range');
-  if (range) q.set('range', range);
-  return `${path}${[...q].length > 0 ? `?${q}` : ''}`;
 }
 
 const flowsLink = (params) => withRange('/flows', params);

@@ -1,18 +1,9 @@
-/* global location, URLSearchParams */
 // Threats: flows touching listed addresses, at-risk servers (a listed client reaching one of
 // ours), high-risk clients (ours reaching a listed server), and the breakdown by threat and feed.
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
-import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, threatTags } from '../lib/widgets.js';
+import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, threatTags, withRange } from '../lib/widgets.js';
 import { flowTable } from './flow-table.js';
-
-/** Flow search for one network's threat flows, in the page's time range. */
-function netFlows(net) {
-  const q = new URLSearchParams({ net, threat: '1' });
-  const range = new URLSearchParams(location.search).get('range');
-  if (range) q.set('range', range);
-  return `/flows?${q}`;
-}
 
 /** The tables hold the busiest few; says so when there are more. */
 function shownOf(shown, total) {
@@ -56,7 +47,7 @@ export function mount(root) {
       // Networks named in the address metadata file: which of ours talk to listed addresses.
       if (d.byNetwork.length > 0) {
         breakdown.append(card('By network', table([
-          { label: 'Network', value: (x) => h('a', { href: netFlows(x.network), title: `threat flows of network ${x.network}` }, x.network) },
+          { label: 'Network', value: (x) => h('a', { href: withRange('/flows', { net: x.network, threat: '1' }), title: `threat flows of network ${x.network}` }, x.network) },
           { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byNetwork), fmt.num(x.flows)) },
           { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
         ], d.byNetwork, { compact: true, label: 'By network' })));

@@ -52,8 +52,6 @@ export interface GeoIpOptions {
   lang: string;
 }
 
-export { openMmdb };
-
 /** Directory of an installed package, found the way Node resolves it (works from src/ and dist/). */
 export function packageDir(name: string): string {
   return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));

@@ -59,7 +59,8 @@ export function clampInt(kind: 'u8' | 'u16' | 'u32' | 'i16' | 'i64', v: number):
 }
 
 const n = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v !== '' ? Number(v) : 0);
-const s = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v));
+/** A text value as the drivers return it; NULL (DuckDB's absent string) is ''. */
+export const textOf = (v: unknown): string => (typeof v === 'string' ? v : v === null || v === undefined ? '' : String(v));
 
 /**
  * Ordered for the appender; `ts` first. `ts` is @timestamp per the output's _TIMESTAMP_SOURCE,
@@ -76,13 +77,13 @@ export function flowColumns(tsSource: TimestampSource): Column[] {
     { name: 'export_ts', kind: 'i64', get: (r) => r.exportTs, set: (r, v) => (r.exportTs = n(v)) },
     { name: 'start_ts', kind: 'i64', get: (r) => r.startTs, set: (r, v) => (r.startTs = n(v)) },
     { name: 'end_ts', kind: 'i64', get: (r) => r.endTs, set: (r, v) => (r.endTs = n(v)) },
-    { name: 'kind', kind: 'enum', values: ['flow', 'counter'], get: (r) => r.kind, set: (r, v) => (r.kind = (s(v) || 'flow') as RecordKind) },
-    { name: 'exporter', kind: 'str', get: (r) => r.exporterIp, set: (r, v) => (r.exporterIp = s(v)) },
+    { name: 'kind', kind: 'enum', values: ['flow', 'counter'], get: (r) => r.kind, set: (r, v) => (r.kind = (textOf(v) || 'flow') as RecordKind) },
+    { name: 'exporter', kind: 'str', get: (r) => r.exporterIp, set: (r, v) => (r.exporterIp = textOf(v)) },
     { name: 'export_version', kind: 'u16', get: (r) => r.exportVersion, set: (r, v) => (r.exportVersion = n(v)) },
-    { name: 'export_type', kind: 'enum', values: ['netflow', 'ipfix', 'sflow'], get: (r) => r.exportType, set: (r, v) => (r.exportType = s(v) as ExportType) },
+    { name: 'export_type', kind: 'enum', values: ['netflow', 'ipfix', 'sflow'], get: (r) => r.exportType, set: (r, v) => (r.exportType = textOf(v) as ExportType) },
     { name: 'ip_version', kind: 'u8', get: (r) => r.ipVersion, set: (r, v) => (r.ipVersion = n(v)) },
-    { name: 'src_ip', kind: 'str', get: (r) => r.srcIp, set: (r, v) => (r.srcIp = s(v)) },
-    { name: 'dst_ip', kind: 'str', get: (r) => r.dstIp, set: (r, v) => (r.dstIp = s(v)) },
+    { name: 'src_ip', kind: 'str', get: (r) => r.srcIp, set: (r, v) => (r.srcIp = textOf(v)) },
+    { name: 'dst_ip', kind: 'str', get: (r) => r.dstIp, set: (r, v) => (r.dstIp = textOf(v)) },
     { name: 'src_port', kind: 'u16', get: (r) => r.srcPort, set: (r, v) => (r.srcPort = n(v)) },
     { name: 'dst_port', kind: 'u16', get: (r) => r.dstPort, set: (r, v) => (r.dstPort = n(v)) },
     { name: 'proto', kind: 'u8', get: (r) => r.proto, set: (r, v) => (r.proto = n(v)) },
@@ -93,26 +94,26 @@ export function flowColumns(tsSource: TimestampSource): Column[] {
     { name: 'tos', kind: 'u8', get: (r) => r.tos, set: (r, v) => (r.tos = n(v)) },
     { name: 'src_mask', kind: 'u8', get: (r) => r.srcMask, set: (r, v) => (r.srcMask = n(v)) },
     { name: 'dst_mask', kind: 'u8', get: (r) => r.dstMask, set: (r, v) => (r.dstMask = n(v)) },
-    { name: 'next_hop', kind: 'str', get: (r) => r.nextHop, set: (r, v) => (r.nextHop = s(v)) },
+    { name: 'next_hop', kind: 'str', get: (r) => r.nextHop, set: (r, v) => (r.nextHop = textOf(v)) },
     { name: 'in_if', kind: 'u32', get: (r) => r.inIf, set: (r, v) => (r.inIf = n(v)) },
     { name: 'out_if', kind: 'u32', get: (r) => r.outIf, set: (r, v) => (r.outIf = n(v)) },
     { name: 'src_as', kind: 'u32', get: (r) => r.srcAs, set: (r, v) => (r.srcAs = n(v)) },
     { name: 'dst_as', kind: 'u32', get: (r) => r.dstAs, set: (r, v) => (r.dstAs = n(v)) },
-    { name: 'community_id', kind: 'str', get: (r) => r.communityId, set: (r, v) => (r.communityId = s(v)) },
-    { name: 'src_locality', kind: 'enum', values: ['private', 'public'], get: (r) => r.srcLocality, set: (r, v) => (r.srcLocality = s(v) as Locality) },
-    { name: 'dst_locality', kind: 'enum', values: ['private', 'public'], get: (r) => r.dstLocality, set: (r, v) => (r.dstLocality = s(v) as Locality) },
+    { name: 'community_id', kind: 'str', get: (r) => r.communityId, set: (r, v) => (r.communityId = textOf(v)) },
+    { name: 'src_locality', kind: 'enum', values: ['private', 'public'], get: (r) => r.srcLocality, set: (r, v) => (r.srcLocality = textOf(v) as Locality) },
+    { name: 'dst_locality', kind: 'enum', values: ['private', 'public'], get: (r) => r.dstLocality, set: (r, v) => (r.dstLocality = textOf(v) as Locality) },
     { name: 'orientation', kind: 'u8', get: (r) => r.orientation, set: (r, v) => (r.orientation = n(v)) },
-    { name: 'src_country', kind: 'str', get: (r) => r.srcCountry, set: (r, v) => (r.srcCountry = s(v)) },
-    { name: 'src_city', kind: 'str', get: (r) => r.srcCity, set: (r, v) => (r.srcCity = s(v)) },
-    { name: 'src_as_org', kind: 'str', get: (r) => r.srcAsOrg, set: (r, v) => (r.srcAsOrg = s(v)) },
-    { name: 'dst_country', kind: 'str', get: (r) => r.dstCountry, set: (r, v) => (r.dstCountry = s(v)) },
-    { name: 'dst_city', kind: 'str', get: (r) => r.dstCity, set: (r, v) => (r.dstCity = s(v)) },
-    { name: 'dst_as_org', kind: 'str', get: (r) => r.dstAsOrg, set: (r, v) => (r.dstAsOrg = s(v)) },
-    { name: 'src_threat_name', kind: 'str', get: (r) => r.srcThreatName, set: (r, v) => (r.srcThreatName = s(v)) },
-    { name: 'src_threat_feed', kind: 'str', get: (r) => r.srcThreatFeed, set: (r, v) => (r.srcThreatFeed = s(v)) },
-    { name: 'dst_threat_name', kind: 'str', get: (r) => r.dstThreatName, set: (r, v) => (r.dstThreatName = s(v)) },
-    { name: 'dst_threat_feed', kind: 'str', get: (r) => r.dstThreatFeed, set: (r, v) => (r.dstThreatFeed = s(v)) },
-    { name: 'rest', kind: 'str', get: (r) => restJson(r, pick(r)), set: (r, v) => restApply(r, s(v)) },
+    { name: 'src_country', kind: 'str', get: (r) => r.srcCountry, set: (r, v) => (r.srcCountry = textOf(v)) },
+    { name: 'src_city', kind: 'str', get: (r) => r.srcCity, set: (r, v) => (r.srcCity = textOf(v)) },
+    { name: 'src_as_org', kind: 'str', get: (r) => r.srcAsOrg, set: (r, v) => (r.srcAsOrg = textOf(v)) },
+    { name: 'dst_country', kind: 'str', get: (r) => r.dstCountry, set: (r, v) => (r.dstCountry = textOf(v)) },
+    { name: 'dst_city', kind: 'str', get: (r) => r.dstCity, set: (r, v) => (r.dstCity = textOf(v)) },
+    { name: 'dst_as_org', kind: 'str', get: (r) => r.dstAsOrg, set: (r, v) => (r.dstAsOrg = textOf(v)) },
+    { name: 'src_threat_name', kind: 'str', get: (r) => r.srcThreatName, set: (r, v) => (r.srcThreatName = textOf(v)) },
+    { name: 'src_threat_feed', kind: 'str', get: (r) => r.srcThreatFeed, set: (r, v) => (r.srcThreatFeed = textOf(v)) },
+    { name: 'dst_threat_name', kind: 'str', get: (r) => r.dstThreatName, set: (r, v) => (r.dstThreatName = textOf(v)) },
+    { name: 'dst_threat_feed', kind: 'str', get: (r) => r.dstThreatFeed, set: (r, v) => (r.dstThreatFeed = textOf(v)) },
+    { name: 'rest', kind: 'str', get: (r) => restJson(r, pick(r)), set: (r, v) => restApply(r, textOf(v)) },
     // Added after `rest` (so older tables only gain columns at the end), and set back only when
     // present: rows written before them carry the names in `rest`, applied just above.
     { name: 'src_net', kind: 'str', get: (r) => r.srcSubnetName, set: (r, v) => setIfPresent(r, 'srcSubnetName', v), fromRest: 'srcSubnetName' },
@@ -121,7 +122,7 @@ export function flowColumns(tsSource: TimestampSource): Column[] {
 }
 
 function setIfPresent(r: FlowRecord, key: 'srcSubnetName' | 'dstSubnetName', v: number | string): void {
-  const text = s(v);
+  const text = textOf(v);
   if (text !== '') r[key] = text;
 }
 

@@ -14,7 +14,7 @@ import { BIGINT, DOUBLE, VARCHAR, type DuckDBConnection, type DuckDBType, type D
 import type { Output } from '../pipeline/types.js';
 import { toDocument, type TimestampSource } from '../record/fields.js';
 import { protoName } from '../record/names.js';
-import { flowColumns, rowToRecord, type Column } from './columns.js';
+import { flowColumns, rowToRecord, textOf, type Column } from './columns.js';
 import { Rollups } from './rollup.js';
 import { DUCKDB_DIALECT, buildQuery, checkInt, isNumericTopField, type BuiltQuery } from './sql.js';
 
@@ -245,9 +245,6 @@ export function flowQueryFrom(outputs: readonly Output[]): FlowQuery | null {
 
 export const num = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : typeof v === 'string' && v !== '' ? Number(v) : 0);
 
-/** A text value as the drivers return it; NULL (DuckDB's absent string) is ''. */
-export const str = (v: unknown): string => (v === null || v === undefined ? '' : String(v));
-
 export function splitNames(v: unknown): string[] {
   if (typeof v !== 'string' || v === '') return [];
   const out = new Set<string>();
@@ -355,12 +352,12 @@ export abstract class SqlFlowQuery implements FlowQuery {
 
   async atRiskServers(q: ThreatQuery): Promise<AtRiskServer[]> {
     const rows = await this.rows(this.build('atRiskServers', q));
-    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), clients: num(r.peers), threatNames: splitNames(r.names), network: str(r.net) }));
+    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), clients: num(r.peers), threatNames: splitNames(r.names), network: textOf(r.net) }));
   }
 
   async highRiskClients(q: ThreatQuery): Promise<HighRiskClient[]> {
     const rows = await this.rows(this.build('highRiskClients', q));
-    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), servers: num(r.peers), threatNames: splitNames(r.names), network: str(r.net) }));
+    return rows.map((r) => ({ ip: String(r.k), flows: num(r.f), bytes: num(r.b), packets: num(r.p), servers: num(r.peers), threatNames: splitNames(r.names), network: textOf(r.net) }));
   }
 
   async threatEndCounts(q: TimeRange): Promise<{ atRiskServers: number; highRiskClients: number }> {
@@ -377,7 +374,7 @@ export abstract class SqlFlowQuery implements FlowQuery {
 
   async conversations(q: ConversationQuery): Promise<Conversation[]> {
     const rows = await this.rows(this.build('conversations', q));
-    return rows.map((r) => ({ client: str(r.c), server: str(r.s), port: num(r.sp), proto: num(r.pr), bytes: num(r.b), packets: num(r.p), flows: num(r.f) }));
+    return rows.map((r) => ({ client: textOf(r.c), server: textOf(r.s), port: num(r.sp), proto: num(r.pr), bytes: num(r.b), packets: num(r.p), flows: num(r.f) }));
   }
 
   async interfaces(q: InterfaceQuery): Promise<InterfaceSummary[]> {

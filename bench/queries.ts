@@ -13,7 +13,7 @@
  *   BENCH_HOURS=24                                     (default 24)
  *   BENCH_TARGETS=duckdb,clickhouse                    (default both; ClickHouse skipped when not listening)
  */
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Collector } from '../src/collector.js';
@@ -51,7 +51,14 @@ const ASKS: [string, string][] = [
   ['top destination ports', '/api/top?field=flow.dst.l4.port.id'],
   ['interfaces', '/api/interfaces?limit=10'],
   ['conversations', '/api/conversations?limit=10'],
+  // Networks and tags of the address metadata file (ADDRESS_METADATA): names have columns, tags are read from `rest`.
+  ['flows, a network', '/api/flows?net=clients%20low'],
+  ['flows, a tag', '/api/flows?tag=lab'],
+  ['overview, a tag', '/api/overview?tag=lab'],
 ];
+
+/** Names and tags for v5Stream's clients (10.0.0.0 to 10.0.19.135): most in one network, the rest in another. */
+const ADDRESS_METADATA = `10.0.0.0/20:\n  name: clients low\n  tags: [clients, lab]\n10.0.16.0/20:\n  name: clients high\n  tags: [clients]\n`;
 
 setLogger(createLogger({ level: 'warn', encoding: 'json' }));
 
@@ -80,7 +87,11 @@ async function ask(base: string, end: number): Promise<Times> {
 }
 
 async function run(target: string): Promise<Map<string, Times>> {
-  const { dir, db, config: c } = storeTarget(target, 'queries');
+  const { dir, db, config: c } = storeTarget(target, 'queries', (d) => {
+    const path = join(d, 'address-metadata.yml');
+    writeFileSync(path, ADDRESS_METADATA);
+    return { EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: path };
+  });
   // DuckDB as the registry makes it, but summarising only when told: first the flows alone are asked.
   const collector = new Collector(c, target === 'duckdb' ? {
     outputs: [new DuckDbOutput({

@@ -20,8 +20,11 @@ export async function chListening(): Promise<boolean> {
   }
 }
 
-/** A data directory under the system's temporary one, and a configuration storing into `target` only. */
-export function storeTarget(target: string, name: string): { dir: string; db: string; config: Config } {
+/**
+ * A data directory under the system's temporary one, and a configuration storing into `target` only;
+ * `more` adds settings (it may write files into the directory first).
+ */
+export function storeTarget(target: string, name: string, more: (dir: string) => Record<string, string> = () => ({})): { dir: string; db: string; config: Config } {
   const dir = mkdtempSync(join(tmpdir(), `ufc-bench-${name}-`));
   const db = `ufc_bench_${name}_${process.pid}`;
   const res = loadConfig({
@@ -29,6 +32,7 @@ export function storeTarget(target: string, name: string): { dir: string; db: st
       EF_DATA_DIR: dir, EF_WEBUI_ENABLE: 'false',
       EF_OUTPUT_DUCKDB_ENABLE: String(target === 'duckdb'),
       EF_OUTPUT_CLICKHOUSE_ENABLE: String(target === 'clickhouse'), EF_OUTPUT_CLICKHOUSE_DATABASE: db,
+      ...more(dir),
     },
   });
   if (res.config === null) throw new Error(res.errors.join('\n'));

@@ -39,11 +39,13 @@ export function keysOf(field: string, r: FlowRecord): (string | number)[] {
     case 'flow.export.ip.addr': return r.exporterIp === '' ? [] : [r.exporterIp];
     case 'flow.src.ip.subnet.name': return r.srcSubnetName === '' ? [] : [r.srcSubnetName];
     case 'flow.dst.ip.subnet.name': return r.dstSubnetName === '' ? [] : [r.dstSubnetName];
+    case 'flow.src.ip.subnet.tags': return names(r.srcSubnetTags);
+    case 'flow.dst.ip.subnet.tags': return names(r.dstSubnetTags);
     default: throw new Error(`reference has no field ${field}`);
   }
 }
 
-export interface RefFilter { ip?: string; srcIp?: string; dstIp?: string; port?: number; srcPort?: number; dstPort?: number; proto?: number; exporter?: string; ifIndex?: number; threat?: boolean; net?: string }
+export interface RefFilter { ip?: string; srcIp?: string; dstIp?: string; port?: number; srcPort?: number; dstPort?: number; proto?: number; exporter?: string; ifIndex?: number; threat?: boolean; net?: string; tag?: string }
 
 interface Cidr { bl: BlockList; v6: boolean }
 
@@ -75,6 +77,7 @@ export function matches(r: FlowRecord, from: number, to: number, f: RefFilter = 
   if (f.ifIndex !== undefined && r.inIf !== f.ifIndex && r.outIf !== f.ifIndex) return false;
   if (f.threat === true && r.srcThreatName === '' && r.dstThreatName === '') return false;
   if (f.net !== undefined && r.srcSubnetName !== f.net && r.dstSubnetName !== f.net) return false;
+  if (f.tag !== undefined && !r.srcSubnetTags.split(',').includes(f.tag) && !r.dstSubnetTags.split(',').includes(f.tag)) return false;
   return true;
 }
 
@@ -344,10 +347,20 @@ export const NET_METADATA: Record<string, string> = {
   '::/1': 'six',
 };
 
+/**
+ * The same networks' tags: one tag on two networks, one that another begins with ('lan' and
+ * 'lan2': a tag filter matches whole tags), quotes and a non-ASCII letter.
+ */
+export const NET_TAGS: Record<string, string[]> = {
+  '0.0.0.0-127.255.255.255': ['lan', 'shared'],
+  '128.0.0.0/2': ['lan2', 'Tür "7"', 'shared'],
+  '::/1': ['lan'],
+};
+
 /** Environment entries that turn the address metadata enricher on with NET_METADATA (its file in a temp dir). */
 export function netMetadataEnv(): Record<string, string> {
   const path = join(tempDir(), 'net-metadata.yml');
-  writeFileSync(path, Object.entries(NET_METADATA).map(([k, name]) => `'${k}':\n  name: ${JSON.stringify(name)}\n`).join(''));
+  writeFileSync(path, Object.entries(NET_METADATA).map(([k, name]) => `'${k}':\n  name: ${JSON.stringify(name)}\n  tags: ${JSON.stringify(NET_TAGS[k])}\n`).join(''));
   return { EF_PROCESSOR_ENRICH_IPADDR_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH: path };
 }
 
@@ -406,6 +419,10 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
   const nets = [...new Set(flows.flatMap((r) => [r.srcSubnetName, r.dstSubnetName]))].filter((n) => n !== '').sort();
   assert.deepEqual(nets, Object.values(NET_METADATA).sort(), 'the address metadata file named ends of every network');
   for (const net of nets) filters.push({ net }, { net, proto: sample.proto });
+  // Their tags, each on either end (whole tags: 'lan' is not 'lan2').
+  const tags = [...new Set(flows.flatMap((r) => [...r.srcSubnetTags.split(','), ...r.dstSubnetTags.split(',')]))].filter((t) => t !== '').sort();
+  assert.deepEqual(tags, [...new Set(Object.values(NET_TAGS).flat())].sort(), 'the address metadata file tagged ends of every network');
+  for (const tag of tags) filters.push({ tag }, { tag, proto: sample.proto });
   for (const f of filters) {
     const want = ref.search(records, from, to, f);
     assert.ok(want.length > 0, `filter ${JSON.stringify(f)} matches something`);

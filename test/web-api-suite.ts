@@ -79,6 +79,14 @@ export function storeApiTests(fixture: () => WebFixture | null): void {
     const long = await get(`/api/flows?${range}&net=${'x'.repeat(257)}`);
     assert.equal(long.status, 400);
     assert.match(long.body, /net must be a name of 1 to 256 characters/);
+    // Tags (the fixture's network has two): the same flows by either, and the top tags of each end.
+    for (const tag of ['office', ' wired ']) assert.equal((await json<{ total: number }>(`/api/flows?${range}&tag=${encodeURIComponent(tag)}`)).total, mine.length, tag);
+    assert.equal((await json<{ total: number }>(`/api/flows?${range}&tag=wire`)).total, 0);
+    const tagTop = await json<{ rows: { key: string; flows: number }[] }>(`/api/top?${range}&field=flow.src.ip.subnet.tags&metric=flows`);
+    assert.deepEqual(tagTop.rows.map((r) => [r.key, r.flows]), [['office', out.length], ['wired', out.length]]);
+    const comma = await get(`/api/flows?${range}&tag=office,wired`);
+    assert.equal(comma.status, 400);
+    assert.match(comma.body, /tag must not hold a comma/);
   });
 
   test('/api/conversations: the busiest client-server pairs per port, as the records say, with service names; filters, metric and limit', async (t) => {

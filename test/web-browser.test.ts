@@ -217,12 +217,12 @@ test('flow search: filters change the results, paging, exports', async (t) => {
   await page.click('form.filters button[type="submit"]');
   const inNet = recs.filter((r) => r.srcIp.startsWith('192.168.1.') || r.dstIp.startsWith('192.168.1.'));
   await summary.filter({ hasText: `of ${fmtInt(inNet.length)}` }).waitFor({ timeout: 10_000 });
-  // The address metadata file names 192.168.1.0/24: each end in it shows the name, its tags on hover.
-  const ends = await page.$$eval('.results tbody tr td .end', (els) => els.map((el) => ({ ip: el.querySelector('a.ip')?.textContent ?? '', net: el.querySelector('.net')?.textContent ?? null, title: el.querySelector('.net')?.getAttribute('title') ?? null })));
+  // The address metadata file names 192.168.1.0/24: each end in it shows the name and its tags.
+  const ends = await page.$$eval('.results tbody tr td .end', (els) => els.map((el) => ({ ip: el.querySelector('a.ip')?.textContent ?? '', net: el.querySelector('.net')?.textContent ?? null, title: el.querySelector('.net')?.getAttribute('title') ?? null, tags: [...el.querySelectorAll('a.tag')].map((a) => a.textContent) })));
   assert.ok(ends.length >= 2);
   for (const e of ends) {
     const inside = e.ip.startsWith('192.168.1.');
-    assert.deepEqual([e.net, e.title], inside ? [OFFICE_NAME, `network ${OFFICE_NAME}; tags: office, wired`] : [null, null], e.ip);
+    assert.deepEqual([e.net, e.title, e.tags], inside ? [OFFICE_NAME, `network ${OFFICE_NAME}`, ['office', 'wired']] : [null, null, []], e.ip);
   }
   assert.ok(ends.some((e) => e.net !== null));
   await shot(page, 'flows');
@@ -286,6 +286,22 @@ test('networks: the Overview lists the named networks; a network links to its ow
   assert.ok(here.get('from') !== null && here.get('to') !== null, page.url());
   const want = `/flows?${new URLSearchParams({ net: OFFICE_NAME, from: here.get('from')!, to: here.get('to')! })}`;
   assert.ok(hrefs.length > 0 && hrefs.every((h) => h.length > 0 && h.every((x) => x === want)), `${JSON.stringify(hrefs.slice(0, 3))} ${want}`);
+  // A tag's link: the flows of every network with that tag, with the same pinned times; the Tag field
+  // holds it and suggests the time range's tags.
+  const tagHref = await page.locator('.results tbody tr a.tag', { hasText: 'wired' }).first().getAttribute('href');
+  assert.equal(tagHref, `/flows?${new URLSearchParams({ tag: 'wired', from: here.get('from')!, to: here.get('to')! })}`);
+  await page.locator('.results tbody tr a.tag', { hasText: 'wired' }).first().click();
+  await page.waitForURL((u) => u.pathname === '/flows' && u.searchParams.get('tag') === 'wired' && u.searchParams.get('net') === null);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.inputValue('input[name="tag"]'), 'wired');
+  await page.locator('p.summary').filter({ hasText: `of ${fmtInt(mine.length)}` }).waitFor({ timeout: 10_000 });
+  await page.locator('#tag-list option').first().waitFor({ state: 'attached', timeout: 10_000 });
+  assert.deepEqual(await page.locator('#tag-list option').evaluateAll((os) => os.map((o) => o.getAttribute('value'))), ['office', 'wired']);
+  // A tag no network has finds nothing; part of one is not the tag.
+  await page.fill('#tag', 'wire');
+  await page.click('form.filters button[type="submit"]');
+  await page.locator('p.summary').filter({ hasText: 'No flows match.' }).waitFor({ timeout: 10_000 });
+  await page.fill('#tag', '');
   // Cleared, the form searches everything again.
   await page.fill('#net', '');
   await page.click('form.filters button[type="submit"]');

@@ -32,6 +32,7 @@ export const TOP_FIELDS = [
   'sec.threat.feed.name',
   'flow.export.ip.addr',
   'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name',
+  'flow.src.ip.subnet.tags', 'flow.dst.ip.subnet.tags',
 ] as const;
 export type TopField = (typeof TOP_FIELDS)[number];
 
@@ -62,6 +63,8 @@ export interface FlowFilter {
   threat?: boolean;
   /** A network's name from the address metadata file (exact) on either end. */
   net?: string;
+  /** A tag of a network from the address metadata file (exact, one of its tags) on either end. */
+  tag?: string;
 }
 
 export interface TopNQuery extends TimeRange {

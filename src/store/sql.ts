@@ -58,6 +58,8 @@ export interface Dialect {
   restText(key: string): string;
   /** True where `rest` holds `key`: a substring test, far cheaper than parsing the JSON, that most rows fail. */
   hasRest(key: string): string;
+  /** True where the comma-joined list `e` (subnet tags: a tag holds no comma) has the element `?`. */
+  listHas(e: string): string;
 }
 
 export const DUCKDB_DIALECT: Dialect = {
@@ -91,6 +93,7 @@ export const DUCKDB_DIALECT: Dialect = {
   // TRY: a `rest` DuckDB's JSON parser refuses (a lone surrogate, which JSON.stringify writes) is NULL, not a failed query.
   restText: (key) => `TRY(json_extract_string(rest, '$.${key}'))`,
   hasRest: (key) => `contains(rest, '"${key}":')`,
+  listHas: (e) => `list_contains(string_split(${e}, ','), ?)`,
 };
 
 /**
@@ -152,6 +155,7 @@ export const CLICKHOUSE_DIALECT: Dialect = {
   // own `"extra":` is escaped, `\"extra\":`, and does not match.)
   restText: (key) => `visitParamExtractString(substring(rest, 1, position(concat(rest, '"extra":'), '"extra":') - 1), '${key}')`,
   hasRest: (key) => `position(rest, '"${key}":') > 0`,
+  listHas: (e) => `has(splitByChar(',', ${e}), ?)`,
 };
 
 /** A port, or 0 for ICMP and ICMPv6, whose exporters put the type and code there (a ping's request and reply are one conversation). */
@@ -190,7 +194,14 @@ const KEYS: Record<TopField, KeyDef> = {
   'flow.export.ip.addr': { expr: () => 'exporter', numeric: false },
   'flow.src.ip.subnet.name': { expr: () => 'src_net', numeric: false },
   'flow.dst.ip.subnet.name': { expr: () => 'dst_net', numeric: false },
+  'flow.src.ip.subnet.tags': { expr: (d) => d.explodeNames(restList(d, 'srcSubnetTags')), numeric: false, explode: true },
+  'flow.dst.ip.subnet.tags': { expr: (d) => d.explodeNames(restList(d, 'dstSubnetTags')), numeric: false, explode: true },
 };
+
+/** A comma-joined list kept in `rest` (subnet tags), '' where absent; parsed only on rows holding its key. */
+function restList(d: Dialect, key: string): string {
+  return d.name === 'duckdb' ? `CASE WHEN ${d.hasRest(key)} THEN ${d.restText(key)} ELSE '' END` : `if(${d.hasRest(key)}, ${d.restText(key)}, '')`;
+}
 
 export function isNumericTopField(f: TopField): boolean {
   return KEYS[f].numeric;
@@ -240,6 +251,13 @@ function checkIp(name: string, v: string): string {
 /** A name to match exactly (a network's): not empty, no longer than any name worth typing. */
 function checkName(name: string, v: string): string {
   if (v === '' || v.length > 256) throw new QueryInputError(`${name} must be a name of 1 to 256 characters`);
+  return v;
+}
+
+/** A network tag to match exactly: a name, without the comma that separates a network's tags. */
+function checkTag(v: string): string {
+  checkName('tag', v);
+  if (v.includes(',')) throw new QueryInputError('tag must not hold a comma (the address metadata file refuses such tags)');
   return v;
 }
 
@@ -331,6 +349,13 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
   if (f.net !== undefined) {
     const net = checkName('net', f.net);
     w.add('(src_net = ? OR dst_net = ?)', net, net);
+  }
+  if (f.tag !== undefined) {
+    // Tags stay in `rest` (no column of their own: each costs every append); the substring test
+    // skips the JSON parse on the rows without tags, most of them.
+    const tag = checkTag(f.tag);
+    const end = (key: string): string => d.onlyWhere(d.hasRest(key), d.listHas(d.restText(key)));
+    w.add(`(${end('srcSubnetTags')} OR ${end('dstSubnetTags')})`, tag, tag);
   }
   return w;
 }

@@ -56,7 +56,7 @@ function intParam(p: URLSearchParams, name: string, min: number, max: number): n
   return n;
 }
 
-/** Filters shared by every flow endpoint: ip (address or CIDR), port, proto, exporter, ifIndex, threat. */
+/** Filters shared by every flow endpoint: ip (address or CIDR), port, proto, exporter, ifIndex, threat, net, tag. */
 export function filterFrom(p: URLSearchParams): FlowFilter {
   const f: FlowFilter = {};
   const ip = p.get('ip')?.trim();
@@ -73,6 +73,8 @@ export function filterFrom(p: URLSearchParams): FlowFilter {
   if (threat === '1' || threat === 'true') f.threat = true;
   const net = p.get('net')?.trim();
   if (net) f.net = net;
+  const tag = p.get('tag')?.trim();
+  if (tag) f.tag = tag;
   return f;
 }
 

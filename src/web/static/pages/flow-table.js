@@ -2,16 +2,20 @@
 import { h } from '../lib/dom.js';
 import { fmt, ipLink, table, threatTags, withRange } from '../lib/widgets.js';
 
+/** Flow search for flows with `params` (a network, a tag): in a search, with its pinned times. */
+const searchFor = (params) => withRange('/flows', params, ['range', 'from', 'to']);
+
 /**
  * A flow end: its address (and port), its threat tags, and on a line below its host name by reverse DNS
- * and its network's name from the address metadata file (tags on hover), when known.
+ * and its network's name and tags from the address metadata file, when known; each links to its flows.
  */
 function end(ip, port, threat, host, net, netTags) {
-  const netTitle = netTags && netTags.length > 0 ? `network ${net}; tags: ${netTags.join(', ')}` : `network ${net}`;
+  const tags = netTags ?? [];
   return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat),
     host ? h('span', { class: 'host muted', title: host }, host) : null,
-    // Flow search for that network's flows: in a search, the same pinned times.
-    net ? h('a', { class: 'host muted net', title: netTitle, href: withRange('/flows', { net }, ['range', 'from', 'to']) }, net) : null);
+    net || tags.length > 0 ? h('span', { class: 'host muted' },
+      net ? h('a', { class: 'muted net', title: `network ${net}`, href: searchFor({ net }) }, net) : null,
+      ...tags.map((tag) => h('a', { class: 'muted tag', title: `tag ${tag}`, href: searchFor({ tag }) }, tag))) : null);
 }
 
 /** One interface: the exporter's name for it when known (its index on hover), else its index. */

@@ -1,5 +1,5 @@
 /* global location, history, URLSearchParams, FormData */
-// Flow search: address or CIDR, network name, port, protocol, exporter, interface and time filters, paging, and export of
+// Flow search: address or CIDR, network name or tag, port, protocol, exporter, interface and time filters, paging, and export of
 // the same query as CSV or NDJSON. The filters live in the URL, so a search can be linked; so do
 // its times, pinned in epoch milliseconds when it runs: paging walks one fixed set of flows (with
 // `to` recomputed as now, "Older" showed newer flows and skipped some), and a link finds the same.
@@ -9,7 +9,7 @@ import { currentRange, errorBox, fmt } from '../lib/widgets.js';
 import { flowTable } from './flow-table.js';
 
 const PAGE_SIZE = 50;
-const FILTERS = ['ip', 'net', 'port', 'proto', 'exporter', 'ifIndex', 'threat'];
+const FILTERS = ['ip', 'net', 'tag', 'port', 'proto', 'exporter', 'ifIndex', 'threat'];
 const HOUR_MS = 3_600_000;
 /** The API's offset bound. */
 const OFFSET_MAX = 1_000_000;
@@ -53,14 +53,16 @@ export function mount(root, _info, shell) {
     h('label', { for: id }, label), h('input', { id, name: id, value: q.get(id) ?? '', ...attrs }), hint ? h('small', null, hint) : null);
   const exporterList = h('datalist', { id: 'exporter-list' });
   const netList = h('datalist', { id: 'net-list' });
+  const tagList = h('datalist', { id: 'tag-list' });
   const proto = h('select', { id: 'proto', name: 'proto' },
     [['', 'Any'], ['6', 'TCP (6)'], ['17', 'UDP (17)'], ['1', 'ICMP (1)'], ['58', 'IPv6-ICMP (58)'], ['47', 'GRE (47)'], ['50', 'ESP (50)'], ['132', 'SCTP (132)']]
       .map(([v, l]) => h('option', { value: v, selected: (q.get('proto') ?? '') === v }, l)));
   const threat = h('input', { type: 'checkbox', id: 'threat', name: 'threat', value: '1', checked: q.get('threat') === '1' });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Flow filters' },
-    h('div', { class: 'pair even' },
-      field('ip', 'IP address or CIDR', { placeholder: '10.0.0.0/8 or 2001:db8::1', autocomplete: 'off', spellcheck: 'false' }),
-      field('net', 'Network', { list: 'net-list', placeholder: 'any', autocomplete: 'off', maxlength: 256, title: 'a network named in the address metadata file, on either end' })),
+    h('div', { class: 'pair three' },
+      field('ip', 'IP address or CIDR', { placeholder: '10.0.0.0/8, 2001:db8::1', autocomplete: 'off', spellcheck: 'false' }),
+      field('net', 'Network', { list: 'net-list', placeholder: 'any', autocomplete: 'off', maxlength: 256, title: 'a network named in the address metadata file, on either end' }),
+      field('tag', 'Tag', { list: 'tag-list', placeholder: 'any', autocomplete: 'off', maxlength: 256, pattern: '[^,]+', title: 'a tag of a network in the address metadata file, on either end' })),
     field('port', 'Port', { inputmode: 'numeric', placeholder: '443', pattern: '[0-9]{1,5}' }),
     h('div', { class: 'field' }, h('label', { for: 'proto' }, 'Protocol'), proto),
     // One grid cell for both: an interface is an exporter's, and the form keeps its two rows.
@@ -73,7 +75,7 @@ export function mount(root, _info, shell) {
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Search'),
       h('button', { type: 'reset', onclick: (e) => { e.preventDefault(); clearForm(); } }, 'Clear')),
-    exporterList, netList);
+    exporterList, netList, tagList);
   const input = (name) => form.elements.namedItem(name);
   // What each time input stands for while it shows what it was filled with: read back from its
   // local minutes and seconds, a link's milliseconds were lost, and across a DST fall-back its hour.
@@ -143,11 +145,13 @@ export function mount(root, _info, shell) {
   });
 
   getJson('/api/exporters').then((d) => fill(exporterList, d.exporters.map((x) => h('option', { value: x.exporter })))).catch(() => {});
-  // The networks flows of the time range above were in, as suggestions (either end; the busiest 200 of each).
+  // The networks and tags flows of the time range above were in, as suggestions (either end; the busiest 200 of each).
   const range = currentRange();
-  Promise.all(['flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name'].map((field) => getJson('/api/top', { from: range.from, to: range.to, field, limit: 200 })))
-    .then((tops) => fill(netList, [...new Set(tops.flatMap((t) => t.rows.map((x) => String(x.key))))].sort().map((name) => h('option', { value: name }))))
+  const suggest = (list, fields) => Promise.all(fields.map((field) => getJson('/api/top', { from: range.from, to: range.to, field, limit: 200 })))
+    .then((tops) => fill(list, [...new Set(tops.flatMap((t) => t.rows.map((x) => String(x.key))))].sort().map((name) => h('option', { value: name }))))
     .catch(() => {});
+  suggest(netList, ['flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name']);
+  suggest(tagList, ['flow.src.ip.subnet.tags', 'flow.dst.ip.subnet.tags']);
 
   /** The search in the URL, with its times pinned there first when missing. */
   function pinned() {

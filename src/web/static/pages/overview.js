@@ -7,7 +7,7 @@ import { lineChart } from '../lib/chart.js';
 import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, withRange } from '../lib/widgets.js';
 
 /** Filters the Overview takes from its URL, named as flow search names them, and how the bar says each. */
-const FILTERS = [['exporter', 'from exporter'], ['ifIndex', 'through interface'], ['ip', 'of address'], ['net', 'of network'], ['port', 'on port'], ['proto', 'of protocol'], ['threat', 'touching listed addresses']];
+const FILTERS = [['exporter', 'from exporter'], ['ifIndex', 'through interface'], ['ip', 'of address'], ['net', 'of network'], ['tag', 'of networks tagged'], ['port', 'on port'], ['proto', 'of protocol'], ['threat', 'touching listed addresses']];
 
 function urlFilters() {
   const q = new URLSearchParams(location.search);
@@ -112,7 +112,7 @@ export function mount(root) {
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.asns, { compact: true, label: 'Autonomous systems' })));
       // Networks named in the address metadata file: shown once flows carry a name (or one is filtered).
-      if (t.networks.length > 0 || filters.net !== undefined) {
+      if (t.networks.length > 0 || filters.net !== undefined || filters.tag !== undefined) {
         tops.append(card('Networks', table([
           // Four columns in a third of the page: the flows are a click away (the network's own Overview).
           { label: 'Network', value: (x) => h('a', { class: 'wrap', href: overviewOf(x.name), title: `the traffic of network ${x.name}: ${fmt.num(x.flows)} flows` }, x.name) },

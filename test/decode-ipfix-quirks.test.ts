@@ -456,6 +456,42 @@ test('ICMP type and code: a zero icmpTypeCodeIPv6 beside a real icmpTypeCodeIPv4
   assert.deepEqual(out.map((r) => [r.icmpType, r.icmpCode]), [[8, 0], [135, 0]]);
 });
 
+test('ICMP type and code in elements of their own: the IPv6 pair (178/179) at zero after the IPv4 one (176/177) does not erase it, nor the reverse', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, Buffer.concat([
+    ipfixTemplate(300, [[8, 4], [4, 1], [176, 1], [177, 1], [178, 1], [179, 1]]),
+    ipfixTemplate(301, [[27, 16], [4, 1], [178, 1], [179, 1], [176, 1], [177, 1]]),
+  ]))]));
+  const v6 = Buffer.from('20010db8000000000000000000000001', 'hex');
+  const out = run(d, ipfixMsg([
+    set(300, Buffer.concat([ip('10.0.0.1'), Buffer.from([1, 3, 3, 0, 0])])),
+    set(301, Buffer.concat([v6, Buffer.from([58, 1, 4, 0, 0])])),
+    set(300, Buffer.concat([ip('10.0.0.1'), Buffer.from([1, 0, 0, 0, 0])])),
+  ]));
+  assert.deepEqual(out.map((r) => [r.icmpType, r.icmpCode]), [[3, 3], [1, 4], [0, 0]]);
+});
+
+test('bytes after the last IPFIX message (not zero padding) are counted as a loss of the exporter; the message\'s records are kept', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, T4))]));
+  const extra = set(300, rec4('10.0.0.1', '10.0.0.3', 1, 2, 6, 100, 1));
+  const out = run(d, Buffer.concat([ipfixMsg([set(300, rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 100, 1))]), extra]));
+  assert.deepEqual(out.map((r) => r.dstIp), ['10.0.0.2']);
+  assert.deepEqual(d.takeLosses(), new Map([['192.0.2.9', new Map([['bytes after the last message', 1]])]]));
+  // Zeros after it are padding, and two whole messages back to back are both read.
+  assert.equal(run(d, Buffer.concat([ipfixMsg([set(300, rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 100, 1))]), Buffer.alloc(8)])).length, 1);
+  assert.equal(run(d, Buffer.concat([ipfixMsg([set(300, rec4('10.0.0.1', '10.0.0.2', 1, 2, 6, 100, 1))]), ipfixMsg([extra])])).length, 2);
+  assert.equal(d.takeLosses(), null);
+});
+
+test('Cisco AVC connection records (enterprise 9): the client and server addresses and ports are the source and destination', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[12236, 4, 9], [12237, 4, 9], [12240, 2, 9], [12241, 2, 9], [4, 1], [231, 8], [232, 8]]))]));
+  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('194.87.249.17'), ip('10.204.101.166'), u16(51000), u16(443), Buffer.from([6]), u64(719), u64(0)]))]));
+  assert.deepEqual([r!.srcIp, r!.dstIp, r!.srcPort, r!.dstPort, r!.ipVersion, r!.bytes], ['194.87.249.17', '10.204.101.166', 51000, 443, 4, 719]);
+  assert.equal(r!.extra, null, 'nothing left over as raw elements');
+});
+
 test('a field longer than its element (a port in 4 octets, an ifIndex in 8) is kept raw, not read into the typed field', () => {
   const d = new IpfixDecoder(BASE);
   run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [12, 4], [7, 4], [11, 2], [10, 8], [4, 1]]))]));

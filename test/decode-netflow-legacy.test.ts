@@ -14,6 +14,7 @@ import { CaptureOutput, tempDir } from './helpers/collect.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { NetflowV1Decoder } from '../src/decode/netflow-legacy/v1.js';
 import { NetflowV7Decoder } from '../src/decode/netflow-legacy/v7.js';
+import { NetflowV5Decoder } from '../src/decode/netflow-legacy/v5.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { DecodeError, type Decoder, type PacketContext, type Protocol } from '../src/pipeline/types.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
@@ -154,6 +155,23 @@ test('NetFlow v1 and v7 through the pipeline: sniffed by version, malformed coun
   assert.equal(e!.packets, 3);
   assert.equal(e!.records, 8);
   assert.deepEqual(e!.errors, { 'netflow7: truncated': 1 });
+});
+
+test('NetFlow v1, v5 and v7: bytes after the records the header counted (not zero padding) are a loss of the exporter; the counted records are kept', () => {
+  const cap = new CaptureOutput();
+  const decoders = new Map<Protocol, Decoder>([['netflow1', new NetflowV1Decoder()], ['netflow5', new NetflowV5Decoder()], ['netflow7', new NetflowV7Decoder()]]);
+  const p = new Pipeline(decoders, [], [cap]);
+  // A header counting one record less than the datagram holds, for each version.
+  const understated = (b: Buffer): Buffer => { const c = Buffer.from(b); c.writeUInt16BE(c.readUInt16BE(2) - 1, 2); return c; };
+  const v5 = Buffer.alloc(24 + 48 * 2, 0x11);
+  v5.writeUInt16BE(5, 0); v5.writeUInt16BE(2, 2); v5.writeUInt16BE(0, 22);
+  for (const b of [buildV1(flows(3)), v5, buildV7(flows(3), 1)]) p.handle(understated(b), ctx);
+  assert.equal(cap.records.length, 2 + 1 + 2);
+  assert.deepEqual(p.stats.snapshot()[0]!.errors, { 'netflow1: bytes after the last record': 1, 'netflow5: bytes after the last record': 1, 'netflow7: bytes after the last record': 1 });
+  // Zeros after them are padding.
+  for (const b of [buildV1(flows(2)), buildV7(flows(2), 2)]) p.handle(Buffer.concat([b, Buffer.alloc(16)]), ctx);
+  assert.equal(cap.records.length, 9);
+  assert.equal(Object.values(p.stats.snapshot()[0]!.errors).reduce((a, n) => a + n, 0), 3);
 });
 
 test('an output that throws on a batch is an internal error: the process, the batch and the other outputs carry on', () => {

@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TESTDATA } from './helpers/tools.js';
+import { needTool, TESTDATA } from './helpers/tools.js';
+import { execFileSync } from 'node:child_process';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { Netflow9Decoder } from '../src/decode/netflow9/decoder.js';
@@ -99,6 +100,20 @@ for (const name of ['ipfix_cisco.pcap', 'netflow9_ubiquiti_edgerouter.pcap']) {
     tc.diagnostic(`compared ${compared} values`);
   });
 }
+
+test('flowbeat ipfix_cisco.pcap: the AVC records\' connection client, server and server port are the source, destination and destination port tshark reads', (t) => {
+  const tshark = needTool(t, 'tshark');
+  if (tshark === null) return;
+  const file = join(FLOWBEAT, 'pcap', 'ipfix_cisco.pcap');
+  const fields = ['client_ipv4_address', 'server_ipv4_address', 'server_transport_port'].map((f) => ['-e', `cflow.pie.cisco.connection_${f}`]).flat();
+  const text = execFileSync(tshark, ['-n', '-r', file, '-d', 'udp.port==2055,cflow', '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=|', ...fields], { encoding: 'utf8' });
+  const cols = [[], [], []] as string[][];
+  for (const line of text.trim().split('\n')) line.split('\t').forEach((v, i) => cols[i]!.push(...v.split('|')));
+  const theirs = cols[0]!.map((c, i) => [c, cols[1]![i], Number(cols[2]![i])]);
+  const ours = replay([file]).records.filter((r) => r.extra?.['flow.biflow_direction'] !== 'reverse').map((r) => [r.srcIp, r.dstIp, r.dstPort]);
+  assert.ok(theirs.length > 20);
+  assert.deepEqual(ours, theirs);
+});
 
 test('flowbeat ipt_netflow_v9.pcap: decodes without errors', () => {
   const { records, errors } = replay([join(FLOWBEAT, 'pcap', 'ipt_netflow_v9.pcap')]);

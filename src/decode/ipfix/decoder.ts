@@ -9,6 +9,7 @@ import { TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/fl
 import type { TemplateField } from '../template/compile.js';
 import type { DomainState } from '../template/store.js';
 import { SequenceGaps } from '../sequence-gaps.js';
+import { moreAfter } from '../losses.js';
 
 const HEADER_LEN = 16; // RFC 7011 §3.1
 const TEMPLATE_SET = 2, OPTIONS_SET = 3; // RFC 7011 §3.3.2
@@ -48,6 +49,8 @@ export class IpfixDecoder extends TemplateFlowDecoder implements Decoder {
       }
       off += len;
     } while (buf.length - off >= HEADER_LEN && buf.readUInt16BE(off) === 10);
+    // More after the messages (not zero padding): a message length that understates loses the rest.
+    if (moreAfter(buf, off)) this.count('bytes after the last message', 1, ctx.exporterIp);
   }
 
   private sets(buf: Buffer, off: number, end: number, out: FlowRecord[]): void {

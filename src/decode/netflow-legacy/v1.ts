@@ -4,6 +4,7 @@
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
+import { Losses, moreAfter } from '../losses.js';
 import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 16;
@@ -14,6 +15,8 @@ export class NetflowV1Decoder implements Decoder {
   readonly protocol = 'netflow1' as const;
   /** Times changed while decoding, by reason (describe()). */
   private readonly times = new ReasonCounts();
+  /** Bytes after the records the header counted (not zero padding), per exporter: a count that understates loses the rest. */
+  private readonly losses = new Losses();
 
   decode(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): void {
     const count = recordCount(buf, HEADER_LEN, RECORD_LEN, MAX_COUNT);
@@ -29,6 +32,11 @@ export class NetflowV1Decoder implements Decoder {
       icmpFromPort(r);
       out.push(r);
     }
+    if (moreAfter(buf, HEADER_LEN + count * RECORD_LEN)) this.losses.lose(ctx.exporterIp, 'bytes after the last record');
+  }
+
+  takeLosses(): ReadonlyMap<string, ReadonlyMap<string, number>> | null {
+    return this.losses.take();
   }
 
   describe(): Record<string, unknown> {

@@ -5,6 +5,7 @@
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
 import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
+import { Losses, moreAfter } from '../losses.js';
 import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 24;
@@ -15,6 +16,8 @@ export class NetflowV5Decoder implements Decoder {
   readonly protocol = 'netflow5' as const;
   /** Times changed while decoding, by reason (describe()). */
   private readonly times = new ReasonCounts();
+  /** Bytes after the records the header counted (not zero padding), per exporter: a count that understates loses the rest. */
+  private readonly losses = new Losses();
   /** flow_sequence counts records ("total flows seen"), per engine type and ID. */
   private readonly gaps = new SequenceGaps(['before', 'after']);
 
@@ -27,6 +30,7 @@ export class NetflowV5Decoder implements Decoder {
     do {
       off += this.decodeOne(off === 0 ? buf : buf.subarray(off), ctx, out);
     } while (buf.length - off >= HEADER_LEN + RECORD_LEN && buf.readUInt16BE(off) === 5);
+    if (moreAfter(buf, off)) this.losses.lose(ctx.exporterIp, 'bytes after the last record');
   }
 
   /** Returns the bytes the PDU used. */
@@ -63,6 +67,10 @@ export class NetflowV5Decoder implements Decoder {
 
   takeSequenceGaps(): ReadonlyMap<string, SequenceCounts> | null {
     return this.gaps.take();
+  }
+
+  takeLosses(): ReadonlyMap<string, ReadonlyMap<string, number>> | null {
+    return this.losses.take();
   }
 
   describe(): Record<string, unknown> {

@@ -8,6 +8,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
 import { ipv4ToString } from '../ip.js';
 import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
+import { Losses, moreAfter } from '../losses.js';
 import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
 const HEADER_LEN = 24;
@@ -18,6 +19,8 @@ export class NetflowV7Decoder implements Decoder {
   readonly protocol = 'netflow7' as const;
   /** Times changed while decoding, by reason (describe()). */
   private readonly times = new ReasonCounts();
+  /** Bytes after the records the header counted (not zero padding), per exporter: a count that understates loses the rest. */
+  private readonly losses = new Losses();
   /** flow_sequence counts records ("total flows seen"); v7 has no engine fields, so one stream per address and port. */
   private readonly gaps = new SequenceGaps(['before', 'after']);
 
@@ -49,10 +52,15 @@ export class NetflowV7Decoder implements Decoder {
       icmpFromPort(r);
       out.push(r);
     }
+    if (moreAfter(buf, HEADER_LEN + count * RECORD_LEN)) this.losses.lose(ctx.exporterIp, 'bytes after the last record');
   }
 
   takeSequenceGaps(): ReadonlyMap<string, SequenceCounts> | null {
     return this.gaps.take();
+  }
+
+  takeLosses(): ReadonlyMap<string, ReadonlyMap<string, number>> | null {
+    return this.losses.take();
   }
 
   describe(): Record<string, unknown> {

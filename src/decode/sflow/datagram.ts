@@ -12,6 +12,7 @@ import { decodeFlowSample, readAddress, type DatagramInfo } from './flow-sample.
 import { dataSource } from './data-source.js';
 import { unmapIPv4 } from '../../host-port.js';
 import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
+import { Losses, moreAfter } from '../losses.js';
 
 // Sample formats, enterprise 0.
 const SAMPLE_FLOW = 1;
@@ -29,7 +30,7 @@ export class SflowDecoder implements Decoder {
   /** Samples skipped: unknown format or turned off by option (shown by describe()). */
   private skipped = 0;
   /** What the decoder lost without failing the datagram, per exporter, until takeLosses(). */
-  private losses: Map<string, Map<string, number>> | null = null;
+  private readonly losses = new Losses();
   /** The datagram sequence number counts datagrams, per agent and sub-agent. */
   private readonly gaps = new SequenceGaps(['datagrams']);
 
@@ -83,20 +84,11 @@ export class SflowDecoder implements Decoder {
     // More after the samples the header counted (not zero padding): a count that understates would
     // otherwise lose the rest without a trace. Like tshark and sflowtool, the count is believed; the
     // datagram's records are kept and the leftover is counted as a loss of the exporter.
-    if (o < buf.length && buf.subarray(o).some((b) => b !== 0)) this.lose(ctx.exporterIp, 'bytes after the last sample');
-  }
-
-  private lose(exporter: string, reason: string): void {
-    this.losses ??= new Map();
-    const m = this.losses.get(exporter) ?? new Map<string, number>();
-    m.set(reason, (m.get(reason) ?? 0) + 1);
-    this.losses.set(exporter, m);
+    if (moreAfter(buf, o)) this.losses.lose(ctx.exporterIp, 'bytes after the last sample');
   }
 
   takeLosses(): ReadonlyMap<string, ReadonlyMap<string, number>> | null {
-    const taken = this.losses;
-    this.losses = null;
-    return taken;
+    return this.losses.take();
   }
 
   takeSequenceGaps(): ReadonlyMap<string, SequenceCounts> | null {

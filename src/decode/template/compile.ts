@@ -70,6 +70,12 @@ const VENDOR_OPS = new Map<number, number>([
   [ieKey(0, 56701), OP.APP_NAME], // Palo Alto App-ID (v9)
   [ieKey(0, 104), OP.DATALINK_SECTION], // NetFlow v9 layer2packetSectionData (Cisco)
   [ieKey(PEN.PALOALTO, 56), OP.APP_NAME],
+  // Cisco AVC connection records carry no IANA addresses or ports: the client is the source (the
+  // initiator, whose octets are initiatorOctets), the server the destination.
+  [ieKey(PEN.CISCO, 12236), OP.SRC_IP],
+  [ieKey(PEN.CISCO, 12237), OP.DST_IP],
+  [ieKey(PEN.CISCO, 12240), OP.SRC_PORT],
+  [ieKey(PEN.CISCO, 12241), OP.DST_PORT],
   // RFC 5103 §6.1: reverse counterparts of the IANA counters.
   [ieKey(PEN.REVERSE, 1), OP.REV_BYTES],
   [ieKey(PEN.REVERSE, 2), OP.REV_PACKETS],

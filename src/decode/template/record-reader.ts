@@ -222,8 +222,9 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       // IE 32 (IPv4) and IE 139 (IPv6) both land here; templates that carry both fill the other
       // version's with zero, which must not overwrite the real one.
       case 47 /* ICMP_TYPE_CODE */: { const v = uintAt(buf, o, len); if (v !== 0) { r.icmpType = (v >>> 8) & 0xff; r.icmpCode = v & 0xff; } break; }
-      case 48 /* ICMP_TYPE */: r.icmpType = buf[o + len - 1]!; break;
-      case 49 /* ICMP_CODE */: r.icmpCode = buf[o + len - 1]!; break;
+      // IE 176/177 (IPv4) and 178/179 (IPv6) alike: the other version's zero must not overwrite them either.
+      case 48 /* ICMP_TYPE */: { const v = buf[o + len - 1]!; if (v !== 0) r.icmpType = v; break; }
+      case 49 /* ICMP_CODE */: { const v = buf[o + len - 1]!; if (v !== 0) r.icmpCode = v; break; }
       case 50 /* APP_ID */: s.appId = applicationIdAt(buf, o, len); break;
       case 51 /* APP_NAME */: { const v = stringAt(buf, o, len); if (v !== '') r.application = v; break; }
       case 52 /* SAMPLER_ID */: s.samplerId = uintAt(buf, o, len); break;

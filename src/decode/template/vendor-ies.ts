@@ -70,6 +70,12 @@ const VENDOR_TABLE: [number, number, string, IeType][] = [
   [PEN.NETSCALER, 192, 'netscaler.connectionChainID', T.OCT],
   [PEN.NETSCALER, 193, 'netscaler.connectionChainHopCount', T.U8],
   [PEN.NETSCALER, 267, 'netscaler.httpDomainName', T.STR],
+  // Cisco AVC / Performance Monitor connection records (enterprise 9): the connection's client and
+  // server ends, as tshark names them; the record's source and destination (compile.ts VENDOR_OPS).
+  [PEN.CISCO, 12236, 'cisco.connectionClientIPv4Address', T.IP4],
+  [PEN.CISCO, 12237, 'cisco.connectionServerIPv4Address', T.IP4],
+  [PEN.CISCO, 12240, 'cisco.connectionClientTransportPort', T.U16],
+  [PEN.CISCO, 12241, 'cisco.connectionServerTransportPort', T.U16],
   // VMware vSphere Distributed Switch IPFIX (enterprise 6876).
   [PEN.VMWARE, 880, 'vmware.tenantProtocol', T.U8],
   [PEN.VMWARE, 881, 'vmware.tenantSourceIPv4', T.IP4],

@@ -140,7 +140,11 @@ export class Collector {
     await this.udp.start();
     // The web server belongs to a running collector, not to `ufc replay` (which starts but never listens).
     if (c.EF_WEBUI_ENABLE && this.web === null) {
-      this.web = new WebServer(this, { ip: c.EF_WEBUI_IP, port: c.EF_WEBUI_PORT, allowedHosts: c.EF_WEBUI_ALLOWED_HOSTS });
+      this.web = new WebServer(this, {
+        ip: c.EF_WEBUI_IP, port: c.EF_WEBUI_PORT, allowedHosts: c.EF_WEBUI_ALLOWED_HOSTS,
+        auth: { user: c.EF_WEBUI_AUTH_USERNAME, password: c.EF_WEBUI_AUTH_PASSWORD },
+        ...(c.EF_WEBUI_TLS_ENABLE ? { tls: { certPath: c.EF_WEBUI_TLS_CERT_FILEPATH, keyPath: c.EF_WEBUI_TLS_KEY_FILEPATH } } : {}),
+      });
       await this.web.start();
       this.web.setReady(true);
     }

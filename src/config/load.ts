@@ -268,6 +268,8 @@ const READ_AT_START: ReadonlyArray<{ path: keyof Config; when: Array<keyof Confi
   { path: 'EF_OUTPUT_ELASTICSEARCH_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_ELASTICSEARCH_ENABLE'], trimmed: false },
   { path: 'EF_OUTPUT_OPENSEARCH_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_OPENSEARCH_ENABLE'], trimmed: false },
   { path: 'EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_KAFKA_ENABLE', 'EF_OUTPUT_KAFKA_TLS_ENABLE'], trimmed: false },
+  { path: 'EF_WEBUI_TLS_CERT_FILEPATH', when: ['EF_WEBUI_ENABLE', 'EF_WEBUI_TLS_ENABLE'], trimmed: false },
+  { path: 'EF_WEBUI_TLS_KEY_FILEPATH', when: ['EF_WEBUI_ENABLE', 'EF_WEBUI_TLS_ENABLE'], trimmed: false },
 ];
 
 /** Why `path` cannot be read as a file, or null when it can. */
@@ -354,6 +356,7 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
       if (c[option]?.trim() === '') errors.push(`${option}="": required when EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS names ${name}; the feed's API key`);
     }
   }
+  if (c.EF_WEBUI_ENABLE === true) webChecks(c, errors, warnings);
   if (c.EF_OUTPUT_FILE_ENABLE === true && c.EF_OUTPUT_FILE_PATH?.trim() === '')
     errors.push('EF_OUTPUT_FILE_PATH="": required when EF_OUTPUT_FILE_ENABLE=true; the file to append flows to');
   if (c.EF_OUTPUT_CLICKHOUSE_ENABLE === true && (c.EF_OUTPUT_CLICKHOUSE_ADDRESSES?.length ?? 0) > 1)
@@ -382,6 +385,30 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
       ? 'EF_OUTPUT_RISKIQ_ENABLE=true but EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=false: the RiskIQ integration needs both the output and the threat enricher'
       : 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true but EF_OUTPUT_RISKIQ_ENABLE=false: the RiskIQ integration needs both the output and the threat enricher');
   }
+}
+
+/** The web server's login and HTTPS: both halves of each, and warnings where flows or a password would cross a network unprotected. */
+function webChecks(c: Partial<Config>, errors: string[], warnings: string[]): void {
+  const user = c.EF_WEBUI_AUTH_USERNAME, pass = c.EF_WEBUI_AUTH_PASSWORD;
+  if (user !== undefined && user.includes(':')) errors.push(`EF_WEBUI_AUTH_USERNAME=${JSON.stringify(user)}: HTTP Basic user names cannot hold ':'`);
+  if (user !== undefined && pass !== undefined && (user === '') !== (pass === '')) {
+    errors.push(user === '' ? 'EF_WEBUI_AUTH_USERNAME="": required when EF_WEBUI_AUTH_PASSWORD is set; the user name the login asks for'
+      : 'EF_WEBUI_AUTH_PASSWORD="": required when EF_WEBUI_AUTH_USERNAME is set; the password the login asks for');
+  }
+  if (c.EF_WEBUI_TLS_ENABLE === true) {
+    if (c.EF_WEBUI_TLS_CERT_FILEPATH === '') errors.push('EF_WEBUI_TLS_CERT_FILEPATH="": required when EF_WEBUI_TLS_ENABLE=true; the server\'s certificate (PEM)');
+    if (c.EF_WEBUI_TLS_KEY_FILEPATH === '') errors.push('EF_WEBUI_TLS_KEY_FILEPATH="": required when EF_WEBUI_TLS_ENABLE=true; the certificate\'s private key (PEM)');
+  }
+  const ip = c.EF_WEBUI_IP?.trim();
+  if (ip === undefined || ip === '' || isLoopback(ip)) return;
+  if (user === '') warnings.push(`EF_WEBUI_IP=${ip}: the web UI and API serve other machines with no login; set EF_WEBUI_AUTH_USERNAME and EF_WEBUI_AUTH_PASSWORD, or put a reverse proxy with one in front`);
+  else if (user !== undefined && c.EF_WEBUI_TLS_ENABLE === false) warnings.push(`EF_WEBUI_IP=${ip}: the login's password crosses the network in clear text; set EF_WEBUI_TLS_ENABLE=true with a certificate, or put a reverse proxy with HTTPS in front`);
+}
+
+/** 127.0.0.0/8, ::1 and ::ffff:127.x: addresses no other machine reaches. */
+function isLoopback(ip: string): boolean {
+  const v4 = ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+  return v4.startsWith('127.') || ip === '::1';
 }
 
 /** The effective configuration as `NAME=value` lines, secrets shown as ***. */

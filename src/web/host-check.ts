@@ -1,6 +1,6 @@
 /**
- * Which Host headers the web server answers. The UI and API have no login and listen on loopback by
- * default; a page on another site whose name the attacker re-points at 127.0.0.1 (DNS rebinding) is
+ * Which Host headers the web server answers. The UI and API have no login by default and listen on
+ * loopback; a page on another site whose name the attacker re-points at 127.0.0.1 (DNS rebinding) is
  * same-origin with it in the browser, and could read every flow. Its requests carry the attacker's
  * name in Host, so only names the collector can be reached by are answered: IP literals (a rebinding
  * page has a name, not an address), `localhost` and its subdomains, this machine's own name, and

@@ -6,8 +6,9 @@
  * the web server can never slow decoding by more than the event-loop time of a request.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { log } from '../log/logger.js';
 import { ApiError, createApi, type Api } from './api.js';
 import { createMetrics } from './metrics.js';
@@ -15,6 +16,8 @@ import type { WebSources } from './sources.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
 import { hostCheck, hostName, type HostCheck } from './host-check.js';
 import { hostPort, listenFailure } from '../host-port.js';
+import { BasicAuth } from './basic-auth.js';
+import { CHECK_MS, TlsFiles } from './tls-files.js';
 
 /** Paths that serve the page shell; the client script picks the page from the path. */
 export const PAGES = ['/', '/threats', '/flows', '/exporters', '/integrations'] as const;
@@ -31,10 +34,20 @@ export interface WebServerOptions {
   port: number;
   /** EF_WEBUI_ALLOWED_HOSTS (see host-check.ts). */
   allowedHosts?: readonly string[];
+  /** EF_WEBUI_AUTH_*: a login for everything but the probes (basic-auth.ts); none when absent. */
+  auth?: { user: string; password: string };
+  /** EF_WEBUI_TLS_*: HTTPS with this certificate and key (tls-files.ts); HTTP when absent. */
+  tls?: { certPath: string; keyPath: string };
 }
 
+/** Paths answered without the login: orchestrators' probes, which tell only whether the collector runs. */
+const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+
 export class WebServer {
-  private server: Server | null = null;
+  private server: Server | HttpsServer | null = null;
+  private readonly auth: BasicAuth | null;
+  private readonly tls: TlsFiles | null;
+  private tlsTimer: NodeJS.Timeout | null = null;
   private readonly files: Map<string, StaticFile>;
   private readonly metrics: Registry;
   private readonly api: Api;
@@ -46,6 +59,26 @@ export class WebServer {
     this.metrics = createMetrics(src);
     this.api = createApi(src);
     this.hostAllowed = hostCheck(opts.allowedHosts ?? []);
+    this.auth = opts.auth === undefined || opts.auth.user === '' ? null : new BasicAuth(opts.auth.user, opts.auth.password);
+    this.tls = opts.tls === undefined ? null : new TlsFiles(opts.tls.certPath, opts.tls.keyPath);
+    const auth = this.auth;
+    new Counter({
+      name: 'ufc_web_login_failed_total', help: 'Requests refused for a wrong user name or password (EF_WEBUI_AUTH_USERNAME); requests without any are not counted.', registers: [this.metrics],
+      collect() {
+        this.reset();
+        this.inc(auth?.failures ?? 0);
+      },
+    });
+  }
+
+  /** Failed logins since start (0 without a login). */
+  get loginFailures(): number {
+    return this.auth?.failures ?? 0;
+  }
+
+  /** The certificate's files: looked at now as the timer would (tests; the timer does this every 10 minutes). */
+  async checkCertificate(): Promise<boolean> {
+    return this.tls !== null && this.server !== null ? this.tls.check(this.server as HttpsServer) : false;
   }
 
   /** Marks the collector ready (inputs bound, outputs started); /readyz answers 200 from then on. */
@@ -54,9 +87,26 @@ export class WebServer {
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => {
+    const handler = (req: IncomingMessage, res: ServerResponse): void => {
       this.route(req, res).catch((err: unknown) => this.fail(res, err));
-    });
+    };
+    let server: Server | HttpsServer;
+    if (this.tls !== null) {
+      let pair;
+      try {
+        pair = await this.tls.load();
+      } catch (err) {
+        throw new Error(`web UI: cannot read EF_WEBUI_TLS_CERT_FILEPATH or EF_WEBUI_TLS_KEY_FILEPATH: ${(err as Error).message}`, { cause: err });
+      }
+      try {
+        server = createHttpsServer({ ...pair, minVersion: 'TLSv1.2' }, handler);
+      } catch (err) {
+        // A key that is not the certificate's, or a file that is not PEM.
+        throw new Error(`web UI: the certificate ${this.tls.certPath} and key ${this.tls.keyPath} do not make a TLS server: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      }
+    } else {
+      server = createServer(handler);
+    }
     // Slow or idle clients must not hold sockets for ever.
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
@@ -72,19 +122,25 @@ export class WebServer {
       });
     });
     this.server = server;
-    log.info(`web UI listening on ${this.url()}`);
+    if (this.tls !== null) {
+      this.tlsTimer = setInterval(() => void this.checkCertificate(), CHECK_MS);
+      this.tlsTimer.unref();
+    }
+    log.info(`web UI listening on ${this.url()}${this.auth !== null ? ' (login required)' : ''}`);
   }
 
   /** The base URL, with the port actually bound (port 0 picks a free one). */
   url(): string {
     const a = this.server?.address() as AddressInfo | null | undefined;
-    return `http://${hostPort(this.opts.ip, a?.port ?? this.opts.port)}`;
+    return `${this.tls !== null ? 'https' : 'http'}://${hostPort(this.opts.ip, a?.port ?? this.opts.port)}`;
   }
 
   async stop(): Promise<void> {
     const s = this.server;
     this.server = null;
     this.ready = false;
+    if (this.tlsTimer !== null) clearInterval(this.tlsTimer);
+    this.tlsTimer = null;
     if (s === null) return;
     await new Promise<void>((resolve) => {
       s.close(() => resolve());
@@ -103,6 +159,10 @@ export class WebServer {
       return this.text(res, 400, 'bad request target\n');
     }
     const path = url.pathname;
+    if (this.auth !== null && !OPEN_PATHS.has(path) && !this.auth.check(req.headers.authorization, req.socket.remoteAddress ?? '?')) {
+      res.writeHead(401, { 'www-authenticate': BasicAuth.CHALLENGE, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }).end('login required (EF_WEBUI_AUTH_USERNAME)\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
       return;

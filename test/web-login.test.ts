@@ -1,0 +1,181 @@
+/**
+ * The web server's login (EF_WEBUI_AUTH_*) and HTTPS (EF_WEBUI_TLS_*): what asks for the login and
+ * what does not, wrong and right credentials, a certificate renewed while running, and the
+ * configuration checks. Certificates are made by `openssl` for each run (skipped, naming it, when absent).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { Collector } from '../src/collector.js';
+import { loadConfig } from '../src/config/load.js';
+import { WebServer } from '../src/web/server.js';
+import { setLogger, createLogger } from '../src/log/logger.js';
+import { tempDir, testConfig } from './helpers/collect.js';
+import { needTool } from './helpers/tools.js';
+
+const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+async function withServer(t: TestContext, opts: Partial<ConstructorParameters<typeof WebServer>[1]>, body: (web: WebServer) => Promise<void>): Promise<void> {
+  const collector = new Collector(testConfig());
+  await collector.start();
+  const web = new WebServer(collector, { ip: '127.0.0.1', port: 0, ...opts });
+  await web.start();
+  web.setReady(true);
+  t.after(async () => {
+    await web.stop();
+    await collector.stop();
+  });
+  await body(web);
+}
+
+test('login: every page, the API and /metrics ask for it (401 with a Basic challenge); the probes do not; wrong credentials are refused and counted, right ones answered', async (t) => {
+  await withServer(t, { auth: { user: 'ops', password: 'pä55:word' } }, async (web) => {
+    const get = (path: string, auth?: string) => fetch(`${web.url()}${path}`, auth === undefined ? {} : { headers: { authorization: auth } });
+    for (const path of ['/', '/flows', '/api/overview', '/api/exporters', '/metrics', '/static/app.js', '/nowhere']) {
+      const res = await get(path);
+      assert.equal(res.status, 401, path);
+      assert.equal(res.headers.get('www-authenticate'), 'Basic realm="ufc", charset="UTF-8"', path);
+      assert.match(await res.text(), /login required/);
+    }
+    assert.equal((await get('/healthz')).status, 200);
+    assert.equal((await get('/readyz')).status, 200);
+    const wrong = [basic('ops', 'pä55:wor'), basic('ops', 'pä55:word '), basic('OPS', 'pä55:word'), basic('ops', ''), 'Basic !!!', 'Bearer x', basic('ops:pä55', 'word').replace('Basic', 'Digest')];
+    for (const auth of wrong) assert.equal((await get('/api/overview', auth)).status, 401, auth);
+    assert.equal(web.loginFailures, wrong.length, 'each refused login counted (a request without credentials is not a failure)');
+    // The password holds a colon and a non-ASCII letter: the user ends at the first colon, and the text is UTF-8.
+    const ok = basic('ops', 'pä55:word');
+    assert.equal((await get('/', ok)).status, 200);
+    assert.equal((await get('/api/exporters', ok)).status, 200);
+    const metrics = await get('/metrics', ok);
+    assert.equal(metrics.status, 200);
+    assert.match(await metrics.text(), /^ufc_web_login_failed_total 7$/m);
+    assert.equal(web.loginFailures, wrong.length);
+  });
+});
+
+test('no login configured: nothing asks for one', async (t) => {
+  await withServer(t, { auth: { user: '', password: '' } }, async (web) => {
+    assert.equal((await fetch(`${web.url()}/api/exporters`)).status, 200);
+    assert.equal((await fetch(`${web.url()}/metrics`)).status, 200);
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1 and its key, written to `dir` under `name`. */
+function makeCert(openssl: string, dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`), key = join(dir, `${name}.key`);
+  execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${name}`,
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+/** GET over HTTPS trusting `ca` only: the status and the common name of the certificate served. */
+function httpsGet(url: string, ca: Buffer, auth?: string): Promise<{ status: number; cn: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: auth === undefined ? {} : { authorization: auth } }, (res) => {
+      const cn = String((res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN ?? '');
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, cn }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('HTTPS: served with the configured certificate, behind the login; a renewed certificate is served without a restart, and a bad pair keeps the one in use', async (t) => {
+  const openssl = needTool(t, 'openssl');
+  if (openssl === null) return;
+  const dir = tempDir();
+  const first = makeCert(openssl, dir, 'first');
+  const second = makeCert(openssl, dir, 'second');
+  // The files the server reads: the first pair now, written over later.
+  const cert = join(dir, 'server.crt'), key = join(dir, 'server.key');
+  writeFileSync(cert, readFileSync(first.cert));
+  writeFileSync(key, readFileSync(first.key));
+  await withServer(t, { auth: { user: 'ops', password: 'secret' }, tls: { certPath: cert, keyPath: key } }, async (web) => {
+    assert.match(web.url(), /^https:\/\/127\.0\.0\.1:\d+$/);
+    const ok = basic('ops', 'secret');
+    assert.deepEqual(await httpsGet(`${web.url()}/api/exporters`, readFileSync(first.cert), ok), { status: 200, cn: 'first' });
+    assert.equal((await httpsGet(`${web.url()}/api/overview`, readFileSync(first.cert))).status, 401);
+    // Plain HTTP is not answered as such.
+    await assert.rejects(async () => { const r = await fetch(web.url().replace('https:', 'http:') + '/healthz'); await r.text(); });
+    // Unchanged files: nothing to do.
+    assert.equal(await web.checkCertificate(), false);
+    // Half a renewal (the new certificate, the old key): kept, the first pair still served.
+    writeFileSync(cert, readFileSync(second.cert));
+    assert.equal(await web.checkCertificate(), false);
+    assert.deepEqual(await httpsGet(`${web.url()}/healthz`, readFileSync(first.cert)), { status: 200, cn: 'first' });
+    // The key too: served from the next look on.
+    writeFileSync(key, readFileSync(second.key));
+    assert.equal(await web.checkCertificate(), true);
+    assert.deepEqual(await httpsGet(`${web.url()}/healthz`, readFileSync(second.cert)), { status: 200, cn: 'second' });
+  });
+});
+
+test('HTTPS: a key that is not the certificate\'s stops start-up, naming both files', async (t) => {
+  const openssl = needTool(t, 'openssl');
+  if (openssl === null) return;
+  const dir = tempDir();
+  const a = makeCert(openssl, dir, 'a'), b = makeCert(openssl, dir, 'b');
+  const collector = new Collector(testConfig());
+  await collector.start();
+  t.after(() => collector.stop());
+  const web = new WebServer(collector, { ip: '127.0.0.1', port: 0, tls: { certPath: a.cert, keyPath: b.key } });
+  await assert.rejects(web.start(), (err: Error) => err.message.includes(a.cert) && err.message.includes(b.key) && /do not make a TLS server/.test(err.message));
+});
+
+test('the collector serves its web UI with EF_WEBUI_AUTH_* and EF_WEBUI_TLS_* as configured', async (t) => {
+  const openssl = needTool(t, 'openssl');
+  if (openssl === null) return;
+  const { cert, key } = makeCert(openssl, tempDir(), 'ufc');
+  // A free port, found by binding port 0 first.
+  const probe = new Collector(testConfig());
+  const free = new WebServer(probe, { ip: '127.0.0.1', port: 0 });
+  await free.start();
+  const port = Number(new URL(free.url()).port);
+  await free.stop();
+  const c = new Collector(testConfig({
+    EF_WEBUI_ENABLE: 'true', EF_WEBUI_PORT: String(port), EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '0',
+    EF_WEBUI_AUTH_USERNAME: 'admin', EF_WEBUI_AUTH_PASSWORD: 'hunter2', EF_WEBUI_TLS_ENABLE: 'true', EF_WEBUI_TLS_CERT_FILEPATH: cert, EF_WEBUI_TLS_KEY_FILEPATH: key,
+  }));
+  await c.start();
+  await c.listen();
+  t.after(() => c.stop());
+  const url = `https://127.0.0.1:${port}/api/overview`;
+  assert.deepEqual(await httpsGet(url, readFileSync(cert)), { status: 401, cn: 'ufc' });
+  assert.deepEqual(await httpsGet(url, readFileSync(cert), basic('admin', 'hunter2')), { status: 503, cn: 'ufc' }, 'logged in (no store: 503)');
+});
+
+test('configuration: a login needs both halves and no colon in the user name; HTTPS needs both files, readable; warnings where the UI serves other machines without a login, or a password in clear text', () => {
+  setLogger(createLogger({ level: 'error', encoding: 'json' }));
+  const dir = tempDir();
+  const errorsOf = (env: Record<string, string>) => loadConfig({ env: { EF_DATA_DIR: dir, ...env } });
+  let r = errorsOf({ EF_WEBUI_AUTH_USERNAME: 'ops' });
+  assert.deepEqual(r.errors, ['EF_WEBUI_AUTH_PASSWORD="": required when EF_WEBUI_AUTH_USERNAME is set; the password the login asks for']);
+  r = errorsOf({ EF_WEBUI_AUTH_PASSWORD: 'x' });
+  assert.deepEqual(r.errors, ['EF_WEBUI_AUTH_USERNAME="": required when EF_WEBUI_AUTH_PASSWORD is set; the user name the login asks for']);
+  r = errorsOf({ EF_WEBUI_AUTH_USERNAME: 'a:b', EF_WEBUI_AUTH_PASSWORD: 'x' });
+  assert.deepEqual(r.errors, ['EF_WEBUI_AUTH_USERNAME="a:b": HTTP Basic user names cannot hold \':\'']);
+  r = errorsOf({ EF_WEBUI_TLS_ENABLE: 'true' });
+  assert.deepEqual(r.errors, [
+    'EF_WEBUI_TLS_CERT_FILEPATH="": required when EF_WEBUI_TLS_ENABLE=true; the server\'s certificate (PEM)',
+    'EF_WEBUI_TLS_KEY_FILEPATH="": required when EF_WEBUI_TLS_ENABLE=true; the certificate\'s private key (PEM)',
+  ]);
+  r = errorsOf({ EF_WEBUI_TLS_ENABLE: 'true', EF_WEBUI_TLS_CERT_FILEPATH: join(dir, 'none.crt'), EF_WEBUI_TLS_KEY_FILEPATH: dir });
+  assert.deepEqual(r.errors, [
+    `EF_WEBUI_TLS_CERT_FILEPATH=${JSON.stringify(join(dir, 'none.crt'))}: no such file (read at start-up because EF_WEBUI_ENABLE=true and EF_WEBUI_TLS_ENABLE=true)`,
+    `EF_WEBUI_TLS_KEY_FILEPATH=${JSON.stringify(dir)}: not a file (read at start-up because EF_WEBUI_ENABLE=true and EF_WEBUI_TLS_ENABLE=true)`,
+  ]);
+  // With the web UI off none of it matters.
+  assert.deepEqual(errorsOf({ EF_WEBUI_ENABLE: 'false', EF_WEBUI_TLS_ENABLE: 'true', EF_WEBUI_AUTH_USERNAME: 'ops' }).errors, []);
+  const warned = (env: Record<string, string>) => errorsOf(env).warnings.filter((w) => w.startsWith('EF_WEBUI_IP='));
+  assert.deepEqual(warned({}), [], 'loopback: no warning');
+  assert.deepEqual(warned({ EF_WEBUI_IP: '::1' }), []);
+  assert.match(warned({ EF_WEBUI_IP: '0.0.0.0' }).join(), /^EF_WEBUI_IP=0\.0\.0\.0: the web UI and API serve other machines with no login/);
+  assert.match(warned({ EF_WEBUI_IP: '::', EF_WEBUI_AUTH_USERNAME: 'ops', EF_WEBUI_AUTH_PASSWORD: 'x' }).join(), /password crosses the network in clear text/);
+  const secret = errorsOf({ EF_WEBUI_AUTH_USERNAME: 'ops', EF_WEBUI_AUTH_PASSWORD: 'hunter2' });
+  assert.deepEqual(secret.errors, []);
+});

@@ -115,11 +115,11 @@ test('options that must not be empty: bind addresses and ports always, addresses
     EF_OUTPUT_ELASTICSEARCH_ENABLE: 'true', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: '', EF_OUTPUT_KAFKA_BROKERS: 'k1:9092,k2:9092,k1:9092', EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '',
   } });
   assert.deepEqual(errors, [
-    'EF_OUTPUT_KAFKA_BROKERS="k1:9092,k2:9092,k1:9092": a comma-separated list, each once (twice: k1:9092)',
+    'EF_OUTPUT_KAFKA_BROKERS="k1:9092,k2:9092,k1:9092": a comma-separated list of host:port ([v6]:port), each once (twice: k1:9092)',
     'EF_FLOW_SERVER_UDP_IP="": cannot be empty; an IPv4 or IPv6 address (unset it for the default 0.0.0.0)',
     'EF_FLOW_SERVER_UDP_PORT="": cannot be empty; a comma-separated list of UDP ports 0-65535 (0: any free port) (unset it for the default 2055,4739,6343,9995)',
     'EF_WEBUI_IP="": required when EF_WEBUI_ENABLE=true; an IPv4 or IPv6 address (unset it for the default 127.0.0.1)',
-    'EF_OUTPUT_ELASTICSEARCH_ADDRESSES="": required when EF_OUTPUT_ELASTICSEARCH_ENABLE=true; a comma-separated list (unset it for the default 127.0.0.1:9200)',
+    'EF_OUTPUT_ELASTICSEARCH_ADDRESSES="": required when EF_OUTPUT_ELASTICSEARCH_ENABLE=true; a comma-separated list of host:port or http(s)://host:port (unset it for the default 127.0.0.1:9200)',
   ]);
   // Templates listing every option blank still load while those features are off.
   assert.deepEqual(loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_ADDRESSES: '', EF_OUTPUT_KAFKA_BROKERS: '', EF_OUTPUT_RISKIQ_HOST: '', EF_WEBUI_ENABLE: 'false', EF_WEBUI_IP: '' } }).errors, []);
@@ -292,11 +292,33 @@ test('companion options are checked with the rest: Microsoft Graph credentials, 
 test('a password in a URL is masked in error lines and in ufc config, with or without a scheme', () => {
   const { errors } = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: 'https://user:PtKey789@api.passive total.org/' } });
   assert.deepEqual(errors, ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT="https://user:***@api.passive total.org/": an http or https URL']);
-  const { config } = loadConfig({ env: { EF_OUTPUT_KAFKA_BROKERS: 'user:KafkaPw@k:9092,k2:9092', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: 'https://elastic:EsPass123@es:9200' } });
+  const { config } = loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_ADDRESSES: 'https://elastic:EsPass123@es:9200' } });
   const text = renderConfig(config!);
-  assert.match(text, /^EF_OUTPUT_KAFKA_BROKERS=user:\*\*\*@k:9092,k2:9092$/m);
   assert.match(text, /^EF_OUTPUT_ELASTICSEARCH_ADDRESSES=https:\/\/elastic:\*\*\*@es:9200$/m);
-  assert.ok(!/KafkaPw|EsPass123/.test(text));
+  assert.ok(!/EsPass123/.test(text));
+  // A broker is host:port: one with credentials is refused, and the error quotes it masked.
+  const bad = loadConfig({ env: { EF_OUTPUT_KAFKA_BROKERS: 'user:KafkaPw@k:9092,k2:9092' } });
+  assert.deepEqual(bad.errors, ['EF_OUTPUT_KAFKA_BROKERS="user:***@k:9092,k2:9092": a comma-separated list of host:port ([v6]:port) (bad: user:***@k:9092)']);
+});
+
+test('output addresses and names are checked at start-up (exit 2), not when the output first connects: ClickHouse URLs and identifiers, search nodes, Kafka brokers and SASL credentials', () => {
+  const { errors } = loadConfig({ env: {
+    EF_OUTPUT_CLICKHOUSE_ADDRESSES: '127.0.0.1:8123', EF_OUTPUT_CLICKHOUSE_DATABASE: 'my-db', EF_OUTPUT_CLICKHOUSE_TABLE: 'flows;drop',
+    EF_OUTPUT_ELASTICSEARCH_ADDRESSES: '127.0.0.1:99999,foo bar,es:9200,https://es.example:9200/prefix,[::1]:9200',
+    EF_OUTPUT_OPENSEARCH_ADDRESSES: 'ftp://os:9200,os',
+    EF_OUTPUT_KAFKA_BROKERS: 'http://127.0.0.1:9092,k1:9092,[2001:db8::1]:9092,k2:0,k3:9092/x',
+    EF_OUTPUT_KAFKA_ENABLE: 'true', EF_OUTPUT_KAFKA_SASL_ENABLE: 'true',
+  } });
+  assert.deepEqual(errors, [
+    'EF_OUTPUT_CLICKHOUSE_ADDRESSES="127.0.0.1:8123": a comma-separated list of http(s)://host:port URLs (bad: 127.0.0.1:8123)',
+    'EF_OUTPUT_CLICKHOUSE_DATABASE="my-db": a plain identifier (letters, digits, _)',
+    'EF_OUTPUT_CLICKHOUSE_TABLE="flows;drop": a plain identifier (letters, digits, _)',
+    'EF_OUTPUT_ELASTICSEARCH_ADDRESSES="127.0.0.1:99999,foo bar,es:9200,https://es.example:9200/prefix,[::1]:9200": a comma-separated list of host:port or http(s)://host:port (bad: 127.0.0.1:99999, foo bar)',
+    'EF_OUTPUT_OPENSEARCH_ADDRESSES="ftp://os:9200,os": a comma-separated list of host:port or http(s)://host:port (bad: ftp://os:9200, os)',
+    'EF_OUTPUT_KAFKA_BROKERS="http://127.0.0.1:9092,k1:9092,[2001:db8::1]:9092,k2:0,k3:9092/x": a comma-separated list of host:port ([v6]:port) (bad: http://127.0.0.1:9092, k2:0, k3:9092/x)',
+    'EF_OUTPUT_KAFKA_SASL_USERNAME="": required when EF_OUTPUT_KAFKA_SASL_ENABLE=true; the SASL user',
+    'EF_OUTPUT_KAFKA_SASL_PASSWORD="": required when EF_OUTPUT_KAFKA_SASL_ENABLE=true; the SASL password',
+  ]);
 });
 
 test('the docker-compose snippets of the seed parse, and the enricher needs user and key', () => {

@@ -241,7 +241,9 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     if (parsed.success) values[name] = parsed.data;
     else {
       const shown = spec.secret ? '***' : JSON.stringify(maskUrlCredentials(text));
-      errors.push(`${name}=${shown}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      // Messages may quote the value's bad parts (a list's items): masked as the value is.
+      const why = parsed.error.issues.map((i) => (spec.secret ? i.message : maskItems(i.message, text))).join('; ');
+      errors.push(`${name}=${shown}: ${why}`);
     }
   }
   // Run even when some values failed, so that one bad value does not hide a missing required one: a
@@ -357,6 +359,10 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     }
   }
   if (c.EF_WEBUI_ENABLE === true) webChecks(c, errors, warnings);
+  if (c.EF_OUTPUT_KAFKA_ENABLE === true && c.EF_OUTPUT_KAFKA_SASL_ENABLE === true) {
+    if (c.EF_OUTPUT_KAFKA_SASL_USERNAME?.trim() === '') errors.push('EF_OUTPUT_KAFKA_SASL_USERNAME="": required when EF_OUTPUT_KAFKA_SASL_ENABLE=true; the SASL user');
+    if (c.EF_OUTPUT_KAFKA_SASL_PASSWORD === '') errors.push('EF_OUTPUT_KAFKA_SASL_PASSWORD="": required when EF_OUTPUT_KAFKA_SASL_ENABLE=true; the SASL password');
+  }
   if (c.EF_OUTPUT_FILE_ENABLE === true && c.EF_OUTPUT_FILE_PATH?.trim() === '')
     errors.push('EF_OUTPUT_FILE_PATH="": required when EF_OUTPUT_FILE_ENABLE=true; the file to append flows to');
   if (c.EF_OUTPUT_CLICKHOUSE_ENABLE === true && (c.EF_OUTPUT_CLICKHOUSE_ADDRESSES?.length ?? 0) > 1)
@@ -436,6 +442,17 @@ function maskUrlCredentials(text: string): string {
       return `${scheme}${colon < 0 ? '***' : `${info.slice(0, colon)}:***`}@`;
     })
     .replace(BARE_USERINFO, (_m, start: string, user: string) => `${start}${user}:***@`);
+}
+
+/** `message` with each item of the list `value` that holds credentials written as maskUrlCredentials writes it. */
+function maskItems(message: string, value: string): string {
+  let out = maskUrlCredentials(message);
+  for (const raw of value.split(',')) {
+    const item = raw.trim();
+    const masked = maskUrlCredentials(item);
+    if (item !== '' && masked !== item) out = out.split(item).join(masked);
+  }
+  return out;
 }
 
 /** Every secret value set, for the log redactor. */

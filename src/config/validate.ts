@@ -21,3 +21,33 @@ export function isNameServer(s: string): boolean {
 }
 
 export const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A plain SQL identifier (letters, digits, _; not starting with a digit): ClickHouse names are put into statements unquoted. */
+export const SQL_IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `s` as a URL, or null: what `new URL` refuses (a space, a port past 65535) is no address. */
+function urlOf(s: string): URL | null {
+  try {
+    return new URL(s);
+  } catch {
+    return null;
+  }
+}
+
+/** An http(s) URL with a host (ClickHouse's endpoints). */
+export function isHttpUrl(s: string): boolean {
+  const u = urlOf(s);
+  return u !== null && (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+}
+
+/** A search node: an http(s) URL, or `host:port` (the scheme then comes from _TLS_ENABLE). */
+export function isSearchNode(s: string): boolean {
+  return s.includes('://') ? isHttpUrl(s) : isHostPort(s);
+}
+
+/** `host:port` (`[v6]:port` for IPv6), with a port from 1 to 65535 and no scheme or path. */
+export function isHostPort(s: string): boolean {
+  if (s.includes('://') || s.includes('/') || s.includes('@')) return false;
+  const u = urlOf(`tcp://${s}`);
+  return u !== null && u.hostname !== '' && u.port !== '' && Number(u.port) >= 1 && u.pathname === '' && u.search === '' && u.hash === '';
+}

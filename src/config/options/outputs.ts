@@ -1,5 +1,9 @@
 import { opt, outputCommon } from '../spec.js';
 import { dropEntryAllowed } from '../../record/drop-fields.js';
+import { isHostPort, isHttpUrl, isSearchNode, SQL_IDENT } from '../validate.js';
+
+/** ClickHouse names go into statements unquoted: plain identifiers only. */
+const identifier = (s: string): string | null => (SQL_IDENT.test(s) ? null : 'a plain identifier (letters, digits, _)');
 
 const period = ['none', 'hourly', 'daily', 'weekly', 'monthly'] as const;
 
@@ -26,7 +30,7 @@ function searchOutput<N extends string>(name: N, label: string) {
   return {
     ...outputCommon(name, label),
     ...dropFields(name, label),
-    [`EF_OUTPUT_${name}_ADDRESSES`]: opt.list(G, '127.0.0.1:9200', 'Nodes as host:port (http unless _TLS_ENABLE).'),
+    [`EF_OUTPUT_${name}_ADDRESSES`]: opt.list(G, '127.0.0.1:9200', 'Nodes as host:port (http unless _TLS_ENABLE), or as http(s) URLs.', { test: isSearchNode, allowed: 'host:port or http(s)://host:port' }),
     [`EF_OUTPUT_${name}_USERNAME`]: opt.str(G, '', 'Basic auth user.', 'a user name'),
     [`EF_OUTPUT_${name}_PASSWORD`]: opt.secret(G, 'Basic auth password.'),
     [`EF_OUTPUT_${name}_API_KEY`]: opt.secret(G, 'API key (base64 id:key), used instead of user and password.'),
@@ -71,9 +75,9 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_DUCKDB_MEMORY_LIMIT: opt.int(GD, 0, "Megabytes of memory DuckDB may use for its buffers and queries (larger queries spill to disk beside the database). 0: DuckDB's own default, 80% of the machine's memory.", { min: 0 }),
 
   ...outputCommon('CLICKHOUSE', 'ClickHouse'),
-  EF_OUTPUT_CLICKHOUSE_ADDRESSES: opt.list(GC, 'http://127.0.0.1:8123', 'ClickHouse HTTP endpoints.'),
-  EF_OUTPUT_CLICKHOUSE_DATABASE: opt.str(GC, 'default', 'Database.', 'a database name'),
-  EF_OUTPUT_CLICKHOUSE_TABLE: opt.str(GC, 'flows', 'Table (created when missing).', 'a table name'),
+  EF_OUTPUT_CLICKHOUSE_ADDRESSES: opt.list(GC, 'http://127.0.0.1:8123', 'ClickHouse HTTP endpoints.', { test: isHttpUrl, allowed: 'http(s)://host:port URLs' }),
+  EF_OUTPUT_CLICKHOUSE_DATABASE: opt.checked(GC, 'default', 'Database.', 'a plain identifier (letters, digits, _)', identifier),
+  EF_OUTPUT_CLICKHOUSE_TABLE: opt.checked(GC, 'flows', 'Table (created when missing).', 'a plain identifier (letters, digits, _)', identifier),
   EF_OUTPUT_CLICKHOUSE_USERNAME: opt.str(GC, 'default', 'User.', 'a user name'),
   EF_OUTPUT_CLICKHOUSE_PASSWORD: opt.secret(GC, 'Password.'),
   EF_OUTPUT_CLICKHOUSE_RETENTION: opt.int(GC, 30, 'Days kept (table TTL).', { min: 1 }),
@@ -87,7 +91,7 @@ export const OUTPUT_OPTIONS = {
 
   ...outputCommon('KAFKA', 'Kafka'),
   ...dropFields('KAFKA', 'Kafka'),
-  EF_OUTPUT_KAFKA_BROKERS: opt.list(GK, '127.0.0.1:9092', 'Bootstrap brokers as host:port.'),
+  EF_OUTPUT_KAFKA_BROKERS: opt.list(GK, '127.0.0.1:9092', 'Bootstrap brokers as host:port.', { test: isHostPort, allowed: 'host:port ([v6]:port)' }),
   EF_OUTPUT_KAFKA_TOPIC: opt.str(GK, 'elastiflow-flow-codex', 'Topic.', 'a topic name'),
   EF_OUTPUT_KAFKA_PARTITION_KEY: opt.oneOf(GK, 'exporter', ['exporter', 'none', 'src_ip', 'community_id'] as const, 'Message key, which picks the partition.'),
   EF_OUTPUT_KAFKA_CLIENT_ID: opt.str(GK, 'ufc', 'Kafka client ID.', 'a client ID'),

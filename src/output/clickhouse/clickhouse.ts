@@ -25,6 +25,7 @@ import { BatchingOutput } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
 import { within } from '../../within.js';
 import { ConfigFileError } from '../../config/file-error.js';
+import { SQL_IDENT } from '../../config/validate.js';
 
 const CH_TYPE: Record<ColKind, string> = { u8: 'UInt8', u16: 'UInt16', u32: 'UInt32', i16: 'Int16', i64: 'UInt64', f64: 'Float64', str: 'String', enum: 'String' };
 const DAY_MS = 86_400_000;
@@ -42,7 +43,6 @@ const REST_BEFORE_COLUMN: Record<string, string> = {
   next_hop: "visitParamExtractString(rest, 'nextHop')",
 };
 const RETENTION_INTERVAL_MS = 60 * 60_000;
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export interface ClickHouseOptions {
   url: string;
@@ -229,7 +229,7 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
 
   constructor(private readonly o: ClickHouseOptions) {
     super({ batchMax: o.batchMax, deadlineMs: o.deadlineMs, queueMax: o.queueMax, queueMaxWithoutSpill: 20 * o.batchMax, ...(o.spill ? { spill: o.spill } : {}) });
-    if (!IDENT.test(o.database) || !IDENT.test(o.table)) throw new Error('EF_OUTPUT_CLICKHOUSE_DATABASE and _TABLE must be plain identifiers (letters, digits, _)');
+    if (!SQL_IDENT.test(o.database) || !SQL_IDENT.test(o.table)) throw new Error('EF_OUTPUT_CLICKHOUSE_DATABASE and _TABLE must be plain identifiers (letters, digits, _)');
     this.cols = flowColumns(o.timestampSource);
     this.fq = `${o.database}.${o.table}`;
     this.writer = new RowBinaryWriter(this.cols);

@@ -12,7 +12,12 @@ import { ClickHouseOutput } from '../src/output/clickhouse/clickhouse.js';
 import { KafkaOutput } from '../src/output/kafka/output.js';
 import { START_WAIT_MS } from '../src/output/close-deadline.js';
 import { FlowRecord } from '../src/record/flow-record.js';
-import { tempDir } from './helpers/collect.js';
+import { tempDir, testConfig } from './helpers/collect.js';
+import { createSearchOutput } from '../src/output/elasticsearch/from-config.js';
+import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { REPO_ROOT, TESTDATA } from './helpers/tools.js';
 
 async function silentServer(): Promise<{ port: number; close(): void }> {
   const sockets = new Set<Socket>();
@@ -77,6 +82,76 @@ test('Kafka broker that accepts and never answers: start goes on after the start
     assert.equal(c.sent, 0);
     assert.equal((c.dropped_retries ?? 0) + (c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
   } finally {
+    srv.close();
+  }
+});
+
+test('Elasticsearch node that accepts and never answers: start goes on after the start wait, the stop is bounded, records spilled', async () => {
+  const srv = await silentServer();
+  const dir = tempDir('ufc-silent-');
+  const config = testConfig({ EF_OUTPUT_ELASTICSEARCH_ENABLE: 'true', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: `127.0.0.1:${srv.port}`, EF_OUTPUT_ELASTICSEARCH_BATCH_DEADLINE: '10' });
+  const out = createSearchOutput(config, 'elasticsearch', join(dir, 'spill'));
+  try {
+    let t0 = Date.now();
+    await out.start();
+    assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (the client's timeout is 30 s, for the info and the template each)`);
+    out.write(records(50));
+    await new Promise((r) => setTimeout(r, 200));
+    t0 = Date.now();
+    await out.close(500);
+    assert.ok(Date.now() - t0 < 8000, `stop took ${Date.now() - t0} ms`);
+    const c = out.counters();
+    assert.equal(c.sent, 0);
+    assert.equal((c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
+  } finally {
+    srv.close();
+  }
+});
+
+test('ufc run with a node that never answers: listening within the start wait, and the process ends within a second of its "stopped" line (a request given up on held it 30 s)', async () => {
+  const srv = await silentServer();
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'node_modules', 'tsx', 'dist', 'cli.mjs'), join(REPO_ROOT, 'src', 'cli', 'main.ts'), 'run'], {
+    env: {
+      PATH: process.env.PATH, HOME: process.env.HOME, EF_DATA_DIR: tempDir('ufc-silent-'), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_WEBUI_ENABLE: 'false',
+      EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '0',
+      EF_OUTPUT_ELASTICSEARCH_ENABLE: 'true', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: `127.0.0.1:${srv.port}`, EF_OUTPUT_ELASTICSEARCH_BATCH_DEADLINE: '10',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  try {
+    let stderr = '';
+    const t0 = Date.now();
+    const port: number = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`collector did not start: ${stderr}`)), 60_000);
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        const m = /listening for flows on udp 127\.0\.0\.1:(\d+)/.exec(stderr);
+        if (m !== null) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      });
+    });
+    assert.ok(Date.now() - t0 < START_WAIT_MS + 10_000, `listening after ${Date.now() - t0} ms`);
+    const v5 = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+    const sock = dgram.createSocket('udp4');
+    await new Promise<void>((r) => sock.send(v5, port, '127.0.0.1', () => r()));
+    sock.close();
+    // The batch goes out and hangs.
+    await new Promise((r) => setTimeout(r, 500));
+    let stoppedAt = 0;
+    child.stderr.on('data', () => {
+      if (stoppedAt === 0 && /"msg":"stopped"/.test(stderr)) stoppedAt = Date.now();
+    });
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    const exitedAt = Date.now();
+    assert.equal(code, 0, stderr);
+    assert.ok(stoppedAt > 0, stderr);
+    assert.ok(exitedAt - stoppedAt < 3000, `exited ${exitedAt - stoppedAt} ms after "stopped"`);
+    assert.match(stderr, /kept in the spill directory/);
+  } finally {
+    child.kill('SIGKILL');
     srv.close();
   }
 });

@@ -5,6 +5,9 @@ import { configOrExit } from './common.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
 import { VERSION } from './version.js';
 
+/** How long the process may outlive its last line (`stopped`, a failed start) for what still drains by itself. */
+const EXIT_GRACE_MS = 1000;
+
 /** On glibc, whether the environment leaves the mmap threshold to glibc (bin/ufc fixes it; see there). */
 function mmapThresholdFloats(): boolean {
   if (process.platform !== 'linux' || (process.env.MALLOC_MMAP_THRESHOLD_ ?? '') !== '') return false;
@@ -47,7 +50,7 @@ export const runCommand: Command = {
       // A file the configuration names that will not load is a configuration problem (exit 2, which the
       // shipped unit does not restart); anything else may mend on a restart (exit 1).
       const code = isConfigFileError(err) ? 2 : 1;
-      setTimeout(() => process.exit(code), 1000).unref();
+      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
       return code;
     }
     try {
@@ -56,6 +59,7 @@ export const runCommand: Command = {
       log.error((err as Error).message);
       await collector.stop();
       release();
+      setTimeout(() => process.exit(1), EXIT_GRACE_MS).unref();
       return 1;
     }
     const sig = await stopRequested;
@@ -64,6 +68,10 @@ export const runCommand: Command = {
     await collector.stop();
     const t = collector.pipeline.stats.totals();
     log.info('stopped', { packets: t.packets, records: t.records, errors: t.errors });
+    // Every stage has stopped within its bound, and what an output could not send is in its spill;
+    // a request one gave up on (a node that never answers) may still hold the event loop until its
+    // client's timeout (30 s), so the process ends shortly after this line whatever is left.
+    setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
     return 0;
   },
 };

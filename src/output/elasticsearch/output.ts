@@ -13,7 +13,7 @@ import { pickTimestamp, type ViewOptions } from '../../record/fields.js';
 import { encodeRecord } from '../../record/json.js';
 import { log } from '../../log/logger.js';
 import { BatchingOutput, PartialSendError } from '../batching.js';
-import { CLOSE_SEND_MS } from '../close-deadline.js';
+import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
 import { within } from '../../within.js';
 import { bodyText, itemResults, recordsOf, splitBodies, type BulkItem } from './bulk.js';
 import { openConnection, type ConnectionOptions, type SearchConnection } from './connection.js';
@@ -79,9 +79,19 @@ export class SearchOutput extends BatchingOutput {
 
   override async start(): Promise<void> {
     try {
-      const info = await this.conn.info();
-      log.info(`${this.name} output: connected to ${info.distribution} ${info.version} at ${this.o.connection.addresses.join(',')}`);
-      await this.installTemplate();
+      // A node that accepts and stays silent must not hold up the collector's start (its UDP sockets,
+      // so the flows sent meanwhile) for the request timeout, twice: past START_WAIT_MS records queue
+      // and the template is installed before the first bulk request, as after any failure here.
+      const ready = (async () => {
+        const info = await this.conn.info();
+        log.info(`${this.name} output: connected to ${info.distribution} ${info.version} at ${this.o.connection.addresses.join(',')}`);
+        await this.installTemplate();
+      })();
+      if (!(await within(ready, START_WAIT_MS))) {
+        ready.catch(() => undefined);
+        throw new Error(`no answer within ${START_WAIT_MS / 1000} s`);
+      }
+      await ready;
     } catch (err) {
       // Not fatal: records queue (and spill) until the cluster answers; the template is retried first.
       log.warn(`${this.name} output: cluster not ready at start (${(err as Error).message}); records are held and the template retried before the first bulk request`);

@@ -54,10 +54,12 @@ test('ClickHouse that accepts and never answers: start goes on after the start w
     assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (the client's timeout is 30 s)`);
     out.write(records(50));
     await new Promise((r) => setTimeout(r, 200));
+    assert.equal(out.counters().inflight, 50, 'the hung batch shows as in flight');
     t0 = Date.now();
     await out.close(500);
     assert.ok(Date.now() - t0 < 8000, `stop took ${Date.now() - t0} ms`);
     const c = out.counters();
+    assert.equal(c.inflight, 0, 'given up on at the stop');
     assert.equal(c.sent, 0);
     assert.equal((c.dropped_retries ?? 0) + (c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
   } finally {
@@ -97,10 +99,12 @@ test('Elasticsearch node that accepts and never answers: start goes on after the
     assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (the client's timeout is 30 s, for the info and the template each)`);
     out.write(records(50));
     await new Promise((r) => setTimeout(r, 200));
+    assert.equal(out.counters().inflight, 50, 'the hung batch shows as in flight');
     t0 = Date.now();
     await out.close(500);
     assert.ok(Date.now() - t0 < 8000, `stop took ${Date.now() - t0} ms`);
     const c = out.counters();
+    assert.equal(c.inflight, 0, 'given up on at the stop');
     assert.equal(c.sent, 0);
     assert.equal((c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
   } finally {

@@ -1,5 +1,6 @@
 /** BatchingOutput with and without spill: outage, order, exactly once, restart, memory-only policy. */
 import { test } from 'node:test';
+import { createLogger, setLogger } from '../src/log/logger.js';
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -165,6 +166,34 @@ test('with spill: past the disk cap the oldest are dropped and counted; the rest
     last.set(r.exporterIp, r.sequence);
   }
   for (const [e, n] of next) assert.equal(last.get(e), n - 1, `${e}: newest kept`);
+});
+
+test('with spill: an outage burst larger than the cap, moved from memory at once, keeps its newest records up to the cap; the drops are logged, and the stop says what waits on disk', async () => {
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
+  try {
+    const dir = tmp();
+    const o = new FakeTarget({ batchMax: 10_000, deadlineMs: 50, queueMax: 10_000, spill: { dir, maxBytes: 300 << 10 } });
+    await o.start();
+    o.down = true;
+    const next = new Map<string, number>();
+    // All in memory before the first send (and its failure) moves them to disk together.
+    for (let i = 0; i < 60; i++) o.write(makeBatch(next, 100));
+    await until(() => (o.counters().spill_pending ?? 0) + (o.counters().spill_dropped ?? 0) === 6000, 5000);
+    const c = o.counters();
+    assert.ok(c.spill_pending! > 500 && c.spill_bytes! <= 300 << 10, JSON.stringify(c));
+    assert.ok(lines.some((l) => l.includes(`fake output: ${c.spill_dropped} records dropped, the oldest first: the spill directory ${dir} reached its cap of ${300 << 10} bytes`)), lines.join('\n'));
+    await o.close(100);
+    assert.ok(lines.some((l) => l.includes(`fake output: ${c.spill_pending} records spilled while the target was away wait in the spill directory ${dir} for the next start`)), lines.join('\n'));
+    // What waits is the newest: the next start delivers each exporter's last records, in order.
+    const b = new FakeTarget({ batchMax: 1000, deadlineMs: 5, queueMax: 10_000, spill: { dir, maxBytes: 300 << 10 } });
+    await b.start();
+    await until(() => b.got.length === c.spill_pending, 10_000);
+    await b.close();
+    for (const [e, n] of next) assert.equal(b.got.filter((r) => r.exporterIp === e).at(-1)?.sequence, n - 1, `${e}: newest kept`);
+  } finally {
+    setLogger(createLogger({ level: 'info', encoding: 'json' }));
+  }
 });
 
 test('without a spill, a stop while the target keeps failing ends at its deadline: what is left is counted as dropped', async () => {

@@ -112,6 +112,28 @@ test('spill log: prepend puts records before everything on disk', () => {
   assert.deepEqual(drain(log), Array.from({ length: 115 - 100 + 10 }, (_, i) => (i < 10 ? i : 100 + i - 10)));
 });
 
+test('spill log: a prepend larger than the cap keeps its newest records up to the cap, in order, after a restart too (it went whole)', () => {
+  const dir = tmp();
+  const maxBytes = 256 << 10;
+  const log = new SpillLog({ dir, maxBytes, segmentBytes: 16 << 10, entryRecords: 20 });
+  // An outage's memory: far more than the cap holds, in the batches it was queued in.
+  log.prepend([batch(0, 2000), batch(2000, 2000)]);
+  assert.ok(log.bytes <= maxBytes, `${log.bytes} bytes on disk`);
+  const kept = log.pendingRecords;
+  assert.ok(kept > 500, `${kept} records kept`);
+  assert.equal(log.c.dropped + kept, 4000, 'every record either kept or counted');
+  // Prepended again (a second stop) before what is there, and the oldest still go first.
+  log.prepend([batch(-100, 100)]);
+  assert.ok(log.bytes <= maxBytes);
+  log.close();
+  const again = new SpillLog({ dir, maxBytes, entryRecords: 20 });
+  const got = drain(again, 1000);
+  assert.equal(got.length, again.c.recovered);
+  assert.deepEqual(got, [...got].sort((a, b) => a - b), 'oldest first');
+  assert.equal(got[got.length - 1], 3999, 'the newest record kept');
+  assert.deepEqual(got.slice(-kept + 200), Array.from({ length: kept - 200 }, (_, i) => 4000 - kept + 200 + i), 'a run of the newest, without holes');
+});
+
 test('spill log: survives a restart and resumes after what was delivered', () => {
   const dir = tmp();
   const a = new SpillLog({ dir, maxBytes: 1 << 30, segmentBytes: 8192, entryRecords: 10 });

@@ -53,7 +53,8 @@ const SPILL_RETRY_MS = 30_000;
 
 export abstract class BatchingOutput implements Output {
   abstract readonly name: string;
-  protected readonly c: Record<string, number> = { queued: 0, sent: 0, batches: 0, failures: 0, dropped_queue_full: 0, dropped_retries: 0 };
+  // inflight: records of the send in progress (a target that hangs holds them here, not in queued or the spill).
+  protected readonly c: Record<string, number> = { queued: 0, inflight: 0, sent: 0, batches: 0, failures: 0, dropped_queue_full: 0, dropped_retries: 0 };
   private chunks: (readonly FlowRecord[])[] = [];
   private chunkOffset = 0;
   private queued = 0;
@@ -64,6 +65,9 @@ export abstract class BatchingOutput implements Output {
   private flushing = false;
   private lastErrorLog = 0;
   private lastSpillErrorLog = 0;
+  /** The spill's cap drops already logged (reportSpillDrops), and when last. */
+  private spillDropsLogged = 0;
+  private lastSpillDropLog = 0;
   /** Opened on first use; null without spill or while the directory cannot be opened. */
   private disk: SpillLog | null = null;
   /** While the spill directory cannot be opened: when to try again (0: not failing). */
@@ -113,6 +117,7 @@ export abstract class BatchingOutput implements Output {
         this.c.spill_errors! += batch.length;
         this.logSpillError(err, 'records dropped');
       }
+      this.reportSpillDrops();
       this.kick();
       return;
     }
@@ -226,12 +231,14 @@ export abstract class BatchingOutput implements Output {
       if (batch.length === 0) return true;
       this.refusedInSend = 0;
       this.sendingFromMemory = fromDisk ? null : batch;
+      this.c.inflight = batch.length;
       let failure: unknown = null;
       try {
         await this.send(batch);
       } catch (err) {
         failure = err;
       }
+      this.c.inflight = 0;
       this.sendingFromMemory = null;
       // Given up on by close() (kept or counted there): the spill may be closed already.
       if (this.abandoned) return false;
@@ -297,6 +304,7 @@ export abstract class BatchingOutput implements Output {
     const memory = this.takeAll();
     try {
       d.prepend([batch, ...memory]);
+      this.reportSpillDrops();
       return true;
     } catch (err) {
       // Nothing went to disk (prepend is all or nothing): the rest of memory goes back where it
@@ -362,6 +370,8 @@ export abstract class BatchingOutput implements Output {
       inFlight = this.sendingFromMemory;
     }
     const left = [...(inFlight === null ? [] : [inFlight]), ...this.takeAll()];
+    // The send given up on is no longer in flight: it is kept or counted below with the rest.
+    if (this.abandoned) this.c.inflight = 0;
     let n = 0;
     for (const chunk of left) n += chunk.length;
     // With a spill, what memory still holds goes to disk, before what is there (it is older), for
@@ -378,6 +388,10 @@ export abstract class BatchingOutput implements Output {
     }
     this.c.dropped_retries! += n - kept;
     if (kept > 0) log.warn(`${this.name} output: stopped with ${kept} records the target did not take within ${flushMs / 1000} s (slow or failing) kept in the spill directory ${this.opts.spill!.dir} for the next start`);
+    // Records spilled before the stop wait there too (the target was away): said, so the stop's lines account for them.
+    const earlier = (this.disk?.pendingRecords ?? 0) - kept;
+    if (earlier > 0) log.warn(`${this.name} output: ${earlier} records spilled while the target was away wait in the spill directory ${this.opts.spill!.dir} for the next start`);
+    this.reportSpillDrops(true);
     const dropped = this.c.dropped_retries! - droppedBefore;
     if (dropped > 0) log.error(`${this.name} output: stopped with ${dropped} records not delivered (the target did not take them within ${flushMs / 1000} s: slow or failing)`);
     this.disk?.close();
@@ -407,6 +421,22 @@ export abstract class BatchingOutput implements Output {
     this.lastErrorLog = now;
     const where = this.disk !== null ? 'spilling to disk and retrying' : 'will retry';
     log.warn(`${this.name} output: send failed, ${where}: ${(err as Error).message}`);
+  }
+
+  /**
+   * Logs the records the spill dropped at its cap since the last such line (at most every
+   * LOG_EVERY_MS unless `now`): the oldest go first, and without this line an outage that outlasts
+   * the cap loses them with only a counter to say so.
+   */
+  private reportSpillDrops(now = false): void {
+    const d = this.disk;
+    if (d === null) return;
+    const n = d.c.dropped - this.spillDropsLogged;
+    const t = Date.now();
+    if (n <= 0 || (!now && t - this.lastSpillDropLog < LOG_EVERY_MS)) return;
+    this.lastSpillDropLog = t;
+    this.spillDropsLogged = d.c.dropped;
+    log.error(`${this.name} output: ${n} records dropped, the oldest first: the spill directory ${this.opts.spill!.dir} reached its cap of ${this.opts.spill!.maxBytes} bytes (the output's _SPILL_MAX_BYTES) while the target was away`);
   }
 
   private logSpillError(err: unknown, outcome: string): void {

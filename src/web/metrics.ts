@@ -13,7 +13,7 @@ import { logLinesLost } from '../log/logger.js';
 import type { ExporterCounters } from '../pipeline/exporter-stats.js';
 
 /** Output counter names that are levels (current depth), not running totals. */
-const DEPTH_KEYS = new Set(['queued', 'queued_records', 'inflight_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spill_pending', 'spilled_bytes', 'spill_bytes']);
+const DEPTH_KEYS = new Set(['queued', 'inflight', 'queued_records', 'inflight_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spill_pending', 'spilled_bytes', 'spill_bytes']);
 
 export function isDepthCounter(key: string): boolean {
   return DEPTH_KEYS.has(key);

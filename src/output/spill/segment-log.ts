@@ -121,40 +121,57 @@ export class SpillLog {
 
   /**
    * Puts batches before everything on disk: for records that were already in memory (older than
-   * the disk's) when the target failed. Written to a new segment with a lower id.
+   * the disk's) when the target failed. Written to new segments with lower ids, each no larger than
+   * a segment appended to: the cap then drops the oldest of them a segment at a time (one segment
+   * holding a whole outage's memory went at once, the newest records with it).
    */
   prepend(batches: readonly (readonly FlowRecord[])[]): void {
-    let n = 0;
-    for (const b of batches) n += b.length;
-    if (n === 0) return;
-    const id = this.segs.length > 0 ? this.segs[0]!.id - 1 : FIRST_ID;
-    // All or nothing: the caller keeps the records in memory when this throws, so a segment cut
-    // short (a full disk) must not stay to be replayed beside them, nor its descriptor stay open.
-    const before = { spilled: this.c.spilled, pending: this.pending, totalBytes: this.totalBytes };
-    const path = join(this.o.dir, `${String(id).padStart(16, '0')}.seg`);
-    let seg: Segment | null = null;
-    try {
-      seg = this.create(id);
-      for (const b of batches) {
-        for (let i = 0; i < b.length; i += this.entryRecords) {
-          const end = Math.min(b.length, i + this.entryRecords);
-          this.writeEntry(seg, encodeRecords(b, i, end), end - i);
+    const groups: { payload: Buffer; count: number }[][] = [];
+    let group: { payload: Buffer; count: number }[] = [];
+    let size = this.fileHeader().length;
+    for (const b of batches) {
+      for (let i = 0; i < b.length; i += this.entryRecords) {
+        const end = Math.min(b.length, i + this.entryRecords);
+        const payload = encodeRecords(b, i, end);
+        if (group.length > 0 && size + ENTRY_HEADER + payload.length > this.segmentBytes) {
+          groups.push(group);
+          group = [];
+          size = this.fileHeader().length;
         }
+        group.push({ payload, count: end - i });
+        size += ENTRY_HEADER + payload.length;
       }
-      this.seal(seg);
+    }
+    if (group.length > 0) groups.push(group);
+    if (groups.length === 0) return;
+    const first = this.segs.length > 0 ? this.segs[0]!.id - groups.length : FIRST_ID;
+    // All or nothing: the caller keeps the records in memory when this throws, so segments cut
+    // short (a full disk) must not stay to be replayed beside them, nor their descriptors stay open.
+    const before = { spilled: this.c.spilled, pending: this.pending, totalBytes: this.totalBytes };
+    const made: Segment[] = [];
+    try {
+      for (let g = 0; g < groups.length; g++) {
+        const seg = this.create(first + g);
+        made.push(seg);
+        for (const e of groups[g]!) this.writeEntry(seg, e.payload, e.count);
+        this.seal(seg);
+      }
     } catch (err) {
-      try {
-        if (seg !== null && seg.fd !== null) closeSync(seg.fd);
-      } catch {
-        // closing is best effort; the file goes next
+      for (const seg of made) {
+        try {
+          if (seg.fd !== null) closeSync(seg.fd);
+        } catch {
+          // closing is best effort; the file goes next
+        }
+        rmSync(seg.path, { force: true });
       }
-      rmSync(path, { force: true });
+      // A segment whose create() failed removed its own file.
       this.c.spilled = before.spilled;
       this.pending = before.pending;
       this.totalBytes = before.totalBytes;
       throw err;
     }
-    this.segs.unshift(seg);
+    this.segs.unshift(...made);
     // The prepended records are now the oldest; the cap applies to them like to any others.
     this.makeRoom(0);
   }

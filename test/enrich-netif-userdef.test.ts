@@ -209,7 +209,7 @@ test('netif-userdef: a failed look at the file is cleared once the file in use i
   }
 });
 
-test('file statuses from several decode workers: a failed read wins, else the copy read longest ago; a worker that stops marks its files until its successor reports, and one that cannot load the file keeps saying so', async () => {
+test('file statuses from several decode workers: a failed read wins, else the copy read longest ago; a worker that stops marks its files until its successor reports; a successor that cannot load the file decodes without it and says so', async () => {
   const s = (loadedAt: number, error: string | null, option = 'EF_X_PATH'): UserFileStatus => ({ what: 'x', option, path: '/x', entries: 1, loadedAt, checkedAt: loadedAt, refreshMinutes: 15, error });
   assert.deepEqual(mergeFileStatuses([[s(20, null)], [s(10, null)], [s(30, null)]]), [s(10, null)]);
   assert.deepEqual(mergeFileStatuses([[s(20, null)], [s(30, 'bad')], [s(10, null)]]), [s(30, 'bad')]);
@@ -221,18 +221,27 @@ test('file statuses from several decode workers: a failed read wins, else the co
   const c = new Collector(testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '1', EF_PROCESSOR_ENRICH_NETIF_METADATA_ENABLE: 'true', EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: path }));
   await c.start();
   try {
-    await c.listen();
+    const [port] = await c.listen();
     await until(() => c.fileStatuses().length === 1);
     assert.deepEqual(c.fileStatuses().map((x) => [x.option, x.entries, x.error]), [['EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH', 1, null]]);
-    // The file edited into a state that does not load, then the worker stops: its successors cannot start.
+    const worker = () => (c.pool as unknown as { workers: (import('node:worker_threads').Worker | null)[] }).workers[0];
+    // The file edited into a state that does not load, then the worker stops: its successor starts
+    // without the table (before, it could not start until the file was mended, and the exporters'
+    // flows were dropped meanwhile), and reports why.
     writeFileSync(path, '192.0.2.1:\n  x: { ifName: broken }\n');
-    const worker = (c.pool as unknown as { workers: (import('node:worker_threads').Worker | null)[] }).workers[0]!;
-    await worker.terminate();
-    await until(() => /x: not an interface index/.test(c.fileStatuses()[0]?.error ?? ''), 10_000);
-    assert.match(c.fileStatuses()[0]!.error!, /^the decode worker reading it stopped \(.*EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: .*x: not an interface index/);
-    // Mended: a successor loads it and says so.
+    const first = worker()!;
+    await first.terminate();
+    await until(() => worker() !== null && worker() !== first && c.fileStatuses()[0]?.entries === 0, 10_000);
+    assert.match(c.fileStatuses()[0]!.error!, /^EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: .*x: not an interface index/);
+    const v5 = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
+    const records = () => c.pipeline.stats.snapshot().find((e) => e.exporter === '127.0.0.1')?.records ?? 0;
+    await sendFrom('127.0.0.1', port!, v5);
+    await until(() => records() === 30, 10_000);
+    // Mended, and read by the next worker to start (or by this one at its refresh).
     writeFileSync(path, '192.0.2.1:\n  1: { ifName: first }\n  2: { ifName: second }\n');
-    await until(() => c.fileStatuses()[0]?.error === null, 15_000);
+    const second = worker()!;
+    await second.terminate();
+    await until(() => worker() !== null && worker() !== second && c.fileStatuses()[0]?.error === null, 15_000);
     assert.deepEqual(c.fileStatuses().map((x) => [x.entries, x.error]), [[2, null]]);
   } finally {
     await c.stop();

@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AsnResponse, Reader } from 'maxmind';
 import { log } from '../log/logger.js';
-import type { Enricher, UserFileStatus } from '../pipeline/types.js';
+import type { Enricher, StartHow, UserFileStatus } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { packageDir } from './geoip.js';
 import { MmdbFile, openMmdb } from './mmdb-file.js';
@@ -180,16 +180,16 @@ export class AsnEnricher implements Enricher {
     if (this.path !== '') await openMmdb<AsnResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', this.path);
   }
 
-  async start(): Promise<void> {
+  async start(how?: StartHow): Promise<void> {
     if (this.path !== '') {
       const file = new MmdbFile<AsnResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH', 'ASN database', this.path, () => {
         this.reader = file.reader;
         // Answers of the database before (GeoIP's part of the shared cache too, refilled as asked).
         this.facts.clear();
       });
-      this.reader = await file.start();
+      this.reader = await file.start(how);
       this.file = file;
-      log.info(`ASN: loaded ${this.path} (${file.describe()})`);
+      if (file.reader !== null) log.info(`ASN: loaded ${this.path} (${file.describe()})`);
       return;
     }
     const dir = packageDir('@ip-location-db/asn');

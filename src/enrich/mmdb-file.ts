@@ -9,7 +9,7 @@
 import maxmind, { type Reader, type Response } from 'maxmind';
 import { ConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
-import type { UserFileStatus } from '../pipeline/types.js';
+import type { StartHow, UserFileStatus } from '../pipeline/types.js';
 import { FileReads, fileStamp } from './user-file.js';
 
 /** Addresses a database is read at once it opens: one written over in place keeps its old metadata and opens, but its tree does not read. */
@@ -37,11 +37,21 @@ export class MmdbFile<T extends Response> {
   /** `onChange` runs after a changed file replaced the reader (answers cached from the old one must go). */
   constructor(private readonly option: string, private readonly what: string, readonly path: string, private readonly onChange: () => void) {}
 
-  /** Opens the file (throws a ConfigFileError naming the option), then looks at it every MMDB_REFRESH_MINUTES. */
-  async start(): Promise<Reader<T>> {
+  /**
+   * Opens the file (throws a ConfigFileError naming the option), then looks at it every
+   * MMDB_REFRESH_MINUTES. A decode worker's successor (`how.successor`) goes on without a database
+   * when it does not open, until it does (null here; the failure reported as a re-read's).
+   */
+  async start(how?: StartHow): Promise<Reader<T> | null> {
     const stamp = await fileStamp(this.path).catch(() => '');
-    this.reader = await openMmdb<T>(this.option, this.path);
-    this.reads.loaded(stamp);
+    try {
+      this.reader = await openMmdb<T>(this.option, this.path);
+      this.reads.loaded(stamp);
+    } catch (err) {
+      if (how?.successor !== true) throw err;
+      this.reads.failed((err as Error).message);
+      log.error(`${this.what}: ${this.reads.error}; a restarted decode worker runs without it until the file opens`);
+    }
     this.timer = setInterval(() => void this.reload(), MMDB_REFRESH_MINUTES * 60_000);
     this.timer.unref();
     return this.reader;

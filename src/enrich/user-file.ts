@@ -8,7 +8,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
-import type { UserFileStatus } from '../pipeline/types.js';
+import type { StartHow, UserFileStatus } from '../pipeline/types.js';
 
 /** A file's modification time and size, to tell whether it changed. */
 export async function fileStamp(path: string): Promise<string> {
@@ -27,6 +27,13 @@ export class FileReads {
   loadedAt: number | null = null;
   checkedAt: number | null = null;
   error: string | null = null;
+
+  /** The file did not load at start (a worker's successor, which goes on without it): `why`, and nothing in use. */
+  failed(why: string): void {
+    this.stamp = '';
+    this.checkedAt = Date.now();
+    this.error = why.split('\n')[0]!;
+  }
 
   /** The copy in use was read now, from a file of `stamp`. */
   loaded(stamp: string): void {
@@ -98,10 +105,17 @@ export abstract class UserFileEnricher<T, Notes> {
     await this.load();
   }
 
-  async start(): Promise<void> {
+  async start(how?: StartHow): Promise<void> {
     const notes = this.newNotes();
-    this.table = await this.load(notes);
-    this.report(notes);
+    try {
+      this.table = await this.load(notes);
+      this.report(notes);
+    } catch (err) {
+      if (how?.successor !== true) throw err;
+      // A worker's successor: the empty table until the file loads (reported, and read at each refresh).
+      this.reads.failed((err as Error).message);
+      log.error(`${this.what}: ${this.reads.error}; a restarted decode worker runs without the table until the file loads`);
+    }
     this.timer = setInterval(() => void this.reload(), this.refreshMinutes * 60_000);
     this.timer.unref();
   }

@@ -39,9 +39,11 @@ export interface DecodeWorkerData {
   needRecords: boolean;
   /** Shared memory for the first view's NDJSON (text-ring.ts); null when there is no view. */
   textRing: TextRingShared | null;
+  /** Started in place of a worker that stopped (Enricher.start: a file that no longer loads does not keep it down). */
+  successor: boolean;
 }
 
-const { config, index, workers, dataDir, views, needRecords, textRing } = workerData as DecodeWorkerData;
+const { config, index, workers, dataDir, views, needRecords, textRing, successor } = workerData as DecodeWorkerData;
 registerSecrets(secretValues(config));
 setLogger(createLogger({ level: config.EF_LOGGER_LEVEL, encoding: config.EF_LOGGER_ENCODING }));
 
@@ -141,7 +143,7 @@ async function main(): Promise<void> {
   if (config.EF_FLOW_SERVER_WORKERS_NICE > 0 && reniceThisThread(config.EF_FLOW_SERVER_WORKERS_NICE) === null) {
     log.debug(`decode worker ${index}: could not lower its priority (EF_FLOW_SERVER_WORKERS_NICE)`);
   }
-  for (const e of enrichers) await e.start?.();
+  for (const e of enrichers) await e.start?.({ successor });
   const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow(), enrichers: enricherCounters(enrichers), files: fileStatuses(enrichers) }), 1000);
   statsTimer.unref();
   // One message a turn (turn-queue.ts): the stats report and the template saves go on under a backlog.

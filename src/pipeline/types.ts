@@ -72,6 +72,10 @@ export interface UserFileStatus {
   error: string | null;
 }
 
+export interface StartHow {
+  successor: boolean;
+}
+
 export interface Enricher {
   readonly name: string;
   /**
@@ -85,8 +89,13 @@ export interface Enricher {
    *   then come back from the workers and are enriched and encoded there.
    */
   readonly placement?: 'worker' | 'replica' | 'main';
-  /** Loads what it needs (databases, lists). Failing here stops start-up. */
-  start?(): Promise<void>;
+  /**
+   * Loads what it needs (databases, lists). Failing here stops start-up. `how.successor`: a decode
+   * worker started in place of one that stopped, while the collector runs: a file of the user's
+   * that does not load now (edited into a bad state since start) leaves its table empty, reported
+   * and read again as on a refresh, rather than keeping the worker, and its exporters' flows, down.
+   */
+  start?(how?: StartHow): Promise<void>;
   /**
    * 'worker' placement, when workers run it: checks on the main thread what each worker's start()
    * will load (a configured file), so that a file that will not load stops start-up as a

@@ -121,7 +121,7 @@ export class WorkerPool {
       this.quickFails.push(0);
       this.restartTimer.push(null);
       this.inFlight.push([]);
-      ready.push(this.spawn(i));
+      ready.push(this.spawn(i, false));
     }
     await Promise.all(ready);
     // Lists already loaded reach every worker before its first datagram (messages keep their order).
@@ -132,8 +132,8 @@ export class WorkerPool {
     log.info(`decoding on ${this.n} worker thread${this.n === 1 ? '' : 's'}`);
   }
 
-  /** Starts worker `i` (again, after a crash); resolves once it is ready for datagrams. */
-  private spawn(i: number): Promise<void> {
+  /** Starts worker `i` (`successor`: again, after a crash); resolves once it is ready for datagrams. */
+  private spawn(i: number, successor: boolean): Promise<void> {
     const textRing = this.o.views.length > 0 ? createTextRing() : null;
     // This worker's own reader: bytes still being written when it stops are released to it, not to a successor.
     const ring = textRing === null ? null : new TextRingReader(textRing);
@@ -142,7 +142,7 @@ export class WorkerPool {
       // A larger young generation than a worker's default: records and their JSON text die young,
       // and with the default the worker spent ~2x longer in scavenges (measured in bench/pipeline.ts).
       resourceLimits: { maxYoungGenerationSizeMb: 64 },
-      workerData: { config: this.o.config, index: i, workers: this.n, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing } satisfies DecodeWorkerData,
+      workerData: { config: this.o.config, index: i, workers: this.n, dataDir: this.o.dataDir, views: this.o.views, needRecords: this.o.needRecords, textRing, successor } satisfies DecodeWorkerData,
     });
     this.workers[i] = w;
     this.startedAt[i] = Date.now();
@@ -216,7 +216,7 @@ export class WorkerPool {
     this.restartTimer[i] = null;
     if (this.closing || this.workers[i] !== null) return;
     try {
-      this.spawn(i).then(() => log.info(`decode worker ${i} restarted`), () => undefined);
+      this.spawn(i, true).then(() => log.info(`decode worker ${i} restarted`), () => undefined);
     } catch (err) {
       log.error(`decode worker ${i}: could not start a new one (${(err as Error).message}); next try in ${RESTART_PAUSE_MS} ms`);
       this.restartTimer[i] = setTimeout(() => this.restart(i), RESTART_PAUSE_MS);

@@ -357,6 +357,29 @@ export const NET_TAGS: Record<string, string[]> = {
   '::/1': ['lan'],
 };
 
+/**
+ * Reference for an interface's counter rates: its counter records in time order, and between each
+ * two the growth of ifHCIn/OutOctets (bits per second) and of the in unicast, multicast and broadcast
+ * packets, over the time between them. (The captures have no restart nor wrap.)
+ */
+export function counterRatesRef(records: readonly FlowRecord[], exporter: string, ifIndex: number, from: number, to: number) {
+  const mine = records.filter((r) => r.kind === 'counter' && r.exporterIp === exporter && r.inIf === ifIndex && r.collectTs >= from && r.collectTs < to)
+    .sort((a, b) => a.collectTs - b.collectTs);
+  const v = (r: FlowRecord, name: string): number => Number(r.extra?.[`sflow.counter.${name}`]);
+  const points: { ts: number; inBps: number; outBps: number; inPps: number }[] = [];
+  let inOctets = 0, outOctets = 0;
+  for (let i = 1; i < mine.length; i++) {
+    const a = mine[i - 1]!, b = mine[i]!;
+    const s = (b.collectTs - a.collectTs) / 1000;
+    const dIn = v(b, 'if_in_octets') - v(a, 'if_in_octets'), dOut = v(b, 'if_out_octets') - v(a, 'if_out_octets');
+    const pk = ['if_in_ucast_pkts', 'if_in_multicast_pkts', 'if_in_broadcast_pkts'].reduce((t, n) => t + v(b, n) - v(a, n), 0);
+    points.push({ ts: b.collectTs, inBps: (dIn * 8) / s, outBps: (dOut * 8) / s, inPps: pk / s });
+    inOctets += dIn;
+    outOctets += dOut;
+  }
+  return { samples: mine.length, points, inOctets, outOctets, speed: mine.length > 0 ? v(mine[mine.length - 1]!, 'if_speed') : undefined };
+}
+
 /** Environment entries that turn the address metadata enricher on with NET_METADATA (its file in a temp dir). */
 export function netMetadataEnv(): Record<string, string> {
   const path = join(tempDir(), 'net-metadata.yml');
@@ -453,6 +476,20 @@ export async function checkAllQueries(q: FlowQuery, records: readonly FlowRecord
   for (const f of [{ proto: 17 }, { exporter: sample.exporterIp }, { ip: v4.srcIp }]) {
     assert.deepEqual(await q.conversations({ from, to, filter: f, limit: 1000 }), conversations(records, from, to, 'bytes', 1000, f), `conversations of ${JSON.stringify(f)}`);
   }
+
+  // Each sFlow interface's own counters as rates between its samples, against the records' values.
+  const polled = [...new Set(records.filter((r) => r.kind === 'counter').map((r) => `${r.exporterIp} ${r.inIf}`))];
+  assert.ok(polled.length >= 2, 'counter samples of several interfaces in the captures');
+  for (const key of polled) {
+    const [exporter, ifText] = key.split(' ');
+    const want = counterRatesRef(records, exporter!, Number(ifText), from, to);
+    assert.ok(want.points.length >= 2, `${key}: several intervals`);
+    const got = await q.interfaceCounters({ from, to, exporter: exporter!, ifIndex: Number(ifText) });
+    const round = (v: number | null): number | null => (v === null ? null : Math.round(v * 1000) / 1000);
+    assert.deepEqual(got.points.map((p) => [p.ts, round(p.inBps), round(p.outBps), round(p.inPps)]), want.points.map((p) => [p.ts, round(p.inBps), round(p.outBps), round(p.inPps)]), key);
+    assert.deepEqual([got.samples, got.totals.inOctets, got.totals.outOctets, got.latest?.speed], [want.samples, want.inOctets, want.outOctets, want.speed], key);
+  }
+  assert.equal((await q.interfaceCounters({ from, to, exporter: polled[0]!.split(' ')[0]!, ifIndex: 999_999 })).samples, 0, 'an interface never polled');
 
   // Per-exporter summary.
   const ex = await q.exporters({ from, to });

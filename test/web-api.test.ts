@@ -338,3 +338,14 @@ test('/api/overview networks and /api/threats byNetwork stay exact with more tha
     await store.close();
   }
 });
+
+test('/api/interface-counters needs an exporter and an ifIndex (400 naming both), and answers no samples for an interface never polled', async () => {
+  for (const q of ['', '?exporter=192.0.2.1', '?ifIndex=3', '?exporter=192.0.2.1&ifIndex=x']) {
+    const res = await get(`/api/interface-counters${q}`);
+    assert.equal(res.status, 400, q);
+  }
+  assert.match((await get('/api/interface-counters?ifIndex=3')).body, /exporter and ifIndex: both required/);
+  assert.equal((await get('/api/interface-counters?exporter=192.0.2.0/24&ifIndex=3')).status, 400, 'an address, not a CIDR');
+  const none = await json<{ samples: number; points: unknown[]; latest: unknown }>('/api/interface-counters?exporter=192.0.2.1&ifIndex=3');
+  assert.deepEqual([none.samples, none.points, none.latest], [0, [], null]);
+});

@@ -649,6 +649,44 @@ test('charts: no data says so, small rates keep their digits, values are in a ta
   await page.close();
 });
 
+/** An sFlow v5 datagram from `agent` with one counters sample of the generic interface counters of `ifIndex`. */
+function sflowCounters(agent: string, seq: number, ifIndex: number, c: { speed: number; status: number; inOctets: number; outOctets: number; inErrors: number }): Buffer {
+  const u32 = (...v: number[]) => { const b = Buffer.alloc(4 * v.length); v.forEach((x, i) => b.writeUInt32BE(x >>> 0, 4 * i)); return b; };
+  const u64 = (v: number) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; };
+  const generic = Buffer.concat([u32(ifIndex, 6), u64(c.speed), u32(1, c.status), u64(c.inOctets), u32(0, 0, 0, 0, c.inErrors, 0), u64(c.outOctets), u32(0, 0, 0, 0, 0, 0)]);
+  const record = Buffer.concat([u32(1, generic.length), generic]);
+  const body = Buffer.concat([u32(seq, ifIndex, 1), record]);
+  const sample = Buffer.concat([u32(2, body.length), body]);
+  return Buffer.concat([u32(5, 1), Buffer.from(agent.split('.').map(Number)), u32(0, seq, 1000 * seq, 1), sample]);
+}
+
+test('an interface\'s own Overview shows its sFlow counters: speed, state, peak rates against the speed, errors, and charts in and out', async (t) => {
+  if (needTool(t, 'chromium') === null) return;
+  // Ten samples 30 s apart, ending two minutes ago: 500 Mbit/s in, 250 out on a 1 Gbit/s interface, 3 errors an interval.
+  const agent = '192.0.2.240', ifIndex = 7, end = Date.now() - 120_000;
+  for (let i = 0; i < 10; i++) {
+    const dg = sflowCounters(agent, i + 1, ifIndex, { speed: 1e9, status: 3, inOctets: i * 30 * 62.5e6, outOctets: i * 30 * 31.25e6, inErrors: 3 * i });
+    f!.collector.pipeline.handle(dg, { exporterIp: agent, exporterPort: 6343, receivedAt: end - (9 - i) * 30_000 });
+  }
+  await f!.collector.flush();
+  const page = await open(t, `/?exporter=${agent}&ifIndex=${ifIndex}`);
+  if (page === null) return;
+  const summary = page.locator('#counters-summary');
+  await summary.waitFor({ timeout: 10_000 });
+  assert.equal(await summary.textContent(),
+    '10 counter samples; speed 1.00 Gbit/s, up; peak in 500 Mbit/s (50.0% of 1.00 Gbit/s), out 250 Mbit/s (25.0% of 1.00 Gbit/s); errors 27 in, 0 out; discards 0 in, 0 out');
+  const charts = page.locator('section[aria-label="Interface counters (sFlow)"] figure.chart-fig');
+  assert.equal(await charts.count(), 2);
+  assert.deepEqual(await charts.locator('.chart-now').allTextContents(), ['500 Mbit/s', '250 Mbit/s']);
+  await shot(page, 'overview-interface-counters');
+  // An interface no agent polls has no such card.
+  await page.goto(`${f!.url}/?exporter=${agent}&ifIndex=8`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.waitForTimeout(500);
+  assert.equal(await page.locator('section[aria-label="Interface counters (sFlow)"]').count(), 0);
+  await page.close();
+});
+
 test('no page logged an error or failed a request', (t) => {
   if (needTool(t, 'chromium') === null) return;
   assert.deepEqual(problems, []);

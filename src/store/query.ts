@@ -16,6 +16,7 @@ import { toDocument, type TimestampSource } from '../record/fields.js';
 import { protoName } from '../record/names.js';
 import { flowColumns, rowToRecord, textOf, type Column } from './columns.js';
 import { Rollups } from './rollup.js';
+import { COUNTER_SAMPLES_MAX, counterRates, sampleOf, type InterfaceCounters } from './interface-counters.js';
 import { DUCKDB_DIALECT, buildQuery, checkInt, isNumericTopField, type BuiltQuery } from './sql.js';
 
 export type Metric = 'bytes' | 'packets' | 'flows';
@@ -224,6 +225,13 @@ export interface FlowQuery {
   interfaces(q: InterfaceQuery): Promise<InterfaceSummary[]>;
   /** The busiest conversations (client, server, server port, protocol). */
   conversations(q: ConversationQuery): Promise<Conversation[]>;
+  /** One exporter interface's own counters (sFlow counter samples) as rates: interface-counters.ts. */
+  interfaceCounters(q: InterfaceCountersQuery): Promise<InterfaceCounters>;
+}
+
+export interface InterfaceCountersQuery extends TimeRange {
+  exporter: string;
+  ifIndex: number;
 }
 
 /** Bad caller input (a malformed CIDR, a reversed range, a silly step): the API answers 400. */
@@ -366,6 +374,13 @@ export abstract class SqlFlowQuery implements FlowQuery {
   async threatEndCounts(q: TimeRange): Promise<{ atRiskServers: number; highRiskClients: number }> {
     const rows = await this.rows(this.build('threatEndCounts', q));
     return { atRiskServers: num(rows[0]?.servers), highRiskClients: num(rows[0]?.clients) };
+  }
+
+  async interfaceCounters(q: InterfaceCountersQuery): Promise<InterfaceCounters> {
+    const rows = await this.rows(this.build('interfaceCounters', { ...q, limit: COUNTER_SAMPLES_MAX + 1 }));
+    const truncated = rows.length > COUNTER_SAMPLES_MAX;
+    const samples = rows.slice(0, COUNTER_SAMPLES_MAX).map((r) => sampleOf(num(r.ts), textOf(r.rest)));
+    return counterRates(samples, truncated);
   }
 
   async oldest(q: TimeRange): Promise<number | null> {

@@ -5,7 +5,7 @@
  * from our own tables (column names, the configured table name, checked at start) are spliced in.
  */
 import { QueryInputError, parseIpOrCidr } from './ip-filter.js';
-import type { ConversationQuery, FlowFilter, SearchQuery, SeriesQuery, ThreatQuery, TimeRange, TopField, TopNQuery } from './query.js';
+import type { ConversationQuery, FlowFilter, InterfaceCountersQuery, SearchQuery, SeriesQuery, ThreatQuery, TimeRange, TopField, TopNQuery } from './query.js';
 
 export type Param = number | string;
 
@@ -362,7 +362,7 @@ function baseWhere(d: Dialect, q: TimeRange, f: FlowFilter | undefined): Where {
 
 // ---- queries ---------------------------------------------------------------------------------
 
-export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest' | 'interfaces' | 'interfaceNames' | 'conversations';
+export type QueryKind = 'topN' | 'series' | 'search' | 'export' | 'count' | 'atRiskServers' | 'highRiskClients' | 'threatEndCounts' | 'exporters' | 'oldest' | 'interfaces' | 'interfaceNames' | 'conversations' | 'interfaceCounters';
 
 const MAX_BUCKETS = 10_000;
 /** Rows one export may hold. */
@@ -475,6 +475,17 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
         FROM (SELECT ${CLIENT('src_ip', 'dst_ip')} AS c, ${SERVER('src_ip', 'dst_ip')} AS s, ${ICMP_NO_PORT(SERVER('src_port', 'dst_port'))} AS sp, proto AS pr, bytes, packets FROM ${table} ${w.sql()}) AS t
         GROUP BY c, s, sp, pr ORDER BY ${order} DESC, c, s, sp, pr LIMIT ?`;
       return { sql, params: [...w.params, limit] };
+    }
+    case 'interfaceCounters': {
+      // Counter rows, not flows: the time range and the data source only (no flow filter applies).
+      const t = q as InterfaceCountersQuery & { limit: number };
+      checkRange(t);
+      const w = new Where();
+      w.add('ts >= ? AND ts < ?', t.from, t.to);
+      w.add(`kind = 'counter'`);
+      w.add('exporter = ?', checkIp('exporter', t.exporter));
+      w.add('in_if = ?', checkInt('ifIndex', t.ifIndex, 0, 0xffffffff));
+      return { sql: `SELECT ts, rest FROM ${table} ${w.sql()} ORDER BY ts LIMIT ?`, params: [...w.params, t.limit] };
     }
     case 'oldest': {
       const w = baseWhere(d, q as TimeRange, undefined);

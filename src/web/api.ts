@@ -227,6 +227,14 @@ export function createApi(src: WebSources): Api {
       sendJson(res, { from: r.from, to: r.to, interfaces });
     },
 
+    async '/api/interface-counters'(p, res) {
+      const exporter = p.get('exporter')?.trim();
+      const ifIndex = intParam(p, 'ifIndex', 0, 0xffffffff);
+      if (!exporter || ifIndex === undefined) throw new ApiError(400, 'exporter and ifIndex: both required (one interface of one exporter)');
+      const r = await range(p);
+      sendJson(res, { from: r.from, to: r.to, exporter, ifIndex, ...(await query().interfaceCounters({ ...r, exporter, ifIndex })) });
+    },
+
     async '/api/series'(p, res) {
       const r = await range(p);
       const stepMs = intParam(p, 'step', 1000, 86_400_000) ?? chooseStep(r.to - r.from);

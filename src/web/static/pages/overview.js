@@ -42,15 +42,41 @@ function filterBar(f, ifLabel) {
   return { el, update };
 }
 
+/**
+ * The interface's own counters (sFlow counter samples): its exact traffic in and out, next to the
+ * sampled flows' estimate above, with its speed, state, errors and discards over the range.
+ */
+function interfaceCounters(c) {
+  const series = (key) => c.points.map((p) => ({ t: p.ts, v: p[key] ?? 0 }));
+  const peak = (key) => Math.max(0, ...c.points.map((p) => p[key] ?? 0));
+  const l = c.latest;
+  const util = (key) => (l && l.speed > 0 ? ` (${fmt.pct(peak(key), l.speed)} of ${fmt.bits(l.speed)})` : '');
+  const state = l === null ? '' : (l.status & 2) !== 0 ? 'up' : (l.status & 1) !== 0 ? 'down (administratively up)' : 'down';
+  const t = c.totals;
+  return card('Interface counters (sFlow)',
+    h('p', { class: 'muted', id: 'counters-summary' },
+      `${fmt.num(c.samples)} counter samples; ${l && l.speed > 0 ? `speed ${fmt.bits(l.speed)}, ` : ''}${state ? `${state}; ` : ''}`,
+      `peak in ${fmt.bits(peak('inBps'))}${util('inBps')}, out ${fmt.bits(peak('outBps'))}${util('outBps')}; `,
+      `errors ${fmt.num(t.inErrors)} in, ${fmt.num(t.outErrors)} out; discards ${fmt.num(t.inDiscards)} in, ${fmt.num(t.outDiscards)} out`,
+      c.resets > 0 ? `; ${fmt.num(c.resets)} agent restart${c.resets === 1 ? '' : 's'} (no rate across them)` : '',
+      c.truncated ? '; more samples than shown: narrow the time range for its end' : ''),
+    h('div', { class: 'grid charts' },
+      lineChart('In, bits per second (counters)', series('inBps'), (v) => fmt.bits(v), { tone: 'blue' }),
+      lineChart('Out, bits per second (counters)', series('outBps'), (v) => fmt.bits(v), { tone: 'violet' })));
+}
+
 export function mount(root) {
   const filters = urlFilters();
   const filtered = Object.keys(filters).length > 0;
   const stats = h('div', { class: 'stats' });
   const charts = h('div', { class: 'grid charts' });
   const tops = h('div', { class: 'grid tops' });
+  // An interface's own Overview (exporter and ifIndex, nothing else): its sFlow counters, when the agent polls it.
+  const oneInterface = filters.exporter !== undefined && filters.ifIndex !== undefined && Object.keys(filters).length === 2;
+  const counters = h('div', { class: 'counters' });
   const ifLabel = h('span', null, filters.ifIndex ?? '');
   const note = filtered ? filterBar(filters, ifLabel) : null;
-  root.append(...(note !== null ? [note.el] : []), stats, charts, tops);
+  root.append(...(note !== null ? [note.el] : []), stats, charts, counters, tops);
 
   return {
     async refresh(signal) {
@@ -62,6 +88,11 @@ export function mount(root) {
       ifs.catch(() => {});
       const convs = getJson('/api/conversations', { from: r.from, to: r.to, limit: 10, ...filters }, signal);
       convs.catch(() => {});
+      if (oneInterface) {
+        getJson('/api/interface-counters', { from: r.from, to: r.to, ...filters }, signal)
+          .then((c) => fill(counters, ...(c.points.length > 0 ? [interfaceCounters(c)] : [])))
+          .catch(() => fill(counters));
+      }
       let d;
       try {
         d = await getJson('/api/overview', { from: r.from, to: r.to, ...filters }, signal);

@@ -68,7 +68,8 @@ const env: Record<string, string> = {
   EF_OUTPUT_RISKIQ_ENABLE: 'true',
   EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438',
   EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: 'twBovkmV8YIxx0QyulybZg==',
-  EF_OUTPUT_RISKIQ_AUDIT_PATH: join(dataDir, 'riskiq-audit.ndjson'),
+  // `data/...`: in the data directory, wherever EF_DATA_DIR puts it.
+  EF_OUTPUT_RISKIQ_AUDIT_PATH: 'data/riskiq-audit.ndjson',
   EF_OUTPUT_DUCKDB_RETENTION: '1',
 };
 for (const [k, v] of Object.entries(process.env)) if (k.startsWith('EF_') && v !== undefined) env[k] = v;
@@ -126,7 +127,7 @@ process.stderr.write([
   `    PassiveTotal    emulator at ${emulator.url} (${emulator.list.entries.toLocaleString('en-US')} entries)`,
   `    exporters       NetFlow v5 127.0.0.11, NetFlow v9 127.0.0.12, IPFIX 127.0.0.13, sFlow 127.0.0.14`,
   `    listed peers    ${listed.join(', ')}`,
-  `    data            ${dataDir}`,
+  `    data            ${config.EF_DATA_DIR}`,
   `  stops after ${minutes} min, or press Ctrl-C`,
   '',
 ].join('\n'));

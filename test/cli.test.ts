@@ -342,3 +342,27 @@ test('bin/ufc: a missing --env-file is ufc\'s configuration problem (Node 20 too
   assert.equal(ports.status, 2, ports.stderr);
   assert.match(ports.stderr, /EF_FLOW_SERVER_UDP_PORT="": cannot be empty/);
 });
+
+test('ufc run: log lines a slow reader of stderr has not taken yet still reach it after the stop (the exit waits for them)', async () => {
+  // About 100 KB of start-up warnings (unknown options), more than a pipe holds: they queue in the process.
+  const unknown: Record<string, string> = {};
+  for (let i = 0; i < 700; i++) unknown[`EF_UNKNOWN_OPTION_${i}`] = 'x';
+  const child = spawn(process.execPath, [...CLI, 'run'], {
+    env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '0', ...unknown }),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr.pause();
+  const exited = new Promise<number | null>((r) => child.on('exit', r));
+  // Up and listening by then (nothing reads its log yet), then stopped, and read only a while after.
+  await new Promise((r) => setTimeout(r, 8000));
+  child.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 3000));
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ended = new Promise((r) => child.stderr.on('end', r));
+  child.stderr.resume();
+  assert.equal(await exited, 0);
+  await ended;
+  assert.ok(stderr.length > 64 * 1024, `${stderr.length} bytes of log`);
+  assert.match(stderr, /"msg":"stopped"/, 'the last line arrived');
+});

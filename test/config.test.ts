@@ -299,6 +299,15 @@ test('a password in a URL is masked in error lines and in ufc config, with or wi
   // A broker is host:port: one with credentials is refused, and the error quotes it masked.
   const bad = loadConfig({ env: { EF_OUTPUT_KAFKA_BROKERS: 'user:KafkaPw@k:9092,k2:9092' } });
   assert.deepEqual(bad.errors, ['EF_OUTPUT_KAFKA_BROKERS="user:***@k:9092,k2:9092": a comma-separated list of host:port ([v6]:port) (bad: user:***@k:9092)']);
+  // A password holding a delimiter the masking patterns end at (`#`, `,`, `/`, `?`): nothing of it is shown.
+  for (const [pw, host] of [['s3cr#et', 'es1:9200'], ['Pa,ssw0rd', 'ch:8123'], ['pa/ss', 'ch:8123'], ['pa?ss', 'ch:8123']] as const) {
+    const r = loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_ADDRESSES: `https://elastic:${pw}@${host}`, EF_OUTPUT_CLICKHOUSE_ADDRESSES: `http://default:${pw}@${host}` } });
+    assert.equal(r.errors.length, 2, r.errors.join('\n'));
+    for (const e of r.errors) {
+      assert.ok(!e.includes(pw) && !pw.split(/[#,/?]/).some((part) => part.length >= 4 && e.includes(part)), e);
+      assert.match(e, new RegExp(`^EF_OUTPUT_[A-Z]+_ADDRESSES="https?://\\*\\*\\*@${host}": .*\\(the bad items are not shown: the value holds credentials\\)$`), e);
+    }
+  }
 });
 
 test('output addresses and names are checked at start-up (exit 2), not when the output first connects: ClickHouse URLs and identifiers, search nodes, Kafka brokers and SASL credentials', () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
 import { tempDir } from './helpers/collect.js';
+import { SpillLog } from '../src/output/spill/segment-log.js';
 
 /** A target that can be taken down; keeps what it accepted. */
 class FakeTarget extends BatchingOutput {
@@ -191,6 +192,40 @@ test('with spill: an outage burst larger than the cap, moved from memory at once
     await until(() => b.got.length === c.spill_pending, 10_000);
     await b.close();
     for (const [e, n] of next) assert.equal(b.got.filter((r) => r.exporterIp === e).at(-1)?.sequence, n - 1, `${e}: newest kept`);
+  } finally {
+    setLogger(createLogger({ level: 'info', encoding: 'json' }));
+  }
+});
+
+test('with spill, a stop whose records the cap takes at once: the stop\'s lines say what is on disk, not what was written to it', async () => {
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
+  try {
+    const dir = tmp();
+    class Hung extends FakeTarget {
+      protected override send(): Promise<void> {
+        return new Promise(() => undefined);
+      }
+    }
+    const o = new Hung({ batchMax: 1000, deadlineMs: 5, queueMax: 1000, spill: { dir, maxBytes: 256 << 10 } });
+    await o.start();
+    const next = new Map<string, number>();
+    o.write(makeBatch(next, 1000));
+    await until(() => o.counters().inflight === 1000, 5000);
+    o.write(makeBatch(next, 1000));
+    for (let i = 0; i < 40; i++) o.write(makeBatch(next, 1000));
+    await o.close(100);
+    const c = o.counters();
+    const said = (re: RegExp): number => lines.map((l) => re.exec(l)).reduce((t, m) => t + (m === null ? 0 : Number(m[1])), 0);
+    const kept = said(/stopped with (\d+) records the target did not take/);
+    const earlier = said(/(\d+) records spilled while the target was away wait/);
+    assert.equal(kept + earlier, c.spill_pending, lines.join('\n'));
+    assert.equal(c.spill_pending! + c.spill_dropped!, 42_000, 'every record on disk or dropped at the cap');
+    assert.equal(c.dropped_retries, 0, 'nothing counted twice');
+    assert.ok(lines.some((l) => l.includes('records dropped, the oldest first')), lines.join('\n'));
+    const again = new SpillLog({ dir, maxBytes: 256 << 10 });
+    assert.equal(again.pendingRecords, c.spill_pending);
+    again.close();
   } finally {
     setLogger(createLogger({ level: 'info', encoding: 'json' }));
   }

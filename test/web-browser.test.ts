@@ -114,6 +114,12 @@ test('overview renders rates and top lists from the store', async (t) => {
   assert.equal(name, exporter === NAMED_EXPORTER ? NAMED_INTERFACES[index] : '', 'the busiest interface is a named one');
   assert.equal(`${cells[0]} ${cells[1]}`, `${exporter} ${name !== '' ? `${name} (${index})` : index === 0 ? 'unknown' : index}`);
   await shot(page, 'overview');
+  // The page ends at its footer: the charts' hidden tables (a row per point) no longer stretch it.
+  const ends = await page.evaluate(`[document.documentElement.scrollHeight, document.querySelector('footer').getBoundingClientRect().bottom + window.scrollY]`) as number[];
+  assert.ok(ends[0]! <= ends[1]! + 40, `page ${ends[0]} px tall, footer ends at ${ends[1]} px`);
+  // An IPv4 address never breaks inside (it read as another address); an IPv6 one may.
+  const wraps = await page.$$eval('a.ip', (as) => as.map((a) => [a.textContent!.includes(':'), getComputedStyle(a).whiteSpace]));
+  assert.ok(wraps.length > 0 && wraps.every(([v6, ws]) => ws === (v6 ? 'normal' : 'nowrap')), JSON.stringify(wraps.slice(0, 5)));
   // The interface's link: the Overview of that exporter's flows in or out of it.
   const throughIt = recs.filter((r) => r.exporterIp === exporter && (r.inIf === index || r.outIf === index));
   const through = throughIt.length;
@@ -638,7 +644,7 @@ test('charts: no data says so, small rates keep their digits, values are in a ta
   await page.selectOption('#range', '6h');
   await page.locator('figure.chart-fig path.line').first().waitFor({ state: 'attached', timeout: 10_000 });
   assert.equal(await page.textContent('figure.chart-fig .chart-now'), '0.0005');
-  const rows = await page.$$eval('figure.chart-fig table.visually-hidden', (ts) => ts.map((x) => x.querySelectorAll('tbody tr').length));
+  const rows = await page.$$eval('figure.chart-fig .visually-hidden table.chart-data', (ts) => ts.map((x) => x.querySelectorAll('tbody tr').length));
   assert.equal(rows.length, 3);
   assert.ok(rows[0]! > 50, `${rows[0]} rows`);
   // A string, so the test's transpiler leaves the browser's import() alone.

@@ -6,10 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { Collector } from '../src/collector.js';
-import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig, until } from './helpers/collect.js';
 import { REPO_ROOT } from './helpers/tools.js';
 import { TrafficModel, encodeIpfix, encodeSflow, encodeV5, encodeV9, type Flow } from '../scripts/demo-exporters.js';
 
@@ -106,6 +107,10 @@ test('npm run demo: threats show within a minute, from all four exporters', { ti
     const integ = (await (await fetch(`${base}/api/integrations`)).json()) as { feeds: { entries: number }[] };
     assert.equal(integ.feeds[0]?.entries, 49_999);
     process.stderr.write(`# demo: first threat flow visible after ${seconds.toFixed(1)} s\n`);
+    // EF_DATA_DIR moves everything, the RiskIQ audit file too, and the banner says where.
+    assert.match(stderr, new RegExp(`data +${data.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\n`));
+    await until(() => existsSync(join(data, 'riskiq-audit.ndjson')), 10_000);
+    assert.ok(existsSync(join(data, 'riskiq-audit.ndjson')), 'the audit file in EF_DATA_DIR');
   } finally {
     child.kill('SIGINT');
     const code = await exited;

@@ -15,7 +15,7 @@ import { loadConfig } from '../src/config/load.js';
 import { WebServer } from '../src/web/server.js';
 import { setLogger, createLogger } from '../src/log/logger.js';
 import { tempDir, testConfig } from './helpers/collect.js';
-import { needTool } from './helpers/tools.js';
+import { needTool, toolPath } from './helpers/tools.js';
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -64,10 +64,11 @@ test('no login configured: nothing asks for one', async (t) => {
   });
 });
 
-/** A self-signed certificate for 127.0.0.1 and its key, written to `dir` under `name`. */
-function makeCert(openssl: string, dir: string, name: string): { cert: string; key: string } {
+/** A self-signed certificate for 127.0.0.1 and its key (EC P-256, or RSA), written to `dir` under `name`. */
+function makeCert(openssl: string, dir: string, name: string, type: 'ec' | 'rsa' = 'ec'): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`), key = join(dir, `${name}.key`);
-  execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', `/CN=${name}`,
+  const keyArgs = type === 'ec' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1'] : ['-newkey', 'rsa:2048'];
+  execFileSync(openssl, ['req', '-x509', ...keyArgs, '-nodes', '-days', '2', '-subj', `/CN=${name}`,
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
   return { cert, key };
 }
@@ -89,7 +90,8 @@ test('HTTPS: served with the configured certificate, behind the login; a renewed
   const openssl = needTool(t, 'openssl');
   if (openssl === null) return;
   const dir = tempDir();
-  const first = makeCert(openssl, dir, 'first');
+  // The renewal changes the key type too: a new certificate with the old key is a pair OpenSSL keeps.
+  const first = makeCert(openssl, dir, 'first', 'rsa');
   const second = makeCert(openssl, dir, 'second');
   // The files the server reads: the first pair now, written over later.
   const cert = join(dir, 'server.crt'), key = join(dir, 'server.key');
@@ -115,16 +117,18 @@ test('HTTPS: served with the configured certificate, behind the login; a renewed
   });
 });
 
-test('HTTPS: a key that is not the certificate\'s stops start-up, naming both files', async (t) => {
+test('HTTPS: a key that is not the certificate\'s stops start-up, naming both files, of the same key type or not', async (t) => {
   const openssl = needTool(t, 'openssl');
   if (openssl === null) return;
   const dir = tempDir();
-  const a = makeCert(openssl, dir, 'a'), b = makeCert(openssl, dir, 'b');
+  const a = makeCert(openssl, dir, 'a'), b = makeCert(openssl, dir, 'b'), c = makeCert(openssl, dir, 'c', 'rsa');
   const collector = new Collector(testConfig());
   await collector.start();
   t.after(() => collector.stop());
-  const web = new WebServer(collector, { ip: '127.0.0.1', port: 0, tls: { certPath: a.cert, keyPath: b.key } });
-  await assert.rejects(web.start(), (err: Error) => err.message.includes(a.cert) && err.message.includes(b.key) && /do not make a TLS server/.test(err.message));
+  for (const [cert, key] of [[a.cert, b.key], [a.cert, c.key], [c.cert, a.key]] as const) {
+    const web = new WebServer(collector, { ip: '127.0.0.1', port: 0, tls: { certPath: cert, keyPath: key } });
+    await assert.rejects(web.start(), (err: Error) => err.message.includes(cert) && err.message.includes(key) && /do not make a TLS server/.test(err.message), `${cert} ${key}`);
+  }
 });
 
 test('the collector serves its web UI with EF_WEBUI_AUTH_* and EF_WEBUI_TLS_* as configured', async (t) => {
@@ -169,6 +173,14 @@ test('configuration: a login needs both halves and no colon in the user name; HT
     `EF_WEBUI_TLS_CERT_FILEPATH=${JSON.stringify(join(dir, 'none.crt'))}: no such file (read at start-up because EF_WEBUI_ENABLE=true and EF_WEBUI_TLS_ENABLE=true)`,
     `EF_WEBUI_TLS_KEY_FILEPATH=${JSON.stringify(dir)}: not a file (read at start-up because EF_WEBUI_ENABLE=true and EF_WEBUI_TLS_ENABLE=true)`,
   ]);
+  // A readable certificate and key that are no pair: found by `ufc config` as at start-up.
+  const openssl = toolPath('openssl');
+  if (openssl !== null) {
+    const a = makeCert(openssl, dir, 'pa'), b = makeCert(openssl, dir, 'pb', 'rsa');
+    r = errorsOf({ EF_WEBUI_TLS_ENABLE: 'true', EF_WEBUI_TLS_CERT_FILEPATH: a.cert, EF_WEBUI_TLS_KEY_FILEPATH: b.key });
+    assert.deepEqual(r.errors, [`EF_WEBUI_TLS_CERT_FILEPATH=${JSON.stringify(a.cert)} and EF_WEBUI_TLS_KEY_FILEPATH=${JSON.stringify(b.key)}: not a certificate and its key (the key is not the certificate's)`]);
+    assert.deepEqual(errorsOf({ EF_WEBUI_TLS_ENABLE: 'true', EF_WEBUI_TLS_CERT_FILEPATH: a.cert, EF_WEBUI_TLS_KEY_FILEPATH: a.key }).errors, []);
+  }
   // With the web UI off none of it matters.
   assert.deepEqual(errorsOf({ EF_WEBUI_ENABLE: 'false', EF_WEBUI_TLS_ENABLE: 'true', EF_WEBUI_AUTH_USERNAME: 'ops' }).errors, []);
   const warned = (env: Record<string, string>) => errorsOf(env).warnings.filter((w) => w.startsWith('EF_WEBUI_IP='));

@@ -7,6 +7,24 @@ import { VERSION } from './version.js';
 
 /** How long the process may outlive its last line (`stopped`, a failed start) for what still drains by itself. */
 const EXIT_GRACE_MS = 1000;
+/** How long it then waits more for its log lines to reach a slow reader of stderr (or of stdout). */
+const DRAIN_MAX_MS = 10_000;
+
+/**
+ * Ends the process EXIT_GRACE_MS after its last line unless it has ended by itself: a request an
+ * output gave up on (a node that never answers) may hold the event loop until its client's timeout.
+ * Lines still queued for stderr or stdout (a pipe whose reader is behind) go out first, for at most
+ * DRAIN_MAX_MS: process.exit() drops what a stream has queued.
+ */
+function exitSoon(code: number): void {
+  setTimeout(() => {
+    const streams = [process.stderr, process.stdout];
+    const drained = (): boolean => streams.every((s) => s.writableLength === 0);
+    if (drained()) process.exit(code);
+    for (const s of streams) s.on('drain', () => { if (drained()) process.exit(code); });
+    setTimeout(() => process.exit(code), DRAIN_MAX_MS).unref();
+  }, EXIT_GRACE_MS).unref();
+}
 
 /** On glibc, whether the environment leaves the mmap threshold to glibc (bin/ufc fixes it; see there). */
 function mmapThresholdFloats(): boolean {
@@ -50,7 +68,7 @@ export const runCommand: Command = {
       // A file the configuration names that will not load is a configuration problem (exit 2, which the
       // shipped unit does not restart); anything else may mend on a restart (exit 1).
       const code = isConfigFileError(err) ? 2 : 1;
-      setTimeout(() => process.exit(code), EXIT_GRACE_MS).unref();
+      exitSoon(code);
       return code;
     }
     try {
@@ -59,7 +77,7 @@ export const runCommand: Command = {
       log.error((err as Error).message);
       await collector.stop();
       release();
-      setTimeout(() => process.exit(1), EXIT_GRACE_MS).unref();
+      exitSoon(1);
       return 1;
     }
     const sig = await stopRequested;
@@ -68,10 +86,8 @@ export const runCommand: Command = {
     await collector.stop();
     const t = collector.pipeline.stats.totals();
     log.info('stopped', { packets: t.packets, records: t.records, errors: t.errors });
-    // Every stage has stopped within its bound, and what an output could not send is in its spill;
-    // a request one gave up on (a node that never answers) may still hold the event loop until its
-    // client's timeout (30 s), so the process ends shortly after this line whatever is left.
-    setTimeout(() => process.exit(0), EXIT_GRACE_MS).unref();
+    // Every stage has stopped within its bound, and what an output could not send is in its spill.
+    exitSoon(0);
     return 0;
   },
 };

@@ -8,6 +8,7 @@ import type { OptionSpec } from './spec.js';
 import { catalogueFeed } from '../threat/feeds/catalogue.js';
 import { FIELDS } from '../record/fields.js';
 import { mayNameExtra } from '../decode/extra-names.js';
+import { checkPair } from './validate.js';
 
 export interface ConfigResult {
   config: Config | null;
@@ -402,8 +403,17 @@ function webChecks(c: Partial<Config>, errors: string[], warnings: string[]): vo
       : 'EF_WEBUI_AUTH_PASSWORD="": required when EF_WEBUI_AUTH_USERNAME is set; the password the login asks for');
   }
   if (c.EF_WEBUI_TLS_ENABLE === true) {
-    if (c.EF_WEBUI_TLS_CERT_FILEPATH === '') errors.push('EF_WEBUI_TLS_CERT_FILEPATH="": required when EF_WEBUI_TLS_ENABLE=true; the server\'s certificate (PEM)');
-    if (c.EF_WEBUI_TLS_KEY_FILEPATH === '') errors.push('EF_WEBUI_TLS_KEY_FILEPATH="": required when EF_WEBUI_TLS_ENABLE=true; the certificate\'s private key (PEM)');
+    const cert = c.EF_WEBUI_TLS_CERT_FILEPATH, key = c.EF_WEBUI_TLS_KEY_FILEPATH;
+    if (cert === '') errors.push('EF_WEBUI_TLS_CERT_FILEPATH="": required when EF_WEBUI_TLS_ENABLE=true; the server\'s certificate (PEM)');
+    if (key === '') errors.push('EF_WEBUI_TLS_KEY_FILEPATH="": required when EF_WEBUI_TLS_ENABLE=true; the certificate\'s private key (PEM)');
+    // Both readable (READ_AT_START says when not): they must make a pair, so that `ufc config` finds what start-up would.
+    if (cert !== undefined && key !== undefined && cert !== '' && key !== '' && unreadableFile(cert) === null && unreadableFile(key) === null) {
+      try {
+        checkPair({ cert: readFileSync(cert), key: readFileSync(key) });
+      } catch (err) {
+        errors.push(`EF_WEBUI_TLS_CERT_FILEPATH=${JSON.stringify(cert)} and EF_WEBUI_TLS_KEY_FILEPATH=${JSON.stringify(key)}: not a certificate and its key (${(err as Error).message.split('\n')[0]})`);
+      }
+    }
   }
   const ip = c.EF_WEBUI_IP?.trim();
   if (ip === undefined || ip === '' || isLoopback(ip)) return;
@@ -436,6 +446,17 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s,]*)@/gi;
 const BARE_USERINFO = /(^|,)(\s*[^/?#@\s,:]+):([^/?#@\s,]*)@(?=[^/,]*(?:,|$))/g;
 
 function maskUrlCredentials(text: string): string {
+  const once = maskDelimited(text);
+  // A password holding `,` `/` `?` or `#` escapes the patterns above (they end there): then all
+  // from the scheme (or the start) to the last `@` goes.
+  if (!credentialsLeft(once)) return once;
+  const at = text.lastIndexOf('@');
+  const scheme = text.indexOf('://');
+  const from = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+  return `${text.slice(0, from)}***${text.slice(at)}`;
+}
+
+function maskDelimited(text: string): string {
   return text
     .replace(URL_USERINFO, (_m, scheme: string, info: string) => {
       const colon = info.indexOf(':');
@@ -444,9 +465,24 @@ function maskUrlCredentials(text: string): string {
     .replace(BARE_USERINFO, (_m, start: string, user: string) => `${start}${user}:***@`);
 }
 
-/** `message` with each item of the list `value` that holds credentials written as maskUrlCredentials writes it. */
+/** An `@` not right after `***` with a `:` before it (since the last space): a password the patterns missed. */
+function credentialsLeft(masked: string): boolean {
+  for (let i = masked.indexOf('@'); i >= 0; i = masked.indexOf('@', i + 1)) {
+    if (masked.slice(Math.max(0, i - 3), i) === '***') continue;
+    const before = masked.slice(0, i);
+    if (before.slice(before.lastIndexOf(' ') + 1).includes(':')) return true;
+  }
+  return false;
+}
+
+/**
+ * `message` with each item of the list `value` that holds credentials written as maskUrlCredentials
+ * writes it; when a password holds a comma (the list splits it) or another delimiter, no item is
+ * quoted at all.
+ */
 function maskItems(message: string, value: string): string {
-  let out = maskUrlCredentials(message);
+  if (credentialsLeft(maskDelimited(value))) return message.replace(/ \(bad: .*\)$/, ' (the bad items are not shown: the value holds credentials)');
+  let out = message;
   for (const raw of value.split(',')) {
     const item = raw.trim();
     const masked = maskUrlCredentials(item);

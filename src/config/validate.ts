@@ -1,4 +1,5 @@
 /** Small value checks shared by option specs. */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 
 export function isCidrOrIp(s: string): boolean {
@@ -50,4 +51,17 @@ export function isHostPort(s: string): boolean {
   if (s.includes('://') || s.includes('/') || s.includes('@')) return false;
   const u = urlOf(`tcp://${s}`);
   return u !== null && u.hostname !== '' && u.port !== '' && Number(u.port) >= 1 && u.pathname === '' && u.search === '' && u.hash === '';
+}
+
+export interface TlsPair { cert: Buffer; key: Buffer }
+
+/**
+ * Throws unless `key` is the private key of `pair.cert`'s (first) certificate. OpenSSL refuses a
+ * mismatched key of the certificate's own type, but keeps a key of another type (an RSA key with an
+ * EC certificate, as when a renewal changes the key type and one file is written before the other)
+ * in a slot of its own, and every handshake then fails.
+ */
+export function checkPair(pair: TlsPair): void {
+  const cert = new X509Certificate(pair.cert);
+  if (!cert.checkPrivateKey(createPrivateKey(pair.key))) throw new Error('the key is not the certificate\'s');
 }

@@ -377,16 +377,21 @@ export abstract class BatchingOutput implements Output {
     // With a spill, what memory still holds goes to disk, before what is there (it is older), for
     // the next start; the batch given up in flight too, so it arrives at least once.
     let kept = 0;
+    let capped = 0;
     const d = n > 0 && this.opts.spill !== undefined ? this.spillLog() : null;
     if (d !== null) {
+      const droppedBefore = d.c.dropped;
       try {
         d.prepend(left);
-        kept = n;
+        // Past the cap the oldest records go first, and these are the oldest: what the cap took
+        // (counted in spill_dropped, logged below) is theirs first.
+        capped = Math.min(n, d.c.dropped - droppedBefore);
+        kept = n - capped;
       } catch (err) {
         this.logSpillError(err, 'records dropped at stop');
       }
     }
-    this.c.dropped_retries! += n - kept;
+    this.c.dropped_retries! += n - kept - capped;
     if (kept > 0) log.warn(`${this.name} output: stopped with ${kept} records the target did not take within ${flushMs / 1000} s (slow or failing) kept in the spill directory ${this.opts.spill!.dir} for the next start`);
     // Records spilled before the stop wait there too (the target was away): said, so the stop's lines account for them.
     const earlier = (this.disk?.pendingRecords ?? 0) - kept;

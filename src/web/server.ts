@@ -18,6 +18,7 @@ import { hostCheck, hostName, type HostCheck } from './host-check.js';
 import { hostPort, listenFailure } from '../host-port.js';
 import { BasicAuth } from './basic-auth.js';
 import { CHECK_MS, TlsFiles } from './tls-files.js';
+import { checkPair } from '../config/validate.js';
 
 /** Paths that serve the page shell; the client script picks the page from the path. */
 export const PAGES = ['/', '/threats', '/flows', '/exporters', '/integrations'] as const;
@@ -99,6 +100,7 @@ export class WebServer {
         throw new Error(`web UI: cannot read EF_WEBUI_TLS_CERT_FILEPATH or EF_WEBUI_TLS_KEY_FILEPATH: ${(err as Error).message}`, { cause: err });
       }
       try {
+        checkPair(pair);
         server = createHttpsServer({ ...pair, minVersion: 'TLSv1.2' }, handler);
       } catch (err) {
         // A key that is not the certificate's, or a file that is not PEM.

@@ -9,10 +9,12 @@ import { readFile } from 'node:fs/promises';
 import type { Server as HttpsServer } from 'node:https';
 import { log } from '../log/logger.js';
 import { fileStamp } from '../enrich/user-file.js';
+import { checkPair } from '../config/validate.js';
 
 export const CHECK_MS = 10 * 60_000;
 
-export interface TlsPair { cert: Buffer; key: Buffer }
+import type { TlsPair } from '../config/validate.js';
+
 
 export class TlsFiles {
   private stamp = '';
@@ -44,7 +46,8 @@ export class TlsFiles {
         return false;
       }
       const pair = { cert: await readFile(this.certPath), key: await readFile(this.keyPath) };
-      // Throws on a key that is not the certificate's, or text that is not PEM.
+      checkPair(pair);
+      // Throws on text that is not PEM, or a key of the certificate's type that is not its.
       server.setSecureContext(pair);
       this.stamp = stamp;
       this.loadedAt = Date.now();

@@ -47,12 +47,16 @@ export function lineChart(title, points, format, opts = {}) {
     dataTable(title, points, format));
 }
 
-/** The chart's values for screen readers (the SVG alone says nothing about them). */
+/**
+ * The chart's values for screen readers (the SVG alone says nothing about them). In a hidden box of
+ * its own: a table is never shorter than its rows, so hidden itself it still made the page as long
+ * as all of them (a day's Overview scrolled 2,400 px past its footer).
+ */
 function dataTable(title, points, format) {
-  return h('table', { class: 'visually-hidden' },
+  return h('div', { class: 'visually-hidden' }, h('table', { class: 'chart-data' },
     h('caption', null, `${title}, by time`),
     h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Time'), h('th', { scope: 'col' }, title))),
-    h('tbody', null, points.map((p) => h('tr', null, h('th', { scope: 'row' }, fmt.time(p.t)), h('td', null, format(p.v))))));
+    h('tbody', null, points.map((p) => h('tr', null, h('th', { scope: 'row' }, fmt.time(p.t)), h('td', null, format(p.v)))))));
 }
 
 function niceCeil(v) {

@@ -11,8 +11,10 @@ export function setPassiveTotalUrl(url) {
 /** An address linking in-context to PassiveTotal (the vendor's dashboards do the same). */
 export function ipLink(ip) {
   if (!ip) return h('span', { class: 'muted' }, '–');
+  // IPv6 may break anywhere (it has no spaces and can be 39 characters); IPv4 never does, or
+  // `127.0.0.1` on one line and `2` on the next reads as another address.
   return h('a', {
-    class: 'ip', href: ptBase + encodeURIComponent(ip), target: '_blank', rel: 'noopener noreferrer',
+    class: ip.includes(':') ? 'ip v6' : 'ip', href: ptBase + encodeURIComponent(ip), target: '_blank', rel: 'noopener noreferrer',
     title: `Research ${ip} in PassiveTotal (opens a new tab)`,
   }, ip);
 }

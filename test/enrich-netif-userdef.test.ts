@@ -222,7 +222,8 @@ test('file statuses from several decode workers: a failed read wins, else the co
   await c.start();
   try {
     const [port] = await c.listen();
-    await until(() => c.fileStatuses().length === 1);
+    // The workers' first report comes with their start, not a second later.
+    await until(() => c.fileStatuses().length === 1, 500);
     assert.deepEqual(c.fileStatuses().map((x) => [x.option, x.entries, x.error]), [['EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH', 1, null]]);
     const worker = () => (c.pool as unknown as { workers: (import('node:worker_threads').Worker | null)[] }).workers[0];
     // The file edited into a state that does not load, then the worker stops: its successor starts

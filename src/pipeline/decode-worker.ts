@@ -144,7 +144,10 @@ async function main(): Promise<void> {
     log.debug(`decode worker ${index}: could not lower its priority (EF_FLOW_SERVER_WORKERS_NICE)`);
   }
   for (const e of enrichers) await e.start?.({ successor });
-  const statsTimer = setInterval(() => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow(), enrichers: enricherCounters(enrichers), files: fileStatuses(enrichers) }), 1000);
+  const report = (): void => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow(), enrichers: enricherCounters(enrichers), files: fileStatuses(enrichers) });
+  // The first report before 'ready': the files' statuses (and the heap) are there once the pool has started.
+  report();
+  const statsTimer = setInterval(report, 1000);
   statsTimer.unref();
   // One message a turn (turn-queue.ts): the stats report and the template saves go on under a backlog.
   const inbox = new TurnQueue<ToWorker>((msg) => {

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { ClickHouseOutput } from '../src/output/clickhouse/clickhouse.js';
+import type { BatchingOutput } from '../src/output/batching.js';
 import { KafkaOutput } from '../src/output/kafka/output.js';
 import { START_WAIT_MS } from '../src/output/close-deadline.js';
 import { FlowRecord } from '../src/record/flow-record.js';
@@ -44,24 +45,33 @@ function records(n: number): FlowRecord[] {
   });
 }
 
+/**
+ * Starts `out` against a silent server (bounded by the start wait, `why` says what it would wait
+ * otherwise), writes 50 records, and stops it within `stopMs`: none sent, every one still held (in the
+ * spill, queued) or counted dropped; with `inflight`, the hung batch shows as in flight until the stop.
+ */
+async function startWriteStop(out: BatchingOutput, why: string, stopMs: number, inflight: boolean): Promise<void> {
+  let t0 = Date.now();
+  await out.start();
+  assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (${why})`);
+  out.write(records(50));
+  await new Promise((r) => setTimeout(r, 200));
+  if (inflight) assert.equal(out.counters().inflight, 50, 'the hung batch shows as in flight');
+  t0 = Date.now();
+  await out.close(500);
+  assert.ok(Date.now() - t0 < stopMs, `stop took ${Date.now() - t0} ms`);
+  const c = out.counters();
+  assert.equal(c.inflight, 0, 'given up on at the stop');
+  assert.equal(c.sent, 0);
+  assert.equal((c.dropped_retries ?? 0) + (c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
+}
+
 test('ClickHouse that accepts and never answers: start goes on after the start wait, the stop is bounded, records spilled', async () => {
   const srv = await silentServer();
   const dir = tempDir('ufc-silent-');
-  const out = new ClickHouseOutput({ url: `http://127.0.0.1:${srv.port}`, username: 'default', password: '', database: 'd', table: 'flows', retentionDays: 7, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000, spill: { dir: join(dir, 'spill'), maxBytes: 1 << 26 } });
   try {
-    let t0 = Date.now();
-    await out.start();
-    assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (the client's timeout is 30 s)`);
-    out.write(records(50));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(out.counters().inflight, 50, 'the hung batch shows as in flight');
-    t0 = Date.now();
-    await out.close(500);
-    assert.ok(Date.now() - t0 < 8000, `stop took ${Date.now() - t0} ms`);
-    const c = out.counters();
-    assert.equal(c.inflight, 0, 'given up on at the stop');
-    assert.equal(c.sent, 0);
-    assert.equal((c.dropped_retries ?? 0) + (c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
+    await startWriteStop(new ClickHouseOutput({ url: `http://127.0.0.1:${srv.port}`, username: 'default', password: '', database: 'd', table: 'flows', retentionDays: 7, timestampSource: 'collect', batchMax: 100, deadlineMs: 10, queueMax: 10_000, spill: { dir: join(dir, 'spill'), maxBytes: 1 << 26 } }),
+      'the client\'s timeout is 30 s', 8000, true);
   } finally {
     srv.close();
   }
@@ -70,19 +80,9 @@ test('ClickHouse that accepts and never answers: start goes on after the start w
 test('Kafka broker that accepts and never answers: start goes on after the start wait, the stop is bounded', async () => {
   const srv = await silentServer();
   const dir = tempDir('ufc-silent-');
-  const out = new KafkaOutput({ brokers: [`127.0.0.1:${srv.port}`], topic: 'flows', partitionKey: 'exporter', clientId: 'ufc', tls: { enable: false, skipVerification: false, caCertPath: '' }, view: { ecs: false, timestampSource: 'collect' }, deadlineMs: 10, batchRecords: 100, spill: { dir: join(dir, 'spill'), maxBytes: 1 << 26 } });
   try {
-    let t0 = Date.now();
-    await out.start();
-    assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (kafkajs waits up to 2 x 30 s)`);
-    out.write(records(50));
-    await new Promise((r) => setTimeout(r, 200));
-    t0 = Date.now();
-    await out.close(500);
-    assert.ok(Date.now() - t0 < 12_000, `stop took ${Date.now() - t0} ms`);
-    const c = out.counters();
-    assert.equal(c.sent, 0);
-    assert.equal((c.dropped_retries ?? 0) + (c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
+    await startWriteStop(new KafkaOutput({ brokers: [`127.0.0.1:${srv.port}`], topic: 'flows', partitionKey: 'exporter', clientId: 'ufc', tls: { enable: false, skipVerification: false, caCertPath: '' }, view: { ecs: false, timestampSource: 'collect' }, deadlineMs: 10, batchRecords: 100, spill: { dir: join(dir, 'spill'), maxBytes: 1 << 26 } }),
+      'kafkajs waits up to 2 x 30 s', 12_000, false);
   } finally {
     srv.close();
   }
@@ -92,21 +92,8 @@ test('Elasticsearch node that accepts and never answers: start goes on after the
   const srv = await silentServer();
   const dir = tempDir('ufc-silent-');
   const config = testConfig({ EF_OUTPUT_ELASTICSEARCH_ENABLE: 'true', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: `127.0.0.1:${srv.port}`, EF_OUTPUT_ELASTICSEARCH_BATCH_DEADLINE: '10' });
-  const out = createSearchOutput(config, 'elasticsearch', join(dir, 'spill'));
   try {
-    let t0 = Date.now();
-    await out.start();
-    assert.ok(Date.now() - t0 < START_WAIT_MS + 3000, `start took ${Date.now() - t0} ms (the client's timeout is 30 s, for the info and the template each)`);
-    out.write(records(50));
-    await new Promise((r) => setTimeout(r, 200));
-    assert.equal(out.counters().inflight, 50, 'the hung batch shows as in flight');
-    t0 = Date.now();
-    await out.close(500);
-    assert.ok(Date.now() - t0 < 8000, `stop took ${Date.now() - t0} ms`);
-    const c = out.counters();
-    assert.equal(c.inflight, 0, 'given up on at the stop');
-    assert.equal(c.sent, 0);
-    assert.equal((c.spill_pending ?? 0) + (c.queued ?? 0), 50, JSON.stringify(c));
+    await startWriteStop(createSearchOutput(config, 'elasticsearch', join(dir, 'spill')), 'the client\'s timeout is 30 s, for the info and the template each', 8000, true);
   } finally {
     srv.close();
   }

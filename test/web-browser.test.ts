@@ -392,6 +392,8 @@ test('integrations page shows the blocklist and the RiskIQ output', async (t) =>
   // The address metadata file: its entries, loaded.
   const file = page.locator('section', { hasText: 'File: address metadata' });
   assert.match((await file.textContent())!, /Entries\s*2.*The last read succeeded; the file is looked at again every 15 minutes/s);
+  // The web UI's own access: this fixture has neither a login nor HTTPS.
+  assert.deepEqual([await page.textContent('#web-login .stat-value'), await page.textContent('#web-https .stat-value')], ['none', 'off']);
   await shot(page, 'integrations');
   await page.close();
 });

@@ -61,6 +61,7 @@ test('no login configured: nothing asks for one', async (t) => {
   await withServer(t, { auth: { user: '', password: '' } }, async (web) => {
     assert.equal((await fetch(`${web.url()}/api/exporters`)).status, 200);
     assert.equal((await fetch(`${web.url()}/metrics`)).status, 200);
+    assert.deepEqual(((await (await fetch(`${web.url()}/api/integrations`)).json()) as { web: unknown }).web, { login: false, https: null });
   });
 });
 
@@ -80,6 +81,20 @@ function httpsGet(url: string, ca: Buffer, auth?: string): Promise<{ status: num
       const cn = String((res.socket as import('node:tls').TLSSocket).getPeerCertificate().subject?.CN ?? '');
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, cn }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** The body of a GET over HTTPS trusting `ca` only. */
+function httpsBody(url: string, ca: Buffer, auth: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: { authorization: auth } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve(body));
     });
     req.on('error', reject);
     req.end();
@@ -110,10 +125,20 @@ test('HTTPS: served with the configured certificate, behind the login; a renewed
     writeFileSync(cert, readFileSync(second.cert));
     assert.equal(await web.checkCertificate(), false);
     assert.deepEqual(await httpsGet(`${web.url()}/healthz`, readFileSync(first.cert)), { status: 200, cn: 'first' });
+    const during = web.access().https!;
+    assert.equal(during.subject, 'CN=first');
+    assert.match(during.error ?? '', /the key is not the certificate's/);
     // The key too: served from the next look on.
     writeFileSync(key, readFileSync(second.key));
     assert.equal(await web.checkCertificate(), true);
     assert.deepEqual(await httpsGet(`${web.url()}/healthz`, readFileSync(second.cert)), { status: 200, cn: 'second' });
+    // The Integrations page and /metrics say which certificate is served and when it ends (openssl -days 2).
+    const integrations = await httpsBody(`${web.url()}/api/integrations`, readFileSync(second.cert), ok);
+    const w = (JSON.parse(integrations) as { web: { login: boolean; https: { subject: string; notAfter: number; error: string | null; certPath: string } } }).web;
+    assert.deepEqual([w.login, w.https.subject, w.https.error, w.https.certPath], [true, 'CN=second', null, cert]);
+    assert.ok(Math.abs(w.https.notAfter - (Date.now() + 2 * 86_400_000)) < 120_000, `${new Date(w.https.notAfter).toISOString()}`);
+    const metrics = await httpsBody(`${web.url()}/metrics`, readFileSync(second.cert), ok);
+    assert.match(metrics, new RegExp(`^ufc_web_certificate_not_after_seconds ${w.https.notAfter / 1000}$`, 'm'));
   });
 });
 

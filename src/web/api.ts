@@ -123,7 +123,13 @@ function mergeTops(a: TopNRow[], b: TopNRow[], limit: number, metric: 'bytes' | 
 
 const bytesOf = (rows: TopNRow[], key: string | number): number => rows.find((y) => y.key === key)?.bytes ?? 0;
 
-export function createApi(src: WebSources): Api {
+/** The web server's own access settings, for the Integrations page: the login, and HTTPS's certificate. */
+export interface WebAccess {
+  login: boolean;
+  https: { certPath: string; keyPath: string; subject: string; issuer: string; notAfter: number | null; loadedAt: number | null; error: string | null } | null;
+}
+
+export function createApi(src: WebSources, access: () => WebAccess | null = () => null): Api {
   const query = (): FlowQuery => {
     const q = flowQueryFrom(src.outputs);
     if (q === null) throw new ApiError(503, 'no store to query: enable EF_OUTPUT_DUCKDB_ENABLE or EF_OUTPUT_CLICKHOUSE_ENABLE');
@@ -343,6 +349,7 @@ export function createApi(src: WebSources): Api {
         now: Date.now(),
         feeds: s.feeds.map((f) => ({ ...f, details: undefined })),
         files: src.fileStatuses?.() ?? [],
+        web: access(),
         riskiqOutput: { ...s.riskiqOutput, sent: sum(/^(records_)?sent$/), skipped: sum(/^(records_)?skipped/), dropped: sum(/^dropped/) },
       });
     },

@@ -8,9 +8,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { log } from '../log/logger.js';
-import { ApiError, createApi, type Api } from './api.js';
+import { ApiError, createApi, type Api, type WebAccess } from './api.js';
 import { createMetrics } from './metrics.js';
 import type { WebSources } from './sources.js';
 import { loadStaticFiles, type StaticFile } from './static-files.js';
@@ -58,11 +58,20 @@ export class WebServer {
   constructor(private readonly src: WebSources, private readonly opts: WebServerOptions) {
     this.files = loadStaticFiles();
     this.metrics = createMetrics(src);
-    this.api = createApi(src);
+    this.api = createApi(src, () => this.access());
     this.hostAllowed = hostCheck(opts.allowedHosts ?? []);
     this.auth = opts.auth === undefined || opts.auth.user === '' ? null : new BasicAuth(opts.auth.user, opts.auth.password);
     this.tls = opts.tls === undefined ? null : new TlsFiles(opts.tls.certPath, opts.tls.keyPath);
-    const auth = this.auth;
+    const auth = this.auth, tls = this.tls;
+    if (tls !== null) {
+      new Gauge({
+        name: 'ufc_web_certificate_not_after_seconds', help: 'End of validity of the web server\'s certificate (EF_WEBUI_TLS_CERT_FILEPATH), Unix seconds: alert before it passes.', registers: [this.metrics],
+        collect() {
+          const t = tls.certificate?.notAfter;
+          if (t !== undefined && Number.isFinite(t)) this.set(t / 1000);
+        },
+      });
+    }
     new Counter({
       name: 'ufc_web_login_failed_total', help: 'Requests refused for a wrong user name or password (EF_WEBUI_AUTH_USERNAME); requests without any are not counted.', registers: [this.metrics],
       collect() {
@@ -70,6 +79,18 @@ export class WebServer {
         this.inc(auth?.failures ?? 0);
       },
     });
+  }
+
+  /** The login and the certificate in use, for the Integrations page. */
+  access(): WebAccess {
+    const t = this.tls;
+    return {
+      login: this.auth !== null,
+      https: t === null ? null : {
+        certPath: t.certPath, keyPath: t.keyPath, subject: t.certificate?.subject ?? '', issuer: t.certificate?.issuer ?? '',
+        notAfter: t.certificate?.notAfter ?? null, loadedAt: t.loadedAt, error: t.error,
+      },
+    };
   }
 
   /** Failed logins since start (0 without a login). */

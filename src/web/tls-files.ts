@@ -5,6 +5,7 @@
  * without a restart. A pair that does not load (a key written after its certificate, a cut file)
  * keeps the one in use and is tried again at the next look.
  */
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Server as HttpsServer } from 'node:https';
 import { log } from '../log/logger.js';
@@ -16,11 +17,25 @@ export const CHECK_MS = 10 * 60_000;
 import type { TlsPair } from '../config/validate.js';
 
 
+/** What the certificate in use says: its subject, issuer and end of validity (epoch ms). */
+export interface CertificateFacts {
+  subject: string;
+  issuer: string;
+  notAfter: number;
+}
+
+function factsOf(cert: Buffer): CertificateFacts {
+  const x = new X509Certificate(cert);
+  return { subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), notAfter: Date.parse(x.validTo) };
+}
+
 export class TlsFiles {
   private stamp = '';
   /** Why the last look failed (null: the files in use are current). */
   error: string | null = null;
   loadedAt: number | null = null;
+  /** The certificate in use (null before the first load). */
+  certificate: CertificateFacts | null = null;
 
   constructor(readonly certPath: string, readonly keyPath: string) {}
 
@@ -34,6 +49,11 @@ export class TlsFiles {
     const pair = { cert: await readFile(this.certPath), key: await readFile(this.keyPath) };
     this.stamp = stamp;
     this.loadedAt = Date.now();
+    try {
+      this.certificate = factsOf(pair.cert);
+    } catch {
+      // Not a certificate: start() says so (checkPair) and stops.
+    }
     return pair;
   }
 
@@ -51,6 +71,7 @@ export class TlsFiles {
       server.setSecureContext(pair);
       this.stamp = stamp;
       this.loadedAt = Date.now();
+      this.certificate = factsOf(pair.cert);
       this.error = null;
       log.info(`web UI: serving the certificate in ${this.certPath} anew (the file changed)`);
       return true;

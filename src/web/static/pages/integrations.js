@@ -1,12 +1,28 @@
 // Integrations: the RiskIQ PassiveTotal blocklist (size, last and next refresh, last error), the
-// RiskIQ output's counters (sent, skipped, dropped), and the files of yours the enrichers read
-// (entries, when loaded, a failed read). Shows "not enabled" for what is off.
+// RiskIQ output's counters (sent, skipped, dropped), the files of yours the enrichers read
+// (entries, when loaded, a failed read), and the web UI's login and certificate. Shows "not enabled" for what is off.
 import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { card, errorBox, fmt, kv, stat } from '../lib/widgets.js';
 
 function notEnabled(what, how) {
   return h('div', { class: 'off' }, h('span', { class: 'tag muted' }, 'not enabled'), ' ', what, ' ', h('small', null, how));
+}
+
+/** Days a certificate has left before its end, below which the page warns. */
+const CERT_WARN_DAYS = 14;
+
+/** The web UI's own access: the login, and HTTPS's certificate (when it ends, whether a renewal loaded). */
+function webAccess(w, now) {
+  const t = w.https;
+  const days = t && t.notAfter !== null ? Math.floor((t.notAfter - now) / 86_400_000) : null;
+  return card('Web UI access',
+    h('div', { class: 'stats' },
+      stat('Login', w.login ? 'required' : 'none', w.login ? 'EF_WEBUI_AUTH_USERNAME' : 'set EF_WEBUI_AUTH_USERNAME and _PASSWORD', 'web-login'),
+      stat('HTTPS', t ? (days === null ? 'on' : days < 0 ? 'expired' : `${fmt.num(days)} days left`) : 'off', t && t.notAfter !== null ? `certificate valid until ${fmt.time(t.notAfter)}` : t ? null : 'EF_WEBUI_TLS_ENABLE', 'web-https')),
+    t && t.error ? h('div', { class: 'error', role: 'alert' }, h('strong', null, 'The certificate files changed but did not load; the certificate before is served: '), t.error) : null,
+    t && days !== null && days < CERT_WARN_DAYS ? h('div', { class: 'error', role: 'alert' }, days < 0 ? 'The certificate has expired: browsers refuse it.' : `The certificate ends in ${fmt.num(days)} days: renew it (the new files are served within 10 minutes, no restart).`) : null,
+    t ? kv([['Certificate', h('code', null, t.certPath)], ['Key', h('code', null, t.keyPath)], ['Subject', t.subject], ['Issuer', t.issuer], t.loadedAt ? ['Loaded', fmt.time(t.loadedAt)] : null]) : null);
 }
 
 export function mount(root, info) {
@@ -45,10 +61,13 @@ export function mount(root, info) {
         h('div', { class: 'stats' },
           x.entries === null ? stat('Database', x.description || '–', null) : stat('Entries', fmt.num(x.entries), null),
           stat('Loaded', x.loadedAt ? fmt.ago(x.loadedAt, d.now) : 'not yet', x.loadedAt ? fmt.time(x.loadedAt) : null)),
-        x.error ? h('div', { class: 'error', role: 'alert' }, h('strong', null, `Last read failed, the previous ${x.entries === null ? 'database' : 'table'} stays in use: `), x.error)
+        x.error ? h('div', { class: 'error', role: 'alert' }, h('strong', null, x.loadedAt === null
+          // A decode worker restarted after a crash while the file did not load: it runs without it.
+          ? `The file did not load; enriching goes on without it until it does: `
+          : `Last read failed, the previous ${x.entries === null ? 'database' : 'table'} stays in use: `), x.error)
           : h('p', { class: 'ok' }, `The last read succeeded; the file is looked at again every ${x.refreshMinutes === 1 ? 'minute' : `${fmt.num(x.refreshMinutes)} minutes`}, and read when it changed.`),
         kv([['File', h('code', null, x.path)], ['Option', h('code', null, x.option)], x.checkedAt ? ['Last looked at', fmt.time(x.checkedAt)] : null])));
-      fill(body, ...feeds, out, ...files);
+      fill(body, ...feeds, out, ...files, ...(d.web ? [webAccess(d.web, d.now)] : []));
     },
   };
 }

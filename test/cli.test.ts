@@ -347,14 +347,22 @@ test('ufc run: log lines a slow reader of stderr has not taken yet still reach i
   // About 100 KB of start-up warnings (unknown options), more than a pipe holds: they queue in the process.
   const unknown: Record<string, string> = {};
   for (let i = 0; i < 700; i++) unknown[`EF_UNKNOWN_OPTION_${i}`] = 'x';
+  // Readiness from the web UI's /healthz: the log is not read until after the stop.
+  const { createServer } = await import('node:net');
+  const probe = createServer();
+  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+  const web = (probe.address() as { port: number }).port;
+  await new Promise<void>((r) => probe.close(() => r()));
   const child = spawn(process.execPath, [...CLI, 'run'], {
-    env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '0', ...unknown }),
+    env: baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '0', EF_WEBUI_ENABLE: 'true', EF_WEBUI_PORT: String(web), ...unknown }),
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   child.stderr.pause();
   const exited = new Promise<number | null>((r) => child.on('exit', r));
-  // Up and listening by then (nothing reads its log yet), then stopped, and read only a while after.
-  await new Promise((r) => setTimeout(r, 8000));
+  for (const end = Date.now() + 60_000; Date.now() < end;) {
+    if (await fetch(`http://127.0.0.1:${web}/healthz`).then((r) => r.ok, () => false)) break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
   child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 3000));
   let stderr = '';

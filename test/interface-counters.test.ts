@@ -41,6 +41,14 @@ test('counter rates: no rate across an agent restart (its sequence went down) or
   assert.equal(r.totals.inOctets, 1e6 + 3e5 + 300);
 });
 
+test('counter rates: data sources of one agent that give the same ifIndex (a port and a VLAN on it) keep series of their own', () => {
+  const port = (sec: number, seq: number, octets: number): CounterSample => { const s = sample(sec, seq, { if_in_octets: octets, if_out_octets: 0 }); s.values['sflow.counter.source_id_type'] = 0; s.values['sflow.counter.source_id_index'] = 7; return s; };
+  const vlan = (sec: number, seq: number, octets: number): CounterSample => { const s = sample(sec, seq, { if_in_octets: octets, if_out_octets: 0 }); s.values['sflow.counter.source_id_type'] = 1; s.values['sflow.counter.source_id_index'] = 3; return s; };
+  const r = counterRates([port(0, 100, 0), vlan(1, 5, 10), port(30, 101, 30e6), vlan(31, 6, 20), port(60, 102, 60e6), vlan(61, 7, 30)]);
+  assert.equal(r.resets, 0);
+  assert.deepEqual(r.points.map((p) => [p.ts - T0, p.inBps]), [[30_000, 8e6], [31_000, 80 / 30], [60_000, 8e6], [61_000, 80 / 30]]);
+});
+
 test('counter rates: two sub-agents reporting one ifIndex keep series of their own; samples without the generic counters give no rates; rest as stored', () => {
   const r = counterRates([
     sample(0, 1, { if_in_octets: 0 }, 1),

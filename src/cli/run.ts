@@ -18,10 +18,12 @@ const DRAIN_MAX_MS = 10_000;
  */
 function exitSoon(code: number): void {
   setTimeout(() => {
-    const streams = [process.stderr, process.stdout];
-    const drained = (): boolean => streams.every((s) => s.writableLength === 0);
-    if (drained()) process.exit(code);
-    for (const s of streams) s.on('drain', () => { if (drained()) process.exit(code); });
+    const queued = [process.stderr, process.stdout].filter((s) => s.writableLength > 0);
+    if (queued.length === 0) process.exit(code);
+    // An empty write's callback runs once all before it is written ('drain' comes only after a
+    // write was refused, past the high-water mark: not for a few lines left).
+    let left = queued.length;
+    for (const s of queued) s.write('', () => { if (--left === 0) process.exit(code); });
     setTimeout(() => process.exit(code), DRAIN_MAX_MS).unref();
   }, EXIT_GRACE_MS).unref();
 }

@@ -241,7 +241,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     const parsed = spec.schema.safeParse(text);
     if (parsed.success) values[name] = parsed.data;
     else {
-      const shown = spec.secret ? '***' : JSON.stringify(maskUrlCredentials(text));
+      const shown = spec.secret ? '***' : JSON.stringify(maskForError(text));
       // Messages may quote the value's bad parts (a list's items): masked as the value is.
       const why = parsed.error.issues.map((i) => (spec.secret ? i.message : maskItems(i.message, text))).join('; ');
       errors.push(`${name}=${shown}: ${why}`);
@@ -439,24 +439,17 @@ export function renderConfig(c: Config): string {
   return lines.join('\n') + '\n';
 }
 
-/** Userinfo in a URL (`scheme://user:password@host`): the password, or a lone token, shown as ***. */
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#@\s,]*)@/gi;
+/**
+ * Userinfo in a URL (`scheme://user:password@host`): the password, or a lone token, shown as ***.
+ * Up to the authority's last `@`, as URL parsers read it: a password may hold `@` and spaces.
+ */
+const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#,]*)@/gi;
 
 /** The same without a scheme: a list item `user:password@broker:9092` (no `/`: not a path). */
-const BARE_USERINFO = /(^|,)(\s*[^/?#@\s,:]+):([^/?#@\s,]*)@(?=[^/,]*(?:,|$))/g;
+const BARE_USERINFO = /(^|,)(\s*[^/?#@\s,:]+):([^/?#,]*)@(?=[^/,@]*(?:,|$))/g;
 
+/** `text` with the passwords of the URLs (and `user:password@host` items) in it shown as ***: for valid values (`ufc config`, warnings). */
 function maskUrlCredentials(text: string): string {
-  const once = maskDelimited(text);
-  // A password holding `,` `/` `?` or `#` escapes the patterns above (they end there): then all
-  // from the scheme (or the start) to the last `@` goes.
-  if (!credentialsLeft(once)) return once;
-  const at = text.lastIndexOf('@');
-  const scheme = text.indexOf('://');
-  const from = scheme >= 0 && scheme < at ? scheme + 3 : 0;
-  return `${text.slice(0, from)}***${text.slice(at)}`;
-}
-
-function maskDelimited(text: string): string {
   return text
     .replace(URL_USERINFO, (_m, scheme: string, info: string) => {
       const colon = info.indexOf(':');
@@ -465,30 +458,24 @@ function maskDelimited(text: string): string {
     .replace(BARE_USERINFO, (_m, start: string, user: string) => `${start}${user}:***@`);
 }
 
-/** An `@` not right after `***` with a `:` before it (since the last space): a password the patterns missed. */
-function credentialsLeft(masked: string): boolean {
-  for (let i = masked.indexOf('@'); i >= 0; i = masked.indexOf('@', i + 1)) {
-    if (masked.slice(Math.max(0, i - 3), i) === '***') continue;
-    const before = masked.slice(0, i);
-    if (before.slice(before.lastIndexOf(' ') + 1).includes(':')) return true;
-  }
-  return false;
+/**
+ * A value an error line shows: masked as above, and when an `@` is left that no *** precedes (a
+ * password holding `,` `/` `?` or `#`, where the patterns end), all from the scheme (or the start) to
+ * the last `@` goes. Errors may hide more than needed; they must not show a password.
+ */
+function maskForError(text: string): string {
+  const once = maskUrlCredentials(text);
+  if (!/(?<!\*\*\*)@/.test(once)) return once;
+  const at = text.lastIndexOf('@');
+  const scheme = text.indexOf('://');
+  const from = scheme >= 0 && scheme < at ? scheme + 3 : 0;
+  return `${text.slice(0, from)}***${text.slice(at)}`;
 }
 
-/**
- * `message` with each item of the list `value` that holds credentials written as maskUrlCredentials
- * writes it; when a password holds a comma (the list splits it) or another delimiter, no item is
- * quoted at all.
- */
+/** A list's error message: the items it quotes (bad ones, ones given twice) are left out when the value holds an `@` (credentials, maybe). */
 function maskItems(message: string, value: string): string {
-  if (credentialsLeft(maskDelimited(value))) return message.replace(/ \(bad: .*\)$/, ' (the bad items are not shown: the value holds credentials)');
-  let out = message;
-  for (const raw of value.split(',')) {
-    const item = raw.trim();
-    const masked = maskUrlCredentials(item);
-    if (item !== '' && masked !== item) out = out.split(item).join(masked);
-  }
-  return out;
+  if (!value.includes('@')) return message;
+  return message.replace(/ \((bad|twice): .*\)$/, (_m, kind: string) => ` (the ${kind === 'bad' ? 'bad items' : 'items given twice'} are not shown: the value may hold credentials)`);
 }
 
 /** Every secret value set, for the log redactor. */

@@ -4,7 +4,7 @@
  * rates between consecutive samples. These are the interface's exact traffic, errors and discards,
  * where the flow samples give an estimate scaled by the sampling rate.
  *
- * Between two samples of the same data source, each counter's growth over the time between them
+ * Between two samples of the same data source (sub-agent, data source type and index), each counter's growth over the time between them
  * (receive times: sFlow carries the agent's uptime only) is a rate. A sample whose sequence number
  * went down follows an agent restart, and its counters started again: no rate across it (counted in
  * `resets`). A 32-bit counter (packets, errors, discards) that went down without one has wrapped
@@ -85,11 +85,13 @@ export function counterRates(samples: readonly CounterSample[], truncated = fals
   const points: CounterPoint[] = [];
   const totals = { inOctets: 0, outOctets: 0, inErrors: 0, outErrors: 0, inDiscards: 0, outDiscards: 0 };
   let resets = 0;
-  // The previous sample of each sub-agent: an agent with several reporting one ifIndex keeps its own series.
-  const prevOf = new Map<number, CounterSample>();
+  // The previous sample of each data source (sub-agent, source type and index: its sample sequence
+  // counts per source). Several may give one ifIndex: a VLAN or SAP source beside the port, sub-agents.
+  const prevOf = new Map<string, CounterSample>();
   for (const b of samples) {
-    const a = prevOf.get(b.domain);
-    prevOf.set(b.domain, b);
+    const source = `${b.domain}/${String(b.values[P + 'source_id_type'])}/${String(b.values[P + 'source_id_index'])}`;
+    const a = prevOf.get(source);
+    prevOf.set(source, b);
     if (a === undefined) continue;
     const seconds = (b.ts - a.ts) / 1000;
     if (!(seconds > 0)) continue;

@@ -374,3 +374,14 @@ test('ufc run: log lines a slow reader of stderr has not taken yet still reach i
   assert.ok(stderr.length > 64 * 1024, `${stderr.length} bytes of log`);
   assert.match(stderr, /"msg":"stopped"/, 'the last line arrived');
 });
+
+test('ufc run: a store file that is no DuckDB database is a configuration problem (exit 2, which the unit does not restart), with what to do', () => {
+  const data = tempDir('ufc-cli-');
+  writeFileSync(join(data, 'flows.duckdb'), 'this is not a database\n'.repeat(500));
+  const r = spawnSync(process.execPath, [...CLI, 'run'], {
+    encoding: 'utf8', timeout: 60_000,
+    env: { ...baseEnv({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '0' }), EF_DATA_DIR: data, EF_OUTPUT_DUCKDB_ENABLE: 'true' },
+  });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /the store .*flows\.duckdb is not a DuckDB database \(or its header is damaged\): restore it from a backup, or move it aside/);
+});

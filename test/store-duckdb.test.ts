@@ -603,6 +603,33 @@ test('hours waiting for summaries are tracked up to a day ahead; a summarised ho
   conn.closeSync();
 });
 
+test('hours retention deletes while a round of summaries waits for it are not summarised (no empty summary counted as built)', async () => {
+  const config = testConfig();
+  const H = 3_600_000;
+  const now = Date.now();
+  const top = Math.floor(now / H) * H;
+  const make = ref.rollupMaker(3);
+  const out = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'retained.duckdb'), retentionDays: 1, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 500, deadlineMs: 10, queueMax: 100_000 });
+  await out.start();
+  try {
+    // Two hours three days ago (past the retention) and two hours a few hours ago.
+    out.write([...make(top - 72 * H + 60_000, top - 70 * H - 60_000, 200), ...make(top - 5 * H + 60_000, top - 3 * H - 60_000, 200)]);
+    await out.flush();
+    const before = out.counters().rollup_hours_built!;
+    // Retention first (the round of summaries waits for it), as at a start.
+    const maintained = out.maintain(now);
+    const built = await out.summarise(now + 10 * 60_000);
+    await maintained;
+    assert.equal(out.counters().retention_deleted, 200);
+    assert.equal(built, 2, 'the two recent hours only');
+    assert.equal(out.counters().rollup_hours_built! - before, 2);
+    const plan = out.store.rollups.plan(top - 80 * H, now);
+    assert.ok(plan === null || !plan.hours.some(([lo]) => lo < top - 24 * H), JSON.stringify(plan?.hours));
+  } finally {
+    await out.close();
+  }
+});
+
 test('a flows table of the layout before the network columns gains them and keeps its rows, names read from rest; its summaries are made anew', async () => {
   const config = testConfig();
   const path = join(config.EF_DATA_DIR, 'upgrade.duckdb');

@@ -349,3 +349,22 @@ test('/api/interface-counters needs an exporter and an ifIndex (400 naming both)
   const none = await json<{ samples: number; points: unknown[]; latest: unknown }>('/api/interface-counters?exporter=192.0.2.1&ifIndex=3');
   assert.deepEqual([none.samples, none.points, none.latest], [0, [], null]);
 });
+
+test('a store DuckDB has invalidated (a failed write, until the store reopens it) answers 503, as a closed one does, not 500', async () => {
+  const { DuckDbFlowQuery } = await import('../src/store/query.js');
+  const conn = { runAndReadAll: async () => { throw new Error('FATAL Error: Failed: database has been invalidated because of a previous fatal error. The database must be restarted prior to being used again.'); } };
+  const q = new DuckDbFlowQuery(conn as never, 'flows', 'collect');
+  const api = createApi({ ...f.collector, outputs: [{ flowQuery: () => q }] } as unknown as WebSources);
+  const server = createServer((req, res) => {
+    const u = new URL(req.url!, 'http://x');
+    api.handle(u.pathname, u.searchParams, res).catch((err: { status?: number; message: string }) => res.writeHead(err.status ?? 500).end(err.message));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/top?field=l4.proto.id`);
+    assert.equal(res.status, 503);
+    assert.match(await res.text(), /the store is being reopened after a failed write/);
+  } finally {
+    server.close();
+  }
+});

@@ -23,6 +23,7 @@ import { DuckDbFlowQuery, type FlowQuery, type QueryableOutput } from './query.j
 import { DUCKDB_DIALECT, DUCKDB_MACROS } from './sql.js';
 import { ROLLUP_TABLES_SQL, Rollups } from './rollup.js';
 import { makeDir } from '../make-dir.js';
+import { ConfigFileError } from '../config/file-error.js';
 
 export const DUCKDB_TABLE = 'flows';
 const DAY_MS = 86_400_000;
@@ -101,7 +102,16 @@ export class DuckDbStore {
       this.instance = await DuckDBInstance.create(this.opts.path);
     } catch (err) {
       // DuckDB's own words name the lock but not what to do: another collector (or a replay) has this store.
-      const held = /Could not set lock on file .*Conflicting lock is held in (.*) \(PID (\d+)\)/s.exec((err as Error).message);
+      const msg = (err as Error).message;
+      // A file that is no DuckDB database, or a damaged write-ahead log: a restart cannot mend it
+      // (exit 2, which the shipped unit does not restart), the operator can.
+      if (/not a valid DuckDB database file/i.test(msg)) {
+        throw new ConfigFileError(`the store ${this.opts.path} is not a DuckDB database (or its header is damaged): restore it from a backup, or move it aside to start a new one (EF_OUTPUT_DUCKDB_PATH, else flows.duckdb in EF_DATA_DIR): ${msg.split('\n')[0]}`, { cause: err });
+      }
+      if (/Corrupt WAL file|WAL.*checksum/i.test(msg)) {
+        throw new ConfigFileError(`the store's write-ahead log ${this.opts.path}.wal is damaged: move it aside to open the store without the writes it held since the last checkpoint, or restore a backup: ${msg.split('\n')[0]}`, { cause: err });
+      }
+      const held = /Could not set lock on file .*Conflicting lock is held in (.*) \(PID (\d+)\)/s.exec(msg);
       if (held === null) throw err;
       throw new Error(`the store ${this.opts.path} is in use by process ${held[2]} (${held[1]}), a running collector or replay: stop it, or give this one its own EF_DATA_DIR (a replay may also run with EF_OUTPUT_DUCKDB_ENABLE=false and another output)`, { cause: err });
     }
@@ -617,6 +627,9 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
         await this.store.findPendingRollups();
         for (const hour of this.store.rollups.due(now).slice(0, max)) {
           while (this.exclusive !== null || this.waiting > 0) await (this.exclusive?.catch(() => {}) ?? new Promise((r) => setImmediate(r)));
+          // The maintenance just waited for may have deleted the hour's flows and its pending mark:
+          // built now, it would be an empty summary counted as built.
+          if (!this.store.rollups.isPending(hour)) continue;
           this.building = this.store.buildRollup(hour);
           try {
             if (await this.building) built++;

@@ -12,6 +12,9 @@ export type IpMatch =
 
 export class QueryInputError extends Error {}
 
+/** The store cannot answer for now (a database being reopened): the API answers 503, as while it is closed. */
+export class StoreUnavailableError extends Error {}
+
 function v4ToNum(s: string): number {
   const p = s.split('.');
   return ((Number(p[0]) << 24) >>> 0) + (Number(p[1]) << 16) + (Number(p[2]) << 8) + Number(p[3]);

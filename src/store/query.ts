@@ -16,6 +16,7 @@ import { toDocument, type TimestampSource } from '../record/fields.js';
 import { protoName } from '../record/names.js';
 import { flowColumns, rowToRecord, textOf, type Column } from './columns.js';
 import { Rollups } from './rollup.js';
+import { StoreUnavailableError } from './ip-filter.js';
 import { COUNTER_SAMPLES_MAX, counterRates, sampleOf, type InterfaceCounters } from './interface-counters.js';
 import { DUCKDB_DIALECT, buildQuery, checkInt, isNumericTopField, type BuiltQuery } from './sql.js';
 
@@ -235,7 +236,7 @@ export interface InterfaceCountersQuery extends TimeRange {
 }
 
 /** Bad caller input (a malformed CIDR, a reversed range, a silly step): the API answers 400. */
-export { QueryInputError } from './ip-filter.js';
+export { QueryInputError, StoreUnavailableError } from './ip-filter.js';
 
 /** An output that can answer queries over what it stored. */
 export interface QueryableOutput extends Output {
@@ -491,8 +492,14 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
 
   protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {
     const p = duckParams(q);
-    const reader = await this.conn.runAndReadAll(q.sql, p.values, p.types);
-    return reader.getRowObjects() as Record<string, unknown>[];
+    try {
+      const reader = await this.conn.runAndReadAll(q.sql, p.values, p.types);
+      return reader.getRowObjects() as Record<string, unknown>[];
+    } catch (err) {
+      // A failed write or checkpoint (disk full) invalidates the database until the store reopens it (duckdb.ts).
+      if (/database has been invalidated/i.test((err as Error).message)) throw new StoreUnavailableError(`the store is being reopened after a failed write: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      throw err;
+    }
   }
 
   protected async stream(q: BuiltQuery, each: (rows: Record<string, unknown>[]) => Promise<boolean>): Promise<void> {

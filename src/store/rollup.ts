@@ -141,6 +141,11 @@ export class Rollups {
     return unbuilt;
   }
 
+  /** Whether `hour` still waits to be summarised (retention or the size guard may have taken it meanwhile). */
+  isPending(hour: number): boolean {
+    return this.pending.has(hour);
+  }
+
   /** How many hours are waiting to be summarised. */
   get pendingHours(): number {
     return this.pending.size;

@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { VERSION } from '../cli/version.js';
 import { within } from '../within.js';
 import { EXPORT_ROWS_MAX } from '../store/sql.js';
-import { QueryInputError, TOP_FIELDS, flowQueryFrom, type FlowFilter, type FlowQuery, type TopField, type TopNRow } from '../store/query.js';
+import { QueryInputError, StoreUnavailableError, TOP_FIELDS, flowQueryFrom, type FlowFilter, type FlowQuery, type TopField, type TopNRow } from '../store/query.js';
 import { portName, protoName } from '../record/names.js';
 import { integrationsStatus } from './integrations.js';
 import { exportersView } from './exporters-view.js';
@@ -363,6 +363,7 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
         await fn(params, res);
       } catch (err) {
         if (err instanceof QueryInputError) throw new ApiError(400, err.message);
+        if (err instanceof StoreUnavailableError) throw new ApiError(503, err.message);
         throw err;
       }
     },

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig, parseEnvFile, renderConfig, replacementFor } from '../src/config/load.js';
+import { loadConfig, parseEnvFile, renderConfig, replacementFor, secretValues } from '../src/config/load.js';
 import { tempDir } from './helpers/collect.js';
 
 const SEED_KEY = 'twBovkmV8YIxx0QyulybZg==';
@@ -307,6 +307,22 @@ test('a password in a URL is masked in error lines and in ufc config, with or wi
   assert.ok(!/ssw0rd|pa ss/.test(shown));
   const twice = loadConfig({ env: { EF_OUTPUT_CLICKHOUSE_ADDRESSES: 'http://default:p@ssw0rd@127.0.0.1:8123,http://default:p@ssw0rd@127.0.0.1:8123' } });
   assert.ok(twice.errors.length === 1 && !twice.errors[0]!.includes('ssw0rd') && twice.errors[0]!.endsWith('(the items given twice are not shown: the value may hold credentials)'), twice.errors[0]);
+  // A password holding what ends an authority (/ ? #) in an option checked only as http(s)://..., or a
+  // comma a list splits, or with a scheme-less item before it: masked in ufc config and in errors, and
+  // known to the log redactor.
+  const delim = loadConfig({ env: {
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: 'https://u:p/ss@mirror.local/feeds',
+    EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_GRAPH_URL: 'https://me:Sec#ret99@graph.local',
+    EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: 'https://me:Pa?ss#w0rd@mirror.local/v2/dl',
+  } });
+  const delimShown = renderConfig(delim.config!);
+  assert.match(delimShown, /^EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL=https:\/\/u:\*\*\*@mirror\.local\/feeds$/m);
+  assert.ok(!/p\/ss|Sec#ret99|Pa\?ss#w0rd/.test(delimShown), delimShown);
+  assert.ok(['p/ss', 'Sec#ret99', 'Pa?ss#w0rd'].every((p) => secretValues(delim.config!).includes(p)));
+  for (const v of ['elastic:Secr3tPw@h1:9200,https://elastic:p/w@h2:9200', 'h0:9200, elastic:Secr3tPw@h1:9200, http://h2:9200/x@y', 'http://u:hunter2xyz://q@127.0.0.1:8123', 'http://default:Pa,ssw0rd@ch:8123']) {
+    const e = loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_ADDRESSES: v } }).errors.join('\n');
+    assert.ok(e !== '' && !/Secr3tPw|p\/w@|hunter2|Pa,|ssw0rd/.test(e), e);
+  }
   // An `@` in a URL's path is no password: shown as it is.
   const path = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: 'https://cdn.jsdelivr.net/gh/firehol/blocklist-ipsets@master' } });
   assert.match(renderConfig(path.config!), /^EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL=https:\/\/cdn\.jsdelivr\.net\/gh\/firehol\/blocklist-ipsets@master$/m);
@@ -316,7 +332,7 @@ test('a password in a URL is masked in error lines and in ufc config, with or wi
     assert.equal(r.errors.length, 2, r.errors.join('\n'));
     for (const e of r.errors) {
       assert.ok(!e.includes(pw) && !pw.split(/[#,/?]/).some((part) => part.length >= 4 && e.includes(part)), e);
-      assert.match(e, new RegExp(`^EF_OUTPUT_[A-Z]+_ADDRESSES="https?://\\*\\*\\*@${host}": .*\\(the bad items are not shown: the value may hold credentials\\)$`), e);
+      assert.match(e, new RegExp(`^EF_OUTPUT_[A-Z]+_ADDRESSES="https?://[a-z]+:\\*\\*\\*(,\\*\\*\\*)?@${host}": .*\\(the bad items are not shown: the value may hold credentials\\)$`), e);
     }
   }
 });

@@ -41,15 +41,26 @@ test('counter rates: no rate across an agent restart (its sequence went down) or
   assert.equal(r.totals.inOctets, 1e6 + 3e5 + 300);
 });
 
-test('counter rates: data sources of one agent that give the same ifIndex (a port and a VLAN on it) keep series of their own', () => {
-  const port = (sec: number, seq: number, octets: number): CounterSample => { const s = sample(sec, seq, { if_in_octets: octets, if_out_octets: 0 }); s.values['sflow.counter.source_id_type'] = 0; s.values['sflow.counter.source_id_index'] = 7; return s; };
-  const vlan = (sec: number, seq: number, octets: number): CounterSample => { const s = sample(sec, seq, { if_in_octets: octets, if_out_octets: 0 }); s.values['sflow.counter.source_id_type'] = 1; s.values['sflow.counter.source_id_index'] = 3; return s; };
-  const r = counterRates([port(0, 100, 0), vlan(1, 5, 10), port(30, 101, 30e6), vlan(31, 6, 20), port(60, 102, 60e6), vlan(61, 7, 30)]);
-  assert.equal(r.resets, 0);
-  assert.deepEqual(r.points.map((p) => [p.ts - T0, p.inBps]), [[30_000, 8e6], [31_000, 80 / 30], [60_000, 8e6], [61_000, 80 / 30]]);
+test('counter rates: of several data sources giving one ifIndex (a port and a VLAN on it), the port\'s own; else the one with the most samples; never interleaved', () => {
+  const of = (type: number, index: number) => (sec: number, seq: number, octets: number, errors: number): CounterSample => {
+    const s = sample(sec, seq, { if_in_octets: octets, if_out_octets: 0, if_in_errors: errors });
+    s.values['sflow.counter.source_id_type'] = type;
+    s.values['sflow.counter.source_id_index'] = index;
+    return s;
+  };
+  const port = of(0, 7), vlan = of(1, 3);
+  const mixed = [port(0, 100, 0, 0), vlan(1, 5, 10, 0), port(30, 101, 30e6, 30), vlan(31, 6, 20, 30), port(60, 102, 60e6, 60), vlan(61, 7, 30, 60), vlan(91, 8, 40, 90)];
+  const r = counterRates(mixed, false, 7);
+  assert.deepEqual([r.sources, r.source, r.resets], [2, { domain: 0, type: 0, index: 7 }, 0]);
+  assert.deepEqual(r.points.map((p) => [p.ts - T0, p.inBps]), [[30_000, 8e6], [60_000, 8e6]]);
+  assert.deepEqual([r.totals.inOctets, r.totals.inErrors], [60e6, 60], 'the port\'s, not the sum of both');
+  // No source that is the interface itself: the one with the most samples (the VLAN here, four to three).
+  const other = counterRates(mixed, false, 9);
+  assert.deepEqual(other.source, { domain: 0, type: 1, index: 3 });
+  assert.deepEqual(other.points.map((p) => p.ts - T0), [31_000, 61_000, 91_000]);
 });
 
-test('counter rates: two sub-agents reporting one ifIndex keep series of their own; samples without the generic counters give no rates; rest as stored', () => {
+test('counter rates: of two sub-agents reporting one ifIndex, one series; samples without the generic counters give no rates; rest as stored', () => {
   const r = counterRates([
     sample(0, 1, { if_in_octets: 0 }, 1),
     sample(5, 1, { if_in_octets: 1e9 }, 2),
@@ -57,10 +68,11 @@ test('counter rates: two sub-agents reporting one ifIndex keep series of their o
     sample(15, 2, { if_in_octets: 1e9 + 10 }, 2),
     sample(20, 3, {}, 1),
   ]);
-  assert.deepEqual(r.points.map((p) => [p.ts - T0, p.inBps]), [[10_000, 800], [15_000, 8], [20_000, null]]);
+  assert.deepEqual([r.sources, r.source?.domain], [2, 1]);
+  assert.deepEqual(r.points.map((p) => [p.ts - T0, p.inBps]), [[10_000, 800], [20_000, null]]);
   // Stored rows: `rest` JSON with the counters under extra; one that does not parse gives no values.
   assert.deepEqual(sampleOf(T0, '{"observationDomain":7,"extra":{"sflow.counter.if_in_octets":12}}'), { ts: T0, domain: 7, values: { 'sflow.counter.if_in_octets': 12 } });
   assert.deepEqual(sampleOf(T0, '{bad'), { ts: T0, domain: 0, values: {} });
   assert.deepEqual(sampleOf(T0, ''), { ts: T0, domain: 0, values: {} });
-  assert.deepEqual(counterRates([]), { samples: 0, truncated: false, points: [], latest: null, totals: { inOctets: 0, outOctets: 0, inErrors: 0, outErrors: 0, inDiscards: 0, outDiscards: 0 }, resets: 0 });
+  assert.deepEqual(counterRates([]), { samples: 0, sources: 0, source: null, truncated: false, points: [], latest: null, totals: { inOctets: 0, outOctets: 0, inErrors: 0, outErrors: 0, inDiscards: 0, outDiscards: 0 }, resets: 0 });
 });

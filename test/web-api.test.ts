@@ -352,8 +352,9 @@ test('/api/interface-counters needs an exporter and an ifIndex (400 naming both)
 
 test('a store DuckDB has invalidated (a failed write, until the store reopens it) answers 503, as a closed one does, not 500', async () => {
   const { DuckDbFlowQuery } = await import('../src/store/query.js');
-  const conn = { runAndReadAll: async () => { throw new Error('FATAL Error: Failed: database has been invalidated because of a previous fatal error. The database must be restarted prior to being used again.'); } };
-  const q = new DuckDbFlowQuery(conn as never, 'flows', 'collect');
+  const fail = async (): Promise<never> => { throw new Error('FATAL Error: Failed: database has been invalidated because of a previous fatal error. The database must be restarted prior to being used again.'); };
+  const conn = { runAndReadAll: fail, stream: fail, closeSync: () => undefined, disconnectSync: () => undefined };
+  const q = new DuckDbFlowQuery(conn as never, 'flows', 'collect', null, async () => conn as never);
   const api = createApi({ ...f.collector, outputs: [{ flowQuery: () => q }] } as unknown as WebSources);
   const server = createServer((req, res) => {
     const u = new URL(req.url!, 'http://x');
@@ -361,9 +362,11 @@ test('a store DuckDB has invalidated (a failed write, until the store reopens it
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/top?field=l4.proto.id`);
-    assert.equal(res.status, 503);
-    assert.match(await res.text(), /the store is being reopened after a failed write/);
+    for (const path of ['/api/top?field=l4.proto.id', '/api/flows', '/api/flows?format=csv', '/api/flows?format=ndjson']) {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`);
+      assert.equal(res.status, 503, path);
+      assert.match(await res.text(), /the store is being reopened after a failed write/);
+    }
   } finally {
     server.close();
   }

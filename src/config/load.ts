@@ -241,7 +241,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     const parsed = spec.schema.safeParse(text);
     if (parsed.success) values[name] = parsed.data;
     else {
-      const shown = spec.secret ? '***' : JSON.stringify(maskForError(text));
+      const shown = spec.secret ? '***' : JSON.stringify(maskUrlCredentials(text));
       // Messages may quote the value's bad parts (a list's items): masked as the value is.
       const why = parsed.error.issues.map((i) => (spec.secret ? i.message : maskItems(i.message, text))).join('; ');
       errors.push(`${name}=${shown}: ${why}`);
@@ -448,28 +448,73 @@ const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#,]*)@/gi;
 /** The same without a scheme: a list item `user:password@broker:9092` (no `/`: not a path). */
 const BARE_USERINFO = /(^|,)(\s*[^/?#@\s,:]+):([^/?#,]*)@(?=[^/,@]*(?:,|$))/g;
 
-/** `text` with the passwords of the URLs (and `user:password@host` items) in it shown as ***: for valid values (`ufc config`, warnings). */
+/**
+ * `text` with the passwords in it shown as ***: of URLs (`scheme://user:password@host`) and of list
+ * items (`user:password@broker`), item by item. A password may hold what ends a URL's authority
+ * (`/` `?` `#`), or the comma that splits a list: a URL whose authority reads `user:` and then no port
+ * is taken to start a password, hidden up to the item's last `@` (or the authority's end, and then the
+ * next item up to its last `@`, the rest of a password a comma cut). `@` in a URL's path, or in an
+ * e-mail address, is shown as it is. Used for `ufc config`, warnings and error lines alike.
+ */
 function maskUrlCredentials(text: string): string {
-  return text
-    .replace(URL_USERINFO, (_m, scheme: string, info: string) => {
-      const colon = info.indexOf(':');
-      return `${scheme}${colon < 0 ? '***' : `${info.slice(0, colon)}:***`}@`;
-    })
-    .replace(BARE_USERINFO, (_m, start: string, user: string) => `${start}${user}:***@`);
+  return credentials(text).text;
 }
 
-/**
- * A value an error line shows: masked as above, and when an `@` is left that no *** precedes (a
- * password holding `,` `/` `?` or `#`, where the patterns end), all from the scheme (or the start) to
- * the last `@` goes. Errors may hide more than needed; they must not show a password.
- */
-function maskForError(text: string): string {
-  const once = maskUrlCredentials(text);
-  if (!/(?<!\*\*\*)@/.test(once)) return once;
-  const at = text.lastIndexOf('@');
-  const scheme = text.indexOf('://');
-  const from = scheme >= 0 && scheme < at ? scheme + 3 : 0;
-  return `${text.slice(0, from)}***${text.slice(at)}`;
+/** `text` masked (maskUrlCredentials) and the passwords it held, for the log redactor. */
+function credentials(text: string): { text: string; secrets: string[] } {
+  const parts = text.split(/(,)/);
+  const secrets: string[] = [];
+  let open = false;
+  for (let i = 0; i < parts.length; i += 2) {
+    const item = parts[i]!;
+    if (open) {
+      // The rest of a password the comma before cut off.
+      const at = item.lastIndexOf('@');
+      secrets.push(at < 0 ? item : item.slice(0, at));
+      parts[i] = at < 0 ? '***' : `***${item.slice(at)}`;
+      open = at < 0;
+      continue;
+    }
+    const masked = maskItem(item, secrets);
+    parts[i] = masked.text;
+    open = masked.open;
+  }
+  return { text: parts.join(''), secrets };
+}
+
+/** One list item masked; the passwords it held pushed to `secrets`; `open` when its password runs on past a comma. */
+function maskItem(item: string, secrets: string[]): { text: string; open: boolean } {
+  const scheme = item.indexOf('://');
+  if (scheme >= 0) {
+    const from = scheme + 3;
+    const rest = item.slice(from);
+    const authEnd = rest.search(/[/?#]/);
+    const authority = authEnd < 0 ? rest : rest.slice(0, authEnd);
+    const colon = authority.indexOf(':');
+    // `user:` then no port (nor an IPv6 literal's colons): a password starts, maybe holding / ? #.
+    const password = !authority.includes('@') && !authority.startsWith('[') && colon >= 0 && !/^\d*$/.test(authority.slice(colon + 1));
+    if (password) {
+      const at = item.lastIndexOf('@');
+      const user = item.slice(0, from + colon + 1);
+      if (at > from + colon) {
+        secrets.push(item.slice(from + colon + 1, at));
+        return { text: `${user}***${item.slice(at)}`, open: false };
+      }
+      secrets.push(authority.slice(colon + 1));
+      return { text: `${user}***${authEnd < 0 ? '' : rest.slice(authEnd)}`, open: true };
+    }
+  }
+  const text = item
+    .replace(URL_USERINFO, (_m, sch: string, info: string) => {
+      const c = info.indexOf(':');
+      secrets.push(c < 0 ? info : info.slice(c + 1));
+      return `${sch}${c < 0 ? '***' : `${info.slice(0, c)}:***`}@`;
+    })
+    .replace(BARE_USERINFO, (_m, start: string, user: string, pass: string) => {
+      secrets.push(pass);
+      return `${start}${user}:***@`;
+    });
+  return { text, open: false };
 }
 
 /** A list's error message: the items it quotes (bad ones, ones given twice) are left out when the value holds an `@` (credentials, maybe). */
@@ -488,12 +533,7 @@ export function secretValues(c: Config): string[] {
     // A password written into a URL option (http://user:password@host) is as secret as the option for it.
     for (const text of Array.isArray(v) ? v : [v]) {
       if (typeof text !== 'string') continue;
-      for (const m of text.matchAll(URL_USERINFO)) {
-        const info = m[2]!;
-        const secret = info.includes(':') ? info.slice(info.indexOf(':') + 1) : info;
-        if (secret.length >= 4) out.push(secret, safeDecode(secret));
-      }
-      for (const m of text.matchAll(BARE_USERINFO)) if (m[3]!.length >= 4) out.push(m[3]!, safeDecode(m[3]!));
+      for (const secret of credentials(text).secrets) if (secret.length >= 4) out.push(secret, safeDecode(secret));
     }
   }
   return out;

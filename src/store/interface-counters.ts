@@ -36,8 +36,14 @@ export interface CounterPoint {
 }
 
 export interface InterfaceCounters {
-  /** Counter samples read (at most COUNTER_SAMPLES_MAX, the oldest of the range first). */
+  /** Counter samples read (at most COUNTER_SAMPLES_MAX, the oldest of the range first), of every data source. */
   samples: number;
+  /**
+   * Data sources whose samples gave this ifIndex (an interface, and a VLAN or SAP of it, say), and the
+   * one the rates are of: the interface itself (type 0, the index), else the one with the most samples.
+   */
+  sources: number;
+  source: { domain: number; type: number; index: number } | null;
   /** More samples were in the range than were read: the points end before its end. */
   truncated: boolean;
   points: CounterPoint[];
@@ -80,18 +86,35 @@ function sumOf(parts: (number | null)[]): number | null {
   return s;
 }
 
-/** Rates and totals of `samples`, in time order (one interface of one exporter). */
-export function counterRates(samples: readonly CounterSample[], truncated = false): InterfaceCounters {
+/** A sample's data source: sub-agent, source type and index (its sample sequence counts per source). */
+function sourceOf(s: CounterSample): { domain: number; type: number; index: number } {
+  return { domain: s.domain, type: numOf(s.values[P + 'source_id_type']) ?? -1, index: numOf(s.values[P + 'source_id_index']) ?? -1 };
+}
+
+/**
+ * Rates and totals of `samples`, in time order (one ifIndex of one exporter). Several data sources
+ * may give one ifIndex (a VLAN or SAP source beside the port; sub-agents): the rates are of one of
+ * them (InterfaceCounters.source), as one interface's traffic, never of their samples interleaved.
+ */
+export function counterRates(samples: readonly CounterSample[], truncated = false, ifIndex = -1): InterfaceCounters {
+  const bySource = new Map<string, CounterSample[]>();
+  for (const s of samples) {
+    const src = sourceOf(s);
+    const key = `${src.domain}/${src.type}/${src.index}`;
+    const list = bySource.get(key);
+    if (list === undefined) bySource.set(key, [s]);
+    else list.push(s);
+  }
+  const lists = [...bySource.values()];
+  const own = lists.filter((l) => { const src = sourceOf(l[0]!); return src.type === 0 && src.index === ifIndex; });
+  const pick = (own.length > 0 ? own : lists).reduce<CounterSample[] | null>((best, l) => (best === null || l.length > best.length ? l : best), null) ?? [];
   const points: CounterPoint[] = [];
   const totals = { inOctets: 0, outOctets: 0, inErrors: 0, outErrors: 0, inDiscards: 0, outDiscards: 0 };
   let resets = 0;
-  // The previous sample of each data source (sub-agent, source type and index: its sample sequence
-  // counts per source). Several may give one ifIndex: a VLAN or SAP source beside the port, sub-agents.
-  const prevOf = new Map<string, CounterSample>();
-  for (const b of samples) {
-    const source = `${b.domain}/${String(b.values[P + 'source_id_type'])}/${String(b.values[P + 'source_id_index'])}`;
-    const a = prevOf.get(source);
-    prevOf.set(source, b);
+  let prev: CounterSample | undefined;
+  for (const b of pick) {
+    const a = prev;
+    prev = b;
     if (a === undefined) continue;
     const seconds = (b.ts - a.ts) / 1000;
     if (!(seconds > 0)) continue;
@@ -124,14 +147,14 @@ export function counterRates(samples: readonly CounterSample[], truncated = fals
     totals.inDiscards += inDiscards ?? 0;
     totals.outDiscards += outDiscards ?? 0;
   }
-  const last = samples[samples.length - 1];
+  const last = pick[pick.length - 1];
   const latest = last === undefined ? null : {
     ts: last.ts,
     speed: numOf(last.values[P + 'if_speed']) ?? 0,
     status: numOf(last.values[P + 'if_status']) ?? 0,
     direction: numOf(last.values[P + 'if_direction']) ?? 0,
   };
-  return { samples: samples.length, truncated, points, latest, totals, resets };
+  return { samples: samples.length, sources: lists.length, source: pick.length > 0 ? sourceOf(pick[0]!) : null, truncated, points, latest, totals, resets };
 }
 
 /** A stored row (`ts`, `rest`) as a sample: `rest` holds the counters under `extra` and the sub-agent as `observationDomain`. */

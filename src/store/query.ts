@@ -381,7 +381,7 @@ export abstract class SqlFlowQuery implements FlowQuery {
     const rows = await this.rows(this.build('interfaceCounters', { ...q, limit: COUNTER_SAMPLES_MAX + 1 }));
     const truncated = rows.length > COUNTER_SAMPLES_MAX;
     const samples = rows.slice(0, COUNTER_SAMPLES_MAX).map((r) => sampleOf(num(r.ts), textOf(r.rest)));
-    return counterRates(samples, truncated);
+    return counterRates(samples, truncated, q.ifIndex);
   }
 
   async oldest(q: TimeRange): Promise<number | null> {
@@ -460,6 +460,15 @@ function duckParams(q: BuiltQuery): { values: DuckDBValue[]; types: DuckDBType[]
 }
 
 /** The query module over the embedded DuckDB store; `conn` is a connection of its own (not the appender's). */
+/**
+ * A failed write or checkpoint (disk full) invalidates a DuckDB database until the store reopens it
+ * (duckdb.ts): its queries' errors become StoreUnavailableError (the API's 503); others stay as they are.
+ */
+function unavailable(err: unknown): unknown {
+  const msg = (err as Error).message ?? '';
+  return /database has been invalidated/i.test(msg) ? new StoreUnavailableError(`the store is being reopened after a failed write: ${msg.split('\n')[0]}`, { cause: err }) : err;
+}
+
 export class DuckDbFlowQuery extends SqlFlowQuery {
   readonly store = 'duckdb';
 
@@ -496,9 +505,7 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
       const reader = await this.conn.runAndReadAll(q.sql, p.values, p.types);
       return reader.getRowObjects() as Record<string, unknown>[];
     } catch (err) {
-      // A failed write or checkpoint (disk full) invalidates the database until the store reopens it (duckdb.ts).
-      if (/database has been invalidated/i.test((err as Error).message)) throw new StoreUnavailableError(`the store is being reopened after a failed write: ${(err as Error).message.split('\n')[0]}`, { cause: err });
-      throw err;
+      throw unavailable(err);
     }
   }
 
@@ -506,7 +513,9 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
     const conn = this.connect !== undefined ? await this.connect() : this.conn;
     try {
       const p = duckParams(q);
-      const result = await conn.stream(q.sql, p.values, p.types);
+      const result = await conn.stream(q.sql, p.values, p.types).catch((err: unknown) => {
+        throw unavailable(err);
+      });
       for await (const rows of result.yieldRowObjects()) if (!(await each(rows as Record<string, unknown>[]))) break;
     } finally {
       if (conn !== this.conn) conn.closeSync();

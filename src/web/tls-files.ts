@@ -10,12 +10,9 @@ import { readFile } from 'node:fs/promises';
 import type { Server as HttpsServer } from 'node:https';
 import { log } from '../log/logger.js';
 import { fileStamp } from '../enrich/user-file.js';
-import { checkPair } from '../config/validate.js';
+import { checkPair, type TlsPair } from '../config/validate.js';
 
 export const CHECK_MS = 10 * 60_000;
-
-import type { TlsPair } from '../config/validate.js';
-
 
 /** What the certificate in use says: its subject, issuer and end of validity (epoch ms). */
 export interface CertificateFacts {

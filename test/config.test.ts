@@ -291,14 +291,14 @@ test('companion options are checked with the rest: Microsoft Graph credentials, 
 
 test('a password in a URL is masked in error lines and in ufc config, with or without a scheme', () => {
   const { errors } = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: 'https://user:PtKey789@api.passive total.org/' } });
-  assert.deepEqual(errors, ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT="https://user:***@api.passive total.org/": an http or https URL']);
+  assert.deepEqual(errors, ['EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT="***@api.passive total.org/": an http or https URL']);
   const { config } = loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_ADDRESSES: 'https://elastic:EsPass123@es:9200' } });
   const text = renderConfig(config!);
   assert.match(text, /^EF_OUTPUT_ELASTICSEARCH_ADDRESSES=https:\/\/elastic:\*\*\*@es:9200$/m);
   assert.ok(!/EsPass123/.test(text));
   // A broker is host:port: one with credentials is refused, and the error quotes it masked.
   const bad = loadConfig({ env: { EF_OUTPUT_KAFKA_BROKERS: 'user:KafkaPw@k:9092,k2:9092' } });
-  assert.deepEqual(bad.errors, ['EF_OUTPUT_KAFKA_BROKERS="user:***@k:9092,k2:9092": a comma-separated list of host:port ([v6]:port) (the bad items are not shown: the value may hold credentials)']);
+  assert.deepEqual(bad.errors, ['EF_OUTPUT_KAFKA_BROKERS="***@k:9092,k2:9092": a comma-separated list of host:port ([v6]:port) (the bad items are not shown: the value may hold credentials)']);
   // A password holding `@` or a space is masked whole, in ufc config and in the items a message would quote.
   const at = loadConfig({ env: { EF_OUTPUT_CLICKHOUSE_ADDRESSES: 'http://default:p@ssw0rd@127.0.0.1:8123', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: 'http://u:pa ss@127.0.0.1:9200' } });
   const shown = renderConfig(at.config!);
@@ -323,6 +323,16 @@ test('a password in a URL is masked in error lines and in ufc config, with or wi
     const e = loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_ADDRESSES: v } }).errors.join('\n');
     assert.ok(e !== '' && !/Secr3tPw|p\/w@|hunter2|Pa,|ssw0rd/.test(e), e);
   }
+  // As the URL parser reads them (a password holding a comma, or `@`), or as they were most likely meant
+  // (`a:2024/Secret@h`: host a, port 2024 to the parser): masked, and known to the redactor.
+  const parsed = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: 'https://u:1234,5678@h/feeds', EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_LOGIN_URL: 'https://admin:2024/Secret@h/login', EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_GRAPH_URL: 'https://u:p@ss,word@graph.local' } });
+  const parsedShown = renderConfig(parsed.config!);
+  assert.ok(!/1234,5678|2024\/Secret|ss,word/.test(parsedShown), parsedShown);
+  assert.ok(['1234,5678', '2024/Secret', 'p@ss,word'].every((p) => secretValues(parsed.config!).includes(p)));
+  // Values with an `@` and no credentials stay as they are: a query, a client ID, a user name.
+  const plain = loadConfig({ env: { EF_WEBUI_PASSIVETOTAL_URL: 'https://x.example/search?q=a:b,c:d@e', EF_OUTPUT_KAFKA_CLIENT_ID: 'ufc:prod@dc1', EF_OUTPUT_KAFKA_SASL_USERNAME: 'svc:flows@corp.example' } });
+  const plainShown = renderConfig(plain.config!);
+  for (const line of ['EF_WEBUI_PASSIVETOTAL_URL=https://x.example/search?q=a:b,c:d@e', 'EF_OUTPUT_KAFKA_CLIENT_ID=ufc:prod@dc1', 'EF_OUTPUT_KAFKA_SASL_USERNAME=svc:flows@corp.example']) assert.ok(plainShown.includes(`${line}\n`), line);
   // An `@` in a URL's path is no password: shown as it is.
   const path = loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: 'https://cdn.jsdelivr.net/gh/firehol/blocklist-ipsets@master' } });
   assert.match(renderConfig(path.config!), /^EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL=https:\/\/cdn\.jsdelivr\.net\/gh\/firehol\/blocklist-ipsets@master$/m);
@@ -332,7 +342,7 @@ test('a password in a URL is masked in error lines and in ufc config, with or wi
     assert.equal(r.errors.length, 2, r.errors.join('\n'));
     for (const e of r.errors) {
       assert.ok(!e.includes(pw) && !pw.split(/[#,/?]/).some((part) => part.length >= 4 && e.includes(part)), e);
-      assert.match(e, new RegExp(`^EF_OUTPUT_[A-Z]+_ADDRESSES="https?://[a-z]+:\\*\\*\\*(,\\*\\*\\*)?@${host}": .*\\(the bad items are not shown: the value may hold credentials\\)$`), e);
+      assert.match(e, new RegExp(`^EF_OUTPUT_[A-Z]+_ADDRESSES="\\*\\*\\*@${host}": .*\\(the bad items are not shown: the value may hold credentials\\)$`), e);
     }
   }
 });

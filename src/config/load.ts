@@ -241,7 +241,8 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     const parsed = spec.schema.safeParse(text);
     if (parsed.success) values[name] = parsed.data;
     else {
-      const shown = spec.secret ? '***' : JSON.stringify(maskUrlCredentials(text));
+      // A value that did not parse may be anything: all before its last `@` goes (no password pattern to trust).
+      const shown = spec.secret ? '***' : JSON.stringify(text.includes('@') ? `***${text.slice(text.lastIndexOf('@'))}` : text);
       // Messages may quote the value's bad parts (a list's items): masked as the value is.
       const why = parsed.error.issues.map((i) => (spec.secret ? i.message : maskItems(i.message, text))).join('; ');
       errors.push(`${name}=${shown}: ${why}`);
@@ -434,87 +435,110 @@ export function renderConfig(c: Config): string {
     const spec = OPTIONS[name] as OptionSpec;
     const v = c[name] as unknown;
     const text = Array.isArray(v) ? v.join(',') : String(v);
-    lines.push(`${name}=${spec.secret && text !== '' ? '***' : maskUrlCredentials(text)}`);
+    lines.push(`${name}=${spec.secret && text !== '' ? '***' : maskUrlCredentials(text, spec.list === true)}`);
   }
   return lines.join('\n') + '\n';
 }
 
 /**
- * Userinfo in a URL (`scheme://user:password@host`): the password, or a lone token, shown as ***.
- * Up to the authority's last `@`, as URL parsers read it: a password may hold `@` and spaces.
+ * `text` (an option's value; `list`: a comma-separated list, masked item by item) with the passwords
+ * in it shown as *** (credentials()): for `ufc config`, warnings and error lines.
  */
-const URL_USERINFO = /([a-z][a-z0-9+.-]*:\/\/)([^/?#,]*)@/gi;
-
-/** The same without a scheme: a list item `user:password@broker:9092` (no `/`: not a path). */
-const BARE_USERINFO = /(^|,)(\s*[^/?#@\s,:]+):([^/?#,]*)@(?=[^/,@]*(?:,|$))/g;
-
-/**
- * `text` with the passwords in it shown as ***: of URLs (`scheme://user:password@host`) and of list
- * items (`user:password@broker`), item by item. A password may hold what ends a URL's authority
- * (`/` `?` `#`), or the comma that splits a list: a URL whose authority reads `user:` and then no port
- * is taken to start a password, hidden up to the item's last `@` (or the authority's end, and then the
- * next item up to its last `@`, the rest of a password a comma cut). `@` in a URL's path, or in an
- * e-mail address, is shown as it is. Used for `ufc config`, warnings and error lines alike.
- */
-function maskUrlCredentials(text: string): string {
-  return credentials(text).text;
+function maskUrlCredentials(text: string, list = true): string {
+  return credentials(text, list).text;
 }
 
-/** `text` masked (maskUrlCredentials) and the passwords it held, for the log redactor. */
-function credentials(text: string): { text: string; secrets: string[] } {
-  const parts = text.split(/(,)/);
+/**
+ * `text` masked, and the passwords it held (for the log redactor).
+ * - A URL (`scheme://...`) that parses: its password (or a lone user token) as the URL parser reads
+ *   it, up to the authority's last `@`; an `@` in its path or query is no password and stays.
+ * - A URL that does not parse (it may be one with a password holding `/ ? #`): all from the scheme to
+ *   the item's last `@`, keeping the user; with no `@` but `user:` and no port, the rest of its
+ *   authority, and in a list the next item up to its last `@` (a comma cut the password).
+ * - A list item without a scheme (`user:password@broker:9092`): from its first `:` to its last `@`
+ *   when a `:` comes before the `@` (an e-mail address has none, and stays).
+ */
+function credentials(text: string, list: boolean): { text: string; secrets: string[] } {
   const secrets: string[] = [];
+  if (!text.includes('@')) {
+    // No credentials without an `@`, except a password a comma cut: `scheme://user:pass` then more.
+    if (!list || !text.includes(',')) return { text, secrets };
+  }
+  const parts = list ? text.split(/(,)/) : [text];
   let open = false;
   for (let i = 0; i < parts.length; i += 2) {
     const item = parts[i]!;
     if (open) {
-      // The rest of a password the comma before cut off.
       const at = item.lastIndexOf('@');
       secrets.push(at < 0 ? item : item.slice(0, at));
       parts[i] = at < 0 ? '***' : `***${item.slice(at)}`;
       open = at < 0;
       continue;
     }
-    const masked = maskItem(item, secrets);
-    parts[i] = masked.text;
-    open = masked.open;
+    const m = maskItem(item, list, secrets);
+    parts[i] = m.text;
+    open = m.open;
   }
   return { text: parts.join(''), secrets };
 }
 
-/** One list item masked; the passwords it held pushed to `secrets`; `open` when its password runs on past a comma. */
-function maskItem(item: string, secrets: string[]): { text: string; open: boolean } {
-  const scheme = item.indexOf('://');
-  if (scheme >= 0) {
-    const from = scheme + 3;
+/** One item (or a whole single value) masked; its passwords pushed to `secrets`; `open` when one runs on past a comma. */
+function maskItem(item: string, list: boolean, secrets: string[]): { text: string; open: boolean } {
+  const lead = item.length - item.trimStart().length;
+  const body = item.slice(lead);
+  const scheme = body.indexOf('://');
+  const from = lead + scheme + 3;
+  if (scheme > 0 && /^[a-z][a-z0-9+.-]*$/i.test(body.slice(0, scheme))) {
+    let url: URL | null = null;
+    try {
+      url = new URL(body.trim());
+    } catch {
+      // not one: handled below
+    }
+    if (url !== null) {
+      if (url.username === '' && url.password === '') {
+        // `scheme://a:b/c@d`: the parser reads host a, port b, and an `@` in the path; written so, it
+        // is most likely a password holding `/ ? #` (not percent-encoded), shown as one.
+        const rest = item.slice(from);
+        const authEnd = rest.search(/[/?#\\]/);
+        const c = rest.indexOf(':');
+        const at = rest.lastIndexOf('@');
+        if (authEnd < 0 || c < 0 || c > authEnd || at < authEnd || rest.startsWith('[')) return { text: item, open: false };
+        secrets.push(rest.slice(c + 1, at));
+        return { text: `${item.slice(0, from + c + 1)}***${rest.slice(at)}`, open: false };
+      }
+      // The parser's userinfo ends at the authority's last `@` (the authority ends at / ? # or `\`).
+      const rest = item.slice(from);
+      const authEnd = rest.search(/[/?#\\]/);
+      const at = (authEnd < 0 ? rest : rest.slice(0, authEnd)).lastIndexOf('@');
+      const info = rest.slice(0, at);
+      const colon = info.indexOf(':');
+      secrets.push(colon < 0 ? info : info.slice(colon + 1));
+      return { text: `${item.slice(0, from)}${colon < 0 ? '***' : `${info.slice(0, colon)}:***`}${rest.slice(at)}`, open: false };
+    }
     const rest = item.slice(from);
+    const at = rest.lastIndexOf('@');
+    const colon = rest.indexOf(':');
+    if (at >= 0) {
+      const user = colon >= 0 && colon < at ? rest.slice(0, colon + 1) : '';
+      secrets.push(rest.slice(user.length, at));
+      return { text: `${item.slice(0, from)}${user}***${rest.slice(at)}`, open: false };
+    }
     const authEnd = rest.search(/[/?#]/);
     const authority = authEnd < 0 ? rest : rest.slice(0, authEnd);
-    const colon = authority.indexOf(':');
-    // `user:` then no port (nor an IPv6 literal's colons): a password starts, maybe holding / ? #.
-    const password = !authority.includes('@') && !authority.startsWith('[') && colon >= 0 && !/^\d*$/.test(authority.slice(colon + 1));
-    if (password) {
-      const at = item.lastIndexOf('@');
-      const user = item.slice(0, from + colon + 1);
-      if (at > from + colon) {
-        secrets.push(item.slice(from + colon + 1, at));
-        return { text: `${user}***${item.slice(at)}`, open: false };
-      }
-      secrets.push(authority.slice(colon + 1));
-      return { text: `${user}***${authEnd < 0 ? '' : rest.slice(authEnd)}`, open: true };
+    const c = authority.indexOf(':');
+    if (list && c >= 0 && !authority.startsWith('[') && !/^\d*$/.test(authority.slice(c + 1))) {
+      secrets.push(authority.slice(c + 1));
+      return { text: `${item.slice(0, from + c + 1)}***${authEnd < 0 ? '' : rest.slice(authEnd)}`, open: true };
     }
+    return { text: item, open: false };
   }
-  const text = item
-    .replace(URL_USERINFO, (_m, sch: string, info: string) => {
-      const c = info.indexOf(':');
-      secrets.push(c < 0 ? info : info.slice(c + 1));
-      return `${sch}${c < 0 ? '***' : `${info.slice(0, c)}:***`}@`;
-    })
-    .replace(BARE_USERINFO, (_m, start: string, user: string, pass: string) => {
-      secrets.push(pass);
-      return `${start}${user}:***@`;
-    });
-  return { text, open: false };
+  if (!list) return { text: item, open: false };
+  const at = item.lastIndexOf('@');
+  const colon = item.indexOf(':');
+  if (at < 0 || colon < 0 || colon > at) return { text: item, open: false };
+  secrets.push(item.slice(colon + 1, at));
+  return { text: `${item.slice(0, colon + 1)}***${item.slice(at)}`, open: false };
 }
 
 /** A list's error message: the items it quotes (bad ones, ones given twice) are left out when the value holds an `@` (credentials, maybe). */
@@ -533,7 +557,7 @@ export function secretValues(c: Config): string[] {
     // A password written into a URL option (http://user:password@host) is as secret as the option for it.
     for (const text of Array.isArray(v) ? v : [v]) {
       if (typeof text !== 'string') continue;
-      for (const secret of credentials(text).secrets) if (secret.length >= 4) out.push(secret, safeDecode(secret));
+      for (const secret of credentials(text, spec.list === true).secrets) if (secret.length >= 4) out.push(secret, safeDecode(secret));
     }
   }
   return out;

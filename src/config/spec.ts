@@ -15,6 +15,8 @@ export interface OptionSpec<T = unknown> {
   secret: boolean;
   /** Parses the raw string (already defaulted). Throws z.ZodError or returns T. */
   schema: z.ZodType<T, z.ZodTypeDef, string>;
+  /** A comma-separated list (its items are masked one by one in `ufc config` and errors). */
+  list?: boolean;
 }
 
 type Bounds = { min?: number; max?: number };
@@ -78,7 +80,7 @@ export const opt = {
   list(group: string, def: string, description: string, item?: { test: (s: string) => boolean; allowed: string }): OptionSpec<string[]> {
     const allowed = item ? `a comma-separated list of ${item.allowed}` : 'a comma-separated list';
     return {
-      group, description, defaultText: def, allowed, secret: false,
+      group, description, defaultText: def, allowed, secret: false, list: true,
       schema: z.string().transform((s, ctx) => {
         const parts = s.split(',').map((p) => p.trim()).filter((p) => p !== '');
         const bad = item ? parts.filter((p) => !item.test(p)) : [];

@@ -241,8 +241,9 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
     const parsed = spec.schema.safeParse(text);
     if (parsed.success) values[name] = parsed.data;
     else {
-      // A value that did not parse may be anything: all before its last `@` goes (no password pattern to trust).
-      const shown = spec.secret ? '***' : JSON.stringify(text.includes('@') ? `***${text.slice(text.lastIndexOf('@'))}` : text);
+      // A value that did not parse may be anything: all before its last `@` goes when it may hold
+      // credentials (no password pattern to trust).
+      const shown = spec.secret ? '***' : JSON.stringify(mayHoldCredentials(text) ? `***${text.slice(text.lastIndexOf('@'))}` : text);
       // Messages may quote the value's bad parts (a list's items): masked as the value is.
       const why = parsed.error.issues.map((i) => (spec.secret ? i.message : maskItems(i.message, text))).join('; ');
       errors.push(`${name}=${shown}: ${why}`);
@@ -541,9 +542,15 @@ function maskItem(item: string, list: boolean, secrets: string[]): { text: strin
   return { text: `${item.slice(0, colon + 1)}***${item.slice(at)}`, open: false };
 }
 
-/** A list's error message: the items it quotes (bad ones, ones given twice) are left out when the value holds an `@` (credentials, maybe). */
+/** Whether `text` may hold credentials: an `@` with a `:` before it (`user:pass@`, `scheme://token@`); `@timestamp` or an e-mail address has none. */
+function mayHoldCredentials(text: string): boolean {
+  const at = text.lastIndexOf('@');
+  return at >= 0 && text.slice(0, at).includes(':');
+}
+
+/** A list's error message: the items it quotes (bad ones, ones given twice) are left out when the value may hold credentials. */
 function maskItems(message: string, value: string): string {
-  if (!value.includes('@')) return message;
+  if (!mayHoldCredentials(value)) return message;
   return message.replace(/ \((bad|twice): .*\)$/, (_m, kind: string) => ` (the ${kind === 'bad' ? 'bad items' : 'items given twice'} are not shown: the value may hold credentials)`);
 }
 

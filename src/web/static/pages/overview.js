@@ -60,7 +60,7 @@ function interfaceCounters(c) {
       `errors ${fmt.num(t.inErrors)} in, ${fmt.num(t.outErrors)} out; discards ${fmt.num(t.inDiscards)} in, ${fmt.num(t.outDiscards)} out`,
       c.resets > 0 ? `; ${fmt.num(c.resets)} agent restart${c.resets === 1 ? '' : 's'} (no rate across them)` : '',
       // Several data sources give this ifIndex (a VLAN or SAP of the port): the rates are of one.
-      c.sources > 1 && c.source ? `; ${fmt.num(c.sources)} data sources give this ifIndex, shown: ${c.source.type === 0 ? 'the interface' : `source ${c.source.type}:${c.source.index}`}${c.source.domain ? ` of sub-agent ${c.source.domain}` : ''}` : '',
+      c.sources > 1 && c.source ? `; ${fmt.num(c.sources)} data sources give this ifIndex, shown: ${c.source.type === 0 && c.source.index === c.ifIndex ? 'the interface' : `source ${c.source.type}:${c.source.index}`}${c.source.domain ? ` of sub-agent ${c.source.domain}` : ''}` : '',
       c.truncated ? '; more samples than shown: narrow the time range for its end' : ''),
     h('div', { class: 'grid charts' },
       lineChart('In, bits per second (counters)', series('inBps'), (v) => fmt.bits(v), { tone: 'blue' }),

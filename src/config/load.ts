@@ -450,96 +450,63 @@ function maskUrlCredentials(text: string, list = true): string {
 }
 
 /**
- * `text` masked, and the passwords it held (for the log redactor).
+ * `text` masked, and the passwords it held (for the log redactor). Values here passed their checks
+ * (error lines mask on their own: mayHoldCredentials); a list option's items are masked one by one.
  * - A URL (`scheme://...`) that parses: its password (or a lone user token) as the URL parser reads
- *   it, up to the authority's last `@`; an `@` in its path or query is no password and stays.
- * - A URL that does not parse (it may be one with a password holding `/ ? #`): all from the scheme to
- *   the item's last `@`, keeping the user; with no `@` but `user:` and no port, the rest of its
- *   authority, and in a list the next item up to its last `@` (a comma cut the password).
+ *   it, up to the authority's last `@`; an `@` in its path or query is no password and stays, unless
+ *   the authority reads `user:` and no port (then a password holding `/ ? #`, hidden to the last `@`).
+ * - A URL that does not parse (an option checked only as `http(s)://...`, its password holding a
+ *   character that ends the authority): all from the scheme to the last `@`, keeping the user.
  * - A list item without a scheme (`user:password@broker:9092`): from its first `:` to its last `@`
  *   when a `:` comes before the `@` (an e-mail address has none, and stays).
  */
 function credentials(text: string, list: boolean): { text: string; secrets: string[] } {
   const secrets: string[] = [];
-  if (!text.includes('@')) {
-    // No credentials without an `@`, except a password a comma cut: `scheme://user:pass` then more.
-    if (!list || !text.includes(',')) return { text, secrets };
-  }
+  if (!text.includes('@')) return { text, secrets };
   const parts = list ? text.split(/(,)/) : [text];
-  let open = false;
-  for (let i = 0; i < parts.length; i += 2) {
-    const item = parts[i]!;
-    if (open) {
-      const at = item.lastIndexOf('@');
-      secrets.push(at < 0 ? item : item.slice(0, at));
-      parts[i] = at < 0 ? '***' : `***${item.slice(at)}`;
-      open = at < 0;
-      continue;
-    }
-    const m = maskItem(item, list, secrets);
-    parts[i] = m.text;
-    open = m.open;
-  }
+  for (let i = 0; i < parts.length; i += 2) parts[i] = maskItem(parts[i]!, list, secrets);
   return { text: parts.join(''), secrets };
 }
 
-/** One item (or a whole single value) masked; its passwords pushed to `secrets`; `open` when one runs on past a comma. */
-function maskItem(item: string, list: boolean, secrets: string[]): { text: string; open: boolean } {
+/** One item (or a whole single value) masked; its passwords pushed to `secrets`. */
+function maskItem(item: string, list: boolean, secrets: string[]): string {
   const lead = item.length - item.trimStart().length;
   const body = item.slice(lead);
   const scheme = body.indexOf('://');
-  const from = lead + scheme + 3;
   if (scheme > 0 && /^[a-z][a-z0-9+.-]*$/i.test(body.slice(0, scheme))) {
+    const from = lead + scheme + 3;
+    const rest = item.slice(from);
+    const at = rest.lastIndexOf('@');
+    if (at < 0) return item;
     let url: URL | null = null;
     try {
       url = new URL(body.trim());
     } catch {
-      // not one: handled below
+      // not one: hidden to the last `@` below
     }
-    if (url !== null) {
-      if (url.username === '' && url.password === '') {
-        // `scheme://a:b/c@d`: the parser reads host a, port b, and an `@` in the path; written so, it
-        // is most likely a password holding `/ ? #` (not percent-encoded), shown as one.
-        const rest = item.slice(from);
-        const authEnd = rest.search(/[/?#\\]/);
-        const c = rest.indexOf(':');
-        const at = rest.lastIndexOf('@');
-        if (authEnd < 0 || c < 0 || c > authEnd || at < authEnd || rest.startsWith('[')) return { text: item, open: false };
-        secrets.push(rest.slice(c + 1, at));
-        return { text: `${item.slice(0, from + c + 1)}***${rest.slice(at)}`, open: false };
-      }
-      // The parser's userinfo ends at the authority's last `@` (the authority ends at / ? # or `\`).
-      const rest = item.slice(from);
-      const authEnd = rest.search(/[/?#\\]/);
-      const at = (authEnd < 0 ? rest : rest.slice(0, authEnd)).lastIndexOf('@');
-      const info = rest.slice(0, at);
-      const colon = info.indexOf(':');
-      secrets.push(colon < 0 ? info : info.slice(colon + 1));
-      return { text: `${item.slice(0, from)}${colon < 0 ? '***' : `${info.slice(0, colon)}:***`}${rest.slice(at)}`, open: false };
+    const authEnd = rest.search(/[/?#\\]/);
+    if (url !== null && url.username === '' && url.password === '') {
+      // `scheme://a:b/c@d`: the parser reads host a, port b, and an `@` in the path; written so, it
+      // is most likely a password holding `/ ? #` (not percent-encoded), shown as one.
+      const c = rest.indexOf(':');
+      if (authEnd < 0 || c < 0 || c > authEnd || at < authEnd || rest.startsWith('[')) return item;
+      secrets.push(rest.slice(c + 1, at));
+      return `${item.slice(0, from + c + 1)}***${rest.slice(at)}`;
     }
-    const rest = item.slice(from);
-    const at = rest.lastIndexOf('@');
-    const colon = rest.indexOf(':');
-    if (at >= 0) {
-      const user = colon >= 0 && colon < at ? rest.slice(0, colon + 1) : '';
-      secrets.push(rest.slice(user.length, at));
-      return { text: `${item.slice(0, from)}${user}***${rest.slice(at)}`, open: false };
-    }
-    const authEnd = rest.search(/[/?#]/);
-    const authority = authEnd < 0 ? rest : rest.slice(0, authEnd);
-    const c = authority.indexOf(':');
-    if (list && c >= 0 && !authority.startsWith('[') && !/^\d*$/.test(authority.slice(c + 1))) {
-      secrets.push(authority.slice(c + 1));
-      return { text: `${item.slice(0, from + c + 1)}***${authEnd < 0 ? '' : rest.slice(authEnd)}`, open: true };
-    }
-    return { text: item, open: false };
+    // The parser's userinfo ends at the authority's last `@` (the authority ends at / ? # or `\`);
+    // one that does not parse, at the item's last `@`.
+    const end = url === null ? at : (authEnd < 0 ? rest : rest.slice(0, authEnd)).lastIndexOf('@');
+    const info = rest.slice(0, end);
+    const colon = info.indexOf(':');
+    secrets.push(colon < 0 ? info : info.slice(colon + 1));
+    return `${item.slice(0, from)}${colon < 0 ? '***' : `${info.slice(0, colon)}:***`}${rest.slice(end)}`;
   }
-  if (!list) return { text: item, open: false };
+  if (!list) return item;
   const at = item.lastIndexOf('@');
   const colon = item.indexOf(':');
-  if (at < 0 || colon < 0 || colon > at) return { text: item, open: false };
+  if (at < 0 || colon < 0 || colon > at) return item;
   secrets.push(item.slice(colon + 1, at));
-  return { text: `${item.slice(0, colon + 1)}***${item.slice(at)}`, open: false };
+  return `${item.slice(0, colon + 1)}***${item.slice(at)}`;
 }
 
 /** Whether `text` may hold credentials: an `@` with a `:` before it (`user:pass@`, `scheme://token@`); `@timestamp` or an e-mail address has none. */

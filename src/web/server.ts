@@ -18,7 +18,7 @@ import { hostCheck, hostName, type HostCheck } from './host-check.js';
 import { hostPort, listenFailure } from '../host-port.js';
 import { BasicAuth } from './basic-auth.js';
 import { CHECK_MS, TlsFiles } from './tls-files.js';
-import { checkPair } from '../config/validate.js';
+import { checkPair, type TlsPair } from '../config/validate.js';
 
 /** Paths that serve the page shell; the client script picks the page from the path. */
 export const PAGES = ['/', '/threats', '/flows', '/exporters', '/integrations'] as const;
@@ -114,7 +114,7 @@ export class WebServer {
     };
     let server: Server | HttpsServer;
     if (this.tls !== null) {
-      let pair;
+      let pair: TlsPair;
       try {
         pair = await this.tls.load();
       } catch (err) {

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { connect } from 'node:net';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { Collector } from '../src/collector.js';
@@ -87,6 +89,20 @@ function httpsGet(url: string, ca: Buffer, auth?: string): Promise<{ status: num
   });
 }
 
+/** A plain-HTTP GET with this Host header: status, Location and body. */
+function plainGet(port: number, path: string, host: string): Promise<{ status: number; location: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers: { host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 /** The body of a GET over HTTPS trusting `ca` only. */
 function httpsBody(url: string, ca: Buffer, auth: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -117,8 +133,10 @@ test('HTTPS: served with the configured certificate, behind the login; a renewed
     const ok = basic('ops', 'secret');
     assert.deepEqual(await httpsGet(`${web.url()}/api/exporters`, readFileSync(first.cert), ok), { status: 200, cn: 'first' });
     assert.equal((await httpsGet(`${web.url()}/api/overview`, readFileSync(first.cert))).status, 401);
-    // Plain HTTP is not answered as such.
-    await assert.rejects(async () => { const r = await fetch(web.url().replace('https:', 'http:') + '/healthz'); await r.text(); });
+    // Plain HTTP to the port: sent to the same address over HTTPS, before any login.
+    const plain = await fetch(`${web.url().replace('https:', 'http:')}/flows?ip=10.0.0.1`, { redirect: 'manual' });
+    assert.equal(plain.status, 307);
+    assert.equal(plain.headers.get('location'), `${web.url()}/flows?ip=10.0.0.1`);
     // Unchanged files: nothing to do.
     assert.equal(await web.checkCertificate(), false);
     // Half a renewal (the new certificate, the old key): kept, the first pair still served.
@@ -140,6 +158,45 @@ test('HTTPS: served with the configured certificate, behind the login; a renewed
     const metrics = await httpsBody(`${web.url()}/metrics`, readFileSync(second.cert), ok);
     assert.match(metrics, new RegExp(`^ufc_web_certificate_not_after_seconds ${w.https.notAfter / 1000}$`, 'm'));
   });
+});
+
+test('HTTPS: plain HTTP for a host not allowed is refused, not redirected; a connection that sends nothing does not hold the stop; the chain certificate that ends first is the one reported', async (t) => {
+  const openssl = needTool(t, 'openssl');
+  if (openssl === null) return;
+  const dir = tempDir();
+  const leaf = makeCert(openssl, dir, 'leaf');
+  // A second certificate after the server's, as a chain's intermediate comes: it ends a day sooner.
+  const inter = join(dir, 'inter.crt');
+  execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=intermediate',
+    '-keyout', join(dir, 'inter.key'), '-out', inter], { stdio: 'ignore' });
+  const chain = join(dir, 'chain.crt');
+  writeFileSync(chain, Buffer.concat([readFileSync(leaf.cert), readFileSync(inter)]));
+  const collector = new Collector(testConfig());
+  await collector.start();
+  t.after(() => collector.stop());
+  const web = new WebServer(collector, { ip: '127.0.0.1', port: 0, allowedHosts: ['ufc.example'], tls: { certPath: chain, keyPath: leaf.key } });
+  await web.start();
+  let stopped = false;
+  t.after(() => stopped ? undefined : web.stop());
+  const https = web.access().https!;
+  assert.equal(https.subject, 'CN=leaf');
+  assert.equal(https.endsFirst, 'CN=intermediate');
+  assert.ok(Math.abs(https.notAfter! - (Date.now() + 86_400_000)) < 120_000, new Date(https.notAfter!).toISOString());
+  assert.equal((await httpsGet(`${web.url()}/healthz`, readFileSync(leaf.cert))).status, 200);
+  const port = Number(new URL(web.url()).port);
+  const foreign = await plainGet(port, '/', 'evil.example');
+  assert.deepEqual([foreign.status, foreign.location], [400, undefined]);
+  assert.match(foreign.body, /serves HTTPS; host "evil.example" is not one it answers to/);
+  assert.deepEqual(await plainGet(port, '/a?b=1', `ufc.example:${port}`), { status: 307, location: `https://ufc.example:${port}/a?b=1`, body: `this port serves HTTPS: https://ufc.example:${port}/a?b=1\n` });
+  // A client that connects and says nothing: the stop does not wait the 10 s it is given.
+  const silent = connect(port, '127.0.0.1');
+  await new Promise((resolve) => silent.once('connect', resolve));
+  const closed = new Promise((resolve) => silent.once('close', resolve));
+  const t0 = Date.now();
+  await web.stop();
+  stopped = true;
+  await closed;
+  assert.ok(Date.now() - t0 < 3_000, `stop took ${Date.now() - t0} ms`);
 });
 
 test('HTTPS: a key that is not the certificate\'s stops start-up, naming both files, of the same key type or not', async (t) => {

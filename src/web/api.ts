@@ -126,7 +126,7 @@ const bytesOf = (rows: TopNRow[], key: string | number): number => rows.find((y)
 /** The web server's own access settings, for the Integrations page: the login, and HTTPS's certificate. */
 export interface WebAccess {
   login: boolean;
-  https: { certPath: string; keyPath: string; subject: string; issuer: string; notAfter: number | null; loadedAt: number | null; error: string | null } | null;
+  https: { certPath: string; keyPath: string; subject: string; issuer: string; notAfter: number | null; endsFirst: string | null; loadedAt: number | null; error: string | null } | null;
 }
 
 export function createApi(src: WebSources, access: () => WebAccess | null = () => null): Api {

@@ -18,6 +18,7 @@ import { hostCheck, hostName, type HostCheck } from './host-check.js';
 import { hostPort, listenFailure } from '../host-port.js';
 import { BasicAuth } from './basic-auth.js';
 import { CHECK_MS, TlsFiles } from './tls-files.js';
+import { redirectPlainHttp } from './plain-redirect.js';
 import { checkPair, type TlsPair } from '../config/validate.js';
 
 /** Paths that serve the page shell; the client script picks the page from the path. */
@@ -49,6 +50,8 @@ export class WebServer {
   private readonly auth: BasicAuth | null;
   private readonly tls: TlsFiles | null;
   private tlsTimer: NodeJS.Timeout | null = null;
+  /** Destroys the connections not handed to TLS yet (plain-redirect.ts). */
+  private dropWaiting: () => void = () => {};
   private readonly files: Map<string, StaticFile>;
   private readonly metrics: Registry;
   private readonly api: Api;
@@ -65,7 +68,7 @@ export class WebServer {
     const auth = this.auth, tls = this.tls;
     if (tls !== null) {
       new Gauge({
-        name: 'ufc_web_certificate_not_after_seconds', help: 'End of validity of the web server\'s certificate (EF_WEBUI_TLS_CERT_FILEPATH), Unix seconds: alert before it passes.', registers: [this.metrics],
+        name: 'ufc_web_certificate_not_after_seconds', help: 'End of validity of the web server\'s certificate (EF_WEBUI_TLS_CERT_FILEPATH), or of the chain certificate in that file that ends first, Unix seconds: alert before it passes.', registers: [this.metrics],
         collect() {
           const t = tls.certificate?.notAfter;
           if (t !== undefined && Number.isFinite(t)) this.set(t / 1000);
@@ -88,7 +91,7 @@ export class WebServer {
       login: this.auth !== null,
       https: t === null ? null : {
         certPath: t.certPath, keyPath: t.keyPath, subject: t.certificate?.subject ?? '', issuer: t.certificate?.issuer ?? '',
-        notAfter: t.certificate?.notAfter ?? null, loadedAt: t.loadedAt, error: t.error,
+        notAfter: t.certificate?.notAfter ?? null, endsFirst: t.certificate?.endsFirst ?? null, loadedAt: t.loadedAt, error: t.error,
       },
     };
   }
@@ -122,7 +125,9 @@ export class WebServer {
       }
       try {
         checkPair(pair);
-        server = createHttpsServer({ ...pair, minVersion: 'TLSv1.2' }, handler);
+        const https = createHttpsServer({ ...pair, minVersion: 'TLSv1.2' }, handler);
+        this.dropWaiting = redirectPlainHttp(https, this.hostAllowed);
+        server = https;
       } catch (err) {
         // A key that is not the certificate's, or a file that is not PEM.
         throw new Error(`web UI: the certificate ${this.tls.certPath} and key ${this.tls.keyPath} do not make a TLS server: ${(err as Error).message.split('\n')[0]}`, { cause: err });
@@ -168,6 +173,7 @@ export class WebServer {
     await new Promise<void>((resolve) => {
       s.close(() => resolve());
       s.closeAllConnections();
+      this.dropWaiting();
     });
   }
 

@@ -14,16 +14,41 @@ import { checkPair, type TlsPair } from '../config/validate.js';
 
 export const CHECK_MS = 10 * 60_000;
 
-/** What the certificate in use says: its subject, issuer and end of validity (epoch ms). */
+/** What the certificate in use says: its subject and issuer, and when the chain it came with ends. */
 export interface CertificateFacts {
   subject: string;
   issuer: string;
+  /** End of validity (epoch ms) of the certificate, or of the chain's certificate that ends first. */
   notAfter: number;
+  /** Subject of the chain's certificate that ends first when it is not the server's own (an intermediate CA); null when it is. */
+  endsFirst: string | null;
 }
 
-function factsOf(cert: Buffer): CertificateFacts {
-  const x = new X509Certificate(cert);
-  return { subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), notAfter: Date.parse(x.validTo) };
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+const oneLine = (dn: string): string => dn.replace(/\n/g, ', ');
+
+/**
+ * The file's certificates, the server's first and then the chain it sends (RFC 8446 4.4.2): a browser
+ * refuses the server once any of them has ended, so the earliest end is the one to renew before.
+ */
+export function factsOf(file: Buffer): CertificateFacts {
+  const leaf = new X509Certificate(file);
+  const facts: CertificateFacts = { subject: oneLine(leaf.subject), issuer: oneLine(leaf.issuer), notAfter: Date.parse(leaf.validTo), endsFirst: null };
+  const blocks = file.toString('latin1').match(PEM_CERTIFICATE) ?? [];
+  for (const block of blocks.slice(1)) {
+    let x: X509Certificate;
+    try {
+      x = new X509Certificate(block);
+    } catch {
+      continue; // A damaged chain certificate is the TLS handshake's to refuse, not a date to read.
+    }
+    const end = Date.parse(x.validTo);
+    if (end < facts.notAfter) {
+      facts.notAfter = end;
+      facts.endsFirst = oneLine(x.subject);
+    }
+  }
+  return facts;
 }
 
 export class TlsFiles {

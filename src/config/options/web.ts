@@ -12,7 +12,7 @@ export const WEB_OPTIONS = {
   EF_WEBUI_ALLOWED_HOSTS: opt.list(G, '', 'Host names the web server answers to besides IP addresses, `localhost` and this machine\'s own name: the name users or a reverse proxy put in the Host header (`*.example.com` matches its subdomains; `*` any name). Other names are refused with 421, so that a web page elsewhere cannot read the API through DNS rebinding.', { test: (s) => s === '*' || HOST_NAME.test(s), allowed: 'host names, *.domain or *' }),
   EF_WEBUI_AUTH_USERNAME: opt.str(G, '', 'User name the web UI, the API and /metrics ask for (HTTP Basic); empty: no login (/healthz and /readyz never ask). Set with EF_WEBUI_AUTH_PASSWORD.', 'a user name without `:`'),
   EF_WEBUI_AUTH_PASSWORD: opt.secret(G, 'Password for EF_WEBUI_AUTH_USERNAME. Never logged. Sent with every request: serve HTTPS (EF_WEBUI_TLS_ENABLE) where it crosses a network.'),
-  EF_WEBUI_TLS_ENABLE: opt.bool(G, false, 'Serve HTTPS with EF_WEBUI_TLS_CERT_FILEPATH and EF_WEBUI_TLS_KEY_FILEPATH instead of HTTP.'),
+  EF_WEBUI_TLS_ENABLE: opt.bool(G, false, 'Serve HTTPS with EF_WEBUI_TLS_CERT_FILEPATH and EF_WEBUI_TLS_KEY_FILEPATH instead of HTTP; plain HTTP sent to the port is redirected to HTTPS.'),
   EF_WEBUI_TLS_CERT_FILEPATH: opt.str(G, '', 'The server\'s certificate (PEM), its chain after it. Read at start, and again when the file changes (a renewed certificate is served within 10 minutes, no restart).', 'a file path'),
   EF_WEBUI_TLS_KEY_FILEPATH: opt.str(G, '', 'The certificate\'s private key (PEM, unencrypted), read with the certificate.', 'a file path'),
   EF_WEBUI_PASSIVETOTAL_URL: opt.str(G, 'https://community.riskiq.com/research?query=', 'Base URL for launching in-context to PassiveTotal; the address is appended.', 'a URL'),

@@ -19,11 +19,11 @@ function webAccess(w, now) {
   return card('Web UI access',
     h('div', { class: 'stats' },
       stat('Login', w.login ? 'required' : 'none', w.login ? 'EF_WEBUI_AUTH_USERNAME' : 'set EF_WEBUI_AUTH_USERNAME and _PASSWORD', 'web-login'),
-      stat('HTTPS', t ? (days === null ? 'on' : t.notAfter < now ? 'expired' : days < 1 ? `${fmt.num(Math.floor((t.notAfter - now) / 3_600_000))} hours left` : `${fmt.num(days)} days left`) : 'off', t && t.notAfter !== null ? `certificate valid until ${fmt.time(t.notAfter)}` : t ? null : 'EF_WEBUI_TLS_ENABLE', 'web-https')),
+      stat('HTTPS', t ? (days === null ? 'on' : t.notAfter < now ? 'expired' : days < 1 ? `${fmt.num(Math.floor((t.notAfter - now) / 3_600_000))} hours left` : `${fmt.num(days)} days left`) : 'off', t && t.notAfter !== null ? `${t.endsFirst ? 'chain' : 'certificate'} valid until ${fmt.time(t.notAfter)}` : t ? null : 'EF_WEBUI_TLS_ENABLE', 'web-https')),
     t && t.error ? h('div', { class: 'error', role: 'alert' }, h('strong', null, 'The certificate files changed but did not load; the certificate before is served: '), t.error) : null,
-    t && days !== null && days < CERT_WARN_DAYS ? h('div', { class: 'error', role: 'alert' }, t.notAfter < now ? 'The certificate has expired: browsers refuse it.'
-      : `The certificate ends in ${days < 1 ? `${fmt.num(Math.floor((t.notAfter - now) / 3_600_000))} hours` : `${fmt.num(days)} days`}: renew it (the new files are served within 10 minutes, no restart).`) : null,
-    t ? kv([['Certificate', h('code', null, t.certPath)], ['Key', h('code', null, t.keyPath)], ['Subject', t.subject], ['Issuer', t.issuer], t.loadedAt ? ['Loaded', fmt.time(t.loadedAt)] : null]) : null);
+    t && days !== null && days < CERT_WARN_DAYS ? h('div', { class: 'error', role: 'alert' }, t.notAfter < now ? `${t.endsFirst ? `A certificate of the chain (${t.endsFirst}) has` : 'The certificate has'} expired: browsers refuse it.`
+      : `${t.endsFirst ? `A certificate of the chain (${t.endsFirst})` : 'The certificate'} ends in ${days < 1 ? `${fmt.num(Math.floor((t.notAfter - now) / 3_600_000))} hours` : `${fmt.num(days)} days`}: renew it (the new files are served within 10 minutes, no restart).`) : null,
+    t ? kv([['Certificate', h('code', null, t.certPath)], ['Key', h('code', null, t.keyPath)], ['Subject', t.subject], ['Issuer', t.issuer], t.endsFirst ? ['Ends first', `${t.endsFirst} (in the chain)`] : null, t.loadedAt ? ['Loaded', fmt.time(t.loadedAt)] : null]) : null);
 }
 
 export function mount(root, info) {

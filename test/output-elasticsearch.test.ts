@@ -14,6 +14,7 @@ import { SearchOutput, type SearchOutputOptions } from '../src/output/elasticsea
 import { EsTestServer } from './servers/es-test-server.js';
 import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
 import { tempDir } from './helpers/collect.js';
+import { createLogger, setLogger } from '../src/log/logger.js';
 
 const CODEX: ViewOptions = { ecs: false, timestampSource: 'collect' };
 
@@ -376,5 +377,66 @@ test('BATCH_MAX_BYTES: bulk bodies stay under the limit', async () => {
   } finally {
     await out.close();
     await server.stop();
+  }
+});
+
+test('items the cluster\'s set-up refuses (403: an index made read-only at the disk\'s flood stage; 404: no index where automatic creation is off) are kept and sent again once it takes them, not dropped', async () => {
+  for (const status of [403, 404]) {
+    const server = new EsTestServer({ product: 'elasticsearch' });
+    await server.start();
+    let blocked = true;
+    server.itemFault = () => (blocked ? status : 0);
+    const out = new SearchOutput(outputOptions(server, { spill: { dir: tempDir('ufc-es-spill-'), maxBytes: 64 << 20 } }));
+    try {
+      await out.start();
+      const records = (await fixtureRecords()).slice(0, 300);
+      out.write(records);
+      await until(() => out.counters().failures! > 0, 10_000, 'a failed send');
+      assert.equal(out.counters().rejected, 0, `${status}: nothing dropped`);
+      blocked = false;
+      await until(() => server.docs.length >= records.length, 15_000, `every record indexed after the ${status}s`);
+      assert.deepEqual(bag(server.docs.map((d) => docText(d.doc))), bag(records.map((r) => expectedText(r, CODEX))), `${status}: each record once`);
+      assert.equal(out.counters().rejected, 0);
+    } finally {
+      await out.close();
+      await server.stop();
+    }
+  }
+});
+
+test('a request the cluster refuses as too large (413, no body) is sent again in halves and later ones kept smaller; a document too large on its own is dropped and counted; rejections are logged with their full count', async () => {
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  server.maxContentLength = 40_000;
+  const records = await fixtureRecords();
+  const big = (await fixtureRecords())[0]!;
+  big.application = 'x'.repeat(50_000);
+  // Every third document refused by the mapping: one log line must count them all.
+  let n = 0;
+  server.itemFault = () => (n++ % 3 === 2 ? 400 : 0);
+  const out = new SearchOutput(outputOptions(server, { maxBytes: 256 * 1024, batchRecords: 1000 }));
+  try {
+    await out.start();
+    out.write([...records, big]);
+    await out.flush();
+    const c = out.counters();
+    assert.equal(c.sent! + c.rejected!, records.length + 1, 'every record indexed or rejected');
+    assert.equal(server.docs.length, c.sent);
+    assert.ok(c.rejected! >= 2, `${c.rejected} rejected`);
+    const refused = server.requests.filter((r) => r.status === 413).length;
+    const taken = server.requests.filter((r) => r.path === '/_bulk' && r.status === 200);
+    assert.ok(refused > 0 && refused < 12, `${refused} requests refused as too large`);
+    for (const r of taken) assert.ok(Number(r.headers['content-length']) <= 40_000, `body ${r.headers['content-length']} bytes`);
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string }).map((l) => l.msg);
+    assert.ok(warned.some((m) => /a bulk request of \d+ bytes was refused \(HTTP 413 \(the request is larger than the cluster or a proxy in front of it takes: EF_OUTPUT_ELASTICSEARCH_BATCH_MAX_BYTES\)\); sending it in halves, and requests of at most \d+ bytes from now on/.test(m)), warned.join('\n'));
+    await out.close();
+    const counted = lines.map((l) => (JSON.parse(l) as { msg: string }).msg).map((m) => /(\d+) records rejected by the cluster and dropped/.exec(m)).filter((m) => m !== null).reduce((sum, m) => sum + Number(m[1]), 0);
+    assert.equal(counted, c.rejected, 'the log lines count every rejection');
+  } finally {
+    await out.close();
+    await server.stop();
+    setLogger(createLogger({ level: 'info', encoding: 'json' }));
   }
 });

@@ -79,6 +79,8 @@ export class EsTestServer {
   itemFault: ((doc: Record<string, unknown>, index: string) => number) | null = null;
   /** Milliseconds each bulk request takes (a slow cluster). */
   bulkDelayMs = 0;
+  /** Largest bulk body taken (http.max_content_length, or a proxy's limit); larger ones get 413 with an empty body, as nginx's client_max_body_size answers. 0: any. */
+  maxContentLength = 0;
   /** Per bulk request: return a status to fail the whole request with, or 0. */
   requestFault: (() => number) | null = null;
   private server: Server | null = null;
@@ -128,6 +130,11 @@ export class EsTestServer {
     const path = (req.url ?? '/').split('?')[0]!;
     const method = req.method ?? 'GET';
     if (this.bulkDelayMs > 0 && path.endsWith('/_bulk')) await new Promise((r) => setTimeout(r, this.bulkDelayMs));
+    if (this.maxContentLength > 0 && path.endsWith('/_bulk') && Buffer.byteLength(body) > this.maxContentLength) {
+      this.requests.push({ method, path, headers: req.headers, status: 413 });
+      res.writeHead(413, { 'content-length': '0' }).end();
+      return;
+    }
     let status = 200;
     let answer: unknown;
     try {
@@ -280,7 +287,8 @@ export class EsTestServer {
       if (fault !== 0 || problem !== null) {
         errors = true;
         const status = fault !== 0 ? fault : 400;
-        const type = fault === 429 ? 'es_rejected_execution_exception' : status >= 500 ? 'unavailable_shards_exception' : 'document_parsing_exception';
+        const type = fault === 429 ? 'es_rejected_execution_exception' : status >= 500 ? 'unavailable_shards_exception'
+          : status === 403 ? 'cluster_block_exception' : status === 404 ? 'index_not_found_exception' : 'document_parsing_exception';
         items.push({ [op]: { _index: index, status, error: { type, reason: problem ?? `injected by the test (${status})` } } });
         continue;
       }

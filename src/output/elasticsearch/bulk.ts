@@ -52,8 +52,18 @@ export interface ItemResult {
 }
 
 /**
- * Per item: 2xx ok; 429 (too many requests) and 5xx retried; any other status (mapping and parse
- * errors, 400) rejected, since sending the same document again would fail the same way.
+ * Statuses of an item that say nothing against the document: the cluster is busy (429) or failing
+ * (5xx), or its set-up refuses the write for now: 401/403 (a role without the privilege, an index
+ * made read-only when a disk passed its flood stage: cluster_block_exception), 404 (no such index
+ * where automatic creation is off), 408. Sending the same document later may succeed, so it is kept.
+ */
+export function retriable(status: number): boolean {
+  return status === 0 || status === 401 || status === 403 || status === 404 || status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Per item: 2xx ok; the statuses above retried; any other (mapping and parse errors, 400) rejected,
+ * since sending the same document again would fail the same way.
  */
 export function itemResults(body: BulkResponseBody, expected: number): ItemResult[] {
   const items = body.items;
@@ -69,7 +79,7 @@ export function itemResults(body: BulkResponseBody, expected: number): ItemResul
     const err = r?.error;
     const reason = err === undefined ? '' : typeof err === 'string' ? err : `${err.type ?? 'error'}: ${err.reason ?? ''}`;
     if (status >= 200 && status < 300) out[i] = { outcome: 'ok', status, reason };
-    else if (status === 429 || status >= 500 || status === 0) out[i] = { outcome: 'retry', status, reason };
+    else if (retriable(status)) out[i] = { outcome: 'retry', status, reason };
     else out[i] = { outcome: 'reject', status, reason };
   }
   return out;

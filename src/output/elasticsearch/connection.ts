@@ -53,6 +53,41 @@ function tlsOptions(o: ConnectionOptions): { ca?: Buffer; rejectUnauthorized: bo
   return out;
 }
 
+/** A request the cluster answered as a whole with an HTTP error status. */
+export class ClusterHttpError extends Error {
+  constructor(readonly status: number, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** What the cluster's error body says: `type: reason` of Elasticsearch's error object, else the text's start. */
+function bodyReason(body: unknown): string {
+  if (typeof body === 'string') return body.trim().slice(0, 200);
+  const e = (body as { error?: unknown } | null)?.error;
+  if (typeof e === 'string') return e;
+  if (e !== null && typeof e === 'object') {
+    const { type, reason } = e as { type?: unknown; reason?: unknown };
+    return [type, reason].filter((x) => typeof x === 'string' && x !== '').join(': ');
+  }
+  return '';
+}
+
+/**
+ * The clients' response errors as ClusterHttpError, naming the status, what the body says (a proxy's
+ * 413 has none: the clients' own message was then empty) and, for the statuses an operator mends, how.
+ */
+export function httpError(err: unknown, flavor: Flavor): unknown {
+  const meta = (err as { meta?: { statusCode?: unknown; body?: unknown } } | null)?.meta;
+  const status = meta?.statusCode;
+  if (typeof status !== 'number' || status < 400) return err;
+  const name = flavor === 'opensearch' ? 'OPENSEARCH' : 'ELASTICSEARCH';
+  const hint = status === 401 ? ` (the credentials were refused: EF_OUTPUT_${name}_USERNAME and _PASSWORD, or _API_KEY)`
+    : status === 403 ? ' (the user lacks a privilege this request needs)'
+      : status === 413 ? ` (the request is larger than the cluster or a proxy in front of it takes: EF_OUTPUT_${name}_BATCH_MAX_BYTES)` : '';
+  const reason = bodyReason(meta?.body);
+  return new ClusterHttpError(status, `HTTP ${status}${reason === '' ? '' : ` ${reason}`}${hint}`, { cause: err });
+}
+
 export function openConnection(o: ConnectionOptions): SearchConnection {
   return o.flavor === 'opensearch' ? new OpenSearchConnection(o) : new ElasticsearchConnection(o);
 }
@@ -83,17 +118,21 @@ class ElasticsearchConnection implements SearchConnection {
   }
 
   async info(): Promise<ClusterInfo> {
-    const r = await this.client.info(undefined, { headers: JSON_HEADERS });
+    const r = await this.client.info(undefined, { headers: JSON_HEADERS }).catch(this.fail);
     return { distribution: 'elasticsearch', version: r.version.number };
   }
 
   async putIndexTemplate(t: IndexTemplate): Promise<void> {
-    await this.client.indices.putIndexTemplate({ name: t.name, ...t.body } as Parameters<EsClient['indices']['putIndexTemplate']>[0], { headers: JSON_HEADERS });
+    await this.client.indices.putIndexTemplate({ name: t.name, ...t.body } as Parameters<EsClient['indices']['putIndexTemplate']>[0], { headers: JSON_HEADERS }).catch(this.fail);
   }
 
   async bulk(ndjson: string): Promise<BulkResponseBody> {
-    return this.client.transport.request<BulkResponseBody>({ method: 'POST', path: '/_bulk', bulkBody: ndjson }, { headers: BULK_HEADERS });
+    return this.client.transport.request<BulkResponseBody>({ method: 'POST', path: '/_bulk', bulkBody: ndjson }, { headers: BULK_HEADERS }).catch(this.fail);
   }
+
+  private readonly fail = (err: unknown): never => {
+    throw httpError(err, 'elasticsearch');
+  };
 
   async close(): Promise<void> {
     await this.client.close();
@@ -119,19 +158,23 @@ class OpenSearchConnection implements SearchConnection {
   }
 
   async info(): Promise<ClusterInfo> {
-    const r = await this.client.info();
+    const r = await this.client.info().catch(this.fail);
     const v = (r.body as { version?: { number?: string; distribution?: string } }).version;
     return { distribution: v?.distribution ?? 'opensearch', version: v?.number ?? '' };
   }
 
   async putIndexTemplate(t: IndexTemplate): Promise<void> {
-    await this.client.indices.putIndexTemplate({ name: t.name, body: t.body as never });
+    await this.client.indices.putIndexTemplate({ name: t.name, body: t.body as never }).catch(this.fail);
   }
 
   async bulk(ndjson: string): Promise<BulkResponseBody> {
-    const r = await this.client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: ndjson });
+    const r = await this.client.transport.request({ method: 'POST', path: '/_bulk', bulkBody: ndjson }).catch(this.fail);
     return r.body as BulkResponseBody;
   }
+
+  private readonly fail = (err: unknown): never => {
+    throw httpError(err, 'opensearch');
+  };
 
   async close(): Promise<void> {
     await this.client.close();

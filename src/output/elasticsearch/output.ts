@@ -2,11 +2,13 @@
  * EF_OUTPUT_ELASTICSEARCH_* and EF_OUTPUT_OPENSEARCH_*: records indexed with the bulk API into
  * `<prefix>-<codex|ecs>[-<period>]`, under an index template installed at start.
  *
- * A bulk response reports each item: accepted items are done, items answered 429 or 5xx are sent
- * again on their own (a few times, with backoff, inside one send), and items answered with another
- * 4xx (a document the mapping refuses) are dropped, counted and logged at most every 10 s. Items
- * still failing after those tries, and everything not yet accepted when a request fails as a whole,
- * go back to the batching queue as a PartialSendError, which retries them or spills them to disk.
+ * A bulk response reports each item: accepted items are done, items the cluster cannot take for now
+ * (429, 5xx, or its set-up: 401/403/404, see bulk.ts) are sent again on their own (a few times, with
+ * backoff, inside one send), and items answered with another 4xx (a document the mapping refuses)
+ * are dropped, counted and logged at most every 10 s. Items still failing after those tries, and
+ * everything not yet accepted when a request fails as a whole, go back to the batching queue as a
+ * PartialSendError, which retries them or spills them to disk. A request refused as too large (413)
+ * is sent again in halves, and later requests kept to half its size.
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import { pickTimestamp, type ViewOptions } from '../../record/fields.js';
@@ -16,7 +18,7 @@ import { BatchingOutput, PartialSendError } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
 import { within } from '../../within.js';
 import { bodyText, itemResults, recordsOf, splitBodies, type BulkItem } from './bulk.js';
-import { openConnection, type ConnectionOptions, type SearchConnection } from './connection.js';
+import { ClusterHttpError, openConnection, type ConnectionOptions, type SearchConnection } from './connection.js';
 import { IndexNamer, type IndexPeriod, type Schema } from './index-name.js';
 import { buildTemplate, leafRenames, type Flavor, type IndexTemplate } from './template.js';
 
@@ -51,6 +53,10 @@ export class SearchOutput extends BatchingOutput {
   private templateReady: boolean;
   private lastRejectLog = 0;
   private rejectedSinceLog = 0;
+  private lastRejectReason = '';
+  private rejectLogTimer: NodeJS.Timeout | null = null;
+  /** Largest request body: _BATCH_MAX_BYTES, or less after the cluster refused one as too large (413). */
+  private bodyMax: number;
 
   constructor(private readonly o: SearchOutputOptions) {
     const batchRecords = o.batchRecords ?? 10_000;
@@ -75,6 +81,7 @@ export class SearchOutput extends BatchingOutput {
     this.renames = o.flavor === 'opensearch' ? [...leafRenames(schema)].map(([a, b]) => [`,${JSON.stringify(a)}:`, `,${JSON.stringify(b)}:`]) : [];
     this.templateReady = !o.templateEnable;
     this.conn = openConnection(o.connection);
+    this.bodyMax = o.maxBytes;
   }
 
   override async start(): Promise<void> {
@@ -130,13 +137,25 @@ export class SearchOutput extends BatchingOutput {
     for (let attempt = 1; ; attempt++) {
       const retry: BulkItem[] = [];
       let lastFail = '';
-      const bodies = splitBodies(pending, this.o.maxBytes);
+      const bodies = splitBodies(pending, this.bodyMax);
       for (let b = 0; b < bodies.length; b++) {
         const body = bodies[b]!;
         let results;
         try {
           results = itemResults(await this.conn.bulk(bodyText(body)), body.length);
         } catch (err) {
+          if (err instanceof ClusterHttpError && err.status === 413) {
+            if (body.length === 1) {
+              // One document larger than the cluster takes: it never will.
+              this.reject(413, err.message);
+              continue;
+            }
+            // This body and the ones after it, cut again to half its size (an item larger alone, alone).
+            this.tooLarge(body, err);
+            bodies.splice(b, bodies.length - b, ...splitBodies(bodies.slice(b).flat(), this.bodyMax));
+            b--;
+            continue;
+          }
           const left = retry.map((it) => it.index);
           for (let k = b; k < bodies.length; k++) for (const it of bodies[k]!) left.push(it.index);
           throw new PartialSendError(recordsOf(batch, left), err);
@@ -160,19 +179,40 @@ export class SearchOutput extends BatchingOutput {
     }
   }
 
+  /** A request of these items was refused as too large: the next ones are kept to half its size. */
+  private tooLarge(body: readonly BulkItem[], err: Error): void {
+    let bytes = 0;
+    for (const it of body) bytes += it.bytes;
+    // Never more than bodyMax (only a lone item exceeds it, and a lone item is not cut): this lowers it.
+    const max = Math.max(1, bytes >> 1);
+    this.bodyMax = max;
+    log.warn(`${this.name} output: a bulk request of ${bytes} bytes was refused (${err.message}); sending it in halves, and requests of at most ${max} bytes from now on`);
+  }
+
   private reject(status: number, reason: string): void {
     this.c.rejected!++;
     this.refused(1);
     this.rejectedSinceLog++;
-    const now = Date.now();
-    if (now - this.lastRejectLog < LOG_EVERY_MS) return;
-    this.lastRejectLog = now;
-    log.warn(`${this.name} output: ${this.rejectedSinceLog} records rejected by the cluster and dropped (last: ${status} ${reason.slice(0, 300)})`);
+    this.lastRejectReason = `${status} ${reason.slice(0, 300)}`;
+    if (this.rejectLogTimer !== null) return;
+    // The rejections of one response come together: counted first, logged once after them.
+    const wait = Math.max(0, this.lastRejectLog + LOG_EVERY_MS - Date.now());
+    this.rejectLogTimer = setTimeout(() => this.logRejections(), wait);
+    this.rejectLogTimer.unref();
+  }
+
+  private logRejections(): void {
+    if (this.rejectLogTimer !== null) clearTimeout(this.rejectLogTimer);
+    this.rejectLogTimer = null;
+    if (this.rejectedSinceLog === 0) return;
+    this.lastRejectLog = Date.now();
+    log.warn(`${this.name} output: ${this.rejectedSinceLog} records rejected by the cluster and dropped (last: ${this.lastRejectReason})`);
     this.rejectedSinceLog = 0;
   }
 
   override async close(flushMs?: number): Promise<void> {
     await super.close(flushMs);
+    this.logRejections();
     // Bounded like Kafka's and ClickHouse's: closing waits for a request close() gave up on.
     await within(this.conn.close(), CLOSE_SEND_MS);
   }

@@ -10,6 +10,9 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { connect } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { Collector } from '../src/collector.js';
@@ -22,8 +25,8 @@ import { flowColumns, MAX_I64 } from '../src/store/columns.js';
 import { flowQueryFrom } from '../src/store/query.js';
 import type { ClickHouseFlowQuery } from '../src/store/clickhouse-query.js';
 import { planFrom } from '../src/store/rollup.js';
-import { CaptureOutput, testConfig } from './helpers/collect.js';
-import { TESTDATA } from './helpers/tools.js';
+import { CaptureOutput, tempDir, testConfig } from './helpers/collect.js';
+import { needTool, TESTDATA } from './helpers/tools.js';
 import { CH_URL, lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
 import * as ref from './store-reference.js';
 import { checkAllQueries, checkExportSnapshot, checkInterfaceNames, checkIpSearch, checkSearchPages, checkThreatViews, checkWideValues, threatMix } from './store-reference.js';
@@ -426,6 +429,58 @@ test('ClickHouse: a @timestamp in 2106 past what its dates hold is clamped, so r
 }, 'start'));
 
 test('ClickHouse export: one query, so rows arriving while it is read neither repeat nor push others out (real server)', (t) => withOutput(t, (out) => checkExportSnapshot(out, '192.0.2.78')));
+
+test('ClickHouse over https with a self-signed certificate: refused by default, trusted with EF_OUTPUT_CLICKHOUSE_TLS_CA_CERT_FILEPATH, accepted with _TLS_SKIP_VERIFICATION (real server behind a TLS proxy)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const openssl = needTool(t, 'openssl');
+  if (openssl === null) return;
+  const dir = tempDir();
+  const certPath = join(dir, 'ch.crt'), keyPath = join(dir, 'ch.key');
+  execFileSync(openssl, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+  // TLS in front of the plain server, as a load balancer or ClickHouse's own https_port would be.
+  const proxy = createTlsServer({ cert: readFileSync(certPath), key: readFileSync(keyPath) }, (client) => {
+    const server = connect(8123, '127.0.0.1');
+    client.pipe(server).pipe(client);
+    client.on('error', () => server.destroy());
+    server.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise<void>((r) => proxy.close(() => r())));
+  const url = `https://127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const records = (n: number, tag: number): FlowRecord[] => Array.from({ length: n }, (_, i) => {
+    const r = new FlowRecord();
+    r.collectTs = r.startTs = r.endTs = Date.now(); r.exporterIp = '192.0.2.70'; r.srcIp = `10.7.${tag}.${i + 1}`; r.dstIp = '10.7.0.254'; r.ipVersion = 4; r.proto = 6; r.bytes = 100; r.packets = 1;
+    return r;
+  });
+  for (const tls of [{ caCertPath: '', skipVerification: false }, { caCertPath: certPath, skipVerification: false }, { caCertPath: '', skipVerification: true }]) {
+    const db = uniqueDb();
+    const out = new ClickHouseOutput({ ...outputOptions(db), url, tls, requestTimeoutMs: 5000 });
+    try {
+      await out.start();
+      out.write(records(20, 1));
+      const trusted = tls.caCertPath !== '' || tls.skipVerification;
+      // A refusal is retried for as long as the output runs: the first failure is the answer.
+      const end = Date.now() + 15_000;
+      while (out.counters().failures === 0 && out.counters().sent! < 20 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+      const c = out.counters();
+      assert.equal(c.sent, trusted ? 20 : 0, JSON.stringify(tls));
+      if (!trusted) assert.ok(c.failures! > 0, 'the self-signed certificate is refused');
+      else {
+        const c2 = createClient({ url: CH_URL });
+        try {
+          const rows = await (await c2.query({ query: `SELECT count() AS n FROM ${db}.flows`, format: 'JSONEachRow' })).json<{ n: string }>();
+          assert.equal(Number(rows[0]!.n), 20);
+        } finally {
+          await c2.close();
+        }
+      }
+    } finally {
+      await out.close();
+      await dropDb(db);
+    }
+  }
+});
 
 test('ClickHouse: an existing table with a column of another type stops start-up, naming the column (real server)', async (t) => {
   if (!(await needClickHouse(t))) return;

@@ -193,6 +193,18 @@ test('an unknown EF_ name is a warning with the closest known name', () => {
   assert.deepEqual(warnings, ['EF_OUTPUT_RISKIQ_HOSTT: unknown option, ignored; did you mean EF_OUTPUT_RISKIQ_HOST?']);
 });
 
+test('the stores have no ECS layout: their _ECS_ENABLE is not an option, and setting it warns that it is ignored; the other outputs keep theirs', () => {
+  const { config, warnings, errors } = loadConfig({ env: { EF_OUTPUT_CLICKHOUSE_ECS_ENABLE: 'true', EF_OUTPUT_DUCKDB_ECS_ENABLE: 'true', EF_OUTPUT_KAFKA_ECS_ENABLE: 'true' } });
+  assert.deepEqual(errors, []);
+  assert.ok(config);
+  assert.equal(config.EF_OUTPUT_KAFKA_ECS_ENABLE, true);
+  assert.ok(!('EF_OUTPUT_CLICKHOUSE_ECS_ENABLE' in config) && !('EF_OUTPUT_DUCKDB_ECS_ENABLE' in config));
+  assert.deepEqual(warnings, [
+    'EF_OUTPUT_CLICKHOUSE_ECS_ENABLE: ignored; the ClickHouse store writes its own columns (docs/stores.md), not CODEX or ECS documents',
+    'EF_OUTPUT_DUCKDB_ECS_ENABLE: ignored; the DuckDB store writes its own columns (docs/stores.md), not CODEX or ECS documents',
+  ]);
+});
+
 test('the seed systemd drop-in works verbatim through --env-file, and the environment wins', () => {
   const dropIn = `[Service]
 Environment="EF_OUTPUT_RISKIQ_ENABLE=true"

@@ -231,6 +231,12 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
         : `${name}: this name was removed in 6.0.0 (names no longer carry _FLOW); see docs/configuration.md for the current name`);
       continue;
     }
+    const store = /^EF_OUTPUT_(DUCKDB|CLICKHOUSE)_ECS_ENABLE$/.exec(name);
+    if (store !== null) {
+      // Other outputs have it; a store has columns of its own, which its queries and the web UI read.
+      warnings.push(`${name}: ignored; the ${store[1] === 'DUCKDB' ? 'DuckDB' : 'ClickHouse'} store writes its own columns (docs/stores.md), not CODEX or ECS documents`);
+      continue;
+    }
     warnings.push(name.startsWith('EF_') ? `${name}: unknown option, ignored; did you mean ${closestName(name)}?` : `${name}: not an EF_ option, ignored`);
   }
 
@@ -273,6 +279,7 @@ const READ_AT_START: ReadonlyArray<{ path: keyof Config; when: Array<keyof Confi
   { path: 'EF_OUTPUT_ELASTICSEARCH_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_ELASTICSEARCH_ENABLE'], trimmed: false },
   { path: 'EF_OUTPUT_OPENSEARCH_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_OPENSEARCH_ENABLE'], trimmed: false },
   { path: 'EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_KAFKA_ENABLE', 'EF_OUTPUT_KAFKA_TLS_ENABLE'], trimmed: false },
+  { path: 'EF_OUTPUT_CLICKHOUSE_TLS_CA_CERT_FILEPATH', when: ['EF_OUTPUT_CLICKHOUSE_ENABLE'], trimmed: false },
   { path: 'EF_WEBUI_TLS_CERT_FILEPATH', when: ['EF_WEBUI_ENABLE', 'EF_WEBUI_TLS_ENABLE'], trimmed: false },
   { path: 'EF_WEBUI_TLS_KEY_FILEPATH', when: ['EF_WEBUI_ENABLE', 'EF_WEBUI_TLS_ENABLE'], trimmed: false },
 ];

@@ -120,12 +120,21 @@ export type TimestampSourceOption = 'collect' | 'start' | 'end' | 'export';
 export type OutputCommon<N extends string> = { [K in `EF_OUTPUT_${N}_ENABLE` | `EF_OUTPUT_${N}_ECS_ENABLE`]: OptionSpec<boolean> } & {
   [K in `EF_OUTPUT_${N}_TIMESTAMP_SOURCE`]: OptionSpec<TimestampSourceOption>;
 };
+export type StoreCommon<N extends string> = Omit<OutputCommon<N>, `EF_OUTPUT_${N}_ECS_ENABLE`>;
 
 export function outputCommon<N extends string>(name: N, label: string, enabledByDefault = false): OutputCommon<N> {
   const group = `Output: ${label}`;
   return {
-    [`EF_OUTPUT_${name}_ENABLE`]: opt.bool(group, enabledByDefault, `Enable the ${label} output.`),
+    ...storeCommon(name, label, enabledByDefault),
     [`EF_OUTPUT_${name}_ECS_ENABLE`]: opt.bool(group, false, 'Write Elastic Common Schema names instead of CODEX names.'),
-    [`EF_OUTPUT_${name}_TIMESTAMP_SOURCE`]: opt.oneOf(group, 'collect', ['collect', 'start', 'end', 'export'] as const, 'Which time becomes @timestamp.'),
   } as OutputCommon<N>;
+}
+
+/** The options of an output with columns of its own (DuckDB, ClickHouse): no ECS view to choose. */
+export function storeCommon<N extends string>(name: N, label: string, enabledByDefault = false): StoreCommon<N> {
+  const group = `Output: ${label}`;
+  return {
+    [`EF_OUTPUT_${name}_ENABLE`]: opt.bool(group, enabledByDefault, `Enable the ${label} output.`),
+    [`EF_OUTPUT_${name}_TIMESTAMP_SOURCE`]: opt.oneOf(group, 'collect', ['collect', 'start', 'end', 'export'] as const, 'Which time becomes @timestamp.'),
+  } as StoreCommon<N>;
 }

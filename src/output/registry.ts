@@ -55,6 +55,7 @@ export function createOutputs(ctx: OutputContext): Output[] {
       database: c.EF_OUTPUT_CLICKHOUSE_DATABASE, table: c.EF_OUTPUT_CLICKHOUSE_TABLE,
       retentionDays: c.EF_OUTPUT_CLICKHOUSE_RETENTION, timestampSource: c.EF_OUTPUT_CLICKHOUSE_TIMESTAMP_SOURCE,
       summaries: c.EF_OUTPUT_CLICKHOUSE_SUMMARIES_ENABLE,
+      tls: { caCertPath: c.EF_OUTPUT_CLICKHOUSE_TLS_CA_CERT_FILEPATH, skipVerification: c.EF_OUTPUT_CLICKHOUSE_TLS_SKIP_VERIFICATION },
       batchMax: batch, deadlineMs: c.EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE,
       // With a spill, memory holds a couple of batches and the rest waits on disk.
       queueMax: spill !== undefined ? 2 * batch : 20 * batch,

@@ -1,4 +1,4 @@
-import { opt, outputCommon } from '../spec.js';
+import { opt, outputCommon, storeCommon } from '../spec.js';
 import { dropEntryAllowed } from '../../record/drop-fields.js';
 import { isHostPort, isHttpUrl, isSearchNode, SQL_IDENT } from '../validate.js';
 
@@ -67,15 +67,17 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_FILE_MAX_SIZE: opt.int(GF, 100, 'Megabytes before the file is rotated (0: never).', { min: 0 }),
   EF_OUTPUT_FILE_MAX_FILES: opt.int(GF, 10, 'Rotated files kept.', { min: 1 }),
 
-  ...outputCommon('DUCKDB', 'embedded store (DuckDB)', true),
+  ...storeCommon('DUCKDB', 'embedded store (DuckDB)', true),
   EF_OUTPUT_DUCKDB_PATH: opt.str(GD, '', 'Database file. Empty: flows.duckdb in EF_DATA_DIR.', 'a file path'),
   EF_OUTPUT_DUCKDB_RETENTION: opt.int(GD, 7, 'Days of flows kept.', { min: 1 }),
   EF_OUTPUT_DUCKDB_MAX_SIZE: opt.int(GD, 10240, 'Megabytes the database may grow to before the oldest days are removed early.', { min: 16 }),
   EF_OUTPUT_DUCKDB_BATCH_DEADLINE: opt.int(GD, 1000, 'Milliseconds a partial batch waits before it is appended.', { min: 1 }),
   EF_OUTPUT_DUCKDB_MEMORY_LIMIT: opt.int(GD, 0, "Megabytes of memory DuckDB may use for its buffers and queries (larger queries spill to disk beside the database). 0: DuckDB's own default, 80% of the machine's memory.", { min: 0 }),
 
-  ...outputCommon('CLICKHOUSE', 'ClickHouse'),
+  ...storeCommon('CLICKHOUSE', 'ClickHouse'),
   EF_OUTPUT_CLICKHOUSE_ADDRESSES: opt.list(GC, 'http://127.0.0.1:8123', 'ClickHouse HTTP endpoints.', { test: isHttpUrl, allowed: 'http(s)://host:port URLs' }),
+  EF_OUTPUT_CLICKHOUSE_TLS_CA_CERT_FILEPATH: opt.str(GC, '', 'CA certificate (PEM) to trust for https addresses, besides the system\'s (a private CA, a self-signed server).', 'a file path'),
+  EF_OUTPUT_CLICKHOUSE_TLS_SKIP_VERIFICATION: opt.bool(GC, false, 'Accept any server certificate for https addresses (testing only).'),
   EF_OUTPUT_CLICKHOUSE_DATABASE: opt.checked(GC, 'default', 'Database.', 'a plain identifier (letters, digits, _)', identifier),
   EF_OUTPUT_CLICKHOUSE_TABLE: opt.checked(GC, 'flows', 'Table (created when missing).', 'a plain identifier (letters, digits, _)', identifier),
   EF_OUTPUT_CLICKHOUSE_USERNAME: opt.str(GC, 'default', 'User.', 'a user name'),

@@ -11,6 +11,9 @@
  * while inserts fail, then replays in order. The table is (re)created lazily before a send, so a
  * server that is down at start costs nothing but a retry.
  */
+import { readFileSync } from 'node:fs';
+import { Agent as HttpsAgent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import { Readable } from 'node:stream';
 import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { log } from '../../log/logger.js';
@@ -58,6 +61,8 @@ export interface ClickHouseOptions {
   spill?: { dir: string; maxBytes: number };
   /** EF_OUTPUT_CLICKHOUSE_SUMMARIES_ENABLE (default true): the server's hourly summaries (clickhouse-rollup.ts). */
   summaries?: boolean;
+  /** EF_OUTPUT_CLICKHOUSE_TLS_*: for https URLs, a CA to trust besides the system's, or no verification at all. */
+  tls?: { caCertPath: string; skipVerification: boolean };
   /** Per-request timeout in ms (default 30 s). */
   requestTimeoutMs?: number;
 }
@@ -198,6 +203,24 @@ export class RowBinaryWriter {
  * the client would have it, but are handed over as options: the client otherwise warns on the
  * console, past our logger and its level, that the URL overrides them.
  */
+/**
+ * For an https URL with EF_OUTPUT_CLICKHOUSE_TLS_*: the client's agent, trusting the CA given (added to
+ * the system's, as the other outputs do) or no certificate at all. The client's own `tls` option has no
+ * way to skip verification; its agent does both, and keeps one connection per request as before.
+ */
+function httpsAgent(url: string, tls: ClickHouseOptions['tls']): { http_agent?: HttpsAgent } {
+  if (tls === undefined || !url.startsWith('https:') || (tls.caCertPath === '' && !tls.skipVerification)) return {};
+  let ca: Buffer | undefined;
+  if (tls.caCertPath !== '') {
+    try {
+      ca = readFileSync(tls.caCertPath);
+    } catch (err) {
+      throw new ConfigFileError(`EF_OUTPUT_CLICKHOUSE_TLS_CA_CERT_FILEPATH: cannot read ${tls.caCertPath}: ${(err as Error).message}`);
+    }
+  }
+  return { http_agent: new HttpsAgent({ keepAlive: false, rejectUnauthorized: !tls.skipVerification, ...(ca !== undefined ? { ca: [...rootCertificates, ca.toString('latin1')] } : {}) }) };
+}
+
 export function credentialsOutOfUrl(address: string, username: string, password: string): { url: string; username: string; password: string } {
   let u: URL;
   try {
@@ -237,6 +260,7 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
     const { url, username, password } = credentialsOutOfUrl(o.url, o.username, o.password);
     this.client = createClient({
       url, username, password,
+      ...httpsAgent(url, o.tls),
       request_timeout: o.requestTimeoutMs ?? 30_000,
       // One connection per request: a stale keep-alive socket across a server restart would fail the first insert.
       keep_alive: { enabled: false },

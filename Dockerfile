@@ -10,7 +10,9 @@ RUN npx tsc -p tsconfig.build.json
 
 FROM node:20-bookworm-slim
 # The entrypoint is plain Node, so glibc's mmap threshold is set here as bin/ufc sets it (docs/operations.md, Memory).
-ENV NODE_ENV=production EF_DATA_DIR=/var/lib/ufc MALLOC_MMAP_THRESHOLD_=131072
+# EF_DATA_DIR (/var/lib/ufc) and EF_WEBUI_IP (0.0.0.0) are defaulted by the entrypoint, not here: an ENV
+# value would beat the same option in an --env-file.
+ENV NODE_ENV=production MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /usr/share/ufc
 COPY package.json package-lock.json README.md ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force

@@ -75,6 +75,29 @@ test('the container entrypoint runs under plain Node', () => {
   assert.match(missing.stderr, /--env-file \/nonexistent\/ufc\.env: no such file/);
 });
 
+test('the container\'s defaults (EF_WEBUI_IP, EF_DATA_DIR) give way to an --env-file that sets them, and the environment beats both', () => {
+  // The defaults used to be put in the real environment, which wins over the file: a file asking for
+  // loopback got 0.0.0.0.
+  const dir = tempDir('ufc-ep-');
+  const file = join(dir, 'u.env');
+  writeFileSync(file, `EF_WEBUI_IP=127.0.0.1\nEF_DATA_DIR=${dir}\n`);
+  const entrypoint = join(REPO_ROOT, 'packaging', 'docker', 'entrypoint.mjs');
+  const config = (args: string[], env: Record<string, string> = {}): string => {
+    const r = spawnSync(process.execPath, [entrypoint, '--', 'config', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout;
+  };
+  for (const args of [['--env-file', file], [`--env-file=${file}`]]) {
+    const shown = config(args);
+    assert.match(shown, /^EF_WEBUI_IP=127\.0\.0\.1$/m, args.join(' '));
+    assert.ok(shown.includes(`\nEF_DATA_DIR=${dir}\n`), args.join(' '));
+  }
+  assert.match(config([]), /^EF_DATA_DIR=\/var\/lib\/ufc$/m);
+  assert.match(config(['--env-file', file], { EF_WEBUI_IP: '::1' }), /^EF_WEBUI_IP=::1$/m);
+  // The image sets neither in its environment, where it would beat the file.
+  assert.doesNotMatch(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'), /^ENV .*\bEF_(WEBUI_IP|DATA_DIR)=/m);
+});
+
 test('Debian package: builds, installs, unit verifies, runs the seed drop-in, removes cleanly keeping the data', { timeout: 600_000 }, async (t) => {
   if (needTool(t, 'dpkg-deb') === null || needTool(t, 'systemd-analyze') === null) return;
   if (process.getuid?.() !== 0) {

@@ -71,6 +71,71 @@ test('sequence numbers: streams are bounded, and silent ones make room', () => {
   assert.ok(gaps.stream('192.0.2.1', 2055, 0, 700_000), 'after ten silent minutes the others are forgotten');
 });
 
+test('sequence numbers: one address cannot take every stream', () => {
+  const gaps = new SequenceGaps(DATAGRAMS);
+  let tracked = 0;
+  for (let domain = 0; domain < 5000; domain++) if (gaps.stream('198.51.100.1', 2055, domain, 0) !== null) tracked++;
+  assert.equal(tracked, 1024, 'one address: 1,024 streams');
+  for (let i = 0; i < 5000; i++) assert.ok(gaps.stream(`10.0.${i >> 8}.${i & 255}`, 2055, 0, 0), 'other addresses still get theirs');
+});
+
+test('sequence numbers: a full table is scanned for silent streams at most once a second, not per datagram', () => {
+  const gaps = new SequenceGaps(DATAGRAMS);
+  for (let i = 0; i < 20_000; i++) gaps.stream(`10.0.${i >> 8}.${i & 255}`, 2055, 0, 0);
+  let scans = 0;
+  const g = gaps as unknown as { forgetIdle(now: number): void };
+  const forgetIdle = g.forgetIdle.bind(gaps);
+  g.forgetIdle = (now: number) => { scans++; forgetIdle(now); };
+  // 2,000 datagrams of untracked streams within 1.999 s.
+  for (let i = 0; i < 2000; i++) assert.equal(gaps.stream('192.0.2.1', 2055, i, 1000 + i), null);
+  assert.equal(scans, 2, 'two scans in two seconds');
+});
+
+/** A NetFlow v9 header without FlowSets: enough to make a sequence stream. */
+function v9Header(sequence: number, sourceId: number): Buffer {
+  const b = Buffer.alloc(20);
+  b.writeUInt16BE(9, 0);
+  b.writeUInt32BE(1_700_000_000, 8);
+  b.writeUInt32BE(sequence, 12);
+  b.writeUInt32BE(sourceId, 16);
+  return b;
+}
+
+test('sequence numbers: datagrams whose stream is not followed are counted per exporter; others\' loss still is', () => {
+  const p = new Pipeline(createDecoders({ config: testConfig(), stateDir: '' }), [], []);
+  const at = (ip: string, i: number) => ({ exporterIp: ip, exporterPort: 2055, receivedAt: 1_700_000_000_000 + i });
+  // Bare headers with 1,100 source IDs from one address: past its 1,024 streams.
+  for (let id = 0; id < 1100; id++) p.handle(v9Header(1, id), at('198.51.100.1', 0));
+  // Another exporter loses 3 datagrams.
+  p.handle(v9Header(1, 0), at('192.0.2.7', 1));
+  p.handle(v9Header(5, 0), at('192.0.2.7', 2));
+  const snap = p.stats.snapshot();
+  const hog = snap.find((e) => e.exporter === '198.51.100.1')!;
+  assert.equal(hog.errors['netflow9: sequence not followed: too many streams'], 76);
+  const other = snap.find((e) => e.exporter === '192.0.2.7')!;
+  assert.equal(other.sequence.missingDatagrams, 3);
+  assert.deepEqual(other.errors, {});
+});
+
+test('sFlow agent drops: one agent cannot take every source, silent sources are forgotten, and sources not followed are told', () => {
+  const gaps = new SequenceGaps(DATAGRAMS);
+  let followed = 0;
+  // 30 agents x 1,000 sources: past the 20,000 sources of a decoder.
+  for (let a = 0; a < 30; a++) for (let i = 0; i < 1000; i++) if (gaps.agentDrops(`10.1.0.${a}`, `10.1.0.${a}`, 0, 0, i, 0, 0)) followed++;
+  assert.equal(followed, 20_000);
+  assert.equal(gaps.agentDrops('192.0.2.1', '192.0.2.1', 0, 0, 1, 0, 1000), false, 'full: a new source is not followed');
+  // Ten minutes on, the silent sources go; a new agent's drops are counted again.
+  const later = 700_000;
+  assert.equal(gaps.agentDrops('192.0.2.1', '192.0.2.1', 0, 0, 1, 5, later), true);
+  gaps.agentDrops('192.0.2.1', '192.0.2.1', 0, 0, 1, 12, later + 1);
+  assert.equal(gaps.take()?.get('192.0.2.1')?.agentDrops, 7);
+  // One agent: 4,096 sources at most, and others still followed beside it.
+  let one = 0;
+  for (let i = 0; i < 5000; i++) if (gaps.agentDrops('198.51.100.1', '198.51.100.1', 0, 0, i, 0, later)) one++;
+  assert.equal(one, 4096);
+  assert.equal(gaps.agentDrops('192.0.2.2', '192.0.2.2', 0, 0, 1, 0, later), true);
+});
+
 /** Counts of each exporter's sequence numbers after `datagrams` went through a pipeline of real decoders. */
 function pipelineCounts(datagrams: Buffer[], port: number): SequenceCounts {
   const p = new Pipeline(createDecoders({ config: testConfig(), stateDir: '' }), [], []);

@@ -105,29 +105,59 @@ const unitOf = (m: SequenceMode): SequenceUnit => (m === 'datagrams' ? 'datagram
 const MAX_GAP: Record<SequenceUnit, number> = { datagrams: 1_000_000, records: 30_000_000 };
 /** Backward steps up to this many are a late datagram; longer ones a restart. */
 const LATE_WINDOW: Record<SequenceUnit, number> = { datagrams: 1_000, records: 30_000 };
-/** Streams kept per decoder; past it, streams silent for IDLE_MS are forgotten, then new ones go untracked. */
+/**
+ * Streams kept per decoder. A stream is made by any header (its domain, source ID or sub-agent is a free
+ * 32-bit value), so past the bound streams silent for IDLE_MS are forgotten to make room, and a datagram
+ * whose stream still finds none is counted untracked (its exporter's loss goes uncounted meanwhile).
+ */
 const MAX_STREAMS = 20_000;
+/**
+ * Streams of one address (or sFlow agent): one address cannot take every stream. Real exporters have a
+ * handful of domains or sub-agents, times the UDP ports of their last restarts (kept for IDLE_MS); the
+ * template store allows 256 scopes an address.
+ */
+const MAX_STREAMS_PER_EXPORTER = 1_024;
+/** sFlow data sources whose `drops` counter is followed, per decoder and per agent (a large chassis has a few thousand ports). */
+const MAX_DROP_SOURCES = 20_000;
+const MAX_DROP_SOURCES_PER_AGENT = 4_096;
 const IDLE_MS = 600_000;
+/**
+ * Least time between two scans for idle streams and sources run because a bound was reached: a source
+ * that keeps the table full must not make every datagram walk it (a 20,000-entry scan is about 200 us).
+ */
+const FORGET_EVERY_MS = 1_000;
+
+/** Counted as a decode reason of the exporter, per datagram whose stream is not followed. */
+export const UNTRACKED_STREAM = 'sequence not followed: too many streams';
+/** Counted per flow sample whose data source's `drops` counter is not followed. */
+export const UNTRACKED_DROPS = 'agent drops not followed: data source past the bounds';
+
+/** An sFlow data source's last `drops` value and when it was seen (changed in place). */
+interface DropsSeen { drops: number; lastSeen: number }
 
 export class SequenceGaps {
   /** exporter -> port * 2^32 + domain -> stream. */
   private readonly streams = new Map<string, Map<number, SequenceStream>>();
   private size = 0;
   /** sFlow agent -> data source -> its last `drops` value (agentDrops()). */
-  private readonly dropsSeen = new Map<string, Map<number, number>>();
+  private readonly dropsSeen = new Map<string, Map<number, DropsSeen>>();
   private dropsSources = 0;
+  private lastForget = -Infinity;
   private counts: Map<string, SequenceCounts> | null = null;
 
   /** `modes`: the ways this protocol's exporters number, the standard one first. */
   constructor(private readonly modes: readonly SequenceMode[]) {}
 
-  /** The stream of this exporter, port and domain, made at first sight; null when the bound is reached. */
+  /**
+   * The stream of this exporter, port and domain, made at first sight; null when a bound is reached
+   * (the caller counts the datagram as UNTRACKED_STREAM).
+   */
   stream(exporter: string, port: number, domain: number, now: number): SequenceStream | null {
     const key = port * TWO_32 + domain;
     let byKey = this.streams.get(exporter);
     let s = byKey?.get(key);
     if (s === undefined) {
-      if (this.size >= MAX_STREAMS && this.forgetIdle(now) === 0) return null;
+      if (!this.roomForStream(byKey) && !(this.forgetDue(now) && this.roomForStream((byKey = this.streams.get(exporter))))) return null;
       if (byKey === undefined) this.streams.set(exporter, (byKey = new Map()));
       s = { mode: this.modes[0]!, open: this.modes.length > 1 ? this.modes : [], last: -1, lastRecords: -1, lastFlows: -1, lastSeen: now };
       byKey.set(key, s);
@@ -173,6 +203,10 @@ export class SequenceGaps {
     this.step(s, seq, records, flows);
   }
 
+  private roomForStream(byKey: Map<number, SequenceStream> | undefined): boolean {
+    return this.size < MAX_STREAMS && (byKey === undefined || byKey.size < MAX_STREAMS_PER_EXPORTER);
+  }
+
   private step(s: SequenceStream, seq: number, records: number, flows: number): void {
     s.last = seq;
     s.lastRecords = records;
@@ -196,32 +230,55 @@ export class SequenceGaps {
   /**
    * sFlow: an agent's `drops` counter for one data source (cumulative since the agent started). Its growth
    * since the source's last sample is counted; the first sample only sets where it is, and a counter
-   * that went back (the agent restarted) starts over. Sources past the bound are not followed.
+   * that went back (the agent restarted) starts over. Sources silent for IDLE_MS are forgotten when room
+   * is needed; whether the source is followed (false: past the bounds, the caller counts UNTRACKED_DROPS).
    */
-  agentDrops(exporter: string, agent: string, subAgent: number, sourceType: number, sourceIndex: number, drops: number): void {
+  agentDrops(exporter: string, agent: string, subAgent: number, sourceType: number, sourceIndex: number, drops: number, now: number): boolean {
     // One number for the source within its agent (sub-agent and type are small in practice).
-    if (subAgent >= 2 ** 16 || sourceType >= 16) return;
+    if (subAgent >= 2 ** 16 || sourceType >= 16) return false;
     const key = (subAgent * 16 + sourceType) * TWO_32 + sourceIndex;
     let bySource = this.dropsSeen.get(agent);
-    const last = bySource?.get(key);
-    if (last === undefined) {
-      if (this.dropsSources >= MAX_STREAMS) return;
+    const seen = bySource?.get(key);
+    if (seen === undefined) {
+      if (!this.roomForDrops(bySource) && !(this.forgetDue(now) && this.roomForDrops((bySource = this.dropsSeen.get(agent))))) return false;
       if (bySource === undefined) this.dropsSeen.set(agent, (bySource = new Map()));
+      bySource.set(key, { drops, lastSeen: now });
       this.dropsSources++;
-    } else {
-      const grew = (drops - last + TWO_32) % TWO_32;
-      if (grew > 0 && grew < HALF) this.countsOf(exporter).agentDrops += grew;
+      return true;
     }
-    bySource!.set(key, drops);
+    const grew = (drops - seen.drops + TWO_32) % TWO_32;
+    if (grew > 0 && grew < HALF) this.countsOf(exporter).agentDrops += grew;
+    seen.drops = drops;
+    seen.lastSeen = now;
+    return true;
   }
 
-  private forgetIdle(now: number): number {
+  private roomForDrops(bySource: Map<number, DropsSeen> | undefined): boolean {
+    return this.dropsSources < MAX_DROP_SOURCES && (bySource === undefined || bySource.size < MAX_DROP_SOURCES_PER_AGENT);
+  }
+
+  /** Runs forgetIdle() unless one ran less than FORGET_EVERY_MS ago; whether it ran. */
+  private forgetDue(now: number): boolean {
+    // Either direction: a replayed capture's clock may run behind.
+    if (Math.abs(now - this.lastForget) < FORGET_EVERY_MS) return false;
+    this.lastForget = now;
+    this.forgetIdle(now);
+    return true;
+  }
+
+  /** Forgets the streams and drop sources silent for IDLE_MS. */
+  private forgetIdle(now: number): void {
     let forgotten = 0;
     for (const [exporter, byKey] of this.streams) {
       for (const [key, s] of byKey) if (now - s.lastSeen > IDLE_MS) { byKey.delete(key); forgotten++; }
       if (byKey.size === 0) this.streams.delete(exporter);
     }
     this.size -= forgotten;
-    return forgotten;
+    forgotten = 0;
+    for (const [agent, bySource] of this.dropsSeen) {
+      for (const [key, d] of bySource) if (now - d.lastSeen > IDLE_MS) { bySource.delete(key); forgotten++; }
+      if (bySource.size === 0) this.dropsSeen.delete(agent);
+    }
+    this.dropsSources -= forgotten;
   }
 }

@@ -8,7 +8,7 @@ import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/ty
 import { TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/flow-decoder.js';
 import type { TemplateField } from '../template/compile.js';
 import type { DomainState } from '../template/store.js';
-import { SequenceGaps } from '../sequence-gaps.js';
+import { SequenceGaps, UNTRACKED_STREAM } from '../sequence-gaps.js';
 import { moreAfter } from '../losses.js';
 
 const HEADER_LEN = 16; // RFC 7011 §3.1
@@ -45,6 +45,7 @@ export class IpfixDecoder extends TemplateFlowDecoder implements Decoder {
         const s = this.gaps.stream(ctx.exporterIp, ctx.exporterPort, domain, ctx.receivedAt);
         const records = whole && this.setsHeld === held0 ? this.wireRecords - records0 : -1;
         if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, records, records < 0 ? -1 : records - (this.wireOptionsRecords - options0));
+        else this.count(UNTRACKED_STREAM, 1, ctx.exporterIp);
         this.finish();
       }
       off += len;

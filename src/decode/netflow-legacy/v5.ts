@@ -4,7 +4,7 @@
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
-import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
+import { SequenceGaps, UNTRACKED_STREAM, type SequenceCounts } from '../sequence-gaps.js';
 import { Losses, moreAfter } from '../losses.js';
 import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
@@ -41,6 +41,7 @@ export class NetflowV5Decoder implements Decoder {
     const engine = buf.readUInt16BE(20) >>> 0;
     const s = this.gaps.stream(ctx.exporterIp, ctx.exporterPort, engine, ctx.receivedAt);
     if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, count);
+    else this.losses.lose(ctx.exporterIp, UNTRACKED_STREAM);
     // Sampling interval: top 2 bits mode, low 14 bits interval (v5 header bytes 22-23).
     const sampling = buf.readUInt16BE(22);
     const rate = sampling & 0x3fff;

@@ -7,7 +7,7 @@
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { Decoder, PacketContext } from '../../pipeline/types.js';
 import { ipv4ToString } from '../ip.js';
-import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
+import { SequenceGaps, UNTRACKED_STREAM, type SequenceCounts } from '../sequence-gaps.js';
 import { Losses, moreAfter } from '../losses.js';
 import { commonRecord, ReasonCounts, exportTimeMs, icmpFromPort, recordCount } from './record-layout.js';
 
@@ -30,6 +30,7 @@ export class NetflowV7Decoder implements Decoder {
     const sequence = buf.readUInt32BE(16);
     const s = this.gaps.stream(ctx.exporterIp, ctx.exporterPort, 0, ctx.receivedAt);
     if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, count);
+    else this.losses.lose(ctx.exporterIp, UNTRACKED_STREAM);
     // 20-23: reserved.
     const exportMs = exportTimeMs(buf);
 

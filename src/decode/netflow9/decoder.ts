@@ -6,7 +6,7 @@ import type { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/types.js';
 import { TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/flow-decoder.js';
 import type { TemplateField } from '../template/compile.js';
-import { SequenceGaps } from '../sequence-gaps.js';
+import { SequenceGaps, UNTRACKED_STREAM } from '../sequence-gaps.js';
 
 const HEADER_LEN = 20; // RFC 3954 §5.1
 const TEMPLATE_SET = 0, OPTIONS_SET = 1; // RFC 3954 §5.2, §6.1
@@ -29,6 +29,7 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
     const sourceId = buf.readUInt32BE(16);
     const s = this.gaps.stream(ctx.exporterIp, ctx.exporterPort, sourceId, ctx.receivedAt);
     if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, buf.readUInt16BE(2));
+    else this.count(UNTRACKED_STREAM, 1, ctx.exporterIp);
     this.begin(ctx, unixSecs * 1000, sysUptime, sequence, sourceId);
     try {
       this.flowSets(buf, HEADER_LEN, buf.length, out);

@@ -11,7 +11,7 @@ import { decodeCounterSample } from './counter-sample.js';
 import { decodeFlowSample, readAddress, type DatagramInfo } from './flow-sample.js';
 import { dataSource } from './data-source.js';
 import { unmapIPv4 } from '../../host-port.js';
-import { SequenceGaps, type SequenceCounts } from '../sequence-gaps.js';
+import { SequenceGaps, UNTRACKED_DROPS, UNTRACKED_STREAM, type SequenceCounts } from '../sequence-gaps.js';
 import { Losses, moreAfter } from '../losses.js';
 
 // Sample formats, enterprise 0.
@@ -53,6 +53,7 @@ export class SflowDecoder implements Decoder {
     // Keyed by the agent (a relay may forward several), counted under the UDP source like every other count.
     const s = this.gaps.stream(dg.agent, ctx.exporterPort, dg.subAgent, ctx.receivedAt);
     if (s !== null) this.gaps.check(s, ctx.exporterIp, dg.sequence, 1);
+    else this.losses.lose(ctx.exporterIp, UNTRACKED_STREAM);
     // o + 8: uptime (ms since the agent booted): no absolute time to anchor it, not used.
     const nSamples = buf.readUInt32BE(o + 12);
     o += 16;
@@ -68,7 +69,7 @@ export class SflowDecoder implements Decoder {
         case SAMPLE_FLOW_EXPANDED:
           if (this.opts.flows) {
             const drops = decodeFlowSample(buf, o, len, format === SAMPLE_FLOW_EXPANDED, dg, out);
-            this.gaps.agentDrops(ctx.exporterIp, dg.agent, dg.subAgent, dataSource.type, dataSource.index, drops);
+            if (!this.gaps.agentDrops(ctx.exporterIp, dg.agent, dg.subAgent, dataSource.type, dataSource.index, drops, ctx.receivedAt)) this.losses.lose(ctx.exporterIp, UNTRACKED_DROPS);
           } else this.skipped++;
           break;
         case SAMPLE_COUNTERS:

@@ -225,6 +225,27 @@ Environment="EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=${SEED_KEY}"
   assert.equal(config.EF_OUTPUT_RISKIQ_PORT, 20001);
 });
 
+test('the vendor page\'s example RiskIQ credentials, switched on, load with a warning for each; off, or the user\'s own, without', () => {
+  const output = { EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: SEED_KEY };
+  const enricher = { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: SEED_API_KEY };
+  const { config, errors, warnings } = loadConfig({ env: { ...output, ...enricher } });
+  assert.deepEqual(errors, []);
+  assert.ok(config);
+  assert.deepEqual(warnings, [
+    'EF_OUTPUT_RISKIQ_CUSTOMER_UUID=527dd194-a116-11af-8380-034aba1ce438: the example printed on the vendor\'s RiskIQ PassiveTotal page, not your account\'s; flows would be sent to RiskIQ under an example customer. Set the UUID from the "ElastiFlow Integration" pop-up of your PassiveTotal account (Integrations)',
+    'EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: the example printed on the vendor\'s RiskIQ PassiveTotal page, not your account\'s; flows sent to RiskIQ would be encrypted with a key printed in public. Set the key from the "ElastiFlow Integration" pop-up of your PassiveTotal account (Integrations)',
+    'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: the example printed on the vendor\'s RiskIQ PassiveTotal page, not your account\'s; PassiveTotal will refuse the blocklist download. Set the KEY of your account\'s API Access section',
+  ]);
+  assert.doesNotMatch(warnings.join('\n'), /twBovkmV8YIxx0QyulybZg|0ff5abcdef/, 'secret values are not echoed');
+  // The key without its padding is the same key.
+  assert.equal(loadConfig({ env: { ...output, EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: 'twBovkmV8YIxx0QyulybZg' } }).warnings.filter((w) => w.includes('printed in public')).length, 1);
+  // Off: nothing leaves and nothing is downloaded, so nothing to warn of.
+  assert.doesNotMatch(loadConfig({ env: { ...output, ...enricher, EF_OUTPUT_RISKIQ_ENABLE: 'false', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'false' } }).warnings.join('\n'), /example/);
+  const own = loadConfig({ env: { ...output, ...enricher, EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '0b6f5b3c-3f1e-4c1d-9f4a-2a7c1e9d8b11', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: Buffer.alloc(16, 7).toString('base64'), EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: 'a'.repeat(64) } });
+  assert.deepEqual(own.errors, []);
+  assert.deepEqual(own.warnings, []);
+});
+
 function writeTemp(text: string): string {
   const p = join(tempDir('ufc-env-'), 'env');
   writeFileSync(p, text);

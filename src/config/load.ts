@@ -349,6 +349,7 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     if (c.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY === '')
       errors.push('EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY="": required when EF_OUTPUT_RISKIQ_ENABLE=true; base64 of 16, 24 or 32 bytes');
   }
+  exampleCredentials(c, warnings);
   if (c.EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_ENABLE === true) {
     for (const [name, what] of [
       ['EF_PROCESSOR_ENRICH_IPADDR_MSGRAPH_TENANT_ID', 'the Entra ID tenant ID'],
@@ -400,6 +401,32 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     warnings.push(c.EF_OUTPUT_RISKIQ_ENABLE
       ? 'EF_OUTPUT_RISKIQ_ENABLE=true but EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=false: the RiskIQ integration needs both the output and the threat enricher'
       : 'EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE=true but EF_OUTPUT_RISKIQ_ENABLE=false: the RiskIQ integration needs both the output and the threat enricher');
+  }
+}
+
+/**
+ * The example values of the vendor's RiskIQ PassiveTotal page (docs/riskiq.md): its snippets load as
+ * they are (pasted verbatim, they must work), but they belong to no account.
+ */
+const EXAMPLE_CUSTOMER_UUID = '527dd194-a116-11af-8380-034aba1ce438';
+const EXAMPLE_ENCRYPTION_KEY = 'twBovkmV8YIxx0QyulybZg==';
+const EXAMPLE_API_KEY = '0ff5abcdefdaf9ef12345675c4c11abcdef61bfe7ad1234568ec395bb288639';
+
+/** Warnings for a RiskIQ feature switched on with the vendor page's example values (secrets not echoed). */
+function exampleCredentials(c: Partial<Config>, warnings: string[]): void {
+  const page = 'the example printed on the vendor\'s RiskIQ PassiveTotal page, not your account\'s';
+  if (c.EF_OUTPUT_RISKIQ_ENABLE === true) {
+    if (c.EF_OUTPUT_RISKIQ_CUSTOMER_UUID?.trim().toLowerCase() === EXAMPLE_CUSTOMER_UUID) {
+      warnings.push(`EF_OUTPUT_RISKIQ_CUSTOMER_UUID=${EXAMPLE_CUSTOMER_UUID}: ${page}; flows would be sent to RiskIQ under an example customer. Set the UUID from the "ElastiFlow Integration" pop-up of your PassiveTotal account (Integrations)`);
+    }
+    const key = c.EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY;
+    // Compared as bytes: the key may be written without its `=` padding.
+    if (key !== undefined && key !== '' && Buffer.from(key, 'base64').equals(Buffer.from(EXAMPLE_ENCRYPTION_KEY, 'base64'))) {
+      warnings.push(`EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: ${page}; flows sent to RiskIQ would be encrypted with a key printed in public. Set the key from the "ElastiFlow Integration" pop-up of your PassiveTotal account (Integrations)`);
+    }
+  }
+  if (c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE === true && c.EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY?.trim() === EXAMPLE_API_KEY) {
+    warnings.push(`EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: ${page}; PassiveTotal will refuse the blocklist download. Set the KEY of your account's API Access section`);
   }
 }
 

@@ -51,6 +51,17 @@ test('the compose file and the systemd unit allow the receive thread its real-ti
   assert.match(unit, new RegExp(`^LimitRTPRIO=${RECEIVE_REALTIME_PRIORITY}$`, 'm'));
 });
 
+test('the systemd unit keeps the data directory and the files the service creates from other users', () => {
+  // Without StateDirectoryMode, systemd reset /var/lib/ufc to 0755 at every start, and files created
+  // 0644 (the flows) were readable by every user.
+  const unit = readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'flowcoll.service'), 'utf8');
+  assert.match(unit, /^StateDirectory=ufc$/m);
+  assert.match(unit, /^StateDirectoryMode=0750$/m);
+  assert.match(unit, /^UMask=0027$/m);
+  const service = unit.slice(unit.indexOf('[Service]'), unit.indexOf('[Install]'));
+  for (const key of ['StateDirectoryMode', 'UMask']) assert.match(service, new RegExp(`^${key}=`, 'm'), `${key} is in [Service]`);
+});
+
 test('the container gets the glibc mmap threshold bin/ufc sets (its entrypoint is plain Node)', () => {
   const launcher = /^\s*: "\$\{MALLOC_MMAP_THRESHOLD_:=(\d+)\}"$/m.exec(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'));
   assert.ok(launcher !== null, 'bin/ufc sets a default');

@@ -1,11 +1,14 @@
 /**
- * Per-exporter counters stay bounded: past MAX_EXPORTERS (10,000) distinct addresses, the rest are
- * counted under one `other` entry, on the thread that counts them and when a gone worker's counters
- * are merged into the main thread's.
+ * Per-exporter counters stay bounded: past MAX_EXPORTERS (10,000) distinct addresses, a new one takes
+ * the place of exporters silent for 10 minutes, else it is counted under one `other` entry, on the
+ * thread that counts them and when a gone worker's counters are merged into the main thread's.
+ * Exporters silent for a day are forgotten, with their /metrics series.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExporterStats } from '../src/pipeline/exporter-stats.js';
+import { createMetrics } from '../src/web/metrics.js';
+import type { WebSources } from '../src/web/sources.js';
 
 const address = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
 
@@ -31,4 +34,47 @@ test('a gone worker\'s 10,000 exporters merged into a main thread at its bound',
   const snap = main.snapshot();
   assert.equal(snap.reduce((n, e) => n + e.packets, 0), 20_000);
   assert.equal(snap.find((e) => e.exporter === 'other')?.packets, 10_000);
+});
+
+const MIN = 60_000;
+
+test('a full table gives the places of exporters silent for 10 minutes to new ones', () => {
+  const s = new ExporterStats();
+  for (let i = 0; i < 10_000; i++) s.packet(address(i), 'netflow5', 100, 30, 0);
+  // 5,000 of them keep sending.
+  for (let i = 0; i < 5000; i++) s.packet(address(i), 'netflow5', 100, 30, 9 * MIN);
+  s.packet('192.0.2.1', 'ipfix', 100, 10, 11 * MIN);
+  const snap = s.snapshot();
+  assert.equal(snap.find((e) => e.exporter === 'other'), undefined, 'counted on its own, not under "other"');
+  assert.equal(snap.find((e) => e.exporter === '192.0.2.1')?.records, 10);
+  assert.equal(snap.length, 5001, 'the silent ones went');
+  assert.ok(snap.find((e) => e.exporter === address(4999)), 'the active ones stayed');
+});
+
+test('a flood of new sources at a full, busy table: counted under "other", the table scanned at most once a second', () => {
+  const s = new ExporterStats();
+  for (let i = 0; i < 10_000; i++) s.packet(address(i), 'netflow5', 100, 30, 0);
+  let scans = 0;
+  const t = s as unknown as { forget(now: number, idleMs: number): void };
+  const forget = t.forget.bind(s);
+  t.forget = (now: number, idleMs: number) => { scans++; forget(now, idleMs); };
+  for (let i = 0; i < 5000; i++) s.packet(address(100_000 + i), 'netflow5', 100, 30, 1 + i / 5);
+  assert.ok(scans <= 2, `${scans} scans`);
+  assert.equal(s.snapshot().find((e) => e.exporter === 'other')?.packets, 5000);
+});
+
+test('exporters silent for a day are forgotten, and their /metrics series go', async () => {
+  const s = new ExporterStats();
+  s.packet('192.0.2.1', 'netflow9', 100, 5, 0);
+  s.packet('192.0.2.2', 'netflow9', 100, 5, 0);
+  const registry = createMetrics({ pipeline: { stats: s }, outputs: [], enrichers: [] } as unknown as WebSources);
+  assert.match(await registry.metrics(), /ufc_exporter_packets_total\{exporter="192\.0\.2\.1",protocol="netflow9"\} 1/);
+  s.packet('192.0.2.2', 'netflow9', 100, 5, 23 * 60 * MIN);
+  s.packet('192.0.2.2', 'netflow9', 100, 5, 24 * 60 * MIN + 2 * MIN);
+  assert.deepEqual(s.snapshot().map((e) => e.exporter), ['192.0.2.2']);
+  await new Promise((resolve) => setImmediate(resolve)); // the metrics' snapshot lasts one turn
+  const text = await registry.metrics();
+  assert.doesNotMatch(text, /192\.0\.2\.1/);
+  assert.match(text, /ufc_exporter_packets_total\{exporter="192\.0\.2\.2",protocol="netflow9"\} 3/);
+  assert.match(text, /^ufc_exporters 1$/m);
 });

@@ -165,7 +165,7 @@ export function createMetrics(src: WebSources): Registry {
     },
   });
   new Gauge({
-    name: 'ufc_exporters', help: 'Exporters seen since start.', registers: [registry],
+    name: 'ufc_exporters', help: 'Exporters counted now: seen since start, less those forgotten after their silence (their series go with them).', registers: [registry],
     collect() {
       this.set(exporters().length);
     },

@@ -26,7 +26,8 @@ rm -rf "$app/dist/test" "$app/dist/bench" "$app/dist/scripts"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 install -m 0755 "$root/packaging/deb/ufc" "$stage/usr/bin/ufc"
 install -m 0644 "$root/packaging/deb/flowcoll.service" "$stage/lib/systemd/system/flowcoll.service"
-# Both may hold API and encryption keys: not readable by other users (postinst gives ufc.env to group ufc).
+# ufc.env is where keys go: not readable by other users (postinst gives it to group ufc). The drop-in
+# is kept private too, though what its Environment= lines set any user can read (systemctl show).
 install -m 0640 "$root/packaging/deb/ufc.env" "$stage/etc/ufc/ufc.env"
 install -m 0600 "$root/packaging/deb/flowcoll.conf" "$stage/etc/systemd/system/flowcoll.service.d/flowcoll.conf"
 for s in postinst prerm postrm; do install -m 0755 "$root/packaging/deb/$s" "$stage/DEBIAN/$s"; done

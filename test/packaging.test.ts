@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { loadConfig } from '../src/config/load.js';
+import { loadConfig, parseEnvFile } from '../src/config/load.js';
 import { RECEIVE_REALTIME_PRIORITY } from '../src/pipeline/thread-priority.js';
 import { needTool, REPO_ROOT, TESTDATA } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
@@ -60,6 +60,19 @@ test('the systemd unit keeps the data directory and the files the service create
   assert.match(unit, /^UMask=0027$/m);
   const service = unit.slice(unit.indexOf('[Service]'), unit.indexOf('[Install]'));
   for (const key of ['StateDirectoryMode', 'UMask']) assert.match(service, new RegExp(`^${key}=`, 'm'), `${key} is in [Service]`);
+});
+
+test('the shipped drop-in and ufc.env send secrets to ufc.env: systemctl show prints Environment= values to any user', () => {
+  const dropIn = readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'flowcoll.conf'), 'utf8');
+  const envFile = readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'ufc.env'), 'utf8');
+  for (const text of [dropIn, envFile]) {
+    assert.match(text, /systemctl show flowcoll/);
+    assert.match(text, /EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY/);
+  }
+  assert.match(dropIn, /No secrets here[^]*\/etc\/ufc\/ufc\.env/);
+  // Neither sets anything: the package ships them as comments (and the drop-in's [Service] line).
+  assert.deepEqual(loadConfig({ env: {}, envFile: join(REPO_ROOT, 'packaging', 'deb', 'flowcoll.conf') }).set, new Set());
+  assert.deepEqual(parseEnvFile(envFile), {});
 });
 
 test('the container gets the glibc mmap threshold bin/ufc sets (its entrypoint is plain Node)', () => {

@@ -343,6 +343,49 @@ test('bin/ufc: a missing --env-file is ufc\'s configuration problem (Node 20 too
   assert.match(ports.stderr, /EF_FLOW_SERVER_UDP_PORT="": cannot be empty/);
 });
 
+test('--env-file may be given more than once: files read in order, a later file\'s value wins, the environment wins over all; another flag given twice is refused', () => {
+  const dir = tempDir('ufc-cli-envs-');
+  const first = join(dir, 'first.env');
+  const second = join(dir, 'second.env');
+  writeFileSync(first, 'EF_LOGGER_LEVEL=debug\nEF_WEBUI_PORT=8181\nEF_OUTPUT_RISKIQ_PORT=20001\n');
+  writeFileSync(second, '[Service]\nEnvironment="EF_WEBUI_PORT=8282" "EF_OUTPUT_RISKIQ_PORT=20002"\n');
+  // `--` first, as bin/ufc passes it: Node 20 would take an --env-file after the script as its own.
+  for (const args of [['--env-file', first, '--env-file', second], [`--env-file=${first}`, `--env-file=${second}`]]) {
+    // Only the last file was read: EF_LOGGER_LEVEL fell back to its default without a word.
+    const c = spawnSync(process.execPath, [...CLI, '--', 'config', ...args], { encoding: 'utf8', env: baseEnv({ EF_OUTPUT_RISKIQ_PORT: '20003' }) });
+    assert.equal(c.status, 0, c.stderr);
+    assert.match(c.stdout, /^EF_LOGGER_LEVEL=debug$/m, 'from the first file');
+    assert.match(c.stdout, /^EF_WEBUI_PORT=8282$/m, 'the second file over the first');
+    assert.match(c.stdout, /^EF_OUTPUT_RISKIQ_PORT=20003$/m, 'the environment over both');
+  }
+  const missing = spawnSync(process.execPath, [...CLI, '--', 'config', '--env-file', first, '--env-file', join(dir, 'missing.env')], { encoding: 'utf8', env: baseEnv({}) });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /--env-file \S+missing\.env: no such file/);
+  const twice = spawnSync(process.execPath, [...CLI, 'replay', '--port', '2055', '--port', '9995', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env: baseEnv({}) });
+  assert.equal(twice.status, 2, twice.stderr);
+  assert.match(twice.stderr, /ufc replay: --port is given 2 times; it takes one value/);
+});
+
+test('the service\'s view: the unit file, the drop-in and ufc.env, in systemd\'s order (the unit\'s own Environment= lines read, EnvironmentFile= values over Environment=)', () => {
+  const dir = tempDir('ufc-cli-unit-');
+  const dropIn = join(dir, 'flowcoll.conf');
+  const envFile = join(dir, 'ufc.env');
+  // The shipped drop-in with the seed's lines below its [Service] line, as docs/operations.md says.
+  writeFileSync(dropIn, readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'flowcoll.conf'), 'utf8') + 'Environment="EF_LOGGER_LEVEL=warn" "EF_OUTPUT_RISKIQ_PORT=20001"\n');
+  writeFileSync(envFile, readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'ufc.env'), 'utf8') + 'EF_OUTPUT_RISKIQ_PORT=20002\n');
+  const env = baseEnv({});
+  delete env.EF_DATA_DIR;
+  const c = spawnSync(process.execPath, [...CLI, '--', 'config', '--env-file', join(REPO_ROOT, 'packaging', 'deb', 'flowcoll.service'), '--env-file', dropIn, '--env-file', envFile], { encoding: 'utf8', env });
+  assert.equal(c.status, 0, c.stderr);
+  assert.match(c.stdout, /^EF_DATA_DIR=\/var\/lib\/ufc$/m, 'the unit\'s Environment= line');
+  assert.match(c.stdout, /^EF_OUTPUT_FILE_PATH=\/var\/lib\/ufc\/flows\.ndjson$/m);
+  assert.match(c.stdout, /^EF_LOGGER_LEVEL=warn$/m, 'the drop-in');
+  assert.match(c.stdout, /^EF_OUTPUT_RISKIQ_PORT=20002$/m, 'ufc.env over the drop-in');
+  // The command the shipped drop-in gives for this is the one above.
+  const comment = readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'flowcoll.conf'), 'utf8');
+  assert.match(comment.replace(/\\\n#\s*/g, ' '), /ufc config --env-file \/lib\/systemd\/system\/flowcoll\.service --env-file \/etc\/systemd\/system\/flowcoll\.service\.d\/flowcoll\.conf --env-file \/etc\/ufc\/ufc\.env/);
+});
+
 test('ufc run: log lines a slow reader of stderr has not taken yet still reach it after the stop (the exit waits for them)', async () => {
   // About 100 KB of start-up warnings (unknown options), more than a pipe holds: they queue in the process.
   const unknown: Record<string, string> = {};

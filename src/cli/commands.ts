@@ -8,6 +8,8 @@ export interface Command {
   boolFlags?: string[];
   /** Flags not in the usage that the command still reads, to refuse them with a better message. */
   extraFlags?: string[];
+  /** Flags that may be given more than once (main.ts refuses any other flag given twice). */
+  repeatable?: string[];
   /** Whether it takes arguments besides flags (files). */
   positional?: boolean;
   /** What each flag of the usage means, with its default: `ufc COMMAND --help` lists them. */
@@ -16,7 +18,7 @@ export interface Command {
 }
 
 /** The --env-file flag as every command that reads the configuration describes it. */
-export const ENV_FILE_FLAG: [string, string] = ['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). The environment wins over the file.'];
+export const ENV_FILE_FLAG: [string, string] = ['--env-file PATH', 'Read EF_* options from a file of NAME=value lines, or from a systemd unit or drop-in ([Service] Environment= lines). May be given more than once: the files are read in order, and a later file\'s value wins. The environment wins over every file.'];
 
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   run: async () => (await import('./run.js')).runCommand,

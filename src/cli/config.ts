@@ -1,16 +1,16 @@
 import { renderConfig } from '../config/load.js';
 import { createEnrichers } from '../enrich/chain.js';
-import { configOrExit } from './common.js';
+import { configOrExit, envFiles } from './common.js';
 import type { Enricher } from '../pipeline/types.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
 
 export const configCommand: Command = {
-  usage: 'ufc config [--env-file PATH]',
+  usage: 'ufc config [--env-file PATH]...',
   summary: 'Print the effective configuration (secrets as ***) and exit; non-zero when it is invalid, or when a file it names (sampling rates, interface names, address metadata, GeoIP, ASN, threat feeds, RiskIQ include/exclude) does not load.',
   flags: [ENV_FILE_FLAG],
+  repeatable: ['env-file'],
   async run(args) {
-    const envFile = args.flags.get('env-file');
-    const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
+    const config = configOrExit(envFiles(args));
     // The files the enrichers read are checked as start-up checks them (a decode worker's own copy, so
     // nothing is downloaded): an edited file can be tried before the collector is restarted with it.
     const problems: string[] = [];

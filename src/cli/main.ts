@@ -27,9 +27,11 @@ function commandHelp(c: Command): string {
 /** Refuses flags the command does not take, a value flag without its value, and stray arguments. */
 function checkArgs(cmd: Command, args: ParsedArgs): void {
   const known = new Set([...cmd.usage.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!).concat(cmd.extraFlags ?? []));
-  for (const [k, v] of args.flags) {
+  for (const [k, values] of args.all) {
     if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
-    if (v === true && !(cmd.boolFlags ?? []).includes(k) && !(cmd.extraFlags ?? []).includes(k)) throw new UsageError(`--${k} needs a value`);
+    if (values.includes(true) && !(cmd.boolFlags ?? []).includes(k) && !(cmd.extraFlags ?? []).includes(k)) throw new UsageError(`--${k} needs a value`);
+    // Only the last value would count: refused rather than dropped without a word.
+    if (values.length > 1 && !(cmd.repeatable ?? []).includes(k)) throw new UsageError(`--${k} is given ${values.length} times; it takes one value`);
   }
   if (cmd.positional !== true && args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`);
 }

@@ -1,15 +1,16 @@
 import { Collector, StartupError, type ReplayCounts } from '../collector.js';
 import { isConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
-import { configOrExit, UsageError } from './common.js';
+import { configOrExit, envFiles, UsageError } from './common.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
 
 /** The summary keeps the busiest destination ports, so a capture of many ports stays one line. */
 const SUMMARY_PORTS = 10;
 
 export const replayCommand: Command = {
-  usage: 'ufc replay [--env-file PATH] [--port N[,N...]] FILE...',
+  usage: 'ufc replay [--env-file PATH]... [--port N[,N...]] FILE...',
   positional: true,
+  repeatable: ['env-file'],
   flags: [
     ['--port N[,N...]', 'Only UDP datagrams to these destination ports (default: every UDP datagram in the files).'],
     ENV_FILE_FLAG,
@@ -17,9 +18,8 @@ export const replayCommand: Command = {
   summary: 'Feed every UDP payload of pcap/pcapng files (or those to --port) through the pipeline, flush the outputs and exit.',
   async run(args) {
     if (args.positional.length === 0) throw new UsageError('replay needs at least one capture file');
-    const envFile = args.flags.get('env-file');
     const ports = parsePorts(args.flags.get('port'));
-    const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
+    const config = configOrExit(envFiles(args));
     let collector: Collector;
     try {
       collector = new Collector(config);

@@ -13,7 +13,7 @@ import { checkAesKeyBase64 } from '../config/options/riskiq.js';
 import { UUID_RE } from '../config/validate.js';
 import { log } from '../log/logger.js';
 import { RiskiqReceiver } from '../output/riskiq/receiver.js';
-import { configOrExit, UsageError } from './common.js';
+import { configOrExit, envFiles, UsageError } from './common.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
 import { hostPort } from '../host-port.js';
 
@@ -61,7 +61,7 @@ function addCustomer(keys: Map<string, Buffer>, uuid: string, keyB64: string, wh
 }
 
 export const riskiqSinkCommand: Command = {
-  usage: 'ufc riskiq-sink [--transport udp|tcp] [--listen HOST:PORT] [--uuid UUID --key-file PATH | --customers FILE] [--with-customer] [--count N] [--env-file PATH]',
+  usage: 'ufc riskiq-sink [--transport udp|tcp] [--listen HOST:PORT] [--uuid UUID --key-file PATH | --customers FILE] [--with-customer] [--count N] [--env-file PATH]...',
   summary: 'Receive RiskIQ output frames, verify and decrypt them, print one JSON row per record.',
   boolFlags: ['with-customer'],
   flags: [
@@ -75,8 +75,9 @@ export const riskiqSinkCommand: Command = {
     ENV_FILE_FLAG,
   ],
   extraFlags: ['key'],
+  repeatable: ['env-file'],
   async run(args) {
-    const config = configOrExit(str(args.flags.get('env-file')));
+    const config = configOrExit(envFiles(args));
     const transport = str(args.flags.get('transport')) ?? config.EF_OUTPUT_RISKIQ_TRANSPORT;
     if (transport !== 'udp' && transport !== 'tcp') throw new UsageError(`--transport ${JSON.stringify(transport)}: expected udp or tcp`);
     const { host, port } = parseListen(str(args.flags.get('listen')) ?? `0.0.0.0:${config.EF_OUTPUT_RISKIQ_PORT}`);

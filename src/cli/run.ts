@@ -1,7 +1,7 @@
 import { Collector, StartupError } from '../collector.js';
 import { isConfigFileError } from '../config/file-error.js';
 import { log } from '../log/logger.js';
-import { configOrExit } from './common.js';
+import { configOrExit, envFiles } from './common.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
 import { VERSION } from './version.js';
 
@@ -37,12 +37,12 @@ function mmapThresholdFloats(): boolean {
 }
 
 export const runCommand: Command = {
-  usage: 'ufc run [--env-file PATH]',
+  usage: 'ufc run [--env-file PATH]...',
   summary: 'Start the collector (the default command).',
   flags: [ENV_FILE_FLAG],
+  repeatable: ['env-file'],
   async run(args) {
-    const envFile = args.flags.get('env-file');
-    const config = configOrExit(typeof envFile === 'string' ? envFile : undefined);
+    const config = configOrExit(envFiles(args));
     log.info(`ufc ${VERSION} starting`, { data_dir: config.EF_DATA_DIR });
     if (mmapThresholdFloats()) {
       log.info('glibc\'s mmap threshold is not fixed: memory freed after a backlog may stay with the process', { hint: 'start with bin/ufc, or set MALLOC_MMAP_THRESHOLD_=131072 in the environment (docs/operations.md, Memory)' });

@@ -1,5 +1,5 @@
 /**
- * Builds the effective configuration from the environment (and an optional env file), reporting
+ * Builds the effective configuration from the environment (and optional env files), reporting
  * every problem at once.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
@@ -197,25 +197,28 @@ export function closestName(name: string): string {
 
 export interface LoadOptions {
   env: Record<string, string | undefined>;
-  envFile?: string;
+  /** Env files or systemd units and drop-ins, read in order: a later file's value wins. */
+  envFile?: string | readonly string[];
 }
 
 export function loadConfig(opts: LoadOptions): ConfigResult {
   const errors: string[] = [];
   const warnings: string[] = [];
   const raw: Record<string, string> = {};
-  if (opts.envFile !== undefined) {
+  // In order, a later file over an earlier one: the unit, its drop-ins, then its EnvironmentFile=
+  // reproduce what systemd gives the service (EnvironmentFile= values override Environment=).
+  for (const file of typeof opts.envFile === 'string' ? [opts.envFile] : opts.envFile ?? []) {
     try {
       const ignored: string[] = [];
       const bad: string[] = [];
-      Object.assign(raw, parseEnvFile(readFileSync(opts.envFile, 'utf8'), ignored, bad));
-      for (const why of ignored) warnings.push(`--env-file ${opts.envFile}: ${why}`);
-      for (const why of bad) errors.push(`--env-file ${opts.envFile}: ${why}`);
+      Object.assign(raw, parseEnvFile(readFileSync(file, 'utf8'), ignored, bad));
+      for (const why of ignored) warnings.push(`--env-file ${file}: ${why}`);
+      for (const why of bad) errors.push(`--env-file ${file}: ${why}`);
     } catch (err) {
-      errors.push(`--env-file ${opts.envFile}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+      errors.push(`--env-file ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
     }
   }
-  // Real environment variables win over the file.
+  // Real environment variables win over every file.
   for (const [k, v] of Object.entries(opts.env)) if (k.startsWith('EF_') && v !== undefined) raw[k] = v;
 
   const set = new Set<string>();

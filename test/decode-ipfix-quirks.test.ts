@@ -15,6 +15,7 @@ import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder
 import { OP } from '../src/decode/template/compile.js';
 import { SAMPLING_IE, SamplingTable } from '../src/decode/sampling.js';
 import { PendingSets, type HeldSet } from '../src/decode/template/pending.js';
+import { TemplateStore } from '../src/decode/template/store.js';
 import { tempDir, until } from './helpers/collect.js';
 import { eth, ipv4Udp, pcap } from './helpers/capture.js';
 import { needTool } from './helpers/tools.js';
@@ -61,8 +62,12 @@ const ctxAt = (ms: number) => ({ exporterIp: '192.0.2.9', exporterPort: 4739, re
 const NOW = EXPORT_S * 1000;
 
 function run(dec: IpfixDecoder | Netflow9Decoder, pkt: Buffer, at = NOW): FlowRecord[] {
+  return runAs(dec, pkt, '192.0.2.9', at);
+}
+
+function runAs(dec: IpfixDecoder | Netflow9Decoder, pkt: Buffer, exporterIp: string, at = NOW): FlowRecord[] {
   const out: FlowRecord[] = [];
-  dec.decode(pkt, ctxAt(at), out);
+  dec.decode(pkt, { exporterIp, exporterPort: 4739, receivedAt: at }, out);
   dec.drainReleased(out);
   return out;
 }
@@ -607,19 +612,24 @@ test('templates past their lifetime stop counting against the bounds, and their 
   }
 });
 
-test('application names from options data are bounded across scopes, and a scope whose templates expired goes with its options data', () => {
+test('application names from options data are bounded per address and across scopes, and a scope whose templates expired goes with its options data', () => {
   const d = new IpfixDecoder({ ...BASE, templateLifetimeS: 60 });
-  const names = (): number => ((d as unknown as { store: { toJSON(): { appNames: unknown[] }[] } }).store.toJSON()).reduce((n, x) => n + x.appNames.length, 0);
-  // 6 observation domains of one exporter, each naming 65,536 application IDs (IE 95 -> IE 96).
-  for (let domain = 1; domain <= 6; domain++) {
-    run(d, ipfixMsg([set(3, ipfixTemplate(401, [[149, 4], [95, 4], [96, 8]], 1))], domain));
+  const names = (exporter?: string): number => ((d as unknown as { store: { toJSON(): { exporter: string; appNames: unknown[] }[] } }).store.toJSON()).reduce((n, x) => n + (exporter === undefined || x.exporter === exporter ? x.appNames.length : 0), 0);
+  // 6 observation domains, each naming 65,536 application IDs (IE 95 -> IE 96): two of one address, four of four others.
+  const scopes: [string, number][] = [['192.0.2.9', 1], ['192.0.2.9', 2], ['192.0.2.21', 1], ['192.0.2.22', 1], ['192.0.2.23', 1], ['192.0.2.24', 1]];
+  for (const [exporter, domain] of scopes) {
+    runAs(d, ipfixMsg([set(3, ipfixTemplate(401, [[149, 4], [95, 4], [96, 8]], 1))], domain), exporter);
     for (let first = 0; first < 65_536; first += 1000) {
       const recs: Buffer[] = [];
       for (let i = first; i < Math.min(first + 1000, 65_536); i++) recs.push(Buffer.concat([u32(domain), Buffer.from([1]), Buffer.from([i >> 16, (i >> 8) & 0xff, i & 0xff]), Buffer.from(`app${i}`.padEnd(8, ' '))]));
-      run(d, ipfixMsg([set(401, Buffer.concat(recs))], domain));
+      runAs(d, ipfixMsg([set(401, Buffer.concat(recs))], domain), exporter);
     }
   }
+  assert.equal(names('192.0.2.9'), 65_536, 'one address: 65,536 over its scopes');
+  const refused = (d.describe() as { byExporter: Record<string, Record<string, number>> }).byExporter;
+  assert.equal(refused['192.0.2.9']!['options data: application name refused (too many names)'], 65_536);
   assert.equal(names(), 262_144, 'all scopes together');
+  assert.equal(names('192.0.2.24'), 0);
   // A name is kept to 256 characters (IE 96 may be 65,535 octets long).
   const d2 = new IpfixDecoder(BASE);
   run(d2, ipfixMsg([set(3, ipfixTemplate(401, [[149, 4], [95, 4], [96, 0xffff]], 1))]));
@@ -672,6 +682,57 @@ test('template fields are bounded per scope: a datagram-sized template cannot ta
   run(d, ipfixMsg([set(2, ipfixTemplate(400, DATA_FIELDS))]));
   assert.equal((d.describe() as { templates: number }).templates, 5);
   assert.equal(run(d, ipfixMsg([set(2, ipfixTemplate(256, DATA_FIELDS)), dataFor(256)], 2)).length, 1);
+});
+
+/** IPFIX template sets announcing IDs [first, first + n), 256 a message, of `domain`, from `exporter` at `at`. */
+function announce(d: IpfixDecoder, exporter: string, domain: number, first: number, n: number, at = NOW): void {
+  for (let id = first; id < first + n; id += 256) {
+    const ids = Array.from({ length: Math.min(256, first + n - id) }, (_, i) => id + i);
+    runAs(d, ipfixMsg([set(2, Buffer.concat(ids.map((i) => ipfixTemplate(i, DATA_FIELDS))))], domain, at / 1000), exporter, at);
+  }
+}
+const byExporterOf = (d: IpfixDecoder): Record<string, Record<string, number>> => (d.describe() as { byExporter: Record<string, Record<string, number>> }).byExporter;
+
+test('template share per address: 13 domains of 4,096 templates from one address take an eighth of the table, not all of it', () => {
+  const d = new IpfixDecoder(BASE);
+  for (let domain = 1; domain <= 13; domain++) announce(d, '198.51.100.1', domain, 256, 4096);
+  assert.equal((d.describe() as { templates: number }).templates, 6250);
+  assert.equal(byExporterOf(d)['198.51.100.1']!['template refused: too many templates from this address'], 13 * 4096 - 6250);
+  // Another exporter's templates are taken, and its data decodes.
+  const recs = runAs(d, ipfixMsg([set(2, ipfixTemplate(256, DATA_FIELDS)), dataFor(256)]), '192.0.2.50');
+  assert.equal(recs.length, 1);
+  assert.deepEqual(Object.keys(byExporterOf(d)['192.0.2.50']!).filter((k) => k.startsWith('template')), [], 'nothing refused');
+});
+
+test('template share per address: a saved cache brings back only an address\'s share', () => {
+  const saved = Array.from({ length: 13 }, (_, i) => ({
+    exporter: '198.51.100.1', domain: i + 1, sysInitMs: 0, sampling: undefined, appNames: [],
+    templates: Array.from({ length: 4096 }, (_, t) => ({ id: 256 + t, scope: 0, options: false, lastSeen: NOW, fields: [[8, 0, 4]] })),
+  }));
+  const store = new TemplateStore(false, 3_600_000);
+  assert.equal(store.load(saved, NOW), 6250);
+});
+
+test('a full template table makes room for a new address from the largest holder, least recently announced first', () => {
+  const d = new IpfixDecoder(BASE);
+  // 8 addresses at their share (6,250 = 4,096 + 2,154 over two domains): 50,000, the decoder's bound.
+  for (let a = 1; a <= 8; a++) {
+    announce(d, `198.51.100.${a}`, 1, 256, 4096, NOW);
+    announce(d, `198.51.100.${a}`, 2, 256, 2154, NOW + 1000);
+  }
+  assert.equal((d.describe() as { templates: number }).templates, 50_000);
+  // A ninth address: the first holder's 98 oldest templates (1/64 of its 6,250) make room.
+  const at = NOW + 2000;
+  assert.equal(runAs(d, ipfixMsg([set(2, ipfixTemplate(256, DATA_FIELDS)), dataFor(256)], 1, at / 1000), '192.0.2.50', at).length, 1);
+  assert.equal(byExporterOf(d)['198.51.100.1']!['templates evicted: room made for another address'], 98);
+  assert.equal((d.describe() as { templates: number }).templates, 50_000 - 98 + 1);
+  const scopes = (d.describe() as { scopes: { exporter: string; domain: number; templates: number[] }[] }).scopes;
+  const first = scopes.filter((x) => x.exporter === '198.51.100.1');
+  assert.deepEqual(first.map((x) => [x.domain, x.templates.length, x.templates[0]]), [[1, 4096 - 98, 256 + 98], [2, 2154, 256]], 'the oldest went: domain 1, announced first');
+  // The next 97 fit in that room without taking more.
+  announce(d, '192.0.2.50', 1, 257, 97, at);
+  assert.equal(byExporterOf(d)['198.51.100.1']!['templates evicted: room made for another address'], 98);
+  assert.deepEqual(Object.keys(byExporterOf(d)['192.0.2.50']!).filter((k) => k.startsWith('template')), [], 'nothing refused');
 });
 
 test('template cache: a save that fails leaves no temporary file behind', async () => {
@@ -797,12 +858,14 @@ test('interface names from v9 options data: scope Interface or INPUT_SNMP with f
   assert.deepEqual(names(run(x, ipfixMsg([set(300, Buffer.concat([rec4if(1, 2), rec4if(3, 0)]))]))),
     [[1, 'a'.repeat(255), 2, 'b'.repeat(254)], [3, 'c'.repeat(253) + '\u{1F600}', 0, '']]);
   const learnt = (): number => ((x as unknown as { store: { toJSON(): { ifNames?: unknown[] }[] } }).store.toJSON()).reduce((n, s) => n + (s.ifNames?.length ?? 0), 0);
+  // One address a scope: an address holds 65,536 names at most over its scopes.
   for (let domain = 1; domain <= 5; domain++) {
-    run(x, ipfixMsg([set(3, ipfixTemplate(412, [[10, 4], [82, 0xffff]], 1))], domain));
+    const exporter = domain === 1 ? '192.0.2.9' : `192.0.2.${100 + domain}`;
+    runAs(x, ipfixMsg([set(3, ipfixTemplate(412, [[10, 4], [82, 0xffff]], 1))], domain), exporter);
     for (let first = 1; first <= 70_000; first += 1000) {
       const recs: Buffer[] = [];
       for (let i = first; i < first + 1000; i++) recs.push(Buffer.concat([u32(i), varlen(`if${i}`)]));
-      run(x, ipfixMsg([set(412, Buffer.concat(recs))], domain));
+      runAs(x, ipfixMsg([set(412, Buffer.concat(recs))], domain), exporter);
     }
   }
   assert.equal(learnt(), 262_144);

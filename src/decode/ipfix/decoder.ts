@@ -103,11 +103,7 @@ export class IpfixDecoder extends TemplateFlowDecoder implements Decoder {
         }
         fields[i] = { id: raw & 0x7fff, pen, len };
       }
-      if (d === undefined) { this.count('template refused: too many exporters'); continue; }
-      if (tid < MIN_DATA_SET_ID) { this.count('bad template id'); continue; }
-      const ev = this.store.add(d, tid, fields, scopeCount, options, this.receivedAt);
-      if (ev === 'refused') this.count('template refused: too many templates');
-      else this.templateLearnt();
+      this.learnTemplate(d, tid, fields, scopeCount, options);
     }
   }
 }

@@ -70,7 +70,7 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
       if (o + n * 4 > end) throw new DecodeError('truncated template', `template ${tid} with ${n} fields`);
       const fields: TemplateField[] = new Array(n);
       for (let i = 0; i < n; i++, o += 4) fields[i] = { id: buf.readUInt16BE(o), pen: 0, len: buf.readUInt16BE(o + 2) };
-      this.learn(d, tid, fields, 0, false);
+      this.learnTemplate(d, tid, fields, 0, false);
     }
   }
 
@@ -87,18 +87,11 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
       const n = (scopeLen + optLen) / 4;
       const fields: TemplateField[] = new Array(n);
       for (let i = 0; i < n; i++, o += 4) fields[i] = { id: buf.readUInt16BE(o), pen: 0, len: buf.readUInt16BE(o + 2) };
-      this.learn(d, tid, fields, scopeLen / 4, true);
+      this.learnTemplate(d, tid, fields, scopeLen / 4, true);
       // One options template per FlowSet is the norm; what is left shorter than a header is padding.
     }
   }
 
-  private learn(d: ReturnType<typeof this.store.domain>, tid: number, fields: TemplateField[], scopeCount: number, isOptions: boolean): void {
-    if (d === undefined) { this.count('template refused: too many exporters'); return; }
-    if (tid < MIN_DATA_SET_ID) { this.count('bad template id'); return; }
-    const ev = this.store.add(d, tid, fields, scopeCount, isOptions, this.receivedAt);
-    if (ev === 'refused') this.count('template refused: too many templates');
-    else this.templateLearnt();
-  }
 }
 
 function zerosFrom(buf: Buffer, o: number, end: number): boolean {

@@ -19,7 +19,7 @@ import { FlowRecord, MAX_I64 } from '../../record/flow-record.js';
 import type { ExportType } from '../../record/flow-record.js';
 import type { PacketContext, Protocol } from '../../pipeline/types.js';
 import { log } from '../../log/logger.js';
-import { rawName, VARLEN, type CompiledTemplate } from './compile.js';
+import { rawName, VARLEN, type CompiledTemplate, type TemplateField } from './compile.js';
 import { PendingSets, type HeldSet } from './pending.js';
 import { cacheFilesIn, readCache, writeCache, writeCacheSync } from './persist.js';
 import { applicationIdAt, readRecord, RecordScratch, recordRate, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
@@ -53,6 +53,8 @@ export interface TemplateDecoderOptions {
   onOptionsRecord?: (values: Record<string, string | number | boolean>, templateId: number) => void;
 }
 
+/** Template IDs below this are set IDs (RFC 7011 §3.4.1, RFC 3954 §5.2). */
+const MIN_DATA_SET_ID = 256;
 /** Past this many exporters, per-exporter reason counters go to one overflow entry. */
 const MAX_COUNTED_EXPORTERS = 10000;
 /** count() reasons that are the normal course of things; every other one is a loss or a change to the data. */
@@ -148,9 +150,20 @@ export abstract class TemplateFlowDecoder {
     }
   }
 
-  /** Call after a template record was stored. */
-  protected templateLearnt(): void {
-    this.learnt = true;
+  /**
+   * Stores a template record of the current packet's scope `d` (undefined: the store had no room for
+   * the scope) and counts what the store refused or evicted for it.
+   */
+  protected learnTemplate(d: DomainState | undefined, tid: number, fields: TemplateField[], scopeCount: number, isOptions: boolean): void {
+    if (d === undefined) { this.count('template refused: too many exporters'); return; }
+    if (tid < MIN_DATA_SET_ID) { this.count('bad template id'); return; }
+    const ev = this.store.add(d, tid, fields, scopeCount, isOptions, this.receivedAt);
+    if (ev === 'refused') this.count('template refused: too many templates');
+    else if (ev === 'refused: address share') this.count('template refused: too many templates from this address');
+    else this.learnt = true;
+    const evicted = this.store.takeEvicted();
+    // Counted under the address that lost them: its data waits for them to be announced again.
+    if (evicted !== null) for (const [exporter, n] of evicted) this.count('templates evicted: room made for another address', n, exporter);
   }
 
   /** Data set with template `tid` at [off, end). */
@@ -361,11 +374,11 @@ export abstract class TemplateFlowDecoder {
       if (d.sampling.learn(values, this.receivedAt)) this.store.dirty = true;
       const init = values.get(160);
       if (init !== undefined && init > 0 && init !== d.sysInitMs) { d.sysInitMs = init; this.store.dirty = true; }
-      if (appId !== '' && appName !== '') this.store.learnAppName(d, appId, appName);
+      if (appId !== '' && appName !== '' && this.store.learnAppName(d, appId, appName)) this.count('options data: application name refused (too many names)');
       if (ifName !== '' || ifDescr !== '') {
         // Keyed by the interface the record is scoped to (v9 scope Interface, or IE 10; IE 14 else).
         const ifIndex = values.get(SCOPE_INTERFACE) ?? values.get(14);
-        if (ifIndex !== undefined && ifIndex > 0) this.store.learnIfName(d, ifIndex, ifName !== '' ? ifName : ifDescr);
+        if (ifIndex !== undefined && ifIndex > 0 && this.store.learnIfName(d, ifIndex, ifName !== '' ? ifName : ifDescr)) this.count('options data: interface name refused (too many names)');
       }
     }
     if (end - o < t.minLen && o < end && !allZero(buf, o, end)) this.count('truncated options record');

@@ -14,6 +14,12 @@ const MAX_TEMPLATES_PER_DOMAIN = 4096;
 /** All templates of one decoder: bounds their count whatever the sources do. */
 const MAX_TEMPLATES = 50000;
 /**
+ * Templates of one exporter address over all its scopes: an eighth of the decoder's, so one address
+ * (13 domains of 4,096 templates took all 50,000) cannot refuse every other exporter's. Large routers
+ * announce hundreds over tens of domains.
+ */
+const MAX_TEMPLATES_PER_EXPORTER = MAX_TEMPLATES / 8;
+/**
  * Template fields of one scope, and of one decoder. A compiled template costs about 145 bytes a field
  * (measured filling the bound with 16,000-field templates), and one datagram can announce a template of
  * 16,000 fields: counting templates alone let a few hundred such datagrams take gigabytes. These bound
@@ -22,6 +28,14 @@ const MAX_TEMPLATES = 50000;
  */
 const MAX_FIELDS_PER_DOMAIN = 65536;
 const MAX_FIELDS = 2097152;
+/** Template fields of one exporter address: an eighth of the decoder's, for the same reason (6,250 templates of 41 fields). */
+const MAX_FIELDS_PER_EXPORTER = MAX_FIELDS / 8;
+/**
+ * When the decoder's templates or fields are full, a template of an address holding fewer than the
+ * largest holder takes the place of that holder's least recently announced ones: this share of the
+ * holder's templates goes at once, so the sort it takes is paid once for many new templates.
+ */
+const EVICT_SHARE = 1 / 64;
 /**
  * Least time between two reclaim passes run because a bound was reached (reclaim() is also run by
  * the decoder's one-second sweep): a source that keeps the store full cannot make every datagram
@@ -42,6 +56,9 @@ const MAX_SAMPLING_KEYS = 1048576;
 const MAX_IF_NAMES_PER_DOMAIN = 65536;
 /** Interface names of all scopes together, for the same reason as MAX_APP_NAMES. */
 const MAX_IF_NAMES = 262144;
+/** Application and interface names of one exporter address over all its scopes: a quarter of the decoder's each. */
+const MAX_APP_NAMES_PER_EXPORTER = MAX_APP_NAMES / 4;
+const MAX_IF_NAMES_PER_EXPORTER = MAX_IF_NAMES / 4;
 /** UTF-16 units kept of an interface name (IE 82/83 may be 65,535 octets long; ifDescr is at most 255). */
 const MAX_IF_NAME_LENGTH = 255;
 
@@ -55,6 +72,16 @@ export function cutText(text: string, max: number): string {
   return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
 }
 
+/** What one exporter address holds over all its scopes: its share of the store's bounds. */
+export class AddressShare {
+  readonly scopes = new Set<DomainState>();
+  templates = 0;
+  fields = 0;
+  appNames = 0;
+  ifNames = 0;
+  constructor(readonly exporter: string) {}
+}
+
 export class DomainState {
   readonly templates = new Map<number, CompiledTemplate>();
   sampling: SamplingTable;
@@ -66,7 +93,7 @@ export class DomainState {
   readonly ifNames = new Map<number, string>();
   /** Fields of its templates together (the store's per-scope bound). */
   fieldCount = 0;
-  constructor(readonly exporter: string, readonly domain: number, samplingBudget?: KeyBudget) {
+  constructor(readonly exporter: string, readonly domain: number, samplingBudget?: KeyBudget, readonly share = new AddressShare(exporter)) {
     this.sampling = new SamplingTable(samplingBudget);
   }
 
@@ -89,11 +116,18 @@ export interface StoredDomain {
   ifNames?: [number, string][];
 }
 
-export type TemplateEvent = 'new' | 'same' | 'changed' | 'refused';
+/**
+ * 'refused': the scope's or the decoder's bounds are full; 'refused: address share': the address's
+ * share of the decoder's (MAX_TEMPLATES_PER_EXPORTER, MAX_FIELDS_PER_EXPORTER) is.
+ */
+export type TemplateEvent = 'new' | 'same' | 'changed' | 'refused' | 'refused: address share';
+
+/** What roomForTemplate() found. */
+const ROOM = 0, SCOPE_FULL = 1, SHARE_FULL = 2, STORE_FULL = 3;
 
 export class TemplateStore {
   private readonly domains = new Map<string, DomainState>();
-  private readonly domainsPerExporter = new Map<string, number>();
+  private readonly addresses = new Map<string, AddressShare>();
   private readonly samplingBudget: KeyBudget = { left: MAX_SAMPLING_KEYS };
   /** Application and interface names held by all scopes together. */
   private readonly appNames = { n: 0 };
@@ -103,6 +137,8 @@ export class TemplateStore {
   private lastReclaim = -Infinity;
   /** Templates dropped for their age since takeExpired() last read it. */
   private expired = 0;
+  /** Templates dropped to make room for another address's, by their address, until takeEvicted(). */
+  private evicted: Map<string, number> | null = null;
   /** Set when a template or options-derived value changed since the last save. */
   dirty = false;
 
@@ -117,14 +153,16 @@ export class TemplateStore {
     let d = this.domains.get(key);
     if (d !== undefined || !create) return d;
     if (!this.roomForDomain(exporter) && !(this.reclaimDue(now) && this.roomForDomain(exporter))) return undefined;
-    this.domainsPerExporter.set(exporter, (this.domainsPerExporter.get(exporter) ?? 0) + 1);
-    d = new DomainState(exporter, domain, this.samplingBudget);
+    let share = this.addresses.get(exporter);
+    if (share === undefined) this.addresses.set(exporter, (share = new AddressShare(exporter)));
+    d = new DomainState(exporter, domain, this.samplingBudget, share);
+    share.scopes.add(d);
     this.domains.set(key, d);
     return d;
   }
 
   private roomForDomain(exporter: string): boolean {
-    return this.domains.size < MAX_DOMAINS && (this.domainsPerExporter.get(exporter) ?? 0) < MAX_DOMAINS_PER_EXPORTER;
+    return this.domains.size < MAX_DOMAINS && (this.addresses.get(exporter)?.scopes.size ?? 0) < MAX_DOMAINS_PER_EXPORTER;
   }
 
   /** Runs reclaim() unless one ran less than RECLAIM_EVERY_MS ago; whether it ran. */
@@ -156,36 +194,47 @@ export class TemplateStore {
         this.domains.delete(key);
         this.appNames.n -= d.appNames.size;
         this.ifNames.n -= d.ifNames.size;
+        d.share.appNames -= d.appNames.size;
+        d.share.ifNames -= d.ifNames.size;
         d.sampling.release();
-        const n = (this.domainsPerExporter.get(d.exporter) ?? 1) - 1;
-        if (n > 0) this.domainsPerExporter.set(d.exporter, n);
-        else this.domainsPerExporter.delete(d.exporter);
+        d.share.scopes.delete(d);
+        if (d.share.scopes.size === 0) this.addresses.delete(d.exporter);
       }
     }
     if (this.expired > before) this.dirty = true;
   }
 
-  /** Remembers an application's name from options data, within the bounds; whether it changed. */
+  /** Remembers an application's name from options data, within the bounds; whether it was refused (a bound is full). */
   learnAppName(d: DomainState, id: string, name: string): boolean {
-    return this.learnName(d.appNames, id, cutText(name, MAX_APP_NAME_LENGTH), MAX_APP_NAMES_PER_DOMAIN, this.appNames, MAX_APP_NAMES);
-  }
-
-  /** Remembers an interface's name from options data, within the bounds; whether it changed. */
-  learnIfName(d: DomainState, ifIndex: number, name: string): boolean {
-    return this.learnName(d.ifNames, ifIndex, cutText(name, MAX_IF_NAME_LENGTH), MAX_IF_NAMES_PER_DOMAIN, this.ifNames, MAX_IF_NAMES);
-  }
-
-  /** Sets `names[key]` unless the scope (`perScope`) or all scopes together (`all.n`, `max`) are full; whether it changed. */
-  private learnName<K>(names: Map<K, string>, key: K, name: string, perScope: number, all: { n: number }, max: number): boolean {
-    const cur = names.get(key);
-    if (cur === name) return false;
+    const cur = d.appNames.get(id);
     if (cur === undefined) {
-      if (names.size >= perScope || all.n >= max) return false;
-      all.n++;
+      if (d.appNames.size >= MAX_APP_NAMES_PER_DOMAIN || d.share.appNames >= MAX_APP_NAMES_PER_EXPORTER || this.appNames.n >= MAX_APP_NAMES) return true;
+      this.appNames.n++;
+      d.share.appNames++;
     }
-    names.set(key, name);
-    this.dirty = true;
-    return true;
+    const cut = cutText(name, MAX_APP_NAME_LENGTH);
+    if (cur !== cut) { d.appNames.set(id, cut); this.dirty = true; }
+    return false;
+  }
+
+  /** Remembers an interface's name from options data, within the bounds; whether it was refused (a bound is full). */
+  learnIfName(d: DomainState, ifIndex: number, name: string): boolean {
+    const cur = d.ifNames.get(ifIndex);
+    if (cur === undefined) {
+      if (d.ifNames.size >= MAX_IF_NAMES_PER_DOMAIN || d.share.ifNames >= MAX_IF_NAMES_PER_EXPORTER || this.ifNames.n >= MAX_IF_NAMES) return true;
+      this.ifNames.n++;
+      d.share.ifNames++;
+    }
+    const cut = cutText(name, MAX_IF_NAME_LENGTH);
+    if (cur !== cut) { d.ifNames.set(ifIndex, cut); this.dirty = true; }
+    return false;
+  }
+
+  /** Templates dropped to make room for another address's since the last call, by their address; null when none. */
+  takeEvicted(): ReadonlyMap<string, number> | null {
+    const e = this.evicted;
+    this.evicted = null;
+    return e;
   }
 
   /** Templates dropped for their age since the last call. */
@@ -198,6 +247,8 @@ export class TemplateStore {
   private drop(d: DomainState, id: number, t: CompiledTemplate): void {
     d.templates.delete(id);
     d.fieldCount -= t.fields.length;
+    d.share.templates--;
+    d.share.fields -= t.fields.length;
     this.fieldTotal -= t.fields.length;
     this.templateCount--;
   }
@@ -221,17 +272,58 @@ export class TemplateStore {
       old.lastSeen = now;
       return 'same';
     }
-    if (!this.roomForTemplate(d, old, fields.length) && !(this.reclaimDue(now, d) && this.roomForTemplate(d, d.templates.get(id), fields.length))) return 'refused';
+    let room = this.roomForTemplate(d, old, fields.length);
+    if (room !== ROOM && this.reclaimDue(now, d)) room = this.roomForTemplate(d, d.templates.get(id), fields.length);
+    if (room === STORE_FULL && this.evictFor(d, d.templates.get(id), fields.length)) room = this.roomForTemplate(d, d.templates.get(id), fields.length);
+    if (room === SHARE_FULL) return 'refused: address share';
+    if (room !== ROOM) return 'refused';
     this.put(d, id, compileTemplate(id, fields, scopeCount, isOptions, this.v9, now));
     this.dirty = true;
     return old === undefined ? 'new' : 'changed';
   }
 
-  /** Whether `d` may hold a template of `fields` fields in place of `old` (undefined: a new ID). */
-  private roomForTemplate(d: DomainState, old: CompiledTemplate | undefined, fields: number): boolean {
+  /** Whether `d` may hold a template of `fields` fields in place of `old` (undefined: a new ID), or which bound is full. */
+  private roomForTemplate(d: DomainState, old: CompiledTemplate | undefined, fields: number): number {
     const more = fields - (old?.fields.length ?? 0);
-    if (old === undefined && (d.templates.size >= MAX_TEMPLATES_PER_DOMAIN || this.templateCount >= MAX_TEMPLATES)) return false;
-    return d.fieldCount + more <= MAX_FIELDS_PER_DOMAIN && this.fieldTotal + more <= MAX_FIELDS;
+    if (old === undefined && d.templates.size >= MAX_TEMPLATES_PER_DOMAIN) return SCOPE_FULL;
+    if (d.fieldCount + more > MAX_FIELDS_PER_DOMAIN) return SCOPE_FULL;
+    if ((old === undefined && d.share.templates >= MAX_TEMPLATES_PER_EXPORTER) || d.share.fields + more > MAX_FIELDS_PER_EXPORTER) return SHARE_FULL;
+    if ((old === undefined && this.templateCount >= MAX_TEMPLATES) || this.fieldTotal + more > MAX_FIELDS) return STORE_FULL;
+    return ROOM;
+  }
+
+  /**
+   * The decoder's templates or fields are full: drops the least recently announced templates of the
+   * address holding the most (by the bound that is full), if it holds more than `d`'s address, until a
+   * template of `fields` fields in place of `old` fits and at least EVICT_SHARE of the holder's are gone
+   * (never taking the holder below `d`'s address). Whether any went. Runs only at the bound; the sort is
+   * paid once for the many templates the batch makes room for.
+   */
+  private evictFor(d: DomainState, old: CompiledTemplate | undefined, fields: number): boolean {
+    const byFields = old !== undefined || this.templateCount < MAX_TEMPLATES;
+    const size = (a: AddressShare): number => (byFields ? a.fields : a.templates);
+    let holder: AddressShare | undefined;
+    for (const a of this.addresses.values()) if (holder === undefined || size(a) > size(holder)) holder = a;
+    const mine = size(d.share) + (byFields ? fields : 1);
+    if (holder === undefined || holder === d.share || size(holder) <= mine) return false;
+    const list: [number, DomainState, CompiledTemplate][] = [];
+    for (const hd of holder.scopes) for (const t of hd.templates.values()) list.push([t.lastSeen, hd, t]);
+    list.sort((x, y) => x[0] - y[0]);
+    const atLeast = Math.max(1, Math.ceil(holder.templates * EVICT_SHARE));
+    const more = fields - (old?.fields.length ?? 0);
+    let n = 0;
+    for (const [, hd, t] of list) {
+      if (n >= atLeast && this.templateCount < MAX_TEMPLATES && this.fieldTotal + more <= MAX_FIELDS) break;
+      if (size(holder) <= mine) break;
+      this.drop(hd, t.id, t);
+      n++;
+    }
+    if (n > 0) {
+      this.evicted ??= new Map();
+      this.evicted.set(holder.exporter, (this.evicted.get(holder.exporter) ?? 0) + n);
+      this.dirty = true;
+    }
+    return n > 0;
   }
 
   /** Sets `t` under its ID, in place of any template there, keeping the counts. */
@@ -240,6 +332,8 @@ export class TemplateStore {
     if (old !== undefined) this.drop(d, id, old);
     d.templates.set(id, t);
     d.fieldCount += t.fields.length;
+    d.share.templates++;
+    d.share.fields += t.fields.length;
     this.fieldTotal += t.fields.length;
     this.templateCount++;
   }
@@ -312,7 +406,7 @@ export class TemplateStore {
         // Loaded from several caches (one per decode worker): the template seen last wins.
         const cur = d.templates.get(t.id);
         if (cur !== undefined && cur.lastSeen > lastSeen) continue;
-        if (!this.roomForTemplate(d, cur, fields.length)) break;
+        if (this.roomForTemplate(d, cur, fields.length) !== ROOM) break;
         this.put(d, t.id, compileTemplate(t.id, fields, Number(t.scope) || 0, t.options === true, this.v9, lastSeen));
         n++;
       }

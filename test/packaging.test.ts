@@ -75,6 +75,15 @@ test('the shipped drop-in and ufc.env send secrets to ufc.env: systemctl show pr
   assert.deepEqual(parseEnvFile(envFile), {});
 });
 
+test('npm start execs the collector, so a SIGTERM to it reaches the collector', () => {
+  // npm signals only its child: with `sh -c "bin/ufc run"` (dash does not exec the last command) the
+  // child was the shell, and the collector kept running after npm had exited.
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.match(pkg.scripts.start!, /^exec bin\/ufc run$/);
+  // bin/ufc in turn replaces itself with node.
+  assert.match(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'), /^exec "\$\{UFC_NODE:-node\}" /m);
+});
+
 test('the container gets the glibc mmap threshold bin/ufc sets (its entrypoint is plain Node)', () => {
   const launcher = /^\s*: "\$\{MALLOC_MMAP_THRESHOLD_:=(\d+)\}"$/m.exec(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'));
   assert.ok(launcher !== null, 'bin/ufc sets a default');

@@ -3,26 +3,39 @@
 # Node.js dependencies, /usr/bin/ufc, the flowcoll.service unit (alias ufc.service), a system user
 # and /var/lib/ufc. Usage: scripts/package-deb.sh [OUTDIR] [COMPRESSION: xz|gzip|none]
 set -euo pipefail
+# The modes of what is staged here are the package's: under a umask such as 027 the directories came out
+# 0750, which dpkg-deb refuses for DEBIAN/ and which would keep the files from the service's user.
+umask 022
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/dist-pkg}
 compress=${2:-xz}
 version=$(node -p "require('$root/package.json').version")
 arch=$(dpkg --print-architecture)
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
-# The archive's root is /: mktemp's 0700 would be recorded for it (and applied by dpkg-deb -x or tar).
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+stage="$work/root"
+build="$work/build"
+mkdir "$stage" "$build"
+# The archive's root is /: its mode is recorded (and applied by dpkg-deb -x or tar).
 chmod 0755 "$stage"
 
-(cd "$root" && npm run --silent build)
+# Compiled from a copy of the sources into an empty dist/, so that only this build's output ships (the
+# checkout's dist/ keeps files of sources since removed or renamed). The copy has the checkout's layout,
+# so the source maps name the same relative paths.
+cp -r "$root/src" "$root/package.json" "$root/tsconfig.json" "$root/tsconfig.build.json" "$build/"
+ln -s "$root/node_modules" "$build/node_modules"
+(cd "$build" && "$root/node_modules/.bin/tsc" -p tsconfig.build.json)
 app="$stage/usr/share/ufc"
 mkdir -p "$app" "$stage/usr/bin" "$stage/lib/systemd/system" "$stage/etc/ufc" "$stage/etc/systemd/system/flowcoll.service.d" "$stage/DEBIAN"
-cp -r "$root/package.json" "$root/package-lock.json" "$root/bin" "$root/dist" "$root/docs" "$root/README.md" "$app/"
-# bin/ufc is a shell launcher: executable whatever the checkout kept.
-chmod 0755 "$app/bin/ufc"
+cp -r "$root/package.json" "$root/package-lock.json" "$root/bin" "$build/dist" "$root/docs" "$root/README.md" "$app/"
 # Static assets served at run time live beside their sources.
 if [ -d "$root/src/web/static" ]; then mkdir -p "$app/src/web" && cp -r "$root/src/web/static" "$app/src/web/"; fi
 if [ -d "$root/assets" ]; then cp -r "$root/assets" "$app/"; fi
-rm -rf "$app/dist/test" "$app/dist/bench" "$app/dist/scripts"
+# cp keeps the checkout's modes, which a umask of 027 when it was cloned made 0640/0750: readable by all
+# here, as installed programs are.
+chmod -R u=rwX,go=rX "$app"
+# bin/ufc is a shell launcher: executable whatever the checkout kept.
+chmod 0755 "$app/bin/ufc"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 install -m 0755 "$root/packaging/deb/ufc" "$stage/usr/bin/ufc"
 install -m 0644 "$root/packaging/deb/flowcoll.service" "$stage/lib/systemd/system/flowcoll.service"

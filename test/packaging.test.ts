@@ -143,6 +143,35 @@ test('the container\'s defaults (EF_WEBUI_IP, EF_DATA_DIR) give way to an --env-
   assert.doesNotMatch(readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8'), /^ENV .*\bEF_(WEBUI_IP|DATA_DIR)=/m);
 });
 
+test('Debian package: scripts/package-deb.sh builds under umask 027 and ships only this build\'s output (no install)', { timeout: 300_000 }, (t) => {
+  if (needTool(t, 'dpkg-deb') === null) return;
+  // npm ci would fetch the production dependencies from the registry: a stand-in leaves them out, as
+  // this test looks only at what the script stages itself.
+  const fakeBin = tempDir('ufc-deb-npm-');
+  const npm = execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim();
+  writeFileSync(join(fakeBin, 'npm'), `#!/bin/sh\n[ "$1" = ci ] && exec mkdir -p node_modules\nexec ${npm} "$@"\n`, { mode: 0o755 });
+  // A file of an old build, left in the checkout's dist/ (the script used to copy dist/ as it was).
+  const stale = join(REPO_ROOT, 'dist', 'src', 'stale-from-an-old-build.js');
+  mkdirSync(join(REPO_ROOT, 'dist', 'src'), { recursive: true });
+  writeFileSync(stale, 'export {};\n');
+  const out = tempDir('ufc-deb-');
+  try {
+    const r = spawnSync('bash', ['-c', 'umask 027 && exec bash "$0" "$1" none', join(REPO_ROOT, 'scripts', 'package-deb.sh'), out], {
+      encoding: 'utf8', env: { ...process.env, PATH: `${fakeBin}:${process.env.PATH}` },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const deb = r.stdout.trim().split('\n').pop()!;
+    const contents = execFileSync('dpkg-deb', ['--contents', deb], { encoding: 'utf8' });
+    assert.match(contents, /^-rw-r--r-- root\/root .* \.\/usr\/share\/ufc\/dist\/src\/cli\/main\.js$/m);
+    assert.match(contents, /^-rwxr-xr-x root\/root .* \.\/usr\/share\/ufc\/bin\/ufc$/m);
+    assert.doesNotMatch(contents, /stale-from-an-old-build/);
+    for (const line of contents.trim().split('\n').filter((l) => l.startsWith('d'))) assert.match(line, /^drwxr-xr-x /, line);
+  } finally {
+    rmSync(stale, { force: true });
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('Debian package: builds, installs, unit verifies, runs the seed drop-in, removes cleanly keeping the data', { timeout: 600_000 }, async (t) => {
   if (needTool(t, 'dpkg-deb') === null || needTool(t, 'systemd-analyze') === null) return;
   if (process.getuid?.() !== 0) {

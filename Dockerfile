@@ -14,7 +14,7 @@ FROM node:20-bookworm-slim
 # value would beat the same option in an --env-file.
 ENV NODE_ENV=production MALLOC_MMAP_THRESHOLD_=131072
 WORKDIR /usr/share/ufc
-COPY package.json package-lock.json README.md ./
+COPY package.json package-lock.json README.md LICENSE ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
 COPY bin ./bin

@@ -39,6 +39,8 @@ chmod 0755 "$app/bin/ufc"
 (cd "$app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error)
 install -m 0755 "$root/packaging/deb/ufc" "$stage/usr/bin/ufc"
 install -m 0644 "$root/packaging/deb/flowcoll.service" "$stage/lib/systemd/system/flowcoll.service"
+# The licences: ufc's (Apache-2.0) and those of the bundled databases (CC BY 4.0, with attribution).
+install -D -m 0644 "$root/packaging/deb/copyright" "$stage/usr/share/doc/ufc/copyright"
 # ufc.env is where keys go: not readable by other users (postinst gives it to group ufc). The drop-in
 # is kept private too, though what its Environment= lines set any user can read (systemctl show).
 install -m 0640 "$root/packaging/deb/ufc.env" "$stage/etc/ufc/ufc.env"

@@ -84,6 +84,25 @@ test('npm start execs the collector, so a SIGTERM to it reaches the collector', 
   assert.match(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'), /^exec "\$\{UFC_NODE:-node\}" /m);
 });
 
+test('the licence: LICENSE is the Apache License 2.0 package.json names; the Debian copyright file covers every bundled database', () => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { license: string; dependencies: Record<string, string> };
+  assert.equal(pkg.license, 'Apache-2.0');
+  const license = readFileSync(join(REPO_ROOT, 'LICENSE'), 'utf8');
+  assert.match(license, /^\s+Apache License\n\s+Version 2\.0, January 2004\n/);
+  assert.match(license, /END OF TERMS AND CONDITIONS/);
+  const copyright = readFileSync(join(REPO_ROOT, 'packaging', 'deb', 'copyright'), 'utf8');
+  assert.match(copyright, /^Format: https:\/\/www\.debian\.org\/doc\/packaging-manuals\/copyright-format\/1\.0\/$/m);
+  assert.match(copyright, /^Files: \*\nCopyright: .+\nLicense: Apache-2\.0$/m);
+  const databases = Object.keys(pkg.dependencies).filter((d) => d.startsWith('@ip-location-db/'));
+  assert.ok(databases.length > 0);
+  for (const db of databases) {
+    const stanza = new RegExp(`^Files: usr/share/ufc/node_modules/${db.replace(/[/.]/g, '\\$&')}/\\*\nCopyright: .+(\n .+)*\nLicense: CC-BY-4\\.0$`, 'm');
+    assert.match(copyright, stanza, db);
+  }
+  assert.match(copyright, /^License: CC-BY-4\.0\n( .*\n)* .*https:\/\/creativecommons\.org\/licenses\/by\/4\.0\/legalcode/m);
+  assert.match(readFileSync(join(REPO_ROOT, 'scripts', 'package-deb.sh'), 'utf8'), /packaging\/deb\/copyright" "\$stage\/usr\/share\/doc\/ufc\/copyright"/);
+});
+
 test('the container gets the glibc mmap threshold bin/ufc sets (its entrypoint is plain Node)', () => {
   const launcher = /^\s*: "\$\{MALLOC_MMAP_THRESHOLD_:=(\d+)\}"$/m.exec(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'));
   assert.ok(launcher !== null, 'bin/ufc sets a default');
@@ -165,6 +184,7 @@ test('Debian package: scripts/package-deb.sh builds under umask 027 and ships on
     assert.match(contents, /^-rw-r--r-- root\/root .* \.\/usr\/share\/ufc\/dist\/src\/cli\/main\.js$/m);
     assert.match(contents, /^-rwxr-xr-x root\/root .* \.\/usr\/share\/ufc\/bin\/ufc$/m);
     assert.doesNotMatch(contents, /stale-from-an-old-build/);
+    assert.match(contents, /^-rw-r--r-- root\/root .* \.\/usr\/share\/doc\/ufc\/copyright$/m);
     for (const line of contents.trim().split('\n').filter((l) => l.startsWith('d'))) assert.match(line, /^drwxr-xr-x /, line);
   } finally {
     rmSync(stale, { force: true });

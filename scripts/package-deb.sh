@@ -53,7 +53,7 @@ Package: ufc
 Version: $version
 Architecture: $arch
 Maintainer: ufc developers <ufc@localhost>
-Depends: nodejs (>= 20), adduser | passwd, libc6 (>= 2.25), libstdc++6, libgcc-s1
+Depends: nodejs (>= 20.18.1), adduser | passwd, libc6 (>= 2.25), libstdc++6, libgcc-s1
 Installed-Size: $size
 Section: net
 Priority: optional

@@ -103,6 +103,30 @@ test('the licence: LICENSE is the Apache License 2.0 package.json names; the Deb
   assert.match(readFileSync(join(REPO_ROOT, 'scripts', 'package-deb.sh'), 'utf8'), /packaging\/deb\/copyright" "\$stage\/usr\/share\/doc\/ufc\/copyright"/);
 });
 
+test('the Node.js minimum of package.json and of the deb\'s Depends is the highest any production dependency asks on the 20 line', () => {
+  // Each package's lowest Node 20 release: the highest 20.x.y after >= or ^ in its engines range (a
+  // range without one, such as >=14, takes every 20.x).
+  const lowest20 = (range: string): number[] => {
+    const found = [...range.matchAll(/(?:>=|\^)\s*v?20(?:\.(\d+))?(?:\.(\d+))?/g)].map((m) => [20, Number(m[1] ?? 0), Number(m[2] ?? 0)]);
+    return found.sort(compare)[0] ?? [20, 0, 0];
+  };
+  const compare = (a: number[], b: number[]): number => a[0]! - b[0]! || a[1]! - b[1]! || a[2]! - b[2]!;
+  const dirs = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], { cwd: REPO_ROOT, encoding: 'utf8' }).trim().split('\n').slice(1);
+  let need = [20, 0, 0];
+  let by = '';
+  for (const dir of dirs) {
+    const p = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; engines?: { node?: unknown } };
+    if (typeof p.engines?.node !== 'string') continue;
+    const v = lowest20(p.engines.node);
+    if (compare(v, need) > 0) [need, by] = [v, p.name];
+  }
+  // undici (through @elastic/transport) asks for 20.18.1; src uses AbortSignal.any (20.3).
+  const min = need.join('.');
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
+  assert.equal(pkg.engines.node, `>=${min}`, `${by} needs ${min}`);
+  assert.match(readFileSync(join(REPO_ROOT, 'scripts', 'package-deb.sh'), 'utf8'), new RegExp(`^Depends: nodejs \\(>= ${min.replace(/\./g, '\\.')}\\), `, 'm'));
+});
+
 test('the container gets the glibc mmap threshold bin/ufc sets (its entrypoint is plain Node)', () => {
   const launcher = /^\s*: "\$\{MALLOC_MMAP_THRESHOLD_:=(\d+)\}"$/m.exec(readFileSync(join(REPO_ROOT, 'bin', 'ufc'), 'utf8'));
   assert.ok(launcher !== null, 'bin/ufc sets a default');

@@ -237,8 +237,12 @@ test('Debian package: builds, installs, unit verifies, runs the seed drop-in, re
   assert.match(contents, /^-rw-r----- root\/root .* \.\/etc\/ufc\/ufc\.env$/m);
   assert.match(contents, /^-rw------- root\/root .* \.\/etc\/systemd\/system\/flowcoll\.service\.d\/flowcoll\.conf$/m);
   assert.match(execFileSync('dpkg-deb', ['--field', deb, 'Depends'], { encoding: 'utf8' }), /libc6 \(>= 2\.25\), libstdc\+\+6, libgcc-s1/);
-  execFileSync('dpkg', ['-i', deb], { stdio: 'pipe' });
+  // A machine left with the package's conffiles (dpkg -r keeps them) and the drop-in deleted, as this
+  // test deletes it: dpkg would ask what to do about a changed drop-in, and with no terminal stop
+  // with the package unconfigured. The defaults (keep what is there) are taken without asking. Inside
+  // the try: an install that fails half-way is removed too.
   try {
+    execFileSync('dpkg', ['--force-confdef', '--force-confold', '-i', deb], { stdio: 'pipe' });
     assert.ok(existsSync('/var/lib/ufc'));
     execFileSync('getent', ['passwd', 'ufc']);
     assert.equal(execFileSync('stat', ['-c', '%a %U:%G', '/etc/ufc/ufc.env'], { encoding: 'utf8' }).trim(), '640 root:ufc');

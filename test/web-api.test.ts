@@ -11,7 +11,7 @@ import { WebServer } from '../src/web/server.js';
 import { createServer, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createApi } from '../src/web/api.js';
+import { createApi, eitherEnd, EXPORTS_AT_ONCE } from '../src/web/api.js';
 import type { WebSources } from '../src/web/sources.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
 import { FlowRecord } from '../src/record/flow-record.js';
@@ -229,7 +229,7 @@ test('the collector starts the web server on listen() when EF_WEBUI_ENABLE, and 
   await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
 });
 
-test('an export whose client stops reading and goes away ends on the server too', async () => {
+test('an export whose client stops reading and goes away ends on the server too; exports past EXPORTS_AT_ONCE are answered 429 meanwhile, and taken again once one has ended', async () => {
   // Enough rows (about 20 MB of NDJSON) to fill the socket buffers of a client that does not read.
   const config = testConfig();
   const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'export.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
@@ -250,11 +250,14 @@ test('an export whose client stops reading and goes away ends on the server too'
   const server = createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     started++;
-    void api.handle(url.pathname, url.searchParams, res).finally(() => ended++);
+    // As the web server answers an ApiError: its status and message (headers set before it kept).
+    void api.handle(url.pathname, url.searchParams, res).catch((err: { status?: number; message: string }) => {
+      if (!res.headersSent) res.writeHead(err.status ?? 500).end(err.message);
+    }).finally(() => ended++);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const port = (server.address() as AddressInfo).port;
-  const sockets = [1, 2, 3].map(() => {
+  const sockets = Array.from({ length: EXPORTS_AT_ONCE }, () => {
     const s = connect(port, '127.0.0.1');
     s.on('error', () => undefined);
     s.write(`GET /api/flows?from=${now - 3_600_000}&format=ndjson HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
@@ -262,13 +265,24 @@ test('an export whose client stops reading and goes away ends on the server too'
     s.pause();
     return s;
   });
+  const exportUrl = `http://127.0.0.1:${port}/api/flows?from=${now - 3_600_000}&format=csv&limit=10`;
   try {
-    await until(() => started === 3, 5000);
+    await until(() => started === EXPORTS_AT_ONCE, 5000);
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(ended, 0, 'the exports are waiting for their clients to read');
+    // One more while they hold their places: refused, with when to try again.
+    const refused = await fetch(exportUrl);
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('retry-after'), '10');
+    assert.match(await refused.text(), /exports are running/);
+    // A page of the same search is no export: answered.
+    assert.equal((await fetch(exportUrl.replace('format=csv', 'format=json'))).status, 200);
     for (const s of sockets) s.destroy();
-    await until(() => ended === 3, 5000);
-    assert.equal(ended, 3, 'every export handler finished once its client was gone');
+    await until(() => ended === EXPORTS_AT_ONCE + 2, 5000);
+    assert.equal(ended, EXPORTS_AT_ONCE + 2, 'every export handler finished once its client was gone');
+    const again = await fetch(exportUrl);
+    assert.equal(again.status, 200);
+    assert.equal((await again.text()).trim().split('\n').length, 11, 'a header line and 10 rows');
   } finally {
     for (const s of sockets) s.destroy();
     server.closeAllConnections();
@@ -337,6 +351,75 @@ test('/api/overview networks and /api/threats byNetwork stay exact with more tha
   } finally {
     await store.close();
   }
+});
+
+test('/api/overview talkers: either end\'s top 10 with both sides summed, where a host ranks on neither side\'s top list alone (as a review found it missing); the lists say when they may not be exact', async () => {
+  const config = testConfig();
+  const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'talkers.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
+  await store.start();
+  const now = Date.now();
+  const flow = (src: string, dst: string, bytes: number): FlowRecord => Object.assign(new FlowRecord(), {
+    collectTs: now - 1000, exporterIp: '192.0.2.1', srcIp: src, dstIp: dst, ipVersion: 4, proto: 6, bytes, packets: 1,
+  });
+  // 60 hosts A each send 100 bytes and receive 100; the B hosts send 101 and C hosts receive 101, so
+  // each side's busiest 50 are all B or all C, and A (200 bytes either end) tops neither side alone.
+  const recs: FlowRecord[] = [];
+  for (let i = 1; i <= 60; i++) recs.push(flow(`10.99.3.${i}`, `10.99.2.${i}`, 100), flow(`10.99.1.${i}`, `10.99.3.${i}`, 100), flow(`10.99.1.${i}`, `10.99.2.${i}`, 1));
+  store.write(recs);
+  await store.flush();
+  const api = createApi({ config, outputs: [store] } as unknown as WebSources);
+  let body = '';
+  const res = { writeHead: () => res, end: (b: string) => { body = b; } } as unknown as ServerResponse;
+  try {
+    await api.handle('/api/overview', new URLSearchParams({ from: String(now - 3_600_000), to: String(now + 1) }), res);
+    const o = JSON.parse(body) as { top: { talkers: { ip: string; bytes: number }[]; approximate: string[] } };
+    assert.equal(o.top.talkers.length, 10);
+    for (const t of o.top.talkers) {
+      assert.match(t.ip, /^10\.99\.3\.\d+$/, JSON.stringify(o.top.talkers));
+      assert.equal(t.bytes, 200);
+    }
+    assert.deepEqual(o.top.approximate, []);
+  } finally {
+    await store.close();
+  }
+  // The exactness test itself, on lists cut at 3 a side: a key missing from a full list, or a
+  // 10th below what an unseen key could have, makes the list approximate.
+  const row = (key: string, bytes: number) => ({ key, bytes, packets: 1, flows: 1 });
+  assert.equal(eitherEnd([row('a', 5), row('b', 4)], [row('c', 3)], 3, 2).exact, true, 'short lists hold every key');
+  const cut = eitherEnd([row('a', 50), row('b', 40), row('c', 30)], [row('a', 50), row('b', 40), row('c', 30)], 3, 2);
+  assert.deepEqual([cut.rows.map((r) => r.key), cut.exact], [['a', 'b'], true], '80 >= 30 + 30: nothing unseen can pass b');
+  assert.equal(eitherEnd([row('a', 50), row('b', 40), row('c', 30)], [row('a', 50), row('b', 40), row('c', 30)], 3, 3).exact, true);
+  assert.equal(eitherEnd([row('a', 50), row('b', 20), row('c', 10)], [row('a', 50), row('d', 20), row('c', 10)], 3, 2).exact, false, 'b lacks its destination side from a full list');
+  assert.equal(eitherEnd([row('a', 50), row('b', 31), row('c', 30)], [row('a', 50), row('b', 1), row('c', 30)], 3, 3).exact, false, 'b at 32 is below what a key on neither list could have (30 + 30)');
+});
+
+test('parameters are taken as documented or refused (400): threat only 1/true or 0/false, whole numbers in digits only, each parameter once, no offset on exports; HEAD of an export runs no query; API answers carry nosniff', async () => {
+  const q = `from=${f.startedAt - 3_600_000}&to=${Date.now() + 60_000}`;
+  for (const [path, why] of [
+    [`/api/flows?${q}&threat=yes`, /threat: expected 1 or true/],
+    [`/api/flows?${q}&ip=10.0.0.0/8&ip=garbage`, /ip: given more than once/],
+    [`/api/overview?${q}&port=443&port=80`, /port: given more than once/],
+    [`/api/flows?from=1e12`, /from: expected a whole number/],
+    [`/api/flows?${q}&limit=0x10`, /limit: expected a whole number/],
+    [`/api/flows?${q}&format=csv&offset=5`, /offset: exports start at the newest flow/],
+  ] as const) {
+    const r = await get(path);
+    assert.equal(r.status, 400, `${path}: ${r.body}`);
+    assert.match(r.body, why, path);
+  }
+  // 0 and false mean every flow, as no threat parameter does.
+  const all = await json<{ total: number }>(`/api/flows?${q}`);
+  assert.equal((await json<{ total: number }>(`/api/flows?${q}&threat=0`)).total, all.total);
+  assert.equal((await json<{ total: number }>(`/api/flows?${q}&threat=false`)).total, all.total);
+  assert.ok((await json<{ total: number }>(`/api/flows?${q}&threat=1`)).total < all.total);
+  // A network name of 200 emoji is 200 characters (400 UTF-16 units): a name, not an error.
+  assert.equal((await get(`/api/flows?${q}&net=${encodeURIComponent('🙂'.repeat(200))}`)).status, 200);
+  assert.equal((await get(`/api/flows?${q}&net=${encodeURIComponent('🙂'.repeat(257))}`)).status, 400);
+  const head = await fetch(`${f.url}/api/flows?${q}&format=csv`, { method: 'HEAD' });
+  assert.equal(head.status, 200);
+  assert.equal(head.headers.get('content-type'), 'text/csv; charset=utf-8');
+  assert.equal((await fetch(`${f.url}/api/overview?${q}`)).headers.get('x-content-type-options'), 'nosniff');
+  assert.equal((await fetch(`${f.url}/api/nowhere`)).headers.get('x-content-type-options'), 'nosniff');
 });
 
 test('/api/interface-counters needs an exporter and an ifIndex (400 naming both), and answers no samples for an interface never polled', async () => {

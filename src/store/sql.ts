@@ -250,7 +250,7 @@ function checkIp(name: string, v: string): string {
 
 /** A name to match exactly (a network's): not empty, no longer than any name worth typing. */
 function checkName(name: string, v: string): string {
-  if (v === '' || v.length > 256) throw new QueryInputError(`${name} must be a name of 1 to 256 characters`);
+  if (v === '' || [...v].length > 256) throw new QueryInputError(`${name} must be a name of 1 to 256 characters`);
   return v;
 }
 

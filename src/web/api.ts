@@ -51,7 +51,8 @@ export function chooseStep(spanMs: number): number {
 function intParam(p: URLSearchParams, name: string, min: number, max: number): number | undefined {
   const v = p.get(name);
   if (v === null || v.trim() === '') return undefined;
-  const n = Number(v);
+  // Digits only: Number() would also take 1e12, 0x1A and 0b101.
+  const n = /^\s*-?\d+\s*$/.test(v) ? Number(v) : NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) throw new ApiError(400, `${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
   return n;
 }
@@ -69,8 +70,9 @@ export function filterFrom(p: URLSearchParams): FlowFilter {
   if (exporter) f.exporter = exporter;
   const ifIndex = intParam(p, 'ifIndex', 0, 0xffffffff);
   if (ifIndex !== undefined) f.ifIndex = ifIndex;
-  const threat = p.get('threat');
+  const threat = p.get('threat')?.trim() ?? '';
   if (threat === '1' || threat === 'true') f.threat = true;
+  else if (threat !== '' && threat !== '0' && threat !== 'false') throw new ApiError(400, `threat: expected 1 or true (0, false or none: every flow), got ${JSON.stringify(threat)}`);
   const net = p.get('net')?.trim();
   if (net) f.net = net;
   const tag = p.get('tag')?.trim();
@@ -96,7 +98,7 @@ function drainOrClose(res: ServerResponse): Promise<void> {
 }
 
 function sendJson(res: ServerResponse, body: unknown, status = 200): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end(JSON.stringify(body));
 }
 
 /**
@@ -107,19 +109,44 @@ const NETWORKS_MAX = 1000;
 
 /** Merges two top-N lists by key (traffic of either end), largest `metric` first. */
 function mergeTops(a: TopNRow[], b: TopNRow[], limit: number, metric: 'bytes' | 'flows' = 'bytes'): TopNRow[] {
-  const m = new Map<string | number, TopNRow>();
-  for (const r of [...a, ...b]) {
-    const cur = m.get(r.key);
-    if (cur === undefined) m.set(r.key, { ...r });
-    else {
-      cur.bytes += r.bytes;
-      cur.packets += r.packets;
-      cur.flows += r.flows;
-      cur.label ??= r.label;
+  return eitherEnd(a, b, Infinity, limit, metric).rows;
+}
+
+/**
+ * Either end's top `limit` from each side's top `each` (a key's two sides summed), and whether that is
+ * exact: a side's list shorter than `each` holds every key of that side; a full one bounds the keys it
+ * lacks by its last value. So the answer is exact when every key listed has both sides known, and
+ * no key missing from both lists (at most the two last values together) could pass the last listed.
+ */
+export function eitherEnd(a: TopNRow[], b: TopNRow[], each: number, limit: number, metric: 'bytes' | 'flows' = 'bytes'): { rows: TopNRow[]; exact: boolean } {
+  const m = new Map<string | number, TopNRow & { sides: number }>();
+  for (const [side, list] of [[1, a], [2, b]] as const) {
+    for (const r of list) {
+      const cur = m.get(r.key);
+      if (cur === undefined) m.set(r.key, { ...r, sides: side });
+      else {
+        cur.bytes += r.bytes;
+        cur.packets += r.packets;
+        cur.flows += r.flows;
+        cur.label ??= r.label;
+        cur.sides |= side;
+      }
     }
   }
-  return [...m.values()].sort((x, y) => y[metric] - x[metric]).slice(0, limit);
+  const fullA = a.length >= each, fullB = b.length >= each;
+  const lastA = fullA ? a[a.length - 1]![metric] : 0, lastB = fullB ? b[b.length - 1]![metric] : 0;
+  const all = [...m.values()].sort((x, y) => y[metric] - x[metric]);
+  const top = all.slice(0, limit);
+  let exact = top.every((r) => ((r.sides & 1) !== 0 || !fullA) && ((r.sides & 2) !== 0 || !fullB));
+  if (fullA || fullB) {
+    const lowest = top.length < limit ? 0 : top[top.length - 1]![metric];
+    if (lowest < lastA + lastB) exact = false;
+  }
+  return { rows: top.map(({ sides: _sides, ...r }) => r), exact };
 }
+
+/** Keys asked for on each side of an either-end list (talkers, countries, ASNs): see eitherEnd. */
+const EITHER_END_EACH = 1000;
 
 const bytesOf = (rows: TopNRow[], key: string | number): number => rows.find((y) => y.key === key)?.bytes ?? 0;
 
@@ -129,7 +156,13 @@ export interface WebAccess {
   https: { certPath: string; keyPath: string; subject: string; issuer: string; notAfter: number | null; endsFirst: string | null; loadedAt: number | null; error: string | null } | null;
 }
 
+/** CSV/NDJSON exports served at once; more are answered 429 (each holds a store query and the main thread's time). */
+export const EXPORTS_AT_ONCE = 2;
+/** Rows turned into text between two turns of the event loop. */
+const EXPORT_SLICE_ROWS = 500;
+
 export function createApi(src: WebSources, access: () => WebAccess | null = () => null): Api {
+  let exportsRunning = 0;
   const query = (): FlowQuery => {
     const q = flowQueryFrom(src.outputs);
     if (q === null) throw new ApiError(503, 'no store to query: enable EF_OUTPUT_DUCKDB_ENABLE or EF_OUTPUT_CLICKHOUSE_ENABLE');
@@ -170,12 +203,12 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       const from = Math.floor(r.from / stepMs) * stepMs;
       const [series, srcIp, dstIp, ports, protocols, srcCountry, dstCountry, srcAs, dstAs, srcNet, dstNet, threat] = await Promise.all([
         q.series({ from, to: r.to, stepMs, filter }),
-        top(q, 'flow.src.ip.addr', r, filter, 50), top(q, 'flow.dst.ip.addr', r, filter, 50),
+        top(q, 'flow.src.ip.addr', r, filter, EITHER_END_EACH), top(q, 'flow.dst.ip.addr', r, filter, EITHER_END_EACH),
         top(q, 'flow.server.l4.port.id', r, filter),
         // Every protocol (256 at most): their sums are the totals over exactly [from, to).
         top(q, 'l4.proto.id', r, filter, 256),
-        top(q, 'flow.src.geo.country.name', r, filter, 50), top(q, 'flow.dst.geo.country.name', r, filter, 50),
-        top(q, 'flow.src.as.asn', r, filter, 50), top(q, 'flow.dst.as.asn', r, filter, 50),
+        top(q, 'flow.src.geo.country.name', r, filter, EITHER_END_EACH), top(q, 'flow.dst.geo.country.name', r, filter, EITHER_END_EACH),
+        top(q, 'flow.src.as.asn', r, filter, EITHER_END_EACH), top(q, 'flow.dst.as.asn', r, filter, EITHER_END_EACH),
         // Up to NETWORKS_MAX each: a network's sent and received bytes are read from both lists.
         top(q, 'flow.src.ip.subnet.name', r, filter, NETWORKS_MAX), top(q, 'flow.dst.ip.subnet.name', r, filter, NETWORKS_MAX),
         q.count({ ...r, filter: { ...filter, threat: true } }),
@@ -188,6 +221,11 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
         totals.bytes += x.bytes;
         totals.packets += x.packets;
       }
+      const talkers = eitherEnd(srcIp, dstIp, EITHER_END_EACH, TOP_LIMIT);
+      const countries = eitherEnd(srcCountry, dstCountry, EITHER_END_EACH, TOP_LIMIT);
+      const asns = eitherEnd(srcAs, dstAs, EITHER_END_EACH, TOP_LIMIT);
+      const networks = eitherEnd(srcNet, dstNet, NETWORKS_MAX, TOP_LIMIT);
+      const approximate = Object.entries({ talkers, countries, asns, networks }).filter(([, v]) => !v.exact).map(([k]) => k);
       sendJson(res, {
         from: r.from, to: r.to, stepMs, totals,
         // Per-second rates over each bucket.
@@ -195,16 +233,18 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
         series: series.filter((s) => s.ts + stepMs <= r.to - SETTLE_MS || r.to < Date.now() - SETTLE_MS)
           .map((s) => ({ t: s.ts, flows: s.flows / sec, bytes: s.bytes / sec, packets: s.packets / sec })),
         top: {
-          talkers: mergeTops(srcIp, dstIp, TOP_LIMIT).map((x) => ({ ip: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          talkers: talkers.rows.map((x) => ({ ip: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           ports: ports.map((x) => ({ port: Number(x.key), service: portName(6, Number(x.key)) || portName(17, Number(x.key)), bytes: x.bytes, packets: x.packets, flows: x.flows })),
           protocols: protocols.slice(0, TOP_LIMIT).map((x) => ({ proto: Number(x.key), name: x.label ?? String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
-          countries: mergeTops(srcCountry, dstCountry, TOP_LIMIT).map((x) => ({ name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
-          asns: mergeTops(srcAs, dstAs, TOP_LIMIT).map((x) => ({ asn: Number(x.key), org: x.label ?? '', bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          countries: countries.rows.map((x) => ({ name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows })),
+          asns: asns.rows.map((x) => ({ asn: Number(x.key), org: x.label ?? '', bytes: x.bytes, packets: x.packets, flows: x.flows })),
           // Named in the address metadata file; bytes it sent (as the source) and received too.
-          networks: mergeTops(srcNet, dstNet, TOP_LIMIT).map((x) => ({
+          networks: networks.rows.map((x) => ({
             name: String(x.key), bytes: x.bytes, packets: x.packets, flows: x.flows,
             outBytes: bytesOf(srcNet, x.key), inBytes: bytesOf(dstNet, x.key),
           })),
+          // The either-end lists above that may not be the exact top 10 (see eitherEnd): rare, in ranges of very many keys.
+          approximate,
         },
       });
     },
@@ -299,6 +339,7 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       }
       if (format !== 'csv' && format !== 'ndjson') throw new ApiError(400, 'format: one of json, csv, ndjson');
       const max = Math.min(intParam(p, 'limit', 1, EXPORT_MAX_ROWS) ?? EXPORT_MAX_ROWS, EXPORT_MAX_ROWS);
+      if (p.get('offset') !== null) throw new ApiError(400, 'offset: exports start at the newest flow of the range; narrow the range (to=) instead');
       // Headers go out with the first rows, so a bad filter or a failing store still gets its status.
       const head = () => {
         if (res.headersSent) return;
@@ -306,17 +347,38 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
           'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
           'content-disposition': `attachment; filename="flows.${format}"`,
           'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
         });
         if (format === 'csv') res.write(CSV_COLUMNS.join(',') + '\n');
       };
-      await q.exportSearch({ ...r, filter, limit: max }, async (docs) => {
+      if (res.req.method === 'HEAD') {
         head();
-        const lines = docs.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc)));
-        if (lines.length > 0 && !res.write(lines.join('\n') + '\n')) await drainOrClose(res);
-        return !res.destroyed;
-      });
-      head();
-      res.end();
+        res.end();
+        return;
+      }
+      if (exportsRunning >= EXPORTS_AT_ONCE) {
+        res.setHeader('retry-after', '10');
+        throw new ApiError(429, `${EXPORTS_AT_ONCE} exports are running; try again when one has ended`);
+      }
+      exportsRunning++;
+      try {
+        await q.exportSearch({ ...r, filter, limit: max }, async (docs) => {
+          head();
+          // In slices, giving the event loop back between them: the probes, /metrics and the
+          // decode workers' messages wait on this thread while rows become text.
+          for (let i = 0; i < docs.length && !res.destroyed; i += EXPORT_SLICE_ROWS) {
+            const slice = docs.slice(i, i + EXPORT_SLICE_ROWS);
+            const lines = slice.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc)));
+            if (!res.write(lines.join('\n') + '\n')) await drainOrClose(res);
+            await new Promise((resume) => setImmediate(resume));
+          }
+          return !res.destroyed;
+        });
+        head();
+        res.end();
+      } finally {
+        exportsRunning--;
+      }
     },
 
     async '/api/exporters'(_p, res) {
@@ -359,6 +421,10 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
     async handle(path, params, res) {
       const fn = routes[path];
       if (fn === undefined) throw new ApiError(404, `no such endpoint: ${path}`);
+      // Each parameter once: which of two values a filter took would be a guess.
+      for (const name of new Set(params.keys())) {
+        if (params.getAll(name).length > 1) throw new ApiError(400, `${name}: given more than once`);
+      }
       try {
         await fn(params, res);
       } catch (err) {

@@ -116,12 +116,15 @@ export function mount(root) {
         lineChart('Packets per second', d.series.map((p) => ({ t: p.t, v: p.packets })), (v) => fmt.count(v), { tone: 'violet' }));
       const t = d.top;
       const maxOf = (rows) => Math.max(0, ...rows.map((x) => x.bytes));
+      // An either-end list that may not be the exact top 10 (the API's top.approximate) says so.
+      const approx = (list) => ((t.approximate ?? []).includes(list)
+        ? h('p', { class: 'muted', 'data-approximate': list }, 'Approximate: more than 1,000 on each side in this range; narrow it for exact figures.') : null);
       fill(tops,
         card('Top talkers', table([
           { label: 'Address', value: (x) => ipLink(x.ip) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.talkers), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
-        ], t.talkers, { compact: true, label: 'Top talkers' })),
+        ], t.talkers, { compact: true, label: 'Top talkers' }), approx('talkers')),
         card('Top ports', table([
           { label: 'Server port', value: (x) => String(x.port) },
           { label: 'Service', value: (x) => x.service || '' },
@@ -132,7 +135,7 @@ export function mount(root) {
           { label: 'Country', value: (x) => (x.name ? `${x.name}${x.iso ? ` (${x.iso})` : ''}` : h('span', { class: 'muted' }, 'unknown / private')) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.countries), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
-        ], t.countries, { compact: true, label: 'Countries' })),
+        ], t.countries, { compact: true, label: 'Countries' }), approx('countries')),
         card('Protocols', table([
           { label: 'Protocol', value: (x) => x.name || String(x.proto) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.protocols), fmt.bytes(x.bytes)) },
@@ -143,7 +146,7 @@ export function mount(root) {
           { label: 'Organisation', value: (x) => x.org || '' },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.asns), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
-        ], t.asns, { compact: true, label: 'Autonomous systems' })));
+        ], t.asns, { compact: true, label: 'Autonomous systems' }), approx('asns')));
       // Networks named in the address metadata file: shown once flows carry a name (or one is filtered).
       if (t.networks.length > 0 || filters.net !== undefined || filters.tag !== undefined) {
         tops.append(card('Networks', table([
@@ -152,7 +155,7 @@ export function mount(root) {
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.networks), fmt.bytes(x.bytes)) },
           { label: 'Sent', num: true, value: (x) => fmt.bytes(x.outBytes) },
           { label: 'Received', num: true, value: (x) => fmt.bytes(x.inBytes) },
-        ], t.networks, { compact: true, label: 'Networks' })));
+        ], t.networks, { compact: true, label: 'Networks' }), approx('networks')));
       }
       const ifCard = card('Interfaces', h('p', { class: 'muted' }, 'Loading…'));
       const convCard = card('Top conversations', h('p', { class: 'muted' }, 'Loading…'));

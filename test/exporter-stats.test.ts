@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ExporterStats } from '../src/pipeline/exporter-stats.js';
+import { ExporterReasons } from '../src/decode/exporter-reasons.js';
 import { createMetrics } from '../src/web/metrics.js';
 import type { WebSources } from '../src/web/sources.js';
 
@@ -55,8 +56,8 @@ test('a flood of new sources at a full, busy table: counted under "other", the t
   const s = new ExporterStats();
   for (let i = 0; i < 10_000; i++) s.packet(address(i), 'netflow5', 100, 30, 0);
   let scans = 0;
-  const t = s as unknown as { forget(now: number, idleMs: number): void };
-  const forget = t.forget.bind(s);
+  const t = (s as unknown as { table: { forget(now: number, idleMs: number): void } }).table;
+  const forget = t.forget.bind(t);
   t.forget = (now: number, idleMs: number) => { scans++; forget(now, idleMs); };
   for (let i = 0; i < 5000; i++) s.packet(address(100_000 + i), 'netflow5', 100, 30, 1 + i / 5);
   assert.ok(scans <= 2, `${scans} scans`);
@@ -77,4 +78,23 @@ test('exporters silent for a day are forgotten, and their /metrics series go', a
   assert.doesNotMatch(text, /192\.0\.2\.1/);
   assert.match(text, /ufc_exporter_packets_total\{exporter="192\.0\.2\.2",protocol="netflow9"\} 3/);
   assert.match(text, /^ufc_exporters 1$/m);
+});
+
+test('a decoder\'s per-exporter reasons are bounded and aged as the exporter counters are: silent exporters give their places, a busy full table shares "other", a day\'s silence forgets', () => {
+  const r = new ExporterReasons();
+  for (let i = 0; i < 10_000; i++) r.add(address(i), 'time: end before start', 1, 0);
+  // Full and all heard from within 10 minutes: a new one is counted under "other".
+  r.add('198.51.100.1', 'time: end before start', 2, 5 * MIN);
+  assert.equal(r.toJSON().other?.['time: end before start'], 2);
+  assert.equal(r.toJSON()['198.51.100.1'], undefined);
+  // One of the first is heard from again; 11 minutes on, the silent ones give their places.
+  r.add(address(7), 'time: end before start', 1, 10 * MIN);
+  r.add('198.51.100.2', 'time: export time used', 3, 11 * MIN);
+  const now = r.toJSON();
+  assert.deepEqual(now['198.51.100.2'], { 'time: export time used': 3 });
+  assert.deepEqual(now[address(7)], { 'time: end before start': 2 });
+  assert.equal(now[address(8)], undefined);
+  // A day without a word: forgotten, though the table has room.
+  r.add('198.51.100.3', 'x', 1, 11 * MIN + 24 * 60 * MIN + MIN);
+  assert.deepEqual(Object.keys(r.toJSON()).sort(), ['198.51.100.3', 'other']);
 });

@@ -1,6 +1,7 @@
 /** Per-exporter counters: packets, bytes, records, and malformed or unknown datagrams by reason. */
 import type { Protocol } from './types.js';
 import { addSequenceCounts, noSequenceCounts, type SequenceCounts } from '../decode/sequence-gaps.js';
+import { ExporterTable } from './exporter-table.js';
 
 export interface ProtocolCounters {
   packets: number;
@@ -41,24 +42,6 @@ function copyOf(e: ExporterCounters): ExporterCounters {
   return { ...e, byProtocol, errors: { ...e.errors }, sequence: { ...e.sequence } };
 }
 
-/**
- * Exporters counted one by one (spoofed sources cannot grow memory). A new exporter past it takes the
- * place of those silent for EVICT_IDLE_MS; when every one was heard from more recently, it is counted
- * under the one overflow entry.
- */
-const MAX_EXPORTERS = 10000;
-const OVERFLOW = 'other';
-/** Silence after which an exporter gives its place to a new one when the table is full. */
-const EVICT_IDLE_MS = 600_000;
-/** Silence after which an exporter is forgotten anyway (its /metrics series go with it). */
-const FORGET_IDLE_MS = 86_400_000;
-/**
- * Least time between two scans for silent exporters: once a minute for FORGET_IDLE_MS, and once a second
- * when the table is full (a flood of new sources must not make every datagram walk 10,000 entries).
- */
-const AGE_EVERY_MS = 60_000;
-const MAKE_ROOM_EVERY_MS = 1_000;
-
 /** Adds `from`'s counts to `to`, widens `to`'s first and last seen to cover both, and takes `from`'s protocol when `to` has none. */
 function addInto(to: ExporterCounters, from: ExporterCounters): void {
   if (to.protocol === 'unknown') to.protocol = from.protocol;
@@ -78,9 +61,10 @@ function addInto(to: ExporterCounters, from: ExporterCounters): void {
 }
 
 export class ExporterStats {
-  private readonly byExporter = new Map<string, ExporterCounters>();
-  private lastAged = -Infinity;
-  private lastMadeRoom = -Infinity;
+  /** Counted on this thread (exporter-table.ts bounds it). */
+  private readonly table = new ExporterTable<ExporterCounters>((exporter, now) => ({
+    exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, sequence: noSequenceCounts(), firstSeen: now, lastSeen: now,
+  }));
   /** Counters kept by decode workers, by worker index (each worker owns its exporters). */
   private readonly fromWorkers = new Map<number, ExporterCounters[]>();
 
@@ -104,7 +88,7 @@ export class ExporterStats {
 
   private all(): ExporterCounters[] {
     const at = new Map<string, number>();
-    const list = [...this.byExporter.values()];
+    const list = [...this.table.entries.values()];
     list.forEach((e, i) => at.set(e.exporter, i));
     for (const snap of this.fromWorkers.values()) {
       for (const w of snap) {
@@ -123,36 +107,10 @@ export class ExporterStats {
   }
 
   private entry(exporter: string, now: number): ExporterCounters {
-    let e = this.byExporter.get(exporter);
-    if (e === undefined) {
-      // Past the bound, the places of silent exporters, else one shared entry (which may take the map
-      // one over the bound itself).
-      if (this.byExporter.size >= MAX_EXPORTERS && exporter !== OVERFLOW && !this.madeRoom(now)) return this.entry(OVERFLOW, now);
-      e = { exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, sequence: noSequenceCounts(), firstSeen: now, lastSeen: now };
-      this.byExporter.set(exporter, e);
-    }
-    return e;
-  }
-
-  /** Forgets the exporters silent for EVICT_IDLE_MS, unless a scan ran less than MAKE_ROOM_EVERY_MS ago; whether there is room now. */
-  private madeRoom(now: number): boolean {
-    // Either direction: a replayed capture's clock may run behind.
-    if (Math.abs(now - this.lastMadeRoom) < MAKE_ROOM_EVERY_MS) return false;
-    this.lastMadeRoom = now;
-    this.forget(now, EVICT_IDLE_MS);
-    return this.byExporter.size < MAX_EXPORTERS;
-  }
-
-  /** Forgets the exporters (not the overflow entry) silent for longer than `idleMs` at `now`. */
-  private forget(now: number, idleMs: number): void {
-    for (const [exporter, e] of this.byExporter) if (now - e.lastSeen > idleMs && exporter !== OVERFLOW) this.byExporter.delete(exporter);
+    return this.table.get(exporter, now);
   }
 
   packet(exporter: string, protocol: Protocol | null, bytes: number, records: number, now: number): void {
-    if (Math.abs(now - this.lastAged) >= AGE_EVERY_MS) {
-      this.lastAged = now;
-      this.forget(now, FORGET_IDLE_MS);
-    }
     const e = this.entry(exporter, now);
     e.packets++;
     e.bytes += bytes;

@@ -7,9 +7,7 @@ import { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type PacketContext } from '../../pipeline/types.js';
 import { ipv4ToString } from '../ip.js';
 import { settleTimes, uptimeToEpoch } from '../time.js';
-
-/** Past this many exporters, per-exporter reason counts go to one overflow entry (as flow-decoder.ts). */
-const MAX_COUNTED_EXPORTERS = 10000;
+import { ExporterReasons } from '../exporter-reasons.js';
 
 /**
  * Times a decoder had to change, by reason, in total and per exporter: shown in its describe() as
@@ -18,23 +16,17 @@ const MAX_COUNTED_EXPORTERS = 10000;
  */
 export class ReasonCounts {
   private readonly total = new Map<string, number>();
-  private readonly byExporter = new Map<string, Map<string, number>>();
+  private readonly byExporter = new ExporterReasons();
 
-  add(exporter: string, reason: string): void {
+  add(exporter: string, reason: string, now: number): void {
     this.total.set(reason, (this.total.get(reason) ?? 0) + 1);
-    let m = this.byExporter.get(exporter);
-    if (m === undefined) {
-      const key = this.byExporter.size < MAX_COUNTED_EXPORTERS ? exporter : 'other';
-      m = this.byExporter.get(key) ?? new Map<string, number>();
-      this.byExporter.set(key, m);
-    }
-    m.set(reason, (m.get(reason) ?? 0) + 1);
+    this.byExporter.add(exporter, reason, 1, now);
   }
 
   describe(): Record<string, unknown> {
     return {
       counters: Object.fromEntries(this.total),
-      byExporter: Object.fromEntries([...this.byExporter].map(([k, m]) => [k, Object.fromEntries(m)])),
+      byExporter: this.byExporter.toJSON(),
     };
   }
 }
@@ -76,7 +68,7 @@ export function commonRecord(buf: Buffer, o: number, ctx: PacketContext, version
   r.packets = buf.readUInt32BE(o + 16) * scale;
   r.bytes = buf.readUInt32BE(o + 20) * scale;
   const why = settleTimes(r, uptimeToEpoch(buf.readUInt32BE(o + 24), sysUptime, exportMs), uptimeToEpoch(buf.readUInt32BE(o + 28), sysUptime, exportMs), exportMs);
-  if (why !== '') timeCounts.add(ctx.exporterIp, why);
+  if (why !== '') timeCounts.add(ctx.exporterIp, why, ctx.receivedAt);
   r.srcPort = buf.readUInt16BE(o + 32);
   r.dstPort = buf.readUInt16BE(o + 34);
   return r;

@@ -26,6 +26,7 @@ import { applicationIdAt, readRecord, RecordScratch, recordRate, resolveCounters
 import { TemplateStore, type DomainState } from './store.js';
 import { SCOPE_INTERFACE } from '../sampling.js';
 import type { SequenceCounts, SequenceGaps } from '../sequence-gaps.js';
+import { ExporterReasons } from '../exporter-reasons.js';
 
 export interface TemplateDecoderOptions {
   /** EF_PROCESSOR_DECODE_TEMPLATE_LIFETIME, seconds. */
@@ -55,8 +56,6 @@ export interface TemplateDecoderOptions {
 
 /** Template IDs below this are set IDs (RFC 7011 §3.4.1, RFC 3954 §5.2). */
 const MIN_DATA_SET_ID = 256;
-/** Past this many exporters, per-exporter reason counters go to one overflow entry. */
-const MAX_COUNTED_EXPORTERS = 10000;
 /** count() reasons that are the normal course of things; every other one is a loss or a change to the data. */
 const NOT_LOSSES = new Set(['options records', 'data without template: held', 'data without template: released', 'records released after template', 'templates withdrawn']);
 /** Times taken from elsewhere (export time, start for end): said in the decoder's counters only. */
@@ -78,7 +77,7 @@ export abstract class TemplateFlowDecoder {
   private readonly onOptionsRecord: TemplateDecoderOptions['onOptionsRecord'];
   /** Counted reasons (malformed parts, held/expired data, time adjustments), in total and per exporter. */
   readonly counters = new Map<string, number>();
-  private readonly byExporter = new Map<string, Map<string, number>>();
+  private readonly byExporter = new ExporterReasons();
   /** count()s that mean something was lost or changed, per exporter, until takeLosses(). */
   private losses = new Map<string, Map<string, number>>();
   private readonly scratch = new RecordScratch();
@@ -125,13 +124,7 @@ export abstract class TemplateFlowDecoder {
       if (m === undefined) this.losses.set(exporter, new Map([[reason, n]]));
       else m.set(reason, (m.get(reason) ?? 0) + n);
     }
-    let m = this.byExporter.get(exporter);
-    if (m === undefined) {
-      const key = this.byExporter.size < MAX_COUNTED_EXPORTERS ? exporter : 'other';
-      m = this.byExporter.get(key) ?? new Map<string, number>();
-      this.byExporter.set(key, m);
-    }
-    m.set(reason, (m.get(reason) ?? 0) + n);
+    this.byExporter.add(exporter, reason, n, this.receivedAt);
   }
 
   /** Sets the per-packet header values. */
@@ -432,7 +425,7 @@ export abstract class TemplateFlowDecoder {
       ...this.store.counts(),
       pending: this.pending.size,
       counters: Object.fromEntries(this.counters),
-      byExporter: Object.fromEntries([...this.byExporter].map(([k, m]) => [k, Object.fromEntries(m)])),
+      byExporter: this.byExporter.toJSON(),
       scopes: this.store.describe(),
     };
   }

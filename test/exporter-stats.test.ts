@@ -46,10 +46,12 @@ test('a full table gives the places of exporters silent for 10 minutes to new on
   for (let i = 0; i < 5000; i++) s.packet(address(i), 'netflow5', 100, 30, 9 * MIN);
   s.packet('192.0.2.1', 'ipfix', 100, 10, 11 * MIN);
   const snap = s.snapshot();
-  assert.equal(snap.find((e) => e.exporter === 'other'), undefined, 'counted on its own, not under "other"');
-  assert.equal(snap.find((e) => e.exporter === '192.0.2.1')?.records, 10);
-  assert.equal(snap.length, 5001, 'the silent ones went');
+  assert.equal(snap.find((e) => e.exporter === '192.0.2.1')?.records, 10, 'counted on its own');
+  assert.equal(snap.length, 5002, 'the silent ones went (their counts to "other")');
   assert.ok(snap.find((e) => e.exporter === address(4999)), 'the active ones stayed');
+  // What the silent ones counted stays in the sums, under "other": totals never go down.
+  assert.deepEqual([snap.find((e) => e.exporter === 'other')?.packets, snap.find((e) => e.exporter === 'other')?.records], [5000, 150_000]);
+  assert.equal(s.totals().packets, 15_001);
 });
 
 test('a flood of new sources at a full, busy table: counted under "other", the table scanned at most once a second', () => {
@@ -64,20 +66,36 @@ test('a flood of new sources at a full, busy table: counted under "other", the t
   assert.equal(s.snapshot().find((e) => e.exporter === 'other')?.packets, 5000);
 });
 
-test('exporters silent for a day are forgotten, and their /metrics series go', async () => {
+test('exporters silent for a day are forgotten, and their /metrics series go; what they counted stays in the sums (under "other"), so totals and counts by reason never go down', async () => {
   const s = new ExporterStats();
   s.packet('192.0.2.1', 'netflow9', 100, 5, 0);
+  s.error('192.0.2.1', 'netflow9: no template', 0, 1000);
   s.packet('192.0.2.2', 'netflow9', 100, 5, 0);
+  s.error('192.0.2.2', 'netflow9: no template', 0, 5);
   const registry = createMetrics({ pipeline: { stats: s }, outputs: [], enrichers: [] } as unknown as WebSources);
   assert.match(await registry.metrics(), /ufc_exporter_packets_total\{exporter="192\.0\.2\.1",protocol="netflow9"\} 1/);
   s.packet('192.0.2.2', 'netflow9', 100, 5, 23 * 60 * MIN);
   s.packet('192.0.2.2', 'netflow9', 100, 5, 24 * 60 * MIN + 2 * MIN);
-  assert.deepEqual(s.snapshot().map((e) => e.exporter), ['192.0.2.2']);
+  assert.deepEqual(s.snapshot().map((e) => e.exporter), ['192.0.2.2', 'other']);
   await new Promise((resolve) => setImmediate(resolve)); // the metrics' snapshot lasts one turn
   const text = await registry.metrics();
   assert.doesNotMatch(text, /192\.0\.2\.1/);
   assert.match(text, /ufc_exporter_packets_total\{exporter="192\.0\.2\.2",protocol="netflow9"\} 3/);
-  assert.match(text, /^ufc_exporters 1$/m);
+  assert.match(text, /^ufc_exporters 1$/m, '"other" is no exporter');
+  assert.match(text, /^ufc_decode_errors_total\{reason="netflow9: no template"\} 1005$/m);
+  assert.equal(s.totals().packets, 4);
+});
+
+test('a thread nothing reaches any more still ages its exporters (the main thread under decode workers: a retired worker\'s counts), by the workers\' clock', () => {
+  const s = new ExporterStats();
+  const HOUR = 60 * MIN;
+  const at = (exporter: string, lastSeen: number) => ({ exporter, protocol: 'netflow9' as const, packets: 1, bytes: 100, records: 5, byProtocol: { netflow9: { packets: 1, bytes: 100, records: 5 } }, errors: {}, sequence: s.totals().sequence, firstSeen: lastSeen, lastSeen });
+  s.absorb(0, [at('192.0.2.1', 0)]);
+  s.retire(0);
+  for (let h = 1; h <= 26; h++) s.absorb(1, [at('192.0.2.2', h * HOUR)]);
+  const snap = s.snapshot();
+  assert.equal(snap.find((e) => e.exporter === '192.0.2.1'), undefined, 'forgotten a day after its last datagram');
+  assert.equal(s.totals().packets, 2, 'its packet still counted');
 });
 
 test('a decoder\'s per-exporter reasons are bounded and aged as the exporter counters are: silent exporters give their places, a busy full table shares "other", a day\'s silence forgets', () => {

@@ -12,7 +12,10 @@ interface Reasons {
 }
 
 export class ExporterReasons {
-  private readonly table = new ExporterTable<Reasons>((_exporter, now) => ({ lastSeen: now, counts: new Map() }));
+  private readonly table = new ExporterTable<Reasons>((_exporter, now) => ({ lastSeen: now, counts: new Map() }), (into, from) => {
+    for (const [reason, n] of from.counts) into.counts.set(reason, (into.counts.get(reason) ?? 0) + n);
+    into.lastSeen = Math.max(into.lastSeen, from.lastSeen);
+  });
 
   add(exporter: string, reason: string, n: number, now: number): void {
     const e = this.table.get(exporter, now);
@@ -21,6 +24,7 @@ export class ExporterReasons {
   }
 
   toJSON(): Record<string, Record<string, number>> {
+    this.table.age();
     const out: Record<string, Record<string, number>> = {};
     for (const [exporter, e] of this.table.entries) out[exporter] = Object.fromEntries(e.counts);
     return out;

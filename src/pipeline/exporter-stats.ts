@@ -64,13 +64,16 @@ export class ExporterStats {
   /** Counted on this thread (exporter-table.ts bounds it). */
   private readonly table = new ExporterTable<ExporterCounters>((exporter, now) => ({
     exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, sequence: noSequenceCounts(), firstSeen: now, lastSeen: now,
-  }));
+  }), addInto);
   /** Counters kept by decode workers, by worker index (each worker owns its exporters). */
   private readonly fromWorkers = new Map<number, ExporterCounters[]>();
 
   /** Takes a worker's latest snapshot; snapshot() and totals() include it. */
   absorb(worker: number, snapshot: ExporterCounters[]): void {
     this.fromWorkers.set(worker, snapshot);
+    // The workers' datagram times move this thread's clock, whose own entries (a retired worker's,
+    // the drops counted here) age by it.
+    for (const w of snapshot) this.table.observe(w.lastSeen);
   }
 
   /**
@@ -87,6 +90,7 @@ export class ExporterStats {
   }
 
   private all(): ExporterCounters[] {
+    this.table.age();
     const at = new Map<string, number>();
     const list = [...this.table.entries.values()];
     list.forEach((e, i) => at.set(e.exporter, i));

@@ -2,8 +2,12 @@
  * One entry per exporter address, bounded (spoofed sources cannot grow memory): past MAX_EXPORTERS a
  * new exporter takes the place of those silent for EVICT_IDLE_MS, and when every one was heard from
  * more recently it shares the one overflow entry; exporters silent for FORGET_IDLE_MS are forgotten
- * anyway. The exporter counters (exporter-stats.ts) and the decoders' per-exporter reasons use it,
- * so both forget an exporter alike.
+ * anyway. A forgotten exporter's counts are added to the overflow entry, so sums over the table
+ * (totals, counts by reason) never go down. The exporter counters (exporter-stats.ts) and the
+ * decoders' per-exporter reasons use it, so both forget an exporter alike.
+ *
+ * Times are the datagrams' (capture times in `ufc replay`): the table's clock is the latest it was
+ * given, moved on by the wall clock's time since, so a table nothing reaches any more still ages.
  */
 
 export const MAX_EXPORTERS = 10000;
@@ -23,16 +27,39 @@ export class ExporterTable<T extends { lastSeen: number }> {
   readonly entries = new Map<string, T>();
   private lastAged = -Infinity;
   private lastMadeRoom = -Infinity;
+  /** The latest time given (observe, get) and the wall clock then. */
+  private clock = -Infinity;
+  private clockAt = 0;
 
-  constructor(private readonly make: (exporter: string, now: number) => T) {}
+  /** `merge` adds a forgotten entry's counts to the overflow entry. */
+  constructor(private readonly make: (exporter: string, now: number) => T, private readonly merge: (into: T, from: T) => void) {}
 
-  /** The entry of `exporter` at `now` (made when new; the overflow entry when there is no room). Its lastSeen is the caller's to move. */
-  get(exporter: string, now: number): T {
+  /** Moves the table's clock to `now` when later (a time from elsewhere: a worker's report). */
+  observe(now: number): void {
+    if (now > this.clock) {
+      this.clock = now;
+      this.clockAt = Date.now();
+    }
+  }
+
+  /** Forgets exporters silent for FORGET_IDLE_MS, at most once a minute, by the table's clock moved on by the wall clock. */
+  age(): void {
+    if (this.clock === -Infinity) return;
+    this.ageAt(this.clock + Math.max(0, Date.now() - this.clockAt));
+  }
+
+  private ageAt(now: number): void {
     // Either direction: a replayed capture's clock may run behind.
     if (Math.abs(now - this.lastAged) >= AGE_EVERY_MS) {
       this.lastAged = now;
       this.forget(now, FORGET_IDLE_MS);
     }
+  }
+
+  /** The entry of `exporter` at `now` (made when new; the overflow entry when there is no room). Its lastSeen is the caller's to move. */
+  get(exporter: string, now: number): T {
+    this.observe(now);
+    this.ageAt(now);
     let e = this.entries.get(exporter);
     if (e === undefined) {
       // Past the bound, the places of silent exporters, else one shared entry (which may take the map
@@ -52,8 +79,17 @@ export class ExporterTable<T extends { lastSeen: number }> {
     return this.entries.size < MAX_EXPORTERS;
   }
 
-  /** Forgets the exporters (not the overflow entry) silent for longer than `idleMs` at `now`. */
+  /** Forgets the exporters (not the overflow entry) silent for longer than `idleMs` at `now`, their counts kept in the overflow entry. */
   private forget(now: number, idleMs: number): void {
-    for (const [exporter, e] of this.entries) if (now - e.lastSeen > idleMs && exporter !== OVERFLOW) this.entries.delete(exporter);
+    for (const [exporter, e] of this.entries) {
+      if (now - e.lastSeen <= idleMs || exporter === OVERFLOW) continue;
+      let other = this.entries.get(OVERFLOW);
+      if (other === undefined) {
+        other = this.make(OVERFLOW, e.lastSeen);
+        this.entries.set(OVERFLOW, other);
+      }
+      this.merge(other, e);
+      this.entries.delete(exporter);
+    }
   }
 }

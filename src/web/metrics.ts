@@ -167,7 +167,8 @@ export function createMetrics(src: WebSources): Registry {
   new Gauge({
     name: 'ufc_exporters', help: 'Exporters counted now: seen since start, less those forgotten after their silence (their series go with them).', registers: [registry],
     collect() {
-      this.set(exporters().length);
+      // The overflow entry holds exporters not counted one by one: no exporter of its own.
+      this.set(exporters().filter((e) => e.exporter !== 'other').length);
     },
   });
 

@@ -136,6 +136,25 @@ test('sFlow agent drops: one agent cannot take every source, silent sources are 
   assert.equal(gaps.agentDrops('192.0.2.2', '192.0.2.2', 0, 0, 1, 0, later), true);
 });
 
+test('sFlow: one UDP source naming 20,000 agents takes at most 4,096 streams and 8,192 drop sources, so other agents\' loss is still counted', () => {
+  const gaps = new SequenceGaps(DATAGRAMS);
+  let streams = 0, sources = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const agent = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    if (gaps.stream(agent, 6343, 0, 0, '198.51.100.1') !== null) streams++;
+    if (gaps.agentDrops('198.51.100.1', agent, 0, 0, 1, 0, 0)) sources++;
+  }
+  assert.deepEqual([streams, sources], [4096, 8192]);
+  // Another sender's agent is followed, and its loss counted under it.
+  const s = gaps.stream('192.0.2.7', 6343, 0, 1, '192.0.2.7');
+  assert.ok(s !== null);
+  gaps.check(s, '192.0.2.7', 1, 1);
+  gaps.check(s, '192.0.2.7', 5, 1);
+  assert.equal(gaps.take()?.get('192.0.2.7')?.missingDatagrams, 3);
+  // Silent for ten minutes, the sender's streams go and its count with them: room again.
+  assert.ok(gaps.stream('10.200.0.1', 6343, 0, 1_000_000, '198.51.100.1') !== null);
+});
+
 /** Counts of each exporter's sequence numbers after `datagrams` went through a pipeline of real decoders. */
 function pipelineCounts(datagrams: Buffer[], port: number): SequenceCounts {
   const p = new Pipeline(createDecoders({ config: testConfig(), stateDir: '' }), [], []);

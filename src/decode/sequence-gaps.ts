@@ -74,6 +74,8 @@ export interface SequenceStream {
   lastRecords: number;
   lastFlows: number;
   lastSeen: number;
+  /** The UDP source it came from (for sFlow, not the agent the stream is keyed by): sender() bounds. */
+  sender: string;
 }
 
 /**
@@ -117,6 +119,13 @@ const MAX_STREAMS = 20_000;
  * template store allows 256 scopes an address.
  */
 const MAX_STREAMS_PER_EXPORTER = 1_024;
+/**
+ * Streams and drop sources of one UDP source. sFlow's are keyed by the agent address inside the
+ * datagram, which its sender writes at will: without this one sender could name 20,000 agents. A relay
+ * forwarding many agents under its own address still has room for thousands.
+ */
+const MAX_STREAMS_PER_SENDER = 4_096;
+const MAX_DROP_SOURCES_PER_SENDER = 8_192;
 /** sFlow data sources whose `drops` counter is followed, per decoder and per agent (a large chassis has a few thousand ports). */
 const MAX_DROP_SOURCES = 20_000;
 const MAX_DROP_SOURCES_PER_AGENT = 4_096;
@@ -132,8 +141,8 @@ export const UNTRACKED_STREAM = 'sequence not followed: too many streams';
 /** Counted per flow sample whose data source's `drops` counter is not followed. */
 export const UNTRACKED_DROPS = 'agent drops not followed: data source past the bounds';
 
-/** An sFlow data source's last `drops` value and when it was seen (changed in place). */
-interface DropsSeen { drops: number; lastSeen: number }
+/** An sFlow data source's last `drops` value, when it was seen (changed in place) and the UDP source it came from. */
+interface DropsSeen { drops: number; lastSeen: number; sender: string }
 
 export class SequenceGaps {
   /** exporter -> port * 2^32 + domain -> stream. */
@@ -142,6 +151,9 @@ export class SequenceGaps {
   /** sFlow agent -> data source -> its last `drops` value (agentDrops()). */
   private readonly dropsSeen = new Map<string, Map<number, DropsSeen>>();
   private dropsSources = 0;
+  /** Streams and drop sources per UDP source (MAX_*_PER_SENDER). */
+  private readonly senderStreams = new Map<string, number>();
+  private readonly senderDrops = new Map<string, number>();
   private lastForget = -Infinity;
   private counts: Map<string, SequenceCounts> | null = null;
 
@@ -152,16 +164,17 @@ export class SequenceGaps {
    * The stream of this exporter, port and domain, made at first sight; null when a bound is reached
    * (the caller counts the datagram as UNTRACKED_STREAM).
    */
-  stream(exporter: string, port: number, domain: number, now: number): SequenceStream | null {
+  stream(exporter: string, port: number, domain: number, now: number, sender = exporter): SequenceStream | null {
     const key = port * TWO_32 + domain;
     let byKey = this.streams.get(exporter);
     let s = byKey?.get(key);
     if (s === undefined) {
-      if (!this.roomForStream(byKey) && !(this.forgetDue(now) && this.roomForStream((byKey = this.streams.get(exporter))))) return null;
+      if (!this.roomForStream(byKey, sender) && !(this.forgetDue(now) && this.roomForStream((byKey = this.streams.get(exporter)), sender))) return null;
       if (byKey === undefined) this.streams.set(exporter, (byKey = new Map()));
-      s = { mode: this.modes[0]!, open: this.modes.length > 1 ? this.modes : [], last: -1, lastRecords: -1, lastFlows: -1, lastSeen: now };
+      s = { mode: this.modes[0]!, open: this.modes.length > 1 ? this.modes : [], last: -1, lastRecords: -1, lastFlows: -1, lastSeen: now, sender };
       byKey.set(key, s);
       this.size++;
+      this.senderStreams.set(sender, (this.senderStreams.get(sender) ?? 0) + 1);
     }
     s.lastSeen = now;
     return s;
@@ -203,8 +216,8 @@ export class SequenceGaps {
     this.step(s, seq, records, flows);
   }
 
-  private roomForStream(byKey: Map<number, SequenceStream> | undefined): boolean {
-    return this.size < MAX_STREAMS && (byKey === undefined || byKey.size < MAX_STREAMS_PER_EXPORTER);
+  private roomForStream(byKey: Map<number, SequenceStream> | undefined, sender: string): boolean {
+    return this.size < MAX_STREAMS && (byKey === undefined || byKey.size < MAX_STREAMS_PER_EXPORTER) && (this.senderStreams.get(sender) ?? 0) < MAX_STREAMS_PER_SENDER;
   }
 
   private step(s: SequenceStream, seq: number, records: number, flows: number): void {
@@ -240,10 +253,11 @@ export class SequenceGaps {
     let bySource = this.dropsSeen.get(agent);
     const seen = bySource?.get(key);
     if (seen === undefined) {
-      if (!this.roomForDrops(bySource) && !(this.forgetDue(now) && this.roomForDrops((bySource = this.dropsSeen.get(agent))))) return false;
+      if (!this.roomForDrops(bySource, exporter) && !(this.forgetDue(now) && this.roomForDrops((bySource = this.dropsSeen.get(agent)), exporter))) return false;
       if (bySource === undefined) this.dropsSeen.set(agent, (bySource = new Map()));
-      bySource.set(key, { drops, lastSeen: now });
+      bySource.set(key, { drops, lastSeen: now, sender: exporter });
       this.dropsSources++;
+      this.senderDrops.set(exporter, (this.senderDrops.get(exporter) ?? 0) + 1);
       return true;
     }
     const grew = (drops - seen.drops + TWO_32) % TWO_32;
@@ -253,8 +267,8 @@ export class SequenceGaps {
     return true;
   }
 
-  private roomForDrops(bySource: Map<number, DropsSeen> | undefined): boolean {
-    return this.dropsSources < MAX_DROP_SOURCES && (bySource === undefined || bySource.size < MAX_DROP_SOURCES_PER_AGENT);
+  private roomForDrops(bySource: Map<number, DropsSeen> | undefined, sender: string): boolean {
+    return this.dropsSources < MAX_DROP_SOURCES && (bySource === undefined || bySource.size < MAX_DROP_SOURCES_PER_AGENT) && (this.senderDrops.get(sender) ?? 0) < MAX_DROP_SOURCES_PER_SENDER;
   }
 
   /** Runs forgetIdle() unless one ran less than FORGET_EVERY_MS ago; whether it ran. */
@@ -270,15 +284,32 @@ export class SequenceGaps {
   private forgetIdle(now: number): void {
     let forgotten = 0;
     for (const [exporter, byKey] of this.streams) {
-      for (const [key, s] of byKey) if (now - s.lastSeen > IDLE_MS) { byKey.delete(key); forgotten++; }
+      for (const [key, s] of byKey) {
+        if (now - s.lastSeen <= IDLE_MS) continue;
+        byKey.delete(key);
+        forgotten++;
+        release(this.senderStreams, s.sender);
+      }
       if (byKey.size === 0) this.streams.delete(exporter);
     }
     this.size -= forgotten;
     forgotten = 0;
     for (const [agent, bySource] of this.dropsSeen) {
-      for (const [key, d] of bySource) if (now - d.lastSeen > IDLE_MS) { bySource.delete(key); forgotten++; }
+      for (const [key, d] of bySource) {
+        if (now - d.lastSeen <= IDLE_MS) continue;
+        bySource.delete(key);
+        forgotten++;
+        release(this.senderDrops, d.sender);
+      }
       if (bySource.size === 0) this.dropsSeen.delete(agent);
     }
     this.dropsSources -= forgotten;
   }
+}
+
+/** One fewer for `sender`; gone at zero. */
+function release(counts: Map<string, number>, sender: string): void {
+  const n = (counts.get(sender) ?? 1) - 1;
+  if (n <= 0) counts.delete(sender);
+  else counts.set(sender, n);
 }

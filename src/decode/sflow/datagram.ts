@@ -50,8 +50,9 @@ export class SflowDecoder implements Decoder {
       sequence: buf.readUInt32BE(o + 4),
       receivedAt: ctx.receivedAt,
     };
-    // Keyed by the agent (a relay may forward several), counted under the UDP source like every other count.
-    const s = this.gaps.stream(dg.agent, ctx.exporterPort, dg.subAgent, ctx.receivedAt);
+    // Keyed by the agent (a relay may forward several), counted under the UDP source like every other
+    // count, and bounded per UDP source too (its sender writes the agent at will).
+    const s = this.gaps.stream(dg.agent, ctx.exporterPort, dg.subAgent, ctx.receivedAt, ctx.exporterIp);
     if (s !== null) this.gaps.check(s, ctx.exporterIp, dg.sequence, 1);
     else this.losses.lose(ctx.exporterIp, UNTRACKED_STREAM);
     // o + 8: uptime (ms since the agent booted): no absolute time to anchor it, not used.

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { createServer as createHttpsServer, request } from 'node:https';
 import { connect } from 'node:net';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import type { TestContext } from 'node:test';
 import { Collector } from '../src/collector.js';
 import { loadConfig } from '../src/config/load.js';
 import { WebServer } from '../src/web/server.js';
+import { redirectPlainHttp } from '../src/web/plain-redirect.js';
 import { setLogger, createLogger } from '../src/log/logger.js';
 import { tempDir, testConfig } from './helpers/collect.js';
 import { needTool, toolPath } from './helpers/tools.js';
@@ -197,6 +198,50 @@ test('HTTPS: plain HTTP for a host not allowed is refused, not redirected; a con
   stopped = true;
   await closed;
   assert.ok(Date.now() - t0 < 3_000, `stop took ${Date.now() - t0} ms`);
+});
+
+test('HTTPS port: a connection reset before its first byte is dropped, not the process; a plain request sent a byte at a time is cut at the deadline; TLS still served', async (t) => {
+  const openssl = needTool(t, 'openssl');
+  if (openssl === null) return;
+  const { cert, key } = makeCert(openssl, tempDir(), 'edge');
+  const server = createHttpsServer({ cert: readFileSync(cert), key: readFileSync(key) }, (_req, res) => res.end('tls'));
+  const drop = redirectPlainHttp(server, () => true, 600);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    drop();
+    server.closeAllConnections();
+    server.close();
+  });
+  const port = (server.address() as { port: number }).port;
+  // A reset with nothing sent: before, an unhandled 'error' event on the waiting socket ended the process.
+  const errors: unknown[] = [];
+  const onUncaught = (err: unknown): void => void errors.push(err);
+  process.on('uncaughtException', onUncaught);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const c = connect(port, '127.0.0.1');
+      c.on('error', () => undefined);
+      await new Promise((r) => c.once('connect', r));
+      c.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    process.off('uncaughtException', onUncaught);
+  }
+  assert.deepEqual(errors, []);
+  // A byte every 100 ms keeps an idle timeout away; the deadline (600 ms here) still ends it.
+  const slow = connect(port, '127.0.0.1');
+  slow.on('error', () => undefined);
+  const closed = new Promise<number>((r) => slow.once('close', () => r(Date.now())));
+  const t0 = Date.now();
+  const text = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ' + 'a'.repeat(100);
+  let i = 0;
+  const drip = setInterval(() => { if (!slow.destroyed) slow.write(text[i++ % text.length]!); }, 100);
+  const end = await Promise.race([closed, new Promise<number>((r) => setTimeout(() => r(Infinity), 5000))]);
+  clearInterval(drip);
+  slow.destroy();
+  assert.ok(end - t0 < 2000, `closed after ${end - t0} ms`);
+  assert.equal((await httpsGet(`https://127.0.0.1:${port}/`, readFileSync(cert))).status, 200);
 });
 
 test('HTTPS: a key that is not the certificate\'s stops start-up, naming both files, of the same key type or not', async (t) => {

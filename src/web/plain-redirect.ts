@@ -16,7 +16,7 @@ import { hostName } from './host-check.js';
 
 /** First byte of a TLS record carrying a handshake (RFC 8446 5.1, ContentType handshake(22)). */
 const TLS_HANDSHAKE = 0x16;
-/** How long a connection may take to send its first bytes, and a plain one to send its request. */
+/** How long a connection may take to send its first bytes, and a plain one to be answered. */
 export const PLAIN_WAIT_MS = 10_000;
 
 /** The redirect's target: the request's host and path over HTTPS; null when the host is not one this server answers to. */
@@ -31,7 +31,7 @@ export function httpsLocation(req: IncomingMessage, hostAllowed: HostCheck): str
  * Makes `server` (listening or not yet) answer plain HTTP with a redirect. Returns what destroys the
  * connections not handed to TLS yet, for the server's stop.
  */
-export function redirectPlainHttp(server: HttpsServer, hostAllowed: HostCheck): () => void {
+export function redirectPlainHttp(server: HttpsServer, hostAllowed: HostCheck, waitMs = PLAIN_WAIT_MS): () => void {
   const waiting = new Set<Socket>();
   const plain = createServer((req: IncomingMessage, res: ServerResponse) => {
     const location = httpsLocation(req, hostAllowed);
@@ -46,16 +46,26 @@ export function redirectPlainHttp(server: HttpsServer, hostAllowed: HostCheck): 
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     waiting.add(socket);
-    socket.once('close', () => waiting.delete(socket));
-    // node:http's own timeouts do not cover a connection before it reaches a server, nor one given
-    // to a server that does not listen: this one does.
-    socket.setTimeout(PLAIN_WAIT_MS, () => socket.destroy());
+    // Until a server takes it, nothing else listens for its errors: a reset before the first byte
+    // would be an unhandled 'error' event, which ends the process.
+    const onError = (): void => void socket.destroy();
+    socket.on('error', onError);
+    // node:http's own timeouts do not cover a connection before it reaches a server, nor one given to
+    // a server that does not listen: a deadline for the whole of it (a byte now and then keeps a
+    // socket's idle timeout from firing).
+    const deadline = setTimeout(() => socket.destroy(), waitMs);
+    deadline.unref();
+    socket.once('close', () => {
+      clearTimeout(deadline);
+      waiting.delete(socket);
+    });
     socket.once('data', (first: Buffer) => {
       socket.pause();
       socket.unshift(first);
       if (first[0] === TLS_HANDSHAKE) {
-        socket.setTimeout(0);
+        clearTimeout(deadline);
         waiting.delete(socket);
+        socket.off('error', onError);
         for (const handle of tlsHandlers) handle.call(server, socket);
       } else {
         plain.emit('connection', socket);

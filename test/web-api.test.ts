@@ -229,7 +229,7 @@ test('the collector starts the web server on listen() when EF_WEBUI_ENABLE, and 
   await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
 });
 
-test('an export whose client stops reading and goes away ends on the server too; exports past EXPORTS_AT_ONCE are answered 429 meanwhile, and taken again once one has ended', async () => {
+test('an export whose client stops reading and goes away ends on the server too, and one whose client stays without reading gives up its place after the stall time; exports past EXPORTS_AT_ONCE are answered 429 meanwhile, and taken again once one has ended', async () => {
   // Enough rows (about 20 MB of NDJSON) to fill the socket buffers of a client that does not read.
   const config = testConfig();
   const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'export.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
@@ -244,7 +244,8 @@ test('an export whose client stops reading and goes away ends on the server too;
   }
   store.write(recs);
   await store.flush();
-  const api = createApi({ config, outputs: [store] } as unknown as WebSources);
+  const STALL_MS = 4000;
+  const api = createApi({ config, outputs: [store] } as unknown as WebSources, undefined, { exportStallMs: STALL_MS });
   let started = 0;
   let ended = 0;
   const server = createServer((req, res) => {
@@ -257,7 +258,7 @@ test('an export whose client stops reading and goes away ends on the server too;
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   const port = (server.address() as AddressInfo).port;
-  const sockets = Array.from({ length: EXPORTS_AT_ONCE }, () => {
+  const stuck = () => Array.from({ length: EXPORTS_AT_ONCE }, () => {
     const s = connect(port, '127.0.0.1');
     s.on('error', () => undefined);
     s.write(`GET /api/flows?from=${now - 3_600_000}&format=ndjson HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
@@ -265,6 +266,8 @@ test('an export whose client stops reading and goes away ends on the server too;
     s.pause();
     return s;
   });
+  const sockets = stuck();
+  let still: typeof sockets = [];
   const exportUrl = `http://127.0.0.1:${port}/api/flows?from=${now - 3_600_000}&format=csv&limit=10`;
   try {
     await until(() => started === EXPORTS_AT_ONCE, 5000);
@@ -283,8 +286,14 @@ test('an export whose client stops reading and goes away ends on the server too;
     const again = await fetch(exportUrl);
     assert.equal(again.status, 200);
     assert.equal((await again.text()).trim().split('\n').length, 11, 'a header line and 10 rows');
+    // Clients that stay connected and never read: cut off after the stall time, their places free.
+    still = stuck();
+    const t0 = Date.now();
+    await until(() => ended === 2 * EXPORTS_AT_ONCE + 3, STALL_MS + 5000);
+    assert.ok(Date.now() - t0 >= STALL_MS - 500, `ended after ${Date.now() - t0} ms`);
+    assert.equal((await fetch(exportUrl)).status, 200);
   } finally {
-    for (const s of sockets) s.destroy();
+    for (const s of [...sockets, ...still]) s.destroy();
     server.closeAllConnections();
     server.close();
     await store.close();
@@ -391,6 +400,8 @@ test('/api/overview talkers: either end\'s top 10 with both sides summed, where 
   assert.equal(eitherEnd([row('a', 50), row('b', 40), row('c', 30)], [row('a', 50), row('b', 40), row('c', 30)], 3, 3).exact, true);
   assert.equal(eitherEnd([row('a', 50), row('b', 20), row('c', 10)], [row('a', 50), row('d', 20), row('c', 10)], 3, 2).exact, false, 'b lacks its destination side from a full list');
   assert.equal(eitherEnd([row('a', 50), row('b', 31), row('c', 30)], [row('a', 50), row('b', 1), row('c', 30)], 3, 3).exact, false, 'b at 32 is below what a key on neither list could have (30 + 30)');
+  assert.equal(eitherEnd([row('y', 20), row('p', 5)], [row('p', 16), row('r', 10)], 2, 1).exact, false, 'y, left out, may have 20 + 10 against p\'s 21');
+  assert.equal(eitherEnd([row('a', 5)], [row('a', 5)], 1, 2).exact, false, 'a second row may exist beyond full lists');
 });
 
 test('parameters are taken as documented or refused (400): threat only 1/true or 0/false, whole numbers in digits only, each parameter once, no offset on exports; HEAD of an export runs no query; API answers carry nosniff', async () => {

@@ -82,16 +82,23 @@ export function filterFrom(p: URLSearchParams): FlowFilter {
 
 /**
  * Until the response can take more, or is gone: a client that disconnects or stops reading gets
- * 'close', never 'drain', and waiting for 'drain' alone kept the export's handler for good.
+ * 'close', never 'drain', and waiting for 'drain' alone kept the export's handler for good. A client
+ * that stays connected without reading for `stallMs` is cut off: it would hold its export's place
+ * (EXPORTS_AT_ONCE) and store query for as long as it liked.
  */
-function drainOrClose(res: ServerResponse): Promise<void> {
+function drainOrClose(res: ServerResponse, stallMs: number): Promise<void> {
   if (res.destroyed) return Promise.resolve();
   return new Promise((ok) => {
     const done = (): void => {
+      clearTimeout(timer);
       res.off('drain', done);
       res.off('close', done);
       ok();
     };
+    const timer = setTimeout(() => {
+      res.destroy();
+      done();
+    }, stallMs);
     res.on('drain', done);
     res.on('close', done);
   });
@@ -115,8 +122,8 @@ function mergeTops(a: TopNRow[], b: TopNRow[], limit: number, metric: 'bytes' | 
 /**
  * Either end's top `limit` from each side's top `each` (a key's two sides summed), and whether that is
  * exact: a side's list shorter than `each` holds every key of that side; a full one bounds the keys it
- * lacks by its last value. So the answer is exact when every key listed has both sides known, and
- * no key missing from both lists (at most the two last values together) could pass the last listed.
+ * lacks by its last value. So the answer is exact when every key shown has both sides known, and no
+ * key left out (on one list, or on neither) could pass the last shown.
  */
 export function eitherEnd(a: TopNRow[], b: TopNRow[], each: number, limit: number, metric: 'bytes' | 'flows' = 'bytes'): { rows: TopNRow[]; exact: boolean } {
   const m = new Map<string | number, TopNRow & { sides: number }>();
@@ -137,10 +144,14 @@ export function eitherEnd(a: TopNRow[], b: TopNRow[], each: number, limit: numbe
   const lastA = fullA ? a[a.length - 1]![metric] : 0, lastB = fullB ? b[b.length - 1]![metric] : 0;
   const all = [...m.values()].sort((x, y) => y[metric] - x[metric]);
   const top = all.slice(0, limit);
-  let exact = top.every((r) => ((r.sides & 1) !== 0 || !fullA) && ((r.sides & 2) !== 0 || !fullB));
-  if (fullA || fullB) {
+  const unknown = (r: { sides: number }): number => ((r.sides & 1) === 0 && fullA ? lastA : 0) + ((r.sides & 2) === 0 && fullB ? lastB : 0);
+  let exact = top.every((r) => unknown(r) === 0);
+  if (exact && (fullA || fullB)) {
+    // Nothing left out may pass the last shown: neither a key on one list only (its other side at most
+    // that list's last value) nor one on neither (at most both last values), which may fill a short list.
     const lowest = top.length < limit ? 0 : top[top.length - 1]![metric];
-    if (lowest < lastA + lastB) exact = false;
+    if (top.length < limit || lowest < lastA + lastB) exact = false;
+    for (let i = limit; exact && i < all.length; i++) if (all[i]![metric] + unknown(all[i]!) > lowest) exact = false;
   }
   return { rows: top.map(({ sides: _sides, ...r }) => r), exact };
 }
@@ -161,7 +172,10 @@ export const EXPORTS_AT_ONCE = 2;
 /** Rows turned into text between two turns of the event loop. */
 const EXPORT_SLICE_ROWS = 500;
 
-export function createApi(src: WebSources, access: () => WebAccess | null = () => null): Api {
+/** How long an export waits for its client to read more before giving up its place. */
+const EXPORT_STALL_MS = 60_000;
+
+export function createApi(src: WebSources, access: () => WebAccess | null = () => null, opts: { exportStallMs?: number } = {}): Api {
   let exportsRunning = 0;
   const query = (): FlowQuery => {
     const q = flowQueryFrom(src.outputs);
@@ -369,7 +383,7 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
           for (let i = 0; i < docs.length && !res.destroyed; i += EXPORT_SLICE_ROWS) {
             const slice = docs.slice(i, i + EXPORT_SLICE_ROWS);
             const lines = slice.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc)));
-            if (!res.write(lines.join('\n') + '\n')) await drainOrClose(res);
+            if (!res.write(lines.join('\n') + '\n')) await drainOrClose(res, opts.exportStallMs ?? EXPORT_STALL_MS);
             await new Promise((resume) => setImmediate(resume));
           }
           return !res.destroyed;

@@ -412,7 +412,8 @@ test('a request the cluster refuses as too large (413, no body) is sent again in
   server.maxContentLength = 40_000;
   const records = await fixtureRecords();
   const big = (await fixtureRecords())[0]!;
-  big.application = 'x'.repeat(50_000);
+  // Over 1 MiB: no ordinary document's size, so the one refused alone is dropped.
+  big.application = 'x'.repeat(1_100_000);
   // Every third document refused by the mapping: one log line must count them all.
   let n = 0;
   server.itemFault = () => (n++ % 3 === 2 ? 400 : 0);
@@ -438,5 +439,33 @@ test('a request the cluster refuses as too large (413, no body) is sent again in
     await out.close();
     await server.stop();
     setLogger(createLogger({ level: 'info', encoding: 'json' }));
+  }
+});
+
+test('a cluster (or a proxy) refusing even one ordinary document as too large keeps the records, as in an outage; once the limit is mended, full-size requests again after the wait', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  server.maxContentLength = 1;
+  const out = new SearchOutput(outputOptions(server, { spill: { dir: tempDir('ufc-es-spill-'), maxBytes: 64 << 20 }, maxBytes: 256 * 1024, batchRecords: 1000, resizeAfterMs: 300 }));
+  try {
+    await out.start();
+    const records = (await fixtureRecords()).slice(0, 200);
+    out.write(records);
+    await until(() => out.counters().failures! > 0, 10_000, 'a failed send');
+    assert.equal(out.counters().rejected, 0, 'nothing dropped');
+    server.maxContentLength = 0;
+    await until(() => server.docs.length >= records.length, 20_000, 'every record indexed once the limit is gone');
+    assert.deepEqual(bag(server.docs.map((d) => docText(d.doc))), bag(records.map((r) => expectedText(r, CODEX))));
+    // Past the wait, requests carry many documents again (not one each, as the shrunken size allowed).
+    await new Promise((r) => setTimeout(r, 400));
+    const more = (await fixtureRecords()).slice(200, 400);
+    const before = server.bulkSizes.length;
+    out.write(more);
+    await out.flush();
+    const sizes = server.bulkSizes.slice(before);
+    assert.ok(sizes.length <= 3 && sizes.every((n) => n > 10), `${sizes.join(',')} items a request`);
+  } finally {
+    await out.close();
+    await server.stop();
   }
 });

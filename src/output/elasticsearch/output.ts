@@ -8,7 +8,8 @@
  * are dropped, counted and logged at most every 10 s. Items still failing after those tries, and
  * everything not yet accepted when a request fails as a whole, go back to the batching queue as a
  * PartialSendError, which retries them or spills them to disk. A request refused as too large (413)
- * is sent again in halves, and later requests kept to half its size.
+ * is sent again in halves, and later requests kept to half its size for RESIZE_AFTER_MS; a lone
+ * document refused so is dropped when it is over LONE_TOO_LARGE, and kept like any failed send when not.
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import { pickTimestamp, type ViewOptions } from '../../record/fields.js';
@@ -40,9 +41,18 @@ export interface SearchOutputOptions {
   /** Sends of a failing (429/5xx) item within one send before it goes back to the queue. */
   itemAttempts?: number;
   itemBackoffMs?: number;
+  /** How long requests stay smaller after a 413 (RESIZE_AFTER_MS; tests). */
+  resizeAfterMs?: number;
 }
 
 const LOG_EVERY_MS = 10_000;
+/** How long requests stay smaller after the last one refused as too large (413). */
+const RESIZE_AFTER_MS = 10 * 60_000;
+/**
+ * A lone document refused as too large is dropped only from this size on (its two bulk lines): flow
+ * documents are a few KB, so a limit below this refuses ordinary ones and is the set-up's to mend.
+ */
+const LONE_TOO_LARGE = 1 << 20;
 
 export class SearchOutput extends BatchingOutput {
   readonly name: string;
@@ -57,6 +67,7 @@ export class SearchOutput extends BatchingOutput {
   private rejectLogTimer: NodeJS.Timeout | null = null;
   /** Largest request body: _BATCH_MAX_BYTES, or less after the cluster refused one as too large (413). */
   private bodyMax: number;
+  private last413 = 0;
 
   constructor(private readonly o: SearchOutputOptions) {
     const batchRecords = o.batchRecords ?? 10_000;
@@ -132,6 +143,11 @@ export class SearchOutput extends BatchingOutput {
 
   protected async send(batch: FlowRecord[]): Promise<void> {
     await this.installTemplate();
+    if (this.bodyMax < this.o.maxBytes && Date.now() - this.last413 >= (this.o.resizeAfterMs ?? RESIZE_AFTER_MS)) {
+      // The limit may have been raised since (a proxy's set-up mended): full-size requests again.
+      this.bodyMax = this.o.maxBytes;
+      log.info(`${this.name} output: no request refused as too large for ${Math.round((Date.now() - this.last413) / 60_000)} minutes; requests of up to ${this.bodyMax} bytes again (_BATCH_MAX_BYTES)`);
+    }
     const attempts = Math.max(1, this.o.itemAttempts ?? 5);
     let pending = this.items(batch);
     for (let attempt = 1; ; attempt++) {
@@ -145,16 +161,21 @@ export class SearchOutput extends BatchingOutput {
           results = itemResults(await this.conn.bulk(bodyText(body)), body.length);
         } catch (err) {
           if (err instanceof ClusterHttpError && err.status === 413) {
-            if (body.length === 1) {
-              // One document larger than the cluster takes: it never will.
+            this.last413 = Date.now();
+            if (body.length === 1 && body[0]!.bytes >= LONE_TOO_LARGE) {
+              // One document larger than any limit set for ordinary ones: it never will go.
               this.reject(413, err.message);
               continue;
             }
-            // This body and the ones after it, cut again to half its size (an item larger alone, alone).
-            this.tooLarge(body, err);
-            bodies.splice(b, bodies.length - b, ...splitBodies(bodies.slice(b).flat(), this.bodyMax));
-            b--;
-            continue;
+            // One ordinary document refused: a limit below every flow's size (a proxy set up wrong), which
+            // is the set-up's to mend. Kept (retried or spilled) as in any outage, not dropped.
+            if (body.length > 1) {
+              // This body and the ones after it, cut again to half its size (an item larger alone, alone).
+              this.tooLarge(body, err);
+              bodies.splice(b, bodies.length - b, ...splitBodies(bodies.slice(b).flat(), this.bodyMax));
+              b--;
+              continue;
+            }
           }
           const left = retry.map((it) => it.index);
           for (let k = b; k < bodies.length; k++) for (const it of bodies[k]!) left.push(it.index);

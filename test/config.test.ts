@@ -205,6 +205,23 @@ test('the stores have no ECS layout: their _ECS_ENABLE is not an option, and set
   ]);
 });
 
+test('several --env-files as systemd reads them: an empty Environment= in a drop-in clears what the unit\'s Environment= lines set, not what an env file gives after', () => {
+  const dir = tempDir();
+  const unit = join(dir, 'flowcoll.service'), dropin = join(dir, 'flowcoll.conf'), env = join(dir, 'ufc.env');
+  writeFileSync(unit, '[Service]\nEnvironment="EF_DATA_DIR=/var/lib/ufc" "EF_LOGGER_LEVEL=warn"\nExecStart=/usr/bin/ufc run\n');
+  writeFileSync(dropin, '[Service]\nEnvironment=\nEnvironment="EF_LOGGER_LEVEL=debug"\n');
+  writeFileSync(env, 'EF_WEBUI_PORT=8181\n');
+  const { config, errors } = loadConfig({ env: {}, envFile: [unit, dropin, env] });
+  assert.deepEqual(errors, []);
+  assert.ok(config);
+  assert.equal(config.EF_LOGGER_LEVEL, 'debug');
+  assert.equal(config.EF_WEBUI_PORT, 8181);
+  assert.notEqual(config.EF_DATA_DIR, '/var/lib/ufc', 'cleared by the drop-in\'s empty Environment=');
+  // Without the empty line, the unit's value stands.
+  writeFileSync(dropin, '[Service]\nEnvironment="EF_LOGGER_LEVEL=debug"\n');
+  assert.equal(loadConfig({ env: {}, envFile: [unit, dropin, env] }).config?.EF_DATA_DIR, '/var/lib/ufc');
+});
+
 test('the seed systemd drop-in works verbatim through --env-file, and the environment wins', () => {
   const dropIn = `[Service]
 Environment="EF_OUTPUT_RISKIQ_ENABLE=true"

@@ -18,14 +18,21 @@ export interface ConfigResult {
   set: Set<string>;
 }
 
+/** What earlier files gave, read on by the next (loadConfig's --env-file list): the values, and those set by units' Environment= lines. */
+export interface UnitValues {
+  values: Record<string, string>;
+  fromUnits: string[];
+}
+
 /**
  * Parses `KEY=value` lines (an env file), or a systemd unit or drop-in: there only the `[Service]`
  * section's `Environment=` lines count, unquoted as systemd does (`Environment="A=b" "C=d"`, C escapes,
- * `\ ` for a space, `%%` for `%`; an empty `Environment=` clears what came before), and other keys
+ * `\ ` for a space, `%%` for `%`; an empty `Environment=` clears what Environment= lines set before it,
+in this file and in the units `before` holds, as a drop-in's clears the unit's), and other keys
  * (`ExecStart=`, `[Unit]` lines) are not options. Comments and blank lines are ignored.
  */
-export function parseEnvFile(text: string, ignored: string[] = [], bad: string[] = []): Record<string, string> {
-  const out: Record<string, string> = {};
+export function parseEnvFile(text: string, ignored: string[] = [], bad: string[] = [], before?: UnitValues): Record<string, string> {
+  const out: Record<string, string> = before?.values ?? {};
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   // A file with a section header is a unit or drop-in: systemd reads nothing above its first header.
   const unit = lines.some((l) => /^\[.*\]$/.test(l.trim()));
@@ -45,7 +52,8 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
     }
   }
   let section: string | null = null;
-  let fromUnit: string[] = [];
+  // Keys Environment= lines set, here and in the units read before: an empty one clears them all.
+  const fromUnit: string[] = before?.fromUnits ?? [];
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
@@ -64,7 +72,7 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
     if (env) {
       if (env[1] === '') {
         for (const k of fromUnit) delete out[k];
-        fromUnit = [];
+        fromUnit.length = 0;
         continue;
       }
       for (const assignment of splitSystemdWords(env[1]!)) {
@@ -207,11 +215,12 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   const raw: Record<string, string> = {};
   // In order, a later file over an earlier one: the unit, its drop-ins, then its EnvironmentFile=
   // reproduce what systemd gives the service (EnvironmentFile= values override Environment=).
+  const read: UnitValues = { values: raw, fromUnits: [] };
   for (const file of typeof opts.envFile === 'string' ? [opts.envFile] : opts.envFile ?? []) {
     try {
       const ignored: string[] = [];
       const bad: string[] = [];
-      Object.assign(raw, parseEnvFile(readFileSync(file, 'utf8'), ignored, bad));
+      parseEnvFile(readFileSync(file, 'utf8'), ignored, bad, read);
       for (const why of ignored) warnings.push(`--env-file ${file}: ${why}`);
       for (const why of bad) errors.push(`--env-file ${file}: ${why}`);
     } catch (err) {

@@ -218,7 +218,8 @@ function httpsAgent(url: string, tls: ClickHouseOptions['tls']): { http_agent?: 
       throw new ConfigFileError(`EF_OUTPUT_CLICKHOUSE_TLS_CA_CERT_FILEPATH: cannot read ${tls.caCertPath}: ${(err as Error).message}`);
     }
   }
-  return { http_agent: new HttpsAgent({ keepAlive: false, rejectUnauthorized: !tls.skipVerification, ...(ca !== undefined ? { ca: [...rootCertificates, ca.toString('latin1')] } : {}) }) };
+  // maxSockets: the client's max_open_connections (10), which it applies only to an agent of its own.
+  return { http_agent: new HttpsAgent({ keepAlive: false, maxSockets: 10, rejectUnauthorized: !tls.skipVerification, ...(ca !== undefined ? { ca: [...rootCertificates, ca.toString('latin1')] } : {}) }) };
 }
 
 export function credentialsOutOfUrl(address: string, username: string, password: string): { url: string; username: string; password: string } {

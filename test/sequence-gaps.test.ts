@@ -117,6 +117,35 @@ test('sequence numbers: datagrams whose stream is not followed are counted per e
   assert.deepEqual(other.errors, {});
 });
 
+test('sequence numbers: IPFIX domains and sFlow sub-agents past an exporter\'s streams are counted as not followed too', () => {
+  const p = new Pipeline(createDecoders({ config: testConfig(), stateDir: '' }), [], []);
+  const ipfix = (domain: number): Buffer => {
+    const b = Buffer.alloc(16);
+    b.writeUInt16BE(10, 0);
+    b.writeUInt16BE(16, 2);
+    b.writeUInt32BE(1_700_000_000, 4);
+    b.writeUInt32BE(1, 8);
+    b.writeUInt32BE(domain, 12);
+    return b;
+  };
+  const sflow = (subAgent: number): Buffer => {
+    const b = Buffer.alloc(28);
+    b.writeUInt32BE(5, 0);
+    b.writeUInt32BE(1, 4);
+    b.set([198, 51, 100, 2], 8);
+    b.writeUInt32BE(subAgent, 12);
+    b.writeUInt32BE(1, 16);
+    return b;
+  };
+  for (let i = 0; i < 1100; i++) {
+    p.handle(ipfix(i), { exporterIp: '198.51.100.1', exporterPort: 4739, receivedAt: 1_700_000_000_000 });
+    p.handle(sflow(i), { exporterIp: '198.51.100.2', exporterPort: 6343, receivedAt: 1_700_000_000_000 });
+  }
+  const snap = p.stats.snapshot();
+  assert.equal(snap.find((e) => e.exporter === '198.51.100.1')?.errors['ipfix: sequence not followed: too many streams'], 76);
+  assert.equal(snap.find((e) => e.exporter === '198.51.100.2')?.errors['sflow5: sequence not followed: too many streams'], 76);
+});
+
 test('sFlow agent drops: one agent cannot take every source, silent sources are forgotten, and sources not followed are told', () => {
   const gaps = new SequenceGaps(DATAGRAMS);
   let followed = 0;

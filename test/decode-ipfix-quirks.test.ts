@@ -713,26 +713,53 @@ test('template share per address: a saved cache brings back only an address\'s s
   assert.equal(store.load(saved, NOW), 6250);
 });
 
-test('a full template table makes room for a new address from the largest holder, least recently announced first', () => {
-  const d = new IpfixDecoder(BASE);
+test('a full template table makes room from templates idle for 35 minutes, least recently active first; announced ones stay', () => {
+  const d = new IpfixDecoder({ ...BASE, templateLifetimeS: 86_400 });
   // 8 addresses at their share (6,250 = 4,096 + 2,154 over two domains): 50,000, the decoder's bound.
-  for (let a = 1; a <= 8; a++) {
-    announce(d, `198.51.100.${a}`, 1, 256, 4096, NOW);
-    announce(d, `198.51.100.${a}`, 2, 256, 2154, NOW + 1000);
-  }
+  const holders = (at: number, from: number): void => {
+    for (let a = from; a <= 8; a++) {
+      announce(d, `198.51.100.${a}`, 1, 256, 4096, at);
+      announce(d, `198.51.100.${a}`, 2, 256, 2154, at + 1000);
+    }
+  };
+  holders(NOW, 1);
   assert.equal((d.describe() as { templates: number }).templates, 50_000);
-  // A ninth address: the first holder's 98 oldest templates (1/64 of its 6,250) make room.
-  const at = NOW + 2000;
+  // Within the idle window a ninth address is refused: every template was announced since.
+  let at = NOW + 30 * 60_000;
+  assert.equal(runAs(d, ipfixMsg([set(2, ipfixTemplate(256, DATA_FIELDS)), dataFor(256)], 1, at / 1000), '192.0.2.50', at).length, 0);
+  assert.equal(byExporterOf(d)['192.0.2.50']!['template refused: too many templates'], 1);
+  // 35 minutes on the first address has neither announced nor used its templates; the others announced theirs.
+  at = NOW + 36 * 60_000;
+  holders(at - 2000, 2);
   assert.equal(runAs(d, ipfixMsg([set(2, ipfixTemplate(256, DATA_FIELDS)), dataFor(256)], 1, at / 1000), '192.0.2.50', at).length, 1);
-  assert.equal(byExporterOf(d)['198.51.100.1']!['templates evicted: room made for another address'], 98);
-  assert.equal((d.describe() as { templates: number }).templates, 50_000 - 98 + 1);
+  // One batch, 1/64 of the table (782), the first address's oldest: domain 1, announced first.
+  assert.equal(byExporterOf(d)['198.51.100.1']!['templates evicted: idle at a full table'], 782);
+  assert.equal((d.describe() as { templates: number }).templates, 50_000 - 782 + 1);
   const scopes = (d.describe() as { scopes: { exporter: string; domain: number; templates: number[] }[] }).scopes;
   const first = scopes.filter((x) => x.exporter === '198.51.100.1');
-  assert.deepEqual(first.map((x) => [x.domain, x.templates.length, x.templates[0]]), [[1, 4096 - 98, 256 + 98], [2, 2154, 256]], 'the oldest went: domain 1, announced first');
-  // The next 97 fit in that room without taking more.
-  announce(d, '192.0.2.50', 1, 257, 97, at);
-  assert.equal(byExporterOf(d)['198.51.100.1']!['templates evicted: room made for another address'], 98);
-  assert.deepEqual(Object.keys(byExporterOf(d)['192.0.2.50']!).filter((k) => k.startsWith('template')), [], 'nothing refused');
+  assert.deepEqual(first.map((x) => [x.domain, x.templates.length, x.templates[0]]), [[1, 4096 - 782, 256 + 782], [2, 2154, 256]]);
+  // The next 781 fit in that room without taking more.
+  announce(d, '192.0.2.50', 1, 257, 781, at);
+  assert.equal(byExporterOf(d)['198.51.100.1']!['templates evicted: idle at a full table'], 782);
+  assert.deepEqual(Object.keys(byExporterOf(d)['192.0.2.50']!).filter((k) => k.startsWith('template')), ['template refused: too many templates'], 'nothing refused since');
+  for (let a = 2; a <= 8; a++) assert.equal(byExporterOf(d)[`198.51.100.${a}`]?.['templates evicted: idle at a full table'], undefined);
+});
+
+test('a template ID reused with a layout the scope has no room for is withdrawn: its data waits instead of being read with the old layout', () => {
+  const d = new IpfixDecoder(BASE);
+  // Template 256 (2 fields) and 16 more that fill the scope's 65,536 fields.
+  run(d, ipfixMsg([set(2, ipfixTemplate(256, DATA_FIELDS))]));
+  for (let i = 0; i < 16; i++) {
+    const n = i < 15 ? 4096 : 65_536 - 2 - 15 * 4096;
+    run(d, ipfixMsg([set(2, ipfixTemplate(257 + i, Array.from({ length: n }, (): Spec => [8, 4])))]));
+  }
+  assert.equal(run(d, ipfixMsg([dataFor(256)])).length, 1);
+  // 256 with one field more: refused, and the layout it replaces is not used again.
+  run(d, ipfixMsg([set(2, ipfixTemplate(256, [...DATA_FIELDS, [7, 2]]))]));
+  assert.equal(d.counters.get('template refused: too many templates'), 1);
+  assert.equal(d.counters.get('template withdrawn: its new layout refused'), 1);
+  assert.equal(run(d, ipfixMsg([dataFor(256)])).length, 0);
+  assert.equal(d.counters.get('data without template: held'), 1);
 });
 
 test('template cache: a save that fails leaves no temporary file behind', async () => {

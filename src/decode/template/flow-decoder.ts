@@ -151,12 +151,14 @@ export abstract class TemplateFlowDecoder {
     if (d === undefined) { this.count('template refused: too many exporters'); return; }
     if (tid < MIN_DATA_SET_ID) { this.count('bad template id'); return; }
     const ev = this.store.add(d, tid, fields, scopeCount, isOptions, this.receivedAt);
-    if (ev === 'refused') this.count('template refused: too many templates');
-    else if (ev === 'refused: address share') this.count('template refused: too many templates from this address');
+    if (ev === 'refused' || ev === 'changed, refused') this.count('template refused: too many templates');
+    else if (ev === 'refused: address share' || ev === 'changed, refused: address share') this.count('template refused: too many templates from this address');
     else this.learnt = true;
+    // The ID's earlier layout is no longer used: its data waits as data without a template.
+    if (ev === 'changed, refused' || ev === 'changed, refused: address share') this.count('template withdrawn: its new layout refused');
     const evicted = this.store.takeEvicted();
     // Counted under the address that lost them: its data waits for them to be announced again.
-    if (evicted !== null) for (const [exporter, n] of evicted) this.count('templates evicted: room made for another address', n, exporter);
+    if (evicted !== null) for (const [exporter, n] of evicted) this.count('templates evicted: idle at a full table', n, exporter);
   }
 
   /** Data set with template `tid` at [off, end). */

@@ -31,11 +31,19 @@ const MAX_FIELDS = 2097152;
 /** Template fields of one exporter address: an eighth of the decoder's, for the same reason (6,250 templates of 41 fields). */
 const MAX_FIELDS_PER_EXPORTER = MAX_FIELDS / 8;
 /**
- * When the decoder's templates or fields are full, a template of an address holding fewer than the
- * largest holder takes the place of that holder's least recently announced ones: this share of the
- * holder's templates goes at once, so the sort it takes is paid once for many new templates.
+ * A template neither announced nor used by a data set for this long is idle: when the decoder's
+ * templates or fields are full, idle templates make room for new ones; others are never evicted (a
+ * new template is refused instead). Longer than the 30-minute template refresh some exporters use by
+ * default (Huawei NetEngine, ADTRAN AOS), so an exporter that keeps announcing its templates keeps
+ * them, and one whose data uses them keeps those whatever its refresh; an exporter silent this long
+ * gives up its room long before its templates' lifetime (a day by default) ends.
  */
-const EVICT_SHARE = 1 / 64;
+const IDLE_MS = 35 * 60_000;
+/**
+ * Least number of idle templates one eviction pass drops (least recently active first): 1/64 of the
+ * decoder's, so the pass over the store it takes is paid once for that many new templates.
+ */
+const EVICT_BATCH = Math.ceil(MAX_TEMPLATES / 64);
 /**
  * Least time between two reclaim passes run because a bound was reached (reclaim() is also run by
  * the decoder's one-second sweep): a source that keeps the store full cannot make every datagram
@@ -82,8 +90,28 @@ export class AddressShare {
   constructor(readonly exporter: string) {}
 }
 
+/** A stored template: when a data set last used it, besides when it was last announced (lastSeen). */
+export interface HeldTemplate extends CompiledTemplate {
+  lastUsed: number;
+}
+
+/** When a template was last announced or used: what makes it idle (IDLE_MS). */
+function activeAt(t: HeldTemplate): number {
+  return t.lastUsed > t.lastSeen ? t.lastUsed : t.lastSeen;
+}
+
+/**
+ * `t` as stored: counted as used when announced (a cache's templates, when last announced). The
+ * property is added in place: a spread copy made reclaim()'s pass over 50,000 templates five times slower.
+ */
+function held(t: CompiledTemplate): HeldTemplate {
+  const h = t as HeldTemplate;
+  h.lastUsed = t.lastSeen;
+  return h;
+}
+
 export class DomainState {
-  readonly templates = new Map<number, CompiledTemplate>();
+  readonly templates = new Map<number, HeldTemplate>();
   sampling: SamplingTable;
   /** IPFIX systemInitTimeMilliseconds (IE 160) from options data: base of flowStart/EndSysUpTime. */
   sysInitMs = 0;
@@ -117,10 +145,12 @@ export interface StoredDomain {
 }
 
 /**
- * 'refused': the scope's or the decoder's bounds are full; 'refused: address share': the address's
- * share of the decoder's (MAX_TEMPLATES_PER_EXPORTER, MAX_FIELDS_PER_EXPORTER) is.
+ * 'refused': the scope's or the decoder's bounds are full (and nothing idle could be evicted);
+ * 'refused: address share': the address's share of the decoder's (MAX_TEMPLATES_PER_EXPORTER,
+ * MAX_FIELDS_PER_EXPORTER) is. 'changed, ...': the ID held another layout, which was withdrawn: data
+ * must not be read with a layout its exporter replaced.
  */
-export type TemplateEvent = 'new' | 'same' | 'changed' | 'refused' | 'refused: address share';
+export type TemplateEvent = 'new' | 'same' | 'changed' | 'refused' | 'refused: address share' | 'changed, refused' | 'changed, refused: address share';
 
 /** What roomForTemplate() found. */
 const ROOM = 0, SCOPE_FULL = 1, SHARE_FULL = 2, STORE_FULL = 3;
@@ -137,8 +167,15 @@ export class TemplateStore {
   private lastReclaim = -Infinity;
   /** Templates dropped for their age since takeExpired() last read it. */
   private expired = 0;
-  /** Templates dropped to make room for another address's, by their address, until takeEvicted(). */
+  /** Idle templates dropped to make room for new ones, by their address, until takeEvicted(). */
   private evicted: Map<string, number> | null = null;
+  /**
+   * Idle templates as the last reclaim() or eviction pass counted them: no pass is run while it is 0,
+   * so a full table with nothing idle refuses templates at the cost of a comparison. Templates become
+   * idle by time passing; reclaim() (each second, and at most every RECLAIM_EVERY_MS at a full bound)
+   * counts them again.
+   */
+  private idle = 0;
   /** Set when a template or options-derived value changed since the last save. */
   dirty = false;
 
@@ -182,13 +219,14 @@ export class TemplateStore {
   reclaim(now: number, keep?: DomainState): void {
     this.lastReclaim = now;
     const before = this.expired;
+    let idle = 0;
     for (const [key, d] of this.domains) {
       if (d.sampling.expire(now, this.lifetimeMs)) this.dirty = true;
       for (const [id, t] of d.templates) {
         if (now - t.lastSeen > this.lifetimeMs) {
           this.drop(d, id, t);
           this.expired++;
-        }
+        } else if (now - activeAt(t) > IDLE_MS) idle++;
       }
       if (d !== keep && d.empty) {
         this.domains.delete(key);
@@ -201,6 +239,7 @@ export class TemplateStore {
         if (d.share.scopes.size === 0) this.addresses.delete(d.exporter);
       }
     }
+    this.idle = idle;
     if (this.expired > before) this.dirty = true;
   }
 
@@ -230,7 +269,7 @@ export class TemplateStore {
     return false;
   }
 
-  /** Templates dropped to make room for another address's since the last call, by their address; null when none. */
+  /** Idle templates dropped to make room for new ones since the last call, by their address; null when none. */
   takeEvicted(): ReadonlyMap<string, number> | null {
     const e = this.evicted;
     this.evicted = null;
@@ -253,7 +292,10 @@ export class TemplateStore {
     this.templateCount--;
   }
 
-  /** A usable template, or undefined (unknown, or older than the configured lifetime). */
+  /**
+   * A usable template for a data set at `now`, marked used then (not idle), or undefined (unknown, or
+   * older than the configured lifetime). Called once a data set, not once a record.
+   */
   get(d: DomainState, id: number, now: number): CompiledTemplate | undefined {
     const t = d.templates.get(id);
     if (t === undefined) return undefined;
@@ -263,6 +305,7 @@ export class TemplateStore {
       this.dirty = true;
       return undefined;
     }
+    t.lastUsed = now;
     return t;
   }
 
@@ -274,16 +317,22 @@ export class TemplateStore {
     }
     let room = this.roomForTemplate(d, old, fields.length);
     if (room !== ROOM && this.reclaimDue(now, d)) room = this.roomForTemplate(d, d.templates.get(id), fields.length);
-    if (room === STORE_FULL && this.evictFor(d, d.templates.get(id), fields.length)) room = this.roomForTemplate(d, d.templates.get(id), fields.length);
-    if (room === SHARE_FULL) return 'refused: address share';
-    if (room !== ROOM) return 'refused';
-    this.put(d, id, compileTemplate(id, fields, scopeCount, isOptions, this.v9, now));
+    // this.idle first: with nothing idle, a refusal costs no pass over the store.
+    if (room === STORE_FULL && this.idle > 0 && this.evictFor(d.templates.get(id), fields.length, now)) room = this.roomForTemplate(d, d.templates.get(id), fields.length);
+    if (room !== ROOM) {
+      // The ID's old layout (unless it expired or was evicted meanwhile) goes: its exporter replaced it.
+      const cur = d.templates.get(id);
+      if (cur !== undefined) { this.drop(d, id, cur); this.dirty = true; }
+      if (room === SHARE_FULL) return cur !== undefined ? 'changed, refused: address share' : 'refused: address share';
+      return cur !== undefined ? 'changed, refused' : 'refused';
+    }
+    this.put(d, id, held(compileTemplate(id, fields, scopeCount, isOptions, this.v9, now)));
     this.dirty = true;
     return old === undefined ? 'new' : 'changed';
   }
 
   /** Whether `d` may hold a template of `fields` fields in place of `old` (undefined: a new ID), or which bound is full. */
-  private roomForTemplate(d: DomainState, old: CompiledTemplate | undefined, fields: number): number {
+  private roomForTemplate(d: DomainState, old: HeldTemplate | undefined, fields: number): number {
     const more = fields - (old?.fields.length ?? 0);
     if (old === undefined && d.templates.size >= MAX_TEMPLATES_PER_DOMAIN) return SCOPE_FULL;
     if (d.fieldCount + more > MAX_FIELDS_PER_DOMAIN) return SCOPE_FULL;
@@ -293,41 +342,53 @@ export class TemplateStore {
   }
 
   /**
-   * The decoder's templates or fields are full: drops the least recently announced templates of the
-   * address holding the most (by the bound that is full), if it holds more than `d`'s address, until a
-   * template of `fields` fields in place of `old` fits and at least EVICT_SHARE of the holder's are gone
-   * (never taking the holder below `d`'s address). Whether any went. Runs only at the bound; the sort is
-   * paid once for the many templates the batch makes room for.
+   * The decoder's templates or fields are full: drops idle templates (IDLE_MS) of any address, least
+   * recently active first, until a template of `fields` fields in place of `old` (undefined: a new ID)
+   * fits and at least EVICT_BATCH are gone. Whether any went. Templates announced or used within
+   * IDLE_MS are never dropped here, so sources that keep announcing cannot take an active exporter's.
    */
-  private evictFor(d: DomainState, old: CompiledTemplate | undefined, fields: number): boolean {
-    const byFields = old !== undefined || this.templateCount < MAX_TEMPLATES;
-    const size = (a: AddressShare): number => (byFields ? a.fields : a.templates);
-    let holder: AddressShare | undefined;
-    for (const a of this.addresses.values()) if (holder === undefined || size(a) > size(holder)) holder = a;
-    const mine = size(d.share) + (byFields ? fields : 1);
-    if (holder === undefined || holder === d.share || size(holder) <= mine) return false;
-    const list: [number, DomainState, CompiledTemplate][] = [];
-    for (const hd of holder.scopes) for (const t of hd.templates.values()) list.push([t.lastSeen, hd, t]);
-    list.sort((x, y) => x[0] - y[0]);
-    const atLeast = Math.max(1, Math.ceil(holder.templates * EVICT_SHARE));
+  private evictFor(old: HeldTemplate | undefined, fields: number, now: number): boolean {
+    const cut = now - IDLE_MS;
+    const found: HeldTemplate[] = [], where: DomainState[] = [];
+    const all = new Float64Array(this.templateCount);
+    for (const d of this.domains.values()) {
+      for (const t of d.templates.values()) {
+        const at = activeAt(t);
+        if (at < cut) { all[found.length] = at; found.push(t); where.push(d); }
+      }
+    }
     const more = fields - (old?.fields.length ?? 0);
+    const fits = (): boolean => (old !== undefined || this.templateCount < MAX_TEMPLATES) && this.fieldTotal + more <= MAX_FIELDS;
+    // Least recently active first, by a threshold time rather than a sort of the templates: their times
+    // sorted (a typed array, sorted natively), then a walk over them at each threshold taken.
+    const times = all.subarray(0, found.length).sort();
+    const gone = new Uint8Array(found.length);
     let n = 0;
-    for (const [, hd, t] of list) {
-      if (n >= atLeast && this.templateCount < MAX_TEMPLATES && this.fieldTotal + more <= MAX_FIELDS) break;
-      if (size(holder) <= mine) break;
-      this.drop(hd, t.id, t);
-      n++;
+    for (let k = Math.min(EVICT_BATCH, found.length); n < found.length; k = Math.min(k * 2, found.length)) {
+      const upTo = times[k - 1]!;
+      // Earlier than the threshold first, then at it while fewer than k are gone (ties keep their order).
+      for (let pass = 0; pass < 2; pass++) {
+        for (let i = 0; i < found.length && n < k; i++) {
+          const t = found[i]!, at = activeAt(t);
+          if (gone[i] === 1 || (pass === 0 ? at >= upTo : at !== upTo)) continue;
+          // The template being replaced may be among them: it goes like any other.
+          const d = where[i]!;
+          this.drop(d, t.id, t);
+          gone[i] = 1;
+          n++;
+          this.evicted ??= new Map();
+          this.evicted.set(d.exporter, (this.evicted.get(d.exporter) ?? 0) + 1);
+        }
+      }
+      if (n >= EVICT_BATCH && fits()) break;
     }
-    if (n > 0) {
-      this.evicted ??= new Map();
-      this.evicted.set(holder.exporter, (this.evicted.get(holder.exporter) ?? 0) + n);
-      this.dirty = true;
-    }
+    this.idle = found.length - n;
+    if (n > 0) this.dirty = true;
     return n > 0;
   }
 
   /** Sets `t` under its ID, in place of any template there, keeping the counts. */
-  private put(d: DomainState, id: number, t: CompiledTemplate): void {
+  private put(d: DomainState, id: number, t: HeldTemplate): void {
     const old = d.templates.get(id);
     if (old !== undefined) this.drop(d, id, old);
     d.templates.set(id, t);
@@ -406,8 +467,12 @@ export class TemplateStore {
         // Loaded from several caches (one per decode worker): the template seen last wins.
         const cur = d.templates.get(t.id);
         if (cur !== undefined && cur.lastSeen > lastSeen) continue;
-        if (this.roomForTemplate(d, cur, fields.length) !== ROOM) break;
-        this.put(d, t.id, compileTemplate(t.id, fields, Number(t.scope) || 0, t.options === true, this.v9, lastSeen));
+        if (this.roomForTemplate(d, cur, fields.length) !== ROOM) {
+          // As add(): a layout replaced by one that does not fit is not kept.
+          if (cur !== undefined) this.drop(d, t.id, cur);
+          break;
+        }
+        this.put(d, t.id, held(compileTemplate(t.id, fields, Number(t.scope) || 0, t.options === true, this.v9, lastSeen)));
         n++;
       }
     }

@@ -220,6 +220,15 @@ test('several --env-files as systemd reads them: an empty Environment= in a drop
   // Without the empty line, the unit's value stands.
   writeFileSync(dropin, '[Service]\nEnvironment="EF_LOGGER_LEVEL=debug"\n');
   assert.equal(loadConfig({ env: {}, envFile: [unit, dropin, env] }).config?.EF_DATA_DIR, '/var/lib/ufc');
+  // A KEY=value file's value is not the units' to clear, before or between them; and an empty
+  // Environment= inside such a file clears only what that file set.
+  writeFileSync(unit, '[Service]\nEnvironment="EF_WEBUI_PORT=9001"\n');
+  writeFileSync(dropin, '[Service]\nEnvironment=\n');
+  writeFileSync(env, 'EF_WEBUI_PORT=9002\n');
+  assert.equal(loadConfig({ env: {}, envFile: [env, unit, dropin] }).config?.EF_WEBUI_PORT, 9002, 'the unit\'s 9001 over the file, cleared: the file\'s again');
+  assert.equal(loadConfig({ env: {}, envFile: [unit, env, dropin] }).config?.EF_WEBUI_PORT, 9002);
+  writeFileSync(env, 'EF_LOGGER_LEVEL=debug\nEnvironment=\n');
+  assert.equal(loadConfig({ env: {}, envFile: [unit, env] }).config?.EF_WEBUI_PORT, 9001);
 });
 
 test('the seed systemd drop-in works verbatim through --env-file, and the environment wins', () => {

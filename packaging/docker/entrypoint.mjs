@@ -33,9 +33,11 @@ function envFiles(argv) {
 
 const { parseEnvFile } = await import(pathToFileURL(join(root, 'dist', 'src', 'config', 'load.js')).href);
 const fromFiles = {};
+// Read on from file to file as ufc reads them (a drop-in's empty Environment= clears the unit's).
+const read = { values: fromFiles, fromUnits: [], fromFiles: {} };
 for (const file of envFiles(args)) {
   try {
-    Object.assign(fromFiles, parseEnvFile(readFileSync(file, 'utf8')));
+    parseEnvFile(readFileSync(file, 'utf8'), [], [], read);
   } catch {
     // A file that cannot be read is reported by ufc itself, with every other configuration problem.
   }

@@ -22,6 +22,8 @@ export interface ConfigResult {
 export interface UnitValues {
   values: Record<string, string>;
   fromUnits: string[];
+  /** What KEY=value files gave: an empty Environment= uncovers it where a unit's line hid it. */
+  fromFiles: Record<string, string>;
 }
 
 /**
@@ -52,8 +54,16 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
     }
   }
   let section: string | null = null;
-  // Keys Environment= lines set, here and in the units read before: an empty one clears them all.
-  const fromUnit: string[] = before?.fromUnits ?? [];
+  // Keys Environment= lines set, here and (for a unit) in the units read before: an empty one clears
+  // them all. In a KEY=value file such a line stays within the file, as systemd's EnvironmentFile=
+  // knows no Environment= at all.
+  const fromUnit: string[] = unit ? before?.fromUnits ?? [] : [];
+  // A key a KEY=value file sets is no longer the units' to clear.
+  const fromFile = (key: string): void => {
+    if (unit || before === undefined) return;
+    before.fromFiles[key] = out[key]!;
+    for (let i = before.fromUnits.indexOf(key); i >= 0; i = before.fromUnits.indexOf(key)) before.fromUnits.splice(i, 1);
+  };
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n]!.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
@@ -71,14 +81,20 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
     const env = /^Environment\s*=\s*(.*)$/.exec(line);
     if (env) {
       if (env[1] === '') {
-        for (const k of fromUnit) delete out[k];
+        for (const k of fromUnit) {
+          const below = unit ? before?.fromFiles[k] : undefined;
+          if (below !== undefined) out[k] = below;
+          else delete out[k];
+        }
         fromUnit.length = 0;
         continue;
       }
       for (const assignment of splitSystemdWords(env[1]!)) {
         const key = addAssignment(out, assignment, false);
-        if (key !== null) fromUnit.push(key);
-        else bad.push(`line ${n + 1}: an Environment= word is not NAME=value`);
+        if (key !== null) {
+          fromUnit.push(key);
+          fromFile(key);
+        } else bad.push(`line ${n + 1}: an Environment= word is not NAME=value`);
       }
       continue;
     }
@@ -87,7 +103,9 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
     // `EF_..._KEY: 'value=='` line from a compose file split at its '=' named the key's text).
     // A bare NAME (Docker's env files): "take it from the environment", which wins over the file anyway.
     if (VARIABLE_NAME.test(line.replace(/^export\s+/, ''))) continue;
-    if (addAssignment(out, line.replace(/^export\s+/, ''), true) === null) {
+    const key = addAssignment(out, line.replace(/^export\s+/, ''), true);
+    if (key !== null) fromFile(key);
+    else {
       bad.push(`line ${n + 1}: not NAME=value${/^[\s-]*\w+\s*:/.test(line) ? ' (a YAML line? write EF_NAME=value, one a line)' : ''}`);
     }
   }
@@ -215,7 +233,7 @@ export function loadConfig(opts: LoadOptions): ConfigResult {
   const raw: Record<string, string> = {};
   // In order, a later file over an earlier one: the unit, its drop-ins, then its EnvironmentFile=
   // reproduce what systemd gives the service (EnvironmentFile= values override Environment=).
-  const read: UnitValues = { values: raw, fromUnits: [] };
+  const read: UnitValues = { values: raw, fromUnits: [], fromFiles: {} };
   for (const file of typeof opts.envFile === 'string' ? [opts.envFile] : opts.envFile ?? []) {
     try {
       const ignored: string[] = [];

@@ -116,3 +116,21 @@ test('a decoder\'s per-exporter reasons are bounded and aged as the exporter cou
   r.add('198.51.100.3', 'x', 1, 11 * MIN + 24 * 60 * MIN + MIN);
   assert.deepEqual(Object.keys(r.toJSON()).sort(), ['198.51.100.3', 'other']);
 });
+
+test('an exporter a worker still reports, or the main thread still counts drops for, is not forgotten here: its counts never go down', () => {
+  const s = new ExporterStats();
+  const HOUR = 60 * MIN;
+  const at = (exporter: string, packets: number, lastSeen: number) => ({ exporter, protocol: 'netflow9' as const, packets, bytes: 100, records: 5, byProtocol: { netflow9: { packets, bytes: 100, records: 5 } }, errors: {}, sequence: s.totals().sequence, firstSeen: 0, lastSeen });
+  // A worker's counts, kept here when it stopped; its successor keeps reporting the exporter.
+  s.absorb(0, [at('192.0.2.1', 1_000_000, 0)]);
+  s.retire(0);
+  for (let h = 1; h <= 30; h++) {
+    s.absorb(1, [at('192.0.2.1', h, h * HOUR)]);
+    // Drops counted on this thread every hour for another exporter.
+    s.error('192.0.2.9', 'dropped: decode backlog full', h * HOUR, 1000);
+  }
+  const snap = s.snapshot();
+  assert.equal(snap.find((e) => e.exporter === '192.0.2.1')?.packets, 1_000_030);
+  assert.equal(snap.find((e) => e.exporter === '192.0.2.9')?.errors['dropped: decode backlog full'], 30_000);
+  assert.equal(snap.find((e) => e.exporter === 'other'), undefined);
+});

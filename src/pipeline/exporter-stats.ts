@@ -72,8 +72,12 @@ export class ExporterStats {
   absorb(worker: number, snapshot: ExporterCounters[]): void {
     this.fromWorkers.set(worker, snapshot);
     // The workers' datagram times move this thread's clock, whose own entries (a retired worker's,
-    // the drops counted here) age by it.
-    for (const w of snapshot) this.table.observe(w.lastSeen);
+    // the drops counted here) age by it; an exporter a worker still hears from keeps its entry here.
+    for (const w of snapshot) {
+      this.table.observe(w.lastSeen);
+      const own = this.table.entries.get(w.exporter);
+      if (own !== undefined && w.lastSeen > own.lastSeen) own.lastSeen = w.lastSeen;
+    }
   }
 
   /**
@@ -130,10 +134,14 @@ export class ExporterStats {
   error(exporter: string, reason: string, now: number, n = 1): void {
     const e = this.entry(exporter, now);
     e.errors[reason] = (e.errors[reason] ?? 0) + n;
+    // Counted now: heard from now (the main thread counts drops with no packet() of its own).
+    if (now > e.lastSeen) e.lastSeen = now;
   }
 
   sequence(exporter: string, c: SequenceCounts, now: number): void {
-    addSequenceCounts(this.entry(exporter, now).sequence, c);
+    const e = this.entry(exporter, now);
+    addSequenceCounts(e.sequence, c);
+    if (now > e.lastSeen) e.lastSeen = now;
   }
 
   snapshot(): ExporterCounters[] {

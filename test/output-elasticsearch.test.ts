@@ -469,3 +469,23 @@ test('a cluster (or a proxy) refusing even one ordinary document as too large ke
     await server.stop();
   }
 });
+
+test('a document over a proxy\'s limit, among ordinary ones the limit lets through, is dropped alone: the others are indexed, not held behind it', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  server.maxContentLength = 20_000;
+  const out = new SearchOutput(outputOptions(server, { spill: { dir: tempDir('ufc-es-spill-'), maxBytes: 64 << 20 }, maxBytes: 256 * 1024, batchRecords: 1000 }));
+  try {
+    await out.start();
+    const records = (await fixtureRecords()).slice(0, 200);
+    const big = (await fixtureRecords())[0]!;
+    big.application = 'x'.repeat(30_000);
+    out.write([big, ...records]);
+    await until(() => server.docs.length >= records.length && out.counters().rejected === 1, 20_000, 'the ordinary records indexed and the large one dropped');
+    assert.deepEqual(bag(server.docs.map((d) => docText(d.doc))), bag(records.map((r) => expectedText(r, CODEX))));
+    assert.equal(out.counters().spill_pending ?? 0, 0);
+  } finally {
+    await out.close();
+    await server.stop();
+  }
+});

@@ -9,7 +9,8 @@
  * everything not yet accepted when a request fails as a whole, go back to the batching queue as a
  * PartialSendError, which retries them or spills them to disk. A request refused as too large (413)
  * is sent again in halves, and later requests kept to half its size for RESIZE_AFTER_MS; a lone
- * document refused so is dropped when it is over LONE_TOO_LARGE, and kept like any failed send when not.
+ * document refused so is dropped when it is over LONE_TOO_LARGE or larger than a request the cluster
+ * took lately, and otherwise tried again after the rest and kept like any failed send.
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import { pickTimestamp, type ViewOptions } from '../../record/fields.js';
@@ -68,6 +69,9 @@ export class SearchOutput extends BatchingOutput {
   /** Largest request body: _BATCH_MAX_BYTES, or less after the cluster refused one as too large (413). */
   private bodyMax: number;
   private last413 = 0;
+  /** The largest request the cluster took lately (within RESIZE_AFTER_MS of acceptedAt): a lone document larger than it is refused for its own size. */
+  private acceptedBytes = 0;
+  private acceptedAt = 0;
 
   constructor(private readonly o: SearchOutputOptions) {
     const batchRecords = o.batchRecords ?? 10_000;
@@ -162,13 +166,6 @@ export class SearchOutput extends BatchingOutput {
         } catch (err) {
           if (err instanceof ClusterHttpError && err.status === 413) {
             this.last413 = Date.now();
-            if (body.length === 1 && body[0]!.bytes >= LONE_TOO_LARGE) {
-              // One document larger than any limit set for ordinary ones: it never will go.
-              this.reject(413, err.message);
-              continue;
-            }
-            // One ordinary document refused: a limit below every flow's size (a proxy set up wrong), which
-            // is the set-up's to mend. Kept (retried or spilled) as in any outage, not dropped.
             if (body.length > 1) {
               // This body and the ones after it, cut again to half its size (an item larger alone, alone).
               this.tooLarge(body, err);
@@ -176,11 +173,27 @@ export class SearchOutput extends BatchingOutput {
               b--;
               continue;
             }
+            const lone = body[0]!;
+            if (lone.bytes >= LONE_TOO_LARGE || (lone.bytes > this.acceptedBytes && Date.now() - this.acceptedAt < (this.o.resizeAfterMs ?? RESIZE_AFTER_MS))) {
+              // Larger than any limit set for ordinary documents, or than a request the cluster took
+              // lately: the document is the problem, and it never will go.
+              this.reject(413, err.message);
+              continue;
+            }
+            // Nothing as large taken lately: the limit may refuse every document (a proxy set up
+            // wrong), the set-up's to mend. Tried again after the rest, and kept as in any outage.
+            retry.push(lone);
+            lastFail = `413 ${err.message}`;
+            continue;
           }
           const left = retry.map((it) => it.index);
           for (let k = b; k < bodies.length; k++) for (const it of bodies[k]!) left.push(it.index);
           throw new PartialSendError(recordsOf(batch, left), err);
         }
+        let bytes = 0;
+        for (const it of body) bytes += it.bytes;
+        if (bytes > this.acceptedBytes || Date.now() - this.acceptedAt >= (this.o.resizeAfterMs ?? RESIZE_AFTER_MS)) this.acceptedBytes = bytes;
+        this.acceptedAt = Date.now();
         for (let j = 0; j < results.length; j++) {
           const res = results[j]!;
           if (res.outcome === 'ok') this.c.indexed!++;

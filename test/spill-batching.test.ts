@@ -357,3 +357,22 @@ test('a spill directory that cannot be opened is tried again, and used once it c
   await t.close();
   assertExactlyOnceInOrder(t.got, next);
 });
+
+test('without a spill, a batch waiting to be sent again counts as in flight: the counters add up to what was written while the target is down', async () => {
+  const o = new FakeTarget({ batchMax: 100, deadlineMs: 5, queueMax: 1000, maxRetries: 100 });
+  await o.start();
+  try {
+    o.down = true;
+    o.write(makeBatch(new Map(), 40));
+    const end = Date.now() + 5000;
+    while (o.counters().failures! < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const c = o.counters();
+    assert.ok(c.failures! >= 2);
+    assert.equal(c.queued! + c.inflight! + c.sent! + c.dropped_retries!, 40, JSON.stringify(c));
+    o.down = false;
+    await o.flush();
+    assert.deepEqual([o.counters().sent, o.counters().inflight], [40, 0]);
+  } finally {
+    await o.close();
+  }
+});

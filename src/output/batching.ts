@@ -53,7 +53,8 @@ const SPILL_RETRY_MS = 30_000;
 
 export abstract class BatchingOutput implements Output {
   abstract readonly name: string;
-  // inflight: records of the send in progress (a target that hangs holds them here, not in queued or the spill).
+  // inflight: records of the send in progress, or of the batch waiting to be sent again without a spill
+  // (a target that hangs or fails holds them here, not in queued or the spill).
   protected readonly c: Record<string, number> = { queued: 0, inflight: 0, sent: 0, batches: 0, failures: 0, dropped_queue_full: 0, dropped_retries: 0 };
   private chunks: (readonly FlowRecord[])[] = [];
   private chunkOffset = 0;
@@ -276,6 +277,8 @@ export abstract class BatchingOutput implements Output {
         return true;
       }
       this.notify();
+      // Waiting to be sent again: still in flight (counted nowhere else meanwhile).
+      this.c.inflight = batch.length;
       await this.sleep();
     }
   }

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TemplateStore, type AddressShare, type DomainState } from '../src/decode/template/store.js';
 import type { TemplateField } from '../src/decode/template/compile.js';
+import { mulberry32 } from '../src/dev/prng.js';
 
 const HOUR = 3_600_000;
 /** The store's idle window (IDLE_MS): a template neither announced nor used this long may be evicted. */
@@ -165,18 +166,6 @@ test('a template ID reused with a layout that is refused no longer serves the ol
   assert.ok(s.get(f[0]!, 256, 1000) !== undefined);
 });
 
-/** Small deterministic generator (mulberry32): the rounds are the same on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Each address's share is the sum over its scopes, and the store's totals the sum over all. */
 function checkAccounts(s: TemplateStore, seen: Set<AddressShare>, when: string): void {
   const x = inside(s);
@@ -208,7 +197,8 @@ function checkAccounts(s: TemplateStore, seen: Set<AddressShare>, when: string):
 test('address shares add up to their scopes and the store totals through layout changes, withdrawals, expiry and names', () => {
   const LIFE = 60_000;
   const s = new TemplateStore(false, LIFE);
-  const rnd = random(20261129);
+  // Seeded: the rounds are the same on every run.
+  const rnd = mulberry32(20261129);
   const pick = (n: number): number => Math.floor(rnd() * n);
   const seen = new Set<AddressShare>();
   const did = { changed: 0, withdrawnOne: 0, withdrawnAll: 0, expiredByGet: 0, expiredByReclaim: 0, scopesGone: 0, appNames: 0, ifNames: 0 };

@@ -363,7 +363,7 @@ test('--env-file may be given more than once: files read in order, a later file\
   assert.match(missing.stderr, /--env-file \S+missing\.env: no such file/);
   const twice = spawnSync(process.execPath, [...CLI, 'replay', '--port', '2055', '--port', '9995', join(TESTDATA, 'akvorado', 'netflow', 'nfv5.pcap')], { encoding: 'utf8', env: baseEnv({}) });
   assert.equal(twice.status, 2, twice.stderr);
-  assert.match(twice.stderr, /ufc replay: --port is given 2 times; it takes one value/);
+  assert.match(twice.stderr, /ufc replay: --port is given 2 times; it may be given once/);
 });
 
 test('the service\'s view: the unit file, the drop-in and ufc.env, in systemd\'s order (the unit\'s own Environment= lines read, EnvironmentFile= values over Environment=)', () => {

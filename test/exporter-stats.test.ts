@@ -134,3 +134,14 @@ test('an exporter a worker still reports, or the main thread still counts drops 
   assert.equal(snap.find((e) => e.exporter === '192.0.2.9')?.errors['dropped: decode backlog full'], 30_000);
   assert.equal(snap.find((e) => e.exporter === 'other'), undefined);
 });
+
+test('the overflow entry takes no exporter\'s place: one silent exporter forgotten at a full table makes room for exactly one new one', () => {
+  const s = new ExporterStats();
+  for (let i = 0; i < 10_000; i++) s.packet(address(i), 'netflow5', 100, 30, 0);
+  for (let i = 1; i < 10_000; i++) s.packet(address(i), 'netflow5', 100, 30, 9 * MIN);
+  s.packet('192.0.2.1', 'ipfix', 100, 10, 11 * MIN);
+  const snap = s.snapshot();
+  assert.equal(snap.find((e) => e.exporter === '192.0.2.1')?.records, 10, 'counted on its own');
+  assert.equal(snap.find((e) => e.exporter === 'other')?.packets, 1, 'the forgotten one\'s packet');
+  assert.equal(snap.filter((e) => e.exporter !== 'other').length, 10_000);
+});

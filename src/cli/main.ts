@@ -31,7 +31,7 @@ function checkArgs(cmd: Command, args: ParsedArgs): void {
     if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
     if (values.includes(true) && !(cmd.boolFlags ?? []).includes(k) && !(cmd.extraFlags ?? []).includes(k)) throw new UsageError(`--${k} needs a value`);
     // Only the last value would count: refused rather than dropped without a word.
-    if (values.length > 1 && !(cmd.repeatable ?? []).includes(k)) throw new UsageError(`--${k} is given ${values.length} times; it takes one value`);
+    if (values.length > 1 && !(cmd.repeatable ?? []).includes(k)) throw new UsageError(`--${k} is given ${values.length} times; it may be given once`);
   }
   if (cmd.positional !== true && args.positional.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(args.positional[0])}`);
 }

@@ -30,7 +30,7 @@ export interface UnitValues {
  * Parses `KEY=value` lines (an env file), or a systemd unit or drop-in: there only the `[Service]`
  * section's `Environment=` lines count, unquoted as systemd does (`Environment="A=b" "C=d"`, C escapes,
  * `\ ` for a space, `%%` for `%`; an empty `Environment=` clears what Environment= lines set before it,
-in this file and in the units `before` holds, as a drop-in's clears the unit's), and other keys
+ * in this file and in the units `before` holds, as a drop-in's clears the unit's), and other keys
  * (`ExecStart=`, `[Unit]` lines) are not options. Comments and blank lines are ignored.
  */
 export function parseEnvFile(text: string, ignored: string[] = [], bad: string[] = [], before?: UnitValues): Record<string, string> {

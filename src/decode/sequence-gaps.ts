@@ -74,7 +74,7 @@ export interface SequenceStream {
   lastRecords: number;
   lastFlows: number;
   lastSeen: number;
-  /** The UDP source it came from (for sFlow, not the agent the stream is keyed by): sender() bounds. */
+  /** The UDP source it came from (for sFlow, not the agent the stream is keyed by): roomForStream() bounds streams per sender (MAX_STREAMS_PER_SENDER). */
   sender: string;
 }
 

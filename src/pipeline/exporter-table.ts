@@ -62,9 +62,8 @@ export class ExporterTable<T extends { lastSeen: number }> {
     this.ageAt(now);
     let e = this.entries.get(exporter);
     if (e === undefined) {
-      // Past the bound, the places of silent exporters, else one shared entry (which may take the map
-      // one over the bound itself).
-      if (this.entries.size >= MAX_EXPORTERS && exporter !== OVERFLOW && !this.madeRoom(now)) return this.get(OVERFLOW, now);
+      // Past the bound, the places of silent exporters, else one shared entry (the map's one over the bound).
+      if (exporter !== OVERFLOW && this.counted() >= MAX_EXPORTERS && !this.madeRoom(now)) return this.get(OVERFLOW, now);
       e = this.make(exporter, now);
       this.entries.set(exporter, e);
     }
@@ -76,7 +75,12 @@ export class ExporterTable<T extends { lastSeen: number }> {
     if (Math.abs(now - this.lastMadeRoom) < MAKE_ROOM_EVERY_MS) return false;
     this.lastMadeRoom = now;
     this.forget(now, EVICT_IDLE_MS);
-    return this.entries.size < MAX_EXPORTERS;
+    return this.counted() < MAX_EXPORTERS;
+  }
+
+  /** Exporters counted one by one (the overflow entry is none). */
+  private counted(): number {
+    return this.entries.size - (this.entries.has(OVERFLOW) ? 1 : 0);
   }
 
   /** Forgets the exporters (not the overflow entry) silent for longer than `idleMs` at `now`, their counts kept in the overflow entry. */

@@ -11,6 +11,7 @@ import type { WebSources } from './sources.js';
 import { integrationsStatus } from './integrations.js';
 import { logLinesLost } from '../log/logger.js';
 import type { ExporterCounters } from '../pipeline/exporter-stats.js';
+import { OVERFLOW } from '../pipeline/exporter-table.js';
 
 /** Output counter names that are levels (current depth), not running totals. */
 const DEPTH_KEYS = new Set(['queued', 'inflight', 'queued_records', 'inflight_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spill_pending', 'spilled_bytes', 'spill_bytes']);
@@ -168,7 +169,7 @@ export function createMetrics(src: WebSources): Registry {
     name: 'ufc_exporters', help: 'Exporters counted now: seen since start, less those forgotten after their silence (their series go with them).', registers: [registry],
     collect() {
       // The overflow entry holds exporters not counted one by one: no exporter of its own.
-      this.set(exporters().filter((e) => e.exporter !== 'other').length);
+      this.set(exporters().filter((e) => e.exporter !== OVERFLOW).length);
     },
   });
 

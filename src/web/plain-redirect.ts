@@ -11,8 +11,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
-import type { HostCheck } from './host-check.js';
-import { hostName } from './host-check.js';
+import { hostName, type HostCheck } from './host-check.js';
 
 /** First byte of a TLS record carrying a handshake (RFC 8446 5.1, ContentType handshake(22)). */
 const TLS_HANDSHAKE = 0x16;

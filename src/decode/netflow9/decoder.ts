@@ -91,7 +91,6 @@ export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
       // One options template per FlowSet is the norm; what is left shorter than a header is padding.
     }
   }
-
 }
 
 function zerosFrom(buf: Buffer, o: number, end: number): boolean {

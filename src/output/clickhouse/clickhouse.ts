@@ -199,11 +199,6 @@ export class RowBinaryWriter {
 }
 
 /**
- * Credentials written into the address (`http://user:password@host:8123`) win over the options, as
- * the client would have it, but are handed over as options: the client otherwise warns on the
- * console, past our logger and its level, that the URL overrides them.
- */
-/**
  * For an https URL with EF_OUTPUT_CLICKHOUSE_TLS_*: the client's agent, trusting the CA given (added to
  * the system's, as the other outputs do) or no certificate at all. The client's own `tls` option has no
  * way to skip verification; its agent does both, and keeps one connection per request as before.
@@ -222,6 +217,11 @@ function httpsAgent(url: string, tls: ClickHouseOptions['tls']): { http_agent?: 
   return { http_agent: new HttpsAgent({ keepAlive: false, maxSockets: 10, rejectUnauthorized: !tls.skipVerification, ...(ca !== undefined ? { ca: [...rootCertificates, ca.toString('latin1')] } : {}) }) };
 }
 
+/**
+ * Credentials written into the address (`http://user:password@host:8123`) win over the options, as
+ * the client would have it, but are handed over as options: the client otherwise warns on the
+ * console, past our logger and its level, that the URL overrides them.
+ */
 export function credentialsOutOfUrl(address: string, username: string, password: string): { url: string; username: string; password: string } {
   let u: URL;
   try {

@@ -39,7 +39,7 @@ export interface SearchOutputOptions {
   batchRecords?: number;
   /** Disk spill; without it the memory queue drops when full. */
   spill?: { dir: string; maxBytes: number };
-  /** Sends of a failing (429/5xx) item within one send before it goes back to the queue. */
+  /** Sends of a failing item (retriable() in bulk.ts, or a lone document refused as too large) within one send before it goes back to the queue. */
   itemAttempts?: number;
   itemBackoffMs?: number;
   /** How long requests stay smaller after a 413 (RESIZE_AFTER_MS; tests). */
@@ -69,7 +69,7 @@ export class SearchOutput extends BatchingOutput {
   /** Largest request body: _BATCH_MAX_BYTES, or less after the cluster refused one as too large (413). */
   private bodyMax: number;
   private last413 = 0;
-  /** The largest request the cluster took lately (within RESIZE_AFTER_MS of acceptedAt): a lone document larger than it is refused for its own size. */
+  /** The largest request the cluster took lately and when (kept for RESIZE_AFTER_MS): a lone document larger than it is refused for its own size. */
   private acceptedBytes = 0;
   private acceptedAt = 0;
 
@@ -177,7 +177,7 @@ export class SearchOutput extends BatchingOutput {
             if (lone.bytes >= LONE_TOO_LARGE || (lone.bytes > this.acceptedBytes && Date.now() - this.acceptedAt < (this.o.resizeAfterMs ?? RESIZE_AFTER_MS))) {
               // Larger than any limit set for ordinary documents, or than a request the cluster took
               // lately: the document is the problem, and it never will go.
-              this.reject(413, err.message);
+              this.reject(413, err.message.replace(/^HTTP 413 ?/, ''));
               continue;
             }
             // Nothing as large taken lately: the limit may refuse every document (a proxy set up
@@ -192,8 +192,11 @@ export class SearchOutput extends BatchingOutput {
         }
         let bytes = 0;
         for (const it of body) bytes += it.bytes;
-        if (bytes > this.acceptedBytes || Date.now() - this.acceptedAt >= (this.o.resizeAfterMs ?? RESIZE_AFTER_MS)) this.acceptedBytes = bytes;
-        this.acceptedAt = Date.now();
+        // The largest taken in the last RESIZE_AFTER_MS, and when: a limit lowered since ages it out.
+        if (bytes >= this.acceptedBytes || Date.now() - this.acceptedAt >= (this.o.resizeAfterMs ?? RESIZE_AFTER_MS)) {
+          this.acceptedBytes = bytes;
+          this.acceptedAt = Date.now();
+        }
         for (let j = 0; j < results.length; j++) {
           const res = results[j]!;
           if (res.outcome === 'ok') this.c.indexed!++;

@@ -118,7 +118,7 @@ export function mount(root) {
       const maxOf = (rows) => Math.max(0, ...rows.map((x) => x.bytes));
       // An either-end list that may not be the exact top 10 (the API's top.approximate) says so.
       const approx = (list) => ((t.approximate ?? []).includes(list)
-        ? h('p', { class: 'muted', 'data-approximate': list }, 'Approximate: more than 1,000 on each side in this range; narrow it for exact figures.') : null);
+        ? h('p', { class: 'muted', 'data-approximate': list }, 'Approximate: more than 1,000 on one side in this range; narrow it for exact figures.') : null);
       fill(tops,
         card('Top talkers', table([
           { label: 'Address', value: (x) => ipLink(x.ip) },

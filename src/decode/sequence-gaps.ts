@@ -282,29 +282,24 @@ export class SequenceGaps {
 
   /** Forgets the streams and drop sources silent for IDLE_MS. */
   private forgetIdle(now: number): void {
-    let forgotten = 0;
-    for (const [exporter, byKey] of this.streams) {
-      for (const [key, s] of byKey) {
-        if (now - s.lastSeen <= IDLE_MS) continue;
-        byKey.delete(key);
-        forgotten++;
-        release(this.senderStreams, s.sender);
-      }
-      if (byKey.size === 0) this.streams.delete(exporter);
-    }
-    this.size -= forgotten;
-    forgotten = 0;
-    for (const [agent, bySource] of this.dropsSeen) {
-      for (const [key, d] of bySource) {
-        if (now - d.lastSeen <= IDLE_MS) continue;
-        bySource.delete(key);
-        forgotten++;
-        release(this.senderDrops, d.sender);
-      }
-      if (bySource.size === 0) this.dropsSeen.delete(agent);
-    }
-    this.dropsSources -= forgotten;
+    this.size -= forgetSilent(this.streams, this.senderStreams, now);
+    this.dropsSources -= forgetSilent(this.dropsSeen, this.senderDrops, now);
   }
+}
+
+/** Forgets the entries of `tables` silent for IDLE_MS at `now`, each released from its sender's count; how many. */
+function forgetSilent<T extends { lastSeen: number; sender: string }>(tables: Map<string, Map<number, T>>, senders: Map<string, number>, now: number): number {
+  let forgotten = 0;
+  for (const [owner, byKey] of tables) {
+    for (const [key, e] of byKey) {
+      if (now - e.lastSeen <= IDLE_MS) continue;
+      byKey.delete(key);
+      forgotten++;
+      release(senders, e.sender);
+    }
+    if (byKey.size === 0) tables.delete(owner);
+  }
+  return forgotten;
 }
 
 /** One fewer for `sender`; gone at zero. */

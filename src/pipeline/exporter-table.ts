@@ -10,12 +10,12 @@
  * given, moved on by the wall clock's time since, so a table nothing reaches any more still ages.
  */
 
-export const MAX_EXPORTERS = 10000;
+const MAX_EXPORTERS = 10000;
 export const OVERFLOW = 'other';
 /** Silence after which an exporter gives its place to a new one when the table is full. */
-export const EVICT_IDLE_MS = 600_000;
+const EVICT_IDLE_MS = 600_000;
 /** Silence after which an exporter is forgotten anyway (its /metrics series go with it). */
-export const FORGET_IDLE_MS = 86_400_000;
+const FORGET_IDLE_MS = 86_400_000;
 /**
  * Least time between two scans for silent exporters: once a minute for FORGET_IDLE_MS, and once a second
  * when the table is full (a flood of new sources must not make every datagram walk 10,000 entries).
@@ -27,9 +27,10 @@ export class ExporterTable<T extends { lastSeen: number }> {
   readonly entries = new Map<string, T>();
   private lastAged = -Infinity;
   private lastMadeRoom = -Infinity;
-  /** The latest time given (observe, get) and the wall clock then. */
+  /** The latest time given (observe, get); a time given and the wall clock then, read at most once a second of it. */
   private clock = -Infinity;
-  private clockAt = 0;
+  private stamped = -Infinity;
+  private stampedAt = 0;
 
   /** `merge` adds a forgotten entry's counts to the overflow entry. */
   constructor(private readonly make: (exporter: string, now: number) => T, private readonly merge: (into: T, from: T) => void) {}
@@ -38,14 +39,18 @@ export class ExporterTable<T extends { lastSeen: number }> {
   observe(now: number): void {
     if (now > this.clock) {
       this.clock = now;
-      this.clockAt = Date.now();
+      // Not Date.now() for every datagram: the clock is read to a second.
+      if (now - this.stamped >= 1000) {
+        this.stamped = now;
+        this.stampedAt = Date.now();
+      }
     }
   }
 
   /** Forgets exporters silent for FORGET_IDLE_MS, at most once a minute, by the table's clock moved on by the wall clock. */
   age(): void {
     if (this.clock === -Infinity) return;
-    this.ageAt(this.clock + Math.max(0, Date.now() - this.clockAt));
+    this.ageAt(Math.max(this.clock, this.stamped + Date.now() - this.stampedAt));
   }
 
   private ageAt(now: number): void {

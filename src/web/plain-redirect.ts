@@ -16,10 +16,10 @@ import { hostName, type HostCheck } from './host-check.js';
 /** First byte of a TLS record carrying a handshake (RFC 8446 5.1, ContentType handshake(22)). */
 const TLS_HANDSHAKE = 0x16;
 /** How long a connection may take to send its first bytes, and a plain one to be answered. */
-export const PLAIN_WAIT_MS = 10_000;
+const PLAIN_WAIT_MS = 10_000;
 
 /** The redirect's target: the request's host and path over HTTPS; null when the host is not one this server answers to. */
-export function httpsLocation(req: IncomingMessage, hostAllowed: HostCheck): string | null {
+function httpsLocation(req: IncomingMessage, hostAllowed: HostCheck): string | null {
   const host = req.headers.host;
   if (host === undefined || host === '' || !hostAllowed(host) || /[\s/\\?#@]/.test(host)) return null;
   const path = req.url !== undefined && req.url.startsWith('/') ? req.url : '/';

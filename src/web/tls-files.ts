@@ -31,7 +31,7 @@ const oneLine = (dn: string): string => dn.replace(/\n/g, ', ');
  * The file's certificates, the server's first and then the chain it sends (RFC 8446 4.4.2): a browser
  * refuses the server once any of them has ended, so the earliest end is the one to renew before.
  */
-export function factsOf(file: Buffer): CertificateFacts {
+function factsOf(file: Buffer): CertificateFacts {
   const leaf = new X509Certificate(file);
   const facts: CertificateFacts = { subject: oneLine(leaf.subject), issuer: oneLine(leaf.issuer), notAfter: Date.parse(leaf.validTo), endsFirst: null };
   const blocks = file.toString('latin1').match(PEM_CERTIFICATE) ?? [];

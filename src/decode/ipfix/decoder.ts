@@ -5,7 +5,7 @@
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/types.js';
-import { TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/flow-decoder.js';
+import { MIN_DATA_SET_ID, TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/flow-decoder.js';
 import type { TemplateField } from '../template/compile.js';
 import type { DomainState } from '../template/store.js';
 import { SequenceGaps, UNTRACKED_STREAM } from '../sequence-gaps.js';
@@ -13,7 +13,6 @@ import { moreAfter } from '../losses.js';
 
 const HEADER_LEN = 16; // RFC 7011 §3.1
 const TEMPLATE_SET = 2, OPTIONS_SET = 3; // RFC 7011 §3.3.2
-const MIN_DATA_SET_ID = 256;
 const ENTERPRISE_BIT = 0x8000; // RFC 7011 §3.2
 
 export class IpfixDecoder extends TemplateFlowDecoder implements Decoder {

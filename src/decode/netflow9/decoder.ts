@@ -4,13 +4,12 @@
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/types.js';
-import { TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/flow-decoder.js';
+import { MIN_DATA_SET_ID, TemplateFlowDecoder, type TemplateDecoderOptions } from '../template/flow-decoder.js';
 import type { TemplateField } from '../template/compile.js';
 import { SequenceGaps, UNTRACKED_STREAM } from '../sequence-gaps.js';
 
 const HEADER_LEN = 20; // RFC 3954 §5.1
 const TEMPLATE_SET = 0, OPTIONS_SET = 1; // RFC 3954 §5.2, §6.1
-const MIN_DATA_SET_ID = 256;
 
 export class Netflow9Decoder extends TemplateFlowDecoder implements Decoder {
   readonly protocol = 'netflow9' as const;

@@ -55,7 +55,7 @@ export interface TemplateDecoderOptions {
 }
 
 /** Template IDs below this are set IDs (RFC 7011 §3.4.1, RFC 3954 §5.2). */
-const MIN_DATA_SET_ID = 256;
+export const MIN_DATA_SET_ID = 256;
 /** count() reasons that are the normal course of things; every other one is a loss or a change to the data. */
 const NOT_LOSSES = new Set(['options records', 'data without template: held', 'data without template: released', 'records released after template', 'templates withdrawn']);
 /** Times taken from elsewhere (export time, start for end): said in the decoder's counters only. */

@@ -91,7 +91,7 @@ export class AddressShare {
 }
 
 /** A stored template: when a data set last used it, besides when it was last announced (lastSeen). */
-export interface HeldTemplate extends CompiledTemplate {
+interface HeldTemplate extends CompiledTemplate {
   lastUsed: number;
 }
 
@@ -245,27 +245,26 @@ export class TemplateStore {
 
   /** Remembers an application's name from options data, within the bounds; whether it was refused (a bound is full). */
   learnAppName(d: DomainState, id: string, name: string): boolean {
-    const cur = d.appNames.get(id);
-    if (cur === undefined) {
-      if (d.appNames.size >= MAX_APP_NAMES_PER_DOMAIN || d.share.appNames >= MAX_APP_NAMES_PER_EXPORTER || this.appNames.n >= MAX_APP_NAMES) return true;
-      this.appNames.n++;
-      d.share.appNames++;
-    }
-    const cut = cutText(name, MAX_APP_NAME_LENGTH);
-    if (cur !== cut) { d.appNames.set(id, cut); this.dirty = true; }
-    return false;
+    return this.learnName(d, d.appNames, id, cutText(name, MAX_APP_NAME_LENGTH), 'appNames', MAX_APP_NAMES_PER_DOMAIN, MAX_APP_NAMES_PER_EXPORTER, this.appNames, MAX_APP_NAMES);
   }
 
   /** Remembers an interface's name from options data, within the bounds; whether it was refused (a bound is full). */
   learnIfName(d: DomainState, ifIndex: number, name: string): boolean {
-    const cur = d.ifNames.get(ifIndex);
+    return this.learnName(d, d.ifNames, ifIndex, cutText(name, MAX_IF_NAME_LENGTH), 'ifNames', MAX_IF_NAMES_PER_DOMAIN, MAX_IF_NAMES_PER_EXPORTER, this.ifNames, MAX_IF_NAMES);
+  }
+
+  /** A name of scope `d`, within its scope's, its address's (`d.share[kind]`) and the store's bounds; whether it was refused. */
+  private learnName<K>(d: DomainState, names: Map<K, string>, key: K, name: string, kind: 'appNames' | 'ifNames', perScope: number, perAddress: number, all: { n: number }, max: number): boolean {
+    const cur = names.get(key);
     if (cur === undefined) {
-      if (d.ifNames.size >= MAX_IF_NAMES_PER_DOMAIN || d.share.ifNames >= MAX_IF_NAMES_PER_EXPORTER || this.ifNames.n >= MAX_IF_NAMES) return true;
-      this.ifNames.n++;
-      d.share.ifNames++;
+      if (names.size >= perScope || d.share[kind] >= perAddress || all.n >= max) return true;
+      all.n++;
+      d.share[kind]++;
     }
-    const cut = cutText(name, MAX_IF_NAME_LENGTH);
-    if (cur !== cut) { d.ifNames.set(ifIndex, cut); this.dirty = true; }
+    if (cur !== name) {
+      names.set(key, name);
+      this.dirty = true;
+    }
     return false;
   }
 

@@ -32,6 +32,13 @@ export function splitBodies(items: readonly BulkItem[], maxBytes: number): BulkI
   return out;
 }
 
+/** The bytes of a request body of these items. */
+export function bodyBytes(items: readonly BulkItem[]): number {
+  let n = 0;
+  for (const it of items) n += it.bytes;
+  return n;
+}
+
 export function bodyText(items: readonly BulkItem[]): string {
   let s = '';
   for (const it of items) s += it.text;
@@ -57,7 +64,7 @@ export interface ItemResult {
  * made read-only when a disk passed its flood stage: cluster_block_exception), 404 (no such index
  * where automatic creation is off), 408. Sending the same document later may succeed, so it is kept.
  */
-export function retriable(status: number): boolean {
+function retriable(status: number): boolean {
   return status === 0 || status === 401 || status === 403 || status === 404 || status === 408 || status === 429 || status >= 500;
 }
 

@@ -76,7 +76,7 @@ function bodyReason(body: unknown): string {
  * The clients' response errors as ClusterHttpError, naming the status, what the body says (a proxy's
  * 413 has none: the clients' own message was then empty) and, for the statuses an operator mends, how.
  */
-export function httpError(err: unknown, flavor: Flavor): unknown {
+function httpError(err: unknown, flavor: Flavor): unknown {
   const meta = (err as { meta?: { statusCode?: unknown; body?: unknown } } | null)?.meta;
   const status = meta?.statusCode;
   if (typeof status !== 'number' || status < 400) return err;

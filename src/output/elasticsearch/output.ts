@@ -19,7 +19,7 @@ import { log } from '../../log/logger.js';
 import { BatchingOutput, PartialSendError } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
 import { within } from '../../within.js';
-import { bodyText, itemResults, recordsOf, splitBodies, type BulkItem } from './bulk.js';
+import { bodyBytes, bodyText, itemResults, recordsOf, splitBodies, type BulkItem } from './bulk.js';
 import { ClusterHttpError, openConnection, type ConnectionOptions, type SearchConnection } from './connection.js';
 import { IndexNamer, type IndexPeriod, type Schema } from './index-name.js';
 import { buildTemplate, leafRenames, type Flavor, type IndexTemplate } from './template.js';
@@ -190,8 +190,7 @@ export class SearchOutput extends BatchingOutput {
           for (let k = b; k < bodies.length; k++) for (const it of bodies[k]!) left.push(it.index);
           throw new PartialSendError(recordsOf(batch, left), err);
         }
-        let bytes = 0;
-        for (const it of body) bytes += it.bytes;
+        const bytes = bodyBytes(body);
         // The largest taken in the last RESIZE_AFTER_MS, and when: a limit lowered since ages it out.
         if (bytes >= this.acceptedBytes || Date.now() - this.acceptedAt >= (this.o.resizeAfterMs ?? RESIZE_AFTER_MS)) {
           this.acceptedBytes = bytes;
@@ -218,8 +217,7 @@ export class SearchOutput extends BatchingOutput {
 
   /** A request of these items was refused as too large: the next ones are kept to half its size. */
   private tooLarge(body: readonly BulkItem[], err: Error): void {
-    let bytes = 0;
-    for (const it of body) bytes += it.bytes;
+    const bytes = bodyBytes(body);
     // Never more than bodyMax (only a lone item exceeds it, and a lone item is not cut): this lowers it.
     const max = Math.max(1, bytes >> 1);
     this.bodyMax = max;

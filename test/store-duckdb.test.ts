@@ -719,7 +719,7 @@ async function asBeforeNetworkColumns(path: string, extraSql: string[] = []): Pr
 test('the network columns are filled in batches of bounded size (1.5M older rows under EF_OUTPUT_DUCKDB_MEMORY_LIMIT=100); a row whose JSON DuckDB refuses, or whose name is only inside extra, stays NULL; a fill cut short goes on at the next start', async () => {
   const config = testConfig();
   const path = join(config.EF_DATA_DIR, 'big.duckdb');
-  const opts = { path, retentionDays: 30, maxBytes: 4 << 30, timestampSource: 'collect' as const, batchMax: 5000, deadlineMs: 10, queueMax: 100_000, memoryLimitMb: 100 };
+  const opts = { path, retentionDays: 30, maxBytes: 4 * 2 ** 30, timestampSource: 'collect' as const, batchMax: 5000, deadlineMs: 10, queueMax: 100_000, memoryLimitMb: 100 };
   const now = Date.now();
   const recs = ref.rollupMaker(13)(now - 3_600_000, now, 3000);
   let out = new DuckDbOutput(opts);
@@ -738,7 +738,7 @@ test('the network columns are filled in batches of bounded size (1.5M older rows
   // has the key only inside `extra`.
   const { DuckDbStore } = await import('../src/store/duckdb.js');
   const { flowColumns } = await import('../src/store/columns.js');
-  const before = new DuckDbStore({ path, timestampSource: 'collect', retentionDays: 30, maxBytes: 4 << 30 });
+  const before = new DuckDbStore({ path, timestampSource: 'collect', retentionDays: 30, maxBytes: 4 * 2 ** 30 });
   Object.assign(before, { cols: flowColumns('collect').filter((c) => c.name !== 'src_net' && c.name !== 'dst_net') });
   await before.open();
   const odd = (src: string, set: Partial<FlowRecord>): FlowRecord => Object.assign(new FlowRecord(), { collectTs: now, kind: 'flow', exporterIp: '192.0.2.99', srcIp: src, ...set });

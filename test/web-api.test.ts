@@ -229,8 +229,8 @@ test('the collector starts the web server on listen() when EF_WEBUI_ENABLE, and 
   await assert.rejects(fetch(`http://127.0.0.1:${port}/healthz`));
 });
 
-test('an export whose client stops reading and goes away ends on the server too, and one whose client stays without reading gives up its place after the stall time; exports past EXPORTS_AT_ONCE are answered 429 meanwhile, and taken again once one has ended', async () => {
-  // Enough rows (about 20 MB of NDJSON) to fill the socket buffers of a client that does not read.
+/** A DuckDB store of 40,000 flows (about 20 MB of NDJSON: enough to fill the socket buffers of a client that does not read) behind createApi on a loopback HTTP server; `ended` counts finished handlers. */
+async function exportFixture(opts: { exportStallMs?: number; exportTotalMs?: number }): Promise<{ port: number; now: number; started: () => number; ended: () => number; close: () => Promise<void> }> {
   const config = testConfig();
   const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'export.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
   await store.start();
@@ -244,8 +244,7 @@ test('an export whose client stops reading and goes away ends on the server too,
   }
   store.write(recs);
   await store.flush();
-  const STALL_MS = 4000;
-  const api = createApi({ config, outputs: [store] } as unknown as WebSources, undefined, { exportStallMs: STALL_MS });
+  const api = createApi({ config, outputs: [store] } as unknown as WebSources, undefined, opts);
   let started = 0;
   let ended = 0;
   const server = createServer((req, res) => {
@@ -257,7 +256,23 @@ test('an export whose client stops reading and goes away ends on the server too,
     }).finally(() => ended++);
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as AddressInfo).port;
+  return {
+    port: (server.address() as AddressInfo).port,
+    now,
+    started: () => started,
+    ended: () => ended,
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await store.close();
+    },
+  };
+}
+
+test('an export whose client stops reading and goes away ends on the server too, and one whose client stays without reading gives up its place after the stall time; exports past EXPORTS_AT_ONCE are answered 429 meanwhile, and taken again once one has ended', async () => {
+  const STALL_MS = 4000;
+  const fx = await exportFixture({ exportStallMs: STALL_MS });
+  const { port, now } = fx;
   const stuck = () => Array.from({ length: EXPORTS_AT_ONCE }, () => {
     const s = connect(port, '127.0.0.1');
     s.on('error', () => undefined);
@@ -270,9 +285,9 @@ test('an export whose client stops reading and goes away ends on the server too,
   let still: typeof sockets = [];
   const exportUrl = `http://127.0.0.1:${port}/api/flows?from=${now - 3_600_000}&format=csv&limit=10`;
   try {
-    await until(() => started === EXPORTS_AT_ONCE, 5000);
+    await until(() => fx.started() === EXPORTS_AT_ONCE, 5000);
     await new Promise((r) => setTimeout(r, 1500));
-    assert.equal(ended, 0, 'the exports are waiting for their clients to read');
+    assert.equal(fx.ended(), 0, 'the exports are waiting for their clients to read');
     // One more while they hold their places: refused, with when to try again.
     const refused = await fetch(exportUrl);
     assert.equal(refused.status, 429);
@@ -281,22 +296,46 @@ test('an export whose client stops reading and goes away ends on the server too,
     // A page of the same search is no export: answered.
     assert.equal((await fetch(exportUrl.replace('format=csv', 'format=json'))).status, 200);
     for (const s of sockets) s.destroy();
-    await until(() => ended === EXPORTS_AT_ONCE + 2, 5000);
-    assert.equal(ended, EXPORTS_AT_ONCE + 2, 'every export handler finished once its client was gone');
+    await until(() => fx.ended() === EXPORTS_AT_ONCE + 2, 5000);
+    assert.equal(fx.ended(), EXPORTS_AT_ONCE + 2, 'every export handler finished once its client was gone');
     const again = await fetch(exportUrl);
     assert.equal(again.status, 200);
     assert.equal((await again.text()).trim().split('\n').length, 11, 'a header line and 10 rows');
     // Clients that stay connected and never read: cut off after the stall time, their places free.
     still = stuck();
     const t0 = Date.now();
-    await until(() => ended === 2 * EXPORTS_AT_ONCE + 3, STALL_MS + 5000);
+    await until(() => fx.ended() === 2 * EXPORTS_AT_ONCE + 3, STALL_MS + 5000);
     assert.ok(Date.now() - t0 >= STALL_MS - 500, `ended after ${Date.now() - t0} ms`);
     assert.equal((await fetch(exportUrl)).status, 200);
   } finally {
     for (const s of [...sockets, ...still]) s.destroy();
-    server.closeAllConnections();
-    server.close();
-    await store.close();
+    await fx.close();
+  }
+});
+
+test('an export read slowly, never stalling long enough to be cut off, ends at the export time limit and gives up its place', async () => {
+  const TOTAL_MS = 3000;
+  const fx = await exportFixture({ exportStallMs: 60_000, exportTotalMs: TOTAL_MS });
+  const s = connect(fx.port, '127.0.0.1');
+  s.on('error', () => undefined);
+  let got = 0;
+  s.write(`GET /api/flows?from=${fx.now - 3_600_000}&format=ndjson HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+  // 16 KB every 100 ms: about 20 MB would take two minutes at this pace.
+  const drip = setInterval(() => {
+    const d = s.read(16_384) as Buffer | null;
+    if (d !== null) got += d.length;
+  }, 100);
+  try {
+    const t0 = Date.now();
+    await until(() => fx.ended() === 1, TOTAL_MS + 5000);
+    const took = Date.now() - t0;
+    assert.equal(fx.ended(), 1, `still running after ${took} ms`);
+    assert.ok(took >= TOTAL_MS - 500, `ended after ${took} ms`);
+    assert.ok(got > 0 && got < 15_000_000, `${got} bytes read before the cut`);
+  } finally {
+    clearInterval(drip);
+    s.destroy();
+    await fx.close();
   }
 });
 

@@ -174,8 +174,13 @@ const EXPORT_SLICE_ROWS = 500;
 
 /** How long an export waits for its client to read more before giving up its place. */
 const EXPORT_STALL_MS = 60_000;
+/**
+ * How long an export may take in all: a client reading a little before each stall cut-off would keep
+ * its place for as long as it liked. 100,000 rows of NDJSON (about 50 MB) in 10 minutes is 85 KB/s.
+ */
+const EXPORT_TOTAL_MS = 600_000;
 
-export function createApi(src: WebSources, access: () => WebAccess | null = () => null, opts: { exportStallMs?: number } = {}): Api {
+export function createApi(src: WebSources, access: () => WebAccess | null = () => null, opts: { exportStallMs?: number; exportTotalMs?: number } = {}): Api {
   let exportsRunning = 0;
   const query = (): FlowQuery => {
     const q = flowQueryFrom(src.outputs);
@@ -375,6 +380,7 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
         throw new ApiError(429, `${EXPORTS_AT_ONCE} exports are running; try again when one has ended`);
       }
       exportsRunning++;
+      const deadline = Date.now() + (opts.exportTotalMs ?? EXPORT_TOTAL_MS);
       try {
         await q.exportSearch({ ...r, filter, limit: max }, async (docs) => {
           head();
@@ -383,7 +389,7 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
           for (let i = 0; i < docs.length && !res.destroyed; i += EXPORT_SLICE_ROWS) {
             const slice = docs.slice(i, i + EXPORT_SLICE_ROWS);
             const lines = slice.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc)));
-            if (!res.write(lines.join('\n') + '\n')) await drainOrClose(res, opts.exportStallMs ?? EXPORT_STALL_MS);
+            if (!res.write(lines.join('\n') + '\n')) await drainOrClose(res, Math.max(0, Math.min(opts.exportStallMs ?? EXPORT_STALL_MS, deadline - Date.now())));
             await new Promise((resume) => setImmediate(resume));
           }
           return !res.destroyed;

@@ -101,6 +101,7 @@ test('a failed lookup (server failure, no answer) is asked again after the retry
     const e = new DnsEnricher(opts);
     e.enrich([rec('198.51.100.1', '198.51.100.3')]);
     await until(() => e.stats.failed === 1 && e.stats.named === 1, 3000);
+    assert.deepEqual({ failed: e.stats.failed, named: e.stats.named }, { failed: 1, named: 1 }, 'the failure and the answer came');
     e.enrich([rec('198.51.100.1', '198.51.100.3')]);
     assert.equal(e.stats.lookups, 2, 'neither asked again at once');
     await new Promise((r) => setTimeout(r, 1100));
@@ -184,6 +185,7 @@ test('bounds: the cache keeps at most _CACHE_SIZE answers, the newest; lookups i
       s.set(`198.51.100.${i}`, { name: `h${i}.example` });
       e.enrich([rec(`198.51.100.${i}`, '')]);
       await until(() => e.stats.named === i);
+      assert.equal(e.stats.named, i, `answer ${i} came`);
       assert.ok(e.cached <= 4, `${e.cached} answers held after ${i}`);
     }
     assert.ok(e.cached >= 2);
@@ -238,10 +240,12 @@ test('a running collector names flow ends from the name server: file output from
       // The first datagram's flows start the lookups; the second's, after the answers, carry the names.
       await new Promise<void>((r) => sock.send(packet, port!, '127.0.0.1', () => r()));
       await until(() => c.pipeline.stats.totals().records >= 30);
+      assert.ok(c.pipeline.stats.totals().records >= 30, `${workers} workers: the first datagram's 30 records decoded (${c.pipeline.stats.totals().records})`);
       await new Promise((r) => setTimeout(r, 700));
       await new Promise<void>((r) => sock.send(packet, port!, '127.0.0.1', () => r()));
       sock.close();
       await until(() => c.pipeline.stats.totals().records >= 60);
+      assert.ok(c.pipeline.stats.totals().records >= 60, `${workers} workers: both datagrams' 60 records decoded (${c.pipeline.stats.totals().records})`);
       await c.flush();
       const now = Date.now();
       const stored = store ? (await flowQueryFrom(c.outputs)!.search({ from: now - 3_600_000, to: now + 60_000, limit: 100 })).rows : [];

@@ -233,11 +233,14 @@ test('file statuses from several decode workers: a failed read wins, else the co
     const first = worker()!;
     await first.terminate();
     await until(() => worker() !== null && worker() !== first && c.fileStatuses()[0]?.entries === 0, 10_000);
+    assert.ok(worker() !== null && worker() !== first, 'a successor worker started');
+    assert.equal(c.fileStatuses()[0]?.entries, 0, 'the successor started without the table');
     assert.match(c.fileStatuses()[0]!.error!, /^EF_PROCESSOR_ENRICH_NETIF_METADATA_USERDEF_PATH: .*x: not an interface index/);
     const v5 = readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat'));
     const records = () => c.pipeline.stats.snapshot().find((e) => e.exporter === '127.0.0.1')?.records ?? 0;
     await sendFrom('127.0.0.1', port!, v5);
     await until(() => records() === 30, 10_000);
+    assert.equal(records(), 30, 'the successor without the table decodes the exporter\'s flows');
     // Mended, and read by the next worker to start (or by this one at its refresh).
     writeFileSync(path, '192.0.2.1:\n  1: { ifName: first }\n  2: { ifName: second }\n');
     const second = worker()!;

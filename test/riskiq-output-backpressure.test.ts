@@ -164,6 +164,7 @@ test('TCP receiver refusing: queue bounded, drops counted, reconnect attempts ba
   receivers.push(rx2);
   await rx2.start();
   await until(() => out.counters().tcp_connects === 2, 3000);
+  assert.equal(out.counters().tcp_connects, 2, 'reconnected to the restarted receiver');
   out.write(batch);
   await out.flush();
   await until(() => got.length >= 1100, 3000);

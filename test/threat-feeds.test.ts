@@ -363,6 +363,7 @@ test('a stored copy dated in the future (clock was ahead) is due at once, not af
   await second.start();
   try {
     await until(() => (emu.hits.get('/spamhaus-drop-v4') ?? 0) !== hits, 5000);
+    assert.ok((emu.hits.get('/spamhaus-drop-v4') ?? 0) > hits, 'the copy dated in the future is downloaded at once');
     const st = second.status().feeds.find((f) => f.feed === 'spamhaus-drop-v4')!;
     assert.ok((st.nextRefresh as number) <= Date.now() + 12 * 3600_000 + 5000, 'the next download is at most one interval away');
   } finally {

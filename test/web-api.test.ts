@@ -305,6 +305,7 @@ test('an export whose client stops reading and goes away ends on the server too,
     still = stuck();
     const t0 = Date.now();
     await until(() => fx.ended() === 2 * EXPORTS_AT_ONCE + 3, STALL_MS + 5000);
+    assert.equal(fx.ended(), 2 * EXPORTS_AT_ONCE + 3, 'the exports of clients that never read were cut off');
     assert.ok(Date.now() - t0 >= STALL_MS - 500, `ended after ${Date.now() - t0} ms`);
     assert.equal((await fetch(exportUrl)).status, 200);
   } finally {

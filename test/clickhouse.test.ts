@@ -160,11 +160,13 @@ test('ClickHouse threat views and retention by DROP PARTITION (real server)', as
     assert.deepEqual(found.rows[0], toDocument(odd, { ecs: false, timestampSource: 'collect' }));
 
     const day = 86_400_000;
+    // Each group within one UTC day (a partition) whatever the time now: from noon of today.
+    const noon = Math.floor(now / day) * day + day / 2;
     const old: FlowRecord[] = [];
     for (const age of [45, 31, 29]) {
       for (let i = 0; i < 100; i++) {
         const r = new FlowRecord();
-        r.collectTs = now - age * day + i; r.exporterIp = '192.0.2.77'; r.srcIp = '10.0.0.1'; r.dstIp = '10.0.0.2'; r.ipVersion = 4; r.proto = 17; r.bytes = 5; r.packets = 1;
+        r.collectTs = noon - age * day + i; r.exporterIp = '192.0.2.77'; r.srcIp = '10.0.0.1'; r.dstIp = '10.0.0.2'; r.ipVersion = 4; r.proto = 17; r.bytes = 5; r.packets = 1;
         old.push(r);
       }
     }

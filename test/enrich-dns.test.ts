@@ -200,12 +200,12 @@ test('bounds: the cache keeps at most _CACHE_SIZE answers, the newest; lookups i
     const batch: FlowRecord[] = [];
     for (let i = 0; i < DNS_PENDING_MAX + 5; i++) batch.push(rec(`10.9.${i >> 8}.${i & 255}`, '', 'private'));
     for (let i = 0; i < DNS_PENDING_MAX + 5; i++) s.set(batch[i]!.srcIp, 'silent');
-    const t0 = process.hrtime.bigint();
+    // enrich() returns before any answer: it is synchronous, and lookups end (here by timing out
+    // after 300 ms) only on later turns of the event loop. (A bound on its time was load-dependent.)
     e.enrich(batch);
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
     assert.equal(e.stats.lookups, DNS_PENDING_MAX);
     assert.equal(e.stats.deferred, 5);
-    assert.ok(ms < 250, `${ms} ms: the batch did not wait for the ${DNS_PENDING_MAX} unanswered lookups (each times out after 300 ms)`);
+    assert.equal(e.stats.failed, 0, `the batch did not wait for the ${DNS_PENDING_MAX} unanswered lookups`);
     await until(() => e.stats.failed === DNS_PENDING_MAX, 5000);
     assert.equal(e.stats.failed, DNS_PENDING_MAX);
     await e.stop();

@@ -46,6 +46,13 @@ const FILLS_TABLE = 'ufc_column_fills';
 const FILL_ROWS = 200_000;
 /** Passes of fillColumns over the table at most (the second normally fills nothing and ends it). */
 const FILL_PASSES_MAX = 4;
+/**
+ * The file's three 4 KiB headers (DuckDB's main header and its two database headers) before the
+ * first block: a file shorter than this plus its blocks has been cut short.
+ */
+const FILE_HEADERS_BYTES = 3 * 4096;
+/** DuckDB's words for a database file whose blocks cannot be read back: cut short, or changed on disk. */
+const DAMAGED = /Could not read enough bytes from file|Corrupt database file|checksum .*does not match/i;
 const SQL_TYPE: Record<Exclude<ColKind, 'enum'>, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
 const CHUNK_TYPE: Record<Exclude<ColKind, 'enum'>, DuckDBType> = { u8: UTINYINT, u16: USMALLINT, u32: UINTEGER, i16: SMALLINT, i64: BIGINT, f64: DOUBLE, str: VARCHAR };
 
@@ -80,6 +87,8 @@ export class DuckDbStore {
   private builder: DuckDBConnection | null = null;
   private building: Promise<boolean> | null = null;
   readonly rollups: Rollups;
+  /** DuckDB's error when reading the file showed it damaged (DAMAGED); null while none has. */
+  damage: string | null = null;
 
   constructor(readonly opts: DuckDbOptions) {
     this.cols = flowColumns(opts.timestampSource);
@@ -92,6 +101,9 @@ export class DuckDbStore {
     } catch (err) {
       // Half open is closed: the next open (or recover) starts from nothing.
       this.close();
+      // A block the opening reads (the table's description) changed on disk: as checkLength().
+      const msg = (err as Error).message;
+      if (DAMAGED.test(msg)) throw new ConfigFileError(`the store ${this.opts.path} is damaged: ${msg.split('\n')[0]}. Restore it from a backup, or move it aside (with its .wal) to start a new one (EF_OUTPUT_DUCKDB_PATH, else flows.duckdb in EF_DATA_DIR)`, { cause: err });
       throw err;
     }
   }
@@ -116,6 +128,7 @@ export class DuckDbStore {
       throw new Error(`the store ${this.opts.path} is in use by process ${held[2]} (${held[1]}), a running collector or replay: stop it, or give this one its own EF_DATA_DIR (a replay may also run with EF_OUTPUT_DUCKDB_ENABLE=false and another output)`, { cause: err });
     }
     this.writer = await this.instance.connect();
+    await this.checkLength();
     // A global setting: buffers, appends and every query's connection together.
     if ((this.opts.memoryLimitMb ?? 0) > 0) await this.writer.run(`SET memory_limit = '${Math.floor(this.opts.memoryLimitMb!)}MB'`);
     this.reader = await this.instance.connect();
@@ -161,7 +174,7 @@ export class DuckDbStore {
         throw err;
       }
       return c;
-    });
+    }, this);
   }
 
   flowQuery(): FlowQuery | null {
@@ -437,6 +450,32 @@ export class DuckDbStore {
     return deleted;
   }
 
+  /**
+   * Refuses a file shorter than its headers and the blocks they count (a copy or restore that did
+   * not finish, a file system that lost its end): DuckDB opens it, appends to it, and fails on every
+   * read of the missing blocks (queries, summaries, retention, the checkpoint, whose WAL then grows
+   * without end). As with a file that is no database at all, the operator decides what to keep.
+   */
+  private async checkLength(): Promise<void> {
+    const row = ((await (await this.writer!.runAndReadAll('PRAGMA database_size')).getRowObjects()) as Record<string, unknown>[])[0] ?? {};
+    const want = FILE_HEADERS_BYTES + Number(row.total_blocks ?? 0) * Number(row.block_size ?? 0);
+    const size = statSync(this.opts.path).size;
+    if (size >= want) return;
+    throw new ConfigFileError(`the store ${this.opts.path} is damaged: it is ${size} bytes long where its header counts ${want} (cut short: a copy or restore that did not finish, or a file system that lost its end). Restore it from a backup, or move it aside (with its .wal) to start a new one (EF_OUTPUT_DUCKDB_PATH, else flows.duckdb in EF_DATA_DIR)`);
+  }
+
+  /**
+   * Takes note of an error of a read, summary, maintenance or checkpoint: one of DuckDB's words for a
+   * damaged file (DAMAGED: a block changed on disk) makes the store not ready (/readyz) and is logged
+   * once as an error saying what to do. Appends go on meanwhile.
+   */
+  noteError(err: unknown): void {
+    const msg = err instanceof Error ? err.message : String(err);
+    if (this.damage !== null || !DAMAGED.test(msg)) return;
+    this.damage = msg.split('\n')[0]!;
+    log.error(`DuckDB store ${this.opts.path} is damaged: older flows cannot be read, summarised or deleted (new ones are still stored); stop ufc and restore the file from a backup, or move it aside (with its .wal) to start a new one: ${this.damage}`);
+  }
+
   close(): void {
     try {
       this.appender?.closeSync();
@@ -639,6 +678,7 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
         }
       } catch (err) {
         log.warn(`DuckDB summaries for long ranges could not be built (tried again in a minute; queries read the flows meanwhile): ${(err as Error).message}`);
+        this.store.noteError(err);
       } finally {
         this.summarising = null;
       }
@@ -661,6 +701,7 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
         if (over > 0) log.info(`DuckDB size guard: deleted ${over} rows of the oldest days (EF_OUTPUT_DUCKDB_MAX_SIZE)`);
       } catch (err) {
         log.warn(`DuckDB maintenance failed: ${(err as Error).message}`);
+        this.store.noteError(err);
       } finally {
         this.maintaining = null;
       }
@@ -720,7 +761,10 @@ export class DuckDbOutput extends BatchingOutput implements QueryableOutput {
       const clamped = this.store.append(batch);
       if (clamped > 0) this.c.values_clamped! += clamped;
       if (this.store.walBytes() > CHECKPOINT_WAL_BYTES) {
-        void this.alone(() => this.store.checkpoint().catch((err: Error) => log.warn(`DuckDB checkpoint failed (DuckDB does it itself past ${AUTO_CHECKPOINT_BACKSTOP} of WAL): ${err.message}`)));
+        void this.alone(() => this.store.checkpoint().catch((err: Error) => {
+          log.warn(`DuckDB checkpoint failed (DuckDB does it itself past ${AUTO_CHECKPOINT_BACKSTOP} of WAL): ${err.message}`);
+          this.store.noteError(err);
+        }));
       }
     } catch (err) {
       // The batch is retried whole (BatchingOutput) on a clean appender, so it is stored once.

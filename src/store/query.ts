@@ -228,6 +228,14 @@ export interface FlowQuery {
   conversations(q: ConversationQuery): Promise<Conversation[]>;
   /** One exporter interface's own counters (sFlow counter samples) as rates: interface-counters.ts. */
   interfaceCounters(q: InterfaceCountersQuery): Promise<InterfaceCounters>;
+  /** Why the store is not fit to answer though a query may succeed (a damaged file), or null. */
+  problem?(): string | null;
+}
+
+/** What a store learns from its queries' failures (DuckDbStore.noteError) and what it concluded. */
+export interface StoreHealth {
+  readonly damage: string | null;
+  noteError(err: unknown): void;
 }
 
 export interface InterfaceCountersQuery extends TimeRange {
@@ -482,8 +490,14 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
     tsSource: TimestampSource,
     private readonly rollups: Rollups | null = null,
     private readonly connect?: () => Promise<DuckDBConnection>,
+    private readonly health?: StoreHealth,
   ) {
     super(tsSource, (kind, q) => buildQuery(DUCKDB_DIALECT, kind, q, table));
+  }
+
+  problem(): string | null {
+    const d = this.health?.damage ?? null;
+    return d === null ? null : `the store's file is damaged: ${d}`;
   }
 
   /** Unfiltered top lists over long ranges from the hourly summaries (rollup.ts): the same answer. */
@@ -505,6 +519,7 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
       const reader = await this.conn.runAndReadAll(q.sql, p.values, p.types);
       return reader.getRowObjects() as Record<string, unknown>[];
     } catch (err) {
+      this.health?.noteError(err);
       throw unavailable(err);
     }
   }
@@ -514,9 +529,15 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
     try {
       const p = duckParams(q);
       const result = await conn.stream(q.sql, p.values, p.types).catch((err: unknown) => {
+        this.health?.noteError(err);
         throw unavailable(err);
       });
-      for await (const rows of result.yieldRowObjects()) if (!(await each(rows as Record<string, unknown>[]))) break;
+      try {
+        for await (const rows of result.yieldRowObjects()) if (!(await each(rows as Record<string, unknown>[]))) break;
+      } catch (err) {
+        this.health?.noteError(err);
+        throw err;
+      }
     } finally {
       if (conn !== this.conn) conn.closeSync();
     }

@@ -458,9 +458,10 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       if (q === null) return { ok: !src.config.EF_OUTPUT_DUCKDB_ENABLE && !src.config.EF_OUTPUT_CLICKHOUSE_ENABLE, store: null };
       try {
         await q.exporters({ from: Date.now() - 60_000, to: Date.now() + 1 });
-        return { ok: true, store: q.store };
+        const problem = q.problem?.() ?? null;
+        return problem === null ? { ok: true, store: q.store } : { ok: false, store: q.store, error: problem };
       } catch (err) {
-        return { ok: false, store: q.store, error: (err as Error).message };
+        return { ok: false, store: q.store, error: q.problem?.() ?? (err as Error).message };
       }
     },
   };

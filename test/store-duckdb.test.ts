@@ -842,7 +842,7 @@ test('conversations: a ping\'s request and reply are one conversation (ICMP has 
   assert.deepEqual(got.map((c) => [c.client, c.server, c.port, c.proto, c.flows, c.bytes]), [['10.0.0.5', '8.8.8.8', 0, 1, 2, 168], ['10.0.0.5', '8.8.8.8', 443, 6, 1, 84]]);
 }));
 
-test('a damaged store file: one cut short, or whose table description changed on disk, is refused at start with what to do (a configuration problem); one with a flows block changed starts, and the first read that meets the block makes the store not ready and is logged once with what to do', async () => {
+test('a damaged store file: one whose table description changed on disk is refused at start with what to do (a configuration problem); one cut short, or with a flows block changed, starts, and the first read that meets the damage makes the store not ready and is logged once with what to do; new flows are still stored', async () => {
   const { isConfigFileError } = await import('../src/config/file-error.js');
   const { createApi } = await import('../src/web/api.js');
   const { copyFileSync, openSync, writeSync, closeSync, statSync, truncateSync } = await import('node:fs');
@@ -857,38 +857,30 @@ test('a damaged store file: one cut short, or whose table description changed on
   await first.flush();
   await first.close();
   const size = statSync(pristine).size;
+  const HEADERS = 3 * 4096;
   const BLOCK = 262_144;
-  const blocks = (size - 3 * 4096) / BLOCK;
+  const blocks = (size - HEADERS) / BLOCK;
   assert.ok(Number.isInteger(blocks) && blocks >= 2, `${size} bytes`);
-  const refused = async (why: RegExp): Promise<void> => {
-    const out = new DuckDbOutput(opts(path));
-    await assert.rejects(out.start(), (err: Error) => {
-      assert.ok(isConfigFileError(err), err.message);
-      assert.match(err.message, why);
-      assert.match(err.message, /Restore it from a backup, or move it aside \(with its \.wal\) to start a new one/);
-      return true;
-    });
-    await out.close();
-  };
-  // Cut short: by one byte, and at the middle of its last block.
-  for (const cut of [size - 1, size - BLOCK / 2]) {
-    copyFileSync(pristine, path);
-    truncateSync(path, cut);
-    await refused(new RegExp(`is damaged: it is ${cut} bytes long where its header counts ${size} \\(cut short`));
-  }
   const spoil = (block: number): void => {
     copyFileSync(pristine, path);
     const fd = openSync(path, 'r+');
-    writeSync(fd, Buffer.alloc(64, 0x5a), 0, 64, 3 * 4096 + block * BLOCK + 5000);
+    writeSync(fd, Buffer.alloc(64, 0x5a), 0, 64, HEADERS + block * BLOCK + 5000);
     closeSync(fd);
   };
   // The first block holds the table's description, which opening reads.
   spoil(0);
-  await refused(/is damaged: IO Error: Corrupt database file: computed checksum/);
-  // A block of the flows' values: the store starts; reads that need it fail, and say why.
-  let met = 0;
-  for (let b = 1; b < blocks; b++) {
-    spoil(b);
+  {
+    const out = new DuckDbOutput(opts(path));
+    await assert.rejects(out.start(), (err: Error) => {
+      assert.ok(isConfigFileError(err), err.message);
+      assert.match(err.message, /is damaged: IO Error: Corrupt database file: computed checksum .*\. Restore it from a backup, or move it aside \(with its \.wal\) to start a new one/);
+      return true;
+    });
+    await out.close();
+  }
+  /** Starts on the file as `damage` left it; false when no read met the damage (an unused block). */
+  const readDamaged = async (damage: () => void, words: RegExp, summariesFirst = false): Promise<boolean> => {
+    damage();
     const lines: string[] = [];
     setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
     const out = new DuckDbOutput(opts(path));
@@ -896,26 +888,38 @@ test('a damaged store file: one cut short, or whose table description changed on
       await out.start();
       const q = out.flowQuery()!;
       const api = createApi({ config, outputs: [out] } as never);
+      // Summarising the hours reads the flows, before any page is asked.
+      if (summariesFirst) {
+        await out.summarise(now + 3 * 3_600_000);
+        assert.match(out.store.damage ?? '', words, 'the summaries took note');
+      }
       const read = await q.search({ from: now - 7_200_000, to: now + 1, limit: 1000 }).then(() => null, (err: Error) => err);
-      if (read === null) continue; // an unused block
-      met++;
-      assert.match(read.message, /Corrupt database file/);
+      if (read === null) return false;
+      assert.match(read.message, words);
       const ready = await api.storeReady();
       assert.equal(ready.ok, false);
-      assert.match(ready.error ?? '', /^the store's file is damaged: IO Error: Corrupt database file/);
+      assert.match(ready.error ?? '', new RegExp(`^the store's file is damaged: IO Error: ${words.source}`));
       await q.search({ from: now - 7_200_000, to: now + 1, limit: 1000 }).catch(() => null);
       const logged = lines.filter((l) => l.includes('is damaged'));
       assert.equal(logged.length, 1, lines.join('\n'));
       assert.match(logged[0]!, /"level":"error".*DuckDB store .*damaged\.duckdb is damaged: older flows cannot be read, summarised or deleted \(new ones are still stored\); stop ufc and restore the file from a backup, or move it aside/);
-      // New flows are still stored and read.
       const fresh = Object.assign(new FlowRecord(), { collectTs: now + 5, kind: 'flow', exporterIp: '192.0.2.123', srcIp: '10.1.1.1', dstIp: '10.1.1.2', ipVersion: 4 });
       out.write([fresh]);
       await out.flush();
       assert.equal((await q.search({ from: now, to: now + 10, filter: { exporter: '192.0.2.123' } })).total, 1);
+      return true;
     } finally {
       setLogger(createLogger({ level: 'info', encoding: 'json' }));
       await out.close();
     }
-  }
+  };
+  // Cut short in the middle of its second block (a copy or restore that did not finish).
+  assert.ok(await readDamaged(() => {
+    copyFileSync(pristine, path);
+    truncateSync(path, HEADERS + BLOCK + BLOCK / 2);
+  }, /Could not read enough bytes from file/, true), 'a read met the missing end');
+  // A block of the flows' values changed on disk.
+  let met = 0;
+  for (let b = 1; b < blocks; b++) if (await readDamaged(() => spoil(b), /Corrupt database file/)) met++;
   assert.ok(met > 0, 'a block the flows read');
 });

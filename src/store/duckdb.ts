@@ -46,11 +46,6 @@ const FILLS_TABLE = 'ufc_column_fills';
 const FILL_ROWS = 200_000;
 /** Passes of fillColumns over the table at most (the second normally fills nothing and ends it). */
 const FILL_PASSES_MAX = 4;
-/**
- * The file's three 4 KiB headers (DuckDB's main header and its two database headers) before the
- * first block: a file shorter than this plus its blocks has been cut short.
- */
-const FILE_HEADERS_BYTES = 3 * 4096;
 /** DuckDB's words for a database file whose blocks cannot be read back: cut short, or changed on disk. */
 const DAMAGED = /Could not read enough bytes from file|Corrupt database file|checksum .*does not match/i;
 const SQL_TYPE: Record<Exclude<ColKind, 'enum'>, string> = { u8: 'UTINYINT', u16: 'USMALLINT', u32: 'UINTEGER', i16: 'SMALLINT', i64: 'BIGINT', f64: 'DOUBLE', str: 'VARCHAR' };
@@ -101,7 +96,9 @@ export class DuckDbStore {
     } catch (err) {
       // Half open is closed: the next open (or recover) starts from nothing.
       this.close();
-      // A block the opening reads (the table's description) changed on disk: as checkLength().
+      // A block the opening reads (the table's description) changed on disk or cut off: as a file
+      // that is no database, the operator decides what to keep. (The file's length says nothing by
+      // itself: after a crash, DuckDB's header may count free blocks past the file's end.)
       const msg = (err as Error).message;
       if (DAMAGED.test(msg)) throw new ConfigFileError(`the store ${this.opts.path} is damaged: ${msg.split('\n')[0]}. Restore it from a backup, or move it aside (with its .wal) to start a new one (EF_OUTPUT_DUCKDB_PATH, else flows.duckdb in EF_DATA_DIR)`, { cause: err });
       throw err;
@@ -128,7 +125,6 @@ export class DuckDbStore {
       throw new Error(`the store ${this.opts.path} is in use by process ${held[2]} (${held[1]}), a running collector or replay: stop it, or give this one its own EF_DATA_DIR (a replay may also run with EF_OUTPUT_DUCKDB_ENABLE=false and another output)`, { cause: err });
     }
     this.writer = await this.instance.connect();
-    await this.checkLength();
     // A global setting: buffers, appends and every query's connection together.
     if ((this.opts.memoryLimitMb ?? 0) > 0) await this.writer.run(`SET memory_limit = '${Math.floor(this.opts.memoryLimitMb!)}MB'`);
     this.reader = await this.instance.connect();
@@ -448,20 +444,6 @@ export class DuckDbStore {
       deleted += await this.deleteBefore(nextDay);
     }
     return deleted;
-  }
-
-  /**
-   * Refuses a file shorter than its headers and the blocks they count (a copy or restore that did
-   * not finish, a file system that lost its end): DuckDB opens it, appends to it, and fails on every
-   * read of the missing blocks (queries, summaries, retention, the checkpoint, whose WAL then grows
-   * without end). As with a file that is no database at all, the operator decides what to keep.
-   */
-  private async checkLength(): Promise<void> {
-    const row = ((await (await this.writer!.runAndReadAll('PRAGMA database_size')).getRowObjects()) as Record<string, unknown>[])[0] ?? {};
-    const want = FILE_HEADERS_BYTES + Number(row.total_blocks ?? 0) * Number(row.block_size ?? 0);
-    const size = statSync(this.opts.path).size;
-    if (size >= want) return;
-    throw new ConfigFileError(`the store ${this.opts.path} is damaged: it is ${size} bytes long where its header counts ${want} (cut short: a copy or restore that did not finish, or a file system that lost its end). Restore it from a backup, or move it aside (with its .wal) to start a new one (EF_OUTPUT_DUCKDB_PATH, else flows.duckdb in EF_DATA_DIR)`);
   }
 
   /**

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { formatIPv4, parseIPv4, parseIPv6 } from '../src/threat/ip.js';
-import { EntrySet } from '../src/threat/entries.js';
+import { EntrySet, THREAT_NAME_MAX, THREAT_NAMES_MAX } from '../src/threat/entries.js';
 import { buildPrefixIndex, PrefixIndex } from '../src/threat/prefix-index.js';
 import { Slicer } from '../src/threat/slicer.js';
 import { ThreatMatcher } from '../src/threat/matcher.js';
@@ -90,6 +90,22 @@ test('IPv6 longest-prefix match: nesting, neighbours and IPv4-mapped addresses',
   assert.equal(index.nameOf(''), null);
   assert.equal(index.v6Entries, 5);
   assert.equal(index.v4Entries, 1);
+});
+
+test('list names are kept to THREAT_NAME_MAX units each and THREAT_NAMES_MAX together, never inside a surrogate pair; short ones as they are', async () => {
+  const set = new EntrySet('blocklist');
+  const long = 'L'.repeat(100_000);
+  const emoji = 'a'.repeat(THREAT_NAME_MAX - 1) + '\u{1F600}tail';
+  const many = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'n'.repeat(60)}`).join(', ');
+  for (const [c, n] of [['192.0.2.1', long], ['192.0.2.2', emoji], ['192.0.2.3', many], ['192.0.2.4', ' botnet , mirai ']]) assert.ok(set.add(c!, n!));
+  const index = await buildPrefixIndex(set);
+  assert.equal(index.nameOf('192.0.2.1'), 'L'.repeat(THREAT_NAME_MAX));
+  assert.equal(index.nameOf('192.0.2.2'), 'a'.repeat(THREAT_NAME_MAX - 1), 'the pair goes whole');
+  const joined = index.nameOf('192.0.2.3')!;
+  assert.ok(joined.length <= THREAT_NAMES_MAX && joined.length > THREAT_NAMES_MAX - 64, `${joined.length}`);
+  assert.ok(many.replace(/, /g, ',').startsWith(joined), 'the first names, in order');
+  assert.ok(!joined.endsWith(','));
+  assert.equal(index.nameOf('192.0.2.4'), 'botnet,mirai');
 });
 
 test('identical CIDRs: the first listed name wins, host bits are cleared, bad entries are counted', async () => {

@@ -4,6 +4,15 @@
  * index is built from this.
  */
 import { parseIPv4, parseIPv6 } from './ip.js';
+import { cutText } from '../decode/template/store.js';
+
+/**
+ * UTF-16 units kept of one name, and of a list entry's names together: every flow to or from the
+ * entry carries them (records, the store, exports), and a feed's name may be of any length (a 100 KB
+ * one made an API answer of 20 flows 3.7 MB in a review).
+ */
+export const THREAT_NAME_MAX = 128;
+export const THREAT_NAMES_MAX = 512;
 
 const v6Scratch = new Uint32Array(4);
 
@@ -34,7 +43,8 @@ export class EntrySet {
     let t = name.trim();
     // Records join several names with ',' (a JSON `tags` array arrives so too): each part is
     // trimmed and empty parts dropped, so `botnet, mirai` is the names `botnet` and `mirai`.
-    if (t.includes(',')) t = t.split(',').map((p) => p.trim()).filter((p) => p !== '').join(',');
+    if (t.includes(',')) t = cutText(t.split(',').map((p) => cutText(p.trim(), THREAT_NAME_MAX)).filter((p) => p !== '').join(','), THREAT_NAMES_MAX).replace(/,$/, '');
+    else t = cutText(t, THREAT_NAME_MAX);
     const n = t === '' ? this.defaultName : t;
     let id = this.nameIndex.get(n);
     if (id === undefined) {

@@ -448,7 +448,7 @@ export class DuckDbStore {
 
   /**
    * Takes note of an error of a read, summary, maintenance or checkpoint: one of DuckDB's words for a
-   * damaged file (DAMAGED: a block changed on disk) makes the store not ready (/readyz) and is logged
+   * damaged file (DAMAGED: a block changed on disk, or missing) makes the store not ready (/readyz) and is logged
    * once as an error saying what to do. Appends go on meanwhile.
    */
   noteError(err: unknown): void {

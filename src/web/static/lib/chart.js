@@ -6,6 +6,12 @@ import * as fmt from './format.js';
 const W = 560;
 const H = 180;
 const PAD = { l: 74, r: 12, t: 12, b: 26 };
+/**
+ * Width of an axis label of `chars` characters at 11 px, with room to spare: a digit is about 6.2 px
+ * wide, the units' letters and separators less on average ("500 Mbit/s" is 51 px). The chart is built
+ * before it is in the page, so its text cannot be measured.
+ */
+const labelWidth = (chars) => Math.ceil(6.5 * chars);
 
 /** points: [{ t, v }], format: value -> label. */
 export function lineChart(title, points, format, opts = {}) {
@@ -26,12 +32,14 @@ export function lineChart(title, points, format, opts = {}) {
     'aria-label': `${title}: ${points.length} points, latest ${format(last.v)}, average ${format(avg)}, peak ${format(peak)}`,
   });
   const top = niceCeil(peak);
-  const x = (t) => PAD.l + ((t - t0) / span) * (W - PAD.l - PAD.r);
+  const ticks = [0, 1, 2, 3, 4].map((i) => ({ v: (top * i) / 4, label: format((top * i) / 4) }));
+  // The left margin fits the longest value label (a fixed 74 px cut "7380000 Tbit/s" to "00000 Tbit/s").
+  const left = Math.max(PAD.l, 6 + 4 + labelWidth(Math.max(...ticks.map((k) => k.label.length))));
+  const x = (t) => left + ((t - t0) / span) * (W - left - PAD.r);
   const y = (v) => H - PAD.b - (v / top) * (H - PAD.t - PAD.b);
-  for (let i = 0; i <= 4; i++) {
-    const v = (top * i) / 4;
-    svg.append(s('line', { x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v), class: 'grid' }));
-    svg.append(s('text', { x: PAD.l - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, format(v)));
+  for (const { v, label } of ticks) {
+    svg.append(s('line', { x1: left, x2: W - PAD.r, y1: y(v), y2: y(v), class: 'grid' }));
+    svg.append(s('text', { x: left - 6, y: y(v) + 4, 'text-anchor': 'end', class: 'axis' }, label));
   }
   for (const t of [t0, t0 + span / 2, t1]) {
     svg.append(s('text', { x: x(t), y: H - 8, 'text-anchor': t === t0 ? 'start' : t === t1 ? 'end' : 'middle', class: 'axis' }, span > 86_400_000 ? fmt.time(t).slice(5, 16) : fmt.time(t).slice(11, 16)));

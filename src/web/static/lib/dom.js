@@ -21,8 +21,39 @@ function append(el, children) {
   for (const c of children) {
     if (c === undefined || c === null || c === false) continue;
     if (Array.isArray(c)) append(el, c);
-    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    else el.append(c instanceof Node ? c : textOf(el, String(c)));
   }
+}
+
+/**
+ * Bidirectional text: a name may hold an override (U+202E with no U+202C after it) or right-to-left
+ * letters, which reorder what follows them up to the end of the block: an interface named
+ * "\u202Eup-link" once showed the other interface's name mirrored after it ("knilpu 41/0iG → knil-pu"),
+ * and swapped the filter bar's two links. Text holding such a character is set apart in a <bdi>, whose
+ * direction is its own and ends with it. Text without any (all of the UI's own) stays a plain text
+ * node. Where an element may not hold one (an option, an SVG text), the text is wrapped in isolate marks.
+ */
+// Right-to-left scripts (Hebrew to Arabic Extended, their presentation forms, and the historic ones
+// above U+10800), the marks, embeddings, overrides and isolates.
+const BIDI = /[\u0590-\u08ff\u200e\u200f\u202a-\u202e\u2066-\u2069\ufb1d-\ufdff\ufe70-\ufefc\u{10800}-\u{10fff}\u{1e800}-\u{1efff}]/u;
+const PLAIN_TEXT_ONLY = new Set(['OPTION', 'TEXTAREA', 'TITLE', 'SCRIPT', 'STYLE']);
+
+function textOf(parent, text) {
+  if (!BIDI.test(text)) return document.createTextNode(text);
+  if (PLAIN_TEXT_ONLY.has(parent.tagName)) return document.createTextNode(isolate(text));
+  const b = document.createElement('bdi');
+  b.textContent = text;
+  return b;
+}
+
+/**
+ * `text` between U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE when it holds a
+ * bidirectional character: for a name inside a tooltip (`title: \`network ${isolate(net)}\``) or
+ * other attribute, where no element can set it apart. The marks end any override the name opened.
+ */
+export function isolate(text) {
+  const t = String(text);
+  return BIDI.test(t) ? `\u2068${t}\u2069` : t;
 }
 
 /** Replaces the children of `el`. */
@@ -36,6 +67,6 @@ const SVG_NS = 'http://www.w3.org/2000/svg';
 export function s(tag, attrs, ...children) {
   const el = document.createElementNS(SVG_NS, tag);
   for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined && v !== null) el.setAttribute(k, String(v));
-  for (const c of children) if (c !== undefined && c !== null) el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children) if (c !== undefined && c !== null) el.append(c instanceof Node ? c : document.createTextNode(isolate(c)));
   return el;
 }

@@ -16,6 +16,8 @@ function scaled(n, units, base) {
     v /= base;
     i++;
   }
+  // Past the last unit (no counter reaches it: 2^64 is 18.4 E): a power of ten, never a row of digits.
+  if (v >= base) return Number.isFinite(v) ? `${sign}${v.toExponential(2).replace('e+', 'e')} ${units[i]}` : '–';
   // Whole counts stay whole; fractions (rates) keep 3 significant digits, also below 1 (0.0005 flows/s).
   if (i === 0 && Number.isInteger(v)) return `${sign}${v} ${units[0]}`;
   if (v > 0 && v < 1) return `${sign}${small.format(v)} ${units[i]}`;
@@ -27,10 +29,23 @@ function scaled(n, units, base) {
   return `${sign}${r.toFixed(r >= 100 ? 0 : r >= 10 ? 1 : 2)} ${units[i]}`;
 }
 
-export const bytes = (n) => scaled(n, ['B', 'KB', 'MB', 'GB', 'TB', 'PB'], 1000);
-export const bits = (n) => scaled(n, ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s'], 1000);
-export const count = (n) => scaled(n, ['', 'k', 'M', 'G', 'T'], 1000).replace(' ', '');
+// Up to zetta and yotta: a 64-bit counter holds 18.4 EB, and a sum of them (or 8 times it, in bits) more.
+export const bytes = (n) => scaled(n, ['B', 'KB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'], 1000);
+export const bits = (n) => scaled(n, ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s', 'Tbit/s', 'Pbit/s', 'Ebit/s', 'Zbit/s', 'Ybit/s'], 1000);
+export const count = (n) => scaled(n, ['', 'k', 'M', 'G', 'T', 'P', 'E', 'Z', 'Y'], 1000).replace(' ', '');
 export const rate = (n, unit) => `${count(n)} ${unit}/s`;
+
+/**
+ * A name cut to `max` characters for display, with "…" when cut: a threat feed's name of 100 KB made
+ * the tables 700,000 px wide. Show the whole name in a title.
+ */
+export function clip(text, max = 64) {
+  const t = String(text);
+  if (t.length <= max) return t;
+  // Not between the two halves of a character beyond U+FFFF.
+  const end = /[\ud800-\udbff]/.test(t[max - 1]) ? max - 1 : max;
+  return `${t.slice(0, end)}…`;
+}
 
 export function time(ms) {
   if (!ms) return '–';

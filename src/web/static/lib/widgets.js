@@ -1,6 +1,6 @@
 /* global document, location, history, URLSearchParams */
 // Building blocks the pages share: address links into PassiveTotal, tables, cards, the time range.
-import { h, fill } from './dom.js';
+import { h, fill, isolate } from './dom.js';
 import * as fmt from './format.js';
 
 let ptBase = 'https://community.riskiq.com/research?query=';
@@ -22,7 +22,13 @@ export function ipLink(ip) {
 export function threatTags(names) {
   if (!names || names.length === 0) return null;
   const list = Array.isArray(names) ? names : String(names).split(',');
-  return list.filter((n) => n).map((n) => h('span', { class: 'tag threat' }, n));
+  return list.filter((n) => n).map((n) => tag('tag threat', n));
+}
+
+/** A name as a pill, cut to 64 characters when longer (a feed's names have no bound), whole in its title. */
+export function tag(cls, name, attrs = {}) {
+  const shown = fmt.clip(name);
+  return h(attrs.href ? 'a' : 'span', { class: cls, ...attrs, title: attrs.title ?? (shown !== name ? isolate(name) : undefined) }, shown);
 }
 
 /** columns: [{ label, value: (row) => node|string, num?: true, title? }] */

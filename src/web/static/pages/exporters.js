@@ -1,7 +1,7 @@
 // Exporters: per device the protocol, packets, records, what its sequence numbers say went missing,
 // errors by reason, templates, sampling rates and when it was last heard from (the collector's live
 // counters, not the store).
-import { h, fill } from '../lib/dom.js';
+import { h, fill, isolate } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { card, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
 
@@ -33,7 +33,7 @@ export function mount(root) {
         { label: 'Exporter', value: (x) => (x.host || x.network
           ? h('span', { class: 'end' }, ipLink(x.exporter),
             x.host ? h('span', { class: 'host muted', title: x.host }, x.host) : null,
-            x.network ? h('span', { class: 'host muted net', title: `network ${x.network}` }, x.network) : null)
+            x.network ? h('span', { class: 'host muted net', title: `network ${isolate(x.network)}` }, x.network) : null)
           : ipLink(x.exporter)) },
         { label: 'Protocol', value: (x) => (x.protocols.length > 0 ? x.protocols : [x.protocol]).map((p) => PROTOCOL_LABEL[p] ?? p).join(', ') },
         { label: 'Packets', num: true, value: (x) => fmt.num(x.packets) },

@@ -1,6 +1,6 @@
 // The flow row table shared by Threats and Flow search.
-import { h } from '../lib/dom.js';
-import { fmt, ipLink, table, threatTags, withRange } from '../lib/widgets.js';
+import { h, isolate } from '../lib/dom.js';
+import { fmt, ipLink, table, tag, threatTags, withRange } from '../lib/widgets.js';
 
 /** Flow search for flows with `params` (a network, a tag): in a search, with its pinned times. */
 const searchFor = (params) => withRange('/flows', params, ['range', 'from', 'to']);
@@ -14,13 +14,20 @@ function end(ip, port, threat, host, net, netTags) {
   return h('span', { class: 'end' }, ipLink(ip), port ? h('span', { class: 'port' }, `:${port}`) : null, threatTags(threat),
     host ? h('span', { class: 'host muted', title: host }, host) : null,
     net || tags.length > 0 ? h('span', { class: 'host muted' },
-      net ? h('a', { class: 'muted net', title: `network ${net}`, href: searchFor({ net }) }, net) : null,
-      ...tags.map((tag) => h('a', { class: 'muted tag', title: `tag ${tag}`, href: searchFor({ tag }) }, tag))) : null);
+      net ? h('a', { class: 'muted net', title: `network ${isolate(net)}`, href: searchFor({ net }) }, net) : null,
+      ...tags.map((t) => tag('muted tag', t, { title: `tag ${isolate(t)}`, href: searchFor({ tag: t }) }))) : null);
 }
 
-/** One interface: the exporter's name for it when known (its index on hover), else its index. */
+/**
+ * One interface: the exporter's name for it when known (its index on hover), else its index. A name
+ * breaks anywhere and is cut to 64 characters (the whole in its title): 255 characters without a space
+ * pushed the columns after it out of view.
+ */
 function iface(index, name) {
-  if (name) return h('span', { title: `ifIndex ${index}` }, name);
+  if (name) {
+    const shown = fmt.clip(name);
+    return h('span', { class: 'wrap', title: shown === name ? `ifIndex ${index}` : `${isolate(name)}, ifIndex ${index}` }, shown);
+  }
   return index ? String(index) : h('span', { class: 'muted', title: 'unknown' }, '–');
 }
 

@@ -1,7 +1,7 @@
 /* global location, URLSearchParams */
 // Overview: traffic rates over time and the top talkers, ports, protocols, countries, ASNs and named
 // networks, and the busiest exporter interfaces; of all flows, or of those the URL's filters keep (one interface's).
-import { h, fill } from '../lib/dom.js';
+import { h, fill, isolate } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { lineChart } from '../lib/chart.js';
 import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, withRange } from '../lib/widgets.js';
@@ -132,7 +132,7 @@ export function mount(root) {
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.ports, { compact: true, label: 'Top ports' })),
         card('Countries', table([
-          { label: 'Country', value: (x) => (x.name ? `${x.name}${x.iso ? ` (${x.iso})` : ''}` : h('span', { class: 'muted' }, 'unknown / private')) },
+          { label: 'Country', value: (x) => (x.name ? [x.name, x.iso ? ` (${x.iso})` : ''] : h('span', { class: 'muted' }, 'unknown / private')) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.countries), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
         ], t.countries, { compact: true, label: 'Countries' }), approx('countries')),
@@ -151,7 +151,7 @@ export function mount(root) {
       if (t.networks.length > 0 || filters.net !== undefined || filters.tag !== undefined) {
         tops.append(card('Networks', table([
           // Four columns in a third of the page: the flows are a click away (the network's own Overview).
-          { label: 'Network', value: (x) => h('a', { class: 'wrap', href: overviewOf(x.name), title: `the traffic of network ${x.name}: ${fmt.num(x.flows)} flows` }, x.name) },
+          { label: 'Network', value: (x) => h('a', { class: 'wrap', href: overviewOf(x.name), title: `the traffic of network ${isolate(x.name)}: ${fmt.num(x.flows)} flows` }, x.name) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.networks), fmt.bytes(x.bytes)) },
           { label: 'Sent', num: true, value: (x) => fmt.bytes(x.outBytes) },
           { label: 'Received', num: true, value: (x) => fmt.bytes(x.inBytes) },
@@ -186,7 +186,8 @@ export function mount(root) {
       // Compared as the API reads them (ifIndex=01 is 1); one exporter in the answer is the filtered one.
       const exporters = new Set(list.map((x) => x.exporter));
       const named = filters.exporter !== undefined && exporters.size === 1 && list.find((x) => x.ifIndex === Number(filters.ifIndex) && x.name);
-      if (named) fill(ifLabel, `${named.name} (${named.ifIndex})`);
+      // The name apart from its index: a name's own direction (an override it leaves open) ends with it.
+      if (named) fill(ifLabel, fmt.clip(named.name), ` (${named.ifIndex})`);
       // An exporter's flows; an interface's own Overview (its traffic over time, its talkers...).
       const linkTo = (path, exporter, ifIndex) => {
         const q = new URLSearchParams(location.search);
@@ -198,8 +199,9 @@ export function mount(root) {
       ifCard.replaceWith(card('Interfaces', table([
         { label: 'Exporter', value: (x) => h('a', { href: linkTo('/flows', x.exporter), title: `Flows from ${x.exporter}` }, x.exporter) },
         { label: 'Interface', value: (x) => (x.ifIndex <= 0 ? h('span', { class: 'muted', title: 'the exporter sent no interface index' }, 'unknown')
-          : h('a', { href: linkTo('/', x.exporter, x.ifIndex), title: `Traffic in or out of ifIndex ${x.ifIndex} of ${x.exporter}` },
-            ...(x.name ? [x.name, ' ', h('span', { class: 'muted' }, `(${x.ifIndex})`)] : [String(x.ifIndex)]))) },
+          // A name breaks anywhere and is cut to 64 characters: 255 without a space pushed In and Out out of view.
+          : h('a', { class: 'wrap', href: linkTo('/', x.exporter, x.ifIndex), title: `Traffic in or out of ${x.name && fmt.clip(x.name) !== x.name ? `${isolate(x.name)}, ` : ''}ifIndex ${x.ifIndex} of ${x.exporter}` },
+            ...(x.name ? [fmt.clip(x.name), ' ', h('span', { class: 'muted' }, `(${x.ifIndex})`)] : [String(x.ifIndex)]))) },
         { label: 'In', num: true, value: (x) => bar(x.inBytes, busiest, fmt.bits((8 * x.inBytes) / seconds)) },
         { label: 'Out', num: true, value: (x) => bar(x.outBytes, busiest, fmt.bits((8 * x.outBytes) / seconds)) },
       ], list, { compact: true, label: 'Interfaces', empty: 'No flows in this range.' })));

@@ -1,8 +1,8 @@
 // Threats: flows touching listed addresses, at-risk servers (a listed client reaching one of
 // ours), high-risk clients (ours reaching a listed server), and the breakdown by threat and feed.
-import { h, fill } from '../lib/dom.js';
+import { h, fill, isolate } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
-import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, threatTags, withRange } from '../lib/widgets.js';
+import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, tag, threatTags, withRange } from '../lib/widgets.js';
 import { flowTable } from './flow-table.js';
 
 /** The tables hold the busiest few; says so when there are more. */
@@ -35,25 +35,25 @@ export function mount(root) {
       const maxFlows = (rows) => Math.max(0, ...rows.map((x) => x.flows));
       fill(breakdown,
         card('By threat name', table([
-          { label: 'Threat', value: (x) => h('span', { class: 'tag threat' }, x.name) },
+          { label: 'Threat', value: (x) => tag('tag threat', x.name) },
           { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byName), fmt.num(x.flows)) },
           { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
         ], d.byName, { compact: true, label: 'By threat name', empty: 'No flow touched a listed address in this time range.' })),
         card('By feed', table([
-          { label: 'Feed', value: (x) => h('span', { class: 'tag feed' }, x.feed) },
+          { label: 'Feed', value: (x) => tag('tag feed', x.feed) },
           { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byFeed), fmt.num(x.flows)) },
           { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
         ], d.byFeed, { compact: true, label: 'By feed', empty: 'No flow touched a listed address in this time range.' })));
       // Networks named in the address metadata file: which of ours talk to listed addresses.
       if (d.byNetwork.length > 0) {
         breakdown.append(card('By network', table([
-          { label: 'Network', value: (x) => h('a', { href: withRange('/flows', { net: x.network, threat: '1' }), title: `threat flows of network ${x.network}` }, x.network) },
+          { label: 'Network', value: (x) => h('a', { href: withRange('/flows', { net: x.network, threat: '1' }), class: 'wrap', title: `threat flows of network ${isolate(x.network)}` }, x.network) },
           { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byNetwork), fmt.num(x.flows)) },
           { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
         ], d.byNetwork, { compact: true, label: 'By network' })));
       }
       const endCols = (peerLabel) => [
-        { label: 'Address', value: (x) => (x.network ? h('span', { class: 'end' }, ipLink(x.ip), h('span', { class: 'host muted net', title: `network ${x.network}` }, x.network)) : ipLink(x.ip)) },
+        { label: 'Address', value: (x) => (x.network ? h('span', { class: 'end' }, ipLink(x.ip), h('span', { class: 'host muted net', title: `network ${isolate(x.network)}` }, x.network)) : ipLink(x.ip)) },
         { label: peerLabel, num: true, value: (x) => fmt.num(x.peers) },
         { label: 'Threats', value: (x) => threatTags(x.names) },
         { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },

@@ -607,6 +607,16 @@ export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush()
     const either = await q.search({ from: now - 1000, to: now + 1, filter: { ip: c } });
     assert.equal(either.total, search(recs, now - 1000, now + 1, { ip: c }).length, `ip ${c}`);
   }
+  // The exporter filter finds an exporter by any text of its address: stored exporters are in RFC 5952
+  // form, IPv4-mapped ones as IPv4.
+  const v6 = new FlowRecord();
+  v6.collectTs = now - 500; v6.exporterIp = '2001:db8::7'; v6.srcIp = '10.0.0.1'; v6.dstIp = '10.0.0.2'; v6.ipVersion = 4; v6.proto = 6; v6.bytes = 1; v6.packets = 1;
+  out.write([v6]);
+  await out.flush();
+  for (const [text, want] of [['2001:db8::7', 1], ['2001:DB8::7', 1], ['2001:0db8:0:0:0:0:0:0007', 1], [' 2001:db8::0:7 ', 1], ['2001:db8::8', 0],
+    ['192.0.2.9', addrs.length], ['::ffff:192.0.2.9', addrs.length], ['::FFFF:c000:209', addrs.length]] as const) {
+    assert.equal((await q.search({ from: now - 1000, to: now + 1, filter: { exporter: text } })).total, want, `exporter ${text}`);
+  }
 }
 
 /**

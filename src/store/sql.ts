@@ -4,7 +4,9 @@
  * parsing, paging syntax). Every caller value becomes a `?` parameter; only identifiers that come
  * from our own tables (column names, the configured table name, checked at start) are spliced in.
  */
-import { QueryInputError, parseIpOrCidr } from './ip-filter.js';
+import { QueryInputError, parseIpOrCidr, v6ToHex } from './ip-filter.js';
+import { ipv6At } from '../decode/ip.js';
+import { unmapIPv4 } from '../host-port.js';
 import type { ConversationQuery, FlowFilter, InterfaceCountersQuery, SearchQuery, SeriesQuery, ThreatQuery, TimeRange, TopField, TopNQuery } from './query.js';
 
 export type Param = number | string;
@@ -241,11 +243,16 @@ function checkRange(q: TimeRange): void {
   if (q.to <= q.from) throw new QueryInputError('to must be after from');
 }
 
-/** Validates an exporter address (exact match, so no CIDR). */
+/**
+ * Validates an exporter address (exact match, so no CIDR) and writes it as exporters are stored:
+ * IPv6 in RFC 5952 form (ipv6At) and IPv4-mapped as IPv4 (unmapIPv4), so `2001:DB8::1`,
+ * `0:0:0:0:0:0:0:1` or a dual-stack tool's `::ffff:192.0.2.1` find the exporter they name.
+ */
 function checkIp(name: string, v: string): string {
   if (v.includes('/')) throw new QueryInputError(`${name} takes an address, not a CIDR`);
-  parseIpOrCidr(v);
-  return v.trim();
+  const ip = parseIpOrCidr(v);
+  const text = v.trim();
+  return ip.kind === 'v4' ? text : unmapIPv4(ipv6At(Buffer.from(v6ToHex(text), 'hex'), 0));
 }
 
 /** A name to match exactly (a network's): not empty, no longer than any name worth typing. */

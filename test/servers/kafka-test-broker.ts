@@ -1,14 +1,15 @@
 /**
  * A TEST BROKER speaking the Kafka wire protocol (no real Kafka can run on these machines), enough
  * for kafkajs to connect, authenticate, find partition leaders and produce, and strict about what
- * it decodes. kafkajs talks to it over a real TCP socket on 127.0.0.1: nothing in the client is
- * replaced.
+ * it decodes. kafkajs talks to it over a real TCP socket on 127.0.0.1 (or ::1, `host`): nothing in
+ * the client is replaced.
  *
  * Implemented (non-flexible versions, request header v1, response header v0, per the Apache Kafka
  * protocol guide, https://kafka.apache.org/protocol):
  * - ApiVersions v0-v2 (key 18): advertises exactly the versions below; an unsupported ApiVersions
  *   version is answered with UNSUPPORTED_VERSION (35) as real brokers do.
- * - Metadata v1 (key 3): one broker (node 1, this address), the configured topics and partitions,
+ * - Metadata v1 (key 3): one broker (node 1, this address; an IPv6 host without brackets, as Kafka
+ *   announces an advertised listener PLAINTEXT://[::1]:9092), the configured topics and partitions,
  *   UNKNOWN_TOPIC_OR_PARTITION (3) for others.
  * - Produce v3 (key 0): decodes every record batch (magic 2) fully: the CRC-32C (Castagnoli) over
  *   attributes..end is checked (CORRUPT_MESSAGE, 2, on mismatch), compression must be none, the
@@ -33,6 +34,8 @@ export interface KafkaTestBrokerOptions {
   sasl?: { username: string; password: string };
   /** Listen with TLS, with this key and certificate (PEM). */
   tls?: { key: string | Buffer; cert: string | Buffer };
+  /** Loopback address to listen on and announce in Metadata: 127.0.0.1 (default) or ::1. */
+  host?: '127.0.0.1' | '::1';
 }
 
 export interface StoredMessage {
@@ -244,15 +247,20 @@ export class KafkaTestBroker {
 
   constructor(private readonly o: KafkaTestBrokerOptions) {}
 
+  /** host:port, the form EF_OUTPUT_KAFKA_BROKERS takes ([::1]:port for IPv6). */
   get address(): string {
-    return `127.0.0.1:${this.port}`;
+    return this.host === '::1' ? `[::1]:${this.port}` : `${this.host}:${this.port}`;
+  }
+
+  private get host(): string {
+    return this.o.host ?? '127.0.0.1';
   }
 
   async start(): Promise<void> {
     const server = this.o.tls ? createTlsServer({ key: this.o.tls.key, cert: this.o.tls.cert }, (s) => this.accept(s)) : createServer((s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.port, '127.0.0.1', () => resolve());
+      server.listen(this.port, this.host, () => resolve());
     });
     this.port = (server.address() as { port: number }).port;
     this.server = server;
@@ -383,7 +391,7 @@ export class KafkaTestBroker {
     r.done('Metadata');
     const names = topics === null ? Object.keys(this.o.topics) : topics;
     return new Writer()
-      .array([0], (w) => w.i32(NODE_ID).string('127.0.0.1').i32(this.advertisedPort ?? this.port).string(null))
+      .array([0], (w) => w.i32(NODE_ID).string(this.host).i32(this.advertisedPort ?? this.port).string(null))
       .i32(NODE_ID)
       .array(names, (w, name) => {
         const n = this.o.topics[name];

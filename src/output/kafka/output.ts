@@ -25,6 +25,7 @@ import { BatchingOutput, PartialSendError } from '../batching.js';
 import { CLOSE_SEND_MS, START_WAIT_MS } from '../close-deadline.js';
 import { within } from '../../within.js';
 import { ConfigFileError } from '../../config/file-error.js';
+import { kafkaSeeds } from './seed-brokers.js';
 
 export type PartitionKey = 'exporter' | 'none' | 'src_ip' | 'community_id';
 
@@ -130,9 +131,12 @@ export class KafkaOutput extends BatchingOutput {
         }
       }
     }
+    // IPv6 literal seed brokers ([2001:db8::1]:9092) go through stand-in names: see seed-brokers.ts.
+    const seeds = kafkaSeeds(o.brokers);
     const kafka = new Kafka({
       clientId: o.clientId,
-      brokers: o.brokers,
+      brokers: seeds.brokers,
+      socketFactory: seeds.socketFactory,
       ...(ssl !== undefined ? { ssl } : {}),
       ...(o.sasl !== undefined ? { sasl: o.sasl as SASLOptions } : {}),
       connectionTimeout: 3000,

@@ -20,7 +20,7 @@ import { storeLogHooks, ThreatFeed, type FeedHooks, type FeedInfo } from '../thr
 import { fetchOtxPages } from '../threat/feeds/otx.js';
 import { resolveFeeds, type ResolvedFeed } from '../threat/feeds/resolve.js';
 import type { UserFeed } from '../threat/feeds/userdef.js';
-import { isV4Mapped, parseIPv4, parseIPv6 } from '../threat/ip.js';
+import { embeddedIPv4, isV4Mapped, parseIPv4, parseIPv6 } from '../threat/ip.js';
 import { PrefixIndex, type PrefixIndexParts } from '../threat/prefix-index.js';
 import { defaultPolicy, type RefreshPolicy } from '../threat/refresher.js';
 
@@ -199,9 +199,11 @@ export class ThreatFeedsEnricher implements Enricher {
     if (this.keys.length < m) {
       this.keys = new Float64Array(m * 2);
       this.words = new Uint32Array(m * 8);
+      this.carried = new Float64Array(m * 2);
     }
     const keys = this.keys;
     const words = this.words;
+    const carried = this.carried;
     let v6Seen = false;
     for (let i = 0; i < n; i++) {
       const r = batch[i]!;
@@ -221,7 +223,11 @@ export class ThreatFeedsEnricher implements Enricher {
         const k = keys[j]!;
         let v = -1;
         if (k >= 0) v = idx.lookupV4(k);
-        else if (k === V6 && probeV6) v = idx.lookupV6(words, 4 * j);
+        else if (k === V6) {
+          if (probeV6) v = idx.lookupV6(words, 4 * j);
+          // An IPv6 entry covering the address wins; else the IPv4 address it carries (as PrefixIndex.lookupV6Or4).
+          if (v < 0 && carried[j]! >= 0) v = idx.lookupV4(carried[j]!);
+        }
         if (v < 0) continue;
         const r = batch[j >>> 1]!;
         const name = names[v]!;
@@ -237,16 +243,22 @@ export class ThreatFeedsEnricher implements Enricher {
     }
   }
 
-  /** Scratch for enrich(): one key per address (uint32 IPv4, V6, or NONE) and four IPv6 words each. */
+  /**
+   * Scratch for enrich(): one key per address (uint32 IPv4, V6, or NONE), four IPv6 words each, and
+   * for a V6 key the IPv4 address it carries (NAT64, 6to4, ...; -1 for none).
+   */
   private keys = new Float64Array(512);
   private words = new Uint32Array(2048);
+  private carried = new Float64Array(512);
 
   private key(ip: string, j: number): number {
     const v4 = parseIPv4(ip);
     if (v4 >= 0) return v4;
     if (ip.length < 2 || ip.indexOf(':') < 0 || !parseIPv6(ip, this.words, 4 * j)) return NONE;
     // An IPv4-mapped address is looked up as the IPv4 address it carries.
-    return isV4Mapped(this.words, 4 * j) ? this.words[4 * j + 3]! : V6;
+    if (isV4Mapped(this.words, 4 * j)) return this.words[4 * j + 3]!;
+    this.carried[j] = embeddedIPv4(this.words, 4 * j);
+    return V6;
   }
 
   /** Per-feed status, the shape src/web/integrations.ts reads (`feeds: [...]`). */

@@ -4,6 +4,7 @@
  * Uint32Array. Both accept what blocklists contain (leading zeros in IPv4 octets, `::` compression,
  * an embedded IPv4 tail, a `%zone` suffix which is ignored).
  */
+import { embeddedIpv4Groups } from '../enrich/locality.js';
 
 /** Dotted quad to uint32, or -1. */
 export function parseIPv4(s: string): number {
@@ -113,6 +114,22 @@ function pack(out: Uint32Array, off: number, g: number, gap: number): boolean {
 /** True for ::ffff:a.b.c.d (RFC 4291 section 2.5.5.2), whose IPv4 address is words[3]. */
 export function isV4Mapped(words: Uint32Array, off = 0): boolean {
   return words[off] === 0 && words[off + 1] === 0 && words[off + 2] === 0xffff;
+}
+
+const carried = new Uint16Array(8);
+
+/**
+ * The IPv4 address an IPv6 address (words[off..off+3]) carries, as uint32, or -1: NAT64 64:ff9b::/96,
+ * 6to4 2002::/16, IPv4-compatible, -mapped and -translated, by locality's rule (embeddedIpv4Groups),
+ * so a flow end is marked by the same IPv4 host whose GeoIP country and ASN it gets.
+ */
+export function embeddedIPv4(words: Uint32Array, off = 0): number {
+  for (let w = 0; w < 4; w++) {
+    const x = words[off + w]!;
+    carried[2 * w] = x >>> 16;
+    carried[2 * w + 1] = x & 0xffff;
+  }
+  return embeddedIpv4Groups(carried);
 }
 
 export function formatIPv4(v: number): string {

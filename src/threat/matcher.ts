@@ -4,7 +4,7 @@
  * PrefixIndex replaced whole by one assignment, so a lookup never sees half a list. The address is
  * parsed once for all three.
  */
-import { isV4Mapped, parseIPv4, parseIPv6 } from './ip.js';
+import { embeddedIPv4, isV4Mapped, parseIPv4, parseIPv6 } from './ip.js';
 import { PrefixIndex, type PrefixIndexParts } from './prefix-index.js';
 
 /** A matcher's lists as plain arrays: posted to decode workers, which copy it (see Enricher 'replica'). */
@@ -78,21 +78,28 @@ export class ThreatMatcher {
   private keys = new Float64Array(64);
   private vals = new Int32Array(64);
 
-  /** The threat name for `ip` (text form), or null when it is not flagged. */
+  /**
+   * The threat name for `ip` (text form), or null when it is not flagged. An IPv6 address carrying an
+   * IPv4 one (NAT64, 6to4, ...) is looked up in each list as PrefixIndex.lookupV6Or4 does, so an
+   * exclude entry for either address keeps it unflagged.
+   */
   nameFor(ip: string): string | null {
     let v4 = parseIPv4(ip);
     let v6 = false;
     if (v4 < 0) {
       if (!parseIPv6(ip, scratch)) return null;
       if (isV4Mapped(scratch)) v4 = scratch[3]!;
-      else v6 = true;
+      else {
+        v6 = true;
+        v4 = embeddedIPv4(scratch);
+      }
     }
-    if (this.hasExclude && (v6 ? this.exclude.lookupV6(scratch) : this.exclude.lookupV4(v4)) >= 0) return null;
+    if (this.hasExclude && (v6 ? this.exclude.lookupV6Or4(scratch, v4) : this.exclude.lookupV4(v4)) >= 0) return null;
     if (this.hasInclude) {
-      const v = v6 ? this.include.lookupV6(scratch) : this.include.lookupV4(v4);
+      const v = v6 ? this.include.lookupV6Or4(scratch, v4) : this.include.lookupV4(v4);
       if (v >= 0) return this.include.names[v]!;
     }
-    const v = v6 ? this.list.lookupV6(scratch) : this.list.lookupV4(v4);
+    const v = v6 ? this.list.lookupV6Or4(scratch, v4) : this.list.lookupV4(v4);
     return v < 0 ? null : this.list.names[v]!;
   }
 }

@@ -17,7 +17,7 @@
  * replaces the previous index in one assignment.
  */
 import type { EntrySet } from './entries.js';
-import { isV4Mapped, parseIPv4, parseIPv6 } from './ip.js';
+import { embeddedIPv4, isV4Mapped, parseIPv4, parseIPv6 } from './ip.js';
 import { Slicer } from './slicer.js';
 
 const CHUNK = 16384;
@@ -114,13 +114,26 @@ export class PrefixIndex {
     return this.v6Vals[lo]!;
   }
 
-  /** Value index for an address in text form (IPv4-mapped IPv6 is looked up as IPv4), or -1. */
+  /**
+   * An IPv6 address that carries the IPv4 address `v4` (NAT64, 6to4, ...; -1: none, see
+   * embeddedIPv4): an IPv6 entry covering the address itself names what the flow carried and wins,
+   * else an IPv4 entry covering `v4`.
+   */
+  lookupV6Or4(w: Uint32Array, v4: number, off = 0): number {
+    const v = this.lookupV6(w, off);
+    return v >= 0 || v4 < 0 ? v : this.lookupV4(v4);
+  }
+
+  /**
+   * Value index for an address in text form, or -1. IPv4-mapped IPv6 is looked up as IPv4 (its
+   * entries are stored so, see entries.ts); other IPv6 carrying an IPv4 address as lookupV6Or4.
+   */
   lookup(ip: string): number {
     const v4 = parseIPv4(ip);
     if (v4 >= 0) return this.lookupV4(v4);
     if (!parseIPv6(ip, scratch)) return -1;
     if (isV4Mapped(scratch)) return this.lookupV4(scratch[3]!);
-    return this.lookupV6(scratch);
+    return this.lookupV6Or4(scratch, embeddedIPv4(scratch));
   }
 
   /** The name of the most specific entry holding `ip`, or null. */

@@ -29,6 +29,28 @@ test('a secret is masked in messages and fields, also URL-encoded, and the line 
   assert.deepEqual(redactDeep({ n: 5, s: 'PlainSecretKey12345!' }), { n: 5, s: '***!' });
 });
 
+test('text from outside the process cannot forge a log line or reach a terminal raw: controls (C0, C1, DEL, U+2028) are escaped in both encodings, and a JSON line still reads back as the text', () => {
+  const hostile = 'boom\n{"level":"error","msg":"FORGED"}\r\u001b[31mred\u001b[0m\ttab\u009b2J\u007f\u2028end';
+  for (const encoding of ['console', 'json'] as const) {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', encoding, sink: (l) => lines.push(l) });
+    log.warn(`ClickHouse output: send failed: ${hostile}`, { reason: hostile });
+    assert.equal(lines.length, 1, encoding);
+    const line = lines[0]!;
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
+    assert.doesNotMatch(line, /[\u0000-\u0008\u000a-\u001f\u007f-\u009f\u2028\u2029]/, `${encoding}: no raw control but the column tabs`);
+    if (encoding === 'console') {
+      assert.equal(line.split('\t').length, 5, 'time, level, caller, message, fields: the message\'s tab is escaped');
+      assert.match(line, /send failed: boom\\n\{"level":"error","msg":"FORGED"\}\\r\\u001b\[31mred\\u001b\[0m\\ttab\\u009b2J\\u007f\\u2028end\t/);
+    } else {
+      const o = JSON.parse(line) as { msg: string; reason: string };
+      assert.equal(o.msg, `ClickHouse output: send failed: ${hostile}`);
+      assert.equal(o.reason, hostile);
+      assert.doesNotMatch(line, /\t/);
+    }
+  }
+});
+
 test('/api/integrations masks a secret in a feed\'s last error (a failed request names its URL)', () => {
   const feed = {
     name: 'threat-feeds', enrich() {},

@@ -47,6 +47,16 @@ function callerOf(): string {
   return 'unknown';
 }
 
+/**
+ * Control characters, C1 included, and the JavaScript line separators: text from outside the process
+ * (a server's error body, an HTTP reason phrase, a feed's first bytes quoted by JSON.parse) may hold
+ * them, and written raw they forge log lines or move a terminal's cursor.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const CONTROLS_JSON = /[\u007f-\u009f\u2028\u2029]/g;
+const escapeControl = (c: string): string => (c === '\n' ? '\\n' : c === '\t' ? '\\t' : c === '\r' ? '\\r' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+
 function consoleLine(json: string): string {
   let o: Record<string, unknown>;
   try {
@@ -55,8 +65,9 @@ function consoleLine(json: string): string {
     return json; // not expected (values are redacted before pino writes them); a log line must never throw
   }
   const { level, ts, caller, msg, ...rest } = o;
-  const extra = Object.keys(rest).length > 0 ? '\t' + JSON.stringify(rest) : '';
-  return `${String(ts)}\t${String(level)}\t${String(caller)}\t${String(msg)}${extra}`;
+  const extra = Object.keys(rest).length > 0 ? '\t' + JSON.stringify(rest).replace(CONTROLS_JSON, escapeControl) : '';
+  // Tabs separate the columns: the message's own are written escaped too (JSON.stringify did the extras').
+  return `${String(ts)}\t${String(level)}\t${String(caller)}\t${String(msg).replace(CONTROLS, escapeControl)}${extra}`;
 }
 
 let linesLost = 0;
@@ -107,7 +118,8 @@ export function createLogger(opts: LoggerOptions): Logger {
     write(chunk: Buffer, _enc, done) {
       for (const json of chunk.toString('utf8').split('\n')) {
         if (json === '') continue;
-        sink(opts.encoding === 'console' ? consoleLine(json) : json);
+        // JSON.stringify escapes C0 controls but writes C1 ones (U+009B, a terminal's CSI) as they are.
+        sink(opts.encoding === 'console' ? consoleLine(json) : json.replace(CONTROLS_JSON, escapeControl));
       }
       done();
     },

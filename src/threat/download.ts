@@ -98,7 +98,8 @@ export async function download(opts: DownloadOptions): Promise<Buffer> {
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);
     const retryAfterMs = res.status === 429 || res.status === 503 ? retryAfter(res.headers.get('retry-after')) : 0;
-    throw new DownloadError(`enrichment API answered HTTP ${res.status} ${res.statusText}`.trimEnd(), 'status', res.status, retryAfterMs);
+    // The reason phrase as the server wrote it, of any length: only its start.
+    throw new DownloadError(`enrichment API answered HTTP ${res.status} ${res.statusText.slice(0, 100)}`.trimEnd(), 'status', res.status, retryAfterMs);
   }
   const max = opts.maxBytes ?? MAX_BODY_BYTES;
   const declared = Number(res.headers.get('content-length') ?? '');

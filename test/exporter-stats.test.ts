@@ -1,8 +1,8 @@
 /**
  * Per-exporter counters stay bounded: past MAX_EXPORTERS (10,000) distinct addresses, a new one takes
  * the place of exporters silent for 10 minutes, else it is counted under one `other` entry, on the
- * thread that counts them and when a gone worker's counters are merged into the main thread's.
- * Exporters silent for a day are forgotten, with their /metrics series.
+ * thread that counts them and over the decode workers together (their reports, added up on the main
+ * thread). Exporters silent for a day are forgotten, with their /metrics series.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,8 +30,7 @@ test('a gone worker\'s 10,000 exporters merged into a main thread at its bound',
   for (let i = 0; i < 10_000; i++) worker.packet(address(i), 'ipfix', 100, 10, 1_000);
   const main = new ExporterStats();
   for (let i = 10_000; i < 20_000; i++) main.packet(address(i), 'ipfix', 100, 10, 1_000);
-  main.absorb(0, worker.snapshot());
-  main.retire(0);
+  main.absorb(worker.takeReport());
   const snap = main.snapshot();
   assert.equal(snap.reduce((n, e) => n + e.packets, 0), 20_000);
   assert.equal(snap.find((e) => e.exporter === 'other')?.packets, 10_000);
@@ -90,12 +89,11 @@ test('a thread nothing reaches any more still ages its exporters (the main threa
   const s = new ExporterStats();
   const HOUR = 60 * MIN;
   const at = (exporter: string, lastSeen: number) => ({ exporter, protocol: 'netflow9' as const, packets: 1, bytes: 100, records: 5, byProtocol: { netflow9: { packets: 1, bytes: 100, records: 5 } }, errors: {}, sequence: s.totals().sequence, firstSeen: lastSeen, lastSeen });
-  s.absorb(0, [at('192.0.2.1', 0)]);
-  s.retire(0);
-  for (let h = 1; h <= 26; h++) s.absorb(1, [at('192.0.2.2', h * HOUR)]);
+  s.absorb([at('192.0.2.1', 0)]);
+  for (let h = 1; h <= 26; h++) s.absorb([at('192.0.2.2', h * HOUR)]);
   const snap = s.snapshot();
   assert.equal(snap.find((e) => e.exporter === '192.0.2.1'), undefined, 'forgotten a day after its last datagram');
-  assert.equal(s.totals().packets, 2, 'its packet still counted');
+  assert.equal(s.totals().packets, 27, 'its packet still counted');
 });
 
 test('a decoder\'s per-exporter reasons are bounded and aged as the exporter counters are: silent exporters give their places, a busy full table shares "other", a day\'s silence forgets', () => {
@@ -122,10 +120,9 @@ test('an exporter a worker still reports, or the main thread still counts drops 
   const HOUR = 60 * MIN;
   const at = (exporter: string, packets: number, lastSeen: number) => ({ exporter, protocol: 'netflow9' as const, packets, bytes: 100, records: 5, byProtocol: { netflow9: { packets, bytes: 100, records: 5 } }, errors: {}, sequence: s.totals().sequence, firstSeen: 0, lastSeen });
   // A worker's counts, kept here when it stopped; its successor keeps reporting the exporter.
-  s.absorb(0, [at('192.0.2.1', 1_000_000, 0)]);
-  s.retire(0);
+  s.absorb([at('192.0.2.1', 1_000_000, 0)]);
   for (let h = 1; h <= 30; h++) {
-    s.absorb(1, [at('192.0.2.1', h, h * HOUR)]);
+    s.absorb([at('192.0.2.1', 1, h * HOUR)]);
     // Drops counted on this thread every hour for another exporter.
     s.error('192.0.2.9', 'dropped: decode backlog full', h * HOUR, 1000);
   }
@@ -144,4 +141,69 @@ test('the overflow entry takes no exporter\'s place: one silent exporter forgott
   assert.equal(snap.find((e) => e.exporter === '192.0.2.1')?.records, 10, 'counted on its own');
   assert.equal(snap.find((e) => e.exporter === 'other')?.packets, 1, 'the forgotten one\'s packet');
   assert.equal(snap.filter((e) => e.exporter !== 'other').length, 10_000);
+});
+
+test('a decode worker reports what changed since its last report: nothing for 10,000 idle exporters, and the main thread\'s sums are what was sent', () => {
+  const worker = new ExporterStats();
+  const main = new ExporterStats();
+  const direct = new ExporterStats();
+  for (let i = 0; i < 10_000; i++) {
+    worker.packet(address(i), 'netflow5', 100, 30, 1_000);
+    direct.packet(address(i), 'netflow5', 100, 30, 1_000);
+  }
+  const first = worker.takeReport();
+  assert.equal(first.length, 10_000, 'the first report has them all');
+  main.absorb(first);
+  // Nothing since: an empty report, however many exporters the worker knows.
+  assert.deepEqual(worker.takeReport(), []);
+  // Reports of a few exporters at a time, many of them; errors, sequence counts and protocols too.
+  let t = 2_000;
+  for (let round = 0; round < 200; round++) {
+    for (let k = 0; k < 5; k++) {
+      const a = address((round * 37 + k * 1009) % 10_000);
+      t += 10;
+      for (const s of [worker, direct]) {
+        s.packet(a, k === 4 ? 'ipfix' : 'netflow5', 100 + k, k, t);
+        s.error(a, 'netflow5: truncated', t, k + 1);
+        s.sequence(a, { missingDatagrams: k, missingRecords: 1, late: 0, resets: 0, agentDrops: 0 }, t);
+      }
+    }
+    const report = worker.takeReport();
+    assert.ok(report.length <= 5, `${report.length} entries for 5 exporters`);
+    main.absorb(report);
+  }
+  main.absorb(worker.takeReport());
+  const byName = (s: ExporterStats): Map<string, unknown> => new Map(s.snapshot().map((e) => [e.exporter, e]));
+  assert.deepEqual(byName(main), byName(direct));
+  assert.deepEqual(main.totals(), direct.totals());
+});
+
+test('exporters a worker forgets after a day\'s silence: what they had not reported yet comes under "other", nothing counted twice', () => {
+  const worker = new ExporterStats();
+  const main = new ExporterStats();
+  worker.packet('192.0.2.1', 'netflow9', 100, 5, 0);
+  main.absorb(worker.takeReport());
+  worker.packet('192.0.2.1', 'netflow9', 100, 5, MIN);
+  // A day later, another exporter's datagram: 192.0.2.1 is forgotten with one datagram not reported.
+  worker.packet('192.0.2.2', 'netflow9', 100, 5, MIN + 24 * 60 * MIN + 2 * MIN);
+  const report = worker.takeReport();
+  assert.deepEqual(report.map((e) => [e.exporter, e.packets]).sort(), [['192.0.2.2', 1], ['other', 1]]);
+  main.absorb(report);
+  assert.equal(main.totals().packets, 3);
+  assert.deepEqual(main.snapshot().map((e) => e.exporter).sort(), ['192.0.2.2', 'other'], 'forgotten here too, by the reports\' clock');
+});
+
+test('the bound holds over the threads together: two workers\' 10,000 exporters each make 10,000 here, the rest counted under "other"', async () => {
+  const main = new ExporterStats();
+  for (const first of [0, 10_000]) {
+    const worker = new ExporterStats();
+    for (let i = first; i < first + 10_000; i++) worker.packet(address(i), 'netflow5', 100, 30, 1_000);
+    main.absorb(worker.takeReport());
+  }
+  const snap = main.snapshot();
+  assert.equal(snap.filter((e) => e.exporter !== 'other').length, 10_000);
+  assert.equal(snap.find((e) => e.exporter === 'other')?.packets, 10_000);
+  assert.equal(main.totals().packets, 20_000);
+  const registry = createMetrics({ pipeline: { stats: main }, outputs: [], enrichers: [] } as unknown as WebSources);
+  assert.match(await registry.metrics(), /^ufc_exporters 10000$/m);
 });

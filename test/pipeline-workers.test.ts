@@ -416,3 +416,68 @@ test('the main thread stays responsive while it takes a burst of decode results 
     await c.stop();
   }
 });
+
+/** A NetFlow v5 datagram of one record (the capture's first), to send from many addresses. */
+function oneRecordV5(): Buffer {
+  const p = Buffer.from(readFileSync(join(TESTDATA, 'logstash-codec-netflow', 'dat', 'netflow5_test_microtik.dat')).subarray(0, 24 + 48));
+  p.writeUInt16BE(1, 2);
+  return p;
+}
+const address = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+test('the bound of 10,000 exporters holds over the decode workers together: 20,000 over two workers make 10,000, the rest counted under "other"', async () => {
+  const capture = new CaptureOutput();
+  let received = 0;
+  capture.write = (batch) => void (received += batch.length);
+  const c = new Collector(testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '2' }), { outputs: [capture], enrichers: [] });
+  try {
+    await c.start();
+    await c.listen();
+    const datagram = oneRecordV5();
+    const N = 20_000;
+    for (let i = 0; i < N; i++) c.pool!.dispatch(datagram, address(i), 2055, Date.now());
+    await c.flush();
+    assert.equal(received, N);
+    // Each worker counted its share (about 10,000) one by one: before, the main thread showed them all.
+    assert.match(await createMetrics(c).metrics(), /^ufc_exporters 10000$/m);
+    const snap = c.pipeline.stats.snapshot();
+    assert.equal(snap.reduce((n, e) => n + e.packets, 0), N);
+    assert.equal(snap.find((e) => e.exporter === 'other')?.packets, N - 10_000);
+  } finally {
+    await c.stop();
+  }
+});
+
+test('a decode worker reports what changed since its last report: nothing once its 10,000 exporters are idle, and the counts add up', async () => {
+  const c = new Collector(testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '1' }), { outputs: [new CaptureOutput()], enrichers: [] });
+  try {
+    await c.start();
+    await c.listen();
+    const stats = c.pipeline.stats;
+    const sizes: number[] = [];
+    const absorb = stats.absorb.bind(stats);
+    stats.absorb = (report) => {
+      sizes.push(report.length);
+      absorb(report);
+    };
+    const datagram = oneRecordV5();
+    for (let i = 0; i < 10_000; i++) c.pool!.dispatch(datagram, address(i), 2055, Date.now());
+    await c.flush();
+    sizes.length = 0;
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.ok(sizes.length >= 2, `${sizes.length} reports in 2.5 s`);
+    assert.deepEqual(sizes.filter((n) => n > 0), [], 'idle: empty reports');
+    // Reports over several seconds, three exporters at a time: each report names those that sent.
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 3; i++) c.pool!.dispatch(datagram, address(i), 2055, Date.now());
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+    await c.flush();
+    assert.ok(Math.max(...sizes) <= 3, `reports of ${Math.max(...sizes)} exporters`);
+    const snap = stats.snapshot();
+    assert.deepEqual([0, 1, 2, 3].map((i) => snap.find((e) => e.exporter === address(i))?.packets), [4, 4, 4, 1]);
+    assert.equal(stats.totals().packets, 10_009);
+  } finally {
+    await c.stop();
+  }
+});

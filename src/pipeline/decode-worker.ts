@@ -144,7 +144,8 @@ async function main(): Promise<void> {
     log.debug(`decode worker ${index}: could not lower its priority (EF_FLOW_SERVER_WORKERS_NICE)`);
   }
   for (const e of enrichers) await e.start?.({ successor });
-  const report = (): void => post({ type: 'stats', exporters: pipeline.stats.snapshot(), heap: heapNow(), enrichers: enricherCounters(enrichers), files: fileStatuses(enrichers) });
+  // The exporters' counts since the last report (takeReport): nothing for those that sent nothing.
+  const report = (): void => post({ type: 'stats', exporters: pipeline.stats.takeReport(), heap: heapNow(), enrichers: enricherCounters(enrichers), files: fileStatuses(enrichers) });
   // The first report before 'ready': the files' statuses (and the heap) are there once the pool has started.
   report();
   const statsTimer = setInterval(report, 1000);
@@ -154,15 +155,14 @@ async function main(): Promise<void> {
     if (msg.type === 'datagrams') handle(msg.batch);
     else if (msg.type === 'replica') enrichers.find((e) => e.name === msg.name)?.applyReplicaState?.(msg.state);
     else if (msg.type === 'sync') {
-      const exporters = pipeline.stats.snapshot();
-      post({ type: 'synced', id: msg.id, exporters, decoders: describe(), labels: exporterLabels(enrichers, exporters.map((e) => e.exporter)) });
+      post({ type: 'synced', id: msg.id, exporters: pipeline.stats.takeReport(), decoders: describe(), labels: exporterLabels(enrichers, pipeline.stats.exporters()) });
     }
     else if (msg.type === 'close') {
       clearInterval(statsTimer);
       void (async () => {
         for (const d of decoders.values()) await d.close?.();
         for (const e of enrichers) await e.stop?.();
-        post({ type: 'closed', exporters: pipeline.stats.snapshot() });
+        post({ type: 'closed', exporters: pipeline.stats.takeReport() });
         port.close();
       })();
     }

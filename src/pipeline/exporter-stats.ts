@@ -1,4 +1,10 @@
-/** Per-exporter counters: packets, bytes, records, and malformed or unknown datagrams by reason. */
+/**
+ * Per-exporter counters: packets, bytes, records, and malformed or unknown datagrams by reason.
+ *
+ * With decode workers, each worker counts its exporters and hands the main thread what changed once
+ * a second (takeReport), which adds it up in its own table (absorb): one table, bounded over all the
+ * threads together, and a worker's report is as small as its traffic since the last one.
+ */
 import type { Protocol } from './types.js';
 import { addSequenceCounts, noSequenceCounts, type SequenceCounts } from '../decode/sequence-gaps.js';
 import { ExporterTable } from './exporter-table.js';
@@ -42,6 +48,11 @@ function copyOf(e: ExporterCounters): ExporterCounters {
   return { ...e, byProtocol, errors: { ...e.errors }, sequence: { ...e.sequence } };
 }
 
+/** An entry with nothing counted. */
+function fresh(exporter: string, protocol: ExporterCounters['protocol'], firstSeen: number, lastSeen: number): ExporterCounters {
+  return { exporter, protocol, packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, sequence: noSequenceCounts(), firstSeen, lastSeen };
+}
+
 /** Adds `from`'s counts to `to`, widens `to`'s first and last seen to cover both, and takes `from`'s protocol when `to` has none. */
 function addInto(to: ExporterCounters, from: ExporterCounters): void {
   if (to.protocol === 'unknown') to.protocol = from.protocol;
@@ -62,56 +73,57 @@ function addInto(to: ExporterCounters, from: ExporterCounters): void {
 
 export class ExporterStats {
   /** Counted on this thread (exporter-table.ts bounds it). */
-  private readonly table = new ExporterTable<ExporterCounters>((exporter, now) => ({
-    exporter, protocol: 'unknown', packets: 0, bytes: 0, records: 0, byProtocol: {}, errors: {}, sequence: noSequenceCounts(), firstSeen: now, lastSeen: now,
-  }), addInto);
-  /** Counters kept by decode workers, by worker index (each worker owns its exporters). */
-  private readonly fromWorkers = new Map<number, ExporterCounters[]>();
+  private readonly table = new ExporterTable<ExporterCounters>((exporter, now) => fresh(exporter, 'unknown', now, now), (into, from) => {
+    // What a forgotten exporter had not reported yet goes in the next report, under 'other'.
+    addInto(into, from);
+    this.changed(into);
+  });
+  /** Set by the first takeReport(): from then on entries hold what is not reported yet, and `moved` tracks which. */
+  private reporting = false;
+  private readonly moved = new Set<ExporterCounters>();
 
-  /** Takes a worker's latest snapshot; snapshot() and totals() include it. */
-  absorb(worker: number, snapshot: ExporterCounters[]): void {
-    this.fromWorkers.set(worker, snapshot);
-    // The workers' datagram times move this thread's clock, whose own entries (a retired worker's,
-    // the drops counted here) age by it; an exporter a worker still hears from keeps its entry here.
-    for (const w of snapshot) {
-      this.table.observe(w.lastSeen);
-      const own = this.table.entries.get(w.exporter);
-      if (own !== undefined && w.lastSeen > own.lastSeen) own.lastSeen = w.lastSeen;
-    }
+  private changed(e: ExporterCounters): void {
+    if (this.reporting) this.moved.add(e);
   }
 
   /**
-   * A worker that stopped on its own (worker-pool.ts replaces it): what it last reported stays
-   * counted here, and its successor's counts add to it, so no exporter's totals go back.
+   * What was counted since the last call (since start on the first), for the thread that adds it up
+   * (absorb): the entries whose counts moved, 'other' among them with what exporters forgotten here
+   * had not reported yet. From the first call on, this thread's entries hold only what it has not
+   * handed over, so a report costs what changed, not what is known.
    */
-  retire(worker: number): void {
-    const snap = this.fromWorkers.get(worker);
-    if (snap === undefined) return;
-    this.fromWorkers.delete(worker);
-    for (const w of snap) {
-      addInto(this.entry(w.exporter, w.lastSeen), w);
+  takeReport(): ExporterCounters[] {
+    this.table.age();
+    const out: ExporterCounters[] = [];
+    for (const e of this.reporting ? this.moved : this.table.entries.values()) {
+      // Forgotten since it moved: its counts were added to 'other', which moved with them.
+      if (this.table.entries.get(e.exporter) !== e) continue;
+      out.push(e);
+      this.table.entries.set(e.exporter, fresh(e.exporter, e.protocol, e.firstSeen, e.lastSeen));
+    }
+    this.reporting = true;
+    this.moved.clear();
+    return out;
+  }
+
+  /**
+   * Adds a decode worker's report (takeReport): an exporter it counts on its own gets its entry here,
+   * within this table's bound (past it, the counts go to 'other'), and the report's times move this
+   * table's clock. Each report is added once, so a worker that stops leaves what it reported counted,
+   * and its successor's reports add to it.
+   */
+  absorb(report: readonly ExporterCounters[]): void {
+    for (const r of report) {
+      const e = this.table.get(r.exporter, r.lastSeen);
+      addInto(e, r);
+      // The latest datagram's protocol is the report's.
+      if (r.protocol !== 'unknown') e.protocol = r.protocol;
     }
   }
 
-  private all(): ExporterCounters[] {
-    this.table.age();
-    const at = new Map<string, number>();
-    const list = [...this.table.entries.values()];
-    list.forEach((e, i) => at.set(e.exporter, i));
-    for (const snap of this.fromWorkers.values()) {
-      for (const w of snap) {
-        const i = at.get(w.exporter);
-        if (i === undefined) {
-          at.set(w.exporter, list.push(w) - 1);
-          continue;
-        }
-        // Counted on the main thread too (backlog drops, a retired worker's totals): one entry.
-        const merged = copyOf(w);
-        addInto(merged, list[i]!);
-        list[i] = merged;
-      }
-    }
-    return list;
+  /** The addresses counted one by one ('other' too). */
+  exporters(): string[] {
+    return [...this.table.entries.keys()];
   }
 
   private entry(exporter: string, now: number): ExporterCounters {
@@ -129,6 +141,7 @@ export class ExporterStats {
     c.packets++;
     c.bytes += bytes;
     c.records += records;
+    this.changed(e);
   }
 
   error(exporter: string, reason: string, now: number, n = 1): void {
@@ -136,22 +149,27 @@ export class ExporterStats {
     e.errors[reason] = (e.errors[reason] ?? 0) + n;
     // Counted now: heard from now (the main thread counts drops with no packet() of its own).
     if (now > e.lastSeen) e.lastSeen = now;
+    this.changed(e);
   }
 
   sequence(exporter: string, c: SequenceCounts, now: number): void {
     const e = this.entry(exporter, now);
     addSequenceCounts(e.sequence, c);
     if (now > e.lastSeen) e.lastSeen = now;
+    this.changed(e);
   }
 
+  /** Copies of every entry ('other' included). */
   snapshot(): ExporterCounters[] {
-    return this.all().map(copyOf);
+    this.table.age();
+    return [...this.table.entries.values()].map(copyOf);
   }
 
   totals(): { packets: number; bytes: number; records: number; errors: number; sequence: SequenceCounts } {
+    this.table.age();
     let packets = 0, bytes = 0, records = 0, errors = 0;
     const sequence = noSequenceCounts();
-    for (const e of this.all()) {
+    for (const e of this.table.entries.values()) {
       packets += e.packets;
       bytes += e.bytes;
       records += e.records;

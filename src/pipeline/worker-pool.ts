@@ -183,8 +183,7 @@ export class WorkerPool {
       this.forget(i);
       return;
     }
-    // Its exporters' counters as it last reported them (once a second) stay; the successor adds to them.
-    this.stats.retire(i);
+    // What it reported (once a second) is counted; its successor's reports add to it.
     // What it had queued is lost, counted against each datagram's exporter.
     let lost = 0;
     const now = Date.now();
@@ -262,13 +261,13 @@ export class WorkerPool {
         if (m.records !== null) this.o.onRecords(unpackRecords(m.records));
         break;
       case 'stats':
-        this.stats.absorb(i, m.exporters);
+        this.stats.absorb(m.exporters);
         this.heap[i] = m.heap;
         this.enricherTotals[i] = m.enrichers;
         this.files[i] = m.files;
         break;
       case 'synced': {
-        this.stats.absorb(i, m.exporters);
+        this.stats.absorb(m.exporters);
         this.decoderInfo[i] = m.decoders;
         this.labelInfo[i] = m.labels;
         const w = this.waiters.get(m.id);
@@ -279,7 +278,7 @@ export class WorkerPool {
         break;
       }
       case 'closed':
-        this.stats.absorb(i, m.exporters);
+        this.stats.absorb(m.exporters);
         break;
       default:
         break;

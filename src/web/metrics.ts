@@ -25,8 +25,8 @@ export function createMetrics(src: WebSources): Registry {
   collectDefaultMetrics({ register: registry, prefix: 'ufc_' });
 
   // One snapshot of the exporter counters serves every metric of a scrape (prom-client collects them
-  // all in one turn of the event loop): with thousands of exporters, and each decode worker's share
-  // merged in, taking it once per metric cost seconds. The next turn takes a fresh one.
+  // all in one turn of the event loop): with thousands of exporters, taking it once per metric cost
+  // seconds. The next turn takes a fresh one.
   let snap: ReturnType<typeof src.pipeline.stats.snapshot> | null = null;
   const exporters = (): ReturnType<typeof src.pipeline.stats.snapshot> => {
     if (snap === null) {

@@ -2,13 +2,13 @@
  * Wires the stages from configuration: decoders, enricher chain, outputs, and the UDP input or a
  * pcap replay feeding them.
  */
-import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import type { Config } from './config/schema.js';
 import { createDecoders } from './decode/registry.js';
 import { createEnrichers } from './enrich/chain.js';
 import { UdpInput } from './input/udp.js';
+import { openCapture } from './input/capture-file.js';
 import { CaptureReader, readUdpDatagrams, type CaptureCounts, type UdpDatagram } from './input/pcap.js';
 import { log } from './log/logger.js';
 import { createOutputs } from './output/registry.js';
@@ -57,6 +57,13 @@ export interface ReplayCounts extends CaptureCounts {
   otherPorts: number;
   /** Datagrams fed, by destination port. */
   byPort: Record<number, number>;
+}
+
+/** A capture that could not be read to its end (missing, not a capture, damaged); `counts`: what was read and fed before. */
+export class ReplayError extends Error {
+  constructor(message: string, readonly counts: ReplayCounts, options?: ErrorOptions) {
+    super(message, options);
+  }
 }
 
 /** Start-up failed; the reason is logged already. */
@@ -247,15 +254,16 @@ export class Collector {
    * Streams a capture file through the pipeline, in pieces, so its size is not bounded by memory.
    * Only datagrams to `ports` are used (all with null). Every REPLAY_WAIT_RECORDS records it waits
    * for the outputs to send what they hold: a capture is read far faster than a store or a server
-   * takes it, and what does not fit in an output's queue would be dropped there.
+   * takes it, and what does not fit in an output's queue would be dropped there. A gzip-compressed
+   * file is decompressed on the way. When the file cannot be read to its end, every whole packet
+   * before the damage is still fed, and the ReplayError thrown says what was.
    */
   async replayFile(path: string, ports: ReadonlySet<number> | null): Promise<ReplayCounts> {
     const held: UdpDatagram[] = [];
     const reader = new CaptureReader((dg) => held.push(dg));
-    const counts: ReplayCounts = { ...reader.counts, datagrams: 0, otherPorts: 0, byPort: {} };
+    const counts = { datagrams: 0, otherPorts: 0, byPort: {} as Record<number, number> };
     let waitedAt = this.pipeline.stats.totals().records;
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      reader.push(chunk as Buffer);
+    const feed = async (): Promise<void> => {
       for (let i = 0; i < held.length; i++) {
         const dg = held[i]!;
         if (ports !== null && !ports.has(dg.dstPort)) {
@@ -274,8 +282,20 @@ export class Collector {
         }
       }
       held.length = 0;
+    };
+    try {
+      for await (const chunk of await openCapture(path)) {
+        try {
+          reader.push(chunk);
+        } finally {
+          // Also when the piece holds damage: the packets before it were read and are fed.
+          await feed();
+        }
+      }
+      reader.end();
+    } catch (err) {
+      throw new ReplayError((err as Error).message, { ...counts, ...reader.counts }, { cause: err });
     }
-    reader.end();
     return { ...counts, ...reader.counts };
   }
 

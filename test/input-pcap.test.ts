@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CaptureReader, readUdpDatagrams, type CaptureCounts, type UdpDatagram } from '../src/input/pcap.js';
+import { gunzipSync } from 'node:zlib';
+import { CaptureReader, linkTypeName, readUdpDatagrams, type CaptureCounts, type UdpDatagram } from '../src/input/pcap.js';
 import { needTool, TESTDATA } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
 import { eth, ipv4Udp, pcap, udpBytes } from './helpers/capture.js';
@@ -69,7 +70,7 @@ wrpcap('${dir}/sll.pcap', [CookedLinux(pkttype=0, lladdrtype=1, lladdrlen=6, src
 });
 
 test('garbage is a clear error', () => {
-  assert.throws(() => [...readUdpDatagrams(Buffer.from('this is not a capture file at all'))], /not a pcap file/);
+  assert.throws(() => [...readUdpDatagrams(Buffer.from('this is not a capture file at all'))], /not a pcap or pcapng file/);
 });
 
 // Captures built byte by byte (helpers/capture.ts), so each case holds exactly the packets it names.
@@ -135,10 +136,10 @@ test('IPv4 fragments: a repeated fragment does not complete the datagram early; 
   const { dgs, counts } = counted(pcap([{ data: frag(2400, udp.length - 2400) }, { data: frag(0, 800) }, { data: frag(0, 800) }, { data: frag(800, 800) }, { data: frag(1600, 800) }]));
   assert.equal(dgs.length, 1);
   assert.ok(dgs[0]!.payload.equals(PAYLOAD), 'reassembled payload equals the sent one');
-  assert.equal(counts.fragmentsIncomplete, 0);
+  assert.deepEqual([counts.fragmentsIncomplete, counts.fragmentsRepeated], [0, 1]);
   // A fragment repeated after its datagram was whole is a repeat, not the start of another datagram.
   const again = counted(pcap([{ data: frag(0, 800) }, { data: frag(800, 800) }, { data: frag(1600, 800) }, { data: frag(2400, udp.length - 2400) }, { data: frag(800, 800) }]));
-  assert.deepEqual([again.dgs.length, again.counts.fragmentsIncomplete], [1, 0]);
+  assert.deepEqual([again.dgs.length, again.counts.fragmentsIncomplete, again.counts.fragmentsRepeated], [1, 0, 1]);
   const lost = counted(pcap([{ data: frag(0, 800) }, { data: frag(1600, 800) }, { data: frag(2400, udp.length - 2400) }]));
   assert.equal(lost.dgs.length, 0);
   assert.equal(lost.counts.fragmentsIncomplete, 1);
@@ -168,37 +169,45 @@ test('what is not a UDP datagram is counted by kind: not IP, not UDP, cut by the
   const file = pcap([{ data: arp }, { data: tcp }, { data: big.subarray(0, 200), orig: big.length }, { data: eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('ok'))) }]);
   const { dgs, counts } = counted(file.subarray(0, file.length - 5));
   assert.equal(dgs.length, 0);
-  assert.deepEqual(counts, { frames: 3, notIp: 1, notUdp: 1, truncated: 1, fragmentsIncomplete: 0, trailingBytes: 16 + 14 + 20 + 8 + 2 - 5 });
+  assert.deepEqual(counts, {
+    frames: 3, notIp: 1, unsupportedLinkType: 0, unsupportedLinkTypes: {}, damaged: 0, untimed: 0, notUdp: 1, truncated: 1,
+    fragmentsIncomplete: 0, fragmentsRepeated: 0, trailingBytes: 16 + 14 + 20 + 8 + 2 - 5,
+  });
 });
 
+// pcapng (little-endian) blocks built by hand: draft-ietf-opsawg-pcapng sections 4.1-4.4.
+const block = (type: number, body: Buffer): Buffer => {
+  const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
+  const b = Buffer.alloc(12 + padded.length);
+  b.writeUInt32LE(type, 0);
+  b.writeUInt32LE(b.length, 4);
+  padded.copy(b, 8);
+  b.writeUInt32LE(b.length, b.length - 4);
+  return b;
+};
+const shb = block(0x0a0d0d0a, Buffer.from('4d3c2b1a01000000ffffffffffffffff', 'hex'));
+const idb = block(1, Buffer.from('0100000000000000', 'hex')); // Ethernet, snaplen 0, no options: microseconds
+/** An Enhanced (6) or Obsolete (2) Packet Block on `iface`, at `units` of the interface's time resolution. */
+const packet = (type: 2 | 6, units: number, data: Buffer, iface = 0): Buffer => {
+  const h = Buffer.alloc(20);
+  if (type === 2) h.writeUInt16LE(iface, 0); else h.writeUInt32LE(iface, 0);
+  h.writeUInt32LE(Math.floor(units / 2 ** 32), 4);
+  h.writeUInt32LE(units % 2 ** 32, 8);
+  h.writeUInt32LE(data.length, 12);
+  h.writeUInt32LE(data.length, 16);
+  return block(type, Buffer.concat([h, data]));
+};
+const simplePacket = (data: Buffer): Buffer => {
+  const head = Buffer.alloc(4);
+  head.writeUInt32LE(data.length, 0);
+  return block(3, Buffer.concat([head, data]));
+};
+
 test('pcapng: Obsolete Packet Blocks are read, and a Simple Packet Block takes the time of the packet before it', () => {
-  const block = (type: number, body: Buffer): Buffer => {
-    const padded = Buffer.concat([body, Buffer.alloc((4 - (body.length % 4)) % 4)]);
-    const b = Buffer.alloc(12 + padded.length);
-    b.writeUInt32LE(type, 0);
-    b.writeUInt32LE(b.length, 4);
-    padded.copy(b, 8);
-    b.writeUInt32LE(b.length, b.length - 4);
-    return b;
-  };
-  const shb = block(0x0a0d0d0a, Buffer.from('4d3c2b1a01000000ffffffffffffffff', 'hex'));
-  const idb = block(1, Buffer.from('0100000000000000', 'hex')); // Ethernet, snaplen 0, no options: microseconds
-  const packet = (type: 2 | 6, us: number, data: Buffer): Buffer => {
-    const h = Buffer.alloc(20);
-    if (type === 2) h.writeUInt16LE(0, 0); else h.writeUInt32LE(0, 0);
-    h.writeUInt32LE(Math.floor(us / 2 ** 32), 4);
-    h.writeUInt32LE(us % 2 ** 32, 8);
-    h.writeUInt32LE(data.length, 12);
-    h.writeUInt32LE(data.length, 16);
-    return block(type, Buffer.concat([h, data]));
-  };
-  const spbData = eth(ipv4Udp('192.0.2.3', '192.0.2.9', 2055, Buffer.from('spb')));
-  const spbHead = Buffer.alloc(4);
-  spbHead.writeUInt32LE(spbData.length, 0);
   const file = Buffer.concat([shb, idb,
     packet(6, 1_700_000_000_000_000, eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('epb')))),
     packet(2, 1_700_000_001_000_000, eth(ipv4Udp('192.0.2.2', '192.0.2.9', 2055, Buffer.from('opb')))),
-    block(3, Buffer.concat([spbHead, spbData])),
+    simplePacket(eth(ipv4Udp('192.0.2.3', '192.0.2.9', 2055, Buffer.from('spb')))),
   ]);
   const dgs = readUdpDatagrams(file);
   assert.deepEqual(dgs.map((d) => [d.payload.toString(), d.srcIp, d.ts]), [
@@ -237,4 +246,218 @@ test('a record longer than a piece is joined once, not copied again for every pi
   assert.equal(got.length, 1);
   assert.equal(got[0]!.payload.length, 60_000);
   assert.ok(copied < 2 * file.length, `copied ${copied} bytes for a ${file.length}-byte file`);
+});
+
+/** A datagram of `udp` bytes cut in two IPv4 fragments at byte 800, with `id`, at `ts` seconds. */
+function twoFragments(udp: Buffer, id: number, ts: number): { data: Buffer; ts: number }[] {
+  return [0, 800].map((off) => ({ ts, data: eth(ipv4Udp('192.0.2.7', '192.0.2.9', 2055, Buffer.alloc(0), { id, off, more: off === 0, data: udp.subarray(off, off === 0 ? 800 : udp.length) })) }));
+}
+
+test('IPv4 fragments: an IP ID reused within the reassembly window by another datagram (random IDs, OpenBSD pflow) starts a new datagram', () => {
+  // 3,000 datagrams of two fragments in 10 s, with IDs from a fixed pseudo-random sequence: many IDs
+  // come back within 30 s, and within the last 1,024 datagrams.
+  let seed = 12345;
+  const frames = [];
+  const sent: Buffer[] = [];
+  for (let i = 0; i < 3000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    const payload = Buffer.alloc(1200, i & 0xff);
+    payload.writeUInt32BE(i, 0);
+    sent.push(payload);
+    frames.push(...twoFragments(udpBytes(2055, payload), seed >> 15, 1_700_000_000 + Math.floor(i / 300)));
+  }
+  const { dgs, counts } = counted(pcap(frames));
+  assert.equal(dgs.length, 3000);
+  assert.ok(dgs.every((d, i) => d.payload.equals(sent[i]!)), 'each datagram whole, in order');
+  assert.deepEqual([counts.fragmentsIncomplete, counts.fragmentsRepeated], [0, 0]);
+});
+
+test('IPv4 fragments: a repeat after the reassembly window starts a new reassembly, which is counted when it never completes', () => {
+  const udp = udpBytes(2055, PAYLOAD.subarray(0, 1200));
+  const [first, last] = twoFragments(udp, 7, 1_700_000_000);
+  const { dgs, counts } = counted(pcap([first!, last!, { ...last!, ts: 1_700_000_040 }]));
+  assert.equal(dgs.length, 1);
+  assert.deepEqual([counts.fragmentsIncomplete, counts.fragmentsRepeated], [1, 0]);
+});
+
+test('fragments: a reassembly older than the window (its last fragment lost) is counted and not merged into a later datagram with the same ID', () => {
+  const a = udpBytes(2055, Buffer.alloc(1200, 0xaa));
+  const b = udpBytes(2055, Buffer.alloc(1200, 0xbb));
+  // A's last fragment was lost; B, 600 s later, reuses A's ID.
+  const v4 = counted(pcap([twoFragments(a, 7, 1_700_000_000)[0]!, ...twoFragments(b, 7, 1_700_000_600)]));
+  assert.equal(v4.dgs.length, 1);
+  assert.ok(v4.dgs[0]!.payload.equals(Buffer.alloc(1200, 0xbb)), 'B whole, none of A in it');
+  assert.equal(v4.counts.fragmentsIncomplete, 1);
+  // IPv6: 60 s (ip6frag_time); 61 s later is a new datagram.
+  const v6 = (udp: Buffer, ts: number) => [[0, 800, true], [800, udp.length - 800, false]].map(([off, len, more]) =>
+    ({ ts, data: eth(ipv6Fragment(9, off as number, more as boolean, 17, udp.subarray(off as number, (off as number) + (len as number))), 0x86dd) }));
+  const six = counted(pcap([v6(a, 1_700_000_000)[0]!, ...v6(b, 1_700_000_061)]));
+  assert.equal(six.dgs.length, 1);
+  assert.ok(six.dgs[0]!.payload.equals(Buffer.alloc(1200, 0xbb)));
+  assert.equal(six.counts.fragmentsIncomplete, 1);
+});
+
+test('a damaged record: the whole packets before it are handed on, in the same piece too, then the error', () => {
+  const good = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('x')));
+  const file = pcap([{ data: good }, { data: good }, { data: good }]);
+  file.writeUInt32LE(0x7fffffff, 24 + 2 * (16 + good.length) + 8); // the third record's captured length
+  const got: UdpDatagram[] = [];
+  const r = new CaptureReader((d) => got.push(d));
+  assert.throws(() => r.push(file), /impossible length 2147483647: the file is damaged/);
+  assert.equal(got.length, 2);
+  assert.equal(r.counts.frames, 2);
+});
+
+test('pcapng: if_tsoffset (IDB option 14, signed seconds) is added to the packets\' times', (t) => {
+  // Option 14 of 8 bytes; option 9 (if_tsresol) of 1 byte, 3: milliseconds; end of options.
+  const idbWith = (offsetSeconds: bigint): Buffer => {
+    const opts = Buffer.alloc(12 + 8 + 4);
+    opts.writeUInt16LE(14, 0);
+    opts.writeUInt16LE(8, 2);
+    opts.writeBigInt64LE(offsetSeconds, 4);
+    opts.writeUInt16LE(9, 12);
+    opts.writeUInt16LE(1, 14);
+    opts[16] = 3;
+    return block(1, Buffer.concat([Buffer.from('0100000000000000', 'hex'), opts]));
+  };
+  const dg = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('x')));
+  const file = Buffer.concat([shb, idbWith(1_700_000_000n), idbWith(-3600n),
+    packet(6, 1500, dg, 0), packet(2, 1_700_003_600_250, dg, 1), simplePacket(dg)]);
+  const dgs = readUdpDatagrams(file);
+  assert.deepEqual(dgs.map((d) => d.ts), [1_700_000_001_500, 1_700_000_000_250, 1_700_000_000_250]);
+  const tshark = needTool(t, 'tshark');
+  if (tshark === null) return;
+  const path = join(tempDir('ufc-pcap-'), 'offset.pcapng');
+  writeFileSync(path, file);
+  // tshark gives the Simple Packet Block no time at all.
+  const times = execFileSync(tshark, ['-r', path, '-c', '2', '-T', 'fields', '-e', 'frame.time_epoch'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  assert.deepEqual(times.trim().split('\n').map((s) => Math.round(Number(s) * 1000)), dgs.slice(0, 2).map((d) => d.ts), 'tshark reads the same times');
+});
+
+test('pcapng: a Simple Packet Block before any packet with a time is given the wall clock and counted; after one, that packet\'s time', () => {
+  const dg = (s: string) => eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from(s)));
+  const before = Date.now();
+  const { dgs, counts } = counted(Buffer.concat([shb, idb, simplePacket(dg('first')), packet(6, 1_700_000_000_000_000, dg('epb')), simplePacket(dg('after'))]));
+  assert.deepEqual(dgs.map((d) => d.payload.toString()), ['first', 'epb', 'after']);
+  assert.ok(dgs[0]!.ts >= before && dgs[0]!.ts <= Date.now(), `first SPB at ${dgs[0]!.ts}, not 1970`);
+  assert.deepEqual(dgs.slice(1).map((d) => d.ts), [1_700_000_000_000, 1_700_000_000_000]);
+  assert.equal(counts.untimed, 1);
+});
+
+test('pcapng: a packet block naming an interface the section does not describe is counted as damaged', () => {
+  const dg = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('x')));
+  const { dgs, counts } = counted(Buffer.concat([shb, idb, packet(6, 1, dg, 1), packet(2, 1, dg, 5), packet(6, 1, dg, 0)]));
+  assert.equal(dgs.length, 1);
+  assert.deepEqual([counts.frames, counts.damaged], [3, 2]);
+  const noIdb = counted(Buffer.concat([shb, simplePacket(dg)]));
+  assert.deepEqual([noIdb.dgs.length, noIdb.counts.damaged], [0, 1]);
+});
+
+test('a gzip-compressed capture (.pcap.gz) is read as the capture inside it', () => {
+  const gz = readFileSync(join(TESTDATA, 'community-id-spec', 'pcaps', 'combined.pcap.gz'));
+  const inside = readUdpDatagrams(gunzipSync(gz));
+  assert.ok(inside.length > 0);
+  assert.deepEqual(readUdpDatagrams(gz).map((d) => [d.srcIp, d.dstPort, d.payload.toString('hex')]), inside.map((d) => [d.srcIp, d.dstPort, d.payload.toString('hex')]));
+});
+
+test('Ethernet with an MPLS label stack: IPv4 and IPv6 under it are read; Ethernet over MPLS is not IP', () => {
+  const labels = (...ls: number[]) => Buffer.concat(ls.map((l, i) => {
+    const e = Buffer.alloc(4);
+    e.writeUInt32BE((l << 12) | (i === ls.length - 1 ? 0x100 : 0) | 64);
+    return e;
+  }));
+  const v4 = ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('mpls4'));
+  const v6 = Buffer.from(ipv6Fragment(1, 0, false, 17, udpBytes(4739, Buffer.from('mpls6'))));
+  const pseudowire = Buffer.concat([Buffer.alloc(4), eth(v4)]); // control word 0, then an Ethernet frame
+  const { dgs, counts } = counted(pcap([
+    { data: eth(Buffer.concat([labels(16, 32), v4]), 0x8847) },
+    { data: eth(Buffer.concat([labels(100), v6]), 0x8848) },
+    { data: eth(Buffer.concat([labels(16, 17), pseudowire]), 0x8847) },
+    { data: eth(labels(16, 17).subarray(0, 6), 0x8847) },
+  ]));
+  assert.deepEqual(dgs.map((d) => [d.srcIp, d.dstPort, d.payload.toString()]), [['192.0.2.1', 2055, 'mpls4'], ['2001:db8::1', 4739, 'mpls6']]);
+  assert.deepEqual([counts.notIp, counts.truncated], [1, 1]);
+});
+
+test('PPP: with and without the HDLC address and control bytes, with a 1- or 2-byte protocol; a control packet is not IP', () => {
+  const v4 = ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('ppp'));
+  const v6 = Buffer.from(ipv6Fragment(1, 0, false, 17, udpBytes(4739, Buffer.from('ppp6'))));
+  const lcp = Buffer.from('ff03c02101010004', 'hex');
+  for (const linkType of [9, 50]) {
+    const { dgs, counts } = counted(pcap([
+      { data: Buffer.concat([Buffer.from('ff030021', 'hex'), v4]) },
+      { data: Buffer.concat([Buffer.from('0021', 'hex'), v4]) },
+      { data: Buffer.concat([Buffer.from('21', 'hex'), v4]) },
+      { data: Buffer.concat([Buffer.from('ff030057', 'hex'), v6]) },
+      { data: lcp },
+    ], linkType));
+    assert.deepEqual(dgs.map((d) => d.payload.toString()), ['ppp', 'ppp', 'ppp', 'ppp6'], `link type ${linkType}`);
+    assert.deepEqual([counts.notIp, counts.unsupportedLinkType], [1, 0]);
+  }
+});
+
+/** A Linux NFLOG frame: header, a packet-header TLV, a prefix TLV, then the payload TLV, TLV heads in the given order. */
+function nflog(ip: Buffer, le: boolean): Buffer {
+  const tlv = (type: number, value: Buffer): Buffer => {
+    const b = Buffer.alloc(4 + value.length + ((4 - (value.length % 4)) % 4));
+    if (le) { b.writeUInt16LE(4 + value.length, 0); b.writeUInt16LE(type, 2); } else { b.writeUInt16BE(4 + value.length, 0); b.writeUInt16BE(type, 2); }
+    value.copy(b, 4);
+    return b;
+  };
+  return Buffer.concat([Buffer.from('02000007', 'hex'), tlv(1, Buffer.from('08000300', 'hex')), tlv(10, Buffer.from('pfx\0')), tlv(9, ip)]);
+}
+
+/** `pcap` with the file header and record headers in big-endian order. */
+function bigEndian(file: Buffer): Buffer {
+  const b = Buffer.from(file);
+  b.writeUInt32BE(0xa1b2c3d4, 0);
+  b.writeUInt16BE(file.readUInt16LE(4), 4);
+  b.writeUInt16BE(file.readUInt16LE(6), 6);
+  for (const o of [8, 12, 16, 20]) b.writeUInt32BE(file.readUInt32LE(o), o);
+  for (let o = 24; o < b.length;) {
+    for (const f of [0, 4, 8, 12]) b.writeUInt32BE(file.readUInt32LE(o + f), o + f);
+    o += 16 + file.readUInt32LE(o + 8);
+  }
+  return b;
+}
+
+test('Linux NFLOG: the packet in the payload TLV is read, TLV heads in the file\'s byte order (as tshark reads them)', (t) => {
+  const ip = ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('nflog-payload'));
+  const le = pcap([{ data: nflog(ip, true) }, { data: Buffer.from('02000007', 'hex') }], 239);
+  const be = bigEndian(pcap([{ data: nflog(ip, false) }], 239));
+  for (const [name, file] of [['little-endian', le], ['big-endian', be]] as const) {
+    const { dgs } = counted(file);
+    assert.deepEqual(dgs.map((d) => [d.srcIp, d.dstPort, d.payload.toString()]), [['192.0.2.1', 2055, 'nflog-payload']], name);
+  }
+  assert.equal(counted(le).counts.notIp, 1, 'an NFLOG frame without a payload TLV');
+  const tshark = needTool(t, 'tshark');
+  if (tshark === null) return;
+  const dir = tempDir('ufc-pcap-');
+  for (const [name, file] of [['le', le], ['be', be]] as const) {
+    writeFileSync(join(dir, `${name}.pcap`), file);
+    const out: string = execFileSync(tshark, ['-r', join(dir, `${name}.pcap`), '-c', '1', '-T', 'fields', '-e', 'udp.dstport', '-e', 'data.data'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    assert.equal(out.trim(), `2055\t${Buffer.from('nflog-payload').toString('hex')}`, name);
+  }
+});
+
+test('a link type that is not read is counted by type, not as "not IP"', () => {
+  const { counts } = counted(pcap([{ data: Buffer.alloc(40) }, { data: Buffer.alloc(40) }], 147));
+  assert.deepEqual([counts.frames, counts.notIp, counts.unsupportedLinkType, counts.unsupportedLinkTypes], [2, 0, 2, { 147: 2 }]);
+  assert.equal(linkTypeName(147), '147 (LINKTYPE_USER0)');
+  assert.equal(linkTypeName(4242), '4242');
+});
+
+test('IPv6: an Authentication Header before UDP is skipped', () => {
+  const udp = udpBytes(4739, Buffer.from('ah'));
+  const ah = Buffer.alloc(24); // RFC 4302: payload length 4 (6 words of 4 bytes, less 2), SPI, sequence, 12-byte ICV
+  ah[0] = 17;
+  ah[1] = 4;
+  const ip = Buffer.alloc(40);
+  ip[0] = 0x60;
+  ip.writeUInt16BE(ah.length + udp.length, 4);
+  ip[6] = 51;
+  ip[7] = 64;
+  const { dgs, counts } = counted(pcap([{ data: eth(Buffer.concat([ip, ah, udp]), 0x86dd) }]));
+  assert.deepEqual(dgs.map((d) => [d.dstPort, d.payload.toString()]), [[4739, 'ah']]);
+  assert.equal(counts.notUdp, 0);
 });

@@ -7,9 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Collector } from '../src/collector.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { Collector, ReplayError } from '../src/collector.js';
+import { readUdpDatagrams } from '../src/input/pcap.js';
 import { BatchingOutput } from '../src/output/batching.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { v5Datagram } from '../bench/store-traffic.js';
@@ -69,7 +71,88 @@ test('--port keeps datagrams to those ports only; the others are counted', async
   assert.deepEqual(c.pipeline.stats.snapshot().map((e) => e.exporter), ['192.0.2.1']);
 });
 
+/** `v5Capture(count)` followed by a record whose captured length (0x7fffffff) says the file is damaged. */
+function damagedCapture(count: number): Buffer {
+  const bad = Buffer.alloc(16);
+  bad.writeUInt32LE(0x7fffffff, 8);
+  return Buffer.concat([v5Capture(count), bad, Buffer.alloc(100)]);
+}
+
+test('a damaged record: the whole packets before it are replayed, in the same piece too, and the error says what was', async () => {
+  const file = join(tempDir('ufc-replay-'), 'damaged.pcap');
+  writeFileSync(file, damagedCapture(3)); // all in the first 1 MiB piece
+  const out = new SlowOutput();
+  const c = new Collector(testConfig(), { outputs: [out] });
+  await c.start('replay');
+  const err = await c.replayFile(file, null).then(() => null, (e: unknown) => e);
+  await c.stop();
+  assert.ok(err instanceof ReplayError, String(err));
+  assert.match(err.message, /packet record at byte \d+ has an impossible length 2147483647: the file is damaged/);
+  assert.deepEqual([err.counts.frames, err.counts.datagrams, err.counts.byPort], [3, 3, { 2055: 3 }]);
+  assert.equal(out.received, 90);
+});
+
+test('a gzip-compressed capture is replayed as the capture inside it; one cut short is an error after what it held', async () => {
+  const gzPath = join(TESTDATA, 'community-id-spec', 'pcaps', 'combined.pcap.gz');
+  const gz = readFileSync(gzPath);
+  const inside = readUdpDatagrams(gunzipSync(gz));
+  const c = new Collector(testConfig(), { outputs: [] });
+  await c.start('replay');
+  const counts = await c.replayFile(gzPath, null);
+  assert.equal(counts.datagrams, inside.length);
+  assert.ok(counts.datagrams > 0 && counts.notUdp > 0, JSON.stringify(counts));
+  // A large capture, compressed and cut: what was decompressed before the cut is replayed.
+  const big = gzipSync(v5Capture(2000));
+  const cut = join(tempDir('ufc-replay-'), 'cut.pcap.gz');
+  writeFileSync(cut, big.subarray(0, big.length >> 1));
+  const err = await c.replayFile(cut, null).then(() => null, (e: unknown) => e);
+  await c.stop();
+  assert.ok(err instanceof ReplayError, String(err));
+  assert.match(err.message, /the gzip-compressed file is damaged or cut short: unexpected end of file/);
+  assert.ok(err.counts.datagrams > 0 && err.counts.datagrams < 2000, `${err.counts.datagrams} datagrams before the cut`);
+});
+
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')];
+
+test('ufc replay: a damaged file\'s packets before the damage are replayed and in the summary; an untimed Simple Packet Block is warned of', () => {
+  const dir = tempDir('ufc-replay-');
+  writeFileSync(join(dir, 'damaged.pcap'), damagedCapture(2));
+  // pcapng: section header, Ethernet interface, then a Simple Packet Block with no packet before it.
+  const block = (type: number, body: Buffer): Buffer => {
+    const b = Buffer.alloc(12 + body.length + ((4 - (body.length % 4)) % 4));
+    b.writeUInt32LE(type, 0);
+    b.writeUInt32LE(b.length, 4);
+    body.copy(b, 8);
+    b.writeUInt32LE(b.length, b.length - 4);
+    return b;
+  };
+  const frame = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, v5Datagram(0, 30, 1_700_000_000_000, 0)));
+  const spbHead = Buffer.alloc(4);
+  spbHead.writeUInt32LE(frame.length);
+  writeFileSync(join(dir, 'spb.pcapng'), Buffer.concat([block(0x0a0d0d0a, Buffer.from('4d3c2b1a01000000ffffffffffffffff', 'hex')),
+    block(1, Buffer.from('0100000000000000', 'hex')), block(3, Buffer.concat([spbHead, frame]))]));
+  const env = { PATH: process.env.PATH, EF_DATA_DIR: join(dir, 'data'), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_LOGGER_LEVEL: 'warn' };
+  const r = spawnSync(process.execPath, [...CLI, 'replay', join(dir, 'damaged.pcap'), join(dir, 'spb.pcapng')], { encoding: 'utf8', env });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /damaged\.pcap: packet record at byte \d+ has an impossible length 2147483647: the file is damaged \(after 2 packets, 2 datagrams replayed\)/);
+  assert.match(r.stderr, /spb\.pcapng: 1 Simple Packet Block\(s\) came before any packet with a time/);
+  const s = JSON.parse(r.stderr.split('\n').find((l) => l.includes('replay finished'))!) as Record<string, unknown>;
+  assert.deepEqual([s.files, s.failedFiles, s.frames, s.datagrams, s.records, s.untimed], [2, 1, 3, 3, 90, 1]);
+});
+
+test('ufc replay: a link type that is not read is named; with no IP packet read, the hint says so, not that the captures are of the traffic itself', () => {
+  const dir = tempDir('ufc-replay-');
+  const v5 = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, v5Datagram(0, 30, 1_700_000_000_000, 0)));
+  writeFileSync(join(dir, 'user0.pcap'), pcap([{ data: v5 }, { data: v5 }], 147));
+  const env = { PATH: process.env.PATH, EF_DATA_DIR: join(dir, 'data'), EF_OUTPUT_DUCKDB_ENABLE: 'false', EF_LOGGER_LEVEL: 'warn' };
+  const r = spawnSync(process.execPath, [...CLI, 'replay', join(dir, 'user0.pcap'), join(TESTDATA, 'community-id-spec', 'pcaps', 'arp.pcap')], { encoding: 'utf8', env });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /user0\.pcap: its link type is not one ufc reads \(147 \(LINKTYPE_USER0\): 2 packets\): nothing in it was replayed/);
+  assert.match(r.stderr, /the captures held no IP packet ufc could read: of their \d+ packets, 2 of a link type ufc does not read \(named above\); \d+ holding no IPv4 or IPv6 packet/);
+  assert.doesNotMatch(r.stderr, /not of the traffic itself/);
+  const s = JSON.parse(r.stderr.split('\n').find((l) => l.includes('replay finished'))!) as Record<string, unknown>;
+  assert.deepEqual([s.failedFiles, s.datagrams, s.unsupportedLinkType, s.notIp], [1, 0, 2, s.frames as number - 2]);
+});
 
 test('ufc replay: a cut file and a missing one are reported, the other files still replayed, exit code 1', () => {
   const dir = tempDir('ufc-replay-');

@@ -1,5 +1,6 @@
-import { Collector, StartupError, type ReplayCounts } from '../collector.js';
+import { Collector, ReplayError, StartupError, type ReplayCounts } from '../collector.js';
 import { isConfigFileError } from '../config/file-error.js';
+import { linkTypeName } from '../input/pcap.js';
 import { log } from '../log/logger.js';
 import { configOrExit, envFiles, UsageError } from './common.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
@@ -32,19 +33,35 @@ export const replayCommand: Command = {
       setTimeout(() => process.exit(code), 1000).unref();
       return code;
     }
-    const sum: Omit<ReplayCounts, 'byPort'> = { datagrams: 0, otherPorts: 0, frames: 0, notIp: 0, notUdp: 0, truncated: 0, fragmentsIncomplete: 0, trailingBytes: 0 };
+    const sum: Omit<ReplayCounts, 'byPort' | 'unsupportedLinkTypes'> = {
+      datagrams: 0, otherPorts: 0, frames: 0, notIp: 0, unsupportedLinkType: 0, damaged: 0, untimed: 0, notUdp: 0,
+      truncated: 0, fragmentsIncomplete: 0, fragmentsRepeated: 0, trailingBytes: 0,
+    };
     const byPort = new Map<number, number>();
     const failed: string[] = [];
     for (const file of args.positional) {
+      let c: ReplayCounts | null = null;
       try {
-        const c = await collector.replayFile(file, ports);
-        for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c[k];
-        for (const [p, n] of Object.entries(c.byPort)) byPort.set(Number(p), (byPort.get(Number(p)) ?? 0) + n);
-        if (c.trailingBytes > 0) log.warn(`replay ${file}: the file ends inside a packet record (${c.trailingBytes} bytes left over): cut short?`);
+        c = await collector.replayFile(file, ports);
       } catch (err) {
-        log.error(`replay ${file}: ${(err as Error).message}`);
+        // What was read before the damage was replayed: it is in the summary too.
+        if (err instanceof ReplayError) c = err.counts;
+        log.error(`replay ${file}: ${(err as Error).message}${c !== null && c.frames > 0 ? ` (after ${c.frames} packets, ${c.datagrams} datagrams replayed)` : ''}`);
         failed.push(file);
       }
+      if (c === null) continue;
+      for (const k of Object.keys(sum) as (keyof typeof sum)[]) sum[k] += c[k];
+      for (const [p, n] of Object.entries(c.byPort)) byPort.set(Number(p), (byPort.get(Number(p)) ?? 0) + n);
+      if (c.trailingBytes > 0) log.warn(`replay ${file}: the file ends inside a packet record (${c.trailingBytes} bytes left over): cut short?`);
+      const types = Object.entries(c.unsupportedLinkTypes).map(([lt, n]) => `${linkTypeName(Number(lt))}: ${n} packets`).join(', ');
+      if (c.frames > 0 && c.unsupportedLinkType === c.frames && !failed.includes(file)) {
+        log.error(`replay ${file}: its link type is not one ufc reads (${types}): nothing in it was replayed`);
+        failed.push(file);
+      } else if (c.unsupportedLinkType > 0) {
+        log.warn(`replay ${file}: packets of a link type ufc does not read were skipped (${types})`);
+      }
+      if (c.damaged > 0) log.warn(`replay ${file}: ${c.damaged} packet block(s) name an interface the file does not describe: skipped (a damaged file?)`);
+      if (c.untimed > 0) log.warn(`replay ${file}: ${c.untimed} Simple Packet Block(s) came before any packet with a time: they carry none, so they were given the time they were read at`);
     }
     await collector.stop();
     const t = collector.pipeline.stats.totals();
@@ -57,13 +74,19 @@ export const replayCommand: Command = {
     };
     const lost = Object.keys(dropped).length > 0;
     // Said louder when something in the files was not turned into records, so it shows at level warn.
-    const quiet = !lost && failed.length === 0 && held === 0 && sum.truncated + sum.fragmentsIncomplete + sum.trailingBytes + t.errors === 0;
+    const quiet = !lost && failed.length === 0 && held === 0
+      && sum.truncated + sum.fragmentsIncomplete + sum.trailingBytes + sum.unsupportedLinkType + sum.damaged + t.errors === 0;
     // Other traffic beside the flow export (notIp, notUdp, otherPorts) is ordinary in a capture; none at all is not.
     const none = failed.length < args.positional.length && sum.datagrams === 0;
     if (quiet && !none) log.info('replay finished', summary);
     else log.warn('replay finished', summary);
     if (none && sum.otherPorts > 0) log.warn(`replay: no UDP datagram went to port ${[...(ports ?? [])].join(', ')}; ${sum.otherPorts} went to other ports: check --port`);
-    else if (none) log.warn('replay: the captures held no UDP datagram: are they captures of flow export (NetFlow, IPFIX, sFlow to a collector), not of the traffic itself?');
+    else if (none && sum.notUdp === 0 && sum.notIp + sum.unsupportedLinkType > 0) {
+      // Nothing was read as IP: the cause is the framing, not what the captures are of.
+      const why = [sum.unsupportedLinkType > 0 ? `${sum.unsupportedLinkType} of a link type ufc does not read (named above)` : '',
+        sum.notIp > 0 ? `${sum.notIp} holding no IPv4 or IPv6 packet where their link type puts one (ARP, or an encapsulation ufc does not read)` : ''];
+      log.warn(`replay: the captures held no IP packet ufc could read: of their ${sum.frames} packets, ${why.filter((w) => w !== '').join('; ')}`);
+    } else if (none) log.warn('replay: the captures held no UDP datagram: are they captures of flow export (NetFlow, IPFIX, sFlow to a collector), not of the traffic itself?');
     if (lost) log.error(`replay: outputs dropped records: ${Object.entries(dropped).map(([o, n]) => `${o} ${n}`).join(', ')}`);
     if (held > 0) log.warn(`replay: ${held} data set(s) still wait for a template the captures did not hold`);
     const q = t.sequence;

@@ -1,13 +1,14 @@
 /**
- * Reads UDP datagrams from pcap and pcapng files: Ethernet (with 802.1Q/QinQ tags), raw IP, BSD
- * loopback, Linux cooked v1/v2; IPv4 and IPv6, fragments of either reassembled. Everything that is not
- * UDP is skipped and counted. Formats: libpcap (tcpdump.org "pcap" file format) and pcapng (IETF
- * draft-ietf-opsawg-pcapng).
+ * Reads UDP datagrams from pcap and pcapng files: Ethernet (with 802.1Q/QinQ tags and MPLS label
+ * stacks), raw IP, BSD loopback, Linux cooked v1/v2, PPP, Linux NFLOG; IPv4 and IPv6, fragments of
+ * either reassembled. Everything that is not UDP is skipped and counted. Formats: libpcap (tcpdump.org
+ * "pcap" file format) and pcapng (IETF draft-ietf-opsawg-pcapng).
  *
  * `CaptureReader` takes the file in pieces of any size (`push`), so a capture of any length is read in
  * bounded memory; `readUdpDatagrams` is the whole-buffer form the tests and benchmarks use.
  */
 import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
 import { ipv4At, ipv6At } from '../decode/ip.js';
 
 export interface UdpDatagram {
@@ -26,20 +27,54 @@ export class PcapError extends Error {}
 export interface CaptureCounts {
   /** Packets read from the file. */
   frames: number;
-  /** Not IPv4/IPv6 (ARP, an unknown link type, ...). */
+  /** Not IPv4/IPv6 (ARP, a PPP control packet, Ethernet over MPLS, ...). */
   notIp: number;
+  /** Frames of a link type this reader does not read (counted by type in `unsupportedLinkTypes`). */
+  unsupportedLinkType: number;
+  /** Those frames by link type (tcpdump.org link-layer header types). */
+  unsupportedLinkTypes: Record<number, number>;
+  /** pcapng packet blocks naming an interface their section does not describe: skipped. */
+  damaged: number;
+  /**
+   * pcapng Simple Packet Blocks before any packet with a time: they carry none, so they are given the
+   * time they are read at (as a collector receiving them would); later ones take the time of the packet before.
+   */
+  untimed: number;
   /** IP, but not UDP (TCP, ICMP, ...). */
   notUdp: number;
   /** Cut short, by the capture's snapshot length or a damaged header: the datagram is incomplete. */
   truncated: number;
-  /** Fragmented datagrams whose fragments did not all arrive (or were set aside for newer ones). */
+  /**
+   * Fragmented datagrams whose fragments did not all arrive within the reassembly window (or were set
+   * aside for newer ones).
+   */
   fragmentsIncomplete: number;
+  /**
+   * Fragments seen again (captures repeat packets): a second one at an offset of a datagram being put
+   * together (the first is kept), or one byte for byte a part of a datagram put together within the window.
+   */
+  fragmentsRepeated: number;
   /** Bytes at the end of the file that do not make a whole packet record (a file cut short). */
   trailingBytes: number;
 }
 
-const LINKTYPE_NULL = 0, LINKTYPE_ETHERNET = 1, LINKTYPE_RAW_12 = 12, LINKTYPE_RAW_14 = 14, LINKTYPE_RAW = 101,
-  LINKTYPE_LOOP = 108, LINKTYPE_LINUX_SLL = 113, LINKTYPE_IPV4 = 228, LINKTYPE_IPV6 = 229, LINKTYPE_LINUX_SLL2 = 276;
+const LINKTYPE_NULL = 0, LINKTYPE_ETHERNET = 1, LINKTYPE_PPP = 9, LINKTYPE_RAW_12 = 12, LINKTYPE_RAW_14 = 14,
+  LINKTYPE_PPP_HDLC = 50, LINKTYPE_RAW = 101, LINKTYPE_LOOP = 108, LINKTYPE_LINUX_SLL = 113, LINKTYPE_IPV4 = 228,
+  LINKTYPE_IPV6 = 229, LINKTYPE_NFLOG = 239, LINKTYPE_LINUX_SLL2 = 276;
+
+/** Names of link types met in captures that this reader does not read, for the warning that names them. */
+const LINK_TYPE_NAMES: Record<number, string> = {
+  6: 'IEEE802_5', 10: 'FDDI', 51: 'PPP_ETHER', 104: 'C_HDLC', 105: 'IEEE802_11', 119: 'IEEE802_11_PRISM',
+  127: 'IEEE802_11_RADIOTAP', 143: 'DOCSIS', 163: 'IEEE802_11_AVS', 192: 'PPI', 204: 'PPP_WITH_DIR',
+  220: 'USB_LINUX_MMAPPED', 253: 'NETLINK',
+  ...Object.fromEntries(Array.from({ length: 16 }, (_, i) => [147 + i, `USER${i}`])),
+};
+
+/** A link type as a warning names it: its number, and its tcpdump.org name when known. */
+export function linkTypeName(type: number): string {
+  const name = LINK_TYPE_NAMES[type];
+  return name === undefined ? `${type}` : `${type} (LINKTYPE_${name})`;
+}
 
 /** Fragmented datagrams being put together at once; past this the oldest is given up (and counted). */
 const MAX_REASSEMBLIES = 4096;
@@ -50,14 +85,27 @@ const MAX_REASSEMBLIES = 4096;
 const MAX_RECORD = 262_144;
 /** Longest pcapng block read: a packet's, or a name resolution or secrets block's, with room to spare. */
 const MAX_BLOCK = 16 * 1024 * 1024;
-/** Completed datagrams remembered to skip repeats of their fragments (IDs are reused much later). */
-const RECENTLY_DONE = 1024;
+/**
+ * How long the fragments of a datagram are waited for, by capture time: Linux's ipfrag_time (30 s) and
+ * ip6frag_time (60 s). A reassembly older than that is given up (and counted); a datagram put together
+ * is remembered that long, so a repeat of one of its fragments is not taken for a new datagram.
+ */
+const REASSEMBLY_WINDOW_MS = { 4: 30_000, 6: 60_000 } as const;
+/** Datagrams put together that are remembered at most, by count and by bytes; a repeat after these is counted incomplete. */
+const RECENTLY_DONE = 4096;
+const RECENTLY_DONE_BYTES = 16 * 1024 * 1024;
 /** IPv4 and IPv6 (without jumbograms) datagrams end within 64 KiB. */
 const MAX_DATAGRAM = 65_535;
 
-interface Frame { ts: number; linkType: number; data: Buffer }
+/** A packet's bytes; `le`: the byte order of the file (or pcapng section), which NFLOG's TLV headers are in. */
+interface Frame { ts: number; linkType: number; data: Buffer; le: boolean }
+
+/** What `ipStart` returns for a frame that holds no IP packet, and for a link type not read. */
+const NOT_IP = -1, UNSUPPORTED = -2;
 
 interface Reassembly {
+  /** Capture time past which the rest of the fragments is no longer waited for. */
+  expires: number;
   /** Fragment data by offset; a repeated offset keeps its first copy. */
   parts: Map<number, Buffer>;
   /** Length of the whole payload, known once the last fragment is seen. */
@@ -68,7 +116,10 @@ interface Reassembly {
 
 /** Takes a capture file in pieces and calls `onDatagram` for each UDP datagram, in file order. */
 export class CaptureReader {
-  readonly counts: CaptureCounts = { frames: 0, notIp: 0, notUdp: 0, truncated: 0, fragmentsIncomplete: 0, trailingBytes: 0 };
+  readonly counts: CaptureCounts = {
+    frames: 0, notIp: 0, unsupportedLinkType: 0, unsupportedLinkTypes: {}, damaged: 0, untimed: 0, notUdp: 0, truncated: 0,
+    fragmentsIncomplete: 0, fragmentsRepeated: 0, trailingBytes: 0,
+  };
   /** Bytes read but not yet made into records, and how many of them there are. */
   private pieces: Buffer[] = [];
   private held = 0;
@@ -83,11 +134,15 @@ export class CaptureReader {
   private nano = false;
   private linkType = 0;
   // pcapng: the current section's interfaces, and the last packet's time (for Simple Packet Blocks).
-  private readonly ifaces: { linkType: number; tsDiv: number }[] = [];
-  private lastTs = 0;
+  private readonly ifaces: { linkType: number; tsDiv: number; tsOffsetMs: number }[] = [];
+  private lastTs: number | null = null;
   private readonly frags = new Map<string, Reassembly>();
-  /** Datagrams put together lately: a repeated fragment of one (captures repeat packets) is not a new datagram. */
-  private readonly done = new Set<string>();
+  /**
+   * Datagrams put together within the reassembly window, with their bytes: a fragment that is byte for byte
+   * a part of one is a repeat (captures repeat packets); any other is a new datagram reusing the ID.
+   */
+  private readonly done = new Map<string, { expires: number; whole: Buffer }>();
+  private doneBytes = 0;
 
   constructor(private readonly onDatagram: (dg: UdpDatagram) => void) {}
 
@@ -102,15 +157,24 @@ export class CaptureReader {
     const buf = this.pieces.length === 1 ? this.pieces[0]! : Buffer.concat(this.pieces, this.held);
     this.pieces = [];
     let off = 0;
-    if (this.format === null) {
-      if (buf.length < 24) {
-        this.need = 24;
-        this.keep(buf, 0);
-        return;
+    try {
+      if (this.format === null) {
+        if (buf.length < 24) {
+          this.need = 24;
+          this.keep(buf, 0);
+          return;
+        }
+        off = this.readFileHeader(buf);
       }
-      off = this.readFileHeader(buf);
+      off = this.format === 'pcap' ? this.pcapRecords(buf, off) : this.pcapngBlocks(buf, off);
+    } catch (err) {
+      // A damaged file: the packets before the damage have been handed on; the rest is not read.
+      this.ended = true;
+      this.held = 0;
+      this.counts.fragmentsIncomplete += this.frags.size;
+      this.frags.clear();
+      throw err;
     }
-    off = this.format === 'pcap' ? this.pcapRecords(buf, off) : this.pcapngBlocks(buf, off);
     this.keep(buf, off);
   }
 
@@ -143,7 +207,7 @@ export class CaptureReader {
     else if (magic === 0xd4c3b2a1) { this.le = false; this.nano = false; }
     else if (magic === 0xa1b23c4d) { this.le = true; this.nano = true; }
     else if (magic === 0x4d3cb2a1) { this.le = false; this.nano = true; }
-    else throw new PcapError('not a pcap file');
+    else throw new PcapError('not a pcap or pcapng file');
     this.format = 'pcap';
     // The link type is the field's low 16 bits; the bits above may say that frames carry an FCS.
     this.linkType = (this.le ? buf.readUInt32LE(20) : buf.readUInt32BE(20)) & 0xffff;
@@ -164,7 +228,7 @@ export class CaptureReader {
       }
       const sec = u32(off), frac = u32(off + 4);
       const data = buf.subarray(off + 16, off + 16 + incl);
-      this.frame({ ts: sec * 1000 + (this.nano ? frac / 1e6 : frac / 1e3), linkType: this.linkType, data });
+      this.frame({ ts: sec * 1000 + (this.nano ? frac / 1e6 : frac / 1e3), linkType: this.linkType, data, le });
       off += 16 + incl;
     }
     return off;
@@ -191,22 +255,32 @@ export class CaptureReader {
         break;
       }
       if (type === 1 && len >= 20) {
-        this.ifaces.push({ linkType: u16(off + 8), tsDiv: interfaceTsDiv(buf, off, len, u16) });
+        this.ifaces.push({ linkType: u16(off + 8), ...interfaceTime(buf, off, len, le) });
       } else if ((type === 6 || type === 2) && len >= 32) {
         // Enhanced Packet Block; Obsolete Packet Block (type 2) has the same layout with a 16-bit interface.
         const iface = this.ifaces[type === 6 ? u32(off + 8) : u16(off + 8)];
         const caplen = Math.min(u32(off + 20), len - 32);
-        if (iface !== undefined) {
-          const ts = (u32(off + 12) * 2 ** 32 + u32(off + 16)) / iface.tsDiv;
+        if (iface === undefined) {
+          this.counts.frames++;
+          this.counts.damaged++;
+        } else {
+          const ts = (u32(off + 12) * 2 ** 32 + u32(off + 16)) / iface.tsDiv + iface.tsOffsetMs;
           this.lastTs = ts;
-          this.frame({ ts, linkType: iface.linkType, data: buf.subarray(off + 28, off + 28 + caplen) });
+          this.frame({ ts, linkType: iface.linkType, data: buf.subarray(off + 28, off + 28 + caplen), le });
         }
       } else if (type === 3 && len >= 16) {
-        // Simple Packet Block: interface 0, no time of its own (the packet before it gives one).
+        // Simple Packet Block: interface 0, no time of its own (the packet before it gives one; before
+        // any, the time it is read at, as a collector receiving it would stamp it).
         const iface = this.ifaces[0];
         const orig = u32(off + 8);
         const caplen = Math.min(orig, len - 16);
-        if (iface !== undefined) this.frame({ ts: this.lastTs, linkType: iface.linkType, data: buf.subarray(off + 12, off + 12 + caplen) });
+        if (iface === undefined) {
+          this.counts.frames++;
+          this.counts.damaged++;
+        } else {
+          if (this.lastTs === null) this.counts.untimed++;
+          this.frame({ ts: this.lastTs ?? Date.now(), linkType: iface.linkType, data: buf.subarray(off + 12, off + 12 + caplen), le });
+        }
       }
       off += len;
     }
@@ -217,7 +291,12 @@ export class CaptureReader {
     this.counts.frames++;
     const start = ipStart(f);
     const d = f.data;
-    if (start === null) {
+    if (start === UNSUPPORTED) {
+      this.counts.unsupportedLinkType++;
+      this.counts.unsupportedLinkTypes[f.linkType] = (this.counts.unsupportedLinkTypes[f.linkType] ?? 0) + 1;
+      return;
+    }
+    if (start === NOT_IP) {
       this.counts.notIp++;
       return;
     }
@@ -259,7 +338,7 @@ export class CaptureReader {
     const src = ipv4At(d, start + 12), dst = ipv4At(d, start + 16);
     let l4: Buffer = d.subarray(start + ihl, start + totalLen);
     if (more || fragOff > 0) {
-      const whole = this.reassemble(`4|${src}|${dst}|${d.readUInt16BE(start + 4)}`, fragOff, more, l4, 17);
+      const whole = this.reassemble(4, `4|${src}|${dst}|${d.readUInt16BE(start + 4)}`, f.ts, fragOff, more, l4, 17);
       if (whole === null) return;
       l4 = whole.data;
     }
@@ -287,7 +366,7 @@ export class CaptureReader {
         return;
       }
       const field = d.readUInt16BE(off + 2);
-      const whole = this.reassemble(`6|${src}|${dst}|${d.readUInt32BE(off + 4)}`, (field >> 3) * 8, (field & 1) !== 0, d.subarray(off + 8, end), d[off]!);
+      const whole = this.reassemble(6, `6|${src}|${dst}|${d.readUInt32BE(off + 4)}`, f.ts, (field >> 3) * 8, (field & 1) !== 0, d.subarray(off + 8, end), d[off]!);
       if (whole === null) return;
       ({ next, off } = skipExtensions(whole.data, 0, whole.data.length, whole.next));
       body = whole.data;
@@ -299,16 +378,32 @@ export class CaptureReader {
     this.udp(body.subarray(off), src, dst, f.ts);
   }
 
-  /** Adds one fragment; returns the whole payload once every byte of it has arrived. */
-  private reassemble(key: string, offset: number, more: boolean, data: Buffer, next: number): { data: Buffer; next: number } | null {
-    if (this.done.has(key)) return null;
+  /** Adds one fragment, captured at `ts`; returns the whole payload once every byte of it has arrived. */
+  private reassemble(ip: 4 | 6, key: string, ts: number, offset: number, more: boolean, data: Buffer, next: number): { data: Buffer; next: number } | null {
+    const window = REASSEMBLY_WINDOW_MS[ip];
+    this.expire(ts);
     let r = this.frags.get(key);
+    if (r !== undefined && Math.abs(r.expires - window - ts) > window) {
+      // Begun longer ago than the window (by capture time): its fragments are not this datagram's.
+      this.frags.delete(key);
+      this.counts.fragmentsIncomplete++;
+      r = undefined;
+    }
     if (r === undefined) {
+      // Not a datagram being put together: a repeat of one done, or the first fragment of a new one
+      // (an ID is reused within the window by a busy or random-ID exporter; the new datagram's later
+      // fragments then join it, whatever they hold).
+      const done = this.done.get(key);
+      if (done !== undefined && Math.abs(done.expires - window - ts) <= window && done.whole.length >= offset + data.length
+        && (more || done.whole.length === offset + data.length) && data.equals(done.whole.subarray(offset, offset + data.length))) {
+        this.counts.fragmentsRepeated++;
+        return null;
+      }
       if (this.frags.size >= MAX_REASSEMBLIES) {
         this.frags.delete(this.frags.keys().next().value!);
         this.counts.fragmentsIncomplete++;
       }
-      r = { parts: new Map(), total: -1, next: -1 };
+      r = { expires: ts + window, parts: new Map(), total: -1, next: -1 };
       this.frags.set(key, r);
     }
     if (offset + data.length > MAX_DATAGRAM) {
@@ -316,7 +411,8 @@ export class CaptureReader {
       this.counts.truncated++;
       return null;
     }
-    if (!r.parts.has(offset)) r.parts.set(offset, Buffer.from(data));
+    if (r.parts.has(offset)) this.counts.fragmentsRepeated++;
+    else r.parts.set(offset, Buffer.from(data));
     if (offset === 0) r.next = next;
     if (!more) r.total = offset + data.length;
     if (r.total < 0 || r.next < 0) return null;
@@ -329,11 +425,33 @@ export class CaptureReader {
     }
     if (covered < r.total) return null;
     this.frags.delete(key);
-    this.done.add(key);
-    if (this.done.size > RECENTLY_DONE) this.done.delete(this.done.values().next().value!);
     const whole = Buffer.alloc(r.total);
     for (const o of offsets) r.parts.get(o)!.copy(whole, o, 0, Math.max(0, Math.min(r.parts.get(o)!.length, r.total - o)));
+    this.forget(key);
+    this.done.set(key, { expires: ts + window, whole });
+    this.doneBytes += whole.length;
+    while (this.done.size > RECENTLY_DONE || this.doneBytes > RECENTLY_DONE_BYTES) this.forget(this.done.keys().next().value!);
     return { data: whole, next: r.next };
+  }
+
+  /** Gives up the reassemblies, and forgets the datagrams put together, whose window ended before `ts` (oldest first). */
+  private expire(ts: number): void {
+    for (const [key, r] of this.frags) {
+      if (r.expires >= ts) break;
+      this.frags.delete(key);
+      this.counts.fragmentsIncomplete++;
+    }
+    for (const [key, d] of this.done) {
+      if (d.expires >= ts) break;
+      this.forget(key);
+    }
+  }
+
+  private forget(key: string): void {
+    const d = this.done.get(key);
+    if (d === undefined) return;
+    this.done.delete(key);
+    this.doneBytes -= d.whole.length;
   }
 
   private udp(l4: Buffer, srcIp: string, dstIp: string, ts: number): void {
@@ -348,46 +466,57 @@ export class CaptureReader {
   }
 }
 
-/** An Interface Description Block's time unit (option if_tsresol, 9), as the divisor that gives ms. */
-function interfaceTsDiv(buf: Buffer, off: number, len: number, u16: (o: number) => number): number {
+/**
+ * An Interface Description Block's time unit (option if_tsresol, 9) as the divisor that gives ms, and its
+ * offset (if_tsoffset, 14: signed seconds added to every time, pcapng section 4.2) in ms.
+ */
+function interfaceTime(buf: Buffer, off: number, len: number, le: boolean): { tsDiv: number; tsOffsetMs: number } {
+  let tsDiv = 1000; // microseconds by default
+  let tsOffsetMs = 0;
   let o = off + 16;
   while (o + 4 <= off + len - 4) {
-    const code = u16(o), olen = u16(o + 2);
-    if (code === 0) break;
+    const code = le ? buf.readUInt16LE(o) : buf.readUInt16BE(o);
+    const olen = le ? buf.readUInt16LE(o + 2) : buf.readUInt16BE(o + 2);
+    if (code === 0 || o + 4 + olen > off + len - 4) break;
     if (code === 9 && olen >= 1) {
       const v = buf[o + 4]!;
-      const perSec = v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v;
-      return perSec / 1000;
+      tsDiv = (v & 0x80 ? 2 ** (v & 0x7f) : 10 ** v) / 1000;
+    } else if (code === 14 && olen === 8) {
+      tsOffsetMs = Number(le ? buf.readBigInt64LE(o + 4) : buf.readBigInt64BE(o + 4)) * 1000;
     }
     o += 4 + ((olen + 3) & ~3);
   }
-  return 1000; // microseconds by default
+  return { tsDiv, tsOffsetMs };
 }
 
-/** Skips IPv6 hop-by-hop, routing and destination options headers (RFC 8200 section 4). */
+/**
+ * Skips IPv6 hop-by-hop, routing and destination options headers (RFC 8200 section 4), and the
+ * Authentication Header, whose length counts 4-byte words less 2 (RFC 4302 section 2.2).
+ */
 function skipExtensions(d: Buffer, start: number, end: number, first: number): { next: number; off: number } {
   let next = first, off = start;
-  while ((next === 0 || next === 43 || next === 60) && off + 8 <= end) {
+  while ((next === 0 || next === 43 || next === 60 || next === 51) && off + 8 <= end) {
+    const len = next === 51 ? (d[off + 1]! + 2) * 4 : (d[off + 1]! + 1) * 8;
     next = d[off]!;
-    off += (d[off + 1]! + 1) * 8;
+    off += len;
   }
   return { next, off };
 }
 
-/** Offset of the IP header in a frame, or null when it is not IP. */
-function ipStart(f: Frame): number | null {
+/** Offset of the IP header in a frame; NOT_IP when it holds none, UNSUPPORTED for a link type not read. */
+function ipStart(f: Frame): number {
   const d = f.data;
-  let etherType: number, off: number;
   switch (f.linkType) {
-    case LINKTYPE_ETHERNET:
-      if (d.length < 14) return null;
-      etherType = d.readUInt16BE(12);
-      off = 14;
+    case LINKTYPE_ETHERNET: {
+      if (d.length < 14) return NOT_IP;
+      let etherType = d.readUInt16BE(12);
+      let off = 14;
       while ((etherType === 0x8100 || etherType === 0x88a8 || etherType === 0x9100) && off + 4 <= d.length) {
         etherType = d.readUInt16BE(off + 2);
         off += 4;
       }
-      return etherType === 0x0800 || etherType === 0x86dd ? off : null;
+      return byEtherType(d, etherType, off);
+    }
     case LINKTYPE_NULL:
     case LINKTYPE_LOOP:
       return 4;
@@ -398,16 +527,79 @@ function ipStart(f: Frame): number | null {
     case LINKTYPE_IPV6:
       return 0;
     case LINKTYPE_LINUX_SLL:
-      return d.length >= 16 && (d.readUInt16BE(14) === 0x0800 || d.readUInt16BE(14) === 0x86dd) ? 16 : null;
+      return d.length >= 16 ? byEtherType(d, d.readUInt16BE(14), 16) : NOT_IP;
     case LINKTYPE_LINUX_SLL2:
-      return d.length >= 20 && (d.readUInt16BE(0) === 0x0800 || d.readUInt16BE(0) === 0x86dd) ? 20 : null;
+      return d.length >= 20 ? byEtherType(d, d.readUInt16BE(0), 20) : NOT_IP;
+    case LINKTYPE_PPP:
+    case LINKTYPE_PPP_HDLC:
+      return pppStart(d);
+    case LINKTYPE_NFLOG:
+      return nflogStart(d, f.le);
     default:
-      return null;
+      return UNSUPPORTED;
   }
+}
+
+/** Where IP starts after an EtherType at `off`: IPv4, IPv6, or either under an MPLS label stack. */
+function byEtherType(d: Buffer, etherType: number, off: number): number {
+  if (etherType === 0x0800 || etherType === 0x86dd) return off;
+  if (etherType !== 0x8847 && etherType !== 0x8848) return NOT_IP;
+  // MPLS unicast and multicast (RFC 5332): 4-byte label stack entries down to the one with the
+  // bottom-of-stack bit (RFC 3032 section 2.1). What follows says nothing of its type: IP by its version
+  // nibble; anything else (a pseudowire's control word, Ethernet over MPLS) is not read.
+  while (off + 4 <= d.length) {
+    const bottom = (d[off + 2]! & 1) === 1;
+    off += 4;
+    if (bottom) {
+      if (off >= d.length) return off; // cut after the stack
+      const version = d[off]! >> 4;
+      return version === 4 || version === 6 ? off : NOT_IP;
+    }
+  }
+  return d.length; // cut inside the stack
+}
+
+/**
+ * PPP (LINKTYPE_PPP, LINKTYPE_PPP_HDLC): the address and control bytes ff 03 of HDLC-like framing when
+ * present (RFC 1662 section 3.1), then the protocol, 2 bytes or 1 when compressed (RFC 1661 section 6.5:
+ * a protocol's first byte is even, its last odd). IPv4 is 0x0021, IPv6 0x0057 (RFC 5072 section 3).
+ */
+function pppStart(d: Buffer): number {
+  let off = d.length >= 2 && d[0] === 0xff && d[1] === 0x03 ? 2 : 0;
+  if (off >= d.length) return off;
+  let protocol: number;
+  if ((d[off]! & 1) === 1) {
+    protocol = d[off]!;
+    off += 1;
+  } else {
+    if (off + 2 > d.length) return d.length;
+    protocol = d.readUInt16BE(off);
+    off += 2;
+  }
+  return protocol === 0x0021 || protocol === 0x0057 ? off : NOT_IP;
+}
+
+/**
+ * Linux NFLOG (tcpdump.org LINKTYPE_NFLOG): family (1), version (1), resource ID (2, big-endian), then
+ * TLVs of length (2, counting the 4-byte header, not the padding to 4 bytes) and type (2), both in the
+ * byte order of the host that wrote the file, which is the file's (libpcap and tshark read them so).
+ * Type 9, NFULA_PAYLOAD, holds the packet from its IP header; the type's top two bits are netlink flags.
+ */
+function nflogStart(d: Buffer, le: boolean): number {
+  let off = 4;
+  while (off + 4 <= d.length) {
+    const len = le ? d.readUInt16LE(off) : d.readUInt16BE(off);
+    const type = (le ? d.readUInt16LE(off + 2) : d.readUInt16BE(off + 2)) & 0x3fff;
+    if (len < 4) return d.length; // a damaged TLV list: nothing after it can be found
+    if (type === 9) return off + 4;
+    off += (len + 3) & ~3;
+  }
+  return NOT_IP; // no payload (the rule logged none) or cut before it
 }
 
 /** Every UDP datagram in a whole capture held in memory, in file order. */
 export function readUdpDatagrams(buf: Buffer, counts?: (c: CaptureCounts) => void): UdpDatagram[] {
+  if (buf.length >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) buf = gunzipSync(buf); // a .pcap.gz (RFC 1952 section 2.3.1)
   if (buf.length < 24) throw new PcapError('file too short to be a capture');
   const out: UdpDatagram[] = [];
   const reader = new CaptureReader((dg) => out.push(dg));

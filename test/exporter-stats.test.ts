@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ExporterStats } from '../src/pipeline/exporter-stats.js';
+import { ExporterStats, UNEARNED_MAX } from '../src/pipeline/exporter-stats.js';
 import { ExporterReasons } from '../src/decode/exporter-reasons.js';
 import { createMetrics } from '../src/web/metrics.js';
 import type { WebSources } from '../src/web/sources.js';
@@ -206,4 +206,65 @@ test('the bound holds over the threads together: two workers\' 10,000 exporters 
   assert.equal(main.totals().packets, 20_000);
   const registry = createMetrics({ pipeline: { stats: main }, outputs: [], enrichers: [] } as unknown as WebSources);
   assert.match(await registry.metrics(), /^ufc_exporters 10000$/m);
+});
+
+const u16 = (n: number): number[] => [(n >> 8) & 255, n & 255];
+const u32 = (...ns: number[]): number[] => ns.flatMap((n) => [(n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
+
+test('addresses that have sent no records: the first UNEARNED_MAX are counted on their own (an exporter being set up shows its reasons), the rest under "other", every datagram counted; one silent for a minute gives its place; an address with records gets its own entry whatever their count', async () => {
+  const { Pipeline } = await import('../src/pipeline/pipeline.js');
+  const { createDecoders } = await import('../src/decode/registry.js');
+  const { testConfig } = await import('./helpers/collect.js');
+  const p = new Pipeline(createDecoders({ config: testConfig(), stateDir: '' }), [], []);
+  const now = Date.now();
+  const v9 = (sets: number[]): Buffer => Buffer.from([...u16(9), ...u16(1), ...u32(1000, Math.floor(now / 1000), 7, 1), ...sets]);
+  const garbage = [
+    Buffer.from([0, 5, 0, 30, 1, 2]), // NetFlow v5, a short header
+    v9([...u16(0), ...u16(12), ...u16(100), ...u16(1), ...u16(8), ...u16(4)]), // a v9 template ID below 256
+    Buffer.from([...u32(5, 1), 127, 2, 0, 1, ...u32(0, 1, 1000, 1000)]), // sFlow: 1,000 samples in none
+    Buffer.from('hello, not a flow'),
+  ];
+  const spoofed = (i: number): string => `127.2.${i >> 8}.${i & 255}`;
+  const SOURCES = 1000;
+  for (let i = 0; i < SOURCES; i++) p.handle(garbage[i % garbage.length]!, { exporterIp: spoofed(i), exporterPort: 2055, receivedAt: now });
+  const own = (): string[] => p.stats.snapshot().map((e) => e.exporter).filter((e) => e !== 'other');
+  assert.equal(own().length, UNEARNED_MAX);
+  assert.deepEqual(own().sort(), Array.from({ length: UNEARNED_MAX }, (_, i) => spoofed(i)).sort(), 'the first ones');
+  assert.equal(p.stats.snapshot().find((e) => e.exporter === 'other')!.packets, SOURCES - UNEARNED_MAX);
+  assert.equal(p.stats.totals().packets, SOURCES);
+  assert.equal(p.stats.totals().errors, SOURCES);
+  assert.deepEqual(p.stats.snapshot().find((e) => e.exporter === spoofed(0))!.errors, { 'netflow5: short header': 1 }, 'its reasons');
+  const text = await createMetrics({ pipeline: p, outputs: [], enrichers: [] } as unknown as WebSources).metrics();
+  assert.equal(new Set([...text.matchAll(/exporter="([^"]+)"/g)].map((m) => m[1])).size, UNEARNED_MAX + 1, 'series of at most that many, and "other"');
+  // An exporter with records at the full quota: its own entry, its errors its own.
+  const v5 = Buffer.alloc(24 + 48);
+  v5.writeUInt16BE(5, 0); v5.writeUInt16BE(1, 2); v5.writeUInt32BE(100_000, 4); v5.writeUInt32BE(Math.floor(now / 1000), 8);
+  v5.writeUInt32BE(99_000, 48); v5.writeUInt32BE(99_500, 52); v5[62] = 17;
+  p.handle(v5, { exporterIp: '192.0.2.1', exporterPort: 2055, receivedAt: now });
+  p.handle(garbage[0]!, { exporterIp: '192.0.2.1', exporterPort: 2055, receivedAt: now });
+  const real = p.stats.snapshot().find((e) => e.exporter === '192.0.2.1')!;
+  assert.deepEqual([real.packets, real.records, real.errors], [2, 1, { 'netflow5: short header': 1 }]);
+  // One of the first that then sends records keeps its entry and leaves the quota: a new source takes its place.
+  p.handle(v5, { exporterIp: spoofed(0), exporterPort: 2055, receivedAt: now + 2000 });
+  p.handle(garbage[0]!, { exporterIp: '198.51.100.1', exporterPort: 2055, receivedAt: now + 4000 });
+  assert.ok(own().includes('198.51.100.1') && own().includes(spoofed(0)), `${own().length} own entries`);
+  // A minute's silence: the others give their places, their counts under "other".
+  p.handle(garbage[0]!, { exporterIp: '198.51.100.2', exporterPort: 2055, receivedAt: now + 61_000 });
+  p.handle(garbage[0]!, { exporterIp: '198.51.100.3', exporterPort: 2055, receivedAt: now + 61_000 });
+  assert.deepEqual(own().sort(), ['192.0.2.1', '198.51.100.1', '198.51.100.2', '198.51.100.3', spoofed(0)].sort());
+  assert.equal(p.stats.totals().packets, SOURCES + 6);
+  assert.equal(p.stats.totals().errors, SOURCES + 4);
+});
+
+test('the main thread holds the same few entries of addresses without records from the workers\' reports, over the workers together', () => {
+  const at = (exporter: string, records: number, lastSeen: number) => ({ exporter, protocol: 'unknown' as const, packets: 1, bytes: 10, records, byProtocol: {}, errors: { 'unknown protocol': 1 }, sequence: new ExporterStats().totals().sequence, firstSeen: lastSeen, lastSeen });
+  const main = new ExporterStats();
+  main.absorb(Array.from({ length: 600 }, (_, i) => at(address(i), 0, 1_000)));
+  main.absorb(Array.from({ length: 600 }, (_, i) => at(address(10_000 + i), 0, 1_000)));
+  main.absorb([at('192.0.2.1', 5, 1_000)]);
+  const snap = main.snapshot();
+  assert.equal(snap.filter((e) => e.exporter !== 'other' && e.records === 0).length, UNEARNED_MAX);
+  assert.ok(snap.some((e) => e.exporter === '192.0.2.1'), 'an address with records has its entry');
+  assert.equal(snap.find((e) => e.exporter === 'other')!.packets, 1200 - UNEARNED_MAX);
+  assert.equal(main.totals().errors, 1201);
 });

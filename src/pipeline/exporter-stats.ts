@@ -1,6 +1,12 @@
 /**
  * Per-exporter counters: packets, bytes, records, and malformed or unknown datagrams by reason.
  *
+ * An address that has not sent records yet (a datagram decoded to flows, sFlow counter samples, or
+ * data held until its template came) is counted on its own only while fewer than UNEARNED_MAX such
+ * addresses are: an exporter being set up (templates ahead of its data, a version or format not
+ * decoded) shows with its reasons, and spoofed or malformed datagrams from any number of sources
+ * make at most that many entries (and /metrics series); past it they are counted under 'other'.
+ *
  * With decode workers, each worker counts its exporters and hands the main thread what changed once
  * a second (takeReport), which adds it up in its own table (absorb): one table, bounded over all the
  * threads together, and a worker's report is as small as its traffic since the last one.
@@ -71,6 +77,13 @@ function addInto(to: ExporterCounters, from: ExporterCounters): void {
   to.lastSeen = Math.max(to.lastSeen, from.lastSeen);
 }
 
+/** Addresses counted on their own before they have sent records (see above), per thread. */
+export const UNEARNED_MAX = 256;
+/** Silence after which such an address gives its place to another, when all are taken. */
+const UNEARNED_IDLE_MS = 60_000;
+/** Least time between two scans for them (a flood of new sources must not make every datagram walk them). */
+const UNEARNED_SCAN_EVERY_MS = 1_000;
+
 export class ExporterStats {
   /** Counted on this thread (exporter-table.ts bounds it). */
   private readonly table = new ExporterTable<ExporterCounters>((exporter, now) => fresh(exporter, 'unknown', now, now), (into, from) => {
@@ -81,6 +94,9 @@ export class ExporterStats {
   /** Set by the first takeReport(): from then on entries hold what is not reported yet, and `moved` tracks which. */
   private reporting = false;
   private readonly moved = new Set<ExporterCounters>();
+  /** Addresses with an entry that have not sent records (UNEARNED_MAX), and when they were last scanned. */
+  private readonly unearned = new Set<string>();
+  private lastScan = -Infinity;
 
   private changed(e: ExporterCounters): void {
     if (this.reporting) this.moved.add(e);
@@ -114,7 +130,8 @@ export class ExporterStats {
    */
   absorb(report: readonly ExporterCounters[]): void {
     for (const r of report) {
-      const e = this.table.get(r.exporter, r.lastSeen);
+      // Records in the report: the address has sent some (in earlier reports, if it has an entry here).
+      const e = this.entry(r.exporter, r.lastSeen, r.records > 0);
       addInto(e, r);
       // The latest datagram's protocol is the report's.
       if (r.protocol !== 'unknown') e.protocol = r.protocol;
@@ -126,12 +143,41 @@ export class ExporterStats {
     return [...this.table.entries.keys()];
   }
 
-  private entry(exporter: string, now: number): ExporterCounters {
-    return this.table.get(exporter, now);
+  /**
+   * The entry of `exporter`: its own when it has one, or has sent records (`earned`: within the
+   * table's bound), or while fewer than UNEARNED_MAX addresses without records have one; else 'other'.
+   */
+  private entry(exporter: string, now: number, earned: boolean): ExporterCounters {
+    if (earned) {
+      this.unearned.delete(exporter);
+      return this.table.get(exporter, now);
+    }
+    if (this.table.entries.has(exporter) || (this.unearned.size >= UNEARNED_MAX && !this.freeUnearned(now))) return this.table.known(exporter, now);
+    const e = this.table.get(exporter, now);
+    if (e.exporter === exporter) this.unearned.add(exporter);
+    return e;
   }
 
+  /**
+   * Gives up the places of addresses without records silent for UNEARNED_IDLE_MS (their counts go to
+   * 'other'), and lets go of those the table forgot; at most once every UNEARNED_SCAN_EVERY_MS. Whether
+   * a place is free.
+   */
+  private freeUnearned(now: number): boolean {
+    if (Math.abs(now - this.lastScan) < UNEARNED_SCAN_EVERY_MS) return false;
+    this.lastScan = now;
+    for (const a of this.unearned) {
+      const e = this.table.entries.get(a);
+      if (e !== undefined && now - e.lastSeen <= UNEARNED_IDLE_MS) continue;
+      this.table.retire(a);
+      this.unearned.delete(a);
+    }
+    return this.unearned.size < UNEARNED_MAX;
+  }
+
+  /** A datagram of `bytes` holding `records` (an address with records has an entry of its own). */
   packet(exporter: string, protocol: Protocol | null, bytes: number, records: number, now: number): void {
-    const e = this.entry(exporter, now);
+    const e = this.entry(exporter, now, records > 0);
     e.packets++;
     e.bytes += bytes;
     e.records += records;
@@ -145,7 +191,7 @@ export class ExporterStats {
   }
 
   error(exporter: string, reason: string, now: number, n = 1): void {
-    const e = this.entry(exporter, now);
+    const e = this.entry(exporter, now, false);
     e.errors[reason] = (e.errors[reason] ?? 0) + n;
     // Counted now: heard from now (the main thread counts drops with no packet() of its own).
     if (now > e.lastSeen) e.lastSeen = now;
@@ -153,7 +199,7 @@ export class ExporterStats {
   }
 
   sequence(exporter: string, c: SequenceCounts, now: number): void {
-    const e = this.entry(exporter, now);
+    const e = this.entry(exporter, now, false);
     addSequenceCounts(e.sequence, c);
     if (now > e.lastSeen) e.lastSeen = now;
     this.changed(e);

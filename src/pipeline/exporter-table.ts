@@ -4,7 +4,9 @@
  * more recently it shares the one overflow entry; exporters silent for FORGET_IDLE_MS are forgotten
  * anyway. A forgotten exporter's counts are added to the overflow entry, so sums over the table
  * (totals, counts by reason) never go down. The exporter counters (exporter-stats.ts) and the
- * decoders' per-exporter reasons use it, so both forget an exporter alike.
+ * decoders' per-exporter reasons use it, so both forget an exporter alike. get() makes an entry,
+ * known() does not (the exporter counters make none for more than a few addresses that have sent
+ * no records), retire() forgets one at once.
  *
  * Times are the datagrams' (capture times in `ufc replay`): the table's clock is the latest it was
  * given, moved on by the wall clock's time since, so a table nothing reaches any more still ages.
@@ -75,6 +77,21 @@ export class ExporterTable<T extends { lastSeen: number }> {
     return e;
   }
 
+  /** The entry of `exporter` at `now` when it has one, else the overflow entry: makes none. */
+  known(exporter: string, now: number): T {
+    this.observe(now);
+    this.ageAt(now);
+    return this.entries.get(exporter) ?? this.get(OVERFLOW, now);
+  }
+
+  /** Forgets `exporter` now (not the overflow entry), its counts kept in the overflow entry. */
+  retire(exporter: string): void {
+    const e = this.entries.get(exporter);
+    if (e === undefined || exporter === OVERFLOW) return;
+    this.mergeIntoOverflow(e);
+    this.entries.delete(exporter);
+  }
+
   /** Forgets the exporters silent for EVICT_IDLE_MS, unless a scan ran less than MAKE_ROOM_EVERY_MS ago; whether there is room now. */
   private madeRoom(now: number): boolean {
     if (Math.abs(now - this.lastMadeRoom) < MAKE_ROOM_EVERY_MS) return false;
@@ -92,13 +109,17 @@ export class ExporterTable<T extends { lastSeen: number }> {
   private forget(now: number, idleMs: number): void {
     for (const [exporter, e] of this.entries) {
       if (now - e.lastSeen <= idleMs || exporter === OVERFLOW) continue;
-      let other = this.entries.get(OVERFLOW);
-      if (other === undefined) {
-        other = this.make(OVERFLOW, e.lastSeen);
-        this.entries.set(OVERFLOW, other);
-      }
-      this.merge(other, e);
+      this.mergeIntoOverflow(e);
       this.entries.delete(exporter);
     }
+  }
+
+  private mergeIntoOverflow(e: T): void {
+    let other = this.entries.get(OVERFLOW);
+    if (other === undefined) {
+      other = this.make(OVERFLOW, e.lastSeen);
+      this.entries.set(OVERFLOW, other);
+    }
+    this.merge(other, e);
   }
 }

@@ -33,19 +33,23 @@ export class Pipeline {
       return;
     }
     const batch: FlowRecord[] = [];
+    let failed: unknown = null;
     try {
       decoder.decode(buf, ctx, batch);
     } catch (err) {
-      if (err instanceof DecodeError) this.stats.error(ctx.exporterIp, `${protocol}: ${err.reason}`, ctx.receivedAt);
-      else this.internalError(ctx, protocol, err);
+      failed = err;
     }
     // Data held for a template that this datagram carried is released into the same batch.
     if (decoder.drainReleased) decoder.drainReleased(batch);
+    // Counted first: a datagram with records gives its address an entry of its own (exporter-stats.ts),
+    // which its errors then go to.
+    this.stats.packet(ctx.exporterIp, protocol, buf.length, batch.length, ctx.receivedAt);
+    if (failed instanceof DecodeError) this.stats.error(ctx.exporterIp, `${protocol}: ${failed.reason}`, ctx.receivedAt);
+    else if (failed !== null) this.internalError(ctx, protocol, failed);
     const losses = decoder.takeLosses?.() ?? null;
     if (losses !== null) for (const [exporter, m] of losses) for (const [reason, n] of m) this.stats.error(exporter, `${protocol}: ${reason}`, ctx.receivedAt, n);
     const gaps = decoder.takeSequenceGaps?.() ?? null;
     if (gaps !== null) for (const [exporter, c] of gaps) this.stats.sequence(exporter, c, ctx.receivedAt);
-    this.stats.packet(ctx.exporterIp, protocol, buf.length, batch.length, ctx.receivedAt);
     if (batch.length > 0) this.emit(batch);
   }
 

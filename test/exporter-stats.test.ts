@@ -268,3 +268,17 @@ test('the main thread holds the same few entries of addresses without records fr
   assert.equal(snap.find((e) => e.exporter === 'other')!.packets, 1200 - UNEARNED_MAX);
   assert.equal(main.totals().errors, 1201);
 });
+
+test('an exporter back after a day\'s silence is counted on its own from its first datagram, records or not; a worker\'s "other" takes no place of an address without records', () => {
+  const s = new ExporterStats();
+  const DAY = 86_400_000;
+  s.packet('192.0.2.1', 'netflow9', 100, 5, 1_000);
+  s.packet('192.0.2.1', 'netflow9', 100, 0, 1_000 + DAY + 3_600_000);
+  const snap = new Map(s.snapshot().map((e) => [e.exporter, e]));
+  assert.equal(snap.get('192.0.2.1')?.packets, 1, 'its own entry, counted from zero');
+  assert.equal(snap.get('other')?.packets, 1, 'what it counted before its silence');
+  const main = new ExporterStats();
+  const at = (exporter: string) => ({ exporter, protocol: 'unknown' as const, packets: 1, bytes: 10, records: 0, byProtocol: {}, errors: {}, sequence: s.totals().sequence, firstSeen: 1_000, lastSeen: 1_000 });
+  main.absorb([at('other'), ...Array.from({ length: UNEARNED_MAX }, (_, i) => at(address(i)))]);
+  assert.equal(main.snapshot().filter((e) => e.exporter !== 'other').length, UNEARNED_MAX);
+});

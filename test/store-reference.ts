@@ -611,10 +611,12 @@ export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush()
   // form, IPv4-mapped ones as IPv4.
   const v6 = new FlowRecord();
   v6.collectTs = now - 500; v6.exporterIp = '2001:db8::7'; v6.srcIp = '10.0.0.1'; v6.dstIp = '10.0.0.2'; v6.ipVersion = 4; v6.proto = 6; v6.bytes = 1; v6.packets = 1;
-  out.write([v6]);
+  // A link-local exporter, stored with its datagrams' zone as Node gives it.
+  const zoned = Object.assign(new FlowRecord(), v6, { exporterIp: 'fe80::1%eth0' });
+  out.write([v6, zoned]);
   await out.flush();
   for (const [text, want] of [['2001:db8::7', 1], ['2001:DB8::7', 1], ['2001:0db8:0:0:0:0:0:0007', 1], [' 2001:db8::0:7 ', 1], ['2001:db8::8', 0],
-    ['192.0.2.9', addrs.length], ['::ffff:192.0.2.9', addrs.length], ['::FFFF:c000:209', addrs.length]] as const) {
+    ['192.0.2.9', addrs.length], ['::ffff:192.0.2.9', addrs.length], ['::FFFF:c000:209', addrs.length], ['FE80:0::1%eth0', 1], ['fe80::1', 0]] as const) {
     assert.equal((await q.search({ from: now - 1000, to: now + 1, filter: { exporter: text } })).total, want, `exporter ${text}`);
   }
 }

@@ -13,7 +13,7 @@
  */
 import type { Protocol } from './types.js';
 import { addSequenceCounts, noSequenceCounts, type SequenceCounts } from '../decode/sequence-gaps.js';
-import { ExporterTable } from './exporter-table.js';
+import { ExporterTable, OVERFLOW } from './exporter-table.js';
 
 export interface ProtocolCounters {
   packets: number;
@@ -148,11 +148,14 @@ export class ExporterStats {
    * table's bound), or while fewer than UNEARNED_MAX addresses without records have one; else 'other'.
    */
   private entry(exporter: string, now: number, earned: boolean): ExporterCounters {
-    if (earned) {
+    // 'other' (a worker's report of it) is no address: it takes no place.
+    if (earned || exporter === OVERFLOW) {
       this.unearned.delete(exporter);
       return this.table.get(exporter, now);
     }
-    if (this.table.entries.has(exporter) || (this.unearned.size >= UNEARNED_MAX && !this.freeUnearned(now))) return this.table.known(exporter, now);
+    const had = this.table.find(exporter, now);
+    if (had !== undefined) return had;
+    if (this.unearned.size >= UNEARNED_MAX && !this.freeUnearned(now)) return this.table.get(OVERFLOW, now);
     const e = this.table.get(exporter, now);
     if (e.exporter === exporter) this.unearned.add(exporter);
     return e;

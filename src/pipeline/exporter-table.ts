@@ -4,9 +4,9 @@
  * more recently it shares the one overflow entry; exporters silent for FORGET_IDLE_MS are forgotten
  * anyway. A forgotten exporter's counts are added to the overflow entry, so sums over the table
  * (totals, counts by reason) never go down. The exporter counters (exporter-stats.ts) and the
- * decoders' per-exporter reasons use it, so both forget an exporter alike. get() makes an entry,
- * known() does not (the exporter counters make none for more than a few addresses that have sent
- * no records), retire() forgets one at once.
+ * decoders' per-exporter reasons use it, so both forget an exporter by the same rules (the exporter
+ * counters also retire addresses that never sent records sooner: exporter-stats.ts). get() makes an
+ * entry, find() does not, retire() forgets one at once.
  *
  * Times are the datagrams' (capture times in `ufc replay`): the table's clock is the latest it was
  * given, moved on by the wall clock's time since, so a table nothing reaches any more still ages.
@@ -77,11 +77,11 @@ export class ExporterTable<T extends { lastSeen: number }> {
     return e;
   }
 
-  /** The entry of `exporter` at `now` when it has one, else the overflow entry: makes none. */
-  known(exporter: string, now: number): T {
+  /** The entry of `exporter` at `now` (after aging the table to it), or undefined: makes none. */
+  find(exporter: string, now: number): T | undefined {
     this.observe(now);
     this.ageAt(now);
-    return this.entries.get(exporter) ?? this.get(OVERFLOW, now);
+    return this.entries.get(exporter);
   }
 
   /** Forgets `exporter` now (not the overflow entry), its counts kept in the overflow entry. */

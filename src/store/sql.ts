@@ -252,7 +252,10 @@ function checkIp(name: string, v: string): string {
   if (v.includes('/')) throw new QueryInputError(`${name} takes an address, not a CIDR`);
   const ip = parseIpOrCidr(v);
   const text = v.trim();
-  return ip.kind === 'v4' ? text : unmapIPv4(ipv6At(Buffer.from(v6ToHex(text), 'hex'), 0));
+  if (ip.kind === 'v4') return text;
+  // A link-local exporter is stored with the zone its datagrams came in by (fe80::1%eth0), which is kept.
+  const zone = text.indexOf('%');
+  return unmapIPv4(ipv6At(Buffer.from(v6ToHex(text), 'hex'), 0)) + (zone >= 0 ? text.slice(zone) : '');
 }
 
 /** A name to match exactly (a network's): not empty, no longer than any name worth typing. */

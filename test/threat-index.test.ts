@@ -97,15 +97,16 @@ test('list names are kept to THREAT_NAME_MAX units each and THREAT_NAMES_MAX tog
   const long = 'L'.repeat(100_000);
   const emoji = 'a'.repeat(THREAT_NAME_MAX - 1) + '\u{1F600}tail';
   const many = Array.from({ length: 20 }, (_, i) => `${String(i).padStart(2, '0')}${'n'.repeat(60)}`).join(', ');
-  for (const [c, n] of [['192.0.2.1', long], ['192.0.2.2', emoji], ['192.0.2.3', many], ['192.0.2.4', ' botnet , mirai ']]) assert.ok(set.add(c!, n!));
+  const spaced = 'x'.repeat(THREAT_NAME_MAX - 1) + ' tail';
+  for (const [c, n] of [['192.0.2.1', long], ['192.0.2.2', emoji], ['192.0.2.3', many], ['192.0.2.4', ' botnet , mirai '], ['192.0.2.5', spaced]]) assert.ok(set.add(c!, n!), c);
   const index = await buildPrefixIndex(set);
   assert.equal(index.nameOf('192.0.2.1'), 'L'.repeat(THREAT_NAME_MAX));
   assert.equal(index.nameOf('192.0.2.2'), 'a'.repeat(THREAT_NAME_MAX - 1), 'the pair goes whole');
   const joined = index.nameOf('192.0.2.3')!;
   assert.ok(joined.length <= THREAT_NAMES_MAX && joined.length > THREAT_NAMES_MAX - 64, `${joined.length}`);
-  assert.ok(many.replace(/, /g, ',').startsWith(joined), 'the first names, in order');
-  assert.ok(!joined.endsWith(','));
+  assert.ok(many.replace(/, /g, ',').startsWith(joined + ','), 'the first names, in order, each whole');
   assert.equal(index.nameOf('192.0.2.4'), 'botnet,mirai');
+  assert.equal(index.nameOf('192.0.2.5'), 'x'.repeat(THREAT_NAME_MAX - 1), 'no space left at the cut');
 });
 
 test('identical CIDRs: the first listed name wins, host bits are cleared, bad entries are counted', async () => {

@@ -38,7 +38,7 @@ import { isIP } from 'node:net';
 // thousands of keys, and `yaml` checks a map's keys for duplicates pair by pair (10,000 entries: 3.7 s
 // against js-yaml's 0.18 s on this machine).
 import jsYaml from 'js-yaml';
-import { cutText } from '../decode/template/store.js';
+import { cutText } from '../cut-text.js';
 import { EXTRA_NAMESPACES, FIXED_EXTRA_NAMES, mayNameExtra } from '../decode/extra-names.js';
 import { log } from '../log/logger.js';
 import { FIELDS } from '../record/fields.js';

@@ -17,7 +17,7 @@
  * on the thread that decodes: an unchanged file is not parsed again).
  */
 import { parse as parseYaml } from 'yaml';
-import { cutText } from '../decode/template/store.js';
+import { cutText } from '../cut-text.js';
 import { log } from '../log/logger.js';
 import { canonicalIp } from './sampling-userdef.js';
 import { UserFileEnricher } from './user-file.js';

@@ -223,11 +223,7 @@ export class ThreatFeedsEnricher implements Enricher {
         const k = keys[j]!;
         let v = -1;
         if (k >= 0) v = idx.lookupV4(k);
-        else if (k === V6) {
-          if (probeV6) v = idx.lookupV6(words, 4 * j);
-          // An IPv6 entry covering the address wins; else the IPv4 address it carries (as PrefixIndex.lookupV6Or4).
-          if (v < 0 && carried[j]! >= 0) v = idx.lookupV4(carried[j]!);
-        }
+        else if (k === V6) v = idx.lookupV6Or4(words, carried[j]!, 4 * j, probeV6);
         if (v < 0) continue;
         const r = batch[j >>> 1]!;
         const name = names[v]!;

@@ -4,7 +4,7 @@
  * index is built from this.
  */
 import { parseIPv4, parseIPv6 } from './ip.js';
-import { cutText } from '../decode/template/store.js';
+import { cutText } from '../cut-text.js';
 
 /**
  * UTF-16 units kept of one name, and of a list entry's names together: every flow to or from the
@@ -15,6 +15,13 @@ export const THREAT_NAME_MAX = 128;
 export const THREAT_NAMES_MAX = 512;
 
 const v6Scratch = new Uint32Array(4);
+
+/** `names` (joined by ',') cut to THREAT_NAMES_MAX at the last whole name, so no part of one becomes a name of its own. */
+function cutNames(names: string): string {
+  if (names.length <= THREAT_NAMES_MAX) return names;
+  const comma = names.lastIndexOf(',', THREAT_NAMES_MAX);
+  return comma > 0 ? names.slice(0, comma) : cutText(names, THREAT_NAMES_MAX);
+}
 
 export class EntrySet {
   v4Addr = new Uint32Array(1024);
@@ -43,8 +50,8 @@ export class EntrySet {
     let t = name.trim();
     // Records join several names with ',' (a JSON `tags` array arrives so too): each part is
     // trimmed and empty parts dropped, so `botnet, mirai` is the names `botnet` and `mirai`.
-    if (t.includes(',')) t = cutText(t.split(',').map((p) => cutText(p.trim(), THREAT_NAME_MAX)).filter((p) => p !== '').join(','), THREAT_NAMES_MAX).replace(/,$/, '');
-    else t = cutText(t, THREAT_NAME_MAX);
+    if (t.includes(',')) t = cutNames(t.split(',').map((p) => cutText(p.trim(), THREAT_NAME_MAX).trimEnd()).filter((p) => p !== '').join(','));
+    else t = cutText(t, THREAT_NAME_MAX).trimEnd();
     const n = t === '' ? this.defaultName : t;
     let id = this.nameIndex.get(n);
     if (id === undefined) {

@@ -4,7 +4,7 @@
  * Uint32Array. Both accept what blocklists contain (leading zeros in IPv4 octets, `::` compression,
  * an embedded IPv4 tail, a `%zone` suffix which is ignored).
  */
-import { embeddedIpv4Groups } from '../enrich/locality.js';
+import { embeddedIpv4Groups } from '../embedded-ipv4.js';
 
 /** Dotted quad to uint32, or -1. */
 export function parseIPv4(s: string): number {
@@ -120,7 +120,7 @@ const carried = new Uint16Array(8);
 
 /**
  * The IPv4 address an IPv6 address (words[off..off+3]) carries, as uint32, or -1: NAT64 64:ff9b::/96,
- * 6to4 2002::/16, IPv4-compatible, -mapped and -translated, by locality's rule (embeddedIpv4Groups),
+ * 6to4 2002::/16, IPv4-compatible, -mapped and -translated, by the rule locality, GeoIP and ASN use (embeddedIpv4Groups),
  * so a flow end is marked by the same IPv4 host whose GeoIP country and ASN it gets.
  */
 export function embeddedIPv4(words: Uint32Array, off = 0): number {

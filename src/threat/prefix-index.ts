@@ -117,10 +117,10 @@ export class PrefixIndex {
   /**
    * An IPv6 address that carries the IPv4 address `v4` (NAT64, 6to4, ...; -1: none, see
    * embeddedIPv4): an IPv6 entry covering the address itself names what the flow carried and wins,
-   * else an IPv4 entry covering `v4`.
+   * else an IPv4 entry covering `v4`. `probeV6` false: the caller knows the index holds no IPv6 entry.
    */
-  lookupV6Or4(w: Uint32Array, v4: number, off = 0): number {
-    const v = this.lookupV6(w, off);
+  lookupV6Or4(w: Uint32Array, v4: number, off = 0, probeV6 = true): number {
+    const v = probeV6 ? this.lookupV6(w, off) : -1;
     return v >= 0 || v4 < 0 ? v : this.lookupV4(v4);
   }
 

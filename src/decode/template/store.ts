@@ -2,6 +2,7 @@
  * Templates and options-derived state per exporter address + observation domain (IPFIX) / source ID
  * (NetFlow v9), RFC 7011 §8 and RFC 3954 §5.1: a template ID means something only within that scope.
  */
+import { cutText } from '../../cut-text.js';
 import { compileTemplate, sameFields, type CompiledTemplate, type TemplateField } from './compile.js';
 import { SamplingTable, type KeyBudget } from '../sampling.js';
 
@@ -69,16 +70,6 @@ const MAX_APP_NAMES_PER_EXPORTER = MAX_APP_NAMES / 4;
 const MAX_IF_NAMES_PER_EXPORTER = MAX_IF_NAMES / 4;
 /** UTF-16 units kept of an interface name (IE 82/83 may be 65,535 octets long; ifDescr is at most 255). */
 const MAX_IF_NAME_LENGTH = 255;
-
-/**
- * `text` cut to at most `max` UTF-16 units, never inside a surrogate pair: half of one is written to
- * JSON as a lone `\ud83d`, which DuckDB's JSON functions refuse (a query over it failed whole).
- */
-export function cutText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const code = text.charCodeAt(max - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
-}
 
 /** What one exporter address holds over all its scopes: its share of the store's bounds. */
 export class AddressShare {

@@ -294,6 +294,8 @@ export class Collector {
       }
       reader.end();
     } catch (err) {
+      // A cut gzip stream fails in the reading, not in push: what the reader holds is counted here.
+      reader.abandon();
       throw new ReplayError((err as Error).message, { ...counts, ...reader.counts }, { cause: err });
     }
     return { ...counts, ...reader.counts };

@@ -297,6 +297,44 @@ test('fragments: a reassembly older than the window (its last fragment lost) is 
   assert.equal(six.counts.fragmentsIncomplete, 1);
 });
 
+test('fragments: IPv4 reassemblies are given up when their 30 s pass, though an IPv6 one begun before them (60 s) is still open', () => {
+  const t0 = 1_700_000_000;
+  const udp = udpBytes(2055, PAYLOAD.subarray(0, 1200));
+  const v6 = (id: number, off: number, more: boolean) =>
+    ({ ts: t0, data: eth(ipv6Fragment(id, off, more, 17, udp.subarray(off, more ? off + 800 : udp.length)), 0x86dd) });
+  const got: UdpDatagram[] = [];
+  const r = new CaptureReader((d) => got.push(d));
+  // At t0: an IPv6 datagram put together, and one whose last fragment is lost; at t0 + 1 an IPv4 datagram
+  // put together, at t0 + 2 one whose last fragment is lost; at t0 + 40 another IPv4 datagram.
+  r.push(pcap([v6(8, 0, true), v6(8, 800, false), v6(9, 0, true), ...twoFragments(udp, 1, t0 + 1), twoFragments(udp, 2, t0 + 2)[0]!,
+    ...twoFragments(udp, 3, t0 + 40)]));
+  assert.equal(got.length, 3);
+  // Before the end of the file: the IPv4 reassembly and datagram of t0 + 1 and 2 are past their window,
+  // the IPv6 ones of t0 are not.
+  assert.equal(r.counts.fragmentsIncomplete, 1);
+  assert.deepEqual(r.fragmentsHeld, { reassemblies: 1, datagrams: 2 });
+  r.end();
+  assert.equal(r.counts.fragmentsIncomplete, 2);
+});
+
+test('fragments: with capture time going back (pcapng interfaces merged), a reassembly begun before the one read ahead of it is given up when its window passes', () => {
+  const t0 = 1_700_000_000;
+  const udp = udpBytes(2055, PAYLOAD.subarray(0, 1200));
+  const r = new CaptureReader(() => {});
+  // One interface at t0 + 10, the other 10 s behind it: a datagram put together and one whose last
+  // fragment is lost on each; then, at t0 + 35, a datagram from the first.
+  r.push(pcap([...twoFragments(udp, 1, t0 + 10), twoFragments(udp, 2, t0 + 10)[0]!, ...twoFragments(udp, 3, t0), twoFragments(udp, 4, t0)[0]!,
+    ...twoFragments(udp, 5, t0 + 35)]));
+  assert.equal(r.counts.fragmentsIncomplete, 1);
+  assert.deepEqual(r.fragmentsHeld, { reassemblies: 1, datagrams: 2 });
+  // Back an hour (a capture of another day appended): what was begun after it is far outside the window too.
+  r.push(pcap([twoFragments(udp, 6, t0 - 3600)[0]!]).subarray(24));
+  assert.equal(r.counts.fragmentsIncomplete, 2);
+  assert.deepEqual(r.fragmentsHeld, { reassemblies: 1, datagrams: 0 });
+  r.end();
+  assert.equal(r.counts.fragmentsIncomplete, 3);
+});
+
 test('a damaged record: the whole packets before it are handed on, in the same piece too, then the error', () => {
   const good = eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.from('x')));
   const file = pcap([{ data: good }, { data: good }, { data: good }]);

@@ -9,13 +9,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync, gzipSync } from 'node:zlib';
 import { Collector, ReplayError } from '../src/collector.js';
-import { readUdpDatagrams } from '../src/input/pcap.js';
+import { CaptureReader, readUdpDatagrams } from '../src/input/pcap.js';
 import { BatchingOutput } from '../src/output/batching.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { v5Datagram } from '../bench/store-traffic.js';
-import { eth, ipv4Udp, pcap } from './helpers/capture.js';
+import { eth, ipv4Udp, pcap, udpBytes } from './helpers/capture.js';
 import { tempDir, testConfig } from './helpers/collect.js';
 import { TESTDATA } from './helpers/tools.js';
 
@@ -110,6 +110,28 @@ test('a gzip-compressed capture is replayed as the capture inside it; one cut sh
   assert.ok(err instanceof ReplayError, String(err));
   assert.match(err.message, /the gzip-compressed file is damaged or cut short: unexpected end of file/);
   assert.ok(err.counts.datagrams > 0 && err.counts.datagrams < 2000, `${err.counts.datagrams} datagrams before the cut`);
+});
+
+test('a gzip-compressed capture cut short counts the bytes of its cut record and the datagrams it never completed, as a plain one does', async () => {
+  // The first fragment of a datagram whose last is never read, then 2,000 NetFlow v5 datagrams, compressed and cut.
+  const udp = udpBytes(2055, v5Datagram(0, 30, 1_700_000_000_000, 0));
+  const frames = [{ data: eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, Buffer.alloc(0), { id: 7, off: 0, more: true, data: udp.subarray(0, 800) })) }];
+  for (let i = 0; i < 2000; i++) frames.push({ data: eth(ipv4Udp('192.0.2.1', '192.0.2.9', 2055, v5Datagram(i * 30, 30, 1_700_000_000_000, i * 30))) });
+  const gz = gzipSync(pcap(frames));
+  const cut = join(tempDir('ufc-replay-'), 'cut.pcap.gz');
+  writeFileSync(cut, gz.subarray(0, gz.length >> 1));
+  // What the cut stream decompresses to, read as a plain capture cut there.
+  const plain = new CaptureReader(() => {});
+  plain.push(gunzipSync(gz.subarray(0, gz.length >> 1), { finishFlush: zlibConstants.Z_SYNC_FLUSH }));
+  plain.end();
+  assert.ok(plain.counts.trailingBytes > 0, 'the cut is inside a record');
+  const c = new Collector(testConfig(), { outputs: [] });
+  await c.start('replay');
+  const err = await c.replayFile(cut, null).then(() => null, (e: unknown) => e);
+  await c.stop();
+  assert.ok(err instanceof ReplayError, String(err));
+  assert.deepEqual([err.counts.frames, err.counts.trailingBytes, err.counts.fragmentsIncomplete],
+    [plain.counts.frames, plain.counts.trailingBytes, 1]);
 });
 
 const CLI = ['--import', 'tsx', join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')];

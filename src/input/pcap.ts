@@ -104,14 +104,72 @@ interface Frame { ts: number; linkType: number; data: Buffer; le: boolean }
 const NOT_IP = -1, UNSUPPORTED = -2;
 
 interface Reassembly {
-  /** Capture time past which the rest of the fragments is no longer waited for. */
-  expires: number;
+  /** Capture time of its first fragment read; the rest is waited for a window from it. */
+  begun: number;
   /** Fragment data by offset; a repeated offset keeps its first copy. */
   parts: Map<number, Buffer>;
   /** Length of the whole payload, known once the last fragment is seen. */
   total: number;
   /** IPv6: the header that follows the fragment header (taken from the first fragment). */
   next: number;
+}
+
+/** A datagram put together, remembered for the repeats of its fragments. */
+interface Done { begun: number; whole: Buffer }
+
+/**
+ * Entries of one IP version's window, each given up when capture time is further than the window from
+ * when it was begun. The window being constant, insertion order is expiry order while capture time moves
+ * forward, and a sweep stops at the first entry still within it. Capture time goes back when pcapng
+ * interfaces are merged (or captures appended): an entry begun before one already held, or held ones
+ * begun further ahead than the window, make the next sweep that may find them expired read every entry.
+ */
+class WindowedMap<V extends { begun: number }> {
+  readonly entries = new Map<string, V>();
+  /** The latest begun of the entries set (some may be gone). */
+  private latest = -Infinity;
+  /** The earliest begun of the entries set behind `latest` (some may be gone). */
+  private behind = Infinity;
+
+  constructor(readonly window: number) {}
+
+  /** Whether `begun` is within the window of `ts`, either side (capture time may go back). */
+  holds(begun: number, ts: number): boolean {
+    return Math.abs(ts - begun) <= this.window;
+  }
+
+  set(key: string, v: V): void {
+    this.entries.delete(key); // a Map keeps a key's first place: the entry moves to the end
+    this.entries.set(key, v);
+    if (v.begun < this.latest) this.behind = Math.min(this.behind, v.begun);
+    else this.latest = v.begun;
+  }
+
+  /** Removes the entries whose window does not hold `ts`, calling `gone` for each. */
+  sweep(ts: number, gone: (v: V) => void): void {
+    // No entry begun behind another that may be past the window, none further ahead than it: in order.
+    if (ts - this.behind <= this.window && this.latest - ts <= this.window) {
+      for (const [key, v] of this.entries) {
+        if (ts - v.begun <= this.window) return;
+        this.entries.delete(key);
+        gone(v);
+      }
+      return;
+    }
+    let latest = -Infinity, behind = Infinity;
+    for (const [key, v] of this.entries) {
+      if (!this.holds(v.begun, ts)) {
+        this.entries.delete(key);
+        gone(v);
+      } else if (v.begun < latest) {
+        behind = Math.min(behind, v.begun);
+      } else {
+        latest = v.begun;
+      }
+    }
+    this.latest = latest;
+    this.behind = behind;
+  }
 }
 
 /** Takes a capture file in pieces and calls `onDatagram` for each UDP datagram, in file order. */
@@ -136,12 +194,14 @@ export class CaptureReader {
   // pcapng: the current section's interfaces, and the last packet's time (for Simple Packet Blocks).
   private readonly ifaces: { linkType: number; tsDiv: number; tsOffsetMs: number }[] = [];
   private lastTs: number | null = null;
-  private readonly frags = new Map<string, Reassembly>();
+  /** Reassemblies by IP version: one window each (REASSEMBLY_WINDOW_MS). */
+  private readonly frags = { 4: new WindowedMap<Reassembly>(REASSEMBLY_WINDOW_MS[4]), 6: new WindowedMap<Reassembly>(REASSEMBLY_WINDOW_MS[6]) };
   /**
-   * Datagrams put together within the reassembly window, with their bytes: a fragment that is byte for byte
-   * a part of one is a repeat (captures repeat packets); any other is a new datagram reusing the ID.
+   * Datagrams put together within the reassembly window, by IP version, with their bytes: a fragment that
+   * is byte for byte a part of one is a repeat (captures repeat packets); any other is a new datagram reusing the ID.
    */
-  private readonly done = new Map<string, { expires: number; whole: Buffer }>();
+  private readonly done = { 4: new WindowedMap<Done>(REASSEMBLY_WINDOW_MS[4]), 6: new WindowedMap<Done>(REASSEMBLY_WINDOW_MS[6]) };
+  private doneSize = 0;
   private doneBytes = 0;
 
   constructor(private readonly onDatagram: (dg: UdpDatagram) => void) {}
@@ -171,8 +231,7 @@ export class CaptureReader {
       // A damaged file: the packets before the damage have been handed on; the rest is not read.
       this.ended = true;
       this.held = 0;
-      this.counts.fragmentsIncomplete += this.frags.size;
-      this.frags.clear();
+      this.dropReassemblies();
       throw err;
     }
     this.keep(buf, off);
@@ -188,13 +247,38 @@ export class CaptureReader {
   /** The file is over: counts what is left (a cut record, fragments that never completed). */
   end(): void {
     if (this.ended) return;
+    if (this.format === null) {
+      this.ended = true;
+      throw new PcapError('file too short to be a capture');
+    }
+    this.abandon();
+  }
+
+  /**
+   * The file cannot be read further (its gzip stream is cut or damaged): counts what is left as `end` does,
+   * without the error of a file too short. Does nothing once `end` or a damaged piece has counted it.
+   */
+  abandon(): void {
+    if (this.ended) return;
     this.ended = true;
-    if (this.format === null) throw new PcapError('file too short to be a capture');
-    this.counts.trailingBytes += this.held;
+    // Bytes before a whole file header are no packet record.
+    if (this.format !== null) this.counts.trailingBytes += this.held;
     this.pieces = [];
     this.held = 0;
-    this.counts.fragmentsIncomplete += this.frags.size;
-    this.frags.clear();
+    this.dropReassemblies();
+  }
+
+  /** Fragmented datagrams being put together, and datagrams put together remembered for repeats of their fragments. */
+  get fragmentsHeld(): { reassemblies: number; datagrams: number } {
+    return { reassemblies: this.frags[4].entries.size + this.frags[6].entries.size, datagrams: this.doneSize };
+  }
+
+  /** Counts the reassemblies left open as incomplete. */
+  private dropReassemblies(): void {
+    for (const t of [this.frags[4], this.frags[6]]) {
+      this.counts.fragmentsIncomplete += t.entries.size;
+      t.entries.clear();
+    }
   }
 
   private readFileHeader(buf: Buffer): number {
@@ -380,12 +464,12 @@ export class CaptureReader {
 
   /** Adds one fragment, captured at `ts`; returns the whole payload once every byte of it has arrived. */
   private reassemble(ip: 4 | 6, key: string, ts: number, offset: number, more: boolean, data: Buffer, next: number): { data: Buffer; next: number } | null {
-    const window = REASSEMBLY_WINDOW_MS[ip];
+    const frags = this.frags[ip], dones = this.done[ip];
     this.expire(ts);
-    let r = this.frags.get(key);
-    if (r !== undefined && Math.abs(r.expires - window - ts) > window) {
+    let r = frags.entries.get(key);
+    if (r !== undefined && !frags.holds(r.begun, ts)) {
       // Begun longer ago than the window (by capture time): its fragments are not this datagram's.
-      this.frags.delete(key);
+      frags.entries.delete(key);
       this.counts.fragmentsIncomplete++;
       r = undefined;
     }
@@ -393,21 +477,22 @@ export class CaptureReader {
       // Not a datagram being put together: a repeat of one done, or the first fragment of a new one
       // (an ID is reused within the window by a busy or random-ID exporter; the new datagram's later
       // fragments then join it, whatever they hold).
-      const done = this.done.get(key);
-      if (done !== undefined && Math.abs(done.expires - window - ts) <= window && done.whole.length >= offset + data.length
+      const done = dones.entries.get(key);
+      if (done !== undefined && dones.holds(done.begun, ts) && done.whole.length >= offset + data.length
         && (more || done.whole.length === offset + data.length) && data.equals(done.whole.subarray(offset, offset + data.length))) {
         this.counts.fragmentsRepeated++;
         return null;
       }
-      if (this.frags.size >= MAX_REASSEMBLIES) {
-        this.frags.delete(this.frags.keys().next().value!);
+      if (this.frags[4].entries.size + this.frags[6].entries.size >= MAX_REASSEMBLIES) {
+        const [oldest, key0] = this.oldest(this.frags);
+        oldest.entries.delete(key0);
         this.counts.fragmentsIncomplete++;
       }
-      r = { expires: ts + window, parts: new Map(), total: -1, next: -1 };
-      this.frags.set(key, r);
+      r = { begun: ts, parts: new Map(), total: -1, next: -1 };
+      frags.set(key, r);
     }
     if (offset + data.length > MAX_DATAGRAM) {
-      this.frags.delete(key);
+      frags.entries.delete(key);
       this.counts.truncated++;
       return null;
     }
@@ -424,33 +509,45 @@ export class CaptureReader {
       covered = Math.max(covered, o + r.parts.get(o)!.length);
     }
     if (covered < r.total) return null;
-    this.frags.delete(key);
+    frags.entries.delete(key);
     const whole = Buffer.alloc(r.total);
     for (const o of offsets) r.parts.get(o)!.copy(whole, o, 0, Math.max(0, Math.min(r.parts.get(o)!.length, r.total - o)));
-    this.forget(key);
-    this.done.set(key, { expires: ts + window, whole });
+    this.forget(dones, key);
+    dones.set(key, { begun: ts, whole });
+    this.doneSize++;
     this.doneBytes += whole.length;
-    while (this.done.size > RECENTLY_DONE || this.doneBytes > RECENTLY_DONE_BYTES) this.forget(this.done.keys().next().value!);
+    while (this.doneSize > RECENTLY_DONE || this.doneBytes > RECENTLY_DONE_BYTES) {
+      const [oldest, key0] = this.oldest(this.done);
+      this.forget(oldest, key0);
+    }
     return { data: whole, next: r.next };
   }
 
-  /** Gives up the reassemblies, and forgets the datagrams put together, whose window ended before `ts` (oldest first). */
-  private expire(ts: number): void {
-    for (const [key, r] of this.frags) {
-      if (r.expires >= ts) break;
-      this.frags.delete(key);
-      this.counts.fragmentsIncomplete++;
-    }
-    for (const [key, d] of this.done) {
-      if (d.expires >= ts) break;
-      this.forget(key);
-    }
+  /** Of two IP versions' windows (one not empty), the one whose first entry was begun first, and that entry's key. */
+  private oldest<V extends { begun: number }>(t: { 4: WindowedMap<V>; 6: WindowedMap<V> }): [WindowedMap<V>, string] {
+    const a = t[4].entries.entries().next().value, b = t[6].entries.entries().next().value;
+    if (b === undefined || (a !== undefined && a[1].begun <= b[1].begun)) return [t[4], a![0]];
+    return [t[6], b[0]];
   }
 
-  private forget(key: string): void {
-    const d = this.done.get(key);
+  /** Gives up the reassemblies, and forgets the datagrams put together, whose window does not hold `ts`. */
+  private expire(ts: number): void {
+    const incomplete = (): void => void this.counts.fragmentsIncomplete++;
+    this.frags[4].sweep(ts, incomplete);
+    this.frags[6].sweep(ts, incomplete);
+    this.done[4].sweep(ts, (d) => this.forgotten(d));
+    this.done[6].sweep(ts, (d) => this.forgotten(d));
+  }
+
+  private forget(t: WindowedMap<Done>, key: string): void {
+    const d = t.entries.get(key);
     if (d === undefined) return;
-    this.done.delete(key);
+    t.entries.delete(key);
+    this.forgotten(d);
+  }
+
+  private forgotten(d: Done): void {
+    this.doneSize--;
     this.doneBytes -= d.whole.length;
   }
 

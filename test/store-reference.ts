@@ -616,7 +616,7 @@ export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush()
   out.write([v6, zoned]);
   await out.flush();
   for (const [text, want] of [['2001:db8::7', 1], ['2001:DB8::7', 1], ['2001:0db8:0:0:0:0:0:0007', 1], [' 2001:db8::0:7 ', 1], ['2001:db8::8', 0],
-    ['192.0.2.9', addrs.length], ['::ffff:192.0.2.9', addrs.length], ['::FFFF:c000:209', addrs.length], ['FE80:0::1%eth0', 1], ['fe80::1', 0]] as const) {
+    ['192.0.2.9', addrs.length], ['::ffff:192.0.2.9', addrs.length], ['::FFFF:c000:209', addrs.length], ['FE80:0::1%eth0', 1], ['fe80::1', 0], ['::ffff:192.0.2.9%eth0', addrs.length]] as const) {
     assert.equal((await q.search({ from: now - 1000, to: now + 1, filter: { exporter: text } })).total, want, `exporter ${text}`);
   }
 }

@@ -226,7 +226,6 @@ export function isPrivateIpv6Groups(g: Uint16Array): boolean {
   return false;
 }
 
-
 /** embeddedIpv4Groups for address text; -1 for IPv4 text, other IPv6 addresses and non-addresses. */
 export function embeddedIpv4(ip: string): number {
   return ip.includes(':') && parseIpv6(ip, scratch) ? embeddedIpv4Groups(scratch) : -1;

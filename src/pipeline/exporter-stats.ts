@@ -5,7 +5,8 @@
  * data held until its template came) is counted on its own only while fewer than UNEARNED_MAX such
  * addresses are: an exporter being set up (templates ahead of its data, a version or format not
  * decoded) shows with its reasons, and spoofed or malformed datagrams from any number of sources
- * make at most that many entries (and /metrics series); past it they are counted under 'other'.
+ * make at most that many entries (and /metrics series), turned over at most every UNEARNED_IDLE_MS;
+ * past it they are counted under 'other'.
  *
  * With decode workers, each worker counts its exporters and hands the main thread what changed once
  * a second (takeReport), which adds it up in its own table (absorb): one table, bounded over all the
@@ -79,8 +80,12 @@ function addInto(to: ExporterCounters, from: ExporterCounters): void {
 
 /** Addresses counted on their own before they have sent records (see above), per thread. */
 export const UNEARNED_MAX = 256;
-/** Silence after which such an address gives its place to another, when all are taken. */
-const UNEARNED_IDLE_MS = 60_000;
+/**
+ * Silence after which such an address gives its place to another, when all are taken: as the table's
+ * own (exporter-table.ts), so that a flood of spoofed sources turns the places over at most that often
+ * (each new address a new series for Prometheus to keep).
+ */
+const UNEARNED_IDLE_MS = 600_000;
 /** Least time between two scans for them (a flood of new sources must not make every datagram walk them). */
 const UNEARNED_SCAN_EVERY_MS = 1_000;
 

@@ -255,7 +255,8 @@ function checkIp(name: string, v: string): string {
   if (ip.kind === 'v4') return text;
   // A link-local exporter is stored with the zone its datagrams came in by (fe80::1%eth0), which is kept.
   const zone = text.indexOf('%');
-  return unmapIPv4(ipv6At(Buffer.from(v6ToHex(text), 'hex'), 0)) + (zone >= 0 ? text.slice(zone) : '');
+  const addr = unmapIPv4(ipv6At(Buffer.from(v6ToHex(text), 'hex'), 0));
+  return zone >= 0 && addr.includes(':') ? addr + text.slice(zone) : addr;
 }
 
 /** A name to match exactly (a network's): not empty, no longer than any name worth typing. */

@@ -200,6 +200,20 @@ test('packet header: EoMPLS nested through a crafted header ends, it does not ov
   assert.equal(r.extra?.['tunnel.src.ip.addr'], '10.0.0.1');
 });
 
+test('packet header: IPv6 extension headers, AH among them, are skipped to the transport header', () => {
+  const eth = '0a0b0c0d0e0f010203040506' + '86dd';
+  const addrs = '20010db8000000000000000000000001' + '20010db8000000000000000000000002';
+  // Hop-by-hop (8 bytes) then AH (Payload Len 4: 24 bytes) then TCP 40000 -> 443, SYN.
+  const hbh = '33' + '00' + '010400000000';
+  const ah = '06' + '04' + '0000' + '00000100' + '00000001' + '00'.repeat(12);
+  const tcp = '9c40' + '01bb' + '00000000' + '00000000' + '5002' + 'ffff' + '0000' + '0000';
+  const ip6 = '60000000' + (8 + 24 + 20).toString(16).padStart(4, '0') + '00' + '40' + addrs;
+  const buf = Buffer.from(eth + ip6 + hbh + ah + tcp, 'hex');
+  const r = new FlowRecord();
+  assert.ok(parseSampledHeader(HEADER_PROTOCOL_ETHERNET, buf, 0, buf.length, r) > 0);
+  assert.deepEqual([r.srcIp, r.proto, r.srcPort, r.dstPort, r.tcpFlags], ['2001:db8::1', 6, 40000, 443, 2]);
+});
+
 test('Cistern counter_sample.dump: generic interface and ethernet counters as one counter record', () => {
   const recs = decodeAll([readFileSync(join(MISC, 'cistern-sflow/counter_sample.dump'))]);
   assert.equal(recs.length, 1);

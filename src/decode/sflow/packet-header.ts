@@ -4,7 +4,7 @@
  * L2/L3/L4 fields straight from the Buffer.
  *
  * Walks: Ethernet II, 802.1Q / 802.1ad / QinQ tags, MPLS label stacks (with the EoMPLS control
- * word), IPv4, IPv6 (extension headers skipped), TCP, UDP, ICMP, ICMPv6, and the inner frame of a
+ * word), IPv4, IPv6 (extension headers, AH among them, skipped), TCP, UDP, ICMP, ICMPv6, and the inner frame of a
  * VXLAN tunnel (UDP port 4789, RFC 7348), whose inner flow replaces the outer one in the record.
  * A header that is cut short stops the walk where the bytes end: what was read stays in the record.
  */
@@ -162,7 +162,10 @@ function parseIPv4(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
   return l3;
 }
 
-/** IPv6 (RFC 8200 section 3), skipping hop-by-hop, routing, fragment and destination options headers. */
+/**
+ * IPv6 (RFC 8200 section 3), skipping hop-by-hop, routing, fragment and destination options headers,
+ * and AH (RFC 4302: not encrypted, so the transport header after it is read as `ufc replay` does).
+ */
 function parseIPv6(buf: Buffer, o: number, end: number, r: FlowRecord, depth: number): number {
   if (o + 40 > end || buf[o]! >> 4 !== 6) return -1;
   const payload = buf.readUInt16BE(o + 4);
@@ -192,6 +195,11 @@ function parseIPv6(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
       next = buf[p]!;
       p += 8;
       if (later) { r.proto = next; return l3; }
+    } else if (next === 51) {
+      // AH (RFC 4302 section 2.2): its Payload Len is its length in 4-byte words, minus 2.
+      if (p + 8 > end) { r.proto = next; return l3; }
+      next = buf[p]!;
+      p += (buf[p + 1]! + 2) * 4;
     } else break;
   }
   r.proto = next;

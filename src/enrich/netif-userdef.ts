@@ -19,7 +19,7 @@
 import { parse as parseYaml } from 'yaml';
 import { cutText } from '../cut-text.js';
 import { log } from '../log/logger.js';
-import { canonicalIp } from './sampling-userdef.js';
+import { canonicalIp } from '../canonical-ip.js';
 import { UserFileEnricher } from './user-file.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';

@@ -10,11 +10,9 @@
  * The override replaces whatever rate the record had: bytes and packets already scaled by the
  * exporter's rate are first unscaled. Reading and re-reading the file: see user-file.ts.
  */
-import { isIP } from 'node:net';
 import { parse as parseYaml } from 'yaml';
-import { ipv4At, ipv6At } from '../decode/ip.js';
 import { log } from '../log/logger.js';
-import { parseIpv4, parseIpv6 } from './ip-parse.js';
+import { canonicalIp } from '../canonical-ip.js';
 import type { Enricher } from '../pipeline/types.js';
 import { UserFileEnricher } from './user-file.js';
 import type { FlowRecord } from '../record/flow-record.js';
@@ -26,22 +24,6 @@ interface ExporterRates {
 }
 
 export type RateTable = Map<string, ExporterRates>;
-
-/**
- * An address as records spell their exporter: IPv6 compressed and lower-case (RFC 5952), IPv4-mapped
- * IPv6 as IPv4 (the UDP input reduces them so); null when it is not an address.
- */
-export function canonicalIp(s: string): string | null {
-  const v = isIP(s);
-  if (v === 4) return parseIpv4(s) < 0 ? null : s;
-  if (v !== 6) return null;
-  const words = new Uint16Array(8);
-  if (!parseIpv6(s, words)) return null;
-  const bytes = Buffer.alloc(16);
-  for (let i = 0; i < 8; i++) bytes.writeUInt16BE(words[i]!, i * 2);
-  const mapped = words.slice(0, 5).every((w) => w === 0) && words[5] === 0xffff;
-  return mapped ? ipv4At(bytes, 12) : ipv6At(bytes, 0);
-}
 
 /** `192.0.2.0/24` or `2001:db8::/32`: meant as a prefix, surely, though it reads as address/ifIndex. */
 function looksLikePrefix(addr: string, n: number): boolean {

@@ -4,9 +4,8 @@
  * parsing, paging syntax). Every caller value becomes a `?` parameter; only identifiers that come
  * from our own tables (column names, the configured table name, checked at start) are spliced in.
  */
-import { QueryInputError, parseIpOrCidr, v6ToHex } from './ip-filter.js';
-import { ipv6At } from '../decode/ip.js';
-import { unmapIPv4 } from '../host-port.js';
+import { QueryInputError, parseIpOrCidr } from './ip-filter.js';
+import { canonicalIp } from '../canonical-ip.js';
 import type { ConversationQuery, FlowFilter, InterfaceCountersQuery, SearchQuery, SeriesQuery, ThreatQuery, TimeRange, TopField, TopNQuery } from './query.js';
 
 export type Param = number | string;
@@ -245,17 +244,16 @@ function checkRange(q: TimeRange): void {
 
 /**
  * Validates an exporter address (exact match, so no CIDR) and writes it as exporters are stored:
- * IPv6 in RFC 5952 form (ipv6At) and IPv4-mapped as IPv4 (unmapIPv4), so `2001:DB8::1`,
+ * IPv6 in RFC 5952 form and IPv4-mapped as IPv4 (canonicalIp), so `2001:DB8::1`,
  * `0:0:0:0:0:0:0:1` or a dual-stack tool's `::ffff:192.0.2.1` find the exporter they name.
  */
 function checkIp(name: string, v: string): string {
   if (v.includes('/')) throw new QueryInputError(`${name} takes an address, not a CIDR`);
-  const ip = parseIpOrCidr(v);
+  parseIpOrCidr(v);
   const text = v.trim();
-  if (ip.kind === 'v4') return text;
   // A link-local exporter is stored with the zone its datagrams came in by (fe80::1%eth0), which is kept.
   const zone = text.indexOf('%');
-  const addr = unmapIPv4(ipv6At(Buffer.from(v6ToHex(text), 'hex'), 0));
+  const addr = canonicalIp(zone >= 0 ? text.slice(0, zone) : text) ?? text;
   return zone >= 0 && addr.includes(':') ? addr + text.slice(zone) : addr;
 }
 

@@ -46,10 +46,10 @@ test('a full table gives the places of exporters silent for 10 minutes to new on
   s.packet('192.0.2.1', 'ipfix', 100, 10, 11 * MIN);
   const snap = s.snapshot();
   assert.equal(snap.find((e) => e.exporter === '192.0.2.1')?.records, 10, 'counted on its own');
-  assert.equal(snap.length, 5002, 'the silent ones went (their counts to "other")');
+  assert.equal(snap.length, 5001, 'the silent ones went, and their counts under no exporter');
   assert.ok(snap.find((e) => e.exporter === address(4999)), 'the active ones stayed');
-  // What the silent ones counted stays in the sums, under "other": totals never go down.
-  assert.deepEqual([snap.find((e) => e.exporter === 'other')?.packets, snap.find((e) => e.exporter === 'other')?.records], [5000, 150_000]);
+  // What the silent ones counted stays in the totals: they never go down.
+  assert.deepEqual([s.forgotten().packets, s.forgotten().records], [5000, 150_000]);
   assert.equal(s.totals().packets, 15_001);
 });
 
@@ -65,7 +65,7 @@ test('a flood of new sources at a full, busy table: counted under "other", the t
   assert.equal(s.snapshot().find((e) => e.exporter === 'other')?.packets, 5000);
 });
 
-test('exporters silent for a day are forgotten, and their /metrics series go; what they counted stays in the sums (under "other"), so totals and counts by reason never go down', async () => {
+test('exporters silent for a day are forgotten, and their /metrics series go; what they counted stays in the totals and counts by reason, which never go down, and under no exporter ("other" does not jump by it)', async () => {
   const s = new ExporterStats();
   s.packet('192.0.2.1', 'netflow9', 100, 5, 0);
   s.error('192.0.2.1', 'netflow9: no template', 0, 1000);
@@ -75,10 +75,12 @@ test('exporters silent for a day are forgotten, and their /metrics series go; wh
   assert.match(await registry.metrics(), /ufc_exporter_packets_total\{exporter="192\.0\.2\.1",protocol="netflow9"\} 1/);
   s.packet('192.0.2.2', 'netflow9', 100, 5, 23 * 60 * MIN);
   s.packet('192.0.2.2', 'netflow9', 100, 5, 24 * 60 * MIN + 2 * MIN);
-  assert.deepEqual(s.snapshot().map((e) => e.exporter), ['192.0.2.2', 'other']);
+  assert.deepEqual(s.snapshot().map((e) => e.exporter), ['192.0.2.2']);
   await new Promise((resolve) => setImmediate(resolve)); // the metrics' snapshot lasts one turn
   const text = await registry.metrics();
   assert.doesNotMatch(text, /192\.0\.2\.1/);
+  // Summed over exporters, the packets counted once: 1 and 2 before, 3 now.
+  assert.doesNotMatch(text, /exporter="other"/, 'no series jumps by what the forgotten one counted');
   assert.match(text, /ufc_exporter_packets_total\{exporter="192\.0\.2\.2",protocol="netflow9"\} 3/);
   assert.match(text, /^ufc_exporters 1$/m, '"other" is no exporter');
   assert.match(text, /^ufc_decode_errors_total\{reason="netflow9: no template"\} 1005$/m);
@@ -139,8 +141,9 @@ test('the overflow entry takes no exporter\'s place: one silent exporter forgott
   s.packet('192.0.2.1', 'ipfix', 100, 10, 11 * MIN);
   const snap = s.snapshot();
   assert.equal(snap.find((e) => e.exporter === '192.0.2.1')?.records, 10, 'counted on its own');
-  assert.equal(snap.find((e) => e.exporter === 'other')?.packets, 1, 'the forgotten one\'s packet');
-  assert.equal(snap.filter((e) => e.exporter !== 'other').length, 10_000);
+  assert.equal(s.forgotten().packets, 1, 'the forgotten one\'s packet');
+  assert.equal(snap.find((e) => e.exporter === 'other'), undefined, 'under no exporter');
+  assert.equal(snap.length, 10_000);
 });
 
 test('a decode worker reports what changed since its last report: nothing for 10,000 idle exporters, and the main thread\'s sums are what was sent', () => {
@@ -278,9 +281,22 @@ test('an exporter back after a day\'s silence is counted on its own from its fir
   s.packet('192.0.2.1', 'netflow9', 100, 0, 1_000 + DAY + 3_600_000);
   const snap = new Map(s.snapshot().map((e) => [e.exporter, e]));
   assert.equal(snap.get('192.0.2.1')?.packets, 1, 'its own entry, counted from zero');
-  assert.equal(snap.get('other')?.packets, 1, 'what it counted before its silence');
+  assert.equal(snap.get('other'), undefined, 'what it counted before its silence is under no exporter');
+  assert.equal(s.totals().packets, 2, 'and in the totals');
   const main = new ExporterStats();
   const at = (exporter: string) => ({ exporter, protocol: 'unknown' as const, packets: 1, bytes: 10, records: 0, byProtocol: {}, errors: {}, sequence: s.totals().sequence, firstSeen: 1_000, lastSeen: 1_000 });
   main.absorb([at('other'), ...Array.from({ length: UNEARNED_MAX }, (_, i) => at(address(i)))]);
   assert.equal(main.snapshot().filter((e) => e.exporter !== 'other').length, UNEARNED_MAX);
+});
+
+test('what a decode worker forgot before its first report reaches the main thread (under "other"): nothing counted is lost', () => {
+  const worker = new ExporterStats();
+  worker.packet('192.0.2.1', 'netflow9', 100, 5, 0);
+  // A day later (a replayed capture's clock), before any report: 192.0.2.1 is forgotten.
+  worker.packet('192.0.2.2', 'netflow9', 100, 5, 24 * 60 * MIN + 2 * MIN);
+  const main = new ExporterStats();
+  main.absorb(worker.takeReport());
+  assert.equal(main.totals().packets, 2, 'both datagrams counted');
+  assert.equal(main.snapshot().find((e) => e.exporter === 'other')?.packets, 1, 'the forgotten one\'s, as new to the main thread');
+  assert.deepEqual(worker.takeReport(), [], 'and handed over once');
 });

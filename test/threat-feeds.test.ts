@@ -124,7 +124,7 @@ test('every built-in feed and user format loads from the emulator and flags a fl
   assert.equal(p2.srcThreatName, OTX_PAGE2_HIT.name);
   assert.equal(emu.hits.get('/otx'), 2, 'two pages fetched');
   // /metrics reads the same status: one series per feed.
-  const metrics = await createMetrics({ config: testConfig({}), pipeline: { stats: { snapshot: () => [] } }, decoders: new Map(), enrichers: [e], outputs: [] } as unknown as WebSources).metrics();
+  const metrics = await createMetrics({ config: testConfig({}), pipeline: { stats: { snapshot: () => [], forgotten: () => ({ errors: {} }) } }, decoders: new Map(), enrichers: [e], outputs: [] } as unknown as WebSources).metrics();
   assert.match(metrics, /ufc_threat_blocklist_entries\{feed="spamhaus-drop-v4"\} 3\n/);
   assert.match(metrics, /ufc_threat_blocklist_refresh_failed\{feed="otx"\} 0\n/);
   for (const name of expected) assert.match(metrics, new RegExp(`ufc_threat_blocklist_age_seconds\\{feed="${name}"\\} \\d`), `${name} age exported`);

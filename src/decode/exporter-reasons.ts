@@ -12,7 +12,8 @@ interface Reasons {
 }
 
 export class ExporterReasons {
-  private readonly table = new ExporterTable<Reasons>((_exporter, now) => ({ lastSeen: now, counts: new Map() }), (into, from) => {
+  private readonly table: ExporterTable<Reasons> = new ExporterTable<Reasons>((_exporter, now) => ({ lastSeen: now, counts: new Map() }), (from) => {
+    const into = this.table.overflow(from.lastSeen);
     for (const [reason, n] of from.counts) into.counts.set(reason, (into.counts.get(reason) ?? 0) + n);
     into.lastSeen = Math.max(into.lastSeen, from.lastSeen);
   });

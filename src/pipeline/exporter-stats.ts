@@ -91,11 +91,23 @@ const UNEARNED_SCAN_EVERY_MS = 1_000;
 
 export class ExporterStats {
   /** Counted on this thread (exporter-table.ts bounds it). */
-  private readonly table = new ExporterTable<ExporterCounters>((exporter, now) => fresh(exporter, 'unknown', now, now), (into, from) => {
-    // What a forgotten exporter had not reported yet goes in the next report, under 'other'.
-    addInto(into, from);
-    this.changed(into);
+  private readonly table: ExporterTable<ExporterCounters> = new ExporterTable<ExporterCounters>((exporter, now) => fresh(exporter, 'unknown', now, now), (from) => {
+    if (this.reporting) {
+      // What a forgotten exporter had not reported yet goes in the next report, under 'other'.
+      const into = this.table.overflow(from.lastSeen);
+      addInto(into, from);
+      this.changed(into);
+    } else {
+      addInto(this.gone, from);
+    }
   });
+  /**
+   * What forgotten exporters counted, in the totals and counts by reason but under no exporter: added
+   * to 'other', a series of its own, their history would show as a jump of 'other' when they leave
+   * (summed over exporters, counted twice). A decode worker hands it over as 'other' in its first
+   * report (from then on a forgotten exporter's counts are what it had not reported yet).
+   */
+  private readonly gone = fresh(OVERFLOW, 'unknown', Infinity, -Infinity);
   /** Set by the first takeReport(): from then on entries hold what is not reported yet, and `moved` tracks which. */
   private reporting = false;
   private readonly moved = new Set<ExporterCounters>();
@@ -115,6 +127,11 @@ export class ExporterStats {
    */
   takeReport(): ExporterCounters[] {
     this.table.age();
+    if (!this.reporting && this.gone.lastSeen !== -Infinity) {
+      const into = this.table.overflow(this.gone.lastSeen);
+      addInto(into, this.gone);
+      Object.assign(this.gone, fresh(OVERFLOW, 'unknown', Infinity, -Infinity));
+    }
     const out: ExporterCounters[] = [];
     for (const e of this.reporting ? this.moved : this.table.entries.values()) {
       // Forgotten since it moved: its counts were added to 'other', which moved with them.
@@ -167,8 +184,8 @@ export class ExporterStats {
   }
 
   /**
-   * Gives up the places of addresses without records silent for UNEARNED_IDLE_MS (their counts go to
-   * 'other'), and lets go of those the table forgot; at most once every UNEARNED_SCAN_EVERY_MS. Whether
+   * Gives up the places of addresses without records silent for UNEARNED_IDLE_MS (their counts kept as
+   * a forgotten exporter's are), and lets go of those the table forgot; at most once every UNEARNED_SCAN_EVERY_MS. Whether
    * a place is free.
    */
   private freeUnearned(now: number): boolean {
@@ -213,17 +230,23 @@ export class ExporterStats {
     this.changed(e);
   }
 
-  /** Copies of every entry ('other' included). */
+  /** Copies of every entry ('other' included; forgotten exporters' counts are in none: forgotten()). */
   snapshot(): ExporterCounters[] {
     this.table.age();
     return [...this.table.entries.values()].map(copyOf);
+  }
+
+  /** A copy of what forgotten exporters counted (under the name 'other', which it is not part of). */
+  forgotten(): ExporterCounters {
+    this.table.age();
+    return copyOf(this.gone);
   }
 
   totals(): { packets: number; bytes: number; records: number; errors: number; sequence: SequenceCounts } {
     this.table.age();
     let packets = 0, bytes = 0, records = 0, errors = 0;
     const sequence = noSequenceCounts();
-    for (const e of this.table.entries.values()) {
+    for (const e of [...this.table.entries.values(), this.gone]) {
       packets += e.packets;
       bytes += e.bytes;
       records += e.records;

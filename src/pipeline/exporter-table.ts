@@ -2,8 +2,8 @@
  * One entry per exporter address, bounded (spoofed sources cannot grow memory): past MAX_EXPORTERS a
  * new exporter takes the place of those silent for EVICT_IDLE_MS, and when every one was heard from
  * more recently it shares the one overflow entry; exporters silent for FORGET_IDLE_MS are forgotten
- * anyway. A forgotten exporter's counts are added to the overflow entry, so sums over the table
- * (totals, counts by reason) never go down. The exporter counters (exporter-stats.ts) and the
+ * anyway. A forgotten exporter's counts go to the table's user (`forgotten`: the overflow entry, or
+ * a total kept apart from the entries), so sums never go down. The exporter counters (exporter-stats.ts) and the
  * decoders' per-exporter reasons use it, so both forget an exporter by the same rules (the exporter
  * counters also retire addresses that never sent records sooner: exporter-stats.ts). get() makes an
  * entry, find() does not, retire() forgets one at once.
@@ -34,8 +34,8 @@ export class ExporterTable<T extends { lastSeen: number }> {
   private stamped = -Infinity;
   private stampedAt = 0;
 
-  /** `merge` adds a forgotten entry's counts to the overflow entry. */
-  constructor(private readonly make: (exporter: string, now: number) => T, private readonly merge: (into: T, from: T) => void) {}
+  /** `forgotten` is given each entry as it is forgotten (not the overflow entry), to keep its counts. */
+  constructor(private readonly make: (exporter: string, now: number) => T, private readonly forgotten: (from: T) => void) {}
 
   /** Moves the table's clock to `now` when later (a time from elsewhere: a worker's report). */
   observe(now: number): void {
@@ -84,12 +84,12 @@ export class ExporterTable<T extends { lastSeen: number }> {
     return this.entries.get(exporter);
   }
 
-  /** Forgets `exporter` now (not the overflow entry), its counts kept in the overflow entry. */
+  /** Forgets `exporter` now (not the overflow entry), given to `forgotten`. */
   retire(exporter: string): void {
     const e = this.entries.get(exporter);
     if (e === undefined || exporter === OVERFLOW) return;
-    this.mergeIntoOverflow(e);
     this.entries.delete(exporter);
+    this.forgotten(e);
   }
 
   /** Forgets the exporters silent for EVICT_IDLE_MS, unless a scan ran less than MAKE_ROOM_EVERY_MS ago; whether there is room now. */
@@ -105,21 +105,22 @@ export class ExporterTable<T extends { lastSeen: number }> {
     return this.entries.size - (this.entries.has(OVERFLOW) ? 1 : 0);
   }
 
-  /** Forgets the exporters (not the overflow entry) silent for longer than `idleMs` at `now`, their counts kept in the overflow entry. */
+  /** Forgets the exporters (not the overflow entry) silent for longer than `idleMs` at `now`, each given to `forgotten`. */
   private forget(now: number, idleMs: number): void {
     for (const [exporter, e] of this.entries) {
       if (now - e.lastSeen <= idleMs || exporter === OVERFLOW) continue;
-      this.mergeIntoOverflow(e);
       this.entries.delete(exporter);
+      this.forgotten(e);
     }
   }
 
-  private mergeIntoOverflow(e: T): void {
+  /** The overflow entry, made when missing (dated `now`). */
+  overflow(now: number): T {
     let other = this.entries.get(OVERFLOW);
     if (other === undefined) {
-      other = this.make(OVERFLOW, e.lastSeen);
+      other = this.make(OVERFLOW, now);
       this.entries.set(OVERFLOW, other);
     }
-    this.merge(other, e);
+    return other;
   }
 }

@@ -95,7 +95,8 @@ export function createMetrics(src: WebSources): Registry {
     collect() {
       this.reset();
       const byReason = new Map<string, number>();
-      for (const e of exporters()) for (const [reason, n] of Object.entries(e.errors)) byReason.set(reason, (byReason.get(reason) ?? 0) + n);
+      // Forgotten exporters' counts too: this series must not go down when one is forgotten.
+      for (const e of [...exporters(), src.pipeline.stats.forgotten()]) for (const [reason, n] of Object.entries(e.errors)) byReason.set(reason, (byReason.get(reason) ?? 0) + n);
       for (const [reason, n] of byReason) this.inc({ reason }, n);
     },
   });

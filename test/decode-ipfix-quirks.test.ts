@@ -224,6 +224,20 @@ test('enterprise IEs: known vendor names, unknown ones kept as ie.<pen>.<id>', (
   assert.equal(r!.extra?.['ie.99999.77'], 7);
 });
 
+test('unknown IEs are read by their length in the template, not by each value (Elasticsearch maps a field by its first value and refuses another type): variable-length always text, 8 octets as an unsigned64 always (a number, its decimal text past 2^53)', () => {
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [5, 65535, 99999], [6, 8, 99999]]))]));
+  const varlen = (b: Buffer): Buffer => Buffer.concat([Buffer.from([b.length]), b]);
+  const body = Buffer.concat([
+    ip('10.0.0.1'), varlen(Buffer.from('hi')), u64(7),
+    ip('10.0.0.2'), varlen(Buffer.from('xyz')), Buffer.from('ABCDEFGH'),
+    ip('10.0.0.3'), varlen(Buffer.from([0, 0, 1, 0])), Buffer.from('fffffffffffffff0', 'hex'),
+  ]);
+  const rs = run(d, ipfixMsg([set(300, body)]));
+  assert.deepEqual(rs.map((r) => r.extra?.['ie.99999.5']), ['hi', 'xyz', '00000100']);
+  assert.deepEqual(rs.map((r) => r.extra?.['ie.99999.6']), [7, '4702394921427289928', '18446744073709551600']);
+});
+
 test('RFC 5103 biflow: reverse counters become a second, reversed record', () => {
   const d = new IpfixDecoder(BASE);
   run(d, ipfixMsg([set(2, ipfixTemplate(300, [...T4, [1, 8, 29305], [2, 8, 29305], [6, 1, 29305]]))]));

@@ -141,7 +141,7 @@ export class FlowRecord {
 
   /**
    * Counter-sample values (sFlow counters) and information elements with no mapping to the
-   * fields above, under a stable raw name (e.g. `ipfix.ie.9.1234`, `cisco.nbar.app_id`).
+   * fields above, under a stable raw name (e.g. `ie.99999.12`, `cisco.nbar.app_id`).
    * null until something is put there, so the common case allocates nothing.
    */
   extra: Record<string, string | number | boolean> | null = null;

@@ -42,7 +42,10 @@ no value (for example ports of port-less protocols are 0, but GeoIP fields of a 
 
 sFlow counter samples are records too (\`flow.record.type\` = \`counter\`); their counter values are
 listed in [schema-counters.md](schema-counters.md). Information elements with no field below keep a stable
-raw name (for example \`ipfix.ie.<enterprise>.<id>\`).
+raw name: their IANA or vendor name (\`ipfix.interfaceName\`, \`netscaler.connectionId\`), or \`ie.<enterprise>.<id>\`
+for one in no registry the collector knows (\`ie.0.<id>\` for IANA's). Those are read by their length in the template,
+so each keeps one JSON type: 1, 2, 4 or 8 octets a number (8 octets past 2^53 its decimal text), variable-length and
+other lengths text (hex unless printable).
 
 Enrichers run in this order: user-defined sampling rate, locality, Community ID, client/server,
 GeoIP/ASN, threat intelligence. Names (protocol, ports, TCP flags) are added when a record is written.

@@ -148,7 +148,8 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     // earlier ones are kept as extras suffixed with their occurrence number, so nothing is lost.
     const n = total.get(key)!;
     const def = v9Scope ? undefined : ieDef(f.pen, f.id);
-    types[i] = def?.type ?? 0;
+    // With no registered type, a variable-length element is always text (see valueAt).
+    types[i] = def?.type ?? (f.len === 65535 && !v9Scope ? IeType.UNKNOWN_VARIABLE : 0);
     if (op !== OP.EXTRA && op !== OP.SKIP && k < n) op = OP.EXTRA;
     // A mapped element of a length its type cannot have (e.g. a 20-octet counter) is kept raw.
     if (op !== OP.EXTRA && op !== OP.SKIP && !fitsOp(op, f.len)) op = OP.EXTRA;

@@ -14,5 +14,7 @@ export const IeType = {
   IP4: 19, IP6: 20,
   /** basicList / subTemplateList / subTemplateMultiList (RFC 6313): kept as hex. */
   LIST: 21,
+  /** No registered type and variable length (not a type of RFC 7012: the decoder's own). */
+  UNKNOWN_VARIABLE: 22,
 } as const;
 export type IeType = (typeof IeType)[keyof typeof IeType];

@@ -76,9 +76,15 @@ export function valueAt(buf: Buffer, o: number, len: number, type: number): stri
     case IeType.SEC: case IeType.MS: return len <= 8 ? uintAt(buf, o, len) : hexAt(buf, o, len);
     case IeType.US: case IeType.NS: return len === 8 ? ntpAt(buf, o) : hexAt(buf, o, len);
     case IeType.OCT: case IeType.LIST: return hexAt(buf, o, len);
+    // With no registered type, by the element's length in the template, not by each value (a store
+    // such as Elasticsearch maps a field by the first value it sees and refuses values of another
+    // type): variable-length, text (hex unless printable) at any length; a fixed 1, 2 or 4 octets, a
+    // number; 8, as an unsigned64 (a number, or its decimal text past 2^53, which numeric fields
+    // take); any other length, text.
+    case IeType.UNKNOWN_VARIABLE: return printable(buf, o, len) ? stringAt(buf, o, len) : hexAt(buf, o, len);
     default:
       if (len === 1 || len === 2 || len === 4) return uintAt(buf, o, len);
-      if (len === 8 && buf.readUInt32BE(o) < 0x200000) return uintAt(buf, o, len);
+      if (len === 8) return valueAt(buf, o, len, IeType.U64);
       if (len > 0 && printable(buf, o, len)) return stringAt(buf, o, len);
       return hexAt(buf, o, len);
   }

@@ -55,6 +55,9 @@ test('the RiskIQ key may come without its base64 padding (a copy that lost the =
   for (const bad of ['twBovkmV8YIxx0QyulybZg=', 'twBovkmV8YIxx0QyulybZ', 'twBovkmV8YIxx0Qyuly=bZg==']) {
     assert.match(keyOf(bad).errors.join('\n'), /ENCRYPTION_KEY=\*\*\*: not base64/, bad);
   }
+  // Which of the three: a padding cut short is named as such.
+  assert.match(keyOf('twBovkmV8YIxx0QyulybZg=').errors.join('\n'), /padding is not whole/);
+  assert.match(keyOf('twBovkmV8YIxx0QyulybZ').errors.join('\n'), /a character too many or too few/);
 });
 
 test('a bad value does not hide a missing required one', () => {

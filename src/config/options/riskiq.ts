@@ -25,7 +25,9 @@ export function isHost(s: string): boolean {
 export function checkAesKeyBase64(s: string): string | null {
   const t = s.trim();
   const padded = t.includes('=');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t) || (padded ? t.length % 4 !== 0 : t.length % 4 === 1)) return 'not base64; expected base64 of 16, 24 or 32 bytes';
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(t)) return 'not base64; expected base64 of 16, 24 or 32 bytes';
+  if (padded && t.length % 4 !== 0) return "not base64: its '=' padding is not whole (give all of it, or none); expected base64 of 16, 24 or 32 bytes";
+  if (t.length % 4 === 1) return 'not base64: a character too many or too few; expected base64 of 16, 24 or 32 bytes';
   const n = Buffer.from(t, 'base64').length;
   return n === 16 || n === 24 || n === 32 ? null : `decodes to ${n} bytes; expected base64 of 16, 24 or 32 bytes`;
 }

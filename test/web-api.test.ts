@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createApi, eitherEnd, EXPORTS_AT_ONCE } from '../src/web/api.js';
 import type { WebSources } from '../src/web/sources.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
+import { flowQueryFrom } from '../src/store/query.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { testConfig, until } from './helpers/collect.js';
 
@@ -230,7 +231,7 @@ test('the collector starts the web server on listen() when EF_WEBUI_ENABLE, and 
 });
 
 /** A DuckDB store of 40,000 flows (about 20 MB of NDJSON: enough to fill the socket buffers of a client that does not read) behind createApi on a loopback HTTP server; `ended` counts finished handlers. */
-async function exportFixture(opts: { exportStallMs?: number; exportTotalMs?: number }): Promise<{ port: number; now: number; started: () => number; ended: () => number; close: () => Promise<void> }> {
+async function exportFixture(opts: { exportStallMs?: number; exportTotalMs?: number }): Promise<{ port: number; now: number; started: () => number; ended: () => number; close: () => Promise<void>; store: DuckDbOutput; api: ReturnType<typeof createApi> }> {
   const config = testConfig();
   const store = new DuckDbOutput({ path: join(config.EF_DATA_DIR, 'export.duckdb'), retentionDays: 7, maxBytes: 1 << 30, timestampSource: 'collect', batchMax: 5000, deadlineMs: 10, queueMax: 100_000 });
   await store.start();
@@ -261,6 +262,8 @@ async function exportFixture(opts: { exportStallMs?: number; exportTotalMs?: num
     now,
     started: () => started,
     ended: () => ended,
+    store,
+    api,
     close: async () => {
       server.closeAllConnections();
       server.close();
@@ -310,6 +313,61 @@ test('an export whose client stops reading and goes away ends on the server too,
     assert.equal((await fetch(exportUrl)).status, 200);
   } finally {
     for (const s of [...sockets, ...still]) s.destroy();
+    await fx.close();
+  }
+});
+
+/** Makes every API query on the store's query connection take `ms` longer, and counts them (the probe's connection is another). */
+function slowQueries(store: DuckDbOutput, ms: number): { count: () => number } {
+  const conn = (flowQueryFrom([store]) as unknown as { conn: { runAndReadAll: (...a: unknown[]) => Promise<unknown> } }).conn;
+  const run = conn.runAndReadAll.bind(conn);
+  let n = 0;
+  conn.runAndReadAll = async (...a: unknown[]) => {
+    n++;
+    await new Promise((r) => setTimeout(r, ms));
+    return run(...a);
+  };
+  return { count: () => n };
+}
+
+test('API queries whose clients have gone are not run; /readyz does not wait behind the API\'s queries; past REQUESTS_MAX requests the answer is 503 with Retry-After at once', async () => {
+  const fx = await exportFixture({});
+  const { port, now } = fx;
+  const slow = slowQueries(fx.store, 100);
+  const overview = `/api/overview?from=${now - 3_600_000}`;
+  const clients: ReturnType<typeof connect>[] = [];
+  const ask = (path: string): ReturnType<typeof connect> => {
+    const s = connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`);
+    clients.push(s);
+    return s;
+  };
+  try {
+    // 16 Overviews (a dozen queries each, 100 ms a query here: about 20 s if all ran), clients staying.
+    for (let i = 0; i < 16; i++) ask(overview);
+    await until(() => fx.started() === 16, 5000);
+    assert.equal(fx.started(), 16, 'all asked');
+    // The probe answers on its own connection while they wait.
+    const t0 = Date.now();
+    const ready = await fx.api.storeReady();
+    assert.deepEqual([ready.ok, ready.store], [true, 'duckdb'], JSON.stringify(ready));
+    assert.ok(fx.ended() < 16, `the probe answered before the Overviews (${fx.ended()} of 16 ended, ${Date.now() - t0} ms)`);
+    // One more request while 16 are running: refused at once, with when to try again.
+    const refused = await fetch(`http://127.0.0.1:${port}${overview}`);
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '5');
+    assert.match(await refused.text(), /busy: 16 API requests are running/);
+    // The clients go: their queries waiting are never run, the running one is interrupted.
+    const ranBefore = slow.count();
+    for (const s of clients) s.destroy();
+    await until(() => fx.ended() === 17, 5000);
+    assert.equal(fx.ended(), 17, 'every handler ended once its client was gone');
+    assert.ok(slow.count() - ranBefore <= 2, `${slow.count() - ranBefore} queries started after the clients left (of ${16 * 12 - ranBefore} waiting)`);
+    // And the store answers the next one.
+    assert.equal((await fetch(`http://127.0.0.1:${port}${overview}`)).status, 200);
+  } finally {
+    for (const s of clients) s.destroy();
     await fx.close();
   }
 });
@@ -385,7 +443,7 @@ test('/api/overview networks and /api/threats byNetwork stay exact with more tha
   const api = createApi({ config, outputs: [store] } as unknown as WebSources);
   const ask = async (path: string, params: Record<string, string>): Promise<Record<string, unknown>> => {
     let body = '';
-    const res = { writeHead: () => res, end: (b: string) => { body = b; } } as unknown as ServerResponse;
+    const res = { writeHead: () => res, once: () => res, end: (b: string) => { body = b; } } as unknown as ServerResponse;
     await api.handle(path, new URLSearchParams(params), res);
     return JSON.parse(body) as Record<string, unknown>;
   };
@@ -418,7 +476,7 @@ test('/api/overview talkers: either end\'s top 10 with both sides summed, where 
   await store.flush();
   const api = createApi({ config, outputs: [store] } as unknown as WebSources);
   let body = '';
-  const res = { writeHead: () => res, end: (b: string) => { body = b; } } as unknown as ServerResponse;
+  const res = { writeHead: () => res, once: () => res, end: (b: string) => { body = b; } } as unknown as ServerResponse;
   try {
     await api.handle('/api/overview', new URLSearchParams({ from: String(now - 3_600_000), to: String(now + 1) }), res);
     const o = JSON.parse(body) as { top: { talkers: { ip: string; bytes: number }[]; approximate: string[] } };

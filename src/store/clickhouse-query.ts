@@ -11,6 +11,8 @@ import type { TimestampSource } from '../record/fields.js';
 import { isEmptyFilter, SqlFlowQuery, type FlowFilter, type SeriesPoint, type SeriesQuery, type TopNQuery, type TopNRow } from './query.js';
 import { planFrom, Rollups, type RollupPlan, type SummaryTables } from './rollup.js';
 import { CLICKHOUSE_DIALECT, buildQuery, type BuiltQuery, type Param } from './sql.js';
+import { QueryAbandonedError } from './query-gate.js';
+import { queryScope } from './query-scope.js';
 
 /** A ClickHouse string literal (single quotes; backslash escapes per the SQL syntax reference). */
 export function chString(s: string): string {
@@ -116,8 +118,15 @@ export class ClickHouseFlowQuery extends SqlFlowQuery {
   }
 
   protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {
-    const rs = await this.client.query({ query: bindClickHouse(q), format: 'JSONEachRow' });
-    return rs.json<Record<string, unknown>>();
+    // A query whose client has gone is given up here (the request cut; the server runs it to its end
+    // unless its cancel_http_readonly_queries_on_client_close is set, which a read-only user could not send).
+    const signal = queryScope.getStore()?.signal;
+    try {
+      const rs = await this.client.query({ query: bindClickHouse(q), format: 'JSONEachRow', abort_signal: signal });
+      return await rs.json<Record<string, unknown>>();
+    } catch (err) {
+      throw signal?.aborted === true ? new QueryAbandonedError() : err;
+    }
   }
 
   protected async stream(q: BuiltQuery, each: (rows: Record<string, unknown>[]) => Promise<boolean>): Promise<void> {

@@ -76,6 +76,9 @@ export class DuckDbStore {
   private instance: DuckDBInstance | null = null;
   private writer: DuckDBConnection | null = null;
   private reader: DuckDBConnection | null = null;
+  /** The API's queries (query.ts), and the readiness probe's: apart from the maintenance on `reader`. */
+  private apiReader: DuckDBConnection | null = null;
+  private probeReader: DuckDBConnection | null = null;
   private appender: DuckDBAppender | null = null;
   private query: DuckDbFlowQuery | null = null;
   /** Builds hourly summaries (rollup.ts) in transactions of its own. */
@@ -158,10 +161,12 @@ export class DuckDbStore {
     // flushSync, on the main thread, for a second or two on a busy store. The output checkpoints on a
     // DuckDB thread instead (checkpoint(), between appends); this is only the backstop.
     await this.writer.run(`SET checkpoint_threshold = '${AUTO_CHECKPOINT_BACKSTOP}'`);
-    for (const m of DUCKDB_MACROS) await this.reader.run(m);
+    this.apiReader = await this.instance.connect();
+    this.probeReader = await this.instance.connect();
+    for (const c of [this.reader, this.apiReader, this.probeReader]) for (const m of DUCKDB_MACROS) await c.run(m);
     this.appender = await this.writer.createAppender(DUCKDB_TABLE);
     const instance = this.instance;
-    this.query = new DuckDbFlowQuery(this.reader, DUCKDB_TABLE, this.opts.timestampSource, this.rollups, async () => {
+    this.query = new DuckDbFlowQuery(this.apiReader, DUCKDB_TABLE, this.opts.timestampSource, this.rollups, async () => {
       const c = await instance.connect();
       try {
         for (const m of DUCKDB_MACROS) await c.run(m);
@@ -170,7 +175,7 @@ export class DuckDbStore {
         throw err;
       }
       return c;
-    }, this);
+    }, this, this.probeReader);
   }
 
   flowQuery(): FlowQuery | null {
@@ -308,12 +313,14 @@ export class DuckDbStore {
     }
     if (this.instance === null || /invalidated/i.test(cause)) {
       if (this.instance !== null) log.warn(`DuckDB store: the database must be reopened (${cause}); reopening ${this.opts.path}`);
-      // Queries and maintenance running on the reader are interrupted (they fail, and are answered
+      // Queries and maintenance running on the readers are interrupted (they fail, and are answered
       // or retried as failures), so none is left waiting on a connection that is about to go.
-      try {
-        this.reader?.interrupt();
-      } catch {
-        // nothing running
+      for (const c of [this.reader, this.apiReader, this.probeReader]) {
+        try {
+          c?.interrupt();
+        } catch {
+          // nothing running
+        }
       }
       await this.stopBuild();
       await new Promise((r) => setTimeout(r, 50));
@@ -466,14 +473,14 @@ export class DuckDbStore {
     }
     this.appender = null;
     this.query = null;
-    for (const c of [this.writer, this.reader, this.builder]) {
+    for (const c of [this.writer, this.reader, this.apiReader, this.probeReader, this.builder]) {
       try {
         c?.closeSync();
       } catch {
         // Closing what an invalidated database left behind may fail; it is let go either way.
       }
     }
-    this.writer = this.reader = this.builder = null;
+    this.writer = this.reader = this.apiReader = this.probeReader = this.builder = null;
     try {
       this.instance?.closeSync();
     } catch {

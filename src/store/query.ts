@@ -19,6 +19,8 @@ import { Rollups } from './rollup.js';
 import { StoreUnavailableError } from './ip-filter.js';
 import { COUNTER_SAMPLES_MAX, counterRates, sampleOf, type InterfaceCounters } from './interface-counters.js';
 import { DUCKDB_DIALECT, buildQuery, checkInt, isNumericTopField, type BuiltQuery } from './sql.js';
+import { QueryAbandonedError, QueryBusyError, QueryGate } from './query-gate.js';
+import { queryScope } from './query-scope.js';
 
 export type Metric = 'bytes' | 'packets' | 'flows';
 
@@ -484,6 +486,13 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
    * `connect` opens a connection of its own for a stream: a connection runs one statement at a time,
    * and a stream left open on the shared one would end with the next query.
    */
+  /** The API's queries on `conn`, one at a time (query-gate.ts). */
+  private readonly gate: QueryGate;
+
+  /**
+   * `conn` is the API's queries' own (not the store's maintenance connection, which they would wait
+   * behind and hold up); `probeConn` the readiness probe's (queryScope), which waits behind neither.
+   */
   constructor(
     private readonly conn: DuckDBConnection,
     private readonly table: string,
@@ -491,8 +500,10 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
     private readonly rollups: Rollups | null = null,
     private readonly connect?: () => Promise<DuckDBConnection>,
     private readonly health?: StoreHealth,
+    private readonly probeConn?: DuckDBConnection,
   ) {
     super(tsSource, (kind, q) => buildQuery(DUCKDB_DIALECT, kind, q, table));
+    this.gate = new QueryGate(() => conn.interrupt());
   }
 
   problem(): string | null {
@@ -515,10 +526,13 @@ export class DuckDbFlowQuery extends SqlFlowQuery {
 
   protected async rows(q: BuiltQuery): Promise<Record<string, unknown>[]> {
     const p = duckParams(q);
+    const scope = queryScope.getStore();
+    const read = (c: DuckDBConnection) => c.runAndReadAll(q.sql, p.values, p.types);
     try {
-      const reader = await this.conn.runAndReadAll(q.sql, p.values, p.types);
+      const reader = scope?.probe === true && this.probeConn !== undefined ? await read(this.probeConn) : await this.gate.run(() => read(this.conn), scope?.signal);
       return reader.getRowObjects() as Record<string, unknown>[];
     } catch (err) {
+      if (err instanceof QueryBusyError || err instanceof QueryAbandonedError) throw err;
       this.health?.noteError(err);
       throw unavailable(err);
     }

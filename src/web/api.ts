@@ -8,6 +8,8 @@ import { VERSION } from '../cli/version.js';
 import { within } from '../within.js';
 import { EXPORT_ROWS_MAX } from '../store/sql.js';
 import { QueryInputError, StoreUnavailableError, TOP_FIELDS, flowQueryFrom, type FlowFilter, type FlowQuery, type TopField, type TopNRow } from '../store/query.js';
+import { QueryAbandonedError, QueryBusyError } from '../store/query-gate.js';
+import { queryScope } from '../store/query-scope.js';
 import { portName, protoName } from '../record/names.js';
 import { integrationsStatus } from './integrations.js';
 import { exportersView } from './exporters-view.js';
@@ -39,6 +41,15 @@ const SAMPLING_LOOKUP_EXPORTERS = 50;
 /** How long after a bucket ends its flows are surely stored (outputs batch for about a second). */
 const SETTLE_MS = 2000;
 const STEPS_MS = [1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400].map((s) => s * 1000);
+
+/**
+ * API requests answered at once (exports among them); more get 503 with Retry-After. The DuckDB
+ * store runs one query at a time (query-gate.ts) and an Overview is a dozen: past this, answers would
+ * take minutes. The UI's pages make a few requests each.
+ */
+const REQUESTS_MAX = 16;
+/** Requests that read no store, not counted. */
+const UNCOUNTED_PATHS = new Set(['/api/meta', '/api/integrations']);
 
 /** The longest range a query may span (a series over it still has steps of under a year). */
 const MAX_SPAN_MS = 100 * 31_557_600_000;
@@ -182,6 +193,20 @@ const EXPORT_TOTAL_MS = 600_000;
 
 export function createApi(src: WebSources, access: () => WebAccess | null = () => null, opts: { exportStallMs?: number; exportTotalMs?: number } = {}): Api {
   let exportsRunning = 0;
+  let requestsRunning = 0;
+  let probing: ReturnType<Api['storeReady']> | null = null;
+  /** Whether the store answers a query, on the probe's own connection (not behind the API's queries). */
+  const probeStore = async (): ReturnType<Api['storeReady']> => {
+    const q = flowQueryFrom(src.outputs);
+    if (q === null) return { ok: !src.config.EF_OUTPUT_DUCKDB_ENABLE && !src.config.EF_OUTPUT_CLICKHOUSE_ENABLE, store: null };
+    try {
+      await queryScope.run({ probe: true }, () => q.exporters({ from: Date.now() - 60_000, to: Date.now() + 1 }));
+      const problem = q.problem?.() ?? null;
+      return problem === null ? { ok: true, store: q.store } : { ok: false, store: q.store, error: problem };
+    } catch (err) {
+      return { ok: false, store: q.store, error: q.problem?.() ?? (err as Error).message };
+    }
+  };
   const query = (): FlowQuery => {
     const q = flowQueryFrom(src.outputs);
     if (q === null) throw new ApiError(503, 'no store to query: enable EF_OUTPUT_DUCKDB_ENABLE or EF_OUTPUT_CLICKHOUSE_ENABLE');
@@ -445,24 +470,37 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       for (const name of new Set(params.keys())) {
         if (params.getAll(name).length > 1) throw new ApiError(400, `${name}: given more than once`);
       }
+      // Past the bound, refused at once rather than queued for minutes behind the others' queries.
+      const counted = !UNCOUNTED_PATHS.has(path);
+      if (counted && requestsRunning >= REQUESTS_MAX) {
+        res.setHeader('retry-after', '5');
+        throw new ApiError(503, `busy: ${requestsRunning} API requests are running; try again in a few seconds`);
+      }
+      if (counted) requestsRunning++;
+      // The store's queries for a client that has gone are not run, or are stopped (query-gate.ts).
+      const gone = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) gone.abort();
+      });
       try {
-        await fn(params, res);
+        await queryScope.run({ signal: gone.signal }, () => fn(params, res));
       } catch (err) {
         if (err instanceof QueryInputError) throw new ApiError(400, err.message);
+        if (err instanceof QueryBusyError) res.setHeader('retry-after', '5');
         if (err instanceof StoreUnavailableError) throw new ApiError(503, err.message);
+        // Nobody to answer; not worth a log line either.
+        if (err instanceof QueryAbandonedError) throw new ApiError(503, err.message);
         throw err;
+      } finally {
+        if (counted) requestsRunning--;
       }
     },
-    async storeReady() {
-      const q = flowQueryFrom(src.outputs);
-      if (q === null) return { ok: !src.config.EF_OUTPUT_DUCKDB_ENABLE && !src.config.EF_OUTPUT_CLICKHOUSE_ENABLE, store: null };
-      try {
-        await q.exporters({ from: Date.now() - 60_000, to: Date.now() + 1 });
-        const problem = q.problem?.() ?? null;
-        return problem === null ? { ok: true, store: q.store } : { ok: false, store: q.store, error: problem };
-      } catch (err) {
-        return { ok: false, store: q.store, error: q.problem?.() ?? (err as Error).message };
-      }
+    storeReady() {
+      // Probes close together share one query.
+      probing ??= probeStore().finally(() => {
+        probing = null;
+      });
+      return probing;
     },
   };
 }

@@ -10,7 +10,8 @@
  * PartialSendError, which retries them or spills them to disk. A request refused as too large (413)
  * is sent again in halves, and later requests kept to half its size for RESIZE_AFTER_MS; a lone
  * document refused so is dropped when it is over LONE_TOO_LARGE or larger than a request the cluster
- * took lately, and otherwise tried again after the rest and kept like any failed send.
+ * took lately; when the next document alone is refused too (a limit below ordinary documents), the
+ * send ends and keeps its records as a failed send does.
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import { pickTimestamp, type ViewOptions } from '../../record/fields.js';
@@ -69,6 +70,8 @@ export class SearchOutput extends BatchingOutput {
   /** Largest request body: _BATCH_MAX_BYTES, or less after the cluster refused one as too large (413). */
   private bodyMax: number;
   private last413 = 0;
+  /** An ordinary document was refused alone as too large, and no request taken since: see send(). */
+  private loneRefused = false;
   /** The largest request the cluster took lately and when (kept for RESIZE_AFTER_MS): a lone document larger than it is refused for its own size. */
   private acceptedBytes = 0;
   private acceptedAt = 0;
@@ -157,7 +160,8 @@ export class SearchOutput extends BatchingOutput {
     for (let attempt = 1; ; attempt++) {
       const retry: BulkItem[] = [];
       let lastFail = '';
-      const bodies = splitBodies(pending, this.bodyMax);
+      // After an ordinary document was refused alone as too large: one alone first, to learn whether the limit was mended.
+      const bodies = this.loneRefused && pending.length > 1 ? [[pending[0]!], ...splitBodies(pending.slice(1), this.bodyMax)] : splitBodies(pending, this.bodyMax);
       for (let b = 0; b < bodies.length; b++) {
         const body = bodies[b]!;
         let results;
@@ -180,16 +184,31 @@ export class SearchOutput extends BatchingOutput {
               this.reject(413, err.message.replace(/^HTTP 413 ?/, ''));
               continue;
             }
-            // Nothing as large taken lately: the limit may refuse every document (a proxy set up
-            // wrong), the set-up's to mend. Tried again after the rest, and kept as in any outage.
+            // Nothing as large taken lately: the limit may refuse ordinary documents (a proxy set up
+            // wrong), the set-up's to mend, or only this one. The next document alone tells: taken,
+            // this one is tried again after the rest (and dropped then, as larger than what was
+            // taken); refused too, the send ends here and keeps them all, as in an outage (sending
+            // the rest one by one would only be refused too, a request a record at every try). The
+            // next send then tries a document alone first, and the halving, which found no size the
+            // cluster takes, is undone: full-size requests once the limit is mended.
             retry.push(lone);
             lastFail = `413 ${err.message}`;
+            if (this.loneRefused) {
+              this.bodyMax = this.o.maxBytes;
+              const left = retry.map((it) => it.index);
+              for (let k = b + 1; k < bodies.length; k++) for (const it of bodies[k]!) left.push(it.index);
+              throw new PartialSendError(recordsOf(batch, left), new Error(`documents of ${lone.bytes} bytes refused alone as too large (${err.message}): the limit refuses ordinary flow documents`));
+            }
+            this.loneRefused = true;
+            const rest = bodies.slice(b + 1).flat();
+            if (rest.length > 1) bodies.splice(b + 1, bodies.length - b - 1, [rest[0]!], ...splitBodies(rest.slice(1), this.bodyMax));
             continue;
           }
           const left = retry.map((it) => it.index);
           for (let k = b; k < bodies.length; k++) for (const it of bodies[k]!) left.push(it.index);
           throw new PartialSendError(recordsOf(batch, left), err);
         }
+        this.loneRefused = false;
         const bytes = bodyBytes(body);
         // The largest taken in the last RESIZE_AFTER_MS, and when: a limit lowered since ages it out.
         if (bytes >= this.acceptedBytes || Date.now() - this.acceptedAt >= (this.o.resizeAfterMs ?? RESIZE_AFTER_MS)) {

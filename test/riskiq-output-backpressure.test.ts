@@ -172,6 +172,20 @@ test('TCP receiver refusing: queue bounded, drops counted, reconnect attempts ba
   assert.ok(out.counters().tcp_disconnects! >= 1);
 });
 
+test('stopping with the receiver away: what is still queued is dropped, counted, and logged with the drops not reported yet (the counters go with the process)', async () => {
+  const port = await closedPort();
+  const out = output(port, { queueSize: 500 });
+  await out.start();
+  out.write(publicBatch(2000));
+  const mark = raw.length;
+  await out.close();
+  const c = out.counters();
+  assert.deepEqual([c.dropped_queue_full, c.dropped_shutdown], [1500, 500]);
+  const line = raw.slice(mark).map((l) => JSON.parse(l) as { level: string; msg: string; dropped_shutdown?: number }).find((l) => l.msg.startsWith('RiskIQ output: stopped'));
+  assert.equal(line?.msg, 'RiskIQ output: stopped with 2000 records dropped since the last report (500 of them still queued at stop, the receiver away)');
+  assert.deepEqual([line?.level, line?.dropped_shutdown], ['warn', 500]);
+});
+
 test('TCP receiver slow (accepts, never reads): write() stays fast, memory bounded, drops counted; all held frames arrive once it reads', async (t) => {
   const conns: Socket[] = [];
   const chunks: Buffer[] = [];

@@ -245,12 +245,14 @@ export class RiskiqOutput implements Output {
     }
   }
 
-  private reportDrops(): void {
+  /** What was dropped since the last report: once a minute, and at stop (the counters go with the process). */
+  private reportDrops(atStop = false): void {
     const c = this.c;
     const dropped = c.dropped_queue_full + c.dropped_send_error + c.dropped_shutdown + c.dropped_seal_error;
     if (dropped === this.droppedReported) return;
-    log.warn(`RiskIQ output: ${dropped - this.droppedReported} records dropped in the last minute`, {
-      dropped_queue_full: c.dropped_queue_full, dropped_send_error: c.dropped_send_error, queued_records: this.queuedRows + this.n,
+    const n = dropped - this.droppedReported;
+    log.warn(atStop ? `RiskIQ output: stopped with ${n} records dropped since the last report (${c.dropped_shutdown} of them still queued at stop, the receiver away)` : `RiskIQ output: ${n} records dropped in the last minute`, {
+      dropped_queue_full: c.dropped_queue_full, dropped_send_error: c.dropped_send_error, dropped_shutdown: c.dropped_shutdown, dropped_seal_error: c.dropped_seal_error, queued_records: this.queuedRows + this.n,
     });
     this.droppedReported = dropped;
   }
@@ -265,6 +267,7 @@ export class RiskiqOutput implements Output {
     this.queueHead = 0;
     this.queuedRows = 0;
     this.n = 0;
+    this.reportDrops(true);
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
     await this.transport.close();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseRateTable, UserSamplingEnricher } from '../src/enrich/sampling-userdef.js';
-import { FlowRecord } from '../src/record/flow-record.js';
+import { FlowRecord, MAX_I64 } from '../src/record/flow-record.js';
 import { tempDir } from './helpers/collect.js';
 
 const rec = (exporter: string, inIf: number, bytes: number, packets: number, rate = 0): FlowRecord =>
@@ -27,6 +27,23 @@ test('sampling-userdef: bad files name the entry', () => {
   assert.throws(() => parseRateTable('host.example: 10'), /not an IP address/);
   assert.throws(() => parseRateTable('- 1\n- 2'), /expected a map/);
   assert.equal(parseRateTable('').size, 0);
+  // What Number() would also have taken: true as 1 (undoing the exporter's rate), a list, nothing; an empty ifIndex as 0.
+  for (const bad of ['192.0.2.1: true', '192.0.2.1: [1000]', '192.0.2.1: ""', '"192.0.2.1": 1.5']) assert.throws(() => parseRateTable(bad), /is not a whole number >= 1/, bad);
+  for (const bad of ['"192.0.2.1/": 5', '"192.0.2.1/x": 5', '"192.0.2.1/-1": 5', '"192.0.2.1/4294967296": 5']) assert.throws(() => parseRateTable(bad), /interface index is not a whole number/, bad);
+  assert.equal(parseRateTable('192.0.2.1: "100"').get('192.0.2.1')?.rate, 100, 'digits in quotes');
+});
+
+test('sampling-userdef: counts a rate takes past 2^63 are held there and counted, as the decoders hold them', async () => {
+  const dir = tempDir('ufc-sr-');
+  const path = join(dir, 'rates.yml');
+  writeFileSync(path, '192.0.2.1: 4\n');
+  const e = new UserSamplingEnricher(path, 15);
+  await e.start();
+  const rs = [rec('192.0.2.1', 1, 2 ** 62, 2 ** 40), rec('192.0.2.1', 1, 1000, 1)];
+  e.enrich(rs);
+  await e.stop();
+  assert.deepEqual(rs.map((r) => [r.bytes, r.packets]), [[MAX_I64, 2 ** 42], [4000, 4]]);
+  assert.equal(e.counters()['counter beyond 2^63 clamped'], 1);
 });
 
 test('sampling-userdef: a bad re-read keeps the previous table', async () => {

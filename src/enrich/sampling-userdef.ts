@@ -15,7 +15,7 @@ import { log } from '../log/logger.js';
 import { canonicalIp } from '../canonical-ip.js';
 import type { Enricher } from '../pipeline/types.js';
 import { UserFileEnricher } from './user-file.js';
-import type { FlowRecord } from '../record/flow-record.js';
+import { MAX_I64, type FlowRecord } from '../record/flow-record.js';
 
 interface ExporterRates {
   /** Rate for every interface, 0 when only per-interface rates are given. */
@@ -37,7 +37,8 @@ export function parseRateTable(text: string, source = 'sampling-rate file', warn
   if (doc === null || doc === undefined) return table;
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${source}: expected a map of exporter address (or address/ifIndex) to sampling rate`);
   for (const [key, val] of Object.entries(doc as Record<string, unknown>)) {
-    const rate = Number(val);
+    // A number, or digits in quotes; not what Number() also takes (true, [1000], '1e3', '').
+    const rate = typeof val === 'number' ? val : typeof val === 'string' && /^\s*\d+\s*$/.test(val) ? Number(val) : NaN;
     if (!Number.isInteger(rate) || rate < 1) throw new Error(`${source}: ${key}: rate ${JSON.stringify(val)} is not a whole number >= 1`);
     const slash = key.lastIndexOf('/');
     const addr = canonicalIp(slash < 0 ? key.trim() : key.slice(0, slash).trim());
@@ -46,8 +47,9 @@ export function parseRateTable(text: string, source = 'sampling-rate file', warn
     if (e === undefined) { e = { rate: 0, byIf: null }; table.set(addr, e); }
     if (slash < 0) e.rate = rate;
     else {
-      const ifIndex = Number(key.slice(slash + 1));
-      if (!Number.isInteger(ifIndex) || ifIndex < 0) throw new Error(`${source}: ${key}: interface index is not a whole number`);
+      const ifText = key.slice(slash + 1).trim();
+      const ifIndex = /^\d+$/.test(ifText) ? Number(ifText) : NaN;
+      if (!Number.isInteger(ifIndex) || ifIndex > 0xffffffff) throw new Error(`${source}: ${key}: interface index is not a whole number from 0 to 4294967295`);
       if (looksLikePrefix(addr, ifIndex)) warnings?.push(`${source}: ${key}: read as exporter ${addr}, input interface ${ifIndex}; address prefixes are not supported, name each exporter`);
       (e.byIf ??= new Map()).set(ifIndex, rate);
     }
@@ -57,6 +59,8 @@ export function parseRateTable(text: string, source = 'sampling-rate file', warn
 
 export class UserSamplingEnricher extends UserFileEnricher<RateTable, string[]> implements Enricher {
   readonly name = 'sampling-userdef';
+  /** Records whose counts a rate of the file took past 2^63, held there. */
+  private clamped = 0;
 
   constructor(path: string, refreshMinutes = 15, initial?: RateTable) {
     super(path, 'EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_PATH', 'sampling rates', refreshMinutes, initial ?? new Map());
@@ -95,6 +99,16 @@ export class UserSamplingEnricher extends UserFileEnricher<RateTable, string[]> 
       r.bytes = Math.round((r.bytes / prev) * rate);
       r.packets = Math.round((r.packets / prev) * rate);
       r.samplingRate = rate;
+      // As the decoders hold an exporter's rate's counts (docs/enrichment.md): no output stores more.
+      if (r.bytes > MAX_I64 || r.packets > MAX_I64) {
+        this.clamped++;
+        r.bytes = Math.min(r.bytes, MAX_I64);
+        r.packets = Math.min(r.packets, MAX_I64);
+      }
     }
+  }
+
+  counters(): Record<string, number> {
+    return { 'counter beyond 2^63 clamped': this.clamped };
   }
 }

@@ -212,6 +212,31 @@ test('bounds: the cache keeps at most _CACHE_SIZE answers, the newest; lookups i
   });
 });
 
+test('names the resolver writes escaped read as text: UTF-8 labels as their characters, special characters as themselves; a dot in a label, a backslash, control characters and bytes that are not UTF-8 stay escaped; 253 octets counted on the wire form', async () => {
+  // As c-ares writes them (zone-file escapes).
+  assert.equal(hostNameOf(['\\195\\169t\\195\\169.example.']), 'été.example');
+  assert.equal(hostNameOf(['a\\(1\\)\\;b.example.']), 'a(1);b.example');
+  assert.equal(hostNameOf(['new\\010line.dot\\.inside.back\\\\slash.example.']), 'new\\010line.dot\\.inside.back\\\\slash.example');
+  assert.equal(hostNameOf(['bad\\195x.example']), 'bad\\195x.example', 'a lone UTF-8 lead byte stays escaped');
+  // 126 two-octet characters and a dot: 253 octets on the wire, 1,009 characters escaped.
+  const long = '\\195\\169'.repeat(63) + '.' + '\\195\\169'.repeat(63);
+  assert.equal(hostNameOf([long + '.']), 'é'.repeat(63) + '.' + 'é'.repeat(63));
+  assert.equal(hostNameOf([long + 'x.']), '', '254 octets');
+  // From a name server answering raw label bytes, through the resolver.
+  await withServer(async (s, opts) => {
+    s.set('198.51.100.7', { name: 'été.example.' });
+    s.set('198.51.100.8', { name: 'a\u0007b.example.' });
+    const e = new DnsEnricher(opts);
+    await e.start();
+    e.enrich([rec('198.51.100.7', '198.51.100.8')]);
+    await until(() => e.stats.named === 2);
+    const r = rec('198.51.100.7', '198.51.100.8');
+    e.enrich([r]);
+    assert.deepEqual([r.srcHost, r.dstHost], ['été.example', 'a\\007b.example']);
+    await e.stop();
+  });
+});
+
 test('PTR answers: the final dot goes, names past 253 characters are refused, no answer is no name; name servers are checked with the configuration', () => {
   assert.equal(hostNameOf(['a.example.', 'b.example']), 'a.example');
   assert.equal(hostNameOf([]), '');

@@ -78,12 +78,65 @@ export function ptrNameOf(ip: string): string | null {
   return s + 'ip6.arpa';
 }
 
-/** The name a PTR answer gives: the first, without its final dot, within 253 characters; '' for none. */
+/** The name a PTR answer gives: the first, without its final dot, within 253 octets (readableName); '' for none. */
 export function hostNameOf(names: readonly string[]): string {
   const n = names[0];
   if (n === undefined) return '';
-  const bare = n.endsWith('.') ? n.slice(0, -1) : n;
-  return bare.length > MAX_NAME ? '' : bare;
+  const bare = n.endsWith('.') && !n.endsWith('\\.') ? n.slice(0, -1) : n;
+  return readableName(bare) ?? '';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const escapedByte = (b: number): string => '\\' + String(b).padStart(3, '0');
+
+/**
+ * A name as the resolver writes it (c-ares: a zone file's escapes, `\DDD` for a byte outside printable
+ * ASCII and `\X` for a special character) as text to show: bytes that are UTF-8 (a name in a
+ * non-ASCII script, as some internal servers answer) as their characters, special characters as
+ * themselves; a dot inside a label, a backslash, control characters and bytes that are not UTF-8
+ * stay escaped, so labels stay apart and no control character reaches a record. Null when its wire
+ * form is longer than MAX_NAME octets (the escapes counted as the one octet each stands for).
+ */
+function readableName(s: string): string | null {
+  if (!s.includes('\\')) return s.length > MAX_NAME ? null : s;
+  let out = '';
+  let octets = 0;
+  let run: number[] = [];
+  const endRun = (): void => {
+    if (run.length === 0) return;
+    try {
+      out += utf8.decode(Uint8Array.from(run));
+    } catch {
+      for (const b of run) out += escapedByte(b);
+    }
+    run = [];
+  };
+  for (let i = 0; i < s.length; i++) {
+    octets++;
+    if (s[i] !== '\\' || i + 1 === s.length) {
+      endRun();
+      out += s[i];
+      continue;
+    }
+    let b: number;
+    if (/^\d{3}$/.test(s.slice(i + 1, i + 4))) {
+      b = Number(s.slice(i + 1, i + 4));
+      i += 3;
+    } else {
+      b = s.charCodeAt(i + 1);
+      i += 1;
+    }
+    if (b >= 0x80 && b <= 0xff) {
+      run.push(b);
+      continue;
+    }
+    endRun();
+    if (b < 0x20 || b === 0x7f) out += escapedByte(b);
+    else if (b === 0x2e || b === 0x5c) out += '\\' + String.fromCharCode(b);
+    else out += String.fromCharCode(b);
+  }
+  endRun();
+  return octets > MAX_NAME ? null : out;
 }
 
 export class DnsEnricher implements Enricher {

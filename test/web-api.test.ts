@@ -511,6 +511,10 @@ test('parameters are taken as documented or refused (400): threat only 1/true or
     [`/api/flows?from=1e12`, /from: expected a whole number/],
     [`/api/flows?${q}&limit=0x10`, /limit: expected a whole number/],
     [`/api/flows?${q}&format=csv&offset=5`, /offset: exports start at the newest flow/],
+    // Only blanks (a no-break space, a line separator): read as none, they searched every flow.
+    [`/api/flows?${q}&ip=%C2%A0`, /ip: only blank characters/],
+    [`/api/flows?${q}&exporter=%E2%80%A8`, /exporter: only blank characters/],
+    [`/api/overview?${q}&net=%20`, /net: only blank characters/],
   ] as const) {
     const r = await get(path);
     assert.equal(r.status, 400, `${path}: ${r.body}`);
@@ -520,6 +524,7 @@ test('parameters are taken as documented or refused (400): threat only 1/true or
   const all = await json<{ total: number }>(`/api/flows?${q}`);
   assert.equal((await json<{ total: number }>(`/api/flows?${q}&threat=0`)).total, all.total);
   assert.equal((await json<{ total: number }>(`/api/flows?${q}&threat=false`)).total, all.total);
+  assert.equal((await json<{ total: number }>(`/api/flows?${q}&ip=&tag=`)).total, all.total, 'empty: no filter');
   assert.ok((await json<{ total: number }>(`/api/flows?${q}&threat=1`)).total < all.total);
   // A network name of 200 emoji is 200 characters (400 UTF-16 units): a name, not an error.
   assert.equal((await get(`/api/flows?${q}&net=${encodeURIComponent('🙂'.repeat(200))}`)).status, 200);

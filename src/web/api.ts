@@ -69,25 +69,37 @@ function intParam(p: URLSearchParams, name: string, min: number, max: number): n
 }
 
 /** Filters shared by every flow endpoint: ip (address or CIDR), port, proto, exporter, ifIndex, threat, net, tag. */
+/**
+ * A text filter's value, blanks around it taken off; undefined when not given or empty. Only blanks
+ * (a no-break space pasted into the field) is refused: read as none, it searched every flow.
+ */
+function textParam(p: URLSearchParams, name: string): string | undefined {
+  const v = p.get(name);
+  if (v === null || v === '') return undefined;
+  const t = v.trim();
+  if (t === '') throw new ApiError(400, `${name}: only blank characters (leave it out, or empty, for every flow)`);
+  return t;
+}
+
 export function filterFrom(p: URLSearchParams): FlowFilter {
   const f: FlowFilter = {};
-  const ip = p.get('ip')?.trim();
-  if (ip) f.ip = ip;
+  const ip = textParam(p, 'ip');
+  if (ip !== undefined) f.ip = ip;
   const port = intParam(p, 'port', 0, 65535);
   if (port !== undefined) f.port = port;
   const proto = intParam(p, 'proto', 0, 255);
   if (proto !== undefined) f.proto = proto;
-  const exporter = p.get('exporter')?.trim();
-  if (exporter) f.exporter = exporter;
+  const exporter = textParam(p, 'exporter');
+  if (exporter !== undefined) f.exporter = exporter;
   const ifIndex = intParam(p, 'ifIndex', 0, 0xffffffff);
   if (ifIndex !== undefined) f.ifIndex = ifIndex;
   const threat = p.get('threat')?.trim() ?? '';
   if (threat === '1' || threat === 'true') f.threat = true;
   else if (threat !== '' && threat !== '0' && threat !== 'false') throw new ApiError(400, `threat: expected 1 or true (0, false or none: every flow), got ${JSON.stringify(threat)}`);
-  const net = p.get('net')?.trim();
-  if (net) f.net = net;
-  const tag = p.get('tag')?.trim();
-  if (tag) f.tag = tag;
+  const net = textParam(p, 'net');
+  if (net !== undefined) f.net = net;
+  const tag = textParam(p, 'tag');
+  if (tag !== undefined) f.tag = tag;
   return f;
 }
 

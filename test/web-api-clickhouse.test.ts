@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CLICKHOUSE_URL, startWebFixture, type WebFixture } from './web-fixture.js';
-import { storeApiTests } from './web-api-suite.js';
+import { storeApiTests, storeOrderTests } from './web-api-suite.js';
 import { needTool } from './helpers/tools.js';
 import { lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
 
@@ -40,3 +40,6 @@ test('ClickHouse answers the API', async (t) => {
 });
 
 storeApiTests(() => f);
+
+// Last: it stores flows of its own (web-api-suite.ts).
+storeOrderTests(() => f);

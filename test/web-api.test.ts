@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EXPORTER_NETWORK, LISTED, NAMED_EXPORTER, NAMED_INTERFACES, startWebFixture, type WebFixture } from './web-fixture.js';
-import { storeApiTests } from './web-api-suite.js';
+import { storeApiTests, storeOrderTests } from './web-api-suite.js';
 import { WebServer } from '../src/web/server.js';
 import { createServer, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
@@ -568,3 +568,6 @@ test('a store DuckDB has invalidated (a failed write, until the store reopens it
     server.close();
   }
 });
+
+// Last: it stores flows of its own (web-api-suite.ts).
+storeOrderTests(() => f);

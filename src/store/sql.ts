@@ -427,7 +427,11 @@ export function buildQuery(d: Dialect, kind: QueryKind, q: unknown, table: strin
       const offset = checkInt('offset', s.offset ?? 0, 0, 1_000_000);
       const w = baseWhere(d, s, s.filter);
       const page = d.name === 'clickhouse' ? [offset, limit] : [limit, offset];
-      const order = `ts DESC, exporter, ${d.ascText('src_ip')}, ${d.ascText('dst_ip')}, src_port, dst_port, bytes`;
+      // Every small column after the first few: flows that tie on all of an order have none (ClickHouse
+      // then gave some flows on two pages and others on none, and the two stores different orders).
+      // Not `rest`, the JSON of the other fields: the page's first query would read it for every flow
+      // in range, where it reads these few columns (see DUCKDB_DIALECT.page).
+      const order = `ts DESC, exporter, ${d.ascText('src_ip')}, ${d.ascText('dst_ip')}, src_port, dst_port, bytes, packets, proto, in_if, out_if, start_ts, end_ts, export_ts, tcp_flags, tos, sampling_rate, src_as, dst_as, src_mask, dst_mask`;
       const sql = kind === 'search' ? d.page(table, w.sql(), order) : `SELECT * FROM ${table} ${w.sql()} ORDER BY ${order} ${d.paging()}`;
       return { sql, params: [...w.params, ...page] };
     }

@@ -185,6 +185,33 @@ test('ClickHouse threat views and retention by DROP PARTITION (real server)', as
   }
 });
 
+test('ClickHouse retention runs at start too: a collector started after a long stop drops the days past it then, not an hour later (real server)', async (t) => {
+  if (!(await needClickHouse(t))) return;
+  const db = uniqueDb();
+  const day = 86_400_000;
+  const noon = Math.floor(Date.now() / day) * day + day / 2;
+  const first = new ClickHouseOutput(outputOptions(db));
+  let second: ClickHouseOutput | null = null;
+  try {
+    await first.start();
+    const recs = [45, 1].map((age) => Object.assign(new FlowRecord(), { collectTs: noon - age * day, exporterIp: '192.0.2.78', srcIp: '10.0.0.1', dstIp: '10.0.0.2', ipVersion: 4, proto: 17, bytes: 5, packets: 1 }));
+    first.write(recs);
+    await first.flush();
+    await first.close();
+    second = new ClickHouseOutput(outputOptions(db));
+    await second.start();
+    const q = second.flowQuery()!;
+    const count = async (): Promise<number> => (await q.search({ from: 0, to: noon + day, filter: { exporter: '192.0.2.78' } })).total;
+    let n = await count();
+    for (const end = Date.now() + 10_000; n !== 1 && Date.now() < end; n = await count()) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(n, 1, 'the 45-day-old flow dropped at start (retention 30 days), the 1-day-old kept');
+    assert.equal(second.counters().retention_dropped_partitions, 1);
+  } finally {
+    await second?.close();
+    await dropDb(db);
+  }
+});
+
 test('ClickHouse hourly summaries: kept by the server as flows are inserted, read for whole hours by unfiltered top lists and series with the same answers; a table from before them; retention drops their days (real server)', async (t) => {
   if (!(await needClickHouse(t))) return;
   const db = uniqueDb();
@@ -514,7 +541,8 @@ test('ClickHouse: a table of the layout before export time, TOS, masks and next 
     // A row as versions before f480417 wrote it: those five values inside the rest JSON.
     const rest = JSON.stringify({ exportTs: 1_700_000_000_000, tos: 184, srcMask: 16, dstMask: 24, nextHop: '192.168.1.1', sequence: 7 });
     await c.command({ query: `INSERT INTO ${db}.flows (ts, src_ip, dst_ip, rest) VALUES (1700000000500, '10.0.0.1', '10.0.0.2', '${rest}')` });
-    const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+    // Its rows are of 2023: a retention that keeps them (it runs at start).
+    const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 36500, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
     await out.start();
     const r = new FlowRecord();
     r.collectTs = 1_700_000_001_000;
@@ -556,7 +584,8 @@ test('ClickHouse: a table of the layout before the network columns: old rows sho
     ];
     const lit = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
     await c.command({ query: `INSERT INTO ${db}.flows (ts, kind, src_ip, bytes, rest) VALUES ${old.map((o) => `(${o.ts}, 'flow', '${o.src}', 100, ${lit(JSON.stringify(o.rest))})`).join(', ')}` });
-    const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 30, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
+    // Its rows are of 2023: a retention that keeps them (it runs at start).
+    const out = new ClickHouseOutput({ url: CH_URL, username: 'default', password: '', database: db, table: 'flows', retentionDays: 36500, timestampSource: 'collect', batchMax: 1000, deadlineMs: 20, queueMax: 100_000 });
     await out.start();
     try {
       const r = new FlowRecord();

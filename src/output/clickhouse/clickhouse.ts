@@ -288,7 +288,11 @@ export class ClickHouseOutput extends BatchingOutput implements QueryableOutput 
       if (err instanceof TableLayoutError) throw err;
       log.warn(`ClickHouse output: server not ready at start (${(err as Error).message}); records are queued and retried`);
     }
-    this.retentionTimer = setInterval(() => void this.applyRetention().catch((err: Error) => log.warn(`ClickHouse retention failed: ${err.message}`)), RETENTION_INTERVAL_MS);
+    const retain = (): void => void this.applyRetention().catch((err: Error) => log.warn(`ClickHouse retention failed: ${err.message}`));
+    // At start too (in the background): a collector started after a long stop kept days past the
+    // retention for its first hour.
+    if (this.tableReady) retain();
+    this.retentionTimer = setInterval(retain, RETENTION_INTERVAL_MS);
     this.retentionTimer.unref?.();
     await super.start();
   }

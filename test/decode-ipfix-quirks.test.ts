@@ -16,7 +16,9 @@ import { OP } from '../src/decode/template/compile.js';
 import { SAMPLING_IE, SamplingTable } from '../src/decode/sampling.js';
 import { PendingSets, type HeldSet } from '../src/decode/template/pending.js';
 import { TemplateStore } from '../src/decode/template/store.js';
-import { tempDir, until } from './helpers/collect.js';
+import { CaptureOutput, tempDir, testConfig, until } from './helpers/collect.js';
+import { Pipeline } from '../src/pipeline/pipeline.js';
+import { createDecoders } from '../src/decode/registry.js';
 import { eth, ipv4Udp, pcap } from './helpers/capture.js';
 import { needTool } from './helpers/tools.js';
 import { execFileSync } from 'node:child_process';
@@ -178,6 +180,19 @@ test('template lifetime: a template not refreshed within EF_PROCESSOR_DECODE_TEM
   assert.equal(run(d, data, NOW + 59_000).length, 1);
   assert.equal(run(d, data, NOW + 121_000).length, 0);
   assert.equal(d.counters.get('data without template: held'), 1);
+});
+
+test('held data comes out ahead of the records of the datagram whose template released it: one exporter\'s records stay in order', () => {
+  const capture = new CaptureOutput();
+  const p = new Pipeline(createDecoders({ config: testConfig(), stateDir: '' }), [], [capture]);
+  const ctx = { exporterIp: '192.0.2.90', exporterPort: 2055, receivedAt: NOW };
+  const data = (sp: number): Buffer => set(300, Buffer.concat([rec4('10.0.0.1', '10.0.0.2', sp, 80, 6, 100, 1), rec4('10.0.0.1', '10.0.0.2', sp + 1, 80, 6, 100, 1)]));
+  const tmpl = (): Buffer => Buffer.concat([u16(300), u16(T4.length), ...T4.flatMap(([id, len]) => [u16(id), u16(len)])]);
+  const v9 = (sets: Buffer[], seq: number): Buffer => Buffer.concat([u16(9), u16(sets.length), u32(1000), u32(EXPORT_S), u32(seq), u32(0), ...sets]);
+  p.handle(v9([data(0)], 0), ctx);
+  p.handle(v9([data(2)], 1), ctx);
+  p.handle(v9([set(0, tmpl()), data(4)], 2), ctx);
+  assert.deepEqual(capture.records.map((r) => r.srcPort), [0, 1, 2, 3, 4, 5]);
 });
 
 test('data before template: held, released when the template arrives, bounded by count and age', () => {

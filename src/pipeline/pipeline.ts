@@ -32,15 +32,20 @@ export class Pipeline {
       this.stats.error(ctx.exporterIp, `${protocol} disabled`, ctx.receivedAt);
       return;
     }
-    const batch: FlowRecord[] = [];
+    let batch: FlowRecord[] = [];
     let failed: unknown = null;
     try {
       decoder.decode(buf, ctx, batch);
     } catch (err) {
       failed = err;
     }
-    // Data held for a template that this datagram carried is released into the same batch.
-    if (decoder.drainReleased) decoder.drainReleased(batch);
+    // Data held for a template that this datagram carried is released into the same batch, ahead of
+    // this datagram's own records: it came first (one exporter's records stay in order).
+    if (decoder.drainReleased) {
+      const released: FlowRecord[] = [];
+      decoder.drainReleased(released);
+      if (released.length > 0) batch = batch.length === 0 ? released : released.concat(batch);
+    }
     // Counted first: a datagram with records gives its address an entry of its own (exporter-stats.ts),
     // which its errors then go to.
     this.stats.packet(ctx.exporterIp, protocol, buf.length, batch.length, ctx.receivedAt);

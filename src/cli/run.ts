@@ -4,6 +4,7 @@ import { log } from '../log/logger.js';
 import { configOrExit, envFiles } from './common.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
 import { VERSION } from './version.js';
+import { stopSignals } from './stop-signals.js';
 
 /** How long the process may outlive its last line (`stopped`, a failed start) for what still drains by itself. */
 const EXIT_GRACE_MS = 1000;
@@ -47,17 +48,8 @@ export const runCommand: Command = {
     if (mmapThresholdFloats()) {
       log.info('glibc\'s mmap threshold is not fixed: memory freed after a backlog may stay with the process', { hint: 'start with bin/ufc, or set MALLOC_MMAP_THRESHOLD_=131072 in the environment (docs/operations.md, Memory)' });
     }
-    // Signals are taken over before start-up, so one that arrives while it runs still stops the collector
-    // cleanly (outputs flushed) once start-up is done, instead of killing it.
-    let signalled: (sig: string) => void = () => {};
-    const stopRequested = new Promise<string>((resolve) => (signalled = resolve));
-    // SIGHUP (a closed terminal or SSH session) stops the same way: by default it would kill the
-    // process with its queues unwritten. The file output rotates by itself, so no reopen is needed.
-    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as const).map((sig) => [sig, (): void => signalled(sig)] as const);
-    for (const [sig, h] of handlers) process.on(sig, h);
-    const release = (): void => {
-      for (const [sig, h] of handlers) process.off(sig, h);
-    };
+    // Before start-up: a signal while it runs stops the collector cleanly once it is done (stop-signals.ts).
+    const { stopRequested, release } = stopSignals();
     let collector: Collector;
     try {
       collector = new Collector(config);
@@ -84,8 +76,8 @@ export const runCommand: Command = {
     }
     const sig = await stopRequested;
     log.info(`received ${sig}: stopping input, flushing outputs`);
-    release();
     await collector.stop();
+    release();
     const t = collector.pipeline.stats.totals();
     log.info('stopped', { packets: t.packets, records: t.records, errors: t.errors });
     // Every stage has stopped within its bound, and what an output could not send is in its spill.

@@ -12,6 +12,8 @@ import { DecodeError, type Decoder, type Enricher, type Output, type PacketConte
 export class Pipeline {
   readonly stats = new ExporterStats();
   private lastInternalErrorLog = 0;
+  /** Where a decoder's released records are taken, ahead of the datagram's own (handle()). */
+  private readonly released: FlowRecord[] = [];
 
   constructor(
     private readonly decoders: ReadonlyMap<Protocol, Decoder>,
@@ -42,9 +44,13 @@ export class Pipeline {
     // Data held for a template that this datagram carried is released into the same batch, ahead of
     // this datagram's own records: it came first (one exporter's records stay in order).
     if (decoder.drainReleased) {
-      const released: FlowRecord[] = [];
+      // Into one array kept for it: nearly every datagram releases nothing.
+      const released = this.released;
       decoder.drainReleased(released);
-      if (released.length > 0) batch = batch.length === 0 ? released : released.concat(batch);
+      if (released.length > 0) {
+        batch = released.concat(batch);
+        released.length = 0;
+      }
     }
     // Counted first: a datagram with records gives its address an entry of its own (exporter-stats.ts),
     // which its errors then go to.

@@ -6,7 +6,7 @@
 import type { Config } from '../../config/schema.js';
 import { CATALOGUE, catalogueFeed, feedUrl } from './catalogue.js';
 import type { FeedFormatName } from './parse.js';
-import { readUserFeeds, USER_MIN_INTERVAL_MIN, type UserFeed } from './userdef.js';
+import { readUserFeeds, USER_MIN_INTERVAL_MIN, UserFeedError, type UserFeed } from './userdef.js';
 
 export interface ResolvedFeed {
   name: string;
@@ -31,6 +31,7 @@ export function resolveFeeds(c: Config, userFeeds: UserFeed[] = c.EF_PROCESSOR_E
     : CATALOGUE.filter((f) => f.keyFree || (f.key === 'abuseipdb' && abuseKey !== '') || (f.key === 'otx' && otxKey !== '')).map((f) => f.name);
   const base = c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL;
   const out: ResolvedFeed[] = [];
+  const userdef = `EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH: ${c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH.trim()}`;
   for (const name of [...new Set(names)]) {
     const f = catalogueFeed(name)!;
     const headers: Record<string, string> = {};
@@ -49,15 +50,21 @@ export function resolveFeeds(c: Config, userFeeds: UserFeed[] = c.EF_PROCESSOR_E
   }
   for (const u of userFeeds) {
     const b = catalogueFeed(u.name);
-    const have = out.find((r) => r.name === u.name);
     if (b !== undefined) {
-      // A built-in's entry changes where and how often, not what the list is.
-      const r = have ?? { name: b.name, url: feedUrl(b, base), format: b.format, defaultName: b.defaultName, intervalMin: b.intervalMin, headers: {}, origin: 'built-in' as const, minIntervalMin: b.minIntervalMin };
+      // A built-in's entry changes where and how often, not what the list is, nor whether it runs:
+      // turning it on here would skip the key check (AbuseIPDB without its key: a 401 every time).
+      const r = out.find((x) => x.name === u.name);
+      if (r === undefined) {
+        const how = b.key !== undefined && asked.length === 0
+          ? `set EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_${b.key.toUpperCase()}_API_KEY`
+          : `name it in EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS${b.key !== undefined ? ` (with EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_${b.key.toUpperCase()}_API_KEY set)` : ''}`;
+        throw new UserFeedError(`${userdef}: feed "${u.name}" is a built-in feed that is not turned on; an entry with a built-in's name only changes where and how often it is fetched. To run it, ${how}; else remove the entry`);
+      }
+      if (u.threatName !== undefined) throw new UserFeedError(`${userdef}: feed "${u.name}": "threat_name" does not apply to a built-in feed`);
       if (u.url !== undefined) r.url = u.url;
       if (u.intervalMin !== undefined) r.intervalMin = u.intervalMin;
       if (u.format !== undefined) r.format = u.format;
       Object.assign(r.headers, u.headers);
-      if (have === undefined) out.push(r);
       continue;
     }
     if (u.url === undefined) throw new Error(`threat feed ${u.name} (user-defined) has no url`);

@@ -8,7 +8,7 @@
  *       header: "Authorization: Bearer abc"   # or a mapping of header names to values
  *       interval: 60                     # minutes (at least 5)
  *       threat_name: corp-intel          # name for entries the list does not name
- *     - name: spamhaus-drop-v4           # a built-in's name: only url/interval/header change
+ *     - name: spamhaus-drop-v4           # a built-in's name: only url/format/interval/header change
  *       url: http://mirror.local/drop_v4.json
  *
  * A top-level list (without `feeds:`) is accepted too. Errors name the entry and the key.
@@ -16,7 +16,10 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { FEED_FORMATS, type FeedFormatName } from './parse.js';
+import { catalogueFeed } from './catalogue.js';
 import { ConfigFileError } from '../../config/file-error.js';
+import { RISKIQ_FEED } from '../../enrich/riskiq-threat.js';
+import { MSGRAPH_FEED } from '../reputation/enricher.js';
 
 export const USER_MIN_INTERVAL_MIN = 5;
 
@@ -32,6 +35,21 @@ export interface UserFeed {
 export class UserFeedError extends ConfigFileError {}
 
 const KEYS = new Set(['name', 'url', 'format', 'header', 'headers', 'interval', 'threat_name']);
+
+/**
+ * Feed labels of the other threat enrichers. A user feed of the same name would share their stored
+ * list (`<data dir>/threat/riskiq.body`: the RiskIQ enricher would load the user's list at its next
+ * start) and their rows on /metrics and the Integrations page.
+ */
+export const RESERVED_FEED_NAMES: readonly string[] = [RISKIQ_FEED, MSGRAPH_FEED];
+
+/** A header name is an HTTP token (RFC 9110 section 5.6.2). */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/**
+ * A header value is visible ASCII, obs-text, space and tab (RFC 9110 section 5.5); fetch refuses
+ * anything else, so every download of the feed would fail.
+ */
+const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 export function parseUserFeeds(text: string, where: string): UserFeed[] {
   let doc: unknown;
@@ -51,11 +69,13 @@ export function parseUserFeeds(text: string, where: string): UserFeed[] {
     for (const k of Object.keys(o)) if (!KEYS.has(k)) throw new UserFeedError(`${at}: unknown key "${k}"; expected ${[...KEYS].join(', ')}`);
     const name = o.name;
     if (typeof name !== 'string' || !/^[a-z0-9][a-z0-9._-]{0,62}$/.test(name)) throw new UserFeedError(`${at}: "name" must be 1-63 characters of a-z, 0-9, '.', '_', '-'`);
+    if (RESERVED_FEED_NAMES.includes(name)) throw new UserFeedError(`${at}: "name" ${name} is the feed name of the built-in ${name} enricher (its stored list and status rows); choose another`);
     if (seen.has(name)) throw new UserFeedError(`${at}: "${name}" appears twice`);
     seen.add(name);
+    const builtIn = catalogueFeed(name) !== undefined;
     const f: UserFeed = { name, headers: {} };
     if (o.url !== undefined) {
-      if (typeof o.url !== 'string' || !/^https?:\/\/\S+$/i.test(o.url)) throw new UserFeedError(`${at} (${name}): "url" must be an http or https URL`);
+      if (typeof o.url !== 'string' || !/^https?:\/\/\S+$/i.test(o.url) || !URL.canParse(o.url)) throw new UserFeedError(`${at} (${name}): "url" must be an http or https URL${typeof o.url === 'string' ? `; ${JSON.stringify(o.url)} is not one` : ''}`);
       f.url = o.url;
     }
     if (o.format !== undefined) {
@@ -69,13 +89,22 @@ export function parseUserFeeds(text: string, where: string): UserFeed[] {
       f.headers[h.slice(0, c).trim()] = h.slice(c + 1).trim();
     } else if (h !== undefined) {
       if (h === null || typeof h !== 'object' || Array.isArray(h)) throw new UserFeedError(`${at} (${name}): "header" must be "Name: value" or a mapping`);
-      for (const [k, v] of Object.entries(h as Record<string, unknown>)) f.headers[k] = String(v);
+      for (const [k, v] of Object.entries(h as Record<string, unknown>)) {
+        if (v === null || typeof v === 'object') throw new UserFeedError(`${at} (${name}): header "${k}" must have a text value`);
+        f.headers[k] = String(v);
+      }
+    }
+    for (const [k, v] of Object.entries(f.headers)) {
+      // Values are not quoted back: they are often keys.
+      if (!TOKEN.test(k)) throw new UserFeedError(`${at} (${name}): header name ${JSON.stringify(k)} is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_\`|~, no blanks)`);
+      if (BAD_VALUE.test(v)) throw new UserFeedError(`${at} (${name}): header "${k}" has a control character (a line break?) or a character beyond Latin-1 in its value, which no request can carry`);
     }
     if (o.interval !== undefined) {
       if (typeof o.interval !== 'number' || !Number.isInteger(o.interval) || o.interval < USER_MIN_INTERVAL_MIN) throw new UserFeedError(`${at} (${name}): "interval" must be a whole number of minutes, at least ${USER_MIN_INTERVAL_MIN}`);
       f.intervalMin = o.interval;
     }
     if (o.threat_name !== undefined) {
+      if (builtIn) throw new UserFeedError(`${at} (${name}): "threat_name" does not apply to the built-in feed ${name}, whose entries keep the names its provider gives; an entry with a built-in's name changes only url, format, interval and header`);
       if (typeof o.threat_name !== 'string' || o.threat_name.trim() === '') throw new UserFeedError(`${at} (${name}): "threat_name" must be text`);
       f.threatName = o.threat_name.trim();
     }

@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fetchOtxPages } from '../src/threat/feeds/otx.js';
+import { catalogueFeed } from '../src/threat/feeds/catalogue.js';
 import { parseForFeed, type FeedParseSpec } from '../src/threat/feeds/parse.js';
 import { PrivateSpace } from '../src/threat/feeds/private-space.js';
 import { buildHere, buildOnWorker } from '../src/threat/build.js';
@@ -44,6 +45,17 @@ test('JSON records: Feodo (ip_address/malware), AbuseIPDB (data[].ipAddress), ba
   const r = await names('{"ip":"94.232.46.19","name":"bruteforce"}\nnot json\n{"nothing":1}\n', { format: 'jsonl' }, ['94.232.46.19']);
   assert.deepEqual(r.found, ['bruteforce']);
   assert.equal(r.bad, 2);
+});
+
+test('AbuseIPDB in its JSON form (data[].ipAddress) reads under the feed\'s own format, not only as json', async () => {
+  // The catalogue asks for plain text; a mirror, a proxy or an Accept header may still bring the JSON.
+  const format = catalogueFeed('abuseipdb')!.format;
+  const abuse = JSON.stringify({ meta: { generatedAt: '2026-11-27T14:00:00+00:00' }, data: [{ ipAddress: '118.25.6.39', countryCode: 'CN', abuseConfidenceScore: 100 }, { ipAddress: '2a03:b0c0:3:d0::1', abuseConfidenceScore: 100 }] });
+  const r = await names(abuse, { format, dropPrivate: true }, ['118.25.6.39', '2a03:b0c0:3:d0::1']);
+  assert.deepEqual(r.found, ['default', 'default'], `both addresses read as ${format}`);
+  assert.equal(r.bad, 0, 'nothing skipped');
+  // A CSV export of the same list names its column ipAddress too.
+  assert.deepEqual((await names('ipAddress,abuseConfidenceScore\n118.25.6.39,100\n', { format: 'csv' }, ['118.25.6.39'])).found, ['default'], 'CSV column ipAddress');
 });
 
 test('DShield block.txt: start plus the Netblock prefix length; header row and comments skipped', async () => {

@@ -25,6 +25,17 @@ export type FeedFormat = 'jsonl' | 'dshield' | 'zeek' | 'iprep' | 'otx';
 export const ADDRESS_KEYS = ['ip', 'address', 'indicator', 'value', 'cidr', 'network'] as const;
 export const NAME_KEYS = ['name', 'classification', 'category', 'threat', 'tags'] as const;
 
+/**
+ * The JSON member and CSV column names read as the address and the name (lower case, first found
+ * wins). By default the RiskIQ list's, as docs/riskiq.md lists them; named feeds bring their own
+ * (feeds/parsers.ts: AbuseIPDB's `ipAddress`, abuse.ch's `ip_address`, ...).
+ */
+export interface ListKeys {
+  address: readonly string[];
+  name: readonly string[];
+}
+const LIST_KEYS: ListKeys = { address: ADDRESS_KEYS, name: NAME_KEYS };
+
 export class ListFormatError extends Error {
   override name = 'ListFormatError';
 }
@@ -55,14 +66,14 @@ export async function inflated(body: Buffer): Promise<{ bytes: Buffer; gzip: boo
 }
 
 /** Parses a whole response body. Throws ListFormatError only when the body as a whole is unreadable. */
-export async function parseList(body: Buffer, defaultName: string, slicer = new Slicer()): Promise<ParsedList> {
+export async function parseList(body: Buffer, defaultName: string, slicer = new Slicer(), keys = LIST_KEYS): Promise<ParsedList> {
   const { bytes, gzip: gz } = await inflated(body);
   // A UTF-8 byte order mark (EF BB BF) is skipped.
   const from = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
   const set = new EntrySet(defaultName);
   const format = sniffFormat(bytes.toString('utf8', from, Math.min(bytes.length, from + 65536)));
-  if (format === 'json') await parseJson(bytes, from, set, slicer);
-  else if (format === 'csv') await parseCsv(bytes, from, set, slicer);
+  if (format === 'json') await parseJson(bytes, from, set, slicer, keys);
+  else if (format === 'csv') await parseCsv(bytes, from, set, slicer, keys);
   else await parseText(bytes, from, set, slicer);
   return { set, format, gzip: gz };
 }
@@ -228,7 +239,7 @@ export function splitCsvLine(line: string): string[] {
   }
 }
 
-async function parseCsv(buf: Buffer, from: number, set: EntrySet, slicer: Slicer): Promise<void> {
+async function parseCsv(buf: Buffer, from: number, set: EntrySet, slicer: Slicer, keys: ListKeys): Promise<void> {
   let addrCol = -1;
   let nameCol = -1;
   let decided = false;
@@ -241,13 +252,13 @@ async function parseCsv(buf: Buffer, from: number, set: EntrySet, slicer: Slicer
         // A header names its columns; a first row that names no address column is not one (a
         // domain, a note): it is counted as a bad entry and the next row decides.
         const lower = fields.map((f) => f.trim().toLowerCase());
-        const a = firstKey(lower, ADDRESS_KEYS);
+        const a = firstKey(lower, keys.address);
         if (a < 0) {
           set.reject(line);
           return;
         }
         addrCol = a;
-        nameCol = firstKey(lower, NAME_KEYS);
+        nameCol = firstKey(lower, keys.name);
         decided = true;
         return;
       }
@@ -279,7 +290,7 @@ const PREFERRED_ARRAY_KEYS = ['blocklist', 'data', 'results', 'items', 'entries'
  * reuses ASCII bytes inside a multi-byte character) to find the array and the extent of each item;
  * each item is decoded and parsed on its own, in time slices.
  */
-async function parseJson(b: Buffer, from: number, set: EntrySet, slicer: Slicer): Promise<void> {
+async function parseJson(b: Buffer, from: number, set: EntrySet, slicer: Slicer, keys: ListKeys): Promise<void> {
   let i = skipWs(b, from);
   let arrayAt = -1;
   if (b[i] === LBRACKET) arrayAt = i;
@@ -317,7 +328,7 @@ async function parseJson(b: Buffer, from: number, set: EntrySet, slicer: Slicer)
   let items = 0;
   while (i < b.length && b[i] !== RBRACKET) {
     const end = skipValue(b, i);
-    addJsonItem(b, i, end, set);
+    addJsonItem(b, i, end, set, keys);
     i = skipWs(b, end);
     if (b[i] === COMMA) i = skipWs(b, i + 1);
     else if (b[i] !== RBRACKET) throw jsonError(b, i, "expected ',' or ']'");
@@ -335,7 +346,7 @@ const RBRACKET = 93;
 const LBRACE = 123;
 const RBRACE = 125;
 
-function addJsonItem(b: Buffer, start: number, end: number, set: EntrySet): void {
+function addJsonItem(b: Buffer, start: number, end: number, set: EntrySet, keys: ListKeys): void {
   // The common case, a plain string without escapes, needs no JSON.parse.
   if (b[start] === QUOTE && !hasByte(b, BACKSLASH, start, end)) {
     set.add(b.toString('utf8', start + 1, end - 1), '');
@@ -363,9 +374,9 @@ function addJsonItem(b: Buffer, start: number, end: number, set: EntrySet): void
     const lower = new Map<string, unknown>();
     for (const k of Object.keys(o)) lower.set(k.toLowerCase(), o[k]);
     let addr: unknown;
-    for (const k of ADDRESS_KEYS) if (addr === undefined && lower.has(k)) addr = lower.get(k);
+    for (const k of keys.address) if (addr === undefined && lower.has(k)) addr = lower.get(k);
     let name: unknown;
-    for (const k of NAME_KEYS) if (name === undefined && lower.has(k)) name = lower.get(k);
+    for (const k of keys.name) if (name === undefined && lower.has(k)) name = lower.get(k);
     if (typeof addr === 'string') set.add(addr, nameText(name));
     else set.reject(raw);
     return;

@@ -4,7 +4,7 @@
  */
 import { ListFormatError, parseList, type ParsedList } from '../formats.js';
 import type { Slicer } from '../slicer.js';
-import { FEED_PARSERS, parseFeedFormat, type FeedParserName } from './parsers.js';
+import { FEED_ADDRESS_KEYS, FEED_NAME_KEYS, FEED_PARSERS, parseFeedFormat, type FeedParserName } from './parsers.js';
 import { dropPrivate, PrivateSpace } from './private-space.js';
 
 /** Plain text, CSV and auto go to the generic parser; the rest to parsers.ts. */
@@ -22,7 +22,11 @@ export interface FeedParseSpec {
 
 export async function parseForFeed(body: Buffer, defaultName: string, slicer: Slicer, spec: FeedParseSpec): Promise<ParsedList & { dropped: number; droppedSamples: string[] }> {
   const f = spec.format ?? 'auto';
-  const parsed = (FEED_PARSERS as readonly string[]).includes(f) ? await parseFeedFormat(body, defaultName, f as FeedParserName, slicer) : await parseList(body, defaultName, slicer);
+  // A JSON body or CSV header under plain or auto is read by the feed keys, as under json: AbuseIPDB
+  // is asked for plain text and may still answer JSON (`data[].ipAddress`).
+  const parsed = (FEED_PARSERS as readonly string[]).includes(f)
+    ? await parseFeedFormat(body, defaultName, f as FeedParserName, slicer)
+    : await parseList(body, defaultName, slicer, { address: FEED_ADDRESS_KEYS, name: FEED_NAME_KEYS });
   // Several feeds matching one end are joined with ',' in the record: a ',' inside a name would split it.
   const names = parsed.set.names;
   for (let i = 0; i < names.length; i++) if (names[i]!.includes(',')) names[i] = names[i]!.replace(/,\s*/g, ' ');

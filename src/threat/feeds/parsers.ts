@@ -21,8 +21,9 @@ import type { Slicer } from '../slicer.js';
 export const FEED_PARSERS = ['json', 'jsonl', 'dshield', 'zeek', 'iprep', 'otx'] as const;
 export type FeedParserName = (typeof FEED_PARSERS)[number];
 
-const ADDRESS_KEYS = ['ip_address', 'ipaddress', 'ip', 'address', 'indicator', 'value', 'cidr', 'network', 'ip_network'];
-const NAME_KEYS = ['name', 'malware', 'sblid', 'classification', 'category', 'threat', 'tags'];
+/** Also what plain, CSV and auto feeds read a JSON body or a CSV header by (parse.ts). */
+export const FEED_ADDRESS_KEYS = ['ip_address', 'ipaddress', 'ip', 'address', 'indicator', 'value', 'cidr', 'network', 'ip_network'];
+export const FEED_NAME_KEYS = ['name', 'malware', 'sblid', 'classification', 'category', 'threat', 'tags'];
 const ARRAY_KEYS = ['data', 'results', 'blocklist', 'items', 'entries', 'indicators', 'ips', 'addresses'];
 
 async function text(body: Buffer): Promise<{ s: string; gzip: boolean }> {
@@ -58,8 +59,8 @@ function addRecord(o: unknown, set: EntrySet, raw: string): void {
   for (const [k, v] of Object.entries(o as Record<string, unknown>)) lower.set(k.toLowerCase(), v);
   // Spamhaus ends its JSON-lines files with a metadata record (timestamp, size, records, copyright).
   if (lower.get('type') === 'metadata') return;
-  const addr = ADDRESS_KEYS.map((k) => lower.get(k)).find((v) => typeof v === 'string');
-  const name = NAME_KEYS.map((k) => lower.get(k)).find((v) => v !== undefined && v !== null);
+  const addr = FEED_ADDRESS_KEYS.map((k) => lower.get(k)).find((v) => typeof v === 'string');
+  const name = FEED_NAME_KEYS.map((k) => lower.get(k)).find((v) => v !== undefined && v !== null);
   if (typeof addr === 'string') set.add(addr, nameText(name));
   else set.reject(raw);
 }

@@ -171,6 +171,11 @@ test('file output: a stop that gives up inside a line (the disk stayed full) lea
   await new Promise((r) => setTimeout(r, 50));
   await out.close(300);
   assert.ok(readFileSync(path, 'utf8').endsWith('\n'), 'no cut line left at the end');
+  // The whole lines the disk took are written, not lost: counted as sent, the rest as dropped.
+  const kept = readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').length;
+  assert.ok(kept > 0, `${kept} whole lines in the 1234 bytes written`);
+  assert.equal(out.counters().sent, kept, 'sent: the lines in the file');
+  assert.equal(out.counters().dropped_retries, 100 - kept, 'dropped: the rest');
   const next = new FileOutput({ path, maxBytes: 0, maxFiles: 1, view });
   await next.start();
   next.write([rec(1000)]);

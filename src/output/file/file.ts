@@ -9,6 +9,15 @@ import { dirname } from 'node:path';
 import type { ViewOptions } from '../../record/fields.js';
 import { NdjsonQueue } from './ndjson-queue.js';
 import { makeDir } from '../../make-dir.js';
+import { within } from '../../within.js';
+
+/**
+ * Bytes in one write at most. A stop waits for the write under way (3 s at most) and counts what the
+ * writes that returned took: a write the size of the whole backlog (90 MB into a slow disk or a FIFO)
+ * would outlast that wait and leave every record in it unknown. 1 MiB is the slab size, what a
+ * steady stream writes anyway.
+ */
+const WRITE_MAX = 1 << 20;
 
 export interface FileOutputOptions {
   path: string;
@@ -28,6 +37,8 @@ export class FileOutput extends NdjsonQueue {
    * goes on from there, so no line is written twice and the cut line is completed.
    */
   private progress: { of: Buffer[]; bytes: number } | null = null;
+  /** Bytes in the write under way (0 between writes): what a stop that stops waiting does not know about. */
+  private writing = 0;
 
   constructor(private readonly o: FileOutputOptions) {
     super({ view: o.view, slabBytes: 1 << 20, deadlineMs: 500, queueMax: 500_000 });
@@ -68,13 +79,17 @@ export class FileOutput extends NdjsonQueue {
     await this.openFile();
   }
 
+  protected override sendState(chunks: Buffer[]): { written: number; writing: number } {
+    return this.progress?.of === chunks ? { written: this.progress.bytes, writing: this.writing } : { written: 0, writing: 0 };
+  }
+
   /** Writes whole lines, rotating between records so no file grows past the size (unless one record alone does). */
-  protected async send(chunks: Buffer[], bytes: number): Promise<void> {
+  protected async send(chunks: Buffer[], bytes: number): Promise<number> {
     if (this.fh === null) await this.openFile();
     const done = this.progress?.of === chunks ? this.progress.bytes : 0;
     this.progress = { of: chunks, bytes: done };
     if (this.o.maxBytes === 0 || this.size + (bytes - done) <= this.o.maxBytes) {
-      // The common case: no rotation due, one gathered write and no copy.
+      // The common case: no rotation due, gathered writes and no copy.
       await this.writeAll(skip(chunks, done));
     } else {
       const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
@@ -89,14 +104,19 @@ export class FileOutput extends NdjsonQueue {
           if (to <= from) to = this.size === 0 || (from > 0 && data[from - 1] !== 10) ? data.indexOf(10, from) + 1 : from;
         }
         while (from < to) {
-          const { bytesWritten } = await this.fh!.write(data, from, to - from);
+          if (this.stopping) return this.progress.bytes;
+          const n = pieceEnd(data, from, to) - from;
+          this.writing = n;
+          const { bytesWritten } = await this.fh!.write(data, from, n).finally(() => (this.writing = 0));
           this.wrote(bytesWritten);
           from += bytesWritten;
         }
-        if (from < data.length) await this.rotate();
+        if (from < data.length && !this.stopping) await this.rotate();
       }
     }
-    this.progress = null;
+    const wrote = this.progress.bytes;
+    if (wrote === bytes) this.progress = null;
+    return wrote;
   }
 
   private wrote(n: number): void {
@@ -104,11 +124,29 @@ export class FileOutput extends NdjsonQueue {
     this.progress!.bytes += n;
   }
 
-  /** writev may write less than asked (a signal, a full disk): the rest is written, not lost. */
+  /**
+   * Writes the chunks, WRITE_MAX bytes at a time, until done or stopping. writev may write less than
+   * asked (a signal, a full disk): the rest is written, not lost.
+   */
   private async writeAll(chunks: Buffer[]): Promise<void> {
     let rest = chunks;
-    while (rest.length > 0) {
-      let { bytesWritten } = await this.fh!.writev(rest);
+    while (rest.length > 0 && !this.stopping) {
+      const piece: Buffer[] = [];
+      let n = 0;
+      for (const c of rest) {
+        if (n + c.length <= WRITE_MAX) {
+          piece.push(c);
+          n += c.length;
+          continue;
+        }
+        // A chunk that does not fit whole: the lines of it that do (the first line, when none came before).
+        const end = n === 0 ? pieceEnd(c, 0, c.length) : c.lastIndexOf(10, WRITE_MAX - n - 1) + 1;
+        if (end > 0) piece.push(c.subarray(0, end));
+        n += end;
+        break;
+      }
+      this.writing = n;
+      let { bytesWritten } = await this.fh!.writev(piece).finally(() => (this.writing = 0));
       this.wrote(bytesWritten);
       let i = 0;
       while (i < rest.length && bytesWritten >= rest[i]!.length) bytesWritten -= rest[i++]!.length;
@@ -119,11 +157,31 @@ export class FileOutput extends NdjsonQueue {
 
   override async close(flushMs?: number): Promise<void> {
     await super.close(flushMs);
-    await this.fh?.close();
+    const fh = this.fh;
     this.fh = null;
-    // A stop that gave up part-way through a write (the disk stayed full) leaves no cut line.
-    if (this.progress !== null) endOnWholeLine(this.o.path);
+    if (fh === null) return;
+    // Closing waits for a write under way (a hung NFS server, a FIFO nobody reads): the stop does
+    // not, past its own bound; the descriptor is closed once that write returns, or with the process.
+    const closing = fh.close();
+    closing.catch(() => {});
+    const closed = this.writing === 0 && (await within(closing, Math.max(50, this.stopBy - Date.now())));
+    // A stop that gave up part-way through a write (the disk stayed full) leaves no cut line. Not
+    // while a write is under way: it may still add to that line, and the file may not answer.
+    if (closed && this.progress !== null) endOnWholeLine(this.o.path);
   }
+}
+
+/**
+ * Where a write of `data` from `from` (up to `to`) ends: after the last line end within WRITE_MAX
+ * bytes, so that a stop between two writes leaves whole lines (the reader of a FIFO cannot be cut
+ * back); a line longer than that is written whole.
+ */
+function pieceEnd(data: Buffer, from: number, to: number): number {
+  if (to - from <= WRITE_MAX) return to;
+  const nl = data.lastIndexOf(10, from + WRITE_MAX - 1);
+  if (nl >= from) return nl + 1;
+  const first = data.indexOf(10, from);
+  return first < 0 || first >= to ? to : first + 1;
 }
 
 /** `chunks` without their first `n` bytes. */

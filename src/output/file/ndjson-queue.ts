@@ -11,6 +11,10 @@
  * Same policy as BatchingOutput without spill: bounded (records beyond `queueMax` are dropped and
  * counted, so a slow disk never grows memory or stalls decoding), a partial slab waits at most
  * `deadlineMs`, failed writes are retried with capped exponential backoff, order is kept.
+ *
+ * A stop counts by lines: of a send it gave up on, the lines its writes took are `sent`, the lines of
+ * a write that had not returned are `unconfirmed_at_stop` (they may yet reach the file), the rest
+ * `dropped_retries`.
  */
 import type { FlowRecord } from '../../record/flow-record.js';
 import type { ViewOptions } from '../../record/fields.js';
@@ -46,7 +50,7 @@ const FREE_SLABS = 4;
 
 export abstract class NdjsonQueue implements Output {
   abstract readonly name: string;
-  protected readonly c: Record<string, number> = { queued: 0, sent: 0, batches: 0, failures: 0, dropped_queue_full: 0, dropped_retries: 0 };
+  protected readonly c: Record<string, number> = { queued: 0, sent: 0, batches: 0, failures: 0, dropped_queue_full: 0, dropped_retries: 0, unconfirmed_at_stop: 0 };
   private readonly encode: (r: FlowRecord) => string;
   private cur: Slab | null = null;
   private readonly ready: Slab[] = [];
@@ -57,6 +61,10 @@ export abstract class NdjsonQueue implements Output {
   private pumping: Promise<void> | null = null;
   private backoff = 0;
   private closing = false;
+  /** The chunks of the send under way and their records, for the count if the stop gives it up. */
+  private inFlight: { chunks: Buffer[]; records: number } | null = null;
+  /** When a stop stops waiting: a subclass's own closing (a file handle) ends by then too. */
+  protected stopBy = Infinity;
   private lastErrorLog = 0;
   /** Set when close() stopped waiting for a write: its outcome no longer counts. */
   private abandoned = false;
@@ -67,8 +75,23 @@ export abstract class NdjsonQueue implements Output {
     this.encode = encoderFor(q.view);
   }
 
-  /** Writes the chunks (each whole lines), in order; throws to have them all retried. */
-  protected abstract send(chunks: Buffer[], bytes: number): Promise<void>;
+  /**
+   * Writes the chunks (each whole lines), in order; throws to have them retried (from where it got
+   * to, which it keeps itself). Once `stopping`, it starts no new write and returns what it wrote.
+   * Resolves with the bytes of `chunks` written, `bytes` unless it stopped.
+   */
+  protected abstract send(chunks: Buffer[], bytes: number): Promise<number>;
+
+  /**
+   * Of `chunks`, the send under way (or the one that just failed): bytes known to be written, and
+   * bytes after them in a write that has not returned.
+   */
+  protected abstract sendState(chunks: Buffer[]): { written: number; writing: number };
+
+  /** Set from the flush deadline of a stop on: a send starts no new write. */
+  protected get stopping(): boolean {
+    return this.closing;
+  }
 
   async start(): Promise<void> {}
 
@@ -155,7 +178,8 @@ export abstract class NdjsonQueue implements Output {
   }
 
   private async pump(): Promise<void> {
-    while (this.ready.length > 0) {
+    // Once closing, what is ready is left to close() to count.
+    while (this.ready.length > 0 && !this.closing) {
       // Everything ready goes in one write: fewer syscalls when the writer fell behind.
       const slabs = this.ready.splice(0, this.ready.length);
       let records = 0;
@@ -166,11 +190,17 @@ export abstract class NdjsonQueue implements Output {
         bytes += s.len;
         chunks.push(s.buf.subarray(0, s.len));
       }
+      this.inFlight = { chunks, records };
       for (;;) {
         try {
-          await this.send(chunks, bytes);
+          const wrote = await this.send(chunks, bytes);
           if (this.abandoned) return;
           this.backoff = 0;
+          if (wrote < bytes) {
+            // The stop came between two writes.
+            this.stopped(chunks, records, wrote);
+            break;
+          }
           this.c.sent! += records;
           this.c.batches!++;
           break;
@@ -179,12 +209,13 @@ export abstract class NdjsonQueue implements Output {
           this.c.failures!++;
           this.logFailure(err);
           if (this.closing) {
-            this.c.dropped_retries! += records;
+            this.stopped(chunks, records, this.sendState(chunks).written);
             break;
           }
           await this.sleep();
         }
       }
+      this.inFlight = null;
       this.queued -= records;
       this.c.queued = this.queued;
       for (const s of slabs) {
@@ -197,6 +228,13 @@ export abstract class NdjsonQueue implements Output {
       this.timer = setTimeout(() => this.kick(), this.q.deadlineMs);
       this.timer.unref?.();
     }
+  }
+
+  /** Counts a send a stop ended with `written` bytes of its chunks written: their whole lines are sent, the rest dropped. */
+  private stopped(chunks: Buffer[], records: number, written: number): void {
+    const n = linesIn(chunks, 0, written);
+    this.c.sent! += n;
+    this.c.dropped_retries! += records - n;
   }
 
   private sleep(): Promise<void> {
@@ -227,28 +265,46 @@ export abstract class NdjsonQueue implements Output {
 
   /**
    * Writes what is queued, for at most `flushMs` (close-deadline.ts); what the writer cannot take
-   * by then (a full disk) is counted in `dropped_retries` and logged, and the stop goes on.
+   * by then (a full disk, a slow one) is counted in `dropped_retries` and logged, and the stop goes on.
    */
   async close(flushMs = CLOSE_FLUSH_MS): Promise<void> {
     const droppedBefore = this.c.dropped_retries!;
     await within(this.flush(), flushMs);
     this.closing = true;
+    this.stopBy = Date.now() + CLOSE_SEND_MS;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
-    // A pump in its retry pause tries once more and, failing, counts its slabs as dropped.
+    // A pump in its retry pause ends, counting what it had written of its slabs.
     this.wake?.();
-    // A write that never returns (stdout into a pipe nobody reads) does not hold the stop either;
-    // its records stay counted as queued, so they are counted as dropped below.
-    if (this.pumping !== null && !(await within(this.pumping, CLOSE_SEND_MS))) this.abandoned = true;
+    // The send under way starts no new write; the one under way (a slow disk, a hung NFS server, a
+    // FIFO nobody reads) does not hold the stop past CLOSE_SEND_MS either.
+    let unconfirmed = 0;
+    if (this.pumping !== null && !(await within(this.pumping, CLOSE_SEND_MS))) {
+      this.abandoned = true;
+      const f = this.inFlight;
+      if (f !== null) {
+        // What the writes that returned took is in the file; what the one still under way holds
+        // may get there after the process has gone, or not: it is not counted as lost.
+        const { written, writing } = this.sendState(f.chunks);
+        const sent = linesIn(f.chunks, 0, written);
+        unconfirmed = Math.min(f.records - sent, linesIn(f.chunks, written, written + writing));
+        this.c.sent! += sent;
+        this.c.unconfirmed_at_stop! += unconfirmed;
+        this.queued -= sent + unconfirmed;
+      }
+    }
     this.seal();
     for (const s of this.ready.splice(0, this.ready.length)) s.done?.();
-    // Everything not written: what was ready, and what a write that never returned held.
+    // Everything else not written: what was ready, and what the given-up send had not begun.
     const left = this.queued;
     this.queued = 0;
     this.c.queued = 0;
     this.c.dropped_retries! += left;
     const dropped = this.c.dropped_retries! - droppedBefore;
-    if (dropped > 0) log.error(`${this.name} output: stopped with ${dropped} records not written (writes kept failing for ${flushMs / 1000} s)`);
+    const said: string[] = [];
+    if (dropped > 0) said.push(`${dropped} records not written (the file did not take them within ${flushMs / 1000} s: slow or failing)`);
+    if (unconfirmed > 0) said.push(`${unconfirmed} records in a write that had not returned ${CLOSE_SEND_MS / 1000} s later (they may be in the file: unconfirmed_at_stop)`);
+    if (said.length > 0) log.error(`${this.name} output: stopped with ${said.join(' and ')}`);
   }
 
   counters(): Record<string, number> {
@@ -266,4 +322,20 @@ export abstract class NdjsonQueue implements Output {
     this.lastErrorLog = now;
     log.warn(`${this.name} output: write${this.target()} failed, will retry: ${(err as Error).message}`);
   }
+}
+
+/** Line ends (whole records) among bytes [from, to) of `chunks`. */
+export function linesIn(chunks: Buffer[], from: number, to: number): number {
+  let n = 0;
+  let base = 0;
+  for (const c of chunks) {
+    const end = base + c.length;
+    if (end > from && base < to) {
+      const stop = Math.min(c.length, to - base);
+      for (let i = c.indexOf(10, Math.max(0, from - base)); i >= 0 && i < stop; i = c.indexOf(10, i + 1)) n++;
+    }
+    base = end;
+    if (base >= to) break;
+  }
+  return n;
 }

@@ -9,6 +9,7 @@ import { gzipSync } from 'node:zlib';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fetchOtxPages } from '../src/threat/feeds/otx.js';
+import { DownloadError } from '../src/threat/download.js';
 import { catalogueFeed } from '../src/threat/feeds/catalogue.js';
 import { parseForFeed, type FeedParseSpec } from '../src/threat/feeds/parse.js';
 import { PrivateSpace } from '../src/threat/feeds/private-space.js';
@@ -135,6 +136,26 @@ test('OTX paging: `next` is followed on the same origin only (the key header nev
     served = 0;
     await assert.rejects(fetchOtxPages({ url: `${base}/evil`, timeoutMs: 2000 }), /points to another host \(http:\/\/127\.0\.0\.2:9\); not followed/);
     assert.equal(served, 1);
+  } finally {
+    srv.close();
+  }
+});
+
+test('OTX paging: the body size limit bounds all pages together, not each page', async () => {
+  const pad = 'x'.repeat(1000);
+  const srv = createServer((req, res) => {
+    const page = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('page') ?? '1');
+    const next = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/otx?page=${page + 1}`;
+    res.end(JSON.stringify({ next, results: [{ name: `p${page}`, description: pad, indicators: [{ indicator: `45.9.148.${page}`, type: 'IPv4' }] }] }));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}/otx`;
+  try {
+    const all = JSON.parse((await fetchOtxPages({ url, timeoutMs: 2000, maxBytes: 10_000 }, 5)).toString()) as { pages: number };
+    assert.equal(all.pages, 5, 'five pages of about 1.1 kB fit in 10 kB');
+    await assert.rejects(fetchOtxPages({ url, timeoutMs: 2000, maxBytes: 2500 }, 5),
+      (err: Error) => err instanceof DownloadError && err.stage === 'body' && /^OTX page 3 takes the pages past the 2500 bytes accepted for all of them together/.test(err.message),
+      'each page is below 2500 bytes, the three together are not');
   } finally {
     srv.close();
   }

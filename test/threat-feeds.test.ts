@@ -6,7 +6,7 @@
  */
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, setLogger } from '../src/log/logger.js';
 import { retryPolicy, ThreatFeedsEnricher } from '../src/enrich/threat-feeds.js';
@@ -353,6 +353,11 @@ test('a stored copy dated in the future (clock was ahead) is due at once, not af
   const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as { savedAt: string };
   meta.savedAt = new Date(Date.now() + 30 * 86400_000).toISOString();
   writeFileSync(metaPath, JSON.stringify(meta));
+  // The attempt was recorded by the same clock.
+  const attemptPath = join(dir, 'threat', 'spamhaus-drop-v4.attempt.json');
+  const attempt = JSON.parse(readFileSync(attemptPath, 'utf8')) as { at: number };
+  attempt.at = Date.now() + 30 * 86400_000;
+  writeFileSync(attemptPath, JSON.stringify(attempt));
   const config = testConfig({
     EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true',
     EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4',
@@ -366,6 +371,76 @@ test('a stored copy dated in the future (clock was ahead) is due at once, not af
     assert.ok((emu.hits.get('/spamhaus-drop-v4') ?? 0) > hits, 'the copy dated in the future is downloaded at once');
     const st = second.status().feeds.find((f) => f.feed === 'spamhaus-drop-v4')!;
     assert.ok((st.nextRefresh as number) <= Date.now() + 12 * 3600_000 + 5000, 'the next download is at most one interval away');
+  } finally {
+    await second.stop();
+  }
+});
+
+test('a restart does not ask a provider sooner than its floor after the last attempt, a failed one included', async () => {
+  const dir = tempDir('ufc-feeds-');
+  const config = testConfig({
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'spamhaus-drop-v4',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: emu.url,
+  });
+  emu.setFault('/spamhaus-drop-v4', '500');
+  try {
+    // A collector that never got the list, restarting in a loop (a crash at every start).
+    const hits = emu.hits.get('/spamhaus-drop-v4') ?? 0;
+    const first = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [] });
+    await first.start();
+    await until(() => first.status().feeds[0]!.lastError !== null, 5000);
+    await first.stop();
+    assert.equal(emu.hits.get('/spamhaus-drop-v4'), hits + 1, 'the first start asks at once');
+    const attempt = JSON.parse(readFileSync(join(dir, 'threat', 'spamhaus-drop-v4.attempt.json'), 'utf8')) as { failures: number };
+    assert.equal(attempt.failures, 1, 'the failure is kept');
+    for (let i = 0; i < 3; i++) {
+      const again = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [] });
+      await again.start();
+      await new Promise((r) => setTimeout(r, 150));
+      const st = again.status().feeds[0]!;
+      await again.stop();
+      assert.equal(emu.hits.get('/spamhaus-drop-v4'), hits + 1, `restart ${i + 1}: Spamhaus is not asked again within its hour`);
+      assert.ok((st.nextRefresh as number) > Date.now() + 55 * 60_000, `restart ${i + 1}: the next try is an hour after the last`);
+      assert.equal(typeof st.lastAttempt, 'number', 'the last attempt is shown after the restart');
+    }
+  } finally {
+    emu.setFault('/spamhaus-drop-v4', 'none');
+  }
+  // Another URL is another provider (a mirror): its first request is not held back.
+  const moved = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [{ name: 'spamhaus-drop-v4', url: `${emu.url}/spamhaus-drop-v4?mirror`, headers: {} }] });
+  const m0 = emu.hits.get('/spamhaus-drop-v4') ?? 0;
+  await moved.start();
+  await until(() => (emu.hits.get('/spamhaus-drop-v4') ?? 0) !== m0, 5000);
+  await moved.stop();
+});
+
+test('a stored copy without its meta file is dated by the file, not by the start: an old one is due at once', async () => {
+  const dir = tempDir('ufc-feeds-');
+  const first = enricher(dir, { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'tor-exit' }, []);
+  await first.start();
+  await first.refreshAll();
+  await first.stop();
+  // As a copy kept by an older version, or whose meta file was lost, three hours old.
+  rmSync(join(dir, 'threat', 'tor-exit.meta.json'));
+  rmSync(join(dir, 'threat', 'tor-exit.attempt.json'));
+  const threeHours = new Date(Date.now() - 3 * 3600_000);
+  utimesSync(join(dir, 'threat', 'tor-exit.body'), threeHours, threeHours);
+  const config = testConfig({
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ENABLE: 'true',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS: 'tor-exit',
+    EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_BASE_URL: emu.url,
+  });
+  const hits = emu.hits.get('/tor-exit') ?? 0;
+  const second = new ThreatFeedsEnricher({ config, dataDir: dir, userFeeds: [] });
+  await second.start();
+  // Read before the download the start scheduled has begun.
+  const st = second.status().feeds[0]!;
+  try {
+    assert.equal(st.entries, 3, 'the copy is used');
+    assert.ok(Math.abs((st.ageSeconds as number) - 3 * 3600) < 60, `aged by the file (${String(st.ageSeconds)} s), not 0`);
+    await until(() => (emu.hits.get('/tor-exit') ?? 0) !== hits, 5000);
+    assert.equal(emu.hits.get('/tor-exit'), hits + 1, 'older than its hour: downloaded at once');
   } finally {
     await second.stop();
   }

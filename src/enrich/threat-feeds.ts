@@ -9,7 +9,7 @@
  * Log lines follow the RiskIQ enricher's wording with the feed's name:
  * `Threat feed spamhaus-drop-v4: Fetching Threat DB from ...`.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { log } from '../log/logger.js';
 import { registerSecrets } from '../log/redact.js';
@@ -70,6 +70,15 @@ function storedSource(bodyPath: string): string | null {
   }
 }
 
+/** When the file was last written (epoch ms), or null. */
+function modifiedAt(path: string): number | null {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return null;
+  }
+}
+
 /** One list and what is known about it, for status(). */
 class FeedSlot {
   /** The active index (replaced whole by the feed machinery); null before the first list. */
@@ -122,6 +131,7 @@ export class ThreatFeedsEnricher implements Enricher {
         parse: { format: d.format, dropPrivate: true, extraPrivate: c.EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS },
         // OTX answers in pages: all of them make the list.
         fetchBody: d.format === 'otx' ? (req) => fetchOtxPages(req) : undefined,
+        recordAttempts: true,
       });
       return s;
     });
@@ -147,7 +157,18 @@ export class ThreatFeedsEnricher implements Enricher {
       // A copy dated in the future (saved while the clock was ahead, since set right) counts as due:
       // trusting its date would postpone the next download by the size of the clock's jump.
       const last = s.lastRefresh;
-      const due = last === null || !sameSource || !Number.isFinite(last) || last > now ? 0 : Math.min(every, Math.max(0, last + every - now));
+      let due = last === null || !sameSource || !Number.isFinite(last) || last > now ? 0 : Math.min(every, Math.max(0, last + every - now));
+      // Nor does a restart ask sooner than the provider's floor after the last attempt, failed ones
+      // included, backing off as the running schedule would: a collector restarting in a loop
+      // without a good copy would otherwise ask at every start. An attempt dated in the future
+      // (clock ahead) or on another URL does not count.
+      const tried = s.feed.storedAttempt();
+      if (tried !== null && tried.source === displayUrl(s.def.url) && tried.at <= now) {
+        s.lastAttempt = tried.at;
+        const floor = s.def.minIntervalMin * 60_000;
+        const wait = tried.failures > 0 ? Math.max(floor, s.feed.schedule.delayAfter(tried.failures)) : floor;
+        due = Math.max(due, Math.min(every, tried.at + wait - now));
+      }
       s.feed.start(this.o.autoRefresh === false ? every : due);
     }
   }
@@ -302,7 +323,10 @@ export class ThreatFeedsEnricher implements Enricher {
       populated: (info, from) => {
         s.info = info;
         s.lastError = null;
-        s.lastRefresh = from === 'download' ? Date.now() : info.savedAt !== undefined ? Date.parse(info.savedAt) : Date.now();
+        // A copy without its meta file (lost, or kept by an older version) is dated by the file: dated
+        // now, an old copy would read as fresh and wait a whole interval for its next download.
+        const saved = info.savedAt !== undefined ? Date.parse(info.savedAt) : NaN;
+        s.lastRefresh = from === 'download' ? Date.now() : Number.isFinite(saved) ? saved : modifiedAt(s.feed.storedBodyPath);
         if ((info.dropped ?? 0) > 0) {
           log.info(`${P} dropped ${info.dropped} entries covering private or special-purpose space (e.g. ${(info.droppedSamples ?? []).join(', ')})`, { dropped: info.dropped });
         }

@@ -12,7 +12,7 @@ import { log } from '../log/logger.js';
 import { download, DownloadError, displayUrl, type DownloadOptions } from './download.js';
 import { buildHere, buildOnWorker, type BuiltList } from './build.js';
 import { ListFormatError } from './formats.js';
-import { ListStore } from './persist.js';
+import { ListStore, type AttemptRecord } from './persist.js';
 import type { PrefixIndex } from './prefix-index.js';
 import { Refresher, type RefreshPolicy } from './refresher.js';
 import { Slicer } from './slicer.js';
@@ -100,6 +100,11 @@ export interface ThreatFeedOptions {
   saveRetryMs?: number;
   /** Replaces the single download, e.g. to follow an API's pages; throws DownloadError like download(). */
   fetchBody?: (req: DownloadOptions) => Promise<Buffer>;
+  /**
+   * Keep each attempt's time and the failures in a row next to the stored list (`<feed>.attempt.json`,
+   * storedAttempt()), for a start to wait out the provider's floor (the public feeds).
+   */
+  recordAttempts?: boolean;
 }
 
 export class ThreatFeed {
@@ -134,6 +139,20 @@ export class ThreatFeed {
 
   get schedule(): Refresher {
     return this.refresher;
+  }
+
+  /** The last attempt kept by `recordAttempts` (also by an earlier process), or null. */
+  storedAttempt(): AttemptRecord | null {
+    return this.store.loadAttempt();
+  }
+
+  private recordAttempt(at: number, failures: number): void {
+    if (this.o.recordAttempts !== true) return;
+    try {
+      this.store.saveAttempt({ at, source: displayUrl(this.o.url), failures });
+    } catch {
+      // Without the record a restart may ask once too early; the download itself is not held up.
+    }
   }
 
   /** Activates the stored list, if any. False when there is none or it is unreadable. */
@@ -213,6 +232,7 @@ export class ThreatFeed {
       return false;
     };
     this.lastAttemptAt = Date.now();
+    this.recordAttempt(this.lastAttemptAt, this.refresher.consecutiveFailures + 1);
     hooks.fetching(displayUrl(this.o.url));
     let body: Buffer;
     try {
@@ -240,6 +260,7 @@ export class ThreatFeed {
     if (signal.aborted) return false;
     this.activate(built.index);
     this.lastFailure = null;
+    this.recordAttempt(this.lastAttemptAt, 0);
     const info = infoOf(built, body.length, performance.now() - t0);
     hooks.populated(info, 'download');
     await this.save(body, {

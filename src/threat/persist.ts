@@ -5,7 +5,7 @@
  * mid-write leaves the previous good copy in place.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { makeDir } from '../make-dir.js';
@@ -19,6 +19,16 @@ export interface PersistMeta {
   entries: number;
   format: string;
   source: string;
+}
+
+/** The last download attempt of a feed, kept so that a restart does not ask the provider again too soon. */
+export interface AttemptRecord {
+  /** When the attempt began (epoch ms). */
+  at: number;
+  /** The URL asked (no credentials), so an attempt on a URL the feed no longer uses does not count. */
+  source: string;
+  /** Failed attempts in a row up to this one; an attempt in progress counts as failed until it succeeds. */
+  failures: number;
 }
 
 export async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
@@ -82,6 +92,33 @@ export class ListStore {
       throw new Error(`${this.bodyPath} does not match the SHA-256 in ${this.metaPath}: damaged, not used`);
     }
     return { body, meta };
+  }
+
+  get attemptPath(): string {
+    return join(this.dir, `${this.feed}.attempt.json`);
+  }
+
+  /** The last attempt recorded, or null when there is none or it does not read as one. */
+  loadAttempt(): AttemptRecord | null {
+    try {
+      const a = JSON.parse(readFileSync(this.attemptPath, 'utf8')) as Partial<AttemptRecord>;
+      if (typeof a.at !== 'number' || !Number.isFinite(a.at) || typeof a.source !== 'string') return null;
+      return { at: a.at, source: a.source, failures: typeof a.failures === 'number' && a.failures >= 0 ? Math.floor(a.failures) : 0 };
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Records an attempt before its request goes out, synchronously: a process that crashes during
+   * the download has still counted it. No fsync: a record lost to a power cut costs one early
+   * request, not a list.
+   */
+  saveAttempt(a: AttemptRecord): void {
+    makeDir(this.dir);
+    const tmp = `${this.attemptPath}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(a) + '\n', { mode: 0o600 });
+    renameSync(tmp, this.attemptPath);
   }
 
   /** Saves `body` and its meta; the size and checksum recorded are the body's own. */

@@ -22,8 +22,31 @@ export interface FeedStatus {
   lastError: string | null;
   /** Where the list comes from (endpoint URL, never credentials). */
   source: string | null;
+  /**
+   * The list's other figures, by the names docs/threat-intel.md gives them (FEED_FIGURES): what the
+   * JSON API serves of `details`, which it leaves out.
+   */
+  figures: Record<string, number | string | boolean>;
   /** Everything else the enricher reports, shown as is. */
   details: Record<string, unknown>;
+}
+
+/**
+ * Figures a feed's status may hold besides the fields above: a threat feed's list (its shape, what
+ * was dropped or skipped at load, its refresh), and Microsoft Graph's lookup counters.
+ */
+export const FEED_FIGURES = [
+  'origin', 'format', 'ipv4', 'ipv6', 'bytes', 'droppedPrivate', 'skipped', 'ageSeconds', 'consecutiveFailures', 'refreshIntervalMinutes',
+  'queued', 'requests', 'answers', 'notFound', 'errors', 'throttled', 'tokens', 'queueDropped',
+] as const;
+
+function figuresOf(s: Record<string, unknown>): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {};
+  for (const k of FEED_FIGURES) {
+    const v = s[k];
+    if ((typeof v === 'number' && Number.isFinite(v)) || typeof v === 'string' || typeof v === 'boolean') out[k] = v;
+  }
+  return out;
 }
 
 export interface RiskiqOutputStatus {
@@ -67,7 +90,7 @@ function pick(o: Record<string, unknown>, names: string[]): unknown {
 
 function feedOf(e: Enricher, s: Record<string, unknown> | null): FeedStatus[] {
   if (s === null) {
-    return [{ feed: e.name, enabled: true, entries: null, lastRefresh: null, nextRefresh: null, lastAttempt: null, lastError: null, source: null, details: {} }];
+    return [{ feed: e.name, enabled: true, entries: null, lastRefresh: null, nextRefresh: null, lastAttempt: null, lastError: null, source: null, figures: {}, details: {} }];
   }
   // A chain-of-feeds enricher may report several lists at once.
   const many = pick(s, ['feeds', 'lists']);
@@ -82,6 +105,7 @@ function feedOf(e: Enricher, s: Record<string, unknown> | null): FeedStatus[] {
     lastAttempt: num(pick(s, ['lastAttempt', 'last_attempt', 'lastFetch'])),
     lastError: err === undefined ? null : err instanceof Error ? err.message : String(err),
     source: (pick(s, ['source', 'endpoint', 'url']) as string | undefined) ?? null,
+    figures: figuresOf(s),
     details: s,
   }];
 }

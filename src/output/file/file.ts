@@ -1,10 +1,12 @@
 /**
  * EF_OUTPUT_FILE_*: NDJSON appended to a file, rotated by size: `flows.ndjson` becomes
  * `flows.ndjson.1`, older ones shift up, and at most EF_OUTPUT_FILE_MAX_FILES rotated files are kept.
+ * A file moved or deleted under it (logrotate, rm) is made again at the path; one cut shorter
+ * (logrotate's copytruncate) has its size read again.
  */
-import { closeSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, type BigIntStats } from 'node:fs';
 import { log } from '../../log/logger.js';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ViewOptions } from '../../record/fields.js';
 import { NdjsonQueue } from './ndjson-queue.js';
@@ -19,6 +21,12 @@ import { within } from '../../within.js';
  */
 const WRITE_MAX = 1 << 20;
 
+/**
+ * How often, while writing, the path is compared with the file open. Looked at when there is
+ * something to write, not on a timer: a file nobody writes to needs no new one.
+ */
+const LOOK_EVERY_MS = 1000;
+
 export interface FileOutputOptions {
   path: string;
   /** Bytes before rotation; 0 never rotates. */
@@ -31,6 +39,10 @@ export class FileOutput extends NdjsonQueue {
   readonly name = 'file';
   private fh: FileHandle | null = null;
   private size = 0;
+  /** A regular file: a FIFO or a device (/dev/null) is neither rotated nor followed. */
+  private regular = true;
+  /** When the path was last compared with the file open (follow()). */
+  private looked = 0;
   /**
    * The chunks of a send that failed part-way (a full disk writes some and then refuses) and how
    * many of their bytes are already in the file: the queue retries the same chunks, and the retry
@@ -57,11 +69,45 @@ export class FileOutput extends NdjsonQueue {
     // Not while a write is being resumed: its cut line is about to be completed.
     if (this.progress === null) endOnWholeLine(this.o.path);
     this.fh = await open(this.o.path, 'a');
+    const st = await this.fh.stat();
+    this.size = st.size;
+    this.regular = st.isFile();
+    this.looked = Date.now();
+  }
+
+  /**
+   * Whether the path still names the file open, looked at (`now`, or once LOOK_EVERY_MS) between
+   * two writes that end on a line end. Deleted or moved away (rm, mv, logrotate's default `create`
+   * mode): the writes would go on into a file nobody sees (a deleted one never frees its space, a
+   * moved one would be renamed again by the next rotation), so the file is made again at the path.
+   * Cut shorter (logrotate's `copytruncate`): the size is read again, or rotation would come early.
+   * Resolves true when either happened (the room left changed).
+   */
+  private async follow(now: boolean): Promise<boolean> {
+    if (!this.regular || this.fh === null || (!now && Date.now() - this.looked < LOOK_EVERY_MS)) return false;
+    this.looked = Date.now();
+    // bigint: an inode number of XFS or btrfs may not fit a double.
+    const held = await this.fh.stat({ bigint: true });
+    let named: BigIntStats | null;
     try {
-      this.size = statSync(this.o.path).size;
-    } catch {
-      this.size = 0;
+      named = await stat(this.o.path, { bigint: true });
+    } catch (err) {
+      // Another error (the directory not readable) says nothing of the file, and a new one would fail too.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+      named = null;
     }
+    if (named !== null && named.ino === held.ino && named.dev === held.dev) {
+      if (Number(held.size) >= this.size) return false;
+      this.size = Number(held.size);
+      return true;
+    }
+    const what = named === null ? 'was deleted or moved away: made again' : 'is another file now (moved away and made again, as by logrotate)';
+    log.info(`file output: ${this.o.path} ${what}; written to from here on`, { old_file_bytes: Number(held.size) });
+    const fh = this.fh;
+    this.fh = null;
+    await fh.close();
+    await this.openFile();
+    return true;
   }
 
   private async rotate(): Promise<void> {
@@ -87,10 +133,12 @@ export class FileOutput extends NdjsonQueue {
   protected async send(chunks: Buffer[], bytes: number): Promise<number> {
     if (this.fh === null) await this.openFile();
     const done = this.progress?.of === chunks ? this.progress.bytes : 0;
+    // Not when resuming a cut line: it is finished in the file it began in.
+    if (done === 0) await this.follow(false);
     this.progress = { of: chunks, bytes: done };
-    if (this.o.maxBytes === 0 || this.size + (bytes - done) <= this.o.maxBytes) {
+    if (this.o.maxBytes === 0 || !this.regular || this.size + (bytes - done) <= this.o.maxBytes) {
       // The common case: no rotation due, gathered writes and no copy.
-      await this.writeAll(skip(chunks, done));
+      await this.writeAll(skip(chunks, done), done === 0);
     } else {
       const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
       let from = done;
@@ -111,7 +159,8 @@ export class FileOutput extends NdjsonQueue {
           this.wrote(bytesWritten);
           from += bytesWritten;
         }
-        if (from < data.length && !this.stopping) await this.rotate();
+        // Rotation (always on a line end) looks first: a file moved away or cut shorter has room again.
+        if (from < data.length && !this.stopping && !(await this.follow(true))) await this.rotate();
       }
     }
     const wrote = this.progress.bytes;
@@ -128,9 +177,11 @@ export class FileOutput extends NdjsonQueue {
    * Writes the chunks, WRITE_MAX bytes at a time, until done or stopping. writev may write less than
    * asked (a signal, a full disk): the rest is written, not lost.
    */
-  private async writeAll(chunks: Buffer[]): Promise<void> {
+  private async writeAll(chunks: Buffer[], onLineEnd: boolean): Promise<void> {
     let rest = chunks;
+    let lineEnd = onLineEnd;
     while (rest.length > 0 && !this.stopping) {
+      if (lineEnd) await this.follow(false);
       const piece: Buffer[] = [];
       let n = 0;
       for (const c of rest) {
@@ -148,6 +199,8 @@ export class FileOutput extends NdjsonQueue {
       this.writing = n;
       let { bytesWritten } = await this.fh!.writev(piece).finally(() => (this.writing = 0));
       this.wrote(bytesWritten);
+      // A piece ends on a line end; one written short may not.
+      lineEnd = bytesWritten === n;
       let i = 0;
       while (i < rest.length && bytesWritten >= rest[i]!.length) bytesWritten -= rest[i++]!.length;
       rest = rest.slice(i);

@@ -453,3 +453,12 @@ test('ufc config shows secrets as ***', () => {
   assert.match(text, /^EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=\*\*\*$/m);
   assert.match(text, /^EF_OUTPUT_ELASTICSEARCH_PASSWORD=\*\*\*$/m);
 });
+
+test('a Kafka topic name the brokers would refuse at every send stops start-up', () => {
+  // (Empty is the default's, as for every option.)
+  for (const bad of ['bad topic/name', 'x'.repeat(250), '..', 'flows\u00e9']) {
+    const errors = loadConfig({ env: { EF_OUTPUT_KAFKA_TOPIC: bad } }).errors.join('\n');
+    assert.match(errors, /EF_OUTPUT_KAFKA_TOPIC.*1-249 letters, digits/, JSON.stringify(bad));
+  }
+  assert.deepEqual(loadConfig({ env: { EF_OUTPUT_KAFKA_TOPIC: 'flows.v2_a-b' } }).errors, [], 'a good one');
+});

@@ -358,8 +358,8 @@ test('one partition refusing (retriable NOT_LEADER and non-retriable MESSAGE_TOO
   }
 });
 
-test('a record the broker refuses for what it holds (INVALID_RECORD, MESSAGE_TOO_LARGE) is found by halving the request, dropped and counted; the rest are written once, in order, also from the spill', async () => {
-  for (const [code, spill] of [[87, false], [10, true]] as const) {
+test('a record the broker refuses for what it holds (INVALID_RECORD, MESSAGE_TOO_LARGE, CORRUPT_MESSAGE from brokers before 2.5) is found by halving the request, dropped and counted; the rest are written once, in order, also from the spill', async () => {
+  for (const [code, spill] of [[87, false], [10, true], [2, false]] as const) {
     const broker = new KafkaTestBroker({ topics: { flows: 1 } });
     await broker.start();
     broker.recordFault = (v) => (v?.includes('poison.example') ? code : 0);

@@ -56,6 +56,12 @@ const GD = 'Output: embedded store (DuckDB)';
 const GC = 'Output: ClickHouse';
 const GK = 'Output: Kafka';
 
+/** What Kafka takes as a topic name (its own check): any other is refused by the brokers at every send. */
+const KAFKA_TOPIC_RULE = '1-249 letters, digits, ".", "_" or "-" (not "." or "..")';
+function kafkaTopicProblem(s: string): string | null {
+  return /^[A-Za-z0-9._-]{1,249}$/.test(s) && s !== '.' && s !== '..' ? null : KAFKA_TOPIC_RULE;
+}
+
 export const OUTPUT_OPTIONS = {
   ...outputCommon('STDOUT', 'stdout'),
   ...dropFields('STDOUT', 'stdout'),
@@ -94,7 +100,7 @@ export const OUTPUT_OPTIONS = {
   ...outputCommon('KAFKA', 'Kafka'),
   ...dropFields('KAFKA', 'Kafka'),
   EF_OUTPUT_KAFKA_BROKERS: opt.list(GK, '127.0.0.1:9092', 'Bootstrap brokers as host:port.', { test: isHostPort, allowed: 'host:port ([v6]:port)' }),
-  EF_OUTPUT_KAFKA_TOPIC: opt.str(GK, 'elastiflow-flow-codex', 'Topic.', 'a topic name'),
+  EF_OUTPUT_KAFKA_TOPIC: opt.checked(GK, 'elastiflow-flow-codex', 'Topic.', KAFKA_TOPIC_RULE, kafkaTopicProblem),
   EF_OUTPUT_KAFKA_PARTITION_KEY: opt.oneOf(GK, 'exporter', ['exporter', 'none', 'src_ip', 'community_id'] as const, 'Message key, which picks the partition.'),
   EF_OUTPUT_KAFKA_CLIENT_ID: opt.str(GK, 'ufc', 'Kafka client ID.', 'a client ID'),
   EF_OUTPUT_KAFKA_SASL_ENABLE: opt.bool(GK, false, 'Authenticate with SASL.'),

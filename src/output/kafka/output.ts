@@ -54,11 +54,14 @@ const LOG_EVERY_MS = 10_000;
 /**
  * Kafka errors that refuse a request for what one of its records holds (its size, the broker's record
  * validation): sending the same request again fails again for ever. The request is split in halves
- * down to the record refused, which is dropped and counted; the others are written. Not
+ * down to the record refused, which is dropped and counted; the others are written. CORRUPT_MESSAGE
+ * too, as brokers before 2.5 answer record validation with it (a null key on a compacted topic); but
+ * it also answers requests damaged on the way (a broken proxy), which would refuse every record
+ * alone: one so refused is dropped only when others of the same send were taken. Not
  * INVALID_TIMESTAMP: kafkajs stamps every message with the time it is sent, so that one is about the
  * collector's clock against the broker's, true of every record alike, and the records wait instead.
  */
-const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD']);
+const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
 
 /** The Kafka error type (kafkajs's `type`, e.g. INVALID_RECORD) behind an error kafkajs may have wrapped. */
 function kafkaErrorType(err: unknown): string | undefined {
@@ -183,13 +186,21 @@ export class KafkaOutput extends BatchingOutput {
   /** The topic's partitions, from a Metadata request at most every METADATA_MAX_AGE_MS. */
   private async topicPartitions(): Promise<PartitionMetadata[]> {
     if (this.partitions.length > 0 && Date.now() - this.partitionsAt < METADATA_MAX_AGE_MS) return this.partitions;
-    const md = await this.admin.fetchTopicMetadata({ topics: [this.o.topic] });
+    const md = await this.admin.fetchTopicMetadata({ topics: [this.o.topic] }).catch((err: unknown) => {
+      // kafkajs's words name no topic ("This server does not host this topic-partition").
+      if (kafkaErrorType(err) === 'UNKNOWN_TOPIC_OR_PARTITION') throw new Error(`EF_OUTPUT_KAFKA_TOPIC: the brokers have no topic ${this.o.topic} (create it, or let the brokers create topics); records are kept until it exists`, { cause: err });
+      throw err;
+    });
     const t = md.topics.find((x) => x.name === this.o.topic);
     if (t === undefined || t.partitions.length === 0) throw new Error(`EF_OUTPUT_KAFKA_TOPIC: topic ${this.o.topic} has no partitions (does it exist?)`);
     this.partitions = [...t.partitions].sort((a, b) => a.partitionId - b.partitionId);
     this.partitionsAt = Date.now();
     return this.partitions;
   }
+
+  /** Records of the send under way refused alone as CORRUPT_MESSAGE (produce(), send()), and `produced` when it began. */
+  private corrupt: Message[] = [];
+  private producedAtSend = 0;
 
   /** When each kind of dropped record was last logged: at most one line per kind every LOG_EVERY_MS. */
   private readonly lastDropWarn = new Map<string, number>();
@@ -221,17 +232,30 @@ export class KafkaOutput extends BatchingOutput {
         await this.produce(partition, g, mid, to);
         return;
       }
-      this.c.dropped_refused!++;
-      this.refused(1);
-      this.warnDropped('refused', `Kafka output: the broker refused a record (${type}) of ${Buffer.byteLength(g[from]!.value)} bytes; dropped (dropped_refused)`);
+      if (type === 'CORRUPT_MESSAGE') {
+        // A second refused alone with none taken in this send: requests come damaged, and halving
+        // further would only send a request a record. Else judged when the send ends (send()).
+        if (this.corrupt.length > 0 && this.c.produced === this.producedAtSend) throw new StoppedAt(from, err);
+        this.corrupt.push(g[from]!);
+        return;
+      }
+      this.dropRefused(type, g[from]!);
       return;
     }
     this.c.produced! += to - from;
   }
 
+  private dropRefused(type: string, m: Message): void {
+    this.c.dropped_refused!++;
+    this.refused(1);
+    this.warnDropped('refused', `Kafka output: the broker refused a record (${type}) of ${Buffer.byteLength(m.value)} bytes; dropped (dropped_refused)`);
+  }
+
   protected async send(batch: FlowRecord[]): Promise<void> {
     if (!this.connected) await this.connect();
     const partitionMetadata = await this.topicPartitions();
+    this.corrupt = [];
+    this.producedAtSend = this.c.produced!;
     // Messages grouped by partition, each group in batch order.
     const groups = new Map<number, Message[]>();
     for (let i = 0; i < batch.length; i++) {
@@ -276,13 +300,20 @@ export class KafkaOutput extends BatchingOutput {
           this.partitions = [];
           await this.producer.disconnect().catch(() => undefined);
           await this.admin.disconnect().catch(() => undefined);
-          const left: number[] = [];
+          // Records refused alone before it are kept too (none was taken: see produce()).
+          const left: number[] = this.corrupt.map((m) => m.idx);
           for (let k = at; k < g.length; k++) left.push(g[k]!.idx);
           for (let k = gi + 1; k < order.length; k++) for (const m of groups.get(order[k]!)!) left.push(m.idx);
           left.sort((a, b) => a - b);
           throw new PartialSendError(left.map((x) => batch[x]!), err instanceof StoppedAt ? err.reason : err);
         }
       }
+    }
+    if (this.corrupt.length > 0) {
+      // Others taken: these records are what the broker refuses. None taken: every request came damaged
+      // (nothing else was sent, so keeping these keeps the order).
+      if (this.c.produced! > this.producedAtSend) for (const m of this.corrupt) this.dropRefused('CORRUPT_MESSAGE', m);
+      else throw new PartialSendError(this.corrupt.map((m) => batch[m.idx]!), new Error(`the broker refused every record alone as CORRUPT_MESSAGE: requests damaged on the way (a proxy?), or a broker refusing every record (before 2.5: a null key on a compacted topic)`));
     }
   }
 

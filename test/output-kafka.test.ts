@@ -422,3 +422,23 @@ test('request size is counted in bytes (non-ASCII text is 2-3 bytes a character)
     await broker.stop();
   }
 });
+
+test('a topic the brokers do not have is named in the log, and its records are kept until it exists', async () => {
+  const { createLogger, setLogger } = await import('../src/log/logger.js');
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
+  const broker = new KafkaTestBroker({ topics: { other: 1 } });
+  await broker.start();
+  const out = new KafkaOutput(options(broker, { spill: { dir: tempDir('ufc-kafka-spill-'), maxBytes: 1 << 26 } }));
+  try {
+    await out.start();
+    out.write((await fixtureRecords()).slice(0, 5));
+    await until(() => out.counters().failures! > 0, 15_000, 'a failed send');
+    assert.ok(lines.some((l) => l.includes('EF_OUTPUT_KAFKA_TOPIC: the brokers have no topic flows')), lines.join('\n'));
+    assert.equal(out.counters().dropped_refused ?? 0, 0, 'nothing dropped');
+  } finally {
+    await out.close();
+    await broker.stop();
+    setLogger(createLogger({ level: 'info', encoding: 'json' }));
+  }
+});

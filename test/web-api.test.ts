@@ -334,6 +334,10 @@ test('API queries whose clients have gone are not run; /readyz does not wait beh
   const fx = await exportFixture({});
   const { port, now } = fx;
   const slow = slowQueries(fx.store, 100);
+  // An Overview's dozen queries listen on one request's signal: no leak warning on standard error.
+  const warnings: string[] = [];
+  const onWarning = (w: Error): void => void warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
   const overview = `/api/overview?from=${now - 3_600_000}`;
   const clients: ReturnType<typeof connect>[] = [];
   const ask = (path: string): ReturnType<typeof connect> => {
@@ -366,7 +370,9 @@ test('API queries whose clients have gone are not run; /readyz does not wait beh
     assert.ok(slow.count() - ranBefore <= 2, `${slow.count() - ranBefore} queries started after the clients left (of ${16 * 12 - ranBefore} waiting)`);
     // And the store answers the next one.
     assert.equal((await fetch(`http://127.0.0.1:${port}${overview}`)).status, 200);
+    assert.deepEqual(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')), [], 'no listener warning');
   } finally {
+    process.off('warning', onWarning);
     for (const s of clients) s.destroy();
     await fx.close();
   }

@@ -3,6 +3,7 @@
  * tops, threats) or from the live stages (exporter counters, integrations). Documented in
  * docs/api.md; the pages use nothing else.
  */
+import { setMaxListeners } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { VERSION } from '../cli/version.js';
 import { within } from '../within.js';
@@ -491,6 +492,9 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       if (counted) requestsRunning++;
       // The store's queries for a client that has gone are not run, or are stopped (query-gate.ts).
       const gone = new AbortController();
+      // Each of a request's queries (an Overview's dozen) listens on it while it waits or runs: past
+      // Node's default of 10, a warning about a leak that is none would reach standard error.
+      setMaxListeners(64, gone.signal);
       res.once('close', () => {
         if (!res.writableFinished) gone.abort();
       });

@@ -140,6 +140,8 @@ test('ufc run with a node that never answers: listening within the start wait, a
     // Once it is stopping (held by the silent node), an impatient second one: logged, not a kill.
     for (const end = Date.now() + 10_000; !/received SIGTERM: stopping/.test(stderr) && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
     assert.match(stderr, /received SIGTERM: stopping/);
+    // Past the first one's echo time (stop-signals.ts): a second request, which is logged.
+    await new Promise((r) => setTimeout(r, 700));
     child.kill('SIGTERM');
     const code = await exited;
     const exitedAt = Date.now();

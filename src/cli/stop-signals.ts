@@ -10,6 +10,8 @@
 import { log } from '../log/logger.js';
 
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+/** The same signal again within this long is the first one's echo, not a second request: not logged. */
+const ECHO_MS = 500;
 
 export interface StopSignals {
   /** The first signal's name. */
@@ -20,12 +22,16 @@ export interface StopSignals {
 
 export function stopSignals(): StopSignals {
   let first: string | null = null;
+  let firstAt = 0;
   let signalled: (sig: string) => void = () => {};
   const stopRequested = new Promise<string>((resolve) => (signalled = resolve));
   const handlers = STOP_SIGNALS.map((sig) => [sig, (): void => {
     if (first === null) {
       first = sig;
+      firstAt = performance.now();
       signalled(sig);
+    } else if (sig === first && performance.now() - firstAt < ECHO_MS) {
+      // One Ctrl-C reaches it twice under `npm start`: from the terminal and forwarded by npm.
     } else {
       log.warn(`received ${sig} while stopping (after ${first}): ignored; the stop ends by itself within its bound (SIGKILL ends it now, with what the outputs hold unwritten)`);
     }

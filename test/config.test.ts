@@ -254,6 +254,23 @@ Environment="EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=${SEED_KEY}"
   assert.equal(config.EF_OUTPUT_RISKIQ_PORT, 20001);
 });
 
+test('drop-in lines systemd would ignore are warned about: Environment= lines with no [Service] above them (read all the same), an option written bare in [Service]', () => {
+  const dir = tempDir('ufc-env-');
+  const headless = join(dir, 'flowcoll.conf');
+  writeFileSync(headless, 'Environment="EF_OUTPUT_RISKIQ_PORT=20002"\nEnvironment="EF_WEBUI_PORT=8081"\n');
+  const a = loadConfig({ env: {}, envFile: headless });
+  assert.equal(a.config?.EF_OUTPUT_RISKIQ_PORT, 20002, 'read for ufc run --env-file');
+  assert.deepEqual(a.warnings.filter((w) => w.includes('no [Service] line')), [`--env-file ${headless}: line 1: Environment= lines in a file with no [Service] line: read here, but as a systemd drop-in the service gets none of them (systemd: "Assignment outside of section. Ignoring"); put [Service] above them`]);
+  const bare = join(dir, 'bare.conf');
+  writeFileSync(bare, '[Service]\nEF_WEBUI_PORT=8082\nEF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY=secretvalue\n');
+  const b = loadConfig({ env: {}, envFile: bare });
+  assert.notEqual(b.config?.EF_WEBUI_PORT, 8082, 'not read, as systemd does not');
+  const w = b.warnings.filter((x) => x.includes('is no directive'));
+  assert.equal(w.length, 2, b.warnings.join('\n'));
+  assert.match(w[0]!, /line 2: EF_WEBUI_PORT= in \[Service\] is no directive: systemd ignores it; write Environment="EF_WEBUI_PORT=\.\.\."/);
+  assert.ok(!b.warnings.join('\n').includes('secretvalue'), 'no value in a warning');
+});
+
 test('the vendor page\'s example RiskIQ credentials, switched on, load with a warning for each; off, or the user\'s own, without', () => {
   const output = { EF_OUTPUT_RISKIQ_ENABLE: 'true', EF_OUTPUT_RISKIQ_CUSTOMER_UUID: '527dd194-a116-11af-8380-034aba1ce438', EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: SEED_KEY };
   const enricher = { EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENABLE: 'true', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_USER: 'user@domain.com', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_KEY: SEED_API_KEY };

@@ -54,6 +54,7 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
     }
   }
   let section: string | null = null;
+  let noHeaderNoted = false;
   // Keys Environment= lines set, here and (for a unit) in the units read before: an empty one clears
   // them all. In a KEY=value file such a line stays within the file, as systemd's EnvironmentFile=
   // knows no Environment= at all.
@@ -79,6 +80,11 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
       continue;
     }
     const env = /^Environment\s*=\s*(.*)$/.exec(line);
+    // Read all the same (`ufc run --env-file` with the page's lines), but a drop-in needs the header.
+    if (env && !unit && !noHeaderNoted) {
+      noHeaderNoted = true;
+      ignored.push(`line ${n + 1}: Environment= lines in a file with no [Service] line: read here, but as a systemd drop-in the service gets none of them (systemd: "Assignment outside of section. Ignoring"); put [Service] above them`);
+    }
     if (env) {
       if (env[1] === '') {
         for (const k of fromUnit) {
@@ -98,7 +104,12 @@ export function parseEnvFile(text: string, ignored: string[] = [], bad: string[]
       }
       continue;
     }
-    if (section !== null) continue; // another directive of the unit (ExecStart=, User=, ...)
+    if (section !== null) {
+      // Another directive of the unit (ExecStart=, User=, ...); an option's name there is a line that
+      // lost its Environment= (systemd: "Unknown key ... Ignoring").
+      if (/^EF_\w*\s*=/.test(line)) ignored.push(`line ${n + 1}: ${line.slice(0, line.indexOf('=')).trim()}= in [${section}] is no directive: systemd ignores it; write Environment="${line.slice(0, line.indexOf('=')).trim()}=..."`);
+      continue;
+    }
     // Only the line number: a line that is no assignment may still hold a secret (a YAML
     // `EF_..._KEY: 'value=='` line from a compose file split at its '=' named the key's text).
     // A bare NAME (Docker's env files): "take it from the environment", which wins over the file anyway.

@@ -15,7 +15,7 @@ import type { ViewOptions } from '../src/record/fields.js';
 import { KafkaOutput, type KafkaOutputOptions } from '../src/output/kafka/output.js';
 import { crc32c, KafkaTestBroker, type StoredMessage } from './servers/kafka-test-broker.js';
 import { fixtureRecords, replayFixtures } from './servers/fixture-records.js';
-import { needTool } from './helpers/tools.js';
+import { hasIpv6Loopback, needTool } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
 
 const CODEX: ViewOptions = { ecs: false, timestampSource: 'collect' };
@@ -277,15 +277,6 @@ test('TLS to the broker: CA file trusted, unknown CA refused', async (t) => {
     await broker.stop();
   }
 });
-
-/** Whether this host has an IPv6 loopback to listen on (a container may have none). */
-async function hasIpv6Loopback(): Promise<boolean> {
-  const s = createServer();
-  return new Promise((resolve) => {
-    s.once('error', () => resolve(false));
-    s.listen(0, '::1', () => s.close(() => resolve(true)));
-  });
-}
 
 // kafkajs 2.2.4 splits a seed broker on ':', so [::1]:port was looked up as the host "[" (getaddrinfo
 // ENOTFOUND [) and nothing was ever sent. The records go through the config (the form is accepted)

@@ -4,6 +4,8 @@
  * `scripts/install-dev-tools.sh` installs them all.
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -51,3 +53,14 @@ export function needPresent(t: TestContext, present: boolean, what: string): boo
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The shared captures, read in place (never copied into the repo). */
 export const TESTDATA = join(REPO_ROOT, '..', 'shared', 'testdata');
+// Without them most test files fail to load with an ENOENT naming one file deep inside: say what is missing.
+if (!existsSync(TESTDATA)) throw new Error(`the test captures are read from ${TESTDATA}, beside the repository (not in it), and it is missing: put the shared testdata there (README, Tests)`);
+
+/** Whether this host has an IPv6 loopback to listen on (a container may have none). */
+export async function hasIpv6Loopback(): Promise<boolean> {
+  const s = createServer();
+  return new Promise((resolve) => {
+    s.once('error', () => resolve(false));
+    s.listen(0, '::1', () => s.close(() => resolve(true)));
+  });
+}

@@ -327,6 +327,11 @@ test('bin/ufc: a log line\'s caller names the TypeScript line, also in modules l
   const src = readFileSync(join(REPO_ROOT, 'src', 'cli', 'common.ts'), 'utf8').split('\n');
   const at = src.findIndex((l) => l.includes('for (const w of res.warnings) log.warn(w);')) + 1;
   assert.equal((JSON.parse(line) as { caller: string }).caller, `cli/common.ts:${at}`);
+  // The container's entrypoint (plain Node, the compiled code) alike.
+  const inContainer = spawnSync(process.execPath, [join(REPO_ROOT, 'packaging', 'docker', 'entrypoint.mjs'), '--', 'config'], { encoding: 'utf8', env: baseEnv({ EF_NOT_AN_OPTION: '1' }) });
+  const cline = inContainer.stderr.split('\n').find((l) => l.includes('EF_NOT_AN_OPTION'));
+  assert.ok(cline !== undefined, inContainer.stderr);
+  assert.equal((JSON.parse(cline) as { caller: string }).caller, `cli/common.ts:${at}`, 'the entrypoint\'s caller names the .ts line');
 });
 
 test('bin/ufc: a missing --env-file is ufc\'s configuration problem (Node 20 took the flag as its own), unknown options and stray arguments are usage errors', () => {

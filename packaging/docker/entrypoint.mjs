@@ -11,6 +11,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const CONTAINER_DEFAULTS = { EF_WEBUI_IP: '0.0.0.0', EF_DATA_DIR: '/var/lib/ufc' };
 
+// Before any of ufc's modules load, as bin/ufc.mjs does: log lines' `caller` names the .ts file, and
+// only with source maps on when a module loads is its line the .ts line, not the compiled one's.
+process.setSourceMapsEnabled(true);
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The Dockerfile passes `--` first, so that Node leaves an --env-file among the arguments alone.
 const args = process.argv.slice(process.argv[2] === '--' ? 3 : 2);

@@ -109,3 +109,28 @@ test('file output: a stop with a write that never returns ends within its bound,
     r.child.kill();
   }
 });
+
+test('a stop whose deadline falls in the last write before a size rotation ends within its bound (the write loop went round for ever without awaiting)', async () => {
+  const { open } = await import('node:fs/promises');
+  const probe = await open('/dev/null', 'r');
+  const proto = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const write = proto.write;
+  // A slow disk: each write returns after 200 ms.
+  proto.write = async function (this: unknown, ...a: unknown[]) {
+    await new Promise((r) => setTimeout(r, 200));
+    return write.apply(this, a);
+  };
+  try {
+    for (const flushMs of [300, 400, 500, 600, 700]) {
+      const out = new FileOutput({ path: join(tempDir('ufc-file-rot-'), 'flows.ndjson'), maxBytes: 2_600_000, maxFiles: 3, view });
+      await out.start();
+      out.write(Array.from({ length: 12_000 }, (_, i) => Object.assign(rec(i), { application: 'a'.repeat(150) })));
+      const t0 = Date.now();
+      const closed = await within(out.close(flushMs), flushMs + 5000);
+      assert.ok(closed, `flushMs ${flushMs}: closed within its bound (${Date.now() - t0} ms)`);
+    }
+  } finally {
+    proto.write = write;
+  }
+});

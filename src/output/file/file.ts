@@ -142,7 +142,9 @@ export class FileOutput extends NdjsonQueue {
     } else {
       const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, bytes);
       let from = done;
-      while (from < data.length) {
+      // Not once stopping: with no room left and no rotation then, the loop would go round for ever
+      // without awaiting anything (the stop's timers could not fire).
+      while (from < data.length && !this.stopping) {
         let to = data.length;
         if (this.o.maxBytes > 0 && this.size + (to - from) > this.o.maxBytes) {
           // Cut at the last line end that fits; a file that is still empty takes at least one line.

@@ -161,7 +161,7 @@ export class SearchOutput extends BatchingOutput {
       const retry: BulkItem[] = [];
       let lastFail = '';
       // After an ordinary document was refused alone as too large: one alone first, to learn whether the limit was mended.
-      const bodies = this.loneRefused && pending.length > 1 ? [[pending[0]!], ...splitBodies(pending.slice(1), this.bodyMax)] : splitBodies(pending, this.bodyMax);
+      const bodies = this.loneRefused && pending.length > 1 ? smallestAlone(pending, this.bodyMax) : splitBodies(pending, this.bodyMax);
       for (let b = 0; b < bodies.length; b++) {
         const body = bodies[b]!;
         let results;
@@ -185,11 +185,12 @@ export class SearchOutput extends BatchingOutput {
               continue;
             }
             // Nothing as large taken lately: the limit may refuse ordinary documents (a proxy set up
-            // wrong), the set-up's to mend, or only this one. The next document alone tells: taken,
+            // wrong), the set-up's to mend, or only this one. The smallest document left, alone, tells
+            // (the next could be as large; bulk requests keep no order anyway): taken,
             // this one is tried again after the rest (and dropped then, as larger than what was
             // taken); refused too, the send ends here and keeps them all, as in an outage (sending
             // the rest one by one would only be refused too, a request a record at every try). The
-            // next send then tries a document alone first, and the halving, which found no size the
+            // next send then tries the smallest document alone first, and the halving, which found no size the
             // cluster takes, is undone: full-size requests once the limit is mended.
             retry.push(lone);
             lastFail = `413 ${err.message}`;
@@ -201,7 +202,7 @@ export class SearchOutput extends BatchingOutput {
             }
             this.loneRefused = true;
             const rest = bodies.slice(b + 1).flat();
-            if (rest.length > 1) bodies.splice(b + 1, bodies.length - b - 1, [rest[0]!], ...splitBodies(rest.slice(1), this.bodyMax));
+            if (rest.length > 1) bodies.splice(b + 1, bodies.length - b - 1, ...smallestAlone(rest, this.bodyMax));
             continue;
           }
           const left = retry.map((it) => it.index);
@@ -270,4 +271,14 @@ export class SearchOutput extends BatchingOutput {
     // Bounded like Kafka's and ClickHouse's: closing waits for a request close() gave up on.
     await within(this.conn.close(), CLOSE_SEND_MS);
   }
+}
+
+/**
+ * `items` as bodies with the smallest alone first: the document that best tells whether a limit that
+ * refused one alone refuses ordinary documents too (send()).
+ */
+function smallestAlone(items: readonly BulkItem[], maxBytes: number): BulkItem[][] {
+  let k = 0;
+  for (let i = 1; i < items.length; i++) if (items[i]!.bytes < items[k]!.bytes) k = i;
+  return [[items[k]!], ...splitBodies([...items.slice(0, k), ...items.slice(k + 1)], maxBytes)];
 }

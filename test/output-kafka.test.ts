@@ -359,14 +359,15 @@ test('a record the broker refuses for what it holds (INVALID_RECORD, MESSAGE_TOO
       await out.start();
       const records = Array.from({ length: 700 }, (_, i) => Object.assign(new FlowRecord(), {
         collectTs: 1_700_000_000_000 + i, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '8.8.8.8', proto: 6, bytes: i, packets: 1,
-        dstCity: i === 123 || i === 601 ? 'poison.example' : 'Paris',
+        // Two at the head too: refused alone before anything is taken (a review found them holding the output for ever).
+        dstCity: [0, 1, 123, 601].includes(i) ? 'poison.example' : 'Paris',
       }));
       out.write(records);
       await out.flush();
-      const expected = records.filter((_, i) => i !== 123 && i !== 601);
+      const expected = records.filter((_, i) => ![0, 1, 123, 601].includes(i));
       assert.deepEqual(broker.messages.map((m) => m.value!.toString()), expected.map((r) => encodeRecord(r, CODEX)), `code ${code}: every other record once, in order`);
       const c = out.counters();
-      assert.deepEqual([c.sent, c.dropped_refused, c.failures], [698, 2, 0], `code ${code}`);
+      assert.deepEqual([c.sent, c.dropped_refused, c.failures], [696, 4, 0], `code ${code}`);
       assert.ok(c.produce_requests! < 60, `code ${code}: halving, not one request a record (${c.produce_requests})`);
     } finally {
       await out.close();

@@ -57,11 +57,18 @@ const LOG_EVERY_MS = 10_000;
  * down to the record refused, which is dropped and counted; the others are written. CORRUPT_MESSAGE
  * too, as brokers before 2.5 answer record validation with it (a null key on a compacted topic); but
  * it also answers requests damaged on the way (a broken proxy), which would refuse every record
- * alone: one so refused is dropped only when others of the same send were taken. Not
+ * alone: one so refused is dropped only when others of the same send were taken (CORRUPT_ALONE_MAX). Not
  * INVALID_TIMESTAMP: kafkajs stamps every message with the time it is sent, so that one is about the
  * collector's clock against the broker's, true of every record alike, and the records wait instead.
  */
 const RECORD_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'INVALID_RECORD', 'CORRUPT_MESSAGE']);
+
+/**
+ * Records refused alone as CORRUPT_MESSAGE, none taken between, after which a send takes its requests
+ * for damaged on the way and stops (produce()): a few records the broker refuses may come first in a
+ * batch (two at its head held the output for ever when it stopped at the second).
+ */
+const CORRUPT_ALONE_MAX = 8;
 
 /** The Kafka error type (kafkajs's `type`, e.g. INVALID_RECORD) behind an error kafkajs may have wrapped. */
 function kafkaErrorType(err: unknown): string | undefined {
@@ -233,9 +240,9 @@ export class KafkaOutput extends BatchingOutput {
         return;
       }
       if (type === 'CORRUPT_MESSAGE') {
-        // A second refused alone with none taken in this send: requests come damaged, and halving
-        // further would only send a request a record. Else judged when the send ends (send()).
-        if (this.corrupt.length > 0 && this.c.produced === this.producedAtSend) throw new StoppedAt(from, err);
+        // CORRUPT_ALONE_MAX refused alone with none taken in this send: requests come damaged, and
+        // halving further would only send a request a record. Else judged when the send ends (send()).
+        if (this.corrupt.length >= CORRUPT_ALONE_MAX && this.c.produced === this.producedAtSend) throw new StoppedAt(from, err);
         this.corrupt.push(g[from]!);
         return;
       }

@@ -218,6 +218,12 @@ test('names the resolver writes escaped read as text: UTF-8 labels as their char
   assert.equal(hostNameOf(['a\\(1\\)\\;b.example.']), 'a(1);b.example');
   assert.equal(hostNameOf(['new\\010line.dot\\.inside.back\\\\slash.example.']), 'new\\010line.dot\\.inside.back\\\\slash.example');
   assert.equal(hostNameOf(['bad\\195x.example']), 'bad\\195x.example', 'a lone UTF-8 lead byte stays escaped');
+  // C1 controls are control characters too (U+009B is a terminal's CSI).
+  assert.equal(hostNameOf(['x\\194\\155[31mred.example.']), 'x\\194\\155[31mred.example');
+  assert.equal(hostNameOf(['a\\194\\133b.example.']), 'a\\194\\133b.example');
+  // The root's dot goes after a label ending in a backslash (escaped), not an escaped dot.
+  assert.equal(hostNameOf(['we\\\\.']), 'we\\\\');
+  assert.equal(hostNameOf(['dot\\.']), 'dot\\.');
   // 126 two-octet characters and a dot: 253 octets on the wire, 1,009 characters escaped.
   const long = '\\195\\169'.repeat(63) + '.' + '\\195\\169'.repeat(63);
   assert.equal(hostNameOf([long + '.']), 'é'.repeat(63) + '.' + 'é'.repeat(63));

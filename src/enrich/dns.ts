@@ -82,7 +82,10 @@ export function ptrNameOf(ip: string): string | null {
 export function hostNameOf(names: readonly string[]): string {
   const n = names[0];
   if (n === undefined) return '';
-  const bare = n.endsWith('.') && !n.endsWith('\\.') ? n.slice(0, -1) : n;
+  // The root's dot, not one escaped (`\.`, a dot in the last label): a backslash before it that is
+  // itself escaped (`\\.`, a label ending in a backslash) leaves it the root's.
+  const escapes = /\\*(?=\.$)/.exec(n)?.[0].length ?? 0;
+  const bare = n.endsWith('.') && escapes % 2 === 0 ? n.slice(0, -1) : n;
   return readableName(bare) ?? '';
 }
 
@@ -104,11 +107,15 @@ function readableName(s: string): string | null {
   let run: number[] = [];
   const endRun = (): void => {
     if (run.length === 0) return;
+    let text: string | null = null;
     try {
-      out += utf8.decode(Uint8Array.from(run));
+      text = utf8.decode(Uint8Array.from(run));
     } catch {
-      for (const b of run) out += escapedByte(b);
+      // Not UTF-8: escaped below.
     }
+    // C1 controls (U+0080-U+009F, a terminal's CSI among them) are control characters too.
+    if (text !== null && !/[\u0080-\u009f]/.test(text)) out += text;
+    else for (const b of run) out += escapedByte(b);
     run = [];
   };
   for (let i = 0; i < s.length; i++) {

@@ -62,6 +62,11 @@ export class QueryGate {
     }
     // Running from here (handed over by release() when it waited).
     this.running = true;
+    // Gone between being handed the turn and taking it: the turn passes on.
+    if (signal?.aborted === true) {
+      this.release();
+      throw new QueryAbandonedError();
+    }
     let interrupted = false;
     const stop = (): void => {
       interrupted = true;

@@ -39,7 +39,9 @@ export class QueryGate {
   }
 
   async run<T>(query: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted === true) throw new QueryAbandonedError();
+    // A function, not the field read twice: it changes across the await below.
+    const gone = (): boolean => signal?.aborted === true;
+    if (gone()) throw new QueryAbandonedError();
     if (this.running) {
       if (this.waiting.length >= this.maxWaiting) {
         throw new QueryBusyError(`the store is busy: ${this.load} queries running or waiting; try again in a few seconds`);
@@ -63,7 +65,7 @@ export class QueryGate {
     // Running from here (handed over by release() when it waited).
     this.running = true;
     // Gone between being handed the turn and taking it: the turn passes on.
-    if (signal?.aborted === true) {
+    if (gone()) {
       this.release();
       throw new QueryAbandonedError();
     }

@@ -12,7 +12,7 @@ import { DecodeError } from '../src/pipeline/types.js';
 import { Netflow9Decoder } from '../src/decode/netflow9/decoder.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
-import { OP } from '../src/decode/template/compile.js';
+import { MAX_EXTRAS, OP } from '../src/decode/template/compile.js';
 import { SAMPLING_IE, SamplingTable } from '../src/decode/sampling.js';
 import { PendingSets, type HeldSet } from '../src/decode/template/pending.js';
 import { TemplateStore } from '../src/decode/template/store.js';
@@ -251,6 +251,22 @@ test('unknown IEs are read by their length in the template, not by each value (E
   const rs = run(d, ipfixMsg([set(300, body)]));
   assert.deepEqual(rs.map((r) => r.extra?.['ie.99999.5']), ['hi', 'xyz', '00000100']);
   assert.deepEqual(rs.map((r) => r.extra?.['ie.99999.6']), [7, '4702394921427289928', '18446744073709551600']);
+});
+
+test('a data template keeps at most MAX_EXTRAS unmapped fields a record: the rest are skipped (counted once, when learnt), mapped fields after them still read', () => {
+  const d = new IpfixDecoder(BASE);
+  const unknown: Spec[] = Array.from({ length: 200 }, (_, i) => [1 + i, 4, 99999] as Spec);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [...unknown, [8, 4], [12, 4]]))]));
+  assert.equal(d.counters.get(`template: unmapped fields past ${MAX_EXTRAS} skipped`), 200 - MAX_EXTRAS);
+  const body = Buffer.concat([...Array.from({ length: 200 }, (_, i) => u32(i)), ip('10.0.0.1'), ip('10.0.0.2')]);
+  const [r] = run(d, ipfixMsg([set(300, body)]));
+  assert.equal(Object.keys(r!.extra ?? {}).length, MAX_EXTRAS);
+  assert.equal(r!.extra?.['ie.99999.1'], 0);
+  assert.equal(r!.extra?.[`ie.99999.${MAX_EXTRAS + 1}`], undefined, 'past the bound: skipped');
+  assert.deepEqual([r!.srcIp, r!.dstIp], ['10.0.0.1', '10.0.0.2']);
+  // The same template again: no new count.
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [...unknown, [8, 4], [12, 4]]))]));
+  assert.equal(d.counters.get(`template: unmapped fields past ${MAX_EXTRAS} skipped`), 200 - MAX_EXTRAS);
 });
 
 test('RFC 5103 biflow: reverse counters become a second, reversed record', () => {

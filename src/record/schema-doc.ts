@@ -45,7 +45,8 @@ listed in [schema-counters.md](schema-counters.md). Information elements with no
 raw name: their IANA or vendor name (\`ipfix.interfaceName\`, \`netscaler.connectionId\`), or \`ie.<enterprise>.<id>\`
 for one in no registry the collector knows (\`ie.0.<id>\` for IANA's). Those are read by their length in the template,
 so each keeps one JSON type: 1, 2, 4 or 8 octets a number (8 octets past 2^53 its decimal text), variable-length and
-other lengths text (hex unless printable).
+other lengths text (hex unless printable). A record keeps at most 128 of them (a template's first 128); the rest are
+skipped and counted as \`template: unmapped fields past 128 skipped\` in the exporter's decoding counters.
 
 Enrichers run in this order: user-defined sampling rate, locality, Community ID, client/server,
 GeoIP/ASN, threat intelligence. Names (protocol, ports, TCP flags) are added when a record is written.

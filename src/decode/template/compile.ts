@@ -102,8 +102,18 @@ export interface CompiledTemplate {
   readonly fixedLen: number;
   /** Least octets one record can take (variable-length fields count 1). */
   readonly minLen: number;
+  /** Unmapped fields past MAX_EXTRAS, skipped rather than read (data templates). */
+  readonly skippedExtras: number;
   lastSeen: number;
 }
+
+/**
+ * Unmapped fields a data template's record keeps, at most (`extra`, under raw names). Real templates
+ * carry a few; a template of 16,000 unknown fields made each 64 KB datagram one record of 16,000 keys
+ * (a 370 KB line, 28 ms to decode), so one sender stalled every exporter's decoding for minutes. The
+ * rest are skipped, as fields of length 0 are, and counted when the template is learnt.
+ */
+export const MAX_EXTRAS = 128;
 
 /** The registry entry (IANA or vendor) of an element, if any. */
 export function ieDef(pen: number, id: number): IeDef | undefined {
@@ -131,7 +141,7 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
   const seen = new Map<number, number>();
   const total = new Map<number, number>();
   for (const f of fields) { const key = ieKey(f.pen, f.id); total.set(key, (total.get(key) ?? 0) + 1); }
-  let fixedLen = 0, minLen = 0;
+  let fixedLen = 0, minLen = 0, extras = 0, skippedExtras = 0;
   for (let i = 0; i < n; i++) {
     const f = fields[i]!;
     lens[i] = f.len;
@@ -153,10 +163,18 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     if (op !== OP.EXTRA && op !== OP.SKIP && k < n) op = OP.EXTRA;
     // A mapped element of a length its type cannot have (e.g. a 20-octet counter) is kept raw.
     if (op !== OP.EXTRA && op !== OP.SKIP && !fitsOp(op, f.len)) op = OP.EXTRA;
+    // Options data is read whole elsewhere (its scope and names); a data record keeps MAX_EXTRAS.
+    if (op === OP.EXTRA && !isOptions && f.len !== 0) {
+      if (extras < MAX_EXTRAS) extras++;
+      else {
+        op = OP.SKIP;
+        skippedExtras++;
+      }
+    }
     ops[i] = f.len === 0 ? OP.SKIP : op;
     if (op === OP.EXTRA) names[i] = rawName(f.pen, f.id, v9Scope) + (n > 1 && k < n ? `.${k}` : '');
   }
-  return { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, lastSeen: now };
+  return { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, skippedExtras, lastSeen: now };
 }
 
 /**

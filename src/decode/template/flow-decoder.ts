@@ -19,7 +19,7 @@ import { FlowRecord, MAX_I64 } from '../../record/flow-record.js';
 import type { ExportType } from '../../record/flow-record.js';
 import type { PacketContext, Protocol } from '../../pipeline/types.js';
 import { log } from '../../log/logger.js';
-import { rawName, VARLEN, type CompiledTemplate, type TemplateField } from './compile.js';
+import { MAX_EXTRAS, rawName, VARLEN, type CompiledTemplate, type TemplateField } from './compile.js';
 import { PendingSets, type HeldSet } from './pending.js';
 import { cacheFilesIn, readCache, writeCache, writeCacheSync } from './persist.js';
 import { applicationIdAt, readRecord, RecordScratch, recordRate, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
@@ -153,7 +153,13 @@ export abstract class TemplateFlowDecoder {
     const ev = this.store.add(d, tid, fields, scopeCount, isOptions, this.receivedAt);
     if (ev === 'refused' || ev === 'changed, refused') this.count('template refused: too many templates');
     else if (ev === 'refused: address share' || ev === 'changed, refused: address share') this.count('template refused: too many templates from this address');
-    else this.learnt = true;
+    else {
+      this.learnt = true;
+      if (ev === 'new' || ev === 'changed') {
+        const skipped = d.templates.get(tid)?.skippedExtras ?? 0;
+        if (skipped > 0) this.count(`template: unmapped fields past ${MAX_EXTRAS} skipped`, skipped);
+      }
+    }
     // The ID's earlier layout is no longer used: its data waits as data without a template.
     if (ev === 'changed, refused' || ev === 'changed, refused: address share') this.count('template withdrawn: its new layout refused');
     const evicted = this.store.takeEvicted();

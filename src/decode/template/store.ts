@@ -22,14 +22,14 @@ const MAX_TEMPLATES = 50000;
 const MAX_TEMPLATES_PER_EXPORTER = MAX_TEMPLATES / 8;
 /**
  * Template fields of one scope, and of one decoder. A compiled template costs about 145 bytes a field
- * (measured filling the bound with 16,000-field templates), and one datagram can announce a template of
- * 16,000 fields: counting templates alone let a few hundred such datagrams take gigabytes. These bound
- * the total near 300 MB (9.5 MB a scope) while leaving room
- * for 50,000 templates of 40 fields.
+ * of heap, about 220 of resident memory (measured filling the bound with 16,000-field templates: 2M
+ * fields took 461 MB), and one datagram can announce a template of 16,000 fields: counting templates
+ * alone let a few hundred such datagrams take gigabytes. These bound the total near 230 MB resident
+ * (14 MB a scope) while leaving room for 50,000 templates of 20 fields.
  */
 const MAX_FIELDS_PER_DOMAIN = 65536;
-const MAX_FIELDS = 2097152;
-/** Template fields of one exporter address: an eighth of the decoder's, for the same reason (6,250 templates of 41 fields). */
+const MAX_FIELDS = 1048576;
+/** Template fields of one exporter address: an eighth of the decoder's, for the same reason (6,250 templates of 20 fields). */
 const MAX_FIELDS_PER_EXPORTER = MAX_FIELDS / 8;
 /**
  * A template neither announced nor used by a data set for this long is idle: when the decoder's

@@ -479,3 +479,9 @@ test('a Kafka topic name the brokers would refuse at every send stops start-up',
   }
   assert.deepEqual(loadConfig({ env: { EF_OUTPUT_KAFKA_TOPIC: 'flows.v2_a-b' } }).errors, [], 'a good one');
 });
+
+test('a Kafka key by Community ID with the Community ID enricher off is warned about: every key would be empty', () => {
+  const on = { EF_OUTPUT_KAFKA_ENABLE: 'true', EF_OUTPUT_KAFKA_PARTITION_KEY: 'community_id' };
+  assert.ok(loadConfig({ env: { ...on, EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE: 'false' } }).warnings.some((w) => w.startsWith('EF_OUTPUT_KAFKA_PARTITION_KEY=community_id with EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE=false')), 'warned');
+  assert.ok(!loadConfig({ env: on }).warnings.some((w) => w.includes('EF_OUTPUT_KAFKA_PARTITION_KEY')), 'not with the enricher on');
+});

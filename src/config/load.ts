@@ -415,6 +415,8 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
     if (c.EF_OUTPUT_KAFKA_SASL_USERNAME?.trim() === '') errors.push('EF_OUTPUT_KAFKA_SASL_USERNAME="": required when EF_OUTPUT_KAFKA_SASL_ENABLE=true; the SASL user');
     if (c.EF_OUTPUT_KAFKA_SASL_PASSWORD === '') errors.push('EF_OUTPUT_KAFKA_SASL_PASSWORD="": required when EF_OUTPUT_KAFKA_SASL_ENABLE=true; the SASL password');
   }
+  if (c.EF_OUTPUT_KAFKA_ENABLE === true && c.EF_OUTPUT_KAFKA_PARTITION_KEY === 'community_id' && c.EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE === false)
+    warnings.push('EF_OUTPUT_KAFKA_PARTITION_KEY=community_id with EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE=false: no record has a Community ID, so every message goes without a key, spread over the partitions (one flow\'s records no longer share one)');
   if (c.EF_OUTPUT_FILE_ENABLE === true && c.EF_OUTPUT_FILE_PATH?.trim() === '')
     errors.push('EF_OUTPUT_FILE_PATH="": required when EF_OUTPUT_FILE_ENABLE=true; the file to append flows to');
   if (c.EF_OUTPUT_CLICKHOUSE_ENABLE === true && (c.EF_OUTPUT_CLICKHOUSE_ADDRESSES?.length ?? 0) > 1)

@@ -11,6 +11,12 @@ import { flowTable } from './flow-table.js';
 const PAGE_SIZE = 50;
 const FILTERS = ['ip', 'net', 'tag', 'port', 'proto', 'exporter', 'ifIndex', 'threat'];
 const HOUR_MS = 3_600_000;
+/**
+ * How far before now a search's `to` is pinned when the user gave none: flows stamped in the last
+ * moment are still on their way into the store (outputs batch for about a second; the API waits as
+ * long before it shows a step), and arriving after page 1 was read they pushed its rows onto the next.
+ */
+const SETTLE_MS = 2000;
 /** The API's offset bound. */
 const OFFSET_MAX = 1_000_000;
 /** 9999-12-31T00:00Z: later times do not fit a datetime-local input (nor toISOString in every zone). */
@@ -160,13 +166,14 @@ export function mount(root, _info, shell) {
     let from = urlTime(sp, 'from', 0);
     let to = urlTime(sp, 'to', 1);
     if (from === undefined && to === undefined) {
+      // The whole range moves back with its end, so it keeps its length ("All stored" keeps from=0).
       const r = currentRange();
-      from = r.from;
-      to = r.to ?? Date.now();
+      to = (r.to ?? Date.now()) - SETTLE_MS;
+      from = r.from === 0 ? 0 : Math.max(0, r.from - SETTLE_MS);
     } else if (from === undefined) {
       from = Math.max(0, to - HOUR_MS);
     } else if (to === undefined) {
-      to = Date.now();
+      to = Math.max(from + 1, Date.now() - SETTLE_MS);
     }
     sp.set('from', String(from));
     sp.set('to', String(to));

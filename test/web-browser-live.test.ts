@@ -1,0 +1,77 @@
+/**
+ * The web UI over time, in a real browser (playwright-core driving Debian's chromium, as
+ * web-browser.test.ts): flows arriving while a search is paged, a slow API under the Overview's
+ * refreshes, answers coming late or not at all, and the keyboard focus across redraws. A fixture of
+ * its own, as these tests add flows and hold requests back.
+ */
+import { after, before, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { startWebFixture, type WebFixture } from './web-fixture.js';
+import { toolPath, needTool } from './helpers/tools.js';
+import { tempDir } from './helpers/collect.js';
+
+let f: WebFixture | null = null;
+let ctx: BrowserContext | null = null;
+let profile = '';
+
+before(async () => {
+  const path = toolPath('chromium');
+  if (path === null) return;
+  f = await startWebFixture({ replays: 3 });
+  profile = tempDir('ufc-chromium-');
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: path, headless: true, viewport: { width: 1280, height: 800 }, timeout: 60_000,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await ctx?.close();
+  await f?.stop();
+  if (profile !== '') rmSync(profile, { recursive: true, force: true });
+});
+
+
+/** A page with no navigation yet, its uncaught errors collected. */
+async function blankPage(t: TestContext): Promise<{ page: Page; errors: string[] } | null> {
+  if (needTool(t, 'chromium') === null) return null;
+  const page = await ctx!.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { page, errors };
+}
+
+/** One NetFlow v5 flow between two public addresses, received (and so stamped, by default) at `at`. */
+function v5Flow(at: number): Buffer {
+  const v5 = Buffer.alloc(24 + 48);
+  v5.writeUInt16BE(5, 0); v5.writeUInt16BE(1, 2); v5.writeUInt32BE(100_000, 4); v5.writeUInt32BE(Math.floor(at / 1000), 8);
+  v5.writeUInt32BE(0x2d21209c, 24); v5.writeUInt32BE(0x5db8d822, 28); v5.writeUInt32BE(1, 40); v5.writeUInt32BE(64, 44);
+  v5.writeUInt32BE(99_000, 48); v5.writeUInt32BE(99_500, 52); v5[62] = 17;
+  return v5;
+}
+
+const totalOf = (summary: string | null): string => /of ([\d,]+),/.exec(summary ?? '')?.[1] ?? `no total in ${JSON.stringify(summary)}`;
+
+test('flow search: a flow stamped just before the search, stored after page 1 was read, does not push page 1\'s rows onto "Older"', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  const asked = page.waitForRequest((r) => r.url().includes('/api/flows?'));
+  await page.goto(`${f!.url}/flows`);
+  await asked;
+  const sent = Date.now();
+  await page.waitForSelector('body[data-ready="true"]');
+  const summary = page.locator('p.summary');
+  const first = totalOf(await summary.textContent());
+  assert.ok(Number(first.replace(/,/g, '')) > 50, `more than a page of flows: ${first}`);
+  // Stamped a second before the search went out, stored only now: an output's batch on its way.
+  f!.collector.pipeline.handle(v5Flow(sent - 1000), { exporterIp: '198.51.100.77', exporterPort: 2055, receivedAt: sent - 1000 });
+  await f!.collector.flush();
+  await page.click('nav.pager button:has-text("Older")');
+  await summary.filter({ hasText: 'Flows 51–' }).waitFor({ timeout: 10_000 });
+  assert.equal(totalOf(await summary.textContent()), first, 'page 2 is of the same flows as page 1');
+  assert.deepEqual(errors, [], 'no page errors');
+  await page.close();
+});

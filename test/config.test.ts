@@ -485,3 +485,13 @@ test('a Kafka key by Community ID with the Community ID enricher off is warned a
   assert.ok(loadConfig({ env: { ...on, EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE: 'false' } }).warnings.some((w) => w.startsWith('EF_OUTPUT_KAFKA_PARTITION_KEY=community_id with EF_PROCESSOR_ENRICH_COMMUNITYID_ENABLE=false')), 'warned');
   assert.ok(!loadConfig({ env: on }).warnings.some((w) => w.includes('EF_OUTPUT_KAFKA_PARTITION_KEY')), 'not with the enricher on');
 });
+
+test('the HTTP Basic form of a user and password (an option pair, or a URL\'s) is a secret too: a server may echo it in an error body', async () => {
+  const { config } = loadConfig({ env: { EF_OUTPUT_CLICKHOUSE_USERNAME: 'chuser', EF_OUTPUT_CLICKHOUSE_PASSWORD: 'SEKRITchurlpw', EF_OUTPUT_ELASTICSEARCH_ADDRESSES: 'http://esuser:SEKRIT%2Fes@127.0.0.1:9200' } });
+  const secrets = secretValues(config!);
+  assert.ok(secrets.includes(Buffer.from('chuser:SEKRITchurlpw').toString('base64')), 'the option pair');
+  assert.ok(secrets.includes(Buffer.from('esuser:SEKRIT/es').toString('base64')), 'the URL\'s, decoded');
+  const { redact, registerSecrets } = await import('../src/log/redact.js');
+  registerSecrets(secrets);
+  assert.doesNotMatch(redact(`HTTP 500: auth=Basic ${Buffer.from('chuser:SEKRITchurlpw').toString('base64')}`), /Y2h1c2Vy/, 'redacted in a log line');
+});

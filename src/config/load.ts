@@ -609,9 +609,25 @@ export function secretValues(c: Config): string[] {
     for (const text of Array.isArray(v) ? v : [v]) {
       if (typeof text !== 'string') continue;
       for (const secret of credentials(text, spec.list === true).secrets) if (secret.length >= 4) out.push(secret, safeDecode(secret));
+      const basic = basicOfUrl(text);
+      if (basic !== null) out.push(basic);
     }
+    // The HTTP Basic form of a user and password option pair, which a server may echo in an error body.
+    const user = name.endsWith('_PASSWORD') ? c[name.replace(/_PASSWORD$/, '_USERNAME') as keyof Config] : undefined;
+    if (typeof user === 'string' && user !== '' && typeof v === 'string' && v.length >= 4) out.push(Buffer.from(`${user}:${v}`).toString('base64'));
   }
   return out;
+}
+
+/** The HTTP Basic form (base64 of user:password) of the credentials in a URL, or null. */
+function basicOfUrl(text: string): string | null {
+  if (!text.includes('@')) return null;
+  try {
+    const u = new URL(text.trim());
+    return u.password.length >= 4 ? Buffer.from(`${safeDecode(u.username)}:${safeDecode(u.password)}`).toString('base64') : null;
+  } catch {
+    return null;
+  }
 }
 
 function safeDecode(s: string): string {

@@ -4,6 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig, parseEnvFile, renderConfig, replacementFor, secretValues } from '../src/config/load.js';
 import { tempDir } from './helpers/collect.js';
+import { needTool } from './helpers/tools.js';
+import { execFileSync } from 'node:child_process';
 
 const SEED_KEY = 'twBovkmV8YIxx0QyulybZg==';
 const SEED_API_KEY = '0ff5abcdefdaf9ef12345675c4c11abcdef61bfe7ad1234568ec395bb288639';
@@ -494,4 +496,20 @@ test('the HTTP Basic form of a user and password (an option pair, or a URL\'s) i
   const { redact, registerSecrets } = await import('../src/log/redact.js');
   registerSecrets(secrets);
   assert.doesNotMatch(redact(`HTTP 500: auth=Basic ${Buffer.from('chuser:SEKRITchurlpw').toString('base64')}`), /Y2h1c2Vy/, 'redacted in a log line');
+});
+
+test('an output\'s CA file that holds no PEM certificate stops start-up naming it (TLS would take it as no CA and fail every connection as an unknown certificate)', (t) => {
+  const dir = tempDir('ufc-ca-');
+  const text = join(dir, 'hostname');
+  writeFileSync(text, 'collector-1\n');
+  const broken = join(dir, 'broken.pem');
+  writeFileSync(broken, '-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n');
+  const env = (ca: string) => ({ EF_OUTPUT_KAFKA_ENABLE: 'true', EF_OUTPUT_KAFKA_TLS_ENABLE: 'true', EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: ca });
+  assert.match(loadConfig({ env: env(text) }).errors.join('\n'), /EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH=.*hostname": holds no PEM certificate/);
+  assert.match(loadConfig({ env: env(broken) }).errors.join('\n'), /broken\.pem": a certificate in it does not parse/);
+  const openssl = needTool(t, 'openssl');
+  if (openssl === null) return;
+  const good = join(dir, 'ca.pem');
+  execFileSync(openssl, ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', good, '-days', '1', '-subj', '/CN=test-ca'], { stdio: 'ignore' });
+  assert.deepEqual(loadConfig({ env: env(good) }).errors, [], 'a real certificate');
 });

@@ -3,6 +3,7 @@
  * every problem at once.
  */
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { OPTIONS, OPTION_NAMES, specOf, type Config } from './schema.js';
 import type { OptionSpec } from './spec.js';
 import { catalogueFeed } from '../threat/feeds/catalogue.js';
@@ -325,6 +326,23 @@ const READ_AT_START: ReadonlyArray<{ path: keyof Config; when: Array<keyof Confi
   { path: 'EF_WEBUI_TLS_KEY_FILEPATH', when: ['EF_WEBUI_ENABLE', 'EF_WEBUI_TLS_ENABLE'], trimmed: false },
 ];
 
+/**
+ * Why a CA file is not one or more PEM certificates, or null: Node's TLS takes any text as "no CA"
+ * and every connection then fails as an unknown certificate, far from the option that caused it.
+ */
+function notCertificates(path: string): string | null {
+  const pems = readFileSync(path, 'latin1').match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) return 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)';
+  for (const pem of pems) {
+    try {
+      new X509Certificate(pem);
+    } catch (err) {
+      return `a certificate in it does not parse (${(err as Error).message.split('\n')[0]})`;
+    }
+  }
+  return null;
+}
+
 /** Why `path` cannot be read as a file, or null when it can. */
 function unreadableFile(path: string): string | null {
   try {
@@ -430,7 +448,7 @@ function crossChecks(c: Partial<Config>, errors: string[], warnings: string[]): 
   for (const { path: pathName, when, trimmed } of READ_AT_START) {
     const path = c[pathName] as string | undefined;
     if (!when.every((e) => c[e] === true) || path === undefined || path.trim() === '') continue;
-    const problem = unreadableFile(trimmed ? path.trim() : path);
+    const problem = unreadableFile(trimmed ? path.trim() : path) ?? (pathName.endsWith('_TLS_CA_CERT_FILEPATH') ? notCertificates(path) : null);
     if (problem !== null) errors.push(`${pathName}=${JSON.stringify(path)}: ${problem} (read at start-up because ${when.map((e) => `${e}=true`).join(' and ')})`);
   }
   for (const name of DROP_FIELDS_OPTIONS) {

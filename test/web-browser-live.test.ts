@@ -75,3 +75,65 @@ test('flow search: a flow stamped just before the search, stored after page 1 wa
   assert.deepEqual(errors, [], 'no page errors');
   await page.close();
 });
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+test('overview: a conversations request the API has not answered is not asked again at each refresh', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  // The API never answers it while the test looks: each one asked would hold one of its request slots.
+  const held: (() => void)[] = [];
+  let asked = 0;
+  await page.route('**/api/conversations?*', (route) => {
+    asked++;
+    return new Promise<void>((ok) => held.push(ok)).then(() => route.abort().catch(() => {}));
+  });
+  let overviews = 0;
+  page.on('request', (r) => { if (r.url().includes('/api/overview?')) overviews++; });
+  await page.clock.install();
+  await page.goto(`${f!.url}/`);
+  await page.waitForSelector('body[data-ready="true"]');
+  for (let i = 0; i < 2; i++) {
+    await page.clock.runFor(10_500);
+    for (const end = Date.now() + 5000; overviews < i + 2 && Date.now() < end;) await sleep(50);
+    // That refresh done (a timed one is skipped while one runs).
+    await sleep(500);
+  }
+  assert.equal(overviews, 3, 'two timed refreshes came');
+  await sleep(300);
+  assert.equal(asked, 1, 'one conversations request at a time');
+  assert.match((await page.textContent('section[aria-label="Top conversations"]'))!, /Loading/, 'the card waits for it');
+  for (const ok of held) ok();
+  assert.deepEqual(errors, [], 'no page errors');
+  await page.close();
+});
+
+test('overview: an interface\'s counters answering late for the range before do not replace the new range\'s', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  const counters = (samples: number) => ({
+    from: 0, to: 1, ifIndex: 1, samples, resets: 0, sources: 1, source: null, truncated: false,
+    latest: { speed: 1e9, status: 3 }, totals: { inErrors: 0, outErrors: 0, inDiscards: 0, outDiscards: 0 },
+    points: [{ ts: Date.now() - 60_000, inBps: 1e6, outBps: 2e6 }, { ts: Date.now() - 30_000, inBps: 1e6, outBps: 2e6 }],
+  });
+  let n = 0;
+  await page.route('**/api/interface-counters?*', async (route) => {
+    // The first (15 minutes) answers after the one for the range chosen meanwhile.
+    const first = n++ === 0;
+    if (first) await sleep(1500);
+    await route.fulfill({ json: counters(first ? 111 : 222) }).catch(() => {});
+  });
+  const asked = page.waitForRequest((r) => r.url().includes('/api/interface-counters?'));
+  await page.goto(`${f!.url}/?exporter=192.0.2.250&ifIndex=1&range=15m`);
+  await asked;
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.selectOption('#range', '24h');
+  const summary = page.locator('#counters-summary');
+  await summary.filter({ hasText: /^222 counter samples/ }).waitFor({ timeout: 10_000 });
+  await sleep(1700);
+  assert.match((await summary.textContent())!, /^222 counter samples/, 'the 24 hours\' counters stay');
+  assert.deepEqual(errors, [], 'no page errors');
+  await page.close();
+});

@@ -67,6 +67,46 @@ function interfaceCounters(c) {
       lineChart('Out, bits per second (counters)', series('outBps'), (v) => fmt.bits(v), { tone: 'violet' })));
 }
 
+/**
+ * Asks for what a card shows without the refresh waiting for it, one request at a time. While one
+ * is out for the same time range, a timed refresh asks nothing (started anew every 10 s, a slow API
+ * piled them up, each holding one of the API's 16 request slots); another range abandons it, so an
+ * answer for the older range never draws over the newer one.
+ */
+function oneAtATime() {
+  let out = null;
+  return (key, request, draw, failed) => {
+    if (out !== null && out.key === key) return;
+    out?.ac.abort();
+    const ac = new AbortController();
+    const mine = { key, ac };
+    out = mine;
+    request(ac.signal).then((d) => {
+      if (out !== mine) return;
+      out = null;
+      draw(d);
+    }, (err) => {
+      if (out !== mine) return;
+      out = null;
+      failed(err);
+    });
+  };
+}
+
+/** The top conversations card. */
+function conversationsCard(c) {
+  const busiest = Math.max(0, ...c.conversations.map((x) => x.bytes));
+  return card('Top conversations', table([
+    { label: 'Client', value: (x) => ipLink(x.client) },
+    { label: 'Server', value: (x) => ipLink(x.server) },
+    // ICMP has no ports (the API answers 0).
+    { label: 'Port', num: true, value: (x) => (x.proto === 1 || x.proto === 58 ? '' : String(x.port)) },
+    { label: 'Service', value: (x) => x.service || x.protoName || String(x.proto) },
+    { label: 'Bytes', num: true, value: (x) => bar(x.bytes, busiest, fmt.bytes(x.bytes)) },
+    { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
+  ], c.conversations, { compact: true, label: 'Top conversations', empty: 'No flows in this range.' }));
+}
+
 export function mount(root) {
   const filters = urlFilters();
   const filtered = Object.keys(filters).length > 0;
@@ -79,6 +119,17 @@ export function mount(root) {
   const ifLabel = h('span', null, filters.ifIndex ?? '');
   const note = filtered ? filterBar(filters, ifLabel) : null;
   root.append(...(note !== null ? [note.el] : []), stats, charts, counters, tops);
+  const askConversations = oneAtATime();
+  const askCounters = oneAtATime();
+  // The conversations card on the page (or to be put there) and the time range it is of: a refresh
+  // keeps it until the new answer comes, rather than showing "Loading…" every 10 s.
+  let convCard = null;
+  let convRange = null;
+  const showConversations = (range, next) => {
+    convCard?.replaceWith(next);
+    convCard = next;
+    convRange = range;
+  };
 
   return {
     async refresh(signal) {
@@ -88,12 +139,14 @@ export function mount(root) {
       // (the overview's lists come from hourly summaries there), so the page does not wait for it.
       const ifs = getJson('/api/interfaces', { from: r.from, to: r.to, limit: 10, ...filters }, signal);
       ifs.catch(() => {});
-      const convs = getJson('/api/conversations', { from: r.from, to: r.to, limit: 10, ...filters }, signal);
-      convs.catch(() => {});
+      // The page's filters are its own while it is open: the range key tells one question from another.
+      askConversations(r.key, (s) => getJson('/api/conversations', { from: r.from, to: r.to, limit: 10, ...filters }, s),
+        (c) => showConversations(r.key, conversationsCard(c)),
+        (err) => showConversations(r.key, card('Top conversations', errorBox(err))));
       if (oneInterface) {
-        getJson('/api/interface-counters', { from: r.from, to: r.to, ...filters }, signal)
-          .then((c) => fill(counters, ...(c.points.length > 0 ? [interfaceCounters(c)] : [])))
-          .catch(() => fill(counters));
+        askCounters(r.key, (s) => getJson('/api/interface-counters', { from: r.from, to: r.to, ...filters }, s),
+          (c) => fill(counters, ...(c.points.length > 0 ? [interfaceCounters(c)] : [])),
+          () => fill(counters));
       }
       let d;
       try {
@@ -158,22 +211,8 @@ export function mount(root) {
         ], t.networks, { compact: true, label: 'Networks' }), approx('networks')));
       }
       const ifCard = card('Interfaces', h('p', { class: 'muted' }, 'Loading…'));
-      const convCard = card('Top conversations', h('p', { class: 'muted' }, 'Loading…'));
+      if (convRange !== r.key) showConversations(r.key, card('Top conversations', h('p', { class: 'muted' }, 'Loading…')));
       tops.append(ifCard, convCard);
-      void convs.then((c) => {
-        const busiest = Math.max(0, ...c.conversations.map((x) => x.bytes));
-        convCard.replaceWith(card('Top conversations', table([
-          { label: 'Client', value: (x) => ipLink(x.client) },
-          { label: 'Server', value: (x) => ipLink(x.server) },
-          // ICMP has no ports (the API answers 0).
-          { label: 'Port', num: true, value: (x) => (x.proto === 1 || x.proto === 58 ? '' : String(x.port)) },
-          { label: 'Service', value: (x) => x.service || x.protoName || String(x.proto) },
-          { label: 'Bytes', num: true, value: (x) => bar(x.bytes, busiest, fmt.bytes(x.bytes)) },
-          { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
-        ], c.conversations, { compact: true, label: 'Top conversations', empty: 'No flows in this range.' })));
-      }, (err) => {
-        if (!signal?.aborted) convCard.replaceWith(card('Top conversations', errorBox(err)));
-      });
       let list;
       try {
         list = (await ifs).interfaces;

@@ -137,3 +137,20 @@ test('overview: an interface\'s counters answering late for the range before do 
   assert.deepEqual(errors, [], 'no page errors');
   await page.close();
 });
+
+test('flow search: the form shows a link\'s protocol the list does not name and threat=true, and Search keeps them', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  await page.goto(`${f!.url}/flows?proto=4&threat=true`);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.equal(await page.inputValue('#proto'), '4', 'the protocol select shows 4');
+  assert.equal(await page.locator('#proto option:checked').textContent(), 'Protocol 4', 'and names it');
+  assert.equal(await page.isChecked('#threat'), true, 'threat=true ticks the box');
+  const asked = page.waitForRequest((r) => r.url().includes('/api/flows?'));
+  await page.click('form.filters button[type="submit"]');
+  const p = new URL((await asked).url()).searchParams;
+  assert.deepEqual([p.get('proto'), p.get('threat')], ['4', '1'], 'Search keeps both filters');
+  assert.deepEqual(errors, [], 'no page errors');
+  await page.close();
+});

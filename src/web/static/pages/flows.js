@@ -60,10 +60,14 @@ export function mount(root, _info, shell) {
   const exporterList = h('datalist', { id: 'exporter-list' });
   const netList = h('datalist', { id: 'net-list' });
   const tagList = h('datalist', { id: 'tag-list' });
-  const proto = h('select', { id: 'proto', name: 'proto' },
-    [['', 'Any'], ['6', 'TCP (6)'], ['17', 'UDP (17)'], ['1', 'ICMP (1)'], ['58', 'IPv6-ICMP (58)'], ['47', 'GRE (47)'], ['50', 'ESP (50)'], ['132', 'SCTP (132)']]
-      .map(([v, l]) => h('option', { value: v, selected: (q.get('proto') ?? '') === v }, l)));
-  const threat = h('input', { type: 'checkbox', id: 'threat', name: 'threat', value: '1', checked: q.get('threat') === '1' });
+  const protos = [['', 'Any'], ['6', 'TCP (6)'], ['17', 'UDP (17)'], ['1', 'ICMP (1)'], ['58', 'IPv6-ICMP (58)'], ['47', 'GRE (47)'], ['50', 'ESP (50)'], ['132', 'SCTP (132)']];
+  // A protocol the list does not name (a link's proto=4) is an option of its own: shown as "Any",
+  // the form hid the filter in use, and Search dropped it.
+  const urlProto = q.get('proto')?.trim() ?? '';
+  if (urlProto !== '' && !protos.some(([v]) => v === urlProto)) protos.push([urlProto, `Protocol ${urlProto}`]);
+  const proto = h('select', { id: 'proto', name: 'proto' }, protos.map(([v, l]) => h('option', { value: v, selected: urlProto === v }, l)));
+  // As the API reads it: 1 or true.
+  const threat = h('input', { type: 'checkbox', id: 'threat', name: 'threat', value: '1', checked: ['1', 'true'].includes(q.get('threat')?.trim() ?? '') });
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Flow filters' },
     h('div', { class: 'pair three' },
       field('ip', 'IP address or CIDR', { placeholder: '10.0.0.0/8, 2001:db8::1', autocomplete: 'off', spellcheck: 'false' }),

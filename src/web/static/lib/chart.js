@@ -13,12 +13,16 @@ const PAD = { l: 74, r: 12, t: 12, b: 26 };
  */
 const labelWidth = (chars) => Math.ceil(6.5 * chars);
 
-/** points: [{ t, v }], format: value -> label. */
+/**
+ * points: [{ t, v }], format: value -> label. opts.empty: what to say when every point is 0, in
+ * place of "No data in this time range" (the page knows when it has data the steps do not show yet).
+ */
 export function lineChart(title, points, format, opts = {}) {
   // A range with no flow still has every step (zeros): that is no data, not a flat line at 0.
   if (points.every((p) => p.v === 0)) {
-    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${title}: no data in this time range` });
-    svg.append(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'chart-empty' }, 'No data in this time range'));
+    const said = opts.empty ?? 'No data in this time range';
+    const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-label': `${title}: ${said}` });
+    svg.append(s('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'chart-empty' }, said));
     return h('figure', { class: 'chart-fig' }, h('figcaption', null, title), svg);
   }
   const t0 = points[0].t;

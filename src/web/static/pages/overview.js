@@ -93,6 +93,14 @@ function oneAtATime() {
   };
 }
 
+/** A chart step as words: "2-hour", "30-second", "1-day". */
+function stepName(ms) {
+  for (const [unit, size] of [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000]]) {
+    if (ms >= size && ms % size === 0) return `${ms / size}-${unit}`;
+  }
+  return `${Math.max(1, Math.round(ms / 1000))}-second`;
+}
+
 /** The top conversations card. */
 function conversationsCard(c) {
   const busiest = Math.max(0, ...c.conversations.map((x) => x.bytes));
@@ -163,10 +171,13 @@ export function mount(root) {
         stat('Threat flows', fmt.count(d.totals.threatFlows ?? 0), filtered
           ? h('a', { href: flowsLink({ ...filters, threat: '1' }) }, 'See these flows →')
           : h('a', { href: `/threats${location.search}` }, 'See threats →'), 'stat-threats'));
+      // The API leaves out the step still filling: flows in the totals and none in the steps are all in it
+      // (a 7-day range's first two hours), not "no data".
+      const empty = d.totals.flows > 0 ? `The current ${stepName(d.stepMs)} step is still filling` : undefined;
       fill(charts,
-        lineChart('Flows per second', d.series.map((p) => ({ t: p.t, v: p.flows })), (v) => fmt.count(v)),
-        lineChart('Bits per second', d.series.map((p) => ({ t: p.t, v: 8 * p.bytes })), (v) => fmt.bits(v), { tone: 'blue' }),
-        lineChart('Packets per second', d.series.map((p) => ({ t: p.t, v: p.packets })), (v) => fmt.count(v), { tone: 'violet' }));
+        lineChart('Flows per second', d.series.map((p) => ({ t: p.t, v: p.flows })), (v) => fmt.count(v), { empty }),
+        lineChart('Bits per second', d.series.map((p) => ({ t: p.t, v: 8 * p.bytes })), (v) => fmt.bits(v), { tone: 'blue', empty }),
+        lineChart('Packets per second', d.series.map((p) => ({ t: p.t, v: p.packets })), (v) => fmt.count(v), { tone: 'violet', empty }));
       const t = d.top;
       const maxOf = (rows) => Math.max(0, ...rows.map((x) => x.bytes));
       // An either-end list that may not be the exact top 10 (the API's top.approximate) says so.

@@ -173,3 +173,38 @@ test('overview charts: traffic only in the step still filling says so, not "No d
   assert.deepEqual(errors, [], 'no page errors');
   await page.close();
 });
+
+/** The focused element: its tag, link and text, or BODY when focus was lost. */
+const focused = (page: Page) => page.evaluate(() => {
+  const el = document.activeElement;
+  return el === null ? 'none' : `${el.tagName} ${el.getAttribute('href') ?? ''} ${el.textContent ?? ''}`.slice(0, 200);
+});
+
+test('keyboard focus stays on the same link across the Overview\'s timed refresh and on the pager button across "Older"', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  await page.clock.install();
+  await page.goto(`${f!.url}/`);
+  await page.waitForSelector('section[aria-label="Top conversations"] tbody a.ip');
+  for (const card of ['Top talkers', 'Interfaces', 'Top conversations']) {
+    const link = page.locator(`section[aria-label="${card}"] tbody a`).first();
+    await link.focus();
+    const before = await focused(page);
+    assert.notEqual(before.split(' ')[0], 'BODY', `${card}: a link has the focus`);
+    const answered = page.waitForResponse((r) => r.url().includes('/api/conversations?'));
+    await page.clock.runFor(10_500);
+    await answered;
+    // The refresh done: the conversations card drawn from its new answer.
+    await sleep(300);
+    assert.equal(await focused(page), before, `${card}: the focus is on the same link after the refresh`);
+  }
+  await page.goto(`${f!.url}/flows`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.locator('nav.pager button', { hasText: 'Older' }).focus();
+  await page.keyboard.press('Enter');
+  await page.locator('p.summary').filter({ hasText: 'Flows 51–' }).waitFor({ timeout: 10_000 });
+  assert.equal(await focused(page), 'BUTTON  Older →', 'the focus is on "Older" of the new page');
+  assert.deepEqual(errors, [], 'no page errors');
+  await page.close();
+});

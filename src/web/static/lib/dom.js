@@ -56,11 +56,41 @@ export function isolate(text) {
   return BIDI.test(t) ? `\u2068${t}\u2069` : t;
 }
 
-/** Replaces the children of `el`. */
+/** What tells a control from those around it, and finds it again once drawn anew: its kind, id, link, name and text. */
+const focusKey = (el) => [el.tagName, el.id, el.getAttribute('href'), el.getAttribute('name'), el.textContent].join('\n');
+
+/**
+ * Runs `redraw`, which puts what is in `next` where `old` (or what it held) was. When the keyboard
+ * focus was in `old`, it goes to the same control in `next` (the link to the same address, the same
+ * pager button) rather than to the page's body: live pages redraw every 10 s, and a keyboard user
+ * was sent back to the top of the page each time.
+ */
+function keepingFocus(old, next, redraw) {
+  const had = document.activeElement;
+  if (had === null || had === document.body || !old.contains(had)) {
+    redraw();
+    return;
+  }
+  const key = focusKey(had);
+  redraw();
+  if (document.activeElement === had) return;
+  const same = [...next.querySelectorAll(had.tagName)].find((el) => !el.disabled && focusKey(el) === key);
+  same?.focus({ preventScroll: true });
+}
+
+/** Replaces the children of `el`; the keyboard focus stays on the same control when it was in there. */
 export function fill(el, ...children) {
-  el.replaceChildren();
-  append(el, children);
+  keepingFocus(el, el, () => {
+    el.replaceChildren();
+    append(el, children);
+  });
   return el;
+}
+
+/** Puts `next` in the place of `old`; the keyboard focus stays on the same control when it was in `old`. */
+export function swap(old, next) {
+  keepingFocus(old, next, () => old.replaceWith(next));
+  return next;
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';

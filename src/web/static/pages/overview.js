@@ -1,7 +1,7 @@
 /* global location, URLSearchParams */
 // Overview: traffic rates over time and the top talkers, ports, protocols, countries, ASNs and named
 // networks, and the busiest exporter interfaces; of all flows, or of those the URL's filters keep (one interface's).
-import { h, fill, isolate } from '../lib/dom.js';
+import { h, fill, isolate, swap } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { lineChart } from '../lib/chart.js';
 import { bar, card, currentRange, errorBox, fmt, ipLink, stat, table, withRange } from '../lib/widgets.js';
@@ -134,9 +134,17 @@ export function mount(root) {
   let convCard = null;
   let convRange = null;
   const showConversations = (range, next) => {
-    convCard?.replaceWith(next);
+    if (convCard !== null) swap(convCard, next);
     convCard = next;
     convRange = range;
+  };
+  // The Interfaces card likewise, until the refresh's answer comes.
+  let ifCard = null;
+  let ifRange = null;
+  const showInterfaces = (range, next) => {
+    if (ifCard !== null) swap(ifCard, next);
+    ifCard = next;
+    ifRange = range;
   };
 
   return {
@@ -183,6 +191,10 @@ export function mount(root) {
       // An either-end list that may not be the exact top 10 (the API's top.approximate) says so.
       const approx = (list) => ((t.approximate ?? []).includes(list)
         ? h('p', { class: 'muted', 'data-approximate': list }, 'Approximate: more than 1,000 on one side in this range; narrow it for exact figures.') : null);
+      const loading = (title) => card(title, h('p', { class: 'muted' }, 'Loading…'));
+      if (ifRange !== r.key) showInterfaces(r.key, loading('Interfaces'));
+      if (convRange !== r.key) showConversations(r.key, loading('Top conversations'));
+      // Every card in one fill, so the keyboard focus in any of them stays where it was.
       fill(tops,
         card('Top talkers', table([
           { label: 'Address', value: (x) => ipLink(x.ip) },
@@ -210,25 +222,21 @@ export function mount(root) {
           { label: 'Organisation', value: (x) => x.org || '' },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.asns), fmt.bytes(x.bytes)) },
           { label: 'Flows', num: true, value: (x) => fmt.num(x.flows) },
-        ], t.asns, { compact: true, label: 'Autonomous systems' }), approx('asns')));
-      // Networks named in the address metadata file: shown once flows carry a name (or one is filtered).
-      if (t.networks.length > 0 || filters.net !== undefined || filters.tag !== undefined) {
-        tops.append(card('Networks', table([
+        ], t.asns, { compact: true, label: 'Autonomous systems' }), approx('asns')),
+        // Networks named in the address metadata file: shown once flows carry a name (or one is filtered).
+        t.networks.length > 0 || filters.net !== undefined || filters.tag !== undefined ? card('Networks', table([
           // Four columns in a third of the page: the flows are a click away (the network's own Overview).
           { label: 'Network', value: (x) => h('a', { class: 'wrap', href: overviewOf(x.name), title: `the traffic of network ${isolate(x.name)}: ${fmt.num(x.flows)} flows` }, x.name) },
           { label: 'Bytes', num: true, value: (x) => bar(x.bytes, maxOf(t.networks), fmt.bytes(x.bytes)) },
           { label: 'Sent', num: true, value: (x) => fmt.bytes(x.outBytes) },
           { label: 'Received', num: true, value: (x) => fmt.bytes(x.inBytes) },
-        ], t.networks, { compact: true, label: 'Networks' }), approx('networks')));
-      }
-      const ifCard = card('Interfaces', h('p', { class: 'muted' }, 'Loading…'));
-      if (convRange !== r.key) showConversations(r.key, card('Top conversations', h('p', { class: 'muted' }, 'Loading…')));
-      tops.append(ifCard, convCard);
+        ], t.networks, { compact: true, label: 'Networks' }), approx('networks')) : null,
+        ifCard, convCard);
       let list;
       try {
         list = (await ifs).interfaces;
       } catch (err) {
-        if (!signal?.aborted) ifCard.replaceWith(card('Interfaces', errorBox(err)));
+        if (!signal?.aborted) showInterfaces(r.key, card('Interfaces', errorBox(err)));
         return;
       }
       const busiest = Math.max(0, ...list.map((x) => Math.max(x.inBytes, x.outBytes)));
@@ -246,7 +254,7 @@ export function mount(root) {
         if (ifIndex !== undefined) q.set('ifIndex', String(ifIndex));
         return `${path}?${q}`;
       };
-      ifCard.replaceWith(card('Interfaces', table([
+      showInterfaces(r.key, card('Interfaces', table([
         { label: 'Exporter', value: (x) => h('a', { href: linkTo('/flows', x.exporter), title: `Flows from ${x.exporter}` }, x.exporter) },
         { label: 'Interface', value: (x) => (x.ifIndex <= 0 ? h('span', { class: 'muted', title: 'the exporter sent no interface index' }, 'unknown')
           // A name breaks anywhere and is cut to 64 characters: 255 without a space pushed In and Out out of view.

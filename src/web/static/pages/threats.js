@@ -33,6 +33,7 @@ export function mount(root) {
         stat('At-risk servers', fmt.num(d.totals.atRiskServers), 'reached by listed clients', 'stat-at-risk'),
         stat('High-risk clients', fmt.num(d.totals.highRiskClients), 'listed addresses opening flows', 'stat-high-risk'));
       const maxFlows = (rows) => Math.max(0, ...rows.map((x) => x.flows));
+      // Every card in one fill, so the keyboard focus in any of them stays where it was.
       fill(breakdown,
         card('By threat name', table([
           { label: 'Threat', value: (x) => tag('tag threat', x.name) },
@@ -43,15 +44,13 @@ export function mount(root) {
           { label: 'Feed', value: (x) => tag('tag feed', x.feed) },
           { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byFeed), fmt.num(x.flows)) },
           { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
-        ], d.byFeed, { compact: true, label: 'By feed', empty: 'No flow touched a listed address in this time range.' })));
-      // Networks named in the address metadata file: which of ours talk to listed addresses.
-      if (d.byNetwork.length > 0) {
-        breakdown.append(card('By network', table([
+        ], d.byFeed, { compact: true, label: 'By feed', empty: 'No flow touched a listed address in this time range.' })),
+        // Networks named in the address metadata file: which of ours talk to listed addresses.
+        d.byNetwork.length > 0 ? card('By network', table([
           { label: 'Network', value: (x) => h('a', { href: withRange('/flows', { net: x.network, threat: '1' }), class: 'wrap', title: `threat flows of network ${isolate(x.network)}` }, x.network) },
           { label: 'Flows', num: true, value: (x) => bar(x.flows, maxFlows(d.byNetwork), fmt.num(x.flows)) },
           { label: 'Bytes', num: true, value: (x) => fmt.bytes(x.bytes) },
-        ], d.byNetwork, { compact: true, label: 'By network' })));
-      }
+        ], d.byNetwork, { compact: true, label: 'By network' })) : null);
       const endCols = (peerLabel) => [
         { label: 'Address', value: (x) => (x.network ? h('span', { class: 'end' }, ipLink(x.ip), h('span', { class: 'host muted net', title: `network ${isolate(x.network)}` }, x.network)) : ipLink(x.ip)) },
         { label: peerLabel, num: true, value: (x) => fmt.num(x.peers) },

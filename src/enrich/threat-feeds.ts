@@ -9,13 +9,13 @@
  * Log lines follow the RiskIQ enricher's wording with the feed's name:
  * `Threat feed spamhaus-drop-v4: Fetching Threat DB from ...`.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Config } from '../config/schema.js';
 import { log } from '../log/logger.js';
 import { registerSecrets } from '../log/redact.js';
 import type { Enricher } from '../pipeline/types.js';
 import type { FlowRecord } from '../record/flow-record.js';
-import { displayUrl } from '../threat/download.js';
+import { maskedUrl } from '../threat/download.js';
 import { storeLogHooks, ThreatFeed, type FeedHooks, type FeedInfo } from '../threat/feed.js';
 import { fetchOtxPages } from '../threat/feeds/otx.js';
 import { resolveFeeds, type ResolvedFeed } from '../threat/feeds/resolve.js';
@@ -49,25 +49,6 @@ export function retryPolicy(d: ResolvedFeed): RefreshPolicy {
   const p = defaultPolicy(d.intervalMin * 60_000);
   const base = Math.max(p.retryBaseMs, d.minIntervalMin * 60_000);
   return { intervalMs: p.intervalMs, retryBaseMs: base, retryCapMs: Math.max(p.retryCapMs, base) };
-}
-
-const SECRET_PARAM = /key|token|secret|auth|pass|sig/i;
-
-/** The URL for the status page: no user:password, and key-like query values masked. */
-export function maskedUrl(url: string): string {
-  const u = new URL(displayUrl(url));
-  for (const [k] of u.searchParams) if (SECRET_PARAM.test(k)) u.searchParams.set(k, '***');
-  return u.toString();
-}
-
-/** The URL the stored copy was downloaded from (its meta file), or null. */
-function storedSource(bodyPath: string): string | null {
-  try {
-    const meta = JSON.parse(readFileSync(bodyPath.replace(/\.body$/, '.meta.json'), 'utf8')) as { source?: unknown };
-    return typeof meta.source === 'string' ? meta.source : null;
-  } catch {
-    return null;
-  }
 }
 
 /** When the file was last written (epoch ms), or null. */
@@ -106,17 +87,20 @@ export class ThreatFeedsEnricher implements Enricher {
     const c = o.config;
     registerSecrets([c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_ABUSEIPDB_API_KEY, c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY]);
     const defs = resolveFeeds(c, o.userFeeds);
-    for (const d of defs) {
-      registerSecrets(Object.values(d.headers).filter((v) => v.length >= 8));
-      // A user feed may carry its key in the query string (`?apikey=...`): keep it out of the logs too.
-      for (const [k, v] of new URL(d.url).searchParams) if (SECRET_PARAM.test(k)) registerSecrets([v]);
-    }
+    // The user's header values, URL user info and query values (resolve.ts says which); the redactor
+    // leaves out values under 4 characters, which would blank unrelated text.
+    for (const d of defs) registerSecrets(d.secrets);
     this.slots = defs.map((d) => {
       const s = new FeedSlot(d);
       s.feed = new ThreatFeed({
         feed: d.name,
         defaultName: d.defaultName,
         url: d.url,
+        // Logs, the status page and the stored files show the URL with query values masked: every
+        // one in a URL the user wrote (any may be a key), the key-like ones in a built-in's.
+        showUrl: (url) => maskedUrl(url, d.userUrl),
+        user: d.user,
+        password: d.password,
         headers: d.headers,
         timeoutMs: c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_TIMEOUT * 1000,
         stateDir: ThreatFeed.stateDirOf(o.dataDir),
@@ -143,7 +127,7 @@ export class ThreatFeedsEnricher implements Enricher {
     for (const s of this.slots) {
       const d = s.def;
       if (d.raisedFromMin !== undefined) log.warn(`Threat feed ${d.name}: refresh interval ${d.raisedFromMin} min is below the provider's limit; using ${d.intervalMin} min`);
-      log.info(`Threat feed ${d.name}: ${d.origin} feed, ${d.format} format, every ${d.intervalMin} min from ${displayUrl(d.url)}`);
+      log.info(`Threat feed ${d.name}: ${d.origin} feed, ${d.format} format, every ${d.intervalMin} min from ${s.feed.shownUrl}`);
     }
     await Promise.all(this.slots.map((s) => s.feed.loadStored()));
     const now = Date.now();
@@ -153,7 +137,8 @@ export class ThreatFeedsEnricher implements Enricher {
       // again (Spamhaus would count a restart loop against its one-download-an-hour limit).
       // Without autoRefresh (tests) the schedule still runs, its first download one interval away.
       // A copy from another URL (the user moved the feed) is not "fresh": fetch at once.
-      const sameSource = storedSource(s.feed.storedBodyPath) === displayUrl(s.def.url);
+      const meta = s.feed.storedMeta();
+      const sameSource = meta !== null && s.feed.isOwnSource(meta);
       // A copy dated in the future (saved while the clock was ahead, since set right) counts as due:
       // trusting its date would postpone the next download by the size of the clock's jump.
       const last = s.lastRefresh;
@@ -163,7 +148,7 @@ export class ThreatFeedsEnricher implements Enricher {
       // without a good copy would otherwise ask at every start. An attempt dated in the future
       // (clock ahead) or on another URL does not count.
       const tried = s.feed.storedAttempt();
-      if (tried !== null && tried.source === displayUrl(s.def.url) && tried.at <= now) {
+      if (tried !== null && s.feed.isOwnSource(tried) && tried.at <= now) {
         s.lastAttempt = tried.at;
         const floor = s.def.minIntervalMin * 60_000;
         const wait = tried.failures > 0 ? Math.max(floor, s.feed.schedule.delayAfter(tried.failures)) : floor;
@@ -300,7 +285,7 @@ export class ThreatFeedsEnricher implements Enricher {
         lastError: s.lastError,
         consecutiveFailures: s.feed.schedule.consecutiveFailures,
         refreshIntervalMinutes: s.def.intervalMin,
-        source: maskedUrl(s.def.url),
+        source: s.feed.shownUrl,
       })),
     };
   }

@@ -38,6 +38,11 @@ export interface DownloadOptions {
   headers?: Record<string, string>;
   /** The largest body accepted, in bytes (default MAX_BODY_BYTES). */
   maxBytes?: number;
+  /**
+   * How a URL reads in error messages (default displayUrl): a feed whose query string may carry a
+   * key gives maskedUrl, as the messages reach the log and the status page.
+   */
+  showUrl?: (url: string) => string;
 }
 
 /**
@@ -61,11 +66,46 @@ export function displayUrl(url: string): string {
   }
 }
 
+/** Query parameter names that carry keys in the wild (`apikey`, `access_token`, `X-Amz-Signature`, `password`). */
+export const KEY_LIKE_PARAM = /key|token|secret|auth|pass|sig/i;
+
+/**
+ * The URL without user:password@ and with query values masked (`?code=***`, names kept): every value
+ * when `everyValue` (a URL the user wrote, whose query may carry a key under any name, such as Azure
+ * Functions' `code`), else those whose name looks like a key's. A bare flag (`?plaintext`) or an empty
+ * value has nothing to hide and stays as written.
+ */
+export function maskedUrl(url: string, everyValue: boolean): string {
+  const shown = displayUrl(url);
+  const h = shown.indexOf('#');
+  const end = h < 0 ? shown.length : h;
+  // A fragment is never sent, but a URL copied from a browser may carry a token there too.
+  const fragment = h < 0 || h === shown.length - 1 ? shown.slice(end) : '#***';
+  const q = shown.slice(0, end).indexOf('?');
+  if (q < 0) return shown.slice(0, end) + fragment;
+  const params = shown.slice(q + 1, end).split('&').map((p) => {
+    const eq = p.indexOf('=');
+    if (eq < 0 || eq === p.length - 1) return p;
+    const name = p.slice(0, eq);
+    return everyValue || KEY_LIKE_PARAM.test(safeDecode(name)) ? `${name}=***` : p;
+  });
+  return shown.slice(0, q + 1) + params.join('&') + fragment;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s.replace(/\+/g, ' '));
+  } catch {
+    return s;
+  }
+}
+
 export const BODY_DEADLINE = 'context deadline exceeded (Client.Timeout or context cancellation while reading body)';
 export const HEADER_DEADLINE = 'context deadline exceeded (Client.Timeout exceeded while awaiting headers)';
 
 export async function download(opts: DownloadOptions): Promise<Buffer> {
-  let shown = displayUrl(opts.url);
+  let target = displayUrl(opts.url);
+  const show = opts.showUrl ?? displayUrl;
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
   const headers: Record<string, string> = { accept: '*/*' };
@@ -73,27 +113,27 @@ export async function download(opts: DownloadOptions): Promise<Buffer> {
     headers.authorization = 'Basic ' + Buffer.from(`${opts.user}:${opts.password ?? ''}`, 'utf8').toString('base64');
   }
   if (opts.headers !== undefined) for (const [k, v] of Object.entries(opts.headers)) headers[k.toLowerCase()] = v;
-  const origin = originOf(shown);
+  const origin = originOf(target);
   let res: Response;
   for (let redirects = 0; ; redirects++) {
     try {
-      res = await fetch(shown, { headers: originOf(shown) === origin ? headers : { accept: '*/*' }, signal, redirect: 'manual' });
+      res = await fetch(target, { headers: originOf(target) === origin ? headers : { accept: '*/*' }, signal, redirect: 'manual' });
     } catch (err) {
-      throw new DownloadError(`Get "${shown}": ${cause(err, timeout, HEADER_DEADLINE)}`, 'request');
+      throw new DownloadError(`Get "${show(target)}": ${cause(err, timeout, HEADER_DEADLINE)}`, 'request');
     }
     const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
     if (location === null) break;
     await res.body?.cancel().catch(() => undefined);
-    if (redirects === MAX_REDIRECTS) throw new DownloadError(`Get "${shown}": stopped after ${MAX_REDIRECTS} redirects`, 'request');
+    if (redirects === MAX_REDIRECTS) throw new DownloadError(`Get "${show(target)}": stopped after ${MAX_REDIRECTS} redirects`, 'request');
     let next: URL;
     try {
-      next = new URL(location, shown);
+      next = new URL(location, target);
     } catch {
-      throw new DownloadError(`Get "${shown}": redirect to an invalid URL ${JSON.stringify(location.slice(0, 200))}`, 'request');
+      throw new DownloadError(`Get "${show(target)}": redirect to an invalid URL ${JSON.stringify(location.slice(0, 200))}`, 'request');
     }
-    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new DownloadError(`Get "${shown}": redirect to ${next.protocol} refused`, 'request');
+    if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new DownloadError(`Get "${show(target)}": redirect to ${next.protocol} refused`, 'request');
     // Credentials and API key headers go to the configured origin only (see the top of this file).
-    shown = displayUrl(next.toString());
+    target = displayUrl(next.toString());
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => undefined);

@@ -7,12 +7,13 @@
  * What is said about each step is the feed's business (the RiskIQ enricher words its log lines as
  * the vendor does), so the steps are reported through `FeedHooks` rather than logged here.
  */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { log } from '../log/logger.js';
 import { download, DownloadError, displayUrl, type DownloadOptions } from './download.js';
 import { buildHere, buildOnWorker, type BuiltList } from './build.js';
 import { ListFormatError } from './formats.js';
-import { ListStore, type AttemptRecord } from './persist.js';
+import { ListStore, type AttemptRecord, type PersistMeta } from './persist.js';
 import type { PrefixIndex } from './prefix-index.js';
 import { Refresher, type RefreshPolicy } from './refresher.js';
 import { Slicer } from './slicer.js';
@@ -80,6 +81,11 @@ export interface ThreatFeedOptions {
   /** Name given to entries the list does not name. */
   defaultName: string;
   url: string;
+  /**
+   * How the URL reads in log lines, error messages and the stored files (default: without
+   * user:password); a feed whose query may carry a key gives maskedUrl, so no key is written.
+   */
+  showUrl?: (url: string) => string;
   user?: string;
   password?: string;
   timeoutMs: number;
@@ -120,9 +126,16 @@ export class ThreatFeed {
   /** The next try at saving a downloaded list whose save failed (a full disk may have room again). */
   private saveRetry: NodeJS.Timeout | null = null;
 
+  /** The URL as logs and the stored files show it. */
+  readonly shownUrl: string;
+  /** What the stored files record to tell this URL from another (PersistMeta.sourceSha256). */
+  private readonly sourceSha256: string;
+
   constructor(private readonly o: ThreatFeedOptions) {
     this.refresher = new Refresher(() => this.attempt(), o.policy);
     this.store = new ListStore(o.stateDir, o.feed);
+    this.shownUrl = (o.showUrl ?? displayUrl)(o.url);
+    this.sourceSha256 = sourceHash(displayUrl(o.url));
   }
 
   static stateDirOf(dataDir: string): string {
@@ -146,10 +159,46 @@ export class ThreatFeed {
     return this.store.loadAttempt();
   }
 
+  /** The meta file of the stored list, or null. */
+  storedMeta(): PersistMeta | null {
+    return this.store.loadMeta();
+  }
+
+  /**
+   * Whether a stored meta or attempt record was made for this feed's URL (the user may have moved
+   * the feed). A record written before `source` was masked holds the URL whole, without a hash.
+   */
+  isOwnSource(r: { source?: unknown; sourceSha256?: unknown }): boolean {
+    if (typeof r.sourceSha256 === 'string') return r.sourceSha256 === this.sourceSha256;
+    return typeof r.source === 'string' && r.source === displayUrl(this.o.url);
+  }
+
+  /**
+   * Files written before `source` was masked hold the URL whole, a key in its query included. They
+   * are written again with the URL as shown and its hash, which still tells this URL from another:
+   * an upgrade keeps the stored list and its schedule, and no key stays on disk until the next download.
+   */
+  private async hideStoredKeys(): Promise<void> {
+    const show = this.o.showUrl ?? displayUrl;
+    const meta = this.store.loadMeta();
+    if (meta !== null && typeof meta.source === 'string' && meta.sourceSha256 === undefined && show(meta.source) !== meta.source) {
+      // A failed write leaves the old file, read as before.
+      await this.store.rewriteMeta({ ...meta, source: show(meta.source), sourceSha256: sourceHash(meta.source) }).catch(() => undefined);
+    }
+    const a = this.store.loadAttempt();
+    if (a !== null && a.sourceSha256 === undefined && show(a.source) !== a.source) {
+      try {
+        this.store.saveAttempt({ ...a, source: show(a.source), sourceSha256: sourceHash(a.source) });
+      } catch {
+        // As above.
+      }
+    }
+  }
+
   private recordAttempt(at: number, failures: number): void {
     if (this.o.recordAttempts !== true) return;
     try {
-      this.store.saveAttempt({ at, source: displayUrl(this.o.url), failures });
+      this.store.saveAttempt({ at, source: this.shownUrl, sourceSha256: this.sourceSha256, failures });
     } catch {
       // Without the record a restart may ask once too early; the download itself is not held up.
     }
@@ -157,6 +206,7 @@ export class ThreatFeed {
 
   /** Activates the stored list, if any. False when there is none or it is unreadable. */
   async loadStored(): Promise<boolean> {
+    await this.hideStoredKeys();
     let stored;
     try {
       stored = this.store.load();
@@ -233,10 +283,10 @@ export class ThreatFeed {
     };
     this.lastAttemptAt = Date.now();
     this.recordAttempt(this.lastAttemptAt, this.refresher.consecutiveFailures + 1);
-    hooks.fetching(displayUrl(this.o.url));
+    hooks.fetching(this.shownUrl);
     let body: Buffer;
     try {
-      const req = { url: this.o.url, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs, signal, headers: this.o.headers };
+      const req = { url: this.o.url, showUrl: this.o.showUrl, user: this.o.user, password: this.o.password, timeoutMs: this.o.timeoutMs, signal, headers: this.o.headers };
       body = this.o.fetchBody !== undefined ? await this.o.fetchBody(req) : await download(req);
     } catch (err) {
       if (!(err instanceof DownloadError)) return fail((err as Error).message);
@@ -268,7 +318,8 @@ export class ThreatFeed {
       savedAt: new Date().toISOString(),
       entries: info.entries,
       format: built.gzip ? `${built.format}+gzip` : built.format,
-      source: displayUrl(this.o.url),
+      source: this.shownUrl,
+      sourceSha256: this.sourceSha256,
     }, false);
     return true;
   }
@@ -291,6 +342,11 @@ export class ThreatFeed {
       this.saveRetry.unref();
     }
   }
+}
+
+/** SHA-256 (hex) of a URL as the stored files record it. */
+function sourceHash(url: string): string {
+  return createHash('sha256').update(url).digest('hex');
 }
 
 function infoOf(b: BuiltList, bytes: number, buildMs: number): FeedInfo {

@@ -18,15 +18,23 @@ export interface PersistMeta {
   sha256?: string;
   entries: number;
   format: string;
+  /** The URL as shown (no user:password, a key in the query masked); older versions wrote it whole. */
   source: string;
+  /**
+   * SHA-256 (hex) of the URL asked, query included, to tell a copy from another URL (the user moved
+   * the feed) now that `source` is masked; absent in files written before, whose `source` is whole.
+   */
+  sourceSha256?: string;
 }
 
 /** The last download attempt of a feed, kept so that a restart does not ask the provider again too soon. */
 export interface AttemptRecord {
   /** When the attempt began (epoch ms). */
   at: number;
-  /** The URL asked (no credentials), so an attempt on a URL the feed no longer uses does not count. */
+  /** The URL asked as shown (no credentials, no key: as PersistMeta.source), for people reading the file. */
   source: string;
+  /** As PersistMeta.sourceSha256: an attempt on a URL the feed no longer uses does not count. */
+  sourceSha256?: string;
   /** Failed attempts in a row up to this one; an attempt in progress counts as failed until it succeeds. */
   failures: number;
 }
@@ -103,7 +111,8 @@ export class ListStore {
     try {
       const a = JSON.parse(readFileSync(this.attemptPath, 'utf8')) as Partial<AttemptRecord>;
       if (typeof a.at !== 'number' || !Number.isFinite(a.at) || typeof a.source !== 'string') return null;
-      return { at: a.at, source: a.source, failures: typeof a.failures === 'number' && a.failures >= 0 ? Math.floor(a.failures) : 0 };
+      const failures = typeof a.failures === 'number' && a.failures >= 0 ? Math.floor(a.failures) : 0;
+      return { at: a.at, source: a.source, ...(typeof a.sourceSha256 === 'string' ? { sourceSha256: a.sourceSha256 } : {}), failures };
     } catch {
       return null;
     }
@@ -119,6 +128,21 @@ export class ListStore {
     const tmp = `${this.attemptPath}.tmp-${process.pid}`;
     writeFileSync(tmp, JSON.stringify(a) + '\n', { mode: 0o600 });
     renameSync(tmp, this.attemptPath);
+  }
+
+  /** The meta file alone, or null when there is none or it does not read as one. */
+  loadMeta(): PersistMeta | null {
+    try {
+      const meta = JSON.parse(readFileSync(this.metaPath, 'utf8')) as PersistMeta;
+      return meta !== null && typeof meta === 'object' ? meta : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Replaces the meta file of the stored body (atomically), its size and checksum kept as they are. */
+  async rewriteMeta(meta: PersistMeta): Promise<void> {
+    await writeFileAtomic(this.metaPath, JSON.stringify(meta, null, 2) + '\n');
   }
 
   /** Saves `body` and its meta; the size and checksum recorded are the body's own. */

@@ -4,6 +4,7 @@
  * interval raised to the provider's floor.
  */
 import type { Config } from '../../config/schema.js';
+import { displayUrl, KEY_LIKE_PARAM } from '../download.js';
 import { CATALOGUE, catalogueFeed, feedUrl } from './catalogue.js';
 import type { FeedFormatName } from './parse.js';
 import { readUserFeeds, USER_MIN_INTERVAL_MIN, UserFeedError, type UserFeed } from './userdef.js';
@@ -20,6 +21,17 @@ export interface ResolvedFeed {
   minIntervalMin: number;
   /** Set when the asked interval was below the provider's floor and was raised. */
   raisedFromMin?: number;
+  /** HTTP Basic credentials, from the user info of the URL given (`https://user:password@host/...`); `url` is then without it. */
+  user?: string;
+  password?: string;
+  /** The URL is the user's (the YAML file's): any query value may be a key, so every one is masked where the URL is shown. */
+  userUrl: boolean;
+  /**
+   * Values to keep out of every log line: the user's header values, the URL's user info and the
+   * query values of a URL the user wrote (see queryValuesToHide()). The built-ins' keys are options, kept
+   * out by the enricher.
+   */
+  secrets: string[];
 }
 
 export function resolveFeeds(c: Config, userFeeds: UserFeed[] = c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH.trim() === '' ? [] : readUserFeeds(c.EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_USERDEF_PATH.trim())): ResolvedFeed[] {
@@ -46,7 +58,7 @@ export function resolveFeeds(c: Config, userFeeds: UserFeed[] = c.EF_PROCESSOR_E
       if (otxKey === '') throw new Error(`threat feed ${name} needs EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_OTX_API_KEY`);
       headers['X-OTX-API-KEY'] = otxKey;
     }
-    out.push({ name, url: feedUrl(f, base, query), format: f.format, defaultName: f.defaultName, intervalMin: f.intervalMin, headers, origin: 'built-in', minIntervalMin: f.minIntervalMin });
+    out.push({ name, url: feedUrl(f, base, query), format: f.format, defaultName: f.defaultName, intervalMin: f.intervalMin, headers, origin: 'built-in', minIntervalMin: f.minIntervalMin, userUrl: false, secrets: [] });
   }
   for (const u of userFeeds) {
     const b = catalogueFeed(u.name);
@@ -61,20 +73,65 @@ export function resolveFeeds(c: Config, userFeeds: UserFeed[] = c.EF_PROCESSOR_E
         throw new UserFeedError(`${userdef}: feed "${u.name}" is a built-in feed that is not turned on; an entry with a built-in's name only changes where and how often it is fetched. To run it, ${how}; else remove the entry`);
       }
       if (u.threatName !== undefined) throw new UserFeedError(`${userdef}: feed "${u.name}": "threat_name" does not apply to a built-in feed`);
-      if (u.url !== undefined) r.url = u.url;
+      if (u.url !== undefined) {
+        r.url = u.url;
+        r.userUrl = true;
+      }
       if (u.intervalMin !== undefined) r.intervalMin = u.intervalMin;
       if (u.format !== undefined) r.format = u.format;
       Object.assign(r.headers, u.headers);
+      r.secrets.push(...Object.values(u.headers));
       continue;
     }
     if (u.url === undefined) throw new Error(`threat feed ${u.name} (user-defined) has no url`);
-    out.push({ name: u.name, url: u.url, format: u.format ?? 'auto', defaultName: u.threatName ?? u.name, intervalMin: u.intervalMin ?? 60, headers: u.headers, origin: 'user', minIntervalMin: USER_MIN_INTERVAL_MIN });
+    out.push({ name: u.name, url: u.url, format: u.format ?? 'auto', defaultName: u.threatName ?? u.name, intervalMin: u.intervalMin ?? 60, headers: u.headers, origin: 'user', minIntervalMin: USER_MIN_INTERVAL_MIN, userUrl: true, secrets: Object.values(u.headers) });
   }
   for (const r of out) {
+    takeUserInfo(r);
+    if (r.userUrl) r.secrets.push(...queryValuesToHide(r.url));
     if (r.intervalMin < r.minIntervalMin) {
       r.raisedFromMin = r.intervalMin;
       r.intervalMin = r.minIntervalMin;
     }
   }
+  return out;
+}
+
+/**
+ * A URL's user info (`https://user:password@host/`) is the feed's HTTP Basic credentials (RFC 7617),
+ * as curl and browsers read it: fetch refuses a URL that holds them, and the download sends them in
+ * the Authorization header, to the URL's origin only. Both parts are secrets: a token often stands
+ * in the user part (`https://TOKEN@host/`).
+ */
+function takeUserInfo(r: ResolvedFeed): void {
+  const u = new URL(r.url);
+  if (u.username === '' && u.password === '') return;
+  r.user = percentDecoded(u.username);
+  r.password = percentDecoded(u.password);
+  r.url = displayUrl(r.url);
+  r.secrets.push(r.user, r.password);
+}
+
+/** RFC 3986 user info is percent-encoded (`p%40ss` for `p@ss`); a stray `%` is taken as written. */
+function percentDecoded(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+/**
+ * Under another name (Azure Functions' `code`) a value is taken for a key from this length: shorter
+ * ones are words and counts (`json`, `5000`) that the redactor, which replaces text wherever it
+ * stands, would blank in unrelated lines (`15000 bytes`). Every value is masked wherever the URL
+ * itself is shown, whatever its length.
+ */
+const OTHER_VALUE_MIN = 8;
+
+/** The query values of a URL the user wrote that the log redactor should know. */
+function queryValuesToHide(url: string): string[] {
+  const out: string[] = [];
+  for (const [k, v] of new URL(url).searchParams) if (KEY_LIKE_PARAM.test(k) || v.length >= OTHER_VALUE_MIN) out.push(v);
   return out;
 }

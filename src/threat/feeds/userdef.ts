@@ -3,7 +3,7 @@
  *
  *   feeds:
  *     - name: corp-intel                 # feed id: [a-z0-9._-], becomes sec.threat.feed.name
- *       url: https://intel.example/ips.txt
+ *       url: https://intel.example/ips.txt   # user:password@ in it: HTTP Basic (resolve.ts)
  *       format: plain                    # auto, plain, csv, json, jsonl, zeek, iprep, dshield, otx
  *       header: "Authorization: Bearer abc"   # or a mapping of header names to values
  *       interval: 60                     # minutes (at least 5)

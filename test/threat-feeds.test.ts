@@ -74,7 +74,8 @@ function flow(src: string, dst: string): FlowRecord {
 const field = (r: FlowRecord, codex: string): unknown => FIELDS.find((f) => f.codex === codex)!.get(r);
 
 test('every built-in feed and user format loads from the emulator and flags a flow from its own address', async () => {
-  const e = enricher(tempDir('ufc-feeds-'));
+  // Twenty lists at once, built on worker threads: 2 s (the fault tests' stall) was short under load.
+  const e = enricher(tempDir('ufc-feeds-'), { EF_PROCESSOR_ENRICH_IPADDR_THREAT_FEEDS_TIMEOUT: '20' });
   await e.start();
   const loaded = await e.refreshAll();
   const expected = [...CATALOGUE_NAMES, ...Object.keys(USER_HITS).map((f) => `user-${f}`), 'my-tor'];

@@ -208,3 +208,31 @@ test('keyboard focus stays on the same link across the Overview\'s timed refresh
   assert.deepEqual(errors, [], 'no page errors');
   await page.close();
 });
+
+test('flow search: "Older" answered 503 busy keeps the page shown, with the error, and can be pressed again', async (t) => {
+  const b = await blankPage(t);
+  if (b === null) return;
+  const { page, errors } = b;
+  await page.goto(`${f!.url}/flows`);
+  await page.waitForSelector('body[data-ready="true"]');
+  const summary = page.locator('p.summary');
+  const before = await summary.textContent();
+  assert.match(before!, /^Flows 1–50 of/, 'page 1 shown');
+  let busy = true;
+  await page.route('**/api/flows?*', async (route) => {
+    if (!busy) return route.continue();
+    busy = false;
+    return route.fulfill({ status: 503, headers: { 'retry-after': '5' }, json: { error: 'busy: 16 API requests are running; try again in a few seconds' } });
+  });
+  await page.click('nav.pager button:has-text("Older")');
+  await page.locator('#foot-status').filter({ hasText: 'update failed: busy' }).waitFor({ timeout: 10_000 });
+  assert.match((await page.textContent('main'))!, /busy: 16 API requests are running/, 'the error is shown');
+  assert.equal(await summary.textContent(), before, 'the summary of page 1 stays');
+  assert.equal(await page.locator('.results tbody tr').count(), 50, 'page 1\'s rows stay');
+  assert.equal(new URL(page.url()).searchParams.get('offset'), null, 'the URL is page 1\'s');
+  await page.click('nav.pager button:has-text("Older")');
+  await summary.filter({ hasText: 'Flows 51–' }).waitFor({ timeout: 10_000 });
+  assert.equal(await page.locator('.turn-error .error').count(), 0, 'the error goes once a page comes');
+  assert.deepEqual(errors, [], 'no page errors');
+  await page.close();
+});

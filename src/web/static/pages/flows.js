@@ -105,9 +105,11 @@ export function mount(root, _info, shell) {
   const exportLinks = h('div', { class: 'export' });
   const results = h('div', { class: 'results' });
   const pager = h('nav', { class: 'pager', 'aria-label': 'Result pages' });
+  // Why another page of the shown search failed, above the page still shown.
+  const turnError = h('div', { class: 'turn-error' });
   // append() writes a null child as the text "null": only the notice that exists goes in.
   root.append(...[form, notes.length > 0 ? h('div', { class: 'notice', role: 'alert' }, notes.join(' ')) : null,
-    h('div', { class: 'result-bar' }, summary, exportLinks), results, pager].filter((el) => el !== null));
+    h('div', { class: 'result-bar' }, summary, exportLinks), turnError, results, pager].filter((el) => el !== null));
 
   function clearForm() {
     for (const el of form.elements) {
@@ -142,6 +144,7 @@ export function mount(root, _info, shell) {
 
   /** Another page of the same search: same filters, same pinned times. */
   function turnTo(offset) {
+    turning = true;
     const u = new URL(location.href);
     if (offset > 0) u.searchParams.set('offset', String(offset));
     else u.searchParams.delete('offset');
@@ -190,14 +193,34 @@ export function mount(root, _info, shell) {
     return { p: { ...p, from: String(from), to: String(to) }, offset: urlOffset(sp) };
   }
 
+  // The search on the page (its filters and times) and its page's offset; whether the refresh asked
+  // is a page turn (set by turnTo, taken by the refresh it starts).
+  let shown = null;
+  let turning = false;
+
   return {
     async refresh(signal) {
       const { p, offset } = pinned();
+      const search = JSON.stringify(p);
+      const turn = turning;
+      turning = false;
       let d;
       try {
         d = await getJson('/api/flows', { ...p, limit: PAGE_SIZE, offset }, signal);
       } catch (err) {
-        if (!signal?.aborted) {
+        if (!signal?.aborted && turn && shown !== null && shown.search === search) {
+          // Another page of the search shown failed (the API busy, 503): the page shown stays, with
+          // the error above it, and so does its URL, so "Older" can be pressed again.
+          fill(turnError, errorBox(err));
+          if (shown.offset !== offset) {
+            const u = new URL(location.href);
+            if (shown.offset > 0) u.searchParams.set('offset', String(shown.offset));
+            else u.searchParams.delete('offset');
+            history.replaceState(null, '', u);
+          }
+        } else if (!signal?.aborted) {
+          shown = null;
+          fill(turnError);
           fill(results, errorBox(err));
           fill(summary);
           fill(pager);
@@ -205,6 +228,8 @@ export function mount(root, _info, shell) {
         }
         throw err;
       }
+      shown = { search, offset };
+      fill(turnError);
       const first = d.rows.length === 0 ? 0 : offset + 1;
       const last = offset + d.rows.length;
       const span = `${fmt.time(d.from)} to ${fmt.time(d.to)}`;

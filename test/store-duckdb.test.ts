@@ -294,7 +294,8 @@ test('DuckDB IP macros: every IPv6 form gives v6ToHex\'s digits, and an IPv6 fil
       const r = await c.runAndReadAll(`SELECT ufc_ip6hex('${a}')`);
       assert.equal(r.getRows()[0]![0], v6ToHex(a), a);
     }
-    await c.run('CREATE TABLE flows (ts BIGINT, kind VARCHAR, exporter VARCHAR, src_ip VARCHAR, dst_ip VARCHAR, src_port INTEGER, dst_port INTEGER, bytes BIGINT)');
+    // The columns the search reads: its filter and its order.
+    await c.run('CREATE TABLE flows (ts BIGINT, kind VARCHAR, exporter VARCHAR, src_ip VARCHAR, dst_ip VARCHAR, src_port INTEGER, dst_port INTEGER, bytes BIGINT, packets BIGINT, proto INTEGER, in_if BIGINT, out_if BIGINT, start_ts BIGINT, end_ts BIGINT, export_ts BIGINT, tcp_flags INTEGER, tos INTEGER, sampling_rate BIGINT, src_as BIGINT, dst_as BIGINT, src_mask INTEGER, dst_mask INTEGER)');
     const q = buildQuery(DUCKDB_DIALECT, 'search', { from: 0, to: 1, filter: { ip: '2001:db8::/32' }, limit: 10 }, 'flows');
     let i = 0;
     const sql = q.sql.replace(/\?/g, () => { const p = q.params[i++]!; return typeof p === 'number' ? String(p) : `'${p}'`; });

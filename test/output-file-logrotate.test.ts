@@ -10,21 +10,11 @@ import { join } from 'node:path';
 import { FileOutput } from '../src/output/file/file.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { tempDir } from './helpers/collect.js';
+import { CODEX_VIEW, plainRecord } from './helpers/plain-record.js';
 import { createLogger, setLogger } from '../src/log/logger.js';
 
-const view = { ecs: false, timestampSource: 'collect' as const };
-
-function rec(i: number): FlowRecord {
-  const r = new FlowRecord();
-  r.collectTs = 1_700_000_000_000 + i;
-  r.srcIp = '198.51.100.1';
-  r.dstIp = '203.0.113.2';
-  r.srcPort = i;
-  r.proto = 17;
-  r.bytes = 100;
-  r.packets = 1;
-  return r;
-}
+const view = CODEX_VIEW;
+const rec = plainRecord;
 
 const recs = (from: number, to: number): FlowRecord[] => Array.from({ length: to - from }, (_, i) => rec(from + i));
 

@@ -7,22 +7,12 @@ import { FileOutput } from '../src/output/file/file.js';
 import { BatchingOutput } from '../src/output/batching.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { tempDir, testConfig } from './helpers/collect.js';
+import { CODEX_VIEW, plainRecord } from './helpers/plain-record.js';
 import { TESTDATA } from './helpers/tools.js';
 import { createLogger, setLogger } from '../src/log/logger.js';
 
-const view = { ecs: false, timestampSource: 'collect' as const };
-
-function rec(i: number): FlowRecord {
-  const r = new FlowRecord();
-  r.collectTs = 1_700_000_000_000 + i;
-  r.srcIp = '198.51.100.1';
-  r.dstIp = '203.0.113.2';
-  r.srcPort = i;
-  r.proto = 17;
-  r.bytes = 100;
-  r.packets = 1;
-  return r;
-}
+const view = CODEX_VIEW;
+const rec = plainRecord;
 
 test('file output: NDJSON, rotated by size, keeps at most MAX_FILES rotated files, loses no record before rotation', async () => {
   const dir = tempDir('ufc-file-');

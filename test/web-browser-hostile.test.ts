@@ -11,10 +11,10 @@
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { NAMED_EXPORTER, OFFICE_NAME, startWebFixture, type WebFixture } from './web-fixture.js';
 import { toolPath, needTool } from './helpers/tools.js';
-import { tempDir } from './helpers/collect.js';
 
 const RLO = '\u202E';
 /** An interface name leaving an override open: it showed the next interface's name mirrored. */
@@ -30,11 +30,7 @@ before(async () => {
   const path = toolPath('chromium');
   if (path === null) return;
   f = await startWebFixture({ replays: 3 });
-  profile = tempDir('ufc-chromium-');
-  ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: path, headless: true, viewport: { width: 1280, height: 800 }, timeout: 60_000,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  ({ ctx, profile } = await launchChromium(path));
 });
 
 after(async () => {

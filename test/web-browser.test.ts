@@ -8,32 +8,19 @@ import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium } from './helpers/browser.js';
 import { EXPORTER_NETWORK, LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
 import { REPO_ROOT, toolPath, needTool } from './helpers/tools.js';
-import { tempDir } from './helpers/collect.js';
 import { conversations } from './store-reference.js';
 
 const PT = 'https://pt.example.test/research?query=';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 /** Chromium flags for a sandbox-less CI box with no network beyond loopback. */
-export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-  '--no-first-run', '--disable-component-update', '--disable-sync',
-];
-
 let f: WebFixture | null = null;
 let ctx: BrowserContext | null = null;
 let profile = '';
 const problems: string[] = [];
-
-export async function launchChromium(path: string): Promise<{ ctx: BrowserContext; profile: string }> {
-  const dir = tempDir('ufc-chromium-');
-  const c = await chromium.launchPersistentContext(dir, {
-    executablePath: path, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 800 }, timeout: 60_000,
-  });
-  return { ctx: c, profile: dir };
-}
 
 before(async () => {
   const path = toolPath('chromium');

@@ -72,10 +72,22 @@ function keepingFocus(old, next, redraw) {
     return;
   }
   const key = focusKey(had);
+  // Where it is: the labelled card or table around it, and which of the controls alike in there (an
+  // address is often linked in several cards, and twice in one table).
+  const place = placeOf(had);
+  const alike = (root) => [...root.querySelectorAll(had.tagName)].filter((el) => !el.disabled && focusKey(el) === key);
+  const nth = alike(old).filter((el) => placeOf(el) === place).indexOf(had);
   redraw();
   if (document.activeElement === had) return;
-  const same = [...next.querySelectorAll(had.tagName)].find((el) => !el.disabled && focusKey(el) === key);
+  const candidates = alike(next);
+  const there = candidates.filter((el) => placeOf(el) === place);
+  const same = there.length > 0 ? there[Math.min(Math.max(nth, 0), there.length - 1)] : candidates[0];
   same?.focus({ preventScroll: true });
+}
+
+/** The label of the card or table a control is in ('' for none). */
+function placeOf(el) {
+  return el.parentElement?.closest('[aria-label]')?.getAttribute('aria-label') ?? '';
 }
 
 /** Replaces the children of `el`; the keyboard focus stays on the same control when it was in there. */

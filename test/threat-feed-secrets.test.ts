@@ -72,7 +72,7 @@ test('maskedUrl: every query value of a user URL, only key-like ones of a built-
 test('a user feed key in a query parameter of any name stays out of the log, the status page and error messages', async () => {
   const mark = raw.length;
   const e = enricher(tempDir('ufc-feed-secrets-'), [
-    { name: 'corp2', url: `${base}/list?code=${CODE}&days=7`, format: 'plain', headers: {} },
+    { name: 'corp2', url: `${base}/list?code=${CODE}&days=7&list=corp-intel-feed-2024`, format: 'plain', headers: {} },
     // Nothing listens on port 9 of the loopback: the error message names the URL.
     { name: 'corp-down', url: `http://127.0.0.1:9/list?code=${CODE}`, format: 'plain', headers: {} },
   ]);
@@ -81,13 +81,17 @@ test('a user feed key in a query parameter of any name stays out of the log, the
   await e.stop();
   const logged = raw.slice(mark);
   for (const l of logged) assert.ok(!l.includes(CODE), `key logged: ${l}`);
-  assert.ok(logged.some((l) => l.includes(`Threat feed corp2: user feed, plain format, every 60 min from ${base}/list?code=***&days=***`)), 'the start line shows the URL masked');
-  assert.ok(logged.some((l) => l.includes(`Threat feed corp2: Fetching Threat DB from ${base}/list?code=***&days=***`)), 'the fetch line too');
+  assert.ok(logged.some((l) => l.includes(`Threat feed corp2: user feed, plain format, every 60 min from ${base}/list?code=***&days=***&list=***`)), 'the start line shows the URL masked');
+  assert.ok(logged.some((l) => l.includes(`Threat feed corp2: Fetching Threat DB from ${base}/list?code=***&days=***&list=***`)), 'the fetch line too');
   const st = e.status().feeds;
   const corp2 = st.find((f) => f.feed === 'corp2')!;
   const down = st.find((f) => f.feed === 'corp-down')!;
   assert.equal(corp2.entries, 2, 'the feed loaded');
-  assert.equal(corp2.source, `${base}/list?code=***&days=***`, 'the status page shows the URL masked');
+  assert.equal(corp2.source, `${base}/list?code=***&days=***&list=***`, 'the status page shows the URL masked');
+  // Ordinary values (a list's name, a count) are masked in the URL but not made secrets: the redactor
+  // would blank them in every line (a feed's own name in its status, a review found).
+  for (const word of ['corp-intel-feed-2024', 'plain', '5000']) assert.equal(redact(`feed ${word} here`), `feed ${word} here`, `${word} is no secret`);
+  assert.equal(redact(`the key ${CODE}`), 'the key ***', 'the key is');
   assert.match(String(down.lastError), /^Get "http:\/\/127\.0\.0\.1:9\/list\?code=\*\*\*": /, 'the error message names the URL masked');
   assert.ok(!JSON.stringify(st).includes(CODE), 'the status holds no key, before any redaction');
   assert.equal(redact(`echoed ${CODE}`), 'echoed ***', 'the value is known to the redactor, for a line that echoes it');
@@ -169,5 +173,6 @@ test('user:password in a user feed URL is sent as HTTP Basic credentials and nev
   assert.equal(st.source, `${base}/basic`, 'the status shows no user info');
   for (const l of raw.slice(mark)) assert.ok(!l.includes(PASSWORD) && !l.includes(encodeURIComponent(PASSWORD)) && !l.includes(`${USER}:`), `credentials logged: ${l}`);
   for (const [f, text] of stateFiles(dir)) assert.ok(!text.includes(USER) && !text.includes(encodeURIComponent(PASSWORD)), `${f} holds the credentials: ${text}`);
-  assert.equal(redact(`a ${PASSWORD} b ${USER}`), 'a *** b ***', 'both parts are known to the redactor');
+  // The password is known to the redactor; the user name, a word, is not (it would be blanked wherever it stands).
+  assert.equal(redact(`a ${PASSWORD} b ${USER}`), `a *** b ${USER}`, 'the password is known to the redactor, the user name not');
 });

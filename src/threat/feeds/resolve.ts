@@ -109,7 +109,9 @@ function takeUserInfo(r: ResolvedFeed): void {
   r.user = percentDecoded(u.username);
   r.password = percentDecoded(u.password);
   r.url = displayUrl(r.url);
-  r.secrets.push(r.user, r.password);
+  // The user name only when it is all there is (a token written as `https://TOKEN@host`): a real user
+  // name is a word that would be blanked wherever it stands in the log ("feeds" in `feeds:pw@host`).
+  r.secrets.push(r.password === '' ? r.user : r.password);
 }
 
 /** RFC 3986 user info is percent-encoded (`p%40ss` for `p@ss`); a stray `%` is taken as written. */
@@ -122,16 +124,20 @@ function percentDecoded(s: string): string {
 }
 
 /**
- * Under another name (Azure Functions' `code`) a value is taken for a key from this length: shorter
- * ones are words and counts (`json`, `5000`) that the redactor, which replaces text wherever it
- * stands, would blank in unrelated lines (`15000 bytes`). Every value is masked wherever the URL
- * itself is shown, whatever its length.
+ * Under another name (Azure Functions' `code`) a value is taken for a key when it looks like one: 16
+ * characters or more of a token's alphabet with capitals, small letters and digits, or 32 hex digits
+ * or more. Words, names and counts (`json`, `corp-intel-2024`, `5000`) are not: the redactor, which
+ * replaces text wherever it stands, would blank them in unrelated lines (a feed's own name in its log
+ * lines and status). Every value is masked wherever the URL itself is shown, whatever it is.
  */
-const OTHER_VALUE_MIN = 8;
+function looksLikeKey(v: string): boolean {
+  if (/^[0-9a-f]{32,}$/i.test(v)) return true;
+  return v.length >= 16 && /^[A-Za-z0-9_\-+/=.~%]+$/.test(v) && /[0-9]/.test(v) && /[a-z]/.test(v) && /[A-Z]/.test(v);
+}
 
 /** The query values of a URL the user wrote that the log redactor should know. */
 function queryValuesToHide(url: string): string[] {
   const out: string[] = [];
-  for (const [k, v] of new URL(url).searchParams) if (KEY_LIKE_PARAM.test(k) || v.length >= OTHER_VALUE_MIN) out.push(v);
+  for (const [k, v] of new URL(url).searchParams) if (KEY_LIKE_PARAM.test(k) || looksLikeKey(v)) out.push(v);
   return out;
 }

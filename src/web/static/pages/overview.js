@@ -93,6 +93,20 @@ function oneAtATime() {
   };
 }
 
+/** A card on the page (or to be put there) and the time range it shows; show() puts another in its place. */
+function keptCard() {
+  const k = {
+    el: null,
+    range: null,
+    show(range, next) {
+      if (k.el !== null) swap(k.el, next);
+      k.el = next;
+      k.range = range;
+    },
+  };
+  return k;
+}
+
 /** A chart step as words: "2-hour", "30-second", "1-day". */
 function stepName(ms) {
   for (const [unit, size] of [['day', 86_400_000], ['hour', 3_600_000], ['minute', 60_000]]) {
@@ -129,23 +143,10 @@ export function mount(root) {
   root.append(...(note !== null ? [note.el] : []), stats, charts, counters, tops);
   const askConversations = oneAtATime();
   const askCounters = oneAtATime();
-  // The conversations card on the page (or to be put there) and the time range it is of: a refresh
-  // keeps it until the new answer comes, rather than showing "Loading…" every 10 s.
-  let convCard = null;
-  let convRange = null;
-  const showConversations = (range, next) => {
-    if (convCard !== null) swap(convCard, next);
-    convCard = next;
-    convRange = range;
-  };
-  // The Interfaces card likewise, until the refresh's answer comes.
-  let ifCard = null;
-  let ifRange = null;
-  const showInterfaces = (range, next) => {
-    if (ifCard !== null) swap(ifCard, next);
-    ifCard = next;
-    ifRange = range;
-  };
+  // The conversations and Interfaces cards: a refresh keeps each until its new answer comes, rather
+  // than showing "Loading…" every 10 s.
+  const conv = keptCard();
+  const ifaces = keptCard();
 
   return {
     async refresh(signal) {
@@ -157,8 +158,8 @@ export function mount(root) {
       ifs.catch(() => {});
       // The page's filters are its own while it is open: the range key tells one question from another.
       askConversations(r.key, (s) => getJson('/api/conversations', { from: r.from, to: r.to, limit: 10, ...filters }, s),
-        (c) => showConversations(r.key, conversationsCard(c)),
-        (err) => showConversations(r.key, card('Top conversations', errorBox(err))));
+        (c) => conv.show(r.key, conversationsCard(c)),
+        (err) => conv.show(r.key, card('Top conversations', errorBox(err))));
       if (oneInterface) {
         askCounters(r.key, (s) => getJson('/api/interface-counters', { from: r.from, to: r.to, ...filters }, s),
           (c) => fill(counters, ...(c.points.length > 0 ? [interfaceCounters(c)] : [])),
@@ -192,8 +193,8 @@ export function mount(root) {
       const approx = (list) => ((t.approximate ?? []).includes(list)
         ? h('p', { class: 'muted', 'data-approximate': list }, 'Approximate: more than 1,000 on one side in this range; narrow it for exact figures.') : null);
       const loading = (title) => card(title, h('p', { class: 'muted' }, 'Loading…'));
-      if (ifRange !== r.key) showInterfaces(r.key, loading('Interfaces'));
-      if (convRange !== r.key) showConversations(r.key, loading('Top conversations'));
+      if (ifaces.range !== r.key) ifaces.show(r.key, loading('Interfaces'));
+      if (conv.range !== r.key) conv.show(r.key, loading('Top conversations'));
       // Every card in one fill, so the keyboard focus in any of them stays where it was.
       fill(tops,
         card('Top talkers', table([
@@ -231,12 +232,12 @@ export function mount(root) {
           { label: 'Sent', num: true, value: (x) => fmt.bytes(x.outBytes) },
           { label: 'Received', num: true, value: (x) => fmt.bytes(x.inBytes) },
         ], t.networks, { compact: true, label: 'Networks' }), approx('networks')) : null,
-        ifCard, convCard);
+        ifaces.el, conv.el);
       let list;
       try {
         list = (await ifs).interfaces;
       } catch (err) {
-        if (!signal?.aborted) showInterfaces(r.key, card('Interfaces', errorBox(err)));
+        if (!signal?.aborted) ifaces.show(r.key, card('Interfaces', errorBox(err)));
         return;
       }
       const busiest = Math.max(0, ...list.map((x) => Math.max(x.inBytes, x.outBytes)));
@@ -254,7 +255,7 @@ export function mount(root) {
         if (ifIndex !== undefined) q.set('ifIndex', String(ifIndex));
         return `${path}?${q}`;
       };
-      showInterfaces(r.key, card('Interfaces', table([
+      ifaces.show(r.key, card('Interfaces', table([
         { label: 'Exporter', value: (x) => h('a', { href: linkTo('/flows', x.exporter), title: `Flows from ${x.exporter}` }, x.exporter) },
         { label: 'Interface', value: (x) => (x.ifIndex <= 0 ? h('span', { class: 'muted', title: 'the exporter sent no interface index' }, 'unknown')
           // A name breaks anywhere and is cut to 64 characters: 255 without a space pushed In and Out out of view.

@@ -482,16 +482,14 @@ function unavailable(err: unknown): unknown {
 export class DuckDbFlowQuery extends SqlFlowQuery {
   readonly store = 'duckdb';
 
-  /**
-   * `connect` opens a connection of its own for a stream: a connection runs one statement at a time,
-   * and a stream left open on the shared one would end with the next query.
-   */
   /** The API's queries on `conn`, one at a time (query-gate.ts). */
   private readonly gate: QueryGate;
 
   /**
    * `conn` is the API's queries' own (not the store's maintenance connection, which they would wait
    * behind and hold up); `probeConn` the readiness probe's (queryScope), which waits behind neither.
+   * `connect` opens a connection of its own for a stream: a connection runs one statement at a time,
+   * and a stream left open on the shared one would end with the next query.
    */
   constructor(
     private readonly conn: DuckDBConnection,

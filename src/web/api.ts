@@ -69,7 +69,6 @@ function intParam(p: URLSearchParams, name: string, min: number, max: number): n
   return n;
 }
 
-/** Filters shared by every flow endpoint: ip (address or CIDR), port, proto, exporter, ifIndex, threat, net, tag. */
 /**
  * A text filter's value, blanks around it taken off; undefined when not given or empty. Only blanks
  * (a no-break space pasted into the field) is refused: read as none, it searched every flow.
@@ -82,6 +81,7 @@ function textParam(p: URLSearchParams, name: string): string | undefined {
   return t;
 }
 
+/** Filters shared by every flow endpoint: ip (address or CIDR), port, proto, exporter, ifIndex, threat, net, tag. */
 export function filterFrom(p: URLSearchParams): FlowFilter {
   const f: FlowFilter = {};
   const ip = textParam(p, 'ip');

@@ -10,6 +10,7 @@ import { catalogueFeed } from '../threat/feeds/catalogue.js';
 import { FIELDS } from '../record/fields.js';
 import { mayNameExtra } from '../decode/extra-names.js';
 import { checkPair } from './validate.js';
+import { percentDecoded } from '../percent-decoded.js';
 
 export interface ConfigResult {
   config: Config | null;
@@ -626,7 +627,7 @@ export function secretValues(c: Config): string[] {
     // A password written into a URL option (http://user:password@host) is as secret as the option for it.
     for (const text of Array.isArray(v) ? v : [v]) {
       if (typeof text !== 'string') continue;
-      for (const secret of credentials(text, spec.list === true).secrets) if (secret.length >= 4) out.push(secret, safeDecode(secret));
+      for (const secret of credentials(text, spec.list === true).secrets) if (secret.length >= 4) out.push(secret, percentDecoded(secret));
       const basic = basicOfUrl(text);
       if (basic !== null) out.push(basic);
     }
@@ -642,16 +643,8 @@ function basicOfUrl(text: string): string | null {
   if (!text.includes('@')) return null;
   try {
     const u = new URL(text.trim());
-    return u.password.length >= 4 ? Buffer.from(`${safeDecode(u.username)}:${safeDecode(u.password)}`).toString('base64') : null;
+    return u.password.length >= 4 ? Buffer.from(`${percentDecoded(u.username)}:${percentDecoded(u.password)}`).toString('base64') : null;
   } catch {
     return null;
-  }
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
   }
 }

@@ -10,6 +10,7 @@
  * `X-OTX-API-KEY`) to whatever host the redirect names. The body is bounded in bytes as well as in
  * time: at the deadline alone, a fast link could deliver gigabytes.
  */
+import { percentDecoded } from '../percent-decoded.js';
 
 export type DownloadStage = 'request' | 'status' | 'body';
 
@@ -87,17 +88,9 @@ export function maskedUrl(url: string, everyValue: boolean): string {
     const eq = p.indexOf('=');
     if (eq < 0 || eq === p.length - 1) return p;
     const name = p.slice(0, eq);
-    return everyValue || KEY_LIKE_PARAM.test(safeDecode(name)) ? `${name}=***` : p;
+    return everyValue || KEY_LIKE_PARAM.test(percentDecoded(name.replace(/\+/g, ' '))) ? `${name}=***` : p;
   });
   return shown.slice(0, q + 1) + params.join('&') + fragment;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s.replace(/\+/g, ' '));
-  } catch {
-    return s;
-  }
 }
 
 export const BODY_DEADLINE = 'context deadline exceeded (Client.Timeout or context cancellation while reading body)';

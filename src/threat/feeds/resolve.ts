@@ -8,6 +8,7 @@ import { displayUrl, KEY_LIKE_PARAM } from '../download.js';
 import { CATALOGUE, catalogueFeed, feedUrl } from './catalogue.js';
 import type { FeedFormatName } from './parse.js';
 import { readUserFeeds, USER_MIN_INTERVAL_MIN, UserFeedError, type UserFeed } from './userdef.js';
+import { percentDecoded } from '../../percent-decoded.js';
 
 export interface ResolvedFeed {
   name: string;
@@ -112,15 +113,6 @@ function takeUserInfo(r: ResolvedFeed): void {
   // The user name only when it is all there is (a token written as `https://TOKEN@host`): a real user
   // name is a word that would be blanked wherever it stands in the log ("feeds" in `feeds:pw@host`).
   r.secrets.push(r.password === '' ? r.user : r.password);
-}
-
-/** RFC 3986 user info is percent-encoded (`p%40ss` for `p@ss`); a stray `%` is taken as written. */
-function percentDecoded(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 /**

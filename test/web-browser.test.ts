@@ -55,6 +55,15 @@ async function open(t: TestContext, path: string): Promise<Page | null> {
   return page;
 }
 
+/**
+ * Goes Back or Forward and waits for the view of that entry: a page loaded anew, ready (an entry the
+ * page pushed is shown by loading it again; waiting for `data-ready` alone could see the old one).
+ */
+async function loaded(page: Page, go: () => Promise<unknown>): Promise<void> {
+  await Promise.all([page.waitForEvent('load', { timeout: 15_000 }), go()]);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+}
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: false });
 }
@@ -137,7 +146,12 @@ test('overview renders rates and top lists from the store', async (t) => {
   const pairs = new Set(recs.filter((r) => r.exporterIp === exporter && (r.inIf === index || r.outIf === index)).map((r) => `${r.inIfName || r.inIf} → ${r.outIfName || r.outIf}`));
   assert.ok(ifCells.length > 0 && ifCells.every((c) => pairs.has(c!)), `${[...new Set(ifCells)].join(' | ')} within ${[...pairs].join(' | ')}`);
   assert.ok(ifCells.some((c) => c!.includes(name)), 'the interface name is shown');
+  // Back: the interface's Overview in 6 hours, then (the range change undone) in the hour, then the Overview.
   await page.goBack();
+  await page.waitForURL((u) => u.pathname === '/' && u.searchParams.get('range') === '6h');
+  await loaded(page, () => page.goBack());
+  await page.waitForURL((u) => u.pathname === '/' && u.searchParams.get('ifIndex') === String(index) && !u.searchParams.has('range'));
+  assert.equal(await page.inputValue('#range'), '1h', 'Back shows the range before the change');
   await page.goBack();
   await page.waitForURL((u) => u.pathname === '/' && u.search === '');
   await page.reload();
@@ -477,6 +491,42 @@ test('flow search pins its times: "Older" walks the same flows; a new search or 
   const again = flowsAsked(page);
   await page.click('form.filters button[type="submit"]');
   assert.ok(Number((await again).get('to')) > Number(p3.get('to')));
+  await page.close();
+});
+
+test('Back and Forward walk the searches, page turns and ranges, each shown as it was', async (t) => {
+  if (needTool(t, 'chromium') === null) return;
+  const page = await ctx!.newPage();
+  const summary = (text: string) => page.locator('p.summary').filter({ hasText: text }).waitFor({ timeout: 10_000 });
+  await page.goto(`${f!.url}/flows?range=1h`);
+  await page.waitForSelector('body[data-ready="true"]');
+  await summary('Flows 1–');
+  const page1 = page.url();
+  await page.click('nav.pager button:has-text("Older")');
+  await summary('Flows 51–');
+  const page2 = page.url();
+  assert.equal(new URL(page2).searchParams.get('offset'), '50', 'page 2 has its offset in the URL');
+  await page.fill('#port', '1');
+  await page.click('form.filters button[type="submit"]');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('port') === '1', null, { timeout: 10_000 });
+  await page.waitForSelector('body[data-ready="true"]');
+  await page.selectOption('#range', '24h');
+  await page.waitForFunction(() => new URLSearchParams(location.search).get('range') === '24h', null, { timeout: 10_000 });
+
+  await loaded(page, () => page.goBack());
+  assert.equal(new URL(page.url()).searchParams.get('range'), '1h', 'Back undoes the range change');
+  assert.equal(await page.inputValue('#port'), '1', 'the search before it is in the form');
+  assert.equal(await page.inputValue('#range'), '1h', 'and its range in the range control');
+  await loaded(page, () => page.goBack());
+  assert.equal(page.url(), page2, 'Back again: page 2 of the first search');
+  await summary('Flows 51–');
+  assert.equal(await page.inputValue('#port'), '', 'without the later search\'s port');
+  await loaded(page, () => page.goBack());
+  assert.equal(page.url(), page1, 'and again: its page 1');
+  await summary('Flows 1–');
+  await loaded(page, () => page.goForward());
+  assert.equal(page.url(), page2, 'Forward: page 2 again');
+  await summary('Flows 51–');
   await page.close();
 });
 

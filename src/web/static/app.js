@@ -1,4 +1,4 @@
-/* global document, location */
+/* global document, location, window */
 // The page shell: marks the current page in the navigation, loads the page's module, mounts the
 // time range control and refreshes live pages on a timer (paused while the tab is hidden).
 // Pages get `shell.refresh` for their own actions (a search), so those fail and finish alike.
@@ -73,6 +73,10 @@ async function main() {
     }, REFRESH_MS);
   }
 }
+
+// Every view is made from its URL: going Back or Forward to an entry a range, search or page turn
+// pushed shows that entry's view by loading it again.
+window.addEventListener('popstate', () => location.reload());
 
 main().catch((err) => {
   fill(document.getElementById('main'), errorBox(err));

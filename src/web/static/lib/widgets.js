@@ -90,7 +90,8 @@ export function rangeControl(onChange) {
     u.searchParams.set('range', sel.value);
     // Another range is another result set: page 1 of it.
     u.searchParams.delete('offset');
-    history.replaceState(null, '', u);
+    // A history entry of its own: Back goes to the range before.
+    history.pushState(null, '', u);
     for (const a of document.querySelectorAll('header nav a')) keepRange(a);
     onChange();
   });

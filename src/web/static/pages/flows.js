@@ -138,17 +138,17 @@ export function mount(root, _info, shell) {
       else u.searchParams.set(k, String(ms));
     }
     u.searchParams.delete('offset');
-    history.replaceState(null, '', u);
+    // A search is an entry of the browser's history of its own, so Back shows the one before it.
+    history.pushState(null, '', u);
     return shell.refresh();
   }
 
-  /** Another page of the same search: same filters, same pinned times. */
+  /**
+   * Another page of the same search: same filters, same pinned times. The page's URL (a history
+   * entry of its own) is made once it has been shown, so a failed turn leaves Back as it was.
+   */
   function turnTo(offset) {
-    turning = true;
-    const u = new URL(location.href);
-    if (offset > 0) u.searchParams.set('offset', String(offset));
-    else u.searchParams.delete('offset');
-    history.replaceState(null, '', u);
+    turning = offset;
     return shell.refresh();
   }
 
@@ -193,17 +193,19 @@ export function mount(root, _info, shell) {
     return { p: { ...p, from: String(from), to: String(to) }, offset: urlOffset(sp) };
   }
 
-  // The search on the page (its filters and times) and its page's offset; whether the refresh asked
-  // is a page turn (set by turnTo, taken by the refresh it starts).
+  // The search on the page (its filters and times) and its page's offset; the offset of the page
+  // turn the next refresh is to show, or null (set by turnTo, taken by the refresh it starts).
   let shown = null;
-  let turning = false;
+  let turning = null;
 
   return {
     async refresh(signal) {
-      const { p, offset } = pinned();
+      const pin = pinned();
+      const { p } = pin;
+      const turn = turning !== null;
+      const offset = turning ?? pin.offset;
+      turning = null;
       const search = JSON.stringify(p);
-      const turn = turning;
-      turning = false;
       let d;
       try {
         d = await getJson('/api/flows', { ...p, limit: PAGE_SIZE, offset }, signal);
@@ -212,12 +214,6 @@ export function mount(root, _info, shell) {
           // Another page of the search shown failed (the API busy, 503): the page shown stays, with
           // the error above it, and so does its URL, so "Older" can be pressed again.
           fill(turnError, errorBox(err));
-          if (shown.offset !== offset) {
-            const u = new URL(location.href);
-            if (shown.offset > 0) u.searchParams.set('offset', String(shown.offset));
-            else u.searchParams.delete('offset');
-            history.replaceState(null, '', u);
-          }
         } else if (!signal?.aborted) {
           shown = null;
           fill(turnError);
@@ -229,6 +225,12 @@ export function mount(root, _info, shell) {
         throw err;
       }
       shown = { search, offset };
+      if (turn) {
+        const u = new URL(location.href);
+        if (offset > 0) u.searchParams.set('offset', String(offset));
+        else u.searchParams.delete('offset');
+        history.pushState(null, '', u);
+      }
       fill(turnError);
       const first = d.rows.length === 0 ? 0 : offset + 1;
       const last = offset + d.rows.length;

@@ -530,6 +530,19 @@ test('Back and Forward walk the searches, page turns and ranges, each shown as i
   await page.close();
 });
 
+test('a link to a page past the end says so, and "Newer" goes to the last page', async (t) => {
+  if (needTool(t, 'chromium') === null) return;
+  const page = await ctx!.newPage();
+  const total = flows().length;
+  await page.goto(`${f!.url}/flows?range=all&offset=${Math.ceil(total / 50) * 50 + 500}`);
+  await page.waitForSelector('body[data-ready="true"]');
+  assert.ok((await page.textContent('p.summary'))!.startsWith(`No flows on this page: the search has ${fmtInt(total)}, `), 'the summary says the page is past the end');
+  await page.click('nav.pager button:has-text("Newer")');
+  const lastFirst = Math.floor((total - 1) / 50) * 50 + 1;
+  await assert.doesNotReject(page.locator('p.summary').filter({ hasText: `Flows ${fmtInt(lastFirst)}–${fmtInt(total)} of ${fmtInt(total)}` }).waitFor({ timeout: 10_000 }), 'Newer shows the last page');
+  await page.close();
+});
+
 test('a range chosen while the overview loads wins, and the older answer is dropped', async (t) => {
   const b = await blankPage(t);
   if (b === null) return;

@@ -235,15 +235,20 @@ export function mount(root, _info, shell) {
       const first = d.rows.length === 0 ? 0 : offset + 1;
       const last = offset + d.rows.length;
       const span = `${fmt.time(d.from)} to ${fmt.time(d.to)}`;
-      fill(summary, d.rows.length === 0 ? `No flows match. Searched ${span}.` : `Flows ${fmt.num(first)}–${fmt.num(last)} of ${fmt.num(d.total)}, ${span}`);
+      // A link or bookmark whose offset is past the end (fewer flows in its range by now, retention)
+      // is not "no flows match": it says so, and "Newer" goes to the last page there is.
+      const pastEnd = d.rows.length === 0 && offset > 0 && d.total > 0;
+      const lastPage = Math.max(0, Math.ceil(d.total / PAGE_SIZE) - 1) * PAGE_SIZE;
+      fill(summary, pastEnd ? `No flows on this page: the search has ${fmt.num(d.total)}, ${span}.`
+        : d.rows.length === 0 ? `No flows match. Searched ${span}.` : `Flows ${fmt.num(first)}–${fmt.num(last)} of ${fmt.num(d.total)}, ${span}`);
       const qs = new URLSearchParams(p);
       fill(exportLinks, 'Export: ',
         h('a', { href: `/api/flows?${qs}&format=csv`, download: 'flows.csv', id: 'export-csv' }, 'CSV'), ' · ',
         h('a', { href: `/api/flows?${qs}&format=ndjson`, download: 'flows.ndjson', id: 'export-ndjson' }, 'NDJSON'),
         h('small', { class: 'muted' }, ` (up to ${fmt.num(d.exportLimit)} rows)`));
-      fill(results, flowTable(d.rows, 'Flows', 'No flows match these filters.'));
+      fill(results, flowTable(d.rows, 'Flows', pastEnd ? 'No flows on this page.' : 'No flows match these filters.'));
       fill(pager,
-        h('button', { type: 'button', disabled: offset === 0, onclick: () => turnTo(Math.max(0, offset - PAGE_SIZE)) }, '← Newer'),
+        h('button', { type: 'button', disabled: offset === 0, onclick: () => turnTo(pastEnd ? lastPage : Math.max(0, offset - PAGE_SIZE)) }, '← Newer'),
         h('span', null, `Page ${fmt.num(Math.floor(offset / PAGE_SIZE) + 1)} of ${fmt.num(Math.max(1, Math.ceil(d.total / PAGE_SIZE)))}`),
         h('button', { type: 'button', disabled: last >= d.total || last >= OFFSET_MAX, onclick: () => turnTo(offset + PAGE_SIZE) }, 'Older →'));
     },

@@ -376,6 +376,41 @@ test('a record the broker refuses for what it holds (INVALID_RECORD, MESSAGE_TOO
   }
 });
 
+test('a topic limit under the request size (max.message.bytes) is learned from the halves taken: later requests fit, every record once, in order; tried again after an hour', async () => {
+  const { createLogger, setLogger } = await import('../src/log/logger.js');
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
+  const broker = new KafkaTestBroker({ topics: { flows: 1 }, messageMaxBytes: 200_000 });
+  await broker.start();
+  const out = new KafkaOutput(options(broker, { batchRecords: 1000 }));
+  const record = (i: number) => Object.assign(new FlowRecord(), {
+    collectTs: 1_700_000_000_000 + i, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '8.8.8.8', proto: 6, bytes: i, packets: 1, dstCity: 'x'.repeat(800),
+  });
+  try {
+    await out.start();
+    const records = Array.from({ length: 4000 }, (_, i) => record(i));
+    for (let k = 0; k < 4; k++) {
+      out.write(records.slice(k * 1000, (k + 1) * 1000));
+      await out.flush();
+    }
+    assert.deepEqual(broker.messages.map((m) => m.value!.toString()), records.map((r) => encodeRecord(r, CODEX)), 'every record once, in order');
+    // 900 kB refused, then 450 kB, then 225 kB; the 112 kB halves are taken, and later requests are of that size.
+    assert.equal(broker.refusedTooLarge, 3, `refused requests: only the first send's (${broker.refusedTooLarge})`);
+    assert.equal(out.counters().dropped_refused, 0, 'nothing dropped');
+    assert.equal(lines.filter((l) => l.includes('as too large and took its halves')).length, 1, 'logged once');
+    // An hour on, full-size requests are tried again (the limit may have been raised).
+    (out as unknown as { learned: { at: number } }).learned.at -= 3_600_000;
+    out.write([record(4000)].concat(Array.from({ length: 999 }, (_, i) => record(4001 + i))));
+    await out.flush();
+    assert.equal(broker.messages.length, 5000, 'the later records too');
+    assert.equal(broker.refusedTooLarge, 6, 'the limit found again');
+  } finally {
+    await out.close();
+    await broker.stop();
+    setLogger(createLogger({ level: 'info', encoding: 'json' }));
+  }
+});
+
 test('INVALID_TIMESTAMP (the collector\'s clock against the broker\'s: kafkajs stamps the send time) drops nothing: the records wait in the spill', async () => {
   const broker = new KafkaTestBroker({ topics: { flows: 1 } });
   await broker.start();

@@ -36,6 +36,8 @@ export interface KafkaTestBrokerOptions {
   tls?: { key: string | Buffer; cert: string | Buffer };
   /** Loopback address to listen on and announce in Metadata: 127.0.0.1 (default) or ::1. */
   host?: '127.0.0.1' | '::1';
+  /** The largest record batch taken (the broker's message.max.bytes or a topic's max.message.bytes); 1048588 by default. */
+  messageMaxBytes?: number;
 }
 
 export interface StoredMessage {
@@ -238,6 +240,8 @@ export class KafkaTestBroker {
   produceFault: ((topic: string, partition: number) => number) | null = null;
   /** Per message of a produced set: a Kafka error code to refuse the whole set with (as a broker's record validation does), or 0. */
   recordFault: ((value: Buffer | null) => number) | null = null;
+  /** Record batches refused as larger than messageMaxBytes. */
+  refusedTooLarge = 0;
   /** Port named in Metadata as the leader's (null: the listening port), to route clients through a proxy. */
   advertisedPort: number | null = null;
   private server: Server | null = null;
@@ -462,7 +466,10 @@ export class KafkaTestBroker {
       r.i64(); // baseOffset, assigned by the broker
       const batchLength = r.i32();
       if (12 + batchLength > set.length - start) throw new ProtocolError('record batch runs past the record set');
-      if (12 + batchLength > MESSAGE_MAX_BYTES) return ERR_MESSAGE_TOO_LARGE;
+      if (12 + batchLength > (this.o.messageMaxBytes ?? MESSAGE_MAX_BYTES)) {
+        this.refusedTooLarge++;
+        return ERR_MESSAGE_TOO_LARGE;
+      }
       const end = start + 12 + batchLength;
       r.i32(); // partitionLeaderEpoch
       const magic = r.i8();

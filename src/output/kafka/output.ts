@@ -46,6 +46,13 @@ export interface KafkaOutputOptions {
 }
 
 const MAX_REQUEST_BYTES = 900_000;
+/**
+ * How long a smaller request size learned from the brokers (a topic's max.message.bytes under ours) is
+ * kept before full-size requests are tried again, in case the limit was raised.
+ */
+const LEARNED_LIMIT_MS = 3_600_000;
+/** Refusals of a request for its size alone, when its halves are taken whole. */
+const SIZE_REFUSALS = new Set(['MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE']);
 /** Overhead of a record in a Kafka record batch, above its key and value (lengths, offsets, headers). */
 const RECORD_OVERHEAD = 20;
 /** How long the topic's partition list is trusted before it is fetched again. */
@@ -94,6 +101,17 @@ interface Message {
   idx: number;
   key: string | null;
   value: string;
+}
+
+/** Bytes, not characters: the broker's limit is in bytes (a CJK city name is 3 a character). */
+function messageBytes(m: Message): number {
+  return Buffer.byteLength(m.value) + (m.key === null ? 0 : Buffer.byteLength(m.key)) + RECORD_OVERHEAD;
+}
+
+function requestBytes(g: readonly Message[], from: number, to: number): number {
+  let n = 0;
+  for (let k = from; k < to; k++) n += messageBytes(g[k]!);
+  return n;
 }
 
 function keyOf(r: FlowRecord, k: PartitionKey): string | null {
@@ -235,8 +253,15 @@ export class KafkaOutput extends BatchingOutput {
       if (type === undefined || !RECORD_REFUSALS.has(type)) throw new StoppedAt(from, err);
       if (to - from > 1) {
         const mid = from + ((to - from) >>> 1);
+        const dropped = this.c.dropped_refused! + this.corrupt.length;
         await this.produce(partition, g, from, mid);
-        await this.produce(partition, g, mid, to);
+        // Cut by a smaller size the first half may have taught (learnLimit), the second half is not refused too.
+        await this.produceAll(partition, g, mid, to);
+        // Both halves taken whole: the request was too large for the topic or broker, not for a record
+        // in it. Without remembering it, every later request would be refused and halved again.
+        if (SIZE_REFUSALS.has(type) && this.c.dropped_refused! + this.corrupt.length === dropped) {
+          this.learnLimit(Math.max(requestBytes(g, from, mid), requestBytes(g, mid, to)), requestBytes(g, from, to));
+        }
         return;
       }
       if (type === 'CORRUPT_MESSAGE') {
@@ -250,6 +275,43 @@ export class KafkaOutput extends BatchingOutput {
       return;
     }
     this.c.produced! += to - from;
+  }
+
+  /** Writes g[from, to) to the partition in requests of at most requestMax() bytes each (at least one message). */
+  private async produceAll(partition: number, g: readonly Message[], from: number, to: number): Promise<void> {
+    let i = from;
+    while (i < to) {
+      const start = i;
+      const max = this.requestMax();
+      let bytes = 0;
+      for (; i < to; i++) {
+        const size = messageBytes(g[i]!);
+        if (i > start && bytes + size > max) break;
+        bytes += size;
+      }
+      await this.produce(partition, g, start, i);
+    }
+  }
+
+  /** A request size the brokers took (`fits`) under one they refused as too large (`refused`), kept for LEARNED_LIMIT_MS. */
+  private learned: { bytes: number; at: number } | null = null;
+
+  private learnLimit(fits: number, refused: number): void {
+    const now = Date.now();
+    if (this.learned !== null && now - this.learned.at < LEARNED_LIMIT_MS && this.learned.bytes <= fits) return;
+    this.learned = { bytes: fits, at: now };
+    log.warn(`Kafka output: the brokers refused a request of ${refused} bytes as too large and took its halves; requests are at most ${fits} bytes for the next hour (topic ${this.o.topic}'s max.message.bytes or the brokers' message.max.bytes is under ${this.o.maxRequestBytes ?? MAX_REQUEST_BYTES})`);
+  }
+
+  /** The most bytes of messages a request is to carry now. */
+  private requestMax(): number {
+    const max = this.o.maxRequestBytes ?? MAX_REQUEST_BYTES;
+    if (this.learned === null) return max;
+    if (Date.now() - this.learned.at >= LEARNED_LIMIT_MS) {
+      this.learned = null;
+      return max;
+    }
+    return Math.min(max, this.learned.bytes);
   }
 
   private dropRefused(type: string, m: Message): void {
@@ -281,39 +343,27 @@ export class KafkaOutput extends BatchingOutput {
       if (g === undefined) groups.set(partition, (g = []));
       g.push({ idx: i, key, value });
     }
-    const max = this.o.maxRequestBytes ?? MAX_REQUEST_BYTES;
     const order = [...groups.keys()];
     for (let gi = 0; gi < order.length; gi++) {
       const partition = order[gi]!;
       const g = groups.get(partition)!;
-      let i = 0;
-      while (i < g.length) {
-        const start = i;
-        let bytes = 0;
-        for (; i < g.length; i++) {
-          const m = g[i]!;
-          // Bytes, not characters: the broker's limit is in bytes (a CJK city name is 3 a character).
-          const size = Buffer.byteLength(m.value) + (m.key === null ? 0 : Buffer.byteLength(m.key)) + RECORD_OVERHEAD;
-          if (i > start && bytes + size > max) break;
-          bytes += size;
-        }
-        try {
-          await this.produce(partition, g, start, i);
-        } catch (err) {
-          const at = err instanceof StoppedAt ? err.at : start;
-          // Reconnect (and re-read the partitions) before the next try; kafkajs keeps no usable
-          // connection after a broker loss.
-          this.connected = false;
-          this.partitions = [];
-          await this.producer.disconnect().catch(() => undefined);
-          await this.admin.disconnect().catch(() => undefined);
-          // Records refused alone before it are kept too (none was taken: see produce()).
-          const left: number[] = this.corrupt.map((m) => m.idx);
-          for (let k = at; k < g.length; k++) left.push(g[k]!.idx);
-          for (let k = gi + 1; k < order.length; k++) for (const m of groups.get(order[k]!)!) left.push(m.idx);
-          left.sort((a, b) => a - b);
-          throw new PartialSendError(left.map((x) => batch[x]!), err instanceof StoppedAt ? err.reason : err);
-        }
+      try {
+        await this.produceAll(partition, g, 0, g.length);
+      } catch (err) {
+        // produce() throws nothing else; were it to, the whole group is kept (sent again rather than lost).
+        const at = err instanceof StoppedAt ? err.at : 0;
+        // Reconnect (and re-read the partitions) before the next try; kafkajs keeps no usable
+        // connection after a broker loss.
+        this.connected = false;
+        this.partitions = [];
+        await this.producer.disconnect().catch(() => undefined);
+        await this.admin.disconnect().catch(() => undefined);
+        // Records refused alone before it are kept too (none was taken: see produce()).
+        const left: number[] = this.corrupt.map((m) => m.idx);
+        for (let k = at; k < g.length; k++) left.push(g[k]!.idx);
+        for (let k = gi + 1; k < order.length; k++) for (const m of groups.get(order[k]!)!) left.push(m.idx);
+        left.sort((a, b) => a - b);
+        throw new PartialSendError(left.map((x) => batch[x]!), err instanceof StoppedAt ? err.reason : err);
       }
     }
     if (this.corrupt.length > 0) {

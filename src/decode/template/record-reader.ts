@@ -303,9 +303,10 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
         }
       }
     }
-    // flowStart/EndDeltaMicroseconds (IE 158/159): microseconds before the export time.
-    if (start === 0 && s.startDeltaUs >= 0) start = tb.exportMs - Math.floor(s.startDeltaUs / 1000);
-    if (end === 0 && s.endDeltaUs >= 0) end = tb.exportMs - Math.floor(s.endDeltaUs / 1000);
+    // flowStart/EndDeltaMicroseconds (IE 158/159): microseconds before the export time, floored to
+    // the millisecond as every other time is (the delta rounded up): 500 us before :10.000 is :09.999.
+    if (start === 0 && s.startDeltaUs >= 0) start = tb.exportMs - Math.ceil(s.startDeltaUs / 1000);
+    if (end === 0 && s.endDeltaUs >= 0) end = tb.exportMs - Math.ceil(s.endDeltaUs / 1000);
   }
   if (s.durMs >= 0) {
     if (start === 0 && end !== 0) start = end - Math.floor(s.durMs);

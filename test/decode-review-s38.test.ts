@@ -1,0 +1,47 @@
+/**
+ * Decoder defects a review found, one named test each, on hand-built packets (RFC 7011 IPFIX and
+ * the Cisco NetFlow v5 layout).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { FlowRecord } from '../src/record/flow-record.js';
+import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
+import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
+
+const EXPORT_S = 1_700_000_000;
+
+/** [id, len] field specifiers. */
+type Spec = [number, number];
+
+function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; }
+function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; }
+
+function set(id: number, body: Buffer): Buffer { return Buffer.concat([u16(id), u16(4 + body.length), body]); }
+function ipfixTemplate(tid: number, fields: Spec[]): Buffer {
+  return Buffer.concat([u16(tid), u16(fields.length), ...fields.flatMap(([id, len]) => [u16(id), u16(len)])]);
+}
+function ipfixMsg(sets: Buffer[]): Buffer {
+  const body = Buffer.concat(sets);
+  return Buffer.concat([u16(10), u16(16 + body.length), u32(EXPORT_S), u32(7), u32(1), body]);
+}
+
+const BASE: TemplateDecoderOptions = { templateLifetimeS: 3600, pendingMax: 16, pendingTimeoutS: 60, stateDir: '' };
+
+function run(pkt: Buffer): FlowRecord[] {
+  const out: FlowRecord[] = [];
+  const dec = new IpfixDecoder(BASE);
+  dec.decode(pkt, { exporterIp: '192.0.2.9', exporterPort: 4739, receivedAt: EXPORT_S * 1000 }, out);
+  dec.drainReleased(out);
+  return out;
+}
+
+test('IPFIX flowStart/EndDeltaMicroseconds: times floored to the millisecond, not rounded toward the export time', () => {
+  // tshark: 10000500 us before 22:13:20 is 22:13:09.9995, 2500 us before is 22:13:19.9975.
+  const out = run(ipfixMsg([
+    set(2, ipfixTemplate(300, [[8, 4], [12, 4], [4, 1], [158, 4], [159, 4], [1, 4], [2, 4]])),
+    set(300, Buffer.concat([u32(0x0a000001), u32(0x0a000002), Buffer.from([17]), u32(10_000_500), u32(2500), u32(100), u32(1)])),
+  ]));
+  assert.equal(out.length, 1, 'one record');
+  assert.equal(new Date(out[0]!.startTs).toISOString(), '2023-11-14T22:13:09.999Z', 'start floored');
+  assert.equal(new Date(out[0]!.endTs).toISOString(), '2023-11-14T22:13:19.997Z', 'end floored');
+});

@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
+import { NetflowV1Decoder } from '../src/decode/netflow-legacy/v1.js';
+import { NetflowV5Decoder } from '../src/decode/netflow-legacy/v5.js';
+import type { PacketContext } from '../src/pipeline/types.js';
 
 const EXPORT_S = 1_700_000_000;
 
@@ -24,6 +27,8 @@ function ipfixMsg(sets: Buffer[]): Buffer {
   const body = Buffer.concat(sets);
   return Buffer.concat([u16(10), u16(16 + body.length), u32(EXPORT_S), u32(7), u32(1), body]);
 }
+
+const legacyCtx: PacketContext = { exporterIp: '192.0.2.1', exporterPort: 2055, receivedAt: EXPORT_S * 1000 };
 
 const BASE: TemplateDecoderOptions = { templateLifetimeS: 3600, pendingMax: 16, pendingTimeoutS: 60, stateDir: '' };
 
@@ -44,4 +49,29 @@ test('IPFIX flowStart/EndDeltaMicroseconds: times floored to the millisecond, no
   assert.equal(out.length, 1, 'one record');
   assert.equal(new Date(out[0]!.startTs).toISOString(), '2023-11-14T22:13:09.999Z', 'start floored');
   assert.equal(new Date(out[0]!.endTs).toISOString(), '2023-11-14T22:13:19.997Z', 'end floored');
+});
+
+/** A v5 (24-byte header) or v1 (16-byte header) datagram of one UDP record, First/Last 1 s and 0 s before the export. */
+function legacy(version: 1 | 5, unixNsecs: number): Buffer {
+  const h = version === 5 ? 24 : 16;
+  const b = Buffer.alloc(h + 48);
+  b.writeUInt16BE(version, 0); b.writeUInt16BE(1, 2); b.writeUInt32BE(100_000, 4);
+  b.writeUInt32BE(EXPORT_S, 8); b.writeUInt32BE(unixNsecs, 12);
+  b.writeUInt32BE(0x0a000001, h); b.writeUInt32BE(0x0a000002, h + 4);
+  b.writeUInt32BE(1, h + 16); b.writeUInt32BE(64, h + 20);
+  b.writeUInt32BE(99_000, h + 24); b.writeUInt32BE(100_000, h + 28); b[h + 38] = 17;
+  return b;
+}
+
+test('NetFlow v1/v5/v7 unix_nsecs of a second or more: taken as 0 ns and counted, not added to every time', () => {
+  const reason = 'time: unix_nsecs of a second or more (0 ns used)';
+  for (const [version, dec] of [[5, new NetflowV5Decoder()], [1, new NetflowV1Decoder()]] as const) {
+    const out: FlowRecord[] = [];
+    dec.decode(legacy(version, 4_000_000_000), legacyCtx, out);
+    assert.deepEqual([out[0]!.exportTs, out[0]!.startTs, out[0]!.endTs], [EXPORT_S * 1000, EXPORT_S * 1000 - 1000, EXPORT_S * 1000], `v${version}: times from unix_secs alone`);
+    // A valid one still counts, and nothing is counted for it.
+    dec.decode(legacy(version, 999_999_999), legacyCtx, out);
+    assert.equal(out[1]!.exportTs, EXPORT_S * 1000 + 999, `v${version}: 999999999 ns kept`);
+    assert.deepEqual(dec.describe(), { counters: { [reason]: 1 }, byExporter: { '192.0.2.1': { [reason]: 1 } } }, `v${version}: one record counted`);
+  }
 });

@@ -18,9 +18,9 @@ export class ReasonCounts {
   private readonly total = new Map<string, number>();
   private readonly byExporter = new ExporterReasons();
 
-  add(exporter: string, reason: string, now: number): void {
-    this.total.set(reason, (this.total.get(reason) ?? 0) + 1);
-    this.byExporter.add(exporter, reason, 1, now);
+  add(exporter: string, reason: string, now: number, n = 1): void {
+    this.total.set(reason, (this.total.get(reason) ?? 0) + n);
+    this.byExporter.add(exporter, reason, n, now);
   }
 
   describe(): Record<string, unknown> {
@@ -40,9 +40,21 @@ export function recordCount(buf: Buffer, headerLen: number, recordLen: number, m
   return count;
 }
 
-/** Export time (epoch ms) from unix_secs and unix_nsecs at header bytes 8-15 (same in v1, v5, v7). */
-export function exportTimeMs(buf: Buffer): number {
-  return buf.readUInt32BE(8) * 1000 + Math.floor(buf.readUInt32BE(12) / 1e6);
+/** Why the export time's nanoseconds were not used: counted once for each record of the datagram. */
+export const TIME_BAD_NSECS = 'time: unix_nsecs of a second or more (0 ns used)';
+
+/**
+ * Export time (epoch ms) from unix_secs and unix_nsecs at header bytes 8-15 (same in v1, v5, v7).
+ * unix_nsecs is the part of a second, under 1e9: a larger one would move every time of the datagram by
+ * up to 4 s, so it is taken as 0 and counted for the datagram's `count` records in `timeCounts`.
+ */
+export function exportTimeMs(buf: Buffer, ctx: PacketContext, count: number, timeCounts: ReasonCounts): number {
+  let nsecs = buf.readUInt32BE(12);
+  if (nsecs >= 1e9) {
+    nsecs = 0;
+    timeCounts.add(ctx.exporterIp, TIME_BAD_NSECS, ctx.receivedAt, count);
+  }
+  return buf.readUInt32BE(8) * 1000 + Math.floor(nsecs / 1e6);
 }
 
 /**

@@ -21,7 +21,7 @@ export class NetflowV1Decoder implements Decoder {
   decode(buf: Buffer, ctx: PacketContext, out: FlowRecord[]): void {
     const count = recordCount(buf, HEADER_LEN, RECORD_LEN, MAX_COUNT);
     const sysUptime = buf.readUInt32BE(4);
-    const exportMs = exportTimeMs(buf);
+    const exportMs = exportTimeMs(buf, ctx, count, this.times);
     for (let i = 0, o = HEADER_LEN; i < count; i++, o += RECORD_LEN) {
       const r = commonRecord(buf, o, ctx, 1, sysUptime, exportMs, 1, this.times);
       // o + 36: 2 bytes pad.

@@ -46,7 +46,7 @@ export class NetflowV5Decoder implements Decoder {
     const sampling = buf.readUInt16BE(22);
     const rate = sampling & 0x3fff;
     const scale = rate > 1 ? rate : 1;
-    const exportMs = exportTimeMs(buf);
+    const exportMs = exportTimeMs(buf, ctx, count, this.times);
 
     for (let i = 0, o = HEADER_LEN; i < count; i++, o += RECORD_LEN) {
       const r = commonRecord(buf, o, ctx, 5, sysUptime, exportMs, scale, this.times);

@@ -32,7 +32,7 @@ export class NetflowV7Decoder implements Decoder {
     if (s !== null) this.gaps.check(s, ctx.exporterIp, sequence, count);
     else this.losses.lose(ctx.exporterIp, UNTRACKED_STREAM);
     // 20-23: reserved.
-    const exportMs = exportTimeMs(buf);
+    const exportMs = exportTimeMs(buf, ctx, count, this.times);
 
     for (let i = 0, o = HEADER_LEN; i < count; i++, o += RECORD_LEN) {
       const r = commonRecord(buf, o, ctx, 7, sysUptime, exportMs, 1, this.times);

@@ -144,12 +144,26 @@ export const UNTRACKED_DROPS = 'agent drops not followed: data source past the b
 /** An sFlow data source's last `drops` value, when it was seen (changed in place) and the UDP source it came from. */
 interface DropsSeen { drops: number; lastSeen: number; sender: string }
 
+/**
+ * The data sources followed of one sFlow agent: sub-agent -> type * 2^32 + index -> DropsSeen. The sub-agent
+ * ID is a free 32-bit value, so it cannot share one number with the source's 64 bits: it gets a level of
+ * its own. `size` counts the sources under every sub-agent (MAX_DROP_SOURCES_PER_AGENT).
+ */
+interface AgentSources { size: number; bySubAgent: Map<number, Map<number, DropsSeen>> }
+
+/**
+ * Data source types kept apart in one number with the 32-bit index. sFlow defines 0 to 2, and the compact
+ * data source has 8 bits for the type; only an expanded sample could write more, and a type past this
+ * bound is counted UNTRACKED_DROPS.
+ */
+const MAX_SOURCE_TYPE = 2 ** 21;
+
 export class SequenceGaps {
   /** exporter -> port * 2^32 + domain -> stream. */
   private readonly streams = new Map<string, Map<number, SequenceStream>>();
   private size = 0;
-  /** sFlow agent -> data source -> its last `drops` value (agentDrops()). */
-  private readonly dropsSeen = new Map<string, Map<number, DropsSeen>>();
+  /** sFlow agent -> its data sources' last `drops` values (agentDrops()). */
+  private readonly dropsSeen = new Map<string, AgentSources>();
   private dropsSources = 0;
   /** Streams and drop sources per UDP source (MAX_*_PER_SENDER). */
   private readonly senderStreams = new Map<string, number>();
@@ -247,15 +261,18 @@ export class SequenceGaps {
    * is needed; whether the source is followed (false: past the bounds, the caller counts UNTRACKED_DROPS).
    */
   agentDrops(exporter: string, agent: string, subAgent: number, sourceType: number, sourceIndex: number, drops: number, now: number): boolean {
-    // One number for the source within its agent (sub-agent and type are small in practice).
-    if (subAgent >= 2 ** 16 || sourceType >= 16) return false;
-    const key = (subAgent * 16 + sourceType) * TWO_32 + sourceIndex;
-    let bySource = this.dropsSeen.get(agent);
-    const seen = bySource?.get(key);
+    if (sourceType >= MAX_SOURCE_TYPE) return false;
+    // Numbers, not a string of the three: nothing is made for a source already followed.
+    const key = sourceType * TWO_32 + sourceIndex;
+    let sources = this.dropsSeen.get(agent);
+    const seen = sources?.bySubAgent.get(subAgent)?.get(key);
     if (seen === undefined) {
-      if (!this.roomForDrops(bySource, exporter) && !(this.forgetDue(now) && this.roomForDrops((bySource = this.dropsSeen.get(agent)), exporter))) return false;
-      if (bySource === undefined) this.dropsSeen.set(agent, (bySource = new Map()));
+      if (!this.roomForDrops(sources, exporter) && !(this.forgetDue(now) && this.roomForDrops((sources = this.dropsSeen.get(agent)), exporter))) return false;
+      if (sources === undefined) this.dropsSeen.set(agent, (sources = { size: 0, bySubAgent: new Map() }));
+      let bySource = sources.bySubAgent.get(subAgent);
+      if (bySource === undefined) sources.bySubAgent.set(subAgent, (bySource = new Map()));
       bySource.set(key, { drops, lastSeen: now, sender: exporter });
+      sources.size++;
       this.dropsSources++;
       this.senderDrops.set(exporter, (this.senderDrops.get(exporter) ?? 0) + 1);
       return true;
@@ -267,8 +284,8 @@ export class SequenceGaps {
     return true;
   }
 
-  private roomForDrops(bySource: Map<number, DropsSeen> | undefined, sender: string): boolean {
-    return this.dropsSources < MAX_DROP_SOURCES && (bySource === undefined || bySource.size < MAX_DROP_SOURCES_PER_AGENT) && (this.senderDrops.get(sender) ?? 0) < MAX_DROP_SOURCES_PER_SENDER;
+  private roomForDrops(sources: AgentSources | undefined, sender: string): boolean {
+    return this.dropsSources < MAX_DROP_SOURCES && (sources === undefined || sources.size < MAX_DROP_SOURCES_PER_AGENT) && (this.senderDrops.get(sender) ?? 0) < MAX_DROP_SOURCES_PER_SENDER;
   }
 
   /** Runs forgetIdle() unless one ran less than FORGET_EVERY_MS ago; whether it ran. */
@@ -282,22 +299,30 @@ export class SequenceGaps {
 
   /** Forgets the streams and drop sources silent for IDLE_MS. */
   private forgetIdle(now: number): void {
-    this.size -= forgetSilent(this.streams, this.senderStreams, now);
-    this.dropsSources -= forgetSilent(this.dropsSeen, this.senderDrops, now);
+    for (const [exporter, byKey] of this.streams) {
+      this.size -= forgetSilent(byKey, this.senderStreams, now);
+      if (byKey.size === 0) this.streams.delete(exporter);
+    }
+    for (const [agent, sources] of this.dropsSeen) {
+      for (const [subAgent, bySource] of sources.bySubAgent) {
+        const forgotten = forgetSilent(bySource, this.senderDrops, now);
+        sources.size -= forgotten;
+        this.dropsSources -= forgotten;
+        if (bySource.size === 0) sources.bySubAgent.delete(subAgent);
+      }
+      if (sources.size === 0) this.dropsSeen.delete(agent);
+    }
   }
 }
 
-/** Forgets the entries of `tables` silent for IDLE_MS at `now`, each released from its sender's count; how many. */
-function forgetSilent<T extends { lastSeen: number; sender: string }>(tables: Map<string, Map<number, T>>, senders: Map<string, number>, now: number): number {
+/** Forgets the entries of `byKey` silent for IDLE_MS at `now`, each released from its sender's count; how many. */
+function forgetSilent<T extends { lastSeen: number; sender: string }>(byKey: Map<number, T>, senders: Map<string, number>, now: number): number {
   let forgotten = 0;
-  for (const [owner, byKey] of tables) {
-    for (const [key, e] of byKey) {
-      if (now - e.lastSeen <= IDLE_MS) continue;
-      byKey.delete(key);
-      forgotten++;
-      release(senders, e.sender);
-    }
-    if (byKey.size === 0) tables.delete(owner);
+  for (const [key, e] of byKey) {
+    if (now - e.lastSeen <= IDLE_MS) continue;
+    byKey.delete(key);
+    forgotten++;
+    release(senders, e.sender);
   }
   return forgotten;
 }

@@ -1,0 +1,73 @@
+/**
+ * sFlow v5 quirks a review of the decoder found: a sub-agent ID past 16 bits and data source types
+ * past 4 bits (agent drops not followed).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TESTDATA } from './helpers/tools.js';
+import { readUdpDatagrams } from '../src/input/pcap.js';
+import { SflowDecoder } from '../src/decode/sflow/datagram.js';
+import type { PacketContext } from '../src/pipeline/types.js';
+import type { FlowRecord } from '../src/record/flow-record.js';
+
+const ctx: PacketContext = { exporterIp: '192.0.2.70', exporterPort: 6343, receivedAt: 1_700_000_000_000 };
+
+const u32 = (...v: number[]) => { const b = Buffer.alloc(4 * v.length); v.forEach((x, i) => b.writeUInt32BE(x >>> 0, 4 * i)); return b; };
+const rec = (format: number, body: Buffer) => Buffer.concat([u32(format, body.length), body]);
+const datagram = (subAgent: number, seq: number, samples: Buffer[]) => Buffer.concat([u32(5, 1, 0xc0000246, subAgent, seq, 123456, samples.length), ...samples]);
+const sampledV4 = rec(3, u32(60, 17, 0xc0000201, 0xc0000202, 1000, 53, 0, 0));
+/** Compact flow sample (format 1): sequence, source (type << 24 | index), rate, pool, drops, input, output, records. */
+const compact = (type: number, index: number, drops: number, records: Buffer[] = [sampledV4]) => rec(1, Buffer.concat([u32(1, (type << 24) | index, 10, 1000, drops, 1, 2, records.length), ...records]));
+/** Expanded flow sample (format 3): sequence, type, index, rate, pool, drops, input and output (format, value), records. */
+const expanded = (type: number, index: number, drops: number) => rec(3, Buffer.concat([u32(1, type, index, 10, 1000, drops, 0, 1, 0, 2, 1), sampledV4]));
+test('a sub-agent ID past 16 bits (akvorado data-sflow-raw-ipv4.pcap, sub-agent 100000): no errors, its agent drops are followed', () => {
+  const pcap = join(TESTDATA, 'akvorado/sflow/data-sflow-raw-ipv4.pcap');
+  const d = new SflowDecoder();
+  const out: FlowRecord[] = [];
+  for (const dg of readUdpDatagrams(readFileSync(pcap))) d.decode(dg.payload, { exporterIp: dg.srcIp, exporterPort: dg.srcPort, receivedAt: 1 }, out);
+  assert.equal(out.length, 2, 'two flow samples in the capture');
+  assert.equal(out[0]!.observationDomain, 100000, 'the sub-agent ID is the domain');
+  assert.equal(d.takeLosses(), null, 'no sample counted as "agent drops not followed"');
+});
+
+test('agent drops of every sub-agent ID and data source type the format allows are followed: 32-bit sub-agent, compact type 255, expanded type 3 with a 32-bit index', () => {
+  const d = new SflowDecoder();
+  const feed = (seq: number, drops: number) => {
+    const out: FlowRecord[] = [];
+    d.decode(datagram(0xfffffffe, seq, [compact(255, 0xffffff, drops), compact(16, 1, drops), expanded(3, 0xffffffff, drops)]), ctx, out);
+    assert.equal(out.length, 3, 'three flow samples');
+    return d.takeSequenceGaps()?.get(ctx.exporterIp)?.agentDrops ?? 0;
+  };
+  assert.equal(feed(1, 100), 0, 'first sight: where the counters are');
+  assert.equal(feed(2, 105), 15, '5 more dropped on each of the three sources');
+  assert.equal(d.takeLosses(), null, 'no sample counted as "agent drops not followed"');
+});
+
+test('agent drops: the same data source under two sub-agents is two sources', () => {
+  const d = new SflowDecoder();
+  const out: FlowRecord[] = [];
+  d.decode(datagram(1, 1, [compact(0, 7, 10)]), ctx, out);
+  d.decode(datagram(65537, 1, [compact(0, 7, 50)]), ctx, out);
+  d.decode(datagram(1, 2, [compact(0, 7, 12)]), ctx, out);
+  assert.equal(d.takeSequenceGaps()?.get(ctx.exporterIp)?.agentDrops, 2, 'sub-agent 65537 (1 in 16 bits) does not stand for sub-agent 1');
+});
+
+test('agent drops: the 4,096 sources an agent may have are counted over all its sub-agents, and forgotten ones make room again', () => {
+  const d = new SflowDecoder();
+  const at = (receivedAt: number) => ({ ...ctx, receivedAt });
+  const out: FlowRecord[] = [];
+  // 16 sub-agents of 256 sources each: the agent's 4,096.
+  for (let sub = 0; sub < 16; sub++) {
+    d.decode(datagram(sub * 65536, 1, Array.from({ length: 256 }, (_, i) => compact(0, i, 0))), at(ctx.receivedAt), out);
+  }
+  assert.equal(d.takeLosses(), null, '4,096 sources followed');
+  d.decode(datagram(99, 1, [compact(0, 1, 0)]), at(ctx.receivedAt), out);
+  assert.deepEqual(d.takeLosses(), new Map([[ctx.exporterIp, new Map([['agent drops not followed: data source past the bounds', 1]])]]), 'the 4,097th, under another sub-agent, is past the bound');
+  // Eleven minutes on: the silent sources are forgotten when the new one needs room.
+  d.decode(datagram(99, 2, [compact(0, 1, 0)]), at(ctx.receivedAt + 660_000), out);
+  assert.equal(d.takeLosses(), null, 'room again once the silent ones are forgotten');
+  d.decode(datagram(99, 3, [compact(0, 1, 4)]), at(ctx.receivedAt + 661_000), out);
+  assert.equal(d.takeSequenceGaps()?.get(ctx.exporterIp)?.agentDrops, 4, 'the new source is followed');
+});

@@ -1,6 +1,7 @@
 /**
  * sFlow v5 quirks a review of the decoder found: a sub-agent ID past 16 bits and data source types
- * past 4 bits (agent drops not followed).
+ * past 4 bits (agent drops not followed), and the extended switch record before the raw header (its
+ * VLANs lost to the header's tags).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,7 @@ import type { FlowRecord } from '../src/record/flow-record.js';
 const ctx: PacketContext = { exporterIp: '192.0.2.70', exporterPort: 6343, receivedAt: 1_700_000_000_000 };
 
 const u32 = (...v: number[]) => { const b = Buffer.alloc(4 * v.length); v.forEach((x, i) => b.writeUInt32BE(x >>> 0, 4 * i)); return b; };
+const pad4 = (b: Buffer) => (b.length % 4 === 0 ? b : Buffer.concat([b, Buffer.alloc(4 - (b.length % 4))]));
 const rec = (format: number, body: Buffer) => Buffer.concat([u32(format, body.length), body]);
 const datagram = (subAgent: number, seq: number, samples: Buffer[]) => Buffer.concat([u32(5, 1, 0xc0000246, subAgent, seq, 123456, samples.length), ...samples]);
 const sampledV4 = rec(3, u32(60, 17, 0xc0000201, 0xc0000202, 1000, 53, 0, 0));
@@ -22,6 +24,19 @@ const sampledV4 = rec(3, u32(60, 17, 0xc0000201, 0xc0000202, 1000, 53, 0, 0));
 const compact = (type: number, index: number, drops: number, records: Buffer[] = [sampledV4]) => rec(1, Buffer.concat([u32(1, (type << 24) | index, 10, 1000, drops, 1, 2, records.length), ...records]));
 /** Expanded flow sample (format 3): sequence, type, index, rate, pool, drops, input and output (format, value), records. */
 const expanded = (type: number, index: number, drops: number) => rec(3, Buffer.concat([u32(1, type, index, 10, 1000, drops, 0, 1, 0, 2, 1), sampledV4]));
+/** A sampled header record (format 1) of an Ethernet frame, 4 octets (the FCS) stripped. */
+const header = (frameLength: number, h: Buffer) => rec(1, Buffer.concat([u32(1, frameLength, 4, h.length), pad4(h)]));
+const ETH = '00000c9f0001' + '00000c9f0002';
+/** IPv4 (total length 60, TCP, 192.0.2.1 -> 192.0.2.2) and TCP 1234 -> 80, SYN. */
+const IPV4_TCP = '4500003c000040004006' + '0000' + 'c0000201' + 'c0000202' + '04d20050' + '00000000' + '00000000' + '5002' + '0000';
+
+function decodeOne(buf: Buffer): FlowRecord {
+  const out: FlowRecord[] = [];
+  new SflowDecoder().decode(buf, ctx, out);
+  assert.equal(out.length, 1, 'one flow sample, one record');
+  return out[0]!;
+}
+
 test('a sub-agent ID past 16 bits (akvorado data-sflow-raw-ipv4.pcap, sub-agent 100000): no errors, its agent drops are followed', () => {
   const pcap = join(TESTDATA, 'akvorado/sflow/data-sflow-raw-ipv4.pcap');
   const d = new SflowDecoder();
@@ -70,4 +85,17 @@ test('agent drops: the 4,096 sources an agent may have are counted over all its 
   assert.equal(d.takeLosses(), null, 'room again once the silent ones are forgotten');
   d.decode(datagram(99, 3, [compact(0, 1, 4)]), at(ctx.receivedAt + 661_000), out);
   assert.equal(d.takeSequenceGaps()?.get(ctx.exporterIp)?.agentDrops, 4, 'the new source is followed');
+});
+
+test('extended switch VLANs beat the raw header\'s 802.1Q tag whether the switch record comes before or after the header', () => {
+  const tagged = header(82, Buffer.from(ETH + '8100' + '000a' + '0800' + IPV4_TCP, 'hex')); // VID 10
+  const sw = rec(1001, u32(30, 0, 40, 0));
+  for (const [order, records] of [['switch first', [sw, tagged]], ['header first', [tagged, sw]]] as const) {
+    const r = decodeOne(datagram(0, 1, [compact(0, 1, 0, [...records])]));
+    assert.deepEqual([r.srcVlan, r.dstVlan], [30, 40], order);
+    assert.deepEqual([r.srcIp, r.dstPort], ['192.0.2.1', 80], `${order}: the header is still read`);
+  }
+  // Without a switch record the tag stands for both sides.
+  const r = decodeOne(datagram(0, 1, [compact(0, 1, 0, [tagged])]));
+  assert.deepEqual([r.srcVlan, r.dstVlan], [10, 10], 'the header\'s tag alone');
 });

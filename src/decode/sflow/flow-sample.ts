@@ -105,6 +105,9 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   let ipLength = -1; // from a sampled IPv4/IPv6 record
   let headerL3 = -1; // IP length stated by the sampled header's IP header
   let haveHeader = false;
+  // The extended switch record's VLANs (-1: none came), set after the loop: the spec fixes no order of
+  // records, and the switch's view beats the header's tags wherever the header record comes.
+  let switchSrcVlan = -1, switchDstVlan = -1;
   for (let n = 0; n < nRecords; n++) {
     if (o + 8 > end) throw new DecodeError('truncated flow record header');
     const format = buf.readUInt32BE(o);
@@ -166,11 +169,11 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
         }
         break;
       case REC_EXT_SWITCH:
-        // src_vlan, src_priority, dst_vlan, dst_priority: the switch's view beats the header's tags.
-        // Agents send 0xFFFFFFFF (or 4095, reserved by 802.1Q) when a side has no VLAN.
+        // src_vlan, src_priority, dst_vlan, dst_priority. Agents send 0xFFFFFFFF (or 4095, reserved by
+        // 802.1Q) when a side has no VLAN.
         if (rlen < 16) throw new DecodeError('truncated extended switch record');
-        r.srcVlan = vlanOf(buf.readUInt32BE(ro));
-        r.dstVlan = vlanOf(buf.readUInt32BE(ro + 8));
+        switchSrcVlan = vlanOf(buf.readUInt32BE(ro));
+        switchDstVlan = vlanOf(buf.readUInt32BE(ro + 8));
         break;
       case REC_EXT_ROUTER: {
         // next_hop (address), src_mask_len, dst_mask_len.
@@ -187,6 +190,10 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
       default:
         break; // known enterprise, unknown format: skipped by length (spec: "skip unknown")
     }
+  }
+  if (switchSrcVlan >= 0) {
+    r.srcVlan = switchSrcVlan;
+    r.dstVlan = switchDstVlan;
   }
   // Bytes are the sampled packet's IP length, as NetFlow and IPFIX count them (L3, no Ethernet
   // header or FCS), scaled by the sampling rate; the frame length when no IP length is known.

@@ -244,6 +244,7 @@ export class AsnEnricher implements Enricher {
     }
   }
 
+  /** `cacheSize` is a level, not a total (isEnricherLevel): /metrics shows it as a gauge. */
   counters(): Record<string, number> {
     return { cacheHits: this.lookups - this.loads, cacheMisses: this.loads, cacheSize: this.facts.size };
   }

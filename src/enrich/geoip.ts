@@ -229,6 +229,7 @@ export class GeoIpEnricher implements Enricher {
     return this.file?.status();
   }
 
+  /** `cacheSize` is a level, not a total (isEnricherLevel): /metrics shows it as a gauge. */
   counters(): Record<string, number> {
     return { cacheHits: this.lookups - this.loads, cacheMisses: this.loads, cacheSize: this.facts.size };
   }

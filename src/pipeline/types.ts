@@ -104,7 +104,7 @@ export interface Enricher {
   check?(): Promise<void>;
   /** Enriches a batch in place. Must not block or allocate per record where avoidable. */
   enrich(batch: FlowRecord[]): void;
-  /** Running totals since start (lookups, answers, ...), for /metrics (ufc_enricher_events_total). */
+  /** Running totals since start (lookups, answers, ...), for /metrics (ufc_enricher_events_total), and levels named in worker-protocol.ts (isEnricherLevel). */
   counters?(): Record<string, number>;
   /** What it already knows to call an exporter (no lookup is started), for the Exporters page; null: nothing. */
   exporterLabel?(exporter: string): ExporterLabel | null;

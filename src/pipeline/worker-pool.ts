@@ -169,9 +169,10 @@ export class WorkerPool {
    */
   private exited(i: number, w: Worker, code: number): void {
     if (this.workers[i] !== w) return;
-    // A worker that is gone has no heap to report; its counters so far stay (its successor starts at 0).
+    // A worker that is gone has no heap to report; its counters so far stay (its successor starts at
+    // 0), its caches went with it.
     this.heap[i] = null;
-    if (this.enricherTotals[i] !== null) addEnricherCounters(this.retiredEnricherTotals, this.enricherTotals[i]!);
+    if (this.enricherTotals[i] !== null) addEnricherCounters(this.retiredEnricherTotals, this.enricherTotals[i]!, false);
     this.enricherTotals[i] = null;
     // Its files' statuses say it stopped, until a successor reports its own: one that cannot load a
     // file (edited into a bad state, then the worker restarted) never does, and must not read as fine.
@@ -372,7 +373,7 @@ export class WorkerPool {
     return mergeFileStatuses(this.files);
   }
 
-  /** The workers' enricher counters, summed (as of their last reports, once a second), those of replaced workers included. */
+  /** The workers' enricher counters, summed (as of their last reports, once a second), those of replaced workers included (not their levels). */
   enricherCounters(): EnricherCounters {
     const sum: EnricherCounters = {};
     addEnricherCounters(sum, this.retiredEnricherTotals);

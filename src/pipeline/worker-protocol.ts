@@ -35,14 +35,25 @@ export interface ThreadHeap {
   external: number;
 }
 
-/** Enricher name → counter name → running total. */
+/** Enricher name → counter name → running total (or level: isEnricherLevel). */
 export type EnricherCounters = Record<string, Record<string, number>>;
 
-/** Adds `b`'s totals into `a`. */
-export function addEnricherCounters(a: EnricherCounters, b: EnricherCounters): void {
+/**
+ * Enricher counter names that are levels, not running totals: what a cache holds now, which goes
+ * down as it turns over or is cleared. /metrics shows them as gauges (a counter that drops reads as a
+ * reset), and a worker that is gone holds nothing, so its levels are not kept.
+ */
+const ENRICHER_LEVELS = new Set(['cacheSize']);
+
+export function isEnricherLevel(key: string): boolean {
+  return ENRICHER_LEVELS.has(key);
+}
+
+/** Adds `b`'s totals into `a`; its levels too unless `levels` is false (a stopped worker's). */
+export function addEnricherCounters(a: EnricherCounters, b: EnricherCounters, levels = true): void {
   for (const [name, counters] of Object.entries(b)) {
     const into = (a[name] ??= {});
-    for (const [k, v] of Object.entries(counters)) into[k] = (into[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(counters)) if (levels || !ENRICHER_LEVELS.has(k)) into[k] = (into[k] ?? 0) + v;
   }
 }
 

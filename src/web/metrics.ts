@@ -12,6 +12,7 @@ import { integrationsStatus } from './integrations.js';
 import { logLinesLost } from '../log/logger.js';
 import type { ExporterCounters } from '../pipeline/exporter-stats.js';
 import { OVERFLOW } from '../pipeline/exporter-table.js';
+import { isEnricherLevel } from '../pipeline/worker-protocol.js';
 
 /** Output counter names that are levels (current depth), not running totals. */
 const DEPTH_KEYS = new Set(['queued', 'inflight', 'queued_records', 'inflight_records', 'queue', 'queue_depth', 'queueDepth', 'pending', 'spill_pending', 'spilled_bytes', 'spill_bytes']);
@@ -132,7 +133,16 @@ export function createMetrics(src: WebSources): Registry {
     collect() {
       this.reset();
       for (const [enricher, counters] of Object.entries(src.enricherCounters?.() ?? {})) {
-        for (const [counter, v] of Object.entries(counters)) this.inc({ enricher, counter }, v);
+        for (const [counter, v] of Object.entries(counters)) if (!isEnricherLevel(counter)) this.inc({ enricher, counter }, v);
+      }
+    },
+  });
+  new Gauge({
+    name: 'ufc_enricher_cache_entries', help: 'Addresses in each enricher\'s lookup cache now, summed over this thread and the running decode workers (as they last reported, once a second). GeoIP and ASN share one cache: each shows its size.', labelNames: ['enricher'], registers: [registry],
+    collect() {
+      this.reset();
+      for (const [enricher, counters] of Object.entries(src.enricherCounters?.() ?? {})) {
+        if (counters['cacheSize'] !== undefined) this.set({ enricher }, counters['cacheSize']);
       }
     },
   });

@@ -47,7 +47,11 @@ export function keysOf(field: string, r: FlowRecord): (string | number)[] {
 
 export interface RefFilter { ip?: string; srcIp?: string; dstIp?: string; port?: number; srcPort?: number; dstPort?: number; proto?: number; exporter?: string; ifIndex?: number; threat?: boolean; net?: string; tag?: string }
 
-interface Cidr { bl: BlockList; v6: boolean }
+interface Cidr { bl: BlockList; v6: boolean; mapped: boolean }
+
+/** ::ffff:0:0/96: IPv4-mapped addresses (RFC 4291 section 2.5.5.2), which records write as ::ffff:a.b.c.d. */
+const MAPPED = new BlockList();
+MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
 
 function cidrList(text: string): Cidr {
   const bl = new BlockList();
@@ -55,13 +59,20 @@ function cidrList(text: string): Cidr {
   const v6 = isIPv6(a!);
   if (len === undefined) bl.addAddress(a!, v6 ? 'ipv6' : 'ipv4');
   else bl.addSubnet(a!, Number(len), v6 ? 'ipv6' : 'ipv4');
-  return { bl, v6 };
+  return { bl, v6, mapped: v6 && (len === undefined || Number(len) >= 96) && MAPPED.check(a!, 'ipv6') };
 }
 
-/** A CIDR matches addresses of its own family only (BlockList would match IPv4 against ::/0 via ::ffff:0:0/96). */
+/**
+ * An IPv4-mapped address is its IPv4 address: an IPv4 CIDR matches both, and so does an IPv6 CIDR
+ * inside ::ffff:0:0/96. Other IPv6 CIDRs match IPv6 text only (BlockList would match IPv4 against
+ * ::/0 too), and IPv4 CIDRs no other IPv6 address.
+ */
 function inList(c: Cidr, ip: string): boolean {
-  if (ip === '' || isIPv6(ip) !== c.v6) return false;
-  return c.bl.check(ip, c.v6 ? 'ipv6' : 'ipv4');
+  if (ip === '') return false;
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? (isIPv6(ip) ? null : ip);
+  if (c.v6 && !c.mapped) return isIPv6(ip) && c.bl.check(ip, 'ipv6');
+  if (v4 === null) return false;
+  return c.v6 ? c.bl.check('::ffff:' + v4, 'ipv6') : c.bl.check(v4, 'ipv4');
 }
 
 export function matches(r: FlowRecord, from: number, to: number, f: RefFilter = {}): boolean {
@@ -575,13 +586,14 @@ export async function checkWideValues(out: { write(r: FlowRecord[]): void; flush
  * Address and CIDR filters over IPv4 and IPv6 in every textual form the records carry, each answer
  * from the reference: exact addresses, aligned and unaligned IPv4 prefixes (whole octets compare as
  * text in SQL, the rest by one octet's number), prefixes shorter than an octet, and IPv6 ones
- * including IPv4 tails. Both stores use it.
+ * including IPv4 tails; IPv4 filters match IPv4-mapped ends and IPv4-mapped filters plain IPv4 ones.
+ * Both stores use it.
  */
 export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush(): Promise<void>; flowQuery(): FlowQuery | null }): Promise<void> {
   const now = Date.now();
   const addrs = ['::', '::1', '1::', 'fe80::1:2', '2001:db8::', '2001:db8::ffff', '2001:db8:0:1::5', '2001:db8:1:2:3:4:5:6', 'ff02::fb', '2001:db9::1',
-    // IPv6 with an IPv4 tail, as the decoder writes IPv4-mapped addresses.
-    '::ffff:10.0.0.1', '::ffff:192.0.2.255', '64:ff9b::198.51.100.1',
+    // IPv6 with an IPv4 tail, as the decoder writes IPv4-mapped addresses; ::ffff:abcd is not one.
+    '::ffff:10.0.0.1', '::ffff:192.0.2.255', '::ffff:128.0.0.1', '::ffff:0.0.0.0', '::ffff:abcd', '64:ff9b::198.51.100.1',
     '0.0.0.0', '10.0.0.1', '10.0.0.255', '10.0.1.0', '10.0.2.0', '10.1.0.1', '100.0.0.1', '1.0.0.10', '192.168.255.255', '192.168.127.1',
     '255.255.255.255', '11.0.0.0', '127.0.0.1', '128.0.0.1'];
   const recs: FlowRecord[] = [];
@@ -596,6 +608,7 @@ export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush()
   const q = out.flowQuery()!;
   const cidrs = ['::/0', '::/128', '::1', '1::/16', 'fe80::/10', '2001:db8::/32', '2001:db8::/48', '2001:db8:0:1::/64', '2001:db8::ffff/128', '2001:db8:1:2:3:4:5:6',
     'ff00::/8', '2001:db8::/31', '::ffff:0:0/96', '::ffff:10.0.0.0/104', '::ffff:10.0.0.1', '::ffff:a00:1', '::ffff:192.0.2.0/120', '64:ff9b::/96',
+    '::ffff:0:0/95', '::ffff:0:0/97', '::ffff:10.0.0.0/103', '::ffff:10.0.0.0/110', '::ffff:10.0.0.0/112', '::ffff:abcd', '::ffff:abcd/128',
     '0.0.0.0/0', '10.0.0.0/24', '10.0.0.0/8', '10.0.0.0/16', '192.168.0.0/16', '255.255.255.255/32', '10.0.0.1', '1.0.0.1', '10.0.0.25', '10.0.0.1/32',
     '10.0.1.0/31', '10.0.0.128/25', '10.0.0.0/23', '10.0.0.0/15', '10.0.0.0/12', '192.168.128.0/17', '192.168.0.0/17', '11.0.0.0/7', '0.0.0.0/1',
     '128.0.0.0/1', '96.0.0.0/3', '10.0.2.0/23', '10.0.0.0/9', '100.0.0.0/6'];

@@ -127,8 +127,15 @@ export class RecordScratch {
   revTcpFlags = 0; inIfAlt = 0; outIfAlt = 0;
   /** Sampled frame (1) or IP header (2) section, to fill the tuple when the template has none. */
   sectionKind = 0; sectionOff = 0; sectionLen = 0;
+  /**
+   * Address families the record's source and destination elements came in (1 IPv4, 2 IPv6, 3 both), each
+   * end's offset per family (-1 when absent; the last non-zero one, else the first), and ipVersion (IE 60):
+   * what familyOfBoth() needs to give a template carrying both families one family for both ends.
+   */
+  families = 0; src4Off = -1; dst4Off = -1; src6Off = -1; dst6Off = -1; ipVersionIe = 0;
 
   reset(): void {
+    this.families = 0; this.src4Off = -1; this.dst4Off = -1; this.src6Off = -1; this.dst6Off = -1; this.ipVersionIe = 0;
     this.revTcpFlags = 0; this.inIfAlt = 0; this.outIfAlt = 0;
     this.sectionKind = 0; this.sectionOff = 0; this.sectionLen = 0;
     this.startAbs = 0; this.endAbs = 0; this.startUp = -1; this.endUp = -1; this.startDeltaUs = -1; this.endDeltaUs = -1;
@@ -166,13 +173,25 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
     // literals to a jump table, while `case OP.X:` is a property load and compare per case.
     switch (ops[i]) {
       case 0 /* SKIP */: break;
+      // A zero address does not replace one already read (a duplicate element, or the other family's
+      // zeros in a template that carries both); which family both ends take is settled after the record.
       case 2 /* SRC_IP */:
-        if (len === 4) { const v = u32At(buf, o); if (r.srcIp === '' || v !== 0) { r.srcIp = ipv4ToString(v); r.srcIp4 = v; r.ipVersion = 4; } }
-        else if (len === 16) { if (r.srcIp === '' || !zeros(buf, o, 16)) { r.srcIp = ipv6At(buf, o); r.srcIp4 = -1; r.ipVersion = 6; } }
+        if (len === 4) {
+          const v = u32At(buf, o); s.families |= 1; if (s.src4Off < 0 || v !== 0) s.src4Off = o;
+          if (r.srcIp === '' || v !== 0) { r.srcIp = ipv4ToString(v); r.srcIp4 = v; r.ipVersion = 4; }
+        } else if (len === 16) {
+          const z = zeros(buf, o, 16); s.families |= 2; if (s.src6Off < 0 || !z) s.src6Off = o;
+          if (r.srcIp === '' || !z) { r.srcIp = ipv6At(buf, o); r.srcIp4 = -1; r.ipVersion = 6; }
+        }
         break;
       case 3 /* DST_IP */:
-        if (len === 4) { const v = u32At(buf, o); if (r.dstIp === '' || v !== 0) { r.dstIp = ipv4ToString(v); r.dstIp4 = v; r.ipVersion = 4; } }
-        else if (len === 16) { if (r.dstIp === '' || !zeros(buf, o, 16)) { r.dstIp = ipv6At(buf, o); r.dstIp4 = -1; r.ipVersion = 6; } }
+        if (len === 4) {
+          const v = u32At(buf, o); s.families |= 1; if (s.dst4Off < 0 || v !== 0) s.dst4Off = o;
+          if (r.dstIp === '' || v !== 0) { r.dstIp = ipv4ToString(v); r.dstIp4 = v; r.ipVersion = 4; }
+        } else if (len === 16) {
+          const z = zeros(buf, o, 16); s.families |= 2; if (s.dst6Off < 0 || !z) s.dst6Off = o;
+          if (r.dstIp === '' || !z) { r.dstIp = ipv6At(buf, o); r.dstIp4 = -1; r.ipVersion = 6; }
+        }
         break;
       case 4 /* NEXT_HOP */:
         if (len === 4) { const v = u32At(buf, o); if (r.nextHop === '' || v !== 0) r.nextHop = ipv4ToString(v); }
@@ -199,7 +218,7 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       case 19 /* DST_MAC */: if (len === 6) r.dstMac = macAt(buf, o); break;
       case 20 /* DIRECTION */: r.direction = buf[o + len - 1]!; break;
       case 21 /* END_REASON */: r.endReason = buf[o + len - 1]!; break;
-      case 22 /* IP_VERSION */: if (r.ipVersion === 0) r.ipVersion = buf[o + len - 1]!; break;
+      case 22 /* IP_VERSION */: s.ipVersionIe = buf[o + len - 1]!; if (r.ipVersion === 0) r.ipVersion = s.ipVersionIe; break;
       case 23 /* BYTES */: r.bytes = uintAt(buf, o, len); s.haveBytes = true; break;
       case 24 /* PACKETS */: r.packets = uintAt(buf, o, len); s.havePkts = true; break;
       case 25 /* BYTES_TOTAL */: s.bytesTotal = uintAt(buf, o, len); break;
@@ -248,7 +267,38 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
     }
     o += len;
   }
+  if (s.families === 3) familyOfBoth(buf, r, s);
   return o;
+}
+
+/**
+ * A template with both families' addresses (IE 8/12 and 27/28) fills the other family's with zeros, and a
+ * zero one was kept or not by its place in the template: an IPv6 flow could come out as 0.0.0.0 ->
+ * ff02::1:ff00:1, which no Community ID or address search can take. Both ends take one family: the one
+ * with a non-zero address. When both have one, the later in the template, as a later element of the same
+ * family wins: Cisco SRv6 templates give the outer IPv6 header, then the inner IPv4 one (pmacct's
+ * 400/500/502 captures), and nfacctd reports the inner. When neither has, ipVersion (IE 60), else again
+ * the family of the template's later address element.
+ */
+function familyOfBoth(buf: Buffer, r: FlowRecord, s: RecordScratch): void {
+  const last4 = Math.max(s.src4Off >= 0 && u32At(buf, s.src4Off) !== 0 ? s.src4Off : -1, s.dst4Off >= 0 && u32At(buf, s.dst4Off) !== 0 ? s.dst4Off : -1);
+  const last6 = Math.max(s.src6Off >= 0 && !zeros(buf, s.src6Off, 16) ? s.src6Off : -1, s.dst6Off >= 0 && !zeros(buf, s.dst6Off, 16) ? s.dst6Off : -1);
+  let v4: boolean;
+  if (last4 >= 0 || last6 >= 0) v4 = last4 > last6;
+  else if (s.ipVersionIe === 4 || s.ipVersionIe === 6) v4 = s.ipVersionIe === 4;
+  else v4 = Math.max(s.src4Off, s.dst4Off) > Math.max(s.src6Off, s.dst6Off);
+  if (v4) {
+    r.ipVersion = 4;
+    r.srcIp4 = s.src4Off >= 0 ? u32At(buf, s.src4Off) : -1;
+    r.dstIp4 = s.dst4Off >= 0 ? u32At(buf, s.dst4Off) : -1;
+    r.srcIp = r.srcIp4 >= 0 ? ipv4ToString(r.srcIp4) : '';
+    r.dstIp = r.dstIp4 >= 0 ? ipv4ToString(r.dstIp4) : '';
+  } else {
+    r.ipVersion = 6;
+    r.srcIp4 = -1; r.dstIp4 = -1;
+    r.srcIp = s.src6Off >= 0 ? ipv6At(buf, s.src6Off) : '';
+    r.dstIp = s.dst6Off >= 0 ? ipv6At(buf, s.dst6Off) : '';
+  }
 }
 
 function zeros(buf: Buffer, o: number, len: number): boolean {

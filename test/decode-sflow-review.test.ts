@@ -1,7 +1,8 @@
 /**
  * sFlow v5 quirks a review of the decoder found: a sub-agent ID past 16 bits and data source types
- * past 4 bits (agent drops not followed), and the extended switch record before the raw header (its
- * VLANs lost to the header's tags).
+ * past 4 bits (agent drops not followed), the extended switch record before the raw header (its
+ * VLANs lost to the header's tags), and IP headers cut short in the sampled header or stating no
+ * length (bytes counted from the whole frame).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -98,4 +99,42 @@ test('extended switch VLANs beat the raw header\'s 802.1Q tag whether the switch
   // Without a switch record the tag stands for both sides.
   const r = decodeOne(datagram(0, 1, [compact(0, 1, 0, [tagged])]));
   assert.deepEqual([r.srcVlan, r.dstVlan], [10, 10], 'the header\'s tag alone');
+});
+
+test('an IPv4 header cut short after 12 bytes still gives its total length for the bytes (tshark: ip.len 60); its other fields are not taken', () => {
+  // Ethernet, then 12 bytes of IPv4: version, IHL, total length 60, ..., protocol 6; no addresses. 78 = 14 + 60 + FCS.
+  const cut = header(78, Buffer.from(ETH + '0800' + IPV4_TCP.slice(0, 24), 'hex'));
+  const r = decodeOne(datagram(0, 1, [compact(0, 1, 0, [cut])]));
+  assert.equal(r.bytes, 600, 'total length 60 x rate 10, not frame length 78 x 10');
+  assert.deepEqual([r.ipVersion, r.proto, r.srcIp, r.srcPort], [0, 0, '', 0], 'nothing else read from the cut header');
+  // A sampled IPv4 record (format 3) still fills the flow the cut header could not.
+  const withRecord = decodeOne(datagram(0, 1, [compact(0, 1, 0, [cut, sampledV4])]));
+  assert.deepEqual([withRecord.srcIp, withRecord.proto, withRecord.dstPort], ['192.0.2.1', 17, 53], 'the sampled IPv4 record fills the flow');
+});
+
+test('an IPv6 header cut short after 8 bytes still gives its payload length + 40 for the bytes', () => {
+  const cut = header(158, Buffer.from(ETH + '86dd' + '60000000' + '0064' + '0640', 'hex')); // payload 100
+  const r = decodeOne(datagram(0, 1, [compact(0, 1, 0, [cut])]));
+  assert.equal(r.bytes, 1400, '(100 + 40) x rate 10');
+  assert.equal(r.srcIp, '', 'no addresses read');
+});
+
+test('IPv4 total length 0 (captured before segmentation offload): bytes are the frame from the IP header on, without the stripped FCS', () => {
+  const zero = '45000000' + IPV4_TCP.slice(8);
+  // 9,018 = 14 (Ethernet) + 9,000 + 4 (FCS); with an 802.1Q tag, 9,022.
+  const plain = decodeOne(datagram(0, 1, [compact(0, 1, 0, [header(9018, Buffer.from(ETH + '0800' + zero, 'hex'))])]));
+  assert.equal(plain.bytes, 90_000, '(9,018 - 14 - 4) x rate 10');
+  assert.deepEqual([plain.srcIp, plain.dstPort], ['192.0.2.1', 80], 'the header is read');
+  const tagged = decodeOne(datagram(0, 1, [compact(0, 1, 0, [header(9022, Buffer.from(ETH + '8100' + '000a' + '0800' + zero, 'hex'))])]));
+  assert.equal(tagged.bytes, 90_000, '(9,022 - 18 - 4) x rate 10');
+});
+
+test('an inner VXLAN packet cut short leaves the outer flow and its IP length', () => {
+  // Outer IPv4 (total length 150) UDP 4789, VXLAN (I flag), inner Ethernet and 12 bytes of IPv4 (total length 100).
+  const outer = '45000096000000004011' + '0000' + '0a000001' + '0a000002' + '1234' + '12b5' + '0082' + '0000';
+  const vxlan = '08000000' + '00006400';
+  const inner = ETH + '0800' + '45000064000040004006' + '0000';
+  const r = decodeOne(datagram(0, 1, [compact(0, 1, 0, [header(168, Buffer.from(ETH + '0800' + outer + vxlan + inner, 'hex'))])]));
+  assert.deepEqual([r.srcIp, r.dstPort], ['10.0.0.1', 4789], 'the outer flow');
+  assert.equal(r.bytes, 1500, 'outer total length 150 x rate 10');
 });

@@ -7,7 +7,7 @@ import { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError } from '../../pipeline/types.js';
 import { dataSource, readDataSource } from './data-source.js';
 import { ipv4At, ipv6At } from '../ip.js';
-import { macAt, parseSampledHeader } from './packet-header.js';
+import { macAt, parseSampledHeader, sampledIp } from './packet-header.js';
 
 /** What the datagram header says, shared by every sample of one datagram. */
 export interface DatagramInfo {
@@ -104,6 +104,7 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   let frameLength = -1; // from a raw header or sampled ethernet record
   let ipLength = -1; // from a sampled IPv4/IPv6 record
   let headerL3 = -1; // IP length stated by the sampled header's IP header
+  let frameL3 = -1; // the frame from its IP header on, when that header states no length
   let haveHeader = false;
   // The extended switch record's VLANs (-1: none came), set after the loop: the spec fixes no order of
   // records, and the switch's view beats the header's tags wherever the header record comes.
@@ -122,13 +123,16 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
         if (rlen < 16) throw new DecodeError('truncated sampled header record');
         const protocol = buf.readUInt32BE(ro);
         frameLength = buf.readUInt32BE(ro + 4);
+        const stripped = buf.readUInt32BE(ro + 8);
         const hlen = buf.readUInt32BE(ro + 12);
         if (hlen > rlen - 16) throw new DecodeError('sampled header overruns record', `${hlen} > ${rlen - 16}`);
-        const l3 = parseSampledHeader(protocol, buf, ro + 16, hlen, r);
-        if (l3 >= 0) {
-          haveHeader = true;
-          if (l3 > 0) headerL3 = l3;
-        }
+        if (parseSampledHeader(protocol, buf, ro + 16, hlen, r) >= 0) haveHeader = true;
+        // The IP header's length, even from one cut short. One that states none (IPv4 total length 0
+        // captured before segmentation offload, IPv6 jumbogram) leaves the frame from that header on:
+        // frame_length less the bytes before it and the stripped octets (the FCS at least, spec
+        // "sampled_header").
+        if (sampledIp.length > 0) headerL3 = sampledIp.length;
+        else if (sampledIp.offset >= 0 && frameLength - stripped - sampledIp.offset > 0) frameL3 = frameLength - stripped - sampledIp.offset;
         break;
       }
       case REC_SAMPLED_ETHERNET:
@@ -197,7 +201,7 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   }
   // Bytes are the sampled packet's IP length, as NetFlow and IPFIX count them (L3, no Ethernet
   // header or FCS), scaled by the sampling rate; the frame length when no IP length is known.
-  const sampledBytes = headerL3 > 0 ? headerL3 : ipLength >= 0 ? ipLength : frameLength >= 0 ? frameLength : 0;
+  const sampledBytes = headerL3 > 0 ? headerL3 : ipLength >= 0 ? ipLength : frameL3 > 0 ? frameL3 : frameLength >= 0 ? frameLength : 0;
   r.bytes = sampledBytes * scale;
   out.push(r);
   return drops;

@@ -50,20 +50,46 @@ const MAX_EOMPLS = 2;
 let eompls = 0;
 
 /**
+ * The IP header the sampled packet's length comes from, left by parseSampledHeader (one reused object:
+ * nothing is made per sample): `offset`, where it starts from the sampled header's first byte (-1 when
+ * none was found), and `length`, the length it states as parseSampledHeader returns it (0: none). It is
+ * found even in a header cut short before its addresses, as long as the length field is there: the
+ * length is right, though no other field of such a header is read (and parseSampledHeader returns -1).
+ */
+export const sampledIp = { offset: -1, length: 0 };
+
+/**
  * Parses `len` header bytes at `off` of the given sFlow header_protocol into `r`. Returns the IP
  * packet's length as its header states it (IPv4 total length, IPv6 payload length + 40: the L3
  * bytes NetFlow and IPFIX count, so sFlow records add up the same), 0 when the IP header gives
- * none (IPv6 jumbogram), or -1 when no IP header was found.
+ * none (IPv6 jumbogram, IPv4 total length 0 of a capture before segmentation offload), or -1 when no
+ * IP header was read (see `sampledIp` for the length of one cut short).
  */
 export function parseSampledHeader(protocol: number, buf: Buffer, off: number, len: number, r: FlowRecord): number {
   const end = Math.min(buf.length, off + len);
+  sampledIp.offset = -1;
+  sampledIp.length = 0;
+  let l3: number;
   switch (protocol) {
-    case HEADER_PROTOCOL_ETHERNET: return parseEthernet(buf, off, end, r, 0);
-    case HEADER_PROTOCOL_IPV4: return parseIPv4(buf, off, end, r, 0);
-    case HEADER_PROTOCOL_IPV6: return parseIPv6(buf, off, end, r, 0);
-    case HEADER_PROTOCOL_MPLS: return parseMpls(buf, off, end, r, 0);
+    case HEADER_PROTOCOL_ETHERNET: l3 = parseEthernet(buf, off, end, r, 0); break;
+    case HEADER_PROTOCOL_IPV4: l3 = parseIPv4(buf, off, end, r, 0); break;
+    case HEADER_PROTOCOL_IPV6: l3 = parseIPv6(buf, off, end, r, 0); break;
+    case HEADER_PROTOCOL_MPLS: l3 = parseMpls(buf, off, end, r, 0); break;
     default: return -1;
   }
+  if (sampledIp.offset >= 0) sampledIp.offset -= off;
+  return l3;
+}
+
+/**
+ * Notes the IP header at `o` and the length it states in `sampledIp`. An inner header (VXLAN) replaces
+ * the outer one only when it is read whole (`whole`), as the record then holds the inner flow; an
+ * inner one cut short leaves the outer flow and its length in place.
+ */
+function noteIp(o: number, length: number, whole: boolean): void {
+  if (!whole && sampledIp.offset >= 0) return;
+  sampledIp.offset = o;
+  sampledIp.length = length;
 }
 
 /** Ethernet II with any 802.1Q/802.1ad tags; the VLAN kept is the innermost (customer) tag. */
@@ -141,10 +167,14 @@ function parseMpls(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
 
 /** IPv4 (RFC 791 section 3.1); ports only from the first fragment. */
 function parseIPv4(buf: Buffer, o: number, end: number, r: FlowRecord, depth: number): number {
-  if (o + 20 > end || buf[o]! >> 4 !== 4) return -1;
+  if (o + 4 > end || buf[o]! >> 4 !== 4) return -1;
   const ihl = (buf[o]! & 0x0f) * 4;
   if (ihl < 20) return -1;
   const l3 = buf.readUInt16BE(o + 2);
+  // Cut short before the addresses: the total length (bytes 2-3) still counts the bytes. Nothing else
+  // is taken, so a sampled IPv4/IPv6 record, if one came, fills the flow whole rather than half.
+  if (o + 20 > end) { noteIp(o, l3, false); return -1; }
+  noteIp(o, l3, true);
   r.ipVersion = 4;
   r.tos = buf[o + 1]!;
   r.proto = buf[o + 9]!;
@@ -167,9 +197,12 @@ function parseIPv4(buf: Buffer, o: number, end: number, r: FlowRecord, depth: nu
  * and AH (RFC 4302: not encrypted, so the transport header after it is read as `ufc replay` does).
  */
 function parseIPv6(buf: Buffer, o: number, end: number, r: FlowRecord, depth: number): number {
-  if (o + 40 > end || buf[o]! >> 4 !== 6) return -1;
+  if (o + 6 > end || buf[o]! >> 4 !== 6) return -1;
   const payload = buf.readUInt16BE(o + 4);
   const l3 = payload === 0 ? 0 : payload + 40;
+  // Cut short before the addresses: the payload length (bytes 4-5) still counts the bytes (as IPv4's).
+  if (o + 40 > end) { noteIp(o, l3, false); return -1; }
+  noteIp(o, l3, true);
   r.ipVersion = 6;
   r.tos = (buf.readUInt16BE(o) >> 4) & 0xff; // traffic class
   r.srcIp = ipv6At(buf, o + 8);

@@ -4,8 +4,9 @@
  */
 export interface FlowRow {
   ts: number;
-  start: number;
-  end: number;
+  /** First and last packet; null when the exporter gave no flow times (a v5 exporter without a clock). */
+  start: number | null;
+  end: number | null;
   exporter: string;
   srcIp: string;
   srcPort: number;
@@ -41,14 +42,16 @@ export interface FlowRow {
 }
 
 const n = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
+/** A time the document leaves out when unknown: null, not 0, which a spreadsheet reads as 1970-01-01. */
+const time = (v: unknown): number | null => (v === undefined || v === null || v === '' ? null : n(v));
 const s = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? v.split(',') : []);
 
 export function flowRow(d: Record<string, unknown>): FlowRow {
   return {
     ts: n(d['@timestamp']),
-    start: n(d['flow.start.timestamp']),
-    end: n(d['flow.end.timestamp']),
+    start: time(d['flow.start.timestamp']),
+    end: time(d['flow.end.timestamp']),
     exporter: s(d['flow.export.ip.addr']),
     srcIp: s(d['flow.src.ip.addr']),
     srcPort: n(d['flow.src.l4.port.id']),
@@ -92,8 +95,9 @@ export const CSV_COLUMNS = [
   'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name', 'flow.export.host.name',
 ] as const;
 
-/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. */
-function cell(v: string | number): string {
+/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. An unknown value is an empty cell. */
+function cell(v: string | number | null): string {
+  if (v === null) return '';
   let t = String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(t)) t = `'${t}`;
   return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;

@@ -58,7 +58,8 @@ async function dropRetired(client: ClickHouseClient, db: string, table: string):
  */
 export function chSummaryTablesSql(db: string, table: string, ttlDays: number | null): string[] {
   const n = chSummaryNames(db, table);
-  const ttl = ttlDays === null ? '' : ` TTL day + INTERVAL ${Math.trunc(ttlDays)} DAY`;
+  // From the day's end, as the flows table's TTL (createTableSql): kept as long as the flows they sum.
+  const ttl = ttlDays === null ? '' : ` TTL day + INTERVAL ${Math.trunc(ttlDays) + 1} DAY`;
   return [
     `CREATE TABLE IF NOT EXISTS ${n.top} (day Date, hour UInt64, dim UInt8, kn Int64, kt String, label String, b Decimal128(0), p Decimal128(0), f UInt64)
       ENGINE = SummingMergeTree((b, p, f)) PARTITION BY toYYYYMMDD(day) ORDER BY (hour, dim, kn, kt, label)${ttl}`,

@@ -90,7 +90,10 @@ export function createTableSql(db: string, table: string, cols: readonly Column[
   // `day` is computed by the server from ts (epoch ms), so inserts never send it; it partitions
   // the table by UTC day (whatever the server's time zone) and carries the TTL.
   defs.splice(1, 0, "day Date MATERIALIZED toDate(toDateTime(intDiv(ts, 1000), 'UTC'))");
-  const ttl = supportsTtl(version) ? ` TTL day + INTERVAL ${Math.trunc(retentionDays)} DAY` : '';
+  // A day's rows go at the end of the retention counted from its last moment (day + 1), not its
+  // first: with `day + N` the newest rows of a day went when N-1 days old, a day before
+  // applyRetention drops the partition and before the retention the docs promise.
+  const ttl = supportsTtl(version) ? ` TTL day + INTERVAL ${Math.trunc(retentionDays) + 1} DAY` : '';
   return `CREATE TABLE IF NOT EXISTS ${db}.${table} (${defs.join(', ')}) ENGINE = MergeTree() PARTITION BY toYYYYMMDD(day) ORDER BY (ts, exporter)${ttl}`;
 }
 

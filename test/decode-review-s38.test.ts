@@ -20,6 +20,8 @@ type Spec = [number, number];
 function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; }
 function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; }
 
+function u64(v: number): Buffer { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; }
+
 function set(id: number, body: Buffer): Buffer { return Buffer.concat([u16(id), u16(4 + body.length), body]); }
 function ipfixTemplate(tid: number, fields: Spec[]): Buffer {
   return Buffer.concat([u16(tid), u16(fields.length), ...fields.flatMap(([id, len]) => [u16(id), u16(len)])]);
@@ -50,6 +52,17 @@ test('IPFIX flowStart/EndDeltaMicroseconds: times floored to the millisecond, no
   assert.equal(out.length, 1, 'one record');
   assert.equal(new Date(out[0]!.startTs).toISOString(), '2023-11-14T22:13:09.999Z', 'start floored');
   assert.equal(new Date(out[0]!.endTs).toISOString(), '2023-11-14T22:13:19.997Z', 'end floored');
+});
+
+test('IPFIX flowDurationMicroseconds (IE 162) with only an end: the start floored to the millisecond too', () => {
+  // End at flowEndMilliseconds 22:13:10.000; 1500 us before it is 22:13:09.9985, so :09.998.
+  const out = run(ipfixMsg([
+    set(2, ipfixTemplate(301, [[8, 4], [12, 4], [4, 1], [153, 8], [162, 4], [1, 4], [2, 4]])),
+    set(301, Buffer.concat([u32(0x0a000001), u32(0x0a000002), Buffer.from([17]), u64(EXPORT_S * 1000 - 10_000), u32(1500), u32(100), u32(1)])),
+  ]));
+  assert.equal(out.length, 1, 'one record');
+  assert.equal(new Date(out[0]!.endTs).toISOString(), '2023-11-14T22:13:10.000Z', 'end as sent');
+  assert.equal(new Date(out[0]!.startTs).toISOString(), '2023-11-14T22:13:09.998Z', 'start floored');
 });
 
 /** A v5 (24-byte header) or v1 (16-byte header) datagram of one UDP record, First/Last 1 s and 0 s before the export. */

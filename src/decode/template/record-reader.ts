@@ -347,7 +347,7 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
           // the uptimes' difference, which needs no anchor.
           reason = 'time: sysUpTime without systemInitTimeMilliseconds (export time used)';
           end = tb.exportMs;
-          if (s.durMs >= 0) start = end - Math.floor(s.durMs);
+          if (s.durMs >= 0) start = end - Math.ceil(s.durMs);
           else if (s.startUp >= 0 && s.endUp >= s.startUp) start = end - (s.endUp - s.startUp);
           else start = end;
         }
@@ -358,8 +358,10 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
     if (start === 0 && s.startDeltaUs >= 0) start = tb.exportMs - Math.ceil(s.startDeltaUs / 1000);
     if (end === 0 && s.endDeltaUs >= 0) end = tb.exportMs - Math.ceil(s.endDeltaUs / 1000);
   }
+  // A duration in microseconds (IE 162) is floored to the millisecond on the end it gives, as every
+  // time is: a start 1.5 ms before an end at :10.000 is :09.998.
   if (s.durMs >= 0) {
-    if (start === 0 && end !== 0) start = end - Math.floor(s.durMs);
+    if (start === 0 && end !== 0) start = end - Math.ceil(s.durMs);
     else if (end === 0 && start !== 0) end = start + Math.floor(s.durMs);
   }
   if (start === 0 && end === 0 && s.eventMs > 0) start = end = s.eventMs;

@@ -160,7 +160,8 @@ async function main(): Promise<void> {
     else if (msg.type === 'close') {
       clearInterval(statsTimer);
       void (async () => {
-        for (const d of decoders.values()) await d.close?.();
+        // Through the pipeline: what the decoders still hold is counted in the report below.
+        await pipeline.close();
         for (const e of enrichers) await e.stop?.();
         post({ type: 'closed', exporters: pipeline.stats.takeReport() });
         port.close();

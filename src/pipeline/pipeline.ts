@@ -9,19 +9,41 @@ import { ExporterStats } from './exporter-stats.js';
 import { sniffProtocol } from './sniff.js';
 import { DecodeError, type Decoder, type Enricher, type Output, type PacketContext, type Protocol } from './types.js';
 
+/** How often the decoders' time-driven upkeep runs (Decoder.sweep). */
+const SWEEP_EVERY_MS = 1000;
+
 export class Pipeline {
   readonly stats = new ExporterStats();
   private lastInternalErrorLog = 0;
   /** Where a decoder's released records are taken, ahead of the datagram's own (handle()). */
   private readonly released: FlowRecord[] = [];
+  /** Whether a decoder has time-driven upkeep; false too once closed (no timer is started again). */
+  private sweeping: boolean;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  /** The time of the latest datagram handled, and whether one came since the last sweep. */
+  private lastReceivedAt = 0;
+  private heard = false;
+  /** The datagrams' time at a wall-clock time (sweepClock()); before any datagram, the wall clock. */
+  private clockData = 0;
+  private clockWall = 0;
 
   constructor(
     private readonly decoders: ReadonlyMap<Protocol, Decoder>,
     private readonly enrichers: readonly Enricher[],
     private readonly outputs: readonly Output[],
-  ) {}
+  ) {
+    this.sweeping = [...decoders.values()].some((d) => d.sweep !== undefined);
+  }
 
   handle(buf: Buffer, ctx: PacketContext): void {
+    this.lastReceivedAt = ctx.receivedAt;
+    this.heard = true;
+    // Started by the first datagram: a pipeline that is never fed (tests, the main thread's stage
+    // behind decode workers) has no timer.
+    if (this.sweeping && this.sweepTimer === null) {
+      this.sweepTimer = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
+      this.sweepTimer.unref();
+    }
     const protocol = sniffProtocol(buf);
     if (protocol === null) {
       this.stats.packet(ctx.exporterIp, null, buf.length, 0, ctx.receivedAt);
@@ -57,11 +79,63 @@ export class Pipeline {
     this.stats.packet(ctx.exporterIp, protocol, buf.length, batch.length, ctx.receivedAt);
     if (failed instanceof DecodeError) this.stats.error(ctx.exporterIp, `${protocol}: ${failed.reason}`, ctx.receivedAt);
     else if (failed !== null) this.internalError(ctx, protocol, failed);
-    const losses = decoder.takeLosses?.() ?? null;
-    if (losses !== null) for (const [exporter, m] of losses) for (const [reason, n] of m) this.stats.error(exporter, `${protocol}: ${reason}`, ctx.receivedAt, n);
-    const gaps = decoder.takeSequenceGaps?.() ?? null;
-    if (gaps !== null) for (const [exporter, c] of gaps) this.stats.sequence(exporter, c, ctx.receivedAt);
+    this.countLosses(protocol, decoder, ctx.receivedAt);
     if (batch.length > 0) this.emit(batch);
+  }
+
+  /** What the decoder lost or learnt of sequence numbers since it was last asked, counted per exporter at `now`. */
+  private countLosses(protocol: Protocol, decoder: Decoder, now: number): void {
+    const losses = decoder.takeLosses?.() ?? null;
+    if (losses !== null) for (const [exporter, m] of losses) for (const [reason, n] of m) this.stats.error(exporter, `${protocol}: ${reason}`, now, n);
+    const gaps = decoder.takeSequenceGaps?.() ?? null;
+    if (gaps !== null) for (const [exporter, c] of gaps) this.stats.sequence(exporter, c, now);
+  }
+
+  /**
+   * The datagrams' clock at wall-clock `wall`: the time of the latest datagram, moved on by the wall
+   * time since the sweep that first saw it. Live, that is the wall clock; a replayed capture's held
+   * data and templates age by its own times, as they do when its datagrams sweep (finish()).
+   */
+  private sweepClock(wall: number): number {
+    if (this.heard) {
+      this.heard = false;
+      this.clockData = this.lastReceivedAt;
+      this.clockWall = wall;
+    }
+    return this.clockData + (wall - this.clockWall);
+  }
+
+  /**
+   * The decoders' time-driven upkeep (Decoder.sweep), every second from the first datagram on: held
+   * data whose template never came expires, and is counted, when no datagram of its protocol follows.
+   */
+  sweep(wall = Date.now()): void {
+    const now = this.sweepClock(wall);
+    for (const [protocol, d] of this.decoders) {
+      if (d.sweep === undefined) continue;
+      try {
+        d.sweep(now);
+      } catch (err) {
+        this.internalError(null, `${protocol} sweep`, err);
+      }
+      this.countLosses(protocol, d, now);
+    }
+  }
+
+  /**
+   * Stops the sweeps and closes the decoders (their templates saved); what they still held, and what
+   * expired since the last sweep, is counted before the caller reads the counts.
+   */
+  async close(): Promise<void> {
+    this.sweeping = false;
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    this.sweep();
+    const now = this.sweepClock(Date.now());
+    for (const [protocol, d] of this.decoders) {
+      await d.close?.();
+      this.countLosses(protocol, d, now);
+    }
   }
 
   /** Runs enrichers and fans out; also used for records produced outside `handle`. */

@@ -39,7 +39,13 @@ export interface Decoder {
    * the collector, late datagrams, restarts; sequence-gaps.ts) per exporter, or null when nothing.
    */
   takeSequenceGaps?(): ReadonlyMap<string, SequenceCounts> | null;
-  /** Persist state (templates) before exit. */
+  /**
+   * Time-driven upkeep (held data and templates that expired), at most once a second of `now` (epoch
+   * ms, the time of the datagrams): the pipeline calls it every second, so it runs while no datagram
+   * comes. What it drops is handed over by takeLosses.
+   */
+  sweep?(now: number): void;
+  /** Persist state (templates) before exit; what it still held is counted as lost (takeLosses). */
   close?(): Promise<void>;
   /** Anything the decoder wants to show per exporter (template counts, sampling rates). */
   describe?(): Record<string, unknown>;

@@ -74,6 +74,8 @@ export abstract class TemplateFlowDecoder {
   private saveTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastSweep = 0;
+  /** Sets still held when close() ran (counted then as lost; describe() goes on showing them). */
+  private heldAtStop = 0;
   private readonly onOptionsRecord: TemplateDecoderOptions['onOptionsRecord'];
   /** Counted reasons (malformed parts, held/expired data, time adjustments), in total and per exporter. */
   readonly counters = new Map<string, number>();
@@ -220,17 +222,27 @@ export abstract class TemplateFlowDecoder {
         }
       }
     }
-    // Either direction: a replayed capture may run behind the last sweep.
-    if (Math.abs(this.receivedAt - this.lastSweep) > 1000) {
-      this.lastSweep = this.receivedAt;
-      if (this.pending.size > 0) this.pending.expireAll(this.receivedAt, (exporter, n) => this.count('data without template: expired', n, exporter));
-      this.store.reclaim(this.receivedAt);
-      // In the decoder's totals only: they are every exporter's, not this datagram's exporter's.
-      const expired = this.store.takeExpired();
-      if (expired > 0) this.counters.set('templates expired', (this.counters.get('templates expired') ?? 0) + expired);
-    }
+    this.sweep(this.receivedAt);
     // Changes are saved by a timer, not by a later packet: a template learnt in the last packet before
     // an exporter falls silent (or a worker stops) is on disk within the interval all the same.
+    if (this.store.dirty && this.saveTimer === null && this.cachePath !== '') this.armSave();
+  }
+
+  /**
+   * Drops held data past EF_PROCESSOR_DECODE_PENDING_TIMEOUT and templates past their lifetime, at
+   * most once a second of `now`: after each datagram, and from the pipeline's timer when none comes
+   * (held data of an exporter that fell silent was otherwise never dropped, nor counted).
+   */
+  sweep(now: number): void {
+    // Either direction: a replayed capture may run behind the last sweep.
+    if (Math.abs(now - this.lastSweep) <= 1000) return;
+    this.lastSweep = now;
+    if (this.pending.size > 0) this.pending.expireAll(now, (exporter, n) => this.count('data without template: expired', n, exporter));
+    this.store.reclaim(now);
+    // In the decoder's totals only: they are every exporter's, not one datagram's exporter's.
+    const expired = this.store.takeExpired();
+    if (expired > 0) this.counters.set('templates expired', (this.counters.get('templates expired') ?? 0) + expired);
+    // Dropped templates are saved as other changes are, datagram or not.
     if (this.store.dirty && this.saveTimer === null && this.cachePath !== '') this.armSave();
   }
 
@@ -413,8 +425,19 @@ export abstract class TemplateFlowDecoder {
       });
   }
 
-  /** Writes the template cache now (close, or tests). */
+  /**
+   * Writes the template cache now (close, or tests). Data still held for its template is lost with
+   * the process: counted per exporter as `data without template: held at stop` (takeLosses), and
+   * still shown by describe()'s `pending`.
+   */
   async close(): Promise<void> {
+    if (!this.closed && this.pending.size > 0) {
+      // Every held set is past a time after all of them: expireAll hands each exporter's count over.
+      this.pending.expireAll(Infinity, (exporter, n) => {
+        this.count('data without template: held at stop', n, exporter);
+        this.heldAtStop += n;
+      });
+    }
     this.closed = true;
     if (this.saveTimer !== null) clearTimeout(this.saveTimer);
     this.saveTimer = null;
@@ -431,7 +454,7 @@ export abstract class TemplateFlowDecoder {
   describe(): Record<string, unknown> {
     return {
       ...this.store.counts(),
-      pending: this.pending.size,
+      pending: this.pending.size + this.heldAtStop,
       counters: Object.fromEntries(this.counters),
       byExporter: this.byExporter.toJSON(),
       scopes: this.store.describe(),

@@ -340,7 +340,8 @@ export class Collector {
     await this.pool?.close();
     this.pool = null;
     await Promise.all(this.outputs.map((o) => o.close()));
-    for (const d of this.decoders.values()) await d.close?.();
+    // Closes the decoders (templates saved) and counts the data they still held for a template.
+    await this.pipeline.close();
     for (const e of this.enrichers) await e.stop?.();
   }
 }

@@ -104,3 +104,20 @@ test('in a decode worker: held data expires with no more datagrams, what is held
   }
   assert.equal(errorsOf('127.0.0.3')['netflow9: data without template: held at stop'], 2, JSON.stringify(errorsOf('127.0.0.3')));
 });
+
+test('decoding on the main thread: what is held at stop is counted in the collector\'s counts too', async () => {
+  const dir = tempDir('ufc-sweep-');
+  const c = new Collector(testConfig({
+    EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '0',
+    EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'),
+  }));
+  try {
+    await c.start();
+    const now = Date.now();
+    c.pipeline.handle(v9DataOnly(300, 4, Math.floor(now / 1000)), { exporterIp: '127.0.0.4', exporterPort: 2055, receivedAt: now });
+  } finally {
+    await c.stop();
+  }
+  const errors = c.pipeline.stats.snapshot().find((e) => e.exporter === '127.0.0.4')?.errors ?? {};
+  assert.equal(errors['netflow9: data without template: held at stop'], 4, JSON.stringify(errors));
+});

@@ -41,7 +41,7 @@ export const RISKIQ_OPTIONS = {
   EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_REFRESH_INTERVAL: opt.int(GT, 1440, 'Minutes between blocklist downloads. The minimum is 60.', { min: 60 }),
   EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_API_TIMEOUT: opt.int(GT, 30, 'Seconds one download may take, the whole body included.', { min: 1, max: 3600 }),
   EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: opt.str(GT, '', 'YAML file with `include` (addresses/CIDRs to flag, optionally named) and `exclude` (never flag) lists.', 'a file path'),
-  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_REFRESH_RATE: opt.int(GT, 15, 'Minutes between re-reads of the include/exclude file.', { min: 1 }),
+  EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_REFRESH_RATE: opt.int(GT, 15, 'Minutes between re-reads of the include/exclude file.', { min: 1, max: 10080 }),
 
   EF_OUTPUT_RISKIQ_ENABLE: opt.bool(GO, false, 'Send the public side of each flow, encrypted, to the RiskIQ receiver.'),
   EF_OUTPUT_RISKIQ_HOST: opt.checked(GO, 'flow.riskiq.net', 'Receiver host name or address.', 'a host name or address',

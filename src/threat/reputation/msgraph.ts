@@ -43,6 +43,8 @@ export interface GraphCounters {
 }
 
 const SCOPE = 'https://graph.microsoft.com/.default';
+/** The longest wait setTimeout holds (2^31-1 ms, about 24.8 days); a longer one would fire after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export class GraphReputation {
   private readonly cache = new Map<string, Reputation>();
@@ -51,6 +53,10 @@ export class GraphReputation {
   private timer: NodeJS.Timeout | null = null;
   private busy = false;
   private stopped = false;
+  /**
+   * When the next request may start, on the monotonic clock (performance.now()): pacing on the wall
+   * clock would pause lookups for as long as a backward step of it (NTP, a VM resumed).
+   */
   private nextStart = 0;
   readonly counters: GraphCounters = { requests: 0, answers: 0, notFound: 0, errors: 0, throttled: 0, tokens: 0, queueDropped: 0 };
   lastError: string | null = null;
@@ -101,10 +107,13 @@ export class GraphReputation {
   }
 
   private schedule(): void {
-    const wait = Math.max(0, this.nextStart - Date.now());
+    const left = this.nextStart - performance.now();
+    // A Retry-After beyond what a timer holds is waited in parts.
+    const wait = Math.min(Math.max(0, left), MAX_TIMER_MS);
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.pumpOne();
+      if (wait < left) this.schedule();
+      else void this.pumpOne();
     }, wait);
     this.timer.unref();
   }
@@ -119,7 +128,7 @@ export class GraphReputation {
     this.queue.delete(ip);
     this.busy = true;
     // The rate limit spaces request starts evenly: 60 a minute is one a second.
-    this.nextStart = Date.now() + 60_000 / this.o.ratePerMinute;
+    this.nextStart = performance.now() + 60_000 / this.o.ratePerMinute;
     try {
       await this.lookup(ip);
     } catch (err) {
@@ -162,10 +171,11 @@ export class GraphReputation {
       await res.body?.cancel();
       this.counters.throttled++;
       const after = Number(res.headers.get('retry-after'));
-      this.nextStart = now + (Number.isFinite(after) && after > 0 ? after * 1000 : 60_000);
+      const pauseMs = Number.isFinite(after) && after > 0 ? after * 1000 : 60_000;
+      this.nextStart = performance.now() + pauseMs;
       // Put it back at the end; it is looked up once the pause is over.
       this.queue.add(ip);
-      log.warn(`Microsoft Graph reputation: throttled (HTTP 429), pausing lookups for ${Math.round((this.nextStart - now) / 1000)} s`);
+      log.warn(`Microsoft Graph reputation: throttled (HTTP 429), pausing lookups for ${Math.round(pauseMs / 1000)} s`);
       return;
     }
     if (res.status === 404) {

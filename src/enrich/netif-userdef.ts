@@ -91,6 +91,10 @@ export class NetifNamesEnricher extends UserFileEnricher<NetifTable, NetifParseN
     return n;
   }
 
+  protected override holds(table: NetifTable): string {
+    return `${this.entriesOf(table)} interfaces of ${table.size} exporters`;
+  }
+
   protected newNotes(): NetifParseNotes {
     return { unused: new Set(), unnamed: 0 };
   }

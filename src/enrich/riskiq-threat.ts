@@ -168,7 +168,14 @@ export class RiskiqThreatEnricher implements Enricher {
   private v4 = new Float64Array(64);
   private names: (string | null)[] = [];
 
-  /** Re-reads the include/exclude file when it changed; at start a problem is fatal, later the previous lists stay. */
+  /** Entries of the include and exclude lists in use, to tell a re-read that empties one. */
+  private listed = { include: 0, exclude: 0 };
+
+  /**
+   * Re-reads the include/exclude file when it changed; at start a problem is fatal, later the previous
+   * lists stay. An empty list is taken, as at start, but one that held entries is warned about: a file
+   * caught between a rewrite's truncate and its write reads empty too.
+   */
   async reloadInclExcl(atStart: boolean): Promise<void> {
     if (this.inclExcl === null) return;
     try {
@@ -178,7 +185,14 @@ export class RiskiqThreatEnricher implements Enricher {
       this.matcher.setInclExcl(res.include, res.exclude);
       if (res.include.size > 0) this.armed = true;
       this.replicaChanged();
-      log.info(`${P} loaded include/exclude lists from ${this.inclExcl.path}: ${res.include.size} include, ${res.exclude.size} exclude`);
+      const inc = res.include.size;
+      const exc = res.exclude.size;
+      const was = this.listed;
+      this.listed = { include: inc, exclude: exc };
+      const dropped = [was.include > 0 && inc === 0 ? `${was.include} include` : '', was.exclude > 0 && exc === 0 ? `${was.exclude} exclude` : ''].filter((d) => d !== '');
+      const none = inc + exc === 0 ? 'no entries' : inc === 0 ? `no include entries (${exc} exclude)` : `no exclude entries (${inc} include)`;
+      if (dropped.length > 0) log.warn(`${P} ${this.inclExcl.path} read with ${none}: the ${dropped.join(' and ')} entries in use were dropped (a file caught while being rewritten is read again once it changes)`);
+      else log.info(`${P} loaded include/exclude lists from ${this.inclExcl.path}: ${inc} include, ${exc} exclude`);
     } catch (err) {
       const msg = (err as Error).message;
       if (atStart) throw new ConfigFileError(`EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_INCLEXCL_PATH: ${msg}`, { cause: err });

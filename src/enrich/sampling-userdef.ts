@@ -76,6 +76,10 @@ export class UserSamplingEnricher extends UserFileEnricher<RateTable, string[]> 
     return n;
   }
 
+  protected override holds(table: RateTable): string {
+    return `${this.entriesOf(table)} rates of ${table.size} exporters`;
+  }
+
   protected newNotes(): string[] {
     return [];
   }

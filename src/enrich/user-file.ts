@@ -3,7 +3,9 @@
  * start, where a file a restart cannot mend is a configuration error (exit code 2) naming the option;
  * with decode workers the main thread checks it first (each worker loads its own copy); it is read
  * again every refresh interval when it changed (its modification time or size), off the hot path, and
- * a bad re-read keeps the previous table.
+ * a bad re-read keeps the previous table. A good re-read is logged with what the table now holds; one
+ * that reads no entries where there were some is a warning, as a file emptied on purpose and one caught
+ * halfway through a rewrite (truncated, not yet written) look alike.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { ConfigFileError } from '../config/file-error.js';
@@ -84,6 +86,10 @@ export abstract class UserFileEnricher<T, Notes> {
   protected abstract parse(text: string, notes?: Notes): T;
   /** Entries of a table, for its status. */
   protected abstract entriesOf(table: T): number;
+  /** What a table holds, for the line a re-read logs (`12 entries`). */
+  protected holds(table: T): string {
+    return `${this.entriesOf(table)} entries`;
+  }
   protected abstract newNotes(): Notes;
   /** Logs what start-up loaded. */
   protected abstract report(notes: Notes): void;
@@ -123,7 +129,11 @@ export abstract class UserFileEnricher<T, Notes> {
   /** Reads the file again if it changed; a bad re-read keeps the previous table (and is tried again next time). */
   async reload(): Promise<void> {
     const table = await this.reads.again(this.path, this.what, 'table', () => this.readAgain());
-    if (table !== undefined) this.table = table;
+    if (table === undefined) return;
+    const had = this.entriesOf(this.table);
+    this.table = table;
+    if (had > 0 && this.entriesOf(table) === 0) log.warn(`${this.what}: ${this.path} read with no entries: the ${had} in use were dropped (a file caught while being rewritten is read again once it changes)`);
+    else log.info(`${this.what}: reloaded ${this.path} (${this.holds(table)})`);
   }
 
   /** The file read and parsed for a re-read while running (an enricher with large files parses off this thread). */

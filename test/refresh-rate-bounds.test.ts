@@ -29,3 +29,16 @@ for (const name of RATES) {
     }
   });
 }
+
+const DEADLINES = OPTION_NAMES.filter((n) => n.endsWith('_BATCH_DEADLINE') && n !== 'EF_OUTPUT_RISKIQ_BATCH_DEADLINE');
+
+test('the outputs\' *_BATCH_DEADLINE options (milliseconds for a setTimeout) stop at an hour', () => {
+  assert.ok(DEADLINES.length >= 5, `found ${DEADLINES.join(', ')}`);
+  for (const name of DEADLINES) {
+    const hour = loadConfig({ env: { [name]: '3600000' } });
+    assert.deepEqual(hour.errors, [], `${name}=3600000 is accepted`);
+    const res = loadConfig({ env: { [name]: '2147483648' } });
+    assert.equal(res.config, null, `${name}=2147483648 is refused`);
+    assert.ok(res.errors.some((e) => e.includes(name) && e.includes('3600000')), `the error names ${name} and its bound: ${res.errors.join(' | ')}`);
+  }
+});

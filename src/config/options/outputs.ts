@@ -5,6 +5,12 @@ import { isHostPort, isHttpUrl, isSearchNode, SQL_IDENT } from '../validate.js';
 /** ClickHouse names go into statements unquoted: plain identifiers only. */
 const identifier = (s: string): string | null => (SQL_IDENT.test(s) ? null : 'a plain identifier (letters, digits, _)');
 
+/**
+ * A batch deadline is a setTimeout, which holds at most 2^31-1 ms: past it Node runs the timer after
+ * 1 ms. An hour is far more than a batch should wait and well inside it.
+ */
+const BATCH_DEADLINE_MAX = 3_600_000;
+
 const period = ['none', 'hourly', 'daily', 'weekly', 'monthly'] as const;
 
 /** Elasticsearch and OpenSearch refuse other index names (and every bulk request into them, for ever). */
@@ -40,7 +46,7 @@ function searchOutput<N extends string>(name: N, label: string) {
     [`EF_OUTPUT_${name}_INDEX_PREFIX`]: opt.checked(G, 'elastiflow-flow', 'Index name prefix; the schema (codex or ecs) and period are appended.', INDEX_PREFIX_RULE, indexPrefixProblem),
     [`EF_OUTPUT_${name}_INDEX_PERIOD`]: opt.oneOf(G, 'daily', period, 'How often a new index starts.'),
     [`EF_OUTPUT_${name}_INDEX_TEMPLATE_ENABLE`]: opt.bool(G, true, 'Install the index template at start.'),
-    [`EF_OUTPUT_${name}_BATCH_DEADLINE`]: opt.int(G, 2000, 'Milliseconds a partial bulk request waits.', { min: 1 }),
+    [`EF_OUTPUT_${name}_BATCH_DEADLINE`]: opt.int(G, 2000, 'Milliseconds a partial bulk request waits (at most an hour).', { min: 1, max: BATCH_DEADLINE_MAX }),
     [`EF_OUTPUT_${name}_BATCH_MAX_BYTES`]: opt.int(G, 8388608, 'Largest bulk request body in bytes.', { min: 1024 }),
     [`EF_OUTPUT_${name}_SPILL_MAX_BYTES`]: opt.int(G, 1073741824, 'Disk used to hold records while the cluster is away; beyond it the oldest are dropped and counted.', { min: 0 }),
   } as ReturnType<typeof outputCommon<N>> & ReturnType<typeof dropFields<N>> & Record<`EF_OUTPUT_${N}_${'ADDRESSES'}`, ReturnType<typeof opt.list>> &
@@ -77,7 +83,7 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_DUCKDB_PATH: opt.str(GD, '', 'Database file. Empty: flows.duckdb in EF_DATA_DIR.', 'a file path'),
   EF_OUTPUT_DUCKDB_RETENTION: opt.int(GD, 7, 'Days of flows kept.', { min: 1 }),
   EF_OUTPUT_DUCKDB_MAX_SIZE: opt.int(GD, 10240, 'Megabytes the database may grow to before the oldest days are removed early.', { min: 16 }),
-  EF_OUTPUT_DUCKDB_BATCH_DEADLINE: opt.int(GD, 1000, 'Milliseconds a partial batch waits before it is appended.', { min: 1 }),
+  EF_OUTPUT_DUCKDB_BATCH_DEADLINE: opt.int(GD, 1000, 'Milliseconds a partial batch waits before it is appended (at most an hour).', { min: 1, max: BATCH_DEADLINE_MAX }),
   EF_OUTPUT_DUCKDB_MEMORY_LIMIT: opt.int(GD, 0, "Megabytes of memory DuckDB may use for its buffers and queries (larger queries spill to disk beside the database). 0: DuckDB's own default, 80% of the machine's memory.", { min: 0 }),
 
   ...storeCommon('CLICKHOUSE', 'ClickHouse'),
@@ -90,7 +96,7 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_CLICKHOUSE_PASSWORD: opt.secret(GC, 'Password.'),
   EF_OUTPUT_CLICKHOUSE_RETENTION: opt.int(GC, 30, 'Days kept (table TTL).', { min: 1 }),
   EF_OUTPUT_CLICKHOUSE_SUMMARIES_ENABLE: opt.bool(GC, true, 'Hourly summaries kept by the server (two materialized views beside the table), so that the web UI\'s overview over days reads them rather than every flow; they add about 40% to the server\'s work per insert. false drops the views.'),
-  EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: opt.int(GC, 2000, 'Milliseconds a partial batch waits.', { min: 1 }),
+  EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: opt.int(GC, 2000, 'Milliseconds a partial batch waits (at most an hour).', { min: 1, max: BATCH_DEADLINE_MAX }),
   EF_OUTPUT_CLICKHOUSE_BATCH_MAX_RECORDS: opt.int(GC, 50000, 'Records per insert.', { min: 1 }),
   EF_OUTPUT_CLICKHOUSE_SPILL_MAX_BYTES: opt.int(GC, 1073741824, 'Disk used to hold records while ClickHouse is away.', { min: 0 }),
 
@@ -110,7 +116,7 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_KAFKA_TLS_ENABLE: opt.bool(GK, false, 'Use TLS.'),
   EF_OUTPUT_KAFKA_TLS_SKIP_VERIFICATION: opt.bool(GK, false, 'Accept any broker certificate (testing only).'),
   EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: opt.str(GK, '', 'CA certificate (PEM) to trust.', 'a file path'),
-  EF_OUTPUT_KAFKA_BATCH_DEADLINE: opt.int(GK, 1000, 'Milliseconds a partial batch waits.', { min: 1 }),
+  EF_OUTPUT_KAFKA_BATCH_DEADLINE: opt.int(GK, 1000, 'Milliseconds a partial batch waits (at most an hour).', { min: 1, max: BATCH_DEADLINE_MAX }),
   EF_OUTPUT_KAFKA_BATCH_MAX_RECORDS: opt.int(GK, 10000, 'Records per produce request.', { min: 1 }),
   EF_OUTPUT_KAFKA_SPILL_MAX_BYTES: opt.int(GK, 1073741824, 'Disk used to hold records while the brokers are away.', { min: 0 }),
 };

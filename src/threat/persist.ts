@@ -77,7 +77,10 @@ export class ListStore {
    * start. A body whose size or SHA-256 differs from what its meta file recorded is refused (throws):
    * cut short, its last line can read as a far wider CIDR (`203.0.113.0/24` as `203.0.113.0/2`).
    * A crash between the two atomic writes of save() leaves such a pair too; the next download
-   * mends it.
+   * mends it. A meta file that is there but unreadable, empty, not JSON or without a size refuses
+   * the body as well: nothing tells a whole body from a cut one. Only a body with no meta file at
+   * all (lost, or removed by hand) is used unchecked, as save() writes the body whole before its
+   * meta file.
    */
   load(): { body: Buffer; meta: PersistMeta | null } | null {
     let body: Buffer;
@@ -87,19 +90,45 @@ export class ListStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     }
-    let meta: PersistMeta | null = null;
-    try {
-      meta = JSON.parse(readFileSync(this.metaPath, 'utf8')) as PersistMeta;
-    } catch {
-      // Without a readable meta file there is nothing to check the body against; it is used as it is.
-    }
-    if (meta !== null && typeof meta.bytes === 'number' && meta.bytes !== body.length) {
+    const meta = this.checkedMeta();
+    if (meta !== null && meta.bytes !== body.length) {
       throw new Error(`${this.bodyPath} is ${body.length} bytes but ${this.metaPath} says ${meta.bytes}: damaged, not used`);
     }
     if (meta !== null && typeof meta.sha256 === 'string' && meta.sha256 !== sha256(body)) {
       throw new Error(`${this.bodyPath} does not match the SHA-256 in ${this.metaPath}: damaged, not used`);
     }
     return { body, meta };
+  }
+
+  /**
+   * The meta file, null when there is none; throws, naming the file and the fault, when it is there
+   * but cannot vouch for the body (see load()).
+   */
+  private checkedMeta(): PersistMeta | null {
+    let text: string;
+    try {
+      text = readFileSync(this.metaPath, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw this.damaged(`cannot be read (${(err as Error).message})`);
+    }
+    if (text.trim() === '') throw this.damaged('is empty');
+    let meta: unknown;
+    try {
+      meta = JSON.parse(text);
+    } catch (err) {
+      throw this.damaged(`is not JSON (${(err as Error).message})`);
+    }
+    if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) throw this.damaged('does not hold a JSON object');
+    const m = meta as Partial<PersistMeta>;
+    // Every version has written the size; the checksum came later, so only a malformed one is a fault.
+    if (typeof m.bytes !== 'number' || !Number.isSafeInteger(m.bytes) || m.bytes < 0) throw this.damaged(`has no valid size ("bytes": ${JSON.stringify(m.bytes) ?? 'missing'})`);
+    if (m.sha256 !== undefined && (typeof m.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(m.sha256))) throw this.damaged('has a malformed "sha256"');
+    return meta as PersistMeta;
+  }
+
+  private damaged(why: string): Error {
+    return new Error(`${this.metaPath} ${why}, so ${this.bodyPath} cannot be checked (it may be cut short): not used; the next download replaces both`);
   }
 
   get attemptPath(): string {

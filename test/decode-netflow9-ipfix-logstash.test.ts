@@ -65,7 +65,7 @@ const iso = (v: unknown) => Math.floor(Date.parse(String(v)));
 /** Logstash names of elements we keep as extras. */
 const LS_EXTRA: Record<string, string | string[]> = {
   conn_id: 'ipfix.flowId', scope_system: 'netflow.scope.system', total_flows_exp: 'ipfix.exportedFlowRecordTotalCount',
-  total_pkts_exp: 'ipfix.exportedPacketTotalCount', total_bytes_exp: 'ipfix.exportedOctetTotalCount',
+  total_pkts_exp: 'ipfix.exportedMessageTotalCount', total_bytes_exp: 'ipfix.exportedOctetTotalCount',
   sampling_algorithm: 'ipfix.samplingAlgorithm', if_desc: 'ipfix.interfaceDescription',
   application_description: 'ipfix.applicationDescription', src_traffic_index: 'ipfix.srcTrafficIndex',
   // Cisco ASA: older firmware uses its own field types (40001-40005) for what IANA later numbered.

@@ -62,6 +62,10 @@ by the export time; a record with no time takes the export time, and an end befo
 the start. Each such change is counted by its \`time: ...\` reason in the decoder's counters.
 @timestamp is the time the output's \`_TIMESTAMP_SOURCE\` names when the record has it, else the collect time.
 
+YAF sends its TCP flags as \`yaf.initialTCPFlags\` (the first packet) and \`yaf.unionTCPFlags\` (the rest), and their
+reverse forms for a biflow's reverse direction: with no tcpControlBits (IE 6) for a direction, their union is that
+direction's \`tcp.flags\`.
+
 ## Fields
 
 | CODEX name | ECS name | Type | Unit | Meaning |

@@ -33,7 +33,7 @@ export const OP = {
   APP_ID: 50, APP_NAME: 51, SAMPLER_ID: 52, SAMPLING_INTERVAL: 53,
   SRC_VLAN_ALT: 54, DST_VLAN_ALT: 55, IN_IF_ALT: 56, OUT_IF_ALT: 57, REV_TCP_FLAGS: 58,
   DATALINK_SECTION: 59, IP_SECTION: 60, SAMPLING_PACKET_INTERVAL: 61, SAMPLING_PACKET_SPACE: 62,
-  OUT_BYTES: 63, OUT_PACKETS: 64,
+  OUT_BYTES: 63, OUT_PACKETS: 64, TCP_FLAGS_OR: 65, REV_TCP_FLAGS_OR: 66,
 } as const;
 
 /** Mapped IANA elements (enterprise 0; NetFlow v9 uses the same numbers, RFC 3954 §8). */
@@ -83,6 +83,15 @@ const VENDOR_OPS = new Map<number, number>([
   [ieKey(PEN.REVERSE, 86), OP.REV_PACKETS],
   [ieKey(PEN.REVERSE, 6), OP.REV_TCP_FLAGS],
 ]);
+
+/**
+ * YAF's TCP flags (CERT PEN 6871): initialTCPFlags (14) of the first packet and unionTCPFlags (15)
+ * of the rest, with the reverse bit 0x4000 for the reverse direction (16398, 16399; YAF's IE
+ * registry). YAF sends no tcpControlBits, so their union is the flow's flags, where the template has
+ * no tcpControlBits (IE 6) for that direction.
+ */
+const YAF_TCP_FLAGS = new Set([ieKey(PEN.YAF_CERT, 14), ieKey(PEN.YAF_CERT, 15)]);
+const YAF_REV_TCP_FLAGS = new Set([ieKey(PEN.YAF_CERT, 16398), ieKey(PEN.YAF_CERT, 16399)]);
 
 /** Scope field types of NetFlow v9 options templates (RFC 3954 §6.2); they overlap IANA ids 1-5. */
 const V9_SCOPE_NAMES = ['', 'system', 'interface', 'lineCard', 'cache', 'template'];
@@ -142,6 +151,7 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
   const total = new Map<number, number>();
   for (const f of fields) { const key = ieKey(f.pen, f.id); total.set(key, (total.get(key) ?? 0) + 1); }
   let fixedLen = 0, minLen = 0, extras = 0, skippedExtras = 0;
+  const hasFlags = total.has(ieKey(0, 6)), hasRevFlags = total.has(ieKey(PEN.REVERSE, 6));
   for (let i = 0; i < n; i++) {
     const f = fields[i]!;
     lens[i] = f.len;
@@ -152,6 +162,10 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     seen.set(key, k);
     let op: number = v9Scope ? OP.EXTRA : f.pen === 0 ? (IANA_OPS[f.id] ?? OP.EXTRA) : (VENDOR_OPS.get(key) ?? OP.EXTRA);
     if (op === OP.EXTRA && !v9Scope) op = VENDOR_OPS.get(key) ?? OP.EXTRA;
+    if (op === OP.EXTRA && !isOptions) {
+      if (!hasFlags && YAF_TCP_FLAGS.has(key)) op = OP.TCP_FLAGS_OR;
+      else if (!hasRevFlags && YAF_REV_TCP_FLAGS.has(key)) op = OP.REV_TCP_FLAGS_OR;
+    }
     // The same element more than once: RFC 7011 §8 orders occurrences as the Metering Process
     // treated them, so the last one is the innermost view (Cisco exports a tunnel's outer header
     // first, then the inner packet's, for SRv6 and IP-in-IP). The last occurrence fills the record;
@@ -164,15 +178,18 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     // A mapped element of a length its type cannot have (e.g. a 20-octet counter) is kept raw.
     if (op !== OP.EXTRA && op !== OP.SKIP && !fitsOp(op, f.len)) op = OP.EXTRA;
     // Options data is read whole elsewhere (its scope and names); a data record keeps MAX_EXTRAS.
-    if (op === OP.EXTRA && !isOptions && f.len !== 0) {
+    // The elements also kept as extras count too (YAF's flags); past the bound they only do their
+    // other work.
+    let raw = op === OP.EXTRA || op === OP.TCP_FLAGS_OR || op === OP.REV_TCP_FLAGS_OR;
+    if (raw && !isOptions && f.len !== 0) {
       if (extras < MAX_EXTRAS) extras++;
       else {
-        op = OP.SKIP;
-        skippedExtras++;
+        raw = false;
+        if (op === OP.EXTRA) { op = OP.SKIP; skippedExtras++; }
       }
     }
     ops[i] = f.len === 0 ? OP.SKIP : op;
-    if (op === OP.EXTRA) names[i] = rawName(f.pen, f.id, v9Scope) + (n > 1 && k < n ? `.${k}` : '');
+    if (raw) names[i] = rawName(f.pen, f.id, v9Scope) + (n > 1 && k < n ? `.${k}` : '');
   }
   return { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, skippedExtras, lastSeen: now };
 }
@@ -192,7 +209,8 @@ function fitsOp(op: number, len: number): boolean {
     case OP.PROTO: case OP.TOS: case OP.SRC_MASK: case OP.DST_MASK: case OP.DIRECTION: case OP.END_REASON:
     case OP.IP_VERSION: case OP.ICMP_TYPE: case OP.ICMP_CODE:
       return len === 1;
-    case OP.SRC_PORT: case OP.DST_PORT: case OP.TCP_FLAGS: case OP.REV_TCP_FLAGS: case OP.SRC_VLAN: case OP.DST_VLAN:
+    case OP.SRC_PORT: case OP.DST_PORT: case OP.TCP_FLAGS: case OP.REV_TCP_FLAGS: case OP.TCP_FLAGS_OR: case OP.REV_TCP_FLAGS_OR:
+    case OP.SRC_VLAN: case OP.DST_VLAN:
     case OP.SRC_VLAN_ALT: case OP.DST_VLAN_ALT: case OP.ICMP_TYPE_CODE:
       return len >= 1 && len <= 2;
     case OP.IN_IF: case OP.OUT_IF: case OP.IN_IF_ALT: case OP.OUT_IF_ALT: case OP.SRC_AS: case OP.DST_AS: case OP.SAMPLING_INTERVAL:

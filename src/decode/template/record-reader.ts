@@ -261,6 +261,9 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       case 56 /* IN_IF_ALT */: s.inIfAlt = uintAt(buf, o, len); break;
       case 57 /* OUT_IF_ALT */: s.outIfAlt = uintAt(buf, o, len); break;
       case 58 /* REV_TCP_FLAGS */: s.revTcpFlags = uintAt(buf, o, len); break;
+      // YAF's initial and union TCP flags (compile.ts): the flow's flags, and kept as they came.
+      case 65 /* TCP_FLAGS_OR */: { const v = uintAt(buf, o, len); r.tcpFlags |= v; if (t.names[i] !== '') r.setExtra(t.names[i]!, v); break; }
+      case 66 /* REV_TCP_FLAGS_OR */: { const v = uintAt(buf, o, len); s.revTcpFlags |= v; if (t.names[i] !== '') r.setExtra(t.names[i]!, v); break; }
       case 59 /* DATALINK_SECTION */: s.sectionKind = 1; s.sectionOff = o; s.sectionLen = len; break;
       case 60 /* IP_SECTION */: s.sectionKind = 2; s.sectionOff = o; s.sectionLen = len; break;
       default: r.setExtra(t.names[i]!, valueAt(buf, o, len, t.types[i]!)); break;

@@ -62,9 +62,16 @@ by the export time; a record with no time takes the export time, and an end befo
 the start. Each such change is counted by its \`time: ...\` reason in the decoder's counters.
 @timestamp is the time the output's \`_TIMESTAMP_SOURCE\` names when the record has it, else the collect time.
 
-YAF sends its TCP flags as \`yaf.initialTCPFlags\` (the first packet) and \`yaf.unionTCPFlags\` (the rest), and their
-reverse forms for a biflow's reverse direction: with no tcpControlBits (IE 6) for a direction, their union is that
-direction's \`tcp.flags\`.
+An IPFIX biflow (RFC 5103), and a Cisco ASA (NSEL) record's responder counters, become two records: the forward
+one as sent, then one for the reverse direction, with \`flow.biflow_direction\` = \`reverse\`, when that direction has
+bytes or packets. The reverse record takes each reverse element the exporter sends for one of its fields (octets,
+packets, TCP flags, ToS, VLANs, MACs, interfaces, AS numbers, prefix lengths, next hop, ICMP type and code, flow
+direction, end reason). What is not sent is the forward record's with its ends swapped (addresses, ports, interfaces,
+VLANs, MACs, AS numbers, prefix lengths), or the same (times, protocol, ToS, ICMP type and code, flow direction, end
+reason, application); TCP flags and next hop not sent are left empty. With no reverse record, those reverse elements
+stay on the forward record under their raw names (\`ipfix.reverseIpClassOfService\`). YAF sends its TCP flags as
+\`yaf.initialTCPFlags\` (the first packet) and \`yaf.unionTCPFlags\` (the rest), and their reverse forms: with no
+tcpControlBits (IE 6) for a direction, their union is that direction's \`tcp.flags\`.
 
 ## Fields
 

@@ -85,6 +85,21 @@ const VENDOR_OPS = new Map<number, number>([
 ]);
 
 /**
+ * Forward operations whose reverse element (RFC 5103 §6.1: the same id under PEN 29305) fills the
+ * reverse record of a biflow, read as the forward element is read into the forward record: the
+ * values a direction has of its own. Not here: the flow key (addresses, ports, protocol, IP
+ * version), which the reverse record has by swapping the forward one (RFC 5103 §5), and the times,
+ * which the two directions' records share.
+ */
+const REVERSIBLE = new Set<number>([
+  OP.TOS, OP.SRC_VLAN, OP.DST_VLAN, OP.SRC_VLAN_ALT, OP.DST_VLAN_ALT, OP.SRC_MAC, OP.DST_MAC,
+  OP.IN_IF, OP.OUT_IF, OP.SRC_AS, OP.DST_AS, OP.SRC_MASK, OP.DST_MASK, OP.NEXT_HOP,
+  OP.DIRECTION, OP.END_REASON, OP.ICMP_TYPE_CODE, OP.ICMP_TYPE, OP.ICMP_CODE,
+]);
+/** Compile-time mark of a reverse element in REVERSIBLE; never left in `ops`. */
+const REVERSED = 255;
+
+/**
  * YAF's TCP flags (CERT PEN 6871): initialTCPFlags (14) of the first packet and unionTCPFlags (15)
  * of the rest, with the reverse bit 0x4000 for the reverse direction (16398, 16399; YAF's IE
  * registry). YAF sends no tcpControlBits, so their union is the flow's flags, where the template has
@@ -113,6 +128,13 @@ export interface CompiledTemplate {
   readonly minLen: number;
   /** Unmapped fields past MAX_EXTRAS, skipped rather than read (data templates). */
   readonly skippedExtras: number;
+  /**
+   * The reverse elements in REVERSIBLE, which the main ops skip: this template reads only them, each
+   * with its forward element's operation, into a biflow's reverse record. Null when there are none.
+   */
+  readonly reverse: CompiledTemplate | null;
+  /** The same elements as extras, for a record with no reverse direction to carry them. */
+  readonly reverseRaw: CompiledTemplate | null;
   lastSeen: number;
 }
 
@@ -151,6 +173,7 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
   const total = new Map<number, number>();
   for (const f of fields) { const key = ieKey(f.pen, f.id); total.set(key, (total.get(key) ?? 0) + 1); }
   let fixedLen = 0, minLen = 0, extras = 0, skippedExtras = 0;
+  let revOps: Uint8Array | null = null, revRawOps: Uint8Array | null = null;
   const hasFlags = total.has(ieKey(0, 6)), hasRevFlags = total.has(ieKey(PEN.REVERSE, 6));
   for (let i = 0; i < n; i++) {
     const f = fields[i]!;
@@ -162,7 +185,10 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     seen.set(key, k);
     let op: number = v9Scope ? OP.EXTRA : f.pen === 0 ? (IANA_OPS[f.id] ?? OP.EXTRA) : (VENDOR_OPS.get(key) ?? OP.EXTRA);
     if (op === OP.EXTRA && !v9Scope) op = VENDOR_OPS.get(key) ?? OP.EXTRA;
-    if (op === OP.EXTRA && !isOptions) {
+    // A reverse element of a field the reverse record carries: read on its own pass (see `reverse`).
+    const fwd = f.pen === PEN.REVERSE && op === OP.EXTRA && !isOptions && REVERSIBLE.has(IANA_OPS[f.id] ?? -1) ? IANA_OPS[f.id]! : -1;
+    if (fwd >= 0) op = REVERSED;
+    else if (op === OP.EXTRA && !isOptions) {
       if (!hasFlags && YAF_TCP_FLAGS.has(key)) op = OP.TCP_FLAGS_OR;
       else if (!hasRevFlags && YAF_REV_TCP_FLAGS.has(key)) op = OP.REV_TCP_FLAGS_OR;
     }
@@ -176,11 +202,11 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     types[i] = def?.type ?? (f.len === 65535 && !v9Scope ? IeType.UNKNOWN_VARIABLE : 0);
     if (op !== OP.EXTRA && op !== OP.SKIP && k < n) op = OP.EXTRA;
     // A mapped element of a length its type cannot have (e.g. a 20-octet counter) is kept raw.
-    if (op !== OP.EXTRA && op !== OP.SKIP && !fitsOp(op, f.len)) op = OP.EXTRA;
+    if (op !== OP.EXTRA && op !== OP.SKIP && !fitsOp(op === REVERSED ? fwd : op, f.len)) op = OP.EXTRA;
     // Options data is read whole elsewhere (its scope and names); a data record keeps MAX_EXTRAS.
-    // The elements also kept as extras count too (YAF's flags); past the bound they only do their
-    // other work.
-    let raw = op === OP.EXTRA || op === OP.TCP_FLAGS_OR || op === OP.REV_TCP_FLAGS_OR;
+    // The elements also kept as extras count too (YAF's flags; reverse ones, kept when there is no
+    // reverse record); past the bound they only do their other work.
+    let raw = op === OP.EXTRA || op === OP.TCP_FLAGS_OR || op === OP.REV_TCP_FLAGS_OR || op === REVERSED;
     if (raw && !isOptions && f.len !== 0) {
       if (extras < MAX_EXTRAS) extras++;
       else {
@@ -188,10 +214,18 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
         if (op === OP.EXTRA) { op = OP.SKIP; skippedExtras++; }
       }
     }
+    if (op === REVERSED) {
+      revOps ??= new Uint8Array(fields.length);
+      revRawOps ??= new Uint8Array(fields.length);
+      if (f.len !== 0) { revOps[i] = fwd; revRawOps[i] = raw ? OP.EXTRA : OP.SKIP; }
+      op = OP.SKIP;
+    }
     ops[i] = f.len === 0 ? OP.SKIP : op;
     if (raw) names[i] = rawName(f.pen, f.id, v9Scope) + (n > 1 && k < n ? `.${k}` : '');
   }
-  return { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, skippedExtras, lastSeen: now };
+  const t: CompiledTemplate = { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, skippedExtras, reverse: null, reverseRaw: null, lastSeen: now };
+  if (revOps === null || revRawOps === null) return t;
+  return { ...t, reverse: { ...t, ops: revOps }, reverseRaw: { ...t, ops: revRawOps } };
 }
 
 /**

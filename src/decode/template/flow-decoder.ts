@@ -22,7 +22,7 @@ import { log } from '../../log/logger.js';
 import { MAX_EXTRAS, rawName, VARLEN, type CompiledTemplate, type TemplateField } from './compile.js';
 import { PendingSets, type HeldSet } from './pending.js';
 import { cacheFilesIn, readCache, writeCache, writeCacheSync } from './persist.js';
-import { applicationIdAt, readRecord, RecordScratch, recordRate, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
+import { applicationIdAt, readRecord, readReverse, RecordScratch, recordRate, resolveCounters, resolveFallbacks, resolveTimes, reverseOf, uintAt, valueAt } from './record-reader.js';
 import { TemplateStore, type DomainState } from './store.js';
 import { SCOPE_INTERFACE } from '../sampling.js';
 import type { SequenceCounts, SequenceGaps } from '../sequence-gaps.js';
@@ -83,6 +83,8 @@ export abstract class TemplateFlowDecoder {
   /** count()s that mean something was lost or changed, per exporter, until takeLosses(). */
   private losses = new Map<string, Map<string, number>>();
   private readonly scratch = new RecordScratch();
+  /** For a biflow's reverse elements, read on a pass of their own (readReverse). */
+  private readonly reverseScratch = new RecordScratch();
   /** Templates learnt in the current packet: (domain, id) pairs whose held data can now be replayed. */
   private learnt = false;
 
@@ -273,6 +275,7 @@ export abstract class TemplateFlowDecoder {
     while (end - o >= t.minLen) {
       const r = new FlowRecord();
       s.reset();
+      const at = o;
       const next = readRecord(buf, o, end, t, r, s);
       if (next < 0) {
         // Shorter than a record: padding when zero (RFC 7011 §3.3.1), a truncated record otherwise.
@@ -326,10 +329,26 @@ export abstract class TemplateFlowDecoder {
         if (r.inIf !== 0) r.inIfName = d.ifNames.get(r.inIf) ?? '';
         if (r.outIf !== 0) r.outIfName = d.ifNames.get(r.outIf) ?? '';
       }
-      out.push(r);
       // Biflows (RFC 5103) and NSEL initiator/responder counters: the reverse direction becomes a
-      // record of its own, so byte and packet sums per direction stay right.
-      if (s.revBytes > 0 || s.revPkts > 0) out.push(reverseOf(r, s.revBytes, s.revPkts, s.revTcpFlags));
+      // record of its own, so byte and packet sums per direction stay right. It takes the reverse
+      // elements the exporter sent (ToS, VLANs, ...), else the forward record's values, swapped.
+      let v: FlowRecord | null = null;
+      if (s.revBytes > 0 || s.revPkts > 0) {
+        v = reverseOf(r, s.revBytes, s.revPkts, s.revTcpFlags);
+        if (t.reverse !== null) {
+          readReverse(buf, at, end, t.reverse, v, this.reverseScratch);
+          if (d.ifNames.size > 0) {
+            if (v.inIf !== 0 && v.inIfName === '') v.inIfName = d.ifNames.get(v.inIf) ?? '';
+            if (v.outIf !== 0 && v.outIfName === '') v.outIfName = d.ifNames.get(v.outIf) ?? '';
+          }
+        }
+      } else if (t.reverseRaw !== null) {
+        // No reverse direction to carry them: the reverse elements stay on this record, raw.
+        this.reverseScratch.reset();
+        readRecord(buf, at, end, t.reverseRaw, r, this.reverseScratch);
+      }
+      out.push(r);
+      if (v !== null) out.push(v);
     }
     // Fewer octets left than any record takes (the loop stopped without reading them): padding when
     // zero, else a record cut short (or data sent under a longer, since replaced template).

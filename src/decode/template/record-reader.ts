@@ -6,7 +6,7 @@ import { FlowRecord, timeInRange } from '../../record/flow-record.js';
 import { HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6, parseSampledHeader } from '../sflow/packet-header.js';
 import { ipAt, ipv4ToString as ipv4ToStringImported, ipv6At as ipv6AtImported, macAt as macAtImported } from '../ip.js';
 import { settleTimes, TIME_OUT_OF_RANGE, uptimeToEpoch } from '../time.js';
-import { VARLEN, type CompiledTemplate } from './compile.js';
+import { OP, VARLEN, type CompiledTemplate } from './compile.js';
 import { IeType } from './ie-types.js';
 
 // Module-local copies of imported bindings used per field: a local const is a plain load, an
@@ -432,6 +432,38 @@ export function reverseOf(r: FlowRecord, bytes: number, packets: number, tcpFlag
   v.direction = r.direction; v.application = r.application; v.endReason = r.endReason;
   v.setExtra('flow.biflow_direction', 'reverse');
   return v;
+}
+
+/**
+ * Reads the reverse elements a biflow's record carries (`t.reverse` of its template, compile.ts)
+ * into its reverse record `v`, each as its forward element is read into the forward record. What
+ * they cover starts empty rather than from the forward record swapped, so a value means the same in
+ * either direction: a reverse ICMP type 0 is an echo reply, not "leave the forward's type".
+ */
+export function readReverse(buf: Buffer, o: number, end: number, rt: CompiledTemplate, v: FlowRecord, s: RecordScratch): void {
+  const ops = rt.ops;
+  for (let i = 0; i < ops.length; i++) {
+    switch (ops[i]) {
+      case OP.TOS: v.tos = 0; break;
+      case OP.SRC_VLAN: case OP.SRC_VLAN_ALT: v.srcVlan = 0; break;
+      case OP.DST_VLAN: case OP.DST_VLAN_ALT: v.dstVlan = 0; break;
+      case OP.SRC_MAC: v.srcMac = ''; break;
+      case OP.DST_MAC: v.dstMac = ''; break;
+      case OP.IN_IF: v.inIf = 0; v.inIfName = ''; break;
+      case OP.OUT_IF: v.outIf = 0; v.outIfName = ''; break;
+      case OP.SRC_AS: v.srcAs = 0; break;
+      case OP.DST_AS: v.dstAs = 0; break;
+      case OP.SRC_MASK: v.srcMask = 0; break;
+      case OP.DST_MASK: v.dstMask = 0; break;
+      case OP.NEXT_HOP: v.nextHop = ''; break;
+      case OP.DIRECTION: v.direction = -1; break;
+      case OP.END_REASON: v.endReason = -1; break;
+      case OP.ICMP_TYPE_CODE: case OP.ICMP_TYPE: case OP.ICMP_CODE: v.icmpType = 0; v.icmpCode = 0; break;
+    }
+  }
+  // Its own scratch: the forward record's (address families above all) must not apply to this one.
+  s.reset();
+  readRecord(buf, o, end, rt, v, s);
 }
 
 /** A next hop worth keeping: an address, and not all zeros. */

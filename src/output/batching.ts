@@ -17,6 +17,7 @@ import type { FlowRecord } from '../record/flow-record.js';
 import type { Output } from '../pipeline/types.js';
 import { log } from '../log/logger.js';
 import { SpillLog } from './spill/segment-log.js';
+import { LockHeldError } from './pid-lock.js';
 import { CLOSE_FLUSH_MS, CLOSE_SEND_MS } from './close-deadline.js';
 import { within } from '../within.js';
 
@@ -100,9 +101,13 @@ export abstract class BatchingOutput implements Output {
     this.refusedInSend += n;
   }
 
-  /** Subclasses that override start() call this last: it replays what an earlier run spilled. */
+  /**
+   * Subclasses that override start() call this last: it opens the spill and replays what an earlier
+   * run left there. A spill another process holds (a second collector on this EF_DATA_DIR) is a
+   * start-up error: both would send everything in it.
+   */
   async start(): Promise<void> {
-    const d = this.spillLog();
+    const d = this.spillLog(true);
     if (d !== null && d.pendingRecords > 0) this.kick();
   }
 
@@ -136,7 +141,8 @@ export abstract class BatchingOutput implements Output {
     }
   }
 
-  private spillLog(): SpillLog | null {
+  /** The spill, opened on first use; `atStart`: a directory another process holds is thrown, not waited out. */
+  private spillLog(atStart = false): SpillLog | null {
     const s = this.opts.spill;
     if (s === undefined) return null;
     if (this.disk === null) {
@@ -145,6 +151,7 @@ export abstract class BatchingOutput implements Output {
       try {
         this.disk = new SpillLog({ dir: s.dir, maxBytes: s.maxBytes, entryRecords: Math.min(1000, this.opts.batchMax) });
       } catch (err) {
+        if (atStart && err instanceof LockHeldError) throw err;
         // Without a usable directory the output still works, with the memory-only policy, and the
         // directory is tried again (its permissions or its disk may be put right meanwhile).
         if (this.diskRetryAt === 0) log.error(`${this.name} output: cannot open spill directory ${s.dir}, records beyond the memory queue will be dropped until it can be (tried again every ${SPILL_RETRY_MS / 1000} s; EF_DATA_DIR sets where it is): ${(err as Error).message}`);

@@ -18,10 +18,13 @@
  * reach the same counter.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NONCE_LEN } from './frame.js';
 import { makeDir } from '../../make-dir.js';
+import { takePidLock, type PidLock } from '../pid-lock.js';
+
+export { processIdentity } from '../pid-lock.js';
 
 /** Counters reserved per write of the high-water mark. */
 export const BLOCK = 2 ** 20;
@@ -34,12 +37,13 @@ export class NonceSequence {
   private readonly fixed: Buffer;
   private next = 0;
   private limit = 0;
+  private readonly lock: PidLock;
 
   /** Reads the high-water mark and reserves the first block; throws when the state cannot be saved. */
   constructor(readonly statePath: string, fixed: Buffer = randomBytes(4)) {
     if (fixed.length !== 4) throw new Error('nonce fixed field must be 4 bytes');
     this.fixed = Buffer.from(fixed);
-    lockState(statePath);
+    this.lock = lockState(statePath);
     this.next = readMark(statePath);
     this.reserve();
   }
@@ -64,12 +68,7 @@ export class NonceSequence {
    * process given this pid is not taken for this one. Only our own lock is removed.
    */
   release(): void {
-    const lock = `${this.statePath}.lock`;
-    try {
-      if (readFileSync(lock, 'utf8').trim().split(' ')[0] === String(process.pid)) unlinkSync(lock);
-    } catch {
-      // Already gone: nothing to give up.
-    }
+    this.lock.release();
   }
 
   /** Next counter to be used (for tests and the docs' figures). */
@@ -100,75 +99,17 @@ function readMark(path: string): number {
 }
 
 /**
- * What tells a process apart from a later one given the same pid (pids are reused, and a data dir
- * outlives reboots): the boot it runs in and its start time in clock ticks since boot, from Linux's
- * /proc; '' where /proc does not say (the pid alone is then trusted).
+ * Claims the state file for this process (`<state>.lock`, pid-lock.ts): two collectors counting
+ * from one file would reserve the same blocks, and their shared temporary file could leave it empty.
+ * This process may claim it again (a restarted output).
  */
-export function processIdentity(pid: number): string {
-  try {
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // starttime is field 22; the fields are counted after the command name's closing parenthesis
-    // (the name may hold spaces and parentheses), which is followed by field 3.
-    const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-    return start === undefined ? '' : `${boot}/${start}`;
-  } catch {
-    return '';
-  }
-}
-
-/**
- * Claims the state file for this process (`<state>.lock` holding its pid and processIdentity): two
- * collectors counting from one file would reserve the same blocks, and their shared temporary file
- * could leave it empty. A lock is taken over when its process is gone (a crash), or its pid now
- * names another process (a reboot, a reused pid); this process may claim it again (a restarted
- * output). A lock holding only a pid (older versions) is judged by the pid alone.
- */
-function lockState(path: string): void {
+function lockState(path: string): PidLock {
   makeDir(dirname(path));
-  const lock = `${path}.lock`;
-  const mine = processIdentity(process.pid);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600);
-      try {
-        writeSync(fd, `${process.pid} ${mine}\n`);
-      } finally {
-        closeSync(fd);
-      }
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`RiskIQ nonce state ${path}: cannot lock it: ${(err as Error).message}`);
-    }
-    let holder = Number.NaN;
-    let ident = '';
-    try {
-      const [p, i] = readFileSync(lock, 'utf8').trim().split(' ');
-      holder = Number(p);
-      ident = i ?? '';
-    } catch {
-      // Gone meanwhile, or unreadable: try again.
-    }
-    if (holder === process.pid && (ident === '' || ident === mine)) return;
-    if (holder !== process.pid && Number.isSafeInteger(holder) && holder > 0 && alive(holder) && (ident === '' || ident === processIdentity(holder))) {
-      throw new Error(`RiskIQ nonce state ${path} is in use by process ${holder}: two collectors on one data directory would repeat nonces; give each its own EF_DATA_DIR`);
-    }
-    try {
-      unlinkSync(lock);
-    } catch {
-      // Another process took it over first: the next attempt says who holds it.
-    }
-  }
-  throw new Error(`RiskIQ nonce state ${path}: cannot lock it (${lock} keeps changing hands)`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return takePidLock(`${path}.lock`, {
+    what: `RiskIQ nonce state ${path}`,
+    inUse: 'two collectors on one data directory would repeat nonces; give each its own EF_DATA_DIR',
+    reentrant: true,
+  });
 }
 
 /** Atomic replace: a crash leaves the old or the new mark, never a torn one. */

@@ -14,6 +14,10 @@
  * so a restart resumes after what was already delivered: at most the batch in flight at a crash is
  * delivered twice. Past `maxBytes` whole segments are dropped oldest first and every record in
  * them counted; the segment being delivered is never dropped under the sender.
+ *
+ * One process uses a spill directory at a time (`spill.lock` in it, see pid-lock.ts), from open to
+ * close(): two collectors on one EF_DATA_DIR would each replay every segment (every record delivered
+ * twice), keep their own cursor.json and append to the same segment files.
  */
 import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,12 +27,14 @@ import { crc32 } from './crc32.js';
 import { encodeRecords, RECORD_KEYS, RecordDecoder } from './record-codec.js';
 import { makeDir } from '../../make-dir.js';
 import { writeAll } from '../../fd-write.js';
+import { takePidLock, type PidLock } from '../pid-lock.js';
 
 const MAGIC = Buffer.from('UFCSPIL1', 'latin1');
 const ENTRY_HEADER = 12;
 const SEGMENT_RE = /^(\d{16})\.seg$/;
 /** First id in an empty directory; ids below it are left free for prepend(). */
 const FIRST_ID = 1_000_000_000_000;
+export const LOCK_FILE = 'spill.lock';
 
 export interface SpillLogOptions {
   dir: string;
@@ -81,6 +87,7 @@ export class SpillLog {
   private pending = 0;
   private inFlight: InFlight | null = null;
   private readonly cursorPath: string;
+  private readonly lock: PidLock;
   readonly c: SpillCounters = { spilled: 0, replayed: 0, dropped: 0, corrupt: 0, recovered: 0 };
 
   constructor(private readonly o: SpillLogOptions) {
@@ -88,7 +95,16 @@ export class SpillLog {
     this.entryRecords = Math.max(1, o.entryRecords ?? 1000);
     this.cursorPath = join(o.dir, 'cursor.json');
     makeDir(o.dir);
-    this.recover();
+    this.lock = takePidLock(join(o.dir, LOCK_FILE), {
+      what: `spill directory ${o.dir}`,
+      inUse: 'two collectors (or a collector and a replay) on one spill would each send every record in it; stop the other, or give this one its own EF_DATA_DIR',
+    });
+    try {
+      this.recover();
+    } catch (err) {
+      this.lock.release();
+      throw err;
+    }
   }
 
   /** Records on disk not yet delivered. */
@@ -257,8 +273,13 @@ export class SpillLog {
     this.inFlight = null;
   }
 
+  /** Seals the segments and gives up the directory's lock. */
   close(): void {
-    for (const s of this.segs) this.seal(s);
+    try {
+      for (const s of this.segs) this.seal(s);
+    } finally {
+      this.lock.release();
+    }
   }
 
   private fileHeaderBuf: Buffer | null = null;

@@ -527,6 +527,17 @@ test('Back and Forward walk the searches, page turns and ranges, each shown as i
   await loaded(page, () => page.goForward());
   assert.equal(page.url(), page2, 'Forward: page 2 again');
   await summary('Flows 51–');
+  // The skip link (#main) is a history entry too, of the same view: it does not load the page again.
+  let loads = 0;
+  page.on('load', () => loads++);
+  await page.evaluate(() => (document.querySelector('a.skip') as HTMLElement).click());
+  await page.waitForURL(/#main$/);
+  await sleep(300);
+  await page.goBack();
+  await page.waitForURL((u) => u.hash === '');
+  await sleep(300);
+  assert.equal(loads, 0, 'the skip link and Back from it did not reload the page');
+  await summary('Flows 51–');
   await page.close();
 });
 

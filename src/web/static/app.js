@@ -4,6 +4,7 @@
 // Pages get `shell.refresh` for their own actions (a search), so those fail and finish alike.
 import { fill, h } from './lib/dom.js';
 import { meta } from './lib/api.js';
+import { urlChanged } from './lib/history.js';
 import { errorBox, fmt, keepRange, rangeControl, setPassiveTotalUrl, setStatus } from './lib/widgets.js';
 
 const PAGES = {
@@ -75,8 +76,10 @@ async function main() {
 }
 
 // Every view is made from its URL: going Back or Forward to an entry a range, search or page turn
-// pushed shows that entry's view by loading it again.
-window.addEventListener('popstate', () => location.reload());
+// pushed shows that entry's view by loading it again (not for an in-page anchor: lib/history.js).
+window.addEventListener('popstate', () => {
+  if (urlChanged()) location.reload();
+});
 
 main().catch((err) => {
   fill(document.getElementById('main'), errorBox(err));

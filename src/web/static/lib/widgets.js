@@ -1,7 +1,8 @@
-/* global document, location, history, URLSearchParams */
+/* global document, location, URLSearchParams */
 // Building blocks the pages share: address links into PassiveTotal, tables, cards, the time range.
 import { h, fill, isolate } from './dom.js';
 import * as fmt from './format.js';
+import { pushUrl } from './history.js';
 
 let ptBase = 'https://community.riskiq.com/research?query=';
 export function setPassiveTotalUrl(url) {
@@ -91,7 +92,7 @@ export function rangeControl(onChange) {
     // Another range is another result set: page 1 of it.
     u.searchParams.delete('offset');
     // A history entry of its own: Back goes to the range before.
-    history.pushState(null, '', u);
+    pushUrl(u);
     for (const a of document.querySelectorAll('header nav a')) keepRange(a);
     onChange();
   });

@@ -1,4 +1,4 @@
-/* global location, history, URLSearchParams, FormData */
+/* global location, URLSearchParams, FormData */
 // Flow search: address or CIDR, network name or tag, port, protocol, exporter, interface and time filters, paging, and export of
 // the same query as CSV or NDJSON. The filters live in the URL, so a search can be linked; so do
 // its times, pinned in epoch milliseconds when it runs: paging walks one fixed set of flows (with
@@ -7,6 +7,7 @@ import { h, fill } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
 import { currentRange, errorBox, fmt } from '../lib/widgets.js';
 import { flowTable } from './flow-table.js';
+import { pushUrl, replaceUrl } from '../lib/history.js';
 
 const PAGE_SIZE = 50;
 const FILTERS = ['ip', 'net', 'tag', 'port', 'proto', 'exporter', 'ifIndex', 'threat'];
@@ -53,7 +54,7 @@ export function mount(root, _info, shell) {
     const u = new URL(location.href);
     if (fromMs === undefined) u.searchParams.delete('from');
     if (toMs === undefined) u.searchParams.delete('to');
-    history.replaceState(null, '', u);
+    replaceUrl(u);
   }
   const field = (id, label, attrs, hint) => h('div', { class: 'field' },
     h('label', { for: id }, label), h('input', { id, name: id, value: q.get(id) ?? '', ...attrs }), hint ? h('small', null, hint) : null);
@@ -139,7 +140,7 @@ export function mount(root, _info, shell) {
     }
     u.searchParams.delete('offset');
     // A search is an entry of the browser's history of its own, so Back shows the one before it.
-    history.pushState(null, '', u);
+    pushUrl(u);
     return shell.refresh();
   }
 
@@ -184,7 +185,7 @@ export function mount(root, _info, shell) {
     }
     sp.set('from', String(from));
     sp.set('to', String(to));
-    history.replaceState(null, '', u);
+    replaceUrl(u);
     const p = {};
     for (const k of FILTERS) {
       const v = sp.get(k)?.trim();
@@ -229,7 +230,7 @@ export function mount(root, _info, shell) {
         const u = new URL(location.href);
         if (offset > 0) u.searchParams.set('offset', String(offset));
         else u.searchParams.delete('offset');
-        history.pushState(null, '', u);
+        pushUrl(u);
       }
       fill(turnError);
       const first = d.rows.length === 0 ? 0 : offset + 1;
@@ -261,7 +262,7 @@ export function mount(root, _info, shell) {
       remember('to', undefined);
       const u = new URL(location.href);
       for (const k of ['from', 'to', 'offset']) u.searchParams.delete(k);
-      history.replaceState(null, '', u);
+      replaceUrl(u);
     },
   };
 }

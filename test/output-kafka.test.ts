@@ -398,11 +398,21 @@ test('a topic limit under the request size (max.message.bytes) is learned from t
     assert.equal(broker.refusedTooLarge, 3, `refused requests: only the first send's (${broker.refusedTooLarge})`);
     assert.equal(out.counters().dropped_refused, 0, 'nothing dropped');
     assert.equal(lines.filter((l) => l.includes('as too large and took its halves')).length, 1, 'logged once');
+    // The wall clock stepped two hours on (an NTP correction) is not an hour gone by.
+    const realNow = Date.now;
+    Date.now = () => realNow() + 7_200_000;
+    try {
+      out.write(Array.from({ length: 500 }, (_, i) => record(10_000 + i)));
+      await out.flush();
+    } finally {
+      Date.now = realNow;
+    }
+    assert.equal(broker.refusedTooLarge, 3, 'no request refused after a wall-clock step');
     // An hour on, full-size requests are tried again (the limit may have been raised).
     (out as unknown as { learned: { at: number } }).learned.at -= 3_600_000;
     out.write([record(4000)].concat(Array.from({ length: 999 }, (_, i) => record(4001 + i))));
     await out.flush();
-    assert.equal(broker.messages.length, 5000, 'the later records too');
+    assert.equal(broker.messages.length, 5500, 'the later records too');
     assert.equal(broker.refusedTooLarge, 6, 'the limit found again');
   } finally {
     await out.close();

@@ -210,7 +210,7 @@ export class KafkaOutput extends BatchingOutput {
 
   /** The topic's partitions, from a Metadata request at most every METADATA_MAX_AGE_MS. */
   private async topicPartitions(): Promise<PartitionMetadata[]> {
-    if (this.partitions.length > 0 && Date.now() - this.partitionsAt < METADATA_MAX_AGE_MS) return this.partitions;
+    if (this.partitions.length > 0 && performance.now() - this.partitionsAt < METADATA_MAX_AGE_MS) return this.partitions;
     const md = await this.admin.fetchTopicMetadata({ topics: [this.o.topic] }).catch((err: unknown) => {
       // kafkajs's words name no topic ("This server does not host this topic-partition").
       if (kafkaErrorType(err) === 'UNKNOWN_TOPIC_OR_PARTITION') throw new Error(`EF_OUTPUT_KAFKA_TOPIC: the brokers have no topic ${this.o.topic} (create it, or let the brokers create topics); records are kept until it exists`, { cause: err });
@@ -219,7 +219,7 @@ export class KafkaOutput extends BatchingOutput {
     const t = md.topics.find((x) => x.name === this.o.topic);
     if (t === undefined || t.partitions.length === 0) throw new Error(`EF_OUTPUT_KAFKA_TOPIC: topic ${this.o.topic} has no partitions (does it exist?)`);
     this.partitions = [...t.partitions].sort((a, b) => a.partitionId - b.partitionId);
-    this.partitionsAt = Date.now();
+    this.partitionsAt = performance.now();
     return this.partitions;
   }
 
@@ -293,11 +293,14 @@ export class KafkaOutput extends BatchingOutput {
     }
   }
 
-  /** A request size the brokers took (`fits`) under one they refused as too large (`refused`), kept for LEARNED_LIMIT_MS. */
+  /**
+   * A request size the brokers took (`fits`) under one they refused as too large (`refused`), kept for
+   * LEARNED_LIMIT_MS of the monotonic clock (a wall-clock step would keep it twice as long, or not at all).
+   */
   private learned: { bytes: number; at: number } | null = null;
 
   private learnLimit(fits: number, refused: number): void {
-    const now = Date.now();
+    const now = performance.now();
     if (this.learned !== null && now - this.learned.at < LEARNED_LIMIT_MS && this.learned.bytes <= fits) return;
     this.learned = { bytes: fits, at: now };
     log.warn(`Kafka output: the brokers refused a request of ${refused} bytes as too large and took its halves; requests are at most ${fits} bytes for the next hour (topic ${this.o.topic}'s max.message.bytes or the brokers' message.max.bytes is under ${this.o.maxRequestBytes ?? MAX_REQUEST_BYTES})`);
@@ -307,7 +310,7 @@ export class KafkaOutput extends BatchingOutput {
   private requestMax(): number {
     const max = this.o.maxRequestBytes ?? MAX_REQUEST_BYTES;
     if (this.learned === null) return max;
-    if (Date.now() - this.learned.at >= LEARNED_LIMIT_MS) {
+    if (performance.now() - this.learned.at >= LEARNED_LIMIT_MS) {
       this.learned = null;
       return max;
     }

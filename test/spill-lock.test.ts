@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -86,6 +86,21 @@ test('spill lock: another live process holding it refuses the spill, naming its 
   assert.equal(readFileSync(join(dir, LOCK_FILE), 'utf8').trim(), `${process.pid} ${processIdentity(process.pid)}`.trim(), 'the stale lock is now this process\'s');
   log.close();
   assert.equal(existsSync(join(dir, LOCK_FILE)), false, 'released at close');
+});
+
+test('spill lock: an empty lock (a writer between creating and writing it) is not taken over at once; one left empty a while is', () => {
+  const dir = tempDir('ufc-spill-lock-');
+  new SpillLog({ dir, maxBytes: 1 << 30 }).close();
+  const lock = join(dir, LOCK_FILE);
+  writeFileSync(lock, '');
+  assert.throws(() => new SpillLog({ dir, maxBytes: 1 << 30 }), /is being locked by another process/, 'a fresh empty lock is someone writing it');
+  assert.equal(readFileSync(lock, 'utf8'), '', 'and it is left alone');
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(lock, old, old);
+  const log = new SpillLog({ dir, maxBytes: 1 << 30 });
+  assert.equal(readFileSync(lock, 'utf8').trim(), `${process.pid} ${processIdentity(process.pid)}`.trim(), 'an old empty lock is taken over');
+  log.close();
+  assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(LOCK_FILE)), [], 'no lock or temporary file left behind');
 });
 
 test('spill lock: an output whose spill another process holds does not start (a start-up error), and nothing is replayed', async () => {

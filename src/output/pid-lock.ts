@@ -1,6 +1,6 @@
 /**
  * A lock file naming the one process that may use a piece of the data dir (the RiskIQ nonce state,
- * a spill directory): `<pid> <processIdentity>`, created with O_EXCL. Two collectors on one
+ * a spill directory): `<pid> <processIdentity>`, linked into place whole (create()). Two collectors on one
  * EF_DATA_DIR would otherwise both use it: repeat nonces, or both replay one spill (every spilled
  * record delivered twice) and append to the same segments.
  *
@@ -8,7 +8,8 @@
  * process (a reboot, a reused pid). A lock holding only a pid (older versions) is judged by the pid
  * alone. There is no advisory locking (flock) in Node's fs, hence the pid check.
  */
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface PidLockOptions {
@@ -45,25 +46,22 @@ export function takePidLock(lock: string, o: PidLockOptions): PidLock {
   const mine = processIdentity(process.pid);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const fd = openSync(lock, 'wx', 0o600);
-      try {
-        writeSync(fd, `${process.pid} ${mine}\n`);
-      } finally {
-        closeSync(fd);
-      }
+      create(lock, `${process.pid} ${mine}\n`);
       return holding(lock, key);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${o.what}: cannot lock it: ${(err as Error).message}`);
     }
-    let holder = Number.NaN;
-    let ident = '';
+    let text: string;
+    let age: number;
     try {
-      const [p, i] = readFileSync(lock, 'utf8').trim().split(' ');
-      holder = Number(p);
-      ident = i ?? '';
+      text = readFileSync(lock, 'utf8');
+      age = Date.now() - statSync(lock).mtimeMs;
     } catch {
-      // Gone meanwhile, or unreadable: try again.
+      continue; // Gone meanwhile: try again.
     }
+    const [p, i] = text.trim().split(' ');
+    const holder = text.trim() === '' ? Number.NaN : Number(p);
+    const ident = i ?? '';
     if (holder === process.pid && (ident === '' || ident === mine)) {
       // Ours: left by a taker in this process that never released it (taken over), or held now.
       if (o.reentrant === true || !held.has(key)) return holding(lock, key);
@@ -72,13 +70,54 @@ export function takePidLock(lock: string, o: PidLockOptions): PidLock {
     if (holder !== process.pid && Number.isSafeInteger(holder) && holder > 0 && alive(holder) && (ident === '' || ident === processIdentity(holder))) {
       throw new LockHeldError(`${o.what} is in use by process ${holder}: ${o.inUse}`, holder);
     }
-    try {
-      unlinkSync(lock);
-    } catch {
-      // Another process took it over first: the next attempt says who holds it.
-    }
+    // An empty lock is one an older version was writing (it created the file, then wrote): stale only
+    // once it has stayed empty a while.
+    if (text.trim() === '' && age < EMPTY_STALE_MS) throw new LockHeldError(`${o.what} is being locked by another process: ${o.inUse}`, 0);
+    takeOver(lock, text);
   }
   throw new Error(`${o.what}: cannot lock it (${lock} keeps changing hands)`);
+}
+
+/** How long an empty lock file may be one being written before it is taken for a crashed writer's. */
+const EMPTY_STALE_MS = 10_000;
+
+/**
+ * Makes `lock` holding `text`, or fails with EEXIST: written to a file of its own first and linked
+ * into place, so the lock never exists empty (a reader would take an empty one for a crashed writer's).
+ */
+function create(lock: string, text: string): void {
+  const tmp = `${lock}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, text, { mode: 0o600, flag: 'wx' });
+  try {
+    linkSync(tmp, lock);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'ENOSYS') throw err;
+    // A file system without hard links (FAT, some network mounts): created, then written.
+    writeFileSync(lock, text, { mode: 0o600, flag: 'wx' });
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+/**
+ * Removes a stale lock whose text was `stale`. Moved aside first and read again: between the reading
+ * and the removing another process may have taken it over and made its own, which is put back.
+ */
+function takeOver(lock: string, stale: string): void {
+  const aside = `${lock}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+  try {
+    renameSync(lock, aside);
+  } catch {
+    return; // Gone meanwhile (taken over first): the next attempt says who holds it now.
+  }
+  try {
+    if (readFileSync(aside, 'utf8') !== stale) linkSync(aside, lock);
+  } catch {
+    // Another lock made meanwhile: the next attempt finds it.
+  } finally {
+    rmSync(aside, { force: true });
+  }
 }
 
 function holding(lock: string, key: string): PidLock {

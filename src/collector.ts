@@ -101,6 +101,8 @@ export class Collector {
    */
   async start(mode: 'listen' | 'replay' = 'listen'): Promise<void> {
     const onWorkers = mode === 'listen' && this.workers > 0;
+    // A replay's held data ages by the capture's times alone (Pipeline.timedSweeps).
+    if (mode === 'replay') this.pipeline.timedSweeps = false;
     const started: Array<() => Promise<void> | void> = [];
     try {
       for (const e of this.enrichers) {

@@ -55,7 +55,7 @@ test('the pipeline sweeps every second: held data expires into the exporter\'s e
   }
 });
 
-test('a replayed capture\'s held data ages by the capture\'s times: a sweep moves them on by the wall time since its latest datagram', () => {
+test('held data ages by the datagrams\' clock: a timed sweep moves it on by the wall time since the latest datagram', () => {
   const p = new Pipeline(new Map([['netflow9', decoder(60)]]), [], []);
   // Sent a year ago: held, not expired at once by the wall clock.
   const t0 = Date.now() - 365 * 86400_000;
@@ -120,4 +120,48 @@ test('decoding on the main thread: what is held at stop is counted in the collec
   }
   const errors = c.pipeline.stats.snapshot().find((e) => e.exporter === '127.0.0.4')?.errors ?? {};
   assert.equal(errors['netflow9: data without template: held at stop'], 4, JSON.stringify(errors));
+});
+
+/** A NetFlow v9 datagram holding template `tid`: IN_BYTES and IN_PKTS, 4 bytes each (the 8 bytes v9DataOnly sends). */
+function v9Template(tid: number, unixSecs: number): Buffer {
+  const b = Buffer.alloc(20 + 16);
+  b.writeUInt16BE(9, 0);
+  b.writeUInt16BE(1, 2);
+  b.writeUInt32BE(1000, 4);
+  b.writeUInt32BE(unixSecs, 8);
+  b.writeUInt32BE(2, 12);
+  // RFC 3954 §5.2: flowset 0, its length, then template ID, field count, (type, length) pairs.
+  b.writeUInt16BE(0, 20); b.writeUInt16BE(16, 22); b.writeUInt16BE(tid, 24); b.writeUInt16BE(2, 26);
+  b.writeUInt16BE(1, 28); b.writeUInt16BE(4, 30); b.writeUInt16BE(2, 32); b.writeUInt16BE(4, 34);
+  return b;
+}
+
+test('a replay paused longer than the timeout (its outputs catching up) still releases held data to a template a moment later in the capture', async () => {
+  const dir = tempDir('ufc-sweep-');
+  const c = new Collector(testConfig({
+    EF_PROCESSOR_DECODE_PENDING_TIMEOUT: '1', EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: join(dir, 'flows.ndjson'),
+  }));
+  const t0 = Date.now() - 365 * 86400_000;
+  const stats = () => c.pipeline.stats.snapshot().find((e) => e.exporter === '192.0.2.7');
+  try {
+    await c.start('replay');
+    c.pipeline.handle(v9DataOnly(300, 1, Math.floor(t0 / 1000)), { exporterIp: '192.0.2.7', exporterPort: 2055, receivedAt: t0 });
+    await new Promise((ok) => setTimeout(ok, 3500));
+    c.pipeline.handle(v9Template(300, Math.floor(t0 / 1000)), { exporterIp: '192.0.2.7', exporterPort: 2055, receivedAt: t0 + 100 });
+  } finally {
+    await c.stop();
+  }
+  assert.equal(stats()?.errors['netflow9: data without template: expired'], undefined, JSON.stringify(stats()?.errors));
+  assert.equal(stats()?.records, 1, 'the held record was released by its template');
+});
+
+test('held data expiring on a timed sweep does not make a silent exporter seen again', () => {
+  const p = new Pipeline(new Map([['netflow9', decoder(60)]]), [], []);
+  const t0 = Date.now();
+  p.handle(v9DataOnly(300, 2, Math.floor(t0 / 1000)), { exporterIp: '192.0.2.8', exporterPort: 2055, receivedAt: t0 });
+  p.sweep(t0);
+  p.sweep(t0 + 61_000);
+  const e = p.stats.snapshot().find((x) => x.exporter === '192.0.2.8');
+  assert.equal(e?.errors['netflow9: data without template: expired'], 2, JSON.stringify(e?.errors));
+  assert.equal(e?.lastSeen, t0, 'last seen when it last sent');
 });

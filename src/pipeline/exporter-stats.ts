@@ -215,18 +215,21 @@ export class ExporterStats {
     this.changed(e);
   }
 
-  error(exporter: string, reason: string, now: number, n = 1): void {
+  /**
+   * `heard`: counted on something the exporter sent, so heard from now (the main thread counts drops
+   * with no packet() of its own); not for what a decoder's sweep found later (held data expiring).
+   */
+  error(exporter: string, reason: string, now: number, n = 1, heard = true): void {
     const e = this.entry(exporter, now, false);
     e.errors[reason] = (e.errors[reason] ?? 0) + n;
-    // Counted now: heard from now (the main thread counts drops with no packet() of its own).
-    if (now > e.lastSeen) e.lastSeen = now;
+    if (heard && now > e.lastSeen) e.lastSeen = now;
     this.changed(e);
   }
 
-  sequence(exporter: string, c: SequenceCounts, now: number): void {
+  sequence(exporter: string, c: SequenceCounts, now: number, heard = true): void {
     const e = this.entry(exporter, now, false);
     addSequenceCounts(e.sequence, c);
-    if (now > e.lastSeen) e.lastSeen = now;
+    if (heard && now > e.lastSeen) e.lastSeen = now;
     this.changed(e);
   }
 

@@ -19,6 +19,12 @@ export class Pipeline {
   private readonly released: FlowRecord[] = [];
   /** Whether a decoder has time-driven upkeep; false too once closed (no timer is started again). */
   private sweeping: boolean;
+  /**
+   * Whether the sweeps also run on a timer, on the datagrams' clock moved on by wall time (a live
+   * collector). False for a replay: it pauses while its outputs catch up, and a template a moment
+   * later in the capture must still find its data held; its sweeps come with its datagrams.
+   */
+  timedSweeps = true;
   private sweepTimer: NodeJS.Timeout | null = null;
   /** The time of the latest datagram handled, and whether one came since the last sweep. */
   private lastReceivedAt = 0;
@@ -40,7 +46,7 @@ export class Pipeline {
     this.heard = true;
     // Started by the first datagram: a pipeline that is never fed (tests, the main thread's stage
     // behind decode workers) has no timer.
-    if (this.sweeping && this.sweepTimer === null) {
+    if (this.sweeping && this.timedSweeps && this.sweepTimer === null) {
       this.sweepTimer = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
       this.sweepTimer.unref();
     }
@@ -79,16 +85,19 @@ export class Pipeline {
     this.stats.packet(ctx.exporterIp, protocol, buf.length, batch.length, ctx.receivedAt);
     if (failed instanceof DecodeError) this.stats.error(ctx.exporterIp, `${protocol}: ${failed.reason}`, ctx.receivedAt);
     else if (failed !== null) this.internalError(ctx, protocol, failed);
-    this.countLosses(protocol, decoder, ctx.receivedAt);
+    this.countLosses(protocol, decoder, ctx.receivedAt, true);
     if (batch.length > 0) this.emit(batch);
   }
 
-  /** What the decoder lost or learnt of sequence numbers since it was last asked, counted per exporter at `now`. */
-  private countLosses(protocol: Protocol, decoder: Decoder, now: number): void {
+  /**
+   * What the decoder lost or learnt of sequence numbers since it was last asked, counted per exporter at
+   * `now`; `heard`: on a datagram (a sweep's losses do not make a silent exporter seen again).
+   */
+  private countLosses(protocol: Protocol, decoder: Decoder, now: number, heard: boolean): void {
     const losses = decoder.takeLosses?.() ?? null;
-    if (losses !== null) for (const [exporter, m] of losses) for (const [reason, n] of m) this.stats.error(exporter, `${protocol}: ${reason}`, now, n);
+    if (losses !== null) for (const [exporter, m] of losses) for (const [reason, n] of m) this.stats.error(exporter, `${protocol}: ${reason}`, now, n, heard);
     const gaps = decoder.takeSequenceGaps?.() ?? null;
-    if (gaps !== null) for (const [exporter, c] of gaps) this.stats.sequence(exporter, c, now);
+    if (gaps !== null) for (const [exporter, c] of gaps) this.stats.sequence(exporter, c, now, heard);
   }
 
   /**
@@ -102,7 +111,7 @@ export class Pipeline {
       this.clockData = this.lastReceivedAt;
       this.clockWall = wall;
     }
-    return this.clockData + (wall - this.clockWall);
+    return this.timedSweeps ? this.clockData + (wall - this.clockWall) : this.clockData;
   }
 
   /**
@@ -118,7 +127,7 @@ export class Pipeline {
       } catch (err) {
         this.internalError(null, `${protocol} sweep`, err);
       }
-      this.countLosses(protocol, d, now);
+      this.countLosses(protocol, d, now, false);
     }
   }
 
@@ -134,7 +143,7 @@ export class Pipeline {
     const now = this.sweepClock(Date.now());
     for (const [protocol, d] of this.decoders) {
       await d.close?.();
-      this.countLosses(protocol, d, now);
+      this.countLosses(protocol, d, now, false);
     }
   }
 

@@ -34,6 +34,8 @@ export const OP = {
   SRC_VLAN_ALT: 54, DST_VLAN_ALT: 55, IN_IF_ALT: 56, OUT_IF_ALT: 57, REV_TCP_FLAGS: 58,
   DATALINK_SECTION: 59, IP_SECTION: 60, SAMPLING_PACKET_INTERVAL: 61, SAMPLING_PACKET_SPACE: 62,
   OUT_BYTES: 63, OUT_PACKETS: 64, TCP_FLAGS_OR: 65, REV_TCP_FLAGS_OR: 66,
+  // SRC_IP/DST_IP of a template carrying both families: only noted, the family settled after the record.
+  SRC_IP_BOTH: 67, DST_IP_BOTH: 68,
 } as const;
 
 /** Mapped IANA elements (enterprise 0; NetFlow v9 uses the same numbers, RFC 3954 §8). */
@@ -165,6 +167,24 @@ export function rawName(pen: number, id: number, v9Scope: boolean): string {
   return def.name.includes('.') ? def.name : `${vendorPrefix(pen) ?? `ie.${pen}`}.${def.name}`;
 }
 
+/**
+ * A template with addresses of both families (IE 8/12 and 27/28, e.g. nProbe's, Cisco SRv6's) fills the
+ * other family's with zeros: its address elements are only noted while a record is read, and the
+ * family both ends take is settled once, after it (record-reader.ts, familyOfBoth), rather than every
+ * address formatted as it comes and again after.
+ */
+function markBothFamilies(ops: Uint8Array, lens: Uint16Array): void {
+  let families = 0;
+  for (let i = 0; i < ops.length; i++) {
+    if (ops[i] === OP.SRC_IP || ops[i] === OP.DST_IP) families |= lens[i] === 4 ? 1 : 2;
+  }
+  if (families !== 3) return;
+  for (let i = 0; i < ops.length; i++) {
+    if (ops[i] === OP.SRC_IP) ops[i] = OP.SRC_IP_BOTH;
+    else if (ops[i] === OP.DST_IP) ops[i] = OP.DST_IP_BOTH;
+  }
+}
+
 export function compileTemplate(id: number, fields: TemplateField[], scopeCount: number, isOptions: boolean, v9: boolean, now: number): CompiledTemplate {
   const n = fields.length;
   const ops = new Uint8Array(n), lens = new Uint16Array(n), types = new Uint8Array(n);
@@ -223,6 +243,7 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     ops[i] = f.len === 0 ? OP.SKIP : op;
     if (raw) names[i] = rawName(f.pen, f.id, v9Scope) + (n > 1 && k < n ? `.${k}` : '');
   }
+  markBothFamilies(ops, lens);
   const t: CompiledTemplate = { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, skippedExtras, reverse: null, reverseRaw: null, lastSeen: now };
   if (revOps === null || revRawOps === null) return t;
   return { ...t, reverse: { ...t, ops: revOps }, reverseRaw: { ...t, ops: revRawOps } };

@@ -173,25 +173,23 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
     // literals to a jump table, while `case OP.X:` is a property load and compare per case.
     switch (ops[i]) {
       case 0 /* SKIP */: break;
-      // A zero address does not replace one already read (a duplicate element, or the other family's
-      // zeros in a template that carries both); which family both ends take is settled after the record.
       case 2 /* SRC_IP */:
-        if (len === 4) {
-          const v = u32At(buf, o); s.families |= 1; if (s.src4Off < 0 || v !== 0) s.src4Off = o;
-          if (r.srcIp === '' || v !== 0) { r.srcIp = ipv4ToString(v); r.srcIp4 = v; r.ipVersion = 4; }
-        } else if (len === 16) {
-          const z = zeros(buf, o, 16); s.families |= 2; if (s.src6Off < 0 || !z) s.src6Off = o;
-          if (r.srcIp === '' || !z) { r.srcIp = ipv6At(buf, o); r.srcIp4 = -1; r.ipVersion = 6; }
-        }
+        if (len === 4) { const v = u32At(buf, o); if (r.srcIp === '' || v !== 0) { r.srcIp = ipv4ToString(v); r.srcIp4 = v; r.ipVersion = 4; } }
+        else if (len === 16) { if (r.srcIp === '' || !zeros(buf, o, 16)) { r.srcIp = ipv6At(buf, o); r.srcIp4 = -1; r.ipVersion = 6; } }
         break;
       case 3 /* DST_IP */:
-        if (len === 4) {
-          const v = u32At(buf, o); s.families |= 1; if (s.dst4Off < 0 || v !== 0) s.dst4Off = o;
-          if (r.dstIp === '' || v !== 0) { r.dstIp = ipv4ToString(v); r.dstIp4 = v; r.ipVersion = 4; }
-        } else if (len === 16) {
-          const z = zeros(buf, o, 16); s.families |= 2; if (s.dst6Off < 0 || !z) s.dst6Off = o;
-          if (r.dstIp === '' || !z) { r.dstIp = ipv6At(buf, o); r.dstIp4 = -1; r.ipVersion = 6; }
-        }
+        if (len === 4) { const v = u32At(buf, o); if (r.dstIp === '' || v !== 0) { r.dstIp = ipv4ToString(v); r.dstIp4 = v; r.ipVersion = 4; } }
+        else if (len === 16) { if (r.dstIp === '' || !zeros(buf, o, 16)) { r.dstIp = ipv6At(buf, o); r.dstIp4 = -1; r.ipVersion = 6; } }
+        break;
+      // A template carrying both families (compile.ts, markBothFamilies): each end's last non-zero address
+      // of each family (else its first) is noted; which family both ends take is settled after the record.
+      case 67 /* SRC_IP_BOTH */:
+        if (len === 4) { s.families |= 1; if (s.src4Off < 0 || u32At(buf, o) !== 0) s.src4Off = o; }
+        else if (len === 16) { s.families |= 2; if (s.src6Off < 0 || !zeros(buf, o, 16)) s.src6Off = o; }
+        break;
+      case 68 /* DST_IP_BOTH */:
+        if (len === 4) { s.families |= 1; if (s.dst4Off < 0 || u32At(buf, o) !== 0) s.dst4Off = o; }
+        else if (len === 16) { s.families |= 2; if (s.dst6Off < 0 || !zeros(buf, o, 16)) s.dst6Off = o; }
         break;
       case 4 /* NEXT_HOP */:
         if (len === 4) { const v = u32At(buf, o); if (r.nextHop === '' || v !== 0) r.nextHop = ipv4ToString(v); }
@@ -270,7 +268,7 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
     }
     o += len;
   }
-  if (s.families === 3) familyOfBoth(buf, r, s);
+  if (s.families !== 0) familyOfBoth(buf, r, s);
   return o;
 }
 

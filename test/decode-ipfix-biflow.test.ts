@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TESTDATA } from './helpers/tools.js';
+import { ipfixMsg, ipfixTemplate, ip, set, u16, u32, u64, type Spec } from './helpers/ipfix-build.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
@@ -65,22 +66,9 @@ test('YAF TCP flags: initialTCPFlags | unionTCPFlags for each direction, the ele
   assert.deepEqual([udpFwd!.tcpFlags, udpRev!.tcpFlags], [0, 0], 'the UDP biflow (a template without them) has none');
 });
 
-// Hand-built IPFIX (RFC 7011 §3.1 header, §3.4.1 template, enterprise bit on a field id).
-type Spec = [number, number] | [number, number, number];
-function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; }
-function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; }
-function u64(v: number): Buffer { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; }
-function ip(s: string): Buffer { return Buffer.from(s.split('.').map(Number)); }
-function set(id: number, body: Buffer): Buffer { return Buffer.concat([u16(id), u16(4 + body.length), body]); }
-function template(tid: number, fields: Spec[]): Buffer {
-  const parts = [u16(tid), u16(fields.length)];
-  for (const f of fields) parts.push(...(f.length === 3 ? [u16(f[0] | 0x8000), u16(f[1]), u32(f[2])] : [u16(f[0]), u16(f[1])]));
-  return Buffer.concat(parts);
-}
-function msg(sets: Buffer[]): Buffer {
-  const body = Buffer.concat(sets);
-  return Buffer.concat([u16(10), u16(16 + body.length), u32(EXPORT_S), u32(1), u32(1), body]);
-}
+// Hand-built IPFIX (helpers/ipfix-build.ts).
+const msg = (sets: Buffer[]): Buffer => ipfixMsg(sets, EXPORT_S);
+const template = (tid: number, fields: Spec[]): Buffer => ipfixTemplate(tid, fields);
 
 // src, dst, sport, dport, proto, ToS, vlanId, postVlanId, ingress/egress interfaces, octets, packets,
 // and their reverse octets and packets.

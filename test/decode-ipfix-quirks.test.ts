@@ -21,31 +21,13 @@ import { Pipeline } from '../src/pipeline/pipeline.js';
 import { createDecoders } from '../src/decode/registry.js';
 import { eth, ipv4Udp, pcap } from './helpers/capture.js';
 import { needTool } from './helpers/tools.js';
+import { ipfixMsg as buildIpfixMsg, ipfixTemplate, ip, set, u16, u32, u64, type Spec } from './helpers/ipfix-build.js';
 import { execFileSync } from 'node:child_process';
 
 const EXPORT_S = 1_700_000_000;
 
-/** [id, len] or [id, len, pen] field specifiers. */
-type Spec = [number, number] | [number, number, number];
-
-function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; }
-function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; }
-function u64(v: number): Buffer { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; }
-function ip(s: string): Buffer { return Buffer.from(s.split('.').map(Number)); }
-
-function set(id: number, body: Buffer): Buffer { return Buffer.concat([u16(id), u16(4 + body.length), body]); }
-function ipfixTemplate(tid: number, fields: Spec[], scope = -1): Buffer {
-  const parts = [u16(tid), u16(fields.length)];
-  if (scope >= 0) parts.push(u16(scope));
-  for (const f of fields) {
-    if (f.length === 3) parts.push(u16(f[0] | 0x8000), u16(f[1]), u32(f[2]));
-    else parts.push(u16(f[0]), u16(f[1]));
-  }
-  return Buffer.concat(parts);
-}
 function ipfixMsg(sets: Buffer[], domain = 1, exportS = EXPORT_S): Buffer {
-  const body = Buffer.concat(sets);
-  return Buffer.concat([u16(10), u16(16 + body.length), u32(exportS), u32(7), u32(domain), body]);
+  return buildIpfixMsg(sets, exportS, domain);
 }
 function v9Msg(sets: Buffer[], sysUptime: number, sourceId = 0, exportS = EXPORT_S): Buffer {
   return Buffer.concat([u16(9), u16(sets.length), u32(sysUptime), u32(exportS), u32(1), u32(sourceId), ...sets]);

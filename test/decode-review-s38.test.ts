@@ -11,25 +11,11 @@ import { NetflowV1Decoder } from '../src/decode/netflow-legacy/v1.js';
 import { NetflowV5Decoder } from '../src/decode/netflow-legacy/v5.js';
 import type { PacketContext } from '../src/pipeline/types.js';
 import { CommunityIdEnricher } from '../src/enrich/community-id.js';
+import { ipfixMsg as buildIpfixMsg, ipfixTemplate, set, u16, u32, u64, type Spec } from './helpers/ipfix-build.js';
 
 const EXPORT_S = 1_700_000_000;
 
-/** [id, len] field specifiers. */
-type Spec = [number, number];
-
-function u16(v: number): Buffer { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; }
-function u32(v: number): Buffer { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; }
-
-function u64(v: number): Buffer { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; }
-
-function set(id: number, body: Buffer): Buffer { return Buffer.concat([u16(id), u16(4 + body.length), body]); }
-function ipfixTemplate(tid: number, fields: Spec[]): Buffer {
-  return Buffer.concat([u16(tid), u16(fields.length), ...fields.flatMap(([id, len]) => [u16(id), u16(len)])]);
-}
-function ipfixMsg(sets: Buffer[]): Buffer {
-  const body = Buffer.concat(sets);
-  return Buffer.concat([u16(10), u16(16 + body.length), u32(EXPORT_S), u32(7), u32(1), body]);
-}
+const ipfixMsg = (sets: Buffer[]): Buffer => buildIpfixMsg(sets, EXPORT_S);
 
 const legacyCtx: PacketContext = { exporterIp: '192.0.2.1', exporterPort: 2055, receivedAt: EXPORT_S * 1000 };
 

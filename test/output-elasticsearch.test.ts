@@ -404,6 +404,35 @@ test('items the cluster\'s set-up refuses (403: an index made read-only at the d
   }
 });
 
+test('items refused because a new index would pass the cluster\'s shard limit (400, Elasticsearch and OpenSearch words) are kept and sent again once shards are freed, not dropped', async () => {
+  const refusals = [
+    { product: 'elasticsearch' as const, type: 'validation_exception', reason: 'Validation Failed: 1: this action would add [2] shards, but this cluster currently has [1000]/[1000] maximum normal shards open;' },
+    { product: 'opensearch' as const, type: 'illegal_argument_exception', reason: 'Validation Failed: 1: this action would add [2] total shards, but this cluster currently has [1000]/[1000] maximum shards open;' },
+  ];
+  for (const r of refusals) {
+    const server = new EsTestServer({ product: r.product });
+    await server.start();
+    let full = true;
+    server.itemError = () => (full ? { status: 400, type: r.type, reason: r.reason } : null);
+    const base = outputOptions(server, { spill: { dir: tempDir('ufc-es-spill-'), maxBytes: 64 << 20 } });
+    const out = new SearchOutput({ ...base, flavor: r.product, connection: { ...base.connection, flavor: r.product } });
+    try {
+      await out.start();
+      const records = (await fixtureRecords()).slice(0, 200);
+      out.write(records);
+      await until(() => out.counters().failures! > 0, 10_000, 'a failed send');
+      assert.equal(out.counters().rejected, 0, `${r.product}: nothing dropped`);
+      full = false;
+      await until(() => server.docs.length >= records.length, 15_000, `${r.product}: every record indexed once shards are freed`);
+      assert.equal(server.docs.length, records.length, `${r.product}: each record once`);
+      assert.equal(out.counters().rejected, 0, `${r.product}: still nothing dropped`);
+    } finally {
+      await out.close();
+      await server.stop();
+    }
+  }
+});
+
 test('a request the cluster refuses as too large (413, no body) is sent again in halves and later ones kept smaller; a document too large on its own is dropped and counted; rejections are logged with their full count', async () => {
   const lines: string[] = [];
   setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));

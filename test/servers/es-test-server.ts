@@ -77,6 +77,8 @@ export class EsTestServer {
   authFailures = 0;
   /** Per item: return an HTTP status to fail the item with (e.g. 429, 503, 400), or 0 to index it. */
   itemFault: ((doc: Record<string, unknown>, index: string) => number) | null = null;
+  /** An item error of the test's own words (status, type and reason as a real cluster gives them). */
+  itemError: ((doc: Record<string, unknown>, index: string) => { status: number; type: string; reason: string } | null) | null = null;
   /** Milliseconds each bulk request takes (a slow cluster). */
   bulkDelayMs = 0;
   /** Largest bulk body taken (http.max_content_length, or a proxy's limit); larger ones get 413 with an empty body, as nginx's client_max_body_size answers. 0: any. */
@@ -282,6 +284,12 @@ export class EsTestServer {
       }
       if (i + 1 >= lines.length) throw new BadRequest('illegal_argument_exception', `The bulk request must be terminated by a newline [\\n] (no source for line ${i + 1})`);
       const doc = parseLine(lines[++i]!, i);
+      const own = this.itemError?.(doc, index) ?? null;
+      if (own !== null) {
+        errors = true;
+        items.push({ [op]: { _index: index, status: own.status, error: { type: own.type, reason: own.reason } } });
+        continue;
+      }
       const fault = this.itemFault?.(doc, index) ?? 0;
       const problem = fault === 0 ? this.checkDoc(index, doc) : null;
       if (fault !== 0 || problem !== null) {

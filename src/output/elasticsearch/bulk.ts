@@ -69,7 +69,16 @@ function retriable(status: number): boolean {
 }
 
 /**
- * Per item: 2xx ok; the statuses above retried; any other (mapping and parse errors, 400) rejected,
+ * A 400 that is the cluster's set-up, not the document: an index the write would create goes past
+ * `cluster.max_shards_per_node` (Elasticsearch: validation_exception, OpenSearch:
+ * illegal_argument_exception, both "this action would add [N] shards, but this cluster currently has
+ * [M]/[M] maximum ... shards open"). A new hourly or daily index meets it at a period's turn, and
+ * every record of the period would be dropped; kept instead, as for 403, until shards are freed.
+ */
+const SHARD_LIMIT = /would add \[\d+\] (total )?shards, but this cluster currently has \[\d+\]\/\[\d+\] maximum/;
+
+/**
+ * Per item: 2xx ok; the statuses above (and the shard limit's 400) retried; any other (mapping and parse errors, 400) rejected,
  * since sending the same document again would fail the same way.
  */
 export function itemResults(body: BulkResponseBody, expected: number): ItemResult[] {
@@ -86,7 +95,7 @@ export function itemResults(body: BulkResponseBody, expected: number): ItemResul
     const err = r?.error;
     const reason = err === undefined ? '' : typeof err === 'string' ? err : `${err.type ?? 'error'}: ${err.reason ?? ''}`;
     if (status >= 200 && status < 300) out[i] = { outcome: 'ok', status, reason };
-    else if (retriable(status)) out[i] = { outcome: 'retry', status, reason };
+    else if (retriable(status) || (status === 400 && SHARD_LIMIT.test(reason))) out[i] = { outcome: 'retry', status, reason };
     else out[i] = { outcome: 'reject', status, reason };
   }
   return out;

@@ -64,6 +64,16 @@ test('TLS: CA file trusted, unknown CA refused, skip-verification accepted', asy
     skip.write(records);
     await skip.close();
     assert.equal(server.docs.length, 100, 'delivered with verification off');
+
+    // A full https:// address with _TLS_ENABLE off (it only picks bare addresses' scheme): skip-verification applies.
+    const byUrl = opts(server, { enable: false, skipVerification: true, caCertPath: '' });
+    byUrl.connection.addresses = [server.url];
+    assert.ok(server.url.startsWith('https://'), server.url);
+    const url = new SearchOutput(byUrl);
+    await url.start();
+    url.write(records);
+    await url.close();
+    assert.equal(server.docs.length, 150, 'delivered to an https:// address with verification off');
     assert.ok(server.requests.every((r) => r.status === 200 || r.status === 201), 'auth over TLS');
   } finally {
     await server.stop();

@@ -40,7 +40,9 @@ export function nodeUrls(o: Pick<ConnectionOptions, 'addresses' | 'tls'>): strin
 }
 
 function tlsOptions(o: ConnectionOptions): { ca?: Buffer; rejectUnauthorized: boolean } | undefined {
-  if (!o.tls.enable && o.tls.caCertPath === '') return undefined;
+  // An https:// address uses TLS whatever _TLS_ENABLE says (which only picks the scheme of bare
+  // host:port addresses), so its CA file and skip-verification apply to it too.
+  if (!o.tls.enable && o.tls.caCertPath === '' && !o.tls.skipVerification) return undefined;
   const out: { ca?: Buffer; rejectUnauthorized: boolean } = { rejectUnauthorized: !o.tls.skipVerification };
   if (o.tls.caCertPath !== '') {
     try {

@@ -48,7 +48,8 @@ function seedRow(r: FlowRecord): RiskiqRow | null {
   return {
     start_ms: r.startTs, end_ms: r.endTs, bytes: r.bytes, packets: r.packets,
     src_ip: src ? r.srcIp : null, src_port: src ? r.srcPort : null,
-    dst_ip: dst ? r.dstIp : null, dst_port: dst ? r.dstPort : null,
+    // ICMP: type × 256 + code in the destination port, however the exporter gave them.
+    dst_ip: dst ? r.dstIp : null, dst_port: dst ? ((r.proto === 1 || r.proto === 58) && r.dstPort === 0 ? r.icmpType * 256 + r.icmpCode : r.dstPort) : null,
     tcp_flags: r.tcpFlags, protocol: r.proto, community_id: tupleCommunityId(r),
   };
 }
@@ -141,6 +142,37 @@ test('audit mode writes exactly the rows it would send, as JSON lines, and sends
   assert.equal(rx.counters().frames, 0);
   // Audit mode needs no nonces.
   assert.ok(!existsSync(join(config.EF_DATA_DIR, 'riskiq-nonce.state')));
+});
+
+test('ICMP from a template with its own ICMP elements (IE 32/139, port 0): the row\'s destination port is type × 256 + code, as from NetFlow v5', async () => {
+  const config = testConfig({
+    EF_OUTPUT_RISKIQ_ENABLE: 'true',
+    EF_OUTPUT_RISKIQ_CUSTOMER_UUID: UUID,
+    EF_OUTPUT_RISKIQ_CUSTOMER_ENCRYPTION_KEY: KEY_B64,
+    EF_OUTPUT_RISKIQ_AUDIT_PATH: 'data/riskiq-audit-icmp.ndjson',
+  });
+  const capture = new CaptureOutput();
+  const collector = new Collector(config, { outputs: [capture, ...createOutputs({ config, dataDir: config.EF_DATA_DIR })] });
+  await collector.start();
+  // IPFIX (RFC 7011): template 258 of start/end ms, octets, packets, addresses, icmpTypeCodeIPv4 (32) or
+  // icmpTypeCodeIPv6 (139), protocol; an echo request 8.8.8.8 -> 1.1.1.1 and an ICMPv6 echo reply.
+  const u16 = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
+  const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(v); return b; };
+  const u64 = (v: number) => { const b = Buffer.alloc(8); b.writeBigUInt64BE(BigInt(v)); return b; };
+  const msg = (sets: Buffer[]) => { const body = Buffer.concat(sets); return Buffer.concat([u16(10), u16(16 + body.length), u32(1_700_000_200), u32(0), u32(1), body]); };
+  const set = (id: number, body: Buffer) => Buffer.concat([u16(id), u16(4 + body.length), body]);
+  const tmpl = (tid: number, fields: [number, number][]) => Buffer.concat([u16(tid), u16(fields.length), ...fields.flatMap(([id, len]) => [u16(id), u16(len)])]);
+  const ctx = { exporterIp: '192.0.2.1', exporterPort: 4739, receivedAt: 1_700_000_200_000 };
+  collector.pipeline.handle(msg([
+    set(2, Buffer.concat([tmpl(258, [[152, 8], [153, 8], [1, 8], [2, 8], [8, 4], [12, 4], [32, 2], [4, 1]]), tmpl(259, [[152, 8], [153, 8], [1, 8], [2, 8], [27, 16], [28, 16], [139, 2], [4, 1]])])),
+    set(258, Buffer.concat([u64(1_700_000_000_000), u64(1_700_000_000_500), u64(84), u64(1), Buffer.from([8, 8, 8, 8, 1, 1, 1, 1]), u16(8 * 256), Buffer.from([1])])),
+    set(259, Buffer.concat([u64(1_700_000_000_000), u64(1_700_000_000_500), u64(104), u64(1), Buffer.from('20010db8000000000000000000000001', 'hex').fill(0x26, 0, 1), Buffer.from('2606470000000000000000000000abcd', 'hex'), u16(129 * 256), Buffer.from([58])])),
+  ]), ctx);
+  await collector.stop();
+  const rows = readFileSync(join(config.EF_DATA_DIR, 'riskiq-audit-icmp.ndjson'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as RiskiqRow);
+  assert.equal(capture.records.length, 2, 'two records decoded');
+  assert.deepEqual(capture.records.map((r) => [r.dstPort, r.icmpType]), [[0, 8], [0, 129]], 'the decoder leaves the port 0 and fills the ICMP type');
+  assert.deepEqual(rows.map((r) => [r.protocol, r.src_port, r.dst_port]), [[1, 0, 8 * 256], [58, 0, 129 * 256]], 'type × 256 + code in the destination port');
 });
 
 test('options as the seed names them; a bad key is a start-up error naming the variable and the decoded length', () => {

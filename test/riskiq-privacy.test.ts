@@ -221,7 +221,8 @@ function expectedRow(g: Gen): RiskiqRow | null {
     src_ip: srcPub ? g.src!.shown : null,
     src_port: srcPub ? r.srcPort : null,
     dst_ip: dstPub ? g.dst!.shown : null,
-    dst_port: dstPub ? r.dstPort : null,
+    // ICMP: type × 256 + code in the destination port when the record's port does not carry them.
+    dst_port: dstPub ? ((r.proto === 1 || r.proto === 58) && r.dstPort === 0 ? r.icmpType * 256 + r.icmpCode : r.dstPort) : null,
     tcp_flags: r.tcpFlags,
     protocol: r.proto,
     community_id: cid === '' ? null : cid,

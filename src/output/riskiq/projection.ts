@@ -77,7 +77,11 @@ export function projectInto(r: FlowRecord, buf: Buffer, off: number, privateRang
   buf.fill(0, off, off + ROW_LEN);
   let presence = 0;
   if (putPublicEnd(r.srcIp, r.srcLocality === 'private', privateRanges, r.srcPort, buf, off + R_SRC_IP, off + R_SRC_PORT)) presence |= PRESENT_SRC;
-  if (putPublicEnd(r.dstIp, r.dstLocality === 'private', privateRanges, r.dstPort, buf, off + R_DST_IP, off + R_DST_PORT)) presence |= PRESENT_DST;
+  // ICMP's type and code ride in the destination port (type × 256 + code), as NetFlow v5 exporters send
+  // them; a template with its own ICMP elements (IE 32/139) leaves the port 0 and fills those.
+  const icmp = r.proto === PROTO_ICMP || r.proto === PROTO_ICMPV6;
+  const dstPort = icmp && r.dstPort === 0 ? ((r.icmpType & 0xff) << 8) | (r.icmpCode & 0xff) : r.dstPort;
+  if (putPublicEnd(r.dstIp, r.dstLocality === 'private', privateRanges, dstPort, buf, off + R_DST_IP, off + R_DST_PORT)) presence |= PRESENT_DST;
   if (presence === 0) return Projected.SkippedPrivate;
   buf[off + R_PRESENCE] = presence;
   putU64(buf, off + R_START, r.startTs);

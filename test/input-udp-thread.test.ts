@@ -52,8 +52,9 @@ test('receive thread: a port already in use fails start-up with the reason', asy
 
 test('receive thread: past its queue it drops, and the drops are counted for /metrics (every datagram accounted for)', async () => {
   const capture = new CaptureOutput();
-  // Room for about 4 of the 1,464-byte datagrams below while the main thread is held up.
-  const config = testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: '6000' });
+  // Room for about 44 of the 1,464-byte datagrams below while the main thread is held up (the
+  // smallest queue allowed: one the largest datagram fits).
+  const config = testConfig({ EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE: '65536' });
   const c = new Collector(config, { outputs: [capture] });
   await c.start();
   const [port] = await c.listen();

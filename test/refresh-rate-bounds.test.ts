@@ -42,3 +42,29 @@ test('the outputs\' *_BATCH_DEADLINE options (milliseconds for a setTimeout) sto
     assert.ok(res.errors.some((e) => e.includes(name) && e.includes('3600000')), `the error names ${name} and its bound: ${res.errors.join(' | ')}`);
   }
 });
+
+test('numeric options whose extremes broke the collector are bounded, each error naming the option and its range', () => {
+  // [option, accepted values, refused values]
+  const cases: [string, string[], string[]][] = [
+    // A queue smaller than the largest datagram dropped every datagram over it, the pipeline idle.
+    ['EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE', ['0', '65536', '2147483647'], ['1', '65535']],
+    // Each rotation renames every generation on the writing thread: 10^9 froze the collector.
+    ['EF_OUTPUT_FILE_MAX_FILES', ['1', '1000'], ['1001', '1000000000']],
+    // DuckDB cannot append a batch under 16 MB, and refuses ~10^14 MB at start-up without naming the option.
+    ['EF_OUTPUT_DUCKDB_MEMORY_LIMIT', ['0', '16', '16777216'], ['1', '2', '15', '16777217']],
+    // A TTL date past ClickHouse's 2149 wraps to the past (every row deleted).
+    ['EF_OUTPUT_CLICKHOUSE_RETENTION', ['1', '36500'], ['36501', '50001']],
+    ['EF_OUTPUT_DUCKDB_RETENTION', ['1', '36500'], ['36501']],
+    // The memory queues are counted in batches: a huge batch left them unbounded.
+    ['EF_OUTPUT_CLICKHOUSE_BATCH_MAX_RECORDS', ['1', '1000000'], ['1000001', '1000000000000000']],
+    ['EF_OUTPUT_KAFKA_BATCH_MAX_RECORDS', ['1', '1000000'], ['1000001']],
+  ];
+  for (const [name, good, bad] of cases) {
+    for (const v of good) assert.deepEqual(loadConfig({ env: { [name]: v } }).errors, [], `${name}=${v} is accepted`);
+    for (const v of bad) {
+      const res = loadConfig({ env: { [name]: v } });
+      assert.equal(res.config, null, `${name}=${v} is refused`);
+      assert.ok(res.errors.some((e) => e.includes(name)), `the error names ${name}: ${res.errors.join(' | ')}`);
+    }
+  }
+});

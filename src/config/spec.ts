@@ -19,9 +19,11 @@ export interface OptionSpec<T = unknown> {
   list?: boolean;
 }
 
-type Bounds = { min?: number; max?: number };
+/** `orZero`: 0 is taken too, as "off", below a `min` above it. */
+type Bounds = { min?: number; max?: number; orZero?: boolean };
 
 function describeBounds(kind: string, b: Bounds): string {
+  if (b.orZero === true) return `0, or ${describeBounds(kind, { ...b, orZero: false })}`;
   if (b.min !== undefined && b.max !== undefined) return `${kind} from ${b.min} to ${b.max}`;
   if (b.min !== undefined) return `${kind} of at least ${b.min}`;
   if (b.max !== undefined) return `${kind} of at most ${b.max}`;
@@ -51,7 +53,7 @@ export const opt = {
       schema: z.string().transform((s, ctx) => {
         const t = s.trim();
         const n = /^-?\d+$/.test(t) ? Number(t) : NaN;
-        if (!Number.isSafeInteger(n) || (b.min !== undefined && n < b.min) || (b.max !== undefined && n > b.max)) {
+        if (!Number.isSafeInteger(n) || (b.min !== undefined && n < b.min && !(b.orZero === true && n === 0)) || (b.max !== undefined && n > b.max)) {
           ctx.addIssue({ code: z.ZodIssueCode.custom, message: allowed });
           return z.NEVER;
         }

@@ -196,7 +196,7 @@ export class UdpInput {
             const now = Date.now();
             if (now - this.lastDropLog > 60_000) {
               this.lastDropLog = now;
-              log.warn(`UDP receive thread: ${m.datagrams} datagrams dropped in the last second, the pipeline is behind by more than its ${this.opts.receiveThreadBytes} bytes`);
+              log.warn(`UDP receive thread: ${m.datagrams} datagrams dropped in the last second, the pipeline is behind by more than its ${this.opts.receiveThreadBytes} bytes (EF_FLOW_SERVER_UDP_RECEIVE_QUEUE_MAX_SIZE)`);
             }
             break;
           }

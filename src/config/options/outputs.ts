@@ -77,14 +77,14 @@ export const OUTPUT_OPTIONS = {
   ...dropFields('FILE', 'file'),
   EF_OUTPUT_FILE_PATH: opt.str(GF, 'data/flows.ndjson', 'NDJSON file to append to; rotated files get a numeric suffix. A relative path starting with `data/` is in EF_DATA_DIR (the default: flows.ndjson there); another relative path is from the working directory.', 'a file path'),
   EF_OUTPUT_FILE_MAX_SIZE: opt.int(GF, 100, 'Megabytes before the file is rotated (0: never).', { min: 0 }),
-  EF_OUTPUT_FILE_MAX_FILES: opt.int(GF, 10, 'Rotated files kept.', { min: 1 }),
+  EF_OUTPUT_FILE_MAX_FILES: opt.int(GF, 10, 'Rotated files kept (at most 1000: each rotation renames every generation, on the thread that writes).', { min: 1, max: 1000 }),
 
   ...storeCommon('DUCKDB', 'embedded store (DuckDB)', true),
   EF_OUTPUT_DUCKDB_PATH: opt.str(GD, '', 'Database file. Empty: flows.duckdb in EF_DATA_DIR.', 'a file path'),
-  EF_OUTPUT_DUCKDB_RETENTION: opt.int(GD, 7, 'Days of flows kept.', { min: 1 }),
+  EF_OUTPUT_DUCKDB_RETENTION: opt.int(GD, 7, 'Days of flows kept (at most 36500, a hundred years).', { min: 1, max: 36_500 }),
   EF_OUTPUT_DUCKDB_MAX_SIZE: opt.int(GD, 10240, 'Megabytes the database may grow to before the oldest days are removed early.', { min: 16 }),
   EF_OUTPUT_DUCKDB_BATCH_DEADLINE: opt.int(GD, 1000, 'Milliseconds a partial batch waits before it is appended (at most an hour).', { min: 1, max: BATCH_DEADLINE_MAX }),
-  EF_OUTPUT_DUCKDB_MEMORY_LIMIT: opt.int(GD, 0, "Megabytes of memory DuckDB may use for its buffers and queries (larger queries spill to disk beside the database). 0: DuckDB's own default, 80% of the machine's memory.", { min: 0 }),
+  EF_OUTPUT_DUCKDB_MEMORY_LIMIT: opt.int(GD, 0, "Megabytes of memory DuckDB may use for its buffers and queries (larger queries spill to disk beside the database). 0: DuckDB's own default, 80% of the machine's memory. Else from 16 (less and DuckDB cannot append a batch) to 16777216 (16 TB).", { min: 16, max: 16_777_216, orZero: true }),
 
   ...storeCommon('CLICKHOUSE', 'ClickHouse'),
   EF_OUTPUT_CLICKHOUSE_ADDRESSES: opt.list(GC, 'http://127.0.0.1:8123', 'ClickHouse HTTP endpoints.', { test: isHttpUrl, allowed: 'http(s)://host:port URLs' }),
@@ -94,10 +94,10 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_CLICKHOUSE_TABLE: opt.checked(GC, 'flows', 'Table (created when missing).', 'a plain identifier (letters, digits, _)', identifier),
   EF_OUTPUT_CLICKHOUSE_USERNAME: opt.str(GC, 'default', 'User.', 'a user name'),
   EF_OUTPUT_CLICKHOUSE_PASSWORD: opt.secret(GC, 'Password.'),
-  EF_OUTPUT_CLICKHOUSE_RETENTION: opt.int(GC, 30, 'Days kept (table TTL).', { min: 1 }),
+  EF_OUTPUT_CLICKHOUSE_RETENTION: opt.int(GC, 30, 'Days kept (table TTL; at most 36500, a hundred years: ClickHouse dates end in 2149, and a TTL date past it wraps to the past).', { min: 1, max: 36_500 }),
   EF_OUTPUT_CLICKHOUSE_SUMMARIES_ENABLE: opt.bool(GC, true, 'Hourly summaries kept by the server (two materialized views beside the table), so that the web UI\'s overview over days reads them rather than every flow; they add about 40% to the server\'s work per insert. false drops the views.'),
   EF_OUTPUT_CLICKHOUSE_BATCH_DEADLINE: opt.int(GC, 2000, 'Milliseconds a partial batch waits (at most an hour).', { min: 1, max: BATCH_DEADLINE_MAX }),
-  EF_OUTPUT_CLICKHOUSE_BATCH_MAX_RECORDS: opt.int(GC, 50000, 'Records per insert.', { min: 1 }),
+  EF_OUTPUT_CLICKHOUSE_BATCH_MAX_RECORDS: opt.int(GC, 50000, 'Records per insert (at most 1000000). Memory holds 2 batches with a spill, 20 without one (about 1 KB a record).', { min: 1, max: 1_000_000 }),
   EF_OUTPUT_CLICKHOUSE_SPILL_MAX_BYTES: opt.int(GC, 1073741824, 'Disk used to hold records while ClickHouse is away.', { min: 0 }),
 
   ...searchOutput('ELASTICSEARCH', 'Elasticsearch'),
@@ -117,6 +117,6 @@ export const OUTPUT_OPTIONS = {
   EF_OUTPUT_KAFKA_TLS_SKIP_VERIFICATION: opt.bool(GK, false, 'Accept any broker certificate (testing only).'),
   EF_OUTPUT_KAFKA_TLS_CA_CERT_FILEPATH: opt.str(GK, '', 'CA certificate (PEM) to trust.', 'a file path'),
   EF_OUTPUT_KAFKA_BATCH_DEADLINE: opt.int(GK, 1000, 'Milliseconds a partial batch waits (at most an hour).', { min: 1, max: BATCH_DEADLINE_MAX }),
-  EF_OUTPUT_KAFKA_BATCH_MAX_RECORDS: opt.int(GK, 10000, 'Records per produce request.', { min: 1 }),
+  EF_OUTPUT_KAFKA_BATCH_MAX_RECORDS: opt.int(GK, 10000, 'Records per produce request (at most 1000000). Memory holds 1 batch besides the one sent with a spill, 20 without one (about 1 KB a record).', { min: 1, max: 1_000_000 }),
   EF_OUTPUT_KAFKA_SPILL_MAX_BYTES: opt.int(GK, 1073741824, 'Disk used to hold records while the brokers are away.', { min: 0 }),
 };

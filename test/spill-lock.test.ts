@@ -103,6 +103,27 @@ test('spill lock: an empty lock (a writer between creating and writing it) is no
   assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith(LOCK_FILE)), [], 'no lock or temporary file left behind');
 });
 
+test('spill lock: a stale lock is taken over only under the takeover claim; a claim left by a crashed taker is cleared', async () => {
+  const dir = tempDir('ufc-spill-lock-');
+  new SpillLog({ dir, maxBytes: 1 << 30 }).close();
+  const lock = join(dir, LOCK_FILE);
+  const dead = await sleeper();
+  await dead.kill();
+  const stale = `${dead.pid} ${'x'.repeat(8)}\n`;
+  writeFileSync(lock, stale);
+  // Another taker at work (its claim fresh): this one neither removes the lock nor takes it.
+  writeFileSync(`${lock}.takeover`, '1\n');
+  assert.throws(() => new SpillLog({ dir, maxBytes: 1 << 30 }), /keeps changing hands/, 'refused while another takes it over');
+  assert.equal(readFileSync(lock, 'utf8'), stale, 'the lock is left to the other taker');
+  // That taker crashed: its claim, a minute old, is cleared and the stale lock taken over.
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(`${lock}.takeover`, old, old);
+  const log = new SpillLog({ dir, maxBytes: 1 << 30 });
+  assert.equal(readFileSync(lock, 'utf8').trim(), `${process.pid} ${processIdentity(process.pid)}`.trim(), 'taken over');
+  assert.equal(existsSync(`${lock}.takeover`), false, 'the claim is gone');
+  log.close();
+});
+
 test('spill lock: an output whose spill another process holds does not start (a start-up error), and nothing is replayed', async () => {
   const dir = tempDir('ufc-spill-lock-');
   const first = new SpillLog({ dir, maxBytes: 1 << 30 });

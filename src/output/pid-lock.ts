@@ -9,7 +9,7 @@
  * alone. There is no advisory locking (flock) in Node's fs, hence the pid check.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 export interface PidLockOptions {
@@ -37,6 +37,9 @@ export class LockHeldError extends Error {
   }
 }
 
+/** Something to wait on for a few milliseconds without returning to the event loop (takePidLock is synchronous). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 /** Locks this process holds and has not released (resolved paths), to refuse a second taker here too. */
 const held = new Set<string>();
 
@@ -44,7 +47,9 @@ const held = new Set<string>();
 export function takePidLock(lock: string, o: PidLockOptions): PidLock {
   const key = resolve(lock);
   const mine = processIdentity(process.pid);
-  for (let attempt = 0; attempt < 3; attempt++) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    // Another process mid-way (a takeover under its claim): it takes microseconds, so a short wait.
+    if (attempt > 0) Atomics.wait(PAUSE, 0, 0, 10);
     try {
       create(lock, `${process.pid} ${mine}\n`);
       return holding(lock, key);
@@ -101,24 +106,36 @@ function create(lock: string, text: string): void {
 }
 
 /**
- * Removes a stale lock whose text was `stale`. Moved aside first and read again: between the reading
- * and the removing another process may have taken it over and made its own, which is put back.
+ * Removes a stale lock whose text was `stale`, under a claim only one taker holds at a time
+ * (`<lock>.takeover`, created exclusively): under it the lock is read again and removed only if it is
+ * still the stale one. Without the claim, one taker could remove the lock another had just made in
+ * its place. A claim left by a taker that crashed is cleared once it is CLAIM_STALE_MS old.
  */
 function takeOver(lock: string, stale: string): void {
-  const aside = `${lock}.stale.${process.pid}.${randomBytes(4).toString('hex')}`;
+  const claim = `${lock}.takeover`;
   try {
-    renameSync(lock, aside);
-  } catch {
-    return; // Gone meanwhile (taken over first): the next attempt says who holds it now.
+    writeFileSync(claim, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Another taker at work: the next attempt sees what it did. One that crashed left its claim.
+    try {
+      if (Date.now() - statSync(claim).mtimeMs > CLAIM_STALE_MS) rmSync(claim, { force: true });
+    } catch {
+      // Gone meanwhile.
+    }
+    return;
   }
   try {
-    if (readFileSync(aside, 'utf8') !== stale) linkSync(aside, lock);
+    if (readFileSync(lock, 'utf8') === stale) unlinkSync(lock);
   } catch {
-    // Another lock made meanwhile: the next attempt finds it.
+    // Gone meanwhile: the next attempt creates it or finds who did.
   } finally {
-    rmSync(aside, { force: true });
+    rmSync(claim, { force: true });
   }
 }
+
+/** How long a takeover claim may be one under way before it is taken for a crashed taker's. */
+const CLAIM_STALE_MS = 10_000;
 
 function holding(lock: string, key: string): PidLock {
   held.add(key);

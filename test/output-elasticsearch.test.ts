@@ -408,6 +408,8 @@ test('items refused because a new index would pass the cluster\'s shard limit (4
   const refusals = [
     { product: 'elasticsearch' as const, type: 'validation_exception', reason: 'Validation Failed: 1: this action would add [2] shards, but this cluster currently has [1000]/[1000] maximum normal shards open;' },
     { product: 'opensearch' as const, type: 'illegal_argument_exception', reason: 'Validation Failed: 1: this action would add [2] total shards, but this cluster currently has [1000]/[1000] maximum shards open;' },
+    // OpenSearch 2.9's overflowed maximum (its per-node limit times the nodes).
+    { product: 'opensearch' as const, type: 'illegal_argument_exception', reason: 'Validation Failed: 1: this action would add [2] total shards, but this cluster currently has [30101]/[-1089934592] maximum shards open;' },
   ];
   for (const r of refusals) {
     const server = new EsTestServer({ product: r.product });

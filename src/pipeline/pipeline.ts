@@ -102,8 +102,9 @@ export class Pipeline {
 
   /**
    * The datagrams' clock at wall-clock `wall`: the time of the latest datagram, moved on by the wall
-   * time since the sweep that first saw it. Live, that is the wall clock; a replayed capture's held
-   * data and templates age by its own times, as they do when its datagrams sweep (finish()).
+   * time since the sweep that first saw it when sweeps are timed (live: about the wall clock). A
+   * replay's (timedSweeps false) is the latest datagram's time alone: its held data and templates age
+   * by the capture's own times, as they do when its datagrams sweep (finish()).
    */
   private sweepClock(wall: number): number {
     if (this.heard) {

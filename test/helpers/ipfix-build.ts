@@ -1,7 +1,6 @@
 /**
- * Hand-built NetFlow v9 and IPFIX datagrams for decoder tests: RFC 7011 §3.1 message header, §3.3.2
- * set header, §3.4.1 template records (the enterprise bit on a field id with its PEN after it), and
- * RFC 3954 §5.1 NetFlow v9 headers. Big-endian throughout.
+ * Hand-built IPFIX messages for decoder tests: RFC 7011 §3.1 message header, §3.3.2 set header, §3.4.1
+ * template records (the enterprise bit on a field id with its PEN after it). Big-endian throughout.
  */
 
 /** [id, len] or [id, len, pen] field specifiers. */

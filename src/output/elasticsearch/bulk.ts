@@ -74,8 +74,9 @@ function retriable(status: number): boolean {
  * illegal_argument_exception, both "this action would add [N] shards, but this cluster currently has
  * [M]/[M] maximum ... shards open"). A new hourly or daily index meets it at a period's turn, and
  * every record of the period would be dropped; kept instead, as for 403, until shards are freed.
+ * (OpenSearch 2.9 could print the maximum negative, its per-node limit times the nodes overflowing.)
  */
-const SHARD_LIMIT = /would add \[\d+\] (total )?shards, but this cluster currently has \[\d+\]\/\[\d+\] maximum/;
+const SHARD_LIMIT = /would add \[\d+\] (total )?shards, but this cluster currently has \[-?\d+\]\/\[-?\d+\] maximum/;
 
 /**
  * Per item: 2xx ok; the statuses above (and the shard limit's 400) retried; any other (mapping and parse errors, 400) rejected,

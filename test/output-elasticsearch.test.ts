@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { FlowRecord } from '../src/record/flow-record.js';
+import { FlowRecord } from '../src/record/flow-record.js';
 import { encodeRecord } from '../src/record/json.js';
 import type { ViewOptions } from '../src/record/fields.js';
 import { IndexNamer } from '../src/output/elasticsearch/index-name.js';
@@ -432,6 +432,30 @@ test('items refused because a new index would pass the cluster\'s shard limit (4
       await out.close();
       await server.stop();
     }
+  }
+});
+
+test('an information element without a named field is mapped double by the template, whatever its first value (a float element sent first as 1 was mapped long, later fractions truncated)', async () => {
+  const server = new EsTestServer({ product: 'elasticsearch' });
+  await server.start();
+  const out = new SearchOutput(outputOptions(server, { indexPeriod: 'none' }));
+  try {
+    await out.start();
+    const recs = [1, 0.01].map((p, i) => {
+      const r = Object.assign(new FlowRecord(), { collectTs: 1_700_000_000_000 + i, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '8.8.8.8', proto: 17, bytes: 100, packets: 1 });
+      r.setExtra('ipfix.samplingProbability', p);
+      r.setExtra('ipfix.someRatio', 0.5 + i);
+      return r;
+    });
+    out.write(recs);
+    await out.flush();
+    assert.equal(server.docs.length, 2, 'both indexed');
+    const types = server.dynamicTypes('elastiflow-flow-codex');
+    assert.equal(types.get('ipfix.samplingProbability'), 'double', 'a whole number first: double, not long');
+    assert.equal(types.get('ipfix.someRatio'), 'double', 'a fraction first: double, not a 32-bit float');
+  } finally {
+    await out.close();
+    await server.stop();
   }
 });
 

@@ -56,6 +56,8 @@ interface Template {
   priority: number;
   subobjects: boolean;
   properties: Map<string, string>;
+  /** dynamic_templates by match_mapping_type: the type a new field of that JSON type gets. */
+  dynamicByJsonType: Map<string, string>;
 }
 
 const FIELD_TYPES = new Set(['date', 'ip', 'long', 'integer', 'short', 'byte', 'keyword', 'double', 'float', 'geo_point', 'boolean', 'text', 'object']);
@@ -239,7 +241,13 @@ export class EsTestServer {
         }
       }
     }
-    this.tpl.set(name, { name, patterns: patterns as string[], priority: Number(t.priority ?? 0), subobjects, properties });
+    const dynamicByJsonType = new Map<string, string>();
+    for (const d of (mappings.dynamic_templates ?? []) as Record<string, { match_mapping_type?: string; mapping?: { type?: string } }>[]) {
+      for (const rule of Object.values(d)) {
+        if (typeof rule.match_mapping_type === 'string' && typeof rule.mapping?.type === 'string') dynamicByJsonType.set(rule.match_mapping_type, rule.mapping.type);
+      }
+    }
+    this.tpl.set(name, { name, patterns: patterns as string[], priority: Number(t.priority ?? 0), subobjects, properties, dynamicByJsonType });
     this.templates.set(name, t);
     return { acknowledged: true };
   }
@@ -309,6 +317,19 @@ export class EsTestServer {
   }
 
   /** What a cluster would refuse about this document under the index's template; null if fine. */
+  /** Fields each index mapped dynamically (not in its template's properties), with their types. */
+  private readonly dynamicMapped = new Map<string, Map<string, string>>();
+
+  dynamicTypes(index: string): Map<string, string> {
+    let m = this.dynamicMapped.get(index);
+    if (m === undefined) this.dynamicMapped.set(index, (m = new Map()));
+    return m;
+  }
+
+  private dynamicType(index: string, name: string): string | undefined {
+    return this.dynamicMapped.get(index)?.get(name);
+  }
+
   private checkDoc(index: string, doc: Record<string, unknown>): string | null {
     const t = this.templateFor(index);
     const names = Object.keys(doc);
@@ -321,7 +342,15 @@ export class EsTestServer {
     }
     if (t === null) return null;
     for (const [name, value] of Object.entries(doc)) {
-      const type = t.properties.get(name);
+      let type = t.properties.get(name) ?? this.dynamicType(index, name);
+      if (type === undefined && typeof value === 'number') {
+        // Dynamic mapping as a real cluster does it: the first number seen fixes the field's type, a
+        // whole one `long` and a fraction `float`, unless a dynamic template says otherwise. (A later
+        // fraction in a `long` field is refused here; a real cluster indexes it truncated, silently.)
+        const json = Number.isInteger(value) ? 'long' : 'double';
+        type = t.dynamicByJsonType.get(json) ?? (json === 'long' ? 'long' : 'float');
+        this.dynamicTypes(index).set(name, type);
+      }
       if (type === undefined) continue;
       const values = Array.isArray(value) ? value : [value];
       for (const v of values) {

@@ -69,8 +69,15 @@ export function buildTemplate(flavor: Flavor, name: string, pattern: string, sch
     // make its field a date: the next record's text would then be refused.
     date_detection: false,
     // Information elements without a named field (record `extra`) arrive under raw names; strings
-    // among them are identifiers, not prose.
-    dynamic_templates: [{ strings_as_keyword: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } }],
+    // among them are identifiers, not prose. Numbers are doubles, as JavaScript holds them: the first
+    // value seen fixes a field's type, and a float element sent first as a whole number (a sampling
+    // probability of 1) made it `long`, every later fraction truncated (0.01 indexed as 0); a fraction
+    // first made it a 32-bit `float`. A double loses nothing the collector sent.
+    dynamic_templates: [
+      { strings_as_keyword: { match_mapping_type: 'string', mapping: { type: 'keyword', ignore_above: 1024 } } },
+      { whole_numbers_as_double: { match_mapping_type: 'long', mapping: { type: 'double' } } },
+      { fractions_as_double: { match_mapping_type: 'double', mapping: { type: 'double' } } },
+    ],
     properties,
   };
   if (flavor === 'elasticsearch') mappings.subobjects = false;

@@ -8,13 +8,11 @@
  * - A name of 255 or 100,000 characters without a space keeps the columns after it in view.
  * - Counters of 2^63 read in exa- units, and a chart's value labels are never cut on the left.
  */
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './helpers/browser.js';
-import { NAMED_EXPORTER, OFFICE_NAME, startWebFixture, type WebFixture } from './web-fixture.js';
-import { toolPath, needTool } from './helpers/tools.js';
+import type { Page } from 'playwright-core';
+import { blankPage, browserSuite, editAnswers } from './helpers/browser.js';
+import { NAMED_EXPORTER, OFFICE_NAME, startWebFixture } from './web-fixture.js';
 
 const RLO = '\u202E';
 /** An interface name leaving an override open: it showed the next interface's name mirrored. */
@@ -22,44 +20,20 @@ const SPOOF = `${RLO}up-link`;
 const LONG_IF = 'X'.repeat(255);
 const HUGE_THREAT = 'T'.repeat(100_000);
 
-let f: WebFixture | null = null;
-let ctx: BrowserContext | null = null;
-let profile = '';
-
-before(async () => {
-  const path = toolPath('chromium');
-  if (path === null) return;
-  f = await startWebFixture({ replays: 3 });
-  ({ ctx, profile } = await launchChromium(path));
-});
-
-after(async () => {
-  await ctx?.close();
-  await f?.stop();
-  if (profile !== '') rmSync(profile, { recursive: true, force: true });
-});
+const suite = browserSuite(() => startWebFixture({ replays: 3 }));
 
 type Json = Record<string, unknown>;
 
 /** A page whose answers from `api` (a path such as /api/interfaces) go through `edit` first. */
 async function pageWith(t: TestContext, edits: Record<string, (body: Json) => void>): Promise<{ page: Page; errors: string[] } | null> {
-  if (needTool(t, 'chromium') === null) return null;
-  const page = await ctx!.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  for (const [api, edit] of Object.entries(edits)) {
-    await page.route((u) => u.pathname === api, async (route) => {
-      const res = await route.fetch();
-      const body = await res.json() as Json;
-      edit(body);
-      await route.fulfill({ response: res, json: body });
-    });
-  }
-  return { page, errors };
+  const b = await blankPage(t, suite);
+  if (b === null) return null;
+  for (const [api, edit] of Object.entries(edits)) await editAnswers<Json>(b.page, (u) => u.pathname === api, edit);
+  return b;
 }
 
 async function go(page: Page, path: string): Promise<void> {
-  await page.goto(f!.url + path);
+  await page.goto(suite.fixture!.url + path);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
 }
 

@@ -4,40 +4,17 @@
  * refreshes, answers coming late or not at all, and the keyboard focus across redraws. A fixture of
  * its own, as these tests add flows and hold requests back.
  */
-import { after, before, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
-import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './helpers/browser.js';
-import { startWebFixture, type WebFixture } from './web-fixture.js';
-import { toolPath, needTool } from './helpers/tools.js';
+import type { Page } from 'playwright-core';
+import { blankPage as blankPageOf, browserSuite, editAnswers } from './helpers/browser.js';
+import { startWebFixture } from './web-fixture.js';
 
-let f: WebFixture | null = null;
-let ctx: BrowserContext | null = null;
-let profile = '';
-
-before(async () => {
-  const path = toolPath('chromium');
-  if (path === null) return;
-  f = await startWebFixture({ replays: 3 });
-  ({ ctx, profile } = await launchChromium(path));
-});
-
-after(async () => {
-  await ctx?.close();
-  await f?.stop();
-  if (profile !== '') rmSync(profile, { recursive: true, force: true });
-});
+const suite = browserSuite(() => startWebFixture({ replays: 3 }));
 
 
 /** A page with no navigation yet, its uncaught errors collected. */
-async function blankPage(t: TestContext): Promise<{ page: Page; errors: string[] } | null> {
-  if (needTool(t, 'chromium') === null) return null;
-  const page = await ctx!.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  return { page, errors };
-}
+const blankPage = (t: TestContext) => blankPageOf(t, suite);
 
 /** One NetFlow v5 flow between two public addresses, received (and so stamped, by default) at `at`. */
 function v5Flow(at: number): Buffer {
@@ -55,7 +32,7 @@ test('flow search: a flow stamped just before the search, stored after page 1 wa
   if (b === null) return;
   const { page, errors } = b;
   const asked = page.waitForRequest((r) => r.url().includes('/api/flows?'));
-  await page.goto(`${f!.url}/flows`);
+  await page.goto(`${suite.fixture!.url}/flows`);
   await asked;
   const sent = Date.now();
   await page.waitForSelector('body[data-ready="true"]');
@@ -63,8 +40,8 @@ test('flow search: a flow stamped just before the search, stored after page 1 wa
   const first = totalOf(await summary.textContent());
   assert.ok(Number(first.replace(/,/g, '')) > 50, `more than a page of flows: ${first}`);
   // Stamped a second before the search went out, stored only now: an output's batch on its way.
-  f!.collector.pipeline.handle(v5Flow(sent - 1000), { exporterIp: '198.51.100.77', exporterPort: 2055, receivedAt: sent - 1000 });
-  await f!.collector.flush();
+  suite.fixture!.collector.pipeline.handle(v5Flow(sent - 1000), { exporterIp: '198.51.100.77', exporterPort: 2055, receivedAt: sent - 1000 });
+  await suite.fixture!.collector.flush();
   await page.click('nav.pager button:has-text("Older")');
   await summary.filter({ hasText: 'Flows 51–' }).waitFor({ timeout: 10_000 });
   assert.equal(totalOf(await summary.textContent()), first, 'page 2 is of the same flows as page 1');
@@ -88,7 +65,7 @@ test('overview: a conversations request the API has not answered is not asked ag
   let overviews = 0;
   page.on('request', (r) => { if (r.url().includes('/api/overview?')) overviews++; });
   await page.clock.install();
-  await page.goto(`${f!.url}/`);
+  await page.goto(`${suite.fixture!.url}/`);
   await page.waitForSelector('body[data-ready="true"]');
   for (let i = 0; i < 2; i++) {
     await page.clock.runFor(10_500);
@@ -122,7 +99,7 @@ test('overview: an interface\'s counters answering late for the range before do 
     await route.fulfill({ json: counters(first ? 111 : 222) }).catch(() => {});
   });
   const asked = page.waitForRequest((r) => r.url().includes('/api/interface-counters?'));
-  await page.goto(`${f!.url}/?exporter=192.0.2.250&ifIndex=1&range=15m`);
+  await page.goto(`${suite.fixture!.url}/?exporter=192.0.2.250&ifIndex=1&range=15m`);
   await asked;
   await page.waitForSelector('body[data-ready="true"]');
   await page.selectOption('#range', '24h');
@@ -138,7 +115,7 @@ test('flow search: the form shows a link\'s protocol the list does not name and 
   const b = await blankPage(t);
   if (b === null) return;
   const { page, errors } = b;
-  await page.goto(`${f!.url}/flows?proto=4&threat=true`);
+  await page.goto(`${suite.fixture!.url}/flows?proto=4&threat=true`);
   await page.waitForSelector('body[data-ready="true"]');
   assert.equal(await page.inputValue('#proto'), '4', 'the protocol select shows 4');
   assert.equal(await page.locator('#proto option:checked').textContent(), 'Protocol 4', 'and names it');
@@ -156,13 +133,10 @@ test('overview charts: traffic only in the step still filling says so, not "No d
   if (b === null) return;
   const { page, errors } = b;
   // The API leaves out the step still filling: a 7-day range's first two hours have every flow in it.
-  await page.route('**/api/overview?*', async (route) => {
-    const res = await route.fetch();
-    const body = await res.json() as { series: { flows: number; bytes: number; packets: number }[] };
+  await editAnswers<{ series: { flows: number; bytes: number; packets: number }[] }>(page, '**/api/overview?*', (body) => {
     for (const p of body.series) Object.assign(p, { flows: 0, bytes: 0, packets: 0 });
-    await route.fulfill({ response: res, json: body });
   });
-  await page.goto(`${f!.url}/?range=7d`);
+  await page.goto(`${suite.fixture!.url}/?range=7d`);
   await page.waitForSelector('body[data-ready="true"]');
   assert.notEqual(await page.textContent('#stat-flows .stat-value'), '0', 'the cards show traffic');
   assert.deepEqual(await page.locator('figure.chart-fig .chart-empty').allTextContents(), Array(3).fill('The current 2-hour step is still filling'), 'each chart says why it has no line');
@@ -185,7 +159,7 @@ test('keyboard focus stays on the same link across the Overview\'s timed refresh
   if (b === null) return;
   const { page, errors } = b;
   await page.clock.install();
-  await page.goto(`${f!.url}/`);
+  await page.goto(`${suite.fixture!.url}/`);
   await page.waitForSelector('section[aria-label="Top conversations"] tbody a.ip');
   for (const card of ['Top talkers', 'Interfaces', 'Top conversations']) {
     // A link whose address is linked before it too (in an earlier card or row), when there is one: that
@@ -207,7 +181,7 @@ test('keyboard focus stays on the same link across the Overview\'s timed refresh
     await sleep(300);
     assert.equal(await focused(page), before, `${card}: the focus is on the same link after the refresh`);
   }
-  await page.goto(`${f!.url}/flows`);
+  await page.goto(`${suite.fixture!.url}/flows`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.locator('nav.pager button', { hasText: 'Older' }).focus();
   await page.keyboard.press('Enter');
@@ -221,7 +195,7 @@ test('flow search: "Older" answered 503 busy keeps the page shown, with the erro
   const b = await blankPage(t);
   if (b === null) return;
   const { page, errors } = b;
-  await page.goto(`${f!.url}/flows`);
+  await page.goto(`${suite.fixture!.url}/flows`);
   await page.waitForSelector('body[data-ready="true"]');
   const summary = page.locator('p.summary');
   const before = await summary.textContent();

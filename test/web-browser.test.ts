@@ -4,41 +4,28 @@
  * PassiveTotal links carry the right address, the keyboard reaches everything, and no page logs
  * an error. Screenshots (1280×800) go to test-artifacts/.
  */
-import { after, before, test, type TestContext } from 'node:test';
+import { before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
-import { launchChromium } from './helpers/browser.js';
-import { EXPORTER_NETWORK, LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, startWebFixture, touchesListed, type WebFixture } from './web-fixture.js';
-import { REPO_ROOT, toolPath, needTool } from './helpers/tools.js';
+import type { Page } from 'playwright-core';
+import { blankPage as blankPageOf, browserSuite, editAnswers } from './helpers/browser.js';
+import { EXPORTER_NETWORK, LISTED, NAMED_EXPORTER, NAMED_INTERFACES, OFFICE_NAME, startWebFixture, touchesListed } from './web-fixture.js';
+import { REPO_ROOT, needTool } from './helpers/tools.js';
 import { conversations } from './store-reference.js';
 
 const PT = 'https://pt.example.test/research?query=';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
-/** Chromium flags for a sandbox-less CI box with no network beyond loopback. */
-let f: WebFixture | null = null;
-let ctx: BrowserContext | null = null;
-let profile = '';
+const suite = browserSuite(() => startWebFixture({ replays: 30, passiveTotalUrl: PT }));
 const problems: string[] = [];
 
-before(async () => {
-  const path = toolPath('chromium');
-  if (path === null) return;
-  f = await startWebFixture({ replays: 30, passiveTotalUrl: PT });
-  ({ ctx, profile } = await launchChromium(path));
+before(() => {
   mkdirSync(ARTIFACTS, { recursive: true });
-});
-
-after(async () => {
-  await ctx?.close();
-  await f?.stop();
-  if (profile !== '') rmSync(profile, { recursive: true, force: true });
 });
 
 async function open(t: TestContext, path: string): Promise<Page | null> {
   if (needTool(t, 'chromium') === null) return null;
-  const page = await ctx!.newPage();
+  const page = await suite.ctx!.newPage();
   page.on('console', (m) => {
     if (m.type() === 'error' || m.type() === 'warning') problems.push(`${path}: console ${m.type()}: ${m.text()}`);
   });
@@ -50,7 +37,7 @@ async function open(t: TestContext, path: string): Promise<Page | null> {
   page.on('response', (r) => {
     if (r.status() >= 400) problems.push(`${path}: HTTP ${r.status()} ${r.url()}`);
   });
-  await page.goto(f!.url + path);
+  await page.goto(suite.fixture!.url + path);
   await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
   return page;
 }
@@ -68,7 +55,7 @@ async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `web-${name}.png`), fullPage: false });
 }
 
-const flows = () => f!.records.records.filter((r) => r.kind === 'flow');
+const flows = () => suite.fixture!.records.records.filter((r) => r.kind === 'flow');
 const fmtInt = (n: number) => new Intl.NumberFormat('en-US').format(n);
 
 /** Every address link points at the PassiveTotal base URL with exactly the address shown. */
@@ -163,7 +150,7 @@ test('overview renders rates and top lists from the store', async (t) => {
   assert.deepEqual([await page.inputValue('input[name="exporter"]'), await page.inputValue('input[name="ifIndex"]')], [exporter, '']);
   // The threat filter as the API reads it: threat=1 filters (and says so), threat=0 does not.
   for (const [q, bar, count] of [['threat=1', 'Only flows touching listed addresses.', recs.filter(touchesListed).length], ['threat=0', null, recs.length]] as const) {
-    await page.goto(`${f!.url}/?${q}`);
+    await page.goto(`${suite.fixture!.url}/?${q}`);
     await page.waitForSelector('#stat-flows .stat-value');
     assert.equal(await page.locator('p.filter-bar').count(), bar === null ? 0 : 1, q);
     if (bar !== null) assert.ok((await page.textContent('p.filter-bar'))!.startsWith(bar), q);
@@ -241,9 +228,9 @@ test('flow search: filters change the results, paging, exports', async (t) => {
   // The export links carry the same filter; the CSV holds every matching row.
   const csvHref = await page.getAttribute('#export-csv', 'href');
   assert.match(csvHref!, /ip=192\.168\.1\.0%2F24/);
-  const csv = await page.request.get(f!.url + csvHref!);
+  const csv = await page.request.get(suite.fixture!.url + csvHref!);
   assert.equal((await csv.text()).trimEnd().split('\n').length, inNet.length + 1);
-  const nd = await page.request.get(f!.url + (await page.getAttribute('#export-ndjson', 'href'))!);
+  const nd = await page.request.get(suite.fixture!.url + (await page.getAttribute('#export-ndjson', 'href'))!);
   assert.equal((await nd.text()).trimEnd().split('\n').length, inNet.length);
   // An exporter and one of its interfaces, in or out: one that only some of the exporter's flows use.
   const through = (r: { exporterIp: string; inIf: number; outIf: number }, e: string, i: number): boolean => r.exporterIp === e && (r.inIf === i || r.outIf === i);
@@ -319,7 +306,7 @@ test('networks: the Overview lists the named networks; a network links to its ow
 test('overview: the top conversations, client and server:port, busiest first', async (t) => {
   const page = await open(t, '/');
   if (page === null) return;
-  const want = conversations(f!.records.records, 0, Date.now() + 1, 'bytes', 10);
+  const want = conversations(suite.fixture!.records.records, 0, Date.now() + 1, 'bytes', 10);
   const rows = page.locator('section[aria-label="Top conversations"] tbody tr');
   await rows.first().waitFor({ timeout: 10_000 });
   const got = await rows.evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].slice(0, 3).map((td) => td.textContent)));
@@ -337,18 +324,18 @@ test('exporters page shows each exporter with protocol, counters and templates',
   // Public ends (45.33.32.156 to 93.184.216.34), so every test counting what the RiskIQ output sent sees it too.
   v5.writeUInt32BE(0x2d21209c, 24); v5.writeUInt32BE(0x5db8d822, 28); v5.writeUInt32BE(1, 40); v5.writeUInt32BE(64, 44);
   v5.writeUInt32BE(99_000, 48); v5.writeUInt32BE(90_000, 52); v5[62] = 17;
-  f!.collector.pipeline.handle(v5, { exporterIp: '198.51.100.21', exporterPort: 2055, receivedAt: now });
+  suite.fixture!.collector.pipeline.handle(v5, { exporterIp: '198.51.100.21', exporterPort: 2055, receivedAt: now });
   // The same again numbered 5: records 1 to 4 never came (v5 numbers the records sent before).
   const next = Buffer.from(v5);
   next.writeUInt32BE(5, 16);
-  f!.collector.pipeline.handle(next, { exporterIp: '198.51.100.21', exporterPort: 2055, receivedAt: now });
+  suite.fixture!.collector.pipeline.handle(next, { exporterIp: '198.51.100.21', exporterPort: 2055, receivedAt: now });
   await page.reload();
   await page.waitForSelector('section[aria-label="Exporters"] tbody tr');
   // The first cell: the address (its link), and below it the network the address metadata file names.
   const rows = await page.$$eval('section[aria-label="Exporters"] tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td, i) => (i === 0 ? td.querySelector('a.ip')?.textContent ?? '' : td.textContent))));
   const nets = await page.$$eval('section[aria-label="Exporters"] tbody tr', (trs) => trs.map((tr) => [tr.querySelector('td a.ip')?.textContent ?? '', tr.querySelector('td .net')?.textContent ?? null]));
   assert.deepEqual(nets.filter(([, n]) => n !== null), [[NAMED_EXPORTER, EXPORTER_NETWORK]]);
-  const stats = f!.collector.pipeline.stats.snapshot();
+  const stats = suite.fixture!.collector.pipeline.stats.snapshot();
   assert.equal(rows.length, stats.length);
   const label: Record<string, string> = { ipfix: 'IPFIX', netflow5: 'NetFlow v5', netflow9: 'NetFlow v9', sflow5: 'sFlow v5' };
   for (const s of stats) {
@@ -362,7 +349,7 @@ test('exporters page shows each exporter with protocol, counters and templates',
   // The crafted IPFIX exporter's options data named two interfaces: said under its templates.
   assert.equal(rows.find((r) => r[0] === NAMED_EXPORTER)![7], `2${Object.keys(NAMED_INTERFACES).length} interfaces named`);
   // Each error reason, then each reason the decoders changed a record's times for, with its count.
-  const api = (await (await page.request.get(f!.url + '/api/exporters')).json()) as { exporters: { exporter: string; errors: Record<string, number>; timesChanged: Record<string, number>; sequence: Record<string, number> }[] };
+  const api = (await (await page.request.get(suite.fixture!.url + '/api/exporters')).json()) as { exporters: { exporter: string; errors: Record<string, number>; timesChanged: Record<string, number>; sequence: Record<string, number> }[] };
   for (const e of api.exporters) {
     // What the sequence numbers told, by kind.
     const q = e.sequence, told = [[q.missingDatagrams, 'datagrams'], [q.missingRecords, 'records'], [q.agentDrops, 'samples dropped by the agent'], [q.late, 'late'], [q.resets, 'restarts']] as const;
@@ -383,7 +370,7 @@ test('exporters page shows each exporter with protocol, counters and templates',
 
 test('integrations page shows the blocklist and the RiskIQ output', async (t) => {
   // The exporters test's datagram goes out with the RiskIQ output's next batch.
-  const sent = async (): Promise<number> => ((await (await fetch(f!.url + '/api/integrations')).json()) as { riskiqOutput: { sent: number } }).riskiqOutput.sent;
+  const sent = async (): Promise<number> => ((await (await fetch(suite.fixture!.url + '/api/integrations')).json()) as { riskiqOutput: { sent: number } }).riskiqOutput.sent;
   for (const end = Date.now() + 10_000; (await sent()) !== flows().length && Date.now() < end;) await new Promise((r) => setTimeout(r, 50));
   const page = await open(t, '/integrations');
   if (page === null) return;
@@ -425,7 +412,7 @@ test('time range: a window before the data shows none, and the choice carries ac
   const recent = flows().filter((r) => r.collectTs >= Date.now() - 15 * 60_000);
   assert.ok(recent.length < flows().length, 'the replay spans more than 15 minutes');
   const shown = await page.textContent('#stat-flows .stat-value');
-  const all = await (await page.request.get(`${f!.url}/api/overview`)).json() as { totals: { flows: number } };
+  const all = await (await page.request.get(`${suite.fixture!.url}/api/overview`)).json() as { totals: { flows: number } };
   assert.notEqual(shown, String(all.totals.flows));
   assert.equal(await page.getAttribute('header nav a[href^="/threats"]', 'href'), '/threats?range=15m');
   await page.selectOption('#range', '24h');
@@ -436,36 +423,30 @@ test('time range: a window before the data shows none, and the choice carries ac
 
 test('"All stored" asks the API for everything from the oldest flow', async (t) => {
   if (needTool(t, 'chromium') === null) return;
-  const page = await ctx!.newPage();
+  const page = await suite.ctx!.newPage();
   const asked = page.waitForRequest((r) => r.url().includes('/api/overview'));
-  await page.goto(`${f!.url}/?range=all`);
+  await page.goto(`${suite.fixture!.url}/?range=all`);
   const u = new URL((await asked).url());
   assert.equal(u.searchParams.get('from'), '0');
   assert.equal(u.searchParams.get('to'), null);
   await page.waitForSelector('body[data-ready="true"]');
   const flowsAsked = page.waitForRequest((r) => r.url().includes('/api/flows?'));
-  await page.goto(`${f!.url}/flows?range=all`);
+  await page.goto(`${suite.fixture!.url}/flows?range=all`);
   assert.equal(new URL((await flowsAsked).url()).searchParams.get('from'), '0');
   await page.close();
 });
 
 /** A page with no navigation yet, its uncaught errors collected (for tests that make requests fail on purpose). */
-async function blankPage(t: TestContext): Promise<{ page: Page; errors: string[] } | null> {
-  if (needTool(t, 'chromium') === null) return null;
-  const page = await ctx!.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  return { page, errors };
-}
+const blankPage = (t: TestContext) => blankPageOf(t, suite);
 
 const flowsAsked = (page: Page) => page.waitForRequest((r) => r.url().includes('/api/flows?'), { timeout: 10_000 }).then((r) => new URL(r.url()).searchParams);
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 test('flow search pins its times: "Older" walks the same flows; a new search or range re-pins, from page 1', async (t) => {
   if (needTool(t, 'chromium') === null) return;
-  const page = await ctx!.newPage();
+  const page = await suite.ctx!.newPage();
   const first = flowsAsked(page);
-  await page.goto(`${f!.url}/flows`);
+  await page.goto(`${suite.fixture!.url}/flows`);
   const p1 = await first;
   await page.waitForSelector('body[data-ready="true"]');
   const url = new URL(page.url()).searchParams;
@@ -496,9 +477,9 @@ test('flow search pins its times: "Older" walks the same flows; a new search or 
 
 test('Back and Forward walk the searches, page turns and ranges, each shown as it was', async (t) => {
   if (needTool(t, 'chromium') === null) return;
-  const page = await ctx!.newPage();
+  const page = await suite.ctx!.newPage();
   const summary = (text: string) => page.locator('p.summary').filter({ hasText: text }).waitFor({ timeout: 10_000 });
-  await page.goto(`${f!.url}/flows?range=1h`);
+  await page.goto(`${suite.fixture!.url}/flows?range=1h`);
   await page.waitForSelector('body[data-ready="true"]');
   await summary('Flows 1–');
   const page1 = page.url();
@@ -543,9 +524,9 @@ test('Back and Forward walk the searches, page turns and ranges, each shown as i
 
 test('a link to a page past the end says so, and "Newer" goes to the last page', async (t) => {
   if (needTool(t, 'chromium') === null) return;
-  const page = await ctx!.newPage();
+  const page = await suite.ctx!.newPage();
   const total = flows().length;
-  await page.goto(`${f!.url}/flows?range=all&offset=${Math.ceil(total / 50) * 50 + 500}`);
+  await page.goto(`${suite.fixture!.url}/flows?range=all&offset=${Math.ceil(total / 50) * 50 + 500}`);
   await page.waitForSelector('body[data-ready="true"]');
   assert.ok((await page.textContent('p.summary'))!.startsWith(`No flows on this page: the search has ${fmtInt(total)}, `), 'the summary says the page is past the end');
   await page.click('nav.pager button:has-text("Newer")');
@@ -565,7 +546,7 @@ test('a range chosen while the overview loads wins, and the older answer is drop
     await route.continue().catch(() => {});
   });
   const asked = page.waitForRequest((r) => r.url().includes('/api/overview?'));
-  await page.goto(`${f!.url}/?range=15m`);
+  await page.goto(`${suite.fixture!.url}/?range=15m`);
   await asked;
   await page.selectOption('#range', '24h');
   await page.waitForSelector('body[data-ready="true"]');
@@ -583,7 +564,7 @@ test('flow search: an older search answering last does not replace the newer one
   const b = await blankPage(t);
   if (b === null) return;
   const { page, errors } = b;
-  await page.goto(`${f!.url}/flows`);
+  await page.goto(`${suite.fixture!.url}/flows`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.route('**/api/flows?*', async (route) => {
     if (new URL(route.request().url()).searchParams.get('ip') === '202.160.21.5') await sleep(1500);
@@ -606,10 +587,10 @@ test('flow search with only "To": From is an hour before it; a failing search sa
   const b = await blankPage(t);
   if (b === null) return;
   const { page, errors } = b;
-  const to = f!.startedAt - 5 * 60_000;
+  const to = suite.fixture!.startedAt - 5 * 60_000;
   const asked = flowsAsked(page);
   const answered = page.waitForResponse((r) => r.url().includes('/api/flows?'));
-  await page.goto(`${f!.url}/flows?to=${to}`);
+  await page.goto(`${suite.fixture!.url}/flows?to=${to}`);
   const p = await asked;
   assert.equal(Number(p.get('from')), to - 3600e3);
   assert.equal((await answered).status(), 200);
@@ -633,7 +614,7 @@ test('a shared search link is searched to the millisecond, across a DST fall-bac
   const to = Date.UTC(2026, 10, 1, 6, 30, 15, 123);
   const from = to - 3600e3;
   const asked = flowsAsked(page);
-  await page.goto(`${f!.url}/flows?from=${from}&to=${to}`);
+  await page.goto(`${suite.fixture!.url}/flows?from=${from}&to=${to}`);
   const p1 = await asked;
   assert.deepEqual([p1.get('from'), p1.get('to')], [String(from), String(to)]);
   await page.waitForSelector('body[data-ready="true"]');
@@ -660,7 +641,7 @@ test('flow search ignores a time it cannot use, says so, and sends to=1 as 1', a
   assert.match((await page.textContent('.notice'))!, /from=99999999999999999 is ignored/);
   assert.match((await page.textContent('p.summary'))!, /^Flows 1–|No flows match/);
   const asked = flowsAsked(page);
-  await page.goto(`${f!.url}/flows?to=1`);
+  await page.goto(`${suite.fixture!.url}/flows?to=1`);
   const p = await asked;
   assert.deepEqual([p.get('from'), p.get('to')], ['0', '1']);
   await page.waitForSelector('body[data-ready="true"]');
@@ -672,14 +653,11 @@ test('threats page counts every at-risk server and high-risk client, not the 20 
   const b = await blankPage(t);
   if (b === null) return;
   const { page, errors } = b;
-  await page.route('**/api/threats?*', async (route) => {
-    const res = await route.fetch();
-    const body = await res.json() as { totals: Record<string, number> };
+  await editAnswers<{ totals: Record<string, number> }>(page, '**/api/threats?*', (body) => {
     body.totals.atRiskServers = 57;
     body.totals.highRiskClients = 1234;
-    await route.fulfill({ response: res, json: body });
   });
-  await page.goto(`${f!.url}/threats`);
+  await page.goto(`${suite.fixture!.url}/threats`);
   await page.waitForSelector('body[data-ready="true"]');
   assert.equal(await page.textContent('#stat-at-risk .stat-value'), '57');
   assert.equal(await page.textContent('#stat-high-risk .stat-value'), '1,234');
@@ -693,13 +671,10 @@ test('charts: no data says so, small rates keep their digits, values are in a ta
   if (b === null) return;
   const { page, errors } = b;
   let rate = 0;
-  await page.route('**/api/overview?*', async (route) => {
-    const res = await route.fetch();
-    const body = await res.json() as { series: { flows: number; bytes: number; packets: number }[] };
+  await editAnswers<{ series: { flows: number; bytes: number; packets: number }[] }>(page, '**/api/overview?*', (body) => {
     for (const p of body.series) Object.assign(p, { flows: rate, bytes: rate, packets: rate });
-    await route.fulfill({ response: res, json: body });
   });
-  await page.goto(`${f!.url}/`);
+  await page.goto(`${suite.fixture!.url}/`);
   await page.waitForSelector('body[data-ready="true"]');
   assert.equal(await page.locator('figure.chart-fig .chart-empty').count(), 3);
   assert.equal(await page.locator('figure.chart-fig text.axis').count(), 0);
@@ -735,9 +710,9 @@ test('an interface\'s own Overview shows its sFlow counters: speed, state, peak 
   const agent = '192.0.2.240', ifIndex = 7, end = Date.now() - 120_000;
   for (let i = 0; i < 10; i++) {
     const dg = sflowCounters(agent, i + 1, ifIndex, { speed: 1e9, status: 3, inOctets: i * 30 * 62.5e6, outOctets: i * 30 * 31.25e6, inErrors: 3 * i });
-    f!.collector.pipeline.handle(dg, { exporterIp: agent, exporterPort: 6343, receivedAt: end - (9 - i) * 30_000 });
+    suite.fixture!.collector.pipeline.handle(dg, { exporterIp: agent, exporterPort: 6343, receivedAt: end - (9 - i) * 30_000 });
   }
-  await f!.collector.flush();
+  await suite.fixture!.collector.flush();
   const page = await open(t, `/?exporter=${agent}&ifIndex=${ifIndex}`);
   if (page === null) return;
   const summary = page.locator('#counters-summary');
@@ -749,7 +724,7 @@ test('an interface\'s own Overview shows its sFlow counters: speed, state, peak 
   assert.deepEqual(await charts.locator('.chart-now').allTextContents(), ['500 Mbit/s', '250 Mbit/s']);
   await shot(page, 'overview-interface-counters');
   // An interface no agent polls has no such card.
-  await page.goto(`${f!.url}/?exporter=${agent}&ifIndex=8`);
+  await page.goto(`${suite.fixture!.url}/?exporter=${agent}&ifIndex=8`);
   await page.waitForSelector('body[data-ready="true"]');
   await page.waitForTimeout(500);
   assert.equal(await page.locator('section[aria-label="Interface counters (sFlow)"]').count(), 0);

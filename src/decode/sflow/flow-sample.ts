@@ -3,7 +3,7 @@
  * "flow_sample_expanded"), and the flow records inside them (sFlow v5 spec, sflow_version_5.txt:
  * "Flow Samples" and "Flow Data"). One sample becomes one record.
  */
-import { FlowRecord } from '../../record/flow-record.js';
+import { FlowRecord, MAX_I64 } from '../../record/flow-record.js';
 import { DecodeError } from '../../pipeline/types.js';
 import { dataSource, readDataSource } from './data-source.js';
 import { ipv4At, ipv6At } from '../ip.js';
@@ -38,8 +38,17 @@ const IF_INTERNAL_EXPANDED = 0xffffffff;
 const MAX_LIST = 1024;
 
 /**
+ * Samples whose bytes, scaled by the rate, passed 2^63 and were held at MAX_I64, as the template
+ * decoders hold theirs: a length and a rate of up to 2^32 each reach 2^64 (packets, the rate alone,
+ * cannot). Left here, as the data source is left in `dataSource`, for the caller to count as the
+ * exporter's and set back to 0.
+ */
+export const heldSamples = { count: 0 };
+
+/**
  * Decodes the flow sample at `off` (its body, `len` bytes). `expanded` selects format 3. Returns the
- * sample's `drops` counter (its data source is left in `dataSource`).
+ * sample's `drops` counter (its data source is left in `dataSource`, a hold of its bytes at 2^63 in
+ * `heldSamples`).
  */
 export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded: boolean, dg: DatagramInfo, out: FlowRecord[]): number {
   const end = off + len;
@@ -202,7 +211,11 @@ export function decodeFlowSample(buf: Buffer, off: number, len: number, expanded
   // Bytes are the sampled packet's IP length, as NetFlow and IPFIX count them (L3, no Ethernet
   // header or FCS), scaled by the sampling rate; the frame length when no IP length is known.
   const sampledBytes = headerL3 > 0 ? headerL3 : ipLength >= 0 ? ipLength : frameL3 > 0 ? frameL3 : frameLength >= 0 ? frameLength : 0;
-  r.bytes = sampledBytes * scale;
+  const bytes = sampledBytes * scale;
+  if (bytes > MAX_I64) {
+    r.bytes = MAX_I64;
+    heldSamples.count++;
+  } else r.bytes = bytes;
   out.push(r);
   return drops;
 }

@@ -1,14 +1,21 @@
 /**
- * Sampling at its bounds: counts scaled past 2^63 are held there, sFlow's as the template decoders'.
+ * Sampling at its bounds: counts scaled past 2^63 are held there (sFlow's as the template decoders'),
+ * rates above 4294967295 (the stores' u32 sampling_rate) are refused in the user's file and held when
+ * derived.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SflowDecoder } from '../src/decode/sflow/datagram.js';
 import { heldSamples } from '../src/decode/sflow/flow-sample.js';
+import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
+import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
+import { MAX_RATE, rateOf, SAMPLING_IE, SamplingTable } from '../src/decode/sampling.js';
+import { parseRateTable } from '../src/enrich/sampling-userdef.js';
 import { MAX_I64, type FlowRecord } from '../src/record/flow-record.js';
-import { ip, u32 } from './helpers/ipfix-build.js';
+import { ipfixMsg, ipfixTemplate, ip, set, u32, u64, type Spec } from './helpers/ipfix-build.js';
 
 const EXPORT_S = 1_700_000_000;
+const IPFIX_OPTS: TemplateDecoderOptions = { templateLifetimeS: 1e9, pendingMax: 1024, pendingTimeoutS: 1e9, stateDir: '' };
 
 // sFlow v5 (sflow_version_5.txt): datagram header, expanded flow sample (3), sampled IPv4 record (3).
 const words = (...v: number[]) => Buffer.concat(v.map(u32));
@@ -28,6 +35,28 @@ function sflow(buf: Buffer): FlowRecord {
   return out[0]!;
 }
 
+function ipfix(dec: IpfixDecoder, sets: Buffer[]): FlowRecord[] {
+  const out: FlowRecord[] = [];
+  dec.decode(ipfixMsg(sets, EXPORT_S), { exporterIp: '192.0.2.1', exporterPort: 4739, receivedAt: EXPORT_S * 1000 }, out);
+  dec.drainReleased(out);
+  return out;
+}
+
+/** Data template 256: addresses, bytes, packets, ingressInterface, selectorId (no rate of its own). */
+const DATA_FIELDS: Spec[] = [[8, 4], [12, 4], [1, 8], [2, 8], [10, 4], [302, 8]];
+const dataRecord = () => Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), u64(100), u64(1), u32(1), u64(0)]);
+
+/** Options template 300 scoped to the observation domain with `fields`, one options record of `values`, then data. */
+function withOptions(fields: Spec[], values: Buffer): FlowRecord {
+  const dec = new IpfixDecoder(IPFIX_OPTS);
+  ipfix(dec, [set(3, ipfixTemplate(300, [[149, 4], ...fields], 1)), set(300, Buffer.concat([u32(1), values])), set(2, ipfixTemplate(256, DATA_FIELDS))]);
+  const out = ipfix(dec, [set(256, dataRecord())]);
+  assert.equal(out.length, 1, 'one data record');
+  return out[0]!;
+}
+
+const f64 = (v: number) => { const b = Buffer.alloc(8); b.writeDoubleBE(v); return b; };
+
 test('sFlow: bytes scaled past 2^63 (a 2^32 length at a 2^32 rate) are held at MAX_I64, as the template decoders hold them, and the hold is noted for counting', () => {
   const before = heldSamples.count;
   const r = sflow(sflowDatagram(0xffffffff, 0xffffffff));
@@ -39,4 +68,32 @@ test('sFlow: bytes scaled past 2^63 (a 2^32 length at a 2^32 rate) are held at M
   const below = sflow(sflowDatagram(2 ** 31, 0xffffffff));
   assert.equal(below.bytes, 2 ** 31 * 0xffffffff, 'bytes below 2^63 are the length times the rate');
   assert.equal(heldSamples.count, before + 1, 'nothing more counted');
+});
+
+test('user sampling rates: a rate above 4294967295 is refused, naming the entry and the bound; 4294967295 is taken', () => {
+  for (const bad of ['192.0.2.1: 4294967296', '"192.0.2.1/3": 10000000000', '192.0.2.1: "4294967296"']) {
+    assert.throws(() => parseRateTable(bad, 'rates.yml'), /^Error: rates\.yml: [^:]*192\.0\.2\.1[^:]*: rate .* is above 4294967295, the largest a stored flow\.sampling\.rate \(32 bits\) holds$/, bad);
+  }
+  assert.equal(parseRateTable('192.0.2.1: 4294967295').get('192.0.2.1')?.rate, 4294967295, 'the bound itself is a rate');
+});
+
+test('derived rates above 4294967295 are held there, in options data and in the record, so the applied rate is the stored one', () => {
+  assert.equal(MAX_RATE, 4294967295, 'the u32 sampling_rate column');
+  assert.equal(rateOf(new Map([[SAMPLING_IE.SAMPLING_PROBABILITY, 1e-10]])), MAX_RATE, 'probability 1e-10');
+  assert.equal(rateOf(new Map([[SAMPLING_IE.SAMPLING_PACKET_INTERVAL, 1], [SAMPLING_IE.SAMPLING_PACKET_SPACE, 0xffffffff]])), MAX_RATE, '1 out of 2^32');
+  assert.equal(rateOf(new Map([[SAMPLING_IE.SAMPLING_INTERVAL, 2 ** 40]])), MAX_RATE, 'an interval sent in 8 octets');
+  assert.equal(rateOf(new Map([[SAMPLING_IE.SAMPLING_PROBABILITY, 1 / 4294967295]])), MAX_RATE, 'the bound itself');
+  // End to end: the record's rate and its scaled counts agree.
+  const r = withOptions([[311, 8]], f64(1e-10));
+  assert.deepEqual([r.samplingRate, r.bytes, r.packets], [MAX_RATE, 100 * MAX_RATE, MAX_RATE], 'probability 1e-10 in options data');
+  // samplingPacketInterval/Space in the data record itself (record-reader.ts, recordRate).
+  const dec = new IpfixDecoder(IPFIX_OPTS);
+  const own = ipfix(dec, [
+    set(2, ipfixTemplate(257, [[8, 4], [12, 4], [1, 8], [2, 8], [305, 4], [306, 4]])),
+    set(257, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), u64(100), u64(1), u32(1), u32(0xffffffff)])),
+  ]);
+  assert.deepEqual(own.map((x) => [x.samplingRate, x.bytes, x.packets]), [[MAX_RATE, 100 * MAX_RATE, MAX_RATE]], '1 out of 2^32 in the record');
+  // A cache saved before rates were bounded.
+  const t = SamplingTable.fromJSON({ domain: [1e10, 0], bySampler: [[1, 1e10, 0]], byInterface: [] }, 0);
+  assert.deepEqual([t.rateFor(-1, 0), t.rateFor(1, 0)], [MAX_RATE, MAX_RATE], 'restored rates held too');
 });

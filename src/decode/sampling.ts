@@ -2,7 +2,8 @@
  * Sampling rates of NetFlow v9 / IPFIX exporters, learnt from options data (RFC 3954 §6.2 and the
  * v9 field types 34/35/48/49/50; RFC 7270 / RFC 5477 for IPFIX 302-311) and kept per exporter and
  * observation domain, and within that per sampler ID or interface. A rate is a whole 1-in-N: forms
- * that give a fraction (n-out-of-N with n above 1, a packet interval with its space) are rounded.
+ * that give a fraction (n-out-of-N with n above 1, a packet interval with its space) are rounded, and
+ * one above 4294967295 (MAX_RATE) is held there.
  */
 
 /** Options-data values that carry a sampling rate, by element id (enterprise 0). */
@@ -145,11 +146,12 @@ export class SamplingTable {
     const t = new SamplingTable(budget);
     const o = j as { domain?: unknown; domainRate?: unknown; bySampler?: unknown; byInterface?: unknown };
     const num = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
-    if (Array.isArray(o?.domain) && num(o.domain[0]) && num(o.domain[1]) && o.domain[0] > 0) t.domain = { rate: o.domain[0], seen: o.domain[1] };
-    else if (num(o?.domainRate) && o.domainRate > 0) t.domain = { rate: o.domainRate, seen: seenAt };
+    // Held as learn() holds them: a cache saved before rates were bounded may hold a larger one.
+    if (Array.isArray(o?.domain) && num(o.domain[0]) && num(o.domain[1]) && o.domain[0] > 0) t.domain = { rate: heldRate(o.domain[0]), seen: o.domain[1] };
+    else if (num(o?.domainRate) && o.domainRate > 0) t.domain = { rate: heldRate(o.domainRate), seen: seenAt };
     const read = (list: unknown, m: Map<number, Learnt>) => {
       if (!Array.isArray(list)) return;
-      for (const e of list) if (Array.isArray(e) && num(e[0]) && num(e[1]) && e[1] > 0) t.put(m, e[0], { rate: e[1], seen: num(e[2]) ? e[2] : seenAt });
+      for (const e of list) if (Array.isArray(e) && num(e[0]) && num(e[1]) && e[1] > 0) t.put(m, e[0], { rate: heldRate(e[1]), seen: num(e[2]) ? e[2] : seenAt });
     };
     read(o?.bySampler, t.bySampler);
     read(o?.byInterface, t.byInterface);
@@ -166,20 +168,31 @@ export class SamplingTable {
   }
 }
 
-/** 1-in-N from whichever form the exporter used. */
+/**
+ * The highest rate applied: the stores' sampling_rate column is a u32 (DuckDB UINTEGER, ClickHouse
+ * UInt32), and a row must name the rate its counts were scaled by.
+ */
+export const MAX_RATE = 0xffffffff;
+
+/** `rate` held at MAX_RATE (a probability of 1e-10, an interval of 1 with a space of 2^32 - 1). */
+export function heldRate(rate: number): number {
+  return rate > MAX_RATE ? MAX_RATE : rate;
+}
+
+/** 1-in-N from whichever form the exporter used, at most MAX_RATE. */
 export function rateOf(v: ReadonlyMap<number, number>): number {
   const interval = v.get(SAMPLING_IE.SAMPLING_INTERVAL) ?? v.get(SAMPLING_IE.SAMPLER_RANDOM_INTERVAL);
-  if (interval !== undefined && interval > 0) return interval;
+  if (interval !== undefined && interval > 0) return heldRate(interval);
   // RFC 5477 §8.2.5/8.2.6: n-out-of-N random sampling (Cisco IOS XR sends size 1, population N).
   const size = v.get(SAMPLING_IE.SAMPLING_SIZE), pop = v.get(SAMPLING_IE.SAMPLING_POPULATION);
-  if (size !== undefined && pop !== undefined && size > 0 && pop >= size) return Math.round(pop / size);
+  if (size !== undefined && pop !== undefined && size > 0 && pop >= size) return heldRate(Math.round(pop / size));
   const pi = v.get(SAMPLING_IE.SAMPLING_PACKET_INTERVAL);
   const space = v.get(SAMPLING_IE.SAMPLING_PACKET_SPACE);
   // RFC 5477 §8.2.2/8.2.3: systematic count-based sampling selects `interval` packets out of every interval+space.
-  if (pi !== undefined && pi > 0 && space !== undefined) return Math.round((pi + space) / pi);
+  if (pi !== undefined && pi > 0 && space !== undefined) return heldRate(Math.round((pi + space) / pi));
   const p = v.get(SAMPLING_IE.SAMPLING_PROBABILITY);
-  if (p !== undefined && p > 0 && p <= 1) return Math.round(1 / p);
+  if (p !== undefined && p > 0 && p <= 1) return heldRate(Math.round(1 / p));
   // An interval alone: exporters that use it as 1-in-N.
-  if (pi !== undefined && pi > 0) return pi;
+  if (pi !== undefined && pi > 0) return heldRate(pi);
   return 0;
 }

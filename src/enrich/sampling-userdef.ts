@@ -16,6 +16,7 @@ import { canonicalIp } from '../canonical-ip.js';
 import type { Enricher } from '../pipeline/types.js';
 import { UserFileEnricher } from './user-file.js';
 import { MAX_I64, type FlowRecord } from '../record/flow-record.js';
+import { MAX_RATE } from '../decode/sampling.js';
 
 interface ExporterRates {
   /** Rate for every interface, 0 when only per-interface rates are given. */
@@ -40,6 +41,8 @@ export function parseRateTable(text: string, source = 'sampling-rate file', warn
     // A number, or digits in quotes; not what Number() also takes (true, [1000], '1e3', '').
     const rate = typeof val === 'number' ? val : typeof val === 'string' && /^\s*\d+\s*$/.test(val) ? Number(val) : NaN;
     if (!Number.isInteger(rate) || rate < 1) throw new Error(`${source}: ${key}: rate ${JSON.stringify(val)} is not a whole number >= 1`);
+    // Refused rather than applied: the stores would hold the row's rate at the bound, not the rate its counts were scaled by.
+    if (rate > MAX_RATE) throw new Error(`${source}: ${key}: rate ${JSON.stringify(val)} is above ${MAX_RATE}, the largest a stored flow.sampling.rate (32 bits) holds`);
     const slash = key.lastIndexOf('/');
     const addr = canonicalIp(slash < 0 ? key.trim() : key.slice(0, slash).trim());
     if (addr === null) throw new Error(`${source}: ${key}: not an IP address (or address/ifIndex)`);

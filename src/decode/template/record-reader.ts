@@ -7,6 +7,7 @@ import { HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4, HEADER_PROTOCOL_IPV6, p
 import { ipAt, ipv4ToString as ipv4ToStringImported, ipv6At as ipv6AtImported, macAt as macAtImported } from '../ip.js';
 import { settleTimes, TIME_OUT_OF_RANGE, uptimeToEpoch } from '../time.js';
 import { OP, VARLEN, type CompiledTemplate } from './compile.js';
+import { heldRate } from '../sampling.js';
 import { IeType } from './ie-types.js';
 
 // Module-local copies of imported bindings used per field: a local const is a plain load, an
@@ -384,11 +385,12 @@ export function resolveTimes(r: FlowRecord, s: RecordScratch, tb: TimeBase): str
 /**
  * The record's own sampling rate (1 in N), 0 when it carries none: samplingInterval (IE 34/50), else
  * samplingPacketInterval with samplingPacketSpace (IE 305/306, RFC 5477 §8.2.2/8.2.3; rateOf() in
- * sampling.ts reads the same from options data), else the interval alone as 1-in-N.
+ * sampling.ts reads the same from options data), else the interval alone as 1-in-N; held at MAX_RATE
+ * as rateOf() holds it.
  */
 export function recordRate(s: RecordScratch): number {
   if (s.samplingInterval > 0) return s.samplingInterval;
-  if (s.packetInterval > 0) return s.packetSpace >= 0 ? Math.round((s.packetInterval + s.packetSpace) / s.packetInterval) : s.packetInterval;
+  if (s.packetInterval > 0) return heldRate(s.packetSpace >= 0 ? Math.round((s.packetInterval + s.packetSpace) / s.packetInterval) : s.packetInterval);
   return 0;
 }
 

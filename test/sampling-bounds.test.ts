@@ -1,7 +1,7 @@
 /**
  * Sampling at its bounds: counts scaled past 2^63 are held there (sFlow's as the template decoders'),
  * rates above 4294967295 (the stores' u32 sampling_rate) are refused in the user's file and held when
- * derived.
+ * derived, and a samplingInterval of 0 must not hide a samplerRandomInterval.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import { SflowDecoder } from '../src/decode/sflow/datagram.js';
 import { heldSamples } from '../src/decode/sflow/flow-sample.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
 import type { TemplateDecoderOptions } from '../src/decode/template/flow-decoder.js';
+import { compileTemplate, OP } from '../src/decode/template/compile.js';
 import { MAX_RATE, rateOf, SAMPLING_IE, SamplingTable } from '../src/decode/sampling.js';
 import { parseRateTable } from '../src/enrich/sampling-userdef.js';
 import { MAX_I64, type FlowRecord } from '../src/record/flow-record.js';
@@ -96,4 +97,30 @@ test('derived rates above 4294967295 are held there, in options data and in the 
   // A cache saved before rates were bounded.
   const t = SamplingTable.fromJSON({ domain: [1e10, 0], bySampler: [[1, 1e10, 0]], byInterface: [] }, 0);
   assert.deepEqual([t.rateFor(-1, 0), t.rateFor(1, 0)], [MAX_RATE, MAX_RATE], 'restored rates held too');
+});
+
+test('samplingInterval 0 does not hide samplerRandomInterval: options data', () => {
+  const r = withOptions([[34, 4], [50, 4]], Buffer.concat([u32(0), u32(100)]));
+  assert.deepEqual([r.bytes, r.packets, r.samplingRate], [10_000, 100, 100], 'the random interval applies');
+  assert.equal(rateOf(new Map([[SAMPLING_IE.SAMPLING_INTERVAL, 0], [SAMPLING_IE.SAMPLER_RANDOM_INTERVAL, 64]])), 64, 'rateOf alone');
+  assert.equal(rateOf(new Map([[SAMPLING_IE.SAMPLING_INTERVAL, 10], [SAMPLING_IE.SAMPLER_RANDOM_INTERVAL, 64]])), 10, 'a non-zero samplingInterval still comes first');
+});
+
+test('samplingInterval 0 does not hide samplerRandomInterval: in the data record, in either order', () => {
+  for (const [fields, values] of [
+    [[[34, 4], [50, 4]], [0, 100]],
+    [[[50, 4], [34, 4]], [100, 0]],
+  ] as [Spec[], number[]][]) {
+    const dec = new IpfixDecoder(IPFIX_OPTS);
+    const out = ipfix(dec, [
+      set(2, ipfixTemplate(258, [[8, 4], [12, 4], [1, 8], [2, 8], ...fields])),
+      set(258, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), u64(100), u64(1), ...values.map(u32)])),
+    ]);
+    assert.deepEqual(out.map((x) => [x.bytes, x.packets, x.samplingRate]), [[10_000, 100, 100]], `fields ${JSON.stringify(fields)}`);
+  }
+  // A template with one of them reads it as before (no test for 0 per record).
+  const one = compileTemplate(259, [{ id: 8, pen: 0, len: 4 }, { id: 34, pen: 0, len: 4 }], 0, false, false, 0);
+  assert.equal(one.ops[1], OP.SAMPLING_INTERVAL, 'samplingInterval alone: the plain operation');
+  const both = compileTemplate(260, [{ id: 34, pen: 0, len: 4 }, { id: 50, pen: 0, len: 2 }], 0, false, false, 0);
+  assert.deepEqual([...both.ops], [OP.SAMPLING_INTERVAL_EITHER, OP.SAMPLING_INTERVAL_EITHER], 'both: each read with the test for 0');
 });

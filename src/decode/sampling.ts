@@ -181,7 +181,9 @@ export function heldRate(rate: number): number {
 
 /** 1-in-N from whichever form the exporter used, at most MAX_RATE. */
 export function rateOf(v: ReadonlyMap<number, number>): number {
-  const interval = v.get(SAMPLING_IE.SAMPLING_INTERVAL) ?? v.get(SAMPLING_IE.SAMPLER_RANDOM_INTERVAL);
+  // A samplingInterval of 0 (not sampling by that method) does not hide a samplerRandomInterval.
+  const fixed = v.get(SAMPLING_IE.SAMPLING_INTERVAL);
+  const interval = fixed !== undefined && fixed > 0 ? fixed : v.get(SAMPLING_IE.SAMPLER_RANDOM_INTERVAL);
   if (interval !== undefined && interval > 0) return heldRate(interval);
   // RFC 5477 §8.2.5/8.2.6: n-out-of-N random sampling (Cisco IOS XR sends size 1, population N).
   const size = v.get(SAMPLING_IE.SAMPLING_SIZE), pop = v.get(SAMPLING_IE.SAMPLING_POPULATION);

@@ -36,6 +36,8 @@ export const OP = {
   OUT_BYTES: 63, OUT_PACKETS: 64, TCP_FLAGS_OR: 65, REV_TCP_FLAGS_OR: 66,
   // SRC_IP/DST_IP of a template carrying both families: only noted, the family settled after the record.
   SRC_IP_BOTH: 67, DST_IP_BOTH: 68,
+  // SAMPLING_INTERVAL of a template carrying both samplingInterval and samplerRandomInterval: a 0 is not taken.
+  SAMPLING_INTERVAL_EITHER: 69,
 } as const;
 
 /** Mapped IANA elements (enterprise 0; NetFlow v9 uses the same numbers, RFC 3954 §8). */
@@ -185,6 +187,18 @@ function markBothFamilies(ops: Uint8Array, lens: Uint16Array): void {
   }
 }
 
+/**
+ * samplingInterval (IE 34) and samplerRandomInterval (IE 50) fill one slot; a template carrying both
+ * sends 0 in the one its sampler does not use, which must not hide the other's rate. Only such a
+ * template reads them with the test for 0; one carrying either alone reads it as before.
+ */
+function markBothIntervals(ops: Uint8Array): void {
+  let n = 0;
+  for (let i = 0; i < ops.length; i++) if (ops[i] === OP.SAMPLING_INTERVAL) n++;
+  if (n < 2) return;
+  for (let i = 0; i < ops.length; i++) if (ops[i] === OP.SAMPLING_INTERVAL) ops[i] = OP.SAMPLING_INTERVAL_EITHER;
+}
+
 export function compileTemplate(id: number, fields: TemplateField[], scopeCount: number, isOptions: boolean, v9: boolean, now: number): CompiledTemplate {
   const n = fields.length;
   const ops = new Uint8Array(n), lens = new Uint16Array(n), types = new Uint8Array(n);
@@ -244,6 +258,7 @@ export function compileTemplate(id: number, fields: TemplateField[], scopeCount:
     if (raw) names[i] = rawName(f.pen, f.id, v9Scope) + (n > 1 && k < n ? `.${k}` : '');
   }
   markBothFamilies(ops, lens);
+  markBothIntervals(ops);
   const t: CompiledTemplate = { id, fields, scopeCount, isOptions, ops, lens, types, names, fixedLen, minLen, skippedExtras, reverse: null, reverseRaw: null, lastSeen: now };
   if (revOps === null || revRawOps === null) return t;
   return { ...t, reverse: { ...t, ops: revOps }, reverseRaw: { ...t, ops: revRawOps } };

@@ -253,6 +253,8 @@ export function readRecord(buf: Buffer, o: number, end: number, t: CompiledTempl
       case 51 /* APP_NAME */: { const v = stringAt(buf, o, len); if (v !== '') r.application = v; break; }
       case 52 /* SAMPLER_ID */: s.samplerId = uintAt(buf, o, len); break;
       case 53 /* SAMPLING_INTERVAL */: s.samplingInterval = uintAt(buf, o, len); break;
+      // IE 34 and IE 50 both in the template (compile.ts, markBothIntervals): the one not in use sends 0.
+      case 69 /* SAMPLING_INTERVAL_EITHER */: { const v = uintAt(buf, o, len); if (v !== 0) s.samplingInterval = v; break; }
       case 61 /* SAMPLING_PACKET_INTERVAL */: s.packetInterval = uintAt(buf, o, len); break;
       case 62 /* SAMPLING_PACKET_SPACE */: s.packetSpace = uintAt(buf, o, len); break;
       case 63 /* OUT_BYTES */: s.outBytes = uintAt(buf, o, len); break;

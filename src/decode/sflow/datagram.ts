@@ -8,7 +8,7 @@
 import type { FlowRecord } from '../../record/flow-record.js';
 import { DecodeError, type Decoder, type PacketContext } from '../../pipeline/types.js';
 import { decodeCounterSample } from './counter-sample.js';
-import { decodeFlowSample, readAddress, type DatagramInfo } from './flow-sample.js';
+import { decodeFlowSample, heldSamples, readAddress, type DatagramInfo } from './flow-sample.js';
 import { dataSource } from './data-source.js';
 import { unmapIPv4 } from '../../host-port.js';
 import { SequenceGaps, UNTRACKED_DROPS, UNTRACKED_STREAM, type SequenceCounts } from '../sequence-gaps.js';
@@ -70,6 +70,11 @@ export class SflowDecoder implements Decoder {
         case SAMPLE_FLOW_EXPANDED:
           if (this.opts.flows) {
             const drops = decodeFlowSample(buf, o, len, format === SAMPLE_FLOW_EXPANDED, dg, out);
+            // Bytes held at 2^63 (flow-sample.ts): counted as the template decoders count theirs.
+            if (heldSamples.count !== 0) {
+              heldSamples.count = 0;
+              this.losses.lose(ctx.exporterIp, 'counter beyond 2^63 clamped');
+            }
             if (!this.gaps.agentDrops(ctx.exporterIp, dg.agent, dg.subAgent, dataSource.type, dataSource.index, drops, ctx.receivedAt)) this.losses.lose(ctx.exporterIp, UNTRACKED_DROPS);
           } else this.skipped++;
           break;

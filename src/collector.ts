@@ -259,12 +259,31 @@ export class Collector {
    * takes it, and what does not fit in an output's queue would be dropped there. A gzip-compressed
    * file is decompressed on the way. When the file cannot be read to its end, every whole packet
    * before the damage is still fed, and the ReplayError thrown says what was.
+   *
+   * Once `stop` is aborted (a stop signal to `ufc replay`) no further piece is read and the outputs
+   * are no longer waited for (the caller's stop() flushes them, within its bound); the piece in hand
+   * is still fed, so every packet counted as read was replayed. The rest of the file is not counted:
+   * neither its last, cut record (trailingBytes) nor its open reassemblies (fragmentsIncomplete).
    */
-  async replayFile(path: string, ports: ReadonlySet<number> | null): Promise<ReplayCounts> {
+  async replayFile(path: string, ports: ReadonlySet<number> | null, stop?: AbortSignal): Promise<ReplayCounts> {
     const held: UdpDatagram[] = [];
     const reader = new CaptureReader((dg) => held.push(dg));
     const counts = { datagrams: 0, otherPorts: 0, byPort: {} as Record<number, number> };
     let waitedAt = this.pipeline.stats.totals().records;
+    let onStop = (): void => {};
+    const stopped = new Promise<void>((resolve) => (onStop = resolve));
+    stop?.addEventListener('abort', onStop, { once: true });
+    // A call, not a field read: TypeScript would take `aborted` as fixed across the awaits.
+    const isStopped = (): boolean => stop?.aborted === true;
+    if (isStopped()) onStop();
+    /** Waits for the outputs to send what they hold, or for `stop`, whichever comes first. */
+    const catchUp = async (): Promise<void> => {
+      if (isStopped()) return;
+      const flushed = this.flush();
+      // Its failure after a stop is stop()'s to meet; before, it is thrown here as it always was.
+      flushed.catch(() => {});
+      await Promise.race([flushed, stopped]);
+    };
     const feed = async (): Promise<void> => {
       for (let i = 0; i < held.length; i++) {
         const dg = held[i]!;
@@ -278,7 +297,7 @@ export class Collector {
         if (counts.datagrams % 64 === 0) {
           const records = this.pipeline.stats.totals().records;
           if (records - waitedAt >= REPLAY_WAIT_RECORDS) {
-            await this.flush();
+            await catchUp();
             waitedAt = records;
           }
         }
@@ -286,19 +305,25 @@ export class Collector {
       held.length = 0;
     };
     try {
-      for await (const chunk of await openCapture(path)) {
-        try {
-          reader.push(chunk);
-        } finally {
-          // Also when the piece holds damage: the packets before it were read and are fed.
-          await feed();
+      if (!isStopped()) {
+        // Leaving the loop early closes the file.
+        for await (const chunk of await openCapture(path)) {
+          try {
+            reader.push(chunk);
+          } finally {
+            // Also when the piece holds damage: the packets before it were read and are fed.
+            await feed();
+          }
+          if (isStopped()) break;
         }
       }
-      reader.end();
+      if (!isStopped()) reader.end();
     } catch (err) {
       // A cut gzip stream fails in the reading, not in push: what the reader holds is counted here.
       reader.abandon();
       throw new ReplayError((err as Error).message, { ...counts, ...reader.counts }, { cause: err });
+    } finally {
+      stop?.removeEventListener('abort', onStop);
     }
     return { ...counts, ...reader.counts };
   }

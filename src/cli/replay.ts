@@ -1,9 +1,11 @@
+import { constants } from 'node:os';
 import { Collector, ReplayError, StartupError, type ReplayCounts } from '../collector.js';
 import { isConfigFileError } from '../config/file-error.js';
 import { linkTypeName } from '../input/pcap.js';
 import { log } from '../log/logger.js';
 import { configOrExit, envFiles, UsageError } from './common.js';
 import { ENV_FILE_FLAG, type Command } from './commands.js';
+import { stopSignals } from './stop-signals.js';
 
 /** The summary keeps the busiest destination ports, so a capture of many ports stays one line. */
 const SUMMARY_PORTS = 10;
@@ -21,6 +23,20 @@ export const replayCommand: Command = {
     if (args.positional.length === 0) throw new UsageError('replay needs at least one capture file');
     const ports = parsePorts(args.flags.get('port'));
     const config = configOrExit(envFiles(args));
+    // Taken before start-up, as in run: a Ctrl-C then stops the replay before its first file, cleanly.
+    // The first stops the reading; the outputs and the store are flushed and closed as at the end of a
+    // replay, and one more signal meanwhile is logged and ignored (stop-signals.ts).
+    const { stopRequested, release } = stopSignals();
+    const interrupt = new AbortController();
+    let reading = true;
+    void stopRequested.then((sig) => {
+      if (!reading) {
+        log.info(`received ${sig}: every file was read already; flushing outputs`);
+        return;
+      }
+      log.info(`received ${sig}: no further packets are read; flushing outputs`);
+      interrupt.abort(sig);
+    });
     let collector: Collector;
     try {
       collector = new Collector(config);
@@ -28,6 +44,7 @@ export const replayCommand: Command = {
     } catch (err) {
       // start() logged it in one line ('start-up failed: ...'); no stack trace after it.
       if (!(err instanceof StartupError)) log.error(`start-up failed: ${(err as Error).message}`);
+      release();
       const code = isConfigFileError(err) ? 2 : 1;
       // As in run: what is left running after its bounded stop must not hold the exit.
       setTimeout(() => process.exit(code), 1000).unref();
@@ -39,10 +56,15 @@ export const replayCommand: Command = {
     };
     const byPort = new Map<number, number>();
     const failed: string[] = [];
-    for (const file of args.positional) {
+    let filesNotRead = 0;
+    for (const [i, file] of args.positional.entries()) {
+      if (interrupt.signal.aborted) {
+        filesNotRead = args.positional.length - i;
+        break;
+      }
       let c: ReplayCounts | null = null;
       try {
-        c = await collector.replayFile(file, ports);
+        c = await collector.replayFile(file, ports, interrupt.signal);
       } catch (err) {
         // What was read before the damage was replayed: it is in the summary too.
         if (err instanceof ReplayError) c = err.counts;
@@ -63,7 +85,10 @@ export const replayCommand: Command = {
       if (c.damaged > 0) log.warn(`replay ${file}: ${c.damaged} packet block(s) name an interface the file does not describe: skipped (a damaged file?)`);
       if (c.untimed > 0) log.warn(`replay ${file}: ${c.untimed} Simple Packet Block(s) came before any packet with a time: they carry none, so they were given the time they were read at`);
     }
+    reading = false;
+    const interrupted = interrupt.signal.aborted ? interrupt.signal.reason as string : null;
     await collector.stop();
+    release();
     const t = collector.pipeline.stats.totals();
     const dropped = collector.outputDrops();
     const held = collector.heldForTemplates();
@@ -71,13 +96,15 @@ export const replayCommand: Command = {
     const summary = {
       files: args.positional.length, failedFiles: failed.length, ...sum, ports: ports10,
       records: t.records, errors: t.errors, heldForTemplates: held, droppedByOutputs: dropped,
+      // Only when a stop signal cut the replay short: the file it was in counts as read (its packets up to there).
+      ...(interrupted !== null ? { interrupted, filesNotRead } : {}),
     };
     const lost = Object.keys(dropped).length > 0;
     // Said louder when something in the files was not turned into records, so it shows at level warn.
-    const quiet = !lost && failed.length === 0 && held === 0
+    const quiet = interrupted === null && !lost && failed.length === 0 && held === 0
       && sum.truncated + sum.fragmentsIncomplete + sum.trailingBytes + sum.unsupportedLinkType + sum.damaged + t.errors === 0;
     // Other traffic beside the flow export (notIp, notUdp, otherPorts) is ordinary in a capture; none at all is not.
-    const none = failed.length < args.positional.length && sum.datagrams === 0;
+    const none = interrupted === null && failed.length < args.positional.length && sum.datagrams === 0;
     if (quiet && !none) log.info('replay finished', summary);
     else log.warn('replay finished', summary);
     if (none && sum.otherPorts > 0) log.warn(`replay: no UDP datagram went to port ${[...(ports ?? [])].join(', ')}; ${sum.otherPorts} went to other ports: check --port`);
@@ -94,6 +121,9 @@ export const replayCommand: Command = {
       const what = [q.missingDatagrams > 0 ? `${q.missingDatagrams} datagram(s)` : '', q.missingRecords > 0 ? `${q.missingRecords} record(s)` : ''].filter((x) => x !== '').join(' and ');
       log.warn(`replay: the exporters' sequence numbers say ${what} were sent and are not in the captures (lost before the capture point, or a capture that dropped packets; /api/exporters has them per exporter)`);
     }
+    // 128 + the signal's number, as a shell reports a process the signal ended (130 for SIGINT): a
+    // script sees the replay did not run to its end, whatever else went wrong.
+    if (interrupted !== null) return 128 + constants.signals[interrupted as NodeJS.Signals];
     return failed.length > 0 || lost ? 1 : 0;
   },
 };

@@ -1,8 +1,37 @@
 /** `ufc`: the collector's command line. */
+import { closeSync, openSync } from 'node:fs';
+import { isatty } from 'node:tty';
 import { COMMANDS } from './commands.js';
 import { parseArgs, UsageError, type ParsedArgs } from './common.js';
 import type { Command } from './commands.js';
 import { VERSION } from './version.js';
+
+/**
+ * Node 20 aborts at exit (SIGABRT, a core dump) when a terminal it started on has hung up, as after a
+ * closed terminal or SSH session: it restores the terminal settings of descriptors 0-2 that were
+ * terminals at start-up, and on a hung-up terminal that fails with EIO (nodejs/node#51519; fixed by
+ * nodejs/node#58200, not in Node 20.20). It skips a descriptor that no longer names the file it named at
+ * start-up, so as the process exits each such descriptor is pointed at /dev/null. Only a hung-up one:
+ * isatty() fails on it with the same EIO. A live terminal keeps Node's restore, and what was written to
+ * it is there already (a terminal write returns once the terminal has it). Remove this once every Node
+ * that ufc runs on has that fix (package.json, engines).
+ */
+function releaseHungUpTerminals(): void {
+  const startedOnTty = [0, 1, 2].filter((fd) => isatty(fd));
+  if (startedOnTty.length === 0) return;
+  process.on('exit', () => {
+    for (const fd of startedOnTty) {
+      if (isatty(fd)) continue;
+      try {
+        closeSync(fd);
+        // Takes the lowest free descriptor, the one just closed: a later write to it is lost, not sent to a file opened after.
+        openSync('/dev/null', 'r+');
+      } catch {
+        // The process is ending; Node skips a descriptor that is closed too.
+      }
+    }
+  });
+}
 
 async function help(): Promise<string> {
   const lines = [`ufc ${VERSION}: unified flow collector (NetFlow v1/v5/v7/v9, IPFIX, sFlow v5) with RiskIQ PassiveTotal threat intelligence`, '', 'Usage:'];
@@ -81,6 +110,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 process.setSourceMapsEnabled(true);
+releaseHungUpTerminals();
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

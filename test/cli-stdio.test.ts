@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { needTool, REPO_ROOT } from './helpers/tools.js';
+import { needPresent, needTool, REPO_ROOT } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
 
 // The sources, in one Node process as bin/ufc runs it (bin/ufc would run dist/, a build that may be older).
@@ -105,4 +105,33 @@ test('Ctrl-C in a live terminal stops ufc run with exit 0, and the terminal show
   assert.equal(r.status, 0, `exit ${r.status}; the terminal showed:\n${r.output}`);
   assert.match(r.output, /received SIGINT: stopping/, `the stop was the Ctrl-C's:\n${r.output}`);
   assert.match(r.output, /"msg":"stopped"/, `the last line reached the terminal:\n${r.output}`);
+});
+
+/** Runs ufc with its stdout a pipe whose reader is gone before the command writes. */
+async function toClosedPipe(args: string[]): Promise<{ status: number | null; stderr: string }> {
+  const child = spawn(UFC[0]!, [...UFC.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: env() });
+  child.stdout.destroy();
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  const status = await new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { status, stderr };
+}
+
+test('stdout a pipe whose reader went away (ufc config | true): the command ends quietly, exit 0', async () => {
+  for (const args of [['--version'], ['--help'], ['config', '--help'], ['config']]) {
+    const r = await toClosedPipe(args);
+    assert.equal(r.stderr, '', `ufc ${args.join(' ')}: nothing on stderr (no EPIPE stack trace)`);
+    assert.equal(r.status, 0, `ufc ${args.join(' ')}: exit 0`);
+  }
+});
+
+test('stdout refusing the write (>/dev/full): one line naming the error on stderr, no stack trace, exit 1', (t) => {
+  if (!needPresent(t, existsSync('/dev/full'), '/dev/full')) return;
+  for (const args of [['--version'], ['--help'], ['config']]) {
+    const full = openSync('/dev/full', 'w');
+    const r = spawnSync(UFC[0]!, [...UFC.slice(1), ...args], { cwd: REPO_ROOT, stdio: ['ignore', full, 'pipe'], env: env(), encoding: 'utf8' });
+    closeSync(full);
+    assert.equal(r.status, 1, `ufc ${args.join(' ')}: exit 1 (${r.stderr})`);
+    assert.match(r.stderr, /^ufc: cannot write to standard output: ENOSPC: no space left on device, write\n$/, `ufc ${args.join(' ')}: one line`);
+  }
 });

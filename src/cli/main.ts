@@ -6,6 +6,25 @@ import { parseArgs, UsageError, type ParsedArgs } from './common.js';
 import type { Command } from './commands.js';
 import { VERSION } from './version.js';
 
+/** Where standard output is the stdout output's (EF_OUTPUT_STDOUT_*): its sends handle a failed write, and the collector goes on. */
+const STDOUT_OUTPUT_COMMANDS = new Set(['run', 'replay']);
+
+/**
+ * What a command prints as its result (--help, --version, the configuration, the sink's rows) goes to
+ * standard output, where a failed write is an 'error' event that would end the process with a stack
+ * trace. A reader that went away (EPIPE: `ufc config | head -1`) ends the command quietly, with its
+ * own exit code or 0 while it still runs: SIGPIPE would end a C tool just as quietly, but with 141,
+ * which fails a `set -o pipefail` script for a reader that had all it wanted. Any other failure (ENOSPC:
+ * `>/dev/full`) is one line and exit 1.
+ */
+function endOnStdoutError(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    process.stderr.write(`ufc: cannot write to standard output: ${err.message}\n`);
+    process.exit(1);
+  });
+}
+
 /**
  * Node 20 aborts at exit (SIGABRT, a core dump) when a terminal it started on has hung up, as after a
  * closed terminal or SSH session: it restores the terminal settings of descriptors 0-2 that were
@@ -69,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
   // bin/ufc puts `--` before the arguments: Node 20 would otherwise take `--env-file` as its own.
   if (argv[0] === '--') argv = argv.slice(1);
   if (argv.includes('--version') || argv[0] === 'version') {
+    endOnStdoutError();
     process.stdout.write(`${VERSION}\n`);
     return 0;
   }
@@ -76,6 +96,7 @@ export async function main(argv: string[]): Promise<number> {
     // `ufc COMMAND --help` (or `ufc help COMMAND`): that command's usage and flags.
     const words = (argv[0] === 'help' ? argv.slice(1) : argv).filter((a) => !a.startsWith('-'));
     const named = COMMANDS[`${words[0]} ${words[1]}`] ?? COMMANDS[words[0] ?? ''];
+    endOnStdoutError();
     process.stdout.write(named === undefined ? await help() : commandHelp(await named()));
     return 0;
   }
@@ -96,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const cmd = await load();
+  if (!STDOUT_OUTPUT_COMMANDS.has(name)) endOnStdoutError();
   try {
     const args = parseArgs(rest, cmd.boolFlags);
     checkArgs(cmd, args);

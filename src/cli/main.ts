@@ -72,12 +72,15 @@ function commandHelp(c: Command): string {
   return lines.join('\n') + '\n';
 }
 
-/** Refuses flags the command does not take, a value flag without its value, and stray arguments. */
+/** Refuses flags the command does not take, a value flag without its value, a switch with one, and stray arguments. */
 function checkArgs(cmd: Command, args: ParsedArgs): void {
   const known = new Set([...cmd.usage.matchAll(/--([a-z][a-z-]*)/g)].map((m) => m[1]!).concat(cmd.extraFlags ?? []));
   for (const [k, values] of args.all) {
     if (!known.has(k)) throw new UsageError(`unknown option --${k}`);
-    if (values.includes(true) && !(cmd.boolFlags ?? []).includes(k) && !(cmd.extraFlags ?? []).includes(k)) throw new UsageError(`--${k} needs a value`);
+    const isSwitch = (cmd.boolFlags ?? []).includes(k);
+    if (values.includes(true) && !isSwitch && !(cmd.extraFlags ?? []).includes(k)) throw new UsageError(`--${k} needs a value`);
+    // `--gzip=no` would read as on (a switch is on when given), and a command testing `=== true` as off.
+    if (isSwitch && values.some((v) => v !== true)) throw new UsageError(`--${k} takes no value`);
     // Only the last value would count: refused rather than dropped without a word.
     if (values.length > 1 && !(cmd.repeatable ?? []).includes(k)) throw new UsageError(`--${k} is given ${values.length} times; it may be given once`);
   }

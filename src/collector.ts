@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { isConfigFileError } from './config/file-error.js';
 import type { Config } from './config/schema.js';
 import { createDecoders } from './decode/registry.js';
 import { createEnrichers } from './enrich/chain.js';
@@ -104,29 +105,45 @@ export class Collector {
     // A replay's held data ages by the capture's times alone (Pipeline.timedSweeps).
     if (mode === 'replay') this.pipeline.timedSweeps = false;
     const started: Array<() => Promise<void> | void> = [];
-    try {
-      for (const e of this.enrichers) {
-        if (onWorkers && e.placement !== 'replica' && e.placement !== 'main') {
+    // Every enricher's file is tried, so that one start-up lists every file that will not load, as
+    // `ufc config` does, rather than one per restart. Once one has failed the others are only checked
+    // (their files parsed, nothing downloaded or started) and the outputs are not opened.
+    const problems: Error[] = [];
+    for (const e of this.enrichers) {
+      try {
+        if (problems.length > 0 || (onWorkers && e.placement !== 'replica' && e.placement !== 'main')) {
           await e.check?.();
           continue;
         }
         await e.start?.();
         if (e.stop !== undefined) started.push(() => e.stop!());
+      } catch (err) {
+        problems.push(err as Error);
       }
-      for (const o of this.outputs) {
-        await o.start();
-        started.push(() => o.close());
+    }
+    if (problems.length === 0) {
+      try {
+        for (const o of this.outputs) {
+          await o.start();
+          started.push(() => o.close());
+        }
+      } catch (err) {
+        problems.push(err as Error);
       }
-    } catch (err) {
+    }
+    if (problems.length > 0) {
       // Said first: stopping may take a while (an output flushes what it replayed from its spill).
-      log.error(`start-up failed: ${(err as Error).message}`);
+      for (const p of problems) log.error(`start-up failed: ${p.message}`);
       // What did start is stopped again (its timers, sockets and files) so that the process can end,
       // for at most STOP_AFTER_FAILED_START_MS in all; a failure while stopping must not hide the first one.
       const stopping = (async () => {
         for (const stop of started.reverse()) await Promise.resolve().then(stop).catch((e: unknown) => log.warn(`stopping after a failed start-up: ${(e as Error).message}`));
       })();
       await within(stopping, STOP_AFTER_FAILED_START_MS);
-      throw new StartupError((err as Error).message, { cause: err });
+      // A file that will not load is mended by its user, not by a restart (exit code 2): when one is
+      // among the problems, a restart cannot succeed whatever the others are.
+      const cause = problems.find((p) => isConfigFileError(p)) ?? problems[0]!;
+      throw new StartupError(problems.map((p) => p.message).join('; '), { cause });
     }
     if (this.outputs.length === 0) log.warn('no output is enabled: records are decoded and counted, then discarded');
   }

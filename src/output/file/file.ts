@@ -4,7 +4,7 @@
  * A file moved or deleted under it (logrotate, rm) is made again at the path; one cut shorter
  * (logrotate's copytruncate) has its size read again.
  */
-import { closeSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, type BigIntStats } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, type BigIntStats } from 'node:fs';
 import { log } from '../../log/logger.js';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -61,11 +61,12 @@ export class FileOutput extends NdjsonQueue {
   }
 
   override async start(): Promise<void> {
-    makeDir(dirname(this.o.path));
     await this.openFile();
   }
 
   private async openFile(): Promise<void> {
+    // Also after start: a directory deleted while running (rm -r) is made again with the file.
+    makeDir(dirname(this.o.path));
     // Not while a write is being resumed: its cut line is about to be completed.
     if (this.progress === null) endOnWholeLine(this.o.path);
     this.fh = await open(this.o.path, 'a');
@@ -101,12 +102,18 @@ export class FileOutput extends NdjsonQueue {
       this.size = Number(held.size);
       return true;
     }
-    const what = named === null ? 'was deleted or moved away: made again' : 'is another file now (moved away and made again, as by logrotate)';
-    log.info(`file output: ${this.o.path} ${what}; written to from here on`, { old_file_bytes: Number(held.size) });
+    const what =
+      named !== null
+        ? 'is another file now (moved away and made again, as by logrotate)'
+        : existsSync(dirname(this.o.path))
+          ? 'was deleted or moved away: made again'
+          : 'was deleted with its directory: both made again';
     const fh = this.fh;
     this.fh = null;
     await fh.close();
     await this.openFile();
+    // Once made: a failure to make it is the write failure the queue logs and retries.
+    log.info(`file output: ${this.o.path} ${what}; written to from here on`, { old_file_bytes: Number(held.size) });
     return true;
   }
 

@@ -358,12 +358,14 @@ function unreadableFile(path: string): string | null {
 
 /**
  * Options that have a default and cannot be empty: always (an empty bind address would mean every
- * interface, an empty port list no socket at all), or while the feature that uses them is on (an
- * empty address list left nothing to send to). Empty while the feature is off is fine.
+ * interface, an empty port list no socket at all, an empty data directory the working directory:
+ * the store and the caches written into / under systemd), or while the feature that uses them is on
+ * (an empty address list left nothing to send to). Empty while the feature is off is fine.
  */
 const NOT_EMPTY: ReadonlyArray<readonly [keyof Config, keyof Config | null]> = [
   ['EF_FLOW_SERVER_UDP_IP', null],
   ['EF_FLOW_SERVER_UDP_PORT', null],
+  ['EF_DATA_DIR', null],
   ['EF_WEBUI_IP', 'EF_WEBUI_ENABLE'],
   ['EF_OUTPUT_ELASTICSEARCH_ADDRESSES', 'EF_OUTPUT_ELASTICSEARCH_ENABLE'],
   ['EF_OUTPUT_OPENSEARCH_ADDRESSES', 'EF_OUTPUT_OPENSEARCH_ENABLE'],

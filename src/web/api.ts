@@ -418,6 +418,14 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
         throw new ApiError(429, `${EXPORTS_AT_ONCE} exports are running; try again when one has ended`);
       }
       exportsRunning++;
+      // Given up when the client goes, not when the handler ends: the store query is interrupted
+      // then (query.ts), and a third export waited for it to stop.
+      let holding = true;
+      const release = (): void => {
+        if (holding) exportsRunning--;
+        holding = false;
+      };
+      res.once('close', release);
       const deadline = Date.now() + (opts.exportTotalMs ?? EXPORT_TOTAL_MS);
       try {
         await q.exportSearch({ ...r, filter, limit: max }, async (docs) => {
@@ -435,7 +443,8 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
         head();
         res.end();
       } finally {
-        exportsRunning--;
+        res.off('close', release);
+        release();
       }
     },
 

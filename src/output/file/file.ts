@@ -2,7 +2,8 @@
  * EF_OUTPUT_FILE_*: NDJSON appended to a file, rotated by size: `flows.ndjson` becomes
  * `flows.ndjson.1`, older ones shift up, and at most EF_OUTPUT_FILE_MAX_FILES rotated files are kept.
  * A file moved or deleted under it (logrotate, rm) is made again at the path; one cut shorter
- * (logrotate's copytruncate) has its size read again.
+ * (logrotate's copytruncate) has its size read again. One that cannot be renamed (a single-file bind
+ * mount) is written past the size, its rotated files left alone.
  */
 import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, type BigIntStats } from 'node:fs';
 import { log } from '../../log/logger.js';
@@ -26,6 +27,15 @@ const WRITE_MAX = 1 << 20;
  * something to write, not on a timer: a file nobody writes to needs no new one.
  */
 const LOOK_EVERY_MS = 1000;
+
+/**
+ * After a rotation that could not move the file, how long it is written past the size before the
+ * next try. Trying at every write would cost each one the slow path, to fail the same way.
+ */
+const ROTATE_AGAIN_MS = 60_000;
+
+/** How often a rotation that keeps failing is logged again. */
+const ROTATE_LOG_EVERY_MS = 600_000;
 
 export interface FileOutputOptions {
   path: string;
@@ -51,6 +61,11 @@ export class FileOutput extends NdjsonQueue {
   private progress: { of: Buffer[]; bytes: number } | null = null;
   /** Bytes in the write under way (0 between writes): what a stop that stops waiting does not know about. */
   private writing = 0;
+  /** Until when no rotation is tried (the last one could not move the file): the file grows past the size. */
+  private rotateAgainAt = 0;
+  /** Rotations that failed in a row, and when that was last logged. */
+  private rotateFailed = 0;
+  private rotateLogged = 0;
 
   constructor(private readonly o: FileOutputOptions) {
     super({ view: o.view, slabBytes: 1 << 20, deadlineMs: 500, queueMax: 500_000 });
@@ -61,6 +76,7 @@ export class FileOutput extends NdjsonQueue {
   }
 
   override async start(): Promise<void> {
+    this.keepLeftover();
     await this.openFile();
   }
 
@@ -117,19 +133,79 @@ export class FileOutput extends NdjsonQueue {
     return true;
   }
 
-  private async rotate(): Promise<void> {
-    await this.fh?.close();
-    this.fh = null;
-    rmSync(`${this.o.path}.${this.o.maxFiles}`, { force: true });
-    for (let i = this.o.maxFiles - 1; i >= 1; i--) {
-      try {
-        renameSync(`${this.o.path}.${i}`, `${this.o.path}.${i + 1}`);
-      } catch {
-        // that generation does not exist yet
-      }
+  /** Where a rotation moves the file first. */
+  private get aside(): string {
+    return `${this.o.path}.rotating`;
+  }
+
+  /**
+   * Renames the file to `.1`, the older ones up, and opens a new one. The file is moved aside first:
+   * one that cannot be renamed (EBUSY from a single-file bind mount such as `docker -v
+   * ./flows.ndjson:/data/flows.ndjson`, EPERM for an immutable or append-only file) then leaves every
+   * rotated file where it was. Removing the oldest and shifting first lost one at each retry.
+   * Resolves false when the file stays: it is written past the size until the next try.
+   */
+  private async rotate(): Promise<boolean> {
+    const path = this.o.path;
+    try {
+      this.keepLeftover();
+      renameSync(path, this.aside);
+    } catch (err) {
+      this.rotationFailed(err);
+      return false;
     }
-    renameSync(this.o.path, `${this.o.path}.1`);
+    try {
+      rmSync(`${path}.${this.o.maxFiles}`, { force: true });
+      for (let i = this.o.maxFiles - 1; i >= 1; i--) {
+        try {
+          renameSync(`${path}.${i}`, `${path}.${i + 1}`);
+        } catch (err) {
+          // ENOENT: that generation does not exist yet. Another error stops the shift before the
+          // next rename would overwrite the file that did not move.
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        }
+      }
+      renameSync(this.aside, `${path}.1`);
+    } catch (err) {
+      // Put back, still open: a shift stopped part-way leaves a gap, no rotated file lost.
+      renameSync(this.aside, path);
+      this.rotationFailed(err);
+      return false;
+    }
+    if (this.rotateFailed > 0) log.info(`file output: ${path} rotated again, after ${this.rotateFailed} tries that failed`);
+    this.rotateFailed = 0;
+    this.rotateLogged = 0;
+    const fh = this.fh;
+    this.fh = null;
+    await fh?.close();
     await this.openFile();
+    return true;
+  }
+
+  private rotationFailed(err: unknown): void {
+    const now = Date.now();
+    this.rotateAgainAt = now + ROTATE_AGAIN_MS;
+    this.rotateFailed++;
+    if (now - this.rotateLogged < ROTATE_LOG_EVERY_MS) return;
+    this.rotateLogged = now;
+    log.warn(
+      `file output: cannot rotate ${this.o.path} (EF_OUTPUT_FILE_MAX_SIZE ${this.o.maxBytes}): ${(err as Error).message}; ` +
+        `the rotated files are left as they were and the file is written past the size, rotation tried again every ${ROTATE_AGAIN_MS / 1000} s. ` +
+        'A file that cannot be renamed (a single-file bind mount, an immutable or append-only file): mount its directory instead, or set EF_OUTPUT_FILE_MAX_SIZE=0',
+      { bytes: this.size, tries_failed: this.rotateFailed },
+    );
+  }
+
+  /**
+   * A file left at the aside name by a rotation cut short (the process killed in it, or the file
+   * not put back) is the whole file of that time: never overwritten by the next rotation. It is the
+   * file again when the path has none, or else kept under a name of its own.
+   */
+  private keepLeftover(): void {
+    if (!existsSync(this.aside)) return;
+    const to = existsSync(this.o.path) ? `${this.aside}-${Date.now()}` : this.o.path;
+    renameSync(this.aside, to);
+    log.warn(`file output: ${this.aside} was left by a rotation cut short; renamed to ${to}`);
   }
 
   protected override sendState(chunks: Buffer[]): { written: number; writing: number } {
@@ -143,7 +219,7 @@ export class FileOutput extends NdjsonQueue {
     // Not when resuming a cut line: it is finished in the file it began in.
     if (done === 0) await this.follow(false);
     this.progress = { of: chunks, bytes: done };
-    if (this.o.maxBytes === 0 || !this.regular || this.size + (bytes - done) <= this.o.maxBytes) {
+    if (this.o.maxBytes === 0 || !this.regular || this.size + (bytes - done) <= this.o.maxBytes || Date.now() < this.rotateAgainAt) {
       // The common case: no rotation due, gathered writes and no copy.
       await this.writeAll(skip(chunks, done), done === 0);
     } else {
@@ -153,7 +229,7 @@ export class FileOutput extends NdjsonQueue {
       // without awaiting anything (the stop's timers could not fire).
       while (from < data.length && !this.stopping) {
         let to = data.length;
-        if (this.o.maxBytes > 0 && this.size + (to - from) > this.o.maxBytes) {
+        if (this.o.maxBytes > 0 && this.size + (to - from) > this.o.maxBytes && Date.now() >= this.rotateAgainAt) {
           // Cut at the last line end that fits; a file that is still empty takes at least one line.
           // (A line cut by an earlier failed write is finished first: it ends at the next newline.)
           const room = this.o.maxBytes - this.size;
@@ -169,6 +245,7 @@ export class FileOutput extends NdjsonQueue {
           from += bytesWritten;
         }
         // Rotation (always on a line end) looks first: a file moved away or cut shorter has room again.
+        // A rotation that fails leaves the rest to be written past the size (rotateAgainAt).
         if (from < data.length && !this.stopping && !(await this.follow(true))) await this.rotate();
       }
     }

@@ -532,6 +532,14 @@ test('a field longer than its element (a port in 4 octets, an ifIndex in 8) is k
   assert.deepEqual(Object.values(r!.extra ?? {}).sort(), [70_000, 2 ** 40].sort());
 });
 
+test('vlanId / postVlanId (IE 58/59) with priority bits set above the 12-bit VLAN ID: only the VLAN ID is kept', () => {
+  // 0x2005: priority 1 (802.1Q PCP, the top 3 bits of the tag control information), VLAN 5.
+  const d = new IpfixDecoder(BASE);
+  run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [12, 4], [58, 2], [59, 2]]))]));
+  const [r] = run(d, ipfixMsg([set(300, Buffer.concat([ip('10.0.0.1'), ip('10.0.0.2'), u16(0x2005), u16(0xe00a)]))]));
+  assert.deepEqual([r!.srcVlan, r!.dstVlan], [5, 10], 'the low 12 bits of each');
+});
+
 test('zero-length fields and set padding are skipped', () => {
   const d = new IpfixDecoder(BASE);
   run(d, ipfixMsg([set(2, ipfixTemplate(300, [[8, 4], [27, 0], [12, 4]]))]));

@@ -109,6 +109,17 @@ test('multiple-output format: the value is the count of outputs, 0 meaning "more
   assert.deepEqual(recs.map((r) => [r.outIf, r.extra?.['sflow.out.multiple']]), [[0, -1], [0, 7], [0, 0x3fffffff], [0, -1], [0, 3]]);
 });
 
+test('extended switch record: VLAN 4095 (reserved by 802.1Q) and 0xFFFFFFFF mean no VLAN; 4094 is a VLAN', () => {
+  const sampledV4 = rec(3, Buffer.concat([u32(40, 6), Buffer.from([10, 0, 0, 1, 10, 0, 0, 2]), u32(1, 2, 0x02, 0)]));
+  // src_vlan, src_priority, dst_vlan, dst_priority
+  const sw = (src: number, dst: number) => rec(1001, u32(src, 0, dst, 0));
+  const recs = decode(datagram(agent4([10, 1, 1, 1]), [
+    flowSampleExpanded(1, 0, 9, 0, 9, 0, 2, [sampledV4, sw(4095, 4094)]),
+    flowSampleExpanded(1, 0, 9, 0, 9, 0, 2, [sampledV4, sw(0xffffffff, 4095)]),
+  ]));
+  assert.deepEqual(recs.map((r) => [r.srcVlan, r.dstVlan]), [[0, 4094], [0, 0]], '4095 is not a VLAN');
+});
+
 test('raw header with header protocol 13 (MPLS) and 11 (IPv4)', () => {
   const ip4tcp = Buffer.from('450000340000400040060000c0a80001c0a80002' + '1f90c350000000000000000050120000', 'hex');
   const mpls = Buffer.concat([u32((1000 << 12) | 0x100 | 64), ip4tcp]); // one label, bottom of stack

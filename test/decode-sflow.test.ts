@@ -13,7 +13,7 @@ import { createDecoders } from '../src/decode/registry.js';
 import { Pipeline } from '../src/pipeline/pipeline.js';
 import { readUdpDatagrams } from '../src/input/pcap.js';
 import { SflowDecoder } from '../src/decode/sflow/datagram.js';
-import { parseSampledHeader, HEADER_PROTOCOL_ETHERNET } from '../src/decode/sflow/packet-header.js';
+import { parseSampledHeader, HEADER_PROTOCOL_ETHERNET, HEADER_PROTOCOL_IPV4 } from '../src/decode/sflow/packet-header.js';
 import { COUNTER_NAMES } from '../src/decode/sflow/counter-sample.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { DecodeError, type PacketContext } from '../src/pipeline/types.js';
@@ -212,6 +212,24 @@ test('packet header: IPv6 extension headers, AH among them, are skipped to the t
   const r = new FlowRecord();
   assert.ok(parseSampledHeader(HEADER_PROTOCOL_ETHERNET, buf, 0, buf.length, r) > 0);
   assert.deepEqual([r.srcIp, r.proto, r.srcPort, r.dstPort, r.tcpFlags], ['2001:db8::1', 6, 40000, 443, 2]);
+});
+
+test('packet header: a later IPv4 fragment has no transport header, so its first payload bytes are not read as ports', () => {
+  // Fragment offset 185 (x8 = 1480 bytes in): bytes 20-23 are the middle of the datagram, not a UDP header.
+  const h = Buffer.alloc(28);
+  h[0] = 0x45;
+  h.writeUInt16BE(1500, 2);
+  h.writeUInt16BE(185, 6);
+  h[8] = 64;
+  h[9] = 17;
+  Buffer.from([198, 51, 100, 7]).copy(h, 12);
+  Buffer.from([192, 0, 2, 9]).copy(h, 16);
+  h.writeUInt16BE(1234, 20);
+  h.writeUInt16BE(5678, 22);
+  const r = new FlowRecord();
+  assert.equal(parseSampledHeader(HEADER_PROTOCOL_IPV4, h, 0, 28, r), 1500, 'the IP length of the fragment');
+  assert.deepEqual([r.srcIp, r.proto], ['198.51.100.7', 17], 'addresses and protocol are still read');
+  assert.deepEqual([r.srcPort, r.dstPort], [0, 0], 'a later fragment gives no ports');
 });
 
 test('Cistern counter_sample.dump: generic interface and ethernet counters as one counter record', () => {

@@ -37,6 +37,9 @@ const CASES: [string, SequenceMode[], [number, number, number?][], Partial<Seque
   ['a gap is that many datagrams missing', DATAGRAMS, [[100, 1], [103, 1], [104, 1]], { missingDatagrams: 2 }],
   ['a late datagram is late, and the stream goes on from the later one', DATAGRAMS, [[100, 1], [103, 1], [101, 1], [104, 1]], { missingDatagrams: 2, late: 1 }],
   ['the same number again tells nothing', DATAGRAMS, [[100, 1], [100, 1], [100, 1], [101, 1]], {}],
+  // LATE_WINDOW.datagrams is 1,000: after 5000 the stream expects 5001, so 4001 is exactly at the window.
+  ['a datagram exactly 1,000 behind what was expected is late, not a restart', DATAGRAMS, [[5000, 1], [4001, 1], [5001, 1]], { late: 1 }],
+  ['a datagram 1,001 behind what was expected is a restart', DATAGRAMS, [[5000, 1], [4000, 1], [4001, 1]], { resets: 1 }],
   ['a step far back is a restart', DATAGRAMS, [[5000, 1], [1, 1], [2, 1]], { resets: 1 }],
   ['a jump past a million datagrams is a restart, not loss', DATAGRAMS, [[100, 1], [2_000_100, 1], [2_000_101, 1]], { resets: 1 }],
   ['v5: the number counts records sent before', RECORDS, [[0, 30], [30, 30], [60, 29], [119, 30]], { missingRecords: 30 }],
@@ -51,7 +54,7 @@ const CASES: [string, SequenceMode[], [number, number, number?][], Partial<Seque
 
 for (const [name, modes, datagrams, want] of CASES) {
   test(`sequence numbers: ${name}`, () => {
-    assert.deepEqual(counted(modes, datagrams), counts(want));
+    assert.deepEqual(counted(modes, datagrams), counts(want), name);
   });
 }
 

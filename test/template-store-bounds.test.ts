@@ -145,6 +145,35 @@ test('a full table with nothing idle refuses templates without a pass over every
   assert.ok(passes <= Math.ceil(20_000 / 782), `${passes} eviction passes for 20,000 templates`);
 });
 
+test('a scope holds exactly 4,096 templates (MAX_TEMPLATES_PER_DOMAIN): the 4,096th is taken, the 4,097th refused', () => {
+  const s = new TemplateStore(false, HOUR);
+  const d = s.domain('192.0.2.1', 1, true, 0)!;
+  assert.equal(announce(s, d, 256, 4096, 0), 0, 'all 4,096 taken');
+  assert.equal(d.templates.size, 4096, 'the scope holds 4,096');
+  assert.equal(s.add(d, 256 + 4096, F10, 0, false, 0), 'refused', 'one more ID is refused');
+  assert.equal(d.templates.size, 4096, 'still 4,096');
+  // A full scope still takes a new layout for an ID it holds: that adds no template.
+  assert.equal(s.add(d, 256, fieldsOf(10, 2), 0, false, 1000), 'changed', 'a changed layout at the bound');
+  // Another scope of the same address has its own 4,096.
+  assert.equal(s.add(s.domain('192.0.2.1', 2, true, 0)!, 256, F10, 0, false, 0), 'new', 'another scope');
+});
+
+test('the store holds exactly 10,000 scopes (MAX_DOMAINS): the 10,000th is made, the 10,001st is not', () => {
+  const s = new TemplateStore(false, 24 * HOUR);
+  // One scope an address (an address holds at most 256), each with a template so reclaiming frees none.
+  const addr = (i: number): string => `10.${i >> 16}.${(i >> 8) & 0xff}.${i & 0xff}`;
+  for (let i = 0; i < 10_000; i++) {
+    const d = s.domain(addr(i), 0, true, 0);
+    assert.ok(d !== undefined, `scope ${i + 1} is made`);
+    assert.equal(s.add(d, 256, F10, 0, false, 0), 'new', `scope ${i + 1} takes its template`);
+  }
+  assert.equal(inside(s).domains.size, 10_000, '10,000 scopes');
+  assert.equal(s.domain(addr(10_000), 0, true, 1000), undefined, 'the 10,001st scope is not made');
+  assert.equal(s.domain(addr(0), 1, true, 1000), undefined, 'nor a new scope of a known address');
+  assert.ok(s.domain(addr(0), 0, true, 1000) !== undefined, 'a scope it holds is still found');
+  assert.equal(inside(s).domains.size, 10_000, 'still 10,000');
+});
+
 test('a template ID reused with a layout that is refused no longer serves the old layout', () => {
   const s = new TemplateStore(false, HOUR);
   // A scope's fields: 16 templates of 4,096 fields fill its 65,536.

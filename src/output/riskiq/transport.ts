@@ -7,12 +7,13 @@
  * costs at most the output's queue. Connections are (re)made with capped exponential backoff.
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, ftruncateSync, openSync, statSync, type WriteStream } from 'node:fs';
 import { lookup } from 'node:dns';
 import { isIP, connect as tcpConnect, type Socket as TcpSocket } from 'node:net';
 import { dirname } from 'node:path';
 import { log } from '../../log/logger.js';
 import { makeDir } from '../../make-dir.js';
+import { cutToLineEnd, writeAll } from '../../fd-write.js';
 import { hostPort } from '../../host-port.js';
 
 export interface Transport {
@@ -338,16 +339,59 @@ export class TcpTransport implements Transport {
   }
 }
 
-/** EF_OUTPUT_RISKIQ_AUDIT_PATH: the rows as JSON lines, appended to a local file. */
+/**
+ * Bytes the audit file is given in one turn of the event loop, at most: its writes are synchronous,
+ * and a backlog written in one go (a full queue of 100000 records is some 25 MB of lines) would hold
+ * up decoding meanwhile.
+ */
+const AUDIT_TURN_BYTES = 1 << 20;
+
+/**
+ * EF_OUTPUT_RISKIQ_AUDIT_PATH: the rows as JSON lines, appended to a local file.
+ *
+ * A regular file is written through its descriptor (fd-write.ts), not a stream, whose first failed
+ * write (a full disk) would end it for good. A frame the file refuses stays here and is retried with
+ * backoff; meanwhile canSend() is false, so the output keeps the frames after it queued, and nothing
+ * is lost until its queue is full or the collector stops. What a failed write put in the file is
+ * cut off again, and a file found ending inside a line when opened is cut back to its last whole
+ * line, so a line cut short is never left in it, nor glued to the next one. Anything else (a FIFO,
+ * /dev/stdout on a pipe) keeps a stream: once its reader has gone, nothing written later would
+ * reach anyone.
+ */
 export class AuditTransport implements Transport {
   onReady: () => void = () => {};
+  /** The regular file, open to append and to read its end back; -1 with a stream. */
+  private fd = -1;
   private stream: WriteStream | null = null;
   private failed = false;
+  /** The frame being written and how much of it is in the file (0 again after a failure). */
+  private held: { data: Buffer; written: number; done: (err: Error | null | undefined) => void } | null = null;
+  /** Why the held frame's last write failed; null while writes succeed. */
+  private error: Error | null = null;
+  private downSince = 0;
+  private retry: NodeJS.Timeout | null = null;
+  private closed = false;
+  private turnBytes = 0;
+  private readonly backoff: Backoff;
+  private readonly warner = new RateLimitedLog();
 
-  constructor(readonly path: string) {}
+  constructor(readonly path: string, b: BackoffOptions = {}) {
+    this.backoff = new Backoff(b.backoffMinMs ?? BACKOFF_MIN_MS, b.backoffMaxMs ?? BACKOFF_MAX_MS);
+  }
 
   async start(): Promise<void> {
     makeDir(dirname(this.path));
+    if (isRegularOrAbsent(this.path)) {
+      this.fd = openSync(this.path, 'a+', 0o600);
+      try {
+        const cut = cutToLineEnd(this.fd);
+        if (cut > 0) log.warn(`RiskIQ output: audit file ${this.path} ended inside a line (a write cut short); cut back ${cut} bytes to the last whole line`);
+      } catch (err) {
+        // Not readable back (a disk error): the writes will say whether it takes any.
+        log.warn(`RiskIQ output: audit file ${this.path}: cannot check its last line: ${(err as Error).message}`);
+      }
+      return;
+    }
     const s = createWriteStream(this.path, { flags: 'a', mode: 0o600 });
     await new Promise<void>((resolve, reject) => {
       s.once('open', () => resolve());
@@ -362,18 +406,96 @@ export class AuditTransport implements Transport {
   }
 
   canSend(): boolean {
+    if (this.fd >= 0) return this.held === null && this.turnBytes < AUDIT_TURN_BYTES;
     return this.stream !== null && !this.failed && !this.stream.writableNeedDrain;
   }
 
   isDown(): boolean {
-    return this.failed;
+    return this.failed || this.error !== null;
   }
 
   send(data: Buffer, done: (err: Error | null | undefined) => void): void {
-    this.stream!.write(data, (err) => done(err));
+    if (this.fd < 0) {
+      this.stream!.write(data, (err) => done(err));
+      return;
+    }
+    if (this.turnBytes < AUDIT_TURN_BYTES && this.turnBytes + data.length >= AUDIT_TURN_BYTES) {
+      setImmediate(() => {
+        this.turnBytes = 0;
+        this.onReady();
+      });
+    }
+    this.turnBytes += data.length;
+    this.held = { data, written: 0, done };
+    this.write();
+  }
+
+  /** Writes the held frame on from where it got to; true once it is all in the file (and reported). */
+  private write(): boolean {
+    const h = this.held!;
+    try {
+      writeAll(this.fd, h.data, h.written, null, (n) => (h.written += n));
+    } catch (err) {
+      this.writeFailed(h, err as Error);
+      return false;
+    }
+    this.held = null;
+    if (this.error !== null) {
+      log.info(`RiskIQ output: audit file ${this.path} takes writes again, after ${Math.round((Date.now() - this.downSince) / 1000)} s; writing what was kept queued`);
+      this.error = null;
+      this.backoff.reset();
+    }
+    h.done(null);
+    return true;
+  }
+
+  private writeFailed(h: NonNullable<AuditTransport['held']>, err: Error): void {
+    if (this.error === null) this.downSince = Date.now();
+    this.error = err;
+    // What the disk took of the frame is cut off again and the retry writes it whole: a line cut
+    // short must not wait in the file (for a reader, or for good if the process dies), and a frame
+    // is then in the file or not, as the counters say.
+    if (h.written > 0) {
+      try {
+        ftruncateSync(this.fd, fstatSync(this.fd).size - h.written);
+        h.written = 0;
+      } catch {
+        // Not cut (a disk error): the retry goes on from where it stopped, completing the line.
+      }
+    }
+    this.warner.say(`RiskIQ output: audit file ${this.path}: ${err.message}; records are kept queued (EF_OUTPUT_RISKIQ_QUEUE_SIZE) and written when it takes them again, retried with backoff`);
+    if (this.closed || this.retry !== null) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      if (this.held !== null && this.write()) this.onReady();
+    }, this.backoff.next());
+    // Not unref'd, unlike the sockets' retries: no socket keeps the process alive here, and a stop
+    // waiting for this frame (a replay's last flush) must not find the event loop empty and end.
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
+    if (this.fd >= 0) {
+      const h = this.held;
+      // One last try (the disk may have room since the last retry); a failure leaves whole lines.
+      if (h !== null && !this.write()) {
+        let rows = 0;
+        for (let i = h.data.indexOf(10, h.written); i >= 0; i = h.data.indexOf(10, i + 1)) rows++;
+        log.error(`RiskIQ output: at stop the audit file ${this.path} still refused writes (${this.error!.message}): the records still queued were not written to it (dropped_shutdown), nor ${rows} rows of the write being retried (dropped_send_error)`);
+        this.held = null;
+        h.done(this.error);
+      }
+      try {
+        closeSync(this.fd);
+      } catch (err) {
+        // A network file system may report a failed write only here.
+        log.error(`RiskIQ output: audit file ${this.path}: ${(err as Error).message}`);
+      }
+      this.fd = -1;
+      return;
+    }
     const s = this.stream;
     this.stream = null;
     if (s !== null) await new Promise<void>((r) => s.end(() => r()));
@@ -381,5 +503,14 @@ export class AuditTransport implements Transport {
 
   counters(): Record<string, number> {
     return {};
+  }
+}
+
+/** Whether `path` is a regular file, or nothing yet (it is made as one). */
+function isRegularOrAbsent(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return true;
   }
 }

@@ -1,13 +1,8 @@
 /** `ufc dev feed-emulator`: serves every built-in threat feed (and Graph reputation) on loopback until interrupted. */
 import type { Command } from '../cli/commands.js';
-import { UsageError, type ParsedArgs } from '../cli/common.js';
+import type { ParsedArgs } from '../cli/common.js';
 import { EMULATOR_FAULTS, FEED_HITS, startFeedEmulator } from './feed-emulator.js';
-
-function strFlag(args: ParsedArgs, name: string): string | undefined {
-  const v = args.flags.get(name);
-  if (v === true) throw new UsageError(`--${name} wants a value`);
-  return v;
-}
+import { serveAddress } from './passivetotal-emulator-command.js';
 
 export const feedEmulatorCommand: Command = {
   usage: 'ufc dev feed-emulator [--port N] [--host H]',
@@ -15,15 +10,14 @@ export const feedEmulatorCommand: Command = {
   boolFlags: [],
   flags: [
     ['--port N', 'Port to serve on (default 8788).'],
-    ['--host H', 'Address to serve on (default 127.0.0.1).'],
+    ['--host H', 'IP address to serve on (default 127.0.0.1).'],
   ],
   async run(args: ParsedArgs): Promise<number> {
-    const p = strFlag(args, 'port') ?? '8788';
-    if (!/^\d+$/.test(p)) throw new UsageError(`--port wants a whole number, got ${JSON.stringify(p)}`);
+    const { host, port } = serveAddress(args, 8788);
     const abuseipdbKey = 'emulator-abuseipdb-key-0123456789';
     const otxKey = 'emulator-otx-key-0123456789';
     const graph = { tenant: 'emulator-tenant', clientId: 'emulator-client', clientSecret: 'emulator-secret-0123456789', reputations: { [FEED_HITS['et-compromised']!.ip]: { classification: 'malicious', score: 92 } } };
-    const emu = await startFeedEmulator({ host: strFlag(args, 'host') ?? '127.0.0.1', port: Number(p), abuseipdbKey, otxKey, graph });
+    const emu = await startFeedEmulator({ host, port, abuseipdbKey, otxKey, graph });
     const out = process.stdout;
     out.write(`Threat feed emulator at ${emu.url}: ${Object.keys(FEED_HITS).map((n) => `/${n}`).join(' ')}\n`);
     out.write(`Switch faults with: curl -X POST '${emu.url}/_emulator/fault?path=/feodo&mode=<${EMULATOR_FAULTS.join('|')}>'\n`);

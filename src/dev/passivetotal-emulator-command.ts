@@ -1,6 +1,8 @@
 /** `ufc dev passivetotal-emulator`: runs the PassiveTotal API emulator until interrupted. */
+import { isIP } from 'node:net';
 import type { Command } from '../cli/commands.js';
 import { UsageError, type ParsedArgs } from '../cli/common.js';
+import { hostPort, listenFailure } from '../host-port.js';
 import { FAULTS, LIST_FORMATS, minListBytes, SEED_RESPONSE_BYTES, startPassiveTotalEmulator, type EmulatorFault, type EmulatorListFormat } from './passivetotal-emulator.js';
 
 function intFlag(args: ParsedArgs, name: string): number | undefined {
@@ -16,13 +18,27 @@ function strFlag(args: ParsedArgs, name: string): string | undefined {
   return v;
 }
 
+/**
+ * --host and --port of a dev emulator, held to what `ufc riskiq-sink --listen` takes: an IP address (a
+ * name, or a non-address such as 999.1.1.1, went to a name lookup and failed with ENOTFOUND) and a
+ * port up to 65535 (listen() threw ERR_SOCKET_BAD_PORT past it); either was a stack trace. 0 is any
+ * free port. Shared with `ufc dev feed-emulator`.
+ */
+export function serveAddress(args: ParsedArgs, defaultPort: number): { host: string; port: number } {
+  const host = strFlag(args, 'host') ?? '127.0.0.1';
+  if (isIP(host) === 0) throw new UsageError(`--host ${JSON.stringify(host)}: expected an IP address, e.g. 127.0.0.1 or ::1`);
+  const port = intFlag(args, 'port') ?? defaultPort;
+  if (port > 65535) throw new UsageError(`--port ${port}: expected a port number 0-65535 (0: any free port)`);
+  return { host, port };
+}
+
 export const passiveTotalEmulatorCommand: Command = {
   usage: 'ufc dev passivetotal-emulator [--port N] [--entries N|--bytes N|--seed-size] [--format F] [--gzip] [--fault F] [--host H] [--user U] [--key K] [--seed N] [--slow-rate N]',
   summary: 'Serve an emulated PassiveTotal blocklist download (Basic auth, fault modes) for tests and demos.',
   boolFlags: ['gzip', 'seed-size'],
   flags: [
     ['--port N', 'Port to serve on (default 8787; 0 picks a free one).'],
-    ['--host H', 'Address to serve on (default 127.0.0.1).'],
+    ['--host H', 'IP address to serve on (default 127.0.0.1).'],
     ['--entries N', 'Entries in the list (default 1000).'],
     ['--bytes N', 'Make the list exactly N bytes (before gzip) instead.'],
     ['--seed-size', `Make it the size the vendor page shows (${SEED_RESPONSE_BYTES.toLocaleString('en-US')} bytes).`],
@@ -44,9 +60,10 @@ export const passiveTotalEmulatorCommand: Command = {
     if (bytes !== undefined && bytes < min) throw new UsageError(`--bytes: a ${format} list takes at least ${min} bytes`);
     const user = strFlag(args, 'user') ?? 'user@example.com';
     const key = strFlag(args, 'key');
+    const { host, port } = serveAddress(args, 8787);
     const emu = await startPassiveTotalEmulator({
-      host: strFlag(args, 'host') ?? '127.0.0.1',
-      port: intFlag(args, 'port') ?? 8787,
+      host,
+      port,
       user,
       key,
       entries: intFlag(args, 'entries'),
@@ -56,7 +73,12 @@ export const passiveTotalEmulatorCommand: Command = {
       fault: fault as EmulatorFault,
       seed: intFlag(args, 'seed'),
       slowBytesPerSec: intFlag(args, 'slow-rate'),
+    }).catch((err: unknown) => {
+      // A port in use, an address no interface has: one line, as riskiq-sink says it.
+      process.stderr.write(`ufc dev passivetotal-emulator: cannot listen on ${hostPort(host, port)}: ${listenFailure((err as NodeJS.ErrnoException).code, (err as Error).message)}\n`);
+      return null;
     });
+    if (emu === null) return 1;
     const out = process.stdout;
     out.write(`PassiveTotal emulator at ${emu.url}: ${emu.list.entries} entries, ${emu.list.body.length} bytes, ${format}${args.flags.has('gzip') ? '+gzip' : ''}, fault ${fault}\n`);
     out.write(`Switch faults with: curl -X POST '${new URL(emu.url).origin}/_emulator/fault?mode=<${FAULTS.join('|')}>'\n`);

@@ -5,8 +5,9 @@
  * (logrotate's copytruncate) has its size read again. One that cannot be renamed (a single-file bind
  * mount) is written past the size, its rotated files left alone.
  */
-import { closeSync, existsSync, openSync, readSync, renameSync, rmSync, statSync, truncateSync, type BigIntStats } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, rmSync, type BigIntStats } from 'node:fs';
 import { log } from '../../log/logger.js';
+import { cutToLineEnd } from '../../fd-write.js';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ViewOptions } from '../../record/fields.js';
@@ -343,28 +344,17 @@ function skip(chunks: Buffer[], n: number): Buffer[] {
  * short, with no retry after it (a stop, a crash). The next line appended would be glued to it.
  */
 function endOnWholeLine(path: string): void {
-  let size: number;
+  let fd: number;
   try {
-    size = statSync(path).size;
+    fd = openSync(path, 'r+');
   } catch {
-    return;
+    return; // Not there yet: nothing to cut.
   }
-  if (size === 0) return;
-  const fd = openSync(path, 'r');
-  let cut = -1;
+  let cut: number;
   try {
-    const buf = Buffer.allocUnsafe(65536);
-    for (let end = size; end > 0 && cut < 0; end -= buf.length) {
-      const from = Math.max(0, end - buf.length);
-      const n = readSync(fd, buf, 0, end - from, from);
-      if (end === size && buf[n - 1] === 10) return;
-      const nl = buf.subarray(0, n).lastIndexOf(10);
-      if (nl >= 0) cut = from + nl + 1;
-      else if (from === 0) cut = 0;
-    }
+    cut = cutToLineEnd(fd);
   } finally {
     closeSync(fd);
   }
-  truncateSync(path, cut);
-  log.warn(`file output: ${path} ended inside a line (a write cut short); cut back ${size - cut} bytes to the last whole line`);
+  if (cut > 0) log.warn(`file output: ${path} ended inside a line (a write cut short); cut back ${cut} bytes to the last whole line`);
 }

@@ -120,3 +120,34 @@ test('CommunityIdEnricher: the recent-tuple cache gives exactly the computed IDs
     assert.ok(e.hits > 10000, `${e.hits} cache hits`);
   }
 });
+
+test('community-id: equal IPv6 addresses are ordered by port, lower port first (spec: ports decide when the addresses tie)', () => {
+  // The spec's hash input, written out here: seed (2 bytes), the smaller endpoint's address, the other's,
+  // protocol, a zero pad byte, then the smaller endpoint's port and the other's.
+  const loopback = Buffer.alloc(16);
+  loopback[15] = 1;
+  const port = (p: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16BE(p); return b; };
+  const bySpec = '1:' + createHash('sha1').update(Buffer.concat([Buffer.from([0, 0]), loopback, loopback, Buffer.from([6, 0]), port(1000), port(2000)])).digest('base64');
+  assert.equal(communityId(6, '::1', '::1', 2000, 1000), bySpec, 'from the higher port');
+  assert.equal(communityId(6, '::1', '::1', 1000, 2000), bySpec, 'from the lower port');
+});
+
+test('CommunityIdEnricher: two tuples of one host pair in the same cache slot each get their own ID', () => {
+  const mk = (sp: number): FlowRecord => Object.assign(new FlowRecord(), { proto: 6, srcIp: '10.0.0.1', dstIp: '10.0.0.2', srcPort: sp, dstPort: 80 });
+  // Find, by behaviour, a source port whose tuple takes (1000, 80)'s slot: with (1000, 80) cached, B then
+  // (1000, 80) again make one cache hit unless B took that slot (none: B replaced it; two: B was taken
+  // for it, the defect this test is for).
+  const e = new CommunityIdEnricher(0);
+  e.enrich([mk(1000)]);
+  let p = -1;
+  for (let sp = 1001; sp < 65536 && p < 0; sp++) {
+    const hits = e.hits;
+    e.enrich([mk(sp), mk(1000)]);
+    if (e.hits - hits !== 1) p = sp;
+  }
+  assert.ok(p > 0, 'a source port sharing the slot of 1000 -> 80');
+  const [a, b] = [mk(1000), mk(p)];
+  new CommunityIdEnricher(0).enrich([a, b]);
+  assert.equal(a.communityId, communityId(6, '10.0.0.1', '10.0.0.2', 1000, 80), 'the first tuple');
+  assert.equal(b.communityId, communityId(6, '10.0.0.1', '10.0.0.2', p, 80), `the second tuple (source port ${p}), not the first's ID from the cache`);
+});

@@ -164,13 +164,16 @@ test('several feeds on one end, merged with what RiskIQ set: every name and feed
   await e.start();
   await e.refreshAll();
   const r = flow(FEED_HITS['tor-exit']!.ip, FEED_HITS['spamhaus-drop-v4']!.ip);
-  // The RiskIQ enricher ran first and marked the source.
+  // The RiskIQ enricher ran first and marked both ends.
   r.srcThreatName = 'c2';
   r.srcThreatFeed = 'riskiq';
+  r.dstThreatName = 'c2';
+  r.dstThreatFeed = 'riskiq';
   e.enrich([r]);
   assert.deepEqual(field(r, 'flow.src.sec.threat.feed.name'), ['riskiq', 'tor-exit', 'my-tor']);
   assert.deepEqual(field(r, 'flow.src.sec.threat.name'), ['c2', 'tor-exit', 'my-tor']);
-  assert.deepEqual(field(r, 'flow.dst.sec.threat.feed.name'), ['spamhaus-drop-v4']);
+  assert.deepEqual(field(r, 'flow.dst.sec.threat.feed.name'), ['riskiq', 'spamhaus-drop-v4'], 'the destination keeps RiskIQ\'s feed');
+  assert.deepEqual(field(r, 'flow.dst.sec.threat.name'), ['c2', FEED_HITS['spamhaus-drop-v4']!.name], 'the destination keeps RiskIQ\'s name');
   assert.deepEqual(field(r, 'sec.threat.feed.name'), ['riskiq', 'tor-exit', 'my-tor', 'spamhaus-drop-v4']);
   assert.deepEqual(field(r, 'flow.client.sec.threat.feed.name'), ['riskiq', 'tor-exit', 'my-tor']);
   // An IPv4-mapped IPv6 end is looked up as its IPv4 address; a batch mixes both families.

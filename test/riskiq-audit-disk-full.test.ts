@@ -189,6 +189,8 @@ test('audit file: a stop while the disk stays full says so, leaves whole lines, 
   assert.equal(c.records_sent, kept.length, 'sent: the rows in the file');
   assert.equal(c.records_sent! + c.dropped_send_error! + c.dropped_shutdown!, 300, 'every other row counted as dropped');
   assert.ok(lines.some((l) => l.includes(`at stop the audit file ${path} still refused writes (ENOSPC`)), `the stop names the full disk:\n${lines.join('\n')}`);
+  assert.ok(lines.some((l) => l.includes('still queued at stop, the audit file refusing writes: ENOSPC')), `the output's stop report names the full disk too:\n${lines.join('\n')}`);
+  assert.ok(!lines.some((l) => l.includes('the receiver away')), 'no receiver is blamed for a file');
 });
 
 test('audit file: a backlog of more than 1 MiB is written in turns of the event loop, every row', async () => {

@@ -239,6 +239,9 @@ class MemoryTransport implements Transport {
   isDown(): boolean {
     return false;
   }
+  stopCause(): string {
+    return 'not sent in time';
+  }
   send(data: Buffer, done: (err: Error | null) => void): void {
     this.frames.push(Buffer.from(data));
     done(null);

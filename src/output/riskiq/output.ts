@@ -251,7 +251,7 @@ export class RiskiqOutput implements Output {
     const dropped = c.dropped_queue_full + c.dropped_send_error + c.dropped_shutdown + c.dropped_seal_error;
     if (dropped === this.droppedReported) return;
     const n = dropped - this.droppedReported;
-    log.warn(atStop ? `RiskIQ output: stopped with ${n} records dropped since the last report (${c.dropped_shutdown} of them still queued at stop, the receiver away)` : `RiskIQ output: ${n} records dropped in the last minute`, {
+    log.warn(atStop ? `RiskIQ output: stopped with ${n} records dropped since the last report (${c.dropped_shutdown} of them still queued at stop, ${this.transport.stopCause()})` : `RiskIQ output: ${n} records dropped in the last minute`, {
       dropped_queue_full: c.dropped_queue_full, dropped_send_error: c.dropped_send_error, dropped_shutdown: c.dropped_shutdown, dropped_seal_error: c.dropped_seal_error, queued_records: this.queuedRows + this.n,
     });
     this.droppedReported = dropped;

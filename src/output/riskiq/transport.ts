@@ -27,6 +27,8 @@ export interface Transport {
   canSend(): boolean;
   /** True while disconnected and waiting to retry: frames cannot move for now. */
   isDown(): boolean;
+  /** Why frames still queued at stop did not leave, for the stop's report: `the receiver away`. */
+  stopCause(): string;
   /** Hands one frame over; `done` reports whether it reached the kernel (or the file). */
   send(data: Buffer, done: (err: Error | null | undefined) => void): void;
   /** Called when `canSend()` may have turned true. */
@@ -194,6 +196,10 @@ export class UdpTransport implements Transport {
     return this.down;
   }
 
+  stopCause(): string {
+    return this.down ? 'the receiver away' : 'not sent in time';
+  }
+
   send(data: Buffer, done: (err: Error | null | undefined) => void): void {
     this.inFlight++;
     this.sock!.send(data, (err) => {
@@ -307,6 +313,10 @@ export class TcpTransport implements Transport {
     return this.down;
   }
 
+  stopCause(): string {
+    return this.down ? 'the receiver away' : 'not sent in time';
+  }
+
   send(data: Buffer, done: (err: Error | null | undefined) => void): void {
     const prefix = Buffer.allocUnsafe(4);
     prefix.writeUInt32BE(data.length, 0);
@@ -412,6 +422,11 @@ export class AuditTransport implements Transport {
 
   isDown(): boolean {
     return this.failed || this.error !== null;
+  }
+
+  stopCause(): string {
+    if (this.error !== null) return `the audit file refusing writes: ${this.error.message}`;
+    return this.failed ? 'the audit file failed' : 'not written in time';
   }
 
   send(data: Buffer, done: (err: Error | null | undefined) => void): void {

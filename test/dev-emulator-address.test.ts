@@ -28,15 +28,17 @@ test('a port past 65535 or a host that is no IP address is a usage error, exit 2
   }
 });
 
-test('passivetotal-emulator on a port in use: one line saying so, exit 1', async () => {
-  const blocker = createServer();
-  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
-  const port = (blocker.address() as { port: number }).port;
-  try {
-    const r = spawnSync(process.execPath, [...CLI, 'dev', 'passivetotal-emulator', '--port', String(port)], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(r.status, 1, r.stderr);
-    assert.equal(r.stderr, `ufc dev passivetotal-emulator: cannot listen on 127.0.0.1:${port}: the port is already in use (another collector?)\n`, 'one line');
-  } finally {
-    blocker.close();
-  }
-});
+for (const cmd of ['passivetotal-emulator', 'feed-emulator']) {
+  test(`${cmd} on a port in use: one line saying so, exit 1`, async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const r = spawnSync(process.execPath, [...CLI, 'dev', cmd, '--port', String(port)], { encoding: 'utf8', timeout: 30_000 });
+      assert.equal(r.status, 1, r.stderr);
+      assert.equal(r.stderr, `ufc dev ${cmd}: cannot listen on 127.0.0.1:${port}: the port is already in use (another collector?)\n`, 'one line');
+    } finally {
+      blocker.close();
+    }
+  });
+}

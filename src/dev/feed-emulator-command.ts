@@ -1,6 +1,7 @@
 /** `ufc dev feed-emulator`: serves every built-in threat feed (and Graph reputation) on loopback until interrupted. */
 import type { Command } from '../cli/commands.js';
 import type { ParsedArgs } from '../cli/common.js';
+import { hostPort, listenFailure } from '../host-port.js';
 import { EMULATOR_FAULTS, FEED_HITS, startFeedEmulator } from './feed-emulator.js';
 import { serveAddress } from './passivetotal-emulator-command.js';
 
@@ -17,7 +18,12 @@ export const feedEmulatorCommand: Command = {
     const abuseipdbKey = 'emulator-abuseipdb-key-0123456789';
     const otxKey = 'emulator-otx-key-0123456789';
     const graph = { tenant: 'emulator-tenant', clientId: 'emulator-client', clientSecret: 'emulator-secret-0123456789', reputations: { [FEED_HITS['et-compromised']!.ip]: { classification: 'malicious', score: 92 } } };
-    const emu = await startFeedEmulator({ host, port, abuseipdbKey, otxKey, graph });
+    const emu = await startFeedEmulator({ host, port, abuseipdbKey, otxKey, graph }).catch((err: unknown) => {
+      // A port in use, an address no interface has: one line, as passivetotal-emulator says it.
+      process.stderr.write(`ufc dev feed-emulator: cannot listen on ${hostPort(host, port)}: ${listenFailure((err as NodeJS.ErrnoException).code, (err as Error).message)}\n`);
+      return null;
+    });
+    if (emu === null) return 1;
     const out = process.stdout;
     out.write(`Threat feed emulator at ${emu.url}: ${Object.keys(FEED_HITS).map((n) => `/${n}`).join(' ')}\n`);
     out.write(`Switch faults with: curl -X POST '${emu.url}/_emulator/fault?path=/feodo&mode=<${EMULATOR_FAULTS.join('|')}>'\n`);

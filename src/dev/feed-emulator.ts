@@ -358,7 +358,10 @@ export async function startFeedEmulator(o: FeedEmulatorOptions = {}): Promise<Fe
       return serveFeed(u.pathname, req, res, () => ({ text: feedBody(name), type: name.includes('json') || name.startsWith('spamhaus') ? 'application/json' : 'text/plain' }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(o.port ?? 0, o.host ?? '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, o.host ?? '127.0.0.1', () => resolve());
+  });
   const addr = server.address() as AddressInfo;
   const emu: FeedEmulator = {
     url: `http://${hostPort(o.host ?? '127.0.0.1', addr.port)}`,

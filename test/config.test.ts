@@ -114,6 +114,13 @@ test('a zoned IPv6 address is no private range (it crashed start-up after passin
   ]);
 });
 
+test('a CIDR prefix longer than its family has is no range: /40 on an IPv4 address is refused, /128 on IPv6 and /32 on IPv4 taken', () => {
+  assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '10.0.0.0/40' } }).errors, [
+    'EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS="10.0.0.0/40": a comma-separated list of IP addresses or CIDRs (bad: 10.0.0.0/40)',
+  ], 'an IPv4 prefix past 32');
+  assert.deepEqual(loadConfig({ env: { EF_PROCESSOR_ENRICH_IPADDR_PRIVATE_CIDRS: '10.0.0.1/32,2001:db8::1/128' } }).errors, [], 'the longest prefix of each family');
+});
+
 test('options that must not be empty: bind addresses and ports always, addresses and URLs while their feature is on; list items are given once', () => {
   const { errors } = loadConfig({ env: {
     EF_WEBUI_IP: '', EF_FLOW_SERVER_UDP_IP: '', EF_FLOW_SERVER_UDP_PORT: ' , ', EF_PROCESSOR_ENRICH_IPADDR_RISKIQ_THREAT_ENDPOINT: '',

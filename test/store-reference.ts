@@ -595,7 +595,10 @@ export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush()
     // IPv6 with an IPv4 tail, as the decoder writes IPv4-mapped addresses; ::ffff:abcd is not one.
     '::ffff:10.0.0.1', '::ffff:192.0.2.255', '::ffff:128.0.0.1', '::ffff:0.0.0.0', '::ffff:abcd', '64:ff9b::198.51.100.1',
     '0.0.0.0', '10.0.0.1', '10.0.0.255', '10.0.1.0', '10.0.2.0', '10.1.0.1', '100.0.0.1', '1.0.0.10', '192.168.255.255', '192.168.127.1',
-    '255.255.255.255', '11.0.0.0', '127.0.0.1', '128.0.0.1'];
+    '255.255.255.255', '11.0.0.0', '127.0.0.1', '128.0.0.1',
+    // Past a prefix of 12, 20 or 28 bits but within its whole octets (10., 10.0., 10.0.0.): only a test
+    // of the next octet's number tells them from the addresses inside.
+    '10.20.0.1', '10.0.16.1', '10.0.0.16', '10.0.0.200'];
   const recs: FlowRecord[] = [];
   addrs.forEach((a, i) => {
     const r = new FlowRecord();
@@ -611,7 +614,8 @@ export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush()
     '::ffff:0:0/95', '::ffff:0:0/97', '::ffff:10.0.0.0/103', '::ffff:10.0.0.0/110', '::ffff:10.0.0.0/112', '::ffff:abcd', '::ffff:abcd/128',
     '0.0.0.0/0', '10.0.0.0/24', '10.0.0.0/8', '10.0.0.0/16', '192.168.0.0/16', '255.255.255.255/32', '10.0.0.1', '1.0.0.1', '10.0.0.25', '10.0.0.1/32',
     '10.0.1.0/31', '10.0.0.128/25', '10.0.0.0/23', '10.0.0.0/15', '10.0.0.0/12', '192.168.128.0/17', '192.168.0.0/17', '11.0.0.0/7', '0.0.0.0/1',
-    '128.0.0.0/1', '96.0.0.0/3', '10.0.2.0/23', '10.0.0.0/9', '100.0.0.0/6'];
+    '128.0.0.0/1', '96.0.0.0/3', '10.0.2.0/23', '10.0.0.0/9', '100.0.0.0/6', '10.16.0.0/12', '10.0.0.0/20', '10.0.16.0/20',
+    '10.0.0.0/28', '10.0.0.16/28', '10.0.0.192/28'];
   for (const c of cidrs) {
     const want = search(recs, now - 1000, now + 1, { srcIp: c });
     const got = await q.search({ from: now - 1000, to: now + 1, filter: { srcIp: c } });

@@ -112,13 +112,17 @@ test('/metrics: per-exporter counters, outputs, blocklist and process stats', as
   const r = await get('/metrics');
   assert.equal(r.status, 200);
   assert.match(r.type, /text\/plain/);
+  let bytesTold = false;
   for (const s of f.collector.pipeline.stats.snapshot()) {
     for (const [protocol, c] of Object.entries(s.byProtocol)) {
       const labels = `{exporter="${s.exporter}",protocol="${protocol}"}`;
       assert.ok(r.body.includes(`ufc_exporter_packets_total${labels} ${c.packets}\n`), labels);
+      assert.ok(r.body.includes(`ufc_exporter_bytes_total${labels} ${c.bytes}\n`), `${labels}: bytes`);
       assert.ok(r.body.includes(`ufc_exporter_records_total${labels} ${c.records}\n`), labels);
+      if (c.bytes !== c.packets) bytesTold = true;
     }
   }
+  assert.ok(bytesTold, 'some exporter\'s bytes differ from its packets, so the bytes line is told apart');
   assert.match(r.body, new RegExp(`ufc_threat_blocklist_entries\\{feed="riskiq"\\} ${Object.keys(LISTED).length}\\n`));
   assert.match(r.body, /ufc_enrich_file_entries\{option="EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH"\} 2\n/);
   assert.match(r.body, /ufc_enrich_file_read_failed\{option="EF_PROCESSOR_ENRICH_IPADDR_METADATA_USERDEF_PATH"\} 0\n/);

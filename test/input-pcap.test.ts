@@ -499,3 +499,18 @@ test('IPv6: an Authentication Header before UDP is skipped', () => {
   assert.deepEqual(dgs.map((d) => [d.dstPort, d.payload.toString()]), [[4739, 'ah']]);
   assert.equal(counts.notUdp, 0);
 });
+
+test('an IPv6 frame from an IPv4-mapped address (a dual-stack host\'s capture) gives the exporter as IPv4, as the live socket does', () => {
+  const udp = udpBytes(4739, Buffer.from('mapped'));
+  const ip = Buffer.alloc(40);
+  ip[0] = 0x60;
+  ip.writeUInt16BE(udp.length, 4);
+  ip[6] = 17;
+  ip[7] = 64;
+  Buffer.from('00000000000000000000ffffc0000209', 'hex').copy(ip, 8); // ::ffff:192.0.2.9
+  Buffer.from('00000000000000000000000000000001', 'hex').copy(ip, 24); // ::1
+  const { dgs } = counted(pcap([{ data: eth(Buffer.concat([ip, udp]), 0x86dd) }]));
+  assert.equal(dgs.length, 1, 'one datagram');
+  assert.equal(dgs[0]!.srcIp, '192.0.2.9', 'the sender unmapped, as udp.ts unmaps the live socket\'s');
+  assert.equal(dgs[0]!.payload.toString(), 'mapped', 'the payload');
+});

@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { ipv4At, ipv6At } from '../decode/ip.js';
+import { unmapIPv4 } from '../host-port.js';
 
 export interface UdpDatagram {
   /** Capture time, epoch ms. */
@@ -459,7 +460,8 @@ export class CaptureReader {
       this.counts.notUdp++;
       return;
     }
-    this.udp(body.subarray(off), src, dst, f.ts);
+    // A dual-stack host's capture may show an IPv4 exporter as ::ffff:a.b.c.d: unmapped, as the live socket's sender (udp.ts).
+    this.udp(body.subarray(off), unmapIPv4(src), dst, f.ts);
   }
 
   /** Adds one fragment, captured at `ts`; returns the whole payload once every byte of it has arrived. */

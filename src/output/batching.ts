@@ -67,8 +67,9 @@ export abstract class BatchingOutput implements Output {
   private flushing = false;
   private lastErrorLog = 0;
   private lastSpillErrorLog = 0;
-  /** The spill's cap drops already logged (reportSpillDrops), and when last. */
+  /** The spill's drops already logged (reportSpillDrops), at the cap and with damaged segments, and when last. */
   private spillDropsLogged = 0;
+  private spillDamagedLogged = 0;
   private lastSpillDropLog = 0;
   /** Opened on first use; null without spill or while the directory cannot be opened. */
   private disk: SpillLog | null = null;
@@ -82,7 +83,7 @@ export abstract class BatchingOutput implements Output {
 
   constructor(protected readonly opts: BatchingOptions) {
     if (opts.spill !== undefined) {
-      Object.assign(this.c, { spilled: 0, spill_replayed: 0, spill_dropped: 0, spill_corrupt: 0, spill_recovered: 0, spill_pending: 0, spill_bytes: 0, spill_errors: 0 });
+      Object.assign(this.c, { spilled: 0, spill_replayed: 0, spill_dropped: 0, spill_dropped_damaged: 0, spill_corrupt: 0, spill_recovered: 0, spill_pending: 0, spill_bytes: 0, spill_errors: 0 });
     }
   }
 
@@ -108,6 +109,7 @@ export abstract class BatchingOutput implements Output {
    */
   async start(): Promise<void> {
     const d = this.spillLog(true);
+    this.reportSpillDrops();
     if (d !== null && d.pendingRecords > 0) this.kick();
   }
 
@@ -219,6 +221,8 @@ export abstract class BatchingOutput implements Output {
       if (this.queued > 0) batch = this.take(this.opts.batchMax);
       else if (d !== null && d.pendingRecords > 0 && !this.closing) {
         batch = d.peek(this.opts.batchMax);
+        // Reading drops what it finds damaged or gone.
+        this.reportSpillDrops();
         if (batch.length === 0) return;
         fromDisk = true;
       } else return;
@@ -424,6 +428,7 @@ export abstract class BatchingOutput implements Output {
     this.c.spilled = d.c.spilled;
     this.c.spill_replayed = d.c.replayed;
     this.c.spill_dropped = d.c.dropped;
+    this.c.spill_dropped_damaged = d.c.damaged;
     this.c.spill_corrupt = d.c.corrupt;
     this.c.spill_recovered = d.c.recovered;
     this.c.spill_pending = d.pendingRecords;
@@ -439,19 +444,24 @@ export abstract class BatchingOutput implements Output {
   }
 
   /**
-   * Logs the records the spill dropped at its cap since the last such line (at most every
-   * LOG_EVERY_MS unless `now`): the oldest go first, and without this line an outage that outlasts
-   * the cap loses them with only a counter to say so.
+   * Logs the records the spill dropped since the last such line (at most every LOG_EVERY_MS unless
+   * `now`), at its cap and with damaged, unreadable or removed segments apart: the cap takes the
+   * oldest first, and without these lines an outage that outlasts it loses them with only a counter
+   * to say so.
    */
   private reportSpillDrops(now = false): void {
     const d = this.disk;
     if (d === null) return;
-    const n = d.c.dropped - this.spillDropsLogged;
+    const capped = d.c.dropped - d.c.damaged;
+    const n = capped - this.spillDropsLogged;
+    const damaged = d.c.damaged - this.spillDamagedLogged;
     const t = Date.now();
-    if (n <= 0 || (!now && t - this.lastSpillDropLog < LOG_EVERY_MS)) return;
+    if ((n <= 0 && damaged <= 0) || (!now && t - this.lastSpillDropLog < LOG_EVERY_MS)) return;
     this.lastSpillDropLog = t;
-    this.spillDropsLogged = d.c.dropped;
-    log.error(`${this.name} output: ${n} records dropped, the oldest first: the spill directory ${this.opts.spill!.dir} reached its cap of ${this.opts.spill!.maxBytes} bytes (the output's _SPILL_MAX_BYTES) while the target was away`);
+    this.spillDropsLogged = capped;
+    this.spillDamagedLogged = d.c.damaged;
+    if (n > 0) log.error(`${this.name} output: ${n} records dropped, the oldest first: the spill directory ${this.opts.spill!.dir} reached its cap of ${this.opts.spill!.maxBytes} bytes (the output's _SPILL_MAX_BYTES) while the target was away`);
+    if (damaged > 0) log.error(`${this.name} output: ${damaged} records dropped from the spill directory ${this.opts.spill!.dir}: their segments were damaged, unreadable or removed (the spill's warnings name them)`);
   }
 
   private logSpillError(err: unknown, outcome: string): void {

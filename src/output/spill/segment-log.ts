@@ -71,8 +71,10 @@ export interface SpillCounters {
   spilled: number;
   /** Records delivered from disk (committed). */
   replayed: number;
-  /** Records dropped because the disk cap was reached. */
+  /** Records dropped: at the disk cap, and those in `damaged`. */
   dropped: number;
+  /** Of `dropped`, records not dropped at the cap but lost with a damaged, unreadable or removed segment. */
+  damaged: number;
   /** Entries whose checksum or framing failed on read (their segment's rest is dropped and counted in dropped). */
   corrupt: number;
   /** Records found on disk at start. */
@@ -88,7 +90,7 @@ export class SpillLog {
   private inFlight: InFlight | null = null;
   private readonly cursorPath: string;
   private readonly lock: PidLock;
-  readonly c: SpillCounters = { spilled: 0, replayed: 0, dropped: 0, corrupt: 0, recovered: 0 };
+  readonly c: SpillCounters = { spilled: 0, replayed: 0, dropped: 0, damaged: 0, corrupt: 0, recovered: 0 };
 
   constructor(private readonly o: SpillLogOptions) {
     this.segmentBytes = o.segmentBytes ?? Math.min(64 << 20, Math.max(64 << 10, Math.floor(o.maxBytes / 8)));
@@ -230,9 +232,14 @@ export class SpillLog {
         out.length = good;
         if (n === 0) {
           const lost = seg.records - seg.readRecords;
-          this.c.corrupt++;
           this.c.dropped += lost;
-          log.warn(`spill ${this.o.dir}: segment ${seg.id} unreadable at offset ${off} (${(err as Error).message}); dropping its remaining ${lost} records`);
+          this.c.damaged += lost;
+          if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+            log.warn(`spill ${this.o.dir}: segment ${seg.id} is gone (its file, or the directory, was removed while in use); dropping its remaining ${lost} records`);
+          } else {
+            this.c.corrupt++;
+            log.warn(`spill ${this.o.dir}: segment ${seg.id} unreadable at offset ${off} (${(err as Error).message}); dropping its remaining ${lost} records`);
+          }
           this.dropSegment(0);
           continue;
         }
@@ -420,6 +427,7 @@ export class SpillLog {
         // Damaged entries, framed well enough to count: dropped and counted.
         this.c.corrupt++;
         this.c.dropped += seg.lost;
+        this.c.damaged += seg.lost;
         log.warn(`spill ${this.o.dir}: segment ${id} has a damaged entry; dropping its ${seg.lost} records from there on and replaying the ${seg.records} before`);
       } else if (seg.trailing > 0) {
         // Bytes past the last good entry that do not frame as entries: a write cut short by a

@@ -15,11 +15,14 @@
  * delivered twice. Past `maxBytes` whole segments are dropped oldest first and every record in
  * them counted; the segment being delivered is never dropped under the sender.
  *
+ * A directory removed while in use (by hand, a clean-up job) is made again, and locked again, on
+ * the next append: the records that went with it are counted as lost (`damaged`), not the cap's.
+ *
  * One process uses a spill directory at a time (`spill.lock` in it, see pid-lock.ts), from open to
  * close(): two collectors on one EF_DATA_DIR would each replay every segment (every record delivered
  * twice), keep their own cursor.json and append to the same segment files.
  */
-import { closeSync, fsyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FlowRecord } from '../../record/flow-record.js';
 import { log } from '../../log/logger.js';
@@ -89,7 +92,8 @@ export class SpillLog {
   private pending = 0;
   private inFlight: InFlight | null = null;
   private readonly cursorPath: string;
-  private readonly lock: PidLock;
+  /** null after the directory was made again and another process locked it first (tried again by create()). */
+  private lock: PidLock | null;
   readonly c: SpillCounters = { spilled: 0, replayed: 0, dropped: 0, damaged: 0, corrupt: 0, recovered: 0 };
 
   constructor(private readonly o: SpillLogOptions) {
@@ -97,16 +101,20 @@ export class SpillLog {
     this.entryRecords = Math.max(1, o.entryRecords ?? 1000);
     this.cursorPath = join(o.dir, 'cursor.json');
     makeDir(o.dir);
-    this.lock = takePidLock(join(o.dir, LOCK_FILE), {
-      what: `spill directory ${o.dir}`,
-      inUse: 'two collectors (or a collector and a replay) on one spill would each send every record in it; stop the other, or give this one its own EF_DATA_DIR',
-    });
+    this.lock = this.takeLock();
     try {
       this.recover();
     } catch (err) {
       this.lock.release();
       throw err;
     }
+  }
+
+  private takeLock(): PidLock {
+    return takePidLock(join(this.o.dir, LOCK_FILE), {
+      what: `spill directory ${this.o.dir}`,
+      inUse: 'two collectors (or a collector and a replay) on one spill would each send every record in it; stop the other, or give this one its own EF_DATA_DIR',
+    });
   }
 
   /** Records on disk not yet delivered. */
@@ -120,6 +128,10 @@ export class SpillLog {
 
   /** Appends a batch after everything on disk. */
   append(batch: readonly FlowRecord[]): void {
+    // The segment appended to was removed (with its directory, as a rule): what is written to it
+    // now could never be read back. One fstat per batch, not per record.
+    const open = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
+    if (open !== null && open.fd !== null && fstatSync(open.fd).nlink === 0) this.directoryGone();
     for (let i = 0; i < batch.length; i += this.entryRecords) {
       const end = Math.min(batch.length, i + this.entryRecords);
       const payload = encodeRecords(batch, i, end);
@@ -129,8 +141,9 @@ export class SpillLog {
       }
       let seg = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
       if (seg === null || seg.fd === null || seg.size + ENTRY_HEADER + payload.length > this.segmentBytes) {
+        const id = seg === null ? FIRST_ID : seg.id + 1;
         if (seg !== null) this.seal(seg);
-        seg = this.create(seg === null ? FIRST_ID : seg.id + 1);
+        seg = this.create(id);
         this.segs.push(seg);
       }
       this.writeEntry(seg, payload, end - i);
@@ -165,7 +178,6 @@ export class SpillLog {
     const first = this.segs.length > 0 ? this.segs[0]!.id - groups.length : FIRST_ID;
     // All or nothing: the caller keeps the records in memory when this throws, so segments cut
     // short (a full disk) must not stay to be replayed beside them, nor their descriptors stay open.
-    const before = { spilled: this.c.spilled, pending: this.pending, totalBytes: this.totalBytes };
     const made: Segment[] = [];
     try {
       for (let g = 0; g < groups.length; g++) {
@@ -182,11 +194,13 @@ export class SpillLog {
           // closing is best effort; the file goes next
         }
         rmSync(seg.path, { force: true });
+        // Taken back by what each made segment added (not by restoring the totals from before: a
+        // directory made again meanwhile, see create(), dropped segments for good).
+        this.c.spilled -= seg.records;
+        this.pending -= seg.records;
+        this.totalBytes -= seg.size;
       }
-      // A segment whose create() failed removed its own file.
-      this.c.spilled = before.spilled;
-      this.pending = before.pending;
-      this.totalBytes = before.totalBytes;
+      // A segment whose create() failed removed its own file and added nothing.
       throw err;
     }
     this.segs.unshift(...made);
@@ -285,7 +299,7 @@ export class SpillLog {
     try {
       for (const s of this.segs) this.seal(s);
     } finally {
-      this.lock.release();
+      this.lock?.release();
     }
   }
 
@@ -302,8 +316,17 @@ export class SpillLog {
   }
 
   private create(id: number): Segment {
+    // Lost to another process after the directory was made again: taken again, or thrown again.
+    if (this.lock === null) this.lock = this.takeLock();
     const path = join(this.o.dir, `${String(id).padStart(16, '0')}.seg`);
-    const fd = openSync(path, 'w');
+    let fd: number;
+    try {
+      fd = openSync(path, 'w');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.directoryGone();
+      fd = openSync(path, 'w');
+    }
     const h = this.fileHeader();
     try {
       writeAll(fd, h, 0, 0);
@@ -340,6 +363,33 @@ export class SpillLog {
     this.totalBytes += ENTRY_HEADER + payload.length;
     this.pending += count;
     this.c.spilled += count;
+  }
+
+  /**
+   * The directory was removed while in use: made again and locked again, as at start, and the
+   * segments that went with it dropped and counted (in `damaged`: the cap did not take them). The
+   * segment being delivered stays: its delivery may still be committed, and if not, the next peek()
+   * finds it gone.
+   */
+  private directoryGone(): void {
+    makeDir(this.o.dir);
+    // Our lock went with the directory: without it a second collector could take this spill.
+    this.lock?.release();
+    this.lock = null;
+    this.lock = this.takeLock();
+    let lost = 0;
+    for (let i = this.segs.length - 1; i >= 0; i--) {
+      const s = this.segs[i]!;
+      if (existsSync(s.path) && (s.fd === null || fstatSync(s.fd).nlink > 0)) continue;
+      // Not appended to again, so this is not done again on the next append.
+      this.seal(s);
+      if (this.inFlight !== null && s === this.inFlight.seg) continue;
+      lost += s.records - s.readRecords;
+      this.dropSegment(i);
+    }
+    this.c.dropped += lost;
+    this.c.damaged += lost;
+    log.warn(`spill ${this.o.dir}: the directory was removed while in use; made again${lost > 0 ? `, the ${lost} records that were in it lost` : ''}`);
   }
 
   /** Stops appending to a segment; its data is forced to disk so a power cut keeps it too. */

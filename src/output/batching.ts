@@ -12,6 +12,11 @@
  * from memory fails, that batch and the rest of memory are put *before* the disk's contents; the
  * pump sends memory first, then the disk oldest first, and only when the disk is drained do new
  * records go to memory again. Spilled segments survive a restart and are replayed first.
+ *
+ * When the spill fails a write (a full disk), the output falls back to the memory-only policy and
+ * its bound (queueMaxWithoutSpill) until a write is tried again: what the disk did not take waits in
+ * memory, in `held` when it is newer than what is on disk, and is appended to the disk first once it
+ * takes writes again.
  */
 import type { FlowRecord } from '../record/flow-record.js';
 import type { Output } from '../pipeline/types.js';
@@ -51,6 +56,12 @@ const BACKOFF_MAX_MS = 30_000;
 const LOG_EVERY_MS = 10_000;
 /** How often a spill directory that could not be opened is tried again. */
 const SPILL_RETRY_MS = 30_000;
+/**
+ * How often the spill is written to again after a write failed (a full disk). Shorter than the open's
+ * retry: a failed write costs little, and at a high rate the memory queue that meanwhile takes the
+ * records, past which they are dropped, fills in seconds.
+ */
+const SPILL_WRITE_RETRY_MS = 5_000;
 
 export abstract class BatchingOutput implements Output {
   abstract readonly name: string;
@@ -75,6 +86,15 @@ export abstract class BatchingOutput implements Output {
   private disk: SpillLog | null = null;
   /** While the spill directory cannot be opened: when to try again (0: not failing). */
   private diskRetryAt = 0;
+  /** After a write to the spill failed: when to write to it again (0: not failing). */
+  private spillWriteRetryAt = 0;
+  /**
+   * Records newer than everything on disk that the spill could not take: sent after the disk is
+   * drained, and appended to it (before anything newer) once it takes writes again. Kept apart from
+   * `chunks`, which only ever holds records older than the disk's.
+   */
+  private held: (readonly FlowRecord[])[] = [];
+  private heldCount = 0;
   /** The last send failed: new records go straight to disk until one succeeds. */
   private failing = false;
   private waiters: (() => void)[] = [];
@@ -116,31 +136,87 @@ export abstract class BatchingOutput implements Output {
   write(batch: readonly FlowRecord[]): void {
     if (batch.length === 0) return;
     const d = this.opts.spill === undefined ? null : this.spillLog();
-    const max = d === null && this.opts.spill !== undefined ? (this.opts.queueMaxWithoutSpill ?? this.opts.queueMax) : this.opts.queueMax;
-    const full = this.queued + batch.length > max;
-    if (d !== null && (full || this.failing || d.pendingRecords > 0)) {
-      try {
-        d.append(batch);
-      } catch (err) {
-        this.c.spill_errors! += batch.length;
-        this.logSpillError(err, 'records dropped');
-      }
+    const writable = d !== null && this.spillWritable();
+    // A spill that cannot be opened or written leaves the memory-only policy, with its bound.
+    let max = this.opts.spill !== undefined && !writable ? (this.opts.queueMaxWithoutSpill ?? this.opts.queueMax) : this.opts.queueMax;
+    let rest = batch;
+    if (writable && (this.queued + batch.length > max || this.failing || d.pendingRecords > 0 || this.heldCount > 0)) {
+      rest = this.appendToDisk(d, batch);
       this.reportSpillDrops();
+      this.kick();
+      if (rest.length === 0) return;
+      max = this.opts.queueMaxWithoutSpill ?? this.opts.queueMax;
+    }
+    if (this.queued + this.heldCount + rest.length > max) {
+      this.c.dropped_queue_full! += rest.length;
+      return;
+    }
+    if (d !== null && (this.heldCount > 0 || d.pendingRecords > 0)) {
+      // Newer than what is on disk: it goes after it, not with the older records in `chunks`.
+      this.held.push(rest);
+      this.heldCount += rest.length;
+      this.c.queued = this.queued + this.heldCount;
       this.kick();
       return;
     }
-    if (full) {
-      this.c.dropped_queue_full! += batch.length;
-      return;
-    }
-    this.chunks.push(batch);
-    this.queued += batch.length;
-    this.c.queued = this.queued;
+    this.chunks.push(rest);
+    this.queued += rest.length;
+    this.c.queued = this.queued + this.heldCount;
     if (this.queued >= this.opts.batchMax) this.kick();
     else if (this.timer === null && this.pumping === null) {
       this.timer = setTimeout(() => this.kick(), this.opts.deadlineMs);
       this.timer.unref?.();
     }
+  }
+
+  /** Whether to write to the spill: it has not failed a write, or it is time to try again. */
+  private spillWritable(): boolean {
+    return this.spillWriteRetryAt === 0 || Date.now() >= this.spillWriteRetryAt;
+  }
+
+  /**
+   * Appends what the spill could not take earlier (older), then `batch`; returns the part of `batch`
+   * not on disk (empty when all of it is). Held records the disk does not take stay held.
+   */
+  private appendToDisk(d: SpillLog, batch: readonly FlowRecord[]): readonly FlowRecord[] {
+    while (this.held.length > 0) {
+      const h = this.held[0]!;
+      const taken = this.tryAppend(d, h);
+      this.heldCount -= taken;
+      this.c.queued = this.queued + this.heldCount;
+      if (taken < h.length) {
+        this.held[0] = h.slice(taken);
+        return batch;
+      }
+      this.held.shift();
+    }
+    const taken = this.tryAppend(d, batch);
+    return taken === 0 ? batch : batch.slice(taken);
+  }
+
+  /** Appends `records` to the spill; how many it took (a write failing part-way takes the first ones). */
+  private tryAppend(d: SpillLog, records: readonly FlowRecord[]): number {
+    try {
+      d.append(records);
+    } catch (err) {
+      this.spillWriteFailed(err);
+      return 0;
+    }
+    this.spillWriteWorks();
+    return records.length;
+  }
+
+  private spillWriteFailed(err: unknown): void {
+    this.c.spill_errors!++;
+    this.spillWriteRetryAt = Date.now() + SPILL_WRITE_RETRY_MS;
+    const max = this.opts.queueMaxWithoutSpill ?? this.opts.queueMax;
+    this.logSpillError(err, `records kept in memory (up to ${max}; dropped past it, counted in dropped_queue_full), written to it again in ${SPILL_WRITE_RETRY_MS / 1000} s`);
+  }
+
+  private spillWriteWorks(): void {
+    if (this.spillWriteRetryAt === 0) return;
+    this.spillWriteRetryAt = 0;
+    log.info(`${this.name} output: spill directory ${this.opts.spill!.dir} takes writes again`);
   }
 
   /** The spill, opened on first use; `atStart`: a directory another process holds is thrown, not waited out. */
@@ -198,7 +274,22 @@ export abstract class BatchingOutput implements Output {
       }
     }
     this.queued -= out.length;
-    this.c.queued = this.queued;
+    this.c.queued = this.queued + this.heldCount;
+    return out;
+  }
+
+  /** The oldest `max` held records. */
+  private takeHeld(max: number): FlowRecord[] {
+    const out: FlowRecord[] = [];
+    while (out.length < max && this.held.length > 0) {
+      const h = this.held[0]!;
+      const n = Math.min(max - out.length, h.length);
+      for (let i = 0; i < n; i++) out.push(h[i]!);
+      if (n === h.length) this.held.shift();
+      else this.held[0] = h.slice(n);
+    }
+    this.heldCount -= out.length;
+    this.c.queued = this.queued + this.heldCount;
     return out;
   }
 
@@ -209,7 +300,7 @@ export abstract class BatchingOutput implements Output {
     this.chunks = [];
     this.chunkOffset = 0;
     this.queued = 0;
-    this.c.queued = 0;
+    this.c.queued = this.heldCount;
     return out;
   }
 
@@ -218,6 +309,8 @@ export abstract class BatchingOutput implements Output {
       const d = this.disk;
       let batch: FlowRecord[];
       let fromDisk = false;
+      // Memory, the disk, then what the disk could not take: oldest first. A batch taken from `held`
+      // is then the oldest record there is, so a failed send treats it as one from memory.
       if (this.queued > 0) batch = this.take(this.opts.batchMax);
       else if (d !== null && d.pendingRecords > 0 && !this.closing) {
         batch = d.peek(this.opts.batchMax);
@@ -225,10 +318,11 @@ export abstract class BatchingOutput implements Output {
         this.reportSpillDrops();
         if (batch.length === 0) return;
         fromDisk = true;
-      } else return;
+      } else if (this.heldCount > 0 && !this.closing) batch = this.takeHeld(this.opts.batchMax);
+      else return;
       if (!(await this.deliver(batch, fromDisk))) return;
       // Let a partial batch wait for its deadline unless we are flushing or the disk waits behind it.
-      if (this.queued > 0 && this.queued < this.opts.batchMax && !this.flushing && (d === null || d.pendingRecords === 0)) {
+      if (this.queued > 0 && this.queued < this.opts.batchMax && !this.flushing && (d === null || d.pendingRecords === 0) && this.heldCount === 0) {
         this.timer = setTimeout(() => this.kick(), this.opts.deadlineMs);
         this.timer.unref?.();
         return;
@@ -308,27 +402,36 @@ export abstract class BatchingOutput implements Output {
     }
   }
 
-  /** After a failed send: makes sure the batch (and all older records) are on disk, first in line. */
+  /**
+   * After a failed send: makes sure the batch (and all older records) are on disk, first in line,
+   * and what the disk could not take earlier after it, when the disk takes writes.
+   */
   private toDisk(batch: FlowRecord[], fromDisk: boolean): boolean {
     const d = this.disk!;
     if (fromDisk) {
       d.rewind();
+      if (this.heldCount > 0 && this.spillWritable()) this.appendToDisk(d, []);
       return true;
     }
+    // The spill failed a write a moment ago: the batch is retried from memory until it is time to
+    // write again, as without a spill.
+    if (!this.spillWritable()) return false;
     const memory = this.takeAll();
     try {
       d.prepend([batch, ...memory]);
-      this.reportSpillDrops();
-      return true;
     } catch (err) {
       // Nothing went to disk (prepend is all or nothing): the rest of memory goes back where it
       // was, and the batch is retried from memory (or dropped and counted, as without a spill).
       this.chunks = memory;
       for (const c of memory) this.queued += c.length;
-      this.c.queued = this.queued;
-      this.logSpillError(err, 'records kept in memory');
+      this.c.queued = this.queued + this.heldCount;
+      this.spillWriteFailed(err);
       return false;
     }
+    this.spillWriteWorks();
+    if (this.heldCount > 0) this.appendToDisk(d, []);
+    this.reportSpillDrops();
+    return true;
   }
 
   private sleep(): Promise<void> {
@@ -351,8 +454,8 @@ export abstract class BatchingOutput implements Output {
     try {
       for (;;) {
         const onDisk = this.disk?.pendingRecords ?? 0;
-        if (this.queued === 0 && onDisk === 0 && this.pumping === null) return;
-        if (this.failing && this.queued === 0) return;
+        if (this.queued === 0 && this.heldCount === 0 && onDisk === 0 && this.pumping === null) return;
+        if (this.failing && this.queued === 0 && this.heldCount === 0) return;
         if (this.closing) return;
         const progressed = new Promise<void>((r) => this.waiters.push(r));
         this.kick();
@@ -384,28 +487,40 @@ export abstract class BatchingOutput implements Output {
       inFlight = this.sendingFromMemory;
     }
     const left = [...(inFlight === null ? [] : [inFlight]), ...this.takeAll()];
+    const newer = this.held;
+    this.held = [];
+    this.heldCount = 0;
+    this.c.queued = 0;
     // The send given up on is no longer in flight: it is kept or counted below with the rest.
     if (this.abandoned) this.c.inflight = 0;
     let n = 0;
     for (const chunk of left) n += chunk.length;
+    for (const chunk of newer) n += chunk.length;
     // With a spill, what memory still holds goes to disk, before what is there (it is older), for
-    // the next start; the batch given up in flight too, so it arrives at least once.
+    // the next start; the batch given up in flight too, so it arrives at least once. What the disk
+    // could not take earlier is newer than what is on it: after it.
     let kept = 0;
     let capped = 0;
+    let written = 0;
     const d = n > 0 && this.opts.spill !== undefined ? this.spillLog() : null;
     if (d !== null) {
       const droppedBefore = d.c.dropped;
       try {
         d.prepend(left);
-        // Past the cap the oldest records go first, and these are the oldest: what the cap took
-        // (counted in spill_dropped, logged below) is theirs first.
-        capped = Math.min(n, d.c.dropped - droppedBefore);
-        kept = n - capped;
+        for (const chunk of left) written += chunk.length;
+        for (const chunk of newer) {
+          written += this.tryAppend(d, chunk);
+          if (this.spillWriteRetryAt !== 0) break;
+        }
       } catch (err) {
         this.logSpillError(err, 'records dropped at stop');
       }
+      // Past the cap the oldest records go first, and these are the oldest: what the cap took
+      // (counted in spill_dropped, logged below) is theirs first.
+      capped = Math.min(written, d.c.dropped - droppedBefore);
+      kept = written - capped;
     }
-    this.c.dropped_retries! += n - kept - capped;
+    this.c.dropped_retries! += n - written;
     if (kept > 0) log.warn(`${this.name} output: stopped with ${kept} records the target did not take within ${flushMs / 1000} s (slow or failing) kept in the spill directory ${this.opts.spill!.dir} for the next start`);
     // Records spilled before the stop wait there too (the target was away): said, so the stop's lines account for them.
     const earlier = (this.disk?.pendingRecords ?? 0) - kept;
@@ -439,7 +554,7 @@ export abstract class BatchingOutput implements Output {
     const now = Date.now();
     if (now - this.lastErrorLog < LOG_EVERY_MS) return;
     this.lastErrorLog = now;
-    const where = this.disk !== null ? 'spilling to disk and retrying' : 'will retry';
+    const where = this.disk !== null && this.spillWritable() ? 'spilling to disk and retrying' : 'will retry';
     log.warn(`${this.name} output: send failed, ${where}: ${(err as Error).message}`);
   }
 

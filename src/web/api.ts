@@ -193,8 +193,6 @@ export interface WebAccess {
 
 /** CSV/NDJSON exports served at once; more are answered 429 (each holds a store query and the main thread's time). */
 export const EXPORTS_AT_ONCE = 2;
-/** Rows turned into text between two turns of the event loop. */
-const EXPORT_SLICE_ROWS = 500;
 
 /** How long an export waits for its client to read more before giving up its place. */
 const EXPORT_STALL_MS = 60_000;
@@ -428,16 +426,15 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       res.once('close', release);
       const deadline = Date.now() + (opts.exportTotalMs ?? EXPORT_TOTAL_MS);
       try {
+        // The rows come in pieces of up to EXPORT_PIECE_ROWS (query.ts), the event loop given back
+        // after each: the probes, /metrics and the decoding (on this thread when the DuckDB output
+        // is on) wait on it while rows become text.
         await q.exportSearch({ ...r, filter, limit: max }, async (docs) => {
           head();
-          // In slices, giving the event loop back between them: the probes, /metrics and the
-          // decode workers' messages wait on this thread while rows become text.
-          for (let i = 0; i < docs.length && !res.destroyed; i += EXPORT_SLICE_ROWS) {
-            const slice = docs.slice(i, i + EXPORT_SLICE_ROWS);
-            const lines = slice.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc)));
-            if (!res.write(lines.join('\n') + '\n')) await drainOrClose(res, Math.max(0, Math.min(opts.exportStallMs ?? EXPORT_STALL_MS, deadline - Date.now())));
-            await new Promise((resume) => setImmediate(resume));
-          }
+          if (res.destroyed) return false;
+          const lines = docs.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc)));
+          if (!res.write(lines.join('\n') + '\n')) await drainOrClose(res, Math.max(0, Math.min(opts.exportStallMs ?? EXPORT_STALL_MS, deadline - Date.now())));
+          await new Promise((resume) => setImmediate(resume));
           return !res.destroyed;
         });
         head();

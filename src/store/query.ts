@@ -497,7 +497,6 @@ function rowObjects(chunk: DuckDBDataChunk, names: readonly string[]): Record<st
   return rows;
 }
 
-/** The query module over the embedded DuckDB store; `conn` is a connection of its own (not the appender's). */
 /**
  * A failed write or checkpoint (disk full) invalidates a DuckDB database until the store reopens it
  * (duckdb.ts): its queries' errors become StoreUnavailableError (the API's 503); others stay as they are.
@@ -507,6 +506,7 @@ function unavailable(err: unknown): unknown {
   return /database has been invalidated/i.test(msg) ? new StoreUnavailableError(`the store is being reopened after a failed write: ${msg.split('\n')[0]}`, { cause: err }) : err;
 }
 
+/** The query module over the embedded DuckDB store; `conn` is a connection of its own (not the appender's). */
 export class DuckDbFlowQuery extends SqlFlowQuery {
   readonly store = 'duckdb';
 

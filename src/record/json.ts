@@ -5,7 +5,8 @@
  * stringifying it costs ~4 µs a record, the largest cost of the whole pipeline (ARCHITECTURE.md §9).
  * For each view one function is generated from the field expressions in fields.ts: every field's
  * `"name":` fragment is a literal and values are appended by type, with no per-field call or object.
- * The output is byte-identical to JSON.stringify(toDocument(r)); a property test checks it.
+ * The output is byte-identical to JSON.stringify(toDocument(r)), but for integers of 2^53 or more,
+ * written with all their digits (see N()); a property test checks it.
  */
 import type { FlowRecord } from './flow-record.js';
 import { flat } from './flat.js';
@@ -39,6 +40,11 @@ for (let i = 0; i < 1000; i++) {
  * V8's own conversion keeps every string it makes in a cache of ~16K entries, so a stream of
  * distinct values (client ports, byte counts) kept each one alive past a young-generation
  * collection, to be copied, promoted and later collected with the old generation.
+ *
+ * From 2^53 on every double is a whole number, and its shortest form is not its value: a counter
+ * held at MAX_I64 (9223372036854774784, as the stores keep it) reads 9223372036854775000, which a
+ * reader of exact 64-bit integers (Python, jq 1.7, an Elasticsearch long) takes as 216 more. Those
+ * are written with all their digits, as BigInt gives them exactly.
  */
 function N(v: number): string {
   if (v >= 0 && v < 1e9 && (v | 0) === v) {
@@ -46,7 +52,8 @@ function N(v: number): string {
     if (v < 1e6) return D3[(v / 1000) | 0]! + P3[v % 1000]!;
     return D3[(v / 1e6) | 0]! + P3[((v / 1000) | 0) % 1000]! + P3[v % 1000]!;
   }
-  return Number.isFinite(v) ? '' + v : 'null';
+  if (!Number.isFinite(v)) return 'null';
+  return v >= 9007199254740992 || v <= -9007199254740992 ? BigInt(v).toString() : '' + v;
 }
 
 /** One extra field's `,"name":value` text. */

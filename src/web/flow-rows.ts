@@ -95,10 +95,14 @@ export const CSV_COLUMNS = [
   'flow.src.ip.subnet.name', 'flow.dst.ip.subnet.name', 'flow.export.host.name',
 ] as const;
 
-/** RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. An unknown value is an empty cell. */
+/**
+ * RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so spreadsheets do not run it as a formula. An unknown value is an empty cell.
+ * A number of 2^53 or more is written with all its digits: String() gives a counter held at the int64
+ * bound (9223372036854774784, as the store holds it) as 9223372036854775000, 216 more to an exact reader.
+ */
 function cell(v: string | number | null): string {
   if (v === null) return '';
-  let t = String(v);
+  let t = typeof v === 'number' && Math.abs(v) >= 2 ** 53 && Number.isFinite(v) ? BigInt(v).toString() : String(v);
   if (typeof v === 'string' && /^[=+\-@\t\r]/.test(t)) t = `'${t}`;
   return /[",\n\r]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
 }

@@ -16,7 +16,9 @@
  *   cluster would: values must fit the mapped type (long, integer range, ip, date format, keyword,
  *   geo_point), and a name that is both a value and an object prefix fails unless the mapping has
  *   `subobjects: false` (Elasticsearch only). Failures requested by the test (`itemFault`) are
- *   answered per item (429, 503, 400, ...), the rest indexed and recorded.
+ *   answered per item (429, 503, 400, ...), the rest indexed and recorded. A long is judged by the
+ *   number's text as sent, as a cluster reads it (any integer of int64, -2^63 to 2^63-1): JSON.parse
+ *   alone would turn 9223372036854774784 and 9223372036854775808 into the same double.
  * - Authentication: when configured, Basic or `ApiKey` credentials must match, else 401.
  *
  * What it does not do: search, refresh, shards, replicas, aliases, data streams, real analysis.
@@ -39,6 +41,8 @@ export interface EsTestServerOptions {
 export interface StoredDoc {
   index: string;
   doc: Record<string, unknown>;
+  /** The document's line as it was sent (its numbers' own digits, which `doc` may have rounded). */
+  source: string;
   /** The template that matched the index, null when none did. */
   template: string | null;
 }
@@ -291,7 +295,8 @@ export class EsTestServer {
         continue;
       }
       if (i + 1 >= lines.length) throw new BadRequest('illegal_argument_exception', `The bulk request must be terminated by a newline [\\n] (no source for line ${i + 1})`);
-      const doc = parseLine(lines[++i]!, i);
+      const source = lines[++i]!;
+      const doc = parseLine(source, i);
       const own = this.itemError?.(doc, index) ?? null;
       if (own !== null) {
         errors = true;
@@ -299,7 +304,7 @@ export class EsTestServer {
         continue;
       }
       const fault = this.itemFault?.(doc, index) ?? 0;
-      const problem = fault === 0 ? this.checkDoc(index, doc) : null;
+      const problem = fault === 0 ? this.checkDoc(index, doc, source) : null;
       if (fault !== 0 || problem !== null) {
         errors = true;
         const status = fault !== 0 ? fault : 400;
@@ -309,7 +314,7 @@ export class EsTestServer {
         continue;
       }
       const t = this.templateFor(index);
-      this.docs.push({ index, doc, template: t?.name ?? null });
+      this.docs.push({ index, doc, source, template: t?.name ?? null });
       items.push({ [op]: { _index: index, _id: `doc-${this.docs.length}`, _version: 1, result: 'created', status: 201, _seq_no: this.docs.length - 1, _primary_term: 1 } });
     }
     this.bulkSizes.push(items.length);
@@ -330,7 +335,7 @@ export class EsTestServer {
     return this.dynamicMapped.get(index)?.get(name);
   }
 
-  private checkDoc(index: string, doc: Record<string, unknown>): string | null {
+  private checkDoc(index: string, doc: Record<string, unknown>, source: string): string | null {
     const t = this.templateFor(index);
     const names = Object.keys(doc);
     if (t === null || t.subobjects) {
@@ -341,6 +346,7 @@ export class EsTestServer {
       }
     }
     if (t === null) return null;
+    const texts = numberTexts(source);
     for (const [name, value] of Object.entries(doc)) {
       let type = t.properties.get(name) ?? this.dynamicType(index, name);
       if (type === undefined && typeof value === 'number') {
@@ -353,8 +359,8 @@ export class EsTestServer {
       }
       if (type === undefined) continue;
       const values = Array.isArray(value) ? value : [value];
-      for (const v of values) {
-        const bad = badValue(type, v);
+      for (let j = 0; j < values.length; j++) {
+        const bad = badValue(type, values[j], texts.get(name)?.[j]);
         if (bad) return `failed to parse field [${name}] of type [${type}] in document: ${bad}`;
       }
     }
@@ -373,15 +379,111 @@ function parseLine(line: string, i: number): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
+/**
+ * The text of each number in a document line, by top-level field (one entry per value, or per element
+ * of an array; undefined where it is not a number). JSON.parse gives doubles, and a Node 20 reviver
+ * does not see the source text, so the line is read again here; it already parsed, so it is valid JSON.
+ */
+function numberTexts(line: string): Map<string, (string | undefined)[]> {
+  const out = new Map<string, (string | undefined)[]>();
+  const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+  let i = 0;
+  const space = (): void => {
+    while (i < line.length && (line[i] === ' ' || line[i] === '\t' || line[i] === '\r' || line[i] === '\n')) i++;
+  };
+  const string = (): string => {
+    const from = i++;
+    while (line[i] !== '"') i += line[i] === '\\' ? 2 : 1;
+    return JSON.parse(line.slice(from, ++i)) as string;
+  };
+  // One value; its text when it is a number.
+  const value = (): string | undefined => {
+    space();
+    const c = line[i]!;
+    if (c === '"') string();
+    else if (c === '{' || c === '[') {
+      const close = c === '{' ? '}' : ']';
+      i++;
+      space();
+      if (line[i] === close) i++;
+      else {
+        for (;;) {
+          if (c === '{') {
+            space();
+            string();
+            space();
+            i++; // ':'
+          }
+          value();
+          space();
+          if (line[i++] === close) break;
+        }
+      }
+    } else if (c === '-' || (c >= '0' && c <= '9')) {
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(line)!;
+      i = NUMBER.lastIndex;
+      return m[0];
+    } else i += line.startsWith('false', i) ? 5 : 4; // true, null
+    return undefined;
+  };
+  space();
+  i++; // '{'
+  space();
+  if (line[i] === '}') return out;
+  for (;;) {
+    space();
+    const name = string();
+    space();
+    i++; // ':'
+    space();
+    const texts: (string | undefined)[] = [];
+    if (line[i] === '[') {
+      i++;
+      space();
+      if (line[i] === ']') i++;
+      else {
+        for (;;) {
+          texts.push(value());
+          space();
+          if (line[i++] === ']') break;
+        }
+      }
+    } else texts.push(value());
+    // A name given twice: JSON.parse keeps the last value, and so does this.
+    out.set(name, texts);
+    space();
+    if (line[i++] === '}') return out;
+  }
+}
+
+/** A cluster's long: a 64-bit signed integer. */
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+
+/**
+ * Whether a number is a long, from its text as sent where there is one: an integer's digits against
+ * the int64 range (a double cannot tell 2^63 - 1 from 2^63); a fraction or an exponent by its value,
+ * which must be whole and in range (a cluster takes 5.0, and 1e3 as 1000).
+ */
+function badLong(v: unknown, text: string | undefined): string | null {
+  if (typeof v !== 'number') return `[${String(v)}] is not a long`;
+  if (text !== undefined && /^-?\d+$/.test(text)) {
+    const x = BigInt(text);
+    return x >= LONG_MIN && x <= LONG_MAX ? null : `[${text}] is not a long: out of range of long (${LONG_MIN} - ${LONG_MAX})`;
+  }
+  return Number.isInteger(v) && v >= -(2 ** 63) && v < 2 ** 63 ? null : `[${text ?? String(v)}] is not a long`;
+}
+
 function globMatch(pattern: string, s: string): boolean {
   const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
   return re.test(s);
 }
 
-function badValue(type: string, v: unknown): string | null {
+function badValue(type: string, v: unknown, text: string | undefined): string | null {
   switch (type) {
     case 'long':
-      return typeof v === 'number' && Number.isSafeInteger(v) ? null : `[${String(v)}] is not a long`;
+      return badLong(v, text);
     case 'integer':
       return typeof v === 'number' && Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? null : `[${String(v)}] is not an integer`;
     case 'double':

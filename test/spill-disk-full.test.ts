@@ -1,6 +1,7 @@
 /**
- * A spill whose disk fills up under a running output: what the disk does not take waits in memory up
- * to the memory-only queue, the disk is tried again after a pause, and order is kept.
+ * A spill whose disk fills up under a running output (also part-way through a batch): what the disk
+ * does not take waits in memory up to the memory-only queue, the disk is tried again after a pause,
+ * every record is counted once, and order is kept.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -147,3 +148,40 @@ test('a full spill disk when the target comes back: the records on disk are sent
     await t.close();
   }
 });
+
+test('a spill disk that fills part-way through a batch: the records it took are on disk, the rest in memory, each counted once and delivered once', async () => {
+  const disk = new FullDisk();
+  // Entries of 10 records (batchMax): a 50-record batch is five entries.
+  const t = new FakeTarget(opts(tempDir('ufc-spillw-')));
+  try {
+    await t.start();
+    const next = { n: 0 };
+    t.down = true;
+    t.write(records(next, 10));
+    await until(() => t.counters().spill_pending === 10, 5000, 'the failed batch on disk');
+    // Appended to a segment of its own, left open: the next append adds entries to it, no header.
+    const b0 = t.counters().spill_bytes!;
+    t.write(records(next, 10));
+    const b1 = t.counters().spill_bytes!;
+    t.write(records(next, 10));
+    const entry = t.counters().spill_bytes! - b1;
+    assert.ok(entry > 0 && b1 - b0 > entry, `entry ${entry} bytes, segment header and entry ${b1 - b0}`);
+    // Room for two entries and a half: the third is cut short and cut off again.
+    disk.bytes = Math.floor(entry * 2.5);
+    t.write(records(next, 50));
+    const c = t.counters();
+    assert.equal(c.spilled, 50, `the first two entries of the batch spilled: ${JSON.stringify(c)}`);
+    assert.equal(c.queued, 30, `the rest held in memory: ${JSON.stringify(c)}`);
+    assert.equal(c.spilled! + c.queued!, 80, 'written = spilled + held: every record counted once');
+    disk.bytes = Infinity;
+    t.down = false;
+    await until(() => t.got.length === 80, 10_000, 'delivery');
+    await t.flush();
+    assert.deepEqual(sequences(t.got), Array.from({ length: 80 }, (_, i) => i), 'each once, in order');
+    assert.equal(t.counters().spill_corrupt, 0, 'the cut entry left nothing damaged behind');
+  } finally {
+    disk.restore();
+    await t.close();
+  }
+});
+

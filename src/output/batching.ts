@@ -21,7 +21,7 @@
 import type { FlowRecord } from '../record/flow-record.js';
 import type { Output } from '../pipeline/types.js';
 import { log } from '../log/logger.js';
-import { SpillLog } from './spill/segment-log.js';
+import { SpillAppendError, SpillLog } from './spill/segment-log.js';
 import { LockHeldError } from './pid-lock.js';
 import { CLOSE_FLUSH_MS, CLOSE_SEND_MS } from './close-deadline.js';
 import { within } from '../within.js';
@@ -200,7 +200,7 @@ export abstract class BatchingOutput implements Output {
       d.append(records);
     } catch (err) {
       this.spillWriteFailed(err);
-      return 0;
+      return err instanceof SpillAppendError ? err.taken : 0;
     }
     this.spillWriteWorks();
     return records.length;

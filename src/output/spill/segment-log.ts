@@ -84,6 +84,16 @@ export interface SpillCounters {
   recovered: number;
 }
 
+/**
+ * append() failed part-way (a full disk, a directory that cannot be made again): the first `taken`
+ * records of the batch are on disk (or dropped at the cap and counted), the rest are not.
+ */
+export class SpillAppendError extends Error {
+  constructor(readonly taken: number, cause: unknown) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+  }
+}
+
 export class SpillLog {
   private readonly segs: Segment[] = [];
   private readonly segmentBytes: number;
@@ -126,27 +136,35 @@ export class SpillLog {
     return this.totalBytes;
   }
 
-  /** Appends a batch after everything on disk. */
+  /**
+   * Appends a batch after everything on disk, entry by entry: a failure part-way (a full disk) throws
+   * SpillAppendError saying how many records were taken, so the caller keeps only the rest.
+   */
   append(batch: readonly FlowRecord[]): void {
-    // The segment appended to was removed (with its directory, as a rule): what is written to it
-    // now could never be read back. One fstat per batch, not per record.
-    const open = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
-    if (open !== null && open.fd !== null && fstatSync(open.fd).nlink === 0) this.directoryGone();
-    for (let i = 0; i < batch.length; i += this.entryRecords) {
-      const end = Math.min(batch.length, i + this.entryRecords);
-      const payload = encodeRecords(batch, i, end);
-      if (!this.makeRoom(ENTRY_HEADER + payload.length + this.fileHeader().length)) {
-        this.c.dropped += end - i;
-        continue;
+    let i = 0;
+    try {
+      // The segment appended to was removed (with its directory, as a rule): what is written to it
+      // now could never be read back. One fstat per batch, not per record.
+      const open = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
+      if (open !== null && open.fd !== null && fstatSync(open.fd).nlink === 0) this.directoryGone();
+      for (; i < batch.length; i += this.entryRecords) {
+        const end = Math.min(batch.length, i + this.entryRecords);
+        const payload = encodeRecords(batch, i, end);
+        if (!this.makeRoom(ENTRY_HEADER + payload.length + this.fileHeader().length)) {
+          this.c.dropped += end - i;
+          continue;
+        }
+        let seg = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
+        if (seg === null || seg.fd === null || seg.size + ENTRY_HEADER + payload.length > this.segmentBytes) {
+          const id = seg === null ? FIRST_ID : seg.id + 1;
+          if (seg !== null) this.seal(seg);
+          seg = this.create(id);
+          this.segs.push(seg);
+        }
+        this.writeEntry(seg, payload, end - i);
       }
-      let seg = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
-      if (seg === null || seg.fd === null || seg.size + ENTRY_HEADER + payload.length > this.segmentBytes) {
-        const id = seg === null ? FIRST_ID : seg.id + 1;
-        if (seg !== null) this.seal(seg);
-        seg = this.create(id);
-        this.segs.push(seg);
-      }
-      this.writeEntry(seg, payload, end - i);
+    } catch (err) {
+      throw new SpillAppendError(i, err);
     }
   }
 

@@ -16,7 +16,8 @@ export interface FlowRow {
   protoName: string;
   bytes: number;
   packets: number;
-  tcpFlags: number;
+  /** Null where the document leaves them out: for a protocol other than TCP (6). */
+  tcpFlags: number | null;
   srcCountry: string;
   dstCountry: string;
   srcThreat: string[];
@@ -24,9 +25,12 @@ export interface FlowRow {
   srcFeed: string[];
   dstFeed: string[];
   communityId: string;
-  /** Input and output interface (ifIndex, 0 unknown) and the exporter's names for them ('' unknown). */
-  inIf: number;
-  outIf: number;
+  /**
+   * Input and output interface (ifIndex; null when the exporter sent none, as the document leaves it
+   * out) and the exporter's names for them ('' unknown).
+   */
+  inIf: number | null;
+  outIf: number | null;
   inIfName: string;
   outIfName: string;
   /** Host names by reverse DNS ('' none). */
@@ -42,16 +46,20 @@ export interface FlowRow {
 }
 
 const n = (v: unknown): number => (typeof v === 'number' ? v : typeof v === 'string' && v !== '' ? Number(v) : 0);
-/** A time the document leaves out when unknown: null, not 0, which a spreadsheet reads as 1970-01-01. */
-const time = (v: unknown): number | null => (v === undefined || v === null || v === '' ? null : n(v));
+/**
+ * A number the document leaves out when unknown (flow times, TCP flags of another protocol, an
+ * interface the exporter did not send): null, an empty CSV cell, as the NDJSON export has no value.
+ * Not 0: a spreadsheet reads a time of 0 as 1970-01-01, and 0 would be flags and an ifIndex never sent.
+ */
+const known = (v: unknown): number | null => (v === undefined || v === null || v === '' ? null : n(v));
 const s = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v !== '' ? v.split(',') : []);
 
 export function flowRow(d: Record<string, unknown>): FlowRow {
   return {
     ts: n(d['@timestamp']),
-    start: time(d['flow.start.timestamp']),
-    end: time(d['flow.end.timestamp']),
+    start: known(d['flow.start.timestamp']),
+    end: known(d['flow.end.timestamp']),
     exporter: s(d['flow.export.ip.addr']),
     srcIp: s(d['flow.src.ip.addr']),
     srcPort: n(d['flow.src.l4.port.id']),
@@ -61,7 +69,7 @@ export function flowRow(d: Record<string, unknown>): FlowRow {
     protoName: s(d['l4.proto.name']),
     bytes: n(d['flow.bytes']),
     packets: n(d['flow.packets']),
-    tcpFlags: n(d['tcp.flags']),
+    tcpFlags: known(d['tcp.flags']),
     srcCountry: s(d['flow.src.geo.country.name']),
     dstCountry: s(d['flow.dst.geo.country.name']),
     srcThreat: list(d['flow.src.sec.threat.name']),
@@ -69,8 +77,8 @@ export function flowRow(d: Record<string, unknown>): FlowRow {
     srcFeed: list(d['flow.src.sec.threat.feed.name']),
     dstFeed: list(d['flow.dst.sec.threat.feed.name']),
     communityId: s(d['flow.community.id']),
-    inIf: n(d['flow.in.netif.index']),
-    outIf: n(d['flow.out.netif.index']),
+    inIf: known(d['flow.in.netif.index']),
+    outIf: known(d['flow.out.netif.index']),
     inIfName: s(d['flow.in.netif.name']),
     outIfName: s(d['flow.out.netif.name']),
     srcHost: s(d['flow.src.host.name']),

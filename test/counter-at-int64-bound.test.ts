@@ -22,6 +22,7 @@ import { SearchOutput, type SearchOutputOptions } from '../src/output/elasticsea
 import { createApi } from '../src/web/api.js';
 import type { WebSources } from '../src/web/sources.js';
 import { CSV_COLUMNS } from '../src/web/flow-rows.js';
+import { exactJson } from '../src/web/exact-json.js';
 import { EsTestServer } from './servers/es-test-server.js';
 import { tempDir, testConfig } from './helpers/collect.js';
 
@@ -84,6 +85,14 @@ test('a counter held at the int64 bound is written with its exact digits by the 
     const cells = csv[1]!.split(',');
     assert.equal(cells[CSV_COLUMNS.indexOf('flow.bytes')], BOUND, 'CSV flow.bytes: the bound the store holds');
     assert.equal(cells[CSV_COLUMNS.indexOf('flow.packets')], BOUND, 'CSV flow.packets: the bound the store holds');
+    // The JSON rows and the NDJSON export: the same digits in the text, not the double's shortest form.
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/flows?from=${now - 60_000}&to=${now + 1}`;
+    const rows = await (await fetch(base)).text();
+    assert.match(rows, new RegExp(`"bytes":${BOUND}[,}]`), `JSON rows: bytes with the bound's digits: ${rows}`);
+    assert.match(rows, new RegExp(`"packets":${BOUND}[,}]`), `JSON rows: packets with the bound's digits: ${rows}`);
+    const nd = await (await fetch(`${base}&format=ndjson`)).text();
+    assert.match(nd, new RegExp(`"flow\\.bytes":${BOUND}[,}]`), `NDJSON export: flow.bytes with the bound's digits: ${nd}`);
+    assert.match(nd, new RegExp(`"flow\\.packets":${BOUND}[,}]`), `NDJSON export: flow.packets with the bound's digits: ${nd}`);
   } finally {
     server.closeAllConnections();
     server.close();
@@ -144,3 +153,10 @@ for (const flavor of ['elasticsearch', 'opensearch'] as const) {
     }
   });
 }
+
+test('exactJson: whole numbers of 2^53 or more keep every digit, anywhere in the value; everything else is JSON.stringify\'s', () => {
+  const v = { a: MAX_I64, b: [-(2 ** 60), 1e21, 2 ** 53 - 1, 1.5], s: '12345678901234567890', t: 'e+5', n: null };
+  assert.equal(exactJson(v), `{"a":${BOUND},"b":[-1152921504606846976,1000000000000000000000,9007199254740991,1.5],"s":"12345678901234567890","t":"e+5","n":null}`, 'big numbers in full, strings untouched');
+  const small = { x: 1, y: 'z', list: [1, 2, 3] };
+  assert.equal(exactJson(small), JSON.stringify(small), 'no big number: JSON.stringify\'s text');
+});

@@ -15,6 +15,7 @@ import { portName, protoName } from '../record/names.js';
 import { integrationsStatus } from './integrations.js';
 import { exportersView } from './exporters-view.js';
 import { toCsvRow, CSV_COLUMNS, flowRow } from './flow-rows.js';
+import { exactJson } from './exact-json.js';
 import type { WebSources } from './sources.js';
 
 /** A request the API refuses, with the status to answer. */
@@ -129,7 +130,7 @@ function drainOrClose(res: ServerResponse, stallMs: number): Promise<void> {
 }
 
 function sendJson(res: ServerResponse, body: unknown, status = 200): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end(JSON.stringify(body));
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' }).end(exactJson(body));
 }
 
 /**
@@ -432,7 +433,7 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
         await q.exportSearch({ ...r, filter, limit: max }, async (docs) => {
           head();
           if (res.destroyed) return false;
-          const lines = docs.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : JSON.stringify(doc)));
+          const lines = docs.map((doc) => (format === 'csv' ? toCsvRow(flowRow(doc)) : exactJson(doc)));
           if (!res.write(lines.join('\n') + '\n')) await drainOrClose(res, Math.max(0, Math.min(opts.exportStallMs ?? EXPORT_STALL_MS, deadline - Date.now())));
           await new Promise((resume) => setImmediate(resume));
           return !res.destroyed;

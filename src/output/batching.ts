@@ -75,7 +75,8 @@ export abstract class BatchingOutput implements Output {
   private pumping: Promise<void> | null = null;
   private backoff = 0;
   private closing = false;
-  private flushing = false;
+  /** Flushes under way: a count, as two may overlap (a replay's catch-up left running beside close's). */
+  private flushing = 0;
   private lastErrorLog = 0;
   private lastSpillErrorLog = 0;
   /** The spill's drops already logged (reportSpillDrops), at the cap and with damaged segments, and when last. */
@@ -322,7 +323,7 @@ export abstract class BatchingOutput implements Output {
       else return;
       if (!(await this.deliver(batch, fromDisk))) return;
       // Let a partial batch wait for its deadline unless we are flushing or the disk waits behind it.
-      if (this.queued > 0 && this.queued < this.opts.batchMax && !this.flushing && (d === null || d.pendingRecords === 0) && this.heldCount === 0) {
+      if (this.queued > 0 && this.queued < this.opts.batchMax && this.flushing === 0 && (d === null || d.pendingRecords === 0) && this.heldCount === 0) {
         this.timer = setTimeout(() => this.kick(), this.opts.deadlineMs);
         this.timer.unref?.();
         return;
@@ -450,7 +451,7 @@ export abstract class BatchingOutput implements Output {
    * is failing, safely on disk (it is delivered when the target is back).
    */
   async flush(): Promise<void> {
-    this.flushing = true;
+    this.flushing++;
     try {
       for (;;) {
         const onDisk = this.disk?.pendingRecords ?? 0;
@@ -462,7 +463,7 @@ export abstract class BatchingOutput implements Output {
         await progressed;
       }
     } finally {
-      this.flushing = false;
+      this.flushing--;
     }
   }
 

@@ -217,6 +217,45 @@ test('Refresher: a Retry-After longer than the backoff sets the retry, up to the
   assert.equal(r.delayAfter(1), 1440 * 60_000, 'never past the refresh interval');
 });
 
+test('Refresher: after a failure that carried a Retry-After, the next failure waits the normal backoff', async () => {
+  let n = 0;
+  const r = new Refresher(async () => {
+    n++;
+    // Only the first attempt's server asks for an hour.
+    if (n === 1) r.retryNoSoonerThan(3600_000);
+    return false;
+  }, defaultPolicy(1440 * 60_000));
+  r.start(3600_000);
+  try {
+    assert.equal(await r.runNow(), false, 'the first attempt fails');
+    const first = r.nextAt - Date.now();
+    assert.ok(first > 3500_000 && first <= 3600_000, `first retry in ${first} ms, expected about an hour (the Retry-After)`);
+    assert.equal(await r.runNow(), false, 'the second attempt fails');
+    const second = r.nextAt - Date.now();
+    // Two failures: base 1 min doubled once, 2 min; the first server's hour no longer applies.
+    assert.ok(second > 60_000 && second <= 120_000, `second retry in ${second} ms, expected the 2 min backoff`);
+  } finally {
+    r.stop();
+  }
+});
+
+test('Refresher: a wait longer than a Node timer holds (2^31-1 ms) does not fire early', async () => {
+  let runs = 0;
+  const thirtyDays = 30 * 86400_000;
+  const r = new Refresher(async () => {
+    runs++;
+    return true;
+  }, defaultPolicy(thirtyDays));
+  r.start(thirtyDays);
+  try {
+    await sleep(200);
+    assert.equal(runs, 0, `a refresh due in 30 days ran ${runs} times within 200 ms`);
+    assert.ok(r.nextAt - Date.now() > thirtyDays - 60_000, `next refresh at ${r.nextAt}, expected 30 days on`);
+  } finally {
+    r.stop();
+  }
+});
+
 test('OTX pages share one timeout: the option bounds a refresh, not each page', async () => {
   const { fetchOtxPages } = await import('../src/threat/feeds/otx.js');
   let served = 0;

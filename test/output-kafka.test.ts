@@ -460,6 +460,51 @@ test('request size is counted in bytes (non-ASCII text is 2-3 bytes a character)
   }
 });
 
+test('partition key community_id: a record without a Community ID gets a null key, not an empty one', async () => {
+  const broker = new KafkaTestBroker({ topics: { flows: 3 } });
+  await broker.start();
+  const out = new KafkaOutput(options(broker, { partitionKey: 'community_id' }));
+  try {
+    await out.start();
+    const ids = ['1:LQU9qZlK+B5F3KDmev6m5PMibrg=', '', '1:3MlNXUp5D0kiPA7EnVR1Wf/9JYE=', ''];
+    const records = ids.map((communityId, i) => Object.assign(new FlowRecord(), {
+      collectTs: 1_700_000_000_000 + i, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '8.8.8.8', proto: 6, srcPort: 40_000 + i, dstPort: 443, bytes: i, packets: 1, communityId,
+    }));
+    out.write(records);
+    await out.flush();
+    assert.equal(broker.messages.length, 4, 'every record produced');
+    const keyOf = new Map<string, Buffer | null>();
+    for (const m of broker.messages) keyOf.set(m.value!.toString(), m.key);
+    for (const r of records) {
+      const key = keyOf.get(encodeRecord(r, CODEX));
+      if (r.communityId === '') assert.equal(key, null, `no Community ID: null key, got ${key === undefined ? 'no message' : JSON.stringify(key?.toString())}`);
+      else assert.equal(key?.toString(), r.communityId, 'the Community ID is the key');
+    }
+  } finally {
+    await out.close();
+    await broker.stop();
+  }
+});
+
+test('a record\'s size against maxRequestBytes counts the record batch overhead above its key and value', async () => {
+  const broker = new KafkaTestBroker({ topics: { flows: 1 } });
+  await broker.start();
+  const r = Object.assign(new FlowRecord(), { collectTs: 1_700_000_000_000, exporterIp: '192.0.2.1', srcIp: '10.0.0.1', dstIp: '8.8.8.8', proto: 6, bytes: 1, packets: 1 });
+  // Key (the exporter) and value fit with 5 bytes to spare; with the lengths, offsets and headers a record carries, they do not.
+  const maxRequestBytes = Buffer.byteLength(r.exporterIp) + Buffer.byteLength(encodeRecord(r, CODEX)) + 5;
+  const out = new KafkaOutput(options(broker, { maxRequestBytes }));
+  try {
+    await out.start();
+    out.write([r]);
+    await out.flush();
+    const c = out.counters();
+    assert.deepEqual({ sent: c.sent, dropped_too_large: c.dropped_too_large, produced: broker.messages.length }, { sent: 0, dropped_too_large: 1, produced: 0 }, 'refused as too large, not sent');
+  } finally {
+    await out.close();
+    await broker.stop();
+  }
+});
+
 test('a topic the brokers do not have is named in the log, and its records are kept until it exists', async () => {
   const { createLogger, setLogger } = await import('../src/log/logger.js');
   const lines: string[] = [];

@@ -22,6 +22,24 @@ test('sampling-userdef: exporter rate, interface rate, unscaled exporter rate, u
   assert.deepEqual(rs.map((r) => [r.bytes, r.packets, r.samplingRate]), [[100000, 200, 100], [10000, 20, 10], [100000, 100, 100], [20, 4, 4], [5, 1, 0]]);
 });
 
+test('sampling-userdef: sFlow counter records from an exporter with a rate are left alone (a rate is about sampled flows)', async () => {
+  const dir = tempDir('ufc-sr-');
+  const path = join(dir, 'rates.yml');
+  writeFileSync(path, '192.0.2.1: 100\n"192.0.2.1/3": 10\n');
+  const e = new UserSamplingEnricher(path, 15);
+  await e.start();
+  // As the sFlow decoder makes them: no bytes, packets or rate of their own, the interface's counts as extras.
+  const counter = (inIf: number): FlowRecord => {
+    const r = Object.assign(new FlowRecord(), { kind: 'counter', exporterIp: '192.0.2.1', exportType: 'sflow', inIf });
+    r.setExtra('sflow.counter.if_in_octets', 123_456);
+    return r;
+  };
+  const rs = [counter(1), counter(3), rec('192.0.2.1', 1, 1000, 2)];
+  e.enrich(rs);
+  await e.stop();
+  assert.deepEqual(rs.map((r) => [r.kind, r.bytes, r.packets, r.samplingRate]), [['counter', 0, 0, 0], ['counter', 0, 0, 0], ['flow', 100000, 200, 100]], 'counter records keep no sampling rate; the flow beside them is scaled');
+});
+
 test('sampling-userdef: bad files name the entry', () => {
   assert.throws(() => parseRateTable('192.0.2.1: zero'), /192\.0\.2\.1: rate "zero"/);
   assert.throws(() => parseRateTable('host.example: 10'), /not an IP address/);

@@ -225,6 +225,27 @@ test('spill log: a damaged entry header (length or count) never yields made-up r
   }
 });
 
+test('spill log: an entry whose header count disagrees with its records (checksum intact) is corrupt: dropped and counted, not delivered', () => {
+  const dir = tmp();
+  const a = new SpillLog({ dir, maxBytes: 1 << 30, segmentBytes: 1 << 20, entryRecords: 10 });
+  a.append(batch(0, 20)); // two entries of ten records
+  a.close();
+  const p = join(dir, readdirSync(dir).find((n) => n.endsWith('.seg'))!);
+  const buf = readFileSync(p);
+  // The second entry's header (after the file header and the first entry); its count is the u32 after the length.
+  let off = 8 + 4 + buf.readUInt32BE(8);
+  off += 12 + buf.readUInt32BE(off);
+  assert.equal(buf.readUInt32BE(off + 4), 10, 'the second entry holds ten records');
+  // Nine: a count its payload could hold, so the scan at open takes it; the CRC covers the payload only.
+  buf.writeUInt32BE(9, off + 4);
+  writeFileSync(p, buf);
+  const b = new SpillLog({ dir, maxBytes: 1 << 30 });
+  assert.equal(b.pendingRecords, 19, 'counted from the headers at open');
+  assert.deepEqual(drain(b), Array.from({ length: 10 }, (_, i) => i), 'the intact first entry only');
+  assert.deepEqual({ corrupt: b.c.corrupt, dropped: b.c.dropped, damaged: b.c.damaged, replayed: b.c.replayed, pending: b.pendingRecords }, { corrupt: 1, dropped: 9, damaged: 9, replayed: 10, pending: 0 }, 'the damaged entry dropped as its header counts it');
+  b.close();
+});
+
 test('spill log: a prepend that fails on a full disk leaves no file and no open descriptor', { skip: !existsSync('/proc/self/fd') && 'no /proc/self/fd' }, async () => {
   const fs = (await import('node:fs')).default;
   const { syncBuiltinESMExports } = await import('node:module');

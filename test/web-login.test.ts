@@ -60,6 +60,19 @@ test('login: every page, the API and /metrics ask for it (401 with a Basic chall
   });
 });
 
+test('login: a burst of failed logins is counted in full but logged once (at most one line a minute, with the count)', async (t) => {
+  const { BasicAuth } = await import('../src/web/basic-auth.js');
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
+  t.after(() => setLogger(createLogger({ level: 'info', encoding: 'json' })));
+  const auth = new BasicAuth('ops', 'right');
+  for (let i = 0; i < 50; i++) assert.equal(auth.check(basic('ops', `wrong${i}`), `192.0.2.${i}`), false, `attempt ${i} refused`);
+  assert.equal(auth.failures, 50, 'every failed login counted');
+  const logged = lines.filter((l) => l.includes('failed login'));
+  assert.equal(logged.length, 1, `one "failed login" line for the burst, got ${logged.length}:\n${logged.slice(0, 3).join('\n')}`);
+  assert.match(logged[0]!, /failed login from 192\.0\.2\.0 \(1 since the last such line/, 'the first failure is logged when it happens');
+});
+
 test('no login configured: nothing asks for one', async (t) => {
   await withServer(t, { auth: { user: '', password: '' } }, async (web) => {
     assert.equal((await fetch(`${web.url()}/api/exporters`)).status, 200);

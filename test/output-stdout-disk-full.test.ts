@@ -19,7 +19,7 @@ test('stdout to a file: a write cut short by a full disk resumes from the byte i
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'servers', 'stdout-disk-full-child.ts')], { cwd: REPO_ROOT, stdio: ['ignore', fd, 'pipe'] });
   closeSync(fd);
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
   clearTimeout(timer);

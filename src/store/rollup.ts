@@ -223,13 +223,11 @@ export class Rollups {
   /**
    * Before flows before `cutoff` are deleted: their hours' summaries go (first, so that no stop in
    * between leaves summaries of deleted flows); the hour the cutoff falls inside keeps flows and is
-   * summarised again.
+   * summarised again. The hours leave the list in memory before their rows leave the tables: an API
+   * query (on a connection of its own) planned between the two would take an hour for summarised,
+   * find none of its rows and read none of its flows, kept ones included.
    */
   async deletedBefore(conn: DuckDBConnection, cutoff: number): Promise<void> {
-    await conn.run(`DELETE FROM ${HOURS} WHERE hour < ${cutoff}`);
-    await conn.run(`DELETE FROM ${TOP} WHERE hour < ${cutoff}`);
-    // Through the end of the hour the cutoff falls inside (summarised again), none of the hour it starts.
-    await conn.run(`DELETE FROM ${MINUTES} WHERE minute < ${Math.ceil(cutoff / HOUR_MS) * HOUR_MS}`);
     const partial = Math.floor(cutoff / HOUR_MS) * HOUR_MS;
     const hadPartial = partial < cutoff && (this.built.has(partial) || this.pending.has(partial));
     for (const h of [...this.built, ...this.pending.keys()]) {
@@ -239,6 +237,10 @@ export class Rollups {
     }
     if (hadPartial) this.pending.set(partial, 0);
     this.sorted = null;
+    await conn.run(`DELETE FROM ${HOURS} WHERE hour < ${cutoff}`);
+    await conn.run(`DELETE FROM ${TOP} WHERE hour < ${cutoff}`);
+    // Through the end of the hour the cutoff falls inside (summarised again), none of the hour it starts.
+    await conn.run(`DELETE FROM ${MINUTES} WHERE minute < ${Math.ceil(cutoff / HOUR_MS) * HOUR_MS}`);
   }
 
   /** Takes an hour off the built list in the database (after `noteAppended` took it off in memory). */

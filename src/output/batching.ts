@@ -89,6 +89,8 @@ export abstract class BatchingOutput implements Output {
   private diskRetryAt = 0;
   /** After a write to the spill failed: when to write to it again (0: not failing). */
   private spillWriteRetryAt = 0;
+  /** The spill's directory was locked by another process after it was emptied or made again (logged once). */
+  private spillLockLost = false;
   /**
    * Records newer than everything on disk that the spill could not take: sent after the disk is
    * drained, and appended to it (before anything newer) once it takes writes again. Kept apart from
@@ -208,15 +210,25 @@ export abstract class BatchingOutput implements Output {
   }
 
   private spillWriteFailed(err: unknown): void {
+    const max = this.opts.queueMaxWithoutSpill ?? this.opts.queueMax;
+    const cause = err instanceof SpillAppendError ? err.cause : err;
+    if (cause instanceof LockHeldError) {
+      // The directory was emptied or made again and another process locked it first (segment-log.ts
+      // leaves it to that process): as a spill that cannot be opened, not a failed write.
+      if (!this.spillLockLost) log.error(`${this.name} output: cannot use spill directory ${this.opts.spill!.dir} any more, records beyond the memory queue (${max}) will be dropped until it can be (tried again every ${SPILL_RETRY_MS / 1000} s): ${(cause as Error).message}`);
+      this.spillLockLost = true;
+      this.spillWriteRetryAt = Date.now() + SPILL_RETRY_MS;
+      return;
+    }
     this.c.spill_errors!++;
     this.spillWriteRetryAt = Date.now() + SPILL_WRITE_RETRY_MS;
-    const max = this.opts.queueMaxWithoutSpill ?? this.opts.queueMax;
     this.logSpillError(err, `records kept in memory (up to ${max}; dropped past it, counted in dropped_queue_full), written to it again in ${SPILL_WRITE_RETRY_MS / 1000} s`);
   }
 
   private spillWriteWorks(): void {
     if (this.spillWriteRetryAt === 0) return;
     this.spillWriteRetryAt = 0;
+    this.spillLockLost = false;
     log.info(`${this.name} output: spill directory ${this.opts.spill!.dir} takes writes again`);
   }
 

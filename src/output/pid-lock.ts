@@ -28,6 +28,11 @@ export interface PidLock {
   readonly path: string;
   /** Removes the lock file if it is still this process's; later calls do nothing. */
   release(): void;
+  /**
+   * Whether the lock file still names this process: a clean-up job may have removed it (and another
+   * process may have taken it since), which nothing else would tell the holder.
+   */
+  stillHeld(): boolean;
 }
 
 /** The lock is held by a live process (this one included, for a second taker without `reentrant`). */
@@ -52,7 +57,7 @@ export function takePidLock(lock: string, o: PidLockOptions): PidLock {
     if (attempt > 0) Atomics.wait(PAUSE, 0, 0, 10);
     try {
       create(lock, `${process.pid} ${mine}\n`);
-      return holding(lock, key);
+      return holding(lock, key, mine);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${o.what}: cannot lock it: ${(err as Error).message}`);
     }
@@ -69,7 +74,7 @@ export function takePidLock(lock: string, o: PidLockOptions): PidLock {
     const ident = i ?? '';
     if (holder === process.pid && (ident === '' || ident === mine)) {
       // Ours: left by a taker in this process that never released it (taken over), or held now.
-      if (o.reentrant === true || !held.has(key)) return holding(lock, key);
+      if (o.reentrant === true || !held.has(key)) return holding(lock, key, mine);
       throw new LockHeldError(`${o.what} is in use by process ${holder} (this one): ${o.inUse}`, holder);
     }
     if (holder !== process.pid && Number.isSafeInteger(holder) && holder > 0 && alive(holder) && (ident === '' || ident === processIdentity(holder))) {
@@ -137,11 +142,21 @@ function takeOver(lock: string, stale: string): void {
 /** How long a takeover claim may be one under way before it is taken for a crashed taker's. */
 const CLAIM_STALE_MS = 10_000;
 
-function holding(lock: string, key: string): PidLock {
+function holding(lock: string, key: string, mine: string): PidLock {
   held.add(key);
   let released = false;
   return {
     path: lock,
+    stillHeld(): boolean {
+      if (released) return false;
+      try {
+        const [p, i] = readFileSync(lock, 'utf8').trim().split(' ');
+        // Judged as takePidLock judges its own: a lock with a pid only is ours by the pid.
+        return p === String(process.pid) && (i === undefined || i === mine);
+      } catch {
+        return false;
+      }
+    },
     release(): void {
       if (released) return;
       released = true;

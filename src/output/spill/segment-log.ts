@@ -15,8 +15,9 @@
  * delivered twice. Past `maxBytes` whole segments are dropped oldest first and every record in
  * them counted; the segment being delivered is never dropped under the sender.
  *
- * A directory removed while in use (by hand, a clean-up job) is made again, and locked again, on
- * the next append: the records that went with it are counted as lost (`damaged`), not the cap's.
+ * A directory emptied or removed while in use (by hand, a clean-up job) is made again, and locked
+ * again, before the next segment is created: the records that went with it are counted as lost
+ * (`damaged`), not the cap's. If another process has locked it meanwhile, it is left to that process.
  *
  * One process uses a spill directory at a time (`spill.lock` in it, see pid-lock.ts), from open to
  * close(): two collectors on one EF_DATA_DIR would each replay every segment (every record delivered
@@ -61,6 +62,11 @@ interface Segment {
   decoder: RecordDecoder;
   /** Open for appending: only the newest segment created by this process. */
   fd: number | null;
+  /**
+   * Its file was removed, or its directory is another process's now: never read, written or removed
+   * again (a file of that name may be another's). Only the segment being delivered is kept so.
+   */
+  gone?: boolean;
 }
 
 interface InFlight {
@@ -102,7 +108,7 @@ export class SpillLog {
   private pending = 0;
   private inFlight: InFlight | null = null;
   private readonly cursorPath: string;
-  /** null after the directory was made again and another process locked it first (tried again by create()). */
+  /** null after the directory was emptied or made again and another process locked it first (tried again before each new segment). */
   private lock: PidLock | null;
   readonly c: SpillCounters = { spilled: 0, replayed: 0, dropped: 0, damaged: 0, corrupt: 0, recovered: 0 };
 
@@ -113,11 +119,12 @@ export class SpillLog {
     makeDir(o.dir);
     this.lock = this.takeLock();
     try {
-      this.recover();
+      this.c.recovered = this.recover(new Set());
     } catch (err) {
       this.lock.release();
       throw err;
     }
+    if (this.pending > 0) log.info(`spill ${this.o.dir}: ${this.pending} records in ${this.segs.length} segments found from an earlier run; replaying them first`);
   }
 
   private takeLock(): PidLock {
@@ -156,9 +163,9 @@ export class SpillLog {
         }
         let seg = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
         if (seg === null || seg.fd === null || seg.size + ENTRY_HEADER + payload.length > this.segmentBytes) {
-          const id = seg === null ? FIRST_ID : seg.id + 1;
           if (seg !== null) this.seal(seg);
-          seg = this.create(id);
+          this.checkLock();
+          seg = this.create(this.segs.length === 0 ? FIRST_ID : Math.max(...this.segs.map((x) => x.id)) + 1);
           this.segs.push(seg);
         }
         this.writeEntry(seg, payload, end - i);
@@ -193,7 +200,8 @@ export class SpillLog {
     }
     if (group.length > 0) groups.push(group);
     if (groups.length === 0) return;
-    const first = this.segs.length > 0 ? this.segs[0]!.id - groups.length : FIRST_ID;
+    this.checkLock();
+    const first = this.segs.length > 0 ? Math.min(...this.segs.map((x) => x.id)) - groups.length : FIRST_ID;
     // All or nothing: the caller keeps the records in memory when this throws, so segments cut
     // short (a full disk) must not stay to be replayed beside them, nor their descriptors stay open.
     const made: Segment[] = [];
@@ -239,6 +247,13 @@ export class SpillLog {
       let n = 0;
       let good = out.length;
       let fd: number | null = null;
+      if (seg.gone === true) {
+        const lost = seg.records - seg.readRecords;
+        this.countLost(lost);
+        log.warn(`spill ${this.o.dir}: segment ${seg.id} is gone (its file, or the directory, was removed while in use); dropping its remaining ${lost} records`);
+        this.dropSegment(0);
+        continue;
+      }
       try {
         fd = openSync(seg.path, 'r');
         const head = Buffer.allocUnsafe(ENTRY_HEADER);
@@ -264,8 +279,7 @@ export class SpillLog {
         out.length = good;
         if (n === 0) {
           const lost = seg.records - seg.readRecords;
-          this.c.dropped += lost;
-          this.c.damaged += lost;
+          this.countLost(lost);
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
             log.warn(`spill ${this.o.dir}: segment ${seg.id} is gone (its file, or the directory, was removed while in use); dropping its remaining ${lost} records`);
           } else {
@@ -333,9 +347,18 @@ export class SpillLog {
     return this.fileHeaderBuf;
   }
 
+  /**
+   * Before a new segment (once per segment, not per record): the directory must still be ours. A
+   * clean-up job that empties it (rm dir/*, find -delete) while no segment is open, or removes and
+   * makes it again, takes the lock with it and nothing else notices: a second collector could then
+   * lock it and both would replay it.
+   */
+  private checkLock(): void {
+    if (this.lock !== null && this.lock.stillHeld()) return;
+    this.directoryGone();
+  }
+
   private create(id: number): Segment {
-    // Lost to another process after the directory was made again: taken again, or thrown again.
-    if (this.lock === null) this.lock = this.takeLock();
     const path = join(this.o.dir, `${String(id).padStart(16, '0')}.seg`);
     let fd: number;
     try {
@@ -384,30 +407,72 @@ export class SpillLog {
   }
 
   /**
-   * The directory was removed while in use: made again and locked again, as at start, and the
-   * segments that went with it dropped and counted (in `damaged`: the cap did not take them). The
-   * segment being delivered stays: its delivery may still be committed, and if not, the next peek()
-   * finds it gone.
+   * Files of the directory, or the directory itself, were removed while in use: the segments whose
+   * files went are dropped and counted (in `damaged`: the cap did not take them), the directory is
+   * made again, and locked again if its lock went too, as at start. The segment being delivered
+   * stays, marked gone: its delivery may still be committed, and if not, the next peek() drops it.
+   *
+   * If another process has locked the directory meanwhile, nothing in it is ours any more (its files
+   * may have our segments' names): ours are given up without touching them, nothing is written
+   * there, and the lock's error is thrown. The next new segment tries the lock again.
    */
   private directoryGone(): void {
     makeDir(this.o.dir);
-    // Our lock went with the directory: without it a second collector could take this spill.
+    // Dropped before the lock is tried: gone whoever holds the directory now.
+    let lost = this.giveUp((s) => !existsSync(s.path) || (s.fd !== null && fstatSync(s.fd).nlink === 0));
+    if (this.lock !== null && this.lock.stillHeld()) {
+      // Only segment files went: the lock is ours and stays in place (taking it again would leave
+      // the directory unlocked for a moment).
+      this.countLost(lost);
+      log.warn(`spill ${this.o.dir}: segment files were removed while in use${lost > 0 ? `; the ${lost} records in them lost` : ''}`);
+      return;
+    }
+    // Said once when it is lost, not at every try after.
+    const first = this.lock !== null;
+    // No longer ours: release() only forgets it (it removes a lock file only if it names this process).
     this.lock?.release();
     this.lock = null;
-    this.lock = this.takeLock();
+    try {
+      this.lock = this.takeLock();
+    } catch (err) {
+      lost += this.giveUp(() => true);
+      this.countLost(lost);
+      if (first || lost > 0) log.warn(`spill ${this.o.dir}: its files, or the directory itself, were removed while in use, and it cannot be locked again (${(err as Error).message}); ${lost} records given up, and nothing written there until it can be`);
+      throw err;
+    }
+    this.countLost(lost);
+    // Locked again, as at start: what another process left there meanwhile is replayed (and its
+    // segments' names are not written over). Ours are sealed, so the next append starts after them.
+    for (const s of this.segs) this.seal(s);
+    const found = this.recover(new Set(this.segs.filter((s) => s.gone !== true).map((s) => s.id)));
+    this.c.recovered += found;
+    // The segment being delivered stays first in line.
+    this.segs.sort((a, b) => Number(b.gone === true) - Number(a.gone === true) || a.id - b.id);
+    log.warn(`spill ${this.o.dir}: its files, or the directory itself, were removed while in use; made again and locked again${lost > 0 ? `, the ${lost} records that were in it lost` : ''}${found > 0 ? `; ${found} records found in it (left by another process meanwhile) replayed` : ''}`);
+  }
+
+  /**
+   * Drops the segments `which` picks (their records returned, to be counted as lost), without touching
+   * their files: gone, or another process's now. The segment being delivered is only marked gone.
+   */
+  private giveUp(which: (s: Segment) => boolean): number {
     let lost = 0;
     for (let i = this.segs.length - 1; i >= 0; i--) {
       const s = this.segs[i]!;
-      if (existsSync(s.path) && (s.fd === null || fstatSync(s.fd).nlink > 0)) continue;
+      if (s.gone === true || !which(s)) continue;
       // Not appended to again, so this is not done again on the next append.
       this.seal(s);
+      s.gone = true;
       if (this.inFlight !== null && s === this.inFlight.seg) continue;
       lost += s.records - s.readRecords;
       this.dropSegment(i);
     }
-    this.c.dropped += lost;
-    this.c.damaged += lost;
-    log.warn(`spill ${this.o.dir}: the directory was removed while in use; made again${lost > 0 ? `, the ${lost} records that were in it lost` : ''}`);
+    return lost;
+  }
+
+  private countLost(n: number): void {
+    this.c.dropped += n;
+    this.c.damaged += n;
   }
 
   /** Stops appending to a segment; its data is forced to disk so a power cut keeps it too. */
@@ -446,15 +511,17 @@ export class SpillLog {
     this.seal(s);
     this.segs.splice(i, 1);
     this.totalBytes -= s.size;
-    rmSync(s.path, { force: true });
+    if (s.gone !== true) rmSync(s.path, { force: true });
   }
 
   /** Read positions of every partly delivered segment (usually just the oldest). */
   private writeCursor(): void {
+    // The directory is another process's now: its cursor.json is not ours to write.
+    if (this.lock === null) return;
     const pos: Record<string, [number, number]> = {};
     let any = false;
     for (const s of this.segs) {
-      if (s.readOffset > s.dataStart) {
+      if (s.gone !== true && s.readOffset > s.dataStart) {
         pos[String(s.id)] = [s.readOffset, s.readRecords];
         any = true;
       }
@@ -468,12 +535,17 @@ export class SpillLog {
     renameSync(tmp, this.cursorPath);
   }
 
-  /** Loads segments left by an earlier run (oldest first) and where reading had got to. */
-  private recover(): void {
+  /**
+   * Loads the segments in the directory other than `known` (oldest first) and where reading had got
+   * to: those left by an earlier run, or by another process while this one had lost the directory.
+   * Returns their records.
+   */
+  private recover(known: ReadonlySet<number>): number {
+    const before = this.pending;
     const ids: number[] = [];
     for (const name of readdirSync(this.o.dir)) {
       const m = SEGMENT_RE.exec(name);
-      if (m !== null) ids.push(Number(m[1]));
+      if (m !== null && !known.has(Number(m[1]))) ids.push(Number(m[1]));
     }
     ids.sort((a, b) => a - b);
     let cursor: Record<string, [number, number]> = {};
@@ -494,8 +566,7 @@ export class SpillLog {
       if (seg.trailing > 0 && seg.lost > 0) {
         // Damaged entries, framed well enough to count: dropped and counted.
         this.c.corrupt++;
-        this.c.dropped += seg.lost;
-        this.c.damaged += seg.lost;
+        this.countLost(seg.lost);
         log.warn(`spill ${this.o.dir}: segment ${id} has a damaged entry; dropping its ${seg.lost} records from there on and replaying the ${seg.records} before`);
       } else if (seg.trailing > 0) {
         // Bytes past the last good entry that do not frame as entries: a write cut short by a
@@ -515,8 +586,7 @@ export class SpillLog {
       this.totalBytes += seg.size;
       this.pending += seg.records - seg.readRecords;
     }
-    this.c.recovered = this.pending;
-    if (this.pending > 0) log.info(`spill ${this.o.dir}: ${this.pending} records in ${this.segs.length} segments found from an earlier run; replaying them first`);
+    return this.pending - before;
   }
 }
 

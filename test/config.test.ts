@@ -137,6 +137,19 @@ test('options that must not be empty: bind addresses and ports always, addresses
   assert.deepEqual(loadConfig({ env: { EF_OUTPUT_ELASTICSEARCH_ADDRESSES: '', EF_OUTPUT_KAFKA_BROKERS: '', EF_OUTPUT_RISKIQ_HOST: '', EF_WEBUI_ENABLE: 'false', EF_WEBUI_IP: '' } }).errors, []);
 });
 
+test('ClickHouse\'s database and table and Kafka\'s topic cannot be empty while their output is on: refused with the configuration (exit 2), not at start-up (exit 1, restarted for ever)', () => {
+  const { errors } = loadConfig({ env: {
+    EF_OUTPUT_CLICKHOUSE_ENABLE: 'true', EF_OUTPUT_CLICKHOUSE_DATABASE: '', EF_OUTPUT_CLICKHOUSE_TABLE: '',
+    EF_OUTPUT_KAFKA_ENABLE: 'true', EF_OUTPUT_KAFKA_TOPIC: '',
+  } });
+  for (const name of ['EF_OUTPUT_CLICKHOUSE_DATABASE', 'EF_OUTPUT_CLICKHOUSE_TABLE', 'EF_OUTPUT_KAFKA_TOPIC']) {
+    const when = name.startsWith('EF_OUTPUT_KAFKA') ? 'EF_OUTPUT_KAFKA_ENABLE' : 'EF_OUTPUT_CLICKHOUSE_ENABLE';
+    assert.ok(errors.some((e) => e.startsWith(`${name}="": required when ${when}=true;`)), `${name} refused: ${JSON.stringify(errors)}`);
+  }
+  assert.equal(errors.length, 3, `three problems: ${JSON.stringify(errors)}`);
+  assert.deepEqual(loadConfig({ env: { EF_OUTPUT_CLICKHOUSE_DATABASE: '', EF_OUTPUT_CLICKHOUSE_TABLE: '', EF_OUTPUT_KAFKA_TOPIC: '' } }).errors, [], 'empty while their outputs are off');
+});
+
 test('files read at start-up are checked with the configuration, when their feature is on', () => {
   const dir = tempDir('ufc-cfg-files-');
   const rates = join(dir, 'rates.yml');

@@ -16,7 +16,7 @@ export const ENRICH_OPTIONS = {
   EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_ENABLE: opt.bool(GEO, false, 'Add GeoIP fields from an MMDB file.'),
   EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_PATH: opt.str(GEO, '', 'GeoIP2/GeoLite2 City or Country MMDB. Empty: the DB-IP City Lite database installed with the collector (CC BY 4.0).', 'a file path'),
   EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_VALUES: opt.list(GEO, 'city,country,country_code,location', 'Which GeoIP values to add.', { test: (s) => ['city', 'country', 'country_code', 'location'].includes(s), allowed: 'city, country, country_code, location' }),
-  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG: opt.str(GEO, 'en', 'Language of GeoIP names.', 'a language code in the database (en, de, fr, ...)'),
+  EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_GEOIP_LANG: opt.str(GEO, 'en', 'Language of GeoIP names: a name the database has in it, else English (the bundled DB-IP Lite database has English names only; its country names are translated by the runtime, its city names stay English).', 'a language code in the database (en, de, fr, ...)'),
   EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_ENABLE: opt.bool(GEO, false, 'Add AS number and organisation from an ASN database.'),
   EF_PROCESSOR_ENRICH_IPADDR_MAXMIND_ASN_PATH: opt.str(GEO, '', 'GeoLite2 ASN MMDB. Empty: the ip-location-db ASN ranges installed with the collector.', 'a file path'),
   EF_PROCESSOR_ENRICH_SAMPLERATE_USERDEF_ENABLE: opt.bool(SR, false, 'Override sampling rates from a user-defined file.'),

@@ -82,7 +82,7 @@ export const OUTPUT_OPTIONS = {
   ...storeCommon('DUCKDB', 'embedded store (DuckDB)', true),
   EF_OUTPUT_DUCKDB_PATH: opt.str(GD, '', 'Database file. Empty: flows.duckdb in EF_DATA_DIR.', 'a file path'),
   EF_OUTPUT_DUCKDB_RETENTION: opt.int(GD, 7, 'Days of flows kept (at most 36500, a hundred years).', { min: 1, max: 36_500 }),
-  EF_OUTPUT_DUCKDB_MAX_SIZE: opt.int(GD, 10240, 'Megabytes the database may grow to before the oldest days are removed early.', { min: 16 }),
+  EF_OUTPUT_DUCKDB_MAX_SIZE: opt.int(GD, 10240, 'Megabytes the database may use (its used blocks and its WAL, not the file\'s size on disk, which DuckDB does not shrink) before the oldest days are removed early.', { min: 16 }),
   EF_OUTPUT_DUCKDB_BATCH_DEADLINE: opt.int(GD, 1000, 'Milliseconds a partial batch waits before it is appended (at most an hour).', { min: 1, max: BATCH_DEADLINE_MAX }),
   EF_OUTPUT_DUCKDB_MEMORY_LIMIT: opt.int(GD, 0, "Megabytes of memory DuckDB may use for its buffers and queries (larger queries spill to disk beside the database). 0: DuckDB's own default, 80% of the machine's memory. Else from 16 (less and DuckDB cannot append a batch) to 16777216 (16 TB).", { min: 16, max: 16_777_216, orZero: true }),
 

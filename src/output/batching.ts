@@ -117,6 +117,11 @@ export abstract class BatchingOutput implements Output {
   private refusedInSend = 0;
   /** The send in progress when its batch came from memory (a batch from the spill stays on disk until committed). */
   private sendingFromMemory: FlowRecord[] | null = null;
+  /**
+   * A batch from memory being sent or waiting to be sent again: neither delivered nor on disk (the
+   * spill refused it, or there is none), so flush() is not done while it is there.
+   */
+  private memoryInFlight: FlowRecord[] | null = null;
   /** Set when close() stopped waiting for a send: whatever it ends with is no longer this queue's business. */
   private abandoned = false;
 
@@ -345,11 +350,20 @@ export abstract class BatchingOutput implements Output {
 
   /** Sends one batch, retrying; false when the pump should stop. */
   private async deliver(batch: FlowRecord[], fromDisk: boolean): Promise<boolean> {
+    try {
+      return await this.deliverWithRetries(batch, fromDisk);
+    } finally {
+      this.memoryInFlight = null;
+    }
+  }
+
+  private async deliverWithRetries(batch: FlowRecord[], fromDisk: boolean): Promise<boolean> {
     let attempts = 0;
     for (;;) {
       if (batch.length === 0) return true;
       this.refusedInSend = 0;
       this.sendingFromMemory = fromDisk ? null : batch;
+      this.memoryInFlight = fromDisk ? null : batch;
       this.c.inflight = batch.length;
       let failure: unknown = null;
       try {
@@ -382,6 +396,7 @@ export abstract class BatchingOutput implements Output {
       this.c.failures!++;
       this.logFailure(failure);
       if (this.spillLog() !== null && this.toDisk(batch, fromDisk)) {
+        this.memoryInFlight = null;
         this.failing = true;
         this.notify();
         if (this.closing) return false;
@@ -395,8 +410,10 @@ export abstract class BatchingOutput implements Output {
         return true;
       }
       this.notify();
-      // Waiting to be sent again: still in flight (counted nowhere else meanwhile).
+      // Waiting to be sent again: still in flight (counted nowhere else meanwhile), and not on disk
+      // (the rest of a batch from disk too).
       this.c.inflight = batch.length;
+      this.memoryInFlight = batch;
       await this.sleep();
     }
   }
@@ -427,8 +444,9 @@ export abstract class BatchingOutput implements Output {
       return true;
     }
     // The spill failed a write a moment ago: the batch is retried from memory until it is time to
-    // write again, as without a spill.
-    if (!this.spillWritable()) return false;
+    // write again, as without a spill. At a stop it gets the last try at the disk that close() gives
+    // the held records (which are newer) before them: it is not retried after.
+    if (!this.spillWritable() && !this.closing) return false;
     const memory = this.takeAll();
     try {
       d.prepend([batch, ...memory]);
@@ -460,7 +478,9 @@ export abstract class BatchingOutput implements Output {
 
   /**
    * Sends everything queued. With spill, returns once everything is delivered or, while the target
-   * is failing, safely on disk (it is delivered when the target is back).
+   * is failing, safely on disk (it is delivered when the target is back). A batch the spill did not
+   * take (a full disk) is neither: it is waited for until it is delivered or written to disk at a
+   * later try (close() bounds the wait).
    */
   async flush(): Promise<void> {
     this.flushing++;
@@ -468,7 +488,7 @@ export abstract class BatchingOutput implements Output {
       for (;;) {
         const onDisk = this.disk?.pendingRecords ?? 0;
         if (this.queued === 0 && this.heldCount === 0 && onDisk === 0 && this.pumping === null) return;
-        if (this.failing && this.queued === 0 && this.heldCount === 0) return;
+        if (this.failing && this.queued === 0 && this.heldCount === 0 && this.memoryInFlight === null) return;
         if (this.closing) return;
         const progressed = new Promise<void>((r) => this.waiters.push(r));
         this.kick();

@@ -1,0 +1,120 @@
+/**
+ * A batch the spill refused (its disk full) while the target fails is neither delivered nor on disk:
+ * flush() must not return while it is in flight, and at a stop it gets the same last try at the disk
+ * as the newer records held for it, before them, instead of being dropped while they are kept.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { BatchingOutput, PartialSendError, type BatchingOptions } from '../src/output/batching.js';
+import { tempDir } from './helpers/collect.js';
+
+/** A target that can be taken down, or made to take only the first `partial` records of its next batch. */
+class FakeTarget extends BatchingOutput {
+  readonly name = 'fake';
+  down = false;
+  partial = 0;
+  readonly got: FlowRecord[] = [];
+  constructor(opts: BatchingOptions) {
+    super(opts);
+  }
+  protected async send(batch: FlowRecord[]): Promise<void> {
+    await new Promise((r) => setImmediate(r));
+    if (this.partial > 0) {
+      const n = this.partial;
+      this.partial = 0;
+      this.down = true;
+      for (const r of batch.slice(0, n)) this.got.push(r);
+      throw new PartialSendError(batch.slice(n), new Error('connection reset after a partial bulk (test)'));
+    }
+    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:1 (test)');
+    for (const r of batch) this.got.push(r);
+  }
+}
+
+function records(next: { n: number }, count: number): FlowRecord[] {
+  const out: FlowRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const r = new FlowRecord();
+    r.exporterIp = '192.0.2.1';
+    r.sequence = next.n++;
+    out.push(r);
+  }
+  return out;
+}
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A disk that fails file writes (descriptors past stdio) with ENOSPC while `full`. */
+class FullDisk {
+  private readonly real = fs.writeSync;
+  full = false;
+  constructor() {
+    const real = this.real;
+    fs.writeSync = ((fd: number, buf: NodeJS.ArrayBufferView, off?: number, len?: number, pos?: number | null) => {
+      if (fd > 2 && this.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
+      return real(fd, buf, off, len, pos);
+    }) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+  }
+  restore(): void {
+    fs.writeSync = this.real;
+    syncBuiltinESMExports();
+  }
+}
+
+const opts = (dir: string): BatchingOptions => ({ batchMax: 10, deadlineMs: 5, queueMax: 10, queueMaxWithoutSpill: 50, spill: { dir, maxBytes: 1 << 20 } });
+
+test('the rest of a partly taken batch from disk, refused by a full spill: flush() waits for it, and the stop keeps it on disk before the newer held records', async () => {
+  const dir = tempDir('ufc-spill-flush-');
+  const disk = new FullDisk();
+  const t = new FakeTarget(opts(dir));
+  const next = { n: 0 };
+  try {
+    await t.start();
+    t.down = true;
+    t.write(records(next, 10));
+    await until(() => t.counters().spill_pending === 10, 5000, 'the failed batch on disk');
+    t.write(records(next, 10));
+    assert.equal(t.counters().spill_pending, 20, 'the target is down: the next batch to disk too');
+    // The target takes 5 of the oldest batch and fails again; the disk is full for the other 5.
+    disk.full = true;
+    t.partial = 5;
+    t.down = false;
+    await until(() => t.counters().spill_errors === 1, 10_000, 'the rest refused by the spill');
+    assert.equal(t.got.length, 5, 'the first 5 delivered');
+    assert.equal(t.counters().inflight, 5, `the rest in flight: ${JSON.stringify(t.counters())}`);
+    const flushed = await Promise.race([t.flush().then(() => 'returned'), new Promise((r) => setTimeout(r, 400)).then(() => 'waiting')]);
+    assert.equal(flushed, 'waiting', 'flush() does not return with 5 records neither delivered nor on disk');
+    // Newer records while the disk is refused: held for it, behind the 10 still there.
+    t.write(records(next, 10));
+    assert.equal(t.counters().queued, 10, `held: ${JSON.stringify(t.counters())}`);
+    // Room again, but within the 5 s before the disk is written to again: only the stop writes now.
+    disk.full = false;
+  } finally {
+    await t.close(300);
+    disk.restore();
+  }
+  const c = t.counters();
+  assert.equal(c.dropped_retries, 0, `nothing dropped at the stop: ${JSON.stringify(c)}`);
+  assert.equal(c.spill_pending, 25, `the 5 and the 10 held joined the 10 on disk: ${JSON.stringify(c)}`);
+  assert.equal(c.sent! + c.spill_pending! + c.dropped_retries! + c.dropped_queue_full!, 30, `every record counted once: ${JSON.stringify(c)}`);
+  // The next start delivers them, oldest first.
+  const u = new FakeTarget(opts(dir));
+  try {
+    await u.start();
+    await until(() => u.got.length === 25, 10_000, 'the replay');
+    await u.flush();
+  } finally {
+    await u.close(300);
+  }
+  assert.deepEqual([...t.got, ...u.got].map((r) => r.sequence), Array.from({ length: 30 }, (_, i) => i), 'each once, in order');
+});

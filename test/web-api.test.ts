@@ -92,6 +92,36 @@ test('/api/exporters shows each exporter with its protocol, counters and templat
   // (The sFlow capture's flows carry its agent address, 172.16.0.3, not the UDP source: the demo test checks a sampled exporter.)
 });
 
+test('/api/exporters: limit keeps the busiest, q finds by address, host name or network, and the totals are over every exporter', async () => {
+  interface Answer { total: number; matched: number; sums: { packets: number; bytes: number; records: number; errorCount: number }; exporters: { exporter: string; network: string; packets: number; bytes: number; records: number; errorCount: number }[] }
+  const all = await json<Answer>('/api/exporters');
+  assert.ok(all.exporters.length >= 3, `the fixture has several exporters: ${all.exporters.length}`);
+  assert.equal(all.total, all.exporters.length, 'without a limit, every exporter (as before)');
+  assert.equal(all.matched, all.total, 'without q, every exporter matches');
+  const sum = (k: 'packets' | 'bytes' | 'records' | 'errorCount') => all.exporters.reduce((a, e) => a + e[k], 0);
+  assert.deepEqual(all.sums, { packets: sum('packets'), bytes: sum('bytes'), records: sum('records'), errorCount: sum('errorCount') }, 'sums over the list');
+  // With 10,000 exporters the answer was 5.85 MB: the page asks for the busiest few hundred.
+  const two = await json<Answer>('/api/exporters?limit=2');
+  assert.deepEqual(two.exporters.map((e) => e.exporter), all.exporters.slice(0, 2).map((e) => e.exporter), 'the first two of the list, the busiest by records');
+  assert.ok(two.exporters[0]!.records >= two.exporters[1]!.records, 'busiest first');
+  assert.equal(two.total, all.total, 'total: every exporter, not the rows sent');
+  assert.equal(two.matched, all.total, 'matched: every exporter without q');
+  assert.deepEqual(two.sums, all.sums, 'the sums stay over every exporter');
+  // By network name, in any case; by part of an address.
+  const byNet = await json<Answer>(`/api/exporters?q=${encodeURIComponent(EXPORTER_NETWORK.toUpperCase().slice(2))}&limit=5`);
+  assert.deepEqual(byNet.exporters.map((e) => e.exporter), [NAMED_EXPORTER], 'the one exporter in the named network');
+  assert.deepEqual([byNet.matched, byNet.total], [1, all.total], 'matched 1 of all');
+  assert.deepEqual(byNet.sums, all.sums, 'the sums are not the search\'s');
+  const last = all.exporters.at(-1)!.exporter;
+  const byAddress = await json<Answer>(`/api/exporters?q=${encodeURIComponent(` ${last} `)}`);
+  assert.ok(byAddress.exporters.some((e) => e.exporter === last), `${last} found by its address, blanks around it ignored`);
+  assert.ok(byAddress.exporters.every((e) => e.exporter.includes(last)), 'only addresses holding it');
+  assert.equal(byAddress.matched, byAddress.exporters.length, 'matched counts the rows found');
+  const none = await json<Answer>('/api/exporters?q=no-such-exporter');
+  assert.deepEqual([none.exporters.length, none.matched, none.total], [0, 0, all.total], 'nothing found, the total still said');
+  for (const bad of ['limit=0', 'limit=ten', 'limit=-1']) assert.equal((await get(`/api/exporters?${bad}`)).status, 400, bad);
+});
+
 test('/api/integrations reports the blocklist and the RiskIQ output', async () => {
   const d = await json<{ feeds: { feed: string; entries: number; lastRefresh: number; nextRefresh: number; lastError: string | null }[]; riskiqOutput: { enabled: boolean; sent: number } }>('/api/integrations');
   assert.equal(d.feeds.length, 1);

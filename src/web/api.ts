@@ -38,6 +38,8 @@ const PAGE_MAX = 1000;
 export const EXPORT_MAX_ROWS = EXPORT_ROWS_MAX;
 /** Chart resolution: about this many points, on a step from the list below. */
 const SERIES_POINTS = 120;
+/** The most rows /api/exporters?limit= takes (the collector counts at most 10,000 exporters one by one). */
+const EXPORTERS_LIMIT_MAX = 100_000;
 /** Exporters whose recent flows are looked at for sampling rates (the busiest first). */
 const SAMPLING_LOOKUP_EXPORTERS = 50;
 /** How long after a bucket ends its flows are surely stored (outputs batch for about a second). */
@@ -446,10 +448,25 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       }
     },
 
-    async '/api/exporters'(_p, res) {
+    async '/api/exporters'(p, res) {
+      // Read before the work: a bad parameter gets its 400 at once.
+      const limit = intParam(p, 'limit', 1, EXPORTERS_LIMIT_MAX);
+      const find = p.get('q')?.trim().toLowerCase() ?? '';
       // Fresh decoder state from the workers, but never wait long on them.
       if (src.pool) await within(src.pool.sync(), 1000);
-      const exporters = exportersView(src);
+      const all = exportersView(src);
+      // The page's totals are over every exporter, whatever the rows sent are.
+      const sums = { packets: 0, bytes: 0, records: 0, errorCount: 0 };
+      for (const e of all) {
+        sums.packets += e.packets;
+        sums.bytes += e.bytes;
+        sums.records += e.records;
+        sums.errorCount += e.errorCount;
+      }
+      const matching = find === '' ? all : all.filter((e) => e.exporter.toLowerCase().includes(find) || e.host.toLowerCase().includes(find) || e.network.toLowerCase().includes(find));
+      // The list is busiest first, so a limit keeps the busiest: 10,000 rows were 5.85 MB, and the
+      // page that drew them froze for seconds at each refresh.
+      const exporters = limit === undefined ? matching : matching.slice(0, limit);
       // Rates applied to recently stored flows complete what decoders describe (sFlow carries its rate per sample).
       const q = flowQueryFrom(src.outputs);
       if (q !== null) {
@@ -465,7 +482,7 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
           }
         }));
       }
-      sendJson(res, { now: Date.now(), exporters });
+      sendJson(res, { now: Date.now(), total: all.length, matched: matching.length, sums, exporters });
     },
 
     async '/api/integrations'(_p, res) {

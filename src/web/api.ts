@@ -452,6 +452,8 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       // Read before the work: a bad parameter gets its 400 at once.
       const limit = intParam(p, 'limit', 1, EXPORTERS_LIMIT_MAX);
       const find = p.get('q')?.trim().toLowerCase() ?? '';
+      const lookup = p.get('sampling')?.trim() ?? 'stored';
+      if (lookup !== 'stored' && lookup !== 'decoders') throw new ApiError(400, `sampling: expected stored (the default) or decoders, got ${JSON.stringify(lookup)}`);
       // Fresh decoder state from the workers, but never wait long on them.
       if (src.pool) await within(src.pool.sync(), 1000);
       const all = exportersView(src);
@@ -469,7 +471,7 @@ export function createApi(src: WebSources, access: () => WebAccess | null = () =
       const exporters = limit === undefined ? matching : matching.slice(0, limit);
       // Rates applied to recently stored flows complete what decoders describe (sFlow carries its rate per sample).
       const q = flowQueryFrom(src.outputs);
-      if (q !== null) {
+      if (q !== null && lookup === 'stored') {
         const now = Date.now();
         await Promise.all(exporters.slice(0, SAMPLING_LOOKUP_EXPORTERS).map(async (e) => {
           try {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -344,6 +344,9 @@ test('a decode worker working through a backlog still reports its counters every
   // Enough for several seconds of decoding on a fast machine; dispatched at once, as a burst arrives.
   const N = 30_000;
   // The file output (the worker encodes, the main thread only writes) to /dev/null: a gigabyte of text otherwise.
+  // On a machine where something made /dev/null a plain file, that gigabyte would go into it and rotate
+  // it (renamed to /dev/null.1 and on, as root): refused here, naming the fix.
+  assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is not a device on this machine (something replaced it with a file): restore it with rm /dev/null && mknod -m 666 /dev/null c 1 3');
   const c = new Collector(testConfig({
     EF_FLOW_SERVER_UDP_IP: '127.0.0.1', EF_FLOW_SERVER_UDP_PORT: '0', EF_FLOW_SERVER_WORKERS: '1',
     EF_OUTPUT_FILE_ENABLE: 'true', EF_OUTPUT_FILE_PATH: '/dev/null',

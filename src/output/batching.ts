@@ -62,6 +62,8 @@ const SPILL_RETRY_MS = 30_000;
  * records, past which they are dropped, fills in seconds.
  */
 const SPILL_WRITE_RETRY_MS = 5_000;
+/** How soon a spill that would not be read (its lock could not be checked) is read again. */
+const DISK_READ_RETRY_MS = 1_000;
 
 export abstract class BatchingOutput implements Output {
   abstract readonly name: string;
@@ -334,7 +336,19 @@ export abstract class BatchingOutput implements Output {
         batch = d.peek(this.opts.batchMax);
         // Reading drops what it finds damaged or gone.
         this.reportSpillDrops();
-        if (batch.length === 0) return;
+        if (batch.length === 0) {
+          if (d.pendingRecords === 0) return;
+          // Records on disk it would not read: its lock could not be read or taken again (a full
+          // disk, too many open files; segment-log.ts keeps them for when it can). Read again a
+          // second later, the pump waiting (returning, it would be started again at once by a
+          // flush, without end). Meanwhile it is as a failing target: new records go to the disk
+          // if it takes them, to memory if not, and a flush returns, these being on disk.
+          this.failing = true;
+          this.notify();
+          await this.pause(DISK_READ_RETRY_MS);
+          if (this.closing) return;
+          continue;
+        }
         fromDisk = true;
       } else if (this.heldCount > 0 && !this.closing) batch = this.takeHeld(this.opts.batchMax);
       else return;
@@ -467,9 +481,14 @@ export abstract class BatchingOutput implements Output {
 
   private sleep(): Promise<void> {
     this.backoff = Math.min(BACKOFF_MAX_MS, Math.max(BACKOFF_MIN_MS, this.backoff * 2));
+    return this.pause(this.backoff);
+  }
+
+  /** Waits `ms`, or until close() wakes it. */
+  private pause(ms: number): Promise<void> {
     return new Promise<void>((resolve) => {
       this.wake = resolve;
-      this.sleepTimer = setTimeout(resolve, this.backoff);
+      this.sleepTimer = setTimeout(resolve, ms);
     }).then(() => {
       this.wake = null;
       this.sleepTimer = null;

@@ -30,7 +30,8 @@ export interface PidLock {
   release(): void;
   /**
    * Whether the lock file still names this process: a clean-up job may have removed it (and another
-   * process may have taken it since), which nothing else would tell the holder.
+   * process may have taken it since), which nothing else would tell the holder. Throws when the file
+   * is there but cannot be read: that says neither (see holding()).
    */
   stillHeld(): boolean;
 }
@@ -57,7 +58,7 @@ export function takePidLock(lock: string, o: PidLockOptions): PidLock {
     if (attempt > 0) Atomics.wait(PAUSE, 0, 0, 10);
     try {
       create(lock, `${process.pid} ${mine}\n`);
-      return holding(lock, key, mine);
+      return holding(lock, key, mine, o.what);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${o.what}: cannot lock it: ${(err as Error).message}`);
     }
@@ -74,7 +75,7 @@ export function takePidLock(lock: string, o: PidLockOptions): PidLock {
     const ident = i ?? '';
     if (holder === process.pid && (ident === '' || ident === mine)) {
       // Ours: left by a taker in this process that never released it (taken over), or held now.
-      if (o.reentrant === true || !held.has(key)) return holding(lock, key, mine);
+      if (o.reentrant === true || !held.has(key)) return holding(lock, key, mine, o.what);
       throw new LockHeldError(`${o.what} is in use by process ${holder} (this one): ${o.inUse}`, holder);
     }
     if (holder !== process.pid && Number.isSafeInteger(holder) && holder > 0 && alive(holder) && (ident === '' || ident === processIdentity(holder))) {
@@ -142,20 +143,27 @@ function takeOver(lock: string, stale: string): void {
 /** How long a takeover claim may be one under way before it is taken for a crashed taker's. */
 const CLAIM_STALE_MS = 10_000;
 
-function holding(lock: string, key: string, mine: string): PidLock {
+function holding(lock: string, key: string, mine: string, what: string): PidLock {
   held.add(key);
   let released = false;
   return {
     path: lock,
     stillHeld(): boolean {
       if (released) return false;
+      let text: string;
       try {
-        const [p, i] = readFileSync(lock, 'utf8').trim().split(' ');
-        // Judged as takePidLock judges its own: a lock with a pid only is ours by the pid.
-        return p === String(process.pid) && (i === undefined || i === mine);
-      } catch {
-        return false;
+        text = readFileSync(lock, 'utf8');
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return false;
+        // Thrown, not taken for gone (the holder would lock it again) nor for held (it would go on
+        // using what it guards): a lock another user's process made reads EACCES (it is mode 0600),
+        // and too many open files says nothing at all. The holder leaves it alone until it can tell.
+        throw new Error(`${what}: cannot read its lock ${lock} to tell whether it is still this process's: ${(err as Error).message}`, { cause: err });
       }
+      const [p, i] = text.trim().split(' ');
+      // Judged as takePidLock judges its own: a lock with a pid only is ours by the pid.
+      return p === String(process.pid) && (i === undefined || i === mine);
     },
     release(): void {
       if (released) return;

@@ -18,6 +18,9 @@
  * A directory emptied or removed while in use (by hand, a clean-up job) is made again, and locked
  * again, before the next segment is created: the records that went with it are counted as lost
  * (`damaged`), not the cap's. If another process has locked it meanwhile, it is left to that process.
+ * The lock is also read again at most once a second before an append, a read and a commit, so a
+ * clean-up job that removes only the lock (`find -mtime +7 -delete` takes the old lock file and
+ * keeps the newer segments) leaves at most about a second in which both processes use the directory.
  *
  * One process uses a spill directory at a time (`spill.lock` in it, see pid-lock.ts), from open to
  * close(): two collectors on one EF_DATA_DIR would each replay every segment (every record delivered
@@ -31,7 +34,7 @@ import { crc32 } from './crc32.js';
 import { encodeRecords, RECORD_KEYS, RecordDecoder } from './record-codec.js';
 import { makeDir } from '../../make-dir.js';
 import { writeAll } from '../../fd-write.js';
-import { takePidLock, type PidLock } from '../pid-lock.js';
+import { LockHeldError, takePidLock, type PidLock } from '../pid-lock.js';
 
 const MAGIC = Buffer.from('UFCSPIL1', 'latin1');
 const ENTRY_HEADER = 12;
@@ -39,6 +42,11 @@ const SEGMENT_RE = /^(\d{16})\.seg$/;
 /** First id in an empty directory; ids below it are left free for prepend(). */
 const FIRST_ID = 1_000_000_000_000;
 export const LOCK_FILE = 'spill.lock';
+/**
+ * How often, at most, the lock is read again between new segments: a read of a small file, so once a
+ * second costs nothing, and bounds how long two processes may use one directory after its lock went.
+ */
+const LOCK_CHECK_MS = 1000;
 
 export interface SpillLogOptions {
   dir: string;
@@ -108,8 +116,16 @@ export class SpillLog {
   private pending = 0;
   private inFlight: InFlight | null = null;
   private readonly cursorPath: string;
-  /** null after the directory was emptied or made again and another process locked it first (tried again before each new segment). */
+  /**
+   * null after the lock went and could not be taken again (another process locked the directory
+   * first, or locking failed): nothing in the directory is read, written or removed until it is
+   * (tried again at each use).
+   */
   private lock: PidLock | null;
+  /** When the lock was last read (checkLock()). */
+  private lockCheckedAt = 0;
+  /** When a failed check on the read side was last logged (not for every batch). */
+  private lockErrorLoggedAt = 0;
   readonly c: SpillCounters = { spilled: 0, replayed: 0, dropped: 0, damaged: 0, corrupt: 0, recovered: 0 };
 
   constructor(private readonly o: SpillLogOptions) {
@@ -118,6 +134,7 @@ export class SpillLog {
     this.cursorPath = join(o.dir, 'cursor.json');
     makeDir(o.dir);
     this.lock = this.takeLock();
+    this.lockCheckedAt = Date.now();
     try {
       this.c.recovered = this.recover(new Set());
     } catch (err) {
@@ -150,6 +167,7 @@ export class SpillLog {
   append(batch: readonly FlowRecord[]): void {
     let i = 0;
     try {
+      this.checkLockOften();
       // The segment appended to was removed (with its directory, as a rule): what is written to it
       // now could never be read back. One fstat per batch, not per record.
       const open = this.segs.length > 0 ? this.segs[this.segs.length - 1]! : null;
@@ -241,6 +259,9 @@ export class SpillLog {
   peek(max: number): FlowRecord[] {
     const out: FlowRecord[] = [];
     this.inFlight = null;
+    // Before reading: a segment another process has loaded since would be delivered by both. A
+    // segment only marked gone (below) is dropped either way, touching no file.
+    const ours = this.stillOurs();
     while (this.segs.length > 0 && out.length === 0) {
       const seg = this.segs[0]!;
       let off = seg.readOffset;
@@ -254,6 +275,9 @@ export class SpillLog {
         this.dropSegment(0);
         continue;
       }
+      // Ours, but the lock could not be checked or taken again: they wait, unread (pendingRecords
+      // still counts them), until it can.
+      if (!ours) break;
       try {
         fd = openSync(seg.path, 'r');
         const head = Buffer.allocUnsafe(ENTRY_HEADER);
@@ -306,19 +330,26 @@ export class SpillLog {
   /** The records of the last peek() were delivered: forget them. */
   commit(): void {
     const f = this.inFlight;
-    this.inFlight = null;
     if (f === null) return;
+    // Checked while the batch is still in flight: a directory another process holds now gives up
+    // our other segments there, and this one is only marked gone, so neither its file nor that
+    // process's cursor.json is touched below.
+    const ours = this.stillOurs();
+    this.inFlight = null;
     const seg = f.seg;
     seg.readOffset = f.end;
     seg.readRecords += f.records;
     this.pending -= f.records;
     this.c.replayed += f.records;
-    if (seg.readOffset >= seg.size) {
+    // A segment not gone while the lock could not be taken again stays listed, delivered or not: its
+    // file is removed once the directory is ours again (dropped from the list now, it would be
+    // found then and replayed as another process's).
+    if (seg.readOffset >= seg.size && (ours || seg.gone === true)) {
       // Fully delivered (even the one still appended to: the next append starts a new segment).
       const i = this.segs.indexOf(seg);
       if (i >= 0) this.removeSegment(i);
     }
-    this.writeCursor();
+    if (ours) this.writeCursor();
   }
 
   /** The records of the last peek() were not delivered: they stay first in line. */
@@ -354,8 +385,40 @@ export class SpillLog {
    * lock it and both would replay it.
    */
   private checkLock(): void {
-    if (this.lock !== null && this.lock.stillHeld()) return;
-    this.directoryGone();
+    if (this.lock === null || !this.lock.stillHeld()) this.directoryGone();
+    // Only once the lock is known to be ours (directoryGone() throws otherwise): a lock that could
+    // not be read is read again at the next use, not a second later.
+    this.lockCheckedAt = Date.now();
+  }
+
+  /**
+   * checkLock() at most once every LOCK_CHECK_MS while the lock is ours; every time while it is not
+   * (the caller is then refused, and these calls are as rare as the output's retries). Between new
+   * segments nothing else would notice a lock removed alone, the segments kept (`find -mtime +7
+   * -delete` takes the old lock, not the newer segments), and another process taking the directory.
+   */
+  private checkLockOften(): void {
+    if (this.lock !== null && Date.now() - this.lockCheckedAt < LOCK_CHECK_MS) return;
+    this.checkLock();
+  }
+
+  /**
+   * checkLockOften() for reads and commits, which must not throw (a delivery is done whatever the
+   * directory's state): false when the directory cannot be used now (another process's, or its lock
+   * cannot be read or taken again). directoryGone() logs the first; the others are logged here.
+   */
+  private stillOurs(): boolean {
+    try {
+      this.checkLockOften();
+      return true;
+    } catch (err) {
+      const now = Date.now();
+      if (!(err instanceof LockHeldError) && now - this.lockErrorLoggedAt >= 10_000) {
+        this.lockErrorLoggedAt = now;
+        log.warn(`spill ${this.o.dir}: not read or trimmed until its lock can be checked or taken again (${(err as Error).message}); its ${this.pending} records stay`);
+      }
+      return false;
+    }
   }
 
   private create(id: number): Segment {
@@ -420,7 +483,14 @@ export class SpillLog {
     makeDir(this.o.dir);
     // Dropped before the lock is tried: gone whoever holds the directory now.
     let lost = this.giveUp((s) => !existsSync(s.path) || (s.fd !== null && fstatSync(s.fd).nlink === 0));
-    if (this.lock !== null && this.lock.stillHeld()) {
+    let held: boolean;
+    try {
+      held = this.lock !== null && this.lock.stillHeld();
+    } catch (err) {
+      this.countLost(lost);
+      throw err;
+    }
+    if (held) {
       // Only segment files went: the lock is ours and stays in place (taking it again would leave
       // the directory unlocked for a moment).
       this.countLost(lost);
@@ -435,9 +505,17 @@ export class SpillLog {
     try {
       this.lock = this.takeLock();
     } catch (err) {
+      if (!(err instanceof LockHeldError)) {
+        // Not known to be another's (a full disk or too many open files while locking, a lock that
+        // keeps changing hands): our segments are intact and stay ours, untouched and unread until
+        // the lock is taken again at a later use; then they are read on as before.
+        this.countLost(lost);
+        if (first || lost > 0) log.warn(`spill ${this.o.dir}: its lock, files or the directory itself were removed while in use, and it cannot be locked again (${(err as Error).message}); ${lost > 0 ? `the ${lost} records removed lost; ` : ''}the ${this.pending} records still there wait, and nothing is read or written there until it can be`);
+        throw err;
+      }
       lost += this.giveUp(() => true);
       this.countLost(lost);
-      if (first || lost > 0) log.warn(`spill ${this.o.dir}: its files, or the directory itself, were removed while in use, and it cannot be locked again (${(err as Error).message}); ${lost} records given up, and nothing written there until it can be`);
+      if (first || lost > 0) log.warn(`spill ${this.o.dir}: its lock, files or the directory itself were removed while in use, and another process has locked it since (${err.message}); ${lost} records given up, and nothing read or written there until it can be locked again`);
       throw err;
     }
     this.countLost(lost);
@@ -448,7 +526,7 @@ export class SpillLog {
     this.c.recovered += found;
     // The segment being delivered stays first in line.
     this.segs.sort((a, b) => Number(b.gone === true) - Number(a.gone === true) || a.id - b.id);
-    log.warn(`spill ${this.o.dir}: its files, or the directory itself, were removed while in use; made again and locked again${lost > 0 ? `, the ${lost} records that were in it lost` : ''}${found > 0 ? `; ${found} records found in it (left by another process meanwhile) replayed` : ''}`);
+    log.warn(`spill ${this.o.dir}: its lock, files or the directory itself were removed while in use; made again and locked again${lost > 0 ? `, the ${lost} records that were in it lost` : ''}${found > 0 ? `; ${found} records found in it (left by another process meanwhile) replayed` : ''}`);
   }
 
   /**

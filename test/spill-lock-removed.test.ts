@@ -1,0 +1,222 @@
+/**
+ * A spill directory whose lock alone was removed (`find $EF_DATA_DIR -mtime +7 -delete` takes the old
+ * lock file and keeps the newer segments), then locked by a second collector or a replay: between new
+ * segments this process must notice within about a second, on the write, read and trim sides alike,
+ * and leave the directory to that process. And a lock that cannot be read, or taken again, for any
+ * other reason (a full disk, too many open files) gives nothing up: the segments are ours and intact.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs, { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
+import { join, resolve } from 'node:path';
+import { FlowRecord } from '../src/record/flow-record.js';
+import { LOCK_FILE, SpillAppendError, SpillLog } from '../src/output/spill/segment-log.js';
+import { LockHeldError } from '../src/output/pid-lock.js';
+import { tempDir } from './helpers/collect.js';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..');
+
+function recs(n: number, from = 0): FlowRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const r = new FlowRecord();
+    r.sequence = from + i;
+    return r;
+  });
+}
+
+const seqs = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Everything the spill still delivers, peek and commit as an output does. */
+function drain(s: SpillLog): number[] {
+  const got: number[] = [];
+  for (let b = s.peek(10); b.length > 0; b = s.peek(10)) {
+    for (const r of b) got.push(r.sequence);
+    s.commit();
+  }
+  return got;
+}
+
+/** A second collector: locks `dir`, delivers `count` records from it, holds the lock until killed. */
+async function taker(dir: string, count: number): Promise<{ recovered: number; got: number[]; kill: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'servers', 'spill-lock-taker-child.ts'), dir, String(count)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const kill = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const gone = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await gone;
+  };
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const end = Date.now() + 20_000;
+  while (!out.includes('\n')) {
+    if (Date.now() > end || child.exitCode !== null) {
+      await kill();
+      throw new Error(`the second collector did not say what it delivered: ${out}`);
+    }
+    await wait(10);
+  }
+  const said = JSON.parse(out.split('\n')[0]!) as { recovered: number; got: number[] };
+  return { ...said, kill };
+}
+
+test('spill lock removed alone and another process locks the directory: within about a second this one stops appending, reading and trimming there (no record delivered twice, its cursor kept)', async () => {
+  const dir = tempDir('ufc-spill-lock-removed-');
+  const s = new SpillLog({ dir, maxBytes: 1 << 20, entryRecords: 10 });
+  const other = { kill: async () => undefined } as { kill: () => Promise<void> };
+  try {
+    s.append(recs(30));
+    const since = Date.now();
+    rmSync(join(dir, LOCK_FILE));
+    const o = await taker(dir, 10);
+    other.kill = o.kill;
+    assert.equal(o.recovered, 30, 'the second collector finds our 30 records');
+    assert.deepEqual(o.got, seqs(0, 10), 'and delivers the first 10');
+    const cursor = readFileSync(join(dir, 'cursor.json'), 'utf8');
+    const files = readdirSync(dir).sort();
+    // Past the once-a-second check (the open segment has room: no new segment would check it).
+    await wait(Math.max(0, 1100 - (Date.now() - since)));
+    assert.throws(() => s.append(recs(10, 30)), (err: unknown) => err instanceof SpillAppendError && err.taken === 0 && err.cause instanceof LockHeldError, 'the write is refused: the directory is the other process\'s');
+    assert.deepEqual(drain(s), [], 'nothing read from it: the other process delivers those records');
+    assert.equal(s.pendingRecords, 0, 'our segments there given up');
+    assert.equal(s.c.damaged, 30, `and counted as such: ${JSON.stringify(s.c)}`);
+    assert.equal(readFileSync(join(dir, 'cursor.json'), 'utf8'), cursor, 'the other process\'s cursor.json untouched');
+    assert.deepEqual(readdirSync(dir).sort(), files, 'no file written or removed there');
+  } finally {
+    await other.kill();
+    s.close();
+  }
+});
+
+test('spill lock removed alone while a batch is in flight, another process locks the directory: the commit a second later touches neither its cursor.json nor the segment', async () => {
+  const dir = tempDir('ufc-spill-lock-removed-');
+  const s = new SpillLog({ dir, maxBytes: 1 << 20, entryRecords: 10 });
+  const other = { kill: async () => undefined } as { kill: () => Promise<void> };
+  try {
+    s.append(recs(30));
+    assert.deepEqual(s.peek(10).map((r) => r.sequence), seqs(0, 10), 'the first batch in flight');
+    const since = Date.now();
+    rmSync(join(dir, LOCK_FILE));
+    const o = await taker(dir, 20);
+    other.kill = o.kill;
+    assert.deepEqual(o.got, seqs(0, 20), 'the second collector delivers 20');
+    const cursor = readFileSync(join(dir, 'cursor.json'), 'utf8');
+    const files = readdirSync(dir).sort();
+    await wait(Math.max(0, 1100 - (Date.now() - since)));
+    s.commit();
+    assert.equal(s.c.replayed, 10, `the delivery counts: ${JSON.stringify(s.c)}`);
+    assert.equal(readFileSync(join(dir, 'cursor.json'), 'utf8'), cursor, 'its cursor.json not written over with ours (10 read, not 20)');
+    assert.deepEqual(drain(s), [], 'the rest is not read');
+    assert.equal(s.c.spilled, s.c.replayed + s.c.dropped + s.pendingRecords, `the counters add up: ${JSON.stringify(s.c)}`);
+    assert.deepEqual(readdirSync(dir).sort(), files, 'no file written or removed there');
+  } finally {
+    await other.kill();
+    s.close();
+  }
+});
+
+test('spill.lock replaced by a directory: appends are refused, nothing given up; once it can be locked again, every record delivered once', () => {
+  const dir = tempDir('ufc-spill-lock-removed-');
+  // One entry per segment, so each append starts a segment (and checks the lock).
+  const s = new SpillLog({ dir, maxBytes: 1 << 20, entryRecords: 10, segmentBytes: 1 });
+  try {
+    s.append(recs(30));
+    rmSync(join(dir, LOCK_FILE));
+    mkdirSync(join(dir, LOCK_FILE));
+    assert.throws(() => s.append(recs(10, 30)), SpillAppendError, 'the write is refused while the lock cannot be read');
+    assert.equal(s.c.dropped, 0, `nothing dropped: ${JSON.stringify(s.c)}`);
+    assert.equal(s.c.damaged, 0, `nothing counted lost: ${JSON.stringify(s.c)}`);
+    assert.equal(s.pendingRecords, 30, 'the 30 records still pending');
+    rmSync(join(dir, LOCK_FILE), { recursive: true });
+    s.append(recs(10, 30));
+    assert.deepEqual(drain(s), seqs(0, 40), 'all 40 delivered, each once, in order');
+    assert.deepEqual({ dropped: s.c.dropped, damaged: s.c.damaged, recovered: s.c.recovered, replayed: s.c.replayed }, { dropped: 0, damaged: 0, recovered: 0, replayed: 40 }, `counters: ${JSON.stringify(s.c)}`);
+  } finally {
+    s.close();
+  }
+});
+
+test('spill lock removed and it cannot be taken again (a spill.lock that keeps changing hands): our segments are kept, not read, and read on once it is locked again', () => {
+  const dir = tempDir('ufc-spill-lock-removed-');
+  const s = new SpillLog({ dir, maxBytes: 1 << 20, entryRecords: 10, segmentBytes: 1 });
+  try {
+    s.append(recs(30));
+    assert.deepEqual(s.peek(10).map((r) => r.sequence), seqs(0, 10), 'the first batch in flight');
+    rmSync(join(dir, LOCK_FILE));
+    // A dangling link: there for the link that makes a lock (EEXIST), gone for the read after it.
+    symlinkSync(join(dir, 'nowhere'), join(dir, LOCK_FILE));
+    assert.throws(() => s.append(recs(10, 30)), (err: unknown) => err instanceof SpillAppendError && !(err.cause instanceof LockHeldError) && /keeps changing hands/.test(err.message), 'the write is refused: the directory cannot be locked again');
+    assert.equal(s.c.damaged, 0, `nothing counted lost: ${JSON.stringify(s.c)}`);
+    assert.equal(s.pendingRecords, 30, 'the 30 still pending');
+    // The delivery in flight is done: counted, but no file of the directory touched while it is not locked.
+    const files = readdirSync(dir).sort();
+    s.commit();
+    assert.equal(s.c.replayed, 10, 'the batch in flight committed');
+    assert.deepEqual(s.peek(10), [], 'the rest not read meanwhile');
+    assert.deepEqual(readdirSync(dir).sort(), files, 'nothing written or removed meanwhile');
+    rmSync(join(dir, LOCK_FILE));
+    assert.deepEqual(drain(s), seqs(10, 20), 'once locked again, the rest, each once');
+    s.append(recs(10, 30));
+    assert.deepEqual(drain(s), seqs(30, 10), 'and what is appended after');
+    assert.deepEqual({ dropped: s.c.dropped, damaged: s.c.damaged, recovered: s.c.recovered, replayed: s.c.replayed }, { dropped: 0, damaged: 0, recovered: 0, replayed: 40 }, `counters: ${JSON.stringify(s.c)}`);
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.seg')).length, 0, 'every delivered segment removed');
+  } finally {
+    s.close();
+  }
+});
+
+test('spill lock that cannot be read for a moment (too many open files): the write is refused, the lock file is neither given up nor made again', () => {
+  const dir = tempDir('ufc-spill-lock-removed-');
+  const s = new SpillLog({ dir, maxBytes: 1 << 20, entryRecords: 10, segmentBytes: 1 });
+  const lock = join(dir, LOCK_FILE);
+  const real = fs.readFileSync;
+  try {
+    s.append(recs(10));
+    // Dated back, so a lock file made again shows.
+    const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
+    utimesSync(lock, old, old);
+    let failed = 0;
+    fs.readFileSync = ((p: fs.PathOrFileDescriptor, o?: unknown) => {
+      if (p === lock && failed === 0) {
+        failed++;
+        throw Object.assign(new Error(`EMFILE: too many open files, open '${lock}'`), { code: 'EMFILE' });
+      }
+      return (real as (p: fs.PathOrFileDescriptor, o?: unknown) => unknown)(p, o);
+    }) as typeof fs.readFileSync;
+    syncBuiltinESMExports();
+    assert.throws(() => s.append(recs(10, 10)), (err: unknown) => err instanceof SpillAppendError && /EMFILE/.test(err.message), 'refused: whose the lock is cannot be told');
+    assert.equal(failed, 1, 'the lock read failed once');
+    fs.readFileSync = real;
+    syncBuiltinESMExports();
+    assert.ok(existsSync(lock), 'the lock is there');
+    // Removed and made again, the directory was unlocked for a moment: a collector starting then would have had it.
+    assert.equal(Math.round(statSync(lock).mtimeMs), old.getTime(), 'the same lock file, never given up');
+    s.append(recs(10, 10));
+    assert.deepEqual(drain(s), seqs(0, 20), 'all delivered');
+    assert.equal(s.c.dropped, 0, `nothing dropped: ${JSON.stringify(s.c)}`);
+  } finally {
+    fs.readFileSync = real;
+    syncBuiltinESMExports();
+    s.close();
+  }
+});
+
+test('an output whose spill lock cannot be read while records wait on disk: a flush leaves the event loop free and delivers them once it can', async () => {
+  const dir = join(tempDir('ufc-spill-lock-removed-'), 'spill');
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'servers', 'spill-unreadable-child.ts'), dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  // A flush spinning on promises never lets a timer run: the child then hangs, and is killed.
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const code = await exited;
+  clearTimeout(timer);
+  assert.equal(code, 0, `the child ended by itself (not killed in a hang): ${out}`);
+  const r = JSON.parse(out.trim()) as { meanwhile: { flushed: boolean; got: number; c: Record<string, number> }; got: number[]; c: Record<string, number> };
+  assert.equal(r.meanwhile.got, 0, `nothing delivered while the lock could not be read: ${out}`);
+  assert.equal(r.meanwhile.c.spill_pending, 10, `the 10 still on disk: ${out}`);
+  assert.deepEqual(r.got, seqs(0, 20), `then all, in order, each once: ${out}`);
+  assert.equal(r.c.spill_dropped, 0, `nothing dropped: ${out}`);
+});

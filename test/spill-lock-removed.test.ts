@@ -12,8 +12,10 @@ import fs, { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync,
 import { syncBuiltinESMExports } from 'node:module';
 import { join, resolve } from 'node:path';
 import { FlowRecord } from '../src/record/flow-record.js';
+import { createLogger, setLogger } from '../src/log/logger.js';
 import { LOCK_FILE, SpillAppendError, SpillLog } from '../src/output/spill/segment-log.js';
 import { LockHeldError } from '../src/output/pid-lock.js';
+import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
 import { tempDir } from './helpers/collect.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -219,4 +221,42 @@ test('an output whose spill lock cannot be read while records wait on disk: a fl
   assert.equal(r.meanwhile.c.spill_pending, 10, `the 10 still on disk: ${out}`);
   assert.deepEqual(r.got, seqs(0, 20), `then all, in order, each once: ${out}`);
   assert.equal(r.c.spill_dropped, 0, `nothing dropped: ${out}`);
+});
+
+class Hung extends BatchingOutput {
+  readonly name = 'fake';
+  constructor(opts: BatchingOptions) {
+    super(opts);
+  }
+  protected send(): Promise<void> {
+    return new Promise(() => undefined);
+  }
+}
+
+test('a stop that finds the spill\'s segments removed: the records it writes are said kept, not taken for what the cap dropped', async () => {
+  const lines: string[] = [];
+  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
+  try {
+    const dir = join(tempDir('ufc-spill-lock-removed-'), 'spill');
+    const o = new Hung({ batchMax: 10, deadlineMs: 5, queueMax: 10, spill: { dir, maxBytes: 1 << 20 } });
+    await o.start();
+    o.write(recs(10));
+    const end = Date.now() + 5000;
+    while (o.counters().inflight !== 10) {
+      assert.ok(Date.now() < end, 'the first batch in flight');
+      await wait(10);
+    }
+    // Past the memory queue: to disk.
+    o.write(recs(20, 10));
+    assert.equal(o.counters().spill_pending, 20, 'the newer 20 on disk');
+    // A clean-up job empties the directory, lock and all.
+    for (const f of readdirSync(dir)) rmSync(join(dir, f));
+    await o.close(100);
+    const c = o.counters();
+    assert.equal(c.spill_dropped_damaged, 20, `the removed ones counted as lost: ${JSON.stringify(c)}`);
+    assert.equal(c.spill_pending, 10, `the batch given up in flight on disk: ${JSON.stringify(c)}`);
+    assert.ok(lines.some((l) => l.includes('stopped with 10 records the target did not take')), `the stop says it kept them:\n${lines.join('\n')}`);
+  } finally {
+    setLogger(createLogger({ level: 'info', encoding: 'json' }));
+  }
 });

@@ -556,7 +556,9 @@ export abstract class BatchingOutput implements Output {
     let written = 0;
     const d = n > 0 && this.opts.spill !== undefined ? this.spillLog() : null;
     if (d !== null) {
-      const droppedBefore = d.c.dropped;
+      // The cap's drops only: segments found removed meanwhile (prepend() checks the lock, and may
+      // give them up) held older records, not these.
+      const cappedBefore = d.c.dropped - d.c.damaged;
       try {
         d.prepend(left);
         for (const chunk of left) written += chunk.length;
@@ -569,7 +571,7 @@ export abstract class BatchingOutput implements Output {
       }
       // Past the cap the oldest records go first, and these are the oldest: what the cap took
       // (counted in spill_dropped, logged below) is theirs first.
-      capped = Math.min(written, d.c.dropped - droppedBefore);
+      capped = Math.min(written, d.c.dropped - d.c.damaged - cappedBefore);
       kept = written - capped;
     }
     this.c.dropped_retries! += n - written;

@@ -8,8 +8,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ipfixMsg, ipfixTemplate, ip, set } from './helpers/ipfix-build.js';
 import { IpfixDecoder } from '../src/decode/ipfix/decoder.js';
@@ -19,12 +17,11 @@ import type { ViewOptions } from '../src/record/fields.js';
 import { FileOutput } from '../src/output/file/file.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
 import { SearchOutput, type SearchOutputOptions } from '../src/output/elasticsearch/output.js';
-import { createApi } from '../src/web/api.js';
-import type { WebSources } from '../src/web/sources.js';
 import { CSV_COLUMNS } from '../src/web/flow-rows.js';
 import { exactJson } from '../src/web/exact-json.js';
 import { EsTestServer } from './servers/es-test-server.js';
 import { tempDir, testConfig } from './helpers/collect.js';
+import { apiServer } from './helpers/api-server.js';
 
 const CODEX: ViewOptions = { ecs: false, timestampSource: 'collect' };
 const BOUND = '9223372036854774784';
@@ -68,16 +65,9 @@ test('a counter held at the int64 bound is written with its exact digits by the 
   await store.start();
   store.write(recs);
   await store.flush();
-  const api = createApi({ config, outputs: [store] } as unknown as WebSources);
-  const server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    void api.handle(url.pathname, url.searchParams, res).catch((err: { status?: number; message: string }) => {
-      if (!res.headersSent) res.writeHead(err.status ?? 500).end(err.message);
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const api = await apiServer(config, [store]);
   try {
-    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/flows?from=${now - 60_000}&to=${now + 1}&format=csv`);
+    const res = await fetch(`${api.origin}/api/flows?from=${now - 60_000}&to=${now + 1}&format=csv`);
     const body = await res.text();
     assert.equal(res.status, 200, `CSV export: ${body}`);
     const csv = body.trim().split('\n');
@@ -86,7 +76,7 @@ test('a counter held at the int64 bound is written with its exact digits by the 
     assert.equal(cells[CSV_COLUMNS.indexOf('flow.bytes')], BOUND, 'CSV flow.bytes: the bound the store holds');
     assert.equal(cells[CSV_COLUMNS.indexOf('flow.packets')], BOUND, 'CSV flow.packets: the bound the store holds');
     // The JSON rows and the NDJSON export: the same digits in the text, not the double's shortest form.
-    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/flows?from=${now - 60_000}&to=${now + 1}`;
+    const base = `${api.origin}/api/flows?from=${now - 60_000}&to=${now + 1}`;
     const rows = await (await fetch(base)).text();
     assert.match(rows, new RegExp(`"bytes":${BOUND}[,}]`), `JSON rows: bytes with the bound's digits: ${rows}`);
     assert.match(rows, new RegExp(`"packets":${BOUND}[,}]`), `JSON rows: packets with the bound's digits: ${rows}`);
@@ -94,8 +84,7 @@ test('a counter held at the int64 bound is written with its exact digits by the 
     assert.match(nd, new RegExp(`"flow\\.bytes":${BOUND}[,}]`), `NDJSON export: flow.bytes with the bound's digits: ${nd}`);
     assert.match(nd, new RegExp(`"flow\\.packets":${BOUND}[,}]`), `NDJSON export: flow.packets with the bound's digits: ${nd}`);
   } finally {
-    server.closeAllConnections();
-    server.close();
+    api.close();
     await store.close();
   }
 });

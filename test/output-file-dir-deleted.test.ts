@@ -3,34 +3,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileOutput } from '../src/output/file/file.js';
-import { FlowRecord } from '../src/record/flow-record.js';
 import { tempDir } from './helpers/collect.js';
-import { CODEX_VIEW, plainRecord } from './helpers/plain-record.js';
-import { createLogger, setLogger } from '../src/log/logger.js';
+import { CODEX_VIEW } from './helpers/plain-record.js';
+import { withLog } from './helpers/log-lines.js';
+import { ports, range, recs } from './helpers/file-ports.js';
 
 const view = CODEX_VIEW;
-const recs = (from: number, to: number): FlowRecord[] => Array.from({ length: to - from }, (_, i) => plainRecord(from + i));
-const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 const wait = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The source ports (record numbers) in a file, in order; none when it is not there. */
-function ports(path: string): number[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Record<string, number>)['flow.src.l4.port.id']!);
-}
-
-async function withLog<T>(f: (lines: string[]) => Promise<T>): Promise<T> {
-  const lines: string[] = [];
-  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
-  try {
-    return await f(lines);
-  } finally {
-    setLogger(createLogger({ level: 'info', encoding: 'json' }));
-  }
-}
 
 test('file output: a file whose directory was deleted while running is made again with it, and writing goes on', { timeout: 30_000 }, async () => {
   await withLog(async (lines) => {

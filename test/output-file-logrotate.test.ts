@@ -8,36 +8,16 @@ import { copyFileSync, existsSync, lstatSync, readFileSync, renameSync, rmSync, 
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { FileOutput } from '../src/output/file/file.js';
-import { FlowRecord } from '../src/record/flow-record.js';
 import { tempDir } from './helpers/collect.js';
 import { CODEX_VIEW, plainRecord } from './helpers/plain-record.js';
-import { createLogger, setLogger } from '../src/log/logger.js';
+import { withLog } from './helpers/log-lines.js';
+import { ports, range, recs } from './helpers/file-ports.js';
 
 const view = CODEX_VIEW;
 const rec = plainRecord;
 
-const recs = (from: number, to: number): FlowRecord[] => Array.from({ length: to - from }, (_, i) => rec(from + i));
-
-/** The source ports (record numbers) in a file, in order; none when it is not there. */
-function ports(path: string): number[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Record<string, number>)['flow.src.l4.port.id']!);
-}
-
 /** A little more than the output's interval between looks at its path. */
 const lookedAgain = (): Promise<void> => new Promise((r) => setTimeout(r, 1200));
-
-async function withLog<T>(f: (lines: string[]) => Promise<T>): Promise<T> {
-  const lines: string[] = [];
-  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
-  try {
-    return await f(lines);
-  } finally {
-    setLogger(createLogger({ level: 'info', encoding: 'json' }));
-  }
-}
-
-const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
 
 test('file output: a deleted file is made again within about a second, with an info line, instead of written to unseen', { timeout: 20_000 }, async () => {
   await withLog(async (lines) => {

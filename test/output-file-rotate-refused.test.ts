@@ -12,30 +12,12 @@ import fs, { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFile
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { FileOutput } from '../src/output/file/file.js';
-import { FlowRecord } from '../src/record/flow-record.js';
 import { tempDir } from './helpers/collect.js';
-import { CODEX_VIEW, plainRecord } from './helpers/plain-record.js';
-import { createLogger, setLogger } from '../src/log/logger.js';
+import { CODEX_VIEW } from './helpers/plain-record.js';
+import { withLog } from './helpers/log-lines.js';
+import { ports, range, recs } from './helpers/file-ports.js';
 
 const view = CODEX_VIEW;
-const recs = (from: number, to: number): FlowRecord[] => Array.from({ length: to - from }, (_, i) => plainRecord(from + i));
-const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
-
-/** The source ports (record numbers) in a file, in order; none when it is not there. */
-function ports(path: string): number[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '').map((l) => (JSON.parse(l) as Record<string, number>)['flow.src.l4.port.id']!);
-}
-
-async function withLog<T>(f: (lines: string[]) => Promise<T>): Promise<T> {
-  const lines: string[] = [];
-  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
-  try {
-    return await f(lines);
-  } finally {
-    setLogger(createLogger({ level: 'info', encoding: 'json' }));
-  }
-}
 
 /** renameSync refuses to move `path` (as the kernel does a bind-mounted file) until restored. */
 function refuseRename(path: string): () => void {

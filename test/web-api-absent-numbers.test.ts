@@ -9,8 +9,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createClient } from '@clickhouse/client';
 import { readUdpDatagrams } from '../src/input/pcap.js';
@@ -19,10 +17,9 @@ import type { FlowRecord } from '../src/record/flow-record.js';
 import type { Output } from '../src/pipeline/types.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
 import { ClickHouseOutput } from '../src/output/clickhouse/clickhouse.js';
-import { createApi } from '../src/web/api.js';
-import type { WebSources } from '../src/web/sources.js';
 import { CSV_COLUMNS } from '../src/web/flow-rows.js';
 import { testConfig } from './helpers/collect.js';
+import { apiServer } from './helpers/api-server.js';
 import { TESTDATA } from './helpers/tools.js';
 import { CH_URL, lockClickHouse, needClickHouse } from './clickhouse-helpers.js';
 
@@ -44,23 +41,10 @@ type Row = { tcpFlags: number | null; inIf: number | null; outIf: number | null;
 async function compareForms(store: Output, flows: FlowRecord[]): Promise<void> {
   store.write(flows);
   await store.flush();
-  const api = createApi({ config: testConfig(), outputs: [store] } as unknown as WebSources);
-  const server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    void api.handle(url.pathname, url.searchParams, res).catch((err: { status?: number; message: string }) => {
-      if (!res.headersSent) res.writeHead(err.status ?? 500).end(err.message);
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/flows?from=0&to=${Date.now() + 1}`;
-  const text = async (url: string): Promise<string> => {
-    const res = await fetch(url);
-    const body = await res.text();
-    assert.equal(res.status, 200, `${url}: ${body}`);
-    return body;
-  };
+  const api = await apiServer(testConfig(), [store]);
+  const base = `${api.origin}/api/flows?from=0&to=${Date.now() + 1}`;
   try {
-    const docs = (await text(`${base}&format=ndjson`)).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const docs = (await api.text(`${base}&format=ndjson`)).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.equal(docs.length, flows.length, 'NDJSON: every flow');
     const absent = (field: string): number => docs.filter((d) => !(field in d)).length;
     // What the capture holds, so the comparisons below are not empty.
@@ -69,7 +53,7 @@ async function compareForms(store: Output, flows: FlowRecord[]): Promise<void> {
     assert.ok(absent('flow.out.netif.index') > 0, 'NDJSON: some flows without an output interface');
     assert.ok(docs.every((d) => d['l4.proto.id'] === 6 || !('tcp.flags' in d)), 'NDJSON: tcp.flags on TCP flows only');
 
-    const csv = (await text(`${base}&format=csv`)).trim().split('\n');
+    const csv = (await api.text(`${base}&format=csv`)).trim().split('\n');
     assert.equal(csv[0], CSV_COLUMNS.join(','), 'CSV header');
     const cells = csv.slice(1).map((l) => l.split(','));
     assert.equal(cells.length, docs.length, 'CSV: every flow');
@@ -81,7 +65,7 @@ async function compareForms(store: Output, flows: FlowRecord[]): Promise<void> {
     }
     assert.ok(cells.every((c) => (c[col('l4.proto.id')] === '6') === (c[col('tcp.flags')] !== '')), 'CSV: tcp.flags for TCP flows, empty for the others');
 
-    const page = JSON.parse(await text(`${base}&limit=1000`)) as { rows: Row[] };
+    const page = JSON.parse(await api.text(`${base}&limit=1000`)) as { rows: Row[] };
     assert.equal(page.rows.length, docs.length, 'JSON: every flow');
     const nulls = (k: keyof Row): number => page.rows.filter((r) => r[k] === null).length;
     assert.equal(nulls('tcpFlags'), absent('tcp.flags'), 'JSON: tcpFlags null where NDJSON has no tcp.flags');
@@ -90,8 +74,7 @@ async function compareForms(store: Output, flows: FlowRecord[]): Promise<void> {
     assert.ok(page.rows.every((r) => (r.proto === 6) === (r.tcpFlags !== null)), 'JSON: tcpFlags for TCP flows, null for the others');
     assert.ok(page.rows.every((r) => r.inIf !== 0 && r.outIf !== 0 && r.tcpFlags !== 0), 'JSON: no 0 standing for a value not sent');
   } finally {
-    server.closeAllConnections();
-    server.close();
+    api.close();
   }
 }
 

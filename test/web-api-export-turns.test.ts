@@ -5,15 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createApi } from '../src/web/api.js';
-import type { WebSources } from '../src/web/sources.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
 import { EXPORT_PIECE_ROWS, flowQueryFrom } from '../src/store/query.js';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { testConfig } from './helpers/collect.js';
+import { apiServer } from './helpers/api-server.js';
 
 test('an export makes at most EXPORT_PIECE_ROWS rows into documents between two turns of the event loop', async () => {
   const config = testConfig();
@@ -41,18 +38,11 @@ test('an export makes at most EXPORT_PIECE_ROWS rows into documents between two 
     return doc(row);
   };
 
-  const api = createApi({ config, outputs: [store] } as unknown as WebSources);
-  const server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    void api.handle(url.pathname, url.searchParams, res).catch((err: { status?: number; message: string }) => {
-      if (!res.headersSent) res.writeHead(err.status ?? 500).end(err.message);
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const api = await apiServer(config, [store]);
   try {
     for (const format of ['ndjson', 'csv']) {
       perTurn.clear();
-      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/flows?from=${now - 3_600_000}&format=${format}`);
+      const res = await fetch(`${api.origin}/api/flows?from=${now - 3_600_000}&format=${format}`);
       assert.equal(res.status, 200, `${format}: answered`);
       const lines = (await res.text()).trim().split('\n').length;
       assert.equal(lines, ROWS + (format === 'csv' ? 1 : 0), `${format}: every row`);
@@ -62,8 +52,7 @@ test('an export makes at most EXPORT_PIECE_ROWS rows into documents between two 
     }
   } finally {
     ticking = false;
-    server.closeAllConnections();
-    server.close();
+    api.close();
     await store.close();
   }
 });

@@ -6,16 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createApi } from '../src/web/api.js';
-import type { WebSources } from '../src/web/sources.js';
 import { DuckDbOutput } from '../src/store/duckdb.js';
 import { NetflowV5Decoder } from '../src/decode/netflow-legacy/v5.js';
 import type { FlowRecord } from '../src/record/flow-record.js';
 import { CSV_COLUMNS } from '../src/web/flow-rows.js';
 import { testConfig } from './helpers/collect.js';
+import { apiServer } from './helpers/api-server.js';
 
 /** A NetFlow v5 datagram of one record (Cisco's v5 format: a 24-byte header with sysUptime at 4 and unix_secs at 8; a 48-byte record with First/Last at 48/52 of the datagram, ports at 56/58, protocol at 62). */
 function v5(sysUptime: number, exportS: number, first: number, last: number, srcPort: number): Buffer {
@@ -39,29 +36,16 @@ test('a v5 flow without times (unix_secs 0): empty cells in the CSV export and n
   assert.deepEqual([recs[0]!.startTs, recs[0]!.endTs], [0, 0], 'the decoder leaves the times of a clockless exporter unknown');
   store.write(recs);
   await store.flush();
-  const api = createApi({ config, outputs: [store] } as unknown as WebSources);
-  const server = createServer((req, res) => {
-    const url = new URL(req.url!, 'http://x');
-    void api.handle(url.pathname, url.searchParams, res).catch((err: { status?: number; message: string }) => {
-      if (!res.headersSent) res.writeHead(err.status ?? 500).end(err.message);
-    });
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/flows?from=${now - 60_000}&to=${now + 1}`;
-  const text = async (url: string): Promise<string> => {
-    const res = await fetch(url);
-    const body = await res.text();
-    assert.equal(res.status, 200, `${url}: ${body}`);
-    return body;
-  };
+  const api = await apiServer(config, [store]);
+  const base = `${api.origin}/api/flows?from=${now - 60_000}&to=${now + 1}`;
   try {
     const known = { start: exportS * 1000 - 10_000, end: exportS * 1000 - 1000 };
-    const ndjson = (await text(`${base}&format=ndjson`)).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const ndjson = (await api.text(`${base}&format=ndjson`)).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     const byPort = (docs: Record<string, unknown>[], port: number) => docs.find((d) => d['flow.src.l4.port.id'] === port)!;
     assert.ok(!('flow.start.timestamp' in byPort(ndjson, 1111)) && !('flow.end.timestamp' in byPort(ndjson, 1111)), 'NDJSON leaves the unknown times out');
     assert.deepEqual([byPort(ndjson, 2222)['flow.start.timestamp'], byPort(ndjson, 2222)['flow.end.timestamp']], [known.start, known.end], 'NDJSON has the known times');
 
-    const csv = (await text(`${base}&format=csv`)).trim().split('\n');
+    const csv = (await api.text(`${base}&format=csv`)).trim().split('\n');
     assert.equal(csv[0], CSV_COLUMNS.join(','), 'CSV header');
     const startCol = CSV_COLUMNS.indexOf('flow.start.timestamp');
     const endCol = CSV_COLUMNS.indexOf('flow.end.timestamp');
@@ -70,13 +54,12 @@ test('a v5 flow without times (unix_secs 0): empty cells in the CSV export and n
     assert.deepEqual([cells(1111)[startCol], cells(1111)[endCol]], ['', ''], 'CSV cells of unknown times are empty');
     assert.deepEqual([cells(2222)[startCol], cells(2222)[endCol]], [String(known.start), String(known.end)], 'CSV has the known times');
 
-    const page = JSON.parse(await text(base)) as { rows: { srcPort: number; start: number | null; end: number | null }[] };
+    const page = JSON.parse(await api.text(base)) as { rows: { srcPort: number; start: number | null; end: number | null }[] };
     const row = (port: number) => page.rows.find((r) => r.srcPort === port)!;
     assert.deepEqual([row(1111).start, row(1111).end], [null, null], '/api/flows rows say null for unknown times');
     assert.deepEqual([row(2222).start, row(2222).end], [known.start, known.end], '/api/flows rows have the known times');
   } finally {
-    server.closeAllConnections();
-    server.close();
+    api.close();
     await store.close();
   }
 });

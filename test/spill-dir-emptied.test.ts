@@ -6,13 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FlowRecord } from '../src/record/flow-record.js';
 import { LOCK_FILE, SpillAppendError, SpillLog } from '../src/output/spill/segment-log.js';
 import { LockHeldError, processIdentity } from '../src/output/pid-lock.js';
-import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
+import { FakeTarget, later, opts, until } from './helpers/spill-target.js';
+import { sleeper } from './helpers/sleeper.js';
 import { tempDir } from './helpers/collect.js';
 
 function recs(n: number, from = 0): FlowRecord[] {
@@ -24,21 +24,6 @@ function recs(n: number, from = 0): FlowRecord[] {
 }
 
 const mine = (): string => `${process.pid} ${processIdentity(process.pid)}`.trim();
-
-/** A process that stays up (a collector holding the spill) until killed. */
-async function sleeper(): Promise<{ pid: number; kill: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-  await new Promise((r) => child.once('spawn', r));
-  return {
-    pid: child.pid!,
-    kill: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await gone;
-    },
-  };
-}
 
 for (const how of ['emptied (rm dir/*)', 'removed and made again'] as const) {
   test(`spill directory ${how} after its backlog was delivered: locked again before the next segment, so a second spill cannot take it`, () => {
@@ -141,44 +126,10 @@ test('spill directory removed and made again, and another process has locked it 
   assert.equal(existsSync(join(dir, LOCK_FILE)), false, 'released at close');
 });
 
-/** A target that can be taken down; keeps what it accepted. */
-class FakeTarget extends BatchingOutput {
-  readonly name = 'fake';
-  down = false;
-  readonly got: FlowRecord[] = [];
-  constructor(opts: BatchingOptions) {
-    super(opts);
-  }
-  protected async send(batch: FlowRecord[]): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:1 (test)');
-    for (const r of batch) this.got.push(r);
-  }
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** Moves the clock `ms` on for what runs in `f` (the spill's retries wait on it). */
-function later<T>(ms: number, f: () => T): T {
-  const now = Date.now;
-  Date.now = () => now() + ms;
-  try {
-    return f();
-  } finally {
-    Date.now = now;
-  }
-}
-
 test('an output whose spill directory another process locked after it was made again: records wait in memory as without a spill, and the directory is tried again 30 s later', async () => {
   const root = tempDir('ufc-spill-emptied-');
   const dir = join(root, 'spill');
-  const t = new FakeTarget({ batchMax: 10, deadlineMs: 5, queueMax: 10, queueMaxWithoutSpill: 50, spill: { dir, maxBytes: 1 << 20 } });
+  const t = new FakeTarget(opts(dir));
   const other = await sleeper();
   let n = 0;
   try {

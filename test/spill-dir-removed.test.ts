@@ -6,51 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { FlowRecord } from '../src/record/flow-record.js';
-import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
+import { FakeTarget, firstBatchOnDisk, opts, records, sequences, until } from './helpers/spill-target.js';
 import { tempDir } from './helpers/collect.js';
-
-/** A target that can be taken down; keeps what it accepted. */
-class FakeTarget extends BatchingOutput {
-  readonly name = 'fake';
-  down = false;
-  readonly got: FlowRecord[] = [];
-  constructor(opts: BatchingOptions) {
-    super(opts);
-  }
-  protected async send(batch: FlowRecord[]): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:1 (test)');
-    for (const r of batch) this.got.push(r);
-  }
-}
-
-/** Records numbered on from `next.n`, one exporter, so order and gaps show in the sequence. */
-function records(next: { n: number }, count: number): FlowRecord[] {
-  const out: FlowRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const r = new FlowRecord();
-    r.exporterIp = '192.0.2.1';
-    r.sequence = next.n++;
-    r.bytes = 1000;
-    out.push(r);
-  }
-  return out;
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-function sequences(got: readonly FlowRecord[]): number[] {
-  return got.map((r) => r.sequence);
-}
-
-const opts = (dir: string): BatchingOptions => ({ batchMax: 10, deadlineMs: 5, queueMax: 10, queueMaxWithoutSpill: 50, spill: { dir, maxBytes: 1 << 20 } });
 
 test('a spill directory removed while the target is down is made again (and locked) on the next write; what it held is counted as lost, not to the cap', async () => {
   const parent = tempDir('ufc-spillw-');
@@ -59,10 +16,8 @@ test('a spill directory removed while the target is down is made again (and lock
   try {
     await t.start();
     const next = { n: 0 };
-    t.down = true;
     // Moved to disk by the failed send, in a segment of its own, closed: the next write makes a file.
-    t.write(records(next, 10));
-    await until(() => t.counters().spill_pending === 10, 5000, 'the outage spilled');
+    await firstBatchOnDisk(t, next);
     rmSync(join(parent, 'sp2', 'spill'), { recursive: true, force: true });
     for (let i = 0; i < 3; i++) t.write(records(next, 10));
     assert.ok(existsSync(dir), 'the spill directory made again');
@@ -90,9 +45,7 @@ test('a spill directory removed while a segment is open for appending: what come
   try {
     await t.start();
     const next = { n: 0 };
-    t.down = true;
-    t.write(records(next, 10));
-    await until(() => t.counters().spill_pending === 10, 5000, 'the failed batch on disk');
+    await firstBatchOnDisk(t, next);
     t.write(records(next, 10)); // appended: a segment left open
     rmSync(dir, { recursive: true, force: true });
     t.write(records(next, 10));

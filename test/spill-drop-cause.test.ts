@@ -6,57 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLogger, setLogger } from '../src/log/logger.js';
 import { SpillLog } from '../src/output/spill/segment-log.js';
-import { FlowRecord } from '../src/record/flow-record.js';
-import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
+import { FakeTarget, opts, records, until } from './helpers/spill-target.js';
 import { tempDir } from './helpers/collect.js';
-
-/** A target that can be taken down; keeps what it accepted. */
-class FakeTarget extends BatchingOutput {
-  readonly name = 'fake';
-  down = false;
-  readonly got: FlowRecord[] = [];
-  constructor(opts: BatchingOptions) {
-    super(opts);
-  }
-  protected async send(batch: FlowRecord[]): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:1 (test)');
-    for (const r of batch) this.got.push(r);
-  }
-}
-
-/** Records numbered on from `next.n`, one exporter, so order and gaps show in the sequence. */
-function records(next: { n: number }, count: number): FlowRecord[] {
-  const out: FlowRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const r = new FlowRecord();
-    r.exporterIp = '192.0.2.1';
-    r.sequence = next.n++;
-    r.bytes = 1000;
-    out.push(r);
-  }
-  return out;
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-const opts = (dir: string): BatchingOptions => ({ batchMax: 10, deadlineMs: 5, queueMax: 10, queueMaxWithoutSpill: 50, spill: { dir, maxBytes: 1 << 20 } });
+import { withLog } from './helpers/log-lines.js';
 
 test('records lost with a removed or damaged segment are logged as such, not as the disk cap being reached', async () => {
-  const lines: string[] = [];
-  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
-  try {
+  await withLog(async (lines) => {
     // Removed while running: found gone when it is read.
     const dir = tempDir('ufc-spillw-');
-    const t = new FakeTarget({ ...opts(dir), spill: { dir, maxBytes: 50_000_000 } });
+    const t = new FakeTarget(opts(dir, 50_000_000));
     await t.start();
     const next = { n: 0 };
     t.down = true;
@@ -84,7 +43,7 @@ test('records lost with a removed or damaged segment are logged as such, not as 
     const buf = readFileSync(p);
     buf[buf.length - 5] ^= 0xff; // inside the last entry's payload, whose header still frames it
     writeFileSync(p, buf);
-    const u = new FakeTarget({ ...opts(dir2), spill: { dir: dir2, maxBytes: 50_000_000 } });
+    const u = new FakeTarget(opts(dir2, 50_000_000));
     await u.start();
     await until(() => u.got.length === 20, 10_000, 'the intact records delivered');
     await u.close();
@@ -92,7 +51,5 @@ test('records lost with a removed or damaged segment are logged as such, not as 
     assert.equal(u.counters().spill_dropped_damaged, 10, 'the damaged entry counted as lost');
     assert.ok(!lines.some((l) => l.includes('reached its cap')), `not put down to the cap:\n${lines.join('\n')}`);
     assert.ok(lines.some((l) => l.includes(`fake output: 10 records dropped from the spill directory ${dir2}: their segments were damaged`)), lines.join('\n'));
-  } finally {
-    setLogger(createLogger({ level: 'info', encoding: 'json' }));
-  }
+  });
 });

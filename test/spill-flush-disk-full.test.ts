@@ -5,73 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { syncBuiltinESMExports } from 'node:module';
-import { FlowRecord } from '../src/record/flow-record.js';
-import { BatchingOutput, PartialSendError, type BatchingOptions } from '../src/output/batching.js';
+import { FakeTarget, firstBatchOnDisk, FullDisk, opts, records, until } from './helpers/spill-target.js';
 import { tempDir } from './helpers/collect.js';
-
-/** A target that can be taken down, or made to take only the first `partial` records of its next batch. */
-class FakeTarget extends BatchingOutput {
-  readonly name = 'fake';
-  down = false;
-  partial = 0;
-  readonly got: FlowRecord[] = [];
-  constructor(opts: BatchingOptions) {
-    super(opts);
-  }
-  protected async send(batch: FlowRecord[]): Promise<void> {
-    await new Promise((r) => setImmediate(r));
-    if (this.partial > 0) {
-      const n = this.partial;
-      this.partial = 0;
-      this.down = true;
-      for (const r of batch.slice(0, n)) this.got.push(r);
-      throw new PartialSendError(batch.slice(n), new Error('connection reset after a partial bulk (test)'));
-    }
-    if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:1 (test)');
-    for (const r of batch) this.got.push(r);
-  }
-}
-
-function records(next: { n: number }, count: number): FlowRecord[] {
-  const out: FlowRecord[] = [];
-  for (let i = 0; i < count; i++) {
-    const r = new FlowRecord();
-    r.exporterIp = '192.0.2.1';
-    r.sequence = next.n++;
-    out.push(r);
-  }
-  return out;
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** A disk that fails file writes (descriptors past stdio) with ENOSPC while `full`. */
-class FullDisk {
-  private readonly real = fs.writeSync;
-  full = false;
-  constructor() {
-    const real = this.real;
-    fs.writeSync = ((fd: number, buf: NodeJS.ArrayBufferView, off?: number, len?: number, pos?: number | null) => {
-      if (fd > 2 && this.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28, syscall: 'write' });
-      return real(fd, buf, off, len, pos);
-    }) as typeof fs.writeSync;
-    syncBuiltinESMExports();
-  }
-  restore(): void {
-    fs.writeSync = this.real;
-    syncBuiltinESMExports();
-  }
-}
-
-const opts = (dir: string): BatchingOptions => ({ batchMax: 10, deadlineMs: 5, queueMax: 10, queueMaxWithoutSpill: 50, spill: { dir, maxBytes: 1 << 20 } });
 
 test('the rest of a partly taken batch from disk, refused by a full spill: flush() waits for it, and the stop keeps it on disk before the newer held records', async () => {
   const dir = tempDir('ufc-spill-flush-');
@@ -80,13 +15,11 @@ test('the rest of a partly taken batch from disk, refused by a full spill: flush
   const next = { n: 0 };
   try {
     await t.start();
-    t.down = true;
-    t.write(records(next, 10));
-    await until(() => t.counters().spill_pending === 10, 5000, 'the failed batch on disk');
+    await firstBatchOnDisk(t, next);
     t.write(records(next, 10));
     assert.equal(t.counters().spill_pending, 20, 'the target is down: the next batch to disk too');
     // The target takes 5 of the oldest batch and fails again; the disk is full for the other 5.
-    disk.full = true;
+    disk.bytes = 0;
     t.partial = 5;
     t.down = false;
     await until(() => t.counters().spill_errors === 1, 10_000, 'the rest refused by the spill');
@@ -98,7 +31,7 @@ test('the rest of a partly taken batch from disk, refused by a full spill: flush
     t.write(records(next, 10));
     assert.equal(t.counters().queued, 10, `held: ${JSON.stringify(t.counters())}`);
     // Room again, but within the 5 s before the disk is written to again: only the stop writes now.
-    disk.full = false;
+    disk.bytes = Infinity;
   } finally {
     await t.close(300);
     disk.restore();

@@ -12,11 +12,11 @@ import fs, { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync,
 import { syncBuiltinESMExports } from 'node:module';
 import { join, resolve } from 'node:path';
 import { FlowRecord } from '../src/record/flow-record.js';
-import { createLogger, setLogger } from '../src/log/logger.js';
 import { LOCK_FILE, SpillAppendError, SpillLog } from '../src/output/spill/segment-log.js';
 import { LockHeldError } from '../src/output/pid-lock.js';
 import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
 import { tempDir } from './helpers/collect.js';
+import { withLog } from './helpers/log-lines.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -234,9 +234,7 @@ class Hung extends BatchingOutput {
 }
 
 test('a stop that finds the spill\'s segments removed: the records it writes are said kept, not taken for what the cap dropped', async () => {
-  const lines: string[] = [];
-  setLogger(createLogger({ level: 'info', encoding: 'json', sink: (l) => lines.push(l) }));
-  try {
+  await withLog(async (lines) => {
     const dir = join(tempDir('ufc-spill-lock-removed-'), 'spill');
     const o = new Hung({ batchMax: 10, deadlineMs: 5, queueMax: 10, spill: { dir, maxBytes: 1 << 20 } });
     await o.start();
@@ -256,7 +254,5 @@ test('a stop that finds the spill\'s segments removed: the records it writes are
     assert.equal(c.spill_dropped_damaged, 20, `the removed ones counted as lost: ${JSON.stringify(c)}`);
     assert.equal(c.spill_pending, 10, `the batch given up in flight on disk: ${JSON.stringify(c)}`);
     assert.ok(lines.some((l) => l.includes('stopped with 10 records the target did not take')), `the stop says it kept them:\n${lines.join('\n')}`);
-  } finally {
-    setLogger(createLogger({ level: 'info', encoding: 'json' }));
-  }
+  });
 });

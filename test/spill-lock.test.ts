@@ -16,6 +16,7 @@ import { LOCK_FILE, SpillLog } from '../src/output/spill/segment-log.js';
 import { processIdentity } from '../src/output/pid-lock.js';
 import { REPO_ROOT } from './helpers/tools.js';
 import { tempDir } from './helpers/collect.js';
+import { sleeper } from './helpers/sleeper.js';
 
 const inUseBy = (pid: number, dir: string): RegExp =>
   new RegExp(`spill directory ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by process ${pid}\\b.*: two collectors .* would each send every record in it; stop the other, or give this one its own EF_DATA_DIR`);
@@ -36,21 +37,6 @@ class Sink extends BatchingOutput {
   protected async send(): Promise<void> {
     throw new Error('connect ECONNREFUSED 127.0.0.1:1 (test)');
   }
-}
-
-/** A process that stays up (a collector holding the spill) until killed. */
-async function sleeper(): Promise<{ pid: number; kill: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
-  await new Promise((r) => child.once('spawn', r));
-  return {
-    pid: child.pid!,
-    kill: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const gone = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await gone;
-    },
-  };
 }
 
 test('spill lock: a second spill on one directory is refused while the first is open, and can open once it is closed', () => {

@@ -68,6 +68,12 @@ test(`exporters page with ${fmtInt(MANY)} exporters: the busiest ${SHOWN} drawn,
   await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
   assert.equal(await page.inputValue('#exporter-q'), quiet, 'the box holds the search of the URL');
   assert.equal(await page.locator(ROWS).count(), 1, 'the page from the URL shows the search');
+  // The search is a history entry: Back shows the list before it.
+  await page.goBack();
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  assert.equal(new URL(page.url()).searchParams.get('q'), null, 'Back: the URL without the search');
+  assert.equal(await page.inputValue('#exporter-q'), '', 'Back: the box empty');
+  assert.equal(await page.locator(ROWS).count(), SHOWN, 'Back: the busiest again');
   assert.deepEqual(errors, [], 'no page errors');
   await page.close();
 });

@@ -4,7 +4,7 @@
 /* global location, URLSearchParams */
 import { h, fill, isolate } from '../lib/dom.js';
 import { getJson } from '../lib/api.js';
-import { replaceUrl } from '../lib/history.js';
+import { pushUrl, replaceUrl } from '../lib/history.js';
 import { card, errorBox, fmt, ipLink, stat, table } from '../lib/widgets.js';
 
 /**
@@ -38,23 +38,30 @@ export function mount(root, _info, shell) {
   const list = h('div');
   root.append(stats, h('div', { class: 'result-bar' }, summary, form), list);
   let typing = null;
-  const search = () => {
+  // A search is a history entry (Back shows the list before it), as in Flow search: the first change
+  // typed makes one, the next keystrokes refine it in place, and Enter starts the next one.
+  let refining = false;
+  const search = (submitted) => {
     clearTimeout(typing);
     typing = null;
     const u = new URL(location.href);
     const find = box.value.trim();
     if (find === '') u.searchParams.delete('q');
     else u.searchParams.set('q', find);
-    replaceUrl(u);
+    if (u.href !== location.href) {
+      if (refining) replaceUrl(u);
+      else pushUrl(u);
+    }
+    refining = !submitted;
     return shell.refresh();
   };
   form.addEventListener('submit', (e) => {
     e.preventDefault();
-    search();
+    search(true);
   });
   box.addEventListener('input', () => {
     clearTimeout(typing);
-    typing = setTimeout(search, TYPING_MS);
+    typing = setTimeout(() => search(false), TYPING_MS);
   });
   return {
     async refresh(signal) {

@@ -92,6 +92,54 @@ test('spill lock removed alone and another process locks the directory: within a
   }
 });
 
+test('spill lock removed alone, another process locks the directory, delivers 10 and exits before this one looks again: this one takes the lock back and reads on after what that process delivered (none twice)', async () => {
+  const dir = tempDir('ufc-spill-lock-removed-');
+  const s = new SpillLog({ dir, maxBytes: 1 << 20, entryRecords: 10 });
+  const other = { kill: async () => undefined } as { kill: () => Promise<void> };
+  try {
+    s.append(recs(30));
+    const since = Date.now();
+    rmSync(join(dir, LOCK_FILE));
+    const o = await taker(dir, 10);
+    other.kill = o.kill;
+    assert.deepEqual(o.got, seqs(0, 10), 'the second collector delivers the first 10');
+    await o.kill();
+    // Past the once-a-second check: the next read finds the lock of a process now gone.
+    await wait(Math.max(0, 1100 - (Date.now() - since)));
+    assert.deepEqual(drain(s), seqs(10, 20), `only what the other process did not deliver, in order: ${JSON.stringify(s.c)}`);
+    assert.deepEqual({ dropped: s.c.dropped, damaged: s.c.damaged, recovered: s.c.recovered, replayed: s.c.replayed, pending: s.pendingRecords }, { dropped: 0, damaged: 0, recovered: 0, replayed: 20, pending: 0 }, `nothing counted lost or found: ${JSON.stringify(s.c)}`);
+    s.append(recs(10, 30));
+    assert.deepEqual(drain(s), seqs(30, 10), 'and what is appended after');
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.seg')).length, 0, 'every delivered segment removed');
+  } finally {
+    await other.kill();
+    s.close();
+  }
+});
+
+test('spill lock removed alone while a batch is in flight, another process locks the directory and exits: the commit moves the batch past in the segments read again (delivered once)', async () => {
+  const dir = tempDir('ufc-spill-lock-removed-');
+  const s = new SpillLog({ dir, maxBytes: 1 << 20, entryRecords: 10 });
+  const other = { kill: async () => undefined } as { kill: () => Promise<void> };
+  try {
+    s.append(recs(30));
+    const since = Date.now();
+    assert.deepEqual(s.peek(10).map((r) => r.sequence), seqs(0, 10), 'the first batch in flight');
+    rmSync(join(dir, LOCK_FILE));
+    // It takes none: it only locks the directory, and is gone before this one looks again.
+    const o = await taker(dir, 0);
+    other.kill = o.kill;
+    await o.kill();
+    await wait(Math.max(0, 1100 - (Date.now() - since)));
+    s.commit();
+    assert.deepEqual(drain(s), seqs(10, 20), `the rest, the batch in flight not again: ${JSON.stringify(s.c)}`);
+    assert.equal(s.c.replayed, 30, `each delivery counted once: ${JSON.stringify(s.c)}`);
+  } finally {
+    await other.kill();
+    s.close();
+  }
+});
+
 test('spill lock removed alone while a batch is in flight, another process locks the directory: the commit a second later touches neither its cursor.json nor the segment', async () => {
   const dir = tempDir('ufc-spill-lock-removed-');
   const s = new SpillLog({ dir, maxBytes: 1 << 20, entryRecords: 10 });

@@ -18,9 +18,15 @@
  * A directory emptied or removed while in use (by hand, a clean-up job) is made again, and locked
  * again, before the next segment is created: the records that went with it are counted as lost
  * (`damaged`), not the cap's. If another process has locked it meanwhile, it is left to that process.
- * The lock is also read again at most once a second before an append, a read and a commit, so a
- * clean-up job that removes only the lock (`find -mtime +7 -delete` takes the old lock file and
- * keeps the newer segments) leaves at most about a second in which both processes use the directory.
+ * The lock is also read again before an append, a read and a commit, at most once a second. A
+ * clean-up job that removes only the lock (`find -mtime +7 -delete` takes the old lock file and keeps
+ * the newer segments) lets another process lock the directory; until this one's first use more than a
+ * second after it last found the lock its own, it still appends, reads, writes cursor.json and removes
+ * delivered segments there: records both read then are delivered twice, and either's cursor.json may
+ * be written over. From that use on it touches nothing there while the other holds the lock. Once it
+ * takes the lock back (the holder gone, or one it could not read), it reads the directory again as at
+ * start, each segment from the further of cursor.json's position and its own: what the other process
+ * delivered is not delivered again.
  *
  * One process uses a spill directory at a time (`spill.lock` in it, see pid-lock.ts), from open to
  * close(): two collectors on one EF_DATA_DIR would each replay every segment (every record delivered
@@ -136,7 +142,7 @@ export class SpillLog {
     this.lock = this.takeLock();
     this.lockCheckedAt = Date.now();
     try {
-      this.c.recovered = this.recover(new Set());
+      this.c.recovered = this.recover();
     } catch (err) {
       this.lock.release();
       throw err;
@@ -336,7 +342,18 @@ export class SpillLog {
     // process's cursor.json is touched below.
     const ours = this.stillOurs();
     this.inFlight = null;
-    const seg = f.seg;
+    let seg = f.seg;
+    if (!this.segs.includes(seg)) {
+      // The lock was taken again meanwhile and the segments read again from the directory
+      // (directoryGone()): the batch is moved past in the copy, unless another process read past its
+      // start already (it delivered them too) or removed the file.
+      const copy = this.segs.find((s) => s.id === seg.id && s.gone !== true);
+      if (copy === undefined || copy.readOffset !== seg.readOffset) {
+        this.c.replayed += f.records;
+        return;
+      }
+      seg = copy;
+    }
     seg.readOffset = f.end;
     seg.readRecords += f.records;
     this.pending -= f.records;
@@ -519,14 +536,28 @@ export class SpillLog {
       throw err;
     }
     this.countLost(lost);
-    // Locked again, as at start: what another process left there meanwhile is replayed (and its
-    // segments' names are not written over). Ours are sealed, so the next append starts after them.
-    for (const s of this.segs) this.seal(s);
-    const found = this.recover(new Set(this.segs.filter((s) => s.gone !== true).map((s) => s.id)));
-    this.c.recovered += found;
+    // Locked again, as at start. The lock was not ours for a while, and whoever held it (one we could
+    // not identify, or one gone since) may have delivered from our segments and removed some: our
+    // list and read positions no longer say what is left. It is read again from the directory, as
+    // at start, each segment from the further of its cursor.json position and ours (what either
+    // process delivered is not delivered again); what it holds of ours is not counted lost nor found.
+    const ours = new Map<number, [number, number]>();
+    let given = 0;
+    for (let i = this.segs.length - 1; i >= 0; i--) {
+      const s = this.segs[i]!;
+      if (s.gone === true) continue;
+      ours.set(s.id, [s.readOffset, s.readRecords]);
+      given += s.records - s.readRecords;
+      this.seal(s);
+      this.pending -= s.records - s.readRecords;
+      this.totalBytes -= s.size;
+      this.segs.splice(i, 1);
+    }
+    const found = this.recover(ours);
+    this.c.recovered += Math.max(0, found - given);
     // The segment being delivered stays first in line.
     this.segs.sort((a, b) => Number(b.gone === true) - Number(a.gone === true) || a.id - b.id);
-    log.warn(`spill ${this.o.dir}: its lock, files or the directory itself were removed while in use; made again and locked again${lost > 0 ? `, the ${lost} records that were in it lost` : ''}${found > 0 ? `; ${found} records found in it (left by another process meanwhile) replayed` : ''}`);
+    log.warn(`spill ${this.o.dir}: its lock, files or the directory itself were removed while in use; made again and locked again${lost > 0 ? `, the ${lost} records that were in it lost` : ''}; ${found} records found in it read on, from where this process or another had got to`);
   }
 
   /**
@@ -614,16 +645,16 @@ export class SpillLog {
   }
 
   /**
-   * Loads the segments in the directory other than `known` (oldest first) and where reading had got
-   * to: those left by an earlier run, or by another process while this one had lost the directory.
-   * Returns their records.
+   * Loads the segments in the directory (oldest first) and where reading had got to: at start, those
+   * left by an earlier run; with the lock taken again, ours and any another process left, each from
+   * the further of cursor.json's position and `ours` (this process's). Returns their records.
    */
-  private recover(known: ReadonlySet<number>): number {
+  private recover(ours: ReadonlyMap<number, [number, number]> = new Map()): number {
     const before = this.pending;
     const ids: number[] = [];
     for (const name of readdirSync(this.o.dir)) {
       const m = SEGMENT_RE.exec(name);
-      if (m !== null && !known.has(Number(m[1]))) ids.push(Number(m[1]));
+      if (m !== null) ids.push(Number(m[1]));
     }
     ids.sort((a, b) => a - b);
     let cursor: Record<string, [number, number]> = {};
@@ -651,10 +682,11 @@ export class SpillLog {
         // crash, or a damaged header. What they held cannot be counted; the entries before replay.
         log.warn(`spill ${this.o.dir}: segment ${id} ends in ${seg.trailing} bytes that are not a whole, intact entry (a write cut short by a crash, or damage); replaying the ${seg.records} records before them`);
       }
-      const at = cursor[String(id)];
-      if (Array.isArray(at) && at[0] >= seg.dataStart && at[0] <= seg.size) {
-        seg.readOffset = at[0];
-        seg.readRecords = Math.min(at[1], seg.records);
+      for (const at of [cursor[String(id)], ours.get(id)]) {
+        if (Array.isArray(at) && at[0] >= seg.readOffset && at[0] <= seg.size) {
+          seg.readOffset = at[0];
+          seg.readRecords = Math.min(at[1], seg.records);
+        }
       }
       if (seg.readOffset >= seg.size) {
         rmSync(path, { force: true });

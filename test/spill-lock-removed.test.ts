@@ -17,6 +17,7 @@ import { LockHeldError } from '../src/output/pid-lock.js';
 import { BatchingOutput, type BatchingOptions } from '../src/output/batching.js';
 import { tempDir } from './helpers/collect.js';
 import { withLog } from './helpers/log-lines.js';
+import { FakeTarget, firstBatchOnDisk, opts, records, sequences, until } from './helpers/spill-target.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 
@@ -253,7 +254,7 @@ test('spill lock that cannot be read for a moment (too many open files): the wri
   }
 });
 
-test('an output whose spill lock cannot be read while records wait on disk: a flush leaves the event loop free and delivers them once it can', async () => {
+test('an output whose spill lock cannot be read while records wait on disk: newer records are delivered meanwhile and a flush returns, leaving the event loop free; those on disk are delivered once it can be read', async () => {
   const dir = join(tempDir('ufc-spill-lock-removed-'), 'spill');
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'servers', 'spill-unreadable-child.ts'), dir], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] });
   let out = '';
@@ -264,10 +265,11 @@ test('an output whose spill lock cannot be read while records wait on disk: a fl
   const code = await exited;
   clearTimeout(timer);
   assert.equal(code, 0, `the child ended by itself (not killed in a hang): ${out}`);
-  const r = JSON.parse(out.trim()) as { meanwhile: { flushed: boolean; got: number; c: Record<string, number> }; got: number[]; c: Record<string, number> };
-  assert.equal(r.meanwhile.got, 0, `nothing delivered while the lock could not be read: ${out}`);
+  const r = JSON.parse(out.trim()) as { meanwhile: { flushed: boolean; got: number[]; c: Record<string, number> }; got: number[]; c: Record<string, number> };
+  assert.deepEqual(r.meanwhile.got, seqs(10, 10), `the newer records delivered while the lock could not be read: ${out}`);
+  assert.equal(r.meanwhile.flushed, true, `the flush returned, what is left being on disk: ${out}`);
   assert.equal(r.meanwhile.c.spill_pending, 10, `the 10 still on disk: ${out}`);
-  assert.deepEqual(r.got, seqs(0, 20), `then all, in order, each once: ${out}`);
+  assert.deepEqual(r.got, [...seqs(10, 10), ...seqs(0, 10)], `then those on disk, each once (after the newer ones): ${out}`);
   assert.equal(r.c.spill_dropped, 0, `nothing dropped: ${out}`);
 });
 
@@ -303,4 +305,35 @@ test('a stop that finds the spill\'s segments removed: the records it writes are
     assert.equal(c.spill_pending, 10, `the batch given up in flight on disk: ${JSON.stringify(c)}`);
     assert.ok(lines.some((l) => l.includes('stopped with 10 records the target did not take')), `the stop says it kept them:\n${lines.join('\n')}`);
   });
+});
+
+test('an output whose spill lock cannot be read while records wait on disk and the target is back: live records are delivered meanwhile, none dropped; those on disk once it can be read', async () => {
+  const dir = join(tempDir('ufc-spill-lock-removed-'), 'spill');
+  const t = new FakeTarget(opts(dir));
+  await t.start();
+  const next = { n: 0 };
+  try {
+    await firstBatchOnDisk(t, next);
+    rmSync(join(dir, LOCK_FILE));
+    mkdirSync(join(dir, LOCK_FILE));
+    // Past the spill's once-a-second lock check, so the next write and read check it.
+    await wait(1100);
+    t.down = false;
+    // 100 records a second for 4 s: twice the memory bound (50) each second.
+    for (let i = 0; i < 40; i++) {
+      t.write(records(next, 10));
+      await wait(100);
+    }
+    await until(() => t.got.length >= 400, 3000, 'the live records delivered').catch(() => undefined);
+    const c = t.counters();
+    assert.equal(c.dropped_queue_full, 0, `nothing dropped while the target takes them: ${JSON.stringify(c)}`);
+    assert.deepEqual(sequences(t.got), seqs(10, 400), `the live records delivered, in order: ${JSON.stringify(c)}`);
+    assert.equal(c.spill_pending, 10, `the 10 on disk wait: ${JSON.stringify(c)}`);
+    rmSync(join(dir, LOCK_FILE), { recursive: true });
+    await until(() => t.got.length >= 410, 5000, 'the records on disk delivered').catch(() => undefined);
+    assert.deepEqual(sequences(t.got), [...seqs(10, 400), ...seqs(0, 10)], `then those on disk, each once: ${JSON.stringify(t.counters())}`);
+    assert.equal(t.counters().spill_dropped, 0, `nothing dropped: ${JSON.stringify(t.counters())}`);
+  } finally {
+    await t.close(100);
+  }
 });

@@ -16,7 +16,9 @@
  * When the spill fails a write (a full disk), the output falls back to the memory-only policy and
  * its bound (queueMaxWithoutSpill) until a write is tried again: what the disk did not take waits in
  * memory, in `held` when it is newer than what is on disk, and is appended to the disk first once it
- * takes writes again.
+ * takes writes again. While the disk cannot be read either (its lock cannot be read, see
+ * segment-log.ts), `held` is sent ahead of it: order gives way, so that records are not dropped at
+ * the memory bound while the target takes them.
  */
 import type { FlowRecord } from '../record/flow-record.js';
 import type { Output } from '../pipeline/types.js';
@@ -103,6 +105,8 @@ export abstract class BatchingOutput implements Output {
   /** The last send failed: new records go straight to disk until one succeeds. */
   private failing = false;
   private waiters: (() => void)[] = [];
+  /** The pump waits to read the disk again (its lock could not be read): a held record wakes it. */
+  private waitingForDisk = false;
   private sleepTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
 
@@ -166,6 +170,8 @@ export abstract class BatchingOutput implements Output {
       this.held.push(rest);
       this.heldCount += rest.length;
       this.c.queued = this.queued + this.heldCount;
+      // A pump waiting for an unreadable disk sends them now, not a second later.
+      if (this.waitingForDisk) this.wake?.();
       this.kick();
       return;
     }
@@ -330,7 +336,8 @@ export abstract class BatchingOutput implements Output {
       let batch: FlowRecord[];
       let fromDisk = false;
       // Memory, the disk, then what the disk could not take: oldest first. A batch taken from `held`
-      // is then the oldest record there is, so a failed send treats it as one from memory.
+      // is then the oldest record there is, so a failed send treats it as one from memory (unless
+      // the disk could not be read, below: order is then given up rather than the records).
       if (this.queued > 0) batch = this.take(this.opts.batchMax);
       else if (d !== null && d.pendingRecords > 0 && !this.closing) {
         batch = d.peek(this.opts.batchMax);
@@ -339,17 +346,27 @@ export abstract class BatchingOutput implements Output {
         if (batch.length === 0) {
           if (d.pendingRecords === 0) return;
           // Records on disk it would not read: its lock could not be read or taken again (a full
-          // disk, too many open files; segment-log.ts keeps them for when it can). Read again a
-          // second later, the pump waiting (returning, it would be started again at once by a
-          // flush, without end). Meanwhile it is as a failing target: new records go to the disk
-          // if it takes them, to memory if not, and a flush returns, these being on disk.
-          this.failing = true;
-          this.notify();
-          await this.pause(DISK_READ_RETRY_MS);
-          if (this.closing) return;
-          continue;
-        }
-        fromDisk = true;
+          // disk, too many open files; segment-log.ts keeps them for when it can). The disk then
+          // refuses writes too, so new records are held in memory: they are sent meanwhile, ahead
+          // of the older ones on disk (those go once it can be read), not kept back behind records
+          // that cannot be read, where they would pile up past the memory bound and be dropped.
+          if (this.heldCount > 0) batch = this.takeHeld(this.opts.batchMax);
+          else {
+            // Read again a second later, or as soon as a record is held, the pump waiting
+            // (returning, a flush would start it again at once, without end on promises alone).
+            // A flush returns meanwhile once nothing is in memory: the rest is on disk.
+            this.failing = true;
+            this.notify();
+            this.waitingForDisk = true;
+            try {
+              await this.pause(DISK_READ_RETRY_MS);
+            } finally {
+              this.waitingForDisk = false;
+            }
+            if (this.closing) return;
+            continue;
+          }
+        } else fromDisk = true;
       } else if (this.heldCount > 0 && !this.closing) batch = this.takeHeld(this.opts.batchMax);
       else return;
       if (!(await this.deliver(batch, fromDisk))) return;

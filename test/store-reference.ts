@@ -592,8 +592,19 @@ export async function checkWideValues(out: { write(r: FlowRecord[]): void; flush
 export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush(): Promise<void>; flowQuery(): FlowQuery | null }): Promise<void> {
   const now = Date.now();
   const addrs = ['::', '::1', '1::', 'fe80::1:2', '2001:db8::', '2001:db8::ffff', '2001:db8:0:1::5', '2001:db8:1:2:3:4:5:6', 'ff02::fb', '2001:db9::1',
-    // IPv6 with an IPv4 tail, as the decoder writes IPv4-mapped addresses; ::ffff:abcd is not one.
-    '::ffff:10.0.0.1', '::ffff:192.0.2.255', '::ffff:128.0.0.1', '::ffff:0.0.0.0', '::ffff:abcd', '64:ff9b::198.51.100.1',
+    // IPv6 with an IPv4 tail, as the decoder writes IPv4-mapped addresses; ::ffff:abcd is not one, and
+    // other addresses are written in hex (64:ff9b::198.51.100.1 as 64:ff9b::c633:6401).
+    '::ffff:10.0.0.1', '::ffff:192.0.2.255', '::ffff:128.0.0.1', '::ffff:0.0.0.0', '::ffff:abcd', '64:ff9b::c633:6401',
+    // IPv6 filters compare this text (RFC 5952, as decode/ip.ts writes it), so addresses whose '::'
+    // falls inside a prefix, before it, or past it with the prefix's zeros written out, and ones
+    // that start like a prefix's text but are outside it: 2001::5:a:b:c is 2001:0:0:0:5:.., not in
+    // 2001:0:0:5::/64; 2001:db8::5:6:7:8 is in 2001:db8::/64, not /80; 0:0:1::1 and ::2:3:4:5:6:7 are
+    // in ::/32 and not ::/48.
+    '2001:db8::fffe', '2001:db8:0:0:1::', '2001:db8::5:6:7:8', '2001:db8:aaaa::1', '2001:db8:aaaa:1::1', '2001:db8:aaab::1',
+    '2001::5:a:b:c', '2001::5:1:2:3:4', '2001:0:0:5::1', '2001:0:5::1', '2002::1', '2002:c000:201::1', '2003::2002:1',
+    '0:0:1::1', '::2:3:4:5:6:7', '0:1::', '::1:0:0:0:1', '2606:4700:5::5', '2606:4700:5::6',
+    // 2001:db8::7a:0:0:1 has 7a fourth between its colons, as 2001:db8:0:7a::1 (in 2001:db8:0:70::/60) has.
+    '2001:db8:ab00::1', '2001:db8:0:7a::1', '2001:db8:0:80::1', '2001:db8::7a:0:0:1', 'fe80::1',
     '0.0.0.0', '10.0.0.1', '10.0.0.255', '10.0.1.0', '10.0.2.0', '10.1.0.1', '100.0.0.1', '1.0.0.10', '192.168.255.255', '192.168.127.1',
     '255.255.255.255', '11.0.0.0', '127.0.0.1', '128.0.0.1',
     // Past a prefix of 12, 20 or 28 bits but within its whole octets (10., 10.0., 10.0.0.): only a test
@@ -612,6 +623,14 @@ export async function checkIpSearch(out: { write(r: FlowRecord[]): void; flush()
   const cidrs = ['::/0', '::/128', '::1', '1::/16', 'fe80::/10', '2001:db8::/32', '2001:db8::/48', '2001:db8:0:1::/64', '2001:db8::ffff/128', '2001:db8:1:2:3:4:5:6',
     'ff00::/8', '2001:db8::/31', '::ffff:0:0/96', '::ffff:10.0.0.0/104', '::ffff:10.0.0.1', '::ffff:a00:1', '::ffff:192.0.2.0/120', '64:ff9b::/96',
     '::ffff:0:0/95', '::ffff:0:0/97', '::ffff:10.0.0.0/103', '::ffff:10.0.0.0/110', '::ffff:10.0.0.0/112', '::ffff:abcd', '::ffff:abcd/128',
+    // An IPv6 address in any spelling finds its one stored text.
+    '2001:DB8::FFFF', '2001:0db8:0000:0000:0000:0000:0000:ffff', '2001:db8:0:0:0:0:0:ffff', '2001:db8::0:ffff',
+    '0:0:0:0:0:0:0:1', '::0:1', '2606:4700:5:0:0:0:0:5', '2606:4700:0005::0005', '2001:db8:0:0:1:0:0:0', '::FFFF:ABCD', '64:ff9b::198.51.100.1',
+    // Prefixes: their groups read off the text, ending in zeros the '::' may take, or neither.
+    '2001::/16', '2002::/16', '2001:db8::/32', '2001:db8:aaaa::/48', '2001:db8:aaaa::/47', '2001:db8::/64', '2001:db8::/80', '2001:db8::/33',
+    '2001:0:0:5::/64', '2001:0:5::/48', '2001:0:5::/64', '2001::/32', '2001::/48', '::/16', '::/32', '::/48', '::/64', '::/80', '0:1::/32',
+    '2001:db8::fffe/127', '2001:db8::ffff/127', '2001:db8::4/126', '2606:4700:5::/48', '2606:4700:5::/64', '2606:4700:5::4/126', '2000::/3', '2001:db8:aaaa:1::/64',
+    '2001:db8:aa00::/40', '2001:db8:0:70::/60', '2001:db8:0:0:70::/76', '8000::/1', '::/1', 'fe00::/9', '2001:db8:aaaa::/63', '2001:db8::/33', '2001:db8::/49', '::/17', '0:8000::/17',
     '0.0.0.0/0', '10.0.0.0/24', '10.0.0.0/8', '10.0.0.0/16', '192.168.0.0/16', '255.255.255.255/32', '10.0.0.1', '1.0.0.1', '10.0.0.25', '10.0.0.1/32',
     '10.0.1.0/31', '10.0.0.128/25', '10.0.0.0/23', '10.0.0.0/15', '10.0.0.0/12', '192.168.128.0/17', '192.168.0.0/17', '11.0.0.0/7', '0.0.0.0/1',
     '128.0.0.0/1', '96.0.0.0/3', '10.0.2.0/23', '10.0.0.0/9', '100.0.0.0/6', '10.16.0.0/12', '10.0.0.0/20', '10.0.16.0/20',

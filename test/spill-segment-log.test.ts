@@ -11,6 +11,7 @@ import { crc32, crc32Table } from '../src/output/spill/crc32.js';
 import { encodeRecords, RECORD_KEYS, RecordDecoder } from '../src/output/spill/record-codec.js';
 import { SpillLog } from '../src/output/spill/segment-log.js';
 import { tempDir } from './helpers/collect.js';
+import { drain } from './helpers/spill-target.js';
 
 function rec(exporter: string, seq: number): FlowRecord {
   const r = new FlowRecord();
@@ -31,16 +32,6 @@ function batch(from: number, n: number, exporter = '192.0.2.1'): FlowRecord[] {
 
 const tmp = (): string => tempDir('ufc-spill-');
 
-function drain(log: SpillLog, max = 50): number[] {
-  const seqs: number[] = [];
-  for (let guard = 0; guard < 100_000 && log.pendingRecords > 0; guard++) {
-    const got = log.peek(max);
-    if (got.length === 0) break;
-    for (const r of got) seqs.push(r.sequence);
-    log.commit();
-  }
-  return seqs;
-}
 
 test('crc32: zlib and the table agree, and match the CRC-32 check value', () => {
   const check = Buffer.from('123456789');

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { FlowRecord } from '../../src/record/flow-record.js';
 import { BatchingOutput, PartialSendError, type BatchingOptions } from '../../src/output/batching.js';
+import type { SpillLog } from '../../src/output/spill/segment-log.js';
 
 /**
  * A target that can be taken down, or made to take only the first `partial` records of its next batch
@@ -38,6 +39,27 @@ export class FakeTarget extends BatchingOutput {
  * be used. A cap of `maxBytes` on the spill: 1 MiB, far above what a test writes, unless it says.
  */
 export const opts = (dir: string, maxBytes = 1 << 20): BatchingOptions => ({ batchMax: 10, deadlineMs: 5, queueMax: 10, queueMaxWithoutSpill: 50, spill: { dir, maxBytes } });
+
+/** `n` bare records numbered `from` on, for a SpillLog used directly. */
+export function numbered(n: number, from = 0): FlowRecord[] {
+  return Array.from({ length: n }, (_, i) => {
+    const r = new FlowRecord();
+    r.sequence = from + i;
+    return r;
+  });
+}
+
+/** The sequence numbers of everything `log` still delivers, read `max` at a time and committed as an output does. */
+export function drain(log: SpillLog, max = 50): number[] {
+  const seqs: number[] = [];
+  for (let guard = 0; guard < 100_000 && log.pendingRecords > 0; guard++) {
+    const got = log.peek(max);
+    if (got.length === 0) break;
+    for (const r of got) seqs.push(r.sequence);
+    log.commit();
+  }
+  return seqs;
+}
 
 /** Records numbered on from `next.n`, one exporter, so order and gaps show in the sequence. */
 export function records(next: { n: number }, count: number): FlowRecord[] {
